@@ -1,0 +1,66 @@
+"""Request parameters that clients may send either in the query string or as form fields.
+
+The API guide's curl examples use ``?model=...`` and its ``requests`` examples
+use ``data={...}``; both must work, so each parameter is read from both places.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, TypeVar
+
+from fastapi import Form, Query
+
+from inference.errors import BadInput
+
+T = TypeVar("T")
+
+MODEL = "Model id from GET /models; the server's default when omitted."
+LANGUAGE = "Language hint, e.g. en, ru, russian."
+
+
+def pick(name: str, query: T | None, form: T | None) -> T | None:
+    if query is not None and form is not None and query != form:
+        raise BadInput(f"'{name}' was given twice with different values (query {query!r}, form {form!r}); give it once.")
+    return form if form is not None else query
+
+
+@dataclass
+class OcrParams:
+    model: str | None
+    language: str | None
+
+
+def ocr_params(
+    model_query: Annotated[str | None, Query(alias="model", description=MODEL)] = None,
+    language_query: Annotated[str | None, Query(alias="language", description=LANGUAGE)] = None,
+    model_form: Annotated[str | None, Form(alias="model", description=MODEL)] = None,
+    language_form: Annotated[str | None, Form(alias="language", description=LANGUAGE)] = None,
+) -> OcrParams:
+    return OcrParams(model=pick("model", model_query, model_form), language=pick("language", language_query, language_form))
+
+
+@dataclass
+class ChatParams:
+    prompt: str | None
+    model: str | None
+    temperature: float | None
+    max_tokens: int | None
+
+
+def chat_params(
+    prompt_query: Annotated[str | None, Query(alias="prompt", description="Question about the image.")] = None,
+    model_query: Annotated[str | None, Query(alias="model", description=MODEL)] = None,
+    temperature_query: Annotated[float | None, Query(alias="temperature", description="0.0-1.0, default 0.7")] = None,
+    max_tokens_query: Annotated[int | None, Query(alias="max_tokens", description="New tokens at most, default 512")] = None,
+    prompt_form: Annotated[str | None, Form(alias="prompt", description="Question about the image.")] = None,
+    model_form: Annotated[str | None, Form(alias="model", description=MODEL)] = None,
+    temperature_form: Annotated[float | None, Form(alias="temperature", description="0.0-1.0, default 0.7")] = None,
+    max_tokens_form: Annotated[int | None, Form(alias="max_tokens", description="New tokens at most, default 512")] = None,
+) -> ChatParams:
+    return ChatParams(
+        prompt=pick("prompt", prompt_query, prompt_form),
+        model=pick("model", model_query, model_form),
+        temperature=pick("temperature", temperature_query, temperature_form),
+        max_tokens=pick("max_tokens", max_tokens_query, max_tokens_form),
+    )

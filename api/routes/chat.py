@@ -1,0 +1,25 @@
+"""Chat with a vision-language model about an image."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, File, UploadFile
+
+from inference.results import ChatResult
+
+from ..deps import ServiceDep
+from ..params import ChatParams, chat_params
+
+router = APIRouter(tags=["chat"])
+
+
+@router.post("/chat", response_model=ChatResult)
+def chat(
+    service: ServiceDep,
+    file: Annotated[UploadFile, File(description="Image file")],
+    params: Annotated[ChatParams, Depends(chat_params)],
+) -> ChatResult:
+    """Ask a vision-language model about an image."""
+    return service.chat(
+        file.file, params.prompt or "", params.model, params.temperature, params.max_tokens,
+        filename=file.filename or "file",
+    )

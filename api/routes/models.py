@@ -1,0 +1,27 @@
+"""The model registry and the loaded models."""
+
+from fastapi import APIRouter
+
+from inference.results import ActionResult, ModelInfo, ModelsResult
+
+from ..deps import ServiceDep
+
+router = APIRouter(prefix="/models", tags=["models"])
+
+
+@router.get("", response_model=ModelsResult)
+def list_models(service: ServiceDep) -> ModelsResult:
+    """List the models this server offers and which are loaded."""
+    return service.list_models()
+
+
+@router.post("/{model_name}/load", response_model=ModelInfo)
+def load_model(model_name: str, service: ServiceDep) -> ModelInfo:
+    """Load a model now instead of on its first request."""
+    return service.load_model(model_name)
+
+
+@router.delete("/{model_name}", response_model=ActionResult)
+def unload_model(model_name: str, service: ServiceDep) -> ActionResult:
+    """Unload a model from memory; the next request that needs it loads it again."""
+    return service.unload_model(model_name)

@@ -1,0 +1,33 @@
+"""OCR of one image and of a batch."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, File, UploadFile
+
+from inference.results import BatchResult, OcrResult
+
+from ..deps import ServiceDep
+from ..params import OcrParams, ocr_params
+
+router = APIRouter(tags=["ocr"])
+
+
+@router.post("/ocr", response_model=OcrResult)
+def ocr(
+    service: ServiceDep,
+    file: Annotated[UploadFile, File(description="Image file (PNG, JPEG, WebP, TIFF, BMP, GIF)")],
+    params: Annotated[OcrParams, Depends(ocr_params)],
+) -> OcrResult:
+    """Extract text from an image."""
+    return service.ocr(file.file, params.model, params.language, filename=file.filename or "file")
+
+
+@router.post("/batch/ocr", response_model=BatchResult)
+def batch_ocr(
+    service: ServiceDep,
+    files: Annotated[list[UploadFile], File(description="Image files; a bad one fails alone")],
+    params: Annotated[OcrParams, Depends(ocr_params)],
+) -> BatchResult:
+    """Extract text from several images; each file gets its own status."""
+    items = [(f.filename or f"file{i + 1}", f.file) for i, f in enumerate(files)]
+    return service.batch_ocr(items, params.model, params.language)

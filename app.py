@@ -1,0 +1,54 @@
+"""ChatVLMLLM: assembly only. settings -> service -> FastAPI (REST) -> Gradio mounted at /.
+
+    python app.py            # serves UI, Gradio API and REST on one port (8000, or $PORT)
+    uvicorn app:app          # the same app under any ASGI server
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home from an offline server
+
+import gradio as gr  # noqa: E402
+import uvicorn  # noqa: E402
+from fastapi import FastAPI  # noqa: E402
+
+import api  # noqa: E402
+import ui  # noqa: E402
+from inference import InferenceService, Settings, load_settings  # noqa: E402
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or load_settings()
+    service = InferenceService(settings)
+    app = FastAPI(
+        title=f"{settings.server.title} API",
+        version=settings.server.version,
+        description="OCR and image chat with vision-language models. Errors are {\"detail\": \"...\"}.",
+    )
+    api.install(app, service)  # REST routes first: a route added after the mount at / is shadowed
+    app.router.add_event_handler("shutdown", service.manager.unload_all)
+    return gr.mount_gradio_app(
+        app, ui.build_ui(service), path="/", max_file_size=settings.limits.max_file_bytes, footer_links=["api"],
+    )
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = load_settings()
+    uvicorn.run(create_app(settings), host=settings.server.host, port=settings.server.port, log_level="info")
+
+
+def __getattr__(name: str) -> Any:
+    """`app` is built on first access, so that importing create_app builds nothing."""
+    if name == "app":
+        globals()["app"] = create_app()
+        return globals()["app"]
+    raise AttributeError(f"module 'app' has no attribute {name!r}")
+
+
+if __name__ == "__main__":
+    main()

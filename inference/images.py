@@ -1,0 +1,80 @@
+"""Image decoding in one place: limits, EXIF orientation, RGB.
+
+Every face of the product (REST upload, Gradio upload, batch file) passes its
+bytes through :func:`decode`, so the same limits and the same errors apply.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from pathlib import Path
+from typing import BinaryIO
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .errors import BadInput, PayloadTooLarge
+from .settings import LimitSettings
+
+
+def _mib(n: int) -> str:
+    return f"{n / (1024 * 1024):.1f} MiB"
+
+
+def read_limited(stream: BinaryIO, limit: int, name: str) -> bytes:
+    """Read at most ``limit`` bytes; a longer stream is refused without reading it all."""
+    data = stream.read(limit + 1)
+    if len(data) > limit:
+        raise PayloadTooLarge(f"'{name}' is larger than the {_mib(limit)} limit per file.")
+    return data
+
+
+def read_path(path: str | Path, limits: LimitSettings) -> bytes:
+    path = Path(path)
+    with path.open("rb") as stream:
+        return read_limited(stream, limits.max_file_bytes, path.name)
+
+
+def decode(data: bytes, limits: LimitSettings, name: str = "file") -> Image.Image:
+    """Turn uploaded bytes into an upright RGB image, or raise BadInput / PayloadTooLarge."""
+    if not data:
+        raise BadInput(f"'{name}' is empty (0 bytes).")
+    if len(data) > limits.max_file_bytes:
+        raise PayloadTooLarge(f"'{name}' is larger than the {_mib(limits.max_file_bytes)} limit per file.")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError:
+        raise BadInput(f"'{name}' has too many pixels to be decoded safely.") from None
+    except (UnidentifiedImageError, OSError, ValueError):
+        raise BadInput(f"'{name}' is not an image in a format we can read (PNG, JPEG, WebP, TIFF, BMP, GIF...).") from None
+
+    width, height = image.size
+    if width * height > limits.max_image_pixels:
+        raise BadInput(
+            f"'{name}' is {width}x{height} = {width * height:,} pixels, more than the limit of "
+            f"{limits.max_image_pixels:,} pixels per image."
+        )
+    if width == 0 or height == 0:
+        raise BadInput(f"'{name}' has no pixels.")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image.load()
+            image = ImageOps.exif_transpose(image)
+    except Exception:  # Pillow raises many types for corrupt data
+        raise BadInput(f"'{name}' could not be decoded: the image data is truncated or corrupt.") from None
+    return to_rgb(image)
+
+
+def to_rgb(image: Image.Image) -> Image.Image:
+    """RGB, with any transparency flattened onto white (text on a transparent PNG stays legible)."""
+    if image.mode == "RGB":
+        return image
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGB", rgba.size, (255, 255, 255))
+        background.paste(rgba, mask=rgba.getchannel("A"))
+        return background
+    return image.convert("RGB")

@@ -1,0 +1,206 @@
+"""InferenceService: the one API that the REST routes and the Gradio UI call.
+
+It validates parameters, decodes images, picks the model (registry defaults),
+runs the backend through the manager and returns result objects. It knows
+nothing of HTTP or Gradio; its errors are the typed ones of ``errors.py``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import BinaryIO, Union
+
+from PIL import Image
+
+from . import images
+from .backends.base import ChatMessage, ChatParams
+from .device import gpu_info, memory_in_use
+from .errors import BadInput, ChatVLMError, ModelUnavailable
+from .languages import clean_hint
+from .manager import READY, UNAVAILABLE, ModelManager
+from .registry import Registry
+from .results import (
+    ActionResult, ApiInfo, BatchItem, BatchResult, ChatResult, HealthResult, ModelInfo, ModelsResult, OcrLine,
+    OcrResult,
+)
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+ImageSource = Union[bytes, str, Path, Image.Image, BinaryIO]
+Progress = Callable[[int, int], None]
+TASK_VERBS = {"ocr": "do OCR", "chat": "chat"}
+
+
+class InferenceService:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.registry = Registry(settings)
+        self.registry.check_default("ocr", settings.defaults.ocr_model)
+        self.registry.check_default("chat", settings.defaults.chat_model)
+        self.manager = ModelManager(self.registry)
+
+    # ---- models -------------------------------------------------------------------------------
+    def default_model(self, task: str) -> str | None:
+        configured = {"ocr": self.settings.defaults.ocr_model, "chat": self.settings.defaults.chat_model}[task]
+        return self.registry.default_for(task, configured, gpu_info().available)
+
+    def models_for(self, task: str) -> list[str]:
+        """Models that can do ``task`` and can run here, default first."""
+        ids = self.registry.capable(task)
+        default = self.default_model(task)
+        return sorted(ids, key=lambda i: i != default)
+
+    def resolve_model(self, task: str, model: str | None) -> str:
+        model = (model or "").strip() or None
+        if model is None:
+            model = self.default_model(task)
+            if model is None:
+                raise ModelUnavailable(
+                    f"No model that can {TASK_VERBS[task]} is available on this server; "
+                    "add one to config.yaml (see the README's model list)."
+                )
+        spec = self.registry.get(model)
+        if task not in spec.tasks:
+            able = ", ".join(self.registry.capable(task)) or "none on this server"
+            raise BadInput(f"Model '{model}' cannot {TASK_VERBS[task]}. Models that can: {able}.")
+        return model
+
+    def _model_info(self, model_id: str) -> ModelInfo:
+        spec, status = self.registry.get(model_id), self.manager.status(model_id)
+        return ModelInfo(
+            id=spec.id, name=spec.name, params=spec.params, backend=spec.backend, tasks=list(spec.tasks),
+            state=status.state, error=status.error, load_seconds=status.load_seconds,
+        )
+
+    def list_models(self) -> ModelsResult:
+        infos = [self._model_info(model_id) for model_id in self.registry.ids()]
+        return ModelsResult(
+            available=[m for m in infos if m.state != UNAVAILABLE],
+            loaded=[m.id for m in infos if m.state == READY],
+            unavailable=[m for m in infos if m.state == UNAVAILABLE],
+            defaults={task: self.default_model(task) for task in TASK_VERBS},
+        )
+
+    def load_model(self, model_id: str) -> ModelInfo:
+        self.manager.load(model_id)
+        return self._model_info(model_id)
+
+    def unload_model(self, model_id: str) -> ActionResult:
+        if self.manager.unload(model_id):
+            return ActionResult(status="success", message=f"Model {model_id} unloaded")
+        return ActionResult(status="success", message=f"Model {model_id} was not loaded; nothing to unload")
+
+    def health(self) -> HealthResult:
+        gpu, loaded = gpu_info(), self.manager.loaded()
+        return HealthResult(
+            status="healthy", gpu_available=gpu.available, gpu_name=gpu.name,
+            models_loaded=len(loaded), loaded_models=loaded, gpu_memory=memory_in_use(),
+        )
+
+    def info(self) -> ApiInfo:
+        return ApiInfo(message=f"{self.settings.server.title} API", version=self.settings.server.version)
+
+    # ---- work ---------------------------------------------------------------------------------
+    def _image(self, source: ImageSource, name: str) -> Image.Image:
+        limits = self.settings.limits
+        if isinstance(source, Image.Image):
+            width, height = source.size
+            if width * height > limits.max_image_pixels:
+                raise BadInput(f"'{name}' is {width}x{height} pixels, more than the limit of {limits.max_image_pixels:,}.")
+            return images.to_rgb(source)
+        if isinstance(source, (str, Path)):
+            data = images.read_path(source, limits)
+        elif isinstance(source, bytes):
+            data = source
+        else:
+            data = images.read_limited(source, limits.max_file_bytes, name)
+        return images.decode(data, limits, name)
+
+    def ocr(self, image: ImageSource, model: str | None = None, language: str | None = None,
+            filename: str = "file") -> OcrResult:
+        started = time.perf_counter()
+        model_id = self.resolve_model("ocr", model)
+        language = clean_hint(language)
+        picture = self._image(image, filename)
+        with self.manager.acquire(model_id) as backend:
+            output = backend.ocr(picture, language)
+        return OcrResult(
+            text=output.text.strip(), model=model_id, processing_time=round(time.perf_counter() - started, 4),
+            image_size=list(picture.size), language=language,
+            lines=[OcrLine(text=line.text, box=line.box, confidence=line.confidence) for line in output.lines],
+        )
+
+    def chat_params(self, temperature: float | None, max_tokens: int | None) -> ChatParams:
+        defaults, limits = self.settings.defaults, self.settings.limits
+        temperature = defaults.temperature if temperature is None else temperature
+        max_tokens = defaults.max_tokens if max_tokens is None else max_tokens
+        if not 0.0 <= temperature <= 1.0:
+            raise BadInput(f"temperature must be between 0.0 and 1.0 (got {temperature}).")
+        if not 1 <= max_tokens <= limits.max_tokens:
+            raise BadInput(f"max_tokens must be between 1 and {limits.max_tokens} (got {max_tokens}).")
+        return ChatParams(temperature=float(temperature), max_tokens=int(max_tokens))
+
+    def chat(self, image: ImageSource, prompt: str, model: str | None = None, temperature: float | None = None,
+             max_tokens: int | None = None, history: Sequence[ChatMessage] = (), filename: str = "file") -> ChatResult:
+        started = time.perf_counter()
+        prompt = (prompt or "").strip()
+        if not prompt:
+            raise BadInput("prompt is required: ask something about the image.")
+        if len(prompt) > self.settings.limits.max_prompt_chars:
+            raise BadInput(f"prompt is longer than {self.settings.limits.max_prompt_chars} characters.")
+        params = self.chat_params(temperature, max_tokens)
+        model_id = self.resolve_model("chat", model)
+        picture = self._image(image, filename)
+        messages = [*history, ChatMessage(role="user", content=prompt)]
+        with self.manager.acquire(model_id) as backend:
+            answer = backend.chat(picture, messages, params)
+        return ChatResult(response=answer.strip(), model=model_id,
+                          processing_time=round(time.perf_counter() - started, 4), prompt=prompt)
+
+    def batch_ocr(self, files: Sequence[tuple[str, ImageSource]], model: str | None = None,
+                  language: str | None = None, progress: Progress | None = None) -> BatchResult:
+        """OCR many files; a bad file fails alone (status 'error'), never the whole batch."""
+        started = time.perf_counter()
+        limit = self.settings.limits.max_batch_files
+        if not files:
+            raise BadInput("No files were sent: attach one or more images as 'files'.")
+        if len(files) > limit:
+            raise BadInput(f"Too many files: {len(files)} sent, at most {limit} per batch.")
+        model_id = self.resolve_model("ocr", model)
+        language = clean_hint(language)
+        done, lock = 0, threading.Lock()
+
+        def one(item: tuple[str, ImageSource]) -> BatchItem:
+            nonlocal done
+            name, source = item
+            t0 = time.perf_counter()
+            try:
+                result = self.ocr(source, model_id, language, filename=name)
+                entry = BatchItem(filename=name, text=result.text, processing_time=result.processing_time,
+                                  status="success", image_size=result.image_size)
+            except ChatVLMError as exc:
+                entry = BatchItem(filename=name, processing_time=round(time.perf_counter() - t0, 4),
+                                  status="error", error=str(exc))
+            except Exception:
+                log.exception("batch item %s failed", name)
+                entry = BatchItem(filename=name, processing_time=round(time.perf_counter() - t0, 4),
+                                  status="error", error="Unexpected error while processing this file.")
+            with lock:
+                done += 1
+                if progress is not None:
+                    progress(done, len(files))
+            return entry
+
+        with self.manager.acquire(model_id) as backend:  # load once, and keep it loaded for the batch
+            workers = max(1, min(backend.parallelism, len(files)))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="batch") as pool:
+            results = list(pool.map(one, files))
+        ok = sum(r.status == "success" for r in results)
+        return BatchResult(results=results, total=len(results), successful=ok, failed=len(results) - ok,
+                           model=model_id, processing_time=round(time.perf_counter() - started, 4))

@@ -1,0 +1,75 @@
+"""Bad input: each case gets its 4xx and a readable detail, and the next good request still works."""
+
+import pytest
+from PIL import Image
+
+from tests.helpers import encode
+
+OCR_CASES = [
+    ("zero bytes", {"file": ("empty.jpg", b"")}, {}, 400, "empty"),
+    ("text named .jpg", {"file": ("fake.jpg", b"just some text")}, {}, 400, "not an image"),
+    ("truncated png", {"file": ("cut.png", encode(Image.effect_noise((300, 300), 60).convert("RGB"))[:4000])}, {},
+     400, "truncated"),
+    ("decompression bomb", {"file": ("bomb.png", encode(Image.new("1", (12000, 12000))))}, {}, 400, "pixels"),
+    ("unknown model", {"file": ("d.png", None)}, {"model": "qwen99"}, 404, "Valid models: rapidocr"),
+    ("missing file", {}, {"model": "rapidocr"}, 400, "'file' is required"),
+    ("bad language", {"file": ("d.png", None)}, {"language": "<b>"}, 400, "language"),
+]
+
+
+@pytest.mark.parametrize(("name", "files", "params", "status", "words"), OCR_CASES, ids=[c[0] for c in OCR_CASES])
+def test_bad_ocr_requests(client, english_png, name, files, params, status, words):
+    files = {k: (fn, data if data is not None else english_png) for k, (fn, data) in files.items()}
+    response = client.post("/ocr", files=files or None, params=params, data={} if files else {"x": "1"})
+    assert response.status_code == status, response.text
+    detail = response.json()["detail"]
+    assert isinstance(detail, str) and words in detail
+    assert "Traceback" not in detail and "/" not in detail.replace("/models", "")
+    assert client.post("/ocr", files={"file": ("ok.png", english_png)}).status_code == 200
+
+
+def test_oversize_file_is_413(client, settings, english_png):
+    big = b"\x89PNG" + b"\0" * settings.limits.max_file_bytes
+    response = client.post("/ocr", files={"file": ("big.png", big)})
+    assert response.status_code == 413 and "limit" in response.json()["detail"]
+    assert client.post("/ocr", files={"file": ("ok.png", english_png)}).status_code == 200
+
+
+def test_too_many_batch_files(client, settings, english_png):
+    files = [("files", (f"{i}.png", english_png)) for i in range(settings.limits.max_batch_files + 1)]
+    response = client.post("/batch/ocr", files=files)
+    assert response.status_code == 400 and "Too many files" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [({"prompt": "hi", "temperature": "2.0"}, "temperature"), ({"prompt": "hi", "temperature": "warm"}, "temperature"),
+     ({"prompt": "hi", "max_tokens": "-5"}, "max_tokens"), ({"temperature": "0.5"}, "prompt")],
+)
+def test_bad_chat_parameters(client, english_png, data, words):
+    response = client.post("/chat", files={"file": ("d.png", english_png)}, data={"model": "rapidocr", **data})
+    assert response.status_code == 400 and words in response.json()["detail"]
+
+
+def test_unknown_model_on_delete(client):
+    response = client.delete("/models/nope")
+    assert response.status_code == 404 and "rapidocr" in response.json()["detail"]
+
+
+def test_unknown_route_is_404(client):
+    assert client.get("/no/such/route").status_code == 404
+
+
+def test_unexpected_failure_is_a_500_that_leaks_nothing(client, english_png, monkeypatch):
+    import rapidocr
+
+    def engine_crash(self, *args, **kwargs):  # a fault inside the third-party OCR engine
+        raise RuntimeError("onnxruntime exploded at /secret/path/model.onnx")
+
+    assert client.post("/models/rapidocr/load").status_code == 200
+    monkeypatch.setattr(rapidocr.RapidOCR, "__call__", engine_crash)
+    response = client.post("/ocr", files={"file": ("d.png", english_png)}, params={"model": "rapidocr"})
+    assert response.status_code == 500
+    assert response.json() == {"detail": "Internal server error. The server log has the details."}
+    monkeypatch.undo()
+    assert client.post("/ocr", files={"file": ("d.png", english_png)}).status_code == 200

@@ -1,0 +1,112 @@
+"""Every REST route through FastAPI's test client: the API guide's fields, types and status codes."""
+
+import pytest
+from PIL import Image
+
+from tests.helpers import ENGLISH, cer, encode
+
+
+def test_root_serves_json_to_api_clients_and_html_to_browsers(client):
+    info = client.get("/", headers={"Accept": "*/*"})
+    assert info.status_code == 200
+    assert info.json() == {"message": "ChatVLMLLM API", "version": "1.0.0", "docs": "/docs", "health": "/health"}
+    page = client.get("/", headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "<html" in page.text.lower()
+
+
+def test_health(client):
+    body = client.get("/health").json()
+    assert body["status"] == "healthy"
+    assert isinstance(body["gpu_available"], bool)
+    assert body["gpu_name"] is None or isinstance(body["gpu_name"], str)
+    assert body["models_loaded"] == len(body["loaded_models"])
+
+
+def test_models(client):
+    body = client.get("/models").json()
+    assert isinstance(body["loaded"], list)
+    for model in body["available"]:
+        assert {"id", "name", "params"} <= model.keys()
+    assert "rapidocr" in [m["id"] for m in body["available"]]
+
+
+def test_docs_and_redoc(client):
+    assert client.get("/docs").status_code == 200
+    assert client.get("/redoc").status_code == 200
+    paths = client.get("/openapi.json").json()["paths"]
+    assert {"/health", "/models", "/ocr", "/chat", "/batch/ocr", "/models/{model_name}"} <= paths.keys()
+
+
+def test_ocr_fields_and_text(client, english_png):
+    response = client.post("/ocr", files={"file": ("document.png", english_png, "image/png")})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["model"] == "rapidocr" and body["language"] is None
+    assert isinstance(body["processing_time"], float) and body["processing_time"] > 0
+    assert body["image_size"] == list(Image.open(__import__("io").BytesIO(english_png)).size)
+    assert cer(body["text"], "\n".join(ENGLISH)) <= 0.05
+
+
+@pytest.mark.parametrize("where", ["params", "data"])
+def test_ocr_parameters_as_query_or_form(client, english_png, where):
+    response = client.post("/ocr", files={"file": ("d.png", english_png)}, **{where: {"model": "tesseract", "language": "en"}})
+    assert response.status_code == 200, response.text
+    assert response.json()["model"] == "tesseract" and response.json()["language"] == "en"
+
+
+def test_conflicting_query_and_form_values(client, english_png):
+    response = client.post("/ocr", files={"file": ("d.png", english_png)}, params={"model": "rapidocr"},
+                           data={"model": "tesseract"})
+    assert response.status_code == 400 and "twice" in response.json()["detail"]
+
+
+def test_batch(client, english_png):
+    files = [("files", ("doc1.png", english_png)), ("files", ("doc2.jpg", b"not an image")),
+             ("files", ("doc3.png", english_png))]
+    body = client.post("/batch/ocr", files=files, params={"model": "rapidocr"}).json()
+    assert (body["total"], body["successful"], body["failed"]) == (3, 2, 1)
+    assert [r["filename"] for r in body["results"]] == ["doc1.png", "doc2.jpg", "doc3.png"]
+    for item in body["results"]:
+        assert {"filename", "text", "processing_time", "status"} <= item.keys()
+    assert body["results"][1]["status"] == "error" and body["results"][1]["error"]
+
+
+def test_batch_oversize_file_fails_alone(client, settings, english_png):
+    big = b"\0" * (settings.limits.max_file_bytes + 10)
+    body = client.post("/batch/ocr", files=[("files", ("ok.png", english_png)), ("files", ("big.png", big))]).json()
+    assert [r["status"] for r in body["results"]] == ["success", "error"]
+    assert "limit" in body["results"][1]["error"]
+
+
+def test_unload(client, english_png):
+    client.post("/ocr", files={"file": ("d.png", english_png)}, params={"model": "tesseract"})
+    assert "tesseract" in client.get("/models").json()["loaded"]
+    body = client.delete("/models/tesseract").json()
+    assert body == {"status": "success", "message": "Model tesseract unloaded"}
+    assert "tesseract" not in client.get("/health").json()["loaded_models"]
+    again = client.delete("/models/tesseract")
+    assert again.status_code == 200 and "not loaded" in again.json()["message"]
+    assert client.post("/ocr", files={"file": ("d.png", english_png)}, params={"model": "tesseract"}).status_code == 200
+    assert "tesseract" in client.get("/models").json()["loaded"]
+
+
+def test_load_route(client):
+    body = client.post("/models/rapidocr/load").json()
+    assert body["id"] == "rapidocr" and body["state"] == "ready"
+
+
+def test_chat_on_ocr_only_server(client, english_png):
+    response = client.post("/chat", files={"file": ("d.png", english_png)},
+                           data={"prompt": "What's in this image?", "model": "rapidocr", "temperature": 0.7})
+    assert response.status_code == 400
+    assert "cannot chat" in response.json()["detail"] and "Models that can" in response.json()["detail"]
+    default = client.post("/chat", files={"file": ("d.png", english_png)}, data={"prompt": "Describe"})
+    assert default.status_code == 503 and "No model that can chat" in default.json()["detail"]
+
+
+def test_jpeg_with_exif_rotation_reports_upright_size(client):
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    data = encode(Image.new("RGB", (120, 40), "white"), "JPEG", exif=exif.tobytes())
+    assert client.post("/ocr", files={"file": ("r.jpg", data)}).json()["image_size"] == [40, 120]

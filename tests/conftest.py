@@ -1,0 +1,92 @@
+"""Shared fixtures: the real service, the real app, and a real server on a free port."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from inference import InferenceService, load_settings
+from tests.helpers import ENGLISH, encode, render_lines
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def settings():
+    return load_settings(ROOT / "config.yaml", env={})
+
+
+@pytest.fixture(scope="session")
+def service(settings):
+    return InferenceService(settings)
+
+
+@pytest.fixture(scope="session")
+def app(settings):
+    from app import create_app
+
+    return create_app(settings)
+
+
+@pytest.fixture(scope="session")
+def client(app):
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="session")
+def english_png() -> bytes:
+    return encode(render_lines(ENGLISH))
+
+
+@pytest.fixture(scope="session")
+def english_file(tmp_path_factory, english_png) -> Path:
+    path = tmp_path_factory.mktemp("images") / "document.png"
+    path.write_bytes(english_png)
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(env_extra: dict[str, str], log_path: Path, timeout: float = 120.0):
+    """`python app.py` on a free port; returns (process, base_url) once /health answers."""
+    port = free_port()
+    env = {**os.environ, "PORT": str(port), "CHATVLM_HOST": "127.0.0.1", **env_extra}
+    log = log_path.open("wb")
+    process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited early:\n{log_path.read_text(errors='replace')[-3000:]}")
+        try:
+            if httpx.get(f"{base}/health", timeout=2).status_code == 200:
+                return process, base
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    process.kill()
+    raise RuntimeError(f"server did not start in {timeout}s:\n{log_path.read_text(errors='replace')[-3000:]}")
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory):
+    process, base = start_server({}, tmp_path_factory.mktemp("server") / "server.log")
+    yield base
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()

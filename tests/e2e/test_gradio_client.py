@@ -1,0 +1,68 @@
+"""Every api_name of the UI, called through gradio_client against the live server."""
+
+import csv
+import json
+
+import pytest
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
+
+from tests.helpers import ENGLISH, cer
+
+
+@pytest.fixture(scope="module")
+def gradio(live_server):
+    return Client(f"{live_server}/", verbose=False)
+
+
+def test_all_endpoints_are_named(gradio):
+    named = gradio.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    assert {"/ocr", "/chat", "/batch_ocr", "/models", "/load_model", "/unload_model"} <= set(named)
+
+
+def test_ocr(gradio, english_file):
+    text, details = gradio.predict(handle_file(str(english_file)), "rapidocr", "", api_name="/ocr")
+    assert cer(text, "\n".join(ENGLISH)) <= 0.05
+    assert details["model"] == "rapidocr" and details["image_size"][0] > 0 and details["processing_time"] > 0
+
+
+def test_ocr_error_is_a_readable_message(gradio, tmp_path):
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"not an image")
+    with pytest.raises(AppError, match="not an image"):
+        gradio.predict(handle_file(str(bad)), "rapidocr", "", api_name="/ocr")
+
+
+def test_chat_without_chat_model_says_so(gradio, english_file):
+    with pytest.raises(AppError, match="cannot chat"):
+        gradio.predict(handle_file(str(english_file)), "What is this?", "rapidocr", 0.7, 64, [], api_name="/chat")
+
+
+def test_batch_with_downloads(gradio, english_file, tmp_path):
+    bad = tmp_path / "broken.jpg"
+    bad.write_bytes(b"\xff\xd8 broken")
+    table, totals, downloads = gradio.predict(
+        [handle_file(str(english_file)), handle_file(str(bad))], "rapidocr", "", api_name="/batch_ocr")
+    assert table["headers"] == ["file", "status", "time_s", "text"]
+    statuses = {row[0]: row[1] for row in table["data"]}
+    assert statuses == {"document.png": "success", "broken.jpg": "error"}
+    assert "**2** files" in totals and "**1** failed" in totals
+    csv_path = next(p for p in downloads if p.endswith(".csv"))
+    json_path = next(p for p in downloads if p.endswith(".json"))
+    with open(csv_path, encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["status"] for r in rows] == ["success", "error"] and "Invoice" in rows[0]["text"]
+    with open(json_path, encoding="utf-8") as f:
+        assert json.load(f)["successful"] == 1
+
+
+def test_model_manager_endpoints(gradio):
+    table, status = gradio.predict(api_name="/models")
+    assert "rapidocr" in [row[0] for row in table["data"]] and "GPU" in status
+    table, _, message = gradio.predict("tesseract", api_name="/load_model")
+    assert dict((row[0], row[4]) for row in table["data"])["tesseract"] == "ready" and "ready" in message
+    table, _, message = gradio.predict("tesseract", api_name="/unload_model")
+    assert dict((row[0], row[4]) for row in table["data"])["tesseract"] == "unloaded"
+    assert message == "Model tesseract unloaded"
+    with pytest.raises(AppError, match="nope is not in the list of choices"):
+        gradio.predict("nope", api_name="/load_model")

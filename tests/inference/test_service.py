@@ -1,0 +1,68 @@
+import io
+
+import pytest
+
+from inference import BadInput, ModelUnavailable, UnknownModel
+from tests.helpers import ENGLISH, encode, render_lines
+
+
+def test_batch_bad_file_fails_alone(service, english_png):
+    progress = []
+    result = service.batch_ocr(
+        [("good.png", english_png), ("empty.jpg", b""), ("text.jpg", b"hello"), ("stream.png", io.BytesIO(english_png))],
+        progress=lambda done, total: progress.append((done, total)),
+    )
+    assert [r.status for r in result.results] == ["success", "error", "error", "success"]
+    assert (result.total, result.successful, result.failed) == (4, 2, 2)
+    assert "empty" in result.results[1].error and "not an image" in result.results[2].error
+    assert "Invoice" in result.results[0].text
+    assert sorted(progress) == [(1, 4), (2, 4), (3, 4), (4, 4)]
+
+
+def test_batch_limits(service, english_png):
+    with pytest.raises(BadInput, match="No files"):
+        service.batch_ocr([])
+    limit = service.settings.limits.max_batch_files
+    with pytest.raises(BadInput, match="Too many files"):
+        service.batch_ocr([("a.png", english_png)] * (limit + 1))
+
+
+def test_chat_on_an_ocr_engine_says_which_models_can(service, english_png):
+    with pytest.raises(BadInput, match="cannot chat. Models that can"):
+        service.chat(english_png, "What is this?", model="rapidocr")
+
+
+def test_chat_without_any_chat_model_is_unavailable(service, english_png):
+    with pytest.raises(ModelUnavailable, match="No model that can chat"):
+        service.chat(english_png, "What is this?")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [({"temperature": 2.0}, "temperature"), ({"temperature": -0.1}, "temperature"),
+     ({"max_tokens": 0}, "max_tokens"), ({"max_tokens": 10**6}, "max_tokens"), ({"prompt": "  "}, "prompt")],
+)
+def test_chat_parameters_are_validated(service, english_png, kwargs, message):
+    args = {"prompt": "Describe", "model": "rapidocr", **kwargs}
+    with pytest.raises(BadInput, match=message):
+        service.chat(english_png, **args)
+
+
+def test_language_hint_is_echoed_and_validated(service):
+    image = render_lines(ENGLISH[:1])
+    assert service.ocr(image, language=" en ").language == "en"
+    with pytest.raises(BadInput, match="language"):
+        service.ocr(image, language="<script>")
+
+
+def test_unknown_model(service):
+    with pytest.raises(UnknownModel, match="Valid models"):
+        service.ocr(encode(render_lines(["x"])), model="qwen9")
+
+
+def test_models_listing_and_defaults(service):
+    listing = service.list_models()
+    ids = [m.id for m in listing.available]
+    assert "rapidocr" in ids and listing.defaults == {"ocr": "rapidocr", "chat": None}
+    for model in listing.available:
+        assert model.name and isinstance(model.params, str) and model.tasks

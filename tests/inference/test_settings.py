@@ -1,0 +1,67 @@
+import pytest
+
+from inference import ConfigError, InferenceService, load_settings
+from inference.registry import Registry
+
+MINIMAL = """
+models:
+  - id: rapidocr
+    name: RapidOCR
+    backend: rapidocr
+    tasks: [ocr]
+"""
+
+
+def write(tmp_path, text):
+    path = tmp_path / "config.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_repository_config_is_valid(settings):
+    assert settings.server.port == 8000
+    assert {"rapidocr", "tesseract"} <= {m.id for m in settings.models}
+
+
+def test_env_overrides_port_and_defaults(tmp_path):
+    path = write(tmp_path, MINIMAL)
+    settings = load_settings(path, env={"PORT": "7860", "CHATVLM_OCR_MODEL": "rapidocr"})
+    assert settings.server.port == 7860 and settings.defaults.ocr_model == "rapidocr"
+    assert load_settings(path, env={"GRADIO_SERVER_PORT": "7861"}).server.port == 7861
+
+
+def test_config_chosen_by_environment(tmp_path):
+    path = write(tmp_path, MINIMAL.replace("name: RapidOCR", "name: Chosen"))
+    assert load_settings(env={"CHATVLM_CONFIG": str(path)}).models[0].name == "Chosen"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (MINIMAL + "unknown_key: 1\n", "unknown_key"),
+        (MINIMAL.replace("backend: rapidocr", "backend: nosuch"), "unknown backend 'nosuch'"),
+        (MINIMAL.replace("tasks: [ocr]", "tasks: [chat]"), "cannot do chat"),
+        (MINIMAL + "    options: {workers: -1}\n", "workers"),
+        (MINIMAL + "defaults: {temperature: 3}\n", "temperature"),
+        ("models: [", "not valid YAML"),
+    ],
+)
+def test_invalid_config_is_a_clear_error(tmp_path, text, message):
+    with pytest.raises(ConfigError, match=message):
+        Registry(load_settings(write(tmp_path, text), env={}))
+
+
+def test_bad_port_env(tmp_path):
+    with pytest.raises(ConfigError, match="PORT"):
+        load_settings(write(tmp_path, MINIMAL), env={"PORT": "eighty"})
+
+
+def test_default_model_must_exist(tmp_path):
+    settings = load_settings(write(tmp_path, MINIMAL), env={"CHATVLM_OCR_MODEL": "ghost"})
+    with pytest.raises(ConfigError, match="ghost"):
+        InferenceService(settings)
+
+
+def test_missing_config_file(tmp_path):
+    with pytest.raises(ConfigError, match="not found"):
+        load_settings(tmp_path / "nope.yaml", env={})

@@ -1,0 +1,30 @@
+"""A person's path: headless Chromium opens the UI, uploads an image in the OCR tab and sees the text."""
+
+import os
+import re
+import shutil
+
+import pytest
+
+playwright = pytest.importorskip("playwright.sync_api", reason="pip install playwright (.ci/run installs it)")
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+def test_ocr_tab_reads_an_uploaded_image(live_server, english_file, tmp_path):
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(f"{live_server}/", wait_until="networkidle")
+            assert page.get_by_role("tab", name="OCR").is_visible()
+            page.locator("input[type=file]").first.set_input_files(str(english_file))
+            page.get_by_role("button", name="Extract text").click()
+            text = page.locator("#ocr-text textarea")
+            playwright.expect(text).to_have_value(re.compile("Invoice"), timeout=60_000)
+            assert "318.40" in text.input_value()
+            page.screenshot(path=os.environ.get("CHATVLM_SCREENSHOT", str(tmp_path / "ocr.png")), full_page=True)
+        finally:
+            browser.close()

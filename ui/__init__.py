@@ -1,0 +1,25 @@
+"""The Gradio UI: one module per tab, each built from the shared InferenceService."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from inference import InferenceService
+
+from . import batch_tab, chat_tab, models_panel, ocr_tab
+
+
+def build_ui(service: InferenceService) -> gr.Blocks:
+    title = service.settings.server.title
+    with gr.Blocks(title=title) as blocks:
+        gr.Markdown(f"# {title}\nRead documents and talk about images. REST API: [/docs](/docs).")
+        with gr.Tab("OCR"):
+            ocr_tab.build(service)
+        with gr.Tab("Chat"):
+            chat_tab.build(service)
+        with gr.Tab("Batch"):
+            batch_tab.build(service)
+        with gr.Tab("Models"):
+            models_panel.build(service, blocks)
+    blocks.queue(default_concurrency_limit=8)  # the inference core bounds the real parallelism
+    return blocks

@@ -1,0 +1,54 @@
+"""Chat tab: talk with a vision-language model about an image."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from inference import InferenceService
+from inference.backends.base import ChatMessage
+
+from .common import image_input, model_dropdown, user_errors
+
+
+def _text(content: object) -> str:
+    """The text of a chatbot message, whatever shape Gradio gave it."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return " ".join(_text(part) for part in content)
+    if isinstance(content, dict):
+        return str(content.get("text", ""))
+    return ""
+
+
+def build(service: InferenceService) -> None:
+    defaults = service.settings.defaults
+    with gr.Row():
+        with gr.Column(scale=1):
+            image = image_input(height=320)
+            model = model_dropdown(service, "chat")
+            temperature = gr.Slider(0.0, 1.0, value=defaults.temperature, step=0.05, label="Temperature")
+            max_tokens = gr.Slider(1, service.settings.limits.max_tokens, value=defaults.max_tokens, step=1,
+                                   label="Max new tokens")
+        with gr.Column(scale=2):
+            chatbot = gr.Chatbot(label="Conversation", height=420)
+            prompt = gr.Textbox(label="Prompt", placeholder="Ask about the image...", lines=2)
+            with gr.Row():
+                send = gr.Button("Send", variant="primary")
+                clear = gr.Button("Clear")
+
+    @user_errors
+    def chat(image_path, text, model_id, temp, tokens, history):
+        if not image_path:
+            raise gr.Error("Upload an image first.")
+        history = list(history or [])
+        past = [ChatMessage(role=m["role"], content=_text(m["content"])) for m in history
+                if isinstance(m, dict) and m.get("role") in ("user", "assistant")]
+        result = service.chat(image_path, text, model_id, float(temp), int(tokens), history=past)
+        history += [{"role": "user", "content": result.prompt}, {"role": "assistant", "content": result.response}]
+        return history, ""
+
+    inputs = [image, prompt, model, temperature, max_tokens, chatbot]
+    send.click(chat, inputs, [chatbot, prompt], api_name="chat")
+    prompt.submit(chat, inputs, [chatbot, prompt], api_visibility="private")
+    clear.click(lambda: ([], ""), None, [chatbot, prompt], api_visibility="private")

@@ -1,0 +1,72 @@
+"""Helpers shared by the tabs: core errors become gr.Error messages, once."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import gradio as gr
+
+from inference import ChatVLMError, InferenceService
+
+log = logging.getLogger(__name__)
+
+LANGUAGES = ["", "en", "ru", "zh", "de", "fr", "es", "uk"]
+
+
+def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Run a UI handler; readable core errors and unexpected ones surface as gr.Error."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except gr.Error:
+            raise
+        except ChatVLMError as exc:
+            raise gr.Error(str(exc)) from None
+        except Exception as exc:
+            log.exception("UI handler %s failed", fn.__name__)
+            raise gr.Error("Unexpected error; the server log has the details.") from exc
+
+    return wrapper
+
+from gradio.events import Dependency
+
+class ImageInput(gr.Image):
+    """gr.Image that answers an unreadable upload with a readable gr.Error, not a preprocessing trace."""
+
+    def get_block_name(self) -> str:
+        return "image"  # the same front-end component as gr.Image
+
+    def preprocess(self, payload: Any) -> Any:
+        try:
+            return super().preprocess(payload)
+        except gr.Error:
+            raise
+        except Exception:
+            name = getattr(payload, "orig_name", None) or "the upload"
+            raise gr.Error(f"'{name}' is not an image in a format we can read (PNG, JPEG, WebP, TIFF, BMP, GIF...).") from None
+    from typing import Callable, Literal, Sequence, Any, TYPE_CHECKING
+    from gradio.blocks import Block
+    if TYPE_CHECKING:
+        from gradio.components import Timer
+        from gradio.components.base import Component
+
+
+def image_input(height: int) -> ImageInput:
+    return ImageInput(type="filepath", label="Image", sources=["upload", "clipboard"], height=height)
+
+
+def model_dropdown(service: InferenceService, task: str, label: str = "Model") -> gr.Dropdown:
+    """Models that can do the task first (default first), then the others, which explain why they cannot."""
+    able = service.models_for(task)
+    others = [m for m in service.registry.capable("ocr") + service.registry.capable("chat") if m not in able]
+    choices = able + list(dict.fromkeys(others))
+    return gr.Dropdown(choices=choices, value=(able or choices or [None])[0], label=label)
+
+
+def language_box() -> gr.Dropdown:
+    return gr.Dropdown(choices=LANGUAGES, value="", allow_custom_value=True, label="Language hint (optional)")

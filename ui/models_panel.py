@@ -1,0 +1,60 @@
+"""Model manager panel: every registry model with its state, load and unload, GPU status."""
+
+from __future__ import annotations
+
+import gradio as gr
+import pandas as pd
+
+from inference import InferenceService
+
+from .common import user_errors
+
+COLUMNS = ["id", "name", "params", "tasks", "state", "note"]
+
+
+def _table(service: InferenceService) -> pd.DataFrame:
+    listing = service.list_models()
+    rows = [
+        [m.id, m.name, m.params, ", ".join(m.tasks), m.state, m.error or ""]
+        for m in listing.available + listing.unavailable
+    ]
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _gpu(service: InferenceService) -> str:
+    health = service.health()
+    defaults = service.list_models().defaults
+    gpu = f"GPU: **{health.gpu_name}**" if health.gpu_available else "GPU: **none** (CPU only)"
+    if health.gpu_memory:
+        gpu += f" — {health.gpu_memory['allocated_gib']} GiB allocated"
+    chat = defaults.get("chat") or "none available"
+    return f"{gpu} · default OCR model: `{defaults.get('ocr')}` · default chat model: `{chat}`"
+
+
+def build(service: InferenceService, blocks: gr.Blocks) -> None:
+    status = gr.Markdown()
+    table = gr.Dataframe( headers=COLUMNS, label="Models", interactive=False, wrap=True)
+    with gr.Row():
+        choice = gr.Dropdown(choices=service.registry.ids(), value=service.registry.ids()[0], label="Model")
+        load = gr.Button("Load", variant="primary")
+        unload = gr.Button("Unload")
+        refresh = gr.Button("Refresh")
+    message = gr.Markdown()
+
+    def models():
+        return _table(service), _gpu(service)
+
+    @user_errors
+    def load_model(model_id: str):
+        info = service.load_model(model_id)
+        return *models(), f"Model {info.id} is {info.state} (loaded in {info.load_seconds} s)."
+
+    @user_errors
+    def unload_model(model_id: str):
+        message = service.unload_model(model_id).message
+        return *models(), message
+
+    refresh.click(models, None, [table, status], api_name="models")
+    load.click(load_model, [choice], [table, status, message], api_name="load_model")
+    unload.click(unload_model, [choice], [table, status, message], api_name="unload_model")
+    blocks.load(models, None, [table, status], api_visibility="private")  # fresh states on each page load
