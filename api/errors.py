@@ -10,7 +10,13 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from inference.errors import (
-    BadInput, ChatVLMError, ConfigError, ModelUnavailable, Overloaded, PayloadTooLarge, UnknownModel,
+    BadInput,
+    ChatVLMError,
+    ConfigError,
+    ModelUnavailable,
+    Overloaded,
+    PayloadTooLarge,
+    UnknownModel,
 )
 
 log = logging.getLogger(__name__)

@@ -16,6 +16,12 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from .errors import BadInput, PayloadTooLarge
 from .settings import LimitSettings
 
+ImageSource = bytes | str | Path | Image.Image | BinaryIO
+
+
+def not_an_image(name: str) -> str:
+    return f"'{name}' is not an image in a format we can read (PNG, JPEG, WebP, TIFF, BMP, GIF...)."
+
 
 def _mib(n: int) -> str:
     return f"{n / (1024 * 1024):.1f} MiB"
@@ -48,16 +54,9 @@ def decode(data: bytes, limits: LimitSettings, name: str = "file") -> Image.Imag
     except Image.DecompressionBombError:
         raise BadInput(f"'{name}' has too many pixels to be decoded safely.") from None
     except (UnidentifiedImageError, OSError, ValueError):
-        raise BadInput(f"'{name}' is not an image in a format we can read (PNG, JPEG, WebP, TIFF, BMP, GIF...).") from None
+        raise BadInput(not_an_image(name)) from None
 
-    width, height = image.size
-    if width * height > limits.max_image_pixels:
-        raise BadInput(
-            f"'{name}' is {width}x{height} = {width * height:,} pixels, more than the limit of "
-            f"{limits.max_image_pixels:,} pixels per image."
-        )
-    if width == 0 or height == 0:
-        raise BadInput(f"'{name}' has no pixels.")
+    check_pixels(image, limits, name)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -66,6 +65,31 @@ def decode(data: bytes, limits: LimitSettings, name: str = "file") -> Image.Imag
     except Exception:  # Pillow raises many types for corrupt data
         raise BadInput(f"'{name}' could not be decoded: the image data is truncated or corrupt.") from None
     return to_rgb(image)
+
+
+def check_pixels(image: Image.Image, limits: LimitSettings, name: str) -> None:
+    width, height = image.size
+    if width * height > limits.max_image_pixels:
+        raise BadInput(
+            f"'{name}' is {width}x{height} = {width * height:,} pixels, more than the limit of "
+            f"{limits.max_image_pixels:,} pixels per image."
+        )
+    if width == 0 or height == 0:
+        raise BadInput(f"'{name}' has no pixels.")
+
+
+def load(source: ImageSource, limits: LimitSettings, name: str = "file") -> Image.Image:
+    """Any accepted source (bytes, a path, a binary stream, a PIL image) -> upright RGB image."""
+    if isinstance(source, Image.Image):
+        check_pixels(source, limits, name)
+        return to_rgb(source)
+    if isinstance(source, (str, Path)):
+        data = read_path(source, limits)
+    elif isinstance(source, bytes):
+        data = source
+    else:
+        data = read_limited(source, limits.max_file_bytes, name)
+    return decode(data, limits, name)
 
 
 def to_rgb(image: Image.Image) -> Image.Image:

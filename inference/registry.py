@@ -84,6 +84,10 @@ class Registry:
             return
         spec = self.get(configured) if configured in self._specs else None
         if spec is None:
-            raise ConfigError(f"Default {task} model '{configured}' is not in the registry: use one of {', '.join(self._specs)} or 'auto'.")
+            raise ConfigError(
+                f"Default {task} model '{configured}' is not in the registry: "
+                f"use one of {', '.join(self._specs)} or 'auto'."
+            )
         if task not in spec.tasks:
-            raise ConfigError(f"Default {task} model '{configured}' cannot do {task}; models that can: {', '.join(self.capable(task, False)) or 'none'}.")
+            able = ", ".join(self.capable(task, usable_only=False)) or "none"
+            raise ConfigError(f"Default {task} model '{configured}' cannot do {task}; models that can: {able}.")

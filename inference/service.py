@@ -12,27 +12,31 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
-from typing import BinaryIO, Union
-
-from PIL import Image
 
 from . import images
 from .backends.base import ChatMessage, ChatParams
 from .device import gpu_info, memory_in_use
 from .errors import BadInput, ChatVLMError, ModelUnavailable
+from .images import ImageSource
 from .languages import clean_hint
 from .manager import READY, UNAVAILABLE, ModelManager
 from .registry import Registry
 from .results import (
-    ActionResult, ApiInfo, BatchItem, BatchResult, ChatResult, HealthResult, ModelInfo, ModelsResult, OcrLine,
+    ActionResult,
+    ApiInfo,
+    BatchItem,
+    BatchResult,
+    ChatResult,
+    HealthResult,
+    ModelInfo,
+    ModelsResult,
+    OcrLine,
     OcrResult,
 )
 from .settings import Settings
 
 log = logging.getLogger(__name__)
 
-ImageSource = Union[bytes, str, Path, Image.Image, BinaryIO]
 Progress = Callable[[int, int], None]
 TASK_VERBS = {"ocr": "do OCR", "chat": "chat"}
 
@@ -107,27 +111,12 @@ class InferenceService:
         return ApiInfo(message=f"{self.settings.server.title} API", version=self.settings.server.version)
 
     # ---- work ---------------------------------------------------------------------------------
-    def _image(self, source: ImageSource, name: str) -> Image.Image:
-        limits = self.settings.limits
-        if isinstance(source, Image.Image):
-            width, height = source.size
-            if width * height > limits.max_image_pixels:
-                raise BadInput(f"'{name}' is {width}x{height} pixels, more than the limit of {limits.max_image_pixels:,}.")
-            return images.to_rgb(source)
-        if isinstance(source, (str, Path)):
-            data = images.read_path(source, limits)
-        elif isinstance(source, bytes):
-            data = source
-        else:
-            data = images.read_limited(source, limits.max_file_bytes, name)
-        return images.decode(data, limits, name)
-
     def ocr(self, image: ImageSource, model: str | None = None, language: str | None = None,
             filename: str = "file") -> OcrResult:
         started = time.perf_counter()
         model_id = self.resolve_model("ocr", model)
         language = clean_hint(language)
-        picture = self._image(image, filename)
+        picture = images.load(image, self.settings.limits, filename)
         with self.manager.acquire(model_id) as backend:
             output = backend.ocr(picture, language)
         return OcrResult(
@@ -156,7 +145,7 @@ class InferenceService:
             raise BadInput(f"prompt is longer than {self.settings.limits.max_prompt_chars} characters.")
         params = self.chat_params(temperature, max_tokens)
         model_id = self.resolve_model("chat", model)
-        picture = self._image(image, filename)
+        picture = images.load(image, self.settings.limits, filename)
         messages = [*history, ChatMessage(role="user", content=prompt)]
         with self.manager.acquire(model_id) as backend:
             answer = backend.chat(picture, messages, params)

@@ -47,7 +47,7 @@ def build(service: InferenceService) -> None:
             downloads = gr.File(label="Download (CSV, JSON)", file_count="multiple", interactive=False)
 
     @user_errors
-    def batch_ocr(paths, model_id, hint, progress=gr.Progress()):
+    def batch_ocr(paths, model_id, hint, progress=gr.Progress()):  # noqa: B008 (Gradio injects it)
         paths = [p if isinstance(p, str) else getattr(p, "name", str(p)) for p in (paths or [])]
         if not paths:
             raise gr.Error("Add one or more images first.")

@@ -10,6 +10,7 @@ from typing import Any
 import gradio as gr
 
 from inference import ChatVLMError, InferenceService
+from inference.images import not_an_image
 
 log = logging.getLogger(__name__)
 
@@ -34,24 +35,25 @@ def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-class ImageInput(gr.Image):
-    """gr.Image that answers an unreadable upload with a readable gr.Error, not a preprocessing trace."""
+def image_input(height: int) -> gr.Image:
+    """An image upload whose unreadable files give a readable gr.Error, not Gradio's preprocessing trace.
 
-    def get_block_name(self) -> str:
-        return "image"  # the same front-end component as gr.Image
+    (Wrapped per instance: subclassing a Gradio component makes Gradio write a .pyi file next to this one.)
+    """
+    image = gr.Image(type="filepath", label="Image", sources=["upload", "clipboard"], height=height)
+    original = image.preprocess
 
-    def preprocess(self, payload: Any) -> Any:
+    def preprocess(payload: Any) -> Any:
         try:
-            return super().preprocess(payload)
+            return original(payload)
         except gr.Error:
             raise
         except Exception:
             name = getattr(payload, "orig_name", None) or "the upload"
-            raise gr.Error(f"'{name}' is not an image in a format we can read (PNG, JPEG, WebP, TIFF, BMP, GIF...).") from None
+            raise gr.Error(not_an_image(name)) from None
 
-
-def image_input(height: int) -> ImageInput:
-    return ImageInput(type="filepath", label="Image", sources=["upload", "clipboard"], height=height)
+    image.preprocess = preprocess
+    return image
 
 
 def model_dropdown(service: InferenceService, task: str, label: str = "Model") -> gr.Dropdown:

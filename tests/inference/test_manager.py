@@ -78,9 +78,8 @@ def test_unload_waits_for_running_request_then_reloads(manager):
 
 
 def test_failed_load_is_a_state_with_its_message(manager):
-    with pytest.raises(ModelUnavailable, match="tess_broken"):
-        with manager.acquire("tess_broken"):
-            pass
+    with pytest.raises(ModelUnavailable, match="tess_broken"), manager.acquire("tess_broken"):
+        pass
     status = manager.status("tess_broken")
     assert status.state == ERROR and "could not be loaded" in status.error
     with pytest.raises(ModelUnavailable):  # tried again, fails again, no crash
