@@ -19,7 +19,7 @@ def build_ui(service: InferenceService) -> gr.Blocks:
             chat_tab.build(service)
         with gr.Tab("Batch"):
             batch_tab.build(service)
-        with gr.Tab("Models"):
-            models_panel.build(service, blocks)
+        with gr.Tab("Models") as models_tab:
+            models_panel.build(service, refresh_on=[blocks.load, models_tab.select])
     blocks.queue(default_concurrency_limit=8)  # the inference core bounds the real parallelism
     return blocks

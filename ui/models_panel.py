@@ -31,7 +31,8 @@ def _gpu(service: InferenceService) -> str:
     return f"{gpu} · default OCR model: `{defaults.get('ocr')}` · default chat model: `{chat}`"
 
 
-def build(service: InferenceService, blocks: gr.Blocks) -> None:
+def build(service: InferenceService, refresh_on: list) -> None:
+    """The panel; ``refresh_on`` are the events (page load, tab select) that re-read the states."""
     status = gr.Markdown()
     table = gr.Dataframe( headers=COLUMNS, label="Models", interactive=False, wrap=True)
     with gr.Row():
@@ -57,4 +58,4 @@ def build(service: InferenceService, blocks: gr.Blocks) -> None:
     refresh.click(models, None, [table, status], api_name="models")
     load.click(load_model, [choice], [table, status, message], api_name="load_model")
     unload.click(unload_model, [choice], [table, status, message], api_name="unload_model")
-    blocks.load(models, None, [table, status], api_visibility="private")  # fresh states on each page load
+    gr.on(refresh_on, models, None, [table, status], api_visibility="private")
