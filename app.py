@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from typing import Any
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home from an offline server
@@ -18,7 +19,7 @@ from fastapi import FastAPI  # noqa: E402
 
 import api  # noqa: E402
 import ui  # noqa: E402
-from inference import InferenceService, Settings, load_settings  # noqa: E402
+from inference import ConfigError, InferenceService, Settings, load_settings  # noqa: E402
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -36,10 +37,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
 
 
-def main() -> None:
+def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    settings = load_settings()
-    uvicorn.run(create_app(settings), host=settings.server.host, port=settings.server.port, log_level="info")
+    try:
+        settings = load_settings()
+        app = create_app(settings)
+    except ConfigError as exc:
+        print(f"Configuration error: {exc}", file=sys.stderr)
+        return 2
+    uvicorn.run(app, host=settings.server.host, port=settings.server.port, log_level="info")
+    return 0
 
 
 def __getattr__(name: str) -> Any:
@@ -51,4 +58,4 @@ def __getattr__(name: str) -> Any:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -92,6 +92,16 @@ def load(source: ImageSource, limits: LimitSettings, name: str = "file") -> Imag
     return decode(data, limits, name)
 
 
+def fit_pixels(image: Image.Image, max_pixels: int) -> Image.Image:
+    """A copy scaled down (aspect kept) to at most ``max_pixels``; the image itself when it already fits."""
+    width, height = image.size
+    if width * height <= max_pixels:
+        return image
+    scale = (max_pixels / (width * height)) ** 0.5
+    size = (max(1, int(width * scale)), max(1, int(height * scale)))
+    return image.resize(size, Image.Resampling.LANCZOS)
+
+
 def to_rgb(image: Image.Image) -> Image.Image:
     """RGB, with any transparency flattened onto white (text on a transparent PNG stays legible)."""
     if image.mode == "RGB":

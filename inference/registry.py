@@ -35,6 +35,8 @@ class Registry:
                 f"Model '{spec.id}': backend '{spec.backend}' cannot do {', '.join(sorted(extra))}; "
                 f"it supports {', '.join(sorted(cls.tasks))}."
             )
+        if cls.requires_source and not spec.source:
+            raise ConfigError(f"Model '{spec.id}': backend '{spec.backend}' needs a 'source' (Hub repo id or local folder).")
         try:
             cls.Options.model_validate(spec.options)
         except ValidationError as exc:

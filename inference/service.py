@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from . import images
@@ -135,9 +135,9 @@ class InferenceService:
             raise BadInput(f"max_tokens must be between 1 and {limits.max_tokens} (got {max_tokens}).")
         return ChatParams(temperature=float(temperature), max_tokens=int(max_tokens))
 
-    def chat(self, image: ImageSource, prompt: str, model: str | None = None, temperature: float | None = None,
-             max_tokens: int | None = None, history: Sequence[ChatMessage] = (), filename: str = "file") -> ChatResult:
-        started = time.perf_counter()
+    def _chat_request(self, image: ImageSource, prompt: str, model: str | None, temperature: float | None,
+                      max_tokens: int | None, history: Sequence[ChatMessage], filename: str):
+        """Validate a chat request (cheap checks first) and decode its image."""
         prompt = (prompt or "").strip()
         if not prompt:
             raise BadInput("prompt is required: ask something about the image.")
@@ -147,10 +147,33 @@ class InferenceService:
         model_id = self.resolve_model("chat", model)
         picture = images.load(image, self.settings.limits, filename)
         messages = [*history, ChatMessage(role="user", content=prompt)]
+        return model_id, picture, messages, params, prompt
+
+    def chat(self, image: ImageSource, prompt: str, model: str | None = None, temperature: float | None = None,
+             max_tokens: int | None = None, history: Sequence[ChatMessage] = (), filename: str = "file") -> ChatResult:
+        started = time.perf_counter()
+        model_id, picture, messages, params, prompt = self._chat_request(
+            image, prompt, model, temperature, max_tokens, history, filename)
         with self.manager.acquire(model_id) as backend:
             answer = backend.chat(picture, messages, params)
         return ChatResult(response=answer.strip(), model=model_id,
                           processing_time=round(time.perf_counter() - started, 4), prompt=prompt)
+
+    def chat_stream(self, image: ImageSource, prompt: str, model: str | None = None, temperature: float | None = None,
+                    max_tokens: int | None = None, history: Sequence[ChatMessage] = (),
+                    filename: str = "file") -> Iterator[str]:
+        """The answer so far, growing as tokens are generated. Validation errors raise before the first piece."""
+        model_id, picture, messages, params, _ = self._chat_request(
+            image, prompt, model, temperature, max_tokens, history, filename)
+
+        def pieces() -> Iterator[str]:
+            answer = ""
+            with self.manager.acquire(model_id) as backend:
+                for piece in backend.chat_stream(picture, messages, params):
+                    answer += piece
+                    yield answer
+
+        return pieces()
 
     def batch_ocr(self, files: Sequence[tuple[str, ImageSource]], model: str | None = None,
                   language: str | None = None, progress: Progress | None = None) -> BatchResult:

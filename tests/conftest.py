@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import os
+
+# Tests never download: missing weights must give the offline answer (503), here and in servers the tests start.
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
 import socket
 import subprocess
 import sys
@@ -81,12 +86,51 @@ def start_server(env_extra: dict[str, str], log_path: Path, timeout: float = 120
     raise RuntimeError(f"server did not start in {timeout}s:\n{log_path.read_text(errors='replace')[-3000:]}")
 
 
-@pytest.fixture(scope="session")
-def live_server(tmp_path_factory):
-    process, base = start_server({}, tmp_path_factory.mktemp("server") / "server.log")
-    yield base
+def stop_server(process: subprocess.Popen) -> None:
     process.terminate()
     try:
         process.wait(timeout=15)
     except subprocess.TimeoutExpired:
         process.kill()
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory):
+    """`python app.py` with the repository's config.yaml."""
+    process, base = start_server({}, tmp_path_factory.mktemp("server") / "server.log")
+    yield base
+    stop_server(process)
+
+
+@pytest.fixture(scope="session")
+def tiny_config(tmp_path_factory) -> Path:
+    """The tiny Qwen3-VL and GOT-OCR 2.0, built once per session, and a config that points at them."""
+    from tests.tiny_models import build_all
+
+    return build_all(tmp_path_factory.mktemp("tiny"))
+
+
+@pytest.fixture(scope="session")
+def tiny_settings(tiny_config):
+    return load_settings(tiny_config, env={})
+
+
+@pytest.fixture(scope="session")
+def tiny_service(tiny_settings):
+    return InferenceService(tiny_settings)
+
+
+@pytest.fixture(scope="session")
+def tiny_client(tiny_settings):
+    from app import create_app
+
+    with TestClient(create_app(tiny_settings), raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="session")
+def tiny_server(tmp_path_factory, tiny_config):
+    """`CHATVLM_CONFIG=<tiny>/config.yaml python app.py`."""
+    process, base = start_server({"CHATVLM_CONFIG": str(tiny_config)}, tmp_path_factory.mktemp("tiny-server") / "log")
+    yield base
+    stop_server(process)

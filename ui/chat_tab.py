@@ -44,9 +44,12 @@ def build(service: InferenceService) -> None:
         history = list(history or [])
         past = [ChatMessage(role=m["role"], content=_text(m["content"])) for m in history
                 if isinstance(m, dict) and m.get("role") in ("user", "assistant")]
-        result = service.chat(image_path, text, model_id, float(temp), int(tokens), history=past)
-        history += [{"role": "user", "content": result.prompt}, {"role": "assistant", "content": result.response}]
-        return history, ""
+        answers = service.chat_stream(image_path, text, model_id, float(temp), int(tokens), history=past)
+        history += [{"role": "user", "content": text.strip()}, {"role": "assistant", "content": ""}]
+        for answer in answers:  # tokens stream into the chat as they are generated
+            history[-1]["content"] = answer
+            yield history, ""
+        yield history, ""
 
     inputs = [image, prompt, model, temperature, max_tokens, chatbot]
     send.click(chat, inputs, [chatbot, prompt], api_name="chat")

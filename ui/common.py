@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import gradio as gr
@@ -17,20 +19,34 @@ log = logging.getLogger(__name__)
 LANGUAGES = ["", "en", "ru", "zh", "de", "fr", "es", "uk"]
 
 
+@contextmanager
+def _as_gr_error(name: str) -> Iterator[None]:
+    try:
+        yield
+    except gr.Error:
+        raise
+    except ChatVLMError as exc:
+        raise gr.Error(str(exc)) from None
+    except Exception as exc:
+        log.exception("UI handler %s failed", name)
+        raise gr.Error("Unexpected error; the server log has the details.") from exc
+
+
 def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Run a UI handler; readable core errors and unexpected ones surface as gr.Error."""
+    """Run a UI handler (plain or generator); readable core errors and unexpected ones surface as gr.Error."""
+    if inspect.isgeneratorfunction(fn):
+
+        @functools.wraps(fn)
+        def streaming(*args: Any, **kwargs: Any) -> Iterator[Any]:
+            with _as_gr_error(fn.__name__):
+                yield from fn(*args, **kwargs)
+
+        return streaming
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
+        with _as_gr_error(fn.__name__):
             return fn(*args, **kwargs)
-        except gr.Error:
-            raise
-        except ChatVLMError as exc:
-            raise gr.Error(str(exc)) from None
-        except Exception as exc:
-            log.exception("UI handler %s failed", fn.__name__)
-            raise gr.Error("Unexpected error; the server log has the details.") from exc
 
     return wrapper
 

@@ -9,6 +9,8 @@ from .base import Backend
 _BACKENDS = {
     "rapidocr": "inference.backends.rapid:RapidOcrBackend",
     "tesseract": "inference.backends.tesseract:TesseractBackend",
+    "transformers": "inference.backends.vlm:TransformersVlmBackend",
+    "got_ocr": "inference.backends.got_ocr:GotOcrBackend",
 }
 
 

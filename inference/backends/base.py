@@ -8,6 +8,7 @@ can validate them at start-up.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -52,6 +53,7 @@ class Backend:
     tasks: ClassVar[frozenset[str]] = frozenset()
     supports_batch: ClassVar[bool] = False
     streams: ClassVar[bool] = False
+    requires_source: ClassVar[bool] = False  # weights come from the entry's `source`
     Options: ClassVar[type[BaseModel]] = NoOptions
 
     def __init__(self, spec: ModelSpec):
@@ -79,3 +81,7 @@ class Backend:
 
     def chat(self, image: Image.Image, messages: list[ChatMessage], params: ChatParams) -> str:
         raise NotImplementedError(f"{type(self).__name__} cannot chat")
+
+    def chat_stream(self, image: Image.Image, messages: list[ChatMessage], params: ChatParams) -> Iterator[str]:
+        """Text pieces as they are generated; backends that cannot stream give the whole answer at once."""
+        yield self.chat(image, messages, params)

@@ -11,7 +11,7 @@ OCR_CASES = [
     ("truncated png", {"file": ("cut.png", encode(Image.effect_noise((300, 300), 60).convert("RGB"))[:4000])}, {},
      400, "truncated"),
     ("decompression bomb", {"file": ("bomb.png", encode(Image.new("1", (12000, 12000))))}, {}, 400, "pixels"),
-    ("unknown model", {"file": ("d.png", None)}, {"model": "qwen99"}, 404, "Valid models: rapidocr"),
+    ("unknown model", {"file": ("d.png", None)}, {"model": "qwen99"}, 404, "Valid models: qwen3_vl_2b, qwen3_vl_4b"),
     ("missing file", {}, {"model": "rapidocr"}, 400, "'file' is required"),
     ("bad language", {"file": ("d.png", None)}, {"language": "<b>"}, 400, "language"),
 ]

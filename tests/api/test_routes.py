@@ -96,13 +96,13 @@ def test_load_route(client):
     assert body["id"] == "rapidocr" and body["state"] == "ready"
 
 
-def test_chat_on_ocr_only_server(client, english_png):
+def test_chat_on_an_ocr_engine_and_on_missing_weights(client, english_png):
     response = client.post("/chat", files={"file": ("d.png", english_png)},
                            data={"prompt": "What's in this image?", "model": "rapidocr", "temperature": 0.7})
     assert response.status_code == 400
     assert "cannot chat" in response.json()["detail"] and "Models that can" in response.json()["detail"]
     default = client.post("/chat", files={"file": ("d.png", english_png)}, data={"prompt": "Describe"})
-    assert default.status_code == 503 and "No model that can chat" in default.json()["detail"]
+    assert default.status_code == 503 and "python -m inference.download qwen3_vl_2b" in default.json()["detail"]
 
 
 def test_jpeg_with_exif_rotation_reports_upright_size(client):
@@ -110,3 +110,13 @@ def test_jpeg_with_exif_rotation_reports_upright_size(client):
     exif[0x0112] = 6
     data = encode(Image.new("RGB", (120, 40), "white"), "JPEG", exif=exif.tobytes())
     assert client.post("/ocr", files={"file": ("r.jpg", data)}).json()["image_size"] == [40, 120]
+
+
+def test_offline_weights_are_a_503_that_says_what_to_run(client, english_png):
+    response = client.post("/ocr?model=qwen3_vl_8b", files={"file": ("d.png", english_png)})
+    assert response.status_code == 503
+    detail = response.json()["detail"]
+    assert "qwen3_vl_8b" in detail and "Qwen/Qwen3-VL-8B-Instruct" in detail and "Hugging Face cache" in detail
+    assert "python -m inference.download qwen3_vl_8b" in detail
+    states = {m["id"]: m["state"] for m in client.get("/models").json()["available"]}
+    assert states["qwen3_vl_8b"] == "error"

@@ -32,8 +32,8 @@ def test_chat_on_an_ocr_engine_says_which_models_can(service, english_png):
         service.chat(english_png, "What is this?", model="rapidocr")
 
 
-def test_chat_without_any_chat_model_is_unavailable(service, english_png):
-    with pytest.raises(ModelUnavailable, match="No model that can chat"):
+def test_default_chat_model_without_weights_says_how_to_fetch_them(service, english_png):
+    with pytest.raises(ModelUnavailable, match=r"qwen3_vl_2b.*python -m inference.download qwen3_vl_2b"):
         service.chat(english_png, "What is this?")
 
 
@@ -63,6 +63,6 @@ def test_unknown_model(service):
 def test_models_listing_and_defaults(service):
     listing = service.list_models()
     ids = [m.id for m in listing.available]
-    assert "rapidocr" in ids and listing.defaults == {"ocr": "rapidocr", "chat": None}
+    assert "rapidocr" in ids and listing.defaults == {"ocr": "rapidocr", "chat": "qwen3_vl_2b"}
     for model in listing.available:
         assert model.name and isinstance(model.params, str) and model.tasks

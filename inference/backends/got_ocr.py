@@ -1,0 +1,32 @@
+"""GOT-OCR 2.0 through transformers' native class (stepfun-ai/GOT-OCR-2.0-hf).
+
+It has no chat template: the processor builds its own OCR prompt. ``output: formatted``
+asks for markdown/LaTeX, ``plain`` for text. It runs with eager attention only.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from PIL import Image
+from pydantic import Field
+
+from .base import ChatParams, OcrOutput
+from .hf import HfBackend, HfOptions
+
+
+class GotOptions(HfOptions):
+    attention: Literal["eager"] = Field("eager", description="GOT-OCR 2.0 supports eager attention only")
+    output: Literal["plain", "formatted"] = Field("plain", description="formatted = markdown / LaTeX")
+    ocr_max_tokens: int = Field(4096, ge=1)
+
+
+class GotOcrBackend(HfBackend):
+    tasks = frozenset({"ocr"})
+    Options = GotOptions
+
+    def ocr(self, image: Image.Image, language: str | None) -> OcrOutput:
+        inputs = self.to_device(self.processor(image, return_tensors="pt", format=self.options.output == "formatted"))
+        params = ChatParams(temperature=0.0, max_tokens=self.options.ocr_max_tokens)
+        tokens = self.generate(inputs, params, tokenizer=self.processor.tokenizer, stop_strings="<|im_end|>")
+        return OcrOutput(text=self.decode(tokens)[0].strip())

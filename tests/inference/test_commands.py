@@ -1,0 +1,31 @@
+"""The command-line entry points: weight prefetch and the server's start-up on a bad config."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(args, **env):
+    return subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=180,
+                          env={**os.environ, "HF_HUB_OFFLINE": "1", **env})
+
+
+def test_download_local_and_offline_and_unknown(tiny_config):
+    done = run(["-m", "inference.download", "qwen3_vl_2b", "rapidocr"], CHATVLM_CONFIG=str(tiny_config))
+    assert done.returncode == 0 and "local folder" in done.stdout and "nothing to fetch" in done.stdout
+    offline = run(["-m", "inference.download", "got_ocr"])
+    assert offline.returncode == 1 and "could not fetch stepfun-ai/GOT-OCR-2.0-hf" in offline.stderr
+    unknown = run(["-m", "inference.download", "nope"])
+    assert unknown.returncode == 2 and "Unknown model 'nope'" in unknown.stderr
+
+
+def test_server_refuses_a_bad_config_with_a_clear_message(tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text("models:\n  - {id: q, name: Q, backend: transformers, source: Qwen/X, tasks: [chat], "
+                      "options: {precision: fp12}}\n")
+    result = run(["app.py"], CHATVLM_CONFIG=str(config), PORT="1")
+    assert result.returncode == 2
+    assert "Configuration error" in result.stderr and "precision" in result.stderr and "Traceback" not in result.stderr

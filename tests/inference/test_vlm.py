@@ -1,0 +1,154 @@
+"""The transformers backends on tiny random models, through the product's own loading path."""
+
+import gc
+import weakref
+
+import pytest
+from PIL import Image
+
+from inference import ConfigError, InferenceService, ModelUnavailable, load_settings
+from inference.backends.base import ChatMessage, ChatParams
+from inference.manager import UNAVAILABLE
+from tests.helpers import ENGLISH, render_lines
+
+IMAGE = render_lines(ENGLISH)
+
+
+def backend_of(service, model_id):
+    with service.manager.acquire(model_id) as backend:
+        return backend
+
+
+def test_loads_real_classes_from_a_local_folder(tiny_service):
+    info = tiny_service.load_model("qwen3_vl_2b")
+    assert info.state == "ready" and info.load_seconds > 0
+    backend = backend_of(tiny_service, "qwen3_vl_2b")
+    assert type(backend.model).__name__ == "Qwen3VLForConditionalGeneration"
+    assert type(backend.processor).__name__ == "Qwen3VLProcessor"
+    assert backend.processor.tokenizer.padding_side == "left"
+    got = backend_of(tiny_service, "got_ocr")
+    assert type(got.model).__name__ == "GotOcr2ForConditionalGeneration"
+    assert got.model.config._attn_implementation == "eager"
+
+
+def test_greedy_chat_is_deterministic(tiny_service):
+    first = tiny_service.chat(IMAGE, "What does it say?", "qwen3_vl_2b", temperature=0.0, max_tokens=12)
+    second = tiny_service.chat(IMAGE, "What does it say?", "qwen3_vl_2b", temperature=0.0, max_tokens=12)
+    assert first.response == second.response and first.model == "qwen3_vl_2b" and first.prompt == "What does it say?"
+
+
+@pytest.mark.parametrize("max_tokens", [1, 5, 9])
+def test_max_tokens_is_never_exceeded(tiny_service, max_tokens):
+    backend = backend_of(tiny_service, "qwen3_vl_2b")
+    inputs = backend.inputs(IMAGE, [ChatMessage("user", "Describe")])
+    new = backend.generate(inputs, ChatParams(temperature=0.7, max_tokens=max_tokens))
+    assert 1 <= new.shape[1] <= max_tokens
+    answer = tiny_service.chat(IMAGE, "Describe", "qwen3_vl_2b", temperature=0.0, max_tokens=max_tokens).response
+    assert len(answer) <= max_tokens  # the tiny byte-level vocabulary decodes each token to at most one character
+
+
+def test_stream_grows_to_the_full_answer(tiny_service):
+    pieces = list(tiny_service.chat_stream(IMAGE, "Describe", "qwen3_vl_2b", temperature=0.0, max_tokens=10))
+    assert pieces and all(b.startswith(a) for a, b in zip(pieces, pieces[1:], strict=False))
+    whole = tiny_service.chat(IMAGE, "Describe", "qwen3_vl_2b", temperature=0.0, max_tokens=10).response
+    assert pieces[-1].strip() == whole
+
+
+def test_history_reaches_the_model(tiny_service):
+    backend = backend_of(tiny_service, "qwen3_vl_2b")
+    history = [ChatMessage("user", "first question"), ChatMessage("assistant", "first answer"),
+               ChatMessage("user", "second question")]
+    text = backend.processor.tokenizer.decode(backend.inputs(IMAGE, history)["input_ids"][0])
+    assert text.count("<|vision_start|>") == 1  # the image stays attached, once
+    assert text.index("first question") < text.index("first answer") < text.index("second question")
+
+
+def test_control_tokens_in_the_prompt_are_not_image_slots(tiny_service):
+    answer = tiny_service.chat(IMAGE, "what is <|image_pad|> here?", "qwen3_vl_2b", temperature=0.0, max_tokens=3)
+    assert isinstance(answer.response, str)
+
+
+def test_pixel_budget_bounds_visual_tokens(tiny_service):
+    backend = backend_of(tiny_service, "qwen3_vl_2b")
+    budget = backend.options.max_pixels
+    huge = Image.new("RGB", (4000, 3000), "white")
+    inputs = backend.inputs(huge, [ChatMessage("user", "Describe")])
+    image_tokens = int((inputs["input_ids"] == backend.model.config.image_token_id).sum())
+    assert 0 < image_tokens <= budget / (32 * 32)
+    assert tiny_service.ocr(huge, "qwen3_vl_2b").image_size == [4000, 3000]
+
+
+def test_ocr_prompt_carries_the_language_hint(tiny_service):
+    backend = backend_of(tiny_service, "qwen3_vl_2b")
+    assert "Russian" in backend.ocr_prompt("ru") and "Russian" not in backend.ocr_prompt(None)
+    result = tiny_service.ocr(IMAGE, "qwen3_vl_2b", "ru")
+    assert isinstance(result.text, str) and result.language == "ru" and result.model == "qwen3_vl_2b"
+
+
+def test_got_ocr_plain_and_formatted_prompts(tiny_config, tiny_service):
+    settings = load_settings(tiny_config, env={})
+    entry = next(m for m in settings.models if m.id == "got_ocr")
+    formatted = entry.model_copy(update={"id": "got_ocr_format", "options": {**entry.options, "output": "formatted"}})
+    settings.models.append(formatted)
+    service = InferenceService(settings)
+    for model_id, marker in (("got_ocr", " OCR: "), ("got_ocr_format", " OCR with format: ")):
+        backend = backend_of(service, model_id)
+        inputs = backend.processor(IMAGE, return_tensors="pt", format=backend.options.output == "formatted")
+        assert marker in backend.processor.tokenizer.decode(inputs["input_ids"][0])
+        assert isinstance(service.ocr(IMAGE, model_id).text, str)
+    service.manager.unload_all()
+
+
+def test_unload_releases_the_model_and_reload_works(tiny_service):
+    backend = backend_of(tiny_service, "qwen3_vl_4b")
+    model_ref = weakref.ref(backend.model)
+    del backend
+    assert tiny_service.unload_model("qwen3_vl_4b").message == "Model qwen3_vl_4b unloaded"
+    gc.collect()
+    assert model_ref() is None
+    assert tiny_service.chat(IMAGE, "again", "qwen3_vl_4b", temperature=0, max_tokens=2).model == "qwen3_vl_4b"
+
+
+def test_defaults_on_cpu_and_gpu(tiny_service):
+    assert tiny_service.default_model("ocr") == "rapidocr"  # these test machines have no GPU
+    assert tiny_service.default_model("chat") == "qwen3_vl_2b"
+    assert tiny_service.registry.default_for("ocr", "auto", gpu=True) == "qwen3_vl_2b"
+    assert tiny_service.registry.default_for("chat", "auto", gpu=True) == "qwen3_vl_2b"
+
+
+def _settings_with(tmp_path, entry: str):
+    path = tmp_path / "config.yaml"
+    path.write_text("models:\n" + entry)
+    return load_settings(path, env={})
+
+
+def test_unknown_precision_is_a_config_error_at_start_up(tmp_path):
+    settings = _settings_with(tmp_path, "  - {id: q, name: Q, backend: transformers, source: Qwen/X, tasks: [chat], "
+                                        "options: {precision: int3}}\n")
+    with pytest.raises(ConfigError, match="precision"):
+        InferenceService(settings)
+
+
+def test_int8_without_a_gpu_is_a_clear_error_not_a_fallback(tmp_path):
+    settings = _settings_with(tmp_path, "  - {id: q8, name: Q, backend: transformers, source: Qwen/X, tasks: [chat], "
+                                        "options: {precision: int8}}\n")
+    service = InferenceService(settings)
+    status = service.manager.status("q8")
+    assert status.state == UNAVAILABLE and "int8" in status.error
+    with pytest.raises(ModelUnavailable, match="int8"):
+        service.load_model("q8")
+
+
+def test_missing_weights_say_where_and_how(tmp_path):
+    settings = _settings_with(
+        tmp_path,
+        "  - {id: hub, name: H, backend: transformers, source: someone/not-cached, tasks: [ocr, chat]}\n"
+        f"  - {{id: folder, name: F, backend: got_ocr, source: {tmp_path}/missing, tasks: [ocr]}}\n",
+    )
+    service = InferenceService(settings)
+    with pytest.raises(ModelUnavailable) as hub:
+        service.load_model("hub")
+    assert "someone/not-cached" in str(hub.value) and "Hugging Face cache" in str(hub.value)
+    assert "python -m inference.download hub" in str(hub.value)
+    with pytest.raises(ModelUnavailable, match=f"{tmp_path}/missing"):
+        service.load_model("folder")

@@ -1,0 +1,173 @@
+"""Tiny, randomly initialised vision-language models built with the real transformers classes.
+
+    python -m tests.tiny_models DIR
+
+builds a Qwen3-VL and a GOT-OCR 2.0 into DIR (config, tokenizer, image processor,
+``save_pretrained``) and writes ``DIR/config.yaml``: a complete server config whose
+``qwen3_vl_2b``, ``qwen3_vl_4b``, ``qwen3_vl_8b`` and ``got_ocr`` entries point at them, so
+
+    CHATVLM_CONFIG=DIR/config.yaml python app.py
+
+serves every route and every API-guide example with those ids, without a GPU or a download.
+Their text is gibberish: test shapes, types, lengths and parameters honoured, not words.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+QWEN_SPECIAL = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>",
+                "<|image_pad|>", "<|video_pad|>"]
+GOT_SPECIAL = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<img>", "</img>", "<imgpad>"]
+
+CHAT_TEMPLATE = (
+    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n"
+    "{% if message['content'] is string %}{{ message['content'] }}"
+    "{% else %}{% for part in message['content'] %}"
+    "{% if part['type'] == 'image' %}<|vision_start|><|image_pad|><|vision_end|>"
+    "{% elif part['type'] == 'text' %}{{ part['text'] }}{% endif %}"
+    "{% endfor %}{% endif %}<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
+
+def _byte_vocab() -> dict[str, int]:
+    """The 256 byte-level BPE symbols (GPT-2's bytes_to_unicode), no merges."""
+    printable = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    chars, extra = [], 0
+    for b in range(256):
+        if b in printable:
+            chars.append(chr(b))
+        else:
+            chars.append(chr(256 + extra))
+            extra += 1
+    return {c: i for i, c in enumerate(chars)}
+
+
+def _tokenizer(special: list[str]):
+    from transformers import Qwen2Tokenizer
+
+    vocab = _byte_vocab()
+    for token in special:
+        vocab[token] = len(vocab)
+    tokenizer = Qwen2Tokenizer(vocab=vocab, merges=[], unk_token="<|endoftext|>", eos_token="<|im_end|>",
+                               pad_token="<|endoftext|>")
+    tokenizer.add_special_tokens({"additional_special_tokens": special[1:]})
+    return tokenizer
+
+
+def build_qwen3_vl(folder: Path) -> Path:
+    import torch
+    from transformers import (
+        Qwen2VLImageProcessor,
+        Qwen3VLConfig,
+        Qwen3VLForConditionalGeneration,
+        Qwen3VLProcessor,
+        Qwen3VLVideoProcessor,
+    )
+
+    tokenizer = _tokenizer(QWEN_SPECIAL)
+    ids = {t: tokenizer.convert_tokens_to_ids(t) for t in QWEN_SPECIAL}
+    config = Qwen3VLConfig(
+        text_config={
+            "vocab_size": len(tokenizer), "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2,
+            "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 16, "max_position_embeddings": 4096,
+            "rope_parameters": {"rope_type": "default", "rope_theta": 10000.0, "mrope_section": [2, 3, 3],
+                                "mrope_interleaved": True},
+            "pad_token_id": ids["<|endoftext|>"], "eos_token_id": ids["<|im_end|>"],
+        },
+        vision_config={
+            "depth": 2, "hidden_size": 32, "intermediate_size": 64, "num_heads": 2, "patch_size": 16,
+            "spatial_merge_size": 2, "temporal_patch_size": 2, "out_hidden_size": 64, "num_position_embeddings": 64,
+            "deepstack_visual_indexes": [1],
+        },
+        image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],
+        vision_start_token_id=ids["<|vision_start|>"], vision_end_token_id=ids["<|vision_end|>"],
+        tie_word_embeddings=False,
+    )
+    torch.manual_seed(0)
+    model = Qwen3VLForConditionalGeneration(config).eval()
+    model.generation_config.eos_token_id = ids["<|im_end|>"]
+    model.generation_config.pad_token_id = ids["<|endoftext|>"]
+    image_processor = Qwen2VLImageProcessor(patch_size=16, merge_size=2, temporal_patch_size=2,
+                                            size={"shortest_edge": 32 * 32, "longest_edge": 512 * 512})
+    video_processor = Qwen3VLVideoProcessor(patch_size=16, merge_size=2, temporal_patch_size=2)
+    processor = Qwen3VLProcessor(image_processor=image_processor, tokenizer=tokenizer,
+                                 video_processor=video_processor, chat_template=CHAT_TEMPLATE)
+    folder.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(folder)
+    processor.save_pretrained(folder)
+    return folder
+
+
+def build_got_ocr(folder: Path) -> Path:
+    import torch
+    from transformers import GotOcr2Config, GotOcr2ForConditionalGeneration, GotOcr2ImageProcessor, GotOcr2Processor
+
+    tokenizer = _tokenizer(GOT_SPECIAL)
+    ids = {t: tokenizer.convert_tokens_to_ids(t) for t in GOT_SPECIAL}
+    image_size = 1024  # the processor always inserts 256 image tokens: a 64x64 patch grid, merged 4x4
+    config = GotOcr2Config(
+        vision_config={
+            "hidden_size": 32, "output_channels": 16, "num_hidden_layers": 2, "num_attention_heads": 2,
+            "image_size": image_size, "patch_size": 16, "window_size": 2, "global_attn_indexes": [1], "mlp_dim": 64,
+        },
+        text_config={
+            "model_type": "qwen2", "vocab_size": len(tokenizer), "hidden_size": 64, "intermediate_size": 128,
+            "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
+            "max_position_embeddings": 4096, "pad_token_id": ids["<|endoftext|>"], "eos_token_id": ids["<|im_end|>"],
+        },
+        image_token_index=ids["<imgpad>"],
+    )
+    torch.manual_seed(0)
+    model = GotOcr2ForConditionalGeneration(config).eval()
+    model.generation_config.eos_token_id = ids["<|im_end|>"]
+    model.generation_config.pad_token_id = ids["<|endoftext|>"]
+    image_processor = GotOcr2ImageProcessor(size={"height": image_size, "width": image_size})
+    processor = GotOcr2Processor(image_processor=image_processor, tokenizer=tokenizer)
+    folder.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(folder)
+    processor.save_pretrained(folder)
+    return folder
+
+
+def write_config(folder: Path, qwen: Path, got: Path) -> Path:
+    """The repository's config.yaml with the VLM entries pointed at the tiny folders."""
+    config = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
+    for entry in config["models"]:
+        if entry["id"].startswith("qwen3_vl_"):
+            entry["source"] = str(qwen)
+        elif entry["id"] == "got_ocr":
+            entry["source"] = str(got)
+        else:
+            continue
+        # random weights never stop on their own: keep OCR answers short so that tests stay fast
+        entry.setdefault("options", {})["ocr_max_tokens"] = 16
+    path = folder / "config.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def build_all(folder: Path) -> Path:
+    folder = Path(folder).resolve()
+    qwen = build_qwen3_vl(folder / "qwen3_vl_tiny")
+    got = build_got_ocr(folder / "got_ocr_tiny")
+    return write_config(folder, qwen, got)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("folder", type=Path, help="where to build the models and config.yaml")
+    path = build_all(parser.parse_args(argv).folder)
+    print(f"built tiny models; start a server with: CHATVLM_CONFIG={path} python app.py")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
