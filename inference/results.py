@@ -13,6 +13,7 @@ class OcrLine(BaseModel):
     text: str
     box: list[list[float]] = Field(description="four [x, y] corners in image pixels, clockwise from top-left")
     confidence: float
+    engine: str = Field("", description="which engine read this line")
 
 
 class OcrResult(BaseModel):
@@ -21,7 +22,8 @@ class OcrResult(BaseModel):
     processing_time: float = Field(description="seconds, decoding included")
     image_size: list[int] = Field(description="[width, height] of the uploaded image")
     language: str | None = None
-    lines: list[OcrLine] = Field(default_factory=list, description="extra: detected lines with boxes")
+    lines: list[OcrLine] = Field(default_factory=list, description="extra: detected lines with boxes, in reading order")
+    warnings: list[str] = Field(default_factory=list, description="extra: what limited this result and how to fix it")
 
 
 class ChatResult(BaseModel):

@@ -122,7 +122,8 @@ class InferenceService:
         return OcrResult(
             text=output.text.strip(), model=model_id, processing_time=round(time.perf_counter() - started, 4),
             image_size=list(picture.size), language=language,
-            lines=[OcrLine(text=line.text, box=line.box, confidence=line.confidence) for line in output.lines],
+            lines=[OcrLine(**vars(line)) for line in output.lines],
+            warnings=output.warnings,
         )
 
     def chat_params(self, temperature: float | None, max_tokens: int | None) -> ChatParams:

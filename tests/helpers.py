@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import io
-import re
 
 from PIL import Image, ImageDraw, ImageFont
+
+from bench import scoring
 
 ENGLISH = [
     "Invoice number 4471 dated March 12",
@@ -32,20 +33,33 @@ def encode(image: Image.Image, fmt: str = "PNG", **kwargs) -> bytes:
     return buffer.getvalue()
 
 
-def normalise(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip()
-
-
-def levenshtein(a: str, b: str) -> int:
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        current = [i]
-        for j, cb in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
-        previous = current
-    return previous[-1]
-
-
 def cer(hypothesis: str, reference: str) -> float:
-    reference, hypothesis = normalise(reference), normalise(hypothesis)
-    return levenshtein(hypothesis, reference) / max(1, len(reference))
+    return scoring.cer(hypothesis, reference)
+
+
+CYRILLIC_FONTS = [
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
+    "/usr/share/fonts/dejavu/DejaVuSans.ttf",
+    "/Library/Fonts/Arial Unicode.ttf",
+]
+
+
+def cyrillic_font(size: int):
+    """A system font with Cyrillic glyphs (Pillow's own font has none), or None."""
+    from pathlib import Path
+
+    for path in CYRILLIC_FONTS:
+        if Path(path).is_file():
+            return ImageFont.truetype(path, size)
+    return None
+
+
+def render_with(font, lines: list[str], margin: int = 24, spacing: float = 1.6) -> Image.Image:
+    line_height = int(font.size * spacing)
+    width = max(int(font.getlength(line)) for line in lines) + 2 * margin
+    image = Image.new("RGB", (width, line_height * len(lines) + 2 * margin), "white")
+    draw = ImageDraw.Draw(image)
+    for i, line in enumerate(lines):
+        draw.text((margin, margin + i * line_height), line, fill="black", font=font)
+    return image

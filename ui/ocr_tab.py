@@ -19,18 +19,32 @@ def build(service: InferenceService) -> None:
         with gr.Column():
             text = gr.Textbox(label="Text", lines=18, buttons=["copy"], elem_id="ocr-text")
             details = gr.JSON(label="Details")
+    boxes = gr.AnnotatedImage(label="Detected lines", elem_id="ocr-boxes")
 
     @user_errors
-    def ocr(image_path: str | None, model_id: str | None, hint: str | None) -> tuple[str, dict]:
+    def ocr(image_path: str | None, model_id: str | None, hint: str | None):
         if not image_path:
             raise gr.Error("Upload an image first.")
         result = service.ocr(image_path, model_id, hint or None, filename=image_path.rsplit("/", 1)[-1])
-        return result.text, {
+        for warning in result.warnings:
+            gr.Warning(warning)
+        details = {
             "model": result.model,
             "processing_time": result.processing_time,
             "image_size": result.image_size,
             "language": result.language,
             "lines": len(result.lines),
+            "warnings": result.warnings,
         }
+        return result.text, details, (image_path, line_boxes(result.lines))
 
-    run.click(ocr, [image, model, language], [text, details], api_name="ocr")
+    run.click(ocr, [image, model, language], [text, details, boxes], api_name="ocr")
+
+
+def line_boxes(lines) -> list[tuple[tuple[int, int, int, int], str]]:
+    """Each line's bounding rectangle and text, for gr.AnnotatedImage."""
+    out = []
+    for line in lines:
+        xs, ys = [p[0] for p in line.box], [p[1] for p in line.box]
+        out.append(((int(min(xs)), int(min(ys)), int(max(xs)), int(max(ys))), line.text))
+    return out

@@ -7,6 +7,7 @@ import importlib
 from .base import Backend
 
 _BACKENDS = {
+    "embedded": "inference.backends.embedded:EmbeddedOcrBackend",
     "rapidocr": "inference.backends.rapid:RapidOcrBackend",
     "tesseract": "inference.backends.tesseract:TesseractBackend",
     "transformers": "inference.backends.vlm:TransformersVlmBackend",

@@ -27,12 +27,14 @@ class OcrLine:
     text: str
     box: list[list[float]]  # four [x, y] corners, clockwise from top-left, in image pixels
     confidence: float
+    engine: str = ""  # which engine read this line
 
 
 @dataclass
 class OcrOutput:
     text: str
     lines: list[OcrLine] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # what the user should know, e.g. a missing language pack
 
 
 @dataclass

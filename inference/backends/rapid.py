@@ -3,6 +3,8 @@
 Runs offline on the CPU. One RapidOCR instance is not safe to share between
 threads (each call rewrites its parameters), so the backend keeps a pool of
 single-threaded instances sized to the cores: concurrent requests use every core.
+The detector's input size is chosen per image, light-on-dark pages are inverted,
+and lines come back in reading order (``inference.layout``).
 """
 
 from __future__ import annotations
@@ -10,10 +12,13 @@ from __future__ import annotations
 import importlib.util
 import os
 import queue
+from typing import Any
 
-from PIL import Image
+import numpy as np
+from PIL import Image, ImageOps
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..layout import reading_order, upright_boxes
 from ..settings import ModelSpec
 from .base import Backend, OcrLine, OcrOutput
 
@@ -23,9 +28,30 @@ class RapidOptions(BaseModel):
 
     workers: int = Field(0, ge=0, description="engine instances; 0 = one per CPU core")
     threads_per_worker: int = Field(1, ge=1, description="ONNX Runtime threads of each instance")
-    det_limit_side_len: int = Field(960, ge=32, description="detector input size, in pixels")
-    det_limit_type: str = Field("max", pattern="^(max|min)$", description="which side det_limit_side_len bounds")
+    det_short_side: int = Field(736, ge=32, description="scale the image so its short side reaches this...")
+    det_long_side: int = Field(1280, ge=64, description="...but its long side stays at most this")
+    det_max_upscale: float = Field(1.0, ge=1.0, description="and never enlarge an image more than this")
+    rec_batch_size: int = Field(1, ge=1, description="lines per recognizer call (1 = no padding to a common width)")
+    rec_min_width: int = Field(128, ge=32, description="narrowest recognizer input; short lines are padded to it")
     text_score: float = Field(0.5, ge=0.0, le=1.0, description="drop lines recognised below this confidence")
+    use_angle_classifier: bool = Field(False, description="detect upside-down lines (costs time)")
+    invert_dark: bool = Field(True, description="invert light-on-dark images before reading")
+
+
+def detector_size(width: int, height: int, options: RapidOptions) -> tuple[str, int]:
+    """RapidOCR's (limit_type, limit_side_len) for this image: small images are enlarged a little so small
+    text is detectable, large ones are shrunk so the long side stays bounded."""
+    short, long = min(width, height), max(width, height)
+    scale = min(options.det_short_side / short, options.det_long_side / long, options.det_max_upscale)
+    if scale >= 1:
+        return "min", max(32, round(short * scale))
+    return "max", max(32, round(long * scale))
+
+
+def is_dark(image: Image.Image) -> bool:
+    """Light text on a dark background (mean luminance of a thumbnail below a third)."""
+    thumb = image.convert("L").resize((64, 64))
+    return float(np.asarray(thumb).mean()) < 85
 
 
 class RapidOcrBackend(Backend):
@@ -47,44 +73,69 @@ class RapidOcrBackend(Backend):
     def parallelism(self) -> int:
         return self._size
 
-    def _engine(self):
+    def _engine(self) -> Any:
         from rapidocr import RapidOCR
 
-        threads = self.options.threads_per_worker
-        return RapidOCR(params={
+        engine = RapidOCR(params={
             "Global.log_level": "error",
-            "Global.text_score": self.options.text_score,
-            "Det.limit_side_len": self.options.det_limit_side_len,
-            "Det.limit_type": self.options.det_limit_type,
-            "EngineConfig.onnxruntime.intra_op_num_threads": threads,
+            "Global.text_score": 0.0,  # keep every detected line: refine() may re-read weak ones; filtered in ocr()
+            "Global.use_cls": self.options.use_angle_classifier,
+            "EngineConfig.onnxruntime.intra_op_num_threads": self.options.threads_per_worker,
             "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+            "EngineConfig.onnxruntime.enable_cpu_mem_arena": True,
+            "Rec.rec_batch_num": self.options.rec_batch_size,
+            "Rec.rec_img_shape": [3, 48, self.options.rec_min_width],
         })
+        # RapidOCR loads its ONNX sessions lazily; run once so no request pays for it.
+        engine(Image.new("RGB", (64, 32), "white"))
+        return engine
 
     def load(self) -> None:
         pool: queue.Queue = queue.Queue()
         for _ in range(self._size):
-            engine = self._engine()
-            # RapidOCR loads its ONNX sessions lazily; run once so no request pays for it.
-            engine(Image.new("RGB", (64, 32), "white"))
-            pool.put(engine)
+            pool.put(self._engine())
         self._pool = pool
 
     def unload(self) -> None:
         self._pool = None
 
-    def ocr(self, image: Image.Image, language: str | None) -> OcrOutput:
+    def detect_and_read(self, image: Image.Image) -> list[OcrLine]:
+        """Every detected line with RapidOCR's reading of it, empty readings included (RapidOCR's own
+        __call__ drops those, but a line in a script it cannot read is still a line for refine())."""
+        from rapidocr.utils.process_img import map_boxes_to_original
+
         pool = self._pool
         if pool is None:
             raise RuntimeError("RapidOCR backend used before load()")
         engine = pool.get()
         try:
-            result = engine(image)
+            engine.text_det.limit_type, engine.text_det.limit_side_len = detector_size(*image.size, self.options)
+            original = engine.load_img(image)
+            prepared, record = engine.preprocess_img(original)
+            detected, _, read, _ = engine.run_ocr_steps(prepared, record)
         finally:
             pool.put(engine)
-        if result.txts is None or result.boxes is None:
-            return OcrOutput(text="")
-        lines = [
-            OcrLine(text=str(text), box=[[float(x), float(y)] for x, y in box], confidence=round(float(score), 4))
-            for text, box, score in zip(result.txts, result.boxes, result.scores, strict=True)
+        if detected.boxes is None or read.txts is None:
+            return []
+        boxes = map_boxes_to_original(detected.boxes, record, *original.shape[:2])
+        return [
+            OcrLine(text=str(text), box=[[float(x), float(y)] for x, y in box], confidence=round(float(score), 4),
+                    engine="rapidocr")
+            for text, box, score in zip(read.txts, boxes, read.scores, strict=True)
         ]
-        return OcrOutput(text="\n".join(line.text for line in lines), lines=lines)
+
+    def refine(self, image: Image.Image, lines: list[OcrLine], language: str | None, warnings: list[str]) -> list[OcrLine]:
+        """Hook for subclasses: improve the lines (re-read some with another engine)."""
+        return lines
+
+    def ocr(self, image: Image.Image, language: str | None) -> OcrOutput:
+        if self.options.invert_dark and is_dark(image):
+            image = ImageOps.invert(image)
+        warnings: list[str] = []
+        lines = self.refine(image, self.detect_and_read(image), language, warnings)
+        lines = [line for line in lines if line.text.strip()
+                 and (line.engine != "rapidocr" or line.confidence >= self.options.text_score)]
+        rows = reading_order(upright_boxes([line.box for line in lines], [line.text for line in lines]))
+        ordered = [lines[box.index] for row in rows for box in row]
+        text = "\n".join(" ".join(lines[box.index].text.strip() for box in row) for row in rows)
+        return OcrOutput(text=text, lines=ordered, warnings=warnings)

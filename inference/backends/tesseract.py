@@ -15,7 +15,7 @@ from pathlib import Path
 from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..errors import BadInput
+from ..errors import BadInput, ModelUnavailable
 from ..languages import NAMES, TESSERACT_CODES, TESSERACT_PACKAGES, iso_code
 from ..settings import ModelSpec
 from .base import Backend, OcrLine, OcrOutput
@@ -45,8 +45,84 @@ def find_tessdata(setting: str) -> Path | None:
     return None
 
 
+def tesseract_missing(tessdata_setting: str) -> str | None:
+    """None when Tesseract can run here, else what to install."""
+    if importlib.util.find_spec("tesserocr") is None:
+        return "tesserocr is not installed: pip install tesserocr"
+    if find_tessdata(tessdata_setting) is None:
+        return "Tesseract's language data was not found: apt-get install tesseract-ocr tesseract-ocr-eng"
+    return None
+
+
 def installed_languages(tessdata: Path) -> set[str]:
     return {p.name.removesuffix(".traineddata") for p in tessdata.glob("*.traineddata")} - {"osd", "equ"}
+
+
+class TesseractEngines:
+    """Tesseract handles for concurrent use: one set per worker, each keyed by (language, page mode)."""
+
+    def __init__(self, tessdata: Path, size: int):
+        self.tessdata = tessdata
+        self.languages = installed_languages(tessdata)
+        self._pool: queue.Queue = queue.Queue()
+        for _ in range(size):
+            self._pool.put({})
+
+    def _api(self, apis: dict, lang: str, psm: int):
+        import tesserocr
+
+        if (lang, psm) not in apis:
+            apis[(lang, psm)] = tesserocr.PyTessBaseAPI(path=f"{self.tessdata}/", lang=lang, psm=psm)
+        return apis[(lang, psm)]
+
+    def read_page(self, image: Image.Image, lang: str) -> list[OcrLine]:
+        import tesserocr
+
+        apis = self._pool.get()
+        try:
+            api = self._api(apis, lang, tesserocr.PSM.AUTO)
+            api.SetImage(image)
+            api.Recognize()
+            level, lines = tesserocr.RIL.TEXTLINE, []
+            for item in tesserocr.iterate_level(api.GetIterator(), level):
+                text = (item.GetUTF8Text(level) or "").strip()
+                if text:
+                    x1, y1, x2, y2 = item.BoundingBox(level)
+                    box = [[x1, y1], [x2, y1], [x2, y2], [x1, y2]]
+                    confidence = round(item.Confidence(level) / 100, 4)
+                    lines.append(OcrLine(text=text, box=box, confidence=confidence, engine="tesseract"))
+            api.Clear()
+            return lines
+        finally:
+            self._pool.put(apis)
+
+    def read_line(self, image: Image.Image, lang: str) -> tuple[str, float]:
+        """One text line (an upright crop): its text and mean word confidence (0-1)."""
+        import tesserocr
+
+        apis = self._pool.get()
+        try:
+            api = self._api(apis, lang, tesserocr.PSM.SINGLE_LINE)
+            api.SetImage(image)
+            text = (api.GetUTF8Text() or "").strip()
+            confidence = api.MeanTextConf() / 100
+            api.Clear()
+            return text, confidence
+        finally:
+            self._pool.put(apis)
+
+    def close(self) -> None:
+        while not self._pool.empty():
+            for api in self._pool.get_nowait().values():
+                api.End()
+
+
+def language_error(language: str, installed: set[str]) -> str:
+    code = iso_code(language)
+    package = TESSERACT_PACKAGES.get(code)
+    how = f" Install it with: apt-get install {package}." if package else ""
+    return (f"Tesseract has no data for {NAMES.get(code, language)} on this server.{how} "
+            f"Installed: {', '.join(sorted(installed)) or 'none'}.")
 
 
 class TesseractBackend(Backend):
@@ -56,82 +132,46 @@ class TesseractBackend(Backend):
     def __init__(self, spec: ModelSpec):
         super().__init__(spec)
         self._tessdata = find_tessdata(self.options.tessdata)
-        self._languages = installed_languages(self._tessdata) if self._tessdata else set()
         self._size = self.options.workers or max(1, os.cpu_count() or 1)
-        self._pool: queue.Queue | None = None
+        self._engines: TesseractEngines | None = None
 
     @classmethod
     def unavailable_reason(cls, spec: ModelSpec) -> str | None:
-        if importlib.util.find_spec("tesserocr") is None:
-            return "tesserocr is not installed: pip install tesserocr"
-        options = TesseractOptions.model_validate(spec.options)
-        if find_tessdata(options.tessdata) is None:
-            return "Tesseract's language data was not found: apt-get install tesseract-ocr tesseract-ocr-eng"
-        return None
+        return tesseract_missing(cls.Options.model_validate(spec.options).tessdata)
 
     @property
     def parallelism(self) -> int:
         return self._size
 
     def load(self) -> None:
-        import tesserocr  # noqa: F401  (fail here, not in a request, if the library is broken)
-
-        pool: queue.Queue = queue.Queue()
-        for _ in range(self._size):
-            pool.put({})  # one dict per worker: Tesseract language string -> PyTessBaseAPI
-        self._pool = pool
-        self._api({}, self.options.default_language)
+        assert self._tessdata is not None  # unavailable_reason() keeps us from here otherwise
+        self._engines = TesseractEngines(self._tessdata, self._size)
+        self.tesseract_language(None)  # a default language that is not installed fails the load, not a request
+        self._engines.read_line(Image.new("RGB", (32, 16), "white"), self.options.default_language)
 
     def unload(self) -> None:
-        pool, self._pool = self._pool, None
-        while pool is not None and not pool.empty():
-            for api in pool.get_nowait().values():
-                api.End()
+        engines, self._engines = self._engines, None
+        if engines is not None:
+            engines.close()
 
     def tesseract_language(self, language: str | None) -> str:
+        languages = self._engines.languages if self._engines else set()
         if language is None:
+            missing = [p for p in self.options.default_language.split("+") if p not in languages]
+            if missing:
+                raise ModelUnavailable(
+                    f"Model '{self.spec.id}': Tesseract's default language '{self.options.default_language}' is not "
+                    f"installed (installed: {', '.join(sorted(languages)) or 'none'})."
+                )
             return self.options.default_language
         code = iso_code(language)
         name = TESSERACT_CODES.get(code, code)
-        if name in self._languages:
+        if name in languages:
             return name
-        readable = NAMES.get(code, language)
-        package = TESSERACT_PACKAGES.get(code)
-        how = f" Install it with: apt-get install {package}." if package else ""
-        raise BadInput(
-            f"Tesseract has no data for {readable} on this server.{how} "
-            f"Installed: {', '.join(sorted(self._languages))}."
-        )
-
-    def _api(self, apis: dict, lang: str):
-        import tesserocr
-
-        if lang not in apis:
-            apis[lang] = tesserocr.PyTessBaseAPI(path=f"{self._tessdata}/", lang=lang)
-        return apis[lang]
+        raise BadInput(language_error(language, languages))
 
     def ocr(self, image: Image.Image, language: str | None) -> OcrOutput:
-        import tesserocr
-
-        pool = self._pool
-        if pool is None:
+        if self._engines is None:
             raise RuntimeError("Tesseract backend used before load()")
-        lang = self.tesseract_language(language)
-        apis = pool.get()
-        try:
-            api = self._api(apis, lang)
-            api.SetImage(image)
-            api.Recognize()
-            level = tesserocr.RIL.TEXTLINE
-            lines = []
-            for item in tesserocr.iterate_level(api.GetIterator(), level):
-                text = (item.GetUTF8Text(level) or "").strip()
-                if not text:
-                    continue
-                x1, y1, x2, y2 = item.BoundingBox(level)
-                box = [[x1, y1], [x2, y1], [x2, y2], [x1, y2]]
-                lines.append(OcrLine(text=text, box=box, confidence=round(item.Confidence(level) / 100, 4)))
-            api.Clear()
-        finally:
-            pool.put(apis)
+        lines = self._engines.read_page(image, self.tesseract_language(language))
         return OcrOutput(text="\n".join(line.text for line in lines), lines=lines)

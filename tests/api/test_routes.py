@@ -42,7 +42,7 @@ def test_ocr_fields_and_text(client, english_png):
     response = client.post("/ocr", files={"file": ("document.png", english_png, "image/png")})
     assert response.status_code == 200
     body = response.json()
-    assert body["model"] == "rapidocr" and body["language"] is None
+    assert body["model"] == "embedded" and body["language"] is None
     assert isinstance(body["processing_time"], float) and body["processing_time"] > 0
     assert body["image_size"] == list(Image.open(__import__("io").BytesIO(english_png)).size)
     assert cer(body["text"], "\n".join(ENGLISH)) <= 0.05

@@ -21,9 +21,11 @@ def test_all_endpoints_are_named(gradio):
 
 
 def test_ocr(gradio, english_file):
-    text, details = gradio.predict(handle_file(str(english_file)), "rapidocr", "", api_name="/ocr")
+    text, details, boxes = gradio.predict(handle_file(str(english_file)), "rapidocr", "", api_name="/ocr")
     assert cer(text, "\n".join(ENGLISH)) <= 0.05
     assert details["model"] == "rapidocr" and details["image_size"][0] > 0 and details["processing_time"] > 0
+    assert len(boxes["annotations"]) == len(ENGLISH) == details["lines"]
+    assert boxes["annotations"][0]["label"] == text.splitlines()[0]
 
 
 def test_ocr_error_is_a_readable_message(gradio, tmp_path):

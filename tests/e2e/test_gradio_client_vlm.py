@@ -21,7 +21,7 @@ def test_multi_turn_chat(gradio, english_file):
 
 
 def test_ocr_and_models_panel(gradio, english_file):
-    text, details = gradio.predict(handle_file(str(english_file)), "got_ocr", "", api_name="/ocr")
+    text, details, _ = gradio.predict(handle_file(str(english_file)), "got_ocr", "", api_name="/ocr")
     assert isinstance(text, str) and details["model"] == "got_ocr"
     table, status = gradio.predict(api_name="/models")
     states = {row[0]: row[4] for row in table["data"]}

@@ -6,7 +6,7 @@ from tests.helpers import ENGLISH, cer, render_lines
 
 
 def test_embedded_default_reads_clean_english(service):
-    assert service.default_model("ocr") == "rapidocr"  # no GPU on the test machines
+    assert service.default_model("ocr") == "embedded"  # no GPU on the test machines
     result = service.ocr(render_lines(ENGLISH))
     assert cer(result.text, "\n".join(ENGLISH)) <= 0.05, result.text
     assert len(result.lines) == len(ENGLISH)

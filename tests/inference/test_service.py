@@ -63,6 +63,6 @@ def test_unknown_model(service):
 def test_models_listing_and_defaults(service):
     listing = service.list_models()
     ids = [m.id for m in listing.available]
-    assert "rapidocr" in ids and listing.defaults == {"ocr": "rapidocr", "chat": "qwen3_vl_2b"}
+    assert "rapidocr" in ids and listing.defaults == {"ocr": "embedded", "chat": "qwen3_vl_2b"}
     for model in listing.available:
         assert model.name and isinstance(model.params, str) and model.tasks

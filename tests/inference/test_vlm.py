@@ -110,7 +110,7 @@ def test_unload_releases_the_model_and_reload_works(tiny_service):
 
 
 def test_defaults_on_cpu_and_gpu(tiny_service):
-    assert tiny_service.default_model("ocr") == "rapidocr"  # these test machines have no GPU
+    assert tiny_service.default_model("ocr") == "embedded"  # these test machines have no GPU
     assert tiny_service.default_model("chat") == "qwen3_vl_2b"
     assert tiny_service.registry.default_for("ocr", "auto", gpu=True) == "qwen3_vl_2b"
     assert tiny_service.registry.default_for("chat", "auto", gpu=True) == "qwen3_vl_2b"

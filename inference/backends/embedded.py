@@ -1,0 +1,117 @@
+"""The embedded default: RapidOCR's detector and reader, with Tesseract for the scripts RapidOCR
+cannot read (Cyrillic and others), line by line.
+
+RapidOCR finds the lines (straight or rotated; each crop is rectified) and reads Latin and
+Chinese. A line goes to Tesseract when the language hint names a script RapidOCR lacks, or,
+without a hint, when RapidOCR's reading of it looks wrong (far fewer characters than the line's
+width holds, or low confidence) and Tesseract reads it with more letters. Without Tesseract the
+backend still works, and says what to install.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+from PIL import Image
+from pydantic import Field
+
+from ..languages import TESSERACT_CODES, TESSERACT_PACKAGES, iso_code
+from .base import OcrLine
+from .rapid import RapidOcrBackend, RapidOptions
+from .tesseract import TesseractEngines, find_tessdata
+
+RAPIDOCR_LANGUAGES = {"en", "zh"}  # what the packaged PP-OCR models read well
+
+
+class EmbeddedOptions(RapidOptions):
+    tessdata: str = Field("auto", description="Tesseract's language data; auto = $TESSDATA_PREFIX, then system folders")
+    fallback_languages: str = Field("rus+eng", description="Tesseract languages for lines RapidOCR cannot read")
+    min_chars_per_height: float = Field(0.8, ge=0, description="a reading with fewer characters per line-height looks wrong")
+    min_confidence: float = Field(0.75, ge=0, le=1, description="a reading below this confidence looks wrong")
+
+
+def crop(image: np.ndarray, box: list[list[float]]) -> Image.Image:
+    """The line's quadrilateral, rectified to an upright image."""
+    from rapidocr.utils.process_img import get_rotate_crop_image
+
+    return Image.fromarray(get_rotate_crop_image(image, np.array(box, dtype=np.float32)))
+
+
+def looks_wrong(line: OcrLine, options: EmbeddedOptions) -> bool:
+    """RapidOCR's reading of a line in a script it lacks: low confidence, too few characters for the line's
+    width, gaps where words were dropped, or mostly punctuation."""
+    (x0, y0), (x1, y1), _, (x3, y3) = line.box[:4]
+    width, height = float(np.hypot(x1 - x0, y1 - y0)), float(np.hypot(x3 - x0, y3 - y0))
+    visible = [ch for ch in line.text if not ch.isspace()]
+    alnum = sum(ch.isalnum() for ch in visible)
+    words = [w.strip(".,:;!?()") for w in line.text.split()]
+    words = [w for w in words if w.isalpha()]
+    stubs = sum(len(w) <= 2 and w.islower() for w in words)  # Cyrillic read as Latin: "o", "ma", "py"...
+    return (
+        line.confidence < options.min_confidence
+        or len(visible) < options.min_chars_per_height * width / max(height, 1.0)
+        or "  " in line.text.strip()
+        or alnum < 0.6 * len(visible)
+        or (len(words) >= 3 and stubs >= 0.5 * len(words))
+    )
+
+
+def letters(text: str) -> int:
+    return sum(ch.isalpha() for ch in text)
+
+
+def foreign_letters(text: str) -> int:
+    """Letters outside ASCII: what Tesseract adds when a line is in a script RapidOCR lacks."""
+    return sum(ch.isalpha() and not ch.isascii() for ch in text)
+
+
+class EmbeddedOcrBackend(RapidOcrBackend):
+    Options = EmbeddedOptions
+
+    def load(self) -> None:
+        super().load()
+        tessdata = find_tessdata(self.options.tessdata)
+        usable = tessdata is not None and importlib.util.find_spec("tesserocr") is not None
+        self._tesseract = TesseractEngines(tessdata, self.parallelism) if usable else None
+
+    def unload(self) -> None:
+        super().unload()
+        if self._tesseract is not None:
+            self._tesseract.close()
+            self._tesseract = None
+
+    def _fallback(self, language: str | None, warnings: list[str]) -> str | None:
+        """Tesseract's language string for re-reading lines, or None (with a warning when one is needed)."""
+        code = iso_code(language)
+        installed = self._tesseract.languages if self._tesseract else set()
+        if code in RAPIDOCR_LANGUAGES:
+            return None
+        if code is not None:
+            wanted = TESSERACT_CODES.get(code, code)
+            if wanted in installed:
+                return "+".join(dict.fromkeys([wanted, *(x for x in ("eng",) if x in installed)]))
+            package = TESSERACT_PACKAGES.get(code, "the Tesseract data for that language")
+            warnings.append(
+                f"Text in '{language}' needs Tesseract and its language data, which this server lacks; "
+                f"install them with: apt-get install tesseract-ocr {package}. RapidOCR's reading is given instead."
+            )
+            return None
+        usable = [lang for lang in self.options.fallback_languages.split("+") if lang in installed]
+        return "+".join(usable) or None
+
+    def refine(self, image: Image.Image, lines: list[OcrLine], language: str | None, warnings: list[str]) -> list[OcrLine]:
+        lang = self._fallback(language, warnings)
+        if lang is None or self._tesseract is None:
+            return lines
+        forced = iso_code(language) is not None  # a hint for a script RapidOCR cannot read: every line
+        pixels = np.asarray(image)
+        for line in lines:
+            if not forced and not looks_wrong(line, self.options):
+                continue
+            text, confidence = self._tesseract.read_line(crop(pixels, line.box), lang)
+            if forced or (foreign_letters(text) > foreign_letters(line.text) and letters(text) > letters(line.text)
+                          and confidence >= 0.5):
+                line.text, line.confidence, line.engine = text, round(confidence, 4), "tesseract"
+        return lines
+

@@ -1,0 +1,127 @@
+"""The embedded default engine: routing, reading order, rotation, detector sizing (images rendered here)."""
+
+import pytest
+from PIL import Image, ImageDraw, ImageFont, ImageOps
+
+from inference import InferenceService
+from inference.backends.rapid import RapidOptions, detector_size
+from inference.layout import reading_order, upright_boxes
+from tests.helpers import ENGLISH, cer, cyrillic_font, render_lines, render_with
+
+RUSSIAN = "Счёт № 5821 от 12 марта на сумму 3450 рублей"
+LEFT = ["Solar power capacity grew", "rapidly during the last", "decade, driven by falling", "panel prices today."]
+RIGHT = ["Wind farms now supply a", "large share of electricity", "in several countries, and", "projects keep growing."]
+
+
+def needs_tesseract_russian(service):
+    if service.registry.unavailable_reason("tesseract"):
+        pytest.skip("Tesseract is not installed (.ci/run installs it)")
+    with service.manager.acquire("tesseract") as tesseract:
+        if "rus" not in tesseract._engines.languages:
+            pytest.skip("Tesseract's Russian data is not installed (.ci/run installs tesseract-ocr-rus)")
+
+
+def russian_image():
+    font = cyrillic_font(30)
+    if font is None:
+        pytest.skip("no font with Cyrillic glyphs on this machine (.ci/run installs fonts-dejavu-core)")
+    return render_with(font, [RUSSIAN])
+
+
+def test_default_on_cpu_is_the_embedded_engine(service):
+    assert service.default_model("ocr") == "embedded"
+
+
+def test_russian_line_is_read_in_cyrillic_without_a_hint(service):
+    needs_tesseract_russian(service)
+    result = service.ocr(russian_image())
+    assert result.model == "embedded" and cer(result.text, RUSSIAN) <= 0.05, result.text
+    assert any(line.engine == "tesseract" for line in result.lines)
+
+
+def test_russian_hint_routes_every_line_to_tesseract(service):
+    needs_tesseract_russian(service)
+    result = service.ocr(russian_image(), language="ru")
+    assert cer(result.text, RUSSIAN) <= 0.05 and {line.engine for line in result.lines} == {"tesseract"}
+
+
+def test_without_tesseract_a_russian_hint_says_what_to_install(settings, tmp_path):
+    config = settings.model_copy(deep=True)
+    entry = next(m for m in config.models if m.id == "embedded")
+    entry.options["tessdata"] = str(tmp_path / "no-tessdata")
+    result = InferenceService(config).ocr(render_lines(ENGLISH[:1]), "embedded", language="ru")
+    assert "Invoice" in result.text  # still works
+    assert any("apt-get install tesseract-ocr tesseract-ocr-rus" in w for w in result.warnings)
+
+
+def test_english_text_stays_with_rapidocr(service):
+    result = service.ocr(render_lines(ENGLISH))
+    assert cer(result.text, "\n".join(ENGLISH)) <= 0.05
+    assert {line.engine for line in result.lines} == {"rapidocr"} and result.warnings == []
+
+
+def two_columns() -> Image.Image:
+    font = ImageFont.load_default(size=26)
+    image = Image.new("RGB", (900, 60 + 44 * len(LEFT)), "white")
+    draw = ImageDraw.Draw(image)
+    for i, (left, right) in enumerate(zip(LEFT, RIGHT, strict=True)):
+        draw.text((30, 30 + 44 * i), left, fill="black", font=font)
+        draw.text((480, 30 + 44 * i), right, fill="black", font=font)
+    return image
+
+
+def test_two_column_page_comes_back_column_by_column(service):
+    result = service.ocr(two_columns())
+    assert cer(result.text, "\n".join(LEFT + RIGHT)) <= 0.05, result.text
+    lines = result.text.splitlines()
+    assert lines[0].startswith("Solar") and lines[len(LEFT)].startswith("Wind")
+
+
+def test_receipt_lines_stay_on_one_line(service):
+    font = ImageFont.load_default(size=24)
+    items = [("2 x Organic Bananas", "1.38"), ("1 x Whole Milk 1L", "1.89"), ("1 x Sourdough Bread", "4.25"),
+             ("SUBTOTAL", "7.52")]
+    image = Image.new("RGB", (560, 40 + 40 * len(items)), "white")
+    draw = ImageDraw.Draw(image)
+    for i, (name, price) in enumerate(items):
+        draw.text((20, 20 + 40 * i), name, fill="black", font=font)
+        draw.text((470, 20 + 40 * i), price, fill="black", font=font)
+    lines = service.ocr(image).text.splitlines()
+    assert len(lines) == len(items)
+    for line, (name, price) in zip(lines, items, strict=True):
+        assert cer(line, f"{name} {price}") <= 0.1, lines
+
+
+def test_rotated_paragraph_is_read(service):
+    image = render_lines(ENGLISH).rotate(4, expand=True, fillcolor="white", resample=Image.Resampling.BICUBIC)
+    result = service.ocr(image)
+    assert cer(result.text, "\n".join(ENGLISH)) <= 0.05, result.text
+
+
+def test_light_on_dark_is_read(service):
+    result = service.ocr(ImageOps.invert(render_lines(ENGLISH)))
+    assert cer(result.text, "\n".join(ENGLISH)) <= 0.05, result.text
+
+
+def test_detector_size_for_a_small_line_stays_small():
+    options = RapidOptions()
+    kind, side = detector_size(700, 100, options)
+    scale = side / (100 if kind == "min" else 700)
+    assert scale <= options.det_max_upscale and 700 * scale <= 1400  # not thousands of pixels
+    kind, side = detector_size(2480, 3508, options)  # a scanned A4 page is shrunk to a bounded size
+    assert kind == "max" and side <= options.det_long_side
+
+
+def test_layout_orders_skewed_rows():
+    import math
+
+    angle = math.radians(4)
+
+    def quad(x, y, w, h):
+        pts = [(x, y), (x + w, y), (x + w, y + h), (x, y + h)]
+        return [[px * math.cos(angle) - py * math.sin(angle), px * math.sin(angle) + py * math.cos(angle)]
+                for px, py in pts]
+
+    quads = [quad(20, 20 + 40 * i, 700, 30) for i in (2, 0, 1)]
+    rows = reading_order(upright_boxes(quads, ["third", "first", "second"]))
+    assert [[box.text for box in row] for row in rows] == [["first"], ["second"], ["third"]]

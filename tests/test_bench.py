@@ -1,0 +1,28 @@
+"""The benchmark scripts run end to end on data the test makes (a real run, small)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.helpers import ENGLISH, render_lines
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_ocr_quality_benchmark_prints_its_summary(tmp_path):
+    (tmp_path / "images").mkdir()
+    (tmp_path / "gt").mkdir()
+    manifest = []
+    for i, lines in enumerate([ENGLISH, ENGLISH[:1]]):
+        render_lines(lines).save(tmp_path / "images" / f"{i}.png")
+        (tmp_path / "gt" / f"{i}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        manifest.append({"id": str(i), "image": f"images/{i}.png", "gt": f"gt/{i}.txt", "lang": "en"})
+    (tmp_path / "manifest.jsonl").write_text("\n".join(json.dumps(m) for m in manifest), encoding="utf-8")
+    result = subprocess.run([sys.executable, "bench/ocr_quality.py", str(tmp_path)], cwd=ROOT, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    summary = dict(pair.split("=") for pair in result.stdout.strip().splitlines()[-1].split())
+    for key in ("default_cer", "default_ips", "rapidocr_cer", "rapidocr_ips", "tesseract_cer", "tesseract_ips"):
+        assert key in summary
+    assert float(summary["default_cer"]) <= 0.05 and float(summary["default_ips"]) > 0
