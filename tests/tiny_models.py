@@ -62,7 +62,19 @@ def _tokenizer(special: list[str]):
     return tokenizer
 
 
-def build_qwen3_vl(folder: Path) -> Path:
+# Qwen3-VL-2B-Instruct's real shape (random weights): for GPU benchmarks, never for tests.
+QWEN3_VL_2B = {
+    "text": {"hidden_size": 2048, "intermediate_size": 6144, "num_hidden_layers": 28, "num_attention_heads": 16,
+             "num_key_value_heads": 8, "head_dim": 128, "vocab_size": 151936, "max_position_embeddings": 262144,
+             "rope_parameters": {"rope_type": "default", "rope_theta": 5000000.0, "mrope_section": [24, 20, 20],
+                                 "mrope_interleaved": True}},
+    "vision": {"depth": 24, "hidden_size": 1024, "intermediate_size": 4096, "num_heads": 16, "patch_size": 16,
+               "spatial_merge_size": 2, "temporal_patch_size": 2, "out_hidden_size": 2048,
+               "num_position_embeddings": 2304, "deepstack_visual_indexes": [5, 11, 17]},
+}
+
+
+def build_qwen3_vl(folder: Path, shape: str = "tiny") -> Path:
     import torch
     from transformers import (
         Qwen2VLImageProcessor,
@@ -91,8 +103,17 @@ def build_qwen3_vl(folder: Path) -> Path:
         vision_start_token_id=ids["<|vision_start|>"], vision_end_token_id=ids["<|vision_end|>"],
         tie_word_embeddings=False,
     )
+    if shape == "2b":
+        text = {**config.text_config.to_dict(), **QWEN3_VL_2B["text"]}
+        config = Qwen3VLConfig(text_config=text, vision_config=QWEN3_VL_2B["vision"],
+                               image_token_id=config.image_token_id, video_token_id=config.video_token_id,
+                               vision_start_token_id=config.vision_start_token_id,
+                               vision_end_token_id=config.vision_end_token_id, tie_word_embeddings=True)
     torch.manual_seed(0)
-    model = Qwen3VLForConditionalGeneration(config).eval()
+    with torch.device("cuda" if shape == "2b" and torch.cuda.is_available() else "cpu"):
+        model = Qwen3VLForConditionalGeneration(config).eval()
+    if shape == "2b":
+        model = model.to(torch.bfloat16)
     model.generation_config.eos_token_id = ids["<|im_end|>"]
     model.generation_config.pad_token_id = ids["<|endoftext|>"]
     image_processor = Qwen2VLImageProcessor(patch_size=16, merge_size=2, temporal_patch_size=2,

@@ -6,13 +6,13 @@ asks for markdown/LaTeX, ``plain`` for text. It runs with eager attention only.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from PIL import Image
 from pydantic import Field
 
 from .base import ChatParams, OcrOutput
-from .hf import HfBackend, HfOptions
+from .hf import GenRequest, HfBackend, HfOptions
 
 
 class GotOptions(HfOptions):
@@ -25,8 +25,13 @@ class GotOcrBackend(HfBackend):
     tasks = frozenset({"ocr"})
     Options = GotOptions
 
+    def batch_inputs(self, requests: list[GenRequest]) -> Any:
+        images = [r.image for r in requests]
+        return self.to_device(self.processor(images, return_tensors="pt", format=self.options.output == "formatted"))
+
+    def generate_extra(self) -> dict[str, Any]:
+        return {"tokenizer": self.processor.tokenizer, "stop_strings": "<|im_end|>"}
+
     def ocr(self, image: Image.Image, language: str | None) -> OcrOutput:
-        inputs = self.to_device(self.processor(image, return_tensors="pt", format=self.options.output == "formatted"))
         params = ChatParams(temperature=0.0, max_tokens=self.options.ocr_max_tokens)
-        tokens = self.generate(inputs, params, tokenizer=self.processor.tokenizer, stop_strings="<|im_end|>")
-        return OcrOutput(text=self.decode(tokens)[0].strip())
+        return OcrOutput(text=self.submit(image, [], params).strip())

@@ -5,14 +5,16 @@ from __future__ import annotations
 import gc
 import importlib.util
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..batching import Batcher
 from ..errors import ModelUnavailable
 from ..settings import ModelSpec
-from .base import Backend, ChatParams
+from .base import Backend, ChatMessage, ChatParams
 
 Precision = Literal["auto", "bf16", "fp16", "fp32", "int8", "int4"]
 WEIGHT_FILES = ["*.json", "*.safetensors", "*.txt", "*.model", "*.jinja", "*.tiktoken", "*.py"]
@@ -26,6 +28,12 @@ class HfOptions(BaseModel):
     device: Literal["auto", "cuda", "cpu"] = Field("auto", description="auto: the GPU when there is one")
     max_pixels: int = Field(1280 * 28 * 28, ge=32 * 32, description="pixel budget per image; larger images are scaled down")
     download: bool = Field(True, description="fetch missing weights from the Hugging Face Hub when loading")
+    max_batch_size: int = Field(8, ge=1, description="concurrent requests gathered into one generate call")
+    batch_wait_ms: float = Field(5.0, ge=0, description="how long a request waits for others to join its batch")
+    fast_path: bool = Field(False, description="static KV cache (compiled on CUDA), bucketed shapes, warmed up at load")
+    fast_path_batch_sizes: list[int] = Field([1, 2, 4, 8], description="batch-size buckets of the fast path")
+    fast_path_prompt_multiple: int = Field(64, ge=1, description="prompts are padded to a multiple of this (fast path)")
+    fast_path_warmup_tokens: int = Field(128, ge=1, description="new-token bucket compiled at load (fast path)")
 
 
 def missing_packages(options: HfOptions) -> str | None:
@@ -130,8 +138,35 @@ def release(device: str) -> None:
         torch.cuda.empty_cache()
 
 
+@dataclass
+class GenRequest:
+    image: Any  # PIL image
+    messages: list[ChatMessage]
+    params: ChatParams
+
+
+def sampling_key(request: GenRequest) -> tuple[bool, float]:
+    """Requests batched together share their sampling settings (greedy with greedy)."""
+    return request.params.temperature > 0, request.params.temperature
+
+
+def bucket(n: int, sizes: list[int]) -> int:
+    """The smallest bucket that holds n (n itself beyond the largest)."""
+    return next((size for size in sorted(sizes) if size >= n), n)
+
+
+def token_bucket(n: int) -> int:
+    """New-token counts rounded up to a power of two (at least 16), so the fast path sees few shapes."""
+    return max(16, 1 << (n - 1).bit_length())
+
+
 class HfBackend(Backend):
-    """Base of the transformers backends: loading, the one ``generate`` call, unloading."""
+    """Base of the transformers backends: loading, batching, the one ``generate`` call, unloading.
+
+    Requests go through a Batcher: concurrent ones are answered by one batched generate
+    (left padding; each row cut to its own max_tokens). Subclasses say how a batch of
+    requests becomes model inputs (``batch_inputs``).
+    """
 
     Options = HfOptions
     requires_source = True
@@ -141,11 +176,16 @@ class HfBackend(Backend):
         self.model: Any = None
         self.processor: Any = None
         self.device = "cpu"
+        self.batcher: Batcher | None = None
         self._lock = threading.Lock()  # one generate at a time per model
 
     @classmethod
     def unavailable_reason(cls, spec: ModelSpec) -> str | None:
         return missing_packages(cls.Options.model_validate(spec.options))
+
+    @property
+    def parallelism(self) -> int:
+        return self.options.max_batch_size
 
     def check_processor(self, processor: Any) -> None:
         """Refuse a processor this backend cannot drive (raise ModelUnavailable)."""
@@ -168,19 +208,73 @@ class HfBackend(Backend):
             device_map=self.device if self.device == "cuda" else None,
         )
         self.model, self.processor = model.eval(), processor
+        self.batcher = Batcher(self.run_batch, max_batch=self.options.max_batch_size,
+                               max_wait_s=self.options.batch_wait_ms / 1000, key=sampling_key,
+                               name=f"batch-{self.spec.id}")
+        if self.options.fast_path:
+            self.warm_up()
 
     def unload(self) -> None:
+        if self.batcher is not None:
+            self.batcher.close()
+        self.batcher = None
         self.model = self.processor = None
         release(self.device)
+
+    def warm_up(self) -> None:
+        """Compile the fast path's common shapes now, so that no request pays for it."""
+        from PIL import Image
+
+        image = Image.new("RGB", (448, 448), "white")
+        params = ChatParams(temperature=0.0, max_tokens=self.options.fast_path_warmup_tokens)
+        for size in sorted(self.options.fast_path_batch_sizes):
+            if size <= self.options.max_batch_size:
+                self.run_batch([GenRequest(image, [ChatMessage("user", "Describe the image.")], params)] * size)
+
+    def submit(self, image: Any, messages: list[ChatMessage], params: ChatParams) -> str:
+        """One request, answered as part of whatever batch it joins."""
+        batcher = self.batcher
+        if batcher is None:
+            raise ModelUnavailable(f"Model '{self.spec.id}' was unloaded while in use.")
+        return batcher.submit(GenRequest(image, messages, params))
+
+    def batch_inputs(self, requests: list[GenRequest]) -> Any:
+        """Model inputs for a batch, on the model's device (the processor handles the whole batch at once,
+        which is much faster than one request at a time)."""
+        raise NotImplementedError
+
+    def generate_extra(self) -> dict[str, Any]:
+        """Model-specific arguments to generate (e.g. stop strings)."""
+        return {}
+
+    def run_batch(self, requests: list[GenRequest]) -> list[str]:
+        """Answer requests of the same sampling settings with one generate call."""
+        count = len(requests)
+        if self.options.fast_path:  # pad the batch to a bucket with copies of its last request
+            requests = requests + [requests[-1]] * (bucket(count, self.options.fast_path_batch_sizes) - count)
+        inputs = self.batch_inputs(requests)
+        longest = max(r.params.max_tokens for r in requests)
+        params = ChatParams(temperature=requests[0].params.temperature,
+                            max_tokens=token_bucket(longest) if self.options.fast_path else longest)
+        tokens = self.generate(inputs, params, **self.generate_extra())
+        rows = [tokens[i, : requests[i].params.max_tokens].tolist() for i in range(count)]
+        return self.decode(rows)
+
+    def inputs(self, image: Any, messages: list[ChatMessage]) -> Any:
+        """One request's inputs on the model's device, as a batch of one."""
+        return self.batch_inputs([GenRequest(image, messages, ChatParams(0.0, 1))])
 
     def to_device(self, inputs: Any) -> Any:
         """Inputs on the model's device, floating tensors (pixels) in the model's dtype."""
         return inputs.to(self.model.device, dtype=self.model.dtype)
 
     def generation_kwargs(self, params: ChatParams) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"max_new_tokens": params.max_tokens}
+        if self.options.fast_path:
+            kwargs["cache_implementation"] = "static"
         if params.temperature > 0:
-            return {"max_new_tokens": params.max_tokens, "do_sample": True, "temperature": params.temperature}
-        return {"max_new_tokens": params.max_tokens, "do_sample": False, "temperature": None, "top_p": None, "top_k": None}
+            return {**kwargs, "do_sample": True, "temperature": params.temperature}
+        return {**kwargs, "do_sample": False, "temperature": None, "top_p": None, "top_k": None}
 
     def generate(self, inputs: Any, params: ChatParams, **extra: Any) -> Any:
         """The one place that calls ``model.generate``; returns only the new tokens of each row."""

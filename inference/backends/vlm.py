@@ -16,7 +16,7 @@ from ..errors import ModelUnavailable
 from ..images import fit_pixels
 from ..languages import NAMES, iso_code
 from .base import ChatMessage, ChatParams, OcrOutput
-from .hf import HfBackend, HfOptions
+from .hf import GenRequest, HfBackend, HfOptions
 
 _FENCE = re.compile(r"^```[\w-]*\n(.*?)\n?```$", re.DOTALL)
 
@@ -61,21 +61,25 @@ class TransformersVlmBackend(HfBackend):
                 "the transformers VLM backend needs one (use a backend made for this model)."
             )
 
-    def inputs(self, image: Image.Image, messages: list[ChatMessage]) -> Any:
-        image = fit_pixels(image, self.options.max_pixels)
+    def batch_inputs(self, requests: list[GenRequest]) -> Any:
+        conversations = [conversation(fit_pixels(r.image, self.options.max_pixels), r.messages) for r in requests]
+        padding: dict[str, Any] = {"padding": True}  # on the left (set at load)
+        if self.options.fast_path:
+            padding["pad_to_multiple_of"] = self.options.fast_path_prompt_multiple
         batch = self.processor.apply_chat_template(
-            conversation(image, messages), add_generation_prompt=True, tokenize=True, return_dict=True,
-            return_tensors="pt", sanitize_control_tokens=True,  # user text may not smuggle in <|image_pad|>
+            conversations, add_generation_prompt=True, tokenize=True, return_dict=True, return_tensors="pt",
+            sanitize_control_tokens=True,  # user text may not smuggle in <|image_pad|>
+            processor_kwargs=padding,
         )
         return self.to_device(batch)
 
     def chat(self, image: Image.Image, messages: list[ChatMessage], params: ChatParams) -> str:
-        return self.decode(self.generate(self.inputs(image, messages), params))[0]
+        return self.submit(image, messages, params)
 
     def chat_stream(self, image: Image.Image, messages: list[ChatMessage], params: ChatParams) -> Iterator[str]:
         from transformers import TextIteratorStreamer
 
-        inputs = self.inputs(image, messages)
+        inputs = self.inputs(image, messages)  # streaming answers one request alone, outside the batcher
         streamer = TextIteratorStreamer(self.processor.tokenizer, skip_prompt=True, skip_special_tokens=True)
         failure: list[BaseException] = []
 
