@@ -26,7 +26,7 @@ def pick(name: str, query: T | None, form: T | None) -> T | None:
 
 
 @dataclass
-class OcrParams:
+class OcrQuery:
     model: str | None
     language: str | None
 
@@ -36,12 +36,12 @@ def ocr_params(
     language_query: Annotated[str | None, Query(alias="language", description=LANGUAGE)] = None,
     model_form: Annotated[str | None, Form(alias="model", description=MODEL)] = None,
     language_form: Annotated[str | None, Form(alias="language", description=LANGUAGE)] = None,
-) -> OcrParams:
-    return OcrParams(model=pick("model", model_query, model_form), language=pick("language", language_query, language_form))
+) -> OcrQuery:
+    return OcrQuery(model=pick("model", model_query, model_form), language=pick("language", language_query, language_form))
 
 
 @dataclass
-class ChatParams:
+class ChatQuery:
     prompt: str | None
     model: str | None
     temperature: float | None
@@ -57,8 +57,8 @@ def chat_params(
     model_form: Annotated[str | None, Form(alias="model", description=MODEL)] = None,
     temperature_form: Annotated[float | None, Form(alias="temperature", description="0.0-1.0, default 0.7")] = None,
     max_tokens_form: Annotated[int | None, Form(alias="max_tokens", description="New tokens at most, default 512")] = None,
-) -> ChatParams:
-    return ChatParams(
+) -> ChatQuery:
+    return ChatQuery(
         prompt=pick("prompt", prompt_query, prompt_form),
         model=pick("model", model_query, model_form),
         temperature=pick("temperature", temperature_query, temperature_form),

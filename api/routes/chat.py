@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, File, UploadFile
 from inference.results import ChatResult
 
 from ..deps import ServiceDep
-from ..params import ChatParams, chat_params
+from ..params import ChatQuery, chat_params
 
 router = APIRouter(tags=["chat"])
 
@@ -16,7 +16,7 @@ router = APIRouter(tags=["chat"])
 def chat(
     service: ServiceDep,
     file: Annotated[UploadFile, File(description="Image file")],
-    params: Annotated[ChatParams, Depends(chat_params)],
+    params: Annotated[ChatQuery, Depends(chat_params)],
 ) -> ChatResult:
     """Ask a vision-language model about an image."""
     return service.chat(

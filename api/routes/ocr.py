@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, File, UploadFile
 from inference.results import BatchResult, OcrResult
 
 from ..deps import ServiceDep
-from ..params import OcrParams, ocr_params
+from ..params import OcrQuery, ocr_params
 
 router = APIRouter(tags=["ocr"])
 
@@ -16,7 +16,7 @@ router = APIRouter(tags=["ocr"])
 def ocr(
     service: ServiceDep,
     file: Annotated[UploadFile, File(description="Image file (PNG, JPEG, WebP, TIFF, BMP, GIF)")],
-    params: Annotated[OcrParams, Depends(ocr_params)],
+    params: Annotated[OcrQuery, Depends(ocr_params)],
 ) -> OcrResult:
     """Extract text from an image."""
     return service.ocr(file.file, params.model, params.language, filename=file.filename or "file")
@@ -26,7 +26,7 @@ def ocr(
 def batch_ocr(
     service: ServiceDep,
     files: Annotated[list[UploadFile], File(description="Image files; a bad one fails alone")],
-    params: Annotated[OcrParams, Depends(ocr_params)],
+    params: Annotated[OcrQuery, Depends(ocr_params)],
 ) -> BatchResult:
     """Extract text from several images; each file gets its own status."""
     items = [(f.filename or f"file{i + 1}", f.file) for i, f in enumerate(files)]
