@@ -43,16 +43,21 @@ class Batcher(Generic[Req, Res]):
         self.sizes: collections.deque[int] = collections.deque(maxlen=history)  # size of each batch run
         self._queue: queue.Queue[_Pending | None] = queue.Queue()
         self._held: list[_Pending] = []  # taken from the queue but of another key than the batch in hand
+        self._closed = False
         self._worker = threading.Thread(target=self._loop, name=name, daemon=True)
         self._worker.start()
 
     def submit(self, request: Req) -> Res:
         """Run one request as part of a batch; returns its result or raises its own error."""
+        if self._closed:
+            raise RuntimeError("the model was unloaded before this request ran")
         pending = _Pending(request, self.key(request))
         self._queue.put(pending)
         return pending.future.result()
 
     def close(self) -> None:
+        """Serve what is queued, then stop; later submits fail at once."""
+        self._closed = True
         self._queue.put(_STOP)
 
     def _next(self, timeout: float | None) -> Any:
@@ -84,12 +89,24 @@ class Batcher(Generic[Req, Res]):
         while True:
             first = self._next(None)
             if first is _STOP:
-                for pending in self._held:
-                    pending.future.set_exception(RuntimeError("the model was unloaded"))
+                self._fail_waiting()
                 return
             batch = self._gather(first)
             self.sizes.append(len(batch))
             self._run(batch)
+
+    def _fail_waiting(self) -> None:
+        """After close(): nobody may wait forever for a batch that will not run."""
+        waiting, self._held = self._held, []
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is not _STOP:
+                waiting.append(item)
+        for pending in waiting:
+            pending.future.set_exception(RuntimeError("the model was unloaded before this request ran"))
 
     def _run(self, batch: list[_Pending]) -> None:
         try:

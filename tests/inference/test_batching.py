@@ -145,3 +145,20 @@ def test_unload_with_a_batcher_is_clean(tiny_service):
     worker.join(timeout=5)
     assert not worker.is_alive()
     assert threading.active_count() < 200
+
+
+def test_close_serves_what_was_queued_and_fails_what_comes_after():
+    release = threading.Event()
+    batcher = Batcher(lambda xs: [release.wait(5) and x for x in xs], max_batch=1, max_wait_s=0.0)
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        first = pool.submit(batcher.submit, 1)
+        time.sleep(0.2)  # the first request is running
+        queued = pool.submit(batcher.submit, 2)
+        time.sleep(0.2)
+        batcher.close()
+        late = pool.submit(batcher.submit, 3)
+        time.sleep(0.2)
+        release.set()
+        assert first.result(timeout=5) == 1 and queued.result(timeout=5) == 2
+        with pytest.raises(RuntimeError, match="unloaded"):
+            late.result(timeout=5)  # fails instead of waiting forever
