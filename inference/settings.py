@@ -1,8 +1,8 @@
 """One settings object, read from config.yaml and validated at start-up.
 
 Environment variables override only what a host decides: which config file
-(``CHATVLM_CONFIG``), the port (``PORT`` or ``GRADIO_SERVER_PORT``, as set by
-Hugging Face Spaces), the host (``CHATVLM_HOST``) and the default models
+(``CHATVLM_CONFIG``), the port (``PORT`` or ``GRADIO_SERVER_PORT``; 7860 on a Hugging
+Face Space, recognised by its ``SPACE_ID``), the host (``CHATVLM_HOST``) and the default models
 (``CHATVLM_OCR_MODEL``, ``CHATVLM_CHAT_MODEL``).
 """
 
@@ -70,6 +70,9 @@ class Settings(_Strict):
     config_path: Path | None = None
 
 
+SPACES_PORT = 7860  # what a Hugging Face Space expects its app to listen on
+
+
 def _env_port(env: dict[str, str]) -> int | None:
     for name in ("PORT", "GRADIO_SERVER_PORT"):
         value = env.get(name)
@@ -77,7 +80,7 @@ def _env_port(env: dict[str, str]) -> int | None:
             if not value.isdigit() or not 0 < int(value) < 65536:
                 raise ConfigError(f"{name}={value!r} is not a port number (1-65535).")
             return int(value)
-    return None
+    return SPACES_PORT if env.get("SPACE_ID") else None
 
 
 def _describe(error: ValidationError) -> str:

@@ -28,6 +28,7 @@ def test_env_overrides_port_and_defaults(tmp_path):
     settings = load_settings(path, env={"PORT": "7860", "CHATVLM_OCR_MODEL": "rapidocr"})
     assert settings.server.port == 7860 and settings.defaults.ocr_model == "rapidocr"
     assert load_settings(path, env={"GRADIO_SERVER_PORT": "7861"}).server.port == 7861
+    assert load_settings(path, env={"SPACE_ID": "someone/chatvlmllm"}).server.port == 7860  # a Hugging Face Space
 
 
 def test_config_chosen_by_environment(tmp_path):
