@@ -45,10 +45,10 @@ def describe_validation(exc: RequestValidationError) -> str:
     for error in exc.errors():
         loc = [str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path", "header", "form")]
         name = ".".join(loc) or "request"
-        message = error.get("msg", "is invalid")
         if error.get("type") == "missing":
-            message = "is required"
-        parts.append(f"{name}: {message}" if message != "is required" else f"'{name}' is required")
+            parts.append(f"'{name}' is required")
+        else:
+            parts.append(f"{name}: {error.get('msg', 'is invalid')}")
     return "; ".join(parts) or "The request is invalid."
 
 

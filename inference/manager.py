@@ -150,6 +150,3 @@ class ModelManager:
     def loaded(self) -> list[str]:
         return [s.id for s in self.statuses() if s.state == READY]
 
-    def parallelism(self, model_id: str) -> int:
-        with self.acquire(model_id) as backend:
-            return backend.parallelism

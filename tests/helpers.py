@@ -15,16 +15,9 @@ ENGLISH = [
 ]
 
 
-def render_lines(lines: list[str], font_size: int = 32, width: int | None = None, margin: int = 24) -> Image.Image:
-    font = ImageFont.load_default(size=font_size)
-    line_height = int(font_size * 1.6)
-    text_width = max(int(font.getlength(line)) for line in lines)
-    width = width or text_width + 2 * margin
-    image = Image.new("RGB", (width, line_height * len(lines) + 2 * margin), "white")
-    draw = ImageDraw.Draw(image)
-    for i, line in enumerate(lines):
-        draw.text((margin, margin + i * line_height), line, fill="black", font=font)
-    return image
+def render_lines(lines: list[str], font_size: int = 32) -> Image.Image:
+    """Black text in Pillow's own font on white, one line per entry."""
+    return render_with(ImageFont.load_default(size=font_size), lines)
 
 
 def encode(image: Image.Image, fmt: str = "PNG", **kwargs) -> bytes:

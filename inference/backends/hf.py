@@ -38,6 +38,8 @@ class HfOptions(BaseModel):
 
 def missing_packages(options: HfOptions) -> str | None:
     """None when the options can run on this host, else what is missing (a clear error, never a silent fallback)."""
+    from ..device import gpu_info
+
     for package, why in (("torch", "PyTorch"), ("transformers", "transformers")):
         if importlib.util.find_spec(package) is None:
             return f"{why} is not installed: pip install -r requirements.txt"
@@ -46,15 +48,10 @@ def missing_packages(options: HfOptions) -> str | None:
     if options.precision in ("int8", "int4"):
         if importlib.util.find_spec("bitsandbytes") is None:
             return f"precision '{options.precision}' needs bitsandbytes: pip install bitsandbytes"
-        from ..device import gpu_info
-
         if not gpu_info().available:
             return f"precision '{options.precision}' (bitsandbytes) needs a CUDA GPU; this host has none"
-    if options.device == "cuda":
-        from ..device import gpu_info
-
-        if not gpu_info().available:
-            return "device 'cuda' was configured but this host has no CUDA GPU"
+    if options.device == "cuda" and not gpu_info().available:
+        return "device 'cuda' was configured but this host has no CUDA GPU"
     return None
 
 
