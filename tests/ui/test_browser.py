@@ -10,7 +10,7 @@ playwright = pytest.importorskip("playwright.sync_api", reason="pip install play
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--disable-quic"]
+        "--disable-sync", "--no-first-run", "--disable-quic", "--no-proxy-server"]
 
 
 def test_ocr_tab_reads_an_uploaded_image(live_server, english_file, tmp_path):
@@ -18,8 +18,16 @@ def test_ocr_tab_reads_an_uploaded_image(live_server, english_file, tmp_path):
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.goto(f"{live_server}/", wait_until="networkidle")
-            assert page.get_by_role("tab", name="OCR").is_visible()
+            console: list[str] = []
+            page.on("console", lambda message: console.append(f"{message.type}: {message.text}"))
+            page.on("pageerror", lambda error: console.append(f"pageerror: {error}"))
+            page.goto(f"{live_server}/", wait_until="domcontentloaded")
+            try:
+                # The page builds itself from /config after load; on a busy machine that takes a while.
+                playwright.expect(page.get_by_role("tab", name="OCR")).to_be_visible(timeout=60_000)
+            except AssertionError as error:
+                page.screenshot(path=str(tmp_path / "no-tabs.png"), full_page=True)
+                raise AssertionError(f"{error}\nbrowser console:\n" + "\n".join(console[-30:])) from None
             page.locator("input[type=file]").first.set_input_files(str(english_file))
             page.get_by_role("button", name="Extract text").click()
             text = page.locator("#ocr-text textarea")
