@@ -18,7 +18,7 @@ from .hf import GenRequest, HfBackend, HfOptions
 class GotOptions(HfOptions):
     attention: Literal["eager"] = Field("eager", description="GOT-OCR 2.0 supports eager attention only")
     output: Literal["plain", "formatted"] = Field("plain", description="formatted = markdown / LaTeX")
-    ocr_max_tokens: int = Field(4096, ge=1)
+    ocr_max_tokens: int = Field(4096, ge=1, description="new tokens at most for one OCR answer")
 
 
 class GotOcrBackend(HfBackend):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import importlib.util
+import logging
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,9 @@ from .base import Backend, ChatMessage, ChatParams
 
 Precision = Literal["auto", "bf16", "fp16", "fp32", "int8", "int4"]
 WEIGHT_FILES = ["*.json", "*.safetensors", "*.txt", "*.model", "*.jinja", "*.tiktoken", "*.py"]
+WARM_UP_PAGE = (1240, 1754)  # an A4 page at 150 dpi: the longest prompt a page makes after the pixel budget
+
+log = logging.getLogger(__name__)
 
 
 class HfOptions(BaseModel):
@@ -28,12 +32,16 @@ class HfOptions(BaseModel):
     device: Literal["auto", "cuda", "cpu"] = Field("auto", description="auto: the GPU when there is one")
     max_pixels: int = Field(1280 * 28 * 28, ge=32 * 32, description="pixel budget per image; larger images are scaled down")
     download: bool = Field(True, description="fetch missing weights from the Hugging Face Hub when loading")
+    ocr_max_tokens: int = Field(2048, ge=1, description="new tokens at most for one OCR answer")
     max_batch_size: int = Field(8, ge=1, description="concurrent requests gathered into one generate call")
     batch_wait_ms: float = Field(5.0, ge=0, description="how long a request waits for others to join its batch")
     fast_path: bool = Field(False, description="static KV cache (compiled on CUDA), bucketed shapes, warmed up at load")
-    fast_path_batch_sizes: list[int] = Field([1, 2, 4, 8], description="batch-size buckets of the fast path")
+    fast_path_batch_sizes: list[int] = Field(
+        [1, 2, 4, 8], description="batch-size buckets of the fast path (max_batch_size is always one)")
     fast_path_prompt_multiple: int = Field(64, ge=1, description="prompts are padded to a multiple of this (fast path)")
-    fast_path_warmup_tokens: int = Field(128, ge=1, description="new-token bucket compiled at load (fast path)")
+    fast_path_warmup_tokens: int | None = Field(
+        None, ge=1, description="new tokens the warm-up sizes the static cache for (default: ocr_max_tokens); "
+        "a request that needs a longer cache compiles once more, with a warning")
 
 
 def missing_packages(options: HfOptions) -> str | None:
@@ -152,6 +160,12 @@ def bucket(n: int, sizes: list[int]) -> int:
     return next((size for size in sorted(sizes) if size >= n), n)
 
 
+def batch_buckets(options: HfOptions) -> list[int]:
+    """The batch sizes the fast path runs at: the configured buckets below max_batch_size, and max_batch_size."""
+    return sorted({size for size in options.fast_path_batch_sizes if size < options.max_batch_size}
+                  | {options.max_batch_size})
+
+
 def token_bucket(n: int) -> int:
     """New-token counts rounded up to a power of two (at least 16), so the fast path sees few shapes."""
     return max(16, 1 << (n - 1).bit_length())
@@ -175,6 +189,12 @@ class HfBackend(Backend):
         self.device = "cpu"
         self.batcher: Batcher | None = None
         self._lock = threading.Lock()  # one generate at a time per model
+        # Fast path: the shapes compiled so far (rows per batch; longest prompt + new tokens per row, which the
+        # static cache keeps), and how many requests met a shape the warm-up had not compiled.
+        self.warmed = False
+        self.warm_batches: set[int] = set()
+        self.cache_tokens = 0
+        self.cold_requests = 0
 
     @classmethod
     def unavailable_reason(cls, spec: ModelSpec) -> str | None:
@@ -219,14 +239,36 @@ class HfBackend(Backend):
         release(self.device)
 
     def warm_up(self) -> None:
-        """Compile the fast path's common shapes now, so that no request pays for it."""
+        """Compile the fast path's shapes now, so that no request pays for it: every batch-size bucket, with the
+        static cache sized for a full page and the OCR answer length (the cache keeps the longest length it has
+        had, so shorter requests reuse these shapes)."""
         from PIL import Image
 
-        image = Image.new("RGB", (448, 448), "white")
-        params = ChatParams(temperature=0.0, max_tokens=self.options.fast_path_warmup_tokens)
-        for size in sorted(self.options.fast_path_batch_sizes):
-            if size <= self.options.max_batch_size:
-                self.run_batch([GenRequest(image, [ChatMessage("user", "Describe the image.")], params)] * size)
+        tokens = self.options.fast_path_warmup_tokens or self.options.ocr_max_tokens
+        request = GenRequest(Image.new("RGB", WARM_UP_PAGE, "white"), self.warm_up_messages(),
+                             ChatParams(temperature=0.0, max_tokens=tokens))
+        self.warmed, self.warm_batches, self.cache_tokens = False, set(), 0
+        for size in batch_buckets(self.options):
+            inputs = self.batch_inputs([request] * size)
+            # a few forced new tokens run the decoding step (the part that is compiled) even if the model stops at once
+            self.generate(inputs, ChatParams(0.0, token_bucket(tokens)), min_new_tokens=4, **self.generate_extra())
+        self.warmed = True
+
+    def warm_up_messages(self) -> list[ChatMessage]:
+        """The conversation of the warm-up request (the model's OCR request, its most common work)."""
+        return []
+
+    def note_shape(self, rows: int, cache_tokens: int) -> None:
+        """Fast path: remember a generate's shape; say so when the warm-up had not compiled it."""
+        cold = rows not in self.warm_batches or cache_tokens > self.cache_tokens
+        if cold and self.warmed:
+            self.cold_requests += 1
+            log.warning("%s fast path: a batch of %d rows needing %d cache tokens per row is a shape the warm-up did "
+                        "not compile (batches %s, %d tokens); it compiles now. Raise fast_path_warmup_tokens or "
+                        "lower max_tokens to avoid this.", self.spec.id, rows, cache_tokens,
+                        sorted(self.warm_batches), self.cache_tokens)
+        self.warm_batches.add(rows)
+        self.cache_tokens = max(self.cache_tokens, cache_tokens)
 
     def submit(self, image: Any, messages: list[ChatMessage], params: ChatParams) -> str:
         """One request, answered as part of whatever batch it joins."""
@@ -248,7 +290,7 @@ class HfBackend(Backend):
         """Answer requests of the same sampling settings with one generate call."""
         count = len(requests)
         if self.options.fast_path:  # pad the batch to a bucket with copies of its last request
-            requests = requests + [requests[-1]] * (bucket(count, self.options.fast_path_batch_sizes) - count)
+            requests = requests + [requests[-1]] * (bucket(count, batch_buckets(self.options)) - count)
         inputs = self.batch_inputs(requests)
         longest = max(r.params.max_tokens for r in requests)
         params = ChatParams(temperature=requests[0].params.temperature,
@@ -280,6 +322,9 @@ class HfBackend(Backend):
         if self.model is None:
             raise ModelUnavailable(f"Model '{self.spec.id}' was unloaded while in use.")
         with self._lock, torch.inference_mode():
+            if self.options.fast_path:
+                rows, prompt = inputs["input_ids"].shape
+                self.note_shape(rows, prompt + params.max_tokens)
             output = self.model.generate(**inputs, **self.generation_kwargs(params), **extra)
         return output[:, inputs["input_ids"].shape[1]:]
 

@@ -28,7 +28,6 @@ class VlmOptions(HfOptions):
         description="instruction sent for /ocr",
     )
     language_prompt: str = Field(" The text is in {language}.", description="appended when a language hint is given")
-    ocr_max_tokens: int = Field(2048, ge=1, description="new tokens at most for one OCR answer")
 
 
 def conversation(image: Image.Image, messages: list[ChatMessage]) -> list[dict[str, Any]]:
@@ -102,6 +101,9 @@ class TransformersVlmBackend(HfBackend):
         if language:
             prompt += self.options.language_prompt.format(language=NAMES.get(iso_code(language) or "", language))
         return prompt
+
+    def warm_up_messages(self) -> list[ChatMessage]:
+        return [ChatMessage(role="user", content=self.ocr_prompt(None))]
 
     def ocr(self, image: Image.Image, language: str | None) -> OcrOutput:
         message = ChatMessage(role="user", content=self.ocr_prompt(language))

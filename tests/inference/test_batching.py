@@ -118,8 +118,8 @@ def test_sampling_and_greedy_requests_are_batched_apart(tiny_service):
 def fast_service(tiny_settings):
     settings = tiny_settings.model_copy(deep=True)
     entry = next(m for m in settings.models if m.id == "qwen3_vl_2b")
-    entry.options.update(fast_path=True, fast_path_batch_sizes=[1, 4], fast_path_warmup_tokens=8,
-                         fast_path_prompt_multiple=32)
+    # a smaller pixel budget than the default keeps the warm-up's page short (the test images fit in it)
+    entry.options.update(fast_path=True, fast_path_batch_sizes=[1, 4], fast_path_prompt_multiple=32, max_pixels=200_000)
     service = InferenceService(settings)
     yield service
     service.manager.unload_all()
@@ -135,6 +135,22 @@ def test_fast_path_gives_the_same_greedy_answers(tiny_service, fast_service):
         lambda img, p, n: fast_service.chat(img, p, "qwen3_vl_2b", temperature=0.0, max_tokens=n).response,
         list(zip(IMAGES, PROMPTS, LIMITS, strict=True)))
     assert together == answers_one_by_one(tiny_service, "qwen3_vl_2b")
+
+
+def test_fast_path_warm_up_compiles_what_requests_then_use(fast_service):
+    with fast_service.manager.acquire("qwen3_vl_2b") as backend:
+        assert backend.warm_batches == {1, 4, backend.options.max_batch_size}  # the buckets, and max_batch_size
+        warm = backend.cache_tokens
+        assert warm > 200_000 // (32 * 32)  # sized for a page at the pixel budget
+    page = render_lines(ENGLISH * 12, font_size=30)
+    assert page.width * page.height > 200_000  # scaled down to the budget, like the warm-up's page
+    fast_service.ocr(page, "qwen3_vl_2b")
+    run_together(lambda img: fast_service.ocr(img, "qwen3_vl_2b"), [(page,), (IMAGES[0],), (IMAGES[2],)])
+    fast_service.chat(IMAGES[1], "What does it say?", "qwen3_vl_2b", temperature=0.0, max_tokens=5)
+    assert (backend.cold_requests, backend.cache_tokens) == (0, warm)
+    # a request that needs a longer cache than the warm-up built compiles once more, and is counted
+    fast_service.chat(IMAGES[1], "Hi", "qwen3_vl_2b", temperature=0.0, max_tokens=warm)
+    assert backend.cold_requests == 1 and backend.cache_tokens > warm
 
 
 def test_unload_with_a_batcher_is_clean(tiny_service):
