@@ -31,6 +31,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="OCR and image chat with vision-language models. Errors are {\"detail\": \"...\"}.",
     )
     api.install(app, service)  # REST routes first: a route added after the mount at / is shadowed
+    app.router.add_event_handler("startup", service.preload)
     app.router.add_event_handler("shutdown", service.manager.unload_all)
     return gr.mount_gradio_app(
         app, ui.build_ui(service), path="/", max_file_size=settings.limits.max_file_bytes, footer_links=["api"],

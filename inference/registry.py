@@ -81,6 +81,12 @@ class Registry:
         chosen = (preferred or candidates or [None])[0]
         return chosen.id if chosen else None
 
+    def check_preload(self, ids: list[str]) -> None:
+        unknown = [model_id for model_id in ids if model_id not in self._specs]
+        if unknown:
+            raise ConfigError(f"server.preload names {', '.join(repr(u) for u in unknown)}, not in the registry: "
+                              f"use ids among {', '.join(self._specs)}.")
+
     def check_default(self, task: str, configured: str) -> None:
         if configured == "auto":
             return

@@ -47,6 +47,7 @@ class InferenceService:
         self.registry = Registry(settings)
         self.registry.check_default("ocr", settings.defaults.ocr_model)
         self.registry.check_default("chat", settings.defaults.chat_model)
+        self.registry.check_preload(settings.server.preload)
         self.manager = ModelManager(self.registry)
 
     # ---- models -------------------------------------------------------------------------------
@@ -94,6 +95,24 @@ class InferenceService:
     def load_model(self, model_id: str) -> ModelInfo:
         self.manager.load(model_id)
         return self._model_info(model_id)
+
+    def preload(self) -> threading.Thread | None:
+        """Load ``server.preload``'s models one after another in the background, so that the first requests
+        (and a fast path's compile) do not wait for them; /models shows their progress. None when there are none."""
+        ids = list(self.settings.server.preload)
+        if not ids:
+            return None
+
+        def load_all() -> None:
+            for model_id in ids:
+                try:
+                    self.manager.load(model_id)
+                except ChatVLMError as exc:  # the model's state says why; requests to others go on
+                    log.warning("preloading %s failed: %s", model_id, exc)
+
+        thread = threading.Thread(target=load_all, name="preload", daemon=True)
+        thread.start()
+        return thread
 
     def unload_model(self, model_id: str) -> ActionResult:
         if self.manager.unload(model_id):

@@ -2,8 +2,9 @@
 
 Environment variables override only what a host decides: which config file
 (``CHATVLM_CONFIG``), the port (``PORT`` or ``GRADIO_SERVER_PORT``; 7860 on a Hugging
-Face Space, recognised by its ``SPACE_ID``), the host (``CHATVLM_HOST``) and the default models
-(``CHATVLM_OCR_MODEL``, ``CHATVLM_CHAT_MODEL``).
+Face Space, recognised by its ``SPACE_ID``), the host (``CHATVLM_HOST``), the default models
+(``CHATVLM_OCR_MODEL``, ``CHATVLM_CHAT_MODEL``) and the models loaded at start-up
+(``CHATVLM_PRELOAD``, comma-separated ids).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class ServerSettings(_Strict):
     port: int = Field(8000, ge=1, le=65535)
     title: str = "ChatVLMLLM"
     version: str = "1.0.0"
+    preload: list[str] = Field(default_factory=list, description="model ids loaded in the background at start-up")
 
 
 class LimitSettings(_Strict):
@@ -117,4 +119,6 @@ def load_settings(path: str | Path | None = None, env: dict[str, str] | None = N
         settings.defaults.ocr_model = env["CHATVLM_OCR_MODEL"]
     if env.get("CHATVLM_CHAT_MODEL"):
         settings.defaults.chat_model = env["CHATVLM_CHAT_MODEL"]
+    if "CHATVLM_PRELOAD" in env:
+        settings.server.preload = [part.strip() for part in env["CHATVLM_PRELOAD"].split(",") if part.strip()]
     return settings

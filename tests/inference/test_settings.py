@@ -66,3 +66,17 @@ def test_default_model_must_exist(tmp_path):
 def test_missing_config_file(tmp_path):
     with pytest.raises(ConfigError, match="not found"):
         load_settings(tmp_path / "nope.yaml", env={})
+
+
+def test_preload_from_config_and_environment(tmp_path):
+    path = write(tmp_path, "server: {preload: [rapidocr]}\n" + MINIMAL)
+    assert load_settings(path, env={}).server.preload == ["rapidocr"]
+    assert load_settings(path, env={"CHATVLM_PRELOAD": " rapidocr, tesseract ,"}).server.preload == [
+        "rapidocr", "tesseract"]
+    assert load_settings(path, env={"CHATVLM_PRELOAD": ""}).server.preload == []  # set but empty: nothing
+
+
+def test_preload_must_name_registry_models(tmp_path):
+    settings = load_settings(write(tmp_path, MINIMAL), env={"CHATVLM_PRELOAD": "rapidocr,ghost"})
+    with pytest.raises(ConfigError, match="'ghost'"):
+        InferenceService(settings)
