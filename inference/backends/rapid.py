@@ -54,6 +54,15 @@ def is_dark(image: Image.Image) -> bool:
     return float(np.asarray(thumb).mean()) < 85
 
 
+def warm_up_image() -> Image.Image:
+    """A word in Pillow's own font: enough for the detector to find a line and the recogniser to read it."""
+    from PIL import ImageDraw, ImageFont
+
+    image = Image.new("RGB", (240, 64), "white")
+    ImageDraw.Draw(image).text((12, 12), "Warm up", fill="black", font=ImageFont.load_default(size=32))
+    return image
+
+
 class RapidOcrBackend(Backend):
     tasks = frozenset({"ocr"})
     Options = RapidOptions
@@ -86,8 +95,8 @@ class RapidOcrBackend(Backend):
             "Rec.rec_batch_num": self.options.rec_batch_size,
             "Rec.rec_img_shape": [3, 48, self.options.rec_min_width],
         })
-        # RapidOCR loads its ONNX sessions lazily; run once so no request pays for it.
-        engine(Image.new("RGB", (64, 32), "white"))
+        # RapidOCR loads its ONNX sessions lazily; read a word once so no request pays for it.
+        engine(warm_up_image())
         return engine
 
     def load(self) -> None:

@@ -112,6 +112,14 @@ def test_detector_size_for_a_small_line_stays_small():
     assert kind == "max" and side <= options.det_long_side
 
 
+def test_every_engine_of_the_pool_is_ready_after_load(service):
+    """RapidOCR loads its ONNX sessions on first use: the load reads a word with each engine, so no request pays."""
+    with service.manager.acquire("embedded") as backend:
+        engines = list(backend._pool.queue)
+        assert len(engines) == backend.parallelism
+        assert all(engine.text_det is not None and engine.text_rec is not None for engine in engines)
+
+
 def test_layout_orders_skewed_rows():
     import math
 
