@@ -54,11 +54,14 @@ def is_dark(image: Image.Image) -> bool:
     return float(np.asarray(thumb).mean()) < 85
 
 
+WARM_UP_SIZE = (240, 64)
+
+
 def warm_up_image() -> Image.Image:
     """A word in Pillow's own font: enough for the detector to find a line and the recogniser to read it."""
     from PIL import ImageDraw, ImageFont
 
-    image = Image.new("RGB", (240, 64), "white")
+    image = Image.new("RGB", WARM_UP_SIZE, "white")
     ImageDraw.Draw(image).text((12, 12), "Warm up", fill="black", font=ImageFont.load_default(size=32))
     return image
 
@@ -92,6 +95,9 @@ class RapidOcrBackend(Backend):
             "EngineConfig.onnxruntime.intra_op_num_threads": self.options.threads_per_worker,
             "EngineConfig.onnxruntime.inter_op_num_threads": 1,
             "EngineConfig.onnxruntime.enable_cpu_mem_arena": True,
+            # each request sets the detector's size (detector_size); this one only keeps the warm-up image as it is
+            "Det.limit_type": "max",
+            "Det.limit_side_len": max(WARM_UP_SIZE),
             "Rec.rec_batch_num": self.options.rec_batch_size,
             "Rec.rec_img_shape": [3, 48, self.options.rec_min_width],
         })
