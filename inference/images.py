@@ -7,6 +7,7 @@ bytes through :func:`decode`, so the same limits and the same errors apply.
 from __future__ import annotations
 
 import io
+import math
 import warnings
 from pathlib import Path
 from typing import BinaryIO
@@ -100,6 +101,23 @@ def fit_pixels(image: Image.Image, max_pixels: int) -> Image.Image:
     scale = (max_pixels / (width * height)) ** 0.5
     size = (max(1, int(width * scale)), max(1, int(height * scale)))
     return image.resize(size, Image.Resampling.LANCZOS)
+
+
+def pad_to_aspect(image: Image.Image, max_aspect: float, min_side: int = 1) -> Image.Image:
+    """A very thin or tiny image padded on the right or bottom (so coordinates are unchanged) with the median
+    colour of its border, to at most ``max_aspect``:1 and at least ``min_side`` px a side; others unchanged.
+    Engines resize images, and a side that rounds down to nothing breaks them."""
+    import numpy as np
+
+    width, height = image.size
+    wanted = (max(width, min_side, math.ceil(height / max_aspect)), max(height, min_side, math.ceil(width / max_aspect)))
+    if wanted == (width, height):
+        return image
+    pixels = np.asarray(image.convert("RGB"))
+    border = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
+    padded = Image.new("RGB", wanted, tuple(int(v) for v in np.median(border, axis=0)))
+    padded.paste(image.convert("RGB"), (0, 0))
+    return padded
 
 
 def to_rgb(image: Image.Image) -> Image.Image:

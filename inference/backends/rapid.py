@@ -18,6 +18,7 @@ import numpy as np
 from PIL import Image, ImageOps
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..images import pad_to_aspect
 from ..layout import reading_order, upright_boxes
 from ..settings import ModelSpec
 from .base import Backend, OcrLine, OcrOutput
@@ -46,6 +47,9 @@ def detector_size(width: int, height: int, options: RapidOptions) -> tuple[str, 
     if scale >= 1:
         return "min", max(32, round(short * scale))
     return "max", max(32, round(long * scale))
+
+
+MAX_ASPECT = 8  # RapidOCR's resizing breaks on thinner images (a side rounds down to 0 px)
 
 
 def is_dark(image: Image.Image) -> bool:
@@ -124,6 +128,7 @@ class RapidOcrBackend(Backend):
             raise RuntimeError("RapidOCR backend used before load()")
         engine = pool.get()
         try:
+            image = pad_to_aspect(image, MAX_ASPECT, min_side=32)
             engine.text_det.limit_type, engine.text_det.limit_side_len = detector_size(*image.size, self.options)
             original = engine.load_img(image)
             prepared, record = engine.preprocess_img(original)

@@ -10,7 +10,9 @@ from __future__ import annotations
 import importlib.util
 import os
 import queue
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field
@@ -58,6 +60,14 @@ def installed_languages(tessdata: Path) -> set[str]:
     return {p.name.removesuffix(".traineddata") for p in tessdata.glob("*.traineddata")} - {"osd", "equ"}
 
 
+def utf8_text(read: Callable[..., str | None], *args: Any) -> str:
+    """Tesseract's text, stripped; '' where it found none (tesserocr raises RuntimeError for a blank image)."""
+    try:
+        return (read(*args) or "").strip()
+    except RuntimeError:
+        return ""
+
+
 class TesseractEngines:
     """Tesseract handles for concurrent use: one set per worker, each keyed by (language, page mode)."""
 
@@ -85,7 +95,7 @@ class TesseractEngines:
             api.Recognize()
             level, lines = tesserocr.RIL.TEXTLINE, []
             for item in tesserocr.iterate_level(api.GetIterator(), level):
-                text = (item.GetUTF8Text(level) or "").strip()
+                text = utf8_text(item.GetUTF8Text, level)
                 if text:
                     x1, y1, x2, y2 = item.BoundingBox(level)
                     box = [[x1, y1], [x2, y1], [x2, y2], [x1, y2]]
@@ -104,7 +114,7 @@ class TesseractEngines:
         try:
             api = self._api(apis, lang, tesserocr.PSM.SINGLE_LINE)
             api.SetImage(image)
-            text = (api.GetUTF8Text() or "").strip()
+            text = utf8_text(api.GetUTF8Text)
             confidence = api.MeanTextConf() / 100
             api.Clear()
             return text, confidence

@@ -13,11 +13,12 @@ from PIL import Image
 from pydantic import Field
 
 from ..errors import ModelUnavailable
-from ..images import fit_pixels
+from ..images import fit_pixels, pad_to_aspect
 from ..languages import NAMES, iso_code
 from .base import ChatMessage, ChatParams, OcrOutput
 from .hf import GenRequest, HfBackend, HfOptions
 
+MAX_ASPECT = 100  # Qwen-VL processors refuse images thinner than 1:200
 _FENCE = re.compile(r"^```[\w-]*\n(.*?)\n?```$", re.DOTALL)
 
 
@@ -61,7 +62,8 @@ class TransformersVlmBackend(HfBackend):
             )
 
     def batch_inputs(self, requests: list[GenRequest]) -> Any:
-        conversations = [conversation(fit_pixels(r.image, self.options.max_pixels), r.messages) for r in requests]
+        conversations = [conversation(fit_pixels(pad_to_aspect(r.image, MAX_ASPECT), self.options.max_pixels), r.messages)
+                         for r in requests]
         padding: dict[str, Any] = {"padding": True}  # on the left (set at load)
         if self.options.fast_path:
             padding["pad_to_multiple_of"] = self.options.fast_path_prompt_multiple

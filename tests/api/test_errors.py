@@ -73,3 +73,27 @@ def test_unexpected_failure_is_a_500_that_leaks_nothing(client, english_png, mon
     assert response.json() == {"detail": "Internal server error. The server log has the details."}
     monkeypatch.undo()
     assert client.post("/ocr", files={"file": ("d.png", english_png)}).status_code == 200
+
+
+ODD_SHAPES = [(1, 1), (3, 3), (1, 10000), (10000, 8)]
+
+
+@pytest.mark.parametrize("model", ["embedded", "rapidocr", "tesseract"])
+def test_odd_image_shapes_are_read_not_crashed_on(client, model):
+    """Engines resize images; a side that rounds to nothing used to be a 500."""
+    for size in ODD_SHAPES:
+        image = encode(Image.new("RGB", size, "white"))
+        response = client.post("/ocr", params={"model": model}, files={"file": ("odd.png", image)})
+        assert response.status_code == 200, (size, response.json())
+        assert response.json()["image_size"] == list(size)
+
+
+def test_odd_image_shapes_with_the_vision_language_models(tiny_client):
+    for size in ODD_SHAPES:
+        image = encode(Image.new("RGB", size))
+        for model in ("qwen3_vl_2b", "got_ocr"):
+            response = tiny_client.post("/ocr", params={"model": model}, files={"file": ("odd.png", image)})
+            assert response.status_code == 200, (size, model, response.json())
+        response = tiny_client.post("/chat", params={"model": "qwen3_vl_2b", "max_tokens": 2}, data={"prompt": "hi"},
+                                    files={"file": ("odd.png", image)})
+        assert response.status_code == 200, (size, response.json())

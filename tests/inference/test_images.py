@@ -64,3 +64,15 @@ def test_read_limited_stops_at_the_limit():
         images.read_limited(stream, 1000, "big.png")
     assert stream.tell() == 1001  # refused without reading the rest
     assert images.read_limited(io.BytesIO(b"abc"), 1000, "small") == b"abc"
+
+
+def test_thin_and_tiny_images_are_padded_without_moving_content():
+    strip = Image.new("RGB", (1000, 10), (200, 220, 240))
+    strip.putpixel((5, 5), (0, 0, 0))
+    padded = images.pad_to_aspect(strip, 8, min_side=32)
+    assert padded.size == (1000, 125)
+    assert padded.getpixel((5, 5)) == (0, 0, 0) and padded.getpixel((500, 100)) == (200, 220, 240)  # border colour
+    assert images.pad_to_aspect(Image.new("L", (1, 1)), 8, min_side=32).size == (32, 32)
+    assert images.pad_to_aspect(Image.new("RGB", (10, 5000)), 100).size == (50, 5000)
+    normal = Image.new("RGB", (300, 200))
+    assert images.pad_to_aspect(normal, 8, min_side=32) is normal
