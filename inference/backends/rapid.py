@@ -12,6 +12,10 @@ from __future__ import annotations
 import importlib.util
 import os
 import queue
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -50,6 +54,25 @@ def detector_size(width: int, height: int, options: RapidOptions) -> tuple[str, 
 
 
 MAX_ASPECT = 8  # RapidOCR's resizing breaks on thinner images (a side rounds down to 0 px)
+TALL_ASPECT = 3  # taller than this (and than two detector sizes): read in windows
+
+
+def tall_windows(width: int, height: int, options: RapidOptions) -> list[tuple[int, int, int, int]]:
+    """(top, bottom, keep_top, keep_bottom) of the windows a tall narrow image is read in: about
+    det_long_side px each (more for wide images), overlapping, so each line lies whole in one of them.
+    One window (the whole image) when shrinking the whole image keeps text readable."""
+    if height <= 2 * options.det_long_side or height <= TALL_ASPECT * width:
+        return [(0, height, 0, height)]
+    size = max(options.det_long_side, 2 * width)
+    overlap = max(128, size // 8)
+    windows, top = [], 0
+    while True:
+        bottom = min(top + size, height)
+        keep_top = 0 if top == 0 else top + overlap // 2
+        windows.append((top, bottom, keep_top, height if bottom == height else bottom - overlap // 2))
+        if bottom == height:
+            return windows
+        top = bottom - overlap
 
 
 def is_dark(image: Image.Image) -> bool:
@@ -120,21 +143,46 @@ class RapidOcrBackend(Backend):
 
     def detect_and_read(self, image: Image.Image) -> list[OcrLine]:
         """Every detected line with RapidOCR's reading of it, empty readings included (RapidOCR's own
-        __call__ drops those, but a line in a script it cannot read is still a line for refine())."""
-        from rapidocr.utils.process_img import map_boxes_to_original
+        __call__ drops those, but a line in a script it cannot read is still a line for refine()).
+        A long narrow image (a till receipt) is read in overlapping windows, on as many engines as are free,
+        each line from the window that holds its middle: shrunk whole to the detector's size, its text would
+        be too small to find."""
+        windows = tall_windows(*image.size, self.options)
+        if len(windows) == 1:
+            with self.engine() as engine:
+                return self.read_with(engine, image)
 
+        def read_window(window: tuple[int, int, int, int]) -> list[OcrLine]:
+            top, bottom, keep_top, keep_bottom = window
+            with self.engine() as engine:
+                lines = self.read_with(engine, image.crop((0, top, image.width, bottom)))
+            shifted = [replace(line, box=[[x, y + top] for x, y in line.box]) for line in lines]
+            return [line for line in shifted if keep_top <= sum(y for _, y in line.box) / len(line.box) < keep_bottom]
+
+        with ThreadPoolExecutor(max_workers=min(self._size, len(windows)), thread_name_prefix="ocr-window") as workers:
+            return [line for part in workers.map(read_window, windows) for line in part]
+
+    @contextmanager
+    def engine(self) -> Iterator[Any]:
+        """A RapidOCR instance of the pool, for this thread alone until the block ends."""
         pool = self._pool
         if pool is None:
             raise RuntimeError("RapidOCR backend used before load()")
         engine = pool.get()
         try:
-            image = pad_to_aspect(image, MAX_ASPECT, min_side=32)
-            engine.text_det.limit_type, engine.text_det.limit_side_len = detector_size(*image.size, self.options)
-            original = engine.load_img(image)
-            prepared, record = engine.preprocess_img(original)
-            detected, _, read, _ = engine.run_ocr_steps(prepared, record)
+            yield engine
         finally:
             pool.put(engine)
+
+    def read_with(self, engine: Any, image: Image.Image) -> list[OcrLine]:
+        """One RapidOCR pass over an image, the detector sized for it."""
+        from rapidocr.utils.process_img import map_boxes_to_original
+
+        image = pad_to_aspect(image, MAX_ASPECT, min_side=32)
+        engine.text_det.limit_type, engine.text_det.limit_side_len = detector_size(*image.size, self.options)
+        original = engine.load_img(image)
+        prepared, record = engine.preprocess_img(original)
+        detected, _, read, _ = engine.run_ocr_steps(prepared, record)
         if detected.boxes is None or read.txts is None:
             return []
         boxes = map_boxes_to_original(detected.boxes, record, *original.shape[:2])

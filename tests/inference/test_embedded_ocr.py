@@ -4,7 +4,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from inference import InferenceService
-from inference.backends.rapid import RapidOptions, detector_size
+from inference.backends.rapid import RapidOptions, detector_size, tall_windows
 from inference.layout import reading_order, upright_boxes
 from tests.helpers import ENGLISH, cer, cyrillic_font, render_lines, render_with
 
@@ -110,6 +110,27 @@ def test_detector_size_for_a_small_line_stays_small():
     assert scale <= options.det_max_upscale and 700 * scale <= 1400  # not thousands of pixels
     kind, side = detector_size(2480, 3508, options)  # a scanned A4 page is shrunk to a bounded size
     assert kind == "max" and side <= options.det_long_side
+
+
+def test_tall_images_are_read_in_overlapping_windows_that_share_out_every_line():
+    options = RapidOptions()
+    assert tall_windows(600, 800, options) == [(0, 800, 0, 800)]  # a page: one window
+    assert len(tall_windows(1200, 3000, options)) == 1  # tall but not narrow: shrinking keeps text readable
+    windows = tall_windows(250, 7200, options)
+    assert len(windows) > 3
+    assert windows[0][2] == 0 and windows[-1][3] == 7200  # the kept parts cover the image...
+    for (_, bottom, _, keep_bottom), (top, _, keep_top, _) in zip(windows, windows[1:], strict=False):
+        assert keep_bottom == keep_top  # ...without gaps or double counting
+        assert bottom - top >= 128  # and windows overlap by more than a text line
+
+
+def test_long_till_receipt_is_read_line_by_line(service):
+    lines = [f"ITEM {i:03d} x{i % 7 + 1}  {i * 37 % 900 + 10}.{i % 90 + 10}" for i in range(160)]
+    receipt = render_with(ImageFont.load_default(size=22), lines, spacing=1.4)
+    assert receipt.height > 3 * receipt.width and receipt.height > 2 * RapidOptions().det_long_side
+    result = service.ocr(receipt)
+    assert len(result.text.splitlines()) == len(lines)
+    assert cer(result.text, "\n".join(lines)) <= 0.02, result.text[:500]
 
 
 def test_every_engine_of_the_pool_is_ready_after_load(service):
