@@ -41,6 +41,9 @@ class RapidOptions(BaseModel):
     text_score: float = Field(0.5, ge=0.0, le=1.0, description="drop lines recognised below this confidence")
     use_angle_classifier: bool = Field(False, description="detect upside-down lines (costs time)")
     invert_dark: bool = Field(True, description="invert light-on-dark images before reading")
+    auto_rotate: bool = Field(True, description="turn pages scanned sideways or upside down before reading")
+    upside_down_confidence: float = Field(
+        0.85, ge=0.0, le=1.0, description="a page read with less mean confidence is also tried upside down")
 
 
 def detector_size(width: int, height: int, options: RapidOptions) -> tuple[str, int]:
@@ -53,7 +56,9 @@ def detector_size(width: int, height: int, options: RapidOptions) -> tuple[str, 
     return "max", max(32, round(long * scale))
 
 
-MAX_ASPECT = 8  # RapidOCR's resizing breaks on thinner images (a side rounds down to 0 px)
+# RapidOCR first shrinks an image to 2000 px a side; a short side left under 16 px rounds to 0 and breaks it.
+# Thinner images are padded (RapidOCR letterboxes wide ones itself, which reads better: pad only what breaks).
+MAX_ASPECT = 60
 TALL_ASPECT = 3  # taller than this (and than two detector sizes): read in windows
 
 
@@ -73,6 +78,36 @@ def tall_windows(width: int, height: int, options: RapidOptions) -> list[tuple[i
         if bottom == height:
             return windows
         top = bottom - overlap
+
+
+def vertical_share(lines: list[OcrLine]) -> float:
+    """Share of the text area in boxes taller than wide (a page lying on its side)."""
+    total = vertical = 0.0
+    for line in lines:
+        xs, ys = [x for x, _ in line.box], [y for _, y in line.box]
+        width, height = max(xs) - min(xs), max(ys) - min(ys)
+        total += width * height
+        vertical += width * height if height > 1.5 * width else 0.0
+    return vertical / total if total else 0.0
+
+
+def reading_confidence(lines: list[OcrLine]) -> float:
+    """Mean recognition confidence per character: about 0.98 for upright print, 0.6-0.75 upside down."""
+    chars = sum(len(line.text) for line in lines)
+    return sum(line.confidence * len(line.text) for line in lines) / chars if chars else 0.0
+
+
+def turn_back(box: list[list[float]], turn: int, size: tuple[int, int]) -> list[list[float]]:
+    """A box found in the image turned ``turn`` degrees counter-clockwise (PIL's rotate, expanded), in the
+    coordinates of the image as it was (size = its width and height)."""
+    width, height = size
+    if turn == 90:
+        return [[width - y, x] for x, y in box]
+    if turn == 270:
+        return [[y, height - x] for x, y in box]
+    if turn == 180:
+        return [[width - x, height - y] for x, y in box]
+    return box
 
 
 def is_dark(image: Image.Image) -> bool:
@@ -178,7 +213,7 @@ class RapidOcrBackend(Backend):
         """One RapidOCR pass over an image, the detector sized for it."""
         from rapidocr.utils.process_img import map_boxes_to_original
 
-        image = pad_to_aspect(image, MAX_ASPECT, min_side=32)
+        image = pad_to_aspect(image, MAX_ASPECT)
         engine.text_det.limit_type, engine.text_det.limit_side_len = detector_size(*image.size, self.options)
         original = engine.load_img(image)
         prepared, record = engine.preprocess_img(original)
@@ -196,14 +231,39 @@ class RapidOcrBackend(Backend):
         """Hook for subclasses: improve the lines (re-read some with another engine)."""
         return lines
 
+    def upright(self, image: Image.Image) -> tuple[int, Image.Image, list[OcrLine]]:
+        """The page turned so its lines read left to right (a scan fed sideways or upside down), as
+        (counter-clockwise turn in degrees, turned image, its lines). A page whose lines are mostly vertical is
+        tried at 90 and 270 degrees, one read with low confidence at 180; the turn whose reading is most confident
+        wins. Upright pages cost nothing more."""
+        lines = self.detect_and_read(image)
+        if not self.options.auto_rotate or not lines:
+            return 0, image, lines
+        if vertical_share(lines) > 0.5:
+            best, turns = (-1.0, 0, image, lines), (90, 270)
+        elif reading_confidence(lines) < self.options.upside_down_confidence:
+            best, turns = (reading_confidence(lines), 0, image, lines), (180,)
+        else:
+            return 0, image, lines
+        for turn in turns:
+            turned = image.rotate(turn, expand=True)
+            turned_lines = self.detect_and_read(turned)
+            candidate = (reading_confidence(turned_lines), turn, turned, turned_lines)
+            best = max(best, candidate, key=lambda c: c[0])
+        return best[1], best[2], best[3]
+
     def ocr(self, image: Image.Image, language: str | None) -> OcrOutput:
         if self.options.invert_dark and is_dark(image):
             image = ImageOps.invert(image)
         warnings: list[str] = []
-        lines = self.refine(image, self.detect_and_read(image), language, warnings)
+        turn, upright, lines = self.upright(image)
+        lines = self.refine(upright, lines, language, warnings)
         lines = [line for line in lines if line.text.strip()
                  and (line.engine != "rapidocr" or line.confidence >= self.options.text_score)]
         rows = reading_order(upright_boxes([line.box for line in lines], [line.text for line in lines]))
         ordered = [lines[box.index] for row in rows for box in row]
         text = "\n".join(" ".join(lines[box.index].text.strip() for box in row) for row in rows)
+        if turn:
+            ordered = [replace(line, box=turn_back(line.box, turn, image.size)) for line in ordered]
+            warnings.append(f"The page was turned {turn} degrees to read it; boxes are in the image as sent.")
         return OcrOutput(text=text, lines=ordered, warnings=warnings)

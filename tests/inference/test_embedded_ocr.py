@@ -98,6 +98,20 @@ def test_rotated_paragraph_is_read(service):
     assert cer(result.text, "\n".join(ENGLISH)) <= 0.05, result.text
 
 
+@pytest.mark.parametrize("turn", [90, 180, 270])
+def test_page_scanned_sideways_or_upside_down_is_read(service, turn):
+    page = render_lines(ENGLISH * 2)
+    upright = service.ocr(page)
+    result = service.ocr(page.rotate(turn, expand=True))
+    assert cer(result.text, "\n".join(ENGLISH * 2)) <= 0.05, result.text
+    assert any("turned" in warning for warning in result.warnings)
+    # boxes are in the image as sent: the first line's first corner is where the turn put it
+    width, height = page.size
+    x, y = upright.lines[0].box[0]
+    expected = {90: (y, width - x), 180: (width - x, height - y), 270: (height - y, x)}[turn]
+    assert all(abs(a - b) <= 6 for a, b in zip(result.lines[0].box[0], expected, strict=True)), result.lines[0].box
+
+
 def test_light_on_dark_is_read(service):
     result = service.ocr(ImageOps.invert(render_lines(ENGLISH)))
     assert cer(result.text, "\n".join(ENGLISH)) <= 0.05, result.text
