@@ -229,7 +229,7 @@ class InferenceService:
                     progress(done, len(files))
             return entry
 
-        with self.manager.acquire(model_id) as backend:  # load once, and keep it loaded for the batch
+        with self.manager.acquire(model_id) as backend:  # load it once, up front (not pinned: an unload waits for each item)
             workers = max(1, min(backend.parallelism, len(files)))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="batch") as pool:
             results = list(pool.map(one, files))
