@@ -20,8 +20,13 @@ from .settings import LimitSettings
 ImageSource = bytes | str | Path | Image.Image | BinaryIO
 
 
-def not_an_image(name: str) -> str:
-    return f"'{name}' is not an image in a format we can read (PNG, JPEG, WebP, TIFF, BMP, GIF...)."
+def not_an_image(name: str, data: bytes = b"") -> str:
+    message = f"'{name}' is not an image in a format we can read (PNG, JPEG, WebP, TIFF, BMP, GIF...)."
+    if data.startswith(b"%PDF"):
+        return message[:-1] + "; it is a PDF: send its pages as images."
+    if data[4:12] in (b"ftypheic", b"ftypheix", b"ftypmif1", b"ftypmsf1", b"ftyphevc", b"ftypavif"):
+        return message[:-1] + "; it is a HEIC/AVIF photo: convert it to JPEG or PNG first."
+    return message
 
 
 def _mib(n: int) -> str:
@@ -55,7 +60,7 @@ def decode(data: bytes, limits: LimitSettings, name: str = "file") -> Image.Imag
     except Image.DecompressionBombError:
         raise BadInput(f"'{name}' has too many pixels to be decoded safely.") from None
     except (UnidentifiedImageError, OSError, ValueError):
-        raise BadInput(not_an_image(name)) from None
+        raise BadInput(not_an_image(name, data)) from None
 
     check_pixels(image, limits, name)
     try:
