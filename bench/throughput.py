@@ -96,6 +96,16 @@ def main(argv: list[str] | None = None) -> int:
         result = service.batch_ocr([(f"{i}.png", image) for i in range(n)], model)
         batched = n / (time.perf_counter() - started)
         assert result.successful == n, result.results[0].error
+
+        prompt = "Describe this image in detail."
+        started = time.perf_counter()  # one /chat request on the plain path: latency and tokens/s
+        service.chat(image, prompt, model, temperature=0.0, max_tokens=max_tokens)
+        chat_s = time.perf_counter() - started
+        with service.manager.acquire(model) as backend:  # greedy: the same request again gives the token count
+            from inference.backends.base import ChatMessage, ChatParams
+
+            chat_inputs = backend.inputs(image, [ChatMessage("user", prompt)])
+            chat_tokens = backend.generate(chat_inputs, ChatParams(temperature=0.0, max_tokens=max_tokens)).shape[1]
         service.manager.unload_all()
         if device == "cuda":
             torch.cuda.empty_cache()
@@ -132,12 +142,14 @@ def main(argv: list[str] | None = None) -> int:
     for name, ips in ways:
         print(f"{name:<22} {ips:9.3f} {ips / sequential:13.2f}")
     print(f"batch sizes seen (concurrent): {sizes}")
+    print(f"chat, one request: {chat_s:.2f} s for {chat_tokens} tokens ({chat_tokens / chat_s:.1f} tokens/s, plain path)")
     print(f"fast path, one request: {fast_tps:.1f} tokens/s; bandwidth floor {floor:.1f} tokens/s "
           f"({fast_tps / floor:.1%}); weights {weight_bytes / 2**30:.2f} GiB; peak {peak:.1f} GiB")
     print(f"concurrent_x={concurrent / sequential:.2f} batch_x={batched / sequential:.2f} seq_ips={sequential:.3f} "
           f"concurrent_ips={concurrent:.3f} batch_ips={batched:.3f} fast_concurrent_x={fast_concurrent / sequential:.2f} "
           f"fast_tokens_per_s={fast_tps:.1f} "
-          f"floor_tokens_per_s={floor:.1f} floor_fraction={fast_tps / floor:.3f} peak_gib={peak:.2f}")
+          f"floor_tokens_per_s={floor:.1f} floor_fraction={fast_tps / floor:.3f} peak_gib={peak:.2f} "
+          f"chat_s={chat_s:.3f} chat_tokens_per_s={chat_tokens / chat_s:.1f}")
     return 0
 
 

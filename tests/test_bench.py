@@ -33,6 +33,7 @@ def test_throughput_benchmark_runs_on_the_cpu_tiny_model():
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
     summary = dict(pair.split("=") for pair in result.stdout.strip().splitlines()[-1].split())
-    for key in ("concurrent_x", "batch_x", "seq_ips", "fast_concurrent_x", "fast_tokens_per_s", "floor_tokens_per_s"):
+    for key in ("concurrent_x", "batch_x", "seq_ips", "fast_concurrent_x", "fast_tokens_per_s", "floor_tokens_per_s",
+                "chat_tokens_per_s"):
         assert float(summary[key]) > 0
     assert "batch sizes seen (concurrent)" in result.stdout
