@@ -4,7 +4,8 @@
     python bench/throughput.py --shape 2b      # GPU: Qwen3-VL-2B's real shape, random bf16 weights
 
 The same workload (OCR of one image per request) three ways: sequential requests, N concurrent
-requests (gathered by the batcher), and one batch_ocr of N files. Then the fast path (static cache,
+requests (gathered by the batcher), and one batch_ocr of N files; one /chat request (latency,
+tokens/s). Then the fast path (static cache,
 compiled on CUDA): one request in tokens/s against the memory-bandwidth floor (weight bytes / measured
 copy bandwidth), and N concurrent requests in images/s against the plain sequential figure.
 Ends with a one-line key=value summary.
