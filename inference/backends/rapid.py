@@ -80,6 +80,20 @@ def tall_windows(width: int, height: int, options: RapidOptions) -> list[tuple[i
         top = bottom - overlap
 
 
+LINES_PER_ENGINE = 4  # share recognition out only when each engine gets at least this many lines
+
+
+def split_by_width(crops: list[np.ndarray], parts: int) -> list[list[np.ndarray]]:
+    """Consecutive runs of line crops with about equal total width (recognition time grows with it)."""
+    total = sum(crop.shape[1] for crop in crops)
+    chunks: list[list[np.ndarray]] = [[] for _ in range(parts)]
+    done = 0
+    for crop in crops:
+        chunks[min(parts - 1, done * parts // max(total, 1))].append(crop)
+        done += crop.shape[1]
+    return [chunk for chunk in chunks if chunk]
+
+
 def vertical_share(lines: list[OcrLine]) -> float:
     """Share of the text area in boxes taller than wide (a page lying on its side)."""
     total = vertical = 0.0
@@ -210,22 +224,51 @@ class RapidOcrBackend(Backend):
             pool.put(engine)
 
     def read_with(self, engine: Any, image: Image.Image) -> list[OcrLine]:
-        """One RapidOCR pass over an image, the detector sized for it."""
+        """One RapidOCR pass over an image, the detector sized for it (RapidOCR's run_ocr_steps, with the
+        recognition shared out to the pool's idle engines)."""
+        from rapidocr.main import RapidOCRError
         from rapidocr.utils.process_img import map_boxes_to_original
 
         image = pad_to_aspect(image, MAX_ASPECT)
         engine.text_det.limit_type, engine.text_det.limit_side_len = detector_size(*image.size, self.options)
         original = engine.load_img(image)
         prepared, record = engine.preprocess_img(original)
-        detected, _, read, _ = engine.run_ocr_steps(prepared, record)
-        if detected.boxes is None or read.txts is None:
+        try:
+            crops, detected = engine.detect_and_crop(prepared, record)
+            if engine.use_cls:
+                crops, _ = engine.cls_and_rotate(crops)
+            texts, scores = self.recognize(engine, crops)
+        except RapidOCRError:  # nothing detected (RapidOCR raises it for empty results)
             return []
         boxes = map_boxes_to_original(detected.boxes, record, *original.shape[:2])
         return [
             OcrLine(text=str(text), box=[[float(x), float(y)] for x, y in box], confidence=round(float(score), 4),
                     engine="rapidocr")
-            for text, box, score in zip(read.txts, boxes, read.scores, strict=True)
+            for text, box, score in zip(texts, boxes, scores, strict=True)
         ]
+
+    def recognize(self, engine: Any, crops: list[np.ndarray]) -> tuple[list[str], list[float]]:
+        """Read the line crops: on this engine and on as many idle engines of the pool as the lines keep busy
+        (a request alone on a laptop uses every core; under load, each request keeps to its own engine)."""
+        pool = self._pool
+        helpers = [engine]
+        while pool is not None and len(helpers) < min(self._size, len(crops) // LINES_PER_ENGINE):
+            try:
+                helpers.append(pool.get_nowait())
+            except queue.Empty:
+                break
+        try:
+            chunks = split_by_width(crops, len(helpers))
+            if len(chunks) == 1:
+                read = [engine.recognize_txt(crops)]
+            else:
+                with ThreadPoolExecutor(max_workers=len(chunks), thread_name_prefix="ocr-rec") as workers:
+                    read = list(workers.map(lambda helper, chunk: helper.recognize_txt(chunk), helpers, chunks))
+        finally:
+            for helper in helpers[1:]:
+                pool.put(helper)
+        return ([str(text) for part in read for text in part.txts],
+                [float(score) for part in read for score in part.scores])
 
     def refine(self, image: Image.Image, lines: list[OcrLine], language: str | None, warnings: list[str]) -> list[OcrLine]:
         """Hook for subclasses: improve the lines (re-read some with another engine)."""

@@ -67,7 +67,7 @@ def test_unexpected_failure_is_a_500_that_leaks_nothing(client, english_png, mon
         raise RuntimeError("onnxruntime exploded at /secret/path/model.onnx")
 
     assert client.post("/models/rapidocr/load").status_code == 200
-    monkeypatch.setattr(rapidocr.RapidOCR, "run_ocr_steps", engine_crash)
+    monkeypatch.setattr(rapidocr.RapidOCR, "detect_and_crop", engine_crash)
     response = client.post("/ocr", files={"file": ("d.png", english_png)}, params={"model": "rapidocr"})
     assert response.status_code == 500
     assert response.json() == {"detail": "Internal server error. The server log has the details."}

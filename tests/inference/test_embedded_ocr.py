@@ -4,7 +4,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from inference import InferenceService
-from inference.backends.rapid import RapidOptions, detector_size, tall_windows
+from inference.backends.rapid import RapidOptions, detector_size, split_by_width, tall_windows
 from inference.layout import reading_order, upright_boxes
 from tests.helpers import ENGLISH, cer, cyrillic_font, render_lines, render_with
 
@@ -145,6 +145,27 @@ def test_long_till_receipt_is_read_line_by_line(service):
     result = service.ocr(receipt)
     assert len(result.text.splitlines()) == len(lines)
     assert cer(result.text, "\n".join(lines)) <= 0.02, result.text[:500]
+
+
+def test_line_crops_are_shared_out_in_order_by_width():
+    import numpy as np
+
+    crops = [np.zeros((48, width, 3), np.uint8) for width in (400, 100, 100, 100, 100, 400, 50, 50)]
+    chunks = split_by_width(crops, 2)
+    assert [crop for chunk in chunks for crop in chunk] == crops  # consecutive runs, order kept
+    assert [sum(c.shape[1] for c in chunk) for chunk in chunks] == [700, 600]
+    assert split_by_width(crops[:1], 3) == [crops[:1]]  # never an empty part
+
+
+def test_sharing_recognition_across_engines_reads_the_same(service, settings):
+    page = render_lines(ENGLISH * 4)
+    alone_settings = settings.model_copy(deep=True)
+    next(m for m in alone_settings.models if m.id == "embedded").options["workers"] = 1
+    alone = InferenceService(alone_settings)
+    try:
+        assert [line.text for line in service.ocr(page).lines] == [line.text for line in alone.ocr(page).lines]
+    finally:
+        alone.manager.unload_all()
 
 
 def test_every_engine_of_the_pool_is_ready_after_load(service):
