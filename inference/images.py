@@ -118,10 +118,11 @@ def pad_to_aspect(image: Image.Image, max_aspect: float, min_side: int = 1) -> I
     wanted = (max(width, min_side, math.ceil(height / max_aspect)), max(height, min_side, math.ceil(width / max_aspect)))
     if wanted == (width, height):
         return image
-    pixels = np.asarray(image.convert("RGB"))
+    rgb = image.convert("RGB")
+    pixels = np.asarray(rgb)
     border = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
     padded = Image.new("RGB", wanted, tuple(int(v) for v in np.median(border, axis=0)))
-    padded.paste(image.convert("RGB"), (0, 0))
+    padded.paste(rgb, (0, 0))
     return padded
 
 

@@ -53,8 +53,6 @@ class Backend:
     """Base class. Subclasses set ``tasks`` and implement what those tasks need."""
 
     tasks: ClassVar[frozenset[str]] = frozenset()
-    supports_batch: ClassVar[bool] = False
-    streams: ClassVar[bool] = False
     requires_source: ClassVar[bool] = False  # weights come from the entry's `source`
     Options: ClassVar[type[BaseModel]] = NoOptions
 

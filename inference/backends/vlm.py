@@ -51,7 +51,6 @@ def strip_fence(text: str) -> str:
 
 class TransformersVlmBackend(HfBackend):
     tasks = frozenset({"ocr", "chat"})
-    streams = True
     Options = VlmOptions
 
     def check_processor(self, processor: Any) -> None:
