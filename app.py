@@ -1,7 +1,7 @@
 """ChatVLMLLM: assembly only. settings -> service -> FastAPI (REST) -> Gradio mounted at /.
 
     python app.py            # serves UI, Gradio API and REST on one port (8000, or $PORT)
-    uvicorn app:app          # the same app under any ASGI server
+    uvicorn app:app          # the same app under any ASGI server (one worker process)
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from fastapi import FastAPI  # noqa: E402
 
 import api  # noqa: E402
 import ui  # noqa: E402
+from api.startup import log_startup, open_url, refuse_many_workers  # noqa: E402
 from inference import ConfigError, InferenceService, Settings, load_settings  # noqa: E402
 
 
@@ -31,8 +32,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="OCR and image chat with vision-language models. Errors are {\"detail\": \"...\"}.",
     )
     api.install(app, service)  # REST routes first: a route added after the mount at / is shadowed
+    app.router.add_event_handler("startup", lambda: log_startup(service))
     app.router.add_event_handler("startup", service.preload)
-    app.router.add_event_handler("shutdown", service.manager.unload_all)
+    app.router.add_event_handler("shutdown", service.close)
     return gr.mount_gradio_app(
         app, ui.build_ui(service), path="/", max_file_size=settings.limits.max_file_bytes, footer_links=["api"],
     )
@@ -40,19 +42,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    refuse_many_workers()
     try:
         settings = load_settings()
         app = create_app(settings)
     except ConfigError as exc:
         print(f"Configuration error: {exc}", file=sys.stderr)
         return 2
-    uvicorn.run(app, host=settings.server.host, port=settings.server.port, log_level="info")
+    url = open_url(settings.server.host, settings.server.port)
+    logging.getLogger("chatvlmllm").info("%s: open %s in a browser (REST API docs: %s/docs)", settings.server.title,
+                                         url, url)
+    uvicorn.run(app, host=settings.server.host, port=settings.server.port, log_level="info",
+                timeout_graceful_shutdown=int(settings.limits.shutdown_grace_s) or None)
     return 0
 
 
 def __getattr__(name: str) -> Any:
-    """`app` is built on first access, so that importing create_app builds nothing."""
+    """`app` is built on first access (by `uvicorn app:app`), so that importing create_app builds nothing."""
     if name == "app":
+        if not logging.getLogger().handlers:  # under `uvicorn app:app` our own start-up lines need a handler too
+            logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
+        refuse_many_workers()
         globals()["app"] = create_app()
         return globals()["app"]
     raise AttributeError(f"module 'app' has no attribute {name!r}")

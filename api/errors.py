@@ -11,12 +11,16 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from inference.errors import (
     BadInput,
+    Cancelled,
     ChatVLMError,
     ConfigError,
     ModelUnavailable,
+    OutOfMemory,
     Overloaded,
     PayloadTooLarge,
+    TimedOut,
     UnknownModel,
+    redact_paths,
 )
 
 log = logging.getLogger(__name__)
@@ -27,16 +31,18 @@ STATUS = [  # most specific first
     (UnknownModel, 404),
     (ModelUnavailable, 503),
     (Overloaded, 503),
+    (TimedOut, 503),
+    (OutOfMemory, 503),
+    (Cancelled, 503),  # the client has gone: nobody reads it
     (ConfigError, 500),
 ]
-
 
 def status_of(exc: ChatVLMError) -> int:
     return next((code for cls, code in STATUS if isinstance(exc, cls)), 500)
 
 
-def _detail(status: int, detail: str) -> JSONResponse:
-    return JSONResponse(status_code=status, content={"detail": detail})
+def _detail(status: int, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(status_code=status, content={"detail": redact_paths(detail)}, headers=headers)
 
 
 def describe_validation(exc: RequestValidationError) -> str:
@@ -55,7 +61,11 @@ def describe_validation(exc: RequestValidationError) -> str:
 def install(app: FastAPI) -> None:
     @app.exception_handler(ChatVLMError)
     async def core_error(request: Request, exc: ChatVLMError) -> JSONResponse:
-        return _detail(status_of(exc), str(exc))
+        status = status_of(exc)
+        if isinstance(exc, ModelUnavailable) and exc.log_detail:
+            log.warning("%s %s: %s (%s)", request.method, request.url.path, exc, exc.log_detail)
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Overloaded) else None
+        return _detail(status, str(exc), headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -63,7 +73,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return _detail(exc.status_code, str(exc.detail))
+        return _detail(exc.status_code, str(exc.detail), getattr(exc, "headers", None))
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

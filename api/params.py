@@ -31,7 +31,7 @@ class OcrQuery:
     language: str | None
 
 
-def ocr_params(
+async def ocr_params(
     model_query: Annotated[str | None, Query(alias="model", description=MODEL)] = None,
     language_query: Annotated[str | None, Query(alias="language", description=LANGUAGE)] = None,
     model_form: Annotated[str | None, Form(alias="model", description=MODEL)] = None,
@@ -48,7 +48,7 @@ class ChatQuery:
     max_tokens: int | None
 
 
-def chat_params(
+async def chat_params(
     prompt_query: Annotated[str | None, Query(alias="prompt", description="Question about the image.")] = None,
     model_query: Annotated[str | None, Query(alias="model", description=MODEL)] = None,
     temperature_query: Annotated[float | None, Query(alias="temperature", description="0.0-1.0, default 0.7")] = None,

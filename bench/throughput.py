@@ -4,7 +4,7 @@
     python bench/throughput.py --shape 2b      # GPU: Qwen3-VL-2B's real shape, random bf16 weights
 
 The same workload (OCR of one image per request) three ways: sequential requests, N concurrent
-requests (gathered by the batcher), and one batch_ocr of N files; one /chat request (latency,
+requests (gathered into batches by the model's runner), and one batch_ocr of N files; one /chat request (latency,
 tokens/s). Then the fast path (static cache,
 compiled on CUDA): one request in tokens/s against the memory-bandwidth floor (weight bytes / measured
 copy bandwidth), and N concurrent requests in images/s against the plain sequential figure.
@@ -82,16 +82,16 @@ def main(argv: list[str] | None = None) -> int:
             service.ocr(image, model)
         sequential = n / (time.perf_counter() - started)
 
-        with service.manager.acquire(model) as backend:
-            backend.batcher.sizes.clear()
+        runner = service.manager.runner(model)
+        runner.batch_sizes.clear()
         started = time.perf_counter()
         with ThreadPoolExecutor(max_workers=n) as pool:
             list(pool.map(lambda _: service.ocr(image, model), range(n)))
         concurrent = n / (time.perf_counter() - started)
-        with service.manager.acquire(model) as backend:
-            sizes = list(backend.batcher.sizes)
-            weight_bytes = sum(p.numel() * p.element_size() for p in backend.model.parameters())
-            device = backend.device
+        sizes = list(runner.batch_sizes)
+        backend = service.manager.loaded_backend(model)
+        weight_bytes = sum(p.numel() * p.element_size() for p in backend.model.parameters())
+        device = backend.device
 
         started = time.perf_counter()
         result = service.batch_ocr([(f"{i}.png", image) for i in range(n)], model)
@@ -102,38 +102,37 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()  # one /chat request on the plain path: latency and tokens/s
         service.chat(image, prompt, model, temperature=0.0, max_tokens=max_tokens)
         chat_s = time.perf_counter() - started
-        with service.manager.acquire(model) as backend:  # greedy: the same request again gives the token count
-            from inference.backends.base import ChatMessage, ChatParams
-
-            chat_inputs = backend.inputs(image, [ChatMessage("user", prompt)])
-            chat_tokens = backend.generate(chat_inputs, ChatParams(temperature=0.0, max_tokens=max_tokens)).shape[1]
-        service.manager.unload_all()
+        chat_tokens = service.chat_stream(image, prompt, model, temperature=0.0, max_tokens=max_tokens).output \
+            .completion_tokens  # greedy: the same request again gives the token count
+        del backend
+        service.close()
         if device == "cuda":
             torch.cuda.empty_cache()
             torch.cuda.reset_peak_memory_stats()
 
         fast = build_service(Path(tmp), args.shape, max_tokens, n, fast=True)
         fast.load_model(model)
-        with fast.manager.acquire(model) as backend:
-            from inference.backends.base import ChatMessage, ChatParams
+        backend = fast.manager.loaded_backend(model)
+        from inference.values import ChatMessage, ChatParams
 
-            inputs = backend.inputs(image, [ChatMessage("user", "Read the text.")])
-            params = ChatParams(temperature=0.0, max_tokens=max_tokens)
-            backend.generate(inputs, params)  # the shape is warm; measure a second call
-            if device == "cuda":
-                torch.cuda.synchronize()
-            started = time.perf_counter()
-            tokens = backend.generate(inputs, params, min_new_tokens=max_tokens)
-            if device == "cuda":
-                torch.cuda.synchronize()
-            fast_tps = tokens.shape[1] / (time.perf_counter() - started)
+        inputs = backend.inputs(image, [ChatMessage("user", "Read the text.")])
+        params = ChatParams(temperature=0.0, max_tokens=max_tokens)
+        backend.generate(inputs, params)  # the shape is warm; measure a second call
+        if device == "cuda":
+            torch.cuda.synchronize()
+        started = time.perf_counter()
+        tokens = backend.generate(inputs, params, min_new_tokens=max_tokens)
+        if device == "cuda":
+            torch.cuda.synchronize()
+        fast_tps = tokens.shape[1] / (time.perf_counter() - started)
+        del backend
         for _ in range(2):  # the first round meets the page's prompt length (it may compile once); the second counts
             started = time.perf_counter()
             with ThreadPoolExecutor(max_workers=n) as pool:
                 list(pool.map(lambda _: fast.ocr(image, model), range(n)))
             fast_concurrent = n / (time.perf_counter() - started)
         peak = torch.cuda.max_memory_allocated() / 2**30 if device == "cuda" else 0.0
-        fast.manager.unload_all()
+        fast.close()
 
     floor = copy_bandwidth(device) / weight_bytes
     print(f"\nQwen3-VL shape {args.shape} on {device}: {n} requests, {max_tokens} new tokens, image {image.size}")

@@ -1,13 +1,27 @@
-"""The shared inference core: settings, registry, model manager, service and backends.
+"""The shared inference core: settings, registry, model manager, runners, service and backends.
 
 Nothing here knows about HTTP or Gradio.
 """
 
-from .errors import BadInput, ChatVLMError, ConfigError, ModelUnavailable, PayloadTooLarge, UnknownModel
+from .cancel import CancelToken, call_cancellable
+from .errors import (
+    BadInput,
+    Cancelled,
+    ChatVLMError,
+    ConfigError,
+    ModelUnavailable,
+    OutOfMemory,
+    Overloaded,
+    PayloadTooLarge,
+    TimedOut,
+    UnknownModel,
+)
 from .service import InferenceService
 from .settings import Settings, load_settings
+from .values import ChatMessage, ChatParams
 
 __all__ = [
-    "BadInput", "ChatVLMError", "ConfigError", "InferenceService", "ModelUnavailable", "PayloadTooLarge",
-    "Settings", "UnknownModel", "load_settings",
+    "BadInput", "CancelToken", "Cancelled", "ChatMessage", "ChatParams", "ChatVLMError", "ConfigError",
+    "InferenceService", "ModelUnavailable", "OutOfMemory", "Overloaded", "PayloadTooLarge", "Settings", "TimedOut",
+    "UnknownModel", "call_cancellable", "load_settings",
 ]

@@ -1,5 +1,17 @@
 """Typed errors of the inference core. Each edge (REST, UI) translates them once."""
 
+from __future__ import annotations
+
+import re
+
+# An absolute filesystem path of two or more parts (/home/x/model, C:\models\x): messages never show one.
+_PATH = re.compile(r"(?<![\w.:/])(?:/[\w.@+-]+){2,}/?|[A-Za-z]:\\[^\s'\"]+")
+
+
+def redact_paths(message: str) -> str:
+    """A message with any filesystem path replaced by <path> (the server log keeps the whole story)."""
+    return _PATH.sub("<path>", message)
+
 
 class ChatVLMError(Exception):
     """Base class: the message is a readable sentence meant for the user."""
@@ -18,11 +30,32 @@ class UnknownModel(ChatVLMError):
 
 
 class ModelUnavailable(ChatVLMError):
-    """The model is configured but cannot be loaded or used here (HTTP 503)."""
+    """The model is configured but cannot be loaded or used here (HTTP 503). ``log_detail`` is for the server log
+    only (where the server looked: paths never go into a response)."""
+
+    def __init__(self, message: str, log_detail: str | None = None):
+        super().__init__(message)
+        self.log_detail = log_detail
 
 
 class Overloaded(ChatVLMError):
-    """The server is too busy to take the request now (HTTP 503)."""
+    """The model's wait queue is full: try again later (HTTP 503 with Retry-After)."""
+
+    def __init__(self, message: str, retry_after: int = 1):
+        super().__init__(message)
+        self.retry_after = max(1, int(retry_after))
+
+
+class TimedOut(ChatVLMError):
+    """The request did not finish within the server's time limit; its work was dropped or stopped (HTTP 503)."""
+
+
+class OutOfMemory(ChatVLMError):
+    """The accelerator ran out of memory for this request; the server keeps serving (HTTP 503)."""
+
+
+class Cancelled(ChatVLMError):
+    """The client went away or stopped the request; its work was dropped or stopped."""
 
 
 class ConfigError(ChatVLMError):

@@ -1,8 +1,9 @@
-"""Language hints: what users may type, and what each engine calls it."""
+"""Language hints: what users may type, parsed once into a :class:`Language` that the backends receive."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from .errors import BadInput
 
@@ -29,8 +30,32 @@ NAMES = {"en": "English", "ru": "Russian", "zh": "Chinese", "de": "German", "fr"
          "uk": "Ukrainian"}
 
 
-def clean_hint(hint: str | None) -> str | None:
-    """The hint as the user gave it (stripped), None when empty; BadInput when it cannot be a language."""
+@dataclass(frozen=True)
+class Language:
+    """A validated language hint: as the user wrote it (echoed back) and its ISO 639-1 code (or the lower-cased
+    hint when it is not a known alias)."""
+
+    text: str
+    code: str
+
+    @property
+    def name(self) -> str:
+        """English name for prompts: 'Russian'; the hint itself when unknown."""
+        return NAMES.get(self.code, self.text)
+
+    @property
+    def tesseract(self) -> str:
+        """Tesseract's traineddata name: 'rus'."""
+        return TESSERACT_CODES.get(self.code, self.code)
+
+    @property
+    def package(self) -> str | None:
+        """The Debian package with Tesseract's data for it, when known."""
+        return TESSERACT_PACKAGES.get(self.code)
+
+
+def parse(hint: str | None) -> Language | None:
+    """The hint as a Language, None when empty; BadInput when it cannot be a language."""
     if hint is None:
         return None
     hint = hint.strip()
@@ -38,12 +63,5 @@ def clean_hint(hint: str | None) -> str | None:
         return None
     if not _HINT.match(hint):
         raise BadInput(f"language {hint[:40]!r} is not a language name or code (for example 'en', 'ru', 'russian').")
-    return hint
-
-
-def iso_code(hint: str | None) -> str | None:
-    """The ISO 639-1 code of a hint, or the lower-cased hint itself when it is not a known alias."""
-    if hint is None:
-        return None
-    key = hint.strip().lower()
-    return _ALIASES.get(key, key)
+    key = hint.lower()
+    return Language(text=hint, code=_ALIASES.get(key, key))

@@ -8,12 +8,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-
-class OcrLine(BaseModel):
-    text: str
-    box: list[list[float]] = Field(description="four [x, y] corners in image pixels, clockwise from top-left")
-    confidence: float
-    engine: str = Field("", description="which engine read this line")
+from .values import OcrLine
 
 
 class OcrResult(BaseModel):
@@ -31,6 +26,7 @@ class ChatResult(BaseModel):
     model: str
     processing_time: float
     prompt: str
+    finish_reason: str | None = Field(None, description="extra: 'stop' (the model ended) or 'length' (max_tokens)")
 
 
 class BatchItem(BaseModel):
@@ -57,9 +53,11 @@ class ModelInfo(BaseModel):
     params: str
     backend: str
     tasks: list[str]
-    state: str = Field(description="unloaded, loading, ready, error or unavailable")
+    state: str = Field(description="unloaded, loading, ready, unloading, error or unavailable")
     error: str | None = None
     load_seconds: float | None = None
+    waiting: int = Field(0, description="requests waiting in the model's queue")
+    running: int = Field(0, description="requests being answered now")
 
 
 class ModelsResult(BaseModel):
@@ -76,6 +74,12 @@ class HealthResult(BaseModel):
     models_loaded: int
     loaded_models: list[str]
     gpu_memory: dict[str, float] | None = None
+
+
+class ReadyResult(BaseModel):
+    ready: bool
+    detail: str
+    models: dict[str, str] = Field(default_factory=dict, description="state of each preloaded model")
 
 
 class ApiInfo(BaseModel):

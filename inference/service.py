@@ -1,7 +1,9 @@
 """InferenceService: the one API that the REST routes and the Gradio UI call.
 
-It validates parameters, decodes images, picks the model (registry defaults),
-runs the backend through the manager and returns result objects. It knows
+Each request is parsed once here (cheap checks first: parameters, model id, language; then the image),
+becomes work for the model's runner (admitted at once or refused with Overloaded), and its result comes
+back as a result object. Every request has a deadline (``limits.request_timeout_s``) and may carry a
+:class:`~inference.cancel.CancelToken` that its edge cancels when the caller goes away. The service knows
 nothing of HTTP or Gradio; its errors are the typed ones of ``errors.py``.
 """
 
@@ -10,16 +12,16 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, as_completed
+from concurrent.futures import TimeoutError as FutureTimeout
 
-from . import images
-from .backends.base import ChatMessage, ChatParams
+from . import images, languages
+from .cancel import CancelToken, Deadline
 from .device import gpu_info, memory_in_use
-from .errors import BadInput, ChatVLMError, ModelUnavailable
+from .errors import BadInput, Cancelled, ChatVLMError, ModelUnavailable
 from .images import ImageSource
-from .languages import clean_hint
-from .manager import READY, UNAVAILABLE, ModelManager
+from .manager import ERROR, READY, UNAVAILABLE, ModelManager
 from .registry import Registry
 from .results import (
     ActionResult,
@@ -30,10 +32,13 @@ from .results import (
     HealthResult,
     ModelInfo,
     ModelsResult,
-    OcrLine,
     OcrResult,
+    ReadyResult,
 )
-from .settings import Settings
+from .runner import Ticket
+from .settings import DefaultSettings, LimitSettings, Settings
+from .streams import TextStream
+from .values import ChatMessage, ChatOutput, ChatParams, ChatWork, OcrOutput, OcrWork, Work
 
 log = logging.getLogger(__name__)
 
@@ -48,9 +53,36 @@ class InferenceService:
         self.registry.check_default("ocr", settings.defaults.ocr_model)
         self.registry.check_default("chat", settings.defaults.chat_model)
         self.registry.check_preload(settings.server.preload)
-        self.manager = ModelManager(self.registry)
+        self.manager = ModelManager(
+            self.registry,
+            queue_size=lambda backend: settings.limits.queue_size(backend.workers * backend.max_batch),
+            unload_grace_s=settings.limits.request_timeout_s,
+        )
+        self._preload_done = threading.Event()
+        self._closing = False
+        if not settings.server.preload:
+            self._preload_done.set()
 
-    # ---- models -------------------------------------------------------------------------------
+    # ---- what the edges may read ------------------------------------------------------------------
+    @property
+    def title(self) -> str:
+        return self.settings.server.title
+
+    @property
+    def limits(self) -> LimitSettings:
+        return self.settings.limits
+
+    @property
+    def defaults(self) -> DefaultSettings:
+        return self.settings.defaults
+
+    def model_ids(self, task: str | None = None) -> list[str]:
+        """Configured models (those that can do ``task`` when given), in config order, runnable here or not."""
+        if task is None:
+            return self.registry.ids()
+        return self.registry.capable(task, usable_only=False)
+
+    # ---- models -----------------------------------------------------------------------------------
     def default_model(self, task: str) -> str | None:
         configured = {"ocr": self.settings.defaults.ocr_model, "chat": self.settings.defaults.chat_model}[task]
         return self.registry.default_for(task, configured, gpu_info().available)
@@ -81,6 +113,7 @@ class InferenceService:
         return ModelInfo(
             id=spec.id, name=spec.name, params=spec.params, backend=spec.backend, tasks=list(spec.tasks),
             state=status.state, error=status.error, load_seconds=status.load_seconds,
+            waiting=status.waiting, running=status.running,
         )
 
     def list_models(self) -> ModelsResult:
@@ -96,29 +129,41 @@ class InferenceService:
         self.manager.load(model_id)
         return self._model_info(model_id)
 
-    def preload(self) -> threading.Thread | None:
-        """Load ``server.preload``'s models one after another in the background, so that the first requests
-        (and a fast path's compile) do not wait for them; /models shows their progress. None when there are none."""
-        ids = list(self.settings.server.preload)
-        if not ids:
-            return None
-
-        def load_all() -> None:
-            for model_id in ids:
-                try:
-                    self.manager.load(model_id)
-                except ChatVLMError as exc:  # the model's state says why; requests to others go on
-                    log.warning("preloading %s failed: %s", model_id, exc)
-
-        thread = threading.Thread(target=load_all, name="preload", daemon=True)
-        thread.start()
-        return thread
-
     def unload_model(self, model_id: str) -> ActionResult:
         if self.manager.unload(model_id):
             return ActionResult(status="success", message=f"Model {model_id} unloaded")
         return ActionResult(status="success", message=f"Model {model_id} was not loaded; nothing to unload")
 
+    def preload(self) -> threading.Thread | None:
+        """Load ``server.preload``'s models one after another in the background, so that the first requests
+        (and a fast path's compile) do not wait for them; /models and /ready show their progress."""
+        ids = list(self.settings.server.preload)
+        if not ids:
+            return None
+
+        def load_all() -> None:
+            try:
+                for model_id in ids:
+                    try:
+                        self.manager.load(model_id)
+                    except ChatVLMError as exc:  # the model's state says why; requests to others go on
+                        log.warning("preloading %s failed: %s", model_id, exc)
+            finally:
+                self._preload_done.set()
+
+        thread = threading.Thread(target=load_all, name="preload", daemon=True)
+        thread.start()
+        return thread
+
+    def wait_for_preload(self, timeout: float | None = None) -> bool:
+        return self._preload_done.wait(timeout)
+
+    def close(self, grace_s: float | None = None) -> None:
+        """Shut down: stop admitting, let queued work finish for ``limits.shutdown_grace_s``, then unload."""
+        self._closing = True
+        self.manager.unload_all(self.settings.limits.shutdown_grace_s if grace_s is None else grace_s)
+
+    # ---- status -----------------------------------------------------------------------------------
     def health(self) -> HealthResult:
         gpu, loaded = gpu_info(), self.manager.loaded()
         return HealthResult(
@@ -126,23 +171,66 @@ class InferenceService:
             models_loaded=len(loaded), loaded_models=loaded, gpu_memory=memory_in_use(),
         )
 
+    def readiness(self) -> ReadyResult:
+        """Ready once the preloaded models are loaded; not while they load, when one failed, or at shutdown."""
+        states = {model_id: self.manager.status(model_id).state for model_id in self.settings.server.preload}
+        if self._closing:
+            return ReadyResult(ready=False, detail="The server is shutting down.", models=states)
+        if not self._preload_done.is_set():
+            return ReadyResult(ready=False, detail="Models are still loading: " +
+                               ", ".join(i for i, s in states.items() if s != READY) + ".", models=states)
+        failed = [i for i, s in states.items() if s in (ERROR, UNAVAILABLE)]
+        if failed:
+            return ReadyResult(ready=False, detail=f"Preloading failed for {', '.join(failed)}; GET /models says why.",
+                               models=states)
+        return ReadyResult(ready=True, detail="ready", models=states)
+
     def info(self) -> ApiInfo:
         return ApiInfo(message=f"{self.settings.server.title} API", version=self.settings.server.version)
 
-    # ---- work ---------------------------------------------------------------------------------
+    def startup_report(self) -> list[str]:
+        """What a person starting the server needs to know, in a few lines (logged at start-up)."""
+        gpu = gpu_info()
+        lines = [f"GPU: {gpu.name} ({gpu.count} device(s))" if gpu.available else "GPU: none, running on the CPU"]
+        chat = self.default_model("chat")
+        lines.append(f"default OCR model: {self.default_model('ocr') or 'none'}; default chat model: "
+                     f"{chat or 'none can run here'}")
+        ready, missing = [], []
+        for spec in self.registry.specs():
+            reason = self.registry.unavailable_reason(spec.id) or self.registry.backend_class(spec.id).missing_weights(spec)
+            (missing if reason else ready).append(f"{spec.id} ({reason})" if reason else spec.id)
+        lines.append(f"models that can run here: {', '.join(ready) or 'none'}")
+        if missing:
+            lines.append(f"models that cannot run yet: {'; '.join(missing)}")
+        return lines
+
+    # ---- work -------------------------------------------------------------------------------------
+    def _deadline(self, cancel: CancelToken | None) -> Deadline:
+        if cancel is not None and cancel.cancelled:
+            raise Cancelled("The request was cancelled before it started.")
+        return Deadline(self.settings.limits.request_timeout_s)
+
+    def _submit(self, model_id: str, works: Sequence[Work], deadline: Deadline, cancel: CancelToken | None,
+                streaming: bool = False) -> list[Ticket]:
+        tickets = self.manager.submit(model_id, works, deadline, streaming)
+        if cancel is not None:
+            for ticket in tickets:
+                cancel.on_cancel(ticket.cancel)
+        return tickets
+
     def ocr(self, image: ImageSource, model: str | None = None, language: str | None = None,
-            filename: str = "file") -> OcrResult:
-        started = time.perf_counter()
+            filename: str = "file", cancel: CancelToken | None = None) -> OcrResult:
+        started, deadline = time.perf_counter(), self._deadline(cancel)
         model_id = self.resolve_model("ocr", model)
-        language = clean_hint(language)
+        hint = languages.parse(language)
         picture = images.load(image, self.settings.limits, filename)
-        with self.manager.acquire(model_id) as backend:
-            output = backend.ocr(picture, language)
+        [ticket] = self._submit(model_id, [OcrWork(picture, hint)], deadline, cancel)
+        output = ticket.result()
+        assert isinstance(output, OcrOutput)
         return OcrResult(
             text=output.text.strip(), model=model_id, processing_time=round(time.perf_counter() - started, 4),
-            image_size=list(picture.size), language=language,
-            lines=[OcrLine(**vars(line)) for line in output.lines],
-            warnings=output.warnings,
+            image_size=list(picture.size), language=hint.text if hint else None,
+            lines=output.lines, warnings=output.warnings,
         )
 
     def chat_params(self, temperature: float | None, max_tokens: int | None) -> ChatParams:
@@ -155,8 +243,8 @@ class InferenceService:
             raise BadInput(f"max_tokens must be between 1 and {limits.max_tokens} (got {max_tokens}).")
         return ChatParams(temperature=float(temperature), max_tokens=int(max_tokens))
 
-    def _chat_request(self, image: ImageSource, prompt: str, model: str | None, temperature: float | None,
-                      max_tokens: int | None, history: Sequence[ChatMessage], filename: str):
+    def _chat_work(self, image: ImageSource, prompt: str, model: str | None, temperature: float | None,
+                   max_tokens: int | None, history: Sequence[ChatMessage], filename: str) -> tuple[str, ChatWork]:
         """Validate a chat request (cheap checks first) and decode its image."""
         prompt = (prompt or "").strip()
         if not prompt:
@@ -166,73 +254,92 @@ class InferenceService:
         params = self.chat_params(temperature, max_tokens)
         model_id = self.resolve_model("chat", model)
         picture = images.load(image, self.settings.limits, filename)
-        messages = [*history, ChatMessage(role="user", content=prompt)]
-        return model_id, picture, messages, params, prompt
+        return model_id, ChatWork(picture, [*history, ChatMessage(role="user", content=prompt)], params)
 
     def chat(self, image: ImageSource, prompt: str, model: str | None = None, temperature: float | None = None,
-             max_tokens: int | None = None, history: Sequence[ChatMessage] = (), filename: str = "file") -> ChatResult:
-        started = time.perf_counter()
-        model_id, picture, messages, params, prompt = self._chat_request(
-            image, prompt, model, temperature, max_tokens, history, filename)
-        with self.manager.acquire(model_id) as backend:
-            answer = backend.chat(picture, messages, params)
-        return ChatResult(response=answer.strip(), model=model_id,
-                          processing_time=round(time.perf_counter() - started, 4), prompt=prompt)
+             max_tokens: int | None = None, history: Sequence[ChatMessage] = (), filename: str = "file",
+             cancel: CancelToken | None = None) -> ChatResult:
+        started, deadline = time.perf_counter(), self._deadline(cancel)
+        model_id, work = self._chat_work(image, prompt, model, temperature, max_tokens, history, filename)
+        [ticket] = self._submit(model_id, [work], deadline, cancel)
+        output = ticket.result()
+        assert isinstance(output, ChatOutput)
+        return ChatResult(response=output.text, model=model_id, processing_time=round(time.perf_counter() - started, 4),
+                          prompt=work.messages[-1].content, finish_reason=output.finish_reason)
 
     def chat_stream(self, image: ImageSource, prompt: str, model: str | None = None, temperature: float | None = None,
-                    max_tokens: int | None = None, history: Sequence[ChatMessage] = (),
-                    filename: str = "file") -> Iterator[str]:
-        """The answer so far, growing as tokens are generated. Validation errors raise before the first piece."""
-        model_id, picture, messages, params, _ = self._chat_request(
-            image, prompt, model, temperature, max_tokens, history, filename)
-
-        def pieces() -> Iterator[str]:
-            answer = ""
-            with self.manager.acquire(model_id) as backend:
-                for piece in backend.chat_stream(picture, messages, params):
-                    answer += piece
-                    yield answer
-
-        return pieces()
+                    max_tokens: int | None = None, history: Sequence[ChatMessage] = (), filename: str = "file",
+                    cancel: CancelToken | None = None) -> TextStream:
+        """The answer as it is generated. Validation errors and Overloaded raise here, before any piece;
+        closing the stream stops the generation."""
+        deadline = self._deadline(cancel)
+        model_id, work = self._chat_work(image, prompt, model, temperature, max_tokens, history, filename)
+        [ticket] = self._submit(model_id, [work], deadline, cancel, streaming=True)
+        return TextStream(ticket, model_id, work.messages[-1].content)
 
     def batch_ocr(self, files: Sequence[tuple[str, ImageSource]], model: str | None = None,
-                  language: str | None = None, progress: Progress | None = None) -> BatchResult:
-        """OCR many files; a bad file fails alone (status 'error'), never the whole batch."""
-        started = time.perf_counter()
+                  language: str | None = None, progress: Progress | None = None,
+                  cancel: CancelToken | None = None) -> BatchResult:
+        """OCR many files; a bad file fails alone (status 'error'), never the whole batch. The batch is admitted
+        whole (or refused with Overloaded); ``progress(done, total)`` is called from this thread as files finish."""
+        started, deadline = time.perf_counter(), self._deadline(cancel)
         limit = self.settings.limits.max_batch_files
         if not files:
             raise BadInput("No files were sent: attach one or more images as 'files'.")
         if len(files) > limit:
             raise BadInput(f"Too many files: {len(files)} sent, at most {limit} per batch.")
         model_id = self.resolve_model("ocr", model)
-        language = clean_hint(language)
-        done, lock = 0, threading.Lock()
+        hint = languages.parse(language)
+        items: list[BatchItem | None] = [None] * len(files)
+        works, positions, decode_s, done = [], [], {}, 0
 
-        def one(item: tuple[str, ImageSource]) -> BatchItem:
+        def finished(i: int, item: BatchItem) -> None:
             nonlocal done
-            name, source = item
+            items[i], done = item, done + 1
+            if progress is not None:
+                progress(done, len(files))
+
+        for i, (name, source) in enumerate(files):
             t0 = time.perf_counter()
             try:
-                result = self.ocr(source, model_id, language, filename=name)
-                entry = BatchItem(filename=name, text=result.text, processing_time=result.processing_time,
-                                  status="success", image_size=result.image_size)
+                works.append(OcrWork(images.load(source, self.settings.limits, name), hint))
+                positions.append(i)
+                decode_s[i] = time.perf_counter() - t0
             except ChatVLMError as exc:
-                entry = BatchItem(filename=name, processing_time=round(time.perf_counter() - t0, 4),
-                                  status="error", error=str(exc))
-            except Exception:
-                log.exception("batch item %s failed", name)
-                entry = BatchItem(filename=name, processing_time=round(time.perf_counter() - t0, 4),
-                                  status="error", error="Unexpected error while processing this file.")
-            with lock:
-                done += 1
-                if progress is not None:
-                    progress(done, len(files))
-            return entry
+                finished(i, BatchItem(filename=name, processing_time=round(time.perf_counter() - t0, 4),
+                                      status="error", error=str(exc)))
+        tickets = self._submit(model_id, works, deadline, cancel) if works else []
+        by_future = {ticket.future: (i, ticket, work) for i, ticket, work in zip(positions, tickets, works, strict=True)}
 
-        with self.manager.acquire(model_id) as backend:  # load it once, up front (not pinned: an unload waits for each item)
-            workers = max(1, min(backend.parallelism, len(files)))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="batch") as pool:
-            results = list(pool.map(one, files))
+        def record(future: Future) -> None:
+            i, ticket, work = by_future[future]
+            finished(i, self._batch_item(files[i][0], ticket, work, decode_s[i]))
+
+        try:
+            for future in as_completed(by_future, timeout=deadline.remaining()):
+                record(future)
+        except FutureTimeout:  # past the deadline: what has not finished is dropped or stopped
+            for future, (i, ticket, _) in by_future.items():
+                if items[i] is None:
+                    ticket.expire()
+                    record(future)
+        if cancel is not None and cancel.cancelled:
+            raise Cancelled("The batch was cancelled before it finished.")
+        results = [item for item in items if item is not None]
         ok = sum(r.status == "success" for r in results)
         return BatchResult(results=results, total=len(results), successful=ok, failed=len(results) - ok,
                            model=model_id, processing_time=round(time.perf_counter() - started, 4))
+
+    @staticmethod
+    def _batch_item(name: str, ticket: Ticket, work: OcrWork, decode_s: float) -> BatchItem:
+        took = round(decode_s + ticket.run_seconds, 4)
+        try:
+            output = ticket.future.result()
+        except ChatVLMError as exc:
+            return BatchItem(filename=name, processing_time=took, status="error", error=str(exc))
+        except Exception:
+            log.exception("batch item %s failed", name)
+            return BatchItem(filename=name, processing_time=took, status="error",
+                             error="Unexpected error while processing this file.")
+        return BatchItem(filename=name, text=output.text.strip(), processing_time=took, status="success",
+                         image_size=list(work.image.size))

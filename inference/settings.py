@@ -4,7 +4,7 @@ Environment variables override only what a host decides: which config file
 (``CHATVLM_CONFIG``), the port (``PORT`` or ``GRADIO_SERVER_PORT``; 7860 on a Hugging
 Face Space, recognised by its ``SPACE_ID``), the host (``CHATVLM_HOST``), the default models
 (``CHATVLM_OCR_MODEL``, ``CHATVLM_CHAT_MODEL``) and the models loaded at start-up
-(``CHATVLM_PRELOAD``, comma-separated ids).
+(``CHATVLM_PRELOAD``, comma-separated ids) and each model's wait-queue bound (``CHATVLM_MAX_QUEUE``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .errors import ConfigError
 
@@ -42,6 +42,24 @@ class LimitSettings(_Strict):
     max_batch_files: int = Field(32, gt=0)
     max_tokens: int = Field(4096, gt=0)
     max_prompt_chars: int = Field(8000, gt=0)
+    max_queue_per_model: int | Literal["auto"] = Field(
+        "auto", description="requests that may wait for one model; auto = max(2 x max_batch_files, 4 x what the model "
+        "runs at once)")
+    request_timeout_s: float = Field(300.0, gt=0, description="a request not done by then is dropped or stopped")
+    shutdown_grace_s: float = Field(15.0, ge=0, description="at shutdown, how long queued work may still finish")
+
+    @model_validator(mode="after")
+    def _queue_holds_a_batch(self) -> LimitSettings:
+        if self.max_queue_per_model != "auto" and self.max_queue_per_model < self.max_batch_files:
+            raise ValueError(f"max_queue_per_model ({self.max_queue_per_model}) must be at least max_batch_files "
+                             f"({self.max_batch_files}): a batch is admitted whole")
+        return self
+
+    def queue_size(self, runs_at_once: int) -> int:
+        """The wait-queue bound of a model that runs ``runs_at_once`` requests at once."""
+        if self.max_queue_per_model != "auto":
+            return self.max_queue_per_model
+        return max(2 * self.max_batch_files, 4 * runs_at_once)
 
 
 class DefaultSettings(_Strict):
@@ -121,4 +139,11 @@ def load_settings(path: str | Path | None = None, env: dict[str, str] | None = N
         settings.defaults.chat_model = env["CHATVLM_CHAT_MODEL"]
     if "CHATVLM_PRELOAD" in env:
         settings.server.preload = [part.strip() for part in env["CHATVLM_PRELOAD"].split(",") if part.strip()]
+    if env.get("CHATVLM_MAX_QUEUE"):
+        try:
+            settings.limits = LimitSettings.model_validate(
+                {**settings.limits.model_dump(), "max_queue_per_model": int(env["CHATVLM_MAX_QUEUE"])})
+        except (ValueError, ValidationError) as exc:
+            detail = _describe(exc) if isinstance(exc, ValidationError) else "not a whole number"
+            raise ConfigError(f"CHATVLM_MAX_QUEUE={env['CHATVLM_MAX_QUEUE']!r}: {detail}") from None
     return settings

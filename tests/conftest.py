@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import os
+import tempfile
 
-# Tests never download: missing weights must give the offline answer (503), here and in servers the tests start.
+# Tests never download, and never see this host's Hugging Face cache: missing weights must give the offline
+# answer (503) on any machine, here and in the servers the tests start.
 os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["HF_HOME"] = tempfile.mkdtemp(prefix="chatvlm-test-hf-")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+# The OCR-engine tests read with the embedded engine on every host (on a GPU host `auto` would pick a VLM);
+# tests of the automatic default compute what this host should get.
+EMBEDDED_DEFAULT = {"CHATVLM_OCR_MODEL": "embedded"}
 
 import socket
 import subprocess
@@ -26,12 +32,14 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="session")
 def settings():
-    return load_settings(ROOT / "config.yaml", env={})
+    return load_settings(ROOT / "config.yaml", env=EMBEDDED_DEFAULT)
 
 
 @pytest.fixture(scope="session")
 def service(settings):
-    return InferenceService(settings)
+    service = InferenceService(settings)
+    yield service
+    service.close(grace_s=5)
 
 
 @pytest.fixture(scope="session")
@@ -97,7 +105,7 @@ def stop_server(process: subprocess.Popen) -> None:
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory):
     """`python app.py` with the repository's config.yaml."""
-    process, base = start_server({}, tmp_path_factory.mktemp("server") / "server.log")
+    process, base = start_server(EMBEDDED_DEFAULT, tmp_path_factory.mktemp("server") / "server.log")
     yield base
     stop_server(process)
 
@@ -117,7 +125,9 @@ def tiny_settings(tiny_config):
 
 @pytest.fixture(scope="session")
 def tiny_service(tiny_settings):
-    return InferenceService(tiny_settings)
+    service = InferenceService(tiny_settings)
+    yield service
+    service.close(grace_s=5)
 
 
 @pytest.fixture(scope="session")

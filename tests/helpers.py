@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import io
 
+import importlib.util
+
+import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from bench import scoring
+from inference.backends.tesseract import find_tessdata
+
+HAS_TESSERACT = importlib.util.find_spec("tesserocr") is not None and find_tessdata("auto") is not None
+needs_tesseract = pytest.mark.skipif(
+    not HAS_TESSERACT, reason="Tesseract's data is not installed (.ci/run installs tesseract-ocr-eng)")
 
 ENGLISH = [
     "Invoice number 4471 dated March 12",

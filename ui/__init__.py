@@ -10,7 +10,7 @@ from . import batch_tab, chat_tab, models_panel, ocr_tab
 
 
 def build_ui(service: InferenceService) -> gr.Blocks:
-    title = service.settings.server.title
+    title = service.title
     with gr.Blocks(title=title) as blocks:
         gr.Markdown(f"# {title}\nRead documents and talk about images. REST API: [/docs](/docs).")
         with gr.Tab("OCR"):
@@ -21,5 +21,7 @@ def build_ui(service: InferenceService) -> gr.Blocks:
             batch_tab.build(service)
         with gr.Tab("Models") as models_tab:
             models_panel.build(service, refresh_on=[blocks.load, models_tab.select])
-    blocks.queue(default_concurrency_limit=8)  # the inference core bounds the real parallelism
+    # Gradio's queue is the UI's waiting line (it shows users their place); each model's runner still admits,
+    # batches and cancels the work, as for REST requests.
+    blocks.queue(default_concurrency_limit=16)
     return blocks

@@ -9,7 +9,7 @@ from pathlib import Path
 import gradio as gr
 import pandas as pd
 
-from inference import InferenceService
+from inference import InferenceService, call_cancellable
 from inference.results import BatchResult
 
 from .common import language_box, model_dropdown, user_errors
@@ -34,7 +34,7 @@ def write_downloads(result: BatchResult) -> list[str]:
 
 
 def build(service: InferenceService) -> None:
-    limit = service.settings.limits.max_batch_files
+    limit = service.limits.max_batch_files
     with gr.Row():
         with gr.Column(scale=1):
             files = gr.File(file_count="multiple", file_types=["image"], label=f"Images (up to {limit})")
@@ -47,7 +47,7 @@ def build(service: InferenceService) -> None:
             downloads = gr.File(label="Download (CSV, JSON)", file_count="multiple", interactive=False)
 
     @user_errors
-    def batch_ocr(paths, model_id, hint, progress=gr.Progress()):  # noqa: B008 (Gradio injects it)
+    async def batch_ocr(paths, model_id, hint, progress=gr.Progress()):  # noqa: B008 (Gradio injects it)
         paths = [p if isinstance(p, str) else getattr(p, "name", str(p)) for p in (paths or [])]
         if not paths:
             raise gr.Error("Add one or more images first.")
@@ -57,7 +57,7 @@ def build(service: InferenceService) -> None:
             progress((done, total), desc="Reading", unit="files")
 
         items = [(Path(p).name, p) for p in paths]
-        result = service.batch_ocr(items, model_id, hint or None, progress=report)
+        result = await call_cancellable(service.batch_ocr, items, model_id, hint or None, progress=report)
         summary = (f"**{result.total}** files: **{result.successful}** read, **{result.failed}** failed, "
                    f"in {result.processing_time:.2f} s with `{result.model}`.")
         return table(result), summary, write_downloads(result)

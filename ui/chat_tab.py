@@ -1,11 +1,10 @@
-"""Chat tab: talk with a vision-language model about an image."""
+"""Chat tab: talk with a vision-language model about an image; the answer streams in, Stop ends it."""
 
 from __future__ import annotations
 
 import gradio as gr
 
-from inference import InferenceService
-from inference.backends.base import ChatMessage
+from inference import ChatMessage, InferenceService, call_cancellable
 
 from .common import image_input, model_dropdown, user_errors
 
@@ -22,36 +21,40 @@ def _text(content: object) -> str:
 
 
 def build(service: InferenceService) -> None:
-    defaults = service.settings.defaults
+    defaults, limits = service.defaults, service.limits
     with gr.Row():
         with gr.Column(scale=1):
             image = image_input(height=320)
             model = model_dropdown(service, "chat")
             temperature = gr.Slider(0.0, 1.0, value=defaults.temperature, step=0.05, label="Temperature")
-            max_tokens = gr.Slider(1, service.settings.limits.max_tokens, value=defaults.max_tokens, step=1,
-                                   label="Max new tokens")
+            max_tokens = gr.Slider(1, limits.max_tokens, value=defaults.max_tokens, step=1, label="Max new tokens")
         with gr.Column(scale=2):
             chatbot = gr.Chatbot(label="Conversation", height=420)
             prompt = gr.Textbox(label="Prompt", placeholder="Ask about the image...", lines=2)
             with gr.Row():
                 send = gr.Button("Send", variant="primary")
+                stop = gr.Button("Stop", variant="stop")
                 clear = gr.Button("Clear")
 
     @user_errors
-    def chat(image_path, text, model_id, temp, tokens, history):
+    async def chat(image_path, text, model_id, temp, tokens, history):
         if not image_path:
             raise gr.Error("Upload an image first.")
         history = list(history or [])
         past = [ChatMessage(role=m["role"], content=_text(m["content"])) for m in history
                 if isinstance(m, dict) and m.get("role") in ("user", "assistant")]
-        answers = service.chat_stream(image_path, text, model_id, float(temp), int(tokens), history=past)
+        # admitted (or refused) now; closing the stream (Stop, a client that left) stops the generation
+        stream = await call_cancellable(service.chat_stream, image_path, text, model_id, float(temp), int(tokens),
+                                        history=past)
         history += [{"role": "user", "content": text.strip()}, {"role": "assistant", "content": ""}]
-        for answer in answers:  # tokens stream into the chat as they are generated
-            history[-1]["content"] = answer
-            yield history, ""
+        with stream:
+            async for answer in stream:  # tokens stream into the chat as they are generated
+                history[-1]["content"] = answer
+                yield history, ""
         yield history, ""
 
     inputs = [image, prompt, model, temperature, max_tokens, chatbot]
-    send.click(chat, inputs, [chatbot, prompt], api_name="chat")
-    prompt.submit(chat, inputs, [chatbot, prompt], api_visibility="private")
+    sent = send.click(chat, inputs, [chatbot, prompt], api_name="chat")
+    submitted = prompt.submit(chat, inputs, [chatbot, prompt], api_visibility="private")
+    stop.click(None, None, None, cancels=[sent, submitted], api_visibility="private")
     clear.click(lambda: ([], ""), None, [chatbot, prompt], api_visibility="private")

@@ -5,13 +5,14 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import aclosing, contextmanager
 from typing import Any
 
 import gradio as gr
 
 from inference import ChatVLMError, InferenceService
+from inference.errors import redact_paths
 from inference.images import not_an_image
 
 log = logging.getLogger(__name__)
@@ -26,14 +27,35 @@ def _as_gr_error(name: str) -> Iterator[None]:
     except gr.Error:
         raise
     except ChatVLMError as exc:
-        raise gr.Error(str(exc)) from None
+        raise gr.Error(redact_paths(str(exc))) from None
     except Exception as exc:
         log.exception("UI handler %s failed", name)
         raise gr.Error("Unexpected error; the server log has the details.") from exc
 
 
 def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Run a UI handler (plain or generator); readable core errors and unexpected ones surface as gr.Error."""
+    """Run a UI handler (plain or async, function or generator); readable core errors and unexpected ones
+    surface as gr.Error. A cancelled handler (Stop, a client that left) is not an error: it propagates."""
+    if inspect.isasyncgenfunction(fn):
+
+        @functools.wraps(fn)
+        async def async_streaming(*args: Any, **kwargs: Any) -> AsyncIterator[Any]:
+            with _as_gr_error(fn.__name__):
+                async with aclosing(fn(*args, **kwargs)) as items:
+                    async for item in items:
+                        yield item
+
+        return async_streaming
+
+    if inspect.iscoroutinefunction(fn):
+
+        @functools.wraps(fn)
+        async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+            with _as_gr_error(fn.__name__):
+                return await fn(*args, **kwargs)
+
+        return async_wrapper
+
     if inspect.isgeneratorfunction(fn):
 
         @functools.wraps(fn)
@@ -73,10 +95,10 @@ def image_input(height: int) -> gr.Image:
 
 
 def model_dropdown(service: InferenceService, task: str, label: str = "Model") -> gr.Dropdown:
-    """Models that can do the task first (default first), then the others, which explain why they cannot."""
+    """Models that can do the task: those that can run here first (default first), then the others, which
+    explain why they cannot when chosen."""
     able = service.models_for(task)
-    others = [m for m in service.registry.capable("ocr") + service.registry.capable("chat") if m not in able]
-    choices = able + list(dict.fromkeys(others))
+    choices = able + [m for m in service.model_ids(task) if m not in able]
     return gr.Dropdown(choices=choices, value=(able or choices or [None])[0], label=label)
 
 

@@ -34,9 +34,9 @@ def _gpu(service: InferenceService) -> str:
 def build(service: InferenceService, refresh_on: list) -> None:
     """The panel; ``refresh_on`` are the events (page load, tab select) that re-read the states."""
     status = gr.Markdown()
-    table = gr.Dataframe( headers=COLUMNS, label="Models", interactive=False, wrap=True)
+    table = gr.Dataframe(headers=COLUMNS, label="Models", interactive=False, wrap=True)
     with gr.Row():
-        choice = gr.Dropdown(choices=service.registry.ids(), value=service.registry.ids()[0], label="Model")
+        choice = gr.Dropdown(choices=service.model_ids(), value=service.model_ids()[0], label="Model")
         load = gr.Button("Load", variant="primary")
         unload = gr.Button("Unload")
         refresh = gr.Button("Refresh")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from inference import InferenceService
+from inference import InferenceService, call_cancellable
 
 from .common import image_input, language_box, model_dropdown, user_errors
 
@@ -22,10 +22,11 @@ def build(service: InferenceService) -> None:
     boxes = gr.AnnotatedImage(label="Detected lines", elem_id="ocr-boxes")
 
     @user_errors
-    def ocr(image_path: str | None, model_id: str | None, hint: str | None):
+    async def ocr(image_path: str | None, model_id: str | None, hint: str | None):
         if not image_path:
             raise gr.Error("Upload an image first.")
-        result = service.ocr(image_path, model_id, hint or None, filename=image_path.rsplit("/", 1)[-1])
+        result = await call_cancellable(service.ocr, image_path, model_id, hint or None,
+                                        filename=image_path.rsplit("/", 1)[-1])
         for warning in result.warnings:
             gr.Warning(warning)
         details = {

@@ -2,24 +2,23 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, UploadFile
+from fastapi import APIRouter, Depends, File, Request, UploadFile
 
 from inference.results import ChatResult
 
-from ..deps import ServiceDep
+from ..deps import ServiceDep, serve
 from ..params import ChatQuery, chat_params
 
 router = APIRouter(tags=["chat"])
 
 
 @router.post("/chat", response_model=ChatResult)
-def chat(
+async def chat(
+    request: Request,
     service: ServiceDep,
     file: Annotated[UploadFile, File(description="Image file")],
     params: Annotated[ChatQuery, Depends(chat_params)],
 ) -> ChatResult:
     """Ask a vision-language model about an image."""
-    return service.chat(
-        file.file, params.prompt or "", params.model, params.temperature, params.max_tokens,
-        filename=file.filename or "file",
-    )
+    return await serve(request, service.chat, file.file, params.prompt or "", params.model, params.temperature,
+                       params.max_tokens, filename=file.filename or "file")

@@ -2,32 +2,34 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, UploadFile
+from fastapi import APIRouter, Depends, File, Request, UploadFile
 
 from inference.results import BatchResult, OcrResult
 
-from ..deps import ServiceDep
+from ..deps import ServiceDep, serve
 from ..params import OcrQuery, ocr_params
 
 router = APIRouter(tags=["ocr"])
 
 
 @router.post("/ocr", response_model=OcrResult)
-def ocr(
+async def ocr(
+    request: Request,
     service: ServiceDep,
     file: Annotated[UploadFile, File(description="Image file (PNG, JPEG, WebP, TIFF, BMP, GIF)")],
     params: Annotated[OcrQuery, Depends(ocr_params)],
 ) -> OcrResult:
     """Extract text from an image."""
-    return service.ocr(file.file, params.model, params.language, filename=file.filename or "file")
+    return await serve(request, service.ocr, file.file, params.model, params.language, filename=file.filename or "file")
 
 
 @router.post("/batch/ocr", response_model=BatchResult)
-def batch_ocr(
+async def batch_ocr(
+    request: Request,
     service: ServiceDep,
     files: Annotated[list[UploadFile], File(description="Image files; a bad one fails alone")],
     params: Annotated[OcrQuery, Depends(ocr_params)],
 ) -> BatchResult:
     """Extract text from several images; each file gets its own status."""
     items = [(f.filename or f"file{i + 1}", f.file) for i, f in enumerate(files)]
-    return service.batch_ocr(items, params.model, params.language)
+    return await serve(request, service.batch_ocr, items, params.model, params.language)

@@ -1,52 +1,36 @@
 """The small contract every backend implements.
 
-A backend is constructed cheaply from its registry entry; weights are loaded in
-``load()``, never in ``__init__``. Capabilities are class attributes, and each
-backend declares its config ``options`` as a pydantic model so that the registry
-can validate them at start-up.
+A backend is constructed cheaply from its registry entry; weights are loaded in ``load()``, never in
+``__init__``. It only computes: the model's :class:`~inference.runner.Runner` owns the queue, the worker
+threads and the batching, and calls
+
+- ``run_batch(works, stops)``: answers for a batch of work (at most ``max_batch`` items, sharing one
+  ``batch_key``); ``stops[i]()`` turns true when item i's caller is gone or its deadline passed;
+- ``stream(work, emit, stop)``: one chat answer, handing each new piece of text to ``emit``.
+
+Capabilities and sizing are class attributes or properties (``tasks``, ``workers``, ``max_batch``,
+``batch_wait_s``), and each backend declares its config ``options`` as a pydantic model so that the
+registry can validate them at start-up.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any, ClassVar
 
 from PIL import Image
 from pydantic import BaseModel, ConfigDict
 
+from ..errors import BadInput
+from ..languages import Language
 from ..settings import ModelSpec
+from ..values import ChatOutput, ChatWork, OcrOutput, OcrWork, Output, Work
+
+Stop = Callable[[], bool]
 
 
 class NoOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-@dataclass
-class OcrLine:
-    text: str
-    box: list[list[float]]  # four [x, y] corners, clockwise from top-left, in image pixels
-    confidence: float
-    engine: str = ""  # which engine read this line
-
-
-@dataclass
-class OcrOutput:
-    text: str
-    lines: list[OcrLine] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)  # what the user should know, e.g. a missing language pack
-
-
-@dataclass
-class ChatParams:
-    temperature: float
-    max_tokens: int
-
-
-@dataclass
-class ChatMessage:
-    role: str  # "user" or "assistant"
-    content: str
 
 
 class Backend:
@@ -65,23 +49,57 @@ class Backend:
         """None when this backend can run here; else what is missing and how to get it."""
         return None
 
+    @classmethod
+    def missing_weights(cls, spec: ModelSpec) -> str | None:
+        """None when the model's weights are on this host (or it needs none); else how to get them."""
+        return None
+
+    # ---- sizing, read by the runner --------------------------------------------------------------
     @property
-    def parallelism(self) -> int:
-        """How many requests this backend can usefully run at once."""
+    def workers(self) -> int:
+        """Requests this backend can run at once (the runner's worker threads)."""
         return 1
 
+    @property
+    def max_batch(self) -> int:
+        """Requests one ``run_batch`` call may answer together."""
+        return 1
+
+    @property
+    def batch_wait_s(self) -> float:
+        """How long the runner waits for others to join a batch."""
+        return 0.0
+
+    def batch_key(self, work: Work) -> Hashable:
+        """Requests batched together share this key."""
+        return None
+
+    # ---- lifetime --------------------------------------------------------------------------------
     def load(self) -> None:
         raise NotImplementedError
 
     def unload(self) -> None:
         raise NotImplementedError
 
-    def ocr(self, image: Image.Image, language: str | None) -> OcrOutput:
+    def release_memory(self) -> None:
+        """Give cached accelerator memory back (after an out-of-memory error)."""
+
+    # ---- compute ---------------------------------------------------------------------------------
+    def run_batch(self, works: Sequence[Work], stops: Sequence[Stop]) -> list[Output]:
+        """Answers in order. The default answers OCR work one item at a time with :meth:`ocr`."""
+        outputs: list[Output] = []
+        for work in works:
+            if not isinstance(work, OcrWork):
+                raise BadInput(f"Model '{self.spec.id}' cannot chat.")
+            outputs.append(self.ocr(work.image, work.language))
+        return outputs
+
+    def stream(self, work: ChatWork, emit: Callable[[str], None], stop: Stop) -> ChatOutput:
+        """One chat answer, its text handed to ``emit`` piece by piece; backends that cannot stream emit it whole."""
+        output = self.run_batch([work], [stop])[0]
+        assert isinstance(output, ChatOutput)
+        emit(output.text)
+        return output
+
+    def ocr(self, image: Image.Image, language: Language | None) -> OcrOutput:
         raise NotImplementedError(f"{type(self).__name__} does not do OCR")
-
-    def chat(self, image: Image.Image, messages: list[ChatMessage], params: ChatParams) -> str:
-        raise NotImplementedError(f"{type(self).__name__} cannot chat")
-
-    def chat_stream(self, image: Image.Image, messages: list[ChatMessage], params: ChatParams) -> Iterator[str]:
-        """Text pieces as they are generated; backends that cannot stream give the whole answer at once."""
-        yield self.chat(image, messages, params)

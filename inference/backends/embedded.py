@@ -16,8 +16,8 @@ import numpy as np
 from PIL import Image
 from pydantic import Field
 
-from ..languages import TESSERACT_CODES, TESSERACT_PACKAGES, iso_code
-from .base import OcrLine
+from ..languages import Language
+from ..values import OcrLine
 from .rapid import RapidOcrBackend, RapidOptions
 from .tesseract import TesseractEngines, find_tessdata
 
@@ -73,7 +73,7 @@ class EmbeddedOcrBackend(RapidOcrBackend):
         super().load()
         tessdata = find_tessdata(self.options.tessdata)
         usable = tessdata is not None and importlib.util.find_spec("tesserocr") is not None
-        self._tesseract = TesseractEngines(tessdata, self.parallelism) if usable else None
+        self._tesseract = TesseractEngines(tessdata, self.workers) if usable else None
 
     def unload(self) -> None:
         super().unload()
@@ -81,30 +81,29 @@ class EmbeddedOcrBackend(RapidOcrBackend):
             self._tesseract.close()
             self._tesseract = None
 
-    def _fallback(self, language: str | None, warnings: list[str]) -> str | None:
+    def _fallback(self, language: Language | None, warnings: list[str]) -> str | None:
         """Tesseract's language string for re-reading lines, or None (with a warning when one is needed)."""
-        code = iso_code(language)
         installed = self._tesseract.languages if self._tesseract else set()
-        if code in RAPIDOCR_LANGUAGES:
+        if language is not None and language.code in RAPIDOCR_LANGUAGES:
             return None
-        if code is not None:
-            wanted = TESSERACT_CODES.get(code, code)
-            if wanted in installed:
-                return "+".join(dict.fromkeys([wanted, *(x for x in ("eng",) if x in installed)]))
-            package = TESSERACT_PACKAGES.get(code, "the Tesseract data for that language")
+        if language is not None:
+            if language.tesseract in installed:
+                return "+".join(dict.fromkeys([language.tesseract, *(x for x in ("eng",) if x in installed)]))
+            package = language.package or "the Tesseract data for that language"
             warnings.append(
-                f"Text in '{language}' needs Tesseract and its language data, which this server lacks; "
+                f"Text in '{language.text}' needs Tesseract and its language data, which this server lacks; "
                 f"install them with: apt-get install tesseract-ocr {package}. RapidOCR's reading is given instead."
             )
             return None
         usable = [lang for lang in self.options.fallback_languages.split("+") if lang in installed]
         return "+".join(usable) or None
 
-    def refine(self, image: Image.Image, lines: list[OcrLine], language: str | None, warnings: list[str]) -> list[OcrLine]:
+    def refine(self, image: Image.Image, lines: list[OcrLine], language: Language | None,
+               warnings: list[str]) -> list[OcrLine]:
         lang = self._fallback(language, warnings)
         if lang is None or self._tesseract is None:
             return lines
-        forced = iso_code(language) is not None  # a hint for a script RapidOCR cannot read: every line
+        forced = language is not None  # a hint for a script RapidOCR cannot read: every line
         pixels = np.asarray(image)
         for line in lines:
             if not forced and not looks_wrong(line, self.options):

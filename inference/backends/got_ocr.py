@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from PIL import Image
 from pydantic import Field
 
-from .base import ChatParams, OcrOutput
-from .hf import GenRequest, HfBackend, HfOptions
+from ..values import ChatParams, OcrWork
+from .hf import GenRequest, HfBackend
+from .hf_setup import HfOptions
 
 
 class GotOptions(HfOptions):
@@ -32,6 +32,5 @@ class GotOcrBackend(HfBackend):
     def generate_extra(self) -> dict[str, Any]:
         return {"tokenizer": self.processor.tokenizer, "stop_strings": "<|im_end|>"}
 
-    def ocr(self, image: Image.Image, language: str | None) -> OcrOutput:
-        params = ChatParams(temperature=0.0, max_tokens=self.options.ocr_max_tokens)
-        return OcrOutput(text=self.submit(image, [], params).strip())
+    def ocr_request(self, work: OcrWork) -> GenRequest:
+        return GenRequest(work.image, [], ChatParams(temperature=0.0, max_tokens=self.options.ocr_max_tokens))

@@ -1,146 +1,39 @@
-"""What the transformers backends share: options, weights lookup, precision, device, memory release."""
+"""The transformers backends' shared core: loading, the one ``generate`` call, batches and streams.
+
+The runner hands a batch of work (OCR and chat alike, one sampling setting per batch) to ``run_batch``:
+one batched generate, left padding, each row cut to its own max_tokens. ``stream`` answers one chat
+request piece by piece. Both stop a row as soon as its stop signal turns true (its caller left or its
+deadline passed), within one decoding step. Subclasses say how requests become model inputs
+(``batch_inputs``) and how OCR is asked (``ocr_request``).
+"""
 
 from __future__ import annotations
 
-import gc
-import importlib.util
 import logging
 import threading
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from ..batching import Batcher
 from ..errors import ModelUnavailable
 from ..settings import ModelSpec
-from .base import Backend, ChatMessage, ChatParams
-
-Precision = Literal["auto", "bf16", "fp16", "fp32", "int8", "int4"]
-WEIGHT_FILES = ["*.json", "*.safetensors", "*.txt", "*.model", "*.jinja", "*.tiktoken", "*.py"]
-WARM_UP_PAGE = (1240, 1754)  # an A4 page at 150 dpi: the longest prompt a page makes after the pixel budget
+from ..values import ChatMessage, ChatOutput, ChatParams, ChatWork, OcrOutput, OcrWork, Output, Work
+from .base import Backend, Stop
+from .fast_path import WARM_UP_PAGE, FastPath, batch_buckets, token_bucket
+from .hf_setup import (
+    HfOptions,
+    device_of,
+    fetch_command,
+    is_local,
+    missing_packages,
+    quantization,
+    release,
+    torch_dtype,
+    weights_path,
+    weights_present,
+)
 
 log = logging.getLogger(__name__)
-
-
-class HfOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    precision: Precision = Field("auto", description="auto: bf16 on GPUs that support it, else fp16; fp32 on CPU")
-    attention: Literal["sdpa", "flash_attention_2", "eager"] = "sdpa"
-    device: Literal["auto", "cuda", "cpu"] = Field("auto", description="auto: the GPU when there is one")
-    max_pixels: int = Field(1280 * 28 * 28, ge=32 * 32, description="pixel budget per image; larger images are scaled down")
-    download: bool = Field(True, description="fetch missing weights from the Hugging Face Hub when loading")
-    ocr_max_tokens: int = Field(2048, ge=1, description="new tokens at most for one OCR answer")
-    max_batch_size: int = Field(8, ge=1, description="concurrent requests gathered into one generate call")
-    batch_wait_ms: float = Field(5.0, ge=0, description="how long a request waits for others to join its batch")
-    fast_path: bool = Field(False, description="static KV cache (compiled on CUDA), bucketed shapes, warmed up at load")
-    fast_path_batch_sizes: list[int] = Field(
-        [1, 2, 4, 8], description="batch-size buckets of the fast path (max_batch_size is always one)")
-    fast_path_prompt_multiple: int = Field(64, ge=1, description="prompts are padded to a multiple of this (fast path)")
-    fast_path_warmup_tokens: int | None = Field(
-        None, ge=1, description="new tokens the warm-up sizes the static cache for (default: ocr_max_tokens); "
-        "a request that needs a longer cache compiles once more, with a warning")
-
-
-def missing_packages(options: HfOptions) -> str | None:
-    """None when the options can run on this host, else what is missing (a clear error, never a silent fallback)."""
-    from ..device import gpu_info
-
-    for package, why in (("torch", "PyTorch"), ("transformers", "transformers")):
-        if importlib.util.find_spec(package) is None:
-            return f"{why} is not installed: pip install -r requirements.txt"
-    if options.attention == "flash_attention_2" and importlib.util.find_spec("flash_attn") is None:
-        return "attention 'flash_attention_2' needs the flash-attn package: pip install flash-attn (or use sdpa)"
-    if options.precision in ("int8", "int4"):
-        if importlib.util.find_spec("bitsandbytes") is None:
-            return f"precision '{options.precision}' needs bitsandbytes: pip install bitsandbytes"
-        if not gpu_info().available:
-            return f"precision '{options.precision}' (bitsandbytes) needs a CUDA GPU; this host has none"
-    if options.device == "cuda" and not gpu_info().available:
-        return "device 'cuda' was configured but this host has no CUDA GPU"
-    return None
-
-
-def device_of(options: HfOptions) -> str:
-    from ..device import gpu_info
-
-    if options.device == "auto":
-        return "cuda" if gpu_info().available else "cpu"
-    return options.device
-
-
-def torch_dtype(options: HfOptions, device: str) -> Any:
-    import torch
-
-    if options.precision == "auto":
-        if device == "cuda":
-            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        return torch.float32
-    return {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}.get(options.precision, torch.bfloat16)
-
-
-def quantization(options: HfOptions) -> Any:
-    if options.precision not in ("int8", "int4"):
-        return None
-    import torch
-    from transformers import BitsAndBytesConfig
-
-    if options.precision == "int8":
-        return BitsAndBytesConfig(load_in_8bit=True)
-    compute = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=compute)
-
-
-def is_local(source: str) -> bool:
-    return source.startswith(("/", "./", "../", "~")) or Path(source).expanduser().is_dir()
-
-
-def fetch_command(model_id: str) -> str:
-    return f"python -m inference.download {model_id}"
-
-
-def weights_path(spec: ModelSpec, download: bool) -> str:
-    """The folder holding the model's files: a local folder, or the Hugging Face cache (fetched if allowed)."""
-    if not spec.source:
-        raise ModelUnavailable(f"Model '{spec.id}' has no 'source' in the config (a Hub repo id or a local folder).")
-    if is_local(spec.source):
-        folder = Path(spec.source).expanduser()
-        if not (folder / "config.json").is_file():
-            raise ModelUnavailable(
-                f"Weights for model '{spec.id}' were not found: looked in the folder {folder} (no config.json there)."
-            )
-        return str(folder)
-
-    from huggingface_hub import constants, snapshot_download
-
-    try:
-        return snapshot_download(spec.source, allow_patterns=WEIGHT_FILES, local_files_only=True)
-    except Exception:
-        pass
-    reason = "downloads are off for this model"
-    if download and not constants.HF_HUB_OFFLINE:
-        try:
-            return snapshot_download(spec.source, allow_patterns=WEIGHT_FILES)
-        except Exception as exc:
-            reason = f"the download failed ({type(exc).__name__}: the Hub is unreachable or the repo is gated)"
-    elif constants.HF_HUB_OFFLINE:
-        reason = "HF_HUB_OFFLINE is set"
-    raise ModelUnavailable(
-        f"Weights for model '{spec.id}' ({spec.source}) are not on this server: looked in the Hugging Face cache "
-        f"{constants.HF_HUB_CACHE}, and {reason}. Fetch them on a host with internet access with: "
-        f"{fetch_command(spec.id)}"
-    )
-
-
-def release(device: str) -> None:
-    """Return freed memory to the system: Python objects first, then the CUDA cache."""
-    gc.collect()
-    if device == "cuda":
-        import torch
-
-        torch.cuda.empty_cache()
 
 
 @dataclass
@@ -150,34 +43,38 @@ class GenRequest:
     params: ChatParams
 
 
-def sampling_key(request: GenRequest) -> tuple[bool, float]:
-    """Requests batched together share their sampling settings (greedy with greedy)."""
-    return request.params.temperature > 0, request.params.temperature
+@dataclass
+class Row:
+    """One generated answer: its text, why it ended, and its token counts."""
+
+    text: str
+    finish_reason: str
+    prompt_tokens: int
+    completion_tokens: int
 
 
-def bucket(n: int, sizes: list[int]) -> int:
-    """The smallest bucket that holds n (n itself beyond the largest)."""
-    return next((size for size in sorted(sizes) if size >= n), n)
+def row_stops(stops: Sequence[Stop]) -> Any:
+    """A transformers stopping criterion that ends each row whose stop signal is true (the others go on)."""
+    import torch
+    from transformers import StoppingCriteria
 
+    class RowStop(StoppingCriteria):
+        def __init__(self) -> None:
+            self.none: Any = None
 
-def batch_buckets(options: HfOptions) -> list[int]:
-    """The batch sizes the fast path runs at: the configured buckets below max_batch_size, and max_batch_size."""
-    return sorted({size for size in options.fast_path_batch_sizes if size < options.max_batch_size}
-                  | {options.max_batch_size})
+        def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+            flags = [stop() for stop in stops]
+            if not any(flags):  # the common case: no new tensor per step
+                if self.none is None or self.none.shape[0] != input_ids.shape[0]:
+                    self.none = torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
+                return self.none
+            return torch.tensor(flags, dtype=torch.bool, device=input_ids.device)
 
-
-def token_bucket(n: int) -> int:
-    """New-token counts rounded up to a power of two (at least 16), so the fast path sees few shapes."""
-    return max(16, 1 << (n - 1).bit_length())
+    return RowStop()
 
 
 class HfBackend(Backend):
-    """Base of the transformers backends: loading, batching, the one ``generate`` call, unloading.
-
-    Requests go through a Batcher: concurrent ones are answered by one batched generate
-    (left padding; each row cut to its own max_tokens). Subclasses say how a batch of
-    requests becomes model inputs (``batch_inputs``).
-    """
+    """Base of the transformers backends (see the module doc)."""
 
     Options = HfOptions
     requires_source = True
@@ -187,23 +84,35 @@ class HfBackend(Backend):
         self.model: Any = None
         self.processor: Any = None
         self.device = "cpu"
-        self.batcher: Batcher | None = None
-        self._lock = threading.Lock()  # one generate at a time per model
-        # Fast path: the shapes compiled so far (rows per batch; longest prompt + new tokens per row, which the
-        # static cache keeps), and how many requests met a shape the warm-up had not compiled.
-        self.warmed = False
-        self.warm_batches: set[int] = set()
-        self.cache_tokens = 0
-        self.cold_requests = 0
+        self.fast = FastPath(self.options, spec.id)
+        self._lock = threading.Lock()  # one generate at a time (the runner has one worker; the warm-up runs before)
 
     @classmethod
     def unavailable_reason(cls, spec: ModelSpec) -> str | None:
         return missing_packages(cls.Options.model_validate(spec.options))
 
+    @classmethod
+    def missing_weights(cls, spec: ModelSpec) -> str | None:
+        if weights_present(spec):
+            return None
+        if spec.source and is_local(spec.source):
+            return "weights not found in its folder"
+        return f"weights not downloaded: {fetch_command(spec.id)}"
+
     @property
-    def parallelism(self) -> int:
+    def max_batch(self) -> int:
         return self.options.max_batch_size
 
+    @property
+    def batch_wait_s(self) -> float:
+        return self.options.batch_wait_ms / 1000
+
+    def batch_key(self, work: Work) -> Hashable:
+        """Requests batched together share their sampling settings (greedy with greedy)."""
+        temperature = work.params.temperature if isinstance(work, ChatWork) else 0.0
+        return temperature > 0, temperature
+
+    # ---- lifetime --------------------------------------------------------------------------------
     def check_processor(self, processor: Any) -> None:
         """Refuse a processor this backend cannot drive (raise ModelUnavailable)."""
 
@@ -225,17 +134,14 @@ class HfBackend(Backend):
             device_map=self.device if self.device == "cuda" else None,
         )
         self.model, self.processor = model.eval(), processor
-        self.batcher = Batcher(self.run_batch, max_batch=self.options.max_batch_size,
-                               max_wait_s=self.options.batch_wait_ms / 1000, key=sampling_key,
-                               name=f"batch-{self.spec.id}")
         if self.options.fast_path:
             self.warm_up()
 
     def unload(self) -> None:
-        if self.batcher is not None:
-            self.batcher.close()
-        self.batcher = None
         self.model = self.processor = None
+        release(self.device)
+
+    def release_memory(self) -> None:
         release(self.device)
 
     def warm_up(self) -> None:
@@ -245,59 +151,77 @@ class HfBackend(Backend):
         from PIL import Image
 
         tokens = self.options.fast_path_warmup_tokens or self.options.ocr_max_tokens
-        request = GenRequest(Image.new("RGB", WARM_UP_PAGE, "white"), self.warm_up_messages(),
-                             ChatParams(temperature=0.0, max_tokens=tokens))
-        self.warmed, self.warm_batches, self.cache_tokens = False, set(), 0
+        request = self.ocr_request(OcrWork(Image.new("RGB", WARM_UP_PAGE, "white")))
+        self.fast = FastPath(self.options, self.spec.id)
         for size in batch_buckets(self.options):
             inputs = self.batch_inputs([request] * size)
             # a few forced new tokens run the decoding step (the part that is compiled) even if the model stops at once
             self.generate(inputs, ChatParams(0.0, token_bucket(tokens)), min_new_tokens=4, **self.generate_extra())
-        self.warmed = True
+        self.fast.warmed = True
 
-    def warm_up_messages(self) -> list[ChatMessage]:
-        """The conversation of the warm-up request (the model's OCR request, its most common work)."""
-        return []
-
-    def note_shape(self, rows: int, cache_tokens: int) -> None:
-        """Fast path: remember a generate's shape; say so when the warm-up had not compiled it."""
-        cold = rows not in self.warm_batches or cache_tokens > self.cache_tokens
-        if cold and self.warmed:
-            self.cold_requests += 1
-            log.warning("%s fast path: a batch of %d rows needing %d cache tokens per row is a shape the warm-up did "
-                        "not compile (batches %s, %d tokens); it compiles now. Raise fast_path_warmup_tokens or "
-                        "lower max_tokens to avoid this.", self.spec.id, rows, cache_tokens,
-                        sorted(self.warm_batches), self.cache_tokens)
-        self.warm_batches.add(rows)
-        self.cache_tokens = max(self.cache_tokens, cache_tokens)
-
-    def submit(self, image: Any, messages: list[ChatMessage], params: ChatParams) -> str:
-        """One request, answered as part of whatever batch it joins."""
-        batcher = self.batcher
-        if batcher is None:
-            raise ModelUnavailable(f"Model '{self.spec.id}' was unloaded while in use.")
-        return batcher.submit(GenRequest(image, messages, params))
-
+    # ---- what subclasses say -----------------------------------------------------------------------
     def batch_inputs(self, requests: list[GenRequest]) -> Any:
         """Model inputs for a batch, on the model's device (the processor handles the whole batch at once,
         which is much faster than one request at a time)."""
         raise NotImplementedError
 
+    def ocr_request(self, work: OcrWork) -> GenRequest:
+        """How this model is asked to read an image."""
+        raise NotImplementedError
+
+    def ocr_text(self, answer: str) -> str:
+        """The transcription in a model's OCR answer."""
+        return answer.strip()
+
     def generate_extra(self) -> dict[str, Any]:
         """Model-specific arguments to generate (e.g. stop strings)."""
         return {}
 
-    def run_batch(self, requests: list[GenRequest]) -> list[str]:
-        """Answer requests of the same sampling settings with one generate call."""
+    # ---- compute ---------------------------------------------------------------------------------
+    def request(self, work: Work) -> GenRequest:
+        if isinstance(work, OcrWork):
+            return self.ocr_request(work)
+        return GenRequest(work.image, list(work.messages), work.params)
+
+    def output(self, work: Work, row: Row) -> Output:
+        if isinstance(work, ChatWork):
+            return ChatOutput(text=row.text.strip(), finish_reason=row.finish_reason,  # type: ignore[arg-type]
+                              prompt_tokens=row.prompt_tokens, completion_tokens=row.completion_tokens)
+        warnings = []
+        if row.finish_reason == "length":
+            warnings.append(f"The text may be incomplete: the model stopped at its limit of {row.completion_tokens} "
+                            "new tokens (ocr_max_tokens in the server's config).")
+        return OcrOutput(text=self.ocr_text(row.text), warnings=warnings)
+
+    def run_batch(self, works: Sequence[Work], stops: Sequence[Stop]) -> list[Output]:
+        """Answer a batch of the same sampling settings with one generate call."""
+        requests, stops = [self.request(work) for work in works], list(stops)
         count = len(requests)
         if self.options.fast_path:  # pad the batch to a bucket with copies of its last request
-            requests = requests + [requests[-1]] * (bucket(count, batch_buckets(self.options)) - count)
+            requests, stops = self.fast.pad(requests), self.fast.pad(stops)
         inputs = self.batch_inputs(requests)
         longest = max(r.params.max_tokens for r in requests)
         params = ChatParams(temperature=requests[0].params.temperature,
                             max_tokens=token_bucket(longest) if self.options.fast_path else longest)
-        tokens = self.generate(inputs, params, **self.generate_extra())
-        rows = [tokens[i, : requests[i].params.max_tokens].tolist() for i in range(count)]
-        return self.decode(rows)
+        tokens = self.generate(inputs, params, stops=stops, **self.generate_extra())
+        rows = self.rows(inputs, tokens, [r.params.max_tokens for r in requests[:count]])
+        return [self.output(work, row) for work, row in zip(works, rows, strict=True)]
+
+    def stream(self, work: ChatWork, emit: Callable[[str], None], stop: Stop) -> ChatOutput:
+        """One chat answer, each new piece of text handed to ``emit`` as it is generated."""
+        from transformers import TextStreamer
+
+        class Pieces(TextStreamer):
+            def on_finalized_text(self, text: str, stream_end: bool = False) -> None:
+                emit(text)
+
+        request = self.request(work)
+        inputs = self.batch_inputs([request])
+        streamer = Pieces(self.processor.tokenizer, skip_prompt=True, skip_special_tokens=True)
+        tokens = self.generate(inputs, request.params, stops=[stop], streamer=streamer, **self.generate_extra())
+        output = self.output(work, self.rows(inputs, tokens, [request.params.max_tokens])[0])
+        assert isinstance(output, ChatOutput)
+        return output
 
     def inputs(self, image: Any, messages: list[ChatMessage]) -> Any:
         """One request's inputs on the model's device, as a batch of one."""
@@ -315,18 +239,38 @@ class HfBackend(Backend):
             return {**kwargs, "do_sample": True, "temperature": params.temperature}
         return {**kwargs, "do_sample": False, "temperature": None, "top_p": None, "top_k": None}
 
-    def generate(self, inputs: Any, params: ChatParams, **extra: Any) -> Any:
+    def generate(self, inputs: Any, params: ChatParams, stops: Sequence[Stop] = (), **extra: Any) -> Any:
         """The one place that calls ``model.generate``; returns only the new tokens of each row."""
         import torch
+        from transformers import StoppingCriteriaList
 
         if self.model is None:
             raise ModelUnavailable(f"Model '{self.spec.id}' was unloaded while in use.")
+        criteria = StoppingCriteriaList([row_stops(stops)]) if stops else None
         with self._lock, torch.inference_mode():
             if self.options.fast_path:
                 rows, prompt = inputs["input_ids"].shape
-                self.note_shape(rows, prompt + params.max_tokens)
-            output = self.model.generate(**inputs, **self.generation_kwargs(params), **extra)
+                self.fast.note_shape(rows, prompt + params.max_tokens)
+            output = self.model.generate(**inputs, **self.generation_kwargs(params), stopping_criteria=criteria,
+                                         **extra)
         return output[:, inputs["input_ids"].shape[1]:]
+
+    def end_tokens(self) -> set[int]:
+        config = self.model.generation_config
+        ends = config.eos_token_id if isinstance(config.eos_token_id, list) else [config.eos_token_id]
+        return {t for t in [*ends, config.pad_token_id] if t is not None}
+
+    def rows(self, inputs: Any, tokens: Any, limits: list[int]) -> list[Row]:
+        """Each row's answer, cut at its own max_tokens and at its first end token."""
+        ends, rows = self.end_tokens(), []
+        for i, limit in enumerate(limits):
+            ids = tokens[i, :limit].tolist()
+            length = next((n for n, token in enumerate(ids) if token in ends), None)
+            reason = "stop" if length is not None or len(ids) < limit else "length"
+            ids = ids if length is None else ids[:length]
+            prompt = int(inputs["attention_mask"][i].sum()) if "attention_mask" in inputs else 0
+            rows.append(Row(self.decode([ids])[0], reason, prompt, len(ids)))
+        return rows
 
     def decode(self, tokens: Any) -> list[str]:
         return self.processor.batch_decode(tokens, skip_special_tokens=True)

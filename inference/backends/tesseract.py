@@ -18,9 +18,10 @@ from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import BadInput, ModelUnavailable
-from ..languages import NAMES, TESSERACT_CODES, TESSERACT_PACKAGES, iso_code
+from ..languages import Language
 from ..settings import ModelSpec
-from .base import Backend, OcrLine, OcrOutput
+from ..values import OcrLine, OcrOutput
+from .base import Backend
 
 _SEARCH = [
     "/usr/share/tesseract-ocr/5/tessdata",
@@ -127,11 +128,9 @@ class TesseractEngines:
                 api.End()
 
 
-def language_error(language: str, installed: set[str]) -> str:
-    code = iso_code(language)
-    package = TESSERACT_PACKAGES.get(code)
-    how = f" Install it with: apt-get install {package}." if package else ""
-    return (f"Tesseract has no data for {NAMES.get(code, language)} on this server.{how} "
+def language_error(language: Language, installed: set[str]) -> str:
+    how = f" Install it with: apt-get install {language.package}." if language.package else ""
+    return (f"Tesseract has no data for {language.name} on this server.{how} "
             f"Installed: {', '.join(sorted(installed)) or 'none'}.")
 
 
@@ -150,7 +149,7 @@ class TesseractBackend(Backend):
         return tesseract_missing(cls.Options.model_validate(spec.options).tessdata)
 
     @property
-    def parallelism(self) -> int:
+    def workers(self) -> int:
         return self._size
 
     def load(self) -> None:
@@ -164,7 +163,7 @@ class TesseractBackend(Backend):
         if engines is not None:
             engines.close()
 
-    def tesseract_language(self, language: str | None) -> str:
+    def tesseract_language(self, language: Language | None) -> str:
         languages = self._engines.languages if self._engines else set()
         if language is None:
             missing = [p for p in self.options.default_language.split("+") if p not in languages]
@@ -174,13 +173,11 @@ class TesseractBackend(Backend):
                     f"installed (installed: {', '.join(sorted(languages)) or 'none'})."
                 )
             return self.options.default_language
-        code = iso_code(language)
-        name = TESSERACT_CODES.get(code, code)
-        if name in languages:
-            return name
+        if language.tesseract in languages:
+            return language.tesseract
         raise BadInput(language_error(language, languages))
 
-    def ocr(self, image: Image.Image, language: str | None) -> OcrOutput:
+    def ocr(self, image: Image.Image, language: Language | None) -> OcrOutput:
         if self._engines is None:
             raise RuntimeError("Tesseract backend used before load()")
         lines = self._engines.read_page(image, self.tesseract_language(language))

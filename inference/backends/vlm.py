@@ -5,8 +5,6 @@ chat template: Qwen3-VL 2B/4B/8B, Qwen2/2.5-VL and others, added by config alone
 from __future__ import annotations
 
 import re
-import threading
-from collections.abc import Iterator
 from typing import Any
 
 from PIL import Image
@@ -14,9 +12,10 @@ from pydantic import Field
 
 from ..errors import ModelUnavailable
 from ..images import fit_pixels, pad_to_aspect
-from ..languages import NAMES, iso_code
-from .base import ChatMessage, ChatParams, OcrOutput
-from .hf import GenRequest, HfBackend, HfOptions
+from ..languages import Language
+from ..values import ChatMessage, ChatParams, OcrWork
+from .hf import GenRequest, HfBackend
+from .hf_setup import HfOptions
 
 MAX_ASPECT = 100  # Qwen-VL processors refuse images thinner than 1:200
 _FENCE = re.compile(r"^```[\w-]*\n(.*?)\n?```$", re.DOTALL)
@@ -73,40 +72,15 @@ class TransformersVlmBackend(HfBackend):
         )
         return self.to_device(batch)
 
-    def chat(self, image: Image.Image, messages: list[ChatMessage], params: ChatParams) -> str:
-        return self.submit(image, messages, params)
-
-    def chat_stream(self, image: Image.Image, messages: list[ChatMessage], params: ChatParams) -> Iterator[str]:
-        from transformers import TextIteratorStreamer
-
-        inputs = self.inputs(image, messages)  # streaming answers one request alone, outside the batcher
-        streamer = TextIteratorStreamer(self.processor.tokenizer, skip_prompt=True, skip_special_tokens=True)
-        failure: list[BaseException] = []
-
-        def run() -> None:
-            try:
-                self.generate(inputs, params, streamer=streamer)
-            except BaseException as exc:  # handed to the consumer below
-                failure.append(exc)
-                streamer.end()
-
-        worker = threading.Thread(target=run, name=f"generate-{self.spec.id}", daemon=True)
-        worker.start()
-        yield from streamer
-        worker.join()
-        if failure:
-            raise failure[0]
-
-    def ocr_prompt(self, language: str | None) -> str:
+    def ocr_prompt(self, language: Language | None) -> str:
         prompt = self.options.ocr_prompt
-        if language:
-            prompt += self.options.language_prompt.format(language=NAMES.get(iso_code(language) or "", language))
+        if language is not None:
+            prompt += self.options.language_prompt.format(language=language.name)
         return prompt
 
-    def warm_up_messages(self) -> list[ChatMessage]:
-        return [ChatMessage(role="user", content=self.ocr_prompt(None))]
+    def ocr_request(self, work: OcrWork) -> GenRequest:
+        message = ChatMessage(role="user", content=self.ocr_prompt(work.language))
+        return GenRequest(work.image, [message], ChatParams(temperature=0.0, max_tokens=self.options.ocr_max_tokens))
 
-    def ocr(self, image: Image.Image, language: str | None) -> OcrOutput:
-        message = ChatMessage(role="user", content=self.ocr_prompt(language))
-        answer = self.chat(image, [message], ChatParams(temperature=0.0, max_tokens=self.options.ocr_max_tokens))
-        return OcrOutput(text=strip_fence(answer))
+    def ocr_text(self, answer: str) -> str:
+        return strip_fence(answer)

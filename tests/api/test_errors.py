@@ -3,7 +3,7 @@
 import pytest
 from PIL import Image
 
-from tests.helpers import encode
+from tests.helpers import encode, needs_tesseract
 
 OCR_CASES = [
     ("zero bytes", {"file": ("empty.jpg", b"")}, {}, 400, "empty"),
@@ -78,7 +78,7 @@ def test_unexpected_failure_is_a_500_that_leaks_nothing(client, english_png, mon
 ODD_SHAPES = [(1, 1), (3, 3), (1, 10000), (10000, 8)]
 
 
-@pytest.mark.parametrize("model", ["embedded", "rapidocr", "tesseract"])
+@pytest.mark.parametrize("model", ["embedded", "rapidocr", pytest.param("tesseract", marks=needs_tesseract)])
 def test_odd_image_shapes_are_read_not_crashed_on(client, model):
     """Engines resize images; a side that rounds to nothing used to be a 500."""
     for size in ODD_SHAPES:

@@ -50,9 +50,9 @@ def test_ocr_fields_and_text(client, english_png):
 
 @pytest.mark.parametrize("where", ["params", "data"])
 def test_ocr_parameters_as_query_or_form(client, english_png, where):
-    response = client.post("/ocr", files={"file": ("d.png", english_png)}, **{where: {"model": "tesseract", "language": "en"}})
+    response = client.post("/ocr", files={"file": ("d.png", english_png)}, **{where: {"model": "rapidocr", "language": "en"}})
     assert response.status_code == 200, response.text
-    assert response.json()["model"] == "tesseract" and response.json()["language"] == "en"
+    assert response.json()["model"] == "rapidocr" and response.json()["language"] == "en"
 
 
 def test_conflicting_query_and_form_values(client, english_png):
@@ -80,15 +80,15 @@ def test_batch_oversize_file_fails_alone(client, settings, english_png):
 
 
 def test_unload(client, english_png):
-    client.post("/ocr", files={"file": ("d.png", english_png)}, params={"model": "tesseract"})
-    assert "tesseract" in client.get("/models").json()["loaded"]
-    body = client.delete("/models/tesseract").json()
-    assert body == {"status": "success", "message": "Model tesseract unloaded"}
-    assert "tesseract" not in client.get("/health").json()["loaded_models"]
-    again = client.delete("/models/tesseract")
+    client.post("/ocr", files={"file": ("d.png", english_png)}, params={"model": "rapidocr"})
+    assert "rapidocr" in client.get("/models").json()["loaded"]
+    body = client.delete("/models/rapidocr").json()
+    assert body == {"status": "success", "message": "Model rapidocr unloaded"}
+    assert "rapidocr" not in client.get("/health").json()["loaded_models"]
+    again = client.delete("/models/rapidocr")
     assert again.status_code == 200 and "not loaded" in again.json()["message"]
-    assert client.post("/ocr", files={"file": ("d.png", english_png)}, params={"model": "tesseract"}).status_code == 200
-    assert "tesseract" in client.get("/models").json()["loaded"]
+    assert client.post("/ocr", files={"file": ("d.png", english_png)}, params={"model": "rapidocr"}).status_code == 200
+    assert "rapidocr" in client.get("/models").json()["loaded"]
 
 
 def test_load_route(client):

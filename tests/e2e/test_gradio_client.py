@@ -35,8 +35,8 @@ def test_ocr_error_is_a_readable_message(gradio, tmp_path):
         gradio.predict(handle_file(str(bad)), "rapidocr", "", api_name="/ocr")
 
 
-def test_chat_without_chat_model_says_so(gradio, english_file):
-    with pytest.raises(AppError, match="cannot chat"):
+def test_chat_offers_only_models_that_can_chat(gradio, english_file):
+    with pytest.raises(AppError, match="rapidocr is not in the list of choices"):
         gradio.predict(handle_file(str(english_file)), "What is this?", "rapidocr", 0.7, 64, [], api_name="/chat")
 
 
@@ -61,10 +61,10 @@ def test_batch_with_downloads(gradio, english_file, tmp_path):
 def test_model_manager_endpoints(gradio):
     table, status = gradio.predict(api_name="/models")
     assert "rapidocr" in [row[0] for row in table["data"]] and "GPU" in status
-    table, _, message = gradio.predict("tesseract", api_name="/load_model")
-    assert dict((row[0], row[4]) for row in table["data"])["tesseract"] == "ready" and "ready" in message
-    table, _, message = gradio.predict("tesseract", api_name="/unload_model")
-    assert dict((row[0], row[4]) for row in table["data"])["tesseract"] == "unloaded"
-    assert message == "Model tesseract unloaded"
+    table, _, message = gradio.predict("rapidocr", api_name="/load_model")
+    assert dict((row[0], row[4]) for row in table["data"])["rapidocr"] == "ready" and "ready" in message
+    table, _, message = gradio.predict("rapidocr", api_name="/unload_model")
+    assert dict((row[0], row[4]) for row in table["data"])["rapidocr"] == "unloaded"
+    assert message == "Model rapidocr unloaded"
     with pytest.raises(AppError, match="nope is not in the list of choices"):
         gradio.predict("nope", api_name="/load_model")

@@ -16,6 +16,7 @@ import httpx
 import pytest
 import requests
 
+from inference.device import gpu_info
 from tests.helpers import ENGLISH, encode, render_lines
 
 
@@ -63,7 +64,7 @@ def test_curl_examples(tiny_server, docs):
     assert status == 200 and body == {"status": "success", "message": "Model qwen3_vl_8b unloaded"}
 
     status, body = curl("curl http://localhost:8000/health", base, docs)
-    assert status == 200 and body["status"] == "healthy" and body["gpu_available"] is False
+    assert status == 200 and body["status"] == "healthy" and body["gpu_available"] is gpu_info().available
     status, body = curl("curl http://localhost:8000/models", base, docs)
     assert {"got_ocr", "qwen3_vl_2b"} <= {m["id"] for m in body["available"]}
     status, body = curl("curl http://localhost:8000/", base, docs)

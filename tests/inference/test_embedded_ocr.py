@@ -4,9 +4,11 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from inference import InferenceService
-from inference.backends.rapid import RapidOptions, detector_size, split_by_width, tall_windows
+from inference.backends.rapid import RapidOptions
+from inference.backends.rapid_geometry import detector_size, split_by_width, tall_windows
+from inference.backends.tesseract import find_tessdata, installed_languages
 from inference.layout import reading_order, upright_boxes
-from tests.helpers import ENGLISH, cer, cyrillic_font, render_lines, render_with
+from tests.helpers import ENGLISH, HAS_TESSERACT, cer, cyrillic_font, render_lines, render_with
 
 RUSSIAN = "Счёт № 5821 от 12 марта на сумму 3450 рублей"
 LEFT = ["Solar power capacity grew", "rapidly during the last", "decade, driven by falling", "panel prices today."]
@@ -14,11 +16,11 @@ RIGHT = ["Wind farms now supply a", "large share of electricity", "in several co
 
 
 def needs_tesseract_russian(service):
-    if service.registry.unavailable_reason("tesseract"):
+    tessdata = find_tessdata("auto")
+    if not HAS_TESSERACT or tessdata is None:
         pytest.skip("Tesseract is not installed (.ci/run installs it)")
-    with service.manager.acquire("tesseract") as tesseract:
-        if "rus" not in tesseract._engines.languages:
-            pytest.skip("Tesseract's Russian data is not installed (.ci/run installs tesseract-ocr-rus)")
+    if "rus" not in installed_languages(tessdata):
+        pytest.skip("Tesseract's Russian data is not installed (.ci/run installs tesseract-ocr-rus)")
 
 
 def russian_image():
@@ -28,8 +30,8 @@ def russian_image():
     return render_with(font, [RUSSIAN])
 
 
-def test_default_on_cpu_is_the_embedded_engine(service):
-    assert service.default_model("ocr") == "embedded"
+def test_the_automatic_default_without_a_gpu_is_the_embedded_engine(service):
+    assert service.registry.default_for("ocr", "auto", gpu=False) == "embedded"
 
 
 def test_russian_line_is_read_in_cyrillic_without_a_hint(service):
@@ -170,10 +172,11 @@ def test_sharing_recognition_across_engines_reads_the_same(service, settings):
 
 def test_every_engine_of_the_pool_is_ready_after_load(service):
     """RapidOCR loads its ONNX sessions on first use: the load reads a word with each engine, so no request pays."""
-    with service.manager.acquire("embedded") as backend:
-        engines = list(backend._pool.queue)
-        assert len(engines) == backend.parallelism
-        assert all(engine.text_det is not None and engine.text_rec is not None for engine in engines)
+    service.load_model("embedded")
+    backend = service.manager.loaded_backend("embedded")
+    engines = list(backend._pool.queue)
+    assert len(engines) == backend.workers
+    assert all(engine.text_det is not None and engine.text_rec is not None for engine in engines)
 
 
 def test_layout_orders_skewed_rows():

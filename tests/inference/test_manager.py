@@ -1,11 +1,14 @@
 import threading
-import time
 
 import pytest
 
 from inference import ModelUnavailable, UnknownModel, load_settings
+from inference.backends.tesseract import find_tessdata
+from inference.cancel import Deadline
 from inference.manager import ERROR, READY, UNAVAILABLE, UNLOADED, ModelManager
 from inference.registry import Registry
+from inference.values import OcrWork
+from tests.helpers import ENGLISH, render_lines
 
 CONFIG = """
 models:
@@ -26,60 +29,64 @@ models:
     options: {tessdata: /nonexistent/tessdata}
 """
 
+needs_tesseract = pytest.mark.skipif(find_tessdata("auto") is None,
+                                     reason="Tesseract's English data is not installed (.ci/run installs it)")
+
 
 @pytest.fixture
 def manager(tmp_path):
     path = tmp_path / "config.yaml"
     path.write_text(CONFIG)
-    return ModelManager(Registry(load_settings(path, env={})))
+    manager = ModelManager(Registry(load_settings(path, env={})))
+    yield manager
+    manager.unload_all(grace_s=5)
 
 
 def test_loads_once_on_first_use_even_when_asked_concurrently(manager):
     assert manager.status("rapid").state == UNLOADED
-    seen = []
+    start, seen = threading.Barrier(4), []
 
     def use():
-        with manager.acquire("rapid") as backend:
-            seen.append(backend)
+        start.wait()
+        seen.append(manager.runner("rapid"))
 
     threads = [threading.Thread(target=use) for _ in range(4)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert len(seen) == 4 and all(b is seen[0] for b in seen)
+    assert len(seen) == 4 and all(r is seen[0] for r in seen)
     status = manager.status("rapid")
     assert status.state == READY and status.load_seconds > 0
     assert manager.loaded() == ["rapid"]
 
 
-def test_unload_waits_for_running_request_then_reloads(manager):
-    manager.load("rapid")
-    entered, finished_at = threading.Event(), []
-
-    def long_request():
-        with manager.acquire("rapid"):
-            entered.set()
-            time.sleep(0.5)
-            finished_at.append(time.monotonic())
-
-    worker = threading.Thread(target=long_request)
-    worker.start()
-    entered.wait(5)
-    assert manager.unload("rapid") is True
-    unloaded_at = time.monotonic()
-    worker.join()
-    assert finished_at and unloaded_at >= finished_at[0]
+def test_unload_serves_queued_requests_first_then_reloads_on_demand(manager):
+    image = render_lines(ENGLISH)
+    tickets = manager.submit("rapid", [OcrWork(image), OcrWork(image), OcrWork(image)], Deadline(60))
+    assert manager.unload("rapid") is True  # waits for the three: admitted work is not thrown away
+    assert all("Invoice" in ticket.result().text for ticket in tickets)
     assert manager.status("rapid").state == UNLOADED
     assert manager.unload("rapid") is False  # nothing left to unload
-    with manager.acquire("rapid") as backend:  # the next request loads it again
-        assert backend is not None
-    assert manager.status("rapid").state == READY
+    [again] = manager.submit("rapid", [OcrWork(image)], Deadline(60))  # the next request loads it again
+    assert "Invoice" in again.result().text and manager.status("rapid").state == READY
 
 
+def test_a_status_never_waits_for_a_load(manager):
+    """/health and /models read states while a model loads (the load runs outside the lock)."""
+    loader = threading.Thread(target=manager.load, args=("rapid",))
+    loader.start()
+    states = set()
+    while loader.is_alive():
+        states.add(manager.status("rapid").state)
+    loader.join()
+    assert "loading" in states and manager.status("rapid").state == READY
+
+
+@needs_tesseract
 def test_failed_load_is_a_state_with_its_message(manager):
-    with pytest.raises(ModelUnavailable, match="tess_broken"), manager.acquire("tess_broken"):
-        pass
+    with pytest.raises(ModelUnavailable, match="tess_broken"):
+        manager.runner("tess_broken")
     status = manager.status("tess_broken")
     assert status.state == ERROR and "xyz" in status.error
     with pytest.raises(ModelUnavailable):  # tried again, fails again, no crash

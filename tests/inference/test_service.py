@@ -2,8 +2,13 @@ import io
 
 import pytest
 
-from inference import BadInput, ModelUnavailable, UnknownModel
+from pathlib import Path
+
+from inference import BadInput, InferenceService, ModelUnavailable, UnknownModel, load_settings
+from inference.device import gpu_info
 from tests.helpers import ENGLISH, encode, render_lines
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_batch_bad_file_fails_alone(service, english_png):
@@ -63,6 +68,21 @@ def test_unknown_model(service):
 def test_models_listing_and_defaults(service):
     listing = service.list_models()
     ids = [m.id for m in listing.available]
-    assert "rapidocr" in ids and listing.defaults == {"ocr": "embedded", "chat": "qwen3_vl_2b"}
+    assert "rapidocr" in ids and listing.defaults == {"ocr": "embedded", "chat": "qwen3_vl_2b"}  # ocr pinned (conftest)
+    for model in listing.available:
+        assert model.name and isinstance(model.params, str) and model.tasks
+
+
+def test_automatic_defaults_follow_the_host():
+    """`auto`: a vision-language model for OCR on a GPU host, the embedded engine without one; chat: Qwen3-VL."""
+    auto = InferenceService(load_settings(ROOT / "config.yaml", env={}))
+    expected = "qwen3_vl_2b" if gpu_info().available else "embedded"
+    assert auto.list_models().defaults == {"ocr": expected, "chat": "qwen3_vl_2b"}
+    assert auto.registry.default_for("ocr", "auto", gpu=False) == "embedded"
+    assert auto.registry.default_for("ocr", "auto", gpu=True) == "qwen3_vl_2b"
+
+
+def test_model_listing_fields(service):
+    listing = service.list_models()
     for model in listing.available:
         assert model.name and isinstance(model.params, str) and model.tasks

@@ -7,16 +7,18 @@ import pytest
 from PIL import Image
 
 from inference import ConfigError, InferenceService, ModelUnavailable, load_settings
-from inference.backends.base import ChatMessage, ChatParams
+from inference.device import gpu_info
+from inference.languages import parse
 from inference.manager import UNAVAILABLE
+from inference.values import ChatMessage, ChatParams
 from tests.helpers import ENGLISH, render_lines
 
 IMAGE = render_lines(ENGLISH)
 
 
 def backend_of(service, model_id):
-    with service.manager.acquire(model_id) as backend:
-        return backend
+    service.load_model(model_id)
+    return service.manager.loaded_backend(model_id)
 
 
 def test_loads_real_classes_from_a_local_folder(tiny_service):
@@ -48,10 +50,24 @@ def test_max_tokens_is_never_exceeded(tiny_service, max_tokens):
 
 
 def test_stream_grows_to_the_full_answer(tiny_service):
-    pieces = list(tiny_service.chat_stream(IMAGE, "Describe", "qwen3_vl_2b", temperature=0.0, max_tokens=10))
+    stream = tiny_service.chat_stream(IMAGE, "Describe", "qwen3_vl_2b", temperature=0.0, max_tokens=10)
+    pieces = list(stream)
     assert pieces and all(b.startswith(a) for a, b in zip(pieces, pieces[1:], strict=False))
-    whole = tiny_service.chat(IMAGE, "Describe", "qwen3_vl_2b", temperature=0.0, max_tokens=10).response
-    assert pieces[-1].strip() == whole
+    whole = tiny_service.chat(IMAGE, "Describe", "qwen3_vl_2b", temperature=0.0, max_tokens=10)
+    assert pieces[-1].strip() == whole.response == stream.output.text
+    assert stream.output.finish_reason == whole.finish_reason == "length" and stream.output.completion_tokens == 10
+
+
+def test_an_abandoned_stream_stops_and_frees_its_model(tiny_service):
+    """A consumer that reads one piece and leaves: the generation stops within a step and unload is quick."""
+    import time
+
+    stream = tiny_service.chat_stream(IMAGE, "Describe", "qwen3_vl_8b", temperature=0.0, max_tokens=4000)
+    next(stream)
+    del stream  # the consumer goes away without closing it: dropping the stream stops the generation
+    started = time.monotonic()
+    assert tiny_service.unload_model("qwen3_vl_8b").status == "success"
+    assert time.monotonic() - started < 5  # 4000 greedy tokens of the tiny model take far longer
 
 
 def test_history_reaches_the_model(tiny_service):
@@ -80,7 +96,7 @@ def test_pixel_budget_bounds_visual_tokens(tiny_service):
 
 def test_ocr_prompt_carries_the_language_hint(tiny_service):
     backend = backend_of(tiny_service, "qwen3_vl_2b")
-    assert "Russian" in backend.ocr_prompt("ru") and "Russian" not in backend.ocr_prompt(None)
+    assert "Russian" in backend.ocr_prompt(parse("ru")) and "Russian" not in backend.ocr_prompt(None)
     result = tiny_service.ocr(IMAGE, "qwen3_vl_2b", "ru")
     assert isinstance(result.text, str) and result.language == "ru" and result.model == "qwen3_vl_2b"
 
@@ -110,7 +126,7 @@ def test_unload_releases_the_model_and_reload_works(tiny_service):
 
 
 def test_defaults_on_cpu_and_gpu(tiny_service):
-    assert tiny_service.default_model("ocr") == "embedded"  # these test machines have no GPU
+    assert tiny_service.default_model("ocr") == ("qwen3_vl_2b" if gpu_info().available else "embedded")
     assert tiny_service.default_model("chat") == "qwen3_vl_2b"
     assert tiny_service.registry.default_for("ocr", "auto", gpu=True) == "qwen3_vl_2b"
     assert tiny_service.registry.default_for("chat", "auto", gpu=True) == "qwen3_vl_2b"
@@ -139,7 +155,7 @@ def test_int8_without_a_gpu_is_a_clear_error_not_a_fallback(tmp_path):
         service.load_model("q8")
 
 
-def test_missing_weights_say_where_and_how(tmp_path):
+def test_missing_weights_say_how_to_get_them_and_log_where_the_server_looked(tmp_path, caplog):
     settings = _settings_with(
         tmp_path,
         "  - {id: hub, name: H, backend: transformers, source: someone/not-cached, tasks: [ocr, chat]}\n"
@@ -150,5 +166,8 @@ def test_missing_weights_say_where_and_how(tmp_path):
         service.load_model("hub")
     assert "someone/not-cached" in str(hub.value) and "Hugging Face cache" in str(hub.value)
     assert "python -m inference.download hub" in str(hub.value)
-    with pytest.raises(ModelUnavailable, match=f"{tmp_path}/missing"):
+    with pytest.raises(ModelUnavailable, match="holds no config.json") as folder:
         service.load_model("folder")
+    for message in (str(hub.value), str(folder.value), service.manager.status("folder").error):
+        assert "/" + tmp_path.name not in message and "/.cache" not in message and "huggingface/hub" not in message
+    assert f"{tmp_path}/missing" in caplog.text  # the log says where

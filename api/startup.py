@@ -1,0 +1,58 @@
+"""What the server says and checks as it starts: a few log lines a person needs, and one worker process only."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from inference import InferenceService
+
+log = logging.getLogger("chatvlmllm")
+
+STARTUP_FAILURE = 3  # uvicorn's exit status for a worker that cannot start: its supervisor then stops, not restarts
+
+
+def worker_count(argv: Sequence[str], env: Mapping[str, str]) -> int:
+    """Worker processes the ASGI server was started with (uvicorn/gunicorn ``--workers N``, ``-w N``, or
+    ``WEB_CONCURRENCY``); 1 when nothing asks for more."""
+    for i, arg in enumerate(argv):
+        if arg in ("--workers", "-w") and i + 1 < len(argv):
+            value = argv[i + 1]
+        elif arg.startswith("--workers="):
+            value = arg.partition("=")[2]
+        elif arg.startswith("-w") and arg[2:].isdigit():
+            value = arg[2:]
+        else:
+            continue
+        return int(value) if value.isdigit() else 1
+    program = Path(argv[0]).as_posix() if argv else ""
+    if ("uvicorn" in program or "gunicorn" in program) and env.get("WEB_CONCURRENCY", "").isdigit():
+        return int(env["WEB_CONCURRENCY"])
+    return 1
+
+
+def refuse_many_workers(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> None:
+    """Stop at start when more than one worker process was asked for, saying why and what to do instead."""
+    count = worker_count(sys.argv if argv is None else argv, os.environ if env is None else env)
+    if count <= 1:
+        return
+    message = (f"ChatVLMLLM must run as one worker process, not {count}: the loaded models, their request queues "
+               "and the Gradio queue live in the process, so more workers would each load every model and "
+               "gradio_client calls would fail between them. Start it with one worker (drop --workers / "
+               "WEB_CONCURRENCY) and scale out with more replicas behind a load balancer.")
+    log.error(message)
+    print(message, file=sys.stderr, flush=True)
+    sys.exit(STARTUP_FAILURE)
+
+
+def open_url(host: str, port: int) -> str:
+    return f"http://{'localhost' if host in ('0.0.0.0', '::', '') else host}:{port}"
+
+
+def log_startup(service: InferenceService) -> None:
+    """A few lines: GPU or not, the default models, what can run here and why not."""
+    for line in service.startup_report():
+        log.info(line)

@@ -1,0 +1,110 @@
+"""Page geometry for the RapidOCR backends: the detector's input size, the windows a long receipt is read in,
+how line crops are shared out between engines, and how a page lying on its side or upside down is told."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from PIL import Image
+
+from ..values import OcrLine
+
+if TYPE_CHECKING:
+    from .rapid import RapidOptions
+
+
+def detector_size(width: int, height: int, options: RapidOptions) -> tuple[str, int]:
+    """RapidOCR's (limit_type, limit_side_len) for this image: small images are enlarged a little so small
+    text is detectable, large ones are shrunk so the long side stays bounded."""
+    short, long = min(width, height), max(width, height)
+    scale = min(options.det_short_side / short, options.det_long_side / long, options.det_max_upscale)
+    if scale >= 1:
+        return "min", max(32, round(short * scale))
+    return "max", max(32, round(long * scale))
+
+
+# RapidOCR first shrinks an image to 2000 px a side; a short side left under 16 px rounds to 0 and breaks it.
+# Thinner images are padded (RapidOCR letterboxes wide ones itself, which reads better: pad only what breaks).
+MAX_ASPECT = 60
+TALL_ASPECT = 3  # taller than this (and than two detector sizes): read in windows
+
+
+def tall_windows(width: int, height: int, options: RapidOptions) -> list[tuple[int, int, int, int]]:
+    """(top, bottom, keep_top, keep_bottom) of the windows a tall narrow image is read in: about
+    det_long_side px each (more for wide images), overlapping, so each line lies whole in one of them.
+    One window (the whole image) when shrinking the whole image keeps text readable."""
+    if height <= 2 * options.det_long_side or height <= TALL_ASPECT * width:
+        return [(0, height, 0, height)]
+    size = max(options.det_long_side, 2 * width)
+    overlap = max(128, size // 8)
+    windows, top = [], 0
+    while True:
+        bottom = min(top + size, height)
+        keep_top = 0 if top == 0 else top + overlap // 2
+        windows.append((top, bottom, keep_top, height if bottom == height else bottom - overlap // 2))
+        if bottom == height:
+            return windows
+        top = bottom - overlap
+
+
+LINES_PER_ENGINE = 4  # share recognition out only when each engine gets at least this many lines
+
+
+def split_by_width(crops: list[np.ndarray], parts: int) -> list[list[np.ndarray]]:
+    """Consecutive runs of line crops with about equal total width (recognition time grows with it)."""
+    total = sum(crop.shape[1] for crop in crops)
+    chunks: list[list[np.ndarray]] = [[] for _ in range(parts)]
+    done = 0
+    for crop in crops:
+        chunks[min(parts - 1, done * parts // max(total, 1))].append(crop)
+        done += crop.shape[1]
+    return [chunk for chunk in chunks if chunk]
+
+
+def vertical_share(lines: list[OcrLine]) -> float:
+    """Share of the text area in boxes taller than wide (a page lying on its side)."""
+    total = vertical = 0.0
+    for line in lines:
+        xs, ys = [x for x, _ in line.box], [y for _, y in line.box]
+        width, height = max(xs) - min(xs), max(ys) - min(ys)
+        total += width * height
+        vertical += width * height if height > 1.5 * width else 0.0
+    return vertical / total if total else 0.0
+
+
+def reading_confidence(lines: list[OcrLine]) -> float:
+    """Mean recognition confidence per character: about 0.98 for upright print, 0.6-0.75 upside down."""
+    chars = sum(len(line.text) for line in lines)
+    return sum(line.confidence * len(line.text) for line in lines) / chars if chars else 0.0
+
+
+def turn_back(box: list[list[float]], turn: int, size: tuple[int, int]) -> list[list[float]]:
+    """A box found in the image turned ``turn`` degrees counter-clockwise (PIL's rotate, expanded), in the
+    coordinates of the image as it was (size = its width and height)."""
+    width, height = size
+    if turn == 90:
+        return [[width - y, x] for x, y in box]
+    if turn == 270:
+        return [[y, height - x] for x, y in box]
+    if turn == 180:
+        return [[width - x, height - y] for x, y in box]
+    return box
+
+
+def is_dark(image: Image.Image) -> bool:
+    """Light text on a dark background (mean luminance of a thumbnail below a third)."""
+    thumb = image.convert("L").resize((64, 64))
+    return float(np.asarray(thumb).mean()) < 85
+
+
+WARM_UP_SIZE = (240, 64)
+
+
+def warm_up_image() -> Image.Image:
+    """A word in Pillow's own font: enough for the detector to find a line and the recogniser to read it."""
+    from PIL import ImageDraw, ImageFont
+
+    image = Image.new("RGB", WARM_UP_SIZE, "white")
+    ImageDraw.Draw(image).text((12, 12), "Warm up", fill="black", font=ImageFont.load_default(size=32))
+    return image

@@ -1,0 +1,326 @@
+"""One runner per loaded model: the one home of that model's execution.
+
+The manager creates a runner when a model is loaded and closes it before unloading. The runner owns
+what concurrency there is: a bounded wait queue (admission), its worker threads (one for a model that
+batches, one per engine instance for the OCR engines), batching (:func:`collate` picks each batch),
+per-request deadlines, cancellation and the shutdown order. Backends only compute: ``run_batch`` for a
+batch of work, ``stream`` for one streamed answer, each with stop signals the runner gives them.
+
+A request becomes a :class:`Ticket` when admitted. Its waiter blocks on :meth:`Ticket.result` (or reads
+:meth:`Ticket.next_piece` for a stream); :meth:`Ticket.cancel` drops it from the queue or, once it runs,
+makes its stop signal true, so a generation stops within one decoding step.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import queue
+import threading
+import time
+from collections.abc import Hashable, Sequence
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Any
+
+from .cancel import Deadline
+from .errors import Cancelled, ChatVLMError, ModelUnavailable, OutOfMemory, Overloaded
+from .values import Output, Work
+
+log = logging.getLogger(__name__)
+
+WAITING, RUNNING, DONE = "waiting", "running", "done"
+_END: Any = object()  # the end of a stream's pieces
+
+
+class RunnerClosed(Exception):
+    """The runner stopped admitting (its model is being unloaded); the manager loads the model again."""
+
+
+def collate(keys: Sequence[Hashable], max_batch: int) -> list[int]:
+    """The batch to run next, as indices into ``keys`` (the batch keys of the waiting requests, oldest first):
+    the oldest request and the later ones that share its key, at most ``max_batch``. Requests with other keys
+    (other sampling settings, streams) keep their place for a later batch."""
+    if not keys:
+        return []
+    first = keys[0]
+    return [i for i, key in enumerate(keys) if key == first][: max(1, max_batch)]
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """A CUDA (or other accelerator) out-of-memory error, by type or by torch's message."""
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    return "OutOfMemoryError" in names or (isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower())
+
+
+class Ticket:
+    """One admitted request: its work, deadline, state, stop signal and answer (a future; pieces for a stream)."""
+
+    def __init__(self, work: Work, deadline: Deadline, streaming: bool, runner: Runner):
+        self.work = work
+        self.deadline = deadline
+        self.streaming = streaming
+        self.future: Future = Future()
+        self.started_at: float | None = None
+        self.finished_at: float | None = None
+        self._pieces: queue.SimpleQueue | None = queue.SimpleQueue() if streaming else None
+        self._runner = runner
+        self._lock = threading.Lock()
+        self._state = WAITING
+        self._cancelled = False
+
+    @property
+    def state(self) -> str:
+        return self._state
+
+    def stopped(self) -> bool:
+        """The stop signal backends poll: true once the caller is gone or the deadline has passed."""
+        return self._cancelled or self.deadline.expired()
+
+    @property
+    def run_seconds(self) -> float:
+        if self.started_at is None:
+            return 0.0
+        return (self.finished_at or time.perf_counter()) - self.started_at
+
+    # ---- the waiter's side ------------------------------------------------------------------------
+    def result(self) -> Output:
+        """The answer; raises the request's error, TimedOut at the deadline, or Cancelled."""
+        try:
+            return self.future.result(timeout=self.deadline.remaining())
+        except FutureTimeout:
+            self.expire()
+            return self.future.result()
+
+    def expire(self) -> None:
+        """The deadline has passed: drop the work while it waits, stop it once it runs."""
+        self._abandon(self.deadline.error())
+
+    def next_piece(self, timeout: float) -> str | None:
+        """A stream's next piece of text; None when none came within ``timeout``; StopIteration at the end
+        (after which :meth:`result` has the output). Raises the stream's error, or TimedOut at the deadline."""
+        assert self._pieces is not None, "not a streaming ticket"
+        wait = min(timeout, self.deadline.remaining())
+        try:
+            piece = self._pieces.get(timeout=wait) if wait > 0 else self._pieces.get_nowait()
+        except queue.Empty:
+            if self.deadline.expired():
+                self.expire()
+                self.future.result()  # raises TimedOut (or the stream's own error if it ended first)
+            return None
+        if piece is _END:
+            self._pieces.put(_END)  # later calls see the end too
+            self.future.result()  # raises the stream's error, if any
+            raise StopIteration
+        return piece
+
+    def cancel(self) -> None:
+        """The caller is gone: drop the work while it waits, stop it once it runs."""
+        self._abandon(Cancelled("The request was cancelled before it finished."))
+
+    def _abandon(self, error: ChatVLMError) -> None:
+        with self._lock:
+            if self._state == DONE:
+                return
+            self._cancelled = True
+            waiting = self._state == WAITING
+        if waiting:
+            self._runner._forget(self)
+        self._settle(error=error)
+
+    # ---- the runner's side ------------------------------------------------------------------------
+    def _start(self) -> bool:
+        """WAITING -> RUNNING; False when the request was cancelled or expired in the queue (it is settled)."""
+        with self._lock:
+            if self._state != WAITING or self._cancelled:
+                return False
+            if not self.deadline.expired():
+                self._state, self.started_at = RUNNING, time.perf_counter()
+                return True
+        self._settle(error=self.deadline.error())
+        return False
+
+    def _emit(self, piece: str) -> None:
+        if piece and self._pieces is not None and not self._cancelled:
+            self._pieces.put(piece)
+
+    def _settle(self, result: Any = None, error: BaseException | None = None) -> None:
+        with self._lock:
+            if self.future.done():
+                return
+            self._state, self.finished_at = DONE, time.perf_counter()
+            if error is not None:
+                self.future.set_exception(error)
+            else:
+                self.future.set_result(result)
+        if self._pieces is not None:
+            self._pieces.put(_END)
+
+
+class Runner:
+    """Admission, batching, deadlines, cancellation and shutdown for one loaded model (see the module doc)."""
+
+    def __init__(self, backend: Any, *, name: str, max_queue: int):
+        self.backend = backend
+        self.name = name
+        self.max_queue = max(1, max_queue)
+        self.workers = max(1, backend.workers)
+        self.max_batch = max(1, backend.max_batch)
+        self.max_wait_s = max(0.0, backend.batch_wait_s)
+        self.batch_sizes: collections.deque[int] = collections.deque(maxlen=1000)  # size of each batch run
+        self.completed = 0
+        self.dropped = 0  # requests cancelled or expired before they ran
+        self._seconds_per_item = 1.0  # moving average, for Retry-After
+        self._cond = threading.Condition()
+        self._waiting: collections.deque[Ticket] = collections.deque()
+        self._active: set[Ticket] = set()
+        self._closing = False
+        self._threads = [threading.Thread(target=self._loop, name=f"run-{name}-{i}", daemon=True)
+                         for i in range(self.workers)]
+        for thread in self._threads:
+            thread.start()
+
+    # ---- admission --------------------------------------------------------------------------------
+    def submit(self, works: Sequence[Work], deadline: Deadline, streaming: bool = False) -> list[Ticket]:
+        """Admit all of ``works`` or none: Overloaded at once when the wait queue has no room for them."""
+        with self._cond:
+            if self._closing:
+                raise RunnerClosed(self.name)
+            if len(self._waiting) + len(works) > self.max_queue:
+                retry = self._retry_after(len(works))
+                raise Overloaded(
+                    f"The server is busy: {len(self._waiting)} requests are waiting for model '{self.name}' "
+                    f"(at most {self.max_queue}). Try again in about {retry} s.", retry_after=retry)
+            tickets = [Ticket(work, deadline, streaming, self) for work in works]
+            self._waiting.extend(tickets)
+            self._cond.notify_all()
+        return tickets
+
+    def _retry_after(self, extra: int) -> int:
+        backlog = len(self._waiting) + len(self._active) + extra
+        return int(min(60, max(1, round(backlog * self._seconds_per_item / (self.workers * self.max_batch)))))
+
+    @property
+    def waiting(self) -> int:
+        return len(self._waiting)
+
+    @property
+    def running(self) -> int:
+        return len(self._active)
+
+    def _forget(self, ticket: Ticket) -> None:
+        with self._cond:
+            try:
+                self._waiting.remove(ticket)
+                self.dropped += 1
+            except ValueError:
+                pass
+            self._cond.notify_all()
+
+    # ---- execution --------------------------------------------------------------------------------
+    def _key(self, ticket: Ticket) -> Hashable:
+        return ("stream", id(ticket)) if ticket.streaming else self.backend.batch_key(ticket.work)
+
+    def _loop(self) -> None:
+        while True:
+            batch = self._take()
+            if batch is None:
+                return
+            try:
+                live = [ticket for ticket in batch if ticket._start()]
+                if live:
+                    self._run(live)
+            finally:
+                with self._cond:
+                    self._active.difference_update(batch)
+                    self._cond.notify_all()
+
+    def _take(self) -> list[Ticket] | None:
+        """The next batch (oldest request first), or None once closing with nothing left to serve."""
+        with self._cond:
+            while not self._waiting:
+                if self._closing:
+                    return None
+                self._cond.wait()
+            first = self._waiting.popleft()
+            self._active.add(first)
+            if self.max_batch == 1 or first.streaming:
+                return [first]
+            end = time.monotonic() + self.max_wait_s
+            while True:  # give concurrent requests a moment to join the batch
+                picked = collate([self._key(first), *map(self._key, self._waiting)], self.max_batch)[1:]
+                remaining = end - time.monotonic()
+                if len(picked) + 1 >= self.max_batch or remaining <= 0 or self._closing:
+                    break
+                self._cond.wait(remaining)
+            others = [self._waiting[i - 1] for i in picked]
+            for ticket in others:
+                self._waiting.remove(ticket)
+            self._active.update(others)
+            return [first, *others]
+
+    def _run(self, live: list[Ticket]) -> None:
+        started = time.perf_counter()
+        try:
+            if live[0].streaming:
+                ticket = live[0]
+                outputs = [self.backend.stream(ticket.work, ticket._emit, ticket.stopped)]
+            else:
+                outputs = list(self.backend.run_batch([t.work for t in live], [t.stopped for t in live]))
+                if len(outputs) != len(live):
+                    raise RuntimeError(f"a batch of {len(live)} gave {len(outputs)} results")
+        except Exception as exc:
+            self._failed(live, exc)
+            return
+        self.batch_sizes.append(len(live))
+        self._seconds_per_item = 0.8 * self._seconds_per_item + 0.2 * (time.perf_counter() - started) / len(live)
+        for ticket, output in zip(live, outputs, strict=True):
+            self.completed += 1
+            if ticket.deadline.expired():  # cut short by its deadline: not a complete answer
+                ticket._settle(error=ticket.deadline.error())
+            else:
+                ticket._settle(result=output)
+
+    def _failed(self, live: list[Ticket], exc: Exception) -> None:
+        """A failed batch is retried one request at a time, so a bad request (or one too large for the
+        accelerator's memory) fails alone; a lone request gets its error, out-of-memory as OutOfMemory."""
+        if is_out_of_memory(exc):
+            self.backend.release_memory()
+        if len(live) > 1:
+            log.warning("model %s: a batch of %d failed (%s); running its requests one by one",
+                        self.name, len(live), type(exc).__name__)
+            for ticket in live:
+                if ticket.stopped():
+                    ticket._settle(error=Cancelled("The request was cancelled before it finished."))
+                else:
+                    self._run([ticket])
+            return
+        if is_out_of_memory(exc):
+            log.error("model %s: out of memory for one request: %s", self.name, exc)
+            exc = OutOfMemory(f"Model '{self.name}' ran out of accelerator memory for this request; try a smaller "
+                              "image, fewer max_tokens, or again when fewer requests are running.")
+        live[0]._settle(error=exc)
+
+    # ---- shutdown ---------------------------------------------------------------------------------
+    def close(self, grace_s: float) -> None:
+        """Stop admitting; let queued and running requests finish for up to ``grace_s``; then fail what still
+        waits, stop what still runs, and wait for the workers (the backend is unloaded after this)."""
+        with self._cond:
+            self._closing = True
+            self._cond.notify_all()
+            end = time.monotonic() + grace_s
+            while (self._waiting or self._active) and time.monotonic() < end:
+                self._cond.wait(end - time.monotonic())
+            leftovers, running = list(self._waiting), list(self._active)
+            self._waiting.clear()
+        for ticket in leftovers:
+            ticket._settle(error=ModelUnavailable(
+                f"Model '{self.name}' was unloaded before this request ran; send it again."))
+        for ticket in running:
+            ticket.cancel()
+        for thread in self._threads:
+            thread.join(timeout=max(5.0, grace_s))
+        alive = [t.name for t in self._threads if t.is_alive()]
+        if alive:
+            log.warning("model %s: workers %s still busy after close; unloading anyway", self.name, alive)
+

@@ -1,0 +1,316 @@
+"""The runner: admission, batching, deadlines, cancellation, failures and shutdown.
+
+Its backend here is a small real one whose batches wait at a gate the test opens (and that stops early, like
+a generation, when every row's stop signal is true), so each test controls when work runs without sleeping.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from inference.backends.base import Backend
+from inference.cancel import Deadline
+from inference.errors import Cancelled, ModelUnavailable, OutOfMemory, Overloaded, TimedOut
+from inference.runner import Runner, RunnerClosed, collate, is_out_of_memory
+from inference.settings import ModelSpec
+from inference.values import ChatOutput, ChatParams, ChatWork, OcrOutput, OcrWork
+
+SPEC = ModelSpec(id="gate", name="Gate", backend="rapidocr", tasks=["ocr"])
+
+
+class GateBackend(Backend):
+    """Answers each work item with its image (a label); every batch waits until ``gate`` opens or all its rows
+    are stopped. ``fail`` decides, per batch, whether it raises (and what)."""
+
+    tasks = frozenset({"ocr", "chat"})
+
+    def __init__(self, max_batch: int = 1, workers: int = 1, wait_s: float = 0.0, fail=None):
+        super().__init__(SPEC)
+        self._max_batch, self._workers, self._wait_s, self.fail = max_batch, workers, wait_s, fail
+        self.gate = threading.Event()
+        self.entered = threading.Event()
+        self.batches: list[list[str]] = []
+        self.stopped_early = 0
+        self.stop_seen = threading.Event()
+        self.released = 0
+
+    @property
+    def workers(self):
+        return self._workers
+
+    @property
+    def max_batch(self):
+        return self._max_batch
+
+    @property
+    def batch_wait_s(self):
+        return self._wait_s
+
+    def batch_key(self, work):
+        return work.params.temperature if isinstance(work, ChatWork) else 0.0
+
+    def release_memory(self):
+        self.released += 1
+
+    def _wait(self, stops) -> None:
+        self.entered.set()
+        while not self.gate.wait(0.005):
+            if all(stop() for stop in stops):
+                self.stopped_early += 1
+                self.stop_seen.set()
+                return
+
+    def run_batch(self, works, stops):
+        labels = [w.image for w in works]
+        self.batches.append(labels)
+        self._wait(stops)
+        if self.fail is not None and (error := self.fail(labels)) is not None:
+            raise error
+        return [OcrOutput(text=label) for label in labels]
+
+    def stream(self, work, emit, stop):
+        self.batches.append([work.image])
+        self.entered.set()
+        count = 0
+        while not stop() and count < 10_000:
+            emit("x")
+            count += 1
+            self.gate.wait(0.001)
+        return ChatOutput(text="x" * count, finish_reason="stop" if count < 10_000 else "length")
+
+
+def work(label: str) -> OcrWork:
+    return OcrWork(image=label)
+
+
+def deadline(seconds: float = 30.0) -> Deadline:
+    return Deadline(seconds)
+
+
+@pytest.fixture
+def make():
+    runners = []
+
+    def build(backend: GateBackend, max_queue: int = 16) -> Runner:
+        runner = Runner(backend, name="gate", max_queue=max_queue)
+        runners.append((runner, backend))
+        return runner
+
+    yield build
+    for runner, backend in runners:
+        backend.gate.set()
+        runner.close(grace_s=5)
+
+
+# ---- collate: a pure function ----------------------------------------------------------------------------
+def test_collate_takes_the_oldest_and_those_that_share_its_key():
+    assert collate(["greedy", "hot", "greedy", "greedy"], max_batch=8) == [0, 2, 3]
+    assert collate(["greedy", "greedy", "greedy"], max_batch=2) == [0, 1]
+    assert collate(["hot", "greedy"], max_batch=8) == [0]
+    assert collate([], max_batch=4) == []
+    assert collate([("stream", 1), ("stream", 2)], max_batch=8) == [0]  # a stream runs alone
+
+
+def test_out_of_memory_is_recognised_by_type_and_by_message():
+    import torch
+
+    assert is_out_of_memory(torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"))
+    assert is_out_of_memory(RuntimeError("CUDA error: out of memory"))
+    assert not is_out_of_memory(ValueError("bad pixel values"))
+
+
+# ---- admission and batching -------------------------------------------------------------------------------
+def test_requests_waiting_together_run_as_one_batch(make):
+    backend = GateBackend(max_batch=8, wait_s=0.0)
+    runner = make(backend)
+    first = runner.submit([work("a")], deadline())[0]
+    backend.entered.wait(5)  # "a" is running alone; these three wait together
+    rest = runner.submit([work("b"), work("c"), work("d")], deadline())
+    backend.gate.set()
+    assert [t.result().text for t in [first, *rest]] == ["a", "b", "c", "d"]
+    assert backend.batches == [["a"], ["b", "c", "d"]] and list(runner.batch_sizes) == [1, 3]
+
+
+def test_other_sampling_settings_wait_for_their_own_batch(make):
+    backend = GateBackend(max_batch=8)
+    runner = make(backend)
+    blocker = runner.submit([work("blocker")], deadline())[0]
+    backend.entered.wait(5)
+    hot = ChatWork(image="hot", messages=[], params=ChatParams(0.9, 4))
+    tickets = runner.submit([work("g1"), hot, work("g2")], deadline())
+    backend.gate.set()
+    blocker.result()
+    for ticket in tickets:
+        ticket.result()
+    assert backend.batches[1:] == [["g1", "g2"], ["hot"]]
+
+
+def test_a_full_queue_refuses_at_once_with_retry_after(make):
+    backend = GateBackend()
+    runner = make(backend, max_queue=2)
+    running = runner.submit([work("running")], deadline())[0]
+    backend.entered.wait(5)
+    runner.submit([work("w1"), work("w2")], deadline())
+    started = time.monotonic()
+    with pytest.raises(Overloaded, match="busy") as refused:
+        runner.submit([work("w3")], deadline())
+    assert time.monotonic() - started < 0.5 and refused.value.retry_after >= 1
+    with pytest.raises(Overloaded):  # a batch is admitted whole or not at all
+        runner.submit([work("x"), work("y")], deadline())
+    backend.gate.set()
+    assert running.result().text == "running"
+
+
+def test_a_cancelled_queued_request_never_reaches_the_backend(make):
+    backend = GateBackend()
+    runner = make(backend)
+    running = runner.submit([work("running")], deadline())[0]
+    backend.entered.wait(5)
+    queued = runner.submit([work("left")], deadline())[0]
+    assert runner.waiting == 1
+    queued.cancel()
+    assert runner.waiting == 0  # its place in the queue is free at once
+    with pytest.raises(Cancelled):
+        queued.result()
+    backend.gate.set()
+    running.result()
+    later = runner.submit([work("later")], deadline())[0]
+    assert later.result().text == "later"
+    assert ["left"] not in backend.batches and runner.dropped == 1
+
+
+def test_a_request_past_its_deadline_is_dropped_from_the_queue(make):
+    backend = GateBackend()
+    runner = make(backend)
+    runner.submit([work("running")], deadline())
+    backend.entered.wait(5)
+    short = runner.submit([work("late")], Deadline(0.05))[0]
+    with pytest.raises(TimedOut, match="time limit"):
+        short.result()
+    assert runner.waiting == 0
+    backend.gate.set()
+    assert runner.submit([work("next")], deadline())[0].result().text == "next"
+    assert ["late"] not in backend.batches
+
+
+def test_a_running_request_past_its_deadline_is_stopped(make):
+    backend = GateBackend()  # the gate never opens: only the stop signal ends the batch
+    runner = make(backend)
+    ticket = runner.submit([work("slow")], Deadline(0.2))[0]
+    with pytest.raises(TimedOut):
+        ticket.result()
+    assert backend.stop_seen.wait(5)  # the backend saw its stop signal and returned
+    backend.gate.set()
+    assert runner.submit([work("after")], deadline())[0].result().text == "after"  # the worker is free again
+
+
+# ---- failures -----------------------------------------------------------------------------------------------
+def test_a_failing_request_fails_alone():
+    def fail(labels):
+        return ValueError(f"bad input in {labels}") if "bad" in labels else None
+
+    backend = GateBackend(max_batch=8, fail=fail)
+    backend.gate.set()
+    runner = Runner(backend, name="gate", max_queue=8)
+    try:
+        tickets = runner.submit([work("ok1"), work("bad"), work("ok2")], deadline())
+        assert tickets[0].result().text == "ok1" and tickets[2].result().text == "ok2"
+        with pytest.raises(ValueError, match=r"\['bad'\]"):
+            tickets[1].result()
+    finally:
+        runner.close(grace_s=5)
+
+
+def test_out_of_memory_in_a_batch_retries_alone_and_alone_becomes_a_clear_error():
+    import torch
+
+    def fail(labels):
+        if len(labels) > 1 or labels == ["huge"]:
+            return torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
+        return None
+
+    backend = GateBackend(max_batch=8, fail=fail)
+    backend.gate.set()
+    runner = Runner(backend, name="gate", max_queue=8)
+    try:
+        tickets = runner.submit([work("a"), work("b")], deadline())
+        assert [t.result().text for t in tickets] == ["a", "b"]  # the batch did not fit; each one alone did
+        with pytest.raises(OutOfMemory, match="ran out of accelerator memory") as error:
+            runner.submit([work("huge")], deadline())[0].result()
+        assert "GiB" not in str(error.value) and backend.released == 2
+        assert runner.submit([work("c")], deadline())[0].result().text == "c"  # still serving
+    finally:
+        runner.close(grace_s=5)
+
+
+# ---- streams -----------------------------------------------------------------------------------------------
+def test_a_stream_gives_pieces_and_stops_when_cancelled(make):
+    backend = GateBackend()
+    runner = make(backend)
+    chat = ChatWork(image="s", messages=[], params=ChatParams(0.0, 10))
+    ticket = runner.submit([chat], deadline(), streaming=True)[0]
+    assert ticket.next_piece(timeout=5) == "x"
+    ticket.cancel()
+    with pytest.raises(Cancelled):
+        ticket.result()
+    # the worker is free again at once: the next request runs
+    backend.gate.set()
+    assert runner.submit([work("next")], deadline())[0].result().text == "next"
+
+
+# ---- shutdown and the submit/close race ----------------------------------------------------------------------
+def test_close_serves_what_is_queued_then_refuses(make):
+    backend = GateBackend()
+    runner = Runner(backend, name="gate", max_queue=8)
+    tickets = runner.submit([work("a"), work("b")], deadline())
+    backend.entered.wait(5)
+    closer = threading.Thread(target=runner.close, args=(10,))
+    closer.start()
+    with pytest.raises(RunnerClosed):  # stops admitting at once...
+        while True:
+            runner.submit([work("late")], deadline())[0].cancel()
+    backend.gate.set()  # ...and serves what it had
+    closer.join(10)
+    assert [t.result().text for t in tickets] == ["a", "b"] and not closer.is_alive()
+
+
+def test_close_after_its_grace_fails_the_queued_and_stops_the_running():
+    backend = GateBackend()  # the gate never opens
+    runner = Runner(backend, name="gate", max_queue=8)
+    running, queued = runner.submit([work("a"), work("b")], deadline())
+    backend.entered.wait(5)
+    runner.close(grace_s=0.1)
+    with pytest.raises(ModelUnavailable, match="unloaded before this request ran"):
+        queued.result()
+    with pytest.raises(Cancelled):
+        running.result()
+    assert backend.stop_seen.is_set()  # close() waited for the stopped worker
+
+
+def test_submit_racing_close_never_leaves_a_caller_waiting():
+    """Many callers submit while the runner closes: each gets an answer or a clear refusal, none hangs."""
+    backend = GateBackend(max_batch=4, workers=2)
+    backend.gate.set()
+    runner = Runner(backend, name="gate", max_queue=1000)
+    outcomes: list[str] = []
+    served = threading.Event()
+
+    def caller(i: int) -> None:
+        for j in range(200):
+            try:
+                outcomes.append(runner.submit([work(f"{i}-{j}")], deadline())[0].result().text and "ok")
+                served.set()
+            except (RunnerClosed, ModelUnavailable) as exc:
+                outcomes.append(type(exc).__name__)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        futures = [pool.submit(caller, i) for i in range(8)]
+        assert served.wait(10)
+        runner.close(grace_s=5)
+        for future in futures:
+            future.result(timeout=30)  # raises TimeoutError if a caller hung
+    assert len(outcomes) == 8 * 200 and "ok" in outcomes and "RunnerClosed" in outcomes
