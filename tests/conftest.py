@@ -10,9 +10,6 @@ import tempfile
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["HF_HOME"] = tempfile.mkdtemp(prefix="chatvlm-test-hf-")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-# The OCR-engine tests read with the embedded engine on every host (on a GPU host `auto` would pick a VLM);
-# tests of the automatic default compute what this host should get.
-EMBEDDED_DEFAULT = {"CHATVLM_OCR_MODEL": "embedded"}
 
 import socket
 import subprocess
@@ -28,6 +25,9 @@ from inference import InferenceService, load_settings
 from tests.helpers import ENGLISH, encode, render_lines
 
 ROOT = Path(__file__).resolve().parent.parent
+# The OCR-engine tests read with the embedded engine on every host (on a GPU host `auto` would pick a VLM);
+# tests of the automatic default compute what this host should get.
+EMBEDDED_DEFAULT = {"CHATVLM_OCR_MODEL": "embedded"}
 
 
 @pytest.fixture(scope="session")

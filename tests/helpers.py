@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import io
-
 import importlib.util
+import io
 
 import pytest
 from PIL import Image, ImageDraw, ImageFont

@@ -1,8 +1,7 @@
 import io
+from pathlib import Path
 
 import pytest
-
-from pathlib import Path
 
 from inference import BadInput, InferenceService, ModelUnavailable, UnknownModel, load_settings
 from inference.device import gpu_info
