@@ -44,7 +44,6 @@ def refuse_many_workers(argv: Sequence[str] | None = None, env: Mapping[str, str
                "gradio_client calls would fail between them. Start it with one worker (drop --workers / "
                "WEB_CONCURRENCY) and scale out with more replicas behind a load balancer.")
     log.error(message)
-    print(message, file=sys.stderr, flush=True)
     sys.exit(STARTUP_FAILURE)
 
 

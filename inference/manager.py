@@ -92,9 +92,9 @@ class ModelManager:
         except ModelUnavailable as exc:
             error = str(exc)
             log.warning("model %s cannot be loaded: %s", slot.id, getattr(exc, "log_detail", exc))
-        except Exception as exc:  # any load failure becomes a readable state, never a crash
+        except Exception:  # any load failure becomes a readable state, never a crash
             log.exception("loading model %s failed", slot.id)
-            error = f"Model '{slot.id}' could not be loaded ({type(exc).__name__}); the server log has the details."
+            error = f"Model '{slot.id}' could not be loaded; the server log has the details."
         with slot.cond:
             if error is None:
                 slot.backend, slot.runner, slot.state = backend, runner, READY
@@ -117,6 +117,14 @@ class ModelManager:
                 return runner.submit(works, deadline, streaming)
             except RunnerClosed:
                 continue
+
+    def check_room(self, model_id: str, count: int) -> None:
+        """Overloaded at once when a loaded model's queue has no room for ``count`` more requests."""
+        slot = self._slot(model_id)
+        with slot.cond:
+            runner = slot.runner if slot.state == READY else None
+        if runner is not None:
+            runner.check_room(count)
 
     def load(self, model_id: str) -> ModelStatus:
         self.runner(model_id)

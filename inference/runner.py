@@ -18,7 +18,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
@@ -181,16 +181,25 @@ class Runner:
             thread.start()
 
     # ---- admission --------------------------------------------------------------------------------
+    def check_room(self, count: int) -> None:
+        """Overloaded at once when ``count`` more requests would not fit in the wait queue now (a cheap look
+        before decoding their images; :meth:`submit` decides)."""
+        with self._cond:
+            self._refuse_if_full(count)
+
+    def _refuse_if_full(self, count: int) -> None:
+        if len(self._waiting) + count > self.max_queue:
+            retry = self._retry_after(count)
+            raise Overloaded(
+                f"The server is busy: {len(self._waiting)} requests are waiting for model '{self.name}' "
+                f"(at most {self.max_queue}). Try again in about {retry} s.", retry_after=retry)
+
     def submit(self, works: Sequence[Work], deadline: Deadline, streaming: bool = False) -> list[Ticket]:
         """Admit all of ``works`` or none: Overloaded at once when the wait queue has no room for them."""
         with self._cond:
             if self._closing:
                 raise RunnerClosed(self.name)
-            if len(self._waiting) + len(works) > self.max_queue:
-                retry = self._retry_after(len(works))
-                raise Overloaded(
-                    f"The server is busy: {len(self._waiting)} requests are waiting for model '{self.name}' "
-                    f"(at most {self.max_queue}). Try again in about {retry} s.", retry_after=retry)
+            self._refuse_if_full(len(works))
             tickets = [Ticket(work, deadline, streaming, self) for work in works]
             self._waiting.extend(tickets)
             self._cond.notify_all()
@@ -203,6 +212,12 @@ class Runner:
     @property
     def waiting(self) -> int:
         return len(self._waiting)
+
+    def wait_for(self, condition: Callable[[], bool], timeout: float) -> bool:
+        """Block until ``condition()`` holds (checked at each change of the queue or of what runs), or ``timeout``
+        passes; returns whether it holds. For tests and benchmarks that wait on the runner's state."""
+        with self._cond:
+            return self._cond.wait_for(condition, timeout)
 
     @property
     def running(self) -> int:
@@ -244,6 +259,7 @@ class Runner:
                 self._cond.wait()
             first = self._waiting.popleft()
             self._active.add(first)
+            self._cond.notify_all()
             if self.max_batch == 1 or first.streaming:
                 return [first]
             end = time.monotonic() + self.max_wait_s
@@ -257,6 +273,7 @@ class Runner:
             for ticket in others:
                 self._waiting.remove(ticket)
             self._active.update(others)
+            self._cond.notify_all()
             return [first, *others]
 
     def _run(self, live: list[Ticket]) -> None:

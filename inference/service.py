@@ -223,6 +223,7 @@ class InferenceService:
         started, deadline = time.perf_counter(), self._deadline(cancel)
         model_id = self.resolve_model("ocr", model)
         hint = languages.parse(language)
+        self.manager.check_room(model_id, 1)  # a busy server refuses before decoding
         picture = images.load(image, self.settings.limits, filename)
         [ticket] = self._submit(model_id, [OcrWork(picture, hint)], deadline, cancel)
         output = ticket.result()
@@ -253,6 +254,7 @@ class InferenceService:
             raise BadInput(f"prompt is longer than {self.settings.limits.max_prompt_chars} characters.")
         params = self.chat_params(temperature, max_tokens)
         model_id = self.resolve_model("chat", model)
+        self.manager.check_room(model_id, 1)  # a busy server refuses before decoding
         picture = images.load(image, self.settings.limits, filename)
         return model_id, ChatWork(picture, [*history, ChatMessage(role="user", content=prompt)], params)
 
@@ -290,6 +292,7 @@ class InferenceService:
             raise BadInput(f"Too many files: {len(files)} sent, at most {limit} per batch.")
         model_id = self.resolve_model("ocr", model)
         hint = languages.parse(language)
+        self.manager.check_room(model_id, len(files))  # a busy server refuses before decoding
         items: list[BatchItem | None] = [None] * len(files)
         works, positions, decode_s, done = [], [], {}, 0
 

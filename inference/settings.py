@@ -43,7 +43,7 @@ class LimitSettings(_Strict):
     max_tokens: int = Field(4096, gt=0)
     max_prompt_chars: int = Field(8000, gt=0)
     max_queue_per_model: int | Literal["auto"] = Field(
-        "auto", description="requests that may wait for one model; auto = max(2 x max_batch_files, 4 x what the model "
+        "auto", description="requests that may wait for one model; auto = max(max_batch_files, 4 x what the model "
         "runs at once)")
     request_timeout_s: float = Field(300.0, gt=0, description="a request not done by then is dropped or stopped")
     shutdown_grace_s: float = Field(15.0, ge=0, description="at shutdown, how long queued work may still finish")
@@ -59,7 +59,7 @@ class LimitSettings(_Strict):
         """The wait-queue bound of a model that runs ``runs_at_once`` requests at once."""
         if self.max_queue_per_model != "auto":
             return self.max_queue_per_model
-        return max(2 * self.max_batch_files, 4 * runs_at_once)
+        return max(self.max_batch_files, 4 * runs_at_once)
 
 
 class DefaultSettings(_Strict):

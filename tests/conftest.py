@@ -14,7 +14,9 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 import socket
 import subprocess
 import sys
+import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -94,6 +96,29 @@ def start_server(env_extra: dict[str, str], log_path: Path, timeout: float = 120
     raise RuntimeError(f"server did not start in {timeout}s:\n{log_path.read_text(errors='replace')[-3000:]}")
 
 
+@contextmanager
+def serve_in_thread(settings):
+    """The assembled app under a real uvicorn server on a free port, in this process (so a test can look at the
+    service it drives); yields (base_url, service)."""
+    import uvicorn
+
+    from app import create_app
+
+    app = create_app(settings)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning"))
+    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started and thread.is_alive() and time.monotonic() < deadline:  # until it listens
+        time.sleep(0.05)
+    assert server.started, "the server did not start"
+    try:
+        yield f"http://127.0.0.1:{server.config.port}", app.state.service
+    finally:
+        server.should_exit = True
+        thread.join(60)
+
+
 def stop_server(process: subprocess.Popen) -> None:
     process.terminate()
     try:
@@ -103,9 +128,14 @@ def stop_server(process: subprocess.Popen) -> None:
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory):
+def live_server_log(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("server") / "server.log"
+
+
+@pytest.fixture(scope="session")
+def live_server(live_server_log):
     """`python app.py` with the repository's config.yaml."""
-    process, base = start_server(EMBEDDED_DEFAULT, tmp_path_factory.mktemp("server") / "server.log")
+    process, base = start_server(EMBEDDED_DEFAULT, live_server_log)
     yield base
     stop_server(process)
 

@@ -37,3 +37,14 @@ def test_throughput_benchmark_runs_on_the_cpu_tiny_model():
                 "chat_tokens_per_s"):
         assert float(summary[key]) > 0
     assert "batch sizes seen (concurrent)" in result.stdout
+
+
+def test_load_benchmark_prints_its_summary_and_loads_only_this_machine(live_server):
+    result = subprocess.run([sys.executable, "bench/load.py", live_server, "--levels", "1,2", "--requests", "2",
+                             "--model", "rapidocr"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    summary = dict(pair.split("=") for pair in result.stdout.strip().splitlines()[-1].split())
+    assert float(summary["c1_rps"]) > 0 and summary["c2_not_ok"] == "0" and float(summary["health_max"]) >= 0
+    elsewhere = subprocess.run([sys.executable, "bench/load.py", "http://192.0.2.1:8000"], cwd=ROOT,
+                               capture_output=True, text=True, timeout=60)
+    assert elsewhere.returncode != 0 and "loopback" in elsewhere.stderr

@@ -24,16 +24,16 @@ def build(service: InferenceService) -> None:
     defaults, limits = service.defaults, service.limits
     with gr.Row():
         with gr.Column(scale=1):
-            image = image_input(height=320)
+            image = image_input(height=320, elem_id="chat-image")
             model = model_dropdown(service, "chat")
             temperature = gr.Slider(0.0, 1.0, value=defaults.temperature, step=0.05, label="Temperature")
             max_tokens = gr.Slider(1, limits.max_tokens, value=defaults.max_tokens, step=1, label="Max new tokens")
         with gr.Column(scale=2):
-            chatbot = gr.Chatbot(label="Conversation", height=420)
-            prompt = gr.Textbox(label="Prompt", placeholder="Ask about the image...", lines=2)
+            chatbot = gr.Chatbot(label="Conversation", height=420, elem_id="chat-conversation")
+            prompt = gr.Textbox(label="Prompt", placeholder="Ask about the image...", lines=2, elem_id="chat-prompt")
             with gr.Row():
-                send = gr.Button("Send", variant="primary")
-                stop = gr.Button("Stop", variant="stop")
+                send = gr.Button("Send", variant="primary", elem_id="chat-send")
+                stop = gr.Button("Stop", variant="stop", elem_id="chat-stop")
                 clear = gr.Button("Clear")
 
     @user_errors

@@ -73,12 +73,12 @@ def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def image_input(height: int) -> gr.Image:
+def image_input(height: int, elem_id: str | None = None) -> gr.Image:
     """An image upload whose unreadable files give a readable gr.Error, not Gradio's preprocessing trace.
 
     (Wrapped per instance: subclassing a Gradio component makes Gradio write a .pyi file next to this one.)
     """
-    image = gr.Image(type="filepath", label="Image", sources=["upload", "clipboard"], height=height)
+    image = gr.Image(type="filepath", label="Image", sources=["upload", "clipboard"], height=height, elem_id=elem_id)
     original = image.preprocess
 
     def preprocess(payload: Any) -> Any:

@@ -80,3 +80,19 @@ def test_preload_must_name_registry_models(tmp_path):
     settings = load_settings(write(tmp_path, MINIMAL), env={"CHATVLM_PRELOAD": "rapidocr,ghost"})
     with pytest.raises(ConfigError, match="'ghost'"):
         InferenceService(settings)
+
+
+def test_queue_bound_auto_explicit_and_from_the_environment(tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_text("limits: {max_batch_files: 8}\nmodels:\n  - {id: r, name: R, backend: rapidocr, tasks: [ocr]}\n")
+    auto = load_settings(path, env={}).limits
+    assert auto.max_queue_per_model == "auto" and auto.queue_size(1) == 8 and auto.queue_size(32) == 128
+    assert load_settings(path, env={"CHATVLM_MAX_QUEUE": "20"}).limits.queue_size(32) == 20
+    with pytest.raises(ConfigError, match="CHATVLM_MAX_QUEUE.*at least max_batch_files"):
+        load_settings(path, env={"CHATVLM_MAX_QUEUE": "4"})
+    with pytest.raises(ConfigError, match="CHATVLM_MAX_QUEUE.*whole number"):
+        load_settings(path, env={"CHATVLM_MAX_QUEUE": "lots"})
+    path.write_text("limits: {max_batch_files: 8, max_queue_per_model: 2}\nmodels:\n"
+                    "  - {id: r, name: R, backend: rapidocr, tasks: [ocr]}\n")
+    with pytest.raises(ConfigError, match="max_queue_per_model"):
+        load_settings(path, env={})

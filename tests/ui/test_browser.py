@@ -36,3 +36,35 @@ def test_ocr_tab_reads_an_uploaded_image(live_server, english_file, tmp_path):
             page.screenshot(path=os.environ.get("CHATVLM_SCREENSHOT", str(tmp_path / "ocr.png")), full_page=True)
         finally:
             browser.close()
+
+
+def test_chat_tab_stop_ends_the_generation_on_the_server(tiny_settings, english_file):
+    """Send in the Chat tab starts a long answer; Stop ends it on the server, and the model unloads at once."""
+    import time
+
+    import httpx
+
+    from tests.conftest import serve_in_thread
+
+    settings = tiny_settings.model_copy(deep=True)
+    settings.defaults.max_tokens = 4000  # the tiny model never stops on its own: only Stop ends this answer
+    with serve_in_thread(settings) as (base, service), playwright.sync_playwright() as p:
+        service.load_model("qwen3_vl_2b")
+        runner = service.manager.runner("qwen3_vl_2b")
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(f"{base}/", wait_until="domcontentloaded")
+            playwright.expect(page.get_by_role("tab", name="Chat")).to_be_visible(timeout=60_000)
+            page.get_by_role("tab", name="Chat").click()
+            page.locator("#chat-image input[type=file]").set_input_files(str(english_file))
+            page.locator("#chat-prompt textarea").fill("Describe the image")
+            page.locator("#chat-send").click()
+            assert runner.wait_for(lambda: runner.running == 1, 60), "the answer to start"
+            page.locator("#chat-stop").click()
+            assert runner.wait_for(lambda: runner.running == 0, 10), "Stop to end the generation"
+            started = time.monotonic()
+            assert httpx.delete(f"{base}/models/qwen3_vl_2b", timeout=60).status_code == 200
+            assert time.monotonic() - started < 10
+        finally:
+            browser.close()

@@ -1,0 +1,197 @@
+"""The serving core under a real uvicorn server: admission, deadlines, clients that leave, /health under load,
+out-of-memory, and one worker process. Each hang the serving-core issue reproduced is a test here.
+
+The tiny Qwen3-VL answers greedy requests with up to 4000 tokens without ever stopping on its own (tens of
+seconds on a CPU): a request for that many keeps the model busy until something stops it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from gradio_client import Client, handle_file
+
+from tests.conftest import ROOT, free_port, serve_in_thread
+from tests.helpers import ENGLISH, encode, render_lines
+
+PNG = encode(render_lines(ENGLISH))
+LONG_CHAT = {"prompt": "Describe", "model": "qwen3_vl_2b", "temperature": "0", "max_tokens": "4000"}
+
+
+def leave_after(url: str, seconds: float, data: dict | None = None) -> threading.Thread:
+    """A client that sends a request and goes away after ``seconds`` without its answer (in a thread)."""
+
+    def call() -> None:
+        with pytest.raises(httpx.ReadTimeout):
+            httpx.post(url, files={"file": ("i.png", PNG)}, data=data or {}, timeout=seconds)
+
+    thread = threading.Thread(target=call)
+    thread.start()
+    return thread
+
+
+@pytest.fixture
+def settings(tiny_settings):
+    return tiny_settings.model_copy(deep=True)
+
+
+def test_clients_that_leave_stop_costing_compute(settings):
+    with serve_in_thread(settings) as (base, service):
+        service.load_model("qwen3_vl_2b")
+        runner = service.manager.runner("qwen3_vl_2b")
+        running = leave_after(f"{base}/chat", 4.0, LONG_CHAT)
+        assert runner.wait_for(lambda: runner.running == 1, 30), "the long chat to run"
+        queued = leave_after(f"{base}/ocr?model=qwen3_vl_2b", 0.5)
+        assert runner.wait_for(lambda: runner.waiting == 1, 30), "the OCR request to queue"
+        queued.join()
+        assert runner.wait_for(lambda: runner.waiting == 0, 10), "the abandoned request to leave the queue"
+        assert runner.dropped == 1 and runner.running == 1  # dropped while the chat still runs: it never ran
+        running.join()
+        assert runner.wait_for(lambda: runner.running == 0, 10), "the abandoned generation to stop"  # not after 4000 tokens
+        assert list(runner.batch_sizes) == [1]  # only the chat ever reached the model
+        started = time.monotonic()
+        assert httpx.delete(f"{base}/models/qwen3_vl_2b", timeout=60).status_code == 200
+        assert time.monotonic() - started < 10
+
+
+def test_a_full_queue_answers_503_with_retry_after_at_once(settings):
+    settings.limits.max_batch_files, settings.limits.max_queue_per_model = 1, 1
+    with serve_in_thread(settings) as (base, service):
+        service.load_model("qwen3_vl_2b")
+        runner = service.manager.runner("qwen3_vl_2b")
+        first = leave_after(f"{base}/chat", 6.0, LONG_CHAT)
+        assert runner.wait_for(lambda: runner.running == 1, 30), "the first chat to run"
+        second = leave_after(f"{base}/chat", 6.0, LONG_CHAT)
+        assert runner.wait_for(lambda: runner.waiting == 1, 30), "the second chat to queue"
+        refused = httpx.post(f"{base}/chat", files={"file": ("i.png", PNG)}, data=LONG_CHAT, timeout=30)
+        assert (runner.running, runner.waiting) == (1, 1)  # answered while the others still run and wait
+        assert refused.status_code == 503 and "busy" in refused.json()["detail"]
+        assert int(refused.headers["Retry-After"]) >= 1
+        first.join()
+        second.join()
+        assert runner.wait_for(lambda: runner.running == runner.waiting == 0, 15), "the abandoned chats to stop"
+
+
+def test_a_request_past_the_time_limit_is_stopped_with_a_clear_503(settings):
+    settings.limits.request_timeout_s = 2.0
+    with serve_in_thread(settings) as (base, service):
+        service.load_model("qwen3_vl_2b")
+        response = httpx.post(f"{base}/chat", files={"file": ("i.png", PNG)}, data=LONG_CHAT, timeout=60)
+        assert response.status_code == 503 and "time limit of 2 s" in response.json()["detail"]
+        runner = service.manager.runner("qwen3_vl_2b")
+        assert runner.wait_for(lambda: runner.running == 0, 10), "the generation to stop"
+        ok = httpx.post(f"{base}/chat", files={"file": ("i.png", PNG)}, data={**LONG_CHAT, "max_tokens": "2"})
+        assert ok.status_code == 200
+
+
+def test_gradio_api_cancel_stops_the_generation_and_frees_the_model(settings, english_file):
+    with serve_in_thread(settings) as (base, service):
+        service.load_model("qwen3_vl_2b")
+        runner = service.manager.runner("qwen3_vl_2b")
+        job = Client(f"{base}/", verbose=False).submit(
+            handle_file(str(english_file)), "Describe", "qwen3_vl_2b", 0.0, 4000, [], api_name="/chat")
+        assert runner.wait_for(lambda: runner.running == 1, 60), "the streamed chat to run"
+        job.cancel()
+        assert runner.wait_for(lambda: runner.running == 0, 10), "the cancelled generation to stop"
+        started = time.monotonic()
+        assert httpx.delete(f"{base}/models/qwen3_vl_2b", timeout=60).status_code == 200
+        assert time.monotonic() - started < 10
+
+
+def test_out_of_memory_fails_only_what_it_must_and_the_server_keeps_serving(settings):
+    import torch
+
+    with serve_in_thread(settings) as (base, service):
+        service.load_model("qwen3_vl_2b")
+        model = service.manager.loaded_backend("qwen3_vl_2b").model
+        generate, mode = model.generate, {"fail": "batches"}
+
+        def generate_that_runs_out_of_memory(**kwargs):  # a fault injected into transformers' generate
+            if mode["fail"] == "always" or kwargs["input_ids"].shape[0] > 1:
+                raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 12.00 GiB")
+            return generate(**kwargs)
+
+        model.generate = generate_that_runs_out_of_memory
+        runner = service.manager.runner("qwen3_vl_2b")
+        runner.max_wait_s = 1.0  # the two requests below surely meet in one batch
+        chat = {**LONG_CHAT, "max_tokens": "3"}
+        with httpx.Client(timeout=60) as client:
+            async_results = []
+            threads = [threading.Thread(target=lambda: async_results.append(
+                client.post(f"{base}/chat", files={"file": ("i.png", PNG)}, data=chat))) for _ in range(2)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            assert [r.status_code for r in async_results] == [200, 200]  # the batch failed; each alone fit
+            assert 2 in runner.batch_sizes or list(runner.batch_sizes).count(1) >= 2
+            mode["fail"] = "always"
+            response = client.post(f"{base}/chat", files={"file": ("i.png", PNG)}, data=chat)
+            assert response.status_code == 503 and "ran out of accelerator memory" in response.json()["detail"]
+            model.generate = generate
+            assert client.post(f"{base}/chat", files={"file": ("i.png", PNG)}, data=chat).status_code == 200
+
+
+def test_health_answers_at_once_while_a_flood_of_ocr_requests_is_in_flight(settings):
+    """64 OCR requests at once on the embedded engine; /health keeps answering in well under a second
+    (bench/load.py prints the figures; the bound here is loose)."""
+
+    async def flood(base: str) -> tuple[list[tuple[float, int, int]], list[int]]:
+        async with httpx.AsyncClient(timeout=300, limits=httpx.Limits(max_connections=100)) as client:
+            requests = [asyncio.create_task(client.post(f"{base}/ocr?model=embedded", files={"file": ("d.png", PNG)}))
+                        for _ in range(64)]
+            probes = []
+            while not all(r.done() for r in requests):
+                started = time.perf_counter()
+                status = (await client.get(f"{base}/health")).status_code
+                probes.append((time.perf_counter() - started, status, sum(not r.done() for r in requests)))
+                await asyncio.sleep(0.05)
+            return probes, [(await r).status_code for r in requests]
+
+    settings.limits.max_queue_per_model = 64  # room for all of them: 64 requests truly in flight
+    with serve_in_thread(settings) as (base, service):
+        service.load_model("embedded")
+        probes, statuses = asyncio.run(flood(base))
+    assert statuses == [200] * 64
+    during = [p for p in probes if p[2] > 8]  # probes answered while many requests were still in flight
+    assert len(during) >= 3 and all(status == 200 for _, status, _ in probes)
+    assert max(seconds for seconds, _, _ in during) < 2.0, during
+
+
+def test_more_than_one_worker_process_is_refused_with_a_reason():
+    port = str(free_port())
+    result = subprocess.run([sys.executable, "-m", "uvicorn", "api:app", "--workers", "2", "--port", port], cwd=ROOT,
+                            capture_output=True, text=True, timeout=180, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    # each worker exits at start with the reason; uvicorn then stops instead of serving (or restarting them)
+    assert "must run as one worker process, not 2" in result.stderr and "replicas" in result.stderr
+    assert "stopping the parent process" in result.stderr and "Application startup complete" not in result.stderr
+
+
+@pytest.mark.parametrize(("argv", "env", "count"), [
+    (["app.py"], {}, 1),
+    (["/usr/bin/uvicorn", "api:app", "--workers", "4"], {}, 4),
+    (["uvicorn", "app:app", "--workers=3"], {}, 3),
+    (["gunicorn", "-w", "2", "-k", "uvicorn.workers.UvicornWorker", "app:app"], {}, 2),
+    (["/venv/bin/uvicorn", "app:app"], {"WEB_CONCURRENCY": "5"}, 5),
+    (["pytest"], {"WEB_CONCURRENCY": "5"}, 1),
+])
+def test_worker_count_is_read_from_the_command_line(argv, env, count):
+    from api.startup import worker_count
+
+    assert worker_count(argv, env) == count
+
+
+def test_start_up_says_what_a_person_needs(live_server, live_server_log: Path):
+    log = live_server_log.read_text(errors="replace")
+    port = live_server.rsplit(":", 1)[1]
+    assert f"open http://127.0.0.1:{port} in a browser" in log
+    assert "GPU: " in log and "default OCR model: embedded" in log and "default chat model: qwen3_vl_2b" in log
+    assert "models that cannot run yet" in log and "python -m inference.download qwen3_vl_2b" in log
