@@ -21,7 +21,8 @@ from .backends.base import Backend
 from .cancel import Deadline
 from .errors import ModelUnavailable
 from .registry import Registry
-from .runner import Runner, RunnerClosed, Ticket
+from .runner import Runner, RunnerClosed
+from .tickets import Ticket
 from .values import Work
 
 log = logging.getLogger(__name__)

@@ -6,31 +6,25 @@ batches, one per engine instance for the OCR engines), batching (:func:`collate`
 per-request deadlines, cancellation and the shutdown order. Backends only compute: ``run_batch`` for a
 batch of work, ``stream`` for one streamed answer, each with stop signals the runner gives them.
 
-A request becomes a :class:`Ticket` when admitted. Its waiter blocks on :meth:`Ticket.result` (or reads
-:meth:`Ticket.next_piece` for a stream); :meth:`Ticket.cancel` drops it from the queue or, once it runs,
-makes its stop signal true, so a generation stops within one decoding step.
+A request becomes a :class:`~inference.tickets.Ticket` when admitted: its waiter blocks on it, and
+cancelling it drops the work from the queue or stops it once it runs.
 """
 
 from __future__ import annotations
 
 import collections
 import logging
-import queue
 import threading
 import time
 from collections.abc import Callable, Hashable, Sequence
-from concurrent.futures import Future
-from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
 from .cancel import Deadline
-from .errors import Cancelled, ChatVLMError, ModelUnavailable, OutOfMemory, Overloaded
-from .values import Output, Work
+from .errors import Cancelled, ModelUnavailable, OutOfMemory, Overloaded
+from .tickets import Ticket
+from .values import Work
 
 log = logging.getLogger(__name__)
-
-WAITING, RUNNING, DONE = "waiting", "running", "done"
-_END: Any = object()  # the end of a stream's pieces
 
 
 class RunnerClosed(Exception):
@@ -51,110 +45,6 @@ def is_out_of_memory(exc: BaseException) -> bool:
     """A CUDA (or other accelerator) out-of-memory error, by type or by torch's message."""
     names = {cls.__name__ for cls in type(exc).__mro__}
     return "OutOfMemoryError" in names or (isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower())
-
-
-class Ticket:
-    """One admitted request: its work, deadline, state, stop signal and answer (a future; pieces for a stream)."""
-
-    def __init__(self, work: Work, deadline: Deadline, streaming: bool, runner: Runner):
-        self.work = work
-        self.deadline = deadline
-        self.streaming = streaming
-        self.future: Future = Future()
-        self.started_at: float | None = None
-        self.finished_at: float | None = None
-        self._pieces: queue.SimpleQueue | None = queue.SimpleQueue() if streaming else None
-        self._runner = runner
-        self._lock = threading.Lock()
-        self._state = WAITING
-        self._cancelled = False
-
-    @property
-    def state(self) -> str:
-        return self._state
-
-    def stopped(self) -> bool:
-        """The stop signal backends poll: true once the caller is gone or the deadline has passed."""
-        return self._cancelled or self.deadline.expired()
-
-    @property
-    def run_seconds(self) -> float:
-        if self.started_at is None:
-            return 0.0
-        return (self.finished_at or time.perf_counter()) - self.started_at
-
-    # ---- the waiter's side ------------------------------------------------------------------------
-    def result(self) -> Output:
-        """The answer; raises the request's error, TimedOut at the deadline, or Cancelled."""
-        try:
-            return self.future.result(timeout=self.deadline.remaining())
-        except FutureTimeout:
-            self.expire()
-            return self.future.result()
-
-    def expire(self) -> None:
-        """The deadline has passed: drop the work while it waits, stop it once it runs."""
-        self._abandon(self.deadline.error())
-
-    def next_piece(self, timeout: float) -> str | None:
-        """A stream's next piece of text; None when none came within ``timeout``; StopIteration at the end
-        (after which :meth:`result` has the output). Raises the stream's error, or TimedOut at the deadline."""
-        assert self._pieces is not None, "not a streaming ticket"
-        wait = min(timeout, self.deadline.remaining())
-        try:
-            piece = self._pieces.get(timeout=wait) if wait > 0 else self._pieces.get_nowait()
-        except queue.Empty:
-            if self.deadline.expired():
-                self.expire()
-                self.future.result()  # raises TimedOut (or the stream's own error if it ended first)
-            return None
-        if piece is _END:
-            self._pieces.put(_END)  # later calls see the end too
-            self.future.result()  # raises the stream's error, if any
-            raise StopIteration
-        return piece
-
-    def cancel(self) -> None:
-        """The caller is gone: drop the work while it waits, stop it once it runs."""
-        self._abandon(Cancelled("The request was cancelled before it finished."))
-
-    def _abandon(self, error: ChatVLMError) -> None:
-        with self._lock:
-            if self._state == DONE:
-                return
-            self._cancelled = True
-            waiting = self._state == WAITING
-        if waiting:
-            self._runner._forget(self)
-        self._settle(error=error)
-
-    # ---- the runner's side ------------------------------------------------------------------------
-    def _start(self) -> bool:
-        """WAITING -> RUNNING; False when the request was cancelled or expired in the queue (it is settled)."""
-        with self._lock:
-            if self._state != WAITING or self._cancelled:
-                return False
-            if not self.deadline.expired():
-                self._state, self.started_at = RUNNING, time.perf_counter()
-                return True
-        self._settle(error=self.deadline.error())
-        return False
-
-    def _emit(self, piece: str) -> None:
-        if piece and self._pieces is not None and not self._cancelled:
-            self._pieces.put(piece)
-
-    def _settle(self, result: Any = None, error: BaseException | None = None) -> None:
-        with self._lock:
-            if self.future.done():
-                return
-            self._state, self.finished_at = DONE, time.perf_counter()
-            if error is not None:
-                self.future.set_exception(error)
-            else:
-                self.future.set_result(result)
-        if self._pieces is not None:
-            self._pieces.put(_END)
 
 
 class Runner:

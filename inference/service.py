@@ -35,9 +35,9 @@ from .results import (
     OcrResult,
     ReadyResult,
 )
-from .runner import Ticket
 from .settings import DefaultSettings, LimitSettings, Settings
 from .streams import TextStream
+from .tickets import Ticket
 from .values import ChatMessage, ChatOutput, ChatParams, ChatWork, OcrOutput, OcrWork, Work
 
 log = logging.getLogger(__name__)

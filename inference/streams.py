@@ -11,7 +11,7 @@ from typing import Any
 
 import anyio
 
-from .runner import Ticket
+from .tickets import Ticket
 from .values import ChatOutput
 
 _END: Any = object()
