@@ -141,11 +141,19 @@ def live_server(live_server_log):
 
 
 @pytest.fixture(scope="session")
-def tiny_config(tmp_path_factory) -> Path:
-    """The tiny Qwen3-VL and GOT-OCR 2.0, built once per session, and a config that points at them."""
-    from tests.tiny_models import build_all
+def tiny_build(tmp_path_factory) -> tuple[Path, str]:
+    """`python -m tests.tiny_models DIR`, as the README documents it, once per test run: the tiny Qwen3-VL and
+    GOT-OCR 2.0 and a config that points at them; returns (DIR, what the command printed)."""
+    folder = tmp_path_factory.mktemp("tiny")
+    done = subprocess.run([sys.executable, "-m", "tests.tiny_models", str(folder)], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return folder, done.stdout
 
-    return build_all(tmp_path_factory.mktemp("tiny"))
+
+@pytest.fixture(scope="session")
+def tiny_config(tiny_build) -> Path:
+    return tiny_build[0] / "config.yaml"
 
 
 @pytest.fixture(scope="session")

@@ -23,6 +23,8 @@ def test_preloaded_models_load_in_the_background_and_ready_says_when(tiny_settin
                                                              "models": {"qwen3_vl_4b": "ready"}}
         assert states(client)["qwen3_vl_4b"]["load_seconds"] > 0
         assert client.get("/health").json()["loaded_models"] == ["qwen3_vl_4b"]
+    # shutdown: the server stopped admitting, served what it had, and unloaded its models
+    assert app.state.service.manager.loaded() == [] and app.state.service.readiness().ready is False
 
 
 def test_a_failed_preload_keeps_the_server_serving_and_not_ready(tiny_settings, tmp_path):
