@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 import sys
 from typing import Any
@@ -16,27 +17,35 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home from
 import gradio as gr  # noqa: E402
 import uvicorn  # noqa: E402
 from fastapi import FastAPI  # noqa: E402
+from fastapi_offline import FastAPIOffline  # noqa: E402
 
 import api  # noqa: E402
 import ui  # noqa: E402
+from api.security import is_admin  # noqa: E402
 from api.startup import log_startup, open_url, refuse_many_workers  # noqa: E402
 from inference import ConfigError, InferenceService, Settings, load_settings  # noqa: E402
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or load_settings()
+    if settings is None:  # `uvicorn --factory app:create_app` comes this way
+        refuse_many_workers()
+        settings = load_settings()
     service = InferenceService(settings)
-    app = FastAPI(
+    keys_on = bool(settings.auth.api_keys)
+    app = FastAPIOffline(  # Swagger UI and ReDoc served from the installed package, never a CDN
         title=f"{settings.server.title} API",
         version=settings.server.version,
         description="OCR and image chat with vision-language models. Errors are {\"detail\": \"...\"}.",
+        max_body_size=settings.limits.max_file_bytes * settings.limits.max_batch_files + 1024 * 1024,
     )
     api.install(app, service)  # REST routes first: a route added after the mount at / is shadowed
     app.router.add_event_handler("startup", lambda: log_startup(service))
     app.router.add_event_handler("startup", service.preload)
     app.router.add_event_handler("shutdown", service.close)
+    may_manage = (lambda request: is_admin(getattr(request, "username", None))) if keys_on else (lambda request: True)
     return gr.mount_gradio_app(
-        app, ui.build_ui(service), path="/", max_file_size=settings.limits.max_file_bytes, footer_links=["api"],
+        app, ui.build_ui(service, may_manage=may_manage), path="/", max_file_size=settings.limits.max_file_bytes,
+        footer_links=["api"], auth_dependency=api.gradio_user if keys_on else None,
     )
 
 
@@ -53,7 +62,7 @@ def main() -> int:
     logging.getLogger("chatvlmllm").info("%s: open %s in a browser (REST API docs: %s/docs)", settings.server.title,
                                          url, url)
     uvicorn.run(app, host=settings.server.host, port=settings.server.port, log_level="info",
-                timeout_graceful_shutdown=int(settings.limits.shutdown_grace_s) or None)
+                timeout_graceful_shutdown=math.ceil(settings.limits.shutdown_grace_s))
     return 0
 
 

@@ -1,7 +1,8 @@
-"""REST routes of the API guide, registered on the FastAPI app that Gradio mounts.
+"""The REST edge: the API guide's routes, registered on the FastAPI app that Gradio mounts, and what guards
+them (API keys, cross-site refusal, rate limits, 405s), what observes them (request ids, access log, metrics)
+and an OpenAPI schema that documents all of it.
 
-``uvicorn api:app`` (the API guide's command) serves the same assembled app as
-``uvicorn app:app``.
+``uvicorn api:app`` (the API guide's command) serves the same assembled app as ``uvicorn app:app``.
 """
 
 from __future__ import annotations
@@ -9,21 +10,45 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from inference import InferenceService
 
-from . import errors
+from . import errors, openapi
+from .methods import MethodGuard
+from .metrics import Metrics
+from .observe import RequestLog
 from .root import RootInfoMiddleware
-from .routes import chat, models, ocr, system
+from .routes import chat, metrics, models, ocr, session, system
+from .security import Gatekeeper, KeyRing, Sessions
 
 
 def install(app: FastAPI, service: InferenceService) -> None:
-    """Register the REST routes, error handlers and `/` negotiation. Call before mounting Gradio."""
+    """Register the REST routes, error handlers and middleware. Call before mounting Gradio."""
+    settings = service.settings
     app.state.service = service
+    app.state.keys = KeyRing(settings.auth.api_keys)
+    app.state.sessions = Sessions()
+    app.state.metrics = Metrics(service)
     errors.install(app)
-    for module in (system, models, ocr, chat):
+    for module in (system, models, ocr, chat, metrics, session):
         app.include_router(module.router)
+    openapi.install(app, settings)
+    # middleware: the last added runs first (outermost)
     app.add_middleware(RootInfoMiddleware, info=lambda: service.info().model_dump())
+    if settings.auth.allowed_origins:  # CORS stays closed unless origins are allowed
+        app.add_middleware(CORSMiddleware, allow_origins=settings.auth.allowed_origins, allow_credentials=True,
+                           allow_methods=["GET", "POST", "DELETE"],
+                           allow_headers=["Authorization", "X-API-Key", "Content-Type", "X-Request-ID"])
+    app.add_middleware(Gatekeeper, settings=settings, keys=app.state.keys, sessions=app.state.sessions)
+    app.add_middleware(MethodGuard, api=app)
+    app.add_middleware(RequestLog, metrics=app.state.metrics)
+
+
+def gradio_user(request: Any) -> str | None:
+    """Gradio's ``auth_dependency`` when API keys are on: the user the gatekeeper identified (role:fingerprint)."""
+    principal = request.scope.get("state", {}).get("principal")
+    return principal.username if principal is not None else None
 
 
 def __getattr__(name: str) -> Any:

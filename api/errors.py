@@ -46,15 +46,19 @@ def _detail(status: int, detail: str, headers: dict[str, str] | None = None) -> 
 
 
 def describe_validation(exc: RequestValidationError) -> str:
-    """'temperature: Input should be a valid number' for each problem, joined by '; '."""
+    """'temperature: Input should be a valid number' for each problem, joined by '; ' (never the input itself,
+    never an internal type name)."""
     parts = []
-    for error in exc.errors():
+    for error in exc.errors()[:5]:
         loc = [str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path", "header", "form")]
-        name = ".".join(loc) or "request"
+        name = ".".join(loc)[:40] or "request"
+        message = str(error.get("msg", "is invalid"))
         if error.get("type") == "missing":
             parts.append(f"'{name}' is required")
+        elif "UploadFile" in message or "<class" in message:
+            parts.append(f"'{name}' must be a file sent as a multipart/form-data file part")
         else:
-            parts.append(f"{name}: {error.get('msg', 'is invalid')}")
+            parts.append(f"{name}: {message[:120]}")
     return "; ".join(parts) or "The request is invalid."
 
 

@@ -6,6 +6,7 @@ use ``data={...}``; both must work, so each parameter is read from both places.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Annotated, TypeVar
 
@@ -19,9 +20,19 @@ MODEL = "Model id from GET /models; the server's default when omitted."
 LANGUAGE = "Language hint, e.g. en, ru, russian."
 
 
+def _same(a: object, b: object) -> bool:
+    return a == b or (isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b))
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:40] + "..."
+
+
 def pick(name: str, query: T | None, form: T | None) -> T | None:
-    if query is not None and form is not None and query != form:
-        raise BadInput(f"'{name}' was given twice with different values (query {query!r}, form {form!r}); give it once.")
+    if query is not None and form is not None and not _same(query, form):
+        raise BadInput(f"'{name}' was given twice with different values (query {_shown(query)}, form {_shown(form)}); "
+                       "give it once.")
     return form if form is not None else query
 
 
@@ -49,7 +60,8 @@ class ChatQuery:
 
 
 async def chat_params(
-    prompt_query: Annotated[str | None, Query(alias="prompt", description="Question about the image.")] = None,
+    # the prompt is documented as the required form field; the query string works too (for curl one-liners)
+    prompt_query: Annotated[str | None, Query(alias="prompt", include_in_schema=False)] = None,
     model_query: Annotated[str | None, Query(alias="model", description=MODEL)] = None,
     temperature_query: Annotated[float | None, Query(alias="temperature", description="0.0-1.0, default 0.7")] = None,
     max_tokens_query: Annotated[int | None, Query(alias="max_tokens", description="New tokens at most, default 512")] = None,

@@ -16,8 +16,11 @@ STARTUP_FAILURE = 3  # uvicorn's exit status for a worker that cannot start: its
 
 
 def worker_count(argv: Sequence[str], env: Mapping[str, str]) -> int:
-    """Worker processes the ASGI server was started with (uvicorn/gunicorn ``--workers N``, ``-w N``, or
-    ``WEB_CONCURRENCY``); 1 when nothing asks for more."""
+    """Worker processes the ASGI server was started with (uvicorn/gunicorn ``--workers N``, ``-w N``,
+    ``GUNICORN_CMD_ARGS`` or ``WEB_CONCURRENCY``); 1 when nothing asks for more."""
+    program = Path(argv[0]).as_posix() if argv else ""
+    if "gunicorn" in program and env.get("GUNICORN_CMD_ARGS"):
+        argv = [*argv, *env["GUNICORN_CMD_ARGS"].split()]
     for i, arg in enumerate(argv):
         if arg in ("--workers", "-w") and i + 1 < len(argv):
             value = argv[i + 1]
@@ -28,7 +31,6 @@ def worker_count(argv: Sequence[str], env: Mapping[str, str]) -> int:
         else:
             continue
         return int(value) if value.isdigit() else 1
-    program = Path(argv[0]).as_posix() if argv else ""
     if ("uvicorn" in program or "gunicorn" in program) and env.get("WEB_CONCURRENCY", "").isdigit():
         return int(env["WEB_CONCURRENCY"])
     return 1

@@ -48,7 +48,8 @@ class CancelToken:
         callback()
 
 
-def _waiters() -> anyio.CapacityLimiter:
+def waiters() -> anyio.CapacityLimiter:
+    """The thread limiter of everything that waits for inference (see _WAITERS)."""
     global _WAITERS
     if _WAITERS is None:
         _WAITERS = anyio.CapacityLimiter(512)
@@ -66,7 +67,11 @@ async def call_cancellable(fn: Callable[..., T], *args: Any, gone: Callable[[], 
     async def watch() -> None:
         while gone is not None and not token.cancelled:
             await anyio.sleep(poll_s)
-            if await gone():
+            try:
+                left = await gone()
+            except Exception:  # cannot tell any more: treat the caller as gone rather than compute for nobody
+                left = True
+            if left:
                 token.cancel()
 
     outcome: list[Any] = []
@@ -74,7 +79,7 @@ async def call_cancellable(fn: Callable[..., T], *args: Any, gone: Callable[[], 
         async with anyio.create_task_group() as group:
             group.start_soon(watch)
             try:
-                outcome.append(await anyio.to_thread.run_sync(call, abandon_on_cancel=True, limiter=_waiters()))
+                outcome.append(await anyio.to_thread.run_sync(call, abandon_on_cancel=True, limiter=waiters()))
             except Exception as exc:  # raised below, not wrapped in the task group's ExceptionGroup
                 outcome.append(exc)
             finally:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 
-# An absolute filesystem path of two or more parts (/home/x/model, C:\models\x): messages never show one.
-_PATH = re.compile(r"(?<![\w.:/])(?:/[\w.@+-]+){2,}/?|[A-Za-z]:\\[^\s'\"]+")
+# A filesystem path (/home/x/model, ./models/q, ../w, ~/m, C:\models\x): messages never show one.
+_PATH = re.compile(r"(?<![\w.:/~])(?:~|\.{1,2})?(?:/[\w.@+-]+){2,}/?|(?<![\w.:/~])(?:~|\.{1,2})/[\w.@+-]+"
+                   r"|[A-Za-z]:\\[^\s'\"]+")
 
 
 def redact_paths(message: str) -> str:

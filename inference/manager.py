@@ -1,11 +1,12 @@
-"""Thread-safe model manager: load on first use, unload, and the state of each model.
+"""Thread-safe model manager: load on first use, unload, shut down, and the state of each model.
 
 States: ``unloaded -> loading -> ready -> unloading -> unloaded``; a failed load leaves ``error`` with
 its message (the next request tries again); ``unavailable`` when the backend cannot run on this host at
 all. A loaded model is a backend plus its :class:`~inference.runner.Runner`, which executes every request;
 an unload closes the runner first (no new requests, queued ones served or failed), then unloads the backend.
 Locks are held only to read or change a state, never while loading, running or unloading, so a status
-(``/health``, ``/models``) never waits behind inference work.
+(``/health``, ``/models``) never waits behind inference work. Requests that wait for a model to load or
+unload count against its queue bound too, so nothing waits without bound.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from .backends.base import Backend
-from .cancel import Deadline
-from .errors import ModelUnavailable
+from .cancel import CancelToken, Deadline
+from .errors import Cancelled, ModelUnavailable, Overloaded, redact_paths
+from .observe import Observers
 from .registry import Registry
 from .runner import Runner, RunnerClosed
 from .tickets import Ticket
@@ -29,6 +31,7 @@ log = logging.getLogger(__name__)
 
 UNLOADED, LOADING, READY, UNLOADING, ERROR, UNAVAILABLE = (
     "unloaded", "loading", "ready", "unloading", "error", "unavailable")
+SHUTTING_DOWN = "The server is shutting down; send the request again once it is back."
 
 
 @dataclass
@@ -50,36 +53,65 @@ class _Slot:
         self.state = UNLOADED
         self.error: str | None = None
         self.load_seconds: float | None = None
+        self.loads_ended = 0  # loads finished so far: a waiter can tell that the load it waited for failed
+        self.pending = 0  # requests waiting for a load or an unload to end
+        self.max_queue: int | None = None
 
 
 class ModelManager:
     def __init__(self, registry: Registry, queue_size: Callable[[Backend], int] = lambda backend: 64,
-                 unload_grace_s: float = 300.0):
-        """``queue_size(backend)`` is each runner's wait-queue bound; ``unload_grace_s`` how long an unload lets
-        queued and running requests finish (they stop at their own deadlines anyway)."""
+                 unload_grace_s: float = 15.0, observers: Observers | None = None):
+        """``queue_size(backend)`` is each model's wait-queue bound; ``unload_grace_s`` how long an unload lets
+        queued and running requests finish before it fails or stops them."""
         self.registry = registry
         self._queue_size = queue_size
         self._unload_grace_s = unload_grace_s
+        self.observers = observers or Observers()
+        self._closed = False
         self._slots = {model_id: _Slot(model_id) for model_id in registry.ids()}
 
     def _slot(self, model_id: str) -> _Slot:
         self.registry.get(model_id)  # UnknownModel with the list of valid ids
         return self._slots[model_id]
 
-    def runner(self, model_id: str, deadline: Deadline | None = None) -> Runner:
-        """The model's runner, loading the model first if needed (waits while another thread loads or unloads
-        it, until ``deadline``)."""
+    def _bound(self, slot: _Slot) -> int:
+        """The model's queue bound (a backend is cheap to construct: its sizing is known before a load)."""
+        if slot.max_queue is None:
+            slot.max_queue = self._queue_size(self.registry.backend_class(slot.id)(self.registry.get(slot.id)))
+        return slot.max_queue
+
+    def runner(self, model_id: str, deadline: Deadline | None = None, cancel: CancelToken | None = None) -> Runner:
+        """The model's runner, loading the model first if needed. While another thread loads or unloads it, waits
+        (until ``deadline``) if the model's queue has room for one more, else refuses at once (Overloaded)."""
         slot = self._slot(model_id)
         with slot.cond:
+            seen = slot.loads_ended
             while slot.state in (LOADING, UNLOADING):
+                if self._closed:
+                    raise ModelUnavailable(SHUTTING_DOWN)
+                if slot.pending >= self._bound(slot):
+                    raise Overloaded(f"The server is busy: model '{model_id}' is being loaded or unloaded and "
+                                     f"{slot.pending} requests wait for it. Try again in a few seconds.", retry_after=5)
                 if deadline is not None and deadline.expired():
                     raise deadline.error()
-                slot.cond.wait(None if deadline is None else deadline.remaining())
+                slot.pending += 1
+                try:
+                    slot.cond.wait(None if deadline is None else deadline.remaining())
+                finally:
+                    slot.pending -= 1
+            if self._closed:
+                raise ModelUnavailable(SHUTTING_DOWN)
             if slot.state == READY and slot.runner is not None:
                 return slot.runner
+            if slot.state == ERROR and slot.loads_ended != seen:  # the load this request waited for failed: say why
+                raise ModelUnavailable(slot.error or f"Model '{model_id}' could not be loaded.")
             reason = self.registry.unavailable_reason(model_id)
             if reason:
                 raise ModelUnavailable(f"Model '{model_id}' cannot run on this server: {reason}")
+            if cancel is not None and cancel.cancelled:  # nobody is waiting for this load
+                raise Cancelled("The request was cancelled before it started.")
+            if deadline is not None and deadline.expired():
+                raise deadline.error()
             slot.state, slot.error = LOADING, None
         return self._load(slot)
 
@@ -89,14 +121,15 @@ class ModelManager:
         try:
             backend = self.registry.backend_class(slot.id)(self.registry.get(slot.id))
             backend.load()
-            runner = Runner(backend, name=slot.id, max_queue=self._queue_size(backend))
+            runner = Runner(backend, name=slot.id, max_queue=self._bound(slot), observers=self.observers)
         except ModelUnavailable as exc:
-            error = str(exc)
-            log.warning("model %s cannot be loaded: %s", slot.id, getattr(exc, "log_detail", exc))
+            error = redact_paths(str(exc))
+            log.warning("model %s cannot be loaded: %s", slot.id, exc.log_detail or exc)
         except Exception:  # any load failure becomes a readable state, never a crash
             log.exception("loading model %s failed", slot.id)
             error = f"Model '{slot.id}' could not be loaded; the server log has the details."
         with slot.cond:
+            slot.loads_ended += 1
             if error is None:
                 slot.backend, slot.runner, slot.state = backend, runner, READY
                 slot.load_seconds = round(time.perf_counter() - started, 3)
@@ -109,21 +142,29 @@ class ModelManager:
         assert runner is not None
         return runner
 
-    def submit(self, model_id: str, works: Sequence[Work], deadline: Deadline, streaming: bool = False) -> list[Ticket]:
+    def submit(self, model_id: str, works: Sequence[Work], deadline: Deadline, streaming: bool = False,
+               cancel: CancelToken | None = None) -> list[Ticket]:
         """Admit work to the model's runner (loading the model on first use); Overloaded at once when its
         queue is full. A runner that closes in between (an unload) is replaced by loading the model again."""
         while True:
-            runner = self.runner(model_id, deadline)
+            runner = self.runner(model_id, deadline, cancel)
             try:
                 return runner.submit(works, deadline, streaming)
             except RunnerClosed:
-                continue
+                if self._closed:
+                    raise ModelUnavailable(SHUTTING_DOWN) from None
 
     def check_room(self, model_id: str, count: int) -> None:
-        """Overloaded at once when a loaded model's queue has no room for ``count`` more requests."""
+        """Overloaded at once when the model's queue has no room for ``count`` more requests (a cheap look
+        before decoding their images)."""
         slot = self._slot(model_id)
         with slot.cond:
+            if self._closed:
+                raise ModelUnavailable(SHUTTING_DOWN)
             runner = slot.runner if slot.state == READY else None
+            if slot.state in (LOADING, UNLOADING) and slot.pending + count > self._bound(slot):
+                raise Overloaded(f"The server is busy: model '{model_id}' is being loaded or unloaded and "
+                                 f"{slot.pending} requests wait for it. Try again in a few seconds.", retry_after=5)
         if runner is not None:
             runner.check_room(count)
 
@@ -139,7 +180,8 @@ class ModelManager:
             while slot.state in (LOADING, UNLOADING):
                 slot.cond.wait()
             if slot.state != READY:
-                slot.state, slot.error = UNLOADED, None
+                if slot.state == ERROR:
+                    slot.state, slot.error = UNLOADED, None
                 return False
             slot.state = UNLOADING
             backend, runner = slot.backend, slot.runner
@@ -157,6 +199,22 @@ class ModelManager:
         gc.collect()
         log.info("model %s unloaded", model_id)
         return True
+
+    def shutdown(self, grace_s: float) -> None:
+        """Stop admitting everywhere at once (no model loads again), let queued and running requests finish for
+        up to ``grace_s`` in all models together, then fail or stop what is left and unload everything."""
+        self._closed = True
+        runners = []
+        for slot in self._slots.values():
+            with slot.cond:
+                slot.cond.notify_all()  # requests waiting for a load or an unload learn of the shutdown
+                if slot.runner is not None:
+                    runners.append(slot.runner)
+        for runner in runners:
+            runner.stop_admitting()
+        end = time.monotonic() + grace_s
+        for model_id in list(self._slots):
+            self.unload(model_id, grace_s=max(0.0, end - time.monotonic()))
 
     def unload_all(self, grace_s: float | None = None) -> None:
         for model_id in self._slots:

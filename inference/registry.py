@@ -56,7 +56,8 @@ class Registry:
         try:
             return self._specs[model_id]
         except KeyError:
-            raise UnknownModel(f"Unknown model '{model_id}'. Valid models: {', '.join(self._specs)}.") from None
+            shown = model_id if len(model_id) <= 64 else model_id[:64] + "..."  # never echo unbounded input
+            raise UnknownModel(f"Unknown model '{shown}'. Valid models: {', '.join(self._specs)}.") from None
 
     def backend_class(self, model_id: str) -> type[Backend]:
         self.get(model_id)

@@ -21,6 +21,7 @@ from typing import Any
 
 from .cancel import Deadline
 from .errors import Cancelled, ModelUnavailable, OutOfMemory, Overloaded
+from .observe import Observers
 from .tickets import Ticket
 from .values import Work
 
@@ -50,9 +51,10 @@ def is_out_of_memory(exc: BaseException) -> bool:
 class Runner:
     """Admission, batching, deadlines, cancellation and shutdown for one loaded model (see the module doc)."""
 
-    def __init__(self, backend: Any, *, name: str, max_queue: int):
+    def __init__(self, backend: Any, *, name: str, max_queue: int, observers: Observers | None = None):
         self.backend = backend
         self.name = name
+        self.observers = observers or Observers()
         self.max_queue = max(1, max_queue)
         self.workers = max(1, backend.workers)
         self.max_batch = max(1, backend.max_batch)
@@ -124,7 +126,12 @@ class Runner:
 
     # ---- execution --------------------------------------------------------------------------------
     def _key(self, ticket: Ticket) -> Hashable:
-        return ("stream", id(ticket)) if ticket.streaming else self.backend.batch_key(ticket.work)
+        if ticket.streaming:
+            return "stream", id(ticket)
+        try:
+            return self.backend.batch_key(ticket.work)
+        except Exception:  # a request the backend cannot key runs alone (and fails there, with its own error)
+            return "alone", id(ticket)
 
     def _loop(self) -> None:
         while True:
@@ -135,6 +142,12 @@ class Runner:
                 live = [ticket for ticket in batch if ticket._start()]
                 if live:
                     self._run(live)
+            except BaseException as exc:  # never leave a caller waiting, nor the model without a worker
+                log.exception("model %s: a worker failed", self.name)
+                for ticket in batch:
+                    ticket._settle(error=exc if isinstance(exc, Exception) else RuntimeError("worker stopped"))
+                if not isinstance(exc, Exception):
+                    raise
             finally:
                 with self._cond:
                     self._active.difference_update(batch)
@@ -154,7 +167,7 @@ class Runner:
                 return [first]
             end = time.monotonic() + self.max_wait_s
             while True:  # give concurrent requests a moment to join the batch
-                picked = collate([self._key(first), *map(self._key, self._waiting)], self.max_batch)[1:]
+                picked = collate([self._key(first), *map(self._key, list(self._waiting))], self.max_batch)[1:]
                 remaining = end - time.monotonic()
                 if len(picked) + 1 >= self.max_batch or remaining <= 0 or self._closing:
                     break
@@ -179,8 +192,11 @@ class Runner:
         except Exception as exc:
             self._failed(live, exc)
             return
+        seconds = time.perf_counter() - started
         self.batch_sizes.append(len(live))
-        self._seconds_per_item = 0.8 * self._seconds_per_item + 0.2 * (time.perf_counter() - started) / len(live)
+        self._seconds_per_item = 0.8 * self._seconds_per_item + 0.2 * seconds / len(live)
+        tokens = sum(getattr(output, "completion_tokens", 0) for output in outputs)
+        self.observers.batch_done(self.name, len(live), seconds, tokens)
         for ticket, output in zip(live, outputs, strict=True):
             self.completed += 1
             if ticket.deadline.expired():  # cut short by its deadline: not a complete answer
@@ -197,7 +213,9 @@ class Runner:
             log.warning("model %s: a batch of %d failed (%s); running its requests one by one",
                         self.name, len(live), type(exc).__name__)
             for ticket in live:
-                if ticket.stopped():
+                if ticket.deadline.expired():
+                    ticket._settle(error=ticket.deadline.error())
+                elif ticket.stopped():
                     ticket._settle(error=Cancelled("The request was cancelled before it finished."))
                 else:
                     self._run([ticket])
@@ -209,25 +227,30 @@ class Runner:
         live[0]._settle(error=exc)
 
     # ---- shutdown ---------------------------------------------------------------------------------
-    def close(self, grace_s: float) -> None:
-        """Stop admitting; let queued and running requests finish for up to ``grace_s``; then fail what still
-        waits, stop what still runs, and wait for the workers (the backend is unloaded after this)."""
+    def stop_admitting(self) -> None:
+        """From now on :meth:`submit` raises RunnerClosed; what is queued and running goes on."""
         with self._cond:
             self._closing = True
             self._cond.notify_all()
-            end = time.monotonic() + grace_s
+
+    def close(self, grace_s: float) -> None:
+        """Stop admitting; let queued and running requests finish for up to ``grace_s``; then fail what still
+        waits, stop what still runs, and wait for the workers (the backend is unloaded after this)."""
+        end = time.monotonic() + grace_s
+        self.stop_admitting()
+        with self._cond:
             while (self._waiting or self._active) and time.monotonic() < end:
                 self._cond.wait(end - time.monotonic())
             leftovers, running = list(self._waiting), list(self._active)
             self._waiting.clear()
+        gone = ModelUnavailable(f"Model '{self.name}' was unloaded before this request finished; send it again.")
         for ticket in leftovers:
-            ticket._settle(error=ModelUnavailable(
-                f"Model '{self.name}' was unloaded before this request ran; send it again."))
+            ticket._settle(error=gone)
         for ticket in running:
-            ticket.cancel()
+            ticket._abandon(gone)
+        join_until = time.monotonic() + max(5.0, grace_s)
         for thread in self._threads:
-            thread.join(timeout=max(5.0, grace_s))
+            thread.join(timeout=max(0.1, join_until - time.monotonic()))
         alive = [t.name for t in self._threads if t.is_alive()]
         if alive:
             log.warning("model %s: workers %s still busy after close; unloading anyway", self.name, alive)
-

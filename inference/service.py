@@ -19,9 +19,10 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from . import images, languages
 from .cancel import CancelToken, Deadline
 from .device import gpu_info, memory_in_use
-from .errors import BadInput, Cancelled, ChatVLMError, ModelUnavailable
+from .errors import BadInput, Cancelled, ChatVLMError, ModelUnavailable, redact_paths
 from .images import ImageSource
 from .manager import ERROR, READY, UNAVAILABLE, ModelManager
+from .observe import Observers
 from .registry import Registry
 from .results import (
     ActionResult,
@@ -53,10 +54,12 @@ class InferenceService:
         self.registry.check_default("ocr", settings.defaults.ocr_model)
         self.registry.check_default("chat", settings.defaults.chat_model)
         self.registry.check_preload(settings.server.preload)
+        self.observers = Observers()
         self.manager = ModelManager(
             self.registry,
             queue_size=lambda backend: settings.limits.queue_size(backend.workers * backend.max_batch),
-            unload_grace_s=settings.limits.request_timeout_s,
+            unload_grace_s=settings.limits.shutdown_grace_s,
+            observers=self.observers,
         )
         self._preload_done = threading.Event()
         self._closing = False
@@ -106,6 +109,7 @@ class InferenceService:
         if task not in spec.tasks:
             able = ", ".join(self.registry.capable(task)) or "none on this server"
             raise BadInput(f"Model '{model}' cannot {TASK_VERBS[task]}. Models that can: {able}.")
+        self.observers.model_used(model)
         return model
 
     def _model_info(self, model_id: str) -> ModelInfo:
@@ -159,9 +163,10 @@ class InferenceService:
         return self._preload_done.wait(timeout)
 
     def close(self, grace_s: float | None = None) -> None:
-        """Shut down: stop admitting, let queued work finish for ``limits.shutdown_grace_s``, then unload."""
+        """Shut down: stop admitting (every model at once), let queued work finish for ``limits.shutdown_grace_s``,
+        fail or stop what is left, then unload."""
         self._closing = True
-        self.manager.unload_all(self.settings.limits.shutdown_grace_s if grace_s is None else grace_s)
+        self.manager.shutdown(self.settings.limits.shutdown_grace_s if grace_s is None else grace_s)
 
     # ---- status -----------------------------------------------------------------------------------
     def health(self) -> HealthResult:
@@ -212,7 +217,7 @@ class InferenceService:
 
     def _submit(self, model_id: str, works: Sequence[Work], deadline: Deadline, cancel: CancelToken | None,
                 streaming: bool = False) -> list[Ticket]:
-        tickets = self.manager.submit(model_id, works, deadline, streaming)
+        tickets = self.manager.submit(model_id, works, deadline, streaming, cancel)
         if cancel is not None:
             for ticket in tickets:
                 cancel.on_cancel(ticket.cancel)
@@ -303,6 +308,8 @@ class InferenceService:
                 progress(done, len(files))
 
         for i, (name, source) in enumerate(files):
+            if cancel is not None and cancel.cancelled:
+                raise Cancelled("The batch was cancelled before it finished.")
             t0 = time.perf_counter()
             try:
                 works.append(OcrWork(images.load(source, self.settings.limits, name), hint))
@@ -310,7 +317,7 @@ class InferenceService:
                 decode_s[i] = time.perf_counter() - t0
             except ChatVLMError as exc:
                 finished(i, BatchItem(filename=name, processing_time=round(time.perf_counter() - t0, 4),
-                                      status="error", error=str(exc)))
+                                      status="error", error=redact_paths(str(exc))))
         tickets = self._submit(model_id, works, deadline, cancel) if works else []
         by_future = {ticket.future: (i, ticket, work) for i, ticket, work in zip(positions, tickets, works, strict=True)}
 
@@ -339,7 +346,7 @@ class InferenceService:
         try:
             output = ticket.future.result()
         except ChatVLMError as exc:
-            return BatchItem(filename=name, processing_time=took, status="error", error=str(exc))
+            return BatchItem(filename=name, processing_time=took, status="error", error=redact_paths(str(exc)))
         except Exception:
             log.exception("batch item %s failed", name)
             return BatchItem(filename=name, processing_time=took, status="error",

@@ -4,17 +4,21 @@ Environment variables override only what a host decides: which config file
 (``CHATVLM_CONFIG``), the port (``PORT`` or ``GRADIO_SERVER_PORT``; 7860 on a Hugging
 Face Space, recognised by its ``SPACE_ID``), the host (``CHATVLM_HOST``), the default models
 (``CHATVLM_OCR_MODEL``, ``CHATVLM_CHAT_MODEL``) and the models loaded at start-up
-(``CHATVLM_PRELOAD``, comma-separated ids) and each model's wait-queue bound (``CHATVLM_MAX_QUEUE``).
+(``CHATVLM_PRELOAD``, comma-separated ids), each model's wait-queue bound (``CHATVLM_MAX_QUEUE``), and the
+secrets and policies of an exposed server: API keys (``CHATVLM_API_KEYS``, comma-separated ``role:key``), the rate
+limit (``CHATVLM_RATE_LIMIT``, e.g. ``60/minute``) and the origins allowed to call it from a browser
+(``CHATVLM_ALLOWED_ORIGINS``, comma-separated).
 """
 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import ConfigError
 
@@ -46,7 +50,21 @@ class LimitSettings(_Strict):
         "auto", description="requests that may wait for one model; auto = max(max_batch_files, 4 x what the model "
         "runs at once)")
     request_timeout_s: float = Field(300.0, gt=0, description="a request not done by then is dropped or stopped")
+    rate_limit: str | None = Field(None, description="requests per key (or client address), e.g. '60/minute'")
     shutdown_grace_s: float = Field(15.0, ge=0, description="at shutdown, how long queued work may still finish")
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _rate_limit_parses(cls, value: str | None) -> str | None:
+        if value is None or not value.strip() or value.strip().lower() in ("off", "none"):
+            return None
+        from limits import parse
+
+        try:
+            parse(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a rate like '60/minute', '1000/hour' or '5/second'") from None
+        return value.strip()
 
     @model_validator(mode="after")
     def _queue_holds_a_batch(self) -> LimitSettings:
@@ -60,6 +78,36 @@ class LimitSettings(_Strict):
         if self.max_queue_per_model != "auto":
             return self.max_queue_per_model
         return max(self.max_batch_files, 4 * runs_at_once)
+
+
+ROLES = ("user", "admin")  # admin may do all a user may, and manage models and read /metrics
+
+
+class AuthSettings(_Strict):
+    api_keys: list[str] = Field(
+        default_factory=list, description="'role:key' pairs (role user or admin); none = no keys asked (a laptop)")
+    allowed_origins: list[str] = Field(
+        default_factory=list, description="web origins (https://host[:port]) whose pages may call this server "
+        "(CORS and state-changing requests); the server's own origin always may")
+
+    @field_validator("api_keys")
+    @classmethod
+    def _keys_have_roles(cls, keys: list[str]) -> list[str]:
+        for i, pair in enumerate(keys):
+            role, _, key = pair.partition(":")
+            if role not in ROLES or not key.strip():
+                raise ValueError(f"entry {i + 1} must be 'user:KEY' or 'admin:KEY' (the role, a colon, the key)")
+            if len(key.strip()) < 8:
+                raise ValueError(f"entry {i + 1}: a key needs at least 8 characters")
+        return [pair.strip() for pair in keys]
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins_are_origins(cls, origins: list[str]) -> list[str]:
+        for origin in origins:
+            if not re.fullmatch(r"https?://[^/\s]+", origin.strip()):
+                raise ValueError(f"{origin!r} is not an origin like https://example.com or http://localhost:3000")
+        return [origin.strip().rstrip("/") for origin in origins]
 
 
 class DefaultSettings(_Strict):
@@ -85,6 +133,7 @@ class ModelSpec(_Strict):
 class Settings(_Strict):
     server: ServerSettings = ServerSettings()
     limits: LimitSettings = LimitSettings()
+    auth: AuthSettings = AuthSettings()
     defaults: DefaultSettings = DefaultSettings()
     models: list[ModelSpec] = Field(min_length=1)
     config_path: Path | None = None
@@ -104,11 +153,16 @@ def _env_port(env: dict[str, str]) -> int | None:
 
 
 def _describe(error: ValidationError) -> str:
+    """Each problem as 'where: what' (never the value itself, which may be a secret)."""
     parts = []
     for item in error.errors():
         where = ".".join(str(p) for p in item["loc"]) or "(top level)"
         parts.append(f"{where}: {item['msg']}")
     return "; ".join(parts)
+
+
+def _listed(value: str | None) -> list[str] | None:
+    return None if value is None else [part.strip() for part in value.split(",") if part.strip()]
 
 
 def load_settings(path: str | Path | None = None, env: dict[str, str] | None = None) -> Settings:
@@ -139,11 +193,21 @@ def load_settings(path: str | Path | None = None, env: dict[str, str] | None = N
         settings.defaults.chat_model = env["CHATVLM_CHAT_MODEL"]
     if "CHATVLM_PRELOAD" in env:
         settings.server.preload = [part.strip() for part in env["CHATVLM_PRELOAD"].split(",") if part.strip()]
-    if env.get("CHATVLM_MAX_QUEUE"):
+    overrides = {
+        ("limits", "max_queue_per_model"): env.get("CHATVLM_MAX_QUEUE"),
+        ("limits", "rate_limit"): env.get("CHATVLM_RATE_LIMIT"),
+        ("auth", "api_keys"): _listed(env.get("CHATVLM_API_KEYS")),
+        ("auth", "allowed_origins"): _listed(env.get("CHATVLM_ALLOWED_ORIGINS")),
+    }
+    for (section, key), value in overrides.items():
+        if value is None or value == "":
+            continue
+        model = getattr(settings, section)
         try:
-            settings.limits = LimitSettings.model_validate(
-                {**settings.limits.model_dump(), "max_queue_per_model": int(env["CHATVLM_MAX_QUEUE"])})
-        except (ValueError, ValidationError) as exc:
-            detail = _describe(exc) if isinstance(exc, ValidationError) else "not a whole number"
-            raise ConfigError(f"CHATVLM_MAX_QUEUE={env['CHATVLM_MAX_QUEUE']!r}: {detail}") from None
+            setattr(settings, section, type(model).model_validate({**model.model_dump(), key: value}))
+        except ValidationError as exc:
+            name = {"max_queue_per_model": "CHATVLM_MAX_QUEUE", "rate_limit": "CHATVLM_RATE_LIMIT",
+                    "api_keys": "CHATVLM_API_KEYS", "allowed_origins": "CHATVLM_ALLOWED_ORIGINS"}[key]
+            shown = "(hidden)" if key == "api_keys" else repr(env[name])
+            raise ConfigError(f"{name}={shown}: {_describe(exc)}") from None
     return settings

@@ -7,14 +7,29 @@ the object being dropped) stops the generation within one decoding step and free
 
 from __future__ import annotations
 
+import queue
+import threading
 from typing import Any
 
 import anyio
 
+from .cancel import waiters
 from .tickets import Ticket
 from .values import ChatOutput
 
 _END: Any = object()
+
+# Streams dropped without being closed are cancelled here, not in __del__ itself: the garbage collector may run
+# __del__ in any thread, even one that holds the runner's or the ticket's lock.
+_dropped: queue.SimpleQueue[Ticket] = queue.SimpleQueue()
+
+
+def _reap() -> None:
+    while True:
+        _dropped.get().cancel()
+
+
+threading.Thread(target=_reap, name="stream-reaper", daemon=True).start()
 
 
 class TextStream:
@@ -48,7 +63,7 @@ class TextStream:
     async def __anext__(self) -> str:
         try:
             while True:
-                piece = await anyio.to_thread.run_sync(self._poll, 0.2, abandon_on_cancel=True)
+                piece = await anyio.to_thread.run_sync(self._poll, 0.2, abandon_on_cancel=True, limiter=waiters())
                 if piece is _END:
                     raise StopAsyncIteration
                 if piece is not None:
@@ -77,4 +92,5 @@ class TextStream:
         self.close()
 
     def __del__(self) -> None:
-        self.close()
+        if self._ticket.state != "done":
+            _dropped.put(self._ticket)  # SimpleQueue.put may be called from __del__

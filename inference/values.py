@@ -37,6 +37,7 @@ class OcrOutput:
     text: str
     lines: list[OcrLine] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # what the user should know, e.g. a missing language pack
+    completion_tokens: int = 0  # tokens a vision-language model generated for it (0 for the OCR engines)
 
 
 @dataclass

@@ -104,13 +104,20 @@ def serve_in_thread(settings):
 
     from app import create_app
 
+    class Server(uvicorn.Server):
+        listening = threading.Event()
+
+        async def startup(self, sockets=None) -> None:
+            try:
+                await super().startup(sockets)
+            finally:
+                self.listening.set()
+
     app = create_app(settings)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning"))
+    server = Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning"))
     thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
     thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started and thread.is_alive() and time.monotonic() < deadline:  # until it listens
-        time.sleep(0.05)
+    server.listening.wait(60)
     assert server.started, "the server did not start"
     try:
         yield f"http://127.0.0.1:{server.config.port}", app.state.service

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import gradio as gr
 
 from inference import InferenceService
@@ -9,7 +12,9 @@ from inference import InferenceService
 from . import batch_tab, chat_tab, models_panel, ocr_tab
 
 
-def build_ui(service: InferenceService) -> gr.Blocks:
+def build_ui(service: InferenceService, may_manage: Callable[[Any], bool] = lambda request: True) -> gr.Blocks:
+    """The whole UI. ``may_manage(gr.Request)`` says whether a caller may load and unload models (the admin
+    role when API keys are on)."""
     title = service.title
     with gr.Blocks(title=title) as blocks:
         gr.Markdown(f"# {title}\nRead documents and talk about images. REST API: [/docs](/docs).")
@@ -20,7 +25,7 @@ def build_ui(service: InferenceService) -> gr.Blocks:
         with gr.Tab("Batch"):
             batch_tab.build(service)
         with gr.Tab("Models") as models_tab:
-            models_panel.build(service, refresh_on=[blocks.load, models_tab.select])
+            models_panel.build(service, refresh_on=[blocks.load, models_tab.select], may_manage=may_manage)
     # Gradio's queue is the UI's waiting line (it shows users their place); each model's runner still admits,
     # batches and cancels the work, as for REST requests.
     blocks.queue(default_concurrency_limit=16)

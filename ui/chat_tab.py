@@ -20,6 +20,16 @@ def _text(content: object) -> str:
     return ""
 
 
+def number(value: object, label: str, whole: bool = False) -> float | int | None:
+    """A slider's value as the service takes it (None: the server's default); a readable error otherwise."""
+    if value is None or value == "":
+        return None
+    try:
+        return int(float(value)) if whole else float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise gr.Error(f"{label} must be a number.") from None
+
+
 def build(service: InferenceService) -> None:
     defaults, limits = service.defaults, service.limits
     with gr.Row():
@@ -41,11 +51,11 @@ def build(service: InferenceService) -> None:
         if not image_path:
             raise gr.Error("Upload an image first.")
         history = list(history or [])
-        past = [ChatMessage(role=m["role"], content=_text(m["content"])) for m in history
+        past = [ChatMessage(role=m["role"], content=_text(m.get("content"))) for m in history
                 if isinstance(m, dict) and m.get("role") in ("user", "assistant")]
         # admitted (or refused) now; closing the stream (Stop, a client that left) stops the generation
-        stream = await call_cancellable(service.chat_stream, image_path, text, model_id, float(temp), int(tokens),
-                                        history=past)
+        stream = await call_cancellable(service.chat_stream, image_path, text, model_id, number(temp, "Temperature"),
+                                        number(tokens, "Max new tokens", whole=True), history=past)
         history += [{"role": "user", "content": text.strip()}, {"role": "assistant", "content": ""}]
         with stream:
             async for answer in stream:  # tokens stream into the chat as they are generated

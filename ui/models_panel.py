@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import gradio as gr
 import pandas as pd
 
@@ -31,8 +34,9 @@ def _gpu(service: InferenceService) -> str:
     return f"{gpu} · default OCR model: `{defaults.get('ocr')}` · default chat model: `{chat}`"
 
 
-def build(service: InferenceService, refresh_on: list) -> None:
-    """The panel; ``refresh_on`` are the events (page load, tab select) that re-read the states."""
+def build(service: InferenceService, refresh_on: list, may_manage: Callable[[Any], bool]) -> None:
+    """The panel; ``refresh_on`` are the events (page load, tab select) that re-read the states;
+    ``may_manage(request)`` whether the caller may load and unload models."""
     status = gr.Markdown()
     table = gr.Dataframe(headers=COLUMNS, label="Models", interactive=False, wrap=True)
     with gr.Row():
@@ -45,13 +49,19 @@ def build(service: InferenceService, refresh_on: list) -> None:
     def models():
         return _table(service), _gpu(service)
 
+    def check(request: gr.Request) -> None:
+        if not may_manage(request):
+            raise gr.Error("Loading and unloading models needs an admin key; this key has the user role.")
+
     @user_errors
-    def load_model(model_id: str):
+    def load_model(model_id: str, request: gr.Request):
+        check(request)
         info = service.load_model(model_id)
         return *models(), f"Model {info.id} is {info.state} (loaded in {info.load_seconds} s)."
 
     @user_errors
-    def unload_model(model_id: str):
+    def unload_model(model_id: str, request: gr.Request):
+        check(request)
         message = service.unload_model(model_id).message
         return *models(), message
 

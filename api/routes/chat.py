@@ -8,11 +8,12 @@ from inference.results import ChatResult
 
 from ..deps import ServiceDep, serve
 from ..params import ChatQuery, chat_params
+from ..schemas import errors
 
 router = APIRouter(tags=["chat"])
 
 
-@router.post("/chat", response_model=ChatResult)
+@router.post("/chat", response_model=ChatResult, responses=errors(400, 404, 413, 503))
 async def chat(
     request: Request,
     service: ServiceDep,

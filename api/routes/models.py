@@ -5,6 +5,7 @@ from fastapi import APIRouter
 from inference.results import ActionResult, ModelInfo, ModelsResult
 
 from ..deps import ServiceDep
+from ..schemas import errors
 
 router = APIRouter(prefix="/models", tags=["models"])
 
@@ -15,13 +16,13 @@ def list_models(service: ServiceDep) -> ModelsResult:
     return service.list_models()
 
 
-@router.post("/{model_name}/load", response_model=ModelInfo)
+@router.post("/{model_name}/load", response_model=ModelInfo, responses=errors(404, 503))
 def load_model(model_name: str, service: ServiceDep) -> ModelInfo:
     """Load a model now instead of on its first request."""
     return service.load_model(model_name)
 
 
-@router.delete("/{model_name}", response_model=ActionResult)
+@router.delete("/{model_name}", response_model=ActionResult, responses=errors(404))
 def unload_model(model_name: str, service: ServiceDep) -> ActionResult:
     """Unload a model from memory; the next request that needs it loads it again."""
     return service.unload_model(model_name)

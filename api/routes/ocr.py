@@ -8,11 +8,12 @@ from inference.results import BatchResult, OcrResult
 
 from ..deps import ServiceDep, serve
 from ..params import OcrQuery, ocr_params
+from ..schemas import errors
 
 router = APIRouter(tags=["ocr"])
 
 
-@router.post("/ocr", response_model=OcrResult)
+@router.post("/ocr", response_model=OcrResult, responses=errors(400, 404, 413, 503))
 async def ocr(
     request: Request,
     service: ServiceDep,
@@ -23,7 +24,7 @@ async def ocr(
     return await serve(request, service.ocr, file.file, params.model, params.language, filename=file.filename or "file")
 
 
-@router.post("/batch/ocr", response_model=BatchResult)
+@router.post("/batch/ocr", response_model=BatchResult, responses=errors(400, 404, 413, 503))
 async def batch_ocr(
     request: Request,
     service: ServiceDep,

@@ -191,7 +191,7 @@ class HfBackend(Backend):
         if row.finish_reason == "length":
             warnings.append(f"The text may be incomplete: the model stopped at its limit of {row.completion_tokens} "
                             "new tokens (ocr_max_tokens in the server's config).")
-        return OcrOutput(text=self.ocr_text(row.text), warnings=warnings)
+        return OcrOutput(text=self.ocr_text(row.text), warnings=warnings, completion_tokens=row.completion_tokens)
 
     def run_batch(self, works: Sequence[Work], stops: Sequence[Stop]) -> list[Output]:
         """Answer a batch of the same sampling settings with one generate call."""

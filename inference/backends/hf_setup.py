@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import importlib.util
+import logging
 from pathlib import Path
 from typing import Any, Literal
 
@@ -14,6 +15,7 @@ from ..errors import ModelUnavailable
 from ..settings import ModelSpec
 
 Precision = Literal["auto", "bf16", "fp16", "fp32", "int8", "int4"]
+log = logging.getLogger(__name__)
 WEIGHT_FILES = ["*.json", "*.safetensors", "*.txt", "*.model", "*.jinja", "*.tiktoken", "*.py"]
 
 
@@ -138,7 +140,8 @@ def weights_path(spec: ModelSpec, download: bool) -> str:
         try:
             return snapshot_download(spec.source, allow_patterns=WEIGHT_FILES)
         except Exception as exc:
-            reason = f"the download failed ({type(exc).__name__}: the Hub is unreachable or the repo is gated)"
+            log.warning("downloading %s failed: %s", spec.source, exc)
+            reason = "the download failed (the Hub is unreachable, or the repo is gated or private)"
     elif constants.HF_HUB_OFFLINE:
         reason = "HF_HUB_OFFLINE is set"
     raise ModelUnavailable(

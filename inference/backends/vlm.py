@@ -55,7 +55,7 @@ class TransformersVlmBackend(HfBackend):
     def check_processor(self, processor: Any) -> None:
         if not getattr(processor, "chat_template", None):
             raise ModelUnavailable(
-                f"Model '{self.spec.id}' ({self.spec.source}) has no chat template; "
+                f"Model '{self.spec.id}' has no chat template; "
                 "the transformers VLM backend needs one (use a backend made for this model)."
             )
 

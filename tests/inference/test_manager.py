@@ -103,3 +103,108 @@ def test_unavailable_backend_says_what_to_install(manager):
 def test_unknown_model_lists_valid_ids(manager):
     with pytest.raises(UnknownModel, match="rapid, tess_broken, tess_missing"):
         manager.load("nope")
+
+
+# ---- loads, shutdown and waiting, with the gate backend (tests/gate_backend.py) ------------------------------
+GATE_CONFIG = """
+limits: {max_batch_files: 2}
+models:
+  - {id: gate, name: Gate, backend: gate, tasks: [ocr]}
+"""
+
+
+@pytest.fixture
+def gated(tmp_path, monkeypatch):
+    """A manager over one gate model whose loads wait for ``GateBackend.load_gate``; queue bound 2."""
+    import inference.backends as backends
+    from tests.gate_backend import GateBackend
+
+    monkeypatch.setitem(backends._BACKENDS, "gate", "tests.gate_backend:ConfiguredGate")
+    monkeypatch.setattr(GateBackend, "load_gate", threading.Event())
+    monkeypatch.setattr(GateBackend, "loads_started", threading.Event())
+    monkeypatch.setattr(GateBackend, "load_error", None)
+    monkeypatch.setattr(GateBackend, "loads", 0)
+    path = tmp_path / "config.yaml"
+    path.write_text(GATE_CONFIG)
+    manager = ModelManager(Registry(load_settings(path, env={})), queue_size=lambda backend: 2, unload_grace_s=5)
+    yield manager, GateBackend
+    GateBackend.load_gate.set()
+    manager.shutdown(grace_s=5)
+
+
+def in_thread(fn, *args):
+    """Run fn in a thread; returns (thread, outcome list that gets its result or exception)."""
+    outcome = []
+
+    def run():
+        try:
+            outcome.append(fn(*args))
+        except Exception as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, outcome
+
+
+def test_requests_that_waited_for_a_failed_load_get_its_error_instead_of_loading_again(gated):
+    manager, gate = gated
+    gate.load_error = "the weights are broken"
+    first, first_outcome = in_thread(manager.runner, "gate")
+    assert gate.loads_started.wait(10)
+    waiters = [in_thread(manager.runner, "gate", Deadline(30)) for _ in range(2)]
+    slot = manager._slots["gate"]
+    with slot.cond:
+        assert slot.cond.wait_for(lambda: slot.pending == 2, 10)  # both wait for the load
+    gate.load_gate.set()
+    for thread, _ in [(first, first_outcome), *waiters]:
+        thread.join(10)
+    outcomes = [first_outcome[0], *(outcome[0] for _, outcome in waiters)]
+    assert all(isinstance(o, ModelUnavailable) and "weights are broken" in str(o) for o in outcomes)
+    assert gate.loads == 1  # one load, not one per waiter
+
+
+def test_requests_waiting_for_a_load_are_bounded_and_the_rest_refused_at_once(gated):
+    from inference import Overloaded
+
+    manager, gate = gated
+    loader, _ = in_thread(manager.runner, "gate")
+    assert gate.loads_started.wait(10)
+    waiters = [in_thread(manager.runner, "gate", Deadline(30)) for _ in range(2)]
+    slot = manager._slots["gate"]
+    with slot.cond:
+        assert slot.cond.wait_for(lambda: slot.pending == 2, 10)
+    with pytest.raises(Overloaded, match="being loaded"):  # the bound (2) is full: refused without waiting
+        manager.runner("gate", Deadline(30))
+    with pytest.raises(Overloaded):
+        manager.check_room("gate", 1)
+    gate.load_gate.set()
+    for thread, outcome in [(loader, None), *waiters]:
+        thread.join(10)
+    assert all(outcome[0] is manager.runner("gate") for _, outcome in waiters)
+
+
+def test_a_cancelled_request_does_not_start_a_load(gated):
+    from inference import Cancelled, CancelToken
+
+    manager, gate = gated
+    gate.load_gate.set()
+    token = CancelToken()
+    token.cancel()
+    with pytest.raises(Cancelled):
+        manager.submit("gate", [OcrWork("x")], Deadline(30), cancel=token)
+    assert gate.loads == 0 and manager.status("gate").state == UNLOADED
+
+
+def test_shutdown_stops_admitting_everywhere_and_nothing_loads_again(gated):
+    manager, gate = gated
+    gate.load_gate.set()
+    [ticket] = manager.submit("gate", [OcrWork("before")], Deadline(30))
+    gate_backend = manager.loaded_backend("gate")
+    gate_backend.gate.set()
+    assert ticket.result().text == "before"
+    manager.shutdown(grace_s=5)
+    assert manager.status("gate").state == UNLOADED
+    with pytest.raises(ModelUnavailable, match="shutting down"):
+        manager.submit("gate", [OcrWork("after")], Deadline(30))
+    assert gate.loads == 1 and manager.status("gate").state == UNLOADED

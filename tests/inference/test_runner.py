@@ -1,7 +1,7 @@
 """The runner: admission, batching, deadlines, cancellation, failures and shutdown.
 
-Its backend here is a small real one whose batches wait at a gate the test opens (and that stops early, like
-a generation, when every row's stop signal is true), so each test controls when work runs without sleeping.
+Its backend is tests/gate_backend.py: a small real one whose batches wait at a gate the test opens, so each
+test controls when work runs without sleeping.
 """
 
 from __future__ import annotations
@@ -12,75 +12,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from inference.backends.base import Backend
 from inference.cancel import Deadline
 from inference.errors import Cancelled, ModelUnavailable, OutOfMemory, Overloaded, TimedOut
 from inference.runner import Runner, RunnerClosed, collate, is_out_of_memory
-from inference.settings import ModelSpec
-from inference.values import ChatOutput, ChatParams, ChatWork, OcrOutput, OcrWork
-
-SPEC = ModelSpec(id="gate", name="Gate", backend="rapidocr", tasks=["ocr"])
-
-
-class GateBackend(Backend):
-    """Answers each work item with its image (a label); every batch waits until ``gate`` opens or all its rows
-    are stopped. ``fail`` decides, per batch, whether it raises (and what)."""
-
-    tasks = frozenset({"ocr", "chat"})
-
-    def __init__(self, max_batch: int = 1, workers: int = 1, wait_s: float = 0.0, fail=None):
-        super().__init__(SPEC)
-        self._max_batch, self._workers, self._wait_s, self.fail = max_batch, workers, wait_s, fail
-        self.gate = threading.Event()
-        self.entered = threading.Event()
-        self.batches: list[list[str]] = []
-        self.stopped_early = 0
-        self.stop_seen = threading.Event()
-        self.released = 0
-
-    @property
-    def workers(self):
-        return self._workers
-
-    @property
-    def max_batch(self):
-        return self._max_batch
-
-    @property
-    def batch_wait_s(self):
-        return self._wait_s
-
-    def batch_key(self, work):
-        return work.params.temperature if isinstance(work, ChatWork) else 0.0
-
-    def release_memory(self):
-        self.released += 1
-
-    def _wait(self, stops) -> None:
-        self.entered.set()
-        while not self.gate.wait(0.005):
-            if all(stop() for stop in stops):
-                self.stopped_early += 1
-                self.stop_seen.set()
-                return
-
-    def run_batch(self, works, stops):
-        labels = [w.image for w in works]
-        self.batches.append(labels)
-        self._wait(stops)
-        if self.fail is not None and (error := self.fail(labels)) is not None:
-            raise error
-        return [OcrOutput(text=label) for label in labels]
-
-    def stream(self, work, emit, stop):
-        self.batches.append([work.image])
-        self.entered.set()
-        count = 0
-        while not stop() and count < 10_000:
-            emit("x")
-            count += 1
-            self.gate.wait(0.001)
-        return ChatOutput(text="x" * count, finish_reason="stop" if count < 10_000 else "length")
+from inference.values import ChatParams, ChatWork, OcrWork
+from tests.gate_backend import GateBackend
 
 
 def work(label: str) -> OcrWork:
@@ -284,9 +220,9 @@ def test_close_after_its_grace_fails_the_queued_and_stops_the_running():
     running, queued = runner.submit([work("a"), work("b")], deadline())
     backend.entered.wait(5)
     runner.close(grace_s=0.1)
-    with pytest.raises(ModelUnavailable, match="unloaded before this request ran"):
+    with pytest.raises(ModelUnavailable, match="unloaded before this request finished"):
         queued.result()
-    with pytest.raises(Cancelled):
+    with pytest.raises(ModelUnavailable, match="unloaded before this request finished"):
         running.result()
     assert backend.stop_seen.is_set()  # close() waited for the stopped worker
 

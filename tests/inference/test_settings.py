@@ -90,7 +90,7 @@ def test_queue_bound_auto_explicit_and_from_the_environment(tmp_path):
     assert load_settings(path, env={"CHATVLM_MAX_QUEUE": "20"}).limits.queue_size(32) == 20
     with pytest.raises(ConfigError, match="CHATVLM_MAX_QUEUE.*at least max_batch_files"):
         load_settings(path, env={"CHATVLM_MAX_QUEUE": "4"})
-    with pytest.raises(ConfigError, match="CHATVLM_MAX_QUEUE.*whole number"):
+    with pytest.raises(ConfigError, match="CHATVLM_MAX_QUEUE.*valid integer"):
         load_settings(path, env={"CHATVLM_MAX_QUEUE": "lots"})
     path.write_text("limits: {max_batch_files: 8, max_queue_per_model: 2}\nmodels:\n"
                     "  - {id: r, name: R, backend: rapidocr, tasks: [ocr]}\n")

@@ -68,3 +68,27 @@ def test_chat_tab_stop_ends_the_generation_on_the_server(tiny_settings, english_
             assert time.monotonic() - started < 10
         finally:
             browser.close()
+
+
+def test_with_api_keys_the_browser_signs_in_then_reads_an_image(settings, english_file):
+    from tests.conftest import serve_in_thread
+
+    configured = settings.model_copy(deep=True)
+    configured.auth.api_keys = ["user:browser-key-0123456789"]
+    with serve_in_thread(configured) as (base, _), playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(f"{base}/", wait_until="domcontentloaded")
+            assert "/login" in page.url  # asked to sign in first
+            page.locator("#key").fill("wrong-key-000000")
+            page.get_by_role("button", name="Sign in").click()
+            playwright.expect(page.get_by_text("That key is not valid.")).to_be_visible()
+            page.locator("#key").fill("browser-key-0123456789")
+            page.get_by_role("button", name="Sign in").click()
+            playwright.expect(page.get_by_role("tab", name="OCR")).to_be_visible(timeout=60_000)
+            page.locator("input[type=file]").first.set_input_files(str(english_file))
+            page.get_by_role("button", name="Extract text").click()
+            playwright.expect(page.locator("#ocr-text textarea")).to_have_value(re.compile("Invoice"), timeout=60_000)
+        finally:
+            browser.close()

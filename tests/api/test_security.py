@@ -1,0 +1,153 @@
+"""Safe to expose: API keys with roles, browser login, cross-site refusal, rate limits, 405s, request ids, and
+error details that never echo unbounded input. Each against the real app (FastAPI's test client)."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.helpers import ENGLISH, encode, render_lines
+
+PNG = encode(render_lines(ENGLISH[:1]))
+USER, ADMIN = "user-key-0123456789", "admin-key-9876543210"
+
+
+def app_with(settings, **changes):
+    from app import create_app
+
+    settings = settings.model_copy(deep=True)
+    for section, values in changes.items():
+        for key, value in values.items():
+            setattr(getattr(settings, section), key, value)
+    return create_app(settings)
+
+
+@pytest.fixture(scope="module")
+def keyed(settings):
+    """The app with a user key and an admin key."""
+    with TestClient(app_with(settings, auth={"api_keys": [f"user:{USER}", f"admin:{ADMIN}"]}),
+                    raise_server_exceptions=False) as client:
+        yield client
+
+
+def ocr(client, **kwargs):
+    return client.post("/ocr", params={"model": "rapidocr"}, files={"file": ("d.png", PNG)}, **kwargs)
+
+
+def test_probes_docs_and_api_info_stay_open(keyed):
+    for path in ("/health", "/ready", "/info", "/docs", "/redoc", "/openapi.json"):
+        assert keyed.get(path).status_code == 200, path
+    assert keyed.get("/", headers={"Accept": "*/*"}).json()["message"] == "ChatVLMLLM API"
+
+
+def test_inference_needs_a_key_and_any_role_may_run_it(keyed):
+    missing = ocr(keyed)
+    assert missing.status_code == 401 and "API key is required" in missing.json()["detail"]
+    assert missing.headers["WWW-Authenticate"] == "Bearer"
+    wrong = ocr(keyed, headers={"Authorization": "Bearer not-a-key-at-all"})
+    assert wrong.status_code == 401 and "not valid" in wrong.json()["detail"]
+    assert ocr(keyed, headers={"Authorization": f"Bearer {USER}"}).status_code == 200
+    assert ocr(keyed, headers={"X-API-Key": USER}).status_code == 200
+    assert ocr(keyed, headers={"X-API-Key": ADMIN}).status_code == 200
+    assert keyed.get("/models").status_code == 401 and keyed.get("/models", headers={"X-API-Key": USER}).status_code == 200
+
+
+def test_model_management_and_metrics_need_the_admin_role(keyed):
+    for method, path in (("post", "/models/rapidocr/load"), ("delete", "/models/rapidocr"), ("get", "/metrics")):
+        as_user = getattr(keyed, method)(path, headers={"X-API-Key": USER})
+        assert as_user.status_code == 403 and "admin role" in as_user.json()["detail"], path
+        assert getattr(keyed, method)(path).status_code == 401
+        assert getattr(keyed, method)(path, headers={"Authorization": f"Bearer {ADMIN}"}).status_code == 200, path
+
+
+def test_keys_are_never_logged(keyed, caplog):
+    with caplog.at_level(logging.DEBUG):
+        ocr(keyed, headers={"X-API-Key": USER})
+        ocr(keyed, headers={"Authorization": "Bearer wrong-key-that-is-long"})
+        keyed.post("/login", data={"key": ADMIN}, follow_redirects=False)
+    assert caplog.records and USER not in caplog.text and ADMIN not in caplog.text
+    assert "wrong-key-that-is-long" not in caplog.text
+
+
+def test_a_browser_signs_in_with_its_key_and_then_uses_the_ui_and_the_api(settings):
+    with TestClient(app_with(settings, auth={"api_keys": [f"user:{USER}"]}), raise_server_exceptions=False) as browser:
+        page = browser.get("/", headers={"Accept": "text/html"}, follow_redirects=False)
+        assert page.status_code == 303 and page.headers["location"].startswith("/login")
+        form = browser.get("/login")
+        assert form.status_code == 200 and 'name="key"' in form.text
+        refused = browser.post("/login", data={"key": "guess-guess-guess"}, follow_redirects=False)
+        assert refused.status_code == 401 and "not valid" in refused.text and "chatvlm_session" not in browser.cookies
+        signed_in = browser.post("/login", data={"key": USER, "next": "https://evil.example/"}, follow_redirects=False)
+        assert signed_in.status_code == 303 and signed_in.headers["location"] == "/"  # no open redirect
+        assert browser.get("/", headers={"Accept": "text/html"}).status_code == 200  # the UI
+        assert ocr(browser).status_code == 200  # the session cookie stands for the key
+        browser.get("/logout")
+        assert ocr(browser).status_code == 401
+
+
+def test_cross_site_requests_cannot_act(client):
+    evil = ocr(client, headers={"Origin": "http://evil.example"})
+    assert evil.status_code == 403 and "Cross-site" in evil.json()["detail"]
+    assert client.delete("/models/rapidocr", headers={"Origin": "http://evil.example"}).status_code == 403
+    assert ocr(client, headers={"Origin": "http://testserver"}).status_code == 200  # the server's own pages
+    assert ocr(client).status_code == 200  # no Origin: curl, requests, gradio_client
+    # CORS stays closed: no page of another site may read answers either
+    read = client.get("/health", headers={"Origin": "http://evil.example"})
+    assert read.status_code == 200 and "access-control-allow-origin" not in read.headers
+
+
+def test_an_allowed_origin_may_call_with_cors(settings):
+    allowed = "https://tools.example.org"
+    with TestClient(app_with(settings, auth={"allowed_origins": [allowed]}), raise_server_exceptions=False) as client:
+        response = ocr(client, headers={"Origin": allowed})
+        assert response.status_code == 200 and response.headers["access-control-allow-origin"] == allowed
+        assert ocr(client, headers={"Origin": "https://other.example.org"}).status_code == 403
+
+
+def test_rate_limit_per_key_answers_429_with_retry_after(settings):
+    app = app_with(settings, auth={"api_keys": [f"user:{USER}", f"admin:{ADMIN}"]}, limits={"rate_limit": "3/minute"})
+    with TestClient(app, raise_server_exceptions=False) as client:
+        assert [ocr(client, headers={"X-API-Key": USER}).status_code for _ in range(3)] == [200, 200, 200]
+        limited = ocr(client, headers={"X-API-Key": USER})
+        assert limited.status_code == 429 and "3 per 1 minute" in limited.json()["detail"]
+        assert 1 <= int(limited.headers["Retry-After"]) <= 60
+        assert ocr(client, headers={"X-API-Key": ADMIN}).status_code == 200  # another key has its own budget
+        assert client.get("/health").status_code == 200  # probes are not limited
+
+
+def test_rate_limit_per_client_address_when_keys_are_off(settings):
+    with TestClient(app_with(settings, limits={"rate_limit": "2/minute"}), raise_server_exceptions=False) as client:
+        assert [ocr(client).status_code for _ in range(3)] == [200, 200, 429]
+
+
+def test_a_wrong_method_is_405_with_allow(client):
+    trace = client.request("TRACE", "/health")
+    assert trace.status_code == 405
+    wrong = client.get("/ocr")
+    assert wrong.status_code == 405 and wrong.headers["Allow"] == "POST"
+    assert client.put("/models/rapidocr").status_code == 405 and "DELETE" in client.put("/models/rapidocr").headers["Allow"]
+
+
+def test_every_response_carries_a_request_id_that_the_log_line_shows(client, caplog):
+    with caplog.at_level(logging.INFO, logger="chatvlmllm.access"):
+        given = ocr(client, headers={"X-Request-ID": "trace-me-42"})
+        made = client.post("/ocr", files={"file": ("x.png", b"not an image")})
+    assert given.headers["X-Request-ID"] == "trace-me-42"
+    assert made.status_code == 400 and len(made.headers["X-Request-ID"]) == 32
+    assert "request_id=trace-me-42" in caplog.text and f"request_id={made.headers['X-Request-ID']}" in caplog.text
+    odd = client.get("/health", headers={"X-Request-ID": "bad id with spaces\t" * 20})
+    assert odd.headers["X-Request-ID"] != "bad id with spaces\t" * 20  # a made one instead
+
+
+def test_error_details_never_echo_unbounded_input_or_internal_names(client):
+    huge = client.post("/ocr", params={"model": "m" * 60_000}, files={"file": ("d.png", PNG)})
+    assert huge.status_code == 404 and len(huge.json()["detail"]) < 400
+    nan = client.post("/chat?temperature=nan", files={"file": ("d.png", PNG)},
+                      data={"prompt": "hi", "temperature": "nan", "model": "qwen3_vl_2b"})
+    assert nan.status_code == 400 and "temperature" in nan.json()["detail"] and "twice" not in nan.json()["detail"]
+    text_as_file = client.post("/ocr", data={"file": "abc"})
+    detail = text_as_file.json()["detail"]
+    assert text_as_file.status_code == 400 and "'file' must be a file" in detail
+    assert "UploadFile" not in detail and "<class" not in detail
