@@ -101,10 +101,10 @@ class InferenceService:
         if model is None:
             model = self.default_model(task)
             if model is None:
-                raise ModelUnavailable(
-                    f"No model that can {TASK_VERBS[task]} is available on this server; "
-                    "add one to config.yaml (see the README's model list)."
-                )
+                configured = self.registry.capable(task, usable_only=False)
+                why = (f" {configured[0]} {self.registry.unavailable_reason(configured[0])}." if configured
+                       else " Add one to config.yaml (see the README's model list).")
+                raise ModelUnavailable(f"No model that can {TASK_VERBS[task]} can run on this server:{why}")
         spec = self.registry.get(model)
         if task not in spec.tasks:
             able = ", ".join(self.registry.capable(task)) or "none on this server"
@@ -200,13 +200,16 @@ class InferenceService:
         chat = self.default_model("chat")
         lines.append(f"default OCR model: {self.default_model('ocr') or 'none'}; default chat model: "
                      f"{chat or 'none can run here'}")
-        ready, missing = [], []
+        ready, missing = [], {}
         for spec in self.registry.specs():
             reason = self.registry.unavailable_reason(spec.id) or self.registry.backend_class(spec.id).missing_weights(spec)
-            (missing if reason else ready).append(f"{spec.id} ({reason})" if reason else spec.id)
+            if reason:  # models that share a reason are named together ("\0" stands for their ids)
+                missing.setdefault(reason.replace(spec.id, "\0"), []).append(spec.id)
+            else:
+                ready.append(spec.id)
         lines.append(f"models that can run here: {', '.join(ready) or 'none'}")
-        if missing:
-            lines.append(f"models that cannot run yet: {'; '.join(missing)}")
+        for reason, ids in missing.items():
+            lines.append(f"models that cannot run yet: {', '.join(ids)}: {reason.replace(chr(0), ' '.join(ids))}")
         return lines
 
     # ---- work -------------------------------------------------------------------------------------

@@ -43,9 +43,10 @@ def missing_packages(options: HfOptions) -> str | None:
     """None when the options can run on this host, else what is missing (a clear error, never a silent fallback)."""
     from ..device import gpu_info
 
-    for package, why in (("torch", "PyTorch"), ("transformers", "transformers")):
+    for package in ("torch", "transformers"):
         if importlib.util.find_spec(package) is None:
-            return f"{why} is not installed: pip install -r requirements.txt"
+            return ("it needs the vision-language extras (PyTorch and transformers), which this install "
+                    "(requirements-cpu.txt) leaves out: pip install -r requirements.txt, on a host with a GPU")
     if options.attention == "flash_attention_2" and importlib.util.find_spec("flash_attn") is None:
         return "attention 'flash_attention_2' needs the flash-attn package: pip install flash-attn (or use sdpa)"
     if options.precision in ("int8", "int4"):

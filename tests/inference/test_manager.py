@@ -179,7 +179,7 @@ def test_requests_waiting_for_a_load_are_bounded_and_the_rest_refused_at_once(ga
     with pytest.raises(Overloaded):
         manager.check_room("gate", 1)
     gate.load_gate.set()
-    for thread, outcome in [(loader, None), *waiters]:
+    for thread, _ in [(loader, None), *waiters]:
         thread.join(10)
     assert all(outcome[0] is manager.runner("gate") for _, outcome in waiters)
 

@@ -85,3 +85,14 @@ def test_model_listing_fields(service):
     listing = service.list_models()
     for model in listing.available:
         assert model.name and isinstance(model.params, str) and model.tasks
+
+
+def test_when_no_chat_model_can_run_the_error_says_why(tmp_path, english_png):
+    path = tmp_path / "config.yaml"
+    path.write_text("models:\n  - {id: r, name: R, backend: rapidocr, tasks: [ocr]}\n"
+                    "  - {id: q8, name: Q, backend: transformers, source: Qwen/X, tasks: [chat], options: {precision: int8}}\n")
+    service = InferenceService(load_settings(path, env={}))
+    if gpu_info().available:
+        pytest.skip("on a GPU host an int8 model may run")
+    with pytest.raises(ModelUnavailable, match=r"No model that can chat can run on this server: q8 .*int8"):
+        service.chat(english_png, "What is this?")
