@@ -24,12 +24,19 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def build_service(folder: Path, shape: str, max_tokens: int, batch: int, fast: bool):
+def build_service(folder: Path, shape: str, max_tokens: int, batch: int, fast: bool, built: Path | None = None):
+    """The service over Qwen3-VL of this shape: built into ``folder`` (once; a second call reuses it), or, for the
+    tiny shape, the models ``python -m tests.tiny_models`` already built in ``built``."""
     from inference import InferenceService, load_settings
     from tests.tiny_models import build_got_ocr, build_qwen3_vl, write_config
 
-    qwen = build_qwen3_vl(folder / f"qwen3_vl_{shape}", shape=shape)
-    got = build_got_ocr(folder / "got_ocr_tiny")
+    if built is not None and shape == "tiny":
+        qwen, got = built / "qwen3_vl_tiny", built / "got_ocr_tiny"
+    else:
+        qwen, got = folder / f"qwen3_vl_{shape}", folder / "got_ocr_tiny"
+        if not (qwen / "config.json").is_file():
+            build_qwen3_vl(qwen, shape=shape)
+            build_got_ocr(got)
     settings = load_settings(write_config(folder, qwen, got), env={})
     entry = next(m for m in settings.models if m.id == "qwen3_vl_2b")
     entry.options.update(ocr_max_tokens=max_tokens, max_batch_size=batch, batch_wait_ms=5.0, fast_path=fast,
@@ -62,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=None, help="requests per way (default 8 tiny, 32 2b)")
     parser.add_argument("--max-tokens", type=int, default=None, help="new tokens per request (32 tiny, 128 2b)")
     parser.add_argument("--size", type=int, default=768, help="image side in pixels (768x1024 -> 768 tokens)")
+    parser.add_argument("--tiny-models", type=Path, default=None,
+                        help="a folder built by `python -m tests.tiny_models` to use instead of building (tiny shape)")
     args = parser.parse_args(argv)
     n = args.requests or (8 if args.shape == "tiny" else 32)
     max_tokens = args.max_tokens or (32 if args.shape == "tiny" else 128)
@@ -72,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
 
     image = render_lines(ENGLISH * 8, font_size=28).resize((args.size, args.size * 4 // 3))
     with tempfile.TemporaryDirectory() as tmp:
-        service = build_service(Path(tmp), args.shape, max_tokens, n, fast=False)
+        service = build_service(Path(tmp), args.shape, max_tokens, n, fast=False, built=args.tiny_models)
         model = "qwen3_vl_2b"
         service.load_model(model)
         service.ocr(image, model)  # warm-up
@@ -110,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
             torch.cuda.empty_cache()
             torch.cuda.reset_peak_memory_stats()
 
-        fast = build_service(Path(tmp), args.shape, max_tokens, n, fast=True)
+        fast = build_service(Path(tmp), args.shape, max_tokens, n, fast=True, built=args.tiny_models)
         fast.load_model(model)
         backend = fast.manager.loaded_backend(model)
         from inference.values import ChatMessage, ChatParams

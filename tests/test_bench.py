@@ -28,9 +28,9 @@ def test_ocr_quality_benchmark_prints_its_summary(tmp_path):
     assert float(summary["default_cer"]) <= 0.05 and float(summary["default_ips"]) > 0
 
 
-def test_throughput_benchmark_runs_on_the_cpu_tiny_model():
-    result = subprocess.run([sys.executable, "bench/throughput.py", "--requests", "4", "--max-tokens", "8"], cwd=ROOT,
-                            capture_output=True, text=True, timeout=600)
+def test_throughput_benchmark_runs_on_the_cpu_tiny_model(tiny_build):
+    result = subprocess.run([sys.executable, "bench/throughput.py", "--requests", "4", "--max-tokens", "8",
+                             "--tiny-models", str(tiny_build[0])], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
     summary = dict(pair.split("=") for pair in result.stdout.strip().splitlines()[-1].split())
     for key in ("concurrent_x", "batch_x", "seq_ips", "fast_concurrent_x", "fast_tokens_per_s", "floor_tokens_per_s",
