@@ -20,7 +20,14 @@ from .settings import LimitSettings
 ImageSource = bytes | str | Path | Image.Image | BinaryIO
 
 
+def shown(name: str) -> str:
+    """A client's file name as messages show it: printable, at most 80 characters (never unbounded input)."""
+    name = "".join(ch for ch in str(name) if ch.isprintable())
+    return name if len(name) <= 80 else name[:77] + "..."
+
+
 def not_an_image(name: str, data: bytes = b"") -> str:
+    name = shown(name)
     message = f"'{name}' is not an image in a format we can read (PNG, JPEG, WebP, TIFF, BMP, GIF...)."
     if data.startswith(b"%PDF"):
         return message[:-1] + "; it is a PDF: send its pages as images."
@@ -35,6 +42,7 @@ def _mib(n: int) -> str:
 
 def read_limited(stream: BinaryIO, limit: int, name: str) -> bytes:
     """Read at most ``limit`` bytes; a longer stream is refused without reading it all."""
+    name = shown(name)
     data = stream.read(limit + 1)
     if len(data) > limit:
         raise PayloadTooLarge(f"'{name}' is larger than the {_mib(limit)} limit per file.")
@@ -49,6 +57,7 @@ def read_path(path: str | Path, limits: LimitSettings) -> bytes:
 
 def decode(data: bytes, limits: LimitSettings, name: str = "file") -> Image.Image:
     """Turn uploaded bytes into an upright RGB image, or raise BadInput / PayloadTooLarge."""
+    name = shown(name)
     if not data:
         raise BadInput(f"'{name}' is empty (0 bytes).")
     if len(data) > limits.max_file_bytes:
@@ -74,6 +83,7 @@ def decode(data: bytes, limits: LimitSettings, name: str = "file") -> Image.Imag
 
 
 def check_pixels(image: Image.Image, limits: LimitSettings, name: str) -> None:
+    name = shown(name)
     width, height = image.size
     if width * height > limits.max_image_pixels:
         raise BadInput(

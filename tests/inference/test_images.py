@@ -86,3 +86,13 @@ def test_thin_and_tiny_images_are_padded_without_moving_content():
 def test_files_that_are_not_images_say_what_they_are(data, words):
     with pytest.raises(BadInput, match=words):
         images.decode(data, LimitSettings(), "upload")
+
+
+def test_a_long_or_odd_file_name_is_cut_in_messages():
+    from inference.errors import BadInput
+    from inference.images import decode
+    from inference.settings import LimitSettings
+
+    with pytest.raises(BadInput) as error:
+        decode(b"not an image", LimitSettings(), name="x" * 5000 + "\n\x00.png")
+    assert len(str(error.value)) < 300 and "\x00" not in str(error.value)
