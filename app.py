@@ -45,7 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     may_manage = (lambda request: is_admin(getattr(request, "username", None))) if keys_on else (lambda request: True)
     return gr.mount_gradio_app(
         app, ui.build_ui(service, may_manage=may_manage), path="/", max_file_size=settings.limits.max_file_bytes,
-        footer_links=["api"], auth_dependency=api.gradio_user if keys_on else None,
+        footer_links=["api"], auth_dependency=api.gradio_user if keys_on else None, mcp_server=True,
     )
 
 

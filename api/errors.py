@@ -41,8 +41,15 @@ def status_of(exc: ChatVLMError) -> int:
     return next((code for cls, code in STATUS if isinstance(exc, cls)), 500)
 
 
-def _detail(status: int, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse(status_code=status, content={"detail": redact_paths(detail)}, headers=headers)
+def error_response(path: str, status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    """An error as this route's clients read it: ``{"detail"}`` on the API guide's routes, OpenAI's
+    ``{"error": {...}}`` under /v1 (so the OpenAI SDKs raise the right exception)."""
+    message = redact_paths(message)
+    if path.startswith("/v1/"):
+        from .openai_schemas import error_body
+
+        return JSONResponse(status_code=status, content=error_body(status, message), headers=headers)
+    return JSONResponse(status_code=status, content={"detail": message}, headers=headers)
 
 
 def describe_validation(exc: RequestValidationError) -> str:
@@ -69,17 +76,17 @@ def install(app: FastAPI) -> None:
         if isinstance(exc, ModelUnavailable) and exc.log_detail:
             log.warning("%s %s: %s (%s)", request.method, request.url.path, exc, exc.log_detail)
         headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Overloaded) else None
-        return _detail(status, str(exc), headers)
+        return error_response(request.url.path, status, str(exc), headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return _detail(400, describe_validation(exc))
+        return error_response(request.url.path, 400, describe_validation(exc))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return _detail(exc.status_code, str(exc.detail), getattr(exc, "headers", None))
+        return error_response(request.url.path, exc.status_code, str(exc.detail), getattr(exc, "headers", None))
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
-        return _detail(500, "Internal server error. The server log has the details.")
+        return error_response(request.url.path, 500, "Internal server error. The server log has the details.")

@@ -6,8 +6,9 @@ from __future__ import annotations
 import re
 
 from fastapi import FastAPI
-from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from .errors import error_response
 
 
 class MethodGuard:
@@ -45,6 +46,6 @@ class MethodGuard:
     @staticmethod
     async def refuse(scope: Scope, receive: Receive, send: Send, methods: list[str]) -> None:
         allow = ", ".join(methods) or "GET, POST"
-        response = JSONResponse({"detail": f"Method {scope['method']} is not allowed here; use {allow}."},
-                                status_code=405, headers={"Allow": allow})
+        response = error_response(scope["path"], 405, f"Method {scope['method']} is not allowed here; use {allow}.",
+                                  {"Allow": allow})
         await response(scope, receive, send)

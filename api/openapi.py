@@ -11,14 +11,15 @@ from fastapi.openapi.utils import get_openapi
 
 from inference.settings import Settings
 
+from .openai_schemas import OpenAIError
 from .schemas import WHY, ErrorBody
 from .security import UNSAFE_METHODS, counts_against_limit, required_role
 
-ERROR_REF = {"$ref": "#/components/schemas/ErrorBody"}
 
-
-def _error(code: int) -> dict[str, Any]:
-    return {"description": WHY[code], "content": {"application/json": {"schema": ERROR_REF}}}
+def _error(code: int, path: str) -> dict[str, Any]:
+    """The documented error response: OpenAI's error body under /v1, ``{"detail"}`` elsewhere."""
+    ref = "#/components/schemas/" + ("OpenAIError" if path.startswith("/v1/") else "ErrorBody")
+    return {"description": WHY[code], "content": {"application/json": {"schema": {"$ref": ref}}}}
 
 
 def _is_file(schema: Any) -> bool:
@@ -80,6 +81,8 @@ def install(app: FastAPI, settings: Settings) -> None:
         schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         components["ErrorBody"] = ErrorBody.model_json_schema()
+        components.setdefault("OpenAIError", OpenAIError.model_json_schema(ref_template="#/components/schemas/{model}"))
+        components.update(OpenAIError.model_json_schema(ref_template="#/components/schemas/{model}").pop("$defs", {}))
         for name in ("HTTPValidationError", "ValidationError"):
             components.pop(name, None)
         if keys_on:
@@ -101,7 +104,7 @@ def install(app: FastAPI, settings: Settings) -> None:
                 if limited and counts_against_limit(method.upper(), path):
                     extra.append(429)
                 for code in extra:
-                    responses.setdefault(str(code), _error(code))
+                    responses.setdefault(str(code), _error(code, path))
         for name, body in components.items():
             if name.startswith("Body_"):
                 _no_empty_uploads(body)

@@ -24,11 +24,12 @@ from dataclasses import dataclass
 from urllib.parse import quote, urlparse
 
 from starlette.datastructures import Headers
-from starlette.responses import JSONResponse, RedirectResponse
+from starlette.responses import RedirectResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from inference.settings import ROLES, Settings
 
+from .errors import error_response
 from .root import wants_html
 
 SESSION_COOKIE = "chatvlm_session"
@@ -213,6 +214,10 @@ class Gatekeeper:
 
     def check(self, scope: Scope, headers: Headers, method: str, path: str) -> Callable | None:
         """None to let the request through; else the response that refuses it."""
+
+        def _refuse(status: int, detail: str, extra: dict[str, str] | None = None) -> Callable:
+            return error_response(path, status, detail, extra)
+
         origin = headers.get("origin")
         if method in UNSAFE_METHODS and origin is not None and not (
                 origin.rstrip("/") in self.allowed_origins or same_origin(origin, headers)):
@@ -237,6 +242,3 @@ class Gatekeeper:
                                     f"address). Try again in {retry} s.", {"Retry-After": str(retry)})
         return None
 
-
-def _refuse(status: int, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"detail": detail}, status_code=status, headers=headers)

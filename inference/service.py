@@ -15,8 +15,9 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, as_completed
 from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import replace
 
-from . import images, languages
+from . import image_urls, images, languages
 from .cancel import CancelToken, Deadline
 from .device import gpu_info, memory_in_use
 from .errors import BadInput, Cancelled, ChatVLMError, ModelUnavailable, redact_paths
@@ -39,7 +40,7 @@ from .results import (
 from .settings import DefaultSettings, LimitSettings, Settings
 from .streams import TextStream
 from .tickets import Ticket
-from .values import ChatMessage, ChatOutput, ChatParams, ChatWork, OcrOutput, OcrWork, Work
+from .values import ChatMessage, ChatOutput, ChatParams, ChatWork, OcrOutput, OcrWork, Work, with_image
 
 log = logging.getLogger(__name__)
 
@@ -242,38 +243,84 @@ class InferenceService:
             lines=output.lines, warnings=output.warnings,
         )
 
-    def chat_params(self, temperature: float | None, max_tokens: int | None) -> ChatParams:
+    def chat_params(self, temperature: float | None = None, max_tokens: int | None = None, top_p: float | None = None,
+                    stop: Sequence[str] = (), seed: int | None = None, max_temperature: float = 1.0) -> ChatParams:
+        """Sampling settings, defaults filled in and each checked once (``max_temperature``: 1.0 for the API guide's
+        routes, 2.0 for the OpenAI protocol)."""
         defaults, limits = self.settings.defaults, self.settings.limits
         temperature = defaults.temperature if temperature is None else temperature
         max_tokens = defaults.max_tokens if max_tokens is None else max_tokens
-        if not 0.0 <= temperature <= 1.0:
-            raise BadInput(f"temperature must be between 0.0 and 1.0 (got {temperature}).")
+        if not 0.0 <= temperature <= max_temperature:
+            raise BadInput(f"temperature must be between 0.0 and {max_temperature} (got {temperature}).")
         if not 1 <= max_tokens <= limits.max_tokens:
             raise BadInput(f"max_tokens must be between 1 and {limits.max_tokens} (got {max_tokens}).")
-        return ChatParams(temperature=float(temperature), max_tokens=int(max_tokens))
+        if top_p is not None and not 0.0 < top_p <= 1.0:
+            raise BadInput(f"top_p must be greater than 0 and at most 1 (got {top_p}).")
+        stop = tuple(s for s in stop if s)
+        if len(stop) > 4 or any(len(s) > 100 for s in stop):
+            raise BadInput("stop takes at most 4 sequences of at most 100 characters each.")
+        return ChatParams(temperature=float(temperature), max_tokens=int(max_tokens),
+                          top_p=None if top_p is None else float(top_p), stop=stop,
+                          seed=None if seed is None else int(seed))
+
+    def _check_conversation(self, model_id: str, messages: Sequence[ChatMessage]) -> None:
+        """Text within the prompt limits, images within the model's and the server's limits."""
+        limit = self.settings.limits.max_prompt_chars
+        if not messages or not messages[-1].content.strip() and not messages[-1].images:
+            raise BadInput("prompt is required: ask something about the image.")
+        if len(messages[-1].content) > limit:
+            raise BadInput(f"prompt is longer than {limit} characters.")
+        if sum(len(m.content) for m in messages) > 8 * limit:
+            raise BadInput(f"the conversation is longer than {8 * limit} characters; start a new one.")
+        count = sum(len(m.images) for m in messages)
+        most = min(self.settings.limits.max_images, self.registry.backend_class(model_id)(
+            self.registry.get(model_id)).max_images)
+        if count > most:
+            raise BadInput(f"Model '{model_id}' takes at most {most} image(s) per request ({count} sent).")
 
     def _chat_work(self, image: ImageSource, prompt: str, model: str | None, temperature: float | None,
                    max_tokens: int | None, history: Sequence[ChatMessage], filename: str) -> tuple[str, ChatWork]:
-        """Validate a chat request (cheap checks first) and decode its image."""
+        """A chat about one image (the API guide's /chat, the Chat tab): the image goes with the conversation's
+        first user turn. Cheap checks first, then the image is decoded."""
         prompt = (prompt or "").strip()
         if not prompt:
             raise BadInput("prompt is required: ask something about the image.")
-        if len(prompt) > self.settings.limits.max_prompt_chars:
-            raise BadInput(f"prompt is longer than {self.settings.limits.max_prompt_chars} characters.")
         params = self.chat_params(temperature, max_tokens)
         model_id = self.resolve_model("chat", model)
+        messages = [*history, ChatMessage(role="user", content=prompt)]
+        self._check_conversation(model_id, messages)
         self.manager.check_room(model_id, 1)  # a busy server refuses before decoding
         picture = images.load(image, self.settings.limits, filename)
-        return model_id, ChatWork(picture, [*history, ChatMessage(role="user", content=prompt)], params)
+        return model_id, ChatWork(with_image(messages, picture), params)
+
+    def _conversation_work(self, messages: Sequence[ChatMessage], model: str | None,
+                           params: ChatParams) -> tuple[str, ChatWork]:
+        """A conversation whose messages carry their own images as URLs (the OpenAI protocol, MCP): checked, then
+        each image read (data: URLs; http(s) when allowed) and decoded."""
+        model_id = self.resolve_model("chat", model)
+        self._check_conversation(model_id, messages)
+        self.manager.check_room(model_id, 1)
+        limits, decoded, n = self.settings.limits, [], 0
+        for message in messages:
+            pictures = []
+            for url in message.images:
+                n += 1
+                pictures.append(images.decode(image_urls.read(url, limits), limits, f"image {n}"))
+            decoded.append(replace(message, images=tuple(pictures)))
+        return model_id, ChatWork(decoded, params)
+
+    def _answer(self, model_id: str, work: ChatWork, cancel: CancelToken | None, deadline: Deadline) -> ChatOutput:
+        [ticket] = self._submit(model_id, [work], deadline, cancel)
+        output = ticket.result()
+        assert isinstance(output, ChatOutput)
+        return output
 
     def chat(self, image: ImageSource, prompt: str, model: str | None = None, temperature: float | None = None,
              max_tokens: int | None = None, history: Sequence[ChatMessage] = (), filename: str = "file",
              cancel: CancelToken | None = None) -> ChatResult:
         started, deadline = time.perf_counter(), self._deadline(cancel)
         model_id, work = self._chat_work(image, prompt, model, temperature, max_tokens, history, filename)
-        [ticket] = self._submit(model_id, [work], deadline, cancel)
-        output = ticket.result()
-        assert isinstance(output, ChatOutput)
+        output = self._answer(model_id, work, cancel, deadline)
         return ChatResult(response=output.text, model=model_id, processing_time=round(time.perf_counter() - started, 4),
                           prompt=work.messages[-1].content, finish_reason=output.finish_reason)
 
@@ -284,6 +331,22 @@ class InferenceService:
         closing the stream stops the generation."""
         deadline = self._deadline(cancel)
         model_id, work = self._chat_work(image, prompt, model, temperature, max_tokens, history, filename)
+        [ticket] = self._submit(model_id, [work], deadline, cancel, streaming=True)
+        return TextStream(ticket, model_id, work.messages[-1].content)
+
+    def complete(self, messages: Sequence[ChatMessage], model: str | None, params: ChatParams,
+                 cancel: CancelToken | None = None) -> tuple[str, ChatOutput]:
+        """Answer a conversation whose images come as URLs with their messages (the OpenAI protocol); returns the
+        model that answered and the answer (text, finish reason, token counts)."""
+        deadline = self._deadline(cancel)
+        model_id, work = self._conversation_work(messages, model, params)
+        return model_id, self._answer(model_id, work, cancel, deadline)
+
+    def complete_stream(self, messages: Sequence[ChatMessage], model: str | None, params: ChatParams,
+                        cancel: CancelToken | None = None) -> TextStream:
+        """:meth:`complete`, streamed: admitted (or refused) here; closing the stream stops the generation."""
+        deadline = self._deadline(cancel)
+        model_id, work = self._conversation_work(messages, model, params)
         [ticket] = self._submit(model_id, [work], deadline, cancel, streaming=True)
         return TextStream(ticket, model_id, work.messages[-1].content)
 

@@ -51,6 +51,8 @@ class LimitSettings(_Strict):
         "runs at once)")
     request_timeout_s: float = Field(300.0, gt=0, description="a request not done by then is dropped or stopped")
     rate_limit: str | None = Field(None, description="requests per key (or client address), e.g. '60/minute'")
+    image_urls: bool = Field(False, description="fetch http(s) image URLs given to /v1 and MCP (data: URLs always work)")
+    max_images: int = Field(8, gt=0, description="images in one chat request, at most (and at most what the model takes)")
     shutdown_grace_s: float = Field(15.0, ge=0, description="at shutdown, how long queued work may still finish")
 
     @field_validator("rate_limit")

@@ -3,7 +3,7 @@ the REST schemas and the UI render them. Nothing here imports anything above the
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -15,14 +15,23 @@ FinishReason = Literal["stop", "length", "cancelled"]
 
 @dataclass(frozen=True)
 class ChatMessage:
-    role: str  # "user" or "assistant"
+    role: str  # "system", "user" or "assistant"
     content: str
+    images: tuple[Any, ...] = ()  # PIL images (upright RGB) that come with this message, before its text
 
 
 @dataclass(frozen=True)
 class ChatParams:
     temperature: float
     max_tokens: int
+    top_p: float | None = None  # nucleus sampling (only when sampling)
+    stop: tuple[str, ...] = ()  # the answer ends before the first of these
+    seed: int | None = None  # sampling seed, for repeatable answers
+
+    @property
+    def batch_key(self) -> tuple:
+        """Requests batched together share these (a batch is one generate call with one set of settings)."""
+        return self.temperature > 0, self.temperature, self.top_p, self.stop, self.seed
 
 
 class OcrLine(BaseModel):
@@ -58,12 +67,23 @@ class OcrWork:
 
 @dataclass
 class ChatWork:
-    """Answer the last user message of a conversation about one decoded image."""
+    """Answer the last message of a conversation; its images come with its messages."""
 
-    image: Any  # PIL image, upright RGB
     messages: list[ChatMessage]
     params: ChatParams
+
+    @property
+    def images(self) -> list[Any]:
+        return [image for message in self.messages for image in message.images]
 
 
 Work = OcrWork | ChatWork
 Output = OcrOutput | ChatOutput
+
+
+def with_image(messages: list[ChatMessage], image: Any) -> list[ChatMessage]:
+    """The conversation with ``image`` attached to its first user turn (where a chat about one image keeps it)."""
+    first = next((i for i, m in enumerate(messages) if m.role == "user"), None)
+    if image is None or first is None:
+        return list(messages)
+    return [replace(m, images=(image, *m.images)) if i == first else m for i, m in enumerate(messages)]

@@ -12,6 +12,11 @@ from inference.errors import ModelUnavailable
 from inference.settings import ModelSpec
 from inference.values import ChatOutput, ChatWork, OcrOutput
 
+def label(work) -> str:
+    """A work item's label: an OCR item's image, a chat's last message."""
+    return work.messages[-1].content if isinstance(work, ChatWork) else work.image
+
+
 SPEC = ModelSpec(id="gate", name="Gate", backend="rapidocr", tasks=["ocr"])
 
 
@@ -63,7 +68,7 @@ class GateBackend(Backend):
                 return
 
     def run_batch(self, works, stops):
-        labels = [w.image for w in works]
+        labels = [label(w) for w in works]
         self.batches.append(labels)
         self._wait(stops)
         if self.fail is not None and (error := self.fail(labels)) is not None:
@@ -71,7 +76,7 @@ class GateBackend(Backend):
         return [OcrOutput(text=label) for label in labels]
 
     def stream(self, work, emit, stop):
-        self.batches.append([work.image])
+        self.batches.append([label(work)])
         self.entered.set()
         count = 0
         while not stop() and count < 10_000:

@@ -9,7 +9,7 @@ import gradio as gr
 
 from inference import InferenceService
 
-from . import batch_tab, chat_tab, models_panel, ocr_tab
+from . import batch_tab, chat_tab, mcp_tools, models_panel, ocr_tab
 
 
 def build_ui(service: InferenceService, may_manage: Callable[[Any], bool] = lambda request: True) -> gr.Blocks:
@@ -26,6 +26,7 @@ def build_ui(service: InferenceService, may_manage: Callable[[Any], bool] = lamb
             batch_tab.build(service)
         with gr.Tab("Models") as models_tab:
             models_panel.build(service, refresh_on=[blocks.load, models_tab.select], may_manage=may_manage)
+        mcp_tools.build(service)
     # Gradio's queue is the UI's waiting line (it shows users their place); each model's runner still admits,
     # batches and cancels the work, as for REST requests.
     blocks.queue(default_concurrency_limit=16)

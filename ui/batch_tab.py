@@ -13,6 +13,7 @@ from inference import InferenceService, call_cancellable
 from inference.results import BatchResult
 
 from .common import language_box, model_dropdown, user_errors
+from .mcp_tools import hide_from_mcp
 
 COLUMNS = ["file", "status", "time_s", "text"]
 
@@ -62,4 +63,4 @@ def build(service: InferenceService) -> None:
                    f"in {result.processing_time:.2f} s with `{result.model}`.")
         return table(result), summary, write_downloads(result)
 
-    run.click(batch_ocr, [files, model, language], [results, totals, downloads], api_name="batch_ocr")
+    run.click(hide_from_mcp(batch_ocr), [files, model, language], [results, totals, downloads], api_name="batch_ocr")

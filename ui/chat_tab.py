@@ -7,6 +7,7 @@ import gradio as gr
 from inference import ChatMessage, InferenceService, call_cancellable
 
 from .common import image_input, model_dropdown, user_errors
+from .mcp_tools import hide_from_mcp
 
 
 def _text(content: object) -> str:
@@ -64,7 +65,7 @@ def build(service: InferenceService) -> None:
         yield history, ""
 
     inputs = [image, prompt, model, temperature, max_tokens, chatbot]
-    sent = send.click(chat, inputs, [chatbot, prompt], api_name="chat")
+    sent = send.click(hide_from_mcp(chat), inputs, [chatbot, prompt], api_name="chat")
     submitted = prompt.submit(chat, inputs, [chatbot, prompt], api_visibility="private")
     stop.click(None, None, None, cancels=[sent, submitted], api_visibility="private")
     clear.click(lambda: ([], ""), None, [chatbot, prompt], api_visibility="private")

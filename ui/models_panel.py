@@ -11,6 +11,7 @@ import pandas as pd
 from inference import InferenceService
 
 from .common import user_errors
+from .mcp_tools import hide_from_mcp
 
 COLUMNS = ["id", "name", "params", "tasks", "state", "note"]
 
@@ -65,7 +66,7 @@ def build(service: InferenceService, refresh_on: list, may_manage: Callable[[Any
         message = service.unload_model(model_id).message
         return *models(), message
 
-    refresh.click(models, None, [table, status], api_name="models")
-    load.click(load_model, [choice], [table, status, message], api_name="load_model")
-    unload.click(unload_model, [choice], [table, status, message], api_name="unload_model")
+    refresh.click(hide_from_mcp(models), None, [table, status], api_name="models")
+    load.click(hide_from_mcp(load_model), [choice], [table, status, message], api_name="load_model")
+    unload.click(hide_from_mcp(unload_model), [choice], [table, status, message], api_name="unload_model")
     gr.on(refresh_on, models, None, [table, status], api_visibility="private")

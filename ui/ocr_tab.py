@@ -7,6 +7,7 @@ import gradio as gr
 from inference import InferenceService, call_cancellable
 
 from .common import image_input, language_box, model_dropdown, user_errors
+from .mcp_tools import hide_from_mcp
 
 
 def build(service: InferenceService) -> None:
@@ -39,7 +40,7 @@ def build(service: InferenceService) -> None:
         }
         return result.text, details, (image_path, line_boxes(result.lines))
 
-    run.click(ocr, [image, model, language], [text, details, boxes], api_name="ocr")
+    run.click(hide_from_mcp(ocr), [image, model, language], [text, details, boxes], api_name="ocr")
 
 
 def line_boxes(lines) -> list[tuple[tuple[int, int, int, int], str]]:

@@ -12,6 +12,7 @@ _BACKENDS = {
     "tesseract": "inference.backends.tesseract:TesseractBackend",
     "transformers": "inference.backends.vlm:TransformersVlmBackend",
     "got_ocr": "inference.backends.got_ocr:GotOcrBackend",
+    "openai": "inference.backends.remote:RemoteOpenAIBackend",
 }
 
 

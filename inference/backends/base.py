@@ -70,6 +70,11 @@ class Backend:
         """How long the runner waits for others to join a batch."""
         return 0.0
 
+    @property
+    def max_images(self) -> int:
+        """Images one chat request may carry."""
+        return 1
+
     def batch_key(self, work: Work) -> Hashable:
         """Requests batched together share this key."""
         return None

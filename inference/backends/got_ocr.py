@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from ..values import ChatParams, OcrWork
+from ..values import ChatMessage, ChatParams, OcrWork
 from .hf import GenRequest, HfBackend
 from .hf_setup import HfOptions
 
@@ -26,11 +26,12 @@ class GotOcrBackend(HfBackend):
     Options = GotOptions
 
     def batch_inputs(self, requests: list[GenRequest]) -> Any:
-        images = [r.image for r in requests]
+        images = [r.images[0] for r in requests]
         return self.to_device(self.processor(images, return_tensors="pt", format=self.options.output == "formatted"))
 
     def generate_extra(self) -> dict[str, Any]:
         return {"tokenizer": self.processor.tokenizer, "stop_strings": "<|im_end|>"}
 
     def ocr_request(self, work: OcrWork) -> GenRequest:
-        return GenRequest(work.image, [], ChatParams(temperature=0.0, max_tokens=self.options.ocr_max_tokens))
+        return GenRequest([ChatMessage(role="user", content="", images=(work.image,))],
+                          ChatParams(temperature=0.0, max_tokens=self.options.ocr_max_tokens))

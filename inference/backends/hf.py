@@ -12,12 +12,12 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..errors import ModelUnavailable
 from ..settings import ModelSpec
-from ..values import ChatMessage, ChatOutput, ChatParams, ChatWork, OcrOutput, OcrWork, Output, Work
+from ..values import ChatMessage, ChatOutput, ChatParams, ChatWork, OcrOutput, OcrWork, Output, Work, with_image
 from .base import Backend, Stop
 from .fast_path import WARM_UP_PAGE, FastPath, batch_buckets, token_bucket
 from .hf_setup import (
@@ -38,9 +38,12 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class GenRequest:
-    image: Any  # PIL image
-    messages: list[ChatMessage]
+    messages: list[ChatMessage]  # images come with their messages
     params: ChatParams
+
+    @property
+    def images(self) -> list[Any]:
+        return [image for message in self.messages for image in message.images]
 
 
 @dataclass
@@ -51,6 +54,12 @@ class Row:
     finish_reason: str
     prompt_tokens: int
     completion_tokens: int
+
+
+def cut_at_stop(text: str, stop: tuple[str, ...]) -> str:
+    """The answer up to (not including) the first stop sequence in it."""
+    ends = [text.find(s) for s in stop if s and s in text]
+    return text[: min(ends)] if ends else text
 
 
 def row_stops(stops: Sequence[Stop]) -> Any:
@@ -107,10 +116,13 @@ class HfBackend(Backend):
     def batch_wait_s(self) -> float:
         return self.options.batch_wait_ms / 1000
 
+    @property
+    def max_images(self) -> int:
+        return self.options.max_images
+
     def batch_key(self, work: Work) -> Hashable:
         """Requests batched together share their sampling settings (greedy with greedy)."""
-        temperature = work.params.temperature if isinstance(work, ChatWork) else 0.0
-        return temperature > 0, temperature
+        return (work.params if isinstance(work, ChatWork) else ChatParams(0.0, 1)).batch_key
 
     # ---- lifetime --------------------------------------------------------------------------------
     def check_processor(self, processor: Any) -> None:
@@ -181,7 +193,7 @@ class HfBackend(Backend):
     def request(self, work: Work) -> GenRequest:
         if isinstance(work, OcrWork):
             return self.ocr_request(work)
-        return GenRequest(work.image, list(work.messages), work.params)
+        return GenRequest(list(work.messages), work.params)
 
     def output(self, work: Work, row: Row) -> Output:
         if isinstance(work, ChatWork):
@@ -201,10 +213,9 @@ class HfBackend(Backend):
             requests, stops = self.fast.pad(requests), self.fast.pad(stops)
         inputs = self.batch_inputs(requests)
         longest = max(r.params.max_tokens for r in requests)
-        params = ChatParams(temperature=requests[0].params.temperature,
-                            max_tokens=token_bucket(longest) if self.options.fast_path else longest)
+        params = replace(requests[0].params, max_tokens=token_bucket(longest) if self.options.fast_path else longest)
         tokens = self.generate(inputs, params, stops=stops, **self.generate_extra())
-        rows = self.rows(inputs, tokens, [r.params.max_tokens for r in requests[:count]])
+        rows = self.rows(inputs, tokens, [r.params.max_tokens for r in requests[:count]], params.stop)
         return [self.output(work, row) for work, row in zip(works, rows, strict=True)]
 
     def stream(self, work: ChatWork, emit: Callable[[str], None], stop: Stop) -> ChatOutput:
@@ -219,13 +230,13 @@ class HfBackend(Backend):
         inputs = self.batch_inputs([request])
         streamer = Pieces(self.processor.tokenizer, skip_prompt=True, skip_special_tokens=True)
         tokens = self.generate(inputs, request.params, stops=[stop], streamer=streamer, **self.generate_extra())
-        output = self.output(work, self.rows(inputs, tokens, [request.params.max_tokens])[0])
+        output = self.output(work, self.rows(inputs, tokens, [request.params.max_tokens], request.params.stop)[0])
         assert isinstance(output, ChatOutput)
         return output
 
     def inputs(self, image: Any, messages: list[ChatMessage]) -> Any:
-        """One request's inputs on the model's device, as a batch of one."""
-        return self.batch_inputs([GenRequest(image, messages, ChatParams(0.0, 1))])
+        """One request's inputs on the model's device, as a batch of one (the image with the first user turn)."""
+        return self.batch_inputs([GenRequest(with_image(messages, image), ChatParams(0.0, 1))])
 
     def to_device(self, inputs: Any) -> Any:
         """Inputs on the model's device, floating tensors (pixels) in the model's dtype."""
@@ -235,8 +246,13 @@ class HfBackend(Backend):
         kwargs: dict[str, Any] = {"max_new_tokens": params.max_tokens}
         if self.options.fast_path:
             kwargs["cache_implementation"] = "static"
+        if params.stop:
+            kwargs.update(stop_strings=list(params.stop), tokenizer=self.processor.tokenizer)
         if params.temperature > 0:
-            return {**kwargs, "do_sample": True, "temperature": params.temperature}
+            sampling = {"do_sample": True, "temperature": params.temperature}
+            if params.top_p is not None:
+                sampling["top_p"] = params.top_p
+            return {**kwargs, **sampling}
         return {**kwargs, "do_sample": False, "temperature": None, "top_p": None, "top_k": None}
 
     def generate(self, inputs: Any, params: ChatParams, stops: Sequence[Stop] = (), **extra: Any) -> Any:
@@ -248,6 +264,8 @@ class HfBackend(Backend):
             raise ModelUnavailable(f"Model '{self.spec.id}' was unloaded while in use.")
         criteria = StoppingCriteriaList([row_stops(stops)]) if stops else None
         with self._lock, torch.inference_mode():
+            if params.seed is not None:
+                torch.manual_seed(params.seed)
             if self.options.fast_path:
                 rows, prompt = inputs["input_ids"].shape
                 self.fast.note_shape(rows, prompt + params.max_tokens)
@@ -260,7 +278,7 @@ class HfBackend(Backend):
         ends = config.eos_token_id if isinstance(config.eos_token_id, list) else [config.eos_token_id]
         return {t for t in [*ends, config.pad_token_id] if t is not None}
 
-    def rows(self, inputs: Any, tokens: Any, limits: list[int]) -> list[Row]:
+    def rows(self, inputs: Any, tokens: Any, limits: list[int], stop: tuple[str, ...] = ()) -> list[Row]:
         """Each row's answer, cut at its own max_tokens and at its first end token."""
         ends, rows = self.end_tokens(), []
         for i, limit in enumerate(limits):
@@ -269,7 +287,9 @@ class HfBackend(Backend):
             reason = "stop" if length is not None or len(ids) < limit else "length"
             ids = ids if length is None else ids[:length]
             prompt = int(inputs["attention_mask"][i].sum()) if "attention_mask" in inputs else 0
-            rows.append(Row(self.decode([ids])[0], reason, prompt, len(ids)))
+            text = self.decode([ids])[0]
+            cut = cut_at_stop(text, stop)
+            rows.append(Row(cut, "stop" if cut != text else reason, prompt, len(ids)))
         return rows
 
     def decode(self, tokens: Any) -> list[str]:

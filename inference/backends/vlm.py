@@ -5,6 +5,7 @@ chat template: Qwen3-VL 2B/4B/8B, Qwen2/2.5-VL and others, added by config alone
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from PIL import Image
@@ -30,14 +31,12 @@ class VlmOptions(HfOptions):
     language_prompt: str = Field(" The text is in {language}.", description="appended when a language hint is given")
 
 
-def conversation(image: Image.Image, messages: list[ChatMessage]) -> list[dict[str, Any]]:
-    """Chat-template messages; the image is attached to the first user turn and stays with the conversation."""
-    turns, attached = [], False
+def conversation(messages: list[ChatMessage], prepare: Callable[[Image.Image], Image.Image]) -> list[dict[str, Any]]:
+    """Chat-template messages: each message's images (prepared for the model) before its text."""
+    turns = []
     for message in messages:
-        content: list[dict[str, Any]] = [{"type": "text", "text": message.content}]
-        if message.role == "user" and not attached:
-            content.insert(0, {"type": "image", "image": image})
-            attached = True
+        content: list[dict[str, Any]] = [{"type": "image", "image": prepare(image)} for image in message.images]
+        content.append({"type": "text", "text": message.content})
         turns.append({"role": message.role, "content": content})
     return turns
 
@@ -60,8 +59,10 @@ class TransformersVlmBackend(HfBackend):
             )
 
     def batch_inputs(self, requests: list[GenRequest]) -> Any:
-        conversations = [conversation(fit_pixels(pad_to_aspect(r.image, MAX_ASPECT), self.options.max_pixels), r.messages)
-                         for r in requests]
+        def prepare(image: Image.Image) -> Image.Image:
+            return fit_pixels(pad_to_aspect(image, MAX_ASPECT), self.options.max_pixels)
+
+        conversations = [conversation(r.messages, prepare) for r in requests]
         padding: dict[str, Any] = {"padding": True}  # on the left (set at load)
         if self.options.fast_path:
             padding["pad_to_multiple_of"] = self.options.fast_path_prompt_multiple
@@ -79,8 +80,8 @@ class TransformersVlmBackend(HfBackend):
         return prompt
 
     def ocr_request(self, work: OcrWork) -> GenRequest:
-        message = ChatMessage(role="user", content=self.ocr_prompt(work.language))
-        return GenRequest(work.image, [message], ChatParams(temperature=0.0, max_tokens=self.options.ocr_max_tokens))
+        message = ChatMessage(role="user", content=self.ocr_prompt(work.language), images=(work.image,))
+        return GenRequest([message], ChatParams(temperature=0.0, max_tokens=self.options.ocr_max_tokens))
 
     def ocr_text(self, answer: str) -> str:
         return strip_fence(answer)

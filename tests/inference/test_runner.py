@@ -15,7 +15,7 @@ import pytest
 from inference.cancel import Deadline
 from inference.errors import Cancelled, ModelUnavailable, OutOfMemory, Overloaded, TimedOut
 from inference.runner import Runner, RunnerClosed, collate, is_out_of_memory
-from inference.values import ChatParams, ChatWork, OcrWork
+from inference.values import ChatMessage, ChatParams, ChatWork, OcrWork
 from tests.gate_backend import GateBackend
 
 
@@ -76,7 +76,7 @@ def test_other_sampling_settings_wait_for_their_own_batch(make):
     runner = make(backend)
     blocker = runner.submit([work("blocker")], deadline())[0]
     backend.entered.wait(5)
-    hot = ChatWork(image="hot", messages=[], params=ChatParams(0.9, 4))
+    hot = ChatWork(messages=[ChatMessage("user", "hot")], params=ChatParams(0.9, 4))
     tickets = runner.submit([work("g1"), hot, work("g2")], deadline())
     backend.gate.set()
     blocker.result()
@@ -187,7 +187,7 @@ def test_out_of_memory_in_a_batch_retries_alone_and_alone_becomes_a_clear_error(
 def test_a_stream_gives_pieces_and_stops_when_cancelled(make):
     backend = GateBackend()
     runner = make(backend)
-    chat = ChatWork(image="s", messages=[], params=ChatParams(0.0, 10))
+    chat = ChatWork(messages=[ChatMessage("user", "s")], params=ChatParams(0.0, 10))
     ticket = runner.submit([chat], deadline(), streaming=True)[0]
     assert ticket.next_piece(timeout=5) == "x"
     ticket.cancel()

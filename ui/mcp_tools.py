@@ -1,0 +1,100 @@
+"""The server's work as MCP tools (Gradio's MCP server, at /gradio_api/mcp/): OCR of one image, OCR of several,
+and a question about an image. Agents (Claude Desktop, Cursor, any MCP client) call them directly. They take
+images as URLs: ``data:`` URLs always, ``http(s)`` ones when the server allows it (``limits.image_urls``); with API
+keys on, the MCP client sends a key like any other client. The UI's own events are not offered as tools."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import gradio as gr
+
+from inference import ChatMessage, ChatVLMError, InferenceService, call_cancellable
+from inference.image_urls import read
+
+from .common import user_errors
+
+
+def build(service: InferenceService) -> None:
+    """Register the tools (API-only endpoints, off Gradio's queue so that they run within the MCP request)."""
+    limits = service.limits
+
+    @user_errors
+    async def ocr_image(image: str, model: str = "", language: str = "") -> str:
+        """Read all the text in an image of a document (a scanned page, a photo of a receipt, a screenshot) with OCR.
+
+        Args:
+            image: the image as a data URL (data:image/png;base64,...), or an http(s) URL when the server fetches URLs.
+            model: OCR model id from the server's model list; leave empty for the server's default OCR model.
+            language: language hint such as en, ru or de; leave empty to let the server tell.
+
+        Returns:
+            JSON: the text in reading order (one line per line of the document), the model that read it, warnings
+        """
+        result = await call_cancellable(service.ocr, read(image, limits), model or None, language or None,
+                                        filename="image")
+        return as_json({"text": result.text, "model": result.model, "warnings": result.warnings,
+                        "image_size": result.image_size})
+
+    @user_errors
+    async def ocr_images(images: list[str], model: str = "", language: str = "") -> str:
+        """Read the text of several document images at once (the pages of a document, a stack of receipts).
+
+        Args:
+            images: the images, each a data URL (data:image/png;base64,...) or an http(s) URL when the server fetches URLs.
+            model: OCR model id from the server's model list; leave empty for the server's default OCR model.
+            language: language hint such as en, ru or de; leave empty to let the server tell.
+
+        Returns:
+            JSON: one entry per image, in order: its text, or the error that kept it from being read
+        """
+        entries: list[dict[str, Any]] = []
+        files = []
+        for i, url in enumerate(images):
+            name = f"image {i + 1}"
+            try:
+                files.append((name, read(url, limits)))
+                entries.append({"image": name})
+            except ChatVLMError as exc:  # a URL that cannot be read fails alone, like an unreadable file
+                entries.append({"image": name, "status": "error", "text": "", "error": str(exc)})
+        if files:
+            result = await call_cancellable(service.batch_ocr, files, model or None, language or None)
+            read_ones = iter(result.results)
+            for entry in entries:
+                if "status" not in entry:
+                    item = next(read_ones)
+                    entry.update(status=item.status, text=item.text, error=item.error)
+        return as_json(entries)
+
+    @user_errors
+    async def ask_about_image(image: str, question: str, model: str = "", max_tokens: int = 512) -> str:
+        """Ask a vision-language model a question about an image (describe it, find something in it, explain a chart
+        or a form, extract fields from a document).
+
+        Args:
+            image: the image as a data URL (data:image/png;base64,...), or an http(s) URL when the server fetches URLs.
+            question: what to ask about the image.
+            model: chat model id from the server's model list; leave empty for the server's default chat model.
+            max_tokens: the longest answer, in tokens.
+
+        Returns:
+            the model's answer
+        """
+        messages = [ChatMessage(role="user", content=question, images=(image,))]
+        params = service.chat_params(None, max_tokens)
+        _, output = await call_cancellable(service.complete, messages, model or None, params)
+        return output.text
+
+    for tool in (ocr_image, ocr_images, ask_about_image):
+        gr.api(tool, api_name=tool.__name__, queue=False)
+
+
+def as_json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def hide_from_mcp(fn: Any) -> Any:
+    """Keep a UI event out of the MCP tool list (its inputs are the UI's, not an agent's)."""
+    fn._mcp_type = "ui"
+    return fn
