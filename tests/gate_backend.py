@@ -12,6 +12,7 @@ from inference.errors import ModelUnavailable
 from inference.settings import ModelSpec
 from inference.values import ChatOutput, ChatWork, OcrOutput
 
+
 def label(work) -> str:
     """A work item's label: an OCR item's image, a chat's last message."""
     return work.messages[-1].content if isinstance(work, ChatWork) else work.image
