@@ -114,7 +114,8 @@ def serve_in_thread(settings):
                 self.listening.set()
 
     app = create_app(settings)
-    server = Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning"))
+    server = Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning",
+                                   timeout_graceful_shutdown=3))  # a browser's open connections do not hold it up
     thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
     thread.start()
     server.listening.wait(60)

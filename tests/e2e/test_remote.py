@@ -24,6 +24,7 @@ CHAT = {"prompt": "Describe", "model": "remote", "temperature": "0", "max_tokens
 
 def with_remote(tiny_settings, urls, model="qwen3_vl_2b", **options):
     settings = tiny_settings.model_copy(deep=True)
+    options = {"ocr_max_tokens": 16, **options}  # random weights never stop: keep OCR answers short, as the replicas do
     settings.models.append(ModelSpec(id="remote", name="Remote Qwen3-VL", backend="openai", tasks=["ocr", "chat"],
                                      options={"base_urls": urls, "model": model, **options}))
     return settings
