@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from .errors import BadInput
 
-_HINT = re.compile(r"^[A-Za-z][A-Za-z_+\- ]{0,31}$")
+_HINT = re.compile(r"^[A-Za-z][A-Za-z_+,\- ]{0,47}$")
 
 # user spelling -> ISO 639-1 code
 _ALIASES = {
@@ -32,36 +32,44 @@ NAMES = {"en": "English", "ru": "Russian", "zh": "Chinese", "de": "German", "fr"
 
 @dataclass(frozen=True)
 class Language:
-    """A validated language hint: as the user wrote it (echoed back) and its ISO 639-1 code (or the lower-cased
-    hint when it is not a known alias)."""
+    """A validated language hint: as the user wrote it (echoed back) and its ISO 639-1 codes, one per language
+    named ('en', or 'en+ru' for a page in both); an unknown name stays as the lower-cased name."""
 
     text: str
-    code: str
+    codes: tuple[str, ...]
+
+    @property
+    def code(self) -> str:
+        return "+".join(self.codes)
 
     @property
     def name(self) -> str:
-        """English name for prompts: 'Russian'; the hint itself when unknown."""
-        return NAMES.get(self.code, self.text)
+        """English name(s) for prompts: 'Russian', 'English and Russian'."""
+        return " and ".join(NAMES.get(code, code) for code in self.codes)
 
     @property
     def tesseract(self) -> str:
-        """Tesseract's traineddata name: 'rus'."""
-        return TESSERACT_CODES.get(self.code, self.code)
+        """Tesseract's language string: 'rus', 'eng+rus'."""
+        return "+".join(TESSERACT_CODES.get(code, code) for code in self.codes)
 
     @property
     def package(self) -> str | None:
-        """The Debian package with Tesseract's data for it, when known."""
-        return TESSERACT_PACKAGES.get(self.code)
+        """The Debian package(s) with Tesseract's data for it, when known."""
+        packages = [TESSERACT_PACKAGES[code] for code in self.codes if code in TESSERACT_PACKAGES]
+        return " ".join(packages) or None
 
 
 def parse(hint: str | None) -> Language | None:
-    """The hint as a Language, None when empty; BadInput when it cannot be a language."""
+    """The hint as a Language, None when empty; BadInput when it cannot be a language. Several languages are
+    joined with '+' or ',' (en+ru, eng+rus)."""
     if hint is None:
         return None
     hint = hint.strip()
     if not hint:
         return None
     if not _HINT.match(hint):
-        raise BadInput(f"language {hint[:40]!r} is not a language name or code (for example 'en', 'ru', 'russian').")
-    key = hint.lower()
-    return Language(text=hint, code=_ALIASES.get(key, key))
+        raise BadInput(f"language {hint[:40]!r} is not a language name or code (for example 'en', 'ru', 'en+ru').")
+    parts = [part.strip().lower() for part in re.split(r"[+,]", hint) if part.strip()]
+    if not parts:
+        raise BadInput(f"language {hint[:40]!r} names no language (for example 'en', 'ru', 'en+ru').")
+    return Language(text=hint, codes=tuple(dict.fromkeys(_ALIASES.get(part, part) for part in parts)))

@@ -60,6 +60,15 @@ class ModelInfo(BaseModel):
     running: int = Field(0, description="requests being answered now")
 
 
+class ModelChoice(BaseModel):
+    """A model as a person choosing one sees it: whether it can run here, and if not (or not well), why."""
+
+    id: str
+    name: str
+    runnable: bool
+    note: str = Field("", description="what it needs: 'needs a GPU', 'weights not downloaded: <how>', ...")
+
+
 class ModelsResult(BaseModel):
     available: list[ModelInfo]
     loaded: list[str]

@@ -32,6 +32,7 @@ from .results import (
     BatchResult,
     ChatResult,
     HealthResult,
+    ModelChoice,
     ModelInfo,
     ModelsResult,
     OcrResult,
@@ -96,6 +97,18 @@ class InferenceService:
         ids = self.registry.capable(task)
         default = self.default_model(task)
         return sorted(ids, key=lambda i: i != default)
+
+    def model_choices(self, task: str) -> list[ModelChoice]:
+        """The models that can do ``task``, as a person picks one: those that can run here first (the default
+        first), each with what it needs."""
+        gpu, default, choices = gpu_info().available, self.default_model(task), []
+        for model_id in self.registry.capable(task, usable_only=False):
+            spec = self.registry.get(model_id)
+            missing = self.registry.unavailable_reason(model_id) or \
+                self.registry.backend_class(model_id).missing_weights(spec)
+            note = missing or ("needs a GPU to be fast" if spec.gpu_preferred and not gpu else "")
+            choices.append(ModelChoice(id=model_id, name=spec.name, runnable=missing is None, note=note))
+        return sorted(choices, key=lambda c: (not c.runnable, c.id != default))
 
     def resolve_model(self, task: str, model: str | None) -> str:
         model = (model or "").strip() or None

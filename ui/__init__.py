@@ -9,7 +9,18 @@ import gradio as gr
 
 from inference import InferenceService
 
-from . import batch_tab, chat_tab, mcp_tools, models_panel, ocr_tab
+from . import batch_tab, chat_tab, examples, mcp_tools, models_panel, ocr_tab
+
+DESCRIPTION = "Self-hosted OCR and image chat: read documents and ask questions about images, in the browser or by API."
+
+
+def head() -> str:
+    """What the page says about itself in <head> (search engines, link previews)."""
+    return f'<meta name="description" content="{DESCRIPTION}">'
+
+
+def favicon() -> str:
+    return examples.favicon()
 
 
 def build_ui(service: InferenceService, may_manage: Callable[[Any], bool] = lambda request: True) -> gr.Blocks:
@@ -17,7 +28,8 @@ def build_ui(service: InferenceService, may_manage: Callable[[Any], bool] = lamb
     role when API keys are on)."""
     title = service.title
     with gr.Blocks(title=title) as blocks:
-        gr.Markdown(f"# {title}\nRead documents and talk about images. REST API: [/docs](/docs).")
+        gr.Markdown(f"# {title}\n{DESCRIPTION} · [REST API docs](/docs) · [Gradio API](/?view=api) · "
+                    "[MCP](/gradio_api/mcp/) · [OpenAI API](/docs#/openai)", elem_id="header")
         with gr.Tab("OCR"):
             ocr_tab.build(service)
         with gr.Tab("Chat"):

@@ -1,10 +1,12 @@
-"""Batch tab: many files in, a table of results out, downloadable as CSV and JSON."""
+"""Batch tab: many files in, a table of results out (failed rows stand out), downloadable as CSV and JSON;
+progress moves file by file."""
 
 from __future__ import annotations
 
 import json
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import gradio as gr
 import pandas as pd
@@ -12,7 +14,8 @@ import pandas as pd
 from inference import InferenceService, call_cancellable
 from inference.results import BatchResult
 
-from .common import language_box, model_dropdown, user_errors
+from . import examples
+from .common import keep_on_error, language_hint, language_picker, model_dropdown, user_errors
 from .mcp_tools import hide_from_mcp
 
 COLUMNS = ["file", "status", "time_s", "text"]
@@ -26,6 +29,13 @@ def table(result: BatchResult) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
+def styled(frame: pd.DataFrame) -> Any:
+    """The table with its failed rows in red, so they stand out at a glance."""
+    return frame.style.apply(
+        lambda row: ["background-color: #fde2e1; color: #991b1b" if row["status"] == "error" else ""] * len(row),
+        axis=1)
+
+
 def write_downloads(result: BatchResult) -> list[str]:
     folder = Path(tempfile.mkdtemp(prefix="chatvlm-batch-"))
     csv_path, json_path = folder / "ocr_results.csv", folder / "ocr_results.json"
@@ -34,33 +44,68 @@ def write_downloads(result: BatchResult) -> list[str]:
     return [str(csv_path), str(json_path)]
 
 
+def summary(result: BatchResult) -> str:
+    failed = f"**{result.failed}** failed" if result.failed else "none failed"
+    return (f"**{result.total}** files: **{result.successful}** read, {failed}, "
+            f"in {result.processing_time:.2f} s with `{result.model}`.")
+
+
 def build(service: InferenceService) -> None:
     limit = service.limits.max_batch_files
-    with gr.Row():
-        with gr.Column(scale=1):
-            files = gr.File(file_count="multiple", file_types=["image"], label=f"Images (up to {limit})")
-            model = model_dropdown(service, "ocr")
-            language = language_box()
-            run = gr.Button("Run batch", variant="primary")
-        with gr.Column(scale=2):
-            totals = gr.Markdown()
-            results = gr.Dataframe(headers=COLUMNS, label="Results", wrap=True, interactive=False)
-            downloads = gr.File(label="Download (CSV, JSON)", file_count="multiple", interactive=False)
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=1, min_width=300):
+            files = gr.File(file_count="multiple", file_types=["image"], label=f"Images (up to {limit})",
+                            elem_id="batch-files")
+            model, _ = model_dropdown(service, "ocr", elem_id="batch-model")
+            with gr.Accordion("Language", open=False):
+                language = language_picker(elem_id="batch-language")
+            run = gr.Button("Read all", variant="primary", elem_id="batch-run")
+        with gr.Column(scale=2, min_width=300):
+            message = gr.Markdown(elem_id="batch-message")
+            totals = gr.Markdown(elem_id="batch-totals")
+            results = gr.Dataframe(headers=COLUMNS, label="Results", wrap=True, interactive=False, max_height=520,
+                                   column_widths=["22%", "12%", "10%", "56%"], elem_id="batch-results")
+            downloads = gr.File(label="Download (CSV, JSON)", file_count="multiple", interactive=False,
+                                elem_id="batch-downloads")
+    shown = examples.images()
+    gr.Examples([[list(shown.values())]], inputs=[files], label=examples.LICENCE)
 
-    @user_errors
-    async def batch_ocr(paths, model_id, hint, progress=gr.Progress()):  # noqa: B008 (Gradio injects it)
+    async def read_all(paths, model_id, hint, progress: gr.Progress) -> BatchResult:
         paths = [p if isinstance(p, str) else getattr(p, "name", str(p)) for p in (paths or [])]
         if not paths:
             raise gr.Error("Add one or more images first.")
         progress((0, len(paths)), desc="Reading", unit="files")
 
-        def report(done: int, total: int) -> None:
+        def report(done: int, total: int) -> None:  # called from the service's thread as each file finishes
             progress((done, total), desc="Reading", unit="files")
 
         items = [(Path(p).name, p) for p in paths]
-        result = await call_cancellable(service.batch_ocr, items, model_id, hint or None, progress=report)
-        summary = (f"**{result.total}** files: **{result.successful}** read, **{result.failed}** failed, "
-                   f"in {result.processing_time:.2f} s with `{result.model}`.")
-        return table(result), summary, write_downloads(result)
+        return await call_cancellable(service.batch_ocr, items, model_id or None, hint, progress=report)
 
-    run.click(hide_from_mcp(batch_ocr), [files, model, language], [results, totals, downloads], api_name="batch_ocr")
+    @keep_on_error(4)
+    async def batch_for_ui(paths, model_id, picked, progress=gr.Progress()):  # noqa: B008 (Gradio injects it)
+        result = await read_all(paths, model_id, language_hint(picked), progress)
+        return styled(table(result)), summary(result), write_downloads(result), ""
+
+    run.click(hide_from_mcp(batch_for_ui), [files, model, language], [results, totals, downloads, message],
+              api_visibility="private")
+
+    # The Gradio API's /batch_ocr: its own (hidden) inputs, progress updates, errors raised to the client.
+    with gr.Group(visible=False):
+        api_files = gr.File(file_count="multiple", label="files")
+        api_model = gr.Textbox(label="model")
+        api_language = gr.Textbox(label="language")
+        api_results = gr.Dataframe(headers=COLUMNS, label="results")
+        api_totals = gr.Markdown(label="totals")
+        api_downloads = gr.File(file_count="multiple", label="downloads")
+        api_button = gr.Button()
+
+    @user_errors
+    async def batch_ocr(paths, model_id, hint, progress=gr.Progress()):  # noqa: B008 (Gradio injects it)
+        """Read the text of several images; each file gets its own status. Returns the table of results, a
+        summary line, and the results as CSV and JSON files."""
+        result = await read_all(paths, model_id, hint or None, progress)
+        return table(result), summary(result), write_downloads(result)
+
+    api_button.click(hide_from_mcp(batch_ocr), [api_files, api_model, api_language],
+                     [api_results, api_totals, api_downloads], api_name="batch_ocr")

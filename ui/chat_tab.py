@@ -1,24 +1,39 @@
-"""Chat tab: talk with a vision-language model about an image; the answer streams in, Stop ends it."""
+"""Chat tab: talk with a vision-language model about an image, as in a chat app: Enter sends, the answer streams
+in, Stop ends it on the server, Retry asks again, and a new image starts a new conversation."""
 
 from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
 
 import gradio as gr
 
 from inference import ChatMessage, InferenceService, call_cancellable
 
-from .common import image_input, model_dropdown, user_errors
+from .common import image_input, keep_on_error, model_dropdown, user_errors
 from .mcp_tools import hide_from_mcp
 
 
 def _text(content: object) -> str:
-    """The text of a chatbot message, whatever shape Gradio gave it."""
+    """The text of a chatbot message, whatever shape Gradio gave it (files and images are not text)."""
     if isinstance(content, str):
         return content
     if isinstance(content, list):
-        return " ".join(_text(part) for part in content)
+        return " ".join(part for part in (_text(item) for item in content) if part)
     if isinstance(content, dict):
-        return str(content.get("text", ""))
+        return str(content.get("text", "")) if content.get("type", "text") == "text" else ""
     return ""
+
+
+def past_turns(history: list[Any]) -> list[ChatMessage]:
+    """The conversation so far as the service takes it (the image travels separately)."""
+    turns = []
+    for message in history or []:
+        if isinstance(message, dict) and message.get("role") in ("user", "assistant"):
+            text = _text(message.get("content")).strip()
+            if text:
+                turns.append(ChatMessage(role=message["role"], content=text))
+    return turns
 
 
 def number(value: object, label: str, whole: bool = False) -> float | int | None:
@@ -31,41 +46,101 @@ def number(value: object, label: str, whole: bool = False) -> float | int | None
         raise gr.Error(f"{label} must be a number.") from None
 
 
+def no_chat_banner(service: InferenceService) -> str:
+    choices = service.model_choices("chat")
+    why = f" ({choices[0].name}: {choices[0].note})" if choices and choices[0].note else ""
+    return (f"**No chat model can run on this server yet{why}.** An administrator can add or fetch one (see the "
+            "Models tab); OCR works meanwhile.")
+
+
 def build(service: InferenceService) -> None:
     defaults, limits = service.defaults, service.limits
-    with gr.Row():
-        with gr.Column(scale=1):
-            image = image_input(height=320, elem_id="chat-image")
-            model = model_dropdown(service, "chat")
-            temperature = gr.Slider(0.0, 1.0, value=defaults.temperature, step=0.05, label="Temperature")
-            max_tokens = gr.Slider(1, limits.max_tokens, value=defaults.max_tokens, step=1, label="Max new tokens")
-        with gr.Column(scale=2):
-            chatbot = gr.Chatbot(label="Conversation", height=420, elem_id="chat-conversation")
-            prompt = gr.Textbox(label="Prompt", placeholder="Ask about the image...", lines=2, elem_id="chat-prompt")
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=1, min_width=280):
+            image = image_input(height=240, elem_id="chat-image")
+            model, can_chat = model_dropdown(service, "chat", elem_id="chat-model")
+            with gr.Accordion("Answer settings", open=False):
+                temperature = gr.Slider(0.0, 1.0, value=defaults.temperature, step=0.05, label="Temperature")
+                max_tokens = gr.Slider(1, limits.max_tokens, value=defaults.max_tokens, step=1, label="Max new tokens")
+        with gr.Column(scale=2, min_width=300):
+            gr.Markdown(no_chat_banner(service), visible=not can_chat, elem_id="chat-banner")
+            chatbot = gr.Chatbot(label="Conversation", height=400, elem_id="chat-conversation")
+            message = gr.Markdown(elem_id="chat-message")
+            prompt = gr.Textbox(show_label=False, placeholder="Ask about the image (Enter sends, Shift+Enter: new line)",
+                                lines=1, max_lines=6, elem_id="chat-prompt", interactive=can_chat)
             with gr.Row():
-                send = gr.Button("Send", variant="primary", elem_id="chat-send")
+                send = gr.Button("Send", variant="primary", elem_id="chat-send", interactive=can_chat)
                 stop = gr.Button("Stop", variant="stop", elem_id="chat-stop")
-                clear = gr.Button("Clear")
+                retry = gr.Button("Retry", elem_id="chat-retry", interactive=can_chat)
+                clear = gr.Button("New conversation", elem_id="chat-clear")
+
+    async def converse(image_path, text, model_id, temp, tokens, history,
+                       show_image: bool = True) -> AsyncIterator[tuple[list, str]]:
+        """The answer as it streams in: (conversation, prompt box) each time it grows. ``show_image`` puts the
+        image in the conversation with its first question (the UI's; API clients send the image each time)."""
+        if not image_path:
+            raise gr.Error("Upload an image first.")
+        if not (text or "").strip():
+            raise gr.Error("Type a question first.")
+        history = list(history or [])
+        # admitted (or refused) now; closing the stream (Stop, a client that left) stops the generation
+        stream = await call_cancellable(service.chat_stream, image_path, text, model_id or None,
+                                        number(temp, "Temperature"), number(tokens, "Max new tokens", whole=True),
+                                        history=past_turns(history))
+        first = not any(isinstance(m, dict) and m.get("role") == "user" for m in history)
+        asked = [{"path": image_path}, text.strip()] if first and show_image else text.strip()
+        history += [{"role": "user", "content": asked}, {"role": "assistant", "content": ""}]
+        with stream:
+            yield history, ""
+            async for answer in stream:
+                history[-1]["content"] = answer
+                yield history, ""
+
+    @keep_on_error(3)
+    async def chat_for_ui(image_path, text, model_id, temp, tokens, history):
+        async for conversation, box in converse(image_path, text, model_id, temp, tokens, history):
+            yield conversation, box, ""
+
+    @keep_on_error(3)
+    async def retry_for_ui(image_path, model_id, temp, tokens, history):
+        history = list(history or [])
+        last = max((i for i, m in enumerate(history) if isinstance(m, dict) and m.get("role") == "user"), default=None)
+        if last is None:
+            raise gr.Error("There is no question to ask again yet.")
+        text = _text(history[last].get("content"))
+        async for conversation, box in converse(image_path, text, model_id, temp, tokens, history[:last]):
+            yield conversation, box, ""
+
+    inputs = [image, prompt, model, temperature, max_tokens, chatbot]
+    outputs = [chatbot, prompt, message]
+    sent = send.click(hide_from_mcp(chat_for_ui), inputs, outputs, api_visibility="private")
+    submitted = prompt.submit(hide_from_mcp(chat_for_ui), inputs, outputs, api_visibility="private")
+    retried = retry.click(hide_from_mcp(retry_for_ui), [image, model, temperature, max_tokens, chatbot], outputs,
+                          api_visibility="private")
+    stop.click(None, None, None, cancels=[sent, submitted, retried], api_visibility="private")
+    clear.click(lambda: ([], "", ""), None, outputs, api_visibility="private")
+    # a new image starts a new conversation (the old answers were about the old image)
+    image.change(lambda history: ([], "New image: a new conversation." if history else ""), [chatbot],
+                 [chatbot, message], api_visibility="private")
+
+    # The Gradio API's /chat: its own (hidden) inputs and errors raised to the client; the history is the
+    # conversation so far, as the chatbot holds it, and comes back with the answer.
+    with gr.Group(visible=False):
+        api_image = image_input(height=100, label="image")
+        api_prompt = gr.Textbox(label="prompt")
+        api_model = gr.Textbox(label="model")
+        api_temperature = gr.Number(label="temperature")
+        api_tokens = gr.Number(label="max_tokens")
+        api_history = gr.Chatbot(label="history")
+        api_cleared = gr.Textbox(label="prompt (cleared)")
+        api_button = gr.Button()
 
     @user_errors
     async def chat(image_path, text, model_id, temp, tokens, history):
-        if not image_path:
-            raise gr.Error("Upload an image first.")
-        history = list(history or [])
-        past = [ChatMessage(role=m["role"], content=_text(m.get("content"))) for m in history
-                if isinstance(m, dict) and m.get("role") in ("user", "assistant")]
-        # admitted (or refused) now; closing the stream (Stop, a client that left) stops the generation
-        stream = await call_cancellable(service.chat_stream, image_path, text, model_id, number(temp, "Temperature"),
-                                        number(tokens, "Max new tokens", whole=True), history=past)
-        history += [{"role": "user", "content": text.strip()}, {"role": "assistant", "content": ""}]
-        with stream:
-            async for answer in stream:  # tokens stream into the chat as they are generated
-                history[-1]["content"] = answer
-                yield history, ""
-        yield history, ""
+        """Ask a vision-language model about an image; the answer streams in. Returns the conversation (with
+        the answer) and an empty prompt."""
+        async for conversation, box in converse(image_path, text, model_id, temp, tokens, history, show_image=False):
+            yield conversation, box
 
-    inputs = [image, prompt, model, temperature, max_tokens, chatbot]
-    sent = send.click(hide_from_mcp(chat), inputs, [chatbot, prompt], api_name="chat")
-    submitted = prompt.submit(chat, inputs, [chatbot, prompt], api_visibility="private")
-    stop.click(None, None, None, cancels=[sent, submitted], api_visibility="private")
-    clear.click(lambda: ([], ""), None, [chatbot, prompt], api_visibility="private")
+    api_button.click(hide_from_mcp(chat), [api_image, api_prompt, api_model, api_temperature, api_tokens, api_history],
+                     [api_history, api_cleared], api_name="chat")

@@ -1,4 +1,10 @@
-"""Helpers shared by the tabs: core errors become gr.Error messages, once."""
+"""Helpers shared by the tabs: honest model choices, language names, and errors that say one sentence to the user
+while the rest goes to the log.
+
+Every tab has two kinds of events. The UI's own (private) events never raise: on an error they keep what is on
+screen and show the message beside it (:func:`keep_on_error`). The named Gradio API events (``api_name``) raise
+``gr.Error``, so that ``gradio_client`` gets the error (:func:`user_errors`).
+"""
 
 from __future__ import annotations
 
@@ -11,13 +17,31 @@ from typing import Any
 
 import gradio as gr
 
-from inference import ChatVLMError, InferenceService
-from inference.errors import redact_paths
+from inference import ChatVLMError, InferenceService, Overloaded
+from inference.errors import BadInput, ModelUnavailable, TimedOut, redact_paths
 from inference.images import not_an_image
 
 log = logging.getLogger(__name__)
 
-LANGUAGES = ["", "en", "ru", "zh", "de", "fr", "es", "uk"]
+LANGUAGES = [("English", "en"), ("Russian", "ru"), ("Ukrainian", "uk"), ("German", "de"), ("French", "fr"),
+             ("Spanish", "es"), ("Chinese", "zh")]
+
+
+def user_message(exc: BaseException) -> str:
+    """One sentence for the person in front of the UI (an administrator's details go to the log)."""
+    if isinstance(exc, BadInput):
+        return redact_paths(str(exc))
+    if isinstance(exc, Overloaded):
+        return f"The server is busy right now; try again in about {exc.retry_after} s."
+    if isinstance(exc, TimedOut):
+        return "That took longer than the server allows and was stopped; try a smaller image or a shorter answer."
+    if isinstance(exc, ModelUnavailable):
+        log.warning("shown to a UI user as 'cannot run': %s", exc)
+        return "This model cannot run on this server right now; the Models tab says why."
+    if isinstance(exc, ChatVLMError):
+        return redact_paths(str(exc))
+    log.exception("UI handler failed", exc_info=exc)
+    return "Something went wrong on the server; the server log has the details."
 
 
 @contextmanager
@@ -34,8 +58,8 @@ def _as_gr_error(name: str) -> Iterator[None]:
 
 
 def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Run a UI handler (plain or async, function or generator); readable core errors and unexpected ones
-    surface as gr.Error. A cancelled handler (Stop, a client that left) is not an error: it propagates."""
+    """For the Gradio API's events: readable core errors and unexpected ones surface as gr.Error (plain or async,
+    function or generator). A cancelled handler (Stop, a client that left) is not an error: it propagates."""
     if inspect.isasyncgenfunction(fn):
 
         @functools.wraps(fn)
@@ -56,15 +80,6 @@ def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
 
         return async_wrapper
 
-    if inspect.isgeneratorfunction(fn):
-
-        @functools.wraps(fn)
-        def streaming(*args: Any, **kwargs: Any) -> Iterator[Any]:
-            with _as_gr_error(fn.__name__):
-                yield from fn(*args, **kwargs)
-
-        return streaming
-
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         with _as_gr_error(fn.__name__):
@@ -73,12 +88,52 @@ def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def image_input(height: int, elem_id: str | None = None) -> gr.Image:
+def notice(message: str) -> str:
+    return f"⚠️ {message}" if message else ""
+
+
+def keep_on_error(outputs: int) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """For the UI's own events: an async handler (or async generator) whose last output is a message line. On an
+    error, every other output keeps what it showed (``gr.skip()``) and the message says what went wrong."""
+
+    def wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
+        failed = (*([gr.skip()] * (outputs - 1)), None)
+
+        if inspect.isasyncgenfunction(fn):
+
+            @functools.wraps(fn)
+            async def streaming(*args: Any, **kwargs: Any) -> AsyncIterator[Any]:
+                try:
+                    async with aclosing(fn(*args, **kwargs)) as items:
+                        async for item in items:
+                            yield item
+                except gr.Error as exc:
+                    yield (*failed[:-1], notice(exc.message))
+                except Exception as exc:
+                    yield (*failed[:-1], notice(user_message(exc)))
+
+            return streaming
+
+        @functools.wraps(fn)
+        async def handler(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return await fn(*args, **kwargs)
+            except gr.Error as exc:
+                return (*failed[:-1], notice(exc.message))
+            except Exception as exc:
+                return (*failed[:-1], notice(user_message(exc)))
+
+        return handler
+
+    return wrap
+
+
+def image_input(height: int, elem_id: str | None = None, label: str = "Image") -> gr.Image:
     """An image upload whose unreadable files give a readable gr.Error, not Gradio's preprocessing trace.
 
     (Wrapped per instance: subclassing a Gradio component makes Gradio write a .pyi file next to this one.)
     """
-    image = gr.Image(type="filepath", label="Image", sources=["upload", "clipboard"], height=height, elem_id=elem_id)
+    image = gr.Image(type="filepath", label=label, sources=["upload", "clipboard"], height=height, elem_id=elem_id)
     original = image.preprocess
 
     def preprocess(payload: Any) -> Any:
@@ -94,13 +149,27 @@ def image_input(height: int, elem_id: str | None = None) -> gr.Image:
     return image
 
 
-def model_dropdown(service: InferenceService, task: str, label: str = "Model") -> gr.Dropdown:
-    """Models that can do the task: those that can run here first (default first), then the others, which
-    explain why they cannot when chosen."""
-    able = service.models_for(task)
-    choices = able + [m for m in service.model_ids(task) if m not in able]
-    return gr.Dropdown(choices=choices, value=(able or choices or [None])[0], label=label)
+def model_dropdown(service: InferenceService, task: str, label: str = "Model", elem_id: str | None = None
+                   ) -> tuple[gr.Dropdown, bool]:
+    """The models that can do the task, each labelled with what it needs; those that can run here come first
+    (the default first) and only they can be the default. Returns the dropdown and whether any can run."""
+    choices = service.model_choices(task)
+    options = [(f"{c.name}: {c.note}" if c.note else c.name, c.id) for c in choices]
+    runnable = [c.id for c in choices if c.runnable]
+    dropdown = gr.Dropdown(choices=options, value=(runnable or [None])[0], label=label, elem_id=elem_id,
+                           info=None if runnable else "No model for this can run on this server yet.")
+    return dropdown, bool(runnable)
 
 
-def language_box() -> gr.Dropdown:
-    return gr.Dropdown(choices=LANGUAGES, value="", allow_custom_value=True, label="Language hint (optional)")
+def language_picker(elem_id: str | None = None) -> gr.Dropdown:
+    """Languages by name; several may be chosen (a page in English and Russian); none = let the server tell."""
+    return gr.Dropdown(choices=LANGUAGES, value=[], multiselect=True, label="Language (optional)",
+                       info="Leave empty to let the server tell; pick several for a page that mixes them.",
+                       elem_id=elem_id)
+
+
+def language_hint(picked: Any) -> str | None:
+    """The picker's value as the service's hint: 'en', 'en+ru', or None."""
+    if isinstance(picked, str):
+        return picked.strip() or None
+    return "+".join(str(code) for code in picked or []) or None

@@ -1,4 +1,4 @@
-"""Model manager panel: every registry model with its state, load and unload, GPU status."""
+"""Model manager panel: every registry model with its state and what it needs, load and unload, GPU status."""
 
 from __future__ import annotations
 
@@ -10,16 +10,17 @@ import pandas as pd
 
 from inference import InferenceService
 
-from .common import user_errors
+from .common import keep_on_error, user_errors
 from .mcp_tools import hide_from_mcp
 
-COLUMNS = ["id", "name", "params", "tasks", "state", "note"]
+COLUMNS = ["id", "state", "name", "params", "tasks", "note"]  # the state early: it stays in view on a phone
 
 
 def _table(service: InferenceService) -> pd.DataFrame:
     listing = service.list_models()
+    notes = {c.id: c.note for task in ("ocr", "chat") for c in service.model_choices(task)}
     rows = [
-        [m.id, m.name, m.params, ", ".join(m.tasks), m.state, m.error or ""]
+        [m.id, m.state, m.name, m.params, ", ".join(m.tasks), m.error or notes.get(m.id, "")]
         for m in listing.available + listing.unavailable
     ]
     return pd.DataFrame(rows, columns=COLUMNS)
@@ -39,34 +40,70 @@ def build(service: InferenceService, refresh_on: list, may_manage: Callable[[Any
     """The panel; ``refresh_on`` are the events (page load, tab select) that re-read the states;
     ``may_manage(request)`` whether the caller may load and unload models."""
     status = gr.Markdown()
-    table = gr.Dataframe(headers=COLUMNS, label="Models", interactive=False, wrap=True)
+    table = gr.Dataframe(headers=COLUMNS, label="Models", interactive=False, wrap=True, elem_id="models-table")
     with gr.Row():
         choice = gr.Dropdown(choices=service.model_ids(), value=service.model_ids()[0], label="Model")
         load = gr.Button("Load", variant="primary")
         unload = gr.Button("Unload")
         refresh = gr.Button("Refresh")
-    message = gr.Markdown()
+    message = gr.Markdown(elem_id="models-message")
 
-    def models():
+    def refreshed():
         return _table(service), _gpu(service)
 
     def check(request: gr.Request) -> None:
         if not may_manage(request):
             raise gr.Error("Loading and unloading models needs an admin key; this key has the user role.")
 
-    @user_errors
-    def load_model(model_id: str, request: gr.Request):
+    async def load_one(model_id: str, request: gr.Request):
         check(request)
-        info = service.load_model(model_id)
-        return *models(), f"Model {info.id} is {info.state} (loaded in {info.load_seconds} s)."
+        info = await _in_thread(service.load_model, model_id)
+        return *refreshed(), f"Model {info.id} is {info.state} (loaded in {info.load_seconds} s)."
+
+    async def unload_one(model_id: str, request: gr.Request):
+        check(request)
+        message = (await _in_thread(service.unload_model, model_id)).message
+        return *refreshed(), message
+
+    gr.on(refresh_on, refreshed, None, [table, status], api_visibility="private")
+    refresh.click(refreshed, None, [table, status], api_visibility="private")
+    load.click(hide_from_mcp(keep_on_error(3)(load_one)), [choice], [table, status, message], api_visibility="private")
+    unload.click(hide_from_mcp(keep_on_error(3)(unload_one)), [choice], [table, status, message],
+                 api_visibility="private")
+
+    # The Gradio API's /models, /load_model and /unload_model: hidden inputs, errors raised to the client.
+    with gr.Group(visible=False):
+        api_model = gr.Textbox(label="model")
+        api_table = gr.Dataframe(headers=COLUMNS, label="models")
+        api_status = gr.Markdown(label="status")
+        api_message = gr.Markdown(label="message")
+        api_list, api_load, api_unload = gr.Button(), gr.Button(), gr.Button()
 
     @user_errors
-    def unload_model(model_id: str, request: gr.Request):
-        check(request)
-        message = service.unload_model(model_id).message
-        return *models(), message
+    def list_models():
+        """Every configured model with its state, and the GPU status."""
+        return refreshed()
 
-    refresh.click(hide_from_mcp(models), None, [table, status], api_name="models")
-    load.click(hide_from_mcp(load_model), [choice], [table, status, message], api_name="load_model")
-    unload.click(hide_from_mcp(unload_model), [choice], [table, status, message], api_name="unload_model")
-    gr.on(refresh_on, models, None, [table, status], api_visibility="private")
+    @user_errors
+    async def load_model(model_id: str, request: gr.Request):
+        """Load a model now (admin role when API keys are on)."""
+        return await load_one(model_id, request)
+
+    @user_errors
+    async def unload_model(model_id: str, request: gr.Request):
+        """Unload a model from memory (admin role when API keys are on)."""
+        return await unload_one(model_id, request)
+
+    api_list.click(hide_from_mcp(list_models), None, [api_table, api_status], api_name="models")
+    api_load.click(hide_from_mcp(load_model), [api_model], [api_table, api_status, api_message], api_name="load_model")
+    api_unload.click(hide_from_mcp(unload_model), [api_model], [api_table, api_status, api_message],
+                     api_name="unload_model")
+
+
+async def _in_thread(fn: Callable[..., Any], *args: Any) -> Any:
+    """A blocking service call (a load can take minutes) off the event loop, in the waiters' pool."""
+    import anyio
+
+    from inference.cancel import waiters
+
+    return await anyio.to_thread.run_sync(fn, *args, limiter=waiters())

@@ -1,52 +1,127 @@
-"""OCR tab: one image in, its text out."""
+"""OCR tab: one image in, its text out at once; the lines found are drawn after, on a small copy."""
 
 from __future__ import annotations
 
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
 import gradio as gr
+from PIL import Image, ImageDraw
 
 from inference import InferenceService, call_cancellable
+from inference.results import OcrResult
 
-from .common import image_input, language_box, model_dropdown, user_errors
+from . import examples
+from .common import image_input, keep_on_error, language_hint, language_picker, model_dropdown, user_errors
 from .mcp_tools import hide_from_mcp
+
+OVERLAY_MAX_SIDE = 1200  # the drawing is made on a copy at most this large...
+OVERLAY_MAX_HEIGHT = 1600  # ...and at most this tall (a long receipt stays a readable strip)
+
+
+def describe(result: OcrResult) -> str:
+    """Model, time, size, language, lines and warnings, as a line a person reads."""
+    width, height = result.image_size
+    parts = [f"**Model** {result.model}", f"**Time** {result.processing_time:.2f} s", f"**Image** {width}×{height} px",
+             f"**Language** {result.language or 'auto'}", f"**Lines** {len(result.lines)}"]
+    text = " · ".join(parts)
+    if result.warnings:
+        text += "\n\n" + "\n".join(f"- ⚠️ {warning}" for warning in result.warnings)
+    return text
+
+
+def write_downloads(result: OcrResult, name: str) -> list[str]:
+    """The result as .txt (the text), .md (the text under a heading) and .json (everything, boxes included)."""
+    stem = Path(name).stem or "ocr"
+    folder = Path(tempfile.mkdtemp(prefix="chatvlm-ocr-"))
+    (folder / f"{stem}.txt").write_text(result.text + "\n", encoding="utf-8")
+    (folder / f"{stem}.md").write_text(f"# {stem}\n\n" + result.text.replace("\n", "  \n") + "\n", encoding="utf-8")
+    (folder / f"{stem}.json").write_text(json.dumps(result.model_dump(), ensure_ascii=False, indent=2),
+                                         encoding="utf-8")
+    return [str(folder / f"{stem}.{ext}") for ext in ("txt", "md", "json")]
+
+
+def draw_lines(image_path: str, lines: list[dict[str, Any]]) -> Image.Image:
+    """The lines' boxes drawn once onto a downscaled copy of the image."""
+    with Image.open(image_path) as original:
+        from PIL import ImageOps
+
+        image = ImageOps.exif_transpose(original).convert("RGB")
+    scale = min(1.0, OVERLAY_MAX_SIDE / max(image.size), OVERLAY_MAX_HEIGHT / image.height)
+    if scale < 1.0:
+        image = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))))
+    draw = ImageDraw.Draw(image)
+    width = max(1, round(2 * max(image.size) / 1000))
+    for line in lines:
+        points = [(x * scale, y * scale) for x, y in line["box"]]
+        draw.polygon(points, outline=(220, 38, 38), width=width)
+    return image
 
 
 def build(service: InferenceService) -> None:
-    with gr.Row():
-        with gr.Column():
-            image = image_input(height=420)
-            model = model_dropdown(service, "ocr")
-            language = language_box()
-            run = gr.Button("Extract text", variant="primary")
-        with gr.Column():
-            text = gr.Textbox(label="Text", lines=18, buttons=["copy"], elem_id="ocr-text")
-            details = gr.JSON(label="Details")
-    boxes = gr.AnnotatedImage(label="Detected lines", elem_id="ocr-boxes")
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=1, min_width=300):
+            image = image_input(height=300, elem_id="ocr-image")
+            model, _ = model_dropdown(service, "ocr", elem_id="ocr-model")
+            with gr.Accordion("Language", open=False):
+                language = language_picker(elem_id="ocr-language")
+            run = gr.Button("Extract text", variant="primary", elem_id="ocr-run")
+        with gr.Column(scale=1, min_width=300):
+            message = gr.Markdown(elem_id="ocr-message")
+            text = gr.Textbox(label="Text", lines=12, max_lines=30, buttons=["copy"], elem_id="ocr-text")
+            info = gr.Markdown(elem_id="ocr-info")
+            downloads = gr.File(label="Download (.txt, .md, .json)", file_count="multiple", interactive=False,
+                                elem_id="ocr-downloads")
+            show_lines = gr.Checkbox(True, label="Show the lines found", elem_id="ocr-show-lines")
+            overlay = gr.Image(label="Lines found", interactive=False, height=480, elem_id="ocr-boxes")
+    shown = examples.images()
+    gr.Examples([[shown[name]] for name in ("receipt", "report", "russian") if name in shown], inputs=[image],
+                label=examples.LICENCE)
+    result = gr.State()
 
-    @user_errors
-    async def ocr(image_path: str | None, model_id: str | None, hint: str | None):
+    async def read(image_path: str | None, model_id: str | None, hint: str | None) -> OcrResult:
         if not image_path:
             raise gr.Error("Upload an image first.")
-        result = await call_cancellable(service.ocr, image_path, model_id, hint or None,
-                                        filename=image_path.rsplit("/", 1)[-1])
-        for warning in result.warnings:
+        return await call_cancellable(service.ocr, image_path, model_id or None, hint,
+                                      filename=Path(image_path).name)
+
+    @keep_on_error(5)
+    async def ocr_for_ui(image_path, model_id, picked):
+        found = await read(image_path, model_id, language_hint(picked))
+        for warning in found.warnings:
             gr.Warning(warning)
-        details = {
-            "model": result.model,
-            "processing_time": result.processing_time,
-            "image_size": result.image_size,
-            "language": result.language,
-            "lines": len(result.lines),
-            "warnings": result.warnings,
-        }
-        return result.text, details, (image_path, line_boxes(result.lines))
+        state = {"image": image_path, "lines": [line.model_dump() for line in found.lines]}
+        return found.text, describe(found), write_downloads(found, Path(image_path).name), state, ""
 
-    run.click(hide_from_mcp(ocr), [image, model, language], [text, details, boxes], api_name="ocr")
+    def overlay_for(image_path, state, show):
+        """The drawing, when asked for and when the last result belongs to the image on screen."""
+        if not show or not image_path or not state or state.get("image") != image_path:
+            return None
+        return draw_lines(image_path, state["lines"])
 
+    read_event = run.click(hide_from_mcp(ocr_for_ui), [image, model, language], [text, info, downloads, result, message],
+                           api_visibility="private")
+    read_event.then(overlay_for, [image, result, show_lines], [overlay], api_visibility="private")
+    show_lines.change(overlay_for, [image, result, show_lines], [overlay], api_visibility="private")
+    image.change(lambda: None, None, [overlay], api_visibility="private")
 
-def line_boxes(lines) -> list[tuple[tuple[int, int, int, int], str]]:
-    """Each line's bounding rectangle and text, for gr.AnnotatedImage."""
-    out = []
-    for line in lines:
-        xs, ys = [p[0] for p in line.box], [p[1] for p in line.box]
-        out.append(((int(min(xs)), int(min(ys)), int(max(xs)), int(max(ys))), line.text))
-    return out
+    # The Gradio API's /ocr: its own (hidden) inputs, plain values, and errors raised to the client.
+    with gr.Group(visible=False):
+        api_image = image_input(height=100, label="image")
+        api_model = gr.Textbox(label="model")
+        api_language = gr.Textbox(label="language")
+        api_text = gr.Textbox(label="text")
+        api_details = gr.JSON(label="details")
+        api_button = gr.Button()
+
+    @user_errors
+    async def ocr(image_path, model_id, hint):
+        """Read the text of an image. Returns the text and its details (model, time, size, language, lines with
+        boxes, warnings)."""
+        found = await read(image_path, model_id, hint or None)
+        details = found.model_dump(exclude={"text"})
+        return found.text, details
+
+    api_button.click(hide_from_mcp(ocr), [api_image, api_model, api_language], [api_text, api_details], api_name="ocr")

@@ -84,11 +84,11 @@ class EmbeddedOcrBackend(RapidOcrBackend):
     def _fallback(self, language: Language | None, warnings: list[str]) -> str | None:
         """Tesseract's language string for re-reading lines, or None (with a warning when one is needed)."""
         installed = self._tesseract.languages if self._tesseract else set()
-        if language is not None and language.code in RAPIDOCR_LANGUAGES:
+        if language is not None and all(code in RAPIDOCR_LANGUAGES for code in language.codes):
             return None
         if language is not None:
-            if language.tesseract in installed:
-                return "+".join(dict.fromkeys([language.tesseract, *(x for x in ("eng",) if x in installed)]))
+            if all(name in installed for name in language.tesseract.split("+")):
+                return "+".join(dict.fromkeys([*language.tesseract.split("+"), *(x for x in ("eng",) if x in installed)]))
             package = language.package or "the Tesseract data for that language"
             warnings.append(
                 f"Text in '{language.text}' needs Tesseract and its language data, which this server lacks; "
@@ -103,7 +103,8 @@ class EmbeddedOcrBackend(RapidOcrBackend):
         lang = self._fallback(language, warnings)
         if lang is None or self._tesseract is None:
             return lines
-        forced = language is not None  # a hint for a script RapidOCR cannot read: every line
+        # a hint for scripts RapidOCR cannot read only (e.g. ru): every line; a mix (en+ru): the lines that look wrong
+        forced = language is not None and not any(code in RAPIDOCR_LANGUAGES for code in language.codes)
         pixels = np.asarray(image)
         for line in lines:
             if not forced and not looks_wrong(line, self.options):

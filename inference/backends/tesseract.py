@@ -173,7 +173,7 @@ class TesseractBackend(Backend):
                     f"installed (installed: {', '.join(sorted(languages)) or 'none'})."
                 )
             return self.options.default_language
-        if language.tesseract in languages:
+        if all(name in languages for name in language.tesseract.split("+")):
             return language.tesseract
         raise BadInput(language_error(language, languages))
 

@@ -21,10 +21,10 @@ def test_multi_turn_chat(gradio, english_file):
 
 
 def test_ocr_and_models_panel(gradio, english_file):
-    text, details, _ = gradio.predict(handle_file(str(english_file)), "got_ocr", "", api_name="/ocr")
+    text, details = gradio.predict(handle_file(str(english_file)), "got_ocr", "", api_name="/ocr")
     assert isinstance(text, str) and details["model"] == "got_ocr"
     table, status = gradio.predict(api_name="/models")
-    states = {row[0]: row[4] for row in table["data"]}
+    states = {row[0]: row[1] for row in table["data"]}
     assert states["got_ocr"] == "ready" and "default chat model: `qwen3_vl_2b`" in status
     table, _, message = gradio.predict("got_ocr", api_name="/unload_model")
-    assert {row[0]: row[4] for row in table["data"]}["got_ocr"] == "unloaded" and message == "Model got_ocr unloaded"
+    assert {row[0]: row[1] for row in table["data"]}["got_ocr"] == "unloaded" and message == "Model got_ocr unloaded"

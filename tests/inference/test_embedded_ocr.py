@@ -192,3 +192,16 @@ def test_layout_orders_skewed_rows():
     quads = [quad(20, 20 + 40 * i, 700, 30) for i in (2, 0, 1)]
     rows = reading_order(upright_boxes(quads, ["third", "first", "second"]))
     assert [[box.text for box in row] for row in rows] == [["first"], ["second"], ["third"]]
+
+
+def test_a_hint_may_name_several_languages(service):
+    needs_tesseract_russian(service)
+    font = cyrillic_font(30)
+    image = render_with(font, [RUSSIAN, "Total amount due: 318.40 USD"])
+    both = "\n".join([RUSSIAN, "Total amount due: 318.40 USD"])
+    for hint in ("eng+rus", "en+ru", "English, Russian"):
+        tesseract = service.ocr(image, "tesseract", hint)
+        assert tesseract.language == hint and cer(tesseract.text, both) <= 0.08, (hint, tesseract.text)
+    mixed = service.ocr(image, "embedded", "en+ru")
+    assert cer(mixed.text, both) <= 0.08, mixed.text
+    assert {line.engine for line in mixed.lines} == {"rapidocr", "tesseract"}  # each line by an engine that reads it
