@@ -46,7 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return gr.mount_gradio_app(
         app, ui.build_ui(service, may_manage=may_manage), path="/", max_file_size=settings.limits.max_file_bytes,
         footer_links=["api"], auth_dependency=api.gradio_user if keys_on else None, mcp_server=True,
-        favicon_path=ui.favicon(), head=ui.head(),
+        favicon_path=ui.favicon(), head=ui.head(), css=ui.CSS,
     )
 
 

@@ -44,26 +44,31 @@ class RequestLog:
             return
         rid = request_id(Headers(scope=scope))
         scope.setdefault("state", {})["request_id"] = rid
-        started, status = time.perf_counter(), 500
+        started, status, logged = time.perf_counter(), 500, False
         if self.metrics is not None:
             self.metrics.start_request(scope)
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, logged
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, logged = message["status"], True
                 MutableHeaders(scope=message)["X-Request-ID"] = rid
+                self.log_line(scope, status, time.perf_counter() - started, rid)  # before the client has it all
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            seconds = time.perf_counter() - started
+            if not logged:  # the app failed or the client left before a response began
+                self.log_line(scope, status, time.perf_counter() - started, rid)
             if self.metrics is not None:
-                self.metrics.end_request(scope, status, seconds)
-            path = scope["path"]
-            if not path.startswith(QUIET_PATHS) or status >= 400:
-                principal = scope.get("state", {}).get("principal")
-                who = principal.name if principal is not None else "-"
-                log.info('%s %s %d %.3fs request_id=%s by=%s', scope.get("method"), path[:200], status, seconds,
-                         rid, who)
+                self.metrics.end_request(scope, status, time.perf_counter() - started)
+
+    @staticmethod
+    def log_line(scope: Scope, status: int, seconds: float, rid: str) -> None:
+        """One access-log line per request (time to the response's start), with its request id."""
+        path = scope["path"]
+        if not path.startswith(QUIET_PATHS) or status >= 400:
+            principal = scope.get("state", {}).get("principal")
+            who = principal.name if principal is not None else "-"
+            log.info("%s %s %d %.3fs request_id=%s by=%s", scope.get("method"), path[:200], status, seconds, rid, who)

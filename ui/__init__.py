@@ -19,6 +19,17 @@ def head() -> str:
     return f'<meta name="description" content="{DESCRIPTION}">'
 
 
+# Phones: a smaller header and image, so that the main action and the first lines of the result fit the first screen.
+CSS = """
+@media (max-width: 640px) {
+  #header h1 { font-size: 1.35rem; margin: 0 0 .2rem 0; }
+  #header p { font-size: .8rem; line-height: 1.25; margin: 0; }
+  #ocr-image, #chat-image { height: 190px !important; }
+  #ocr-image img, #chat-image img { max-height: 150px; }
+}
+"""
+
+
 def favicon() -> str:
     return examples.favicon()
 

@@ -23,7 +23,7 @@ COLUMNS = ["file", "status", "time_s", "text"]
 
 def table(result: BatchResult) -> pd.DataFrame:
     rows = [
-        [item.filename, item.status, item.processing_time, item.text if item.status == "success" else item.error]
+        [item.filename, item.status, round(item.processing_time, 2), item.text if item.status == "success" else item.error]
         for item in result.results
     ]
     return pd.DataFrame(rows, columns=COLUMNS)

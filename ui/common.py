@@ -133,7 +133,9 @@ def image_input(height: int, elem_id: str | None = None, label: str = "Image") -
 
     (Wrapped per instance: subclassing a Gradio component makes Gradio write a .pyi file next to this one.)
     """
-    image = gr.Image(type="filepath", label=label, sources=["upload", "clipboard"], height=height, elem_id=elem_id)
+    # image_mode=None: the file is passed on as uploaded (the service decodes it; Gradio would re-encode it first)
+    image = gr.Image(type="filepath", label=label, sources=["upload", "clipboard"], height=height, elem_id=elem_id,
+                     image_mode=None)
     original = image.preprocess
 
     def preprocess(payload: Any) -> Any:

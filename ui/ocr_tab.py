@@ -101,8 +101,9 @@ def build(service: InferenceService) -> None:
             return None
         return draw_lines(image_path, state["lines"])
 
+    # a light progress indicator: on a laptop the browser's animations take CPU from the OCR itself
     read_event = run.click(hide_from_mcp(ocr_for_ui), [image, model, language], [text, info, downloads, result, message],
-                           api_visibility="private")
+                           api_visibility="private", show_progress="minimal")
     read_event.then(overlay_for, [image, result, show_lines], [overlay], api_visibility="private")
     show_lines.change(overlay_for, [image, result, show_lines], [overlay], api_visibility="private")
     image.change(lambda: None, None, [overlay], api_visibility="private")

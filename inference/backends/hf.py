@@ -129,9 +129,9 @@ class HfBackend(Backend):
         """Refuse a processor this backend cannot drive (raise ModelUnavailable)."""
 
     def load(self) -> None:
+        path = weights_path(self.spec, self.options.download)  # before importing torch: missing weights say so at once
         from transformers import AutoModelForImageTextToText, AutoProcessor
 
-        path = weights_path(self.spec, self.options.download)
         self.device = device_of(self.options)
         processor = AutoProcessor.from_pretrained(path)
         self.check_processor(processor)

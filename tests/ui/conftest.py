@@ -1,0 +1,58 @@
+"""Browser fixtures: Debian's Chromium driven by Playwright, one browser per module, a fresh page per test, and a
+screenshot of every page a failed test left behind (in $CHATVLM_TEST_ARTIFACTS, default test-artifacts/, which
+CI keeps)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+playwright = pytest.importorskip("playwright.sync_api", reason="pip install playwright (.ci/run installs it)")
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run", "--disable-quic", "--no-proxy-server"]
+ARTIFACTS = Path(os.environ.get("CHATVLM_TEST_ARTIFACTS", Path(__file__).resolve().parents[2] / "test-artifacts"))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"report_{report.when}", report)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if CHROMIUM is None:
+        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def open_page(browser, request):
+    """open_page(url, width=1280, height=900) -> a page at the UI, its tabs built; screenshots kept on failure."""
+    pages = []
+
+    def opened(url: str, width: int = 1280, height: int = 900):
+        page = browser.new_page(viewport={"width": width, "height": height})
+        page.console = []
+        page.on("console", lambda message: page.console.append(f"{message.type}: {message.text}"))
+        page.goto(url, wait_until="domcontentloaded")
+        playwright.expect(page.get_by_role("tab", name="OCR")).to_be_visible(timeout=60_000)
+        pages.append(page)
+        return page
+
+    yield opened
+    failed = getattr(request.node, "report_call", None) is not None and request.node.report_call.failed
+    for i, page in enumerate(pages):
+        if failed:
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / f"{request.node.name}-{i}.png"), full_page=True)
+            (ARTIFACTS / f"{request.node.name}-{i}.console.txt").write_text("\n".join(page.console))
+        page.close()
