@@ -17,7 +17,9 @@ from inference.errors import BadInput
 T = TypeVar("T")
 
 MODEL = "Model id from GET /models; the server's default when omitted."
-LANGUAGE = "Language hint, e.g. en, ru, russian."
+LANGUAGE = "Language hint, e.g. en, ru, en+ru."
+PAGES = "Pages of a PDF or multi-page TIFF to read, e.g. 1-3,5 (default: all)."
+FORCE_OCR = "true: OCR every PDF page, even one whose text layer is good (default false: the text layer is used)."
 
 
 def _same(a: object, b: object) -> bool:
@@ -40,15 +42,23 @@ def pick(name: str, query: T | None, form: T | None) -> T | None:
 class OcrQuery:
     model: str | None
     language: str | None
+    pages: str | None = None
+    force_ocr: bool = False
 
 
 async def ocr_params(
     model_query: Annotated[str | None, Query(alias="model", description=MODEL)] = None,
     language_query: Annotated[str | None, Query(alias="language", description=LANGUAGE)] = None,
+    pages_query: Annotated[str | None, Query(alias="pages", description=PAGES, max_length=200)] = None,
+    force_ocr_query: Annotated[bool | None, Query(alias="force_ocr", description=FORCE_OCR)] = None,
     model_form: Annotated[str | None, Form(alias="model", description=MODEL)] = None,
     language_form: Annotated[str | None, Form(alias="language", description=LANGUAGE)] = None,
+    pages_form: Annotated[str | None, Form(alias="pages", description=PAGES, max_length=200)] = None,
+    force_ocr_form: Annotated[bool | None, Form(alias="force_ocr", description=FORCE_OCR)] = None,
 ) -> OcrQuery:
-    return OcrQuery(model=pick("model", model_query, model_form), language=pick("language", language_query, language_form))
+    return OcrQuery(model=pick("model", model_query, model_form), language=pick("language", language_query, language_form),
+                    pages=pick("pages", pages_query, pages_form),
+                    force_ocr=bool(pick("force_ocr", force_ocr_query, force_ocr_form)))
 
 
 @dataclass

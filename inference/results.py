@@ -6,19 +6,38 @@ beyond the contract are extras that clients may ignore.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field
 
 from .values import OcrLine
 
 
-class OcrResult(BaseModel):
+class PageResult(BaseModel):
+    """One page of a document (PDF, multi-page TIFF)."""
+
+    page: int = Field(description="page number in the file, from 1")
     text: str
+    lines: list[OcrLine] = Field(default_factory=list, description="lines with boxes in the rendered page's pixels")
+    processing_time: float = Field(description="seconds for this page (rendering and reading)")
+    source: Literal["ocr", "text-layer"] = Field(description="'text-layer': read from the PDF's own text; 'ocr': read "
+                                                         "from the rendered page")
+    image_size: list[int] = Field(description="[width, height] of the page as rendered")
+    warnings: list[str] = Field(default_factory=list)
+    error: str | None = Field(None, description="why this page could not be read (the others still are)")
+
+
+class OcrResult(BaseModel):
+    text: str = Field(description="the whole text; a document's pages are separated by a blank line")
     model: str
     processing_time: float = Field(description="seconds, decoding included")
-    image_size: list[int] = Field(description="[width, height] of the uploaded image")
+    image_size: list[int] = Field(description="[width, height] of the uploaded image (a document's first page)")
     language: str | None = None
-    lines: list[OcrLine] = Field(default_factory=list, description="extra: detected lines with boxes, in reading order")
+    lines: list[OcrLine] = Field(default_factory=list, description="extra: detected lines with boxes, in reading "
+                                                                   "order (a one-page input; documents: pages[].lines)")
     warnings: list[str] = Field(default_factory=list, description="extra: what limited this result and how to fix it")
+    pages: list[PageResult] | None = Field(None, description="extra, documents only (PDF, multi-page TIFF): each "
+                                                             "page read, in the order chosen")
 
 
 class ChatResult(BaseModel):
@@ -36,6 +55,7 @@ class BatchItem(BaseModel):
     status: str = Field(description="'success' or 'error'")
     error: str | None = None
     image_size: list[int] | None = None
+    pages: list[PageResult] | None = Field(None, description="documents only: each page read")
 
 
 class BatchResult(BaseModel):

@@ -13,17 +13,17 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, as_completed
-from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import replace
+from pathlib import Path
 
-from . import image_urls, images, languages
+from . import documents, image_urls, images, languages
 from .cancel import CancelToken, Deadline
 from .device import gpu_info, memory_in_use
 from .errors import BadInput, Cancelled, ChatVLMError, ModelUnavailable, redact_paths
 from .images import ImageSource
 from .manager import ERROR, READY, UNAVAILABLE, ModelManager
 from .observe import Observers
+from .reading import PageRead, read_pages
 from .registry import Registry
 from .results import (
     ActionResult,
@@ -36,12 +36,13 @@ from .results import (
     ModelInfo,
     ModelsResult,
     OcrResult,
+    PageResult,
     ReadyResult,
 )
 from .settings import DefaultSettings, LimitSettings, Settings
 from .streams import TextStream
 from .tickets import Ticket
-from .values import ChatMessage, ChatOutput, ChatParams, ChatWork, OcrOutput, OcrWork, Work, with_image
+from .values import ChatMessage, ChatOutput, ChatParams, ChatWork, Work, with_image
 
 log = logging.getLogger(__name__)
 
@@ -241,19 +242,66 @@ class InferenceService:
         return tickets
 
     def ocr(self, image: ImageSource, model: str | None = None, language: str | None = None,
-            filename: str = "file", cancel: CancelToken | None = None) -> OcrResult:
+            filename: str = "file", cancel: CancelToken | None = None, pages: str | None = None,
+            force_ocr: bool = False) -> OcrResult:
+        """Read one image or document (PDF, multi-page TIFF: ``pages`` picks pages, e.g. "1-3,5"; a page with a good
+        text layer is read from it unless ``force_ocr``). A page that fails fails the request."""
         started, deadline = time.perf_counter(), self._deadline(cancel)
         model_id = self.resolve_model("ocr", model)
         hint = languages.parse(language)
         self.manager.check_room(model_id, 1)  # a busy server refuses before decoding
-        picture = images.load(image, self.settings.limits, filename)
-        [ticket] = self._submit(model_id, [OcrWork(picture, hint)], deadline, cancel)
-        output = ticket.result()
-        assert isinstance(output, OcrOutput)
+        doc = self.open_document(image, model_id, filename, pages, force_ocr)
+        reads = self.read_documents(model_id, [doc], hint, lambda: deadline, cancel)
+        failed = next((r for r in reads if r.error is not None), None)
+        if failed is not None:
+            if doc.multipage and isinstance(failed.error, ChatVLMError):
+                raise type(failed.error)(f"Page {failed.page}: {failed.error}")
+            raise failed.error
+        return self.ocr_result(doc, reads, model_id, hint, time.perf_counter() - started)
+
+    def open_document(self, source: ImageSource, model_id: str, name: str, pages: str | None = None,
+                      force_ocr: bool = False) -> documents.Document:
+        """An image, multi-page TIFF or PDF, checked and ready to be read page by page (PDF pages are rendered at
+        the size ``model_id`` reads best, when they are read)."""
+        limits = self.settings.limits
+        if isinstance(source, images.Image.Image):
+            picture = images.load(source, limits, name)
+            documents.parse_pages(pages, 1, name)
+            return documents.Document(name, "image", 1, [documents.DocPage(1, size=picture.size,
+                                                                           render=lambda: picture)])
+        if isinstance(source, (str, Path)):
+            data = images.read_path(source, limits)
+        elif isinstance(source, bytes):
+            data = source
+        else:
+            data = images.read_limited(source, limits.max_file_bytes, name)
+        side = self.registry.backend_class(model_id).page_longest_side(self.registry.get(model_id))
+        return documents.open_document(data, limits, name, pages, side, force_ocr)
+
+    def read_documents(self, model_id: str, docs: Sequence[documents.Document], hint: languages.Language | None,
+                       deadline_for: Callable[[], Deadline], cancel: CancelToken | None = None,
+                       on_page: Callable[[PageRead], None] | None = None,
+                       skip: Callable[[int, int], bool] = lambda doc, page: False) -> list[PageRead]:
+        """Every page of ``docs`` through the model's runner, at most ``max_batch_files`` pages in flight."""
+        return read_pages(docs, lambda works, deadline: self._submit(model_id, works, deadline, cancel), hint,
+                          self.settings.limits.max_batch_files, deadline_for, cancel, on_page, skip)
+
+    @staticmethod
+    def page_results(reads: Sequence[PageRead]) -> list[PageResult]:
+        return [PageResult(page=r.page, text=r.text, lines=r.lines, processing_time=round(r.seconds, 4),
+                           source=r.source, image_size=list(r.size), warnings=r.warnings, error=r.message)
+                for r in reads]
+
+    def ocr_result(self, doc: documents.Document, reads: Sequence[PageRead], model_id: str,
+                   hint: languages.Language | None, seconds: float) -> OcrResult:
+        order = {page.number: i for i, page in enumerate(doc.pages)}
+        reads = sorted(reads, key=lambda r: order[r.page])
+        warnings = list(dict.fromkeys(w for r in reads for w in r.warnings))
         return OcrResult(
-            text=output.text.strip(), model=model_id, processing_time=round(time.perf_counter() - started, 4),
-            image_size=list(picture.size), language=hint.text if hint else None,
-            lines=output.lines, warnings=output.warnings,
+            text="\n\n".join(r.text for r in reads if r.text).strip(), model=model_id,
+            processing_time=round(seconds, 4), image_size=list(doc.pages[0].size),
+            language=hint.text if hint else None, lines=[] if doc.multipage else reads[0].lines,
+            warnings=warnings, pages=self.page_results(reads) if doc.multipage else None,
         )
 
     def chat_params(self, temperature: float | None = None, max_tokens: int | None = None, top_p: float | None = None,
@@ -365,70 +413,84 @@ class InferenceService:
 
     def batch_ocr(self, files: Sequence[tuple[str, ImageSource]], model: str | None = None,
                   language: str | None = None, progress: Progress | None = None,
-                  cancel: CancelToken | None = None) -> BatchResult:
-        """OCR many files; a bad file fails alone (status 'error'), never the whole batch. The batch is admitted
-        whole (or refused with Overloaded); ``progress(done, total)`` is called from this thread as files finish."""
+                  cancel: CancelToken | None = None, pages: str | None = None, force_ocr: bool = False) -> BatchResult:
+        """OCR many files (images and documents); a bad file or page fails alone (status 'error'), never the whole
+        batch. ``progress(done, total)`` is called from this thread as pages finish (a file counts once per page
+        read)."""
         started, deadline = time.perf_counter(), self._deadline(cancel)
-        limit = self.settings.limits.max_batch_files
-        if not files:
-            raise BadInput("No files were sent: attach one or more images as 'files'.")
-        if len(files) > limit:
-            raise BadInput(f"Too many files: {len(files)} sent, at most {limit} per batch.")
-        model_id = self.resolve_model("ocr", model)
-        hint = languages.parse(language)
-        self.manager.check_room(model_id, len(files))  # a busy server refuses before decoding
-        items: list[BatchItem | None] = [None] * len(files)
-        works, positions, decode_s, done = [], [], {}, 0
+        model_id, hint = self.check_batch(files, model, language)
+        self.manager.check_room(model_id, min(len(files), self.settings.limits.max_batch_files))
+        docs, opened = self.open_documents(files, model_id, pages, force_ocr)
+        total, done = sum(len(doc.pages) for doc in docs if doc is not None) + sum(doc is None for doc in docs), 0
 
-        def finished(i: int, item: BatchItem) -> None:
+        def page_done(_: PageRead | None = None) -> None:
             nonlocal done
-            items[i], done = item, done + 1
+            done += 1
             if progress is not None:
-                progress(done, len(files))
+                progress(done, total)
 
-        for i, (name, source) in enumerate(files):
-            if cancel is not None and cancel.cancelled:
-                raise Cancelled("The batch was cancelled before it finished.")
-            t0 = time.perf_counter()
-            try:
-                works.append(OcrWork(images.load(source, self.settings.limits, name), hint))
-                positions.append(i)
-                decode_s[i] = time.perf_counter() - t0
-            except ChatVLMError as exc:
-                finished(i, BatchItem(filename=name, processing_time=round(time.perf_counter() - t0, 4),
-                                      status="error", error=redact_paths(str(exc))))
-        tickets = self._submit(model_id, works, deadline, cancel) if works else []
-        by_future = {ticket.future: (i, ticket, work) for i, ticket, work in zip(positions, tickets, works, strict=True)}
-
-        def record(future: Future) -> None:
-            i, ticket, work = by_future[future]
-            finished(i, self._batch_item(files[i][0], ticket, work, decode_s[i]))
-
-        try:
-            for future in as_completed(by_future, timeout=deadline.remaining()):
-                record(future)
-        except FutureTimeout:  # past the deadline: what has not finished is dropped or stopped
-            for future, (i, ticket, _) in by_future.items():
-                if items[i] is None:
-                    ticket.expire()
-                    record(future)
+        for doc in docs:
+            if doc is None:
+                page_done()
+        present = [doc for doc in docs if doc is not None]
+        reads = self.read_documents(model_id, present, hint, lambda: deadline, cancel, page_done)
         if cancel is not None and cancel.cancelled:
             raise Cancelled("The batch was cancelled before it finished.")
-        results = [item for item in items if item is not None]
+        return self.batch_result(files, docs, opened, reads, model_id, time.perf_counter() - started)
+
+    def check_batch(self, files: Sequence[tuple[str, ImageSource]], model: str | None,
+                    language: str | None) -> tuple[str, languages.Language | None]:
+        limit = self.settings.limits.max_batch_files
+        if not files:
+            raise BadInput("No files were sent: attach one or more images or PDFs as 'files'.")
+        if len(files) > limit:
+            raise BadInput(f"Too many files: {len(files)} sent, at most {limit} per batch.")
+        return self.resolve_model("ocr", model), languages.parse(language)
+
+    def open_documents(self, files: Sequence[tuple[str, ImageSource]], model_id: str, pages: str | None,
+                       force_ocr: bool) -> tuple[list[documents.Document | None], list[tuple[float, str | None]]]:
+        """Each file opened (None where it cannot be), with the seconds that took and the error, if any."""
+        docs: list[documents.Document | None] = []
+        opened: list[tuple[float, str | None]] = []
+        for name, source in files:
+            t0 = time.perf_counter()
+            try:
+                docs.append(self.open_document(source, model_id, name, pages, force_ocr))
+                opened.append((time.perf_counter() - t0, None))
+            except ChatVLMError as exc:
+                docs.append(None)
+                opened.append((time.perf_counter() - t0, redact_paths(str(exc))))
+        return docs, opened
+
+    def batch_result(self, files: Sequence[tuple[str, ImageSource]], docs: Sequence[documents.Document | None],
+                     opened: Sequence[tuple[float, str | None]], reads: Sequence[PageRead], model_id: str,
+                     seconds: float) -> BatchResult:
+        """The batch's answer: one item per file, in the order sent (``reads`` index the files that opened)."""
+        present = [i for i, doc in enumerate(docs) if doc is not None]
+        by_file: dict[int, list[PageRead]] = {}
+        for read in reads:
+            by_file.setdefault(present[read.doc], []).append(read)
+        results = []
+        for i, ((name, _), doc, (open_s, error)) in enumerate(zip(files, docs, opened, strict=True)):
+            if doc is None:
+                results.append(BatchItem(filename=name, processing_time=round(open_s, 4), status="error", error=error))
+                continue
+            order = {page.number: k for k, page in enumerate(doc.pages)}
+            file_reads = sorted(by_file.get(i, []), key=lambda r: order[r.page])
+            failed = [r for r in file_reads if r.error is not None]
+            missing = len(doc.pages) - len(file_reads)
+            error = None
+            if failed:
+                error = failed[0].message if not doc.multipage else \
+                    "; ".join(f"page {r.page}: {r.message}" for r in failed[:3])
+            elif missing:
+                error = f"{missing} page(s) were not read."
+            results.append(BatchItem(
+                filename=name, text="\n\n".join(r.text for r in file_reads if r.text).strip(),
+                processing_time=round(open_s + sum(r.seconds for r in file_reads), 4),
+                status="error" if error else "success", error=error, image_size=list(doc.pages[0].size),
+                pages=self.page_results(file_reads) if doc.multipage else None,
+            ))
         ok = sum(r.status == "success" for r in results)
         return BatchResult(results=results, total=len(results), successful=ok, failed=len(results) - ok,
-                           model=model_id, processing_time=round(time.perf_counter() - started, 4))
-
-    @staticmethod
-    def _batch_item(name: str, ticket: Ticket, work: OcrWork, decode_s: float) -> BatchItem:
-        took = round(decode_s + ticket.run_seconds, 4)
-        try:
-            output = ticket.future.result()
-        except ChatVLMError as exc:
-            return BatchItem(filename=name, processing_time=took, status="error", error=redact_paths(str(exc)))
-        except Exception:
-            log.exception("batch item %s failed", name)
-            return BatchItem(filename=name, processing_time=took, status="error",
-                             error="Unexpected error while processing this file.")
-        return BatchItem(filename=name, text=output.text.strip(), processing_time=took, status="success",
-                         image_size=list(work.image.size))
+                           model=model_id, processing_time=round(seconds, 4))

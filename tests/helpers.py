@@ -63,3 +63,46 @@ def render_with(font, lines: list[str], margin: int = 24, spacing: float = 1.6) 
     for i, line in enumerate(lines):
         draw.text((margin, margin + i * line_height), line, fill="black", font=font)
     return image
+
+
+def image_pdf(pages: list[Image.Image], resolution: float = 150.0) -> bytes:
+    """A PDF of scanned-looking pages: images only, no text layer (Pillow writes it)."""
+    buffer = io.BytesIO()
+    pages[0].convert("RGB").save(buffer, format="PDF", save_all=True, resolution=resolution,
+                                 append_images=[p.convert("RGB") for p in pages[1:]])
+    return buffer.getvalue()
+
+
+def text_pdf(pages: list[list[str]], font_size: int = 12) -> bytes:
+    """A PDF whose pages carry real text (a text layer, Helvetica), one string per line; written by hand so the
+    tests need no PDF-making library."""
+    objects = ["<< /Type /Catalog /Pages 2 0 R >>", "", "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    kids = []
+    for lines in pages:
+        escaped = [line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)") for line in lines]
+        body = f"BT /F1 {font_size} Tf {font_size * 1.5:g} TL 72 770 Td " + " ".join(f"({t}) Tj T*" for t in escaped) + " ET"
+        objects.append(f"<< /Length {len(body)} >>\nstream\n{body}\nendstream")
+        content = len(objects)
+        objects.append(f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents {content} 0 R "
+                       "/Resources << /Font << /F1 3 0 R >> >> >>")
+        kids.append(len(objects))
+    objects[1] = f"<< /Type /Pages /Kids [{' '.join(f'{k} 0 R' for k in kids)}] /Count {len(kids)} >>"
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += f"{number} 0 obj\n{body}\nendobj\n".encode("latin-1")
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += "".join(f"{o:010d} 00000 n \n" for o in offsets).encode()
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    return bytes(out)
+
+
+def encrypted_pdf(data: bytes, password: str = "secret") -> bytes:
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(data)))
+    writer.encrypt(password)
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()

@@ -17,20 +17,23 @@ router = APIRouter(tags=["ocr"])
 async def ocr(
     request: Request,
     service: ServiceDep,
-    file: Annotated[UploadFile, File(description="Image file (PNG, JPEG, WebP, TIFF, BMP, GIF)")],
+    file: Annotated[UploadFile, File(description="Image (PNG, JPEG, WebP, TIFF, BMP, GIF) or document (PDF, "
+                                                 "multi-page TIFF)")],
     params: Annotated[OcrQuery, Depends(ocr_params)],
 ) -> OcrResult:
-    """Extract text from an image."""
-    return await serve(request, service.ocr, file.file, params.model, params.language, filename=file.filename or "file")
+    """Extract text from an image or a document (a PDF's or TIFF's pages: `pages` in the response)."""
+    return await serve(request, service.ocr, file.file, params.model, params.language, filename=file.filename or "file",
+                       pages=params.pages, force_ocr=params.force_ocr)
 
 
 @router.post("/batch/ocr", response_model=BatchResult, responses=errors(400, 404, 413, 503))
 async def batch_ocr(
     request: Request,
     service: ServiceDep,
-    files: Annotated[list[UploadFile], File(description="Image files; a bad one fails alone")],
+    files: Annotated[list[UploadFile], File(description="Images or documents (PDF, TIFF); a bad one fails alone")],
     params: Annotated[OcrQuery, Depends(ocr_params)],
 ) -> BatchResult:
-    """Extract text from several images; each file gets its own status."""
+    """Extract text from several images or documents; each file gets its own status."""
     items = [(f.filename or f"file{i + 1}", f.file) for i, f in enumerate(files)]
-    return await serve(request, service.batch_ocr, items, params.model, params.language)
+    return await serve(request, service.batch_ocr, items, params.model, params.language, pages=params.pages,
+                       force_ocr=params.force_ocr)

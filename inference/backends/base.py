@@ -39,6 +39,7 @@ class Backend:
     tasks: ClassVar[frozenset[str]] = frozenset()
     requires_source: ClassVar[bool] = False  # weights come from the entry's `source`
     Options: ClassVar[type[BaseModel]] = NoOptions
+    page_side: ClassVar[int] = 2339  # longest side, in px, a document page is rendered at for this model (200 dpi A4)
 
     def __init__(self, spec: ModelSpec):
         self.spec = spec
@@ -53,6 +54,11 @@ class Backend:
     def missing_weights(cls, spec: ModelSpec) -> str | None:
         """None when the model's weights are on this host (or it needs none); else how to get them."""
         return None
+
+    @classmethod
+    def page_longest_side(cls, spec: ModelSpec) -> int:
+        """The longest side a PDF page is rendered at for this model (the ``page_longest_side`` option, if any)."""
+        return int(getattr(cls.Options.model_validate(spec.options), "page_longest_side", None) or cls.page_side)
 
     # ---- sizing, read by the runner --------------------------------------------------------------
     @property

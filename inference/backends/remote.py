@@ -48,6 +48,7 @@ class RemoteOptions(BaseModel):
     max_concurrency: int = Field(32, ge=1, description="requests in flight to all replicas together")
     max_images: int = Field(4, ge=1)
     max_pixels: int = Field(4_000_000, ge=32 * 32, description="images are scaled down to this before sending")
+    page_longest_side: int = Field(1540, ge=256, description="longest side, in px, a PDF page is rendered at")
     failures_to_eject: int = Field(3, ge=1, description="consecutive failures that take a replica out")
     eject_s: float = Field(30.0, gt=0, description="how long a failing replica stays out before it is probed")
     ocr_prompt: str = ("Read all the text in this image. Reply with the text only, line by line, in reading order, "

@@ -1,0 +1,231 @@
+"""Documents as people have them: one image, a multi-page TIFF or a PDF, opened once and read page by page.
+
+:func:`open_document` checks the file and the page selection cheaply (a PDF's pages are counted, not
+rendered); each :class:`DocPage` then either carries its PDF text layer, when that layer is good, or is
+rendered on demand (:meth:`DocPage.render`) at the size the reading model wants. PDFs are read with
+pypdfium2 (BSD/Apache): PDFium is not thread-safe, so every call into it holds one lock.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import threading
+import unicodedata
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from PIL import Image, ImageOps, ImageSequence
+
+from . import images
+from .errors import BadInput, PayloadTooLarge
+from .settings import LimitSettings
+from .values import OcrLine
+
+PDFIUM = threading.Lock()  # PDFium must never be entered from two threads at once
+MAX_DPI = 300  # a small page is never rendered finer than this
+TEXT_LAYER_MIN_CHARS = 20  # fewer readable characters than this: the page is OCR'd (a scan with a page number)
+
+
+@dataclass
+class DocPage:
+    number: int  # 1-based, as people count pages
+    text: str | None = None  # the text layer's text, when it is good and OCR is not forced
+    lines: list[OcrLine] = field(default_factory=list)  # the text layer's lines, boxes in rendered pixels
+    size: tuple[int, int] = (0, 0)  # [width, height] of the page as rendered (or as it would be)
+    render: Callable[[], Image.Image] | None = None  # the page as an upright RGB image (pages that need OCR)
+
+    @property
+    def needs_ocr(self) -> bool:
+        return self.text is None
+
+
+@dataclass
+class Document:
+    name: str
+    kind: str  # "image", "tiff" or "pdf"
+    page_count: int  # pages in the file, selected or not
+    pages: list[DocPage]
+
+    @property
+    def multipage(self) -> bool:
+        return self.kind != "image"
+
+
+def parse_pages(spec: str | None, count: int, name: str = "file") -> list[int]:
+    """``"1-3,5"`` -> [1, 2, 3, 5] (1-based, in the order given, each once); None or "" -> every page."""
+    if spec is None or not spec.strip():
+        return list(range(1, count + 1))
+    chosen: list[int] = []
+    for part in spec.replace(" ", "").split(","):
+        match = re.fullmatch(r"(\d+)(?:-(\d*))?", part)
+        if not match:
+            raise BadInput(f"pages must look like '1-3,5' (page numbers from 1, ranges with '-'); got {spec[:40]!r}.")
+        first = int(match.group(1))
+        last = first if match.group(2) is None else (int(match.group(2)) if match.group(2) else count)
+        if first < 1 or last < first:
+            raise BadInput(f"pages: '{part}' is not a range of page numbers counted from 1.")
+        if first > count:
+            raise BadInput(f"pages: '{images.shown(name)}' has {count} page(s); there is no page {first}.")
+        chosen.extend(n for n in range(first, min(last, count) + 1) if n not in chosen)
+    return chosen
+
+
+def kind_of(data: bytes) -> str:
+    if data.startswith(b"%PDF") or data[:1024].find(b"%PDF-") >= 0:
+        return "pdf"
+    if data[:4] in (b"II*\x00", b"MM\x00*"):
+        return "tiff"
+    return "image"
+
+
+def open_document(data: bytes, limits: LimitSettings, name: str = "file", pages: str | None = None,
+                  longest_side: int = 2048, force_ocr: bool = False) -> Document:
+    """Check and open ``data``; pages that need OCR render at ``longest_side`` px (never above 300 dpi)."""
+    if not data:
+        raise BadInput(f"'{images.shown(name)}' is empty (0 bytes).")
+    if len(data) > limits.max_file_bytes:
+        raise PayloadTooLarge(f"'{images.shown(name)}' is larger than the "
+                              f"{limits.max_file_bytes / (1024 * 1024):.1f} MiB limit per file.")
+    kind = kind_of(data)
+    if kind == "pdf":
+        return _open_pdf(data, limits, name, pages, longest_side, force_ocr)
+    if kind == "tiff":
+        frames = _tiff_frames(data, limits, name)
+        if frames is not None:
+            chosen = parse_pages(pages, len(frames), name)
+            return Document(name, "tiff", len(frames), [
+                DocPage(n, size=frames[n - 1].size, render=(lambda im=frames[n - 1]: im)) for n in chosen])
+    image = images.decode(data, limits, name)
+    if pages and pages.strip():
+        parse_pages(pages, 1, name)  # an image has one page; 'pages=2' on it is an error, not ignored
+    return Document(name, "image", 1, [DocPage(1, size=image.size, render=lambda: image)])
+
+
+def _tiff_frames(data: bytes, limits: LimitSettings, name: str) -> list[Image.Image] | None:
+    """Every frame of a multi-page TIFF (checked and upright RGB); None for a one-page TIFF (read as an image)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            tiff = Image.open(io.BytesIO(data))
+            count = getattr(tiff, "n_frames", 1)
+            if count <= 1:
+                return None
+            if count > limits.max_pages:
+                raise BadInput(f"'{images.shown(name)}' has {count} pages; at most {limits.max_pages} are read per "
+                               "file (send it to POST /jobs in parts, or choose pages).")
+            frames = []
+            for frame in ImageSequence.Iterator(tiff):
+                images.check_pixels(frame, limits, name)
+                frame.load()
+                frames.append(images.to_rgb(ImageOps.exif_transpose(frame.copy())))
+            return frames
+    except BadInput:
+        raise
+    except Image.DecompressionBombError:
+        raise BadInput(f"'{images.shown(name)}' has too many pixels to be decoded safely.") from None
+    except Exception:  # Pillow raises many types for corrupt data; the image path gives the exact message
+        return None
+
+
+# ---- PDF --------------------------------------------------------------------------------------------------
+def _pdf_error(exc: Exception, name: str) -> BadInput:
+    text = str(exc).lower()
+    shown = images.shown(name)
+    if "password" in text or "security" in text:
+        return BadInput(f"'{shown}' is a password-protected (encrypted) PDF; remove the password and send it again.")
+    return BadInput(f"'{shown}' could not be read as a PDF: the file is corrupt or truncated.")
+
+
+def _open_pdf(data: bytes, limits: LimitSettings, name: str, pages: str | None, longest_side: int,
+              force_ocr: bool) -> Document:
+    import pypdfium2 as pdfium
+
+    with PDFIUM:
+        try:
+            pdf = pdfium.PdfDocument(data)
+        except pdfium.PdfiumError as exc:
+            raise _pdf_error(exc, name) from None
+        count = len(pdf)
+    if count == 0:
+        raise BadInput(f"'{images.shown(name)}' is a PDF with no pages.")
+    chosen = parse_pages(pages, count, name)
+    if len(chosen) > limits.max_pages:
+        raise BadInput(f"'{images.shown(name)}': {len(chosen)} pages chosen; at most {limits.max_pages} are read per "
+                       "file. Choose pages with 'pages' (e.g. pages=1-50).")
+    doc_pages = []
+    for number in chosen:
+        with PDFIUM:
+            try:
+                page = pdf[number - 1]
+                width_pt, height_pt = page.get_size()
+            except pdfium.PdfiumError as exc:
+                raise _pdf_error(exc, name) from None
+        scale = _scale(width_pt, height_pt, longest_side, limits.max_image_pixels)
+        size = (max(1, round(width_pt * scale)), max(1, round(height_pt * scale)))
+        text, lines = (None, []) if force_ocr else _text_layer(page, scale, height_pt)
+        doc_pages.append(DocPage(number, text=text, lines=lines, size=size,
+                                 render=None if text is not None else _renderer(pdf, number, scale, name)))
+    return Document(name, "pdf", count, doc_pages)
+
+
+def _scale(width_pt: float, height_pt: float, longest_side: int, max_pixels: int) -> float:
+    """Points -> pixels: the longest side at ``longest_side`` px, at most 300 dpi and ``max_pixels`` pixels."""
+    width_pt, height_pt = max(width_pt, 1.0), max(height_pt, 1.0)
+    scale = min(longest_side / max(width_pt, height_pt), MAX_DPI / 72)
+    return min(scale, (max_pixels / (width_pt * height_pt)) ** 0.5)
+
+
+def _renderer(pdf, number: int, scale: float, name: str) -> Callable[[], Image.Image]:
+    def render() -> Image.Image:
+        import pypdfium2 as pdfium
+
+        with PDFIUM:
+            try:
+                image = pdf[number - 1].render(scale=scale, may_draw_forms=True).to_pil()
+            except pdfium.PdfiumError as exc:
+                raise BadInput(f"'{images.shown(name)}': page {number} could not be rendered ({exc}).") from None
+        return images.to_rgb(image)
+
+    return render
+
+
+def _text_layer(page, scale: float, height_pt: float) -> tuple[str | None, list[OcrLine]]:
+    """The page's text and lines from its text layer, when the layer is good enough to trust; else (None, [])."""
+    with PDFIUM:
+        textpage = page.get_textpage()
+        try:
+            text = textpage.get_text_range()
+            runs = []
+            for i in range(textpage.count_rects()):
+                left, bottom, right, top = textpage.get_rect(i)
+                runs.append(((left, bottom, right, top), textpage.get_text_bounded(left, bottom, right, top)))
+        finally:
+            textpage.close()
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if not good_text(text):
+        return None, []
+    lines = []
+    for (left, bottom, right, top), run in runs:
+        run = run.strip()
+        if not run:
+            continue
+        x0, x1, y0, y1 = (round(v, 1) for v in (left * scale, right * scale, (height_pt - top) * scale,
+                                                 (height_pt - bottom) * scale))
+        lines.append(OcrLine(text=run, box=[[x0, y0], [x1, y0], [x1, y1], [x0, y1]], confidence=1.0,
+                             engine="text-layer"))
+    return text.strip(), lines
+
+
+def good_text(text: str) -> bool:
+    """A text layer worth trusting: enough readable characters, few replacement or private-use ones, words
+    of word-like lengths (a layer of glyph ids or a scan's page number alone is OCR'd instead)."""
+    visible = [ch for ch in text if not ch.isspace()]
+    if len(visible) < TEXT_LAYER_MIN_CHARS:
+        return False
+    bad = sum(ch == "\ufffd" or unicodedata.category(ch) in ("Co", "Cc", "Cn") for ch in visible)
+    readable = sum(ch.isalnum() or unicodedata.category(ch).startswith("P") for ch in visible)
+    words = text.split()
+    mean_word = len(visible) / max(len(words), 1)
+    return bad / len(visible) < 0.02 and readable / len(visible) > 0.8 and 1.5 <= mean_word <= 25

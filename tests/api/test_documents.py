@@ -1,0 +1,134 @@
+"""PDFs and multi-page TIFFs through /ocr and /batch/ocr: pages, the text layer, page selection, bad PDFs."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from PIL import Image
+
+from inference.documents import open_document, parse_pages
+from inference.errors import BadInput
+from inference.settings import LimitSettings
+from tests.helpers import encode, encrypted_pdf, image_pdf, render_lines, text_pdf
+
+PAGE_ONE = ["Invoice number 4471 dated March 12", "Total amount due: 318.40 USD"]
+PAGE_TWO = ["Second page of the contract", "Signed by both parties in Berlin"]
+
+
+@pytest.fixture(scope="module")
+def scanned_pdf() -> bytes:
+    return image_pdf([render_lines(PAGE_ONE), render_lines(PAGE_TWO)])
+
+
+@pytest.fixture(scope="module")
+def born_digital_pdf() -> bytes:
+    return text_pdf([PAGE_ONE, PAGE_TWO], font_size=14)
+
+
+def words(text: str) -> set[str]:
+    return {w.strip(".,:").lower() for w in text.split()}
+
+
+def test_a_scanned_pdf_is_read_page_by_page(client, scanned_pdf):
+    response = client.post("/ocr", files={"file": ("scan.pdf", scanned_pdf, "application/pdf")})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert [p["page"] for p in body["pages"]] == [1, 2]
+    assert all(p["source"] == "ocr" and p["error"] is None for p in body["pages"])
+    assert {"invoice", "4471"} <= words(body["pages"][0]["text"]) and "berlin" in words(body["pages"][1]["text"])
+    assert body["text"] == body["pages"][0]["text"] + "\n\n" + body["pages"][1]["text"]  # the whole document
+    assert body["image_size"] == body["pages"][0]["image_size"] and body["lines"] == []
+    assert body["pages"][0]["lines"] and body["pages"][0]["processing_time"] > 0
+
+
+def test_a_good_text_layer_is_read_instead_of_ocr_unless_forced(client, born_digital_pdf):
+    body = client.post("/ocr", files={"file": ("contract.pdf", born_digital_pdf)}).json()
+    assert [p["source"] for p in body["pages"]] == ["text-layer", "text-layer"]
+    assert body["pages"][0]["text"].splitlines() == PAGE_ONE and body["pages"][1]["text"].splitlines() == PAGE_TWO
+    first = body["pages"][0]["lines"][0]
+    assert first["text"] == PAGE_ONE[0] and first["engine"] == "text-layer"
+    width, height = body["pages"][0]["image_size"]
+    assert 0 <= first["box"][0][0] < first["box"][2][0] <= width and 0 <= first["box"][0][1] < height / 4  # top of page
+
+    forced = client.post("/ocr", files={"file": ("contract.pdf", born_digital_pdf)}, data={"force_ocr": "true"}).json()
+    assert [p["source"] for p in forced["pages"]] == ["ocr", "ocr"]
+    assert {"invoice", "4471", "318.40"} <= words(forced["pages"][0]["text"])
+    assert max(forced["pages"][0]["image_size"]) > 1000  # rendered at the engine's page size, not at 72 dpi
+
+
+def test_pages_picks_pages(client, scanned_pdf, born_digital_pdf):
+    body = client.post("/ocr?pages=2", files={"file": ("scan.pdf", scanned_pdf)}).json()
+    assert [p["page"] for p in body["pages"]] == [2] and "berlin" in words(body["text"])
+    body = client.post("/ocr", files={"file": ("c.pdf", born_digital_pdf)}, data={"pages": "2,1"}).json()
+    assert [p["page"] for p in body["pages"]] == [2, 1]
+    for pages, expected in [("3", "has 2 page(s)"), ("1-x", "pages must look like"), ("0", "counted from 1")]:
+        response = client.post("/ocr", params={"pages": pages}, files={"file": ("scan.pdf", scanned_pdf)})
+        assert response.status_code == 400 and expected in response.json()["detail"], (pages, response.text)
+
+
+def test_page_ranges():
+    assert parse_pages("1-3,5", 10) == [1, 2, 3, 5]
+    assert parse_pages("4-", 6) == [4, 5, 6] and parse_pages("2-9", 3) == [2, 3] and parse_pages(None, 2) == [1, 2]
+    assert parse_pages("2,2,1-2", 5) == [2, 1]
+
+
+def test_bad_pdfs_get_a_400_that_says_why(client, born_digital_pdf):
+    cases = [
+        (encrypted_pdf(born_digital_pdf), "password-protected"),
+        (born_digital_pdf[: len(born_digital_pdf) // 3], "corrupt"),
+        (b"%PDF-1.7\n" + b"\x00garbage" * 40, "corrupt"),
+    ]
+    for data, expected in cases:
+        response = client.post("/ocr", files={"file": ("bad.pdf", data)})
+        assert response.status_code == 400 and expected in response.json()["detail"], response.text
+        assert "Traceback" not in response.text
+    assert client.get("/health").status_code == 200
+
+
+def test_page_count_and_pixels_are_limited(born_digital_pdf):
+    with pytest.raises(BadInput, match="at most 1 are read"):
+        open_document(born_digital_pdf, LimitSettings(max_pages=1), "c.pdf")
+    assert len(open_document(born_digital_pdf, LimitSettings(max_pages=1), "c.pdf", pages="2").pages) == 1
+    doc = open_document(born_digital_pdf, LimitSettings(max_image_pixels=100_000), "c.pdf", longest_side=5000,
+                        force_ocr=True)
+    image = doc.pages[0].render()
+    assert image.size[0] * image.size[1] <= 100_000 * 1.01
+
+
+def test_a_multi_page_tiff_is_a_document(client):
+    buffer = io.BytesIO()
+    first, second = render_lines(PAGE_ONE), render_lines(PAGE_TWO)
+    first.save(buffer, format="TIFF", save_all=True, append_images=[second])
+    body = client.post("/ocr", files={"file": ("fax.tiff", buffer.getvalue())}).json()
+    assert [p["page"] for p in body["pages"]] == [1, 2] and body["pages"][1]["image_size"] == list(second.size)
+    assert "berlin" in words(body["text"]) and "invoice" in words(body["text"])
+    one_page = io.BytesIO()
+    first.save(one_page, format="TIFF")
+    body = client.post("/ocr", files={"file": ("one.tiff", one_page.getvalue())}).json()
+    assert body["pages"] is None and body["lines"]  # an ordinary image
+
+
+def test_a_batch_mixes_images_and_documents_and_a_bad_pdf_fails_alone(client, scanned_pdf, born_digital_pdf):
+    files = [("files", ("scan.pdf", scanned_pdf)), ("files", ("photo.png", encode(render_lines(PAGE_TWO)))),
+             ("files", ("broken.pdf", scanned_pdf[:200])), ("files", ("contract.pdf", born_digital_pdf))]
+    body = client.post("/batch/ocr", files=files, data={"pages": "1"}).json()
+    status = {r["filename"]: r["status"] for r in body["results"]}
+    assert status == {"scan.pdf": "success", "photo.png": "success", "broken.pdf": "error", "contract.pdf": "success"}
+    by_name = {r["filename"]: r for r in body["results"]}
+    assert [p["page"] for p in by_name["scan.pdf"]["pages"]] == [1] and by_name["photo.png"]["pages"] is None
+    assert "corrupt" in by_name["broken.pdf"]["error"] and body["successful"] == 3 and body["failed"] == 1
+    assert by_name["contract.pdf"]["text"].splitlines() == PAGE_ONE
+
+
+def test_batch_progress_counts_pages(service, scanned_pdf):
+    seen = []
+    result = service.batch_ocr([("scan.pdf", scanned_pdf), ("one.png", encode(render_lines(PAGE_ONE)))],
+                               progress=lambda done, total: seen.append((done, total)))
+    assert result.successful == 2
+    assert seen == [(1, 3), (2, 3), (3, 3)]
+
+
+def test_an_image_has_one_page(client):
+    response = client.post("/ocr?pages=2", files={"file": ("a.png", encode(Image.new("RGB", (64, 64), "white")))})
+    assert response.status_code == 400 and "no page 2" in response.json()["detail"]
