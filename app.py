@@ -41,6 +41,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.install(app, service)  # REST routes first: a route added after the mount at / is shadowed
     app.router.add_event_handler("startup", lambda: log_startup(service))
     app.router.add_event_handler("startup", service.preload)
+    app.router.add_event_handler("startup", service.resume_jobs)
     app.router.add_event_handler("shutdown", service.close)
     may_manage = (lambda request: is_admin(getattr(request, "username", None))) if keys_on else (lambda request: True)
     return gr.mount_gradio_app(

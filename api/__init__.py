@@ -19,7 +19,7 @@ from .methods import MethodGuard
 from .metrics import Metrics
 from .observe import RequestLog
 from .root import RootInfoMiddleware
-from .routes import chat, metrics, models, ocr, openai, session, system
+from .routes import chat, jobs, metrics, models, ocr, openai, session, system
 from .security import Gatekeeper, KeyRing, Sessions
 
 
@@ -31,7 +31,7 @@ def install(app: FastAPI, service: InferenceService) -> None:
     app.state.sessions = Sessions()
     app.state.metrics = Metrics(service)
     errors.install(app)
-    for module in (system, models, ocr, chat, openai, metrics, session):
+    for module in (system, models, ocr, jobs, chat, openai, metrics, session):
         app.include_router(module.router)
     openapi.install(app, settings)
     # middleware: the last added runs first (outermost)

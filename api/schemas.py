@@ -15,7 +15,8 @@ WHY = {
     400: "Bad request: a missing or invalid parameter, or a file that is not a readable image",
     401: "No API key, or one that is not valid (only when the server has API keys)",
     403: "The key's role may not do this, or the request came from a page on another site",
-    404: "Unknown model (the detail lists the valid ids)",
+    404: "Unknown model (the detail lists the valid ids), or unknown or expired job",
+    409: "The job has not finished yet: its state is in the detail",
     413: "A file (or the whole request) is larger than the server's limit",
     429: "Too many requests for this key or address; Retry-After says when to try again",
     503: "The model cannot run here, the server is busy (Retry-After), the request took longer than the server's "

@@ -42,7 +42,7 @@ OPEN_PREFIXES = ("/static-offline-docs/",)
 ADMIN_ROUTES = [("POST", re.compile(r"^/models/[^/]+/load$")), ("DELETE", re.compile(r"^/models/[^/]+$")),
                 ("GET", re.compile(r"^/metrics$"))]
 # Requests that count against the rate limit: the work, not the pages, assets and status reads around it.
-LIMITED_ROUTES = [("POST", re.compile(r"^/(ocr|chat|batch/ocr|models/[^/]+/load)$")),
+LIMITED_ROUTES = [("POST", re.compile(r"^/(ocr|chat|batch/ocr|jobs|models/[^/]+/load)$")),
                   ("DELETE", re.compile(r"^/models/[^/]+$")),
                   ("POST", re.compile(r"^/gradio_api/(queue/join|call/[^/]+|run/[^/]+)$")),
                   ("POST", re.compile(r"^/(v1/.+|jobs)$"))]

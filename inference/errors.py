@@ -30,6 +30,14 @@ class UnknownModel(ChatVLMError):
     """No model with this id is configured (HTTP 404)."""
 
 
+class NotFound(ChatVLMError):
+    """No such job (or it expired, or it belongs to another key) (HTTP 404)."""
+
+
+class NotReady(ChatVLMError):
+    """The job has not finished yet: its result is not there (HTTP 409)."""
+
+
 class ModelUnavailable(ChatVLMError):
     """The model is configured but cannot be loaded or used here (HTTP 503). ``log_detail`` is for the server log
     only (where the server looked: paths never go into a response)."""

@@ -48,6 +48,24 @@ class PageRead:
         return "Unexpected error while reading this page."
 
 
+@dataclass
+class FileInfo:
+    """What a batch's answer needs to know of one file besides its pages' reads."""
+
+    name: str
+    multipage: bool = False
+    pages: list[int] = field(default_factory=list)  # the page numbers chosen, in order
+    open_s: float = 0.0  # seconds spent opening it
+    error: str | None = None  # why it could not be opened
+
+
+def file_infos(files: Sequence[tuple[str, object]], docs: Sequence[Document | None],
+               opened: Sequence[tuple[float, str | None]]) -> list[FileInfo]:
+    return [FileInfo(name, doc.multipage, [p.number for p in doc.pages], open_s, error) if doc is not None
+            else FileInfo(name, open_s=open_s, error=error)
+            for (name, _), doc, (open_s, error) in zip(files, docs, opened, strict=True)]
+
+
 def read_pages(docs: Sequence[Document], submit: Submit, hint: Language | None, window: int,
                deadline_for: Callable[[], Deadline], cancel: CancelToken | None = None,
                on_page: Callable[[PageRead], None] | None = None,

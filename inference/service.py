@@ -21,9 +21,10 @@ from .cancel import CancelToken, Deadline
 from .device import gpu_info, memory_in_use
 from .errors import BadInput, Cancelled, ChatVLMError, ModelUnavailable, redact_paths
 from .images import ImageSource
+from .jobs import Jobs
 from .manager import ERROR, READY, UNAVAILABLE, ModelManager
 from .observe import Observers
-from .reading import PageRead, read_pages
+from .reading import FileInfo, PageRead, file_infos, read_pages
 from .registry import Registry
 from .results import (
     ActionResult,
@@ -66,6 +67,8 @@ class InferenceService:
         )
         self._preload_done = threading.Event()
         self._closing = False
+        self._jobs: Jobs | None = None
+        self._jobs_lock = threading.Lock()
         if not settings.server.preload:
             self._preload_done.set()
 
@@ -174,6 +177,32 @@ class InferenceService:
         thread.start()
         return thread
 
+    @property
+    def data_dir(self) -> Path:
+        folder = Path(self.settings.server.data_dir).expanduser()
+        if not folder.is_absolute() and self.settings.config_path is not None:
+            folder = Path(self.settings.config_path).resolve().parent / folder
+        return folder
+
+    @property
+    def jobs(self) -> Jobs:
+        """The job queue (POST /jobs), its database opened and its worker started on first use."""
+        with self._jobs_lock:
+            if self._jobs is None:
+                try:
+                    self._jobs = Jobs(self, self.data_dir, self.settings.server.job_results_ttl_s)
+                except OSError as exc:
+                    log.error("the jobs database under %s cannot be opened: %s", self.data_dir, exc)
+                    raise ModelUnavailable("Jobs are not available: the server cannot write its data directory "
+                                           "(server.data_dir / CHATVLM_DATA_DIR).") from None
+                self._jobs.start()
+            return self._jobs
+
+    def resume_jobs(self) -> None:
+        """At start-up: if an earlier run left jobs, open the queue so that they finish."""
+        if (self.data_dir / "jobs.sqlite3").exists():
+            self.jobs  # noqa: B018 (opening it resumes them)
+
     def wait_for_preload(self, timeout: float | None = None) -> bool:
         return self._preload_done.wait(timeout)
 
@@ -181,6 +210,8 @@ class InferenceService:
         """Shut down: stop admitting (every model at once), let queued work finish for ``limits.shutdown_grace_s``,
         fail or stop what is left, then unload."""
         self._closing = True
+        if self._jobs is not None:
+            self._jobs.stop()
         self.manager.shutdown(self.settings.limits.shutdown_grace_s if grace_s is None else grace_s)
 
     # ---- status -----------------------------------------------------------------------------------
@@ -432,11 +463,13 @@ class InferenceService:
         for doc in docs:
             if doc is None:
                 page_done()
-        present = [doc for doc in docs if doc is not None]
-        reads = self.read_documents(model_id, present, hint, lambda: deadline, cancel, page_done)
+        present = [i for i, doc in enumerate(docs) if doc is not None]
+        reads = self.read_documents(model_id, [docs[i] for i in present], hint, lambda: deadline, cancel, page_done)
         if cancel is not None and cancel.cancelled:
             raise Cancelled("The batch was cancelled before it finished.")
-        return self.batch_result(files, docs, opened, reads, model_id, time.perf_counter() - started)
+        for read in reads:
+            read.doc = present[read.doc]  # the file's place in the batch
+        return self.batch_result(file_infos(files, docs, opened), reads, model_id, time.perf_counter() - started)
 
     def check_batch(self, files: Sequence[tuple[str, ImageSource]], model: str | None,
                     language: str | None) -> tuple[str, languages.Language | None]:
@@ -462,34 +495,34 @@ class InferenceService:
                 opened.append((time.perf_counter() - t0, redact_paths(str(exc))))
         return docs, opened
 
-    def batch_result(self, files: Sequence[tuple[str, ImageSource]], docs: Sequence[documents.Document | None],
-                     opened: Sequence[tuple[float, str | None]], reads: Sequence[PageRead], model_id: str,
+    def batch_result(self, files: Sequence[FileInfo], reads: Sequence[PageRead], model_id: str,
                      seconds: float) -> BatchResult:
-        """The batch's answer: one item per file, in the order sent (``reads`` index the files that opened)."""
-        present = [i for i, doc in enumerate(docs) if doc is not None]
+        """The batch's answer: one item per file, in the order sent (each read's ``doc`` is its file's index)."""
         by_file: dict[int, list[PageRead]] = {}
         for read in reads:
-            by_file.setdefault(present[read.doc], []).append(read)
+            by_file.setdefault(read.doc, []).append(read)
         results = []
-        for i, ((name, _), doc, (open_s, error)) in enumerate(zip(files, docs, opened, strict=True)):
-            if doc is None:
-                results.append(BatchItem(filename=name, processing_time=round(open_s, 4), status="error", error=error))
+        for i, info in enumerate(files):
+            if info.error is not None:
+                results.append(BatchItem(filename=info.name, processing_time=round(info.open_s, 4), status="error",
+                                         error=info.error))
                 continue
-            order = {page.number: k for k, page in enumerate(doc.pages)}
-            file_reads = sorted(by_file.get(i, []), key=lambda r: order[r.page])
+            order = {number: k for k, number in enumerate(info.pages)}
+            file_reads = sorted(by_file.get(i, []), key=lambda r: order.get(r.page, 0))
             failed = [r for r in file_reads if r.error is not None]
-            missing = len(doc.pages) - len(file_reads)
+            missing = len(info.pages) - len(file_reads)
             error = None
             if failed:
-                error = failed[0].message if not doc.multipage else \
+                error = failed[0].message if not info.multipage else \
                     "; ".join(f"page {r.page}: {r.message}" for r in failed[:3])
             elif missing:
                 error = f"{missing} page(s) were not read."
             results.append(BatchItem(
-                filename=name, text="\n\n".join(r.text for r in file_reads if r.text).strip(),
-                processing_time=round(open_s + sum(r.seconds for r in file_reads), 4),
-                status="error" if error else "success", error=error, image_size=list(doc.pages[0].size),
-                pages=self.page_results(file_reads) if doc.multipage else None,
+                filename=info.name, text="\n\n".join(r.text for r in file_reads if r.text).strip(),
+                processing_time=round(info.open_s + sum(r.seconds for r in file_reads), 4),
+                status="error" if error else "success", error=error,
+                image_size=list(file_reads[0].size) if file_reads else None,
+                pages=self.page_results(file_reads) if info.multipage else None,
             ))
         ok = sum(r.status == "success" for r in results)
         return BatchResult(results=results, total=len(results), successful=ok, failed=len(results) - ok,

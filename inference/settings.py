@@ -38,6 +38,8 @@ class ServerSettings(_Strict):
     title: str = "ChatVLMLLM"
     version: str = "1.0.0"
     preload: list[str] = Field(default_factory=list, description="model ids loaded in the background at start-up")
+    data_dir: str = Field("data", description="where jobs and their results are kept (relative: to the config file)")
+    job_results_ttl_s: float = Field(7 * 24 * 3600.0, gt=0, description="how long a finished job's result is kept")
 
 
 class LimitSettings(_Strict):
@@ -190,6 +192,8 @@ def load_settings(path: str | Path | None = None, env: dict[str, str] | None = N
         settings.server.port = port
     if env.get("CHATVLM_HOST"):
         settings.server.host = env["CHATVLM_HOST"]
+    if env.get("CHATVLM_DATA_DIR"):
+        settings.server.data_dir = env["CHATVLM_DATA_DIR"]
     if env.get("CHATVLM_OCR_MODEL"):
         settings.defaults.ocr_model = env["CHATVLM_OCR_MODEL"]
     if env.get("CHATVLM_CHAT_MODEL"):

@@ -10,6 +10,7 @@ import tempfile
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["HF_HOME"] = tempfile.mkdtemp(prefix="chatvlm-test-hf-")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ["CHATVLM_DATA_DIR"] = tempfile.mkdtemp(prefix="chatvlm-test-jobs-")  # never the checkout's data/
 
 import socket
 import subprocess
@@ -29,7 +30,7 @@ from tests.helpers import ENGLISH, encode, render_lines
 ROOT = Path(__file__).resolve().parent.parent
 # The OCR-engine tests read with the embedded engine on every host (on a GPU host `auto` would pick a VLM);
 # tests of the automatic default compute what this host should get.
-EMBEDDED_DEFAULT = {"CHATVLM_OCR_MODEL": "embedded"}
+EMBEDDED_DEFAULT = {"CHATVLM_OCR_MODEL": "embedded", "CHATVLM_DATA_DIR": tempfile.mkdtemp(prefix="chatvlm-test-data-")}
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,56 @@
+"""Jobs for long work: POST /jobs (202 + id), poll GET /jobs/{id}, fetch GET /jobs/{id}/result, DELETE cancels."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, File, Request, Response, UploadFile
+
+from inference.jobs import JobStatus
+from inference.results import BatchResult
+
+from ..deps import ServiceDep
+from ..params import OcrQuery, ocr_params
+from ..schemas import errors
+
+router = APIRouter(prefix="/jobs", tags=["jobs"])
+
+
+def owner(request: Request, service: ServiceDep, creating: bool = False) -> str | None:
+    """Whose jobs a request may see: with API keys on, a key sees its own (an admin every job's); else all."""
+    principal = request.scope.get("state", {}).get("principal")
+    if not service.settings.auth.api_keys or principal is None or (principal.role == "admin" and not creating):
+        return None
+    return principal.name
+
+
+@router.post("", status_code=202, response_model=JobStatus, responses=errors(400, 404, 413, 503))
+def submit_job(
+    request: Request,
+    response: Response,
+    service: ServiceDep,
+    files: Annotated[list[UploadFile], File(description="Images or documents (PDF, TIFF), as for /batch/ocr")],
+    params: Annotated[OcrQuery, Depends(ocr_params)],
+) -> JobStatus:
+    """Queue OCR of many files or long documents; answers at once with the job's id (poll GET /jobs/{id})."""
+    items = [(f.filename or f"file{i + 1}", f.file) for i, f in enumerate(files)]
+    status = service.jobs.submit(items, params.model, params.language, params.pages, params.force_ocr,
+                                 owner(request, service, creating=True))
+    response.headers["Location"] = f"/jobs/{status.id}"
+    return status
+
+
+@router.get("/{job_id}", response_model=JobStatus, responses=errors(404))
+def job_status(job_id: str, request: Request, service: ServiceDep) -> JobStatus:
+    """A job's state (queued, running, done, failed, cancelled) and its pages done out of the total."""
+    return service.jobs.status(job_id, owner(request, service))
+
+
+@router.get("/{job_id}/result", response_model=BatchResult, responses=errors(404, 409))
+def job_result(job_id: str, request: Request, service: ServiceDep) -> BatchResult:
+    """A finished job's result, as POST /batch/ocr answers (409 while it is not done)."""
+    return service.jobs.result(job_id, owner(request, service))
+
+
+@router.delete("/{job_id}", response_model=JobStatus, responses=errors(404))
+def cancel_job(job_id: str, request: Request, service: ServiceDep) -> JobStatus:
+    """Cancel a job (queued or running); a job that has ended stays as it is (its result expires by itself)."""
+    return service.jobs.cancel(job_id, owner(request, service))

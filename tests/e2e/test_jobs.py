@@ -1,0 +1,126 @@
+"""The job API: 202 + poll + result, cancel, expiry, and a server killed with SIGKILL that finishes its job after
+a restart without losing a page."""
+
+from __future__ import annotations
+
+import signal
+import time
+
+import httpx
+import pytest
+
+from inference.errors import NotFound
+from inference.jobs import Jobs
+from tests.conftest import EMBEDDED_DEFAULT, start_server, stop_server
+from tests.helpers import encode, image_pdf, render_lines, text_pdf
+
+
+def scanned(pages: int) -> bytes:
+    return image_pdf([render_lines([f"Page {n} of the annual report", f"Section {n}.1 revenue grew"])
+                      for n in range(1, pages + 1)])
+
+
+def wait_for(get, condition, timeout: float = 120.0, every: float = 0.2):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        body = get()
+        if condition(body):
+            return body
+        time.sleep(every)
+    raise AssertionError(f"not reached in {timeout}s: {body}")
+
+
+def test_a_job_is_queued_polled_and_its_result_fetched(client):
+    files = [("files", ("report.pdf", scanned(2))), ("files", ("note.png", encode(render_lines(["Short note 77"])))),
+             ("files", ("broken.pdf", b"%PDF-1.4 nothing")), ("files", ("memo.pdf", text_pdf([["Memo about the budget",
+                                                                                                  "for next year"]])))]
+    response = client.post("/jobs", files=files, data={"model": "embedded"})
+    assert response.status_code == 202, response.text
+    job = response.json()
+    assert response.headers["Location"] == f"/jobs/{job['id']}" and job["state"] in ("queued", "running")
+    assert job["files"] == 4 and job["model"] == "embedded"
+    done = wait_for(lambda: client.get(f"/jobs/{job['id']}").json(), lambda b: b["state"] == "done")
+    assert done["pages_done"] == done["pages_total"] == 5 and done["result_url"] == f"/jobs/{job['id']}/result"
+    assert done["expires_at"] > done["ended_at"] >= done["started_at"] >= done["created_at"]
+    result = client.get(done["result_url"]).json()
+    assert [r["filename"] for r in result["results"]] == ["report.pdf", "note.png", "broken.pdf", "memo.pdf"]
+    assert [r["status"] for r in result["results"]] == ["success", "success", "error", "success"]
+    report = result["results"][0]
+    assert [p["page"] for p in report["pages"]] == [1, 2] and "annual" in report["pages"][1]["text"].lower()
+    assert "77" in result["results"][1]["text"] and "corrupt" in result["results"][2]["error"]
+    assert result["results"][3]["pages"][0]["source"] == "text-layer" and result["successful"] == 3
+
+
+def test_bad_jobs_are_refused_at_once(client):
+    png = encode(render_lines(["x"]))
+    for kwargs, status, expected in [
+        ({"data": {"model": "nope"}}, 404, "Unknown model"),
+        ({"data": {"pages": "one"}}, 400, "pages must look like"),
+    ]:
+        response = client.post("/jobs", files=[("files", ("a.png", png))], **kwargs)
+        assert response.status_code == status and expected in response.json()["detail"], response.text
+    assert client.get("/jobs/0123abcd").status_code == 404
+    assert client.get("/jobs/0123abcd/result").status_code == 404
+    assert client.delete("/jobs/" + "x" * 300).status_code == 404
+
+
+def test_a_job_can_be_cancelled_and_its_result_is_not_there_before_it_is_done(client):
+    job = client.post("/jobs", files=[("files", ("long.pdf", scanned(40)))]).json()
+    early = client.get(f"/jobs/{job['id']}/result")
+    assert early.status_code == 409 and "once it is done" in early.json()["detail"]
+    cancelled = client.delete(f"/jobs/{job['id']}").json()
+    assert cancelled["state"] == "cancelled"
+    time.sleep(1.0)
+    later = client.get(f"/jobs/{job['id']}").json()
+    assert later["state"] == "cancelled" and later["pages_done"] < 40
+    assert client.get(f"/jobs/{job['id']}/result").status_code == 409
+    assert client.post("/ocr", files={"file": ("a.png", encode(render_lines(["still serving"])))}).status_code == 200
+
+
+def test_results_expire(service, tmp_path):
+    jobs = Jobs(service, tmp_path, ttl_s=0.5)
+    jobs.start()
+    try:
+        job = jobs.submit([("a.png", encode(render_lines(["Expiring text"])))], "embedded", None, None, False)
+        wait_for(lambda: jobs.status(job.id), lambda s: s.state == "done", timeout=60)
+        assert jobs.result(job.id).successful == 1
+        time.sleep(0.7)
+        with pytest.raises(NotFound):
+            jobs.status(job.id)
+        assert not (tmp_path / "jobs" / job.id).exists()
+    finally:
+        jobs.stop()
+
+
+def test_a_killed_server_finishes_its_job_after_a_restart(tmp_path):
+    env = {**EMBEDDED_DEFAULT, "CHATVLM_DATA_DIR": str(tmp_path / "data")}
+    process, base = start_server(env, tmp_path / "first.log")
+    try:
+        small = httpx.post(f"{base}/jobs", files=[("files", ("n.png", encode(render_lines(["Kept result 5150"]))))])
+        finished = wait_for(lambda: httpx.get(f"{base}/jobs/{small.json()['id']}").json(),
+                            lambda b: b["state"] == "done")
+        job = httpx.post(f"{base}/jobs", files=[("files", ("long.pdf", scanned(30)))], timeout=30).json()
+        midway = wait_for(lambda: httpx.get(f"{base}/jobs/{job['id']}").json(),
+                          lambda b: b["pages_done"] >= 3, every=0.05)
+        process.send_signal(signal.SIGKILL)
+        process.wait(10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert midway["state"] == "running" and midway["pages_done"] < 30, midway
+
+    process, base = start_server(env, tmp_path / "second.log")
+    try:
+        resumed = httpx.get(f"{base}/jobs/{job['id']}").json()
+        assert resumed["pages_done"] >= midway["pages_done"]  # nothing read before the kill was lost
+        done = wait_for(lambda: httpx.get(f"{base}/jobs/{job['id']}").json(), lambda b: b["state"] == "done")
+        result = httpx.get(f"{base}/jobs/{job['id']}/result").json()
+        pages = result["results"][0]["pages"]
+        assert [p["page"] for p in pages] == list(range(1, 31)) and all(p["error"] is None for p in pages)
+        assert all(f"page {p['page']} of the" in p["text"].lower() for p in pages), [p["text"] for p in pages]
+        assert done["pages_done"] == 30
+        kept = httpx.get(f"{base}/jobs/{finished['id']}/result").json()  # finished before the kill: still there
+        assert "5150" in kept["results"][0]["text"]
+        assert "resuming 1 unfinished job" in (tmp_path / "second.log").read_text()
+    finally:
+        stop_server(process)
