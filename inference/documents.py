@@ -229,3 +229,24 @@ def good_text(text: str) -> bool:
     words = text.split()
     mean_word = len(visible) / max(len(words), 1)
     return bad / len(visible) < 0.02 and readable / len(visible) > 0.8 and 1.5 <= mean_word <= 25
+
+
+def page_count(data: bytes, pages: str | None = None) -> int:
+    """How many pages reading ``data`` will take (nothing rendered or decoded); 1 for an image or a bad file."""
+    try:
+        kind = kind_of(data)
+        if kind == "pdf":
+            import pypdfium2 as pdfium
+
+            with PDFIUM:
+                pdf = pdfium.PdfDocument(data)
+                count = len(pdf)
+                pdf.close()
+        elif kind == "tiff":
+            with Image.open(io.BytesIO(data)) as tiff:
+                count = getattr(tiff, "n_frames", 1)
+        else:
+            return 1
+        return max(1, len(parse_pages(pages, count)))
+    except Exception:
+        return 1

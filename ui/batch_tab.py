@@ -8,17 +8,19 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import anyio
 import gradio as gr
 import pandas as pd
 
-from inference import InferenceService, call_cancellable
+from inference import InferenceService, call_cancellable, documents
 from inference.results import BatchResult
 
 from . import examples
-from .common import keep_on_error, language_hint, language_picker, model_dropdown, user_errors
+from .common import DOCUMENT_TYPES, file_path, keep_on_error, language_hint, language_picker, model_dropdown, user_errors
 from .mcp_tools import hide_from_mcp
 
 COLUMNS = ["file", "status", "time_s", "text"]
+JOB_PAGES = 64  # a batch with more pages than this runs as a job (see through_a_job)
 
 
 def table(result: BatchResult) -> pd.DataFrame:
@@ -54,8 +56,10 @@ def build(service: InferenceService) -> None:
     limit = service.limits.max_batch_files
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=300):
-            files = gr.File(file_count="multiple", file_types=["image"], label=f"Images (up to {limit})",
-                            elem_id="batch-files")
+            files = gr.File(file_count="multiple", file_types=["image", *DOCUMENT_TYPES],
+                            label=f"Images or PDFs (up to {limit} files)", elem_id="batch-files")
+            pages = gr.Textbox(label="Pages of each PDF", placeholder="all, or e.g. 1-3,5", max_lines=1,
+                               elem_id="batch-pages")
             model, _ = model_dropdown(service, "ocr", elem_id="batch-model")
             with gr.Accordion("Language", open=False):
                 language = language_picker(elem_id="batch-language")
@@ -70,24 +74,51 @@ def build(service: InferenceService) -> None:
     shown = examples.images()
     gr.Examples([[list(shown.values())]], inputs=[files], label=examples.LICENCE)
 
-    async def read_all(paths, model_id, hint, progress: gr.Progress) -> BatchResult:
-        paths = [p if isinstance(p, str) else getattr(p, "name", str(p)) for p in (paths or [])]
+    async def read_all(paths, model_id, hint, progress: gr.Progress, page_spec: str | None = None) -> BatchResult:
+        paths = [file_path(p) for p in (paths or []) if file_path(p)]
         if not paths:
-            raise gr.Error("Add one or more images first.")
-        progress((0, len(paths)), desc="Reading", unit="files")
-
-        def report(done: int, total: int) -> None:  # called from the service's thread as each file finishes
-            progress((done, total), desc="Reading", unit="files")
-
+            raise gr.Error("Add one or more images or PDFs first.")
         items = [(Path(p).name, p) for p in paths]
-        return await call_cancellable(service.batch_ocr, items, model_id or None, hint, progress=report)
+        count = await anyio.to_thread.run_sync(lambda: page_count(items, page_spec))
+        progress((0, count), desc="Reading", unit="pages")
+
+        def report(done: int, total: int) -> None:  # called from the service's thread as each page finishes
+            progress((done, total), desc="Reading", unit="pages")
+
+        if count > JOB_PAGES:
+            return await through_a_job(items, model_id, hint, page_spec, report)
+        return await call_cancellable(service.batch_ocr, items, model_id or None, hint, progress=report,
+                                      pages=page_spec or None)
+
+    def page_count(items, page_spec) -> int:
+        """Pages the batch will read (PDFs are opened, not rendered); images and bad files count as one."""
+        return sum(documents.page_count(Path(path).read_bytes(), page_spec or None) for _, path in items)
+
+    async def through_a_job(items, model_id, hint, page_spec, report) -> BatchResult:
+        """A long batch runs as a job (POST /jobs's queue): it survives a restart of the server, and its progress is
+        polled here; leaving the page or pressing Stop cancels it."""
+        jobs = service.jobs
+        job = await anyio.to_thread.run_sync(lambda: jobs.submit(items, model_id or None, hint, page_spec or None, False))
+        gr.Info(f"Long batch: running as job {job.id} (GET /jobs/{job.id} on the REST API).")
+        try:
+            while job.state in ("queued", "running"):
+                await anyio.sleep(0.5)
+                job = await anyio.to_thread.run_sync(jobs.status, job.id)
+                if job.pages_total:
+                    report(job.pages_done, job.pages_total)
+        except BaseException:
+            await anyio.to_thread.run_sync(lambda: jobs.cancel(job.id))
+            raise
+        if job.state != "done":
+            raise gr.Error(f"The job {job.state}: {job.error or 'no result'}.")
+        return await anyio.to_thread.run_sync(lambda: jobs.result(job.id))
 
     @keep_on_error(4)
-    async def batch_for_ui(paths, model_id, picked, progress=gr.Progress()):  # noqa: B008 (Gradio injects it)
-        result = await read_all(paths, model_id, language_hint(picked), progress)
+    async def batch_for_ui(paths, model_id, picked, page_spec, progress=gr.Progress()):  # noqa: B008 (Gradio injects it)
+        result = await read_all(paths, model_id, language_hint(picked), progress, page_spec)
         return styled(table(result)), summary(result), write_downloads(result), ""
 
-    run.click(hide_from_mcp(batch_for_ui), [files, model, language], [results, totals, downloads, message],
+    run.click(hide_from_mcp(batch_for_ui), [files, model, language, pages], [results, totals, downloads, message],
               api_visibility="private")
 
     # The Gradio API's /batch_ocr: its own (hidden) inputs, progress updates, errors raised to the client.
@@ -102,8 +133,8 @@ def build(service: InferenceService) -> None:
 
     @user_errors
     async def batch_ocr(paths, model_id, hint, progress=gr.Progress()):  # noqa: B008 (Gradio injects it)
-        """Read the text of several images; each file gets its own status. Returns the table of results, a
-        summary line, and the results as CSV and JSON files."""
+        """Read the text of several images or documents (PDF, TIFF); each file gets its own status. Progress moves
+        page by page. Returns the table of results, a summary line, and the results as CSV and JSON files."""
         result = await read_all(paths, model_id, hint or None, progress)
         return table(result), summary(result), write_downloads(result)
 

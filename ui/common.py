@@ -128,6 +128,16 @@ def keep_on_error(outputs: int) -> Callable[[Callable[..., Any]], Callable[..., 
     return wrap
 
 
+DOCUMENT_TYPES = [".pdf", ".tif", ".tiff"]  # what the document inputs take (images go to the image inputs)
+
+
+def file_path(value: Any) -> str | None:
+    """A gr.File's value (a path, or an object with .name in some Gradio versions) as a path; None when empty."""
+    if not value:
+        return None
+    return value if isinstance(value, str) else getattr(value, "name", None) or str(value)
+
+
 def image_input(height: int, elem_id: str | None = None, label: str = "Image") -> gr.Image:
     """An image upload whose unreadable files give a readable gr.Error, not Gradio's preprocessing trace.
 

@@ -14,7 +14,16 @@ from inference import InferenceService, call_cancellable
 from inference.results import OcrResult
 
 from . import examples
-from .common import image_input, keep_on_error, language_hint, language_picker, model_dropdown, user_errors
+from .common import (
+    DOCUMENT_TYPES,
+    file_path,
+    image_input,
+    keep_on_error,
+    language_hint,
+    language_picker,
+    model_dropdown,
+    user_errors,
+)
 from .mcp_tools import hide_from_mcp
 
 OVERLAY_MAX_SIDE = 1200  # the drawing is made on a copy at most this large...
@@ -22,11 +31,19 @@ OVERLAY_MAX_HEIGHT = 1600  # ...and at most this tall (a long receipt stays a re
 
 
 def describe(result: OcrResult) -> str:
-    """Model, time, size, language, lines and warnings, as a line a person reads."""
+    """Model, time, size, language, lines (or pages) and warnings, as a line a person reads."""
     width, height = result.image_size
-    parts = [f"**Model** {result.model}", f"**Time** {result.processing_time:.2f} s", f"**Image** {width}×{height} px",
-             f"**Language** {result.language or 'auto'}", f"**Lines** {len(result.lines)}"]
+    parts = [f"**Model** {result.model}", f"**Time** {result.processing_time:.2f} s"]
+    if result.pages is not None:
+        from_layer = sum(p.source == "text-layer" for p in result.pages)
+        parts.append(f"**Pages** {len(result.pages)}" + (f" ({from_layer} from the PDF's text)" if from_layer else ""))
+    else:
+        parts += [f"**Image** {width}×{height} px", f"**Lines** {len(result.lines)}"]
+    parts.append(f"**Language** {result.language or 'auto'}")
     text = " · ".join(parts)
+    failed = [p for p in result.pages or [] if p.error]
+    if failed:
+        text += "\n\n" + "\n".join(f"- ⚠️ page {p.page}: {p.error}" for p in failed)
     if result.warnings:
         text += "\n\n" + "\n".join(f"- ⚠️ {warning}" for warning in result.warnings)
     return text
@@ -64,6 +81,11 @@ def build(service: InferenceService) -> None:
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=300):
             image = image_input(height=300, elem_id="ocr-image")
+            with gr.Accordion("Or a document: PDF, multi-page TIFF", open=False, elem_id="ocr-document-box"):
+                document = gr.File(file_types=DOCUMENT_TYPES, label="Document", elem_id="ocr-document")
+                with gr.Row():
+                    pages = gr.Textbox(label="Pages", placeholder="all, or e.g. 1-3,5", max_lines=1, elem_id="ocr-pages")
+                    force = gr.Checkbox(False, label="OCR every page (ignore the PDF's own text)", elem_id="ocr-force")
             model, _ = model_dropdown(service, "ocr", elem_id="ocr-model")
             with gr.Accordion("Language", open=False):
                 language = language_picker(elem_id="ocr-language")
@@ -81,19 +103,21 @@ def build(service: InferenceService) -> None:
                 label=examples.LICENCE)
     result = gr.State()
 
-    async def read(image_path: str | None, model_id: str | None, hint: str | None) -> OcrResult:
+    async def read(image_path: str | None, model_id: str | None, hint: str | None, pages: str | None = None,
+                   force_ocr: bool = False) -> OcrResult:
         if not image_path:
-            raise gr.Error("Upload an image first.")
+            raise gr.Error("Upload an image or a document first.")
         return await call_cancellable(service.ocr, image_path, model_id or None, hint,
-                                      filename=Path(image_path).name)
+                                      filename=Path(image_path).name, pages=pages or None, force_ocr=bool(force_ocr))
 
     @keep_on_error(5)
-    async def ocr_for_ui(image_path, model_id, picked):
-        found = await read(image_path, model_id, language_hint(picked))
+    async def ocr_for_ui(image_path, document_path, page_spec, force_ocr, model_id, picked):
+        path = file_path(document_path) or image_path  # the document when one is chosen
+        found = await read(path, model_id, language_hint(picked), page_spec, force_ocr)
         for warning in found.warnings:
             gr.Warning(warning)
-        state = {"image": image_path, "lines": [line.model_dump() for line in found.lines]}
-        return found.text, describe(found), write_downloads(found, Path(image_path).name), state, ""
+        state = {"image": path, "lines": [line.model_dump() for line in found.lines]}
+        return found.text, describe(found), write_downloads(found, Path(path).name), state, ""
 
     def overlay_for(image_path, state, show):
         """The drawing, when asked for and when the last result belongs to the image on screen."""
@@ -102,11 +126,13 @@ def build(service: InferenceService) -> None:
         return draw_lines(image_path, state["lines"])
 
     # a light progress indicator: on a laptop the browser's animations take CPU from the OCR itself
-    read_event = run.click(hide_from_mcp(ocr_for_ui), [image, model, language], [text, info, downloads, result, message],
+    read_event = run.click(hide_from_mcp(ocr_for_ui), [image, document, pages, force, model, language],
+                           [text, info, downloads, result, message],
                            api_visibility="private", show_progress="minimal")
     read_event.then(overlay_for, [image, result, show_lines], [overlay], api_visibility="private")
     show_lines.change(overlay_for, [image, result, show_lines], [overlay], api_visibility="private")
-    image.change(lambda: None, None, [overlay], api_visibility="private")
+    image.upload(lambda: (None, None), None, [overlay, document], api_visibility="private")  # one input at a time
+    document.upload(lambda: (None, None), None, [overlay, image], api_visibility="private")
 
     # The Gradio API's /ocr: its own (hidden) inputs, plain values, and errors raised to the client.
     with gr.Group(visible=False):
@@ -126,3 +152,24 @@ def build(service: InferenceService) -> None:
         return found.text, details
 
     api_button.click(hide_from_mcp(ocr), [api_image, api_model, api_language], [api_text, api_details], api_name="ocr")
+
+    with gr.Group(visible=False):
+        doc_file = gr.File(label="document")
+        doc_model = gr.Textbox(label="model")
+        doc_language = gr.Textbox(label="language")
+        doc_pages = gr.Textbox(label="pages")
+        doc_force = gr.Checkbox(label="force_ocr")
+        doc_text = gr.Textbox(label="text")
+        doc_details = gr.JSON(label="details")
+        doc_button = gr.Button()
+
+    @user_errors
+    async def ocr_document(document_path, model_id, hint, page_spec, force_ocr):
+        """Read the text of a document (PDF, multi-page TIFF) or an image. pages picks pages ('1-3,5'; empty: all);
+        force_ocr reads every PDF page from its picture even when the PDF has good text. Returns the whole text and
+        its details (model, time, language, warnings, and each page: text, lines, source, time)."""
+        found = await read(file_path(document_path), model_id, hint or None, page_spec, force_ocr)
+        return found.text, found.model_dump(exclude={"text"})
+
+    doc_button.click(hide_from_mcp(ocr_document), [doc_file, doc_model, doc_language, doc_pages, doc_force],
+                     [doc_text, doc_details], api_name="ocr_document")

@@ -2,12 +2,13 @@
 
 import csv
 import json
+import time
 
 import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
-from tests.helpers import ENGLISH, cer
+from tests.helpers import ENGLISH, cer, image_pdf, render_lines
 
 
 @pytest.fixture(scope="module")
@@ -17,7 +18,7 @@ def gradio(live_server):
 
 def test_all_endpoints_are_named(gradio):
     named = gradio.view_api(print_info=False, return_format="dict")["named_endpoints"]
-    assert {"/ocr", "/chat", "/batch_ocr", "/models", "/load_model", "/unload_model"} <= set(named)
+    assert {"/ocr", "/ocr_document", "/chat", "/batch_ocr", "/models", "/load_model", "/unload_model"} <= set(named)
 
 
 def test_ocr(gradio, english_file):
@@ -68,3 +69,23 @@ def test_model_manager_endpoints(gradio):
     assert message == "Model rapidocr unloaded"
     with pytest.raises(AppError, match="Unknown model 'nope'"):
         gradio.predict("nope", api_name="/load_model")
+
+
+def test_a_pdf_through_the_gradio_api_with_progress_page_by_page(gradio, english_file, tmp_path):
+    pdf = tmp_path / "two.pdf"
+    pdf.write_bytes(image_pdf([render_lines(ENGLISH), render_lines(["Second page here 2024"])]))
+    text, details = gradio.predict(handle_file(str(pdf)), "embedded", "", "2", False, api_name="/ocr_document")
+    assert [p["page"] for p in details["pages"]] == [2] and "2024" in text and details["pages"][0]["source"] == "ocr"
+    text, details = gradio.predict(handle_file(str(pdf)), "embedded", "", "", False, api_name="/ocr_document")
+    assert len(details["pages"]) == 2 and cer(text.split("\n\n")[0], "\n".join(ENGLISH)) <= 0.05
+
+    job = gradio.submit([handle_file(str(pdf)), handle_file(str(english_file))], "embedded", "", api_name="/batch_ocr")
+    seen = set()
+    while not job.done():
+        for unit in job.status().progress_data or []:
+            if unit.length:
+                seen.add((unit.index, unit.length, unit.unit))
+        time.sleep(0.02)
+    table = job.result()[0]
+    assert [row[1] for row in table["data"]] == ["success", "success"] and "2024" in table["data"][0][3]
+    assert {length for _, length, _ in seen} == {3} and {unit for _, _, unit in seen} == {"pages"}, seen

@@ -14,7 +14,7 @@ import pytest
 from gradio_client import Client, handle_file
 from PIL import Image
 
-from tests.helpers import ENGLISH, encode, render_lines
+from tests.helpers import ENGLISH, encode, render_lines, text_pdf
 from tests.ui.conftest import playwright
 
 RECEIPT_LINES = [f"ITEM {i:02d} {name:<14} {i * 1.37 + 0.5:6.2f}" for i, name in enumerate(
@@ -193,3 +193,17 @@ def test_example_images_are_rendered_by_the_server():
     assert {"receipt", "report"} <= set(shown) and all(Path(p).is_file() for p in shown.values())
     assert re.search("no third-party", examples.LICENCE)
     assert Image.open(shown["receipt"]).size[0] > 100 and encode(Image.open(shown["report"]))
+
+
+def test_a_pdf_in_the_ocr_tab(live_server, open_page, tmp_path):
+    pdf = tmp_path / "letter.pdf"
+    pdf.write_bytes(text_pdf([["Dear customer, thank you for your order"], ["Kind regards, the shop team"]]))
+    page = open_page(f"{live_server}/")
+    page.locator("#ocr-document-box").get_by_text("Or a document").click()
+    page.locator("#ocr-document input[type=file]").set_input_files(str(pdf))
+    page.locator("#ocr-document", has_text="letter.pdf").wait_for(timeout=30_000)
+    page.locator("#ocr-run").click()
+    wait_text(page)
+    text = page.locator("#ocr-text textarea").input_value()
+    assert "thank you for your order" in text and "Kind regards" in text
+    playwright.expect(page.locator("#ocr-info")).to_contain_text("Pages 2 (2 from the PDF's text)")
