@@ -123,7 +123,7 @@ def test_chat_feels_like_chat(tiny_server, open_page, english_file, tmp_path):
     render_lines(["Another document"]).save(other)
     upload(page, "#chat-image", other)
     playwright.expect(bot).to_have_count(0, timeout=10_000)
-    playwright.expect(page.locator("#chat-message")).to_contain_text("new conversation")
+    playwright.expect(page.locator("#chat-message")).to_contain_text("new conversation", timeout=30_000)
 
 
 def test_batch_progress_moves_file_by_file_and_failed_rows_stand_out(live_server, open_page, english_file, tmp_path):
