@@ -3,7 +3,7 @@
 #   docker build -t chatvlmllm .                        # GPU image: vision-language models (needs the NVIDIA
 #                                                        # container toolkit at run time) and the OCR engines
 #   docker build --build-arg VARIANT=cpu -t chatvlmllm:cpu .   # CPU image: the embedded OCR engines only (~1 GB)
-#   docker run -p 8000:8000 -v hf-cache:/data/huggingface chatvlmllm
+#   docker run -p 8000:8000 -v hf-cache:/data/huggingface -v jobs:/data/jobs chatvlmllm
 FROM python:3.11-slim
 
 ARG VARIANT=gpu
@@ -18,15 +18,16 @@ COPY requirements.txt requirements-cpu.txt ./
 RUN if [ "$VARIANT" = "cpu" ]; then pip install --no-cache-dir -r requirements-cpu.txt; \
     else pip install --no-cache-dir -r requirements.txt; fi
 
-RUN useradd --create-home --uid 1000 app && mkdir -p /data/huggingface && chown -R app /data
+RUN useradd --create-home --uid 1000 app && mkdir -p /data/huggingface /data/jobs && chown -R app /data
 COPY --chown=app . .
 USER app
 
 ENV PORT=8000 \
     HF_HOME=/data/huggingface \
+    CHATVLM_DATA_DIR=/data/jobs \
     GRADIO_ANALYTICS_ENABLED=False \
     PYTHONUNBUFFERED=1
-VOLUME /data/huggingface
+VOLUME /data/huggingface /data/jobs
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
     CMD python -c "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/health' % os.environ.get('PORT', '8000'), timeout=4)"
