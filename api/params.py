@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Annotated, TypeVar
+from typing import Annotated, Literal, TypeVar
 
 from fastapi import Form, Query
 
@@ -38,12 +38,25 @@ def pick(name: str, query: T | None, form: T | None) -> T | None:
     return form if form is not None else query
 
 
+FORMAT = ("json (default): the JSON result; text: the text alone (text/plain); markdown: the text as Markdown "
+          "(text/markdown): a page model's own Markdown, else paragraphs and headings from the lines' layout.")
+OcrFormat = Literal["json", "text", "markdown"]
+
+
 @dataclass
 class OcrQuery:
     model: str | None
     language: str | None
     pages: str | None = None
     force_ocr: bool = False
+    format: OcrFormat = "json"
+
+
+async def ocr_format(
+    format_query: Annotated[OcrFormat | None, Query(alias="format", description=FORMAT)] = None,
+    format_form: Annotated[OcrFormat | None, Form(alias="format", description=FORMAT)] = None,
+) -> OcrFormat:
+    return pick("format", format_query, format_form) or "json"
 
 
 async def ocr_params(

@@ -207,15 +207,31 @@ def _text_layer(page, scale: float, height_pt: float) -> tuple[str | None, list[
     if not good_text(text):
         return None, []
     lines = []
-    for (left, bottom, right, top), run in runs:
-        run = run.strip()
-        if not run:
-            continue
+    for (left, bottom, right, top), run in _merge_runs(runs):
         x0, x1, y0, y1 = (round(v, 1) for v in (left * scale, right * scale, (height_pt - top) * scale,
                                                  (height_pt - bottom) * scale))
         lines.append(OcrLine(text=run, box=[[x0, y0], [x1, y0], [x1, y1], [x0, y1]], confidence=1.0,
                              engine="text-layer"))
     return text.strip(), lines
+
+
+def _merge_runs(runs: list[tuple[tuple[float, float, float, float], str]]
+                ) -> list[tuple[tuple[float, float, float, float], str]]:
+    """PDFium's text rectangles are runs (a change of font splits a line): runs that follow each other on one
+    line become one line."""
+    merged: list[tuple[tuple[float, float, float, float], str]] = []
+    for (left, bottom, right, top), text in runs:
+        text = text.strip()
+        if not text:
+            continue
+        if merged:
+            (l0, b0, r0, t0), text0 = merged[-1]
+            height = max(t0 - b0, top - bottom, 1.0)
+            if abs((b0 + t0) / 2 - (bottom + top) / 2) < height / 2 and -height < left - r0 < 3 * height:
+                merged[-1] = ((l0, min(b0, bottom), max(r0, right), max(t0, top)), f"{text0} {text}")
+                continue
+        merged.append(((left, bottom, right, top), text))
+    return merged
 
 
 def good_text(text: str) -> bool:

@@ -2,28 +2,41 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Request, Response, UploadFile
+from fastapi.responses import PlainTextResponse
 
+from inference.markdown import to_markdown
 from inference.results import BatchResult, OcrResult
 
 from ..deps import ServiceDep, serve
-from ..params import OcrQuery, ocr_params
+from ..params import OcrFormat, OcrQuery, ocr_format, ocr_params
 from ..schemas import errors
 
 router = APIRouter(tags=["ocr"])
 
 
-@router.post("/ocr", response_model=OcrResult, responses=errors(400, 404, 413, 503))
+TEXT_RESPONSES = {200: {"content": {"text/plain": {"schema": {"type": "string"}},
+                                     "text/markdown": {"schema": {"type": "string"}}},
+                         "description": "The JSON result, or with format=text / format=markdown the text alone"}}
+
+
+@router.post("/ocr", response_model=OcrResult, responses={**TEXT_RESPONSES, **errors(400, 404, 413, 503)})
 async def ocr(
     request: Request,
     service: ServiceDep,
+    output: Annotated[OcrFormat, Depends(ocr_format)],
     file: Annotated[UploadFile, File(description="Image (PNG, JPEG, WebP, TIFF, BMP, GIF) or document (PDF, "
                                                  "multi-page TIFF)")],
     params: Annotated[OcrQuery, Depends(ocr_params)],
-) -> OcrResult:
+) -> OcrResult | Response:
     """Extract text from an image or a document (a PDF's or TIFF's pages: `pages` in the response)."""
-    return await serve(request, service.ocr, file.file, params.model, params.language, filename=file.filename or "file",
-                       pages=params.pages, force_ocr=params.force_ocr)
+    result = await serve(request, service.ocr, file.file, params.model, params.language,
+                         filename=file.filename or "file", pages=params.pages, force_ocr=params.force_ocr)
+    if output == "text":
+        return PlainTextResponse(result.text + "\n")
+    if output == "markdown":
+        return Response(to_markdown(result), media_type="text/markdown; charset=utf-8")
+    return result
 
 
 @router.post("/batch/ocr", response_model=BatchResult, responses=errors(400, 404, 413, 503))

@@ -132,3 +132,27 @@ def test_batch_progress_counts_pages(service, scanned_pdf):
 def test_an_image_has_one_page(client):
     response = client.post("/ocr?pages=2", files={"file": ("a.png", encode(Image.new("RGB", (64, 64), "white")))})
     assert response.status_code == 400 and "no page 2" in response.json()["detail"]
+
+
+def test_format_text_and_markdown(client, born_digital_pdf):
+    from PIL import ImageDraw, ImageFont
+
+    page = Image.new("RGB", (1100, 520), "white")
+    draw = ImageDraw.Draw(page)
+    draw.text((40, 30), "Quarterly Report", font=ImageFont.load_default(size=64), fill="black")
+    body = ImageFont.load_default(size=28)
+    for y, line in [(170, "Revenue grew in every region this quarter"), (210, "and costs stayed flat overall."),
+                    (330, "The second paragraph starts after a gap"), (370, "and ends on this line.")]:
+        draw.text((40, y), line, font=body, fill="black")
+    files = {"file": ("report.png", encode(page))}
+    as_json = client.post("/ocr", files=files).json()
+    plain = client.post("/ocr?format=text", files=files)
+    assert plain.headers["content-type"].startswith("text/plain") and plain.text == as_json["text"] + "\n"
+    markdown = client.post("/ocr", files=files, data={"format": "markdown"})
+    assert markdown.headers["content-type"].startswith("text/markdown")
+    blocks = markdown.text.strip().split("\n\n")
+    assert len(blocks) == 3 and blocks[0].startswith("# ") and "Quarterly" in blocks[0], markdown.text
+    assert blocks[1].count("\n") == 1 and "costs" in blocks[1] and "paragraph" in blocks[2]
+    document = client.post("/ocr?format=markdown", files={"file": ("c.pdf", born_digital_pdf)}).text
+    assert document.startswith("<!-- page 1 -->") and "\n---\n" in document and "<!-- page 2 -->" in document
+    assert client.post("/ocr?format=xml", files=files).status_code == 400
