@@ -319,6 +319,8 @@ class Jobs:
             def saved(read: PageRead) -> None:
                 read.doc = present[read.doc]
                 self.store.save_read(job_id, read)
+                if self.store.job(job_id)["state"] != RUNNING:  # cancelled (by this process or another)
+                    token.cancel()
 
             timeout = service.limits.request_timeout_s
             while True:
@@ -333,8 +335,9 @@ class Jobs:
                     refresh()
             if token.cancelled:
                 raise Cancelled("The job was cancelled.")
-            self.store.set(job_id, state=DONE, ended=time.time(), seconds=(row["seconds"] or 0) +
-                           time.perf_counter() - started)
+            self.store.execute("UPDATE jobs SET state = ?, ended = ?, seconds = ? WHERE id = ? AND state = ?",
+                               (DONE, time.time(), (row["seconds"] or 0) + time.perf_counter() - started, job_id,
+                                RUNNING))  # never over a cancel that came meanwhile
             self.store.drop_files(job_id)
         except Cancelled:
             if self._stopping.is_set() and self.store.job(job_id)["state"] == RUNNING:

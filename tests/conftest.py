@@ -35,7 +35,9 @@ EMBEDDED_DEFAULT = {"CHATVLM_OCR_MODEL": "embedded", "CHATVLM_DATA_DIR": tempfil
 
 @pytest.fixture(scope="session")
 def settings():
-    return load_settings(ROOT / "config.yaml", env=EMBEDDED_DEFAULT)
+    # its own data directory: the in-process service's jobs are not the live server's
+    return load_settings(ROOT / "config.yaml", env={**EMBEDDED_DEFAULT,
+                                                    "CHATVLM_DATA_DIR": tempfile.mkdtemp(prefix="chatvlm-test-inproc-")})
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,9 @@
 
 import csv
 import json
+import sqlite3
 import time
+from pathlib import Path
 
 import pytest
 from gradio_client import Client, handle_file
@@ -89,3 +91,24 @@ def test_a_pdf_through_the_gradio_api_with_progress_page_by_page(gradio, english
     table = job.result()[0]
     assert [row[1] for row in table["data"]] == ["success", "success"] and "2024" in table["data"][0][3]
     assert {length for _, length, _ in seen} == {3} and {unit for _, _, unit in seen} == {"pages"}, seen
+
+
+def test_a_long_batch_runs_as_a_job_with_progress(gradio, tmp_path):
+    pdf = tmp_path / "long.pdf"
+    pdf.write_bytes(image_pdf([render_lines([f"P{n}"], font_size=20) for n in range(1, 67)]))  # over 64 pages
+    job = gradio.submit([handle_file(str(pdf))], "embedded", "", api_name="/batch_ocr")
+    seen = set()
+    while not job.done():
+        for unit in job.status().progress_data or []:
+            if unit.length:
+                seen.add((unit.index, unit.length))
+        time.sleep(0.05)
+    table = job.result()[0]
+    assert table["data"][0][1] == "success" and "P66" in table["data"][0][3].replace(" ", "")
+    assert {length for _, length in seen} == {66} and len(seen) >= 3, seen  # moved page by page
+    # it ran through the job queue: the server's jobs database holds it, done, with every page
+    from tests.conftest import EMBEDDED_DEFAULT
+
+    with sqlite3.connect(Path(EMBEDDED_DEFAULT["CHATVLM_DATA_DIR"]) / "jobs.sqlite3") as db:
+        rows = db.execute("SELECT state, pages_done, pages_total FROM jobs WHERE pages_total = 66").fetchall()
+    assert rows == [("done", 66, 66)]

@@ -15,8 +15,8 @@ from tests.conftest import EMBEDDED_DEFAULT, start_server, stop_server
 from tests.helpers import encode, image_pdf, render_lines, text_pdf
 
 
-def scanned(pages: int) -> bytes:
-    return image_pdf([render_lines([f"Page {n} of the annual report", f"Section {n}.1 revenue grew"])
+def scanned(pages: int, font_size: int = 32) -> bytes:
+    return image_pdf([render_lines([f"Page {n} of the annual report", f"Section {n}.1 revenue grew"], font_size)
                       for n in range(1, pages + 1)])
 
 
@@ -92,6 +92,9 @@ def test_results_expire(service, tmp_path):
         jobs.stop()
 
 
+PAGES = 16
+
+
 def test_a_killed_server_finishes_its_job_after_a_restart(tmp_path):
     env = {**EMBEDDED_DEFAULT, "CHATVLM_DATA_DIR": str(tmp_path / "data")}
     process, base = start_server(env, tmp_path / "first.log")
@@ -99,15 +102,15 @@ def test_a_killed_server_finishes_its_job_after_a_restart(tmp_path):
         small = httpx.post(f"{base}/jobs", files=[("files", ("n.png", encode(render_lines(["Kept result 5150"]))))])
         finished = wait_for(lambda: httpx.get(f"{base}/jobs/{small.json()['id']}").json(),
                             lambda b: b["state"] == "done")
-        job = httpx.post(f"{base}/jobs", files=[("files", ("long.pdf", scanned(30)))], timeout=30).json()
+        job = httpx.post(f"{base}/jobs", files=[("files", ("long.pdf", scanned(PAGES, 24)))], timeout=30).json()
         midway = wait_for(lambda: httpx.get(f"{base}/jobs/{job['id']}").json(),
-                          lambda b: b["pages_done"] >= 3, every=0.05)
+                          lambda b: b["pages_done"] >= 2, every=0.05)
         process.send_signal(signal.SIGKILL)
         process.wait(10)
     finally:
         if process.poll() is None:
             process.kill()
-    assert midway["state"] == "running" and midway["pages_done"] < 30, midway
+    assert midway["state"] == "running" and midway["pages_done"] < PAGES, midway
 
     process, base = start_server(env, tmp_path / "second.log")
     try:
@@ -116,9 +119,9 @@ def test_a_killed_server_finishes_its_job_after_a_restart(tmp_path):
         done = wait_for(lambda: httpx.get(f"{base}/jobs/{job['id']}").json(), lambda b: b["state"] == "done")
         result = httpx.get(f"{base}/jobs/{job['id']}/result").json()
         pages = result["results"][0]["pages"]
-        assert [p["page"] for p in pages] == list(range(1, 31)) and all(p["error"] is None for p in pages)
+        assert [p["page"] for p in pages] == list(range(1, PAGES + 1)) and all(p["error"] is None for p in pages)
         assert all(f"page {p['page']} of the" in p["text"].lower() for p in pages), [p["text"] for p in pages]
-        assert done["pages_done"] == 30
+        assert done["pages_done"] == PAGES
         kept = httpx.get(f"{base}/jobs/{finished['id']}/result").json()  # finished before the kill: still there
         assert "5150" in kept["results"][0]["text"]
         assert "resuming 1 unfinished job" in (tmp_path / "second.log").read_text()
