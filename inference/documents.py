@@ -15,6 +15,7 @@ import unicodedata
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from PIL import Image, ImageOps, ImageSequence
 
@@ -47,10 +48,19 @@ class Document:
     kind: str  # "image", "tiff" or "pdf"
     page_count: int  # pages in the file, selected or not
     pages: list[DocPage]
+    handle: Any = None  # the open PDF, closed by close()
 
     @property
     def multipage(self) -> bool:
         return self.kind != "image"
+
+    def close(self) -> None:
+        """Free the PDF now, under the lock (left to the garbage collector, PDFium could be entered from two
+        threads at once)."""
+        if self.handle is not None:
+            with PDFIUM:
+                self.handle.close()
+            self.handle = None
 
 
 def parse_pages(spec: str | None, count: int, name: str = "file") -> list[int]:
@@ -148,26 +158,42 @@ def _open_pdf(data: bytes, limits: LimitSettings, name: str, pages: str | None, 
         except pdfium.PdfiumError as exc:
             raise _pdf_error(exc, name) from None
         count = len(pdf)
-    if count == 0:
-        raise BadInput(f"'{images.shown(name)}' is a PDF with no pages.")
-    chosen = parse_pages(pages, count, name)
+    try:
+        if count == 0:
+            raise BadInput(f"'{images.shown(name)}' is a PDF with no pages.")
+        chosen = parse_pages(pages, count, name)
+    except BadInput:
+        with PDFIUM:
+            pdf.close()
+        raise
     if len(chosen) > limits.max_pages:
+        with PDFIUM:
+            pdf.close()
         raise BadInput(f"'{images.shown(name)}': {len(chosen)} pages chosen; at most {limits.max_pages} are read per "
                        "file. Choose pages with 'pages' (e.g. pages=1-50).")
     doc_pages = []
-    for number in chosen:
-        with PDFIUM:
+    try:
+        for number in chosen:
+            with PDFIUM:
+                try:
+                    page = pdf[number - 1]
+                    width_pt, height_pt = page.get_size()
+                except pdfium.PdfiumError as exc:
+                    raise _pdf_error(exc, name) from None
             try:
-                page = pdf[number - 1]
-                width_pt, height_pt = page.get_size()
-            except pdfium.PdfiumError as exc:
-                raise _pdf_error(exc, name) from None
-        scale = _scale(width_pt, height_pt, longest_side, limits.max_image_pixels)
-        size = (max(1, round(width_pt * scale)), max(1, round(height_pt * scale)))
-        text, lines = (None, []) if force_ocr else _text_layer(page, scale, height_pt)
-        doc_pages.append(DocPage(number, text=text, lines=lines, size=size,
-                                 render=None if text is not None else _renderer(pdf, number, scale, name)))
-    return Document(name, "pdf", count, doc_pages)
+                scale = _scale(width_pt, height_pt, longest_side, limits.max_image_pixels)
+                size = (max(1, round(width_pt * scale)), max(1, round(height_pt * scale)))
+                text, lines = (None, []) if force_ocr else _text_layer(page, scale, height_pt)
+            finally:
+                with PDFIUM:
+                    page.close()
+            doc_pages.append(DocPage(number, text=text, lines=lines, size=size,
+                                     render=None if text is not None else _renderer(pdf, number, scale, name)))
+    except BaseException:
+        with PDFIUM:
+            pdf.close()
+        raise
+    return Document(name, "pdf", count, doc_pages, handle=pdf)
 
 
 def _scale(width_pt: float, height_pt: float, longest_side: int, max_pixels: int) -> float:
@@ -182,11 +208,18 @@ def _renderer(pdf, number: int, scale: float, name: str) -> Callable[[], Image.I
         import pypdfium2 as pdfium
 
         with PDFIUM:
+            page = bitmap = None
             try:
-                image = pdf[number - 1].render(scale=scale, may_draw_forms=True).to_pil()
+                page = pdf[number - 1]
+                bitmap = page.render(scale=scale, may_draw_forms=True)
+                image = images.to_rgb(bitmap.to_pil()).copy()  # owns its pixels: the bitmap is freed here
             except pdfium.PdfiumError as exc:
                 raise BadInput(f"'{images.shown(name)}': page {number} could not be rendered ({exc}).") from None
-        return images.to_rgb(image)
+            finally:
+                for handle in (bitmap, page):
+                    if handle is not None:
+                        handle.close()
+        return image
 
     return render
 

@@ -290,10 +290,10 @@ class Jobs:
         token = CancelToken()
         self._current = (job_id, token)
         started = time.perf_counter()
+        docs: list = []
         try:
             model_id, hint = row["model"], languages.parse(row["language"])
             rows = self.store.file_rows(job_id)
-            docs = []
             for f in rows:
                 t0 = time.perf_counter()
                 try:
@@ -348,3 +348,6 @@ class Jobs:
             self.store.drop_files(job_id)
         finally:
             self._current = None
+            for doc in docs:
+                if doc is not None:
+                    doc.close()

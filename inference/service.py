@@ -282,7 +282,10 @@ class InferenceService:
         hint = languages.parse(language)
         self.manager.check_room(model_id, 1)  # a busy server refuses before decoding
         doc = self.open_document(image, model_id, filename, pages, force_ocr)
-        reads = self.read_documents(model_id, [doc], hint, lambda: deadline, cancel)
+        try:
+            reads = self.read_documents(model_id, [doc], hint, lambda: deadline, cancel)
+        finally:
+            doc.close()
         failed = next((r for r in reads if r.error is not None), None)
         if failed is not None:
             if doc.multipage and isinstance(failed.error, ChatVLMError):
@@ -464,7 +467,12 @@ class InferenceService:
             if doc is None:
                 page_done()
         present = [i for i, doc in enumerate(docs) if doc is not None]
-        reads = self.read_documents(model_id, [docs[i] for i in present], hint, lambda: deadline, cancel, page_done)
+        try:
+            reads = self.read_documents(model_id, [docs[i] for i in present], hint, lambda: deadline, cancel,
+                                        page_done)
+        finally:
+            for i in present:
+                docs[i].close()
         if cancel is not None and cancel.cancelled:
             raise Cancelled("The batch was cancelled before it finished.")
         for read in reads:

@@ -156,3 +156,16 @@ def test_format_text_and_markdown(client, born_digital_pdf):
     document = client.post("/ocr?format=markdown", files={"file": ("c.pdf", born_digital_pdf)}).text
     assert document.startswith("<!-- page 1 -->") and "\n---\n" in document and "<!-- page 2 -->" in document
     assert client.post("/ocr?format=xml", files=files).status_code == 400
+
+
+def test_documents_read_at_once_from_many_threads(service, born_digital_pdf, scanned_pdf):
+    """PDFium is entered under one lock: requests that open, render and free PDFs at once all succeed."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def read(i: int):
+        data = born_digital_pdf if i % 2 else scanned_pdf
+        return service.ocr(data, "embedded", filename=f"{i}.pdf", force_ocr=True)
+
+    with ThreadPoolExecutor(6) as pool:
+        results = list(pool.map(read, range(6)))
+    assert all(len(r.pages) == 2 and all(p.error is None and p.text for p in r.pages) for r in results)
