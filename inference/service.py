@@ -335,7 +335,8 @@ class InferenceService:
         model_id, work = self._chat_work(image, prompt, model, temperature, max_tokens, history, filename)
         output = self._answer(model_id, work, cancel, deadline)
         return ChatResult(response=output.text, model=model_id, processing_time=round(time.perf_counter() - started, 4),
-                          prompt=work.messages[-1].content, finish_reason=output.finish_reason)
+                          prompt=work.messages[-1].content, finish_reason=output.finish_reason,
+                          warnings=output.warnings)
 
     def chat_stream(self, image: ImageSource, prompt: str, model: str | None = None, temperature: float | None = None,
                     max_tokens: int | None = None, history: Sequence[ChatMessage] = (), filename: str = "file",

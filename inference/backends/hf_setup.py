@@ -9,17 +9,18 @@ import logging
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from ..errors import ModelUnavailable
 from ..settings import ModelSpec
+from .repetition import RepetitionOptions
 
 Precision = Literal["auto", "bf16", "fp16", "fp32", "int8", "int4"]
 log = logging.getLogger(__name__)
 WEIGHT_FILES = ["*.json", "*.safetensors", "*.txt", "*.model", "*.jinja", "*.tiktoken", "*.py"]
 
 
-class HfOptions(BaseModel):
+class HfOptions(RepetitionOptions):
     model_config = ConfigDict(extra="forbid")
 
     precision: Precision = Field("auto", description="auto: bf16 on GPUs that support it, else fp16; fp32 on CPU")

@@ -1,0 +1,71 @@
+"""A tiny model forced to loop, answered through /chat, /ocr and /v1/chat/completions: cut with finish reason
+repetition (one copy kept, a warning); a max_tokens cut says length."""
+
+import base64
+import json
+import shutil
+
+import pytest
+from fastapi.testclient import TestClient
+
+from inference import load_settings
+from tests.helpers import ENGLISH, encode, render_lines
+
+PNG = encode(render_lines(ENGLISH))
+
+
+@pytest.fixture(scope="module")
+def loop_client(tiny_build, tmp_path_factory):
+    """The tiny Qwen3-VL with a generation config that biases it to write "ABABAB..." forever (a real
+    ``sequence_bias``, saved with the model), as entry ``looping``: a loop is cut after 24 tokens."""
+    from transformers import AutoTokenizer, GenerationConfig
+
+    from app import create_app
+
+    folder = tmp_path_factory.mktemp("loop") / "model"
+    shutil.copytree(tiny_build[0] / "qwen3_vl_tiny", folder)
+    a, b = AutoTokenizer.from_pretrained(folder).convert_tokens_to_ids(["A", "B"])
+    generation = GenerationConfig.from_pretrained(folder)
+    generation.sequence_bias = [[[a], 50.0], [[a, b], 100.0], [[b, a], 100.0]]
+    generation.save_pretrained(folder)
+    settings = load_settings(tiny_build[0] / "config.yaml", env={})
+    entry = next(m for m in settings.models if m.id == "qwen3_vl_2b")
+    settings.models.append(entry.model_copy(update={"id": "looping", "source": str(folder), "options": {
+        **entry.options, "repetition_min_tokens": 24, "repetition_max_period": 8, "ocr_max_tokens": 64}}))
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        yield client
+
+
+def chat(client, max_tokens):
+    return client.post("/chat", files={"file": ("i.png", PNG)},
+                       data={"prompt": "Describe", "model": "looping", "temperature": "0", "max_tokens": max_tokens})
+
+
+def test_a_loop_is_cut_to_one_copy_with_finish_reason_repetition(loop_client):
+    body = chat(loop_client, 200).json()
+    assert body["response"] == "AB" and body["finish_reason"] == "repetition"
+    assert "repeating itself" in body["warnings"][0]
+    ocr = loop_client.post("/ocr?model=looping", files={"file": ("i.png", PNG)}).json()
+    assert ocr["text"] == "AB" and "repeating itself" in ocr["warnings"][0]
+
+
+def test_max_tokens_before_the_loop_shows_gives_length(loop_client):
+    body = chat(loop_client, 5).json()
+    assert body["response"] == "ABABA" and body["finish_reason"] == "length"
+    assert "limit of 5 new tokens" in body["warnings"][0]
+    assert chat(loop_client, 8).json()["finish_reason"] == "length"
+
+
+def test_openai_protocol_reports_a_repetition_as_length_with_a_warning(loop_client):
+    image = "data:image/png;base64," + base64.b64encode(PNG).decode()
+    request = {"model": "looping", "temperature": 0, "max_tokens": 200, "messages": [{"role": "user", "content": [
+        {"type": "image_url", "image_url": {"url": image}}, {"type": "text", "text": "Describe"}]}]}
+    choice = loop_client.post("/v1/chat/completions", json=request).json()["choices"][0]
+    assert choice["message"]["content"] == "AB" and choice["finish_reason"] == "length"
+    assert "repeating itself" in choice["warning"]
+    with loop_client.stream("POST", "/v1/chat/completions", json={**request, "stream": True}) as response:
+        events = [json.loads(line[6:]) for line in response.iter_lines() if line.startswith("data: {")]
+    last = [e["choices"][0] for e in events if e.get("choices")][-1]
+    assert last["finish_reason"] == "length" and "repeating itself" in last["warning"]
+    plain = loop_client.post("/v1/chat/completions", json={**request, "max_tokens": 5}).json()["choices"][0]
+    assert plain["finish_reason"] == "length" and "limit of 5" in plain["warning"]
