@@ -115,10 +115,8 @@ class InferenceService:
         if model is None:
             model = self.default_model(task)
             if model is None:
-                configured = self.registry.capable(task, usable_only=False)
-                why = (f" {configured[0]} {self.registry.unavailable_reason(configured[0])}." if configured
-                       else " Add one to config.yaml (see the README's model list).")
-                raise ModelUnavailable(f"No model that can {TASK_VERBS[task]} can run on this server:{why}")
+                why = self.registry.why_no_default(task, gpu_info().available)
+                raise ModelUnavailable(f"No model that can {TASK_VERBS[task]} is ready on this server. {why}")
         spec = self.registry.get(model)
         if task not in spec.tasks:
             able = ", ".join(self.registry.capable(task)) or "none on this server"
