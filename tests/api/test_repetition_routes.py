@@ -14,24 +14,33 @@ from tests.helpers import ENGLISH, encode, render_lines
 PNG = encode(render_lines(ENGLISH))
 
 
-@pytest.fixture(scope="module")
-def loop_client(tiny_build, tmp_path_factory):
-    """The tiny Qwen3-VL with a generation config that biases it to write "ABABAB..." forever (a real
-    ``sequence_bias``, saved with the model), as entry ``looping``: a loop is cut after 24 tokens."""
+def looping_copy(source, folder):
+    """A copy of a tiny model whose saved generation config biases it to write "ABABAB..." forever (a real
+    ``sequence_bias``, as a model's generation_config.json may carry)."""
     from transformers import AutoTokenizer, GenerationConfig
 
-    from app import create_app
-
-    folder = tmp_path_factory.mktemp("loop") / "model"
-    shutil.copytree(tiny_build[0] / "qwen3_vl_tiny", folder)
+    shutil.copytree(source, folder)
     a, b = AutoTokenizer.from_pretrained(folder).convert_tokens_to_ids(["A", "B"])
     generation = GenerationConfig.from_pretrained(folder)
     generation.sequence_bias = [[[a], 50.0], [[a, b], 100.0], [[b, a], 100.0]]
     generation.save_pretrained(folder)
+    return str(folder)
+
+
+@pytest.fixture(scope="module")
+def loop_client(tiny_build, tmp_path_factory):
+    """Entries ``looping`` (the tiny Qwen3-VL) and ``got_looping`` (the tiny GOT-OCR 2.0), each a copy that loops;
+    a loop is cut after 24 tokens."""
+    from app import create_app
+
+    folder = tmp_path_factory.mktemp("loop")
     settings = load_settings(tiny_build[0] / "config.yaml", env={})
-    entry = next(m for m in settings.models if m.id == "qwen3_vl_2b")
-    settings.models.append(entry.model_copy(update={"id": "looping", "source": str(folder), "options": {
-        **entry.options, "repetition_min_tokens": 24, "repetition_max_period": 8, "ocr_max_tokens": 64}}))
+    cut = {"repetition_min_tokens": 24, "repetition_max_period": 8, "ocr_max_tokens": 64}
+    for model_id, tiny, copy in (("qwen3_vl_2b", "qwen3_vl_tiny", "looping"), ("got_ocr", "got_ocr_tiny", "got_looping")):
+        entry = next(m for m in settings.models if m.id == model_id)
+        source = looping_copy(tiny_build[0] / tiny, folder / copy)
+        settings.models.append(entry.model_copy(update={"id": copy, "source": source,
+                                                        "options": {**entry.options, **cut}}))
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
         yield client
 
@@ -45,8 +54,9 @@ def test_a_loop_is_cut_to_one_copy_with_finish_reason_repetition(loop_client):
     body = chat(loop_client, 200).json()
     assert body["response"] == "AB" and body["finish_reason"] == "repetition"
     assert "repeating itself" in body["warnings"][0]
-    ocr = loop_client.post("/ocr?model=looping", files={"file": ("i.png", PNG)}).json()
-    assert ocr["text"] == "AB" and "repeating itself" in ocr["warnings"][0]
+    for model in ("looping", "got_looping"):  # the transformers VLM backend and GOT-OCR's
+        ocr = loop_client.post(f"/ocr?model={model}", files={"file": ("i.png", PNG)}).json()
+        assert ocr["text"] == "AB" and "repeating itself" in ocr["warnings"][0], ocr
 
 
 def test_max_tokens_before_the_loop_shows_gives_length(loop_client):
