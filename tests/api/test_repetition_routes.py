@@ -1,14 +1,15 @@
-"""A tiny model forced to loop, answered through /chat, /ocr and /v1/chat/completions: cut with finish reason
-repetition (one copy kept, a warning); a max_tokens cut says length."""
+"""A tiny model forced to loop, answered through /chat, /ocr, /v1/chat/completions and the UI's chat (Gradio API):
+cut with finish reason repetition (one copy kept, a warning); a max_tokens cut says length."""
 
 import base64
 import json
 import shutil
 
+import httpx
 import pytest
-from fastapi.testclient import TestClient
 
 from inference import load_settings
+from tests.conftest import serve_in_thread
 from tests.helpers import ENGLISH, encode, render_lines
 
 PNG = encode(render_lines(ENGLISH))
@@ -30,9 +31,7 @@ def looping_copy(source, folder):
 @pytest.fixture(scope="module")
 def loop_client(tiny_build, tmp_path_factory):
     """Entries ``looping`` (the tiny Qwen3-VL) and ``got_looping`` (the tiny GOT-OCR 2.0), each a copy that loops;
-    a loop is cut after 24 tokens."""
-    from app import create_app
-
+    a loop is cut after 24 tokens; served by a real server in this process."""
     folder = tmp_path_factory.mktemp("loop")
     settings = load_settings(tiny_build[0] / "config.yaml", env={})
     cut = {"repetition_min_tokens": 24, "repetition_max_period": 8, "ocr_max_tokens": 64}
@@ -41,7 +40,7 @@ def loop_client(tiny_build, tmp_path_factory):
         source = looping_copy(tiny_build[0] / tiny, folder / copy)
         settings.models.append(entry.model_copy(update={"id": copy, "source": source,
                                                         "options": {**entry.options, **cut}}))
-    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+    with serve_in_thread(settings) as (base, _), httpx.Client(base_url=base, timeout=120) as client:
         yield client
 
 
@@ -79,3 +78,11 @@ def test_openai_protocol_reports_a_repetition_as_length_with_a_warning(loop_clie
     assert last["finish_reason"] == "length" and "repeating itself" in last["warning"]
     plain = loop_client.post("/v1/chat/completions", json={**request, "max_tokens": 5}).json()["choices"][0]
     assert plain["finish_reason"] == "length" and "limit of 5" in plain["warning"]
+
+
+def test_the_ui_chat_keeps_one_copy(loop_client, english_file):
+    from gradio_client import Client, handle_file
+
+    gradio = Client(f"{loop_client.base_url}/", verbose=False)
+    history, _ = gradio.predict(handle_file(str(english_file)), "Describe", "looping", 0.0, 200, [], api_name="/chat")
+    assert history[-1]["content"][0]["text"] == "AB"  # streamed "ABAB...", then cut to one copy
