@@ -48,7 +48,7 @@ def missing_packages(options: HfOptions) -> str | None:
     for package in ("torch", "transformers"):
         if importlib.util.find_spec(package) is None:
             return ("it needs the vision-language extras (PyTorch and transformers), which this install "
-                    "(requirements-cpu.txt) leaves out: pip install -r requirements.txt, on a host with a GPU")
+                    "(requirements-cpu.txt) leaves out: pip install -r requirements.txt (a GPU for all but the small models)")
     if options.attention == "flash_attention_2" and importlib.util.find_spec("flash_attn") is None:
         return "attention 'flash_attention_2' needs the flash-attn package: pip install flash-attn (or use sdpa)"
     if options.precision in ("int8", "int4"):
