@@ -34,6 +34,7 @@ def loop_client(tiny_build, tmp_path_factory):
     a loop is cut after 24 tokens; served by a real server in this process."""
     folder = tmp_path_factory.mktemp("loop")
     settings = load_settings(tiny_build[0] / "config.yaml", env={})
+    settings.limits.shutdown_grace_s = 1  # nothing runs at the end: shut down quickly
     cut = {"repetition_min_tokens": 24, "repetition_max_period": 8, "ocr_max_tokens": 64}
     for model_id, tiny, copy in (("qwen3_vl_2b", "qwen3_vl_tiny", "looping"), ("got_ocr", "got_ocr_tiny", "got_looping")):
         entry = next(m for m in settings.models if m.id == model_id)
