@@ -101,7 +101,8 @@ class AnswerMessage(BaseModel):
 class Choice(BaseModel):
     index: int = 0
     message: AnswerMessage
-    finish_reason: str
+    finish_reason: str = Field(description="OpenAI's: stop or length (length also when the model looped and was cut)")
+    warning: str | None = Field(None, description="extra: why the answer was cut (max_tokens, or a repetition)")
 
 
 class ChatCompletion(BaseModel):
@@ -122,6 +123,7 @@ class ChunkChoice(BaseModel):
     index: int = 0
     delta: Delta
     finish_reason: str | None = None
+    warning: str | None = None
 
 
 class ChatCompletionChunk(BaseModel):
@@ -168,6 +170,12 @@ def error_body(status: int, message: str) -> dict[str, Any]:
     """OpenAI's error body, so that the SDKs raise the exception that goes with the status."""
     kind = TYPES.get(status, "server_error" if status >= 500 else "invalid_request_error")
     return {"error": {"message": message, "type": kind, "param": None, "code": CODES.get(status)}}
+
+
+def openai_finish(reason: str) -> str:
+    """OpenAI's finish reasons are stop and length: a repetition the server cut is reported as length (the answer
+    did not end on its own; clients treat it as cut short) and the choice's ``warning`` says why."""
+    return "length" if reason == "repetition" else reason
 
 
 def completion_id() -> str:

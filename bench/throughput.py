@@ -37,7 +37,7 @@ def build_service(folder: Path, shape: str, max_tokens: int, batch: int, fast: b
         if not (qwen / "config.json").is_file():
             build_qwen3_vl(qwen, shape=shape)
             build_got_ocr(got)
-    settings = load_settings(write_config(folder, qwen, got), env={})
+    settings = load_settings(write_config(folder, {"qwen3_vl_tiny": qwen, "got_ocr_tiny": got}), env={})
     entry = next(m for m in settings.models if m.id == "qwen3_vl_2b")
     entry.options.update(ocr_max_tokens=max_tokens, max_batch_size=batch, batch_wait_ms=5.0, fast_path=fast,
                          fast_path_batch_sizes=[1, batch], fast_path_warmup_tokens=max_tokens, download=False)

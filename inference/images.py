@@ -116,6 +116,15 @@ def fit_pixels(image: Image.Image, max_pixels: int) -> Image.Image:
     return image.resize(size, Image.Resampling.LANCZOS)
 
 
+def fit_longest_side(image: Image.Image, longest: int) -> Image.Image:
+    """A copy scaled down (aspect kept) so that its longest side is at most ``longest``; the image itself when it fits."""
+    width, height = image.size
+    if max(width, height) <= longest:
+        return image
+    scale = longest / max(width, height)
+    return image.resize((max(1, round(width * scale)), max(1, round(height * scale))), Image.Resampling.LANCZOS)
+
+
 def pad_to_aspect(image: Image.Image, max_aspect: float, min_side: int = 1) -> Image.Image:
     """A very thin or tiny image padded on the right or bottom (so coordinates are unchanged) with the median
     colour of its border, to at most ``max_aspect``:1 and at least ``min_side`` px a side; others unchanged.

@@ -73,14 +73,39 @@ class Registry:
             if task in spec.tasks and not (usable_only and self._unavailable[spec.id])
         ]
 
+    def missing_weights(self, model_id: str) -> str | None:
+        """None when the model's weights are on this host (or it needs none); else how to get them (a cheap look)."""
+        return self.backend_class(model_id).missing_weights(self.get(model_id))
+
     def default_for(self, task: str, configured: str, gpu: bool) -> str | None:
-        """The model a request without ``model`` gets; None when no configured model can do the task."""
+        """The model a request without ``model`` gets, None when none fits. ``auto``: on a GPU host the first model
+        that can run here, GPU models first (missing weights are fetched on first use); on a CPU host the first
+        model that is practical on a CPU (not ``gpu_preferred``) and whose weights are here already, so a request
+        never waits for a download or a GPU model that a CPU cannot serve."""
         if configured != "auto":
             return configured
         candidates = [self._specs[i] for i in self.capable(task)]
-        preferred = [s for s in candidates if s.gpu_preferred == gpu]
-        chosen = (preferred or candidates or [None])[0]
+        if gpu:
+            chosen = ([s for s in candidates if s.gpu_preferred] or candidates or [None])[0]
+        else:
+            chosen = next((s for s in candidates if not s.gpu_preferred and not self.missing_weights(s.id)), None)
         return chosen.id if chosen else None
+
+    def why_no_default(self, task: str, gpu: bool) -> str:
+        """Why ``auto`` found no model for ``task`` here, and what to do (one sentence or two)."""
+        configured = self.capable(task, usable_only=False)
+        if not configured:
+            return "Add one to config.yaml (see the README's model list)."
+        cpu = [i for i in configured if not self._specs[i].gpu_preferred]
+        if not gpu:
+            fixes = [f"{i} {self._unavailable[i] or self.missing_weights(i)}" for i in cpu]
+            gpu_only = [i for i in configured if i not in cpu]
+            said = f"On this CPU-only host: {'; '.join(fixes)}." if fixes else \
+                "None of them is practical on a CPU (add a small model such as SmolVLM2 to config.yaml)."
+            if gpu_only:
+                said += f" {', '.join(gpu_only)} need a GPU (name one with model= to try it on the CPU anyway)."
+            return said
+        return "; ".join(f"{i} {self._unavailable[i]}" for i in configured) + "."
 
     def check_preload(self, ids: list[str]) -> None:
         unknown = [model_id for model_id in ids if model_id not in self._specs]

@@ -45,7 +45,10 @@ class ChatResult(BaseModel):
     model: str
     processing_time: float
     prompt: str
-    finish_reason: str | None = Field(None, description="extra: 'stop' (the model ended) or 'length' (max_tokens)")
+    finish_reason: str | None = Field(
+        None, description="extra: 'stop' (the model ended), 'length' (max_tokens) or 'repetition' (the model looped: "
+        "stopped, one copy of the repeated text kept)")
+    warnings: list[str] = Field(default_factory=list, description="extra: why the answer was cut, when it was")
 
 
 class BatchItem(BaseModel):

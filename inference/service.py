@@ -119,10 +119,8 @@ class InferenceService:
         if model is None:
             model = self.default_model(task)
             if model is None:
-                configured = self.registry.capable(task, usable_only=False)
-                why = (f" {configured[0]} {self.registry.unavailable_reason(configured[0])}." if configured
-                       else " Add one to config.yaml (see the README's model list).")
-                raise ModelUnavailable(f"No model that can {TASK_VERBS[task]} can run on this server:{why}")
+                why = self.registry.why_no_default(task, gpu_info().available)
+                raise ModelUnavailable(f"No model that can {TASK_VERBS[task]} is ready on this server. {why}")
         spec = self.registry.get(model)
         if task not in spec.tasks:
             able = ", ".join(self.registry.capable(task)) or "none on this server"
@@ -417,7 +415,8 @@ class InferenceService:
         model_id, work = self._chat_work(image, prompt, model, temperature, max_tokens, history, filename)
         output = self._answer(model_id, work, cancel, deadline)
         return ChatResult(response=output.text, model=model_id, processing_time=round(time.perf_counter() - started, 4),
-                          prompt=work.messages[-1].content, finish_reason=output.finish_reason)
+                          prompt=work.messages[-1].content, finish_reason=output.finish_reason,
+                          warnings=output.warnings)
 
     def chat_stream(self, image: ImageSource, prompt: str, model: str | None = None, temperature: float | None = None,
                     max_tokens: int | None = None, history: Sequence[ChatMessage] = (), filename: str = "file",

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from .languages import Language
 
-FinishReason = Literal["stop", "length", "cancelled"]
+FinishReason = Literal["stop", "length", "repetition", "cancelled"]
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,18 @@ class ChatOutput:
     finish_reason: FinishReason = "stop"
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    warnings: list[str] = field(default_factory=list)  # why the answer was cut, when it was
+
+
+def cut_warning(reason: str, tokens: int, limit: str) -> str | None:
+    """What a reader of an answer cut short should know (``limit``: the setting that capped it); None when the
+    model ended it itself."""
+    if reason == "length":
+        return f"The answer may be incomplete: the model stopped at its limit of {tokens} new tokens ({limit})."
+    if reason == "repetition":
+        return ("The model started repeating itself, so it was stopped and the repeated text was cut (one copy "
+                "kept); the answer may be incomplete.")
+    return None
 
 
 @dataclass

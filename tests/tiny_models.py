@@ -2,9 +2,10 @@
 
     python -m tests.tiny_models DIR
 
-builds a Qwen3-VL and a GOT-OCR 2.0 into DIR (config, tokenizer, image processor,
-``save_pretrained``) and writes ``DIR/config.yaml``: a complete server config whose
-``qwen3_vl_2b``, ``qwen3_vl_4b``, ``qwen3_vl_8b`` and ``got_ocr`` entries point at them, so
+builds a Qwen3-VL, a GOT-OCR 2.0, a LightOnOCR, a PaddleOCR-VL, a Qwen2.5-VL (olmOCR's architecture) and a
+SmolVLM into DIR (config, tokenizer, image processor, ``save_pretrained``) and writes ``DIR/config.yaml``: a
+complete server config whose vision-language entries (``qwen3_vl_2b``, ``qwen3_vl_4b``, ``qwen3_vl_8b``,
+``got_ocr``, ``lightonocr_2_1b``, ``paddleocr_vl``, ``olmocr_2_7b``, ``smolvlm2_500m``) point at them, so
 
     CHATVLM_CONFIG=DIR/config.yaml python app.py
 
@@ -50,16 +51,38 @@ def _byte_vocab() -> dict[str, int]:
     return {c: i for i, c in enumerate(chars)}
 
 
-def _tokenizer(special: list[str]):
+def _tokenizer(special: list[str], eos: str = "<|im_end|>", named: dict[str, str] | None = None):
+    """A byte-level tokenizer with ``special`` tokens (the first is the padding); ``named`` gives the processor's
+    named tokens (``image_token``...) as the real models' tokenizer configs do."""
     from transformers import Qwen2Tokenizer
 
     vocab = _byte_vocab()
     for token in special:
         vocab[token] = len(vocab)
-    tokenizer = Qwen2Tokenizer(vocab=vocab, merges=[], unk_token="<|endoftext|>", eos_token="<|im_end|>",
-                               pad_token="<|endoftext|>")
-    tokenizer.add_special_tokens({"additional_special_tokens": special[1:]})
+    tokenizer = Qwen2Tokenizer(vocab=vocab, merges=[], unk_token=special[0], eos_token=eos, pad_token=special[0],
+                               extra_special_tokens=named or {})
+    tokenizer.add_special_tokens({"additional_special_tokens": special[1:]}, replace_extra_special_tokens=False)
     return tokenizer
+
+
+def _ids(tokenizer, special: list[str]) -> dict[str, int]:
+    return {t: tokenizer.convert_tokens_to_ids(t) for t in special}
+
+
+def _tiny_text(tokenizer, ids: dict[str, int], pad: str, eos: str, **extra) -> dict:
+    """A two-layer decoder config of the shape every tiny model shares."""
+    return {"vocab_size": len(tokenizer), "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2,
+            "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 16, "max_position_embeddings": 4096,
+            "pad_token_id": ids[pad], "eos_token_id": ids[eos], **extra}
+
+
+def _save(folder: Path, model, processor, ids: dict[str, int], pad: str, eos: str) -> Path:
+    model.generation_config.eos_token_id = ids[eos]
+    model.generation_config.pad_token_id = ids[pad]
+    folder.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(folder)
+    processor.save_pretrained(folder)
+    return folder
 
 
 # Qwen3-VL-2B-Instruct's real shape (random weights): for GPU benchmarks, never for tests.
@@ -158,16 +181,166 @@ def build_got_ocr(folder: Path) -> Path:
     return folder
 
 
-def write_config(folder: Path, qwen: Path, got: Path) -> Path:
-    """The repository's config.yaml with the VLM entries pointed at the tiny folders."""
+def _chatml(image: str) -> str:
+    """A ChatML template like Qwen's, with the model's own image placeholder."""
+    return CHAT_TEMPLATE.replace("<|vision_start|><|image_pad|><|vision_end|>", image)
+
+
+def build_lighton_ocr(folder: Path) -> Path:
+    """LightOnOCR's architecture (a Pixtral vision tower and a Qwen3 decoder), model type ``lighton_ocr``."""
+    import torch
+    from transformers import (
+        LightOnOcrConfig,
+        LightOnOcrForConditionalGeneration,
+        LightOnOcrProcessor,
+        PixtralImageProcessor,
+    )
+
+    special = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|image_pad|>", "<|vision_pad|>", "<|vision_end|>"]
+    tokenizer = _tokenizer(special, named={"image_token": "<|image_pad|>", "image_break_token": "<|vision_pad|>",
+                                           "image_end_token": "<|vision_end|>"})
+    ids = _ids(tokenizer, special)
+    config = LightOnOcrConfig(
+        text_config={"model_type": "qwen3", **_tiny_text(tokenizer, ids, "<|endoftext|>", "<|im_end|>")},
+        vision_config={"model_type": "pixtral", "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
+                       "num_attention_heads": 2, "head_dim": 16, "image_size": 224, "patch_size": 14},
+        image_token_id=ids["<|image_pad|>"], spatial_merge_size=2,
+    )
+    torch.manual_seed(0)
+    model = LightOnOcrForConditionalGeneration(config).eval()
+    processor = LightOnOcrProcessor(image_processor=PixtralImageProcessor(size={"longest_edge": 224}, patch_size=14),
+                                    tokenizer=tokenizer, patch_size=14, spatial_merge_size=2,
+                                    chat_template=_chatml("<|image_pad|>"))
+    return _save(folder, model, processor, ids, "<|endoftext|>", "<|im_end|>")
+
+
+PADDLE_TEMPLATE = (
+    "<|begin_of_sentence|>{% for message in messages %}"
+    "{% if message['role'] == 'user' %}User: {% else %}Assistant: {% endif %}"
+    "{% if message['content'] is string %}{{ message['content'] }}"
+    "{% else %}{% for part in message['content'] %}"
+    "{% if part['type'] == 'image' %}<|IMAGE_START|><|IMAGE_PLACEHOLDER|><|IMAGE_END|>"
+    "{% elif part['type'] == 'text' %}{{ part['text'] }}{% endif %}"
+    "{% endfor %}{% endif %}{% if message['role'] == 'user' %}{{ '\\n' }}{% else %}</s>{% endif %}{% endfor %}"
+    "{% if add_generation_prompt %}Assistant: {% endif %}"
+)
+
+
+def build_paddleocr_vl(folder: Path) -> Path:
+    """PaddleOCR-VL's architecture (a NaViT-style vision tower with M-RoPE, an ERNIE-4.5 decoder)."""
+    import torch
+    from transformers import (
+        PaddleOCRVLConfig,
+        PaddleOCRVLForConditionalGeneration,
+        PaddleOCRVLImageProcessor,
+        PaddleOCRVLProcessor,
+    )
+
+    special = ["<|endoftext|>", "</s>", "<|begin_of_sentence|>", "<|IMAGE_START|>", "<|IMAGE_END|>",
+               "<|IMAGE_PLACEHOLDER|>", "<|video_pad|>"]
+    tokenizer = _tokenizer(special, eos="</s>", named={"image_token": "<|IMAGE_PLACEHOLDER|>"})
+    ids = _ids(tokenizer, special)
+    config = PaddleOCRVLConfig(
+        text_config=_tiny_text(tokenizer, ids, "<|endoftext|>", "</s>", bos_token_id=ids["<|begin_of_sentence|>"],
+                               rope_parameters={"rope_type": "default", "rope_theta": 10000.0,
+                                                "mrope_section": [2, 3, 3]}),
+        vision_config={"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2,
+                       "image_size": 56, "patch_size": 14, "spatial_merge_size": 2},
+        image_token_id=ids["<|IMAGE_PLACEHOLDER|>"], video_token_id=ids["<|video_pad|>"],
+        vision_start_token_id=ids["<|IMAGE_START|>"], vision_end_token_id=ids["<|IMAGE_END|>"],
+    )
+    torch.manual_seed(0)
+    model = PaddleOCRVLForConditionalGeneration(config).eval()
+    image_processor = PaddleOCRVLImageProcessor(min_pixels=28 * 28 * 4, max_pixels=28 * 28 * 64)
+    processor = PaddleOCRVLProcessor(image_processor=image_processor, tokenizer=tokenizer,
+                                     chat_template=PADDLE_TEMPLATE)
+    return _save(folder, model, processor, ids, "<|endoftext|>", "</s>")
+
+
+def build_qwen2_5_vl(folder: Path) -> Path:
+    """Qwen2.5-VL's architecture (``qwen2_5_vl``), which olmOCR-2 fine-tunes."""
+    import torch
+    from transformers import (
+        Qwen2_5_VLConfig,
+        Qwen2_5_VLForConditionalGeneration,
+        Qwen2_5_VLProcessor,
+        Qwen2VLImageProcessor,
+        Qwen2VLVideoProcessor,
+    )
+
+    tokenizer = _tokenizer(QWEN_SPECIAL)
+    ids = _ids(tokenizer, QWEN_SPECIAL)
+    text = _tiny_text(tokenizer, ids, "<|endoftext|>", "<|im_end|>", bos_token_id=None,
+                      rope_parameters={"rope_type": "default", "rope_theta": 10000.0, "mrope_section": [2, 3, 3]})
+    config = Qwen2_5_VLConfig(
+        text_config=text,
+        vision_config={"depth": 2, "hidden_size": 32, "intermediate_size": 64, "num_heads": 2, "patch_size": 14,
+                       "spatial_merge_size": 2, "temporal_patch_size": 2, "out_hidden_size": 64, "window_size": 56,
+                       "fullatt_block_indexes": [1]},
+        image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],
+        vision_start_token_id=ids["<|vision_start|>"], vision_end_token_id=ids["<|vision_end|>"],
+    )
+    torch.manual_seed(0)
+    model = Qwen2_5_VLForConditionalGeneration(config).eval()
+    image_processor = Qwen2VLImageProcessor(patch_size=14, merge_size=2, temporal_patch_size=2,
+                                            min_pixels=28 * 28 * 4, max_pixels=28 * 28 * 64)
+    processor = Qwen2_5_VLProcessor(image_processor=image_processor, tokenizer=tokenizer,
+                                    video_processor=Qwen2VLVideoProcessor(patch_size=14, merge_size=2,
+                                                                          temporal_patch_size=2),
+                                    chat_template=CHAT_TEMPLATE)
+    return _save(folder, model, processor, ids, "<|endoftext|>", "<|im_end|>")
+
+
+def build_smolvlm(folder: Path) -> Path:
+    """SmolVLM2's architecture (a SigLIP tower, pixel shuffle, a SmolLM2 decoder; images split into tiles)."""
+    import torch
+    from transformers import (
+        SmolVLMConfig,
+        SmolVLMForConditionalGeneration,
+        SmolVLMImageProcessor,
+        SmolVLMProcessor,
+        SmolVLMVideoProcessor,
+    )
+    from transformers.models.smolvlm.processing_smolvlm import DEFAULT_CHAT_TEMPLATE
+
+    special = ["<|endoftext|>", "<end_of_utterance>", "<|im_start|>", "<fake_token_around_image>", "<image>",
+               "<global-img>", "<video>", *(f"<row_{r}_col_{c}>" for r in range(1, 7) for c in range(1, 7))]
+    tokenizer = _tokenizer(special, eos="<end_of_utterance>", named={
+        "image_token": "<image>", "fake_image_token": "<fake_token_around_image>",
+        "global_image_token": "<global-img>", "end_of_utterance_token": "<end_of_utterance>"})
+    ids = _ids(tokenizer, special)
+    config = SmolVLMConfig(
+        text_config={"model_type": "llama", **_tiny_text(tokenizer, ids, "<|endoftext|>", "<end_of_utterance>")},
+        vision_config={"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2,
+                       "image_size": 64, "patch_size": 16},
+        image_token_id=ids["<image>"], scale_factor=2,
+    )
+    torch.manual_seed(0)
+    model = SmolVLMForConditionalGeneration(config).eval()
+    sizes = {"size": {"longest_edge": 128}, "max_image_size": {"longest_edge": 64}}  # tiles of 64 px, 4 tokens each
+    processor = SmolVLMProcessor(image_processor=SmolVLMImageProcessor(**sizes), tokenizer=tokenizer,
+                                 video_processor=SmolVLMVideoProcessor(**sizes), image_seq_len=4,
+                                 chat_template=DEFAULT_CHAT_TEMPLATE)
+    return _save(folder, model, processor, ids, "<|endoftext|>", "<end_of_utterance>")
+
+
+# the tiny folder each registry entry of config.yaml is pointed at
+TINY = {"qwen3_vl_2b": "qwen3_vl_tiny", "qwen3_vl_4b": "qwen3_vl_tiny", "qwen3_vl_8b": "qwen3_vl_tiny",
+        "got_ocr": "got_ocr_tiny", "lightonocr_2_1b": "lighton_ocr_tiny", "paddleocr_vl": "paddleocr_vl_tiny",
+        "olmocr_2_7b": "qwen2_5_vl_tiny", "smolvlm2_500m": "smolvlm_tiny"}
+BUILDERS = {"qwen3_vl_tiny": build_qwen3_vl, "got_ocr_tiny": build_got_ocr, "lighton_ocr_tiny": build_lighton_ocr,
+            "paddleocr_vl_tiny": build_paddleocr_vl, "qwen2_5_vl_tiny": build_qwen2_5_vl,
+            "smolvlm_tiny": build_smolvlm}
+
+
+def write_config(folder: Path, built: dict[str, Path] | None = None) -> Path:
+    """The repository's config.yaml with the VLM entries pointed at the tiny folders: ``folder/<name>``, or where
+    ``built`` says (by folder name)."""
     config = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
     for entry in config["models"]:
-        if entry["id"].startswith("qwen3_vl_"):
-            entry["source"] = str(qwen)
-        elif entry["id"] == "got_ocr":
-            entry["source"] = str(got)
-        else:
+        if entry["id"] not in TINY:
             continue
+        entry["source"] = str((built or {}).get(TINY[entry["id"]], folder / TINY[entry["id"]]))
         # random weights never stop on their own: keep OCR answers short so that tests stay fast
         entry.setdefault("options", {})["ocr_max_tokens"] = 16
     path = folder / "config.yaml"
@@ -177,9 +350,9 @@ def write_config(folder: Path, qwen: Path, got: Path) -> Path:
 
 def build_all(folder: Path) -> Path:
     folder = Path(folder).resolve()
-    qwen = build_qwen3_vl(folder / "qwen3_vl_tiny")
-    got = build_got_ocr(folder / "got_ocr_tiny")
-    return write_config(folder, qwen, got)
+    for name, build in BUILDERS.items():
+        build(folder / name)
+    return write_config(folder)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
+import anyio
 import gradio as gr
 
 from inference import ChatMessage, InferenceService, call_cancellable
@@ -76,8 +77,9 @@ def build(service: InferenceService) -> None:
 
     async def converse(image_path, text, model_id, temp, tokens, history,
                        show_image: bool = True) -> AsyncIterator[tuple[list, str]]:
-        """The answer as it streams in: (conversation, prompt box) each time it grows. ``show_image`` puts the
-        image in the conversation with its first question (the UI's; API clients send the image each time)."""
+        """The answer as it streams in: (conversation, note) each time it grows; the note says why the answer was
+        cut when the model looped. ``show_image`` puts the image in the conversation with its first question (the
+        UI's; API clients send the image each time)."""
         if not image_path:
             raise gr.Error("Upload an image first.")
         if not (text or "").strip():
@@ -95,11 +97,15 @@ def build(service: InferenceService) -> None:
             async for answer in stream:
                 history[-1]["content"] = answer
                 yield history, ""
+            output = await anyio.to_thread.run_sync(lambda: stream.output)  # finished: no wait
+            if output.finish_reason == "repetition":  # the model looped: one copy of what repeated is kept
+                history[-1]["content"] = output.text
+                yield history, " ".join(output.warnings)
 
     @keep_on_error(3)
     async def chat_for_ui(image_path, text, model_id, temp, tokens, history):
-        async for conversation, box in converse(image_path, text, model_id, temp, tokens, history):
-            yield conversation, box, ""
+        async for conversation, note in converse(image_path, text, model_id, temp, tokens, history):
+            yield conversation, "", note
 
     @keep_on_error(3)
     async def retry_for_ui(image_path, model_id, temp, tokens, history):
@@ -108,8 +114,8 @@ def build(service: InferenceService) -> None:
         if last is None:
             raise gr.Error("There is no question to ask again yet.")
         text = _text(history[last].get("content"))
-        async for conversation, box in converse(image_path, text, model_id, temp, tokens, history[:last]):
-            yield conversation, box, ""
+        async for conversation, note in converse(image_path, text, model_id, temp, tokens, history[:last]):
+            yield conversation, "", note
 
     inputs = [image, prompt, model, temperature, max_tokens, chatbot]
     outputs = [chatbot, prompt, message]
@@ -139,8 +145,8 @@ def build(service: InferenceService) -> None:
     async def chat(image_path, text, model_id, temp, tokens, history):
         """Ask a vision-language model about an image; the answer streams in. Returns the conversation (with
         the answer) and an empty prompt."""
-        async for conversation, box in converse(image_path, text, model_id, temp, tokens, history, show_image=False):
-            yield conversation, box
+        async for conversation, _ in converse(image_path, text, model_id, temp, tokens, history, show_image=False):
+            yield conversation, ""
 
     api_button.click(hide_from_mcp(chat), [api_image, api_prompt, api_model, api_temperature, api_tokens, api_history],
                      [api_history, api_cleared], api_name="chat")

@@ -32,6 +32,7 @@ from ..openai_schemas import (
     completion_id,
     error_body,
     now,
+    openai_finish,
 )
 
 router = APIRouter(prefix="/v1", tags=["openai"])
@@ -66,7 +67,8 @@ async def chat_completions(request: Request, body: ChatCompletionRequest, servic
         usage = Usage(prompt_tokens=output.prompt_tokens, completion_tokens=output.completion_tokens,
                       total_tokens=output.prompt_tokens + output.completion_tokens)
         return ChatCompletion(id=completion_id(), created=now(), model=model_id, usage=usage, choices=[
-            Choice(message=AnswerMessage(content=output.text), finish_reason=output.finish_reason)])
+            Choice(message=AnswerMessage(content=output.text), finish_reason=openai_finish(output.finish_reason),
+                   warning="; ".join(output.warnings) or None)])
     stream = await serve(request, service.complete_stream, messages, body.model, params)  # refusals come as errors
     include_usage = bool(body.stream_options and body.stream_options.include_usage)
     return StreamingResponse(events(stream, include_usage, params.stop), media_type="text/event-stream",
@@ -93,9 +95,9 @@ async def events(stream: Any, include_usage: bool, stop: tuple[str, ...] = ()) -
     A client that disconnects cancels this generator, which closes the stream and stops the generation."""
     cid, created, model = completion_id(), now(), stream.model
 
-    def chunk(delta: Delta, finish: str | None = None) -> str:
+    def chunk(delta: Delta, finish: str | None = None, warning: str | None = None) -> str:
         return sse(ChatCompletionChunk(id=cid, created=created, model=model,
-                                       choices=[ChunkChoice(delta=delta, finish_reason=finish)]))
+                                       choices=[ChunkChoice(delta=delta, finish_reason=finish, warning=warning)]))
 
     with stream:
         yield chunk(Delta(role="assistant", content=""))
@@ -116,7 +118,10 @@ async def events(stream: Any, include_usage: bool, stop: tuple[str, ...] = ()) -
             return
         if output is not None and len(output.text) > len(sent) and output.text.startswith(sent):
             yield chunk(Delta(content=output.text[len(sent):]))  # what was held back
-        yield chunk(Delta(), finish="stop" if output is None else output.finish_reason)
+        if output is None:
+            yield chunk(Delta(), finish="stop")
+        else:  # a repetition was streamed before it was seen: the warning says so
+            yield chunk(Delta(), finish=openai_finish(output.finish_reason), warning="; ".join(output.warnings) or None)
         if include_usage:
             prompt, completion = (output.prompt_tokens, output.completion_tokens) if output else (0, 0)
             yield sse(ChatCompletionChunk(id=cid, created=created, model=model, choices=[], usage=Usage(

@@ -3,8 +3,9 @@
 The runner hands a batch of work (OCR and chat alike, one sampling setting per batch) to ``run_batch``:
 one batched generate, left padding, each row cut to its own max_tokens. ``stream`` answers one chat
 request piece by piece. Both stop a row as soon as its stop signal turns true (its caller left or its
-deadline passed), within one decoding step. Subclasses say how requests become model inputs
-(``batch_inputs``) and how OCR is asked (``ocr_request``).
+deadline passed), within one decoding step, and as soon as its answer ends in a runaway repetition
+(``repetition.py``: finish reason ``repetition``, one copy of the repeated block kept). Subclasses say how
+requests become model inputs (``batch_inputs``) and how OCR is asked (``ocr_request``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,18 @@ from typing import Any
 
 from ..errors import ModelUnavailable
 from ..settings import ModelSpec
-from ..values import ChatMessage, ChatOutput, ChatParams, ChatWork, OcrOutput, OcrWork, Output, Work, with_image
+from ..values import (
+    ChatMessage,
+    ChatOutput,
+    ChatParams,
+    ChatWork,
+    OcrOutput,
+    OcrWork,
+    Output,
+    Work,
+    cut_warning,
+    with_image,
+)
 from .base import Backend, Stop
 from .fast_path import WARM_UP_PAGE, FastPath, batch_buckets, token_bucket
 from .hf_setup import (
@@ -32,6 +44,7 @@ from .hf_setup import (
     weights_path,
     weights_present,
 )
+from .repetition import repeated_tail, repetition_stop
 
 log = logging.getLogger(__name__)
 
@@ -196,13 +209,14 @@ class HfBackend(Backend):
         return GenRequest(list(work.messages), work.params)
 
     def output(self, work: Work, row: Row) -> Output:
-        if isinstance(work, ChatWork):
+        chat = isinstance(work, ChatWork)
+        warning = cut_warning(row.finish_reason, row.completion_tokens,
+                              "max_tokens" if chat else "ocr_max_tokens in the server's config")
+        warnings = [warning] if warning else []
+        if chat:
             return ChatOutput(text=row.text.strip(), finish_reason=row.finish_reason,  # type: ignore[arg-type]
-                              prompt_tokens=row.prompt_tokens, completion_tokens=row.completion_tokens)
-        warnings = []
-        if row.finish_reason == "length":
-            warnings.append(f"The text may be incomplete: the model stopped at its limit of {row.completion_tokens} "
-                            "new tokens (ocr_max_tokens in the server's config).")
+                              prompt_tokens=row.prompt_tokens, completion_tokens=row.completion_tokens,
+                              warnings=warnings)
         return OcrOutput(text=self.ocr_text(row.text), warnings=warnings, completion_tokens=row.completion_tokens)
 
     def run_batch(self, works: Sequence[Work], stops: Sequence[Stop]) -> list[Output]:
@@ -262,7 +276,9 @@ class HfBackend(Backend):
 
         if self.model is None:
             raise ModelUnavailable(f"Model '{self.spec.id}' was unloaded while in use.")
-        criteria = StoppingCriteriaList([row_stops(stops)]) if stops else None
+        criteria = StoppingCriteriaList([row_stops(stops)] if stops else [])
+        if self.options.repetition_min_tokens > 0:
+            criteria.append(repetition_stop(self.options, inputs["input_ids"].shape[1]))
         with self._lock, torch.inference_mode():
             if params.seed is not None:
                 torch.manual_seed(params.seed)
@@ -279,17 +295,23 @@ class HfBackend(Backend):
         return {t for t in [*ends, config.pad_token_id] if t is not None}
 
     def rows(self, inputs: Any, tokens: Any, limits: list[int], stop: tuple[str, ...] = ()) -> list[Row]:
-        """Each row's answer, cut at its own max_tokens and at its first end token."""
-        ends, rows = self.end_tokens(), []
+        """Each row's answer, cut at its own max_tokens, at its first end token, and after the first copy of a
+        repetition that ends it."""
+        ends, rows, options = self.end_tokens(), [], self.options
         for i, limit in enumerate(limits):
             ids = tokens[i, :limit].tolist()
             length = next((n for n, token in enumerate(ids) if token in ends), None)
             reason = "stop" if length is not None or len(ids) < limit else "length"
             ids = ids if length is None else ids[:length]
+            generated = len(ids)  # what was generated (and counts as usage), before a repetition is cut
+            repeat = repeated_tail(ids, options.repetition_min_tokens, options.repetition_max_period,
+                                   options.repetition_min_copies)
+            if repeat is not None:
+                ids, reason = ids[:repeat.keep], "repetition"
             prompt = int(inputs["attention_mask"][i].sum()) if "attention_mask" in inputs else 0
             text = self.decode([ids])[0]
             cut = cut_at_stop(text, stop)
-            rows.append(Row(cut, "stop" if cut != text else reason, prompt, len(ids)))
+            rows.append(Row(cut, "stop" if cut != text else reason, prompt, generated))
         return rows
 
     def decode(self, tokens: Any) -> list[str]:

@@ -9,17 +9,18 @@ import logging
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from ..errors import ModelUnavailable
 from ..settings import ModelSpec
+from .repetition import RepetitionOptions
 
 Precision = Literal["auto", "bf16", "fp16", "fp32", "int8", "int4"]
 log = logging.getLogger(__name__)
 WEIGHT_FILES = ["*.json", "*.safetensors", "*.txt", "*.model", "*.jinja", "*.tiktoken", "*.py"]
 
 
-class HfOptions(BaseModel):
+class HfOptions(RepetitionOptions):
     model_config = ConfigDict(extra="forbid")
 
     precision: Precision = Field("auto", description="auto: bf16 on GPUs that support it, else fp16; fp32 on CPU")
@@ -48,7 +49,7 @@ def missing_packages(options: HfOptions) -> str | None:
     for package in ("torch", "transformers"):
         if importlib.util.find_spec(package) is None:
             return ("it needs the vision-language extras (PyTorch and transformers), which this install "
-                    "(requirements-cpu.txt) leaves out: pip install -r requirements.txt, on a host with a GPU")
+                    "(requirements-cpu.txt) leaves out: pip install -r requirements.txt (a GPU for all but the small models)")
     if options.attention == "flash_attention_2" and importlib.util.find_spec("flash_attn") is None:
         return "attention 'flash_attention_2' needs the flash-attn package: pip install flash-attn (or use sdpa)"
     if options.precision in ("int8", "int4"):

@@ -31,7 +31,7 @@ from ..images import fit_pixels
 from ..settings import ModelSpec
 from ..values import ChatMessage, ChatOutput, ChatParams, ChatWork, OcrOutput, OcrWork, Output, Work
 from .base import Backend, Stop
-from .vlm import strip_fence
+from .ocr_text import strip_fence
 
 log = logging.getLogger(__name__)
 

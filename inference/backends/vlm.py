@@ -1,10 +1,11 @@
 """Any image-text-to-text model that transformers' Auto classes load and whose processor has a
-chat template: Qwen3-VL 2B/4B/8B, Qwen2/2.5-VL and others, added by config alone.
+chat template: Qwen3-VL 2B/4B/8B, Qwen2/2.5-VL (olmOCR), LightOnOCR, PaddleOCR-VL, SmolVLM2 and others, added by
+config alone. Per-model options say how /ocr asks (``ocr_prompt``, empty for models that read an image without
+one), how large a page the model wants (``longest_side``, ``max_pixels``) and what wraps its answer (``ocr_cleanup``).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -12,23 +13,30 @@ from PIL import Image
 from pydantic import Field
 
 from ..errors import ModelUnavailable
-from ..images import fit_pixels, pad_to_aspect
+from ..images import fit_longest_side, fit_pixels, pad_to_aspect
 from ..languages import Language
 from ..values import ChatMessage, ChatParams, OcrWork
 from .hf import GenRequest, HfBackend
 from .hf_setup import HfOptions
+from .ocr_text import Cleanup, clean
 
 MAX_ASPECT = 100  # Qwen-VL processors refuse images thinner than 1:200
-_FENCE = re.compile(r"^```[\w-]*\n(.*?)\n?```$", re.DOTALL)
 
 
 class VlmOptions(HfOptions):
     ocr_prompt: str = Field(
         "Read all the text in this image. Reply with the text only, line by line, in reading order, "
         "with no comments.",
-        description="instruction sent for /ocr",
+        description="instruction sent for /ocr; empty: the image alone (models trained without a prompt)",
     )
-    language_prompt: str = Field(" The text is in {language}.", description="appended when a language hint is given")
+    language_prompt: str = Field(" The text is in {language}.",
+                                 description="appended when a language hint is given; empty: hints are not sent")
+    longest_side: int | None = Field(
+        None, ge=32, description="larger images are scaled down to this longest side first (the page size the "
+        "model was trained on)")
+    ocr_cleanup: list[Cleanup] = Field(
+        ["fence"], description="what is taken off an OCR answer, in order: front_matter (olmOCR's YAML), doctags, "
+        "markers (<|...|>), fence (a ``` block)")
 
 
 def conversation(messages: list[ChatMessage], prepare: Callable[[Image.Image], Image.Image]) -> list[dict[str, Any]]:
@@ -36,15 +44,10 @@ def conversation(messages: list[ChatMessage], prepare: Callable[[Image.Image], I
     turns = []
     for message in messages:
         content: list[dict[str, Any]] = [{"type": "image", "image": prepare(image)} for image in message.images]
-        content.append({"type": "text", "text": message.content})
+        if message.content or not content:  # an image alone is sent without an empty text part
+            content.append({"type": "text", "text": message.content})
         turns.append({"role": message.role, "content": content})
     return turns
-
-
-def strip_fence(text: str) -> str:
-    """Models often wrap a transcription in a ``` fence: keep what is inside."""
-    match = _FENCE.match(text.strip())
-    return match.group(1) if match else text.strip()
 
 
 class TransformersVlmBackend(HfBackend):
@@ -60,7 +63,10 @@ class TransformersVlmBackend(HfBackend):
 
     def batch_inputs(self, requests: list[GenRequest]) -> Any:
         def prepare(image: Image.Image) -> Image.Image:
-            return fit_pixels(pad_to_aspect(image, MAX_ASPECT), self.options.max_pixels)
+            image = pad_to_aspect(image, MAX_ASPECT)
+            if self.options.longest_side is not None:
+                image = fit_longest_side(image, self.options.longest_side)
+            return fit_pixels(image, self.options.max_pixels)
 
         conversations = [conversation(r.messages, prepare) for r in requests]
         padding: dict[str, Any] = {"padding": True}  # on the left (set at load)
@@ -75,7 +81,7 @@ class TransformersVlmBackend(HfBackend):
 
     def ocr_prompt(self, language: Language | None) -> str:
         prompt = self.options.ocr_prompt
-        if language is not None:
+        if language is not None and prompt:
             prompt += self.options.language_prompt.format(language=language.name)
         return prompt
 
@@ -84,4 +90,4 @@ class TransformersVlmBackend(HfBackend):
         return GenRequest([message], ChatParams(temperature=0.0, max_tokens=self.options.ocr_max_tokens))
 
     def ocr_text(self, answer: str) -> str:
-        return strip_fence(answer)
+        return clean(answer, self.options.ocr_cleanup)

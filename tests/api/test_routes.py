@@ -3,6 +3,7 @@
 import pytest
 from PIL import Image
 
+from inference.device import gpu_info
 from tests.helpers import ENGLISH, cer, encode
 
 
@@ -102,7 +103,8 @@ def test_chat_on_an_ocr_engine_and_on_missing_weights(client, english_png):
     assert response.status_code == 400
     assert "cannot chat" in response.json()["detail"] and "Models that can" in response.json()["detail"]
     default = client.post("/chat", files={"file": ("d.png", english_png)}, data={"prompt": "Describe"})
-    assert default.status_code == 503 and "python -m inference.download qwen3_vl_2b" in default.json()["detail"]
+    fetch = "qwen3_vl_2b" if gpu_info().available else "smolvlm2_500m"  # the model `auto` would use here
+    assert default.status_code == 503 and f"python -m inference.download {fetch}" in default.json()["detail"]
 
 
 def test_jpeg_with_exif_rotation_reports_upright_size(client):

@@ -3,6 +3,8 @@
 import pytest
 from gradio_client import Client, handle_file
 
+from inference.device import gpu_info
+
 
 @pytest.fixture(scope="module")
 def gradio(tiny_server):
@@ -25,6 +27,7 @@ def test_ocr_and_models_panel(gradio, english_file):
     assert isinstance(text, str) and details["model"] == "got_ocr"
     table, status = gradio.predict(api_name="/models")
     states = {row[0]: row[1] for row in table["data"]}
-    assert states["got_ocr"] == "ready" and "default chat model: `qwen3_vl_2b`" in status
+    chat = "qwen3_vl_2b" if gpu_info().available else "smolvlm2_500m"
+    assert states["got_ocr"] == "ready" and f"default chat model: `{chat}`" in status
     table, _, message = gradio.predict("got_ocr", api_name="/unload_model")
     assert {row[0]: row[1] for row in table["data"]}["got_ocr"] == "unloaded" and message == "Model got_ocr unloaded"
