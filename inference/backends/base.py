@@ -57,8 +57,11 @@ class Backend:
 
     @classmethod
     def page_longest_side(cls, spec: ModelSpec) -> int:
-        """The longest side a PDF page is rendered at for this model (the ``page_longest_side`` option, if any)."""
-        return int(getattr(cls.Options.model_validate(spec.options), "page_longest_side", None) or cls.page_side)
+        """The longest side a PDF page is rendered at for this model: the page size it reads best (its
+        ``longest_side`` or ``page_longest_side`` option, if any, else the backend's)."""
+        options = cls.Options.model_validate(spec.options)
+        return int(getattr(options, "longest_side", None) or getattr(options, "page_longest_side", None)
+                   or cls.page_side)
 
     # ---- sizing, read by the runner --------------------------------------------------------------
     @property

@@ -100,6 +100,7 @@ class HfBackend(Backend):
 
     Options = HfOptions
     requires_source = True
+    page_side = 1540  # a PDF page for a vision-language model (the longest_side option overrides it)
 
     def __init__(self, spec: ModelSpec):
         super().__init__(spec)

@@ -28,7 +28,6 @@ class HfOptions(RepetitionOptions):
     device: Literal["auto", "cuda", "cpu"] = Field("auto", description="auto: the GPU when there is one")
     max_pixels: int = Field(1280 * 28 * 28, ge=32 * 32, description="pixel budget per image; larger images are scaled down")
     max_images: int = Field(4, ge=1, description="images one chat request may carry (all of its messages together)")
-    page_longest_side: int = Field(1540, ge=256, description="longest side, in px, a PDF page is rendered at")
     download: bool = Field(True, description="fetch missing weights from the Hugging Face Hub when loading")
     ocr_max_tokens: int = Field(2048, ge=1, description="new tokens at most for one OCR answer")
     max_batch_size: int = Field(8, ge=1, description="concurrent requests gathered into one generate call")

@@ -102,3 +102,15 @@ def test_without_its_weights_a_cpu_host_refuses_chat_at_once_and_says_how():
     message = str(refused.value)
     assert "python -m inference.download smolvlm2_500m" in message and "qwen3_vl_2b" in message
     assert "need a GPU" in message
+
+
+def test_a_pdf_is_read_by_a_page_model_at_its_page_size(tiny_client):
+    from tests.helpers import image_pdf
+
+    pdf = image_pdf([render_lines(ENGLISH, font_size=48), render_lines(["Second page"], font_size=48)], resolution=72)
+    for model_id, side in [("olmocr_2_7b", 1288), ("lightonocr_2_1b", 1540)]:
+        response = tiny_client.post(f"/ocr?model={model_id}", files={"file": ("two.pdf", pdf)})
+        assert response.status_code == 200, response.text
+        pages = response.json()["pages"]
+        assert [p["page"] for p in pages] == [1, 2] and all(p["source"] == "ocr" and p["error"] is None for p in pages)
+        assert max(pages[0]["image_size"]) == side  # rendered at the size the model reads best
