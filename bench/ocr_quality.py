@@ -1,11 +1,14 @@
 """OCR quality and speed on a data folder in the shared format (images/, gt/, manifest.jsonl).
 
-    python bench/ocr_quality.py ../shared/data/sroie-dev
-    python bench/ocr_quality.py ../shared/data/synthetic
+    python bench/ocr_quality.py ../shared/data/sroie-dev           # receipts, then 40 rendered pages
+    python bench/ocr_quality.py ../shared/data/synthetic --pages 0
+    python bench/ocr_quality.py --pages 20                          # rendered pages only
 
 Side by side in one run: the product's embedded default (through the service, as /batch/ocr runs
 it), plain RapidOCR with the library's defaults, and Tesseract (eng+rus). Prints CER and order-free
-word F1 per language, images/s, and ends with a one-line key=value summary.
+word F1 per language, images/s. Then the same for document pages rendered by bench/pages.py (several
+layouts, clean and scanned; per layout; the default and Tesseract), and the count of CJK characters
+each engine put into those English pages. Ends with a one-line key=value summary (pages_* for pages).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -22,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.scoring import cer, word_f1  # noqa: E402
+from inference.backends.rapid_script import is_cjk  # noqa: E402
 
 
 def load_set(folder: Path, limit: int | None) -> list[dict]:
@@ -94,19 +99,70 @@ def tesseract(items: list[dict]) -> tuple[list[str], float] | None:
         api.End()
 
 
-def score(items: list[dict], texts: list[str], casefold: bool) -> dict[str, dict[str, float]]:
-    by_lang: dict[str, list[tuple[float, float]]] = defaultdict(list)
+def score(items: list[dict], texts: list[str], casefold: bool, key: str = "lang") -> dict[str, dict[str, float]]:
+    """Mean CER and word F1, over all items and per value of ``key`` (a language, or a page layout)."""
+    by_group: dict[str, list[tuple[float, float]]] = defaultdict(list)
     for item, text in zip(items, texts, strict=True):
         pair = (cer(text, item["reference"], casefold), word_f1(text, item["reference"], casefold))
-        by_lang[item.get("lang", "all")].append(pair)
-        by_lang["all"].append(pair) if item.get("lang", "all") != "all" else None
-    return {lang: {"cer": sum(c for c, _ in v) / len(v), "f1": sum(f for _, f in v) / len(v), "n": len(v)}
-            for lang, v in by_lang.items()}
+        by_group[item.get(key, "all")].append(pair)
+        by_group["all"].append(pair) if item.get(key, "all") != "all" else None
+    return {group: {"cer": sum(c for c, _ in v) / len(v), "f1": sum(f for _, f in v) / len(v), "n": len(v)}
+            for group, v in by_group.items()}
+
+
+def page_set(folder: Path, count: int) -> list[dict]:
+    """``count`` pages rendered by bench.pages into ``folder`` (the shared format), as load_set reads them."""
+    from bench.pages import layout_of, render_page
+
+    (folder / "images").mkdir(parents=True, exist_ok=True)
+    (folder / "gt").mkdir(exist_ok=True)
+    manifest = []
+    for number in range(count):
+        image, reference = render_page(number)
+        image.save(folder / "images" / f"page{number:03d}.png")
+        (folder / "gt" / f"page{number:03d}.txt").write_text(reference, encoding="utf-8")
+        manifest.append({"id": f"page{number:03d}", "image": f"images/page{number:03d}.png",
+                         "gt": f"gt/page{number:03d}.txt", "lang": "en", "kind": layout_of(number)})
+    (folder / "manifest.jsonl").write_text("\n".join(json.dumps(m) for m in manifest) + "\n", encoding="utf-8")
+    return load_set(folder, None)
+
+
+def run_engines(items: list[dict], engines: dict[str, Callable], casefold: bool, key: str) -> dict[str, dict]:
+    results = {}
+    for name, run in engines.items():
+        outcome = run(items)
+        if outcome is None:
+            print(f"{name}: not installed, skipped")
+            continue
+        texts, elapsed = outcome
+        results[name] = {"scores": score(items, texts, casefold, key), "ips": len(items) / elapsed, "texts": texts,
+                         "cjk": sum(is_cjk(ch) for text in texts for ch in text)}
+    return results
+
+
+def report(title: str, items: list[dict], results: dict[str, dict], casefold: bool, details: bool) -> list[str]:
+    """Print the table (and per-image CER with details); the groups it shows, "all" first."""
+    groups = sorted({g for r in results.values() for g in r["scores"]}, key=lambda x: (x != "all", x))
+    print(f"\n{title} ({len(items)} images{', casefolded' if casefold else ''})")
+    print(f"{'engine':<10} {'images/s':>8}  " + "  ".join(f"{'CER ' + g:>9} {'F1 ' + g:>8}" for g in groups))
+    for name, r in results.items():
+        cells = []
+        for group in groups:
+            s = r["scores"].get(group)
+            cells.append(f"{s['cer']:9.3f} {s['f1']:8.3f}" if s else f"{'-':>9} {'-':>8}")
+        print(f"{name:<10} {r['ips']:8.2f}  " + "  ".join(cells))
+    if details:
+        for i, item in enumerate(items):
+            row = "  ".join(f"{n}={cer(r['texts'][i], item['reference'], casefold):.3f}" for n, r in results.items())
+            print(f"  {item['id']:<22} {row}")
+    return groups
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("data_dir", type=Path)
+    parser.add_argument("data_dir", type=Path, nargs="?", help="a data folder (images/, gt/, manifest.jsonl)")
+    parser.add_argument("--pages", type=int, default=40,
+                        help="also render this many document pages (bench/pages.py) and read them; 0 = none")
     parser.add_argument("--limit", type=int, help="first N images only")
     parser.add_argument("--details", action="store_true", help="per-image CER of each engine")
     parser.add_argument("--set", action="append", default=[], metavar="OPTION=VALUE",
@@ -114,44 +170,37 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", choices=["default", "rapidocr", "tesseract"], action="append",
                         help="run only these engines")
     args = parser.parse_args(argv)
-    items = load_set(args.data_dir, args.limit)
-    casefold = "sroie" in args.data_dir.resolve().name.lower()
     overrides = dict(item.split("=", 1) for item in args.set)
     engines = {"default": lambda items: product_default(items, overrides), "rapidocr": plain_rapidocr,
                "tesseract": tesseract}
-    results = {}
-    for name, run in engines.items():
-        if args.only and name not in args.only:
-            continue
-        outcome = run(items)
-        if outcome is None:
-            print(f"{name}: not installed, skipped")
-            continue
-        texts, elapsed = outcome
-        results[name] = {"scores": score(items, texts, casefold), "ips": len(items) / elapsed, "texts": texts}
-
-    langs = sorted({lang for r in results.values() for lang in r["scores"]}, key=lambda x: (x != "all", x))
-    print(f"\n{args.data_dir} ({len(items)} images{', casefolded' if casefold else ''})")
-    print(f"{'engine':<10} {'images/s':>8}  " + "  ".join(f"{'CER ' + lang:>9} {'F1 ' + lang:>8}" for lang in langs))
-    for name, r in results.items():
-        cells = []
-        for lang in langs:
-            s = r["scores"].get(lang)
-            cells.append(f"{s['cer']:9.3f} {s['f1']:8.3f}" if s else f"{'-':>9} {'-':>8}")
-        print(f"{name:<10} {r['ips']:8.2f}  " + "  ".join(cells))
-    if args.details:
-        for i, item in enumerate(items):
-            row = "  ".join(f"{n}={cer(r['texts'][i], item['reference'], casefold):.3f}" for n, r in results.items())
-            print(f"  {item['id']:<22} {row}")
+    engines = {name: run for name, run in engines.items() if not args.only or name in args.only}
     summary = []
-    for name in engines:
-        r = results.get(name)
-        summary += [f"{name}_cer={r['scores']['all']['cer']:.4f}" if r else f"{name}_cer=nan",
-                    f"{name}_ips={r['ips']:.3f}" if r else f"{name}_ips=nan"]
-    for name, r in results.items():
-        for lang in langs:
-            if lang != "all" and lang in r["scores"]:
-                summary.append(f"{name}_cer_{lang}={r['scores'][lang]['cer']:.4f}")
+    if args.data_dir is not None:
+        items = load_set(args.data_dir, args.limit)
+        casefold = "sroie" in args.data_dir.resolve().name.lower()
+        results = run_engines(items, engines, casefold, "lang")
+        langs = report(str(args.data_dir), items, results, casefold, args.details)
+        for name in engines:
+            r = results.get(name)
+            summary += [f"{name}_cer={r['scores']['all']['cer']:.4f}" if r else f"{name}_cer=nan",
+                        f"{name}_ips={r['ips']:.3f}" if r else f"{name}_ips=nan"]
+        for name, r in results.items():
+            for lang in langs:
+                if lang != "all" and lang in r["scores"]:
+                    summary.append(f"{name}_cer_{lang}={r['scores'][lang]['cer']:.4f}")
+    if args.pages:
+        with tempfile.TemporaryDirectory() as folder:
+            items = page_set(Path(folder), args.pages)
+            # plain RapidOCR upscales a page to 736 px on its short side... and takes minutes: not on pages
+            page_engines = {name: run for name, run in engines.items() if name != "rapidocr"}
+            results = run_engines(items, page_engines, False, "kind")
+            report(f"rendered pages (bench/pages.py, {args.pages})", items, results, False, args.details)
+        for name in page_engines:
+            r = results.get(name)
+            summary += [f"pages_{name}_cer={r['scores']['all']['cer']:.4f}" if r else f"pages_{name}_cer=nan",
+                        f"pages_{name}_f1={r['scores']['all']['f1']:.4f}" if r else f"pages_{name}_f1=nan",
+                        f"pages_{name}_ips={r['ips']:.3f}" if r else f"pages_{name}_ips=nan",
+                        f"pages_{name}_cjk={r['cjk']}" if r else f"pages_{name}_cjk=nan"]
     print(" ".join(summary))
     return 0
 

@@ -2,9 +2,10 @@
 
 Boxes are quadrilaterals in image pixels. The page's skew (the median angle of
 the wide boxes) is removed first, so slightly rotated text still forms rows.
-Rows are boxes whose vertical extents overlap; consecutive rows that share a
-vertical gutter form a band, and a band whose two sides both hold running text
-(not a receipt's item/price columns) is read column by column.
+Rows are boxes whose vertical extents overlap. A gutter (an x-interval few boxes
+cross) divides a page into columns: the stretches between the lines that span it
+(titles, headers, footers) are read column by column when both sides hold running
+text, row by row otherwise (a receipt's item and price columns, a table).
 """
 
 from __future__ import annotations
@@ -71,85 +72,83 @@ def rows_of(boxes: list[Box]) -> list[list[Box]]:
     return [sorted(row, key=lambda b: b.x0) for row in rows]
 
 
-def _free(row: list[Box], lo: float, hi: float) -> list[tuple[float, float]]:
-    """The x-intervals of [lo, hi] that no box of the row covers."""
-    spans, x = [], lo
-    for box in row:
-        if box.x0 > x:
-            spans.append((x, box.x0))
-        x = max(x, box.x1)
-    if hi > x:
-        spans.append((x, hi))
-    return spans
-
-
-def _intersect(a: list[tuple[float, float]], b: list[tuple[float, float]], min_width: float) -> list[tuple[float, float]]:
-    out = []
-    for a0, a1 in a:
-        for b0, b1 in b:
-            lo, hi = max(a0, b0), min(a1, b1)
-            if hi - lo >= min_width:
-                out.append((lo, hi))
-    return out
-
-
 def _is_text_column(boxes: list[Box], band_width: float) -> bool:
     """Running text: wide enough, several words per line, mostly letters (a receipt's item and price
-    columns, or label and value columns, are not)."""
+    columns, or a table's label and value columns, are not)."""
     width = max(b.x1 for b in boxes) - min(b.x0 for b in boxes)
     words = sum(len(b.text.split()) for b in boxes) / len(boxes)
     visible = [ch for b in boxes for ch in b.text if not ch.isspace()]
     letters = sum(ch.isalpha() for ch in visible)
-    return width >= 0.25 * band_width and words >= 2.5 and letters >= 0.75 * max(1, len(visible))
+    return width >= 0.2 * band_width and words >= 2.5 and letters >= 0.75 * max(1, len(visible))
 
 
-def _split_columns(rows: list[list[Box]], gutters: list[tuple[float, float]]) -> list[list[Box]] | None:
-    """Left and right columns of a band, or None when it is not running text in two columns."""
-    if len(rows) < 2 or not gutters:
+def find_gutter(boxes: list[Box]) -> tuple[float, float] | None:
+    """The x-interval between columns: at least a line-height wide, inside the text's extent, crossed by few
+    boxes (the headers, titles and footers that span the columns) and with several boxes wholly on each side.
+    Of several, the one crossed least, then the widest. None when there is none."""
+    if len(boxes) < 4:
         return None
-    lo, hi = max(gutters, key=lambda g: g[1] - g[0])
-    middle = (lo + hi) / 2
-    both_sides = sum(1 for row in rows if row[0].x1 <= middle <= row[-1].x0)
-    if both_sides < 2:
-        return None
-    boxes = [b for row in rows for b in row]
-    left = [b for b in boxes if (b.x0 + b.x1) / 2 < middle]
-    right = [b for b in boxes if (b.x0 + b.x1) / 2 >= middle]
-    band_width = max(b.x1 for b in boxes) - min(b.x0 for b in boxes)
-    if _is_text_column(left, band_width) and _is_text_column(right, band_width):
-        return [left, right]
+    lo, hi = min(b.x0 for b in boxes), max(b.x1 for b in boxes)
+    min_width = 0.8 * median(b.height for b in boxes)
+    allowed = max(3, len(boxes) // 10)
+    cover = [0] * (int(hi - lo) + 2)
+    for b in boxes:
+        for x in range(int(b.x0 - lo), int(b.x1 - lo) + 1):
+            cover[x] += 1
+    for limit in range(allowed + 1):  # the gutter crossed least; of those, the widest
+        best: tuple[float, float] | None = None
+        x = 0
+        while x < len(cover):
+            if cover[x] > limit:
+                x += 1
+                continue
+            start = x
+            while x < len(cover) and cover[x] <= limit:
+                x += 1
+            g0, g1 = lo + start, lo + x - 1
+            if (g1 - g0 >= min_width and (best is None or g1 - g0 > best[1] - best[0])
+                    and sum(b.x1 <= g0 + 1 for b in boxes) >= 2 and sum(b.x0 >= g1 - 1 for b in boxes) >= 2):
+                best = (g0, g1)
+        if best is not None:
+            return best
     return None
 
 
+def _sections(boxes: list[Box], gutter: tuple[float, float]) -> list[tuple[bool, list[Box]]]:
+    """The boxes top to bottom as runs of (spans the gutter, boxes): the spanning ones in place, the others
+    gathered between them. Boxes above or below the stretch where both sides hold text (a centred footer
+    under the middle one of three columns) count as spanning."""
+    g0, g1 = gutter
+    left, right = [b for b in boxes if b.x1 <= g0], [b for b in boxes if b.x0 >= g1]
+    top = max(min(b.y0 for b in left), min(b.y0 for b in right))
+    bottom = min(max(b.y1 for b in left), max(b.y1 for b in right))
+    runs: list[tuple[bool, list[Box]]] = []
+    for box in sorted(boxes, key=lambda b: b.cy):
+        spans = (box.x0 < g1 and box.x1 > g0) or box.y1 < top or box.y0 > bottom
+        if runs and runs[-1][0] == spans:
+            runs[-1][1].append(box)
+        else:
+            runs.append((spans, [box]))
+    return runs
+
+
 def reading_order(boxes: list[Box]) -> list[list[Box]]:
-    """Rows of boxes in reading order: bands top to bottom; two-column bands column by column."""
+    """Rows of boxes in reading order. Where a gutter divides the text into columns of running text, each
+    stretch between spanning lines (title, header, footer) is read column by column, left to right, each
+    column ordered the same way (so three columns work too); elsewhere (tables, receipts) row by row."""
     if not boxes:
         return []
-    rows = rows_of(boxes)
-    lo, hi = min(b.x0 for b in boxes), max(b.x1 for b in boxes)
-    min_gap = 1.5 * median(b.height for b in boxes)
+    gutter = find_gutter(boxes)
+    if gutter is None:
+        return rows_of(boxes)
+    width = max(b.x1 for b in boxes) - min(b.x0 for b in boxes)
+    middle = (gutter[0] + gutter[1]) / 2
     ordered: list[list[Box]] = []
-    band: list[list[Box]] = []
-    gutters: list[tuple[float, float]] | None = None
-
-    def close() -> None:
-        columns = _split_columns(band, gutters or [])
-        if columns is None:
-            ordered.extend(band)
+    for spans, run in _sections(boxes, gutter):
+        left = [b for b in run if b.x1 <= middle]
+        right = [b for b in run if b.x1 > middle]
+        if not spans and left and right and _is_text_column(left, width) and _is_text_column(right, width):
+            ordered += reading_order(left) + reading_order(right)
         else:
-            for column in columns:
-                ordered.extend(reading_order(column))
-
-    for row in rows:
-        free = [g for g in _free(row, lo, hi) if g[0] > lo and g[1] < hi]  # gaps inside the page, not margins
-        if len(row) == 1:
-            free = [(lo, row[0].x0), (row[0].x1, hi)]
-        merged = free if gutters is None else _intersect(gutters, free, min_gap)
-        if band and not merged:
-            close()
-            band, gutters = [row], free
-        else:
-            band.append(row)
-            gutters = merged
-    close()
+            ordered += rows_of(run)
     return ordered

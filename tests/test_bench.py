@@ -19,13 +19,16 @@ def test_ocr_quality_benchmark_prints_its_summary(tmp_path):
         (tmp_path / "gt" / f"{i}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
         manifest.append({"id": str(i), "image": f"images/{i}.png", "gt": f"gt/{i}.txt", "lang": "en"})
     (tmp_path / "manifest.jsonl").write_text("\n".join(json.dumps(m) for m in manifest), encoding="utf-8")
-    result = subprocess.run([sys.executable, "bench/ocr_quality.py", str(tmp_path)], cwd=ROOT, capture_output=True,
-                            text=True, timeout=300)
+    result = subprocess.run([sys.executable, "bench/ocr_quality.py", str(tmp_path), "--pages", "1"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     summary = dict(pair.split("=") for pair in result.stdout.strip().splitlines()[-1].split())
     for key in ("default_cer", "default_ips", "rapidocr_cer", "rapidocr_ips", "tesseract_cer", "tesseract_ips"):
         assert key in summary
     assert float(summary["default_cer"]) <= 0.05 and float(summary["default_ips"]) > 0
+    # one rendered page (bench/pages.py), read by the default and Tesseract
+    assert float(summary["pages_default_cer"]) <= 0.05 and summary["pages_default_cjk"] == "0"
+    assert "pages_tesseract_cer" in summary and "rendered pages" in result.stdout
 
 
 def test_throughput_benchmark_runs_on_the_cpu_tiny_model(tiny_build):

@@ -11,6 +11,7 @@ backend still works, and says what to install.
 from __future__ import annotations
 
 import importlib.util
+import re
 
 import numpy as np
 from PIL import Image
@@ -39,8 +40,13 @@ def crop(image: np.ndarray, box: list[list[float]]) -> Image.Image:
 
 
 def looks_wrong(line: OcrLine, options: EmbeddedOptions) -> bool:
-    """RapidOCR's reading of a line in a script it lacks: low confidence, too few characters for the line's
-    width, gaps where words were dropped, or mostly punctuation."""
+    """RapidOCR's reading of a line in a script it may lack: low confidence, or garbled."""
+    return line.confidence < options.min_confidence or garbled(line, options)
+
+
+def garbled(line: OcrLine, options: EmbeddedOptions) -> bool:
+    """A reading of a line in a script the recogniser lacks (whatever its confidence): too few characters for
+    the line's width, gaps where words were dropped, mostly punctuation, or words cut to stubs."""
     (x0, y0), (x1, y1), _, (x3, y3) = line.box[:4]
     width, height = float(np.hypot(x1 - x0, y1 - y0)), float(np.hypot(x3 - x0, y3 - y0))
     visible = [ch for ch in line.text if not ch.isspace()]
@@ -48,13 +54,19 @@ def looks_wrong(line: OcrLine, options: EmbeddedOptions) -> bool:
     words = [w.strip(".,:;!?()") for w in line.text.split()]
     words = [w for w in words if w.isalpha()]
     stubs = sum(len(w) <= 2 and w.islower() for w in words)  # Cyrillic read as Latin: "o", "ma", "py"...
+    odd = sum(bool(_LOOKALIKE.search(w)) for w in line.text.split())  # ...or "3aka3 oT mapta" (заказ от марта)
     return (
-        line.confidence < options.min_confidence
-        or len(visible) < options.min_chars_per_height * width / max(height, 1.0)
+        len(visible) < options.min_chars_per_height * width / max(height, 1.0)
         or "  " in line.text.strip()
         or alnum < 0.6 * len(visible)
         or (len(words) >= 3 and stubs >= 0.5 * len(words))
+        or odd >= 2
     )
+
+
+# A word as Cyrillic comes out of a Latin reader: digits on both sides of letters (3 for з) or the reverse,
+# or a capital after a small letter (т read as T).
+_LOOKALIKE = re.compile(r"\d[^\W\d_]+\d|[^\W\d_]\d+[^\W\d_]|[a-z][A-Z]")
 
 
 def letters(text: str) -> int:
@@ -102,10 +114,13 @@ class EmbeddedOcrBackend(RapidOcrBackend):
                warnings: list[str]) -> list[OcrLine]:
         lang = self._fallback(language, warnings)
         if lang is None or self._tesseract is None:
+            if language is None:  # (a hint Tesseract is needed for has had its warning from _fallback)
+                unread_warning([line for line in lines if garbled(line, self.options)], None, warnings)
             return lines
         # a hint for scripts RapidOCR cannot read only (e.g. ru): every line; a mix (en+ru): the lines that look wrong
         forced = language is not None and not any(code in RAPIDOCR_LANGUAGES for code in language.codes)
         pixels = np.asarray(image)
+        unread = []
         for line in lines:
             if not forced and not looks_wrong(line, self.options):
                 continue
@@ -113,5 +128,22 @@ class EmbeddedOcrBackend(RapidOcrBackend):
             if forced or (foreign_letters(text) > foreign_letters(line.text) and letters(text) > letters(line.text)
                           and confidence >= 0.5):
                 line.text, line.confidence, line.engine = text, round(confidence, 4), "tesseract"
+            elif garbled(line, self.options):
+                unread.append(line)
+        if language is None:
+            unread_warning(unread, lang, warnings)
         return lines
+
+
+def unread_warning(lines: list[OcrLine], tesseract: str | None, warnings: list[str]) -> None:
+    """Say so when lines seem to be in a script no installed engine reads (their text is a guess)."""
+    if not lines:
+        return
+    how = (f"Tesseract ({tesseract}) could not read them either: install Tesseract's data for their language "
+           f"(apt-get install tesseract-ocr-LANG, e.g. tesseract-ocr-ukr) and name it in the language hint"
+           if tesseract else
+           "install Tesseract with the data for their language (apt-get install tesseract-ocr tesseract-ocr-rus "
+           "for Russian) and they are read with it")
+    warnings.append(f"{len(lines)} line(s) seem to be in a script that no installed engine reads (RapidOCR reads "
+                    f"Latin and Chinese); their text is a guess: {how}.")
 

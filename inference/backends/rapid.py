@@ -43,6 +43,7 @@ from .rapid_geometry import (
     vertical_share,
     warm_up_image,
 )
+from .rapid_script import Reading, Script, choose, recognise, script_for
 
 
 class RapidOptions(BaseModel):
@@ -55,6 +56,7 @@ class RapidOptions(BaseModel):
     det_max_upscale: float = Field(1.0, ge=1.0, description="and never enlarge an image more than this")
     rec_batch_size: int = Field(1, ge=1, description="lines per recognizer call (1 = no padding to a common width)")
     rec_min_width: int = Field(128, ge=32, description="narrowest recognizer input; short lines are padded to it")
+    rec_squeeze: float = Field(0.7, gt=0.3, le=1.0, description="squeeze line crops sideways by this before reading")
     text_score: float = Field(0.5, ge=0.0, le=1.0, description="drop lines recognised below this confidence")
     use_angle_classifier: bool = Field(False, description="detect upside-down lines (costs time)")
     invert_dark: bool = Field(True, description="invert light-on-dark images before reading")
@@ -95,8 +97,6 @@ class RapidOcrBackend(Backend):
             # each request sets the detector's size (detector_size); this one only keeps the warm-up image as it is
             "Det.limit_type": "max",
             "Det.limit_side_len": max(WARM_UP_SIZE),
-            "Rec.rec_batch_num": self.options.rec_batch_size,
-            "Rec.rec_img_shape": [3, 48, self.options.rec_min_width],
         })
         # RapidOCR loads its ONNX sessions lazily; read a word once so no request pays for it.
         engine(warm_up_image())
@@ -111,7 +111,7 @@ class RapidOcrBackend(Backend):
     def unload(self) -> None:
         self._pool = None
 
-    def detect_and_read(self, image: Image.Image) -> list[OcrLine]:
+    def detect_and_read(self, image: Image.Image, script: Script = "auto") -> list[OcrLine]:
         """Every detected line with RapidOCR's reading of it, empty readings included (RapidOCR's own
         __call__ drops those, but a line in a script it cannot read is still a line for refine()).
         A long narrow image (a till receipt) is read in overlapping windows, on as many engines as are free,
@@ -120,12 +120,12 @@ class RapidOcrBackend(Backend):
         windows = tall_windows(*image.size, self.options)
         if len(windows) == 1:
             with self.engine() as engine:
-                return self.read_with(engine, image)
+                return self.read_with(engine, image, script)
 
         def read_window(window: tuple[int, int, int, int]) -> list[OcrLine]:
             top, bottom, keep_top, keep_bottom = window
             with self.engine() as engine:
-                lines = self.read_with(engine, image.crop((0, top, image.width, bottom)))
+                lines = self.read_with(engine, image.crop((0, top, image.width, bottom)), script)
             shifted = [line.model_copy(update={"box": [[x, y + top] for x, y in line.box]}) for line in lines]
             return [line for line in shifted if keep_top <= sum(y for _, y in line.box) / len(line.box) < keep_bottom]
 
@@ -144,9 +144,9 @@ class RapidOcrBackend(Backend):
         finally:
             pool.put(engine)
 
-    def read_with(self, engine: Any, image: Image.Image) -> list[OcrLine]:
+    def read_with(self, engine: Any, image: Image.Image, script: Script = "auto") -> list[OcrLine]:
         """One RapidOCR pass over an image, the detector sized for it (RapidOCR's run_ocr_steps, with the
-        recognition shared out to the pool's idle engines)."""
+        recognition shared out to the pool's idle engines and decoded within ``script``)."""
         from rapidocr.main import RapidOCRError
         from rapidocr.utils.process_img import map_boxes_to_original
 
@@ -158,17 +158,17 @@ class RapidOcrBackend(Backend):
             crops, detected = engine.detect_and_crop(prepared, record)
             if engine.use_cls:
                 crops, _ = engine.cls_and_rotate(crops)
-            texts, scores = self.recognize(engine, crops)
+            read = choose(self.recognize(engine, crops), script)
         except RapidOCRError:  # nothing detected (RapidOCR raises it for empty results)
             return []
         boxes = map_boxes_to_original(detected.boxes, record, *original.shape[:2])
         return [
             OcrLine(text=str(text), box=[[float(x), float(y)] for x, y in box], confidence=round(float(score), 4),
                     engine="rapidocr")
-            for text, box, score in zip(texts, boxes, scores, strict=True)
+            for (text, score), box in zip(read, boxes, strict=True)
         ]
 
-    def recognize(self, engine: Any, crops: list[np.ndarray]) -> tuple[list[str], list[float]]:
+    def recognize(self, engine: Any, crops: list[np.ndarray]) -> list[Reading]:
         """Read the line crops: on this engine and on as many idle engines of the pool as the lines keep busy
         (a request alone on a laptop uses every core; under load, each request keeps to its own engine)."""
         pool = self._pool
@@ -178,32 +178,37 @@ class RapidOcrBackend(Backend):
                 helpers.append(pool.get_nowait())
             except queue.Empty:
                 break
+        options = self.options
+
+        def read(helper: Any, chunk: list[np.ndarray]) -> list[Reading]:
+            return recognise(helper.text_rec, chunk, options.rec_squeeze, options.rec_min_width,
+                             options.rec_batch_size)
+
         try:
             chunks = split_by_width(crops, len(helpers))
             if len(chunks) == 1:
-                read = [engine.recognize_txt(crops)]
+                parts = [read(engine, crops)]
             else:
                 with ThreadPoolExecutor(max_workers=len(chunks), thread_name_prefix="ocr-rec") as workers:
-                    read = list(workers.map(lambda helper, chunk: helper.recognize_txt(chunk), helpers, chunks))
+                    parts = list(workers.map(read, helpers, chunks))
         finally:
             for helper in helpers[1:]:
                 pool.put(helper)
-        return ([str(text) for part in read for text in part.txts],
-                [float(score) for part in read for score in part.scores])
+        return [reading for part in parts for reading in part]
 
     def refine(self, image: Image.Image, lines: list[OcrLine], language: Language | None,
                warnings: list[str]) -> list[OcrLine]:
         """Hook for subclasses: improve the lines (re-read some with another engine)."""
         return lines
 
-    def upright(self, image: Image.Image) -> tuple[int, Image.Image, list[OcrLine]]:
+    def upright(self, image: Image.Image, script: Script = "auto") -> tuple[int, Image.Image, list[OcrLine]]:
         """The page turned so its lines read left to right (a scan fed sideways or upside down), as
         (counter-clockwise turn in degrees, turned image, its lines). A page whose lines are mostly vertical is
         tried at 90 and 270 degrees, one read with low confidence at 180; the most confident reading wins, with a
         margin of 0.1 for the likelier case (a page of vertical lines is turned unless both turns read much worse;
         a page in a script RapidOCR reads poorly stays upright unless upside down reads much better).
         Upright pages cost nothing more."""
-        lines = self.detect_and_read(image)
+        lines = self.detect_and_read(image, script)
         if not self.options.auto_rotate or not lines:
             return 0, image, lines
         confidence = reading_confidence(lines)
@@ -215,7 +220,7 @@ class RapidOcrBackend(Backend):
             return 0, image, lines
         for turn in turns:
             turned = image.rotate(turn, expand=True)
-            turned_lines = self.detect_and_read(turned)
+            turned_lines = self.detect_and_read(turned, script)
             candidate = (reading_confidence(turned_lines), turn, turned, turned_lines)
             best = max(best, candidate, key=lambda c: c[0])
         return best[1], best[2], best[3]
@@ -224,7 +229,7 @@ class RapidOcrBackend(Backend):
         if self.options.invert_dark and is_dark(image):
             image = ImageOps.invert(image)
         warnings: list[str] = []
-        turn, upright, lines = self.upright(image)
+        turn, upright, lines = self.upright(image, script_for(language))
         lines = self.refine(upright, lines, language, warnings)
         lines = [line for line in lines if line.text.strip()
                  and (line.engine != "rapidocr" or line.confidence >= self.options.text_score)]

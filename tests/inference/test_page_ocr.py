@@ -1,0 +1,110 @@
+"""Document pages on the embedded engine: Latin pages stay Latin, columns come in reading order, mixed
+English and Russian lines, and a warning for a script no installed engine reads (images rendered here)."""
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFilter
+
+from inference import InferenceService
+from inference.backends.rapid_script import Reading, choose, ctc_decode, is_cjk, latin_mask
+from inference.layout import Box, reading_order
+from tests.helpers import cer, cyrillic_font, encode, render_with
+from tests.inference.test_embedded_ocr import needs_tesseract_russian
+
+# Separator lines that the Chinese-and-Latin recogniser reads as ideographs ("* * *" as 冰米冰) unless its
+# output is kept to Latin characters.
+SEPARATED = ["THANK YOU FOR SHOPPING", "* * *", "Total amount due: 318.40 USD", "=====",
+             "Please pay within thirty days.", "-- * --", "Invoice number 4471"]
+MIXED = "Order 5821 заказ от 12 марта total 3450"
+
+
+def font(size: int):
+    found = cyrillic_font(size)  # DejaVu (or another system font) for Cyrillic, or for pages
+    if found is None:
+        pytest.skip("no system font with Cyrillic glyphs (.ci/run installs fonts-dejavu-core)")
+    return found
+
+
+def test_a_latin_page_comes_back_without_ideographs(service):
+    # small print, a little blurred, JPEG: read with every character, "* * *" comes back as 水水水
+    page = render_with(font(16), SEPARATED).filter(ImageFilter.GaussianBlur(0.6))
+    result = service.ocr(Image.open(io.BytesIO(encode(page, "JPEG", quality=40))))
+    assert not [ch for ch in result.text if is_cjk(ch)], result.text
+    assert "THANK YOU" in result.text and "318.40" in result.text, result.text
+
+
+def test_latin_decoding_picks_the_likeliest_latin_character():
+    characters = ["blank", "m", "米", "a", " "]
+    probs = np.array([[0.1, 0.3, 0.6, 0.0, 0.0], [0.9, 0.0, 0.1, 0.0, 0.0], [0.1, 0.0, 0.1, 0.8, 0.0]])
+    assert ctc_decode(probs, characters) == ("米a", 0.7)
+    assert ctc_decode(probs, characters, latin_mask(characters)) == ("ma", 0.55)
+
+
+def test_without_a_hint_ideographs_stay_only_on_pages_that_are_not_mostly_latin():
+    latin_page = [Reading("Total 米 due", 0.9, "Total m due", 0.8), Reading("Please pay", 0.99, "Please pay", 0.99)]
+    assert [text for text, _ in choose(latin_page, "auto")] == ["Total m due", "Please pay"]
+    chinese_page = [Reading("发票号码 4471", 0.95, "4471", 0.3), Reading("Total 318", 0.99, "Total 318", 0.99)]
+    assert [text for text, _ in choose(chinese_page, "auto")] == ["发票号码 4471", "Total 318"]
+    assert [text for text, _ in choose(latin_page, "any")][0] == "Total 米 due"  # a hint naming Chinese
+
+
+TITLE = "Annual Report on Regional Energy Markets"
+LEFT = ["Solar power capacity grew rapidly", "during the last decade, driven by", "falling panel prices.", "",
+        "Storage projects followed, and", "grid operators adapted their", "planning rules to match them."]
+RIGHT = ["Wind farms now supply a large", "share of electricity in several", "countries, and new projects keep",
+         "growing offshore.", "", "Hydro power remains the largest", "source in the northern regions."]
+FOOTER = "Page 3 of 12"
+
+
+def test_a_two_column_page_is_read_column_by_column(service):
+    face, step = font(20), 30
+    image = Image.new("RGB", (1000, 120 + step * (len(LEFT) + 2)), "white")
+    draw = ImageDraw.Draw(image)
+    draw.text((40, 24), TITLE, fill="black", font=font(28))
+    for i, line in enumerate(LEFT):
+        draw.text((40, 90 + step * i), line, fill="black", font=face)
+    for i, line in enumerate(RIGHT):  # the right column's paragraph break is not where the left one's is
+        draw.text((530, 90 + step * i + (step // 2 if i > 3 else 0)), line, fill="black", font=face)
+    draw.text((440, image.height - 40), FOOTER, fill="black", font=face)
+    expected = "\n".join([TITLE, *[line for line in LEFT + RIGHT if line], FOOTER])
+    result = service.ocr(image)
+    assert cer(result.text, expected) <= 0.03, result.text
+    text = result.text
+    assert text.index("Solar") < text.index("planning") < text.index("Wind") < text.index("Hydro") < text.index("Page")
+
+
+def test_three_columns_between_a_title_and_a_footer_are_read_in_order():
+    def box(i, x, y, text):
+        return Box(i, x, y, x + 280, y + 24, text)
+
+    boxes = [Box(0, 40, 10, 900, 40, "the title of the page spans all columns")]
+    for column in range(3):
+        for row in range(5):
+            boxes.append(box(len(boxes), 40 + 320 * column, 60 + 32 * row, f"column {column} line {row} of text here"))
+    boxes.append(Box(len(boxes), 420, 260, 520, 284, "footer"))
+    order = [box.text for row in reading_order(boxes[::-1]) for box in row]
+    assert order == [b.text for b in boxes]
+
+
+def test_a_mixed_english_and_russian_line_is_read_with_and_without_a_hint(service):
+    needs_tesseract_russian(service)
+    image = render_with(font(30), [MIXED])
+    for hint in (None, "en+ru"):
+        result = service.ocr(image, "embedded", hint)
+        assert cer(result.text, MIXED) <= 0.08, (hint, result.text)
+        assert result.warnings == [], result.warnings
+
+
+def test_a_script_no_installed_engine_reads_is_flagged(settings, tmp_path):
+    config = settings.model_copy(deep=True)
+    next(m for m in config.models if m.id == "embedded").options["tessdata"] = str(tmp_path / "no-tessdata")
+    image = render_with(font(30), ["Счёт № 5821 от 12 марта на сумму 3450 рублей", "Total amount due: 318.40 USD"])
+    service = InferenceService(config)
+    try:
+        result = service.ocr(image, "embedded")
+    finally:
+        service.manager.unload_all()
+    assert "318.40" in result.text
+    assert any("no installed engine reads" in w and "tesseract-ocr-rus" in w for w in result.warnings), result.warnings
