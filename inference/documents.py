@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from PIL import Image, ImageOps, ImageSequence
+from PIL import Image, ImageOps
 
 from . import images
 from .errors import BadInput, PayloadTooLarge
@@ -63,13 +63,16 @@ class Document:
             self.handle = None
 
 
-def parse_pages(spec: str | None, count: int, name: str = "file") -> list[int]:
-    """``"1-3,5"`` -> [1, 2, 3, 5] (1-based, in the order given, each once); None or "" -> every page."""
+def parse_pages(spec: str | None, count: int, name: str = "file", limit: int | None = None) -> list[int]:
+    """``"1-3,5"`` -> [1, 2, 3, 5] (1-based, in the order given, each once); None or "" -> every page. More than
+    ``limit`` pages chosen is a BadInput (found without listing them all)."""
     if spec is None or not spec.strip():
+        if limit is not None and count > limit:
+            raise _too_many(name, count, limit)
         return list(range(1, count + 1))
-    chosen: list[int] = []
+    chosen, seen = [], set()
     for part in spec.replace(" ", "").split(","):
-        match = re.fullmatch(r"(\d+)(?:-(\d*))?", part)
+        match = re.fullmatch(r"(\d{1,9})(?:-(\d{0,9}))?", part)
         if not match:
             raise BadInput(f"pages must look like '1-3,5' (page numbers from 1, ranges with '-'); got {spec[:40]!r}.")
         first = int(match.group(1))
@@ -78,8 +81,29 @@ def parse_pages(spec: str | None, count: int, name: str = "file") -> list[int]:
             raise BadInput(f"pages: '{part}' is not a range of page numbers counted from 1.")
         if first > count:
             raise BadInput(f"pages: '{images.shown(name)}' has {count} page(s); there is no page {first}.")
-        chosen.extend(n for n in range(first, min(last, count) + 1) if n not in chosen)
+        for n in range(first, min(last, count) + 1):
+            if n not in seen:
+                seen.add(n)
+                chosen.append(n)
+                if limit is not None and len(chosen) > limit:
+                    raise _too_many(name, len(chosen), limit, more=True)
     return chosen
+
+
+def check_pages(spec: str | None) -> None:
+    """The syntax of a page selection, before any file's page count is known (a job checks it at once)."""
+    if spec and spec.strip():
+        for part in spec.replace(" ", "").split(","):
+            match = re.fullmatch(r"(\d{1,9})(?:-(\d{0,9}))?", part)
+            if not match or int(match.group(1)) < 1 or (match.group(2) and int(match.group(2)) < int(match.group(1))):
+                raise BadInput(f"pages must look like '1-3,5' (page numbers from 1, ranges with '-'); "
+                               f"got {spec[:40]!r}.")
+
+
+def _too_many(name: str, chosen: int, limit: int, more: bool = False) -> BadInput:
+    return BadInput(f"'{images.shown(name)}': {'more than ' if more else ''}{limit if more else chosen} pages chosen; "
+                    f"at most {limit} are read per file. Choose pages with 'pages' (e.g. pages=1-{limit}), or send "
+                    "the rest as another file or job.")
 
 
 def kind_of(data: bytes) -> str:
@@ -102,41 +126,53 @@ def open_document(data: bytes, limits: LimitSettings, name: str = "file", pages:
     if kind == "pdf":
         return _open_pdf(data, limits, name, pages, longest_side, force_ocr)
     if kind == "tiff":
-        frames = _tiff_frames(data, limits, name)
-        if frames is not None:
-            chosen = parse_pages(pages, len(frames), name)
-            return Document(name, "tiff", len(frames), [
-                DocPage(n, size=frames[n - 1].size, render=(lambda im=frames[n - 1]: im)) for n in chosen])
+        doc = _open_tiff(data, limits, name, pages)
+        if doc is not None:
+            return doc
     image = images.decode(data, limits, name)
     if pages and pages.strip():
         parse_pages(pages, 1, name)  # an image has one page; 'pages=2' on it is an error, not ignored
     return Document(name, "image", 1, [DocPage(1, size=image.size, render=lambda: image)])
 
 
-def _tiff_frames(data: bytes, limits: LimitSettings, name: str) -> list[Image.Image] | None:
-    """Every frame of a multi-page TIFF (checked and upright RGB); None for a one-page TIFF (read as an image)."""
+def _open_tiff(data: bytes, limits: LimitSettings, name: str, pages: str | None) -> Document | None:
+    """A multi-page TIFF, each chosen frame checked (its size, read from its header) and decoded only when it is
+    read; None for a one-page TIFF (read as an image)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            tiff = Image.open(io.BytesIO(data))
-            count = getattr(tiff, "n_frames", 1)
-            if count <= 1:
-                return None
-            if count > limits.max_pages:
-                raise BadInput(f"'{images.shown(name)}' has {count} pages; at most {limits.max_pages} are read per "
-                               "file (send it to POST /jobs in parts, or choose pages).")
-            frames = []
-            for frame in ImageSequence.Iterator(tiff):
-                images.check_pixels(frame, limits, name)
-                frame.load()
-                frames.append(images.to_rgb(ImageOps.exif_transpose(frame.copy())))
-            return frames
+            with Image.open(io.BytesIO(data)) as tiff:
+                count = getattr(tiff, "n_frames", 1)
+                if count <= 1:
+                    return None
+                chosen = parse_pages(pages, count, name, limits.max_pages)
+                sizes = {}
+                for number in chosen:
+                    tiff.seek(number - 1)
+                    images.check_pixels(tiff, limits, name)
+                    sizes[number] = tiff.size
     except BadInput:
         raise
-    except Image.DecompressionBombError:
-        raise BadInput(f"'{images.shown(name)}' has too many pixels to be decoded safely.") from None
-    except Exception:  # Pillow raises many types for corrupt data; the image path gives the exact message
-        return None
+    except Exception:  # Pillow raises many types for corrupt data
+        raise BadInput(f"'{images.shown(name)}' could not be read as a TIFF: the file is corrupt or truncated.") from None
+    return Document(name, "tiff", count, [DocPage(n, size=sizes[n], render=_frame_renderer(data, n, name))
+                                          for n in chosen])
+
+
+def _frame_renderer(data: bytes, number: int, name: str) -> Callable[[], Image.Image]:
+    def render() -> Image.Image:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                with Image.open(io.BytesIO(data)) as tiff:
+                    tiff.seek(number - 1)
+                    tiff.load()
+                    return images.to_rgb(ImageOps.exif_transpose(tiff.copy()))
+        except Exception:
+            raise BadInput(f"'{images.shown(name)}': page {number} could not be decoded (corrupt or truncated)."
+                           ) from None
+
+    return render
 
 
 # ---- PDF --------------------------------------------------------------------------------------------------
@@ -161,16 +197,11 @@ def _open_pdf(data: bytes, limits: LimitSettings, name: str, pages: str | None, 
     try:
         if count == 0:
             raise BadInput(f"'{images.shown(name)}' is a PDF with no pages.")
-        chosen = parse_pages(pages, count, name)
+        chosen = parse_pages(pages, count, name, limits.max_pages)
     except BadInput:
         with PDFIUM:
             pdf.close()
         raise
-    if len(chosen) > limits.max_pages:
-        with PDFIUM:
-            pdf.close()
-        raise BadInput(f"'{images.shown(name)}': {len(chosen)} pages chosen; at most {limits.max_pages} are read per "
-                       "file. Choose pages with 'pages' (e.g. pages=1-50).")
     doc_pages = []
     try:
         for number in chosen:
@@ -189,9 +220,11 @@ def _open_pdf(data: bytes, limits: LimitSettings, name: str, pages: str | None, 
                     page.close()
             doc_pages.append(DocPage(number, text=text, lines=lines, size=size,
                                      render=None if text is not None else _renderer(pdf, number, scale, name)))
-    except BaseException:
+    except BaseException as exc:
         with PDFIUM:
             pdf.close()
+        if isinstance(exc, (pdfium.PdfiumError, ValueError, OSError)):
+            raise _pdf_error(exc, name) from None
         raise
     return Document(name, "pdf", count, doc_pages, handle=pdf)
 
@@ -213,8 +246,9 @@ def _renderer(pdf, number: int, scale: float, name: str) -> Callable[[], Image.I
                 page = pdf[number - 1]
                 bitmap = page.render(scale=scale, may_draw_forms=True)
                 image = images.to_rgb(bitmap.to_pil()).copy()  # owns its pixels: the bitmap is freed here
-            except pdfium.PdfiumError as exc:
-                raise BadInput(f"'{images.shown(name)}': page {number} could not be rendered ({exc}).") from None
+            except (pdfium.PdfiumError, ValueError, OSError):
+                raise BadInput(f"'{images.shown(name)}': page {number} could not be rendered (the PDF is damaged)."
+                               ) from None
             finally:
                 for handle in (bitmap, page):
                     if handle is not None:
@@ -226,8 +260,13 @@ def _renderer(pdf, number: int, scale: float, name: str) -> Callable[[], Image.I
 
 def _text_layer(page, scale: float, height_pt: float) -> tuple[str | None, list[OcrLine]]:
     """The page's text and lines from its text layer, when the layer is good enough to trust; else (None, [])."""
+    import pypdfium2 as pdfium
+
     with PDFIUM:
-        textpage = page.get_textpage()
+        try:
+            textpage = page.get_textpage()
+        except pdfium.PdfiumError:  # no readable text layer: the page is OCR'd
+            return None, []
         try:
             text = textpage.get_text_range()
             runs = []

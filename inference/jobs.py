@@ -25,6 +25,7 @@ from pydantic import BaseModel, Field
 
 from . import images, languages
 from .cancel import CancelToken, Deadline
+from .documents import check_pages
 from .errors import BadInput, Cancelled, ChatVLMError, NotFound, NotReady, Overloaded, redact_paths
 from .reading import FileInfo, PageRead
 from .results import BatchResult
@@ -124,6 +125,16 @@ class JobStore:
         names = ", ".join(f"{name} = ?" for name in fields)
         self.execute(f"UPDATE jobs SET {names} WHERE id = ?", (*fields.values(), job_id))
 
+    def move(self, job_id: str, from_states: Sequence[str], **fields: object) -> bool:
+        """Update the job only while it is in one of ``from_states`` (a cancel and an ending never overwrite
+        each other); whether it was."""
+        names = ", ".join(f"{name} = ?" for name in fields)
+        marks = ", ".join("?" for _ in from_states)
+        with self._lock, closing(self._connect()) as db:
+            cursor = db.execute(f"UPDATE jobs SET {names} WHERE id = ? AND state IN ({marks})",
+                                (*fields.values(), job_id, *from_states))
+            return cursor.rowcount > 0
+
     def file_data(self, job_id: str, idx: int) -> bytes:
         return (self.files_dir / job_id / str(idx)).read_bytes()
 
@@ -193,10 +204,10 @@ class Jobs:
         """Check the request as /batch/ocr does (cheap checks, each file's size), keep its files, queue it."""
         model_id, _ = self.service.check_batch(files, model, language)
         limits = self.service.limits
-        if pages:
-            from .documents import parse_pages
-
-            parse_pages(pages, 10**6)  # the syntax, now; each file's page count when it is read
+        check_pages(pages)  # the syntax, now; each file's page count when it is read
+        waiting = self.store.execute("SELECT COUNT(*) AS n FROM jobs WHERE state IN (?, ?)", (QUEUED, RUNNING))[0]["n"]
+        if waiting >= limits.max_unfinished_jobs:
+            raise Overloaded(f"The server has {waiting} jobs waiting, its limit; try again later.", retry_after=30)
         kept = []
         for name, source in files:
             if isinstance(source, bytes):
@@ -240,13 +251,13 @@ class Jobs:
         return self.service.batch_result(infos, self.store.reads(job_id), status.model, row["seconds"])
 
     def cancel(self, job_id: str, owner: str | None = None) -> JobStatus:
-        row = self._row(job_id, owner)
-        if row["state"] not in ENDED:
-            self.store.set(job_id, state=CANCELLED, ended=time.time())
-            self.store.drop_files(job_id)
+        self._row(job_id, owner)
+        if self.store.move(job_id, (QUEUED, RUNNING), state=CANCELLED, ended=time.time()):
             current = self._current
             if current is not None and current[0] == job_id:
                 current[1].cancel()
+            else:
+                self.store.drop_files(job_id)  # (a running job's files go when its worker lets go of them)
         return self.status(job_id, owner)
 
     def expire(self) -> None:
@@ -281,8 +292,8 @@ class Jobs:
                 self._run(row)
             except Exception:  # the worker never dies: the job says what happened
                 log.exception("job %s failed", row["id"])
-                self.store.set(row["id"], state=FAILED, error="Unexpected error while running the job.",
-                               ended=time.time())
+                self.store.move(row["id"], (RUNNING,), state=FAILED, error="Unexpected error while running the job.",
+                                ended=time.time())
                 self.store.drop_files(row["id"])
 
     def _run(self, row) -> None:
@@ -317,6 +328,8 @@ class Jobs:
             refresh()
 
             def saved(read: PageRead) -> None:
+                if isinstance(read.error, Cancelled) or token.cancelled:
+                    return  # not a result: read again when the job goes on (after a restart)
                 read.doc = present[read.doc]
                 self.store.save_read(job_id, read)
                 if self.store.job(job_id)["state"] != RUNNING:  # cancelled (by this process or another)
@@ -335,16 +348,16 @@ class Jobs:
                     refresh()
             if token.cancelled:
                 raise Cancelled("The job was cancelled.")
-            self.store.execute("UPDATE jobs SET state = ?, ended = ?, seconds = ? WHERE id = ? AND state = ?",
-                               (DONE, time.time(), (row["seconds"] or 0) + time.perf_counter() - started, job_id,
-                                RUNNING))  # never over a cancel that came meanwhile
+            self.store.move(job_id, (RUNNING,), state=DONE, ended=time.time(),
+                            seconds=(row["seconds"] or 0) + time.perf_counter() - started)  # never over a cancel
             self.store.drop_files(job_id)
         except Cancelled:
-            if self._stopping.is_set() and self.store.job(job_id)["state"] == RUNNING:
-                self.store.set(job_id, state=QUEUED)  # shutting down: resumed at the next start
-            # else: cancelled by its client (the state says so already)
+            if self._stopping.is_set():
+                self.store.move(job_id, (RUNNING,), state=QUEUED)  # shutting down: resumed at the next start
+            else:  # cancelled by its client (the state says so already)
+                self.store.drop_files(job_id)
         except (BadInput, ChatVLMError) as exc:
-            self.store.set(job_id, state=FAILED, error=redact_paths(str(exc)), ended=time.time())
+            self.store.move(job_id, (RUNNING,), state=FAILED, error=redact_paths(str(exc)), ended=time.time())
             self.store.drop_files(job_id)
         finally:
             self._current = None

@@ -69,8 +69,10 @@ def file_infos(files: Sequence[tuple[str, object]], docs: Sequence[Document | No
 def read_pages(docs: Sequence[Document], submit: Submit, hint: Language | None, window: int,
                deadline_for: Callable[[], Deadline], cancel: CancelToken | None = None,
                on_page: Callable[[PageRead], None] | None = None,
-               skip: Callable[[int, int], bool] = lambda doc, page: False) -> list[PageRead]:
-    """Read every page of ``docs`` (but those ``skip(doc, page)`` says are done); results in finishing order."""
+               skip: Callable[[int, int], bool] = lambda doc, page: False,
+               stop_on_error: bool = False) -> list[PageRead]:
+    """Read every page of ``docs`` (but those ``skip(doc, page)`` says are done); results in finishing order.
+    ``stop_on_error``: stop at the first page that fails (what is in flight is dropped)."""
     reads: list[PageRead] = []
     todo: deque[tuple[int, DocPage]] = deque()
 
@@ -88,44 +90,58 @@ def read_pages(docs: Sequence[Document], submit: Submit, hint: Language | None, 
             else:
                 finished(PageRead(d, page.number, page.size, "text-layer", text=page.text or "", lines=page.lines))
     inflight: dict = {}  # future -> (doc, page, ticket, started)
-    while todo or inflight:
-        if cancel is not None and cancel.cancelled:
-            for _, _, ticket, _ in inflight.values():
-                ticket.cancel()
-            raise Cancelled("The request was cancelled before it finished.")
-        batch = []
-        while todo and len(inflight) + len(batch) < window:
-            d, page = todo.popleft()
-            started = time.perf_counter()
-            try:
-                assert page.render is not None
-                batch.append((d, page, OcrWork(page.render(), hint), started))
-            except Exception as exc:  # a page that cannot be rendered fails alone
-                finished(PageRead(d, page.number, page.size, "ocr", time.perf_counter() - started, error=exc))
-        if batch:
-            try:
-                tickets = submit([work for _, _, work, _ in batch], deadline_for())
-            except Overloaded:
-                if not inflight:
-                    raise
-                todo.extendleft((d, page) for d, page, _, _ in reversed(batch))  # again once some are done
-                batch, tickets = [], []
-            for (d, page, work, started), ticket in zip(batch, tickets, strict=True):
+
+    def stop_all() -> None:
+        for _, _, ticket, _ in inflight.values():
+            ticket.cancel()
+
+    try:
+        while todo or inflight:
+            if cancel is not None and cancel.cancelled:
+                raise Cancelled("The request was cancelled before it finished.")
+            while todo and len(inflight) < window:  # one page at a time: admitted as the queue has room
+                d, page = todo[0]
+                deadline = deadline_for()
+                started = time.perf_counter()
+                if deadline.expired():  # too late to start: not rendered, not queued
+                    todo.popleft()
+                    finished(PageRead(d, page.number, page.size, "ocr", error=deadline.error()))
+                    continue
+                try:
+                    assert page.render is not None
+                    work = OcrWork(page.render(), hint)
+                except Exception as exc:  # a page that cannot be rendered fails alone
+                    todo.popleft()
+                    finished(PageRead(d, page.number, page.size, "ocr", time.perf_counter() - started, error=exc))
+                    continue
+                try:
+                    [ticket] = submit([work], deadline)
+                except Overloaded:
+                    if not inflight:
+                        raise
+                    break  # again once some are done (the page is rendered again then; rare)
+                todo.popleft()
                 page.size = work.image.size  # as rendered
                 inflight[ticket.future] = (d, page, ticket, started)
-        if not inflight:
-            continue
-        soonest = min(ticket.deadline.remaining() for _, _, ticket, _ in inflight.values())
-        done, _ = wait(list(inflight), timeout=soonest, return_when=FIRST_COMPLETED)
-        if not done:  # a deadline passed: what waits is dropped, what runs is stopped
-            for future, (_, _, ticket, _) in inflight.items():
-                if ticket.deadline.expired():
-                    ticket.expire()
-                    done.add(future)
-        for future in done:
-            d, page, ticket, started = inflight.pop(future)
-            finished(_page_read(d, page, ticket, started))
-    return reads
+            if stop_on_error and any(r.error is not None for r in reads):
+                return reads
+            if not inflight:
+                continue
+            soonest = min(ticket.deadline.remaining() for _, _, ticket, _ in inflight.values())
+            done, _ = wait(list(inflight), timeout=soonest, return_when=FIRST_COMPLETED)
+            if cancel is not None and cancel.cancelled:  # what ended now ended because of the cancel: not a result
+                raise Cancelled("The request was cancelled before it finished.")
+            if not done:  # a deadline passed: what waits is dropped, what runs is stopped
+                for future, (_, _, ticket, _) in inflight.items():
+                    if ticket.deadline.expired():
+                        ticket.expire()
+                        done.add(future)
+            for future in done:
+                d, page, ticket, started = inflight.pop(future)
+                finished(_page_read(d, page, ticket, started))
+        return reads
+    finally:
+        stop_all()  # anything still in flight when this ends early (an error, a cancel) is dropped or stopped
 
 
 def _page_read(d: int, page: DocPage, ticket: Ticket, started: float) -> PageRead:

@@ -9,6 +9,7 @@ nothing of HTTP or Gradio; its errors are the typed ones of ``errors.py``.
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 import time
@@ -281,14 +282,16 @@ class InferenceService:
         self.manager.check_room(model_id, 1)  # a busy server refuses before decoding
         doc = self.open_document(image, model_id, filename, pages, force_ocr)
         try:
-            reads = self.read_documents(model_id, [doc], hint, lambda: deadline, cancel)
+            reads = self.read_documents(model_id, [doc], hint, lambda: deadline, cancel, stop_on_error=True)
         finally:
             doc.close()
         failed = next((r for r in reads if r.error is not None), None)
         if failed is not None:
-            if doc.multipage and isinstance(failed.error, ChatVLMError):
-                raise type(failed.error)(f"Page {failed.page}: {failed.error}")
-            raise failed.error
+            error = failed.error
+            if doc.multipage and isinstance(error, ChatVLMError):
+                error = copy.copy(error)  # its type and attributes (a Retry-After) kept, the page named
+                error.args = (f"Page {failed.page}: {failed.error}",)
+            raise error
         return self.ocr_result(doc, reads, model_id, hint, time.perf_counter() - started)
 
     def open_document(self, source: ImageSource, model_id: str, name: str, pages: str | None = None,
@@ -310,13 +313,21 @@ class InferenceService:
         side = self.registry.backend_class(model_id).page_longest_side(self.registry.get(model_id))
         return documents.open_document(data, limits, name, pages, side, force_ocr)
 
+    def page_window(self, model_id: str) -> int:
+        """Pages of one request in flight at once: twice what the model runs at once (so it never waits for the
+        next page), at most ``max_batch_files`` (a document never floods the queue others wait in)."""
+        spec = self.registry.get(model_id)
+        backend = self.manager.loaded_backend(model_id) or self.registry.backend_class(model_id)(spec)
+        return max(1, min(self.settings.limits.max_batch_files, 2 * backend.workers * backend.max_batch))
+
     def read_documents(self, model_id: str, docs: Sequence[documents.Document], hint: languages.Language | None,
                        deadline_for: Callable[[], Deadline], cancel: CancelToken | None = None,
                        on_page: Callable[[PageRead], None] | None = None,
-                       skip: Callable[[int, int], bool] = lambda doc, page: False) -> list[PageRead]:
-        """Every page of ``docs`` through the model's runner, at most ``max_batch_files`` pages in flight."""
+                       skip: Callable[[int, int], bool] = lambda doc, page: False,
+                       stop_on_error: bool = False) -> list[PageRead]:
+        """Every page of ``docs`` through the model's runner, a window of pages at a time (:meth:`page_window`)."""
         return read_pages(docs, lambda works, deadline: self._submit(model_id, works, deadline, cancel), hint,
-                          self.settings.limits.max_batch_files, deadline_for, cancel, on_page, skip)
+                          self.page_window(model_id), deadline_for, cancel, on_page, skip, stop_on_error)
 
     @staticmethod
     def page_results(reads: Sequence[PageRead]) -> list[PageResult]:
@@ -492,14 +503,20 @@ class InferenceService:
         """Each file opened (None where it cannot be), with the seconds that took and the error, if any."""
         docs: list[documents.Document | None] = []
         opened: list[tuple[float, str | None]] = []
-        for name, source in files:
-            t0 = time.perf_counter()
-            try:
-                docs.append(self.open_document(source, model_id, name, pages, force_ocr))
-                opened.append((time.perf_counter() - t0, None))
-            except ChatVLMError as exc:
-                docs.append(None)
-                opened.append((time.perf_counter() - t0, redact_paths(str(exc))))
+        try:
+            for name, source in files:
+                t0 = time.perf_counter()
+                try:
+                    docs.append(self.open_document(source, model_id, name, pages, force_ocr))
+                    opened.append((time.perf_counter() - t0, None))
+                except ChatVLMError as exc:
+                    docs.append(None)
+                    opened.append((time.perf_counter() - t0, redact_paths(str(exc))))
+        except BaseException:
+            for doc in docs:
+                if doc is not None:
+                    doc.close()
+            raise
         return docs, opened
 
     def batch_result(self, files: Sequence[FileInfo], reads: Sequence[PageRead], model_id: str,

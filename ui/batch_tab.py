@@ -74,7 +74,13 @@ def build(service: InferenceService) -> None:
     shown = examples.images()
     gr.Examples([[list(shown.values())]], inputs=[files], label=examples.LICENCE)
 
-    async def read_all(paths, model_id, hint, progress: gr.Progress, page_spec: str | None = None) -> BatchResult:
+    def owner_of(request: gr.Request | None) -> str | None:
+        """Whose job a long batch is, as the REST API counts it (the key's name; nobody's when keys are off)."""
+        name = getattr(request, "username", None)
+        return name.split(":", 1)[-1] if service.settings.auth.api_keys and name else None
+
+    async def read_all(paths, model_id, hint, progress: gr.Progress, page_spec: str | None = None,
+                       owner: str | None = None) -> BatchResult:
         paths = [file_path(p) for p in (paths or []) if file_path(p)]
         if not paths:
             raise gr.Error("Add one or more images or PDFs first.")
@@ -86,7 +92,7 @@ def build(service: InferenceService) -> None:
             progress((done, total), desc="Reading", unit="pages")
 
         if count > JOB_PAGES:
-            return await through_a_job(items, model_id, hint, page_spec, report)
+            return await through_a_job(items, model_id, hint, page_spec, report, owner)
         return await call_cancellable(service.batch_ocr, items, model_id or None, hint, progress=report,
                                       pages=page_spec or None)
 
@@ -94,28 +100,30 @@ def build(service: InferenceService) -> None:
         """Pages the batch will read (PDFs are opened, not rendered); images and bad files count as one."""
         return sum(documents.page_count(Path(path).read_bytes(), page_spec or None) for _, path in items)
 
-    async def through_a_job(items, model_id, hint, page_spec, report) -> BatchResult:
+    async def through_a_job(items, model_id, hint, page_spec, report, owner) -> BatchResult:
         """A long batch runs as a job (POST /jobs's queue): it survives a restart of the server, and its progress is
         polled here; leaving the page or pressing Stop cancels it."""
         jobs = service.jobs
-        job = await anyio.to_thread.run_sync(lambda: jobs.submit(items, model_id or None, hint, page_spec or None, False))
+        job = await anyio.to_thread.run_sync(lambda: jobs.submit(items, model_id or None, hint, page_spec or None, False,
+                                                                 owner))
         gr.Info(f"Long batch: running as job {job.id} (GET /jobs/{job.id} on the REST API).")
         try:
             while job.state in ("queued", "running"):
                 await anyio.sleep(0.5)
-                job = await anyio.to_thread.run_sync(jobs.status, job.id)
+                job = await anyio.to_thread.run_sync(jobs.status, job.id, owner)
                 if job.pages_total:
                     report(job.pages_done, job.pages_total)
         except BaseException:
-            await anyio.to_thread.run_sync(lambda: jobs.cancel(job.id))
+            await anyio.to_thread.run_sync(lambda: jobs.cancel(job.id, owner))
             raise
         if job.state != "done":
             raise gr.Error(f"The job {job.state}: {job.error or 'no result'}.")
-        return await anyio.to_thread.run_sync(lambda: jobs.result(job.id))
+        return await anyio.to_thread.run_sync(lambda: jobs.result(job.id, owner))
 
     @keep_on_error(4)
-    async def batch_for_ui(paths, model_id, picked, page_spec, progress=gr.Progress()):  # noqa: B008 (Gradio injects it)
-        result = await read_all(paths, model_id, language_hint(picked), progress, page_spec)
+    async def batch_for_ui(paths, model_id, picked, page_spec, request: gr.Request,
+                           progress=gr.Progress()):  # noqa: B008 (Gradio injects it)
+        result = await read_all(paths, model_id, language_hint(picked), progress, page_spec, owner_of(request))
         return styled(table(result)), summary(result), write_downloads(result), ""
 
     run.click(hide_from_mcp(batch_for_ui), [files, model, language, pages], [results, totals, downloads, message],
@@ -132,10 +140,10 @@ def build(service: InferenceService) -> None:
         api_button = gr.Button()
 
     @user_errors
-    async def batch_ocr(paths, model_id, hint, progress=gr.Progress()):  # noqa: B008 (Gradio injects it)
+    async def batch_ocr(paths, model_id, hint, request: gr.Request, progress=gr.Progress()):  # noqa: B008
         """Read the text of several images or documents (PDF, TIFF); each file gets its own status. Progress moves
         page by page. Returns the table of results, a summary line, and the results as CSV and JSON files."""
-        result = await read_all(paths, model_id, hint or None, progress)
+        result = await read_all(paths, model_id, hint or None, progress, owner=owner_of(request))
         return table(result), summary(result), write_downloads(result)
 
     api_button.click(hide_from_mcp(batch_ocr), [api_files, api_model, api_language],

@@ -131,7 +131,9 @@ def build(service: InferenceService) -> None:
                            api_visibility="private", show_progress="minimal")
     read_event.then(overlay_for, [image, result, show_lines], [overlay], api_visibility="private")
     show_lines.change(overlay_for, [image, result, show_lines], [overlay], api_visibility="private")
-    image.upload(lambda: (None, None), None, [overlay, document], api_visibility="private")  # one input at a time
+    # one input at a time: a new image (uploaded, pasted or an example) replaces the document, and the reverse
+    image.change(lambda path: (None, None) if path else (None, gr.skip()), [image], [overlay, document],
+                 api_visibility="private")
     document.upload(lambda: (None, None), None, [overlay, image], api_visibility="private")
 
     # The Gradio API's /ocr: its own (hidden) inputs, plain values, and errors raised to the client.

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import io
+import time
 
 import pytest
 from PIL import Image
 
-from inference.documents import open_document, parse_pages
+from inference.documents import check_pages, open_document, parse_pages
 from inference.errors import BadInput
 from inference.settings import LimitSettings
 from tests.helpers import encode, encrypted_pdf, image_pdf, render_lines, text_pdf
@@ -71,6 +72,14 @@ def test_page_ranges():
     assert parse_pages("1-3,5", 10) == [1, 2, 3, 5]
     assert parse_pages("4-", 6) == [4, 5, 6] and parse_pages("2-9", 3) == [2, 3] and parse_pages(None, 2) == [1, 2]
     assert parse_pages("2,2,1-2", 5) == [2, 1]
+    started = time.perf_counter()
+    with pytest.raises(BadInput, match="more than 200 pages"):
+        parse_pages("1-", 10**7, limit=200)  # refused at once, never listed
+    assert time.perf_counter() - started < 1
+    check_pages("1-3, 7-")
+    for bad in ("x", "3-1", "0", "1,,2"):
+        with pytest.raises(BadInput):
+            check_pages(bad)
 
 
 def test_bad_pdfs_get_a_400_that_says_why(client, born_digital_pdf):

@@ -13,7 +13,7 @@ from tests.conftest import serve_in_thread
 from tests.helpers import ENGLISH, encode, render_lines
 
 PNG = encode(render_lines(ENGLISH[:1]))
-USER, ADMIN = "user-key-0123456789", "admin-key-9876543210"
+USER, ADMIN, OTHER = "user-key-0123456789", "admin-key-9876543210", "other-user-key-55555"
 
 
 @contextmanager
@@ -30,7 +30,7 @@ def live(settings, **changes):
 @pytest.fixture(scope="module")
 def keyed(settings):
     """A live server with a user key and an admin key."""
-    with live(settings, auth={"api_keys": [f"user:{USER}", f"admin:{ADMIN}"]}) as client:
+    with live(settings, auth={"api_keys": [f"user:{USER}", f"admin:{ADMIN}", f"user:{OTHER}"]}) as client:
         yield client
 
 
@@ -164,3 +164,19 @@ def test_error_details_never_echo_unbounded_input_or_internal_names(open_server)
     detail = text_as_file.json()["detail"]
     assert text_as_file.status_code == 400 and "'file' must be a file" in detail
     assert "UploadFile" not in detail and "<class" not in detail
+
+
+def test_a_key_sees_its_own_jobs(keyed):
+    def as_(key):
+        return {"Authorization": f"Bearer {key}"}
+
+    job = keyed.post("/jobs", files=[("files", ("d.png", PNG))], data={"model": "rapidocr"}, headers=as_(USER))
+    assert job.status_code == 202, job.text
+    path = f"/jobs/{job.json()['id']}"
+    assert httpx.get(keyed.base_url.join(path)).status_code == 401  # a fresh client (this one may hold a session)
+    assert keyed.get(path, headers=as_(USER)).status_code == 200
+    assert keyed.get(path, headers=as_(ADMIN)).status_code == 200  # an admin sees every job
+    for method in ("GET", "DELETE"):
+        response = keyed.request(method, path, headers=as_(OTHER))
+        assert response.status_code == 404 and "another key" in response.json()["detail"]
+    assert keyed.get(path + "/result", headers=as_(OTHER)).status_code == 404
