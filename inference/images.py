@@ -29,6 +29,8 @@ def shown(name: str) -> str:
 def not_an_image(name: str, data: bytes = b"") -> str:
     name = shown(name)
     message = f"'{name}' is not an image in a format we can read (PNG, JPEG, WebP, TIFF, BMP, GIF...)."
+    if data.startswith(b"%PDF"):
+        return message[:-1] + "; it is a PDF: OCR reads PDFs (/ocr, /batch/ocr, /jobs); here send a page as an image."
     if data[4:12] in (b"ftypheic", b"ftypheix", b"ftypmif1", b"ftypmsf1", b"ftyphevc", b"ftypavif"):
         return message[:-1] + "; it is a HEIC/AVIF photo: convert it to JPEG or PNG first."
     return message

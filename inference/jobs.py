@@ -251,19 +251,23 @@ class Jobs:
         return self.service.batch_result(infos, self.store.reads(job_id), status.model, row["seconds"])
 
     def cancel(self, job_id: str, owner: str | None = None) -> JobStatus:
+        """Cancel the job if it has not ended, then delete it, its files and its result; returns its last state
+        (``cancelled``, or how it ended). A deleted job is gone: GET answers 404."""
         self._row(job_id, owner)
         if self.store.move(job_id, (QUEUED, RUNNING), state=CANCELLED, ended=time.time()):
             current = self._current
             if current is not None and current[0] == job_id:
                 current[1].cancel()
-            else:
-                self.store.drop_files(job_id)  # (a running job's files go when its worker lets go of them)
-        return self.status(job_id, owner)
+        last = self.status(job_id, owner)
+        self.store.delete(job_id)
+        return last
 
     def expire(self) -> None:
         for row in self.store.execute("SELECT id FROM jobs WHERE ended IS NOT NULL AND ended < ?",
                                       (time.time() - self.ttl_s,)):
             self.store.delete(row["id"])
+        # a page saved while its job was being deleted
+        self.store.execute("DELETE FROM reads WHERE job NOT IN (SELECT id FROM jobs)")
 
     # ---- the worker -----------------------------------------------------------------------------------
     def start(self) -> None:
@@ -354,7 +358,7 @@ class Jobs:
         except Cancelled:
             if self._stopping.is_set():
                 self.store.move(job_id, (RUNNING,), state=QUEUED)  # shutting down: resumed at the next start
-            else:  # cancelled by its client (the state says so already)
+            else:  # cancelled (and deleted) by its client
                 self.store.drop_files(job_id)
         except (BadInput, ChatVLMError) as exc:
             self.store.move(job_id, (RUNNING,), state=FAILED, error=redact_paths(str(exc)), ended=time.time())

@@ -133,7 +133,7 @@ def serve_in_thread(settings):
 def stop_server(process: subprocess.Popen) -> None:
     process.terminate()
     try:
-        process.wait(timeout=15)
+        process.wait(timeout=5)  # the shutdown tests wait for a graceful end themselves
     except subprocess.TimeoutExpired:
         process.kill()
 

@@ -52,5 +52,6 @@ def job_result(job_id: str, request: Request, service: ServiceDep) -> BatchResul
 
 @router.delete("/{job_id}", response_model=JobStatus, responses=errors(404))
 def cancel_job(job_id: str, request: Request, service: ServiceDep) -> JobStatus:
-    """Cancel a job (queued or running); a job that has ended stays as it is (its result expires by itself)."""
+    """Cancel a job (queued or running) and delete it with its result; answers its last state. Afterwards the job
+    is gone (404)."""
     return service.jobs.cancel(job_id, owner(request, service))

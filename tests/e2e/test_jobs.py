@@ -69,11 +69,11 @@ def test_a_job_can_be_cancelled_and_its_result_is_not_there_before_it_is_done(cl
     early = client.get(f"/jobs/{job['id']}/result")
     assert early.status_code == 409 and "once it is done" in early.json()["detail"]
     cancelled = client.delete(f"/jobs/{job['id']}").json()
-    assert cancelled["state"] == "cancelled"
+    assert cancelled["state"] == "cancelled" and cancelled["pages_done"] < 40
     time.sleep(1.0)
-    later = client.get(f"/jobs/{job['id']}").json()
-    assert later["state"] == "cancelled" and later["pages_done"] < 40
-    assert client.get(f"/jobs/{job['id']}/result").status_code == 409
+    assert client.get(f"/jobs/{job['id']}").status_code == 404  # cancelled and deleted
+    assert client.get(f"/jobs/{job['id']}/result").status_code == 404
+    assert client.delete(f"/jobs/{job['id']}").status_code == 404
     assert client.post("/ocr", files={"file": ("a.png", encode(render_lines(["still serving"])))}).status_code == 200
 
 
@@ -127,3 +127,10 @@ def test_a_killed_server_finishes_its_job_after_a_restart(tmp_path):
         assert "resuming 1 unfinished job" in (tmp_path / "second.log").read_text()
     finally:
         stop_server(process)
+
+
+def test_deleting_a_finished_job_deletes_its_result(client):
+    job = client.post("/jobs", files=[("files", ("a.png", encode(render_lines(["Delete me 31"]))))]).json()
+    wait_for(lambda: client.get(f"/jobs/{job['id']}").json(), lambda b: b["state"] == "done", timeout=60)
+    assert client.delete(f"/jobs/{job['id']}").json()["state"] == "done"
+    assert client.get(f"/jobs/{job['id']}/result").status_code == 404

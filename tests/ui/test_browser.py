@@ -49,8 +49,9 @@ def test_chat_tab_stop_ends_the_generation_on_the_server(tiny_settings, english_
     settings = tiny_settings.model_copy(deep=True)
     settings.defaults.max_tokens = 4000  # the tiny model never stops on its own: only Stop ends this answer
     with serve_in_thread(settings) as (base, service), playwright.sync_playwright() as p:
-        service.load_model("qwen3_vl_2b")
-        runner = service.manager.runner("qwen3_vl_2b")
+        model_id = service.default_model("chat")  # what the Chat tab offers first
+        service.load_model(model_id)
+        runner = service.manager.runner(model_id)
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
@@ -64,7 +65,7 @@ def test_chat_tab_stop_ends_the_generation_on_the_server(tiny_settings, english_
             page.locator("#chat-stop").click()
             assert runner.wait_for(lambda: runner.running == 0, 10), "Stop to end the generation"
             started = time.monotonic()
-            assert httpx.delete(f"{base}/models/qwen3_vl_2b", timeout=60).status_code == 200
+            assert httpx.delete(f"{base}/models/{model_id}", timeout=60).status_code == 200
             assert time.monotonic() - started < 10
         finally:
             browser.close()
