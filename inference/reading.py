@@ -90,6 +90,7 @@ def read_pages(docs: Sequence[Document], submit: Submit, hint: Language | None, 
             else:
                 finished(PageRead(d, page.number, page.size, "text-layer", text=page.text or "", lines=page.lines))
     inflight: dict = {}  # future -> (doc, page, ticket, started)
+    started_any = False  # whether a page of this request was admitted
 
     def stop_all() -> None:
         for _, _, ticket, _ in inflight.values():
@@ -117,9 +118,12 @@ def read_pages(docs: Sequence[Document], submit: Submit, hint: Language | None, 
                 try:
                     [ticket] = submit([work], deadline)
                 except Overloaded:
-                    if not inflight:
-                        raise
-                    break  # again once some are done (the page is rendered again then; rare)
+                    if not inflight and not started_any:
+                        raise  # the request is refused at once, as any other would be
+                    if not inflight:  # a request under way waits its turn (others filled the queue meanwhile)
+                        time.sleep(min(0.2, deadline.remaining()))
+                    break  # again once there is room (the page is rendered again then; rare)
+                started_any = True
                 todo.popleft()
                 page.size = work.image.size  # as rendered
                 inflight[ticket.future] = (d, page, ticket, started)

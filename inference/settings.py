@@ -76,7 +76,7 @@ class LimitSettings(_Strict):
     def _queue_holds_a_batch(self) -> LimitSettings:
         if self.max_queue_per_model != "auto" and self.max_queue_per_model < self.max_batch_files:
             raise ValueError(f"max_queue_per_model ({self.max_queue_per_model}) must be at least max_batch_files "
-                             f"({self.max_batch_files}): a batch is admitted whole")
+                             f"({self.max_batch_files}): a batch's first files are admitted together")
         return self
 
     def queue_size(self, runs_at_once: int) -> int:

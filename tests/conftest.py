@@ -130,10 +130,19 @@ def serve_in_thread(settings):
         thread.join(60)
 
 
+def without_loop_cut(settings):
+    """The settings with runaway-repetition cutting off for the vision-language models: tests that need an answer
+    to go on until it is stopped (a random tiny model loops, and would be cut after a few hundred tokens)."""
+    for spec in settings.models:
+        if spec.backend in ("transformers", "got_ocr"):
+            spec.options = {**spec.options, "repetition_min_tokens": 0}
+    return settings
+
+
 def stop_server(process: subprocess.Popen) -> None:
     process.terminate()
     try:
-        process.wait(timeout=5)  # the shutdown tests wait for a graceful end themselves
+        process.wait(timeout=3)  # the shutdown tests wait for a graceful end themselves
     except subprocess.TimeoutExpired:
         process.kill()
 

@@ -105,7 +105,7 @@ def test_a_long_batch_runs_as_a_job_with_progress(gradio, tmp_path):
         time.sleep(0.05)
     table = job.result()[0]
     assert table["data"][0][1] == "success" and "P66" in table["data"][0][3].replace(" ", "")
-    assert {length for _, length in seen} == {66} and len(seen) >= 3, seen  # moved page by page
+    assert {length for _, length in seen} == {66} and any(0 < done < 66 for done, _ in seen), seen  # page by page
     # it ran through the job queue: the server's jobs database holds it, done, with every page
     from tests.conftest import EMBEDDED_DEFAULT
 

@@ -20,7 +20,7 @@ import pytest
 from gradio_client import Client, handle_file
 
 from inference.device import gpu_info
-from tests.conftest import ROOT, free_port, serve_in_thread
+from tests.conftest import ROOT, free_port, serve_in_thread, without_loop_cut
 from tests.helpers import ENGLISH, encode, render_lines
 
 PNG = encode(render_lines(ENGLISH))
@@ -41,7 +41,7 @@ def leave_after(url: str, seconds: float, data: dict | None = None) -> threading
 
 @pytest.fixture
 def settings(tiny_settings):
-    return tiny_settings.model_copy(deep=True)
+    return without_loop_cut(tiny_settings.model_copy(deep=True))  # LONG_CHAT runs until it is stopped
 
 
 def test_clients_that_leave_stop_costing_compute(settings):

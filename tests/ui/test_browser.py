@@ -44,9 +44,9 @@ def test_chat_tab_stop_ends_the_generation_on_the_server(tiny_settings, english_
 
     import httpx
 
-    from tests.conftest import serve_in_thread
+    from tests.conftest import serve_in_thread, without_loop_cut
 
-    settings = tiny_settings.model_copy(deep=True)
+    settings = without_loop_cut(tiny_settings.model_copy(deep=True))
     settings.defaults.max_tokens = 4000  # the tiny model never stops on its own: only Stop ends this answer
     with serve_in_thread(settings) as (base, service), playwright.sync_playwright() as p:
         model_id = service.default_model("chat")  # what the Chat tab offers first
