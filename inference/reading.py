@@ -91,6 +91,7 @@ def read_pages(docs: Sequence[Document], submit: Submit, hint: Language | None, 
                 finished(PageRead(d, page.number, page.size, "text-layer", text=page.text or "", lines=page.lines))
     inflight: dict = {}  # future -> (doc, page, ticket, started)
     started_any = False  # whether a page of this request was admitted
+    rendered: dict[int, OcrWork] = {}  # a page rendered but not yet admitted (the queue was full)
 
     def stop_all() -> None:
         for _, _, ticket, _ in inflight.values():
@@ -110,7 +111,7 @@ def read_pages(docs: Sequence[Document], submit: Submit, hint: Language | None, 
                     continue
                 try:
                     assert page.render is not None
-                    work = OcrWork(page.render(), hint)
+                    work = rendered.pop(id(page), None) or OcrWork(page.render(), hint)
                 except Exception as exc:  # a page that cannot be rendered fails alone
                     todo.popleft()
                     finished(PageRead(d, page.number, page.size, "ocr", time.perf_counter() - started, error=exc))
@@ -122,7 +123,8 @@ def read_pages(docs: Sequence[Document], submit: Submit, hint: Language | None, 
                         raise  # the request is refused at once, as any other would be
                     if not inflight:  # a request under way waits its turn (others filled the queue meanwhile)
                         time.sleep(min(0.2, deadline.remaining()))
-                    break  # again once there is room (the page is rendered again then; rare)
+                    rendered[id(page)] = work  # tried again once there is room
+                    break
                 started_any = True
                 todo.popleft()
                 page.size = work.image.size  # as rendered
