@@ -119,12 +119,13 @@ def _sections(boxes: list[Box], gutter: tuple[float, float]) -> list[tuple[bool,
     gathered between them. Boxes above or below the stretch where both sides hold text (a centred footer
     under the middle one of three columns) count as spanning."""
     g0, g1 = gutter
+    reach = 0.5 * median(b.height for b in boxes)  # a line that pokes into the gutter (a scan's tilt) does not span
     left, right = [b for b in boxes if b.x1 <= g0], [b for b in boxes if b.x0 >= g1]
     top = max(min(b.y0 for b in left), min(b.y0 for b in right))
     bottom = min(max(b.y1 for b in left), max(b.y1 for b in right))
     runs: list[tuple[bool, list[Box]]] = []
     for box in sorted(boxes, key=lambda b: b.cy):
-        spans = (box.x0 < g1 and box.x1 > g0) or box.y1 < top or box.y0 > bottom
+        spans = (box.x0 < g0 - reach and box.x1 > g1 + reach) or box.y1 < top or box.y0 > bottom
         if runs and runs[-1][0] == spans:
             runs[-1][1].append(box)
         else:

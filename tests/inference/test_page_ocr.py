@@ -108,3 +108,18 @@ def test_a_script_no_installed_engine_reads_is_flagged(settings, tmp_path):
         service.manager.unload_all()
     assert "318.40" in result.text
     assert any("no installed engine reads" in w and "tesseract-ocr-rus" in w for w in result.warnings), result.warnings
+
+
+def test_a_line_that_pokes_into_the_gutter_does_not_split_the_columns():
+    """A scan's tilt makes one left-column line reach a few pixels into the gutter: the columns still read whole
+    (it used to split the page into two stretches, and half of the right column came before the left's end)."""
+    from inference.layout import Box, reading_order
+
+    boxes = [Box(0, 70, 10, 1160, 40, "Title across both columns")]
+    for i in range(10):
+        y = 100 + 40 * i
+        boxes.append(Box(len(boxes), 70, y, 597 if i == 4 else 580, y + 30, f"left line {i} with words"))
+        boxes.append(Box(len(boxes), 615, y, 1160, y + 30, f"right line {i} with words"))
+    order = [b.text for row in reading_order(boxes) for b in row]
+    assert order == ["Title across both columns", *[f"left line {i} with words" for i in range(10)],
+                     *[f"right line {i} with words" for i in range(10)]]
