@@ -57,7 +57,8 @@ def test_ocr_text_comes_first_close_to_the_rest_time_then_the_lines(live_server,
     wait_text(page)
     ui_s = time.perf_counter() - started
     assert page.locator("#ocr-text textarea").input_value() == rest.json()["text"]
-    # measured on this project's 2-core machine: REST 0.9 s, the UI 1.3-1.8 s (the browser shares the CPU)
+    # measured on this project's 2-core machine, nothing else running: REST 0.47-0.56 s, the UI 0.78-0.79 s (within
+    # 0.31 s); the bound leaves room for a busy CI machine, where the browser and the server share the CPU
     assert ui_s < rest_s + 1.5, (ui_s, rest_s)
     overlay = page.locator("#ocr-boxes img")
     playwright.expect(overlay).to_have_count(1, timeout=30_000)  # the lines come after the text
