@@ -129,9 +129,12 @@ def open_document(data: bytes, limits: LimitSettings, name: str = "file", pages:
         doc = _open_tiff(data, limits, name, pages)
         if doc is not None:
             return doc
-    image = images.decode(data, limits, name)
-    if pages and pages.strip():
-        parse_pages(pages, 1, name)  # an image has one page; 'pages=2' on it is an error, not ignored
+    return image_document(images.decode(data, limits, name), name, pages)
+
+
+def image_document(image: Image.Image, name: str = "file", pages: str | None = None) -> Document:
+    """One decoded image as a one-page document ('pages=2' on it is an error, not ignored)."""
+    parse_pages(pages, 1, name)
     return Document(name, "image", 1, [DocPage(1, size=image.size, render=lambda: image)])
 
 

@@ -99,13 +99,16 @@ def load(source: ImageSource, limits: LimitSettings, name: str = "file") -> Imag
     if isinstance(source, Image.Image):
         check_pixels(source, limits, name)
         return to_rgb(source)
+    return decode(read_bytes(source, limits, name), limits, name)
+
+
+def read_bytes(source: bytes | str | Path | BinaryIO, limits: LimitSettings, name: str = "file") -> bytes:
+    """A file's bytes (given, at a path, or from a stream), never more than ``limits.max_file_bytes``."""
     if isinstance(source, (str, Path)):
-        data = read_path(source, limits)
-    elif isinstance(source, bytes):
-        data = source
-    else:
-        data = read_limited(source, limits.max_file_bytes, name)
-    return decode(data, limits, name)
+        return read_path(source, limits)
+    if isinstance(source, bytes):
+        return source
+    return read_limited(source, limits.max_file_bytes, name)
 
 
 def fit_pixels(image: Image.Image, max_pixels: int) -> Image.Image:

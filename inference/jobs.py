@@ -210,12 +210,7 @@ class Jobs:
             raise Overloaded(f"The server has {waiting} jobs waiting, its limit; try again later.", retry_after=30)
         kept = []
         for name, source in files:
-            if isinstance(source, bytes):
-                data = source
-            elif isinstance(source, (str, Path)):
-                data = images.read_path(source, limits)
-            else:
-                data = images.read_limited(source, limits.max_file_bytes, name)  # type: ignore[arg-type]
+            data = images.read_bytes(source, limits, name)  # type: ignore[arg-type]
             if not data:
                 raise BadInput(f"'{images.shown(name)}' is empty (0 bytes).")
             kept.append((images.shown(name), data))

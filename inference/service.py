@@ -300,16 +300,8 @@ class InferenceService:
         the size ``model_id`` reads best, when they are read)."""
         limits = self.settings.limits
         if isinstance(source, images.Image.Image):
-            picture = images.load(source, limits, name)
-            documents.parse_pages(pages, 1, name)
-            return documents.Document(name, "image", 1, [documents.DocPage(1, size=picture.size,
-                                                                           render=lambda: picture)])
-        if isinstance(source, (str, Path)):
-            data = images.read_path(source, limits)
-        elif isinstance(source, bytes):
-            data = source
-        else:
-            data = images.read_limited(source, limits.max_file_bytes, name)
+            return documents.image_document(images.load(source, limits, name), name, pages)
+        data = images.read_bytes(source, limits, name)
         side = self.registry.backend_class(model_id).page_longest_side(self.registry.get(model_id))
         return documents.open_document(data, limits, name, pages, side, force_ocr)
 
