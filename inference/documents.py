@@ -9,6 +9,7 @@ pypdfium2 (BSD/Apache): PDFium is not thread-safe, so every call into it holds o
 from __future__ import annotations
 
 import io
+import math
 import re
 import threading
 import unicodedata
@@ -216,8 +217,8 @@ def _open_pdf(data: bytes, limits: LimitSettings, name: str, pages: str | None, 
                     raise _pdf_error(exc, name) from None
             try:
                 scale = _scale(width_pt, height_pt, longest_side, limits.max_image_pixels)
-                size = (max(1, round(width_pt * scale)), max(1, round(height_pt * scale)))
-                text, lines = (None, []) if force_ocr else _text_layer(page, scale, height_pt)
+                size = (max(1, math.ceil(width_pt * scale)), max(1, math.ceil(height_pt * scale)))  # as rendered
+                text, lines = (None, []) if force_ocr else _text_layer(page, size)
             finally:
                 with PDFIUM:
                     page.close()
@@ -261,8 +262,9 @@ def _renderer(pdf, number: int, scale: float, name: str) -> Callable[[], Image.I
     return render
 
 
-def _text_layer(page, scale: float, height_pt: float) -> tuple[str | None, list[OcrLine]]:
-    """The page's text and lines from its text layer, when the layer is good enough to trust; else (None, [])."""
+def _text_layer(page, size: tuple[int, int]) -> tuple[str | None, list[OcrLine]]:
+    """The page's text and lines from its text layer, when the layer is good enough to trust; else (None, []).
+    The lines' boxes are in the page as rendered at ``size`` (its /Rotate turn and its crop box applied)."""
     import pypdfium2 as pdfium
 
     with PDFIUM:
@@ -282,12 +284,30 @@ def _text_layer(page, scale: float, height_pt: float) -> tuple[str | None, list[
     if not good_text(text):
         return None, []
     lines = []
-    for (left, bottom, right, top), run in _merge_runs(runs):
-        x0, x1, y0, y1 = (round(v, 1) for v in (left * scale, right * scale, (height_pt - top) * scale,
-                                                 (height_pt - bottom) * scale))
+    for rect, run in _merge_runs(runs):
+        with PDFIUM:
+            x0, y0, x1, y1 = _device_box(page, rect, size)
         lines.append(OcrLine(text=run, box=[[x0, y0], [x1, y0], [x1, y1], [x0, y1]], confidence=1.0,
                              engine="text-layer"))
     return text.strip(), lines
+
+
+def _device_box(page, rect: tuple[float, float, float, float], size: tuple[int, int]) -> tuple[float, ...]:
+    """A rectangle in PDF page space (left, bottom, right, top) as (x0, y0, x1, y1) pixels of the page rendered at
+    ``size``: PDFium's own page-to-device mapping (as rendering does: rotation, crop box origin, y downwards)."""
+    import ctypes
+
+    import pypdfium2.raw as raw
+
+    left, bottom, right, top = rect
+    xs, ys = [], []
+    for px, py in ((left, bottom), (right, bottom), (right, top), (left, top)):
+        dx, dy = ctypes.c_int(), ctypes.c_int()
+        raw.FPDF_PageToDevice(page.raw, 0, 0, size[0], size[1], 0, px, py, ctypes.byref(dx), ctypes.byref(dy))
+        xs.append(dx.value)
+        ys.append(dy.value)
+    return (float(max(0, min(xs))), float(max(0, min(ys))), float(min(size[0], max(xs))),
+            float(min(size[1], max(ys))))
 
 
 def _merge_runs(runs: list[tuple[tuple[float, float, float, float], str]]

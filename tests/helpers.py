@@ -73,18 +73,21 @@ def image_pdf(pages: list[Image.Image], resolution: float = 150.0) -> bytes:
     return buffer.getvalue()
 
 
-def text_pdf(pages: list[list[str]], font_size: int = 12) -> bytes:
+def text_pdf(pages: list[list[str]], font_size: int = 12, origin: tuple[int, int] = (0, 0), rotate: int = 0) -> bytes:
     """A PDF whose pages carry real text (a text layer, Helvetica), one string per line; written by hand so the
-    tests need no PDF-making library."""
+    tests need no PDF-making library. Letter-size pages whose MediaBox starts at ``origin``, turned by ``rotate``
+    degrees (/Rotate) when shown."""
     objects = ["<< /Type /Catalog /Pages 2 0 R >>", "", "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
     kids = []
+    x, y = origin
     for lines in pages:
         escaped = [line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)") for line in lines]
-        body = f"BT /F1 {font_size} Tf {font_size * 1.5:g} TL 72 770 Td " + " ".join(f"({t}) Tj T*" for t in escaped) + " ET"
+        body = (f"BT /F1 {font_size} Tf {font_size * 1.5:g} TL {x + 72} {y + 770} Td "
+                + " ".join(f"({t}) Tj T*" for t in escaped) + " ET")
         objects.append(f"<< /Length {len(body)} >>\nstream\n{body}\nendstream")
         content = len(objects)
-        objects.append(f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents {content} 0 R "
-                       "/Resources << /Font << /F1 3 0 R >> >> >>")
+        objects.append(f"<< /Type /Page /Parent 2 0 R /MediaBox [{x} {y} {x + 612} {y + 792}] /Rotate {rotate} "
+                       f"/Contents {content} 0 R /Resources << /Font << /F1 3 0 R >> >> >>")
         kids.append(len(objects))
     objects[1] = f"<< /Type /Pages /Kids [{' '.join(f'{k} 0 R' for k in kids)}] /Count {len(kids)} >>"
     out, offsets = bytearray(b"%PDF-1.4\n"), []

@@ -58,6 +58,28 @@ def test_a_good_text_layer_is_read_instead_of_ocr_unless_forced(client, born_dig
     assert max(forced["pages"][0]["image_size"]) > 1000  # rendered at the engine's page size, not at 72 dpi
 
 
+def iou(a: list[list[float]], b: list[list[float]]) -> float:
+    (ax0, ay0), (ax1, ay1) = [min(x for x, _ in a), min(y for _, y in a)], [max(x for x, _ in a), max(y for _, y in a)]
+    (bx0, by0), (bx1, by1) = [min(x for x, _ in b), min(y for _, y in b)], [max(x for x, _ in b), max(y for _, y in b)]
+    inter = max(0.0, min(ax1, bx1) - max(ax0, bx0)) * max(0.0, min(ay1, by1) - max(ay0, by0))
+    return inter / ((ax1 - ax0) * (ay1 - ay0) + (bx1 - bx0) * (by1 - by0) - inter)
+
+
+@pytest.mark.parametrize("origin, rotate", [((0, 0), 0), ((40, 60), 90)])
+def test_text_layer_boxes_are_where_the_rendered_page_shows_the_text(client, origin, rotate):
+    """A page turned by /Rotate, whose MediaBox does not start at 0,0: the text layer's line boxes match the boxes
+    OCR finds on the page as rendered."""
+    pdf = text_pdf([PAGE_ONE], font_size=16, origin=origin, rotate=rotate)
+    layer = client.post("/ocr", files={"file": ("turned.pdf", pdf)}).json()["pages"][0]
+    ocr = client.post("/ocr", files={"file": ("turned.pdf", pdf)}, data={"force_ocr": "true"}).json()["pages"][0]
+    assert layer["source"] == "text-layer" and ocr["source"] == "ocr"
+    assert layer["image_size"] == ocr["image_size"] and (ocr["image_size"][0] > ocr["image_size"][1]) == (rotate == 90)
+    found = {line["text"]: line["box"] for line in ocr["lines"]}
+    for line in layer["lines"]:
+        assert line["text"] in found, (line["text"], list(found))
+        assert iou(line["box"], found[line["text"]]) >= 0.5, (line["box"], found[line["text"]])
+
+
 def test_pages_picks_pages(client, scanned_pdf, born_digital_pdf):
     body = client.post("/ocr?pages=2", files={"file": ("scan.pdf", scanned_pdf)}).json()
     assert [p["page"] for p in body["pages"]] == [2] and "berlin" in words(body["text"])
