@@ -7,19 +7,25 @@
 Side by side in one run: the product's embedded default (through the service, as /batch/ocr runs
 it), plain RapidOCR with the library's defaults, and Tesseract (eng+rus). Prints CER and order-free
 word F1 per language, images/s. Then the same for document pages rendered by bench/pages.py (several
-layouts, clean and scanned; per layout; the default and Tesseract), and the count of CJK characters
-each engine put into those English pages. Ends with a one-line key=value summary (pages_* for pages).
+layouts, clean and scanned; per layout), and the count of CJK characters each engine put into those
+English pages. Pages are read two ways by each engine: one page at a time (default_one: the default
+alone, sharing a page's lines out to the idle cores; tesseract: Tesseract (eng) on one core), which is
+the time a user waits for a page; and as a batch with every core busy (default; tess_all: one
+Tesseract per core), which is the throughput. Ends with a one-line key=value summary (pages_* for pages).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import queue
 import sys
 import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,7 +43,9 @@ def load_set(folder: Path, limit: int | None) -> list[dict]:
     return items[:limit] if limit else items
 
 
-def product_default(items: list[dict], overrides: dict[str, str]) -> tuple[list[str], float]:
+def product_default(items: list[dict], overrides: dict[str, str], one_at_a_time: bool = False) -> tuple[list[str], float]:
+    """The default model as the server runs it: a batch (as many images at once as it has engines), or one image
+    after another (``one_at_a_time``: each image alone, its lines shared out to the idle engines)."""
     import yaml
 
     from inference import InferenceService, load_settings
@@ -49,6 +57,8 @@ def product_default(items: list[dict], overrides: dict[str, str]) -> tuple[list[
     spec.options.update({key: yaml.safe_load(value) for key, value in overrides.items()})
     service = InferenceService(settings)
     service.load_model(model)
+    if one_at_a_time:
+        return sequential(lambda path: service.ocr(path, model).text, items)
     started = time.perf_counter()
     result = service.batch_ocr([(item["id"], item["path"]) for item in items], model)
     elapsed = time.perf_counter() - started
@@ -74,7 +84,8 @@ def plain_rapidocr(items: list[dict]) -> tuple[list[str], float]:
     return sequential(read, items)
 
 
-def tesseract(items: list[dict]) -> tuple[list[str], float] | None:
+def tesseract(items: list[dict], langs: str = "eng+rus", parallel: bool = False) -> tuple[list[str], float] | None:
+    """Tesseract on each image: one after another on one core, or (``parallel``) one instance per core."""
     try:
         import tesserocr
         from PIL import Image
@@ -85,18 +96,31 @@ def tesseract(items: list[dict]) -> tuple[list[str], float] | None:
     tessdata = find_tessdata("auto")
     if tessdata is None:
         return None
-    langs = "+".join(lang for lang in ("eng", "rus") if (tessdata / f"{lang}.traineddata").exists())
-    api = tesserocr.PyTessBaseAPI(path=f"{tessdata}/", lang=langs)
+    langs = "+".join(lang for lang in langs.split("+") if (tessdata / f"{lang}.traineddata").exists())
+    apis: queue.Queue = queue.Queue()
+    for _ in range((os.cpu_count() or 1) if parallel else 1):
+        apis.put(tesserocr.PyTessBaseAPI(path=f"{tessdata}/", lang=langs))
 
     def read(path: Path) -> str:
-        with Image.open(path) as image:
-            api.SetImage(image.convert("RGB"))
-            return api.GetUTF8Text()
+        api = apis.get()
+        try:
+            with Image.open(path) as image:
+                api.SetImage(image.convert("RGB"))
+                return api.GetUTF8Text()
+        finally:
+            apis.put(api)
 
     try:
-        return sequential(read, items)
+        if not parallel:
+            return sequential(read, items)
+        with ThreadPoolExecutor(max_workers=apis.qsize()) as workers:  # tesserocr lets go of the GIL
+            list(workers.map(read, [item["path"] for item in items[:apis.qsize()]]))  # warm-up
+            started = time.perf_counter()
+            texts = list(workers.map(read, [item["path"] for item in items]))
+            return texts, time.perf_counter() - started
     finally:
-        api.End()
+        while not apis.empty():
+            apis.get_nowait().End()
 
 
 def score(items: list[dict], texts: list[str], casefold: bool, key: str = "lang") -> dict[str, dict[str, float]]:
@@ -191,8 +215,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.pages:
         with tempfile.TemporaryDirectory() as folder:
             items = page_set(Path(folder), args.pages)
-            # plain RapidOCR upscales a page to 736 px on its short side... and takes minutes: not on pages
-            page_engines = {name: run for name, run in engines.items() if name != "rapidocr"}
+            # plain RapidOCR upscales a page to 736 px on its short side... and takes minutes: not on pages.
+            # Speed both ways: a page alone (its time to text: the default shares its lines out to the idle
+            # cores, Tesseract reads it on one) and pages in a batch (throughput: every core busy, both engines).
+            page_engines = {}
+            if "default" in engines:
+                page_engines["default_one"] = lambda items: product_default(items, overrides, one_at_a_time=True)
+                page_engines["default"] = engines["default"]
+            if "tesseract" in engines:
+                page_engines["tesseract"] = lambda items: tesseract(items, "eng")
+                page_engines["tess_all"] = lambda items: tesseract(items, "eng", parallel=True)
             results = run_engines(items, page_engines, False, "kind")
             report(f"rendered pages (bench/pages.py, {args.pages})", items, results, False, args.details)
         for name in page_engines:
@@ -201,6 +233,10 @@ def main(argv: list[str] | None = None) -> int:
                         f"pages_{name}_f1={r['scores']['all']['f1']:.4f}" if r else f"pages_{name}_f1=nan",
                         f"pages_{name}_ips={r['ips']:.3f}" if r else f"pages_{name}_ips=nan",
                         f"pages_{name}_cjk={r['cjk']}" if r else f"pages_{name}_cjk=nan"]
+        # the default's speed over Tesseract's: a page alone (time to text), and pages with every core busy
+        for key, ours, theirs in (("pages_one_x", "default_one", "tesseract"), ("pages_all_x", "default", "tess_all")):
+            if ours in results and theirs in results:
+                summary.append(f"{key}={results[ours]['ips'] / results[theirs]['ips']:.2f}")
     print(" ".join(summary))
     return 0
 

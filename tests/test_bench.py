@@ -29,6 +29,9 @@ def test_ocr_quality_benchmark_prints_its_summary(tmp_path):
     # one rendered page (bench/pages.py), read by the default and Tesseract
     assert float(summary["pages_default_cer"]) <= 0.05 and summary["pages_default_cjk"] == "0"
     assert "pages_tesseract_cer" in summary and "rendered pages" in result.stdout
+    # speed both ways: a page alone, and pages with every core busy; as ratios over Tesseract
+    assert float(summary["pages_default_one_cer"]) <= 0.05 and float(summary["pages_tess_all_ips"]) > 0
+    assert float(summary["pages_one_x"]) > 0 and float(summary["pages_all_x"]) > 0
 
 
 def test_throughput_benchmark_runs_on_the_cpu_tiny_model(tiny_build):

@@ -15,10 +15,10 @@ from __future__ import annotations
 import importlib.util
 import os
 import queue
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from PIL import Image, ImageOps
@@ -44,6 +44,8 @@ from .rapid_geometry import (
     warm_up_image,
 )
 from .rapid_script import Reading, Script, choose, recognise, script_for
+
+T = TypeVar("T")
 
 
 class RapidOptions(BaseModel):
@@ -158,18 +160,27 @@ class RapidOcrBackend(Backend):
             crops, detected = engine.detect_and_crop(prepared, record)
             if engine.use_cls:
                 crops, _ = engine.cls_and_rotate(crops)
-            read = choose(self.recognize(engine, crops), script)
+            read = choose(self.recognize(engine, crops, script), script)
         except RapidOCRError:  # nothing detected (RapidOCR raises it for empty results)
             return []
         boxes = map_boxes_to_original(detected.boxes, record, *original.shape[:2])
         return [
             OcrLine(text=str(text), box=[[float(x), float(y)] for x, y in box], confidence=round(float(score), 4),
-                    engine="rapidocr")
-            for (text, score), box in zip(read, boxes, strict=True)
+                    engine=engine_name)
+            for (text, score, engine_name), box in zip(read, boxes, strict=True)
         ]
 
-    def recognize(self, engine: Any, crops: list[np.ndarray]) -> list[Reading]:
-        """Read the line crops: on this engine and on as many idle engines of the pool as the lines keep busy
+    def recognize(self, engine: Any, crops: list[np.ndarray], script: Script = "auto") -> list[Reading]:
+        """Read the line crops (the script decides only how they are decoded, in ``choose``)."""
+        return self.share_out(engine, crops, self.read_lines)
+
+    def read_lines(self, engine: Any, crops: list[np.ndarray]) -> list[Reading]:
+        """RapidOCR's reading of line crops, on one engine."""
+        options = self.options
+        return recognise(engine.text_rec, crops, options.rec_squeeze, options.rec_min_width, options.rec_batch_size)
+
+    def share_out(self, engine: Any, crops: list[np.ndarray], read: Callable[[Any, list[np.ndarray]], list[T]]) -> list[T]:
+        """``read(engine, crops)`` on this engine and on as many idle engines of the pool as the lines keep busy
         (a request alone on a laptop uses every core; under load, each request keeps to its own engine)."""
         pool = self._pool
         helpers = [engine]
@@ -178,15 +189,9 @@ class RapidOcrBackend(Backend):
                 helpers.append(pool.get_nowait())
             except queue.Empty:
                 break
-        options = self.options
-
-        def read(helper: Any, chunk: list[np.ndarray]) -> list[Reading]:
-            return recognise(helper.text_rec, chunk, options.rec_squeeze, options.rec_min_width,
-                             options.rec_batch_size)
-
         try:
             chunks = split_by_width(crops, len(helpers))
-            if len(chunks) == 1:
+            if len(chunks) <= 1:
                 parts = [read(engine, crops)]
             else:
                 with ThreadPoolExecutor(max_workers=len(chunks), thread_name_prefix="ocr-rec") as workers:

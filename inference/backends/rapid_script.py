@@ -73,25 +73,38 @@ def ctc_decode(probs: np.ndarray, characters: list[str], mask: np.ndarray | None
 
 @dataclass
 class Reading:
-    """A line read with every character and with Latin ones only."""
+    """A line read with every character and with Latin ones only (by ``engine``)."""
 
     text: str
     score: float
     latin: str
     latin_score: float
+    engine: str = "rapidocr"
+
+    @classmethod
+    def latin_only(cls, text: str, score: float, engine: str) -> Reading:
+        """A reading that holds no character outside the Latin blocks (the same either way)."""
+        return cls(text, score, text, score, engine)
 
 
-def choose(readings: list[Reading], script: Script) -> list[tuple[str, float]]:
-    """The (text, confidence) of each line: Latin only, every character, or per page and line (see above)."""
+def is_latin(text: str) -> bool:
+    """Every character in the Latin blocks, every letter ASCII (accents are left to the recogniser)."""
+    return all(_in(ch, _LATIN_BLOCKS) and (ch.isascii() or not ch.isalpha()) for ch in text)
+
+
+def choose(readings: list[Reading], script: Script) -> list[tuple[str, float, str]]:
+    """The (text, confidence, engine) of each line: Latin only, every character, or per page and line (see
+    above)."""
     if script == "any":
-        return [(r.text, r.score) for r in readings]
+        return [(r.text, r.score, r.engine) for r in readings]
     if script == "latin":
-        return [(r.latin, r.latin_score) for r in readings]
+        return [(r.latin, r.latin_score, r.engine) for r in readings]
     cjk = [sum(is_cjk(ch) for ch in r.text) for r in readings]
     latin = [sum(ch.isascii() and ch.isalpha() for ch in r.text) for r in readings]
     if sum(latin) >= 2 * sum(cjk):  # a Latin page
-        return [(r.latin, r.latin_score) for r in readings]
-    return [(r.text, r.score) if c > n else (r.latin, r.latin_score) for r, c, n in zip(readings, cjk, latin, strict=True)]
+        return [(r.latin, r.latin_score, r.engine) for r in readings]
+    return [(r.text, r.score, r.engine) if c > n else (r.latin, r.latin_score, r.engine)
+            for r, c, n in zip(readings, cjk, latin, strict=True)]
 
 
 def _width(crop: np.ndarray, height: int, squeeze: float) -> int:

@@ -75,9 +75,22 @@ class TesseractEngines:
     def __init__(self, tessdata: Path, size: int):
         self.tessdata = tessdata
         self.languages = installed_languages(tessdata)
+        self._size = size
         self._pool: queue.Queue = queue.Queue()
         for _ in range(size):
             self._pool.put({})
+
+    def prepare(self, lang: str) -> None:
+        """Load ``lang`` for single lines in every handle set now, so that no request pays for it."""
+        import tesserocr
+
+        sets = [self._pool.get() for _ in range(self._size)]
+        try:
+            for apis in sets:
+                self._api(apis, lang, tesserocr.PSM.SINGLE_LINE)
+        finally:
+            for apis in sets:
+                self._pool.put(apis)
 
     def _api(self, apis: dict, lang: str, psm: int):
         import tesserocr
@@ -119,6 +132,21 @@ class TesseractEngines:
             confidence = api.MeanTextConf() / 100
             api.Clear()
             return text, confidence
+        finally:
+            self._pool.put(apis)
+
+    def read_words(self, image: Image.Image, lang: str) -> tuple[str, list[float]]:
+        """One text line (an upright crop): its text and each word's confidence (0-1)."""
+        import tesserocr
+
+        apis = self._pool.get()
+        try:
+            api = self._api(apis, lang, tesserocr.PSM.SINGLE_LINE)
+            api.SetImage(image)
+            text = utf8_text(api.GetUTF8Text)
+            confidences = [value / 100 for value in api.AllWordConfidences()] if text else []
+            api.Clear()
+            return text, confidences
         finally:
             self._pool.put(apis)
 

@@ -56,10 +56,43 @@ def test_without_tesseract_a_russian_hint_says_what_to_install(settings, tmp_pat
     assert any("apt-get install tesseract-ocr tesseract-ocr-rus" in w for w in result.warnings)
 
 
-def test_english_text_stays_with_rapidocr(service):
+def test_english_text_is_read_in_latin_without_warnings(service):
     result = service.ocr(render_lines(ENGLISH))
     assert cer(result.text, "\n".join(ENGLISH)) <= 0.05
-    assert {line.engine for line in result.lines} == {"rapidocr"} and result.warnings == []
+    assert result.text.isascii() and result.warnings == []  # no Cyrillic look-alikes from the fallback
+
+
+def without_tesseract_first(settings) -> InferenceService:
+    config = settings.model_copy(deep=True)
+    next(m for m in config.models if m.id == "embedded").options["tesseract_first"] = False
+    return InferenceService(config)
+
+
+def test_a_printed_page_is_read_by_tesseract_first_and_reads_the_same_without_it(service, settings):
+    if not HAS_TESSERACT:
+        pytest.skip("Tesseract is not installed (.ci/run installs it)")
+    lines = ENGLISH + LEFT + RIGHT  # more lines than the sample, so the lines after it are read first too
+    image = render_lines(lines)
+    first = service.ocr(image, "embedded")
+    assert cer(first.text, "\n".join(lines)) <= 0.03, first.text
+    assert [line.engine for line in first.lines] == ["tesseract"] * len(lines)
+    assert all(line.confidence >= 0.85 for line in first.lines)  # kept only when sure of every word
+    plain = without_tesseract_first(settings).ocr(image, "embedded")
+    assert cer(plain.text, "\n".join(lines)) <= 0.03, plain.text
+    assert [line.engine for line in plain.lines] == ["rapidocr"] * len(lines)
+
+
+def test_when_tesseract_is_unsure_of_the_sample_rapidocr_reads_the_other_lines(service):
+    needs_tesseract_russian(service)
+    lines = [RUSSIAN] * 16  # the sample (8 lines spread over 16: 0, 2, 4, 6, 9, 11, 13, 15) is all Russian...
+    for row, english in zip((1, 3, 5), ENGLISH, strict=True):
+        lines[row] = english  # ...and these English lines are not in it
+    russian_image()  # (skips without a font with Cyrillic glyphs)
+    result = service.ocr(render_with(cyrillic_font(30), lines), "embedded")
+    assert len(result.lines) == 16 and cer(result.text, "\n".join(lines)) <= 0.05, result.text
+    for row in (1, 3, 5):
+        assert result.lines[row].engine == "rapidocr" and result.lines[row].text.isascii()
+    assert all(result.lines[row].engine == "tesseract" for row in range(16) if row not in (1, 3, 5))
 
 
 def two_columns() -> Image.Image:
@@ -204,4 +237,6 @@ def test_a_hint_may_name_several_languages(service):
         assert tesseract.language == hint and cer(tesseract.text, both) <= 0.08, (hint, tesseract.text)
     mixed = service.ocr(image, "embedded", "en+ru")
     assert cer(mixed.text, both) <= 0.08, mixed.text
-    assert {line.engine for line in mixed.lines} == {"rapidocr", "tesseract"}  # each line by an engine that reads it
+    russian, english = mixed.lines  # each line read in its own script
+    assert any("а" <= ch <= "я" for ch in russian.text) and russian.engine == "tesseract"
+    assert english.text.isascii()

@@ -44,10 +44,10 @@ def test_latin_decoding_picks_the_likeliest_latin_character():
 
 def test_without_a_hint_ideographs_stay_only_on_pages_that_are_not_mostly_latin():
     latin_page = [Reading("Total 米 due", 0.9, "Total m due", 0.8), Reading("Please pay", 0.99, "Please pay", 0.99)]
-    assert [text for text, _ in choose(latin_page, "auto")] == ["Total m due", "Please pay"]
+    assert [text for text, _, _ in choose(latin_page, "auto")] == ["Total m due", "Please pay"]
     chinese_page = [Reading("发票号码 4471", 0.95, "4471", 0.3), Reading("Total 318", 0.99, "Total 318", 0.99)]
-    assert [text for text, _ in choose(chinese_page, "auto")] == ["发票号码 4471", "Total 318"]
-    assert [text for text, _ in choose(latin_page, "any")][0] == "Total 米 due"  # a hint naming Chinese
+    assert [text for text, _, _ in choose(chinese_page, "auto")] == ["发票号码 4471", "Total 318"]
+    assert [text for text, _, _ in choose(latin_page, "any")][0] == "Total 米 due"  # a hint naming Chinese
 
 
 TITLE = "Annual Report on Regional Energy Markets"
