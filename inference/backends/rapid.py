@@ -53,6 +53,8 @@ class RapidOptions(BaseModel):
 
     workers: int = Field(0, ge=0, description="engine instances; 0 = one per CPU core")
     threads_per_worker: int = Field(1, ge=1, description="ONNX Runtime threads of each instance")
+    wide_detector: bool = Field(
+        True, description="a request that finds every other instance idle detects lines on all their threads")
     det_short_side: int = Field(736, ge=32, description="scale the image so its short side reaches this...")
     det_long_side: int = Field(1280, ge=64, description="...but its long side stays at most this")
     det_max_upscale: float = Field(1.0, ge=1.0, description="and never enlarge an image more than this")
@@ -74,6 +76,7 @@ class RapidOcrBackend(Backend):
     def __init__(self, spec: ModelSpec):
         super().__init__(spec)
         self._pool: queue.Queue | None = None
+        self._wide: Any = None
         self._size = self.options.workers or max(1, os.cpu_count() or 1)
 
     @classmethod
@@ -86,14 +89,14 @@ class RapidOcrBackend(Backend):
     def workers(self) -> int:
         return self._size
 
-    def _engine(self) -> Any:
+    def _engine(self, threads: int = 0) -> Any:
         from rapidocr import RapidOCR
 
         engine = RapidOCR(params={
             "Global.log_level": "error",
             "Global.text_score": 0.0,  # keep every detected line: refine() may re-read weak ones; filtered in ocr()
             "Global.use_cls": self.options.use_angle_classifier,
-            "EngineConfig.onnxruntime.intra_op_num_threads": self.options.threads_per_worker,
+            "EngineConfig.onnxruntime.intra_op_num_threads": threads or self.options.threads_per_worker,
             "EngineConfig.onnxruntime.inter_op_num_threads": 1,
             "EngineConfig.onnxruntime.enable_cpu_mem_arena": True,
             # each request sets the detector's size (detector_size); this one only keeps the warm-up image as it is
@@ -108,10 +111,12 @@ class RapidOcrBackend(Backend):
         pool: queue.Queue = queue.Queue()
         for _ in range(self._size):
             pool.put(self._engine())
+        if self.options.wide_detector and self._size > 1:
+            self._wide = self._engine(threads=self._size * self.options.threads_per_worker)
         self._pool = pool
 
     def unload(self) -> None:
-        self._pool = None
+        self._pool = self._wide = None
 
     def detect_and_read(self, image: Image.Image, script: Script = "auto") -> list[OcrLine]:
         """Every detected line with RapidOCR's reading of it, empty readings included (RapidOCR's own
@@ -146,6 +151,30 @@ class RapidOcrBackend(Backend):
         finally:
             pool.put(engine)
 
+    @contextmanager
+    def detector(self, engine: Any) -> Iterator[Any]:
+        """The instance to detect lines with: the wide one (ONNX Runtime threads for every instance) while this
+        request holds every other instance of the pool, taken idle (a lone request's detection on every core;
+        under load each request keeps to its own instance and core)."""
+        pool, wide = self._pool, self._wide
+        taken: list[Any] = []
+        while wide is not None and pool is not None and len(taken) < self._size - 1:
+            try:
+                taken.append(pool.get_nowait())
+            except queue.Empty:
+                break
+        try:
+            if wide is not None and len(taken) == self._size - 1:
+                yield wide
+            else:
+                for other in taken:  # (some are busy: give the idle ones back at once)
+                    pool.put(other)
+                taken = []
+                yield engine
+        finally:
+            for other in taken:
+                pool.put(other)
+
     def read_with(self, engine: Any, image: Image.Image, script: Script = "auto") -> list[OcrLine]:
         """One RapidOCR pass over an image, the detector sized for it (RapidOCR's run_ocr_steps, with the
         recognition shared out to the pool's idle engines and decoded within ``script``)."""
@@ -153,11 +182,12 @@ class RapidOcrBackend(Backend):
         from rapidocr.utils.process_img import map_boxes_to_original
 
         image = pad_to_aspect(image, MAX_ASPECT)
-        engine.text_det.limit_type, engine.text_det.limit_side_len = detector_size(*image.size, self.options)
         original = engine.load_img(image)
         prepared, record = engine.preprocess_img(original)
         try:
-            crops, detected = engine.detect_and_crop(prepared, record)
+            with self.detector(engine) as detector:
+                detector.text_det.limit_type, detector.text_det.limit_side_len = detector_size(*image.size, self.options)
+                crops, detected = detector.detect_and_crop(prepared, record)
             if engine.use_cls:
                 crops, _ = engine.cls_and_rotate(crops)
             read = choose(self.recognize(engine, crops, script), script)

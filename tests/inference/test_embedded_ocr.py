@@ -203,6 +203,33 @@ def test_sharing_recognition_across_engines_reads_the_same(service, settings):
         alone.manager.unload_all()
 
 
+def test_a_lone_request_detects_on_every_core_and_under_load_on_its_own(settings):
+    config = settings.model_copy(deep=True)
+    next(m for m in config.models if m.id == "embedded").options["workers"] = 2
+    service, narrow_service = InferenceService(config), None
+    try:
+        service.load_model("embedded")
+        backend = service.manager.loaded_backend("embedded")
+        with backend.engine() as engine:
+            with backend.detector(engine) as detector:  # the other engine is idle: the wide detector, both held
+                assert detector is backend._wide and detector is not engine and backend._pool.empty()
+            assert backend._pool.qsize() == 1  # given back after detection
+            with backend.engine(), backend.detector(engine) as detector:  # another request holds the other one
+                assert detector is engine
+        page = render_lines(ENGLISH * 2)
+        wide = service.ocr(page, "embedded")
+        next(m for m in config.models if m.id == "embedded").options["wide_detector"] = False
+        narrow_service = InferenceService(config)
+        narrow = narrow_service.ocr(page, "embedded")  # each request detects on its own engine, as under load
+        assert [line.text for line in wide.lines] == [line.text for line in narrow.lines]
+        for a, b in zip(wide.lines, narrow.lines, strict=True):
+            assert max(abs(p - q) for pa, pb in zip(a.box, b.box, strict=True) for p, q in zip(pa, pb, strict=True)) <= 2
+    finally:
+        for each in (service, narrow_service):
+            if each is not None:
+                each.manager.unload_all()
+
+
 def test_every_engine_of_the_pool_is_ready_after_load(service):
     """RapidOCR loads its ONNX sessions on first use: the load reads a word with each engine, so no request pays."""
     service.load_model("embedded")
