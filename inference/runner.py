@@ -67,6 +67,7 @@ class Runner:
         self._waiting: collections.deque[Ticket] = collections.deque()
         self._active: set[Ticket] = set()
         self._closing = False
+        backend.alone = lambda: len(self._active) <= 1 and not self._waiting  # (a hint: read without the lock)
         self._threads = [threading.Thread(target=self._loop, name=f"run-{name}-{i}", daemon=True)
                          for i in range(self.workers)]
         for thread in self._threads:

@@ -44,6 +44,9 @@ class Backend:
     def __init__(self, spec: ModelSpec):
         self.spec = spec
         self.options: Any = self.Options.model_validate(spec.options)
+        # whether the work being computed is all the runner has (nothing beside it, nothing waiting): a backend
+        # with several engines may then put them all on it. The runner sets it; alone, a backend always is.
+        self.alone: Callable[[], bool] = lambda: True
 
     @classmethod
     def unavailable_reason(cls, spec: ModelSpec) -> str | None:

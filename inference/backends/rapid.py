@@ -132,7 +132,7 @@ class RapidOcrBackend(Backend):
         def read_window(window: tuple[int, int, int, int]) -> list[OcrLine]:
             top, bottom, keep_top, keep_bottom = window
             with self.engine() as engine:
-                lines = self.read_with(engine, image.crop((0, top, image.width, bottom)), script)
+                lines = self.read_with(engine, image.crop((0, top, image.width, bottom)), script, wide=False)
             shifted = [line.model_copy(update={"box": [[x, y + top] for x, y in line.box]}) for line in lines]
             return [line for line in shifted if keep_top <= sum(y for _, y in line.box) / len(line.box) < keep_bottom]
 
@@ -152,11 +152,12 @@ class RapidOcrBackend(Backend):
             pool.put(engine)
 
     @contextmanager
-    def detector(self, engine: Any) -> Iterator[Any]:
-        """The instance to detect lines with: the wide one (ONNX Runtime threads for every instance) while this
-        request holds every other instance of the pool, taken idle (a lone request's detection on every core;
-        under load each request keeps to its own instance and core)."""
-        pool, wide = self._pool, self._wide
+    def detector(self, engine: Any, wide: bool = True) -> Iterator[Any]:
+        """The instance to detect lines with: for a request alone on the model, the wide one (ONNX Runtime threads
+        for every instance) while it holds every other instance of the pool, taken idle (a lone request's
+        detection on every core); under load each request keeps to its own instance and core."""
+        pool = self._pool
+        wide = self._wide if wide and self.alone() else None
         taken: list[Any] = []
         while wide is not None and pool is not None and len(taken) < self._size - 1:
             try:
@@ -175,9 +176,10 @@ class RapidOcrBackend(Backend):
             for other in taken:
                 pool.put(other)
 
-    def read_with(self, engine: Any, image: Image.Image, script: Script = "auto") -> list[OcrLine]:
+    def read_with(self, engine: Any, image: Image.Image, script: Script = "auto", wide: bool = True) -> list[OcrLine]:
         """One RapidOCR pass over an image, the detector sized for it (RapidOCR's run_ocr_steps, with the
-        recognition shared out to the pool's idle engines and decoded within ``script``)."""
+        recognition shared out to the pool's idle engines and decoded within ``script``); ``wide``: the detector
+        may run on every core when the request is alone (not for windows, which already run side by side)."""
         from rapidocr.main import RapidOCRError
         from rapidocr.utils.process_img import map_boxes_to_original
 
@@ -185,7 +187,7 @@ class RapidOcrBackend(Backend):
         original = engine.load_img(image)
         prepared, record = engine.preprocess_img(original)
         try:
-            with self.detector(engine) as detector:
+            with self.detector(engine, wide) as detector:
                 detector.text_det.limit_type, detector.text_det.limit_side_len = detector_size(*image.size, self.options)
                 crops, detected = detector.detect_and_crop(prepared, record)
             if engine.use_cls:
@@ -212,7 +214,7 @@ class RapidOcrBackend(Backend):
     def share_out(self, engine: Any, crops: list[np.ndarray], read: Callable[[Any, list[np.ndarray]], list[T]]) -> list[T]:
         """``read(engine, crops)`` on this engine and on as many idle engines of the pool as the lines keep busy
         (a request alone on a laptop uses every core; under load, each request keeps to its own engine)."""
-        pool = self._pool
+        pool = self._pool if self.alone() else None
         helpers = [engine]
         while pool is not None and len(helpers) < min(self._size, len(crops) // LINES_PER_ENGINE):
             try:

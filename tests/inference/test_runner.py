@@ -71,6 +71,20 @@ def test_requests_waiting_together_run_as_one_batch(make):
     assert backend.batches == [["a"], ["b", "c", "d"]] and list(runner.batch_sizes) == [1, 3]
 
 
+def test_the_backend_knows_whether_its_work_is_all_the_runner_has(make):
+    backend = GateBackend(workers=2)
+    runner = make(backend)
+    first = runner.submit([work("a")], deadline())[0]
+    backend.entered.wait(5)
+    assert backend.alone()  # "a" runs, nothing beside it, nothing waits: its engines may all work on it
+    rest = runner.submit([work("b"), work("c")], deadline())
+    assert runner.wait_for(lambda: runner.running == 2, 5)
+    assert not backend.alone()  # "b" runs beside it and "c" waits: each keeps to its own engine
+    backend.gate.set()
+    assert [t.result().text for t in [first, *rest]] == ["a", "b", "c"]
+    assert runner.wait_for(lambda: runner.running == 0, 5) and backend.alone()
+
+
 def test_other_sampling_settings_wait_for_their_own_batch(make):
     backend = GateBackend(max_batch=8)
     runner = make(backend)
