@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -27,7 +28,7 @@ from ..languages import Language
 from ..values import OcrLine
 from .rapid import RapidOcrBackend, RapidOptions
 from .rapid_script import Reading, Script, is_latin
-from .tesseract import TesseractEngines, find_tessdata
+from .tesseract import TesseractEngines, Word, find_tessdata
 
 RAPIDOCR_LANGUAGES = {"en", "zh"}  # what the packaged PP-OCR models read well
 FIRST_SAMPLE = 8  # lines of an image Tesseract reads first, spread over it...
@@ -65,6 +66,45 @@ def padded(crop: np.ndarray) -> Image.Image:
     pixels = np.asarray(image)
     border = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
     return ImageOps.expand(image, LINE_PADDING, fill=int(np.median(border)))
+
+
+@dataclass
+class Draft:
+    """Tesseract's reading of a line it is unsure of some words of: its words and the image it read."""
+
+    words: list[Word]
+    image: Image.Image
+    sure: float
+
+    def runs(self) -> list[tuple[int, int]]:
+        """The runs of consecutive words it is unsure of, as (first, past the last) word indexes."""
+        runs: list[tuple[int, int]] = []
+        for i, word in enumerate(self.words):
+            if word.confidence >= self.sure:
+                continue
+            if runs and runs[-1][1] == i:
+                runs[-1] = (runs[-1][0], i + 1)
+            else:
+                runs.append((i, i + 1))
+        return runs
+
+    def cut(self, run: tuple[int, int]) -> np.ndarray:
+        """The run's words cut out of the line (from the middle of the gap before to the middle of the gap after)."""
+        first, end = run
+        left = (self.words[first - 1].box[2] + self.words[first].box[0]) // 2 if first else 0
+        right = (self.words[end - 1].box[2] + self.words[end].box[0]) // 2 if end < len(self.words) else self.image.width
+        return np.asarray(self.image.crop((left, 0, right, self.image.height)).convert("RGB"))
+
+    def patched(self, found: dict[tuple[int, int], Reading]) -> Reading:
+        """The line with each run's words replaced by RapidOCR's reading of them."""
+        parts, scores, i = [], [], 0
+        for (first, end), reading in sorted(found.items()):
+            parts += [w.text for w in self.words[i:first]] + [reading.latin.strip()]
+            scores += [w.confidence for w in self.words[i:first]] + [reading.latin_score]
+            i = end
+        parts += [w.text for w in self.words[i:]]
+        scores += [w.confidence for w in self.words[i:]]
+        return Reading.latin_only(" ".join(parts), round(min(scores), 4), "tesseract+rapidocr")
 
 
 def looks_wrong(line: OcrLine, options: EmbeddedOptions) -> bool:
@@ -125,41 +165,58 @@ class EmbeddedOcrBackend(RapidOcrBackend):
 
     def recognize(self, engine: Any, crops: list[np.ndarray], script: Script = "auto") -> list[Reading]:
         """Tesseract reads a sample of the lines first; when it is sure of most of them (a printed page), it
-        reads the other lines first too, and RapidOCR reads the lines it is unsure of; otherwise RapidOCR reads
-        every line it was not sure of. Lines in Chinese (a hint naming it) are RapidOCR's alone."""
+        reads the other lines first too, RapidOCR reads again the words it is unsure of (or the whole line,
+        when those are most of it); otherwise RapidOCR reads every line Tesseract was not sure of. Lines in
+        Chinese (a hint naming it) are RapidOCR's alone."""
         tesseract = self._tesseract
         if (script == "any" or not self.options.tesseract_first or tesseract is None
                 or "eng" not in tesseract.languages):
             return super().recognize(engine, crops, script)
         sample = spread(len(crops), FIRST_SAMPLE)
-        tried = self.share_out(engine, [crops[i] for i in sample],
-                               lambda _, chunk: [self._tesseract_line(tesseract, crop) for crop in chunk])
-        kept = {i: reading for i, reading in zip(sample, tried, strict=True) if reading is not None}
-        tesseract_first = len(kept) >= FIRST_SHARE * len(sample)
-        done = {id(crops[i]) for i in sample}  # lines Tesseract has tried
-        rest = [i for i in range(len(crops)) if i not in kept]
+        tried = dict(zip((id(crops[i]) for i in sample), self.share_out(
+            engine, [crops[i] for i in sample], lambda _, chunk: [self._tesseract_line(tesseract, c) for c in chunk]),
+            strict=True))
+        tesseract_first = sum(isinstance(r, Reading) for r in tried.values()) >= FIRST_SHARE * len(sample)
+        if not tesseract_first:  # (a receipt, a photo: RapidOCR reads whole every line Tesseract was unsure of)
+            tried = {key: r if isinstance(r, Reading) else None for key, r in tried.items()}
 
         def read(helper: Any, chunk: list[np.ndarray]) -> list[Reading]:
-            first = [self._tesseract_line(tesseract, crop) if tesseract_first and id(crop) not in done else None
-                     for crop in chunk]
-            doubtful = [k for k, reading in enumerate(first) if reading is None]
+            first = [tried[id(c)] if id(c) in tried else self._tesseract_line(tesseract, c) if tesseract_first
+                     else None for c in chunk]
+            self._patch(helper, first)
+            doubtful = [k for k, reading in enumerate(first) if not isinstance(reading, Reading)]
             for k, reading in zip(doubtful, self.read_lines(helper, [chunk[k] for k in doubtful]), strict=True):
                 first[k] = reading
             return first
 
-        readings = dict(kept)
-        readings.update(zip(rest, self.share_out(engine, [crops[i] for i in rest], read), strict=True))
-        return [readings[i] for i in range(len(crops))]
+        return self.share_out(engine, crops, read)
 
-    def _tesseract_line(self, tesseract: TesseractEngines, crop: np.ndarray) -> Reading | None:
-        """Tesseract's reading of a line when it is sure of every word and every letter is Latin, else None."""
-        text, confidences = tesseract.read_words(padded(crop), "eng")
-        if not text or not confidences or not is_latin(text):
+    def _tesseract_line(self, tesseract: TesseractEngines, crop: np.ndarray) -> Reading | Draft | None:
+        """Tesseract's reading of a Latin line: a Reading when it is sure of every word, a Draft when it is
+        unsure of at most half of them, else None."""
+        image = padded(crop)
+        words = tesseract.read_words(image, "eng")
+        if not words or not is_latin(" ".join(word.text for word in words)):
             return None
-        least = min(confidences)
-        if least < self.options.tesseract_first_confidence:
-            return None
-        return Reading.latin_only(text, round(least, 4), "tesseract")
+        sure = self.options.tesseract_first_confidence
+        unsure = sum(word.confidence < sure for word in words)
+        if not unsure:
+            return Reading.latin_only(" ".join(w.text for w in words), round(min(w.confidence for w in words), 4),
+                                      "tesseract")
+        return Draft(words, image, sure) if 2 * unsure <= len(words) else None
+
+    def _patch(self, helper: Any, first: list[Reading | Draft | None]) -> None:
+        """RapidOCR reads the words each draft is unsure of (each run of them, cut out between the gaps around
+        it); a draft whose every run it reads surely becomes a Reading, the others None (read whole again)."""
+        runs = [(k, run) for k, draft in enumerate(first) if isinstance(draft, Draft) for run in draft.runs()]
+        cuts = [first[k].cut(run) for k, run in runs]  # type: ignore[union-attr]
+        patches: dict[int, dict[tuple[int, int], Reading]] = {}
+        for (k, run), reading in zip(runs, self.read_lines(helper, cuts), strict=True):
+            patches.setdefault(k, {})[run] = reading
+        for k, found in patches.items():
+            ok = all(r.latin.strip() and r.latin_score >= self.options.tesseract_first_confidence
+                     for r in found.values())
+            first[k] = first[k].patched(found) if ok else None  # type: ignore[union-attr]
 
     def _fallback(self, language: Language | None, warnings: list[str]) -> str | None:
         """Tesseract's language string for re-reading lines, or None (with a warning when one is needed)."""

@@ -11,6 +11,7 @@ import importlib.util
 import os
 import queue
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,15 @@ def utf8_text(read: Callable[..., str | None], *args: Any) -> str:
         return (read(*args) or "").strip()
     except RuntimeError:
         return ""
+
+
+@dataclass
+class Word:
+    """A word Tesseract read: its text, confidence (0-1) and box (x1, y1, x2, y2) in the image it read."""
+
+    text: str
+    confidence: float
+    box: tuple[int, int, int, int]
 
 
 class TesseractEngines:
@@ -135,18 +145,23 @@ class TesseractEngines:
         finally:
             self._pool.put(apis)
 
-    def read_words(self, image: Image.Image, lang: str) -> tuple[str, list[float]]:
-        """One text line (an upright crop): its text and each word's confidence (0-1)."""
+    def read_words(self, image: Image.Image, lang: str) -> list[Word]:
+        """One text line (an upright crop): its words, each with its confidence (0-1) and box."""
         import tesserocr
 
         apis = self._pool.get()
         try:
             api = self._api(apis, lang, tesserocr.PSM.SINGLE_LINE)
             api.SetImage(image)
-            text = utf8_text(api.GetUTF8Text)
-            confidences = [value / 100 for value in api.AllWordConfidences()] if text else []
+            words = []
+            if utf8_text(api.GetUTF8Text):
+                level = tesserocr.RIL.WORD
+                for item in tesserocr.iterate_level(api.GetIterator(), level):
+                    text = utf8_text(item.GetUTF8Text, level)
+                    if text:
+                        words.append(Word(text, item.Confidence(level) / 100, item.BoundingBox(level)))
             api.Clear()
-            return text, confidences
+            return words
         finally:
             self._pool.put(apis)
 

@@ -4,9 +4,11 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from inference import InferenceService
+from inference.backends.embedded import Draft
 from inference.backends.rapid import RapidOptions
 from inference.backends.rapid_geometry import detector_size, split_by_width, tall_windows
-from inference.backends.tesseract import find_tessdata, installed_languages
+from inference.backends.rapid_script import Reading
+from inference.backends.tesseract import Word, find_tessdata, installed_languages
 from inference.layout import reading_order, upright_boxes
 from tests.helpers import ENGLISH, HAS_TESSERACT, cer, cyrillic_font, render_lines, render_with
 
@@ -93,6 +95,19 @@ def test_when_tesseract_is_unsure_of_the_sample_rapidocr_reads_the_other_lines(s
     for row in (1, 3, 5):
         assert result.lines[row].engine == "rapidocr" and result.lines[row].text.isascii()
     assert all(result.lines[row].engine == "tesseract" for row in range(16) if row not in (1, 3, 5))
+
+
+def test_only_the_words_tesseract_is_unsure_of_are_read_again():
+    words = [Word("Total", 0.96, (10, 8, 70, 30)), Word("dve", 0.40, (80, 8, 120, 30)),
+             Word("on", 0.50, (130, 8, 150, 30)), Word("March", 0.95, (160, 8, 230, 30)),
+             Word("l2", 0.30, (240, 8, 270, 30))]
+    draft = Draft(words, Image.new("L", (400, 40), 255), sure=0.85)
+    assert draft.runs() == [(1, 3), (4, 5)]  # runs of consecutive unsure words
+    assert draft.cut((1, 3)).shape == (40, 155 - 75, 3)  # from the middle of the gap before to that after
+    assert draft.cut((4, 5)).shape == (40, 400 - 235, 3)  # the last word: to the end of the line
+    line = draft.patched({(1, 3): Reading.latin_only("due on", 0.97, "rapidocr"),
+                          (4, 5): Reading.latin_only("12", 0.9, "rapidocr")})
+    assert (line.text, line.score, line.engine) == ("Total due on March 12", 0.9, "tesseract+rapidocr")
 
 
 def two_columns() -> Image.Image:
