@@ -8,7 +8,8 @@ width holds, or low confidence) and Tesseract reads it with more letters. Withou
 backend still works, and says what to install.
 
 Printed Latin lines are read by Tesseract first, which reads a line of a page in well under half
-RapidOCR's time: a reading whose every word Tesseract is sure of is kept, the others are read by
+RapidOCR's time: a reading whose every word Tesseract is sure of is kept; in one it is unsure of a few
+words of, RapidOCR reads those words again (cut out of the line); the others are read whole by
 RapidOCR. A sample of each image's lines decides whether that pays: on a page Tesseract keeps most
 lines, on a till receipt or a photo it keeps few, and RapidOCR reads the rest directly.
 """
@@ -41,9 +42,9 @@ class EmbeddedOptions(RapidOptions):
     fallback_languages: str = Field("rus+eng", description="Tesseract languages for lines RapidOCR cannot read")
     min_chars_per_height: float = Field(0.8, ge=0, description="a reading with fewer characters per line-height looks wrong")
     min_confidence: float = Field(0.75, ge=0, le=1, description="a reading below this confidence looks wrong")
-    tesseract_first: bool = Field(True, description="read Latin lines with Tesseract first, RapidOCR the doubtful ones")
+    tesseract_first: bool = Field(True, description="read Latin lines with Tesseract first, RapidOCR the doubtful words")
     tesseract_first_confidence: float = Field(
-        0.85, ge=0, le=1, description="Tesseract's reading is kept when its least sure word is at least this sure")
+        0.85, ge=0, le=1, description="Tesseract's words at least this sure are kept (RapidOCR reads the others again)")
 
 
 def crop(image: np.ndarray, box: list[list[float]]) -> Image.Image:

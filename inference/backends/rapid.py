@@ -3,8 +3,10 @@
 Runs offline on the CPU. One RapidOCR instance is not safe to share between
 threads (each call rewrites its parameters), so the backend keeps a pool of
 single-threaded instances sized to the cores, and its runner runs that many requests
-at once (``workers``): concurrent requests use every core, and a lone request shares
-its line recognition (and a long receipt's windows) out to the idle instances.
+at once (``workers``): concurrent requests use every core, each on its own instance, and a
+request alone on the model (``alone()``, the runner's word) detects its lines with a wide
+instance whose detector runs on every core and shares its line recognition (and a long
+receipt's windows) out to the idle instances.
 The detector's input size is chosen per image, light-on-dark pages are inverted,
 and lines come back in reading order (``inference.layout``); the page geometry is
 in ``rapid_geometry``.
