@@ -125,10 +125,11 @@ def build(service: InferenceService) -> None:
                           api_visibility="private")
     stop.click(None, None, None, cancels=[sent, submitted, retried], api_visibility="private")
     clear.click(lambda: ([], "", ""), None, outputs, api_visibility="private")
-    # a new image starts a new conversation (the old answers were about the old image). An upload can change the
+    # a new image starts a new conversation (the old answers were about the old image) and stops an answer still
+    # coming about the old one (its next words would bring the old conversation back). An upload can change the
     # image twice (cleared, then set): the second change, finding no history, must not wipe the first's message.
     image.change(lambda history: ([], "New image: a new conversation." if history else gr.skip()), [chatbot],
-                 [chatbot, message], api_visibility="private")
+                 [chatbot, message], cancels=[sent, submitted, retried], api_visibility="private")
 
     # The Gradio API's /chat: its own (hidden) inputs and errors raised to the client; the history is the
     # conversation so far, as the chatbot holds it, and comes back with the answer.
