@@ -38,7 +38,8 @@ class OcrLine(BaseModel):
     text: str
     box: list[list[float]] = Field(description="four [x, y] corners in image pixels, clockwise from top-left")
     confidence: float
-    engine: str = Field("", description="which engine read this line")
+    engine: str = Field("", description="which engine read this line (rapidocr, tesseract, or tesseract+rapidocr: "
+                        "some of Tesseract's words read again by RapidOCR)")
 
 
 @dataclass

@@ -35,6 +35,7 @@ RAPIDOCR_LANGUAGES = {"en", "zh"}  # what the packaged PP-OCR models read well
 FIRST_SAMPLE = 8  # lines of an image Tesseract reads first, spread over it...
 FIRST_SHARE = 0.6  # ...and the share of them it must be sure of to read the image's other lines first too
 LINE_PADDING = 8  # px of the crop's background around a line given to Tesseract (it reads tight crops worse)
+MIN_CUT = 4  # px: narrower cuts of unsure words (overlapping boxes) are not read alone; the line is read whole
 
 
 class EmbeddedOptions(RapidOptions):
@@ -89,11 +90,17 @@ class Draft:
                 runs.append((i, i + 1))
         return runs
 
-    def cut(self, run: tuple[int, int]) -> np.ndarray:
-        """The run's words cut out of the line (from the middle of the gap before to the middle of the gap after)."""
+    def cut(self, run: tuple[int, int]) -> np.ndarray | None:
+        """The run's words cut out of the line, from the middle of the gap before them to the middle of the gap
+        after (never into the run's own words); None when boxes that overlap leave too little to read."""
         first, end = run
-        left = (self.words[first - 1].box[2] + self.words[first].box[0]) // 2 if first else 0
-        right = (self.words[end - 1].box[2] + self.words[end].box[0]) // 2 if end < len(self.words) else self.image.width
+        words, width = self.words, self.image.width
+        left = min((words[first - 1].box[2] + words[first].box[0]) // 2, words[first].box[0]) if first else 0
+        right = (max((words[end - 1].box[2] + words[end].box[0]) // 2, words[end - 1].box[2])
+                 if end < len(words) else width)
+        left, right = max(0, left), min(width, right)
+        if right - left < MIN_CUT:
+            return None
         return np.asarray(self.image.crop((left, 0, right, self.image.height)).convert("RGB"))
 
     def patched(self, found: dict[tuple[int, int], Reading]) -> Reading:
@@ -186,9 +193,8 @@ class EmbeddedOcrBackend(RapidOcrBackend):
                      else None for c in chunk]
             self._patch(helper, first)
             doubtful = [k for k, reading in enumerate(first) if not isinstance(reading, Reading)]
-            for k, reading in zip(doubtful, self.read_lines(helper, [chunk[k] for k in doubtful]), strict=True):
-                first[k] = reading
-            return first
+            readings = dict(zip(doubtful, self.read_lines(helper, [chunk[k] for k in doubtful]), strict=True))
+            return [readings.get(k, r) for k, r in enumerate(first)]  # type: ignore[misc]
 
         return self.share_out(engine, crops, read)
 
@@ -209,15 +215,22 @@ class EmbeddedOcrBackend(RapidOcrBackend):
     def _patch(self, helper: Any, first: list[Reading | Draft | None]) -> None:
         """RapidOCR reads the words each draft is unsure of (each run of them, cut out between the gaps around
         it); a draft whose every run it reads surely becomes a Reading, the others None (read whole again)."""
-        runs = [(k, run) for k, draft in enumerate(first) if isinstance(draft, Draft) for run in draft.runs()]
-        cuts = [first[k].cut(run) for k, run in runs]  # type: ignore[union-attr]
+        runs: list[tuple[int, tuple[int, int], np.ndarray]] = []
+        for k, draft in enumerate(first):
+            if isinstance(draft, Draft):
+                cuts = [(k, run, draft.cut(run)) for run in draft.runs()]
+                if all(cut is not None for _, _, cut in cuts):
+                    runs += cuts  # type: ignore[arg-type]
+                else:
+                    first[k] = None
         patches: dict[int, dict[tuple[int, int], Reading]] = {}
-        for (k, run), reading in zip(runs, self.read_lines(helper, cuts), strict=True):
+        for (k, run, _), reading in zip(runs, self.read_lines(helper, [cut for _, _, cut in runs]), strict=True):
             patches.setdefault(k, {})[run] = reading
         for k, found in patches.items():
+            draft = first[k]
             ok = all(r.latin.strip() and r.latin_score >= self.options.tesseract_first_confidence
                      for r in found.values())
-            first[k] = first[k].patched(found) if ok else None  # type: ignore[union-attr]
+            first[k] = draft.patched(found) if ok and isinstance(draft, Draft) else None
 
     def _fallback(self, language: Language | None, warnings: list[str]) -> str | None:
         """Tesseract's language string for re-reading lines, or None (with a warning when one is needed)."""

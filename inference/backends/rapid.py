@@ -56,7 +56,7 @@ class RapidOptions(BaseModel):
     workers: int = Field(0, ge=0, description="engine instances; 0 = one per CPU core")
     threads_per_worker: int = Field(1, ge=1, description="ONNX Runtime threads of each instance")
     wide_detector: bool = Field(
-        True, description="a request that finds every other instance idle detects lines on all their threads")
+        True, description="a request alone on the model, the other instances idle, detects lines on all their threads")
     det_short_side: int = Field(736, ge=32, description="scale the image so its short side reaches this...")
     det_long_side: int = Field(1280, ge=64, description="...but its long side stays at most this")
     det_max_upscale: float = Field(1.0, ge=1.0, description="and never enlarge an image more than this")
@@ -114,7 +114,7 @@ class RapidOcrBackend(Backend):
         for _ in range(self._size):
             pool.put(self._engine())
         if self.options.wide_detector and self._size > 1:
-            self._wide = self._engine(threads=self._size * self.options.threads_per_worker)
+            self._wide = self._engine(threads=min(self._size * self.options.threads_per_worker, os.cpu_count() or 1))
         self._pool = pool
 
     def unload(self) -> None:
@@ -123,9 +123,9 @@ class RapidOcrBackend(Backend):
     def detect_and_read(self, image: Image.Image, script: Script = "auto") -> list[OcrLine]:
         """Every detected line with RapidOCR's reading of it, empty readings included (RapidOCR's own
         __call__ drops those, but a line in a script it cannot read is still a line for refine()).
-        A long narrow image (a till receipt) is read in overlapping windows, on as many engines as are free,
-        each line from the window that holds its middle: shrunk whole to the detector's size, its text would
-        be too small to find."""
+        A long narrow image (a till receipt) is read in overlapping windows (side by side on the engines when
+        the request is alone, else one after the other on one), each line from the window that holds its
+        middle: shrunk whole to the detector's size, its text would be too small to find."""
         windows = tall_windows(*image.size, self.options)
         if len(windows) == 1:
             with self.engine() as engine:
@@ -138,7 +138,8 @@ class RapidOcrBackend(Backend):
             shifted = [line.model_copy(update={"box": [[x, y + top] for x, y in line.box]}) for line in lines]
             return [line for line in shifted if keep_top <= sum(y for _, y in line.box) / len(line.box) < keep_bottom]
 
-        with ThreadPoolExecutor(max_workers=min(self._size, len(windows)), thread_name_prefix="ocr-window") as workers:
+        side_by_side = min(self._size, len(windows)) if self.alone() else 1  # (under load: its own engine only)
+        with ThreadPoolExecutor(max_workers=side_by_side, thread_name_prefix="ocr-window") as workers:
             return [line for part in workers.map(read_window, windows) for line in part]
 
     @contextmanager

@@ -157,9 +157,9 @@ class TesseractEngines:
             if utf8_text(api.GetUTF8Text):
                 level = tesserocr.RIL.WORD
                 for item in tesserocr.iterate_level(api.GetIterator(), level):
-                    text = utf8_text(item.GetUTF8Text, level)
-                    if text:
-                        words.append(Word(text, item.Confidence(level) / 100, item.BoundingBox(level)))
+                    text, box = utf8_text(item.GetUTF8Text, level), item.BoundingBox(level)
+                    if text and box is not None:
+                        words.append(Word(text, item.Confidence(level) / 100, box))
             api.Clear()
             return words
         finally:

@@ -105,6 +105,10 @@ def test_only_the_words_tesseract_is_unsure_of_are_read_again():
     assert draft.runs() == [(1, 3), (4, 5)]  # runs of consecutive unsure words
     assert draft.cut((1, 3)).shape == (40, 155 - 75, 3)  # from the middle of the gap before to that after
     assert draft.cut((4, 5)).shape == (40, 400 - 235, 3)  # the last word: to the end of the line
+    overlapping = Draft([Word("Total", 0.96, (10, 8, 70, 30)), Word("|", 0.3, (64, 8, 67, 30)),
+                         Word("due", 0.96, (60, 8, 120, 30))], Image.new("L", (200, 40), 255), sure=0.85)
+    assert overlapping.cut((1, 2)) is None  # boxes that overlap leave nothing to read alone: the line is read whole
+    assert overlapping.cut((0, 2)).shape == (40, 67, 3)  # never cut into the run's own words (to "|"'s right edge)
     line = draft.patched({(1, 3): Reading.latin_only("due on", 0.97, "rapidocr"),
                           (4, 5): Reading.latin_only("12", 0.9, "rapidocr")})
     assert (line.text, line.score, line.engine) == ("Total due on March 12", 0.9, "tesseract+rapidocr")
