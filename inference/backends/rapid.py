@@ -91,7 +91,7 @@ class RapidOcrBackend(Backend):
     def workers(self) -> int:
         return self._size
 
-    def _engine(self, threads: int = 0) -> Any:
+    def _engine(self, threads: int = 0, detector_only: bool = False) -> Any:
         from rapidocr import RapidOCR
 
         engine = RapidOCR(params={
@@ -105,8 +105,12 @@ class RapidOcrBackend(Backend):
             "Det.limit_type": "max",
             "Det.limit_side_len": max(WARM_UP_SIZE),
         })
-        # RapidOCR loads its ONNX sessions lazily; read a word once so no request pays for it.
-        engine(warm_up_image())
+        # RapidOCR loads its ONNX sessions lazily; read a word once so no request pays for it (or only detect it,
+        # for an instance that only detects: its recogniser is then never loaded)
+        if detector_only:
+            engine.detect_and_crop(*engine.preprocess_img(engine.load_img(warm_up_image())))
+        else:
+            engine(warm_up_image())
         return engine
 
     def load(self) -> None:
@@ -114,7 +118,8 @@ class RapidOcrBackend(Backend):
         for _ in range(self._size):
             pool.put(self._engine())
         if self.options.wide_detector and self._size > 1:
-            self._wide = self._engine(threads=min(self._size * self.options.threads_per_worker, os.cpu_count() or 1))
+            threads = min(self._size * self.options.threads_per_worker, os.cpu_count() or 1)
+            self._wide = self._engine(threads, detector_only=True)
         self._pool = pool
 
     def unload(self) -> None:

@@ -232,6 +232,7 @@ def test_a_lone_request_detects_on_every_core_and_under_load_on_its_own(settings
         with backend.engine() as engine:
             with backend.detector(engine) as detector:  # the other engine is idle: the wide detector, both held
                 assert detector is backend._wide and detector is not engine and backend._pool.empty()
+                assert detector.text_rec is None  # the wide instance only detects: no recogniser loaded
             assert backend._pool.qsize() == 1  # given back after detection
             with backend.engine(), backend.detector(engine) as detector:  # another request holds the other one
                 assert detector is engine
