@@ -104,6 +104,17 @@ def answered(server: str) -> float:
     return sum(float(v) for v in re.findall(r"^chatvlm_batch_size_count\{[^}]*\} (\S+)$", text, re.MULTILINE))
 
 
+def settled(page, selector: str, quiet_s: float = 1.0, timeout: float = 30.0) -> None:
+    """Wait until the element's text has not changed for ``quiet_s`` (the last updates of an event have arrived)."""
+    end, last, since = time.monotonic() + timeout, None, time.monotonic()
+    while time.monotonic() - since < quiet_s:
+        assert time.monotonic() < end, f"{selector} kept changing"
+        text = page.locator(selector).inner_text()
+        if text != last:
+            last, since = text, time.monotonic()
+        time.sleep(0.1)
+
+
 def test_chat_feels_like_chat(tiny_server, open_page, english_file, tmp_path):
     page = open_page(f"{tiny_server}/")
     page.get_by_role("tab", name="Chat").click()
@@ -123,9 +134,10 @@ def test_chat_feels_like_chat(tiny_server, open_page, english_file, tmp_path):
     before = answered(tiny_server)
     page.locator("#chat-retry").click()
     end = time.monotonic() + 60
-    while answered(tiny_server) <= before:  # the new answer has ended on the server
+    while answered(tiny_server) <= before:  # the new answer has ended on the server...
         assert time.monotonic() < end, "Retry was not answered"
         time.sleep(0.05)
+    settled(page, "#chat-conversation")  # ...and its last words have reached the page
     playwright.expect(bot).to_have_count(1)
     # a new image starts a new conversation
     other = tmp_path / "other.png"
