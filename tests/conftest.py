@@ -80,12 +80,14 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(env_extra: dict[str, str], log_path: Path, timeout: float = 120.0):
-    """`python app.py` on a free port; returns (process, base_url) once /health answers."""
+def start_server(env_extra: dict[str, str], log_path: Path, timeout: float = 120.0, args: tuple[str, ...] = ()):
+    """`python app.py [args]` on a free port; returns (process, base_url) once /health answers. A variable set to
+    "" in ``env_extra`` counts as unset (CHATVLM_HOST is 127.0.0.1 unless the test says otherwise)."""
     port = free_port()
     env = {**os.environ, "PORT": str(port), "CHATVLM_HOST": "127.0.0.1", **env_extra}
     log = log_path.open("wb")
-    process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen([sys.executable, "app.py", *args], cwd=ROOT, env=env, stdout=log,
+                               stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
