@@ -43,8 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title=f"{settings.server.title} API",
         version=settings.server.version,
         description="OCR and image chat with vision-language models. Errors are {\"detail\": \"...\"}.",
-        max_body_size=settings.limits.max_file_bytes * settings.limits.max_batch_files + 1024 * 1024,
-    )
+    )  # request bodies: api.body_limit refuses one over its route's limit as it comes in
     api.install(app, service)  # REST routes first: a route added after the mount at / is shadowed
     app.router.add_event_handler("startup", lambda: log_startup(service))
     app.router.add_event_handler("startup", service.preload)

@@ -25,25 +25,29 @@ SLACK = 1024 * 1024  # multipart boundaries and headers, form fields, JSON aroun
 SMALL = 64 * 1024  # the sign-in form
 
 
-def route_limits(limits: LimitSettings) -> list[tuple[re.Pattern, int]]:
-    """(path pattern, largest body) in order; the last entry matches every path."""
+def route_limits(limits: LimitSettings) -> list[tuple[re.Pattern, int, str]]:
+    """(path pattern, largest body, what sets it) in order; the last entry matches every path."""
     one_file = limits.max_file_bytes + SLACK
     batch = limits.max_file_bytes * limits.max_batch_files + SLACK
     images = math.ceil(limits.max_images * limits.max_file_bytes * 4 / 3) + SLACK  # base64 data: URLs in JSON
+    files = "limits.max_file_bytes per file, limits.max_batch_files files"
     return [
-        (re.compile(r"^/(ocr|chat)/?$"), one_file),
-        (re.compile(r"^/(batch/ocr|jobs)/?$"), batch),
-        (re.compile(r"^/v1/chat/completions/?$"), images),
-        (re.compile(r"^/login/?$"), SMALL),
-        (re.compile(r"^/gradio_api/"), batch),  # uploads (several files at once), MCP tools with data: URLs
-        (re.compile(r""), SLACK),  # the other routes take no body worth the name
+        (re.compile(r"^/(ocr|chat)/?$"), one_file, "one file of limits.max_file_bytes"),
+        (re.compile(r"^/(batch/ocr|jobs)/?$"), batch, files),
+        (re.compile(r"^/v1/chat/completions/?$"), images, "limits.max_images images of limits.max_file_bytes"),
+        (re.compile(r"^/login/?$"), SMALL, "a sign-in form"),
+        (re.compile(r"^/gradio_api/"), batch, files),  # uploads (several files at once), MCP tools with data: URLs
+        (re.compile(r""), SLACK, "this route takes no file"),  # the other routes take no body worth the name
     ]
 
 
+def too_large(limit: int, why: str) -> str:
+    return f"The request body is larger than this route takes: {limit / 1024 / 1024:.1f} MiB at most ({why})."
+
+
 class TooLarge(HTTPException):
-    def __init__(self, limit: int):
-        super().__init__(413, f"The request body is larger than this route takes ({limit // 1024} KiB at most: "
-                              "see limits.max_file_bytes and limits.max_batch_files).")
+    def __init__(self, limit: int, why: str):
+        super().__init__(413, too_large(limit, why))
 
 
 class BodyLimit:
@@ -53,30 +57,30 @@ class BodyLimit:
         self.app = app
         self.limits = route_limits(limits)
 
-    def limit(self, path: str) -> int:
-        return next(size for pattern, size in self.limits if pattern.match(path))
+    def limit(self, path: str) -> tuple[int, str]:
+        return next((size, why) for pattern, size, why in self.limits if pattern.match(path))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.limit(scope["path"])
+        limit, why = self.limit(scope["path"])
         length = Headers(scope=scope).get("content-length", "")
         if length.strip().isdigit() and int(length) > limit:
-            await self.refuse(scope, receive, send, limit)
+            await self.refuse(scope, receive, send, limit, why)
             return
         received, over, started = 0, False, False
 
         async def counted() -> Message:
             nonlocal received, over
             if over:
-                raise TooLarge(limit)
+                raise TooLarge(limit, why)
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
                     over = True
-                    raise TooLarge(limit)  # the app's body parsing stops here, whatever it does with the error
+                    raise TooLarge(limit, why)  # the app's body parsing stops here, whatever it does with the error
             return message
 
         async def answer(message: Message) -> None:
@@ -93,10 +97,9 @@ class BodyLimit:
             if not over:
                 raise
         if over and not started:
-            await self.refuse(scope, receive, send, limit)
+            await self.refuse(scope, receive, send, limit, why)
 
     @staticmethod
-    async def refuse(scope: Scope, receive: Receive, send: Send, limit: int) -> None:
-        error = TooLarge(limit)
-        response = error_response(scope["path"], 413, str(error.detail), {"Connection": "close"})
+    async def refuse(scope: Scope, receive: Receive, send: Send, limit: int, why: str) -> None:
+        response = error_response(scope["path"], 413, too_large(limit, why), {"Connection": "close"})
         await response(scope, receive, send)
