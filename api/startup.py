@@ -79,10 +79,10 @@ def warn_if_exposed(settings: Settings) -> None:
     """One warning line when the server listens beyond this machine and asks for no key."""
     host = settings.server.host
     if not is_loopback(host) and not settings.auth.api_keys:
-        where = "every interface" if host in ("0.0.0.0", "::", "") else host
-        log.warning("Listening on %s (%s) with no API keys: anyone who can reach port %d can use this server and "
-                    "manage its models. Set CHATVLM_API_KEYS, or CHATVLM_HOST=127.0.0.1 for this machine only.",
-                    host or "0.0.0.0", where, settings.server.port)
+        where = f"{host or '0.0.0.0'} (every interface)" if host in ("0.0.0.0", "::", "") else host
+        log.warning("Listening on %s with no API keys: anyone who can reach port %d can use this server and manage "
+                    "its models. Set CHATVLM_API_KEYS, or CHATVLM_HOST=127.0.0.1 for this machine only.",
+                    where, settings.server.port)
 
 
 def log_startup(service: InferenceService) -> None:
