@@ -22,7 +22,10 @@ RUN useradd --create-home --uid 1000 app && mkdir -p /data/huggingface /data/job
 COPY --chown=app . .
 USER app
 
+# CHATVLM_HOST: every interface inside the container (the port mapping decides who reaches it); with no API keys
+# the log warns at start. Names other than localhost that clients use go in CHATVLM_ALLOWED_HOSTS.
 ENV PORT=8000 \
+    CHATVLM_HOST=0.0.0.0 \
     HF_HOME=/data/huggingface \
     CHATVLM_DATA_DIR=/data/jobs \
     GRADIO_ANALYTICS_ENABLED=False \

@@ -1,13 +1,14 @@
 """ChatVLMLLM: assembly only. settings -> service -> FastAPI (REST) -> Gradio mounted at /.
 
-    python app.py            # serves UI, Gradio API and REST on one port (8000, or $PORT)
-    uvicorn app:app          # the same app under any ASGI server (one worker process)
+    python app.py                  # serves UI, Gradio API and REST on one port (8000, or $PORT), on 127.0.0.1
+    python app.py --host 0.0.0.0   # on every interface (or CHATVLM_HOST / GRADIO_SERVER_NAME; a Space does this)
+    uvicorn app:app                # the same app under any ASGI server (one worker process)
 """
 
 from __future__ import annotations
 
+import argparse
 import logging
-import math
 import os
 import sys
 from typing import Any
@@ -22,7 +23,13 @@ from fastapi_offline import FastAPIOffline  # noqa: E402
 import api  # noqa: E402
 import ui  # noqa: E402
 from api.security import is_admin  # noqa: E402
-from api.startup import log_startup, open_url, refuse_many_workers  # noqa: E402
+from api.startup import (  # noqa: E402
+    log_startup,
+    open_url,
+    refuse_many_workers,
+    uvicorn_options,
+    warn_if_exposed,
+)
 from inference import ConfigError, InferenceService, Settings, load_settings  # noqa: E402
 
 
@@ -36,8 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title=f"{settings.server.title} API",
         version=settings.server.version,
         description="OCR and image chat with vision-language models. Errors are {\"detail\": \"...\"}.",
-        max_body_size=settings.limits.max_file_bytes * settings.limits.max_batch_files + 1024 * 1024,
-    )
+    )  # request bodies: api.body_limit refuses one over its route's limit as it comes in
     api.install(app, service)  # REST routes first: a route added after the mount at / is shadowed
     app.router.add_event_handler("startup", lambda: log_startup(service))
     app.router.add_event_handler("startup", service.preload)
@@ -51,11 +57,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="ChatVLMLLM: UI, Gradio API and REST API on one port.")
+    parser.add_argument("--host", help="interface to listen on (default 127.0.0.1, this machine only; 0.0.0.0 for "
+                                       "every interface). Overrides CHATVLM_HOST, GRADIO_SERVER_NAME and config.yaml")
+    args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     refuse_many_workers()
     try:
         settings = load_settings()
+        if args.host:
+            settings.server.host = args.host.strip()
         app = create_app(settings)
     except ConfigError as exc:
         print(f"Configuration error: {exc}", file=sys.stderr)
@@ -63,8 +75,8 @@ def main() -> int:
     url = open_url(settings.server.host, settings.server.port)
     logging.getLogger("chatvlmllm").info("%s: open %s in a browser (REST API docs: %s/docs)", settings.server.title,
                                          url, url)
-    uvicorn.run(app, host=settings.server.host, port=settings.server.port, log_level="info",
-                timeout_graceful_shutdown=math.ceil(settings.limits.shutdown_grace_s))
+    warn_if_exposed(settings)
+    uvicorn.run(app, **uvicorn_options(settings), log_level="info")
     return 0
 
 

@@ -1,5 +1,6 @@
 """The REST edge: the API guide's routes, registered on the FastAPI app that Gradio mounts, and what guards
-them (API keys, cross-site refusal, rate limits, 405s), what observes them (request ids, access log, metrics)
+them (allowed Host names, body limits, API keys and a bound on wrong ones, cross-site refusal, rate limits,
+405s), what observes them (request ids, access log, metrics)
 and an OpenAPI schema that documents all of it.
 
 ``uvicorn api:app`` (the API guide's command) serves the same assembled app as ``uvicorn app:app``.
@@ -15,6 +16,9 @@ from fastapi.middleware.cors import CORSMiddleware
 from inference import InferenceService
 
 from . import errors, openapi
+from .auth_guard import AuthGuard
+from .body_limit import BodyLimit
+from .hosts import HostGuard, allowed_hosts
 from .methods import MethodGuard
 from .metrics import Metrics
 from .observe import RequestLog
@@ -41,7 +45,10 @@ def install(app: FastAPI, service: InferenceService) -> None:
                            allow_methods=["GET", "POST", "DELETE"],
                            allow_headers=["Authorization", "X-API-Key", "Content-Type", "X-Request-ID"])
     app.add_middleware(Gatekeeper, settings=settings, keys=app.state.keys, sessions=app.state.sessions)
+    app.add_middleware(AuthGuard, rate=settings.auth.failed_auth_limit, enabled=app.state.keys.enabled)
     app.add_middleware(MethodGuard, api=app)
+    app.add_middleware(BodyLimit, limits=settings.limits)  # before anything reads a body
+    app.add_middleware(HostGuard, hosts=allowed_hosts(settings))  # before anything else answers
     app.add_middleware(RequestLog, metrics=app.state.metrics)
 
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
+import math
 import os
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from inference import InferenceService
+from inference.settings import Settings
 
 log = logging.getLogger("chatvlmllm")
 
@@ -51,6 +54,35 @@ def refuse_many_workers(argv: Sequence[str] | None = None, env: Mapping[str, str
 
 def open_url(host: str, port: int) -> str:
     return f"http://{'localhost' if host in ('0.0.0.0', '::', '') else host}:{port}"
+
+
+def uvicorn_options(settings: Settings) -> dict:
+    """What uvicorn is told by ``python app.py`` (and by the tests' servers): the interface and port, and
+    forwarded headers believed only from ``server.trusted_proxies`` (uvicorn's own default trusts 127.0.0.1)."""
+    proxies = settings.server.trusted_proxies
+    return {"host": settings.server.host, "port": settings.server.port, "proxy_headers": bool(proxies),
+            "forwarded_allow_ips": list(proxies) if proxies else [],
+            "timeout_graceful_shutdown": math.ceil(settings.limits.shutdown_grace_s)}
+
+
+def is_loopback(host: str) -> bool:
+    host = host.strip().strip("[]").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def warn_if_exposed(settings: Settings) -> None:
+    """One warning line when the server listens beyond this machine and asks for no key."""
+    host = settings.server.host
+    if not is_loopback(host) and not settings.auth.api_keys:
+        where = f"{host or '0.0.0.0'} (every interface)" if host in ("0.0.0.0", "::", "") else host
+        log.warning("Listening on %s with no API keys: anyone who can reach port %d can use this server and manage "
+                    "its models. Set CHATVLM_API_KEYS, or CHATVLM_HOST=127.0.0.1 for this machine only.",
+                    where, settings.server.port)
 
 
 def log_startup(service: InferenceService) -> None:

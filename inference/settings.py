@@ -2,7 +2,9 @@
 
 Environment variables override only what a host decides: which config file
 (``CHATVLM_CONFIG``), the port (``PORT`` or ``GRADIO_SERVER_PORT``; 7860 on a Hugging
-Face Space, recognised by its ``SPACE_ID``), the host (``CHATVLM_HOST``), the default models
+Face Space, recognised by its ``SPACE_ID``), the interface (``CHATVLM_HOST`` or ``GRADIO_SERVER_NAME``; 0.0.0.0 on
+a Space), the Host names it answers to (``CHATVLM_ALLOWED_HOSTS``; a Space's own ``SPACE_HOST`` always), the proxies
+whose forwarded headers it trusts (``CHATVLM_TRUSTED_PROXIES``), the default models
 (``CHATVLM_OCR_MODEL``, ``CHATVLM_CHAT_MODEL``) and the models loaded at start-up
 (``CHATVLM_PRELOAD``, comma-separated ids), each model's wait-queue bound (``CHATVLM_MAX_QUEUE``), and the
 secrets and policies of an exposed server: API keys (``CHATVLM_API_KEYS``, comma-separated ``role:key``), the rate
@@ -33,13 +35,45 @@ class _Strict(BaseModel):
 
 
 class ServerSettings(_Strict):
-    host: str = "0.0.0.0"
+    host: str = Field("127.0.0.1", description="interface to listen on (0.0.0.0: every interface)")
     port: int = Field(8000, ge=1, le=65535)
     title: str = "ChatVLMLLM"
     version: str = "1.0.0"
     preload: list[str] = Field(default_factory=list, description="model ids loaded in the background at start-up")
     data_dir: str = Field("data", description="where jobs and their results are kept (relative: to the config file)")
     job_results_ttl_s: float = Field(7 * 24 * 3600.0, gt=0, description="how long a finished job's result is kept")
+    allowed_hosts: list[str] = Field(
+        default_factory=list, description="Host names (or addresses) the server answers to besides localhost, "
+        "127.0.0.1, [::1], server.host and a Space's own host; '*.example.com' a domain's names, '*' any")
+    trusted_proxies: list[str] = Field(
+        default_factory=list, description="addresses or networks of reverse proxies whose X-Forwarded-For and "
+        "X-Forwarded-Proto are believed; none = the connecting address is the client's")
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _hosts_are_names(cls, hosts: list[str]) -> list[str]:
+        cleaned = []
+        for host in hosts:
+            host = host.strip().lower()
+            if ":" in host and not host.startswith("["):  # an IPv6 address as a Host header writes it: [::1]
+                host = f"[{host}]"
+            if not re.fullmatch(r"\*|(\*\.)?[a-z0-9_.-]+|\[[0-9a-f:.]+\]", host):
+                raise ValueError(f"{host!r} is not a host name like example.com, *.example.com, 10.0.0.5, [::1] or *")
+            cleaned.append(host)
+        return cleaned
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_addresses(cls, proxies: list[str]) -> list[str]:
+        import ipaddress
+
+        for proxy in proxies:
+            if proxy.strip() != "*":
+                try:
+                    ipaddress.ip_network(proxy.strip(), strict=False)
+                except ValueError:
+                    raise ValueError(f"{proxy!r} is not an address or network like 10.0.0.5, 10.0.0.0/8 or *") from None
+        return [proxy.strip() for proxy in proxies]
 
 
 class LimitSettings(_Strict):
@@ -95,6 +129,20 @@ class AuthSettings(_Strict):
     allowed_origins: list[str] = Field(
         default_factory=list, description="web origins (https://host[:port]) whose pages may call this server "
         "(CORS and state-changing requests); the server's own origin always may")
+    failed_auth_limit: str = Field(
+        "20/minute", description="wrong keys (header or /login) one client address may send; then 429 until the "
+        "window moves on")
+
+    @field_validator("failed_auth_limit")
+    @classmethod
+    def _failure_limit_parses(cls, value: str) -> str:
+        from limits import parse
+
+        try:
+            parse(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a rate like '20/minute' or '100/hour'") from None
+        return value.strip()
 
     @field_validator("api_keys")
     @classmethod
@@ -191,8 +239,9 @@ def load_settings(path: str | Path | None = None, env: dict[str, str] | None = N
     port = _env_port(env)
     if port is not None:
         settings.server.port = port
-    if env.get("CHATVLM_HOST"):
-        settings.server.host = env["CHATVLM_HOST"]
+    host = env.get("CHATVLM_HOST") or env.get("GRADIO_SERVER_NAME") or ("0.0.0.0" if env.get("SPACE_ID") else None)
+    if host:
+        settings.server.host = host.strip()
     if env.get("CHATVLM_DATA_DIR"):
         settings.server.data_dir = env["CHATVLM_DATA_DIR"]
     if env.get("CHATVLM_OCR_MODEL"):
@@ -206,6 +255,8 @@ def load_settings(path: str | Path | None = None, env: dict[str, str] | None = N
         ("limits", "rate_limit"): env.get("CHATVLM_RATE_LIMIT"),
         ("auth", "api_keys"): _listed(env.get("CHATVLM_API_KEYS")),
         ("auth", "allowed_origins"): _listed(env.get("CHATVLM_ALLOWED_ORIGINS")),
+        ("server", "allowed_hosts"): _listed(env.get("CHATVLM_ALLOWED_HOSTS")),
+        ("server", "trusted_proxies"): _listed(env.get("CHATVLM_TRUSTED_PROXIES")),
     }
     for (section, key), value in overrides.items():
         if value is None or value == "":
@@ -215,7 +266,11 @@ def load_settings(path: str | Path | None = None, env: dict[str, str] | None = N
             setattr(settings, section, type(model).model_validate({**model.model_dump(), key: value}))
         except ValidationError as exc:
             name = {"max_queue_per_model": "CHATVLM_MAX_QUEUE", "rate_limit": "CHATVLM_RATE_LIMIT",
-                    "api_keys": "CHATVLM_API_KEYS", "allowed_origins": "CHATVLM_ALLOWED_ORIGINS"}[key]
+                    "api_keys": "CHATVLM_API_KEYS", "allowed_origins": "CHATVLM_ALLOWED_ORIGINS",
+                    "allowed_hosts": "CHATVLM_ALLOWED_HOSTS", "trusted_proxies": "CHATVLM_TRUSTED_PROXIES"}[key]
             shown = "(hidden)" if key == "api_keys" else repr(env[name])
             raise ConfigError(f"{name}={shown}: {_describe(exc)}") from None
+    space_host = env.get("SPACE_HOST", "").strip().lower().removeprefix("https://").rstrip("/")
+    if env.get("SPACE_ID") and space_host and space_host not in settings.server.allowed_hosts:
+        settings.server.allowed_hosts = [*settings.server.allowed_hosts, space_host]  # the Space's own address
     return settings

@@ -30,6 +30,8 @@ from tests.helpers import ENGLISH, encode, render_lines
 ROOT = Path(__file__).resolve().parent.parent
 # The OCR-engine tests read with the embedded engine on every host (on a GPU host `auto` would pick a VLM);
 # tests of the automatic default compute what this host should get.
+# In-process test clients call the app by a name it answers to (TestClient's own default, 'testserver', is not one).
+LOCAL = "http://localhost"
 EMBEDDED_DEFAULT = {"CHATVLM_OCR_MODEL": "embedded", "CHATVLM_DATA_DIR": tempfile.mkdtemp(prefix="chatvlm-test-data-")}
 
 
@@ -56,7 +58,7 @@ def app(settings):
 
 @pytest.fixture(scope="session")
 def client(app):
-    with TestClient(app, raise_server_exceptions=False) as test_client:
+    with TestClient(app, base_url=LOCAL, raise_server_exceptions=False) as test_client:
         yield test_client
 
 
@@ -78,12 +80,14 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(env_extra: dict[str, str], log_path: Path, timeout: float = 120.0):
-    """`python app.py` on a free port; returns (process, base_url) once /health answers."""
+def start_server(env_extra: dict[str, str], log_path: Path, timeout: float = 120.0, args: tuple[str, ...] = ()):
+    """`python app.py [args]` on a free port; returns (process, base_url) once /health answers. A variable set to
+    "" in ``env_extra`` counts as unset (CHATVLM_HOST is 127.0.0.1 unless the test says otherwise)."""
     port = free_port()
     env = {**os.environ, "PORT": str(port), "CHATVLM_HOST": "127.0.0.1", **env_extra}
     log = log_path.open("wb")
-    process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen([sys.executable, "app.py", *args], cwd=ROOT, env=env, stdout=log,
+                               stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -105,6 +109,7 @@ def serve_in_thread(settings):
     service it drives); yields (base_url, service)."""
     import uvicorn
 
+    from api.startup import uvicorn_options
     from app import create_app
 
     class Server(uvicorn.Server):
@@ -117,8 +122,9 @@ def serve_in_thread(settings):
                 self.listening.set()
 
     app = create_app(settings)
-    server = Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning",
-                                   timeout_graceful_shutdown=3))  # a browser's open connections do not hold it up
+    options = {**uvicorn_options(settings), "host": "127.0.0.1", "port": free_port(),
+               "timeout_graceful_shutdown": 3}  # a browser's open connections do not hold it up
+    server = Server(uvicorn.Config(app, **options, log_level="warning"))  # as app.py runs it
     thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
     thread.start()
     server.listening.wait(60)
@@ -192,7 +198,7 @@ def tiny_service(tiny_settings):
 def tiny_client(tiny_settings):
     from app import create_app
 
-    with TestClient(create_app(tiny_settings), raise_server_exceptions=False) as test_client:
+    with TestClient(create_app(tiny_settings), base_url=LOCAL, raise_server_exceptions=False) as test_client:
         yield test_client
 
 

@@ -94,11 +94,12 @@ def test_with_keys_and_limits_the_schema_shows_security_and_429(settings):
     from fastapi.testclient import TestClient
 
     from app import create_app
+    from tests.conftest import LOCAL
 
     configured = settings.model_copy(deep=True)
     configured.auth.api_keys = ["user:user-key-0123456789"]
     configured.limits.rate_limit = "100/minute"
-    with TestClient(create_app(configured)) as client:
+    with TestClient(create_app(configured), base_url=LOCAL) as client:
         schema = client.get("/openapi.json").json()
     assert set(schema["components"]["securitySchemes"]) == {"bearer", "apiKey"}
     ocr = schema["paths"]["/ocr"]["post"]

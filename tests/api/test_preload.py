@@ -3,6 +3,8 @@ when they are in."""
 
 from fastapi.testclient import TestClient
 
+from tests.conftest import LOCAL
+
 
 def states(client) -> dict[str, dict]:
     return {m["id"]: m for m in client.get("/models").json()["available"]}
@@ -14,7 +16,7 @@ def test_preloaded_models_load_in_the_background_and_ready_says_when(tiny_settin
     settings = tiny_settings.model_copy(deep=True)
     settings.server.preload = ["qwen3_vl_4b"]
     app = create_app(settings)
-    with TestClient(app) as client:
+    with TestClient(app, base_url=LOCAL) as client:
         assert client.get("/health").status_code == 200  # answers while the models load
         assert states(client)["qwen3_vl_2b"]["state"] == "unloaded"  # not preloaded: loads on first use
         assert app.state.service.wait_for_preload(120)
@@ -35,7 +37,7 @@ def test_a_failed_preload_keeps_the_server_serving_and_not_ready(tiny_settings, 
     missing.source = str(tmp_path / "no-such-model")  # a preload that fails must not stop the others or the server
     settings.server.preload = ["qwen3_vl_8b", "qwen3_vl_4b"]
     app = create_app(settings)
-    with TestClient(app) as client:
+    with TestClient(app, base_url=LOCAL) as client:
         assert app.state.service.wait_for_preload(120)
         failed = states(client)["qwen3_vl_8b"]
         assert failed["state"] == "error" and "config.json" in failed["error"]
@@ -48,6 +50,6 @@ def test_a_failed_preload_keeps_the_server_serving_and_not_ready(tiny_settings, 
 def test_no_preload_loads_nothing_and_is_ready_at_once(tiny_settings):
     from app import create_app
 
-    with TestClient(create_app(tiny_settings)) as client:
+    with TestClient(create_app(tiny_settings), base_url=LOCAL) as client:
         assert client.get("/ready").status_code == 200
         assert client.get("/health").json()["models_loaded"] == 0

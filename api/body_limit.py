@@ -1,0 +1,105 @@
+"""Request bodies are refused as they come in, not after they have landed on disk.
+
+Each route has the largest body it can need (``limits``: one file for ``/ocr`` and ``/chat``, a batch for
+``/batch/ocr``, ``/jobs`` and Gradio's uploads, ``max_images`` base64 images for ``/v1/chat/completions``, a
+little for everything else), plus ``SLACK`` for the multipart framing and form fields. A ``Content-Length``
+over it gets 413 at once, before a byte of the body is read; a body sent without one (chunked) is counted as it
+streams in and gets 413 as soon as it passes the limit, so at most the limit is ever spooled to a temporary file.
+(Gradio's upload route also refuses each file over ``limits.max_file_bytes`` as it streams; this bounds the request.)
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from inference.settings import LimitSettings
+
+from .errors import error_response
+
+SLACK = 1024 * 1024  # multipart boundaries and headers, form fields, JSON around the images
+SMALL = 64 * 1024  # the sign-in form
+
+
+def route_limits(limits: LimitSettings) -> list[tuple[re.Pattern, int, str]]:
+    """(path pattern, largest body, what sets it) in order; the last entry matches every path."""
+    one_file = limits.max_file_bytes + SLACK
+    batch = limits.max_file_bytes * limits.max_batch_files + SLACK
+    images = math.ceil(limits.max_images * limits.max_file_bytes * 4 / 3) + SLACK  # base64 data: URLs in JSON
+    files = "limits.max_file_bytes per file, limits.max_batch_files files"
+    return [
+        (re.compile(r"^/(ocr|chat)/?$"), one_file, "one file of limits.max_file_bytes"),
+        (re.compile(r"^/(batch/ocr|jobs)/?$"), batch, files),
+        (re.compile(r"^/v1/chat/completions/?$"), images, "limits.max_images images of limits.max_file_bytes"),
+        (re.compile(r"^/login/?$"), SMALL, "a sign-in form"),
+        (re.compile(r"^/gradio_api/"), batch, files),  # uploads (several files at once), MCP tools with data: URLs
+        (re.compile(r""), SLACK, "this route takes no file"),  # the other routes take no body worth the name
+    ]
+
+
+def too_large(limit: int, why: str) -> str:
+    return f"The request body is larger than this route takes: {limit / 1024 / 1024:.1f} MiB at most ({why})."
+
+
+class TooLarge(HTTPException):
+    def __init__(self, limit: int, why: str):
+        super().__init__(413, too_large(limit, why))
+
+
+class BodyLimit:
+    """ASGI middleware: 413 for a body over its route's limit, from ``Content-Length`` or as the bytes arrive."""
+
+    def __init__(self, app: ASGIApp, limits: LimitSettings):
+        self.app = app
+        self.limits = route_limits(limits)
+
+    def limit(self, path: str) -> tuple[int, str]:
+        return next((size, why) for pattern, size, why in self.limits if pattern.match(path))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit, why = self.limit(scope["path"])
+        length = Headers(scope=scope).get("content-length", "")
+        if length.strip().isdigit() and int(length) > limit:
+            await self.refuse(scope, receive, send, limit, why)
+            return
+        received, over, started = 0, False, False
+
+        async def counted() -> Message:
+            nonlocal received, over
+            if over:
+                raise TooLarge(limit, why)
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    over = True
+                    raise TooLarge(limit, why)  # the app's body parsing stops here, whatever it does with the error
+            return message
+
+        async def answer(message: Message) -> None:
+            nonlocal started
+            if over and not started:
+                return  # the app's own answer to the cut body (a 400, a 413 of its own...) gives way to ours
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counted, answer)
+        except Exception:
+            if not over:
+                raise
+        if over and not started:
+            await self.refuse(scope, receive, send, limit, why)
+
+    @staticmethod
+    async def refuse(scope: Scope, receive: Receive, send: Send, limit: int, why: str) -> None:
+        response = error_response(scope["path"], 413, too_large(limit, why), {"Connection": "close"})
+        await response(scope, receive, send)
