@@ -76,6 +76,12 @@ class _Stopped(Exception):
         self.timed_out = timed_out
 
 
+# The child runs this file alone: the working directory ('' on the path of "python -c") leaves the module path before
+# anything is imported, so no file there can stand in for a module of the standard library or for pypdfium2.
+_BOOT = ("import sys; sys.path[:] = [p for p in sys.path if p not in ('', '.')]; import runpy; sys.argv = sys.argv[1:]; "
+         "runpy.run_path(sys.argv[0], run_name='__main__')")
+
+
 class _Child:
     """One child process and the parent's end of its socket."""
 
@@ -83,8 +89,7 @@ class _Child:
         mine, theirs = Pipe(duplex=True)
         env = dict(os.environ, MALLOC_ARENA_MAX="1")  # one malloc arena: the address space stays what is used
         try:
-            # -P: this file's folder is not put on sys.path (its modules would shadow the standard library's)
-            self.proc = subprocess.Popen([sys.executable, "-P", os.path.abspath(__file__), str(theirs.fileno())],
+            self.proc = subprocess.Popen([sys.executable, "-c", _BOOT, os.path.abspath(__file__), str(theirs.fileno())],
                                          pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL,
                                          stdout=subprocess.DEVNULL, env=env, close_fds=True)
         finally:
