@@ -192,8 +192,8 @@ def _over_limits(exc: OverLimits) -> str:
 def _open_pdf(data: bytes, limits: LimitSettings, name: str, pages: str | None, longest_side: int,
               force_ocr: bool) -> Document:
     """Count the pages and read each chosen page's size (and, unless ``force_ocr``, its text layer) in the PDF
-    reader's process. A page over the limits fails alone (its render raises why), and every page after it in
-    this file too, at once: a file built of such pages never costs more than one page's limits."""
+    reader's process. A page over the limits (here or when it is rendered) fails, and every page of this file
+    read after it too, at once: a file built of such pages never costs more than one page's limits."""
     pdf = PdfFile(data, limits.page_timeout_s, limits.page_memory_mb, limits.max_image_pixels)
     shown = images.shown(name)
     try:
@@ -206,18 +206,17 @@ def _open_pdf(data: bytes, limits: LimitSettings, name: str, pages: str | None, 
         if count == 0:
             raise BadInput(f"'{shown}' is a PDF with no pages.")
         chosen = parse_pages(pages, count, name, limits.max_pages)
-        doc_pages, failed = [], None
+        doc_pages = []
         for number in chosen:
-            if failed is not None:
-                doc_pages.append(DocPage(number, render=_failing(BadInput(
-                    f"not read: page {failed} of this PDF went over the server's limits."))))
+            if pdf.over_page is not None:
+                doc_pages.append(DocPage(number, render=_failing(_after_over(pdf))))
                 continue
             try:
                 size, scale, text, runs = pdf.page(number, longest_side, text=not force_ocr)
             except PdfError as exc:
                 raise _pdf_error(exc, name) from None
             except OverLimits as exc:
-                failed = number
+                pdf.over_page = number
                 doc_pages.append(DocPage(number, render=_failing(BadInput(_over_limits(exc)))))
                 continue
             lines = [OcrLine(text=run, box=[[x0, y0], [x1, y0], [x1, y1], [x0, y1]], confidence=1.0,
@@ -238,14 +237,21 @@ def _failing(error: BadInput) -> Callable[[], Image.Image]:
     return render
 
 
+def _after_over(pdf: PdfFile) -> BadInput:
+    return BadInput(f"not read: page {pdf.over_page} of this PDF went over the server's limits.")
+
+
 def _renderer(pdf: PdfFile, number: int, scale: float, name: str) -> Callable[[], Image.Image]:
     def render() -> Image.Image:
+        if pdf.over_page is not None:  # a file of many slow pages costs one page's time, not each page's
+            raise _after_over(pdf)
         try:
             return pdf.render(number, scale)
         except PdfError:
             raise BadInput(f"'{images.shown(name)}': page {number} could not be rendered (the PDF is damaged)."
                            ) from None
         except OverLimits as exc:
+            pdf.over_page = number
             raise BadInput(_over_limits(exc)) from None
 
     return render

@@ -92,6 +92,9 @@ class _Child:
             self.proc = subprocess.Popen([sys.executable, "-c", _BOOT, os.path.abspath(__file__), str(theirs.fileno())],
                                          pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL,
                                          stdout=subprocess.DEVNULL, env=env, close_fds=True)
+        except BaseException:
+            mine.close()
+            raise
         finally:
             theirs.close()
         self.conn: Connection = mine
@@ -221,6 +224,7 @@ class PdfFile:
         self.data, self.key = data, next(_keys)
         self.timeout_s, self.memory_mb, self.max_pixels = timeout_s, memory_mb, max_pixels
         self.closed = False
+        self.over_page: int | None = None  # the first page that went over the limits (set by the caller)
 
     def page_count(self) -> int:
         """The number of pages (the file is opened: its cross-reference table and page tree are read)."""

@@ -227,12 +227,15 @@ def test_a_page_slow_to_render_is_stopped_at_the_time_limit_and_others_are_serve
 
 def test_a_batch_fails_the_bombs_alone(server, memory_bomb, bomb_page, normal):
     """A bomb file is one file's error; in a file with a bomb page the pages before it are read, the bomb page
-    fails and the pages after it fail at once (a file of 200 bomb pages costs one page's limits, not 200)."""
+    fails and the pages after it fail at once (a file of 200 bomb pages costs one page's limits, not 200), whether
+    the page went over when loaded (memory) or when rendered (time)."""
     mixed = pdf(text_content(TEXT), bomb_page, text_content(TEXT), bomb_page)
+    slow_page = time_bomb_content()
+    slow = pdf(*[slow_page] * 5)
     read_normal(server, normal)
     with Watch() as watch:
         response = server.post("/batch/ocr", files=[("files", ("normal.pdf", normal)), ("files", ("bomb.pdf", memory_bomb)),
-                                                    ("files", ("mixed.pdf", mixed))])
+                                                    ("files", ("mixed.pdf", mixed)), ("files", ("slow.pdf", slow))])
     assert response.status_code == 200, response.text[:300]
     results = {r["filename"]: r for r in response.json()["results"]}
     assert results["normal.pdf"]["status"] == "success" and results["normal.pdf"]["text"].startswith(TEXT[0])
@@ -241,7 +244,10 @@ def test_a_batch_fails_the_bombs_alone(server, memory_bomb, bomb_page, normal):
     assert [p["page"] for p in pages] == [1, 2, 3, 4] and pages[0]["error"] is None and pages[0]["text"]
     assert MEMORY_SAYS in pages[1]["error"], pages[1]
     assert all("page 2 of this PDF went over the server's limits" in p["error"] for p in pages[2:]), pages[2:]
-    watch.check(pages=2)
+    pages = results["slow.pdf"]["pages"]
+    assert [p["page"] for p in pages] == [1, 2, 3, 4, 5] and TIME_SAYS in pages[0]["error"], pages[0]
+    assert all("page 1 of this PDF went over the server's limits" in p["error"] for p in pages[1:]), pages[1:]
+    watch.check(pages=2)  # one page's time, not five
     read_normal(server, normal)
 
 
