@@ -265,27 +265,30 @@ class PdfFile:
 
     def _call(self, header: dict, max_payload: int = 0) -> tuple[dict, bytes | None]:
         header = {**header, "doc": self.key, "memory": self.memory_mb * 1024 * 1024}
-        child = POOL.take()
-        alive = False
-        try:
-            reply, data = child.ask(header, None, self.timeout_s, max_payload)
-            if reply.get("error") == "unknown":  # not open in this child: send the file, then ask again
-                opened, _ = child.ask({"op": "open", "doc": self.key, "memory": header["memory"]}, self.data,
-                                      self.timeout_s)
-                if opened.get("error") is None:
-                    reply, data = child.ask(header, None, self.timeout_s, max_payload)
-                else:
-                    reply, data = opened, None
-            alive = reply.get("error") != "memory"  # a child that ran out of memory is not used again
-        except _Stopped as stopped:
-            reason, limit = ("time", self.timeout_s) if stopped.timed_out else ("memory", self.memory_mb)
-            log.warning("a PDF page went over the %s limit (%g %s): its reader (pid %d) was stopped", reason, limit,
-                        "s" if reason == "time" else "MB", child.proc.pid)
-            raise OverLimits(reason, limit) from None
-        finally:
-            POOL.give_back(child, alive)
+        for _ in range(2):  # a child with too little room left for this limit exits ("restart"): a fresh one answers
+            child = POOL.take()
+            alive = False
+            try:
+                reply, data = child.ask(header, None, self.timeout_s, max_payload)
+                if reply.get("error") == "unknown":  # not open in this child: send the file, then ask again
+                    opened, _ = child.ask({"op": "open", "doc": self.key, "memory": header["memory"]}, self.data,
+                                          self.timeout_s)
+                    if opened.get("error") is None:
+                        reply, data = child.ask(header, None, self.timeout_s, max_payload)
+                    else:
+                        reply, data = opened, None
+                alive = reply.get("error") not in ("memory", "restart")  # such a child is not used again
+            except _Stopped as stopped:
+                reason, limit = ("time", self.timeout_s) if stopped.timed_out else ("memory", self.memory_mb)
+                log.warning("a PDF page went over the %s limit (%g %s): its reader (pid %d) was stopped", reason,
+                            limit, "s" if reason == "time" else "MB", child.proc.pid)
+                raise OverLimits(reason, limit) from None
+            finally:
+                POOL.give_back(child, alive)
+            if reply.get("error") != "restart":
+                break
         error = reply.get("error")
-        if error == "memory":
+        if error in ("memory", "restart"):
             raise OverLimits("memory", self.memory_mb)
         if error is not None:
             raise PdfError(str(error) if error in ("encrypted", "corrupt", "damaged") else "damaged")
@@ -322,6 +325,16 @@ def _child(fd: int) -> None:
         trim = None
     docs: OrderedDict[int, tuple[object, int]] = OrderedDict()  # key -> (the PdfDocument, its file's bytes)
     loaded: list = []  # [(key, number, page)]: the page loaded last (read for its text, then rendered)
+
+    def statm(field: int) -> int:  # 0: the address space's size, 1: the resident set's, in bytes
+        with open("/proc/self/statm") as numbers:
+            return int(numbers.read().split()[field]) * os.sysconf("SC_PAGE_SIZE")
+
+    def vm_size() -> int:
+        try:
+            return statm(0)
+        except OSError:
+            return 0
 
     def send(reply: dict, payload=None) -> None:
         conn.send_bytes(json.dumps({**reply, "payload": payload is not None}).encode())
@@ -412,7 +425,11 @@ def _child(fd: int) -> None:
         if header.get("op") == "drop":
             continue
         if header.get("memory"):
-            resource.setrlimit(resource.RLIMIT_AS, (int(header["memory"]), resource.RLIM_INFINITY))
+            limit = int(header["memory"])
+            if vm_size() > limit * 3 // 4:  # what earlier work left leaves too little room under this limit
+                send({"error": "restart"})
+                return
+            resource.setrlimit(resource.RLIMIT_AS, (limit, resource.RLIM_INFINITY))
         try:
             run(header, payload)
         except MemoryError:  # Python's own allocations hit the limit (PDFium's abort the process)
@@ -421,10 +438,9 @@ def _child(fd: int) -> None:
             finally:
                 os._exit(3)
         payload = None
-        if trim is not None:
-            with open("/proc/self/statm") as statm:
-                if int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") > 128 * 1024 * 1024:
-                    trim(0)  # a big page's memory goes back to the system, not kept for the next
+        with contextlib.suppress(OSError):
+            if trim is not None and statm(1) > 128 * 1024 * 1024:
+                trim(0)  # a big page's memory goes back to the system, not kept for the next
 
 
 if __name__ == "__main__":
