@@ -172,10 +172,16 @@ class _Pool:
 
     def take(self) -> _Child:
         with self.cond:
-            while not self.idle and len(self.all) + self.starting >= self.size:
+            while True:
+                while self.idle and self.idle[-1].proc.poll() is not None:  # died idle (killed from outside)
+                    gone = self.idle.pop()
+                    self.all.discard(gone)
+                    gone.conn.close()
+                if self.idle:
+                    return self.idle.pop()
+                if len(self.all) + self.starting < self.size:
+                    break
                 self.cond.wait()
-            if self.idle:
-                return self.idle.pop()
             self.starting += 1
         child = None
         try:
