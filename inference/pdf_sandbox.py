@@ -435,7 +435,8 @@ def _child(fd: int) -> None:
             if vm_size() > limit * 3 // 4:  # what earlier work left leaves too little room under this limit
                 send({"error": "restart"})
                 return
-            resource.setrlimit(resource.RLIMIT_AS, (limit, resource.RLIM_INFINITY))
+            with contextlib.suppress(ValueError, OSError):  # not on every system (macOS): the time limit still holds
+                resource.setrlimit(resource.RLIMIT_AS, (limit, resource.RLIM_INFINITY))
         try:
             run(header, payload)
         except MemoryError:  # Python's own allocations hit the limit (PDFium's abort the process)
