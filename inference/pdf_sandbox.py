@@ -1,7 +1,7 @@
 """PDFium out of the server's process: a small pool of child processes reads PDFs (opens them, loads pages, reads
 their text layer, renders them), each page under a memory bound (``RLIMIT_AS``) and a time bound.
 
-A PDF of a few hundred kB can hold a page whose content stream inflates to hundreds of MB of drawing operators:
+A PDF of under a MB can hold a page whose content stream inflates to hundreds of MB of drawing operators:
 PDFium parses it all when the page is loaded (for its size, its text layer or its rendering), which takes minutes
 and gigabytes. Nothing in the parent can measure that safely beforehand, so the page is read in a child: one that
 goes over its address-space limit aborts, one that takes longer than the time limit is killed, and either way the
