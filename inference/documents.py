@@ -3,13 +3,13 @@
 :func:`open_document` checks the file and the page selection cheaply (a PDF's pages are counted, not
 rendered); each :class:`DocPage` then either carries its PDF text layer, when that layer is good, or is
 rendered on demand (:meth:`DocPage.render`) at the size the reading model wants. PDFs are read with
-pypdfium2 (BSD/Apache): PDFium is not thread-safe, so every call into it holds one lock.
+pypdfium2 (BSD/Apache) in a child process (``pdf_sandbox``), each page within ``limits.page_timeout_s`` seconds and
+``limits.page_memory_mb`` MB: a page over them (a content bomb) fails alone, and the rest of its file after it.
 """
 
 from __future__ import annotations
 
 import io
-import math
 import re
 import warnings
 from collections.abc import Callable
@@ -20,11 +20,9 @@ from PIL import Image, ImageOps
 
 from . import images
 from .errors import BadInput, PayloadTooLarge
-from .pdf_text import PDFIUM, text_layer
+from .pdf_sandbox import OverLimits, PdfError, PdfFile
 from .settings import LimitSettings
 from .values import OcrLine
-
-MAX_DPI = 300  # a small page is never rendered finer than this
 
 
 @dataclass
@@ -46,18 +44,16 @@ class Document:
     kind: str  # "image", "tiff" or "pdf"
     page_count: int  # pages in the file, selected or not
     pages: list[DocPage]
-    handle: Any = None  # the open PDF, closed by close()
+    handle: Any = None  # the open PDF (a pdf_sandbox.PdfFile), closed by close()
 
     @property
     def multipage(self) -> bool:
         return self.kind != "image"
 
     def close(self) -> None:
-        """Free the PDF now, under the lock (left to the garbage collector, PDFium could be entered from two
-        threads at once)."""
+        """Free the PDF now (its reader process closes it)."""
         if self.handle is not None:
-            with PDFIUM:
-                self.handle.close()
+            self.handle.close()
             self.handle = None
 
 
@@ -177,98 +173,100 @@ def _frame_renderer(data: bytes, number: int, name: str) -> Callable[[], Image.I
 
 
 # ---- PDF --------------------------------------------------------------------------------------------------
-def _pdf_error(exc: Exception, name: str) -> BadInput:
-    text = str(exc).lower()
+def _pdf_error(exc: PdfError, name: str) -> BadInput:
     shown = images.shown(name)
-    if "password" in text or "security" in text:
+    if exc.kind == "encrypted":
         return BadInput(f"'{shown}' is a password-protected (encrypted) PDF; remove the password and send it again.")
     return BadInput(f"'{shown}' could not be read as a PDF: the file is corrupt or truncated.")
 
 
+def _over_limits(exc: OverLimits) -> str:
+    """What went over, as a page's error or after a file's name."""
+    if exc.reason == "time":
+        return (f"reading it took longer than {exc.limit:g} s, the server's limit per page (its content is too "
+                "complex, or made to exhaust the server).")
+    return (f"reading it needs more than {exc.limit:g} MB of memory, the server's limit per page (its content is "
+            "too large, or made to exhaust the server).")
+
+
 def _open_pdf(data: bytes, limits: LimitSettings, name: str, pages: str | None, longest_side: int,
               force_ocr: bool) -> Document:
-    import pypdfium2 as pdfium
-
-    with PDFIUM:
+    """Count the pages and read each chosen page's size (and, unless ``force_ocr``, its text layer) in the PDF
+    reader's process. A page over the limits (here or when it is rendered) fails, and every page of this file
+    read after it too, at once: a file built of such pages never costs more than one page's limits."""
+    pdf = PdfFile(data, limits.page_timeout_s, limits.page_memory_mb, limits.max_image_pixels)
+    shown = images.shown(name)
+    try:
         try:
-            pdf = pdfium.PdfDocument(data)
-        except pdfium.PdfiumError as exc:
+            count = pdf.page_count()
+        except PdfError as exc:
             raise _pdf_error(exc, name) from None
-        count = len(pdf)
-    try:
+        except OverLimits as exc:
+            raise BadInput(f"'{shown}' could not be opened: {_over_limits(exc)}") from None
         if count == 0:
-            raise BadInput(f"'{images.shown(name)}' is a PDF with no pages.")
+            raise BadInput(f"'{shown}' is a PDF with no pages.")
         chosen = parse_pages(pages, count, name, limits.max_pages)
-    except BadInput:
-        with PDFIUM:
-            pdf.close()
-        raise
-    doc_pages = []
-    try:
+        doc_pages = []
         for number in chosen:
-            with PDFIUM:
-                try:
-                    page = pdf[number - 1]
-                    width_pt, height_pt = page.get_size()
-                except pdfium.PdfiumError as exc:
-                    raise _pdf_error(exc, name) from None
+            if pdf.over_page is not None:
+                doc_pages.append(DocPage(number, render=_failing(_after_over(pdf))))
+                continue
             try:
-                scale = _scale(width_pt, height_pt, longest_side, limits.max_image_pixels)
-                size = (max(1, math.ceil(width_pt * scale)), max(1, math.ceil(height_pt * scale)))  # as rendered
-                text, lines = (None, []) if force_ocr else text_layer(page, size)
-            finally:
-                with PDFIUM:
-                    page.close()
-            doc_pages.append(DocPage(number, text=text, lines=lines, size=size,
+                size, scale, text, runs = pdf.page(number, longest_side, text=not force_ocr)
+            except PdfError as exc:
+                raise _pdf_error(exc, name) from None
+            except OverLimits as exc:
+                pdf.over_page = number
+                doc_pages.append(DocPage(number, render=_failing(BadInput(_over_limits(exc)))))
+                continue
+            lines = [OcrLine(text=run, box=[[x0, y0], [x1, y0], [x1, y1], [x0, y1]], confidence=1.0,
+                             engine="text-layer") for run, (x0, y0, x1, y1) in runs]
+            doc_pages.append(DocPage(number, text=text, lines=lines if text is not None else [], size=size,
                                      render=None if text is not None else _renderer(pdf, number, scale, name)))
-    except BaseException as exc:
-        with PDFIUM:
-            pdf.close()
-        if isinstance(exc, (pdfium.PdfiumError, ValueError, OSError)):
-            raise _pdf_error(exc, name) from None
+    except BaseException:
+        pdf.close()
         raise
     return Document(name, "pdf", count, doc_pages, handle=pdf)
 
 
-def _scale(width_pt: float, height_pt: float, longest_side: int, max_pixels: int) -> float:
-    """Points -> pixels: the longest side at ``longest_side`` px, at most 300 dpi and ``max_pixels`` pixels."""
-    width_pt, height_pt = max(width_pt, 1.0), max(height_pt, 1.0)
-    scale = min(longest_side / max(width_pt, height_pt), MAX_DPI / 72)
-    return min(scale, (max_pixels / (width_pt * height_pt)) ** 0.5)
-
-
-def _renderer(pdf, number: int, scale: float, name: str) -> Callable[[], Image.Image]:
+def _failing(error: BadInput) -> Callable[[], Image.Image]:
+    """A page that could not be read: reading it again raises why (never tried twice)."""
     def render() -> Image.Image:
-        import pypdfium2 as pdfium
-
-        with PDFIUM:
-            page = bitmap = None
-            try:
-                page = pdf[number - 1]
-                bitmap = page.render(scale=scale, may_draw_forms=True)
-                image = images.to_rgb(bitmap.to_pil()).copy()  # owns its pixels: the bitmap is freed here
-            except (pdfium.PdfiumError, ValueError, OSError):
-                raise BadInput(f"'{images.shown(name)}': page {number} could not be rendered (the PDF is damaged)."
-                               ) from None
-            finally:
-                for handle in (bitmap, page):
-                    if handle is not None:
-                        handle.close()
-        return image
+        raise error
 
     return render
 
 
-def page_count(data: bytes, pages: str | None = None) -> int:
+def _after_over(pdf: PdfFile) -> BadInput:
+    return BadInput(f"not read: page {pdf.over_page} of this PDF went over the server's limits.")
+
+
+def _renderer(pdf: PdfFile, number: int, scale: float, name: str) -> Callable[[], Image.Image]:
+    def render() -> Image.Image:
+        if pdf.over_page is not None:  # a file of many slow pages costs one page's time, not each page's
+            raise _after_over(pdf)
+        try:
+            return pdf.render(number, scale)
+        except PdfError:
+            raise BadInput(f"'{images.shown(name)}': page {number} could not be rendered (the PDF is damaged)."
+                           ) from None
+        except OverLimits as exc:
+            pdf.over_page = number
+            raise BadInput(_over_limits(exc)) from None
+
+    return render
+
+
+def page_count(data: bytes, pages: str | None = None, limits: LimitSettings | None = None) -> int:
     """How many pages reading ``data`` will take (nothing rendered or decoded); 1 for an image or a bad file."""
     try:
         kind = kind_of(data)
         if kind == "pdf":
-            import pypdfium2 as pdfium
-
-            with PDFIUM:
-                pdf = pdfium.PdfDocument(data)
-                count = len(pdf)
+            limits = limits or LimitSettings()
+            pdf = PdfFile(data, limits.page_timeout_s, limits.page_memory_mb, limits.max_image_pixels)
+            try:
+                count = pdf.page_count()
+            finally:
                 pdf.close()
         elif kind == "tiff":
             with Image.open(io.BytesIO(data)) as tiff:

@@ -1,48 +1,40 @@
 """A PDF page's text layer: its text and lines (boxes in pixels of the page as rendered), when the layer is
-good enough to trust. PDFium is not thread-safe: every call into it, here and in ``documents``, holds ``PDFIUM``."""
+good enough to trust. This runs in the PDF reader's child process (``pdf_sandbox``), one call at a time: it imports
+nothing of this package (the child loads this file alone) and returns plain values."""
 
 from __future__ import annotations
 
-import threading
 import unicodedata
 
-from .values import OcrLine
-
-PDFIUM = threading.Lock()  # PDFium must never be entered from two threads at once
+Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in pixels of the page as rendered
 TEXT_LAYER_MIN_CHARS = 20  # fewer readable characters than this: the page is OCR'd (a scan with a page number)
 
 
-def text_layer(page, size: tuple[int, int]) -> tuple[str | None, list[OcrLine]]:
-    """The page's text and lines from its text layer, when the layer is good enough to trust; else (None, []).
-    The lines' boxes are in the page as rendered at ``size`` (its /Rotate turn and its crop box applied)."""
+def text_layer(page, size: tuple[int, int]) -> tuple[str | None, list[tuple[str, Box]]]:
+    """The page's text and lines (each its text and box) from its text layer, when the layer is good enough to
+    trust; else (None, []). The boxes are in the page as rendered at ``size`` (its /Rotate turn and its crop box
+    applied)."""
     import pypdfium2 as pdfium
 
-    with PDFIUM:
-        try:
-            textpage = page.get_textpage()
-        except pdfium.PdfiumError:  # no readable text layer: the page is OCR'd
-            return None, []
-        try:
-            text = textpage.get_text_range()
-            runs = []
-            for i in range(textpage.count_rects()):
-                left, bottom, right, top = textpage.get_rect(i)
-                runs.append(((left, bottom, right, top), textpage.get_text_bounded(left, bottom, right, top)))
-        finally:
-            textpage.close()
+    try:
+        textpage = page.get_textpage()
+    except pdfium.PdfiumError:  # no readable text layer: the page is OCR'd
+        return None, []
+    try:
+        text = textpage.get_text_range()
+        runs = []
+        for i in range(textpage.count_rects()):
+            left, bottom, right, top = textpage.get_rect(i)
+            runs.append(((left, bottom, right, top), textpage.get_text_bounded(left, bottom, right, top)))
+    finally:
+        textpage.close()
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if not good_text(text):
         return None, []
-    lines = []
-    for rect, run in _merge_runs(runs):
-        with PDFIUM:
-            x0, y0, x1, y1 = _device_box(page, rect, size)
-        lines.append(OcrLine(text=run, box=[[x0, y0], [x1, y0], [x1, y1], [x0, y1]], confidence=1.0,
-                             engine="text-layer"))
-    return text.strip(), lines
+    return text.strip(), [(run, _device_box(page, rect, size)) for rect, run in _merge_runs(runs)]
 
 
-def _device_box(page, rect: tuple[float, float, float, float], size: tuple[int, int]) -> tuple[float, ...]:
+def _device_box(page, rect: tuple[float, float, float, float], size: tuple[int, int]) -> Box:
     """A rectangle in PDF page space (left, bottom, right, top) as (x0, y0, x1, y1) pixels of the page rendered at
     ``size``: PDFium's own page-to-device mapping (as rendering does: rotation, crop box origin, y downwards)."""
     import ctypes

@@ -81,6 +81,8 @@ class LimitSettings(_Strict):
     max_image_pixels: int = Field(40_000_000, gt=0)
     max_batch_files: int = Field(32, gt=0)
     max_pages: int = Field(200, gt=0, description="pages read per file (PDF, multi-page TIFF)")
+    page_timeout_s: float = Field(10.0, gt=0, description="a PDF page not loaded, read or rendered by then fails")
+    page_memory_mb: int = Field(1024, ge=128, description="memory (address space) the PDF reader may use for a page")
     max_unfinished_jobs: int = Field(100, gt=0, description="jobs queued or running at once; more -> 503")
     max_tokens: int = Field(4096, gt=0)
     max_prompt_chars: int = Field(8000, gt=0)
