@@ -131,6 +131,21 @@ def keep_on_error(outputs: int) -> Callable[[Callable[..., Any]], Callable[..., 
 DOCUMENT_TYPES = [".pdf", ".tif", ".tiff"]  # what the document inputs take (images go to the image inputs)
 
 
+def caller_of(request: Any) -> str | None:
+    """Whose rate-limit budget a Gradio event spends (the service charges it): the principal the gatekeeper found
+    for its HTTP request (a key's fingerprint, or ``address <ip>`` when keys are off), as the REST routes name it;
+    without one (the UI served alone), the Gradio user or the client's address."""
+    http = getattr(request, "request", None)
+    principal = getattr(http, "scope", {}).get("state", {}).get("principal") if http is not None else None
+    if principal is not None:
+        return principal.name
+    name = getattr(request, "username", None)
+    if name:
+        return name.split(":", 1)[-1]
+    client = getattr(http, "client", None)
+    return f"address {client.host}" if client is not None else None
+
+
 def file_path(value: Any) -> str | None:
     """A gr.File's value (a path, or an object with .name in some Gradio versions) as a path; None when empty."""
     if not value:
