@@ -55,4 +55,9 @@ def build_ui(service: InferenceService, may_manage: Callable[[Any], bool] = lamb
     # batches and cancels the work, as for REST requests.
     blocks.queue(default_concurrency_limit=16)
     files.guard(blocks, fetch_urls=service.limits.image_urls, ttl_s=ttl)  # file inputs: Gradio's uploads only
+
+    async def mcp_calls_only_tools() -> None:  # at start-up, after mount_gradio_app made the MCP server
+        mcp_tools.only_tools(blocks)
+
+    blocks.extra_startup_events.append(mcp_calls_only_tools)
     return blocks

@@ -98,6 +98,17 @@ def as_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+def only_tools(blocks: gr.Blocks) -> None:
+    """Gradio's MCP server lists only the tools, but would call any named event by name, the UI's too (their file
+    inputs filled by its loopback client, which uploads a path it is given from the server's own disk). Once the
+    app is mounted (its MCP server made), only the tools keep a name there."""
+    server = getattr(blocks, "mcp_server_obj", None)
+    for name, endpoint in list(getattr(server, "tool_to_endpoint", {}).items()):
+        block_fn = server.get_block_fn_from_endpoint_name(endpoint)
+        if block_fn is None or getattr(block_fn.fn, "_mcp_type", None) == "ui":
+            del server.tool_to_endpoint[name]
+
+
 def hide_from_mcp(fn: Any) -> Any:
     """Keep a UI event out of the MCP tool list (its inputs are the UI's, not an agent's)."""
     fn._mcp_type = "ui"

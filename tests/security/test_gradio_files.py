@@ -131,9 +131,11 @@ def test_mcp_calls_refuse_them_too(server):
             await session.initialize()
             return await session.call_tool(tool, arguments)
 
-    for tool, arguments in (("ocr_document", {"document_path": file_data(attacks["absolute"])}),
-                            ("ocr", {"image_path": file_data(attacks["symlink"])}),
-                            ("ocr_image", {"image": attacks["absolute"]})):
+    for tool, arguments in (  # the UI's API events are not tools, but an agent may name them
+            ("ocr_document", {"document_path": file_data(attacks["absolute"]), "model_id": "", "hint": "",
+                              "page_spec": "", "force_ocr": False}),
+            ("ocr", {"image_path": file_data(attacks["symlink"]), "model_id": "", "hint": ""}),
+            ("ocr_image", {"image": attacks["absolute"]})):
         result = asyncio.run(attempt(tool, arguments))
         text = " ".join(getattr(part, "text", "") for part in result.content)
         assert result.isError and not leaks(text), (tool, text)
