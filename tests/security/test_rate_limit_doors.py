@@ -116,7 +116,7 @@ def test_every_door_refuses_a_key_whose_budget_is_used(keyed):
 
 @pytest.fixture(scope="module")
 def open_server(settings):
-    with live(settings, limits={"rate_limit": "3/hour", "upload_ttl_s": 4}) as (client, _):
+    with live(settings, limits={"rate_limit": "3/hour"}) as (client, _):
         yield client
 
 
