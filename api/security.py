@@ -21,6 +21,7 @@ import re
 import secrets
 import time
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from urllib.parse import quote, urlparse
 
@@ -49,6 +50,8 @@ ADMIN_ROUTES = [("POST", re.compile(r"^/models/[^/]+/load$")), ("DELETE", re.com
 LIMITED_ROUTES = [("POST", re.compile(r"^/(ocr|chat|batch/ocr|jobs|models/[^/]+/load|v1/chat/completions)$")),
                   ("DELETE", re.compile(r"^/models/[^/]+$"))]
 UPLOAD = re.compile(r"^/+gradio_api/+upload/*$")
+# Who is uploading, while Gradio's upload route runs (ui/files.py keeps an upload for the key that sent it).
+UPLOADER: ContextVar[str | None] = ContextVar("chatvlm_uploader", default=None)
 
 
 @dataclass(frozen=True)
@@ -229,6 +232,7 @@ class Gatekeeper:
             if not has_role(principal.role, needed):
                 return _refuse(403, f"This needs the {needed} role; this key has the {principal.role} role.")
         if principal is not None and method == "POST" and UPLOAD.match(path):
+            UPLOADER.set(principal.name)
             # the work is charged by the service, at every door; an upload (no work yet) is charged here
             service = getattr(getattr(scope.get("app"), "state", None), "service", None)
             try:

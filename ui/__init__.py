@@ -54,7 +54,8 @@ def build_ui(service: InferenceService, may_manage: Callable[[Any], bool] = lamb
     # Gradio's queue is the UI's waiting line (it shows users their place); each model's runner still admits,
     # batches and cancels the work, as for REST requests.
     blocks.queue(default_concurrency_limit=16)
-    files.guard(blocks, fetch_urls=service.limits.image_urls, ttl_s=ttl)  # file inputs: Gradio's uploads only
+    files.guard(blocks, fetch_urls=service.limits.image_urls, ttl_s=ttl,  # file inputs: Gradio's uploads only
+                keys_on=bool(service.settings.auth.api_keys))
 
     async def mcp_calls_only_tools() -> None:  # at start-up, after mount_gradio_app made the MCP server
         mcp_tools.only_tools(blocks)

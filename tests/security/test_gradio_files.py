@@ -24,7 +24,7 @@ from gradio_client import Client, handle_file
 from tests.helpers import ENGLISH, encode, render_lines, text_pdf
 from ui.files import NO_URLS, NOT_RECEIVED
 
-from .conftest import KEYS, USER, live
+from .conftest import KEYS, OTHER, USER, live
 from .gradio_calls import call, file_data, fn_index, queue, run, upload
 
 MARK = "PRIVATEWORD"
@@ -157,3 +157,20 @@ def test_a_real_upload_still_works(server, private):
     gradio_client = Client(f"{base(client)}/", headers=headers, verbose=False)
     text, details = gradio_client.predict(handle_file(str(private)), "", "", "", False, api_name="/ocr_document")
     assert MARK in text and details["pages"][0]["source"] == "text-layer"
+
+
+def test_an_upload_is_only_for_the_key_that_sent_it(server):
+    client, _, headers, _, _ = server
+    other = {"Authorization": f"Bearer {OTHER}"} if headers else {}
+    pdf = text_pdf([[f"{MARK} of another key {uuid.uuid4().hex}"]])  # bytes nobody else sent
+    theirs = upload(client, "salaries.pdf", pdf, other).json()[0]
+    data = [file_data(theirs), "", "", "", False]
+    status, body = run(client, "/gradio_api/run/ocr_document", data, other)
+    assert status == 200 and MARK in body  # the uploader's own file
+    status, body = run(client, "/gradio_api/run/ocr_document", data, headers)
+    if headers:  # keys on: another key names it
+        assert status == 500 and json.loads(body)["error"] == NOT_RECEIVED and not leaks(body), body
+        mine = upload(client, "salaries.pdf", pdf, headers).json()[0]  # the same bytes, sent by this key
+        assert mine == theirs and run(client, "/gradio_api/run/ocr_document", data, headers)[0] == 200
+    else:  # keys off: every client is the same (anonymous) user
+        assert status == 200 and MARK in body

@@ -107,7 +107,8 @@ def test_every_door_refuses_a_key_whose_budget_is_used(keyed):
 
     # another key has its own budget, on every door
     other = {"Authorization": f"Bearer {OTHER}"}
-    status, body = run(client, "/gradio_api/run/ocr", [image, "rapidocr", ""], other)
+    theirs = file_data(upload(client, "page.png", PNG, other).json()[0])
+    status, body = run(client, "/gradio_api/run/ocr", [theirs, "rapidocr", ""], other)
     assert status == 200 and "Invoice" in body, body
     failed, text = mcp_call(client, other, "ocr_image", {"image": DATA_URL, "model": "rapidocr"})
     assert not failed and "Invoice" in text, text
