@@ -85,7 +85,7 @@ class Uploads(set):
                     self.owners.setdefault(os.path.realpath(path), set()).add(who)
                 self.add(path)
         if len(self.owners) > 2 * len(self) + 1000:  # forget the deleted ones
-            self.owners = {path: who for path, who in self.owners.items() if os.path.exists(path)}
+            self.owners = {path: keys for path, keys in self.owners.items() if os.path.exists(path)}
 
 
 class FileGuard:
