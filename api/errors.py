@@ -20,6 +20,7 @@ from inference.errors import (
     OutOfMemory,
     Overloaded,
     PayloadTooLarge,
+    RateLimited,
     TimedOut,
     UnknownModel,
     redact_paths,
@@ -33,6 +34,7 @@ STATUS = [  # most specific first
     (UnknownModel, 404),
     (NotFound, 404),
     (NotReady, 409),
+    (RateLimited, 429),
     (ModelUnavailable, 503),
     (Overloaded, 503),
     (TimedOut, 503),
@@ -79,7 +81,7 @@ def install(app: FastAPI) -> None:
         status = status_of(exc)
         if isinstance(exc, ModelUnavailable) and exc.log_detail:
             log.warning("%s %s: %s (%s)", request.method, request.url.path, exc, exc.log_detail)
-        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Overloaded) else None
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Overloaded | RateLimited) else None
         return error_response(request.url.path, status, str(exc), headers)
 
     @app.exception_handler(RequestValidationError)

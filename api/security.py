@@ -6,8 +6,9 @@
   in constant time (as SHA-256 digests) and never logged: a key is known by its fingerprint.
 - **Cross-site requests cannot act**: a state-changing request whose ``Origin`` is neither this server nor in
   ``auth.allowed_origins`` is refused (a page on another site cannot drive a server on the user's network).
-- **Rate limits** per key, or per client address when keys are off (``limits.rate_limit``), with the ``limits``
-  library's moving window.
+- **Rate limits** per key, or per client address when keys are off (``limits.rate_limit``): charged by the
+  service where work is admitted (``inference/rate_limit.py``), whichever the door; the principal found here is
+  the caller it charges. Gradio uploads, the one door that is not work, are charged here.
 
 Open to all: ``GET /`` (JSON), ``/health``, ``/ready``, ``/info``, the API docs and the login page.
 """
@@ -20,6 +21,7 @@ import re
 import secrets
 import time
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from urllib.parse import quote, urlparse
 
@@ -27,6 +29,8 @@ from starlette.datastructures import Headers
 from starlette.responses import RedirectResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from inference.errors import RateLimited
+from inference.rate_limit import RateLimiter  # noqa: F401 (moved to the core; the name stays importable here)
 from inference.settings import ROLES, Settings
 
 from .errors import error_response
@@ -41,11 +45,13 @@ OPEN_PATHS = {"/health", "/ready", "/info", "/docs", "/docs/oauth2-redirect", "/
 OPEN_PREFIXES = ("/static-offline-docs/",)
 ADMIN_ROUTES = [("POST", re.compile(r"^/models/[^/]+/load$")), ("DELETE", re.compile(r"^/models/[^/]+$")),
                 ("GET", re.compile(r"^/metrics$"))]
-# Requests that count against the rate limit: the work, not the pages, assets and status reads around it.
-LIMITED_ROUTES = [("POST", re.compile(r"^/(ocr|chat|batch/ocr|jobs|models/[^/]+/load)$")),
-                  ("DELETE", re.compile(r"^/models/[^/]+$")),
-                  ("POST", re.compile(r"^/gradio_api/(queue/join|call/[^/]+|run/[^/]+)$")),
-                  ("POST", re.compile(r"^/(v1/.+|jobs)$"))]
+# The REST routes whose work the service charges to the caller's rate-limit budget (for the API docs' 429s: the
+# limit itself is applied by the service, for every door); and Gradio's upload, charged here.
+LIMITED_ROUTES = [("POST", re.compile(r"^/(ocr|chat|batch/ocr|jobs|models/[^/]+/load|v1/chat/completions)$")),
+                  ("DELETE", re.compile(r"^/models/[^/]+$"))]
+UPLOAD = re.compile(r"^/+gradio_api/+upload/*$")
+# Who is uploading, while Gradio's upload route runs (ui/files.py keeps an upload for the key that sent it).
+UPLOADER: ContextVar[str | None] = ContextVar("chatvlm_uploader", default=None)
 
 
 @dataclass(frozen=True)
@@ -86,7 +92,15 @@ def required_role(method: str, path: str, html: bool = False) -> str | None:
 
 
 def counts_against_limit(method: str, path: str) -> bool:
+    """Whether this REST route may answer 429 (its work is charged to the caller's budget)."""
     return any(method == m and pattern.match(path) for m, pattern in LIMITED_ROUTES)
+
+
+def caller(scope: Scope) -> str | None:
+    """Whose rate-limit budget a request spends: the name of the principal the gatekeeper found (a key's
+    fingerprint, or ``address <ip>`` when keys are off)."""
+    principal = scope.get("state", {}).get("principal")
+    return principal.name if principal is not None else None
 
 
 class KeyRing:
@@ -134,23 +148,6 @@ class Sessions:
         self._tokens.pop(token, None)
 
 
-class RateLimiter:
-    """``limits.rate_limit`` per identity, in a moving window (the ``limits`` library)."""
-
-    def __init__(self, rate: str | None):
-        from limits import parse, storage, strategies
-
-        self.rate = parse(rate) if rate else None
-        self._limiter = strategies.MovingWindowRateLimiter(storage.MemoryStorage())
-
-    def retry_after(self, identity: str) -> int | None:
-        """None when this request is within the limit (and counts it); else seconds until one is free."""
-        if self.rate is None or self._limiter.hit(self.rate, identity):
-            return None
-        reset = self._limiter.get_window_stats(self.rate, identity).reset_time
-        return max(1, int(reset - time.time() + 0.999))
-
-
 def bearer_key(headers: Headers) -> str | None:
     """The key of a request: ``Authorization: Bearer KEY`` or ``X-API-Key: KEY``."""
     scheme, _, value = headers.get("authorization", "").partition(" ")
@@ -180,7 +177,6 @@ class Gatekeeper:
         self.keys = keys
         self.sessions = sessions
         self.allowed_origins = set(settings.auth.allowed_origins)
-        self.limiter = RateLimiter(settings.limits.rate_limit)
 
     def identify(self, scope: Scope, headers: Headers) -> tuple[Principal | None, bool]:
         """(who is asking, whether they presented a key or session that is not valid)."""
@@ -235,10 +231,14 @@ class Gatekeeper:
                 return _refuse(401, why, {"WWW-Authenticate": "Bearer"})
             if not has_role(principal.role, needed):
                 return _refuse(403, f"This needs the {needed} role; this key has the {principal.role} role.")
-        if principal is not None and counts_against_limit(method, path):
-            retry = self.limiter.retry_after(principal.name)
-            if retry is not None:
-                return _refuse(429, f"Too many requests: the limit is {self.limiter.rate} per key (or client "
-                                    f"address). Try again in {retry} s.", {"Retry-After": str(retry)})
+        if principal is not None and method == "POST" and UPLOAD.match(path):
+            UPLOADER.set(principal.name)
+            # the work is charged by the service, at every door; an upload (no work yet) is charged here
+            service = getattr(getattr(scope.get("app"), "state", None), "service", None)
+            try:
+                if service is not None:
+                    service.charge(principal.name)
+            except RateLimited as exc:
+                return _refuse(429, str(exc), {"Retry-After": str(exc.retry_after)})
         return None
 

@@ -55,6 +55,15 @@ class Overloaded(ChatVLMError):
         self.retry_after = max(1, int(retry_after))
 
 
+class RateLimited(ChatVLMError):
+    """The caller (an API key, or a client address) used its ``limits.rate_limit`` budget (HTTP 429 with
+    Retry-After)."""
+
+    def __init__(self, message: str, retry_after: int = 1):
+        super().__init__(message)
+        self.retry_after = max(1, int(retry_after))
+
+
 class TimedOut(ChatVLMError):
     """The request did not finish within the server's time limit; its work was dropped or stopped (HTTP 503)."""
 

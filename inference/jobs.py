@@ -200,8 +200,10 @@ class Jobs:
 
     # ---- the client's side ----------------------------------------------------------------------------
     def submit(self, files: Sequence[tuple[str, images.ImageSource]], model: str | None, language: str | None,
-               pages: str | None, force_ocr: bool, owner: str | None = None) -> JobStatus:
-        """Check the request as /batch/ocr does (cheap checks, each file's size), keep its files, queue it."""
+               pages: str | None, force_ocr: bool, owner: str | None = None, caller: str | None = None) -> JobStatus:
+        """Check the request as /batch/ocr does (cheap checks, each file's size), keep its files, queue it (one
+        request on ``caller``'s rate-limit budget, as a batch)."""
+        self.service.charge(caller)
         model_id, _ = self.service.check_batch(files, model, language)
         limits = self.service.limits
         check_pages(pages)  # the syntax, now; each file's page count when it is read

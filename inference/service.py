@@ -25,6 +25,7 @@ from .images import ImageSource
 from .jobs import Jobs
 from .manager import ERROR, READY, UNAVAILABLE, ModelManager
 from .observe import Observers
+from .rate_limit import RateLimiter
 from .reading import FileInfo, PageRead, file_infos, read_pages
 from .registry import Registry
 from .results import (
@@ -66,6 +67,7 @@ class InferenceService:
             unload_grace_s=settings.limits.shutdown_grace_s,
             observers=self.observers,
         )
+        self.rate_limiter = RateLimiter(settings.limits.rate_limit)  # one budget per caller, whichever the door
         self._preload_done = threading.Event()
         self._closing = False
         self._jobs: Jobs | None = None
@@ -146,11 +148,18 @@ class InferenceService:
             defaults={task: self.default_model(task) for task in TASK_VERBS},
         )
 
-    def load_model(self, model_id: str) -> ModelInfo:
+    def charge(self, caller: str | None) -> None:
+        """One request on ``caller``'s ``limits.rate_limit`` budget, or :class:`RateLimited` (None: the server's own
+        work, never limited). Every work entry point charges first, so that each door counts alike."""
+        self.rate_limiter.charge(caller)
+
+    def load_model(self, model_id: str, caller: str | None = None) -> ModelInfo:
+        self.charge(caller)
         self.manager.load(model_id)
         return self._model_info(model_id)
 
-    def unload_model(self, model_id: str) -> ActionResult:
+    def unload_model(self, model_id: str, caller: str | None = None) -> ActionResult:
+        self.charge(caller)
         if self.manager.unload(model_id):
             return ActionResult(status="success", message=f"Model {model_id} unloaded")
         return ActionResult(status="success", message=f"Model {model_id} was not loaded; nothing to unload")
@@ -273,9 +282,11 @@ class InferenceService:
 
     def ocr(self, image: ImageSource, model: str | None = None, language: str | None = None,
             filename: str = "file", cancel: CancelToken | None = None, pages: str | None = None,
-            force_ocr: bool = False) -> OcrResult:
+            force_ocr: bool = False, caller: str | None = None) -> OcrResult:
         """Read one image or document (PDF, multi-page TIFF: ``pages`` picks pages, e.g. "1-3,5"; a page with a good
-        text layer is read from it unless ``force_ocr``). A page that fails fails the request."""
+        text layer is read from it unless ``force_ocr``). A page that fails fails the request. ``caller``: whose
+        rate-limit budget pays (:meth:`charge`)."""
+        self.charge(caller)
         started, deadline = time.perf_counter(), self._deadline(cancel)
         model_id = self.resolve_model("ocr", model)
         hint = languages.parse(language)
@@ -413,7 +424,8 @@ class InferenceService:
 
     def chat(self, image: ImageSource, prompt: str, model: str | None = None, temperature: float | None = None,
              max_tokens: int | None = None, history: Sequence[ChatMessage] = (), filename: str = "file",
-             cancel: CancelToken | None = None) -> ChatResult:
+             cancel: CancelToken | None = None, caller: str | None = None) -> ChatResult:
+        self.charge(caller)
         started, deadline = time.perf_counter(), self._deadline(cancel)
         model_id, work = self._chat_work(image, prompt, model, temperature, max_tokens, history, filename)
         output = self._answer(model_id, work, cancel, deadline)
@@ -423,25 +435,28 @@ class InferenceService:
 
     def chat_stream(self, image: ImageSource, prompt: str, model: str | None = None, temperature: float | None = None,
                     max_tokens: int | None = None, history: Sequence[ChatMessage] = (), filename: str = "file",
-                    cancel: CancelToken | None = None) -> TextStream:
+                    cancel: CancelToken | None = None, caller: str | None = None) -> TextStream:
         """The answer as it is generated. Validation errors and Overloaded raise here, before any piece;
         closing the stream stops the generation."""
+        self.charge(caller)
         deadline = self._deadline(cancel)
         model_id, work = self._chat_work(image, prompt, model, temperature, max_tokens, history, filename)
         [ticket] = self._submit(model_id, [work], deadline, cancel, streaming=True)
         return TextStream(ticket, model_id, work.messages[-1].content)
 
     def complete(self, messages: Sequence[ChatMessage], model: str | None, params: ChatParams,
-                 cancel: CancelToken | None = None) -> tuple[str, ChatOutput]:
+                 cancel: CancelToken | None = None, caller: str | None = None) -> tuple[str, ChatOutput]:
         """Answer a conversation whose images come as URLs with their messages (the OpenAI protocol); returns the
         model that answered and the answer (text, finish reason, token counts)."""
+        self.charge(caller)
         deadline = self._deadline(cancel)
         model_id, work = self._conversation_work(messages, model, params)
         return model_id, self._answer(model_id, work, cancel, deadline)
 
     def complete_stream(self, messages: Sequence[ChatMessage], model: str | None, params: ChatParams,
-                        cancel: CancelToken | None = None) -> TextStream:
+                        cancel: CancelToken | None = None, caller: str | None = None) -> TextStream:
         """:meth:`complete`, streamed: admitted (or refused) here; closing the stream stops the generation."""
+        self.charge(caller)
         deadline = self._deadline(cancel)
         model_id, work = self._conversation_work(messages, model, params)
         [ticket] = self._submit(model_id, [work], deadline, cancel, streaming=True)
@@ -449,10 +464,12 @@ class InferenceService:
 
     def batch_ocr(self, files: Sequence[tuple[str, ImageSource]], model: str | None = None,
                   language: str | None = None, progress: Progress | None = None,
-                  cancel: CancelToken | None = None, pages: str | None = None, force_ocr: bool = False) -> BatchResult:
+                  cancel: CancelToken | None = None, pages: str | None = None, force_ocr: bool = False,
+                  caller: str | None = None) -> BatchResult:
         """OCR many files (images and documents); a bad file or page fails alone (status 'error'), never the whole
-        batch. ``progress(done, total)`` is called from this thread as pages finish (a file counts once per page
-        read)."""
+        batch (one request on ``caller``'s budget). ``progress(done, total)`` is called from this thread as pages
+        finish (a file counts once per page read)."""
+        self.charge(caller)
         started, deadline = time.perf_counter(), self._deadline(cancel)
         model_id, hint = self.check_batch(files, model, language)
         self.manager.check_room(model_id, min(len(files), self.settings.limits.max_batch_files))

@@ -94,6 +94,7 @@ class LimitSettings(_Strict):
     image_urls: bool = Field(False, description="fetch http(s) image URLs given to /v1 and MCP (data: URLs always work)")
     max_images: int = Field(8, gt=0, description="images in one chat request, at most (and at most what the model takes)")
     shutdown_grace_s: float = Field(15.0, ge=0, description="at shutdown, how long queued work may still finish")
+    upload_ttl_s: float = Field(600.0, ge=1, description="Gradio uploads are deleted this long after their last use")
 
     @field_validator("rate_limit")
     @classmethod

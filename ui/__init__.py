@@ -9,7 +9,7 @@ import gradio as gr
 
 from inference import InferenceService
 
-from . import batch_tab, chat_tab, examples, mcp_tools, models_panel, ocr_tab
+from . import batch_tab, chat_tab, examples, files, mcp_tools, models_panel, ocr_tab
 
 DESCRIPTION = "Self-hosted OCR and image chat: read documents and ask questions about images, in the browser or by API."
 
@@ -37,8 +37,9 @@ def favicon() -> str:
 def build_ui(service: InferenceService, may_manage: Callable[[Any], bool] = lambda request: True) -> gr.Blocks:
     """The whole UI. ``may_manage(gr.Request)`` says whether a caller may load and unload models (the admin
     role when API keys are on)."""
-    title = service.title
-    with gr.Blocks(title=title) as blocks:
+    title, ttl = service.title, service.limits.upload_ttl_s
+    # uploads (and the files made for download) are deleted limits.upload_ttl_s after their last use
+    with gr.Blocks(title=title, delete_cache=(max(1, min(60, round(ttl / 4))), max(1, round(ttl)))) as blocks:
         gr.Markdown(f"# {title}\n{DESCRIPTION} · [REST API docs](/docs) · [Gradio API](/?view=api) · "
                     "[MCP](/gradio_api/mcp/) · [OpenAI API](/docs#/openai)", elem_id="header")
         with gr.Tab("OCR"):
@@ -53,4 +54,11 @@ def build_ui(service: InferenceService, may_manage: Callable[[Any], bool] = lamb
     # Gradio's queue is the UI's waiting line (it shows users their place); each model's runner still admits,
     # batches and cancels the work, as for REST requests.
     blocks.queue(default_concurrency_limit=16)
+    files.guard(blocks, fetch_urls=service.limits.image_urls, ttl_s=ttl,  # file inputs: Gradio's uploads only
+                keys_on=bool(service.settings.auth.api_keys))
+
+    async def mcp_calls_only_tools() -> None:  # at start-up, after mount_gradio_app made the MCP server
+        mcp_tools.only_tools(blocks)
+
+    blocks.extra_startup_events.append(mcp_calls_only_tools)
     return blocks

@@ -16,7 +16,16 @@ from inference import InferenceService, call_cancellable, documents
 from inference.results import BatchResult
 
 from . import examples
-from .common import DOCUMENT_TYPES, file_path, keep_on_error, language_hint, language_picker, model_dropdown, user_errors
+from .common import (
+    DOCUMENT_TYPES,
+    caller_of,
+    file_path,
+    keep_on_error,
+    language_hint,
+    language_picker,
+    model_dropdown,
+    user_errors,
+)
 from .mcp_tools import hide_from_mcp
 
 COLUMNS = ["file", "status", "time_s", "text"]
@@ -79,8 +88,8 @@ def build(service: InferenceService) -> None:
         name = getattr(request, "username", None)
         return name.split(":", 1)[-1] if service.settings.auth.api_keys and name else None
 
-    async def read_all(paths, model_id, hint, progress: gr.Progress, page_spec: str | None = None,
-                       owner: str | None = None) -> BatchResult:
+    async def read_all(request: gr.Request, paths, model_id, hint, progress: gr.Progress,
+                       page_spec: str | None = None) -> BatchResult:
         paths = [file_path(p) for p in (paths or []) if file_path(p)]
         if not paths:
             raise gr.Error("Add one or more images or PDFs first.")
@@ -92,20 +101,20 @@ def build(service: InferenceService) -> None:
             progress((done, total), desc="Reading", unit="pages")
 
         if count > JOB_PAGES:
-            return await through_a_job(items, model_id, hint, page_spec, report, owner)
+            return await through_a_job(items, model_id, hint, page_spec, report, owner_of(request), caller_of(request))
         return await call_cancellable(service.batch_ocr, items, model_id or None, hint, progress=report,
-                                      pages=page_spec or None)
+                                      pages=page_spec or None, caller=caller_of(request))
 
     def page_count(items, page_spec) -> int:
         """Pages the batch will read (PDFs are opened, not rendered); images and bad files count as one."""
         return sum(documents.page_count(Path(path).read_bytes(), page_spec or None) for _, path in items)
 
-    async def through_a_job(items, model_id, hint, page_spec, report, owner) -> BatchResult:
+    async def through_a_job(items, model_id, hint, page_spec, report, owner, caller) -> BatchResult:
         """A long batch runs as a job (POST /jobs's queue): it survives a restart of the server, and its progress is
         polled here; leaving the page or pressing Stop cancels it."""
         jobs = service.jobs
         job = await anyio.to_thread.run_sync(lambda: jobs.submit(items, model_id or None, hint, page_spec or None, False,
-                                                                 owner))
+                                                                 owner, caller))
         gr.Info(f"Long batch: running as job {job.id} (GET /jobs/{job.id} on the REST API).")
         try:
             while job.state in ("queued", "running"):
@@ -123,7 +132,7 @@ def build(service: InferenceService) -> None:
     @keep_on_error(4)
     async def batch_for_ui(paths, model_id, picked, page_spec, request: gr.Request,
                            progress=gr.Progress()):  # noqa: B008 (Gradio injects it)
-        result = await read_all(paths, model_id, language_hint(picked), progress, page_spec, owner_of(request))
+        result = await read_all(request, paths, model_id, language_hint(picked), progress, page_spec)
         return styled(table(result)), summary(result), write_downloads(result), ""
 
     run.click(hide_from_mcp(batch_for_ui), [files, model, language, pages], [results, totals, downloads, message],
@@ -143,7 +152,7 @@ def build(service: InferenceService) -> None:
     async def batch_ocr(paths, model_id, hint, request: gr.Request, progress=gr.Progress()):  # noqa: B008
         """Read the text of several images or documents (PDF, TIFF); each file gets its own status. Progress moves
         page by page. Returns the table of results, a summary line, and the results as CSV and JSON files."""
-        result = await read_all(paths, model_id, hint or None, progress, owner=owner_of(request))
+        result = await read_all(request, paths, model_id, hint or None, progress)
         return table(result), summary(result), write_downloads(result)
 
     api_button.click(hide_from_mcp(batch_ocr), [api_files, api_model, api_language],

@@ -11,7 +11,7 @@ import gradio as gr
 
 from inference import ChatMessage, InferenceService, call_cancellable
 
-from .common import image_input, keep_on_error, model_dropdown, user_errors
+from .common import caller_of, image_input, keep_on_error, model_dropdown, user_errors
 from .mcp_tools import hide_from_mcp
 
 
@@ -75,7 +75,7 @@ def build(service: InferenceService) -> None:
                 retry = gr.Button("Retry", elem_id="chat-retry", interactive=can_chat)
                 clear = gr.Button("New conversation", elem_id="chat-clear")
 
-    async def converse(image_path, text, model_id, temp, tokens, history,
+    async def converse(request: gr.Request, image_path, text, model_id, temp, tokens, history,
                        show_image: bool = True) -> AsyncIterator[tuple[list, str]]:
         """The answer as it streams in: (conversation, note) each time it grows; the note says why the answer was
         cut when the model looped. ``show_image`` puts the image in the conversation with its first question (the
@@ -88,7 +88,7 @@ def build(service: InferenceService) -> None:
         # admitted (or refused) now; closing the stream (Stop, a client that left) stops the generation
         stream = await call_cancellable(service.chat_stream, image_path, text, model_id or None,
                                         number(temp, "Temperature"), number(tokens, "Max new tokens", whole=True),
-                                        history=past_turns(history))
+                                        history=past_turns(history), caller=caller_of(request))
         first = not any(isinstance(m, dict) and m.get("role") == "user" for m in history)
         asked = [{"path": image_path}, text.strip()] if first and show_image else text.strip()
         history += [{"role": "user", "content": asked}, {"role": "assistant", "content": ""}]
@@ -103,18 +103,18 @@ def build(service: InferenceService) -> None:
                 yield history, " ".join(output.warnings)
 
     @keep_on_error(3)
-    async def chat_for_ui(image_path, text, model_id, temp, tokens, history):
-        async for conversation, note in converse(image_path, text, model_id, temp, tokens, history):
+    async def chat_for_ui(image_path, text, model_id, temp, tokens, history, request: gr.Request):
+        async for conversation, note in converse(request, image_path, text, model_id, temp, tokens, history):
             yield conversation, "", note
 
     @keep_on_error(3)
-    async def retry_for_ui(image_path, model_id, temp, tokens, history):
+    async def retry_for_ui(image_path, model_id, temp, tokens, history, request: gr.Request):
         history = list(history or [])
         last = max((i for i, m in enumerate(history) if isinstance(m, dict) and m.get("role") == "user"), default=None)
         if last is None:
             raise gr.Error("There is no question to ask again yet.")
         text = _text(history[last].get("content"))
-        async for conversation, note in converse(image_path, text, model_id, temp, tokens, history[:last]):
+        async for conversation, note in converse(request, image_path, text, model_id, temp, tokens, history[:last]):
             yield conversation, "", note
 
     inputs = [image, prompt, model, temperature, max_tokens, chatbot]
@@ -144,10 +144,11 @@ def build(service: InferenceService) -> None:
         api_button = gr.Button()
 
     @user_errors
-    async def chat(image_path, text, model_id, temp, tokens, history):
+    async def chat(image_path, text, model_id, temp, tokens, history, request: gr.Request):
         """Ask a vision-language model about an image; the answer streams in. Returns the conversation (with
         the answer) and an empty prompt."""
-        async for conversation, _ in converse(image_path, text, model_id, temp, tokens, history, show_image=False):
+        async for conversation, _ in converse(request, image_path, text, model_id, temp, tokens, history,
+                                              show_image=False):
             yield conversation, ""
 
     api_button.click(hide_from_mcp(chat), [api_image, api_prompt, api_model, api_temperature, api_tokens, api_history],

@@ -18,7 +18,7 @@ from typing import Any
 import gradio as gr
 
 from inference import ChatVLMError, InferenceService, Overloaded
-from inference.errors import BadInput, ModelUnavailable, TimedOut, redact_paths
+from inference.errors import BadInput, ModelUnavailable, RateLimited, TimedOut, redact_paths
 from inference.images import not_an_image
 
 log = logging.getLogger(__name__)
@@ -50,8 +50,8 @@ def _as_gr_error(name: str) -> Iterator[None]:
         yield
     except gr.Error:
         raise
-    except ChatVLMError as exc:
-        raise gr.Error(redact_paths(str(exc))) from None
+    except ChatVLMError as exc:  # a refused request is no server fault: no traceback in the log for it
+        raise gr.Error(redact_paths(str(exc)), print_exception=not isinstance(exc, RateLimited)) from None
     except Exception as exc:
         log.exception("UI handler %s failed", name)
         raise gr.Error("Unexpected error; the server log has the details.") from exc
@@ -129,6 +129,21 @@ def keep_on_error(outputs: int) -> Callable[[Callable[..., Any]], Callable[..., 
 
 
 DOCUMENT_TYPES = [".pdf", ".tif", ".tiff"]  # what the document inputs take (images go to the image inputs)
+
+
+def caller_of(request: Any) -> str | None:
+    """Whose rate-limit budget a Gradio event spends (the service charges it): the principal the gatekeeper found
+    for its HTTP request (a key's fingerprint, or ``address <ip>`` when keys are off), as the REST routes name it;
+    without one (the UI served alone), the Gradio user or the client's address."""
+    http = getattr(request, "request", None) if isinstance(request, gr.Request) else request  # MCP: Starlette's
+    principal = (getattr(http, "scope", None) or {}).get("state", {}).get("principal")
+    if principal is not None:
+        return principal.name
+    name = getattr(request, "username", None)
+    if name:
+        return name.split(":", 1)[-1]
+    client = getattr(http, "client", None)
+    return f"address {client.host}" if client is not None else None
 
 
 def file_path(value: Any) -> str | None:

@@ -13,7 +13,7 @@ import gradio as gr
 from inference import ChatMessage, ChatVLMError, InferenceService, call_cancellable
 from inference.image_urls import read
 
-from .common import user_errors
+from .common import caller_of, user_errors
 
 
 def build(service: InferenceService) -> None:
@@ -21,7 +21,7 @@ def build(service: InferenceService) -> None:
     limits = service.limits
 
     @user_errors
-    async def ocr_image(image: str, model: str = "", language: str = "") -> str:
+    async def ocr_image(image: str, request: gr.Request, model: str = "", language: str = "") -> str:
         """Read all the text in an image of a document (a scanned page, a photo of a receipt, a screenshot) with OCR.
 
         Args:
@@ -32,13 +32,14 @@ def build(service: InferenceService) -> None:
         Returns:
             JSON: the text in reading order (one line per line of the document), the model that read it, warnings
         """
+        service.charge(caller_of(request))  # before the image is fetched
         result = await call_cancellable(service.ocr, read(image, limits), model or None, language or None,
                                         filename="image")
         return as_json({"text": result.text, "model": result.model, "warnings": result.warnings,
                         "image_size": result.image_size})
 
     @user_errors
-    async def ocr_images(images: list[str], model: str = "", language: str = "") -> str:
+    async def ocr_images(images: list[str], request: gr.Request, model: str = "", language: str = "") -> str:
         """Read the text of several document images at once (the pages of a document, a stack of receipts).
 
         Args:
@@ -49,6 +50,7 @@ def build(service: InferenceService) -> None:
         Returns:
             JSON: one entry per image, in order: its text, or the error that kept it from being read
         """
+        service.charge(caller_of(request))  # one request, before the images are fetched
         entries: list[dict[str, Any]] = []
         files = []
         for i, url in enumerate(images):
@@ -68,7 +70,8 @@ def build(service: InferenceService) -> None:
         return as_json(entries)
 
     @user_errors
-    async def ask_about_image(image: str, question: str, model: str = "", max_tokens: int = 512) -> str:
+    async def ask_about_image(image: str, question: str, request: gr.Request, model: str = "",
+                              max_tokens: int = 512) -> str:
         """Ask a vision-language model a question about an image (describe it, find something in it, explain a chart
         or a form, extract fields from a document).
 
@@ -83,7 +86,8 @@ def build(service: InferenceService) -> None:
         """
         messages = [ChatMessage(role="user", content=question, images=(image,))]
         params = service.chat_params(None, max_tokens)
-        _, output = await call_cancellable(service.complete, messages, model or None, params)
+        _, output = await call_cancellable(service.complete, messages, model or None, params,
+                                           caller=caller_of(request))
         return output.text
 
     for tool in (ocr_image, ocr_images, ask_about_image):
@@ -92,6 +96,17 @@ def build(service: InferenceService) -> None:
 
 def as_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
+
+
+def only_tools(blocks: gr.Blocks) -> None:
+    """Gradio's MCP server lists only the tools, but would call any named event by name, the UI's too (their file
+    inputs filled by its loopback client, which uploads a path it is given from the server's own disk). Once the
+    app is mounted (its MCP server made), only the tools keep a name there."""
+    server = getattr(blocks, "mcp_server_obj", None)
+    for name, endpoint in list(getattr(server, "tool_to_endpoint", {}).items()):
+        block_fn = server.get_block_fn_from_endpoint_name(endpoint)
+        if block_fn is None or getattr(block_fn.fn, "_mcp_type", None) == "ui":
+            del server.tool_to_endpoint[name]
 
 
 def hide_from_mcp(fn: Any) -> Any:

@@ -10,7 +10,7 @@ import pandas as pd
 
 from inference import InferenceService
 
-from .common import keep_on_error, user_errors
+from .common import caller_of, keep_on_error, user_errors
 from .mcp_tools import hide_from_mcp
 
 COLUMNS = ["id", "state", "name", "params", "tasks", "note"]  # the state early: it stays in view on a phone
@@ -57,12 +57,12 @@ def build(service: InferenceService, refresh_on: list, may_manage: Callable[[Any
 
     async def load_one(model_id: str, request: gr.Request):
         check(request)
-        info = await _in_thread(service.load_model, model_id)
+        info = await _in_thread(service.load_model, model_id, caller_of(request))
         return *refreshed(), f"Model {info.id} is {info.state} (loaded in {info.load_seconds} s)."
 
     async def unload_one(model_id: str, request: gr.Request):
         check(request)
-        message = (await _in_thread(service.unload_model, model_id)).message
+        message = (await _in_thread(service.unload_model, model_id, caller_of(request))).message
         return *refreshed(), message
 
     gr.on(refresh_on, refreshed, None, [table, status], api_visibility="private")

@@ -16,6 +16,7 @@ from inference.results import OcrResult
 from . import examples
 from .common import (
     DOCUMENT_TYPES,
+    caller_of,
     file_path,
     image_input,
     keep_on_error,
@@ -103,17 +104,18 @@ def build(service: InferenceService) -> None:
                 label=examples.LICENCE)
     result = gr.State()
 
-    async def read(image_path: str | None, model_id: str | None, hint: str | None, pages: str | None = None,
-                   force_ocr: bool = False) -> OcrResult:
+    async def read(request: gr.Request, image_path: str | None, model_id: str | None, hint: str | None,
+                   pages: str | None = None, force_ocr: bool = False) -> OcrResult:
         if not image_path:
             raise gr.Error("Upload an image or a document first.")
         return await call_cancellable(service.ocr, image_path, model_id or None, hint,
-                                      filename=Path(image_path).name, pages=pages or None, force_ocr=bool(force_ocr))
+                                      filename=Path(image_path).name, pages=pages or None, force_ocr=bool(force_ocr),
+                                      caller=caller_of(request))
 
     @keep_on_error(5)
-    async def ocr_for_ui(image_path, document_path, page_spec, force_ocr, model_id, picked):
+    async def ocr_for_ui(image_path, document_path, page_spec, force_ocr, model_id, picked, request: gr.Request):
         path = file_path(document_path) or image_path  # the document when one is chosen
-        found = await read(path, model_id, language_hint(picked), page_spec, force_ocr)
+        found = await read(request, path, model_id, language_hint(picked), page_spec, force_ocr)
         for warning in found.warnings:
             gr.Warning(warning)
         state = {"image": path, "lines": [line.model_dump() for line in found.lines]}
@@ -146,10 +148,10 @@ def build(service: InferenceService) -> None:
         api_button = gr.Button()
 
     @user_errors
-    async def ocr(image_path, model_id, hint):
+    async def ocr(image_path, model_id, hint, request: gr.Request):
         """Read the text of an image. Returns the text and its details (model, time, size, language, lines with
         boxes, warnings)."""
-        found = await read(image_path, model_id, hint or None)
+        found = await read(request, image_path, model_id, hint or None)
         details = found.model_dump(exclude={"text"})
         return found.text, details
 
@@ -166,11 +168,11 @@ def build(service: InferenceService) -> None:
         doc_button = gr.Button()
 
     @user_errors
-    async def ocr_document(document_path, model_id, hint, page_spec, force_ocr):
+    async def ocr_document(document_path, model_id, hint, page_spec, force_ocr, request: gr.Request):
         """Read the text of a document (PDF, multi-page TIFF) or an image. pages picks pages ('1-3,5'; empty: all);
         force_ocr reads every PDF page from its picture even when the PDF has good text. Returns the whole text and
         its details (model, time, language, warnings, and each page: text, lines, source, time)."""
-        found = await read(file_path(document_path), model_id, hint or None, page_spec, force_ocr)
+        found = await read(request, file_path(document_path), model_id, hint or None, page_spec, force_ocr)
         return found.text, found.model_dump(exclude={"text"})
 
     doc_button.click(hide_from_mcp(ocr_document), [doc_file, doc_model, doc_language, doc_pages, doc_force],

@@ -9,6 +9,7 @@ from inference.results import ChatResult
 from ..deps import ServiceDep, serve
 from ..params import ChatQuery, chat_params
 from ..schemas import errors
+from ..security import caller
 
 router = APIRouter(tags=["chat"])
 
@@ -22,4 +23,4 @@ async def chat(
 ) -> ChatResult:
     """Ask a vision-language model about an image."""
     return await serve(request, service.chat, file.file, params.prompt or "", params.model, params.temperature,
-                       params.max_tokens, filename=file.filename or "file")
+                       params.max_tokens, filename=file.filename or "file", caller=caller(request.scope))

@@ -10,6 +10,7 @@ from inference.results import BatchResult
 from ..deps import ServiceDep
 from ..params import OcrQuery, ocr_params
 from ..schemas import errors
+from ..security import caller
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 
@@ -33,7 +34,7 @@ def submit_job(
     """Queue OCR of many files or long documents; answers at once with the job's id (poll GET /jobs/{id})."""
     items = [(f.filename or f"file{i + 1}", f.file) for i, f in enumerate(files)]
     status = service.jobs.submit(items, params.model, params.language, params.pages, params.force_ocr,
-                                 owner(request, service, creating=True))
+                                 owner(request, service, creating=True), caller(request.scope))
     response.headers["Location"] = f"/jobs/{status.id}"
     return status
 

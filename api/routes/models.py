@@ -1,11 +1,12 @@
 """The model registry and the loaded models."""
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from inference.results import ActionResult, ModelInfo, ModelsResult
 
 from ..deps import ServiceDep
 from ..schemas import errors
+from ..security import caller
 
 router = APIRouter(prefix="/models", tags=["models"])
 
@@ -17,12 +18,12 @@ def list_models(service: ServiceDep) -> ModelsResult:
 
 
 @router.post("/{model_name}/load", response_model=ModelInfo, responses=errors(404, 503))
-def load_model(model_name: str, service: ServiceDep) -> ModelInfo:
+def load_model(model_name: str, request: Request, service: ServiceDep) -> ModelInfo:
     """Load a model now instead of on its first request."""
-    return service.load_model(model_name)
+    return service.load_model(model_name, caller(request.scope))
 
 
 @router.delete("/{model_name}", response_model=ActionResult, responses=errors(404))
-def unload_model(model_name: str, service: ServiceDep) -> ActionResult:
+def unload_model(model_name: str, request: Request, service: ServiceDep) -> ActionResult:
     """Unload a model from memory; the next request that needs it loads it again."""
-    return service.unload_model(model_name)
+    return service.unload_model(model_name, caller(request.scope))

@@ -11,6 +11,7 @@ from inference.results import BatchResult, OcrResult
 from ..deps import ServiceDep, serve
 from ..params import OcrFormat, OcrQuery, ocr_format, ocr_params
 from ..schemas import errors
+from ..security import caller
 
 router = APIRouter(tags=["ocr"])
 
@@ -31,7 +32,8 @@ async def ocr(
 ) -> OcrResult | Response:
     """Extract text from an image or a document (a PDF's or TIFF's pages: `pages` in the response)."""
     result = await serve(request, service.ocr, file.file, params.model, params.language,
-                         filename=file.filename or "file", pages=params.pages, force_ocr=params.force_ocr)
+                         filename=file.filename or "file", pages=params.pages, force_ocr=params.force_ocr,
+                         caller=caller(request.scope))
     if output == "text":
         return PlainTextResponse(result.text + "\n")
     if output == "markdown":
@@ -49,4 +51,4 @@ async def batch_ocr(
     """Extract text from several images or documents; each file gets its own status."""
     items = [(f.filename or f"file{i + 1}", f.file) for i, f in enumerate(files)]
     return await serve(request, service.batch_ocr, items, params.model, params.language, pages=params.pages,
-                       force_ocr=params.force_ocr)
+                       force_ocr=params.force_ocr, caller=caller(request.scope))

@@ -34,6 +34,7 @@ from ..openai_schemas import (
     now,
     openai_finish,
 )
+from ..security import caller
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 
@@ -63,13 +64,15 @@ async def chat_completions(request: Request, body: ChatCompletionRequest, servic
                                  body.stop_sequences(), body.seed, max_temperature=2.0)
     messages = body.core_messages()
     if not body.stream:
-        model_id, output = await serve(request, service.complete, messages, body.model, params)
+        model_id, output = await serve(request, service.complete, messages, body.model, params,
+                                       caller=caller(request.scope))
         usage = Usage(prompt_tokens=output.prompt_tokens, completion_tokens=output.completion_tokens,
                       total_tokens=output.prompt_tokens + output.completion_tokens)
         return ChatCompletion(id=completion_id(), created=now(), model=model_id, usage=usage, choices=[
             Choice(message=AnswerMessage(content=output.text), finish_reason=openai_finish(output.finish_reason),
                    warning="; ".join(output.warnings) or None)])
-    stream = await serve(request, service.complete_stream, messages, body.model, params)  # refusals come as errors
+    stream = await serve(request, service.complete_stream, messages, body.model, params,  # refusals come as errors
+                         caller=caller(request.scope))
     include_usage = bool(body.stream_options and body.stream_options.include_usage)
     return StreamingResponse(events(stream, include_usage, params.stop), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

@@ -1,0 +1,141 @@
+"""Files from Gradio inputs: only what Gradio itself received is ever opened.
+
+A Gradio input that takes a file (an image, a document, the chat history's pictures) arrives as ``{"path": ...}``,
+and the client chooses the path. Gradio checks that it lies in its upload folder only when the app was launched
+with ``launch()``; mounted on FastAPI (``gr.mount_gradio_app``), it never is, so any readable file on the server
+could be read through any event (``/gradio_api/run/...``, ``/call/...``, the queue, MCP). :func:`guard` puts one
+check in front of every event's inputs, before Gradio copies or opens anything: each path must resolve (symlinks
+and ``..`` followed) inside Gradio's upload folder (``GRADIO_TEMP_DIR``, else ``<tmp>/gradio``), where the uploads
+and the app's own example files are; anything else is refused with one sentence that never says whether the path
+exists. A used upload is touched, so that ``limits.upload_ttl_s`` counts from its last use.
+
+Gradio names an upload by a SHA-256 of a secret seed and its content, so a path is known only to whoever uploaded
+the file; with API keys on, an upload is also refused to any other key than the one that uploaded it.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import gradio as gr
+from gradio.exceptions import InvalidPathError
+
+from api.security import UPLOADER
+
+from .common import caller_of
+
+log = logging.getLogger(__name__)
+
+NOT_RECEIVED = ("A file input must be a file uploaded to this server (POST /gradio_api/upload; gradio_client's "
+                "handle_file does it), not a path on the server.")
+NO_URLS = ("This server does not fetch files from URLs (limits.image_urls is off): upload the file instead "
+           "(POST /gradio_api/upload).")
+
+
+def refused(message: str, path: str) -> gr.Error:
+    log.warning("refused a Gradio file input: %s (%r)", message.split(":")[0], path[:200])
+    return gr.Error(message, print_exception=False)
+
+
+def expired(ttl_s: float) -> str:
+    return (f"This upload is no longer on the server (uploads are kept {round(ttl_s)} s after their last use): "
+            "upload the file again.")
+
+
+def paths_in(value: Any) -> Iterator[str]:
+    """Every ``path`` of a file reference in an input's value (Gradio's FileData, with or without its ``meta``,
+    at any depth: a list of files, a chat history's messages)."""
+    if isinstance(value, dict):
+        if "path" in value:
+            yield value["path"] if isinstance(value["path"], str) else repr(value["path"])
+        for item in value.values():
+            yield from paths_in(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from paths_in(item)
+
+
+def inside(path: str, folder: str) -> str | None:
+    """The real path of ``path`` when it lies in ``folder`` (itself resolved), else None."""
+    try:
+        real = os.path.realpath(path)
+    except (ValueError, OSError):  # a NUL byte, a loop of links
+        return None
+    return real if os.path.commonpath([real, folder]) == folder and real != folder else None
+
+
+class Uploads(set):
+    """Gradio's set of uploaded files (it deletes them after their TTL), which also keeps who uploaded each: the
+    principal the gatekeeper found for the upload request (``api.security.UPLOADER``)."""
+
+    def __init__(self, items: Any = ()):
+        super().__init__(items)
+        self.owners: dict[str, set[str]] = {}
+
+    def update(self, *others: Any) -> None:
+        who = UPLOADER.get()
+        for paths in others:
+            for path in paths:
+                if who is not None:
+                    self.owners.setdefault(os.path.realpath(path), set()).add(who)
+                self.add(path)
+        if len(self.owners) > 2 * len(self) + 1000:  # forget the deleted ones
+            self.owners = {path: keys for path, keys in self.owners.items() if os.path.exists(path)}
+
+
+class FileGuard:
+    """The check in front of every event (see the module doc). With API keys on, an upload is only for the key
+    that uploaded it (the same content uploaded by two keys is both keys')."""
+
+    def __init__(self, folder: str, fetch_urls: bool, ttl_s: float, keys_on: bool, uploads: Uploads):
+        self.folder, self.fetch_urls, self.ttl_s, self.keys_on, self.uploads = folder, fetch_urls, ttl_s, keys_on, uploads
+
+    def check(self, value: Any, caller: str | None) -> None:
+        """Refuse (gr.Error) an input that names a file Gradio did not receive for this caller; touch the others."""
+        for path in paths_in(value):
+            if path.startswith(("http://", "https://")):
+                if not self.fetch_urls:
+                    raise refused(NO_URLS, path)
+                continue  # Gradio fetches it (never from private addresses) into its upload folder
+            real = inside(path, self.folder)
+            owners = self.uploads.owners.get(real or "")
+            if real is None or (self.keys_on and owners and caller not in owners):
+                raise refused(NOT_RECEIVED, path)
+            try:
+                os.utime(real)  # used now: the TTL starts again
+            except FileNotFoundError:
+                raise refused(expired(self.ttl_s), path) from None
+            except OSError:
+                pass
+
+
+def guard(blocks: gr.Blocks, fetch_urls: bool, ttl_s: float, keys_on: bool) -> None:
+    """Check every event's inputs before Gradio prepares them (see the module doc)."""
+    uploads = Uploads(blocks.upload_file_set)  # the same set for Gradio's upload route and its TTL deletion
+    blocks.temp_file_sets = [uploads if s is blocks.upload_file_set else s for s in blocks.temp_file_sets]
+    blocks.upload_file_set = uploads
+    files = FileGuard(os.path.realpath(blocks.GRADIO_CACHE), fetch_urls, ttl_s, keys_on, uploads)
+    blocks.has_launched = True  # Gradio's own check as a second line (it runs only for a launched app)
+    process, prepare = blocks.process_api, blocks.preprocess_data
+    signature = inspect.signature(process)
+
+    @functools.wraps(process)
+    async def process_api(*args: Any, **kwargs: Any) -> Any:
+        call = signature.bind_partial(*args, **kwargs).arguments
+        files.check(call.get("inputs"), caller_of(call.get("request")))
+        return await process(*args, **kwargs)
+
+    @functools.wraps(prepare)
+    async def preprocess_data(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return await prepare(*args, **kwargs)
+        except InvalidPathError as exc:  # Gradio's own check: its message names the path, resolved (our folders)
+            raise refused(NOT_RECEIVED, str(exc)) from None
+
+    blocks.process_api = process_api  # type: ignore[method-assign]
+    blocks.preprocess_data = preprocess_data  # type: ignore[method-assign]
