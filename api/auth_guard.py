@@ -8,37 +8,16 @@ gatekeeper (401). The client address is the connecting one, or the one a trusted
 from __future__ import annotations
 
 import logging
-import time
 
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from inference.rate_limit import RateLimiter
 
 from .errors import error_response
 from .security import bearer_key, fingerprint
 
 log = logging.getLogger("chatvlmllm.auth")
-
-
-class FailureLimiter:
-    """Failed authentications per client address in a moving window (the ``limits`` library)."""
-
-    def __init__(self, rate: str):
-        from limits import parse, storage, strategies
-
-        self.rate = parse(rate)
-        self._limiter = strategies.MovingWindowRateLimiter(storage.MemoryStorage())
-
-    def retry_after(self, address: str) -> int | None:
-        """None while this address may still try a key; else seconds until it may."""
-        if self._limiter.test(self.rate, address):
-            return None
-        reset = self._limiter.get_window_stats(self.rate, address).reset_time
-        return max(1, int(reset - time.time() + 0.999))
-
-    def failed(self, address: str) -> bool:
-        """Count one failure; True when this one used the address's last try."""
-        self._limiter.hit(self.rate, address)
-        return not self._limiter.test(self.rate, address)
 
 
 class AuthGuard:
@@ -48,7 +27,7 @@ class AuthGuard:
     def __init__(self, app: ASGIApp, rate: str, enabled: bool):
         self.app = app
         self.enabled = enabled
-        self.limiter = FailureLimiter(rate)
+        self.limiter = RateLimiter(rate)  # failed authentications per client address
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if not self.enabled or scope["type"] not in ("http", "websocket"):
@@ -60,7 +39,7 @@ class AuthGuard:
             await self.app(scope, receive, send)
             return
         address = (scope.get("client") or ("unknown", 0))[0]
-        retry = self.limiter.retry_after(address)
+        retry = self.limiter.retry_after(address, count=False)
         if retry is not None:
             if scope["type"] == "websocket":
                 await send({"type": "websocket.close", "code": 1008})
@@ -84,7 +63,7 @@ class AuthGuard:
         try:
             await self.app(scope, receive, watch)
         finally:
-            if refused and self.limiter.failed(address):
+            if refused and self.limiter.spend(address):
                 who = fingerprint(key) if key is not None else "the sign-in form"
                 log.warning("authentication: %s has sent as many wrong keys as it may (%s; the last: %s); its keys "
                             "get 429 until the window moves on", address, self.limiter.rate, who)

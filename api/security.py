@@ -30,7 +30,6 @@ from starlette.responses import RedirectResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from inference.errors import RateLimited
-from inference.rate_limit import RateLimiter  # noqa: F401 (moved to the core; the name stays importable here)
 from inference.settings import ROLES, Settings
 
 from .errors import error_response

@@ -23,13 +23,22 @@ class RateLimiter:
         self.rate: RateLimitItem | None = parse(rate) if rate else None
         self._limiter = strategies.MovingWindowRateLimiter(store or storage.MemoryStorage())
 
-    def retry_after(self, caller: str) -> int | None:
-        """Count one request for ``caller``: None when it is within the limit, else the seconds until one is free
-        (that request is not counted)."""
-        if self.rate is None or self._limiter.hit(self.rate, caller):
+    def retry_after(self, caller: str, count: bool = True) -> int | None:
+        """Count one request for ``caller`` (``count=False``: only look): None when it is within the limit, else
+        the seconds until one is free (that request is not counted)."""
+        if self.rate is None:
+            return None
+        if self._limiter.hit(self.rate, caller) if count else self._limiter.test(self.rate, caller):
             return None
         reset = self._limiter.get_window_stats(self.rate, caller).reset_time
         return max(1, math.ceil(reset - time.time()))
+
+    def spend(self, caller: str) -> bool:
+        """Count one for ``caller`` whatever the budget says (a failure that happened); True when none is left."""
+        if self.rate is None:
+            return False
+        self._limiter.hit(self.rate, caller)
+        return not self._limiter.test(self.rate, caller)
 
     def charge(self, caller: str | None) -> None:
         """Count one request for ``caller`` or raise :class:`RateLimited`. ``None`` is the server itself (a job's
