@@ -2,17 +2,17 @@
 
 The API guide's curl examples use ``?model=...`` and its ``requests`` examples
 use ``data={...}``; both must work, so each parameter is read from both places.
+A parameter sent both ways takes the form field's value (the schema allows both,
+so both are accepted; the body is the request's own content, the query a shortcut).
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Annotated, Literal, TypeVar
 
 from fastapi import Form, Query
-
-from inference.errors import BadInput
+from pydantic import BeforeValidator
 
 T = TypeVar("T")
 
@@ -22,19 +22,20 @@ PAGES = "Pages of a PDF or multi-page TIFF to read, e.g. 1-3,5 (default: all)."
 FORCE_OCR = "true: OCR every PDF page, even one whose text layer is good (default false: the text layer is used)."
 
 
-def _same(a: object, b: object) -> bool:
-    return a == b or (isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b))
+def _flag(value: object) -> object:
+    """true or false (in any case), as the schema's boolean says: 1, 0, yes, on... are not booleans to it."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise ValueError("must be true or false")
 
 
-def _shown(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:40] + "..."
+Flag = Annotated[bool, BeforeValidator(_flag)]
 
 
-def pick(name: str, query: T | None, form: T | None) -> T | None:
-    if query is not None and form is not None and not _same(query, form):
-        raise BadInput(f"'{name}' was given twice with different values (query {_shown(query)}, form {_shown(form)}); "
-                       "give it once.")
+def pick(query: T | None, form: T | None) -> T | None:
+    """The form field's value when there is one, else the query string's."""
     return form if form is not None else query
 
 
@@ -56,22 +57,22 @@ async def ocr_format(
     format_query: Annotated[OcrFormat | None, Query(alias="format", description=FORMAT)] = None,
     format_form: Annotated[OcrFormat | None, Form(alias="format", description=FORMAT)] = None,
 ) -> OcrFormat:
-    return pick("format", format_query, format_form) or "json"
+    return pick(format_query, format_form) or "json"
 
 
 async def ocr_params(
     model_query: Annotated[str | None, Query(alias="model", description=MODEL)] = None,
     language_query: Annotated[str | None, Query(alias="language", description=LANGUAGE)] = None,
     pages_query: Annotated[str | None, Query(alias="pages", description=PAGES, max_length=200)] = None,
-    force_ocr_query: Annotated[bool | None, Query(alias="force_ocr", description=FORCE_OCR)] = None,
+    force_ocr_query: Annotated[Flag | None, Query(alias="force_ocr", description=FORCE_OCR)] = None,
     model_form: Annotated[str | None, Form(alias="model", description=MODEL)] = None,
     language_form: Annotated[str | None, Form(alias="language", description=LANGUAGE)] = None,
     pages_form: Annotated[str | None, Form(alias="pages", description=PAGES, max_length=200)] = None,
-    force_ocr_form: Annotated[bool | None, Form(alias="force_ocr", description=FORCE_OCR)] = None,
+    force_ocr_form: Annotated[Flag | None, Form(alias="force_ocr", description=FORCE_OCR)] = None,
 ) -> OcrQuery:
-    return OcrQuery(model=pick("model", model_query, model_form), language=pick("language", language_query, language_form),
-                    pages=pick("pages", pages_query, pages_form),
-                    force_ocr=bool(pick("force_ocr", force_ocr_query, force_ocr_form)))
+    return OcrQuery(model=pick(model_query, model_form), language=pick(language_query, language_form),
+                    pages=pick(pages_query, pages_form),
+                    force_ocr=bool(pick(force_ocr_query, force_ocr_form)))
 
 
 @dataclass
@@ -94,8 +95,8 @@ async def chat_params(
     max_tokens_form: Annotated[int | None, Form(alias="max_tokens", description="New tokens at most, default 512")] = None,
 ) -> ChatQuery:
     return ChatQuery(
-        prompt=pick("prompt", prompt_query, prompt_form),
-        model=pick("model", model_query, model_form),
-        temperature=pick("temperature", temperature_query, temperature_form),
-        max_tokens=pick("max_tokens", max_tokens_query, max_tokens_form),
+        prompt=pick(prompt_query, prompt_form),
+        model=pick(model_query, model_form),
+        temperature=pick(temperature_query, temperature_form),
+        max_tokens=pick(max_tokens_query, max_tokens_form),
     )
