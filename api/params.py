@@ -11,8 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Literal, TypeVar
 
-from fastapi import Form, Query
+from fastapi import Form, Query, Request
 from pydantic import BeforeValidator
+
+from inference.errors import BadInput
 
 T = TypeVar("T")
 
@@ -39,6 +41,18 @@ def pick(query: T | None, form: T | None) -> T | None:
     return form if form is not None else query
 
 
+async def given_once(request: Request, names: tuple[str, ...]) -> None:
+    """Each parameter at most once in the query string and once in the form: the schema gives each one value (a
+    repeated field would otherwise be read as one of its values, silently)."""
+    places = [("query string", request.query_params)]
+    if request.headers.get("content-type", "").startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
+        places.append(("form", await request.form()))  # parsed already for the Form parameters: read from cache
+    for where, values in places:
+        for name in names:
+            if len(values.getlist(name)) > 1:
+                raise BadInput(f"'{name}' was given more than once in the {where}; give it once.")
+
+
 FORMAT = ("json (default): the JSON result; text: the text alone (text/plain); markdown: the text as Markdown "
           "(text/markdown): a page model's own Markdown, else paragraphs and headings from the lines' layout.")
 OcrFormat = Literal["json", "text", "markdown"]
@@ -54,13 +68,16 @@ class OcrQuery:
 
 
 async def ocr_format(
+    request: Request,
     format_query: Annotated[OcrFormat | None, Query(alias="format", description=FORMAT)] = None,
     format_form: Annotated[OcrFormat | None, Form(alias="format", description=FORMAT)] = None,
 ) -> OcrFormat:
+    await given_once(request, ("format",))
     return pick(format_query, format_form) or "json"
 
 
 async def ocr_params(
+    request: Request,
     model_query: Annotated[str | None, Query(alias="model", description=MODEL)] = None,
     language_query: Annotated[str | None, Query(alias="language", description=LANGUAGE)] = None,
     pages_query: Annotated[str | None, Query(alias="pages", description=PAGES, max_length=200)] = None,
@@ -70,6 +87,7 @@ async def ocr_params(
     pages_form: Annotated[str | None, Form(alias="pages", description=PAGES, max_length=200)] = None,
     force_ocr_form: Annotated[Flag | None, Form(alias="force_ocr", description=FORCE_OCR)] = None,
 ) -> OcrQuery:
+    await given_once(request, ("model", "language", "pages", "force_ocr"))
     return OcrQuery(model=pick(model_query, model_form), language=pick(language_query, language_form),
                     pages=pick(pages_query, pages_form),
                     force_ocr=bool(pick(force_ocr_query, force_ocr_form)))
@@ -84,6 +102,7 @@ class ChatQuery:
 
 
 async def chat_params(
+    request: Request,
     # the prompt is documented as the required form field; the query string works too (for curl one-liners)
     prompt_query: Annotated[str | None, Query(alias="prompt", include_in_schema=False)] = None,
     model_query: Annotated[str | None, Query(alias="model", description=MODEL)] = None,
@@ -94,6 +113,7 @@ async def chat_params(
     temperature_form: Annotated[float | None, Form(alias="temperature", description="0.0-1.0, default 0.7")] = None,
     max_tokens_form: Annotated[int | None, Form(alias="max_tokens", description="New tokens at most, default 512")] = None,
 ) -> ChatQuery:
+    await given_once(request, ("prompt", "model", "temperature", "max_tokens"))
     return ChatQuery(
         prompt=pick(prompt_query, prompt_form),
         model=pick(model_query, model_form),

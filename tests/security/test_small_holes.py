@@ -142,7 +142,17 @@ def test_a_parameter_in_both_places_takes_the_form_value(open_server):
     assert client.delete(f"/jobs/{job.json()['id']}").status_code == 200
 
 
-def test_a_boolean_is_true_or_false_as_the_schema_says(open_server):
-    for where in ("params", "data"):
-        response = open_server.post("/ocr", files={"file": ("d.png", PNG)}, **{where: {"force_ocr": "1"}})
+def test_a_parameter_is_one_value_as_the_schema_says(open_server):
+    client = open_server
+    for where in ("params", "data"):  # a boolean is true or false
+        response = client.post("/ocr", files={"file": ("d.png", PNG)}, **{where: {"force_ocr": "1"}})
         assert response.status_code == 400 and "force_ocr" in response.json()["detail"], response.text
+    # and a parameter repeated in one place is not silently read as one of its values
+    for route, file_field in (("/ocr", "file"), ("/batch/ocr", "files"), ("/jobs", "files")):
+        form = client.post(route, files=[(file_field, ("d.png", PNG, "image/png")), ("model", (None, "embedded")),
+                                         ("model", (None, "rapidocr"))])
+        assert form.status_code == 400 and "more than once in the form" in form.json()["detail"], (route, form.text)
+        query = client.post(f"{route}?language=en&language=ru", files=[(file_field, ("d.png", PNG, "image/png"))])
+        assert query.status_code == 400 and "more than once in the query" in query.json()["detail"], route
+    chat = client.post("/chat", files={"file": ("d.png", PNG)}, data={"prompt": ["a", "b"]})
+    assert chat.status_code == 400 and "'prompt' was given more than once" in chat.json()["detail"]
