@@ -33,8 +33,8 @@ class MethodGuard:
                     methods.add("HEAD")
                 self._routes.append((re.compile(f"^{pattern}$"), methods))
             for route in self.api.routes:  # the documentation's own pages (/docs, /redoc), outside the schema
-                if isinstance(route, Route) and route.methods and "GET" in route.methods and route.include_in_schema \
-                        is False and not any(regex.match(route.path) for regex, _ in self._routes):
+                page = isinstance(route, Route) and not route.include_in_schema and "GET" in (route.methods or ())
+                if page and not any(regex.match(route.path) for regex, _ in self._routes):
                     self._routes.append((route.path_regex, {*route.methods, "HEAD"}))
         return self._routes
 
