@@ -1,25 +1,28 @@
 """A wrong method on a REST path answers 405 with an ``Allow`` header, even though Gradio, mounted at ``/``,
-would otherwise take the request (and answer 404); TRACE is refused everywhere."""
+would otherwise take the request (and answer 404); TRACE is refused everywhere. HEAD is answered wherever GET is
+(as ``Allow`` says and HTTP asks): the GET's status and headers without its body, under GET's access rules."""
 
 from __future__ import annotations
 
 import re
 
 from fastapi import FastAPI
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .errors import error_response
+from .gradio_calls import GradioCallGuard
 
 
 class MethodGuard:
     def __init__(self, app: ASGIApp, api: FastAPI):
-        self.app = app
+        self.app = GradioCallGuard(app)  # and a Gradio API call with a body it cannot use: 400/404, not a bare 500
         self.api = api
         self._routes: list | None = None
 
     def routes(self) -> list[tuple]:
-        """(path regex, allowed methods) of each REST path, as the OpenAPI schema documents them (read once the
-        app is assembled)."""
+        """(path regex, allowed methods) of each REST path, as the OpenAPI schema documents them, and of the
+        documentation's pages (read once the app is assembled)."""
         if self._routes is None:
             self._routes = []
             for path, operations in self.api.openapi().get("paths", {}).items():
@@ -29,11 +32,22 @@ class MethodGuard:
                 if "GET" in methods:
                     methods.add("HEAD")
                 self._routes.append((re.compile(f"^{pattern}$"), methods))
+            for route in self.api.routes:  # the documentation's own pages (/docs, /redoc), outside the schema
+                page = isinstance(route, Route) and not route.include_in_schema and "GET" in (route.methods or ())
+                if page and not any(regex.match(route.path) for regex, _ in self._routes):
+                    self._routes.append((route.path_regex, {*route.methods, "HEAD"}))
         return self._routes
+
+    def answers_get(self, path: str) -> bool:
+        """Whether a REST path answers GET (then HEAD is answered too)."""
+        return any(regex.match(path) and "GET" in methods for regex, methods in self.routes())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             method, path = scope["method"], scope["path"]
+            if method == "HEAD" and self.answers_get(path):
+                await self.app({**scope, "method": "GET"}, receive, without_body(send))
+                return
             for regex, methods in self.routes():
                 if regex.match(path) and method not in methods and method != "OPTIONS":
                     await self.refuse(scope, receive, send, sorted(methods))
@@ -49,3 +63,13 @@ class MethodGuard:
         response = error_response(scope["path"], 405, f"Method {scope['method']} is not allowed here; use {allow}.",
                                   {"Allow": allow})
         await response(scope, receive, send)
+
+
+def without_body(send: Send) -> Send:
+    """``send`` for a HEAD answered as GET: the status and headers (Content-Length included), no body bytes."""
+    async def headers_only(message: Message) -> None:
+        if message["type"] == "http.response.body":
+            message = {**message, "body": b""}
+        await send(message)
+
+    return headers_only

@@ -2,15 +2,17 @@
 
 The API guide's curl examples use ``?model=...`` and its ``requests`` examples
 use ``data={...}``; both must work, so each parameter is read from both places.
+A parameter sent both ways takes the form field's value (the schema allows both,
+so both are accepted; the body is the request's own content, the query a shortcut).
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Annotated, Literal, TypeVar
 
-from fastapi import Form, Query
+from fastapi import Form, Query, Request
+from pydantic import BeforeValidator
 
 from inference.errors import BadInput
 
@@ -22,20 +24,33 @@ PAGES = "Pages of a PDF or multi-page TIFF to read, e.g. 1-3,5 (default: all)."
 FORCE_OCR = "true: OCR every PDF page, even one whose text layer is good (default false: the text layer is used)."
 
 
-def _same(a: object, b: object) -> bool:
-    return a == b or (isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b))
+def _flag(value: object) -> object:
+    """true or false (in any case), as the schema's boolean says: 1, 0, yes, on... are not booleans to it."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise ValueError("must be true or false")
 
 
-def _shown(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:40] + "..."
+Flag = Annotated[bool, BeforeValidator(_flag)]
 
 
-def pick(name: str, query: T | None, form: T | None) -> T | None:
-    if query is not None and form is not None and not _same(query, form):
-        raise BadInput(f"'{name}' was given twice with different values (query {_shown(query)}, form {_shown(form)}); "
-                       "give it once.")
+def pick(query: T | None, form: T | None) -> T | None:
+    """The form field's value when there is one, else the query string's."""
     return form if form is not None else query
+
+
+async def given_once(request: Request, names: tuple[str, ...]) -> None:
+    """Each parameter at most once in the query string and once in the form: the schema gives each one value (a
+    repeated field would otherwise be read as one of its values, silently)."""
+    places = [("query string", request.query_params)]
+    if request.headers.get("content-type", "").startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
+        places.append(("form", await request.form()))  # parsed already for the Form parameters: read from cache
+    for where, values in places:
+        for name in names:
+            if len(values.getlist(name)) > 1:
+                raise BadInput(f"'{name}' was given more than once in the {where}; give it once.")
 
 
 FORMAT = ("json (default): the JSON result; text: the text alone (text/plain); markdown: the text as Markdown "
@@ -53,25 +68,29 @@ class OcrQuery:
 
 
 async def ocr_format(
+    request: Request,
     format_query: Annotated[OcrFormat | None, Query(alias="format", description=FORMAT)] = None,
     format_form: Annotated[OcrFormat | None, Form(alias="format", description=FORMAT)] = None,
 ) -> OcrFormat:
-    return pick("format", format_query, format_form) or "json"
+    await given_once(request, ("format",))
+    return pick(format_query, format_form) or "json"
 
 
 async def ocr_params(
+    request: Request,
     model_query: Annotated[str | None, Query(alias="model", description=MODEL)] = None,
     language_query: Annotated[str | None, Query(alias="language", description=LANGUAGE)] = None,
     pages_query: Annotated[str | None, Query(alias="pages", description=PAGES, max_length=200)] = None,
-    force_ocr_query: Annotated[bool | None, Query(alias="force_ocr", description=FORCE_OCR)] = None,
+    force_ocr_query: Annotated[Flag | None, Query(alias="force_ocr", description=FORCE_OCR)] = None,
     model_form: Annotated[str | None, Form(alias="model", description=MODEL)] = None,
     language_form: Annotated[str | None, Form(alias="language", description=LANGUAGE)] = None,
     pages_form: Annotated[str | None, Form(alias="pages", description=PAGES, max_length=200)] = None,
-    force_ocr_form: Annotated[bool | None, Form(alias="force_ocr", description=FORCE_OCR)] = None,
+    force_ocr_form: Annotated[Flag | None, Form(alias="force_ocr", description=FORCE_OCR)] = None,
 ) -> OcrQuery:
-    return OcrQuery(model=pick("model", model_query, model_form), language=pick("language", language_query, language_form),
-                    pages=pick("pages", pages_query, pages_form),
-                    force_ocr=bool(pick("force_ocr", force_ocr_query, force_ocr_form)))
+    await given_once(request, ("model", "language", "pages", "force_ocr"))
+    return OcrQuery(model=pick(model_query, model_form), language=pick(language_query, language_form),
+                    pages=pick(pages_query, pages_form),
+                    force_ocr=bool(pick(force_ocr_query, force_ocr_form)))
 
 
 @dataclass
@@ -83,6 +102,7 @@ class ChatQuery:
 
 
 async def chat_params(
+    request: Request,
     # the prompt is documented as the required form field; the query string works too (for curl one-liners)
     prompt_query: Annotated[str | None, Query(alias="prompt", include_in_schema=False)] = None,
     model_query: Annotated[str | None, Query(alias="model", description=MODEL)] = None,
@@ -93,9 +113,10 @@ async def chat_params(
     temperature_form: Annotated[float | None, Form(alias="temperature", description="0.0-1.0, default 0.7")] = None,
     max_tokens_form: Annotated[int | None, Form(alias="max_tokens", description="New tokens at most, default 512")] = None,
 ) -> ChatQuery:
+    await given_once(request, ("prompt", "model", "temperature", "max_tokens"))
     return ChatQuery(
-        prompt=pick("prompt", prompt_query, prompt_form),
-        model=pick("model", model_query, model_form),
-        temperature=pick("temperature", temperature_query, temperature_form),
-        max_tokens=pick("max_tokens", max_tokens_query, max_tokens_form),
+        prompt=pick(prompt_query, prompt_form),
+        model=pick(model_query, model_form),
+        temperature=pick(temperature_query, temperature_form),
+        max_tokens=pick(max_tokens_query, max_tokens_form),
     )

@@ -292,10 +292,28 @@ class Jobs:
             try:
                 self._run(row)
             except Exception:  # the worker never dies: the job says what happened
+                if self._gone(row["id"]):  # its rows and files went with a cancel while it ran: nothing failed
+                    log.info("job %s was cancelled while it ran", row["id"])
+                    self.store.drop_files(row["id"])
+                    continue
                 log.exception("job %s failed", row["id"])
                 self.store.move(row["id"], (RUNNING,), state=FAILED, error="Unexpected error while running the job.",
                                 ended=time.time())
                 self.store.drop_files(row["id"])
+
+    def _gone(self, job_id: str) -> bool:
+        """Whether the job was cancelled (and so deleted, its files with it) while the worker held it."""
+        row = self.store.job(job_id)
+        return row is None or row["state"] == CANCELLED
+
+    def _file(self, job_id: str, idx: int) -> bytes:
+        """A job's file; a file deleted by a cancel racing the worker is a cancel, not an error."""
+        try:
+            return self.store.file_data(job_id, idx)
+        except FileNotFoundError:
+            if self._gone(job_id):
+                raise Cancelled("The job was cancelled.") from None
+            raise
 
     def _run(self, row) -> None:
         job_id, service = row["id"], self.service
@@ -307,9 +325,10 @@ class Jobs:
             model_id, hint = row["model"], languages.parse(row["language"])
             rows = self.store.file_rows(job_id)
             for f in rows:
+                data = self._file(job_id, f["idx"])  # outside the per-file errors: a cancel ends the job
                 t0 = time.perf_counter()
                 try:
-                    doc = service.open_document(self.store.file_data(job_id, f["idx"]), model_id, f["name"],
+                    doc = service.open_document(data, model_id, f["name"],
                                                 row["pages"], bool(row["force_ocr"]))
                     docs.append(doc)
                     self.store.set_file(job_id, f["idx"], doc.multipage, [p.number for p in doc.pages],
@@ -333,7 +352,8 @@ class Jobs:
                     return  # not a result: read again when the job goes on (after a restart)
                 read.doc = present[read.doc]
                 self.store.save_read(job_id, read)
-                if self.store.job(job_id)["state"] != RUNNING:  # cancelled (by this process or another)
+                now = self.store.job(job_id)
+                if now is None or now["state"] != RUNNING:  # cancelled (by this process or another), or deleted
                     token.cancel()
 
             timeout = service.limits.request_timeout_s

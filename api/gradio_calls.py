@@ -1,0 +1,74 @@
+"""Gradio's HTTP API answers a body it cannot use with a bare 500: ``POST /gradio_api/call/v2/<api_name>`` takes
+the endpoint's named parameters as a JSON object, and an ordinary ``{"data": [...]}``, a missing parameter or an
+unknown key makes Gradio's argument building raise; an unknown endpoint name raises too. This guard answers those
+with 400 / 404 and the reason as ``{"detail"}``, and lets every other answer (and error) through unchanged."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .errors import error_response
+
+CALL = re.compile(r"^/gradio_api/(?:call/v2|call|run|api)/([^/]+)/?$")
+ARGUMENT_BUILDERS = {"construct_args"}  # gradio_client.utils: the body's keys against the endpoint's parameters
+
+
+def _raised_in(exc: BaseException) -> str:
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb.tb_frame.f_code.co_name if tb is not None else ""
+
+
+def _refusal(exc: Exception, path: str, name: str) -> tuple[int, str] | None:
+    """(status, detail) for the errors Gradio raises on a bad call; None for anything else."""
+    from gradio.route_utils import FnIndexInferError
+
+    if isinstance(exc, FnIndexInferError) or (isinstance(exc, KeyError) and exc.args == (f"/{name}",)):
+        return 404, f"No Gradio endpoint '{name[:60]}'; gradio_api/info lists them (named_endpoints)."
+    if isinstance(exc, (TypeError, ValueError)) and _raised_in(exc) in ARGUMENT_BUILDERS:
+        reason = str(exc).split(" Please click", 1)[0][:200]
+        how = ("a JSON object of the endpoint's named parameters (gradio_api/info lists them under named_endpoints)"
+               if "/call/v2/" in path else '{"data": [...]}, a value for each of the endpoint\'s inputs')
+        return 400, f"This call's body must be {how}: {reason}"
+    return None
+
+
+class GradioCallGuard:
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        match = CALL.match(scope.get("path", "")) if scope["type"] == "http" and scope["method"] == "POST" else None
+        if match is None:
+            await self.app(scope, receive, send)
+            return
+        held: list[Message] = []  # a 5xx answer waits: Gradio sends its bare 500, then raises the cause
+        answered = False
+
+        async def hold_errors(message: Message) -> None:
+            nonlocal answered
+            if held or (message["type"] == "http.response.start" and message["status"] >= 500):
+                held.append(message)
+            else:
+                answered = True
+                await send(message)
+
+        try:
+            await self.app(scope, receive, hold_errors)
+        except Exception as exc:
+            refusal = None if answered else _refusal(exc, scope["path"], match.group(1))
+            if refusal is None:
+                await self._replay(held, send)
+                raise
+            await error_response(scope["path"], *refusal)(scope, receive, send)
+            return
+        await self._replay(held, send)
+
+    @staticmethod
+    async def _replay(held: list[Any], send: Send) -> None:
+        for message in held:
+            await send(message)
