@@ -21,7 +21,6 @@ import re
 import secrets
 import time
 from collections.abc import Callable
-from contextvars import ContextVar
 from dataclasses import dataclass
 from urllib.parse import quote, urlparse
 
@@ -29,6 +28,7 @@ from starlette.datastructures import Headers
 from starlette.responses import RedirectResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from inference.callers import UPLOADER
 from inference.errors import RateLimited
 from inference.settings import ROLES, Settings
 
@@ -49,8 +49,6 @@ ADMIN_ROUTES = [("POST", re.compile(r"^/models/[^/]+/load$")), ("DELETE", re.com
 LIMITED_ROUTES = [("POST", re.compile(r"^/(ocr|chat|batch/ocr|jobs|models/[^/]+/load|v1/chat/completions)$")),
                   ("DELETE", re.compile(r"^/models/[^/]+$"))]
 UPLOAD = re.compile(r"^/+gradio_api/+upload/*$")
-# Who is uploading, while Gradio's upload route runs (ui/files.py keeps an upload for the key that sent it).
-UPLOADER: ContextVar[str | None] = ContextVar("chatvlm_uploader", default=None)
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from typing import Any
 import gradio as gr
 from gradio.exceptions import InvalidPathError
 
-from api.security import UPLOADER
+from inference.callers import UPLOADER
 
 from .common import caller_of
 
@@ -71,7 +71,7 @@ def inside(path: str, folder: str) -> str | None:
 
 class Uploads(set):
     """Gradio's set of uploaded files (it deletes them after their TTL), which also keeps who uploaded each: the
-    principal the gatekeeper found for the upload request (``api.security.UPLOADER``)."""
+    principal the gatekeeper found for the upload request (``inference.callers.UPLOADER``)."""
 
     def __init__(self, items: Any = ()):
         super().__init__(items)
