@@ -10,41 +10,17 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from inference.errors import (
-    BadInput,
-    Cancelled,
     ChatVLMError,
-    ConfigError,
     ModelUnavailable,
-    NotFound,
-    NotReady,
-    OutOfMemory,
-    Overloaded,
-    PayloadTooLarge,
-    RateLimited,
-    TimedOut,
-    UnknownModel,
+    http_status,
     redact_paths,
+    retry_after,
 )
 
 log = logging.getLogger(__name__)
 
-STATUS = [  # most specific first
-    (PayloadTooLarge, 413),
-    (BadInput, 400),
-    (UnknownModel, 404),
-    (NotFound, 404),
-    (NotReady, 409),
-    (RateLimited, 429),
-    (ModelUnavailable, 503),
-    (Overloaded, 503),
-    (TimedOut, 503),
-    (OutOfMemory, 503),
-    (Cancelled, 503),  # the client has gone: nobody reads it
-    (ConfigError, 500),
-]
-
 def status_of(exc: ChatVLMError) -> int:
-    return next((code for cls, code in STATUS if isinstance(exc, cls)), 500)
+    return http_status(exc)
 
 
 def error_response(path: str, status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -81,7 +57,8 @@ def install(app: FastAPI) -> None:
         status = status_of(exc)
         if isinstance(exc, ModelUnavailable) and exc.log_detail:
             log.warning("%s %s: %s (%s)", request.method, request.url.path, exc, exc.log_detail)
-        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Overloaded | RateLimited) else None
+        retry = retry_after(exc)
+        headers = {"Retry-After": str(retry)} if retry is not None else None
         return error_response(request.url.path, status, str(exc), headers)
 
     @app.exception_handler(RequestValidationError)

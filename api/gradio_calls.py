@@ -1,7 +1,12 @@
 """Gradio's HTTP API answers a body it cannot use with a bare 500: ``POST /gradio_api/call/v2/<api_name>`` takes
 the endpoint's named parameters as a JSON object, and an ordinary ``{"data": [...]}``, a missing parameter or an
 unknown key makes Gradio's argument building raise; an unknown endpoint name raises too. This guard answers those
-with 400 / 404 and the reason as ``{"detail"}``, and lets every other answer (and error) through unchanged."""
+with 400 / 404 and the reason as ``{"detail"}``.
+
+Gradio's ``/run`` and ``/api`` also answer every error a handler raises with 500, a refusal too (a path that is not an
+upload, a bad parameter, the rate limit): the handlers note the status their refusal has (``inference.errors.
+note_refusal``), and this guard answers with it (and ``Retry-After``), Gradio's body kept. Every other answer (and
+error) goes through unchanged."""
 
 from __future__ import annotations
 
@@ -9,6 +14,8 @@ import re
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from inference.errors import REFUSAL
 
 from .errors import error_response
 
@@ -57,6 +64,8 @@ class GradioCallGuard:
                 answered = True
                 await send(message)
 
+        noted: list[tuple[int, int | None]] = []
+        token = REFUSAL.set(noted)
         try:
             await self.app(scope, receive, hold_errors)
         except Exception as exc:
@@ -66,9 +75,17 @@ class GradioCallGuard:
                 raise
             await error_response(scope["path"], *refusal)(scope, receive, send)
             return
-        await self._replay(held, send)
+        finally:
+            REFUSAL.reset(token)
+        await self._replay(held, send, noted[0] if noted else None)
 
     @staticmethod
-    async def _replay(held: list[Any], send: Send) -> None:
+    async def _replay(held: list[Any], send: Send, refusal: tuple[int, int | None] | None = None) -> None:
         for message in held:
+            if refusal is not None and message["type"] == "http.response.start" and message["status"] == 500:
+                status, retry = refusal
+                headers = list(message.get("headers", []))
+                if retry is not None:
+                    headers.append((b"retry-after", str(retry).encode()))
+                message = {**message, "status": status, "headers": headers}
             await send(message)

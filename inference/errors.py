@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from contextvars import ContextVar
 
 # A filesystem path (/home/x/model, ./models/q, ../w, ~/m, C:\models\x): messages never show one.
 _PATH = re.compile(r"(?<![\w.:/~])(?:~|\.{1,2})?(?:/[\w.@+-]+){2,}/?|(?<![\w.:/~])(?:~|\.{1,2})/[\w.@+-]+"
@@ -78,3 +79,42 @@ class Cancelled(ChatVLMError):
 
 class ConfigError(ChatVLMError):
     """config.yaml (or an environment override) is invalid; raised at start-up."""
+
+
+# Each typed error's HTTP status, most specific first: one table that every edge renders (REST's {"detail"},
+# OpenAI's body, the Gradio API's status).
+STATUS: list[tuple[type[ChatVLMError], int]] = [
+    (PayloadTooLarge, 413),
+    (BadInput, 400),
+    (UnknownModel, 404),
+    (NotFound, 404),
+    (NotReady, 409),
+    (RateLimited, 429),
+    (ModelUnavailable, 503),
+    (Overloaded, 503),
+    (TimedOut, 503),
+    (OutOfMemory, 503),
+    (Cancelled, 503),  # the client has gone: nobody reads it
+    (ConfigError, 500),
+]
+
+
+def http_status(exc: ChatVLMError) -> int:
+    return next((code for cls, code in STATUS if isinstance(exc, cls)), 500)
+
+
+def retry_after(exc: BaseException) -> int | None:
+    """Seconds the client should wait before trying again (busy, or over its rate limit); None otherwise."""
+    return exc.retry_after if isinstance(exc, Overloaded | RateLimited) else None
+
+
+# A refusal raised deep in a handler whose framework answers every error the same way (Gradio's /run and /api: 500):
+# the edge that serves the request sets a list here, the handler notes (status, retry_after) in it, and the edge
+# answers with that status.
+REFUSAL: ContextVar[list[tuple[int, int | None]] | None] = ContextVar("chatvlm_refusal", default=None)
+
+
+def note_refusal(status: int, retry: int | None = None) -> None:
+    holder = REFUSAL.get()
+    if holder is not None:
+        holder.append((status, retry))

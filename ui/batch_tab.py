@@ -24,6 +24,7 @@ from .common import (
     language_hint,
     language_picker,
     model_dropdown,
+    refusal,
     user_errors,
 )
 from .mcp_tools import hide_from_mcp
@@ -92,7 +93,7 @@ def build(service: InferenceService) -> None:
                        page_spec: str | None = None) -> BatchResult:
         paths = [file_path(p) for p in (paths or []) if file_path(p)]
         if not paths:
-            raise gr.Error("Add one or more images or PDFs first.")
+            raise refusal("Add one or more images or PDFs first.")
         items = [(Path(p).name, p) for p in paths]
         count = await anyio.to_thread.run_sync(lambda: page_count(items, page_spec))
         progress((0, count), desc="Reading", unit="pages")

@@ -11,7 +11,7 @@ import gradio as gr
 
 from inference import ChatMessage, InferenceService, call_cancellable
 
-from .common import caller_of, image_input, keep_on_error, model_dropdown, user_errors
+from .common import caller_of, image_input, keep_on_error, model_dropdown, refusal, user_errors
 from .mcp_tools import hide_from_mcp
 
 
@@ -44,7 +44,7 @@ def number(value: object, label: str, whole: bool = False) -> float | int | None
     try:
         return int(float(value)) if whole else float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        raise gr.Error(f"{label} must be a number.") from None
+        raise refusal(f"{label} must be a number.") from None
 
 
 def no_chat_banner(service: InferenceService) -> str:
@@ -81,9 +81,9 @@ def build(service: InferenceService) -> None:
         cut when the model looped. ``show_image`` puts the image in the conversation with its first question (the
         UI's; API clients send the image each time)."""
         if not image_path:
-            raise gr.Error("Upload an image first.")
+            raise refusal("Upload an image first.")
         if not (text or "").strip():
-            raise gr.Error("Type a question first.")
+            raise refusal("Type a question first.")
         history = list(history or [])
         # admitted (or refused) now; closing the stream (Stop, a client that left) stops the generation
         stream = await call_cancellable(service.chat_stream, image_path, text, model_id or None,
@@ -112,7 +112,7 @@ def build(service: InferenceService) -> None:
         history = list(history or [])
         last = max((i for i, m in enumerate(history) if isinstance(m, dict) and m.get("role") == "user"), default=None)
         if last is None:
-            raise gr.Error("There is no question to ask again yet.")
+            raise refusal("There is no question to ask again yet.")
         text = _text(history[last].get("content"))
         async for conversation, note in converse(request, image_path, text, model_id, temp, tokens, history[:last]):
             yield conversation, "", note

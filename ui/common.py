@@ -18,7 +18,16 @@ from typing import Any
 import gradio as gr
 
 from inference import ChatVLMError, InferenceService, Overloaded
-from inference.errors import BadInput, ModelUnavailable, RateLimited, TimedOut, redact_paths
+from inference.errors import (
+    BadInput,
+    ModelUnavailable,
+    RateLimited,
+    TimedOut,
+    http_status,
+    note_refusal,
+    redact_paths,
+    retry_after,
+)
 from inference.images import not_an_image
 
 log = logging.getLogger(__name__)
@@ -51,10 +60,18 @@ def _as_gr_error(name: str) -> Iterator[None]:
     except gr.Error:
         raise
     except ChatVLMError as exc:  # a refused request is no server fault: no traceback in the log for it
+        note_refusal(http_status(exc), retry_after(exc))
         raise gr.Error(redact_paths(str(exc)), print_exception=not isinstance(exc, RateLimited)) from None
     except Exception as exc:
         log.exception("UI handler %s failed", name)
         raise gr.Error("Unexpected error; the server log has the details.") from exc
+
+
+def refusal(message: str, status: int = 400) -> gr.Error:
+    """A request the user must change (or may not make): the message for the screen, and the status the Gradio
+    API's /run and /api answer with (400, or 403 for a role), instead of Gradio's 500 for every error."""
+    note_refusal(status)
+    return gr.Error(message, print_exception=False)
 
 
 def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -170,7 +187,7 @@ def image_input(height: int, elem_id: str | None = None, label: str = "Image") -
             raise
         except Exception:
             name = getattr(payload, "orig_name", None) or "the upload"
-            raise gr.Error(not_an_image(name)) from None
+            raise refusal(not_an_image(name)) from None
 
     image.preprocess = preprocess
     return image

@@ -27,7 +27,7 @@ from gradio.exceptions import InvalidPathError
 
 from inference.callers import UPLOADER
 
-from .common import caller_of
+from .common import caller_of, refusal
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ NO_URLS = ("This server does not fetch files from URLs (limits.image_urls is off
 
 def refused(message: str, path: str) -> gr.Error:
     log.warning("refused a Gradio file input: %s (%r)", message.split(":")[0], path[:200])
-    return gr.Error(message, print_exception=False)
+    return refusal(message)
 
 
 def expired(ttl_s: float) -> str:

@@ -10,7 +10,7 @@ import pandas as pd
 
 from inference import InferenceService
 
-from .common import caller_of, keep_on_error, user_errors
+from .common import caller_of, keep_on_error, refusal, user_errors
 from .mcp_tools import hide_from_mcp
 
 COLUMNS = ["id", "state", "name", "params", "tasks", "note"]  # the state early: it stays in view on a phone
@@ -53,7 +53,7 @@ def build(service: InferenceService, refresh_on: list, may_manage: Callable[[Any
 
     def check(request: gr.Request) -> None:
         if not may_manage(request):
-            raise gr.Error("Loading and unloading models needs an admin key; this key has the user role.")
+            raise refusal("Loading and unloading models needs an admin key; this key has the user role.", 403)
 
     async def load_one(model_id: str, request: gr.Request):
         check(request)

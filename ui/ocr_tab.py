@@ -23,6 +23,7 @@ from .common import (
     language_hint,
     language_picker,
     model_dropdown,
+    refusal,
     user_errors,
 )
 from .mcp_tools import hide_from_mcp
@@ -107,7 +108,7 @@ def build(service: InferenceService) -> None:
     async def read(request: gr.Request, image_path: str | None, model_id: str | None, hint: str | None,
                    pages: str | None = None, force_ocr: bool = False) -> OcrResult:
         if not image_path:
-            raise gr.Error("Upload an image or a document first.")
+            raise refusal("Upload an image or a document first.")
         return await call_cancellable(service.ocr, image_path, model_id or None, hint,
                                       filename=Path(image_path).name, pages=pages or None, force_ocr=bool(force_ocr),
                                       caller=caller_of(request))

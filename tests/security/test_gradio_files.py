@@ -97,7 +97,7 @@ def test_server_paths_are_refused_by_every_file_input_through_every_door(server)
             for door in DOORS:
                 status, body = run(client, door.format(api_name), data, headers)
                 assert not leaks(body), (name, attack, door, body)
-                assert status == 500 and json.loads(body)["error"] == NOT_RECEIVED, (name, attack, door, body)
+                assert status == 400 and json.loads(body)["error"] == NOT_RECEIVED, (name, attack, door, body)
             event, payload = call(client, api_name, data, headers)
             assert not leaks(payload), (name, attack, payload)
             assert event == "error" and NOT_RECEIVED in payload, (name, attack, event, payload)
@@ -144,7 +144,7 @@ def test_mcp_calls_refuse_them_too(server):
 def test_urls_are_not_fetched_when_the_server_does_not_fetch_urls(server):
     client, _, headers, _, _ = server
     status, body = run(client, "/gradio_api/run/ocr", [file_data(f"{base(client)}/health"), "", ""], headers)
-    assert status == 500 and json.loads(body)["error"] == NO_URLS
+    assert status == 400 and json.loads(body)["error"] == NO_URLS
 
 
 def test_a_real_upload_still_works(server, private):
@@ -169,7 +169,7 @@ def test_an_upload_is_only_for_the_key_that_sent_it(server):
     assert status == 200 and MARK in body  # the uploader's own file
     status, body = run(client, "/gradio_api/run/ocr_document", data, headers)
     if headers:  # keys on: another key names it
-        assert status == 500 and json.loads(body)["error"] == NOT_RECEIVED and not leaks(body), body
+        assert status == 400 and json.loads(body)["error"] == NOT_RECEIVED and not leaks(body), body
         mine = upload(client, "salaries.pdf", pdf, headers).json()[0]  # the same bytes, sent by this key
         assert mine == theirs and run(client, "/gradio_api/run/ocr_document", data, headers)[0] == 200
     else:  # keys off: every client is the same (anonymous) user

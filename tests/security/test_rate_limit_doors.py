@@ -87,7 +87,9 @@ def test_every_door_refuses_a_key_whose_budget_is_used(keyed):
                        ("/gradio_api/run/batch_ocr", [[image], "", ""]),
                        ("/gradio_api/run/chat", [image, "What is it?", "", 0.7, 16, []])):
         status, body = run(client, door, data, user)
-        assert status == 500 and json.loads(body)["error"].startswith(LIMITED), (door, status, body)
+        assert status == 429 and json.loads(body)["error"].startswith(LIMITED), (door, status, body)
+    direct = client.post("/gradio_api/run/ocr", json={"data": [image, "", ""]}, headers=user)
+    assert direct.status_code == 429 and int(direct.headers["Retry-After"]) >= 1, direct.headers
 
     # the simple queue API, the browser's queue, gradio_client
     event, payload = call(client, "ocr", [image, "", ""], user)
@@ -130,7 +132,7 @@ def test_with_keys_off_the_client_address_has_one_budget_across_doors(open_serve
     assert rest_ocr(client, {}).status_code == 200  # 3 of 3
     assert_429(rest_ocr(client, {}), "/ocr")
     status, body = run(client, "/gradio_api/run/ocr_image", [DATA_URL, "rapidocr", ""])
-    assert status == 500 and json.loads(body)["error"].startswith(LIMITED), body
+    assert status == 429 and json.loads(body)["error"].startswith(LIMITED), body
     failed, text = mcp_call(client, {}, "ocr_image", {"image": DATA_URL, "model": "rapidocr"})
     assert failed and LIMITED in text, text
     assert_429(upload(client, "page.png", PNG), "/gradio_api/upload")
@@ -150,5 +152,5 @@ def test_gradio_uploads_are_deleted_after_their_ttl(settings):
             time.sleep(0.25)
         assert not path.exists(), "the upload is still there after its TTL"
         status, body = run(client, "/gradio_api/run/ocr", [file_data(str(path)), "rapidocr", ""])
-        assert status == 500 and "no longer on the server" in json.loads(body)["error"], body
+        assert status == 400 and "no longer on the server" in json.loads(body)["error"], body
         assert all(Path(p).exists() for p in examples)  # the examples are kept
