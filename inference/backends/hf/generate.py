@@ -16,9 +16,9 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ..errors import ModelUnavailable
-from ..settings import ModelSpec
-from ..values import (
+from ...errors import ModelUnavailable
+from ...settings import ModelSpec
+from ...values import (
     ChatMessage,
     ChatOutput,
     ChatParams,
@@ -30,9 +30,10 @@ from ..values import (
     cut_warning,
     with_image,
 )
-from .base import Backend, Stop
+from ..base import Backend, Stop
 from .fast_path import WARM_UP_PAGE, FastPath, batch_buckets, token_bucket
-from .hf_setup import (
+from .repetition import repeated_tail, repetition_stop
+from .setup import (
     HfOptions,
     device_of,
     fetch_command,
@@ -44,7 +45,6 @@ from .hf_setup import (
     weights_path,
     weights_present,
 )
-from .repetition import repeated_tail, repetition_stop
 
 log = logging.getLogger(__name__)
 

@@ -10,9 +10,9 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from ..values import ChatMessage, ChatParams, OcrWork
-from .hf import GenRequest, HfBackend
-from .hf_setup import HfOptions
+from ...values import ChatMessage, ChatParams, OcrWork
+from .generate import GenRequest, HfBackend
+from .setup import HfOptions
 
 
 class GotOptions(HfOptions):

@@ -12,13 +12,13 @@ from typing import Any
 from PIL import Image
 from pydantic import Field
 
-from ..errors import ModelUnavailable
-from ..images import fit_longest_side, fit_pixels, pad_to_aspect
-from ..languages import Language
-from ..values import ChatMessage, ChatParams, OcrWork
-from .hf import GenRequest, HfBackend
-from .hf_setup import HfOptions
-from .ocr_text import Cleanup, clean
+from ...errors import ModelUnavailable
+from ...images import fit_longest_side, fit_pixels, pad_to_aspect
+from ...languages import Language
+from ...values import ChatMessage, ChatParams, OcrWork
+from ..prompts import Cleanup, clean
+from .generate import GenRequest, HfBackend
+from .setup import HfOptions
 
 MAX_ASPECT = 100  # Qwen-VL processors refuse images thinner than 1:200
 

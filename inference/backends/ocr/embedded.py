@@ -25,8 +25,8 @@ import numpy as np
 from PIL import Image, ImageOps
 from pydantic import Field
 
-from ..languages import Language
-from ..values import OcrLine
+from ...languages import Language
+from ...values import OcrLine
 from .rapid import RapidOcrBackend, RapidOptions
 from .rapid_script import Reading, Script, is_latin
 from .tesseract import TesseractEngines, Word, find_tessdata

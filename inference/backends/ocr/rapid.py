@@ -26,12 +26,12 @@ import numpy as np
 from PIL import Image, ImageOps
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..images import pad_to_aspect
-from ..languages import Language
-from ..layout import reading_order, upright_boxes
-from ..settings import ModelSpec
-from ..values import OcrLine, OcrOutput
-from .base import Backend
+from ...images import pad_to_aspect
+from ...languages import Language
+from ...layout import reading_order, upright_boxes
+from ...settings import ModelSpec
+from ...values import OcrLine, OcrOutput
+from ..base import Backend
 from .rapid_geometry import (
     LINES_PER_ENGINE,
     MAX_ASPECT,

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image
 
-from ..values import OcrLine
+from ...values import OcrLine
 
 if TYPE_CHECKING:
     from .rapid import RapidOptions

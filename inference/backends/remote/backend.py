@@ -26,12 +26,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ..errors import BadInput, ModelUnavailable
-from ..images import fit_pixels
-from ..settings import ModelSpec
-from ..values import ChatMessage, ChatOutput, ChatParams, ChatWork, OcrOutput, OcrWork, Output, Work
-from .base import Backend, Stop
-from .ocr_text import strip_fence
+from ...errors import BadInput, ModelUnavailable
+from ...images import fit_pixels
+from ...settings import ModelSpec
+from ...values import ChatMessage, ChatOutput, ChatParams, ChatWork, OcrOutput, OcrWork, Output, Work
+from ..base import Backend, Stop
+from ..prompts import strip_fence
 
 log = logging.getLogger(__name__)
 
