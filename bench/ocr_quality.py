@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.scoring import cer, word_f1  # noqa: E402
-from inference.backends.rapid_script import is_cjk  # noqa: E402
+from inference.backends.ocr.rapid_script import is_cjk  # noqa: E402
 
 
 def load_set(folder: Path, limit: int | None) -> list[dict]:
@@ -90,7 +90,7 @@ def tesseract(items: list[dict], langs: str = "eng+rus", parallel: bool = False)
         import tesserocr
         from PIL import Image
 
-        from inference.backends.tesseract import find_tessdata
+        from inference.backends.ocr.tesseract import find_tessdata
     except ImportError:
         return None
     tessdata = find_tessdata("auto")

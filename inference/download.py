@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .backends.hf_setup import WEIGHT_FILES, is_local
+from .backends.hf.setup import WEIGHT_FILES, is_local
 from .errors import ChatVLMError
 from .registry import Registry
 from .settings import load_settings

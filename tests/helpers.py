@@ -9,7 +9,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from bench import scoring
-from inference.backends.tesseract import find_tessdata
+from inference.backends.ocr.tesseract import find_tessdata
 
 HAS_TESSERACT = importlib.util.find_spec("tesserocr") is not None and find_tessdata("auto") is not None
 needs_tesseract = pytest.mark.skipif(

@@ -7,12 +7,12 @@ import importlib
 from .base import Backend
 
 _BACKENDS = {
-    "embedded": "inference.backends.embedded:EmbeddedOcrBackend",
-    "rapidocr": "inference.backends.rapid:RapidOcrBackend",
-    "tesseract": "inference.backends.tesseract:TesseractBackend",
-    "transformers": "inference.backends.vlm:TransformersVlmBackend",
-    "got_ocr": "inference.backends.got_ocr:GotOcrBackend",
-    "openai": "inference.backends.remote:RemoteOpenAIBackend",
+    "embedded": "inference.backends.ocr.embedded:EmbeddedOcrBackend",
+    "rapidocr": "inference.backends.ocr.rapid:RapidOcrBackend",
+    "tesseract": "inference.backends.ocr.tesseract:TesseractBackend",
+    "transformers": "inference.backends.hf.vlm:TransformersVlmBackend",
+    "got_ocr": "inference.backends.hf.got_ocr:GotOcrBackend",
+    "openai": "inference.backends.remote.backend:RemoteOpenAIBackend",
 }
 
 

@@ -4,11 +4,11 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from inference import InferenceService
-from inference.backends.embedded import Draft
-from inference.backends.rapid import RapidOptions
-from inference.backends.rapid_geometry import detector_size, split_by_width, tall_windows
-from inference.backends.rapid_script import Reading
-from inference.backends.tesseract import Word, find_tessdata, installed_languages
+from inference.backends.ocr.rapid_geometry import detector_size, split_by_width, tall_windows
+from inference.backends.ocr.rapid_options import RapidOptions
+from inference.backends.ocr.rapid_script import Reading
+from inference.backends.ocr.tesseract import Word, find_tessdata, installed_languages
+from inference.backends.ocr.tesseract_first import Draft
 from inference.layout import reading_order, upright_boxes
 from tests.helpers import ENGLISH, HAS_TESSERACT, cer, cyrillic_font, render_lines, render_with
 

@@ -3,7 +3,7 @@ import threading
 import pytest
 
 from inference import ModelUnavailable, UnknownModel, load_settings
-from inference.backends.tesseract import find_tessdata
+from inference.backends.ocr.tesseract import find_tessdata
 from inference.cancel import Deadline
 from inference.manager import ERROR, READY, UNAVAILABLE, UNLOADED, ModelManager
 from inference.registry import Registry

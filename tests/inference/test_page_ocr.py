@@ -8,7 +8,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFilter
 
 from inference import InferenceService
-from inference.backends.rapid_script import Reading, choose, ctc_decode, is_cjk, latin_mask
+from inference.backends.ocr.rapid_script import Reading, choose, ctc_decode, is_cjk, latin_mask
 from inference.layout import Box, reading_order
 from tests.helpers import cer, cyrillic_font, encode, render_with
 from tests.inference.test_embedded_ocr import needs_tesseract_russian

@@ -2,8 +2,8 @@
 
 import pytest
 
-from inference.backends.ocr_text import clean
-from inference.backends.repetition import repeated_tail
+from inference.backends.hf.repetition import repeated_tail
+from inference.backends.prompts import clean
 
 
 @pytest.mark.parametrize(("ids", "expected"), [

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ..languages import Language
+from ...languages import Language
 
 Script = Literal["auto", "latin", "any"]
 

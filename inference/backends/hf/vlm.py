@@ -12,24 +12,21 @@ from typing import Any
 from PIL import Image
 from pydantic import Field
 
-from ..errors import ModelUnavailable
-from ..images import fit_longest_side, fit_pixels, pad_to_aspect
-from ..languages import Language
-from ..values import ChatMessage, ChatParams, OcrWork
-from .hf import GenRequest, HfBackend
-from .hf_setup import HfOptions
-from .ocr_text import Cleanup, clean
+from ...errors import ModelUnavailable
+from ...images import fit_longest_side, fit_pixels, pad_to_aspect
+from ...languages import Language
+from ...values import ChatMessage, ChatParams, ChatWork, OcrWork
+from ..prompts import LANGUAGE_PROMPT, OCR_PROMPT, Cleanup, clean, ocr_prompt
+from .generate import HfBackend
+from .setup import HfOptions
 
 MAX_ASPECT = 100  # Qwen-VL processors refuse images thinner than 1:200
 
 
 class VlmOptions(HfOptions):
     ocr_prompt: str = Field(
-        "Read all the text in this image. Reply with the text only, line by line, in reading order, "
-        "with no comments.",
-        description="instruction sent for /ocr; empty: the image alone (models trained without a prompt)",
-    )
-    language_prompt: str = Field(" The text is in {language}.",
+        OCR_PROMPT, description="instruction sent for /ocr; empty: the image alone (models trained without a prompt)")
+    language_prompt: str = Field(LANGUAGE_PROMPT,
                                  description="appended when a language hint is given; empty: hints are not sent")
     longest_side: int | None = Field(
         None, ge=32, description="larger images are scaled down to this longest side first (the page size the "
@@ -61,7 +58,7 @@ class TransformersVlmBackend(HfBackend):
                 "the transformers VLM backend needs one (use a backend made for this model)."
             )
 
-    def batch_inputs(self, requests: list[GenRequest]) -> Any:
+    def batch_inputs(self, requests: list[ChatWork]) -> Any:
         def prepare(image: Image.Image) -> Image.Image:
             image = pad_to_aspect(image, MAX_ASPECT)
             if self.options.longest_side is not None:
@@ -80,14 +77,11 @@ class TransformersVlmBackend(HfBackend):
         return self.to_device(batch)
 
     def ocr_prompt(self, language: Language | None) -> str:
-        prompt = self.options.ocr_prompt
-        if language is not None and prompt:
-            prompt += self.options.language_prompt.format(language=language.name)
-        return prompt
+        return ocr_prompt(self.options.ocr_prompt, self.options.language_prompt, language)
 
-    def ocr_request(self, work: OcrWork) -> GenRequest:
+    def ocr_request(self, work: OcrWork) -> ChatWork:
         message = ChatMessage(role="user", content=self.ocr_prompt(work.language), images=(work.image,))
-        return GenRequest([message], ChatParams(temperature=0.0, max_tokens=self.options.ocr_max_tokens))
+        return ChatWork([message], ChatParams(temperature=0.0, max_tokens=self.options.ocr_max_tokens))
 
     def ocr_text(self, answer: str) -> str:
         return clean(answer, self.options.ocr_cleanup)

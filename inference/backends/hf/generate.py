@@ -4,8 +4,9 @@ The runner hands a batch of work (OCR and chat alike, one sampling setting per b
 one batched generate, left padding, each row cut to its own max_tokens. ``stream`` answers one chat
 request piece by piece. Both stop a row as soon as its stop signal turns true (its caller left or its
 deadline passed), within one decoding step, and as soon as its answer ends in a runaway repetition
-(``repetition.py``: finish reason ``repetition``, one copy of the repeated block kept). Subclasses say how
-requests become model inputs (``batch_inputs``) and how OCR is asked (``ocr_request``).
+(``repetition.py``: finish reason ``repetition``, one copy of the repeated block kept); ``decode.py`` makes the
+tokens answers. Subclasses say how requests become model inputs (``batch_inputs``) and how OCR is asked
+(``ocr_request``).
 """
 
 from __future__ import annotations
@@ -13,26 +14,17 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
-from ..errors import ModelUnavailable
-from ..settings import ModelSpec
-from ..values import (
-    ChatMessage,
-    ChatOutput,
-    ChatParams,
-    ChatWork,
-    OcrOutput,
-    OcrWork,
-    Output,
-    Work,
-    cut_warning,
-    with_image,
-)
-from .base import Backend, Stop
+from ...errors import ModelUnavailable
+from ...settings import ModelSpec
+from ...values import ChatMessage, ChatOutput, ChatParams, ChatWork, OcrWork, Output, Work, with_image
+from ..base import Backend, Stop
+from .decode import Row, end_tokens, output, rows
 from .fast_path import WARM_UP_PAGE, FastPath, batch_buckets, token_bucket
-from .hf_setup import (
+from .repetition import repetition_stop
+from .setup import (
     HfOptions,
     device_of,
     fetch_command,
@@ -44,35 +36,8 @@ from .hf_setup import (
     weights_path,
     weights_present,
 )
-from .repetition import repeated_tail, repetition_stop
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class GenRequest:
-    messages: list[ChatMessage]  # images come with their messages
-    params: ChatParams
-
-    @property
-    def images(self) -> list[Any]:
-        return [image for message in self.messages for image in message.images]
-
-
-@dataclass
-class Row:
-    """One generated answer: its text, why it ended, and its token counts."""
-
-    text: str
-    finish_reason: str
-    prompt_tokens: int
-    completion_tokens: int
-
-
-def cut_at_stop(text: str, stop: tuple[str, ...]) -> str:
-    """The answer up to (not including) the first stop sequence in it."""
-    ends = [text.find(s) for s in stop if s and s in text]
-    return text[: min(ends)] if ends else text
 
 
 def row_stops(stops: Sequence[Stop]) -> Any:
@@ -186,12 +151,12 @@ class HfBackend(Backend):
         self.fast.warmed = True
 
     # ---- what subclasses say -----------------------------------------------------------------------
-    def batch_inputs(self, requests: list[GenRequest]) -> Any:
+    def batch_inputs(self, requests: list[ChatWork]) -> Any:
         """Model inputs for a batch, on the model's device (the processor handles the whole batch at once,
         which is much faster than one request at a time)."""
         raise NotImplementedError
 
-    def ocr_request(self, work: OcrWork) -> GenRequest:
+    def ocr_request(self, work: OcrWork) -> ChatWork:
         """How this model is asked to read an image."""
         raise NotImplementedError
 
@@ -204,21 +169,13 @@ class HfBackend(Backend):
         return {}
 
     # ---- compute ---------------------------------------------------------------------------------
-    def request(self, work: Work) -> GenRequest:
+    def request(self, work: Work) -> ChatWork:
         if isinstance(work, OcrWork):
             return self.ocr_request(work)
-        return GenRequest(list(work.messages), work.params)
+        return ChatWork(list(work.messages), work.params)
 
     def output(self, work: Work, row: Row) -> Output:
-        chat = isinstance(work, ChatWork)
-        warning = cut_warning(row.finish_reason, row.completion_tokens,
-                              "max_tokens" if chat else "ocr_max_tokens in the server's config")
-        warnings = [warning] if warning else []
-        if chat:
-            return ChatOutput(text=row.text.strip(), finish_reason=row.finish_reason,  # type: ignore[arg-type]
-                              prompt_tokens=row.prompt_tokens, completion_tokens=row.completion_tokens,
-                              warnings=warnings)
-        return OcrOutput(text=self.ocr_text(row.text), warnings=warnings, completion_tokens=row.completion_tokens)
+        return output(work, row, self.ocr_text)
 
     def run_batch(self, works: Sequence[Work], stops: Sequence[Stop]) -> list[Output]:
         """Answer a batch of the same sampling settings with one generate call."""
@@ -251,7 +208,7 @@ class HfBackend(Backend):
 
     def inputs(self, image: Any, messages: list[ChatMessage]) -> Any:
         """One request's inputs on the model's device, as a batch of one (the image with the first user turn)."""
-        return self.batch_inputs([GenRequest(with_image(messages, image), ChatParams(0.0, 1))])
+        return self.batch_inputs([ChatWork(with_image(messages, image), ChatParams(0.0, 1))])
 
     def to_device(self, inputs: Any) -> Any:
         """Inputs on the model's device, floating tensors (pixels) in the model's dtype."""
@@ -290,30 +247,9 @@ class HfBackend(Backend):
                                          **extra)
         return output[:, inputs["input_ids"].shape[1]:]
 
-    def end_tokens(self) -> set[int]:
-        config = self.model.generation_config
-        ends = config.eos_token_id if isinstance(config.eos_token_id, list) else [config.eos_token_id]
-        return {t for t in [*ends, config.pad_token_id] if t is not None}
-
     def rows(self, inputs: Any, tokens: Any, limits: list[int], stop: tuple[str, ...] = ()) -> list[Row]:
-        """Each row's answer, cut at its own max_tokens, at its first end token, and after the first copy of a
-        repetition that ends it."""
-        ends, rows, options = self.end_tokens(), [], self.options
-        for i, limit in enumerate(limits):
-            ids = tokens[i, :limit].tolist()
-            length = next((n for n, token in enumerate(ids) if token in ends), None)
-            reason = "stop" if length is not None or len(ids) < limit else "length"
-            ids = ids if length is None else ids[:length]
-            generated = len(ids)  # what was generated (and counts as usage), before a repetition is cut
-            repeat = repeated_tail(ids, options.repetition_min_tokens, options.repetition_max_period,
-                                   options.repetition_min_copies)
-            if repeat is not None:
-                ids, reason = ids[:repeat.keep], "repetition"
-            prompt = int(inputs["attention_mask"][i].sum()) if "attention_mask" in inputs else 0
-            text = self.decode([ids])[0]
-            cut = cut_at_stop(text, stop)
-            rows.append(Row(cut, "stop" if cut != text else reason, prompt, generated))
-        return rows
+        """Each row's answer (``decode.rows``)."""
+        return rows(inputs, tokens, limits, stop, end_tokens(self.model.generation_config), self.decode, self.options)
 
     def decode(self, tokens: Any) -> list[str]:
         return self.processor.batch_decode(tokens, skip_special_tokens=True)

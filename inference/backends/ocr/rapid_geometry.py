@@ -3,15 +3,11 @@ how line crops are shared out between engines, and how a page lying on its side 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 from PIL import Image
 
-from ..values import OcrLine
-
-if TYPE_CHECKING:
-    from .rapid import RapidOptions
+from ...values import OcrLine
+from .rapid_options import RapidOptions
 
 
 def detector_size(width: int, height: int, options: RapidOptions) -> tuple[str, int]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import TypeVar
 
-from .hf_setup import HfOptions
+from .setup import HfOptions
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -10,9 +10,9 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from ..values import ChatMessage, ChatParams, OcrWork
-from .hf import GenRequest, HfBackend
-from .hf_setup import HfOptions
+from ...values import ChatMessage, ChatParams, ChatWork, OcrWork
+from .generate import HfBackend
+from .setup import HfOptions
 
 
 class GotOptions(HfOptions):
@@ -25,13 +25,13 @@ class GotOcrBackend(HfBackend):
     tasks = frozenset({"ocr"})
     Options = GotOptions
 
-    def batch_inputs(self, requests: list[GenRequest]) -> Any:
+    def batch_inputs(self, requests: list[ChatWork]) -> Any:
         images = [r.images[0] for r in requests]
         return self.to_device(self.processor(images, return_tensors="pt", format=self.options.output == "formatted"))
 
     def generate_extra(self) -> dict[str, Any]:
         return {"tokenizer": self.processor.tokenizer, "stop_strings": "<|im_end|>"}
 
-    def ocr_request(self, work: OcrWork) -> GenRequest:
-        return GenRequest([ChatMessage(role="user", content="", images=(work.image,))],
+    def ocr_request(self, work: OcrWork) -> ChatWork:
+        return ChatWork([ChatMessage(role="user", content="", images=(work.image,))],
                           ChatParams(temperature=0.0, max_tokens=self.options.ocr_max_tokens))

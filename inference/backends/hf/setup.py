@@ -11,8 +11,8 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, Field
 
-from ..errors import ModelUnavailable
-from ..settings import ModelSpec
+from ...errors import ModelUnavailable
+from ...settings import ModelSpec
 from .repetition import RepetitionOptions
 
 Precision = Literal["auto", "bf16", "fp16", "fp32", "int8", "int4"]
@@ -43,7 +43,7 @@ class HfOptions(RepetitionOptions):
 
 def missing_packages(options: HfOptions) -> str | None:
     """None when the options can run on this host, else what is missing (a clear error, never a silent fallback)."""
-    from ..device import gpu_info
+    from ...device import gpu_info
 
     for package in ("torch", "transformers"):
         if importlib.util.find_spec(package) is None:
@@ -62,7 +62,7 @@ def missing_packages(options: HfOptions) -> str | None:
 
 
 def device_of(options: HfOptions) -> str:
-    from ..device import gpu_info
+    from ...device import gpu_info
 
     if options.device == "auto":
         return "cuda" if gpu_info().available else "cpu"

@@ -1,11 +1,27 @@
-"""The transcription in an OCR model's answer: each model wraps it its own way, and its registry entry lists the
-clean-ups (``ocr_cleanup``) that take the wrapping off, applied in the order given."""
+"""How a vision-language model is asked to read an image, and its transcription taken out of its answer: the
+OCR prompt and its language suffix (the transformers and the remote backends alike), and the clean-ups each
+model's registry entry lists (``ocr_cleanup``) that take the wrapping off an answer, applied in the order given."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
 from typing import Literal
+
+from ..languages import Language
+
+OCR_PROMPT = ("Read all the text in this image. Reply with the text only, line by line, in reading order, "
+              "with no comments.")
+LANGUAGE_PROMPT = " The text is in {language}."  # {language}: the hint's English name(s), from inference.languages
+
+
+def ocr_prompt(prompt: str, language_prompt: str, language: Language | None) -> str:
+    """The instruction sent for /ocr: ``prompt``, and when a language hint is given, ``language_prompt`` with the
+    hint's name(s) ('Russian', 'English and Russian'). An empty prompt (a model that reads the image alone) stays
+    empty; an empty ``language_prompt`` sends no hint."""
+    if language is None or not prompt:
+        return prompt
+    return prompt + language_prompt.format(language=language.name)
 
 Cleanup = Literal["front_matter", "doctags", "markers", "fence"]
 

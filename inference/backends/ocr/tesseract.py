@@ -18,11 +18,11 @@ from typing import Any
 from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..errors import BadInput, ModelUnavailable
-from ..languages import Language
-from ..settings import ModelSpec
-from ..values import OcrLine, OcrOutput
-from .base import Backend
+from ...errors import BadInput, ModelUnavailable
+from ...languages import Language
+from ...settings import ModelSpec
+from ...values import OcrLine, OcrOutput
+from ..base import Backend
 
 _SEARCH = [
     "/usr/share/tesseract-ocr/5/tessdata",

@@ -1,0 +1,159 @@
+"""The embedded OCR engine: RapidOCR (PP-OCR models in ONNX, shipped inside its wheel).
+
+Runs offline on the CPU, on a pool of RapidOCR instances (``rapid_pool``). The detector's input size is chosen
+per image, light-on-dark pages are inverted, pages lying on their side or upside down are turned, and lines
+come back in reading order (``inference.layout``); the page geometry is in ``rapid_geometry``, line recognition
+within a script in ``rapid_script``, the options in ``rapid_options``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from ...images import pad_to_aspect
+from ...languages import Language
+from ...layout import reading_order, upright_boxes
+from ...settings import ModelSpec
+from ...values import OcrLine, OcrOutput
+from ..base import Backend
+from .rapid_geometry import (
+    MAX_ASPECT,
+    detector_size,
+    is_dark,
+    reading_confidence,
+    tall_windows,
+    turn_back,
+    vertical_share,
+)
+from .rapid_options import RapidOptions
+from .rapid_pool import RapidPool
+from .rapid_script import Reading, Script, choose, recognise, script_for
+
+
+class RapidOcrBackend(RapidPool, Backend):
+    tasks = frozenset({"ocr"})
+    Options = RapidOptions
+
+    def __init__(self, spec: ModelSpec):
+        super().__init__(spec)
+        self.init_pool()
+
+    @classmethod
+    def unavailable_reason(cls, spec: ModelSpec) -> str | None:
+        if importlib.util.find_spec("rapidocr") is None or importlib.util.find_spec("onnxruntime") is None:
+            return "RapidOCR is not installed: pip install rapidocr onnxruntime"
+        return None
+
+    @property
+    def workers(self) -> int:
+        return self._size
+
+    def load(self) -> None:
+        self.load_pool()
+
+    def unload(self) -> None:
+        self.unload_pool()
+
+    def detect_and_read(self, image: Image.Image, script: Script = "auto") -> list[OcrLine]:
+        """Every detected line with RapidOCR's reading of it, empty readings included (RapidOCR's own
+        __call__ drops those, but a line in a script it cannot read is still a line for refine()).
+        A long narrow image (a till receipt) is read in overlapping windows (side by side on the engines when
+        the request is alone, else one after the other on one), each line from the window that holds its
+        middle: shrunk whole to the detector's size, its text would be too small to find."""
+        windows = tall_windows(*image.size, self.options)
+        if len(windows) == 1:
+            with self.engine() as engine:
+                return self.read_with(engine, image, script)
+
+        def read_window(window: tuple[int, int, int, int]) -> list[OcrLine]:
+            top, bottom, keep_top, keep_bottom = window
+            with self.engine() as engine:
+                lines = self.read_with(engine, image.crop((0, top, image.width, bottom)), script, wide=False)
+            shifted = [line.model_copy(update={"box": [[x, y + top] for x, y in line.box]}) for line in lines]
+            return [line for line in shifted if keep_top <= sum(y for _, y in line.box) / len(line.box) < keep_bottom]
+
+        return [line for part in self.side_by_side(read_window, windows) for line in part]
+
+    def read_with(self, engine: Any, image: Image.Image, script: Script = "auto", wide: bool = True) -> list[OcrLine]:
+        """One RapidOCR pass over an image, the detector sized for it (RapidOCR's run_ocr_steps, with the
+        recognition shared out to the pool's idle engines and decoded within ``script``); ``wide``: the detector
+        may run on every core when the request is alone (not for windows, which already run side by side)."""
+        from rapidocr.main import RapidOCRError
+        from rapidocr.utils.process_img import map_boxes_to_original
+
+        image = pad_to_aspect(image, MAX_ASPECT)
+        original = engine.load_img(image)
+        prepared, record = engine.preprocess_img(original)
+        try:
+            with self.detector(engine, wide) as detector:
+                detector.text_det.limit_type, detector.text_det.limit_side_len = detector_size(*image.size, self.options)
+                crops, detected = detector.detect_and_crop(prepared, record)
+            if engine.use_cls:
+                crops, _ = engine.cls_and_rotate(crops)
+            read = choose(self.recognize(engine, crops, script), script)
+        except RapidOCRError:  # nothing detected (RapidOCR raises it for empty results)
+            return []
+        boxes = map_boxes_to_original(detected.boxes, record, *original.shape[:2])
+        return [
+            OcrLine(text=str(text), box=[[float(x), float(y)] for x, y in box], confidence=round(float(score), 4),
+                    engine=engine_name)
+            for (text, score, engine_name), box in zip(read, boxes, strict=True)
+        ]
+
+    def recognize(self, engine: Any, crops: list[np.ndarray], script: Script = "auto") -> list[Reading]:
+        """Read the line crops (the script decides only how they are decoded, in ``choose``)."""
+        return self.share_out(engine, crops, self.read_lines)
+
+    def read_lines(self, engine: Any, crops: list[np.ndarray]) -> list[Reading]:
+        """RapidOCR's reading of line crops, on one engine."""
+        options = self.options
+        return recognise(engine.text_rec, crops, options.rec_squeeze, options.rec_min_width, options.rec_batch_size)
+
+    def refine(self, image: Image.Image, lines: list[OcrLine], language: Language | None,
+               warnings: list[str]) -> list[OcrLine]:
+        """Hook for subclasses: improve the lines (re-read some with another engine)."""
+        return lines
+
+    def upright(self, image: Image.Image, script: Script = "auto") -> tuple[int, Image.Image, list[OcrLine]]:
+        """The page turned so its lines read left to right (a scan fed sideways or upside down), as
+        (counter-clockwise turn in degrees, turned image, its lines). A page whose lines are mostly vertical is
+        tried at 90 and 270 degrees, one read with low confidence at 180; the most confident reading wins, with a
+        margin of 0.1 for the likelier case (a page of vertical lines is turned unless both turns read much worse;
+        a page in a script RapidOCR reads poorly stays upright unless upside down reads much better).
+        Upright pages cost nothing more."""
+        lines = self.detect_and_read(image, script)
+        if not self.options.auto_rotate or not lines:
+            return 0, image, lines
+        confidence = reading_confidence(lines)
+        if vertical_share(lines) > 0.5:
+            best, turns = (confidence - 0.1, 0, image, lines), (90, 270)
+        elif confidence < self.options.upside_down_confidence:
+            best, turns = (confidence + 0.1, 0, image, lines), (180,)
+        else:
+            return 0, image, lines
+        for turn in turns:
+            turned = image.rotate(turn, expand=True)
+            turned_lines = self.detect_and_read(turned, script)
+            candidate = (reading_confidence(turned_lines), turn, turned, turned_lines)
+            best = max(best, candidate, key=lambda c: c[0])
+        return best[1], best[2], best[3]
+
+    def ocr(self, image: Image.Image, language: Language | None) -> OcrOutput:
+        if self.options.invert_dark and is_dark(image):
+            image = ImageOps.invert(image)
+        warnings: list[str] = []
+        turn, upright, lines = self.upright(image, script_for(language))
+        lines = self.refine(upright, lines, language, warnings)
+        lines = [line for line in lines if line.text.strip()
+                 and (line.engine != "rapidocr" or line.confidence >= self.options.text_score)]
+        rows = reading_order(upright_boxes([line.box for line in lines], [line.text for line in lines]))
+        ordered = [lines[box.index] for row in rows for box in row]
+        text = "\n".join(" ".join(lines[box.index].text.strip() for box in row) for row in rows)
+        if turn:
+            ordered = [line.model_copy(update={"box": turn_back(line.box, turn, image.size)}) for line in ordered]
+            warnings.append(f"The page was turned {turn} degrees to read it; boxes are in the image as sent.")
+        return OcrOutput(text=text, lines=ordered, warnings=warnings)

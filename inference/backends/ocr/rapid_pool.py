@@ -1,0 +1,138 @@
+"""The RapidOCR backends' engines: a pool of single-threaded RapidOCR instances, and a wide detector.
+
+One RapidOCR instance is not safe to share between threads (each call rewrites its parameters), so the
+backend keeps a pool of single-threaded instances sized to the cores, and its runner runs that many requests
+at once (``workers``): concurrent requests use every core, each on its own instance, and a request alone on
+the model (``alone()``, the runner's word) detects its lines with a wide instance whose detector runs on every
+core and shares its line recognition (and a long receipt's windows) out to the idle instances.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import numpy as np
+
+from .rapid_geometry import LINES_PER_ENGINE, WARM_UP_SIZE, split_by_width, warm_up_image
+from .rapid_options import RapidOptions
+
+T = TypeVar("T")
+P = TypeVar("P")
+
+
+class RapidPool:
+    """Mixed into the RapidOCR backend: the pool (``_pool``), the wide detector (``_wide``) and how a request
+    takes engines from them. Needs ``options`` (:class:`RapidOptions`) and ``alone`` (set by the runner)."""
+
+    options: RapidOptions
+    alone: Callable[[], bool]
+
+    def init_pool(self) -> None:
+        self._pool: queue.Queue | None = None
+        self._wide: Any = None
+        self._size = self.options.workers or max(1, os.cpu_count() or 1)
+
+    def _engine(self, threads: int = 0, detector_only: bool = False) -> Any:
+        from rapidocr import RapidOCR
+
+        engine = RapidOCR(params={
+            "Global.log_level": "error",
+            "Global.text_score": 0.0,  # keep every detected line: refine() may re-read weak ones; filtered in ocr()
+            "Global.use_cls": self.options.use_angle_classifier,
+            "EngineConfig.onnxruntime.intra_op_num_threads": threads or self.options.threads_per_worker,
+            "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+            "EngineConfig.onnxruntime.enable_cpu_mem_arena": True,
+            # each request sets the detector's size (detector_size); this one only keeps the warm-up image as it is
+            "Det.limit_type": "max",
+            "Det.limit_side_len": max(WARM_UP_SIZE),
+        })
+        # RapidOCR loads its ONNX sessions lazily; read a word once so no request pays for it (or only detect it,
+        # for an instance that only detects: its recogniser is then never loaded)
+        if detector_only:
+            engine.detect_and_crop(*engine.preprocess_img(engine.load_img(warm_up_image())))
+        else:
+            engine(warm_up_image())
+        return engine
+
+    def load_pool(self) -> None:
+        pool: queue.Queue = queue.Queue()
+        for _ in range(self._size):
+            pool.put(self._engine())
+        if self.options.wide_detector and self._size > 1:
+            threads = min(self._size * self.options.threads_per_worker, os.cpu_count() or 1)
+            self._wide = self._engine(threads, detector_only=True)
+        self._pool = pool
+
+    def unload_pool(self) -> None:
+        self._pool = self._wide = None
+
+    @contextmanager
+    def engine(self) -> Iterator[Any]:
+        """A RapidOCR instance of the pool, for this thread alone until the block ends."""
+        pool = self._pool
+        if pool is None:
+            raise RuntimeError("RapidOCR backend used before load()")
+        engine = pool.get()
+        try:
+            yield engine
+        finally:
+            pool.put(engine)
+
+    @contextmanager
+    def detector(self, engine: Any, wide: bool = True) -> Iterator[Any]:
+        """The instance to detect lines with: for a request alone on the model, the wide one (ONNX Runtime threads
+        for every instance) while it holds every other instance of the pool, taken idle (a lone request's
+        detection on every core); under load each request keeps to its own instance and core."""
+        pool = self._pool
+        wide = self._wide if wide and self.alone() else None
+        taken: list[Any] = []
+        while wide is not None and pool is not None and len(taken) < self._size - 1:
+            try:
+                taken.append(pool.get_nowait())
+            except queue.Empty:
+                break
+        try:
+            if wide is not None and len(taken) == self._size - 1:
+                yield wide
+            else:
+                for other in taken:  # (some are busy: give the idle ones back at once)
+                    pool.put(other)
+                taken = []
+                yield engine
+        finally:
+            for other in taken:
+                pool.put(other)
+
+    def side_by_side(self, read: Callable[[P], T], parts: list[P]) -> list[T]:
+        """``read`` over a request's parts (a long receipt's windows), in order: side by side on as many engines
+        as there are parts when the request is alone, else one after the other (under load: its own engine only)."""
+        with ThreadPoolExecutor(max_workers=min(self._size, len(parts)) if self.alone() else 1,
+                                thread_name_prefix="ocr-window") as workers:
+            return list(workers.map(read, parts))
+
+    def share_out(self, engine: Any, crops: list[np.ndarray], read: Callable[[Any, list[np.ndarray]], list[T]]) -> list[T]:
+        """``read(engine, crops)`` on this engine and on as many idle engines of the pool as the lines keep busy
+        (a request alone on a laptop uses every core; under load, each request keeps to its own engine)."""
+        pool = self._pool if self.alone() else None
+        helpers = [engine]
+        while pool is not None and len(helpers) < min(self._size, len(crops) // LINES_PER_ENGINE):
+            try:
+                helpers.append(pool.get_nowait())
+            except queue.Empty:
+                break
+        try:
+            chunks = split_by_width(crops, len(helpers))
+            if len(chunks) <= 1:
+                parts = [read(engine, crops)]
+            else:
+                with ThreadPoolExecutor(max_workers=len(chunks), thread_name_prefix="ocr-rec") as workers:
+                    parts = list(workers.map(read, helpers, chunks))
+        finally:
+            for helper in helpers[1:]:
+                pool.put(helper)
+        return [reading for part in parts for reading in part]

@@ -1,0 +1,113 @@
+"""Tesseract first: printed Latin lines are read by Tesseract, which reads a line of a page in well under half
+RapidOCR's time; a reading whose every word Tesseract is sure of is kept; in one it is unsure of a few words
+of, RapidOCR reads those words again (cut out of the line); the others are read whole by RapidOCR (the embedded
+backend decides, on a sample of each image's lines, whether that pays)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from .rapid_script import Reading, is_latin
+from .tesseract import TesseractEngines, Word
+
+FIRST_SAMPLE = 8  # lines of an image Tesseract reads first, spread over it...
+FIRST_SHARE = 0.6  # ...and the share of them it must be sure of to read the image's other lines first too
+LINE_PADDING = 8  # px of the crop's background around a line given to Tesseract (it reads tight crops worse)
+MIN_CUT = 4  # px: narrower cuts of unsure words (overlapping boxes) are not read alone; the line is read whole
+
+
+def spread(count: int, sample: int) -> list[int]:
+    """``sample`` indexes spread evenly over ``count`` (all of them when there are no more)."""
+    if count <= sample:
+        return list(range(count))
+    return sorted({round(j * (count - 1) / (sample - 1)) for j in range(sample)})
+
+
+def padded(crop: np.ndarray) -> Image.Image:
+    """A line crop in grey, with a margin of its own background (the median of its border)."""
+    image = Image.fromarray(crop).convert("L")
+    pixels = np.asarray(image)
+    border = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
+    return ImageOps.expand(image, LINE_PADDING, fill=int(np.median(border)))
+
+
+@dataclass
+class Draft:
+    """Tesseract's reading of a line it is unsure of some words of: its words and the image it read."""
+
+    words: list[Word]
+    image: Image.Image
+    sure: float
+
+    def runs(self) -> list[tuple[int, int]]:
+        """The runs of consecutive words it is unsure of, as (first, past the last) word indexes."""
+        runs: list[tuple[int, int]] = []
+        for i, word in enumerate(self.words):
+            if word.confidence >= self.sure:
+                continue
+            if runs and runs[-1][1] == i:
+                runs[-1] = (runs[-1][0], i + 1)
+            else:
+                runs.append((i, i + 1))
+        return runs
+
+    def cut(self, run: tuple[int, int]) -> np.ndarray | None:
+        """The run's words cut out of the line, from the middle of the gap before them to the middle of the gap
+        after (never into the run's own words); None when boxes that overlap leave too little to read."""
+        first, end = run
+        words, width = self.words, self.image.width
+        left = min((words[first - 1].box[2] + words[first].box[0]) // 2, words[first].box[0]) if first else 0
+        right = (max((words[end - 1].box[2] + words[end].box[0]) // 2, words[end - 1].box[2])
+                 if end < len(words) else width)
+        left, right = max(0, left), min(width, right)
+        if right - left < MIN_CUT:
+            return None
+        return np.asarray(self.image.crop((left, 0, right, self.image.height)).convert("RGB"))
+
+    def patched(self, found: dict[tuple[int, int], Reading]) -> Reading:
+        """The line with each run's words replaced by RapidOCR's reading of them."""
+        parts, scores, i = [], [], 0
+        for (first, end), reading in sorted(found.items()):
+            parts += [w.text for w in self.words[i:first]] + [reading.latin.strip()]
+            scores += [w.confidence for w in self.words[i:first]] + [reading.latin_score]
+            i = end
+        parts += [w.text for w in self.words[i:]]
+        scores += [w.confidence for w in self.words[i:]]
+        return Reading.latin_only(" ".join(parts), round(min(scores), 4), "tesseract+rapidocr")
+
+
+def tesseract_line(tesseract: TesseractEngines, crop: np.ndarray, sure: float) -> Reading | Draft | None:
+    """Tesseract's reading of a Latin line: a Reading when it is sure of every word, a Draft when it is
+    unsure of at most half of them, else None."""
+    image = padded(crop)
+    words = tesseract.read_words(image, "eng")
+    if not words or not is_latin(" ".join(word.text for word in words)):
+        return None
+    unsure = sum(word.confidence < sure for word in words)
+    if not unsure:
+        return Reading.latin_only(" ".join(w.text for w in words), round(min(w.confidence for w in words), 4),
+                                  "tesseract")
+    return Draft(words, image, sure) if 2 * unsure <= len(words) else None
+
+def patch(first: list[Reading | Draft | None], read: Callable[[list[np.ndarray]], list[Reading]], sure: float) -> None:
+    """RapidOCR reads the words each draft is unsure of (each run of them, cut out between the gaps around
+    it); a draft whose every run it reads surely becomes a Reading, the others None (read whole again)."""
+    runs: list[tuple[int, tuple[int, int], np.ndarray]] = []
+    for k, draft in enumerate(first):
+        if isinstance(draft, Draft):
+            cuts = [(k, run, draft.cut(run)) for run in draft.runs()]
+            if all(cut is not None for _, _, cut in cuts):
+                runs += cuts  # type: ignore[arg-type]
+            else:
+                first[k] = None
+    patches: dict[int, dict[tuple[int, int], Reading]] = {}
+    for (k, run, _), reading in zip(runs, read([cut for _, _, cut in runs]), strict=True):
+        patches.setdefault(k, {})[run] = reading
+    for k, found in patches.items():
+        draft = first[k]
+        ok = all(r.latin.strip() and r.latin_score >= sure for r in found.values())
+        first[k] = draft.patched(found) if ok and isinstance(draft, Draft) else None
