@@ -1,7 +1,8 @@
 """Request bodies are refused as they come in, not after they have landed on disk.
 
 Each route has the largest body it can need (``limits``: one file for ``/ocr`` and ``/chat``, a batch for
-``/batch/ocr``, ``/jobs`` and Gradio's uploads, ``max_images`` base64 images for ``/v1/chat/completions``, a
+``/batch/ocr``, ``/jobs`` and Gradio's uploads, ``max_images`` base64 images for ``/v1/chat/completions`` and the
+MCP tools, one base64 file for Gradio's other calls (JSON, parsed in memory: their files come as uploads), a
 little for everything else), plus ``SLACK`` for the multipart framing and form fields. A ``Content-Length``
 over it gets 413 at once, before a byte of the body is read; a body sent without one (chunked) is counted as it
 streams in and gets 413 as soon as it passes the limit, so at most the limit is ever spooled to a temporary file.
@@ -29,6 +30,7 @@ def route_limits(limits: LimitSettings) -> list[tuple[re.Pattern, int, str]]:
     """(path pattern, largest body, what sets it) in order; the last entry matches every path."""
     one_file = limits.max_file_bytes + SLACK
     batch = limits.max_file_bytes * limits.max_batch_files + SLACK
+    data_url = math.ceil(limits.max_file_bytes * 4 / 3) + SLACK  # a Gradio call's JSON (the files are uploads)
     images = math.ceil(limits.max_images * limits.max_file_bytes * 4 / 3) + SLACK  # base64 data: URLs in JSON
     files = "limits.max_file_bytes per file, limits.max_batch_files files"
     return [
@@ -36,7 +38,10 @@ def route_limits(limits: LimitSettings) -> list[tuple[re.Pattern, int, str]]:
         (re.compile(r"^/(batch/ocr|jobs)/?$"), batch, files),
         (re.compile(r"^/v1/chat/completions/?$"), images, "limits.max_images images of limits.max_file_bytes"),
         (re.compile(r"^/login/?$"), SMALL, "a sign-in form"),
-        (re.compile(r"^/gradio_api/"), batch, files),  # uploads (several files at once), MCP tools with data: URLs
+        (re.compile(r"^/+gradio_api/+upload/*$"), batch, files),  # several files at once, streamed to disk
+        # MCP tools take data: URLs (ocr_images several), parsed in memory like every other Gradio call's JSON
+        (re.compile(r"^/+gradio_api/+mcp/"), images, "limits.max_images images of limits.max_file_bytes"),
+        (re.compile(r"^/+gradio_api/"), data_url, "one file of limits.max_file_bytes as a data: URL"),
         (re.compile(r""), SLACK, "this route takes no file"),  # the other routes take no body worth the name
     ]
 

@@ -19,7 +19,8 @@ from inference.errors import REFUSAL
 
 from .errors import error_response
 
-CALL = re.compile(r"^/gradio_api/(?:call/v2|call|run|api)/([^/]+)/?$")
+CALL = re.compile(r"^/gradio_api/(?:(?:call/v2|call|run|api)/([^/]+)|queue/join)/?$")
+FUNCTION_LOOKUP = {"get_fn"}  # gradio.route_utils: the event a body's fn_index names
 ARGUMENT_BUILDERS = {"construct_args"}  # gradio_client.utils: the body's keys against the endpoint's parameters
 
 
@@ -36,6 +37,8 @@ def _refusal(exc: Exception, path: str, name: str) -> tuple[int, str] | None:
 
     if isinstance(exc, FnIndexInferError) or (isinstance(exc, KeyError) and exc.args == (f"/{name}",)):
         return 404, f"No Gradio endpoint '{name[:60]}'; gradio_api/info lists them (named_endpoints)."
+    if _raised_in(exc) in FUNCTION_LOOKUP:  # a fn_index that is no event of this app
+        return 404, "No Gradio event with that fn_index; gradio_api/info lists the named endpoints."
     if isinstance(exc, (TypeError, ValueError)) and _raised_in(exc) in ARGUMENT_BUILDERS:
         reason = str(exc).split(" Please click", 1)[0][:200]
         how = ("a JSON object of the endpoint's named parameters (gradio_api/info lists them under named_endpoints)"
@@ -69,7 +72,7 @@ class GradioCallGuard:
         try:
             await self.app(scope, receive, hold_errors)
         except Exception as exc:
-            refusal = None if answered else _refusal(exc, scope["path"], match.group(1))
+            refusal = None if answered else _refusal(exc, scope["path"], match.group(1) or "")
             if refusal is None:
                 await self._replay(held, send)
                 raise

@@ -36,12 +36,17 @@ def allowed_hosts(settings: Settings) -> list[str]:
 
 def host_name(value: str) -> str:
     """The name of a ``Host`` header, without its port: 'example.com:8000' -> 'example.com', '[::1]:80' -> '[::1]'
-    (and one trailing dot off: 'localhost.' is 'localhost')."""
+    (and one trailing dot off: 'localhost.' is 'localhost').
+    A port that is not digits ('localhost:80@evil.com') leaves the whole value, which no allowed name matches."""
     value = value.strip().lower()
     if value.startswith("["):
         end = value.find("]")
-        return value[: end + 1] if end > 0 else value
-    return value.rsplit(":", 1)[0].rstrip(".") if value.count(":") <= 1 else value
+        port = value[end + 1:] if end > 0 else ""
+        return value[: end + 1] if end > 0 and (not port or port[:1] == ":" and port[1:].isdigit()) else value
+    if value.count(":") > 1:
+        return value
+    name, colon, port = value.partition(":")
+    return name.rstrip(".") if not colon or port.isdigit() else value
 
 
 class HostGuard:
