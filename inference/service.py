@@ -51,7 +51,6 @@ class InferenceService:
         self.settings = settings
         self.observers = Observers()
         self.catalog = Catalog(settings, self.observers)
-        self.registry = self.catalog.registry
         self.manager = ModelManager(self.catalog, lambda sizing: settings.limits.queue_size(
             sizing.workers * sizing.max_batch), settings.limits.shutdown_grace_s, self.observers)
         self.inputs = Inputs(self.catalog, settings)

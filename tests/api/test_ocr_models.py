@@ -87,13 +87,13 @@ def test_longest_side():
 def test_chat_default_on_a_cpu_host_is_the_cpu_model_whose_weights_are_here(service):
     expected = "qwen3_vl_2b" if gpu_info().available else "smolvlm2_500m"
     assert service.default_model("chat") == expected
-    assert service.registry.default_for("chat", "auto", gpu=False) == "smolvlm2_500m"
-    assert service.registry.default_for("ocr", "auto", gpu=False) == "embedded"  # engines stay the CPU's OCR
+    assert service.catalog.registry.default_for("chat", "auto", gpu=False) == "smolvlm2_500m"
+    assert service.catalog.registry.default_for("ocr", "auto", gpu=False) == "embedded"  # engines stay the CPU's OCR
 
 
 def test_without_its_weights_a_cpu_host_refuses_chat_at_once_and_says_how():
     bare = InferenceService(load_settings(ROOT / "config.yaml", env={}))  # no weights here (tests' empty cache)
-    assert bare.registry.default_for("chat", "auto", gpu=False) is None
+    assert bare.catalog.registry.default_for("chat", "auto", gpu=False) is None
     if gpu_info().available:
         pytest.skip("a GPU host picks a GPU model (fetched on first use)")
     started = time.monotonic()

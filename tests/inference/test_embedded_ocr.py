@@ -34,7 +34,7 @@ def russian_image():
 
 
 def test_the_automatic_default_without_a_gpu_is_the_embedded_engine(service):
-    assert service.registry.default_for("ocr", "auto", gpu=False) == "embedded"
+    assert service.catalog.registry.default_for("ocr", "auto", gpu=False) == "embedded"
 
 
 def test_russian_line_is_read_in_cyrillic_without_a_hint(service):
