@@ -115,7 +115,7 @@ class Jobs:
         self.expire()
         return self._status(self._record(job_id, owner))
 
-    def list(self, owner: str | None = None) -> list[JobStatus]:
+    def jobs_of(self, owner: str | None = None) -> list[JobStatus]:
         """The jobs ``owner`` may see (every job for None), oldest first."""
         self.expire()
         return [self._status(job) for job in self.store.jobs(owner)]

@@ -294,4 +294,4 @@ class InferenceService:
         return self.jobs.cancel(job_id, self.job_owner(principal))
 
     def list_jobs(self, principal: Any = None) -> list[JobStatus]:
-        return self.jobs.list(self.job_owner(principal))
+        return self.jobs.jobs_of(self.job_owner(principal))
