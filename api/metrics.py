@@ -12,10 +12,10 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from starlette.types import Scope
 
-from inference import InferenceService
+from inference import InferenceService, ModelState
 from inference.device import memory_in_use
 
-STATES = ("unloaded", "loading", "ready", "unloading", "error", "unavailable")
+STATES = tuple(state.value for state in ModelState)
 # The request being served (its scope's state): the service's thread records the model there.
 CURRENT: ContextVar[dict[str, Any] | None] = ContextVar("chatvlm_request_state", default=None)
 

@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
             list(pool.map(lambda _: service.ocr(image, model), range(n)))
         concurrent = n / (time.perf_counter() - started)
         sizes = list(runner.batch_sizes)
-        backend = service.manager.loaded_backend(model)
+        backend = service.manager.runner(model).backend  # loaded above
         weight_bytes = sum(p.numel() * p.element_size() for p in backend.model.parameters())
         device = backend.device
 
@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
 
         fast = build_service(Path(tmp), args.shape, max_tokens, n, fast=True, built=args.tiny_models)
         fast.load_model(model)
-        backend = fast.manager.loaded_backend(model)
+        backend = fast.manager.runner(model).backend  # loaded above
         from inference.values import ChatMessage, ChatParams
 
         inputs = backend.inputs(image, [ChatMessage("user", "Read the text.")])

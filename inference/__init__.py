@@ -16,12 +16,13 @@ from .errors import (
     TimedOut,
     UnknownModel,
 )
+from .results import JobStatus, ModelState
 from .service import InferenceService
 from .settings import Settings, load_settings
 from .values import ChatMessage, ChatParams
 
 __all__ = [
     "BadInput", "CancelToken", "Cancelled", "ChatMessage", "ChatParams", "ChatVLMError", "ConfigError",
-    "InferenceService", "ModelUnavailable", "OutOfMemory", "Overloaded", "PayloadTooLarge", "Settings", "TimedOut",
-    "UnknownModel", "call_cancellable", "load_settings",
+    "InferenceService", "JobStatus", "ModelState", "ModelUnavailable", "OutOfMemory", "Overloaded", "PayloadTooLarge",
+    "Settings", "TimedOut", "UnknownModel", "call_cancellable", "load_settings",
 ]

@@ -20,24 +20,25 @@ from dataclasses import dataclass
 
 from .backends.base import Backend
 from .cancel import CancelToken, Deadline
-from .errors import Cancelled, ModelUnavailable, Overloaded, redact_paths
+from .catalog import Catalog, ModelHandle, Sizing
+from .device import gpu_info, memory_in_use
+from .errors import Cancelled, ChatVLMError, ModelUnavailable, Overloaded, redact_paths
 from .observe import Observers
-from .registry import Registry
+from .results import HealthResult, ModelInfo, ModelsResult, ModelState, ReadyResult
 from .runner import Runner, RunnerClosed
 from .tickets import Ticket
 from .values import Work
 
 log = logging.getLogger(__name__)
 
-UNLOADED, LOADING, READY, UNLOADING, ERROR, UNAVAILABLE = (
-    "unloaded", "loading", "ready", "unloading", "error", "unavailable")
+UNLOADED, LOADING, READY, UNLOADING, ERROR, UNAVAILABLE = ModelState
 SHUTTING_DOWN = "The server is shutting down; send the request again once it is back."
 
 
 @dataclass
 class ModelStatus:
     id: str
-    state: str
+    state: ModelState
     error: str | None = None
     load_seconds: float | None = None
     waiting: int = 0
@@ -45,8 +46,9 @@ class ModelStatus:
 
 
 class _Slot:
-    def __init__(self, model_id: str):
-        self.id = model_id
+    def __init__(self, handle: ModelHandle):
+        self.handle = handle
+        self.id = handle.id
         self.cond = threading.Condition()
         self.backend: Backend | None = None
         self.runner: Runner | None = None
@@ -59,31 +61,33 @@ class _Slot:
 
 
 class ModelManager:
-    def __init__(self, registry: Registry, queue_size: Callable[[Backend], int] = lambda backend: 64,
+    def __init__(self, catalog: Catalog, queue_size: Callable[[Sizing], int] = lambda sizing: 64,
                  unload_grace_s: float = 15.0, observers: Observers | None = None):
-        """``queue_size(backend)`` is each model's wait-queue bound; ``unload_grace_s`` how long an unload lets
-        queued and running requests finish before it fails or stops them."""
-        self.registry = registry
+        """``queue_size(sizing)`` is each model's wait-queue bound; ``unload_grace_s`` how long an unload lets
+        queued and running requests finish before it fails or stops them. Models are named by their resolved
+        :class:`~inference.catalog.ModelHandle` (an id is resolved through ``catalog``)."""
+        self.catalog = catalog
         self._queue_size = queue_size
         self._unload_grace_s = unload_grace_s
         self.observers = observers or Observers()
         self._closed = False
-        self._slots = {model_id: _Slot(model_id) for model_id in registry.ids()}
+        self._slots = {handle.id: _Slot(handle) for handle in catalog.handles()}
 
-    def _slot(self, model_id: str) -> _Slot:
-        self.registry.get(model_id)  # UnknownModel with the list of valid ids
-        return self._slots[model_id]
+    def _slot(self, model: ModelHandle | str) -> _Slot:
+        return self._slots[(model if isinstance(model, ModelHandle) else self.catalog.handle(model)).id]
 
     def _bound(self, slot: _Slot) -> int:
-        """The model's queue bound (a backend is cheap to construct: its sizing is known before a load)."""
+        """The model's queue bound (its sizing is known before a load)."""
         if slot.max_queue is None:
-            slot.max_queue = self._queue_size(self.registry.backend_class(slot.id)(self.registry.get(slot.id)))
+            slot.max_queue = self._queue_size(slot.handle.sizing)
         return slot.max_queue
 
-    def runner(self, model_id: str, deadline: Deadline | None = None, cancel: CancelToken | None = None) -> Runner:
+    def runner(self, model: ModelHandle | str, deadline: Deadline | None = None,
+               cancel: CancelToken | None = None) -> Runner:
         """The model's runner, loading the model first if needed. While another thread loads or unloads it, waits
         (until ``deadline``) if the model's queue has room for one more, else refuses at once (Overloaded)."""
-        slot = self._slot(model_id)
+        slot = self._slot(model)
+        model_id = slot.id
         with slot.cond:
             seen = slot.loads_ended
             while slot.state in (LOADING, UNLOADING):
@@ -105,7 +109,7 @@ class ModelManager:
                 return slot.runner
             if slot.state == ERROR and slot.loads_ended != seen:  # the load this request waited for failed: say why
                 raise ModelUnavailable(slot.error or f"Model '{model_id}' could not be loaded.")
-            reason = self.registry.unavailable_reason(model_id)
+            reason = slot.handle.unavailable
             if reason:
                 raise ModelUnavailable(f"Model '{model_id}' cannot run on this server: {reason}")
             if cancel is not None and cancel.cancelled:  # nobody is waiting for this load
@@ -119,7 +123,7 @@ class ModelManager:
         """Load outside the lock (other models' states stay readable), then publish the result."""
         backend, runner, error, started = None, None, None, time.perf_counter()
         try:
-            backend = self.registry.backend_class(slot.id)(self.registry.get(slot.id))
+            backend = slot.handle.build()
             backend.load()
             runner = Runner(backend, name=slot.id, max_queue=self._bound(slot), observers=self.observers)
         except ModelUnavailable as exc:
@@ -142,22 +146,29 @@ class ModelManager:
         assert runner is not None
         return runner
 
-    def submit(self, model_id: str, works: Sequence[Work], deadline: Deadline, streaming: bool = False,
+    def submit(self, model: ModelHandle | str, works: Sequence[Work], deadline: Deadline, streaming: bool = False,
                cancel: CancelToken | None = None) -> list[Ticket]:
         """Admit work to the model's runner (loading the model on first use); Overloaded at once when its
-        queue is full. A runner that closes in between (an unload) is replaced by loading the model again."""
+        queue is full. A runner that closes in between (an unload) is replaced by loading the model again.
+        Cancelling ``cancel`` later drops or stops the admitted work."""
         while True:
-            runner = self.runner(model_id, deadline, cancel)
+            runner = self.runner(model, deadline, cancel)
             try:
-                return runner.submit(works, deadline, streaming)
+                tickets = runner.submit(works, deadline, streaming)
+                break
             except RunnerClosed:
                 if self._closed:
                     raise ModelUnavailable(SHUTTING_DOWN) from None
+        if cancel is not None:
+            for ticket in tickets:
+                cancel.on_cancel(ticket.cancel)
+        return tickets
 
-    def check_room(self, model_id: str, count: int) -> None:
+    def check_room(self, model: ModelHandle | str, count: int) -> None:
         """Overloaded at once when the model's queue has no room for ``count`` more requests (a cheap look
         before decoding their images)."""
-        slot = self._slot(model_id)
+        slot = self._slot(model)
+        model_id = slot.id
         with slot.cond:
             if self._closed:
                 raise ModelUnavailable(SHUTTING_DOWN)
@@ -168,14 +179,15 @@ class ModelManager:
         if runner is not None:
             runner.check_room(count)
 
-    def load(self, model_id: str) -> ModelStatus:
-        self.runner(model_id)
-        return self.status(model_id)
+    def load(self, model: ModelHandle | str) -> ModelStatus:
+        self.runner(model)
+        return self.status(model)
 
-    def unload(self, model_id: str, grace_s: float | None = None) -> bool:
+    def unload(self, model: ModelHandle | str, grace_s: float | None = None) -> bool:
         """Release a model's memory; True when it was loaded. Queued and running requests get ``grace_s`` (the
         manager's unload grace by default) to finish; those still waiting then fail, those running stop."""
-        slot = self._slot(model_id)
+        slot = self._slot(model)
+        model_id = slot.id
         with slot.cond:
             while slot.state in (LOADING, UNLOADING):
                 slot.cond.wait()
@@ -216,19 +228,15 @@ class ModelManager:
         for model_id in list(self._slots):
             self.unload(model_id, grace_s=max(0.0, end - time.monotonic()))
 
-    def unload_all(self, grace_s: float | None = None) -> None:
-        for model_id in self._slots:
-            self.unload(model_id, grace_s)
-
-    def status(self, model_id: str) -> ModelStatus:
-        slot = self._slot(model_id)
+    def status(self, model: ModelHandle | str) -> ModelStatus:
+        slot = self._slot(model)
         with slot.cond:
             state, runner = slot.state, slot.runner
             error, load_seconds = slot.error, slot.load_seconds
-        if state in (UNLOADED, ERROR) and self.registry.unavailable_reason(model_id):
-            return ModelStatus(model_id, UNAVAILABLE, self.registry.unavailable_reason(model_id))
+        if state in (UNLOADED, ERROR) and slot.handle.unavailable:
+            return ModelStatus(slot.id, UNAVAILABLE, slot.handle.unavailable)
         waiting, running = (runner.waiting, runner.running) if runner is not None else (0, 0)
-        return ModelStatus(model_id, state, error, load_seconds, waiting, running)
+        return ModelStatus(slot.id, state, error, load_seconds, waiting, running)
 
     def statuses(self) -> list[ModelStatus]:
         return [self.status(model_id) for model_id in self._slots]
@@ -236,8 +244,53 @@ class ModelManager:
     def loaded(self) -> list[str]:
         return [s.id for s in self.statuses() if s.state == READY]
 
-    def loaded_backend(self, model_id: str) -> Backend | None:
-        """The backend of a loaded model, or None (for tests and benchmarks that inspect a model)."""
-        slot = self._slot(model_id)
-        with slot.cond:
-            return slot.backend if slot.state == READY else None
+    def info(self, model: ModelHandle | str) -> ModelInfo:
+        """The model as ``/models`` and the model panel show it: its entry and its state."""
+        spec, status = self._slot(model).handle.spec, self.status(model)
+        return ModelInfo(id=spec.id, name=spec.name, params=spec.params, backend=spec.backend, tasks=list(spec.tasks),
+                         state=status.state, error=status.error, load_seconds=status.load_seconds,
+                         waiting=status.waiting, running=status.running)
+
+    def models(self, defaults: dict[str, str | None]) -> ModelsResult:
+        """Every configured model with its state (``/models``); ``defaults``: the model each task gets."""
+        infos = [self.info(model_id) for model_id in self._slots]
+        return ModelsResult(available=[m for m in infos if m.state != UNAVAILABLE],
+                            loaded=[m.id for m in infos if m.state == READY],
+                            unavailable=[m for m in infos if m.state == UNAVAILABLE], defaults=defaults)
+
+    def health(self) -> HealthResult:
+        gpu, loaded = gpu_info(), self.loaded()
+        return HealthResult(status="healthy", gpu_available=gpu.available, gpu_name=gpu.name,
+                            models_loaded=len(loaded), loaded_models=loaded, gpu_memory=memory_in_use())
+
+    def readiness(self, preload: Sequence[str], preloading: bool, closing: bool) -> ReadyResult:
+        """Ready once the ``preload`` models are loaded; not while they load, when one failed, or at shutdown."""
+        states = {model_id: self.status(model_id).state for model_id in preload}
+        if closing:
+            return ReadyResult(ready=False, detail="The server is shutting down.", models=states)
+        if preloading:
+            return ReadyResult(ready=False, detail="Models are still loading: " + ", ".join(
+                i for i, s in states.items() if s != READY) + ".", models=states)
+        failed = [i for i, s in states.items() if s in (ERROR, UNAVAILABLE)]
+        if failed:
+            return ReadyResult(ready=False, detail=f"Preloading failed for {', '.join(failed)}; GET /models says why.",
+                               models=states)
+        return ReadyResult(ready=True, detail="ready", models=states)
+
+    def preload(self, ids: Sequence[str], done: threading.Event) -> threading.Thread:
+        """Load ``ids`` one after another in a background thread, then set ``done``; a model that fails says why in
+        its state, and the others still load."""
+
+        def load_all() -> None:
+            try:
+                for model_id in ids:
+                    try:
+                        self.load(model_id)
+                    except ChatVLMError as exc:
+                        log.warning("preloading %s failed: %s", model_id, exc)
+            finally:
+                done.set()
+
+        thread = threading.Thread(target=load_all, name="preload", daemon=True)
+        thread.start()
+        return thread

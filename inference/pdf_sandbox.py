@@ -9,12 +9,12 @@ caller gets :class:`OverLimits` at once and the next call starts a fresh child. 
 holds a page's content.
 
 Children are long-lived (one per PDF being read at once, at most :data:`WORKERS`), started with the ``python``
-that runs the server on this file alone (no fork of a parent with the models loaded, nothing of this package
+that runs the server on ``pdf_child.py`` alone (no fork of a parent with the models loaded, nothing of this package
 imported but ``pdf_text``), and keep the last few documents open, so reading an ordinary PDF costs a message per
 page and the page's pixels through a socket. Messages are JSON (never pickles: the parent trusts nothing a child
 says beyond its shape) plus raw bytes (a document, a page's RGB pixels).
 
-This file is both the parent's side (:class:`PdfFile`) and the child's (:func:`_child`, run as a script).
+This file is the parent's side (:class:`PdfFile`); ``pdf_child.py`` is the child's, run as a script.
 Each child is used by one thread at a time, which also keeps PDFium (not thread-safe) single-threaded.
 """
 
@@ -28,17 +28,13 @@ import os
 import subprocess
 import sys
 import threading
-import time
-from collections import OrderedDict
 from multiprocessing.connection import Connection, Pipe
 
 log = logging.getLogger("chatvlm.pdf")
 
 WORKERS = 2  # children reading PDFs at once (one per document being read at that moment); more callers wait
+CHILD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pdf_child.py")  # run as a script, alone
 START_TIMEOUT_S = 60.0  # a child that is not ready by then (a very busy host) is an error, not a page's fault
-MAX_DPI = 300  # a small page is never rendered finer than this
-OPEN_DOCS = 8  # documents a child keeps open (the least recently used is closed first) ...
-OPEN_BYTES = 64 * 1024 * 1024  # ... and their files' bytes at most (the newest is always kept)
 REPLY_BYTES = 64 * 1024 * 1024  # a reply's JSON (a page's text layer) is never longer
 
 
@@ -60,13 +56,6 @@ class OverLimits(Exception):
         self.reason, self.limit = reason, limit
 
 
-def page_scale(width_pt: float, height_pt: float, longest_side: int, max_pixels: int) -> float:
-    """Points -> pixels: the longest side at ``longest_side`` px, at most 300 dpi and ``max_pixels`` pixels."""
-    width_pt, height_pt = max(width_pt, 1.0), max(height_pt, 1.0)
-    scale = min(longest_side / max(width_pt, height_pt), MAX_DPI / 72)
-    return min(scale, (max_pixels / (width_pt * height_pt)) ** 0.5)
-
-
 # ---- the parent's side ------------------------------------------------------------------------------------
 class _Stopped(Exception):
     """The child did not answer in time (``timed_out``) or is gone."""
@@ -76,7 +65,7 @@ class _Stopped(Exception):
         self.timed_out = timed_out
 
 
-# The child runs this file alone: the working directory ('' on the path of "python -c") leaves the module path before
+# The child runs pdf_child.py alone: the working directory ('' on the path of "python -c") leaves the module path before
 # anything is imported, so no file there can stand in for a module of the standard library or for pypdfium2.
 _BOOT = ("import sys; sys.path[:] = [p for p in sys.path if p not in ('', '.')]; import runpy; sys.argv = sys.argv[1:]; "
          "runpy.run_path(sys.argv[0], run_name='__main__')")
@@ -89,7 +78,7 @@ class _Child:
         mine, theirs = Pipe(duplex=True)
         env = dict(os.environ, MALLOC_ARENA_MAX="1")  # one malloc arena: the address space stays what is used
         try:
-            self.proc = subprocess.Popen([sys.executable, "-c", _BOOT, os.path.abspath(__file__), str(theirs.fileno())],
+            self.proc = subprocess.Popen([sys.executable, "-c", _BOOT, CHILD, str(theirs.fileno())],
                                          pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL,
                                          stdout=subprocess.DEVNULL, env=env, close_fds=True)
         except BaseException:
@@ -299,156 +288,3 @@ class PdfFile:
         if error is not None:
             raise PdfError(str(error) if error in ("encrypted", "corrupt", "damaged") else "damaged")
         return reply, data
-
-
-# ---- the child's side -------------------------------------------------------------------------------------
-def _child(fd: int) -> None:
-    """Answer the parent's commands, one at a time, until it closes the socket (or dies)."""
-    import ctypes
-    import importlib.util
-    import resource
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in a terminal is the server's to handle
-    conn = Connection(fd)
-    parent = os.getppid()
-
-    def orphaned() -> None:  # the parent died mid-page: stop now, not when the page is done
-        while True:
-            time.sleep(1.0)
-            if os.getppid() != parent:
-                os._exit(0)
-
-    threading.Thread(target=orphaned, daemon=True).start()
-    import pypdfium2 as pdfium
-
-    spec = importlib.util.spec_from_file_location("pdf_text", os.path.join(os.path.dirname(__file__), "pdf_text.py"))
-    pdf_text = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(pdf_text)
-    try:
-        trim = ctypes.CDLL("libc.so.6").malloc_trim
-    except (OSError, AttributeError):
-        trim = None
-    docs: OrderedDict[int, tuple[object, int]] = OrderedDict()  # key -> (the PdfDocument, its file's bytes)
-    loaded: list = []  # [(key, number, page)]: the page loaded last (read for its text, then rendered)
-
-    def statm(field: int) -> int:  # 0: the address space's size, 1: the resident set's, in bytes
-        with open("/proc/self/statm") as numbers:
-            return int(numbers.read().split()[field]) * os.sysconf("SC_PAGE_SIZE")
-
-    def vm_size() -> int:
-        try:
-            return statm(0)
-        except OSError:
-            return 0
-
-    def send(reply: dict, payload=None) -> None:
-        conn.send_bytes(json.dumps({**reply, "payload": payload is not None}).encode())
-        if payload is not None:
-            conn.send_bytes(payload)
-
-    def unload() -> None:
-        while loaded:
-            loaded.pop()[2].close()
-
-    def close(key: int) -> None:
-        if loaded and loaded[0][0] == key:
-            unload()
-        entry = docs.pop(key, None)
-        if entry is not None:
-            entry[0].close()
-
-    def page_of(key: int, number: int):
-        if loaded and loaded[0][:2] == (key, number):
-            return loaded[0][2]
-        unload()
-        page = docs[key][0][number - 1]  # PDFium parses the page's whole content here
-        loaded.append((key, number, page))
-        return page
-
-    def run(header: dict, payload: bytes | None) -> None:
-        op, key = header.get("op"), header.get("doc")
-        if op == "open":
-            close(key)
-            try:
-                pdf = pdfium.PdfDocument(payload)
-            except pdfium.PdfiumError as exc:
-                text = str(exc).lower()
-                send({"error": "encrypted" if "password" in text or "security" in text else "corrupt"})
-                return
-            docs[key] = (pdf, len(payload))
-            while len(docs) > 1 and (len(docs) > OPEN_DOCS or sum(size for _, size in docs.values()) > OPEN_BYTES):
-                close(next(iter(docs)))
-            send({"pages": len(pdf)})
-            return
-        if key not in docs:
-            send({"error": "unknown"})
-            return
-        docs.move_to_end(key)
-        pdf = docs[key][0]
-        number = int(header.get("number") or 0)
-        try:
-            if op == "count":
-                send({"pages": len(pdf)})
-            elif op == "page":
-                if not 1 <= number <= len(pdf):
-                    raise ValueError("no such page")
-                if header.get("text"):
-                    page = page_of(key, number)
-                    width_pt, height_pt = page.get_size()
-                else:  # only the size: the page dictionary is read, its content not parsed
-                    width_pt, height_pt = pdf.get_page_size(number - 1)
-                scale = page_scale(width_pt, height_pt, int(header["side"]), int(header["max_pixels"]))
-                size = (max(1, -int(-width_pt * scale // 1)), max(1, -int(-height_pt * scale // 1)))  # ceil
-                text, lines = pdf_text.text_layer(page, size) if header.get("text") else (None, [])
-                send({"size": size, "scale": scale, "text": text, "lines": lines})
-            elif op == "render":
-                page = page_of(key, number)
-                bitmap = page.render(scale=float(header["scale"]), may_draw_forms=True, rev_byteorder=True)
-                try:
-                    if bitmap.format != pdfium.raw.FPDFBitmap_BGR:  # rev_byteorder: the bytes are R, G, B
-                        raise ValueError("unexpected pixel format")
-                    send({"width": bitmap.width, "height": bitmap.height, "stride": bitmap.stride},
-                         memoryview(bitmap.buffer).cast("B"))
-                finally:
-                    bitmap.close()
-                unload()  # rendered: the page is done with
-            else:
-                send({"error": "damaged"})
-        except (pdfium.PdfiumError, ValueError, OSError, IndexError):
-            unload()
-            send({"error": "damaged"})
-
-    send({"ready": True})
-    while True:
-        try:
-            header = json.loads(conn.recv_bytes())
-            payload = conn.recv_bytes() if header.get("op") == "open" else None
-        except (EOFError, OSError):
-            return  # the parent is done (or gone)
-        for key in header.get("drop") or ():
-            close(key)
-        if header.get("op") == "drop":
-            continue
-        if header.get("memory"):
-            limit = int(header["memory"])
-            if vm_size() > limit * 3 // 4:  # what earlier work left leaves too little room under this limit
-                send({"error": "restart"})
-                return
-            with contextlib.suppress(ValueError, OSError):  # not on every system (macOS): the time limit still holds
-                resource.setrlimit(resource.RLIMIT_AS, (limit, resource.RLIM_INFINITY))
-        try:
-            run(header, payload)
-        except MemoryError:  # Python's own allocations hit the limit (PDFium's abort the process)
-            try:
-                send({"error": "memory"})
-            finally:
-                os._exit(3)
-        payload = None
-        with contextlib.suppress(OSError):
-            if trim is not None and statm(1) > 128 * 1024 * 1024:
-                trim(0)  # a big page's memory goes back to the system, not kept for the next
-
-
-if __name__ == "__main__":
-    _child(int(sys.argv[1]))

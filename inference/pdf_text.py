@@ -1,5 +1,5 @@
 """A PDF page's text layer: its text and lines (boxes in pixels of the page as rendered), when the layer is
-good enough to trust. This runs in the PDF reader's child process (``pdf_sandbox``), one call at a time: it imports
+good enough to trust. This runs in the PDF reader's child process (``pdf_child``), one call at a time: it imports
 nothing of this package (the child loads this file alone) and returns plain values."""
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ beyond the contract are extras that clients may ignore.
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -70,13 +71,25 @@ class BatchResult(BaseModel):
     processing_time: float
 
 
+class ModelState(StrEnum):
+    """A model's state, spelled once: ``unloaded -> loading -> ready -> unloading -> unloaded``; ``error`` after a
+    failed load (the next request tries again); ``unavailable`` when its backend cannot run on this host."""
+
+    UNLOADED = "unloaded"
+    LOADING = "loading"
+    READY = "ready"
+    UNLOADING = "unloading"
+    ERROR = "error"
+    UNAVAILABLE = "unavailable"
+
+
 class ModelInfo(BaseModel):
     id: str
     name: str
     params: str
     backend: str
     tasks: list[str]
-    state: str = Field(description="unloaded, loading, ready, unloading, error or unavailable")
+    state: str = Field(description=", ".join(list(ModelState)[:-1]) + f" or {ModelState.UNAVAILABLE}")
     error: str | None = None
     load_seconds: float | None = None
     waiting: int = Field(0, description="requests waiting in the model's queue")
@@ -124,3 +137,23 @@ class ApiInfo(BaseModel):
 class ActionResult(BaseModel):
     status: str
     message: str
+
+
+JobState = Literal["queued", "running", "done", "failed", "cancelled"]
+
+
+class JobStatus(BaseModel):
+    """A job's state as its client polls it (``POST /jobs``, ``GET /jobs/{id}``)."""
+
+    id: str
+    state: JobState = Field(description="queued, running, done, failed or cancelled")
+    model: str
+    files: int = Field(description="files in the job")
+    pages_done: int = Field(description="pages read so far (a file that cannot be opened counts as one)")
+    pages_total: int | None = Field(None, description="pages to read; known once the job has started")
+    error: str | None = Field(None, description="why the job failed (a file or page that fails does not fail it)")
+    created_at: float = Field(description="Unix time the job was submitted")
+    started_at: float | None = None
+    ended_at: float | None = None
+    expires_at: float | None = Field(None, description="Unix time the result will be deleted")
+    result_url: str | None = Field(None, description="where the result is, once done")

@@ -16,7 +16,7 @@ import collections
 import logging
 import threading
 import time
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Hashable, Sequence
 from typing import Any
 
 from .cancel import Deadline
@@ -93,7 +93,7 @@ class Runner:
             if self._closing:
                 raise RunnerClosed(self.name)
             self._refuse_if_full(len(works))
-            tickets = [Ticket(work, deadline, streaming, self) for work in works]
+            tickets = [Ticket(work, deadline, streaming, self._forget) for work in works]
             self._waiting.extend(tickets)
             self._cond.notify_all()
         return tickets
@@ -105,12 +105,6 @@ class Runner:
     @property
     def waiting(self) -> int:
         return len(self._waiting)
-
-    def wait_for(self, condition: Callable[[], bool], timeout: float) -> bool:
-        """Block until ``condition()`` holds (checked at each change of the queue or of what runs), or ``timeout``
-        passes; returns whether it holds. For tests and benchmarks that wait on the runner's state."""
-        with self._cond:
-            return self._cond.wait_for(condition, timeout)
 
     @property
     def running(self) -> int:

@@ -11,16 +11,14 @@ from __future__ import annotations
 import queue
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .cancel import Deadline
 from .errors import Cancelled, ChatVLMError
 from .values import Output, Work
-
-if TYPE_CHECKING:
-    from .runner import Runner
 
 WAITING, RUNNING, DONE = "waiting", "running", "done"
 _END: Any = object()  # the end of a stream's pieces
@@ -29,7 +27,8 @@ _END: Any = object()  # the end of a stream's pieces
 class Ticket:
     """One admitted request: its work, deadline, state, stop signal and answer (a future; pieces for a stream)."""
 
-    def __init__(self, work: Work, deadline: Deadline, streaming: bool, runner: Runner):
+    def __init__(self, work: Work, deadline: Deadline, streaming: bool, forget: Callable[[Ticket], None]):
+        """``forget(ticket)``: the queue this ticket waits in drops it (called when it is abandoned while waiting)."""
         self.work = work
         self.deadline = deadline
         self.streaming = streaming
@@ -37,7 +36,7 @@ class Ticket:
         self.started_at: float | None = None
         self.finished_at: float | None = None
         self._pieces: queue.SimpleQueue | None = queue.SimpleQueue() if streaming else None
-        self._runner = runner
+        self._forget = forget
         self._lock = threading.Lock()
         self._state = WAITING
         self._cancelled = False
@@ -98,7 +97,7 @@ class Ticket:
             self._cancelled = True
             waiting = self._state == WAITING
         if waiting:
-            self._runner._forget(self)
+            self._forget(self)
         self._settle(error=error)
 
     # ---- the runner's side ------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from inference.images import fit_longest_side
 from inference.values import OcrWork
 from tests.conftest import ROOT
 from tests.helpers import ENGLISH, encode, render_lines
+from tests.polling import loaded_backend
 
 IMAGE = render_lines(ENGLISH)
 PNG = encode(IMAGE)
@@ -30,7 +31,7 @@ def service(tiny_client):
 def prompt_of(service, model_id, language=None):
     """The text the model is given for /ocr (its chat template applied, special tokens shown)."""
     service.load_model(model_id)
-    backend = service.manager.loaded_backend(model_id)
+    backend = loaded_backend(service.manager, model_id)
     inputs = backend.batch_inputs([backend.ocr_request(OcrWork(IMAGE, language))])
     return backend, backend.processor.tokenizer.decode(inputs["input_ids"][0])
 
@@ -42,7 +43,7 @@ def test_ocr_with_each_model(tiny_client, service, model_id):
     body = response.json()
     assert body["model"] == model_id and isinstance(body["text"], str) and "<|" not in body["text"]
     assert body["warnings"] and "limit of 16 new tokens" in body["warnings"][0]  # random weights never stop
-    assert type(service.manager.loaded_backend(model_id).model).__name__ == CLASSES[model_id]
+    assert type(loaded_backend(service.manager, model_id).model).__name__ == CLASSES[model_id]
 
 
 def test_each_model_is_asked_its_own_way(service):
@@ -86,13 +87,13 @@ def test_longest_side():
 def test_chat_default_on_a_cpu_host_is_the_cpu_model_whose_weights_are_here(service):
     expected = "qwen3_vl_2b" if gpu_info().available else "smolvlm2_500m"
     assert service.default_model("chat") == expected
-    assert service.registry.default_for("chat", "auto", gpu=False) == "smolvlm2_500m"
-    assert service.registry.default_for("ocr", "auto", gpu=False) == "embedded"  # engines stay the CPU's OCR
+    assert service.catalog.registry.default_for("chat", "auto", gpu=False) == "smolvlm2_500m"
+    assert service.catalog.registry.default_for("ocr", "auto", gpu=False) == "embedded"  # engines stay the CPU's OCR
 
 
 def test_without_its_weights_a_cpu_host_refuses_chat_at_once_and_says_how():
     bare = InferenceService(load_settings(ROOT / "config.yaml", env={}))  # no weights here (tests' empty cache)
-    assert bare.registry.default_for("chat", "auto", gpu=False) is None
+    assert bare.catalog.registry.default_for("chat", "auto", gpu=False) is None
     if gpu_info().available:
         pytest.skip("a GPU host picks a GPU model (fetched on first use)")
     started = time.monotonic()

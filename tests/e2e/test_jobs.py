@@ -78,7 +78,7 @@ def test_a_job_can_be_cancelled_and_its_result_is_not_there_before_it_is_done(cl
 
 
 def test_results_expire(service, tmp_path):
-    jobs = Jobs(service, tmp_path, ttl_s=0.5)
+    jobs = Jobs(service.pages, service.inputs, tmp_path, ttl_s=0.5)
     jobs.start()
     try:
         job = jobs.submit([("a.png", encode(render_lines(["Expiring text"])))], "embedded", None, None, False)

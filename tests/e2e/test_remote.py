@@ -17,6 +17,7 @@ import pytest
 from inference.settings import ModelSpec
 from tests.conftest import ROOT, free_port, serve_in_thread, start_server, stop_server
 from tests.helpers import ENGLISH, encode, render_lines
+from tests.polling import loaded_backend
 
 PNG = encode(render_lines(ENGLISH))
 CHAT = {"prompt": "Describe", "model": "remote", "temperature": "0", "max_tokens": "8"}
@@ -103,7 +104,7 @@ def test_requests_go_to_the_least_busy_replica(front, replicas):
 def test_a_replica_killed_mid_run_costs_no_request(front, replicas):
     """Runs before the next test, which kills the other one."""
     base, service = front
-    remote = service.manager.loaded_backend("remote")
+    remote = loaded_backend(service.manager, "remote")
     results: list[int] = []
     threads = [threading.Thread(target=lambda: results.append(chat(base, max_tokens="300").status_code))
                for _ in range(6)]
@@ -147,7 +148,7 @@ def test_a_replica_that_never_answers_times_out_and_the_other_answers(tiny_serve
         started = time.monotonic()
         assert chat(base).status_code == 200  # the hung replica was probed at load and is out
         assert time.monotonic() - started < 30
-        hung = service.manager.loaded_backend("remote").replicas[0]
+        hung = loaded_backend(service.manager, "remote").replicas[0]
         assert hung.failures >= 1 and hung.down_until > 0
 
 

@@ -22,6 +22,7 @@ from gradio_client import Client, handle_file
 from inference.device import gpu_info
 from tests.conftest import ROOT, free_port, serve_in_thread, without_loop_cut
 from tests.helpers import ENGLISH, encode, render_lines
+from tests.polling import loaded_backend, wait_until
 
 PNG = encode(render_lines(ENGLISH))
 LONG_CHAT = {"prompt": "Describe", "model": "qwen3_vl_2b", "temperature": "0", "max_tokens": "4000"}
@@ -49,14 +50,14 @@ def test_clients_that_leave_stop_costing_compute(settings):
         service.load_model("qwen3_vl_2b")
         runner = service.manager.runner("qwen3_vl_2b")
         running = leave_after(f"{base}/chat", 4.0, LONG_CHAT)
-        assert runner.wait_for(lambda: runner.running == 1, 30), "the long chat to run"
+        assert wait_until(lambda: runner.running == 1, 30), "the long chat to run"
         queued = leave_after(f"{base}/ocr?model=qwen3_vl_2b", 0.5)
-        assert runner.wait_for(lambda: runner.waiting == 1, 30), "the OCR request to queue"
+        assert wait_until(lambda: runner.waiting == 1, 30), "the OCR request to queue"
         queued.join()
-        assert runner.wait_for(lambda: runner.waiting == 0, 10), "the abandoned request to leave the queue"
+        assert wait_until(lambda: runner.waiting == 0, 10), "the abandoned request to leave the queue"
         assert runner.dropped == 1 and runner.running == 1  # dropped while the chat still runs: it never ran
         running.join()
-        assert runner.wait_for(lambda: runner.running == 0, 10), "the abandoned generation to stop"  # not after 4000 tokens
+        assert wait_until(lambda: runner.running == 0, 10), "the abandoned generation to stop"  # not after 4000 tokens
         assert list(runner.batch_sizes) == [1]  # only the chat ever reached the model
         started = time.monotonic()
         assert httpx.delete(f"{base}/models/qwen3_vl_2b", timeout=60).status_code == 200
@@ -69,16 +70,16 @@ def test_a_full_queue_answers_503_with_retry_after_at_once(settings):
         service.load_model("qwen3_vl_2b")
         runner = service.manager.runner("qwen3_vl_2b")
         first = leave_after(f"{base}/chat", 6.0, LONG_CHAT)
-        assert runner.wait_for(lambda: runner.running == 1, 30), "the first chat to run"
+        assert wait_until(lambda: runner.running == 1, 30), "the first chat to run"
         second = leave_after(f"{base}/chat", 6.0, LONG_CHAT)
-        assert runner.wait_for(lambda: runner.waiting == 1, 30), "the second chat to queue"
+        assert wait_until(lambda: runner.waiting == 1, 30), "the second chat to queue"
         refused = httpx.post(f"{base}/chat", files={"file": ("i.png", PNG)}, data=LONG_CHAT, timeout=30)
         assert (runner.running, runner.waiting) == (1, 1)  # answered while the others still run and wait
         assert refused.status_code == 503 and "busy" in refused.json()["detail"]
         assert int(refused.headers["Retry-After"]) >= 1
         first.join()
         second.join()
-        assert runner.wait_for(lambda: runner.running == runner.waiting == 0, 15), "the abandoned chats to stop"
+        assert wait_until(lambda: runner.running == runner.waiting == 0, 15), "the abandoned chats to stop"
 
 
 def test_a_request_past_the_time_limit_is_stopped_with_a_clear_503(settings):
@@ -88,7 +89,7 @@ def test_a_request_past_the_time_limit_is_stopped_with_a_clear_503(settings):
         response = httpx.post(f"{base}/chat", files={"file": ("i.png", PNG)}, data=LONG_CHAT, timeout=60)
         assert response.status_code == 503 and "time limit of 2 s" in response.json()["detail"]
         runner = service.manager.runner("qwen3_vl_2b")
-        assert runner.wait_for(lambda: runner.running == 0, 10), "the generation to stop"
+        assert wait_until(lambda: runner.running == 0, 10), "the generation to stop"
         ok = httpx.post(f"{base}/chat", files={"file": ("i.png", PNG)}, data={**LONG_CHAT, "max_tokens": "2"})
         assert ok.status_code == 200
 
@@ -99,9 +100,9 @@ def test_gradio_api_cancel_stops_the_generation_and_frees_the_model(settings, en
         runner = service.manager.runner("qwen3_vl_2b")
         job = Client(f"{base}/", verbose=False).submit(
             handle_file(str(english_file)), "Describe", "qwen3_vl_2b", 0.0, 4000, [], api_name="/chat")
-        assert runner.wait_for(lambda: runner.running == 1, 60), "the streamed chat to run"
+        assert wait_until(lambda: runner.running == 1, 60), "the streamed chat to run"
         job.cancel()
-        assert runner.wait_for(lambda: runner.running == 0, 10), "the cancelled generation to stop"
+        assert wait_until(lambda: runner.running == 0, 10), "the cancelled generation to stop"
         started = time.monotonic()
         assert httpx.delete(f"{base}/models/qwen3_vl_2b", timeout=60).status_code == 200
         assert time.monotonic() - started < 10
@@ -112,7 +113,7 @@ def test_out_of_memory_fails_only_what_it_must_and_the_server_keeps_serving(sett
 
     with serve_in_thread(settings) as (base, service):
         service.load_model("qwen3_vl_2b")
-        model = service.manager.loaded_backend("qwen3_vl_2b").model
+        model = loaded_backend(service.manager, "qwen3_vl_2b").model
         generate, mode = model.generate, {"fail": "batches"}
 
         def generate_that_runs_out_of_memory(**kwargs):  # a fault injected into transformers' generate

@@ -8,6 +8,7 @@ from PIL import Image
 
 from inference import InferenceService
 from tests.helpers import ENGLISH, render_lines
+from tests.polling import loaded_backend
 
 
 def run_together(fn, args_list):
@@ -84,7 +85,7 @@ def test_fast_path_gives_the_same_greedy_answers(tiny_service, fast_service):
     from inference import ChatMessage
 
     fast_service.load_model("qwen3_vl_2b")
-    backend = fast_service.manager.loaded_backend("qwen3_vl_2b")
+    backend = loaded_backend(fast_service.manager, "qwen3_vl_2b")
     assert backend.inputs(IMAGES[0], [ChatMessage("user", "x")])["input_ids"].shape[1] % 32 == 0  # bucketed
     assert answers_one_by_one(fast_service, "qwen3_vl_2b") == answers_one_by_one(tiny_service, "qwen3_vl_2b")
     together = run_together(
@@ -95,7 +96,7 @@ def test_fast_path_gives_the_same_greedy_answers(tiny_service, fast_service):
 
 def test_fast_path_warm_up_compiles_what_requests_then_use(fast_service):
     fast_service.load_model("qwen3_vl_2b")
-    fast = fast_service.manager.loaded_backend("qwen3_vl_2b").fast
+    fast = loaded_backend(fast_service.manager, "qwen3_vl_2b").fast
     assert fast.warm_batches == {1, 4, fast.options.max_batch_size}  # the buckets, and max_batch_size
     warm = fast.cache_tokens
     assert warm > 200_000 // (32 * 32)  # sized for a page at the pixel budget

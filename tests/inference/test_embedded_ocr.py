@@ -11,6 +11,7 @@ from inference.backends.ocr.tesseract import Word, find_tessdata, installed_lang
 from inference.backends.ocr.tesseract_first import Draft
 from inference.layout import reading_order, upright_boxes
 from tests.helpers import ENGLISH, HAS_TESSERACT, cer, cyrillic_font, render_lines, render_with
+from tests.polling import loaded_backend, unload_all
 
 RUSSIAN = "Счёт № 5821 от 12 марта на сумму 3450 рублей"
 LEFT = ["Solar power capacity grew", "rapidly during the last", "decade, driven by falling", "panel prices today."]
@@ -33,7 +34,7 @@ def russian_image():
 
 
 def test_the_automatic_default_without_a_gpu_is_the_embedded_engine(service):
-    assert service.registry.default_for("ocr", "auto", gpu=False) == "embedded"
+    assert service.catalog.registry.default_for("ocr", "auto", gpu=False) == "embedded"
 
 
 def test_russian_line_is_read_in_cyrillic_without_a_hint(service):
@@ -219,7 +220,7 @@ def test_sharing_recognition_across_engines_reads_the_same(service, settings):
     try:
         assert [line.text for line in service.ocr(page).lines] == [line.text for line in alone.ocr(page).lines]
     finally:
-        alone.manager.unload_all()
+        unload_all(alone.manager)
 
 
 def test_a_lone_request_detects_on_every_core_and_under_load_on_its_own(settings):
@@ -228,7 +229,7 @@ def test_a_lone_request_detects_on_every_core_and_under_load_on_its_own(settings
     service, narrow_service = InferenceService(config), None
     try:
         service.load_model("embedded")
-        backend = service.manager.loaded_backend("embedded")
+        backend = loaded_backend(service.manager, "embedded")
         with backend.engine() as engine:
             with backend.detector(engine) as detector:  # the other engine is idle: the wide detector, both held
                 assert detector is backend._wide and detector is not engine and backend._pool.empty()
@@ -247,13 +248,13 @@ def test_a_lone_request_detects_on_every_core_and_under_load_on_its_own(settings
     finally:
         for each in (service, narrow_service):
             if each is not None:
-                each.manager.unload_all()
+                unload_all(each.manager)
 
 
 def test_every_engine_of_the_pool_is_ready_after_load(service):
     """RapidOCR loads its ONNX sessions on first use: the load reads a word with each engine, so no request pays."""
     service.load_model("embedded")
-    backend = service.manager.loaded_backend("embedded")
+    backend = loaded_backend(service.manager, "embedded")
     engines = list(backend._pool.queue)
     assert len(engines) == backend.workers
     assert all(engine.text_det is not None and engine.text_rec is not None for engine in engines)

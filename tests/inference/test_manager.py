@@ -5,10 +5,11 @@ import pytest
 from inference import ModelUnavailable, UnknownModel, load_settings
 from inference.backends.ocr.tesseract import find_tessdata
 from inference.cancel import Deadline
+from inference.catalog import Catalog
 from inference.manager import ERROR, READY, UNAVAILABLE, UNLOADED, ModelManager
-from inference.registry import Registry
 from inference.values import OcrWork
 from tests.helpers import ENGLISH, render_lines
+from tests.polling import loaded_backend, unload_all
 
 CONFIG = """
 models:
@@ -37,9 +38,9 @@ needs_tesseract = pytest.mark.skipif(find_tessdata("auto") is None,
 def manager(tmp_path):
     path = tmp_path / "config.yaml"
     path.write_text(CONFIG)
-    manager = ModelManager(Registry(load_settings(path, env={})))
+    manager = ModelManager(Catalog(load_settings(path, env={})))
     yield manager
-    manager.unload_all(grace_s=5)
+    unload_all(manager, grace_s=5)
 
 
 def test_loads_once_on_first_use_even_when_asked_concurrently(manager):
@@ -126,7 +127,7 @@ def gated(tmp_path, monkeypatch):
     monkeypatch.setattr(GateBackend, "loads", 0)
     path = tmp_path / "config.yaml"
     path.write_text(GATE_CONFIG)
-    manager = ModelManager(Registry(load_settings(path, env={})), queue_size=lambda backend: 2, unload_grace_s=5)
+    manager = ModelManager(Catalog(load_settings(path, env={})), queue_size=lambda sizing: 2, unload_grace_s=5)
     yield manager, GateBackend
     GateBackend.load_gate.set()
     manager.shutdown(grace_s=5)
@@ -200,7 +201,7 @@ def test_shutdown_stops_admitting_everywhere_and_nothing_loads_again(gated):
     manager, gate = gated
     gate.load_gate.set()
     [ticket] = manager.submit("gate", [OcrWork("before")], Deadline(30))
-    gate_backend = manager.loaded_backend("gate")
+    gate_backend = loaded_backend(manager, "gate")
     gate_backend.gate.set()
     assert ticket.result().text == "before"
     manager.shutdown(grace_s=5)

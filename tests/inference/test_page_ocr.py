@@ -12,6 +12,7 @@ from inference.backends.ocr.rapid_script import Reading, choose, ctc_decode, is_
 from inference.layout import Box, reading_order
 from tests.helpers import cer, cyrillic_font, encode, render_with
 from tests.inference.test_embedded_ocr import needs_tesseract_russian
+from tests.polling import unload_all
 
 # Separator lines that the Chinese-and-Latin recogniser reads as ideographs ("* * *" as 冰米冰) unless its
 # output is kept to Latin characters.
@@ -105,7 +106,7 @@ def test_a_script_no_installed_engine_reads_is_flagged(settings, tmp_path):
     try:
         result = service.ocr(image, "embedded")
     finally:
-        service.manager.unload_all()
+        unload_all(service.manager)
     assert "318.40" in result.text
     assert any("no installed engine reads" in w and "tesseract-ocr-rus" in w for w in result.warnings), result.warnings
 

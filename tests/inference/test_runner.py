@@ -17,6 +17,7 @@ from inference.errors import Cancelled, ModelUnavailable, OutOfMemory, Overloade
 from inference.runner import Runner, RunnerClosed, collate, is_out_of_memory
 from inference.values import ChatMessage, ChatParams, ChatWork, OcrWork
 from tests.gate_backend import GateBackend
+from tests.polling import wait_until
 
 
 def work(label: str) -> OcrWork:
@@ -78,11 +79,11 @@ def test_the_backend_knows_whether_its_work_is_all_the_runner_has(make):
     backend.entered.wait(5)
     assert backend.alone()  # "a" runs, nothing beside it, nothing waits: its engines may all work on it
     rest = runner.submit([work("b"), work("c")], deadline())
-    assert runner.wait_for(lambda: runner.running == 2, 5)
+    assert wait_until(lambda: runner.running == 2, 5)
     assert not backend.alone()  # "b" runs beside it and "c" waits: each keeps to its own engine
     backend.gate.set()
     assert [t.result().text for t in [first, *rest]] == ["a", "b", "c"]
-    assert runner.wait_for(lambda: runner.running == 0, 5) and backend.alone()
+    assert wait_until(lambda: runner.running == 0, 5) and backend.alone()
 
 
 def test_other_sampling_settings_wait_for_their_own_batch(make):

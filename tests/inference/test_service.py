@@ -81,8 +81,8 @@ def test_automatic_defaults_follow_the_host():
     gpu = gpu_info().available
     assert auto.list_models().defaults == {"ocr": "qwen3_vl_2b" if gpu else "embedded",
                                            "chat": "qwen3_vl_2b" if gpu else None}
-    assert auto.registry.default_for("ocr", "auto", gpu=False) == "embedded"
-    assert auto.registry.default_for("ocr", "auto", gpu=True) == "qwen3_vl_2b"
+    assert auto.catalog.registry.default_for("ocr", "auto", gpu=False) == "embedded"
+    assert auto.catalog.registry.default_for("ocr", "auto", gpu=True) == "qwen3_vl_2b"
 
 
 def test_model_listing_fields(service):

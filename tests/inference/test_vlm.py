@@ -12,13 +12,14 @@ from inference.languages import parse
 from inference.manager import UNAVAILABLE
 from inference.values import ChatMessage, ChatParams
 from tests.helpers import ENGLISH, render_lines
+from tests.polling import loaded_backend, unload_all
 
 IMAGE = render_lines(ENGLISH)
 
 
 def backend_of(service, model_id):
     service.load_model(model_id)
-    return service.manager.loaded_backend(model_id)
+    return loaded_backend(service.manager, model_id)
 
 
 def test_loads_real_classes_from_a_local_folder(tiny_service):
@@ -117,7 +118,7 @@ def test_got_ocr_plain_and_formatted_prompts(tiny_config, tiny_service):
         inputs = backend.processor(IMAGE, return_tensors="pt", format=backend.options.output == "formatted")
         assert marker in backend.processor.tokenizer.decode(inputs["input_ids"][0])
         assert isinstance(service.ocr(IMAGE, model_id).text, str)
-    service.manager.unload_all()
+    unload_all(service.manager)
 
 
 def test_unload_releases_the_model_and_reload_works(tiny_service):
@@ -133,8 +134,8 @@ def test_unload_releases_the_model_and_reload_works(tiny_service):
 def test_defaults_on_cpu_and_gpu(tiny_service):
     assert tiny_service.default_model("ocr") == ("qwen3_vl_2b" if gpu_info().available else "embedded")
     assert tiny_service.default_model("chat") == ("qwen3_vl_2b" if gpu_info().available else "smolvlm2_500m")
-    assert tiny_service.registry.default_for("ocr", "auto", gpu=True) == "qwen3_vl_2b"
-    assert tiny_service.registry.default_for("chat", "auto", gpu=True) == "qwen3_vl_2b"
+    assert tiny_service.catalog.registry.default_for("ocr", "auto", gpu=True) == "qwen3_vl_2b"
+    assert tiny_service.catalog.registry.default_for("chat", "auto", gpu=True) == "qwen3_vl_2b"
 
 
 def _settings_with(tmp_path, entry: str):

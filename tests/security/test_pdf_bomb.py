@@ -137,7 +137,7 @@ def readers() -> set[int]:
                 command = cmdline.read()
         except (OSError, ValueError, IndexError):
             continue  # gone meanwhile
-        if parent == me and b"pdf_sandbox" in command:
+        if parent == me and b"pdf_child" in command:
             found.add(int(name))
     return found
 

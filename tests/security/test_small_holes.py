@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from inference.jobs import JobStore
+from inference.job_store import JobStore
 from tests.helpers import ENGLISH, encode, render_lines, text_pdf
 from tests.security.conftest import ADMIN, KEYS, USER, live
 

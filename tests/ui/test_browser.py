@@ -6,6 +6,8 @@ import shutil
 
 import pytest
 
+from tests.polling import wait_until
+
 playwright = pytest.importorskip("playwright.sync_api", reason="pip install playwright (.ci/run installs it)")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")
@@ -61,9 +63,9 @@ def test_chat_tab_stop_ends_the_generation_on_the_server(tiny_settings, english_
             page.locator("#chat-image input[type=file]").set_input_files(str(english_file))
             page.locator("#chat-prompt textarea").fill("Describe the image")
             page.locator("#chat-send").click()
-            assert runner.wait_for(lambda: runner.running == 1, 60), "the answer to start"
+            assert wait_until(lambda: runner.running == 1, 60), "the answer to start"
             page.locator("#chat-stop").click()
-            assert runner.wait_for(lambda: runner.running == 0, 10), "Stop to end the generation"
+            assert wait_until(lambda: runner.running == 0, 10), "Stop to end the generation"
             started = time.monotonic()
             assert httpx.delete(f"{base}/models/{model_id}", timeout=60).status_code == 200
             assert time.monotonic() - started < 10
