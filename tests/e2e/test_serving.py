@@ -113,10 +113,11 @@ def test_out_of_memory_fails_only_what_it_must_and_the_server_keeps_serving(sett
     with serve_in_thread(settings) as (base, service):
         service.load_model("qwen3_vl_2b")
         model = service.manager.loaded_backend("qwen3_vl_2b").model
-        generate, mode = model.generate, {"fail": "batches"}
+        generate, mode, fired = model.generate, {"fail": "batches"}, []
 
         def generate_that_runs_out_of_memory(**kwargs):  # a fault injected into transformers' generate
             if mode["fail"] == "always" or kwargs["input_ids"].shape[0] > 1:
+                fired.append((mode["fail"], kwargs["input_ids"].shape[0]))  # (when, batch size)
                 raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 12.00 GiB")
             return generate(**kwargs)
 
@@ -133,10 +134,12 @@ def test_out_of_memory_fails_only_what_it_must_and_the_server_keeps_serving(sett
             for thread in threads:
                 thread.join()
             assert [r.status_code for r in async_results] == [200, 200]  # the batch failed; each alone fit
-            assert 2 in runner.batch_sizes or list(runner.batch_sizes).count(1) >= 2
+            assert fired == [("batches", 2)], fired  # the fault fired, once, on the batch of both
+            assert list(runner.batch_sizes)[-2:] == [1, 1], runner.batch_sizes  # then each ran alone (failed batches not counted)
             mode["fail"] = "always"
             response = client.post(f"{base}/chat", files={"file": ("i.png", PNG)}, data=chat)
             assert response.status_code == 503 and "ran out of accelerator memory" in response.json()["detail"]
+            assert fired[1:] and all(when == "always" for when, _ in fired[1:]), fired  # that answer was the fault's
             model.generate = generate
             assert client.post(f"{base}/chat", files={"file": ("i.png", PNG)}, data=chat).status_code == 200
 
