@@ -35,18 +35,27 @@ LOCAL = "http://localhost"
 EMBEDDED_DEFAULT = {"CHATVLM_OCR_MODEL": "embedded", "CHATVLM_DATA_DIR": tempfile.mkdtemp(prefix="chatvlm-test-data-")}
 
 
+# Test servers shut down fast: nothing the tests leave behind is worth waiting for (a test of the grace sets its own).
+SHUTDOWN_GRACE_S = 1.0
+
+
+def short_grace(settings):
+    settings.limits.shutdown_grace_s = SHUTDOWN_GRACE_S
+    return settings
+
+
 @pytest.fixture(scope="session")
 def settings():
     # its own data directory: the in-process service's jobs are not the live server's
-    return load_settings(ROOT / "config.yaml", env={**EMBEDDED_DEFAULT,
-                                                    "CHATVLM_DATA_DIR": tempfile.mkdtemp(prefix="chatvlm-test-inproc-")})
+    return short_grace(load_settings(ROOT / "config.yaml", env={
+        **EMBEDDED_DEFAULT, "CHATVLM_DATA_DIR": tempfile.mkdtemp(prefix="chatvlm-test-inproc-")}))
 
 
 @pytest.fixture(scope="session")
 def service(settings):
     service = InferenceService(settings)
     yield service
-    service.close(grace_s=5)
+    service.close(grace_s=SHUTDOWN_GRACE_S)
 
 
 @pytest.fixture(scope="session")
@@ -123,7 +132,7 @@ def serve_in_thread(settings):
 
     app = create_app(settings)
     options = {**uvicorn_options(settings), "host": "127.0.0.1", "port": free_port(),
-               "timeout_graceful_shutdown": 3}  # a browser's open connections do not hold it up
+               "timeout_graceful_shutdown": 1}  # a browser's open connections do not hold it up
     server = Server(uvicorn.Config(app, **options, log_level="warning"))  # as app.py runs it
     thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
     thread.start()
@@ -184,14 +193,14 @@ def tiny_config(tiny_build) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_settings(tiny_config):
-    return load_settings(tiny_config, env={})
+    return short_grace(load_settings(tiny_config, env={}))
 
 
 @pytest.fixture(scope="session")
 def tiny_service(tiny_settings):
     service = InferenceService(tiny_settings)
     yield service
-    service.close(grace_s=5)
+    service.close(grace_s=SHUTDOWN_GRACE_S)
 
 
 @pytest.fixture(scope="session")
@@ -200,6 +209,22 @@ def tiny_client(tiny_settings):
 
     with TestClient(create_app(tiny_settings), base_url=LOCAL, raise_server_exceptions=False) as test_client:
         yield test_client
+
+
+# -- shared session servers, one per configuration ------------------------------------------------------------------
+# plain: `live_server` (python app.py, config.yaml); tiny models: `tiny_server`; keys on: `keyed_server` below.
+
+USER_KEY, ADMIN_KEY, OTHER_KEY = "user-key-0123456789", "admin-key-9876543210", "other-user-key-55555"
+
+
+@pytest.fixture(scope="session")
+def keyed_server(settings):
+    """The plain settings with API keys on (two user keys and an admin key), served in this process for the session:
+    the tests of what keys change share it (yields the base URL)."""
+    configured = settings.model_copy(deep=True)
+    configured.auth.api_keys = [f"user:{USER_KEY}", f"admin:{ADMIN_KEY}", f"user:{OTHER_KEY}"]
+    with serve_in_thread(configured) as (base, _):
+        yield base
 
 
 @pytest.fixture(scope="session")
