@@ -5,13 +5,11 @@ import math
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
+from tests.conftest import ROOT
 from tests.helpers import ENGLISH, render_lines
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def summary_of(stdout: str) -> dict[str, str]:

@@ -13,7 +13,7 @@ import ast
 from collections.abc import Iterable
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = next(folder for folder in Path(__file__).resolve().parents if (folder / "app.py").is_file())  # wherever this file is
 TOP = ("inference", "api", "ui", "app")  # the packages (and the one module) whose imports are read
 
 # The kernel: what every layer may use, and which itself imports nothing of inference above it (other kernel
