@@ -228,6 +228,17 @@ def keyed_server(settings):
 
 
 @pytest.fixture(scope="session")
+def tiny_noloop_server(tiny_settings):
+    """The tiny models without the runaway-repetition cut, answers up to 4000 tokens by default (the tiny model never
+    stops on its own: only a stop, a cancel or a client that leaves ends one), served in this process for the
+    session; yields (base URL, service). A test that loads a model here unloads it at its end (fresh runner)."""
+    settings = without_loop_cut(tiny_settings.model_copy(deep=True))
+    settings.defaults.max_tokens = 4000
+    with serve_in_thread(settings) as (base, service):
+        yield base, service
+
+
+@pytest.fixture(scope="session")
 def tiny_server(tmp_path_factory, tiny_config):
     """`CHATVLM_CONFIG=<tiny>/config.yaml python app.py`."""
     process, base = start_server({"CHATVLM_CONFIG": str(tiny_config)}, tmp_path_factory.mktemp("tiny-server") / "log")

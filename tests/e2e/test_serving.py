@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 import httpx
@@ -44,8 +45,8 @@ def settings(tiny_settings):
     return without_loop_cut(tiny_settings.model_copy(deep=True))  # LONG_CHAT runs until it is stopped
 
 
-def test_clients_that_leave_stop_costing_compute(settings):
-    with serve_in_thread(settings) as (base, service):
+def test_clients_that_leave_stop_costing_compute(tiny_noloop_server):
+    with nullcontext(tiny_noloop_server) as (base, service):  # the session's server; the model unloads at the end
         service.load_model("qwen3_vl_2b")
         runner = service.manager.runner("qwen3_vl_2b")
         running = leave_after(f"{base}/chat", 4.0, LONG_CHAT)
@@ -93,8 +94,8 @@ def test_a_request_past_the_time_limit_is_stopped_with_a_clear_503(settings):
         assert ok.status_code == 200
 
 
-def test_gradio_api_cancel_stops_the_generation_and_frees_the_model(settings, english_file):
-    with serve_in_thread(settings) as (base, service):
+def test_gradio_api_cancel_stops_the_generation_and_frees_the_model(tiny_noloop_server, english_file):
+    with nullcontext(tiny_noloop_server) as (base, service):  # the session's server; the model unloads at the end
         service.load_model("qwen3_vl_2b")
         runner = service.manager.runner("qwen3_vl_2b")
         job = Client(f"{base}/", verbose=False).submit(
