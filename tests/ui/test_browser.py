@@ -38,14 +38,17 @@ def test_ocr_tab_reads_an_uploaded_image(live_server, english_file, tmp_path):
             browser.close()
 
 
-def test_chat_tab_stop_ends_the_generation_on_the_server(tiny_noloop_server, english_file):
+def test_chat_tab_stop_ends_the_generation_on_the_server(tiny_settings, english_file):
     """Send in the Chat tab starts a long answer; Stop ends it on the server, and the model unloads at once."""
     import time
 
     import httpx
 
-    base, service = tiny_noloop_server  # no loop cut, 4000 tokens by default: only Stop ends this answer
-    with playwright.sync_playwright() as p:
+    from tests.conftest import serve_in_thread, without_loop_cut
+
+    settings = without_loop_cut(tiny_settings.model_copy(deep=True))
+    settings.defaults.max_tokens = 4000  # the tiny model never stops on its own: only Stop ends this answer
+    with serve_in_thread(settings) as (base, service), playwright.sync_playwright() as p:
         model_id = service.default_model("chat")  # what the Chat tab offers first
         service.load_model(model_id)
         runner = service.manager.runner(model_id)
