@@ -35,18 +35,27 @@ LOCAL = "http://localhost"
 EMBEDDED_DEFAULT = {"CHATVLM_OCR_MODEL": "embedded", "CHATVLM_DATA_DIR": tempfile.mkdtemp(prefix="chatvlm-test-data-")}
 
 
+# Test servers shut down fast: nothing the tests leave behind is worth waiting for (a test of the grace sets its own).
+SHUTDOWN_GRACE_S = 1.0
+
+
+def short_grace(settings):
+    settings.limits.shutdown_grace_s = SHUTDOWN_GRACE_S
+    return settings
+
+
 @pytest.fixture(scope="session")
 def settings():
     # its own data directory: the in-process service's jobs are not the live server's
-    return load_settings(ROOT / "config.yaml", env={**EMBEDDED_DEFAULT,
-                                                    "CHATVLM_DATA_DIR": tempfile.mkdtemp(prefix="chatvlm-test-inproc-")})
+    return short_grace(load_settings(ROOT / "config.yaml", env={
+        **EMBEDDED_DEFAULT, "CHATVLM_DATA_DIR": tempfile.mkdtemp(prefix="chatvlm-test-inproc-")}))
 
 
 @pytest.fixture(scope="session")
 def service(settings):
     service = InferenceService(settings)
     yield service
-    service.close(grace_s=5)
+    service.close(grace_s=SHUTDOWN_GRACE_S)
 
 
 @pytest.fixture(scope="session")
@@ -123,7 +132,7 @@ def serve_in_thread(settings):
 
     app = create_app(settings)
     options = {**uvicorn_options(settings), "host": "127.0.0.1", "port": free_port(),
-               "timeout_graceful_shutdown": 3}  # a browser's open connections do not hold it up
+               "timeout_graceful_shutdown": 1}  # a browser's open connections do not hold it up
     server = Server(uvicorn.Config(app, **options, log_level="warning"))  # as app.py runs it
     thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
     thread.start()
@@ -184,14 +193,14 @@ def tiny_config(tiny_build) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_settings(tiny_config):
-    return load_settings(tiny_config, env={})
+    return short_grace(load_settings(tiny_config, env={}))
 
 
 @pytest.fixture(scope="session")
 def tiny_service(tiny_settings):
     service = InferenceService(tiny_settings)
     yield service
-    service.close(grace_s=5)
+    service.close(grace_s=SHUTDOWN_GRACE_S)
 
 
 @pytest.fixture(scope="session")
@@ -202,9 +211,75 @@ def tiny_client(tiny_settings):
         yield test_client
 
 
+# -- shared session servers, one per configuration ------------------------------------------------------------------
+# plain: `live_server` (python app.py, config.yaml); tiny models: `tiny_server`; keys on: `keyed_server` below.
+
+USER_KEY, ADMIN_KEY, OTHER_KEY = "user-key-0123456789", "admin-key-9876543210", "other-user-key-55555"
+
+
+@pytest.fixture(scope="session")
+def keyed_server(settings):
+    """The plain settings with API keys on (two user keys and an admin key), served in this process for the session:
+    the tests of what keys change share it (yields the base URL)."""
+    configured = settings.model_copy(deep=True)
+    configured.auth.api_keys = [f"user:{USER_KEY}", f"admin:{ADMIN_KEY}", f"user:{OTHER_KEY}"]
+    with serve_in_thread(configured) as (base, _):
+        yield base
+
+
+@pytest.fixture(scope="session")
+def tiny_noloop_server(tiny_settings):
+    """The tiny models without the runaway-repetition cut (a long answer goes on until a stop, a cancel or a client
+    that leaves ends it), served in this process for the session; yields (base URL, service). A test that loads a
+    model here unloads it at its end (the next one gets a fresh runner). The Chat tab's Stop test keeps its own server:
+    on this one, behind the Gradio API cancel test's chat event, its answer did not start in 60 s in one run of two."""
+    settings = without_loop_cut(tiny_settings.model_copy(deep=True))
+    with serve_in_thread(settings) as (base, service):
+        yield base, service
+
+
 @pytest.fixture(scope="session")
 def tiny_server(tmp_path_factory, tiny_config):
     """`CHATVLM_CONFIG=<tiny>/config.yaml python app.py`."""
     process, base = start_server({"CHATVLM_CONFIG": str(tiny_config)}, tmp_path_factory.mktemp("tiny-server") / "log")
     yield base
     stop_server(process)
+
+
+# -- CI allows no skip ---------------------------------------------------------------------------------------------
+# `.ci/run` installs everything a skip waits for (Tesseract and its data, Chromium, a Cyrillic font, playwright,
+# transformers serve); with CI set (CI=true in its environment) a skipped test fails, with the skip's reason.
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if in_ci() and report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"skipped in CI, where .ci/run makes every test possible: {reason}"
+
+
+def pytest_collectreport(report):
+    if in_ci() and report.skipped:  # a module skipped as a whole (pytest.importorskip, a module-level skip)
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        CI_SKIPPED_MODULES.append(f"{report.nodeid}: {reason}")
+
+
+CI_SKIPPED_MODULES: list[str] = []
+
+
+def pytest_terminal_summary(terminalreporter):
+    if CI_SKIPPED_MODULES:
+        terminalreporter.section("skipped in CI", red=True)
+        for line in CI_SKIPPED_MODULES:
+            terminalreporter.line(f"FAILED (skipped in CI) {line}")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if CI_SKIPPED_MODULES and exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

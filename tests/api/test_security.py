@@ -9,11 +9,13 @@ from contextlib import contextmanager
 import httpx
 import pytest
 
+from tests.conftest import ADMIN_KEY as ADMIN
+from tests.conftest import OTHER_KEY as OTHER
+from tests.conftest import USER_KEY as USER  # the keys of the session's keyed_server
 from tests.conftest import serve_in_thread
 from tests.helpers import ENGLISH, encode, render_lines
 
 PNG = encode(render_lines(ENGLISH[:1]))
-USER, ADMIN, OTHER = "user-key-0123456789", "admin-key-9876543210", "other-user-key-55555"
 
 
 @contextmanager
@@ -28,9 +30,9 @@ def live(settings, **changes):
 
 
 @pytest.fixture(scope="module")
-def keyed(settings):
-    """A live server with a user key and an admin key."""
-    with live(settings, auth={"api_keys": [f"user:{USER}", f"admin:{ADMIN}", f"user:{OTHER}"]}) as client:
+def keyed(keyed_server):
+    """The session's live server with the keys USER, ADMIN and OTHER (tests/conftest.py)."""
+    with httpx.Client(base_url=keyed_server, timeout=120) as client:
         yield client
 
 
@@ -80,8 +82,8 @@ def test_keys_are_never_logged(keyed, caplog):
     assert "wrong-key-that-is-long" not in caplog.text
 
 
-def test_a_browser_signs_in_with_its_key_and_then_uses_the_ui_and_the_api(settings):
-    with live(settings, auth={"api_keys": [f"user:{USER}"]}) as browser:
+def test_a_browser_signs_in_with_its_key_and_then_uses_the_ui_and_the_api(keyed_server):
+    with httpx.Client(base_url=keyed_server, timeout=120) as browser:
         page = browser.get("/", headers={"Accept": "text/html"}, follow_redirects=False)
         assert page.status_code == 303 and page.headers["location"].startswith("/login")
         form = browser.get("/login")

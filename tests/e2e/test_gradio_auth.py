@@ -8,17 +8,8 @@ import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
-from tests.conftest import serve_in_thread
-
-USER, ADMIN = "user-key-0123456789", "admin-key-9876543210"
-
-
-@pytest.fixture(scope="module")
-def keyed_server(settings):
-    configured = settings.model_copy(deep=True)
-    configured.auth.api_keys = [f"user:{USER}", f"admin:{ADMIN}"]
-    with serve_in_thread(configured) as (base, _):
-        yield base
+from tests.conftest import ADMIN_KEY as ADMIN
+from tests.conftest import USER_KEY as USER  # keyed_server: the session's server with these keys
 
 
 def client(base: str, key: str) -> Client:

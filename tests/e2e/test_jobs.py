@@ -95,6 +95,7 @@ def test_results_expire(service, tmp_path):
 PAGES = 16
 
 
+@pytest.mark.slow  # a release check: two cold servers and a real SIGKILL
 def test_a_killed_server_finishes_its_job_after_a_restart(tmp_path):
     env = {**EMBEDDED_DEFAULT, "CHATVLM_DATA_DIR": str(tmp_path / "data")}
     process, base = start_server(env, tmp_path / "first.log")

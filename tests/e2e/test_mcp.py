@@ -10,7 +10,7 @@ import pytest
 from mcp import ClientSession
 from mcp.client.streamable_http import streamablehttp_client
 
-from tests.conftest import serve_in_thread
+from tests.conftest import USER_KEY
 from tests.helpers import ENGLISH, cer, encode, render_lines
 
 IMAGE = "data:image/png;base64," + base64.b64encode(encode(render_lines(ENGLISH))).decode()
@@ -45,12 +45,10 @@ def test_calling_the_ocr_tool_reads_the_image(live_server):
     assert [item["status"] for item in items] == ["success", "error"] and "not an image" in items[1]["error"]
 
 
-def test_with_keys_mcp_needs_a_key(settings):
-    configured = settings.model_copy(deep=True)
-    configured.auth.api_keys = ["user:mcp-key-0123456789"]
-    with serve_in_thread(configured) as (base, _):
-        with pytest.raises(Exception):  # noqa: B017 (the transport's own error type for a 401)
-            asyncio.run(session_call(base))
-        _, result = asyncio.run(session_call(base, headers={"Authorization": "Bearer mcp-key-0123456789"},
-                                             tool="ocr_image", arguments={"image": IMAGE, "model": "rapidocr"}))
-        assert not result.isError and "Invoice" in result.content[0].text
+def test_with_keys_mcp_needs_a_key(keyed_server):
+    base = keyed_server
+    with pytest.raises(Exception):  # noqa: B017 (the transport's own error type for a 401)
+        asyncio.run(session_call(base))
+    _, result = asyncio.run(session_call(base, headers={"Authorization": f"Bearer {USER_KEY}"},
+                                         tool="ocr_image", arguments={"image": IMAGE, "model": "rapidocr"}))
+    assert not result.isError and "Invoice" in result.content[0].text

@@ -98,17 +98,14 @@ def test_errors_raise_the_sdk_exceptions(client):
             {"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}])
 
 
-def test_a_wrong_key_raises_authentication_error(settings):
-    from tests.conftest import serve_in_thread
+def test_a_wrong_key_raises_authentication_error(keyed_server):
+    from tests.conftest import USER_KEY
 
-    configured = settings.model_copy(deep=True)
-    configured.auth.api_keys = ["user:right-key-0123456789"]
-    with serve_in_thread(configured) as (base, _):
-        wrong = openai.OpenAI(base_url=f"{base}/v1", api_key="wrong-key-0123456789", max_retries=0)
-        with pytest.raises(openai.AuthenticationError):
-            wrong.models.list()
-        right = openai.OpenAI(base_url=f"{base}/v1", api_key="right-key-0123456789", max_retries=0)
-        assert isinstance(right.models.list().data, list)
+    wrong = openai.OpenAI(base_url=f"{keyed_server}/v1", api_key="wrong-key-0123456789", max_retries=0)
+    with pytest.raises(openai.AuthenticationError):
+        wrong.models.list()
+    right = openai.OpenAI(base_url=f"{keyed_server}/v1", api_key=USER_KEY, max_retries=0)
+    assert isinstance(right.models.list().data, list)
 
 
 def test_releasable_holds_back_what_may_start_a_stop_sequence():

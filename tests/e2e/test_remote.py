@@ -165,7 +165,8 @@ def transformers_serve(tiny_build, tmp_path_factory):
     """`transformers serve` (transformers' own OpenAI-compatible server) on the tiny Qwen3-VL."""
     folder = tiny_build[0] / "qwen3_vl_tiny"
     port = free_port()
-    log = (tmp_path_factory.mktemp("transformers-serve") / "log").open("wb")
+    log_path = tmp_path_factory.mktemp("transformers-serve") / "log"
+    log = log_path.open("wb")
     command = "import sys; from transformers.cli.transformers import main; sys.argv[0] = 'transformers'; sys.exit(main())"
     process = subprocess.Popen([sys.executable, "-c", command, "serve", str(folder),
                                 "--host", "127.0.0.1", "--port", str(port)], cwd=ROOT, stdout=log,
@@ -178,8 +179,12 @@ def transformers_serve(tiny_build, tmp_path_factory):
         except httpx.HTTPError:
             time.sleep(0.3)
     if process.poll() is not None or time.monotonic() >= deadline:
+        why = f"exited with {process.returncode}" if process.poll() is not None else "no /health answer in 120 s"
         process.kill()
-        pytest.skip("transformers serve did not start here")
+        process.wait(15)
+        tail = log_path.read_text(errors="replace").strip().splitlines()[-15:]
+        # the reason shows in pytest's summary (-ra), and fails the run in CI (tests/conftest.py)
+        pytest.skip(f"transformers serve did not start here ({why}); its log ends:\n" + "\n".join(tail))
     yield base, str(folder)
     process.terminate()
     process.wait(15)

@@ -10,6 +10,8 @@ import pytest
 
 from tests.conftest import ROOT, serve_in_thread
 
+pytestmark = pytest.mark.slow  # a release check: both schemathesis runs in full
+
 CONFIG = ROOT / "tests" / "schemathesis.toml"
 
 

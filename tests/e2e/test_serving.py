@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 import httpx
@@ -45,8 +46,8 @@ def settings(tiny_settings):
     return without_loop_cut(tiny_settings.model_copy(deep=True))  # LONG_CHAT runs until it is stopped
 
 
-def test_clients_that_leave_stop_costing_compute(settings):
-    with serve_in_thread(settings) as (base, service):
+def test_clients_that_leave_stop_costing_compute(tiny_noloop_server):
+    with nullcontext(tiny_noloop_server) as (base, service):  # the session's server; the model unloads at the end
         service.load_model("qwen3_vl_2b")
         runner = service.manager.runner("qwen3_vl_2b")
         running = leave_after(f"{base}/chat", 4.0, LONG_CHAT)
@@ -94,8 +95,8 @@ def test_a_request_past_the_time_limit_is_stopped_with_a_clear_503(settings):
         assert ok.status_code == 200
 
 
-def test_gradio_api_cancel_stops_the_generation_and_frees_the_model(settings, english_file):
-    with serve_in_thread(settings) as (base, service):
+def test_gradio_api_cancel_stops_the_generation_and_frees_the_model(tiny_noloop_server, english_file):
+    with nullcontext(tiny_noloop_server) as (base, service):  # the session's server; the model unloads at the end
         service.load_model("qwen3_vl_2b")
         runner = service.manager.runner("qwen3_vl_2b")
         job = Client(f"{base}/", verbose=False).submit(
@@ -114,10 +115,11 @@ def test_out_of_memory_fails_only_what_it_must_and_the_server_keeps_serving(sett
     with serve_in_thread(settings) as (base, service):
         service.load_model("qwen3_vl_2b")
         model = loaded_backend(service.manager, "qwen3_vl_2b").model
-        generate, mode = model.generate, {"fail": "batches"}
+        generate, mode, fired = model.generate, {"fail": "batches"}, []
 
         def generate_that_runs_out_of_memory(**kwargs):  # a fault injected into transformers' generate
             if mode["fail"] == "always" or kwargs["input_ids"].shape[0] > 1:
+                fired.append((mode["fail"], kwargs["input_ids"].shape[0]))  # (when, batch size)
                 raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 12.00 GiB")
             return generate(**kwargs)
 
@@ -134,10 +136,12 @@ def test_out_of_memory_fails_only_what_it_must_and_the_server_keeps_serving(sett
             for thread in threads:
                 thread.join()
             assert [r.status_code for r in async_results] == [200, 200]  # the batch failed; each alone fit
-            assert 2 in runner.batch_sizes or list(runner.batch_sizes).count(1) >= 2
+            assert fired == [("batches", 2)], fired  # the fault fired, once, on the batch of both
+            assert list(runner.batch_sizes)[-2:] == [1, 1], runner.batch_sizes  # then each ran alone (failed batches not counted)
             mode["fail"] = "always"
             response = client.post(f"{base}/chat", files={"file": ("i.png", PNG)}, data=chat)
             assert response.status_code == 503 and "ran out of accelerator memory" in response.json()["detail"]
+            assert fired[1:] and all(when == "always" for when, _ in fired[1:]), fired  # that answer was the fault's
             model.generate = generate
             assert client.post(f"{base}/chat", files={"file": ("i.png", PNG)}, data=chat).status_code == 200
 

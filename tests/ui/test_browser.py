@@ -73,12 +73,11 @@ def test_chat_tab_stop_ends_the_generation_on_the_server(tiny_settings, english_
             browser.close()
 
 
-def test_with_api_keys_the_browser_signs_in_then_reads_an_image(settings, english_file):
-    from tests.conftest import serve_in_thread
+def test_with_api_keys_the_browser_signs_in_then_reads_an_image(keyed_server, english_file):
+    from tests.conftest import USER_KEY
 
-    configured = settings.model_copy(deep=True)
-    configured.auth.api_keys = ["user:browser-key-0123456789"]
-    with serve_in_thread(configured) as (base, _), playwright.sync_playwright() as p:
+    base = keyed_server
+    with playwright.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
@@ -87,7 +86,7 @@ def test_with_api_keys_the_browser_signs_in_then_reads_an_image(settings, englis
             page.locator("#key").fill("wrong-key-000000")
             page.get_by_role("button", name="Sign in").click()
             playwright.expect(page.get_by_text("That key is not valid.")).to_be_visible()
-            page.locator("#key").fill("browser-key-0123456789")
+            page.locator("#key").fill(USER_KEY)
             page.get_by_role("button", name="Sign in").click()
             playwright.expect(page.get_by_role("tab", name="OCR")).to_be_visible(timeout=60_000)
             page.locator("input[type=file]").first.set_input_files(str(english_file))
