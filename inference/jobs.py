@@ -222,15 +222,16 @@ class Jobs:
                     token.cancel()
 
             timeout = self.pages.limits.request_timeout_s
+            woken = threading.Event()  # a cancel (the client's, or Jobs.stop at shutdown) ends a wait for room at once
+            token.on_cancel(woken.set)
             while True:
                 try:
                     self.pages.read(request, [docs[i] for i in present], lambda: Deadline(timeout), token, saved,
                                     skip=lambda d, page: (present[d], page) in done)
                     break
                 except Overloaded as exc:  # interactive requests fill the queue: wait, then go on where we were
-                    if token.cancelled:
+                    if woken.wait(exc.retry_after) or token.cancelled:
                         raise Cancelled("The job was cancelled.") from None
-                    time.sleep(exc.retry_after)
                     done.update(self.store.pages_read(job_id))
             if token.cancelled:
                 raise Cancelled("The job was cancelled.")
