@@ -61,14 +61,14 @@ def paths_in(value: Any) -> Iterator[str]:
 
 
 def inside(path: str, folder: str) -> str | None:
-    """The real path of ``path`` when it is a file in ``folder`` (itself resolved), else None."""
+    """The real path of ``path`` when it lies in ``folder`` (itself resolved) and is no folder, else None."""
     try:
         real = os.path.realpath(path)
     except (ValueError, OSError):  # a NUL byte, a loop of links
         return None
-    if os.path.commonpath([real, folder]) != folder or not os.path.isfile(real):  # a folder is no upload either
+    if os.path.commonpath([real, folder]) != folder or os.path.isdir(real):  # a folder is no upload either
         return None
-    return real
+    return real  # (a file gone from the folder is an upload past its TTL: the guard says so)
 
 
 class Uploads(set):

@@ -71,7 +71,6 @@ def server(request, settings, private):
             "data dir": str(jobs_db),
             "data dir, relative": os.path.relpath(jobs_db),
             "a folder in the upload folder": str(link_dir),
-            "missing, in the upload folder": str(link_dir / "missing.pdf"),
         }
         assert ".." in attacks["dot-dot"] and ".." in attacks["data dir, relative"]
         uploaded = upload(client, "page.png", PNG, headers)
