@@ -15,7 +15,7 @@ from gradio_client import Client, handle_file
 from PIL import Image
 
 from tests.helpers import ENGLISH, encode, render_lines, text_pdf
-from tests.ui.conftest import playwright
+from tests.ui.conftest import ARTIFACTS, playwright
 
 RECEIPT_LINES = [f"ITEM {i:02d} {name:<14} {i * 1.37 + 0.5:6.2f}" for i, name in enumerate(
     ["Coffee", "Bagel", "Orange juice", "Croissant", "Muffin", "Tea", "Water", "Sandwich", "Salad", "Soup",
@@ -115,8 +115,50 @@ def settled(page, selector: str, quiet_s: float = 1.0, timeout: float = 30.0) ->
         time.sleep(0.1)
 
 
-def test_chat_feels_like_chat(tiny_server, open_page, english_file, tmp_path):
+# The Gradio queue's messages as the page sends and receives them (joins, cancels, the SSE stream of
+# /gradio_api/queue/data), each with its time in ms: kept in test-artifacts when the chat test fails.
+QUEUE_RECORDER = """(() => {
+  const t0 = performance.now(), log = window.__queue = [];
+  const note = (kind, text) => log.push(`${(performance.now() - t0).toFixed(0)} ${kind} ${String(text).slice(0, 300)}`);
+  const fetch = window.fetch;
+  window.fetch = async function (input, init) {
+    const url = typeof input === "string" ? input : input.url;
+    if (/queue\\/join|cancel/.test(url)) note(url.includes("cancel") ? "cancel" : "join", init && init.body);
+    const response = await fetch.apply(this, arguments);
+    if (!url.includes("/queue/data") || !response.body) return response;
+    const [mine, theirs] = response.body.tee(), reader = theirs.getReader(), text = new TextDecoder();
+    (async () => {
+      for (;;) { const {value, done} = await reader.read(); if (done) break; note("data", text.decode(value)); }
+    })();
+    return new Response(mine, {status: response.status, statusText: response.statusText, headers: response.headers});
+  };
+})();"""
+
+
+def test_chat_feels_like_chat(tiny_server, open_page, english_file, tmp_path, request):
     page = open_page(f"{tiny_server}/")
+    page.add_init_script(QUEUE_RECORDER)
+    page.reload(wait_until="domcontentloaded")
+    playwright.expect(page.get_by_role("tab", name="OCR")).to_be_visible(timeout=60_000)
+    try:
+        chat_like_a_person(page, tiny_server, english_file, tmp_path)
+    except BaseException:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        (ARTIFACTS / f"{request.node.name}.queue.txt").write_text("\n".join(page.evaluate("window.__queue || []")))
+        raise
+
+
+def answer_ended(server: str, page, before: float) -> None:
+    """Wait until an answer begun after ``before`` (answered()'s count) has ended on the server, and its last
+    words have reached the page."""
+    end = time.monotonic() + 60
+    while answered(server) <= before:
+        assert time.monotonic() < end, "the question was not answered"
+        time.sleep(0.05)
+    settled(page, "#chat-conversation")
+
+
+def chat_like_a_person(page, tiny_server, english_file, tmp_path) -> None:
     page.get_by_role("tab", name="Chat").click()
     upload(page, "#chat-image", english_file)
     box = page.locator("#chat-prompt textarea")
@@ -125,19 +167,20 @@ def test_chat_feels_like_chat(tiny_server, open_page, english_file, tmp_path):
     box.type("Read it all.")
     assert box.input_value() == "What does it say?\nRead it all."
     assert page.locator("#chat-conversation [data-testid=user]").count() == 0
+    before = answered(tiny_server)
     box.press("Enter")  # sends
     bot = page.locator("#chat-conversation [data-testid=bot]")
-    playwright.expect(bot).to_have_count(1, timeout=90_000)
+    playwright.expect(bot).to_have_count(1, timeout=90_000)  # the answer streams in...
     playwright.expect(box).to_have_value("")
     assert page.locator("#chat-conversation img").count() == 1  # the image shows in the conversation
+    # ...until it ends: only then is Retry's answer the next one to end (the recorded queue of a failed run showed
+    # Retry pressed while the first answer streamed: the wait below then saw the first answer end, and Retry's
+    # last words came after the new image's change, bringing the old conversation back)
+    answer_ended(tiny_server, page, before)
     # Retry asks the last question again: still one question and one answer
     before = answered(tiny_server)
     page.locator("#chat-retry").click()
-    end = time.monotonic() + 60
-    while answered(tiny_server) <= before:  # the new answer has ended on the server...
-        assert time.monotonic() < end, "Retry was not answered"
-        time.sleep(0.05)
-    settled(page, "#chat-conversation")  # ...and its last words have reached the page
+    answer_ended(tiny_server, page, before)
     playwright.expect(bot).to_have_count(1)
     # a new image starts a new conversation
     other = tmp_path / "other.png"
