@@ -560,3 +560,52 @@ class InferenceService:
         ok = sum(r.status == "success" for r in results)
         return BatchResult(results=results, total=len(results), successful=ok, failed=len(results) - ok,
                            model=model_id, processing_time=round(seconds, 4))
+
+    # ---- facade for the edges ---------------------------------------------------------------------------------
+    # What REST and the UI call instead of reaching into the core's parts (jobs, observers, documents,
+    # image_urls, markdown): thin delegations, one owner rule for jobs.
+    def job_owner(self, principal: object | None, creating: bool = False) -> str | None:
+        """Whose jobs a caller may see, for REST and the Batch tab alike: with API keys on, a key sees its own and
+        an admin every job (a job it creates is still its own); with keys off, or without a principal, all.
+        ``principal`` is the edge's caller (``.role`` and ``.name``)."""
+        if not self.settings.auth.api_keys or principal is None:
+            return None
+        if getattr(principal, "role", None) == "admin" and not creating:
+            return None
+        return getattr(principal, "name", None)
+
+    def submit_job(self, files: Sequence[tuple[str, ImageSource]], model: str | None, language: str | None,
+                   pages: str | None, force_ocr: bool, owner: str | None = None, caller: str | None = None):
+        """Queue OCR of many files (POST /jobs); returns the job's state."""
+        return self.jobs.submit(files, model, language, pages, force_ocr, owner, caller)
+
+    def job(self, job_id: str, owner: str | None = None):
+        """A job's state (NotFound when it is not ``owner``'s, or gone)."""
+        return self.jobs.status(job_id, owner)
+
+    def job_result(self, job_id: str, owner: str | None = None) -> BatchResult:
+        """A finished job's result (NotReady while it runs)."""
+        return self.jobs.result(job_id, owner)
+
+    def cancel_job(self, job_id: str, owner: str | None = None):
+        """Cancel and delete a job; returns its last state."""
+        return self.jobs.cancel(job_id, owner)
+
+    def add_observer(self, listener: object) -> None:
+        """A listener of the core's events (``model_used``, ``batch_done``): the edge's metrics."""
+        self.observers.add(listener)  # type: ignore[arg-type]
+
+    def page_count(self, data: bytes, pages: str | None = None) -> int:
+        """Pages a file will be read as (a PDF is opened, not rendered); an image or a bad file counts as one."""
+        return documents.page_count(data, pages)
+
+    def read_image_url(self, url: str) -> bytes:
+        """An image given as a ``data:`` URL, or an ``http(s)`` one when ``limits.image_urls`` allows it."""
+        return image_urls.read(url, self.limits)
+
+    @staticmethod
+    def markdown(result: OcrResult) -> str:
+        """An OCR result as Markdown (a page model's own, else paragraphs and headings from the lines' layout)."""
+        from .markdown import to_markdown
+
+        return to_markdown(result)

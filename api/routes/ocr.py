@@ -5,12 +5,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Request, Response, UploadFile
 from fastapi.responses import PlainTextResponse
 
-from inference.markdown import to_markdown
 from inference.results import BatchResult, OcrResult
 
 from ..deps import ServiceDep, serve
 from ..params import OcrFormat, OcrQuery, ocr_format, ocr_params
-from ..schemas import errors
+from ..schemas.rest import errors
 from ..security import caller
 
 router = APIRouter(tags=["ocr"])
@@ -37,7 +36,7 @@ async def ocr(
     if output == "text":
         return PlainTextResponse(result.text + "\n")
     if output == "markdown":
-        return Response(to_markdown(result), media_type="text/markdown; charset=utf-8")
+        return Response(service.markdown(result), media_type="text/markdown; charset=utf-8")
     return result
 
 
