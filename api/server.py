@@ -1,10 +1,6 @@
-"""The REST edge: the API guide's routes, registered on the FastAPI app that Gradio mounts, and what guards
-them (allowed Host names, body limits, API keys and a bound on wrong ones, cross-site refusal, rate limits,
-405s), what observes them (request ids, access log, metrics)
-and an OpenAPI schema that documents all of it.
-
-``uvicorn api:app`` (the API guide's command) serves the same assembled app as ``uvicorn app:app``.
-"""
+"""Installs the REST edge on the FastAPI app that Gradio mounts: the API guide's routes, the error handlers, what
+guards them (allowed Host names, body limits, API keys and a bound on wrong ones, cross-site refusal, rate limits,
+405s), what observes them (request ids, access log, metrics) and an OpenAPI schema that documents all of it."""
 
 from __future__ import annotations
 
@@ -57,10 +53,3 @@ def gradio_user(request: Any) -> str | None:
     principal = request.scope.get("state", {}).get("principal")
     return principal.username if principal is not None else None
 
-
-def __getattr__(name: str) -> Any:
-    if name == "app":
-        import app as assembly
-
-        return assembly.app
-    raise AttributeError(f"module 'api' has no attribute {name!r}")
