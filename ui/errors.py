@@ -22,20 +22,25 @@ from typing import Any
 import gradio as gr
 
 from inference import ChatVLMError
-from inference.errors import RateLimited, http_status, note_refusal, redact_paths, retry_after
+from inference.errors import ModelUnavailable, RateLimited, http_status, note_refusal, redact_paths, retry_after
 
 log = logging.getLogger(__name__)
 
 UNEXPECTED = "Something went wrong on the server; the server log has the details."
+CANNOT_RUN = "This model cannot run on this server right now; the Models tab says why."
 
 
 def message_for(exc: BaseException, where: str = "UI handler") -> str:
-    """The one sentence for an error: a gr.Error's own, a core error's (its status noted for the Gradio API), or
-    :data:`UNEXPECTED` (the traceback goes to the log)."""
+    """The one sentence for an error: a gr.Error's own, a core error's (its status noted for the Gradio API; a
+    model that cannot run says so, and the Models tab (or /models) says why: an administrator's how-to stays off the
+    user's screen, in the log), or :data:`UNEXPECTED` (the traceback goes to the log)."""
     if isinstance(exc, gr.Error):
         return exc.message
     if isinstance(exc, ChatVLMError):  # a refused request is no server fault: no traceback in the log for it
         note_refusal(http_status(exc), retry_after(exc))
+        if isinstance(exc, ModelUnavailable):
+            log.warning("shown to a UI user as 'cannot run': %s", exc)
+            return CANNOT_RUN
         return redact_paths(str(exc))
     log.error("%s failed", where, exc_info=exc)
     return UNEXPECTED

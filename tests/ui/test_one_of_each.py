@@ -9,10 +9,10 @@ import asyncio
 import gradio as gr
 import pytest
 
-from inference import BadInput, InferenceService, Overloaded
+from inference import BadInput, InferenceService, ModelUnavailable, Overloaded
 from inference.errors import REFUSAL
 from inference.languages import NAMES
-from ui.errors import UNEXPECTED, keep_on_error, user_errors
+from ui.errors import CANNOT_RUN, UNEXPECTED, keep_on_error, user_errors
 from ui.widgets import LANGUAGES, language_picker
 
 
@@ -26,8 +26,9 @@ def failing(exc: BaseException):
 @pytest.mark.parametrize("exc, sentence", [
     (BadInput("'/srv/data/secret/scan.png' is not an image."), "'<path>' is not an image."),
     (Overloaded("The server is busy: try again in about 3 s.", retry_after=3), "The server is busy: try again in about 3 s."),
+    (ModelUnavailable("Weights for 'm' are not here: python -m inference.download m"), CANNOT_RUN),
     (RuntimeError("a bug with /srv/internal/path"), UNEXPECTED),
-], ids=["bad input", "busy", "unexpected"])
+], ids=["bad input", "busy", "cannot run", "unexpected"])
 def test_a_ui_event_and_its_api_event_say_the_same_sentence(exc, sentence):
     shown = asyncio.run(keep_on_error(2)(failing(exc))())
     assert shown[1] == f"⚠️ {sentence}"
