@@ -1,4 +1,5 @@
-"""ChatVLMLLM: assembly only. settings -> service -> FastAPI (REST) -> Gradio mounted at /.
+"""ChatVLMLLM: the server's entry point; the assembly (settings -> service -> FastAPI (REST) -> Gradio mounted at /)
+is :mod:`assembly`'s ``create_app``, re-exported here.
 
     python app.py                  # serves UI, Gradio API and REST on one port (8000, or $PORT), on 127.0.0.1
     python app.py --host 0.0.0.0   # on every interface (or CHATVLM_HOST / GRADIO_SERVER_NAME; a Space does this)
@@ -9,52 +10,16 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from typing import Any
 
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home from an offline server
+import uvicorn
 
-import gradio as gr  # noqa: E402
-import uvicorn  # noqa: E402
-from fastapi import FastAPI  # noqa: E402
-from fastapi_offline import FastAPIOffline  # noqa: E402
+from api.startup import open_url, refuse_many_workers, uvicorn_options, warn_if_exposed
+from assembly import assembled, create_app
+from inference import ConfigError, load_settings
 
-import api  # noqa: E402
-import ui  # noqa: E402
-from api.security import is_admin  # noqa: E402
-from api.startup import (  # noqa: E402
-    log_startup,
-    open_url,
-    refuse_many_workers,
-    uvicorn_options,
-    warn_if_exposed,
-)
-from inference import ConfigError, InferenceService, Settings, load_settings  # noqa: E402
-
-
-def create_app(settings: Settings | None = None) -> FastAPI:
-    if settings is None:  # `uvicorn --factory app:create_app` comes this way
-        refuse_many_workers()
-        settings = load_settings()
-    service = InferenceService(settings)
-    keys_on = bool(settings.auth.api_keys)
-    app = FastAPIOffline(  # Swagger UI and ReDoc served from the installed package, never a CDN
-        title=f"{settings.server.title} API",
-        version=settings.server.version,
-        description="OCR and image chat with vision-language models. Errors are {\"detail\": \"...\"}.",
-    )  # request bodies: api.body_limit refuses one over its route's limit as it comes in
-    api.install(app, service)  # REST routes first: a route added after the mount at / is shadowed
-    app.router.add_event_handler("startup", lambda: log_startup(service))
-    app.router.add_event_handler("startup", service.preload)
-    app.router.add_event_handler("startup", service.resume_jobs)
-    app.router.add_event_handler("shutdown", service.close)
-    may_manage = (lambda request: is_admin(getattr(request, "username", None))) if keys_on else (lambda request: True)
-    return gr.mount_gradio_app(
-        app, ui.build_ui(service, may_manage=may_manage), path="/", max_file_size=settings.limits.max_file_bytes,
-        footer_links=["api"], auth_dependency=api.gradio_user if keys_on else None, mcp_server=True,
-        favicon_path=ui.favicon(), head=ui.head(), css=ui.CSS,
-    )
+__all__ = ["create_app", "main"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -81,12 +46,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def __getattr__(name: str) -> Any:
-    """`app` is built on first access (by `uvicorn app:app`), so that importing create_app builds nothing."""
+    """`app` is built on first access (by `uvicorn app:app`), so that importing create_app builds nothing; it is the
+    one assembled app, the same that `uvicorn api:app` serves."""
     if name == "app":
-        if not logging.getLogger().handlers:  # under `uvicorn app:app` our own start-up lines need a handler too
-            logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
-        refuse_many_workers()
-        globals()["app"] = create_app()
+        globals()["app"] = assembled()
         return globals()["app"]
     raise AttributeError(f"module 'app' has no attribute {name!r}")
 

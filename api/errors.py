@@ -1,8 +1,12 @@
-"""Errors to HTTP, once: typed core errors -> status + {"detail": "..."}; nothing internal leaks."""
+"""Errors to HTTP, once, for both REST protocols: a typed core error's status and Retry-After come from the kernel's
+one table (``inference.errors.http_status`` / ``retry_after``), its sentence is redacted once here, and the body is
+the route's protocol: ``{"detail": "..."}`` on the API guide's routes, OpenAI's ``{"error": {...}}`` under /v1
+(also inside a stream). Nothing internal leaks."""
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -19,19 +23,38 @@ from inference.errors import (
 
 log = logging.getLogger(__name__)
 
+# OpenAI's error type and code for a status, so that the SDKs raise the exception that goes with it
+OPENAI_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
+                404: "not_found_error", 405: "invalid_request_error", 413: "invalid_request_error",
+                429: "rate_limit_error"}
+OPENAI_CODES = {401: "invalid_api_key", 404: "model_not_found", 429: "rate_limit_exceeded", 503: "service_unavailable"}
+
+
 def status_of(exc: ChatVLMError) -> int:
     return http_status(exc)
+
+
+def rest_body(message: str) -> dict[str, Any]:
+    """The API guide's error body."""
+    return {"detail": redact_paths(message)}
+
+
+def openai_body(status: int, message: str) -> dict[str, Any]:
+    """OpenAI's error body for a status."""
+    kind = OPENAI_TYPES.get(status, "server_error" if status >= 500 else "invalid_request_error")
+    return {"error": {"message": redact_paths(message), "type": kind, "param": None, "code": OPENAI_CODES.get(status)}}
+
+
+def openai_error(exc: ChatVLMError) -> dict[str, Any]:
+    """A core error as OpenAI's body (an error that ends a stream is sent as one more event in it)."""
+    return openai_body(status_of(exc), str(exc))
 
 
 def error_response(path: str, status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
     """An error as this route's clients read it: ``{"detail"}`` on the API guide's routes, OpenAI's
     ``{"error": {...}}`` under /v1 (so the OpenAI SDKs raise the right exception)."""
-    message = redact_paths(message)
-    if path.startswith("/v1/"):
-        from .openai_schemas import error_body
-
-        return JSONResponse(status_code=status, content=error_body(status, message), headers=headers)
-    return JSONResponse(status_code=status, content={"detail": message}, headers=headers)
+    body = openai_body(status, message) if path.startswith("/v1/") else rest_body(message)
+    return JSONResponse(status_code=status, content=body, headers=headers)
 
 
 def describe_validation(exc: RequestValidationError) -> str:

@@ -11,8 +11,8 @@ from fastapi.openapi.utils import get_openapi
 
 from inference.settings import Settings
 
-from .openai_schemas import OpenAIError
-from .schemas import WHY, ErrorBody
+from .schemas.openai import OpenAIError
+from .schemas.rest import WHY, ErrorBody
 from .security import UNSAFE_METHODS, counts_against_limit, required_role
 
 

@@ -18,9 +18,10 @@ TOP = ("inference", "api", "ui", "app")  # the packages (and the one module) who
 
 # The kernel: what every layer may use, and which itself imports nothing of inference above it (other kernel
 # modules only). `callers` (who is calling: the uploader) and `rate_limit` (the moving-window limiter) joined it
-# with the security fixes; `pinned_fetch` (an HTTP fetch pinned to a checked address) imports only the kernel.
+# with the security fixes; `pinned_fetch` (an HTTP fetch pinned to a checked address) imports only the kernel;
+# `markdown` renders a result (kernel types) as Markdown.
 KERNEL = ["settings", "errors", "values", "results", "images", "languages", "layout", "device", "cancel", "observe",
-          "callers", "rate_limit", "pinned_fetch"]
+          "callers", "rate_limit", "pinned_fetch", "markdown"]
 KERNEL_MODULES = frozenset(f"inference.{name}" for name in KERNEL)
 # What REST and UI may import of inference, besides the kernel: the package facade (InferenceService, error types).
 FACADE = frozenset({"inference"})

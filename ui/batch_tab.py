@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -12,22 +13,21 @@ import anyio
 import gradio as gr
 import pandas as pd
 
-from inference import InferenceService, call_cancellable, documents
+from inference import InferenceService, call_cancellable
 from inference.results import BatchResult
 
 from . import examples
-from .common import (
+from .endpoints import endpoint, hide_from_mcp
+from .errors import keep_on_error, refusal
+from .widgets import (
     DOCUMENT_TYPES,
     caller_of,
     file_path,
-    keep_on_error,
     language_hint,
     language_picker,
     model_dropdown,
-    refusal,
-    user_errors,
+    principal_of,
 )
-from .mcp_tools import hide_from_mcp
 
 COLUMNS = ["file", "status", "time_s", "text"]
 JOB_PAGES = 64  # a batch with more pages than this runs as a job (see through_a_job)
@@ -84,11 +84,6 @@ def build(service: InferenceService) -> None:
     shown = examples.images()
     gr.Examples([[list(shown.values())]], inputs=[files], label=examples.LICENCE)
 
-    def owner_of(request: gr.Request | None) -> str | None:
-        """Whose job a long batch is, as the REST API counts it (the key's name; nobody's when keys are off)."""
-        name = getattr(request, "username", None)
-        return name.split(":", 1)[-1] if service.settings.auth.api_keys and name else None
-
     async def read_all(request: gr.Request, paths, model_id, hint, progress: gr.Progress,
                        page_spec: str | None = None) -> BatchResult:
         paths = [file_path(p) for p in (paths or []) if file_path(p)]
@@ -102,33 +97,34 @@ def build(service: InferenceService) -> None:
             progress((done, total), desc="Reading", unit="pages")
 
         if count > JOB_PAGES:
-            return await through_a_job(items, model_id, hint, page_spec, report, owner_of(request), caller_of(request))
+            return await through_a_job(items, model_id, hint, page_spec, report, principal_of(request),
+                                       caller_of(request))
         return await call_cancellable(service.batch_ocr, items, model_id or None, hint, progress=report,
                                       pages=page_spec or None, caller=caller_of(request))
 
     def page_count(items, page_spec) -> int:
         """Pages the batch will read (PDFs are opened, not rendered); images and bad files count as one."""
-        return sum(documents.page_count(Path(path).read_bytes(), page_spec or None) for _, path in items)
+        return sum(service.page_count(Path(path).read_bytes(), page_spec or None) for _, path in items)
 
-    async def through_a_job(items, model_id, hint, page_spec, report, owner, caller) -> BatchResult:
+    async def through_a_job(items, model_id, hint, page_spec, report, principal, caller) -> BatchResult:
         """A long batch runs as a job (POST /jobs's queue): it survives a restart of the server, and its progress is
-        polled here; leaving the page or pressing Stop cancels it."""
-        jobs = service.jobs
-        job = await anyio.to_thread.run_sync(lambda: jobs.submit(items, model_id or None, hint, page_spec or None, False,
-                                                                 owner, caller))
+        polled here; leaving the page or pressing Stop cancels it. Its owner is the REST API's (the service's rule:
+        the key that sent it; an admin sees every job)."""
+        job = await anyio.to_thread.run_sync(lambda: service.submit_job(items, model_id or None, hint,
+                                                                        page_spec or None, False, principal, caller))
         gr.Info(f"Long batch: running as job {job.id} (GET /jobs/{job.id} on the REST API).")
         try:
             while job.state in ("queued", "running"):
                 await anyio.sleep(0.5)
-                job = await anyio.to_thread.run_sync(jobs.status, job.id, owner)
+                job = await anyio.to_thread.run_sync(service.job, job.id, principal)
                 if job.pages_total:
                     report(job.pages_done, job.pages_total)
         except BaseException:
-            await anyio.to_thread.run_sync(lambda: jobs.cancel(job.id, owner))
+            await anyio.to_thread.run_sync(lambda: service.cancel_job(job.id, principal))
             raise
         if job.state != "done":
             raise gr.Error(f"The job {job.state}: {job.error or 'no result'}.")
-        return await anyio.to_thread.run_sync(lambda: jobs.result(job.id, owner))
+        return await anyio.to_thread.run_sync(lambda: service.job_result(job.id, principal))
 
     @keep_on_error(4)
     async def batch_for_ui(paths, model_id, picked, page_spec, request: gr.Request,
@@ -139,22 +135,14 @@ def build(service: InferenceService) -> None:
     run.click(hide_from_mcp(batch_for_ui), [files, model, language, pages], [results, totals, downloads, message],
               api_visibility="private")
 
-    # The Gradio API's /batch_ocr: its own (hidden) inputs, progress updates, errors raised to the client.
-    with gr.Group(visible=False):
-        api_files = gr.File(file_count="multiple", label="files")
-        api_model = gr.Textbox(label="model")
-        api_language = gr.Textbox(label="language")
-        api_results = gr.Dataframe(headers=COLUMNS, label="results")
-        api_totals = gr.Markdown(label="totals")
-        api_downloads = gr.File(file_count="multiple", label="downloads")
-        api_button = gr.Button()
-
-    @user_errors
+    # The Gradio API's /batch_ocr: progress updates, errors raised to the client.
     async def batch_ocr(paths, model_id, hint, request: gr.Request, progress=gr.Progress()):  # noqa: B008
         """Read the text of several images or documents (PDF, TIFF); each file gets its own status. Progress moves
         page by page. Returns the table of results, a summary line, and the results as CSV and JSON files."""
         result = await read_all(request, paths, model_id, hint or None, progress)
         return table(result), summary(result), write_downloads(result)
 
-    api_button.click(hide_from_mcp(batch_ocr), [api_files, api_model, api_language],
-                     [api_results, api_totals, api_downloads], api_name="batch_ocr")
+    endpoint("batch_ocr", batch_ocr, [partial(gr.File, file_count="multiple", label="files"),
+                                      partial(gr.Textbox, label="model"), partial(gr.Textbox, label="language")],
+             [partial(gr.Dataframe, headers=COLUMNS, label="results"), partial(gr.Markdown, label="totals"),
+              partial(gr.File, file_count="multiple", label="downloads")])

@@ -4,6 +4,7 @@ in, Stop ends it on the server, Retry asks again, and a new image starts a new c
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from functools import partial
 from typing import Any
 
 import anyio
@@ -11,8 +12,9 @@ import gradio as gr
 
 from inference import ChatMessage, InferenceService, call_cancellable
 
-from .common import caller_of, image_input, keep_on_error, model_dropdown, refusal, user_errors
-from .mcp_tools import hide_from_mcp
+from .endpoints import endpoint, hide_from_mcp
+from .errors import keep_on_error, refusal
+from .widgets import caller_of, image_input, model_dropdown
 
 
 def _text(content: object) -> str:
@@ -133,17 +135,6 @@ def build(service: InferenceService) -> None:
 
     # The Gradio API's /chat: its own (hidden) inputs and errors raised to the client; the history is the
     # conversation so far, as the chatbot holds it, and comes back with the answer.
-    with gr.Group(visible=False):
-        api_image = image_input(height=100, label="image")
-        api_prompt = gr.Textbox(label="prompt")
-        api_model = gr.Textbox(label="model")
-        api_temperature = gr.Number(label="temperature")
-        api_tokens = gr.Number(label="max_tokens")
-        api_history = gr.Chatbot(label="history")
-        api_cleared = gr.Textbox(label="prompt (cleared)")
-        api_button = gr.Button()
-
-    @user_errors
     async def chat(image_path, text, model_id, temp, tokens, history, request: gr.Request):
         """Ask a vision-language model about an image; the answer streams in. Returns the conversation (with
         the answer) and an empty prompt."""
@@ -151,5 +142,9 @@ def build(service: InferenceService) -> None:
                                               show_image=False):
             yield conversation, ""
 
-    api_button.click(hide_from_mcp(chat), [api_image, api_prompt, api_model, api_temperature, api_tokens, api_history],
-                     [api_history, api_cleared], api_name="chat")
+    with gr.Group(visible=False):  # the history is an input and the output: one component
+        api_history = gr.Chatbot(label="history")
+    endpoint("chat", chat, [partial(image_input, height=100, label="image"), partial(gr.Textbox, label="prompt"),
+                            partial(gr.Textbox, label="model"), partial(gr.Number, label="temperature"),
+                            partial(gr.Number, label="max_tokens"), lambda: api_history],
+             [lambda: api_history, partial(gr.Textbox, label="prompt (cleared)")])

@@ -27,7 +27,8 @@ from gradio.exceptions import InvalidPathError
 
 from inference.callers import UPLOADER
 
-from .common import caller_of, refusal
+from .errors import refusal
+from .widgets import caller_of
 
 log = logging.getLogger(__name__)
 

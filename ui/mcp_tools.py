@@ -6,21 +6,19 @@ keys on, the MCP client sends a key like any other client. The UI's own events a
 from __future__ import annotations
 
 import json
+from functools import partial
 from typing import Any
 
 import gradio as gr
 
 from inference import ChatMessage, ChatVLMError, InferenceService, call_cancellable
-from inference.image_urls import read
 
-from .common import caller_of, user_errors
+from .endpoints import endpoint, is_hidden_from_mcp
+from .widgets import caller_of
 
 
 def build(service: InferenceService) -> None:
-    """Register the tools (API-only endpoints, off Gradio's queue so that they run within the MCP request)."""
-    limits = service.limits
-
-    @user_errors
+    """Register the tools (named endpoints, off Gradio's queue so that they run within the MCP request)."""
     async def ocr_image(image: str, request: gr.Request, model: str = "", language: str = "") -> str:
         """Read all the text in an image of a document (a scanned page, a photo of a receipt, a screenshot) with OCR.
 
@@ -33,12 +31,11 @@ def build(service: InferenceService) -> None:
             JSON: the text in reading order (one line per line of the document), the model that read it, warnings
         """
         service.charge(caller_of(request))  # before the image is fetched
-        result = await call_cancellable(service.ocr, read(image, limits), model or None, language or None,
+        result = await call_cancellable(service.ocr, service.read_image_url(image), model or None, language or None,
                                         filename="image")
         return as_json({"text": result.text, "model": result.model, "warnings": result.warnings,
                         "image_size": result.image_size})
 
-    @user_errors
     async def ocr_images(images: list[str], request: gr.Request, model: str = "", language: str = "") -> str:
         """Read the text of several document images at once (the pages of a document, a stack of receipts).
 
@@ -56,7 +53,7 @@ def build(service: InferenceService) -> None:
         for i, url in enumerate(images):
             name = f"image {i + 1}"
             try:
-                files.append((name, read(url, limits)))
+                files.append((name, service.read_image_url(url)))
                 entries.append({"image": name})
             except ChatVLMError as exc:  # a URL that cannot be read fails alone, like an unreadable file
                 entries.append({"image": name, "status": "error", "text": "", "error": str(exc)})
@@ -69,7 +66,6 @@ def build(service: InferenceService) -> None:
                     entry.update(status=item.status, text=item.text, error=item.error)
         return as_json(entries)
 
-    @user_errors
     async def ask_about_image(image: str, question: str, request: gr.Request, model: str = "",
                               max_tokens: int = 512) -> str:
         """Ask a vision-language model a question about an image (describe it, find something in it, explain a chart
@@ -90,8 +86,28 @@ def build(service: InferenceService) -> None:
                                            caller=caller_of(request))
         return output.text
 
-    for tool in (ocr_image, ocr_images, ask_about_image):
-        gr.api(tool, api_name=tool.__name__, queue=False)
+    image, optional = partial(gr.Textbox, label="image"), partial(gr.Textbox, value="")  # "": the server's choice
+    answer = [partial(gr.Textbox, label="result")]
+    endpoint("ocr_image", ocr_image, [image, partial(optional, label="model"), partial(optional, label="language")],
+             answer, tool=True, queue=False)
+    endpoint("ocr_images", ocr_images, [string_list, partial(optional, label="model"),
+                                        partial(optional, label="language")], answer, tool=True, queue=False)
+    endpoint("ask_about_image", ask_about_image, [image, partial(gr.Textbox, label="question"),
+                                                  partial(optional, label="model"),
+                                                  partial(gr.Number, value=512, precision=0, label="max_tokens")],
+             answer, tool=True, queue=False)
+
+
+def string_list() -> gr.JSON:
+    """A JSON input that says what it takes (a list of strings) to the API's and the MCP server's schema.
+
+    (Set per instance: subclassing a Gradio component makes Gradio write a .pyi file next to this one.)
+    """
+    box = gr.JSON(label="images")
+    schema = {"type": "array", "items": {"type": "string"}}
+    box.api_info = lambda: schema  # type: ignore[method-assign]
+    box.api_info_as_input = lambda: schema  # type: ignore[method-assign]
+    return box
 
 
 def as_json(value: Any) -> str:
@@ -103,13 +119,7 @@ def only_tools(blocks: gr.Blocks) -> None:
     inputs filled by its loopback client, which uploads a path it is given from the server's own disk). Once the
     app is mounted (its MCP server made), only the tools keep a name there."""
     server = getattr(blocks, "mcp_server_obj", None)
-    for name, endpoint in list(getattr(server, "tool_to_endpoint", {}).items()):
-        block_fn = server.get_block_fn_from_endpoint_name(endpoint)
-        if block_fn is None or getattr(block_fn.fn, "_mcp_type", None) == "ui":
+    for name, api_name in list(getattr(server, "tool_to_endpoint", {}).items()):
+        block_fn = server.get_block_fn_from_endpoint_name(api_name)
+        if block_fn is None or is_hidden_from_mcp(block_fn.fn):
             del server.tool_to_endpoint[name]
-
-
-def hide_from_mcp(fn: Any) -> Any:
-    """Keep a UI event out of the MCP tool list (its inputs are the UI's, not an agent's)."""
-    fn._mcp_type = "ui"
-    return fn

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import gradio as gr
@@ -10,8 +11,9 @@ import pandas as pd
 
 from inference import InferenceService
 
-from .common import caller_of, keep_on_error, refusal, user_errors
-from .mcp_tools import hide_from_mcp
+from .endpoints import endpoint, hide_from_mcp
+from .errors import keep_on_error, refusal
+from .widgets import caller_of
 
 COLUMNS = ["id", "state", "name", "params", "tasks", "note"]  # the state early: it stays in view on a phone
 
@@ -71,33 +73,24 @@ def build(service: InferenceService, refresh_on: list, may_manage: Callable[[Any
     unload.click(hide_from_mcp(keep_on_error(3)(unload_one)), [choice], [table, status, message],
                  api_visibility="private")
 
-    # The Gradio API's /models, /load_model and /unload_model: hidden inputs, errors raised to the client.
-    with gr.Group(visible=False):
-        api_model = gr.Textbox(label="model")
-        api_table = gr.Dataframe(headers=COLUMNS, label="models")
-        api_status = gr.Markdown(label="status")
-        api_message = gr.Markdown(label="message")
-        api_list, api_load, api_unload = gr.Button(), gr.Button(), gr.Button()
-
-    @user_errors
+    # The Gradio API's /models, /load_model and /unload_model: errors raised to the client.
     def list_models():
         """Every configured model with its state, and the GPU status."""
         return refreshed()
 
-    @user_errors
     async def load_model(model_id: str, request: gr.Request):
         """Load a model now (admin role when API keys are on)."""
         return await load_one(model_id, request)
 
-    @user_errors
     async def unload_model(model_id: str, request: gr.Request):
         """Unload a model from memory (admin role when API keys are on)."""
         return await unload_one(model_id, request)
 
-    api_list.click(hide_from_mcp(list_models), None, [api_table, api_status], api_name="models")
-    api_load.click(hide_from_mcp(load_model), [api_model], [api_table, api_status, api_message], api_name="load_model")
-    api_unload.click(hide_from_mcp(unload_model), [api_model], [api_table, api_status, api_message],
-                     api_name="unload_model")
+    model = partial(gr.Textbox, label="model")
+    listing = [partial(gr.Dataframe, headers=COLUMNS, label="models"), partial(gr.Markdown, label="status")]
+    endpoint("models", list_models, [], listing)
+    endpoint("load_model", load_model, [model], [*listing, partial(gr.Markdown, label="message")])
+    endpoint("unload_model", unload_model, [model], [*listing, partial(gr.Markdown, label="message")])
 
 
 async def _in_thread(fn: Callable[..., Any], *args: Any) -> Any:

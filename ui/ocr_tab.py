@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -14,19 +15,9 @@ from inference import InferenceService, call_cancellable
 from inference.results import OcrResult
 
 from . import examples
-from .common import (
-    DOCUMENT_TYPES,
-    caller_of,
-    file_path,
-    image_input,
-    keep_on_error,
-    language_hint,
-    language_picker,
-    model_dropdown,
-    refusal,
-    user_errors,
-)
-from .mcp_tools import hide_from_mcp
+from .endpoints import endpoint, hide_from_mcp
+from .errors import keep_on_error, refusal
+from .widgets import DOCUMENT_TYPES, caller_of, file_path, image_input, language_hint, language_picker, model_dropdown
 
 OVERLAY_MAX_SIDE = 1200  # the drawing is made on a copy at most this large...
 OVERLAY_MAX_HEIGHT = 1600  # ...and at most this tall (a long receipt stays a readable strip)
@@ -139,16 +130,7 @@ def build(service: InferenceService) -> None:
                  api_visibility="private")
     document.upload(lambda: (None, None), None, [overlay, image], api_visibility="private")
 
-    # The Gradio API's /ocr: its own (hidden) inputs, plain values, and errors raised to the client.
-    with gr.Group(visible=False):
-        api_image = image_input(height=100, label="image")
-        api_model = gr.Textbox(label="model")
-        api_language = gr.Textbox(label="language")
-        api_text = gr.Textbox(label="text")
-        api_details = gr.JSON(label="details")
-        api_button = gr.Button()
-
-    @user_errors
+    # The Gradio API's /ocr and /ocr_document: plain values, and errors raised to the client.
     async def ocr(image_path, model_id, hint, request: gr.Request):
         """Read the text of an image. Returns the text and its details (model, time, size, language, lines with
         boxes, warnings)."""
@@ -156,19 +138,10 @@ def build(service: InferenceService) -> None:
         details = found.model_dump(exclude={"text"})
         return found.text, details
 
-    api_button.click(hide_from_mcp(ocr), [api_image, api_model, api_language], [api_text, api_details], api_name="ocr")
+    endpoint("ocr", ocr, [partial(image_input, height=100, label="image"), partial(gr.Textbox, label="model"),
+                          partial(gr.Textbox, label="language")],
+             [partial(gr.Textbox, label="text"), partial(gr.JSON, label="details")])
 
-    with gr.Group(visible=False):
-        doc_file = gr.File(label="document")
-        doc_model = gr.Textbox(label="model")
-        doc_language = gr.Textbox(label="language")
-        doc_pages = gr.Textbox(label="pages")
-        doc_force = gr.Checkbox(label="force_ocr")
-        doc_text = gr.Textbox(label="text")
-        doc_details = gr.JSON(label="details")
-        doc_button = gr.Button()
-
-    @user_errors
     async def ocr_document(document_path, model_id, hint, page_spec, force_ocr, request: gr.Request):
         """Read the text of a document (PDF, multi-page TIFF) or an image. pages picks pages ('1-3,5'; empty: all);
         force_ocr reads every PDF page from its picture even when the PDF has good text. Returns the whole text and
@@ -176,5 +149,8 @@ def build(service: InferenceService) -> None:
         found = await read(request, file_path(document_path), model_id, hint or None, page_spec, force_ocr)
         return found.text, found.model_dump(exclude={"text"})
 
-    doc_button.click(hide_from_mcp(ocr_document), [doc_file, doc_model, doc_language, doc_pages, doc_force],
-                     [doc_text, doc_details], api_name="ocr_document")
+    endpoint("ocr_document", ocr_document,
+             [partial(gr.File, label="document"), partial(gr.Textbox, label="model"),
+              partial(gr.Textbox, label="language"), partial(gr.Textbox, label="pages"),
+              partial(gr.Checkbox, label="force_ocr")],
+             [partial(gr.Textbox, label="text"), partial(gr.JSON, label="details")])

@@ -8,7 +8,7 @@ from inference.results import ChatResult
 
 from ..deps import ServiceDep, serve
 from ..params import ChatQuery, chat_params
-from ..schemas import errors
+from ..schemas.rest import errors
 from ..security import caller
 
 router = APIRouter(tags=["chat"])

@@ -4,23 +4,20 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Request, Response, UploadFile
 
-from inference.jobs import JobStatus
 from inference.results import BatchResult
 
 from ..deps import ServiceDep
 from ..params import OcrQuery, ocr_params
-from ..schemas import errors
+from ..schemas.jobs import JobStatus
+from ..schemas.rest import errors
 from ..security import caller
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 
 
-def owner(request: Request, service: ServiceDep, creating: bool = False) -> str | None:
-    """Whose jobs a request may see: with API keys on, a key sees its own (an admin every job's); else all."""
-    principal = request.scope.get("state", {}).get("principal")
-    if not service.settings.auth.api_keys or principal is None or (principal.role == "admin" and not creating):
-        return None
-    return principal.name
+def principal(request: Request):
+    """Who asks, as the gatekeeper found (the service decides which jobs that is: its one owner rule)."""
+    return request.scope.get("state", {}).get("principal")
 
 
 @router.post("", status_code=202, response_model=JobStatus, responses=errors(400, 404, 413, 503))
@@ -33,8 +30,8 @@ def submit_job(
 ) -> JobStatus:
     """Queue OCR of many files or long documents; answers at once with the job's id (poll GET /jobs/{id})."""
     items = [(f.filename or f"file{i + 1}", f.file) for i, f in enumerate(files)]
-    status = service.jobs.submit(items, params.model, params.language, params.pages, params.force_ocr,
-                                 owner(request, service, creating=True), caller(request.scope))
+    status = JobStatus.of(service.submit_job(items, params.model, params.language, params.pages, params.force_ocr,
+                                             principal(request), caller(request.scope)))
     response.headers["Location"] = f"/jobs/{status.id}"
     return status
 
@@ -42,17 +39,17 @@ def submit_job(
 @router.get("/{job_id}", response_model=JobStatus, responses=errors(404))
 def job_status(job_id: str, request: Request, service: ServiceDep) -> JobStatus:
     """A job's state (queued, running, done, failed, cancelled) and its pages done out of the total."""
-    return service.jobs.status(job_id, owner(request, service))
+    return JobStatus.of(service.job(job_id, principal(request)))
 
 
 @router.get("/{job_id}/result", response_model=BatchResult, responses=errors(404, 409))
 def job_result(job_id: str, request: Request, service: ServiceDep) -> BatchResult:
     """A finished job's result, as POST /batch/ocr answers (409 while it is not done)."""
-    return service.jobs.result(job_id, owner(request, service))
+    return service.job_result(job_id, principal(request))
 
 
 @router.delete("/{job_id}", response_model=JobStatus, responses=errors(404))
 def cancel_job(job_id: str, request: Request, service: ServiceDep) -> JobStatus:
     """Cancel a job (queued or running) and delete it with its result; answers its last state. Afterwards the job
     is gone (404)."""
-    return service.jobs.cancel(job_id, owner(request, service))
+    return JobStatus.of(service.cancel_job(job_id, principal(request)))

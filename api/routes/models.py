@@ -5,7 +5,7 @@ from fastapi import APIRouter, Request
 from inference.results import ActionResult, ModelInfo, ModelsResult
 
 from ..deps import ServiceDep
-from ..schemas import errors
+from ..schemas.rest import errors
 from ..security import caller
 
 router = APIRouter(prefix="/models", tags=["models"])

@@ -10,7 +10,7 @@ from inference.results import BatchResult, OcrResult
 
 from ..deps import ServiceDep, serve
 from ..params import OcrFormat, OcrQuery, ocr_format, ocr_params
-from ..schemas import errors
+from ..schemas.rest import errors
 from ..security import caller
 
 router = APIRouter(tags=["ocr"])

@@ -13,11 +13,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
 from inference import ChatVLMError
-from inference.errors import redact_paths
 
 from ..deps import ServiceDep, serve
-from ..errors import status_of
-from ..openai_schemas import (
+from ..errors import openai_error
+from ..schemas.openai import (
     AnswerMessage,
     ChatCompletion,
     ChatCompletionChunk,
@@ -30,7 +29,6 @@ from ..openai_schemas import (
     OpenAIError,
     Usage,
     completion_id,
-    error_body,
     now,
     openai_finish,
 )
@@ -116,7 +114,7 @@ async def events(stream: Any, include_usage: bool, stop: tuple[str, ...] = ()) -
                     break
             output = await anyio.to_thread.run_sync(lambda: stream.output) if not stopped else None
         except ChatVLMError as exc:  # e.g. the time limit, mid-answer: said in the stream, as OpenAI does
-            yield sse(error_body(status_of(exc), redact_paths(str(exc))))
+            yield sse(openai_error(exc))
             yield "data: [DONE]\n\n"
             return
         if output is not None and len(output.text) > len(sent) and output.text.startswith(sent):

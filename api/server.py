@@ -1,0 +1,55 @@
+"""Installs the REST edge on the FastAPI app that Gradio mounts: the API guide's routes, the error handlers, what
+guards them (allowed Host names, body limits, API keys and a bound on wrong ones, cross-site refusal, rate limits,
+405s), what observes them (request ids, access log, metrics) and an OpenAPI schema that documents all of it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from inference import InferenceService
+
+from . import errors, openapi
+from .auth_guard import AuthGuard
+from .body_limit import BodyLimit
+from .hosts import HostGuard, allowed_hosts
+from .methods import MethodGuard
+from .metrics import Metrics
+from .observe import RequestLog
+from .root import RootInfoMiddleware
+from .routes import chat, jobs, metrics, models, ocr, openai, session, system
+from .security import Gatekeeper, KeyRing, Sessions
+
+
+def install(app: FastAPI, service: InferenceService) -> None:
+    """Register the REST routes, error handlers and middleware. Call before mounting Gradio."""
+    settings = service.settings
+    app.state.service = service
+    app.state.keys = KeyRing(settings.auth.api_keys)
+    app.state.sessions = Sessions()
+    app.state.metrics = Metrics(service)
+    errors.install(app)
+    for module in (system, models, ocr, jobs, chat, openai, metrics, session):
+        app.include_router(module.router)
+    openapi.install(app, settings)
+    # middleware: the last added runs first (outermost)
+    app.add_middleware(RootInfoMiddleware, info=lambda: service.info().model_dump())
+    if settings.auth.allowed_origins:  # CORS stays closed unless origins are allowed
+        app.add_middleware(CORSMiddleware, allow_origins=settings.auth.allowed_origins, allow_credentials=True,
+                           allow_methods=["GET", "POST", "DELETE"],
+                           allow_headers=["Authorization", "X-API-Key", "Content-Type", "X-Request-ID"])
+    app.add_middleware(Gatekeeper, settings=settings, keys=app.state.keys, sessions=app.state.sessions)
+    app.add_middleware(AuthGuard, rate=settings.auth.failed_auth_limit, enabled=app.state.keys.enabled)
+    app.add_middleware(MethodGuard, api=app)
+    app.add_middleware(BodyLimit, limits=settings.limits)  # before anything reads a body
+    app.add_middleware(HostGuard, hosts=allowed_hosts(settings))  # before anything else answers
+    app.add_middleware(RequestLog, metrics=app.state.metrics)
+
+
+def gradio_user(request: Any) -> str | None:
+    """Gradio's ``auth_dependency`` when API keys are on: the user the gatekeeper identified (role:fingerprint)."""
+    principal = request.scope.get("state", {}).get("principal")
+    return principal.username if principal is not None else None
+

@@ -1,0 +1,64 @@
+"""The assembly: settings -> service -> FastAPI app with the REST routes -> the Gradio UI mounted at / (last).
+
+``app.py`` runs it (``python app.py``, ``uvicorn app:app``); the API guide's ``uvicorn api:app`` finds the same app
+through the REST package's shim (``api.__getattr__``), so that ``api/`` never imports ``app.py``. It lives apart from
+``app.py`` so that both names lead to one builder and one app: :func:`assembled` builds it once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home from an offline server
+
+import gradio as gr  # noqa: E402
+from fastapi import FastAPI  # noqa: E402
+from fastapi_offline import FastAPIOffline  # noqa: E402
+
+import ui  # noqa: E402
+from api.security import is_admin  # noqa: E402
+from api.server import gradio_user, install  # noqa: E402
+from api.startup import log_startup, refuse_many_workers  # noqa: E402
+from inference import InferenceService, Settings, load_settings  # noqa: E402
+
+_built: FastAPI | None = None
+_lock = threading.Lock()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    if settings is None:  # `uvicorn --factory app:create_app` comes this way
+        refuse_many_workers()
+        settings = load_settings()
+    service = InferenceService(settings)
+    keys_on = bool(settings.auth.api_keys)
+    app = FastAPIOffline(  # Swagger UI and ReDoc served from the installed package, never a CDN
+        title=f"{settings.server.title} API",
+        version=settings.server.version,
+        description="OCR and image chat with vision-language models. Errors are {\"detail\": \"...\"}.",
+    )  # request bodies: api.body_limit refuses one over its route's limit as it comes in
+    install(app, service)  # REST routes first: a route added after the mount at / is shadowed
+    app.router.add_event_handler("startup", lambda: log_startup(service))
+    app.router.add_event_handler("startup", service.preload)
+    app.router.add_event_handler("startup", service.resume_jobs)
+    app.router.add_event_handler("shutdown", service.close)
+    may_manage = (lambda request: is_admin(getattr(request, "username", None))) if keys_on else (lambda request: True)
+    return gr.mount_gradio_app(
+        app, ui.build_ui(service, may_manage=may_manage), path="/", max_file_size=settings.limits.max_file_bytes,
+        footer_links=["api"], auth_dependency=gradio_user if keys_on else None, mcp_server=True,
+        favicon_path=ui.favicon(), head=ui.head(), css=ui.CSS,
+    )
+
+
+def assembled() -> FastAPI:
+    """The app that `uvicorn app:app` and `uvicorn api:app` serve: built on first use, from config.yaml and the
+    environment, once per process."""
+    global _built
+    with _lock:
+        if _built is None:
+            if not logging.getLogger().handlers:  # under uvicorn our own start-up lines need a handler too
+                logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
+            refuse_many_workers()
+            _built = create_app()
+        return _built

@@ -1,0 +1,96 @@
+"""The inputs every tab builds the same way: an image upload that refuses an unreadable file in one sentence, the
+honest model dropdown, and the language picker (names from the kernel's ``inference.languages.NAMES``, the one
+source of language names); plus the small readers of their values and of who is asking."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+
+from inference import InferenceService
+from inference.images import not_an_image
+from inference.languages import NAMES
+
+from .errors import refusal
+
+DOCUMENT_TYPES = [".pdf", ".tif", ".tiff"]  # what the document inputs take (images go to the image inputs)
+LANGUAGES = [(name, code) for code, name in NAMES.items()]  # the picker's (label, value) choices
+
+
+def image_input(height: int, elem_id: str | None = None, label: str = "Image") -> gr.Image:
+    """An image upload whose unreadable files give a readable gr.Error, not Gradio's preprocessing trace.
+
+    (Wrapped per instance: subclassing a Gradio component makes Gradio write a .pyi file next to this one.)
+    """
+    # image_mode=None: the file is passed on as uploaded (the service decodes it; Gradio would re-encode it first)
+    image = gr.Image(type="filepath", label=label, sources=["upload", "clipboard"], height=height, elem_id=elem_id,
+                     image_mode=None)
+    original = image.preprocess
+
+    def preprocess(payload: Any) -> Any:
+        try:
+            return original(payload)
+        except gr.Error:
+            raise
+        except Exception:
+            name = getattr(payload, "orig_name", None) or "the upload"
+            raise refusal(not_an_image(name)) from None
+
+    image.preprocess = preprocess
+    return image
+
+
+def model_dropdown(service: InferenceService, task: str, label: str = "Model", elem_id: str | None = None
+                   ) -> tuple[gr.Dropdown, bool]:
+    """The models that can do the task, each labelled with what it needs; those that can run here come first
+    (the default first) and only they can be the default. Returns the dropdown and whether any can run."""
+    choices = service.model_choices(task)
+    options = [(f"{c.name}: {c.note}" if c.note else c.name, c.id) for c in choices]
+    runnable = [c.id for c in choices if c.runnable]
+    dropdown = gr.Dropdown(choices=options, value=(runnable or [None])[0], label=label, elem_id=elem_id,
+                           info=None if runnable else "No model for this can run on this server yet.")
+    return dropdown, bool(runnable)
+
+
+def language_picker(elem_id: str | None = None) -> gr.Dropdown:
+    """Languages by name; several may be chosen (a page in English and Russian); none = let the server tell."""
+    return gr.Dropdown(choices=LANGUAGES, value=[], multiselect=True, label="Language (optional)",
+                       info="Leave empty to let the server tell; pick several for a page that mixes them.",
+                       elem_id=elem_id)
+
+
+def language_hint(picked: Any) -> str | None:
+    """The picker's value as the service's hint: 'en', 'en+ru', or None."""
+    if isinstance(picked, str):
+        return picked.strip() or None
+    return "+".join(str(code) for code in picked or []) or None
+
+
+def file_path(value: Any) -> str | None:
+    """A gr.File's value (a path, or an object with .name in some Gradio versions) as a path; None when empty."""
+    if not value:
+        return None
+    return value if isinstance(value, str) else getattr(value, "name", None) or str(value)
+
+
+def principal_of(request: Any) -> Any:
+    """The principal the REST edge's gatekeeper found for a Gradio event's HTTP request (``.role``, ``.name``), or
+    None (keys off and the UI served alone)."""
+    http = getattr(request, "request", None) if isinstance(request, gr.Request) else request  # MCP: Starlette's
+    return (getattr(http, "scope", None) or {}).get("state", {}).get("principal")
+
+
+def caller_of(request: Any) -> str | None:
+    """Whose rate-limit budget a Gradio event spends (the service charges it): the principal the gatekeeper found
+    for its HTTP request (a key's fingerprint, or ``address <ip>`` when keys are off), as the REST routes name it;
+    without one (the UI served alone), the Gradio user or the client's address."""
+    principal = principal_of(request)
+    if principal is not None:
+        return principal.name
+    name = getattr(request, "username", None)
+    if name:
+        return name.split(":", 1)[-1]
+    http = getattr(request, "request", None) if isinstance(request, gr.Request) else request
+    client = getattr(http, "client", None)
+    return f"address {client.host}" if client is not None else None
