@@ -11,7 +11,7 @@ from inference import InferenceService
 from inference.backends.ocr.rapid_script import Reading, choose, ctc_decode, is_cjk, latin_mask
 from inference.layout import Box, reading_order
 from tests.helpers import cer, cyrillic_font, encode, render_with
-from tests.inference.test_embedded_ocr import needs_tesseract_russian
+from tests.unit.inference.test_embedded_ocr import needs_tesseract_russian
 from tests.polling import unload_all
 
 # Separator lines that the Chinese-and-Latin recogniser reads as ideographs ("* * *" as 冰米冰) unless its

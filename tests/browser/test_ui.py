@@ -16,7 +16,7 @@ from gradio_client import Client, handle_file
 from PIL import Image, PngImagePlugin
 
 from tests.helpers import ENGLISH, encode, render_lines, text_pdf
-from tests.ui.conftest import ARTIFACTS, playwright
+from tests.browser.conftest import ARTIFACTS, playwright
 
 RECEIPT_LINES = [f"ITEM {i:02d} {name:<14} {i * 1.37 + 0.5:6.2f}" for i, name in enumerate(
     ["Coffee", "Bagel", "Orange juice", "Croissant", "Muffin", "Tea", "Water", "Sandwich", "Salad", "Soup",

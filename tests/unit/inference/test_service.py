@@ -7,7 +7,7 @@ from inference import BadInput, InferenceService, ModelUnavailable, UnknownModel
 from inference.device import gpu_info
 from tests.helpers import ENGLISH, encode, render_lines
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_batch_bad_file_fails_alone(service, english_png):
