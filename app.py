@@ -24,8 +24,11 @@ __all__ = ["create_app", "main"]
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="ChatVLMLLM: UI, Gradio API and REST API on one port.")
-    parser.add_argument("--host", help="interface to listen on (default 127.0.0.1, this machine only; 0.0.0.0 for "
-                                       "every interface). Overrides CHATVLM_HOST, GRADIO_SERVER_NAME and config.yaml")
+    parser.add_argument(
+        "--host",
+        help="interface to listen on (default 127.0.0.1, this machine only; 0.0.0.0 for "
+        "every interface). Overrides CHATVLM_HOST, GRADIO_SERVER_NAME and config.yaml",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     refuse_many_workers()
@@ -38,8 +41,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Configuration error: {exc}", file=sys.stderr)
         return 2
     url = open_url(settings.server.host, settings.server.port)
-    logging.getLogger("chatvlmllm").info("%s: open %s in a browser (REST API docs: %s/docs)", settings.server.title,
-                                         url, url)
+    logging.getLogger("chatvlmllm").info("%s: open %s in a browser (REST API docs: %s/docs)", settings.server.title, url, url)
     warn_if_exposed(settings)
     uvicorn.run(app, **uvicorn_options(settings), log_level="info")
     return 0

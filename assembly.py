@@ -36,7 +36,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPIOffline(  # Swagger UI and ReDoc served from the installed package, never a CDN
         title=f"{settings.server.title} API",
         version=settings.server.version,
-        description="OCR and image chat with vision-language models. Errors are {\"detail\": \"...\"}.",
+        description='OCR and image chat with vision-language models. Errors are {"detail": "..."}.',
     )  # request bodies: api.body_limit refuses one over its route's limit as it comes in
     install(app, service)  # REST routes first: a route added after the mount at / is shadowed
     app.router.add_event_handler("startup", lambda: log_startup(service))
@@ -45,9 +45,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.router.add_event_handler("shutdown", service.close)
     may_manage = (lambda request: is_admin(getattr(request, "username", None))) if keys_on else (lambda request: True)
     return gr.mount_gradio_app(
-        app, ui.build_ui(service, may_manage=may_manage), path="/", max_file_size=settings.limits.max_file_bytes,
-        footer_links=["api"], auth_dependency=gradio_user if keys_on else None, mcp_server=True,
-        favicon_path=ui.favicon(), head=ui.head(), css=ui.CSS,
+        app,
+        ui.build_ui(service, may_manage=may_manage),
+        path="/",
+        max_file_size=settings.limits.max_file_bytes,
+        footer_links=["api"],
+        auth_dependency=gradio_user if keys_on else None,
+        mcp_server=True,
+        favicon_path=ui.favicon(),
+        head=ui.head(),
+        css=ui.CSS,
     )
 
 

@@ -44,8 +44,9 @@ class AuthGuard:
             if scope["type"] == "websocket":
                 await send({"type": "websocket.close", "code": 1008})
                 return
-            detail = (f"Too many failed sign-ins from this address (wrong keys: at most {self.limiter.rate}). "
-                      f"Try again in {retry} s.")
+            detail = (
+                f"Too many failed sign-ins from this address (wrong keys: at most {self.limiter.rate}). Try again in {retry} s."
+            )
             await error_response(scope["path"], 429, detail, {"Retry-After": str(retry)})(scope, receive, send)
             return
         refused = accepted = False
@@ -65,5 +66,10 @@ class AuthGuard:
         finally:
             if refused and self.limiter.spend(address):
                 who = fingerprint(key) if key is not None else "the sign-in form"
-                log.warning("authentication: %s has sent as many wrong keys as it may (%s; the last: %s); its keys "
-                            "get 429 until the window moves on", address, self.limiter.rate, who)
+                log.warning(
+                    "authentication: %s has sent as many wrong keys as it may (%s; the last: %s); its keys "
+                    "get 429 until the window moves on",
+                    address,
+                    self.limiter.rate,
+                    who,
+                )

@@ -41,8 +41,11 @@ def _refusal(exc: Exception, path: str, name: str) -> tuple[int, str] | None:
         return 404, "No Gradio event with that fn_index; gradio_api/info lists the named endpoints."
     if isinstance(exc, (TypeError, ValueError)) and _raised_in(exc) in ARGUMENT_BUILDERS:
         reason = str(exc).split(" Please click", 1)[0][:200]
-        how = ("a JSON object of the endpoint's named parameters (gradio_api/info lists them under named_endpoints)"
-               if "/call/v2/" in path else '{"data": [...]}, a value for each of the endpoint\'s inputs')
+        how = (
+            "a JSON object of the endpoint's named parameters (gradio_api/info lists them under named_endpoints)"
+            if "/call/v2/" in path
+            else '{"data": [...]}, a value for each of the endpoint\'s inputs'
+        )
         return 400, f"This call's body must be {how}: {reason}"
     return None
 

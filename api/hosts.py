@@ -41,7 +41,7 @@ def host_name(value: str) -> str:
     value = value.strip().lower()
     if value.startswith("["):
         end = value.find("]")
-        port = value[end + 1:] if end > 0 else ""
+        port = value[end + 1 :] if end > 0 else ""
         return value[: end + 1] if end > 0 and (not port or port[:1] == ":" and port[1:].isdigit()) else value
     if value.count(":") > 1:
         return value
@@ -74,7 +74,9 @@ class HostGuard:
             await send({"type": "websocket.close", "code": 1008})
             return
         shown = name[:100] if name else "(none)"
-        detail = (f"This server does not answer to the host name {shown!r} (a guard against DNS rebinding): open it "
-                  "by one of its own names, or an administrator can add this one to server.allowed_hosts "
-                  "(CHATVLM_ALLOWED_HOSTS, comma-separated).")
+        detail = (
+            f"This server does not answer to the host name {shown!r} (a guard against DNS rebinding): open it "
+            "by one of its own names, or an administrator can add this one to server.allowed_hosts "
+            "(CHATVLM_ALLOWED_HOSTS, comma-separated)."
+        )
         await error_response(scope["path"], 400, detail)(scope, receive, send)

@@ -26,8 +26,9 @@ class MethodGuard:
         if self._routes is None:
             self._routes = []
             for path, operations in self.api.openapi().get("paths", {}).items():
-                pattern = "".join("[^/]+" if part.startswith("{") else re.escape(part)
-                                  for part in re.split(r"(\{[^/}]+\})", path))
+                pattern = "".join(
+                    "[^/]+" if part.startswith("{") else re.escape(part) for part in re.split(r"(\{[^/}]+\})", path)
+                )
                 methods = {method.upper() for method in operations}
                 if "GET" in methods:
                     methods.add("HEAD")
@@ -60,13 +61,15 @@ class MethodGuard:
     @staticmethod
     async def refuse(scope: Scope, receive: Receive, send: Send, methods: list[str]) -> None:
         allow = ", ".join(methods) or "GET, POST"
-        response = error_response(scope["path"], 405, f"Method {scope['method']} is not allowed here; use {allow}.",
-                                  {"Allow": allow})
+        response = error_response(
+            scope["path"], 405, f"Method {scope['method']} is not allowed here; use {allow}.", {"Allow": allow}
+        )
         await response(scope, receive, send)
 
 
 def without_body(send: Send) -> Send:
     """``send`` for a HEAD answered as GET: the status and headers (Content-Length included), no body bytes."""
+
     async def headers_only(message: Message) -> None:
         if message["type"] == "http.response.body":
             message = {**message, "body": b""}

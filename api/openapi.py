@@ -23,8 +23,11 @@ def _error(code: int, path: str) -> dict[str, Any]:
 
 
 def _is_file(schema: Any) -> bool:
-    return isinstance(schema, dict) and schema.get("type") == "string" and (
-        schema.get("format") == "binary" or schema.get("contentMediaType") == "application/octet-stream")
+    return (
+        isinstance(schema, dict)
+        and schema.get("type") == "string"
+        and (schema.get("format") == "binary" or schema.get("contentMediaType") == "application/octet-stream")
+    )
 
 
 def _no_empty_uploads(body: dict[str, Any]) -> None:

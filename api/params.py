@@ -53,8 +53,10 @@ async def given_once(request: Request, names: tuple[str, ...]) -> None:
                 raise BadInput(f"'{name}' was given more than once in the {where}; give it once.")
 
 
-FORMAT = ("json (default): the JSON result; text: the text alone (text/plain); markdown: the text as Markdown "
-          "(text/markdown): a page model's own Markdown, else paragraphs and headings from the lines' layout.")
+FORMAT = (
+    "json (default): the JSON result; text: the text alone (text/plain); markdown: the text as Markdown "
+    "(text/markdown): a page model's own Markdown, else paragraphs and headings from the lines' layout."
+)
 OcrFormat = Literal["json", "text", "markdown"]
 
 
@@ -88,9 +90,12 @@ async def ocr_params(
     force_ocr_form: Annotated[Flag | None, Form(alias="force_ocr", description=FORCE_OCR)] = None,
 ) -> OcrQuery:
     await given_once(request, ("model", "language", "pages", "force_ocr"))
-    return OcrQuery(model=pick(model_query, model_form), language=pick(language_query, language_form),
-                    pages=pick(pages_query, pages_form),
-                    force_ocr=bool(pick(force_ocr_query, force_ocr_form)))
+    return OcrQuery(
+        model=pick(model_query, model_form),
+        language=pick(language_query, language_form),
+        pages=pick(pages_query, pages_form),
+        force_ocr=bool(pick(force_ocr_query, force_ocr_form)),
+    )
 
 
 @dataclass

@@ -39,15 +39,30 @@ SESSION_COOKIE = "chatvlm_session"
 SESSION_SECONDS = 12 * 3600
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
-OPEN_PATHS = {"/health", "/ready", "/info", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json", "/login",
-              "/logout", "/favicon.ico"}
+OPEN_PATHS = {
+    "/health",
+    "/ready",
+    "/info",
+    "/docs",
+    "/docs/oauth2-redirect",
+    "/redoc",
+    "/openapi.json",
+    "/login",
+    "/logout",
+    "/favicon.ico",
+}
 OPEN_PREFIXES = ("/static-offline-docs/",)
-ADMIN_ROUTES = [("POST", re.compile(r"^/models/[^/]+/load$")), ("DELETE", re.compile(r"^/models/[^/]+$")),
-                ("GET", re.compile(r"^/metrics$"))]
+ADMIN_ROUTES = [
+    ("POST", re.compile(r"^/models/[^/]+/load$")),
+    ("DELETE", re.compile(r"^/models/[^/]+$")),
+    ("GET", re.compile(r"^/metrics$")),
+]
 # The REST routes whose work the service charges to the caller's rate-limit budget (for the API docs' 429s: the
 # limit itself is applied by the service, for every door); and Gradio's upload, charged here.
-LIMITED_ROUTES = [("POST", re.compile(r"^/(ocr|chat|batch/ocr|jobs|models/[^/]+/load|v1/chat/completions)$")),
-                  ("DELETE", re.compile(r"^/models/[^/]+$"))]
+LIMITED_ROUTES = [
+    ("POST", re.compile(r"^/(ocr|chat|batch/ocr|jobs|models/[^/]+/load|v1/chat/completions)$")),
+    ("DELETE", re.compile(r"^/models/[^/]+$")),
+]
 UPLOAD = re.compile(r"^/+gradio_api/+upload/*$")
 
 
@@ -212,10 +227,16 @@ class Gatekeeper:
             return error_response(path, status, detail, extra)
 
         origin = headers.get("origin")
-        if method in UNSAFE_METHODS and origin is not None and not (
-                origin.rstrip("/") in self.allowed_origins or same_origin(origin, headers)):
-            return _refuse(403, f"Cross-site request refused: pages from {origin[:100]!r} may not act on this "
-                                "server (an administrator can allow an origin in auth.allowed_origins).")
+        if (
+            method in UNSAFE_METHODS
+            and origin is not None
+            and not (origin.rstrip("/") in self.allowed_origins or same_origin(origin, headers))
+        ):
+            return _refuse(
+                403,
+                f"Cross-site request refused: pages from {origin[:100]!r} may not act on this "
+                "server (an administrator can allow an origin in auth.allowed_origins).",
+            )
         principal, invalid = self.identify(scope, headers)
         scope.setdefault("state", {})["principal"] = principal
         needed = required_role(method, path, html=wants_html(headers.get("accept", "")))
@@ -223,8 +244,11 @@ class Gatekeeper:
             if principal is None:
                 if method == "GET" and path == "/" and wants_html(headers.get("accept", "")):
                     return RedirectResponse("/login?next=" + quote(path), status_code=303)
-                why = ("The API key is not valid." if invalid else
-                       "An API key is required: send it as 'Authorization: Bearer KEY' or 'X-API-Key: KEY'.")
+                why = (
+                    "The API key is not valid."
+                    if invalid
+                    else "An API key is required: send it as 'Authorization: Bearer KEY' or 'X-API-Key: KEY'."
+                )
                 return _refuse(401, why, {"WWW-Authenticate": "Bearer"})
             if not has_role(principal.role, needed):
                 return _refuse(403, f"This needs the {needed} role; this key has the {principal.role} role.")
@@ -238,4 +262,3 @@ class Gatekeeper:
             except RateLimited as exc:
                 return _refuse(429, str(exc), {"Retry-After": str(exc.retry_after)})
         return None
-

@@ -37,9 +37,13 @@ def install(app: FastAPI, service: InferenceService) -> None:
     # middleware: the last added runs first (outermost)
     app.add_middleware(RootInfoMiddleware, info=lambda: service.info().model_dump())
     if settings.auth.allowed_origins:  # CORS stays closed unless origins are allowed
-        app.add_middleware(CORSMiddleware, allow_origins=settings.auth.allowed_origins, allow_credentials=True,
-                           allow_methods=["GET", "POST", "DELETE"],
-                           allow_headers=["Authorization", "X-API-Key", "Content-Type", "X-Request-ID"])
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.auth.allowed_origins,
+            allow_credentials=True,
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Authorization", "X-API-Key", "Content-Type", "X-Request-ID"],
+        )
     app.add_middleware(Gatekeeper, settings=settings, keys=app.state.keys, sessions=app.state.sessions)
     app.add_middleware(AuthGuard, rate=settings.auth.failed_auth_limit, enabled=app.state.keys.enabled)
     app.add_middleware(MethodGuard, api=app)
@@ -52,4 +56,3 @@ def gradio_user(request: Any) -> str | None:
     """Gradio's ``auth_dependency`` when API keys are on: the user the gatekeeper identified (role:fingerprint)."""
     principal = request.scope.get("state", {}).get("principal")
     return principal.username if principal is not None else None
-

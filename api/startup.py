@@ -44,10 +44,12 @@ def refuse_many_workers(argv: Sequence[str] | None = None, env: Mapping[str, str
     count = worker_count(sys.argv if argv is None else argv, os.environ if env is None else env)
     if count <= 1:
         return
-    message = (f"ChatVLMLLM must run as one worker process, not {count}: the loaded models, their request queues "
-               "and the Gradio queue live in the process, so more workers would each load every model and "
-               "gradio_client calls would fail between them. Start it with one worker (drop --workers / "
-               "WEB_CONCURRENCY) and scale out with more replicas behind a load balancer.")
+    message = (
+        f"ChatVLMLLM must run as one worker process, not {count}: the loaded models, their request queues "
+        "and the Gradio queue live in the process, so more workers would each load every model and "
+        "gradio_client calls would fail between them. Start it with one worker (drop --workers / "
+        "WEB_CONCURRENCY) and scale out with more replicas behind a load balancer."
+    )
     log.error(message)
     sys.exit(STARTUP_FAILURE)
 
@@ -60,9 +62,13 @@ def uvicorn_options(settings: Settings) -> dict:
     """What uvicorn is told by ``python app.py`` (and by the tests' servers): the interface and port, and
     forwarded headers believed only from ``server.trusted_proxies`` (uvicorn's own default trusts 127.0.0.1)."""
     proxies = settings.server.trusted_proxies
-    return {"host": settings.server.host, "port": settings.server.port, "proxy_headers": bool(proxies),
-            "forwarded_allow_ips": list(proxies) if proxies else [],
-            "timeout_graceful_shutdown": math.ceil(settings.limits.shutdown_grace_s)}
+    return {
+        "host": settings.server.host,
+        "port": settings.server.port,
+        "proxy_headers": bool(proxies),
+        "forwarded_allow_ips": list(proxies) if proxies else [],
+        "timeout_graceful_shutdown": math.ceil(settings.limits.shutdown_grace_s),
+    }
 
 
 def is_loopback(host: str) -> bool:
@@ -80,9 +86,12 @@ def warn_if_exposed(settings: Settings) -> None:
     host = settings.server.host
     if not is_loopback(host) and not settings.auth.api_keys:
         where = f"{host or '0.0.0.0'} (every interface)" if host in ("0.0.0.0", "::", "") else host
-        log.warning("Listening on %s with no API keys: anyone who can reach port %d can use this server and manage "
-                    "its models. Set CHATVLM_API_KEYS, or CHATVLM_HOST=127.0.0.1 for this machine only.",
-                    where, settings.server.port)
+        log.warning(
+            "Listening on %s with no API keys: anyone who can reach port %d can use this server and manage "
+            "its models. Set CHATVLM_API_KEYS, or CHATVLM_HOST=127.0.0.1 for this machine only.",
+            where,
+            settings.server.port,
+        )
 
 
 def log_startup(service: InferenceService) -> None:

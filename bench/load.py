@@ -88,9 +88,18 @@ async def level(base: str, concurrency: int, total: int, seconds: float, image: 
         wall = time.perf_counter() - started
         done.set()
         prober.join()
-    return {"concurrency": concurrency, "sent": sent, "ok": len(latencies), "rps": len(latencies) / wall,
-            "p50": percentile(latencies, 0.5), "p95": percentile(latencies, 0.95), "p99": percentile(latencies, 0.99),
-            "codes": dict(codes), "health_max": max(health, default=float("nan")), "wall": wall}
+    return {
+        "concurrency": concurrency,
+        "sent": sent,
+        "ok": len(latencies),
+        "rps": len(latencies) / wall,
+        "p50": percentile(latencies, 0.5),
+        "p95": percentile(latencies, 0.95),
+        "p99": percentile(latencies, 0.99),
+        "codes": dict(codes),
+        "health_max": max(health, default=float("nan")),
+        "wall": wall,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -118,18 +127,27 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(asyncio.run(level(base, concurrency, total, args.seconds, image, params)))
 
     print(f"\nOCR load on {base} (model: {args.model or 'server default'})")
-    print(f"{'in flight':>9} {'sent':>5} {'ok':>5} {'req/s':>7} {'p50 s':>7} {'p95 s':>7} {'p99 s':>7} "
-          f"{'/health max s':>13}  status codes")
+    print(
+        f"{'in flight':>9} {'sent':>5} {'ok':>5} {'req/s':>7} {'p50 s':>7} {'p95 s':>7} {'p99 s':>7} "
+        f"{'/health max s':>13}  status codes"
+    )
     for r in rows:
         codes = ", ".join(f"{code}: {n}" for code, n in sorted(r["codes"].items()))
-        print(f"{r['concurrency']:>9} {r['sent']:>5} {r['ok']:>5} {r['rps']:>7.2f} {r['p50']:>7.2f} {r['p95']:>7.2f} "
-              f"{r['p99']:>7.2f} {r['health_max']:>13.3f}  {codes}")
+        print(
+            f"{r['concurrency']:>9} {r['sent']:>5} {r['ok']:>5} {r['rps']:>7.2f} {r['p50']:>7.2f} {r['p95']:>7.2f} "
+            f"{r['p99']:>7.2f} {r['health_max']:>13.3f}  {codes}"
+        )
     summary = []
     for r in rows:
         c = r["concurrency"]
         refused = sum(n for code, n in r["codes"].items() if code != "200")
-        summary += [f"c{c}_rps={r['rps']:.2f}", f"c{c}_p50={r['p50']:.2f}", f"c{c}_p99={r['p99']:.2f}",
-                    f"c{c}_not_ok={refused}", f"c{c}_health_max={r['health_max']:.3f}"]
+        summary += [
+            f"c{c}_rps={r['rps']:.2f}",
+            f"c{c}_p50={r['p50']:.2f}",
+            f"c{c}_p99={r['p99']:.2f}",
+            f"c{c}_not_ok={refused}",
+            f"c{c}_health_max={r['health_max']:.3f}",
+        ]
     worst = max((r["health_max"] for r in rows), default=float("nan"))
     print(" ".join([*summary, f"health_max={worst:.3f}"]))
     return 0

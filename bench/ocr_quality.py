@@ -114,7 +114,7 @@ def tesseract(items: list[dict], langs: str = "eng+rus", parallel: bool = False)
         if not parallel:
             return sequential(read, items)
         with ThreadPoolExecutor(max_workers=apis.qsize()) as workers:  # tesserocr lets go of the GIL
-            list(workers.map(read, [item["path"] for item in items[:apis.qsize()]]))  # warm-up
+            list(workers.map(read, [item["path"] for item in items[: apis.qsize()]]))  # warm-up
             started = time.perf_counter()
             texts = list(workers.map(read, [item["path"] for item in items]))
             return texts, time.perf_counter() - started
@@ -130,8 +130,10 @@ def score(items: list[dict], texts: list[str], casefold: bool, key: str = "lang"
         pair = (cer(text, item["reference"], casefold), word_f1(text, item["reference"], casefold))
         by_group[item.get(key, "all")].append(pair)
         by_group["all"].append(pair) if item.get(key, "all") != "all" else None
-    return {group: {"cer": sum(c for c, _ in v) / len(v), "f1": sum(f for _, f in v) / len(v), "n": len(v)}
-            for group, v in by_group.items()}
+    return {
+        group: {"cer": sum(c for c, _ in v) / len(v), "f1": sum(f for _, f in v) / len(v), "n": len(v)}
+        for group, v in by_group.items()
+    }
 
 
 def page_set(folder: Path, count: int) -> list[dict]:
@@ -145,8 +147,15 @@ def page_set(folder: Path, count: int) -> list[dict]:
         image, reference = render_page(number)
         image.save(folder / "images" / f"page{number:03d}.png")
         (folder / "gt" / f"page{number:03d}.txt").write_text(reference, encoding="utf-8")
-        manifest.append({"id": f"page{number:03d}", "image": f"images/page{number:03d}.png",
-                         "gt": f"gt/page{number:03d}.txt", "lang": "en", "kind": layout_of(number)})
+        manifest.append(
+            {
+                "id": f"page{number:03d}",
+                "image": f"images/page{number:03d}.png",
+                "gt": f"gt/page{number:03d}.txt",
+                "lang": "en",
+                "kind": layout_of(number),
+            }
+        )
     (folder / "manifest.jsonl").write_text("\n".join(json.dumps(m) for m in manifest) + "\n", encoding="utf-8")
     return load_set(folder, None)
 
@@ -159,8 +168,12 @@ def run_engines(items: list[dict], engines: dict[str, Callable], casefold: bool,
             print(f"{name}: not installed, skipped")
             continue
         texts, elapsed = outcome
-        results[name] = {"scores": score(items, texts, casefold, key), "ips": len(items) / elapsed, "texts": texts,
-                         "cjk": sum(is_cjk(ch) for text in texts for ch in text)}
+        results[name] = {
+            "scores": score(items, texts, casefold, key),
+            "ips": len(items) / elapsed,
+            "texts": texts,
+            "cjk": sum(is_cjk(ch) for text in texts for ch in text),
+        }
     return results
 
 
@@ -185,18 +198,22 @@ def report(title: str, items: list[dict], results: dict[str, dict], casefold: bo
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("data_dir", type=Path, nargs="?", help="a data folder (images/, gt/, manifest.jsonl)")
-    parser.add_argument("--pages", type=int, default=40,
-                        help="also render this many document pages (bench/pages.py) and read them; 0 = none")
+    parser.add_argument(
+        "--pages", type=int, default=40, help="also render this many document pages (bench/pages.py) and read them; 0 = none"
+    )
     parser.add_argument("--limit", type=int, help="first N images only")
     parser.add_argument("--details", action="store_true", help="per-image CER of each engine")
-    parser.add_argument("--set", action="append", default=[], metavar="OPTION=VALUE",
-                        help="override an option of the default model (tuning), e.g. --set det_long_side=1600")
-    parser.add_argument("--only", choices=["default", "rapidocr", "tesseract"], action="append",
-                        help="run only these engines")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="OPTION=VALUE",
+        help="override an option of the default model (tuning), e.g. --set det_long_side=1600",
+    )
+    parser.add_argument("--only", choices=["default", "rapidocr", "tesseract"], action="append", help="run only these engines")
     args = parser.parse_args(argv)
     overrides = dict(item.split("=", 1) for item in args.set)
-    engines = {"default": lambda items: product_default(items, overrides), "rapidocr": plain_rapidocr,
-               "tesseract": tesseract}
+    engines = {"default": lambda items: product_default(items, overrides), "rapidocr": plain_rapidocr, "tesseract": tesseract}
     engines = {name: run for name, run in engines.items() if not args.only or name in args.only}
     summary = []
     if args.data_dir is not None:
@@ -206,8 +223,10 @@ def main(argv: list[str] | None = None) -> int:
         langs = report(str(args.data_dir), items, results, casefold, args.details)
         for name in engines:
             r = results.get(name)
-            summary += [f"{name}_cer={r['scores']['all']['cer']:.4f}" if r else f"{name}_cer=nan",
-                        f"{name}_ips={r['ips']:.3f}" if r else f"{name}_ips=nan"]
+            summary += [
+                f"{name}_cer={r['scores']['all']['cer']:.4f}" if r else f"{name}_cer=nan",
+                f"{name}_ips={r['ips']:.3f}" if r else f"{name}_ips=nan",
+            ]
         for name, r in results.items():
             for lang in langs:
                 if lang != "all" and lang in r["scores"]:
@@ -229,10 +248,12 @@ def main(argv: list[str] | None = None) -> int:
             report(f"rendered pages (bench/pages.py, {args.pages})", items, results, False, args.details)
         for name in page_engines:
             r = results.get(name)
-            summary += [f"pages_{name}_cer={r['scores']['all']['cer']:.4f}" if r else f"pages_{name}_cer=nan",
-                        f"pages_{name}_f1={r['scores']['all']['f1']:.4f}" if r else f"pages_{name}_f1=nan",
-                        f"pages_{name}_ips={r['ips']:.3f}" if r else f"pages_{name}_ips=nan",
-                        f"pages_{name}_cjk={r['cjk']}" if r else f"pages_{name}_cjk=nan"]
+            summary += [
+                f"pages_{name}_cer={r['scores']['all']['cer']:.4f}" if r else f"pages_{name}_cer=nan",
+                f"pages_{name}_f1={r['scores']['all']['f1']:.4f}" if r else f"pages_{name}_f1=nan",
+                f"pages_{name}_ips={r['ips']:.3f}" if r else f"pages_{name}_ips=nan",
+                f"pages_{name}_cjk={r['cjk']}" if r else f"pages_{name}_cjk=nan",
+            ]
         # the default's speed over Tesseract's: a page alone (time to text), and pages with every core busy
         for key, ours, theirs in (("pages_one_x", "default_one", "tesseract"), ("pages_all_x", "default", "tess_all")):
             if ours in results and theirs in results:

@@ -125,8 +125,9 @@ def _table(page: Page, top: int, face: str) -> int:
     rows = [["Item", "Quantity", "Unit price", "Amount"]]
     for _ in range(page.rng.randint(8, 14)):
         qty, price = page.rng.randint(1, 40), page.rng.randint(100, 99999) / 100
-        rows.append([" ".join(page.rng.choice(WORDS) for _ in range(2)).capitalize(), str(qty), f"{price:.2f}",
-                     f"{qty * price:.2f}"])
+        rows.append(
+            [" ".join(page.rng.choice(WORDS) for _ in range(2)).capitalize(), str(qty), f"{price:.2f}", f"{qty * price:.2f}"]
+        )
     y = top
     for i, row in enumerate(rows):
         for x, cell in zip(columns, row, strict=True):

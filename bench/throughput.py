@@ -39,8 +39,15 @@ def build_service(folder: Path, shape: str, max_tokens: int, batch: int, fast: b
             build_got_ocr(got)
     settings = load_settings(write_config(folder, {"qwen3_vl_tiny": qwen, "got_ocr_tiny": got}), env={})
     entry = next(m for m in settings.models if m.id == "qwen3_vl_2b")
-    entry.options.update(ocr_max_tokens=max_tokens, max_batch_size=batch, batch_wait_ms=5.0, fast_path=fast,
-                         fast_path_batch_sizes=[1, batch], fast_path_warmup_tokens=max_tokens, download=False)
+    entry.options.update(
+        ocr_max_tokens=max_tokens,
+        max_batch_size=batch,
+        batch_wait_ms=5.0,
+        fast_path=fast,
+        fast_path_batch_sizes=[1, batch],
+        fast_path_warmup_tokens=max_tokens,
+        download=False,
+    )
     settings.limits.max_batch_files = max(settings.limits.max_batch_files, batch)
     return InferenceService(settings)
 
@@ -69,8 +76,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=None, help="requests per way (default 8 tiny, 32 2b)")
     parser.add_argument("--max-tokens", type=int, default=None, help="new tokens per request (32 tiny, 128 2b)")
     parser.add_argument("--size", type=int, default=768, help="image side in pixels (768x1024 -> 768 tokens)")
-    parser.add_argument("--tiny-models", type=Path, default=None,
-                        help="a folder built by `python -m tests.tiny_models` to use instead of building (tiny shape)")
+    parser.add_argument(
+        "--tiny-models",
+        type=Path,
+        default=None,
+        help="a folder built by `python -m tests.tiny_models` to use instead of building (tiny shape)",
+    )
     args = parser.parse_args(argv)
     n = args.requests or (8 if args.shape == "tiny" else 32)
     max_tokens = args.max_tokens or (32 if args.shape == "tiny" else 128)
@@ -111,8 +122,9 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()  # one /chat request on the plain path: latency and tokens/s
         service.chat(image, prompt, model, temperature=0.0, max_tokens=max_tokens)
         chat_s = time.perf_counter() - started
-        chat_tokens = service.chat_stream(image, prompt, model, temperature=0.0, max_tokens=max_tokens).output \
-            .completion_tokens  # greedy: the same request again gives the token count
+        chat_tokens = service.chat_stream(
+            image, prompt, model, temperature=0.0, max_tokens=max_tokens
+        ).output.completion_tokens  # greedy: the same request again gives the token count
         del backend
         service.close()
         if device == "cuda":
@@ -146,19 +158,27 @@ def main(argv: list[str] | None = None) -> int:
     floor = copy_bandwidth(device) / weight_bytes
     print(f"\nQwen3-VL shape {args.shape} on {device}: {n} requests, {max_tokens} new tokens, image {image.size}")
     print(f"{'way':<22} {'images/s':>9} {'x sequential':>13}")
-    ways = (("sequential", sequential), (f"{n} concurrent", concurrent), (f"batch_ocr of {n}", batched),
-            (f"{n} concurrent, fast", fast_concurrent))
+    ways = (
+        ("sequential", sequential),
+        (f"{n} concurrent", concurrent),
+        (f"batch_ocr of {n}", batched),
+        (f"{n} concurrent, fast", fast_concurrent),
+    )
     for name, ips in ways:
         print(f"{name:<22} {ips:9.3f} {ips / sequential:13.2f}")
     print(f"batch sizes seen (concurrent): {sizes}")
     print(f"chat, one request: {chat_s:.2f} s for {chat_tokens} tokens ({chat_tokens / chat_s:.1f} tokens/s, plain path)")
-    print(f"fast path, one request: {fast_tps:.1f} tokens/s; bandwidth floor {floor:.1f} tokens/s "
-          f"({fast_tps / floor:.1%}); weights {weight_bytes / 2**30:.2f} GiB; peak {peak:.1f} GiB")
-    print(f"concurrent_x={concurrent / sequential:.2f} batch_x={batched / sequential:.2f} seq_ips={sequential:.3f} "
-          f"concurrent_ips={concurrent:.3f} batch_ips={batched:.3f} fast_concurrent_x={fast_concurrent / sequential:.2f} "
-          f"fast_tokens_per_s={fast_tps:.1f} "
-          f"floor_tokens_per_s={floor:.1f} floor_fraction={fast_tps / floor:.3f} peak_gib={peak:.2f} "
-          f"chat_s={chat_s:.3f} chat_tokens_per_s={chat_tokens / chat_s:.1f}")
+    print(
+        f"fast path, one request: {fast_tps:.1f} tokens/s; bandwidth floor {floor:.1f} tokens/s "
+        f"({fast_tps / floor:.1%}); weights {weight_bytes / 2**30:.2f} GiB; peak {peak:.1f} GiB"
+    )
+    print(
+        f"concurrent_x={concurrent / sequential:.2f} batch_x={batched / sequential:.2f} seq_ips={sequential:.3f} "
+        f"concurrent_ips={concurrent:.3f} batch_ips={batched:.3f} fast_concurrent_x={fast_concurrent / sequential:.2f} "
+        f"fast_tokens_per_s={fast_tps:.1f} "
+        f"floor_tokens_per_s={floor:.1f} floor_fraction={fast_tps / floor:.3f} peak_gib={peak:.2f} "
+        f"chat_s={chat_s:.3f} chat_tokens_per_s={chat_tokens / chat_s:.1f}"
+    )
     return 0
 
 

@@ -22,7 +22,23 @@ from .settings import Settings, load_settings
 from .values import ChatMessage, ChatParams
 
 __all__ = [
-    "BadInput", "CancelToken", "Cancelled", "ChatMessage", "ChatParams", "ChatVLMError", "ConfigError",
-    "InferenceService", "JobStatus", "ModelState", "ModelUnavailable", "OutOfMemory", "Overloaded", "PayloadTooLarge",
-    "Settings", "TimedOut", "UnknownModel", "call_cancellable", "load_settings",
+    "BadInput",
+    "CancelToken",
+    "Cancelled",
+    "ChatMessage",
+    "ChatParams",
+    "ChatVLMError",
+    "ConfigError",
+    "InferenceService",
+    "JobStatus",
+    "ModelState",
+    "ModelUnavailable",
+    "OutOfMemory",
+    "Overloaded",
+    "PayloadTooLarge",
+    "Settings",
+    "TimedOut",
+    "UnknownModel",
+    "call_cancellable",
+    "load_settings",
 ]

@@ -56,8 +56,9 @@ def waiters() -> anyio.CapacityLimiter:
     return _WAITERS
 
 
-async def call_cancellable(fn: Callable[..., T], *args: Any, gone: Callable[[], Awaitable[bool]] | None = None,
-                           poll_s: float = 0.2, **kwargs: Any) -> T:
+async def call_cancellable(
+    fn: Callable[..., T], *args: Any, gone: Callable[[], Awaitable[bool]] | None = None, poll_s: float = 0.2, **kwargs: Any
+) -> T:
     """Run ``fn(*args, cancel=token, **kwargs)`` in a worker thread. The token is cancelled when this task is
     cancelled (a Gradio job stopped) or when ``gone()`` turns true (a REST client disconnected), so the
     request's queued or running work stops instead of costing compute for nobody."""
@@ -106,5 +107,7 @@ class Deadline:
         return time.monotonic() >= self.at
 
     def error(self) -> TimedOut:
-        return TimedOut(f"The request did not finish within the server's time limit of {self.limit_s:g} s "
-                        "and was stopped; try a smaller input or fewer tokens, or try again when the server is less busy.")
+        return TimedOut(
+            f"The request did not finish within the server's time limit of {self.limit_s:g} s "
+            "and was stopped; try a smaller input or fewer tokens, or try again when the server is less busy."
+        )

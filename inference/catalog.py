@@ -50,8 +50,12 @@ class ModelHandle:
     def sizing(self) -> Sizing:
         """Read once per model from a backend built for that (sizing depends on its options and this host only)."""
         backend = self.build()
-        return Sizing(workers=max(1, backend.workers), max_batch=max(1, backend.max_batch),
-                      max_images=backend.max_images, page_side=self.backend_class.page_longest_side(self.spec))
+        return Sizing(
+            workers=max(1, backend.workers),
+            max_batch=max(1, backend.max_batch),
+            max_images=backend.max_images,
+            page_side=self.backend_class.page_longest_side(self.spec),
+        )
 
     def missing(self) -> str | None:
         """Why it cannot run here yet (not runnable, or weights not on this host), or None."""
@@ -68,9 +72,10 @@ class Catalog:
         self.registry.check_default("chat", settings.defaults.chat_model)
         self.registry.check_preload(settings.server.preload)
         self.observers = observers or Observers()
-        self._handles = {spec.id: ModelHandle(spec, self.registry.backend_class(spec.id),
-                                              self.registry.unavailable_reason(spec.id))
-                         for spec in self.registry.specs()}
+        self._handles = {
+            spec.id: ModelHandle(spec, self.registry.backend_class(spec.id), self.registry.unavailable_reason(spec.id))
+            for spec in self.registry.specs()
+        }
 
     def handle(self, model_id: str) -> ModelHandle:
         """The model ``model_id`` names; UnknownModel (with the valid ids) when none."""
@@ -127,8 +132,9 @@ class Catalog:
         gpu = gpu_info()
         lines = [f"GPU: {gpu.name} ({gpu.count} device(s))" if gpu.available else "GPU: none, running on the CPU"]
         chat = self.default_model("chat")
-        lines.append(f"default OCR model: {self.default_model('ocr') or 'none'}; default chat model: "
-                     f"{chat or 'none can run here'}")
+        lines.append(
+            f"default OCR model: {self.default_model('ocr') or 'none'}; default chat model: {chat or 'none can run here'}"
+        )
         ready, missing = [], {}
         for handle in self._handles.values():
             reason = handle.missing()

@@ -90,14 +90,15 @@ def check_pages(spec: str | None) -> None:
         for part in spec.replace(" ", "").split(","):
             match = re.fullmatch(r"(\d{1,9})(?:-(\d{0,9}))?", part)
             if not match or int(match.group(1)) < 1 or (match.group(2) and int(match.group(2)) < int(match.group(1))):
-                raise BadInput(f"pages must look like '1-3,5' (page numbers from 1, ranges with '-'); "
-                               f"got {spec[:40]!r}.")
+                raise BadInput(f"pages must look like '1-3,5' (page numbers from 1, ranges with '-'); got {spec[:40]!r}.")
 
 
 def _too_many(name: str, chosen: int, limit: int, more: bool = False) -> BadInput:
-    return BadInput(f"'{images.shown(name)}': {'more than ' if more else ''}{limit if more else chosen} pages chosen; "
-                    f"at most {limit} are read per file. Choose pages with 'pages' (e.g. pages=1-{limit}), or send "
-                    "the rest as another file or job.")
+    return BadInput(
+        f"'{images.shown(name)}': {'more than ' if more else ''}{limit if more else chosen} pages chosen; "
+        f"at most {limit} are read per file. Choose pages with 'pages' (e.g. pages=1-{limit}), or send "
+        "the rest as another file or job."
+    )
 
 
 def kind_of(data: bytes) -> str:
@@ -108,14 +109,21 @@ def kind_of(data: bytes) -> str:
     return "image"
 
 
-def open_document(data: bytes, limits: LimitSettings, name: str = "file", pages: str | None = None,
-                  longest_side: int = 2048, force_ocr: bool = False) -> Document:
+def open_document(
+    data: bytes,
+    limits: LimitSettings,
+    name: str = "file",
+    pages: str | None = None,
+    longest_side: int = 2048,
+    force_ocr: bool = False,
+) -> Document:
     """Check and open ``data``; pages that need OCR render at ``longest_side`` px (never above 300 dpi)."""
     if not data:
         raise BadInput(f"'{images.shown(name)}' is empty (0 bytes).")
     if len(data) > limits.max_file_bytes:
-        raise PayloadTooLarge(f"'{images.shown(name)}' is larger than the "
-                              f"{limits.max_file_bytes / (1024 * 1024):.1f} MiB limit per file.")
+        raise PayloadTooLarge(
+            f"'{images.shown(name)}' is larger than the {limits.max_file_bytes / (1024 * 1024):.1f} MiB limit per file."
+        )
     kind = kind_of(data)
     if kind == "pdf":
         return _open_pdf(data, limits, name, pages, longest_side, force_ocr)
@@ -152,8 +160,7 @@ def _open_tiff(data: bytes, limits: LimitSettings, name: str, pages: str | None)
         raise
     except Exception:  # Pillow raises many types for corrupt data
         raise BadInput(f"'{images.shown(name)}' could not be read as a TIFF: the file is corrupt or truncated.") from None
-    return Document(name, "tiff", count, [DocPage(n, size=sizes[n], render=_frame_renderer(data, n, name))
-                                          for n in chosen])
+    return Document(name, "tiff", count, [DocPage(n, size=sizes[n], render=_frame_renderer(data, n, name)) for n in chosen])
 
 
 def _frame_renderer(data: bytes, number: int, name: str) -> Callable[[], Image.Image]:
@@ -166,8 +173,7 @@ def _frame_renderer(data: bytes, number: int, name: str) -> Callable[[], Image.I
                     tiff.load()
                     return images.to_rgb(ImageOps.exif_transpose(tiff.copy()))
         except Exception:
-            raise BadInput(f"'{images.shown(name)}': page {number} could not be decoded (corrupt or truncated)."
-                           ) from None
+            raise BadInput(f"'{images.shown(name)}': page {number} could not be decoded (corrupt or truncated).") from None
 
     return render
 
@@ -183,14 +189,17 @@ def _pdf_error(exc: PdfError, name: str) -> BadInput:
 def _over_limits(exc: OverLimits) -> str:
     """What went over, as a page's error or after a file's name."""
     if exc.reason == "time":
-        return (f"reading it took longer than {exc.limit:g} s, the server's limit per page (its content is too "
-                "complex, or made to exhaust the server).")
-    return (f"reading it needs more than {exc.limit:g} MB of memory, the server's limit per page (its content is "
-            "too large, or made to exhaust the server).")
+        return (
+            f"reading it took longer than {exc.limit:g} s, the server's limit per page (its content is too "
+            "complex, or made to exhaust the server)."
+        )
+    return (
+        f"reading it needs more than {exc.limit:g} MB of memory, the server's limit per page (its content is "
+        "too large, or made to exhaust the server)."
+    )
 
 
-def _open_pdf(data: bytes, limits: LimitSettings, name: str, pages: str | None, longest_side: int,
-              force_ocr: bool) -> Document:
+def _open_pdf(data: bytes, limits: LimitSettings, name: str, pages: str | None, longest_side: int, force_ocr: bool) -> Document:
     """Count the pages and read each chosen page's size (and, unless ``force_ocr``, its text layer) in the PDF
     reader's process. A page over the limits (here or when it is rendered) fails, and every page of this file
     read after it too, at once: a file built of such pages never costs more than one page's limits."""
@@ -219,10 +228,19 @@ def _open_pdf(data: bytes, limits: LimitSettings, name: str, pages: str | None, 
                 pdf.over_page = number
                 doc_pages.append(DocPage(number, render=_failing(BadInput(_over_limits(exc)))))
                 continue
-            lines = [OcrLine(text=run, box=[[x0, y0], [x1, y0], [x1, y1], [x0, y1]], confidence=1.0,
-                             engine="text-layer") for run, (x0, y0, x1, y1) in runs]
-            doc_pages.append(DocPage(number, text=text, lines=lines if text is not None else [], size=size,
-                                     render=None if text is not None else _renderer(pdf, number, scale, name)))
+            lines = [
+                OcrLine(text=run, box=[[x0, y0], [x1, y0], [x1, y1], [x0, y1]], confidence=1.0, engine="text-layer")
+                for run, (x0, y0, x1, y1) in runs
+            ]
+            doc_pages.append(
+                DocPage(
+                    number,
+                    text=text,
+                    lines=lines if text is not None else [],
+                    size=size,
+                    render=None if text is not None else _renderer(pdf, number, scale, name),
+                )
+            )
     except BaseException:
         pdf.close()
         raise
@@ -231,6 +249,7 @@ def _open_pdf(data: bytes, limits: LimitSettings, name: str, pages: str | None, 
 
 def _failing(error: BadInput) -> Callable[[], Image.Image]:
     """A page that could not be read: reading it again raises why (never tried twice)."""
+
     def render() -> Image.Image:
         raise error
 
@@ -248,8 +267,7 @@ def _renderer(pdf: PdfFile, number: int, scale: float, name: str) -> Callable[[]
         try:
             return pdf.render(number, scale)
         except PdfError:
-            raise BadInput(f"'{images.shown(name)}': page {number} could not be rendered (the PDF is damaged)."
-                           ) from None
+            raise BadInput(f"'{images.shown(name)}': page {number} could not be rendered (the PDF is damaged).") from None
         except OverLimits as exc:
             pdf.over_page = number
             raise BadInput(_over_limits(exc)) from None

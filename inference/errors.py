@@ -6,8 +6,10 @@ import re
 from contextvars import ContextVar
 
 # A filesystem path (/home/x/model, ./models/q, ../w, ~/m, C:\models\x): messages never show one.
-_PATH = re.compile(r"(?<![\w.:/~])(?:~|\.{1,2})?(?:/[\w.@+-]+){2,}/?|(?<![\w.:/~])(?:~|\.{1,2})/[\w.@+-]+"
-                   r"|[A-Za-z]:\\[^\s'\"]+")
+_PATH = re.compile(
+    r"(?<![\w.:/~])(?:~|\.{1,2})?(?:/[\w.@+-]+){2,}/?|(?<![\w.:/~])(?:~|\.{1,2})/[\w.@+-]+"
+    r"|[A-Za-z]:\\[^\s'\"]+"
+)
 
 
 def redact_paths(message: str) -> str:

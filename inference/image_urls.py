@@ -28,11 +28,15 @@ def read(url: str, limits: LimitSettings, resolver: Resolver | None = None) -> b
     scheme = urlparse(url).scheme.lower()
     if scheme in ("http", "https"):
         if not limits.image_urls:
-            raise BadInput("Image URLs are not fetched by this server (limits.image_urls is off); send the image "
-                           "inline as a data: URL (data:image/png;base64,...).")
+            raise BadInput(
+                "Image URLs are not fetched by this server (limits.image_urls is off); send the image "
+                "inline as a data: URL (data:image/png;base64,...)."
+            )
         return _fetch(url, limits, resolver)
-    raise BadInput(f"{shown(url)!r} is not an image URL: send a data:image/...;base64,... URL"
-                   + (" or an http(s) URL." if limits.image_urls else "."))
+    raise BadInput(
+        f"{shown(url)!r} is not an image URL: send a data:image/...;base64,... URL"
+        + (" or an http(s) URL." if limits.image_urls else ".")
+    )
 
 
 def _data_url(url: str, limits: LimitSettings) -> bytes:

@@ -45,13 +45,13 @@ class Inputs:
         self.catalog = catalog
         self.settings = settings
 
-    def ocr(self, model: str | None, language: str | None, pages: str | None = None,
-            force_ocr: bool = False) -> OcrRequest:
+    def ocr(self, model: str | None, language: str | None, pages: str | None = None, force_ocr: bool = False) -> OcrRequest:
         handle = self.catalog.resolve("ocr", model)
         return OcrRequest(handle, languages.parse(language), pages, force_ocr)
 
-    def batch(self, files: Sequence[object], model: str | None, language: str | None, pages: str | None = None,
-              force_ocr: bool = False) -> OcrRequest:
+    def batch(
+        self, files: Sequence[object], model: str | None, language: str | None, pages: str | None = None, force_ocr: bool = False
+    ) -> OcrRequest:
         """An OCR request for ``files``: at least one, at most ``limits.max_batch_files``."""
         limit = self.settings.limits.max_batch_files
         if not files:
@@ -60,8 +60,15 @@ class Inputs:
             raise BadInput(f"Too many files: {len(files)} sent, at most {limit} per batch.")
         return self.ocr(model, language, pages, force_ocr)
 
-    def params(self, temperature: float | None = None, max_tokens: int | None = None, top_p: float | None = None,
-               stop: Sequence[str] = (), seed: int | None = None, max_temperature: float = 1.0) -> ChatParams:
+    def params(
+        self,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        top_p: float | None = None,
+        stop: Sequence[str] = (),
+        seed: int | None = None,
+        max_temperature: float = 1.0,
+    ) -> ChatParams:
         """Sampling settings, defaults filled in and each checked once (``max_temperature``: 1.0 for the API guide's
         routes, 2.0 for the OpenAI protocol)."""
         defaults, limits = self.settings.defaults, self.settings.limits
@@ -76,12 +83,22 @@ class Inputs:
         stop = tuple(s for s in stop if s)
         if len(stop) > 4 or any(len(s) > 100 for s in stop):
             raise BadInput("stop takes at most 4 sequences of at most 100 characters each.")
-        return ChatParams(temperature=float(temperature), max_tokens=int(max_tokens),
-                          top_p=None if top_p is None else float(top_p), stop=stop,
-                          seed=None if seed is None else int(seed))
+        return ChatParams(
+            temperature=float(temperature),
+            max_tokens=int(max_tokens),
+            top_p=None if top_p is None else float(top_p),
+            stop=stop,
+            seed=None if seed is None else int(seed),
+        )
 
-    def chat(self, prompt: str, model: str | None, temperature: float | None, max_tokens: int | None,
-             history: Sequence[ChatMessage] = ()) -> ChatRequest:
+    def chat(
+        self,
+        prompt: str,
+        model: str | None,
+        temperature: float | None,
+        max_tokens: int | None,
+        history: Sequence[ChatMessage] = (),
+    ) -> ChatRequest:
         """A chat about one image (the API guide's /chat, the Chat tab): ``prompt`` after ``history``."""
         prompt = (prompt or "").strip()
         if not prompt:

@@ -88,19 +88,30 @@ class JobStore:
             return db.execute(sql, args).fetchall()
 
     # ---- jobs ---------------------------------------------------------------------------------------
-    def add(self, job_id: str, owner: str | None, model: str, language: str | None, pages: str | None,
-            force_ocr: bool, files: Sequence[tuple[str, bytes]]) -> None:
+    def add(
+        self,
+        job_id: str,
+        owner: str | None,
+        model: str,
+        language: str | None,
+        pages: str | None,
+        force_ocr: bool,
+        files: Sequence[tuple[str, bytes]],
+    ) -> None:
         folder = self.files_dir / job_id
         folder.mkdir(parents=True)
         for i, (_, data) in enumerate(files):
             (folder / str(i)).write_bytes(data)
         with self._lock, closing(self._connect()) as db:
             db.execute("BEGIN")
-            db.executemany("INSERT INTO files (job, idx, name) VALUES (?, ?, ?)",
-                           [(job_id, i, name) for i, (name, _) in enumerate(files)])
-            db.execute("INSERT INTO jobs (id, owner, state, model, language, pages, force_ocr, files, created) "
-                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                       (job_id, owner, QUEUED, model, language, pages, int(force_ocr), len(files), time.time()))
+            db.executemany(
+                "INSERT INTO files (job, idx, name) VALUES (?, ?, ?)", [(job_id, i, name) for i, (name, _) in enumerate(files)]
+            )
+            db.execute(
+                "INSERT INTO jobs (id, owner, state, model, language, pages, force_ocr, files, created) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (job_id, owner, QUEUED, model, language, pages, int(force_ocr), len(files), time.time()),
+            )
             db.execute("COMMIT")
 
     def job(self, job_id: str) -> JobRecord | None:
@@ -132,8 +143,9 @@ class JobStore:
             db.execute("BEGIN IMMEDIATE")
             row = db.execute("SELECT * FROM jobs WHERE state = ? ORDER BY created LIMIT 1", (QUEUED,)).fetchone()
             if row is not None:
-                db.execute("UPDATE jobs SET state = ?, started = COALESCE(started, ?) WHERE id = ?",
-                           (RUNNING, time.time(), row["id"]))
+                db.execute(
+                    "UPDATE jobs SET state = ?, started = COALESCE(started, ?) WHERE id = ?", (RUNNING, time.time(), row["id"])
+                )
             db.execute("COMMIT")
             return JobRecord.of(row) if row is not None else None
 
@@ -153,8 +165,9 @@ class JobStore:
         names = self._names(fields)
         marks = ", ".join("?" for _ in from_states)
         with self._lock, closing(self._connect()) as db:
-            cursor = db.execute(f"UPDATE jobs SET {names} WHERE id = ? AND state IN ({marks})",
-                                (*fields.values(), job_id, *from_states))
+            cursor = db.execute(
+                f"UPDATE jobs SET {names} WHERE id = ? AND state IN ({marks})", (*fields.values(), job_id, *from_states)
+            )
             return cursor.rowcount > 0
 
     def expire(self, ended_before: float) -> None:
@@ -180,40 +193,66 @@ class JobStore:
 
     def files(self, job_id: str) -> list[tuple[int, FileInfo]]:
         """The job's files in order: (index, what is known of it: pages chosen, opening time, error)."""
-        return [(row["idx"], FileInfo(row["name"], bool(row["multipage"]), json.loads(row["pages"] or "[]"),
-                                      row["open_s"] or 0.0, row["error"]))
-                for row in self._execute("SELECT * FROM files WHERE job = ? ORDER BY idx", (job_id,))]
+        return [
+            (
+                row["idx"],
+                FileInfo(
+                    row["name"], bool(row["multipage"]), json.loads(row["pages"] or "[]"), row["open_s"] or 0.0, row["error"]
+                ),
+            )
+            for row in self._execute("SELECT * FROM files WHERE job = ? ORDER BY idx", (job_id,))
+        ]
 
-    def set_file(self, job_id: str, idx: int, multipage: bool, pages: list[int], open_s: float,
-                 error: str | None) -> None:
-        self._execute("UPDATE files SET multipage = ?, pages = ?, open_s = ?, error = ? WHERE job = ? AND idx = ?",
-                      (int(multipage), json.dumps(pages), open_s, error, job_id, idx))
+    def set_file(self, job_id: str, idx: int, multipage: bool, pages: list[int], open_s: float, error: str | None) -> None:
+        self._execute(
+            "UPDATE files SET multipage = ?, pages = ?, open_s = ?, error = ? WHERE job = ? AND idx = ?",
+            (int(multipage), json.dumps(pages), open_s, error, job_id, idx),
+        )
 
     # ---- page reads ----------------------------------------------------------------------------------
     def save_read(self, job_id: str, read: PageRead) -> None:
         """One page read, and the job's count, in one transaction (what a restart resumes from)."""
-        record = {"size": list(read.size), "source": read.source, "seconds": read.seconds, "text": read.text,
-                  "lines": [line.model_dump() for line in read.lines], "warnings": read.warnings,
-                  "error": read.message}
+        record = {
+            "size": list(read.size),
+            "source": read.source,
+            "seconds": read.seconds,
+            "text": read.text,
+            "lines": [line.model_dump() for line in read.lines],
+            "warnings": read.warnings,
+            "error": read.message,
+        }
         with self._lock, closing(self._connect()) as db:
             db.execute("BEGIN")
-            db.execute("INSERT OR REPLACE INTO reads (job, idx, page, read) VALUES (?, ?, ?, ?)",
-                       (job_id, read.doc, read.page, json.dumps(record)))
-            db.execute("UPDATE jobs SET pages_done = (SELECT COUNT(*) FROM reads WHERE job = ?) + "
-                       "(SELECT COUNT(*) FROM files WHERE job = ? AND error IS NOT NULL) WHERE id = ?",
-                       (job_id, job_id, job_id))
+            db.execute(
+                "INSERT OR REPLACE INTO reads (job, idx, page, read) VALUES (?, ?, ?, ?)",
+                (job_id, read.doc, read.page, json.dumps(record)),
+            )
+            db.execute(
+                "UPDATE jobs SET pages_done = (SELECT COUNT(*) FROM reads WHERE job = ?) + "
+                "(SELECT COUNT(*) FROM files WHERE job = ? AND error IS NOT NULL) WHERE id = ?",
+                (job_id, job_id, job_id),
+            )
             db.execute("COMMIT")
 
     def pages_read(self, job_id: str) -> set[tuple[int, int]]:
         """(file index, page number) of each page saved so far."""
-        return {(row["idx"], row["page"]) for row in self._execute("SELECT idx, page FROM reads WHERE job = ?",
-                                                                   (job_id,))}
+        return {(row["idx"], row["page"]) for row in self._execute("SELECT idx, page FROM reads WHERE job = ?", (job_id,))}
 
     def reads(self, job_id: str) -> list[PageRead]:
         out = []
         for row in self._execute("SELECT idx, page, read FROM reads WHERE job = ?", (job_id,)):
             r = json.loads(row["read"])
-            out.append(PageRead(row["idx"], row["page"], tuple(r["size"]), r["source"], r["seconds"], r["text"],
-                                [OcrLine(**line) for line in r["lines"]], r["warnings"],
-                                error=ChatVLMError(r["error"]) if r["error"] else None))
+            out.append(
+                PageRead(
+                    row["idx"],
+                    row["page"],
+                    tuple(r["size"]),
+                    r["source"],
+                    r["seconds"],
+                    r["text"],
+                    [OcrLine(**line) for line in r["lines"]],
+                    r["warnings"],
+                    error=ChatVLMError(r["error"]) if r["error"] else None,
+                )
+            )
         return out

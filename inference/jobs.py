@@ -29,8 +29,7 @@ from .settings import Settings
 
 log = logging.getLogger(__name__)
 
-__all__ = ["CANCELLED", "DONE", "ENDED", "FAILED", "QUEUED", "RUNNING", "JobState", "JobStatus", "JobStore", "Jobs",
-           "owner_for"]
+__all__ = ["CANCELLED", "DONE", "ENDED", "FAILED", "QUEUED", "RUNNING", "JobState", "JobStatus", "JobStore", "Jobs", "owner_for"]
 
 
 def data_dir(settings: Settings) -> Path:
@@ -59,8 +58,14 @@ def owner_for(principal: Any, keys_on: bool, creating: bool = False) -> str | No
 class Jobs:
     """Submit, look at, cancel and run jobs (one worker thread; started by :meth:`start`)."""
 
-    def __init__(self, pages: Pages, inputs: Inputs, data_dir: Path, ttl_s: float,
-                 charge: Callable[[str | None], None] = lambda caller: None):
+    def __init__(
+        self,
+        pages: Pages,
+        inputs: Inputs,
+        data_dir: Path,
+        ttl_s: float,
+        charge: Callable[[str | None], None] = lambda caller: None,
+    ):
         """``charge(caller)``: one request on the caller's rate-limit budget (the service's)."""
         self.pages = pages
         self.inputs = inputs
@@ -76,8 +81,16 @@ class Jobs:
             log.info("resuming %d unfinished job(s): %s", len(resumed), ", ".join(resumed))
 
     # ---- the client's side ----------------------------------------------------------------------------
-    def submit(self, files: Sequence[tuple[str, images.ImageSource]], model: str | None, language: str | None,
-               pages: str | None, force_ocr: bool, owner: str | None = None, caller: str | None = None) -> JobStatus:
+    def submit(
+        self,
+        files: Sequence[tuple[str, images.ImageSource]],
+        model: str | None,
+        language: str | None,
+        pages: str | None,
+        force_ocr: bool,
+        owner: str | None = None,
+        caller: str | None = None,
+    ) -> JobStatus:
         """Check the request as /batch/ocr does (cheap checks, each file's size), keep its files, queue it (one
         request on ``caller``'s rate-limit budget, as a batch)."""
         self.charge(caller)
@@ -105,11 +118,20 @@ class Jobs:
         return record
 
     def _status(self, job: JobRecord) -> JobStatus:
-        return JobStatus(id=job.id, state=job.state, model=job.model, files=job.files, pages_done=job.pages_done,
-                         pages_total=job.pages_total, error=job.error, created_at=job.created,
-                         started_at=job.started, ended_at=job.ended,
-                         expires_at=job.ended + self.ttl_s if job.ended else None,
-                         result_url=f"/jobs/{job.id}/result" if job.state == DONE else None)
+        return JobStatus(
+            id=job.id,
+            state=job.state,
+            model=job.model,
+            files=job.files,
+            pages_done=job.pages_done,
+            pages_total=job.pages_total,
+            error=job.error,
+            created_at=job.created,
+            started_at=job.started,
+            ended_at=job.ended,
+            expires_at=job.ended + self.ttl_s if job.ended else None,
+            result_url=f"/jobs/{job.id}/result" if job.state == DONE else None,
+        )
 
     def status(self, job_id: str, owner: str | None = None) -> JobStatus:
         self.expire()
@@ -124,8 +146,10 @@ class Jobs:
         status = self.status(job_id, owner)
         if status.state != DONE:
             detail = f" ({status.error})" if status.error else ""
-            raise NotReady(f"Job {job_id} is {status.state}{detail}; its result is there once it is done "
-                           f"({status.pages_done} of {status.pages_total or '?'} pages read so far).")
+            raise NotReady(
+                f"Job {job_id} is {status.state}{detail}; its result is there once it is done "
+                f"({status.pages_done} of {status.pages_total or '?'} pages read so far)."
+            )
         infos = [info for _, info in self.store.files(job_id)]
         job = self._record(job_id, owner)
         return batch_result(infos, self.store.reads(job_id), status.model, job.seconds)
@@ -176,8 +200,9 @@ class Jobs:
                     self.store.drop_files(job.id)
                     continue
                 log.exception("job %s failed", job.id)
-                self.store.move(job.id, (RUNNING,), state=FAILED, error="Unexpected error while running the job.",
-                                ended=time.time())
+                self.store.move(
+                    job.id, (RUNNING,), state=FAILED, error="Unexpected error while running the job.", ended=time.time()
+                )
                 self.store.drop_files(job.id)
 
     def _gone(self, job_id: str) -> bool:
@@ -199,8 +224,7 @@ class Jobs:
         self._current = (job_id, token)
         docs: list = []
         try:
-            request = OcrRequest(self.inputs.catalog.handle(job.model), languages.parse(job.language), job.pages,
-                                 job.force_ocr)
+            request = OcrRequest(self.inputs.catalog.handle(job.model), languages.parse(job.language), job.pages, job.force_ocr)
             files = [(info.name, lambda idx=idx: self._file(job_id, idx)) for idx, info in self.store.files(job_id)]
 
             def opened(i: int, doc, seconds: float, error: str | None) -> None:
@@ -226,8 +250,14 @@ class Jobs:
             token.on_cancel(woken.set)
             while True:
                 try:
-                    self.pages.read(request, [docs[i] for i in present], lambda: Deadline(timeout), token, saved,
-                                    skip=lambda d, page: (present[d], page) in done)
+                    self.pages.read(
+                        request,
+                        [docs[i] for i in present],
+                        lambda: Deadline(timeout),
+                        token,
+                        saved,
+                        skip=lambda d, page: (present[d], page) in done,
+                    )
                     break
                 except Overloaded as exc:  # interactive requests fill the queue: wait, then go on where we were
                     if woken.wait(exc.retry_after) or token.cancelled:
@@ -235,8 +265,9 @@ class Jobs:
                     done.update(self.store.pages_read(job_id))
             if token.cancelled:
                 raise Cancelled("The job was cancelled.")
-            self.store.move(job_id, (RUNNING,), state=DONE, ended=time.time(),
-                            seconds=(job.seconds or 0) + time.perf_counter() - started)  # never over a cancel
+            self.store.move(
+                job_id, (RUNNING,), state=DONE, ended=time.time(), seconds=(job.seconds or 0) + time.perf_counter() - started
+            )  # never over a cancel
             self.store.drop_files(job_id)
         except Cancelled:
             if self._stopping.is_set():

@@ -11,13 +11,29 @@ _HINT = re.compile(r"^[A-Za-z][A-Za-z_+,\- ]{0,47}$")
 
 # user spelling -> ISO 639-1 code
 _ALIASES = {
-    "en": "en", "eng": "en", "english": "en",
-    "ru": "ru", "rus": "ru", "russian": "ru",
-    "zh": "zh", "ch": "zh", "chi_sim": "zh", "chinese": "zh", "zh-cn": "zh",
-    "de": "de", "deu": "de", "german": "de",
-    "fr": "fr", "fra": "fr", "french": "fr",
-    "es": "es", "spa": "es", "spanish": "es",
-    "uk": "uk", "ukr": "uk", "ukrainian": "uk",
+    "en": "en",
+    "eng": "en",
+    "english": "en",
+    "ru": "ru",
+    "rus": "ru",
+    "russian": "ru",
+    "zh": "zh",
+    "ch": "zh",
+    "chi_sim": "zh",
+    "chinese": "zh",
+    "zh-cn": "zh",
+    "de": "de",
+    "deu": "de",
+    "german": "de",
+    "fr": "fr",
+    "fra": "fr",
+    "french": "fr",
+    "es": "es",
+    "spa": "es",
+    "spanish": "es",
+    "uk": "uk",
+    "ukr": "uk",
+    "ukrainian": "uk",
 }
 
 # ISO code -> Tesseract traineddata name
@@ -26,8 +42,7 @@ TESSERACT_CODES = {"en": "eng", "ru": "rus", "zh": "chi_sim", "de": "deu", "fr":
 # ISO code -> the Debian package that brings Tesseract's data for it
 TESSERACT_PACKAGES = {code: f"tesseract-ocr-{name.replace('_', '-')}" for code, name in TESSERACT_CODES.items()}
 
-NAMES = {"en": "English", "ru": "Russian", "zh": "Chinese", "de": "German", "fr": "French", "es": "Spanish",
-         "uk": "Ukrainian"}
+NAMES = {"en": "English", "ru": "Russian", "zh": "Chinese", "de": "German", "fr": "French", "es": "Spanish", "uk": "Ukrainian"}
 
 
 @dataclass(frozen=True)

@@ -106,8 +106,12 @@ def find_gutter(boxes: list[Box]) -> tuple[float, float] | None:
             while x < len(cover) and cover[x] <= limit:
                 x += 1
             g0, g1 = lo + start, lo + x - 1
-            if (g1 - g0 >= min_width and (best is None or g1 - g0 > best[1] - best[0])
-                    and sum(b.x1 <= g0 + 1 for b in boxes) >= 2 and sum(b.x0 >= g1 - 1 for b in boxes) >= 2):
+            if (
+                g1 - g0 >= min_width
+                and (best is None or g1 - g0 > best[1] - best[0])
+                and sum(b.x1 <= g0 + 1 for b in boxes) >= 2
+                and sum(b.x0 >= g1 - 1 for b in boxes) >= 2
+            ):
                 best = (g0, g1)
         if best is not None:
             return best

@@ -61,8 +61,13 @@ class _Slot:
 
 
 class ModelManager:
-    def __init__(self, catalog: Catalog, queue_size: Callable[[Sizing], int] = lambda sizing: 64,
-                 unload_grace_s: float = 15.0, observers: Observers | None = None):
+    def __init__(
+        self,
+        catalog: Catalog,
+        queue_size: Callable[[Sizing], int] = lambda sizing: 64,
+        unload_grace_s: float = 15.0,
+        observers: Observers | None = None,
+    ):
         """``queue_size(sizing)`` is each model's wait-queue bound; ``unload_grace_s`` how long an unload lets
         queued and running requests finish before it fails or stops them. Models are named by their resolved
         :class:`~inference.catalog.ModelHandle` (an id is resolved through ``catalog``)."""
@@ -82,8 +87,7 @@ class ModelManager:
             slot.max_queue = self._queue_size(slot.handle.sizing)
         return slot.max_queue
 
-    def runner(self, model: ModelHandle | str, deadline: Deadline | None = None,
-               cancel: CancelToken | None = None) -> Runner:
+    def runner(self, model: ModelHandle | str, deadline: Deadline | None = None, cancel: CancelToken | None = None) -> Runner:
         """The model's runner, loading the model first if needed. While another thread loads or unloads it, waits
         (until ``deadline``) if the model's queue has room for one more, else refuses at once (Overloaded)."""
         slot = self._slot(model)
@@ -94,8 +98,11 @@ class ModelManager:
                 if self._closed:
                     raise ModelUnavailable(SHUTTING_DOWN)
                 if slot.pending >= self._bound(slot):
-                    raise Overloaded(f"The server is busy: model '{model_id}' is being loaded or unloaded and "
-                                     f"{slot.pending} requests wait for it. Try again in a few seconds.", retry_after=5)
+                    raise Overloaded(
+                        f"The server is busy: model '{model_id}' is being loaded or unloaded and "
+                        f"{slot.pending} requests wait for it. Try again in a few seconds.",
+                        retry_after=5,
+                    )
                 if deadline is not None and deadline.expired():
                     raise deadline.error()
                 slot.pending += 1
@@ -146,8 +153,14 @@ class ModelManager:
         assert runner is not None
         return runner
 
-    def submit(self, model: ModelHandle | str, works: Sequence[Work], deadline: Deadline, streaming: bool = False,
-               cancel: CancelToken | None = None) -> list[Ticket]:
+    def submit(
+        self,
+        model: ModelHandle | str,
+        works: Sequence[Work],
+        deadline: Deadline,
+        streaming: bool = False,
+        cancel: CancelToken | None = None,
+    ) -> list[Ticket]:
         """Admit work to the model's runner (loading the model on first use); Overloaded at once when its
         queue is full. A runner that closes in between (an unload) is replaced by loading the model again.
         Cancelling ``cancel`` later drops or stops the admitted work."""
@@ -174,8 +187,11 @@ class ModelManager:
                 raise ModelUnavailable(SHUTTING_DOWN)
             runner = slot.runner if slot.state == READY else None
             if slot.state in (LOADING, UNLOADING) and slot.pending + count > self._bound(slot):
-                raise Overloaded(f"The server is busy: model '{model_id}' is being loaded or unloaded and "
-                                 f"{slot.pending} requests wait for it. Try again in a few seconds.", retry_after=5)
+                raise Overloaded(
+                    f"The server is busy: model '{model_id}' is being loaded or unloaded and "
+                    f"{slot.pending} requests wait for it. Try again in a few seconds.",
+                    retry_after=5,
+                )
         if runner is not None:
             runner.check_room(count)
 
@@ -247,21 +263,39 @@ class ModelManager:
     def info(self, model: ModelHandle | str) -> ModelInfo:
         """The model as ``/models`` and the model panel show it: its entry and its state."""
         spec, status = self._slot(model).handle.spec, self.status(model)
-        return ModelInfo(id=spec.id, name=spec.name, params=spec.params, backend=spec.backend, tasks=list(spec.tasks),
-                         state=status.state, error=status.error, load_seconds=status.load_seconds,
-                         waiting=status.waiting, running=status.running)
+        return ModelInfo(
+            id=spec.id,
+            name=spec.name,
+            params=spec.params,
+            backend=spec.backend,
+            tasks=list(spec.tasks),
+            state=status.state,
+            error=status.error,
+            load_seconds=status.load_seconds,
+            waiting=status.waiting,
+            running=status.running,
+        )
 
     def models(self, defaults: dict[str, str | None]) -> ModelsResult:
         """Every configured model with its state (``/models``); ``defaults``: the model each task gets."""
         infos = [self.info(model_id) for model_id in self._slots]
-        return ModelsResult(available=[m for m in infos if m.state != UNAVAILABLE],
-                            loaded=[m.id for m in infos if m.state == READY],
-                            unavailable=[m for m in infos if m.state == UNAVAILABLE], defaults=defaults)
+        return ModelsResult(
+            available=[m for m in infos if m.state != UNAVAILABLE],
+            loaded=[m.id for m in infos if m.state == READY],
+            unavailable=[m for m in infos if m.state == UNAVAILABLE],
+            defaults=defaults,
+        )
 
     def health(self) -> HealthResult:
         gpu, loaded = gpu_info(), self.loaded()
-        return HealthResult(status="healthy", gpu_available=gpu.available, gpu_name=gpu.name,
-                            models_loaded=len(loaded), loaded_models=loaded, gpu_memory=memory_in_use())
+        return HealthResult(
+            status="healthy",
+            gpu_available=gpu.available,
+            gpu_name=gpu.name,
+            models_loaded=len(loaded),
+            loaded_models=loaded,
+            gpu_memory=memory_in_use(),
+        )
 
     def readiness(self, preload: Sequence[str], preloading: bool, closing: bool) -> ReadyResult:
         """Ready once the ``preload`` models are loaded; not while they load, when one failed, or at shutdown."""
@@ -269,12 +303,16 @@ class ModelManager:
         if closing:
             return ReadyResult(ready=False, detail="The server is shutting down.", models=states)
         if preloading:
-            return ReadyResult(ready=False, detail="Models are still loading: " + ", ".join(
-                i for i, s in states.items() if s != READY) + ".", models=states)
+            return ReadyResult(
+                ready=False,
+                detail="Models are still loading: " + ", ".join(i for i, s in states.items() if s != READY) + ".",
+                models=states,
+            )
         failed = [i for i, s in states.items() if s in (ERROR, UNAVAILABLE)]
         if failed:
-            return ReadyResult(ready=False, detail=f"Preloading failed for {', '.join(failed)}; GET /models says why.",
-                               models=states)
+            return ReadyResult(
+                ready=False, detail=f"Preloading failed for {', '.join(failed)}; GET /models says why.", models=states
+            )
         return ReadyResult(ready=True, detail="ready", models=states)
 
     def preload(self, ids: Sequence[str], done: threading.Event) -> threading.Thread:

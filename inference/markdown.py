@@ -40,8 +40,9 @@ def lines_to_markdown(lines: Sequence[OcrLine]) -> str:
             continue
         height = y1 - y0
         heading = height > HEADING_RATIO * usual and len(text) <= 80 and not text.endswith((".", ",", ";"))
-        new_block = previous is None or heading or previous[4] or y0 - previous[3] > PARAGRAPH_GAP * usual \
-            or y0 < previous[1]  # a new column starts higher up
+        new_block = (
+            previous is None or heading or previous[4] or y0 - previous[3] > PARAGRAPH_GAP * usual or y0 < previous[1]
+        )  # a new column starts higher up
         if new_block:
             blocks.append([])
         if heading:

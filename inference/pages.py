@@ -79,8 +79,9 @@ class Pages:
         self.manager = manager
 
     # ---- opening -----------------------------------------------------------------------------------
-    def open(self, source: ImageSource | bytes, model: ModelHandle, name: str, pages: str | None = None,
-             force_ocr: bool = False) -> Document:
+    def open(
+        self, source: ImageSource | bytes, model: ModelHandle, name: str, pages: str | None = None, force_ocr: bool = False
+    ) -> Document:
         """An image, multi-page TIFF or PDF, checked and ready to be read page by page (PDF pages are rendered at
         the size ``model`` reads best, when they are read)."""
         if isinstance(source, images.Image.Image):
@@ -88,9 +89,12 @@ class Pages:
         data = images.read_bytes(source, self.limits, name)
         return documents.open_document(data, self.limits, name, pages, model.sizing.page_side, force_ocr)
 
-    def open_each(self, files: Sequence[tuple[str, ImageSource | Callable[[], bytes]]], request: OcrRequest,
-                  on_open: Callable[[int, Document | None, float, str | None], None] | None = None,
-                  ) -> list[Document | None]:
+    def open_each(
+        self,
+        files: Sequence[tuple[str, ImageSource | Callable[[], bytes]]],
+        request: OcrRequest,
+        on_open: Callable[[int, Document | None, float, str | None], None] | None = None,
+    ) -> list[Document | None]:
         """Each file opened (None where it cannot be); ``on_open(i, doc, seconds, error)`` after each. A source may
         be a callable that gives it, called when its turn comes (its errors are not the file's: they end this)."""
         docs: list[Document | None] = []
@@ -117,8 +121,15 @@ class Pages:
         return max(1, min(self.limits.max_batch_files, 2 * model.sizing.workers * model.sizing.max_batch))
 
     # ---- the requests ------------------------------------------------------------------------------
-    def ocr(self, request: OcrRequest, source: ImageSource, filename: str, deadline: Deadline,
-            cancel: CancelToken | None, started: float) -> OcrResult:
+    def ocr(
+        self,
+        request: OcrRequest,
+        source: ImageSource,
+        filename: str,
+        deadline: Deadline,
+        cancel: CancelToken | None,
+        started: float,
+    ) -> OcrResult:
         """One image or document read; a page that fails fails the request (the page named)."""
         doc = self.open(source, request.model, filename, request.pages, request.force_ocr)
         try:
@@ -135,21 +146,28 @@ class Pages:
         order = {page.number: i for i, page in enumerate(doc.pages)}
         reads = sorted(reads, key=lambda r: order[r.page])
         return OcrResult(
-            text="\n\n".join(r.text for r in reads if r.text).strip(), model=request.model.id,
-            processing_time=round(time.perf_counter() - started, 4), image_size=list(doc.pages[0].size),
+            text="\n\n".join(r.text for r in reads if r.text).strip(),
+            model=request.model.id,
+            processing_time=round(time.perf_counter() - started, 4),
+            image_size=list(doc.pages[0].size),
             language=request.language.text if request.language else None,
             lines=[] if doc.multipage else reads[0].lines,
             warnings=list(dict.fromkeys(w for r in reads for w in r.warnings)),
             pages=page_results(reads) if doc.multipage else None,
         )
 
-    def batch(self, request: OcrRequest, files: Sequence[tuple[str, ImageSource]], deadline: Deadline,
-              cancel: CancelToken | None, started: float,
-              progress: Callable[[int, int], None] | None = None) -> BatchResult:
+    def batch(
+        self,
+        request: OcrRequest,
+        files: Sequence[tuple[str, ImageSource]],
+        deadline: Deadline,
+        cancel: CancelToken | None,
+        started: float,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> BatchResult:
         """Many files; a bad file or page fails alone. ``progress(done, total)`` as pages finish."""
         infos: list[FileInfo] = []
-        docs = self.open_each(files, request, lambda i, doc, s, error: infos.append(FileInfo.of(files[i][0], doc,
-                                                                                                s, error)))
+        docs = self.open_each(files, request, lambda i, doc, s, error: infos.append(FileInfo.of(files[i][0], doc, s, error)))
         total, done = sum(len(doc.pages) if doc is not None else 1 for doc in docs), 0
 
         def page_done(_: PageRead | None = None) -> None:
@@ -173,10 +191,16 @@ class Pages:
         return batch_result(infos, reads, request.model.id, time.perf_counter() - started)
 
     # ---- reading -----------------------------------------------------------------------------------
-    def read(self, request: OcrRequest, docs: Sequence[Document], deadline_for: Callable[[], Deadline],
-             cancel: CancelToken | None = None, on_page: Callable[[PageRead], None] | None = None,
-             skip: Callable[[int, int], bool] = lambda doc, page: False,
-             stop_on_error: bool = False) -> list[PageRead]:
+    def read(
+        self,
+        request: OcrRequest,
+        docs: Sequence[Document],
+        deadline_for: Callable[[], Deadline],
+        cancel: CancelToken | None = None,
+        on_page: Callable[[PageRead], None] | None = None,
+        skip: Callable[[int, int], bool] = lambda doc, page: False,
+        stop_on_error: bool = False,
+    ) -> list[PageRead]:
         """Read every page of ``docs`` (but those ``skip(doc, page)`` says are done), a window at a time through
         the model's runner; results in finishing order. ``stop_on_error``: stop at the first page that fails
         (what is in flight is dropped)."""
@@ -270,14 +294,25 @@ def _page_read(d: int, page: DocPage, ticket: Ticket, started: float) -> PageRea
         log.error("page %d failed", page.number, exc_info=exc)
         return PageRead(d, page.number, page.size, "ocr", seconds, error=exc)
     assert isinstance(output, OcrOutput)
-    return PageRead(d, page.number, page.size, "ocr", seconds, text=output.text.strip(), lines=output.lines,
-                    warnings=output.warnings)
+    return PageRead(
+        d, page.number, page.size, "ocr", seconds, text=output.text.strip(), lines=output.lines, warnings=output.warnings
+    )
 
 
 def page_results(reads: Sequence[PageRead]) -> list[PageResult]:
-    return [PageResult(page=r.page, text=r.text, lines=r.lines, processing_time=round(r.seconds, 4),
-                       source=r.source, image_size=list(r.size), warnings=r.warnings, error=r.message)
-            for r in reads]
+    return [
+        PageResult(
+            page=r.page,
+            text=r.text,
+            lines=r.lines,
+            processing_time=round(r.seconds, 4),
+            source=r.source,
+            image_size=list(r.size),
+            warnings=r.warnings,
+            error=r.message,
+        )
+        for r in reads
+    ]
 
 
 def batch_result(files: Sequence[FileInfo], reads: Sequence[PageRead], model_id: str, seconds: float) -> BatchResult:
@@ -288,8 +323,7 @@ def batch_result(files: Sequence[FileInfo], reads: Sequence[PageRead], model_id:
     results = []
     for i, info in enumerate(files):
         if info.error is not None:
-            results.append(BatchItem(filename=info.name, processing_time=round(info.open_s, 4), status="error",
-                                     error=info.error))
+            results.append(BatchItem(filename=info.name, processing_time=round(info.open_s, 4), status="error", error=info.error))
             continue
         order = {number: k for k, number in enumerate(info.pages)}
         file_reads = sorted(by_file.get(i, []), key=lambda r: order.get(r.page, 0))
@@ -297,17 +331,26 @@ def batch_result(files: Sequence[FileInfo], reads: Sequence[PageRead], model_id:
         missing = len(info.pages) - len(file_reads)
         error = None
         if failed:
-            error = failed[0].message if not info.multipage else \
-                "; ".join(f"page {r.page}: {r.message}" for r in failed[:3])
+            error = failed[0].message if not info.multipage else "; ".join(f"page {r.page}: {r.message}" for r in failed[:3])
         elif missing:
             error = f"{missing} page(s) were not read."
-        results.append(BatchItem(
-            filename=info.name, text="\n\n".join(r.text for r in file_reads if r.text).strip(),
-            processing_time=round(info.open_s + sum(r.seconds for r in file_reads), 4),
-            status="error" if error else "success", error=error,
-            image_size=list(file_reads[0].size) if file_reads else None,
-            pages=page_results(file_reads) if info.multipage else None,
-        ))
+        results.append(
+            BatchItem(
+                filename=info.name,
+                text="\n\n".join(r.text for r in file_reads if r.text).strip(),
+                processing_time=round(info.open_s + sum(r.seconds for r in file_reads), 4),
+                status="error" if error else "success",
+                error=error,
+                image_size=list(file_reads[0].size) if file_reads else None,
+                pages=page_results(file_reads) if info.multipage else None,
+            )
+        )
     ok = sum(r.status == "success" for r in results)
-    return BatchResult(results=results, total=len(results), successful=ok, failed=len(results) - ok,
-                       model=model_id, processing_time=round(seconds, 4))
+    return BatchResult(
+        results=results,
+        total=len(results),
+        successful=ok,
+        failed=len(results) - ok,
+        model=model_id,
+        processing_time=round(seconds, 4),
+    )

@@ -139,8 +139,10 @@ def serve(fd: int) -> None:
                 try:
                     if bitmap.format != pdfium.raw.FPDFBitmap_BGR:  # rev_byteorder: the bytes are R, G, B
                         raise ValueError("unexpected pixel format")
-                    send({"width": bitmap.width, "height": bitmap.height, "stride": bitmap.stride},
-                         memoryview(bitmap.buffer).cast("B"))
+                    send(
+                        {"width": bitmap.width, "height": bitmap.height, "stride": bitmap.stride},
+                        memoryview(bitmap.buffer).cast("B"),
+                    )
                 finally:
                     bitmap.close()
                 unload()  # rendered: the page is done with

@@ -67,8 +67,10 @@ class _Stopped(Exception):
 
 # The child runs pdf_child.py alone: the working directory ('' on the path of "python -c") leaves the module path before
 # anything is imported, so no file there can stand in for a module of the standard library or for pypdfium2.
-_BOOT = ("import sys; sys.path[:] = [p for p in sys.path if p not in ('', '.')]; import runpy; sys.argv = sys.argv[1:]; "
-         "runpy.run_path(sys.argv[0], run_name='__main__')")
+_BOOT = (
+    "import sys; sys.path[:] = [p for p in sys.path if p not in ('', '.')]; import runpy; sys.argv = sys.argv[1:]; "
+    "runpy.run_path(sys.argv[0], run_name='__main__')"
+)
 
 
 class _Child:
@@ -78,9 +80,14 @@ class _Child:
         mine, theirs = Pipe(duplex=True)
         env = dict(os.environ, MALLOC_ARENA_MAX="1")  # one malloc arena: the address space stays what is used
         try:
-            self.proc = subprocess.Popen([sys.executable, "-c", _BOOT, CHILD, str(theirs.fileno())],
-                                         pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL,
-                                         stdout=subprocess.DEVNULL, env=env, close_fds=True)
+            self.proc = subprocess.Popen(
+                [sys.executable, "-c", _BOOT, CHILD, str(theirs.fileno())],
+                pass_fds=(theirs.fileno(),),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                env=env,
+                close_fds=True,
+            )
         except BaseException:
             mine.close()
             raise
@@ -98,8 +105,7 @@ class _Child:
             self.kill()
             raise RuntimeError("The PDF reader's process did not start.")
 
-    def ask(self, header: dict | None, payload: bytes | None, timeout: float,
-            max_payload: int = 0) -> tuple[dict, bytes | None]:
+    def ask(self, header: dict | None, payload: bytes | None, timeout: float, max_payload: int = 0) -> tuple[dict, bytes | None]:
         """Send a command (and its payload), wait up to ``timeout`` s for the answer (and its payload)."""
         try:
             if header is not None:
@@ -231,8 +237,7 @@ class PdfFile:
         ``max_pixels``), the scale that takes, and when ``text``, its text layer (None when not good enough) and
         its lines, each [text, [x0, y0, x1, y1]]. Without ``text`` the page is not loaded (its content not
         parsed): only its size is read."""
-        reply, _ = self._call({"op": "page", "number": number, "side": longest_side,
-                               "max_pixels": self.max_pixels, "text": text})
+        reply, _ = self._call({"op": "page", "number": number, "side": longest_side, "max_pixels": self.max_pixels, "text": text})
         try:
             width, height = reply["size"]
             lines = [(str(t), [float(v) for v in box]) for t, box in reply.get("lines") or []]
@@ -245,11 +250,9 @@ class PdfFile:
         """Page ``number`` rendered at ``scale`` as an RGB PIL image (white under transparent parts)."""
         from PIL import Image
 
-        reply, data = self._call({"op": "render", "number": number, "scale": scale},
-                                 max_payload=4 * self.max_pixels + 64 * 1024)
+        reply, data = self._call({"op": "render", "number": number, "scale": scale}, max_payload=4 * self.max_pixels + 64 * 1024)
         width, height, stride = int(reply["width"]), int(reply["height"]), int(reply["stride"])
-        if data is None or width * height > self.max_pixels * 1.01 or stride < 3 * width \
-                or len(data) < stride * height:
+        if data is None or width * height > self.max_pixels * 1.01 or stride < 3 * width or len(data) < stride * height:
             raise PdfError("damaged")
         return Image.frombytes("RGB", (width, height), data, "raw", "RGB", stride)
 
@@ -266,8 +269,7 @@ class PdfFile:
             try:
                 reply, data = child.ask(header, None, self.timeout_s, max_payload)
                 if reply.get("error") == "unknown":  # not open in this child: send the file, then ask again
-                    opened, _ = child.ask({"op": "open", "doc": self.key, "memory": header["memory"]}, self.data,
-                                          self.timeout_s)
+                    opened, _ = child.ask({"op": "open", "doc": self.key, "memory": header["memory"]}, self.data, self.timeout_s)
                     if opened.get("error") is None:
                         reply, data = child.ask(header, None, self.timeout_s, max_payload)
                     else:
@@ -275,8 +277,13 @@ class PdfFile:
                 alive = reply.get("error") not in ("memory", "restart")  # such a child is not used again
             except _Stopped as stopped:
                 reason, limit = ("time", self.timeout_s) if stopped.timed_out else ("memory", self.memory_mb)
-                log.warning("a PDF page went over the %s limit (%g %s): its reader (pid %d) was stopped", reason,
-                            limit, "s" if reason == "time" else "MB", child.proc.pid)
+                log.warning(
+                    "a PDF page went over the %s limit (%g %s): its reader (pid %d) was stopped",
+                    reason,
+                    limit,
+                    "s" if reason == "time" else "MB",
+                    child.proc.pid,
+                )
                 raise OverLimits(reason, limit) from None
             finally:
                 POOL.give_back(child, alive)

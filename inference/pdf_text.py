@@ -48,12 +48,10 @@ def _device_box(page, rect: tuple[float, float, float, float], size: tuple[int, 
         raw.FPDF_PageToDevice(page.raw, 0, 0, size[0], size[1], 0, px, py, ctypes.byref(dx), ctypes.byref(dy))
         xs.append(dx.value)
         ys.append(dy.value)
-    return (float(max(0, min(xs))), float(max(0, min(ys))), float(min(size[0], max(xs))),
-            float(min(size[1], max(ys))))
+    return (float(max(0, min(xs))), float(max(0, min(ys))), float(min(size[0], max(xs))), float(min(size[1], max(ys))))
 
 
-def _merge_runs(runs: list[tuple[tuple[float, float, float, float], str]]
-                ) -> list[tuple[tuple[float, float, float, float], str]]:
+def _merge_runs(runs: list[tuple[tuple[float, float, float, float], str]]) -> list[tuple[tuple[float, float, float, float], str]]:
     """PDFium's text rectangles are runs (a change of font splits a line): runs that follow each other on one
     line become one line."""
     merged: list[tuple[tuple[float, float, float, float], str]] = []

@@ -66,8 +66,10 @@ def is_public(address: str) -> bool:
 
 def checked_addresses(host: str, port: int, resolver: Resolver) -> list[str]:
     """The host's addresses, resolved once, if every one is public; else BadInput (nothing is fetched)."""
-    refused = BadInput(f"The image URL's host {shown(host)!r} is not a public address; this server does not fetch "
-                       "from private or local networks.")
+    refused = BadInput(
+        f"The image URL's host {shown(host)!r} is not a public address; this server does not fetch "
+        "from private or local networks."
+    )
     try:
         addresses = list(resolver(host, port))
     except (OSError, UnicodeError):
@@ -116,14 +118,17 @@ def fetch(url: str, max_bytes: int, timeout_s: float, resolver: Resolver | None 
     raise BadInput(f"The image URL redirected more than {MAX_REDIRECTS} times.")
 
 
-def _get_pinned(target: httpx.URL, addresses: Sequence[str], max_bytes: int,
-                timeout_s: float) -> tuple[int, bytes, str | None]:
+def _get_pinned(target: httpx.URL, addresses: Sequence[str], max_bytes: int, timeout_s: float) -> tuple[int, bytes, str | None]:
     """(status, body if 200, Location) of one GET sent to the first of the checked addresses that connects."""
     failed = BadInput("The image URL could not be fetched (no answer in time, or the connection failed).")
     for address in addresses[:MAX_ADDRESSES_TRIED]:
         try:
-            with httpx.Client(transport=PinnedTransport(address), timeout=timeout_s, trust_env=False,
-                              follow_redirects=False) as client, client.stream("GET", target) as response:
+            with (
+                httpx.Client(
+                    transport=PinnedTransport(address), timeout=timeout_s, trust_env=False, follow_redirects=False
+                ) as client,
+                client.stream("GET", target) as response,
+            ):
                 if response.status_code != 200:
                     return response.status_code, b"", response.headers.get("location")
                 deadline = time.monotonic() + timeout_s
@@ -131,8 +136,7 @@ def _get_pinned(target: httpx.URL, addresses: Sequence[str], max_bytes: int,
                 for chunk in response.iter_bytes():
                     data += chunk
                     if len(data) > max_bytes:
-                        raise PayloadTooLarge(f"The image at the URL is larger than the "
-                                              f"{max_bytes / 2**20:.1f} MiB limit.")
+                        raise PayloadTooLarge(f"The image at the URL is larger than the {max_bytes / 2**20:.1f} MiB limit.")
                     if time.monotonic() > deadline:
                         raise failed
                 return 200, bytes(data), None

@@ -47,5 +47,7 @@ class RateLimiter:
             return
         retry = self.retry_after(caller)
         if retry is not None:
-            raise RateLimited(f"Too many requests: the limit is {self.rate} per key (or client address). "
-                              f"Try again in {retry} s.", retry_after=retry)
+            raise RateLimited(
+                f"Too many requests: the limit is {self.rate} per key (or client address). Try again in {retry} s.",
+                retry_after=retry,
+            )

@@ -69,8 +69,7 @@ class Registry:
 
     def capable(self, task: str, usable_only: bool = True) -> list[str]:
         return [
-            spec.id for spec in self._specs.values()
-            if task in spec.tasks and not (usable_only and self._unavailable[spec.id])
+            spec.id for spec in self._specs.values() if task in spec.tasks and not (usable_only and self._unavailable[spec.id])
         ]
 
     def missing_weights(self, model_id: str) -> str | None:
@@ -100,8 +99,11 @@ class Registry:
         if not gpu:
             fixes = [f"{i} {self._unavailable[i] or self.missing_weights(i)}" for i in cpu]
             gpu_only = [i for i in configured if i not in cpu]
-            said = f"On this CPU-only host: {'; '.join(fixes)}." if fixes else \
-                "None of them is practical on a CPU (add a small model such as SmolVLM2 to config.yaml)."
+            said = (
+                f"On this CPU-only host: {'; '.join(fixes)}."
+                if fixes
+                else "None of them is practical on a CPU (add a small model such as SmolVLM2 to config.yaml)."
+            )
             if gpu_only:
                 said += f" {', '.join(gpu_only)} need a GPU (name one with model= to try it on the CPU anyway)."
             return said
@@ -110,8 +112,10 @@ class Registry:
     def check_preload(self, ids: list[str]) -> None:
         unknown = [model_id for model_id in ids if model_id not in self._specs]
         if unknown:
-            raise ConfigError(f"server.preload names {', '.join(repr(u) for u in unknown)}, not in the registry: "
-                              f"use ids among {', '.join(self._specs)}.")
+            raise ConfigError(
+                f"server.preload names {', '.join(repr(u) for u in unknown)}, not in the registry: "
+                f"use ids among {', '.join(self._specs)}."
+            )
 
     def check_default(self, task: str, configured: str) -> None:
         if configured == "auto":
@@ -119,8 +123,7 @@ class Registry:
         spec = self.get(configured) if configured in self._specs else None
         if spec is None:
             raise ConfigError(
-                f"Default {task} model '{configured}' is not in the registry: "
-                f"use one of {', '.join(self._specs)} or 'auto'."
+                f"Default {task} model '{configured}' is not in the registry: use one of {', '.join(self._specs)} or 'auto'."
             )
         if task not in spec.tasks:
             able = ", ".join(self.capable(task, usable_only=False)) or "none"

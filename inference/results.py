@@ -21,8 +21,9 @@ class PageResult(BaseModel):
     text: str
     lines: list[OcrLine] = Field(default_factory=list, description="lines with boxes in the rendered page's pixels")
     processing_time: float = Field(description="seconds for this page (rendering and reading)")
-    source: Literal["ocr", "text-layer"] = Field(description="'text-layer': read from the PDF's own text; 'ocr': read "
-                                                         "from the rendered page")
+    source: Literal["ocr", "text-layer"] = Field(
+        description="'text-layer': read from the PDF's own text; 'ocr': read from the rendered page"
+    )
     image_size: list[int] = Field(description="[width, height] of the page as rendered")
     warnings: list[str] = Field(default_factory=list)
     error: str | None = Field(None, description="why this page could not be read (the others still are)")
@@ -34,11 +35,14 @@ class OcrResult(BaseModel):
     processing_time: float = Field(description="seconds, decoding included")
     image_size: list[int] = Field(description="[width, height] of the uploaded image (a document's first page)")
     language: str | None = None
-    lines: list[OcrLine] = Field(default_factory=list, description="extra: detected lines with boxes, in reading "
-                                                                   "order (a one-page input; documents: pages[].lines)")
+    lines: list[OcrLine] = Field(
+        default_factory=list,
+        description="extra: detected lines with boxes, in reading order (a one-page input; documents: pages[].lines)",
+    )
     warnings: list[str] = Field(default_factory=list, description="extra: what limited this result and how to fix it")
-    pages: list[PageResult] | None = Field(None, description="extra, documents only (PDF, multi-page TIFF): each "
-                                                             "page read, in the order chosen")
+    pages: list[PageResult] | None = Field(
+        None, description="extra, documents only (PDF, multi-page TIFF): each page read, in the order chosen"
+    )
 
 
 class ChatResult(BaseModel):
@@ -47,8 +51,10 @@ class ChatResult(BaseModel):
     processing_time: float
     prompt: str
     finish_reason: str | None = Field(
-        None, description="extra: 'stop' (the model ended), 'length' (max_tokens) or 'repetition' (the model looped: "
-        "stopped, one copy of the repeated text kept)")
+        None,
+        description="extra: 'stop' (the model ended), 'length' (max_tokens) or 'repetition' (the model looped: "
+        "stopped, one copy of the repeated text kept)",
+    )
     warnings: list[str] = Field(default_factory=list, description="extra: why the answer was cut, when it was")
 
 

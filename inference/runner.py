@@ -68,8 +68,7 @@ class Runner:
         self._active: set[Ticket] = set()
         self._closing = False
         backend.alone = lambda: len(self._active) <= 1 and not self._waiting  # (a hint: read without the lock)
-        self._threads = [threading.Thread(target=self._loop, name=f"run-{name}-{i}", daemon=True)
-                         for i in range(self.workers)]
+        self._threads = [threading.Thread(target=self._loop, name=f"run-{name}-{i}", daemon=True) for i in range(self.workers)]
         for thread in self._threads:
             thread.start()
 
@@ -85,7 +84,9 @@ class Runner:
             retry = self._retry_after(count)
             raise Overloaded(
                 f"The server is busy: {len(self._waiting)} requests are waiting for model '{self.name}' "
-                f"(at most {self.max_queue}). Try again in about {retry} s.", retry_after=retry)
+                f"(at most {self.max_queue}). Try again in about {retry} s.",
+                retry_after=retry,
+            )
 
     def submit(self, works: Sequence[Work], deadline: Deadline, streaming: bool = False) -> list[Ticket]:
         """Admit all of ``works`` or none: Overloaded at once when the wait queue has no room for them."""
@@ -205,8 +206,9 @@ class Runner:
         if is_out_of_memory(exc):
             self.backend.release_memory()
         if len(live) > 1:
-            log.warning("model %s: a batch of %d failed (%s); running its requests one by one",
-                        self.name, len(live), type(exc).__name__)
+            log.warning(
+                "model %s: a batch of %d failed (%s); running its requests one by one", self.name, len(live), type(exc).__name__
+            )
             for ticket in live:
                 if ticket.deadline.expired():
                     ticket._settle(error=ticket.deadline.error())
@@ -217,8 +219,10 @@ class Runner:
             return
         if is_out_of_memory(exc):
             log.error("model %s: out of memory for one request: %s", self.name, exc)
-            exc = OutOfMemory(f"Model '{self.name}' ran out of accelerator memory for this request; try a smaller "
-                              "image, fewer max_tokens, or again when fewer requests are running.")
+            exc = OutOfMemory(
+                f"Model '{self.name}' ran out of accelerator memory for this request; try a smaller "
+                "image, fewer max_tokens, or again when fewer requests are running."
+            )
         live[0]._settle(error=exc)
 
     # ---- shutdown ---------------------------------------------------------------------------------

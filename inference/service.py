@@ -51,8 +51,12 @@ class InferenceService:
         self.settings = settings
         self.observers = Observers()
         self.catalog = Catalog(settings, self.observers)
-        self.manager = ModelManager(self.catalog, lambda sizing: settings.limits.queue_size(
-            sizing.workers * sizing.max_batch), settings.limits.shutdown_grace_s, self.observers)
+        self.manager = ModelManager(
+            self.catalog,
+            lambda sizing: settings.limits.queue_size(sizing.workers * sizing.max_batch),
+            settings.limits.shutdown_grace_s,
+            self.observers,
+        )
         self.inputs = Inputs(self.catalog, settings)
         self.pages = Pages(settings.limits, self.manager)
         self.rate_limiter = RateLimiter(settings.limits.rate_limit)  # one budget per caller, whichever the door
@@ -160,9 +164,17 @@ class InferenceService:
             raise Cancelled("The request was cancelled before it started.")
         return Deadline(self.settings.limits.request_timeout_s)
 
-    def ocr(self, image: ImageSource, model: str | None = None, language: str | None = None,
-            filename: str = "file", cancel: CancelToken | None = None, pages: str | None = None,
-            force_ocr: bool = False, caller: str | None = None) -> OcrResult:
+    def ocr(
+        self,
+        image: ImageSource,
+        model: str | None = None,
+        language: str | None = None,
+        filename: str = "file",
+        cancel: CancelToken | None = None,
+        pages: str | None = None,
+        force_ocr: bool = False,
+        caller: str | None = None,
+    ) -> OcrResult:
         """Read one image or document (PDF, multi-page TIFF: ``pages`` picks pages, e.g. "1-3,5"; a page with a good
         text layer is read from it unless ``force_ocr``). A page that fails fails the request. ``caller``: whose
         rate-limit budget pays (:meth:`charge`)."""
@@ -172,10 +184,17 @@ class InferenceService:
         self.manager.check_room(request.model, 1)  # a busy server refuses before decoding
         return self.pages.ocr(request, image, filename, deadline, cancel, started)
 
-    def batch_ocr(self, files: Sequence[tuple[str, ImageSource]], model: str | None = None,
-                  language: str | None = None, progress: Callable[[int, int], None] | None = None,
-                  cancel: CancelToken | None = None, pages: str | None = None, force_ocr: bool = False,
-                  caller: str | None = None) -> BatchResult:
+    def batch_ocr(
+        self,
+        files: Sequence[tuple[str, ImageSource]],
+        model: str | None = None,
+        language: str | None = None,
+        progress: Callable[[int, int], None] | None = None,
+        cancel: CancelToken | None = None,
+        pages: str | None = None,
+        force_ocr: bool = False,
+        caller: str | None = None,
+    ) -> BatchResult:
         """OCR many files (images and documents); a bad file or page fails alone (status 'error'), never the whole
         batch (one request on ``caller``'s budget). ``progress(done, total)`` is called from this thread as pages
         finish (a file counts once per page read)."""
@@ -186,14 +205,30 @@ class InferenceService:
         return self.pages.batch(request, files, deadline, cancel, started, progress)
 
     # ---- chat -------------------------------------------------------------------------------------
-    def chat_params(self, temperature: float | None = None, max_tokens: int | None = None, top_p: float | None = None,
-                    stop: Sequence[str] = (), seed: int | None = None, max_temperature: float = 1.0) -> ChatParams:
+    def chat_params(
+        self,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        top_p: float | None = None,
+        stop: Sequence[str] = (),
+        seed: int | None = None,
+        max_temperature: float = 1.0,
+    ) -> ChatParams:
         """Sampling settings, defaults filled in and each checked once (:meth:`Inputs.params`)."""
         return self.inputs.params(temperature, max_tokens, top_p, stop, seed, max_temperature)
 
-    def _chat(self, image: ImageSource, prompt: str, model: str | None, temperature: float | None,
-              max_tokens: int | None, history: Sequence[ChatMessage], filename: str, cancel: CancelToken | None,
-              streaming: bool = False) -> tuple[ChatRequest, Ticket]:
+    def _chat(
+        self,
+        image: ImageSource,
+        prompt: str,
+        model: str | None,
+        temperature: float | None,
+        max_tokens: int | None,
+        history: Sequence[ChatMessage],
+        filename: str,
+        cancel: CancelToken | None,
+        streaming: bool = False,
+    ) -> tuple[ChatRequest, Ticket]:
         """A chat about one image, admitted: cheap checks, then room in the queue, then the image decoded."""
         deadline = self._deadline(cancel)
         request = self.inputs.chat(prompt, model, temperature, max_tokens, history)
@@ -201,8 +236,14 @@ class InferenceService:
         work = self.inputs.chat_work(request, image, filename)
         return request, self.manager.submit(request.model, [work], deadline, streaming, cancel)[0]
 
-    def _conversation(self, messages: Sequence[ChatMessage], model: str | None, params: ChatParams,
-                      cancel: CancelToken | None, streaming: bool = False) -> tuple[ChatRequest, Ticket]:
+    def _conversation(
+        self,
+        messages: Sequence[ChatMessage],
+        model: str | None,
+        params: ChatParams,
+        cancel: CancelToken | None,
+        streaming: bool = False,
+    ) -> tuple[ChatRequest, Ticket]:
         """A conversation whose images come as URLs with their messages, admitted (its images read and decoded)."""
         deadline = self._deadline(cancel)
         request = self.inputs.conversation(messages, model, params)
@@ -210,29 +251,58 @@ class InferenceService:
         work = self.inputs.conversation_work(request)
         return request, self.manager.submit(request.model, [work], deadline, streaming, cancel)[0]
 
-    def chat(self, image: ImageSource, prompt: str, model: str | None = None, temperature: float | None = None,
-             max_tokens: int | None = None, history: Sequence[ChatMessage] = (), filename: str = "file",
-             cancel: CancelToken | None = None, caller: str | None = None) -> ChatResult:
+    def chat(
+        self,
+        image: ImageSource,
+        prompt: str,
+        model: str | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        history: Sequence[ChatMessage] = (),
+        filename: str = "file",
+        cancel: CancelToken | None = None,
+        caller: str | None = None,
+    ) -> ChatResult:
         self.charge(caller)
         started = time.perf_counter()
         request, ticket = self._chat(image, prompt, model, temperature, max_tokens, history, filename, cancel)
         output = ticket.result()
         assert isinstance(output, ChatOutput)
-        return ChatResult(response=output.text, model=request.model.id, prompt=request.prompt,
-                          processing_time=round(time.perf_counter() - started, 4),
-                          finish_reason=output.finish_reason, warnings=output.warnings)
+        return ChatResult(
+            response=output.text,
+            model=request.model.id,
+            prompt=request.prompt,
+            processing_time=round(time.perf_counter() - started, 4),
+            finish_reason=output.finish_reason,
+            warnings=output.warnings,
+        )
 
-    def chat_stream(self, image: ImageSource, prompt: str, model: str | None = None, temperature: float | None = None,
-                    max_tokens: int | None = None, history: Sequence[ChatMessage] = (), filename: str = "file",
-                    cancel: CancelToken | None = None, caller: str | None = None) -> TextStream:
+    def chat_stream(
+        self,
+        image: ImageSource,
+        prompt: str,
+        model: str | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        history: Sequence[ChatMessage] = (),
+        filename: str = "file",
+        cancel: CancelToken | None = None,
+        caller: str | None = None,
+    ) -> TextStream:
         """The answer as it is generated. Validation errors and Overloaded raise here, before any piece;
         closing the stream stops the generation."""
         self.charge(caller)
         request, ticket = self._chat(image, prompt, model, temperature, max_tokens, history, filename, cancel, True)
         return TextStream(ticket, request.model.id, request.prompt)
 
-    def complete(self, messages: Sequence[ChatMessage], model: str | None, params: ChatParams,
-                 cancel: CancelToken | None = None, caller: str | None = None) -> tuple[str, ChatOutput]:
+    def complete(
+        self,
+        messages: Sequence[ChatMessage],
+        model: str | None,
+        params: ChatParams,
+        cancel: CancelToken | None = None,
+        caller: str | None = None,
+    ) -> tuple[str, ChatOutput]:
         """Answer a conversation whose images come as URLs with their messages (the OpenAI protocol, MCP); returns
         the model that answered and the answer (text, finish reason, token counts)."""
         self.charge(caller)
@@ -241,8 +311,14 @@ class InferenceService:
         assert isinstance(output, ChatOutput)
         return request.model.id, output
 
-    def complete_stream(self, messages: Sequence[ChatMessage], model: str | None, params: ChatParams,
-                        cancel: CancelToken | None = None, caller: str | None = None) -> TextStream:
+    def complete_stream(
+        self,
+        messages: Sequence[ChatMessage],
+        model: str | None,
+        params: ChatParams,
+        cancel: CancelToken | None = None,
+        caller: str | None = None,
+    ) -> TextStream:
         """:meth:`complete`, streamed: admitted (or refused) here; closing the stream stops the generation."""
         self.charge(caller)
         request, ticket = self._conversation(messages, model, params, cancel, True)
@@ -259,12 +335,12 @@ class InferenceService:
         with self._jobs_lock:
             if self._jobs is None:
                 try:
-                    self._jobs = Jobs(self.pages, self.inputs, self.data_dir, self.settings.server.job_results_ttl_s,
-                                      self.charge)
+                    self._jobs = Jobs(self.pages, self.inputs, self.data_dir, self.settings.server.job_results_ttl_s, self.charge)
                 except OSError as exc:
                     log.error("the jobs database under %s cannot be opened: %s", self.data_dir, exc)
-                    raise ModelUnavailable("Jobs are not available: the server cannot write its data directory "
-                                           "(server.data_dir / CHATVLM_DATA_DIR).") from None
+                    raise ModelUnavailable(
+                        "Jobs are not available: the server cannot write its data directory (server.data_dir / CHATVLM_DATA_DIR)."
+                    ) from None
                 self._jobs.start()
             return self._jobs
 
@@ -278,9 +354,16 @@ class InferenceService:
         None for every job; ``creating``: whose a new job is (:func:`~inference.jobs.owner_for`, the one rule)."""
         return owner_for(principal, bool(self.settings.auth.api_keys), creating)
 
-    def submit_job(self, files: Sequence[tuple[str, ImageSource]], model: str | None = None,
-                   language: str | None = None, pages: str | None = None, force_ocr: bool = False,
-                   principal: Any = None, caller: str | None = None) -> JobStatus:
+    def submit_job(
+        self,
+        files: Sequence[tuple[str, ImageSource]],
+        model: str | None = None,
+        language: str | None = None,
+        pages: str | None = None,
+        force_ocr: bool = False,
+        principal: Any = None,
+        caller: str | None = None,
+    ) -> JobStatus:
         """Queue OCR of ``files`` as a job (checked as /batch/ocr is); its status, to poll with :meth:`job`."""
         return self.jobs.submit(files, model, language, pages, force_ocr, self.job_owner(principal, True), caller)
 

@@ -43,11 +43,15 @@ class ServerSettings(_Strict):
     data_dir: str = Field("data", description="where jobs and their results are kept (relative: to the config file)")
     job_results_ttl_s: float = Field(7 * 24 * 3600.0, gt=0, description="how long a finished job's result is kept")
     allowed_hosts: list[str] = Field(
-        default_factory=list, description="Host names (or addresses) the server answers to besides localhost, "
-        "127.0.0.1, [::1], server.host and a Space's own host; '*.example.com' a domain's names, '*' any")
+        default_factory=list,
+        description="Host names (or addresses) the server answers to besides localhost, "
+        "127.0.0.1, [::1], server.host and a Space's own host; '*.example.com' a domain's names, '*' any",
+    )
     trusted_proxies: list[str] = Field(
-        default_factory=list, description="addresses or networks of reverse proxies whose X-Forwarded-For and "
-        "X-Forwarded-Proto are believed; none = the connecting address is the client's")
+        default_factory=list,
+        description="addresses or networks of reverse proxies whose X-Forwarded-For and "
+        "X-Forwarded-Proto are believed; none = the connecting address is the client's",
+    )
 
     @field_validator("allowed_hosts")
     @classmethod
@@ -87,8 +91,8 @@ class LimitSettings(_Strict):
     max_tokens: int = Field(4096, gt=0)
     max_prompt_chars: int = Field(8000, gt=0)
     max_queue_per_model: int | Literal["auto"] = Field(
-        "auto", description="requests that may wait for one model; auto = max(max_batch_files, 4 x what the model "
-        "runs at once)")
+        "auto", description="requests that may wait for one model; auto = max(max_batch_files, 4 x what the model runs at once)"
+    )
     request_timeout_s: float = Field(300.0, gt=0, description="a request not done by then is dropped or stopped")
     rate_limit: str | None = Field(None, description="requests per key (or client address), e.g. '60/minute'")
     image_urls: bool = Field(False, description="fetch http(s) image URLs given to /v1 and MCP (data: URLs always work)")
@@ -112,8 +116,10 @@ class LimitSettings(_Strict):
     @model_validator(mode="after")
     def _queue_holds_a_batch(self) -> LimitSettings:
         if self.max_queue_per_model != "auto" and self.max_queue_per_model < self.max_batch_files:
-            raise ValueError(f"max_queue_per_model ({self.max_queue_per_model}) must be at least max_batch_files "
-                             f"({self.max_batch_files}): a batch's first files are admitted together")
+            raise ValueError(
+                f"max_queue_per_model ({self.max_queue_per_model}) must be at least max_batch_files "
+                f"({self.max_batch_files}): a batch's first files are admitted together"
+            )
         return self
 
     def queue_size(self, runs_at_once: int) -> int:
@@ -128,13 +134,16 @@ ROLES = ("user", "admin")  # admin may do all a user may, and manage models and 
 
 class AuthSettings(_Strict):
     api_keys: list[str] = Field(
-        default_factory=list, description="'role:key' pairs (role user or admin); none = no keys asked (a laptop)")
+        default_factory=list, description="'role:key' pairs (role user or admin); none = no keys asked (a laptop)"
+    )
     allowed_origins: list[str] = Field(
-        default_factory=list, description="web origins (https://host[:port]) whose pages may call this server "
-        "(CORS and state-changing requests); the server's own origin always may")
+        default_factory=list,
+        description="web origins (https://host[:port]) whose pages may call this server "
+        "(CORS and state-changing requests); the server's own origin always may",
+    )
     failed_auth_limit: str = Field(
-        "20/minute", description="wrong keys (header or /login) one client address may send; then 429 until the "
-        "window moves on")
+        "20/minute", description="wrong keys (header or /login) one client address may send; then 429 until the window moves on"
+    )
 
     @field_validator("failed_auth_limit")
     @classmethod
@@ -268,9 +277,14 @@ def load_settings(path: str | Path | None = None, env: dict[str, str] | None = N
         try:
             setattr(settings, section, type(model).model_validate({**model.model_dump(), key: value}))
         except ValidationError as exc:
-            name = {"max_queue_per_model": "CHATVLM_MAX_QUEUE", "rate_limit": "CHATVLM_RATE_LIMIT",
-                    "api_keys": "CHATVLM_API_KEYS", "allowed_origins": "CHATVLM_ALLOWED_ORIGINS",
-                    "allowed_hosts": "CHATVLM_ALLOWED_HOSTS", "trusted_proxies": "CHATVLM_TRUSTED_PROXIES"}[key]
+            name = {
+                "max_queue_per_model": "CHATVLM_MAX_QUEUE",
+                "rate_limit": "CHATVLM_RATE_LIMIT",
+                "api_keys": "CHATVLM_API_KEYS",
+                "allowed_origins": "CHATVLM_ALLOWED_ORIGINS",
+                "allowed_hosts": "CHATVLM_ALLOWED_HOSTS",
+                "trusted_proxies": "CHATVLM_TRUSTED_PROXIES",
+            }[key]
             shown = "(hidden)" if key == "api_keys" else repr(env[name])
             raise ConfigError(f"{name}={shown}: {_describe(exc)}") from None
     space_host = env.get("SPACE_HOST", "").strip().lower().removeprefix("https://").rstrip("/")

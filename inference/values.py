@@ -38,8 +38,11 @@ class OcrLine(BaseModel):
     text: str
     box: list[list[float]] = Field(description="four [x, y] corners in image pixels, clockwise from top-left")
     confidence: float
-    engine: str = Field("", description="which engine read this line (rapidocr, tesseract, or tesseract+rapidocr: "
-                        "some of Tesseract's words read again by RapidOCR)")
+    engine: str = Field(
+        "",
+        description="which engine read this line (rapidocr, tesseract, or tesseract+rapidocr: "
+        "some of Tesseract's words read again by RapidOCR)",
+    )
 
 
 @dataclass
@@ -65,8 +68,10 @@ def cut_warning(reason: str, tokens: int, limit: str) -> str | None:
     if reason == "length":
         return f"The answer may be incomplete: the model stopped at its limit of {tokens} new tokens ({limit})."
     if reason == "repetition":
-        return ("The model started repeating itself, so it was stopped and the repeated text was cut (one copy "
-                "kept); the answer may be incomplete.")
+        return (
+            "The model started repeating itself, so it was stopped and the repeated text was cut (one copy "
+            "kept); the answer may be incomplete."
+        )
     return None
 
 

@@ -47,8 +47,11 @@ def short_grace(settings):
 @pytest.fixture(scope="session")
 def settings():
     # its own data directory: the in-process service's jobs are not the live server's
-    return short_grace(load_settings(ROOT / "config.yaml", env={
-        **EMBEDDED_DEFAULT, "CHATVLM_DATA_DIR": tempfile.mkdtemp(prefix="chatvlm-test-inproc-")}))
+    return short_grace(
+        load_settings(
+            ROOT / "config.yaml", env={**EMBEDDED_DEFAULT, "CHATVLM_DATA_DIR": tempfile.mkdtemp(prefix="chatvlm-test-inproc-")}
+        )
+    )
 
 
 @pytest.fixture(scope="session")
@@ -95,8 +98,7 @@ def start_server(env_extra: dict[str, str], log_path: Path, timeout: float = 120
     port = free_port()
     env = {**os.environ, "PORT": str(port), "CHATVLM_HOST": "127.0.0.1", **env_extra}
     log = log_path.open("wb")
-    process = subprocess.Popen([sys.executable, "app.py", *args], cwd=ROOT, env=env, stdout=log,
-                               stderr=subprocess.STDOUT)
+    process = subprocess.Popen([sys.executable, "app.py", *args], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -131,8 +133,12 @@ def serve_in_thread(settings):
                 self.listening.set()
 
     app = create_app(settings)
-    options = {**uvicorn_options(settings), "host": "127.0.0.1", "port": free_port(),
-               "timeout_graceful_shutdown": 1}  # a browser's open connections do not hold it up
+    options = {
+        **uvicorn_options(settings),
+        "host": "127.0.0.1",
+        "port": free_port(),
+        "timeout_graceful_shutdown": 1,
+    }  # a browser's open connections do not hold it up
     server = Server(uvicorn.Config(app, **options, log_level="warning"))  # as app.py runs it
     thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
     thread.start()
@@ -180,8 +186,9 @@ def tiny_build(tmp_path_factory) -> tuple[Path, str]:
     """`python -m tests.tiny_models DIR`, as the README documents it, once per test run: the tiny Qwen3-VL and
     GOT-OCR 2.0 and a config that points at them; returns (DIR, what the command printed)."""
     folder = tmp_path_factory.mktemp("tiny")
-    done = subprocess.run([sys.executable, "-m", "tests.tiny_models", str(folder)], cwd=ROOT, capture_output=True,
-                          text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.tiny_models", str(folder)], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     return folder, done.stdout
 
@@ -249,6 +256,7 @@ def tiny_server(tmp_path_factory, tiny_config):
 # -- CI allows no skip ---------------------------------------------------------------------------------------------
 # `.ci/run` installs everything a skip waits for (Tesseract and its data, Chromium, a Cyrillic font, playwright,
 # transformers serve); with CI set (CI=true in its environment) a skipped test fails, with the skip's reason.
+
 
 def in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")

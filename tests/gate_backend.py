@@ -86,8 +86,6 @@ class GateBackend(Backend):
             self.gate.wait(0.001)
         return ChatOutput(text="x" * count, finish_reason="stop" if count < 10_000 else "length")
 
-
-
     def load(self) -> None:
         GateBackend.loads += 1
         GateBackend.loads_started.set()

@@ -13,7 +13,8 @@ from inference.backends.ocr.tesseract import find_tessdata
 
 HAS_TESSERACT = importlib.util.find_spec("tesserocr") is not None and find_tessdata("auto") is not None
 needs_tesseract = pytest.mark.skipif(
-    not HAS_TESSERACT, reason="Tesseract's data is not installed (.ci/run installs tesseract-ocr-eng)")
+    not HAS_TESSERACT, reason="Tesseract's data is not installed (.ci/run installs tesseract-ocr-eng)"
+)
 
 ENGLISH = [
     "Invoice number 4471 dated March 12",
@@ -68,8 +69,9 @@ def render_with(font, lines: list[str], margin: int = 24, spacing: float = 1.6) 
 def image_pdf(pages: list[Image.Image], resolution: float = 150.0) -> bytes:
     """A PDF of scanned-looking pages: images only, no text layer (Pillow writes it)."""
     buffer = io.BytesIO()
-    pages[0].convert("RGB").save(buffer, format="PDF", save_all=True, resolution=resolution,
-                                 append_images=[p.convert("RGB") for p in pages[1:]])
+    pages[0].convert("RGB").save(
+        buffer, format="PDF", save_all=True, resolution=resolution, append_images=[p.convert("RGB") for p in pages[1:]]
+    )
     return buffer.getvalue()
 
 
@@ -82,12 +84,17 @@ def text_pdf(pages: list[list[str]], font_size: int = 12, origin: tuple[int, int
     x, y = origin
     for lines in pages:
         escaped = [line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)") for line in lines]
-        body = (f"BT /F1 {font_size} Tf {font_size * 1.5:g} TL {x + 72} {y + 770} Td "
-                + " ".join(f"({t}) Tj T*" for t in escaped) + " ET")
+        body = (
+            f"BT /F1 {font_size} Tf {font_size * 1.5:g} TL {x + 72} {y + 770} Td "
+            + " ".join(f"({t}) Tj T*" for t in escaped)
+            + " ET"
+        )
         objects.append(f"<< /Length {len(body)} >>\nstream\n{body}\nendstream")
         content = len(objects)
-        objects.append(f"<< /Type /Page /Parent 2 0 R /MediaBox [{x} {y} {x + 612} {y + 792}] /Rotate {rotate} "
-                       f"/Contents {content} 0 R /Resources << /Font << /F1 3 0 R >> >> >>")
+        objects.append(
+            f"<< /Type /Page /Parent 2 0 R /MediaBox [{x} {y} {x + 612} {y + 792}] /Rotate {rotate} "
+            f"/Contents {content} 0 R /Resources << /Font << /F1 3 0 R >> >> >>"
+        )
         kids.append(len(objects))
     objects[1] = f"<< /Type /Pages /Kids [{' '.join(f'{k} 0 R' for k in kids)}] /Count {len(kids)} >>"
     out, offsets = bytearray(b"%PDF-1.4\n"), []

@@ -23,8 +23,15 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 
-QWEN_SPECIAL = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>",
-                "<|image_pad|>", "<|video_pad|>"]
+QWEN_SPECIAL = [
+    "<|endoftext|>",
+    "<|im_start|>",
+    "<|im_end|>",
+    "<|vision_start|>",
+    "<|vision_end|>",
+    "<|image_pad|>",
+    "<|video_pad|>",
+]
 GOT_SPECIAL = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<img>", "</img>", "<imgpad>"]
 
 CHAT_TEMPLATE = (
@@ -59,8 +66,9 @@ def _tokenizer(special: list[str], eos: str = "<|im_end|>", named: dict[str, str
     vocab = _byte_vocab()
     for token in special:
         vocab[token] = len(vocab)
-    tokenizer = Qwen2Tokenizer(vocab=vocab, merges=[], unk_token=special[0], eos_token=eos, pad_token=special[0],
-                               extra_special_tokens=named or {})
+    tokenizer = Qwen2Tokenizer(
+        vocab=vocab, merges=[], unk_token=special[0], eos_token=eos, pad_token=special[0], extra_special_tokens=named or {}
+    )
     tokenizer.add_special_tokens({"additional_special_tokens": special[1:]}, replace_extra_special_tokens=False)
     return tokenizer
 
@@ -71,9 +79,19 @@ def _ids(tokenizer, special: list[str]) -> dict[str, int]:
 
 def _tiny_text(tokenizer, ids: dict[str, int], pad: str, eos: str, **extra) -> dict:
     """A two-layer decoder config of the shape every tiny model shares."""
-    return {"vocab_size": len(tokenizer), "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2,
-            "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 16, "max_position_embeddings": 4096,
-            "pad_token_id": ids[pad], "eos_token_id": ids[eos], **extra}
+    return {
+        "vocab_size": len(tokenizer),
+        "hidden_size": 64,
+        "intermediate_size": 128,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 4,
+        "num_key_value_heads": 2,
+        "head_dim": 16,
+        "max_position_embeddings": 4096,
+        "pad_token_id": ids[pad],
+        "eos_token_id": ids[eos],
+        **extra,
+    }
 
 
 def _save(folder: Path, model, processor, ids: dict[str, int], pad: str, eos: str) -> Path:
@@ -87,13 +105,34 @@ def _save(folder: Path, model, processor, ids: dict[str, int], pad: str, eos: st
 
 # Qwen3-VL-2B-Instruct's real shape (random weights): for GPU benchmarks, never for tests.
 QWEN3_VL_2B = {
-    "text": {"hidden_size": 2048, "intermediate_size": 6144, "num_hidden_layers": 28, "num_attention_heads": 16,
-             "num_key_value_heads": 8, "head_dim": 128, "vocab_size": 151936, "max_position_embeddings": 262144,
-             "rope_parameters": {"rope_type": "default", "rope_theta": 5000000.0, "mrope_section": [24, 20, 20],
-                                 "mrope_interleaved": True}},
-    "vision": {"depth": 24, "hidden_size": 1024, "intermediate_size": 4096, "num_heads": 16, "patch_size": 16,
-               "spatial_merge_size": 2, "temporal_patch_size": 2, "out_hidden_size": 2048,
-               "num_position_embeddings": 2304, "deepstack_visual_indexes": [5, 11, 17]},
+    "text": {
+        "hidden_size": 2048,
+        "intermediate_size": 6144,
+        "num_hidden_layers": 28,
+        "num_attention_heads": 16,
+        "num_key_value_heads": 8,
+        "head_dim": 128,
+        "vocab_size": 151936,
+        "max_position_embeddings": 262144,
+        "rope_parameters": {
+            "rope_type": "default",
+            "rope_theta": 5000000.0,
+            "mrope_section": [24, 20, 20],
+            "mrope_interleaved": True,
+        },
+    },
+    "vision": {
+        "depth": 24,
+        "hidden_size": 1024,
+        "intermediate_size": 4096,
+        "num_heads": 16,
+        "patch_size": 16,
+        "spatial_merge_size": 2,
+        "temporal_patch_size": 2,
+        "out_hidden_size": 2048,
+        "num_position_embeddings": 2304,
+        "deepstack_visual_indexes": [5, 11, 17],
+    },
 }
 
 
@@ -111,27 +150,52 @@ def build_qwen3_vl(folder: Path, shape: str = "tiny") -> Path:
     ids = {t: tokenizer.convert_tokens_to_ids(t) for t in QWEN_SPECIAL}
     config = Qwen3VLConfig(
         text_config={
-            "vocab_size": len(tokenizer), "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2,
-            "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 16, "max_position_embeddings": 4096,
-            "rope_parameters": {"rope_type": "default", "rope_theta": 10000.0, "mrope_section": [2, 3, 3],
-                                "mrope_interleaved": True},
-            "pad_token_id": ids["<|endoftext|>"], "eos_token_id": ids["<|im_end|>"],
+            "vocab_size": len(tokenizer),
+            "hidden_size": 64,
+            "intermediate_size": 128,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 4,
+            "num_key_value_heads": 2,
+            "head_dim": 16,
+            "max_position_embeddings": 4096,
+            "rope_parameters": {
+                "rope_type": "default",
+                "rope_theta": 10000.0,
+                "mrope_section": [2, 3, 3],
+                "mrope_interleaved": True,
+            },
+            "pad_token_id": ids["<|endoftext|>"],
+            "eos_token_id": ids["<|im_end|>"],
         },
         vision_config={
-            "depth": 2, "hidden_size": 32, "intermediate_size": 64, "num_heads": 2, "patch_size": 16,
-            "spatial_merge_size": 2, "temporal_patch_size": 2, "out_hidden_size": 64, "num_position_embeddings": 64,
+            "depth": 2,
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_heads": 2,
+            "patch_size": 16,
+            "spatial_merge_size": 2,
+            "temporal_patch_size": 2,
+            "out_hidden_size": 64,
+            "num_position_embeddings": 64,
             "deepstack_visual_indexes": [1],
         },
-        image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],
-        vision_start_token_id=ids["<|vision_start|>"], vision_end_token_id=ids["<|vision_end|>"],
+        image_token_id=ids["<|image_pad|>"],
+        video_token_id=ids["<|video_pad|>"],
+        vision_start_token_id=ids["<|vision_start|>"],
+        vision_end_token_id=ids["<|vision_end|>"],
         tie_word_embeddings=False,
     )
     if shape == "2b":
         text = {**config.text_config.to_dict(), **QWEN3_VL_2B["text"]}
-        config = Qwen3VLConfig(text_config=text, vision_config=QWEN3_VL_2B["vision"],
-                               image_token_id=config.image_token_id, video_token_id=config.video_token_id,
-                               vision_start_token_id=config.vision_start_token_id,
-                               vision_end_token_id=config.vision_end_token_id, tie_word_embeddings=True)
+        config = Qwen3VLConfig(
+            text_config=text,
+            vision_config=QWEN3_VL_2B["vision"],
+            image_token_id=config.image_token_id,
+            video_token_id=config.video_token_id,
+            vision_start_token_id=config.vision_start_token_id,
+            vision_end_token_id=config.vision_end_token_id,
+            tie_word_embeddings=True,
+        )
     torch.manual_seed(0)
     with torch.device("cuda" if shape == "2b" and torch.cuda.is_available() else "cpu"):
         model = Qwen3VLForConditionalGeneration(config).eval()
@@ -139,11 +203,13 @@ def build_qwen3_vl(folder: Path, shape: str = "tiny") -> Path:
         model = model.to(torch.bfloat16)
     model.generation_config.eos_token_id = ids["<|im_end|>"]
     model.generation_config.pad_token_id = ids["<|endoftext|>"]
-    image_processor = Qwen2VLImageProcessor(patch_size=16, merge_size=2, temporal_patch_size=2,
-                                            size={"shortest_edge": 32 * 32, "longest_edge": 512 * 512})
+    image_processor = Qwen2VLImageProcessor(
+        patch_size=16, merge_size=2, temporal_patch_size=2, size={"shortest_edge": 32 * 32, "longest_edge": 512 * 512}
+    )
     video_processor = Qwen3VLVideoProcessor(patch_size=16, merge_size=2, temporal_patch_size=2)
-    processor = Qwen3VLProcessor(image_processor=image_processor, tokenizer=tokenizer,
-                                 video_processor=video_processor, chat_template=CHAT_TEMPLATE)
+    processor = Qwen3VLProcessor(
+        image_processor=image_processor, tokenizer=tokenizer, video_processor=video_processor, chat_template=CHAT_TEMPLATE
+    )
     folder.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(folder)
     processor.save_pretrained(folder)
@@ -159,13 +225,27 @@ def build_got_ocr(folder: Path) -> Path:
     image_size = 1024  # the processor always inserts 256 image tokens: a 64x64 patch grid, merged 4x4
     config = GotOcr2Config(
         vision_config={
-            "hidden_size": 32, "output_channels": 16, "num_hidden_layers": 2, "num_attention_heads": 2,
-            "image_size": image_size, "patch_size": 16, "window_size": 2, "global_attn_indexes": [1], "mlp_dim": 64,
+            "hidden_size": 32,
+            "output_channels": 16,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 2,
+            "image_size": image_size,
+            "patch_size": 16,
+            "window_size": 2,
+            "global_attn_indexes": [1],
+            "mlp_dim": 64,
         },
         text_config={
-            "model_type": "qwen2", "vocab_size": len(tokenizer), "hidden_size": 64, "intermediate_size": 128,
-            "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
-            "max_position_embeddings": 4096, "pad_token_id": ids["<|endoftext|>"], "eos_token_id": ids["<|im_end|>"],
+            "model_type": "qwen2",
+            "vocab_size": len(tokenizer),
+            "hidden_size": 64,
+            "intermediate_size": 128,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 4,
+            "num_key_value_heads": 2,
+            "max_position_embeddings": 4096,
+            "pad_token_id": ids["<|endoftext|>"],
+            "eos_token_id": ids["<|im_end|>"],
         },
         image_token_index=ids["<imgpad>"],
     )
@@ -197,20 +277,35 @@ def build_lighton_ocr(folder: Path) -> Path:
     )
 
     special = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|image_pad|>", "<|vision_pad|>", "<|vision_end|>"]
-    tokenizer = _tokenizer(special, named={"image_token": "<|image_pad|>", "image_break_token": "<|vision_pad|>",
-                                           "image_end_token": "<|vision_end|>"})
+    tokenizer = _tokenizer(
+        special,
+        named={"image_token": "<|image_pad|>", "image_break_token": "<|vision_pad|>", "image_end_token": "<|vision_end|>"},
+    )
     ids = _ids(tokenizer, special)
     config = LightOnOcrConfig(
         text_config={"model_type": "qwen3", **_tiny_text(tokenizer, ids, "<|endoftext|>", "<|im_end|>")},
-        vision_config={"model_type": "pixtral", "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
-                       "num_attention_heads": 2, "head_dim": 16, "image_size": 224, "patch_size": 14},
-        image_token_id=ids["<|image_pad|>"], spatial_merge_size=2,
+        vision_config={
+            "model_type": "pixtral",
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 2,
+            "head_dim": 16,
+            "image_size": 224,
+            "patch_size": 14,
+        },
+        image_token_id=ids["<|image_pad|>"],
+        spatial_merge_size=2,
     )
     torch.manual_seed(0)
     model = LightOnOcrForConditionalGeneration(config).eval()
-    processor = LightOnOcrProcessor(image_processor=PixtralImageProcessor(size={"longest_edge": 224}, patch_size=14),
-                                    tokenizer=tokenizer, patch_size=14, spatial_merge_size=2,
-                                    chat_template=_chatml("<|image_pad|>"))
+    processor = LightOnOcrProcessor(
+        image_processor=PixtralImageProcessor(size={"longest_edge": 224}, patch_size=14),
+        tokenizer=tokenizer,
+        patch_size=14,
+        spatial_merge_size=2,
+        chat_template=_chatml("<|image_pad|>"),
+    )
     return _save(folder, model, processor, ids, "<|endoftext|>", "<|im_end|>")
 
 
@@ -236,24 +331,44 @@ def build_paddleocr_vl(folder: Path) -> Path:
         PaddleOCRVLProcessor,
     )
 
-    special = ["<|endoftext|>", "</s>", "<|begin_of_sentence|>", "<|IMAGE_START|>", "<|IMAGE_END|>",
-               "<|IMAGE_PLACEHOLDER|>", "<|video_pad|>"]
+    special = [
+        "<|endoftext|>",
+        "</s>",
+        "<|begin_of_sentence|>",
+        "<|IMAGE_START|>",
+        "<|IMAGE_END|>",
+        "<|IMAGE_PLACEHOLDER|>",
+        "<|video_pad|>",
+    ]
     tokenizer = _tokenizer(special, eos="</s>", named={"image_token": "<|IMAGE_PLACEHOLDER|>"})
     ids = _ids(tokenizer, special)
     config = PaddleOCRVLConfig(
-        text_config=_tiny_text(tokenizer, ids, "<|endoftext|>", "</s>", bos_token_id=ids["<|begin_of_sentence|>"],
-                               rope_parameters={"rope_type": "default", "rope_theta": 10000.0,
-                                                "mrope_section": [2, 3, 3]}),
-        vision_config={"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2,
-                       "image_size": 56, "patch_size": 14, "spatial_merge_size": 2},
-        image_token_id=ids["<|IMAGE_PLACEHOLDER|>"], video_token_id=ids["<|video_pad|>"],
-        vision_start_token_id=ids["<|IMAGE_START|>"], vision_end_token_id=ids["<|IMAGE_END|>"],
+        text_config=_tiny_text(
+            tokenizer,
+            ids,
+            "<|endoftext|>",
+            "</s>",
+            bos_token_id=ids["<|begin_of_sentence|>"],
+            rope_parameters={"rope_type": "default", "rope_theta": 10000.0, "mrope_section": [2, 3, 3]},
+        ),
+        vision_config={
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 2,
+            "image_size": 56,
+            "patch_size": 14,
+            "spatial_merge_size": 2,
+        },
+        image_token_id=ids["<|IMAGE_PLACEHOLDER|>"],
+        video_token_id=ids["<|video_pad|>"],
+        vision_start_token_id=ids["<|IMAGE_START|>"],
+        vision_end_token_id=ids["<|IMAGE_END|>"],
     )
     torch.manual_seed(0)
     model = PaddleOCRVLForConditionalGeneration(config).eval()
     image_processor = PaddleOCRVLImageProcessor(min_pixels=28 * 28 * 4, max_pixels=28 * 28 * 64)
-    processor = PaddleOCRVLProcessor(image_processor=image_processor, tokenizer=tokenizer,
-                                     chat_template=PADDLE_TEMPLATE)
+    processor = PaddleOCRVLProcessor(image_processor=image_processor, tokenizer=tokenizer, chat_template=PADDLE_TEMPLATE)
     return _save(folder, model, processor, ids, "<|endoftext|>", "</s>")
 
 
@@ -270,24 +385,44 @@ def build_qwen2_5_vl(folder: Path) -> Path:
 
     tokenizer = _tokenizer(QWEN_SPECIAL)
     ids = _ids(tokenizer, QWEN_SPECIAL)
-    text = _tiny_text(tokenizer, ids, "<|endoftext|>", "<|im_end|>", bos_token_id=None,
-                      rope_parameters={"rope_type": "default", "rope_theta": 10000.0, "mrope_section": [2, 3, 3]})
+    text = _tiny_text(
+        tokenizer,
+        ids,
+        "<|endoftext|>",
+        "<|im_end|>",
+        bos_token_id=None,
+        rope_parameters={"rope_type": "default", "rope_theta": 10000.0, "mrope_section": [2, 3, 3]},
+    )
     config = Qwen2_5_VLConfig(
         text_config=text,
-        vision_config={"depth": 2, "hidden_size": 32, "intermediate_size": 64, "num_heads": 2, "patch_size": 14,
-                       "spatial_merge_size": 2, "temporal_patch_size": 2, "out_hidden_size": 64, "window_size": 56,
-                       "fullatt_block_indexes": [1]},
-        image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],
-        vision_start_token_id=ids["<|vision_start|>"], vision_end_token_id=ids["<|vision_end|>"],
+        vision_config={
+            "depth": 2,
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_heads": 2,
+            "patch_size": 14,
+            "spatial_merge_size": 2,
+            "temporal_patch_size": 2,
+            "out_hidden_size": 64,
+            "window_size": 56,
+            "fullatt_block_indexes": [1],
+        },
+        image_token_id=ids["<|image_pad|>"],
+        video_token_id=ids["<|video_pad|>"],
+        vision_start_token_id=ids["<|vision_start|>"],
+        vision_end_token_id=ids["<|vision_end|>"],
     )
     torch.manual_seed(0)
     model = Qwen2_5_VLForConditionalGeneration(config).eval()
-    image_processor = Qwen2VLImageProcessor(patch_size=14, merge_size=2, temporal_patch_size=2,
-                                            min_pixels=28 * 28 * 4, max_pixels=28 * 28 * 64)
-    processor = Qwen2_5_VLProcessor(image_processor=image_processor, tokenizer=tokenizer,
-                                    video_processor=Qwen2VLVideoProcessor(patch_size=14, merge_size=2,
-                                                                          temporal_patch_size=2),
-                                    chat_template=CHAT_TEMPLATE)
+    image_processor = Qwen2VLImageProcessor(
+        patch_size=14, merge_size=2, temporal_patch_size=2, min_pixels=28 * 28 * 4, max_pixels=28 * 28 * 64
+    )
+    processor = Qwen2_5_VLProcessor(
+        image_processor=image_processor,
+        tokenizer=tokenizer,
+        video_processor=Qwen2VLVideoProcessor(patch_size=14, merge_size=2, temporal_patch_size=2),
+        chat_template=CHAT_TEMPLATE,
+    )
     return _save(folder, model, processor, ids, "<|endoftext|>", "<|im_end|>")
 
 
@@ -303,34 +438,72 @@ def build_smolvlm(folder: Path) -> Path:
     )
     from transformers.models.smolvlm.processing_smolvlm import DEFAULT_CHAT_TEMPLATE
 
-    special = ["<|endoftext|>", "<end_of_utterance>", "<|im_start|>", "<fake_token_around_image>", "<image>",
-               "<global-img>", "<video>", *(f"<row_{r}_col_{c}>" for r in range(1, 7) for c in range(1, 7))]
-    tokenizer = _tokenizer(special, eos="<end_of_utterance>", named={
-        "image_token": "<image>", "fake_image_token": "<fake_token_around_image>",
-        "global_image_token": "<global-img>", "end_of_utterance_token": "<end_of_utterance>"})
+    special = [
+        "<|endoftext|>",
+        "<end_of_utterance>",
+        "<|im_start|>",
+        "<fake_token_around_image>",
+        "<image>",
+        "<global-img>",
+        "<video>",
+        *(f"<row_{r}_col_{c}>" for r in range(1, 7) for c in range(1, 7)),
+    ]
+    tokenizer = _tokenizer(
+        special,
+        eos="<end_of_utterance>",
+        named={
+            "image_token": "<image>",
+            "fake_image_token": "<fake_token_around_image>",
+            "global_image_token": "<global-img>",
+            "end_of_utterance_token": "<end_of_utterance>",
+        },
+    )
     ids = _ids(tokenizer, special)
     config = SmolVLMConfig(
         text_config={"model_type": "llama", **_tiny_text(tokenizer, ids, "<|endoftext|>", "<end_of_utterance>")},
-        vision_config={"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2,
-                       "image_size": 64, "patch_size": 16},
-        image_token_id=ids["<image>"], scale_factor=2,
+        vision_config={
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 2,
+            "image_size": 64,
+            "patch_size": 16,
+        },
+        image_token_id=ids["<image>"],
+        scale_factor=2,
     )
     torch.manual_seed(0)
     model = SmolVLMForConditionalGeneration(config).eval()
     sizes = {"size": {"longest_edge": 128}, "max_image_size": {"longest_edge": 64}}  # tiles of 64 px, 4 tokens each
-    processor = SmolVLMProcessor(image_processor=SmolVLMImageProcessor(**sizes), tokenizer=tokenizer,
-                                 video_processor=SmolVLMVideoProcessor(**sizes), image_seq_len=4,
-                                 chat_template=DEFAULT_CHAT_TEMPLATE)
+    processor = SmolVLMProcessor(
+        image_processor=SmolVLMImageProcessor(**sizes),
+        tokenizer=tokenizer,
+        video_processor=SmolVLMVideoProcessor(**sizes),
+        image_seq_len=4,
+        chat_template=DEFAULT_CHAT_TEMPLATE,
+    )
     return _save(folder, model, processor, ids, "<|endoftext|>", "<end_of_utterance>")
 
 
 # the tiny folder each registry entry of config.yaml is pointed at
-TINY = {"qwen3_vl_2b": "qwen3_vl_tiny", "qwen3_vl_4b": "qwen3_vl_tiny", "qwen3_vl_8b": "qwen3_vl_tiny",
-        "got_ocr": "got_ocr_tiny", "lightonocr_2_1b": "lighton_ocr_tiny", "paddleocr_vl": "paddleocr_vl_tiny",
-        "olmocr_2_7b": "qwen2_5_vl_tiny", "smolvlm2_500m": "smolvlm_tiny"}
-BUILDERS = {"qwen3_vl_tiny": build_qwen3_vl, "got_ocr_tiny": build_got_ocr, "lighton_ocr_tiny": build_lighton_ocr,
-            "paddleocr_vl_tiny": build_paddleocr_vl, "qwen2_5_vl_tiny": build_qwen2_5_vl,
-            "smolvlm_tiny": build_smolvlm}
+TINY = {
+    "qwen3_vl_2b": "qwen3_vl_tiny",
+    "qwen3_vl_4b": "qwen3_vl_tiny",
+    "qwen3_vl_8b": "qwen3_vl_tiny",
+    "got_ocr": "got_ocr_tiny",
+    "lightonocr_2_1b": "lighton_ocr_tiny",
+    "paddleocr_vl": "paddleocr_vl_tiny",
+    "olmocr_2_7b": "qwen2_5_vl_tiny",
+    "smolvlm2_500m": "smolvlm_tiny",
+}
+BUILDERS = {
+    "qwen3_vl_tiny": build_qwen3_vl,
+    "got_ocr_tiny": build_got_ocr,
+    "lighton_ocr_tiny": build_lighton_ocr,
+    "paddleocr_vl_tiny": build_paddleocr_vl,
+    "qwen2_5_vl_tiny": build_qwen2_5_vl,
+    "smolvlm_tiny": build_smolvlm,
+}
 
 
 def write_config(folder: Path, built: dict[str, Path] | None = None) -> Path:

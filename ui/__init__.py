@@ -40,8 +40,11 @@ def build_ui(service: InferenceService, may_manage: Callable[[Any], bool] = lamb
     title, ttl = service.title, service.limits.upload_ttl_s
     # uploads (and the files made for download) are deleted limits.upload_ttl_s after their last use
     with gr.Blocks(title=title, delete_cache=(max(1, min(60, round(ttl / 4))), max(1, round(ttl)))) as blocks:
-        gr.Markdown(f"# {title}\n{DESCRIPTION} · [REST API docs](/docs) · [Gradio API](/?view=api) · "
-                    "[MCP](/gradio_api/mcp/) · [OpenAI API](/docs#/openai)", elem_id="header")
+        gr.Markdown(
+            f"# {title}\n{DESCRIPTION} · [REST API docs](/docs) · [Gradio API](/?view=api) · "
+            "[MCP](/gradio_api/mcp/) · [OpenAI API](/docs#/openai)",
+            elem_id="header",
+        )
         with gr.Tab("OCR"):
             ocr_tab.build(service)
         with gr.Tab("Chat"):
@@ -54,8 +57,12 @@ def build_ui(service: InferenceService, may_manage: Callable[[Any], bool] = lamb
     # Gradio's queue is the UI's waiting line (it shows users their place); each model's runner still admits,
     # batches and cancels the work, as for REST requests.
     blocks.queue(default_concurrency_limit=16)
-    files.guard(blocks, fetch_urls=service.limits.image_urls, ttl_s=ttl,  # file inputs: Gradio's uploads only
-                keys_on=bool(service.settings.auth.api_keys))
+    files.guard(
+        blocks,
+        fetch_urls=service.limits.image_urls,
+        ttl_s=ttl,  # file inputs: Gradio's uploads only
+        keys_on=bool(service.settings.auth.api_keys),
+    )
 
     async def mcp_calls_only_tools() -> None:  # at start-up, after mount_gradio_app made the MCP server
         mcp_tools.only_tools(blocks)

@@ -52,8 +52,10 @@ def number(value: object, label: str, whole: bool = False) -> float | int | None
 def no_chat_banner(service: InferenceService) -> str:
     choices = service.model_choices("chat")
     why = f" ({choices[0].name}: {choices[0].note})" if choices and choices[0].note else ""
-    return (f"**No chat model can run on this server yet{why}.** An administrator can add or fetch one (see the "
-            "Models tab); OCR works meanwhile.")
+    return (
+        f"**No chat model can run on this server yet{why}.** An administrator can add or fetch one (see the "
+        "Models tab); OCR works meanwhile."
+    )
 
 
 def build(service: InferenceService) -> None:
@@ -69,16 +71,23 @@ def build(service: InferenceService) -> None:
             gr.Markdown(no_chat_banner(service), visible=not can_chat, elem_id="chat-banner")
             chatbot = gr.Chatbot(label="Conversation", height=400, elem_id="chat-conversation")
             message = gr.Markdown(elem_id="chat-message")
-            prompt = gr.Textbox(show_label=False, placeholder="Ask about the image (Enter sends, Shift+Enter: new line)",
-                                lines=1, max_lines=6, elem_id="chat-prompt", interactive=can_chat)
+            prompt = gr.Textbox(
+                show_label=False,
+                placeholder="Ask about the image (Enter sends, Shift+Enter: new line)",
+                lines=1,
+                max_lines=6,
+                elem_id="chat-prompt",
+                interactive=can_chat,
+            )
             with gr.Row():
                 send = gr.Button("Send", variant="primary", elem_id="chat-send", interactive=can_chat)
                 stop = gr.Button("Stop", variant="stop", elem_id="chat-stop")
                 retry = gr.Button("Retry", elem_id="chat-retry", interactive=can_chat)
                 clear = gr.Button("New conversation", elem_id="chat-clear")
 
-    async def converse(request: gr.Request, image_path, text, model_id, temp, tokens, history,
-                       show_image: bool = True) -> AsyncIterator[tuple[list, str]]:
+    async def converse(
+        request: gr.Request, image_path, text, model_id, temp, tokens, history, show_image: bool = True
+    ) -> AsyncIterator[tuple[list, str]]:
         """The answer as it streams in: (conversation, note) each time it grows; the note says why the answer was
         cut when the model looped. ``show_image`` puts the image in the conversation with its first question (the
         UI's; API clients send the image each time)."""
@@ -88,9 +97,16 @@ def build(service: InferenceService) -> None:
             raise refusal("Type a question first.")
         history = list(history or [])
         # admitted (or refused) now; closing the stream (Stop, a client that left) stops the generation
-        stream = await call_cancellable(service.chat_stream, image_path, text, model_id or None,
-                                        number(temp, "Temperature"), number(tokens, "Max new tokens", whole=True),
-                                        history=past_turns(history), caller=caller_of(request))
+        stream = await call_cancellable(
+            service.chat_stream,
+            image_path,
+            text,
+            model_id or None,
+            number(temp, "Temperature"),
+            number(tokens, "Max new tokens", whole=True),
+            history=past_turns(history),
+            caller=caller_of(request),
+        )
         first = not any(isinstance(m, dict) and m.get("role") == "user" for m in history)
         asked = [{"path": image_path}, text.strip()] if first and show_image else text.strip()
         history += [{"role": "user", "content": asked}, {"role": "assistant", "content": ""}]
@@ -123,28 +139,42 @@ def build(service: InferenceService) -> None:
     outputs = [chatbot, prompt, message]
     sent = send.click(hide_from_mcp(chat_for_ui), inputs, outputs, api_visibility="private")
     submitted = prompt.submit(hide_from_mcp(chat_for_ui), inputs, outputs, api_visibility="private")
-    retried = retry.click(hide_from_mcp(retry_for_ui), [image, model, temperature, max_tokens, chatbot], outputs,
-                          api_visibility="private")
+    retried = retry.click(
+        hide_from_mcp(retry_for_ui), [image, model, temperature, max_tokens, chatbot], outputs, api_visibility="private"
+    )
     stop.click(None, None, None, cancels=[sent, submitted, retried], api_visibility="private")
     clear.click(lambda: ([], "", ""), None, outputs, api_visibility="private")
     # a new image starts a new conversation (the old answers were about the old image) and stops an answer still
     # coming about the old one (its next words would bring the old conversation back). An upload can change the
     # image twice (cleared, then set): the second change, finding no history, must not wipe the first's message.
-    image.change(lambda history: ([], "New image: a new conversation." if history else gr.skip()), [chatbot],
-                 [chatbot, message], cancels=[sent, submitted, retried], api_visibility="private")
+    image.change(
+        lambda history: ([], "New image: a new conversation." if history else gr.skip()),
+        [chatbot],
+        [chatbot, message],
+        cancels=[sent, submitted, retried],
+        api_visibility="private",
+    )
 
     # The Gradio API's /chat: its own (hidden) inputs and errors raised to the client; the history is the
     # conversation so far, as the chatbot holds it, and comes back with the answer.
     async def chat(image_path, text, model_id, temp, tokens, history, request: gr.Request):
         """Ask a vision-language model about an image; the answer streams in. Returns the conversation (with
         the answer) and an empty prompt."""
-        async for conversation, _ in converse(request, image_path, text, model_id, temp, tokens, history,
-                                              show_image=False):
+        async for conversation, _ in converse(request, image_path, text, model_id, temp, tokens, history, show_image=False):
             yield conversation, ""
 
     with gr.Group(visible=False):  # the history is an input and the output: one component
         api_history = gr.Chatbot(label="history")
-    endpoint("chat", chat, [partial(image_input, height=100, label="image"), partial(gr.Textbox, label="prompt"),
-                            partial(gr.Textbox, label="model"), partial(gr.Number, label="temperature"),
-                            partial(gr.Number, label="max_tokens"), lambda: api_history],
-             [lambda: api_history, partial(gr.Textbox, label="prompt (cleared)")])
+    endpoint(
+        "chat",
+        chat,
+        [
+            partial(image_input, height=100, label="image"),
+            partial(gr.Textbox, label="prompt"),
+            partial(gr.Textbox, label="model"),
+            partial(gr.Number, label="temperature"),
+            partial(gr.Number, label="max_tokens"),
+            lambda: api_history,
+        ],
+        [lambda: api_history, partial(gr.Textbox, label="prompt (cleared)")],
+    )

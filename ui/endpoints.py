@@ -31,8 +31,9 @@ def is_hidden_from_mcp(fn: Any) -> bool:
     return getattr(fn, "_mcp_type", None) == UI_ONLY
 
 
-def endpoint(name: str, fn: Callable[..., Any], inputs: Sequence[Factory], outputs: Sequence[Factory],
-             tool: bool = False, **event: Any) -> Any:
+def endpoint(
+    name: str, fn: Callable[..., Any], inputs: Sequence[Factory], outputs: Sequence[Factory], tool: bool = False, **event: Any
+) -> Any:
     """Declare the named endpoint ``/name`` that runs ``fn`` (plain or async, function or generator) on the
     inputs made by ``inputs`` and answers with the outputs made by ``outputs``. ``tool``: also an MCP tool
     (described by ``fn``'s docstring). ``event``: more of Gradio's event options (``queue=False``...)."""

@@ -11,10 +11,25 @@ from PIL import Image, ImageDraw, ImageFont
 
 LICENCE = "Examples: images rendered by this server at start-up (no third-party content)."
 
-RECEIPT = [("CORNER CAFE", ""), ("2 x Flat white", "7.00"), ("1 x Croissant", "3.20"), ("1 x Orange juice", "4.50"),
-           ("SUBTOTAL", "14.70"), ("VAT 20%", "2.94"), ("TOTAL", "17.64"), ("Paid by card", "")]
-PAGE = ["Quarterly report", "", "Revenue grew by twelve percent in the", "third quarter, driven by new customers",
-        "in the northern region. Costs stayed", "flat, so the operating margin rose to", "eighteen percent."]
+RECEIPT = [
+    ("CORNER CAFE", ""),
+    ("2 x Flat white", "7.00"),
+    ("1 x Croissant", "3.20"),
+    ("1 x Orange juice", "4.50"),
+    ("SUBTOTAL", "14.70"),
+    ("VAT 20%", "2.94"),
+    ("TOTAL", "17.64"),
+    ("Paid by card", ""),
+]
+PAGE = [
+    "Quarterly report",
+    "",
+    "Revenue grew by twelve percent in the",
+    "third quarter, driven by new customers",
+    "in the northern region. Costs stayed",
+    "flat, so the operating margin rose to",
+    "eighteen percent.",
+]
 RUSSIAN = ["Счёт № 5821 от 12 марта", "Итого к оплате: 3450 рублей"]
 
 

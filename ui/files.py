@@ -32,10 +32,13 @@ from .widgets import caller_of
 
 log = logging.getLogger(__name__)
 
-NOT_RECEIVED = ("A file input must be a file uploaded to this server (POST /gradio_api/upload; gradio_client's "
-                "handle_file does it), not a path on the server.")
-NO_URLS = ("This server does not fetch files from URLs (limits.image_urls is off): upload the file instead "
-           "(POST /gradio_api/upload).")
+NOT_RECEIVED = (
+    "A file input must be a file uploaded to this server (POST /gradio_api/upload; gradio_client's "
+    "handle_file does it), not a path on the server."
+)
+NO_URLS = (
+    "This server does not fetch files from URLs (limits.image_urls is off): upload the file instead (POST /gradio_api/upload)."
+)
 
 
 def refused(message: str, path: str) -> gr.Error:
@@ -44,8 +47,9 @@ def refused(message: str, path: str) -> gr.Error:
 
 
 def expired(ttl_s: float) -> str:
-    return (f"This upload is no longer on the server (uploads are kept {round(ttl_s)} s after their last use): "
-            "upload the file again.")
+    return (
+        f"This upload is no longer on the server (uploads are kept {round(ttl_s)} s after their last use): upload the file again."
+    )
 
 
 def paths_in(value: Any) -> Iterator[str]:

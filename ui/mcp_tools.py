@@ -19,6 +19,7 @@ from .widgets import caller_of
 
 def build(service: InferenceService) -> None:
     """Register the tools (named endpoints, off Gradio's queue so that they run within the MCP request)."""
+
     async def ocr_image(image: str, request: gr.Request, model: str = "", language: str = "") -> str:
         """Read all the text in an image of a document (a scanned page, a photo of a receipt, a screenshot) with OCR.
 
@@ -31,10 +32,10 @@ def build(service: InferenceService) -> None:
             JSON: the text in reading order (one line per line of the document), the model that read it, warnings
         """
         service.charge(caller_of(request))  # before the image is fetched
-        result = await call_cancellable(service.ocr, service.read_image_url(image), model or None, language or None,
-                                        filename="image")
-        return as_json({"text": result.text, "model": result.model, "warnings": result.warnings,
-                        "image_size": result.image_size})
+        result = await call_cancellable(
+            service.ocr, service.read_image_url(image), model or None, language or None, filename="image"
+        )
+        return as_json({"text": result.text, "model": result.model, "warnings": result.warnings, "image_size": result.image_size})
 
     async def ocr_images(images: list[str], request: gr.Request, model: str = "", language: str = "") -> str:
         """Read the text of several document images at once (the pages of a document, a stack of receipts).
@@ -66,8 +67,7 @@ def build(service: InferenceService) -> None:
                     entry.update(status=item.status, text=item.text, error=item.error)
         return as_json(entries)
 
-    async def ask_about_image(image: str, question: str, request: gr.Request, model: str = "",
-                              max_tokens: int = 512) -> str:
+    async def ask_about_image(image: str, question: str, request: gr.Request, model: str = "", max_tokens: int = 512) -> str:
         """Ask a vision-language model a question about an image (describe it, find something in it, explain a chart
         or a form, extract fields from a document).
 
@@ -82,20 +82,40 @@ def build(service: InferenceService) -> None:
         """
         messages = [ChatMessage(role="user", content=question, images=(image,))]
         params = service.chat_params(None, max_tokens)
-        _, output = await call_cancellable(service.complete, messages, model or None, params,
-                                           caller=caller_of(request))
+        _, output = await call_cancellable(service.complete, messages, model or None, params, caller=caller_of(request))
         return output.text
 
     image, optional = partial(gr.Textbox, label="image"), partial(gr.Textbox, value="")  # "": the server's choice
     answer = [partial(gr.Textbox, label="result")]
-    endpoint("ocr_image", ocr_image, [image, partial(optional, label="model"), partial(optional, label="language")],
-             answer, tool=True, queue=False)
-    endpoint("ocr_images", ocr_images, [string_list, partial(optional, label="model"),
-                                        partial(optional, label="language")], answer, tool=True, queue=False)
-    endpoint("ask_about_image", ask_about_image, [image, partial(gr.Textbox, label="question"),
-                                                  partial(optional, label="model"),
-                                                  partial(gr.Number, value=512, precision=0, label="max_tokens")],
-             answer, tool=True, queue=False)
+    endpoint(
+        "ocr_image",
+        ocr_image,
+        [image, partial(optional, label="model"), partial(optional, label="language")],
+        answer,
+        tool=True,
+        queue=False,
+    )
+    endpoint(
+        "ocr_images",
+        ocr_images,
+        [string_list, partial(optional, label="model"), partial(optional, label="language")],
+        answer,
+        tool=True,
+        queue=False,
+    )
+    endpoint(
+        "ask_about_image",
+        ask_about_image,
+        [
+            image,
+            partial(gr.Textbox, label="question"),
+            partial(optional, label="model"),
+            partial(gr.Number, value=512, precision=0, label="max_tokens"),
+        ],
+        answer,
+        tool=True,
+        queue=False,
+    )
 
 
 def string_list() -> gr.JSON:

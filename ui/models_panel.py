@@ -70,8 +70,7 @@ def build(service: InferenceService, refresh_on: list, may_manage: Callable[[Any
     gr.on(refresh_on, refreshed, None, [table, status], api_visibility="private")
     refresh.click(refreshed, None, [table, status], api_visibility="private")
     load.click(hide_from_mcp(keep_on_error(3)(load_one)), [choice], [table, status, message], api_visibility="private")
-    unload.click(hide_from_mcp(keep_on_error(3)(unload_one)), [choice], [table, status, message],
-                 api_visibility="private")
+    unload.click(hide_from_mcp(keep_on_error(3)(unload_one)), [choice], [table, status, message], api_visibility="private")
 
     # The Gradio API's /models, /load_model and /unload_model: errors raised to the client.
     def list_models():

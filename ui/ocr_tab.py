@@ -48,8 +48,7 @@ def write_downloads(result: OcrResult, name: str) -> list[str]:
     folder = Path(tempfile.mkdtemp(prefix="chatvlm-ocr-"))
     (folder / f"{stem}.txt").write_text(result.text + "\n", encoding="utf-8")
     (folder / f"{stem}.md").write_text(f"# {stem}\n\n" + result.text.replace("\n", "  \n") + "\n", encoding="utf-8")
-    (folder / f"{stem}.json").write_text(json.dumps(result.model_dump(), ensure_ascii=False, indent=2),
-                                         encoding="utf-8")
+    (folder / f"{stem}.json").write_text(json.dumps(result.model_dump(), ensure_ascii=False, indent=2), encoding="utf-8")
     return [str(folder / f"{stem}.{ext}") for ext in ("txt", "md", "json")]
 
 
@@ -87,22 +86,37 @@ def build(service: InferenceService) -> None:
             message = gr.Markdown(elem_id="ocr-message")
             text = gr.Textbox(label="Text", lines=12, max_lines=30, buttons=["copy"], elem_id="ocr-text")
             info = gr.Markdown(elem_id="ocr-info")
-            downloads = gr.File(label="Download (.txt, .md, .json)", file_count="multiple", interactive=False,
-                                elem_id="ocr-downloads")
+            downloads = gr.File(
+                label="Download (.txt, .md, .json)", file_count="multiple", interactive=False, elem_id="ocr-downloads"
+            )
             show_lines = gr.Checkbox(True, label="Show the lines found", elem_id="ocr-show-lines")
             overlay = gr.Image(label="Lines found", interactive=False, height=480, elem_id="ocr-boxes")
     shown = examples.images()
-    gr.Examples([[shown[name]] for name in ("receipt", "report", "russian") if name in shown], inputs=[image],
-                label=examples.LICENCE)
+    gr.Examples(
+        [[shown[name]] for name in ("receipt", "report", "russian") if name in shown], inputs=[image], label=examples.LICENCE
+    )
     result = gr.State()
 
-    async def read(request: gr.Request, image_path: str | None, model_id: str | None, hint: str | None,
-                   pages: str | None = None, force_ocr: bool = False) -> OcrResult:
+    async def read(
+        request: gr.Request,
+        image_path: str | None,
+        model_id: str | None,
+        hint: str | None,
+        pages: str | None = None,
+        force_ocr: bool = False,
+    ) -> OcrResult:
         if not image_path:
             raise refusal("Upload an image or a document first.")
-        return await call_cancellable(service.ocr, image_path, model_id or None, hint,
-                                      filename=Path(image_path).name, pages=pages or None, force_ocr=bool(force_ocr),
-                                      caller=caller_of(request))
+        return await call_cancellable(
+            service.ocr,
+            image_path,
+            model_id or None,
+            hint,
+            filename=Path(image_path).name,
+            pages=pages or None,
+            force_ocr=bool(force_ocr),
+            caller=caller_of(request),
+        )
 
     @keep_on_error(5)
     async def ocr_for_ui(image_path, document_path, page_spec, force_ocr, model_id, picked, request: gr.Request):
@@ -120,14 +134,17 @@ def build(service: InferenceService) -> None:
         return draw_lines(image_path, state["lines"])
 
     # a light progress indicator: on a laptop the browser's animations take CPU from the OCR itself
-    read_event = run.click(hide_from_mcp(ocr_for_ui), [image, document, pages, force, model, language],
-                           [text, info, downloads, result, message],
-                           api_visibility="private", show_progress="minimal")
+    read_event = run.click(
+        hide_from_mcp(ocr_for_ui),
+        [image, document, pages, force, model, language],
+        [text, info, downloads, result, message],
+        api_visibility="private",
+        show_progress="minimal",
+    )
     read_event.then(overlay_for, [image, result, show_lines], [overlay], api_visibility="private")
     show_lines.change(overlay_for, [image, result, show_lines], [overlay], api_visibility="private")
     # one input at a time: a new image (uploaded, pasted or an example) replaces the document, and the reverse
-    image.change(lambda path: (None, None) if path else (None, gr.skip()), [image], [overlay, document],
-                 api_visibility="private")
+    image.change(lambda path: (None, None) if path else (None, gr.skip()), [image], [overlay, document], api_visibility="private")
     document.upload(lambda: (None, None), None, [overlay, image], api_visibility="private")
 
     # The Gradio API's /ocr and /ocr_document: plain values, and errors raised to the client.
@@ -138,9 +155,16 @@ def build(service: InferenceService) -> None:
         details = found.model_dump(exclude={"text"})
         return found.text, details
 
-    endpoint("ocr", ocr, [partial(image_input, height=100, label="image"), partial(gr.Textbox, label="model"),
-                          partial(gr.Textbox, label="language")],
-             [partial(gr.Textbox, label="text"), partial(gr.JSON, label="details")])
+    endpoint(
+        "ocr",
+        ocr,
+        [
+            partial(image_input, height=100, label="image"),
+            partial(gr.Textbox, label="model"),
+            partial(gr.Textbox, label="language"),
+        ],
+        [partial(gr.Textbox, label="text"), partial(gr.JSON, label="details")],
+    )
 
     async def ocr_document(document_path, model_id, hint, page_spec, force_ocr, request: gr.Request):
         """Read the text of a document (PDF, multi-page TIFF) or an image. pages picks pages ('1-3,5'; empty: all);
@@ -149,8 +173,15 @@ def build(service: InferenceService) -> None:
         found = await read(request, file_path(document_path), model_id, hint or None, page_spec, force_ocr)
         return found.text, found.model_dump(exclude={"text"})
 
-    endpoint("ocr_document", ocr_document,
-             [partial(gr.File, label="document"), partial(gr.Textbox, label="model"),
-              partial(gr.Textbox, label="language"), partial(gr.Textbox, label="pages"),
-              partial(gr.Checkbox, label="force_ocr")],
-             [partial(gr.Textbox, label="text"), partial(gr.JSON, label="details")])
+    endpoint(
+        "ocr_document",
+        ocr_document,
+        [
+            partial(gr.File, label="document"),
+            partial(gr.Textbox, label="model"),
+            partial(gr.Textbox, label="language"),
+            partial(gr.Textbox, label="pages"),
+            partial(gr.Checkbox, label="force_ocr"),
+        ],
+        [partial(gr.Textbox, label="text"), partial(gr.JSON, label="details")],
+    )

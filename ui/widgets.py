@@ -24,8 +24,9 @@ def image_input(height: int, elem_id: str | None = None, label: str = "Image") -
     (Wrapped per instance: subclassing a Gradio component makes Gradio write a .pyi file next to this one.)
     """
     # image_mode=None: the file is passed on as uploaded (the service decodes it; Gradio would re-encode it first)
-    image = gr.Image(type="filepath", label=label, sources=["upload", "clipboard"], height=height, elem_id=elem_id,
-                     image_mode=None)
+    image = gr.Image(
+        type="filepath", label=label, sources=["upload", "clipboard"], height=height, elem_id=elem_id, image_mode=None
+    )
     original = image.preprocess
 
     def preprocess(payload: Any) -> Any:
@@ -41,23 +42,34 @@ def image_input(height: int, elem_id: str | None = None, label: str = "Image") -
     return image
 
 
-def model_dropdown(service: InferenceService, task: str, label: str = "Model", elem_id: str | None = None
-                   ) -> tuple[gr.Dropdown, bool]:
+def model_dropdown(
+    service: InferenceService, task: str, label: str = "Model", elem_id: str | None = None
+) -> tuple[gr.Dropdown, bool]:
     """The models that can do the task, each labelled with what it needs; those that can run here come first
     (the default first) and only they can be the default. Returns the dropdown and whether any can run."""
     choices = service.model_choices(task)
     options = [(f"{c.name}: {c.note}" if c.note else c.name, c.id) for c in choices]
     runnable = [c.id for c in choices if c.runnable]
-    dropdown = gr.Dropdown(choices=options, value=(runnable or [None])[0], label=label, elem_id=elem_id,
-                           info=None if runnable else "No model for this can run on this server yet.")
+    dropdown = gr.Dropdown(
+        choices=options,
+        value=(runnable or [None])[0],
+        label=label,
+        elem_id=elem_id,
+        info=None if runnable else "No model for this can run on this server yet.",
+    )
     return dropdown, bool(runnable)
 
 
 def language_picker(elem_id: str | None = None) -> gr.Dropdown:
     """Languages by name; several may be chosen (a page in English and Russian); none = let the server tell."""
-    return gr.Dropdown(choices=LANGUAGES, value=[], multiselect=True, label="Language (optional)",
-                       info="Leave empty to let the server tell; pick several for a page that mixes them.",
-                       elem_id=elem_id)
+    return gr.Dropdown(
+        choices=LANGUAGES,
+        value=[],
+        multiselect=True,
+        label="Language (optional)",
+        info="Leave empty to let the server tell; pick several for a page that mixes them.",
+        elem_id=elem_id,
+    )
 
 
 def language_hint(picked: Any) -> str | None:

@@ -22,5 +22,14 @@ async def chat(
     params: Annotated[ChatQuery, Depends(chat_params)],
 ) -> ChatResult:
     """Ask a vision-language model about an image."""
-    return await serve(request, service.chat, file.file, params.prompt or "", params.model, params.temperature,
-                       params.max_tokens, filename=file.filename or "file", caller=caller(request.scope))
+    return await serve(
+        request,
+        service.chat,
+        file.file,
+        params.prompt or "",
+        params.model,
+        params.temperature,
+        params.max_tokens,
+        filename=file.filename or "file",
+        caller=caller(request.scope),
+    )

@@ -30,8 +30,11 @@ def submit_job(
 ) -> JobStatus:
     """Queue OCR of many files or long documents; answers at once with the job's id (poll GET /jobs/{id})."""
     items = [(f.filename or f"file{i + 1}", f.file) for i, f in enumerate(files)]
-    status = JobStatus.of(service.submit_job(items, params.model, params.language, params.pages, params.force_ocr,
-                                             principal(request), caller(request.scope)))
+    status = JobStatus.of(
+        service.submit_job(
+            items, params.model, params.language, params.pages, params.force_ocr, principal(request), caller(request.scope)
+        )
+    )
     response.headers["Location"] = f"/jobs/{status.id}"
     return status
 

@@ -7,9 +7,11 @@ from prometheus_client import CONTENT_TYPE_LATEST
 router = APIRouter(tags=["system"])
 
 
-@router.get("/metrics", response_class=Response,
-            responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}},
-                             "description": "Prometheus text format"}})
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}, "description": "Prometheus text format"}},
+)
 async def metrics(request: Request) -> Response:
     """Request rates and latencies by route, model and status; model states, load times, queue depth, batch
     sizes and tokens generated; GPU memory."""

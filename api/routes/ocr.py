@@ -16,9 +16,12 @@ from ..security import caller
 router = APIRouter(tags=["ocr"])
 
 
-TEXT_RESPONSES = {200: {"content": {"text/plain": {"schema": {"type": "string"}},
-                                     "text/markdown": {"schema": {"type": "string"}}},
-                         "description": "The JSON result, or with format=text / format=markdown the text alone"}}
+TEXT_RESPONSES = {
+    200: {
+        "content": {"text/plain": {"schema": {"type": "string"}}, "text/markdown": {"schema": {"type": "string"}}},
+        "description": "The JSON result, or with format=text / format=markdown the text alone",
+    }
+}
 
 
 @router.post("/ocr", response_model=OcrResult, responses={**TEXT_RESPONSES, **errors(400, 404, 413, 503)})
@@ -26,14 +29,21 @@ async def ocr(
     request: Request,
     service: ServiceDep,
     output: Annotated[OcrFormat, Depends(ocr_format)],
-    file: Annotated[UploadFile, File(description="Image (PNG, JPEG, WebP, TIFF, BMP, GIF) or document (PDF, "
-                                                 "multi-page TIFF)")],
+    file: Annotated[UploadFile, File(description="Image (PNG, JPEG, WebP, TIFF, BMP, GIF) or document (PDF, multi-page TIFF)")],
     params: Annotated[OcrQuery, Depends(ocr_params)],
 ) -> OcrResult | Response:
     """Extract text from an image or a document (a PDF's or TIFF's pages: `pages` in the response)."""
-    result = await serve(request, service.ocr, file.file, params.model, params.language,
-                         filename=file.filename or "file", pages=params.pages, force_ocr=params.force_ocr,
-                         caller=caller(request.scope))
+    result = await serve(
+        request,
+        service.ocr,
+        file.file,
+        params.model,
+        params.language,
+        filename=file.filename or "file",
+        pages=params.pages,
+        force_ocr=params.force_ocr,
+        caller=caller(request.scope),
+    )
     if output == "text":
         return PlainTextResponse(result.text + "\n")
     if output == "markdown":
@@ -50,5 +60,13 @@ async def batch_ocr(
 ) -> BatchResult:
     """Extract text from several images or documents; each file gets its own status."""
     items = [(f.filename or f"file{i + 1}", f.file) for i, f in enumerate(files)]
-    return await serve(request, service.batch_ocr, items, params.model, params.language, pages=params.pages,
-                       force_ocr=params.force_ocr, caller=caller(request.scope))
+    return await serve(
+        request,
+        service.batch_ocr,
+        items,
+        params.model,
+        params.language,
+        pages=params.pages,
+        force_ocr=params.force_ocr,
+        caller=caller(request.scope),
+    )

@@ -36,10 +36,15 @@ from ..security import caller
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 
-ERRORS = {code: {"model": OpenAIError, "description": why} for code, why in (
-    (400, "Invalid request (OpenAI error body)"), (404, "Unknown model (OpenAI error body)"),
-    (413, "An image is larger than the server's limit (OpenAI error body)"),
-    (503, "The model cannot run here, the server is busy, or the request took too long (OpenAI error body)"))}
+ERRORS = {
+    code: {"model": OpenAIError, "description": why}
+    for code, why in (
+        (400, "Invalid request (OpenAI error body)"),
+        (404, "Unknown model (OpenAI error body)"),
+        (413, "An image is larger than the server's limit (OpenAI error body)"),
+        (503, "The model cannot run here, the server is busy, or the request took too long (OpenAI error body)"),
+    )
+}
 
 
 @router.get("/models", response_model=ModelList)
@@ -48,9 +53,17 @@ async def list_models(service: ServiceDep) -> ModelList:
     return ModelList(data=[ModelCard(id=model_id) for model_id in service.models_for("chat")])
 
 
-@router.post("/chat/completions", response_model=ChatCompletion, responses={
-    **ERRORS, 200: {"content": {"text/event-stream": {"schema": {"type": "string"}}},
-                    "description": "the answer; with stream=true, chat.completion.chunk events ending with [DONE]"}})
+@router.post(
+    "/chat/completions",
+    response_model=ChatCompletion,
+    responses={
+        **ERRORS,
+        200: {
+            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            "description": "the answer; with stream=true, chat.completion.chunk events ending with [DONE]",
+        },
+    },
+)
 async def chat_completions(request: Request, body: ChatCompletionRequest, service: ServiceDep) -> Any:
     """Answer a conversation about images (OpenAI's chat completions: text and image_url parts)."""
     from inference import BadInput
@@ -58,22 +71,49 @@ async def chat_completions(request: Request, body: ChatCompletionRequest, servic
     problem = body.unsupported()
     if problem:
         raise BadInput(problem)
-    params = service.chat_params(body.temperature, body.max_completion_tokens or body.max_tokens, body.top_p,
-                                 body.stop_sequences(), body.seed, max_temperature=2.0)
+    params = service.chat_params(
+        body.temperature,
+        body.max_completion_tokens or body.max_tokens,
+        body.top_p,
+        body.stop_sequences(),
+        body.seed,
+        max_temperature=2.0,
+    )
     messages = body.core_messages()
     if not body.stream:
-        model_id, output = await serve(request, service.complete, messages, body.model, params,
-                                       caller=caller(request.scope))
-        usage = Usage(prompt_tokens=output.prompt_tokens, completion_tokens=output.completion_tokens,
-                      total_tokens=output.prompt_tokens + output.completion_tokens)
-        return ChatCompletion(id=completion_id(), created=now(), model=model_id, usage=usage, choices=[
-            Choice(message=AnswerMessage(content=output.text), finish_reason=openai_finish(output.finish_reason),
-                   warning="; ".join(output.warnings) or None)])
-    stream = await serve(request, service.complete_stream, messages, body.model, params,  # refusals come as errors
-                         caller=caller(request.scope))
+        model_id, output = await serve(request, service.complete, messages, body.model, params, caller=caller(request.scope))
+        usage = Usage(
+            prompt_tokens=output.prompt_tokens,
+            completion_tokens=output.completion_tokens,
+            total_tokens=output.prompt_tokens + output.completion_tokens,
+        )
+        return ChatCompletion(
+            id=completion_id(),
+            created=now(),
+            model=model_id,
+            usage=usage,
+            choices=[
+                Choice(
+                    message=AnswerMessage(content=output.text),
+                    finish_reason=openai_finish(output.finish_reason),
+                    warning="; ".join(output.warnings) or None,
+                )
+            ],
+        )
+    stream = await serve(
+        request,
+        service.complete_stream,
+        messages,
+        body.model,
+        params,  # refusals come as errors
+        caller=caller(request.scope),
+    )
     include_usage = bool(body.stream_options and body.stream_options.include_usage)
-    return StreamingResponse(events(stream, include_usage, params.stop), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return StreamingResponse(
+        events(stream, include_usage, params.stop),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
 
 
 def sse(payload: Any) -> str:
@@ -97,8 +137,11 @@ async def events(stream: Any, include_usage: bool, stop: tuple[str, ...] = ()) -
     cid, created, model = completion_id(), now(), stream.model
 
     def chunk(delta: Delta, finish: str | None = None, warning: str | None = None) -> str:
-        return sse(ChatCompletionChunk(id=cid, created=created, model=model,
-                                       choices=[ChunkChoice(delta=delta, finish_reason=finish, warning=warning)]))
+        return sse(
+            ChatCompletionChunk(
+                id=cid, created=created, model=model, choices=[ChunkChoice(delta=delta, finish_reason=finish, warning=warning)]
+            )
+        )
 
     with stream:
         yield chunk(Delta(role="assistant", content=""))
@@ -107,7 +150,7 @@ async def events(stream: Any, include_usage: bool, stop: tuple[str, ...] = ()) -
             async for text in stream:
                 ready, stopped = releasable(text, stop)
                 if len(ready) > len(sent):
-                    yield chunk(Delta(content=ready[len(sent):]))
+                    yield chunk(Delta(content=ready[len(sent) :]))
                     sent = ready
                 if stopped:
                     stream.close()  # the rest would be cut anyway: stop generating it
@@ -118,13 +161,20 @@ async def events(stream: Any, include_usage: bool, stop: tuple[str, ...] = ()) -
             yield "data: [DONE]\n\n"
             return
         if output is not None and len(output.text) > len(sent) and output.text.startswith(sent):
-            yield chunk(Delta(content=output.text[len(sent):]))  # what was held back
+            yield chunk(Delta(content=output.text[len(sent) :]))  # what was held back
         if output is None:
             yield chunk(Delta(), finish="stop")
         else:  # a repetition was streamed before it was seen: the warning says so
             yield chunk(Delta(), finish=openai_finish(output.finish_reason), warning="; ".join(output.warnings) or None)
         if include_usage:
             prompt, completion = (output.prompt_tokens, output.completion_tokens) if output else (0, 0)
-            yield sse(ChatCompletionChunk(id=cid, created=created, model=model, choices=[], usage=Usage(
-                prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion)))
+            yield sse(
+                ChatCompletionChunk(
+                    id=cid,
+                    created=created,
+                    model=model,
+                    choices=[],
+                    usage=Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion),
+                )
+            )
         yield "data: [DONE]\n\n"

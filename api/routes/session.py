@@ -48,8 +48,14 @@ async def login(request: Request, key: Annotated[str, Form()] = "", next: Annota
     if principal is None:
         return _page(request, next, "That key is not valid.", status=401)
     response = RedirectResponse(_local(next), status_code=303)
-    response.set_cookie(SESSION_COOKIE, request.app.state.sessions.open(principal), max_age=SESSION_SECONDS,
-                        httponly=True, samesite="lax", secure=request.url.scheme == "https")
+    response.set_cookie(
+        SESSION_COOKIE,
+        request.app.state.sessions.open(principal),
+        max_age=SESSION_SECONDS,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+    )
     return response
 
 

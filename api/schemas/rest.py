@@ -20,7 +20,7 @@ WHY = {
     413: "A file (or the whole request) is larger than the server's limit",
     429: "Too many requests for this key or address; Retry-After says when to try again",
     503: "The model cannot run here, the server is busy (Retry-After), the request took longer than the server's "
-         "time limit, or the GPU ran out of memory",
+    "time limit, or the GPU ran out of memory",
 }
 
 

@@ -63,8 +63,7 @@ class Backend:
         """The longest side a PDF page is rendered at for this model: the page size it reads best (its
         ``longest_side`` or ``page_longest_side`` option, if any, else the backend's)."""
         options = cls.Options.model_validate(spec.options)
-        return int(getattr(options, "longest_side", None) or getattr(options, "page_longest_side", None)
-                   or cls.page_side)
+        return int(getattr(options, "longest_side", None) or getattr(options, "page_longest_side", None) or cls.page_side)
 
     # ---- sizing, read by the runner --------------------------------------------------------------
     @property

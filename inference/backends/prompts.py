@@ -10,8 +10,7 @@ from typing import Literal
 
 from ..languages import Language
 
-OCR_PROMPT = ("Read all the text in this image. Reply with the text only, line by line, in reading order, "
-              "with no comments.")
+OCR_PROMPT = "Read all the text in this image. Reply with the text only, line by line, in reading order, with no comments."
 LANGUAGE_PROMPT = " The text is in {language}."  # {language}: the hint's English name(s), from inference.languages
 
 
@@ -23,14 +22,17 @@ def ocr_prompt(prompt: str, language_prompt: str, language: Language | None) -> 
         return prompt
     return prompt + language_prompt.format(language=language.name)
 
+
 Cleanup = Literal["front_matter", "doctags", "markers", "fence"]
 
 _FENCE = re.compile(r"^```[\w-]*\n(.*?)\n?```$", re.DOTALL)
 _MARKER = re.compile(r"<\|[^|<>\s]{1,48}\|>")
 _FRONT_MATTER = re.compile(r"^---\n(?:[A-Za-z_][\w-]*:[^\n]*\n)+---(?:\n|$)")
 _LOCATION = re.compile(r"<loc_\d+>")
-_LINE_BREAK = re.compile(r"<nl>|</(?:text|title|paragraph|section_header_level_\d+|list_item|caption|footnote|"
-                         r"page_header|page_footer|formula|code|otsl|doctag)>")
+_LINE_BREAK = re.compile(
+    r"<nl>|</(?:text|title|paragraph|section_header_level_\d+|list_item|caption|footnote|"
+    r"page_header|page_footer|formula|code|otsl|doctag)>"
+)
 _TAG = re.compile(r"</?[a-z][a-z0-9_]*>")
 
 
@@ -59,7 +61,10 @@ def strip_doctags(text: str) -> str:
 
 
 STEPS: dict[str, Callable[[str], str]] = {
-    "front_matter": strip_front_matter, "doctags": strip_doctags, "markers": strip_markers, "fence": strip_fence,
+    "front_matter": strip_front_matter,
+    "doctags": strip_doctags,
+    "markers": strip_markers,
+    "fence": strip_fence,
 }
 
 

@@ -15,12 +15,28 @@ import pytest
 from gradio_client import Client, handle_file
 from PIL import Image, PngImagePlugin
 
-from tests.helpers import ENGLISH, encode, render_lines, text_pdf
 from tests.browser.conftest import ARTIFACTS, playwright
+from tests.helpers import ENGLISH, encode, render_lines, text_pdf
 
-RECEIPT_LINES = [f"ITEM {i:02d} {name:<14} {i * 1.37 + 0.5:6.2f}" for i, name in enumerate(
-    ["Coffee", "Bagel", "Orange juice", "Croissant", "Muffin", "Tea", "Water", "Sandwich", "Salad", "Soup",
-     "Cookie", "Brownie"])]
+RECEIPT_LINES = [
+    f"ITEM {i:02d} {name:<14} {i * 1.37 + 0.5:6.2f}"
+    for i, name in enumerate(
+        [
+            "Coffee",
+            "Bagel",
+            "Orange juice",
+            "Croissant",
+            "Muffin",
+            "Tea",
+            "Water",
+            "Sandwich",
+            "Salad",
+            "Soup",
+            "Cookie",
+            "Brownie",
+        ]
+    )
+]
 
 
 @pytest.fixture(scope="module")
@@ -36,8 +52,7 @@ def upload(page, target: str, path: Path) -> None:
 
 
 def wait_text(page, selector: str = "#ocr-text textarea", timeout: float = 60_000) -> None:
-    page.wait_for_function(f"document.querySelector('{selector}').value.trim().length > 5", timeout=timeout,
-                           polling=20)
+    page.wait_for_function(f"document.querySelector('{selector}').value.trim().length > 5", timeout=timeout, polling=20)
 
 
 def choose(page, dropdown: str, label_starts: str) -> None:
@@ -236,8 +251,9 @@ def test_batch_progress_moves_file_by_file_and_failed_rows_stand_out(live_server
     for i, path in enumerate(pages):
         render_lines(ENGLISH * (i % 3 + 1)).save(path)
     # the Gradio API's progress updates, file by file
-    job = Client(f"{live_server}/", verbose=False).submit([handle_file(str(p)) for p in pages], "embedded", "",
-                                                          api_name="/batch_ocr")
+    job = Client(f"{live_server}/", verbose=False).submit(
+        [handle_file(str(p)) for p in pages], "embedded", "", api_name="/batch_ocr"
+    )
     seen = set()
     while not job.done():
         status = job.status()
@@ -252,6 +268,7 @@ def test_batch_progress_moves_file_by_file_and_failed_rows_stand_out(live_server
     page.locator("#batch-files input[type=file]").set_input_files([str(english_file), str(broken)])
     page.locator("#batch-run").click()
     playwright.expect(page.locator("#batch-totals")).to_contain_text("2", timeout=60_000)
+
     def background(text: str) -> str:
         cell = page.locator("#batch-results .body-cell", has_text=text).first
         return cell.evaluate("cell => getComputedStyle(cell).backgroundColor")
@@ -259,8 +276,7 @@ def test_batch_progress_moves_file_by_file_and_failed_rows_stand_out(live_server
     assert background("error") not in (background("success"), "rgba(0, 0, 0, 0)")
 
 
-def test_on_a_phone_the_action_and_the_result_are_on_the_first_screen(live_server, open_page, english_file,
-                                                                     tmp_path):
+def test_on_a_phone_the_action_and_the_result_are_on_the_first_screen(live_server, open_page, english_file, tmp_path):
     page = open_page(f"{live_server}/", width=390, height=844)
     upload(page, "#ocr-image", english_file)
     page.locator("#ocr-run").click()

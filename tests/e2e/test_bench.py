@@ -34,8 +34,13 @@ def test_ocr_quality_benchmark_prints_its_summary(tmp_path):
         (tmp_path / "gt" / f"{i}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
         manifest.append({"id": str(i), "image": f"images/{i}.png", "gt": f"gt/{i}.txt", "lang": "en"})
     (tmp_path / "manifest.jsonl").write_text("\n".join(json.dumps(m) for m in manifest), encoding="utf-8")
-    result = subprocess.run([sys.executable, "bench/ocr_quality.py", str(tmp_path), "--pages", "1"], cwd=ROOT,
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "bench/ocr_quality.py", str(tmp_path), "--pages", "1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     summary = summary_of(result.stdout)
     # what was asked: the two images of the folder, then one rendered page, each read by every engine
@@ -60,20 +65,25 @@ def test_ocr_quality_benchmark_prints_its_summary(tmp_path):
 
 
 def test_throughput_benchmark_runs_on_the_cpu_tiny_model(tiny_build):
-    result = subprocess.run([sys.executable, "bench/throughput.py", "--requests", "4", "--max-tokens", "8",
-                             "--tiny-models", str(tiny_build[0])], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [sys.executable, "bench/throughput.py", "--requests", "4", "--max-tokens", "8", "--tiny-models", str(tiny_build[0])],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     summary = summary_of(result.stdout)
     assert "4 requests, 8 new tokens" in result.stdout  # what was asked
-    for key in ("seq_ips", "concurrent_ips", "batch_ips", "fast_tokens_per_s", "floor_tokens_per_s",
-                "chat_tokens_per_s"):
+    for key in ("seq_ips", "concurrent_ips", "batch_ips", "fast_tokens_per_s", "floor_tokens_per_s", "chat_tokens_per_s"):
         rate(summary[key])
     # the ratios are of the speeds it measured
     seq = float(summary["seq_ips"])
     for ratio, speed in (("concurrent_x", "concurrent_ips"), ("batch_x", "batch_ips")):
         assert float(summary[ratio]) == pytest.approx(float(summary[speed]) / seq, rel=0.05, abs=0.01), summary
     assert float(summary["floor_fraction"]) == pytest.approx(
-        float(summary["fast_tokens_per_s"]) / float(summary["floor_tokens_per_s"]), rel=0.05, abs=0.002), summary
+        float(summary["fast_tokens_per_s"]) / float(summary["floor_tokens_per_s"]), rel=0.05, abs=0.002
+    ), summary
     rate(summary["fast_concurrent_x"])
     # the 4 concurrent requests were batched: batches of 1 to 4 that add up to the 4 requests
     sizes = json.loads(re.search(r"batch sizes seen \(concurrent\): (\[[\d, ]*\])", result.stdout)[1])
@@ -83,8 +93,13 @@ def test_throughput_benchmark_runs_on_the_cpu_tiny_model(tiny_build):
 
 
 def test_load_benchmark_prints_its_summary_and_loads_only_this_machine(live_server):
-    result = subprocess.run([sys.executable, "bench/load.py", live_server, "--levels", "1,2", "--requests", "2",
-                             "--model", "rapidocr"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "bench/load.py", live_server, "--levels", "1,2", "--requests", "2", "--model", "rapidocr"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     summary = summary_of(result.stdout)
     for level in (1, 2):  # 2 requests at each level, all answered: latencies and a health probe that never waited long
@@ -95,6 +110,7 @@ def test_load_benchmark_prints_its_summary_and_loads_only_this_machine(live_serv
         assert 0 < float(summary[f"c{level}_p50"]) <= float(summary[f"c{level}_p99"]) < 120, summary
         assert 0 < float(summary[f"c{level}_health_max"]) < 10, summary
     assert float(summary["health_max"]) == max(float(summary["c1_health_max"]), float(summary["c2_health_max"]))
-    elsewhere = subprocess.run([sys.executable, "bench/load.py", "http://192.0.2.1:8000"], cwd=ROOT,
-                               capture_output=True, text=True, timeout=60)
+    elsewhere = subprocess.run(
+        [sys.executable, "bench/load.py", "http://192.0.2.1:8000"], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
     assert elsewhere.returncode != 0 and "loopback" in elsewhere.stderr

@@ -9,8 +9,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def run(args, **env):
-    return subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=180,
-                          env={**os.environ, "HF_HUB_OFFLINE": "1", **env})
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env={**os.environ, "HF_HUB_OFFLINE": "1", **env},
+    )
 
 
 def test_download_local_and_offline_and_unknown(tiny_config):
@@ -24,8 +30,9 @@ def test_download_local_and_offline_and_unknown(tiny_config):
 
 def test_server_refuses_a_bad_config_with_a_clear_message(tmp_path):
     config = tmp_path / "config.yaml"
-    config.write_text("models:\n  - {id: q, name: Q, backend: transformers, source: Qwen/X, tasks: [chat], "
-                      "options: {precision: fp12}}\n")
+    config.write_text(
+        "models:\n  - {id: q, name: Q, backend: transformers, source: Qwen/X, tasks: [chat], options: {precision: fp12}}\n"
+    )
     result = run(["app.py"], CHATVLM_CONFIG=str(config), PORT="1")
     assert result.returncode == 2
     assert "Configuration error" in result.stderr and "precision" in result.stderr and "Traceback" not in result.stderr

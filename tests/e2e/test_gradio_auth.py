@@ -23,8 +23,7 @@ def test_gradio_api_needs_a_key(keyed_server):
 
 
 def test_a_user_key_runs_inference_through_gradio_client(keyed_server, english_file):
-    text, details = client(keyed_server, USER).predict(handle_file(str(english_file)), "rapidocr", "",
-                                                           api_name="/ocr")
+    text, details = client(keyed_server, USER).predict(handle_file(str(english_file)), "rapidocr", "", api_name="/ocr")
     assert "Invoice" in text and details["model"] == "rapidocr"
 
 

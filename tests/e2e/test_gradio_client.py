@@ -47,7 +47,8 @@ def test_batch_with_downloads(gradio, english_file, tmp_path):
     bad = tmp_path / "broken.jpg"
     bad.write_bytes(b"\xff\xd8 broken")
     table, totals, downloads = gradio.predict(
-        [handle_file(str(english_file)), handle_file(str(bad))], "rapidocr", "", api_name="/batch_ocr")
+        [handle_file(str(english_file)), handle_file(str(bad))], "rapidocr", "", api_name="/batch_ocr"
+    )
     assert table["headers"] == ["file", "status", "time_s", "text"]
     statuses = {row[0]: row[1] for row in table["data"]}
     assert statuses == {"document.png": "success", "broken.jpg": "error"}

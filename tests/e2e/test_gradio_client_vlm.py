@@ -12,13 +12,11 @@ def gradio(tiny_server):
 
 
 def test_multi_turn_chat(gradio, english_file):
-    history, prompt = gradio.predict(handle_file(str(english_file)), "What is this?", "qwen3_vl_2b", 0.0, 6, [],
-                                     api_name="/chat")
+    history, prompt = gradio.predict(handle_file(str(english_file)), "What is this?", "qwen3_vl_2b", 0.0, 6, [], api_name="/chat")
     assert prompt == "" and [m["role"] for m in history] == ["user", "assistant"]
     assert history[0]["content"] == [{"text": "What is this?", "type": "text"}]
     assert isinstance(history[1]["content"][0]["text"], str)
-    history, _ = gradio.predict(handle_file(str(english_file)), "And then?", "qwen3_vl_2b", 0.0, 6, history,
-                                api_name="/chat")
+    history, _ = gradio.predict(handle_file(str(english_file)), "And then?", "qwen3_vl_2b", 0.0, 6, history, api_name="/chat")
     assert [m["role"] for m in history] == ["user", "assistant", "user", "assistant"]
 
 

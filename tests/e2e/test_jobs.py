@@ -16,8 +16,9 @@ from tests.helpers import encode, image_pdf, render_lines, text_pdf
 
 
 def scanned(pages: int, font_size: int = 32) -> bytes:
-    return image_pdf([render_lines([f"Page {n} of the annual report", f"Section {n}.1 revenue grew"], font_size)
-                      for n in range(1, pages + 1)])
+    return image_pdf(
+        [render_lines([f"Page {n} of the annual report", f"Section {n}.1 revenue grew"], font_size) for n in range(1, pages + 1)]
+    )
 
 
 def wait_for(get, condition, timeout: float = 120.0, every: float = 0.2):
@@ -31,9 +32,12 @@ def wait_for(get, condition, timeout: float = 120.0, every: float = 0.2):
 
 
 def test_a_job_is_queued_polled_and_its_result_fetched(client):
-    files = [("files", ("report.pdf", scanned(2))), ("files", ("note.png", encode(render_lines(["Short note 77"])))),
-             ("files", ("broken.pdf", b"%PDF-1.4 nothing")), ("files", ("memo.pdf", text_pdf([["Memo about the budget",
-                                                                                                  "for next year"]])))]
+    files = [
+        ("files", ("report.pdf", scanned(2))),
+        ("files", ("note.png", encode(render_lines(["Short note 77"])))),
+        ("files", ("broken.pdf", b"%PDF-1.4 nothing")),
+        ("files", ("memo.pdf", text_pdf([["Memo about the budget", "for next year"]]))),
+    ]
     response = client.post("/jobs", files=files, data={"model": "embedded"})
     assert response.status_code == 202, response.text
     job = response.json()
@@ -101,11 +105,9 @@ def test_a_killed_server_finishes_its_job_after_a_restart(tmp_path):
     process, base = start_server(env, tmp_path / "first.log")
     try:
         small = httpx.post(f"{base}/jobs", files=[("files", ("n.png", encode(render_lines(["Kept result 5150"]))))])
-        finished = wait_for(lambda: httpx.get(f"{base}/jobs/{small.json()['id']}").json(),
-                            lambda b: b["state"] == "done")
+        finished = wait_for(lambda: httpx.get(f"{base}/jobs/{small.json()['id']}").json(), lambda b: b["state"] == "done")
         job = httpx.post(f"{base}/jobs", files=[("files", ("long.pdf", scanned(PAGES, 24)))], timeout=30).json()
-        midway = wait_for(lambda: httpx.get(f"{base}/jobs/{job['id']}").json(),
-                          lambda b: b["pages_done"] >= 2, every=0.05)
+        midway = wait_for(lambda: httpx.get(f"{base}/jobs/{job['id']}").json(), lambda b: b["pages_done"] >= 2, every=0.05)
         process.send_signal(signal.SIGKILL)
         process.wait(10)
     finally:

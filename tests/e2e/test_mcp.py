@@ -17,8 +17,10 @@ IMAGE = "data:image/png;base64," + base64.b64encode(encode(render_lines(ENGLISH)
 
 
 async def session_call(base: str, headers: dict | None = None, tool: str | None = None, arguments: dict | None = None):
-    async with streamablehttp_client(f"{base}/gradio_api/mcp/", headers=headers) as (read, write, _), \
-            ClientSession(read, write) as session:
+    async with (
+        streamablehttp_client(f"{base}/gradio_api/mcp/", headers=headers) as (read, write, _),
+        ClientSession(read, write) as session,
+    ):
         await session.initialize()
         tools = await session.list_tools()
         result = await session.call_tool(tool, arguments) if tool else None
@@ -39,8 +41,9 @@ def test_calling_the_ocr_tool_reads_the_image(live_server):
     assert not result.isError, result.content
     answer = json.loads(result.content[0].text)
     assert cer(answer["text"], "\n".join(ENGLISH)) <= 0.05 and answer["model"] == "rapidocr"
-    _, batch = asyncio.run(session_call(live_server, tool="ocr_images",
-                                        arguments={"images": [IMAGE, "data:image/png;base64,aGVsbG8="]}))
+    _, batch = asyncio.run(
+        session_call(live_server, tool="ocr_images", arguments={"images": [IMAGE, "data:image/png;base64,aGVsbG8="]})
+    )
     items = json.loads(batch.content[0].text)
     assert [item["status"] for item in items] == ["success", "error"] and "not an image" in items[1]["error"]
 
@@ -49,6 +52,12 @@ def test_with_keys_mcp_needs_a_key(keyed_server):
     base = keyed_server
     with pytest.raises(Exception):  # noqa: B017 (the transport's own error type for a 401)
         asyncio.run(session_call(base))
-    _, result = asyncio.run(session_call(base, headers={"Authorization": f"Bearer {USER_KEY}"},
-                                         tool="ocr_image", arguments={"image": IMAGE, "model": "rapidocr"}))
+    _, result = asyncio.run(
+        session_call(
+            base,
+            headers={"Authorization": f"Bearer {USER_KEY}"},
+            tool="ocr_image",
+            arguments={"image": IMAGE, "model": "rapidocr"},
+        )
+    )
     assert not result.isError and "Invoice" in result.content[0].text

@@ -32,8 +32,7 @@ def test_models(client):
 
 
 def test_plain_answer_with_usage_and_finish_reason(client):
-    answer = client.chat.completions.create(model="qwen3_vl_2b", messages=ask("Describe", IMAGE), max_tokens=5,
-                                            temperature=0)
+    answer = client.chat.completions.create(model="qwen3_vl_2b", messages=ask("Describe", IMAGE), max_tokens=5, temperature=0)
     choice = answer.choices[0]
     assert isinstance(choice.message.content, str) and choice.message.role == "assistant"
     assert choice.finish_reason == "length"  # the tiny model never stops on its own
@@ -42,10 +41,21 @@ def test_plain_answer_with_usage_and_finish_reason(client):
 
 
 def test_streamed_answer_equals_the_plain_one(client):
-    plain = client.chat.completions.create(model="qwen3_vl_2b", messages=ask("Describe", IMAGE), max_tokens=8,
-                                           temperature=0).choices[0].message.content
-    chunks = list(client.chat.completions.create(model="qwen3_vl_2b", messages=ask("Describe", IMAGE), max_tokens=8,
-                                                 temperature=0, stream=True, stream_options={"include_usage": True}))
+    plain = (
+        client.chat.completions.create(model="qwen3_vl_2b", messages=ask("Describe", IMAGE), max_tokens=8, temperature=0)
+        .choices[0]
+        .message.content
+    )
+    chunks = list(
+        client.chat.completions.create(
+            model="qwen3_vl_2b",
+            messages=ask("Describe", IMAGE),
+            max_tokens=8,
+            temperature=0,
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+    )
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert text == plain
     assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == "length"
@@ -53,8 +63,12 @@ def test_streamed_answer_equals_the_plain_one(client):
 
 
 def test_several_images_and_history(client):
-    messages = [{"role": "system", "content": "You read documents."}, *ask("What is this?", IMAGE, SMALL),
-                {"role": "assistant", "content": "An invoice."}, {"role": "user", "content": "And the total?"}]
+    messages = [
+        {"role": "system", "content": "You read documents."},
+        *ask("What is this?", IMAGE, SMALL),
+        {"role": "assistant", "content": "An invoice."},
+        {"role": "user", "content": "And the total?"},
+    ]
     answer = client.chat.completions.create(model="qwen3_vl_2b", messages=messages, max_completion_tokens=3)
     assert answer.usage.completion_tokens == 3
     with pytest.raises(openai.BadRequestError, match="at most 4 image"):
@@ -62,22 +76,32 @@ def test_several_images_and_history(client):
 
 
 def test_a_stop_sequence_ends_the_answer_before_it(client):
-    whole = client.chat.completions.create(model="qwen3_vl_2b", messages=ask("Describe", IMAGE), max_tokens=24,
-                                           temperature=0).choices[0].message.content
+    whole = (
+        client.chat.completions.create(model="qwen3_vl_2b", messages=ask("Describe", IMAGE), max_tokens=24, temperature=0)
+        .choices[0]
+        .message.content
+    )
     stop = whole[6:9]
     assert len(stop) == 3 and whole.find(stop) >= 1
-    cut = client.chat.completions.create(model="qwen3_vl_2b", messages=ask("Describe", IMAGE), max_tokens=24,
-                                         temperature=0, stop=[stop])
+    cut = client.chat.completions.create(
+        model="qwen3_vl_2b", messages=ask("Describe", IMAGE), max_tokens=24, temperature=0, stop=[stop]
+    )
     assert cut.choices[0].message.content == whole[: whole.find(stop)] and cut.choices[0].finish_reason == "stop"
-    streamed = client.chat.completions.create(model="qwen3_vl_2b", messages=ask("Describe", IMAGE), max_tokens=24,
-                                              temperature=0, stop=stop, stream=True)
+    streamed = client.chat.completions.create(
+        model="qwen3_vl_2b", messages=ask("Describe", IMAGE), max_tokens=24, temperature=0, stop=stop, stream=True
+    )
     assert "".join(c.choices[0].delta.content or "" for c in streamed if c.choices) == whole[: whole.find(stop)]
 
 
 def test_a_seed_repeats_a_sampled_answer(client):
     def sample(seed):
-        return client.chat.completions.create(model="qwen3_vl_2b", messages=ask("Describe", IMAGE), max_tokens=10,
-                                              temperature=0.9, seed=seed).choices[0].message.content
+        return (
+            client.chat.completions.create(
+                model="qwen3_vl_2b", messages=ask("Describe", IMAGE), max_tokens=10, temperature=0.9, seed=seed
+            )
+            .choices[0]
+            .message.content
+        )
 
     assert sample(7) == sample(7)
 
@@ -94,8 +118,11 @@ def test_errors_raise_the_sdk_exceptions(client):
     with pytest.raises(openai.BadRequestError, match="cannot chat"):
         client.chat.completions.create(model="got_ocr", messages=ask("Hi", SMALL))
     with pytest.raises(openai.BadRequestError, match="tools"):
-        client.chat.completions.create(model="qwen3_vl_2b", messages=ask("Hi", SMALL), tools=[
-            {"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}])
+        client.chat.completions.create(
+            model="qwen3_vl_2b",
+            messages=ask("Hi", SMALL),
+            tools=[{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}],
+        )
 
 
 def test_a_wrong_key_raises_authentication_error(keyed_server):

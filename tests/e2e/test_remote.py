@@ -26,8 +26,15 @@ CHAT = {"prompt": "Describe", "model": "remote", "temperature": "0", "max_tokens
 def with_remote(tiny_settings, urls, model="qwen3_vl_2b", **options):
     settings = tiny_settings.model_copy(deep=True)
     options = {"ocr_max_tokens": 16, **options}  # random weights never stop: keep OCR answers short, as the replicas do
-    settings.models.append(ModelSpec(id="remote", name="Remote Qwen3-VL", backend="openai", tasks=["ocr", "chat"],
-                                     options={"base_urls": urls, "model": model, **options}))
+    settings.models.append(
+        ModelSpec(
+            id="remote",
+            name="Remote Qwen3-VL",
+            backend="openai",
+            tasks=["ocr", "chat"],
+            options={"base_urls": urls, "model": model, **options},
+        )
+    )
     return settings
 
 
@@ -40,14 +47,19 @@ def served(replica: str) -> float:
     from prometheus_client.parser import text_string_to_metric_families
 
     text = httpx.get(f"{replica}/metrics", timeout=10).text
-    return sum(sample.value for family in text_string_to_metric_families(text) for sample in family.samples
-               if sample.name == "chatvlm_requests_total" and sample.labels.get("route") == "/v1/chat/completions")
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == "chatvlm_requests_total" and sample.labels.get("route") == "/v1/chat/completions"
+    )
 
 
 @pytest.fixture(scope="module")
 def replicas(tmp_path_factory, tiny_config):
-    started = [start_server({"CHATVLM_CONFIG": str(tiny_config)}, tmp_path_factory.mktemp(f"replica{i}") / "log")
-               for i in range(2)]
+    started = [
+        start_server({"CHATVLM_CONFIG": str(tiny_config)}, tmp_path_factory.mktemp(f"replica{i}") / "log") for i in range(2)
+    ]
     yield started
     for process, _ in started:
         stop_server(process)
@@ -67,8 +79,9 @@ def test_a_remote_model_answers_like_the_model_it_fronts(front, replicas):
     assert remote.json()["response"] == direct.json()["response"] and remote.json()["model"] == "remote"
     ocr = httpx.post(f"{base}/ocr?model=remote", files={"file": ("d.png", PNG)}, timeout=120)
     assert ocr.status_code == 200 and isinstance(ocr.json()["text"], str)
-    batch = httpx.post(f"{base}/batch/ocr?model=remote", files=[("files", ("a.png", PNG)), ("files", ("b.png", PNG))],
-                       timeout=120)
+    batch = httpx.post(
+        f"{base}/batch/ocr?model=remote", files=[("files", ("a.png", PNG)), ("files", ("b.png", PNG))], timeout=120
+    )
     assert batch.json()["successful"] == 2
 
 
@@ -80,11 +93,11 @@ def test_streaming_passes_through_the_openai_route(front):
     base, _ = front
     client = openai.OpenAI(base_url=f"{base}/v1", api_key="x", max_retries=0)
     image = "data:image/png;base64," + base64.b64encode(PNG).decode()
-    messages = [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": image}},
-                                             {"type": "text", "text": "Describe"}]}]
+    messages = [
+        {"role": "user", "content": [{"type": "image_url", "image_url": {"url": image}}, {"type": "text", "text": "Describe"}]}
+    ]
     plain = client.chat.completions.create(model="remote", messages=messages, max_tokens=8, temperature=0)
-    chunks = list(client.chat.completions.create(model="remote", messages=messages, max_tokens=8, temperature=0,
-                                                 stream=True))
+    chunks = list(client.chat.completions.create(model="remote", messages=messages, max_tokens=8, temperature=0, stream=True))
     assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == plain.choices[0].message.content
     assert plain.usage.completion_tokens == 8  # usage comes back from the replica
 
@@ -106,8 +119,7 @@ def test_a_replica_killed_mid_run_costs_no_request(front, replicas):
     base, service = front
     remote = loaded_backend(service.manager, "remote")
     results: list[int] = []
-    threads = [threading.Thread(target=lambda: results.append(chat(base, max_tokens="300").status_code))
-               for _ in range(6)]
+    threads = [threading.Thread(target=lambda: results.append(chat(base, max_tokens="300").status_code)) for _ in range(6)]
     for thread in threads:
         thread.start()
     deadline = time.monotonic() + 60
@@ -168,9 +180,13 @@ def transformers_serve(tiny_build, tmp_path_factory):
     log_path = tmp_path_factory.mktemp("transformers-serve") / "log"
     log = log_path.open("wb")
     command = "import sys; from transformers.cli.transformers import main; sys.argv[0] = 'transformers'; sys.exit(main())"
-    process = subprocess.Popen([sys.executable, "-c", command, "serve", str(folder),
-                                "--host", "127.0.0.1", "--port", str(port)], cwd=ROOT, stdout=log,
-                               stderr=subprocess.STDOUT, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    process = subprocess.Popen(
+        [sys.executable, "-c", command, "serve", str(folder), "--host", "127.0.0.1", "--port", str(port)],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
     base, deadline = f"http://127.0.0.1:{port}", time.monotonic() + 120
     while time.monotonic() < deadline and process.poll() is None:
         try:

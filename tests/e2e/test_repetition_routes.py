@@ -39,15 +39,17 @@ def loop_client(tiny_build, tmp_path_factory):
     for model_id, tiny, copy in (("qwen3_vl_2b", "qwen3_vl_tiny", "looping"), ("got_ocr", "got_ocr_tiny", "got_looping")):
         entry = next(m for m in settings.models if m.id == model_id)
         source = looping_copy(tiny_build[0] / tiny, folder / copy)
-        settings.models.append(entry.model_copy(update={"id": copy, "source": source,
-                                                        "options": {**entry.options, **cut}}))
+        settings.models.append(entry.model_copy(update={"id": copy, "source": source, "options": {**entry.options, **cut}}))
     with serve_in_thread(settings) as (base, _), httpx.Client(base_url=base, timeout=120) as client:
         yield client
 
 
 def chat(client, max_tokens):
-    return client.post("/chat", files={"file": ("i.png", PNG)},
-                       data={"prompt": "Describe", "model": "looping", "temperature": "0", "max_tokens": max_tokens})
+    return client.post(
+        "/chat",
+        files={"file": ("i.png", PNG)},
+        data={"prompt": "Describe", "model": "looping", "temperature": "0", "max_tokens": max_tokens},
+    )
 
 
 def test_a_loop_is_cut_to_one_copy_with_finish_reason_repetition(loop_client):
@@ -68,8 +70,17 @@ def test_max_tokens_before_the_loop_shows_gives_length(loop_client):
 
 def test_openai_protocol_reports_a_repetition_as_length_with_a_warning(loop_client):
     image = "data:image/png;base64," + base64.b64encode(PNG).decode()
-    request = {"model": "looping", "temperature": 0, "max_tokens": 200, "messages": [{"role": "user", "content": [
-        {"type": "image_url", "image_url": {"url": image}}, {"type": "text", "text": "Describe"}]}]}
+    request = {
+        "model": "looping",
+        "temperature": 0,
+        "max_tokens": 200,
+        "messages": [
+            {
+                "role": "user",
+                "content": [{"type": "image_url", "image_url": {"url": image}}, {"type": "text", "text": "Describe"}],
+            }
+        ],
+    }
     choice = loop_client.post("/v1/chat/completions", json=request).json()["choices"][0]
     assert choice["message"]["content"] == "AB" and choice["finish_reason"] == "length"
     assert "repeating itself" in choice["warning"]

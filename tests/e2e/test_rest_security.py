@@ -159,8 +159,11 @@ def test_error_details_never_echo_unbounded_input_or_internal_names(open_server)
     client = open_server
     huge = client.post("/ocr", params={"model": "m" * 60_000}, files={"file": ("d.png", PNG)})
     assert huge.status_code == 404 and len(huge.json()["detail"]) < 400
-    nan = client.post("/chat?temperature=nan", files={"file": ("d.png", PNG)},
-                      data={"prompt": "hi", "temperature": "nan", "model": "qwen3_vl_2b"})
+    nan = client.post(
+        "/chat?temperature=nan",
+        files={"file": ("d.png", PNG)},
+        data={"prompt": "hi", "temperature": "nan", "model": "qwen3_vl_2b"},
+    )
     assert nan.status_code == 400 and "temperature" in nan.json()["detail"] and "twice" not in nan.json()["detail"]
     text_as_file = client.post("/ocr", data={"file": "abc"})
     detail = text_as_file.json()["detail"]

@@ -16,8 +16,22 @@ CONFIG = ROOT / "tests" / "schemathesis.toml"
 
 
 def fuzz(base: str, *extra: str) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "schemathesis.cli", "--config-file", str(CONFIG), "run", f"{base}/openapi.json",
-               "--checks", "all", "--max-examples", "15", "--seed", "1", *extra]
+    command = [
+        sys.executable,
+        "-m",
+        "schemathesis.cli",
+        "--config-file",
+        str(CONFIG),
+        "run",
+        f"{base}/openapi.json",
+        "--checks",
+        "all",
+        "--max-examples",
+        "15",
+        "--seed",
+        "1",
+        *extra,
+    ]
     return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
 
 

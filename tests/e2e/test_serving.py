@@ -100,7 +100,8 @@ def test_gradio_api_cancel_stops_the_generation_and_frees_the_model(tiny_noloop_
         service.load_model("qwen3_vl_2b")
         runner = service.manager.runner("qwen3_vl_2b")
         job = Client(f"{base}/", verbose=False).submit(
-            handle_file(str(english_file)), "Describe", "qwen3_vl_2b", 0.0, 4000, [], api_name="/chat")
+            handle_file(str(english_file)), "Describe", "qwen3_vl_2b", 0.0, 4000, [], api_name="/chat"
+        )
         assert wait_until(lambda: runner.running == 1, 60), "the streamed chat to run"
         job.cancel()
         assert wait_until(lambda: runner.running == 0, 10), "the cancelled generation to stop"
@@ -129,8 +130,12 @@ def test_out_of_memory_fails_only_what_it_must_and_the_server_keeps_serving(sett
         chat = {**LONG_CHAT, "max_tokens": "3"}
         with httpx.Client(timeout=60) as client:
             async_results = []
-            threads = [threading.Thread(target=lambda: async_results.append(
-                client.post(f"{base}/chat", files={"file": ("i.png", PNG)}, data=chat))) for _ in range(2)]
+            threads = [
+                threading.Thread(
+                    target=lambda: async_results.append(client.post(f"{base}/chat", files={"file": ("i.png", PNG)}, data=chat))
+                )
+                for _ in range(2)
+            ]
             for thread in threads:
                 thread.start()
             for thread in threads:
@@ -152,8 +157,9 @@ def test_health_answers_at_once_while_a_flood_of_ocr_requests_is_in_flight(setti
 
     async def flood(base: str) -> tuple[list[tuple[float, int, int]], list[int]]:
         async with httpx.AsyncClient(timeout=300, limits=httpx.Limits(max_connections=100)) as client:
-            requests = [asyncio.create_task(client.post(f"{base}/ocr?model=embedded", files={"file": ("d.png", PNG)}))
-                        for _ in range(64)]
+            requests = [
+                asyncio.create_task(client.post(f"{base}/ocr?model=embedded", files={"file": ("d.png", PNG)})) for _ in range(64)
+            ]
             probes = []
             while not all(r.done() for r in requests):
                 started = time.perf_counter()
@@ -174,21 +180,30 @@ def test_health_answers_at_once_while_a_flood_of_ocr_requests_is_in_flight(setti
 
 def test_more_than_one_worker_process_is_refused_with_a_reason():
     port = str(free_port())
-    result = subprocess.run([sys.executable, "-m", "uvicorn", "api:app", "--workers", "2", "--port", port], cwd=ROOT,
-                            capture_output=True, text=True, timeout=180, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    result = subprocess.run(
+        [sys.executable, "-m", "uvicorn", "api:app", "--workers", "2", "--port", port],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
     # each worker exits at start with the reason; uvicorn then stops instead of serving (or restarting them)
     assert "must run as one worker process, not 2" in result.stderr and "replicas" in result.stderr
     assert "stopping the parent process" in result.stderr and "Application startup complete" not in result.stderr
 
 
-@pytest.mark.parametrize(("argv", "env", "count"), [
-    (["app.py"], {}, 1),
-    (["/usr/bin/uvicorn", "api:app", "--workers", "4"], {}, 4),
-    (["uvicorn", "app:app", "--workers=3"], {}, 3),
-    (["gunicorn", "-w", "2", "-k", "uvicorn.workers.UvicornWorker", "app:app"], {}, 2),
-    (["/venv/bin/uvicorn", "app:app"], {"WEB_CONCURRENCY": "5"}, 5),
-    (["pytest"], {"WEB_CONCURRENCY": "5"}, 1),
-])
+@pytest.mark.parametrize(
+    ("argv", "env", "count"),
+    [
+        (["app.py"], {}, 1),
+        (["/usr/bin/uvicorn", "api:app", "--workers", "4"], {}, 4),
+        (["uvicorn", "app:app", "--workers=3"], {}, 3),
+        (["gunicorn", "-w", "2", "-k", "uvicorn.workers.UvicornWorker", "app:app"], {}, 2),
+        (["/venv/bin/uvicorn", "app:app"], {"WEB_CONCURRENCY": "5"}, 5),
+        (["pytest"], {"WEB_CONCURRENCY": "5"}, 1),
+    ],
+)
 def test_worker_count_is_read_from_the_command_line(argv, env, count):
     from api.startup import worker_count
 

@@ -31,31 +31,44 @@ def docs(tmp_path_factory):
 
 def curl(command: str, base: str, cwd) -> tuple[int, dict]:
     command = command.replace("http://localhost:8000", base)
-    out = subprocess.run(command + ' -s -w "\\n%{http_code}"', shell=True, cwd=cwd, capture_output=True,
-                         text=True, timeout=120, check=True).stdout
+    out = subprocess.run(
+        command + ' -s -w "\\n%{http_code}"', shell=True, cwd=cwd, capture_output=True, text=True, timeout=120, check=True
+    ).stdout
     body, _, status = out.rpartition("\n")
     return int(status), json.loads(body)
 
 
 def test_curl_examples(tiny_server, docs):
     base = tiny_server.replace("127.0.0.1", "localhost")
-    status, body = curl('''curl -X POST "http://localhost:8000/ocr?model=qwen3_vl_2b" \\
-  -F "file=@document.jpg"''', base, docs)
+    status, body = curl(
+        '''curl -X POST "http://localhost:8000/ocr?model=qwen3_vl_2b" \\
+  -F "file=@document.jpg"''',
+        base,
+        docs,
+    )
     assert status == 200 and body["model"] == "qwen3_vl_2b" and isinstance(body["text"], str)
     assert set(body) >= {"text", "model", "processing_time", "image_size", "language"} and body["language"] is None
 
-    status, body = curl('''curl -X POST "http://localhost:8000/chat" \\
+    status, body = curl(
+        '''curl -X POST "http://localhost:8000/chat" \\
   -F "file=@image.jpg" \\
   -F "prompt=What's in this image?" \\
   -F "model=qwen3_vl_4b" \\
-  -F "temperature=0.7"''', base, docs)
+  -F "temperature=0.7"''',
+        base,
+        docs,
+    )
     assert status == 200 and body["model"] == "qwen3_vl_4b" and body["prompt"] == "What's in this image?"
     assert isinstance(body["response"], str) and body["processing_time"] > 0
 
-    status, body = curl('''curl -X POST "http://localhost:8000/batch/ocr?model=qwen3_vl_2b" \\
+    status, body = curl(
+        '''curl -X POST "http://localhost:8000/batch/ocr?model=qwen3_vl_2b" \\
   -F "files=@doc1.jpg" \\
   -F "files=@doc2.jpg" \\
-  -F "files=@doc3.jpg"''', base, docs)
+  -F "files=@doc3.jpg"''',
+        base,
+        docs,
+    )
     assert status == 200 and (body["total"], body["successful"], body["failed"]) == (3, 3, 0)
     assert [r["filename"] for r in body["results"]] == ["doc1.jpg", "doc2.jpg", "doc3.jpg"]
 
@@ -78,37 +91,23 @@ def test_requests_examples(tiny_server, docs, monkeypatch):
     print = printed.append  # noqa: A001  (the guide's examples print; keep what they print)
 
     # OCR
-    with open('document.jpg', 'rb') as f:
-        response = requests.post(
-            f'{url}/ocr',
-            files={'file': f},
-            params={'model': 'qwen3_vl_2b'}
-        )
-        print(response.json()['text'])
+    with open("document.jpg", "rb") as f:
+        response = requests.post(f"{url}/ocr", files={"file": f}, params={"model": "qwen3_vl_2b"})
+        print(response.json()["text"])
 
     # Chat
-    with open('image.jpg', 'rb') as f:
+    with open("image.jpg", "rb") as f:
         response = requests.post(
-            f'{url}/chat',
-            files={'file': f},
-            data={
-                'prompt': 'Describe this image',
-                'model': 'qwen3_vl_4b',
-                'temperature': 0.7
-            }
+            f"{url}/chat", files={"file": f}, data={"prompt": "Describe this image", "model": "qwen3_vl_4b", "temperature": 0.7}
         )
-        print(response.json()['response'])
+        print(response.json()["response"])
 
     # Batch
     files = [
-        ('files', open('doc1.jpg', 'rb')),  # noqa: SIM115 (as in the guide)
-        ('files', open('doc2.jpg', 'rb'))  # noqa: SIM115
+        ("files", open("doc1.jpg", "rb")),  # noqa: SIM115 (as in the guide)
+        ("files", open("doc2.jpg", "rb")),  # noqa: SIM115
     ]
-    response = requests.post(
-        f'{url}/batch/ocr',
-        files=files,
-        params={'model': 'qwen3_vl_2b'}
-    )
+    response = requests.post(f"{url}/batch/ocr", files=files, params={"model": "qwen3_vl_2b"})
     print(f"Processed {response.json()['successful']} files")
     for _, f in files:
         f.close()
@@ -117,23 +116,20 @@ def test_requests_examples(tiny_server, docs, monkeypatch):
 
     # Error handling
     try:
-        response = requests.post(f'{url}/ocr', files={'file': ('x.jpg', b'')})
+        response = requests.post(f"{url}/ocr", files={"file": ("x.jpg", b"")})
         response.raise_for_status()
         result = response.json()
         raise AssertionError(f"an empty file was accepted: {result}")
     except requests.exceptions.HTTPError as e:
-        assert e.response.status_code == 400 and "empty" in e.response.json()['detail']
+        assert e.response.status_code == 400 and "empty" in e.response.json()["detail"]
 
     # Concurrent requests
     def process_image(image_path):
-        with open(image_path, 'rb') as f:
-            response = requests.post(
-                f'{url}/ocr',
-                files={'file': f}
-            )
+        with open(image_path, "rb") as f:
+            response = requests.post(f"{url}/ocr", files={"file": f})
             return response.json()
 
-    image_paths = ['doc1.jpg', 'doc2.jpg', 'doc3.jpg']
+    image_paths = ["doc1.jpg", "doc2.jpg", "doc3.jpg"]
     with concurrent.futures.ThreadPoolExecutor(max_workers=4) as executor:
         results = list(executor.map(process_image, image_paths))
     assert all("Invoice" in r["text"] for r in results)  # the default OCR model on a CPU host is the embedded engine

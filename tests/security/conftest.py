@@ -26,6 +26,5 @@ def changed(settings, **changes):
 @contextmanager
 def live(settings, **changes):
     """A live server with these settings changed; yields (an HTTP client with its base URL set, the service)."""
-    with serve_in_thread(changed(settings, **changes)) as (base, service), \
-            httpx.Client(base_url=base, timeout=120) as client:
+    with serve_in_thread(changed(settings, **changes)) as (base, service), httpx.Client(base_url=base, timeout=120) as client:
         yield client, service

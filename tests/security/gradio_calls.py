@@ -45,12 +45,13 @@ def queue(client: httpx.Client, index: int, data: list, headers: dict | None = N
     """The browser's way: join the queue for event ``index``, then read the session's stream until the event is
     done; returns the process_completed message."""
     session = uuid.uuid4().hex[:12]
-    joined = client.post("/gradio_api/queue/join", headers=headers or {},
-                         json={"data": data, "fn_index": index, "session_hash": session, "event_data": None,
-                               "trigger_id": None})
+    joined = client.post(
+        "/gradio_api/queue/join",
+        headers=headers or {},
+        json={"data": data, "fn_index": index, "session_hash": session, "event_data": None, "trigger_id": None},
+    )
     assert joined.status_code == 200, joined.text
-    with client.stream("GET", "/gradio_api/queue/data", params={"session_hash": session},
-                       headers=headers or {}) as stream:
+    with client.stream("GET", "/gradio_api/queue/data", params={"session_hash": session}, headers=headers or {}) as stream:
         for line in stream.iter_lines():
             if line.startswith("data:"):
                 message = json.loads(line[5:])

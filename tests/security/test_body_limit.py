@@ -18,8 +18,9 @@ from tests.security.conftest import live
 
 MiB = 1024 * 1024
 BOUNDARY = "----attack"
-PART_HEAD = (f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.png\"\r\n"
-             "Content-Type: image/png\r\n\r\n").encode()
+PART_HEAD = (
+    f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="big.png"\r\nContent-Type: image/png\r\n\r\n'
+).encode()
 
 
 @pytest.fixture(scope="module")
@@ -58,8 +59,10 @@ def connect(client) -> socket.socket:
 
 
 def request_head(client, path: str, extra: str) -> bytes:
-    return (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{client.base_url.port}\r\n"
-            f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\n{extra}\r\n").encode()
+    return (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{client.base_url.port}\r\n"
+        f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\n{extra}\r\n"
+    ).encode()
 
 
 def answered(sock: socket.socket, wait: float = 0.0) -> bytes | None:
@@ -69,8 +72,9 @@ def answered(sock: socket.socket, wait: float = 0.0) -> bytes | None:
     response, deadline = b"", time.monotonic() + 10
     while time.monotonic() < deadline:
         head, _, body = response.partition(b"\r\n\r\n")
-        length = next((int(line.split(b":")[1]) for line in head.lower().split(b"\r\n")
-                       if line.startswith(b"content-length:")), None)
+        length = next(
+            (int(line.split(b":")[1]) for line in head.lower().split(b"\r\n") if line.startswith(b"content-length:")), None
+        )
         if length is not None and len(body) >= length:
             break
         if not select.select([sock], [], [], max(0.0, deadline - time.monotonic()))[0]:
@@ -86,10 +90,18 @@ def status_of(response: bytes) -> int:
     return int(response.split(b" ", 2)[1])
 
 
-@pytest.mark.parametrize("path, declared", [("/ocr", 10 * MiB), ("/chat", 10 * MiB), ("/batch/ocr", 40 * MiB),
-                                            ("/v1/chat/completions", 20 * MiB), ("/login", MiB),
-                                            ("/gradio_api/upload", 40 * MiB),
-                                            ("/models/rapidocr/load", 2 * MiB)])
+@pytest.mark.parametrize(
+    "path, declared",
+    [
+        ("/ocr", 10 * MiB),
+        ("/chat", 10 * MiB),
+        ("/batch/ocr", 40 * MiB),
+        ("/v1/chat/completions", 20 * MiB),
+        ("/login", MiB),
+        ("/gradio_api/upload", 40 * MiB),
+        ("/models/rapidocr/load", 2 * MiB),
+    ],
+)
 def test_a_declared_length_over_the_limit_is_refused_before_the_body(server, path, declared):
     with connect(server) as sock:
         sock.sendall(request_head(server, path, f"Content-Length: {declared}\r\n") + PART_HEAD + b"\0" * 1000)
@@ -102,8 +114,12 @@ def test_a_chunked_body_is_cut_at_the_limit_and_never_spooled_whole(server, spoo
     body_size, chunk = 30 * MiB, b"\0" * (256 * 1024)
     before, most, sent, response = spooled_bytes(spool), 0, 0, None
     with connect(server) as sock:
-        sock.sendall(request_head(server, "/ocr", "Transfer-Encoding: chunked\r\n")
-                     + f"{len(PART_HEAD):x}\r\n".encode() + PART_HEAD + b"\r\n")
+        sock.sendall(
+            request_head(server, "/ocr", "Transfer-Encoding: chunked\r\n")
+            + f"{len(PART_HEAD):x}\r\n".encode()
+            + PART_HEAD
+            + b"\r\n"
+        )
         deadline = time.monotonic() + 60
         while sent < body_size and response is None and time.monotonic() < deadline:
             try:

@@ -14,8 +14,7 @@ PNG = encode(render_lines(ENGLISH[:1]))
 
 
 def ocr(client, address: str):
-    return client.post("/ocr", params={"model": "rapidocr"}, files={"file": ("d.png", PNG)},
-                       headers={"X-Forwarded-For": address})
+    return client.post("/ocr", params={"model": "rapidocr"}, files={"file": ("d.png", PNG)}, headers={"X-Forwarded-For": address})
 
 
 def wrong_key(client, address: str):
@@ -32,15 +31,16 @@ def direct(settings):
 @pytest.fixture(scope="module")
 def behind_proxy(settings):
     """The same behind a proxy on this host (server.trusted_proxies: [127.0.0.1])."""
-    with live(settings, auth={"api_keys": KEYS, "failed_auth_limit": "2/minute"},
-              server={"trusted_proxies": ["127.0.0.1"]}) as (client, _):
+    with live(settings, auth={"api_keys": KEYS, "failed_auth_limit": "2/minute"}, server={"trusted_proxies": ["127.0.0.1"]}) as (
+        client,
+        _,
+    ):
         yield client
 
 
 def signs_in_securely(client) -> bool:
     """Whether a sign-in that says it came over HTTPS gets a Secure cookie (the scheme was believed)."""
-    signed_in = client.post("/login", data={"key": USER}, headers={"X-Forwarded-Proto": "https"},
-                            follow_redirects=False)
+    signed_in = client.post("/login", data={"key": USER}, headers={"X-Forwarded-Proto": "https"}, follow_redirects=False)
     assert signed_in.status_code == 303, signed_in.text
     return "secure" in signed_in.headers["set-cookie"].lower()
 

@@ -22,8 +22,12 @@ def declared_only(base_url: str, path: str, length: int) -> bytes:
     """Send a request's headers declaring ``length`` bytes and 1 KB of body; the server's answer (first bytes)."""
     host, port = base_url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=30) as sock:
-        sock.sendall(f"POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
-                     f"Content-Length: {length}\r\n\r\n".encode() + b"{" + b" " * 1023)
+        sock.sendall(
+            f"POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {length}\r\n\r\n".encode()
+            + b"{"
+            + b" " * 1023
+        )
         return sock.recv(4096)
 
 
@@ -39,8 +43,11 @@ def test_a_gradio_call_body_is_bounded_by_one_file_not_by_a_batch(server):
     # the upload route still takes a batch's worth (it streams to disk); MCP its max_images data: URLs
     files = [("files", (f"page{i}.png", b"x" * one_file)) for i in range(4)]
     assert client.post("/gradio_api/upload", files=files).status_code == 200
-    mcp = client.post("/gradio_api/mcp/", content=b"{" + b" " * (one_file * 2) + b"}",
-                      headers={"Content-Type": "application/json", "Accept": "application/json, text/event-stream"})
+    mcp = client.post(
+        "/gradio_api/mcp/",
+        content=b"{" + b" " * (one_file * 2) + b"}",
+        headers={"Content-Type": "application/json", "Accept": "application/json, text/event-stream"},
+    )
     assert mcp.status_code != 413, mcp.text[:200]
 
 

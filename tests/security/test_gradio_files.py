@@ -106,8 +106,10 @@ def test_server_paths_are_refused_by_every_file_input_through_every_door(server)
 
 def test_the_refusal_does_not_tell_whether_the_file_exists(server):
     client, _, headers, attacks, _ = server
-    answers = {run(client, "/gradio_api/run/ocr_document", [file_data(attacks[a]), "", "", "", False], headers)
-               for a in ("absolute", "missing", "system", "data dir")}
+    answers = {
+        run(client, "/gradio_api/run/ocr_document", [file_data(attacks[a]), "", "", "", False], headers)
+        for a in ("absolute", "missing", "system", "data dir")
+    }
     assert len(answers) == 1 and NOT_RECEIVED in answers.pop()[1]
 
 
@@ -127,16 +129,21 @@ def test_mcp_calls_refuse_them_too(server):
     client, _, headers, attacks, _ = server
 
     async def attempt(tool: str, arguments: dict):
-        async with streamablehttp_client(f"{base(client)}/gradio_api/mcp/", headers=headers) as (read, write, _), \
-                ClientSession(read, write) as session:
+        async with (
+            streamablehttp_client(f"{base(client)}/gradio_api/mcp/", headers=headers) as (read, write, _),
+            ClientSession(read, write) as session,
+        ):
             await session.initialize()
             return await session.call_tool(tool, arguments)
 
     for tool, arguments in (  # the UI's API events are not tools, but an agent may name them
-            ("ocr_document", {"document_path": file_data(attacks["absolute"]), "model_id": "", "hint": "",
-                              "page_spec": "", "force_ocr": False}),
-            ("ocr", {"image_path": file_data(attacks["symlink"]), "model_id": "", "hint": ""}),
-            ("ocr_image", {"image": attacks["absolute"]})):
+        (
+            "ocr_document",
+            {"document_path": file_data(attacks["absolute"]), "model_id": "", "hint": "", "page_spec": "", "force_ocr": False},
+        ),
+        ("ocr", {"image_path": file_data(attacks["symlink"]), "model_id": "", "hint": ""}),
+        ("ocr_image", {"image": attacks["absolute"]}),
+    ):
         result = asyncio.run(attempt(tool, arguments))
         text = " ".join(getattr(part, "text", "") for part in result.content)
         assert result.isError and not leaks(text), (tool, text)
@@ -152,8 +159,7 @@ def test_a_real_upload_still_works(server, private):
     client, _, headers, _, _ = server
     uploaded = upload(client, "salaries.pdf", private.read_bytes(), headers)
     assert uploaded.status_code == 200
-    status, body = run(client, "/gradio_api/run/ocr_document", [file_data(uploaded.json()[0]), "", "", "", False],
-                       headers)
+    status, body = run(client, "/gradio_api/run/ocr_document", [file_data(uploaded.json()[0]), "", "", "", False], headers)
     assert status == 200 and MARK in body
     gradio_client = Client(f"{base(client)}/", headers=headers, verbose=False)
     text, details = gradio_client.predict(handle_file(str(private)), "", "", "", False, api_name="/ocr_document")

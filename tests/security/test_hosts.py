@@ -23,8 +23,7 @@ def open_server(settings):
 @pytest.fixture(scope="module")
 def named_server(settings):
     """Keys on, and names of its own: one exact name and a domain's names."""
-    with live(settings, auth={"api_keys": KEYS},
-              server={"allowed_hosts": ["ocr.example.com", "*.corp.example"]}) as (client, _):
+    with live(settings, auth={"api_keys": KEYS}, server={"allowed_hosts": ["ocr.example.com", "*.corp.example"]}) as (client, _):
         yield client
 
 
@@ -51,8 +50,9 @@ def test_a_rebound_name_is_refused_on_every_route_with_keys_off(open_server):
     client = open_server
     for name in ("evil.example", "localhost.evil.example", "127.0.0.1.nip.io", "testserver"):
         for method, path, extra in REBOUND:
-            response = client.request(method, path, headers={**as_host(client, name), **extra},
-                                      content=b'{"data": []}' if method == "POST" else None)
+            response = client.request(
+                method, path, headers={**as_host(client, name), **extra}, content=b'{"data": []}' if method == "POST" else None
+            )
             assert response.status_code == 400, (name, method, path, response.status_code)
             detail = response.json()["detail"]
             assert "server.allowed_hosts" in detail and "CHATVLM_ALLOWED_HOSTS" in detail, detail
@@ -99,7 +99,8 @@ def test_the_default_names_follow_the_host_and_the_space(tmp_path):
     assert "[fd00::5]" in allowed_hosts(load_settings(config, env={"CHATVLM_HOST": "fd00::5"}))
     space = load_settings(config, env={"SPACE_ID": "me/ocr", "SPACE_HOST": "me-ocr.hf.space"})
     assert space.server.host == "0.0.0.0" and "me-ocr.hf.space" in allowed_hosts(space)
-    added = load_settings(config, env={"CHATVLM_ALLOWED_HOSTS": "a.example, B.example", "SPACE_ID": "me/ocr",
-                                       "SPACE_HOST": "me-ocr.hf.space"})
+    added = load_settings(
+        config, env={"CHATVLM_ALLOWED_HOSTS": "a.example, B.example", "SPACE_ID": "me/ocr", "SPACE_HOST": "me-ocr.hf.space"}
+    )
     assert {"a.example", "b.example", "me-ocr.hf.space"} <= set(allowed_hosts(added))
     assert "*" not in plain and "*" not in allowed_hosts(added)

@@ -58,8 +58,10 @@ def pdf(*contents: bytes) -> bytes:
         if id(packed) not in streams:
             objects.append(b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(packed) + packed + b"\nendstream")
             streams[id(packed)] = len(objects)
-        objects.append(b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents %d 0 R "
-                       b"/Resources << /Font << /F1 3 0 R >> >> >>" % streams[id(packed)])
+        objects.append(
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents %d 0 R "
+            b"/Resources << /Font << /F1 3 0 R >> >> >>" % streams[id(packed)]
+        )
         kids.append(len(objects))
     objects[1] = b"<< /Type /Pages /Kids [%s] /Count %d >>" % (b" ".join(b"%d 0 R" % k for k in kids), len(kids))
     out, offsets = bytearray(b"%PDF-1.4\n"), []
@@ -97,9 +99,12 @@ def normal() -> bytes:
 
 @pytest.fixture(scope="module")
 def server(settings):
-    with tempfile.TemporaryDirectory(prefix="chatvlm-pdf-bomb-") as data_dir, \
-            live(settings, limits={"page_timeout_s": PAGE_TIMEOUT_S, "page_memory_mb": PAGE_MEMORY_MB},
-                 server={"data_dir": data_dir}) as (client, service):
+    with (
+        tempfile.TemporaryDirectory(prefix="chatvlm-pdf-bomb-") as data_dir,
+        live(
+            settings, limits={"page_timeout_s": PAGE_TIMEOUT_S, "page_memory_mb": PAGE_MEMORY_MB}, server={"data_dir": data_dir}
+        ) as (client, service),
+    ):
         warm = client.post("/ocr", files={"file": ("note.png", encode(render_lines(["Warm up 42"])))})
         assert warm.status_code == 200  # the OCR engine is loaded before any memory is measured
         yield client
@@ -180,12 +185,12 @@ TIME_SAYS = f"longer than {PAGE_TIMEOUT_S:g} s"
 
 # ---- the tests ------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("force_ocr", [False, True], ids=["text-layer", "force-ocr"])
-def test_a_content_bomb_on_ocr_is_a_400_in_time_and_the_server_keeps_its_memory(server, memory_bomb, normal,
-                                                                                 force_ocr):
+def test_a_content_bomb_on_ocr_is_a_400_in_time_and_the_server_keeps_its_memory(server, memory_bomb, normal, force_ocr):
     read_normal(server, normal)
     with Watch() as watch:
-        response = server.post("/ocr", files={"file": ("bomb.pdf", memory_bomb, "application/pdf")},
-                               data={"force_ocr": str(force_ocr).lower()})
+        response = server.post(
+            "/ocr", files={"file": ("bomb.pdf", memory_bomb, "application/pdf")}, data={"force_ocr": str(force_ocr).lower()}
+        )
     assert response.status_code == 400, response.text[:300]
     detail = response.json()["detail"]
     assert detail.startswith("Page 1: ") and MEMORY_SAYS in detail and "server's limit per page" in detail, detail
@@ -195,14 +200,14 @@ def test_a_content_bomb_on_ocr_is_a_400_in_time_and_the_server_keeps_its_memory(
 
 
 @pytest.mark.parametrize("force_ocr", [False, True], ids=["text-layer", "force-ocr"])
-def test_a_page_slow_to_render_is_stopped_at_the_time_limit_and_others_are_served_meanwhile(
-        server, time_bomb, normal, force_ocr):
+def test_a_page_slow_to_render_is_stopped_at_the_time_limit_and_others_are_served_meanwhile(server, time_bomb, normal, force_ocr):
     read_normal(server, normal)
     answer: dict = {}
 
     def send_bomb() -> None:
-        answer["response"] = server.post("/ocr", files={"file": ("slow.pdf", time_bomb, "application/pdf")},
-                                         data={"force_ocr": str(force_ocr).lower()})
+        answer["response"] = server.post(
+            "/ocr", files={"file": ("slow.pdf", time_bomb, "application/pdf")}, data={"force_ocr": str(force_ocr).lower()}
+        )
         answer["at"] = time.monotonic()
 
     with Watch() as watch:
@@ -234,8 +239,15 @@ def test_a_batch_fails_the_bombs_alone(server, memory_bomb, bomb_page, normal):
     slow = pdf(*[slow_page] * 5)
     read_normal(server, normal)
     with Watch() as watch:
-        response = server.post("/batch/ocr", files=[("files", ("normal.pdf", normal)), ("files", ("bomb.pdf", memory_bomb)),
-                                                    ("files", ("mixed.pdf", mixed)), ("files", ("slow.pdf", slow))])
+        response = server.post(
+            "/batch/ocr",
+            files=[
+                ("files", ("normal.pdf", normal)),
+                ("files", ("bomb.pdf", memory_bomb)),
+                ("files", ("mixed.pdf", mixed)),
+                ("files", ("slow.pdf", slow)),
+            ],
+        )
     assert response.status_code == 200, response.text[:300]
     results = {r["filename"]: r for r in response.json()["results"]}
     assert results["normal.pdf"]["status"] == "success" and results["normal.pdf"]["text"].startswith(TEXT[0])
@@ -264,12 +276,17 @@ def wait_for(get, done, timeout: float):
 def test_a_job_with_a_bomb_ends_with_that_file_failed(server, memory_bomb, time_bomb, normal):
     read_normal(server, normal)
     with Watch() as watch:
-        response = server.post("/jobs", files=[("files", ("bomb.pdf", memory_bomb)), ("files", ("slow.pdf", time_bomb)),
-                                               ("files", ("normal.pdf", normal))])
+        response = server.post(
+            "/jobs",
+            files=[("files", ("bomb.pdf", memory_bomb)), ("files", ("slow.pdf", time_bomb)), ("files", ("normal.pdf", normal))],
+        )
         assert response.status_code == 202, response.text[:300]
         job = response.json()
-        ended = wait_for(lambda: server.get(f"/jobs/{job['id']}").json(), lambda b: b["state"] not in
-                         ("queued", "running"), 2 * PAGE_TIMEOUT_S + MARGIN_S + 30)
+        ended = wait_for(
+            lambda: server.get(f"/jobs/{job['id']}").json(),
+            lambda b: b["state"] not in ("queued", "running"),
+            2 * PAGE_TIMEOUT_S + MARGIN_S + 30,
+        )
     assert ended["state"] == "done", ended
     result = server.get(f"/jobs/{job['id']}/result").json()
     by_name = {r["filename"]: r for r in result["results"]}

@@ -37,8 +37,10 @@ def mcp_call(client, headers: dict, tool: str, arguments: dict):
     from mcp.client.streamable_http import streamablehttp_client
 
     async def attempt():
-        async with streamablehttp_client(f"{base(client)}/gradio_api/mcp/", headers=headers) as (read, write, _), \
-                ClientSession(read, write) as session:
+        async with (
+            streamablehttp_client(f"{base(client)}/gradio_api/mcp/", headers=headers) as (read, write, _),
+            ClientSession(read, write) as session,
+        ):
             await session.initialize()
             return await session.call_tool(tool, arguments)
 
@@ -71,21 +73,34 @@ def test_every_door_refuses_a_key_whose_budget_is_used(keyed):
 
     # REST, /v1, jobs
     assert_429(rest_ocr(client, user), "/ocr")
-    assert_429(client.post("/chat", data={"prompt": "What is it?"}, files={"file": ("d.png", PNG)}, headers=user),
-               "/chat")
+    assert_429(client.post("/chat", data={"prompt": "What is it?"}, files={"file": ("d.png", PNG)}, headers=user), "/chat")
     assert_429(client.post("/batch/ocr", files=[("files", ("d.png", PNG))], headers=user), "/batch/ocr")
     assert_429(client.post("/jobs", files=[("files", ("d.png", PNG))], headers=user), "/jobs")
-    openai = client.post("/v1/chat/completions", headers=user, json={"messages": [{"role": "user", "content": [
-        {"type": "text", "text": "What is it?"}, {"type": "image_url", "image_url": {"url": DATA_URL}}]}]})
+    openai = client.post(
+        "/v1/chat/completions",
+        headers=user,
+        json={
+            "messages": [
+                {
+                    "role": "user",
+                    "content": [{"type": "text", "text": "What is it?"}, {"type": "image_url", "image_url": {"url": DATA_URL}}],
+                }
+            ]
+        },
+    )
     assert_429(openai, "/v1/chat/completions")
     assert openai.json()["error"]["type"] == "rate_limit_error"
 
     # Gradio's direct API, under each of its paths
-    for door, data in (("/gradio_api/run/ocr", [image, "", ""]), ("/gradio_api/run/ocr/", [image, "", ""]),
-                       ("/gradio_api/api/ocr", [image, "", ""]), ("/gradio_api/api/ocr_image", [DATA_URL, "", ""]),
-                       ("/gradio_api/run/ocr_document", [image, "", "", "", False]),
-                       ("/gradio_api/run/batch_ocr", [[image], "", ""]),
-                       ("/gradio_api/run/chat", [image, "What is it?", "", 0.7, 16, []])):
+    for door, data in (
+        ("/gradio_api/run/ocr", [image, "", ""]),
+        ("/gradio_api/run/ocr/", [image, "", ""]),
+        ("/gradio_api/api/ocr", [image, "", ""]),
+        ("/gradio_api/api/ocr_image", [DATA_URL, "", ""]),
+        ("/gradio_api/run/ocr_document", [image, "", "", "", False]),
+        ("/gradio_api/run/batch_ocr", [[image], "", ""]),
+        ("/gradio_api/run/chat", [image, "What is it?", "", 0.7, 16, []]),
+    ):
         status, body = run(client, door, data, user)
         assert status == 429 and json.loads(body)["error"].startswith(LIMITED), (door, status, body)
     direct = client.post("/gradio_api/run/ocr", json={"data": [image, "", ""]}, headers=user)

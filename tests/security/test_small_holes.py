@@ -72,11 +72,13 @@ def test_a_cancel_while_the_worker_reads_the_jobs_files_is_quiet(settings, tmp_p
 
 
 # ---- b) Gradio's /call/v2 with a body it cannot use --------------------------------------------------------------
-BAD_CALLS = [("/gradio_api/call/v2/ocr", {"data": ["x", "embedded", ""]}, 400),
-             ("/gradio_api/call/v2/ocr/", {"junk": 1}, 400),
-             ("/gradio_api/call/v2/ocr", {}, 400),
-             ("/gradio_api/call/v2/no_such_endpoint", {"data": []}, 404),
-             ("/gradio_api/call/no_such_endpoint", {"data": []}, 404)]
+BAD_CALLS = [
+    ("/gradio_api/call/v2/ocr", {"data": ["x", "embedded", ""]}, 400),
+    ("/gradio_api/call/v2/ocr/", {"junk": 1}, 400),
+    ("/gradio_api/call/v2/ocr", {}, 400),
+    ("/gradio_api/call/v2/no_such_endpoint", {"data": []}, 404),
+    ("/gradio_api/call/no_such_endpoint", {"data": []}, 404),
+]
 
 
 @pytest.mark.parametrize("keys", [False, True])
@@ -125,19 +127,29 @@ def test_head_keeps_gets_access_rules_with_keys_on(keyed_server):
 def test_a_parameter_in_both_places_takes_the_form_value(open_server):
     client = open_server
     pdf = {"file": ("contract.pdf", PDF, "application/pdf")}
-    read = client.post("/ocr", params={"force_ocr": "true", "model": "no-such-model"}, files=pdf,
-                       data={"force_ocr": "false", "model": "embedded"})
+    read = client.post(
+        "/ocr",
+        params={"force_ocr": "true", "model": "no-such-model"},
+        files=pdf,
+        data={"force_ocr": "false", "model": "embedded"},
+    )
     assert read.status_code == 200, read.text
     assert read.json()["model"] == "embedded" and read.json()["pages"][0]["source"] == "text-layer"
     same = client.post("/ocr", params={"force_ocr": "false"}, files=pdf, data={"force_ocr": "false"})
     assert same.status_code == 200 and same.json()["pages"][0]["source"] == "text-layer"
-    batch = client.post("/batch/ocr", params={"force_ocr": "true", "language": "ru"},
-                        files=[("files", ("contract.pdf", PDF, "application/pdf"))],
-                        data={"force_ocr": "false", "language": "en"})
+    batch = client.post(
+        "/batch/ocr",
+        params={"force_ocr": "true", "language": "ru"},
+        files=[("files", ("contract.pdf", PDF, "application/pdf"))],
+        data={"force_ocr": "false", "language": "en"},
+    )
     assert batch.status_code == 200 and batch.json()["results"][0]["pages"][0]["source"] == "text-layer"
-    job = client.post("/jobs", params={"force_ocr": "true", "model": "no-such-model"},
-                      files=[("files", ("contract.pdf", PDF, "application/pdf"))],
-                      data={"force_ocr": "false", "model": "embedded"})
+    job = client.post(
+        "/jobs",
+        params={"force_ocr": "true", "model": "no-such-model"},
+        files=[("files", ("contract.pdf", PDF, "application/pdf"))],
+        data={"force_ocr": "false", "model": "embedded"},
+    )
     assert job.status_code == 202 and job.json()["model"] == "embedded"
     assert client.delete(f"/jobs/{job.json()['id']}").status_code == 200
 
@@ -149,8 +161,9 @@ def test_a_parameter_is_one_value_as_the_schema_says(open_server):
         assert response.status_code == 400 and "force_ocr" in response.json()["detail"], response.text
     # and a parameter repeated in one place is not silently read as one of its values
     for route, file_field in (("/ocr", "file"), ("/batch/ocr", "files"), ("/jobs", "files")):
-        form = client.post(route, files=[(file_field, ("d.png", PNG, "image/png")), ("model", (None, "embedded")),
-                                         ("model", (None, "rapidocr"))])
+        form = client.post(
+            route, files=[(file_field, ("d.png", PNG, "image/png")), ("model", (None, "embedded")), ("model", (None, "rapidocr"))]
+        )
         assert form.status_code == 400 and "more than once in the form" in form.json()["detail"], (route, form.text)
         query = client.post(f"{route}?language=en&language=ru", files=[(file_field, ("d.png", PNG, "image/png"))])
         assert query.status_code == 400 and "more than once in the query" in query.json()["detail"], route

@@ -129,8 +129,12 @@ def test_each_redirect_hop_is_resolved_checked_and_pinned(rebinding):
     def via_start(target: str) -> str:
         return f"http://start.test:{internal.port}/to/{quote(target, safe='')}"
 
-    for target in (f"http://127.0.0.1:{internal.port}/a.png", f"http://inside.test:{internal.port}/a.png",
-                   f"http://mapped.test:{internal.port}/a.png", f"http://[64:ff9b::7f00:1]:{internal.port}/a.png"):
+    for target in (
+        f"http://127.0.0.1:{internal.port}/a.png",
+        f"http://inside.test:{internal.port}/a.png",
+        f"http://mapped.test:{internal.port}/a.png",
+        f"http://[64:ff9b::7f00:1]:{internal.port}/a.png",
+    ):
         with pytest.raises(BadInput, match="not a public address"):
             read(via_start(target), ALLOWED, resolver=resolver)
     # a redirect to a rebinding name: its one lookup is checked and pinned too
@@ -166,12 +170,27 @@ def test_public_addresses_in_the_same_forms_stay_allowed():
 def test_chat_completions_refuse_private_image_urls_with_a_clear_400(settings, rebinding):
     internal, public = rebinding
     with live(settings, limits={"image_urls": True}) as (client, _):
-        def ask(url):
-            return client.post("/v1/chat/completions", json={"model": "qwen3_vl_2b", "messages": [{"role": "user", "content": [
-                {"type": "image_url", "image_url": {"url": url}}, {"type": "text", "text": "Describe"}]}]})
 
-        for url in (f"http://[64:ff9b::7f00:1]:{internal.port}/a.png", f"http://[::127.0.0.1]:{internal.port}/a.png",
-                    f"http://[2002:7f00:1::1]:{internal.port}/a.png", f"http://127.0.0.1:{internal.port}/a.png"):
+        def ask(url):
+            return client.post(
+                "/v1/chat/completions",
+                json={
+                    "model": "qwen3_vl_2b",
+                    "messages": [
+                        {
+                            "role": "user",
+                            "content": [{"type": "image_url", "image_url": {"url": url}}, {"type": "text", "text": "Describe"}],
+                        }
+                    ],
+                },
+            )
+
+        for url in (
+            f"http://[64:ff9b::7f00:1]:{internal.port}/a.png",
+            f"http://[::127.0.0.1]:{internal.port}/a.png",
+            f"http://[2002:7f00:1::1]:{internal.port}/a.png",
+            f"http://127.0.0.1:{internal.port}/a.png",
+        ):
             response = ask(url)
             assert response.status_code == 400, (url, response.text)
             assert "not a public address" in response.json()["error"]["message"]

@@ -20,8 +20,22 @@ TOP = ("inference", "api", "ui", "app", "assembly")  # the packages (and the top
 # modules only). `callers` (who is calling: the uploader) and `rate_limit` (the moving-window limiter) joined it
 # with the security fixes; `pinned_fetch` (an HTTP fetch pinned to a checked address) imports only the kernel;
 # `markdown` renders a result (kernel types) as Markdown.
-KERNEL = ["settings", "errors", "values", "results", "images", "languages", "layout", "device", "cancel", "observe",
-          "callers", "rate_limit", "pinned_fetch", "markdown"]
+KERNEL = [
+    "settings",
+    "errors",
+    "values",
+    "results",
+    "images",
+    "languages",
+    "layout",
+    "device",
+    "cancel",
+    "observe",
+    "callers",
+    "rate_limit",
+    "pinned_fetch",
+    "markdown",
+]
 KERNEL_MODULES = frozenset(f"inference.{name}" for name in KERNEL)
 # What REST and UI may import of inference, besides the kernel: the package facade (InferenceService, error types).
 FACADE = frozenset({"inference"})
@@ -31,12 +45,19 @@ MAX_LINES = 350
 SERVICE = ("inference.service", 300)  # the facade stays small
 
 # What the target layout names (issue #18, point 1): these modules exist, and the backends are in packages by family.
-TARGET_MODULES = ["inference.service", "inference.catalog", "inference.inputs", "inference.pages",
-                  "inference.job_store", "inference.jobs"]
+TARGET_MODULES = [
+    "inference.service",
+    "inference.catalog",
+    "inference.inputs",
+    "inference.pages",
+    "inference.job_store",
+    "inference.jobs",
+]
 TARGET_PACKAGES = ["inference.backends.ocr", "inference.backends.hf", "inference.backends.remote"]
 
 
 # -- the checker (also run on a synthetic tree below, so it is known to fail) --------------------------------------
+
 
 def module_files(root: Path, top: Iterable[str] = TOP) -> dict[str, Path]:
     """Module name -> file, for every top-level package or module in ``top`` under ``root``."""
@@ -175,6 +196,7 @@ def shortest_cycle(graph: dict[str, set[str]], component: set[str]) -> list[str]
 
 def component_of(graph: dict[str, set[str]], cycle: list[str]) -> str:
     """' (with a, b, ...)' when more modules than the cycle's are tied up with it, else ''."""
+
     def reach(start: str, edges: dict[str, set[str]]) -> set[str]:
         seen, todo = {start}, [start]
         while todo:
@@ -199,8 +221,13 @@ def in_package(module: str, package: str) -> bool:
 
 def crossings(graph: dict[str, set[str]], who, allowed) -> list[str]:
     """'a -> b' for every import of a module ``who`` selects that ``allowed(a, b)`` refuses."""
-    return [f"{source} -> {target}" for source in sorted(graph) if who(source)
-            for target in sorted(graph[source]) if not allowed(source, target)]
+    return [
+        f"{source} -> {target}"
+        for source in sorted(graph)
+        if who(source)
+        for target in sorted(graph[source])
+        if not allowed(source, target)
+    ]
 
 
 def listing(lines: list[str]) -> str:
@@ -215,7 +242,8 @@ GRAPH = import_graph()
 def test_no_import_cycles():
     cycles = find_cycles(GRAPH)
     assert not cycles, f"{len(cycles)} import cycle(s) (type-only and lazy imports count):" + listing(
-        [" -> ".join(cycle) + component_of(GRAPH, cycle) for cycle in cycles])
+        [" -> ".join(cycle) + component_of(GRAPH, cycle) for cycle in cycles]
+    )
 
 
 def test_kernel_imports_nothing_above_it():
@@ -224,8 +252,7 @@ def test_kernel_imports_nothing_above_it():
 
 
 def test_backends_import_only_the_kernel_and_backends():
-    bad = crossings(GRAPH, lambda m: in_package(m, BACKENDS),
-                    lambda m, t: t in KERNEL_MODULES or in_package(t, BACKENDS))
+    bad = crossings(GRAPH, lambda m: in_package(m, BACKENDS), lambda m, t: t in KERNEL_MODULES or in_package(t, BACKENDS))
     assert not bad, "backends import only the kernel and other backends (never the core, REST, UI):" + listing(bad)
 
 
@@ -246,14 +273,18 @@ API_SHIM = ("api", "assembly")
 def test_rest_imports_only_the_facade_and_the_kernel():
     allowed = edge_allowed("api")
     bad = crossings(GRAPH, lambda m: in_package(m, "api"), lambda m, t: (m, t) == API_SHIM or allowed(m, t))
-    assert not bad, ("api/ imports only `inference` (the facade) and kernel modules: never ui/, app, a backend or "
-                     "the core's parts:" + listing(bad))
+    assert not bad, (
+        "api/ imports only `inference` (the facade) and kernel modules: never ui/, app, a backend or "
+        "the core's parts:" + listing(bad)
+    )
 
 
 def test_ui_imports_only_the_facade_and_the_kernel():
     bad = crossings(GRAPH, lambda m: in_package(m, "ui"), edge_allowed("ui"))
-    assert not bad, ("ui/ imports only `inference` (the facade) and kernel modules: never api/, app, a backend or "
-                     "the core's parts:" + listing(bad))
+    assert not bad, (
+        "ui/ imports only `inference` (the facade) and kernel modules: never api/, app, a backend or "
+        "the core's parts:" + listing(bad)
+    )
 
 
 def test_rest_never_imports_the_assembly():
@@ -267,8 +298,7 @@ def line_counts(root: Path = ROOT, top: Iterable[str] = TOP) -> dict[str, int]:
 
 def test_no_module_over_350_lines():
     counts = line_counts()
-    big = [f"{name}: {lines} lines" for name, lines in sorted(counts.items(), key=lambda item: -item[1])
-           if lines > MAX_LINES]
+    big = [f"{name}: {lines} lines" for name, lines in sorted(counts.items(), key=lambda item: -item[1]) if lines > MAX_LINES]
     assert not big, f"modules over {MAX_LINES} lines:" + listing(big)
 
 
@@ -287,6 +317,7 @@ def test_the_target_layout_exists():
 
 # -- the checker can fail -----------------------------------------------------------------------------------------
 
+
 def write(root: Path, files: dict[str, str]) -> None:
     for name, text in files.items():
         path = root / name
@@ -295,23 +326,31 @@ def write(root: Path, files: dict[str, str]) -> None:
 
 
 def test_the_checker_finds_cycles_and_crossings(tmp_path):
-    write(tmp_path, {
-        "inference/__init__.py": "from .service import Service\n",
-        "inference/service.py": "from .jobs import Jobs\nclass Service: ...\n",
-        "inference/jobs.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from inference.service import Service\n",
-        "inference/errors.py": "import os\n",
-        "inference/backends/__init__.py": "",
-        "inference/backends/a.py": "from ..errors import X\nfrom .. import jobs\n",
-        "api/__init__.py": "def __getattr__(name):\n    import app\n    return app.app\n",
-        "api/routes/ocr.py": "from ...inference import errors, Service\nfrom inference.jobs import Jobs\n",
-        "app.py": "import api\n",
-    })
+    write(
+        tmp_path,
+        {
+            "inference/__init__.py": "from .service import Service\n",
+            "inference/service.py": "from .jobs import Jobs\nclass Service: ...\n",
+            "inference/jobs.py": (
+                "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from inference.service import Service\n"
+            ),
+            "inference/errors.py": "import os\n",
+            "inference/backends/__init__.py": "",
+            "inference/backends/a.py": "from ..errors import X\nfrom .. import jobs\n",
+            "api/__init__.py": "def __getattr__(name):\n    import app\n    return app.app\n",
+            "api/routes/ocr.py": "from ...inference import errors, Service\nfrom inference.jobs import Jobs\n",
+            "app.py": "import api\n",
+        },
+    )
     graph = import_graph(tmp_path)
     assert graph["inference.backends.a"] == {"inference.errors", "inference.jobs"}
     assert graph["api.routes.ocr"] == {"inference.errors", "inference", "inference.jobs"}
     assert find_cycles(graph) == [["api", "app", "api"], ["inference.jobs", "inference.service", "inference.jobs"]]
-    assert crossings(graph, lambda m: in_package(m, BACKENDS), lambda m, t: t in KERNEL_MODULES
-                     or in_package(t, BACKENDS)) == ["inference.backends.a -> inference.jobs"]
+    assert crossings(graph, lambda m: in_package(m, BACKENDS), lambda m, t: t in KERNEL_MODULES or in_package(t, BACKENDS)) == [
+        "inference.backends.a -> inference.jobs"
+    ]
     assert crossings(graph, lambda m: in_package(m, "api"), edge_allowed("api")) == [
-        "api -> app", "api.routes.ocr -> inference.jobs"]
+        "api -> app",
+        "api.routes.ocr -> inference.jobs",
+    ]
     assert find_cycles({"a": {"b"}, "b": {"c"}, "c": {"a", "b"}}) == [["a", "b", "c", "a"]]

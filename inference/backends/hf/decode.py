@@ -35,8 +35,15 @@ def end_tokens(generation_config: Any) -> set[int]:
     return {t for t in [*ends, generation_config.pad_token_id] if t is not None}
 
 
-def rows(inputs: Any, tokens: Any, limits: list[int], stop: tuple[str, ...], ends: set[int],
-         decode: Callable[[Any], list[str]], options: RepetitionOptions) -> list[Row]:
+def rows(
+    inputs: Any,
+    tokens: Any,
+    limits: list[int],
+    stop: tuple[str, ...],
+    ends: set[int],
+    decode: Callable[[Any], list[str]],
+    options: RepetitionOptions,
+) -> list[Row]:
     """Each row's answer, cut at its own max_tokens, at its first end token, and after the first copy of a
     repetition that ends it."""
     answers = []
@@ -46,10 +53,9 @@ def rows(inputs: Any, tokens: Any, limits: list[int], stop: tuple[str, ...], end
         reason = "stop" if length is not None or len(ids) < limit else "length"
         ids = ids if length is None else ids[:length]
         generated = len(ids)  # what was generated (and counts as usage), before a repetition is cut
-        repeat = repeated_tail(ids, options.repetition_min_tokens, options.repetition_max_period,
-                               options.repetition_min_copies)
+        repeat = repeated_tail(ids, options.repetition_min_tokens, options.repetition_max_period, options.repetition_min_copies)
         if repeat is not None:
-            ids, reason = ids[:repeat.keep], "repetition"
+            ids, reason = ids[: repeat.keep], "repetition"
         prompt = int(inputs["attention_mask"][i].sum()) if "attention_mask" in inputs else 0
         text = decode([ids])[0]
         cut = cut_at_stop(text, stop)
@@ -60,11 +66,16 @@ def rows(inputs: Any, tokens: Any, limits: list[int], stop: tuple[str, ...], end
 def output(work: Work, row: Row, ocr_text: Callable[[str], str]) -> Output:
     """The row as the output its work asked for; ``ocr_text`` takes the transcription out of an OCR answer."""
     chat = isinstance(work, ChatWork)
-    warning = cut_warning(row.finish_reason, row.completion_tokens,
-                          "max_tokens" if chat else "ocr_max_tokens in the server's config")
+    warning = cut_warning(
+        row.finish_reason, row.completion_tokens, "max_tokens" if chat else "ocr_max_tokens in the server's config"
+    )
     warnings = [warning] if warning else []
     if chat:
-        return ChatOutput(text=row.text.strip(), finish_reason=row.finish_reason,  # type: ignore[arg-type]
-                          prompt_tokens=row.prompt_tokens, completion_tokens=row.completion_tokens,
-                          warnings=warnings)
+        return ChatOutput(
+            text=row.text.strip(),
+            finish_reason=row.finish_reason,  # type: ignore[arg-type]
+            prompt_tokens=row.prompt_tokens,
+            completion_tokens=row.completion_tokens,
+            warnings=warnings,
+        )
     return OcrOutput(text=ocr_text(row.text), warnings=warnings, completion_tokens=row.completion_tokens)

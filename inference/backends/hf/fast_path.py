@@ -25,8 +25,7 @@ def bucket(n: int, sizes: list[int]) -> int:
 
 def batch_buckets(options: HfOptions) -> list[int]:
     """The batch sizes the fast path runs at: the configured buckets below max_batch_size, and max_batch_size."""
-    return sorted({size for size in options.fast_path_batch_sizes if size < options.max_batch_size}
-                  | {options.max_batch_size})
+    return sorted({size for size in options.fast_path_batch_sizes if size < options.max_batch_size} | {options.max_batch_size})
 
 
 def token_bucket(n: int) -> int:
@@ -55,9 +54,15 @@ class FastPath:
         cold = rows not in self.warm_batches or cache_tokens > self.cache_tokens
         if cold and self.warmed:
             self.cold_requests += 1
-            log.warning("%s fast path: a batch of %d rows needing %d cache tokens per row is a shape the warm-up did "
-                        "not compile (batches %s, %d tokens); it compiles now. Raise fast_path_warmup_tokens or "
-                        "lower max_tokens to avoid this.", self.model_id, rows, cache_tokens,
-                        sorted(self.warm_batches), self.cache_tokens)
+            log.warning(
+                "%s fast path: a batch of %d rows needing %d cache tokens per row is a shape the warm-up did "
+                "not compile (batches %s, %d tokens); it compiles now. Raise fast_path_warmup_tokens or "
+                "lower max_tokens to avoid this.",
+                self.model_id,
+                rows,
+                cache_tokens,
+                sorted(self.warm_batches),
+                self.cache_tokens,
+            )
         self.warm_batches.add(rows)
         self.cache_tokens = max(self.cache_tokens, cache_tokens)

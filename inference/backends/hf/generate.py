@@ -243,9 +243,8 @@ class HfBackend(Backend):
             if self.options.fast_path:
                 rows, prompt = inputs["input_ids"].shape
                 self.fast.note_shape(rows, prompt + params.max_tokens)
-            output = self.model.generate(**inputs, **self.generation_kwargs(params), stopping_criteria=criteria,
-                                         **extra)
-        return output[:, inputs["input_ids"].shape[1]:]
+            output = self.model.generate(**inputs, **self.generation_kwargs(params), stopping_criteria=criteria, **extra)
+        return output[:, inputs["input_ids"].shape[1] :]
 
     def rows(self, inputs: Any, tokens: Any, limits: list[int], stop: tuple[str, ...] = ()) -> list[Row]:
         """Each row's answer (``decode.rows``)."""

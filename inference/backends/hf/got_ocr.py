@@ -33,5 +33,7 @@ class GotOcrBackend(HfBackend):
         return {"tokenizer": self.processor.tokenizer, "stop_strings": "<|im_end|>"}
 
     def ocr_request(self, work: OcrWork) -> ChatWork:
-        return ChatWork([ChatMessage(role="user", content="", images=(work.image,))],
-                          ChatParams(temperature=0.0, max_tokens=self.options.ocr_max_tokens))
+        return ChatWork(
+            [ChatMessage(role="user", content="", images=(work.image,))],
+            ChatParams(temperature=0.0, max_tokens=self.options.ocr_max_tokens),
+        )

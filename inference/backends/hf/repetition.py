@@ -19,8 +19,8 @@ class RepetitionOptions(BaseModel):
     """Backend options (mixed into the transformers backends' options)."""
 
     repetition_min_tokens: int = Field(
-        256, ge=0, description="an answer whose last this-many tokens (at least) are one block repeated is cut "
-        "(0: never)")
+        256, ge=0, description="an answer whose last this-many tokens (at least) are one block repeated is cut (0: never)"
+    )
     repetition_max_period: int = Field(128, ge=1, description="longest repeated block looked for, in tokens")
     repetition_min_copies: int = Field(3, ge=2, description="copies of a block that make a repetition, at least")
 
@@ -49,7 +49,7 @@ def repeated_tail(ids: Sequence[int], min_tokens: int, max_period: int, min_copi
             break  # span only grows with the period
         if ids[n - 1 - period] != last:  # cheap test before comparing the whole span
             continue
-        tail = list(ids[n - span:])
+        tail = list(ids[n - span :])
         if tail[period:] == tail[:-period]:
             start = n - span
             while start > 0 and ids[start - 1] == ids[start - 1 + period]:
@@ -75,9 +75,14 @@ def repetition_stop(options: RepetitionOptions, prompt_length: int) -> Any:
             new = input_ids.shape[1] - prompt_length
             flags = [False] * input_ids.shape[0]
             if new >= options.repetition_min_tokens:
-                rows = input_ids[:, -min(new, size):].tolist()  # one copy to the host per step
-                flags = [repeated_tail(row, options.repetition_min_tokens, options.repetition_max_period,
-                                       options.repetition_min_copies) is not None for row in rows]
+                rows = input_ids[:, -min(new, size) :].tolist()  # one copy to the host per step
+                flags = [
+                    repeated_tail(
+                        row, options.repetition_min_tokens, options.repetition_max_period, options.repetition_min_copies
+                    )
+                    is not None
+                    for row in rows
+                ]
             return torch.tensor(flags, dtype=torch.bool, device=input_ids.device)
 
     return RepetitionStop()

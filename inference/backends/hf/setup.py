@@ -34,11 +34,15 @@ class HfOptions(RepetitionOptions):
     batch_wait_ms: float = Field(5.0, ge=0, description="how long a request waits for others to join its batch")
     fast_path: bool = Field(False, description="static KV cache (compiled on CUDA), bucketed shapes, warmed up at load")
     fast_path_batch_sizes: list[int] = Field(
-        [1, 2, 4, 8], description="batch-size buckets of the fast path (max_batch_size is always one)")
+        [1, 2, 4, 8], description="batch-size buckets of the fast path (max_batch_size is always one)"
+    )
     fast_path_prompt_multiple: int = Field(64, ge=1, description="prompts are padded to a multiple of this (fast path)")
     fast_path_warmup_tokens: int | None = Field(
-        None, ge=1, description="new tokens the warm-up sizes the static cache for (default: ocr_max_tokens); "
-        "a request that needs a longer cache compiles once more, with a warning")
+        None,
+        ge=1,
+        description="new tokens the warm-up sizes the static cache for (default: ocr_max_tokens); "
+        "a request that needs a longer cache compiles once more, with a warning",
+    )
 
 
 def missing_packages(options: HfOptions) -> str | None:
@@ -47,8 +51,10 @@ def missing_packages(options: HfOptions) -> str | None:
 
     for package in ("torch", "transformers"):
         if importlib.util.find_spec(package) is None:
-            return ("it needs the vision-language extras (PyTorch and transformers), which this install "
-                    "(requirements-cpu.txt) leaves out: pip install -r requirements.txt (a GPU for all but the small models)")
+            return (
+                "it needs the vision-language extras (PyTorch and transformers), which this install "
+                "(requirements-cpu.txt) leaves out: pip install -r requirements.txt (a GPU for all but the small models)"
+            )
     if options.attention == "flash_attention_2" and importlib.util.find_spec("flash_attn") is None:
         return "attention 'flash_attention_2' needs the flash-attn package: pip install flash-attn (or use sdpa)"
     if options.precision in ("int8", "int4"):
@@ -129,7 +135,9 @@ def weights_path(spec: ModelSpec, download: bool) -> str:
         if not (folder / "config.json").is_file():
             raise ModelUnavailable(
                 f"Weights for model '{spec.id}' were not found: its folder (the model's 'source' in the server's "
-                "config) holds no config.json.", log_detail=f"looked in the folder {folder}")
+                "config) holds no config.json.",
+                log_detail=f"looked in the folder {folder}",
+            )
         return str(folder)
 
     from huggingface_hub import constants, snapshot_download

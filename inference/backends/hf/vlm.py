@@ -25,15 +25,19 @@ MAX_ASPECT = 100  # Qwen-VL processors refuse images thinner than 1:200
 
 class VlmOptions(HfOptions):
     ocr_prompt: str = Field(
-        OCR_PROMPT, description="instruction sent for /ocr; empty: the image alone (models trained without a prompt)")
-    language_prompt: str = Field(LANGUAGE_PROMPT,
-                                 description="appended when a language hint is given; empty: hints are not sent")
+        OCR_PROMPT, description="instruction sent for /ocr; empty: the image alone (models trained without a prompt)"
+    )
+    language_prompt: str = Field(LANGUAGE_PROMPT, description="appended when a language hint is given; empty: hints are not sent")
     longest_side: int | None = Field(
-        None, ge=32, description="larger images are scaled down to this longest side first (the page size the "
-        "model was trained on)")
+        None,
+        ge=32,
+        description="larger images are scaled down to this longest side first (the page size the model was trained on)",
+    )
     ocr_cleanup: list[Cleanup] = Field(
-        ["fence"], description="what is taken off an OCR answer, in order: front_matter (olmOCR's YAML), doctags, "
-        "markers (<|...|>), fence (a ``` block)")
+        ["fence"],
+        description="what is taken off an OCR answer, in order: front_matter (olmOCR's YAML), doctags, "
+        "markers (<|...|>), fence (a ``` block)",
+    )
 
 
 def conversation(messages: list[ChatMessage], prepare: Callable[[Image.Image], Image.Image]) -> list[dict[str, Any]]:
@@ -70,7 +74,11 @@ class TransformersVlmBackend(HfBackend):
         if self.options.fast_path:
             padding["pad_to_multiple_of"] = self.options.fast_path_prompt_multiple
         batch = self.processor.apply_chat_template(
-            conversations, add_generation_prompt=True, tokenize=True, return_dict=True, return_tensors="pt",
+            conversations,
+            add_generation_prompt=True,
+            tokenize=True,
+            return_dict=True,
+            return_tensors="pt",
             sanitize_control_tokens=True,  # user text may not smuggle in <|image_pad|>
             processor_kwargs=padding,
         )

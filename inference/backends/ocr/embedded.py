@@ -40,7 +40,8 @@ class EmbeddedOptions(RapidOptions):
     min_confidence: float = Field(0.75, ge=0, le=1, description="a reading below this confidence looks wrong")
     tesseract_first: bool = Field(True, description="read Latin lines with Tesseract first, RapidOCR the doubtful words")
     tesseract_first_confidence: float = Field(
-        0.85, ge=0, le=1, description="Tesseract's words at least this sure are kept (RapidOCR reads the others again)")
+        0.85, ge=0, le=1, description="Tesseract's words at least this sure are kept (RapidOCR reads the others again)"
+    )
 
 
 def crop(image: np.ndarray, box: list[list[float]]) -> Image.Image:
@@ -112,21 +113,27 @@ class EmbeddedOcrBackend(RapidOcrBackend):
         when those are most of it); otherwise RapidOCR reads every line Tesseract was not sure of. Lines in
         Chinese (a hint naming it) are RapidOCR's alone."""
         tesseract = self._tesseract
-        if (script == "any" or not self.options.tesseract_first or tesseract is None
-                or "eng" not in tesseract.languages):
+        if script == "any" or not self.options.tesseract_first or tesseract is None or "eng" not in tesseract.languages:
             return super().recognize(engine, crops, script)
         sample = spread(len(crops), FIRST_SAMPLE)
         sure = self.options.tesseract_first_confidence
-        tried = dict(zip((id(crops[i]) for i in sample), self.share_out(
-            engine, [crops[i] for i in sample], lambda _, chunk: [tesseract_line(tesseract, c, sure) for c in chunk]),
-            strict=True))
+        tried = dict(
+            zip(
+                (id(crops[i]) for i in sample),
+                self.share_out(
+                    engine, [crops[i] for i in sample], lambda _, chunk: [tesseract_line(tesseract, c, sure) for c in chunk]
+                ),
+                strict=True,
+            )
+        )
         tesseract_first = sum(isinstance(r, Reading) for r in tried.values()) >= FIRST_SHARE * len(sample)
         if not tesseract_first:  # (a receipt, a photo: RapidOCR reads whole every line Tesseract was unsure of)
             tried = {key: r if isinstance(r, Reading) else None for key, r in tried.items()}
 
         def read(helper: Any, chunk: list[np.ndarray]) -> list[Reading]:
-            first = [tried[id(c)] if id(c) in tried else tesseract_line(tesseract, c, sure) if tesseract_first
-                     else None for c in chunk]
+            first = [
+                tried[id(c)] if id(c) in tried else tesseract_line(tesseract, c, sure) if tesseract_first else None for c in chunk
+            ]
             patch(first, lambda cuts: self.read_lines(helper, cuts), sure)
             doubtful = [k for k, reading in enumerate(first) if not isinstance(reading, Reading)]
             readings = dict(zip(doubtful, self.read_lines(helper, [chunk[k] for k in doubtful]), strict=True))
@@ -151,8 +158,7 @@ class EmbeddedOcrBackend(RapidOcrBackend):
         usable = [lang for lang in self.options.fallback_languages.split("+") if lang in installed]
         return "+".join(usable) or None
 
-    def refine(self, image: Image.Image, lines: list[OcrLine], language: Language | None,
-               warnings: list[str]) -> list[OcrLine]:
+    def refine(self, image: Image.Image, lines: list[OcrLine], language: Language | None, warnings: list[str]) -> list[OcrLine]:
         lang = self._fallback(language, warnings)
         if lang is None or self._tesseract is None:
             if language is None:  # (a hint Tesseract is needed for has had its warning from _fallback)
@@ -166,8 +172,9 @@ class EmbeddedOcrBackend(RapidOcrBackend):
             if not forced and not looks_wrong(line, self.options):
                 continue
             text, confidence = self._tesseract.read_line(crop(pixels, line.box), lang)
-            if forced or (foreign_letters(text) > foreign_letters(line.text) and letters(text) > letters(line.text)
-                          and confidence >= 0.5):
+            if forced or (
+                foreign_letters(text) > foreign_letters(line.text) and letters(text) > letters(line.text) and confidence >= 0.5
+            ):
                 line.text, line.confidence, line.engine = text, round(confidence, 4), "tesseract"
             elif garbled(line, self.options):
                 unread.append(line)
@@ -180,11 +187,14 @@ def unread_warning(lines: list[OcrLine], tesseract: str | None, warnings: list[s
     """Say so when lines seem to be in a script no installed engine reads (their text is a guess)."""
     if not lines:
         return
-    how = (f"Tesseract ({tesseract}) could not read them either: install Tesseract's data for their language "
-           f"(apt-get install tesseract-ocr-LANG, e.g. tesseract-ocr-ukr) and name it in the language hint"
-           if tesseract else
-           "install Tesseract with the data for their language (apt-get install tesseract-ocr tesseract-ocr-rus "
-           "for Russian) and they are read with it")
-    warnings.append(f"{len(lines)} line(s) seem to be in a script that no installed engine reads (RapidOCR reads "
-                    f"Latin and Chinese); their text is a guess: {how}.")
-
+    how = (
+        f"Tesseract ({tesseract}) could not read them either: install Tesseract's data for their language "
+        f"(apt-get install tesseract-ocr-LANG, e.g. tesseract-ocr-ukr) and name it in the language hint"
+        if tesseract
+        else "install Tesseract with the data for their language (apt-get install tesseract-ocr tesseract-ocr-rus "
+        "for Russian) and they are read with it"
+    )
+    warnings.append(
+        f"{len(lines)} line(s) seem to be in a script that no installed engine reads (RapidOCR reads "
+        f"Latin and Chinese); their text is a guess: {how}."
+    )

@@ -99,8 +99,9 @@ class RapidOcrBackend(RapidPool, Backend):
             return []
         boxes = map_boxes_to_original(detected.boxes, record, *original.shape[:2])
         return [
-            OcrLine(text=str(text), box=[[float(x), float(y)] for x, y in box], confidence=round(float(score), 4),
-                    engine=engine_name)
+            OcrLine(
+                text=str(text), box=[[float(x), float(y)] for x, y in box], confidence=round(float(score), 4), engine=engine_name
+            )
             for (text, score, engine_name), box in zip(read, boxes, strict=True)
         ]
 
@@ -113,8 +114,7 @@ class RapidOcrBackend(RapidPool, Backend):
         options = self.options
         return recognise(engine.text_rec, crops, options.rec_squeeze, options.rec_min_width, options.rec_batch_size)
 
-    def refine(self, image: Image.Image, lines: list[OcrLine], language: Language | None,
-               warnings: list[str]) -> list[OcrLine]:
+    def refine(self, image: Image.Image, lines: list[OcrLine], language: Language | None, warnings: list[str]) -> list[OcrLine]:
         """Hook for subclasses: improve the lines (re-read some with another engine)."""
         return lines
 
@@ -148,8 +148,11 @@ class RapidOcrBackend(RapidPool, Backend):
         warnings: list[str] = []
         turn, upright, lines = self.upright(image, script_for(language))
         lines = self.refine(upright, lines, language, warnings)
-        lines = [line for line in lines if line.text.strip()
-                 and (line.engine != "rapidocr" or line.confidence >= self.options.text_score)]
+        lines = [
+            line
+            for line in lines
+            if line.text.strip() and (line.engine != "rapidocr" or line.confidence >= self.options.text_score)
+        ]
         rows = reading_order(upright_boxes([line.box for line in lines], [line.text for line in lines]))
         ordered = [lines[box.index] for row in rows for box in row]
         text = "\n".join(" ".join(lines[box.index].text.strip() for box in row) for row in rows)

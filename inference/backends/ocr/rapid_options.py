@@ -11,7 +11,8 @@ class RapidOptions(BaseModel):
     workers: int = Field(0, ge=0, description="engine instances; 0 = one per CPU core")
     threads_per_worker: int = Field(1, ge=1, description="ONNX Runtime threads of each instance")
     wide_detector: bool = Field(
-        True, description="a request alone on the model, the other instances idle, detects lines on all their threads")
+        True, description="a request alone on the model, the other instances idle, detects lines on all their threads"
+    )
     det_short_side: int = Field(736, ge=32, description="scale the image so its short side reaches this...")
     det_long_side: int = Field(1280, ge=64, description="...but its long side stays at most this")
     det_max_upscale: float = Field(1.0, ge=1.0, description="and never enlarge an image more than this")
@@ -23,4 +24,5 @@ class RapidOptions(BaseModel):
     invert_dark: bool = Field(True, description="invert light-on-dark images before reading")
     auto_rotate: bool = Field(True, description="turn pages scanned sideways or upside down before reading")
     upside_down_confidence: float = Field(
-        0.85, ge=0.0, le=1.0, description="a page read with less mean confidence is also tried upside down")
+        0.85, ge=0.0, le=1.0, description="a page read with less mean confidence is also tried upside down"
+    )

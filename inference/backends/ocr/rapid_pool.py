@@ -40,17 +40,19 @@ class RapidPool:
     def _engine(self, threads: int = 0, detector_only: bool = False) -> Any:
         from rapidocr import RapidOCR
 
-        engine = RapidOCR(params={
-            "Global.log_level": "error",
-            "Global.text_score": 0.0,  # keep every detected line: refine() may re-read weak ones; filtered in ocr()
-            "Global.use_cls": self.options.use_angle_classifier,
-            "EngineConfig.onnxruntime.intra_op_num_threads": threads or self.options.threads_per_worker,
-            "EngineConfig.onnxruntime.inter_op_num_threads": 1,
-            "EngineConfig.onnxruntime.enable_cpu_mem_arena": True,
-            # each request sets the detector's size (detector_size); this one only keeps the warm-up image as it is
-            "Det.limit_type": "max",
-            "Det.limit_side_len": max(WARM_UP_SIZE),
-        })
+        engine = RapidOCR(
+            params={
+                "Global.log_level": "error",
+                "Global.text_score": 0.0,  # keep every detected line: refine() may re-read weak ones; filtered in ocr()
+                "Global.use_cls": self.options.use_angle_classifier,
+                "EngineConfig.onnxruntime.intra_op_num_threads": threads or self.options.threads_per_worker,
+                "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+                "EngineConfig.onnxruntime.enable_cpu_mem_arena": True,
+                # each request sets the detector's size (detector_size); this one only keeps the warm-up image as it is
+                "Det.limit_type": "max",
+                "Det.limit_side_len": max(WARM_UP_SIZE),
+            }
+        )
         # RapidOCR loads its ONNX sessions lazily; read a word once so no request pays for it (or only detect it,
         # for an instance that only detects: its recogniser is then never loaded)
         if detector_only:
@@ -111,8 +113,9 @@ class RapidPool:
     def side_by_side(self, read: Callable[[P], T], parts: list[P]) -> list[T]:
         """``read`` over a request's parts (a long receipt's windows), in order: side by side on as many engines
         as there are parts when the request is alone, else one after the other (under load: its own engine only)."""
-        with ThreadPoolExecutor(max_workers=min(self._size, len(parts)) if self.alone() else 1,
-                                thread_name_prefix="ocr-window") as workers:
+        with ThreadPoolExecutor(
+            max_workers=min(self._size, len(parts)) if self.alone() else 1, thread_name_prefix="ocr-window"
+        ) as workers:
             return list(workers.map(read, parts))
 
     def share_out(self, engine: Any, crops: list[np.ndarray], read: Callable[[Any, list[np.ndarray]], list[T]]) -> list[T]:

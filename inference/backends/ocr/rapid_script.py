@@ -29,9 +29,20 @@ CJK_LANGUAGES = {"zh", "ja", "ko"}
 # subscripts, currency, letter-like symbols (№, ™), number forms, arrows, mathematical operators.
 _LATIN_BLOCKS = [(0x20, 0x7E), (0xA0, 0x24F), (0x370, 0x3FF), (0x1E00, 0x1EFF), (0x2000, 0x22FF)]
 # Ideographs, kana, hangul, CJK punctuation and full-width forms.
-_CJK_BLOCKS = [(0x1100, 0x11FF), (0x2E80, 0x2FDF), (0x3000, 0x30FF), (0x3100, 0x31FF), (0x3400, 0x4DBF),
-               (0x4E00, 0x9FFF), (0xA960, 0xA97F), (0xAC00, 0xD7FF), (0xF900, 0xFAFF), (0xFE30, 0xFE4F),
-               (0xFF00, 0xFFEF), (0x20000, 0x3FFFF)]
+_CJK_BLOCKS = [
+    (0x1100, 0x11FF),
+    (0x2E80, 0x2FDF),
+    (0x3000, 0x30FF),
+    (0x3100, 0x31FF),
+    (0x3400, 0x4DBF),
+    (0x4E00, 0x9FFF),
+    (0xA960, 0xA97F),
+    (0xAC00, 0xD7FF),
+    (0xF900, 0xFAFF),
+    (0xFE30, 0xFE4F),
+    (0xFF00, 0xFFEF),
+    (0x20000, 0x3FFFF),
+]
 
 
 def _in(ch: str, blocks: list[tuple[int, int]]) -> bool:
@@ -103,8 +114,10 @@ def choose(readings: list[Reading], script: Script) -> list[tuple[str, float, st
     latin = [sum(ch.isascii() and ch.isalpha() for ch in r.text) for r in readings]
     if sum(latin) >= 2 * sum(cjk):  # a Latin page
         return [(r.latin, r.latin_score, r.engine) for r in readings]
-    return [(r.text, r.score, r.engine) if c > n else (r.latin, r.latin_score, r.engine)
-            for r, c, n in zip(readings, cjk, latin, strict=True)]
+    return [
+        (r.text, r.score, r.engine) if c > n else (r.latin, r.latin_score, r.engine)
+        for r, c, n in zip(readings, cjk, latin, strict=True)
+    ]
 
 
 def _width(crop: np.ndarray, height: int, squeeze: float) -> int:
@@ -123,8 +136,7 @@ def _input(crop: np.ndarray, height: int, squeeze: float, width: int) -> np.ndar
     return out
 
 
-def recognise(recognizer: Any, crops: list[np.ndarray], squeeze: float, min_width: int,
-              batch_size: int) -> list[Reading]:
+def recognise(recognizer: Any, crops: list[np.ndarray], squeeze: float, min_width: int, batch_size: int) -> list[Reading]:
     """Read line crops with RapidOCR's recogniser (its ONNX session and dictionary), ``batch_size`` crops of
     similar width per call, each squeezed sideways by ``squeeze`` and padded to at least ``min_width``."""
     characters = recognizer.postprocess_op.character
@@ -136,7 +148,7 @@ def recognise(recognizer: Any, crops: list[np.ndarray], squeeze: float, min_widt
     order = sorted(range(len(crops)), key=lambda i: widths[i])
     readings: list[Reading | None] = [None] * len(crops)
     for start in range(0, len(order), batch_size):
-        batch = order[start:start + batch_size]
+        batch = order[start : start + batch_size]
         width = max([min_width] + [widths[i] for i in batch])
         probs = recognizer.session(np.stack([_input(crops[i], height, squeeze, width) for i in batch]))
         for i, line in zip(batch, probs, strict=True):

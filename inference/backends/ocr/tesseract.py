@@ -173,8 +173,7 @@ class TesseractEngines:
 
 def language_error(language: Language, installed: set[str]) -> str:
     how = f" Install it with: apt-get install {language.package}." if language.package else ""
-    return (f"Tesseract has no data for {language.name} on this server.{how} "
-            f"Installed: {', '.join(sorted(installed)) or 'none'}.")
+    return f"Tesseract has no data for {language.name} on this server.{how} Installed: {', '.join(sorted(installed)) or 'none'}."
 
 
 class TesseractBackend(Backend):

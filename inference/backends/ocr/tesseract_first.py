@@ -61,8 +61,7 @@ class Draft:
         first, end = run
         words, width = self.words, self.image.width
         left = min((words[first - 1].box[2] + words[first].box[0]) // 2, words[first].box[0]) if first else 0
-        right = (max((words[end - 1].box[2] + words[end].box[0]) // 2, words[end - 1].box[2])
-                 if end < len(words) else width)
+        right = max((words[end - 1].box[2] + words[end].box[0]) // 2, words[end - 1].box[2]) if end < len(words) else width
         left, right = max(0, left), min(width, right)
         if right - left < MIN_CUT:
             return None
@@ -89,9 +88,9 @@ def tesseract_line(tesseract: TesseractEngines, crop: np.ndarray, sure: float) -
         return None
     unsure = sum(word.confidence < sure for word in words)
     if not unsure:
-        return Reading.latin_only(" ".join(w.text for w in words), round(min(w.confidence for w in words), 4),
-                                  "tesseract")
+        return Reading.latin_only(" ".join(w.text for w in words), round(min(w.confidence for w in words), 4), "tesseract")
     return Draft(words, image, sure) if 2 * unsure <= len(words) else None
+
 
 def patch(first: list[Reading | Draft | None], read: Callable[[list[np.ndarray]], list[Reading]], sure: float) -> None:
     """RapidOCR reads the words each draft is unsure of (each run of them, cut out between the gaps around

@@ -55,17 +55,26 @@ class RemoteOpenAIBackend(Backend):
         if self.options.api_key_env:
             key = os.environ.get(self.options.api_key_env)
             if not key:
-                raise ModelUnavailable(f"Model '{self.spec.id}' needs the API key of its replicas in the environment "
-                                       f"variable {self.options.api_key_env}, which is not set.")
+                raise ModelUnavailable(
+                    f"Model '{self.spec.id}' needs the API key of its replicas in the environment "
+                    f"variable {self.options.api_key_env}, which is not set."
+                )
             headers = {"Authorization": f"Bearer {key}"}
         timeout = httpx.Timeout(self.options.timeout_s, connect=self.options.connect_timeout_s)
-        self.pool.http = httpx.Client(timeout=timeout, headers=headers, limits=httpx.Limits(
-            max_connections=self.options.max_concurrency, max_keepalive_connections=self.options.max_concurrency))
+        self.pool.http = httpx.Client(
+            timeout=timeout,
+            headers=headers,
+            limits=httpx.Limits(
+                max_connections=self.options.max_concurrency, max_keepalive_connections=self.options.max_concurrency
+            ),
+        )
         if not any([self.pool.probe(replica) for replica in self.replicas]):
             self.unload()
-            raise ModelUnavailable(f"Model '{self.spec.id}': none of its {len(self.replicas)} replica(s) answered; "
-                                   "check that they run and that base_urls point at them.",
-                                   log_detail=f"replicas: {', '.join(r.url for r in self.replicas)}")
+            raise ModelUnavailable(
+                f"Model '{self.spec.id}': none of its {len(self.replicas)} replica(s) answered; "
+                "check that they run and that base_urls point at them.",
+                log_detail=f"replicas: {', '.join(r.url for r in self.replicas)}",
+            )
 
     def unload(self) -> None:
         if self.pool.http is not None:
@@ -101,8 +110,7 @@ class RemoteOpenAIBackend(Backend):
                     emit(piece)
 
             try:
-                output = wire.complete(self.pool.http, replica.url, body, stop, relay, self.options.timeout_s,
-                                       self.spec.id)
+                output = wire.complete(self.pool.http, replica.url, body, stop, relay, self.options.timeout_s, self.spec.id)
             except wire.ReplicaFailed as exc:
                 self.pool.done(replica, ok=False)
                 failure = str(exc)
@@ -117,8 +125,10 @@ class RemoteOpenAIBackend(Backend):
             if isinstance(work, OcrWork):
                 return OcrOutput(text=strip_fence(output.text), completion_tokens=output.completion_tokens)
             return output
-        raise ModelUnavailable(f"No replica of model '{self.spec.id}' answered ({failure}); try again shortly.",
-                               log_detail=f"tried {', '.join(r.url for r in tried) or 'none'}")
+        raise ModelUnavailable(
+            f"No replica of model '{self.spec.id}' answered ({failure}); try again shortly.",
+            log_detail=f"tried {', '.join(r.url for r in tried) or 'none'}",
+        )
 
     def conversation(self, work: Work) -> tuple[list[dict[str, Any]], ChatParams]:
         """The request as OpenAI messages (images inline as data: URLs)."""

@@ -11,8 +11,7 @@ class RemoteOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     base_urls: list[str] = Field(min_length=1, description="OpenAI base URLs ending in /v1, one per replica")
-    model: str | None = Field(None, description="the model's name on the replicas (default: the entry's source, "
-                                                "else its id)")
+    model: str | None = Field(None, description="the model's name on the replicas (default: the entry's source, else its id)")
     api_key_env: str | None = Field(None, description="environment variable holding the replicas' API key")
     timeout_s: float = Field(120.0, gt=0, description="longest wait for the next piece of an answer")
     connect_timeout_s: float = Field(3.0, gt=0)

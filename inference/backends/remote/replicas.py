@@ -49,8 +49,7 @@ class Replicas:
             replica.failures = 0 if healthy else self.options.failures_to_eject
             replica.down_until = 0.0 if healthy else time.monotonic() + self.options.eject_s
         if not healthy:
-            log.warning("model %s: replica %s does not answer; out for %.0f s", self.model_id, replica.url,
-                        self.options.eject_s)
+            log.warning("model %s: replica %s does not answer; out for %.0f s", self.model_id, replica.url, self.options.eject_s)
         return healthy
 
     def pick(self, exclude: Sequence[Replica]) -> Replica | None:
@@ -81,5 +80,10 @@ class Replicas:
             replica.failures += 1
             if replica.failures >= self.options.failures_to_eject:
                 replica.down_until = time.monotonic() + self.options.eject_s
-                log.warning("model %s: replica %s failed %d times in a row; out for %.0f s", self.model_id,
-                            replica.url, replica.failures, self.options.eject_s)
+                log.warning(
+                    "model %s: replica %s failed %d times in a row; out for %.0f s",
+                    self.model_id,
+                    replica.url,
+                    replica.failures,
+                    self.options.eject_s,
+                )

@@ -31,8 +31,9 @@ def messages(chat: list[ChatMessage], max_pixels: int) -> list[dict[str, Any]]:
     """A conversation as OpenAI messages (each message's images before its text, inline as data: URLs)."""
     out = []
     for message in chat:
-        parts: list[dict[str, Any]] = [{"type": "image_url", "image_url": {"url": data_url(image, max_pixels)}}
-                                       for image in message.images]
+        parts: list[dict[str, Any]] = [
+            {"type": "image_url", "image_url": {"url": data_url(image, max_pixels)}} for image in message.images
+        ]
         if message.images:
             out.append({"role": message.role, "content": [*parts, {"type": "text", "text": message.content}]})
         else:
@@ -42,9 +43,14 @@ def messages(chat: list[ChatMessage], max_pixels: int) -> list[dict[str, Any]]:
 
 def request_body(model: str, messages: list[dict[str, Any]], params: ChatParams) -> dict[str, Any]:
     """A streamed chat-completions request (with usage in its last event)."""
-    body: dict[str, Any] = {"model": model, "messages": messages, "max_tokens": params.max_tokens,
-                            "temperature": params.temperature, "stream": True,
-                            "stream_options": {"include_usage": True}}
+    body: dict[str, Any] = {
+        "model": model,
+        "messages": messages,
+        "max_tokens": params.max_tokens,
+        "temperature": params.temperature,
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
     if params.top_p is not None:
         body["top_p"] = params.top_p
     if params.stop:
@@ -54,8 +60,9 @@ def request_body(model: str, messages: list[dict[str, Any]], params: ChatParams)
     return body
 
 
-def complete(http: Any, url: str, body: dict[str, Any], stop: Stop, relay: Callable[[str], None],
-             timeout_s: float, model_id: str) -> ChatOutput:
+def complete(
+    http: Any, url: str, body: dict[str, Any], stop: Stop, relay: Callable[[str], None], timeout_s: float, model_id: str
+) -> ChatOutput:
     """Stream one answer from the replica at ``url``, handing each piece to ``relay``; stops (closing the
     connection, which makes the replica stop generating) as soon as ``stop()`` turns true."""
     import httpx
@@ -81,9 +88,12 @@ def complete(http: Any, url: str, body: dict[str, Any], stop: Stop, relay: Calla
         raise ReplicaFailed(f"no answer within {timeout_s:g} s") from None
     except httpx.HTTPError as exc:
         raise ReplicaFailed(f"connection failed: {type(exc).__name__}") from None
-    return ChatOutput(text=text.strip(), finish_reason=finish if finish in ("stop", "length") else "stop",
-                      prompt_tokens=int(usage.get("prompt_tokens", 0)),
-                      completion_tokens=int(usage.get("completion_tokens", 0)))
+    return ChatOutput(
+        text=text.strip(),
+        finish_reason=finish if finish in ("stop", "length") else "stop",
+        prompt_tokens=int(usage.get("prompt_tokens", 0)),
+        completion_tokens=int(usage.get("completion_tokens", 0)),
+    )
 
 
 def refused(response: Any, model_id: str) -> NoReturn:
@@ -98,8 +108,10 @@ def refused(response: Any, model_id: str) -> NoReturn:
     if response.status_code >= 500:
         raise ReplicaFailed(f"HTTP {response.status_code}: {message}")
     if response.status_code in (401, 403):
-        raise ModelUnavailable(f"Model '{model_id}': its replica refused this server's key "
-                               f"({response.status_code}); an administrator must set api_key_env.")
+        raise ModelUnavailable(
+            f"Model '{model_id}': its replica refused this server's key "
+            f"({response.status_code}); an administrator must set api_key_env."
+        )
     if response.status_code == 429:
         raise ReplicaFailed("the replica is rate limiting this server")
     raise BadInput(f"Model '{model_id}' refused the request: {message}")

@@ -120,8 +120,7 @@ def test_page_count_and_pixels_are_limited(born_digital_pdf):
     with pytest.raises(BadInput, match="at most 1 are read"):
         open_document(born_digital_pdf, LimitSettings(max_pages=1), "c.pdf")
     assert len(open_document(born_digital_pdf, LimitSettings(max_pages=1), "c.pdf", pages="2").pages) == 1
-    doc = open_document(born_digital_pdf, LimitSettings(max_image_pixels=100_000), "c.pdf", longest_side=5000,
-                        force_ocr=True)
+    doc = open_document(born_digital_pdf, LimitSettings(max_image_pixels=100_000), "c.pdf", longest_side=5000, force_ocr=True)
     image = doc.pages[0].render()
     assert image.size[0] * image.size[1] <= 100_000 * 1.01
 
@@ -140,8 +139,12 @@ def test_a_multi_page_tiff_is_a_document(client):
 
 
 def test_a_batch_mixes_images_and_documents_and_a_bad_pdf_fails_alone(client, scanned_pdf, born_digital_pdf):
-    files = [("files", ("scan.pdf", scanned_pdf)), ("files", ("photo.png", encode(render_lines(PAGE_TWO)))),
-             ("files", ("broken.pdf", scanned_pdf[:200])), ("files", ("contract.pdf", born_digital_pdf))]
+    files = [
+        ("files", ("scan.pdf", scanned_pdf)),
+        ("files", ("photo.png", encode(render_lines(PAGE_TWO)))),
+        ("files", ("broken.pdf", scanned_pdf[:200])),
+        ("files", ("contract.pdf", born_digital_pdf)),
+    ]
     body = client.post("/batch/ocr", files=files, data={"pages": "1"}).json()
     status = {r["filename"]: r["status"] for r in body["results"]}
     assert status == {"scan.pdf": "success", "photo.png": "success", "broken.pdf": "error", "contract.pdf": "success"}
@@ -153,8 +156,10 @@ def test_a_batch_mixes_images_and_documents_and_a_bad_pdf_fails_alone(client, sc
 
 def test_batch_progress_counts_pages(service, scanned_pdf):
     seen = []
-    result = service.batch_ocr([("scan.pdf", scanned_pdf), ("one.png", encode(render_lines(PAGE_ONE)))],
-                               progress=lambda done, total: seen.append((done, total)))
+    result = service.batch_ocr(
+        [("scan.pdf", scanned_pdf), ("one.png", encode(render_lines(PAGE_ONE)))],
+        progress=lambda done, total: seen.append((done, total)),
+    )
     assert result.successful == 2
     assert seen == [(1, 3), (2, 3), (3, 3)]
 
@@ -171,8 +176,12 @@ def test_format_text_and_markdown(client, born_digital_pdf):
     draw = ImageDraw.Draw(page)
     draw.text((40, 30), "Quarterly Report", font=ImageFont.load_default(size=64), fill="black")
     body = ImageFont.load_default(size=28)
-    for y, line in [(170, "Revenue grew in every region this quarter"), (210, "and costs stayed flat overall."),
-                    (330, "The second paragraph starts after a gap"), (370, "and ends on this line.")]:
+    for y, line in [
+        (170, "Revenue grew in every region this quarter"),
+        (210, "and costs stayed flat overall."),
+        (330, "The second paragraph starts after a gap"),
+        (370, "and ends on this line."),
+    ]:
         draw.text((40, y), line, font=body, fill="black")
     files = {"file": ("report.png", encode(page))}
     as_json = client.post("/ocr", files=files).json()

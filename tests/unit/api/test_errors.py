@@ -8,8 +8,13 @@ from tests.helpers import encode, needs_tesseract
 OCR_CASES = [
     ("zero bytes", {"file": ("empty.jpg", b"")}, {}, 400, "empty"),
     ("text named .jpg", {"file": ("fake.jpg", b"just some text")}, {}, 400, "not an image"),
-    ("truncated png", {"file": ("cut.png", encode(Image.effect_noise((300, 300), 60).convert("RGB"))[:4000])}, {},
-     400, "truncated"),
+    (
+        "truncated png",
+        {"file": ("cut.png", encode(Image.effect_noise((300, 300), 60).convert("RGB"))[:4000])},
+        {},
+        400,
+        "truncated",
+    ),
     ("decompression bomb", {"file": ("bomb.png", encode(Image.new("1", (12000, 12000))))}, {}, 400, "pixels"),
     ("unknown model", {"file": ("d.png", None)}, {"model": "qwen99"}, 404, "Valid models: qwen3_vl_2b, qwen3_vl_4b"),
     ("missing file", {}, {"model": "rapidocr"}, 400, "'file' is required"),
@@ -43,8 +48,12 @@ def test_too_many_batch_files(client, settings, english_png):
 
 @pytest.mark.parametrize(
     ("data", "words"),
-    [({"prompt": "hi", "temperature": "2.0"}, "temperature"), ({"prompt": "hi", "temperature": "warm"}, "temperature"),
-     ({"prompt": "hi", "max_tokens": "-5"}, "max_tokens"), ({"temperature": "0.5"}, "prompt")],
+    [
+        ({"prompt": "hi", "temperature": "2.0"}, "temperature"),
+        ({"prompt": "hi", "temperature": "warm"}, "temperature"),
+        ({"prompt": "hi", "max_tokens": "-5"}, "max_tokens"),
+        ({"temperature": "0.5"}, "prompt"),
+    ],
 )
 def test_bad_chat_parameters(client, english_png, data, words):
     response = client.post("/chat", files={"file": ("d.png", english_png)}, data={"model": "rapidocr", **data})
@@ -94,6 +103,7 @@ def test_odd_image_shapes_with_the_vision_language_models(tiny_client):
         for model in ("qwen3_vl_2b", "got_ocr"):
             response = tiny_client.post("/ocr", params={"model": model}, files={"file": ("odd.png", image)})
             assert response.status_code == 200, (size, model, response.json())
-        response = tiny_client.post("/chat", params={"model": "qwen3_vl_2b", "max_tokens": 2}, data={"prompt": "hi"},
-                                    files={"file": ("odd.png", image)})
+        response = tiny_client.post(
+            "/chat", params={"model": "qwen3_vl_2b", "max_tokens": 2}, data={"prompt": "hi"}, files={"file": ("odd.png", image)}
+        )
         assert response.status_code == 200, (size, response.json())

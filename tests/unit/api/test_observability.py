@@ -36,10 +36,13 @@ def test_metrics_are_prometheus_text_and_move_with_requests(client):
     ok = {"route": "/ocr", "model": "rapidocr", "status": "200"}
     assert value(after, "chatvlm_requests_total", **ok) - value(before, "chatvlm_requests_total", **ok) == 2
     assert value(after, "chatvlm_requests_total", route="/ocr", model="rapidocr", status="400") >= 1
-    assert value(after, "chatvlm_request_seconds_count", route="/ocr", model="rapidocr") > \
-        value(before, "chatvlm_request_seconds_count", route="/ocr", model="rapidocr")
-    assert value(after, "chatvlm_batch_size_count", model="rapidocr") - value(before, "chatvlm_batch_size_count",
-                                                                            model="rapidocr") == 2
+    assert value(after, "chatvlm_request_seconds_count", route="/ocr", model="rapidocr") > value(
+        before, "chatvlm_request_seconds_count", route="/ocr", model="rapidocr"
+    )
+    assert (
+        value(after, "chatvlm_batch_size_count", model="rapidocr") - value(before, "chatvlm_batch_size_count", model="rapidocr")
+        == 2
+    )
     assert value(after, "chatvlm_model_state", model="rapidocr", state="ready") == 1.0
     assert value(after, "chatvlm_model_state", model="rapidocr", state="unloaded") == 0.0
     assert value(after, "chatvlm_model_load_seconds", model="rapidocr") > 0
@@ -52,8 +55,11 @@ def test_tokens_generated_are_counted(tiny_client):
         return value(found, "chatvlm_generated_tokens_total", model="qwen3_vl_2b")
 
     before = samples(tiny_client)
-    response = tiny_client.post("/chat", files={"file": ("d.png", PNG)},
-                                data={"prompt": "Describe", "model": "qwen3_vl_2b", "temperature": "0", "max_tokens": "5"})
+    response = tiny_client.post(
+        "/chat",
+        files={"file": ("d.png", PNG)},
+        data={"prompt": "Describe", "model": "qwen3_vl_2b", "temperature": "0", "max_tokens": "5"},
+    )
     assert response.status_code == 200
     assert tokens(samples(tiny_client)) - tokens(before) == 5  # the tiny model never stops early
 
@@ -74,19 +80,20 @@ def test_the_schema_documents_every_status_and_never_422(client):
     schema = client.get("/openapi.json").json()
     text = client.get("/openapi.json").text
     assert '"422"' not in text and "HTTPValidationError" not in text
-    expected = {("/ocr", "post"): {"200", "400", "403", "404", "413", "503"},
-                ("/chat", "post"): {"200", "400", "403", "404", "413", "503"},
-                ("/batch/ocr", "post"): {"200", "400", "403", "404", "413", "503"},
-                ("/models/{model_name}/load", "post"): {"200", "403", "404", "503"},
-                ("/models/{model_name}", "delete"): {"200", "403", "404"},
-                ("/ready", "get"): {"200", "503"}}
+    expected = {
+        ("/ocr", "post"): {"200", "400", "403", "404", "413", "503"},
+        ("/chat", "post"): {"200", "400", "403", "404", "413", "503"},
+        ("/batch/ocr", "post"): {"200", "400", "403", "404", "413", "503"},
+        ("/models/{model_name}/load", "post"): {"200", "403", "404", "503"},
+        ("/models/{model_name}", "delete"): {"200", "403", "404"},
+        ("/ready", "get"): {"200", "503"},
+    }
     for (path, method), statuses in expected.items():
         responses = schema["paths"][path][method]["responses"]
         assert set(responses) == statuses, (path, method, set(responses))
         for status in statuses - {"200"}:
             if path != "/ready":
-                assert responses[status]["content"]["application/json"]["schema"] == {
-                    "$ref": "#/components/schemas/ErrorBody"}
+                assert responses[status]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorBody"}
     assert "securitySchemes" not in schema.get("components", {})  # keys are off here
 
 

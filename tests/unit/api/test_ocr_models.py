@@ -17,9 +17,12 @@ from tests.polling import loaded_backend
 
 IMAGE = render_lines(ENGLISH)
 PNG = encode(IMAGE)
-CLASSES = {"lightonocr_2_1b": "LightOnOcrForConditionalGeneration",
-           "paddleocr_vl": "PaddleOCRVLForConditionalGeneration",
-           "olmocr_2_7b": "Qwen2_5_VLForConditionalGeneration", "smolvlm2_500m": "SmolVLMForConditionalGeneration"}
+CLASSES = {
+    "lightonocr_2_1b": "LightOnOcrForConditionalGeneration",
+    "paddleocr_vl": "PaddleOCRVLForConditionalGeneration",
+    "olmocr_2_7b": "Qwen2_5_VLForConditionalGeneration",
+    "smolvlm2_500m": "SmolVLMForConditionalGeneration",
+}
 
 
 @pytest.fixture(scope="module")
@@ -64,16 +67,20 @@ def test_each_model_is_asked_its_own_way(service):
 
 def test_element_prompts_go_to_paddleocr_vl_through_chat(tiny_client):
     for prompt in ("Table Recognition:", "Formula Recognition:", "Chart Recognition:"):
-        response = tiny_client.post("/chat", files={"file": ("t.png", PNG)},
-                                    data={"prompt": prompt, "model": "paddleocr_vl", "temperature": "0",
-                                          "max_tokens": "4"})
+        response = tiny_client.post(
+            "/chat",
+            files={"file": ("t.png", PNG)},
+            data={"prompt": prompt, "model": "paddleocr_vl", "temperature": "0", "max_tokens": "4"},
+        )
         assert response.status_code == 200 and response.json()["finish_reason"] == "length", response.text
 
 
 def test_smolvlm_chats(tiny_client):
-    body = tiny_client.post("/chat", files={"file": ("t.png", PNG)},
-                            data={"prompt": "Describe", "model": "smolvlm2_500m", "temperature": "0",
-                                  "max_tokens": "6"}).json()
+    body = tiny_client.post(
+        "/chat",
+        files={"file": ("t.png", PNG)},
+        data={"prompt": "Describe", "model": "smolvlm2_500m", "temperature": "0", "max_tokens": "6"},
+    ).json()
     assert body["model"] == "smolvlm2_500m" and isinstance(body["response"], str)
     assert body["finish_reason"] == "length" and body["warnings"]
 

@@ -21,8 +21,7 @@ def test_preloaded_models_load_in_the_background_and_ready_says_when(tiny_settin
         assert states(client)["qwen3_vl_2b"]["state"] == "unloaded"  # not preloaded: loads on first use
         assert app.state.service.wait_for_preload(120)
         ready = client.get("/ready")
-        assert ready.status_code == 200 and ready.json() == {"ready": True, "detail": "ready",
-                                                             "models": {"qwen3_vl_4b": "ready"}}
+        assert ready.status_code == 200 and ready.json() == {"ready": True, "detail": "ready", "models": {"qwen3_vl_4b": "ready"}}
         assert states(client)["qwen3_vl_4b"]["load_seconds"] > 0
         assert client.get("/health").json()["loaded_models"] == ["qwen3_vl_4b"]
     # shutdown: the server stopped admitting, served what it had, and unloaded its models

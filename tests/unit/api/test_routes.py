@@ -57,14 +57,14 @@ def test_ocr_parameters_as_query_or_form(client, english_png, where):
 
 
 def test_a_parameter_in_both_query_and_form_takes_the_form_value(client, english_png):
-    response = client.post("/ocr", files={"file": ("d.png", english_png)}, params={"model": "tesseract"},
-                           data={"model": "rapidocr"})
+    response = client.post(
+        "/ocr", files={"file": ("d.png", english_png)}, params={"model": "tesseract"}, data={"model": "rapidocr"}
+    )
     assert response.status_code == 200 and response.json()["model"] == "rapidocr"
 
 
 def test_batch(client, english_png):
-    files = [("files", ("doc1.png", english_png)), ("files", ("doc2.jpg", b"not an image")),
-             ("files", ("doc3.png", english_png))]
+    files = [("files", ("doc1.png", english_png)), ("files", ("doc2.jpg", b"not an image")), ("files", ("doc3.png", english_png))]
     body = client.post("/batch/ocr", files=files, params={"model": "rapidocr"}).json()
     assert (body["total"], body["successful"], body["failed"]) == (3, 2, 1)
     assert [r["filename"] for r in body["results"]] == ["doc1.png", "doc2.jpg", "doc3.png"]
@@ -98,8 +98,11 @@ def test_load_route(client):
 
 
 def test_chat_on_an_ocr_engine_and_on_missing_weights(client, english_png):
-    response = client.post("/chat", files={"file": ("d.png", english_png)},
-                           data={"prompt": "What's in this image?", "model": "rapidocr", "temperature": 0.7})
+    response = client.post(
+        "/chat",
+        files={"file": ("d.png", english_png)},
+        data={"prompt": "What's in this image?", "model": "rapidocr", "temperature": 0.7},
+    )
     assert response.status_code == 400
     assert "cannot chat" in response.json()["detail"] and "Models that can" in response.json()["detail"]
     default = client.post("/chat", files={"file": ("d.png", english_png)}, data={"prompt": "Describe"})

@@ -17,8 +17,7 @@ def test_models_and_defaults(tiny_client):
     assert by_id["got_ocr"]["name"] == "GOT-OCR 2.0" and by_id["got_ocr"]["params"] == "580M"
     assert {"qwen3_vl_4b", "qwen3_vl_8b"} <= by_id.keys()
     gpu = gpu_info().available
-    assert body["defaults"] == {"ocr": "qwen3_vl_2b" if gpu else "embedded",
-                                "chat": "qwen3_vl_2b" if gpu else "smolvlm2_500m"}
+    assert body["defaults"] == {"ocr": "qwen3_vl_2b" if gpu else "embedded", "chat": "qwen3_vl_2b" if gpu else "smolvlm2_500m"}
 
 
 def test_chat_fields_and_greedy_determinism(tiny_client):
@@ -31,8 +30,7 @@ def test_chat_fields_and_greedy_determinism(tiny_client):
 
 
 def test_chat_default_follows_the_host_and_honours_max_tokens_in_the_query(tiny_client):
-    response = tiny_client.post("/chat?max_tokens=3&temperature=0", files={"file": ("i.png", PNG)},
-                                data={"prompt": "Describe"})
+    response = tiny_client.post("/chat?max_tokens=3&temperature=0", files={"file": ("i.png", PNG)}, data={"prompt": "Describe"})
     expected = "qwen3_vl_2b" if gpu_info().available else "smolvlm2_500m"
     assert response.status_code == 200 and response.json()["model"] == expected
     assert len(response.json()["response"]) <= 3

@@ -34,8 +34,10 @@ LIMITS = [9, 4, 12]
 
 
 def answers_one_by_one(service, model):
-    return [service.chat(img, p, model, temperature=0.0, max_tokens=n).response
-            for img, p, n in zip(IMAGES, PROMPTS, LIMITS, strict=True)]
+    return [
+        service.chat(img, p, model, temperature=0.0, max_tokens=n).response
+        for img, p, n in zip(IMAGES, PROMPTS, LIMITS, strict=True)
+    ]
 
 
 def test_tiny_model_batched_greedy_equals_unbatched(tiny_service):
@@ -43,7 +45,8 @@ def test_tiny_model_batched_greedy_equals_unbatched(tiny_service):
     with batch_window(tiny_service, "qwen3_vl_2b", 0.5) as runner:
         together = run_together(
             lambda img, p, n: tiny_service.chat(img, p, "qwen3_vl_2b", temperature=0.0, max_tokens=n).response,
-            list(zip(IMAGES, PROMPTS, LIMITS, strict=True)))
+            list(zip(IMAGES, PROMPTS, LIMITS, strict=True)),
+        )
         assert max(runner.batch_sizes) >= 2
     assert together == alone
     assert all(len(answer) <= limit for answer, limit in zip(together, LIMITS, strict=True))
@@ -57,16 +60,20 @@ def test_batch_ocr_feeds_the_batched_path(tiny_service):
 
 def test_ocr_and_chat_requests_share_a_batch(tiny_service):
     with batch_window(tiny_service, "qwen3_vl_2b", 0.5) as runner:
-        run_together(lambda kind: tiny_service.ocr(IMAGES[0], "qwen3_vl_2b") if kind == "ocr" else
-                     tiny_service.chat(IMAGES[1], "Hi", "qwen3_vl_2b", temperature=0.0, max_tokens=3),
-                     [("ocr",), ("chat",)])
+        run_together(
+            lambda kind: (
+                tiny_service.ocr(IMAGES[0], "qwen3_vl_2b")
+                if kind == "ocr"
+                else tiny_service.chat(IMAGES[1], "Hi", "qwen3_vl_2b", temperature=0.0, max_tokens=3)
+            ),
+            [("ocr",), ("chat",)],
+        )
         assert list(runner.batch_sizes) == [2]  # both greedy: one generate
 
 
 def test_sampling_and_greedy_requests_are_batched_apart(tiny_service):
     with batch_window(tiny_service, "qwen3_vl_4b", 0.3) as runner:
-        run_together(lambda t: tiny_service.chat(IMAGES[0], "Hi", "qwen3_vl_4b", temperature=t, max_tokens=3),
-                     [(0.0,), (0.9,)])
+        run_together(lambda t: tiny_service.chat(IMAGES[0], "Hi", "qwen3_vl_4b", temperature=t, max_tokens=3), [(0.0,), (0.9,)])
         assert list(runner.batch_sizes) == [1, 1]
 
 
@@ -90,7 +97,8 @@ def test_fast_path_gives_the_same_greedy_answers(tiny_service, fast_service):
     assert answers_one_by_one(fast_service, "qwen3_vl_2b") == answers_one_by_one(tiny_service, "qwen3_vl_2b")
     together = run_together(
         lambda img, p, n: fast_service.chat(img, p, "qwen3_vl_2b", temperature=0.0, max_tokens=n).response,
-        list(zip(IMAGES, PROMPTS, LIMITS, strict=True)))
+        list(zip(IMAGES, PROMPTS, LIMITS, strict=True)),
+    )
     assert together == answers_one_by_one(tiny_service, "qwen3_vl_2b")
 
 

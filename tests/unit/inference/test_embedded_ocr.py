@@ -99,19 +99,27 @@ def test_when_tesseract_is_unsure_of_the_sample_rapidocr_reads_the_other_lines(s
 
 
 def test_only_the_words_tesseract_is_unsure_of_are_read_again():
-    words = [Word("Total", 0.96, (10, 8, 70, 30)), Word("dve", 0.40, (80, 8, 120, 30)),
-             Word("on", 0.50, (130, 8, 150, 30)), Word("March", 0.95, (160, 8, 230, 30)),
-             Word("l2", 0.30, (240, 8, 270, 30))]
+    words = [
+        Word("Total", 0.96, (10, 8, 70, 30)),
+        Word("dve", 0.40, (80, 8, 120, 30)),
+        Word("on", 0.50, (130, 8, 150, 30)),
+        Word("March", 0.95, (160, 8, 230, 30)),
+        Word("l2", 0.30, (240, 8, 270, 30)),
+    ]
     draft = Draft(words, Image.new("L", (400, 40), 255), sure=0.85)
     assert draft.runs() == [(1, 3), (4, 5)]  # runs of consecutive unsure words
     assert draft.cut((1, 3)).shape == (40, 155 - 75, 3)  # from the middle of the gap before to that after
     assert draft.cut((4, 5)).shape == (40, 400 - 235, 3)  # the last word: to the end of the line
-    overlapping = Draft([Word("Total", 0.96, (10, 8, 70, 30)), Word("|", 0.3, (64, 8, 67, 30)),
-                         Word("due", 0.96, (60, 8, 120, 30))], Image.new("L", (200, 40), 255), sure=0.85)
+    overlapping = Draft(
+        [Word("Total", 0.96, (10, 8, 70, 30)), Word("|", 0.3, (64, 8, 67, 30)), Word("due", 0.96, (60, 8, 120, 30))],
+        Image.new("L", (200, 40), 255),
+        sure=0.85,
+    )
     assert overlapping.cut((1, 2)) is None  # boxes that overlap leave nothing to read alone: the line is read whole
     assert overlapping.cut((0, 2)).shape == (40, 67, 3)  # never cut into the run's own words (to "|"'s right edge)
-    line = draft.patched({(1, 3): Reading.latin_only("due on", 0.97, "rapidocr"),
-                          (4, 5): Reading.latin_only("12", 0.9, "rapidocr")})
+    line = draft.patched(
+        {(1, 3): Reading.latin_only("due on", 0.97, "rapidocr"), (4, 5): Reading.latin_only("12", 0.9, "rapidocr")}
+    )
     assert (line.text, line.score, line.engine) == ("Total due on March 12", 0.9, "tesseract+rapidocr")
 
 
@@ -134,8 +142,12 @@ def test_two_column_page_comes_back_column_by_column(service):
 
 def test_receipt_lines_stay_on_one_line(service):
     font = ImageFont.load_default(size=24)
-    items = [("2 x Organic Bananas", "1.38"), ("1 x Whole Milk 1L", "1.89"), ("1 x Sourdough Bread", "4.25"),
-             ("SUBTOTAL", "7.52")]
+    items = [
+        ("2 x Organic Bananas", "1.38"),
+        ("1 x Whole Milk 1L", "1.89"),
+        ("1 x Sourdough Bread", "4.25"),
+        ("SUBTOTAL", "7.52"),
+    ]
     image = Image.new("RGB", (560, 40 + 40 * len(items)), "white")
     draw = ImageDraw.Draw(image)
     for i, (name, price) in enumerate(items):
@@ -267,8 +279,7 @@ def test_layout_orders_skewed_rows():
 
     def quad(x, y, w, h):
         pts = [(x, y), (x + w, y), (x + w, y + h), (x, y + h)]
-        return [[px * math.cos(angle) - py * math.sin(angle), px * math.sin(angle) + py * math.cos(angle)]
-                for px, py in pts]
+        return [[px * math.cos(angle) - py * math.sin(angle), px * math.sin(angle) + py * math.cos(angle)] for px, py in pts]
 
     quads = [quad(20, 20 + 40 * i, 700, 30) for i in (2, 0, 1)]
     rows = reading_order(upright_boxes(quads, ["third", "first", "second"]))

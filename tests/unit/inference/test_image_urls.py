@@ -28,8 +28,13 @@ def test_http_urls_only_when_allowed_and_never_to_local_networks():
     with pytest.raises(BadInput, match="not fetched by this server"):
         read("https://example.com/a.png", LimitSettings())
     allowed = LimitSettings(image_urls=True)
-    for url in ("http://127.0.0.1:8000/health", "http://localhost/x.png", "http://10.0.0.5/a.png",
-                "http://169.254.169.254/latest/meta-data/", "http://[::1]/a.png"):
+    for url in (
+        "http://127.0.0.1:8000/health",
+        "http://localhost/x.png",
+        "http://10.0.0.5/a.png",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::1]/a.png",
+    ):
         with pytest.raises(BadInput, match="not a public address"):
             read(url, allowed)
     assert not public_address("192.168.1.1") and not public_address("no-such-host.invalid")

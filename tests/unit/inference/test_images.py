@@ -78,11 +78,14 @@ def test_thin_and_tiny_images_are_padded_without_moving_content():
     assert images.pad_to_aspect(normal, 8, min_side=32) is normal
 
 
-@pytest.mark.parametrize(("data", "words"), [
-    (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", "PDF"),
-    (b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic", "HEIC"),
-    (b"hello, this is text", "PNG, JPEG"),
-])
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [
+        (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", "PDF"),
+        (b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic", "HEIC"),
+        (b"hello, this is text", "PNG, JPEG"),
+    ],
+)
 def test_files_that_are_not_images_say_what_they_are(data, words):
     with pytest.raises(BadInput, match=words):
         images.decode(data, LimitSettings(), "upload")

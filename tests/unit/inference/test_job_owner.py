@@ -30,9 +30,14 @@ def test_the_owner_rule():
 
 @pytest.fixture(scope="module")
 def keyed(tmp_path_factory):
-    settings = load_settings(ROOT / "config.yaml", env={
-        "CHATVLM_OCR_MODEL": "embedded", "CHATVLM_DATA_DIR": str(tmp_path_factory.mktemp("jobs")),
-        "CHATVLM_API_KEYS": "user:alice-key-1,user:bob-key-22,admin:root-key-333"})
+    settings = load_settings(
+        ROOT / "config.yaml",
+        env={
+            "CHATVLM_OCR_MODEL": "embedded",
+            "CHATVLM_DATA_DIR": str(tmp_path_factory.mktemp("jobs")),
+            "CHATVLM_API_KEYS": "user:alice-key-1,user:bob-key-22,admin:root-key-333",
+        },
+    )
     service = InferenceService(settings)
     yield service
     service.close(grace_s=1)

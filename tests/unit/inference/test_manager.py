@@ -30,8 +30,9 @@ models:
     options: {tessdata: /nonexistent/tessdata}
 """
 
-needs_tesseract = pytest.mark.skipif(find_tessdata("auto") is None,
-                                     reason="Tesseract's English data is not installed (.ci/run installs it)")
+needs_tesseract = pytest.mark.skipif(
+    find_tessdata("auto") is None, reason="Tesseract's English data is not installed (.ci/run installs it)"
+)
 
 
 @pytest.fixture

@@ -11,13 +11,20 @@ from inference import InferenceService
 from inference.backends.ocr.rapid_script import Reading, choose, ctc_decode, is_cjk, latin_mask
 from inference.layout import Box, reading_order
 from tests.helpers import cer, cyrillic_font, encode, render_with
-from tests.unit.inference.test_embedded_ocr import needs_tesseract_russian
 from tests.polling import unload_all
+from tests.unit.inference.test_embedded_ocr import needs_tesseract_russian
 
 # Separator lines that the Chinese-and-Latin recogniser reads as ideographs ("* * *" as 冰米冰) unless its
 # output is kept to Latin characters.
-SEPARATED = ["THANK YOU FOR SHOPPING", "* * *", "Total amount due: 318.40 USD", "=====",
-             "Please pay within thirty days.", "-- * --", "Invoice number 4471"]
+SEPARATED = [
+    "THANK YOU FOR SHOPPING",
+    "* * *",
+    "Total amount due: 318.40 USD",
+    "=====",
+    "Please pay within thirty days.",
+    "-- * --",
+    "Invoice number 4471",
+]
 MIXED = "Order 5821 заказ от 12 марта total 3450"
 
 
@@ -52,10 +59,24 @@ def test_without_a_hint_ideographs_stay_only_on_pages_that_are_not_mostly_latin(
 
 
 TITLE = "Annual Report on Regional Energy Markets"
-LEFT = ["Solar power capacity grew rapidly", "during the last decade, driven by", "falling panel prices.", "",
-        "Storage projects followed, and", "grid operators adapted their", "planning rules to match them."]
-RIGHT = ["Wind farms now supply a large", "share of electricity in several", "countries, and new projects keep",
-         "growing offshore.", "", "Hydro power remains the largest", "source in the northern regions."]
+LEFT = [
+    "Solar power capacity grew rapidly",
+    "during the last decade, driven by",
+    "falling panel prices.",
+    "",
+    "Storage projects followed, and",
+    "grid operators adapted their",
+    "planning rules to match them.",
+]
+RIGHT = [
+    "Wind farms now supply a large",
+    "share of electricity in several",
+    "countries, and new projects keep",
+    "growing offshore.",
+    "",
+    "Hydro power remains the largest",
+    "source in the northern regions.",
+]
 FOOTER = "Page 3 of 12"
 
 
@@ -122,5 +143,8 @@ def test_a_line_that_pokes_into_the_gutter_does_not_split_the_columns():
         boxes.append(Box(len(boxes), 70, y, 597 if i == 4 else 580, y + 30, f"left line {i} with words"))
         boxes.append(Box(len(boxes), 615, y, 1160, y + 30, f"right line {i} with words"))
     order = [b.text for row in reading_order(boxes) for b in row]
-    assert order == ["Title across both columns", *[f"left line {i} with words" for i in range(10)],
-                     *[f"right line {i} with words" for i in range(10)]]
+    assert order == [
+        "Title across both columns",
+        *[f"left line {i} with words" for i in range(10)],
+        *[f"right line {i} with words" for i in range(10)],
+    ]

@@ -44,8 +44,13 @@ def test_default_chat_model_without_weights_says_how_to_fetch_them(service, engl
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
-    [({"temperature": 2.0}, "temperature"), ({"temperature": -0.1}, "temperature"),
-     ({"max_tokens": 0}, "max_tokens"), ({"max_tokens": 10**6}, "max_tokens"), ({"prompt": "  "}, "prompt")],
+    [
+        ({"temperature": 2.0}, "temperature"),
+        ({"temperature": -0.1}, "temperature"),
+        ({"max_tokens": 0}, "max_tokens"),
+        ({"max_tokens": 10**6}, "max_tokens"),
+        ({"prompt": "  "}, "prompt"),
+    ],
 )
 def test_chat_parameters_are_validated(service, english_png, kwargs, message):
     args = {"prompt": "Describe", "model": "rapidocr", **kwargs}
@@ -79,8 +84,7 @@ def test_automatic_defaults_follow_the_host():
     GPU host, on a CPU host a CPU model whose weights are here (none in the tests' empty cache)."""
     auto = InferenceService(load_settings(ROOT / "config.yaml", env={}))
     gpu = gpu_info().available
-    assert auto.list_models().defaults == {"ocr": "qwen3_vl_2b" if gpu else "embedded",
-                                           "chat": "qwen3_vl_2b" if gpu else None}
+    assert auto.list_models().defaults == {"ocr": "qwen3_vl_2b" if gpu else "embedded", "chat": "qwen3_vl_2b" if gpu else None}
     assert auto.catalog.registry.default_for("ocr", "auto", gpu=False) == "embedded"
     assert auto.catalog.registry.default_for("ocr", "auto", gpu=True) == "qwen3_vl_2b"
 
@@ -93,8 +97,10 @@ def test_model_listing_fields(service):
 
 def test_when_no_chat_model_can_run_the_error_says_why(tmp_path, english_png):
     path = tmp_path / "config.yaml"
-    path.write_text("models:\n  - {id: r, name: R, backend: rapidocr, tasks: [ocr]}\n"
-                    "  - {id: q8, name: Q, backend: transformers, source: Qwen/X, tasks: [chat], options: {precision: int8}}\n")
+    path.write_text(
+        "models:\n  - {id: r, name: R, backend: rapidocr, tasks: [ocr]}\n"
+        "  - {id: q8, name: Q, backend: transformers, source: Qwen/X, tasks: [chat], options: {precision: int8}}\n"
+    )
     service = InferenceService(load_settings(path, env={}))
     if gpu_info().available:
         pytest.skip("on a GPU host an int8 model may run")

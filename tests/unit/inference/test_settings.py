@@ -71,8 +71,7 @@ def test_missing_config_file(tmp_path):
 def test_preload_from_config_and_environment(tmp_path):
     path = write(tmp_path, "server: {preload: [rapidocr]}\n" + MINIMAL)
     assert load_settings(path, env={}).server.preload == ["rapidocr"]
-    assert load_settings(path, env={"CHATVLM_PRELOAD": " rapidocr, tesseract ,"}).server.preload == [
-        "rapidocr", "tesseract"]
+    assert load_settings(path, env={"CHATVLM_PRELOAD": " rapidocr, tesseract ,"}).server.preload == ["rapidocr", "tesseract"]
     assert load_settings(path, env={"CHATVLM_PRELOAD": ""}).server.preload == []  # set but empty: nothing
 
 
@@ -92,7 +91,8 @@ def test_queue_bound_auto_explicit_and_from_the_environment(tmp_path):
         load_settings(path, env={"CHATVLM_MAX_QUEUE": "4"})
     with pytest.raises(ConfigError, match="CHATVLM_MAX_QUEUE.*valid integer"):
         load_settings(path, env={"CHATVLM_MAX_QUEUE": "lots"})
-    path.write_text("limits: {max_batch_files: 8, max_queue_per_model: 2}\nmodels:\n"
-                    "  - {id: r, name: R, backend: rapidocr, tasks: [ocr]}\n")
+    path.write_text(
+        "limits: {max_batch_files: 8, max_queue_per_model: 2}\nmodels:\n  - {id: r, name: R, backend: rapidocr, tasks: [ocr]}\n"
+    )
     with pytest.raises(ConfigError, match="max_queue_per_model"):
         load_settings(path, env={})

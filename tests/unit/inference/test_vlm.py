@@ -78,8 +78,11 @@ def test_an_abandoned_stream_stops_and_frees_its_model(tiny_service):
 
 def test_history_reaches_the_model(tiny_service):
     backend = backend_of(tiny_service, "qwen3_vl_2b")
-    history = [ChatMessage("user", "first question"), ChatMessage("assistant", "first answer"),
-               ChatMessage("user", "second question")]
+    history = [
+        ChatMessage("user", "first question"),
+        ChatMessage("assistant", "first answer"),
+        ChatMessage("user", "second question"),
+    ]
     text = backend.processor.tokenizer.decode(backend.inputs(IMAGE, history)["input_ids"][0])
     assert text.count("<|vision_start|>") == 1  # the image stays attached, once
     assert text.index("first question") < text.index("first answer") < text.index("second question")
@@ -145,15 +148,17 @@ def _settings_with(tmp_path, entry: str):
 
 
 def test_unknown_precision_is_a_config_error_at_start_up(tmp_path):
-    settings = _settings_with(tmp_path, "  - {id: q, name: Q, backend: transformers, source: Qwen/X, tasks: [chat], "
-                                        "options: {precision: int3}}\n")
+    settings = _settings_with(
+        tmp_path, "  - {id: q, name: Q, backend: transformers, source: Qwen/X, tasks: [chat], options: {precision: int3}}\n"
+    )
     with pytest.raises(ConfigError, match="precision"):
         InferenceService(settings)
 
 
 def test_int8_without_a_gpu_is_a_clear_error_not_a_fallback(tmp_path):
-    settings = _settings_with(tmp_path, "  - {id: q8, name: Q, backend: transformers, source: Qwen/X, tasks: [chat], "
-                                        "options: {precision: int8}}\n")
+    settings = _settings_with(
+        tmp_path, "  - {id: q8, name: Q, backend: transformers, source: Qwen/X, tasks: [chat], options: {precision: int8}}\n"
+    )
     service = InferenceService(settings)
     status = service.manager.status("q8")
     assert status.state == UNAVAILABLE and "int8" in status.error

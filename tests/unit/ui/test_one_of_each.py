@@ -23,12 +23,16 @@ def failing(exc: BaseException):
     return handler
 
 
-@pytest.mark.parametrize("exc, sentence", [
-    (BadInput("'/srv/data/secret/scan.png' is not an image."), "'<path>' is not an image."),
-    (Overloaded("The server is busy: try again in about 3 s.", retry_after=3), "The server is busy: try again in about 3 s."),
-    (ModelUnavailable("Weights for 'm' are not here: python -m inference.download m"), CANNOT_RUN),
-    (RuntimeError("a bug with /srv/internal/path"), UNEXPECTED),
-], ids=["bad input", "busy", "cannot run", "unexpected"])
+@pytest.mark.parametrize(
+    "exc, sentence",
+    [
+        (BadInput("'/srv/data/secret/scan.png' is not an image."), "'<path>' is not an image."),
+        (Overloaded("The server is busy: try again in about 3 s.", retry_after=3), "The server is busy: try again in about 3 s."),
+        (ModelUnavailable("Weights for 'm' are not here: python -m inference.download m"), CANNOT_RUN),
+        (RuntimeError("a bug with /srv/internal/path"), UNEXPECTED),
+    ],
+    ids=["bad input", "busy", "cannot run", "unexpected"],
+)
 def test_a_ui_event_and_its_api_event_say_the_same_sentence(exc, sentence):
     shown = asyncio.run(keep_on_error(2)(failing(exc))())
     assert shown[1] == f"⚠️ {sentence}"
