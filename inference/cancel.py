@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 import anyio
 
-from .errors import TimedOut
+from .errors import Cancelled, TimedOut
 
 T = TypeVar("T")
 
@@ -111,3 +111,10 @@ class Deadline:
             f"The request did not finish within the server's time limit of {self.limit_s:g} s "
             "and was stopped; try a smaller input or fewer tokens, or try again when the server is less busy."
         )
+
+
+def deadline_for(cancel: CancelToken | None, limit_s: float) -> Deadline:
+    """A new request's deadline (``limits.request_timeout_s``); Cancelled at once when it was cancelled already."""
+    if cancel is not None and cancel.cancelled:
+        raise Cancelled("The request was cancelled before it started.")
+    return Deadline(limit_s)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ChatVLMError
-from .pages import FileInfo, PageRead
+from .page_results import FileInfo, PageRead
 from .values import OcrLine
 
 QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"

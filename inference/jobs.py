@@ -23,7 +23,8 @@ from .documents import check_pages
 from .errors import BadInput, Cancelled, ChatVLMError, NotFound, NotReady, Overloaded, redact_paths
 from .inputs import Inputs, OcrRequest
 from .job_store import CANCELLED, DONE, ENDED, FAILED, QUEUED, RUNNING, JobRecord, JobStore
-from .pages import PageRead, Pages, batch_result
+from .page_results import PageRead, batch_result
+from .pages import Pages
 from .results import BatchResult, JobState, JobStatus
 from .settings import Settings
 

@@ -14,7 +14,6 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, wait
-from dataclasses import dataclass, field
 
 from . import documents, images
 from .cancel import CancelToken, Deadline
@@ -24,51 +23,13 @@ from .errors import Cancelled, ChatVLMError, Overloaded, redact_paths
 from .images import ImageSource
 from .inputs import OcrRequest
 from .manager import ModelManager
-from .results import BatchItem, BatchResult, OcrResult, PageResult
+from .page_results import FileInfo, PageRead, batch_result, page_results
+from .results import BatchResult, OcrResult
 from .settings import LimitSettings
 from .tickets import Ticket
-from .values import OcrLine, OcrOutput, OcrWork
+from .values import OcrOutput, OcrWork
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class PageRead:
-    doc: int  # which document of the request
-    page: int  # page number in that document, from 1
-    size: tuple[int, int]
-    source: str  # "ocr" or "text-layer"
-    seconds: float = 0.0
-    text: str = ""
-    lines: list[OcrLine] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    error: BaseException | None = None
-
-    @property
-    def message(self) -> str | None:
-        """The error as a person reads it (server paths removed); None when the page was read."""
-        if self.error is None:
-            return None
-        if isinstance(self.error, ChatVLMError):
-            return redact_paths(str(self.error))
-        return "Unexpected error while reading this page."
-
-
-@dataclass
-class FileInfo:
-    """What a batch's answer needs to know of one file besides its pages' reads."""
-
-    name: str
-    multipage: bool = False
-    pages: list[int] = field(default_factory=list)  # the page numbers chosen, in order
-    open_s: float = 0.0  # seconds spent opening it
-    error: str | None = None  # why it could not be opened
-
-    @staticmethod
-    def of(name: str, doc: Document | None, open_s: float, error: str | None) -> FileInfo:
-        if doc is None:
-            return FileInfo(name, open_s=open_s, error=error)
-        return FileInfo(name, doc.multipage, [p.number for p in doc.pages], open_s, error)
 
 
 class Pages:
@@ -296,61 +257,4 @@ def _page_read(d: int, page: DocPage, ticket: Ticket, started: float) -> PageRea
     assert isinstance(output, OcrOutput)
     return PageRead(
         d, page.number, page.size, "ocr", seconds, text=output.text.strip(), lines=output.lines, warnings=output.warnings
-    )
-
-
-def page_results(reads: Sequence[PageRead]) -> list[PageResult]:
-    return [
-        PageResult(
-            page=r.page,
-            text=r.text,
-            lines=r.lines,
-            processing_time=round(r.seconds, 4),
-            source=r.source,
-            image_size=list(r.size),
-            warnings=r.warnings,
-            error=r.message,
-        )
-        for r in reads
-    ]
-
-
-def batch_result(files: Sequence[FileInfo], reads: Sequence[PageRead], model_id: str, seconds: float) -> BatchResult:
-    """The batch's answer: one item per file, in the order sent (each read's ``doc`` is its file's index)."""
-    by_file: dict[int, list[PageRead]] = {}
-    for read in reads:
-        by_file.setdefault(read.doc, []).append(read)
-    results = []
-    for i, info in enumerate(files):
-        if info.error is not None:
-            results.append(BatchItem(filename=info.name, processing_time=round(info.open_s, 4), status="error", error=info.error))
-            continue
-        order = {number: k for k, number in enumerate(info.pages)}
-        file_reads = sorted(by_file.get(i, []), key=lambda r: order.get(r.page, 0))
-        failed = [r for r in file_reads if r.error is not None]
-        missing = len(info.pages) - len(file_reads)
-        error = None
-        if failed:
-            error = failed[0].message if not info.multipage else "; ".join(f"page {r.page}: {r.message}" for r in failed[:3])
-        elif missing:
-            error = f"{missing} page(s) were not read."
-        results.append(
-            BatchItem(
-                filename=info.name,
-                text="\n\n".join(r.text for r in file_reads if r.text).strip(),
-                processing_time=round(info.open_s + sum(r.seconds for r in file_reads), 4),
-                status="error" if error else "success",
-                error=error,
-                image_size=list(file_reads[0].size) if file_reads else None,
-                pages=page_results(file_reads) if info.multipage else None,
-            )
-        )
-    ok = sum(r.status == "success" for r in results)
-    return BatchResult(
-        results=results,
-        total=len(results),
-        successful=ok,
-        failed=len(results) - ok,
-        model=model_id,
-        processing_time=round(seconds, 4),
     )

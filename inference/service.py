@@ -11,16 +11,15 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 from . import documents
-from .cancel import CancelToken, Deadline
+from .cancel import CancelToken, deadline_for
 from .catalog import TASK_VERBS, Catalog
-from .errors import Cancelled, ModelUnavailable
+from .chats import Chats
 from .images import ImageSource
-from .inputs import ChatRequest, Inputs
-from .jobs import Jobs, data_dir, owner_for
+from .inputs import Inputs
+from .jobs import Jobs
 from .manager import ModelManager
 from .observe import Observers
 from .pages import Pages
@@ -31,22 +30,21 @@ from .results import (
     BatchResult,
     ChatResult,
     HealthResult,
-    JobStatus,
     ModelChoice,
     ModelInfo,
     ModelsResult,
     OcrResult,
     ReadyResult,
 )
+from .service_jobs import JobsFacade
 from .settings import DefaultSettings, LimitSettings, Settings
 from .streams import TextStream
-from .tickets import Ticket
 from .values import ChatMessage, ChatOutput, ChatParams
 
 log = logging.getLogger(__name__)
 
 
-class InferenceService:
+class InferenceService(JobsFacade):
     def __init__(self, settings: Settings):
         self.settings = settings
         self.observers = Observers()
@@ -59,6 +57,7 @@ class InferenceService:
         )
         self.inputs = Inputs(self.catalog, settings)
         self.pages = Pages(settings.limits, self.manager)
+        self.chats = Chats(self.inputs, self.manager, settings.limits)
         self.rate_limiter = RateLimiter(settings.limits.rate_limit)  # one budget per caller, whichever the door
         self._preload_done = threading.Event()
         self._closing = False
@@ -159,11 +158,6 @@ class InferenceService:
         return self.catalog.startup_report()
 
     # ---- OCR --------------------------------------------------------------------------------------
-    def _deadline(self, cancel: CancelToken | None) -> Deadline:
-        if cancel is not None and cancel.cancelled:
-            raise Cancelled("The request was cancelled before it started.")
-        return Deadline(self.settings.limits.request_timeout_s)
-
     def ocr(
         self,
         image: ImageSource,
@@ -179,7 +173,7 @@ class InferenceService:
         text layer is read from it unless ``force_ocr``). A page that fails fails the request. ``caller``: whose
         rate-limit budget pays (:meth:`charge`)."""
         self.charge(caller)
-        started, deadline = time.perf_counter(), self._deadline(cancel)
+        started, deadline = time.perf_counter(), deadline_for(cancel, self.settings.limits.request_timeout_s)
         request = self.inputs.ocr(model, language, pages, force_ocr)
         self.manager.check_room(request.model, 1)  # a busy server refuses before decoding
         return self.pages.ocr(request, image, filename, deadline, cancel, started)
@@ -199,7 +193,7 @@ class InferenceService:
         batch (one request on ``caller``'s budget). ``progress(done, total)`` is called from this thread as pages
         finish (a file counts once per page read)."""
         self.charge(caller)
-        started, deadline = time.perf_counter(), self._deadline(cancel)
+        started, deadline = time.perf_counter(), deadline_for(cancel, self.settings.limits.request_timeout_s)
         request = self.inputs.batch(files, model, language, pages, force_ocr)
         self.manager.check_room(request.model, min(len(files), self.settings.limits.max_batch_files))
         return self.pages.batch(request, files, deadline, cancel, started, progress)
@@ -217,40 +211,6 @@ class InferenceService:
         """Sampling settings, defaults filled in and each checked once (:meth:`Inputs.params`)."""
         return self.inputs.params(temperature, max_tokens, top_p, stop, seed, max_temperature)
 
-    def _chat(
-        self,
-        image: ImageSource,
-        prompt: str,
-        model: str | None,
-        temperature: float | None,
-        max_tokens: int | None,
-        history: Sequence[ChatMessage],
-        filename: str,
-        cancel: CancelToken | None,
-        streaming: bool = False,
-    ) -> tuple[ChatRequest, Ticket]:
-        """A chat about one image, admitted: cheap checks, then room in the queue, then the image decoded."""
-        deadline = self._deadline(cancel)
-        request = self.inputs.chat(prompt, model, temperature, max_tokens, history)
-        self.manager.check_room(request.model, 1)  # a busy server refuses before decoding
-        work = self.inputs.chat_work(request, image, filename)
-        return request, self.manager.submit(request.model, [work], deadline, streaming, cancel)[0]
-
-    def _conversation(
-        self,
-        messages: Sequence[ChatMessage],
-        model: str | None,
-        params: ChatParams,
-        cancel: CancelToken | None,
-        streaming: bool = False,
-    ) -> tuple[ChatRequest, Ticket]:
-        """A conversation whose images come as URLs with their messages, admitted (its images read and decoded)."""
-        deadline = self._deadline(cancel)
-        request = self.inputs.conversation(messages, model, params)
-        self.manager.check_room(request.model, 1)
-        work = self.inputs.conversation_work(request)
-        return request, self.manager.submit(request.model, [work], deadline, streaming, cancel)[0]
-
     def chat(
         self,
         image: ImageSource,
@@ -263,19 +223,9 @@ class InferenceService:
         cancel: CancelToken | None = None,
         caller: str | None = None,
     ) -> ChatResult:
+        """An answer about one image (and the conversation so far, ``history``)."""
         self.charge(caller)
-        started = time.perf_counter()
-        request, ticket = self._chat(image, prompt, model, temperature, max_tokens, history, filename, cancel)
-        output = ticket.result()
-        assert isinstance(output, ChatOutput)
-        return ChatResult(
-            response=output.text,
-            model=request.model.id,
-            prompt=request.prompt,
-            processing_time=round(time.perf_counter() - started, 4),
-            finish_reason=output.finish_reason,
-            warnings=output.warnings,
-        )
+        return self.chats.answer(image, prompt, model, temperature, max_tokens, history, filename, cancel)
 
     def chat_stream(
         self,
@@ -292,8 +242,7 @@ class InferenceService:
         """The answer as it is generated. Validation errors and Overloaded raise here, before any piece;
         closing the stream stops the generation."""
         self.charge(caller)
-        request, ticket = self._chat(image, prompt, model, temperature, max_tokens, history, filename, cancel, True)
-        return TextStream(ticket, request.model.id, request.prompt)
+        return self.chats.answer_stream(image, prompt, model, temperature, max_tokens, history, filename, cancel)
 
     def complete(
         self,
@@ -306,10 +255,7 @@ class InferenceService:
         """Answer a conversation whose images come as URLs with their messages (the OpenAI protocol, MCP); returns
         the model that answered and the answer (text, finish reason, token counts)."""
         self.charge(caller)
-        request, ticket = self._conversation(messages, model, params, cancel)
-        output = ticket.result()
-        assert isinstance(output, ChatOutput)
-        return request.model.id, output
+        return self.chats.complete(messages, model, params, cancel)
 
     def complete_stream(
         self,
@@ -321,60 +267,4 @@ class InferenceService:
     ) -> TextStream:
         """:meth:`complete`, streamed: admitted (or refused) here; closing the stream stops the generation."""
         self.charge(caller)
-        request, ticket = self._conversation(messages, model, params, cancel, True)
-        return TextStream(ticket, request.model.id, request.prompt)
-
-    # ---- jobs -------------------------------------------------------------------------------------
-    @property
-    def data_dir(self) -> Path:
-        return data_dir(self.settings)
-
-    @property
-    def jobs(self) -> Jobs:
-        """The job queue (POST /jobs), its database opened and its worker started on first use."""
-        with self._jobs_lock:
-            if self._jobs is None:
-                try:
-                    self._jobs = Jobs(self.pages, self.inputs, self.data_dir, self.settings.server.job_results_ttl_s, self.charge)
-                except OSError as exc:
-                    log.error("the jobs database under %s cannot be opened: %s", self.data_dir, exc)
-                    raise ModelUnavailable(
-                        "Jobs are not available: the server cannot write its data directory (server.data_dir / CHATVLM_DATA_DIR)."
-                    ) from None
-                self._jobs.start()
-            return self._jobs
-
-    def resume_jobs(self) -> None:
-        """At start-up: if an earlier run left jobs, open the queue so that they finish."""
-        if (self.data_dir / "jobs.sqlite3").exists():
-            self.jobs  # noqa: B018 (opening it resumes them)
-
-    def job_owner(self, principal: Any, creating: bool = False) -> str | None:
-        """Whose jobs ``principal`` (``role``/``name``, or Gradio's ``"role:name"``; None: nobody signed in) may see,
-        None for every job; ``creating``: whose a new job is (:func:`~inference.jobs.owner_for`, the one rule)."""
-        return owner_for(principal, bool(self.settings.auth.api_keys), creating)
-
-    def submit_job(
-        self,
-        files: Sequence[tuple[str, ImageSource]],
-        model: str | None = None,
-        language: str | None = None,
-        pages: str | None = None,
-        force_ocr: bool = False,
-        principal: Any = None,
-        caller: str | None = None,
-    ) -> JobStatus:
-        """Queue OCR of ``files`` as a job (checked as /batch/ocr is); its status, to poll with :meth:`job`."""
-        return self.jobs.submit(files, model, language, pages, force_ocr, self.job_owner(principal, True), caller)
-
-    def job(self, job_id: str, principal: Any = None) -> JobStatus:
-        return self.jobs.status(job_id, self.job_owner(principal))
-
-    def job_result(self, job_id: str, principal: Any = None) -> BatchResult:
-        return self.jobs.result(job_id, self.job_owner(principal))
-
-    def cancel_job(self, job_id: str, principal: Any = None) -> JobStatus:
-        return self.jobs.cancel(job_id, self.job_owner(principal))
-
-    def list_jobs(self, principal: Any = None) -> list[JobStatus]:
-        return self.jobs.jobs_of(self.job_owner(principal))
+        return self.chats.complete_stream(messages, model, params, cancel)
