@@ -4,11 +4,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Request, Response, UploadFile
 
-from inference.results import BatchResult
+from inference.results import BatchResult, JobStatus
 
 from ..deps import ServiceDep
 from ..params import OcrQuery, ocr_params
-from ..schemas.jobs import JobStatus
 from ..schemas.rest import errors
 from ..security import caller
 
@@ -30,10 +29,8 @@ def submit_job(
 ) -> JobStatus:
     """Queue OCR of many files or long documents; answers at once with the job's id (poll GET /jobs/{id})."""
     items = [(f.filename or f"file{i + 1}", f.file) for i, f in enumerate(files)]
-    status = JobStatus.of(
-        service.submit_job(
-            items, params.model, params.language, params.pages, params.force_ocr, principal(request), caller(request.scope)
-        )
+    status = service.submit_job(
+        items, params.model, params.language, params.pages, params.force_ocr, principal(request), caller(request.scope)
     )
     response.headers["Location"] = f"/jobs/{status.id}"
     return status
@@ -42,7 +39,7 @@ def submit_job(
 @router.get("/{job_id}", response_model=JobStatus, responses=errors(404))
 def job_status(job_id: str, request: Request, service: ServiceDep) -> JobStatus:
     """A job's state (queued, running, done, failed, cancelled) and its pages done out of the total."""
-    return JobStatus.of(service.job(job_id, principal(request)))
+    return service.job(job_id, principal(request))
 
 
 @router.get("/{job_id}/result", response_model=BatchResult, responses=errors(404, 409))
@@ -55,4 +52,4 @@ def job_result(job_id: str, request: Request, service: ServiceDep) -> BatchResul
 def cancel_job(job_id: str, request: Request, service: ServiceDep) -> JobStatus:
     """Cancel a job (queued or running) and delete it with its result; answers its last state. Afterwards the job
     is gone (404)."""
-    return JobStatus.of(service.cancel_job(job_id, principal(request)))
+    return service.cancel_job(job_id, principal(request))
