@@ -199,9 +199,10 @@ class ModelManager:
         self.runner(model)
         return self.status(model)
 
-    def unload(self, model: ModelHandle | str, grace_s: float | None = None) -> bool:
+    def unload(self, model: ModelHandle | str, grace_s: float | None = None, collect: bool = True) -> bool:
         """Release a model's memory; True when it was loaded. Queued and running requests get ``grace_s`` (the
-        manager's unload grace by default) to finish; those still waiting then fail, those running stop."""
+        manager's unload grace by default) to finish; those still waiting then fail, those running stop.
+        ``collect=False``: the caller collects the garbage once (a shutdown unloads every model)."""
         slot = self._slot(model)
         model_id = slot.id
         with slot.cond:
@@ -224,7 +225,8 @@ class ModelManager:
                 slot.state = UNLOADED
                 slot.cond.notify_all()
         del backend, runner
-        gc.collect()
+        if collect:
+            gc.collect()
         log.info("model %s unloaded", model_id)
         return True
 
@@ -242,7 +244,8 @@ class ModelManager:
             runner.stop_admitting()
         end = time.monotonic() + grace_s
         for model_id in list(self._slots):
-            self.unload(model_id, grace_s=max(0.0, end - time.monotonic()))
+            self.unload(model_id, grace_s=max(0.0, end - time.monotonic()), collect=False)
+        gc.collect()  # once for them all
 
     def status(self, model: ModelHandle | str) -> ModelStatus:
         slot = self._slot(model)
