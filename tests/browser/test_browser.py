@@ -2,25 +2,13 @@
 
 import os
 import re
-import shutil
 
 import pytest
 
+from tests.browser.conftest import ARGS, CHROMIUM, playwright
 from tests.polling import wait_until
 
-playwright = pytest.importorskip("playwright.sync_api", reason="pip install playwright (.ci/run installs it)")
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-    "--no-proxy-server",
-]
 
 
 def test_ocr_tab_reads_an_uploaded_image(live_server, english_file, tmp_path):
