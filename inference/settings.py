@@ -9,7 +9,8 @@ whose forwarded headers it trusts (``CHATVLM_TRUSTED_PROXIES``), the default mod
 (``CHATVLM_PRELOAD``, comma-separated ids), each model's wait-queue bound (``CHATVLM_MAX_QUEUE``), and the
 secrets and policies of an exposed server: API keys (``CHATVLM_API_KEYS``, comma-separated ``role:key``), the rate
 limit (``CHATVLM_RATE_LIMIT``, e.g. ``60/minute``) and the origins allowed to call it from a browser
-(``CHATVLM_ALLOWED_ORIGINS``, comma-separated).
+(``CHATVLM_ALLOWED_ORIGINS``, comma-separated), and where jobs go past one process (``CHATVLM_BROKER_URL``,
+``CHATVLM_DATABASE_URL``).
 """
 
 from __future__ import annotations
@@ -176,6 +177,45 @@ class AuthSettings(_Strict):
         return [origin.strip().rstrip("/") for origin in origins]
 
 
+class JobSettings(_Strict):
+    broker_url: str | None = Field(
+        None, description="redis://... : jobs go to Celery workers (python -m inference.worker); needs database_url"
+    )
+    database_url: str | None = Field(
+        None, description="postgresql://... : where jobs, their files and pages are kept; needs broker_url"
+    )
+    workers: int = Field(4, ge=1, le=64, description="pages read at once by the in-process job workers (one process)")
+    sweep_s: float = Field(
+        30.0, gt=0, description="how often unfinished pages are checked and sent again if lost (distributed)"
+    )
+
+    @field_validator("broker_url")
+    @classmethod
+    def _broker_is_redis(cls, value: str | None) -> str | None:
+        if value and not re.match(r"rediss?://", value.strip()):
+            raise ValueError("the broker must be a redis:// (or rediss://) URL")
+        return value.strip() if value else None
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_is_postgres(cls, value: str | None) -> str | None:
+        if value and not re.match(r"postgres(ql)?(\+psycopg)?://", value.strip()):
+            raise ValueError("the database must be a postgresql:// URL")
+        return value.strip() if value else None
+
+    @model_validator(mode="after")
+    def _both_or_neither(self) -> JobSettings:
+        if bool(self.broker_url) != bool(self.database_url):
+            raise ValueError(
+                "broker_url and database_url go together (Celery workers need both); set both, or neither for one process"
+            )
+        return self
+
+    @property
+    def distributed(self) -> bool:
+        return bool(self.broker_url and self.database_url)
+
+
 class DefaultSettings(_Strict):
     ocr_model: str = "auto"
     chat_model: str = "auto"
@@ -201,10 +241,12 @@ class Settings(_Strict):
     limits: LimitSettings = LimitSettings()
     auth: AuthSettings = AuthSettings()
     defaults: DefaultSettings = DefaultSettings()
+    jobs: JobSettings = JobSettings()
     models: list[ModelSpec] = Field(min_length=1)
     config_path: Path | None = None
 
 
+JOB_ENV = {"broker_url": "CHATVLM_BROKER_URL", "database_url": "CHATVLM_DATABASE_URL"}
 SPACES_PORT = 7860  # what a Hugging Face Space expects its app to listen on
 
 
@@ -287,6 +329,12 @@ def load_settings(path: str | Path | None = None, env: dict[str, str] | None = N
             }[key]
             shown = "(hidden)" if key == "api_keys" else repr(env[name])
             raise ConfigError(f"{name}={shown}: {_describe(exc)}") from None
+    jobs = {key: env[name] for key, name in JOB_ENV.items() if env.get(name)}
+    if jobs:  # together: each needs the other
+        try:
+            settings.jobs = JobSettings.model_validate({**settings.jobs.model_dump(), **jobs})
+        except ValidationError as exc:
+            raise ConfigError(f"{' / '.join(JOB_ENV.values())}: {_describe(exc)}") from None
     space_host = env.get("SPACE_HOST", "").strip().lower().removeprefix("https://").rstrip("/")
     if env.get("SPACE_ID") and space_host and space_host not in settings.server.allowed_hosts:
         settings.server.allowed_hosts = [*settings.server.allowed_hosts, space_host]  # the Space's own address
