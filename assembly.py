@@ -32,6 +32,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         refuse_many_workers()
         settings = load_settings()
     service = InferenceService(settings)
+    service.claim_data_dir()  # another server on this data directory: refuse to start (ConfigError)
     keys_on = bool(settings.auth.api_keys)
     app = FastAPIOffline(  # Swagger UI and ReDoc served from the installed package, never a CDN
         title=f"{settings.server.title} API",

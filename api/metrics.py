@@ -46,6 +46,18 @@ class ModelCollector(Collector):
             waiting.add_metric([model.id], model.waiting)
             running.add_metric([model.id], model.running)
         yield from (state, load, waiting, running)
+        jobs = self.service.job_metrics()
+        if jobs is not None:
+            depths, per_worker = jobs
+            queued = GaugeMetricFamily(
+                "chatvlm_jobs_queue_depth", "job units (pages) waiting per model's queue", labels=["model"]
+            )
+            for model, depth in depths.items():
+                queued.add_metric([model], depth)
+            read = GaugeMetricFamily("chatvlm_jobs_pages_read", "pages read per worker (jobs still kept)", labels=["worker"])
+            for worker, count in per_worker.items():
+                read.add_metric([worker], count)
+            yield from (queued, read)
         memory = memory_in_use()
         if memory:
             gpu = GaugeMetricFamily("chatvlm_gpu_memory_bytes", "GPU memory of this process", labels=["kind"])

@@ -1,91 +1,86 @@
-"""The jobs' store: every line of SQL the jobs need, in an embedded SQLite database, and the jobs' files.
+"""The jobs' store: every line of SQL the jobs need (SQLAlchemy Core), over SQLite or PostgreSQL.
 
-A job's files, state and every page read are kept under ``server.data_dir`` (``jobs.sqlite3`` in WAL mode: a
-committed page survives a SIGKILL; ``jobs/<id>/<n>`` for the files), so a restarted server picks its unfinished
-jobs up where they were, page by page. Callers get plain values (:class:`JobRecord`, :class:`FileInfo`,
-:class:`PageRead`), never rows or SQL.
+One process keeps it in ``server.data_dir/jobs.db`` (WAL: a committed page survives a SIGKILL); the distributed
+mode in PostgreSQL (``jobs.database_url``), where every API replica and worker sees the same jobs. A job's files are
+kept in it too (no shared filesystem needed) until the job ends. A job is ``queued`` until it is opened (its files
+opened, a row per page to read), ``running`` until its last page is written, then ``done``. Each write is idempotent:
+opening twice opens once, a page written twice counts once. Callers get plain values (:class:`JobRecord`,
+:class:`FileInfo`, :class:`PageRead`), never rows or SQL.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
-import sqlite3
 import threading
 import time
-from collections.abc import Sequence
-from contextlib import closing
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
-from .errors import ChatVLMError
+from sqlalchemy import Connection, and_, create_engine, delete, event, func, insert, select, update
+
+from .job_tables import (
+    CANCELLED,
+    DONE,
+    ENDED,
+    FAILED,
+    QUEUED,
+    RUNNING,
+    JobRecord,
+    Opened,
+    dump_read,
+    files,
+    jobs,
+    load_read,
+    metadata,
+    pages,
+)
 from .page_results import FileInfo, PageRead
-from .values import OcrLine
 
-QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
-ENDED = (DONE, FAILED, CANCELLED)
+__all__ = ["CANCELLED", "DONE", "ENDED", "FAILED", "QUEUED", "RUNNING", "JobRecord", "JobStore", "Opened", "database_url"]
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS jobs (
-    id TEXT PRIMARY KEY, owner TEXT, state TEXT NOT NULL, model TEXT NOT NULL, language TEXT, pages TEXT,
-    force_ocr INTEGER NOT NULL, files INTEGER NOT NULL, pages_total INTEGER, pages_done INTEGER NOT NULL DEFAULT 0,
-    error TEXT, created REAL NOT NULL, started REAL, ended REAL, seconds REAL NOT NULL DEFAULT 0);
-CREATE TABLE IF NOT EXISTS files (
-    job TEXT NOT NULL, idx INTEGER NOT NULL, name TEXT NOT NULL, multipage INTEGER, pages TEXT, open_s REAL,
-    error TEXT, PRIMARY KEY (job, idx));
-CREATE TABLE IF NOT EXISTS reads (
-    job TEXT NOT NULL, idx INTEGER NOT NULL, page INTEGER NOT NULL, read TEXT NOT NULL, PRIMARY KEY (job, idx, page));
-"""
-FIELDS = ("state", "pages_total", "error", "started", "ended", "seconds")  # what set() and move() may change
+SQLITE_FILE = "jobs.db"  # (jobs.sqlite3 was the first layout's: not read by this one)
 
 
-@dataclass(frozen=True)
-class JobRecord:
-    """One job as stored."""
-
-    id: str
-    owner: str | None
-    state: str
-    model: str
-    language: str | None
-    pages: str | None
-    force_ocr: bool
-    files: int
-    pages_total: int | None
-    pages_done: int
-    error: str | None
-    created: float
-    started: float | None
-    ended: float | None
-    seconds: float
-
-    @staticmethod
-    def of(row: sqlite3.Row) -> JobRecord:
-        return JobRecord(**{**dict(row), "force_ocr": bool(row["force_ocr"])})
+def database_url(data_dir: Path) -> str:
+    return f"sqlite:///{data_dir / SQLITE_FILE}"
 
 
 class JobStore:
-    """The jobs database and the jobs' files (``data_dir/jobs.sqlite3``, ``data_dir/jobs/<id>/``)."""
+    """The jobs database (an SQLAlchemy URL: ``sqlite:///...`` or ``postgresql+psycopg://...``)."""
 
-    def __init__(self, data_dir: Path):
-        self.root = data_dir
-        self.files_dir = data_dir / "jobs"
-        self.files_dir.mkdir(parents=True, exist_ok=True)
-        self.path = data_dir / "jobs.sqlite3"
-        self._lock = threading.Lock()
-        with closing(self._connect()) as db:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.executescript(SCHEMA)
+    def __init__(self, url: str):
+        if url.startswith(("postgresql://", "postgres://")):
+            url = "postgresql+psycopg://" + url.split("://", 1)[1]
+        self.sqlite = url.startswith("sqlite")
+        if self.sqlite:
+            self.engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        else:
+            self.engine = create_engine(url, pool_pre_ping=True, pool_size=8, max_overflow=8, pool_recycle=600)
+        self._writes = threading.Lock()  # SQLite: one writer at a time (PostgreSQL locks the job's row instead)
+        metadata.create_all(self.engine)
 
-    def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)  # autocommit; BEGIN where needed
-        db.row_factory = sqlite3.Row
-        db.execute("PRAGMA synchronous=NORMAL")
-        return db
+    def close(self) -> None:
+        self.engine.dispose()
 
-    def _execute(self, sql: str, args: Sequence = ()) -> list[sqlite3.Row]:
-        with self._lock, closing(self._connect()) as db:
-            return db.execute(sql, args).fetchall()
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        if self.sqlite:
+            with self._writes, self.engine.begin() as db:
+                yield db
+        else:
+            with self.engine.begin() as db:
+                yield db
+
+    def _lock_job(self, db: Connection, job_id: str) -> JobRecord | None:
+        """The job, its row locked until the transaction ends (page writes of one job one after another)."""
+        row = db.execute(select(jobs).where(jobs.c.id == job_id).with_for_update()).mappings().first()
+        return JobRecord(**row) if row else None
+
+    def ping(self) -> None:
+        with self.engine.connect() as db:
+            db.execute(select(1))
 
     # ---- jobs ---------------------------------------------------------------------------------------
     def add(
@@ -94,105 +89,113 @@ class JobStore:
         owner: str | None,
         model: str,
         language: str | None,
-        pages: str | None,
+        pages_spec: str | None,
         force_ocr: bool,
-        files: Sequence[tuple[str, bytes]],
+        uploads: Sequence[tuple[str, bytes]],
     ) -> None:
-        folder = self.files_dir / job_id
-        folder.mkdir(parents=True)
-        for i, (_, data) in enumerate(files):
-            (folder / str(i)).write_bytes(data)
-        with self._lock, closing(self._connect()) as db:
-            db.execute("BEGIN")
-            db.executemany(
-                "INSERT INTO files (job, idx, name) VALUES (?, ?, ?)", [(job_id, i, name) for i, (name, _) in enumerate(files)]
+        now = time.time()
+        with self._write() as db:
+            db.execute(
+                insert(jobs).values(
+                    id=job_id,
+                    owner=owner,
+                    state=QUEUED,
+                    model=model,
+                    language=language,
+                    pages=pages_spec,
+                    force_ocr=force_ocr,
+                    files=len(uploads),
+                    pages_done=0,
+                    created=now,
+                    touched=now,
+                )
             )
             db.execute(
-                "INSERT INTO jobs (id, owner, state, model, language, pages, force_ocr, files, created) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (job_id, owner, QUEUED, model, language, pages, int(force_ocr), len(files), time.time()),
+                insert(files), [{"job": job_id, "idx": i, "name": name, "data": data} for i, (name, data) in enumerate(uploads)]
             )
-            db.execute("COMMIT")
 
     def job(self, job_id: str) -> JobRecord | None:
-        rows = self._execute("SELECT * FROM jobs WHERE id = ?", (job_id,))
-        return JobRecord.of(rows[0]) if rows else None
+        with self.engine.connect() as db:
+            row = db.execute(select(jobs).where(jobs.c.id == job_id)).mappings().first()
+        return JobRecord(**row) if row else None
 
-    def jobs(self, owner: str | None = None) -> list[JobRecord]:
-        """Every job (``owner``'s and nobody's, when given), oldest first."""
-        if owner is None:
-            rows = self._execute("SELECT * FROM jobs ORDER BY created")
-        else:
-            rows = self._execute("SELECT * FROM jobs WHERE owner IS NULL OR owner = ? ORDER BY created", (owner,))
-        return [JobRecord.of(row) for row in rows]
+    def jobs(self, owner: str | None = None, states: Sequence[str] | None = None) -> list[JobRecord]:
+        """Every job (``owner``'s and nobody's, when given; in ``states``, when given), oldest first."""
+        query = select(jobs).order_by(jobs.c.created)
+        if owner is not None:
+            query = query.where((jobs.c.owner.is_(None)) | (jobs.c.owner == owner))
+        if states is not None:
+            query = query.where(jobs.c.state.in_(states))
+        with self.engine.connect() as db:
+            return [JobRecord(**row) for row in db.execute(query).mappings()]
 
     def unfinished(self) -> int:
-        """Jobs queued or running."""
-        return self._execute("SELECT COUNT(*) AS n FROM jobs WHERE state IN (?, ?)", (QUEUED, RUNNING))[0]["n"]
+        with self.engine.connect() as db:
+            return db.execute(select(func.count()).select_from(jobs).where(jobs.c.state.in_((QUEUED, RUNNING)))).scalar_one()
 
-    def requeue_running(self) -> list[str]:
-        """Jobs left running by a server that stopped, queued again (they go on where they were); their ids."""
-        ids = [row["id"] for row in self._execute("SELECT id FROM jobs WHERE state = ?", (RUNNING,))]
-        for job_id in ids:
-            self.set(job_id, state=QUEUED)
-        return ids
+    def fail(self, job_id: str, error: str) -> bool:
+        """The job failed (unless it already ended); its files are dropped. Whether it was this call that ended it."""
+        now = time.time()
+        with self._write() as db:
+            moved = db.execute(
+                update(jobs)
+                .where(jobs.c.id == job_id, jobs.c.state.in_((QUEUED, RUNNING)))
+                .values(state=FAILED, error=error, ended=now, touched=now)
+            ).rowcount
+            if moved:
+                db.execute(update(files).where(files.c.job == job_id).values(data=None))
+            return bool(moved)
 
-    def claim_next(self) -> JobRecord | None:
-        """The oldest queued job, now marked running (atomically: one worker gets it)."""
-        with self._lock, closing(self._connect()) as db:
-            db.execute("BEGIN IMMEDIATE")
-            row = db.execute("SELECT * FROM jobs WHERE state = ? ORDER BY created LIMIT 1", (QUEUED,)).fetchone()
-            if row is not None:
+    def cancel(self, job_id: str) -> bool:
+        """Mark the job cancelled if it has not ended (workers drop its pages); whether it was."""
+        now = time.time()
+        with self._write() as db:
+            return bool(
                 db.execute(
-                    "UPDATE jobs SET state = ?, started = COALESCE(started, ?) WHERE id = ?", (RUNNING, time.time(), row["id"])
-                )
-            db.execute("COMMIT")
-            return JobRecord.of(row) if row is not None else None
-
-    @staticmethod
-    def _names(fields: dict[str, object]) -> str:
-        unknown = set(fields) - set(FIELDS)
-        if unknown:
-            raise ValueError(f"not a job field that changes: {', '.join(sorted(unknown))}")
-        return ", ".join(f"{name} = ?" for name in fields)
-
-    def set(self, job_id: str, **fields: object) -> None:
-        self._execute(f"UPDATE jobs SET {self._names(fields)} WHERE id = ?", (*fields.values(), job_id))
-
-    def move(self, job_id: str, from_states: Sequence[str], **fields: object) -> bool:
-        """Update the job only while it is in one of ``from_states`` (a cancel and an ending never overwrite
-        each other); whether it was."""
-        names = self._names(fields)
-        marks = ", ".join("?" for _ in from_states)
-        with self._lock, closing(self._connect()) as db:
-            cursor = db.execute(
-                f"UPDATE jobs SET {names} WHERE id = ? AND state IN ({marks})", (*fields.values(), job_id, *from_states)
+                    update(jobs)
+                    .where(jobs.c.id == job_id, jobs.c.state.in_((QUEUED, RUNNING)))
+                    .values(state=CANCELLED, ended=now, touched=now)
+                ).rowcount
             )
-            return cursor.rowcount > 0
-
-    def expire(self, ended_before: float) -> None:
-        """Delete the jobs that ended before ``ended_before`` (Unix time), and reads whose job is gone."""
-        for row in self._execute("SELECT id FROM jobs WHERE ended IS NOT NULL AND ended < ?", (ended_before,)):
-            self.delete(row["id"])
-        self._execute("DELETE FROM reads WHERE job NOT IN (SELECT id FROM jobs)")  # saved while its job was deleted
 
     def delete(self, job_id: str) -> None:
-        with self._lock, closing(self._connect()) as db:
-            db.execute("BEGIN")
-            for table, column in (("reads", "job"), ("files", "job"), ("jobs", "id")):
-                db.execute(f"DELETE FROM {table} WHERE {column} = ?", (job_id,))
-            db.execute("COMMIT")
-        self.drop_files(job_id)
+        with self._write() as db:
+            for table in (pages, files, jobs):
+                column = table.c.id if table is jobs else table.c.job
+                db.execute(delete(table).where(column == job_id))
+
+    def expire(self, ended_before: float) -> None:
+        """Delete the jobs that ended before ``ended_before`` (Unix time)."""
+        with self.engine.connect() as db:
+            ids = list(db.execute(select(jobs.c.id).where(jobs.c.ended.is_not(None), jobs.c.ended < ended_before)).scalars())
+        for job_id in ids:
+            self.delete(job_id)
+
+    def stalled(self, before: float) -> list[JobRecord]:
+        """Unfinished jobs that have not moved since ``before`` (their work may have been lost)."""
+        with self.engine.connect() as db:
+            rows = db.execute(select(jobs).where(jobs.c.state.in_((QUEUED, RUNNING)), jobs.c.touched < before)).mappings()
+            return [JobRecord(**row) for row in rows]
+
+    def touch(self, job_id: str) -> None:
+        with self._write() as db:
+            db.execute(update(jobs).where(jobs.c.id == job_id).values(touched=time.time()))
 
     # ---- files ---------------------------------------------------------------------------------------
-    def file_data(self, job_id: str, idx: int) -> bytes:
-        return (self.files_dir / job_id / str(idx)).read_bytes()
+    def file_names(self, job_id: str) -> list[str]:
+        with self.engine.connect() as db:
+            return list(db.execute(select(files.c.name).where(files.c.job == job_id).order_by(files.c.idx)).scalars())
 
-    def drop_files(self, job_id: str) -> None:
-        shutil.rmtree(self.files_dir / job_id, ignore_errors=True)
+    def file_data(self, job_id: str, idx: int) -> bytes | None:
+        """A file of an unfinished job (None once the job ended or is gone)."""
+        with self.engine.connect() as db:
+            return db.execute(select(files.c.data).where(files.c.job == job_id, files.c.idx == idx)).scalar_one_or_none()
 
     def files(self, job_id: str) -> list[tuple[int, FileInfo]]:
         """The job's files in order: (index, what is known of it: pages chosen, opening time, error)."""
+        query = select(files.c.idx, files.c.name, files.c.multipage, files.c.pages, files.c.open_s, files.c.error)
+        with self.engine.connect() as db:
+            rows = db.execute(query.where(files.c.job == job_id).order_by(files.c.idx)).mappings().all()
         return [
             (
                 row["idx"],
@@ -200,59 +203,101 @@ class JobStore:
                     row["name"], bool(row["multipage"]), json.loads(row["pages"] or "[]"), row["open_s"] or 0.0, row["error"]
                 ),
             )
-            for row in self._execute("SELECT * FROM files WHERE job = ? ORDER BY idx", (job_id,))
+            for row in rows
         ]
 
-    def set_file(self, job_id: str, idx: int, multipage: bool, pages: list[int], open_s: float, error: str | None) -> None:
-        self._execute(
-            "UPDATE files SET multipage = ?, pages = ?, open_s = ?, error = ? WHERE job = ? AND idx = ?",
-            (int(multipage), json.dumps(pages), open_s, error, job_id, idx),
-        )
+    # ---- opening -------------------------------------------------------------------------------------
+    def opened(self, job_id: str, opened: Sequence[Opened]) -> list[tuple[int, int]] | None:
+        """The job's files as opened: its pages listed (those ``read_now`` written), the job running (or done, when
+        nothing is left to read). Once only: None when the job was opened before, or cancelled; else the pages to read
+        as (file index, page number)."""
+        now = time.time()
+        with self._write() as db:
+            job = self._lock_job(db, job_id)
+            if job is None or job.state != QUEUED:
+                return None
+            todo, rows = [], []
+            for idx, found in enumerate(opened):
+                db.execute(
+                    update(files)
+                    .where(files.c.job == job_id, files.c.idx == idx)
+                    .values(multipage=found.multipage, pages=json.dumps(found.numbers), open_s=found.open_s, error=found.error)
+                )
+                read_now = {read.page: read for read in found.read_now}
+                for number in found.numbers:
+                    read = read_now.get(number)
+                    rows.append(
+                        {"job": job_id, "idx": idx, "page": number, "read": dump_read(read) if read else None, "worker": None}
+                    )
+                    if read is None:
+                        todo.append((idx, number))
+            if rows:
+                db.execute(insert(pages), rows)
+            total = sum(len(found.numbers) if found.error is None else 1 for found in opened)
+            done = total - len(todo)
+            values: dict = {"state": RUNNING, "pages_total": total, "pages_done": done, "started": now, "touched": now}
+            if not todo:
+                values.update(state=DONE, ended=now)
+                db.execute(update(files).where(files.c.job == job_id).values(data=None))
+            db.execute(update(jobs).where(jobs.c.id == job_id).values(**values))
+            return todo
 
     # ---- page reads ----------------------------------------------------------------------------------
-    def save_read(self, job_id: str, read: PageRead) -> None:
-        """One page read, and the job's count, in one transaction (what a restart resumes from)."""
-        record = {
-            "size": list(read.size),
-            "source": read.source,
-            "seconds": read.seconds,
-            "text": read.text,
-            "lines": [line.model_dump() for line in read.lines],
-            "warnings": read.warnings,
-            "error": read.message,
-        }
-        with self._lock, closing(self._connect()) as db:
-            db.execute("BEGIN")
-            db.execute(
-                "INSERT OR REPLACE INTO reads (job, idx, page, read) VALUES (?, ?, ?, ?)",
-                (job_id, read.doc, read.page, json.dumps(record)),
-            )
-            db.execute(
-                "UPDATE jobs SET pages_done = (SELECT COUNT(*) FROM reads WHERE job = ?) + "
-                "(SELECT COUNT(*) FROM files WHERE job = ? AND error IS NOT NULL) WHERE id = ?",
-                (job_id, job_id, job_id),
-            )
-            db.execute("COMMIT")
+    def pending(self, job_id: str) -> list[tuple[int, int]]:
+        """(file index, page number) of each page of a running job not read yet."""
+        query = select(pages.c.idx, pages.c.page).where(pages.c.job == job_id, pages.c.read.is_(None))
+        with self.engine.connect() as db:
+            return [(row.idx, row.page) for row in db.execute(query.order_by(pages.c.idx, pages.c.page))]
 
-    def pages_read(self, job_id: str) -> set[tuple[int, int]]:
-        """(file index, page number) of each page saved so far."""
-        return {(row["idx"], row["page"]) for row in self._execute("SELECT idx, page FROM reads WHERE job = ?", (job_id,))}
+    def is_pending(self, job_id: str, idx: int, page: int) -> bool:
+        """Whether the page is still to be read (its job running, the page not written)."""
+        query = (
+            select(pages.c.read)
+            .join(jobs, jobs.c.id == pages.c.job)
+            .where(
+                pages.c.job == job_id, pages.c.idx == idx, pages.c.page == page, pages.c.read.is_(None), jobs.c.state == RUNNING
+            )
+        )
+        with self.engine.connect() as db:
+            return db.execute(query).first() is not None
+
+    def save_read(self, job_id: str, read: PageRead, worker: str) -> JobRecord | None:
+        """One page read (``read.doc`` its file's index), written once: a second write of it changes nothing. The job's
+        count moves with it, and the job is done when this was its last page. The job as it is now when this write
+        counted, else None (written before, or the job was cancelled or is gone)."""
+        now = time.time()
+        with self._write() as db:
+            job = self._lock_job(db, job_id)
+            if job is None or job.state != RUNNING:
+                return None
+            where = and_(pages.c.job == job_id, pages.c.idx == read.doc, pages.c.page == read.page, pages.c.read.is_(None))
+            if not db.execute(update(pages).where(where).values(read=dump_read(read), worker=worker)).rowcount:
+                return None
+            left = db.execute(
+                select(func.count()).select_from(pages).where(pages.c.job == job_id, pages.c.read.is_(None))
+            ).scalar_one()
+            values: dict = {"pages_done": (job.pages_total or 0) - left, "touched": now}
+            if left == 0:
+                values.update(state=DONE, ended=now)
+                db.execute(update(files).where(files.c.job == job_id).values(data=None))
+            db.execute(update(jobs).where(jobs.c.id == job_id).values(**values))
+            row = db.execute(select(jobs).where(jobs.c.id == job_id)).mappings().one()
+            return JobRecord(**row)
 
     def reads(self, job_id: str) -> list[PageRead]:
-        out = []
-        for row in self._execute("SELECT idx, page, read FROM reads WHERE job = ?", (job_id,)):
-            r = json.loads(row["read"])
-            out.append(
-                PageRead(
-                    row["idx"],
-                    row["page"],
-                    tuple(r["size"]),
-                    r["source"],
-                    r["seconds"],
-                    r["text"],
-                    [OcrLine(**line) for line in r["lines"]],
-                    r["warnings"],
-                    error=ChatVLMError(r["error"]) if r["error"] else None,
-                )
-            )
-        return out
+        query = select(pages.c.idx, pages.c.page, pages.c.read).where(pages.c.job == job_id, pages.c.read.is_not(None))
+        with self.engine.connect() as db:
+            return [load_read(row.idx, row.page, row.read) for row in db.execute(query)]
+
+    def pages_per_worker(self) -> dict[str, int]:
+        """Pages read so far by each worker (of the jobs still kept)."""
+        query = select(pages.c.worker, func.count()).where(pages.c.worker.is_not(None)).group_by(pages.c.worker)
+        with self.engine.connect() as db:
+            return {worker: n for worker, n in db.execute(query)}
+
+
+def _sqlite_pragmas(connection, _record) -> None:
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()

@@ -1,29 +1,34 @@
 """Jobs: long OCR work (many files, long PDFs) that a client submits, polls and fetches later.
 
 Kept in a :class:`~inference.job_store.JobStore` (a committed page survives a SIGKILL), so a restarted server
-picks its unfinished jobs up where they were, page by page, and no finished result is lost. One worker thread
-runs the jobs in the order they came, each page through :class:`~inference.pages.Pages` like any request (so jobs
-share the models fairly with interactive requests); results expire ``server.job_results_ttl_s`` after the job
-ended. Who may see a job is decided here once (:func:`owner_for`), for every edge.
+picks its unfinished jobs up where they were, page by page, and no finished result is lost. The work is done in
+units (open a job, read a page: :mod:`~inference.job_work`) by the process's own threads in turns
+(:mod:`~inference.job_queue`), or, with ``jobs.broker_url`` and ``jobs.database_url``, by Celery workers
+(:mod:`~inference.celery_jobs`) that any API replica sends them to. Results expire ``server.job_results_ttl_s``
+after the job ended. Who may see a job is decided here once (:func:`owner_for`), for every edge.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
+import re
 import time
 import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from . import images, languages
-from .cancel import CancelToken, Deadline
+from sqlalchemy.exc import OperationalError
+
+from . import images
+from .data_lock import hold
 from .documents import check_pages
-from .errors import BadInput, Cancelled, ChatVLMError, NotFound, NotReady, Overloaded, redact_paths
-from .inputs import Inputs, OcrRequest
-from .job_store import CANCELLED, DONE, ENDED, FAILED, QUEUED, RUNNING, JobRecord, JobStore
-from .page_results import PageRead, batch_result
+from .errors import BadInput, ModelUnavailable, NotFound, NotReady, Overloaded
+from .inputs import Inputs
+from .job_queue import LocalQueue
+from .job_store import CANCELLED, DONE, ENDED, FAILED, QUEUED, RUNNING, JobRecord, JobStore, database_url
+from .job_work import JobWork
+from .page_results import batch_result
 from .pages import Pages
 from .results import BatchResult, JobState, JobStatus
 from .settings import Settings
@@ -41,6 +46,11 @@ def data_dir(settings: Settings) -> Path:
     return folder
 
 
+def redact_url(text: str) -> str:
+    """``text`` with any URL's password hidden (a database or broker URL in an error or a log line)."""
+    return re.sub(r"(\w+://[^:/@\s]*:)[^@\s]*@", r"\1***@", text)
+
+
 def owner_for(principal: Any, keys_on: bool, creating: bool = False) -> str | None:
     """Whose jobs a caller may see (None: every job), and whose a job it creates is. ``principal``: who asks, as an
     object with ``role`` and ``name`` or as Gradio's user name ``"role:name"`` (None when nobody signed in). With API
@@ -56,30 +66,45 @@ def owner_for(principal: Any, keys_on: bool, creating: bool = False) -> str | No
     return name
 
 
+class Dispatcher(Protocol):
+    """Where a job's units go: the process's own threads, or Celery workers."""
+
+    def start(self) -> None: ...
+    def stop(self, timeout: float) -> None: ...
+    def add_job(self, job_id: str, owner: str | None, model: str) -> None: ...
+    def cancel(self, job_id: str) -> None: ...
+    def depths(self, models: list[str]) -> dict[str, int]: ...
+
+
 class Jobs:
-    """Submit, look at, cancel and run jobs (one worker thread; started by :meth:`start`)."""
+    """Submit, look at, cancel and run jobs (the work starts with :meth:`start`)."""
 
     def __init__(
-        self,
-        pages: Pages,
-        inputs: Inputs,
-        data_dir: Path,
-        ttl_s: float,
-        charge: Callable[[str | None], None] = lambda caller: None,
+        self, pages: Pages, inputs: Inputs, settings: Settings, charge: Callable[[str | None], None] = lambda caller: None
     ):
         """``charge(caller)``: one request on the caller's rate-limit budget (the service's)."""
         self.pages = pages
         self.inputs = inputs
         self.charge = charge
-        self.store = JobStore(data_dir)
-        self.ttl_s = ttl_s
-        self._wake = threading.Event()
-        self._stopping = threading.Event()
-        self._current: tuple[str, CancelToken] | None = None
-        self._thread: threading.Thread | None = None
-        resumed = self.store.requeue_running()  # the server stopped while these ran: they go on where they were
-        if resumed:
-            log.info("resuming %d unfinished job(s): %s", len(resumed), ", ".join(resumed))
+        self.settings = settings
+        self.ttl_s = settings.server.job_results_ttl_s
+        self.dispatcher: Dispatcher
+        if settings.jobs.distributed:
+            from .celery_jobs import CeleryQueue  # Celery only where it is used
+
+            assert settings.jobs.database_url is not None
+            self.store = JobStore(settings.jobs.database_url)
+            self.dispatcher = CeleryQueue(settings, self.store)
+        else:
+            folder = data_dir(settings)
+            folder.mkdir(parents=True, exist_ok=True)
+            hold(folder)  # one process per data directory (another refuses to start)
+            self.store = JobStore(database_url(folder))
+            self.dispatcher = LocalQueue(JobWork(self.store, pages, inputs.catalog), self.store, settings.jobs.workers)
+
+    @property
+    def distributed(self) -> bool:
+        return self.settings.jobs.distributed
 
     # ---- the client's side ----------------------------------------------------------------------------
     def submit(
@@ -98,7 +123,7 @@ class Jobs:
         request = self.inputs.batch(files, model, language)
         limits = self.pages.limits
         check_pages(pages)  # the syntax, now; each file's page count when it is read
-        waiting = self.store.unfinished()
+        waiting = self._db(self.store.unfinished)
         if waiting >= limits.max_unfinished_jobs:
             raise Overloaded(f"The server has {waiting} jobs waiting, its limit; try again later.", retry_after=30)
         kept = []
@@ -108,12 +133,20 @@ class Jobs:
                 raise BadInput(f"'{images.shown(name)}' is empty (0 bytes).")
             kept.append((images.shown(name), data))
         job_id = uuid.uuid4().hex
-        self.store.add(job_id, owner, request.model.id, language, pages, force_ocr, kept)
-        self._wake.set()
+        self._db(lambda: self.store.add(job_id, owner, request.model.id, language, pages, force_ocr, kept))
+        self.dispatcher.add_job(job_id, owner, request.model.id)
         return self.status(job_id, owner)
 
+    def _db(self, call: Callable[[], Any]) -> Any:
+        """A store call; a database that does not answer is a 503 (the jobs are there once it is back)."""
+        try:
+            return call()
+        except OperationalError:
+            log.warning("the jobs database does not answer", exc_info=True)
+            raise ModelUnavailable("The jobs database does not answer; try again shortly.") from None
+
     def _record(self, job_id: str, owner: str | None) -> JobRecord:
-        record = self.store.job(job_id) if len(job_id) <= 64 else None
+        record = self._db(lambda: self.store.job(job_id)) if len(job_id) <= 64 else None
         if record is None or (owner is not None and record.owner not in (None, owner)):
             raise NotFound(f"No job '{job_id[:64]}': it never existed, it expired, or it is another key's.")
         return record
@@ -141,145 +174,50 @@ class Jobs:
     def jobs_of(self, owner: str | None = None) -> list[JobStatus]:
         """The jobs ``owner`` may see (every job for None), oldest first."""
         self.expire()
-        return [self._status(job) for job in self.store.jobs(owner)]
+        return [self._status(job) for job in self._db(lambda: self.store.jobs(owner))]
 
     def result(self, job_id: str, owner: str | None = None) -> BatchResult:
-        status = self.status(job_id, owner)
-        if status.state != DONE:
-            detail = f" ({status.error})" if status.error else ""
-            raise NotReady(
-                f"Job {job_id} is {status.state}{detail}; its result is there once it is done "
-                f"({status.pages_done} of {status.pages_total or '?'} pages read so far)."
-            )
-        infos = [info for _, info in self.store.files(job_id)]
         job = self._record(job_id, owner)
-        return batch_result(infos, self.store.reads(job_id), status.model, job.seconds)
+        if job.state != DONE:
+            detail = f" ({job.error})" if job.error else ""
+            raise NotReady(
+                f"Job {job_id} is {job.state}{detail}; its result is there once it is done "
+                f"({job.pages_done} of {job.pages_total or '?'} pages read so far)."
+            )
+        infos = [info for _, info in self._db(lambda: self.store.files(job_id))]
+        return batch_result(infos, self._db(lambda: self.store.reads(job_id)), job.model, job.seconds)
 
     def cancel(self, job_id: str, owner: str | None = None) -> JobStatus:
-        """Cancel the job if it has not ended, then delete it, its files and its result; returns its last state
-        (``cancelled``, or how it ended). A deleted job is gone: GET answers 404."""
+        """Cancel the job if it has not ended (its queued pages dropped, its running ones stopped), then delete it,
+        its files and its result; returns its last state (``cancelled``, or how it ended). A deleted job is gone:
+        GET answers 404."""
         self._record(job_id, owner)
-        if self.store.move(job_id, (QUEUED, RUNNING), state=CANCELLED, ended=time.time()):
-            current = self._current
-            if current is not None and current[0] == job_id:
-                current[1].cancel()
+        if self._db(lambda: self.store.cancel(job_id)):
+            self.dispatcher.cancel(job_id)
         last = self.status(job_id, owner)
-        self.store.delete(job_id)
+        self._db(lambda: self.store.delete(job_id))
         return last
 
     def expire(self) -> None:
-        self.store.expire(time.time() - self.ttl_s)
+        self._db(lambda: self.store.expire(time.time() - self.ttl_s))
 
-    # ---- the worker -----------------------------------------------------------------------------------
+    def ready(self) -> str | None:
+        """Why jobs cannot be taken now (the database or the broker does not answer), or None."""
+        try:
+            self.store.ping()
+        except OperationalError:
+            return "the jobs database does not answer"
+        problem = getattr(self.dispatcher, "problem", None)
+        return problem() if problem is not None else None
+
+    def metrics(self) -> tuple[dict[str, int], dict[str, int]]:
+        """(units waiting per model's queue, pages read per worker) for /metrics."""
+        return self.dispatcher.depths(self.inputs.catalog.ids()), self._db(self.store.pages_per_worker)
+
+    # ---- the work -------------------------------------------------------------------------------------
     def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._loop, name="jobs", daemon=True)
-            self._thread.start()
+        self.dispatcher.start()
 
     def stop(self, timeout: float = 5.0) -> None:
-        self._stopping.set()
-        self._wake.set()
-        current = self._current
-        if current is not None:
-            current[1].cancel()  # the job stays 'running' in the database: the next start resumes it
-        if self._thread is not None:
-            self._thread.join(timeout)
-
-    def _loop(self) -> None:
-        while not self._stopping.is_set():
-            job = self.store.claim_next()
-            if job is None:
-                self._wake.wait(timeout=5.0)
-                self._wake.clear()
-                self.expire()
-                continue
-            try:
-                self._run(job)
-            except Exception:  # the worker never dies: the job says what happened
-                if self._gone(job.id):  # its rows and files went with a cancel while it ran: nothing failed
-                    log.info("job %s was cancelled while it ran", job.id)
-                    self.store.drop_files(job.id)
-                    continue
-                log.exception("job %s failed", job.id)
-                self.store.move(
-                    job.id, (RUNNING,), state=FAILED, error="Unexpected error while running the job.", ended=time.time()
-                )
-                self.store.drop_files(job.id)
-
-    def _gone(self, job_id: str) -> bool:
-        """Whether the job was cancelled (and so deleted, its files with it) while the worker held it."""
-        job = self.store.job(job_id)
-        return job is None or job.state == CANCELLED
-
-    def _file(self, job_id: str, idx: int) -> bytes:
-        """A job's file; a file deleted by a cancel racing the worker is a cancel, not an error."""
-        try:
-            return self.store.file_data(job_id, idx)
-        except FileNotFoundError:
-            if self._gone(job_id):
-                raise Cancelled("The job was cancelled.") from None
-            raise
-
-    def _run(self, job: JobRecord) -> None:
-        job_id, token, started = job.id, CancelToken(), time.perf_counter()
-        self._current = (job_id, token)
-        docs: list = []
-        try:
-            request = OcrRequest(self.inputs.catalog.handle(job.model), languages.parse(job.language), job.pages, job.force_ocr)
-            files = [(info.name, lambda idx=idx: self._file(job_id, idx)) for idx, info in self.store.files(job_id)]
-
-            def opened(i: int, doc, seconds: float, error: str | None) -> None:
-                multipage, numbers = (doc.multipage, [p.number for p in doc.pages]) if doc else (False, [])
-                self.store.set_file(job_id, i, multipage, numbers, seconds, error)
-
-            docs = self.pages.open_each(files, request, opened)
-            self.store.set(job_id, pages_total=sum(len(d.pages) if d is not None else 1 for d in docs))
-            present = [i for i, d in enumerate(docs) if d is not None]
-            done = self.store.pages_read(job_id)  # the pages read before (an earlier run), then as the queue frees
-
-            def saved(read: PageRead) -> None:
-                if isinstance(read.error, Cancelled) or token.cancelled:
-                    return  # not a result: read again when the job goes on (after a restart)
-                read.doc = present[read.doc]
-                self.store.save_read(job_id, read)
-                now = self.store.job(job_id)
-                if now is None or now.state != RUNNING:  # cancelled (by this process or another), or deleted
-                    token.cancel()
-
-            timeout = self.pages.limits.request_timeout_s
-            woken = threading.Event()  # a cancel (the client's, or Jobs.stop at shutdown) ends a wait for room at once
-            token.on_cancel(woken.set)
-            while True:
-                try:
-                    self.pages.read(
-                        request,
-                        [docs[i] for i in present],
-                        lambda: Deadline(timeout),
-                        token,
-                        saved,
-                        skip=lambda d, page: (present[d], page) in done,
-                    )
-                    break
-                except Overloaded as exc:  # interactive requests fill the queue: wait, then go on where we were
-                    if woken.wait(exc.retry_after) or token.cancelled:
-                        raise Cancelled("The job was cancelled.") from None
-                    done.update(self.store.pages_read(job_id))
-            if token.cancelled:
-                raise Cancelled("The job was cancelled.")
-            self.store.move(
-                job_id, (RUNNING,), state=DONE, ended=time.time(), seconds=(job.seconds or 0) + time.perf_counter() - started
-            )  # never over a cancel
-            self.store.drop_files(job_id)
-        except Cancelled:
-            if self._stopping.is_set():
-                self.store.move(job_id, (RUNNING,), state=QUEUED)  # shutting down: resumed at the next start
-            else:  # cancelled (and deleted) by its client
-                self.store.drop_files(job_id)
-        except (BadInput, ChatVLMError) as exc:
-            self.store.move(job_id, (RUNNING,), state=FAILED, error=redact_paths(str(exc)), ended=time.time())
-            self.store.drop_files(job_id)
-        finally:
-            self._current = None
-            for doc in docs:
-                if doc is not None:
-                    doc.close()
+        self.dispatcher.stop(timeout)
+        self.store.close()

@@ -148,7 +148,11 @@ class InferenceService(JobsFacade):
 
     def readiness(self) -> ReadyResult:
         """Ready once the preloaded models are loaded; not while they load, when one failed, or at shutdown."""
-        return self.manager.readiness(self.settings.server.preload, not self._preload_done.is_set(), self._closing)
+        result = self.manager.readiness(self.settings.server.preload, not self._preload_done.is_set(), self._closing)
+        problem = self.jobs_problem() if result.ready and self.settings.jobs.distributed else None
+        if problem:
+            return ReadyResult(ready=False, detail=f"Not ready: {problem}.", models=result.models)
+        return result
 
     def info(self) -> ApiInfo:
         return ApiInfo(message=f"{self.settings.server.title} API", version=self.settings.server.version)

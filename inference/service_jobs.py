@@ -10,10 +10,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from .errors import ModelUnavailable
+from sqlalchemy.exc import SQLAlchemyError
+
+from .data_lock import hold
+from .errors import ConfigError, ModelUnavailable
 from .images import ImageSource
 from .inputs import Inputs
-from .jobs import Jobs, data_dir, owner_for
+from .job_store import SQLITE_FILE
+from .jobs import Jobs, data_dir, owner_for, redact_url
 from .pages import Pages
 from .results import BatchResult, JobStatus
 from .settings import Settings
@@ -39,19 +43,52 @@ class JobsFacade:
         with self._jobs_lock:
             if self._jobs is None:
                 try:
-                    self._jobs = Jobs(self.pages, self.inputs, self.data_dir, self.settings.server.job_results_ttl_s, self.charge)
-                except OSError as exc:
+                    self._jobs = Jobs(self.pages, self.inputs, self.settings, self.charge)
+                except (OSError, ConfigError) as exc:
                     log.error("the jobs database under %s cannot be opened: %s", self.data_dir, exc)
                     raise ModelUnavailable(
-                        "Jobs are not available: the server cannot write its data directory (server.data_dir / CHATVLM_DATA_DIR)."
+                        "Jobs are not available: the server cannot use its data directory (server.data_dir / CHATVLM_DATA_DIR)."
+                    ) from None
+                except SQLAlchemyError as exc:
+                    log.error("the jobs database does not answer: %s", redact_url(str(exc)))
+                    raise ModelUnavailable(
+                        "Jobs are not available: the jobs database does not answer; try again shortly."
                     ) from None
                 self._jobs.start()
             return self._jobs
 
+    def claim_data_dir(self) -> None:
+        """One process per data directory (jobs kept in SQLite): :class:`~inference.errors.ConfigError` naming the
+        directory and what to do when another server holds it. Nothing to claim when jobs are distributed."""
+        if not self.settings.jobs.distributed:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            hold(self.data_dir)
+
     def resume_jobs(self) -> None:
-        """At start-up: if an earlier run left jobs, open the queue so that they finish."""
-        if (self.data_dir / "jobs.sqlite3").exists():
-            self.jobs  # noqa: B018 (opening it resumes them)
+        """At start-up: if an earlier run left jobs (or they are distributed), open the queue so that they finish."""
+        if self.settings.jobs.distributed or (self.data_dir / SQLITE_FILE).exists():
+            try:
+                self.jobs  # noqa: B018 (opening it resumes them)
+            except ModelUnavailable:
+                log.error("jobs are not available at start-up (they are tried again at the first job request)")
+
+    def jobs_problem(self) -> str | None:
+        """Why jobs cannot be taken now (the database or the broker does not answer), when they are in use."""
+        if self._jobs is None and not self.settings.jobs.distributed:
+            return None
+        try:
+            return self.jobs.ready()
+        except ModelUnavailable as exc:
+            return str(exc)
+
+    def job_metrics(self) -> tuple[dict[str, int], dict[str, int]] | None:
+        """(units waiting per model's queue, pages read per worker) once jobs are in use, else None."""
+        if self._jobs is None and not self.settings.jobs.distributed:
+            return None
+        try:
+            return self.jobs.metrics()
+        except ModelUnavailable:
+            return None
 
     def job_owner(self, principal: Any, creating: bool = False) -> str | None:
         """Whose jobs ``principal`` (``role``/``name``, or Gradio's ``"role:name"``; None: nobody signed in) may see,

@@ -185,9 +185,7 @@ class JobSettings(_Strict):
         None, description="postgresql://... : where jobs, their files and pages are kept; needs broker_url"
     )
     workers: int = Field(4, ge=1, le=64, description="pages read at once by the in-process job workers (one process)")
-    sweep_s: float = Field(
-        30.0, gt=0, description="how often unfinished pages are checked and sent again if lost (distributed)"
-    )
+    sweep_s: float = Field(30.0, gt=0, description="how often unfinished pages are checked and sent again if lost (distributed)")
 
     @field_validator("broker_url")
     @classmethod

@@ -1,5 +1,6 @@
 """API information, health and readiness. These never wait behind inference work (async, lock-free reads)."""
 
+import anyio
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
@@ -26,5 +27,5 @@ async def health(service: ServiceDep) -> HealthResult:
 async def ready(service: ServiceDep) -> JSONResponse:
     """Readiness for orchestrators: 200 once the preloaded models are loaded, 503 while they load, when one
     failed, or at shutdown."""
-    result = service.readiness()
+    result = await anyio.to_thread.run_sync(service.readiness)  # distributed: asks the database and the broker
     return JSONResponse(result.model_dump(), status_code=200 if result.ready else 503)

@@ -82,16 +82,19 @@ def test_a_job_can_be_cancelled_and_its_result_is_not_there_before_it_is_done(cl
 
 
 def test_results_expire(service, tmp_path):
-    jobs = Jobs(service.pages, service.inputs, tmp_path, ttl_s=0.5)
+    settings = service.settings.model_copy(deep=True)
+    settings.server.data_dir, settings.server.job_results_ttl_s = str(tmp_path), 0.5
+    jobs = Jobs(service.pages, service.inputs, settings)
     jobs.start()
     try:
         job = jobs.submit([("a.png", encode(render_lines(["Expiring text"])))], "embedded", None, None, False)
         wait_for(lambda: jobs.status(job.id), lambda s: s.state == "done", timeout=60)
         assert jobs.result(job.id).successful == 1
+        assert jobs.store.file_data(job.id, 0) is None  # its upload went when it ended
         time.sleep(0.7)
         with pytest.raises(NotFound):
             jobs.status(job.id)
-        assert not (tmp_path / "jobs" / job.id).exists()
+        assert jobs.store.reads(job.id) == [] and jobs.store.file_names(job.id) == []
     finally:
         jobs.stop()
 

@@ -1,0 +1,125 @@
+"""The jobs' tables (SQLAlchemy Core) and the plain values the store gives: a job as stored (:class:`JobRecord`), a
+file as opening found it (:class:`Opened`), and a page read in and out of its JSON column."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import Boolean, Column, Float, Integer, LargeBinary, MetaData, String, Table, Text
+
+from .errors import ChatVLMError
+from .page_results import PageRead
+from .values import OcrLine
+
+QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
+ENDED = (DONE, FAILED, CANCELLED)
+
+metadata = MetaData()
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("owner", String(256)),
+    Column("state", String(16), nullable=False, index=True),
+    Column("model", String(256), nullable=False),
+    Column("language", String(256)),
+    Column("pages", String(1024)),
+    Column("force_ocr", Boolean, nullable=False),
+    Column("files", Integer, nullable=False),
+    Column("pages_total", Integer),
+    Column("pages_done", Integer, nullable=False, default=0),
+    Column("error", Text),
+    Column("created", Float, nullable=False),
+    Column("started", Float),
+    Column("ended", Float),
+    Column("touched", Float, nullable=False),  # the last time it moved (the sweep's clock)
+)
+files = Table(
+    "files",
+    metadata,
+    Column("job", String(64), primary_key=True),
+    Column("idx", Integer, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("data", LargeBinary),  # the upload, until the job ends
+    Column("multipage", Boolean),
+    Column("pages", Text),  # JSON list of the page numbers chosen
+    Column("open_s", Float),
+    Column("error", Text),
+)
+pages = Table(
+    "pages",
+    metadata,
+    Column("job", String(64), primary_key=True),
+    Column("idx", Integer, primary_key=True),
+    Column("page", Integer, primary_key=True),
+    Column("read", Text),  # JSON of the page read; NULL until read
+    Column("worker", String(256)),  # who read it
+)
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    """One job as stored."""
+
+    id: str
+    owner: str | None
+    state: str
+    model: str
+    language: str | None
+    pages: str | None
+    force_ocr: bool
+    files: int
+    pages_total: int | None
+    pages_done: int
+    error: str | None
+    created: float
+    started: float | None
+    ended: float | None
+    touched: float
+
+    @property
+    def seconds(self) -> float:
+        return (self.ended or time.time()) - (self.started or self.created)
+
+
+@dataclass(frozen=True)
+class Opened:
+    """One file of a job as opening found it: its pages to read, and those read at once (a text layer)."""
+
+    name: str
+    multipage: bool
+    numbers: list[int]
+    open_s: float
+    error: str | None
+    read_now: list[PageRead]
+
+
+def dump_read(read: PageRead) -> str:
+    return json.dumps(
+        {
+            "size": list(read.size),
+            "source": read.source,
+            "seconds": read.seconds,
+            "text": read.text,
+            "lines": [line.model_dump() for line in read.lines],
+            "warnings": read.warnings,
+            "error": read.message,
+        }
+    )
+
+
+def load_read(idx: int, page: int, text: str) -> PageRead:
+    r = json.loads(text)
+    return PageRead(
+        idx,
+        page,
+        tuple(r["size"]),
+        r["source"],
+        r["seconds"],
+        r["text"],
+        [OcrLine(**line) for line in r["lines"]],
+        r["warnings"],
+        error=ChatVLMError(r["error"]) if r["error"] else None,
+    )

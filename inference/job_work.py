@@ -1,0 +1,217 @@
+"""The units of a job's work, the same in one process and on Celery workers: **open** a job (its files opened, a
+page listed for each page to read) and **read a page** (one page through the model's runner, its result written).
+
+Both are idempotent (the store writes an opening once and a page once), so a unit delivered twice (a worker killed
+before it acknowledged, a sweep that sent it again) costs time, never a wrong count. A process keeps the documents
+it reads open for a while (:class:`DocCache`), so the pages of one PDF read by one worker open it once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from . import languages
+from .cancel import CancelToken, Deadline
+from .catalog import Catalog
+from .documents import Document
+from .errors import Cancelled, ChatVLMError, ModelUnavailable, Overloaded, UnknownModel, redact_paths
+from .inputs import OcrRequest
+from .job_store import JobRecord, JobStore, Opened
+from .page_results import PageRead
+from .pages import Pages
+
+log = logging.getLogger(__name__)
+
+CACHE_SIZE = 8  # documents a process keeps open for the pages still to come
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class DocCache:
+    """Opened documents by (job, file index), the least recently used closed past :data:`CACHE_SIZE` (once nobody
+    reads them). One opening per key at a time: threads that want the same document wait for the first."""
+
+    def __init__(self, size: int = CACHE_SIZE):
+        self.size = size
+        self._docs: OrderedDict[tuple[str, int], Document] = OrderedDict()
+        self._users: dict[tuple[str, int], int] = {}
+        self._opening: dict[tuple[str, int], threading.Lock] = {}
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def use(self, key: tuple[str, int], open_doc) -> Iterator[Document]:
+        with self._lock:
+            gate = self._opening.setdefault(key, threading.Lock())
+        with gate:
+            with self._lock:
+                doc = self._docs.get(key)
+            if doc is None:
+                doc = open_doc()
+                with self._lock:
+                    self._docs[key] = doc
+        with self._lock:
+            self._docs.move_to_end(key)
+            self._users[key] = self._users.get(key, 0) + 1
+        try:
+            yield doc
+        finally:
+            with self._lock:
+                self._users[key] -= 1
+                self._trim()
+
+    def put(self, key: tuple[str, int], doc: Document) -> None:
+        with self._lock:
+            old = self._docs.pop(key, None)
+            self._docs[key] = doc
+            if old is not None and old is not doc and not self._users.get(key):
+                old.close()
+            self._trim()
+
+    def forget(self, job_id: str) -> None:
+        """Close the job's documents (it ended)."""
+        with self._lock:
+            for key in [k for k in self._docs if k[0] == job_id]:
+                if not self._users.get(key):
+                    self._docs.pop(key).close()
+                    self._opening.pop(key, None)
+
+    def close(self) -> None:
+        with self._lock:
+            for doc in self._docs.values():
+                doc.close()
+            self._docs.clear()
+
+    def _trim(self) -> None:
+        for key in list(self._docs):
+            if len(self._docs) <= self.size:
+                break
+            if not self._users.get(key):
+                self._docs.pop(key).close()
+                self._opening.pop(key, None)
+
+
+class JobWork:
+    """Open jobs and read their pages (see the module doc); ``name``: who reads (kept with each page)."""
+
+    def __init__(self, store: JobStore, pages: Pages, catalog: Catalog, name: str | None = None):
+        self.store = store
+        self.pages = pages
+        self.catalog = catalog
+        self.name = name or worker_name()
+        self.docs = DocCache()
+
+    def request(self, job: JobRecord) -> OcrRequest:
+        return OcrRequest(self.catalog.handle(job.model), languages.parse(job.language), job.pages, job.force_ocr)
+
+    def failing_job(self, job: JobRecord) -> OcrRequest | None:
+        """The job's request; None when it cannot be made (its model left the configuration): the job failed."""
+        try:
+            return self.request(job)
+        except ChatVLMError as exc:
+            self.store.fail(job.id, redact_paths(str(exc)))
+            return None
+
+    def open_job(self, job_id: str) -> list[tuple[int, int]] | None:
+        """Open the job's files and list its pages; the pages to read (None: opened before, cancelled or gone). A file
+        that cannot be opened fails alone (its error is the file's)."""
+        job = self.store.job(job_id)
+        if job is None or job.state != "queued":
+            return None
+        request = self.failing_job(job)
+        if request is None:
+            return None
+        names = self.store.file_names(job_id)
+        found: list[Opened] = []
+        docs: dict[int, Document] = {}
+        try:
+            for idx, name in enumerate(names):
+                data = self.store.file_data(job_id, idx)
+                if data is None:
+                    return None  # cancelled meanwhile
+                t0, error, doc = time.perf_counter(), None, None
+                try:
+                    doc = self.pages.open(data, request.model, name, request.pages, request.force_ocr)
+                except ChatVLMError as exc:
+                    error = redact_paths(str(exc))
+                seconds = time.perf_counter() - t0
+                if doc is None:
+                    found.append(Opened(name, False, [], seconds, error, []))
+                    continue
+                docs[idx] = doc
+                now = [
+                    PageRead(idx, p.number, p.size, "text-layer", text=p.text or "", lines=p.lines)
+                    for p in doc.pages
+                    if not p.needs_ocr
+                ]
+                found.append(Opened(name, doc.multipage, [p.number for p in doc.pages], seconds, None, now))
+            todo = self.store.opened(job_id, found)
+        except BaseException:
+            for doc in docs.values():
+                doc.close()
+            raise
+        for idx, doc in docs.items():
+            if todo and any(i == idx for i, _ in todo):
+                self.docs.put((job_id, idx), doc)  # its pages are read next, most likely here
+            else:
+                doc.close()
+        return todo
+
+    def read_page(self, job_id: str, idx: int, number: int, token: CancelToken) -> JobRecord | None:
+        """Read one page and write it; the job after the write (None: the page was read before, or the job was
+        cancelled or is gone — nothing to do). :class:`~inference.errors.Overloaded` when the model's queue is full
+        (try again later); :class:`~inference.errors.Cancelled` when ``token`` was cancelled."""
+        if not self.store.is_pending(job_id, idx, number):
+            return None
+        job = self.store.job(job_id)
+        request = self.failing_job(job) if job is not None else None
+        if request is None:
+            return None
+
+        def open_doc() -> Document:
+            data = self.store.file_data(job_id, idx)
+            if data is None:
+                raise Cancelled("The job ended.")
+            name = self.store.files(job_id)[idx][1].name
+            return self.pages.open(data, request.model, name, request.pages, request.force_ocr)
+
+        try:
+            with self.docs.use((job_id, idx), open_doc) as doc:
+                timeout = self.pages.limits.request_timeout_s
+                reads = self.pages.read(request, [doc], lambda: Deadline(timeout), token, skip=lambda d, p: p != number)
+        except Overloaded:
+            raise
+        except Cancelled:
+            if token.cancelled:
+                raise
+            return None  # the job ended while its file was fetched
+        except (ModelUnavailable, UnknownModel) as exc:  # no page of it can be read here: the job says why
+            self.store.fail(job_id, redact_paths(str(exc)))
+            self.docs.forget(job_id)
+            return None
+        except ChatVLMError as exc:  # the document cannot be opened again (it could at first): the page says why
+            reads = [PageRead(idx, number, (0, 0), "ocr", error=exc)]
+        if token.cancelled:
+            raise Cancelled("The job was cancelled.")
+        if not reads:  # the page is not in the document as opened now (cannot happen with the same file)
+            reads = [PageRead(idx, number, (0, 0), "ocr", error=ChatVLMError(f"Page {number} was not found."))]
+        read = reads[0]
+        if isinstance(read.error, Cancelled):
+            raise read.error
+        if isinstance(read.error, (ModelUnavailable, UnknownModel)) and not isinstance(read.error, Overloaded):
+            self.store.fail(job_id, redact_paths(str(read.error)))
+            self.docs.forget(job_id)
+            return None
+        read.doc = idx
+        after = self.store.save_read(job_id, read, self.name)
+        if after is not None and after.state != "running":
+            self.docs.forget(job_id)
+        return after
