@@ -291,3 +291,28 @@ def pytest_terminal_summary(terminalreporter):
 def pytest_sessionfinish(session, exitstatus):
     if CI_SKIPPED_MODULES and exitstatus == 0:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+# -- real Redis and PostgreSQL (the distributed mode) --------------------------------------------------------------
+# One of each per test run, on free ports (tests/services.py); a test may kill() and start() them again (same URL).
+# Without the Debian packages they skip with the reason (and CI, which installs them, fails that skip).
+
+
+@pytest.fixture(scope="session")
+def redis_service():
+    from tests.services import RedisService, redis_missing
+
+    if reason := redis_missing():
+        pytest.skip(reason)
+    with RedisService(appendonly=True) as service:
+        yield service
+
+
+@pytest.fixture(scope="session")
+def postgres_service():
+    from tests.services import PostgresService, postgres_missing
+
+    if reason := postgres_missing():
+        pytest.skip(reason)
+    with PostgresService() as service:
+        yield service
