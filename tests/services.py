@@ -89,6 +89,7 @@ class _Service:
     stop_signal = signal.SIGTERM
 
     def __init__(self, port: int | None = None, directory: str | Path | None = None):
+        self._picked_port = port is None
         self.port = port or free_port()
         self.dir = Path(directory) if directory else Path(tempfile.mkdtemp(prefix=f"chatvlm-test-{self.name}-"))
         self._own_dir = directory is None
@@ -126,9 +127,22 @@ class _Service:
             return ""
 
     def start(self):
+        """Start (again) and wait until it answers. The first start of a server whose port was picked here picks
+        another one when the server could not take it (another process took the free port in between)."""
         if self.running:
             return self
         self._prepare()
+        for attempt in range(3):
+            if self._launch():
+                self._picked_port = False  # from now on its port is its own: a restart keeps it
+                return self
+            if not self._picked_port or attempt == 2:
+                raise RuntimeError(f"{self.name} on port {self.port} exited at start:\n{self.log_tail()}")
+            self.port = free_port()
+        raise AssertionError("unreachable")
+
+    def _launch(self) -> bool:
+        """One start: True once it answers, False when it exits first."""
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 self._command(),
@@ -141,10 +155,11 @@ class _Service:
         deadline = time.monotonic() + READY_TIMEOUT_S
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"{self.name} on port {self.port} exited at start:\n{self.log_tail()}")
+                self._wait_group_gone()
+                return False
             if self._ready():
                 self._after_ready()
-                return self
+                return True
             time.sleep(0.1)
         self.kill()
         raise RuntimeError(f"{self.name} on port {self.port} did not answer in {READY_TIMEOUT_S:.0f} s:\n{self.log_tail()}")
