@@ -32,7 +32,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # tests of the automatic default compute what this host should get.
 # In-process test clients call the app by a name it answers to (TestClient's own default, 'testserver', is not one).
 LOCAL = "http://localhost"
-EMBEDDED_DEFAULT = {"CHATVLM_OCR_MODEL": "embedded", "CHATVLM_DATA_DIR": tempfile.mkdtemp(prefix="chatvlm-test-data-")}
+EMBEDDED_DEFAULT = {"CHATVLM_OCR_MODEL": "embedded"}
+LIVE_DATA_DIR = tempfile.mkdtemp(prefix="chatvlm-test-live-")  # the live server's (a test reads its jobs database)
 
 
 # Test servers shut down fast: nothing the tests leave behind is worth waiting for (a test of the grace sets its own).
@@ -94,9 +95,11 @@ def free_port() -> int:
 
 def start_server(env_extra: dict[str, str], log_path: Path, timeout: float = 120.0, args: tuple[str, ...] = ()):
     """`python app.py [args]` on a free port; returns (process, base_url) once /health answers. A variable set to
-    "" in ``env_extra`` counts as unset (CHATVLM_HOST is 127.0.0.1 unless the test says otherwise)."""
+    "" in ``env_extra`` counts as unset (CHATVLM_HOST is 127.0.0.1 unless the test says otherwise). Each process has
+    its own data directory unless ``env_extra`` names one (one server per data directory: a second refuses)."""
     port = free_port()
-    env = {**os.environ, "PORT": str(port), "CHATVLM_HOST": "127.0.0.1", **env_extra}
+    own = tempfile.mkdtemp(prefix="chatvlm-test-data-")
+    env = {**os.environ, "PORT": str(port), "CHATVLM_HOST": "127.0.0.1", "CHATVLM_DATA_DIR": own, **env_extra}
     log = log_path.open("wb")
     process = subprocess.Popen([sys.executable, "app.py", *args], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
@@ -176,7 +179,7 @@ def live_server_log(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def live_server(live_server_log):
     """`python app.py` with the repository's config.yaml."""
-    process, base = start_server(EMBEDDED_DEFAULT, live_server_log)
+    process, base = start_server({**EMBEDDED_DEFAULT, "CHATVLM_DATA_DIR": LIVE_DATA_DIR}, live_server_log)
     yield base
     stop_server(process)
 

@@ -108,8 +108,8 @@ def test_a_long_batch_runs_as_a_job_with_progress(gradio, tmp_path):
     assert table["data"][0][1] == "success" and "P66" in table["data"][0][3].replace(" ", "")
     assert {length for _, length in seen} == {66} and any(0 < done < 66 for done, _ in seen), seen  # page by page
     # it ran through the job queue: the server's jobs database holds it, done, with every page
-    from tests.conftest import EMBEDDED_DEFAULT
+    from tests.conftest import LIVE_DATA_DIR
 
-    with sqlite3.connect(Path(EMBEDDED_DEFAULT["CHATVLM_DATA_DIR"]) / "jobs.sqlite3") as db:
+    with sqlite3.connect(Path(LIVE_DATA_DIR) / "jobs.db") as db:
         rows = db.execute("SELECT state, pages_done, pages_total FROM jobs WHERE pages_total = 66").fetchall()
     assert rows == [("done", 66, 66)]

@@ -3,7 +3,10 @@ a restart without losing a page."""
 
 from __future__ import annotations
 
+import os
 import signal
+import subprocess
+import sys
 import time
 
 import httpx
@@ -140,3 +143,42 @@ def test_deleting_a_finished_job_deletes_its_result(client):
     wait_for(lambda: client.get(f"/jobs/{job['id']}").json(), lambda b: b["state"] == "done", timeout=60)
     assert client.delete(f"/jobs/{job['id']}").json()["state"] == "done"
     assert client.get(f"/jobs/{job['id']}/result").status_code == 404
+
+
+def test_jobs_take_turns_so_a_long_one_holds_nobody_behind_it(service, tmp_path):
+    settings = service.settings.model_copy(deep=True)
+    settings.server.data_dir = str(tmp_path)
+    jobs = Jobs(service.pages, service.inputs, settings)
+    jobs.start()
+    try:
+        first = jobs.submit([("long.pdf", scanned(10, 24))], "embedded", None, None, False, owner="alice")
+        second = jobs.submit([("long.pdf", scanned(10, 24))], "embedded", None, None, False, owner="bob")
+        short = jobs.submit([("note.png", encode(render_lines(["Short note 42"])))], "embedded", None, None, False, owner="alice")
+        done = wait_for(lambda: jobs.status(short.id), lambda s: s.state == "done", timeout=120, every=0.05)
+        long_then = jobs.status(first.id)
+        assert long_then.state == "running" and long_then.pages_done < 10, long_then  # the short one did not wait for it
+        assert done.pages_done == 1
+        first_done = wait_for(lambda: jobs.status(first.id), lambda s: s.state == "done", timeout=180, every=0.05)
+        other = jobs.status(second.id)
+        assert other.pages_done >= 5, (first_done, other)  # the two long jobs took turns, page by page
+        wait_for(lambda: jobs.status(second.id), lambda s: s.state == "done", timeout=180)
+        readers = {worker for worker in jobs.store.pages_per_worker()}
+        assert len(readers) == 1  # one process: one name, every page read once
+        for job in (first, second):
+            pages = jobs.result(job.id).results[0].pages
+            assert [p.page for p in pages] == list(range(1, 11)) and all("annual report" in p.text.lower() for p in pages)
+    finally:
+        jobs.stop()
+
+
+def test_a_second_server_on_the_same_data_directory_refuses_to_start(live_server, client):
+    from tests.conftest import LIVE_DATA_DIR, ROOT, free_port
+
+    env = {**os.environ, "PORT": str(free_port()), "CHATVLM_OCR_MODEL": "embedded", "CHATVLM_DATA_DIR": LIVE_DATA_DIR}
+    second = subprocess.run([sys.executable, "app.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert second.returncode == 2, second.stderr[-2000:]
+    assert "in use by another server" in second.stderr and os.path.realpath(LIVE_DATA_DIR) in second.stderr
+    assert "CHATVLM_DATA_DIR" in second.stderr and "jobs.broker_url" in second.stderr  # how to run a second one
+    job = httpx.post(f"{live_server}/jobs", files=[("files", ("n.png", encode(render_lines(["Still mine 808"]))))]).json()
+    done = wait_for(lambda: httpx.get(f"{live_server}/jobs/{job['id']}").json(), lambda b: b["state"] == "done", timeout=60)
+    assert done["pages_done"] == 1  # the first server goes on with its jobs
