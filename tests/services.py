@@ -63,27 +63,48 @@ def postgres_missing() -> str | None:
     return None
 
 
-def _group_alive(pgid: int) -> bool:
-    """Whether a process of the group still runs (a zombie does not: it only waits for its parent to reap it)."""
-    if not Path("/proc").is_dir():
-        try:
-            os.killpg(pgid, 0)
-        except ProcessLookupError:
-            return False
-        return True
+def _processes() -> dict[int, tuple[str, int]]:
+    """pid -> (state, parent pid) of every process (Linux's /proc; empty elsewhere)."""
+    table = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
+            table[int(stat.parent.name)] = (fields[0], int(fields[1]))
+        except (OSError, IndexError, ValueError):
             continue
-        if fields[0] != "Z" and int(fields[2]) == pgid:
-            return True
-    return False
+    return table
+
+
+def _descendants(root: int) -> set[int]:
+    """Every process below ``root``. PostgreSQL's backends are in process groups of their own (setsid), so a
+    signal to the server's group would not reach them: they are found by their parents."""
+    children: dict[int, list[int]] = {}
+    for pid, (_, parent) in _processes().items():
+        children.setdefault(parent, []).append(pid)
+    found, todo = set(), [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def _alive(pids: set[int]) -> set[int]:
+    """Those that still run (a zombie does not: it only waits for its parent to reap it, and holds no memory)."""
+    table = _processes()
+    return {pid for pid in pids if pid in table and table[pid][0] != "Z"}
+
+
+def _signal(pids: set[int], signum: int) -> None:
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signum)
 
 
 class _Service:
     """A server process on a fixed port and folder: start() (again after kill/stop), kill() (SIGKILL to its
-    whole process group, as a crash), stop() (a clean shutdown)."""
+    process and every process below it, as a crash), stop() (a clean shutdown)."""
 
     name = "service"
     stop_signal = signal.SIGTERM
@@ -149,13 +170,12 @@ class _Service:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
-                start_new_session=True,  # its own process group: kill() takes the server's children too
+                start_new_session=True,  # its own session: the terminal's Ctrl+C is for the tests, not for it
                 **self._popen_options(),
             )
         deadline = time.monotonic() + READY_TIMEOUT_S
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                self._wait_group_gone()
                 return False
             if self._ready():
                 self._after_ready()
@@ -164,36 +184,39 @@ class _Service:
         self.kill()
         raise RuntimeError(f"{self.name} on port {self.port} did not answer in {READY_TIMEOUT_S:.0f} s:\n{self.log_tail()}")
 
-    def _signal_group(self, signum: int) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signum)
-
     def kill(self) -> None:
-        """SIGKILL, as a crash: the server and every process it started end at once; start() brings it back."""
+        """SIGKILL, as a crash: the server and every process it started end at once (it is stopped first, so it
+        forks nothing while its processes are collected); start() brings it back."""
         if self.process is None:
             return
-        self._signal_group(signal.SIGKILL)
-        self.process.wait(STOP_TIMEOUT_S)
-        self._wait_group_gone()
+        root = self.process.pid
+        if self.process.poll() is None:
+            _signal({root}, signal.SIGSTOP)
+            family = _descendants(root)
+            _signal(family | {root}, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(root, signal.SIGKILL)  # and what is left of its group (a child forked meanwhile)
+            self.process.wait(STOP_TIMEOUT_S)
+            self._wait_gone(family)
 
     def stop(self) -> None:
-        """A clean shutdown (SIGKILL after STOP_TIMEOUT_S)."""
-        if self.process is None:
+        """A clean shutdown (a kill() after STOP_TIMEOUT_S)."""
+        if self.process is None or self.process.poll() is not None:
             return
-        if self.process.poll() is None:
-            self._signal_group(self.stop_signal)
-            try:
-                self.process.wait(STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                self._signal_group(signal.SIGKILL)
-                self.process.wait(STOP_TIMEOUT_S)
-        self._wait_group_gone()
+        family = _descendants(self.process.pid)
+        _signal({self.process.pid}, self.stop_signal)
+        try:
+            self.process.wait(STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            self.kill()
+        self._wait_gone(family)
 
-    def _wait_group_gone(self) -> None:
-        """The group's other processes (PostgreSQL's backends) end too: the next start needs them gone."""
+    @staticmethod
+    def _wait_gone(pids: set[int]) -> None:
+        """The server's other processes (PostgreSQL's backends) end too: a next start needs them gone."""
         deadline = time.monotonic() + STOP_TIMEOUT_S
-        while _group_alive(self.process.pid) and time.monotonic() < deadline:
-            self._signal_group(signal.SIGKILL)
+        while (left := _alive(pids)) and time.monotonic() < deadline:
+            _signal(left, signal.SIGKILL)
             time.sleep(0.05)
 
     def close(self) -> None:
