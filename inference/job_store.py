@@ -17,7 +17,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Connection, and_, create_engine, delete, event, func, insert, select, update
+from sqlalchemy import Connection, and_, create_engine, delete, event, func, insert, select, text, update
 
 from .job_tables import (
     CANCELLED,
@@ -59,7 +59,10 @@ class JobStore:
         else:
             self.engine = create_engine(url, pool_pre_ping=True, pool_size=8, max_overflow=8, pool_recycle=600)
         self._writes = threading.Lock()  # SQLite: one writer at a time (PostgreSQL locks the job's row instead)
-        metadata.create_all(self.engine)
+        with self.engine.begin() as db:
+            if not self.sqlite:  # replicas and workers starting at once create the tables once
+                db.execute(text("SELECT pg_advisory_xact_lock(7316)"))
+            metadata.create_all(db)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -54,19 +54,28 @@ class DocCache:
         with gate:
             with self._lock:
                 doc = self._docs.get(key)
+                if doc is not None:
+                    self._hold(key)
             if doc is None:
                 doc = open_doc()
                 with self._lock:
                     self._docs[key] = doc
-        with self._lock:
-            self._docs.move_to_end(key)
-            self._users[key] = self._users.get(key, 0) + 1
+                    self._hold(key)
         try:
             yield doc
         finally:
             with self._lock:
                 self._users[key] -= 1
                 self._trim()
+
+    def _drop(self, key: tuple[str, int]) -> None:
+        self._docs.pop(key).close()
+        self._opening.pop(key, None)
+        self._users.pop(key, None)
+
+    def _hold(self, key: tuple[str, int]) -> None:
+        self._docs.move_to_end(key)
+        self._users[key] = self._users.get(key, 0) + 1
 
     def put(self, key: tuple[str, int], doc: Document) -> None:
         with self._lock:
@@ -76,13 +85,12 @@ class DocCache:
                 old.close()
             self._trim()
 
-    def forget(self, job_id: str) -> None:
-        """Close the job's documents (it ended)."""
+    def forget(self, job_id: str, idx: int | None = None) -> None:
+        """Close the job's documents (it ended), or one of them (its one page was read)."""
         with self._lock:
-            for key in [k for k in self._docs if k[0] == job_id]:
+            for key in [k for k in self._docs if k[0] == job_id and idx in (None, k[1])]:
                 if not self._users.get(key):
-                    self._docs.pop(key).close()
-                    self._opening.pop(key, None)
+                    self._drop(key)
 
     def close(self) -> None:
         with self._lock:
@@ -95,8 +103,7 @@ class DocCache:
             if len(self._docs) <= self.size:
                 break
             if not self._users.get(key):
-                self._docs.pop(key).close()
-                self._opening.pop(key, None)
+                self._drop(key)
 
 
 class JobWork:
@@ -159,7 +166,7 @@ class JobWork:
                 doc.close()
             raise
         for idx, doc in docs.items():
-            if todo and any(i == idx for i, _ in todo):
+            if todo and len(doc.pages) > 1 and any(i == idx for i, _ in todo):
                 self.docs.put((job_id, idx), doc)  # its pages are read next, most likely here
             else:
                 doc.close()
@@ -187,6 +194,9 @@ class JobWork:
             with self.docs.use((job_id, idx), open_doc) as doc:
                 timeout = self.pages.limits.request_timeout_s
                 reads = self.pages.read(request, [doc], lambda: Deadline(timeout), token, skip=lambda d, p: p != number)
+                single = len(doc.pages) <= 1
+            if single:  # an image: nothing more to read in it (decoded images are not kept)
+                self.docs.forget(job_id, idx)
         except Overloaded:
             raise
         except Cancelled:
