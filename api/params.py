@@ -98,6 +98,19 @@ async def ocr_params(
     )
 
 
+PRIORITY = "low, normal (default) or high (admin keys only, or anyone with keys off): orders the key's own jobs."
+Priority = Literal["low", "normal", "high"]
+
+
+async def job_priority(
+    request: Request,
+    priority_query: Annotated[Priority | None, Query(alias="priority", description=PRIORITY)] = None,
+    priority_form: Annotated[Priority | None, Form(alias="priority", description=PRIORITY)] = None,
+) -> Priority:
+    await given_once(request, ("priority",))
+    return pick(priority_query, priority_form) or "normal"
+
+
 @dataclass
 class ChatQuery:
     prompt: str | None

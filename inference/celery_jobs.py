@@ -76,8 +76,9 @@ class CeleryQueue:
     def stop(self, timeout: float) -> None:
         pass
 
-    def add_job(self, job_id: str, owner: str | None, model: str) -> None:
-        """Send the job's opening unit; when the broker does not answer, the sweep sends it later (the job is kept)."""
+    def add_job(self, job_id: str, owner: str | None, model: str, priority: int = 1) -> None:
+        """Send the job's opening unit; when the broker does not answer, the sweep sends it later (the job is kept).
+        (A model's queue is first in, first out here: ``priority`` orders a key's jobs in one process only.)"""
         self._send(OPEN_TASK, [job_id], model)
 
     def add_pages(self, job_id: str, model: str, todo: list[tuple[int, int]]) -> None:

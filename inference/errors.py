@@ -58,6 +58,10 @@ class Overloaded(ChatVLMError):
         self.retry_after = max(1, int(retry_after))
 
 
+class Forbidden(ChatVLMError):
+    """The caller may not ask for this (HTTP 403): e.g. a user key asking for an admin's privilege."""
+
+
 class RateLimited(ChatVLMError):
     """The caller (an API key, or a client address) used its ``limits.rate_limit`` budget (HTTP 429 with
     Retry-After)."""
@@ -91,6 +95,7 @@ STATUS: list[tuple[type[ChatVLMError], int]] = [
     (UnknownModel, 404),
     (NotFound, 404),
     (NotReady, 409),
+    (Forbidden, 403),
     (RateLimited, 429),
     (ModelUnavailable, 503),
     (Overloaded, 503),

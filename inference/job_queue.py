@@ -29,16 +29,20 @@ class Unit:
 
 
 class FairQueue:
-    """Units by owner, then by job, taken in turns (round robin at both levels)."""
+    """Units by owner, then by job, taken in turns (round robin between owners; within an owner, between its jobs of
+    the highest priority waiting)."""
 
     def __init__(self) -> None:
         self._owners: OrderedDict[str, OrderedDict[str, deque[Unit]]] = OrderedDict()
+        self._priority: dict[str, int] = {}
         self._lock = threading.Condition()
 
-    def add(self, owner: str | None, units: list[Unit], front: bool = False) -> None:
+    def add(self, owner: str | None, units: list[Unit], front: bool = False, priority: int | None = None) -> None:
         if not units:
             return
         with self._lock:
+            if priority is not None:
+                self._priority[units[0].job] = priority
             jobs = self._owners.setdefault(owner or "", OrderedDict())
             queue = jobs.setdefault(units[0].job, deque())
             if front:
@@ -54,7 +58,9 @@ class FairQueue:
             if not self._owners:
                 return None
             owner, jobs = next(iter(self._owners.items()))
-            job, queue = next(iter(jobs.items()))
+            top = max(self._priority.get(job, 1) for job in jobs)
+            job = next(job for job in jobs if self._priority.get(job, 1) == top)
+            queue = jobs[job]
             unit = queue.popleft()
             if queue:
                 jobs.move_to_end(job)
@@ -68,6 +74,7 @@ class FairQueue:
 
     def drop(self, job_id: str) -> None:
         with self._lock:
+            self._priority.pop(job_id, None)
             for owner in list(self._owners):
                 self._owners[owner].pop(job_id, None)
                 if not self._owners[owner]:
@@ -101,9 +108,10 @@ class LocalQueue:
         left = self.store.jobs(states=(QUEUED, RUNNING))
         for job in left:
             if job.state == QUEUED:
-                self.add_job(job.id, job.owner)
+                self.add_job(job.id, job.owner, job.model, job.priority)
             else:
-                self.add_pages(job.id, job.owner, self.store.pending(job.id))
+                self.queue.add(job.owner, [Unit(job.id, i, p) for i, p in self.store.pending(job.id)], priority=job.priority)
+                self._owners[job.id] = job.owner
         if left:
             log.info("resuming %d unfinished job(s): %s", len(left), ", ".join(job.id for job in left))
         for i in range(self.threads):
@@ -111,9 +119,9 @@ class LocalQueue:
             thread.start()
             self._threads.append(thread)
 
-    def add_job(self, job_id: str, owner: str | None, model: str | None = None) -> None:
+    def add_job(self, job_id: str, owner: str | None, model: str | None = None, priority: int = 1) -> None:
         self._owners[job_id] = owner
-        self.queue.add(owner, [Unit(job_id, 0, OPEN)])
+        self.queue.add(owner, [Unit(job_id, 0, OPEN)], priority=priority)
 
     def add_pages(self, job_id: str, owner: str | None, todo: list[tuple[int, int]]) -> None:
         self._owners[job_id] = owner
@@ -178,3 +186,4 @@ class LocalQueue:
             after = self.work.read_page(unit.job, unit.idx, unit.page, token)
             if after is not None and after.state != RUNNING:
                 self._owners.pop(unit.job, None)
+                self.queue.drop(unit.job)  # nothing of it is left: its priority goes

@@ -17,7 +17,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Connection, and_, create_engine, delete, event, func, insert, select, text, update
+from sqlalchemy import Connection, and_, case, create_engine, delete, event, func, insert, select, text, update
 
 from .job_tables import (
     CANCELLED,
@@ -95,6 +95,9 @@ class JobStore:
         pages_spec: str | None,
         force_ocr: bool,
         uploads: Sequence[tuple[str, bytes]],
+        priority: int = 1,
+        payer: str | None = None,
+        pages_estimate: int = 0,
     ) -> None:
         now = time.time()
         with self._write() as db:
@@ -111,6 +114,9 @@ class JobStore:
                     pages_done=0,
                     created=now,
                     touched=now,
+                    priority=priority,
+                    payer=payer,
+                    pages_estimate=pages_estimate,
                 )
             )
             db.execute(
@@ -131,6 +137,30 @@ class JobStore:
             query = query.where(jobs.c.state.in_(states))
         with self.engine.connect() as db:
             return [JobRecord(**row) for row in db.execute(query).mappings()]
+
+    def page_of_jobs(self, owner: str | None, state: str | None, limit: int, after: tuple[float, str] | None) -> list[JobRecord]:
+        """Up to ``limit`` jobs ``owner`` may see (None: every job), newest first, in ``state`` when given, those
+        older than ``after`` (a (created, id) cursor) when given."""
+        query = select(jobs).order_by(jobs.c.created.desc(), jobs.c.id.desc()).limit(limit)
+        if owner is not None:
+            query = query.where((jobs.c.owner.is_(None)) | (jobs.c.owner == owner))
+        if state is not None:
+            query = query.where(jobs.c.state == state)
+        if after is not None:
+            created, job_id = after
+            query = query.where((jobs.c.created < created) | ((jobs.c.created == created) & (jobs.c.id < job_id)))
+        with self.engine.connect() as db:
+            return [JobRecord(**row) for row in db.execute(query).mappings()]
+
+    def load_of(self, payer: str) -> tuple[int, int]:
+        """(unfinished jobs, pages still to read) that count against ``payer``'s quotas."""
+        left = case((jobs.c.pages_total.is_(None), jobs.c.pages_estimate), else_=jobs.c.pages_total - jobs.c.pages_done)
+        query = select(func.count(), func.coalesce(func.sum(left), 0)).where(
+            jobs.c.payer == payer, jobs.c.state.in_((QUEUED, RUNNING))
+        )
+        with self.engine.connect() as db:
+            count, pages_left = db.execute(query).one()
+        return int(count), int(pages_left)
 
     def unfinished(self) -> int:
         with self.engine.connect() as db:

@@ -35,6 +35,9 @@ jobs = Table(
     Column("started", Float),
     Column("ended", Float),
     Column("touched", Float, nullable=False),  # the last time it moved (the sweep's clock)
+    Column("priority", Integer, nullable=False, default=1),  # 0 low, 1 normal, 2 high: orders a key's own jobs
+    Column("payer", String(256)),  # whose quota it counts against (a key's fingerprint, or a client address)
+    Column("pages_estimate", Integer, nullable=False, default=0),  # pages to read, counted at submit (the quota's)
 )
 files = Table(
     "files",
@@ -78,6 +81,9 @@ class JobRecord:
     started: float | None
     ended: float | None
     touched: float
+    priority: int = 1
+    payer: str | None = None
+    pages_estimate: int = 0
 
     @property
     def seconds(self) -> float:

@@ -22,8 +22,8 @@ from sqlalchemy.exc import OperationalError
 
 from . import images
 from .data_lock import hold
-from .documents import check_pages
-from .errors import BadInput, ModelUnavailable, NotFound, NotReady, Overloaded
+from .documents import check_pages, page_count
+from .errors import BadInput, ModelUnavailable, NotFound, NotReady, Overloaded, RateLimited
 from .inputs import Inputs
 from .job_queue import LocalQueue
 from .job_store import CANCELLED, DONE, ENDED, FAILED, QUEUED, RUNNING, JobRecord, JobStore, database_url
@@ -46,9 +46,21 @@ def data_dir(settings: Settings) -> Path:
     return folder
 
 
+PRIORITIES = ("low", "normal", "high")  # a job's priority among its key's own jobs (its index is stored)
+
+
 def redact_url(text: str) -> str:
     """``text`` with any URL's password hidden (a database or broker URL in an error or a log line)."""
     return re.sub(r"(\w+://[^:/@\s]*:)[^@\s]*@", r"\1***@", text)
+
+
+def role_of(principal: Any) -> str | None:
+    """The role of ``principal`` (an object with ``role``, or Gradio's ``"role:name"``); None for nobody."""
+    if principal is None:
+        return None
+    if isinstance(principal, str):
+        return principal.partition(":")[0] if ":" in principal else None
+    return getattr(principal, "role", None)
 
 
 def owner_for(principal: Any, keys_on: bool, creating: bool = False) -> str | None:
@@ -71,7 +83,7 @@ class Dispatcher(Protocol):
 
     def start(self) -> None: ...
     def stop(self, timeout: float) -> None: ...
-    def add_job(self, job_id: str, owner: str | None, model: str) -> None: ...
+    def add_job(self, job_id: str, owner: str | None, model: str, priority: int = 1) -> None: ...
     def cancel(self, job_id: str) -> None: ...
     def depths(self, models: list[str]) -> dict[str, int]: ...
 
@@ -116,25 +128,48 @@ class Jobs:
         force_ocr: bool,
         owner: str | None = None,
         caller: str | None = None,
+        priority: str = "normal",
     ) -> JobStatus:
-        """Check the request as /batch/ocr does (cheap checks, each file's size), keep its files, queue it (one
-        request on ``caller``'s rate-limit budget, as a batch)."""
+        """Check the request as /batch/ocr does (cheap checks, each file's size), and against the quotas of
+        ``caller`` (its unfinished jobs and pages), keep its files, queue it (one request on ``caller``'s rate-limit
+        budget, as a batch). ``priority`` (low, normal, high) orders the caller's own jobs."""
         self.charge(caller)
         request = self.inputs.batch(files, model, language)
         limits = self.pages.limits
         check_pages(pages)  # the syntax, now; each file's page count when it is read
+        if priority not in PRIORITIES:
+            raise BadInput(f"priority must be one of {', '.join(PRIORITIES)}, not {str(priority)[:20]!r}.")
         waiting = self._db(self.store.unfinished)
         if waiting >= limits.max_unfinished_jobs:
             raise Overloaded(f"The server has {waiting} jobs waiting, its limit; try again later.", retry_after=30)
+        if caller is not None:
+            jobs_of_caller, _ = self._db(lambda: self.store.load_of(caller))
+            if jobs_of_caller >= limits.max_jobs_per_key:
+                raise RateLimited(
+                    f"This key has {jobs_of_caller} unfinished jobs, its quota (limits.max_jobs_per_key); "
+                    "wait for one to end or cancel one.",
+                    retry_after=30,
+                )
         kept = []
         for name, source in files:
             data = images.read_bytes(source, limits, name)  # type: ignore[arg-type]
             if not data:
                 raise BadInput(f"'{images.shown(name)}' is empty (0 bytes).")
             kept.append((images.shown(name), data))
+        estimate = sum(page_count(data, pages, limits) for _, data in kept)
+        if caller is not None:
+            _, pages_left = self._db(lambda: self.store.load_of(caller))
+            if pages_left + estimate > limits.max_pages_per_key:
+                raise RateLimited(
+                    f"This job's {estimate} pages and the {pages_left} still to read in this key's jobs are over its quota "
+                    f"of {limits.max_pages_per_key} pages (limits.max_pages_per_key); wait for them to be read.",
+                    retry_after=60,
+                )
         job_id = uuid.uuid4().hex
-        self._db(lambda: self.store.add(job_id, owner, request.model.id, language, pages, force_ocr, kept))
-        self.dispatcher.add_job(job_id, owner, request.model.id)
+        rank = PRIORITIES.index(priority)
+        model_id = request.model.id
+        self._db(lambda: self.store.add(job_id, owner, model_id, language, pages, force_ocr, kept, rank, caller, estimate))
+        self.dispatcher.add_job(job_id, owner, model_id, rank)
         return self.status(job_id, owner)
 
     def _db(self, call: Callable[[], Any]) -> Any:
@@ -151,8 +186,10 @@ class Jobs:
             raise NotFound(f"No job '{job_id[:64]}': it never existed, it expired, or it is another key's.")
         return record
 
-    def _status(self, job: JobRecord) -> JobStatus:
+    def _status(self, job: JobRecord, show_owner: bool = False) -> JobStatus:
         return JobStatus(
+            priority=PRIORITIES[job.priority] if 0 <= job.priority < len(PRIORITIES) else "normal",
+            owner=job.owner if show_owner else None,
             id=job.id,
             state=job.state,
             model=job.model,
@@ -170,6 +207,29 @@ class Jobs:
     def status(self, job_id: str, owner: str | None = None) -> JobStatus:
         self.expire()
         return self._status(self._record(job_id, owner))
+
+    def listing(
+        self, owner: str | None, state: str | None = None, limit: int = 20, cursor: str | None = None, show_owner: bool = False
+    ) -> tuple[list[JobStatus], str | None]:
+        """A page of the jobs ``owner`` may see (every job for None), newest first; the cursor of the next page (None
+        at the end). ``cursor``: what the previous page gave."""
+        if not 1 <= limit <= 100:
+            raise BadInput("limit must be between 1 and 100.")
+        if state is not None and state not in (QUEUED, RUNNING, *ENDED):
+            raise BadInput(f"state must be one of {', '.join((QUEUED, RUNNING, *ENDED))}.")
+        after = None
+        if cursor:
+            created, _, job_id = cursor.partition("-")
+            try:
+                after = (float(created), job_id[:64])
+            except ValueError:
+                raise BadInput("cursor is not one a listing gave.") from None
+        self.expire()
+        records = self._db(lambda: self.store.page_of_jobs(owner, state, limit + 1, after))
+        more = len(records) > limit
+        records = records[:limit]
+        following = f"{records[-1].created!r}-{records[-1].id}" if more else None
+        return [self._status(job, show_owner) for job in records], following
 
     def jobs_of(self, owner: str | None = None) -> list[JobStatus]:
         """The jobs ``owner`` may see (every job for None), oldest first."""

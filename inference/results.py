@@ -163,3 +163,12 @@ class JobStatus(BaseModel):
     ended_at: float | None = None
     expires_at: float | None = Field(None, description="Unix time the result will be deleted")
     result_url: str | None = Field(None, description="where the result is, once done")
+    priority: Literal["low", "normal", "high"] = Field("normal", description="orders its key's own jobs")
+    owner: str | None = Field(None, description="the fingerprint of the key that sent it (shown to admin keys only)")
+
+
+class JobList(BaseModel):
+    """A page of the caller's jobs (``GET /jobs``), newest first."""
+
+    jobs: list[JobStatus]
+    next_cursor: str | None = Field(None, description="pass as ?cursor= for the next page; null on the last page")

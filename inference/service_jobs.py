@@ -13,13 +13,13 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from .data_lock import hold
-from .errors import ConfigError, ModelUnavailable
+from .errors import ConfigError, Forbidden, ModelUnavailable
 from .images import ImageSource
 from .inputs import Inputs
 from .job_store import SQLITE_FILE
-from .jobs import Jobs, data_dir, owner_for, redact_url
+from .jobs import Jobs, data_dir, owner_for, redact_url, role_of
 from .pages import Pages
-from .results import BatchResult, JobStatus
+from .results import BatchResult, JobList, JobStatus
 from .settings import Settings
 
 log = logging.getLogger("inference.service")
@@ -104,9 +104,13 @@ class JobsFacade:
         force_ocr: bool = False,
         principal: Any = None,
         caller: str | None = None,
+        priority: str = "normal",
     ) -> JobStatus:
-        """Queue OCR of ``files`` as a job (checked as /batch/ocr is); its status, to poll with :meth:`job`."""
-        return self.jobs.submit(files, model, language, pages, force_ocr, self.job_owner(principal, True), caller)
+        """Queue OCR of ``files`` as a job (checked as /batch/ocr is, and against ``caller``'s job quotas); its status,
+        to poll with :meth:`job`. ``priority`` high is for admin keys (anyone with keys off)."""
+        if priority == "high" and self.settings.auth.api_keys and role_of(principal) != "admin":
+            raise Forbidden("priority=high is for admin keys; use low or normal.")
+        return self.jobs.submit(files, model, language, pages, force_ocr, self.job_owner(principal, True), caller, priority)
 
     def job(self, job_id: str, principal: Any = None) -> JobStatus:
         return self.jobs.status(job_id, self.job_owner(principal))
@@ -119,3 +123,11 @@ class JobsFacade:
 
     def list_jobs(self, principal: Any = None) -> list[JobStatus]:
         return self.jobs.jobs_of(self.job_owner(principal))
+
+    def job_listing(self, principal: Any = None, state: str | None = None, limit: int = 20, cursor: str | None = None) -> JobList:
+        """A page of the jobs ``principal`` may see, newest first (an admin key: everyone's, with each owner's key
+        fingerprint)."""
+        owner = self.job_owner(principal)
+        admin = bool(self.settings.auth.api_keys) and owner is None and principal is not None
+        items, following = self.jobs.listing(owner, state, limit, cursor, show_owner=admin)
+        return JobList(jobs=items, next_cursor=following)

@@ -8,7 +8,8 @@ whose forwarded headers it trusts (``CHATVLM_TRUSTED_PROXIES``), the default mod
 (``CHATVLM_OCR_MODEL``, ``CHATVLM_CHAT_MODEL``) and the models loaded at start-up
 (``CHATVLM_PRELOAD``, comma-separated ids), each model's wait-queue bound (``CHATVLM_MAX_QUEUE``), and the
 secrets and policies of an exposed server: API keys (``CHATVLM_API_KEYS``, comma-separated ``role:key``), the rate
-limit (``CHATVLM_RATE_LIMIT``, e.g. ``60/minute``) and the origins allowed to call it from a browser
+limit (``CHATVLM_RATE_LIMIT``, e.g. ``60/minute``), unfinished jobs per key (``CHATVLM_MAX_JOBS_PER_KEY``) and
+the origins allowed to call it from a browser
 (``CHATVLM_ALLOWED_ORIGINS``, comma-separated), and where jobs go past one process (``CHATVLM_BROKER_URL``,
 ``CHATVLM_DATABASE_URL``).
 """
@@ -89,6 +90,8 @@ class LimitSettings(_Strict):
     page_timeout_s: float = Field(10.0, gt=0, description="a PDF page not loaded, read or rendered by then fails")
     page_memory_mb: int = Field(1024, ge=128, description="memory (address space) the PDF reader may use for a page")
     max_unfinished_jobs: int = Field(100, gt=0, description="jobs queued or running at once; more -> 503")
+    max_jobs_per_key: int = Field(20, gt=0, description="unfinished jobs of one key (client address with keys off); more -> 429")
+    max_pages_per_key: int = Field(2000, gt=0, description="pages still to read in one key's unfinished jobs; more -> 429")
     max_tokens: int = Field(4096, gt=0)
     max_prompt_chars: int = Field(8000, gt=0)
     max_queue_per_model: int | Literal["auto"] = Field(
@@ -305,6 +308,7 @@ def load_settings(path: str | Path | None = None, env: dict[str, str] | None = N
     overrides = {
         ("limits", "max_queue_per_model"): env.get("CHATVLM_MAX_QUEUE"),
         ("limits", "rate_limit"): env.get("CHATVLM_RATE_LIMIT"),
+        ("limits", "max_jobs_per_key"): env.get("CHATVLM_MAX_JOBS_PER_KEY"),
         ("auth", "api_keys"): _listed(env.get("CHATVLM_API_KEYS")),
         ("auth", "allowed_origins"): _listed(env.get("CHATVLM_ALLOWED_ORIGINS")),
         ("server", "allowed_hosts"): _listed(env.get("CHATVLM_ALLOWED_HOSTS")),
@@ -320,6 +324,7 @@ def load_settings(path: str | Path | None = None, env: dict[str, str] | None = N
             name = {
                 "max_queue_per_model": "CHATVLM_MAX_QUEUE",
                 "rate_limit": "CHATVLM_RATE_LIMIT",
+                "max_jobs_per_key": "CHATVLM_MAX_JOBS_PER_KEY",
                 "api_keys": "CHATVLM_API_KEYS",
                 "allowed_origins": "CHATVLM_ALLOWED_ORIGINS",
                 "allowed_hosts": "CHATVLM_ALLOWED_HOSTS",
