@@ -193,7 +193,9 @@ class JobWork:
         try:
             with self.docs.use((job_id, idx), open_doc) as doc:
                 timeout = self.pages.limits.request_timeout_s
-                reads = self.pages.read(request, [doc], lambda: Deadline(timeout), token, skip=lambda d, p: p != number)
+                reads = self.pages.read(
+                    request, [doc], lambda: Deadline(timeout), token, skip=lambda d, p: p != number, background=True
+                )
                 single = len(doc.pages) <= 1
             if single:  # an image: nothing more to read in it (decoded images are not kept)
                 self.docs.forget(job_id, idx)

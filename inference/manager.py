@@ -160,14 +160,15 @@ class ModelManager:
         deadline: Deadline,
         streaming: bool = False,
         cancel: CancelToken | None = None,
+        background: bool = False,
     ) -> list[Ticket]:
         """Admit work to the model's runner (loading the model on first use); Overloaded at once when its
         queue is full. A runner that closes in between (an unload) is replaced by loading the model again.
-        Cancelling ``cancel`` later drops or stops the admitted work."""
+        Cancelling ``cancel`` later drops or stops the admitted work; ``background`` work waits behind requests."""
         while True:
             runner = self.runner(model, deadline, cancel)
             try:
-                tickets = runner.submit(works, deadline, streaming)
+                tickets = runner.submit(works, deadline, streaming, background)
                 break
             except RunnerClosed:
                 if self._closed:

@@ -161,10 +161,11 @@ class Pages:
         on_page: Callable[[PageRead], None] | None = None,
         skip: Callable[[int, int], bool] = lambda doc, page: False,
         stop_on_error: bool = False,
+        background: bool = False,
     ) -> list[PageRead]:
         """Read every page of ``docs`` (but those ``skip(doc, page)`` says are done), a window at a time through
         the model's runner; results in finishing order. ``stop_on_error``: stop at the first page that fails
-        (what is in flight is dropped)."""
+        (what is in flight is dropped). ``background``: a job's pages (they wait behind requests)."""
         model, window = request.model, self.window(request.model)
         reads: list[PageRead] = []
         todo: deque[tuple[int, DocPage]] = deque()
@@ -205,7 +206,7 @@ class Pages:
                         finished(PageRead(d, page.number, page.size, "ocr", time.perf_counter() - started, error=exc))
                         continue
                     try:
-                        [ticket] = self.manager.submit(model, [work], deadline, cancel=cancel)
+                        [ticket] = self.manager.submit(model, [work], deadline, cancel=cancel, background=background)
                     except Overloaded:
                         if not inflight and not started_any:
                             raise  # the request is refused at once, as any other would be

@@ -88,14 +88,23 @@ class Runner:
                 retry_after=retry,
             )
 
-    def submit(self, works: Sequence[Work], deadline: Deadline, streaming: bool = False) -> list[Ticket]:
-        """Admit all of ``works`` or none: Overloaded at once when the wait queue has no room for them."""
+    def submit(
+        self, works: Sequence[Work], deadline: Deadline, streaming: bool = False, background: bool = False
+    ) -> list[Ticket]:
+        """Admit all of ``works`` or none: Overloaded at once when the wait queue has no room for them. ``background``
+        work (a job's pages) waits behind every request: a request goes before the background work that waits, so it
+        is at most one batch behind a long job."""
         with self._cond:
             if self._closing:
                 raise RunnerClosed(self.name)
             self._refuse_if_full(len(works))
-            tickets = [Ticket(work, deadline, streaming, self._forget) for work in works]
-            self._waiting.extend(tickets)
+            tickets = [Ticket(work, deadline, streaming, self._forget, background) for work in works]
+            if background:
+                self._waiting.extend(tickets)
+            else:
+                at = next((i for i, ticket in enumerate(self._waiting) if ticket.background), len(self._waiting))
+                for offset, ticket in enumerate(tickets):
+                    self._waiting.insert(at + offset, ticket)
             self._cond.notify_all()
         return tickets
 

@@ -27,9 +27,13 @@ _END: Any = object()  # the end of a stream's pieces
 class Ticket:
     """One admitted request: its work, deadline, state, stop signal and answer (a future; pieces for a stream)."""
 
-    def __init__(self, work: Work, deadline: Deadline, streaming: bool, forget: Callable[[Ticket], None]):
-        """``forget(ticket)``: the queue this ticket waits in drops it (called when it is abandoned while waiting)."""
+    def __init__(
+        self, work: Work, deadline: Deadline, streaming: bool, forget: Callable[[Ticket], None], background: bool = False
+    ):
+        """``forget(ticket)``: the queue this ticket waits in drops it (called when it is abandoned while waiting);
+        ``background``: a job's work, which waits behind requests."""
         self.work = work
+        self.background = background
         self.deadline = deadline
         self.streaming = streaming
         self.future: Future = Future()

@@ -265,3 +265,18 @@ def test_submit_racing_close_never_leaves_a_caller_waiting():
         for future in futures:
             future.result(timeout=30)  # raises TimeoutError if a caller hung
     assert len(outcomes) == 8 * 200 and "ok" in outcomes and "RunnerClosed" in outcomes
+
+
+def test_a_request_goes_before_the_job_pages_that_wait(make):
+    backend = GateBackend(max_batch=2)
+    runner = make(backend)
+    running = runner.submit([work("job-1")], deadline(), background=True)
+    assert backend.entered.wait(10)  # job-1 runs (held at the gate)
+    waiting = runner.submit([work(f"job-{n}") for n in range(2, 6)], deadline(), background=True)
+    [request] = runner.submit([work("request")], deadline())
+    backend.gate.set()
+    for ticket in [*running, *waiting, request]:
+        ticket.future.result(timeout=10)
+    order = [label for batch in backend.batches for label in batch]
+    assert order.index("request") <= 2, backend.batches  # in the first batch after the running one, not after 4 pages
+    assert backend.batches[1][0] == "request", backend.batches
