@@ -21,7 +21,7 @@ import hmac
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 from urllib.parse import quote, urlparse
 
 from starlette.datastructures import Headers
@@ -34,9 +34,6 @@ from inference.settings import ROLES, Settings
 
 from .errors import error_response
 from .root import wants_html
-
-if TYPE_CHECKING:
-    from .sessions import Sessions
 
 SESSION_COOKIE = "chatvlm_session"
 SESSION_SECONDS = 12 * 3600
@@ -141,6 +138,12 @@ class KeyRing:
             if hmac.compare_digest(digest, known):
                 found = Principal(role, name)
         return found
+
+
+class Sessions(Protocol):
+    """What the gatekeeper asks of the browser sessions (``api/sessions.py``): who a session cookie stands for."""
+
+    def principal(self, token: str) -> Principal | None: ...
 
 
 def bearer_key(headers: Headers) -> str | None:
