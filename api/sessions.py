@@ -20,7 +20,6 @@ import binascii
 import hashlib
 import hmac
 import json
-import logging
 import secrets
 import threading
 import time
@@ -28,8 +27,6 @@ import time
 from inference.rate_limit import REDIS_TIMEOUT_S, Outage
 
 from .security import SESSION_SECONDS, KeyRing, Principal
-
-log = logging.getLogger("chatvlmllm.auth")
 
 VERSION = "v1"
 MAX_COOKIE = 1024  # a longer cookie is not one of ours (nothing is parsed)
@@ -53,19 +50,18 @@ class Revocations:
         self._redis = None
         self._outage = Outage("sign-in sessions (logouts)")
         if redis_url:
-            import redis
+            import redis  # with a broker only (the rate limits have checked it is installed)
 
             self._redis = redis.Redis.from_url(redis_url, socket_timeout=REDIS_TIMEOUT_S, socket_connect_timeout=REDIS_TIMEOUT_S)
+            self._errors = redis.RedisError
 
     def _shared(self, action):
         """``action(redis)``'s answer, or None when there is no Redis or it does not answer."""
         if self._redis is None or self._outage.down:
             return None
-        import redis
-
         try:
             answer = action(self._redis)
-        except redis.RedisError as exc:
+        except self._errors as exc:
             self._outage.failed(exc)
             return None
         self._outage.answered()
