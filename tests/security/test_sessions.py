@@ -105,6 +105,17 @@ def test_a_cookie_logged_out_on_one_replica_and_replayed_on_the_other_is_refused
     assert ttls and all(0 < ttl <= 12 * 3600 + 1 for ttl in ttls), ttls
 
 
+def test_replicas_without_a_secret_warn_that_sign_ins_stay_where_they_were_made(settings, broker, postgres_service, caplog):
+    with (
+        caplog.at_level(logging.INFO, logger="chatvlmllm.auth"),
+        replicas(settings, broker, postgres_service.url, auth={"api_keys": KEYS}) as (a, b),
+    ):
+        assert get(b, sign_in(a, USER)).status_code == 401  # each drew its own secret
+    warned = [r for r in caplog.records if "session_secret is not set" in r.getMessage()]
+    assert len(warned) == 2 and all(r.levelno == logging.WARNING for r in warned)
+    assert "nor reach the other replicas" in warned[0].getMessage() and "CHATVLM_SESSION_SECRET" in warned[0].getMessage()
+
+
 def test_while_redis_does_not_answer_signed_in_browsers_are_still_served(pair, redis_service, caplog):
     """Last in the module: Redis is killed, then started again (a replica asks it again some seconds later)."""
     a, b = pair
