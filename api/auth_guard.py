@@ -3,7 +3,8 @@ by default), then every key it sends (``Authorization: Bearer``, ``X-API-Key`` o
 with 429 and ``Retry-After`` until the window moves on, before the key is even compared (a refused guess tells
 nothing). Successful requests do not count; requests without a key are not guesses and are left to the
 gatekeeper (401). The client address is the connecting one, or the one a trusted proxy forwards
-(``server.trusted_proxies``); nothing else a client sends can change it."""
+(``server.trusted_proxies``); nothing else a client sends can change it. With a broker (``jobs.broker_url``) the
+failures are counted in Redis, so every replica refuses an address over its budget."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import logging
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from inference.rate_limit import RateLimiter
+from inference.rate_limit import RateLimiter, storage_for
 
 from .errors import error_response
 from .security import bearer_key, fingerprint
@@ -24,10 +25,11 @@ class AuthGuard:
     """ASGI middleware, outside the gatekeeper: refuses the keys of an address over its failure budget, and counts
     the gatekeeper's (and the login form's) refusals of a wrong key."""
 
-    def __init__(self, app: ASGIApp, rate: str, enabled: bool):
+    def __init__(self, app: ASGIApp, rate: str, enabled: bool, broker_url: str | None = None):
         self.app = app
         self.enabled = enabled
-        self.limiter = RateLimiter(rate)  # failed authentications per client address
+        # failed authentications per client address (in Redis with a broker: shared by the replicas)
+        self.limiter = RateLimiter(rate, storage_for(broker_url), scope="failed-auth")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if not self.enabled or scope["type"] not in ("http", "websocket"):

@@ -2,7 +2,8 @@
 
 - **API keys with roles**, off until configured (``auth.api_keys`` / ``CHATVLM_API_KEYS``): ``user`` may run
   inference, ``admin`` may also load and unload models and read ``/metrics``. A key comes as
-  ``Authorization: Bearer KEY``, ``X-API-Key: KEY``, or a browser session made by ``/login``. Keys are compared
+  ``Authorization: Bearer KEY``, ``X-API-Key: KEY``, or a browser session made by ``/login`` (a signed cookie that
+  every replica reads: ``api/sessions.py``). Keys are compared
   in constant time (as SHA-256 digests) and never logged: a key is known by its fingerprint.
 - **Cross-site requests cannot act**: a state-changing request whose ``Origin`` is neither this server nor in
   ``auth.allowed_origins`` is refused (a page on another site cannot drive a server on the user's network).
@@ -18,10 +19,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-import secrets
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 from urllib.parse import quote, urlparse
 
 from starlette.datastructures import Headers
@@ -128,6 +128,10 @@ class KeyRing:
     def enabled(self) -> bool:
         return bool(self._keys)
 
+    def entries(self) -> list[tuple[Principal, bytes]]:
+        """Each key's principal and SHA-256 digest (what a session cookie is bound to)."""
+        return [(Principal(role, name), digest) for role, digest, name in self._keys]
+
     def principal(self, key: str) -> Principal | None:
         digest, found = hashlib.sha256(key.encode()).digest(), None
         for role, known, name in self._keys:  # no early exit: the time does not tell which key matched
@@ -136,28 +140,10 @@ class KeyRing:
         return found
 
 
-class Sessions:
-    """Browser logins: a random token in an HttpOnly cookie stands for a key's principal (in memory: a restart
-    asks to log in again)."""
+class Sessions(Protocol):
+    """What the gatekeeper asks of the browser sessions (``api/sessions.py``): who a session cookie stands for."""
 
-    def __init__(self) -> None:
-        self._tokens: dict[str, tuple[Principal, float]] = {}
-
-    def open(self, principal: Principal) -> str:
-        now = time.monotonic()
-        self._tokens = {t: v for t, v in self._tokens.items() if v[1] > now}  # forget expired ones
-        token = secrets.token_urlsafe(32)
-        self._tokens[token] = (principal, now + SESSION_SECONDS)
-        return token
-
-    def principal(self, token: str) -> Principal | None:
-        entry = self._tokens.get(token)
-        if entry is None or entry[1] < time.monotonic():
-            return None
-        return entry[0]
-
-    def close(self, token: str) -> None:
-        self._tokens.pop(token, None)
+    def principal(self, token: str) -> Principal | None: ...
 
 
 def bearer_key(headers: Headers) -> str | None:

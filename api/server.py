@@ -4,6 +4,7 @@ guards them (allowed Host names, body limits, API keys and a bound on wrong ones
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI
@@ -20,7 +21,10 @@ from .metrics import Metrics
 from .observe import RequestLog
 from .root import RootInfoMiddleware
 from .routes import chat, jobs, metrics, models, ocr, openai, session, system
-from .security import Gatekeeper, KeyRing, Sessions
+from .security import Gatekeeper, KeyRing
+from .sessions import Sessions
+
+log = logging.getLogger("chatvlmllm.auth")
 
 
 def install(app: FastAPI, service: InferenceService) -> None:
@@ -28,7 +32,14 @@ def install(app: FastAPI, service: InferenceService) -> None:
     settings = service.settings
     app.state.service = service
     app.state.keys = KeyRing(settings.auth.api_keys)
-    app.state.sessions = Sessions()
+    app.state.sessions = Sessions(app.state.keys, settings.auth.session_secret, settings.jobs.broker_url)
+    if app.state.keys.enabled and not app.state.sessions.persistent:
+        log.log(
+            logging.WARNING if settings.jobs.distributed else logging.INFO,
+            "auth.session_secret is not set: browser sign-ins are signed with a secret of this process; they do not "
+            "survive a restart%s (set CHATVLM_SESSION_SECRET)",
+            ", nor reach the other replicas" if settings.jobs.distributed else "",
+        )
     app.state.metrics = Metrics(service)
     errors.install(app)
     for module in (system, models, ocr, jobs, chat, openai, metrics, session):
@@ -45,7 +56,9 @@ def install(app: FastAPI, service: InferenceService) -> None:
             allow_headers=["Authorization", "X-API-Key", "Content-Type", "X-Request-ID"],
         )
     app.add_middleware(Gatekeeper, settings=settings, keys=app.state.keys, sessions=app.state.sessions)
-    app.add_middleware(AuthGuard, rate=settings.auth.failed_auth_limit, enabled=app.state.keys.enabled)
+    app.add_middleware(
+        AuthGuard, rate=settings.auth.failed_auth_limit, enabled=app.state.keys.enabled, broker_url=settings.jobs.broker_url
+    )
     app.add_middleware(MethodGuard, api=app)
     app.add_middleware(BodyLimit, limits=settings.limits)  # before anything reads a body
     app.add_middleware(HostGuard, hosts=allowed_hosts(settings))  # before anything else answers

@@ -23,7 +23,7 @@ from .jobs import Jobs
 from .manager import ModelManager
 from .observe import Observers
 from .pages import Pages
-from .rate_limit import RateLimiter
+from .rate_limit import RateLimiter, storage_for
 from .results import (
     ActionResult,
     ApiInfo,
@@ -58,7 +58,8 @@ class InferenceService(JobsFacade):
         self.inputs = Inputs(self.catalog, settings)
         self.pages = Pages(settings.limits, self.manager)
         self.chats = Chats(self.inputs, self.manager, settings.limits)
-        self.rate_limiter = RateLimiter(settings.limits.rate_limit)  # one budget per caller, whichever the door
+        # one budget per caller, whichever the door (and whichever the replica: in Redis when a broker is configured)
+        self.rate_limiter = RateLimiter(settings.limits.rate_limit, storage_for(settings.jobs.broker_url))
         self._preload_done = threading.Event()
         self._closing = False
         self._jobs: Jobs | None = None

@@ -9,8 +9,8 @@ whose forwarded headers it trusts (``CHATVLM_TRUSTED_PROXIES``), the default mod
 (``CHATVLM_PRELOAD``, comma-separated ids), each model's wait-queue bound (``CHATVLM_MAX_QUEUE``), and the
 secrets and policies of an exposed server: API keys (``CHATVLM_API_KEYS``, comma-separated ``role:key``), the rate
 limit (``CHATVLM_RATE_LIMIT``, e.g. ``60/minute``), unfinished jobs per key (``CHATVLM_MAX_JOBS_PER_KEY``) and
-the origins allowed to call it from a browser
-(``CHATVLM_ALLOWED_ORIGINS``, comma-separated), and where jobs go past one process (``CHATVLM_BROKER_URL``,
+the origins allowed to call it from a browser (``CHATVLM_ALLOWED_ORIGINS``, comma-separated), the secret that signs
+sign-ins (``CHATVLM_SESSION_SECRET``), and where jobs go past one process (``CHATVLM_BROKER_URL``,
 ``CHATVLM_DATABASE_URL``).
 """
 
@@ -147,6 +147,9 @@ class AuthSettings(_Strict):
     )
     failed_auth_limit: str = Field(
         "20/minute", description="wrong keys (header or /login) one client address may send; then 429 until the window moves on"
+    )
+    session_secret: str | None = Field(
+        None, min_length=32, description="signs browser sign-ins, the same on every replica; none = a random one per process"
     )
 
     @field_validator("failed_auth_limit")
@@ -311,6 +314,7 @@ def load_settings(path: str | Path | None = None, env: dict[str, str] | None = N
         ("limits", "max_jobs_per_key"): env.get("CHATVLM_MAX_JOBS_PER_KEY"),
         ("auth", "api_keys"): _listed(env.get("CHATVLM_API_KEYS")),
         ("auth", "allowed_origins"): _listed(env.get("CHATVLM_ALLOWED_ORIGINS")),
+        ("auth", "session_secret"): env.get("CHATVLM_SESSION_SECRET"),
         ("server", "allowed_hosts"): _listed(env.get("CHATVLM_ALLOWED_HOSTS")),
         ("server", "trusted_proxies"): _listed(env.get("CHATVLM_TRUSTED_PROXIES")),
     }
@@ -327,10 +331,11 @@ def load_settings(path: str | Path | None = None, env: dict[str, str] | None = N
                 "max_jobs_per_key": "CHATVLM_MAX_JOBS_PER_KEY",
                 "api_keys": "CHATVLM_API_KEYS",
                 "allowed_origins": "CHATVLM_ALLOWED_ORIGINS",
+                "session_secret": "CHATVLM_SESSION_SECRET",
                 "allowed_hosts": "CHATVLM_ALLOWED_HOSTS",
                 "trusted_proxies": "CHATVLM_TRUSTED_PROXIES",
             }[key]
-            shown = "(hidden)" if key == "api_keys" else repr(env[name])
+            shown = "(hidden)" if key in ("api_keys", "session_secret") else repr(env[name])
             raise ConfigError(f"{name}={shown}: {_describe(exc)}") from None
     jobs = {key: env[name] for key, name in JOB_ENV.items() if env.get(name)}
     if jobs:  # together: each needs the other

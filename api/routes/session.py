@@ -1,4 +1,5 @@
-"""Browser login when API keys are on: a form that takes a key and opens a session (an HttpOnly cookie)."""
+"""Browser login when API keys are on: a form that takes a key and opens a session (an HttpOnly cookie, signed:
+``api/sessions.py``)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import html
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ..security import SESSION_COOKIE, SESSION_SECONDS, cookie
@@ -44,13 +46,13 @@ async def login_page(request: Request, next: str = "/") -> Response:
 
 @router.post("/login")
 async def login(request: Request, key: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/") -> Response:
-    principal = request.app.state.keys.principal(key.strip()) if key.strip() else None
-    if principal is None:
+    token = request.app.state.sessions.open(key.strip()) if key.strip() else None
+    if token is None:
         return _page(request, next, "That key is not valid.", status=401)
     response = RedirectResponse(_local(next), status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
-        request.app.state.sessions.open(principal),
+        token,
         max_age=SESSION_SECONDS,
         httponly=True,
         samesite="lax",
@@ -62,8 +64,8 @@ async def login(request: Request, key: Annotated[str, Form()] = "", next: Annota
 @router.get("/logout")
 async def logout(request: Request) -> Response:
     token = cookie(request.headers, SESSION_COOKIE)
-    if token:
-        request.app.state.sessions.close(token)
+    if token:  # refused from now on, by every replica when a broker is configured (api/sessions.py)
+        await run_in_threadpool(request.app.state.sessions.close, token)  # may ask Redis: off the event loop
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response
