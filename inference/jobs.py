@@ -54,28 +54,29 @@ def redact_url(text: str) -> str:
     return re.sub(r"(\w+://[^:/@\s]*:)[^@\s]*@", r"\1***@", text)
 
 
-def role_of(principal: Any) -> str | None:
-    """The role of ``principal`` (an object with ``role``, or Gradio's ``"role:name"``); None for nobody."""
-    if principal is None:
-        return None
-    if isinstance(principal, str):
-        return principal.partition(":")[0] if ":" in principal else None
-    return getattr(principal, "role", None)
-
-
 def owner_for(principal: Any, keys_on: bool, creating: bool = False) -> str | None:
     """Whose jobs a caller may see (None: every job), and whose a job it creates is. ``principal``: who asks, as an
     object with ``role`` and ``name`` or as Gradio's user name ``"role:name"`` (None when nobody signed in). With API
     keys on, a key sees its own jobs (an admin every job, but what it creates is its own); with keys off, all."""
     if principal is None:
         return None
-    if isinstance(principal, str):
-        role, _, name = principal.partition(":") if ":" in principal else ("", "", principal)
-    else:
-        role, name = principal.role, principal.name
+    role, name = role_and_name(principal)
     if not keys_on or not name or (role == "admin" and not creating):
         return None
     return name
+
+
+def role_and_name(principal: Any) -> tuple[str | None, str]:
+    """(role, name) of ``principal``: an object with ``role`` and ``name``, or Gradio's ``"role:name"``."""
+    if isinstance(principal, str):
+        role, _, name = principal.partition(":") if ":" in principal else ("", "", principal)
+        return role or None, name
+    return principal.role, principal.name
+
+
+def role_of(principal: Any) -> str | None:
+    """The role of ``principal`` (None for nobody)."""
+    return None if principal is None else role_and_name(principal)[0]
 
 
 class Dispatcher(Protocol):
