@@ -56,9 +56,18 @@ class Member:
         self.name, self.args, self.env, self.log, self.port = name, args, env, log, port
         self.process: subprocess.Popen | None = None
         self._log_offset = 0
+        self.answered = False  # since its last launch
 
     @property
     def url(self) -> str:
+        """Its base URL; a member launched again is waited for here, at its first use after the launch (a test that
+        SIGKILLs a replica starts it again and goes on without waiting for its cold start)."""
+        if not self.answered:
+            self.wait_ready()
+        return self.base
+
+    @property
+    def base(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     @property
@@ -69,6 +78,7 @@ class Member:
         """Start without waiting (see :meth:`wait_ready`)."""
         assert not self.running, f"{self.name} runs already"
         self._log_offset = self.log.stat().st_size if self.log.exists() else 0
+        self.answered = False
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 self.args, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
@@ -78,11 +88,14 @@ class Member:
         raise NotImplementedError
 
     def wait_ready(self, timeout: float = START_TIMEOUT_S) -> Member:
+        if self.answered and self.running:
+            return self
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"{self.name} exited at start ({self.process.returncode}):\n{self.log_tail()}")
             if self.ready():
+                self.answered = True
                 return self
             time.sleep(0.2)
         raise RuntimeError(f"{self.name} did not start in {timeout:.0f} s:\n{self.log_tail()}")
@@ -97,9 +110,11 @@ class Member:
         if self.process is not None:
             self.process.wait(10)
 
-    def stop(self) -> None:
+    def stop(self, wait: bool = True) -> None:
+        """SIGTERM (a clean shutdown), and SIGKILL after 5 s; ``wait=False``: only the SIGTERM."""
         if self.running:
             self.process.terminate()
+        if wait and self.process is not None:
             try:
                 self.process.wait(5)
             except subprocess.TimeoutExpired:
@@ -122,7 +137,7 @@ class Replica(Member):
 
     def ready(self) -> bool:
         try:
-            return httpx.get(f"{self.url}/health", timeout=2).status_code == 200
+            return httpx.get(f"{self.base}/health", timeout=2).status_code == 200
         except httpx.HTTPError:
             return False
 
@@ -183,5 +198,7 @@ def cluster(tmp_path_factory, redis_service, postgres_service):
             member.wait_ready()
         yield built
     finally:
+        for member in built.members():  # side by side too
+            member.stop(wait=False)
         for member in built.members():
             member.stop()
