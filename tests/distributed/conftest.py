@@ -1,4 +1,5 @@
-"""A real distributed deployment for the tests of this folder, shared by the session: Redis (append-only file on)
+"""A real distributed deployment for the tests of this folder, one per test module (its four processes end with
+the module; Redis and PostgreSQL are the session's): Redis (append-only file on)
 and PostgreSQL from the session fixtures, two API replicas (`python app.py`) and two job workers
 (`python -m inference.worker --models embedded --name wN`), each a process of its own with its own data directory
 and log file, all on a copy of config.yaml with short timeouts (a lost unit is sent again within seconds).
@@ -43,6 +44,7 @@ def cluster_config(folder: Path) -> Path:
     raw["jobs"]["sweep_s"] = SWEEP_S
     raw["jobs"]["workers"] = 1
     raw["server"]["preload"] = []
+    raw["limits"]["shutdown_grace_s"] = 1  # the members stop at once at the end
     path = folder / "config.yaml"
     path.write_text(yaml.safe_dump(raw, sort_keys=False))
     return path
@@ -166,7 +168,7 @@ class Cluster:
         return "\n".join(f"--- {m.name} ---\n{m.log_tail(chars)}" for m in self.members())
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def cluster(tmp_path_factory, redis_service, postgres_service):
     folder = tmp_path_factory.mktemp("cluster")
     config = cluster_config(folder)

@@ -237,7 +237,9 @@ def test_a_cancel_on_one_replica_stops_the_job_on_every_worker(cluster, db, refe
     assert page_rows(db, long["id"]) == []
 
 
-def test_metrics_show_the_queue_depth_and_the_pages_each_worker_read(cluster, db, reference):
+def test_metrics_show_the_queue_depth_and_the_pages_each_worker_read(cluster, db):
+    job = submit(cluster.a, scanned(2), "short.pdf")  # pages kept in the store, whatever ran before
+    assert ended(cluster, cluster.b, job["id"])["state"] == "done"
     depth = metric(cluster.a, "chatvlm_jobs_queue_depth")
     assert depth.get("embedded") == 0.0, depth  # nothing waits now
     read = metric(cluster.b, "chatvlm_jobs_pages_read")
@@ -245,5 +247,5 @@ def test_metrics_show_the_queue_depth_and_the_pages_each_worker_read(cluster, db
     query = sa.select(worker, sa.func.count()).where(worker.is_not(None)).group_by(worker)
     with db.connect() as connection:
         counted = {worker: float(n) for worker, n in connection.execute(query)}
-    assert read == counted and set(read) == set(cluster.workers), (read, counted)
+    assert read == counted and sum(counted.values()) >= 2 and set(read) <= set(cluster.workers), (read, counted)
     assert metric(cluster.a, "chatvlm_jobs_pages_read") == read  # the same on every replica
