@@ -1,8 +1,8 @@
-"""A real distributed deployment for the tests of this folder, one per test module (its four processes end with
-the module; Redis and PostgreSQL are the session's): Redis (append-only file on)
-and PostgreSQL from the session fixtures, two API replicas (`python app.py`) and two job workers
+"""A real distributed deployment for the tests of this folder, one per test module: Redis (append-only file on) and
+PostgreSQL from the session fixtures, two API replicas (`python app.py`) and two job workers
 (`python -m inference.worker --models embedded --name wN`), each a process of its own with its own data directory
-and log file, all on a copy of config.yaml with short timeouts (a lost unit is sent again within seconds).
+and log file, all on a copy of config.yaml with short timeouts (a lost unit is sent again within seconds). The four
+processes end with the module; Redis and PostgreSQL with the session.
 
 A test may SIGKILL any member and start it again on the same port and arguments (:class:`Member`); a test that
 leaves one down fails the next tests' use of it, so each puts back what it took down (``finally``)."""
