@@ -40,6 +40,7 @@ from .page_results import FileInfo, PageRead
 __all__ = ["CANCELLED", "DONE", "ENDED", "FAILED", "QUEUED", "RUNNING", "JobRecord", "JobStore", "Opened", "database_url"]
 
 SQLITE_FILE = "jobs.db"  # (jobs.sqlite3 was the first layout's: not read by this one)
+SCHEMA_LOCK = 0x63766C6D  # PostgreSQL advisory lock held while a process creates the tables ("cvlm")
 
 
 def database_url(data_dir: Path) -> str:
@@ -59,7 +60,10 @@ class JobStore:
         else:
             self.engine = create_engine(url, pool_pre_ping=True, pool_size=8, max_overflow=8, pool_recycle=600)
         self._writes = threading.Lock()  # SQLite: one writer at a time (PostgreSQL locks the job's row instead)
-        metadata.create_all(self.engine)
+        with self.engine.begin() as db:  # replicas and workers that start together create the tables once
+            if not self.sqlite:
+                db.execute(select(func.pg_advisory_xact_lock(SCHEMA_LOCK)))
+            metadata.create_all(db)
 
     def close(self) -> None:
         self.engine.dispose()
