@@ -17,7 +17,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Connection, and_, case, create_engine, delete, event, func, insert, select, text, update
+from sqlalchemy import Connection, and_, case, create_engine, delete, event, func, insert, select, update
 
 from .job_tables import (
     CANCELLED,
@@ -40,6 +40,7 @@ from .page_results import FileInfo, PageRead
 __all__ = ["CANCELLED", "DONE", "ENDED", "FAILED", "QUEUED", "RUNNING", "JobRecord", "JobStore", "Opened", "database_url"]
 
 SQLITE_FILE = "jobs.db"  # (jobs.sqlite3 was the first layout's: not read by this one)
+SCHEMA_LOCK = 0x63766C6D  # PostgreSQL advisory lock held while a process creates the tables ("cvlm")
 
 
 def database_url(data_dir: Path) -> str:
@@ -59,9 +60,9 @@ class JobStore:
         else:
             self.engine = create_engine(url, pool_pre_ping=True, pool_size=8, max_overflow=8, pool_recycle=600)
         self._writes = threading.Lock()  # SQLite: one writer at a time (PostgreSQL locks the job's row instead)
-        with self.engine.begin() as db:
-            if not self.sqlite:  # replicas and workers starting at once create the tables once
-                db.execute(text("SELECT pg_advisory_xact_lock(7316)"))
+        with self.engine.begin() as db:  # replicas and workers that start together create the tables once
+            if not self.sqlite:
+                db.execute(select(func.pg_advisory_xact_lock(SCHEMA_LOCK)))
             metadata.create_all(db)
 
     def close(self) -> None:
