@@ -122,15 +122,21 @@ class CeleryQueue:
         return out
 
     def sweep(self) -> int:
-        """Send again the units of every job that has not moved for :func:`resend_after` (one sweeper at a time,
-        across every worker: a lock in Redis); how many units were sent."""
+        """Send again the units of every job that has not moved for :func:`resend_after` while its model's queue is
+        empty (one sweeper at a time, across every worker: a lock in Redis); how many units were sent. A unit a killed
+        worker held comes back by the visibility timeout; this finds those that the broker lost (a Redis restarted
+        without its append-only file, a replica killed between its write and its send)."""
         try:
             if not self.redis.set(SWEEP_LOCK, "1", nx=True, ex=max(1, int(self.settings.jobs.sweep_s * 0.8))):
                 return 0
         except Exception:
             return 0  # no broker, nothing to send to
-        sent = 0
+        sent, busy = 0, {}
         for job in self.store.stalled(time.time() - resend_after(self.settings)):
+            if job.model not in busy:
+                busy[job.model] = self.depths([job.model]).get(job.model, 1) > 0
+            if busy[job.model]:  # its units may only be waiting behind others' (a lost unit is sent once it drains)
+                continue
             if job.state == "queued":
                 self.add_job(job.id, job.owner, job.model)
                 sent += 1

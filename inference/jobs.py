@@ -177,8 +177,8 @@ class Jobs:
         """A store call; a database that does not answer is a 503 (the jobs are there once it is back)."""
         try:
             return call()
-        except OperationalError:
-            log.warning("the jobs database does not answer", exc_info=True)
+        except OperationalError as exc:
+            log.warning("the jobs database does not answer: %s", redact_url(str(exc).splitlines()[0]))
             raise ModelUnavailable("The jobs database does not answer; try again shortly.") from None
 
     def _record(self, job_id: str, owner: str | None) -> JobRecord:
