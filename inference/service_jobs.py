@@ -14,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from .data_lock import hold
 from .errors import ConfigError, Forbidden, ModelUnavailable
+from .idempotency import Idempotency, check_key
 from .images import ImageSource
 from .inputs import Inputs
 from .job_store import SQLITE_FILE
@@ -131,3 +132,31 @@ class JobsFacade:
         admin = bool(self.settings.auth.api_keys) and owner is None and principal is not None
         items, following = self.jobs.listing(owner, state, limit, cursor, show_owner=admin)
         return JobList(jobs=items, next_cursor=following)
+
+    # ---- idempotent submits (Idempotency-Key on POST /jobs) ----------------------------------------------------
+    def _keys(self) -> Idempotency:
+        return Idempotency(self.jobs.store, self.settings.limits.request_timeout_s)
+
+    def reserve_submit(self, caller: str, key: str) -> str | None:
+        """Reserve the Idempotency-Key ``key`` of ``caller`` for a request about to be received: its token, or None
+        when another request holds or used it (:meth:`submit_job_once` then waits for it)."""
+        return self.jobs._db(lambda: self._keys().reserve(caller, check_key(key)))
+
+    def release_submit(self, caller: str, key: str, token: str) -> None:
+        """The request that reserved the key made no job: the key is free again (a no-op once it made one)."""
+        self.jobs._db(lambda: self._keys().release(caller, key, token))
+
+    def submit_job_once(
+        self,
+        caller: str,
+        key: str,
+        token: str | None,
+        request_hash: str,
+        submit: Callable[[], JobStatus],
+        principal: Any = None,
+    ) -> tuple[JobStatus, bool]:
+        """``submit()`` (a :meth:`submit_job` call) once per Idempotency-Key of ``caller``: (the job, whether this
+        call made it). The same request again answers the key's job; another request with the key is refused (409)."""
+        return self.jobs._db(
+            lambda: self._keys().submit(caller, check_key(key), token, request_hash, submit, lambda job: self.job(job, principal))
+        )
