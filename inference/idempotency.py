@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 HEADER = "Idempotency-Key"
 MAX_KEY_CHARS = 200
+KEY_PATTERN = r"^[ -~]*[!-~][ -~]*$"  # what check_key accepts, for the schema: printable ASCII, not only spaces
 KEY_TTL_S = 24 * 3600.0  # a key answers its job for a day
 STALE_S = 600.0  # a reservation still receiving after this long was left by a request that died with its server
 POLL_S = 0.1

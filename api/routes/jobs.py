@@ -6,11 +6,11 @@ from dataclasses import asdict
 from typing import Annotated, Any
 
 import anyio
-from fastapi import APIRouter, Depends, File, Header, Query, Request, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Header, Path, Query, Request, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.routing import APIRoute
 
-from inference.idempotency import HEADER, MAX_KEY_CHARS, body_hash, check_key
+from inference.idempotency import HEADER, KEY_PATTERN, MAX_KEY_CHARS, body_hash, check_key
 from inference.results import BatchResult, JobList, JobState, JobStatus
 
 from ..deps import ServiceDep
@@ -19,6 +19,8 @@ from ..schemas.rest import ErrorBody, errors
 from ..security import caller
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
+JOB_ID = "5f0c2a9e8b7d4c3a9e1f2b3c4d5e6f70"  # the schema's example id
+JobId = Annotated[str, Path(description="the job's id, as POST /jobs answered it", examples=[JOB_ID])]
 
 
 def principal(request: Request):
@@ -30,7 +32,9 @@ IdempotencyKey = Annotated[
     str | None,
     Header(
         alias=HEADER,
+        min_length=1,
         max_length=MAX_KEY_CHARS,
+        pattern=KEY_PATTERN,
         description="A unique value per job (e.g. a UUID; 1-200 printable ASCII characters): the same request again "
         "with it, from the same key within 24 h, answers 200 with the job it made instead of making another; another "
         "request with a used key is 409.",
@@ -81,9 +85,11 @@ def submit_job(
 def list_jobs(
     request: Request,
     service: ServiceDep,
-    state: Annotated[JobState | None, Query(description="only the jobs in this state")] = None,
-    limit: Annotated[int, Query(ge=1, le=100, description="jobs per page (1-100)")] = 20,
-    cursor: Annotated[str | None, Query(max_length=200, description="next_cursor of the previous page")] = None,
+    state: Annotated[JobState | None, Query(description="only the jobs in this state", examples=["running"])] = None,
+    limit: Annotated[int, Query(ge=1, le=100, description="jobs per page (1-100)", examples=[20])] = 20,
+    cursor: Annotated[
+        str | None, Query(max_length=200, description="next_cursor of the previous page", examples=[f"1764662400.0-{JOB_ID}"])
+    ] = None,
 ) -> JobList:
     """The caller's jobs, newest first, a page at a time (an admin key: everyone's, each with its owner's key
     fingerprint); each as GET /jobs/{id} answers."""
@@ -91,19 +97,19 @@ def list_jobs(
 
 
 @router.get("/{job_id}", response_model=JobStatus, responses=errors(404))
-def job_status(job_id: str, request: Request, service: ServiceDep) -> JobStatus:
+def job_status(job_id: JobId, request: Request, service: ServiceDep) -> JobStatus:
     """A job's state (queued, running, done, failed, cancelled) and its pages done out of the total."""
     return service.job(job_id, principal(request))
 
 
 @router.get("/{job_id}/result", response_model=BatchResult, responses=errors(404, 409))
-def job_result(job_id: str, request: Request, service: ServiceDep) -> BatchResult:
+def job_result(job_id: JobId, request: Request, service: ServiceDep) -> BatchResult:
     """A finished job's result, as POST /batch/ocr answers (409 while it is not done)."""
     return service.job_result(job_id, principal(request))
 
 
 @router.delete("/{job_id}", response_model=JobStatus, responses=errors(404))
-def cancel_job(job_id: str, request: Request, service: ServiceDep) -> JobStatus:
+def cancel_job(job_id: JobId, request: Request, service: ServiceDep) -> JobStatus:
     """Cancel a job (queued or running) and delete it with its result; answers its last state. Afterwards the job
     is gone (404)."""
     return service.cancel_job(job_id, principal(request))
@@ -164,3 +170,129 @@ router.add_api_route(
     },
     route_class_override=ReservedFirst,
 )
+
+
+# ---- examples in the OpenAPI schema (every jobs endpoint: its request and its answers) ---------------------------
+RUNNING_JOB = {
+    "id": JOB_ID,
+    "state": "running",
+    "model": "embedded",
+    "files": 2,
+    "pages_done": 3,
+    "pages_total": 12,
+    "error": None,
+    "created_at": 1764662400.0,
+    "started_at": 1764662401.2,
+    "ended_at": None,
+    "expires_at": None,
+    "result_url": None,
+    "priority": "normal",
+    "owner": None,
+}
+QUEUED_JOB = {**RUNNING_JOB, "state": "queued", "pages_done": 0, "pages_total": None, "started_at": None}
+DONE_JOB = {
+    **RUNNING_JOB,
+    "state": "done",
+    "pages_done": 12,
+    "ended_at": 1764662437.9,
+    "expires_at": 1765267237.9,
+    "result_url": f"/jobs/{JOB_ID}/result",
+}
+CANCELLED_JOB = {**RUNNING_JOB, "state": "cancelled", "ended_at": 1764662410.5}
+RESULT = {
+    "results": [
+        {
+            "filename": "report.pdf",
+            "text": "Annual report 2025\n\nRevenue grew by 12%.",
+            "processing_time": 35.1,
+            "status": "success",
+            "error": None,
+            "image_size": [1654, 2339],
+            "pages": [
+                {
+                    "page": 1,
+                    "text": "Annual report 2025",
+                    "lines": [],
+                    "processing_time": 2.9,
+                    "source": "ocr",
+                    "image_size": [1654, 2339],
+                    "warnings": [],
+                    "error": None,
+                }
+            ],
+        },
+        {
+            "filename": "broken.pdf",
+            "text": "",
+            "processing_time": 0.01,
+            "status": "error",
+            "error": "'broken.pdf' is not a readable PDF (corrupt or truncated).",
+            "image_size": None,
+            "pages": None,
+        },
+    ],
+    "total": 2,
+    "successful": 1,
+    "failed": 1,
+    "model": "embedded",
+    "processing_time": 37.5,
+}
+SUBMIT_FORM = {"files": ["report.pdf", "scan.png"], "model": "embedded", "language": "en", "pages": "1-10", "priority": "normal"}
+
+
+def _json(example: object, description: str | None = None) -> dict:
+    answer: dict = {"content": {"application/json": {"example": example}}}
+    return {**answer, "description": description} if description else answer
+
+
+def _error(detail: str) -> dict:
+    return _json({"detail": detail})
+
+
+EXAMPLES: dict[tuple[str, str], dict] = {
+    ("POST", "/jobs"): {
+        "openapi_extra": {"requestBody": {"content": {"multipart/form-data": {"example": SUBMIT_FORM}}}},
+        "responses": {
+            202: _json(QUEUED_JOB),
+            200: _json(QUEUED_JOB),
+            409: _error(
+                f"This Idempotency-Key was used for another request (other files or parameters) that made job {JOB_ID}; "
+                "send a new key for a new job, or the same request to get that job."
+            ),
+            429: _error(
+                "This key has 20 unfinished jobs, its quota (limits.max_jobs_per_key); wait for one to end or cancel one."
+            ),
+        },
+    },
+    ("GET", "/jobs"): {"responses": {200: _json({"jobs": [RUNNING_JOB, DONE_JOB], "next_cursor": f"1764662400.0-{JOB_ID}"})}},
+    ("GET", "/jobs/{job_id}"): {
+        "responses": {
+            200: _json(RUNNING_JOB),
+            404: _error(f"No job '{JOB_ID}': it never existed, it expired, or it is another key's."),
+        }
+    },
+    ("GET", "/jobs/{job_id}/result"): {
+        "responses": {
+            200: _json(RESULT),
+            409: _error(f"Job {JOB_ID} is running; its result is there once it is done (3 of 12 pages read so far)."),
+        }
+    },
+    ("DELETE", "/jobs/{job_id}"): {"responses": {200: _json(CANCELLED_JOB)}},
+}
+
+
+def _add_examples() -> None:
+    """Each jobs route's examples, merged into what its decorator declared (its models and error bodies stay)."""
+    for route in router.routes:
+        if not isinstance(route, APIRoute):
+            continue
+        for method in route.methods:
+            extra = EXAMPLES.get((method, route.path))
+            if extra is None:
+                continue
+            for code, answer in extra.get("responses", {}).items():
+                route.responses[code] = {**route.responses.get(code, {}), **answer}
+            route.openapi_extra = {**(route.openapi_extra or {}), **extra.get("openapi_extra", {})}
+
+
+_add_examples()
