@@ -19,7 +19,8 @@ from collections.abc import Callable, Sequence
 from typing import IO, Any
 
 from .errors import BadInput, NotFound, NotReady
-from .job_store import SUBMITTED, JobStore
+from .job_store import JobStore
+from .job_store_keys import SUBMITTED
 from .results import JobStatus
 
 log = logging.getLogger(__name__)

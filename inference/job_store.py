@@ -18,23 +18,19 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Connection, and_, case, create_engine, delete, event, func, insert, select, text, update
-from sqlalchemy.exc import IntegrityError
 
-from .job_tables import (  # idempotent submits
+from .job_store_keys import KeyStore
+from .job_tables import (
     CANCELLED,
     DONE,
     ENDED,
     FAILED,
     QUEUED,
-    RECEIVING,
     RUNNING,
-    SUBMITTED,
     JobRecord,
-    KeyRecord,
     Opened,
     dump_read,
     files,
-    idempotency_keys,
     jobs,
     load_read,
     metadata,
@@ -51,8 +47,9 @@ def database_url(data_dir: Path) -> str:
     return f"sqlite:///{data_dir / SQLITE_FILE}"
 
 
-class JobStore:
-    """The jobs database (an SQLAlchemy URL: ``sqlite:///...`` or ``postgresql+psycopg://...``)."""
+class JobStore(KeyStore):
+    """The jobs database (an SQLAlchemy URL: ``sqlite:///...`` or ``postgresql+psycopg://...``); the Idempotency-Keys'
+    SQL is :class:`~inference.job_store_keys.KeyStore`'s."""
 
     def __init__(self, url: str):
         if url.startswith(("postgresql://", "postgres://")):
@@ -332,56 +329,6 @@ class JobStore:
         query = select(pages.c.worker, func.count()).where(pages.c.worker.is_not(None)).group_by(pages.c.worker)
         with self.engine.connect() as db:
             return {worker: n for worker, n in db.execute(query)}
-
-    # ---- idempotent submits (Idempotency-Key on POST /jobs) ------------------------------------------------------
-    def reserve_key(self, caller: str, key: str, token: str, expired_before: float, stale_before: float) -> bool:
-        """Reserve ``key`` of ``caller`` for the request ``token`` (its row inserted ``receiving``): whether it was
-        this call that reserved it (the primary key lets one insert through, on any replica). Keys reserved before
-        ``expired_before``, and reservations still ``receiving`` since before ``stale_before`` (their request died
-        with its server), are deleted first."""
-        with self._write() as db:
-            db.execute(
-                delete(idempotency_keys).where(
-                    (idempotency_keys.c.created < expired_before)
-                    | ((idempotency_keys.c.state == RECEIVING) & (idempotency_keys.c.created < stale_before))
-                )
-            )
-        try:
-            with self._write() as db:
-                db.execute(
-                    insert(idempotency_keys).values(caller=caller, key=key, state=RECEIVING, token=token, created=time.time())
-                )
-        except IntegrityError:
-            return False
-        return True
-
-    def key_record(self, caller: str, key: str) -> KeyRecord | None:
-        query = select(idempotency_keys).where(idempotency_keys.c.caller == caller, idempotency_keys.c.key == key)
-        with self.engine.connect() as db:
-            row = db.execute(query).mappings().first()
-        return KeyRecord(**row) if row else None
-
-    def complete_key(self, caller: str, key: str, token: str, body_hash: str, job_id: str) -> bool:
-        """The reserved key's request made ``job_id``: its hash and job kept (the key ``submitted``). Whether the
-        reservation was still this request's."""
-        with self._write() as db:
-            return bool(
-                db.execute(
-                    update(idempotency_keys)
-                    .where(self._reservation(caller, key, token))
-                    .values(state=SUBMITTED, body_hash=body_hash, job=job_id)
-                ).rowcount
-            )
-
-    def release_key(self, caller: str, key: str, token: str) -> None:
-        """Drop the reservation of a request that made no job (a retry may use the key); a submitted key stays."""
-        with self._write() as db:
-            db.execute(delete(idempotency_keys).where(self._reservation(caller, key, token)))
-
-    @staticmethod
-    def _reservation(caller: str, key: str, token: str):
-        keys = idempotency_keys.c
-        return and_(keys.caller == caller, keys.key == key, keys.token == token, keys.state == RECEIVING)
 
 
 def _sqlite_pragmas(connection, _record) -> None:

@@ -8,13 +8,13 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from .data_lock import hold
 from .errors import ConfigError, Forbidden, ModelUnavailable
-from .idempotency import Idempotency, check_key
+from .idempotency import Idempotency, body_hash, check_key
 from .images import ImageSource
 from .inputs import Inputs
 from .job_store import SQLITE_FILE
@@ -151,12 +151,15 @@ class JobsFacade:
         caller: str,
         key: str,
         token: str | None,
-        request_hash: str,
+        files: Sequence[tuple[str, IO[bytes]]],
+        params: dict[str, Any],
         submit: Callable[[], JobStatus],
         principal: Any = None,
     ) -> tuple[JobStatus, bool]:
-        """``submit()`` (a :meth:`submit_job` call) once per Idempotency-Key of ``caller``: (the job, whether this
-        call made it). The same request again answers the key's job; another request with the key is refused (409)."""
+        """``submit()`` (a :meth:`submit_job` call of ``files`` with ``params``) once per Idempotency-Key of ``caller``:
+        (the job, whether this call made it). The same request again (the same files, names and parameters) answers
+        the key's job; another request with the key is refused (409). ``token``: :meth:`reserve_submit`'s."""
+        request_hash = body_hash(files, params)
         return self.jobs._db(
             lambda: self._keys().submit(caller, check_key(key), token, request_hash, submit, lambda job: self.job(job, principal))
         )

@@ -10,7 +10,6 @@ from fastapi import APIRouter, Depends, File, Header, Path, Query, Request, Resp
 from fastapi.concurrency import run_in_threadpool
 from fastapi.routing import APIRoute
 
-from inference.idempotency import HEADER, KEY_PATTERN, MAX_KEY_CHARS, body_hash, check_key
 from inference.results import BatchResult, JobList, JobState, JobStatus
 
 from ..deps import ServiceDep
@@ -21,6 +20,8 @@ from ..security import caller
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 JOB_ID = "5f0c2a9e8b7d4c3a9e1f2b3c4d5e6f70"  # the schema's example id
 JobId = Annotated[str, Path(description="the job's id, as POST /jobs answered it", examples=[JOB_ID])]
+HEADER = "Idempotency-Key"  # what the service checks (inference/idempotency.py check_key), said in the schema:
+MAX_KEY_CHARS, KEY_PATTERN = 200, r"^[ -~]*[!-~][ -~]*$"  # 1-200 printable ASCII characters, not only spaces
 
 
 def principal(request: Request):
@@ -135,8 +136,8 @@ class ReservedFirst(APIRoute):
             raw = request.headers.get(HEADER)
             if raw is None:
                 return await handler(request)
-            key, service = check_key(raw), request.app.state.service
-            token = await run_in_threadpool(service.reserve_submit, who(request), key)
+            key, service = raw, request.app.state.service
+            token = await run_in_threadpool(service.reserve_submit, who(request), key)  # checks the key (400)
             request.scope[RESERVED] = token
             try:
                 return await handler(request)
@@ -150,8 +151,7 @@ class ReservedFirst(APIRoute):
 
 def submit_once(request, service, key: str, items, params: dict, submit: Callable[[], JobStatus]) -> tuple[JobStatus, bool]:
     """The job of this Idempotency-Key: made by ``submit()`` here, or by the key's first request (waited for)."""
-    digest = body_hash(items, params)
-    return service.submit_job_once(who(request), key, request.scope.get(RESERVED), digest, submit, principal(request))
+    return service.submit_job_once(who(request), key, request.scope.get(RESERVED), items, params, submit, principal(request))
 
 
 router.add_api_route(

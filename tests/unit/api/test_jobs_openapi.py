@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from inference.idempotency import check_key
+from inference.idempotency import KEY_PATTERN, MAX_KEY_CHARS, check_key
 from inference.results import BatchResult, JobList, JobStatus
 
 OPERATIONS = {
@@ -43,7 +43,8 @@ def test_every_jobs_endpoint_has_examples_its_models_accept(app):
     body = schema["components"]["schemas"][form["schema"]["$ref"].rsplit("/", 1)[1]]
     assert set(form["example"]) <= set(body["properties"])  # only fields the body has
     header = next(p for p in submit["parameters"] if p["name"] == "Idempotency-Key")
-    assert header["in"] == "header" and header["schema"]["maxLength"] == 200 and not header.get("required")
+    assert header["in"] == "header" and not header.get("required")
+    assert header["schema"]["maxLength"] == MAX_KEY_CHARS and header["schema"]["pattern"] == KEY_PATTERN  # as checked
     key = header["schema"]["examples"][0]
     assert check_key(key) == key and re.fullmatch(header["schema"]["pattern"], key)
     assert "Idempotency-Key" in submit["responses"]["409"]["description"]

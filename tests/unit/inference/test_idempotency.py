@@ -14,7 +14,8 @@ import pytest
 
 from inference.errors import BadInput
 from inference.idempotency import KEY_TTL_S, STALE_S, Idempotency, KeyConflict, body_hash, check_key
-from inference.job_store import RECEIVING, SUBMITTED, JobStore, database_url
+from inference.job_store import JobStore, database_url
+from inference.job_store_keys import RECEIVING, SUBMITTED
 from inference.results import JobStatus
 
 
