@@ -236,10 +236,12 @@ def build(service: InferenceService, refresh_on: list | None = None) -> None:
         return await follow(job, principal, report)
 
     @keep_on_error(3)
-    async def jobs_for_ui(request: gr.Request):
+    async def jobs_for_ui(picked, request: gr.Request):
+        """The list; the job picked stays picked while it is listed, else the newest unfinished one is."""
         listing = await listing_of(request)
+        ids = [job.id for job in listing.jobs]
         running = next((job.id for job in listing.jobs if job.state in ("queued", "running")), None)
-        return job_table(listing), gr.update(choices=job_choices(listing), value=running), ""
+        return job_table(listing), gr.update(choices=job_choices(listing), value=picked if picked in ids else running), ""
 
     @keep_on_error(4)
     async def follow_for_ui(job_id, request: gr.Request, progress=gr.Progress()):  # noqa: B008 (Gradio injects it)
@@ -254,12 +256,12 @@ def build(service: InferenceService, refresh_on: list | None = None) -> None:
         return f"Job {job.id} was {job.state} when you cancelled it; it is deleted."
 
     listed = [jobs_table, picked_job, message]
-    gr.on([refresh.click, *(refresh_on or [])], hide_from_mcp(jobs_for_ui), None, listed, api_visibility="private")
+    gr.on([refresh.click, *(refresh_on or [])], hide_from_mcp(jobs_for_ui), [picked_job], listed, api_visibility="private")
     follow_button.click(
         hide_from_mcp(follow_for_ui), [picked_job], [results, totals, downloads, message], api_visibility="private"
-    ).then(hide_from_mcp(jobs_for_ui), None, listed, api_visibility="private")
+    ).then(hide_from_mcp(jobs_for_ui), [picked_job], listed, api_visibility="private")
     cancel_button.click(hide_from_mcp(cancel_for_ui), [picked_job], [message], api_visibility="private").then(
-        hide_from_mcp(jobs_for_ui), None, listed, api_visibility="private"
+        hide_from_mcp(jobs_for_ui), [picked_job], listed, api_visibility="private"
     )
 
     # The Gradio API's /batch_jobs and /follow_job: the same, for a client (and its tests).
