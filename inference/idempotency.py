@@ -80,7 +80,7 @@ class Idempotency:
         """The request ``token`` made no job: the key is free again (a no-op once it made one)."""
         self.store.release_key(caller, key, token)
 
-    def submit(
+    def attempt(
         self,
         caller: str,
         key: str,
@@ -88,13 +88,14 @@ class Idempotency:
         request_hash: str,
         submit: Callable[[], JobStatus],
         status: Callable[[str], JobStatus],
-    ) -> tuple[JobStatus, bool]:
-        """(the job, whether this call made it). With ``token`` (the key reserved for this request), or once the key
-        is free: ``submit()`` makes the job and the key keeps it. Else the key's first request made (or makes) it:
-        its job when ``request_hash`` is the same, :class:`KeyConflict` when not, or when it takes longer than
-        ``wait_s``."""
-        deadline = time.monotonic() + self.wait_s
-        while True:
+        last: bool = True,
+    ) -> tuple[JobStatus, bool] | None:
+        """One look at the key, without waiting: (the job, whether this call made it), or None while the key's first
+        request is still being received (ask again a little later; ``last``: :class:`KeyConflict` instead). With
+        ``token`` (the key reserved for this request), or once the key is free, ``submit()`` makes the job and the key
+        keeps it. Else the key's first request made it: its job when ``request_hash`` is the same, KeyConflict when
+        not."""
+        for _ in range(3):  # the key may be released between a failed reservation and the look at it: then reserve
             if token is None:
                 token = self.reserve(caller, key)
             if token is not None:
@@ -107,22 +108,42 @@ class Idempotency:
                     log.warning("an Idempotency-Key's reservation was taken over before its job %s was made", job.id)
                 return job, True
             record = self.store.key_record(caller, key)
-            if record is not None and record.state == SUBMITTED and record.job is not None:
-                if record.body_hash != request_hash:
-                    raise KeyConflict(
-                        f"This {HEADER} was used for another request (other files or parameters) that made job "
-                        f"{record.job}; send a new key for a new job, or the same request to get that job."
-                    )
-                try:
-                    return status(record.job), False
-                except NotFound:
-                    raise KeyConflict(
-                        f"This {HEADER} made job {record.job}, which is gone (cancelled, or its result expired); "
-                        "send a new key to submit again."
-                    ) from None
-            if time.monotonic() >= deadline:
+            if record is None:
+                continue
+            if record.state != SUBMITTED or record.job is None:
+                break
+            if record.body_hash != request_hash:
                 raise KeyConflict(
-                    f"A request with this {HEADER} is still being received or submitted; try again shortly to get its job."
+                    f"This {HEADER} was used for another request (other files or parameters) that made job "
+                    f"{record.job}; send a new key for a new job, or the same request to get that job."
                 )
-            if record is not None:
-                time.sleep(POLL_S)  # (None: released, the first request made no job: this one may reserve the key)
+            try:
+                return status(record.job), False
+            except NotFound:
+                raise KeyConflict(
+                    f"This {HEADER} made job {record.job}, which is gone (cancelled, or its result expired); "
+                    "send a new key to submit again."
+                ) from None
+        if last:
+            raise KeyConflict(
+                f"A request with this {HEADER} is still being received or submitted; try again shortly to get its job."
+            )
+        return None
+
+    def submit(
+        self,
+        caller: str,
+        key: str,
+        token: str | None,
+        request_hash: str,
+        submit: Callable[[], JobStatus],
+        status: Callable[[str], JobStatus],
+    ) -> tuple[JobStatus, bool]:
+        """:meth:`attempt` until it answers, waiting in this thread for the key's first request at most ``wait_s``
+        (then :class:`KeyConflict`). (POST /jobs waits between attempts without holding a thread.)"""
+        deadline = time.monotonic() + self.wait_s
+        while True:
+            answer = self.attempt(caller, key, token, request_hash, submit, status, last=time.monotonic() >= deadline)
+            if answer is not None:
+                return answer
+            time.sleep(POLL_S)

@@ -146,20 +146,27 @@ class JobsFacade:
         """The request that reserved the key made no job: the key is free again (a no-op once it made one)."""
         self.jobs._db(lambda: self._keys().release(caller, key, token))
 
+    def job_request_hash(self, files: Sequence[tuple[str, IO[bytes]]], params: dict[str, Any]) -> str:
+        """What makes two job requests the same for an Idempotency-Key: SHA-256 of the files' names and bytes (read,
+        then put back where they were) and of ``params``."""
+        return body_hash(files, params)
+
     def submit_job_once(
         self,
         caller: str,
         key: str,
         token: str | None,
-        files: Sequence[tuple[str, IO[bytes]]],
-        params: dict[str, Any],
+        request_hash: str,
         submit: Callable[[], JobStatus],
         principal: Any = None,
-    ) -> tuple[JobStatus, bool]:
-        """``submit()`` (a :meth:`submit_job` call of ``files`` with ``params``) once per Idempotency-Key of ``caller``:
-        (the job, whether this call made it). The same request again (the same files, names and parameters) answers
-        the key's job; another request with the key is refused (409). ``token``: :meth:`reserve_submit`'s."""
-        request_hash = body_hash(files, params)
+        last: bool = True,
+    ) -> tuple[JobStatus, bool] | None:
+        """``submit()`` (a :meth:`submit_job` call) once per Idempotency-Key of ``caller``: (the job, whether this call
+        made it). The same request again (:meth:`job_request_hash`) answers the key's job; another request with the
+        key is refused (409). None while the key's first request is still being received: ask again shortly (not
+        ``last``; else 409). ``token``: :meth:`reserve_submit`'s, when this request holds the key."""
         return self.jobs._db(
-            lambda: self._keys().submit(caller, check_key(key), token, request_hash, submit, lambda job: self.job(job, principal))
+            lambda: self._keys().attempt(
+                caller, check_key(key), token, request_hash, submit, lambda job: self.job(job, principal), last
+            )
         )

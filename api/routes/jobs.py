@@ -1,6 +1,7 @@
 """Jobs for long work: POST /jobs (202 + id), list GET /jobs, poll GET /jobs/{id}, fetch GET /jobs/{id}/result, DELETE
 cancels."""
 
+import time
 from collections.abc import Callable, Coroutine
 from dataclasses import asdict
 from typing import Annotated, Any
@@ -44,7 +45,7 @@ IdempotencyKey = Annotated[
 ]
 
 
-def submit_job(
+async def submit_job(
     request: Request,
     response: Response,
     service: ServiceDep,
@@ -73,9 +74,10 @@ def submit_job(
         )
 
     if idempotency_key is None:
-        status = submit()
+        status = await run_in_threadpool(submit)
     else:
-        status, made = submit_once(request, service, idempotency_key, items, {**asdict(params), "priority": priority}, submit)
+        params_given = {**asdict(params), "priority": priority}
+        status, made = await submit_once(request, service, idempotency_key, items, params_given, submit)
         if not made:
             response.status_code = 200
     response.headers["Location"] = f"/jobs/{status.id}"
@@ -118,6 +120,7 @@ def cancel_job(job_id: JobId, request: Request, service: ServiceDep) -> JobStatu
 
 # ---- idempotent submits (Idempotency-Key on POST /jobs) ----------------------------------------------------------
 RESERVED = "chatvlm.idempotency_token"  # the request's reservation of its key (a token), in its scope
+WAIT_POLL_S = 0.1  # how often a request looks whether its key's first request has made its job
 
 
 def who(request: Request) -> str:
@@ -149,9 +152,19 @@ class ReservedFirst(APIRoute):
         return reserved_first
 
 
-def submit_once(request, service, key: str, items, params: dict, submit: Callable[[], JobStatus]) -> tuple[JobStatus, bool]:
-    """The job of this Idempotency-Key: made by ``submit()`` here, or by the key's first request (waited for)."""
-    return service.submit_job_once(who(request), key, request.scope.get(RESERVED), items, params, submit, principal(request))
+async def submit_once(
+    request: Request, service, key: str, items, params: dict, submit: Callable[[], JobStatus]
+) -> tuple[JobStatus, bool]:
+    """The job of this Idempotency-Key: made by ``submit()`` here, or by the key's first request, waited for (at most
+    ``limits.request_timeout_s``) between short looks at the store, without holding a thread."""
+    digest = await run_in_threadpool(service.job_request_hash, items, params)
+    token, who_asks, deadline = request.scope.get(RESERVED), who(request), time.monotonic() + service.limits.request_timeout_s
+    while True:
+        last = time.monotonic() >= deadline
+        answer = await run_in_threadpool(service.submit_job_once, who_asks, key, token, digest, submit, principal(request), last)
+        if answer is not None:
+            return answer
+        await anyio.sleep(WAIT_POLL_S)
 
 
 router.add_api_route(
