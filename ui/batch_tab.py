@@ -228,7 +228,6 @@ def build(service: InferenceService, refresh_on: list | None = None) -> None:
             raise refusal("Pick a job from the list first.")
         principal = principal_of(request)
         job = await anyio.to_thread.run_sync(service.job, job_id, principal)
-        progress((job.pages_done, job.pages_total or 1), desc="Reading", unit="pages")
 
         def report(done: int, total: int) -> None:
             progress((done, total), desc="Reading", unit="pages")
