@@ -80,14 +80,14 @@ async def ocr_format(
 
 async def ocr_params(
     request: Request,
-    model_query: Annotated[str | None, Query(alias="model", description=MODEL)] = None,
-    language_query: Annotated[str | None, Query(alias="language", description=LANGUAGE)] = None,
-    pages_query: Annotated[str | None, Query(alias="pages", description=PAGES, max_length=200)] = None,
-    force_ocr_query: Annotated[Flag | None, Query(alias="force_ocr", description=FORCE_OCR)] = None,
-    model_form: Annotated[str | None, Form(alias="model", description=MODEL)] = None,
-    language_form: Annotated[str | None, Form(alias="language", description=LANGUAGE)] = None,
-    pages_form: Annotated[str | None, Form(alias="pages", description=PAGES, max_length=200)] = None,
-    force_ocr_form: Annotated[Flag | None, Form(alias="force_ocr", description=FORCE_OCR)] = None,
+    model_query: Annotated[str | None, Query(alias="model", description=MODEL, examples=["embedded"])] = None,
+    language_query: Annotated[str | None, Query(alias="language", description=LANGUAGE, examples=["en"])] = None,
+    pages_query: Annotated[str | None, Query(alias="pages", description=PAGES, max_length=200, examples=["1-3,5"])] = None,
+    force_ocr_query: Annotated[Flag | None, Query(alias="force_ocr", description=FORCE_OCR, examples=[False])] = None,
+    model_form: Annotated[str | None, Form(alias="model", description=MODEL, examples=["embedded"])] = None,
+    language_form: Annotated[str | None, Form(alias="language", description=LANGUAGE, examples=["en"])] = None,
+    pages_form: Annotated[str | None, Form(alias="pages", description=PAGES, max_length=200, examples=["1-3,5"])] = None,
+    force_ocr_form: Annotated[Flag | None, Form(alias="force_ocr", description=FORCE_OCR, examples=[False])] = None,
 ) -> OcrQuery:
     await given_once(request, ("model", "language", "pages", "force_ocr"))
     return OcrQuery(
@@ -104,8 +104,8 @@ Priority = Literal["low", "normal", "high"]
 
 async def job_priority(
     request: Request,
-    priority_query: Annotated[Priority | None, Query(alias="priority", description=PRIORITY)] = None,
-    priority_form: Annotated[Priority | None, Form(alias="priority", description=PRIORITY)] = None,
+    priority_query: Annotated[Priority | None, Query(alias="priority", description=PRIORITY, examples=["normal"])] = None,
+    priority_form: Annotated[Priority | None, Form(alias="priority", description=PRIORITY, examples=["normal"])] = None,
 ) -> Priority:
     await given_once(request, ("priority",))
     return pick(priority_query, priority_form) or "normal"

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, and_, case, create_engine, delete, event, func, insert, select, update
 
+from .job_store_keys import KeyStore
 from .job_tables import (
     CANCELLED,
     DONE,
@@ -47,8 +48,9 @@ def database_url(data_dir: Path) -> str:
     return f"sqlite:///{data_dir / SQLITE_FILE}"
 
 
-class JobStore:
-    """The jobs database (an SQLAlchemy URL: ``sqlite:///...`` or ``postgresql+psycopg://...``)."""
+class JobStore(KeyStore):
+    """The jobs database (an SQLAlchemy URL: ``sqlite:///...`` or ``postgresql+psycopg://...``); the Idempotency-Keys'
+    SQL is :class:`~inference.job_store_keys.KeyStore`'s."""
 
     def __init__(self, url: str):
         if url.startswith(("postgresql://", "postgres://")):

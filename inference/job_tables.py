@@ -129,3 +129,31 @@ def load_read(idx: int, page: int, text: str) -> PageRead:
         r["warnings"],
         error=ChatVLMError(r["error"]) if r["error"] else None,
     )
+
+
+# ---- idempotent submits (Idempotency-Key on POST /jobs) ----------------------------------------------------------
+RECEIVING, SUBMITTED = "receiving", "submitted"
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("caller", String(256), primary_key=True),  # whose key: an API key's fingerprint, or a client address
+    Column("key", String(256), primary_key=True),  # the Idempotency-Key header (the primary key: one reservation)
+    Column("state", String(16), nullable=False),  # receiving (its request not yet submitted), then submitted
+    Column("token", String(64), nullable=False),  # which request holds the reservation (only it may complete it)
+    Column("body_hash", String(64)),  # SHA-256 of the request (files and parameters), once submitted
+    Column("job", String(64)),  # the job it made, once submitted
+    Column("created", Float, nullable=False, index=True),  # when reserved (rows expire after a day)
+)
+
+
+@dataclass(frozen=True)
+class KeyRecord:
+    """An Idempotency-Key as stored: reserved (``receiving``) or with its request's hash and job (``submitted``)."""
+
+    caller: str
+    key: str
+    state: str
+    token: str
+    body_hash: str | None
+    job: str | None
+    created: float

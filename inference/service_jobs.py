@@ -8,12 +8,13 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from .data_lock import hold
 from .errors import ConfigError, Forbidden, ModelUnavailable
+from .idempotency import Idempotency, body_hash, check_key
 from .images import ImageSource
 from .inputs import Inputs
 from .job_store import SQLITE_FILE
@@ -131,3 +132,41 @@ class JobsFacade:
         admin = bool(self.settings.auth.api_keys) and owner is None and principal is not None
         items, following = self.jobs.listing(owner, state, limit, cursor, show_owner=admin)
         return JobList(jobs=items, next_cursor=following)
+
+    # ---- idempotent submits (Idempotency-Key on POST /jobs) ----------------------------------------------------
+    def _keys(self) -> Idempotency:
+        return Idempotency(self.jobs.store, self.settings.limits.request_timeout_s)
+
+    def reserve_submit(self, caller: str, key: str) -> str | None:
+        """Reserve the Idempotency-Key ``key`` of ``caller`` for a request about to be received: its token, or None
+        when another request holds or used it (:meth:`submit_job_once` then waits for it)."""
+        return self.jobs._db(lambda: self._keys().reserve(caller, check_key(key)))
+
+    def release_submit(self, caller: str, key: str, token: str) -> None:
+        """The request that reserved the key made no job: the key is free again (a no-op once it made one)."""
+        self.jobs._db(lambda: self._keys().release(caller, key, token))
+
+    def job_request_hash(self, files: Sequence[tuple[str, IO[bytes]]], params: dict[str, Any]) -> str:
+        """What makes two job requests the same for an Idempotency-Key: SHA-256 of the files' names and bytes (read,
+        then put back where they were) and of ``params``."""
+        return body_hash(files, params)
+
+    def submit_job_once(
+        self,
+        caller: str,
+        key: str,
+        token: str | None,
+        request_hash: str,
+        submit: Callable[[], JobStatus],
+        principal: Any = None,
+        last: bool = True,
+    ) -> tuple[JobStatus, bool] | None:
+        """``submit()`` (a :meth:`submit_job` call) once per Idempotency-Key of ``caller``: (the job, whether this call
+        made it). The same request again (:meth:`job_request_hash`) answers the key's job; another request with the
+        key is refused (409). None while the key's first request is still being received: ask again shortly (not
+        ``last``; else 409). ``token``: :meth:`reserve_submit`'s, when this request holds the key."""
+        return self.jobs._db(
+            lambda: self._keys().attempt(
+                caller, check_key(key), token, request_hash, submit, lambda job: self.job(job, principal), last
+            )
+        )

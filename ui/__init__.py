@@ -49,8 +49,8 @@ def build_ui(service: InferenceService, may_manage: Callable[[Any], bool] = lamb
             ocr_tab.build(service)
         with gr.Tab("Chat"):
             chat_tab.build(service)
-        with gr.Tab("Batch"):
-            batch_tab.build(service)
+        with gr.Tab("Batch") as batch:
+            batch_tab.build(service, refresh_on=[blocks.load, batch.select])
         with gr.Tab("Models") as models_tab:
             models_panel.build(service, refresh_on=[blocks.load, models_tab.select], may_manage=may_manage)
         mcp_tools.build(service)

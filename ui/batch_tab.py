@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+import time
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ import gradio as gr
 import pandas as pd
 
 from inference import InferenceService, call_cancellable
-from inference.results import BatchResult
+from inference.results import BatchResult, JobList
 
 from . import examples
 from .endpoints import endpoint, hide_from_mcp
@@ -31,6 +32,8 @@ from .widgets import (
 
 COLUMNS = ["file", "status", "time_s", "text"]
 JOB_PAGES = 64  # a batch with more pages than this runs as a job (see through_a_job)
+JOB_COLUMNS = ["job", "state", "pages", "files", "model", "submitted"]
+RECENT_JOBS = 20  # "Your jobs" lists this many, newest first
 
 
 def table(result: BatchResult) -> pd.DataFrame:
@@ -64,7 +67,28 @@ def summary(result: BatchResult) -> str:
     )
 
 
-def build(service: InferenceService) -> None:
+def job_table(listing: JobList) -> pd.DataFrame:
+    """The jobs as rows: id, state, pages read of the total (``?`` until the job is opened), files, model, when."""
+    rows = [
+        [
+            job.id,
+            job.state,
+            f"{job.pages_done}/{job.pages_total if job.pages_total is not None else '?'}",
+            job.files,
+            job.model,
+            time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(job.created_at)),
+        ]
+        for job in listing.jobs
+    ]
+    return pd.DataFrame(rows, columns=JOB_COLUMNS)
+
+
+def job_choices(listing: JobList) -> list[tuple[str, str]]:
+    return [(f"{job.id[:8]} · {job.state} · {job.pages_done}/{job.pages_total or '?'} pages", job.id) for job in listing.jobs]
+
+
+def build(service: InferenceService, refresh_on: list | None = None) -> None:
+    """The tab; ``refresh_on`` (page load, tab select) re-read "Your jobs"."""
     limit = service.limits.max_batch_files
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=300):
@@ -94,9 +118,20 @@ def build(service: InferenceService) -> None:
             downloads = gr.File(label="Download (CSV, JSON)", file_count="multiple", interactive=False, elem_id="batch-downloads")
     shown = examples.images()
     gr.Examples([[list(shown.values())]], inputs=[files], label=examples.LICENCE)
+    with gr.Accordion("Your jobs", open=True, elem_id="batch-jobs-panel"):
+        gr.Markdown(
+            "Jobs sent with your key (a long batch here, or POST /jobs), newest first; with no keys, the server's. "
+            "A running job goes on when you leave the page: pick it and press Follow to see its progress and result."
+        )
+        jobs_table = gr.Dataframe(headers=JOB_COLUMNS, label="Jobs", interactive=False, max_height=300, elem_id="batch-jobs")
+        with gr.Row():
+            picked_job = gr.Dropdown(label="Job", choices=[], allow_custom_value=False, scale=3, elem_id="batch-job")
+            refresh = gr.Button("Refresh", scale=1, elem_id="batch-jobs-refresh")
+            follow_button = gr.Button("Follow", variant="primary", scale=1, elem_id="batch-job-follow")
+            cancel_button = gr.Button("Cancel job", variant="stop", scale=1, elem_id="batch-job-cancel")
 
     async def read_all(
-        request: gr.Request, paths, model_id, hint, progress: gr.Progress, page_spec: str | None = None
+        request: gr.Request, paths, model_id, hint, progress: gr.Progress, page_spec: str | None = None, keep: bool = False
     ) -> BatchResult:
         paths = [file_path(p) for p in (paths or []) if file_path(p)]
         if not paths:
@@ -109,7 +144,7 @@ def build(service: InferenceService) -> None:
             progress((done, total), desc="Reading", unit="pages")
 
         if count > JOB_PAGES:
-            return await through_a_job(items, model_id, hint, page_spec, report, principal_of(request), caller_of(request))
+            return await through_a_job(items, model_id, hint, page_spec, report, principal_of(request), caller_of(request), keep)
         return await call_cancellable(
             service.batch_ocr, items, model_id or None, hint, progress=report, pages=page_spec or None, caller=caller_of(request)
         )
@@ -118,30 +153,41 @@ def build(service: InferenceService) -> None:
         """Pages the batch will read (PDFs are opened, not rendered); images and bad files count as one."""
         return sum(service.page_count(Path(path).read_bytes(), page_spec or None) for _, path in items)
 
-    async def through_a_job(items, model_id, hint, page_spec, report, principal, caller) -> BatchResult:
+    async def through_a_job(items, model_id, hint, page_spec, report, principal, caller, keep: bool = False) -> BatchResult:
         """A long batch runs as a job (POST /jobs's queue): it survives a restart of the server, and its progress is
-        polled here; leaving the page or pressing Stop cancels it. Its owner is the REST API's (the service's rule:
-        the key that sent it; an admin sees every job)."""
+        polled here. Leaving the page keeps it running when ``keep`` (the Batch tab's own button: "Your jobs" finds it
+        again after a reload); else (the Gradio API's /batch_ocr) a call that is given up cancels it. Its owner is the
+        REST API's (the service's rule: the key that sent it; an admin sees every job)."""
         job = await anyio.to_thread.run_sync(
             lambda: service.submit_job(items, model_id or None, hint, page_spec or None, False, principal, caller)
         )
-        gr.Info(f"Long batch: running as job {job.id} (GET /jobs/{job.id} on the REST API).")
+        gr.Info(
+            f"Long batch: running as job {job.id} (GET /jobs/{job.id} on the REST API)"
+            + ("; it goes on if you leave this page (Your jobs, below, shows it again)." if keep else ".")
+        )
         try:
-            while job.state in ("queued", "running"):
-                await anyio.sleep(0.5)
-                job = await anyio.to_thread.run_sync(service.job, job.id, principal)
-                if job.pages_total:
-                    report(job.pages_done, job.pages_total)
+            return await follow(job, principal, report)
         except BaseException:
-            await anyio.to_thread.run_sync(lambda: service.cancel_job(job.id, principal))
+            if not keep:
+                await anyio.to_thread.run_sync(lambda: service.cancel_job(job.id, principal))
             raise
+
+    async def follow(job, principal, report) -> BatchResult:
+        """Poll the job, its progress reported, until it ends; its result (gr.Error if it failed or was cancelled)."""
+        if job.pages_total:
+            report(job.pages_done, job.pages_total)
+        while job.state in ("queued", "running"):
+            await anyio.sleep(0.5)
+            job = await anyio.to_thread.run_sync(service.job, job.id, principal)
+            if job.pages_total:
+                report(job.pages_done, job.pages_total)
         if job.state != "done":
             raise gr.Error(f"The job {job.state}: {job.error or 'no result'}.")
         return await anyio.to_thread.run_sync(lambda: service.job_result(job.id, principal))
 
     @keep_on_error(4)
     async def batch_for_ui(paths, model_id, picked, page_spec, request: gr.Request, progress=gr.Progress()):  # noqa: B008 (Gradio injects it)
-        result = await read_all(request, paths, model_id, language_hint(picked), progress, page_spec)
+        result = await read_all(request, paths, model_id, language_hint(picked), progress, page_spec, keep=True)
         return styled(table(result)), summary(result), write_downloads(result), ""
 
     run.click(
@@ -166,6 +212,74 @@ def build(service: InferenceService) -> None:
             partial(gr.Textbox, label="model"),
             partial(gr.Textbox, label="language"),
         ],
+        [
+            partial(gr.Dataframe, headers=COLUMNS, label="results"),
+            partial(gr.Markdown, label="totals"),
+            partial(gr.File, file_count="multiple", label="downloads"),
+        ],
+    )
+
+    # "Your jobs": the signed-in key's recent jobs; Follow reattaches to one (after a reload too) until its result.
+    async def listing_of(request: gr.Request) -> JobList:
+        return await anyio.to_thread.run_sync(lambda: service.job_listing(principal_of(request), None, RECENT_JOBS))
+
+    async def follow_job(job_id: str | None, request: gr.Request, progress: gr.Progress) -> BatchResult:
+        if not job_id:
+            raise refusal("Pick a job from the list first.")
+        principal = principal_of(request)
+        job = await anyio.to_thread.run_sync(service.job, job_id, principal)
+
+        def report(done: int, total: int) -> None:
+            progress((done, total), desc="Reading", unit="pages")
+
+        return await follow(job, principal, report)
+
+    @keep_on_error(3)
+    async def jobs_for_ui(picked, request: gr.Request):
+        """The list; the job picked stays picked while it is listed, else the newest unfinished one is."""
+        listing = await listing_of(request)
+        ids = [job.id for job in listing.jobs]
+        running = next((job.id for job in listing.jobs if job.state in ("queued", "running")), None)
+        return job_table(listing), gr.update(choices=job_choices(listing), value=picked if picked in ids else running), ""
+
+    @keep_on_error(4)
+    async def follow_for_ui(job_id, request: gr.Request, progress=gr.Progress()):  # noqa: B008 (Gradio injects it)
+        result = await follow_job(job_id, request, progress)
+        return styled(table(result)), summary(result), write_downloads(result), ""
+
+    @keep_on_error(1)
+    async def cancel_for_ui(job_id, request: gr.Request):
+        if not job_id:
+            raise refusal("Pick a job from the list first.")
+        job = await anyio.to_thread.run_sync(lambda: service.cancel_job(job_id, principal_of(request)))
+        return f"Job {job.id} was {job.state} when you cancelled it; it is deleted."
+
+    listed = [jobs_table, picked_job, message]
+    gr.on([refresh.click, *(refresh_on or [])], hide_from_mcp(jobs_for_ui), [picked_job], listed, api_visibility="private")
+    follow_button.click(
+        hide_from_mcp(follow_for_ui), [picked_job], [results, totals, downloads, message], api_visibility="private"
+    ).then(hide_from_mcp(jobs_for_ui), [picked_job], listed, api_visibility="private")
+    cancel_button.click(hide_from_mcp(cancel_for_ui), [picked_job], [message], api_visibility="private").then(
+        hide_from_mcp(jobs_for_ui), [picked_job], listed, api_visibility="private"
+    )
+
+    # The Gradio API's /batch_jobs and /follow_job: the same, for a client (and its tests).
+    async def batch_jobs(request: gr.Request):
+        """The caller's recent jobs (newest first; with no API keys, the server's): id, state, pages read of the
+        total, files, model, when submitted."""
+        return job_table(await listing_of(request))
+
+    async def follow_batch_job(job_id, request: gr.Request, progress=gr.Progress()):  # noqa: B008
+        """Follow a job by its id until it ends, its progress page by page; then its result as /batch_ocr gives it:
+        the table of results, a summary line, and the results as CSV and JSON files."""
+        result = await follow_job(job_id, request, progress)
+        return table(result), summary(result), write_downloads(result)
+
+    endpoint("batch_jobs", batch_jobs, [], [partial(gr.Dataframe, headers=JOB_COLUMNS, label="jobs")])
+    endpoint(
+        "follow_job",
+        follow_batch_job,
+        [partial(gr.Textbox, label="job_id")],
         [
             partial(gr.Dataframe, headers=COLUMNS, label="results"),
             partial(gr.Markdown, label="totals"),
