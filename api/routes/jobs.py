@@ -102,6 +102,7 @@ KEEPALIVE_S = 15.0  # a comment line when nothing was sent for this long (proxie
 STREAM_FACTOR = 4  # a stream lasts at most limits.request_timeout_s x this; the client reconnects with Last-Event-ID
 STREAMS_PER_CALLER = 8  # streams one key (or client address) may hold open at once in one process
 PAGES_PER_POLL = 100
+MAX_EVENT_ID = 2**31 - 1  # (a larger one is a page no job has)
 _streams: Counter[str] = Counter()  # open streams by caller (this process's event loop only touches it)
 
 
@@ -114,7 +115,7 @@ def _last_id(header: str | None, query: int | None) -> int:
     if query is not None:
         return query
     try:
-        return max(0, int((header or "0").strip()))
+        return min(max(0, int((header or "0").strip())), MAX_EVENT_ID)
     except ValueError:
         return 0
 
@@ -137,7 +138,9 @@ async def job_events(
     request: Request,
     service: ServiceDep,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID", description="the id of the last page received")] = None,
-    after: Annotated[int | None, Query(ge=0, description="as Last-Event-ID, for clients that cannot set headers")] = None,
+    after: Annotated[
+        int | None, Query(ge=0, le=MAX_EVENT_ID, description="as Last-Event-ID, for clients that cannot set headers")
+    ] = None,
 ) -> StreamingResponse:
     """A job's progress as server-sent events, until it ends (then an ``end`` event, and the stream closes): the pages
     already read come first (only those after ``Last-Event-ID`` when given), then each page as it is written. A
