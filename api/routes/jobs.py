@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, File, Form, Header, Query, Request, Resp
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from inference.errors import ChatVLMError, NotFound, RateLimited
+from inference.errors import ChatVLMError, NotFound, Overloaded, RateLimited
 from inference.results import BatchResult, JobList, JobState, JobStatus
 
 from ..deps import ServiceDep
@@ -101,6 +101,7 @@ EVENT_POLL_S = 0.4  # how often a stream asks the store for what is new (any rep
 KEEPALIVE_S = 15.0  # a comment line when nothing was sent for this long (proxies close silent connections)
 STREAM_FACTOR = 4  # a stream lasts at most limits.request_timeout_s x this; the client reconnects with Last-Event-ID
 STREAMS_PER_CALLER = 8  # streams one key (or client address) may hold open at once in one process
+STREAMS_AT_ONCE = 256  # streams open in one process, every key's (each polls the store from the thread pool)
 PAGES_PER_POLL = 100
 MAX_EVENT_ID = 2**31 - 1  # (a larger one is a page no job has)
 _streams: Counter[str] = Counter()  # open streams by caller (this process's event loop only touches it)
@@ -124,7 +125,7 @@ def _last_id(header: str | None, query: int | None) -> int:
     "/{job_id}/events",
     response_class=StreamingResponse,
     responses={
-        **errors(404, 429),
+        **errors(404, 429, 503),
         200: {
             "content": {"text/event-stream": {"schema": {"type": "string"}}},
             "description": "server-sent events: 'state' {state, pages_done, pages_total} when the state changes, 'page' "
@@ -145,7 +146,7 @@ async def job_events(
     """A job's progress as server-sent events, until it ends (then an ``end`` event, and the stream closes): the pages
     already read come first (only those after ``Last-Event-ID`` when given), then each page as it is written. A
     stream closes after ``limits.request_timeout_s`` x 4 even if the job goes on: reconnect with Last-Event-ID (an
-    EventSource does). At most 8 open streams per key; more: 429."""
+    EventSource does). At most 8 open streams per key (more: 429), 256 per server process (more: 503)."""
     who = principal(request)
     status, _ = await run_in_threadpool(service.job_progress, job_id, who, 0, 0)  # 404 for another key's job
     if status is None:
@@ -153,6 +154,8 @@ async def job_events(
     holder = caller(request.scope) or "-"
     if _streams[holder] >= STREAMS_PER_CALLER:
         raise RateLimited(f"This key already follows {STREAMS_PER_CALLER} job streams; close one first.", retry_after=5)
+    if _streams.total() >= STREAMS_AT_ONCE:
+        raise Overloaded("This server follows as many job streams as it can now; poll GET /jobs/{id} or retry.", retry_after=10)
     limit_s = service.limits.request_timeout_s * STREAM_FACTOR
     stream = _events(service, job_id, who, _last_id(last_event_id, after), limit_s, holder)
     return StreamingResponse(
