@@ -104,6 +104,16 @@ STREAMS_PER_CALLER = 8  # streams one key (or client address) may hold open at o
 STREAMS_AT_ONCE = 256  # streams open in one process, every key's (each polls the store from the thread pool)
 PAGES_PER_POLL = 100
 MAX_EVENT_ID = 2**31 - 1  # (a larger one is a page no job has)
+EVENT_SCHEMA = {  # one event (OpenAPI before 3.2: the schema of a text/event-stream is each event's)
+    "type": "object",
+    "required": ["event", "data"],
+    "properties": {
+        "event": {"type": "string", "enum": ["state", "page", "end"]},
+        "data": {"type": "string", "contentMediaType": "application/json", "description": "the event's JSON"},
+        "id": {"type": "string", "description": "a page's: the job's pages_done just after it was written"},
+        "retry": {"type": "integer"},
+    },
+}
 _streams: Counter[str] = Counter()  # open streams by caller (this process's event loop only touches it)
 
 
@@ -125,9 +135,9 @@ def _last_id(header: str | None, query: int | None) -> int:
     "/{job_id}/events",
     response_class=StreamingResponse,
     responses={
-        **errors(404, 429, 503),
+        **errors(400, 404, 429, 503),
         200: {
-            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            "content": {"text/event-stream": {"schema": EVENT_SCHEMA}},
             "description": "server-sent events: 'state' {state, pages_done, pages_total} when the state changes, 'page' "
             "{file, file_index, page, text, error, pages_done, pages_total} for each page as it is written (its id: "
             "the job's pages_done then), and a last 'end' {state, pages_done, pages_total, error, result_url}",
