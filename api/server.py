@@ -20,7 +20,7 @@ from .methods import MethodGuard
 from .metrics import Metrics
 from .observe import RequestLog
 from .root import RootInfoMiddleware
-from .routes import chat, jobs, metrics, models, ocr, openai, session, system
+from .routes import chat, job_events, jobs, metrics, models, ocr, openai, session, system
 from .security import Gatekeeper, KeyRing
 from .sessions import Sessions
 
@@ -42,7 +42,7 @@ def install(app: FastAPI, service: InferenceService) -> None:
         )
     app.state.metrics = Metrics(service)
     errors.install(app)
-    for module in (system, models, ocr, jobs, chat, openai, metrics, session):
+    for module in (system, models, ocr, jobs, job_events, chat, openai, metrics, session):
         app.include_router(module.router)
     openapi.install(app, settings)
     # middleware: the last added runs first (outermost)

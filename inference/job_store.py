@@ -29,6 +29,8 @@ from .job_tables import (
     RUNNING,
     JobRecord,
     Opened,
+    add_missing_columns,
+    callback_due_at,
     dump_read,
     files,
     jobs,
@@ -66,6 +68,7 @@ class JobStore(KeyStore):
             if not self.sqlite:
                 db.execute(select(func.pg_advisory_xact_lock(SCHEMA_LOCK)))
             metadata.create_all(db)
+            add_missing_columns(db)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -101,6 +104,7 @@ class JobStore(KeyStore):
         priority: int = 1,
         payer: str | None = None,
         pages_estimate: int = 0,
+        callback_url: str | None = None,
     ) -> None:
         now = time.time()
         with self._write() as db:
@@ -120,6 +124,8 @@ class JobStore(KeyStore):
                     priority=priority,
                     payer=payer,
                     pages_estimate=pages_estimate,
+                    callback_url=callback_url,
+                    callback_attempts=0,
                 )
             )
             db.execute(
@@ -176,7 +182,7 @@ class JobStore(KeyStore):
             moved = db.execute(
                 update(jobs)
                 .where(jobs.c.id == job_id, jobs.c.state.in_((QUEUED, RUNNING)))
-                .values(state=FAILED, error=error, ended=now, touched=now)
+                .values(state=FAILED, error=error, ended=now, touched=now, callback_due=callback_due_at(now))
             ).rowcount
             if moved:
                 db.execute(update(files).where(files.c.job == job_id).values(data=None))
@@ -253,6 +259,7 @@ class JobStore(KeyStore):
             if job is None or job.state != QUEUED:
                 return None
             todo, rows = [], []
+            seq = sum(1 for found in opened if found.error is not None)  # a file that failed counts as one page read
             for idx, found in enumerate(opened):
                 db.execute(
                     update(files)
@@ -262,8 +269,10 @@ class JobStore(KeyStore):
                 read_now = {read.page: read for read in found.read_now}
                 for number in found.numbers:
                     read = read_now.get(number)
+                    seq += read is not None  # the text layer's pages: events 1..k (after the failed files)
                     rows.append(
                         {"job": job_id, "idx": idx, "page": number, "read": dump_read(read) if read else None, "worker": None}
+                        | {"seq": seq if read else None}
                     )
                     if read is None:
                         todo.append((idx, number))
@@ -273,7 +282,7 @@ class JobStore(KeyStore):
             done = total - len(todo)
             values: dict = {"state": RUNNING, "pages_total": total, "pages_done": done, "started": now, "touched": now}
             if not todo:
-                values.update(state=DONE, ended=now)
+                values.update(state=DONE, ended=now, callback_due=callback_due_at(now))
                 db.execute(update(files).where(files.c.job == job_id).values(data=None))
             db.execute(update(jobs).where(jobs.c.id == job_id).values(**values))
             return todo
@@ -307,14 +316,15 @@ class JobStore(KeyStore):
             if job is None or job.state != RUNNING:
                 return None
             where = and_(pages.c.job == job_id, pages.c.idx == read.doc, pages.c.page == read.page, pages.c.read.is_(None))
-            if not db.execute(update(pages).where(where).values(read=dump_read(read), worker=worker)).rowcount:
+            seq = job.pages_done + 1  # its event id: the job's pages_done after this write (writes of a job take turns)
+            if not db.execute(update(pages).where(where).values(read=dump_read(read), worker=worker, seq=seq)).rowcount:
                 return None
             left = db.execute(
                 select(func.count()).select_from(pages).where(pages.c.job == job_id, pages.c.read.is_(None))
             ).scalar_one()
             values: dict = {"pages_done": (job.pages_total or 0) - left, "touched": now}
             if left == 0:
-                values.update(state=DONE, ended=now)
+                values.update(state=DONE, ended=now, callback_due=callback_due_at(now))
                 db.execute(update(files).where(files.c.job == job_id).values(data=None))
             db.execute(update(jobs).where(jobs.c.id == job_id).values(**values))
             row = db.execute(select(jobs).where(jobs.c.id == job_id)).mappings().one()

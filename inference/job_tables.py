@@ -7,7 +7,21 @@ import json
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import Boolean, Column, Float, Integer, LargeBinary, MetaData, String, Table, Text
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Connection,
+    Float,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    case,
+    inspect,
+    text,
+)
 
 from .errors import ChatVLMError
 from .page_results import PageRead
@@ -38,6 +52,11 @@ jobs = Table(
     Column("priority", Integer, nullable=False, default=1),  # 0 low, 1 normal, 2 high: orders a key's own jobs
     Column("payer", String(256)),  # whose quota it counts against (a key's fingerprint, or a client address)
     Column("pages_estimate", Integer, nullable=False, default=0),  # pages to read, counted at submit (the quota's)
+    # -- signed webhooks (issue 20, point 3) --
+    Column("callback_url", Text),  # POSTed to when the job ends (checked at submit)
+    Column("callback_attempts", Integer),  # deliveries tried so far
+    Column("callback_last", String(256)),  # the last attempt's HTTP status, or why it had none
+    Column("callback_due", Float, index=True),  # when the next attempt is due (NULL: none is)
 )
 files = Table(
     "files",
@@ -59,6 +78,8 @@ pages = Table(
     Column("page", Integer, primary_key=True),
     Column("read", Text),  # JSON of the page read; NULL until read
     Column("worker", String(256)),  # who read it
+    # -- live events (issue 20, point 2) --
+    Column("seq", Integer),  # the job's pages_done just after this page was written: the event id (NULL until read)
 )
 
 
@@ -84,6 +105,11 @@ class JobRecord:
     priority: int = 1
     payer: str | None = None
     pages_estimate: int = 0
+    # -- signed webhooks (issue 20, point 3) --
+    callback_url: str | None = None
+    callback_attempts: int | None = None
+    callback_last: str | None = None
+    callback_due: float | None = None
 
     @property
     def seconds(self) -> float:
@@ -157,3 +183,23 @@ class KeyRecord:
     body_hash: str | None
     job: str | None
     created: float
+
+
+# ---- issue 20: live events and signed webhooks -------------------------------------------------------------------
+def callback_due_at(now: float):
+    """The ``callback_due`` of a job ending now: ``now`` when it has a callback URL, else NULL (in its UPDATE)."""
+    return case((jobs.c.callback_url.is_not(None), now), else_=None)
+
+
+def add_missing_columns(db: Connection) -> None:
+    """Columns added to a table since a database was created (ALTER TABLE ... ADD, nullable): an older jobs.db or
+    PostgreSQL schema is brought up to date at start."""
+    inspector = inspect(db)
+    for table in metadata.sorted_tables:
+        have = {column["name"] for column in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name not in have:
+                kind = column.type.compile(dialect=db.dialect)
+                default = column.default.arg if column.default is not None and column.default.is_scalar else None
+                given = f" DEFAULT {default!r}" if isinstance(default, int | float) else ""  # (a bool is an int)
+                db.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}{given}'))

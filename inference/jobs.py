@@ -21,16 +21,18 @@ from typing import Any, Protocol
 from sqlalchemy.exc import OperationalError
 
 from . import images
+from .callbacks import Deliverer, check_url, succeeded
 from .data_lock import hold
 from .documents import check_pages, page_count
 from .errors import BadInput, ModelUnavailable, NotFound, NotReady, Overloaded, RateLimited
 from .inputs import Inputs
+from .job_events import pages_after
 from .job_queue import LocalQueue
 from .job_store import CANCELLED, DONE, ENDED, FAILED, QUEUED, RUNNING, JobRecord, JobStore, database_url
 from .job_work import JobWork
 from .page_results import batch_result
 from .pages import Pages
-from .results import BatchResult, JobState, JobStatus
+from .results import BatchResult, CallbackStatus, JobPageEvent, JobState, JobStatus
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -114,6 +116,7 @@ class Jobs:
             hold(folder)  # one process per data directory (another refuses to start)
             self.store = JobStore(database_url(folder))
             self.dispatcher = LocalQueue(JobWork(self.store, pages, inputs.catalog), self.store, settings.jobs.workers)
+        self.deliverer = None if settings.jobs.distributed else Deliverer(self.store, settings.jobs)  # (workers deliver)
 
     @property
     def distributed(self) -> bool:
@@ -130,11 +133,14 @@ class Jobs:
         owner: str | None = None,
         caller: str | None = None,
         priority: str = "normal",
+        callback_url: str | None = None,
     ) -> JobStatus:
         """Check the request as /batch/ocr does (cheap checks, each file's size), and against the quotas of
         ``caller`` (its unfinished jobs and pages), keep its files, queue it (one request on ``caller``'s rate-limit
-        budget, as a batch). ``priority`` (low, normal, high) orders the caller's own jobs."""
+        budget, as a batch). ``priority`` (low, normal, high) orders the caller's own jobs; ``callback_url`` is
+        POSTed to, signed, when the job ends (:mod:`~inference.callbacks`)."""
         self.charge(caller)
+        callback = check_url(callback_url, self.settings.jobs) if callback_url and callback_url.strip() else None
         request = self.inputs.batch(files, model, language)
         limits = self.pages.limits
         check_pages(pages)  # the syntax, now; each file's page count when it is read
@@ -169,7 +175,9 @@ class Jobs:
         job_id = uuid.uuid4().hex
         rank = PRIORITIES.index(priority)
         model_id = request.model.id
-        self._db(lambda: self.store.add(job_id, owner, model_id, language, pages, force_ocr, kept, rank, caller, estimate))
+        self._db(
+            lambda: self.store.add(job_id, owner, model_id, language, pages, force_ocr, kept, rank, caller, estimate, callback)
+        )
         self.dispatcher.add_job(job_id, owner, model_id, rank)
         return self.status(job_id, owner)
 
@@ -203,6 +211,7 @@ class Jobs:
             ended_at=job.ended,
             expires_at=job.ended + self.ttl_s if job.ended else None,
             result_url=f"/jobs/{job.id}/result" if job.state == DONE else None,
+            callback=callback_status(job),
         )
 
     def status(self, job_id: str, owner: str | None = None) -> JobStatus:
@@ -278,7 +287,54 @@ class Jobs:
     # ---- the work -------------------------------------------------------------------------------------
     def start(self) -> None:
         self.dispatcher.start()
+        if self.deliverer is not None:
+            self.deliverer.start()
 
     def stop(self, timeout: float = 5.0) -> None:
+        if self.deliverer is not None:
+            self.deliverer.stop()
         self.dispatcher.stop(timeout)
         self.store.close()
+
+    # ---- issue 20: live events (GET /jobs/{id}/events) ----------------------------------------------------
+    def progress(
+        self, job_id: str, owner: str | None, after: int, limit: int = 100
+    ) -> tuple[JobStatus | None, list[JobPageEvent]]:
+        """The job as it is now (None once it is gone: deleted or expired) and up to ``limit`` of its pages written
+        after event ``after``, in order. NotFound when ``owner`` may not see it. The job is read before its pages:
+        when it has ended, every page it has is in this answer or the next ones."""
+        record = self._db(lambda: self.store.job(job_id)) if len(job_id) <= 64 else None
+        if record is None:
+            return None, []
+        if owner is not None and record.owner not in (None, owner):
+            raise NotFound(f"No job '{job_id[:64]}': it never existed, it expired, or it is another key's.")
+        reads = self._db(lambda: pages_after(self.store, job_id, after, limit))
+        names = self._db(lambda: self.store.file_names(job_id)) if reads else []
+        events = [
+            JobPageEvent(
+                seq=seq,
+                file=names[read.doc] if read.doc < len(names) else "",
+                file_index=read.doc,
+                page=read.page,
+                text=read.text,
+                error=read.message,
+                pages_done=seq,
+                pages_total=record.pages_total,
+            )
+            for seq, read in reads
+        ]
+        return self._status(record), events
+
+
+def callback_status(job: JobRecord) -> CallbackStatus | None:
+    """What a job's client sees of its callback's deliveries (None: it has no callback_url)."""
+    if not job.callback_url:
+        return None
+    last = job.callback_last
+    return CallbackStatus(
+        attempts=job.callback_attempts or 0,
+        last_status=int(last) if last and last.isdigit() else None,
+        last_error=last if last and not last.isdigit() else None,
+        delivered=succeeded(last),
+        next_attempt_at=job.callback_due,
+    )

@@ -148,6 +148,16 @@ class ActionResult(BaseModel):
 JobState = Literal["queued", "running", "done", "failed", "cancelled"]
 
 
+class CallbackStatus(BaseModel):
+    """The deliveries of a job's signed callback (``callback_url``): tried when the job ends, again on failure."""
+
+    attempts: int = Field(description="POSTs tried so far")
+    last_status: int | None = Field(None, description="the HTTP status of the last attempt (null: none yet, or no answer)")
+    last_error: str | None = Field(None, description="why the last attempt had no answer: timeout, connection failed...")
+    delivered: bool = Field(description="the receiver answered 2xx")
+    next_attempt_at: float | None = Field(None, description="Unix time of the next attempt, while one is due")
+
+
 class JobStatus(BaseModel):
     """A job's state as its client polls it (``POST /jobs``, ``GET /jobs/{id}``)."""
 
@@ -165,6 +175,7 @@ class JobStatus(BaseModel):
     result_url: str | None = Field(None, description="where the result is, once done")
     priority: Literal["low", "normal", "high"] = Field("normal", description="orders its key's own jobs")
     owner: str | None = Field(None, description="the fingerprint of the key that sent it (shown to admin keys only)")
+    callback: CallbackStatus | None = Field(None, description="its callback_url's deliveries, when it was given one")
 
 
 class JobList(BaseModel):
@@ -172,3 +183,16 @@ class JobList(BaseModel):
 
     jobs: list[JobStatus]
     next_cursor: str | None = Field(None, description="pass as ?cursor= for the next page; null on the last page")
+
+
+class JobPageEvent(BaseModel):
+    """One page of a job as it was written (a ``page`` event of ``GET /jobs/{id}/events``)."""
+
+    seq: int = Field(description="the event's id: the job's pages_done just after this page was written")
+    file: str = Field(description="the file's name")
+    file_index: int = Field(description="the file's place in the job, from 0")
+    page: int = Field(description="the page's number in its file, from 1")
+    text: str
+    error: str | None = Field(None, description="why this page could not be read")
+    pages_done: int
+    pages_total: int | None

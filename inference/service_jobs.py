@@ -20,7 +20,7 @@ from .inputs import Inputs
 from .job_store import SQLITE_FILE
 from .jobs import Jobs, data_dir, owner_for, redact_url, role_of
 from .pages import Pages
-from .results import BatchResult, JobList, JobStatus
+from .results import BatchResult, JobList, JobPageEvent, JobStatus
 from .settings import Settings
 
 log = logging.getLogger("inference.service")
@@ -106,12 +106,15 @@ class JobsFacade:
         principal: Any = None,
         caller: str | None = None,
         priority: str = "normal",
+        callback_url: str | None = None,
     ) -> JobStatus:
         """Queue OCR of ``files`` as a job (checked as /batch/ocr is, and against ``caller``'s job quotas); its status,
-        to poll with :meth:`job`. ``priority`` high is for admin keys (anyone with keys off)."""
+        to poll with :meth:`job`. ``priority`` high is for admin keys (anyone with keys off). ``callback_url``: POSTed
+        to, signed, when the job ends."""
         if priority == "high" and self.settings.auth.api_keys and role_of(principal) != "admin":
             raise Forbidden("priority=high is for admin keys; use low or normal.")
-        return self.jobs.submit(files, model, language, pages, force_ocr, self.job_owner(principal, True), caller, priority)
+        owner = self.job_owner(principal, True)
+        return self.jobs.submit(files, model, language, pages, force_ocr, owner, caller, priority, callback_url)
 
     def job(self, job_id: str, principal: Any = None) -> JobStatus:
         return self.jobs.status(job_id, self.job_owner(principal))
@@ -170,3 +173,11 @@ class JobsFacade:
                 caller, check_key(key), token, request_hash, submit, lambda job: self.job(job, principal), last
             )
         )
+
+    # ---- issue 20: live events ---------------------------------------------------------------------------
+    def job_progress(
+        self, job_id: str, principal: Any = None, after: int = 0, limit: int = 100
+    ) -> tuple[JobStatus | None, list[JobPageEvent]]:
+        """The job now (None once it is gone) and its pages written after event ``after``, for its live events;
+        NotFound when ``principal`` may not see it."""
+        return self.jobs.progress(job_id, self.job_owner(principal), after, limit)

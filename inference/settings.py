@@ -192,6 +192,13 @@ class JobSettings(_Strict):
     )
     workers: int = Field(4, ge=1, le=64, description="pages read at once by the in-process job workers (one process)")
     sweep_s: float = Field(30.0, gt=0, description="how often unfinished pages are checked and sent again if lost (distributed)")
+    # -- signed webhooks (issue 20, point 3) --
+    callback_secret: str | None = Field(
+        None, min_length=16, description="signs job callbacks (X-ChatVLM-Signature), the same on every replica; none = refused"
+    )
+    callback_retries: int = Field(5, ge=0, le=20, description="a callback not answered 2xx is tried again this many times")
+    callback_backoff_s: float = Field(10.0, gt=0, le=3600, description="the first retry's delay, doubled at each retry")
+    callback_allow_private: bool = Field(False, description="callback URLs may be private or loopback addresses")
 
     @field_validator("broker_url")
     @classmethod
@@ -308,34 +315,28 @@ def load_settings(path: str | Path | None = None, env: dict[str, str] | None = N
         settings.defaults.chat_model = env["CHATVLM_CHAT_MODEL"]
     if "CHATVLM_PRELOAD" in env:
         settings.server.preload = [part.strip() for part in env["CHATVLM_PRELOAD"].split(",") if part.strip()]
-    overrides = {
-        ("limits", "max_queue_per_model"): env.get("CHATVLM_MAX_QUEUE"),
-        ("limits", "rate_limit"): env.get("CHATVLM_RATE_LIMIT"),
-        ("limits", "max_jobs_per_key"): env.get("CHATVLM_MAX_JOBS_PER_KEY"),
-        ("auth", "api_keys"): _listed(env.get("CHATVLM_API_KEYS")),
-        ("auth", "allowed_origins"): _listed(env.get("CHATVLM_ALLOWED_ORIGINS")),
-        ("auth", "session_secret"): env.get("CHATVLM_SESSION_SECRET"),
-        ("server", "allowed_hosts"): _listed(env.get("CHATVLM_ALLOWED_HOSTS")),
-        ("server", "trusted_proxies"): _listed(env.get("CHATVLM_TRUSTED_PROXIES")),
+    overrides = {  # (section, key): the variable that overrides it
+        ("limits", "max_queue_per_model"): "CHATVLM_MAX_QUEUE",
+        ("limits", "rate_limit"): "CHATVLM_RATE_LIMIT",
+        ("limits", "max_jobs_per_key"): "CHATVLM_MAX_JOBS_PER_KEY",
+        ("auth", "api_keys"): "CHATVLM_API_KEYS",
+        ("auth", "allowed_origins"): "CHATVLM_ALLOWED_ORIGINS",
+        ("auth", "session_secret"): "CHATVLM_SESSION_SECRET",
+        ("server", "allowed_hosts"): "CHATVLM_ALLOWED_HOSTS",
+        ("server", "trusted_proxies"): "CHATVLM_TRUSTED_PROXIES",
+        ("jobs", "callback_secret"): "CHATVLM_CALLBACK_SECRET",
+        ("jobs", "callback_allow_private"): "CHATVLM_CALLBACK_ALLOW_PRIVATE",
     }
-    for (section, key), value in overrides.items():
+    lists = ("api_keys", "allowed_origins", "allowed_hosts", "trusted_proxies")  # comma-separated ("" = none)
+    for (section, key), name in overrides.items():
+        value = _listed(env.get(name)) if key in lists else env.get(name)
         if value is None or value == "":
             continue
         model = getattr(settings, section)
         try:
             setattr(settings, section, type(model).model_validate({**model.model_dump(), key: value}))
         except ValidationError as exc:
-            name = {
-                "max_queue_per_model": "CHATVLM_MAX_QUEUE",
-                "rate_limit": "CHATVLM_RATE_LIMIT",
-                "max_jobs_per_key": "CHATVLM_MAX_JOBS_PER_KEY",
-                "api_keys": "CHATVLM_API_KEYS",
-                "allowed_origins": "CHATVLM_ALLOWED_ORIGINS",
-                "session_secret": "CHATVLM_SESSION_SECRET",
-                "allowed_hosts": "CHATVLM_ALLOWED_HOSTS",
-                "trusted_proxies": "CHATVLM_TRUSTED_PROXIES",
-            }[key]
-            shown = "(hidden)" if key in ("api_keys", "session_secret") else repr(env[name])
+            shown = "(hidden)" if key in ("api_keys", "session_secret", "callback_secret") else repr(env[name])
             raise ConfigError(f"{name}={shown}: {_describe(exc)}") from None
     jobs = {key: env[name] for key, name in JOB_ENV.items() if env.get(name)}
     if jobs:  # together: each needs the other

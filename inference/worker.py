@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy.exc import OperationalError
 
+from .callbacks import POLL_S, Deliverer
 from .cancel import CancelToken
 from .celery_jobs import OPEN_TASK, READ_TASK, CeleryQueue, queue_name, shown
 from .errors import Cancelled, ConfigError, Overloaded
@@ -125,6 +126,7 @@ def build(settings: Settings, models: list[str], name: str) -> tuple[Any, Infere
 
     _every(1.0, watch.check, stop, "cancel-watch")
     _every(settings.jobs.sweep_s, sender.sweep, stop, "sweep")
+    _every(POLL_S, Deliverer(store, settings.jobs).deliver_due, stop, "callbacks")  # signed webhooks of ended jobs
     for model in models:
         service.catalog.handle(model)  # an unknown id stops the worker at start, with the id named
     return app, service, stop

@@ -7,7 +7,7 @@ from dataclasses import asdict
 from typing import Annotated, Any
 
 import anyio
-from fastapi import APIRouter, Depends, File, Header, Path, Query, Request, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Header, Path, Query, Request, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.routing import APIRoute
 
@@ -23,6 +23,13 @@ JOB_ID = "5f0c2a9e8b7d4c3a9e1f2b3c4d5e6f70"  # the schema's example id
 JobId = Annotated[str, Path(description="the job's id, as POST /jobs answered it", examples=[JOB_ID])]
 HEADER = "Idempotency-Key"  # what the service checks (inference/idempotency.py check_key), said in the schema:
 MAX_KEY_CHARS, KEY_PATTERN = 200, r"^[ -~]*[!-~][ -~]*$"  # 1-200 printable ASCII characters, not only spaces
+
+CALLBACK_URL = (
+    "http(s) URL POSTed to when the job ends: {id, state, pages_done, pages_total, result_url}, signed in the "
+    "X-ChatVLM-Signature header (t=<unix seconds>,v1=<hex HMAC-SHA256 of '<t>.<body>' with the server's "
+    "jobs.callback_secret); retried with backoff until it answers 2xx. Public addresses only, unless the server "
+    "allows private ones."
+)
 
 
 def principal(request: Request):
@@ -53,6 +60,7 @@ async def submit_job(
     params: Annotated[OcrQuery, Depends(ocr_params)],
     priority: Annotated[Priority, Depends(job_priority)],
     idempotency_key: IdempotencyKey = None,
+    callback_url: Annotated[str | None, Form(max_length=2048, description=CALLBACK_URL)] = None,
 ) -> JobStatus:
     """Queue OCR of many files or long documents; answers at once with the job's id (poll GET /jobs/{id}). Over the
     key's quotas (``limits.max_jobs_per_key`` unfinished jobs, ``limits.max_pages_per_key`` pages still to read):
@@ -71,12 +79,13 @@ async def submit_job(
             principal(request),
             caller(request.scope),
             priority,
+            callback_url,
         )
 
     if idempotency_key is None:
         status = await run_in_threadpool(submit)
     else:
-        params_given = {**asdict(params), "priority": priority}
+        params_given = {**asdict(params), "priority": priority, "callback_url": callback_url}
         status, made = await submit_once(request, service, idempotency_key, items, params_given, submit)
         if not made:
             response.status_code = 200

@@ -35,6 +35,7 @@ REQUEST_TIMEOUT_S = 12
 SWEEP_S = 2
 START_TIMEOUT_S = 120.0  # a cold `python app.py` on a loaded 2-core machine: 20-40 s
 WORKERS = ("w1", "w2")
+CALLBACK_SECRET = "cluster-callback-secret-0123456789"  # signs job callbacks (workers send them to a test's receiver)
 
 
 def cluster_config(folder: Path) -> Path:
@@ -179,6 +180,8 @@ def cluster(tmp_path_factory, redis_service, postgres_service):
         "CHATVLM_BROKER_URL": redis_service.url,
         "CHATVLM_DATABASE_URL": postgres_service.url,
         "CHATVLM_HOST": "127.0.0.1",
+        "CHATVLM_CALLBACK_SECRET": CALLBACK_SECRET,
+        "CHATVLM_CALLBACK_ALLOW_PRIVATE": "1",  # the receiver is on loopback
     }
 
     def own(name: str, **extra: str) -> dict[str, str]:

@@ -9,14 +9,20 @@ killed), in this file's order."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import re
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
 import sqlalchemy as sa
 
 from inference.job_tables import pages as pages_table
+from tests.distributed.conftest import CALLBACK_SECRET
 from tests.helpers import image_pdf, render_lines
 
 PAGES = 10
@@ -249,3 +255,68 @@ def test_metrics_show_the_queue_depth_and_the_pages_each_worker_read(cluster, db
         counted = {worker: float(n) for worker, n in connection.execute(query)}
     assert read == counted and sum(counted.values()) >= 2 and set(read) <= set(cluster.workers), (read, counted)
     assert metric(cluster.a, "chatvlm_jobs_pages_read") == read  # the same on every replica
+
+
+# ---- issue 20: live events and signed callbacks, across replicas and workers ---------------------------------------
+def sse(lines, pause: float = 0.0):
+    """(event, data, id) of each server-sent event, read ``pause`` seconds apart (a slow client)."""
+    fields: dict[str, str] = {}
+    for line in lines:
+        if line == "" and "event" in fields:
+            yield fields["event"], json.loads(fields["data"]), int(fields["id"]) if "id" in fields else None
+            time.sleep(pause)
+        if line == "":
+            fields = {}
+        elif not line.startswith(":"):
+            name, _, value = line.partition(": ")
+            fields[name] = value
+
+
+def test_live_events_stream_from_any_replica_and_a_worker_sends_the_signed_callback(cluster):
+    calls = []
+
+    class Receiver(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            calls.append((self.headers["X-ChatVLM-Signature"], self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    receiver = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    try:
+        hook = f"http://127.0.0.1:{receiver.server_address[1]}/hook"
+        response = HTTP.post(f"{cluster.a.url}/jobs", files=[("files", ("report.pdf", DOC))], data={"callback_url": hook})
+        assert response.status_code == 202, response.text
+        job_id = response.json()["id"]
+        url = f"/jobs/{job_id}/events"
+        with HTTP.stream("GET", cluster.b.url + url, timeout=JOB_TIMEOUT_S) as stream:  # submitted on A, followed on B
+            assert stream.status_code == 200
+            seen = list(sse(stream.iter_lines(), pause=0.1))
+        assert seen[0][0] == "state" and seen[-1][0] == "end" and seen[-1][1]["state"] == "done", f"{seen}\n{cluster.logs()}"
+        pages = [(data, event_id) for event, data, event_id in seen if event == "page"]
+        assert sorted(data["page"] for data, _ in pages) == list(range(1, PAGES + 1))  # each page once
+        assert [event_id for _, event_id in pages] == [data["pages_done"] for data, _ in pages] == list(range(1, PAGES + 1))
+        for data, _ in pages:
+            assert f"page {data['page']} of the annual report" in data["text"].lower(), data
+        with HTTP.stream("GET", cluster.a.url + url, headers={"Last-Event-ID": str(PAGES - 2)}) as late:
+            assert [event_id for _, _, event_id in sse(late.iter_lines())] == [PAGES - 1, PAGES, None]
+
+        done = wait_for(lambda: status(cluster.b, job_id), lambda b: b["callback"]["delivered"], 30, logs=cluster.logs)
+        assert done["callback"]["attempts"] == 1 and done["callback"]["last_status"] == 204
+        [(signature, body)] = calls  # sent once, by one of the workers
+        parts = dict(item.split("=", 1) for item in signature.split(","))
+        expected = hmac.new(CALLBACK_SECRET.encode(), f"{parts['t']}.".encode() + body, hashlib.sha256).hexdigest()
+        assert hmac.compare_digest(expected, parts["v1"])
+        assert json.loads(body) == {
+            "id": job_id,
+            "state": "done",
+            "pages_done": PAGES,
+            "pages_total": PAGES,
+            "result_url": f"/jobs/{job_id}/result",
+        }
+    finally:
+        receiver.shutdown()
+        receiver.server_close()

@@ -13,7 +13,7 @@ import yaml
 from inference import load_settings
 from tests.conftest import ROOT
 
-ENV = {"POSTGRES_PASSWORD": "s3cretpass", "CHATVLM_SESSION_SECRET": "shared-secret-0123456789abcdef"}
+ENV = {"POSTGRES_PASSWORD": "s3cretpass", "CHATVLM_SESSION_SECRET": "shared-secret-0123456789abcdef-0123"}
 
 
 def interpolated(text: str, env: dict[str, str]) -> str:
