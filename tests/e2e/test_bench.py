@@ -66,7 +66,7 @@ def test_ocr_quality_benchmark_prints_its_summary(tmp_path):
 
 def test_throughput_benchmark_runs_on_the_cpu_tiny_model(tiny_build):
     result = subprocess.run(
-        [sys.executable, "bench/throughput.py", "--requests", "4", "--max-tokens", "8", "--tiny-models", str(tiny_build[0])],
+        [sys.executable, "bench/throughput.py", "--requests", "4", "--max-tokens", "8", "--tiny-models", str(tiny_build)],
         cwd=ROOT,
         capture_output=True,
         text=True,

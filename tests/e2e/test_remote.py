@@ -175,7 +175,7 @@ def test_only_a_hung_replica_is_a_clear_503(tiny_settings, black_hole):
 @pytest.fixture(scope="module")
 def transformers_serve(tiny_build, tmp_path_factory):
     """`transformers serve` (transformers' own OpenAI-compatible server) on the tiny Qwen3-VL."""
-    folder = tiny_build[0] / "qwen3_vl_tiny"
+    folder = tiny_build / "qwen3_vl_tiny"
     port = free_port()
     log_path = tmp_path_factory.mktemp("transformers-serve") / "log"
     log = log_path.open("wb")
