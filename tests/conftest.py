@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import tempfile
 
@@ -17,7 +18,7 @@ import subprocess
 import sys
 import threading
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import httpx
@@ -193,8 +194,12 @@ def build_tiny() -> Path:
         from tests.tiny_models import build_all
 
         folder = Path(tempfile.mkdtemp(prefix="chatvlm-test-tiny-"))
-        with torch.random.fork_rng(devices=[]):  # the builder's seeds stay its own
-            build_all(folder)
+        printed = io.StringIO()  # transformers' progress bars: shown only if the build fails
+        try:
+            with torch.random.fork_rng(devices=[]), redirect_stdout(printed), redirect_stderr(printed):
+                build_all(folder)  # the builder's seeds stay its own
+        except Exception as exc:
+            raise RuntimeError(f"building the tiny models failed:\n{printed.getvalue()[-3000:]}") from exc
         TINY_FOLDER.append(folder)
     return TINY_FOLDER[0]
 
