@@ -93,26 +93,37 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(env_extra: dict[str, str], log_path: Path, timeout: float = 120.0, args: tuple[str, ...] = ()):
-    """`python app.py [args]` on a free port; returns (process, base_url) once /health answers. A variable set to
-    "" in ``env_extra`` counts as unset (CHATVLM_HOST is 127.0.0.1 unless the test says otherwise)."""
+def launch_server(env_extra: dict[str, str], log_path: Path, args: tuple[str, ...] = ()) -> tuple[subprocess.Popen, str]:
+    """`python app.py [args]` on a free port, not waited for; returns (process, base_url). A variable set to "" in
+    ``env_extra`` counts as unset (CHATVLM_HOST is 127.0.0.1 unless the test says otherwise)."""
     port = free_port()
     env = {**os.environ, "PORT": str(port), "CHATVLM_HOST": "127.0.0.1", **env_extra}
-    log = log_path.open("wb")
-    process = subprocess.Popen([sys.executable, "app.py", *args], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen([sys.executable, "app.py", *args], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    return process, f"http://127.0.0.1:{port}"
+
+
+def wait_server(process: subprocess.Popen, base: str, log_path: Path, timeout: float = 120.0) -> None:
+    """Until the launched server's /health answers (killed, with its log's end, when it does not in ``timeout`` s)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"server exited early:\n{log_path.read_text(errors='replace')[-3000:]}")
         try:
             if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                return process, base
+                return
         except httpx.HTTPError:
             pass
-        time.sleep(0.3)
+        time.sleep(0.2)
     process.kill()
     raise RuntimeError(f"server did not start in {timeout}s:\n{log_path.read_text(errors='replace')[-3000:]}")
+
+
+def start_server(env_extra: dict[str, str], log_path: Path, timeout: float = 120.0, args: tuple[str, ...] = ()):
+    """`python app.py [args]` on a free port; returns (process, base_url) once /health answers."""
+    process, base = launch_server(env_extra, log_path, args)
+    wait_server(process, base, log_path, timeout)
+    return process, base
 
 
 @contextmanager
@@ -169,15 +180,30 @@ def stop_server(process: subprocess.Popen) -> None:
         process.kill()
 
 
-@pytest.fixture(scope="session")
-def live_server_log(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("server") / "server.log"
+# The session's cold `python app.py` servers start as soon as the tests are collected (when a collected test uses
+# them), side by side with each other and with the first tests, instead of one after another when first used.
+EARLY: dict[str, tuple[subprocess.Popen, str, Path]] = {}
+
+
+def early_server(name: str) -> tuple[subprocess.Popen, str, Path]:
+    """The session server ``name`` ("live_server" or "tiny_server"), launched now if it was not: (process, base, log)."""
+    if name not in EARLY:
+        env = EMBEDDED_DEFAULT if name == "live_server" else {"CHATVLM_CONFIG": str(build_tiny() / "config.yaml")}
+        log = Path(tempfile.mkdtemp(prefix=f"chatvlm-test-{name}-")) / "server.log"
+        EARLY[name] = (*launch_server(env, log), log)
+    return EARLY[name]
 
 
 @pytest.fixture(scope="session")
-def live_server(live_server_log):
+def live_server_log() -> Path:
+    return early_server("live_server")[2]
+
+
+@pytest.fixture(scope="session")
+def live_server():
     """`python app.py` with the repository's config.yaml."""
-    process, base = start_server(EMBEDDED_DEFAULT, live_server_log)
+    process, base, log = early_server("live_server")
+    wait_server(process, base, log)
     yield base
     stop_server(process)
 
@@ -263,9 +289,10 @@ def tiny_noloop_server(tiny_settings):
 
 
 @pytest.fixture(scope="session")
-def tiny_server(tmp_path_factory, tiny_config):
+def tiny_server():
     """`CHATVLM_CONFIG=<tiny>/config.yaml python app.py`."""
-    process, base = start_server({"CHATVLM_CONFIG": str(tiny_config)}, tmp_path_factory.mktemp("tiny-server") / "log")
+    process, base, log = early_server("tiny_server")
+    wait_server(process, base, log)
     yield base
     stop_server(process)
 
@@ -281,8 +308,13 @@ def tiny_server(tmp_path_factory, tiny_config):
 def pytest_collection_finish(session):
     import gc
 
-    if any("tiny_build" in getattr(item, "fixturenames", ()) for item in session.items):
+    used = {name for item in session.items for name in getattr(item, "fixturenames", ())}
+    if "live_server" in used:
+        early_server("live_server")
+    if "tiny_build" in used:
         build_tiny()
+    if "tiny_server" in used:
+        early_server("tiny_server")
     gc.collect()
     gc.freeze()
 
@@ -290,6 +322,10 @@ def pytest_collection_finish(session):
 def pytest_unconfigure(config):
     import shutil
 
+    for process, _, log in EARLY.values():
+        if process.poll() is None:  # launched, never used (an interrupted run)
+            stop_server(process)
+        shutil.rmtree(log.parent, ignore_errors=True)
     for folder in TINY_FOLDER:
         shutil.rmtree(folder, ignore_errors=True)
 

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from inference.settings import ModelSpec
-from tests.conftest import ROOT, free_port, serve_in_thread, start_server, stop_server
+from tests.conftest import ROOT, free_port, launch_server, serve_in_thread, stop_server, wait_server
 from tests.helpers import ENGLISH, encode, render_lines
 from tests.polling import loaded_backend
 
@@ -57,9 +57,10 @@ def served(replica: str) -> float:
 
 @pytest.fixture(scope="module")
 def replicas(tmp_path_factory, tiny_config):
-    started = [
-        start_server({"CHATVLM_CONFIG": str(tiny_config)}, tmp_path_factory.mktemp(f"replica{i}") / "log") for i in range(2)
-    ]
+    logs = [tmp_path_factory.mktemp(f"replica{i}") / "log" for i in range(2)]
+    started = [launch_server({"CHATVLM_CONFIG": str(tiny_config)}, log) for log in logs]  # both start at once
+    for (process, base), log in zip(started, logs, strict=True):
+        wait_server(process, base, log)
     yield started
     for process, _ in started:
         stop_server(process)
