@@ -27,6 +27,8 @@ from .values import Work
 
 log = logging.getLogger(__name__)
 
+STOP_WAIT_S = 1.0  # how long a close waits at least, after the grace, for the workers it told to stop
+
 
 class RunnerClosed(Exception):
     """The runner stopped admitting (its model is being unloaded); the manager loads the model again."""
@@ -256,7 +258,7 @@ class Runner:
             ticket._settle(error=gone)
         for ticket in running:
             ticket._abandon(gone)
-        join_until = time.monotonic() + max(5.0, grace_s)
+        join_until = time.monotonic() + max(STOP_WAIT_S, grace_s)  # told to stop: a worker ends at its next check
         for thread in self._threads:
             thread.join(timeout=max(0.1, join_until - time.monotonic()))
         alive = [t.name for t in self._threads if t.is_alive()]

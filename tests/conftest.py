@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import tempfile
 
@@ -17,7 +18,7 @@ import subprocess
 import sys
 import threading
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import httpx
@@ -93,28 +94,39 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(env_extra: dict[str, str], log_path: Path, timeout: float = 120.0, args: tuple[str, ...] = ()):
-    """`python app.py [args]` on a free port; returns (process, base_url) once /health answers. A variable set to
-    "" in ``env_extra`` counts as unset (CHATVLM_HOST is 127.0.0.1 unless the test says otherwise). Each process has
-    its own data directory unless ``env_extra`` names one (one server per data directory: a second refuses)."""
+def launch_server(env_extra: dict[str, str], log_path: Path, args: tuple[str, ...] = ()) -> tuple[subprocess.Popen, str]:
+    """`python app.py [args]` on a free port, not waited for; returns (process, base_url). A variable set to "" in
+    ``env_extra`` counts as unset (CHATVLM_HOST is 127.0.0.1 unless the test says otherwise). Each process has its own
+    data directory unless ``env_extra`` names one (one server per data directory: a second refuses to start)."""
     port = free_port()
     own = tempfile.mkdtemp(prefix="chatvlm-test-data-")
     env = {**os.environ, "PORT": str(port), "CHATVLM_HOST": "127.0.0.1", "CHATVLM_DATA_DIR": own, **env_extra}
-    log = log_path.open("wb")
-    process = subprocess.Popen([sys.executable, "app.py", *args], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen([sys.executable, "app.py", *args], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    return process, f"http://127.0.0.1:{port}"
+
+
+def wait_server(process: subprocess.Popen, base: str, log_path: Path, timeout: float = 120.0) -> None:
+    """Until the launched server's /health answers (killed, with its log's end, when it does not in ``timeout`` s)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"server exited early:\n{log_path.read_text(errors='replace')[-3000:]}")
         try:
             if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                return process, base
+                return
         except httpx.HTTPError:
             pass
-        time.sleep(0.3)
+        time.sleep(0.2)
     process.kill()
     raise RuntimeError(f"server did not start in {timeout}s:\n{log_path.read_text(errors='replace')[-3000:]}")
+
+
+def start_server(env_extra: dict[str, str], log_path: Path, timeout: float = 120.0, args: tuple[str, ...] = ()):
+    """`python app.py [args]` on a free port; returns (process, base_url) once /health answers."""
+    process, base = launch_server(env_extra, log_path, args)
+    wait_server(process, base, log_path, timeout)
+    return process, base
 
 
 @contextmanager
@@ -171,34 +183,69 @@ def stop_server(process: subprocess.Popen) -> None:
         process.kill()
 
 
-@pytest.fixture(scope="session")
-def live_server_log(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("server") / "server.log"
+# The session's cold `python app.py` servers start as soon as the tests are collected (when a collected test uses
+# them), side by side with each other and with the first tests, instead of one after another when first used.
+EARLY: dict[str, tuple[subprocess.Popen, str, Path]] = {}
+
+
+def early_server(name: str) -> tuple[subprocess.Popen, str, Path]:
+    """The session server ``name`` ("live_server" or "tiny_server"), launched now if it was not: (process, base, log)."""
+    if name not in EARLY:
+        env = (
+            {**EMBEDDED_DEFAULT, "CHATVLM_DATA_DIR": LIVE_DATA_DIR}
+            if name == "live_server"
+            else {"CHATVLM_CONFIG": str(build_tiny() / "config.yaml")}
+        )
+        log = Path(tempfile.mkdtemp(prefix=f"chatvlm-test-{name}-")) / "server.log"
+        EARLY[name] = (*launch_server(env, log), log)
+    return EARLY[name]
 
 
 @pytest.fixture(scope="session")
-def live_server(live_server_log):
+def live_server_log() -> Path:
+    return early_server("live_server")[2]
+
+
+@pytest.fixture(scope="session")
+def live_server():
     """`python app.py` with the repository's config.yaml."""
-    process, base = start_server({**EMBEDDED_DEFAULT, "CHATVLM_DATA_DIR": LIVE_DATA_DIR}, live_server_log)
+    process, base, log = early_server("live_server")
+    wait_server(process, base, log)
     yield base
     stop_server(process)
 
 
+TINY_FOLDER: list[Path] = []
+
+
+def build_tiny() -> Path:
+    """The tiny models (Qwen3-VL, GOT-OCR 2.0, ...) and a config that points at them, built once per test run in this
+    process, by what `python -m tests.tiny_models DIR` runs (tests/e2e/test_commands.py runs the command itself)."""
+    if not TINY_FOLDER:
+        import torch
+
+        from tests.tiny_models import build_all
+
+        folder = Path(tempfile.mkdtemp(prefix="chatvlm-test-tiny-"))
+        printed = io.StringIO()  # transformers' progress bars: shown only if the build fails
+        try:
+            with torch.random.fork_rng(devices=[]), redirect_stdout(printed), redirect_stderr(printed):
+                build_all(folder)  # the builder's seeds stay its own
+        except Exception as exc:
+            raise RuntimeError(f"building the tiny models failed:\n{printed.getvalue()[-3000:]}") from exc
+        TINY_FOLDER.append(folder)
+    return TINY_FOLDER[0]
+
+
 @pytest.fixture(scope="session")
-def tiny_build(tmp_path_factory) -> tuple[Path, str]:
-    """`python -m tests.tiny_models DIR`, as the README documents it, once per test run: the tiny Qwen3-VL and
-    GOT-OCR 2.0 and a config that points at them; returns (DIR, what the command printed)."""
-    folder = tmp_path_factory.mktemp("tiny")
-    done = subprocess.run(
-        [sys.executable, "-m", "tests.tiny_models", str(folder)], cwd=ROOT, capture_output=True, text=True, timeout=300
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    return folder, done.stdout
+def tiny_build() -> Path:
+    """The folder of the tiny models (built before the first test when a collected test needs them)."""
+    return build_tiny()
 
 
 @pytest.fixture(scope="session")
 def tiny_config(tiny_build) -> Path:
-    return tiny_build[0] / "config.yaml"
+    return tiny_build / "config.yaml"
 
 
 @pytest.fixture(scope="session")
@@ -249,11 +296,45 @@ def tiny_noloop_server(tiny_settings):
 
 
 @pytest.fixture(scope="session")
-def tiny_server(tmp_path_factory, tiny_config):
+def tiny_server():
     """`CHATVLM_CONFIG=<tiny>/config.yaml python app.py`."""
-    process, base = start_server({"CHATVLM_CONFIG": str(tiny_config)}, tmp_path_factory.mktemp("tiny-server") / "log")
+    process, base, log = early_server("tiny_server")
+    wait_server(process, base, log)
     yield base
     stop_server(process)
+
+
+# -- the garbage collector skips what was imported ------------------------------------------------------------------
+# The core collects the garbage after each unload; with Gradio, torch and transformers loaded, one full collection
+# scanned ~600k objects (0.3-0.4 s on this machine), dozens of times a run. Modules are never garbage: once the tests
+# are collected, and the tiny models built when a test needs them (which imports the transformers classes they use),
+# before any test loads a model, everything alive moves out of the collector's sight (gc.freeze), and each
+# collection scans only what the tests made since (~0.06 s).
+
+
+def pytest_collection_finish(session):
+    import gc
+
+    used = {name for item in session.items for name in getattr(item, "fixturenames", ())}
+    if "live_server" in used:
+        early_server("live_server")
+    if "tiny_build" in used:
+        build_tiny()
+    if "tiny_server" in used:
+        early_server("tiny_server")
+    gc.collect()
+    gc.freeze()
+
+
+def pytest_unconfigure(config):
+    import shutil
+
+    for process, _, log in EARLY.values():
+        if process.poll() is None:  # launched, never used (an interrupted run)
+            stop_server(process)
+        shutil.rmtree(log.parent, ignore_errors=True)
+    for folder in TINY_FOLDER:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 # -- CI allows no skip ---------------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""The benchmark scripts run end to end on data the test makes (a real run, small)."""
+"""The benchmark scripts run end to end on data the test makes (a real run, small). A release runs the benchmarks:
+these are release checks (the `slow` marker), as the figures they print are."""
 
 import json
 import math
@@ -10,6 +11,8 @@ import pytest
 
 from tests.conftest import ROOT
 from tests.helpers import ENGLISH, render_lines
+
+pytestmark = pytest.mark.slow  # release checks: the benchmarks (OCR quality, throughput, load)
 
 
 def summary_of(stdout: str) -> dict[str, str]:
@@ -24,7 +27,6 @@ def rate(value: str) -> float:
     return number
 
 
-@pytest.mark.slow
 def test_ocr_quality_benchmark_prints_its_summary(tmp_path):
     (tmp_path / "images").mkdir()
     (tmp_path / "gt").mkdir()
@@ -66,7 +68,7 @@ def test_ocr_quality_benchmark_prints_its_summary(tmp_path):
 
 def test_throughput_benchmark_runs_on_the_cpu_tiny_model(tiny_build):
     result = subprocess.run(
-        [sys.executable, "bench/throughput.py", "--requests", "4", "--max-tokens", "8", "--tiny-models", str(tiny_build[0])],
+        [sys.executable, "bench/throughput.py", "--requests", "4", "--max-tokens", "8", "--tiny-models", str(tiny_build)],
         cwd=ROOT,
         capture_output=True,
         text=True,

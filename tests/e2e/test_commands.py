@@ -38,10 +38,14 @@ def test_server_refuses_a_bad_config_with_a_clear_message(tmp_path):
     assert "Configuration error" in result.stderr and "precision" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_tiny_model_builder_runs_on_its_own(tiny_build):
-    """The session's tiny models come from the documented command; here is what it made."""
-    folder, printed = tiny_build
-    assert f"CHATVLM_CONFIG={folder}/config.yaml" in printed
+def test_tiny_model_builder_runs_on_its_own(tmp_path, tiny_build):
+    """`python -m tests.tiny_models DIR`, as the README documents it, builds what the session's tiny models are
+    (the session builds them in-process, with the same function)."""
+    folder = tmp_path / "tiny"
+    done = run(["-m", "tests.tiny_models", str(folder)])
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert f"CHATVLM_CONFIG={folder}/config.yaml" in done.stdout
+    assert sorted(p.name for p in folder.iterdir()) == sorted(p.name for p in tiny_build.iterdir())
     for name in ("qwen3_vl_tiny", "got_ocr_tiny"):
         assert (folder / name / "config.json").is_file() and list((folder / name).glob("*.safetensors"))
     config = (folder / "config.yaml").read_text()

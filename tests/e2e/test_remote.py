@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from inference.settings import ModelSpec
-from tests.conftest import ROOT, free_port, serve_in_thread, start_server, stop_server
+from tests.conftest import ROOT, free_port, launch_server, serve_in_thread, stop_server, wait_server
 from tests.helpers import ENGLISH, encode, render_lines
 from tests.polling import loaded_backend
 
@@ -57,9 +57,10 @@ def served(replica: str) -> float:
 
 @pytest.fixture(scope="module")
 def replicas(tmp_path_factory, tiny_config):
-    started = [
-        start_server({"CHATVLM_CONFIG": str(tiny_config)}, tmp_path_factory.mktemp(f"replica{i}") / "log") for i in range(2)
-    ]
+    logs = [tmp_path_factory.mktemp(f"replica{i}") / "log" for i in range(2)]
+    started = [launch_server({"CHATVLM_CONFIG": str(tiny_config)}, log) for log in logs]  # both start at once
+    for (process, base), log in zip(started, logs, strict=True):
+        wait_server(process, base, log)
     yield started
     for process, _ in started:
         stop_server(process)
@@ -175,7 +176,7 @@ def test_only_a_hung_replica_is_a_clear_503(tiny_settings, black_hole):
 @pytest.fixture(scope="module")
 def transformers_serve(tiny_build, tmp_path_factory):
     """`transformers serve` (transformers' own OpenAI-compatible server) on the tiny Qwen3-VL."""
-    folder = tiny_build[0] / "qwen3_vl_tiny"
+    folder = tiny_build / "qwen3_vl_tiny"
     port = free_port()
     log_path = tmp_path_factory.mktemp("transformers-serve") / "log"
     log = log_path.open("wb")

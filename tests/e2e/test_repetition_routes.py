@@ -33,12 +33,12 @@ def loop_client(tiny_build, tmp_path_factory):
     """Entries ``looping`` (the tiny Qwen3-VL) and ``got_looping`` (the tiny GOT-OCR 2.0), each a copy that loops;
     a loop is cut after 24 tokens; served by a real server in this process."""
     folder = tmp_path_factory.mktemp("loop")
-    settings = load_settings(tiny_build[0] / "config.yaml", env={})
+    settings = load_settings(tiny_build / "config.yaml", env={})
     settings.limits.shutdown_grace_s = 1  # nothing runs at the end: shut down quickly
     cut = {"repetition_min_tokens": 24, "repetition_max_period": 8, "ocr_max_tokens": 64}
     for model_id, tiny, copy in (("qwen3_vl_2b", "qwen3_vl_tiny", "looping"), ("got_ocr", "got_ocr_tiny", "got_looping")):
         entry = next(m for m in settings.models if m.id == model_id)
-        source = looping_copy(tiny_build[0] / tiny, folder / copy)
+        source = looping_copy(tiny_build / tiny, folder / copy)
         settings.models.append(entry.model_copy(update={"id": copy, "source": source, "options": {**entry.options, **cut}}))
     with serve_in_thread(settings) as (base, _), httpx.Client(base_url=base, timeout=120) as client:
         yield client

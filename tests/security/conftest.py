@@ -7,11 +7,14 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 import httpx
+import pytest
 
+from tests.conftest import ADMIN_KEY as ADMIN
+from tests.conftest import OTHER_KEY as OTHER
+from tests.conftest import USER_KEY as USER
 from tests.conftest import serve_in_thread
 
-USER, ADMIN, OTHER = "user-key-0123456789", "admin-key-9876543210", "other-user-key-55555"
-KEYS = [f"user:{USER}", f"admin:{ADMIN}", f"user:{OTHER}"]
+KEYS = [f"user:{USER}", f"admin:{ADMIN}", f"user:{OTHER}"]  # the session's keyed_server has these
 
 
 def changed(settings, **changes):
@@ -28,3 +31,20 @@ def live(settings, **changes):
     """A live server with these settings changed; yields (an HTTP client with its base URL set, the service)."""
     with serve_in_thread(changed(settings, **changes)) as (base, service), httpx.Client(base_url=base, timeout=120) as client:
         yield client, service
+
+
+# Servers shared by the modules, one per configuration, where nothing a test sends changes what the server answers
+# the next one. Servers with limits (rate limits, the wrong-key budget, upload lifetimes) stay each test's own.
+@pytest.fixture(scope="session")
+def open_server(settings):
+    """The plain settings (keys off, no rate limit), for the session; yields an HTTP client with its base URL set."""
+    with live(settings) as (client, _):
+        yield client
+
+
+@pytest.fixture(scope="session")
+def keyed_client(keyed_server):
+    """The session's keys-on server (tests/conftest.py's ``keyed_server``, with :data:`KEYS`), for tests that send
+    good keys or none: a wrong key would spend this address's wrong-key budget for the tests after it."""
+    with httpx.Client(base_url=keyed_server, timeout=120) as client:
+        yield client

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from inference import load_settings
-from tests.conftest import EMBEDDED_DEFAULT, ROOT, start_server, stop_server
+from tests.conftest import EMBEDDED_DEFAULT, ROOT, launch_server, stop_server, wait_server
 
 UNSET = {"CHATVLM_HOST": "", "GRADIO_SERVER_NAME": "", "SPACE_ID": "", "CHATVLM_API_KEYS": ""}  # "" counts as unset
 WARNING = "with no API keys"
@@ -27,26 +27,36 @@ def listening(port: int) -> set[str]:
     return found
 
 
-def started(tmp_path: Path, env: dict[str, str], args: tuple[str, ...] = ()) -> tuple[set[str], str]:
-    """Start ``python app.py``, and return where it listens and its log once it answers."""
-    log = tmp_path / "server.log"
-    process, base = start_server({**EMBEDDED_DEFAULT, **UNSET, **env}, log, args=args)
+@pytest.fixture(scope="module")
+def cold_starts(tmp_path_factory) -> dict[str, tuple[set[str], str]]:
+    """Both ways of starting ``python app.py`` at once (the README's, and every interface asked for): where each
+    listens and its log once it answers."""
+    ways = {"readme": ({}, ()), "every interface": ({"GRADIO_SERVER_NAME": "127.0.0.1"}, ("--host", "0.0.0.0"))}
+    launched = {}
+    for name, (env, args) in ways.items():
+        log = tmp_path_factory.mktemp("cold") / "server.log"
+        launched[name] = (*launch_server({**EMBEDDED_DEFAULT, **UNSET, **env}, log, args=args), log)
+    found = {}
     try:
-        return listening(int(base.rsplit(":", 1)[1])), log.read_text(errors="replace")
+        for name, (process, base, log) in launched.items():
+            wait_server(process, base, log)
+            found[name] = listening(int(base.rsplit(":", 1)[1])), log.read_text(errors="replace")
     finally:
-        stop_server(process)
+        for process, _, _ in launched.values():
+            stop_server(process)
+    return found
 
 
 @pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="needs Linux's /proc/net/tcp")
-def test_the_readme_way_listens_on_this_machine_only(tmp_path):
-    addresses, log = started(tmp_path, {})
+def test_the_readme_way_listens_on_this_machine_only(cold_starts):
+    addresses, log = cold_starts["readme"]
     assert addresses == {"127.0.0.1"}, log[-2000:]
     assert "Uvicorn running on http://127.0.0.1:" in log and WARNING not in log
 
 
 @pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="needs Linux's /proc/net/tcp")
-def test_every_interface_when_asked_and_a_warning_without_keys(tmp_path):
-    addresses, log = started(tmp_path, {"GRADIO_SERVER_NAME": "127.0.0.1"}, args=("--host", "0.0.0.0"))
+def test_every_interface_when_asked_and_a_warning_without_keys(cold_starts):
+    addresses, log = cold_starts["every interface"]
     assert addresses == {"0.0.0.0"}, log[-2000:]
     warnings = [line for line in log.splitlines() if WARNING in line]
     assert len(warnings) == 1 and "WARNING" in warnings[0] and "0.0.0.0" in warnings[0], log[-2000:]

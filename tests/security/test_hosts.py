@@ -14,13 +14,6 @@ from tests.security.conftest import ADMIN, KEYS, live
 
 
 @pytest.fixture(scope="module")
-def open_server(settings):
-    """Keys off (the default), the default host names."""
-    with live(settings) as (client, _):
-        yield client
-
-
-@pytest.fixture(scope="module")
 def named_server(settings):
     """Keys on, and names of its own: one exact name and a domain's names."""
     with live(settings, auth={"api_keys": KEYS}, server={"allowed_hosts": ["ocr.example.com", "*.corp.example"]}) as (client, _):

@@ -10,22 +10,10 @@ import pytest
 
 from inference.job_store import JobStore, database_url
 from tests.helpers import ENGLISH, encode, render_lines, text_pdf
-from tests.security.conftest import ADMIN, KEYS, USER, live
+from tests.security.conftest import ADMIN, USER, live
 
 PNG = encode(render_lines(ENGLISH[:1]))
 PDF = text_pdf([["Invoice number 4471 dated March 12"]], font_size=14)
-
-
-@pytest.fixture(scope="module")
-def open_server(settings):
-    with live(settings) as (client, service):
-        yield client
-
-
-@pytest.fixture(scope="module")
-def keyed_server(settings):
-    with live(settings, auth={"api_keys": KEYS}) as (client, service):
-        yield client
 
 
 def wait_for(what, timeout_s: float = 60.0, every_s: float = 0.05):
@@ -75,8 +63,8 @@ BAD_CALLS = [
 
 
 @pytest.mark.parametrize("keys", [False, True])
-def test_gradio_calls_with_an_unusable_body_get_a_clear_4xx(open_server, keyed_server, keys, caplog):
-    client = keyed_server if keys else open_server
+def test_gradio_calls_with_an_unusable_body_get_a_clear_4xx(open_server, keyed_client, keys, caplog):
+    client = keyed_client if keys else open_server
     headers = {"Authorization": f"Bearer {USER}"} if keys else {}
     for path, body, status in BAD_CALLS:
         response = client.post(path, json=body, headers=headers)
@@ -108,8 +96,8 @@ def test_head_is_answered_like_get_on_every_rest_route(open_server):
     assert refused.status_code == 405 and refused.headers["Allow"] == "GET, HEAD"
 
 
-def test_head_keeps_gets_access_rules_with_keys_on(keyed_server):
-    client = keyed_server
+def test_head_keeps_gets_access_rules_with_keys_on(keyed_client):
+    client = keyed_client
     assert client.head("/metrics").status_code == 401
     assert client.head("/metrics", headers={"Authorization": f"Bearer {USER}"}).status_code == 403
     assert client.head("/metrics", headers={"Authorization": f"Bearer {ADMIN}"}).status_code == 200

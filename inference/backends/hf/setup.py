@@ -98,11 +98,12 @@ def quantization(options: HfOptions) -> Any:
 
 
 def release(device: str) -> None:
-    """Return freed memory to the system: Python objects first, then the CUDA cache."""
-    gc.collect()
+    """Return freed accelerator memory: on CUDA, Python objects first, then the CUDA cache. On the CPU there is
+    no cache to empty: the manager collects the garbage after an unload (once for all models at a shutdown)."""
     if device == "cuda":
         import torch
 
+        gc.collect()
         torch.cuda.empty_cache()
 
 

@@ -1,4 +1,5 @@
 import threading
+import time
 
 import pytest
 
@@ -81,6 +82,7 @@ def test_a_status_never_waits_for_a_load(manager):
     states = set()
     while loader.is_alive():
         states.add(manager.status("rapid").state)
+        time.sleep(0.002)  # a reader, not a spin that takes the loader's turns on the GIL (a load takes ~0.5 s)
     loader.join()
     assert "loading" in states and manager.status("rapid").state == READY
 
