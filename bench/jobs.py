@@ -18,6 +18,7 @@ of the pages one of the two workers read. Other work on the machine shows in the
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import random
 import re
@@ -35,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 MODEL = "embedded"
 START_TIMEOUT_S = 180.0  # a cold process on a busy 2-core machine: imports and the model's first load
 ENDED = ("done", "failed", "cancelled")
+POLL_S = 0.25  # how often the job is polled (as a client would; the poll's own cost is small at this rate)
 
 
 def scanned_pdf(pages: int) -> bytes:
@@ -59,12 +61,32 @@ def load() -> str:
     return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
+def cpu_seconds(groups: dict[str, int]) -> dict[str, float]:
+    """CPU time (user + system, with reaped children's) of each process group, by name; this script's own as
+    ``client``."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out = dict.fromkeys(groups, 0.0)
+    names = {pgid: name for name, pgid in groups.items()}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        name = names.get(int(fields[2]))
+        if name is not None:
+            out[name] += sum(int(value) for value in fields[11:15]) / tick
+    own = os.times()
+    out["client"] = own.user + own.system
+    return out
+
+
 class Processes:
     """The processes started here (each in its own process group), stopped at the end; their logs in ``folder``."""
 
     def __init__(self, folder: Path):
         self.folder = folder
         self.running: list[tuple[subprocess.Popen, Path]] = []
+        self.groups: dict[str, int] = {}  # name -> process group, for the CPU time each took
 
     def start(self, name: str, command: list[str], env: dict[str, str]) -> tuple[subprocess.Popen, Path]:
         log = self.folder / f"{name}.log"
@@ -73,6 +95,7 @@ class Processes:
                 command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
             )
         self.running.append((process, log))
+        self.groups[name] = process.pid
         return process, log
 
     def stop(self, process: subprocess.Popen) -> None:
@@ -86,10 +109,9 @@ class Processes:
 
     def stop_all(self) -> None:
         for process, _ in reversed(self.running):
-            try:
+            with contextlib.suppress(ProcessLookupError, subprocess.TimeoutExpired):
                 self.stop(process)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                pass
+        self.groups.clear()
 
 
 def tail(log: Path, chars: int = 3000) -> str:
@@ -165,7 +187,7 @@ def run_job(base: str, files: list[tuple[str, bytes]], timeout: float) -> tuple[
                 break
             if time.monotonic() > deadline:
                 raise SystemExit(f"the job was not done in {timeout:.0f} s: {status}")
-            time.sleep(0.05)
+            time.sleep(POLL_S)
         seconds = time.perf_counter() - started
         if status["state"] != "done":
             raise SystemExit(f"the job ended {status['state']}: {status}")
@@ -184,10 +206,13 @@ def warm_up(base: str, workers: list[str], concurrency: int) -> None:
     print(f"  (warm-up: not every worker read a page: {now})")
 
 
-def measure(label: str, base: str, pdf: bytes, pages: int, workers: list[str], concurrency: int, timeout: float) -> dict:
+def measure(
+    label: str, base: str, pdf: bytes, pages: int, workers: list[str], concurrency: int, timeout: float, groups: dict[str, int]
+) -> dict:
     warm_up(base, workers, concurrency)
-    before, load_before = pages_read(base), load()
+    before, load_before, cpu_before = pages_read(base), load(), cpu_seconds(groups)
     seconds, status, result = run_job(base, [("scan.pdf", pdf)], timeout)
+    cpu = {name: spent - cpu_before.get(name, 0.0) for name, spent in cpu_seconds(groups).items()}
     after = pages_read(base)
     read = {w: after.get(w, 0) - before.get(w, 0) for w in after}
     read = {w: n for w, n in read.items() if n}
@@ -195,6 +220,8 @@ def measure(label: str, base: str, pdf: bytes, pages: int, workers: list[str], c
     empty = [p["page"] for p in doc.get("pages", []) if p.get("error") or not p.get("text", "").strip()]
     if status["pages_done"] != pages or len(doc.get("pages", [])) != pages or empty:
         raise SystemExit(f"{label}: {status['pages_done']}/{pages} pages, empty or failed: {empty}")
+    if sum(read.values()) != pages or (workers and not set(read) <= set(workers)):
+        raise SystemExit(f"{label}: /metrics says the {pages} pages were read by {read} (workers: {workers or 'this process'})")
     row = {
         "label": label,
         "seconds": seconds,
@@ -203,10 +230,9 @@ def measure(label: str, base: str, pdf: bytes, pages: int, workers: list[str], c
         "model_s": sum(p["processing_time"] for p in doc["pages"]),
         "open_s": status["started_at"] - status["created_at"] if status.get("started_at") else float("nan"),
         "load": f"{load_before} -> {load()}",
+        "cpu": cpu,
     }
-    print(
-        f"  {label}: {seconds:.1f} s, {row['pps']:.3f} pages/s, pages read by {read}, load average {row['load']}", flush=True
-    )
+    print(f"  {label}: {seconds:.1f} s, {row['pps']:.3f} pages/s, pages read by {read}, load average {row['load']}", flush=True)
     return row
 
 
@@ -244,8 +270,9 @@ def main(argv: list[str] | None = None) -> int:
     env.update(CHATVLM_CONFIG=str(config_copy(folder, concurrency)), CHATVLM_OCR_MODEL=MODEL, CHATVLM_PRELOAD=MODEL)
     started = time.perf_counter()
     pdf = scanned_pdf(args.pages)
+    rendered = time.perf_counter() - started
     print(
-        f"{args.pages} scanned pages (bench/pages.py, {len(pdf) / 1e6:.1f} MB PDF, rendered in {time.perf_counter() - started:.1f} s), "
+        f"{args.pages} scanned pages (bench/pages.py, {len(pdf) / 1e6:.1f} MB PDF, rendered in {rendered:.1f} s), "
         f"model {MODEL}, {concurrency} at once per process, {os.cpu_count()} CPUs, load average {load()}",
         flush=True,
     )
@@ -253,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     try:
         single = start_server(procs, "single", {**env, "CHATVLM_DATA_DIR": str(folder / "single")})
-        rows.append(measure("one process", single, pdf, args.pages, [], concurrency, args.timeout))
+        rows.append(measure("one process", single, pdf, args.pages, [], concurrency, args.timeout, procs.groups))
         procs.stop_all()  # its threads would compete for the cores with the workers
 
         redis, postgres = RedisService(), PostgresService()  # each in a temporary folder of its own
@@ -261,11 +288,14 @@ def main(argv: list[str] | None = None) -> int:
             redis.start()
             postgres.start()
             shared = {**env, "CHATVLM_BROKER_URL": redis.url, "CHATVLM_DATABASE_URL": postgres.url}
-            api = start_server(procs, "api", {**shared, "CHATVLM_DATA_DIR": str(folder / "api")})
+            api = start_server(procs, "api", {**shared, "CHATVLM_DATA_DIR": str(folder / "api"), "CHATVLM_PRELOAD": ""})
+            groups = {**procs.groups, "redis": redis.pid, "postgres": postgres.pid}
             start_worker(procs, "w1", shared, concurrency)
-            rows.append(measure("one worker", api, pdf, args.pages, ["w1"], concurrency, args.timeout))
+            groups["w1"] = procs.groups["w1"]
+            rows.append(measure("one worker", api, pdf, args.pages, ["w1"], concurrency, args.timeout, groups))
             start_worker(procs, "w2", shared, concurrency)
-            rows.append(measure("two workers", api, pdf, args.pages, ["w1", "w2"], concurrency, args.timeout))
+            groups["w2"] = procs.groups["w2"]
+            rows.append(measure("two workers", api, pdf, args.pages, ["w1", "w2"], concurrency, args.timeout, groups))
         finally:
             procs.stop_all()
             redis.close()
@@ -287,6 +317,10 @@ def main(argv: list[str] | None = None) -> int:
             f"{row['open_s']:>8.2f} {row['model_s']:>8.1f}  {shares}"
         )
     print("(opened s: from the POST until the job ran; model s: the pages' reading times added up)")
+    print(f"\nCPU seconds per page, by process (client: this script, polling every {POLL_S} s)")
+    for row in rows:
+        spent = ", ".join(f"{name} {value / args.pages:.2f}" for name, value in row["cpu"].items())
+        print(f"{row['label']:<12} {sum(row['cpu'].values()) / args.pages:>6.2f}  ({spent})")
     two = rows[2]["read"]
     share_min = min((two.get(w, 0) / args.pages for w in ("w1", "w2")), default=0.0)
     print(
