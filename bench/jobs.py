@@ -12,7 +12,9 @@ by the embedded OCR. Each setup first reads a small warm-up job (until every wor
 loaded), then the document: pages/s from the POST to the poll that sees it done, and who read which page
 (/metrics ``chatvlm_jobs_pages_read{worker=...}``, before and after). Ends with a one-line key=value summary:
 ``single_pps`` and, as ratios to it, ``one_worker_x`` and ``two_workers_x``; ``worker_share_min``: the smaller share
-of the pages one of the two workers read. Other work on the machine shows in the load averages printed.
+of the pages one of the two workers read; ``one_worker_cpu_x`` / ``two_workers_cpu_x``: the single process's CPU
+seconds a page over the distributed setup's (every process of it: API replica, workers, Redis, PostgreSQL, this
+client), which other work on a shared machine moves far less than pages/s (that work shows in the load averages).
 """
 
 from __future__ import annotations
@@ -273,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     rendered = time.perf_counter() - started
     print(
         f"{args.pages} scanned pages (bench/pages.py, {len(pdf) / 1e6:.1f} MB PDF, rendered in {rendered:.1f} s), "
-        f"model {MODEL}, {concurrency} at once per process, {os.cpu_count()} CPUs, load average {load()}",
+        f"model {MODEL}, concurrency {concurrency} per process, {os.cpu_count()} CPUs, load average {load()}",
         flush=True,
     )
     procs = Processes(folder)
@@ -308,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(folder, ignore_errors=True)
 
     single_pps = rows[0]["pps"]
-    print(f"\n{args.pages}-page scanned PDF as a job, {concurrency} pages at once per process")
+    print(f"\n{args.pages}-page scanned PDF as a job, concurrency {concurrency} per process (jobs.workers, --concurrency)")
     print(f"{'setup':<12} {'seconds':>8} {'pages/s':>8} {'x single':>8} {'opened s':>8} {'model s':>8}  pages read by")
     for row in rows:
         shares = ", ".join(f"{w}: {n} ({n / args.pages:.0%})" for w, n in sorted(row["read"].items()))
@@ -323,9 +325,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{row['label']:<12} {sum(row['cpu'].values()) / args.pages:>6.2f}  ({spent})")
     two = rows[2]["read"]
     share_min = min((two.get(w, 0) / args.pages for w in ("w1", "w2")), default=0.0)
+    cpu = [sum(row["cpu"].values()) / args.pages for row in rows]  # CPU s a page, every process of the setup
     print(
         f"single_pps={single_pps:.3f} one_worker_x={rows[1]['pps'] / single_pps:.2f} "
-        f"two_workers_x={rows[2]['pps'] / single_pps:.2f} worker_share_min={share_min:.2f}"
+        f"two_workers_x={rows[2]['pps'] / single_pps:.2f} worker_share_min={share_min:.2f} "
+        f"one_worker_cpu_x={cpu[0] / cpu[1]:.2f} two_workers_cpu_x={cpu[0] / cpu[2]:.2f}"
     )
     return 0
 

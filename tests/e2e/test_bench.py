@@ -132,8 +132,11 @@ def test_jobs_benchmark_runs_a_job_three_ways_and_prints_its_summary():
     )
     assert result.returncode == 0, (result.stdout[-2000:], result.stderr[-3000:])
     summary = summary_of(result.stdout)
-    assert set(summary) == {"single_pps", "one_worker_x", "two_workers_x", "worker_share_min"}, summary
-    assert f"{pages}-page scanned PDF as a job, 1 pages at once per process" in result.stdout  # what was asked
+    assert list(summary) == [
+        *("single_pps", "one_worker_x", "two_workers_x", "worker_share_min"),  # the line, then CPU ratios
+        *("one_worker_cpu_x", "two_workers_cpu_x"),
+    ], summary
+    assert f"{pages}-page scanned PDF as a job, concurrency 1 per process" in result.stdout  # what was asked
     rows = {}
     for label in ("one process", "one worker", "two workers"):
         row = re.search(rf"^{label} +([\d.]+) +([\d.]+) +([\d.]+) +[\d.]+ +[\d.]+  (.*)$", result.stdout, re.MULTILINE)
@@ -151,5 +154,13 @@ def test_jobs_benchmark_runs_a_job_three_ways_and_prints_its_summary():
     assert float(summary["single_pps"]) == pytest.approx(rows["one process"][0], rel=0.01)
     for key, label in (("one_worker_x", "one worker"), ("two_workers_x", "two workers")):
         assert float(summary[key]) == pytest.approx(rows[label][0] / rows["one process"][0], rel=0.02, abs=0.01), summary
+    # CPU a page: the single process's over each setup's (all its processes), from the CPU table printed
+    cpu = {
+        label: float(re.search(rf"^{label} +([\d.]+)  \(", result.stdout, re.MULTILINE)[1])
+        for label in ("one process", "one worker", "two workers")
+    }
+    assert all(0.5 < spent < 120 for spent in cpu.values()), cpu  # reading a scanned A4 page takes CPU seconds
+    for key, label in (("one_worker_cpu_x", "one worker"), ("two_workers_cpu_x", "two workers")):
+        assert float(summary[key]) == pytest.approx(cpu["one process"] / cpu[label], rel=0.03, abs=0.01), (summary, cpu)
     two = rows["two workers"][1]
     assert float(summary["worker_share_min"]) == min(two.get("w1", 0), two.get("w2", 0)) / pages, (summary, two)
