@@ -116,3 +116,53 @@ def test_load_benchmark_prints_its_summary_and_loads_only_this_machine(live_serv
         [sys.executable, "bench/load.py", "http://192.0.2.1:8000"], cwd=ROOT, capture_output=True, text=True, timeout=60
     )
     assert elsewhere.returncode != 0 and "loopback" in elsewhere.stderr
+
+
+@pytest.mark.slow  # three setups of real processes (a server; Redis, PostgreSQL, an API replica and two workers)
+def test_jobs_benchmark_runs_a_job_three_ways_and_prints_its_summary():
+    from tests.services import postgres_missing, redis_missing
+
+    if reason := redis_missing() or postgres_missing():
+        pytest.skip(reason)
+    pages = 2
+    result = subprocess.run(
+        [sys.executable, "bench/jobs.py", "--pages", str(pages), "--concurrency", "1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert result.returncode == 0, (result.stdout[-2000:], result.stderr[-3000:])
+    summary = summary_of(result.stdout)
+    assert list(summary) == [
+        *("single_pps", "one_worker_x", "two_workers_x", "worker_share_min"),  # the line, then CPU ratios
+        *("one_worker_cpu_x", "two_workers_cpu_x"),
+    ], summary
+    assert f"{pages}-page scanned PDF as a job, concurrency 1 per process" in result.stdout  # what was asked
+    rows = {}
+    for label in ("one process", "one worker", "two workers"):
+        row = re.search(rf"^{label} +([\d.]+) +([\d.]+) +([\d.]+) +[\d.]+ +[\d.]+  (.*)$", result.stdout, re.MULTILINE)
+        assert row, (label, result.stdout)
+        seconds, pps, ratio = (float(v) for v in row.groups()[:3])
+        # every page was read, by whom the setup has: this process, w1 alone, w1 and w2 (each page once)
+        readers = {name: int(n) for name, n in re.findall(r"([\w:.-]+): (\d+) \(", row[4])}
+        assert sum(readers.values()) == pages, (label, readers)
+        rows[label] = (rate(str(pps)), readers)
+        assert pps == pytest.approx(pages / seconds, rel=0.02, abs=0.002), (label, row[0])
+        assert ratio == pytest.approx(pps / rows["one process"][0], rel=0.02, abs=0.01), (label, row[0])
+    assert len(rows["one process"][1]) == 1 and set(rows["one worker"][1]) == {"w1"}, rows
+    assert set(rows["two workers"][1]) <= {"w1", "w2"}, rows
+    # the summary is of the figures in the table
+    assert float(summary["single_pps"]) == pytest.approx(rows["one process"][0], rel=0.01)
+    for key, label in (("one_worker_x", "one worker"), ("two_workers_x", "two workers")):
+        assert float(summary[key]) == pytest.approx(rows[label][0] / rows["one process"][0], rel=0.02, abs=0.01), summary
+    # CPU a page: the single process's over each setup's (all its processes), from the CPU table printed
+    cpu = {
+        label: float(re.search(rf"^{label} +([\d.]+)  \(", result.stdout, re.MULTILINE)[1])
+        for label in ("one process", "one worker", "two workers")
+    }
+    assert all(0.5 < spent < 120 for spent in cpu.values()), cpu  # reading a scanned A4 page takes CPU seconds
+    for key, label in (("one_worker_cpu_x", "one worker"), ("two_workers_cpu_x", "two workers")):
+        assert float(summary[key]) == pytest.approx(cpu["one process"] / cpu[label], rel=0.03, abs=0.01), (summary, cpu)
+    two = rows["two workers"][1]
+    assert float(summary["worker_share_min"]) == min(two.get("w1", 0), two.get("w2", 0)) / pages, (summary, two)
