@@ -148,7 +148,10 @@ def main(argv: list[str] | None = None) -> int:
             )
         models = [m.strip() for m in args.models.split(",") if m.strip()] if args.models else [m.id for m in settings.models]
         name = args.name or worker_name()
+        if args.models:  # the models it was told to serve load now, not at their first page
+            settings.server.preload = models
         app, service, stop = build(settings, models, name)
+        service.preload()
     except (ConfigError, Exception) as exc:
         print(f"Configuration error: {exc}" if isinstance(exc, ConfigError) else f"Cannot start: {exc}", file=sys.stderr)
         return 2
