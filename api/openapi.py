@@ -104,8 +104,8 @@ def install(app: FastAPI, settings: Settings) -> None:
                     extra += [401, 403]
                 if method.upper() in UNSAFE_METHODS:
                     extra.append(403)  # a request from a page on another site
-                if limited and counts_against_limit(method.upper(), path):
-                    extra.append(429)
+                if (limited and counts_against_limit(method.upper(), path)) or keys_on:
+                    extra.append(429)  # the rate limit; with keys on also the wrong-key limit, before any route
                 for code in extra:
                     responses.setdefault(str(code), _error(code, path))
         for name, body in components.items():

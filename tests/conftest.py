@@ -250,7 +250,8 @@ def tiny_config(tiny_build) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_settings(tiny_config):
-    return short_grace(load_settings(tiny_config, env={}))
+    # its own data directory: the in-process tiny servers' jobs are kept outside the tiny build's folder
+    return short_grace(load_settings(tiny_config, env={"CHATVLM_DATA_DIR": tempfile.mkdtemp(prefix="chatvlm-test-tiny-")}))
 
 
 @pytest.fixture(scope="session")

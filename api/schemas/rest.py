@@ -18,7 +18,8 @@ WHY = {
     404: "Unknown model (the detail lists the valid ids), or unknown or expired job",
     409: "The job has not finished yet: its state is in the detail",
     413: "A file (or the whole request) is larger than the server's limit",
-    429: "Too many requests for this key or address; Retry-After says when to try again",
+    429: "Too many requests for this key or address, or too many wrong keys from this address; Retry-After says when "
+    "to try again",
     503: "The model cannot run here, the server is busy (Retry-After), the request took longer than the server's "
     "time limit, or the GPU ran out of memory",
 }

@@ -60,7 +60,7 @@ def server(request, settings, private):
         link_dir.mkdir(parents=True)
         (link_dir / "innocent.pdf").symlink_to(private)
         service.jobs  # noqa: B018 (the jobs database now exists in the data directory)
-        jobs_db = service.data_dir / "jobs.sqlite3"
+        jobs_db = service.data_dir / "jobs.db"
         assert jobs_db.exists()
         attacks = {
             "absolute": str(private),

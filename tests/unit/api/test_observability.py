@@ -112,4 +112,9 @@ def test_with_keys_and_limits_the_schema_shows_security_and_429(settings):
     ocr = schema["paths"]["/ocr"]["post"]
     assert {"401", "403", "429"} <= set(ocr["responses"]) and ocr["security"]
     assert "security" not in schema["paths"]["/health"]["get"]  # probes stay open
-    assert "429" not in schema["paths"]["/models"]["get"]["responses"]  # reads are not limited
+    assert "429" in schema["paths"]["/models"]["get"]["responses"]  # a read too, when its sender's wrong keys are over
+    configured.auth.api_keys = []  # keys off: no wrong-key limit, and reads are not charged to the rate limit
+    with TestClient(create_app(configured), base_url=LOCAL) as client:
+        schema = client.get("/openapi.json").json()
+    assert "429" in schema["paths"]["/ocr"]["post"]["responses"]
+    assert "429" not in schema["paths"]["/models"]["get"]["responses"]
