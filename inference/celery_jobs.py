@@ -24,10 +24,23 @@ QUEUE_PREFIX = "chatvlm.pages."
 OPEN_TASK = "chatvlm.open_job"
 READ_TASK = "chatvlm.read_page"
 SWEEP_LOCK = "chatvlm:sweep"
+OPEN_PREFIX = "chatvlm.open."
 
 
 def queue_name(model_id: str) -> str:
     return QUEUE_PREFIX + model_id
+
+
+def open_queue_name(model_id: str) -> str:
+    """The queue of a model's jobs to open: apart from its pages, so that a job is opened (and its pages take their
+    turn) without waiting behind other jobs' pages."""
+    return OPEN_PREFIX + model_id
+
+
+def key_window(settings: Settings) -> int:
+    """Pages of one key sent to a model's queue and not yet read, at most: enough to keep the workers busy for a key
+    alone, few enough that another key's pages soon come between them."""
+    return 4 * settings.jobs.workers
 
 
 def visibility_timeout(settings: Settings) -> float:
@@ -78,20 +91,27 @@ class CeleryQueue:
 
     def add_job(self, job_id: str, owner: str | None, model: str, priority: int = 1) -> None:
         """Send the job's opening unit; when the broker does not answer, the sweep sends it later (the job is kept).
-        (A model's queue is first in, first out here: ``priority`` orders a key's jobs in one process only.)"""
-        self._send(OPEN_TASK, [job_id], model)
+        (``priority`` is the job's: its pages are sent in its key's turn, its highest-priority jobs first.)"""
+        self._send(OPEN_TASK, [job_id], model, open_queue_name(model))
 
-    def add_pages(self, job_id: str, model: str, todo: list[tuple[int, int]]) -> None:
-        for idx, page in todo:
-            self._send(READ_TASK, [job_id, idx, page], model)
+    def refill(self, key: str | None) -> int:
+        """Send the next pages of ``key``'s jobs, up to :func:`key_window` sent and not yet read (called when a job
+        was opened and after each of its pages): a model's queue then holds at most a window of each key's pages, so
+        keys take turns in it, and a key's jobs by priority, then in turns. How many were sent."""
+        if key is None:
+            return 0
+        claimed = self.store.claim_window(key, key_window(self.settings))
+        for job_id, model, idx, page in claimed:
+            self._send(READ_TASK, [job_id, idx, page, key], model)
+        return len(claimed)
 
     def cancel(self, job_id: str) -> None:
         """Nothing to send: workers drop a cancelled job's queued units when they take them (one query each), and
         stop its running pages within a second (they watch the store)."""
 
-    def _send(self, task: str, args: list, model: str) -> None:
+    def _send(self, task: str, args: list, model: str, queue: str | None = None) -> None:
         try:
-            self.app.send_task(task, args=args, queue=queue_name(model), retry=True, retry_policy={"max_retries": 2})
+            self.app.send_task(task, args=args, queue=queue or queue_name(model), retry=True, retry_policy={"max_retries": 2})
         except Exception as exc:  # the broker is away: the sweep sends it once it is back
             log.warning("could not send %s%s to the broker (%s); the sweep will", task, args, type(exc).__name__)
 
@@ -141,11 +161,10 @@ class CeleryQueue:
                 self.add_job(job.id, job.owner, job.model)
                 sent += 1
             else:
-                todo = self.store.pending(job.id)
-                self.add_pages(job.id, job.model, todo)
-                sent += len(todo)
+                self.store.unsend(job.id)  # its messages were lost: its pages wait to be sent again, in its key's turn
+                sent += self.refill(self.store.key_of(job.id))
             self.store.touch(job.id)
-            log.info("job %s had not moved: %d unit(s) sent again", job.id, len(todo) if job.state != "queued" else 1)
+            log.info("job %s had not moved: its units are sent again", job.id)
         return sent
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from sqlalchemy import Connection, and_, case, create_engine, delete, event, func, insert, select, update
 
 from .job_store_keys import KeyStore
+from .job_store_window import WindowStore
 from .job_tables import (
     CANCELLED,
     DONE,
@@ -50,7 +51,7 @@ def database_url(data_dir: Path) -> str:
     return f"sqlite:///{data_dir / SQLITE_FILE}"
 
 
-class JobStore(KeyStore):
+class JobStore(KeyStore, WindowStore):
     """The jobs database (an SQLAlchemy URL: ``sqlite:///...`` or ``postgresql+psycopg://...``); the Idempotency-Keys'
     SQL is :class:`~inference.job_store_keys.KeyStore`'s."""
 

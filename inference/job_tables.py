@@ -80,6 +80,8 @@ pages = Table(
     Column("worker", String(256)),  # who read it
     # -- live events (issue 20, point 2) --
     Column("seq", Integer),  # the job's pages_done just after this page was written: the event id (NULL until read)
+    # -- the distributed mode's window (issue 20, point 6) --
+    Column("sent", Float),  # when its unit was sent to the broker (NULL: not yet: it waits its key's turn)
 )
 
 

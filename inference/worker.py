@@ -21,7 +21,7 @@ from sqlalchemy.exc import OperationalError
 
 from .callbacks import POLL_S, Deliverer
 from .cancel import CancelToken
-from .celery_jobs import OPEN_TASK, READ_TASK, CeleryQueue, queue_name, shown
+from .celery_jobs import OPEN_TASK, READ_TASK, CeleryQueue, open_queue_name, queue_name, shown
 from .errors import Cancelled, ConfigError, Overloaded
 from .job_store import RUNNING, JobStore
 from .job_work import JobWork, worker_name
@@ -103,14 +103,11 @@ def build(settings: Settings, models: list[str], name: str) -> tuple[Any, Infere
 
     @app.task(name=OPEN_TASK)
     def open_job(job_id: str) -> None:
-        todo = _retrying(lambda: work.open_job(job_id), stop)
-        if todo:
-            job = store.job(job_id)
-            if job is not None:
-                sender.add_pages(job_id, job.model, todo)
+        if _retrying(lambda: work.open_job(job_id), stop):
+            sender.refill(store.key_of(job_id))  # its first pages, in its key's window
 
     @app.task(name=READ_TASK)
-    def read_page(job_id: str, idx: int, page: int) -> None:
+    def read_page(job_id: str, idx: int, page: int, key: str | None = None) -> None:
         token = watch.add(job_id)
         try:
             while not stop.is_set():
@@ -123,6 +120,8 @@ def build(settings: Settings, models: list[str], name: str) -> tuple[Any, Infere
                     return  # the job was cancelled (or this worker stops: the unit is delivered again)
         finally:
             watch.remove(job_id, token)
+            if not stop.is_set():
+                _retrying(lambda: sender.refill(key if key is not None else store.key_of(job_id)), stop)
 
     _every(1.0, watch.check, stop, "cancel-watch")
     _every(settings.jobs.sweep_s, sender.sweep, stop, "sweep")
@@ -170,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
                 "worker",
                 "--pool=threads",
                 f"--concurrency={concurrency}",
-                f"--queues={','.join(queue_name(m) for m in models)}",
+                f"--queues={','.join(q for m in models for q in (open_queue_name(m), queue_name(m)))}",
                 f"--hostname={name}@%h",
                 "--without-gossip",
                 "--without-mingle",

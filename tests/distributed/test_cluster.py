@@ -148,6 +148,20 @@ def test_a_documents_pages_are_spread_over_both_workers_and_each_written_once(cl
     assert all(count >= 1 for count in by_worker.values()), f"one worker read every page: {by_worker}"
 
 
+def test_a_short_job_is_not_held_behind_a_long_one(cluster, reference):
+    # The queue holds at most a window of a key's pages: a later short job's pages go ahead of the long one's
+    # that were not sent yet (first in, first out would put them behind all 30).
+    long_job = submit(cluster.b, scanned(30), "long.pdf")
+    wait_for(lambda: status(cluster.b, long_job["id"]), lambda body: body["state"] == "running", what="long job opened")
+    short = submit(cluster.b, scanned(2), "short.pdf")
+    done = ended(cluster, cluster.b, short["id"])
+    long_then = status(cluster.b, long_job["id"])
+    assert done["state"] == "done" and done["pages_done"] == 2
+    assert long_then["state"] == "running" and long_then["pages_done"] < 30, long_then
+    finished = ended(cluster, cluster.b, long_job["id"], timeout=180)
+    assert finished["state"] == "done" and finished["pages_done"] == 30
+
+
 def test_an_api_replica_killed_right_after_its_202_loses_nothing(cluster, db, reference):
     job = submit(cluster.a)
     port = cluster.a.port
@@ -228,7 +242,7 @@ def test_a_cancel_on_one_replica_stops_the_job_on_every_worker(cluster, db, refe
     long = submit(cluster.a, scanned(40), "long.pdf")
     wait_for(lambda: status(cluster.b, long["id"]), lambda body: body["pages_done"] >= 1, 60, 0.05, "a page read")
     queued = metric(cluster.b, "chatvlm_jobs_queue_depth")["embedded"]
-    assert queued >= 10, queued  # its pages wait in the model's queue
+    assert queued >= 1, queued  # some of its pages wait in the model's queue (a window of its key's: see the short-job test)
 
     cancelled = HTTP.delete(f"{cluster.b.url}/jobs/{long['id']}")
     assert cancelled.status_code == 200, cancelled.text

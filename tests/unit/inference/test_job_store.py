@@ -95,3 +95,26 @@ def test_a_cancelled_job_takes_no_more_pages(store):
     assert store.save_read(job_id, read(0, 1), "w1") is None and not store.is_pending(job_id, 0, 2)
     store.delete(job_id)
     assert store.job(job_id) is None and store.reads(job_id) == [] and store.file_data(job_id, 0) is None
+
+
+def opened_job(store: JobStore, payer: str, pages: int, priority: int = 1) -> str:
+    job_id = uuid.uuid4().hex
+    store.add(job_id, None, "embedded", None, None, False, [("a.pdf", b"%PDF")], priority, payer)
+    store.opened(job_id, [Opened("a.pdf", True, list(range(1, pages + 1)), 0.1, None, [])])
+    return job_id
+
+
+def test_a_keys_window_sends_its_high_priority_job_first_then_its_jobs_in_turns(store):
+    key = f"address {uuid.uuid4().hex[:8]}"
+    normal = opened_job(store, key, 5)
+    high = opened_job(store, key, 2, priority=2)
+    first = store.claim_window(key, 3)
+    assert [(job, page) for job, _, _, page in first] == [(high, 1), (high, 2), (normal, 1)]
+    assert store.claim_window(key, 3) == []  # three sent and not read: the window is full
+    later = opened_job(store, key, 2)  # a later job of the same key goes before the earlier one's next pages
+    store.save_read(high, read(0, 1), "w1")
+    assert [(job, page) for job, _, _, page in store.claim_window(key, 3)] == [(later, 1)]
+    other = opened_job(store, f"address {uuid.uuid4().hex[:8]}", 2)  # another key has its own window
+    assert len(store.claim_window(store.key_of(other), 3)) == 2
+    store.unsend(normal)  # its units were lost: they wait their turn again
+    assert (normal, 1) in [(job, page) for job, _, _, page in store.claim_window(key, 4)]
