@@ -41,6 +41,17 @@ EVENT_SCHEMA = {  # one event (OpenAPI before 3.2: the schema of a text/event-st
 _streams: Counter[str] = Counter()  # open streams by caller (this process's event loop only touches it)
 
 
+STREAM_EXAMPLE = (
+    'event: state\ndata: {"state": "running", "pages_done": 0, "pages_total": 2}\n\n'
+    'id: 1\nevent: page\ndata: {"file": "report.pdf", "file_index": 0, "page": 1, "text": "Annual report", "error": null, '
+    '"pages_done": 1, "pages_total": 2}\n\n'
+    'id: 2\nevent: page\ndata: {"file": "report.pdf", "file_index": 0, "page": 2, "text": "Revenue grew", "error": null, '
+    '"pages_done": 2, "pages_total": 2}\n\n'
+    'event: end\ndata: {"state": "done", "pages_done": 2, "pages_total": 2, "error": null, '
+    '"result_url": "/jobs/5f0c2a9e8b7d4c3a9e1f2b3c4d5e6f70/result"}\n\n'
+)
+
+
 def sse(event: str, data: dict, event_id: int | None = None) -> str:
     head = f"id: {event_id}\n" if event_id is not None else ""
     return f"{head}event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
@@ -61,7 +72,7 @@ def _last_id(header: str | None, query: int | None) -> int:
     responses={
         **errors(400, 404, 429, 503),
         200: {
-            "content": {"text/event-stream": {"schema": EVENT_SCHEMA}},
+            "content": {"text/event-stream": {"schema": EVENT_SCHEMA, "example": STREAM_EXAMPLE}},
             "description": "server-sent events: 'state' {state, pages_done, pages_total} when the state changes, 'page' "
             "{file, file_index, page, text, error, pages_done, pages_total} for each page as it is written (its id: "
             "the job's pages_done then), and a last 'end' {state, pages_done, pages_total, error, result_url}",

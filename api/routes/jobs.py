@@ -259,7 +259,14 @@ RESULT = {
     "model": "embedded",
     "processing_time": 37.5,
 }
-SUBMIT_FORM = {"files": ["report.pdf", "scan.png"], "model": "embedded", "language": "en", "pages": "1-10", "priority": "normal"}
+SUBMIT_FORM = {
+    "files": ["report.pdf", "scan.png"],
+    "model": "embedded",
+    "language": "en",
+    "pages": "1-10",
+    "priority": "normal",
+    "callback_url": "https://hooks.example.com/chatvlm",
+}
 
 
 def _json(example: object, description: str | None = None) -> dict:

@@ -3,6 +3,7 @@ among them) and the Idempotency-Key header, and an example of each answer that t
 
 from __future__ import annotations
 
+import json
 import re
 
 from inference.idempotency import KEY_PATTERN, MAX_KEY_CHARS, check_key
@@ -32,6 +33,18 @@ def test_every_jobs_endpoint_has_examples_its_models_accept(app):
         for code, answer in operation["responses"].items():
             if code in ("409", "429") and method == "post":
                 assert example(answer)["detail"], (path, code)
+
+    events = schema["paths"]["/jobs/{job_id}/events"]["get"]
+    stream = events["responses"]["200"]["content"]["text/event-stream"]["example"]
+    blocks = [block for block in stream.split("\n\n") if block]
+    assert [line.split(": ", 1)[1] for block in blocks for line in block.splitlines() if line.startswith("event: ")] == [
+        "state",
+        "page",
+        "page",
+        "end",
+    ]
+    for block in blocks:  # each event's data is JSON, as a client parses it
+        json.loads(next(line for line in block.splitlines() if line.startswith("data: "))[6:])
 
     submit = schema["paths"]["/jobs"]["post"]
     form = submit["requestBody"]["content"]["multipart/form-data"]
