@@ -10,29 +10,14 @@ import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import pytest
 from sqlalchemy import MetaData, Table, create_engine, inspect, text
 
 from inference.callbacks import Deliverer
 from inference.job_events import pages_after
 from inference.job_store import DONE, FAILED, JobStore, Opened, database_url
 from inference.job_tables import metadata
-from inference.page_results import PageRead
 from inference.settings import JobSettings
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request, tmp_path):
-    if request.param == "sqlite":
-        store = JobStore(database_url(tmp_path))
-    else:
-        store = JobStore(request.getfixturevalue("postgres_service").url)
-    yield store
-    store.close()
-
-
-def read(idx: int, page: int, text: str = "x") -> PageRead:
-    return PageRead(idx, page, (10, 20), "ocr", 0.1, text=text)
+from tests.unit.inference.conftest import page_read as read
 
 
 def a_job(store: JobStore, callback_url: str | None = None) -> str:

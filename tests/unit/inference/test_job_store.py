@@ -6,24 +6,8 @@ from __future__ import annotations
 import threading
 import uuid
 
-import pytest
-
-from inference.job_store import DONE, QUEUED, RUNNING, JobStore, Opened, database_url
-from inference.page_results import PageRead
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request, tmp_path):
-    if request.param == "sqlite":
-        store = JobStore(database_url(tmp_path))
-    else:
-        store = JobStore(request.getfixturevalue("postgres_service").url)
-    yield store
-    store.close()
-
-
-def read(idx: int, page: int, text: str = "x") -> PageRead:
-    return PageRead(idx, page, (10, 20), "ocr", 0.1, text=text)
+from inference.job_store import DONE, QUEUED, RUNNING, JobStore, Opened
+from tests.unit.inference.conftest import page_read as read
 
 
 def a_job(store: JobStore, uploads=(("a.pdf", b"%PDF-a"), ("b.png", b"png"))) -> str:
