@@ -23,9 +23,9 @@ from sqlalchemy import (
     text,
 )
 
+from .blocks import Block, OcrLine
 from .errors import ChatVLMError
 from .page_results import PageRead
-from .values import OcrLine
 
 QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
 ENDED = (DONE, FAILED, CANCELLED)
@@ -140,6 +140,7 @@ def dump_read(read: PageRead) -> str:
             "lines": [line.model_dump() for line in read.lines],
             "warnings": read.warnings,
             "error": read.message,
+            "blocks": [block.model_dump() for block in read.blocks],
         }
     )
 
@@ -156,6 +157,7 @@ def load_read(idx: int, page: int, text: str) -> PageRead:
         [OcrLine(**line) for line in r["lines"]],
         r["warnings"],
         error=ChatVLMError(r["error"]) if r["error"] else None,
+        blocks=[Block(**block) for block in r.get("blocks", [])],
     )
 
 

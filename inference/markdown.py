@@ -3,10 +3,12 @@ headings rebuilt from the lines' boxes (the OCR engines, a PDF's text layer)."""
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Sequence
 from statistics import median
 
+from .blocks import MARGINAL, Block, Table
 from .results import OcrResult, PageResult
 from .values import OcrLine
 
@@ -54,14 +56,85 @@ def lines_to_markdown(lines: Sequence[OcrLine]) -> str:
     return "\n\n".join("\n".join(block) for block in blocks)
 
 
-def page_markdown(text: str, lines: Sequence[OcrLine]) -> str:
+def _cell(text: str) -> str:
+    return " ".join(text.split()).replace("\\", "\\\\").replace("|", "\\|")
+
+
+def table_markdown(table: Table) -> str:
+    """A table as Markdown (its first row the header); as HTML when a cell spans rows or columns."""
+    if not table.rows:
+        return ""
+    if table.spans:
+        return table_html(table)
+    width = max(len(row) for row in table.rows)
+    rows = [[_cell(c.text) for c in row] + [""] * (width - len(row)) for row in table.rows]
+    out = ["| " + " | ".join(rows[0]) + " |", "|" + "---|" * width]
+    out += ["| " + " | ".join(row) + " |" for row in rows[1:]]
+    return "\n".join(out)
+
+
+def table_html(table: Table) -> str:
+    out = ["<table>"]
+    for row in table.rows:
+        cells = []
+        for c in row:
+            span = (f' rowspan="{c.rowspan}"' if c.rowspan > 1 else "") + (f' colspan="{c.colspan}"' if c.colspan > 1 else "")
+            cells.append(f"<td{span}>{html.escape(' '.join(c.text.split()))}</td>")
+        out.append("<tr>" + "".join(cells) + "</tr>")
+    out.append("</table>")
+    return "\n".join(out)
+
+
+def blocks_to_markdown(blocks: Sequence[Block]) -> str:
+    """Blocks in reading order -> Markdown: titles as headings, tables as tables, a figure as a placeholder with its
+    caption, equations as display math; running headers, footers and page numbers left out."""
+    parts: list[str] = []
+    used: set[int] = set()
+    for i, block in enumerate(blocks):
+        if block.type in MARGINAL or i in used:
+            continue
+        text = block.text.strip()
+        if block.type == "title":
+            parts.append("## " + _escape(" ".join(text.split())) if text else "")
+        elif block.type == "table" and block.table is not None:
+            parts.append(table_markdown(block.table))
+        elif block.type == "figure":
+            caption = next(
+                (j for j in (i + 1, i - 1) if 0 <= j < len(blocks) and blocks[j].type == "caption" and j not in used), None
+            )
+            words = ""
+            if caption is not None:
+                used.add(caption)
+                words = ": " + " ".join(blocks[caption].text.split())
+            parts.append(f"*[figure{_escape(words)}]*")
+        elif block.type == "caption":
+            parts.append(f"*{_escape(' '.join(text.split()))}*" if text else "")
+        elif block.type == "equation":
+            parts.append(f"$$\n{text}\n$$" if text else "")
+        elif block.type == "list":
+            parts.append("\n".join(_list_item(line) for line in text.splitlines() if line.strip()))
+        elif block.lines:
+            parts.append(lines_to_markdown(block.lines))
+        else:
+            parts.append("\n".join(_escape(line) for line in text.splitlines()))
+    return "\n\n".join(p for p in parts if p)
+
+
+def _list_item(line: str) -> str:
+    line = line.strip()
+    return line if re.match(r"([-*+•]|\d+[.)])\s", line) else "- " + _escape(line)
+
+
+def page_markdown(text: str, lines: Sequence[OcrLine], blocks: Sequence[Block] | None = None) -> str:
+    if blocks:
+        return blocks_to_markdown(blocks)
     return lines_to_markdown(lines) if lines else text  # a VLM's answer is its own Markdown
 
 
 def to_markdown(result: OcrResult) -> str:
     """The whole result as one Markdown document; a document's pages are separated by a rule and a comment."""
     if result.pages is None:
-        return page_markdown(result.text, result.lines) + "\n"
+        return page_markdown(result.text, result.lines, result.blocks) + "\n"
     parts = []
     for page in result.pages:
         parts.append(f"<!-- page {page.page} -->\n\n{_page(page)}")
@@ -71,4 +144,4 @@ def to_markdown(result: OcrResult) -> str:
 def _page(page: PageResult) -> str:
     if page.error:
         return f"*(page {page.page} could not be read: {page.error})*"
-    return page_markdown(page.text, page.lines)
+    return page_markdown(page.text, page.lines, page.blocks)

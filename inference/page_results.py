@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from .blocks import Block
 from .documents import Document
 from .errors import ChatVLMError, redact_paths
 from .results import BatchItem, BatchResult, PageResult
@@ -23,6 +24,7 @@ class PageRead:
     lines: list[OcrLine] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     error: BaseException | None = None
+    blocks: list[Block] = field(default_factory=list)
 
     @property
     def message(self) -> str | None:
@@ -60,6 +62,7 @@ def page_results(reads: Sequence[PageRead]) -> list[PageResult]:
             processing_time=round(r.seconds, 4),
             source=r.source,
             image_size=list(r.size),
+            blocks=r.blocks,
             warnings=r.warnings,
             error=r.message,
         )

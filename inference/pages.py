@@ -113,6 +113,7 @@ class Pages:
             image_size=list(doc.pages[0].size),
             language=request.language.text if request.language else None,
             lines=[] if doc.multipage else reads[0].lines,
+            blocks=[] if doc.multipage else reads[0].blocks,
             warnings=list(dict.fromkeys(w for r in reads for w in r.warnings)),
             pages=page_results(reads) if doc.multipage else None,
         )
@@ -257,5 +258,13 @@ def _page_read(d: int, page: DocPage, ticket: Ticket, started: float) -> PageRea
         return PageRead(d, page.number, page.size, "ocr", seconds, error=exc)
     assert isinstance(output, OcrOutput)
     return PageRead(
-        d, page.number, page.size, "ocr", seconds, text=output.text.strip(), lines=output.lines, warnings=output.warnings
+        d,
+        page.number,
+        page.size,
+        "ocr",
+        seconds,
+        text=output.text.strip(),
+        lines=output.lines,
+        warnings=output.warnings,
+        blocks=output.blocks,
     )

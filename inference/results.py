@@ -11,6 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from .blocks import Block
 from .values import OcrLine
 
 
@@ -25,6 +26,9 @@ class PageResult(BaseModel):
         description="'text-layer': read from the PDF's own text; 'ocr': read from the rendered page"
     )
     image_size: list[int] = Field(description="[width, height] of the page as rendered")
+    blocks: list[Block] = Field(
+        default_factory=list, description="the page's structure in reading order (titles, text, tables, headers...)"
+    )
     warnings: list[str] = Field(default_factory=list)
     error: str | None = Field(None, description="why this page could not be read (the others still are)")
 
@@ -38,6 +42,10 @@ class OcrResult(BaseModel):
     lines: list[OcrLine] = Field(
         default_factory=list,
         description="extra: detected lines with boxes, in reading order (a one-page input; documents: pages[].lines)",
+    )
+    blocks: list[Block] = Field(
+        default_factory=list,
+        description="extra: the page's structure in reading order, with boxes (a one-page input; documents: pages[].blocks)",
     )
     warnings: list[str] = Field(default_factory=list, description="extra: what limited this result and how to fix it")
     pages: list[PageResult] | None = Field(

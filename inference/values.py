@@ -6,9 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
-
+from .blocks import Block, OcrLine
 from .languages import Language
+
+__all__ = ["OcrLine"]  # it lives with the blocks (page geometry); imported from here by most of the code
 
 FinishReason = Literal["stop", "length", "repetition", "cancelled"]
 
@@ -34,23 +35,13 @@ class ChatParams:
         return self.temperature > 0, self.temperature, self.top_p, self.stop, self.seed
 
 
-class OcrLine(BaseModel):
-    text: str
-    box: list[list[float]] = Field(description="four [x, y] corners in image pixels, clockwise from top-left")
-    confidence: float
-    engine: str = Field(
-        "",
-        description="which engine read this line (rapidocr, tesseract, or tesseract+rapidocr: "
-        "some of Tesseract's words read again by RapidOCR)",
-    )
-
-
 @dataclass
 class OcrOutput:
     text: str
     lines: list[OcrLine] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # what the user should know, e.g. a missing language pack
     completion_tokens: int = 0  # tokens a vision-language model generated for it (0 for the OCR engines)
+    blocks: list[Block] = field(default_factory=list)  # the page's structure in reading order, when the engine finds it
 
 
 @dataclass

@@ -19,11 +19,12 @@ TOP = ("inference", "api", "ui", "app", "assembly")  # the packages (and the top
 # The kernel: what every layer may use, and which itself imports nothing of inference above it (other kernel
 # modules only). `callers` (who is calling: the uploader) and `rate_limit` (the moving-window limiter) joined it
 # with the security fixes; `pinned_fetch` (an HTTP fetch pinned to a checked address) imports only the kernel;
-# `markdown` renders a result (kernel types) as Markdown.
+# `markdown` renders a result (kernel types) as Markdown; `blocks` is a page's structure (lines, blocks, tables).
 KERNEL = [
     "settings",
     "errors",
     "values",
+    "blocks",
     "results",
     "images",
     "languages",

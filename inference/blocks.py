@@ -1,0 +1,60 @@
+"""A page's structure, one shape for every engine: blocks in reading order, each with a type and a box; a table
+block carries its cells. The OCR engines, the PDF text layer and the page VLMs all produce these; the REST JSON,
+the Markdown download, the UI and the jobs' results all render them."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+BlockType = Literal["title", "text", "list", "table", "figure", "caption", "equation", "header", "footer", "page_number"]
+BLOCK_TYPES: tuple[str, ...] = BlockType.__args__  # type: ignore[attr-defined]
+MARGINAL: frozenset[str] = frozenset({"header", "footer", "page_number"})  # not the page's content: left out of Markdown
+
+
+class OcrLine(BaseModel):
+    text: str
+    box: list[list[float]] = Field(description="four [x, y] corners in image pixels, clockwise from top-left")
+    confidence: float
+    engine: str = Field(
+        "",
+        description="which engine read this line (rapidocr, tesseract, or tesseract+rapidocr: "
+        "some of Tesseract's words read again by RapidOCR)",
+    )
+
+
+class TableCell(BaseModel):
+    text: str
+    bbox: list[float] | None = Field(None, description="[x0, y0, x1, y1] in the page's pixels, when known")
+    rowspan: int = Field(1, ge=1)
+    colspan: int = Field(1, ge=1)
+
+
+class Table(BaseModel):
+    rows: list[list[TableCell]] = Field(
+        description="rows top to bottom, each its cells left to right; a cell spanning rows appears only in its first row"
+    )
+
+    @property
+    def spans(self) -> bool:
+        return any(cell.rowspan > 1 or cell.colspan > 1 for row in self.rows for cell in row)
+
+
+class Block(BaseModel):
+    type: BlockType
+    bbox: list[float] = Field(description="[x0, y0, x1, y1] in the page's pixels (as rendered)")
+    text: str = Field("", description="the block's text, lines joined by newlines (a table's: its rows, cells by tabs)")
+    lines: list[OcrLine] | None = Field(None, description="the lines read inside the block, when an engine read lines")
+    table: Table | None = Field(None, description="a table block's cells")
+    confidence: float | None = Field(None, description="the layout's confidence in the block's type, when it has one")
+
+
+def table_text(table: Table) -> str:
+    return "\n".join("\t".join(cell.text for cell in row) for row in table.rows)
+
+
+def bbox_of(box: list[list[float]]) -> list[float]:
+    """A quadrilateral's (an :class:`OcrLine`'s box) enclosing rectangle."""
+    xs, ys = [p[0] for p in box], [p[1] for p in box]
+    return [min(xs), min(ys), max(xs), max(ys)]

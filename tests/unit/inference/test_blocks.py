@@ -1,0 +1,68 @@
+"""A page's blocks: rendered as Markdown (titles, tables, figures; headers and footers left out) and kept through a
+job's database row."""
+
+from __future__ import annotations
+
+from inference.blocks import Block, OcrLine, Table, TableCell, table_text
+from inference.job_tables import dump_read, load_read
+from inference.markdown import blocks_to_markdown, to_markdown
+from inference.page_results import PageRead, page_results
+from inference.results import OcrResult
+
+
+def cell(text: str, **span: int) -> TableCell:
+    return TableCell(text=text, **span)
+
+
+def block(kind: str, text: str = "", **extra) -> Block:
+    return Block(type=kind, bbox=[0, 0, 10, 10], text=text, **extra)
+
+
+def test_markdown_renders_titles_tables_and_figures_and_leaves_out_marginalia():
+    table = Table(rows=[[cell("Item"), cell("Qty")], [cell("Paper | A4"), cell("4")]])
+    blocks = [
+        block("header", "ACME Corp — Annual report"),
+        block("title", "Invoice 42"),
+        block("text", "Thank you for\nyour order."),
+        block("table", table_text(table), table=table),
+        block("figure"),
+        block("caption", "Figure 1: our logo"),
+        block("list", "first\nsecond"),
+        block("footer", "acme.example"),
+        block("page_number", "3"),
+    ]
+    md = blocks_to_markdown(blocks)
+    assert md.splitlines()[0] == "## Invoice 42"
+    assert "| Item | Qty |\n|---|---|\n| Paper \\| A4 | 4 |" in md
+    assert "*[figure: Figure 1: our logo]*" in md
+    assert "- first\n- second" in md
+    assert "Thank you for\nyour order." in md
+    for marginal in ("ACME Corp", "acme.example", "\n3\n"):
+        assert marginal not in md
+    assert md.count("Figure 1") == 1  # the caption went into the placeholder, not again on its own
+
+
+def test_a_table_with_spanning_cells_is_html():
+    table = Table(rows=[[cell("Region", rowspan=2), cell("Sales", colspan=2)], [cell("Q1"), cell("<Q2>")]])
+    assert table.spans
+    md = blocks_to_markdown([block("table", table=table)])
+    assert md.startswith("<table>") and md.endswith("</table>")
+    assert '<td rowspan="2">Region</td><td colspan="2">Sales</td>' in md
+    assert "<td>&lt;Q2&gt;</td>" in md
+
+
+def test_blocks_survive_a_jobs_row_and_reach_the_page_result():
+    line = OcrLine(text="Total 9.99", box=[[1, 2], [30, 2], [30, 9], [1, 9]], confidence=0.9, engine="rapidocr")
+    table = Table(rows=[[cell("Total", bbox=[1, 2, 10, 9]), cell("9.99")]])
+    read = PageRead(0, 2, (40, 20), "ocr", 0.5, text="Total 9.99", lines=[line], blocks=[block("table", table=table)])
+    back = load_read(0, 2, dump_read(read))
+    assert back.blocks == read.blocks and back.blocks[0].table.rows[0][0].bbox == [1, 2, 10, 9]
+    page = page_results([back])[0]
+    assert page.blocks[0].type == "table"
+    result = OcrResult(text="", model="m", processing_time=0, image_size=[40, 20], pages=[page])
+    assert "| Total | 9.99 |" in to_markdown(result)
+
+
+def test_a_row_without_blocks_reads_back_with_none():
+    read = PageRead(0, 1, (4, 4), "ocr", text="x")
+    assert load_read(0, 1, dump_read(read)).blocks == []
