@@ -43,7 +43,9 @@ class Table(BaseModel):
 
 class Block(BaseModel):
     type: BlockType
-    bbox: list[float] = Field(description="[x0, y0, x1, y1] in the page's pixels (as rendered)")
+    bbox: list[float] | None = Field(
+        None, description="[x0, y0, x1, y1] in the page's pixels (as rendered); null when the engine gives no position"
+    )
     text: str = Field("", description="the block's text, lines joined by newlines (a table's: its rows, cells by tabs)")
     lines: list[OcrLine] | None = Field(None, description="the lines read inside the block, when an engine read lines")
     table: Table | None = Field(None, description="a table block's cells")
