@@ -16,22 +16,31 @@ os.environ["CHATVLM_DATA_DIR"] = tempfile.mkdtemp(prefix="chatvlm-test-jobs-")  
 # process's servers may hold too: the cache is content-addressed)
 os.environ["GRADIO_TEMP_DIR"] = tempfile.mkdtemp(prefix="chatvlm-test-gradio-")
 
-import socket
+import fcntl
+import shutil
 import subprocess
-import sys
-import threading
-import time
-from contextlib import contextmanager, redirect_stderr, redirect_stdout
+import uuid
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 
 from inference import InferenceService, load_settings
 from tests.helpers import ENGLISH, encode, render_lines
+from tests.servers import (  # noqa: F401  (the tests import these from here)
+    ROOT,
+    free_port,
+    launch_server,
+    serve_in_thread,
+    start_server,
+    stop_server,
+    wait_server,
+    without_loop_cut,
+)
 
-ROOT = Path(__file__).resolve().parent.parent
+pytest_plugins = ["tests.ci_plugin"]
+
 # The OCR-engine tests read with the embedded engine on every host (on a GPU host `auto` would pick a VLM);
 # tests of the automatic default compute what this host should get.
 # In-process test clients call the app by a name it answers to (TestClient's own default, 'testserver', is not one).
@@ -91,101 +100,6 @@ def english_file(tmp_path_factory, english_png) -> Path:
     return path
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def launch_server(env_extra: dict[str, str], log_path: Path, args: tuple[str, ...] = ()) -> tuple[subprocess.Popen, str]:
-    """`python app.py [args]` on a free port, not waited for; returns (process, base_url). A variable set to "" in
-    ``env_extra`` counts as unset (CHATVLM_HOST is 127.0.0.1 unless the test says otherwise). Each process has its own
-    data directory unless ``env_extra`` names one (one server per data directory: a second refuses to start)."""
-    port = free_port()
-    own = tempfile.mkdtemp(prefix="chatvlm-test-data-")
-    env = {**os.environ, "PORT": str(port), "CHATVLM_HOST": "127.0.0.1", "CHATVLM_DATA_DIR": own, **env_extra}
-    with log_path.open("wb") as log:
-        process = subprocess.Popen([sys.executable, "app.py", *args], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    return process, f"http://127.0.0.1:{port}"
-
-
-def wait_server(process: subprocess.Popen, base: str, log_path: Path, timeout: float = 120.0) -> None:
-    """Until the launched server's /health answers (killed, with its log's end, when it does not in ``timeout`` s)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited early:\n{log_path.read_text(errors='replace')[-3000:]}")
-        try:
-            if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    process.kill()
-    raise RuntimeError(f"server did not start in {timeout}s:\n{log_path.read_text(errors='replace')[-3000:]}")
-
-
-def start_server(env_extra: dict[str, str], log_path: Path, timeout: float = 120.0, args: tuple[str, ...] = ()):
-    """`python app.py [args]` on a free port; returns (process, base_url) once /health answers."""
-    process, base = launch_server(env_extra, log_path, args)
-    wait_server(process, base, log_path, timeout)
-    return process, base
-
-
-@contextmanager
-def serve_in_thread(settings):
-    """The assembled app under a real uvicorn server on a free port, in this process (so a test can look at the
-    service it drives); yields (base_url, service)."""
-    import uvicorn
-
-    from api.startup import uvicorn_options
-    from app import create_app
-
-    class Server(uvicorn.Server):
-        listening = threading.Event()
-
-        async def startup(self, sockets=None) -> None:
-            try:
-                await super().startup(sockets)
-            finally:
-                self.listening.set()
-
-    app = create_app(settings)
-    options = {
-        **uvicorn_options(settings),
-        "host": "127.0.0.1",
-        "port": free_port(),
-        "timeout_graceful_shutdown": 1,
-    }  # a browser's open connections do not hold it up
-    server = Server(uvicorn.Config(app, **options, log_level="warning"))  # as app.py runs it
-    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
-    thread.start()
-    server.listening.wait(60)
-    assert server.started, "the server did not start"
-    try:
-        yield f"http://127.0.0.1:{server.config.port}", app.state.service
-    finally:
-        server.should_exit = True
-        thread.join(60)
-
-
-def without_loop_cut(settings):
-    """The settings with runaway-repetition cutting off for the vision-language models: tests that need an answer
-    to go on until it is stopped (a random tiny model loops, and would be cut after a few hundred tokens)."""
-    for spec in settings.models:
-        if spec.backend in ("transformers", "got_ocr"):
-            spec.options = {**spec.options, "repetition_min_tokens": 0}
-    return settings
-
-
-def stop_server(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=3)  # the shutdown tests wait for a graceful end themselves
-    except subprocess.TimeoutExpired:
-        process.kill()
-
-
 # The session's cold `python app.py` servers start as soon as the tests are collected (when a collected test uses
 # them), side by side with each other and with the first tests, instead of one after another when first used.
 EARLY: dict[str, tuple[subprocess.Popen, str, Path]] = {}
@@ -215,27 +129,40 @@ def live_server():
     process, base, log = early_server("live_server")
     wait_server(process, base, log)
     yield base
-    stop_server(process)
+    process.terminate()  # waited for at the end of the run, beside the others
 
 
 TINY_FOLDER: list[Path] = []
+RUN = "CHATVLM_TEST_RUN"  # one id per test run: set by its first process, inherited by pytest-xdist's workers
+
+
+def pytest_configure(config):
+    if not hasattr(config, "workerinput"):  # the run's first process (xdist's controller, or the only one)
+        os.environ[RUN] = uuid.uuid4().hex[:12]
 
 
 def build_tiny() -> Path:
-    """The tiny models (Qwen3-VL, GOT-OCR 2.0, ...) and a config that points at them, built once per test run in this
-    process, by what `python -m tests.tiny_models DIR` runs (tests/e2e/test_commands.py runs the command itself)."""
+    """The tiny models (Qwen3-VL, GOT-OCR 2.0, ...) and a config that points at them, built once per test run (the
+    first of xdist's workers to need them builds them, the others wait and read the same folder), by what
+    `python -m tests.tiny_models DIR` runs (tests/e2e/test_commands.py runs the command itself)."""
     if not TINY_FOLDER:
         import torch
 
         from tests.tiny_models import build_all
 
-        folder = Path(tempfile.mkdtemp(prefix="chatvlm-test-tiny-"))
-        printed = io.StringIO()  # transformers' progress bars: shown only if the build fails
-        try:
-            with torch.random.fork_rng(devices=[]), redirect_stdout(printed), redirect_stderr(printed):
-                build_all(folder)  # the builder's seeds stay its own
-        except Exception as exc:
-            raise RuntimeError(f"building the tiny models failed:\n{printed.getvalue()[-3000:]}") from exc
+        folder = Path(tempfile.gettempdir()) / f"chatvlm-test-tiny-{os.environ.get(RUN) or os.getpid()}"
+        with open(f"{folder}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not (folder / ".built").is_file():
+                shutil.rmtree(folder, ignore_errors=True)
+                folder.mkdir()
+                printed = io.StringIO()  # transformers' progress bars: shown only if the build fails
+                try:
+                    with torch.random.fork_rng(devices=[]), redirect_stdout(printed), redirect_stderr(printed):
+                        build_all(folder)  # the builder's seeds stay its own
+                except Exception as exc:
+                    raise RuntimeError(f"building the tiny models failed:\n{printed.getvalue()[-3000:]}") from exc
+                (folder / ".built").touch()
         TINY_FOLDER.append(folder)
     return TINY_FOLDER[0]
 
@@ -305,7 +232,7 @@ def tiny_server():
     process, base, log = early_server("tiny_server")
     wait_server(process, base, log)
     yield base
-    stop_server(process)
+    process.terminate()  # waited for at the end of the run, beside the others
 
 
 # -- the garbage collector skips what was imported ------------------------------------------------------------------
@@ -331,54 +258,21 @@ def pytest_collection_finish(session):
 
 
 def pytest_unconfigure(config):
-    import shutil
-
+    for process, _, _ in EARLY.values():
+        if process.poll() is None:  # still running (a session server stops at the end; launched, never used)
+            process.terminate()
     for process, _, log in EARLY.values():
-        if process.poll() is None:  # launched, never used (an interrupted run)
-            stop_server(process)
+        try:
+            process.wait(timeout=3)
+        except subprocess.TimeoutExpired:
+            process.kill()
         shutil.rmtree(log.parent, ignore_errors=True)
-    for folder in TINY_FOLDER:
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-# -- CI allows no skip ---------------------------------------------------------------------------------------------
-# `.ci/run` installs everything a skip waits for (Tesseract and its data, Chromium, a Cyrillic font, playwright,
-# transformers serve); with CI set (CI=true in its environment) a skipped test fails, with the skip's reason.
-
-
-def in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item, call):
-    outcome = yield
-    report = outcome.get_result()
-    if in_ci() and report.skipped and not hasattr(report, "wasxfail"):
-        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
-        report.outcome = "failed"
-        report.longrepr = f"skipped in CI, where .ci/run makes every test possible: {reason}"
-
-
-def pytest_collectreport(report):
-    if in_ci() and report.skipped:  # a module skipped as a whole (pytest.importorskip, a module-level skip)
-        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
-        CI_SKIPPED_MODULES.append(f"{report.nodeid}: {reason}")
-
-
-CI_SKIPPED_MODULES: list[str] = []
-
-
-def pytest_terminal_summary(terminalreporter):
-    if CI_SKIPPED_MODULES:
-        terminalreporter.section("skipped in CI", red=True)
-        for line in CI_SKIPPED_MODULES:
-            terminalreporter.line(f"FAILED (skipped in CI) {line}")
-
-
-def pytest_sessionfinish(session, exitstatus):
-    if CI_SKIPPED_MODULES and exitstatus == 0:
-        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    if not hasattr(config, "workerinput") and os.environ.get(RUN):  # the run's tiny models: removed by its first process
+        for path in Path(tempfile.gettempdir()).glob(f"chatvlm-test-tiny-{os.environ[RUN]}*"):
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
 
 
 # -- real Redis and PostgreSQL (the distributed mode) --------------------------------------------------------------

@@ -25,6 +25,9 @@ from inference.job_tables import pages as pages_table
 from tests.distributed.conftest import CALLBACK_SECRET
 from tests.helpers import image_pdf, render_lines
 
+# A release check: a cluster of processes on Redis and PostgreSQL, each component SIGKILLed in turn (~100 s).
+pytestmark = pytest.mark.slow
+
 PAGES = 10
 JOB_TIMEOUT_S = 90.0  # a 10-page job takes 5-15 s; a lost unit comes back within request_timeout_s + 2 sweeps (16 s)
 HTTP = httpx.Client(timeout=15)

@@ -12,6 +12,9 @@ import pytest
 
 from tests.conftest import ROOT
 
+# A release check: many cold processes racing to create the same database.
+pytestmark = pytest.mark.slow
+
 sa = pytest.importorskip("sqlalchemy", reason="SQLAlchemy is not installed (requirements-cpu.txt)")
 pytest.importorskip("psycopg", reason="psycopg is not installed (requirements-cpu.txt)")
 

@@ -19,6 +19,9 @@ from tests.conftest import ROOT, free_port, launch_server, serve_in_thread, stop
 from tests.helpers import ENGLISH, encode, render_lines
 from tests.polling import loaded_backend
 
+# A release check: replicas in their own processes (transformers serve among them), killed and hung mid-run.
+pytestmark = pytest.mark.slow
+
 PNG = encode(render_lines(ENGLISH))
 CHAT = {"prompt": "Describe", "model": "remote", "temperature": "0", "max_tokens": "8"}
 

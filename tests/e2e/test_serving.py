@@ -151,6 +151,7 @@ def test_out_of_memory_fails_only_what_it_must_and_the_server_keeps_serving(sett
             assert client.post(f"{base}/chat", files={"file": ("i.png", PNG)}, data=chat).status_code == 200
 
 
+@pytest.mark.slow  # a release check: a load test (64 requests at once)
 def test_health_answers_at_once_while_a_flood_of_ocr_requests_is_in_flight(settings):
     """64 OCR requests at once on the embedded engine; /health keeps answering in well under a second
     (bench/load.py prints the figures; the bound here is loose)."""
@@ -178,6 +179,7 @@ def test_health_answers_at_once_while_a_flood_of_ocr_requests_is_in_flight(setti
     assert max(seconds for seconds, _, _ in during) < 2.0, during
 
 
+@pytest.mark.slow  # a release check: uvicorn starts two cold worker processes
 def test_more_than_one_worker_process_is_refused_with_a_reason():
     port = str(free_port())
     result = subprocess.run(

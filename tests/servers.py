@@ -1,0 +1,113 @@
+"""Our app as the tests run it: `python app.py` in its own process on a free port (launched, waited for, stopped), or
+the assembled app under a real uvicorn server in the test's own process."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def launch_server(env_extra: dict[str, str], log_path: Path, args: tuple[str, ...] = ()) -> tuple[subprocess.Popen, str]:
+    """`python app.py [args]` on a free port, not waited for; returns (process, base_url). A variable set to "" in
+    ``env_extra`` counts as unset (CHATVLM_HOST is 127.0.0.1 unless the test says otherwise). Each process has its own
+    data directory unless ``env_extra`` names one (one server per data directory: a second refuses to start)."""
+    port = free_port()
+    own = tempfile.mkdtemp(prefix="chatvlm-test-data-")
+    env = {**os.environ, "PORT": str(port), "CHATVLM_HOST": "127.0.0.1", "CHATVLM_DATA_DIR": own, **env_extra}
+    with log_path.open("wb") as log:
+        process = subprocess.Popen([sys.executable, "app.py", *args], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    return process, f"http://127.0.0.1:{port}"
+
+
+def wait_server(process: subprocess.Popen, base: str, log_path: Path, timeout: float = 120.0) -> None:
+    """Until the launched server's /health answers (killed, with its log's end, when it does not in ``timeout`` s)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited early:\n{log_path.read_text(errors='replace')[-3000:]}")
+        try:
+            if httpx.get(f"{base}/health", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    process.kill()
+    raise RuntimeError(f"server did not start in {timeout}s:\n{log_path.read_text(errors='replace')[-3000:]}")
+
+
+def start_server(env_extra: dict[str, str], log_path: Path, timeout: float = 120.0, args: tuple[str, ...] = ()):
+    """`python app.py [args]` on a free port; returns (process, base_url) once /health answers."""
+    process, base = launch_server(env_extra, log_path, args)
+    wait_server(process, base, log_path, timeout)
+    return process, base
+
+
+@contextmanager
+def serve_in_thread(settings):
+    """The assembled app under a real uvicorn server on a free port, in this process (so a test can look at the
+    service it drives); yields (base_url, service)."""
+    import uvicorn
+
+    from api.startup import uvicorn_options
+    from app import create_app
+
+    class Server(uvicorn.Server):
+        listening = threading.Event()
+
+        async def startup(self, sockets=None) -> None:
+            try:
+                await super().startup(sockets)
+            finally:
+                self.listening.set()
+
+    app = create_app(settings)
+    options = {
+        **uvicorn_options(settings),
+        "host": "127.0.0.1",
+        "port": free_port(),
+        "timeout_graceful_shutdown": 1,
+    }  # a browser's open connections do not hold it up
+    server = Server(uvicorn.Config(app, **options, log_level="warning"))  # as app.py runs it
+    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
+    thread.start()
+    server.listening.wait(60)
+    assert server.started, "the server did not start"
+    try:
+        yield f"http://127.0.0.1:{server.config.port}", app.state.service
+    finally:
+        server.should_exit = True
+        thread.join(60)
+
+
+def without_loop_cut(settings):
+    """The settings with runaway-repetition cutting off for the vision-language models: tests that need an answer
+    to go on until it is stopped (a random tiny model loops, and would be cut after a few hundred tokens)."""
+    for spec in settings.models:
+        if spec.backend in ("transformers", "got_ocr"):
+            spec.options = {**spec.options, "repetition_min_tokens": 0}
+    return settings
+
+
+def stop_server(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=3)  # the shutdown tests wait for a graceful end themselves
+    except subprocess.TimeoutExpired:
+        process.kill()
