@@ -57,6 +57,7 @@ def build_ui(service: InferenceService, may_manage: Callable[[Any], bool] = lamb
     # Gradio's queue is the UI's waiting line (it shows users their place); each model's runner still admits,
     # batches and cancels the work, as for REST requests.
     blocks.queue(default_concurrency_limit=16)
+    idle_gently(blocks)
     files.guard(
         blocks,
         fetch_urls=service.limits.image_urls,
@@ -69,3 +70,14 @@ def build_ui(service: InferenceService, may_manage: Callable[[Any], bool] = lamb
 
     blocks.extra_startup_events.append(mcp_calls_only_tools)
     return blocks
+
+
+QUEUE_POLL_S = 0.01  # how often an idle queue looks for a new event (Gradio: 0.001)
+PROGRESS_POLL_S = 0.05  # how often it looks for progress to send (Gradio: 0.01)
+
+
+def idle_gently(blocks: gr.Blocks) -> None:
+    """Gradio's queue looks for new events every millisecond and for progress every 10 ms, even when nobody is there:
+    ~5% of a core for a server that does nothing. Every 10 ms and 50 ms are as quick to a person, at a tenth of that."""
+    blocks._queue.sleep_when_free = QUEUE_POLL_S
+    blocks._queue.progress_update_sleep_when_free = PROGRESS_POLL_S
