@@ -47,6 +47,14 @@ pytest_plugins = ["tests.ci_plugin"]
 LOCAL = "http://localhost"
 EMBEDDED_DEFAULT = {"CHATVLM_OCR_MODEL": "embedded"}
 LIVE_DATA_DIR = tempfile.mkdtemp(prefix="chatvlm-test-live-")  # the live server's (a test reads its jobs database)
+# `python app.py` as the README runs it: nothing in the environment says where to listen or asks for keys ("" counts
+# as unset; the live server starts so, and tests/security/test_default_host.py reads where it listens)
+README_WAY = {
+    "CHATVLM_HOST": "",
+    "GRADIO_SERVER_NAME": "",
+    "SPACE_ID": "",
+    "CHATVLM_API_KEYS": "",
+}  # the live server's (a test reads its jobs database)
 
 
 # Test servers shut down fast: nothing the tests leave behind is worth waiting for (a test of the grace sets its own).
@@ -109,7 +117,7 @@ def early_server(name: str) -> tuple[subprocess.Popen, str, Path]:
     """The session server ``name`` ("live_server" or "tiny_server"), launched now if it was not: (process, base, log)."""
     if name not in EARLY:
         env = (
-            {**EMBEDDED_DEFAULT, "CHATVLM_DATA_DIR": LIVE_DATA_DIR}
+            {**EMBEDDED_DEFAULT, **README_WAY, "CHATVLM_DATA_DIR": LIVE_DATA_DIR}
             if name == "live_server"
             else {"CHATVLM_CONFIG": str(build_tiny() / "config.yaml")}
         )

@@ -1,6 +1,7 @@
 """Point 10, safe defaults: ``python app.py`` as the README runs it listens on 127.0.0.1 only; every interface needs
 saying so (``--host``, ``CHATVLM_HOST``, ``GRADIO_SERVER_NAME``; Docker, compose and a Space do), and listening
-beyond this machine without API keys logs one warning line that says so. Two cold starts of ``python app.py``."""
+beyond this machine without API keys logs one warning line that says so. The session's live server is the README's
+way (tests/conftest.py README_WAY); one more cold start of ``python app.py`` asks for every interface."""
 
 from __future__ import annotations
 
@@ -9,9 +10,8 @@ from pathlib import Path
 import pytest
 
 from inference import load_settings
-from tests.conftest import EMBEDDED_DEFAULT, ROOT, launch_server, stop_server, wait_server
+from tests.conftest import EMBEDDED_DEFAULT, README_WAY, ROOT, start_server, stop_server
 
-UNSET = {"CHATVLM_HOST": "", "GRADIO_SERVER_NAME": "", "SPACE_ID": "", "CHATVLM_API_KEYS": ""}  # "" counts as unset
 WARNING = "with no API keys"
 
 
@@ -28,35 +28,29 @@ def listening(port: int) -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def cold_starts(tmp_path_factory) -> dict[str, tuple[set[str], str]]:
-    """Both ways of starting ``python app.py`` at once (the README's, and every interface asked for): where each
-    listens and its log once it answers."""
-    ways = {"readme": ({}, ()), "every interface": ({"GRADIO_SERVER_NAME": "127.0.0.1"}, ("--host", "0.0.0.0"))}
-    launched = {}
-    for name, (env, args) in ways.items():
-        log = tmp_path_factory.mktemp("cold") / "server.log"
-        launched[name] = (*launch_server({**EMBEDDED_DEFAULT, **UNSET, **env}, log, args=args), log)
-    found = {}
+def every_interface(tmp_path_factory) -> tuple[set[str], str]:
+    """``python app.py --host 0.0.0.0`` (over a GRADIO_SERVER_NAME that says otherwise): where it listens, and its log
+    once it answers."""
+    log = tmp_path_factory.mktemp("cold") / "server.log"
+    process, base = start_server(
+        {**EMBEDDED_DEFAULT, **README_WAY, "GRADIO_SERVER_NAME": "127.0.0.1"}, log, args=("--host", "0.0.0.0")
+    )
     try:
-        for name, (process, base, log) in launched.items():
-            wait_server(process, base, log)
-            found[name] = listening(int(base.rsplit(":", 1)[1])), log.read_text(errors="replace")
+        return listening(int(base.rsplit(":", 1)[1])), log.read_text(errors="replace")
     finally:
-        for process, _, _ in launched.values():
-            stop_server(process)
-    return found
+        stop_server(process)
 
 
 @pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="needs Linux's /proc/net/tcp")
-def test_the_readme_way_listens_on_this_machine_only(cold_starts):
-    addresses, log = cold_starts["readme"]
+def test_the_readme_way_listens_on_this_machine_only(live_server, live_server_log):
+    addresses, log = listening(int(live_server.rsplit(":", 1)[1])), live_server_log.read_text(errors="replace")
     assert addresses == {"127.0.0.1"}, log[-2000:]
     assert "Uvicorn running on http://127.0.0.1:" in log and WARNING not in log
 
 
 @pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="needs Linux's /proc/net/tcp")
-def test_every_interface_when_asked_and_a_warning_without_keys(cold_starts):
-    addresses, log = cold_starts["every interface"]
+def test_every_interface_when_asked_and_a_warning_without_keys(every_interface):
+    addresses, log = every_interface
     assert addresses == {"0.0.0.0"}, log[-2000:]
     warnings = [line for line in log.splitlines() if WARNING in line]
     assert len(warnings) == 1 and "WARNING" in warnings[0] and "0.0.0.0" in warnings[0], log[-2000:]
