@@ -161,7 +161,8 @@ def build_tiny() -> Path:
         folder = Path(tempfile.gettempdir()) / f"chatvlm-test-tiny-{os.environ.get(RUN) or os.getpid()}"
         with open(f"{folder}.lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
-            if not (folder / ".built").is_file():
+            built = Path(f"{folder}.built")  # beside the folder: the folder holds what the command builds, only
+            if not built.is_file():
                 shutil.rmtree(folder, ignore_errors=True)
                 folder.mkdir()
                 printed = io.StringIO()  # transformers' progress bars: shown only if the build fails
@@ -170,7 +171,7 @@ def build_tiny() -> Path:
                         build_all(folder)  # the builder's seeds stay its own
                 except Exception as exc:
                     raise RuntimeError(f"building the tiny models failed:\n{printed.getvalue()[-3000:]}") from exc
-                (folder / ".built").touch()
+                built.touch()
         TINY_FOLDER.append(folder)
     return TINY_FOLDER[0]
 
