@@ -13,7 +13,7 @@ from html.parser import HTMLParser
 
 from .blocks import Block, Table, TableCell, table_text
 
-_HEADING = re.compile(r"^ {0,3}(#{1,6})\s+(.*?)\s*#*\s*$")
+_HEADING = re.compile(r"^ {0,3}(#{1,6})\s+(.*?)(?:\s+#+)?\s*$")
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+•]|\d{1,3}[.)])\s+\S")
 _IMAGE = re.compile(r"^\s*!\[([^\]]*)\]\([^)]*\)\s*$")
 _HTML_IMAGE = re.compile(r"^\s*<img\b[^>]*>\s*$", re.IGNORECASE)
@@ -75,13 +75,10 @@ def _structure(lines: list[str], i: int) -> tuple[int, Block | None]:
         rest = stripped[2:]
         if close in rest:  # on one line: $$ x $$
             return i + 1, Block(type="equation", text=rest[: rest.index(close)].strip())
-        body = [rest] if rest else []
-        j = i + 1
-        while j < len(lines) and close not in lines[j]:
-            body.append(lines[j])
-            j += 1
-        if j < len(lines):
-            body.append(lines[j][: lines[j].index(close)])
+        j = next((j for j in range(i + 1, len(lines)) if close in lines[j]), None)
+        if j is None:  # never closed: a stray delimiter, not the rest of the page as an equation
+            return i, None
+        body = [rest, *lines[i + 1 : j], lines[j][: lines[j].index(close)]]
         return j + 1, Block(type="equation", text="\n".join(body).strip())
     if _FENCE.match(line):
         fence = _FENCE.match(line).group(1)  # type: ignore[union-attr]

@@ -129,3 +129,14 @@ def test_odd_grounding_answers():
     assert table.type == "table" and table.table is None and table.text == "just words"
     text, blocks = page_structure("![alt](image.png)\nan image's link is no marker", (10, 10))
     assert kinds(blocks) == ["figure", "text"] and text.startswith("![alt]") and blocks[0].bbox is None
+
+
+def test_markdown_that_is_not_quite_right_still_reads():
+    assert [(b.type, b.text) for b in markdown_blocks("# C# in practice ##\n$$ stray\nsame paragraph")] == [
+        ("title", "C# in practice"),
+        ("text", "$$ stray\nsame paragraph"),  # an equation never closed is not the rest of the page
+    ]
+    cut = markdown_blocks("<table><tr><td>a</td><td>b</td></tr><tr><td>c")  # an answer cut inside its table
+    assert [[c.text for c in row] for row in cut[0].table.rows] == [["a", "b"], ["c"]]
+    ragged = markdown_blocks("| a | b | c |\n|---|---|\n| 1 |")[0].table  # rows padded to the widest
+    assert [[c.text for c in row] for row in ragged.rows] == [["a", "b", "c"], ["1", "", ""]]
