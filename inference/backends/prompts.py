@@ -1,12 +1,13 @@
 """How a vision-language model is asked to read an image, and its transcription taken out of its answer: the
-OCR prompt and its language suffix (the transformers and the remote backends alike), and the clean-ups each
+OCR prompt and its language suffix (the transformers and the remote backends alike), the sampling of its OCR answers
+and their retry when one fails (``OcrSampling``: olmOCR reads a failed page again hotter), and the clean-ups each
 model's registry entry lists (``ocr_cleanup``) that take the wrapping off an answer, applied in the order given."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -34,7 +35,7 @@ class OcrSampling(BaseModel):
 
     ocr_temperature: float = Field(0.0, ge=0.0, le=2.0, description="sampling temperature of an OCR answer (0: greedy)")
     ocr_top_p: float | None = Field(None, gt=0.0, le=1.0, description="nucleus sampling of an OCR answer (when sampling)")
-    ocr_retry_temperatures: list[float] = Field(
+    ocr_retry_temperatures: list[Annotated[float, Field(ge=0.0, le=2.0)]] = Field(
         [],
         max_length=10,
         description="a page whose answer failed (it looped, or reached ocr_max_tokens) is read again at each of these "
