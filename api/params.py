@@ -54,8 +54,11 @@ async def given_once(request: Request, names: tuple[str, ...]) -> None:
 
 
 FORMAT = (
-    "json (default): the JSON result; text: the text alone (text/plain); markdown: the text as Markdown "
-    "(text/markdown): a page model's own Markdown, else paragraphs and headings from the lines' layout."
+    "json (default): the JSON result, each page's `blocks` included (its structure, the same shape from every engine: "
+    "a page VLM's Markdown or HTML tables, LightOnOCR-3's grounding blocks with boxes); text: the text alone "
+    "(text/plain); markdown: the page as Markdown (text/markdown), rendered from its blocks when it has them (titles "
+    "as headings, tables as tables, headers, footers and page numbers left out), else paragraphs and headings from "
+    "the lines' layout."
 )
 OcrFormat = Literal["json", "text", "markdown"]
 

@@ -85,9 +85,12 @@ def table_html(table: Table) -> str:
     return "\n".join(out)
 
 
-def blocks_to_markdown(blocks: Sequence[Block]) -> str:
+def blocks_to_markdown(blocks: Sequence[Block], verbatim: bool = False) -> str:
     """Blocks in reading order -> Markdown: titles as headings, tables as tables, a figure as a placeholder with its
-    caption, equations as display math; running headers, footers and page numbers left out."""
+    caption (else its own text: a VLM's description of it), equations as display math; running headers, footers and
+    page numbers left out. ``verbatim``: the blocks' texts are Markdown already (a page VLM's), written as they are;
+    else they are plain text (an OCR engine's, a text layer's), escaped where they would read as Markdown."""
+    plain = (lambda text: text) if verbatim else _escape
     parts: list[str] = []
     used: set[int] = set()
     for i, block in enumerate(blocks):
@@ -95,39 +98,41 @@ def blocks_to_markdown(blocks: Sequence[Block]) -> str:
             continue
         text = block.text.strip()
         if block.type == "title":
-            parts.append("## " + _escape(" ".join(text.split())) if text else "")
+            parts.append("## " + plain(" ".join(text.split())) if text else "")
         elif block.type == "table" and block.table is not None:
             parts.append(table_markdown(block.table))
         elif block.type == "figure":
             caption = next(
                 (j for j in (i + 1, i - 1) if 0 <= j < len(blocks) and blocks[j].type == "caption" and j not in used), None
             )
-            words = ""
+            words = " ".join(text.split()) if verbatim else ""  # a VLM describes a figure; an engine reads stray words
             if caption is not None:
                 used.add(caption)
-                words = ": " + " ".join(blocks[caption].text.split())
-            parts.append(f"*[figure{_escape(words)}]*")
+                words = " ".join(blocks[caption].text.split())
+            parts.append(f"*[figure{_escape(': ' + words) if words else ''}]*")
         elif block.type == "caption":
-            parts.append(f"*{_escape(' '.join(text.split()))}*" if text else "")
+            parts.append(f"*{plain(' '.join(text.split()))}*" if text else "")
         elif block.type == "equation":
             parts.append(f"$$\n{text}\n$$" if text else "")
         elif block.type == "list":
-            parts.append("\n".join(_list_item(line) for line in text.splitlines() if line.strip()))
-        elif block.lines:
+            parts.append("\n".join(_list_item(line, verbatim) for line in text.splitlines() if line.strip()))
+        elif block.lines and not verbatim:
             parts.append(lines_to_markdown(block.lines))
         else:
-            parts.append("\n".join(_escape(line) for line in text.splitlines()))
+            parts.append("\n".join(plain(line) for line in text.splitlines()))
     return "\n\n".join(p for p in parts if p)
 
 
-def _list_item(line: str) -> str:
+def _list_item(line: str, verbatim: bool = False) -> str:
+    if verbatim and line[:1] in (" ", "\t"):  # a VLM's nested item or continued line keeps its indent
+        return line.rstrip()
     line = line.strip()
-    return line if re.match(r"([-*+•]|\d+[.)])\s", line) else "- " + _escape(line)
+    return line if re.match(r"([-*+•]|\d+[.)])\s", line) else "- " + (line if verbatim else _escape(line))
 
 
 def page_markdown(text: str, lines: Sequence[OcrLine], blocks: Sequence[Block] | None = None) -> str:
-    if blocks:
-        return blocks_to_markdown(blocks)
+    if blocks:  # with no lines, the blocks are a page VLM's: their texts are its Markdown
+        return blocks_to_markdown(blocks, verbatim=not lines)
     return lines_to_markdown(lines) if lines else text  # a VLM's answer is its own Markdown
 
 

@@ -2,10 +2,11 @@
 
     python -m tests.tiny_models DIR
 
-builds a Qwen3-VL, a GOT-OCR 2.0, a LightOnOCR, a PaddleOCR-VL, a Qwen2.5-VL (olmOCR's architecture) and a
-SmolVLM into DIR (config, tokenizer, image processor, ``save_pretrained``) and writes ``DIR/config.yaml``: a
-complete server config whose vision-language entries (``qwen3_vl_2b``, ``qwen3_vl_4b``, ``qwen3_vl_8b``,
-``got_ocr``, ``lightonocr_2_1b``, ``paddleocr_vl``, ``olmocr_2_7b``, ``smolvlm2_500m``) point at them, so
+builds a Qwen3-VL, a GOT-OCR 2.0, a LightOnOCR, a PaddleOCR-VL, a Qwen2.5-VL (olmOCR's architecture), a SmolVLM
+and a Qwen3.5 (LightOnOCR-3 0.8B / 4B's) into DIR (config, tokenizer, image processor, ``save_pretrained``) and
+writes ``DIR/config.yaml``: a complete server config whose vision-language entries (``qwen3_vl_2b``, ``qwen3_vl_4b``,
+``qwen3_vl_8b``, ``got_ocr``, ``lightonocr_2_1b``, ``lightonocr_3_1b``, ``lightonocr_3_0_8b``, ``lightonocr_3_4b``,
+``paddleocr_vl``, ``olmocr_2_7b``, ``smolvlm2_500m``) point at them, so
 
     CHATVLM_CONFIG=DIR/config.yaml python app.py
 
@@ -266,8 +267,37 @@ def _chatml(image: str) -> str:
     return CHAT_TEMPLATE.replace("<|vision_start|><|image_pad|><|vision_end|>", image)
 
 
-def build_lighton_ocr(folder: Path) -> Path:
-    """LightOnOCR's architecture (a Pixtral vision tower and a Qwen3 decoder), model type ``lighton_ocr``."""
+# What the LightOnOCR-3 1B twin writes, whatever it is shown: a grounding answer (LightOnOCR-3's format: a marker
+# `![label](x0,y0,x1,y1)` with a 0-1000 box before each block's text), so that tests see its blocks come through the
+# real loading, generation and parsing. Its pieces are words of the twin's vocabulary: a few decoding steps write it.
+GROUNDING_PIECES = [
+    "![title](0,0,500,99)",
+    "![table](0,100,1000,600)",
+    "|a|b|",
+    "|-|-|",
+    "|1|2|",
+    "![page_number](450,950,550,999)",
+]
+GROUNDING_ANSWER = "![title](0,0,500,99)T\n![table](0,100,1000,600)\n|a|b|\n|-|-|\n|1|2|\n![page_number](450,950,550,999)7"
+
+
+def answer_bias(tokenizer, answer: str, eos: str) -> list:
+    """A ``sequence_bias`` (transformers' generation setting) under which a model writes ``answer`` and ends: each
+    next token of it gets a bias larger than all the shorter matches' together (2**length), so that even a random
+    model at any temperature writes exactly it."""
+    ids = tokenizer.encode(answer, add_special_tokens=False) + [tokenizer.convert_tokens_to_ids(eos)]
+    return [[ids[: n + 1], float(2 ** (n + 1))] for n in range(len(ids))]
+
+
+def build_lighton_ocr_3(folder: Path) -> Path:
+    """LightOnOCR-3 1B's twin: LightOnOCR-2's architecture (the 1B keeps it), its generation biased to write
+    ``GROUNDING_ANSWER``."""
+    return build_lighton_ocr(folder, answer=GROUNDING_ANSWER, words=GROUNDING_PIECES)
+
+
+def build_lighton_ocr(folder: Path, answer: str | None = None, words: list[str] | None = None) -> Path:
+    """LightOnOCR's architecture (a Pixtral vision tower and a Qwen3 decoder), model type ``lighton_ocr``; with
+    ``answer``, biased to write it (``words``: tokens added to its vocabulary)."""
     import torch
     from transformers import (
         LightOnOcrConfig,
@@ -281,6 +311,7 @@ def build_lighton_ocr(folder: Path) -> Path:
         special,
         named={"image_token": "<|image_pad|>", "image_break_token": "<|vision_pad|>", "image_end_token": "<|vision_end|>"},
     )
+    tokenizer.add_tokens(words or [])
     ids = _ids(tokenizer, special)
     config = LightOnOcrConfig(
         text_config={"model_type": "qwen3", **_tiny_text(tokenizer, ids, "<|endoftext|>", "<|im_end|>")},
@@ -305,6 +336,80 @@ def build_lighton_ocr(folder: Path) -> Path:
         patch_size=14,
         spatial_merge_size=2,
         chat_template=_chatml("<|image_pad|>"),
+    )
+    if answer is not None:
+        model.generation_config.sequence_bias = answer_bias(tokenizer, answer, "<|im_end|>")
+    return _save(folder, model, processor, ids, "<|endoftext|>", "<|im_end|>")
+
+
+# Qwen3's way of turning thinking off: an empty think block opens the answer (LightOnOCR-3 0.8B / 4B want it off)
+QWEN3_5_TEMPLATE = CHAT_TEMPLATE.replace(
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}",
+    "{% if add_generation_prompt %}<|im_start|>assistant\n"
+    "{% if enable_thinking is defined and enable_thinking is false %}<think>\n\n</think>\n\n{% endif %}{% endif %}",
+)
+
+
+def build_qwen3_5(folder: Path) -> Path:
+    """Qwen3.5's architecture (``qwen3_5``: a Qwen3-VL-style vision tower, a decoder mixing gated-delta linear
+    attention and full attention layers), which LightOnOCR-3 0.8B and 4B are built on."""
+    import torch
+    from transformers import (
+        Qwen2VLImageProcessor,
+        Qwen3_5Config,
+        Qwen3_5ForConditionalGeneration,
+        Qwen3VLProcessor,
+        Qwen3VLVideoProcessor,
+    )
+
+    tokenizer = _tokenizer(QWEN_SPECIAL)
+    ids = _ids(tokenizer, QWEN_SPECIAL)
+    text = _tiny_text(
+        tokenizer,
+        ids,
+        "<|endoftext|>",
+        "<|im_end|>",
+        rope_parameters={
+            "rope_type": "default",
+            "rope_theta": 10000.0,
+            "mrope_section": [2, 3, 3],
+            "mrope_interleaved": True,
+            "partial_rotary_factor": 1.0,
+        },
+        linear_key_head_dim=16,
+        linear_value_head_dim=16,
+        linear_num_key_heads=2,
+        linear_num_value_heads=4,
+        layer_types=["linear_attention", "full_attention"],
+    )
+    config = Qwen3_5Config(
+        text_config=text,
+        vision_config={
+            "depth": 2,
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_heads": 2,
+            "patch_size": 16,
+            "spatial_merge_size": 2,
+            "temporal_patch_size": 2,
+            "out_hidden_size": 64,
+            "num_position_embeddings": 64,
+        },
+        image_token_id=ids["<|image_pad|>"],
+        video_token_id=ids["<|video_pad|>"],
+        vision_start_token_id=ids["<|vision_start|>"],
+        vision_end_token_id=ids["<|vision_end|>"],
+    )
+    torch.manual_seed(0)
+    model = Qwen3_5ForConditionalGeneration(config).eval()
+    image_processor = Qwen2VLImageProcessor(
+        patch_size=16, merge_size=2, temporal_patch_size=2, size={"shortest_edge": 32 * 32, "longest_edge": 512 * 512}
+    )
+    processor = Qwen3VLProcessor(
+        image_processor=image_processor,
+        tokenizer=tokenizer,
+        video_processor=Qwen3VLVideoProcessor(patch_size=16, merge_size=2, temporal_patch_size=2),
+        chat_template=QWEN3_5_TEMPLATE,
     )
     return _save(folder, model, processor, ids, "<|endoftext|>", "<|im_end|>")
 
@@ -492,6 +597,9 @@ TINY = {
     "qwen3_vl_8b": "qwen3_vl_tiny",
     "got_ocr": "got_ocr_tiny",
     "lightonocr_2_1b": "lighton_ocr_tiny",
+    "lightonocr_3_1b": "lighton_ocr_3_tiny",  # LightOnOCR-2's architecture, writing a grounding answer
+    "lightonocr_3_0_8b": "qwen3_5_tiny",
+    "lightonocr_3_4b": "qwen3_5_tiny",
     "paddleocr_vl": "paddleocr_vl_tiny",
     "olmocr_2_7b": "qwen2_5_vl_tiny",
     "smolvlm2_500m": "smolvlm_tiny",
@@ -500,9 +608,11 @@ BUILDERS = {
     "qwen3_vl_tiny": build_qwen3_vl,
     "got_ocr_tiny": build_got_ocr,
     "lighton_ocr_tiny": build_lighton_ocr,
+    "lighton_ocr_3_tiny": build_lighton_ocr_3,
     "paddleocr_vl_tiny": build_paddleocr_vl,
     "qwen2_5_vl_tiny": build_qwen2_5_vl,
     "smolvlm_tiny": build_smolvlm,
+    "qwen3_5_tiny": build_qwen3_5,
 }
 
 
@@ -514,8 +624,15 @@ def write_config(folder: Path, built: dict[str, Path] | None = None) -> Path:
         if entry["id"] not in TINY:
             continue
         entry["source"] = str((built or {}).get(TINY[entry["id"]], folder / TINY[entry["id"]]))
-        # random weights never stop on their own: keep OCR answers short so that tests stay fast
-        entry.setdefault("options", {})["ocr_max_tokens"] = 16
+        # random weights never stop on their own: keep OCR answers short so that tests stay fast, greedy and never
+        # read again so that they are repeatable (the grounding twin keeps its sampling: its bias decides its answer)
+        options = entry.setdefault("options", {})
+        options["ocr_max_tokens"] = 16
+        if TINY[entry["id"]] == "lighton_ocr_3_tiny":
+            options["ocr_max_tokens"] = 32  # room for its answer
+        else:
+            options["ocr_temperature"] = 0.0
+            options.pop("ocr_retry_temperatures", None)
     path = folder / "config.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     return path

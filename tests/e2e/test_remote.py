@@ -71,7 +71,14 @@ def replicas(tmp_path_factory, tiny_config):
 
 @pytest.fixture(scope="module")
 def front(replicas, tiny_settings):
-    with serve_in_thread(with_remote(tiny_settings, [f"{base}/v1" for _, base in replicas])) as (base, service):
+    # a page whose answer failed is asked once more (greedy: it fails again); the template's variables go along
+    settings = with_remote(
+        tiny_settings,
+        [f"{base}/v1" for _, base in replicas],
+        ocr_retry_temperatures=[0.0],
+        chat_template_kwargs={"enable_thinking": False},
+    )
+    with serve_in_thread(settings) as (base, service):
         yield base, service
 
 
@@ -83,6 +90,9 @@ def test_a_remote_model_answers_like_the_model_it_fronts(front, replicas):
     assert remote.json()["response"] == direct.json()["response"] and remote.json()["model"] == "remote"
     ocr = httpx.post(f"{base}/ocr?model=remote", files={"file": ("d.png", PNG)}, timeout=120)
     assert ocr.status_code == 200 and isinstance(ocr.json()["text"], str)
+    body = ocr.json()  # the answer's Markdown is the page's blocks, as from a local model; its failure read again
+    assert bool(body["blocks"]) == bool(body["text"].strip()) and all(b["bbox"] is None for b in body["blocks"])
+    assert any("read again at temperature 0;" in w for w in body["warnings"]), body["warnings"]
     batch = httpx.post(
         f"{base}/batch/ocr?model=remote", files=[("files", ("a.png", PNG)), ("files", ("b.png", PNG))], timeout=120
     )

@@ -1,6 +1,7 @@
 """The transformers backends' answers from generated tokens: each row cut at its own max_tokens, at its first end
 token, after the first copy of a repetition that ends it (``repetition.py``) and before its first stop sequence,
-then made into the output its work asked for (an OCR text or a chat answer, with a warning when it was cut)."""
+then made into the output its work asked for (an OCR text and the page's blocks, or a chat answer, with a warning
+when it was cut)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ...grounding import page_structure
 from ...values import ChatOutput, ChatWork, OcrOutput, Output, Work, cut_warning
 from .repetition import RepetitionOptions, repeated_tail
 
@@ -78,4 +80,5 @@ def output(work: Work, row: Row, ocr_text: Callable[[str], str]) -> Output:
             completion_tokens=row.completion_tokens,
             warnings=warnings,
         )
-    return OcrOutput(text=ocr_text(row.text), warnings=warnings, completion_tokens=row.completion_tokens)
+    text, blocks = page_structure(ocr_text(row.text), work.image.size)  # Markdown, or grounding blocks with boxes
+    return OcrOutput(text=text, warnings=warnings, completion_tokens=row.completion_tokens, blocks=blocks)

@@ -21,6 +21,7 @@ from ...errors import ModelUnavailable
 from ...settings import ModelSpec
 from ...values import ChatMessage, ChatOutput, ChatParams, ChatWork, OcrWork, Output, Work, with_image
 from ..base import Backend, Stop
+from ..prompts import RETRY_REASONS, retry_note
 from .decode import Row, end_tokens, output, rows
 from .fast_path import WARM_UP_PAGE, FastPath, batch_buckets, token_bucket
 from .repetition import repetition_stop
@@ -100,8 +101,8 @@ class HfBackend(Backend):
         return self.options.max_images
 
     def batch_key(self, work: Work) -> Hashable:
-        """Requests batched together share their sampling settings (greedy with greedy)."""
-        return (work.params if isinstance(work, ChatWork) else ChatParams(0.0, 1)).batch_key
+        """Requests batched together share their sampling settings (greedy with greedy; OCR with the model's own)."""
+        return (work.params if isinstance(work, ChatWork) else self.options.ocr_params(1)).batch_key
 
     # ---- lifetime --------------------------------------------------------------------------------
     def check_processor(self, processor: Any) -> None:
@@ -178,8 +179,36 @@ class HfBackend(Backend):
         return output(work, row, self.ocr_text)
 
     def run_batch(self, works: Sequence[Work], stops: Sequence[Stop]) -> list[Output]:
-        """Answer a batch of the same sampling settings with one generate call."""
-        requests, stops = [self.request(work) for work in works], list(stops)
+        """Answer a batch of the same sampling settings with one generate call; an OCR answer that failed (it looped,
+        or never ended) is asked again at each ``ocr_retry_temperatures`` in turn (olmOCR's retry), together with the
+        batch's other failed pages."""
+        requests = [self.request(work) for work in works]
+        rows = self.answer(requests, list(stops))
+        spent = [0] * len(works)  # tokens of the failed answers before each row's last
+        tried: dict[int, list[float]] = {}
+        for temperature in self.options.ocr_retry_temperatures:
+            again = [
+                i
+                for i, (work, row) in enumerate(zip(works, rows, strict=True))
+                if isinstance(work, OcrWork) and row.finish_reason in RETRY_REASONS and not stops[i]()
+            ]
+            if not again:
+                break
+            params = [self.options.ocr_params(requests[i].params.max_tokens, temperature) for i in again]
+            retry = [ChatWork(requests[i].messages, p) for i, p in zip(again, params, strict=True)]
+            for i, row in zip(again, self.answer(retry, [stops[i] for i in again]), strict=True):
+                spent[i] += rows[i].completion_tokens
+                rows[i] = row
+                tried.setdefault(i, []).append(temperature)
+        outputs = [self.output(work, row) for work, row in zip(works, rows, strict=True)]
+        for i, temperatures in tried.items():
+            out = outputs[i]
+            out.completion_tokens += spent[i]  # every token generated counts as usage
+            out.warnings.append(retry_note(temperatures, rows[i].finish_reason in RETRY_REASONS))
+        return outputs
+
+    def answer(self, requests: list[ChatWork], stops: list[Stop]) -> list[Row]:
+        """One generate call for requests of the same sampling settings: each one's row."""
         count = len(requests)
         if self.options.fast_path:  # pad the batch to a bucket with copies of its last request
             requests, stops = self.fast.pad(requests), self.fast.pad(stops)
@@ -187,8 +216,7 @@ class HfBackend(Backend):
         longest = max(r.params.max_tokens for r in requests)
         params = replace(requests[0].params, max_tokens=token_bucket(longest) if self.options.fast_path else longest)
         tokens = self.generate(inputs, params, stops=stops, **self.generate_extra())
-        rows = self.rows(inputs, tokens, [r.params.max_tokens for r in requests[:count]], params.stop)
-        return [self.output(work, row) for work, row in zip(works, rows, strict=True)]
+        return self.rows(inputs, tokens, [r.params.max_tokens for r in requests[:count]], params.stop)
 
     def stream(self, work: ChatWork, emit: Callable[[str], None], stop: Stop) -> ChatOutput:
         """One chat answer, each new piece of text handed to ``emit`` as it is generated."""

@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from ...values import ChatMessage, ChatParams, ChatWork, OcrWork
+from ...values import ChatMessage, ChatWork, OcrWork
 from .generate import HfBackend
 from .setup import HfOptions
 
@@ -35,5 +35,5 @@ class GotOcrBackend(HfBackend):
     def ocr_request(self, work: OcrWork) -> ChatWork:
         return ChatWork(
             [ChatMessage(role="user", content="", images=(work.image,))],
-            ChatParams(temperature=0.0, max_tokens=self.options.ocr_max_tokens),
+            self.options.ocr_params(self.options.ocr_max_tokens),
         )

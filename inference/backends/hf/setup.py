@@ -13,6 +13,7 @@ from pydantic import ConfigDict, Field
 
 from ...errors import ModelUnavailable
 from ...settings import ModelSpec
+from ..prompts import OcrSampling
 from .repetition import RepetitionOptions
 
 Precision = Literal["auto", "bf16", "fp16", "fp32", "int8", "int4"]
@@ -20,7 +21,7 @@ log = logging.getLogger(__name__)
 WEIGHT_FILES = ["*.json", "*.safetensors", "*.txt", "*.model", "*.jinja", "*.tiktoken", "*.py"]
 
 
-class HfOptions(RepetitionOptions):
+class HfOptions(RepetitionOptions, OcrSampling):
     model_config = ConfigDict(extra="forbid")
 
     precision: Precision = Field("auto", description="auto: bf16 on GPUs that support it, else fp16; fp32 on CPU")

@@ -15,7 +15,7 @@ from pydantic import Field
 from ...errors import ModelUnavailable
 from ...images import fit_longest_side, fit_pixels, pad_to_aspect
 from ...languages import Language
-from ...values import ChatMessage, ChatParams, ChatWork, OcrWork
+from ...values import ChatMessage, ChatWork, OcrWork
 from ..prompts import LANGUAGE_PROMPT, OCR_PROMPT, Cleanup, clean, ocr_prompt
 from .generate import HfBackend
 from .setup import HfOptions
@@ -81,6 +81,7 @@ class TransformersVlmBackend(HfBackend):
             return_tensors="pt",
             sanitize_control_tokens=True,  # user text may not smuggle in <|image_pad|>
             processor_kwargs=padding,
+            **self.options.chat_template_kwargs,  # the template's own variables (enable_thinking...)
         )
         return self.to_device(batch)
 
@@ -89,7 +90,7 @@ class TransformersVlmBackend(HfBackend):
 
     def ocr_request(self, work: OcrWork) -> ChatWork:
         message = ChatMessage(role="user", content=self.ocr_prompt(work.language), images=(work.image,))
-        return ChatWork([message], ChatParams(temperature=0.0, max_tokens=self.options.ocr_max_tokens))
+        return ChatWork([message], self.options.ocr_params(self.options.ocr_max_tokens))
 
     def ocr_text(self, answer: str) -> str:
         return clean(answer, self.options.ocr_cleanup)

@@ -15,10 +15,11 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ...errors import ModelUnavailable
+from ...grounding import page_structure
 from ...settings import ModelSpec
 from ...values import ChatMessage, ChatOutput, ChatParams, ChatWork, OcrOutput, OcrWork, Output, Work
 from ..base import Backend, Stop
-from ..prompts import ocr_prompt, strip_fence
+from ..prompts import RETRY_REASONS, ocr_prompt, retry_note, strip_fence
 from . import wire
 from .options import RemoteOptions
 from .replicas import Replica, Replicas
@@ -91,10 +92,31 @@ class RemoteOpenAIBackend(Backend):
         return output
 
     def answer(self, work: Work, stop: Stop, emit: Callable[[str], None] | None) -> Output:
+        """One request; an OCR answer that failed (it looped, or never ended) is asked again at each
+        ``ocr_retry_temperatures`` in turn (olmOCR's retry)."""
+        messages, params = self.conversation(work)
+        output = self.ask(messages, params, stop, emit)
+        if not isinstance(work, OcrWork):
+            return output
+        tried, spent = [], 0
+        for temperature in self.options.ocr_retry_temperatures:
+            if output.finish_reason not in RETRY_REASONS or stop():
+                break
+            spent += output.completion_tokens
+            output = self.ask(messages, self.options.ocr_params(params.max_tokens, temperature), stop, emit)
+            tried.append(temperature)
+        text, blocks = page_structure(strip_fence(output.text), work.image.size)  # Markdown, or grounding blocks
+        warnings = [retry_note(tried, output.finish_reason in RETRY_REASONS)] if tried else []
+        return OcrOutput(text=text, blocks=blocks, warnings=warnings, completion_tokens=spent + output.completion_tokens)
+
+    def ask(
+        self, messages: list[dict[str, Any]], params: ChatParams, stop: Stop, emit: Callable[[str], None] | None
+    ) -> ChatOutput:
         """One request: on the least busy replica, once more on another if that one fails before any text
         reached the caller."""
-        messages, params = self.conversation(work)
         body = wire.request_body(self.remote_model, messages, params)
+        if self.options.chat_template_kwargs:
+            body["chat_template_kwargs"] = self.options.chat_template_kwargs  # vLLM and SGLang pass it to the template
         tried: list[Replica] = []
         failure = "no replica is up"
         for _ in range(2):
@@ -122,8 +144,6 @@ class RemoteOpenAIBackend(Backend):
                 self.pool.done(replica, ok=True)  # the request's fault (4xx) or a stop, not the replica's
                 raise
             self.pool.done(replica, ok=True)
-            if isinstance(work, OcrWork):
-                return OcrOutput(text=strip_fence(output.text), completion_tokens=output.completion_tokens)
             return output
         raise ModelUnavailable(
             f"No replica of model '{self.spec.id}' answered ({failure}); try again shortly.",
@@ -135,7 +155,7 @@ class RemoteOpenAIBackend(Backend):
         if isinstance(work, OcrWork):
             prompt = ocr_prompt(self.options.ocr_prompt, self.options.language_prompt, work.language)
             chat = [ChatMessage("user", prompt, images=(work.image,))]
-            params = ChatParams(temperature=0.0, max_tokens=self.options.ocr_max_tokens)
+            params = self.options.ocr_params(self.options.ocr_max_tokens)
         else:
             chat, params = work.messages, work.params
         return wire.messages(chat, self.options.max_pixels), params

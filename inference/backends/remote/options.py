@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
-from ..prompts import LANGUAGE_PROMPT, OCR_PROMPT
+from ..prompts import LANGUAGE_PROMPT, OCR_PROMPT, OcrSampling
 
 
-class RemoteOptions(BaseModel):
+class RemoteOptions(OcrSampling):
     model_config = ConfigDict(extra="forbid")
 
     base_urls: list[str] = Field(min_length=1, description="OpenAI base URLs ending in /v1, one per replica")

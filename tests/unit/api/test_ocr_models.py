@@ -1,6 +1,6 @@
 """The document-OCR models and the CPU chat model of config.yaml, each a tiny random model of its real
 architecture (``python -m tests.tiny_models``), answered through /ocr and /chat with the entry's own prompt,
-page size and clean-up; and the chat default of a host without a GPU."""
+page size, sampling and clean-up, their answers made the page's blocks; and the chat default of a host without a GPU."""
 
 import time
 
@@ -8,9 +8,11 @@ import pytest
 from PIL import Image
 
 from inference import InferenceService, ModelUnavailable, load_settings
+from inference.blocks import BLOCK_TYPES
 from inference.device import gpu_info
 from inference.images import fit_longest_side
-from inference.values import OcrWork
+from inference.registry import Registry
+from inference.values import ChatParams, ChatWork, OcrWork
 from tests.conftest import ROOT
 from tests.helpers import ENGLISH, encode, render_lines
 from tests.polling import loaded_backend
@@ -19,6 +21,7 @@ IMAGE = render_lines(ENGLISH)
 PNG = encode(IMAGE)
 CLASSES = {
     "lightonocr_2_1b": "LightOnOcrForConditionalGeneration",
+    "lightonocr_3_0_8b": "Qwen3_5ForConditionalGeneration",  # the 4B's twin is the same
     "paddleocr_vl": "PaddleOCRVLForConditionalGeneration",
     "olmocr_2_7b": "Qwen2_5_VLForConditionalGeneration",
     "smolvlm2_500m": "SmolVLMForConditionalGeneration",
@@ -47,6 +50,66 @@ def test_ocr_with_each_model(tiny_client, service, model_id):
     assert body["model"] == model_id and isinstance(body["text"], str) and "<|" not in body["text"]
     assert body["warnings"] and "limit of 16 new tokens" in body["warnings"][0]  # random weights never stop
     assert type(loaded_backend(service.manager, model_id).model).__name__ == CLASSES[model_id]
+    # its answer, read as Markdown, is the page's blocks (no boxes: Markdown has none)
+    assert bool(body["blocks"]) == bool(body["text"].strip())  # a blank answer has none
+    assert all(b["type"] in BLOCK_TYPES and b["bbox"] is None and b["text"] in body["text"] for b in body["blocks"])
+
+
+def test_lightonocr_3_reads_a_page_as_grounded_blocks(tiny_client, service):
+    """The 1B's twin (LightOnOCR-2's architecture) is asked with `grounding` at its card's sampling; its grounding
+    answer (tests.tiny_models.GROUNDING_ANSWER) comes back as labelled blocks with boxes in the page's pixels."""
+    response = tiny_client.post("/ocr?model=lightonocr_3_1b", files={"file": ("d.png", PNG)})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    width, height = body["image_size"]
+    assert [b["type"] for b in body["blocks"]] == ["title", "table", "page_number"] and body["warnings"] == []
+    title, table, number = body["blocks"]
+    assert title["bbox"] == pytest.approx([0, 0, width * 0.5, height * 0.099], abs=0.1)
+    assert number["bbox"] == pytest.approx([width * 0.45, height * 0.95, width * 0.55, height * 0.999], abs=0.1)
+    assert [[c["text"] for c in row] for row in table["table"]["rows"]] == [["a", "b"], ["1", "2"]]
+    assert body["text"] == "T\n\n|a|b|\n|-|-|\n|1|2|\n\n7" and title["text"] == "T"
+    md = tiny_client.post("/ocr?model=lightonocr_3_1b&format=markdown", files={"file": ("d.png", PNG)}).text
+    assert md.strip() == "## T\n\n| a | b |\n|---|---|\n| 1 | 2 |"  # the page number left out
+    backend, prompt = prompt_of(service, "lightonocr_3_1b")
+    assert prompt.endswith("grounding<|im_end|>\n<|im_start|>assistant\n")
+    params = backend.ocr_request(OcrWork(IMAGE)).params
+    assert (params.temperature, params.top_p) == (0.2, 0.9) and backend.options.longest_side == 1540
+    _, qwen3_5 = prompt_of(service, "lightonocr_3_0_8b")  # Qwen3.5-based: thinking off, as LightOn asks
+    assert qwen3_5.endswith("grounding<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n")
+
+
+def test_page_models_sample_as_their_cards_say():
+    """The registry's sampling per model (config.yaml): LightOnOCR-3 at 0.2 / top_p 0.9, olmOCR at 0.1 and read again
+    hotter when a page fails, the others greedy; OCR work is batched only with work of the same sampling."""
+    registry = Registry(load_settings(ROOT / "config.yaml", env={}))
+    ids = ("lightonocr_3_1b", "lightonocr_3_4b", "olmocr_2_7b", "qwen3_vl_2b")
+    backends = {i: registry.backend_class(i)(registry.get(i)) for i in ids}  # built, not loaded
+    sampling = {i: b.ocr_request(OcrWork(IMAGE)).params for i, b in backends.items()}
+    assert {i: (p.temperature, p.top_p) for i, p in sampling.items()} == {
+        "lightonocr_3_1b": (0.2, 0.9),
+        "lightonocr_3_4b": (0.2, 0.9),
+        "olmocr_2_7b": (0.1, None),
+        "qwen3_vl_2b": (0.0, None),
+    }
+    assert backends["olmocr_2_7b"].options.ocr_retry_temperatures == [0.1, 0.2, 0.3, 0.5, 0.8, 0.9, 1.0]
+    assert backends["lightonocr_3_4b"].options.chat_template_kwargs == {"enable_thinking": False}
+    lighton = backends["lightonocr_3_1b"]
+    assert lighton.batch_key(OcrWork(IMAGE)) != lighton.batch_key(ChatWork([], ChatParams(0.0, 8)))
+
+
+def test_a_page_whose_answer_failed_is_read_again(tiny_settings):
+    """olmOCR's retry, on its twin (greedy here, so that it fails every time): each retry is one more generate, the
+    warnings say so, and every token generated counts."""
+    spec = next(m for m in tiny_settings.models if m.id == "olmocr_2_7b")
+    spec = spec.model_copy(update={"options": {**spec.options, "ocr_retry_temperatures": [0.0, 0.0]}})
+    backend = Registry(tiny_settings).backend_class(spec.id)(spec)
+    backend.load()
+    try:
+        output = backend.run_batch([OcrWork(IMAGE), OcrWork(IMAGE)], [lambda: False, lambda: False])[0]
+    finally:
+        backend.unload()
+    assert output.completion_tokens == 48 and "limit of 16 new tokens" in output.warnings[0]  # 3 answers of 16
+    assert "read again at temperature 0, 0;" in output.warnings[1] and "none of the answers ended" in output.warnings[1]
 
 
 def test_each_model_is_asked_its_own_way(service):

@@ -80,13 +80,14 @@ def test_models_listing_and_defaults(service):
 
 
 def test_automatic_defaults_follow_the_host():
-    """`auto`: a vision-language model for OCR on a GPU host, the embedded engine without one; chat: Qwen3-VL on a
-    GPU host, on a CPU host a CPU model whose weights are here (none in the tests' empty cache)."""
+    """`auto`: LightOnOCR-3 1B for OCR on a GPU host, the embedded engine without one; chat: Qwen3-VL on a GPU host,
+    on a CPU host a CPU model whose weights are here (none in the tests' empty cache)."""
     auto = InferenceService(load_settings(ROOT / "config.yaml", env={}))
     gpu = gpu_info().available
-    assert auto.list_models().defaults == {"ocr": "qwen3_vl_2b" if gpu else "embedded", "chat": "qwen3_vl_2b" if gpu else None}
+    ocr = "lightonocr_3_1b" if gpu else "embedded"
+    assert auto.list_models().defaults == {"ocr": ocr, "chat": "qwen3_vl_2b" if gpu else None}
     assert auto.catalog.registry.default_for("ocr", "auto", gpu=False) == "embedded"
-    assert auto.catalog.registry.default_for("ocr", "auto", gpu=True) == "qwen3_vl_2b"
+    assert auto.catalog.registry.default_for("ocr", "auto", gpu=True) == "lightonocr_3_1b"
 
 
 def test_model_listing_fields(service):

@@ -135,9 +135,9 @@ def test_unload_releases_the_model_and_reload_works(tiny_service):
 
 
 def test_defaults_on_cpu_and_gpu(tiny_service):
-    assert tiny_service.default_model("ocr") == ("qwen3_vl_2b" if gpu_info().available else "embedded")
+    assert tiny_service.default_model("ocr") == ("lightonocr_3_1b" if gpu_info().available else "embedded")
     assert tiny_service.default_model("chat") == ("qwen3_vl_2b" if gpu_info().available else "smolvlm2_500m")
-    assert tiny_service.catalog.registry.default_for("ocr", "auto", gpu=True) == "qwen3_vl_2b"
+    assert tiny_service.catalog.registry.default_for("ocr", "auto", gpu=True) == "lightonocr_3_1b"
     assert tiny_service.catalog.registry.default_for("chat", "auto", gpu=True) == "qwen3_vl_2b"
 
 
