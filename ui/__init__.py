@@ -34,7 +34,6 @@ CSS = (
   #header p { font-size: .8rem; line-height: 1.25; margin: 0; }
   #ocr-image, #chat-image { height: 190px !important; }
   #ocr-image img, #chat-image img { max-height: 150px; }
-  #signed-in { text-align: left; }
 }
 """
     + CSS_SIGNED_IN
