@@ -17,12 +17,11 @@ from inference.results import OcrResult
 from . import examples
 from .endpoints import endpoint, hide_from_mcp
 from .errors import keep_on_error, refusal
-from .ocr_view import describe, draw, found, shown_markdown, shown_text, write_downloads
+from .ocr_view import describe, draw, drawing_state, shown_markdown, shown_text, write_downloads
 from .widgets import DOCUMENT_TYPES, caller_of, file_path, image_input, language_hint, language_picker, model_dropdown
 
 PREVIEW_SIDE = 1200  # a document's page is previewed at most this large
 NEW_INPUT = "New input: press **Extract text** to read it."
-CLEARED = ("", "", "", "", None, None)  # text, Markdown, its source, the details, the downloads, the result kept
 
 
 def build(service: InferenceService) -> None:
@@ -49,7 +48,12 @@ def build(service: InferenceService) -> None:
                     source = gr.Textbox(show_label=False, lines=14, max_lines=30, buttons=["copy"], elem_id="ocr-markdown-source")
             info = gr.Markdown(elem_id="ocr-info")
             downloads = gr.File(
-                label="Download (.txt, .md, .json)", file_count="multiple", interactive=False, elem_id="ocr-downloads", height=120
+                label="Download (.txt, .md, .json)",
+                file_count="multiple",
+                interactive=False,
+                elem_id="ocr-downloads",
+                height=120,
+                visible=False,  # until there is a result
             )
         with gr.Column(scale=5, min_width=300):
             with gr.Row(equal_height=True):
@@ -94,9 +98,10 @@ def build(service: InferenceService) -> None:
         got = await read(request, path, model_id, language_hint(picked), page_spec, force_ocr)
         for warning in got.warnings:
             gr.Warning(warning)
-        kept = found(got, path, document is not None)
+        kept = drawing_state(got, path, document is not None)
         downloads = write_downloads(got, Path(path).name)
-        return shown_text(got), shown_markdown(got), shown_markdown(got), describe(got), downloads, kept, ""
+        markdown = shown_markdown(got)
+        return shown_text(got), markdown, markdown, describe(got), gr.File(value=downloads, visible=True), kept, ""
 
     def picture(state, number) -> tuple[Image.Image, dict]:
         """The page to draw on (the image itself, or a document's page rendered) and its entry in the result."""
@@ -110,9 +115,13 @@ def build(service: InferenceService) -> None:
     async def overlay_for(image_path, document_path, state, show, number):
         """The drawing beside the text: the page on screen with its lines and blocks (when asked for), or a
         document's page alone; hidden for an image when the drawing is off (the image is on the left already)."""
-        current = file_path(document_path) or image_path
-        if not state or state.get("input") != current:
-            return gr.Image(value=None, visible=False)
+        document = file_path(document_path)
+        current = document or image_path
+        if not state or state.get("input") != current:  # not read yet: a document's page as it is, or nothing
+            state = {"input": document, "document": True, "pages": [{"page": number or 1, "lines": [], "blocks": []}]}
+            show = False
+            if not document:
+                return gr.Image(value=None, visible=False)
         if not show and not state["document"]:
             return gr.Image(value=None, visible=False)
         try:
@@ -120,6 +129,8 @@ def build(service: InferenceService) -> None:
         except Exception:  # the upload is gone (its TTL) or cannot be shown: no drawing, the text stays
             return gr.Image(value=None, visible=False)
         label = f"Page {entry['page']}" if state["document"] else "Lines found"
+        if not entry.get("size"):
+            label += " (not read yet)"
         if show:
             shown = await anyio.to_thread.run_sync(draw, shown, entry["size"], entry["lines"], entry["blocks"])
             label += ": lines and blocks found" if entry["blocks"] else (": lines found" if state["document"] else "")
@@ -130,13 +141,23 @@ def build(service: InferenceService) -> None:
         if not state or not state.get("document"):
             return gr.Dropdown(choices=[], value=None, visible=False)
         numbers = [p["page"] for p in state["pages"]]
-        return gr.Dropdown(choices=[(f"{n}", n) for n in numbers], value=numbers[0], visible=True)
+        return gr.Dropdown(choices=[(f"{n}", n) for n in numbers], value=numbers[0], visible=len(numbers) > 1)
+
+    async def pages_in(document_path):
+        """The page selector for a document just chosen: its pages (before it is read, for the preview)."""
+        document = file_path(document_path)
+        if not document:
+            return gr.skip()
+        count = await anyio.to_thread.run_sync(lambda: service.page_count(Path(document).read_bytes()))
+        numbers = list(range(1, min(count, service.limits.max_pages) + 1))
+        return gr.Dropdown(choices=[(f"{n}", n) for n in numbers], value=1, visible=count > 1)
 
     def cleared(path):
         """A new input: the old result goes (its text, drawing and downloads) and the message says what to do."""
         if not path:
             return (*(gr.skip(),) * 6, gr.skip(), gr.skip(), gr.skip())
-        return (*CLEARED, gr.Image(value=None, visible=False), gr.Dropdown(choices=[], value=None, visible=False), NEW_INPUT)
+        gone = ("", "", "", "", gr.File(value=None, visible=False), None)  # text, Markdown, source, details, files, result
+        return (*gone, gr.Image(value=None, visible=False), gr.Dropdown(choices=[], value=None, visible=False), NEW_INPUT)
 
     drawn = [image, document, result, show_lines, page]
     outputs = [text, markdown, source, info, downloads, result, message]
@@ -170,7 +191,7 @@ def build(service: InferenceService) -> None:
     )
     document.upload(
         lambda path: (*cleared(path), None), [document], [*outputs[:-1], overlay, page, message, image], api_visibility="private"
-    )
+    ).then(pages_in, [document], [page], api_visibility="private").then(overlay_for, drawn, [overlay], api_visibility="private")
 
     # The Gradio API's /ocr and /ocr_document: plain values, and errors raised to the client.
     async def ocr(image_path, model_id, hint, request: gr.Request):

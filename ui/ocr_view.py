@@ -99,7 +99,7 @@ def write_downloads(result: OcrResult, name: str) -> list[str]:
     return [str(folder / f"{stem}.{ext}") for ext in ("txt", "md", "json")]
 
 
-def found(result: OcrResult, path: str, document: bool) -> dict[str, Any]:
+def drawing_state(result: OcrResult, path: str, document: bool) -> dict[str, Any]:
     """What the drawing needs, kept between events: the input, and each page's number, size, lines and blocks."""
     if result.pages is None:
         pages = [{"page": 1, "size": result.image_size, "lines": result.lines, "blocks": result.blocks}]

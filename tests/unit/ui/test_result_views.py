@@ -13,7 +13,7 @@ from PIL import Image
 from inference.blocks import Block, OcrLine, Table, TableCell
 from inference.results import BatchItem, BatchResult, OcrResult, PageResult
 from ui.batch_tab import on_screen, styled, table
-from ui.ocr_view import BLOCK_COLOURS, LINE_COLOUR, describe, draw, found, shown_markdown, shown_text, write_downloads
+from ui.ocr_view import BLOCK_COLOURS, LINE_COLOUR, describe, draw, drawing_state, shown_markdown, shown_text, write_downloads
 
 
 def line(text: str, x0: float, y0: float, x1: float, y1: float) -> OcrLine:
@@ -73,7 +73,7 @@ def test_blocks_are_drawn_with_their_type_on_the_page():
         lines=[line("Paid in full", 22, 70, 198, 80)],
         blocks=invoice(),
     )
-    kept = found(result, "/tmp/x.png", document=False)["pages"][0]
+    kept = drawing_state(result, "/tmp/x.png", document=False)["pages"][0]
     # the picture on screen is half the size of the page as read: boxes are scaled to it
     drawn = draw(Image.new("RGB", (200, 150), "white"), kept["size"], kept["lines"], kept["blocks"])
     table_colour = BLOCK_COLOURS["table"]
