@@ -128,7 +128,7 @@ def draw(image: Image.Image, size: list[int] | tuple[int, int], lines: list[dict
     width = max(1, round(2 * max(image.size) / 1000))
     for line in lines:
         canvas.polygon([(x * scale, y * scale) for x, y in line["box"]], outline=LINE_COLOUR, width=width)
-    font = ImageFont.load_default(size=max(11, round(max(image.size) / 70)))
+    font = ImageFont.load_default(size=max(12, round(max(image.size) / 50)))  # readable once the page is fitted on screen
     for block in blocks:
         if not block.get("bbox"):
             continue  # an engine that gives no position (a VLM's plain Markdown)
