@@ -229,7 +229,10 @@ class Gatekeeper:
         if self.keys.enabled and needed is not None:
             if principal is None:
                 if method == "GET" and path == "/" and wants_html(headers.get("accept", "")):
-                    return RedirectResponse("/login?next=" + quote(path), status_code=303)
+                    query = scope.get("query_string", b"").decode("latin-1")  # kept through the sign-in: /?view=api
+                    return RedirectResponse(
+                        "/login?next=" + quote(path + ("?" + query if query else ""), safe="/"), status_code=303
+                    )
                 why = (
                     "The API key is not valid."
                     if invalid

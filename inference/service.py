@@ -102,6 +102,17 @@ class InferenceService(JobsFacade):
         """Pages reading ``data`` will take (nothing rendered); 1 for an image or a bad file."""
         return documents.page_count(data, pages, self.settings.limits)
 
+    def page_image(self, data: bytes, number: int = 1, longest_side: int = 1200, name: str = "file") -> Any:
+        """Page ``number`` of an image or document as an upright RGB PIL image at most ``longest_side`` px (a
+        preview: PDFs render in the PDF reader's process, within the limits); BadInput when it cannot be shown."""
+        doc = documents.open_document(data, self.settings.limits, name, str(number), longest_side, force_ocr=True)
+        try:
+            image = doc.pages[0].render()
+        finally:
+            doc.close()
+        image.thumbnail((longest_side, longest_side))
+        return image
+
     def read_image_url(self, url: str) -> bytes:
         """An image URL's bytes (data: URLs; http(s) where ``limits.image_urls`` allows), within the limits."""
         return self.inputs.read_url(url)

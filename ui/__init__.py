@@ -10,6 +10,7 @@ import gradio as gr
 from inference import InferenceService
 
 from . import batch_tab, chat_tab, examples, files, mcp_tools, models_panel, ocr_tab
+from .widgets import principal_of
 
 DESCRIPTION = "Self-hosted OCR and image chat: read documents and ask questions about images, in the browser or by API."
 
@@ -19,8 +20,15 @@ def head() -> str:
     return f'<meta name="description" content="{DESCRIPTION}">'
 
 
+# The sign-in line: at the header's right on a wide screen.
+CSS_SIGNED_IN = """
+#signed-in { text-align: right; margin: 0; min-height: 0; }
+#signed-in p { margin: 0; font-size: .9rem; }
+"""
+
 # Phones: a smaller header and image, so that the main action and the first lines of the result fit the first screen.
-CSS = """
+CSS = (
+    """
 @media (max-width: 640px) {
   #header h1 { font-size: 1.35rem; margin: 0 0 .2rem 0; }
   #header p { font-size: .8rem; line-height: 1.25; margin: 0; }
@@ -28,6 +36,16 @@ CSS = """
   #ocr-image img, #chat-image img { max-height: 150px; }
 }
 """
+    + CSS_SIGNED_IN
+)
+
+
+def signed_in(request: gr.Request | None) -> str:
+    """Who the page is signed in as (the key's role and fingerprint, never the key) with a link to sign out."""
+    principal = principal_of(request)
+    if principal is None:
+        return ""
+    return f"Signed in as **{principal.role}** (`{principal.name}`) · [Sign out](/logout)"
 
 
 def favicon() -> str:
@@ -39,7 +57,11 @@ def build_ui(service: InferenceService, may_manage: Callable[[Any], bool] = lamb
     role when API keys are on)."""
     title, ttl = service.title, service.limits.upload_ttl_s
     # uploads (and the files made for download) are deleted limits.upload_ttl_s after their last use
+    keys_on = bool(service.settings.auth.api_keys)
     with gr.Blocks(title=title, delete_cache=(max(1, min(60, round(ttl / 4))), max(1, round(ttl)))) as blocks:
+        if keys_on:  # with API keys on: who is signed in, and a link to sign out
+            who = gr.Markdown(elem_id="signed-in")
+            blocks.load(signed_in, None, [who], api_visibility="private", queue=False)
         gr.Markdown(
             f"# {title}\n{DESCRIPTION} · [REST API docs](/docs) · [Gradio API](/?view=api) · "
             "[MCP](/gradio_api/mcp/) · [OpenAI API](/docs#/openai)",
@@ -62,7 +84,7 @@ def build_ui(service: InferenceService, may_manage: Callable[[Any], bool] = lamb
         blocks,
         fetch_urls=service.limits.image_urls,
         ttl_s=ttl,  # file inputs: Gradio's uploads only
-        keys_on=bool(service.settings.auth.api_keys),
+        keys_on=keys_on,
     )
 
     async def mcp_calls_only_tools() -> None:  # at start-up, after mount_gradio_app made the MCP server

@@ -34,6 +34,14 @@ COLUMNS = ["file", "status", "time_s", "text"]
 JOB_PAGES = 64  # a batch with more pages than this runs as a job (see through_a_job)
 JOB_COLUMNS = ["job", "state", "pages", "files", "model", "submitted"]
 RECENT_JOBS = 20  # "Your jobs" lists this many, newest first
+PREVIEW_CHARS = 160  # the Batch tab shows each text's start (the downloads have it whole)
+
+
+# the results' column scrolled to its top when that is above the screen (its progress shows there)
+SHOW_RESULTS = """() => {
+  const column = document.querySelector('#batch-output');
+  if (column && column.getBoundingClientRect().top < 0) column.scrollIntoView({block: 'start'});
+}"""
 
 
 def table(result: BatchResult) -> pd.DataFrame:
@@ -45,10 +53,24 @@ def table(result: BatchResult) -> pd.DataFrame:
 
 
 def styled(frame: pd.DataFrame) -> Any:
-    """The table with its failed rows in red, so they stand out at a glance."""
+    """The table with its failed rows in red, so they stand out at a glance, and its times as people write them
+    (1.28, not a Styler's 1.280000)."""
     return frame.style.apply(
         lambda row: ["background-color: #fde2e1; color: #991b1b" if row["status"] == "error" else ""] * len(row), axis=1
-    )
+    ).format({"time_s": "{:.2f}"})
+
+
+def on_screen(frame: pd.DataFrame, chars: int = PREVIEW_CHARS) -> pd.DataFrame:
+    """The table as the Batch tab shows it: each text on one line and cut after ``chars`` characters, so that
+    several rows fit the screen (the downloads have every text whole)."""
+
+    def short(text: Any) -> Any:
+        if not isinstance(text, str):
+            return text
+        flat = " ".join(text.split())
+        return flat if len(flat) <= chars else flat[: chars - 1].rstrip() + "…"
+
+    return frame.assign(text=frame["text"].map(short))
 
 
 def write_downloads(result: BatchResult) -> list[str]:
@@ -97,22 +119,23 @@ def build(service: InferenceService, refresh_on: list | None = None) -> None:
                 file_types=["image", *DOCUMENT_TYPES],
                 label=f"Images or PDFs (up to {limit} files)",
                 elem_id="batch-files",
+                height=190,  # a long list scrolls inside: Read all, the progress and the table stay on the first screen
             )
             pages = gr.Textbox(label="Pages of each PDF", placeholder="all, or e.g. 1-3,5", max_lines=1, elem_id="batch-pages")
             model, _ = model_dropdown(service, "ocr", elem_id="batch-model")
             with gr.Accordion("Language", open=False):
                 language = language_picker(elem_id="batch-language")
             run = gr.Button("Read all", variant="primary", elem_id="batch-run")
-        with gr.Column(scale=2, min_width=300):
+        with gr.Column(scale=2, min_width=300, elem_id="batch-output"):
             message = gr.Markdown(elem_id="batch-message")
             totals = gr.Markdown(elem_id="batch-totals")
             results = gr.Dataframe(
                 headers=COLUMNS,
-                label="Results",
+                label=f"Results (each text's first {PREVIEW_CHARS} characters; the downloads have them whole)",
                 wrap=True,
                 interactive=False,
-                max_height=520,
-                column_widths=["22%", "12%", "10%", "56%"],
+                max_height=460,
+                column_widths=["28%", "10%", "9%", "53%"],
                 elem_id="batch-results",
             )
             downloads = gr.File(label="Download (CSV, JSON)", file_count="multiple", interactive=False, elem_id="batch-downloads")
@@ -188,8 +211,10 @@ def build(service: InferenceService, refresh_on: list | None = None) -> None:
     @keep_on_error(4)
     async def batch_for_ui(paths, model_id, picked, page_spec, request: gr.Request, progress=gr.Progress()):  # noqa: B008 (Gradio injects it)
         result = await read_all(request, paths, model_id, language_hint(picked), progress, page_spec, keep=True)
-        return styled(table(result)), summary(result), write_downloads(result), ""
+        return styled(on_screen(table(result))), summary(result), write_downloads(result), ""
 
+    for button in (run, follow_button):  # pressed after scrolling down, the progress and the results come into view
+        button.click(None, None, None, js=SHOW_RESULTS, api_visibility="private")
     run.click(
         hide_from_mcp(batch_for_ui),
         [files, model, language, pages],
@@ -245,7 +270,7 @@ def build(service: InferenceService, refresh_on: list | None = None) -> None:
     @keep_on_error(4)
     async def follow_for_ui(job_id, request: gr.Request, progress=gr.Progress()):  # noqa: B008 (Gradio injects it)
         result = await follow_job(job_id, request, progress)
-        return styled(table(result)), summary(result), write_downloads(result), ""
+        return styled(on_screen(table(result))), summary(result), write_downloads(result), ""
 
     @keep_on_error(1)
     async def cancel_for_ui(job_id, request: gr.Request):

@@ -1,15 +1,15 @@
-"""OCR tab: one image in, its text out at once; the lines found are drawn after, on a small copy."""
+"""OCR tab: an image or a document in, its text out at once (with Markdown, rendered and raw); beside it, the page
+with the lines and blocks found drawn on it, and for a document a page selector. A new input clears the old result;
+Extract is off while a read runs."""
 
 from __future__ import annotations
 
-import json
-import tempfile
 from functools import partial
 from pathlib import Path
-from typing import Any
 
+import anyio
 import gradio as gr
-from PIL import Image, ImageDraw
+from PIL import Image, ImageOps
 
 from inference import InferenceService, call_cancellable
 from inference.results import OcrResult
@@ -17,64 +17,19 @@ from inference.results import OcrResult
 from . import examples
 from .endpoints import endpoint, hide_from_mcp
 from .errors import keep_on_error, refusal
+from .ocr_view import describe, draw, drawing_state, shown_markdown, shown_text, write_downloads
 from .widgets import DOCUMENT_TYPES, caller_of, file_path, image_input, language_hint, language_picker, model_dropdown
 
-OVERLAY_MAX_SIDE = 1200  # the drawing is made on a copy at most this large...
-OVERLAY_MAX_HEIGHT = 1600  # ...and at most this tall (a long receipt stays a readable strip)
-
-
-def describe(result: OcrResult) -> str:
-    """Model, time, size, language, lines (or pages) and warnings, as a line a person reads."""
-    width, height = result.image_size
-    parts = [f"**Model** {result.model}", f"**Time** {result.processing_time:.2f} s"]
-    if result.pages is not None:
-        from_layer = sum(p.source == "text-layer" for p in result.pages)
-        parts.append(f"**Pages** {len(result.pages)}" + (f" ({from_layer} from the PDF's text)" if from_layer else ""))
-    else:
-        parts += [f"**Image** {width}×{height} px", f"**Lines** {len(result.lines)}"]
-    parts.append(f"**Language** {result.language or 'auto'}")
-    text = " · ".join(parts)
-    failed = [p for p in result.pages or [] if p.error]
-    if failed:
-        text += "\n\n" + "\n".join(f"- ⚠️ page {p.page}: {p.error}" for p in failed)
-    if result.warnings:
-        text += "\n\n" + "\n".join(f"- ⚠️ {warning}" for warning in result.warnings)
-    return text
-
-
-def write_downloads(result: OcrResult, name: str) -> list[str]:
-    """The result as .txt (the text), .md (the text under a heading) and .json (everything, boxes included)."""
-    stem = Path(name).stem or "ocr"
-    folder = Path(tempfile.mkdtemp(prefix="chatvlm-ocr-"))
-    (folder / f"{stem}.txt").write_text(result.text + "\n", encoding="utf-8")
-    (folder / f"{stem}.md").write_text(f"# {stem}\n\n" + result.text.replace("\n", "  \n") + "\n", encoding="utf-8")
-    (folder / f"{stem}.json").write_text(json.dumps(result.model_dump(), ensure_ascii=False, indent=2), encoding="utf-8")
-    return [str(folder / f"{stem}.{ext}") for ext in ("txt", "md", "json")]
-
-
-def draw_lines(image_path: str, lines: list[dict[str, Any]]) -> Image.Image:
-    """The lines' boxes drawn once onto a downscaled copy of the image."""
-    with Image.open(image_path) as original:
-        from PIL import ImageOps
-
-        image = ImageOps.exif_transpose(original).convert("RGB")
-    scale = min(1.0, OVERLAY_MAX_SIDE / max(image.size), OVERLAY_MAX_HEIGHT / image.height)
-    if scale < 1.0:
-        image = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))))
-    draw = ImageDraw.Draw(image)
-    width = max(1, round(2 * max(image.size) / 1000))
-    for line in lines:
-        points = [(x * scale, y * scale) for x, y in line["box"]]
-        draw.polygon(points, outline=(220, 38, 38), width=width)
-    return image
+PREVIEW_SIDE = 1200  # a document's page is previewed at most this large
+NEW_INPUT = "New input: press **Extract text** to read it."
 
 
 def build(service: InferenceService) -> None:
     with gr.Row(equal_height=False):
-        with gr.Column(scale=1, min_width=300):
-            image = image_input(height=300, elem_id="ocr-image")
+        with gr.Column(scale=4, min_width=280):
+            image = image_input(height=260, elem_id="ocr-image", lenient=True)
             with gr.Accordion("Or a document: PDF, multi-page TIFF", open=False, elem_id="ocr-document-box"):
-                document = gr.File(file_types=DOCUMENT_TYPES, label="Document", elem_id="ocr-document")
+                document = gr.File(file_types=DOCUMENT_TYPES, label="Document", elem_id="ocr-document", height=90)
                 with gr.Row():
                     pages = gr.Textbox(label="Pages", placeholder="all, or e.g. 1-3,5", max_lines=1, elem_id="ocr-pages")
                     force = gr.Checkbox(False, label="OCR every page (ignore the PDF's own text)", elem_id="ocr-force")
@@ -82,19 +37,37 @@ def build(service: InferenceService) -> None:
             with gr.Accordion("Language", open=False):
                 language = language_picker(elem_id="ocr-language")
             run = gr.Button("Extract text", variant="primary", elem_id="ocr-run")
-        with gr.Column(scale=1, min_width=300):
+        with gr.Column(scale=5, min_width=300):
             message = gr.Markdown(elem_id="ocr-message")
-            text = gr.Textbox(label="Text", lines=12, max_lines=30, buttons=["copy"], elem_id="ocr-text")
+            with gr.Tabs(elem_id="ocr-views"):
+                with gr.Tab("Text", id="text"):
+                    text = gr.Textbox(show_label=False, lines=14, max_lines=30, buttons=["copy"], elem_id="ocr-text")
+                with gr.Tab("Markdown", id="markdown"):
+                    markdown = gr.Markdown(elem_id="ocr-markdown", height=420, container=True)
+                with gr.Tab("Markdown source", id="markdown-source"):
+                    source = gr.Textbox(show_label=False, lines=14, max_lines=30, buttons=["copy"], elem_id="ocr-markdown-source")
             info = gr.Markdown(elem_id="ocr-info")
             downloads = gr.File(
-                label="Download (.txt, .md, .json)", file_count="multiple", interactive=False, elem_id="ocr-downloads"
+                label="Download (.txt, .md, .json)",
+                file_count="multiple",
+                interactive=False,
+                elem_id="ocr-downloads",
+                height=120,
+                visible=False,  # until there is a result
             )
-            show_lines = gr.Checkbox(True, label="Show the lines found", elem_id="ocr-show-lines")
-            overlay = gr.Image(label="Lines found", interactive=False, height=480, elem_id="ocr-boxes")
-    shown = examples.images()
-    gr.Examples(
-        [[shown[name]] for name in ("receipt", "report", "russian") if name in shown], inputs=[image], label=examples.LICENCE
-    )
+        with gr.Column(scale=5, min_width=300):
+            with gr.Row(equal_height=True):
+                page = gr.Dropdown(label="Page", choices=[], visible=False, scale=1, min_width=120, elem_id="ocr-page")
+                show_lines = gr.Checkbox(True, label="Show the lines and blocks found", scale=2, elem_id="ocr-show-lines")
+            overlay = gr.Image(label="Lines found", interactive=False, height=560, visible=False, elem_id="ocr-boxes")
+            # beside the inputs on a wide screen (where the drawing goes once there is one); after the result on a phone
+            shown = examples.images()
+            gr.Examples(
+                [[shown[name]] for name in ("receipt", "report", "russian") if name in shown],
+                inputs=[image],
+                label=examples.LICENCE,
+                elem_id="ocr-examples",
+            )
     result = gr.State()
 
     async def read(
@@ -118,34 +91,107 @@ def build(service: InferenceService) -> None:
             caller=caller_of(request),
         )
 
-    @keep_on_error(5)
+    @keep_on_error(7)
     async def ocr_for_ui(image_path, document_path, page_spec, force_ocr, model_id, picked, request: gr.Request):
-        path = file_path(document_path) or image_path  # the document when one is chosen
-        found = await read(request, path, model_id, language_hint(picked), page_spec, force_ocr)
-        for warning in found.warnings:
+        document = file_path(document_path)
+        path = document or image_path  # the document when one is chosen
+        got = await read(request, path, model_id, language_hint(picked), page_spec, force_ocr)
+        for warning in got.warnings:
             gr.Warning(warning)
-        state = {"image": path, "lines": [line.model_dump() for line in found.lines]}
-        return found.text, describe(found), write_downloads(found, Path(path).name), state, ""
+        kept = drawing_state(got, path, document is not None)
+        downloads = write_downloads(got, Path(path).name)
+        markdown = shown_markdown(got)
+        return shown_text(got), markdown, markdown, describe(got), gr.File(value=downloads, visible=True), kept, ""
 
-    def overlay_for(image_path, state, show):
-        """The drawing, when asked for and when the last result belongs to the image on screen."""
-        if not show or not image_path or not state or state.get("image") != image_path:
-            return None
-        return draw_lines(image_path, state["lines"])
+    def picture(state, number) -> tuple[Image.Image, dict]:
+        """The page to draw on (the image itself, or a document's page rendered) and its entry in the result."""
+        entry = next((p for p in state["pages"] if p["page"] == number), state["pages"][0])
+        if not state["document"]:
+            with Image.open(state["input"]) as original:
+                return ImageOps.exif_transpose(original).convert("RGB"), entry
+        data = Path(state["input"]).read_bytes()
+        return service.page_image(data, entry["page"], PREVIEW_SIDE, Path(state["input"]).name), entry
 
+    async def overlay_for(image_path, document_path, state, show, number):
+        """The drawing beside the text: the page on screen with its lines and blocks (when asked for), or a
+        document's page alone; hidden for an image when the drawing is off (the image is on the left already)."""
+        document = file_path(document_path)
+        current = document or image_path
+        if not state or state.get("input") != current:  # not read yet: a document's page as it is, or nothing
+            state = {"input": document, "document": True, "pages": [{"page": number or 1, "lines": [], "blocks": []}]}
+            show = False
+            if not document:
+                return gr.Image(value=None, visible=False)
+        if not show and not state["document"]:
+            return gr.Image(value=None, visible=False)
+        try:
+            shown, entry = await anyio.to_thread.run_sync(picture, state, number)
+        except Exception:  # the upload is gone (its TTL) or cannot be shown: no drawing, the text stays
+            return gr.Image(value=None, visible=False)
+        label = f"Page {entry['page']}" if state["document"] else "Lines found"
+        if not entry.get("size"):
+            label += " (not read yet)"
+        if show:
+            shown = await anyio.to_thread.run_sync(draw, shown, entry["size"], entry["lines"], entry["blocks"])
+            label += ": lines and blocks found" if entry["blocks"] else (": lines found" if state["document"] else "")
+        return gr.Image(value=shown, visible=True, label=label)
+
+    def pages_of(state):
+        """The page selector: shown for a document, its pages as read."""
+        if not state or not state.get("document"):
+            return gr.Dropdown(choices=[], value=None, visible=False)
+        numbers = [p["page"] for p in state["pages"]]
+        return gr.Dropdown(choices=[(f"{n}", n) for n in numbers], value=numbers[0], visible=len(numbers) > 1)
+
+    async def pages_in(document_path):
+        """The page selector for a document just chosen: its pages (before it is read, for the preview)."""
+        document = file_path(document_path)
+        if not document:
+            return gr.skip()
+        count = await anyio.to_thread.run_sync(lambda: service.page_count(Path(document).read_bytes()))
+        numbers = list(range(1, min(count, service.limits.max_pages) + 1))
+        return gr.Dropdown(choices=[(f"{n}", n) for n in numbers], value=1, visible=count > 1)
+
+    def cleared(path):
+        """A new input: the old result goes (its text, drawing and downloads) and the message says what to do."""
+        if not path:
+            return (*(gr.skip(),) * 6, gr.skip(), gr.skip(), gr.skip())
+        gone = ("", "", "", "", gr.File(value=None, visible=False), None)  # text, Markdown, source, details, files, result
+        return (*gone, gr.Image(value=None, visible=False), gr.Dropdown(choices=[], value=None, visible=False), NEW_INPUT)
+
+    drawn = [image, document, result, show_lines, page]
+    outputs = [text, markdown, source, info, downloads, result, message]
+    busy = run.click(
+        lambda: (gr.Button(interactive=False), "Reading…"),
+        None,
+        [run, message],
+        queue=False,
+        api_visibility="private",
+    )
     # a light progress indicator: on a laptop the browser's animations take CPU from the OCR itself
-    read_event = run.click(
+    read_event = busy.then(
         hide_from_mcp(ocr_for_ui),
         [image, document, pages, force, model, language],
-        [text, info, downloads, result, message],
+        outputs,
         api_visibility="private",
         show_progress="minimal",
     )
-    read_event.then(overlay_for, [image, result, show_lines], [overlay], api_visibility="private")
-    show_lines.change(overlay_for, [image, result, show_lines], [overlay], api_visibility="private")
-    # one input at a time: a new image (uploaded, pasted or an example) replaces the document, and the reverse
-    image.change(lambda path: (None, None) if path else (None, gr.skip()), [image], [overlay, document], api_visibility="private")
-    document.upload(lambda: (None, None), None, [overlay, image], api_visibility="private")
+    read_event.then(lambda: gr.Button(interactive=True), None, [run], queue=False, api_visibility="private")
+    read_event.then(pages_of, [result], [page], api_visibility="private").then(
+        overlay_for, drawn, [overlay], api_visibility="private"
+    )
+    gr.on([show_lines.change, page.input], overlay_for, drawn, [overlay], api_visibility="private")
+    # one input at a time: a new image (uploaded, pasted or an example) replaces the document, and the reverse; the
+    # old result is cleared either way
+    image.change(
+        lambda path: (*cleared(path), None if path else gr.skip()),
+        [image],
+        [*outputs[:-1], overlay, page, message, document],
+        api_visibility="private",
+    )
+    document.upload(
+        lambda path: (*cleared(path), None), [document], [*outputs[:-1], overlay, page, message, image], api_visibility="private"
+    ).then(pages_in, [document], [page], api_visibility="private").then(overlay_for, drawn, [overlay], api_visibility="private")
 
     # The Gradio API's /ocr and /ocr_document: plain values, and errors raised to the client.
     async def ocr(image_path, model_id, hint, request: gr.Request):

@@ -18,8 +18,10 @@ DOCUMENT_TYPES = [".pdf", ".tif", ".tiff"]  # what the document inputs take (ima
 LANGUAGES = [(name, code) for code, name in NAMES.items()]  # the picker's (label, value) choices
 
 
-def image_input(height: int, elem_id: str | None = None, label: str = "Image") -> gr.Image:
-    """An image upload whose unreadable files give a readable gr.Error, not Gradio's preprocessing trace.
+def image_input(height: int, elem_id: str | None = None, label: str = "Image", lenient: bool = False) -> gr.Image:
+    """An image upload whose unreadable files give a readable gr.Error, not Gradio's preprocessing trace; or, when
+    ``lenient`` (a tab whose handler says errors in its own message line), are passed on as uploaded: the service
+    refuses them in one sentence, once, instead of a toast for every event the image feeds.
 
     (Wrapped per instance: subclassing a Gradio component makes Gradio write a .pyi file next to this one.)
     """
@@ -35,6 +37,9 @@ def image_input(height: int, elem_id: str | None = None, label: str = "Image") -
         except gr.Error:
             raise
         except Exception:
+            path = getattr(payload, "path", None)
+            if lenient and isinstance(path, str):
+                return path
             name = getattr(payload, "orig_name", None) or "the upload"
             raise refusal(not_an_image(name)) from None
 

@@ -77,13 +77,20 @@ def test_with_api_keys_the_browser_signs_in_then_reads_an_image(keyed_server, en
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.goto(f"{base}/", wait_until="domcontentloaded")
+            page.goto(f"{base}/?view=api", wait_until="domcontentloaded")
             assert "/login" in page.url  # asked to sign in first
             page.locator("#key").fill("wrong-key-000000")
             page.get_by_role("button", name="Sign in").click()
             playwright.expect(page.get_by_text("That key is not valid.")).to_be_visible()
             page.locator("#key").fill(USER_KEY)
             page.get_by_role("button", name="Sign in").click()
+            playwright.expect(page.get_by_role("tab", name="OCR")).to_be_visible(timeout=60_000)
+            assert page.url == f"{base}/?view=api"  # the page asked for, kept through the sign-in
+            # who is signed in (the key's role and fingerprint, never the key), and the way out
+            playwright.expect(page.locator("#signed-in")).to_contain_text("Signed in as user (key-", timeout=30_000)
+            assert USER_KEY not in page.content()
+            assert page.locator("#signed-in").get_by_role("link", name="Sign out").get_attribute("href") == "/logout"
+            page.goto(f"{base}/", wait_until="domcontentloaded")
             playwright.expect(page.get_by_role("tab", name="OCR")).to_be_visible(timeout=60_000)
             page.locator("input[type=file]").first.set_input_files(str(english_file))
             page.get_by_role("button", name="Extract text").click()

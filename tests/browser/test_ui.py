@@ -79,7 +79,8 @@ def test_ocr_text_comes_first_close_to_the_rest_time_then_the_lines(live_server,
     overlay = page.locator("#ocr-boxes img")
     playwright.expect(overlay).to_have_count(1, timeout=30_000)  # the lines come after the text
     page.locator("#ocr-show-lines input").uncheck()
-    playwright.expect(overlay).to_have_count(0, timeout=10_000)  # and the toggle hides them
+    playwright.expect(overlay).to_have_count(0, timeout=10_000)  # and the toggle hides them...
+    playwright.expect(page.locator("#ocr-boxes")).to_be_hidden()  # ...with no empty box left
 
 
 def test_ocr_result_reads_well_downloads_and_survives_an_error(live_server, open_page, english_file):
@@ -262,12 +263,25 @@ def test_batch_progress_moves_file_by_file_and_failed_rows_stand_out(live_server
                 seen.add((unit.index, unit.length))
         time.sleep(0.02)
     assert job.result()[0]["data"] and len({i for i, n in seen if 0 < i < n}) >= 2, seen  # moved between files
-    # the UI: a failed row stands out
-    page = open_page(f"{live_server}/")
+    # the UI at 1280×800, a long list of files: the progress and the results in view once Read all is pressed, the
+    # names readable, the times rounded, and a failed row stands out
+    page = open_page(f"{live_server}/", height=800)
     page.get_by_role("tab", name="Batch").click()
-    page.locator("#batch-files input[type=file]").set_input_files([str(english_file), str(broken)])
+    named = [tmp_path / f"scan-from-the-march-invoices-{i}.png" for i in range(6)]
+    for path in named:
+        render_lines(["Paid"], font_size=20).save(path)
+    page.locator("#batch-files input[type=file]").set_input_files([str(english_file), str(broken), *map(str, named)])
+    playwright.expect(page.locator("#batch-files")).to_contain_text(named[-1].stem, timeout=60_000)  # uploaded
+    page.locator("#batch-run").scroll_into_view_if_needed()
     page.locator("#batch-run").click()
-    playwright.expect(page.locator("#batch-totals")).to_contain_text("2", timeout=60_000)
+    playwright.expect(page.locator("#batch-totals")).to_contain_text("8", timeout=60_000)
+    shown = page.locator("#batch-results").bounding_box()
+    assert shown["y"] >= 0 and shown["y"] + 200 <= 800, shown  # its top and a few rows on the screen
+    name = page.locator("#batch-results .body-cell", has_text=named[0].name).first
+    playwright.expect(name).to_be_in_viewport()
+    assert name.evaluate("cell => cell.scrollWidth <= cell.clientWidth + 1")  # whole, not cut off
+    times = page.locator("#batch-results .body-cell[data-col='2']").all_inner_texts()
+    assert times and all(re.fullmatch(r"\d+\.\d\d", t.strip()) for t in times), times
 
     def background(text: str) -> str:
         cell = page.locator("#batch-results .body-cell", has_text=text).first
@@ -314,15 +328,60 @@ def test_example_images_are_rendered_by_the_server():
     assert Image.open(shown["receipt"]).size[0] > 100 and encode(Image.open(shown["report"]))
 
 
-def test_a_pdf_in_the_ocr_tab(live_server, open_page, tmp_path):
+# Set once the Extract button has been disabled (a MutationObserver: it sees the change however short the read is).
+DISABLED_RECORDER = """() => {
+  window.__extractDisabled = false;
+  new MutationObserver(() => { if (document.querySelector('#ocr-run').disabled) window.__extractDisabled = true; })
+    .observe(document.body, {attributes: true, subtree: true, attributeFilter: ['disabled']});
+}"""
+
+
+def test_a_pdf_in_the_ocr_tab_then_a_new_input(live_server, open_page, tmp_path):
+    """At 1280×800 (issue #22, points 6-8): the examples on the first screen; a PDF's pages marked in the text and the
+    downloads, the drawing beside the text with a page selector; Extract off while it reads; a new input clears the old
+    result, and a file that is no image is refused once, in the message line (no pile of toasts or error badges)."""
     pdf = tmp_path / "letter.pdf"
     pdf.write_bytes(text_pdf([["Dear customer, thank you for your order"], ["Kind regards, the shop team"]]))
-    page = open_page(f"{live_server}/")
+    page = open_page(f"{live_server}/", height=800)
+    assert page.locator("#ocr-examples").bounding_box()["y"] < 800 - 100  # examples to try, on the first screen
     page.locator("#ocr-document-box").get_by_text("Or a document").click()
     page.locator("#ocr-document input[type=file]").set_input_files(str(pdf))
     page.locator("#ocr-document", has_text="letter.pdf").wait_for(timeout=30_000)
+    page.evaluate(DISABLED_RECORDER)
     page.locator("#ocr-run").click()
     wait_text(page)
     text = page.locator("#ocr-text textarea").input_value()
-    assert "thank you for your order" in text and "Kind regards" in text
+    order = [text.index(part) for part in ("--- page 1 ---", "thank you for your order", "--- page 2 ---", "Kind regards")]
+    assert order == sorted(order), text
     playwright.expect(page.locator("#ocr-info")).to_contain_text("Pages 2 (2 from the PDF's text)")
+    playwright.expect(page.locator("#ocr-info")).to_contain_text("Text 2 lines")  # what is counted, said
+    assert page.evaluate("window.__extractDisabled")  # off while it read...
+    playwright.expect(page.locator("#ocr-run")).to_be_enabled()  # ...and on again
+    links = page.evaluate("[...document.querySelectorAll('#ocr-downloads a')].map(a => a.href)")
+    assert "--- page 2 ---" in page.request.get(next(link for link in links if link.endswith(".txt"))).body().decode()
+    # the page drawn beside the text, on the first screen; the selector shows the other page
+    drawing = page.locator("#ocr-boxes")
+    playwright.expect(drawing.locator("img")).to_have_count(1, timeout=30_000)
+    playwright.expect(drawing).to_contain_text("Page 1")
+    beside, shown = page.locator("#ocr-text").bounding_box(), drawing.bounding_box()
+    assert shown["x"] >= beside["x"] + beside["width"] and shown["y"] < 400, (beside, shown)
+    first = drawing.locator("img").get_attribute("src")
+    choose(page, "#ocr-page", "2")
+    playwright.expect(drawing).to_contain_text("Page 2", timeout=30_000)
+    assert drawing.locator("img").get_attribute("src") != first
+    page.get_by_role("tab", name="Markdown", exact=True).click()
+    playwright.expect(page.locator("#ocr-markdown")).to_contain_text("Kind regards")
+    page.get_by_role("tab", name="Text", exact=True).click()
+    # a new input: the old result goes; a file that is no image is refused once, beside the (empty) result
+    bad = tmp_path / "scan.png"
+    bad.write_bytes(b"not an image at all")
+    page.locator("#ocr-image input[type=file]").set_input_files(str(bad))
+    playwright.expect(page.locator("#ocr-text textarea")).to_have_value("", timeout=30_000)
+    playwright.expect(page.locator("#ocr-downloads a")).to_have_count(0)
+    playwright.expect(drawing).to_be_hidden()
+    playwright.expect(page.locator("#ocr-page")).to_be_hidden()
+    page.locator("#ocr-run").click()
+    playwright.expect(page.locator("#ocr-message")).to_contain_text("'scan.png' is not an image", timeout=30_000)
+    said = page.locator(".toast-body").all_inner_texts() + [page.locator("#ocr-message").inner_text()]
+    assert "\n".join(said).count("is not an image") == 1, said
+    assert page.get_by_text("Error", exact=True).count() == 0  # no error badges over the result
