@@ -8,6 +8,7 @@ number must not be in its Markdown."""
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from html.parser import HTMLParser
 
@@ -155,3 +156,66 @@ def absent(marginal: list[str], markdown: str) -> bool:
     """Whether none of the page's running header, footer and page number is in its Markdown."""
     text = norm(markdown)
     return not any(norm(item) in text for item in marginal)
+
+
+def structure_report(items: list[dict], results: dict[str, dict], kept: dict) -> dict[str, str]:
+    """Table structure (cell-adjacency tests) and header/footer removal on the rendered pages, per engine: the
+    default's from its results' Markdown and table blocks, Tesseract's from its text (it gives no structure); then
+    read_table run directly on the truth's table boxes with the default's lines, and find_tables on whole pages.
+    Returns the summary's keys (``pages_table``, ``pages_absent``: the default's, a page alone)."""
+    from PIL import Image
+
+    from inference.backends.ocr.tables import find_tables, read_table
+    from inference.blocks import Block
+    from inference.markdown import to_markdown
+
+    def fmt(passed: int, total: int) -> str:
+        return f"{passed / total:.3f}" if total else "nan"
+
+    keys: dict[str, str] = {}
+    table_pages = sum(1 for item in items if item["truth"]["tables"])
+    print(f"\nstructure of the rendered pages ({table_pages} with tables, {len(items)} with headers and footers)")
+    print(f"{'engine':<26} {'tables':>7} {'tests':>6} {'absent':>7}")
+    for name in ("default_one", "tesseract"):
+        if name not in results:
+            continue
+        passed = total = gone = 0
+        for item, text in zip(items, results[name]["texts"], strict=True):
+            result = kept.get(item["path"]) if name == "default_one" else None
+            markdown = to_markdown(result) if result is not None else text
+            grids = block_tables(result.blocks) if result is not None and result.blocks else markdown_tables(markdown)
+            p, t = table_score(item["truth"]["tables"], grids)
+            passed, total, gone = passed + p, total + t, gone + absent(item["truth"]["marginal"], markdown)
+        keys[f"pages_{name}_table"], keys[f"pages_{name}_absent"] = fmt(passed, total), fmt(gone, len(items))
+        print(f"{name:<26} {keys[f'pages_{name}_table']:>7} {total:>6} {keys[f'pages_{name}_absent']:>7}")
+    if kept:  # the table reader alone: the truth's boxes, the default's lines
+        passed = total = found_passed = 0
+        seconds: list[float] = []
+        for item in items:
+            result = kept.get(item["path"])
+            if not item["truth"]["tables"] or result is None:
+                continue
+            with Image.open(item["path"]) as opened:
+                image = opened.convert("RGB")
+            tables = []
+            for truth in item["truth"]["tables"]:
+                started = time.perf_counter()
+                table = read_table(image, truth["bbox"], result.lines)
+                seconds.append(time.perf_counter() - started)
+                tables += [Block(type="table", table=table)] if table is not None else []
+            p, t = table_score(item["truth"]["tables"], block_tables(tables))
+            found = [Block(type="table", table=table) for _, table in find_tables(image, result.lines)]
+            passed, total, found_passed = (
+                passed + p,
+                total + t,
+                found_passed + table_score(item["truth"]["tables"], block_tables(found))[0],
+            )
+        keys["pages_read_table"] = fmt(passed, total)
+        keys["pages_read_table_ms"] = f"{1000 * sum(seconds) / len(seconds):.1f}" if seconds else "nan"
+        keys["pages_find_tables"] = fmt(found_passed, total)
+        ms = keys["pages_read_table_ms"]
+        print(f"{'read_table on truth boxes':<26} {keys['pages_read_table']:>7} {total:>6}   ({ms} ms a table)")
+        print(f"{'find_tables on pages':<26} {keys['pages_find_tables']:>7} {total:>6}")
+    if "default_one" in results:
+        keys["pages_table"], keys["pages_absent"] = keys["pages_default_one_table"], keys["pages_default_one_absent"]
+    return keys

@@ -72,10 +72,11 @@ def _segments(opened: np.ndarray, horizontal: bool, min_length: float) -> list[R
         along, across = (w, h) if horizontal else (h, w)
         if along < min_length or across > max(12, along / 8):  # a rule is long and thin (a slanted one a little less)
             continue
+        grown = JOIN // 2  # the joining dilation's growth at either end
         if horizontal:
-            rules.append(Rule(at=y + h / 2, start=float(x), end=float(x + w)))
+            rules.append(Rule(at=y + h / 2, start=float(x + grown), end=float(x + w - grown)))
         else:
-            rules.append(Rule(at=x + w / 2, start=float(y), end=float(y + h)))
+            rules.append(Rule(at=x + w / 2, start=float(y + grown), end=float(y + h - grown)))
     return sorted(rules, key=lambda r: (r.at, r.start))
 
 

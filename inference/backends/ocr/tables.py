@@ -108,19 +108,31 @@ def _table_regions(rules, lines: list[OcrLine]) -> list[tuple[float, float, floa
         crossing = [v for v in rules.vertical if left - 8 <= v.at <= right + 8 and v.covers(top, bottom, 0.3)]
         if len(stack) < 3 and not (len(stack) >= 2 and len(crossing) >= 2):
             continue
-        if not crossing:  # rules between rows only: the row above the first rule is the header row
-            pitch = min(median(b.at - a.at for a, b in zip(stack, stack[1:], strict=False)), 2 * line_height)
-            above = [
-                bbox_of(line.box)
-                for line in lines
-                if top - pitch <= (bbox_of(line.box)[1] + bbox_of(line.box)[3]) / 2 < top
-                and bbox_of(line.box)[0] >= left - line_height
-                and bbox_of(line.box)[2] <= right + line_height
-            ]
-            if above:
-                top = min(box[1] for box in above) - 2
+        if not crossing:  # rules under the rows only: the header row lies above the first rule
+            top = _header_top(stack, lines, left, right, line_height)
         regions.append((left, top, right, bottom))
     return _distinct(regions)
+
+
+def _header_top(stack: list[Rule], lines: list[OcrLine], left: float, right: float, line_height: float) -> float:
+    """The top of a table ruled under each row: its first rule, or the top of the row of text above it when every
+    band between the rules holds one row at the same height above its rule (that row is then the header's)."""
+    boxes = [bbox_of(line.box) for line in lines]
+    boxes = [box for box in boxes if box[0] >= left - line_height and box[2] <= right + line_height]
+    centres = [(box[1] + box[3]) / 2 for box in boxes]
+    offsets, single = [], 0
+    for upper, lower in zip(stack, stack[1:], strict=False):
+        inside = sorted(y for y in centres if upper.at < y < lower.at)
+        rows = [y for i, y in enumerate(inside) if i == 0 or y - inside[i - 1] > 0.5 * line_height]
+        if len(rows) == 1:
+            single += 1
+            offsets.append(lower.at - rows[0])
+    top = stack[0].at
+    if not offsets or single < 0.75 * (len(stack) - 1):
+        return top
+    offset = median(offsets)
+    above = [box[1] for box, y in zip(boxes, centres, strict=True) if abs(top - offset - y) <= 0.3 * line_height]
+    return min(above) - 2 if above else top
 
 
 def _distinct(regions: list[tuple[float, float, float, float]]) -> list[tuple[float, float, float, float]]:
