@@ -15,6 +15,7 @@ from PIL import Image
 
 MIN_KERNEL = 30  # px: the shortest opening kernel (longer on big pages: a 30th of the page's shorter side)
 JOIN = 9  # px: steps of a slanted or broken rule this close are one rule
+MAX_THICKNESS = 4  # px: a rule is no thicker (a long one may be: a 25th of its length)
 
 
 @dataclass(frozen=True)
@@ -63,21 +64,28 @@ def binarise(grey_image: np.ndarray) -> np.ndarray:
     return cv2.adaptiveThreshold(grey_image, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, block, 15)
 
 
-def _segments(opened: np.ndarray, horizontal: bool, min_length: float) -> list[Rule]:
+def _segments(opened: np.ndarray, horizontal: bool, min_length: float) -> tuple[list[Rule], np.ndarray]:
+    """The rules in an opened image, and their pixels (only those long and thin enough: a heading's tall letter stays)."""
     join = cv2.getStructuringElement(cv2.MORPH_RECT, (JOIN, 3) if horizontal else (3, JOIN))
     joined = cv2.dilate(opened, join)
-    count, _, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
-    rules = []
-    for x, y, w, h, _ in stats[1:count]:
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
+    inked = np.bincount(labels[opened > 0], minlength=count)  # each component's own pixels (not the joining ones)
+    grown = JOIN // 2  # the joining dilation's growth at either end
+    rules, kept = [], []
+    for label, (x, y, w, h, _) in enumerate(stats[1:count], start=1):
         along, across = (w, h) if horizontal else (h, w)
-        if along < min_length or across > max(12, along / 8):  # a rule is long and thin (a slanted one a little less)
+        along -= 2 * grown
+        thickness = inked[label] / max(along, 1)
+        # a rule is long and thin (its box a little less so when slanted); a tall letter's stroke is thicker
+        if along < min_length or across > max(12, along / 8) or thickness > max(MAX_THICKNESS, along / 25):
             continue
-        grown = JOIN // 2  # the joining dilation's growth at either end
+        kept.append(label)
         if horizontal:
             rules.append(Rule(at=y + h / 2, start=float(x + grown), end=float(x + w - grown)))
         else:
             rules.append(Rule(at=x + w / 2, start=float(y + grown), end=float(y + h - grown)))
-    return sorted(rules, key=lambda r: (r.at, r.start))
+    mask = np.where(np.isin(labels, kept), opened, 0).astype(np.uint8) if kept else np.zeros_like(opened)
+    return sorted(rules, key=lambda r: (r.at, r.start)), mask
 
 
 def find_rules(binary: np.ndarray, min_length: float | None = None) -> Rules:
@@ -88,8 +96,10 @@ def find_rules(binary: np.ndarray, min_length: float | None = None) -> Rules:
     min_length = 2 * kernel if min_length is None else min_length
     flat = cv2.morphologyEx(binary, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (kernel, 1)))
     tall = cv2.morphologyEx(binary, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, kernel)))
-    mask = cv2.dilate(cv2.bitwise_or(flat, tall), np.ones((3, 3), np.uint8))
-    return Rules(_segments(flat, True, min_length), _segments(tall, False, min_length), mask)
+    horizontal, flat_mask = _segments(flat, True, min_length)
+    vertical, tall_mask = _segments(tall, False, min_length)
+    mask = cv2.dilate(cv2.bitwise_or(flat_mask, tall_mask), np.ones((3, 3), np.uint8))
+    return Rules(horizontal, vertical, mask)
 
 
 def erase_rules(image: Image.Image, rules: Rules | None = None) -> Image.Image:

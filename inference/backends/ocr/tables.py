@@ -62,6 +62,9 @@ def _read(ink: np.ndarray, rules, lines: list[OcrLine], origin: tuple[float, flo
     text_ink[rules.mask > 0] = 0
     cuts = [sum(r.at for r in group) / len(group) for group in cluster(rules.vertical)]
     pieces: list[Piece] = [piece for line in lines for piece in split_line(line, text_ink, cuts, origin)]
+    if len(cuts) >= 2:  # a ruled frame: text above or below its vertical rules is not the table's (a caption, a note)
+        top, bottom = min(r.start for r in rules.vertical) - PAD, max(r.end for r in rules.vertical) + PAD
+        pieces = [piece for piece in pieces if top <= piece.cy <= bottom]
     if len(pieces) < 2:
         return None
     height, width = ink.shape

@@ -4,7 +4,7 @@ with Tesseract first where installed), the table's structure from its rules or i
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from inference.backends.ocr.tables import find_tables, read_table, strip_rule_artefacts
+from inference.backends.ocr.tables import erase_rules, find_tables, read_table, strip_rule_artefacts
 from inference.blocks import OcrLine, bbox_of
 from tests.helpers import cer
 
@@ -131,7 +131,12 @@ def test_a_ruled_table_is_found_on_a_page_without_a_layout_model(invoice_read):
     page.paste(image, (60, 150))
     draw = ImageDraw.Draw(page)
     draw.text((60, 40), "Invoice 4471 for March", fill="black", font=font(26))
+    x0, y0, x1, y1 = draw.textbbox((60, 40), "Invoice 4471 for March", font=font(26))
+    title = OcrLine(text="Invoice 4471 for March", box=[[x0, y0], [x1, y0], [x1, y1], [x0, y1]], confidence=0.9)
     moved = [line.model_copy(update={"box": [[x + 60, y + 150] for x, y in line.box]}) for line in lines]
+    # a layout's loose box around the table and the title above it: the title is not a row of the ruled table
+    loose = read_table(page, [20, 20, 780, 400], [title, *moved])
+    assert loose is not None and close(texts(loose), [*INVOICE, list(TOTAL)]), texts(loose)
     found = find_tables(page, moved)
     assert len(found) == 1, found
     bbox, table = found[0]
@@ -155,3 +160,20 @@ def test_rule_artefacts_leave_the_text():
         "Stapler",
         "Plain text, no rules",
     ]
+
+
+def test_erasing_rules_keeps_the_letters_of_a_large_heading():
+    """Rules go (an engine then reads no "|" from them); a heading's tall strokes, shorter than a rule, stay."""
+    image = invoice()
+    heading = Image.new("RGB", (680, 120), "white")
+    ImageDraw.Draw(heading).text((20, 10), "Illinois 1911", fill="black", font=font(80))
+    page = Image.new("RGB", (680, 330), "white")
+    page.paste(heading, (0, 0))
+    page.paste(image, (0, 120))
+    erased = erase_rules(page).convert("L")
+    assert erased.crop((0, 0, 680, 120)).tobytes() == heading.convert("L").tobytes()
+    for x in GRID_X:  # the vertical rules, between the rows' text
+        assert min(erased.crop((x - 1, 120 + GRID_Y[0] + 4, x + 2, 120 + GRID_Y[0] + 8)).getdata()) > 200, x
+    for y in GRID_Y:
+        assert min(erased.crop((GRID_X[0] + 4, 120 + y - 1, GRID_X[0] + 8, 120 + y + 2)).getdata()) > 200, y
+    assert min(erased.crop((GRID_X[0] + 8, 120 + GRID_Y[1] + 9, GRID_X[1], 120 + GRID_Y[2])).getdata()) < 100  # text stays
