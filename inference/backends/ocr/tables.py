@@ -25,6 +25,7 @@ from .table_pieces import Piece, split_line, strip_rule_artefacts
 __all__ = ["erase_rules", "find_tables", "read_table", "strip_rule_artefacts"]
 
 PAD = 4  # px around a region given as a table's box (a rule on its edge stays inside)
+MAX_CELL_WORDS = 5  # found without a layout model, a table's cells hold no more words than this (the median cell)
 
 
 def read_table(image: Image.Image | np.ndarray, bbox: list[float] | None, lines: list[OcrLine]) -> Table | None:
@@ -85,9 +86,15 @@ def find_tables(image: Image.Image | np.ndarray, lines: list[OcrLine]) -> list[t
     found = []
     for x0, y0, x1, y1 in _table_regions(rules, lines):
         table = read_table(page, [x0, y0, x1, y1], lines)
-        if table is not None:
+        if table is not None and _tabular(table):
             found.append(([float(x0), float(y0), float(x1), float(y1)], table))
     return found
+
+
+def _tabular(table: Table) -> bool:
+    """Cells of a few words, as a table's are (not columns of running text between rules)."""
+    words = sorted(len(cell.text.split()) for row in table.rows for cell in row if cell.text.strip())
+    return bool(words) and words[len(words) // 2] <= MAX_CELL_WORDS
 
 
 def _table_regions(rules, lines: list[OcrLine]) -> list[tuple[float, float, float, float]]:

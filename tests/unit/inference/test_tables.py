@@ -177,3 +177,21 @@ def test_erasing_rules_keeps_the_letters_of_a_large_heading():
     for y in GRID_Y:
         assert min(erased.crop((GRID_X[0] + 4, 120 + y - 1, GRID_X[0] + 8, 120 + y + 2)).getdata()) > 200, y
     assert min(erased.crop((GRID_X[0] + 8, 120 + GRID_Y[1] + 9, GRID_X[1], 120 + GRID_Y[2])).getdata()) < 100  # text stays
+
+
+def test_running_text_between_rules_is_not_found_as_a_table():
+    """Two columns of prose between full-width rules have the gaps and the rules of a table, not its short cells."""
+    page = Image.new("RGB", (900, 400), "white")
+    draw = ImageDraw.Draw(page)
+    prose = "the regional market grew during the last period as demand rose"
+    lines = []
+    for i in range(6):
+        for x in (20, 470):
+            text = " ".join(prose.split()[i % 3 : i % 3 + 8])
+            draw.text((x, 40 + 50 * i), text, fill="black", font=font(16))
+            x0, y0, x1, y1 = draw.textbbox((x, 40 + 50 * i), text, font=font(16))
+            lines.append(OcrLine(text=text, box=[[x0, y0], [x1, y0], [x1, y1], [x0, y1]], confidence=0.9))
+    for y in (25, 180, 330):
+        draw.line((20, y, 880, y), fill="black", width=2)
+    assert read_table(page, None, lines) is not None  # read as a table when a layout says it is one...
+    assert find_tables(page, lines) == []  # ...but not found as one
