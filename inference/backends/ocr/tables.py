@@ -53,9 +53,9 @@ def _centre_in(line: OcrLine, left: float, top: float, right: float, bottom: flo
 
 
 def _rule_length(lines: list[OcrLine]) -> float:
-    """The shortest rule counted: twice a line's height (longer than any stroke of a letter)."""
+    """The shortest rule counted: one and a half line heights (longer than any stroke of a letter)."""
     heights = [bbox_of(line.box)[3] - bbox_of(line.box)[1] for line in lines]
-    return max(24.0, 2 * median(heights)) if heights else 24.0
+    return max(24.0, 1.5 * median(heights)) if heights else 24.0
 
 
 def _read(ink: np.ndarray, rules, lines: list[OcrLine], origin: tuple[float, float]) -> Table | None:
