@@ -11,7 +11,10 @@ layouts, clean and scanned; per layout), and the count of CJK characters each en
 English pages. Pages are read two ways by each engine: one page at a time (default_one: the default
 alone, sharing a page's lines out to the idle cores; tesseract: Tesseract (eng) on one core), which is
 the time a user waits for a page; and as a batch with every core busy (default; tess_all: one
-Tesseract per core), which is the throughput. Ends with a one-line key=value summary (pages_* for pages).
+Tesseract per core), which is the throughput. On the same pages, the structure: tables scored by cell-adjacency
+tests (olmOCR-Bench's kind) and running headers, footers and page numbers by their absence from the Markdown
+(bench/structure_scoring.py); and the table reader alone on the truth's table boxes. Ends with a one-line
+key=value summary (pages_* for pages; pages_table and pages_absent: the default's structure).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.scoring import cer, word_f1  # noqa: E402
+from bench.structure_scoring import structure_report  # noqa: E402
 from inference.backends.ocr.rapid_script import is_cjk  # noqa: E402
 
 
@@ -43,9 +47,12 @@ def load_set(folder: Path, limit: int | None) -> list[dict]:
     return items[:limit] if limit else items
 
 
-def product_default(items: list[dict], overrides: dict[str, str], one_at_a_time: bool = False) -> tuple[list[str], float]:
+def product_default(
+    items: list[dict], overrides: dict[str, str], one_at_a_time: bool = False, keep: dict | None = None
+) -> tuple[list[str], float]:
     """The default model as the server runs it: a batch (as many images at once as it has engines), or one image
-    after another (``one_at_a_time``: each image alone, its lines shared out to the idle engines)."""
+    after another (``one_at_a_time``: each image alone, its lines shared out to the idle engines; each image's whole
+    result kept in ``keep`` by path, for the structure scores)."""
     import yaml
 
     from inference import InferenceService, load_settings
@@ -58,7 +65,14 @@ def product_default(items: list[dict], overrides: dict[str, str], one_at_a_time:
     service = InferenceService(settings)
     service.load_model(model)
     if one_at_a_time:
-        return sequential(lambda path: service.ocr(path, model).text, items)
+
+        def read(path: Path) -> str:
+            result = service.ocr(path, model)
+            if keep is not None:
+                keep[path] = result
+            return result.text
+
+        return sequential(read, items)
     started = time.perf_counter()
     result = service.batch_ocr([(item["id"], item["path"]) for item in items], model)
     elapsed = time.perf_counter() - started
@@ -136,15 +150,16 @@ def score(items: list[dict], texts: list[str], casefold: bool, key: str = "lang"
     }
 
 
-def page_set(folder: Path, count: int) -> list[dict]:
-    """``count`` pages rendered by bench.pages into ``folder`` (the shared format), as load_set reads them."""
-    from bench.pages import layout_of, render_page
+def page_set(folder: Path, count: int, first: int = 0) -> list[dict]:
+    """``count`` pages rendered by bench.pages (from number ``first``) into ``folder`` (the shared format), as load_set
+    reads them, each with its structure's truth (``truth``: tables, running header and footer)."""
+    from bench.pages import layout_of, render_truth
 
     (folder / "images").mkdir(parents=True, exist_ok=True)
     (folder / "gt").mkdir(exist_ok=True)
-    manifest = []
-    for number in range(count):
-        image, reference = render_page(number)
+    manifest, truths = [], {}
+    for number in range(first, first + count):
+        image, reference, truths[f"page{number:03d}"] = render_truth(number)
         image.save(folder / "images" / f"page{number:03d}.png")
         (folder / "gt" / f"page{number:03d}.txt").write_text(reference, encoding="utf-8")
         manifest.append(
@@ -157,7 +172,10 @@ def page_set(folder: Path, count: int) -> list[dict]:
             }
         )
     (folder / "manifest.jsonl").write_text("\n".join(json.dumps(m) for m in manifest) + "\n", encoding="utf-8")
-    return load_set(folder, None)
+    items = load_set(folder, None)
+    for item in items:
+        item["truth"] = truths[item["id"]]
+    return items
 
 
 def run_engines(items: list[dict], engines: dict[str, Callable], casefold: bool, key: str) -> dict[str, dict]:
@@ -201,6 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--pages", type=int, default=40, help="also render this many document pages (bench/pages.py) and read them; 0 = none"
     )
+    parser.add_argument("--first", type=int, default=0, help="the number of the first rendered page (bench/pages.py)")
     parser.add_argument("--limit", type=int, help="first N images only")
     parser.add_argument("--details", action="store_true", help="per-image CER of each engine")
     parser.add_argument(
@@ -233,19 +252,20 @@ def main(argv: list[str] | None = None) -> int:
                     summary.append(f"{name}_cer_{lang}={r['scores'][lang]['cer']:.4f}")
     if args.pages:
         with tempfile.TemporaryDirectory() as folder:
-            items = page_set(Path(folder), args.pages)
+            items = page_set(Path(folder), args.pages, args.first)
             # plain RapidOCR upscales a page to 736 px on its short side... and takes minutes: not on pages.
             # Speed both ways: a page alone (its time to text: the default shares its lines out to the idle
             # cores, Tesseract reads it on one) and pages in a batch (throughput: every core busy, both engines).
-            page_engines = {}
+            page_engines, kept = {}, {}
             if "default" in engines:
-                page_engines["default_one"] = lambda items: product_default(items, overrides, one_at_a_time=True)
+                page_engines["default_one"] = lambda items: product_default(items, overrides, one_at_a_time=True, keep=kept)
                 page_engines["default"] = engines["default"]
             if "tesseract" in engines:
                 page_engines["tesseract"] = lambda items: tesseract(items, "eng")
                 page_engines["tess_all"] = lambda items: tesseract(items, "eng", parallel=True)
             results = run_engines(items, page_engines, False, "kind")
             report(f"rendered pages (bench/pages.py, {args.pages})", items, results, False, args.details)
+            structure = structure_report(items, results, kept)
         for name in page_engines:
             r = results.get(name)
             summary += [
@@ -254,6 +274,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"pages_{name}_ips={r['ips']:.3f}" if r else f"pages_{name}_ips=nan",
                 f"pages_{name}_cjk={r['cjk']}" if r else f"pages_{name}_cjk=nan",
             ]
+        summary += [f"{key}={value}" for key, value in structure.items()]
         # the default's speed over Tesseract's: a page alone (time to text), and pages with every core busy
         for key, ours, theirs in (("pages_one_x", "default_one", "tesseract"), ("pages_all_x", "default", "tess_all")):
             if ours in results and theirs in results:

@@ -3,10 +3,13 @@
 A page is A4 at 150 dpi (1240 x 1754 px) in one of several layouts: a one-column report, a two- or
 three-column paper, a table between paragraphs, dense small print; every layout also comes with a scanned
 look (turned by about a degree, blurred, noisy, JPEG). The reference is the page's lines in reading
-order: header, columns left to right, each top to bottom, footer; a table row by row.
+order: header, columns left to right, each top to bottom, footer; a table row by row. Every page has a running
+header, a running footer and a page number; the table pages set their table in one of four kinds in turn (ruled
+grid, rules between rows, booktabs, no rules; with cells spanning rows and columns: bench/page_tables.py).
 
-    from bench.pages import render_page
+    from bench.pages import render_page, render_truth
     image, reference = render_page(7)
+    image, reference, truth = render_truth(7)   # truth: {"tables": [...], "marginal": [...]}
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ import random
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
+
+from bench.page_tables import KINDS, draw_table
 
 WIDTH, HEIGHT, MARGIN = 1240, 1754, 90
 FONT_DIRS = ["/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/dejavu"]
@@ -82,6 +87,8 @@ class Page:
         self.image = Image.new("RGB", (WIDTH, HEIGHT), "white")
         self.draw = ImageDraw.Draw(self.image)
         self.lines: list[str] = []
+        self.tables: list[dict] = []  # each table's truth (bench.page_tables)
+        self.marginal: list[str] = []  # the running header, footer and page number: not the page's content
 
     def text(self, xy: tuple[int, int], text: str, font: ImageFont.FreeTypeFont) -> None:
         self.draw.text(xy, text, fill="black", font=font)
@@ -103,12 +110,18 @@ class Page:
     def header_footer(self, number: int, face: str) -> int:
         small = _font(face, 18)
         self.text((MARGIN, 40), f"Quarterly Review {2000 + number % 25}  Internal Report", small)
+        self.marginal.append(self.lines[-1])
         title = _font(face.replace(".ttf", "-Bold.ttf"), 34)
         self.text((MARGIN, 90), " ".join(self.rng.choice(WORDS) for _ in range(5)).title(), title)
         return 150
 
     def footer(self, number: int, face: str) -> None:
-        self.text((WIDTH // 2 - 60, HEIGHT - 60), f"Page {number} of 40", _font(face, 18))
+        small = _font(face, 18)
+        self.text((MARGIN, HEIGHT - 60), "Northwind Analytics  Confidential", small)
+        self.marginal.append(self.lines[-1])
+        label = f"Page {number} of 40"
+        self.text((WIDTH - MARGIN - round(small.getlength(label)), HEIGHT - 60), label, small)
+        self.marginal.append(label)
 
 
 def _columns(page: Page, top: int, count: int, face: str, size: int) -> None:
@@ -119,41 +132,61 @@ def _columns(page: Page, top: int, count: int, face: str, size: int) -> None:
         page.column(MARGIN + i * (width + gutter), top, width, HEIGHT - 110, font)
 
 
-def _table(page: Page, top: int, face: str) -> int:
-    font, bold = _font(face, 22), _font(face, 22)
-    columns = [MARGIN, MARGIN + 430, MARGIN + 620, MARGIN + 830]
-    rows = [["Item", "Quantity", "Unit price", "Amount"]]
-    for _ in range(page.rng.randint(8, 14)):
-        qty, price = page.rng.randint(1, 40), page.rng.randint(100, 99999) / 100
-        rows.append(
-            [" ".join(page.rng.choice(WORDS) for _ in range(2)).capitalize(), str(qty), f"{price:.2f}", f"{qty * price:.2f}"]
-        )
-    y = top
-    for i, row in enumerate(rows):
-        for x, cell in zip(columns, row, strict=True):
-            page.draw.text((x, y), cell, fill="black", font=bold if i == 0 else font)
-        page.lines.append(" ".join(row))
-        page.draw.line((MARGIN, y + 34, WIDTH - MARGIN, y + 34), fill=(90, 90, 90), width=1)
-        y += 42
-    return y + 30
+def _table(page: Page, top: int, face: str, kind: str) -> int:
+    font, bold = _font(face, 22), _font(face.replace(".ttf", "-Bold.ttf"), 22)
+    bottom, truth = draw_table(page, top, kind, font, bold, WORDS, MARGIN, WIDTH - MARGIN)
+    page.tables.append(truth)
+    return bottom
+
+
+def table_kind(number: int) -> str:
+    """The kind of table on a table page: each kind on two pages in a row (clean, then scanned)."""
+    return KINDS[(number // (2 * len(LAYOUTS))) % len(KINDS)]
 
 
 def scanned(image: Image.Image, rng: random.Random) -> Image.Image:
     """A scanner's look: turned by up to a degree, a little blur, grain, JPEG."""
+    return scanned_turned(image, rng)[0]
+
+
+def scanned_turned(image: Image.Image, rng: random.Random) -> tuple[Image.Image, float]:
+    """:func:`scanned`, and the angle it turned the page by (degrees, counter-clockwise)."""
     import numpy as np
 
-    image = image.rotate(rng.uniform(-1.0, 1.0), resample=Image.Resampling.BICUBIC, fillcolor="white")
+    angle = rng.uniform(-1.0, 1.0)
+    image = image.rotate(angle, resample=Image.Resampling.BICUBIC, fillcolor="white")
     image = image.filter(ImageFilter.GaussianBlur(rng.uniform(0.4, 0.9)))
     pixels = np.asarray(image.convert("L"), dtype=np.float32)
     noise = np.random.default_rng(rng.randint(0, 2**31)).normal(0, 12, pixels.shape)
     grey = Image.fromarray(np.clip(pixels * 0.92 + 12 + noise, 0, 255).astype(np.uint8))
     buffer = io.BytesIO()
     grey.convert("RGB").save(buffer, format="JPEG", quality=60)
-    return Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
+    return Image.open(io.BytesIO(buffer.getvalue())).convert("RGB"), angle
+
+
+def turned_box(box: list[float], angle: float) -> list[float]:
+    """The box enclosing ``box`` after the page is turned by ``angle`` degrees about its middle (as Image.rotate)."""
+    import math
+
+    cx, cy, a = WIDTH / 2, HEIGHT / 2, math.radians(angle)
+    corners = [(x, y) for x in (box[0], box[2]) for y in (box[1], box[3])]
+    turned = [
+        (cx + (x - cx) * math.cos(a) + (y - cy) * math.sin(a), cy - (x - cx) * math.sin(a) + (y - cy) * math.cos(a))
+        for x, y in corners
+    ]
+    xs, ys = [p[0] for p in turned], [p[1] for p in turned]
+    return [round(min(xs), 1), round(min(ys), 1), round(max(xs), 1), round(max(ys), 1)]
 
 
 def render_page(number: int) -> tuple[Image.Image, str]:
     """Page ``number`` (deterministic): the image and its text, lines in reading order."""
+    image, reference, _ = render_truth(number)
+    return image, reference
+
+
+def render_truth(number: int) -> tuple[Image.Image, str, dict]:
+    """:func:`render_page`, and the page's structure: ``{"tables": [{"kind", "bbox", "rows"}], "marginal": [texts]}``
+    (a table's box in the image's pixels, turned with a scanned page; see bench.page_tables)."""
     rng = random.Random(number)
     layout = LAYOUTS[number % len(LAYOUTS)]
     face = FACES[number % len(FACES)]
@@ -169,11 +202,12 @@ def render_page(number: int) -> tuple[Image.Image, str]:
         _columns(page, top, 2, face, 16)
     else:
         top = page.column(MARGIN, top, WIDTH - 2 * MARGIN, top + 200, _font(face, 22)) + 20
-        top = _table(page, top, face)
+        top = _table(page, top, face, table_kind(number))
         page.column(MARGIN, top, WIDTH - 2 * MARGIN, HEIGHT - 110, _font(face, 22))
     page.footer(number, face)
-    image = scanned(page.image, rng) if is_scan(number) else page.image
-    return image, "\n".join(page.lines) + "\n"
+    image, angle = scanned_turned(page.image, rng) if is_scan(number) else (page.image, 0.0)
+    tables = [{**table, "bbox": turned_box(table["bbox"], angle)} for table in page.tables]
+    return image, "\n".join(page.lines) + "\n", {"tables": tables, "marginal": list(page.marginal)}
 
 
 def is_scan(number: int) -> bool:

@@ -37,7 +37,7 @@ def test_ocr_quality_benchmark_prints_its_summary(tmp_path):
         manifest.append({"id": str(i), "image": f"images/{i}.png", "gt": f"gt/{i}.txt", "lang": "en"})
     (tmp_path / "manifest.jsonl").write_text("\n".join(json.dumps(m) for m in manifest), encoding="utf-8")
     result = subprocess.run(
-        [sys.executable, "bench/ocr_quality.py", str(tmp_path), "--pages", "1"],
+        [sys.executable, "bench/ocr_quality.py", str(tmp_path), "--pages", "1", "--first", "2"],  # page 2: a ruled table
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -45,7 +45,7 @@ def test_ocr_quality_benchmark_prints_its_summary(tmp_path):
     )
     assert result.returncode == 0, result.stderr[-2000:]
     summary = summary_of(result.stdout)
-    # what was asked: the two images of the folder, then one rendered page, each read by every engine
+    # what was asked: the two images of the folder, then one rendered page (with a table), each read by every engine
     assert f"{tmp_path} (2 images)" in result.stdout and "rendered pages (bench/pages.py, 1) (1 images)" in result.stdout
     assert "not installed" not in result.stdout, result.stdout  # Tesseract too (.ci/run installs it)
     # clean rendered English lines: every engine reads them almost exactly, at a real speed
@@ -60,6 +60,17 @@ def test_ocr_quality_benchmark_prints_its_summary(tmp_path):
         assert summary[f"pages_{engine}_cjk"] == "0", (engine, summary)  # an English page reads as no CJK
         rate(summary[f"pages_{engine}_ips"])
     assert float(summary["pages_default_cer"]) <= 0.05 and float(summary["pages_default_one_cer"]) <= 0.05
+    # its structure: the table's cell-adjacency tests and the running header, footer and page number's absence, as
+    # shares; the table reader alone on the table's box passes most of its tests (the goal: 0.6), in real time
+    assert "structure of the rendered pages (1 with tables, 1 with headers and footers)" in result.stdout
+    for engine in ("default_one", "tesseract"):
+        assert 0 <= float(summary[f"pages_{engine}_table"]) <= 1 and summary[f"pages_{engine}_absent"] in ("0.000", "1.000")
+    assert (summary["pages_table"], summary["pages_absent"]) == (
+        summary["pages_default_one_table"],
+        summary["pages_default_one_absent"],
+    )
+    assert float(summary["pages_read_table"]) >= 0.6 and 0 <= float(summary["pages_find_tables"]) <= 1, summary
+    assert 0 < rate(summary["pages_read_table_ms"]) < 5000, summary
     # speed both ways: a page alone, and pages with every core busy; as ratios over Tesseract, of the speeds printed
     for key, ours, theirs in (("pages_one_x", "default_one", "tesseract"), ("pages_all_x", "default", "tess_all")):
         expected = rate(summary[f"pages_{ours}_ips"]) / rate(summary[f"pages_{theirs}_ips"])
