@@ -26,6 +26,7 @@ from .manager import ModelManager
 from .page_results import FileInfo, PageRead, batch_result, page_results
 from .results import BatchResult, OcrResult
 from .settings import LimitSettings
+from .text_layer_pages import structure_wanted, text_layer_read
 from .tickets import Ticket
 from .values import OcrOutput, OcrWork
 
@@ -183,7 +184,7 @@ class Pages:
                 if page.needs_ocr:
                     todo.append((d, page))
                 else:
-                    finished(PageRead(d, page.number, page.size, "text-layer", text=page.text or "", lines=page.lines))
+                    finished(text_layer_read(d, page, structure_wanted(model)))
         inflight: dict = {}  # future -> (doc, page, ticket, started)
         started_any = False  # whether a page of this request was admitted
         rendered: dict[int, OcrWork] = {}  # a page rendered but not yet admitted (the queue was full)

@@ -19,7 +19,9 @@ TOP = ("inference", "api", "ui", "app", "assembly")  # the packages (and the top
 # The kernel: what every layer may use, and which itself imports nothing of inference above it (other kernel
 # modules only). `callers` (who is calling: the uploader) and `rate_limit` (the moving-window limiter) joined it
 # with the security fixes; `pinned_fetch` (an HTTP fetch pinned to a checked address) imports only the kernel;
-# `markdown` renders a result (kernel types) as Markdown; `blocks` is a page's structure (lines, blocks, tables).
+# `markdown` renders a result (kernel types) as Markdown; `blocks` is a page's structure (lines, blocks, tables);
+# `page_structure` (a page's lines assigned to layout regions) and `page_marginals` (running headers found by
+# repetition across pages) build it.
 KERNEL = [
     "settings",
     "errors",
@@ -36,6 +38,8 @@ KERNEL = [
     "rate_limit",
     "pinned_fetch",
     "markdown",
+    "page_structure",
+    "page_marginals",
 ]
 KERNEL_MODULES = frozenset(f"inference.{name}" for name in KERNEL)
 # What REST and UI may import of inference, besides the kernel: the package facade (InferenceService, error types).
