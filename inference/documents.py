@@ -249,7 +249,7 @@ def _open_pdf(data: bytes, limits: LimitSettings, name: str, pages: str | None, 
     return Document(name, "pdf", count, doc_pages, handle=pdf)
 
 
-PREVIEW_SIDE = 1000  # px: a text-layer page's layout is found on it rendered this small (the layout model reads 800)
+PREVIEW_SIDE = 800  # px: a text-layer page's layout is found on it rendered this small (the layout model reads 608x800)
 
 
 def _failing(error: BadInput) -> Callable[[], Image.Image]:

@@ -36,10 +36,9 @@ def text_layer_blocks(page: DocPage) -> list[Block]:
         try:
             preview = page.preview()
             sx, sy = page.size[0] / max(preview.width, 1), page.size[1] / max(preview.height, 1)
-            scaled = [line.model_copy(update={"box": [[x / sx, y / sy] for x, y in line.box]}) for line in lines]
             regions = [
                 Region(r.label, r.score, [r.bbox[0] * sx, r.bbox[1] * sy, r.bbox[2] * sx, r.bbox[3] * sy])
-                for r in layout_regions(preview, scaled)
+                for r in layout_regions(preview, lines)  # (the lines only counted there)
             ]
         except Exception as exc:  # the page's blocks then come from its lines alone
             log.warning("no layout for page %d: %s", page.number, type(exc).__name__)

@@ -182,6 +182,13 @@ def test_ocr_gives_blocks_in_reading_order_and_markdown_leaves_the_marginal_ones
     assert "Northwind" not in markdown and "3 -" not in markdown
 
 
+def test_tesseract_gives_blocks_too(client):
+    response = client.post("/ocr", params={"model": "tesseract"}, files={"file": ("report.png", encode(report_page()))})
+    assert response.status_code == 200, response.text
+    types = [b["type"] for b in response.json()["blocks"]]
+    assert types[:4] == ["header", "title", "text", "text"] and set(types[4:]) <= {"page_number"}, types
+
+
 BODY = [
     "Revenue grew in every region this quarter, led by the northern stores.",
     "The board expects the same pace for the rest of the year.",
