@@ -91,6 +91,15 @@ def test_without_regions_paragraphs_titles_and_page_numbers_come_from_the_lines(
     assert [b.type for b in blocks] == ["title", "text", "text", "page_number", "text"]
 
 
+def test_blocks_found_on_a_turned_page_have_their_boxes_in_the_page_as_sent():
+    from inference.backends.ocr.rapid_geometry import turn_back
+    from inference.backends.ocr.structure import turn_blocks
+
+    blocks = page_blocks([line("Sideways", 10, 20, 110, 40)], (200, 100))  # found on the page turned 90 degrees
+    [block] = turn_blocks(blocks, lambda box: turn_back(box, 90, (100, 200)))  # the page as sent: 100 x 200
+    assert block.bbox == [60, 10, 80, 110] and block.lines[0].box == [[80, 10], [80, 110], [60, 110], [60, 10]]
+
+
 @pytest.mark.parametrize("text", ["3", "- 3 -", "Page 3 of 7", "page 12", "iv", "3 / 7", "[ 41 ]", "Стр. 5"])
 def test_page_numbers_are_recognised_by_their_form(text):
     assert is_page_number(text)
