@@ -5,7 +5,10 @@ Used wherever a text-layer page's read is built (a request's pages, a job's)."""
 from __future__ import annotations
 
 import logging
+import os
 import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 from .backends.ocr.structure import layout_regions
 from .blocks import Block, OcrLine
@@ -51,3 +54,13 @@ def text_layer_read(doc: int, page: DocPage, structure: bool = True) -> PageRead
     blocks = text_layer_blocks(page) if structure else []
     seconds = time.perf_counter() - started
     return PageRead(doc, page.number, page.size, "text-layer", seconds, text=page.text or "", lines=page.lines, blocks=blocks)
+
+
+def text_layer_reads(pages: Sequence[tuple[int, DocPage]], structure: bool = True) -> list[PageRead]:
+    """Several text-layer pages' reads, in the order given, laid out side by side (one per core: the layout model
+    runs on one thread and lets go of the GIL)."""
+    workers = min(len(pages), os.cpu_count() or 1)
+    if workers <= 1 or not structure:
+        return [text_layer_read(doc, page, structure) for doc, page in pages]
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="text-layer") as pool:
+        return list(pool.map(lambda item: text_layer_read(item[0], item[1], structure), pages))
