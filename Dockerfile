@@ -14,9 +14,10 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
-COPY requirements.txt requirements-cpu.txt ./
+COPY requirements.txt requirements-cpu.txt requirements-layout.txt ./
 RUN if [ "$VARIANT" = "cpu" ]; then pip install --no-cache-dir -r requirements-cpu.txt; \
-    else pip install --no-cache-dir -r requirements.txt; fi
+    else pip install --no-cache-dir -r requirements.txt; fi \
+    && pip install --no-cache-dir --no-deps -r requirements-layout.txt
 
 RUN useradd --create-home --uid 1000 app && mkdir -p /data/huggingface /data/jobs && chown -R app /data
 COPY --chown=app . .

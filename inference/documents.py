@@ -32,6 +32,7 @@ class DocPage:
     lines: list[OcrLine] = field(default_factory=list)  # the text layer's lines, boxes in rendered pixels
     size: tuple[int, int] = (0, 0)  # [width, height] of the page as rendered (or as it would be)
     render: Callable[[], Image.Image] | None = None  # the page as an upright RGB image (pages that need OCR)
+    preview: Callable[[], Image.Image] | None = None  # a text-layer page rendered small (for its layout), else None
 
     @property
     def needs_ocr(self) -> bool:
@@ -239,12 +240,16 @@ def _open_pdf(data: bytes, limits: LimitSettings, name: str, pages: str | None, 
                     lines=lines if text is not None else [],
                     size=size,
                     render=None if text is not None else _renderer(pdf, number, scale, name),
+                    preview=None if text is None else _renderer(pdf, number, scale * min(1, PREVIEW_SIDE / max(*size, 1)), name),
                 )
             )
     except BaseException:
         pdf.close()
         raise
     return Document(name, "pdf", count, doc_pages, handle=pdf)
+
+
+PREVIEW_SIDE = 800  # px: a text-layer page's layout is found on it rendered this small (the layout model reads 608x800)
 
 
 def _failing(error: BadInput) -> Callable[[], Image.Image]:

@@ -26,6 +26,7 @@ from .inputs import OcrRequest
 from .job_store import JobRecord, JobStore, Opened
 from .page_results import PageRead
 from .pages import Pages
+from .text_layer_pages import structure_wanted, text_layer_reads
 
 log = logging.getLogger(__name__)
 
@@ -154,11 +155,7 @@ class JobWork:
                     found.append(Opened(name, False, [], seconds, error, []))
                     continue
                 docs[idx] = doc
-                now = [
-                    PageRead(idx, p.number, p.size, "text-layer", text=p.text or "", lines=p.lines)
-                    for p in doc.pages
-                    if not p.needs_ocr
-                ]
+                now = text_layer_reads([(idx, p) for p in doc.pages if not p.needs_ocr], structure_wanted(request.model))
                 found.append(Opened(name, doc.multipage, [p.number for p in doc.pages], seconds, None, now))
             todo = self.store.opened(job_id, found)
         except BaseException:

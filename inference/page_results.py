@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from .blocks import Block
 from .documents import Document
 from .errors import ChatVLMError, redact_paths
+from .page_marginals import mark_running
 from .results import BatchItem, BatchResult, PageResult
 from .values import OcrLine
 
@@ -54,6 +55,8 @@ class FileInfo:
 
 
 def page_results(reads: Sequence[PageRead]) -> list[PageResult]:
+    """A document's pages (``reads``: its pages' reads), running headers, footers and page numbers marked."""
+    blocks = mark_running([(r.blocks, r.size) for r in reads])
     return [
         PageResult(
             page=r.page,
@@ -62,11 +65,11 @@ def page_results(reads: Sequence[PageRead]) -> list[PageResult]:
             processing_time=round(r.seconds, 4),
             source=r.source,
             image_size=list(r.size),
-            blocks=r.blocks,
+            blocks=page_blocks,
             warnings=r.warnings,
             error=r.message,
         )
-        for r in reads
+        for r, page_blocks in zip(reads, blocks, strict=True)
     ]
 
 

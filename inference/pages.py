@@ -26,6 +26,7 @@ from .manager import ModelManager
 from .page_results import FileInfo, PageRead, batch_result, page_results
 from .results import BatchResult, OcrResult
 from .settings import LimitSettings
+from .text_layer_pages import structure_wanted, text_layer_reads
 from .tickets import Ticket
 from .values import OcrOutput, OcrWork
 
@@ -176,6 +177,7 @@ class Pages:
             if on_page is not None:
                 on_page(read)
 
+        layer: list[tuple[int, DocPage]] = []  # pages read from their text layer: done at once
         for d, doc in enumerate(docs):
             for page in doc.pages:
                 if skip(d, page.number):
@@ -183,7 +185,9 @@ class Pages:
                 if page.needs_ocr:
                     todo.append((d, page))
                 else:
-                    finished(PageRead(d, page.number, page.size, "text-layer", text=page.text or "", lines=page.lines))
+                    layer.append((d, page))
+        for read in text_layer_reads(layer, structure_wanted(model)):
+            finished(read)
         inflight: dict = {}  # future -> (doc, page, ticket, started)
         started_any = False  # whether a page of this request was admitted
         rendered: dict[int, OcrWork] = {}  # a page rendered but not yet admitted (the queue was full)

@@ -54,6 +54,7 @@ def test_a_job_is_queued_polled_and_its_result_fetched(client):
     assert [r["status"] for r in result["results"]] == ["success", "success", "error", "success"]
     report = result["results"][0]
     assert [p["page"] for p in report["pages"]] == [1, 2] and "annual" in report["pages"][1]["text"].lower()
+    assert [[b["type"] for b in p["blocks"]] for p in report["pages"]] == [["text"], ["text"]]  # a job's pages: blocks
     assert "77" in result["results"][1]["text"] and "corrupt" in result["results"][2]["error"]
     assert result["results"][3]["pages"][0]["source"] == "text-layer" and result["successful"] == 3
 

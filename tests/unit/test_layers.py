@@ -21,6 +21,8 @@ TOP = ("inference", "api", "ui", "app", "assembly")  # the packages (and the top
 # with the security fixes; `pinned_fetch` (an HTTP fetch pinned to a checked address) imports only the kernel;
 # `markdown` renders a result (kernel types) as Markdown; `blocks` is a page's structure (lines, blocks, tables);
 # `markdown_blocks` and `grounding` read a page VLM's answer (Markdown, HTML tables, LightOnOCR's grounding) as blocks.
+# `page_structure` (a page's lines assigned to layout regions) and `page_marginals` (running headers found by
+# repetition across pages) build it.
 KERNEL = [
     "settings",
     "errors",
@@ -39,6 +41,8 @@ KERNEL = [
     "markdown",
     "markdown_blocks",
     "grounding",
+    "page_structure",
+    "page_marginals",
 ]
 KERNEL_MODULES = frozenset(f"inference.{name}" for name in KERNEL)
 # What REST and UI may import of inference, besides the kernel: the package facade (InferenceService, error types).

@@ -32,6 +32,7 @@ from .rapid_geometry import (
 from .rapid_options import RapidOptions
 from .rapid_pool import RapidPool
 from .rapid_script import Reading, Script, choose, recognise, script_for
+from .structure import page_structure, turn_blocks
 
 
 class RapidOcrBackend(RapidPool, Backend):
@@ -156,7 +157,9 @@ class RapidOcrBackend(RapidPool, Backend):
         rows = reading_order(upright_boxes([line.box for line in lines], [line.text for line in lines]))
         ordered = [lines[box.index] for row in rows for box in row]
         text = "\n".join(" ".join(lines[box.index].text.strip() for box in row) for row in rows)
+        blocks = page_structure(upright, ordered, self.options.structure)
         if turn:
             ordered = [line.model_copy(update={"box": turn_back(line.box, turn, image.size)}) for line in ordered]
+            blocks = turn_blocks(blocks, lambda box: turn_back(box, turn, image.size))
             warnings.append(f"The page was turned {turn} degrees to read it; boxes are in the image as sent.")
-        return OcrOutput(text=text, lines=ordered, warnings=warnings)
+        return OcrOutput(text=text, lines=ordered, warnings=warnings, blocks=blocks)

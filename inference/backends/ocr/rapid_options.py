@@ -26,3 +26,4 @@ class RapidOptions(BaseModel):
     upside_down_confidence: float = Field(
         0.85, ge=0.0, le=1.0, description="a page read with less mean confidence is also tried upside down"
     )
+    structure: bool = Field(True, description="find the page's blocks (layout model, headers, page numbers...)")

@@ -23,6 +23,7 @@ from ...languages import Language
 from ...settings import ModelSpec
 from ...values import OcrLine, OcrOutput
 from ..base import Backend
+from .structure import page_structure
 
 _SEARCH = [
     "/usr/share/tesseract-ocr/5/tessdata",
@@ -39,6 +40,7 @@ class TesseractOptions(BaseModel):
     tessdata: str = Field("auto", description="folder of *.traineddata; auto = TESSDATA_PREFIX, then the usual places")
     default_language: str = Field("eng", description="Tesseract language(s) used without a hint, e.g. eng or eng+rus")
     workers: int = Field(0, ge=0, description="parallel Tesseract instances; 0 = one per CPU core")
+    structure: bool = Field(True, description="find the page's blocks (layout model, headers, page numbers...)")
 
 
 def find_tessdata(setting: str) -> Path | None:
@@ -223,4 +225,5 @@ class TesseractBackend(Backend):
         if self._engines is None:
             raise RuntimeError("Tesseract backend used before load()")
         lines = self._engines.read_page(image, self.tesseract_language(language))
-        return OcrOutput(text="\n".join(line.text for line in lines), lines=lines)
+        blocks = page_structure(image, lines, self.options.structure)
+        return OcrOutput(text="\n".join(line.text for line in lines), lines=lines, blocks=blocks)

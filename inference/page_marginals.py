@@ -1,0 +1,76 @@
+"""Running headers, footers and page numbers found by repetition across a document's pages: a short block in the
+top or bottom band of most pages with the same text (or the same text but for a number that changes: "Page 3",
+"Annual report — 3") is a header, a footer, or a page number when it is no more than a number. Pure: the pages'
+blocks in, new block lists out (a page with no blocks is left as it is)."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+
+from .blocks import MARGINAL, Block
+from .page_structure import BAND, is_page_number
+
+MAX_CHARS = 120  # longer blocks are content, however often they repeat
+MIN_PAGES = 2
+SHARE = 0.5  # a text in the band of more than this share of the pages (and of at least MIN_PAGES) is running
+EDGE_BLOCKS = 3  # only the first and last few blocks of a page (by position) are looked at
+_NUMBER = re.compile(r"\d+|\b[ivxlcdm]{1,7}\b", re.IGNORECASE)
+
+
+def running_key(text: str) -> str:
+    """What stays of a running header from page to page: its words, casefolded, numbers as '#'."""
+    text = _NUMBER.sub("#", text.casefold())
+    return " ".join("".join(ch if ch.isalnum() or ch == "#" else " " for ch in text).split())
+
+
+def _band(block: Block, height: float) -> str | None:
+    if block.bbox is None or height <= 0:
+        return None
+    if block.bbox[3] <= BAND * height:
+        return "top"
+    if block.bbox[1] >= (1 - BAND) * height:
+        return "bottom"
+    return None
+
+
+def _candidates(blocks: Sequence[Block], height: float) -> list[tuple[int, str, str]]:
+    """(index, band, key) of the page's blocks that could be running: short, in a band, near the page's edge."""
+    placed = sorted((i for i, b in enumerate(blocks) if b.bbox is not None), key=lambda i: blocks[i].bbox[1])  # type: ignore[index]
+    edge = set(placed[:EDGE_BLOCKS] + placed[-EDGE_BLOCKS:])
+    found = []
+    for i in sorted(edge):
+        block = blocks[i]
+        band = _band(block, height)
+        if band is None or block.type in ("table", "figure") or not 0 < len(block.text.strip()) <= MAX_CHARS:
+            continue
+        key = running_key(block.text)
+        if key:
+            found.append((i, band, key))
+    return found
+
+
+def mark_running(pages: Sequence[tuple[Sequence[Block], tuple[int, int]]]) -> list[list[Block]]:
+    """Each page's blocks (given with its size) with the running ones typed header, footer or page_number."""
+    found = [_candidates(blocks, size[1]) for blocks, size in pages]
+    counted = Counter((band, key) for page in found for band, key in {(band, key) for _, band, key in page})
+    paged = sum(bool(blocks) for blocks, _ in pages)
+    needed = max(MIN_PAGES, int(SHARE * paged) + 1)
+    out = []
+    for (blocks, _), page in zip(pages, found, strict=True):
+        marked = list(blocks)
+        for i, band, key in page:
+            if counted[(band, key)] < needed:
+                continue
+            block = marked[i]
+            if is_page_number(block.text) or key == "#":
+                kind = "page_number"
+            elif block.type in MARGINAL:
+                kind = block.type
+            else:
+                kind = "header" if band == "top" else "footer"
+            if kind != block.type:
+                marked[i] = block.model_copy(update={"type": kind})
+        out.append(marked)
+    return out

@@ -1,0 +1,177 @@
+"""A page's blocks from its lines and its layout: each line goes to the layout region that holds it (the smallest
+of those that hold most of it), the lines outside every region make text blocks of their own (split where a
+paragraph gap or a new column begins), and the blocks come in the lines' reading order (the engine's, from
+``inference.layout``: columns one after the other); a region's lines that the reading order interrupts make
+several blocks. Page numbers are recognised by their form ("3", "- 3 -", "Page 3 of 7", "iv") in a header, a
+footer or the top or bottom band of the page. Pure: the layout model's regions come in as :class:`Region`."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from statistics import median
+
+from .blocks import Block, BlockType, OcrLine, bbox_of
+
+# CDLA's classes (the CPU layout model) as block types
+LABEL_TYPES: dict[str, BlockType] = {
+    "text": "text",
+    "title": "title",
+    "figure": "figure",
+    "figure_caption": "caption",
+    "table": "table",
+    "table_caption": "caption",
+    "header": "header",
+    "footer": "footer",
+    "reference": "text",
+    "equation": "equation",
+}
+CONTAINED = 0.6  # a region this much inside a table or figure is part of it
+INSIDE = 0.5  # a line belongs to a region holding at least this share of its box
+PARAGRAPH_GAP = 0.9  # lines outside regions: a gap of more than this many line heights starts a new block
+HEADING_RATIO = 1.3  # a short line this much taller than the page's usual line is a heading
+BAND = 0.1  # the top and bottom tenth of a page: where running headers, footers and page numbers are
+PAGE_NUMBER = re.compile(
+    r"^[\s\-–—|.·•\[\](){}]*(?:(?:page|pg\.?|p\.|seite|página|стр\.?|страница)\s*)?"
+    r"(?:\d{1,4}|[ivxlcdm]{1,7})"
+    r"(?:\s*(?:of|/|из|von|de)\s*(?:\d{1,4}|[ivxlcdm]{1,7}))?[\s\-–—|.·•\[\](){}]*$",
+    re.IGNORECASE,
+)
+
+
+@dataclass
+class Region:
+    """A layout region: the model's label (CDLA), its score and box [x0, y0, x1, y1] in the page's pixels."""
+
+    label: str
+    score: float
+    bbox: list[float]
+
+
+def is_page_number(text: str) -> bool:
+    text = text.strip()
+    return 0 < len(text) <= 24 and bool(PAGE_NUMBER.match(text)) and any(ch.isalnum() for ch in text)
+
+
+def _area(box: Sequence[float]) -> float:
+    return max(0.0, box[2] - box[0]) * max(0.0, box[3] - box[1])
+
+
+def _overlap(a: Sequence[float], b: Sequence[float]) -> float:
+    return _area([max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])])
+
+
+def _union(boxes: Sequence[Sequence[float]]) -> list[float]:
+    return [
+        round(min(b[0] for b in boxes), 1),
+        round(min(b[1] for b in boxes), 1),
+        round(max(b[2] for b in boxes), 1),
+        round(max(b[3] for b in boxes), 1),
+    ]
+
+
+def region_of(box: Sequence[float], regions: Sequence[Region]) -> int | None:
+    """The region a line's box belongs to: of those holding at least INSIDE of it, the smallest (a paragraph
+    inside a larger region the model also found); None when no region holds it."""
+    area = max(_area(box), 1e-6)
+    holding = [(i, r) for i, r in enumerate(regions) if _overlap(box, r.bbox) >= INSIDE * area]
+    if not holding:
+        return None
+    return min(holding, key=lambda ir: (_area(ir[1].bbox), -ir[1].score))[0]
+
+
+def _inside_out(regions: list[Region]) -> list[Region]:
+    """The regions without those lying mostly inside a table or a figure (a table's header row taken for a caption,
+    a chart's labels for text): the table or figure keeps their lines."""
+    wholes = [r for r in regions if LABEL_TYPES[r.label] in ("table", "figure")]
+    return [
+        r
+        for r in regions
+        if r in wholes or not any(_overlap(r.bbox, w.bbox) >= CONTAINED * max(_area(r.bbox), 1e-6) for w in wholes)
+    ]
+
+
+def _split_loose(indexes: list[int], boxes: list[list[float]]) -> list[list[int]]:
+    """Lines outside every region, in reading order, as paragraphs: a new one where the gap above a line is more
+    than PARAGRAPH_GAP line heights, or where a line starts above the previous one (a new column)."""
+    if not indexes:
+        return []
+    usual = median(boxes[i][3] - boxes[i][1] for i in indexes) or 1.0
+    runs: list[list[int]] = [[indexes[0]]]
+    for previous, i in zip(indexes, indexes[1:], strict=False):
+        gap = boxes[i][1] - boxes[previous][3]
+        same_row = min(boxes[i][3], boxes[previous][3]) - max(boxes[i][1], boxes[previous][1]) > 0.5 * usual
+        if not same_row and (gap > PARAGRAPH_GAP * usual or boxes[i][1] < boxes[previous][1]):
+            runs.append([i])
+        else:
+            runs[-1].append(i)
+    return runs
+
+
+def _block(kind: BlockType, members: list[int], lines: Sequence[OcrLine], boxes: list[list[float]], region: Region | None):
+    chosen = [lines[i] for i in members]
+    extent = [boxes[i] for i in members]
+    if region is not None and kind in ("figure", "table", "equation"):
+        extent.append(region.bbox)  # a figure or table is its region (its lines may be a few labels inside)
+    return Block(
+        type=kind,
+        bbox=_union(extent),
+        text="\n".join(line.text.strip() for line in chosen),
+        lines=list(chosen),
+        confidence=round(region.score, 4) if region is not None else None,
+    )
+
+
+def page_blocks(lines: Sequence[OcrLine], size: tuple[int, int], regions: Sequence[Region] = ()) -> list[Block]:
+    """The page's blocks in reading order (``lines`` in reading order, ``regions`` from a layout model or none)."""
+    typed = _inside_out([r for r in regions if r.label in LABEL_TYPES])
+    lines = [line for line in lines if line.text.strip()]
+    boxes = [bbox_of(line.box) for line in lines]
+    owner = [region_of(box, typed) for box in boxes]
+    # runs of consecutive lines (in reading order) with the same owner
+    runs: list[tuple[int | None, list[int]]] = []
+    for i, who in enumerate(owner):
+        if runs and runs[-1][0] == who:
+            runs[-1][1].append(i)
+        else:
+            runs.append((who, [i]))
+    keyed: list[tuple[float, Block]] = []
+    for who, members in runs:
+        if who is None:
+            for part in _split_loose(members, boxes):
+                keyed.append((part[0], _block("text", part, lines, boxes, None)))
+        else:
+            keyed.append((members[0], _block(LABEL_TYPES[typed[who].label], members, lines, boxes, typed[who])))
+    for k, region in enumerate(typed):  # a figure no line fell in: placed before the first line below its top
+        if LABEL_TYPES[region.label] == "figure" and k not in owner:
+            x0, y0, x1, _ = region.bbox
+            below = (i for i, b in enumerate(boxes) if b[1] >= y0 and min(b[2], x1) > max(b[0], x0))
+            block = Block(type="figure", bbox=_union([region.bbox]), confidence=round(region.score, 4))
+            keyed.append((next(below, len(lines)) - 0.5, block))
+    blocks = [block for _, block in sorted(keyed, key=lambda kb: kb[0])]
+    usual = median(b[3] - b[1] for b in boxes) if boxes else 0.0
+    return [_page_number(_heading(block, usual), size) for block in blocks]
+
+
+def _heading(block: Block, usual: float) -> Block:
+    """A text block of one or two short lines clearly taller than the page's usual line is a title (the layout
+    model missed it, or there was none: the text layer, a page of few lines)."""
+    if block.type != "text" or not block.lines or len(block.lines) > 2 or usual <= 0:
+        return block
+    text = " ".join(block.text.split())
+    tall = all(bbox_of(line.box)[3] - bbox_of(line.box)[1] > HEADING_RATIO * usual for line in block.lines)
+    if tall and len(text) <= 80 and not text.endswith((".", ",", ";", ":")):
+        return block.model_copy(update={"type": "title"})
+    return block
+
+
+def _page_number(block: Block, size: tuple[int, int]) -> Block:
+    """A header, footer or short block in the page's top or bottom band that reads as a page number becomes one."""
+    if block.type not in ("text", "header", "footer") or block.bbox is None or not is_page_number(block.text):
+        return block
+    height = size[1] or (block.bbox[3] * 2)
+    in_band = block.bbox[3] <= BAND * height or block.bbox[1] >= (1 - BAND) * height
+    if block.type in ("header", "footer") or in_band:
+        return block.model_copy(update={"type": "page_number"})
+    return block

@@ -1,0 +1,223 @@
+"""A page's structure on the CPU engines (issue #21): the lines assigned to layout regions in reading order, page
+numbers by form, running headers and page numbers by repetition across a document's pages, the CDLA layout model
+itself on a page rendered here, and Markdown without the headers, footers and page numbers, through /ocr."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+from PIL import Image, ImageDraw
+
+from inference.backends.ocr import layout_model
+from inference.blocks import Block, OcrLine
+from inference.markdown import to_markdown
+from inference.page_marginals import mark_running, running_key
+from inference.page_results import PageRead, page_results
+from inference.page_structure import Region, is_page_number, page_blocks
+from inference.results import OcrResult
+from tests.helpers import cyrillic_font, encode, text_pdf
+
+
+def line(text: str, x0: float, y0: float, x1: float, y1: float) -> OcrLine:
+    return OcrLine(text=text, box=[[x0, y0], [x1, y0], [x1, y1], [x0, y1]], confidence=0.9)
+
+
+# -- pure: lines and regions -> blocks --------------------------------------------------------------------------------
+
+
+def test_lines_go_to_the_smallest_region_holding_them_in_reading_order():
+    lines = [
+        line("Annual report 2024", 60, 20, 300, 40),
+        line("Results", 60, 80, 400, 130),
+        line("First paragraph, line one", 60, 160, 700, 180),
+        line("first paragraph, line two.", 60, 185, 600, 205),
+        line("Second paragraph outside any region", 60, 260, 700, 280),
+        line("and its second line.", 60, 285, 500, 305),
+        line("Closing words in the big region.", 60, 340, 700, 360),
+        line("Page 3 of 7", 350, 960, 450, 980),
+    ]
+    regions = [
+        Region("header", 0.9, [55, 15, 310, 45]),
+        Region("title", 0.9, [55, 75, 410, 135]),
+        Region("text", 0.7, [50, 150, 720, 215]),  # a region around a paragraph it also found alone...
+        Region("text", 0.95, [55, 155, 710, 210]),  # ...whose lines go to the smaller one
+        Region("reference", 0.8, [50, 330, 720, 370]),
+        Region("figure", 0.9, [60, 400, 700, 900]),  # no line in it: placed by position
+    ]
+    blocks = page_blocks(lines, (800, 1000), regions)
+    assert [b.type for b in blocks] == ["header", "title", "text", "text", "text", "figure", "page_number"]
+    assert blocks[2].text == "First paragraph, line one\nfirst paragraph, line two." and blocks[2].confidence == 0.95
+    assert blocks[3].text.startswith("Second paragraph") and blocks[3].confidence is None  # outside: a text block
+    assert blocks[4].text == "Closing words in the big region." and blocks[4].confidence == 0.8
+    assert blocks[5].bbox == [60, 400, 700, 900] and blocks[5].lines is None
+    assert blocks[2].bbox == [60, 160, 700, 205]  # a text block is its lines' extent
+
+
+def test_a_region_the_reading_order_interrupts_makes_two_blocks_and_captions_inside_a_table_are_its_own():
+    lines = [
+        line("Left column top", 50, 100, 380, 120),
+        line("Left column bottom", 50, 130, 380, 150),
+        line("Right column", 420, 100, 750, 120),
+        line("Item", 50, 300, 120, 320),
+        line("Price", 400, 300, 480, 320),
+    ]
+    regions = [
+        Region("reference", 0.7, [40, 90, 390, 160]),
+        Region("text", 0.9, [45, 125, 385, 155]),  # the second line: a smaller region, interrupting the first
+        Region("table", 0.9, [40, 290, 760, 500]),
+        Region("table_caption", 0.8, [45, 295, 130, 325]),  # the table's header cell taken for a caption
+    ]
+    blocks = page_blocks(lines, (800, 1000), regions)
+    assert [(b.type, b.text) for b in blocks] == [
+        ("text", "Left column top"),
+        ("text", "Left column bottom"),
+        ("text", "Right column"),
+        ("table", "Item\nPrice"),
+    ]
+    assert blocks[3].table is None and blocks[3].bbox == [40, 290, 760, 500]
+
+
+def test_without_regions_paragraphs_titles_and_page_numbers_come_from_the_lines():
+    lines = [
+        line("Quarterly Report", 50, 40, 500, 100),
+        line("Revenue grew in every region", 50, 150, 600, 175),
+        line("and costs stayed flat.", 50, 180, 400, 205),
+        line("The second paragraph.", 50, 260, 400, 285),
+        line("12", 390, 960, 410, 980),
+        line("Total 12", 390, 500, 480, 520),  # a number in the middle of the page is text
+    ]
+    blocks = page_blocks(lines, (800, 1000))
+    assert [b.type for b in blocks] == ["title", "text", "text", "page_number", "text"]
+
+
+def test_blocks_found_on_a_turned_page_have_their_boxes_in_the_page_as_sent():
+    from inference.backends.ocr.rapid_geometry import turn_back
+    from inference.backends.ocr.structure import turn_blocks
+
+    blocks = page_blocks([line("Sideways", 10, 20, 110, 40)], (200, 100))  # found on the page turned 90 degrees
+    [block] = turn_blocks(blocks, lambda box: turn_back(box, 90, (100, 200)))  # the page as sent: 100 x 200
+    assert block.bbox == [60, 10, 80, 110] and block.lines[0].box == [[80, 10], [80, 110], [60, 110], [60, 10]]
+
+
+@pytest.mark.parametrize("text", ["3", "- 3 -", "Page 3 of 7", "page 12", "iv", "3 / 7", "[ 41 ]", "Стр. 5"])
+def test_page_numbers_are_recognised_by_their_form(text):
+    assert is_page_number(text)
+
+
+@pytest.mark.parametrize("text", ["", "Total 12", "3 apples", "Chapter 3", "2024 results", "-", "Page one"])
+def test_other_short_texts_are_not_page_numbers(text):
+    assert not is_page_number(text)
+
+
+# -- pure: repetition across pages ----------------------------------------------------------------------------------
+
+
+def test_running_headers_and_page_numbers_are_found_across_pages():
+    size = (800, 1000)
+
+    def page(n: int) -> list[Block]:
+        return [
+            Block(type="text", bbox=[50, 20, 400, 40], text="Northwind Traders - Annual Report"),
+            Block(type="title", bbox=[50, 60, 400, 90], text=["Sales", "Staff", "Outlook"][n - 1]),
+            Block(type="text", bbox=[50, 120, 700, 600], text="Body text that changes from page to page " * n),
+            Block(type="text", bbox=[50, 950, 300, 970], text=f"Northwind {2020 + n} edition"),  # a number that changes
+            Block(type="text", bbox=[380, 950, 420, 970], text=f"{n}"),
+        ]
+
+    marked = mark_running([(page(n), size) for n in (1, 2, 3)])
+    for blocks in marked:
+        assert [b.type for b in blocks] == ["header", "title", "text", "footer", "page_number"]
+    alone = mark_running([(page(1), size), ([], size)])  # one page with blocks: nothing repeats
+    assert [b.type for b in alone[0]] == ["text", "title", "text", "text", "text"]
+    assert running_key("Page 3 of 7") == running_key("page 4 of 7") == "page # of #"
+    # a document's results (REST /ocr, batches, jobs) are built with them marked
+    reads = [PageRead(0, n, size, "ocr", text="x", blocks=page(n)) for n in (1, 2, 3)]
+    assert [[b.type for b in p.blocks][0] for p in page_results(reads)] == ["header"] * 3
+
+
+# -- the layout model and the engines -----------------------------------------------------------------------------
+
+P1 = (
+    "Revenue grew in every region this quarter, led by the northern stores, while costs stayed flat. The board "
+    "expects the same pace for the rest of the year and will review prices in the spring."
+)
+P2 = (
+    "Staff numbers rose by twelve people, most of them in the warehouse. Training took two weeks and every new "
+    "colleague passed the safety course before starting work on the floor."
+)
+
+
+def report_page(number: int = 3) -> Image.Image:
+    """A page with a running header, a title, two paragraphs and a page number."""
+    if cyrillic_font(16) is None:
+        pytest.skip("no DejaVu font (.ci/run installs fonts-dejavu-core)")
+    image = Image.new("RGB", (850, 1100), "white")
+    draw = ImageDraw.Draw(image)
+    draw.text((70, 40), "Northwind Traders Quarterly Report", font=cyrillic_font(16), fill="black")
+    draw.line((70, 66, 780, 66), fill="black", width=1)
+    draw.text((70, 120), "Results of the Third Quarter", font=cyrillic_font(34), fill="black")
+    y = 200
+    for paragraph in (P1, P2):
+        for text in textwrap.wrap(paragraph, 62):
+            draw.text((70, y), text, font=cyrillic_font(20), fill="black")
+            y += 30
+        y += 30
+    draw.text((400, 1040), f"- {number} -", font=cyrillic_font(16), fill="black")
+    return image
+
+
+def test_the_layout_model_finds_the_regions_of_a_rendered_page():
+    assert layout_model.unavailable_reason() is None, layout_model.unavailable_reason()
+    model = layout_model.shared()
+    assert model is not None and model.labels[:2] == ("text", "title") and (model.width, model.height) == (608, 800)
+    regions = model(report_page())
+    labels = [r.label for r in sorted(regions, key=lambda r: r.bbox[1])]
+    assert labels[:4] == ["header", "title", "text", "text"], regions
+    title = next(r for r in regions if r.label == "title")
+    assert 50 < title.bbox[0] < 90 and 100 < title.bbox[1] < 140 and 500 < title.bbox[2] < 600  # in the page's pixels
+
+
+def test_ocr_gives_blocks_in_reading_order_and_markdown_leaves_the_marginal_ones_out(client):
+    response = client.post("/ocr", files={"file": ("report.png", encode(report_page()))})
+    assert response.status_code == 200, response.text
+    result = response.json()
+    assert [b["type"] for b in result["blocks"]] == ["header", "title", "text", "text", "page_number"], result["blocks"]
+    assert result["blocks"][1]["text"] == "Results of the Third Quarter"
+    assert "Revenue" in result["blocks"][2]["text"] and "Staff" in result["blocks"][3]["text"]
+    assert "Northwind" in result["text"]  # the text stays what it was
+    markdown = to_markdown(OcrResult.model_validate(result))
+    assert markdown.startswith("## Results of the Third Quarter\n\nRevenue"), markdown
+    assert "Northwind" not in markdown and "3 -" not in markdown
+
+
+def test_tesseract_gives_blocks_too(client):
+    response = client.post("/ocr", params={"model": "tesseract"}, files={"file": ("report.png", encode(report_page()))})
+    assert response.status_code == 200, response.text
+    types = [b["type"] for b in response.json()["blocks"]]
+    assert types[:4] == ["header", "title", "text", "text"] and set(types[4:]) <= {"page_number"}, types
+
+
+BODY = [
+    "Revenue grew in every region this quarter, led by the northern stores.",
+    "The board expects the same pace for the rest of the year.",
+    "",
+    "Staff numbers rose by twelve people, most of them in the warehouse.",
+    "Training took two weeks for every new colleague.",
+]
+
+
+def test_a_pdf_text_layer_gets_blocks_and_its_running_header_and_page_numbers_leave_the_markdown(client):
+    pages = [
+        ["Northwind Traders Quarterly Report", "", "", "", topic, "", *BODY, *[""] * 31, f"Page {n} of 3"]
+        for n, topic in enumerate(["Sales in the north", "Staff and training", "Outlook for next year"], start=1)
+    ]
+    files = {"file": ("report.pdf", text_pdf(pages), "application/pdf")}
+    as_json = client.post("/ocr", files=files).json()
+    for page in as_json["pages"]:
+        assert page["source"] == "text-layer"
+        assert [b["type"] for b in page["blocks"]][0] == "header" and page["blocks"][-1]["type"] == "page_number"
+        assert "Northwind" in page["text"] and f"Page {page['page']} of 3" in page["text"]
+    markdown = client.post("/ocr?format=markdown", files=files).text
+    assert markdown.count("Revenue grew") == 3 and "Outlook for next year" in markdown
+    assert "Northwind" not in markdown and "of 3" not in markdown, markdown
