@@ -10,7 +10,7 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
-from .backends.ocr.structure import layout_regions
+from .backends.ocr.structure import layout_regions, with_tables
 from .blocks import Block, OcrLine
 from .catalog import ModelHandle
 from .documents import DocPage
@@ -35,6 +35,7 @@ def ordered(lines: list[OcrLine]) -> list[OcrLine]:
 def text_layer_blocks(page: DocPage) -> list[Block]:
     lines = ordered([line for line in page.lines if line.text.strip()])
     regions: list[Region] = []
+    preview = None
     if page.preview is not None:
         try:
             preview = page.preview()
@@ -45,7 +46,10 @@ def text_layer_blocks(page: DocPage) -> list[Block]:
             ]
         except Exception as exc:  # the page's blocks then come from its lines alone
             log.warning("no layout for page %d: %s", page.number, type(exc).__name__)
-    return page_blocks(lines, page.size, regions)
+    blocks = page_blocks(lines, page.size, regions)
+    if preview is not None:  # tables: the rules on the rendering, the text layer's words in the cells
+        blocks = with_tables(preview, blocks, lines, scale=preview.width / max(page.size[0], 1))
+    return blocks
 
 
 def text_layer_read(doc: int, page: DocPage, structure: bool = True) -> PageRead:

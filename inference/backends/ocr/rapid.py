@@ -33,6 +33,7 @@ from .rapid_options import RapidOptions
 from .rapid_pool import RapidPool
 from .rapid_script import Reading, Script, choose, recognise, script_for
 from .structure import page_structure, turn_blocks
+from .tables import strip_rule_artefacts
 
 
 class RapidOcrBackend(RapidPool, Backend):
@@ -154,6 +155,7 @@ class RapidOcrBackend(RapidPool, Backend):
             for line in lines
             if line.text.strip() and (line.engine != "rapidocr" or line.confidence >= self.options.text_score)
         ]
+        lines = strip_rule_artefacts(lines)  # a table's ruled lines read as "|"
         rows = reading_order(upright_boxes([line.box for line in lines], [line.text for line in lines]))
         ordered = [lines[box.index] for row in rows for box in row]
         text = "\n".join(" ".join(lines[box.index].text.strip() for box in row) for row in rows)

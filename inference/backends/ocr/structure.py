@@ -9,10 +9,11 @@ from collections.abc import Callable
 
 from PIL import Image
 
-from ...blocks import Block
+from ...blocks import MARGINAL, Block, Table, TableCell, table_text
 from ...page_structure import Region, page_blocks
 from ...values import OcrLine
 from . import layout_model
+from .tables import find_tables, read_table
 
 MIN_LINES = 4  # fewer lines: no layout model (nothing to arrange)
 ASPECT = (0.5, 2.2)  # height / width the model reads well (a page either way round); receipts are taller
@@ -31,7 +32,73 @@ def page_structure(image: Image.Image, lines: list[OcrLine], enabled: bool = Tru
     """The page's blocks in the lines' reading order (none when structure is turned off)."""
     if not enabled:
         return []
-    return page_blocks(lines, image.size, layout_regions(image, lines))
+    return with_tables(image, page_blocks(lines, image.size, layout_regions(image, lines)), lines)
+
+
+def with_tables(image: Image.Image, blocks: list[Block], lines: list[OcrLine], scale: float = 1.0) -> list[Block]:
+    """The page's table blocks with their cells (``inference.backends.ocr.tables``; a region the layout model called a
+    table that holds no grid of at least two columns is text), and the ruled tables the layout model missed found by
+    their rules. ``image`` may be a smaller rendering of the page: ``scale`` = its pixels per page pixel."""
+    if len(lines) < MIN_LINES:
+        return blocks
+    seen = [_scaled_line(line, scale) for line in lines]
+    out: list[Block] = []
+    for block in blocks:
+        if block.type == "table":
+            table = read_table(image, _scaled(block.bbox, scale), seen) if block.bbox else None
+            update = {"type": "text"} if table is None else {"table": _unscaled(table, scale), "text": table_text(table)}
+            block = block.model_copy(update=update)
+        out.append(block)
+    for bbox, table in find_tables(image, seen):
+        box = _scaled(bbox, 1 / scale)
+        if not any(b.type == "table" and b.bbox and _overlap(b.bbox, box) > 0.3 for b in out):
+            out = _replace_by_table(out, box, _unscaled(table, scale))
+    return out
+
+
+def _scaled(bbox: list[float], scale: float) -> list[float]:
+    return [v * scale for v in bbox]
+
+
+def _scaled_line(line: OcrLine, scale: float) -> OcrLine:
+    return line if scale == 1.0 else line.model_copy(update={"box": [[x * scale, y * scale] for x, y in line.box]})
+
+
+def _unscaled(table: Table, scale: float) -> Table:
+    if scale == 1.0:
+        return table
+    rows = [
+        [TableCell(**{**c.model_dump(), "bbox": _scaled(c.bbox, 1 / scale) if c.bbox else None}) for c in row]
+        for row in table.rows
+    ]
+    return Table(rows=rows)
+
+
+def _overlap(a: list[float], b: list[float]) -> float:
+    """How much of the smaller box lies in the other."""
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    if w <= 0 or h <= 0:
+        return 0.0
+    smaller = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
+    return w * h / max(smaller, 1e-6)
+
+
+def _inside(block: Block, box: list[float]) -> bool:
+    if block.bbox is None:
+        return False
+    cx, cy = (block.bbox[0] + block.bbox[2]) / 2, (block.bbox[1] + block.bbox[3]) / 2
+    return box[0] <= cx <= box[2] and box[1] <= cy <= box[3]
+
+
+def _replace_by_table(blocks: list[Block], box: list[float], table: Table) -> list[Block]:
+    """The blocks with those whose centre lies in ``box`` replaced by one table block, where the first of them was."""
+    inside = [i for i, block in enumerate(blocks) if _inside(block, box) and block.type not in MARGINAL]
+    if not inside:
+        return blocks
+    lines = [line for i in inside for line in blocks[i].lines or []]
+    block = Block(type="table", bbox=box, text=table_text(table), lines=lines or None, table=table)
+    return [block if i == inside[0] else b for i, b in enumerate(blocks) if i == inside[0] or i not in inside]
 
 
 def turn_blocks(blocks: list[Block], turn_back: Callable[[list[list[float]]], list[list[float]]]) -> list[Block]:

@@ -24,6 +24,7 @@ from ...settings import ModelSpec
 from ...values import OcrLine, OcrOutput
 from ..base import Backend
 from .structure import page_structure
+from .tables import strip_rule_artefacts
 
 _SEARCH = [
     "/usr/share/tesseract-ocr/5/tessdata",
@@ -224,6 +225,6 @@ class TesseractBackend(Backend):
     def ocr(self, image: Image.Image, language: Language | None) -> OcrOutput:
         if self._engines is None:
             raise RuntimeError("Tesseract backend used before load()")
-        lines = self._engines.read_page(image, self.tesseract_language(language))
+        lines = strip_rule_artefacts(self._engines.read_page(image, self.tesseract_language(language)))
         blocks = page_structure(image, lines, self.options.structure)
         return OcrOutput(text="\n".join(line.text for line in lines), lines=lines, blocks=blocks)

@@ -6,7 +6,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from inference.backends.ocr.tables import erase_rules, find_tables, read_table, strip_rule_artefacts
 from inference.blocks import OcrLine, bbox_of
-from tests.helpers import cer
+from tests.helpers import cer, encode
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 INVOICE = [["Item", "Qty", "Price", "Amount"], ["Printer paper A4", "4", "23.50", "94.00"], ["Stapler", "2", "12.00", "24.00"]]
@@ -195,3 +195,29 @@ def test_running_text_between_rules_is_not_found_as_a_table():
         draw.line((20, y, 880, y), fill="black", width=2)
     assert read_table(page, None, lines) is not None  # read as a table when a layout says it is one...
     assert find_tables(page, lines) == []  # ...but not found as one
+
+
+def invoice_page() -> Image.Image:
+    """A page: a title, a sentence, then the ruled invoice."""
+    page = Image.new("RGB", (760, 520), "white")
+    draw = ImageDraw.Draw(page)
+    draw.text((20, 30), "Invoice 2041", fill="black", font=font(40))
+    draw.text((20, 110), "Thank you for your order of office supplies.", fill="black", font=font())
+    draw.text((20, 150), "Payment is due within thirty days of delivery.", fill="black", font=font())
+    page.paste(invoice(), (20, 230))
+    return page
+
+
+def test_an_invoice_through_ocr_is_a_table_block_and_a_markdown_table(client):
+    """The engine's structure carries the table's cells (whether the layout model or the rules found it): the JSON's
+    table block, a Markdown table, and no '|' from the ruled lines in the text."""
+    png = encode(invoice_page())
+    result = client.post("/ocr", files={"file": ("invoice.png", png)}).json()
+    tables = [b for b in result["blocks"] if b["type"] == "table"]
+    assert len(tables) == 1, [(b["type"], b["text"]) for b in result["blocks"]]
+    rows = [[" ".join(c["text"].split()) for c in row] for row in tables[0]["table"]["rows"]]
+    assert close(rows[:3], INVOICE), rows
+    assert "|" not in result["text"], result["text"]
+    markdown = client.post("/ocr?format=markdown", files={"file": ("invoice.png", png)}).text
+    assert "| Item | Qty | Price | Amount |" in markdown or "<td>Item</td>" in markdown, markdown
+    assert markdown.index("Invoice 2041") < markdown.index("Item")
