@@ -27,8 +27,10 @@ input,button{{font-size:1rem;padding:.6rem;width:100%;box-sizing:border-box;marg
 
 
 def _local(target: str) -> str:
-    """Only a path on this server may follow a login (no open redirect)."""
-    return target if target.startswith("/") and not target.startswith("//") else "/"
+    """Only a path on this server may follow a login (no open redirect: browsers read a backslash as a slash, so
+    ``/\\evil.example`` is ``//evil.example``, another host; control characters are dropped by some)."""
+    local = target.startswith("/") and not target.startswith("//") and "\\" not in target
+    return target if local and target.isprintable() else "/"
 
 
 def _page(request: Request, next_path: str, message: str = "", status: int = 200) -> HTMLResponse:
