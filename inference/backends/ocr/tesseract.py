@@ -72,11 +72,13 @@ def utf8_text(read: Callable[..., str | None], *args: Any) -> str:
 
 @dataclass
 class Word:
-    """A word Tesseract read: its text, confidence (0-1) and box (x1, y1, x2, y2) in the image it read."""
+    """A word Tesseract read: its text, confidence (0-1), box (x1, y1, x2, y2) in the image it read, and whether
+    it is a word of the language's dictionary (numbers and made-up words are not)."""
 
     text: str
     confidence: float
     box: tuple[int, int, int, int]
+    in_dictionary: bool = False
 
 
 class TesseractEngines:
@@ -159,7 +161,7 @@ class TesseractEngines:
                 for item in tesserocr.iterate_level(api.GetIterator(), level):
                     text, box = utf8_text(item.GetUTF8Text, level), item.BoundingBox(level)
                     if text and box is not None:
-                        words.append(Word(text, item.Confidence(level) / 100, box))
+                        words.append(Word(text, item.Confidence(level) / 100, box, bool(item.WordIsFromDictionary())))
             api.Clear()
             return words
         finally:
