@@ -2,10 +2,11 @@
 cannot read (Cyrillic and others), line by line.
 
 RapidOCR finds the lines (straight or rotated; each crop is rectified) and reads Latin and
-Chinese. A line goes to Tesseract when the language hint names a script RapidOCR lacks, or,
-without a hint, when RapidOCR's reading of it looks wrong (far fewer characters than the line's
-width holds, or low confidence) and Tesseract reads it with more letters. Without Tesseract the
-backend still works, and says what to install.
+Chinese. A line goes to Tesseract when the language hint names only scripts RapidOCR lacks; without a
+hint or with a mixed one (en+ru), when RapidOCR's reading of it is garbled and Tesseract reads it with
+more letters, or when Tesseract's dictionaries show it is in another script (``script_check``: Cyrillic
+comes out of RapidOCR as confident Latin look-alikes). Without Tesseract the backend still works; the user
+is told what cannot be read, the operator what to install (the log, and ``advice`` in /models).
 
 Printed Latin lines are read by Tesseract first (``tesseract_first``). A sample of each image's lines decides
 whether that pays: on a page Tesseract keeps most lines, on a till receipt or a photo it keeps few, and RapidOCR
@@ -25,6 +26,7 @@ from PIL import Image
 from pydantic import Field
 
 from ...languages import NAMES, TESSERACT_CODES, TESSERACT_PACKAGES, Language
+from ...settings import ModelSpec
 from ...values import OcrLine
 from .rapid import RapidOcrBackend, textless
 from .rapid_options import RapidOptions
@@ -38,7 +40,7 @@ from .script_check import (
     text_shaped,
     worth_saying,
 )
-from .tesseract import TesseractEngines, find_tessdata
+from .tesseract import TesseractEngines, find_tessdata, installed_languages
 from .tesseract_first import FIRST_SAMPLE, FIRST_SHARE, padded, patch, spread, tesseract_line
 
 logger = logging.getLogger(__name__)
@@ -97,6 +99,19 @@ _LOOKALIKE = re.compile(r"\d[^\W\d_]+\d|[^\W\d_]\d+[^\W\d_]|[a-z][A-Z]")
 
 class EmbeddedOcrBackend(RapidOcrBackend):
     Options = EmbeddedOptions
+
+    @classmethod
+    def advice(cls, spec: ModelSpec) -> str | None:
+        """For the operator (/models, the start-up log): the scripts read here, and how to read more."""
+        options = cls.Options.model_validate(spec.options)
+        tessdata = find_tessdata(options.tessdata)
+        if tessdata is None or importlib.util.find_spec("tesserocr") is None:
+            return (
+                "reads Latin and Chinese only: Tesseract is not installed for Cyrillic and other scripts "
+                "(apt-get install tesseract-ocr tesseract-ocr-eng tesseract-ocr-rus)"
+            )
+        languages = ", ".join(sorted(installed_languages(tessdata)))
+        return f"reads Latin and Chinese, and with Tesseract: {languages}; more with apt-get install tesseract-ocr-LANG"
 
     def load(self) -> None:
         self._advised: set[str] = set()
