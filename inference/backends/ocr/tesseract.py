@@ -8,6 +8,7 @@ It is the offline reader for Cyrillic and other scripts RapidOCR has no model fo
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
 import queue
 from collections.abc import Callable
@@ -31,6 +32,8 @@ _SEARCH = [
     "/usr/local/share/tessdata",
     "/opt/homebrew/share/tessdata",
 ]
+
+logger = logging.getLogger(__name__)
 
 
 class TesseractOptions(BaseModel):
@@ -174,8 +177,10 @@ class TesseractEngines:
 
 
 def language_error(language: Language, installed: set[str]) -> str:
-    how = f" Install it with: apt-get install {language.package}." if language.package else ""
-    return f"Tesseract has no data for {language.name} on this server.{how} Installed: {', '.join(sorted(installed)) or 'none'}."
+    """The user's error for a language whose data is missing (what to install goes to the operator's log)."""
+    if language.package:
+        logger.warning("Tesseract: a request for %s needs: apt-get install %s", language.name, language.package)
+    return f"Tesseract has no data for {language.name} on this server (it has: {', '.join(sorted(installed)) or 'none'})."
 
 
 class TesseractBackend(Backend):

@@ -113,14 +113,16 @@ def test_a_picture_without_text_has_no_text_and_no_warning(service):
 
 @pytest.fixture(scope="module")
 def english_only(settings, tmp_path_factory):
-    """The embedded engine with Tesseract's English data alone (a folder of its own), loaded fresh (its log says)."""
+    """The CPU engines with Tesseract's English data alone (a folder of its own), loaded fresh (their log says)."""
     tessdata = find_tessdata("auto")
     if not HAS_TESSERACT or tessdata is None:
         pytest.skip("Tesseract is not installed (.ci/run installs it)")
     folder = tmp_path_factory.mktemp("tessdata")
     (folder / "eng.traineddata").symlink_to(tessdata / "eng.traineddata")
     config = settings.model_copy(deep=True)
-    next(m for m in config.models if m.id == "embedded").options["tessdata"] = str(folder)
+    for entry in config.models:
+        if entry.backend in ("embedded", "tesseract"):
+            entry.options["tessdata"] = str(folder)
     service = InferenceService(config)
     yield service
     unload_all(service.manager)
@@ -186,3 +188,12 @@ def test_models_tell_the_operator_what_the_engine_reads_and_how_to_read_more(cli
     assert "apt-get install tesseract-ocr" in embedded["note"], embedded
     only_english = next(m for m in english_only.list_models().available if m.id == "embedded")
     assert only_english.note == "reads Latin and Chinese, and with Tesseract: eng; more with apt-get install tesseract-ocr-LANG"
+
+
+def test_tesseract_without_a_language_s_data_says_so_and_logs_what_to_install(english_only, caplog):
+    from inference.errors import BadInput
+
+    with caplog.at_level(logging.WARNING), pytest.raises(BadInput) as refused:
+        english_only.ocr(render_with(dejavu("DejaVuSans.ttf", 30), ["Total"]), "tesseract", "uk")
+    assert str(refused.value) == "Tesseract has no data for Ukrainian on this server (it has: eng)."
+    assert "apt-get install tesseract-ocr-ukr" in caplog.text
