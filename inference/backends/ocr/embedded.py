@@ -195,13 +195,13 @@ class EmbeddedOcrBackend(RapidOcrBackend):
         plan, tesseract = self.plan(language, warnings), self._tesseract
         pixels, unread = np.asarray(image), []
         for line in lines:
+            if plan.forced and tesseract is not None:
+                text, confidence = tesseract.read_line(crop(pixels, line.box), plan.lang)
+                line.text, line.confidence, line.engine = text, round(confidence, 4), "tesseract"
+                continue
             if line.engine == "tesseract":  # (read surely by Tesseract first)
                 continue
             cut = np.asarray(crop(pixels, line.box))
-            if plan.forced and tesseract is not None:
-                text, confidence = tesseract.read_line(Image.fromarray(cut), plan.lang)
-                line.text, line.confidence, line.engine = text, round(confidence, 4), "tesseract"
-                continue
             wrong, confidence = looks_wrong(line, self.options), 0.0
             check = plan.check and (garbled(line, self.options) or may_be_other_script(line.text))
             if tesseract is not None and plan.lang is not None and (wrong or check):

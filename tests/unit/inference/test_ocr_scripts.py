@@ -85,6 +85,8 @@ def test_mixed_russian_and_english_lines_are_read_in_their_own_scripts(service):
     for hint in (None, "en+ru"):
         result = service.ocr(image, "embedded", hint)
         assert cer(result.text, "\n".join(MIXED)) <= 0.05, (hint, result.text)
+        read = result.text.splitlines()
+        assert len(read) == len(MIXED) and all(cer(a, b) <= 0.15 for a, b in zip(read, MIXED, strict=True)), read  # each line
         assert result.warnings == [], result.warnings
 
 
