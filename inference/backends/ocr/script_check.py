@@ -49,9 +49,13 @@ def latin_letters(words: list[Word]) -> int:
     return sum(letters(w.text) for w in words if w.confidence >= SURE_WORD and not non_latin_letters(w.text))
 
 
-# RapidOCR's reading of Cyrillic: a Greek letter (т as τ, к as κ), or a small letter before a capital in a short word
-# or inside one ("oT" for от, "ToBap" for Товар); Latin capitals and accents are no sign (TAX, Reçu).
-_ODD = re.compile(r"[\u0370-\u03ff]|\b[a-z][A-Z]\b|[a-z][A-Z][a-z]")
+# RapidOCR's reading of Cyrillic: a Greek letter (т as τ, к as κ), a small letter before a capital in a short word or
+# inside one ("oT" for от, "ToBap" for Товар), digits around small letters ("3a3a" for заказа), or a word of 3 letters
+# or more, small or capitalised, all of whose letters have Cyrillic look-alikes ("Hoep" for Номер, "mapta" for марта;
+# English words too: the dictionaries decide). Words in capitals and accents are no sign (TAX, Reçu).
+_ODD = re.compile(
+    r"[\u0370-\u03ff]|\b[a-z][A-Z]\b|[a-z][A-Z][a-z]|\d[a-z]+\d|\b[ABCEHKMOPTXY]?[abcekmnoprtuxy]{3,}\b|\b[ABCEHKMOPTXY][abcekmnoprtuxy]{2,}\b"
+)
 
 
 def may_be_other_script(text: str) -> bool:
