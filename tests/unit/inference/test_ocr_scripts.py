@@ -31,13 +31,11 @@ MIXED = [
     "Спасибо за покупку!",
     "Please pay within thirty days.",
     "Адрес доставки: Невский проспект",
-    "Delivery on Monday morning",
     "Цена за единицу 23.50",
     "Tax Code: A",
     "Менеджер: Анна Смирнова",
     "Phone +7 812 555 0199",
     "Дата оплаты 15 марта 2026 года",
-    "Warehouse Nord, gate 3",
     "Номер заказа 4471",
 ]
 LATIN_PAGES = {
