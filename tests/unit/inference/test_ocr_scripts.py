@@ -41,7 +41,7 @@ MIXED = [
 LATIN_PAGES = {
     "en": ["Invoice number 4471 dated March 12", "Total amount due: 318.40 USD", "Please pay within thirty days."],
     "fr": ["Facture numéro 4471 du 12 mars", "Montant total dû : 318,40 EUR", "Reçu à Genève, merci beaucoup !"],
-    "de": ["Rechnung Nr. 4471 vom 12. Mai", "Gesamtbetrag: 318,40 EUR", "Bitte zahlen Sie innerhalb von 30 Tagen."],
+    "de": ["Rechnung Nr. 4471 vom 12. März", "Gesamtbetrag fällig: 318,40 EUR", "Bitte zahlen Sie innerhalb von 30 Tagen."],
 }
 RECEIPT = [
     ("AEON CO. (M) BHD", ""),
@@ -95,6 +95,7 @@ def test_clean_latin_pages_and_a_receipt_get_no_warning(service):
         assert result.warnings == [], (language, result.warnings)
         assert cer(result.text, "\n".join(lines)) <= 0.05, (language, result.text)
         assert not any("\u0400" <= ch <= "\u04ff" for ch in result.text), result.text  # no Cyrillic look-alikes
+        assert all(word in result.text for line in lines for word in line.split() if not word.isascii()), result.text  # accents
     result = service.ocr(receipt(dejavu("DejaVuSansMono.ttf", 24)), "embedded")
     assert result.warnings == [], result.warnings
     assert cer(result.text, "\n".join(" ".join(p for p in row if p) for row in RECEIPT)) <= 0.08, result.text
