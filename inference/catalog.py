@@ -143,6 +143,10 @@ class Catalog:
             else:
                 ready.append(handle.id)
         lines.append(f"models that can run here: {', '.join(ready) or 'none'}")
+        for model_id in ready:  # what the operator could add (the models run without)
+            handle = self._handles[model_id]
+            advice = handle.backend_class.advice(handle.spec)
+            lines += [f"{model_id}: {advice}"] if advice else []
         for reason, ids in missing.items():
             lines.append(f"models that cannot run yet: {', '.join(ids)}: {reason.replace(chr(0), ' '.join(ids))}")
         return lines

@@ -266,7 +266,8 @@ class ModelManager:
 
     def info(self, model: ModelHandle | str) -> ModelInfo:
         """The model as ``/models`` and the model panel show it: its entry and its state."""
-        spec, status = self._slot(model).handle.spec, self.status(model)
+        handle, status = self._slot(model).handle, self.status(model)
+        spec = handle.spec
         return ModelInfo(
             id=spec.id,
             name=spec.name,
@@ -276,6 +277,7 @@ class ModelManager:
             state=status.state,
             error=status.error,
             load_seconds=status.load_seconds,
+            note=None if status.state == UNAVAILABLE else handle.backend_class.advice(spec),
             waiting=status.waiting,
             running=status.running,
         )

@@ -54,6 +54,12 @@ class Backend:
         return None
 
     @classmethod
+    def advice(cls, spec: ModelSpec) -> str | None:
+        """None, or what the operator could install for this model to do more here (it runs without: /models and
+        the start-up log say it, never a user's result)."""
+        return None
+
+    @classmethod
     def missing_weights(cls, spec: ModelSpec) -> str | None:
         """None when the model's weights are on this host (or it needs none); else how to get them."""
         return None

@@ -2,10 +2,11 @@
 cannot read (Cyrillic and others), line by line.
 
 RapidOCR finds the lines (straight or rotated; each crop is rectified) and reads Latin and
-Chinese. A line goes to Tesseract when the language hint names a script RapidOCR lacks, or,
-without a hint, when RapidOCR's reading of it looks wrong (far fewer characters than the line's
-width holds, or low confidence) and Tesseract reads it with more letters. Without Tesseract the
-backend still works, and says what to install.
+Chinese. A line goes to Tesseract when the language hint names only scripts RapidOCR lacks; without a
+hint or with a mixed one (en+ru), when RapidOCR's reading of it is garbled and Tesseract reads it with
+more letters, or when Tesseract's dictionaries show it is in another script (``script_check``: Cyrillic
+comes out of RapidOCR as confident Latin look-alikes). Without Tesseract the backend still works; the user
+is told what cannot be read, the operator what to install (the log, and ``advice`` in /models).
 
 Printed Latin lines are read by Tesseract first (``tesseract_first``). A sample of each image's lines decides
 whether that pays: on a page Tesseract keeps most lines, on a till receipt or a photo it keeps few, and RapidOCR
@@ -15,22 +16,37 @@ reads the rest directly.
 from __future__ import annotations
 
 import importlib.util
+import logging
 import re
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from PIL import Image
 from pydantic import Field
 
-from ...languages import Language
+from ...languages import NAMES, TESSERACT_CODES, TESSERACT_PACKAGES, Language
+from ...settings import ModelSpec
 from ...values import OcrLine
-from .rapid import RapidOcrBackend
+from .rapid import RapidOcrBackend, textless
 from .rapid_options import RapidOptions
 from .rapid_script import Reading, Script
-from .tesseract import TesseractEngines, find_tessdata
-from .tesseract_first import FIRST_SAMPLE, FIRST_SHARE, patch, spread, tesseract_line
+from .script_check import (
+    UNSURE_LINE,
+    letters,
+    may_be_other_script,
+    non_latin_letters,
+    reads_other_script,
+    text_shaped,
+    worth_saying,
+)
+from .tesseract import TesseractEngines, find_tessdata, installed_languages
+from .tesseract_first import FIRST_SAMPLE, FIRST_SHARE, padded, patch, spread, tesseract_line
 
-RAPIDOCR_LANGUAGES = {"en", "zh"}  # what the packaged PP-OCR models read well
+logger = logging.getLogger(__name__)
+
+RAPIDOCR_LANGUAGES = {"en", "zh", "de", "fr", "es"}  # what the packaged PP-OCR models read well (Latin and Chinese)
+UNSQUEEZED = 1.0  # images Tesseract is unsure of (receipts, photos): their small print loses spaces when squeezed
 
 
 class EmbeddedOptions(RapidOptions):
@@ -81,19 +97,24 @@ def garbled(line: OcrLine, options: EmbeddedOptions) -> bool:
 _LOOKALIKE = re.compile(r"\d[^\W\d_]+\d|[^\W\d_]\d+[^\W\d_]|[a-z][A-Z]")
 
 
-def letters(text: str) -> int:
-    return sum(ch.isalpha() for ch in text)
-
-
-def foreign_letters(text: str) -> int:
-    """Letters outside ASCII: what Tesseract adds when a line is in a script RapidOCR lacks."""
-    return sum(ch.isalpha() and not ch.isascii() for ch in text)
-
-
 class EmbeddedOcrBackend(RapidOcrBackend):
     Options = EmbeddedOptions
 
+    @classmethod
+    def advice(cls, spec: ModelSpec) -> str | None:
+        """For the operator (/models, the start-up log): the scripts read here, and how to read more."""
+        options = cls.Options.model_validate(spec.options)
+        tessdata = find_tessdata(options.tessdata)
+        if tessdata is None or importlib.util.find_spec("tesserocr") is None:
+            return (
+                "reads Latin and Chinese only: Tesseract is not installed for Cyrillic and other scripts "
+                "(apt-get install tesseract-ocr tesseract-ocr-eng tesseract-ocr-rus)"
+            )
+        languages = ", ".join(sorted(installed_languages(tessdata)))
+        return f"reads Latin and Chinese, and with Tesseract: {languages}; more with apt-get install tesseract-ocr-LANG"
+
     def load(self) -> None:
+        self._advised: set[str] = set()
         super().load()
         tessdata = find_tessdata(self.options.tessdata)
         usable = tessdata is not None and importlib.util.find_spec("tesserocr") is not None
@@ -134,67 +155,111 @@ class EmbeddedOcrBackend(RapidOcrBackend):
             first = [
                 tried[id(c)] if id(c) in tried else tesseract_line(tesseract, c, sure) if tesseract_first else None for c in chunk
             ]
-            patch(first, lambda cuts: self.read_lines(helper, cuts), sure)
+            patch(first, lambda cuts: self.read_lines(helper, cuts, UNSQUEEZED), sure)  # (short: padded to a width anyway)
             doubtful = [k for k, reading in enumerate(first) if not isinstance(reading, Reading)]
-            readings = dict(zip(doubtful, self.read_lines(helper, [chunk[k] for k in doubtful]), strict=True))
+            squeeze = None if tesseract_first else UNSQUEEZED
+            readings = dict(zip(doubtful, self.read_lines(helper, [chunk[k] for k in doubtful], squeeze), strict=True))
             return [readings.get(k, r) for k, r in enumerate(first)]  # type: ignore[misc]
 
         return self.share_out(engine, crops, read)
 
-    def _fallback(self, language: Language | None, warnings: list[str]) -> str | None:
-        """Tesseract's language string for re-reading lines, or None (with a warning when one is needed)."""
+    def plan(self, language: Language | None, warnings: list[str]) -> Plan:
+        """How lines are re-read with Tesseract for this hint; the user told when a language named cannot be read."""
         installed = self._tesseract.languages if self._tesseract else set()
-        if language is not None and all(code in RAPIDOCR_LANGUAGES for code in language.codes):
-            return None
-        if language is not None:
-            if all(name in installed for name in language.tesseract.split("+")):
-                return "+".join(dict.fromkeys([*language.tesseract.split("+"), *(x for x in ("eng",) if x in installed)]))
-            package = language.package or "the Tesseract data for that language"
-            warnings.append(
-                f"Text in '{language.text}' needs Tesseract and its language data, which this server lacks; "
-                f"install them with: apt-get install tesseract-ocr {package}. RapidOCR's reading is given instead."
-            )
-            return None
-        usable = [lang for lang in self.options.fallback_languages.split("+") if lang in installed]
-        return "+".join(usable) or None
+        if language is None:
+            usable = "+".join(lang for lang in self.options.fallback_languages.split("+") if lang in installed) or None
+            return Plan(usable, check=usable is not None and usable != "eng", warn_unread=True)
+        others = [code for code in language.codes if code not in RAPIDOCR_LANGUAGES]
+        if not others:
+            return Plan(None)
+        names = [TESSERACT_CODES.get(code, code) for code in others]
+        missing = [code for code, name in zip(others, names, strict=True) if name not in installed]
+        if missing:
+            said = ", ".join(NAMES.get(code, repr(code)) for code in missing)
+            warnings.append(f"This server cannot read {said}; the text is RapidOCR's reading in Latin and Chinese characters.")
+            self.advise(language_advice(missing, self._tesseract is not None))
+            return Plan(None)
+        lang = "+".join(dict.fromkeys([*names, *(["eng"] if "eng" in installed else [])]))
+        forced = len(others) == len(language.codes)  # (only scripts RapidOCR lacks: every line is Tesseract's)
+        return Plan(lang, forced=forced, check=not forced)
+
+    def advise(self, advice: str) -> None:
+        """Tell the operator (the log, once per advice) what would let this engine read more; ``/models`` shows it too."""
+        if advice not in self._advised:
+            self._advised.add(advice)
+            logger.warning("OCR model '%s': %s", self.spec.id, advice)
 
     def refine(self, image: Image.Image, lines: list[OcrLine], language: Language | None, warnings: list[str]) -> list[OcrLine]:
-        lang = self._fallback(language, warnings)
-        if lang is None or self._tesseract is None:
-            if language is None:  # (a hint Tesseract is needed for has had its warning from _fallback)
-                unread_warning([line for line in lines if garbled(line, self.options)], None, warnings)
-            return lines
-        # a hint for scripts RapidOCR cannot read only (e.g. ru): every line; a mix (en+ru): the lines that look wrong
-        forced = language is not None and not any(code in RAPIDOCR_LANGUAGES for code in language.codes)
-        pixels = np.asarray(image)
-        unread = []
+        """Lines RapidOCR read re-read by Tesseract where the plan says (see ``script_check``); the lines no installed
+        engine reads said, when they are a good part of the page."""
+        plan, tesseract = self.plan(language, warnings), self._tesseract
+        pixels, unread = np.asarray(image), []
         for line in lines:
-            if not forced and not looks_wrong(line, self.options):
-                continue
-            text, confidence = self._tesseract.read_line(crop(pixels, line.box), lang)
-            if forced or (
-                foreign_letters(text) > foreign_letters(line.text) and letters(text) > letters(line.text) and confidence >= 0.5
-            ):
+            if plan.forced and tesseract is not None:
+                text, confidence = tesseract.read_line(crop(pixels, line.box), plan.lang)
                 line.text, line.confidence, line.engine = text, round(confidence, 4), "tesseract"
-            elif garbled(line, self.options):
+                continue
+            if line.engine == "tesseract":  # (read surely by Tesseract first)
+                continue
+            cut = np.asarray(crop(pixels, line.box))
+            wrong, confidence = looks_wrong(line, self.options), 0.0
+            check = plan.check and (garbled(line, self.options) or may_be_other_script(line.text))
+            if tesseract is not None and plan.lang is not None and (wrong or check):
+                image_line = padded(cut)
+                words = tesseract.read_words(image_line, plan.lang)
+                text = " ".join(w.text for w in words)
+                confidence = sum(w.confidence for w in words) / len(words) if words else 0.0
+                more = non_latin_letters(text) > non_latin_letters(line.text) and letters(text) > letters(line.text)
+                if (garbled(line, self.options) and more and confidence >= 0.5) or (
+                    check and reads_other_script(words, lambda image=image_line: tesseract.read_words(image, "eng"))
+                ):
+                    line.text, line.confidence, line.engine = text, round(confidence, 4), "tesseract"
+                    continue
+            if plan.warn_unread and wrong and confidence < UNSURE_LINE and text_shaped(cut):
                 unread.append(line)
-        if language is None:
-            unread_warning(unread, lang, warnings)
-        return lines
+        if plan.warn_unread and worth_saying(len(unread), len(lines)):
+            warnings.append(
+                f"{len(unread)} line(s) seem to be in a script this server cannot read; their text is missing or a guess."
+            )
+            self.advise(unread_advice(tesseract.languages if tesseract else None))
+        return textless(lines)
 
 
-def unread_warning(lines: list[OcrLine], tesseract: str | None, warnings: list[str]) -> None:
-    """Say so when lines seem to be in a script no installed engine reads (their text is a guess)."""
-    if not lines:
-        return
-    how = (
-        f"Tesseract ({tesseract}) could not read them either: install Tesseract's data for their language "
-        f"(apt-get install tesseract-ocr-LANG, e.g. tesseract-ocr-ukr) and name it in the language hint"
-        if tesseract
-        else "install Tesseract with the data for their language (apt-get install tesseract-ocr tesseract-ocr-rus "
-        "for Russian) and they are read with it"
-    )
-    warnings.append(
-        f"{len(lines)} line(s) seem to be in a script that no installed engine reads (RapidOCR reads "
-        f"Latin and Chinese); their text is a guess: {how}."
+@dataclass
+class Plan:
+    """How a page's lines are re-read with Tesseract: ``lang`` its languages (None: not at all); ``forced`` every line
+    (a hint naming only scripts RapidOCR lacks), else the lines RapidOCR read poorly, and every line RapidOCR read when
+    ``check`` (is it in another script?); ``warn_unread``: say which lines no installed engine reads."""
+
+    lang: str | None
+    forced: bool = False
+    check: bool = False
+    warn_unread: bool = False
+
+
+def language_advice(missing: list[str], has_tesseract: bool) -> str:
+    """What the operator installs to read these languages (ISO codes, or names no engine knows)."""
+    packages = [TESSERACT_PACKAGES[code] for code in missing if code in TESSERACT_PACKAGES]
+    unknown = [code for code in missing if code not in TESSERACT_PACKAGES]
+    parts = []
+    if packages:
+        tesseract = "" if has_tesseract else "tesseract-ocr tesseract-ocr-eng "
+        parts.append(
+            f"requests for {', '.join(NAMES[c] for c in missing if c in NAMES)} need Tesseract's data: "
+            f"apt-get install {tesseract}{' '.join(packages)}"
+        )
+    if unknown:
+        parts.append(f"no engine reads {', '.join(map(repr, unknown))} (a Tesseract traineddata of that name would)")
+    return "; ".join(parts)
+
+
+def unread_advice(installed: set[str] | None) -> str:
+    if installed is None:
+        return (
+            "lines in a script RapidOCR lacks (Latin and Chinese only) are not read: install Tesseract "
+            "(apt-get install tesseract-ocr tesseract-ocr-eng tesseract-ocr-rus) for Cyrillic and others"
+        )
+    return (
+        f"lines in a script no installed engine reads were met (Tesseract has: {', '.join(sorted(installed))}): "
+        "install Tesseract's data for their language (apt-get install tesseract-ocr-LANG) for them to be read"
     )

@@ -111,14 +111,15 @@ class RapidOcrBackend(RapidPool, Backend):
         """Read the line crops (the script decides only how they are decoded, in ``choose``)."""
         return self.share_out(engine, crops, self.read_lines)
 
-    def read_lines(self, engine: Any, crops: list[np.ndarray]) -> list[Reading]:
-        """RapidOCR's reading of line crops, on one engine."""
+    def read_lines(self, engine: Any, crops: list[np.ndarray], squeeze: float | None = None) -> list[Reading]:
+        """RapidOCR's reading of line crops, on one engine (squeezed sideways by ``squeeze``, else by the option)."""
         options = self.options
-        return recognise(engine.text_rec, crops, options.rec_squeeze, options.rec_min_width, options.rec_batch_size)
+        squeeze = options.rec_squeeze if squeeze is None else squeeze
+        return recognise(engine.text_rec, crops, squeeze, options.rec_min_width, options.rec_batch_size)
 
     def refine(self, image: Image.Image, lines: list[OcrLine], language: Language | None, warnings: list[str]) -> list[OcrLine]:
         """Hook for subclasses: improve the lines (re-read some with another engine)."""
-        return lines
+        return textless(lines)
 
     def upright(self, image: Image.Image, script: Script = "auto") -> tuple[int, Image.Image, list[OcrLine]]:
         """The page turned so its lines read left to right (a scan fed sideways or upside down), as
@@ -165,3 +166,8 @@ class RapidOcrBackend(RapidPool, Backend):
             blocks = turn_blocks(blocks, lambda box: turn_back(box, turn, image.size))
             warnings.append(f"The page was turned {turn} degrees to read it; boxes are in the image as sent.")
         return OcrOutput(text=text, lines=ordered, warnings=warnings, blocks=blocks)
+
+
+def textless(lines: list[OcrLine]) -> list[OcrLine]:
+    """No lines when none holds a letter or a digit: a picture without text (its marks read as "•" or "|") has none."""
+    return lines if any(ch.isalnum() for line in lines for ch in line.text) else []

@@ -8,6 +8,7 @@ It is the offline reader for Cyrillic and other scripts RapidOCR has no model fo
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
 import queue
 from collections.abc import Callable
@@ -33,6 +34,8 @@ _SEARCH = [
     "/usr/local/share/tessdata",
     "/opt/homebrew/share/tessdata",
 ]
+
+logger = logging.getLogger(__name__)
 
 
 class TesseractOptions(BaseModel):
@@ -75,11 +78,13 @@ def utf8_text(read: Callable[..., str | None], *args: Any) -> str:
 
 @dataclass
 class Word:
-    """A word Tesseract read: its text, confidence (0-1) and box (x1, y1, x2, y2) in the image it read."""
+    """A word Tesseract read: its text, confidence (0-1), box (x1, y1, x2, y2) in the image it read, and whether
+    it is a word of the language's dictionary (numbers and made-up words are not)."""
 
     text: str
     confidence: float
     box: tuple[int, int, int, int]
+    in_dictionary: bool = False
 
 
 class TesseractEngines:
@@ -162,7 +167,7 @@ class TesseractEngines:
                 for item in tesserocr.iterate_level(api.GetIterator(), level):
                     text, box = utf8_text(item.GetUTF8Text, level), item.BoundingBox(level)
                     if text and box is not None:
-                        words.append(Word(text, item.Confidence(level) / 100, box))
+                        words.append(Word(text, item.Confidence(level) / 100, box, bool(item.WordIsFromDictionary())))
             api.Clear()
             return words
         finally:
@@ -175,8 +180,10 @@ class TesseractEngines:
 
 
 def language_error(language: Language, installed: set[str]) -> str:
-    how = f" Install it with: apt-get install {language.package}." if language.package else ""
-    return f"Tesseract has no data for {language.name} on this server.{how} Installed: {', '.join(sorted(installed)) or 'none'}."
+    """The user's error for a language whose data is missing (what to install goes to the operator's log)."""
+    if language.package:
+        logger.warning("Tesseract: a request for %s needs: apt-get install %s", language.name, language.package)
+    return f"Tesseract has no data for {language.name} on this server (it has: {', '.join(sorted(installed)) or 'none'})."
 
 
 class TesseractBackend(Backend):

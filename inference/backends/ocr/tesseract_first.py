@@ -6,7 +6,7 @@ backend decides, on a sample of each image's lines, whether that pays)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from PIL import Image, ImageOps
@@ -79,6 +79,11 @@ class Draft:
         return Reading.latin_only(" ".join(parts), round(min(scores), 4), "tesseract+rapidocr")
 
 
+def foreign(word: Word) -> bool:
+    """A word of three letters or more, not all capitals, that English's dictionary lacks."""
+    return not word.in_dictionary and sum(ch.isalpha() for ch in word.text) >= 3 and not word.text.isupper()
+
+
 def tesseract_line(tesseract: TesseractEngines, crop: np.ndarray, sure: float) -> Reading | Draft | None:
     """Tesseract's reading of a Latin line: a Reading when it is sure of every word, a Draft when it is
     unsure of at most half of them, else None."""
@@ -86,6 +91,9 @@ def tesseract_line(tesseract: TesseractEngines, crop: np.ndarray, sure: float) -
     words = tesseract.read_words(image, "eng")
     if not words or not is_latin(" ".join(word.text for word in words)):
         return None
+    # a word in small letters outside English's dictionary may have lost its accents ("Marz" for März): RapidOCR reads
+    # it too (not words in capitals: codes and names on receipts, which Tesseract reads well)
+    words = [replace(w, confidence=min(w.confidence, sure / 2)) if foreign(w) else w for w in words]
     unsure = sum(word.confidence < sure for word in words)
     if not unsure:
         return Reading.latin_only(" ".join(w.text for w in words), round(min(w.confidence for w in words), 4), "tesseract")

@@ -1,5 +1,7 @@
 """The embedded default engine: routing, reading order, rotation, detector sizing (images rendered here)."""
 
+import logging
+
 import pytest
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
@@ -50,13 +52,19 @@ def test_russian_hint_routes_every_line_to_tesseract(service):
     assert cer(result.text, RUSSIAN) <= 0.05 and {line.engine for line in result.lines} == {"tesseract"}
 
 
-def test_without_tesseract_a_russian_hint_says_what_to_install(settings, tmp_path):
+def test_without_tesseract_a_russian_hint_is_said_and_the_log_says_what_to_install(settings, tmp_path, caplog):
     config = settings.model_copy(deep=True)
     entry = next(m for m in config.models if m.id == "embedded")
     entry.options["tessdata"] = str(tmp_path / "no-tessdata")
-    result = InferenceService(config).ocr(render_lines(ENGLISH[:1]), "embedded", language="ru")
+    service = InferenceService(config)
+    try:
+        with caplog.at_level(logging.WARNING):
+            result = service.ocr(render_lines(ENGLISH[:1]), "embedded", language="ru")
+    finally:
+        unload_all(service.manager)
     assert "Invoice" in result.text  # still works
-    assert any("apt-get install tesseract-ocr tesseract-ocr-rus" in w for w in result.warnings)
+    assert result.warnings == ["This server cannot read Russian; the text is RapidOCR's reading in Latin and Chinese characters."]
+    assert "apt-get install tesseract-ocr tesseract-ocr-eng tesseract-ocr-rus" in caplog.text  # for the operator
 
 
 def test_english_text_is_read_in_latin_without_warnings(service):

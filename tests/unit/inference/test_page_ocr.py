@@ -2,6 +2,7 @@
 English and Russian lines, and a warning for a script no installed engine reads (images rendered here)."""
 
 import io
+import logging
 
 import numpy as np
 import pytest
@@ -119,17 +120,19 @@ def test_a_mixed_english_and_russian_line_is_read_with_and_without_a_hint(servic
         assert result.warnings == [], result.warnings
 
 
-def test_a_script_no_installed_engine_reads_is_flagged(settings, tmp_path):
+def test_a_script_no_installed_engine_reads_is_flagged(settings, tmp_path, caplog):
     config = settings.model_copy(deep=True)
     next(m for m in config.models if m.id == "embedded").options["tessdata"] = str(tmp_path / "no-tessdata")
     image = render_with(font(30), ["Счёт № 5821 от 12 марта на сумму 3450 рублей", "Total amount due: 318.40 USD"])
     service = InferenceService(config)
     try:
-        result = service.ocr(image, "embedded")
+        with caplog.at_level(logging.WARNING):
+            result = service.ocr(image, "embedded")
     finally:
         unload_all(service.manager)
     assert "318.40" in result.text
-    assert any("no installed engine reads" in w and "tesseract-ocr-rus" in w for w in result.warnings), result.warnings
+    assert result.warnings == ["1 line(s) seem to be in a script this server cannot read; their text is missing or a guess."]
+    assert "apt-get install tesseract-ocr tesseract-ocr-eng tesseract-ocr-rus" in caplog.text  # the advice: for the operator
 
 
 def test_a_line_that_pokes_into_the_gutter_does_not_split_the_columns():

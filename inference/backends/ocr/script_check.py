@@ -1,0 +1,95 @@
+"""Which script a line is in when RapidOCR (Latin and Chinese) and Tesseract (its installed languages) read it
+differently, and which lines no installed engine reads.
+
+RapidOCR reads Cyrillic as Latin look-alikes, and confidently ("Счёт № 5821 от 12 марта" as "Cuët N 5821 oT 12
+mapta"); Tesseract with Russian and English reads Latin capitals as Cyrillic ones just as confidently ("TAX" as
+"ТАХ"). Neither engine's confidence tells them apart; the languages' dictionaries do: a line is taken in another
+script when Tesseract (e.g. rus+eng) reads dictionary words in that script surely, with clearly more letters than
+the words Tesseract (eng alone) reads surely beyond those the mixed reading kept in Latin ("Paid by card" read as
+"Paid Бу сага" stays English: "by card" has as many letters read surely; "Reçu à Genève" read as "Веси а Genéve"
+stays French: "Recu a" too).
+
+A line no installed engine reads: shaped like text (ink in many separate runs along it: not a rule, a frame or a
+few dots), read poorly by RapidOCR (too few characters for its width, or unsure) and by Tesseract (unsure). Said
+only when such lines are a good part of the page: a smudged line of a receipt is not a script.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import numpy as np
+
+from .tesseract import Word
+
+SURE_WORD = 0.8  # dictionary words read at least this surely count as evidence
+MIN_OTHER = 3  # letters of dictionary words in another script: fewer ("КН" for RM) is no evidence
+OTHER_MARGIN = 1.5  # ...with this many times the letters English reads surely there beyond the mixed reading
+UNSURE_LINE = 0.6  # Tesseract's reading of a line below this mean confidence is a guess
+UNREAD_SHARE = 0.2  # lines no engine reads must be at least this share of the page's lines to be said
+
+
+def letters(text: str) -> int:
+    return sum(ch.isalpha() for ch in text)
+
+
+def non_latin_letters(text: str) -> int:
+    """Letters beyond the Latin blocks (Cyrillic, Greek...): what Tesseract adds when a line is in another script."""
+    return sum(ch.isalpha() and ord(ch) > 0x24F for ch in text)
+
+
+def dictionary_letters(words: list[Word]) -> int:
+    """The letters beyond Latin of the dictionary words read surely."""
+    return sum(letters(w.text) for w in words if w.in_dictionary and w.confidence >= SURE_WORD and non_latin_letters(w.text))
+
+
+def latin_letters(words: list[Word]) -> int:
+    """The letters of the words in Latin read surely (in a dictionary or not: French or a name is Latin too)."""
+    return sum(letters(w.text) for w in words if w.confidence >= SURE_WORD and not non_latin_letters(w.text))
+
+
+# RapidOCR's reading of Cyrillic: a Greek letter (т as τ, к as κ), a small letter before a capital in a short word or
+# inside one ("oT" for от, "ToBap" for Товар), digits around small letters ("3a3a" for заказа), or a word of 3 letters
+# or more, small or capitalised, all of whose letters have Cyrillic look-alikes ("Hoep" for Номер, "mapta" for марта;
+# English words too: the dictionaries decide). Words in capitals and accents are no sign (TAX, Reçu).
+_ODD = re.compile(
+    r"[\u0370-\u03ff]|\b[a-z][A-Z]\b|[a-z][A-Z][a-z]|\d[a-z]+\d|\b[ABCEHKMOPTXY]?[abcekmnoprtuxy]{3,}\b|\b[ABCEHKMOPTXY][abcekmnoprtuxy]{2,}\b"
+)
+
+
+def may_be_other_script(text: str) -> bool:
+    """Whether RapidOCR's reading of a line shows signs of a script it lacks (see ``_ODD``)."""
+    return bool(_ODD.search(text))
+
+
+def reads_other_script(mixed: list[Word], english: Callable[[], list[Word]]) -> bool:
+    """Whether Tesseract's reading with several languages (``mixed``) shows the line is (partly) in a script other
+    than Latin: see the module's doc. ``english`` reads the line with English alone (only called when needed)."""
+    other = dictionary_letters(mixed)
+    if other < MIN_OTHER:
+        return False
+    return other > OTHER_MARGIN * (latin_letters(english()) - latin_letters(mixed))
+
+
+def ink_runs(crop: np.ndarray) -> tuple[int, float]:
+    """Runs of columns with ink along a line crop, and the share of columns with ink ((0, 0) without contrast)."""
+    grey = crop.mean(axis=2) if crop.ndim == 3 else crop.astype(np.float32)
+    low, high = np.percentile(grey, 5), np.percentile(grey, 95)
+    if high - low < 40:
+        return 0, 0.0
+    ink = (grey < (low + high) / 2).sum(axis=0) >= 2  # (light-on-dark pages are inverted before they are read)
+    return int(np.count_nonzero(ink[1:] & ~ink[:-1]) + bool(ink[0])), float(ink.mean())
+
+
+def text_shaped(crop: np.ndarray) -> bool:
+    """A crop that looks like a line of several characters: wide, its ink in many runs covering a good part of it."""
+    height, width = crop.shape[:2]
+    if width < 3 * height:
+        return False
+    runs, share = ink_runs(crop)
+    return runs >= max(4, 0.4 * width / max(height, 1)) and 0.3 <= share <= 0.95
+
+
+def worth_saying(unread: int, lines: int) -> bool:
+    return unread > 0 and unread >= UNREAD_SHARE * lines

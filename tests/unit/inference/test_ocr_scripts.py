@@ -1,0 +1,200 @@
+"""The embedded engine says only what is true: mixed Russian and English lines read in their own scripts, no
+warning on clean Latin pages and receipts or on a picture without text, and a language or script it cannot read
+told to the user plainly (what to install goes to the operator's log). Images are rendered here."""
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from inference import InferenceService
+from inference.backends.ocr.script_check import reads_other_script, text_shaped
+from inference.backends.ocr.tesseract import Word, find_tessdata, installed_languages
+from tests.helpers import HAS_TESSERACT, cer, render_with
+from tests.polling import unload_all
+
+DEJAVU = Path("/usr/share/fonts/truetype/dejavu")
+MIXED = [
+    "Счёт № 5821 от 12 марта",
+    "Invoice 5821 dated March 12",
+    "Оплата по договору № 17 от 3 мая",
+    "Contact: Ivan Petrov, office 204",
+    "Итого к оплате: 12 400 руб.",
+    "Order ID 77812 доставка завтра",
+    "Москва, ул. Тверская, д. 7",
+    "Paid by card ending 4417",
+    "Товар: Printer paper A4",
+    "Количество: 4 коробки",
+    "Total amount due: 318.40 USD",
+    "Спасибо за покупку!",
+    "Please pay within thirty days.",
+    "Адрес доставки: Невский проспект",
+    "Цена за единицу 23.50",
+    "Tax Code: A",
+    "Менеджер: Анна Смирнова",
+    "Phone +7 812 555 0199",
+    "Дата оплаты 15 марта 2026 года",
+    "Номер заказа 4471",
+]
+LATIN_PAGES = {
+    "en": ["Invoice number 4471 dated March 12", "Total amount due: 318.40 USD", "Please pay within thirty days."],
+    "fr": ["Facture numéro 4471 du 12 mars", "Montant total dû : 318,40 EUR", "Reçu à Genève, merci beaucoup !"],
+    "de": ["Rechnung Nr. 4471 vom 12. März", "Gesamtbetrag fällig: 318,40 EUR", "Bitte zahlen Sie innerhalb von 30 Tagen."],
+}
+RECEIPT = [
+    ("AEON CO. (M) BHD", ""),
+    ("GST ID : 002017394688", ""),
+    ("1X 000007996511", "75.00SR"),
+    ("SUB-TOTAL", "75.00"),
+    ("TAX CODE SR @ 6%", "4.25"),
+    ("CHANGE RM", "25.00"),
+    ("*** THANK YOU ***", ""),
+    ("PLEASE COME AGAIN", ""),
+]
+
+
+def dejavu(face: str, size: int):
+    path = DEJAVU / face
+    if not path.is_file():
+        pytest.skip("the DejaVu fonts are not installed (.ci/run installs fonts-dejavu-core)")
+    return ImageFont.truetype(str(path), size)
+
+
+def needs_russian():
+    tessdata = find_tessdata("auto")
+    if not HAS_TESSERACT or tessdata is None or "rus" not in installed_languages(tessdata):
+        pytest.skip("Tesseract with its Russian data is not installed (.ci/run installs tesseract-ocr-rus)")
+
+
+def receipt(font) -> Image.Image:
+    image = Image.new("RGB", (620, 40 + 44 * len(RECEIPT)), "white")
+    draw = ImageDraw.Draw(image)
+    for i, (left, right) in enumerate(RECEIPT):
+        draw.text((20, 20 + 44 * i), left, fill="black", font=font)
+        draw.text((480, 20 + 44 * i), right, fill="black", font=font)
+    return image
+
+
+def test_mixed_russian_and_english_lines_are_read_in_their_own_scripts(service):
+    needs_russian()
+    image = render_with(dejavu("DejaVuSans.ttf", 30), MIXED)
+    for hint in (None, "en+ru"):
+        result = service.ocr(image, "embedded", hint)
+        assert cer(result.text, "\n".join(MIXED)) <= 0.05, (hint, result.text)
+        read = result.text.splitlines()
+        assert len(read) == len(MIXED) and all(cer(a, b) <= 0.15 for a, b in zip(read, MIXED, strict=True)), read  # each line
+        assert result.warnings == [], result.warnings
+
+
+def test_clean_latin_pages_and_a_receipt_get_no_warning(service):
+    faces = {"en": "DejaVuSerif.ttf", "fr": "DejaVuSans.ttf", "de": "DejaVuSansMono.ttf"}
+    for language, lines in LATIN_PAGES.items():
+        result = service.ocr(render_with(dejavu(faces[language], 28), lines), "embedded")
+        assert result.warnings == [], (language, result.warnings)
+        assert cer(result.text, "\n".join(lines)) <= 0.05, (language, result.text)
+        assert not any("\u0400" <= ch <= "\u04ff" for ch in result.text), result.text  # no Cyrillic look-alikes
+        assert all(word in result.text for line in lines for word in line.split() if not word.isascii()), result.text  # accents
+    result = service.ocr(receipt(dejavu("DejaVuSansMono.ttf", 24)), "embedded")
+    assert result.warnings == [], result.warnings
+    assert cer(result.text, "\n".join(" ".join(p for p in row if p) for row in RECEIPT)) <= 0.08, result.text
+
+
+def test_a_picture_without_text_has_no_text_and_no_warning(service):
+    image = Image.new("RGB", (640, 480), "white")
+    draw = ImageDraw.Draw(image)
+    for i in range(6):
+        draw.ellipse((60 + 90 * i, 200, 80 + 90 * i, 220), fill="black")
+    draw.line((50, 300, 600, 300), fill="black", width=3)
+    draw.rectangle((30, 30, 610, 450), outline="black", width=2)
+    result = service.ocr(image, "embedded")
+    assert (result.text, result.warnings) == ("", []), (result.text, result.warnings)
+
+
+@pytest.fixture(scope="module")
+def english_only(settings, tmp_path_factory):
+    """The CPU engines with Tesseract's English data alone (a folder of its own), loaded fresh (their log says)."""
+    tessdata = find_tessdata("auto")
+    if not HAS_TESSERACT or tessdata is None:
+        pytest.skip("Tesseract is not installed (.ci/run installs it)")
+    folder = tmp_path_factory.mktemp("tessdata")
+    (folder / "eng.traineddata").symlink_to(tessdata / "eng.traineddata")
+    config = settings.model_copy(deep=True)
+    for entry in config.models:
+        if entry.backend in ("embedded", "tesseract"):
+            entry.options["tessdata"] = str(folder)
+    service = InferenceService(config)
+    yield service
+    unload_all(service.manager)
+
+
+def test_a_language_without_its_data_is_named_and_the_operator_told_what_to_install(english_only, caplog):
+    image = render_with(dejavu("DejaVuSans.ttf", 30), ["Total amount due: 318.40 USD"])
+    with caplog.at_level(logging.WARNING):
+        unknown = english_only.ocr(image, "embedded", "klingon")
+        russian = english_only.ocr(image, "embedded", "ru")
+    assert "318.40" in unknown.text and "318.40" in russian.text  # still read
+    assert unknown.warnings == [
+        "This server cannot read 'klingon'; the text is RapidOCR's reading in Latin and Chinese characters."
+    ]
+    assert russian.warnings == [
+        "This server cannot read Russian; the text is RapidOCR's reading in Latin and Chinese characters."
+    ]
+    assert "apt-get install tesseract-ocr-rus" in caplog.text  # Tesseract is here: only the language's data
+    assert not any("apt-get" in w for w in unknown.warnings + russian.warnings)
+
+
+def test_a_script_no_installed_engine_reads_is_said_and_the_advice_logged(english_only, caplog):
+    font = dejavu("DejaVuSans.ttf", 30)
+    georgian = ["საქართველო არის ქვეყანა", "თბილისი დედაქალაქია", "Total amount due: 318.40 USD"]
+    with caplog.at_level(logging.WARNING):
+        result = english_only.ocr(render_with(font, georgian), "embedded")
+    assert "318.40" in result.text
+    assert result.warnings == ["2 line(s) seem to be in a script this server cannot read; their text is missing or a guess."]
+    assert "apt-get install tesseract-ocr-LANG" in caplog.text
+
+
+def words(*items) -> list[Word]:
+    return [Word(text, confidence, (0, 0, 1, 1), in_dictionary) for text, confidence, in_dictionary in items]
+
+
+def test_another_script_is_told_by_the_dictionaries_not_by_the_confidence():
+    russian = words(("Счёт", 0.96, True), ("№", 0.97, True), ("5821", 0.96, False), ("от", 0.95, True), ("марта", 0.97, True))
+    read_in_english = words(("Cuyét", 0.52, False), ("Ne", 0.95, True), ("5821", 0.96, False), ("oT", 0.91, True))
+    assert reads_other_script(russian, lambda: read_in_english)
+    latin = words(("Paid", 0.96, True), ("by", 0.96, True), ("сага", 0.93, True), ("4417", 0.97, False))
+    card = words(("Paid", 0.96, True), ("by", 0.96, True), ("card", 0.93, True), ("4417", 0.97, False))
+    assert not reads_other_script(latin, lambda: card)  # as many letters read surely in English: it stays Latin
+    capitals = words(("CHANGE", 0.96, True), ("КН", 0.9, True))
+    assert not reads_other_script(capitals, lambda: pytest.fail("no English reading needed"))  # too little to go on
+
+
+def test_only_a_crop_shaped_like_text_can_be_an_unread_line():
+    line = render_with(dejavu("DejaVuSans.ttf", 30), ["საქართველო არის ქვეყანა"])
+    assert text_shaped(np.asarray(line))
+    rule = Image.new("RGB", (600, 30), "white")
+    ImageDraw.Draw(rule).line((5, 15, 595, 15), fill="black", width=3)
+    dots = Image.new("RGB", (600, 30), "white")
+    for i in range(6):
+        ImageDraw.Draw(dots).ellipse((10 + 100 * i, 5, 30 + 100 * i, 25), fill="black")
+    assert not text_shaped(np.asarray(rule)) and not text_shaped(np.asarray(dots))
+    assert not text_shaped(np.asarray(Image.new("RGB", (600, 30), "white")))
+
+
+def test_models_tell_the_operator_what_the_engine_reads_and_how_to_read_more(client, english_only):
+    listing = client.get("/models")
+    assert listing.status_code == 200
+    embedded = next(m for m in listing.json()["available"] + listing.json()["unavailable"] if m["id"] == "embedded")
+    assert "apt-get install tesseract-ocr" in embedded["note"], embedded
+    only_english = next(m for m in english_only.list_models().available if m.id == "embedded")
+    assert only_english.note == "reads Latin and Chinese, and with Tesseract: eng; more with apt-get install tesseract-ocr-LANG"
+
+
+def test_tesseract_without_a_language_s_data_says_so_and_logs_what_to_install(english_only, caplog):
+    from inference.errors import BadInput
+
+    with caplog.at_level(logging.WARNING), pytest.raises(BadInput) as refused:
+        english_only.ocr(render_with(dejavu("DejaVuSans.ttf", 30), ["Total"]), "tesseract", "uk")
+    assert str(refused.value) == "Tesseract has no data for Ukrainian on this server (it has: eng)."
+    assert "apt-get install tesseract-ocr-ukr" in caplog.text
