@@ -31,6 +31,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings is None:  # `uvicorn --factory app:create_app` comes this way
         refuse_many_workers()
         settings = load_settings()
+    # one line per request: the REST edge's access log (api.observe, with the request id), not uvicorn's too
+    logging.getLogger("uvicorn.access").disabled = True
     service = InferenceService(settings)
     service.claim_data_dir()  # another server on this data directory: refuse to start (ConfigError)
     keys_on = bool(settings.auth.api_keys)
