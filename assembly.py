@@ -11,7 +11,10 @@ import logging
 import os
 import threading
 
+from inference import heap
+
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home from an offline server
+heap.bound_arenas()  # before the threads that read pages start: a few malloc arenas, not 8 per core (inference.heap)
 
 import gradio as gr  # noqa: E402
 from fastapi import FastAPI  # noqa: E402

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from . import heap
 from .backends.base import Backend
 from .cancel import CancelToken, Deadline
 from .catalog import Catalog, ModelHandle, Sizing
@@ -230,6 +231,7 @@ class ModelManager:
         del backend, runner
         if collect:
             gc.collect()
+            heap.trim()  # what the model and its requests' pages held goes back to the system, not to malloc's arenas
         log.info("model %s unloaded", model_id)
         return True
 

@@ -51,7 +51,7 @@ def build(service: InferenceService, refresh_on: list, may_manage: Callable[[Any
     status = gr.Markdown()
     table = gr.Dataframe(headers=COLUMNS, label="Models", interactive=False, wrap=True, elem_id="models-table")
     with gr.Row():
-        choice = gr.Dropdown(choices=service.model_ids(), value=_loadable(service), label="Model")
+        choice = gr.Dropdown(choices=service.model_ids(), value=_loadable(service), label="Model", elem_id="models-choice")
         load = gr.Button("Load", variant="primary")
         unload = gr.Button("Unload")
         refresh = gr.Button("Refresh")

@@ -36,6 +36,7 @@ KERNEL = [
     "rate_limit",
     "pinned_fetch",
     "markdown",
+    "heap",
 ]
 KERNEL_MODULES = frozenset(f"inference.{name}" for name in KERNEL)
 # What REST and UI may import of inference, besides the kernel: the package facade (InferenceService, error types).
