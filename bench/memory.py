@@ -149,7 +149,9 @@ def main() -> None:
         with httpx.Client(base_url=base, timeout=120) as client:
             loaded = client.get("/models").json()["loaded"]
             for model_id in loaded:
-                client.post(f"/models/{model_id}/unload")
+                response = client.delete(f"/models/{model_id}")
+                if response.status_code != 200:
+                    raise SystemExit(f"unloading {model_id}: {response.status_code} {response.text[:200]}")
         after_unload, tree_after = settle(pid, 5.0), tree_rss(pid)
         summary = {
             "pages": args.pages,
