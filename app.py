@@ -15,11 +15,10 @@ from typing import Any
 
 import uvicorn
 
-from api.startup import open_url, refuse_many_workers, uvicorn_options, warn_if_exposed
-from assembly import assembled, create_app
+from api.startup import PortTaken, listen, open_url, refuse_many_workers, uvicorn_options, warn_if_exposed
 from inference import ConfigError, load_settings
 
-__all__ = ["create_app", "main"]
+__all__ = ["main"]  # `create_app` and `app` too, found on first use (`__getattr__` below)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,23 +35,39 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings()
         if args.host:
             settings.server.host = args.host.strip()
-        app = create_app(settings)
+        sock = listen(settings.server.host, settings.server.port)  # the port first: nothing is built on a taken one
     except ConfigError as exc:
+        print(f"Configuration error: {exc}", file=sys.stderr)
+        return 2
+    except PortTaken as exc:
+        print(f"Cannot start: {exc}", file=sys.stderr)
+        return 1
+    from assembly import create_app  # the UI and the rest: imported once the port is ours (a taken one is said at once)
+
+    try:
+        app = create_app(settings)  # claims the data directory
+    except ConfigError as exc:
+        sock.close()
         print(f"Configuration error: {exc}", file=sys.stderr)
         return 2
     url = open_url(settings.server.host, settings.server.port)
     logging.getLogger("chatvlmllm").info("%s: open %s in a browser (REST API docs: %s/docs)", settings.server.title, url, url)
     warn_if_exposed(settings)
-    uvicorn.run(app, **uvicorn_options(settings), log_level="info")
-    return 0
+    server = uvicorn.Server(uvicorn.Config(app, **uvicorn_options(settings), log_level="info"))
+    server.run(sockets=[sock])
+    return 0 if server.started else 3
 
 
 def __getattr__(name: str) -> Any:
     """`app` is built on first access (by `uvicorn app:app`), so that importing create_app builds nothing; it is the
     one assembled app, the same that `uvicorn api:app` serves."""
-    if name == "app":
-        globals()["app"] = assembled()
-        return globals()["app"]
+    if name in ("app", "create_app"):
+        if name == "app":
+            refuse_many_workers()  # `uvicorn app:app --workers 4`: refused before the UI's imports
+        import assembly
+
+        globals()[name] = assembly.assembled() if name == "app" else assembly.create_app
+        return globals()[name]
     raise AttributeError(f"module 'app' has no attribute {name!r}")
 
 

@@ -11,7 +11,10 @@ import logging
 import os
 import threading
 
+from inference import heap
+
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home from an offline server
+heap.bound_arenas()  # before the threads that read pages start: a few malloc arenas, not 8 per core (inference.heap)
 
 import gradio as gr  # noqa: E402
 from fastapi import FastAPI  # noqa: E402
@@ -31,6 +34,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings is None:  # `uvicorn --factory app:create_app` comes this way
         refuse_many_workers()
         settings = load_settings()
+    # one line per request: the REST edge's access log (api.observe, with the request id), not uvicorn's too
+    logging.getLogger("uvicorn.access").disabled = True
     service = InferenceService(settings)
     service.claim_data_dir()  # another server on this data directory: refuse to start (ConfigError)
     keys_on = bool(settings.auth.api_keys)

@@ -16,6 +16,9 @@ from typing import Any
 
 def __getattr__(name: str) -> Any:
     if name == "app":  # `uvicorn api:app`: the assembled server, built once (the same object as app.app)
+        from .startup import refuse_many_workers
+
+        refuse_many_workers()  # before the UI's imports: `--workers 4` is refused in a second, not after each import
         import assembly
 
         return assembly.assembled()

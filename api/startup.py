@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import logging
 import math
+import multiprocessing
 import os
+import signal
+import socket
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -50,8 +54,59 @@ def refuse_many_workers(argv: Sequence[str] | None = None, env: Mapping[str, str
         "gradio_client calls would fail between them. Start it with one worker (drop --workers / "
         "WEB_CONCURRENCY) and scale out with more replicas behind a load balancer."
     )
+    if not _first_to_refuse():  # a sibling worker has said it: one message, not one per worker
+        os._exit(STARTUP_FAILURE)
     log.error(message)
+    parent = multiprocessing.parent_process()
+    if parent is not None and "uvicorn" in Path(sys.argv[0] if sys.argv else "").as_posix():
+        # uvicorn's supervisor stops after a worker's start-up failure but then exits 0: end it, so that the
+        # command fails (gunicorn's arbiter exits non-zero by itself)
+        os.kill(parent.pid, signal.SIGKILL)
     sys.exit(STARTUP_FAILURE)
+
+
+_REFUSED: list[socket.socket] = []  # the lock below, held until this process exits
+
+
+def _first_to_refuse() -> bool:
+    """Whether this worker is the first of its siblings (all started at once) to refuse: it holds a lock named
+    after their supervisor (an abstract socket, gone with the process); False too once the supervisor is gone."""
+    parent = multiprocessing.parent_process()
+    if parent is not None and os.getppid() != parent.pid:
+        return False
+    if not hasattr(socket, "AF_UNIX") or not sys.platform.startswith("linux"):
+        return True
+    lock = socket.socket(socket.AF_UNIX)
+    try:
+        lock.bind(f"\0chatvlmllm-one-worker-{os.getppid()}")
+    except OSError:
+        lock.close()
+        return False
+    _REFUSED.append(lock)
+    return True
+
+
+class PortTaken(Exception):
+    """The server's port is in use (or may not be bound): the message says which and how to choose another."""
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """The server's listening socket, bound before anything else starts (as uvicorn binds it), so that a port in use
+    is said first, before the app is built or the data directory touched."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        taken = exc.errno == errno.EADDRINUSE
+        why = "is already in use (another server, or another copy of this one?)" if taken else f"cannot be bound ({exc.strerror})"
+        raise PortTaken(
+            f"Port {port} on {host or '0.0.0.0'} {why}. Stop what holds it, or choose another port: "
+            f"PORT={port + 1 if port < 65535 else 8001} python app.py (or server.port in config.yaml)."
+        ) from None
+    sock.set_inheritable(True)
+    return sock
 
 
 def open_url(host: str, port: int) -> str:
@@ -68,6 +123,7 @@ def uvicorn_options(settings: Settings) -> dict:
         "proxy_headers": bool(proxies),
         "forwarded_allow_ips": list(proxies) if proxies else [],
         "timeout_graceful_shutdown": math.ceil(settings.limits.shutdown_grace_s),
+        "access_log": False,  # the app's own access log (api.observe) has each request's line, once
     }
 
 

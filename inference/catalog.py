@@ -6,6 +6,7 @@ the request's first check looks the id up again, and nothing builds a backend ju
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -61,6 +62,19 @@ class ModelHandle:
         """Why it cannot run here yet (not runnable, or weights not on this host), or None."""
         return self.unavailable or self.backend_class.missing_weights(self.spec)
 
+    def check_startable(self, fetch: bool = False) -> None:
+        """ModelUnavailable when this model may not be loaded now: it cannot run on this host, or its weights are not
+        here and this is no administrator's load (``fetch``): a request never starts a download (of gigabytes)."""
+        if self.unavailable:
+            raise ModelUnavailable(f"Model '{self.id}' cannot run on this server: {self.unavailable}")
+        absent = None if fetch else self.backend_class.missing_weights(self.spec)
+        if absent:
+            raise ModelUnavailable(
+                f"Model '{self.id}' is not downloaded on this server, and a request never starts a download. An "
+                "administrator can fetch it: the Models tab's Load, or POST /models/{id}/load for it with an admin key.",
+                log_detail=absent,
+            )
+
 
 class Catalog:
     """Every configured model, checked at start-up, and the rules that pick one for a request."""
@@ -97,9 +111,10 @@ class Catalog:
         return self.registry.default_for(task, configured, gpu_info().available)
 
     def models_for(self, task: str) -> list[str]:
-        """Models that can do ``task`` and can run here, default first."""
+        """Models that can do ``task`` and can run here now (weights here: a request never fetches any), default first."""
         default = self.default_model(task)
-        return sorted(self.registry.capable(task), key=lambda i: i != default)
+        ready = [i for i in self.registry.capable(task) if self._handles[i].missing() is None]
+        return sorted(ready, key=lambda i: i != default)
 
     def choices(self, task: str) -> list[ModelChoice]:
         """The models that can do ``task``, as a person picks one: those that can run here first (the default
@@ -112,18 +127,47 @@ class Catalog:
             choices.append(ModelChoice(id=model_id, name=handle.spec.name, runnable=missing is None, note=note))
         return sorted(choices, key=lambda c: (not c.runnable, c.id != default))
 
+    def no_model(self, task: str) -> str:
+        """Why no model can do ``task`` here, and what to do: on a CPU install without PyTorch, the README's CPU path
+        (PyTorch's CPU build, not requirements.txt's CUDA build of ~6 GB, then a small model's weights)."""
+        gpu = gpu_info().available
+        why = self.registry.why_no_default(task, gpu)
+        small = [h for h in self._handles.values() if task in h.spec.tasks and not h.spec.gpu_preferred]
+        if task == "chat" and not gpu and small and not all(map(importlib.util.find_spec, ("torch", "transformers"))):
+            why = (
+                "To chat on a CPU-only install (the README's CPU path): install PyTorch's CPU build (pip install torch "
+                "torchvision --index-url https://download.pytorch.org/whl/cpu), then the rest of requirements.txt, then "
+                f"fetch {small[0].spec.name}: python -m inference.download {small[0].id}."
+            )
+        return f"No model that can {TASK_VERBS[task]} is ready on this server. {why}"
+
+    def cannot_run(self, task: str, model: str | None) -> str | None:
+        """Why a request for ``task`` naming ``model`` (None: the default) cannot run here until an administrator
+        acts (nothing to retry); None when it can, or when the request is wrong in another way (said by resolve)."""
+        model = (model or "").strip() or self.default_model(task)
+        if model is None:
+            return self.no_model(task)
+        handle = self._handles.get(model)
+        if handle is None or task not in handle.spec.tasks:
+            return None
+        try:
+            handle.check_startable()
+        except ModelUnavailable as exc:
+            return str(exc)
+        return None
+
     def resolve(self, task: str, model: str | None) -> ModelHandle:
         """The model a request for ``task`` runs on (``model``, or the default when it names none): resolved once."""
         model = (model or "").strip() or None
         if model is None:
             model = self.default_model(task)
             if model is None:
-                why = self.registry.why_no_default(task, gpu_info().available)
-                raise ModelUnavailable(f"No model that can {TASK_VERBS[task]} is ready on this server. {why}")
+                raise ModelUnavailable(self.no_model(task))
         handle = self.handle(model)
         if task not in handle.spec.tasks:
             able = ", ".join(self.registry.capable(task)) or "none on this server"
             raise BadInput(f"Model '{model}' cannot {TASK_VERBS[task]}. Models that can: {able}.")
+        handle.check_startable()  # before anything is decoded or queued (a cheap look at this host's files)
         self.observers.model_used(model)
         return handle
 

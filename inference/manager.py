@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from . import heap
 from .backends.base import Backend
 from .cancel import CancelToken, Deadline
 from .catalog import Catalog, ModelHandle, Sizing
@@ -87,9 +88,12 @@ class ModelManager:
             slot.max_queue = self._queue_size(slot.handle.sizing)
         return slot.max_queue
 
-    def runner(self, model: ModelHandle | str, deadline: Deadline | None = None, cancel: CancelToken | None = None) -> Runner:
-        """The model's runner, loading the model first if needed. While another thread loads or unloads it, waits
-        (until ``deadline``) if the model's queue has room for one more, else refuses at once (Overloaded)."""
+    def runner(
+        self, model: ModelHandle | str, deadline: Deadline | None = None, cancel: CancelToken | None = None, fetch: bool = False
+    ) -> Runner:
+        """The model's runner, loading the model first if needed (fetching absent weights only when ``fetch``: an
+        administrator's load). While another thread loads or unloads it, waits (until ``deadline``) if the model's
+        queue has room for one more, else refuses at once (Overloaded)."""
         slot = self._slot(model)
         model_id = slot.id
         with slot.cond:
@@ -116,9 +120,7 @@ class ModelManager:
                 return slot.runner
             if slot.state == ERROR and slot.loads_ended != seen:  # the load this request waited for failed: say why
                 raise ModelUnavailable(slot.error or f"Model '{model_id}' could not be loaded.")
-            reason = slot.handle.unavailable
-            if reason:
-                raise ModelUnavailable(f"Model '{model_id}' cannot run on this server: {reason}")
+            slot.handle.check_startable(fetch)
             if cancel is not None and cancel.cancelled:  # nobody is waiting for this load
                 raise Cancelled("The request was cancelled before it started.")
             if deadline is not None and deadline.expired():
@@ -197,7 +199,8 @@ class ModelManager:
             runner.check_room(count)
 
     def load(self, model: ModelHandle | str) -> ModelStatus:
-        self.runner(model)
+        """An administrator's load (or ``server.preload``'s): it may fetch absent weights."""
+        self.runner(model, fetch=True)
         return self.status(model)
 
     def unload(self, model: ModelHandle | str, grace_s: float | None = None, collect: bool = True) -> bool:
@@ -228,6 +231,7 @@ class ModelManager:
         del backend, runner
         if collect:
             gc.collect()
+            heap.trim()  # what the model and its requests' pages held goes back to the system, not to malloc's arenas
         log.info("model %s unloaded", model_id)
         return True
 

@@ -92,7 +92,12 @@ class InferenceService(JobsFacade):
         return self.catalog.models_for(task)
 
     def model_choices(self, task: str) -> list[ModelChoice]:
+        """The models for ``task`` as a person picks one; only the ``runnable`` ones may be picked (``note``: why not)."""
         return self.catalog.choices(task)
+
+    def cannot_run(self, task: str, model: str | None = None) -> str | None:
+        """Why ``model`` (None: the default) cannot do ``task`` here until an administrator acts, or None."""
+        return self.catalog.cannot_run(task, model)
 
     def add_observer(self, observer: Any) -> None:
         """Something told of the core's events (a model used, a batch run: ``observe.Observers``), e.g. metrics."""

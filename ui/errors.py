@@ -22,7 +22,7 @@ from typing import Any
 import gradio as gr
 
 from inference import ChatVLMError
-from inference.errors import ModelUnavailable, RateLimited, http_status, note_refusal, redact_paths, retry_after
+from inference.errors import ModelUnavailable, http_status, note_refusal, redact_paths, retry_after
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,9 @@ def message_for(exc: BaseException, where: str = "UI handler") -> str:
 def as_gr_error(exc: BaseException, where: str = "UI handler") -> gr.Error:
     if isinstance(exc, gr.Error):
         return exc
-    return gr.Error(message_for(exc, where), print_exception=not isinstance(exc, RateLimited))
+    # never Gradio's own traceback print: a refusal is the user's to fix (its one log line is the access log's), and
+    # message_for has logged an unexpected error's traceback once already
+    return gr.Error(message_for(exc, where), print_exception=False)
 
 
 def refusal(message: str, status: int = 400) -> gr.Error:

@@ -28,6 +28,13 @@ def _table(service: InferenceService) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
+def _loadable(service: InferenceService) -> str:
+    """The model the panel starts on: one that can load here now (the default OCR model, if it can)."""
+    ready = [c.id for task in ("ocr", "chat") for c in service.model_choices(task) if c.runnable]
+    default = service.default_model("ocr")
+    return default if default in ready else (ready or service.model_ids())[0]
+
+
 def _gpu(service: InferenceService) -> str:
     health = service.health()
     defaults = service.list_models().defaults
@@ -44,7 +51,7 @@ def build(service: InferenceService, refresh_on: list, may_manage: Callable[[Any
     status = gr.Markdown()
     table = gr.Dataframe(headers=COLUMNS, label="Models", interactive=False, wrap=True, elem_id="models-table")
     with gr.Row():
-        choice = gr.Dropdown(choices=service.model_ids(), value=service.model_ids()[0], label="Model")
+        choice = gr.Dropdown(choices=service.model_ids(), value=_loadable(service), label="Model", elem_id="models-choice")
         load = gr.Button("Load", variant="primary")
         unload = gr.Button("Unload")
         refresh = gr.Button("Refresh")

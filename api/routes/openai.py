@@ -40,17 +40,18 @@ ERRORS = {
     code: {"model": OpenAIError, "description": why}
     for code, why in (
         (400, "Invalid request (OpenAI error body)"),
-        (404, "Unknown model (OpenAI error body)"),
+        (404, "Unknown model, or one that cannot run on this server (model_not_found, OpenAI error body)"),
         (413, "An image is larger than the server's limit (OpenAI error body)"),
-        (503, "The model cannot run here, the server is busy, or the request took too long (OpenAI error body)"),
+        (503, "The server is busy, or the request took too long: worth a retry (OpenAI error body)"),
     )
 }
 
 
-@router.get("/models", response_model=ModelList)
+@router.get("/models", response_model=ModelList, response_model_exclude_none=True)
 async def list_models(service: ServiceDep) -> ModelList:
-    """The models that can chat here, as OpenAI's model list."""
-    return ModelList(data=[ModelCard(id=model_id) for model_id in service.models_for("chat")])
+    """The models that can chat here now, as OpenAI's model list; when there is none, a ``hint`` says why."""
+    ids = service.models_for("chat")
+    return ModelList(data=[ModelCard(id=model_id) for model_id in ids], hint=None if ids else service.cannot_run("chat"))
 
 
 @router.post(
@@ -66,11 +67,14 @@ async def list_models(service: ServiceDep) -> ModelList:
 )
 async def chat_completions(request: Request, body: ChatCompletionRequest, service: ServiceDep) -> Any:
     """Answer a conversation about images (OpenAI's chat completions: text and image_url parts)."""
-    from inference import BadInput
+    from inference import BadInput, UnknownModel
 
     problem = body.unsupported()
     if problem:
         raise BadInput(problem)
+    why = service.cannot_run("chat", body.model)
+    if why:  # nothing a retry changes: 404 model_not_found (a 503 would make the OpenAI SDKs retry it thrice)
+        raise UnknownModel(why)
     params = service.chat_params(
         body.temperature,
         body.max_completion_tokens or body.max_tokens,

@@ -145,6 +145,7 @@ class ModelCard(BaseModel):
 class ModelList(BaseModel):
     object: Literal["list"] = "list"
     data: list[ModelCard]
+    hint: str | None = Field(None, description="when no model can chat here: why, and what an administrator can do")
 
 
 # ---- errors --------------------------------------------------------------------------------------------

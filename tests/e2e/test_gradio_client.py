@@ -6,11 +6,13 @@ import sqlite3
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
 from tests.helpers import ENGLISH, cer, image_pdf, render_lines
+from tests.polling import wait_until
 
 
 @pytest.fixture(scope="module")
@@ -113,3 +115,26 @@ def test_a_long_batch_runs_as_a_job_with_progress(gradio, tmp_path):
     with sqlite3.connect(Path(LIVE_DATA_DIR) / "jobs.db") as db:
         rows = db.execute("SELECT state, pages_done, pages_total FROM jobs WHERE pages_total = 66").fetchall()
     assert rows == [("done", 66, 66)]
+
+
+def test_a_user_error_is_one_log_line_and_never_a_download(gradio, live_server, live_server_log, english_file):
+    """A user's error through the Gradio API: no traceback in the server log; each request logged once (the app's
+    access line, not uvicorn's too); a model whose weights are absent is refused, not loaded (nor fetched)."""
+    before = len(live_server_log.read_text(errors="replace"))
+    with pytest.raises(AppError, match="cannot chat"):
+        gradio.predict(handle_file(str(english_file)), "What is this?", "rapidocr", 0.7, 64, [], api_name="/chat")
+    with pytest.raises(AppError, match="cannot run on this server"):
+        gradio.predict(handle_file(str(english_file)), "olmocr_2_7b", "", api_name="/ocr")
+    models = httpx.get(f"{live_server}/models", headers={"X-Request-ID": "one-line-probe"}).json()
+    assert {m["id"]: m["state"] for m in models["available"]}["olmocr_2_7b"] == "unloaded"  # no load was tried
+    assert wait_until(lambda: "request_id=one-line-probe" in live_server_log.read_text(errors="replace"), 10)
+    log = live_server_log.read_text(errors="replace")
+    assert "Traceback" not in log[before:] and log.count("one-line-probe") == 1
+    assert 'HTTP/1.1"' not in log  # uvicorn's own access line ("GET /models HTTP/1.1" 200 OK) is off
+
+
+def test_the_models_tab_starts_on_a_model_that_can_load(live_server):
+    components = httpx.get(f"{live_server}/config", timeout=30).json()["components"]
+    [choice] = [c["props"] for c in components if c.get("props", {}).get("elem_id") == "models-choice"]
+    # the embedded OCR (the only models whose weights are here, in the tests), not the first configured (Qwen3-VL 2B)
+    assert choice["value"] == "embedded" and choice["choices"][0][1] == "qwen3_vl_2b"

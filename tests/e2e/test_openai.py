@@ -132,7 +132,16 @@ def test_a_wrong_key_raises_authentication_error(keyed_server):
     with pytest.raises(openai.AuthenticationError):
         wrong.models.list()
     right = openai.OpenAI(base_url=f"{keyed_server}/v1", api_key=USER_KEY, max_retries=0)
-    assert isinstance(right.models.list().data, list)
+    # no chat model can run there (no weights): the empty list says why, and a chat is a 404 model_not_found that
+    # the SDK does not retry (a 503 it would retry, for nothing)
+    listing = right.models.list()
+    assert listing.data == [] and "No model that can chat" in listing.model_extra["hint"]
+    for model in (None, "qwen3_vl_2b"):
+        with pytest.raises(openai.NotFoundError) as raised:
+            right.chat.completions.create(model=model, messages=ask("Hi", SMALL))  # type: ignore[arg-type]
+        assert raised.value.code == "model_not_found" and (
+            "chat" in raised.value.message or "not downloaded" in raised.value.message
+        )
 
 
 def test_releasable_holds_back_what_may_start_a_stop_sequence():

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -21,7 +22,7 @@ import pytest
 from gradio_client import Client, handle_file
 
 from inference.device import gpu_info
-from tests.conftest import ROOT, free_port, serve_in_thread, without_loop_cut
+from tests.conftest import ROOT, free_port, serve_in_thread, stop_server, wait_server, without_loop_cut
 from tests.helpers import ENGLISH, encode, render_lines
 from tests.polling import loaded_backend, wait_until
 
@@ -179,7 +180,6 @@ def test_health_answers_at_once_while_a_flood_of_ocr_requests_is_in_flight(setti
     assert max(seconds for seconds, _, _ in during) < 2.0, during
 
 
-@pytest.mark.slow  # a release check: uvicorn starts two cold worker processes
 def test_more_than_one_worker_process_is_refused_with_a_reason():
     port = str(free_port())
     result = subprocess.run(
@@ -190,9 +190,60 @@ def test_more_than_one_worker_process_is_refused_with_a_reason():
         timeout=180,
         env={**os.environ, "HF_HUB_OFFLINE": "1"},
     )
-    # each worker exits at start with the reason; uvicorn then stops instead of serving (or restarting them)
-    assert "must run as one worker process, not 2" in result.stderr and "replicas" in result.stderr
-    assert "stopping the parent process" in result.stderr and "Application startup complete" not in result.stderr
+    # the first worker to start says why, once (not once per worker), and the command fails instead of serving
+    assert result.stderr.count("must run as one worker process, not 2") == 1 and "replicas" in result.stderr
+    assert result.returncode != 0 and "Application startup complete" not in result.stderr
+
+
+def test_a_port_in_use_is_said_before_anything_starts(tmp_path):
+    data = tmp_path / "data"
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "app.py"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "PORT": str(port), "CHATVLM_HOST": "127.0.0.1", "CHATVLM_DATA_DIR": str(data)},
+        )
+    said = result.stdout + result.stderr
+    assert result.returncode != 0 and f"Port {port} on 127.0.0.1 is already in use" in said
+    assert f"PORT={port + 1} python app.py" in said  # how to choose another
+    assert "open http" not in said and "Application startup complete" not in said and "Traceback" not in said
+    assert not data.exists()  # the data directory (and its lock) untouched
+
+
+def test_a_cpu_install_is_told_the_cpu_path_to_chat(tmp_path, english_png):
+    """A CPU-only install (requirements-cpu.txt: no PyTorch, no transformers; hidden here) asked to chat: REST and /v1
+    give the README's CPU path (PyTorch's CPU build, then SmolVLM2's weights), not requirements.txt's CUDA build; /v1
+    says 404 model_not_found (nothing to retry) and an empty model list says why."""
+    log = tmp_path / "server.log"
+    hide = (
+        "import sys; sys.modules.update(torch=None, transformers=None); sys.argv = ['app.py']; import app; sys.exit(app.main())"
+    )
+    port = free_port()
+    env = {**os.environ, "PORT": str(port), "CHATVLM_HOST": "127.0.0.1", "CHATVLM_DATA_DIR": str(tmp_path / "data")}
+    with log.open("wb") as out:
+        process = subprocess.Popen([sys.executable, "-c", hide], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_server(process, base, log)
+        chat = httpx.post(f"{base}/chat", data={"prompt": "What is this?"}, files={"file": ("d.png", english_png)}, timeout=60)
+        v1 = httpx.post(f"{base}/v1/chat/completions", json={"model": "x", "messages": []}, timeout=60)
+        v1_default = httpx.post(f"{base}/v1/chat/completions", json={"messages": [{"role": "user", "content": "Hi"}]}, timeout=60)
+        listing = httpx.get(f"{base}/v1/models", timeout=60).json()
+    finally:
+        stop_server(process)
+    assert chat.status_code == 503 and v1_default.status_code == 404
+    assert v1_default.json()["error"]["code"] == "model_not_found" and listing["data"] == []
+    for said in (chat.json()["detail"], v1_default.json()["error"]["message"], listing["hint"]):
+        assert "download.pytorch.org/whl/cpu" in said and "python -m inference.download smolvlm2_500m" in said, said
+        assert "pip install -r requirements.txt" not in said
+    assert v1.status_code in (400, 404)
+    assert "pip install -r requirements.txt" not in log.read_text(errors="replace")
 
 
 @pytest.mark.parametrize(

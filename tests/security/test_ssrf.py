@@ -167,8 +167,11 @@ def test_public_addresses_in_the_same_forms_stay_allowed():
         assert is_public(address), address
 
 
-def test_chat_completions_refuse_private_image_urls_with_a_clear_400(settings, rebinding):
+def test_chat_completions_refuse_private_image_urls_with_a_clear_400(settings, rebinding, tmp_path):
     internal, public = rebinding
+    (tmp_path / "config.json").write_text("{}")  # weights that seem here (a request never fetches any), but cannot load
+    settings = settings.model_copy(deep=True)
+    next(spec for spec in settings.models if spec.id == "qwen3_vl_2b").source = str(tmp_path)
     with live(settings, limits={"image_urls": True}) as (client, _):
 
         def ask(url):
@@ -194,7 +197,7 @@ def test_chat_completions_refuse_private_image_urls_with_a_clear_400(settings, r
             response = ask(url)
             assert response.status_code == 400, (url, response.text)
             assert "not a public address" in response.json()["error"]["message"]
-        rebound = ask(f"http://rebind.test:{internal.port}/picture.png")  # no weights here: 503 after the fetch
+        rebound = ask(f"http://rebind.test:{internal.port}/picture.png")  # weights that cannot load: 503 after the fetch
         assert rebound.status_code == 503, rebound.text  # the picture was fetched, then the model could not load
         assert internal.hosts == [] and len(public.hosts) == 1  # ... the picture came from the checked address
         assert client.get("/health").status_code == 200

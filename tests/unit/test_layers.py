@@ -43,6 +43,7 @@ KERNEL = [
     "grounding",
     "page_structure",
     "page_marginals",
+    "heap",
 ]
 KERNEL_MODULES = frozenset(f"inference.{name}" for name in KERNEL)
 # What REST and UI may import of inference, besides the kernel: the package facade (InferenceService, error types).

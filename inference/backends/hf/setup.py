@@ -53,8 +53,8 @@ def missing_packages(options: HfOptions) -> str | None:
     for package in ("torch", "transformers"):
         if importlib.util.find_spec(package) is None:
             return (
-                "it needs the vision-language extras (PyTorch and transformers), which this install "
-                "(requirements-cpu.txt) leaves out: pip install -r requirements.txt (a GPU for all but the small models)"
+                "it needs the vision-language extras (PyTorch and transformers), which this install (requirements-cpu.txt) "
+                "leaves out: on a CPU, PyTorch's CPU build then the rest of requirements.txt (the README's CPU path)"
             )
     if options.attention == "flash_attention_2" and importlib.util.find_spec("flash_attn") is None:
         return "attention 'flash_attention_2' needs the flash-attn package: pip install flash-attn (or use sdpa)"

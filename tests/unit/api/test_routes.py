@@ -117,11 +117,20 @@ def test_jpeg_with_exif_rotation_reports_upright_size(client):
     assert client.post("/ocr", files={"file": ("r.jpg", data)}).json()["image_size"] == [40, 120]
 
 
-def test_offline_weights_are_a_503_that_says_what_to_run(client, english_png):
+def test_a_request_never_starts_a_download_an_admin_load_may(client, english_png):
+    # a user's request for a model whose weights are absent: refused at once, the model not even tried (no load,
+    # no download); the administrator's load is what fetches (offline here: it says what to run)
     response = client.post("/ocr?model=qwen3_vl_8b", files={"file": ("d.png", english_png)})
     assert response.status_code == 503
     detail = response.json()["detail"]
-    assert "qwen3_vl_8b" in detail and "Qwen/Qwen3-VL-8B-Instruct" in detail and "Hugging Face cache" in detail
+    assert "qwen3_vl_8b" in detail and "not downloaded" in detail and "POST /models/{id}/load" in detail
+    states = {m["id"]: m["state"] for m in client.get("/models").json()["available"]}
+    assert states["qwen3_vl_8b"] == "unloaded"
+    response = client.post("/models/qwen3_vl_8b/load")
+    assert response.status_code == 503
+    detail = response.json()["detail"]
+    assert "Qwen/Qwen3-VL-8B-Instruct" in detail and "Hugging Face cache" in detail
     assert "python -m inference.download qwen3_vl_8b" in detail
     states = {m["id"]: m["state"] for m in client.get("/models").json()["available"]}
     assert states["qwen3_vl_8b"] == "error"
+    client.post("/models/qwen3_vl_8b/unload")  # the error cleared: others' tests see it unloaded
