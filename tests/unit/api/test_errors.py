@@ -16,7 +16,13 @@ OCR_CASES = [
         "truncated",
     ),
     ("decompression bomb", {"file": ("bomb.png", encode(Image.new("1", (12000, 12000))))}, {}, 400, "pixels"),
-    ("unknown model", {"file": ("d.png", None)}, {"model": "qwen99"}, 404, "Valid models: qwen3_vl_2b, qwen3_vl_4b"),
+    (
+        "unknown model",
+        {"file": ("d.png", None)},
+        {"model": "qwen99"},
+        404,
+        "Valid models: lightonocr_3_1b, lightonocr_3_0_8b, lightonocr_3_4b, qwen3_vl_2b, qwen3_vl_4b",
+    ),
     ("missing file", {}, {"model": "rapidocr"}, 400, "'file' is required"),
     ("bad language", {"file": ("d.png", None)}, {"language": "<b>"}, 400, "language"),
 ]
