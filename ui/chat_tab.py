@@ -110,7 +110,7 @@ def build(service: InferenceService) -> None:
             chatbot = gr.Chatbot(
                 label="Conversation",
                 height=None,
-                min_height=180,
+                min_height=320,
                 max_height=460,
                 elem_id="chat-conversation",
                 placeholder="Upload an image, then ask about it.",
