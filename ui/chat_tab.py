@@ -67,11 +67,29 @@ def no_chat_banner(service: InferenceService) -> str:
     )
 
 
-# Send clears the message box in the browser, at once: what is typed next is never wiped by the server's answer.
-CLEAR_BOX = """(...values) => {
+# What a question is, taken in the browser at the moment it is sent (Enter in the box, or a click on Send), before
+# Gradio reads the box: what is typed after that moment stays in the box and is not sent with the question.
+ON_LOAD = """
+const asked = (box) => { window.__chatAsked = box ? box.value : undefined; };
+document.addEventListener('keydown', (e) => {
+  if (e.key === 'Enter' && !e.shiftKey && !e.isComposing && e.target.closest && e.target.closest('#chat-prompt'))
+    asked(e.target);
+}, true);
+document.addEventListener('click', (e) => {
+  if (e.target.closest && e.target.closest('#chat-send')) asked(document.querySelector('#chat-prompt textarea'));
+}, true);
+"""
+
+# Send empties the message box in the browser, at once, of the question only: the server's answer never writes it.
+CLEAR_BOX = """(text, ...values) => {
   const box = document.querySelector('#chat-prompt textarea');
-  if (box && box.value.trim()) { box.value = ''; box.dispatchEvent(new Event('input', {bubbles: true})); }
-  return values;
+  const asked = window.__chatAsked === undefined ? text : window.__chatAsked;
+  window.__chatAsked = undefined;
+  if (box && asked.trim()) {
+    const now = box.value, left = now.startsWith(asked) ? now.slice(asked.length) : now === text ? '' : now;
+    if (left !== now) { box.value = left; box.dispatchEvent(new Event('input', {bubbles: true})); }
+  }
+  return [asked, ...values];
 }"""
 
 # Phones: the conversation is short while it is empty, and the message box stays at the bottom of the screen (on the
@@ -133,7 +151,7 @@ def build(service: InferenceService) -> None:
                 retry = gr.Button("Retry", elem_id="chat-retry", interactive=can_chat, size="sm", min_width=80)
                 clear = gr.Button("New conversation", elem_id="chat-clear", size="sm", min_width=80)
     talk = gr.State(new_talk)
-    gr.HTML(head=f"<style>{CSS}</style>", container=False, padding=False, elem_id="chat-style")
+    gr.HTML(head=f"<style>{CSS}</style>", js_on_load=ON_LOAD, container=False, padding=False, elem_id="chat-style")
 
     def loaded(model_id: str | None) -> bool:
         return (model_id or service.default_model("chat")) in service.list_models().loaded
