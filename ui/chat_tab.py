@@ -112,6 +112,12 @@ def shown_buttons(talk: Talk) -> tuple[Any, Any]:
     return gr.update(visible=not busy), gr.update(visible=busy)
 
 
+def switched(talk: Talk) -> tuple[Any, Any]:
+    """The buttons as an event that adds a question shows them: none while the answering loop is at work (it shows
+    them as they change, and a reply that arrived after its last would leave a stale Stop)."""
+    return (gr.skip(), gr.skip()) if talk.running else shown_buttons(talk)
+
+
 def build(service: InferenceService) -> None:
     defaults, limits = service.defaults, service.limits
     with gr.Row(equal_height=False):
@@ -119,7 +125,9 @@ def build(service: InferenceService) -> None:
             image = image_input(height=240, elem_id="chat-image")
             model, can_chat = model_dropdown(service, "chat", elem_id="chat-model")
             with gr.Accordion("Answer settings", open=False):
-                temperature = gr.Slider(0.0, 1.0, value=defaults.temperature, step=0.05, label="Temperature")
+                temperature = gr.Slider(
+                    0.0, 1.0, value=defaults.temperature, step=0.05, label="Temperature", elem_id="chat-temperature"
+                )
                 max_tokens = gr.Slider(
                     1, limits.max_tokens, value=defaults.max_tokens, step=1, label="Max new tokens", elem_id="chat-max-tokens"
                 )
@@ -158,14 +166,17 @@ def build(service: InferenceService) -> None:
 
     async def answer_all(talk: Talk, request: gr.Request):
         """The session's answering loop: answers the waiting questions in turn (nothing when one is at work)."""
-        said = False
+        said, busy = False, None
         temperature_of = partial(number, label="Temperature")
         tokens_of = partial(number, label="Max new tokens", whole=True)
         asked = partial(talk.answer, service.chat_stream, caller_of(request), temperature_of, tokens_of)
         async for _ in talk.drain(asked, loaded):
             said = True
             note = talk.exchanges[-1].note if talk.exchanges else ""  # an error is said in the answer's place
-            yield talk.shown(), notice(note), *shown_buttons(talk)
+            # the buttons only when they change: an update per streamed piece would redraw Stop under the pointer
+            buttons = shown_buttons(talk) if talk.busy() != busy else (gr.skip(), gr.skip())
+            busy = talk.busy()
+            yield talk.shown(), notice(note), *buttons
         if not said:
             yield gr.skip(), gr.skip(), gr.skip(), gr.skip()
 
@@ -182,12 +193,14 @@ def build(service: InferenceService) -> None:
         except gr.Error as error:
             return gr.skip(), notice(error.message), text, gr.skip(), gr.skip()
         talk.ask(text, image_path, model_id or None, temp, tokens, loading=not loaded(model_id))
-        return talk.shown(), "", gr.skip(), *shown_buttons(talk)
+        return talk.shown(), "", gr.skip(), *switched(talk)
 
     async def stop_answer(text, talk: Talk):
         """Stop the answer being written; the questions still waiting go back to the message box."""
-        waiting = talk.stop()
+        running, waiting = talk.running, talk.stop()
         box = "\n".join([*waiting, text] if (text or "").strip() else waiting)
+        if running:  # the answering loop shows the answer marked stopped, and Send: a reply from here could come after
+            return gr.skip(), "", box if waiting else gr.skip(), gr.skip(), gr.skip()
         return talk.shown(), "", box if waiting else gr.skip(), gr.update(visible=True), gr.update(visible=False)
 
     async def retry_last(talk: Talk):
@@ -197,7 +210,7 @@ def build(service: InferenceService) -> None:
                 "An answer is still coming: wait for it, or Stop it." if talk.busy() else "There is no question to ask again yet."
             )
             return gr.skip(), notice(why), gr.skip(), gr.skip()
-        return talk.shown(), "", *shown_buttons(talk)
+        return talk.shown(), "", *switched(talk)
 
     async def new_conversation(text, talk: Talk, said: str = ""):
         """A new conversation (stopping an answer still coming about the old one); questions that were waiting go
