@@ -225,14 +225,21 @@ def build(service: InferenceService) -> None:
     outputs = [chatbot, message, prompt, send, stop]
     answered = [chatbot, message, send, stop]
     asking = [prompt, image, model, temperature, max_tokens, talk]
+
+    async def settle(talk: Talk):
+        """The conversation and the buttons as they are, once an answering loop has ended: its last updates can reach
+        the page out of order with other events' (a Stop left showing once the answers were in)."""
+        return talk.shown(), *shown_buttons(talk)
+
+    settled = [chatbot, send, stop]
     for trigger in (prompt.submit, send.click):
         trigger(hide_from_mcp(ask), asking, outputs, js=CLEAR_BOX, queue=False, trigger_mode="multiple", **private).then(
             hide_from_mcp(answer_all), [talk], answered, **private
-        )
+        ).then(hide_from_mcp(settle), [talk], settled, queue=False, **private)
     stop.click(hide_from_mcp(stop_answer), [prompt, talk], outputs, queue=False, **private)
     retry.click(hide_from_mcp(retry_last), [talk], answered, queue=False, **private).then(
         hide_from_mcp(answer_all), [talk], answered, **private
-    )
+    ).then(hide_from_mcp(settle), [talk], settled, queue=False, **private)
     clear.click(hide_from_mcp(new_conversation), [prompt, talk], outputs, queue=False, **private)
     # a new image starts a new conversation (the old answers were about the old image). An upload can change the
     # image twice (cleared, then set): the second change, finding no conversation, leaves the first's message.
