@@ -92,13 +92,13 @@ CLEAR_BOX = """(text, ...values) => {
   return [asked, ...values];
 }"""
 
-# Phones: the conversation is short while it is empty, and the message box stays at the bottom of the screen (on the
+# Phones: a shorter conversation, and the message box stays at the bottom of the screen (on the
 # first screen, as in a chat app).
 CSS = """
 #chat-actions { flex-wrap: nowrap; gap: 6px; }
 #chat-more { flex-wrap: nowrap; }
 @media (max-width: 640px) {
-  #chat-conversation { min-height: 120px !important; max-height: 42vh !important; }
+  #chat-conversation { height: 36vh !important; }
   #chat-actions { position: fixed; left: 0; right: 0; bottom: 0; z-index: 20; margin: 0; padding: 6px 10px;
                   background: var(--background-fill-primary); border-top: 1px solid var(--border-color-primary); }
   #chat-more { margin-bottom: 80px; }
@@ -135,9 +135,7 @@ def build(service: InferenceService) -> None:
             gr.Markdown(no_chat_banner(service), visible=not can_chat, elem_id="chat-banner")
             chatbot = gr.Chatbot(
                 label="Conversation",
-                height=None,
-                min_height=320,
-                max_height=460,
+                height=440,  # a fixed height: Gradio scrolls its own list to the newest message
                 elem_id="chat-conversation",
                 placeholder="Upload an image, then ask about it.",
             )
