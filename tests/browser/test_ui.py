@@ -229,7 +229,7 @@ def chat_like_a_person(page, tiny_server, english_file, tmp_path) -> None:
     bot = page.locator("#chat-conversation [data-testid=bot]")
     playwright.expect(bot).to_have_count(1, timeout=90_000)  # the answer streams in...
     playwright.expect(box).to_have_value("")
-    assert page.locator("#chat-conversation img").count() == 1  # the image shows in the conversation
+    playwright.expect(page.locator("#chat-conversation img")).to_have_count(1, timeout=30_000)  # the image shows in it
     # ...until it ends: only then is Retry's answer the next one to end (the recorded queue of a failed run showed
     # Retry pressed while the first answer streamed: the wait below then saw the first answer end, and Retry's
     # last words came after the new image's change, bringing the old conversation back)
