@@ -50,19 +50,29 @@ def image_input(height: int, elem_id: str | None = None, label: str = "Image", l
 def model_dropdown(
     service: InferenceService, task: str, label: str = "Model", elem_id: str | None = None
 ) -> tuple[gr.Dropdown, bool]:
-    """The models that can do the task, each labelled with what it needs; those that can run here come first
-    (the default first) and only they can be the default. Returns the dropdown and whether any can run."""
+    """The models that can do the task and can run here (the default first): only they can be chosen; those that
+    cannot are named under the list with why (a person's choice never starts a download or a model that cannot run).
+    Returns the dropdown and whether any can run."""
     choices = service.model_choices(task)
-    options = [(f"{c.name}: {c.note}" if c.note else c.name, c.id) for c in choices]
-    runnable = [c.id for c in choices if c.runnable]
+    runnable = [c for c in choices if c.runnable]
+    others = [f"{c.name} ({why_not(c.note)})" for c in choices if not c.runnable]
+    info = ("Cannot run here: " + "; ".join(others) + ".") if others else None
+    if not runnable:
+        info = "No model for this can run on this server yet." + (f" {info}" if info else "")
     dropdown = gr.Dropdown(
-        choices=options,
-        value=(runnable or [None])[0],
+        choices=[(f"{c.name}: {c.note}" if c.note else c.name, c.id) for c in runnable],
+        value=runnable[0].id if runnable else None,
         label=label,
         elem_id=elem_id,
-        info=None if runnable else "No model for this can run on this server yet.",
+        info=info,
+        allow_custom_value=True,  # a Gradio API caller naming another model gets the server's sentence, not Gradio's
     )
     return dropdown, bool(runnable)
+
+
+def why_not(note: str) -> str:
+    """A model's note without its how-to (the command is the Models tab's and the operator's, not a reader's)."""
+    return note.split(":", 1)[0].strip() or "cannot run here"
 
 
 def language_picker(elem_id: str | None = None) -> gr.Dropdown:

@@ -136,5 +136,5 @@ def test_a_user_error_is_one_log_line_and_never_a_download(gradio, live_server, 
 def test_the_models_tab_starts_on_a_model_that_can_load(live_server):
     components = httpx.get(f"{live_server}/config", timeout=30).json()["components"]
     [choice] = [c["props"] for c in components if c.get("props", {}).get("elem_id") == "models-choice"]
-    # the embedded OCR (the only models whose weights are here, in the tests), not the first configured (Qwen3-VL 2B)
-    assert choice["value"] == "embedded" and choice["choices"][0][1] == "qwen3_vl_2b"
+    # the embedded OCR (the only models whose weights are here, in the tests), not the first configured (LightOnOCR-3)
+    assert choice["value"] == "embedded" and choice["choices"][0][1] == "lightonocr_3_1b"
