@@ -22,7 +22,7 @@ def _table(service: InferenceService) -> pd.DataFrame:
     listing = service.list_models()
     notes = {c.id: c.note for task in ("ocr", "chat") for c in service.model_choices(task)}
     rows = [
-        [m.id, m.state, m.name, m.params, ", ".join(m.tasks), m.error or notes.get(m.id, "")]
+        [m.id, m.state, m.name, m.params, ", ".join(m.tasks), m.error or notes.get(m.id) or m.note or ""]
         for m in listing.available + listing.unavailable
     ]
     return pd.DataFrame(rows, columns=COLUMNS)
