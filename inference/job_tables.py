@@ -141,6 +141,10 @@ def dump_read(read: PageRead) -> str:
             "warnings": read.warnings,
             "error": read.message,
             "blocks": [block.model_dump() for block in read.blocks],
+            "confidence": read.confidence,
+            "confidence_source": read.confidence_source,
+            "engine": read.engine,
+            "route": read.route,
         }
     )
 
@@ -158,6 +162,10 @@ def load_read(idx: int, page: int, text: str) -> PageRead:
         r["warnings"],
         error=ChatVLMError(r["error"]) if r["error"] else None,
         blocks=[Block(**block) for block in r.get("blocks", [])],
+        confidence=r.get("confidence"),
+        confidence_source=r.get("confidence_source"),
+        engine=r.get("engine"),
+        route=r.get("route"),
     )
 
 

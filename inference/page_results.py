@@ -26,6 +26,10 @@ class PageRead:
     warnings: list[str] = field(default_factory=list)
     error: BaseException | None = None
     blocks: list[Block] = field(default_factory=list)
+    confidence: float | None = None  # 0-1 (see PageResult.confidence)
+    confidence_source: str | None = None  # engine, logprob or cpu-engine
+    engine: str | None = None  # the model that read the page (None: the request's model, or its text layer)
+    route: str | None = None  # why model=auto sent the page to a VLM
 
     @property
     def message(self) -> str | None:
@@ -68,9 +72,20 @@ def page_results(reads: Sequence[PageRead]) -> list[PageResult]:
             blocks=page_blocks,
             warnings=r.warnings,
             error=r.message,
+            **page_confidence(r),
         )
         for r, page_blocks in zip(reads, blocks, strict=True)
     ]
+
+
+def page_confidence(read: PageRead) -> dict:
+    """The fields of a result that say how a page was read and how sure that reading is."""
+    return {
+        "confidence": read.confidence,
+        "confidence_source": read.confidence_source,
+        "engine": read.engine,
+        "route": read.route,
+    }
 
 
 def batch_result(files: Sequence[FileInfo], reads: Sequence[PageRead], model_id: str, seconds: float) -> BatchResult:
