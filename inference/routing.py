@@ -40,7 +40,7 @@ def vlm(catalog: Catalog, routing: RoutingSettings) -> tuple[ModelHandle | None,
         return None, "routing.vlm is 'none'"
     if model == AUTO:
         if not gpu_info().available:
-            return None, "no GPU here for a vision-language model (set routing.vlm to name one anyway)"
+            return None, "this host has no GPU for a vision-language model (routing.vlm can name one to use on the CPU)"
         model = catalog.registry.default_for("ocr", AUTO, True) or ""
         if not model or model == routing.cpu:
             return None, "no vision-language OCR model can run here"
