@@ -24,13 +24,13 @@ SCRIPT_WARNING = "in a script that no installed engine reads"  # the embedded en
 
 
 def check(catalog: Catalog, routing: RoutingSettings) -> None:
-    """At start-up: ``routing.cpu`` and ``routing.vlm`` name OCR models of the configuration."""
-    for key, model in (("cpu", routing.cpu), ("vlm", routing.vlm)):
-        if model in (AUTO, "none") and key == "vlm":
+    """At start-up: ``routing.vlm`` (an id), and ``routing.cpu`` when it is not the default, name OCR models of the
+    configuration (one without the embedded engine has no model=auto: a request for it is told so)."""
+    ids = catalog.ids("ocr")
+    for key, model, default in (("cpu", routing.cpu, "embedded"), ("vlm", routing.vlm, None)):
+        if model in ids or model == default or (key == "vlm" and model in (AUTO, "none")):
             continue
-        if model not in catalog.ids("ocr"):
-            ids = ", ".join(catalog.ids("ocr"))
-            raise ConfigError(f"routing.{key} is '{model}', not an OCR model of this configuration: use one of {ids}.")
+        raise ConfigError(f"routing.{key} is '{model}', not an OCR model of this configuration: use one of {', '.join(ids)}.")
 
 
 def vlm(catalog: Catalog, routing: RoutingSettings) -> tuple[ModelHandle | None, str]:
@@ -56,10 +56,13 @@ def wanted(catalog: Catalog, routing: RoutingSettings, model: str | None, defaul
         return True
     if (model or "").strip() or default != AUTO:
         return False
-    return vlm(catalog, routing)[0] is not None and not catalog.handle(routing.cpu).missing()
+    cpu = routing.cpu in catalog.ids("ocr") and not catalog.handle(routing.cpu).missing()
+    return cpu and vlm(catalog, routing)[0] is not None
 
 
 def cpu_engine(catalog: Catalog, routing: RoutingSettings) -> ModelHandle:
+    if routing.cpu not in catalog.ids("ocr"):
+        raise ModelUnavailable(f"model=auto reads every page with {routing.cpu} first, and this server has no such model.")
     handle = catalog.handle(routing.cpu)
     missing = handle.missing()
     if missing:
