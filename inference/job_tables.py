@@ -145,6 +145,7 @@ def dump_read(read: PageRead) -> str:
             "confidence_source": read.confidence_source,
             "engine": read.engine,
             "route": read.route,
+            "cpu_agreement": read.cpu_agreement,
         }
     )
 
@@ -166,6 +167,7 @@ def load_read(idx: int, page: int, text: str) -> PageRead:
         confidence_source=r.get("confidence_source"),
         engine=r.get("engine"),
         route=r.get("route"),
+        cpu_agreement=r.get("cpu_agreement"),
     )
 
 

@@ -30,6 +30,7 @@ class PageRead:
     confidence_source: str | None = None  # engine, logprob or cpu-engine
     engine: str | None = None  # the model that read the page (None: the request's model, or its text layer)
     route: str | None = None  # why model=auto sent the page to a VLM
+    cpu_agreement: float | None = None  # a routed page: the VLM's text against the CPU engine's (1 - CER)
 
     @property
     def message(self) -> str | None:
@@ -85,6 +86,7 @@ def page_confidence(read: PageRead) -> dict:
         "confidence_source": read.confidence_source,
         "engine": read.engine,
         "route": read.route,
+        "cpu_agreement": read.cpu_agreement,
     }
 
 

@@ -49,6 +49,11 @@ class PageResult(BaseModel):
         description="model=auto: why the page went to the VLM ('low-confidence', 'no-text', 'table', 'equation', 'script'); "
         "null when the CPU engine's reading was kept (a warning says so when a VLM was needed but none can run here)",
     )
+    cpu_agreement: float | None = Field(
+        None,
+        description="model=auto, a page sent to the VLM: its answer against the CPU engine's reading of the page (1 - "
+        "character error rate of the normalised texts, clamped to 0-1); low when the CPU engine misread it, or the VLM did",
+    )
 
 
 class OcrResult(BaseModel):
@@ -75,6 +80,7 @@ class OcrResult(BaseModel):
     )
     engine: str | None = Field(None, description="extra, a one-page input: as pages[].engine")
     route: str | None = Field(None, description="extra, a one-page input: as pages[].route")
+    cpu_agreement: float | None = Field(None, description="extra, a one-page input: as pages[].cpu_agreement")
 
 
 class ChatResult(BaseModel):

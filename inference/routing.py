@@ -152,7 +152,8 @@ def not_routed(route: str, why: str) -> str:
 
 
 def routed(vlm_read: PageRead, cpu_read: PageRead, route: str) -> PageRead:
-    """The page as the VLM read it, its confidence from its log-probability, else its agreement with the CPU engine;
+    """The page as the VLM read it, its confidence from its log-probability, else its agreement with the CPU engine
+    (which it carries as ``cpu_agreement`` either way);
     the CPU engine's reading kept (with a warning) when the VLM failed."""
     if vlm_read.error is not None:
         why = vlm_read.message or "it failed"
@@ -160,12 +161,14 @@ def routed(vlm_read: PageRead, cpu_read: PageRead, route: str) -> PageRead:
         note += " The CPU engine's reading is kept."
         return replace(cpu_read, warnings=[*cpu_read.warnings, note], seconds=cpu_read.seconds + vlm_read.seconds)
     confidence, source = vlm_read.confidence, vlm_read.confidence_source
+    agreed = agreement(vlm_read.text, cpu_read.text)
     if confidence is None:
-        confidence, source = agreement(vlm_read.text, cpu_read.text), "cpu-engine"
+        confidence, source = agreed, "cpu-engine"
     return replace(
         vlm_read,
         seconds=cpu_read.seconds + vlm_read.seconds,
         confidence=confidence,
         confidence_source=source if confidence is not None else None,
         route=route,
+        cpu_agreement=agreed,
     )

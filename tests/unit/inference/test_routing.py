@@ -59,6 +59,7 @@ def test_the_cpu_engine_is_sure_of_a_clean_page_and_unsure_of_a_scribbled_one(ro
 def test_a_clean_page_stays_with_the_cpu_engine(routed):
     result = routed.ocr(clean_page(), "auto")
     assert (result.model, result.engine, result.route, result.confidence_source) == ("auto", "embedded", None, "engine")
+    assert result.cpu_agreement is None
     assert result.confidence > 0.9 and "quick brown fox" in result.text
     assert not result.warnings
 
@@ -72,6 +73,11 @@ def test_a_page_that_needs_it_goes_to_the_vlm(routed, page, route):
     result = routed.ocr(page(), "auto")
     assert (result.model, result.engine, result.route) == ("auto", VLM, route), result
     assert result.confidence_source == "logprob" and 0.0 <= result.confidence <= 1.0, result
+    # the tiny VLM writes noise: it agrees with nothing the CPU engine read (None: the engine read nothing)
+    if route == "table":
+        assert result.cpu_agreement is not None and result.cpu_agreement < 0.5, result
+    else:
+        assert result.cpu_agreement is None, result
 
 
 def test_a_page_the_engine_is_less_sure_of_than_routing_min_confidence_goes_to_the_vlm(routed):
