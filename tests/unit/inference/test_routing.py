@@ -145,3 +145,30 @@ def test_confidences_weigh_lines_by_length_and_agreement_is_one_minus_cer():
     assert agreement("| Hello  World |", "hello world") == 1.0
     assert agreement("hello world", "hello wxrld") == pytest.approx(1 - 1 / 11, abs=1e-4)
     assert agreement("anything", "") is None and agreement("", "abc") == 0.0
+
+
+def test_a_vlm_answers_log_probabilities_are_those_transformers_computes(tiny_build):
+    """The log-probability of each chosen token, kept a step at a time, equals transformers' own
+    compute_transition_scores over the whole generation's scores (which it does not keep by default)."""
+    import torch
+    from transformers import AutoModelForImageTextToText
+
+    from inference.backends.hf.decode import chosen_logprobs
+
+    model = AutoModelForImageTextToText.from_pretrained(tiny_build / "qwen3_vl_tiny").eval()
+    prompt = torch.tensor([[1, 2, 3, 4, 5], [6, 7, 8, 9, 10]])
+    chosen = chosen_logprobs()
+    with torch.inference_mode():
+        out = model.generate(
+            input_ids=prompt,
+            attention_mask=torch.ones_like(prompt),
+            max_new_tokens=6,
+            min_new_tokens=6,
+            do_sample=False,
+            logits_processor=[chosen],
+            output_scores=True,
+            return_dict_in_generate=True,
+        )
+    ours = chosen.per_token(out.sequences[:, prompt.shape[1] :])
+    expected = model.compute_transition_scores(out.sequences, out.scores, normalize_logits=True)
+    assert ours.shape == (2, 6) and torch.allclose(ours, expected, atol=1e-4), (ours, expected)
