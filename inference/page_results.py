@@ -118,6 +118,7 @@ def batch_result(files: Sequence[FileInfo], reads: Sequence[PageRead], model_id:
                 error=error,
                 image_size=list(file_reads[0].size) if file_reads else None,
                 pages=page_results(file_reads) if info.multipage else None,
+                **(page_confidence(file_reads[0]) if file_reads and not info.multipage else {}),
             )
         )
     ok = sum(r.status == "success" for r in results)

@@ -104,6 +104,13 @@ class BatchItem(BaseModel):
     error: str | None = None
     image_size: list[int] | None = None
     pages: list[PageResult] | None = Field(None, description="documents only: each page read")
+    confidence: float | None = Field(None, description="a one-page file: as pages[].confidence")
+    confidence_source: Literal["engine", "logprob", "cpu-engine"] | None = Field(
+        None, description="a one-page file: as pages[].confidence_source"
+    )
+    engine: str | None = Field(None, description="a one-page file: as pages[].engine")
+    route: str | None = Field(None, description="a one-page file: as pages[].route")
+    cpu_agreement: float | None = Field(None, description="a one-page file: as pages[].cpu_agreement")
 
 
 class BatchResult(BaseModel):

@@ -102,14 +102,16 @@ def test_a_document_says_for_each_page_who_read_it_and_why_and_a_job_keeps_it(ro
     assert all(isinstance(p["confidence"], float) for p in result["pages"])
     batch = routed.batch_ocr([("doc.tiff", pdf), ("clean.png", encode(clean_page()))], "auto").model_dump(mode="json")
     assert batch["model"] == "auto" and said(batch["results"][0]["pages"]) == expected
-    job = routed.submit_job([("doc.tiff", pdf)], "auto")
+    assert said([batch["results"][1]]) == expected[:1]  # a one-page file says it beside its text
+    job = routed.submit_job([("doc.tiff", pdf), ("table.png", encode(invoice()))], "auto")
     assert job.model == "auto"
     deadline = time.monotonic() + 120
     while routed.job(job.id).state not in ("done", "failed") and time.monotonic() < deadline:
         time.sleep(0.1)
     assert routed.job(job.id).state == "done"
-    pages = routed.job_result(job.id).model_dump(mode="json")["results"][0]["pages"]
-    assert said(pages) == expected
+    results = routed.job_result(job.id).model_dump(mode="json")["results"]
+    pages = results[0]["pages"]
+    assert said(pages) == expected and said([results[1]]) == expected[1:]
     assert pages[0]["confidence"] == result["pages"][0]["confidence"] and isinstance(pages[1]["confidence"], float)
 
 
