@@ -174,3 +174,17 @@ def test_a_vlm_answers_log_probabilities_are_those_transformers_computes(tiny_bu
     ours = chosen.per_token(out.sequences[:, prompt.shape[1] :])
     expected = model.compute_transition_scores(out.sequences, out.scores, normalize_logits=True)
     assert ours.shape == (2, 6) and torch.allclose(ours, expected, atol=1e-4), (ours, expected)
+
+
+def test_lines_in_a_script_no_cpu_engine_reads_send_the_page_to_the_vlm():
+    """The embedded engine's warning for such lines is what routing looks for (the two must keep agreeing)."""
+    from inference.backends.ocr.embedded import unread_warning
+    from inference.page_results import PageRead
+    from inference.routing import reason
+
+    box = [[0, 0], [1, 0], [1, 1], [0, 1]]
+    warnings: list[str] = []
+    unread_warning([OcrLine(text="Npnbet", box=box, confidence=0.99)], None, warnings)
+    read = PageRead(0, 1, (100, 100), "ocr", text="Npnbet", warnings=warnings, confidence=0.99)
+    assert reason(read, RoutingSettings()) == "script"
+    assert reason(PageRead(0, 1, (100, 100), "ocr", text="Hello", confidence=0.99), RoutingSettings()) is None
