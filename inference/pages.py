@@ -273,6 +273,9 @@ class Pages:
         except Overloaded:
             read.warnings.append(routing.not_routed(route, f"the queue of {request.vlm.id} is full"))
             return None
+        except ChatVLMError as exc:  # it cannot take the page (unloaded, failed to load...): the CPU's reading stands
+            read.warnings.append(routing.not_routed(route, f"{request.vlm.id} could not take it ({redact_paths(str(exc))})"))
+            return None
         read.route = route
         return ticket
 
