@@ -19,6 +19,10 @@ from inference.errors import BadInput
 T = TypeVar("T")
 
 MODEL = "Model id from GET /models; the server's default when omitted."
+OCR_MODEL = (
+    "Model id from GET /models, or auto: each page read by the CPU engine, and by a vision-language model only when it "
+    "needs one (each page says which read it: engine, route, confidence); the server's default when omitted."
+)
 LANGUAGE = "Language hint, e.g. en, ru, en+ru."
 PAGES = "Pages of a PDF or multi-page TIFF to read, e.g. 1-3,5 (default: all)."
 FORCE_OCR = "true: OCR every PDF page, even one whose text layer is good (default false: the text layer is used)."
@@ -83,11 +87,11 @@ async def ocr_format(
 
 async def ocr_params(
     request: Request,
-    model_query: Annotated[str | None, Query(alias="model", description=MODEL, examples=["embedded"])] = None,
+    model_query: Annotated[str | None, Query(alias="model", description=OCR_MODEL, examples=["embedded"])] = None,
     language_query: Annotated[str | None, Query(alias="language", description=LANGUAGE, examples=["en"])] = None,
     pages_query: Annotated[str | None, Query(alias="pages", description=PAGES, max_length=200, examples=["1-3,5"])] = None,
     force_ocr_query: Annotated[Flag | None, Query(alias="force_ocr", description=FORCE_OCR, examples=[False])] = None,
-    model_form: Annotated[str | None, Form(alias="model", description=MODEL, examples=["embedded"])] = None,
+    model_form: Annotated[str | None, Form(alias="model", description=OCR_MODEL, examples=["embedded"])] = None,
     language_form: Annotated[str | None, Form(alias="language", description=LANGUAGE, examples=["en"])] = None,
     pages_form: Annotated[str | None, Form(alias="pages", description=PAGES, max_length=200, examples=["1-3,5"])] = None,
     force_ocr_form: Annotated[Flag | None, Form(alias="force_ocr", description=FORCE_OCR, examples=[False])] = None,

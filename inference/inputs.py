@@ -7,9 +7,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from . import image_urls, images, languages
+from . import image_urls, images, languages, routing
 from .catalog import Catalog, ModelHandle
 from .errors import BadInput
+from .routing_settings import RoutingSettings
 from .settings import Settings
 from .values import ChatMessage, ChatParams, ChatWork, with_image
 
@@ -22,6 +23,14 @@ class OcrRequest:
     language: languages.Language | None = None
     pages: str | None = None  # which pages, e.g. "1-3,5" (checked against each file when it is opened)
     force_ocr: bool = False  # read a page with a good text layer through the model anyway
+    routing: RoutingSettings | None = None  # model=auto: ``model`` is the CPU engine, pages it needs go to ``vlm``
+    vlm: ModelHandle | None = None  # (None: none can run here; ``no_vlm`` says why)
+    no_vlm: str = ""
+
+    @property
+    def model_id(self) -> str:
+        """The model as the request named it (``auto`` when routed)."""
+        return routing.AUTO if self.routing is not None else self.model.id
 
 
 @dataclass(frozen=True)
@@ -38,16 +47,30 @@ class ChatRequest:
         return self.messages[-1].content
 
 
+def auto_request(catalog: Catalog, language: str | None, pages: str | None = None, force_ocr: bool = False) -> OcrRequest:
+    """``model=auto``: every page read by the CPU engine, those that need it by the VLM (see inference/routing.py)."""
+    settings = catalog.settings.routing
+    cpu = routing.cpu_engine(catalog, settings)
+    vlm, why = routing.vlm(catalog, settings)
+    return OcrRequest(cpu, languages.parse(language), pages, force_ocr, settings, vlm, why)
+
+
 class Inputs:
     """Parses and checks requests against the server's limits and the catalogue."""
 
     def __init__(self, catalog: Catalog, settings: Settings):
         self.catalog = catalog
         self.settings = settings
+        routing.check(catalog, settings.routing)
 
     def ocr(self, model: str | None, language: str | None, pages: str | None = None, force_ocr: bool = False) -> OcrRequest:
+        if routing.wanted(self.catalog, self.settings.routing, model, self.settings.defaults.ocr_model):
+            return self.auto(language, pages, force_ocr)
         handle = self.catalog.resolve("ocr", model)
         return OcrRequest(handle, languages.parse(language), pages, force_ocr)
+
+    def auto(self, language: str | None, pages: str | None = None, force_ocr: bool = False) -> OcrRequest:
+        return auto_request(self.catalog, language, pages, force_ocr)
 
     def batch(
         self, files: Sequence[object], model: str | None, language: str | None, pages: str | None = None, force_ocr: bool = False

@@ -141,6 +141,11 @@ def dump_read(read: PageRead) -> str:
             "warnings": read.warnings,
             "error": read.message,
             "blocks": [block.model_dump() for block in read.blocks],
+            "confidence": read.confidence,
+            "confidence_source": read.confidence_source,
+            "engine": read.engine,
+            "route": read.route,
+            "cpu_agreement": read.cpu_agreement,
         }
     )
 
@@ -158,6 +163,11 @@ def load_read(idx: int, page: int, text: str) -> PageRead:
         r["warnings"],
         error=ChatVLMError(r["error"]) if r["error"] else None,
         blocks=[Block(**block) for block in r.get("blocks", [])],
+        confidence=r.get("confidence"),
+        confidence_source=r.get("confidence_source"),
+        engine=r.get("engine"),
+        route=r.get("route"),
+        cpu_agreement=r.get("cpu_agreement"),
     )
 
 

@@ -17,12 +17,12 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from . import languages
+from . import languages, routing
 from .cancel import CancelToken, Deadline
 from .catalog import Catalog
 from .documents import Document
 from .errors import Cancelled, ChatVLMError, ModelUnavailable, Overloaded, UnknownModel, redact_paths
-from .inputs import OcrRequest
+from .inputs import OcrRequest, auto_request
 from .job_store import JobRecord, JobStore, Opened
 from .page_results import PageRead
 from .pages import Pages
@@ -118,6 +118,8 @@ class JobWork:
         self.docs = DocCache()
 
     def request(self, job: JobRecord) -> OcrRequest:
+        if job.model == routing.AUTO:  # model=auto: its pages routed as they are read (as /ocr's are)
+            return auto_request(self.catalog, job.language, job.pages, job.force_ocr)
         return OcrRequest(self.catalog.handle(job.model), languages.parse(job.language), job.pages, job.force_ocr)
 
     def failing_job(self, job: JobRecord) -> OcrRequest | None:

@@ -174,7 +174,7 @@ class Jobs:
                 )
         job_id = uuid.uuid4().hex
         rank = PRIORITIES.index(priority)
-        model_id = request.model.id
+        model_id = request.model_id  # 'auto' when routed: each page is routed when it is read
         self._db(
             lambda: self.store.add(job_id, owner, model_id, language, pages, force_ocr, kept, rank, caller, estimate, callback)
         )

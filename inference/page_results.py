@@ -26,6 +26,11 @@ class PageRead:
     warnings: list[str] = field(default_factory=list)
     error: BaseException | None = None
     blocks: list[Block] = field(default_factory=list)
+    confidence: float | None = None  # 0-1 (see PageResult.confidence)
+    confidence_source: str | None = None  # engine, logprob or cpu-engine
+    engine: str | None = None  # the model that read the page (None: the request's model, or its text layer)
+    route: str | None = None  # why model=auto sent the page to a VLM
+    cpu_agreement: float | None = None  # a routed page: the VLM's text against the CPU engine's (1 - CER)
 
     @property
     def message(self) -> str | None:
@@ -68,9 +73,21 @@ def page_results(reads: Sequence[PageRead]) -> list[PageResult]:
             blocks=page_blocks,
             warnings=r.warnings,
             error=r.message,
+            **page_confidence(r),
         )
         for r, page_blocks in zip(reads, blocks, strict=True)
     ]
+
+
+def page_confidence(read: PageRead) -> dict:
+    """The fields of a result that say how a page was read and how sure that reading is."""
+    return {
+        "confidence": read.confidence,
+        "confidence_source": read.confidence_source,
+        "engine": read.engine,
+        "route": read.route,
+        "cpu_agreement": read.cpu_agreement,
+    }
 
 
 def batch_result(files: Sequence[FileInfo], reads: Sequence[PageRead], model_id: str, seconds: float) -> BatchResult:
@@ -101,6 +118,7 @@ def batch_result(files: Sequence[FileInfo], reads: Sequence[PageRead], model_id:
                 error=error,
                 image_size=list(file_reads[0].size) if file_reads else None,
                 pages=page_results(file_reads) if info.multipage else None,
+                **(page_confidence(file_reads[0]) if file_reads and not info.multipage else {}),
             )
         )
     ok = sum(r.status == "success" for r in results)

@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, wait
 
-from . import documents, images
+from . import documents, images, routing
 from .cancel import CancelToken, Deadline
 from .catalog import ModelHandle
 from .documents import DocPage, Document
@@ -23,7 +23,7 @@ from .errors import Cancelled, ChatVLMError, Overloaded, redact_paths
 from .images import ImageSource
 from .inputs import OcrRequest
 from .manager import ModelManager
-from .page_results import FileInfo, PageRead, batch_result, page_results
+from .page_results import FileInfo, PageRead, batch_result, page_confidence, page_results
 from .results import BatchResult, OcrResult
 from .settings import LimitSettings
 from .text_layer_pages import structure_wanted, text_layer_reads
@@ -109,12 +109,13 @@ class Pages:
         reads = sorted(reads, key=lambda r: order[r.page])
         return OcrResult(
             text="\n\n".join(r.text for r in reads if r.text).strip(),
-            model=request.model.id,
+            model=request.model_id,
             processing_time=round(time.perf_counter() - started, 4),
             image_size=list(doc.pages[0].size),
             language=request.language.text if request.language else None,
             lines=[] if doc.multipage else reads[0].lines,
             blocks=[] if doc.multipage else reads[0].blocks,
+            **({} if doc.multipage else page_confidence(reads[0])),
             warnings=list(dict.fromkeys(w for r in reads for w in r.warnings)),
             pages=page_results(reads) if doc.multipage else None,
         )
@@ -151,7 +152,7 @@ class Pages:
             raise Cancelled("The batch was cancelled before it finished.")
         for read in reads:
             read.doc = present[read.doc]  # the file's place in the batch
-        return batch_result(infos, reads, request.model.id, time.perf_counter() - started)
+        return batch_result(infos, reads, request.model_id, time.perf_counter() - started)
 
     # ---- reading -----------------------------------------------------------------------------------
     def read(
@@ -188,7 +189,7 @@ class Pages:
                     layer.append((d, page))
         for read in text_layer_reads(layer, structure_wanted(model)):
             finished(read)
-        inflight: dict = {}  # future -> (doc, page, ticket, started)
+        inflight: dict = {}  # future -> (doc, page, ticket, started, work kept for the VLM, the CPU engine's read)
         started_any = False  # whether a page of this request was admitted
         rendered: dict[int, OcrWork] = {}  # a page rendered but not yet admitted (the queue was full)
         try:
@@ -222,27 +223,61 @@ class Pages:
                     started_any = True
                     todo.popleft()
                     page.size = work.image.size  # as rendered
-                    inflight[ticket.future] = (d, page, ticket, started)
+                    inflight[ticket.future] = (d, page, ticket, started, work if request.routing else None, None)
                 if stop_on_error and any(r.error is not None for r in reads):
                     return reads
                 if not inflight:
                     continue
-                soonest = min(ticket.deadline.remaining() for _, _, ticket, _ in inflight.values())
+                soonest = min(entry[2].deadline.remaining() for entry in inflight.values())
                 done, _ = wait(list(inflight), timeout=soonest, return_when=FIRST_COMPLETED)
                 if cancel is not None and cancel.cancelled:  # what ended now ended because of the cancel
                     raise Cancelled("The request was cancelled before it finished.")
                 if not done:  # a deadline passed: what waits is dropped, what runs is stopped
-                    for future, (_, _, ticket, _) in inflight.items():
+                    for future, (_, _, ticket, *_) in inflight.items():
                         if ticket.deadline.expired():
                             ticket.expire()
                             done.add(future)
                 for future in done:
-                    d, page, ticket, started = inflight.pop(future)
-                    finished(_page_read(d, page, ticket, started))
+                    d, page, ticket, started, work, cpu_read = inflight.pop(future)
+                    engine = model.id if cpu_read is None or request.vlm is None else request.vlm.id
+                    read = _page_read(d, page, ticket, started, engine)
+                    if cpu_read is not None:  # the VLM's reading of a page routed to it
+                        finished(routing.routed(read, cpu_read, cpu_read.route or ""))
+                    elif work is None or read.error is not None:
+                        finished(read)
+                    else:  # model=auto: the CPU engine's reading, kept or sent on
+                        vlm_ticket = self.route(request, read, work, ticket.deadline, cancel, background)
+                        if vlm_ticket is None:
+                            finished(read)
+                        else:
+                            inflight[vlm_ticket.future] = (d, page, vlm_ticket, time.perf_counter(), None, read)
             return reads
         finally:
-            for _, _, ticket, _ in inflight.values():  # what is still in flight when this ends early is stopped
+            for _, _, ticket, *_ in inflight.values():  # what is still in flight when this ends early is stopped
                 ticket.cancel()
+
+    def route(
+        self, request: OcrRequest, read: PageRead, work: OcrWork, deadline: Deadline, cancel: CancelToken | None, background: bool
+    ) -> Ticket | None:
+        """model=auto: the page submitted to the VLM when it needs it (its ticket), else None (the CPU engine's reading
+        kept, with a warning when a VLM was needed and none can run here or its queue is full)."""
+        assert request.routing is not None
+        route = routing.reason(read, request.routing)
+        if route is None:
+            return None
+        if request.vlm is None:
+            read.warnings.append(routing.not_routed(route, request.no_vlm))
+            return None
+        try:
+            [ticket] = self.manager.submit(request.vlm, [work], deadline, cancel=cancel, background=background)
+        except Overloaded:
+            read.warnings.append(routing.not_routed(route, f"the queue of {request.vlm.id} is full"))
+            return None
+        except ChatVLMError as exc:  # it cannot take the page (unloaded, failed to load...): the CPU's reading stands
+            read.warnings.append(routing.not_routed(route, f"{request.vlm.id} could not take it ({redact_paths(str(exc))})"))
+            return None
+        read.route = route
+        return ticket
 
 
 def close_all(docs: Sequence[Document | None]) -> None:
@@ -251,16 +286,17 @@ def close_all(docs: Sequence[Document | None]) -> None:
             doc.close()
 
 
-def _page_read(d: int, page: DocPage, ticket: Ticket, started: float) -> PageRead:
+def _page_read(d: int, page: DocPage, ticket: Ticket, started: float, engine: str) -> PageRead:
     seconds = time.perf_counter() - started
     try:
         output = ticket.future.result(timeout=5)
     except ChatVLMError as exc:
-        return PageRead(d, page.number, page.size, "ocr", seconds, error=exc)
+        return PageRead(d, page.number, page.size, "ocr", seconds, error=exc, engine=engine)
     except Exception as exc:
         log.error("page %d failed", page.number, exc_info=exc)
-        return PageRead(d, page.number, page.size, "ocr", seconds, error=exc)
+        return PageRead(d, page.number, page.size, "ocr", seconds, error=exc, engine=engine)
     assert isinstance(output, OcrOutput)
+    confidence, source = routing.output_confidence(output)
     return PageRead(
         d,
         page.number,
@@ -271,4 +307,7 @@ def _page_read(d: int, page: DocPage, ticket: Ticket, started: float) -> PageRea
         lines=output.lines,
         warnings=output.warnings,
         blocks=output.blocks,
+        confidence=confidence,
+        confidence_source=source,
+        engine=engine,
     )

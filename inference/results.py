@@ -31,6 +31,29 @@ class PageResult(BaseModel):
     )
     warnings: list[str] = Field(default_factory=list)
     error: str | None = Field(None, description="why this page could not be read (the others still are)")
+    confidence: float | None = Field(
+        None,
+        description="how sure the reading of this page is, 0-1 (null: not measured, e.g. a page read from its text layer); "
+        "confidence_source says how it was measured",
+    )
+    confidence_source: Literal["engine", "logprob", "cpu-engine"] | None = Field(
+        None,
+        description="'engine': the CPU engine's own line confidences, weighted by the lines' lengths; 'logprob': a "
+        "vision-language model's answer, exp of the mean log-probability of its tokens; 'cpu-engine': a VLM's answer "
+        "compared with the CPU engine's reading of the same page (1 - character error rate of the normalised texts, "
+        "clamped to 0-1)",
+    )
+    engine: str | None = Field(None, description="the model that read this page (model=auto: the CPU engine or the VLM)")
+    route: str | None = Field(
+        None,
+        description="model=auto: why the page went to the VLM ('low-confidence', 'no-text', 'table', 'equation', 'script'); "
+        "null when the CPU engine's reading was kept (a warning says so when a VLM was needed but none can run here)",
+    )
+    cpu_agreement: float | None = Field(
+        None,
+        description="model=auto, a page sent to the VLM: its answer against the CPU engine's reading of the page (1 - "
+        "character error rate of the normalised texts, clamped to 0-1); low when the CPU engine misread it, or the VLM did",
+    )
 
 
 class OcrResult(BaseModel):
@@ -51,6 +74,13 @@ class OcrResult(BaseModel):
     pages: list[PageResult] | None = Field(
         None, description="extra, documents only (PDF, multi-page TIFF): each page read, in the order chosen"
     )
+    confidence: float | None = Field(None, description="extra, a one-page input: as pages[].confidence")
+    confidence_source: Literal["engine", "logprob", "cpu-engine"] | None = Field(
+        None, description="extra, a one-page input: as pages[].confidence_source"
+    )
+    engine: str | None = Field(None, description="extra, a one-page input: as pages[].engine")
+    route: str | None = Field(None, description="extra, a one-page input: as pages[].route")
+    cpu_agreement: float | None = Field(None, description="extra, a one-page input: as pages[].cpu_agreement")
 
 
 class ChatResult(BaseModel):
@@ -74,6 +104,13 @@ class BatchItem(BaseModel):
     error: str | None = None
     image_size: list[int] | None = None
     pages: list[PageResult] | None = Field(None, description="documents only: each page read")
+    confidence: float | None = Field(None, description="a one-page file: as pages[].confidence")
+    confidence_source: Literal["engine", "logprob", "cpu-engine"] | None = Field(
+        None, description="a one-page file: as pages[].confidence_source"
+    )
+    engine: str | None = Field(None, description="a one-page file: as pages[].engine")
+    route: str | None = Field(None, description="a one-page file: as pages[].route")
+    cpu_agreement: float | None = Field(None, description="a one-page file: as pages[].cpu_agreement")
 
 
 class BatchResult(BaseModel):

@@ -1,17 +1,15 @@
 """One settings object, read from config.yaml and validated at start-up.
 
-Environment variables override only what a host decides: which config file
-(``CHATVLM_CONFIG``), the port (``PORT`` or ``GRADIO_SERVER_PORT``; 7860 on a Hugging
-Face Space, recognised by its ``SPACE_ID``), the interface (``CHATVLM_HOST`` or ``GRADIO_SERVER_NAME``; 0.0.0.0 on
-a Space), the Host names it answers to (``CHATVLM_ALLOWED_HOSTS``; a Space's own ``SPACE_HOST`` always), the proxies
-whose forwarded headers it trusts (``CHATVLM_TRUSTED_PROXIES``), the default models
-(``CHATVLM_OCR_MODEL``, ``CHATVLM_CHAT_MODEL``) and the models loaded at start-up
-(``CHATVLM_PRELOAD``, comma-separated ids), each model's wait-queue bound (``CHATVLM_MAX_QUEUE``), and the
-secrets and policies of an exposed server: API keys (``CHATVLM_API_KEYS``, comma-separated ``role:key``), the rate
-limit (``CHATVLM_RATE_LIMIT``, e.g. ``60/minute``), unfinished jobs per key (``CHATVLM_MAX_JOBS_PER_KEY``) and
-the origins allowed to call it from a browser (``CHATVLM_ALLOWED_ORIGINS``, comma-separated), the secret that signs
-sign-ins (``CHATVLM_SESSION_SECRET``), and where jobs go past one process (``CHATVLM_BROKER_URL``,
-``CHATVLM_DATABASE_URL``).
+Environment variables override only what a host decides: which config file (``CHATVLM_CONFIG``), the port (``PORT`` or
+``GRADIO_SERVER_PORT``; 7860 on a Hugging Face Space, recognised by its ``SPACE_ID``), the interface (``CHATVLM_HOST``
+or ``GRADIO_SERVER_NAME``; 0.0.0.0 on a Space), the Host names it answers to (``CHATVLM_ALLOWED_HOSTS``; a Space's own
+``SPACE_HOST`` always), the proxies whose forwarded headers it trusts (``CHATVLM_TRUSTED_PROXIES``), the default models
+(``CHATVLM_OCR_MODEL``, ``CHATVLM_CHAT_MODEL``) and the models loaded at start-up (``CHATVLM_PRELOAD``, comma-separated
+ids), each model's wait-queue bound (``CHATVLM_MAX_QUEUE``), and the secrets and policies of an exposed server: API keys
+(``CHATVLM_API_KEYS``, comma-separated ``role:key``), the rate limit (``CHATVLM_RATE_LIMIT``, e.g. ``60/minute``),
+unfinished jobs per key (``CHATVLM_MAX_JOBS_PER_KEY``) and the origins allowed to call it from a browser
+(``CHATVLM_ALLOWED_ORIGINS``, comma-separated), the secret that signs sign-ins (``CHATVLM_SESSION_SECRET``), and where
+jobs go past one process (``CHATVLM_BROKER_URL``, ``CHATVLM_DATABASE_URL``).
 """
 
 from __future__ import annotations
@@ -25,6 +23,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import ConfigError
+from .routing_settings import RoutingSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = ROOT / "config.yaml"
@@ -253,6 +252,7 @@ class Settings(_Strict):
     auth: AuthSettings = AuthSettings()
     defaults: DefaultSettings = DefaultSettings()
     jobs: JobSettings = JobSettings()
+    routing: RoutingSettings = RoutingSettings()
     models: list[ModelSpec] = Field(min_length=1)
     config_path: Path | None = None
 

@@ -42,6 +42,8 @@ class OcrOutput:
     warnings: list[str] = field(default_factory=list)  # what the user should know, e.g. a missing language pack
     completion_tokens: int = 0  # tokens a vision-language model generated for it (0 for the OCR engines)
     blocks: list[Block] = field(default_factory=list)  # the page's structure in reading order, when the engine finds it
+    confidence: float | None = None  # 0-1, how sure the engine is of this page (see PageResult.confidence)
+    confidence_source: str | None = None  # how that was measured: "logprob" for a VLM's answer
 
 
 @dataclass

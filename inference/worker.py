@@ -25,6 +25,7 @@ from .celery_jobs import OPEN_TASK, READ_TASK, CeleryQueue, open_queue_name, que
 from .errors import Cancelled, ConfigError, Overloaded
 from .job_store import RUNNING, JobStore
 from .job_work import JobWork, worker_name
+from .routing import AUTO
 from .service import InferenceService
 from .settings import Settings, load_settings
 
@@ -127,7 +128,8 @@ def build(settings: Settings, models: list[str], name: str) -> tuple[Any, Infere
     _every(settings.jobs.sweep_s, sender.sweep, stop, "sweep")
     _every(POLL_S, Deliverer(store, settings.jobs).deliver_due, stop, "callbacks")  # signed webhooks of ended jobs
     for model in models:
-        service.catalog.handle(model)  # an unknown id stops the worker at start, with the id named
+        if model != AUTO:
+            service.catalog.handle(model)  # an unknown id stops the worker at start, with the id named
     return app, service, stop
 
 
@@ -145,10 +147,11 @@ def main(argv: list[str] | None = None) -> int:
                 "A worker needs jobs.broker_url and jobs.database_url (or CHATVLM_BROKER_URL and CHATVLM_DATABASE_URL); "
                 "without them `python app.py` reads its jobs itself."
             )
-        models = [m.strip() for m in args.models.split(",") if m.strip()] if args.models else [m.id for m in settings.models]
+        every = [m.id for m in settings.models] + [AUTO]  # model=auto's jobs have their own queue
+        models = [m.strip() for m in args.models.split(",") if m.strip()] if args.models else every
         name = args.name or worker_name()
         if args.models:  # the models it was told to serve load now, not at their first page
-            settings.server.preload = models
+            settings.server.preload = [m for m in models if m != AUTO]
         app, service, stop = build(settings, models, name)
         service.preload()
     except (ConfigError, Exception) as exc:

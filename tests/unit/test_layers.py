@@ -25,6 +25,7 @@ TOP = ("inference", "api", "ui", "app", "assembly")  # the packages (and the top
 # repetition across pages) build it.
 KERNEL = [
     "settings",
+    "routing_settings",
     "errors",
     "values",
     "blocks",

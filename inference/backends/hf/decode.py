@@ -5,6 +5,7 @@ when it was cut)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +23,34 @@ class Row:
     finish_reason: str
     prompt_tokens: int
     completion_tokens: int
+    logprob: float | None = None  # the mean log-probability of the answer's tokens (as kept), when measured
+
+
+def chosen_logprobs() -> Any:
+    """A logits processor that keeps each step's log-probabilities only long enough to read the chosen token's (the
+    next step's last input id): an answer's confidence for the price of a log-softmax a step. It sits before the
+    sampling warpers, so what it reads is the model's own distribution. ``per_token(new_tokens)``: [rows, steps]."""
+    import torch
+    from transformers import LogitsProcessor
+
+    class Chosen(LogitsProcessor):
+        def __init__(self) -> None:
+            self.last: Any = None
+            self.steps: list[Any] = []
+
+        def __call__(self, input_ids: Any, scores: Any) -> Any:
+            if self.last is not None:
+                self.steps.append(self.last.gather(1, input_ids[:, -1:]).squeeze(1))
+            self.last = torch.log_softmax(scores.float(), dim=-1)
+            return scores
+
+        def per_token(self, tokens: Any) -> Any:
+            if self.last is not None and tokens.shape[1] > len(self.steps):
+                self.steps.append(self.last.gather(1, tokens[:, len(self.steps) : len(self.steps) + 1]).squeeze(1))
+            self.last = None
+            return torch.stack(self.steps, dim=1).cpu() if self.steps else None
+
+    return Chosen()
 
 
 def cut_at_stop(text: str, stop: tuple[str, ...]) -> str:
@@ -45,9 +74,10 @@ def rows(
     ends: set[int],
     decode: Callable[[Any], list[str]],
     options: RepetitionOptions,
+    logprobs: Any = None,
 ) -> list[Row]:
     """Each row's answer, cut at its own max_tokens, at its first end token, and after the first copy of a
-    repetition that ends it."""
+    repetition that ends it; ``logprobs`` ([rows, steps], when measured): each row's mean over the tokens kept."""
     answers = []
     for i, limit in enumerate(limits):
         ids = tokens[i, :limit].tolist()
@@ -61,7 +91,9 @@ def rows(
         prompt = int(inputs["attention_mask"][i].sum()) if "attention_mask" in inputs else 0
         text = decode([ids])[0]
         cut = cut_at_stop(text, stop)
-        answers.append(Row(cut, "stop" if cut != text else reason, prompt, generated))
+        kept = logprobs[i, : len(ids)] if logprobs is not None and ids else None
+        mean = float(kept.mean()) if kept is not None and len(kept) else None
+        answers.append(Row(cut, "stop" if cut != text else reason, prompt, generated, mean))
     return answers
 
 
@@ -81,4 +113,12 @@ def output(work: Work, row: Row, ocr_text: Callable[[str], str]) -> Output:
             warnings=warnings,
         )
     text, blocks = page_structure(ocr_text(row.text), work.image.size)  # Markdown, or grounding blocks with boxes
-    return OcrOutput(text=text, warnings=warnings, completion_tokens=row.completion_tokens, blocks=blocks)
+    confidence = None if row.logprob is None else min(1.0, max(0.0, math.exp(row.logprob)))
+    return OcrOutput(
+        text=text,
+        warnings=warnings,
+        completion_tokens=row.completion_tokens,
+        blocks=blocks,
+        confidence=confidence,
+        confidence_source="logprob" if confidence is not None else None,
+    )

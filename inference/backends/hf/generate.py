@@ -22,7 +22,7 @@ from ...settings import ModelSpec
 from ...values import ChatMessage, ChatOutput, ChatParams, ChatWork, OcrWork, Output, Work, with_image
 from ..base import Backend, Stop
 from ..prompts import RETRY_REASONS, retry_note
-from .decode import Row, end_tokens, output, rows
+from .decode import Row, chosen_logprobs, end_tokens, output, rows
 from .fast_path import WARM_UP_PAGE, FastPath, batch_buckets, token_bucket
 from .repetition import repetition_stop
 from .setup import (
@@ -215,8 +215,10 @@ class HfBackend(Backend):
         inputs = self.batch_inputs(requests)
         longest = max(r.params.max_tokens for r in requests)
         params = replace(requests[0].params, max_tokens=token_bucket(longest) if self.options.fast_path else longest)
-        tokens = self.generate(inputs, params, stops=stops, **self.generate_extra())
-        return self.rows(inputs, tokens, [r.params.max_tokens for r in requests[:count]], params.stop)
+        chosen = chosen_logprobs()  # each answer's mean token log-probability: an OCR page's confidence
+        tokens = self.generate(inputs, params, stops=stops, logits_processor=[chosen], **self.generate_extra())
+        limits = [r.params.max_tokens for r in requests[:count]]
+        return self.rows(inputs, tokens, limits, params.stop, chosen.per_token(tokens))
 
     def stream(self, work: ChatWork, emit: Callable[[str], None], stop: Stop) -> ChatOutput:
         """One chat answer, each new piece of text handed to ``emit`` as it is generated."""
@@ -274,9 +276,10 @@ class HfBackend(Backend):
             output = self.model.generate(**inputs, **self.generation_kwargs(params), stopping_criteria=criteria, **extra)
         return output[:, inputs["input_ids"].shape[1] :]
 
-    def rows(self, inputs: Any, tokens: Any, limits: list[int], stop: tuple[str, ...] = ()) -> list[Row]:
+    def rows(self, inputs: Any, tokens: Any, limits: list[int], stop: tuple[str, ...] = (), logprobs: Any = None) -> list[Row]:
         """Each row's answer (``decode.rows``)."""
-        return rows(inputs, tokens, limits, stop, end_tokens(self.model.generation_config), self.decode, self.options)
+        ends = end_tokens(self.model.generation_config)
+        return rows(inputs, tokens, limits, stop, ends, self.decode, self.options, logprobs)
 
     def decode(self, tokens: Any) -> list[str]:
         return self.processor.batch_decode(tokens, skip_special_tokens=True)
