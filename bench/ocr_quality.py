@@ -11,10 +11,13 @@ layouts, clean and scanned; per layout), and the count of CJK characters each en
 English pages. Pages are read two ways by each engine: one page at a time (default_one: the default
 alone, sharing a page's lines out to the idle cores; tesseract: Tesseract (eng) on one core), which is
 the time a user waits for a page; and as a batch with every core busy (default; tess_all: one
-Tesseract per core), which is the throughput. On the same pages, the structure: tables scored by cell-adjacency
+Tesseract per core), which is the throughput; the default also reads them as ONE document (default_doc: a multi-page
+TIFF of the pages, as /ocr reads it), where running headers and footers are also found by their repetition across
+the pages. On the same pages, the structure: tables scored by cell-adjacency
 tests (olmOCR-Bench's kind) and running headers, footers and page numbers by their absence from the Markdown
 (bench/structure_scoring.py); and the table reader alone on the truth's table boxes. Ends with a one-line
-key=value summary (pages_* for pages; pages_table and pages_absent: the default's structure).
+key=value summary (pages_* for pages; pages_table and pages_absent: the default's structure, a page alone;
+pages_absent_doc: the pages read as one document).
 """
 
 from __future__ import annotations
@@ -47,23 +50,31 @@ def load_set(folder: Path, limit: int | None) -> list[dict]:
     return items[:limit] if limit else items
 
 
+def default_service(overrides: dict[str, str], files: int = 1):
+    """The service with the default model loaded (its options overridden), taking batches and documents of ``files``."""
+    import yaml
+
+    from inference import InferenceService, load_settings
+
+    settings = load_settings(ROOT / "config.yaml", env={})
+    settings.limits.max_batch_files = max(settings.limits.max_batch_files, files)
+    settings.limits.max_pages = max(settings.limits.max_pages, files)
+    settings.limits.request_timeout_s = max(settings.limits.request_timeout_s, 60.0 * files)
+    model = InferenceService(settings).default_model("ocr")
+    spec = next(m for m in settings.models if m.id == model)
+    spec.options.update({key: yaml.safe_load(value) for key, value in overrides.items()})
+    service = InferenceService(settings)
+    service.load_model(model)
+    return service, model
+
+
 def product_default(
     items: list[dict], overrides: dict[str, str], one_at_a_time: bool = False, keep: dict | None = None
 ) -> tuple[list[str], float]:
     """The default model as the server runs it: a batch (as many images at once as it has engines), or one image
     after another (``one_at_a_time``: each image alone, its lines shared out to the idle engines; each image's whole
     result kept in ``keep`` by path, for the structure scores)."""
-    import yaml
-
-    from inference import InferenceService, load_settings
-
-    settings = load_settings(ROOT / "config.yaml", env={})
-    settings.limits.max_batch_files = max(settings.limits.max_batch_files, len(items))
-    model = InferenceService(settings).default_model("ocr")
-    spec = next(m for m in settings.models if m.id == model)
-    spec.options.update({key: yaml.safe_load(value) for key, value in overrides.items()})
-    service = InferenceService(settings)
-    service.load_model(model)
+    service, model = default_service(overrides, len(items))
     if one_at_a_time:
 
         def read(path: Path) -> str:
@@ -77,6 +88,26 @@ def product_default(
     result = service.batch_ocr([(item["id"], item["path"]) for item in items], model)
     elapsed = time.perf_counter() - started
     return [r.text if r.status == "success" else "" for r in result.results], elapsed
+
+
+def product_document(items: list[dict], overrides: dict[str, str], keep: dict) -> tuple[list[str], float]:
+    """The default model on the items' images as ONE document (a multi-page TIFF, lossless, through the service as
+    /ocr reads it): its pages' texts; the whole result kept in ``keep["document"]`` (running headers, footers and page
+    numbers are then also found by their repetition across the pages)."""
+    from PIL import Image
+
+    service, model = default_service(overrides, len(items))
+    path = Path(items[0]["path"]).parent / "document.tiff"
+    pages = [Image.open(item["path"]).convert("RGB") for item in items]
+    pages[0].save(path, save_all=True, append_images=pages[1:], compression="tiff_deflate")
+    started = time.perf_counter()
+    result = service.ocr(path, model)
+    elapsed = time.perf_counter() - started
+    keep["document"] = result
+    if result.pages is None:  # a one-page TIFF is read as an image
+        return [result.text], elapsed
+    by_number = {page.page: page.text for page in result.pages}
+    return [by_number.get(i + 1, "") for i in range(len(items))], elapsed
 
 
 def sequential(read: Callable[[Path], str], items: list[dict]) -> tuple[list[str], float]:
@@ -260,6 +291,7 @@ def main(argv: list[str] | None = None) -> int:
             if "default" in engines:
                 page_engines["default_one"] = lambda items: product_default(items, overrides, one_at_a_time=True, keep=kept)
                 page_engines["default"] = engines["default"]
+                page_engines["default_doc"] = lambda items: product_document(items, overrides, kept)
             if "tesseract" in engines:
                 page_engines["tesseract"] = lambda items: tesseract(items, "eng")
                 page_engines["tess_all"] = lambda items: tesseract(items, "eng", parallel=True)

@@ -162,12 +162,15 @@ def structure_report(items: list[dict], results: dict[str, dict], kept: dict) ->
     """Table structure (cell-adjacency tests) and header/footer removal on the rendered pages, per engine: the
     default's from its results' Markdown and table blocks, Tesseract's from its text (it gives no structure); then
     read_table run directly on the truth's table boxes with the default's lines, and find_tables on whole pages.
-    Returns the summary's keys (``pages_table``, ``pages_absent``: the default's, a page alone)."""
+    The default twice: each page read alone (default_one: nothing to compare it with) and the pages read as one
+    document (default_doc, ``kept["document"]``: running headers, footers and page numbers also found by repetition).
+    Returns the summary's keys (``pages_table``, ``pages_absent``: the default's, a page alone; ``pages_absent_doc``:
+    read as one document)."""
     from PIL import Image
 
     from inference.backends.ocr.tables import find_tables, read_table
     from inference.blocks import Block
-    from inference.markdown import to_markdown
+    from inference.markdown import page_markdown, to_markdown
 
     def fmt(passed: int, total: int) -> str:
         return f"{passed / total:.3f}" if total else "nan"
@@ -176,13 +179,22 @@ def structure_report(items: list[dict], results: dict[str, dict], kept: dict) ->
     table_pages = sum(1 for item in items if item["truth"]["tables"])
     print(f"\nstructure of the rendered pages ({table_pages} with tables, {len(items)} with headers and footers)")
     print(f"{'engine':<26} {'tables':>7} {'tests':>6} {'absent':>7}")
-    for name in ("default_one", "tesseract"):
+    document = kept.get("document")
+    pages = {page.page: page for page in document.pages or []} if document is not None else {}
+    if document is not None and document.pages is None:  # a one-page TIFF is read as an image
+        pages = {1: document}
+    for name in ("default_one", "default_doc", "tesseract"):
         if name not in results:
             continue
         passed = total = gone = 0
-        for item, text in zip(items, results[name]["texts"], strict=True):
-            result = kept.get(item["path"]) if name == "default_one" else None
-            markdown = to_markdown(result) if result is not None else text
+        for number, (item, text) in enumerate(zip(items, results[name]["texts"], strict=True), start=1):
+            result = kept.get(item["path"]) if name == "default_one" else pages.get(number) if name == "default_doc" else None
+            if result is None:
+                markdown = text  # Tesseract's: lines of text
+            elif name == "default_one":
+                markdown = to_markdown(result)
+            else:  # a page of the document
+                markdown = page_markdown(result.text, result.lines, result.blocks)
             grids = block_tables(result.blocks) if result is not None and result.blocks else markdown_tables(markdown)
             p, t = table_score(item["truth"]["tables"], grids)
             passed, total, gone = passed + p, total + t, gone + absent(item["truth"]["marginal"], markdown)
@@ -218,4 +230,6 @@ def structure_report(items: list[dict], results: dict[str, dict], kept: dict) ->
         print(f"{'find_tables on pages':<26} {keys['pages_find_tables']:>7} {total:>6}")
     if "default_one" in results:
         keys["pages_table"], keys["pages_absent"] = keys["pages_default_one_table"], keys["pages_default_one_absent"]
+    if "default_doc" in results:
+        keys["pages_absent_doc"] = keys["pages_default_doc_absent"]
     return keys

@@ -53,8 +53,9 @@ def test_ocr_quality_benchmark_prints_its_summary(tmp_path):
         assert 0 <= float(summary[f"{engine}_cer"]) <= 0.05, (engine, summary)
         assert float(summary[f"{engine}_cer_en"]) == float(summary[f"{engine}_cer"])  # one language: en is all
         rate(summary[f"{engine}_ips"])
-    # one rendered page (bench/pages.py), read by the default (alone and in a batch) and Tesseract (one core, all)
-    for engine in ("default_one", "default", "tesseract", "tess_all"):
+    # one rendered page (bench/pages.py), read by the default (alone, in a batch, and as a document: a multi-page
+    # TIFF of the pages) and Tesseract (one core, all)
+    for engine in ("default_one", "default", "default_doc", "tesseract", "tess_all"):
         assert 0 <= float(summary[f"pages_{engine}_cer"]) <= 0.2, (engine, summary)
         assert 0.8 <= float(summary[f"pages_{engine}_f1"]) <= 1, (engine, summary)
         assert summary[f"pages_{engine}_cjk"] == "0", (engine, summary)  # an English page reads as no CJK
@@ -63,11 +64,13 @@ def test_ocr_quality_benchmark_prints_its_summary(tmp_path):
     # its structure: the table's cell-adjacency tests and the running header, footer and page number's absence, as
     # shares; the table reader alone on the table's box passes most of its tests (the issue's goal: 0.6), in real time
     assert "structure of the rendered pages (1 with tables, 1 with headers and footers)" in result.stdout
-    for engine in ("default_one", "tesseract"):
+    for engine in ("default_one", "default_doc", "tesseract"):
         assert 0 <= float(summary[f"pages_{engine}_table"]) <= 1 and summary[f"pages_{engine}_absent"] in ("0.000", "1.000")
-    assert (summary["pages_table"], summary["pages_absent"]) == (
+        assert re.search(rf"^{engine} +{summary[f'pages_{engine}_table']} ", result.stdout, re.MULTILINE), engine
+    assert (summary["pages_table"], summary["pages_absent"], summary["pages_absent_doc"]) == (
         summary["pages_default_one_table"],
         summary["pages_default_one_absent"],
+        summary["pages_default_doc_absent"],
     )
     assert float(summary["pages_read_table"]) >= 0.6 and 0 <= float(summary["pages_find_tables"]) <= 1, summary
     assert 0 < rate(summary["pages_read_table_ms"]) < 5000, summary

@@ -11,7 +11,7 @@ from PIL import Image, ImageDraw
 
 from inference.backends.ocr import layout_model
 from inference.blocks import Block, OcrLine
-from inference.markdown import to_markdown
+from inference.markdown import blocks_to_markdown, to_markdown
 from inference.page_marginals import mark_running, running_key
 from inference.page_results import PageRead, page_results
 from inference.page_structure import Region, is_page_number, page_blocks
@@ -98,6 +98,59 @@ def test_blocks_found_on_a_turned_page_have_their_boxes_in_the_page_as_sent():
     blocks = page_blocks([line("Sideways", 10, 20, 110, 40)], (200, 100))  # found on the page turned 90 degrees
     [block] = turn_blocks(blocks, lambda box: turn_back(box, 90, (100, 200)))  # the page as sent: 100 x 200
     assert block.bbox == [60, 10, 80, 110] and block.lines[0].box == [[80, 10], [80, 110], [60, 110], [60, 10]]
+
+
+def body(top: float, rows: int, x0: float = 60, x1: float = 740) -> list[OcrLine]:
+    """A paragraph of ``rows`` lines 20 px high, 25 px apart, from ``top``."""
+    return [
+        line(f"Body line {i} of the paragraph, long enough to be text.", x0, top + 25 * i, x1, top + 25 * i + 20)
+        for i in range(rows)
+    ]
+
+
+def test_a_short_line_alone_in_the_top_or_bottom_margin_is_a_header_or_footer_and_page_numbers_beside_it_split_off():
+    lines = [
+        line("Quarterly Review 2010  Internal Report", 60, 20, 400, 40),  # the layout model called it text, or none ran
+        *body(90, 30),
+        line("Northwind Analytics  Confidential", 60, 950, 330, 970),  # one region holds both: one text block
+        line("Page 7 of 40", 640, 950, 740, 970),
+    ]
+    regions = [Region("text", 0.9, [50, 85, 750, 840]), Region("text", 0.8, [50, 945, 750, 975])]
+    blocks = page_blocks(lines, (800, 1000), regions)
+    assert [(b.type, b.text) for b in blocks if b.type != "text"] == [
+        ("header", "Quarterly Review 2010  Internal Report"),
+        ("footer", "Northwind Analytics  Confidential"),
+        ("page_number", "Page 7 of 40"),
+    ]
+    assert blocks[-2].bbox == [60, 950, 330, 970] and blocks[-1].bbox == [640, 950, 740, 970]
+    # without a layout model too (the body: one paragraph)
+    assert [b.type for b in page_blocks(lines, (800, 1000))] == ["header", "text", "footer", "page_number"]
+    markdown = blocks_to_markdown(blocks)
+    assert "Quarterly" not in markdown and "Northwind" not in markdown and "Page 7" not in markdown
+    assert markdown.count("Body line") == 30
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "gap",  # the body's last line, in the bottom margin a line's spacing below the one above (outside the region)
+        "tall",  # a line in the top margin twice the size of the body's: a title or a letterhead, not a header
+        "rows",  # three rows in the bottom margin: content (an address block), not a running footer
+        "band",  # below the top margin (a line at 8% of the page, as a body's first line can be)
+        "alone",  # nothing else on the page to be set off from
+    ],
+)
+def test_lines_in_a_margin_that_are_not_set_off_short_or_body_sized_stay_content(case):
+    lines = {
+        "gap": [*body(80, 35), line("and the last line of the paragraph.", 60, 955, 400, 975)],
+        "tall": [line("Northwind Traders Ltd.", 60, 10, 500, 50), *body(120, 30)],
+        "rows": [*body(80, 30), *[line(f"Address line {i}", 60, 935 + 20 * i, 300, 950 + 20 * i) for i in range(3)]],
+        "band": [line("Quarterly Review 2010", 60, 60, 400, 80), *body(130, 30)],
+        "alone": [line("Quarterly Review 2010", 60, 20, 400, 40)],
+    }[case]
+    regions = [Region("text", 0.9, [50, 75, 750, 952])] if case == "gap" else []
+    blocks = page_blocks(lines, (800, 1000), regions)
+    assert all(b.type in ("text", "title") for b in blocks), [(b.type, b.text) for b in blocks]
 
 
 @pytest.mark.parametrize("text", ["3", "- 3 -", "Page 3 of 7", "page 12", "iv", "3 / 7", "[ 41 ]", "Стр. 5"])
