@@ -156,7 +156,7 @@ def build(service: InferenceService) -> None:
             with gr.Row(elem_id="chat-more"):
                 retry = gr.Button("Retry", elem_id="chat-retry", interactive=can_chat, size="sm", min_width=80)
                 clear = gr.Button("New conversation", elem_id="chat-clear", size="sm", min_width=80)
-    talk = gr.State(new_talk)
+    talk = gr.State(hide_from_mcp(new_talk))  # a fresh conversation per session (a load event: not an MCP tool)
     gr.HTML(head=f"<style>{CSS}</style>", js_on_load=ON_LOAD, container=False, padding=False, elem_id="chat-style")
 
     def loaded(model_id: str | None) -> bool:

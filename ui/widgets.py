@@ -51,12 +51,14 @@ def model_dropdown(
     service: InferenceService, task: str, label: str = "Model", elem_id: str | None = None
 ) -> tuple[gr.Dropdown, bool]:
     """The models that can do the task and can run here (the default first): only they can be chosen; those that
-    cannot are named under the list with why (a person's choice never starts a download or a model that cannot run).
+    cannot are counted under the list with why (a person's choice never starts a download or a model that cannot run).
     Returns the dropdown and whether any can run."""
     choices = service.model_choices(task)
     runnable = [c for c in choices if c.runnable]
-    others = [f"{c.name} ({why_not(c.note)})" for c in choices if not c.runnable]
-    info = ("Cannot run here: " + "; ".join(others) + ".") if others else None
+    others = [c for c in choices if not c.runnable]
+    reasons = ", ".join(dict.fromkeys(why_not(c.note) for c in others))
+    # short (on a phone it stands above the result): the Models tab names each model and what it needs
+    info = f"{len(others)} more cannot run here ({reasons}): the Models tab lists them." if others else None
     if not runnable:
         info = "No model for this can run on this server yet." + (f" {info}" if info else "")
     dropdown = gr.Dropdown(

@@ -5,7 +5,8 @@ server. Requests go through the same admission, batching, keys and limits as eve
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import anyio
@@ -54,6 +55,21 @@ async def list_models(service: ServiceDep) -> ModelList:
     return ModelList(data=[ModelCard(id=model_id) for model_id in ids], hint=None if ids else service.cannot_run("chat"))
 
 
+@contextmanager
+def not_found_if_it_cannot_run(service: Any, model: str | None) -> Iterator[None]:
+    """A model that cannot run here (or no default that can) is 404 model_not_found on /v1, not a 503: nothing a retry
+    changes, and the OpenAI SDKs retry a 503 thrice. Said once the request is admitted, so it spends its budget."""
+    from inference import ModelUnavailable, UnknownModel
+
+    try:
+        yield
+    except ModelUnavailable:
+        why = service.cannot_run("chat", model)
+        if why:
+            raise UnknownModel(why) from None
+        raise
+
+
 @router.post(
     "/chat/completions",
     response_model=ChatCompletion,
@@ -67,14 +83,11 @@ async def list_models(service: ServiceDep) -> ModelList:
 )
 async def chat_completions(request: Request, body: ChatCompletionRequest, service: ServiceDep) -> Any:
     """Answer a conversation about images (OpenAI's chat completions: text and image_url parts)."""
-    from inference import BadInput, UnknownModel
+    from inference import BadInput
 
     problem = body.unsupported()
     if problem:
         raise BadInput(problem)
-    why = service.cannot_run("chat", body.model)
-    if why:  # nothing a retry changes: 404 model_not_found (a 503 would make the OpenAI SDKs retry it thrice)
-        raise UnknownModel(why)
     params = service.chat_params(
         body.temperature,
         body.max_completion_tokens or body.max_tokens,
@@ -85,7 +98,8 @@ async def chat_completions(request: Request, body: ChatCompletionRequest, servic
     )
     messages = body.core_messages()
     if not body.stream:
-        model_id, output = await serve(request, service.complete, messages, body.model, params, caller=caller(request.scope))
+        with not_found_if_it_cannot_run(service, body.model):
+            model_id, output = await serve(request, service.complete, messages, body.model, params, caller=caller(request.scope))
         usage = Usage(
             prompt_tokens=output.prompt_tokens,
             completion_tokens=output.completion_tokens,
@@ -104,14 +118,15 @@ async def chat_completions(request: Request, body: ChatCompletionRequest, servic
                 )
             ],
         )
-    stream = await serve(
-        request,
-        service.complete_stream,
-        messages,
-        body.model,
-        params,  # refusals come as errors
-        caller=caller(request.scope),
-    )
+    with not_found_if_it_cannot_run(service, body.model):
+        stream = await serve(
+            request,
+            service.complete_stream,
+            messages,
+            body.model,
+            params,  # refusals come as errors
+            caller=caller(request.scope),
+        )
     include_usage = bool(body.stream_options and body.stream_options.include_usage)
     return StreamingResponse(
         events(stream, include_usage, params.stop),

@@ -45,7 +45,7 @@ def every_interface(tmp_path_factory) -> tuple[set[str], str]:
 def test_the_readme_way_listens_on_this_machine_only(live_server, live_server_log):
     addresses, log = listening(int(live_server.rsplit(":", 1)[1])), live_server_log.read_text(errors="replace")
     assert addresses == {"127.0.0.1"}, log[-2000:]
-    assert "Uvicorn running on http://127.0.0.1:" in log and WARNING not in log
+    assert "open http://127.0.0.1:" in log and WARNING not in log
 
 
 @pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="needs Linux's /proc/net/tcp")
