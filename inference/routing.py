@@ -17,10 +17,9 @@ from .device import gpu_info
 from .errors import ConfigError, ModelUnavailable
 from .page_results import PageRead
 from .routing_settings import RoutingSettings
-from .values import OcrLine, OcrOutput
+from .values import UNREAD_SCRIPT, OcrLine, OcrOutput
 
 AUTO = "auto"
-SCRIPT_WARNING = "in a script that no installed engine reads"  # the embedded engine's warning for such lines
 
 
 def check(catalog: Catalog, routing: RoutingSettings) -> None:
@@ -137,7 +136,7 @@ def reason(read: PageRead, routing: RoutingSettings) -> str | None:
     ``table``/``equation`` (a block of that type found), ``low-confidence``."""
     if not read.text.strip():
         return "no-text"
-    if any(SCRIPT_WARNING in w for w in read.warnings):
+    if any(UNREAD_SCRIPT in w for w in read.warnings):
         return "script"
     found = next((b.type for b in read.blocks if b.type in routing.blocks), None)
     if found:

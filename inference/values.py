@@ -12,6 +12,8 @@ from .languages import Language
 __all__ = ["OcrLine"]  # it lives with the blocks (page geometry); imported from here by most of the code
 
 FinishReason = Literal["stop", "length", "repetition", "cancelled"]
+# The words of an OCR engine's warning for lines in a script no installed engine reads (routing looks for them)
+UNREAD_SCRIPT = "seem to be in a script this server cannot read"
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from pydantic import Field
 
 from ...languages import NAMES, TESSERACT_CODES, TESSERACT_PACKAGES, Language
 from ...settings import ModelSpec
-from ...values import OcrLine
+from ...values import UNREAD_SCRIPT, OcrLine
 from .rapid import RapidOcrBackend, textless
 from .rapid_options import RapidOptions
 from .rapid_script import Reading, Script
@@ -218,9 +218,7 @@ class EmbeddedOcrBackend(RapidOcrBackend):
             if plan.warn_unread and wrong and confidence < UNSURE_LINE and text_shaped(cut):
                 unread.append(line)
         if plan.warn_unread and worth_saying(len(unread), len(lines)):
-            warnings.append(
-                f"{len(unread)} line(s) seem to be in a script this server cannot read; their text is missing or a guess."
-            )
+            warnings.append(f"{len(unread)} line(s) {UNREAD_SCRIPT}; their text is missing or a guess.")
             self.advise(unread_advice(tesseract.languages if tesseract else None))
         return textless(lines)
 

@@ -177,14 +177,16 @@ def test_a_vlm_answers_log_probabilities_are_those_transformers_computes(tiny_bu
 
 
 def test_lines_in_a_script_no_cpu_engine_reads_send_the_page_to_the_vlm():
-    """The embedded engine's warning for such lines is what routing looks for (the two must keep agreeing)."""
-    from inference.backends.ocr.embedded import unread_warning
+    """The embedded engine's warning for such lines is what routing looks for (one sentence: values.UNREAD_SCRIPT)."""
+    import inspect
+
+    from inference.backends.ocr import embedded
     from inference.page_results import PageRead
     from inference.routing import reason
+    from inference.values import UNREAD_SCRIPT
 
-    box = [[0, 0], [1, 0], [1, 1], [0, 1]]
-    warnings: list[str] = []
-    unread_warning([OcrLine(text="Npnbet", box=box, confidence=0.99)], None, warnings)
+    assert "{UNREAD_SCRIPT}" in inspect.getsource(embedded)  # the engine says it with the shared words
+    warnings = [f"2 line(s) {UNREAD_SCRIPT}; their text is missing or a guess."]
     read = PageRead(0, 1, (100, 100), "ocr", text="Npnbet", warnings=warnings, confidence=0.99)
     assert reason(read, RoutingSettings()) == "script"
     assert reason(PageRead(0, 1, (100, 100), "ocr", text="Hello", confidence=0.99), RoutingSettings()) is None
