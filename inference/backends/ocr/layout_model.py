@@ -55,6 +55,9 @@ class LayoutModel:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
+        # no arena: the model stays loaded for the process's life, and an arena would keep its largest run's buffers
+        # (the input is one fixed size, so little is lost by allocating per run)
+        options.enable_cpu_mem_arena = False
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         shape = self.session.get_inputs()[0].shape  # [1, 3, 800, 608]
         self.height, self.width = int(shape[2]), int(shape[3])
