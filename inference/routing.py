@@ -17,6 +17,7 @@ from .device import gpu_info
 from .errors import ConfigError, ModelUnavailable
 from .page_results import PageRead
 from .routing_settings import RoutingSettings
+from .text_distance import levenshtein
 from .values import UNREAD_SCRIPT, OcrLine, OcrOutput
 
 AUTO = "auto"
@@ -100,34 +101,6 @@ def agreement(text: str, reference: str) -> float | None:
     if not b:
         return None
     return round(max(0.0, 1.0 - levenshtein(a, b) / len(b)), 4)
-
-
-def levenshtein(a: str, b: str) -> int:
-    """The edit distance, bit-parallel (Myers 1999, Hyyro 2003; as bench/scoring.py): a page in milliseconds."""
-    if len(a) < len(b):
-        a, b = b, a
-    if not b:
-        return len(a)
-    masks: dict[str, int] = {}
-    for i, char in enumerate(b):
-        masks[char] = masks.get(char, 0) | 1 << i
-    full, top = (1 << len(b)) - 1, 1 << (len(b) - 1)
-    plus, minus, distance = full, 0, len(b)
-    for char in a:
-        eq = masks.get(char, 0)
-        xv = eq | minus
-        xh = (((eq & plus) + plus) ^ plus) | eq
-        up = minus | ~(xh | plus) & full
-        down = plus & xh
-        if up & top:
-            distance += 1
-        elif down & top:
-            distance -= 1
-        up = (up << 1 | 1) & full
-        down = (down << 1) & full
-        plus = down | ~(xv | up) & full
-        minus = up & xv
-    return distance
 
 
 # ---- routing -----------------------------------------------------------------------------------------------------

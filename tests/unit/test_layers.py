@@ -45,6 +45,7 @@ KERNEL = [
     "page_structure",
     "page_marginals",
     "heap",
+    "text_distance",
 ]
 KERNEL_MODULES = frozenset(f"inference.{name}" for name in KERNEL)
 # What REST and UI may import of inference, besides the kernel: the package facade (InferenceService, error types).
