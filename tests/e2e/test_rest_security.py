@@ -90,12 +90,8 @@ def test_a_browser_signs_in_with_its_key_and_then_uses_the_ui_and_the_api(keyed_
         assert form.status_code == 200 and 'name="key"' in form.text
         refused = browser.post("/login", data={"key": "guess-guess-guess"}, follow_redirects=False)
         assert refused.status_code == 401 and "not valid" in refused.text and "chatvlm_session" not in browser.cookies
-        for elsewhere in ("https://evil.example/", "//evil.example/", "/\\evil.example/", "/\\/evil.example", "/\t/evil.example"):
-            signed_in = browser.post("/login", data={"key": USER, "next": elsewhere}, follow_redirects=False)
-            assert signed_in.status_code == 303 and signed_in.headers["location"] == "/", elsewhere  # no open redirect
-            assert 'name="next" value="/"' in browser.get("/login", params={"next": elsewhere}).text
-        kept = browser.post("/login", data={"key": USER, "next": "/?view=api"}, follow_redirects=False)
-        assert kept.headers["location"] == "/?view=api"
+        signed_in = browser.post("/login", data={"key": USER, "next": "https://evil.example/"}, follow_redirects=False)
+        assert signed_in.status_code == 303 and signed_in.headers["location"] == "/"  # no open redirect (tests/security)
         assert browser.get("/", headers={"Accept": "text/html"}).status_code == 200  # the UI
         assert ocr(browser).status_code == 200  # the session cookie stands for the key
         browser.get("/logout")
