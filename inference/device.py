@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import ctypes
 import functools
 import importlib.util
+import os
+import sys
 from dataclasses import dataclass
 
 
@@ -14,9 +17,22 @@ class GpuInfo:
     count: int = 0
 
 
+def no_gpu_driver() -> bool:
+    """True when this Linux host surely has no GPU torch could use: no NVIDIA driver library to load (CUDA's runtime
+    loads the same ``libcuda.so.1``) and no ROCm device. Asking torch costs seconds of importing it (most of a CPU
+    server's start), so a CPU host answers here; anywhere else, or with a driver, torch is asked."""
+    if not sys.platform.startswith("linux") or os.path.exists("/dev/kfd"):
+        return False
+    try:
+        ctypes.CDLL("libcuda.so.1")
+    except OSError:
+        return True
+    return False
+
+
 @functools.lru_cache(maxsize=1)
 def gpu_info() -> GpuInfo:
-    if importlib.util.find_spec("torch") is None:
+    if importlib.util.find_spec("torch") is None or no_gpu_driver():
         return GpuInfo(available=False)
     try:
         import torch

@@ -11,16 +11,22 @@ import tempfile
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["HF_HOME"] = tempfile.mkdtemp(prefix="chatvlm-test-hf-")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+# Two test processes share the cores (pytest-xdist): torch's math runs one thread in each, not a pool per core in
+# each process, spinning for cores the other process is using (that cost a third of the unit tier's CPU); the
+# servers the tests start inherit it. Set before anything loads torch.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ["CHATVLM_DATA_DIR"] = tempfile.mkdtemp(prefix="chatvlm-test-jobs-")  # never the checkout's data/
 # Gradio's upload cache: this test process's own (a server that stops deletes its uploads, which another test
 # process's servers may hold too: the cache is content-addressed)
 os.environ["GRADIO_TEMP_DIR"] = tempfile.mkdtemp(prefix="chatvlm-test-gradio-")
 
 import fcntl
+import hashlib
 import shutil
 import subprocess
 import uuid
-from contextlib import redirect_stderr, redirect_stdout
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
@@ -150,30 +156,60 @@ def pytest_configure(config):
 
 
 def build_tiny() -> Path:
-    """The tiny models (Qwen3-VL, GOT-OCR 2.0, ...) and a config that points at them, built once per test run (the
-    first of xdist's workers to need them builds them, the others wait and read the same folder), by what
-    `python -m tests.tiny_models DIR` runs (tests/e2e/test_commands.py runs the command itself)."""
+    """The tiny models (Qwen3-VL, GOT-OCR 2.0, ...) and a config that points at them, in this test run's own folder
+    (the first of xdist's workers to need them makes it, the others wait and read the same folder). The models are
+    what `python -m tests.tiny_models DIR` builds (tests/e2e/test_commands.py runs the command itself), built once per
+    version of the builder and of the libraries that make them and kept beside the runs' folders (6 MB): a run copies
+    them and writes its config."""
     if not TINY_FOLDER:
-        import torch
-
-        from tests.tiny_models import build_all
+        from tests.tiny_models import write_config
 
         folder = Path(tempfile.gettempdir()) / f"chatvlm-test-tiny-{os.environ.get(RUN) or os.getpid()}"
-        with open(f"{folder}.lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
+        with locked(f"{folder}.lock"):
             built = Path(f"{folder}.built")  # beside the folder: the folder holds what the command builds, only
             if not built.is_file():
                 shutil.rmtree(folder, ignore_errors=True)
-                folder.mkdir()
-                printed = io.StringIO()  # transformers' progress bars: shown only if the build fails
-                try:
-                    with torch.random.fork_rng(devices=[]), redirect_stdout(printed), redirect_stderr(printed):
-                        build_all(folder)  # the builder's seeds stay its own
-                except Exception as exc:
-                    raise RuntimeError(f"building the tiny models failed:\n{printed.getvalue()[-3000:]}") from exc
+                shutil.copytree(built_tiny_models(), folder, ignore=shutil.ignore_patterns("config.yaml"))
+                write_config(folder)  # the checkout's config.yaml, pointed at this run's copies
                 built.touch()
         TINY_FOLDER.append(folder)
     return TINY_FOLDER[0]
+
+
+@contextmanager
+def locked(path: str):
+    with open(path, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def tiny_models_key() -> str:
+    """What the tiny models are made of: the builder's source and the versions of the libraries that make them."""
+    made_of = hashlib.sha256((ROOT / "tests" / "tiny_models.py").read_bytes())
+    for package in ("torch", "transformers", "tokenizers", "safetensors"):
+        made_of.update(f"{package}=={version(package)}".encode())
+    return made_of.hexdigest()[:16]
+
+
+def built_tiny_models() -> Path:
+    """The folder of the tiny models for :func:`tiny_models_key`, built now if no run built it before."""
+    cache = Path(tempfile.gettempdir()) / f"chatvlm-tiny-models-{tiny_models_key()}"
+    with locked(f"{cache}.lock"):
+        if not Path(f"{cache}.built").is_file():
+            import torch
+
+            from tests.tiny_models import build_all
+
+            shutil.rmtree(cache, ignore_errors=True)
+            cache.mkdir()
+            printed = io.StringIO()  # transformers' progress bars: shown only if the build fails
+            try:
+                with torch.random.fork_rng(devices=[]), redirect_stdout(printed), redirect_stderr(printed):
+                    build_all(cache)  # the builder's seeds stay its own
+            except Exception as exc:
+                raise RuntimeError(f"building the tiny models failed:\n{printed.getvalue()[-3000:]}") from exc
+            Path(f"{cache}.built").touch()
+    return cache
 
 
 @pytest.fixture(scope="session")
@@ -247,8 +283,8 @@ def tiny_server():
 # -- the garbage collector skips what was imported ------------------------------------------------------------------
 # The core collects the garbage after each unload; with Gradio, torch and transformers loaded, one full collection
 # scanned ~600k objects (0.3-0.4 s on this machine), dozens of times a run. Modules are never garbage: once the tests
-# are collected, and the tiny models built when a test needs them (which imports the transformers classes they use),
-# before any test loads a model, everything alive moves out of the collector's sight (gc.freeze), and each
+# are collected, and the tiny models made ready when a test needs them (with what loading them imports: torch and
+# transformers), before any test loads a model, everything alive moves out of the collector's sight (gc.freeze), and each
 # collection scans only what the tests made since (~0.06 s).
 
 
@@ -262,6 +298,9 @@ def pytest_collection_finish(session):
         build_tiny()
     if "tiny_server" in used:
         early_server("tiny_server")
+    if "tiny_build" in used:  # what loading the tiny models imports, whether or not this run built them
+        import transformers.modeling_utils  # noqa: F401
+        import transformers.processing_utils  # noqa: F401
     gc.collect()
     gc.freeze()
 

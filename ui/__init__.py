@@ -94,12 +94,14 @@ def build_ui(service: InferenceService, may_manage: Callable[[Any], bool] = lamb
     return blocks
 
 
-QUEUE_POLL_S = 0.01  # how often an idle queue looks for a new event (Gradio: 0.001)
-PROGRESS_POLL_S = 0.05  # how often it looks for progress to send (Gradio: 0.01)
+QUEUE_POLL_S = 0.05  # how often an idle queue looks for a new event (Gradio: 0.001)
+PROGRESS_POLL_S = 0.1  # how often it looks for progress to send (Gradio: 0.01)
 
 
 def idle_gently(blocks: gr.Blocks) -> None:
     """Gradio's queue looks for new events every millisecond and for progress every 10 ms, even when nobody is there:
-    ~5% of a core for a server that does nothing. Every 10 ms and 50 ms are as quick to a person, at a tenth of that."""
+    ~5% of a core for a server that does nothing (every 10 ms and 50 ms still cost ~2.5% on a slow core). Every 50 ms
+    and 100 ms are as quick to a person (an event starts within 50 ms; progress moves ten times a second), at ~1/6 of
+    that: one in-process server per test configuration polls all run long."""
     blocks._queue.sleep_when_free = QUEUE_POLL_S
     blocks._queue.progress_update_sleep_when_free = PROGRESS_POLL_S
