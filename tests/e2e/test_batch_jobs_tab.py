@@ -20,6 +20,9 @@ def gradio(base: str, key: str) -> Client:
 
 
 def test_a_key_lists_its_jobs_and_follows_one_to_its_result(keyed_server):
+    # the clients first (each reads the app's config: seconds on a busy machine), so that the job is still being read
+    # when it is followed
+    mine, other = gradio(keyed_server, USER_KEY), gradio(keyed_server, OTHER_KEY)
     sent = httpx.post(
         f"{keyed_server}/jobs",
         files=[("files", ("report.pdf", scanned(8, 24)))],
@@ -29,12 +32,11 @@ def test_a_key_lists_its_jobs_and_follows_one_to_its_result(keyed_server):
     )
     assert sent.status_code == 202, sent.text
     job_id = sent.json()["id"]
-    mine = gradio(keyed_server, USER_KEY)
     listed = mine.predict(api_name="/batch_jobs")
     assert listed["headers"][:3] == ["job", "state", "pages"] and listed["data"][0][0] == job_id  # newest first
-    assert job_id not in str(gradio(keyed_server, OTHER_KEY).predict(api_name="/batch_jobs")["data"])
+    assert job_id not in str(other.predict(api_name="/batch_jobs")["data"])
     with pytest.raises(AppError, match="No job"):
-        gradio(keyed_server, OTHER_KEY).predict(job_id, api_name="/follow_job")
+        other.predict(job_id, api_name="/follow_job")
 
     followed = mine.submit(job_id, api_name="/follow_job")
     seen = set()
