@@ -16,7 +16,7 @@ from typing import Any
 import uvicorn
 
 from api.startup import PortTaken, listen, open_url, refuse_many_workers, uvicorn_options, warn_if_exposed
-from inference import ConfigError, load_settings
+from inference import ConfigError, check_models, load_settings
 
 __all__ = ["main"]  # `create_app` and `app` too, found on first use (`__getattr__` below)
 
@@ -33,6 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     refuse_many_workers()
     try:
         settings = load_settings()
+        check_models(settings)  # a bad model entry is said at once, not after the UI's imports
         if args.host:
             settings.server.host = args.host.strip()
         sock = listen(settings.server.host, settings.server.port)  # the port first: nothing is built on a taken one

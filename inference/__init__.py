@@ -16,6 +16,7 @@ from .errors import (
     TimedOut,
     UnknownModel,
 )
+from .registry import check_models
 from .results import JobStatus, ModelState
 from .service import InferenceService
 from .settings import Settings, load_settings
@@ -28,6 +29,7 @@ __all__ = [
     "ChatMessage",
     "ChatParams",
     "ChatVLMError",
+    "check_models",
     "ConfigError",
     "InferenceService",
     "JobStatus",

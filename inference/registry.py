@@ -13,6 +13,12 @@ from .errors import ConfigError, UnknownModel
 from .settings import ModelSpec, Settings
 
 
+def check_models(settings: Settings) -> None:
+    """Raise the ConfigError that building the server's registry would (an unknown backend, a bad option), in a
+    fraction of a second: ``python app.py`` says a bad model entry before the UI's seconds of imports."""
+    Registry(settings)
+
+
 class Registry:
     def __init__(self, settings: Settings):
         self._specs: dict[str, ModelSpec] = {}
