@@ -220,6 +220,10 @@ def only_ours(image: Image.Image, path: Path) -> Path:
 
 def chat_like_a_person(page, tiny_server, english_file, tmp_path) -> None:
     page.get_by_role("tab", name="Chat").click()
+    page.get_by_text("Answer settings").click()
+    tokens = page.locator("#chat-max-tokens input[type=number]")
+    tokens.fill("24")  # short answers (a random model never ends one: 512 tokens of gibberish to stream and render)
+    tokens.press("Enter")
     with Image.open(english_file) as picture:
         upload(page, "#chat-image", only_ours(picture, tmp_path / "document.png"))
     box = page.locator("#chat-prompt textarea")
