@@ -18,12 +18,11 @@ heap.bound_arenas()  # before the threads that read pages start: a few malloc ar
 
 import gradio as gr  # noqa: E402
 from fastapi import FastAPI  # noqa: E402
-from fastapi_offline import FastAPIOffline  # noqa: E402
 
 import ui  # noqa: E402
 from api.security import is_admin  # noqa: E402
-from api.server import gradio_user, install  # noqa: E402
-from api.startup import log_startup, refuse_many_workers  # noqa: E402
+from api.server import create_api, gradio_user  # noqa: E402
+from api.startup import refuse_many_workers  # noqa: E402
 from inference import InferenceService, Settings, load_settings  # noqa: E402
 
 _built: FastAPI | None = None
@@ -34,21 +33,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings is None:  # `uvicorn --factory app:create_app` comes this way
         refuse_many_workers()
         settings = load_settings()
-    # one line per request: the REST edge's access log (api.observe, with the request id), not uvicorn's too
-    logging.getLogger("uvicorn.access").disabled = True
-    service = InferenceService(settings)
-    service.claim_data_dir()  # another server on this data directory: refuse to start (ConfigError)
+    app = create_api(settings)  # the REST routes first: a route added after the mount at / is shadowed
+    service: InferenceService = app.state.service
     keys_on = bool(settings.auth.api_keys)
-    app = FastAPIOffline(  # Swagger UI and ReDoc served from the installed package, never a CDN
-        title=f"{settings.server.title} API",
-        version=settings.server.version,
-        description='OCR and image chat with vision-language models. Errors are {"detail": "..."}.',
-    )  # request bodies: api.body_limit refuses one over its route's limit as it comes in
-    install(app, service)  # REST routes first: a route added after the mount at / is shadowed
-    app.router.add_event_handler("startup", lambda: log_startup(service))
-    app.router.add_event_handler("startup", service.preload)
-    app.router.add_event_handler("startup", service.resume_jobs)
-    app.router.add_event_handler("shutdown", service.close)
     may_manage = (lambda request: is_admin(getattr(request, "username", None))) if keys_on else (lambda request: True)
     return gr.mount_gradio_app(
         app,

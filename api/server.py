@@ -1,6 +1,9 @@
 """Installs the REST edge on the FastAPI app that Gradio mounts: the API guide's routes, the error handlers, what
 guards them (allowed Host names, body limits, API keys and a bound on wrong ones, cross-site refusal, rate limits,
-405s), what observes them (request ids, access log, metrics) and an OpenAPI schema that documents all of it."""
+405s), what observes them (request ids, access log, metrics) and an OpenAPI schema that documents all of it.
+
+:func:`create_api` makes that app with its service (the assembly mounts the UI on it; the in-process tests of the
+REST API use it as it is, with no UI to build)."""
 
 from __future__ import annotations
 
@@ -9,8 +12,9 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi_offline import FastAPIOffline
 
-from inference import InferenceService
+from inference import InferenceService, Settings
 
 from . import errors, openapi
 from .auth_guard import AuthGuard
@@ -23,8 +27,29 @@ from .root import RootInfoMiddleware
 from .routes import chat, job_events, jobs, metrics, models, ocr, openai, session, system
 from .security import Gatekeeper, KeyRing
 from .sessions import Sessions
+from .startup import log_startup
 
 log = logging.getLogger("chatvlmllm.auth")
+
+
+def create_api(settings: Settings) -> FastAPI:
+    """The REST edge on its own app, with the service it serves (``app.state.service``): started, stopped and
+    preloading with the app's lifespan. Claims the settings' data directory (ConfigError when another server has it)."""
+    # one line per request: the REST edge's access log (api.observe, with the request id), not uvicorn's too
+    logging.getLogger("uvicorn.access").disabled = True
+    service = InferenceService(settings)
+    service.claim_data_dir()  # another server on this data directory: refuse to start (ConfigError)
+    app = FastAPIOffline(  # Swagger UI and ReDoc served from the installed package, never a CDN
+        title=f"{settings.server.title} API",
+        version=settings.server.version,
+        description='OCR and image chat with vision-language models. Errors are {"detail": "..."}.',
+    )  # request bodies: api.body_limit refuses one over its route's limit as it comes in
+    install(app, service)
+    app.router.add_event_handler("startup", lambda: log_startup(service))
+    app.router.add_event_handler("startup", service.preload)
+    app.router.add_event_handler("startup", service.resume_jobs)
+    app.router.add_event_handler("shutdown", service.close)
+    return app
 
 
 def install(app: FastAPI, service: InferenceService) -> None:

@@ -97,8 +97,13 @@ def app(settings):
 
 
 @pytest.fixture(scope="session")
-def client(app):
-    with TestClient(app, base_url=LOCAL, raise_server_exceptions=False) as test_client:
+def client(settings):
+    """The REST API in this process (api.server.create_api: the routes and what guards them, no UI to build)."""
+    from api.server import create_api
+
+    api_settings = settings.model_copy(deep=True)  # its own data directory: `app` may be built in this process too
+    api_settings.server.data_dir = tempfile.mkdtemp(prefix="chatvlm-test-inproc-")
+    with TestClient(create_api(api_settings), base_url=LOCAL, raise_server_exceptions=False) as test_client:
         yield test_client
 
 
@@ -238,9 +243,10 @@ def tiny_service(tiny_settings):
 
 @pytest.fixture(scope="session")
 def tiny_client(tiny_settings):
-    from app import create_app
+    """The REST API over the tiny models, in this process."""
+    from api.server import create_api
 
-    with TestClient(create_app(tiny_settings), base_url=LOCAL, raise_server_exceptions=False) as test_client:
+    with TestClient(create_api(tiny_settings), base_url=LOCAL, raise_server_exceptions=False) as test_client:
         yield test_client
 
 

@@ -100,13 +100,13 @@ def test_the_schema_documents_every_status_and_never_422(client):
 def test_with_keys_and_limits_the_schema_shows_security_and_429(settings):
     from fastapi.testclient import TestClient
 
-    from app import create_app
+    from api.server import create_api
     from tests.conftest import LOCAL
 
     configured = settings.model_copy(deep=True)
     configured.auth.api_keys = ["user:user-key-0123456789"]
     configured.limits.rate_limit = "100/minute"
-    with TestClient(create_app(configured), base_url=LOCAL) as client:
+    with TestClient(create_api(configured), base_url=LOCAL) as client:
         schema = client.get("/openapi.json").json()
     assert set(schema["components"]["securitySchemes"]) == {"bearer", "apiKey"}
     ocr = schema["paths"]["/ocr"]["post"]
@@ -114,7 +114,7 @@ def test_with_keys_and_limits_the_schema_shows_security_and_429(settings):
     assert "security" not in schema["paths"]["/health"]["get"]  # probes stay open
     assert "429" in schema["paths"]["/models"]["get"]["responses"]  # a read too, when its sender's wrong keys are over
     configured.auth.api_keys = []  # keys off: no wrong-key limit, and reads are not charged to the rate limit
-    with TestClient(create_app(configured), base_url=LOCAL) as client:
+    with TestClient(create_api(configured), base_url=LOCAL) as client:
         schema = client.get("/openapi.json").json()
     assert "429" in schema["paths"]["/ocr"]["post"]["responses"]
     assert "429" not in schema["paths"]["/models"]["get"]["responses"]

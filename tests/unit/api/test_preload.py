@@ -11,11 +11,11 @@ def states(client) -> dict[str, dict]:
 
 
 def test_preloaded_models_load_in_the_background_and_ready_says_when(tiny_settings, tmp_path):
-    from app import create_app
+    from api.server import create_api
 
     settings = tiny_settings.model_copy(deep=True)
     settings.server.preload = ["qwen3_vl_4b"]
-    app = create_app(settings)
+    app = create_api(settings)
     with TestClient(app, base_url=LOCAL) as client:
         assert client.get("/health").status_code == 200  # answers while the models load
         assert states(client)["qwen3_vl_2b"]["state"] == "unloaded"  # not preloaded: loads on first use
@@ -29,13 +29,13 @@ def test_preloaded_models_load_in_the_background_and_ready_says_when(tiny_settin
 
 
 def test_a_failed_preload_keeps_the_server_serving_and_not_ready(tiny_settings, tmp_path):
-    from app import create_app
+    from api.server import create_api
 
     settings = tiny_settings.model_copy(deep=True)
     missing = next(m for m in settings.models if m.id == "qwen3_vl_8b")
     missing.source = str(tmp_path / "no-such-model")  # a preload that fails must not stop the others or the server
     settings.server.preload = ["qwen3_vl_8b", "qwen3_vl_4b"]
-    app = create_app(settings)
+    app = create_api(settings)
     with TestClient(app, base_url=LOCAL) as client:
         assert app.state.service.wait_for_preload(120)
         failed = states(client)["qwen3_vl_8b"]
@@ -47,8 +47,8 @@ def test_a_failed_preload_keeps_the_server_serving_and_not_ready(tiny_settings, 
 
 
 def test_no_preload_loads_nothing_and_is_ready_at_once(tiny_settings):
-    from app import create_app
+    from api.server import create_api
 
-    with TestClient(create_app(tiny_settings), base_url=LOCAL) as client:
+    with TestClient(create_api(tiny_settings), base_url=LOCAL) as client:
         assert client.get("/ready").status_code == 200
         assert client.get("/health").json()["models_loaded"] == 0

@@ -1,13 +1,16 @@
 """Every REST route through FastAPI's test client: the API guide's fields, types and status codes."""
 
 import pytest
+from fastapi.testclient import TestClient
 from PIL import Image
 
 from inference.device import gpu_info
+from tests.conftest import LOCAL
 from tests.helpers import ENGLISH, cer, encode
 
 
-def test_root_serves_json_to_api_clients_and_html_to_browsers(client):
+def test_root_serves_json_to_api_clients_and_html_to_browsers(app):
+    client = TestClient(app, base_url=LOCAL)  # the assembled app (the UI at /), not started: the root needs no model
     info = client.get("/", headers={"Accept": "*/*"})
     assert info.status_code == 200
     assert info.json() == {"message": "ChatVLMLLM API", "version": "1.0.0", "docs": "/docs", "health": "/health"}

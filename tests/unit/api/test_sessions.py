@@ -17,8 +17,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.security import KeyRing
+from api.server import create_api
 from api.sessions import Sessions
-from assembly import create_app
 from inference import ConfigError, load_settings
 from tests.conftest import LOCAL, ROOT
 
@@ -34,7 +34,7 @@ def app_client(settings, secret: str | None, keys: list[str] = KEYS):
     settings.auth.api_keys = keys
     settings.auth.session_secret = secret
     settings.server.data_dir = tempfile.mkdtemp(prefix="chatvlm-test-sessions-")
-    return TestClient(create_app(settings), base_url=LOCAL, raise_server_exceptions=False)
+    return TestClient(create_api(settings), base_url=LOCAL, raise_server_exceptions=False)
 
 
 @pytest.fixture(scope="module")
