@@ -286,6 +286,23 @@ def tiny_server():
     process.terminate()  # waited for at the end of the run, beside the others
 
 
+# -- the order of the work -----------------------------------------------------------------------------------------
+# pytest-xdist hands out whole files (--dist loadfile) in the order collected (--no-loadscope-reorder: its own order,
+# by test count, put the long release checks last, one worker busy with them while the other had nothing left). The
+# files that cost most go first and the many quick unit files last, so that both workers end together.
+TIER_COST = {"browser": 8, "e2e": 3, "security": 3, "distributed": 3}  # a test's rough cost by tier (unit: 1)
+SLOW_COST = 30  # a test marked slow
+
+
+def pytest_collection_modifyitems(config, items):
+    cost: dict[str, int] = {}
+    for item in items:
+        path = item.nodeid.split("::")[0]
+        tier = path.split("/")[1] if path.count("/") >= 2 else ""
+        cost[path] = cost.get(path, 0) + (SLOW_COST if item.get_closest_marker("slow") else TIER_COST.get(tier, 1))
+    items.sort(key=lambda item: -cost[item.nodeid.split("::")[0]])  # stable: a file's tests stay together, in order
+
+
 # -- the garbage collector skips what was imported ------------------------------------------------------------------
 # The core collects the garbage after each unload; with Gradio, torch and transformers loaded, one full collection
 # scanned ~600k objects (0.3-0.4 s on this machine), dozens of times a run. Modules are never garbage: once the tests
