@@ -93,7 +93,10 @@ class PortTaken(Exception):
 def listen(host: str, port: int) -> socket.socket:
     """The server's listening socket, bound before anything else starts (as uvicorn binds it), so that a port in use
     is said first, before the app is built or the data directory touched."""
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    # IPPROTO_TCP said, not left 0: asyncio turns Nagle's algorithm off (TCP_NODELAY) only on connections whose socket
+    # says TCP, and a connection kept alive would otherwise wait ~40 ms for the client's delayed ACK on every answer
+    # (headers and body are two writes): 45 ms a request instead of 3 for requests.Session, httpx, the OpenAI SDKs
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))

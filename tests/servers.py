@@ -65,7 +65,7 @@ def serve_in_thread(settings):
     service it drives); yields (base_url, service)."""
     import uvicorn
 
-    from api.startup import uvicorn_options
+    from api.startup import listen, uvicorn_options
     from app import create_app
 
     class Server(uvicorn.Server):
@@ -78,14 +78,15 @@ def serve_in_thread(settings):
                 self.listening.set()
 
     app = create_app(settings)
+    sock = listen("127.0.0.1", 0)  # bound as app.py binds it
     options = {
         **uvicorn_options(settings),
         "host": "127.0.0.1",
-        "port": free_port(),
+        "port": sock.getsockname()[1],
         "timeout_graceful_shutdown": 1,
     }  # a browser's open connections do not hold it up
     server = Server(uvicorn.Config(app, **options, log_level="warning"))  # as app.py runs it
-    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="uvicorn", daemon=True)
     thread.start()
     server.listening.wait(60)
     assert server.started, "the server did not start"
