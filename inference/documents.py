@@ -29,6 +29,7 @@ from .values import OcrLine
 class DocPage:
     number: int  # 1-based, as people count pages
     text: str | None = None  # the text layer's text, when it is good and OCR is not forced
+    layer_text: str | None = None  # OCR forced on a page with a good text layer: that text (its reading is compared with it)
     lines: list[OcrLine] = field(default_factory=list)  # the text layer's lines, boxes in rendered pixels
     size: tuple[int, int] = (0, 0)  # [width, height] of the page as rendered (or as it would be)
     render: Callable[[], Image.Image] | None = None  # the page as an upright RGB image (pages that need OCR)
@@ -201,9 +202,10 @@ def _over_limits(exc: OverLimits) -> str:
 
 
 def _open_pdf(data: bytes, limits: LimitSettings, name: str, pages: str | None, longest_side: int, force_ocr: bool) -> Document:
-    """Count the pages and read each chosen page's size (and, unless ``force_ocr``, its text layer) in the PDF
-    reader's process. A page over the limits (here or when it is rendered) fails, and every page of this file
-    read after it too, at once: a file built of such pages never costs more than one page's limits."""
+    """Count the pages and read each chosen page's size and text layer in the PDF reader's process (with
+    ``force_ocr`` the page is read through the model anyway, its text layer kept to compare the reading with). A page
+    over the limits (here or when it is rendered) fails, and every page of this file read after it too, at once: a
+    file built of such pages never costs more than one page's limits."""
     pdf = PdfFile(data, limits.page_timeout_s, limits.page_memory_mb, limits.max_image_pixels)
     shown = images.shown(name)
     try:
@@ -222,12 +224,15 @@ def _open_pdf(data: bytes, limits: LimitSettings, name: str, pages: str | None, 
                 doc_pages.append(DocPage(number, render=_failing(_after_over(pdf))))
                 continue
             try:
-                size, scale, text, runs = pdf.page(number, longest_side, text=not force_ocr)
+                size, scale, text, runs = pdf.page(number, longest_side, text=True)
             except PdfError as exc:
                 raise _pdf_error(exc, name) from None
             except OverLimits as exc:
                 pdf.over_page = number
                 doc_pages.append(DocPage(number, render=_failing(BadInput(_over_limits(exc)))))
+                continue
+            if force_ocr:
+                doc_pages.append(DocPage(number, layer_text=text, size=size, render=_renderer(pdf, number, scale, name)))
                 continue
             lines = [
                 OcrLine(text=run, box=[[x0, y0], [x1, y0], [x1, y1], [x0, y1]], confidence=1.0, engine="text-layer")

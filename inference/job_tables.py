@@ -146,6 +146,7 @@ def dump_read(read: PageRead) -> str:
             "engine": read.engine,
             "route": read.route,
             "cpu_agreement": read.cpu_agreement,
+            "text_layer_agreement": read.text_layer_agreement,
         }
     )
 
@@ -168,6 +169,7 @@ def load_read(idx: int, page: int, text: str) -> PageRead:
         engine=r.get("engine"),
         route=r.get("route"),
         cpu_agreement=r.get("cpu_agreement"),
+        text_layer_agreement=r.get("text_layer_agreement"),
     )
 
 

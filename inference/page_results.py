@@ -27,10 +27,11 @@ class PageRead:
     error: BaseException | None = None
     blocks: list[Block] = field(default_factory=list)
     confidence: float | None = None  # 0-1 (see PageResult.confidence)
-    confidence_source: str | None = None  # engine, logprob or cpu-engine
+    confidence_source: str | None = None  # engine, logprob, cpu-engine or text-layer
     engine: str | None = None  # the model that read the page (None: the request's model, or its text layer)
     route: str | None = None  # why model=auto sent the page to a VLM
     cpu_agreement: float | None = None  # a routed page: the VLM's text against the CPU engine's (1 - CER)
+    text_layer_agreement: float | None = None  # OCR forced on a page with a text layer: the reading against it (1 - CER)
 
     @property
     def message(self) -> str | None:
@@ -74,6 +75,7 @@ def page_results(reads: Sequence[PageRead]) -> list[PageResult]:
             warnings=r.warnings,
             error=r.message,
             **page_confidence(r),
+            text_layer_agreement=r.text_layer_agreement,  # documents only: an image has no text layer
         )
         for r, page_blocks in zip(reads, blocks, strict=True)
     ]

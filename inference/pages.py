@@ -173,7 +173,11 @@ class Pages:
         reads: list[PageRead] = []
         todo: deque[tuple[int, DocPage]] = deque()
 
+        layers = {(d, p.number): p.layer_text for d, doc in enumerate(docs) for p in doc.pages if p.layer_text}
+
         def finished(read: PageRead) -> None:
+            if (read.doc, read.page) in layers:  # OCR forced on a page with a text layer: the reading measured on it
+                read = routing.against_text_layer(read, layers[read.doc, read.page])
             reads.append(read)
             if on_page is not None:
                 on_page(read)

@@ -36,12 +36,13 @@ class PageResult(BaseModel):
         description="how sure the reading of this page is, 0-1 (null: not measured, e.g. a page read from its text layer); "
         "confidence_source says how it was measured",
     )
-    confidence_source: Literal["engine", "logprob", "cpu-engine"] | None = Field(
+    confidence_source: Literal["engine", "logprob", "cpu-engine", "text-layer"] | None = Field(
         None,
         description="'engine': the CPU engine's own line confidences, weighted by the lines' lengths; 'logprob': a "
         "vision-language model's answer, exp of the mean log-probability of its tokens; 'cpu-engine': a VLM's answer "
         "compared with the CPU engine's reading of the same page (1 - character error rate of the normalised texts, "
-        "clamped to 0-1)",
+        "clamped to 0-1); 'text-layer': a VLM's answer compared so with the page's PDF text layer (force_ocr on a page "
+        "that has one)",
     )
     engine: str | None = Field(None, description="the model that read this page (model=auto: the CPU engine or the VLM)")
     route: str | None = Field(
@@ -53,6 +54,11 @@ class PageResult(BaseModel):
         None,
         description="model=auto, a page sent to the VLM: its answer against the CPU engine's reading of the page (1 - "
         "character error rate of the normalised texts, clamped to 0-1); low when the CPU engine misread it, or the VLM did",
+    )
+    text_layer_agreement: float | None = Field(
+        None,
+        description="force_ocr on a PDF page with a good text layer: the reading (any engine's) against that layer (1 - "
+        "character error rate of the normalised texts, clamped to 0-1)",
     )
 
 
@@ -75,7 +81,7 @@ class OcrResult(BaseModel):
         None, description="extra, documents only (PDF, multi-page TIFF): each page read, in the order chosen"
     )
     confidence: float | None = Field(None, description="extra, a one-page input: as pages[].confidence")
-    confidence_source: Literal["engine", "logprob", "cpu-engine"] | None = Field(
+    confidence_source: Literal["engine", "logprob", "cpu-engine", "text-layer"] | None = Field(
         None, description="extra, a one-page input: as pages[].confidence_source"
     )
     engine: str | None = Field(None, description="extra, a one-page input: as pages[].engine")
@@ -105,7 +111,7 @@ class BatchItem(BaseModel):
     image_size: list[int] | None = None
     pages: list[PageResult] | None = Field(None, description="documents only: each page read")
     confidence: float | None = Field(None, description="a one-page file: as pages[].confidence")
-    confidence_source: Literal["engine", "logprob", "cpu-engine"] | None = Field(
+    confidence_source: Literal["engine", "logprob", "cpu-engine", "text-layer"] | None = Field(
         None, description="a one-page file: as pages[].confidence_source"
     )
     engine: str | None = Field(None, description="a one-page file: as pages[].engine")

@@ -4,7 +4,9 @@ script no CPU engine reads); and each page's confidence, with how it was measure
 
 The confidences (``PageResult.confidence_source``): ``engine``, the CPU engine's own line confidences weighted by the
 lines' lengths; ``logprob``, a VLM answer's mean token log-probability, exp'd; ``cpu-engine``, a VLM's answer against
-the CPU engine's reading of the same page (1 - the character error rate of the two normalised texts, clamped to 0-1).
+the CPU engine's reading of the same page (1 - the character error rate of the two normalised texts, clamped to 0-1);
+``text-layer``, a VLM's answer against the page's PDF text layer (OCR forced on a page that has a good one: the
+same measure against what the PDF itself says; every engine's reading carries it as ``text_layer_agreement``).
 """
 
 from __future__ import annotations
@@ -117,6 +119,18 @@ def reason(read: PageRead, routing: RoutingSettings) -> str | None:
     if read.confidence is None or read.confidence < routing.min_confidence:
         return "low-confidence"
     return None
+
+
+def against_text_layer(read: PageRead, layer_text: str) -> PageRead:
+    """A page read with OCR forced, and its PDF text layer: the reading's agreement with it, kept as
+    ``text_layer_agreement``; for a VLM's reading (not the CPU engine's, which has its own line confidences) it is also
+    the page's confidence, the best measure there is (what the PDF says the page says)."""
+    if read.error is not None:
+        return read
+    agreed = agreement(read.text, layer_text)
+    if agreed is None or read.confidence_source == "engine":
+        return replace(read, text_layer_agreement=agreed)
+    return replace(read, text_layer_agreement=agreed, confidence=agreed, confidence_source="text-layer")
 
 
 def not_routed(route: str, why: str) -> str:

@@ -52,10 +52,17 @@ def test_a_good_text_layer_is_read_instead_of_ocr_unless_forced(client, born_dig
     width, height = body["pages"][0]["image_size"]
     assert 0 <= first["box"][0][0] < first["box"][2][0] <= width and 0 <= first["box"][0][1] < height / 4  # top of page
 
+    assert [p["text_layer_agreement"] for p in body["pages"]] == [None, None]  # nothing to compare: read from it
+
     forced = client.post("/ocr", files={"file": ("contract.pdf", born_digital_pdf)}, data={"force_ocr": "true"}).json()
     assert [p["source"] for p in forced["pages"]] == ["ocr", "ocr"]
     assert {"invoice", "4471", "318.40"} <= words(forced["pages"][0]["text"])
     assert max(forced["pages"][0]["image_size"]) > 1000  # rendered at the engine's page size, not at 72 dpi
+    # each reading measured against the text layer it was forced past: the CPU engine reads clean print almost
+    # exactly; its confidence stays its own (a VLM's is the agreement: tests/unit/inference/test_routing.py)
+    for page in forced["pages"]:
+        assert 0.9 <= page["text_layer_agreement"] <= 1.0, page
+        assert page["confidence_source"] == "engine" and page["confidence"] != page["text_layer_agreement"], page
 
 
 def iou(a: list[list[float]], b: list[list[float]]) -> float:

@@ -133,6 +133,27 @@ def test_a_vlm_page_has_its_log_probability_as_its_confidence(routed):
     assert 0.0 < result.confidence <= 1.0
 
 
+def test_a_vlm_page_forced_past_its_text_layer_is_measured_against_it(routed):
+    """force_ocr on a PDF page with a good text layer: the VLM's confidence is its agreement with what the PDF says
+    (the tiny model writes noise: low), kept through a job's database."""
+    from inference.job_tables import dump_read, load_read
+    from inference.page_results import PageRead
+    from inference.routing import against_text_layer
+    from tests.helpers import text_pdf
+
+    pdf = text_pdf([CLEAN], font_size=14)
+    page = routed.ocr(pdf, VLM, filename="clean.pdf", force_ocr=True).pages[0]
+    assert (page.source, page.engine, page.confidence_source) == ("ocr", VLM, "text-layer"), page
+    assert page.confidence == page.text_layer_agreement == agreement(page.text, "\n".join(CLEAN)), page
+    assert page.confidence < 0.5  # noise against the page's text
+    kept = against_text_layer(
+        PageRead(0, 1, (9, 9), "ocr", text="The quick brown fox", confidence=0.3, confidence_source="logprob"),
+        "The quick brown fox",
+    )
+    assert (kept.confidence, kept.confidence_source, kept.text_layer_agreement) == (1.0, "text-layer", 1.0)
+    assert load_read(0, 1, dump_read(kept)).text_layer_agreement == 1.0
+
+
 def test_routing_names_ocr_models_of_the_configuration(routed):
     with pytest.raises(ConfigError, match="routing.vlm"):
         check(routed.catalog, RoutingSettings(vlm="nope"))
