@@ -206,7 +206,7 @@ class ModelManager:
     def unload(self, model: ModelHandle | str, grace_s: float | None = None, collect: bool = True) -> bool:
         """Release a model's memory; True when it was loaded. Queued and running requests get ``grace_s`` (the
         manager's unload grace by default) to finish; those still waiting then fail, those running stop.
-        ``collect=False``: the caller collects the garbage once (a shutdown unloads every model)."""
+        ``collect=False``: no garbage collection and no heap trim (a shutdown unloads every model as the process ends)."""
         slot = self._slot(model)
         model_id = slot.id
         with slot.cond:
@@ -237,7 +237,9 @@ class ModelManager:
 
     def shutdown(self, grace_s: float) -> None:
         """Stop admitting everywhere at once (no model loads again), let queued and running requests finish for
-        up to ``grace_s`` in all models together, then fail or stop what is left and unload everything."""
+        up to ``grace_s`` in all models together, then fail or stop what is left and unload everything. No garbage
+        collection: the process is ending (a full collection of a heap holding torch, transformers and the UI takes
+        a second on a slow core, for memory nobody will use)."""
         self._closed = True
         runners = []
         for slot in self._slots.values():
@@ -250,7 +252,6 @@ class ModelManager:
         end = time.monotonic() + grace_s
         for model_id in list(self._slots):
             self.unload(model_id, grace_s=max(0.0, end - time.monotonic()), collect=False)
-        gc.collect()  # once for them all
 
     def status(self, model: ModelHandle | str) -> ModelStatus:
         slot = self._slot(model)

@@ -100,7 +100,7 @@ def quantization(options: HfOptions) -> Any:
 
 def release(device: str) -> None:
     """Return freed accelerator memory: on CUDA, Python objects first, then the CUDA cache. On the CPU there is
-    no cache to empty: the manager collects the garbage after an unload (once for all models at a shutdown)."""
+    no cache to empty: the manager collects the garbage after an unload (not at a shutdown: the process ends)."""
     if device == "cuda":
         import torch
 
