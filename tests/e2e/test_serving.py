@@ -52,7 +52,9 @@ def test_clients_that_leave_stop_costing_compute(tiny_noloop_server):
     with nullcontext(tiny_noloop_server) as (base, service):  # the session's server; the model unloads at the end
         service.load_model("qwen3_vl_2b")
         runner = service.manager.runner("qwen3_vl_2b")
-        running = leave_after(f"{base}/chat", 4.0, LONG_CHAT)
+        # the chat's client leaves after 8 s: the OCR request is queued and abandoned well before (~1.5 s; 4 s was
+        # passed on a machine busy with three test processes, and the OCR request then ran after the chat)
+        running = leave_after(f"{base}/chat", 8.0, LONG_CHAT)
         assert wait_until(lambda: runner.running == 1, 30), "the long chat to run"
         queued = leave_after(f"{base}/ocr?model=qwen3_vl_2b", 0.5)
         assert wait_until(lambda: runner.waiting == 1, 30), "the OCR request to queue"
