@@ -18,6 +18,7 @@ from .catalog import Catalog, ModelHandle
 from .device import gpu_info
 from .errors import ConfigError, ModelUnavailable
 from .page_results import PageRead
+from .results import ModelChoice
 from .routing_settings import RoutingSettings
 from .text_distance import levenshtein
 from .values import UNREAD_SCRIPT, OcrLine, OcrOutput
@@ -49,6 +50,20 @@ def vlm(catalog: Catalog, routing: RoutingSettings) -> tuple[ModelHandle | None,
     handle = catalog.handle(model)
     missing = handle.missing()
     return (None, f"{model} cannot run here: {missing}") if missing else (handle, "")
+
+
+def choice(catalog: Catalog, routing: RoutingSettings) -> ModelChoice | None:
+    """``model=auto`` as a person picks it, where it is more than the CPU engine alone: the CPU engine and a VLM to
+    send pages to can both run here (None elsewhere: there, auto reads every page with the CPU engine)."""
+    try:
+        cpu = cpu_engine(catalog, routing)
+    except ModelUnavailable:
+        return None
+    model, _ = vlm(catalog, routing)
+    if model is None:
+        return None
+    name = f"Automatic: {cpu.spec.name}, and {model.spec.name} for the pages that need it"
+    return ModelChoice(id=AUTO, name=name, runnable=True)
 
 
 def wanted(catalog: Catalog, routing: RoutingSettings, model: str | None, default: str) -> bool:

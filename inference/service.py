@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from . import documents
+from . import documents, routing
 from .cancel import CancelToken, deadline_for
 from .catalog import TASK_VERBS, Catalog
 from .chats import Chats
@@ -94,6 +94,12 @@ class InferenceService(JobsFacade):
     def model_choices(self, task: str) -> list[ModelChoice]:
         """The models for ``task`` as a person picks one; only the ``runnable`` ones may be picked (``note``: why not)."""
         return self.catalog.choices(task)
+
+    def auto_choice(self) -> tuple[ModelChoice, bool] | None:
+        """OCR's ``model=auto`` as a person picks it, and whether it is the default, where it routes pages (a CPU engine
+        and a VLM both run here); None elsewhere."""
+        auto = routing.choice(self.catalog, self.settings.routing)
+        return None if auto is None else (auto, self.settings.defaults.ocr_model == routing.AUTO)
 
     def cannot_run(self, task: str, model: str | None = None) -> str | None:
         """Why ``model`` (None: the default) cannot do ``task`` here until an administrator acts, or None."""

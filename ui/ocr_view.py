@@ -66,6 +66,23 @@ def _counted(lines: int, boxes: int, blocks: list[Any]) -> str:
     return said
 
 
+def _readers(result: OcrResult) -> str | None:
+    """model=auto: who read the input (each engine, with its pages counted for a document) and why pages went to the
+    VLM; None for a request that named its model (the Model part says it)."""
+    if result.model != "auto":
+        return None
+    document = result.pages is not None
+    reads = [(p.engine, p.route) for p in result.pages or []] if document else [(result.engine, result.route)]
+    said = []
+    for engine in dict.fromkeys(engine for engine, _ in reads if engine):
+        n = sum(e == engine for e, _ in reads)
+        why = ", ".join(dict.fromkeys(route for e, route in reads if e == engine and route))
+        details = [f"{n} page{'s' * (n != 1)}"] if document else []
+        details += [f"sent for {why}"] if why else []
+        said.append(f"{engine} ({': '.join(details)})" if details else engine)
+    return "**Read by** " + ", ".join(said) if said else None
+
+
 def describe(result: OcrResult) -> str:
     """Model, time, size or pages, what was counted (lines of text, boxes the engine found, blocks), language and
     warnings, as a line a person reads."""
@@ -80,6 +97,9 @@ def describe(result: OcrResult) -> str:
     else:
         parts += [f"**Image** {width}×{height} px", _counted(text_lines, len(result.lines), result.blocks)]
     parts.append(f"**Language** {result.language or 'auto'}")
+    readers = _readers(result)
+    if readers:
+        parts.insert(1, readers)
     text = " · ".join(parts)
     failed = [p for p in result.pages or [] if p.error]
     if failed:

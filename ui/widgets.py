@@ -52,9 +52,13 @@ def model_dropdown(
 ) -> tuple[gr.Dropdown, bool]:
     """The models that can do the task and can run here (the default first): only they can be chosen; those that
     cannot are counted under the list with why (a person's choice never starts a download or a model that cannot run).
-    Returns the dropdown and whether any can run."""
+    OCR offers ``auto`` too where it routes pages (the CPU engine first, a VLM for the pages that need it), first when
+    it is the default: the UI reads as a request without a model does. Returns the dropdown and whether any can run."""
     choices = service.model_choices(task)
     runnable = [c for c in choices if c.runnable]
+    auto = service.auto_choice() if task == "ocr" else None
+    if auto is not None:
+        runnable.insert(0 if auto[1] else min(1, len(runnable)), auto[0])
     others = [c for c in choices if not c.runnable]
     reasons = ", ".join(dict.fromkeys(why_not(c.note) for c in others))
     # short (on a phone it stands above the result): the Models tab names each model and what it needs

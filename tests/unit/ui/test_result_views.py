@@ -62,6 +62,17 @@ def test_the_details_say_what_is_counted():
     assert "**Lines**" not in said
     with_blocks = describe(result.model_copy(update={"blocks": invoice()}))
     assert "**Blocks** 3 (1 table)" in with_blocks
+    assert "Read by" not in said  # one model named: it read everything
+
+
+def test_with_auto_the_details_say_who_read_the_pages_and_why():
+    pages = [page(1, "a", engine="embedded"), page(2, "b", engine="qwen3_vl_2b", route="table"), page(3, "c", engine="embedded")]
+    document = OcrResult(text="a\n\nb\n\nc", model="auto", processing_time=1.0, image_size=[400, 300], pages=pages)
+    assert "**Model** auto · **Read by** embedded (2 pages), qwen3_vl_2b (1 page: sent for table)" in describe(document)
+    image = OcrResult(text="x", model="auto", processing_time=1.0, image_size=[9, 9], engine="qwen3_vl_2b", route="no-text")
+    assert "**Read by** qwen3_vl_2b (sent for no-text)" in describe(image)
+    kept = image.model_copy(update={"engine": "embedded", "route": None})
+    assert "**Read by** embedded ·" in describe(kept)
 
 
 def test_blocks_are_drawn_with_their_type_on_the_page():
