@@ -20,11 +20,15 @@ def routing(tiny_service):
     tiny_service.settings.routing, tiny_service.settings.defaults.ocr_model = kept
 
 
-def offered(service) -> list[str]:
+def choices(service, task: str = "ocr") -> list[tuple[str, str]]:
     with gr.Blocks():
-        dropdown, _ = model_dropdown(service, "ocr")
+        dropdown, _ = model_dropdown(service, task)
     assert dropdown.value == dropdown.choices[0][1]  # the first is the one chosen
-    return [value for _, value in dropdown.choices]
+    return dropdown.choices
+
+
+def offered(service) -> list[str]:
+    return [value for _, value in choices(service)]
 
 
 def test_auto_is_offered_where_it_routes_first_when_it_is_the_default(routing):
@@ -36,17 +40,10 @@ def test_auto_is_offered_where_it_routes_first_when_it_is_the_default(routing):
     routing.settings.defaults.ocr_model = "auto"
     first = offered(routing)
     assert first[0] == "auto" and first[1:] == without, first
-    with gr.Blocks():
-        name = dict((value, label) for label, value in model_dropdown(routing, "ocr")[0].choices)["auto"]
-    assert "Embedded" in name or "embedded" in name.lower(), name  # says what reads first, and what the pages go to
-    assert "Qwen3-VL" in name, name
+    name = {value: label for label, value in choices(routing)}["auto"]
+    assert "embedded" in name.lower() and "Qwen3-VL" in name, name  # what reads first, and what pages go to
 
     routing.settings.defaults.ocr_model = without[0]
     after = offered(routing)
     assert after == [without[0], "auto", *without[1:]], after
-    assert "auto" not in [v for _, v in model_dropdown_chat(routing)]  # chat has no auto of this kind
-
-
-def model_dropdown_chat(service):
-    with gr.Blocks():
-        return model_dropdown(service, "chat")[0].choices
+    assert "auto" not in [value for _, value in choices(routing, "chat")]  # chat has no auto of this kind
