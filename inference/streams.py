@@ -1,12 +1,14 @@
 """A streamed chat answer, as the service hands it to the UI (and later to streaming HTTP routes).
 
 Iterating gives the answer so far, growing as tokens are generated; ``async for`` does the same without
-holding an event loop. Closing it (``close()``, leaving a ``with`` block, an ``async for`` cancelled, or
-the object being dropped) stops the generation within one decoding step and frees the model.
+holding an event loop. Closing it (``close()``, leaving a ``with`` block, an ``async for`` cancelled, the
+task that reads it ending: ``close_with_task``, or the object being dropped) stops the generation within one
+decoding step and frees the model.
 """
 
 from __future__ import annotations
 
+import asyncio
 import queue
 import threading
 from typing import Any
@@ -84,6 +86,16 @@ class TextStream:
     def close(self) -> None:
         """Stop the generation (nothing happens when it has finished)."""
         self._ticket.cancel()
+
+    def close_with_task(self) -> TextStream:
+        """Close this stream, too, when the asyncio task reading it ends, however it ends. A reader cancelled between
+        two pieces (a Gradio event stopped while its task sends a piece out, before Gradio has stored the event's
+        generator) leaves its generator waiting at a ``yield`` that nobody resumes or closes: the generation would go
+        on until the garbage collector found that generator. Call it in the task that reads the stream."""
+        task = asyncio.current_task()
+        if task is not None:  # outside a task there is nothing to bind to
+            task.add_done_callback(lambda _task: self.close())
+        return self
 
     def __enter__(self) -> TextStream:
         return self

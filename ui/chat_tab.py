@@ -268,7 +268,7 @@ def build(service: InferenceService) -> None:
             caller=caller_of(request),
         )
         history += [{"role": "user", "content": text.strip()}, {"role": "assistant", "content": ""}]
-        with stream:
+        with stream.close_with_task():  # a job cancelled while Gradio sends a piece out ends its task, not this
             yield history
             async for answer in stream:
                 history[-1]["content"] = answer

@@ -171,7 +171,7 @@ class Talk:
             if stopped(stream):
                 exchange.state = STOPPED
                 return
-            with stream:
+            with stream.close_with_task():  # a page that left ends the event's task, maybe outside this generator
                 while True:
                     try:
                         piece = await until(exchange.stop, stream.__anext__)

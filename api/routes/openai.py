@@ -152,7 +152,7 @@ def releasable(text: str, stop: tuple[str, ...]) -> tuple[str, bool]:
 
 async def events(stream: Any, include_usage: bool, stop: tuple[str, ...] = ()) -> AsyncIterator[str]:
     """The answer as OpenAI's chunks: the role, the text as it grows, the finish reason, usage if asked, [DONE].
-    A client that disconnects cancels this generator, which closes the stream and stops the generation."""
+    A client that disconnects ends the response's task, which closes the stream and stops the generation."""
     cid, created, model = completion_id(), now(), stream.model
 
     def chunk(delta: Delta, finish: str | None = None, warning: str | None = None) -> str:
@@ -162,7 +162,7 @@ async def events(stream: Any, include_usage: bool, stop: tuple[str, ...] = ()) -
             )
         )
 
-    with stream:
+    with stream.close_with_task():  # the response's task: a client that left while a chunk was sent ends it
         yield chunk(Delta(role="assistant", content=""))
         sent, stopped, output = "", False, None
         try:

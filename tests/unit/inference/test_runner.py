@@ -15,6 +15,7 @@ import pytest
 from inference.cancel import Deadline
 from inference.errors import Cancelled, ModelUnavailable, OutOfMemory, Overloaded, TimedOut
 from inference.runner import Runner, RunnerClosed, collate, is_out_of_memory
+from inference.streams import TextStream
 from inference.values import ChatMessage, ChatParams, ChatWork, OcrWork
 from tests.gate_backend import GateBackend
 from tests.polling import wait_until
@@ -211,6 +212,38 @@ def test_a_stream_gives_pieces_and_stops_when_cancelled(make):
     # the worker is free again at once: the next request runs
     backend.gate.set()
     assert runner.submit([work("next")], deadline())[0].result().text == "next"
+
+
+def test_a_stream_stops_when_the_task_reading_it_ends_between_two_pieces(make):
+    """Gradio holds an event's generator while the event's task sends a piece out; a job cancelled there ends the
+    task outside the generator, which then waits at its ``yield`` for a reader that never comes and is not closed."""
+    import asyncio
+
+    runner = make(GateBackend())  # its stream goes on (10 s) until it is stopped
+    chat = ChatWork(messages=[ChatMessage("user", "s")], params=ChatParams(0.0, 10_000))
+
+    async def answer():  # the UI's handler: the stream read in the task of the event
+        stream = TextStream(runner.submit([chat], deadline(), streaming=True)[0], "gate", "s")
+        with stream.close_with_task():
+            async for text in stream:
+                yield text
+
+    async def event(held, sending):
+        await anext(held)
+        sending.set()
+        await asyncio.sleep(3600)  # sending the piece out, when the job is cancelled
+
+    async def main():
+        held, sending = answer(), asyncio.Event()  # the generator kept, as Gradio keeps it: never resumed or closed
+        task = asyncio.create_task(event(held, sending))
+        await sending.wait()
+        task.cancel()
+        stopped = await asyncio.to_thread(wait_until, lambda: runner.running == 0, 5)
+        return held, stopped
+
+    held, stopped = asyncio.run(main())
+    assert stopped, "the generation went on after the task reading it ended"
+    del held
 
 
 # ---- shutdown and the submit/close race ----------------------------------------------------------------------
