@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 BlockType = Literal["title", "text", "list", "table", "figure", "caption", "equation", "header", "footer", "page_number"]
 BLOCK_TYPES: tuple[str, ...] = BlockType.__args__  # type: ignore[attr-defined]
 MARGINAL: frozenset[str] = frozenset({"header", "footer", "page_number"})  # not the page's content: left out of Markdown
+TITLE_RATIO = 2.0  # a heading whose lines are more than this many of the page's usual line is a level-1 title
 
 
 class OcrLine(BaseModel):
@@ -49,6 +50,9 @@ class Block(BaseModel):
     text: str = Field("", description="the block's text, lines joined by newlines (a table's: its rows, cells by tabs)")
     lines: list[OcrLine] | None = Field(None, description="the lines read inside the block, when an engine read lines")
     table: Table | None = Field(None, description="a table block's cells")
+    level: int | None = Field(
+        None, ge=1, le=6, description="a title's heading level, 1 the largest (its Markdown heading's # count)"
+    )
     confidence: float | None = Field(None, description="the layout's confidence in the block's type, when it has one")
 
 

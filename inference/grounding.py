@@ -46,7 +46,8 @@ LABELS: dict[str, str] = {
     "formula": "equation",
     "equation": "equation",
 }
-_HEADING = re.compile(r"^\s*#{1,6}\s+")
+TITLE_LEVELS: dict[str, int] = {"title": 1}  # the other labels that are titles (section, section_header): level 2
+_HEADING = re.compile(r"^\s*(#{1,6})\s+")
 _DISPLAY = re.compile(r"^\s*(?:\$\$|\\\[)(.*?)(?:\$\$|\\\])\s*$", re.DOTALL)
 
 
@@ -85,9 +86,11 @@ def _scaled(box: list[float], width: float, height: float) -> list[float]:
 
 def _block(label: str, bbox: list[float], text: str) -> Block:
     kind = LABELS.get(label, "text")
-    if kind == "title":
-        text = _HEADING.sub("", text).strip()
-    elif kind == "equation":
+    if kind == "title":  # its level: the Markdown heading it was written as, else what its label says
+        hashes = _HEADING.match(text)
+        level = len(hashes.group(1)) if hashes else TITLE_LEVELS.get(label, 2)
+        return Block(type="title", bbox=bbox, text=_HEADING.sub("", text).strip(), level=level)
+    if kind == "equation":
         display = _DISPLAY.match(text)
         text = display.group(1).strip() if display else text
     elif kind == "table":

@@ -8,11 +8,12 @@ import re
 from collections.abc import Sequence
 from statistics import median
 
-from .blocks import MARGINAL, Block, Table
+from .blocks import MARGINAL, TITLE_RATIO, Block, Table
 from .results import OcrResult, PageResult
 from .values import OcrLine
 
 HEADING_RATIO = 1.3  # a line this much taller than the page's usual line, and short, is a heading
+SECTION = 2  # the heading level of a title whose level is not known
 PARAGRAPH_GAP = 0.75  # a vertical gap above a line of more than this many line heights starts a paragraph
 
 
@@ -48,7 +49,7 @@ def lines_to_markdown(lines: Sequence[OcrLine]) -> str:
         if new_block:
             blocks.append([])
         if heading:
-            level = "#" if height > 2 * usual else "##"
+            level = "#" if height > TITLE_RATIO * usual else "##"
             blocks[-1].append(f"{level} {_escape(text)}")
         else:
             blocks[-1].append(_escape(text))
@@ -98,7 +99,7 @@ def blocks_to_markdown(blocks: Sequence[Block], verbatim: bool = False) -> str:
             continue
         text = block.text.strip()
         if block.type == "title":
-            parts.append("## " + plain(" ".join(text.split())) if text else "")
+            parts.append("#" * (block.level or SECTION) + " " + plain(" ".join(text.split())) if text else "")
         elif block.type == "table" and block.table is not None:
             parts.append(table_markdown(block.table))
         elif block.type == "figure":

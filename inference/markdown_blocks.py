@@ -69,7 +69,7 @@ def _structure(lines: list[str], i: int) -> tuple[int, Block | None]:
         table = html_table(chunk)
         return end + 1, _table_block(table) if table else Block(type="text", text=chunk.strip())
     if heading := _HEADING.match(line):
-        return i + 1, Block(type="title", text=heading.group(2).strip())
+        return i + 1, Block(type="title", text=heading.group(2).strip(), level=len(heading.group(1)))
     if stripped.startswith("$$") or stripped.startswith("\\["):
         close = "$$" if stripped.startswith("$$") else "\\]"
         rest = stripped[2:]

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import median
 
-from .blocks import MARGINAL, Block, BlockType, OcrLine, bbox_of
+from .blocks import MARGINAL, TITLE_RATIO, Block, BlockType, OcrLine, bbox_of
 
 # CDLA's classes (the CPU layout model) as block types
 LABEL_TYPES: dict[str, BlockType] = {
@@ -155,7 +155,7 @@ def page_blocks(lines: Sequence[OcrLine], size: tuple[int, int], regions: Sequen
             keyed.append((next(below, len(lines)) - 0.5, block))
     blocks = [block for _, block in sorted(keyed, key=lambda kb: kb[0])]
     usual = median(b[3] - b[1] for b in boxes) if boxes else 0.0
-    return _margins([_page_number(_heading(block, usual), size) for block in blocks], size, usual)
+    return _margins([_page_number(_title_level(_heading(block, usual), usual), size) for block in blocks], size, usual)
 
 
 def _heading(block: Block, usual: float) -> Block:
@@ -168,6 +168,14 @@ def _heading(block: Block, usual: float) -> Block:
     if tall and len(text) <= 80 and not text.endswith((".", ",", ";", ":")):
         return block.model_copy(update={"type": "title"})
     return block
+
+
+def _title_level(block: Block, usual: float) -> Block:
+    """A title's heading level: 1 when its lines are more than TITLE_RATIO of the page's usual line, else 2."""
+    if block.type != "title" or not block.lines or usual <= 0:
+        return block
+    height = median(bbox_of(line.box)[3] - bbox_of(line.box)[1] for line in block.lines)
+    return block.model_copy(update={"level": 1 if height > TITLE_RATIO * usual else 2})
 
 
 def _page_number(block: Block, size: tuple[int, int]) -> Block:

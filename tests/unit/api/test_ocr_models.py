@@ -67,9 +67,9 @@ def test_lightonocr_3_reads_a_page_as_grounded_blocks(tiny_client, service):
     assert title["bbox"] == pytest.approx([0, 0, width * 0.5, height * 0.099], abs=0.1)
     assert number["bbox"] == pytest.approx([width * 0.45, height * 0.95, width * 0.55, height * 0.999], abs=0.1)
     assert [[c["text"] for c in row] for row in table["table"]["rows"]] == [["a", "b"], ["1", "2"]]
-    assert body["text"] == "T\n\n|a|b|\n|-|-|\n|1|2|\n\n7" and title["text"] == "T"
+    assert body["text"] == "T\n\n|a|b|\n|-|-|\n|1|2|\n\n7" and title["text"] == "T" and title["level"] == 1
     md = tiny_client.post("/ocr?model=lightonocr_3_1b&format=markdown", files={"file": ("d.png", PNG)}).text
-    assert md.strip() == "## T\n\n| a | b |\n|---|---|\n| 1 | 2 |"  # the page number left out
+    assert md.strip() == "# T\n\n| a | b |\n|---|---|\n| 1 | 2 |"  # the page number left out
     backend, prompt = prompt_of(service, "lightonocr_3_1b")
     assert prompt.endswith("grounding<|im_end|>\n<|im_start|>assistant\n")
     params = backend.ocr_request(OcrWork(IMAGE)).params

@@ -91,6 +91,21 @@ def test_without_regions_paragraphs_titles_and_page_numbers_come_from_the_lines(
     assert [b.type for b in blocks] == ["title", "text", "text", "page_number", "text"]
 
 
+def test_a_title_twice_the_usual_line_is_level_1_and_a_smaller_one_level_2():
+    lines = [
+        line("Annual Report", 50, 40, 600, 100),  # 60 px: three body lines
+        line("Revenue grew in every region", 50, 150, 600, 175),
+        line("and costs stayed flat.", 50, 180, 400, 205),
+        line("Outlook", 50, 260, 300, 295),  # 35 px
+        line("The second paragraph.", 50, 330, 400, 355),
+    ]
+    blocks = page_blocks(lines, (800, 1000))
+    assert [(b.type, b.level) for b in blocks] == [("title", 1), ("text", None), ("title", 2), ("text", None)]
+    assert blocks_to_markdown(blocks).startswith("# Annual Report\n\nRevenue grew") and "\n## Outlook\n" in blocks_to_markdown(
+        blocks
+    )
+
+
 def test_blocks_found_on_a_turned_page_have_their_boxes_in_the_page_as_sent():
     from inference.backends.ocr.rapid_geometry import turn_back
     from inference.backends.ocr.structure import turn_blocks

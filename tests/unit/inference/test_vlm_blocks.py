@@ -75,7 +75,7 @@ def test_a_vlm_markdown_page_survives_the_round_trip():
     md = page_markdown(text, [], blocks)
     assert "| Item | Qty | Price |\n|---|---|---|\n| Printer paper A4 (box) | 4 | 23.50 |" in md
     assert "| Toner \\| black | 1 | 94.00 |" in md
-    assert "## Invoice 42" in md and "**order**" in md and "- second point\n  goes on" in md
+    assert md.startswith("# Invoice 42\n") and "**order**" in md and "- second point\n  goes on" in md  # its level kept
     assert "$$\nE = mc^2\n$$" in md and "*[figure: A bar chart of sales]*" in md
     again = markdown_blocks(md)  # and read again, the same structure (the figure is a placeholder now: text)
     assert kinds(again) == [k if k != "figure" else "text" for k in kinds(blocks)] and again[2].table == blocks[2].table
@@ -104,7 +104,7 @@ def test_grounding_answer_becomes_labelled_blocks_with_boxes_in_page_pixels():
     ]  # fmt: skip
     header, title, left, right, table, formula, image, *_ = blocks
     assert header.bbox == [100.0, 10.0, 1900.0, 30.0]  # x scaled by 2000/1000, y by 1000/1000
-    assert title.text == "Invoice 42" and formula.text == "E = mc^2"
+    assert title.text == "Invoice 42" and title.level == 1 and formula.text == "E = mc^2"
     assert image.bbox == [1200.0, 700.0, 2000.0, 900.0]  # corners put in order, kept inside the page
     assert [[c.text for c in row] for row in table.table.rows] == [["Item", "Qty"], ["Paper", "4"]]
     assert table.text == "Item\tQty\nPaper\t4"
@@ -116,9 +116,25 @@ def test_grounding_markdown_leaves_out_marginalia_and_keeps_the_table():
     text, blocks = page_structure(GROUNDING, (1000, 1000))
     md = page_markdown(text, [], blocks)
     assert "| Item | Qty |\n|---|---|\n| Paper | 4 |" in md
-    assert "## Invoice 42" in md and "*[figure: Figure 1: our logo]*" in md
+    assert "\n# Invoice 42\n" in f"\n{md}" and "*[figure: Figure 1: our logo]*" in md
     for marginal in ("ACME Corp", "Prices in euros", "\n3\n"):
         assert marginal not in md
+
+
+def test_titles_keep_their_heading_level():
+    """A VLM's `#` to `######` stay its titles' levels in the JSON and in format=markdown; a grounding title is level 1
+    and a section level 2, unless its text says its level as a Markdown heading does."""
+    written = "# Annual report\n\n### Revenue by region\n\nNorth grew.\n\n## Outlook"
+    blocks = markdown_blocks(written)
+    assert [(b.type, b.level) for b in blocks] == [("title", 1), ("title", 3), ("text", None), ("title", 2)]
+    md = page_markdown(written, [], blocks)
+    assert md == "# Annual report\n\n### Revenue by region\n\nNorth grew.\n\n## Outlook"
+    grounded = grounding_blocks(
+        "![title](0,0,1000,50) Annual report\n![section_header](0,60,1000,90) Revenue\n![section](0,100,1000,130) ### By region",
+        100,
+        100,
+    )
+    assert [(b.text, b.level) for b in grounded] == [("Annual report", 1), ("Revenue", 2), ("By region", 3)]
 
 
 def test_odd_grounding_answers():
