@@ -1,11 +1,12 @@
 """Browser fixtures: Debian's Chromium driven by Playwright, one browser per module, a fresh page per test, and a
-screenshot of every page a failed test left behind (in $CHATVLM_TEST_ARTIFACTS, default test-artifacts/, which
-CI keeps)."""
+screenshot of every page a failed test left behind with its console and the requests it made (in
+$CHATVLM_TEST_ARTIFACTS, default test-artifacts/, which CI keeps)."""
 
 from __future__ import annotations
 
 import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -51,6 +52,18 @@ def open_page(browser, request):
         page = browser.new_page(viewport={"width": width, "height": height})
         page.console = []
         page.on("console", lambda message: page.console.append(f"{message.type}: {message.text}"))
+        # what the page asked of the server and when, kept beside the screenshot: a step that waited for an answer
+        # (an upload, an event) says which request it was
+        started = time.monotonic()
+        page.on("request", lambda r: page.console.append(f"{time.monotonic() - started:7.2f} -> {r.method} {r.url}"))
+        page.on(
+            "requestfinished",
+            lambda r: page.console.append(f"{time.monotonic() - started:7.2f} <- {r.method} {r.url}"),
+        )
+        page.on(
+            "requestfailed",
+            lambda r: page.console.append(f"{time.monotonic() - started:7.2f} !! {r.method} {r.url}: {r.failure}"),
+        )
         page.goto(url, wait_until="domcontentloaded")
         playwright.expect(page.get_by_role("tab", name="OCR")).to_be_visible(timeout=60_000)
         pages.append(page)
