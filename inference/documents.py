@@ -118,8 +118,10 @@ def open_document(
     pages: str | None = None,
     longest_side: int = 2048,
     force_ocr: bool = False,
+    text_layer: bool = True,
 ) -> Document:
-    """Check and open ``data``; pages that need OCR render at ``longest_side`` px (never above 300 dpi)."""
+    """Check and open ``data``; pages that need OCR render at ``longest_side`` px (never above 300 dpi). Without
+    ``text_layer`` (a preview, which only renders) a PDF's text layer is not read when ``force_ocr`` renders anyway."""
     if not data:
         raise BadInput(f"'{images.shown(name)}' is empty (0 bytes).")
     if len(data) > limits.max_file_bytes:
@@ -128,7 +130,7 @@ def open_document(
         )
     kind = kind_of(data)
     if kind == "pdf":
-        return _open_pdf(data, limits, name, pages, longest_side, force_ocr)
+        return _open_pdf(data, limits, name, pages, longest_side, force_ocr, text_layer)
     if kind == "tiff":
         doc = _open_tiff(data, limits, name, pages)
         if doc is not None:
@@ -201,7 +203,9 @@ def _over_limits(exc: OverLimits) -> str:
     )
 
 
-def _open_pdf(data: bytes, limits: LimitSettings, name: str, pages: str | None, longest_side: int, force_ocr: bool) -> Document:
+def _open_pdf(
+    data: bytes, limits: LimitSettings, name: str, pages: str | None, longest_side: int, force_ocr: bool, text_layer: bool
+) -> Document:
     """Count the pages and read each chosen page's size and text layer in the PDF reader's process (with
     ``force_ocr`` the page is read through the model anyway, its text layer kept to compare the reading with). A page
     over the limits (here or when it is rendered) fails, and every page of this file read after it too, at once: a
@@ -224,7 +228,7 @@ def _open_pdf(data: bytes, limits: LimitSettings, name: str, pages: str | None, 
                 doc_pages.append(DocPage(number, render=_failing(_after_over(pdf))))
                 continue
             try:
-                size, scale, text, runs = pdf.page(number, longest_side, text=True)
+                size, scale, text, runs = pdf.page(number, longest_side, text=text_layer or not force_ocr)
             except PdfError as exc:
                 raise _pdf_error(exc, name) from None
             except OverLimits as exc:

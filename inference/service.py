@@ -116,7 +116,9 @@ class InferenceService(JobsFacade):
     def page_image(self, data: bytes, number: int = 1, longest_side: int = 1200, name: str = "file") -> Any:
         """Page ``number`` of an image or document as an upright RGB PIL image at most ``longest_side`` px (a
         preview: PDFs render in the PDF reader's process, within the limits); BadInput when it cannot be shown."""
-        doc = documents.open_document(data, self.settings.limits, name, str(number), longest_side, force_ocr=True)
+        doc = documents.open_document(
+            data, self.settings.limits, name, str(number), longest_side, force_ocr=True, text_layer=False
+        )
         try:
             image = doc.pages[0].render()
         finally:

@@ -5,7 +5,7 @@ import pytest
 
 from inference import BadInput, InferenceService, ModelUnavailable, UnknownModel, load_settings
 from inference.device import gpu_info
-from tests.helpers import ENGLISH, encode, render_lines
+from tests.helpers import ENGLISH, encode, render_lines, text_pdf
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -107,3 +107,15 @@ def test_when_no_chat_model_can_run_the_error_says_why(tmp_path, english_png):
         pytest.skip("on a GPU host an int8 model may run")
     with pytest.raises(ModelUnavailable, match=r"No model that can chat is ready on this server\. .*q8 .*int8"):
         service.chat(english_png, "What is this?")
+
+
+def test_a_page_preview_is_that_page_rendered_within_its_size(service, english_png):
+    from PIL import ImageChops
+
+    letter = text_pdf([["Dear customer, thank you"], ["Kind regards", "the shop team", "and more"]], font_size=20)
+    first, second = service.page_image(letter, 1, 600, "letter.pdf"), service.page_image(letter, 2, 600, "letter.pdf")
+    assert first.mode == second.mode == "RGB" and max(first.size) == 600 and first.size == second.size
+    assert ImageChops.difference(first, second).getbbox() is not None  # two pages, two pictures
+    assert max(service.page_image(english_png, 1, 100, "scan.png").size) <= 100
+    with pytest.raises(BadInput):
+        service.page_image(letter, 3, 600, "letter.pdf")
