@@ -51,27 +51,30 @@ class AuthGuard:
             )
             await error_response(scope["path"], 429, detail, {"Retry-After": str(retry)})(scope, receive, send)
             return
-        refused = accepted = False
+        accepted = False
 
         async def watch(message: Message) -> None:
-            nonlocal refused, accepted
+            nonlocal accepted
+            refused = False
             if message["type"] == "http.response.start" and message["status"] == 401:
                 refused = True
             elif message["type"] == "websocket.accept":
                 accepted = True
             elif message["type"] == "websocket.close" and not accepted:
                 refused = scope.get("state", {}).get("principal") is None  # the gatekeeper found no valid key
+            if refused:  # counted before the refusal leaves: the client's next request, to any replica, sees it
+                self.count_failure(address, key)
             await send(message)
 
-        try:
-            await self.app(scope, receive, watch)
-        finally:
-            if refused and self.limiter.spend(address):
-                who = fingerprint(key) if key is not None else "the sign-in form"
-                log.warning(
-                    "authentication: %s has sent as many wrong keys as it may (%s; the last: %s); its keys "
-                    "get 429 until the window moves on",
-                    address,
-                    self.limiter.rate,
-                    who,
-                )
+        await self.app(scope, receive, watch)
+
+    def count_failure(self, address: str, key: str | None) -> None:
+        if self.limiter.spend(address):
+            who = fingerprint(key) if key is not None else "the sign-in form"
+            log.warning(
+                "authentication: %s has sent as many wrong keys as it may (%s; the last: %s); its keys "
+                "get 429 until the window moves on",
+                address,
+                self.limiter.rate,
+                who,
+            )

@@ -18,7 +18,7 @@ from tests.security.replicas import redis_db, replicas
 
 from .test_idempotent_jobs import PNG, headers
 
-DB = 9  # this module's Redis database
+DB = 10  # this module's Redis database (test_shared_limits has 9, test_sessions 8)
 
 
 @pytest.fixture(scope="module")

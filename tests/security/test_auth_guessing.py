@@ -76,3 +76,31 @@ def test_with_keys_off_nothing_is_a_guess(open_server):
     with httpx.Client(base_url=open_server.base_url, timeout=120) as client:  # the shared server; cookies of its own
         statuses = [attempt(client, i, key).status_code for i, key in enumerate(WRONG)]
     assert 429 not in statuses and [s for i, s in enumerate(statuses) if i % 3 != 2] == [200] * 34
+
+
+def test_a_wrong_key_is_counted_before_its_401_leaves():
+    """The client that has its 401 may ask again at once (another replica, another connection): the failure must be
+    in the window by then, or a fast guesser gets guesses past the budget (seen between two replicas)."""
+    import asyncio
+
+    from api.auth_guard import AuthGuard
+
+    async def gatekeeper(scope, receive, send):  # a refusal, as the real gatekeeper answers a wrong key
+        await send({"type": "http.response.start", "status": 401, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    guard = AuthGuard(gatekeeper, "1/minute", enabled=True)
+    scope = {"type": "http", "method": "GET", "path": "/models", "client": ("192.0.2.9", 1), "headers": [
+        (b"authorization", b"Bearer guess-0000-not-a-key")
+    ]}  # fmt: skip
+    seen = []
+
+    async def send(message):
+        if message["type"] == "http.response.start":
+            seen.append(guard.limiter.retry_after("192.0.2.9", count=False))
+
+    async def receive():
+        return {"type": "http.request", "body": b""}
+
+    asyncio.run(guard(scope, receive, send))
+    assert seen and seen[0] is not None, "the refusal left before it was counted"
