@@ -76,4 +76,5 @@ def open_page(browser, request):
             ARTIFACTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(ARTIFACTS / f"{request.node.name}-{i}.png"), full_page=True)
             (ARTIFACTS / f"{request.node.name}-{i}.console.txt").write_text("\n".join(page.console))
+            print(f"page {i}'s last console messages and requests:", *page.console[-60:], sep="\n")  # in the report
         page.close()
