@@ -65,6 +65,7 @@ def open_page(browser, request):
             lambda r: page.console.append(f"{time.monotonic() - started:7.2f} !! {r.method} {r.url}: {r.failure}"),
         )
         page.goto(url, wait_until="domcontentloaded")
+        page.bring_to_front()  # the page under test is the active one (a background page may not draw frames)
         playwright.expect(page.get_by_role("tab", name="OCR")).to_be_visible(timeout=60_000)
         pages.append(page)
         return page
