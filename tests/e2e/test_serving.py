@@ -31,16 +31,46 @@ PNG = encode(render_lines(ENGLISH))
 LONG_CHAT = {"prompt": "Describe", "model": "qwen3_vl_2b", "temperature": "0", "max_tokens": "4000"}
 
 
-def leave_after(url: str, seconds: float, data: dict | None = None) -> threading.Thread:
-    """A client that sends a request and goes away after ``seconds`` without its answer (in a thread)."""
+class Leaver(threading.Thread):
+    """A client that sends a request and goes away without its answer when ``leave`` is set (a raw socket, closed:
+    what a browser tab or a killed script does). ``answered``: an answer came first, so nothing was abandoned (on a
+    fast machine a "long" answer can end before a fixed wait does; the tests assert it did not)."""
 
-    def call() -> None:
-        with pytest.raises(httpx.ReadTimeout):
-            httpx.post(url, files={"file": ("i.png", PNG)}, data=data or {}, timeout=seconds)
+    def __init__(self, url: str, leave: threading.Event, data: dict | None = None):
+        super().__init__(daemon=True)
+        request = httpx.Request("POST", url, files={"file": ("i.png", PNG)}, data=data or {})
+        headers = "".join(f"{k}: {v}\r\n" for k, v in request.headers.items() if k.lower() != "host")
+        target = request.url.raw_path.decode()
+        self.message = f"POST {target} HTTP/1.1\r\nHost: {request.url.netloc.decode()}\r\n{headers}\r\n".encode()
+        self.message += request.read()
+        self.address, self.leave, self.answered = (request.url.host, request.url.port), leave, False
 
-    thread = threading.Thread(target=call)
-    thread.start()
-    return thread
+    def run(self) -> None:
+        with socket.create_connection(self.address) as sock:
+            sock.sendall(self.message)
+            sock.settimeout(0.05)
+            while True:
+                leaving = self.leave.is_set()  # one more look at the socket after the signal: an answer already there
+                try:
+                    if sock.recv(1):
+                        self.answered = True
+                        return
+                except TimeoutError:
+                    pass
+                if leaving:
+                    return
+
+
+def leave_when(url: str, leave: threading.Event, data: dict | None = None) -> Leaver:
+    client = Leaver(url, leave, data)
+    client.start()
+    return client
+
+
+def leave_after(url: str, seconds: float, data: dict | None = None) -> Leaver:
+    leave = threading.Event()
+    threading.Timer(seconds, leave.set).start()
+    return leave_when(url, leave, data)
 
 
 @pytest.fixture
@@ -52,16 +82,18 @@ def test_clients_that_leave_stop_costing_compute(tiny_noloop_server):
     with nullcontext(tiny_noloop_server) as (base, service):  # the session's server; the model unloads at the end
         service.load_model("qwen3_vl_2b")
         runner = service.manager.runner("qwen3_vl_2b")
-        # the chat's client leaves after 8 s: the OCR request is queued and abandoned well before (~1.5 s; 4 s was
-        # passed on a machine busy with three test processes, and the OCR request then ran after the chat)
-        running = leave_after(f"{base}/chat", 8.0, LONG_CHAT)
+        # the chat's client leaves once the OCR request queued behind it has been abandoned and dropped
+        leave = threading.Event()
+        running = leave_when(f"{base}/chat", leave, LONG_CHAT)
         assert wait_until(lambda: runner.running == 1, 30), "the long chat to run"
         queued = leave_after(f"{base}/ocr?model=qwen3_vl_2b", 0.5)
         assert wait_until(lambda: runner.waiting == 1, 30), "the OCR request to queue"
         queued.join()
         assert wait_until(lambda: runner.waiting == 0, 10), "the abandoned request to leave the queue"
         assert runner.dropped == 1 and runner.running == 1  # dropped while the chat still runs: it never ran
+        leave.set()
         running.join()
+        assert not queued.answered and not running.answered, "a request was answered before its client left"
         assert wait_until(lambda: runner.running == 0, 10), "the abandoned generation to stop"  # not after 4000 tokens
         assert list(runner.batch_sizes) == [1]  # only the chat ever reached the model
         started = time.monotonic()
@@ -74,16 +106,19 @@ def test_a_full_queue_answers_503_with_retry_after_at_once(settings):
     with serve_in_thread(settings) as (base, service):
         service.load_model("qwen3_vl_2b")
         runner = service.manager.runner("qwen3_vl_2b")
-        first = leave_after(f"{base}/chat", 6.0, LONG_CHAT)
+        leave = threading.Event()
+        first = leave_when(f"{base}/chat", leave, LONG_CHAT)
         assert wait_until(lambda: runner.running == 1, 30), "the first chat to run"
-        second = leave_after(f"{base}/chat", 6.0, LONG_CHAT)
+        second = leave_when(f"{base}/chat", leave, LONG_CHAT)
         assert wait_until(lambda: runner.waiting == 1, 30), "the second chat to queue"
         refused = httpx.post(f"{base}/chat", files={"file": ("i.png", PNG)}, data=LONG_CHAT, timeout=30)
         assert (runner.running, runner.waiting) == (1, 1)  # answered while the others still run and wait
         assert refused.status_code == 503 and "busy" in refused.json()["detail"]
         assert int(refused.headers["Retry-After"]) >= 1
+        leave.set()
         first.join()
         second.join()
+        assert not first.answered and not second.answered, "a chat was answered before its client left"
         assert wait_until(lambda: runner.running == runner.waiting == 0, 15), "the abandoned chats to stop"
 
 
