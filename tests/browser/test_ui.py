@@ -354,11 +354,8 @@ def test_a_pdf_in_the_ocr_tab_then_a_new_input(live_server, open_page, tmp_path)
     assert page.locator("#ocr-examples").bounding_box()["y"] < 800 - 100  # examples to try, on the first screen
     page.locator("#ocr-document-box").get_by_text("Or a document").click()
     page.locator("#ocr-document input[type=file]").set_input_files(str(pdf))
-    # the name shown in the document box (polled on a timer, as wait_text does: in 3 of 9 full runs here a wait for
-    # the box to be *visible* never ended, while every request had been answered within 0.5 s and the page showed it)
-    page.wait_for_function(
-        "(document.querySelector('#ocr-document')?.innerText || '').includes('letter.pdf')", timeout=30_000, polling=20
-    )
+    shown = "(document.querySelector('#ocr-document')?.innerText || '').includes('letter.pdf')"
+    page.wait_for_function(shown, timeout=30_000, polling=20)  # on a timer: a wait for "visible" once never ended
     page.evaluate(DISABLED_RECORDER)
     page.locator("#ocr-run").click()
     wait_text(page)

@@ -90,9 +90,8 @@ def test_a_wrong_key_is_counted_before_its_401_leaves():
         await send({"type": "http.response.body", "body": b"{}"})
 
     guard = AuthGuard(gatekeeper, "1/minute", enabled=True)
-    scope = {"type": "http", "method": "GET", "path": "/models", "client": ("192.0.2.9", 1), "headers": [
-        (b"authorization", b"Bearer guess-0000-not-a-key")
-    ]}  # fmt: skip
+    key = [(b"authorization", b"Bearer guess-0000-not-a-key")]
+    scope = {"type": "http", "method": "GET", "path": "/models", "client": ("192.0.2.9", 1), "headers": key}
     seen = []
 
     async def send(message):

@@ -101,9 +101,8 @@ def test_a_title_twice_the_usual_line_is_level_1_and_a_smaller_one_level_2():
     ]
     blocks = page_blocks(lines, (800, 1000))
     assert [(b.type, b.level) for b in blocks] == [("title", 1), ("text", None), ("title", 2), ("text", None)]
-    assert blocks_to_markdown(blocks).startswith("# Annual Report\n\nRevenue grew") and "\n## Outlook\n" in blocks_to_markdown(
-        blocks
-    )
+    md = blocks_to_markdown(blocks)
+    assert md.startswith("# Annual Report\n\nRevenue grew") and "\n## Outlook\n" in md
 
 
 def test_blocks_found_on_a_turned_page_have_their_boxes_in_the_page_as_sent():
