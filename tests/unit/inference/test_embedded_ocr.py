@@ -254,6 +254,10 @@ def test_a_lone_request_detects_on_every_core_and_under_load_on_its_own(settings
             with backend.detector(engine) as detector:  # the other engine is idle: the wide detector, both held
                 assert detector is backend._wide and detector is not engine and backend._pool.empty()
                 assert detector.text_rec is None  # the wide instance only detects: no recogniser loaded
+                # its threads (one per core) sleep between operators instead of spinning on the cores others use
+                options = detector.text_det.session.session.get_session_options()
+                assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+                assert options.intra_op_num_threads == 2
             assert backend._pool.qsize() == 1  # given back after detection
             with backend.engine(), backend.detector(engine) as detector:  # another request holds the other one
                 assert detector is engine
