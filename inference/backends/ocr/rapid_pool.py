@@ -9,6 +9,7 @@ core and shares its line recognition (and a long receipt's windows) out to the i
 
 from __future__ import annotations
 
+import copy
 import os
 import queue
 from collections.abc import Callable, Iterator
@@ -37,10 +38,11 @@ class RapidPool:
         self._wide: Any = None
         self._size = self.options.workers or max(1, os.cpu_count() or 1)
 
-    def _engine(self, threads: int = 0, detector_only: bool = False) -> Any:
+    def _instance(self, threads: int = 0) -> Any:
+        """A RapidOCR instance, its ONNX sessions not loaded yet (it loads them on first use)."""
         from rapidocr import RapidOCR
 
-        engine = RapidOCR(
+        return RapidOCR(
             params={
                 "Global.log_level": "error",
                 "Global.text_score": 0.0,  # keep every detected line: refine() may re-read weak ones; filtered in ocr()
@@ -53,23 +55,37 @@ class RapidPool:
                 "Det.limit_side_len": max(WARM_UP_SIZE),
             }
         )
-        # RapidOCR loads its ONNX sessions lazily; read a word once so no request pays for it (or only detect it,
-        # for an instance that only detects: its recogniser is then never loaded)
-        if detector_only:
-            engine.detect_and_crop(*engine.preprocess_img(engine.load_img(warm_up_image())))
-            if threads > 1 and quiet_detector(engine, threads):
-                engine.detect_and_crop(*engine.preprocess_img(engine.load_img(warm_up_image())))
-        else:
-            engine(warm_up_image())
+
+    def _engine(self) -> Any:
+        """The pool's first instance: RapidOCR loads its ONNX sessions lazily, so it reads a word once (no request
+        pays for the loading)."""
+        engine = self._instance()
+        engine(warm_up_image())
         return engine
 
+    def _wide_detector(self, first: Any, threads: int) -> Any:
+        """An instance that only detects (its recogniser is never loaded), on ``threads`` threads that sleep between
+        operators: its own detector session, made from the model file of ``first``'s."""
+        wide = self._instance(threads)
+        session = getattr(getattr(first.text_det, "session", None), "session", None)
+        model = getattr(session, "_model_path", None)
+        if model:
+            runner = copy.copy(first.text_det.session)
+            runner.session = quiet_session(model, threads, session.get_providers())
+            wide.text_det = copy.deepcopy(first.text_det, {id(first.text_det.session): runner})
+        # (else a RapidOCR whose insides differ: the instance loads its own detector, threads spinning)
+        wide.detect_and_crop(*wide.preprocess_img(wide.load_img(warm_up_image())))  # a first run, before any request
+        return wide
+
     def load_pool(self) -> None:
+        first = self._engine()
         pool: queue.Queue = queue.Queue()
-        for _ in range(self._size):
-            pool.put(self._engine())
+        pool.put(first)
+        for _ in range(self._size - 1):
+            pool.put(sharing_sessions(first, self._instance()))
         if self.options.wide_detector and self._size > 1:
             threads = min(self._size * self.options.threads_per_worker, os.cpu_count() or 1)
-            self._wide = self._engine(threads, detector_only=True)
+            self._wide = self._wide_detector(first, threads)
         self._pool = pool
 
     def unload_pool(self) -> None:
@@ -143,26 +159,35 @@ class RapidPool:
         return [reading for part in parts for reading in part]
 
 
-def quiet_detector(engine: Any, threads: int) -> bool:
-    """Make the detector's ONNX session of a RapidOCR instance again with its threads' spinning off; True if it did.
+def sharing_sessions(first: Any, engine: Any) -> Any:
+    """``engine`` (a fresh RapidOCR instance) running ``first``'s loaded ONNX sessions, with its own copy of everything
+    else: an instance is not safe to share between threads (each call rewrites its parameters), an ONNX Runtime session
+    is (each run on the calling thread, the pool's sessions having one thread each). A pool of N instances then loads
+    its models once, not N times (the load's time and memory). A part ``first`` has not loaded (no angle classifier)
+    ``engine`` loads itself if it ever needs it."""
+    for part in ("text_det", "text_cls", "text_rec"):
+        model = getattr(first, part, None)
+        runner = getattr(model, "session", None)
+        if runner is not None:
+            setattr(engine, part, copy.deepcopy(model, {id(runner): runner}))
+    return engine
+
+
+def quiet_session(model: str, threads: int, providers: list[str]) -> Any:
+    """An ONNX Runtime session of ``model`` on ``threads`` threads that do not spin between operators.
 
     ONNX Runtime's pool threads spin between the operators of a run by default, on every core the session was given.
     The wide detector has a thread per core, so while it reads, its spinning takes the cores from the work beside it
     (another request's recognition, a VLM, the layout model, another process). Measured on 2 cores: the same time
     for a request alone, and ~15% less CPU and time each when two processes read at once. RapidOCR does not pass
-    this option (its sessions take only thread counts), so the session is made again from the same model file."""
+    this option (its sessions take only thread counts)."""
     import onnxruntime as ort
 
-    wrapper = getattr(getattr(engine, "text_det", None), "session", None)
-    session = getattr(wrapper, "session", None)
-    model = getattr(session, "_model_path", None)
-    if not isinstance(session, ort.InferenceSession) or not model:
-        return False  # a RapidOCR whose insides differ: keep its own session
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.enable_cpu_mem_arena = True
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    wrapper.session = ort.InferenceSession(model, options, providers=session.get_providers())
-    return True
+    return ort.InferenceSession(model, options, providers=providers)

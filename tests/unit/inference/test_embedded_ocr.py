@@ -1,6 +1,7 @@
 """The embedded default engine: routing, reading order, rotation, detector sizing (images rendered here)."""
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from PIL import Image, ImageDraw, ImageFont, ImageOps
@@ -282,6 +283,29 @@ def test_every_engine_of_the_pool_is_ready_after_load(service):
     engines = list(backend._pool.queue)
     assert len(engines) == backend.workers
     assert all(engine.text_det is not None and engine.text_rec is not None for engine in engines)
+
+
+def test_the_pool_loads_each_onnx_model_once_and_its_instances_keep_their_own_parameters(settings):
+    config = settings.model_copy(deep=True)
+    next(m for m in config.models if m.id == "rapidocr").options["workers"] = 3
+    service = InferenceService(config)
+    try:
+        service.load_model("rapidocr")
+        backend = loaded_backend(service.manager, "rapidocr")
+        first, *others = list(backend._pool.queue)
+        for other in others:
+            for part in ("text_det", "text_rec"):
+                assert getattr(other, part).session is getattr(first, part).session  # one ONNX session
+            assert other.text_det.postprocess_op is not first.text_det.postprocess_op  # set per call: each its own
+            assert other.text_rec.postprocess_op is not first.text_rec.postprocess_op
+        assert backend._wide.text_det.session is not first.text_det.session  # the wide one: its own threads
+        pages = [render_lines(ENGLISH), render_lines(ENGLISH[::-1], font_size=30), render_lines(ENGLISH * 2)]
+        alone = [[line.text for line in service.ocr(page, "rapidocr").lines] for page in pages]
+        with ThreadPoolExecutor(3) as pool:  # three requests at once, each on its own instance, one session
+            together = list(pool.map(lambda page: [line.text for line in service.ocr(page, "rapidocr").lines], pages))
+        assert together == alone and all(alone)
+    finally:
+        unload_all(service.manager)
 
 
 def test_layout_orders_skewed_rows():
