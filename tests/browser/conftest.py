@@ -64,6 +64,7 @@ def open_page(browser, request):
             "requestfailed",
             lambda r: page.console.append(f"{time.monotonic() - started:7.2f} !! {r.method} {r.url}: {r.failure}"),
         )
+        page.on("crash", lambda _: page.console.append(f"{time.monotonic() - started:7.2f} !! the page crashed"))
         page.goto(url, wait_until="domcontentloaded")
         page.bring_to_front()  # the page under test is the active one (a background page may not draw frames)
         playwright.expect(page.get_by_role("tab", name="OCR")).to_be_visible(timeout=60_000)
@@ -75,7 +76,30 @@ def open_page(browser, request):
     for i, page in enumerate(pages):
         if failed:
             ARTIFACTS.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(ARTIFACTS / f"{request.node.name}-{i}.png"), full_page=True)
-            (ARTIFACTS / f"{request.node.name}-{i}.console.txt").write_text("\n".join(page.console))
-            print(f"page {i}'s last console messages and requests:", *page.console[-60:], sep="\n")  # in the report
+            keep_failed(page, f"{request.node.name}-{i}")
         page.close()
+
+
+# Whether the page still draws frames: a wait on a locator (visible, stable, enabled) checks at each animation frame,
+# so a page that stopped drawing fails those waits while its script runs and it shows what was waited for. Asked
+# with a time limit (a page whose script is stuck answers nothing).
+DRAWING = """() => {
+  if (window.__drawing === undefined) {
+    window.__drawing = '';
+    requestAnimationFrame(() => { window.__drawing = window.__drawing || 'animation frames drawn'; });
+    setTimeout(() => { window.__drawing = window.__drawing || 'no animation frame in 3 s'; }, 3000);
+  }
+  return window.__drawing && `${window.__drawing}; visibility ${document.visibilityState}, focus ${document.hasFocus()}`;
+}"""
+
+
+def keep_failed(page, name: str) -> None:
+    """The screenshot, console and requests of a page a failed test left behind (the last 60 lines also printed in
+    the report), with whether the page still drew frames."""
+    try:
+        page.console.append(f"at the failure: {page.wait_for_function(DRAWING, polling=100, timeout=6_000).json_value()}")
+        page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True, timeout=15_000)
+    except playwright.Error as exc:
+        page.console.append(f"at the failure: the page's script did not answer ({exc.message[:200]})")
+    (ARTIFACTS / f"{name}.console.txt").write_text("\n".join(page.console))
+    print(f"{name}'s last console messages and requests:", *page.console[-60:], sep="\n")
