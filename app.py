@@ -16,7 +16,7 @@ from typing import Any
 import uvicorn
 
 from api.startup import PortTaken, listen, open_url, refuse_many_workers, uvicorn_options, warn_if_exposed
-from inference import ConfigError, check_models, load_settings
+from inference import ConfigError, check_models, claim_data_dir, load_settings
 
 __all__ = ["main"]  # `create_app` and `app` too, found on first use (`__getattr__` below)
 
@@ -37,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.host:
             settings.server.host = args.host.strip()
         sock = listen(settings.server.host, settings.server.port)  # the port first: nothing is built on a taken one
+        claim_data_dir(settings)  # a data directory another server holds: said at once too, before the UI's imports
     except ConfigError as exc:
         print(f"Configuration error: {exc}", file=sys.stderr)
         return 2
@@ -46,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     from assembly import create_app  # the UI and the rest: imported once the port is ours (a taken one is said at once)
 
     try:
-        app = create_app(settings)  # claims the data directory
+        app = create_app(settings)
     except ConfigError as exc:
         sock.close()
         print(f"Configuration error: {exc}", file=sys.stderr)

@@ -16,6 +16,7 @@ from .errors import (
     TimedOut,
     UnknownModel,
 )
+from .jobs import claim_data_dir
 from .registry import check_models
 from .results import JobStatus, ModelState
 from .service import InferenceService
@@ -30,6 +31,7 @@ __all__ = [
     "ChatParams",
     "ChatVLMError",
     "check_models",
+    "claim_data_dir",
     "ConfigError",
     "InferenceService",
     "JobStatus",

@@ -48,6 +48,15 @@ def data_dir(settings: Settings) -> Path:
     return folder
 
 
+def claim_data_dir(settings: Settings) -> None:
+    """One process per data directory (jobs kept in SQLite): :class:`~inference.errors.ConfigError` naming the
+    directory and what to do when another server holds it. Nothing to claim when jobs are distributed."""
+    if not settings.jobs.distributed:
+        folder = data_dir(settings)
+        folder.mkdir(parents=True, exist_ok=True)
+        hold(folder)
+
+
 PRIORITIES = ("low", "normal", "high")  # a job's priority among its key's own jobs (its index is stored)
 
 

@@ -12,13 +12,12 @@ from typing import IO, Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from .data_lock import hold
 from .errors import ConfigError, Forbidden, ModelUnavailable
 from .idempotency import Idempotency, body_hash, check_key
 from .images import ImageSource
 from .inputs import Inputs
 from .job_store import SQLITE_FILE
-from .jobs import Jobs, data_dir, owner_for, redact_url, role_of
+from .jobs import Jobs, claim_data_dir, data_dir, owner_for, redact_url, role_of
 from .pages import Pages
 from .results import BatchResult, JobList, JobPageEvent, JobStatus
 from .settings import Settings
@@ -59,11 +58,8 @@ class JobsFacade:
             return self._jobs
 
     def claim_data_dir(self) -> None:
-        """One process per data directory (jobs kept in SQLite): :class:`~inference.errors.ConfigError` naming the
-        directory and what to do when another server holds it. Nothing to claim when jobs are distributed."""
-        if not self.settings.jobs.distributed:
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-            hold(self.data_dir)
+        """:func:`~inference.jobs.claim_data_dir` for this service's settings."""
+        claim_data_dir(self.settings)
 
     def resume_jobs(self) -> None:
         """At start-up: if an earlier run left jobs (or they are distributed), open the queue so that they finish."""
