@@ -354,8 +354,12 @@ def test_a_pdf_in_the_ocr_tab_then_a_new_input(live_server, open_page, tmp_path)
     assert page.locator("#ocr-examples").bounding_box()["y"] < 800 - 100  # examples to try, on the first screen
     page.locator("#ocr-document-box").get_by_text("Or a document").click()
     page.locator("#ocr-document input[type=file]").set_input_files(str(pdf))
-    shown = "(document.querySelector('#ocr-document')?.innerText || '').includes('letter.pdf')"
-    page.wait_for_function(shown, timeout=30_000, polling=20)  # on a timer: a wait for "visible" once never ended
+    # the chosen file in the box once uploaded: Gradio shows "Uploading 1 file... letter.pdf" for a few ms, then the
+    # name as "letter" and ".pdf" side by side (which innerText and get_by_text read as two lines: a wait for the whole
+    # name saw only the upload's moment, and never ended when a busy machine missed it: 1 run in 3-7 here)
+    shown = """(() => { const text = (document.querySelector('#ocr-document')?.textContent || '').replace(/\\s+/g, '');
+      return text.includes('letter.pdf') && !text.includes('Uploading'); })()"""
+    page.wait_for_function(shown, timeout=30_000, polling=20)
     page.evaluate(DISABLED_RECORDER)
     page.locator("#ocr-run").click()
     wait_text(page)
