@@ -120,10 +120,8 @@ class Jobs:
             self.store = JobStore(settings.jobs.database_url)
             self.dispatcher = CeleryQueue(settings, self.store)
         else:
-            folder = data_dir(settings)
-            folder.mkdir(parents=True, exist_ok=True)
-            hold(folder)  # one process per data directory (another refuses to start)
-            self.store = JobStore(database_url(folder))
+            claim_data_dir(settings)  # one process per data directory (another refuses to start)
+            self.store = JobStore(database_url(data_dir(settings)))
             self.dispatcher = LocalQueue(JobWork(self.store, pages, inputs.catalog), self.store, settings.jobs.workers)
         self.deliverer = None if settings.jobs.distributed else Deliverer(self.store, settings.jobs)  # (workers deliver)
 
