@@ -100,6 +100,6 @@ def keep_failed(page, name: str) -> None:
         page.console.append(f"at the failure: {page.wait_for_function(DRAWING, polling=100, timeout=6_000).json_value()}")
         page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True, timeout=15_000)
     except playwright.Error as exc:
-        page.console.append(f"at the failure: the page's script did not answer ({exc.message[:200]})")
+        page.console.append(f"at the failure: the page did not answer in time, its script stuck? ({exc.message[:200]})")
     (ARTIFACTS / f"{name}.console.txt").write_text("\n".join(page.console))
     print(f"{name}'s last console messages and requests:", *page.console[-60:], sep="\n")
