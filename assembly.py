@@ -16,10 +16,12 @@ from inference import heap
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home from an offline server
 heap.bound_arenas()  # before the threads that read pages start: a few malloc arenas, not 8 per core (inference.heap)
 
+import ui  # noqa: E402  (before Gradio: Gradio loads through it, see ui/stub_writes.py)
+
+# isort: split
 import gradio as gr  # noqa: E402
 from fastapi import FastAPI  # noqa: E402
 
-import ui  # noqa: E402
 from api.security import is_admin  # noqa: E402
 from api.server import create_api, gradio_user  # noqa: E402
 from api.startup import refuse_many_workers  # noqa: E402

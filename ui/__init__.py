@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from . import stub_writes  # noqa: F401  (before Gradio loads: its import then writes nothing, see the module)
+
+# isort: split
 import gradio as gr
 
 from inference import InferenceService
