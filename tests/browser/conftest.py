@@ -1,4 +1,4 @@
-"""Browser fixtures: Debian's Chromium driven by Playwright, one browser per module, a fresh page per test, and a
+"""Browser fixtures: Debian's Chromium driven by Playwright, one browser per run of browser tests, a fresh page per test, and a
 screenshot of every page a failed test left behind with its console and the requests it made (in
 $CHATVLM_TEST_ARTIFACTS, default test-artifacts/, which CI keeps)."""
 
@@ -33,14 +33,44 @@ def pytest_runtest_makereport(item, call):
     setattr(item, f"report_{report.when}", report)
 
 
-@pytest.fixture(scope="module")
-def browser():
+# One Chromium per test process, opened by the first browser test and closed after the last of a run of them (the
+# browser files come first, tests/conftest.py's order): each test opens its own pages, each page its own context
+# (cookies, storage), so tests share the browser and nothing else. Its start (Playwright's driver, Chromium's
+# processes) cost 3-4 s of CPU, paid once per run of browser tests instead of once per file or test.
+OPEN: list = []  # [(Playwright, Browser)] while one is open
+
+
+def shared_browser():
     if CHROMIUM is None:
         pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
+    if not OPEN:
+        driver = playwright.sync_playwright().start()
+        try:
+            OPEN.append((driver, driver.chromium.launch(executable_path=CHROMIUM, args=ARGS)))
+        except BaseException:
+            driver.stop()
+            raise
+    return OPEN[0][1]
+
+
+def close_browser() -> None:
+    while OPEN:
+        driver, browser = OPEN.pop()
+        try:
+            browser.close()
+        finally:
+            driver.stop()
+
+
+@pytest.fixture
+def browser():
+    return shared_browser()
+
+
+@pytest.hookimpl(trylast=True)  # after the test's own fixtures (its pages) are torn down
+def pytest_runtest_teardown(item, nextitem):
+    if nextitem is None or "tests/browser/" not in nextitem.nodeid:
+        close_browser()
 
 
 @pytest.fixture

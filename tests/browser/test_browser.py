@@ -5,35 +5,33 @@ import re
 
 import pytest
 
-from tests.browser.conftest import ARGS, ARTIFACTS, CHROMIUM, playwright
+from tests.browser.conftest import ARTIFACTS, CHROMIUM, playwright
 from tests.polling import wait_until
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")
 
 
-def test_ocr_tab_reads_an_uploaded_image(live_server, english_file, tmp_path):
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+def test_ocr_tab_reads_an_uploaded_image(live_server, browser, english_file, tmp_path):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    try:
+        console: list[str] = []
+        page.on("console", lambda message: console.append(f"{message.type}: {message.text}"))
+        page.on("pageerror", lambda error: console.append(f"pageerror: {error}"))
+        page.goto(f"{live_server}/", wait_until="domcontentloaded")
         try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            console: list[str] = []
-            page.on("console", lambda message: console.append(f"{message.type}: {message.text}"))
-            page.on("pageerror", lambda error: console.append(f"pageerror: {error}"))
-            page.goto(f"{live_server}/", wait_until="domcontentloaded")
-            try:
-                # The page builds itself from /config after load; on a busy machine that takes a while.
-                playwright.expect(page.get_by_role("tab", name="OCR")).to_be_visible(timeout=60_000)
-            except AssertionError as error:
-                page.screenshot(path=str(tmp_path / "no-tabs.png"), full_page=True)
-                raise AssertionError(f"{error}\nbrowser console:\n" + "\n".join(console[-30:])) from None
-            page.locator("input[type=file]").first.set_input_files(str(english_file))
-            page.get_by_role("button", name="Extract text").click()
-            text = page.locator("#ocr-text textarea")
-            playwright.expect(text).to_have_value(re.compile("Invoice"), timeout=60_000)
-            assert "318.40" in text.input_value()
-            page.screenshot(path=os.environ.get("CHATVLM_SCREENSHOT", str(tmp_path / "ocr.png")), full_page=True)
-        finally:
-            browser.close()
+            # The page builds itself from /config after load; on a busy machine that takes a while.
+            playwright.expect(page.get_by_role("tab", name="OCR")).to_be_visible(timeout=60_000)
+        except AssertionError as error:
+            page.screenshot(path=str(tmp_path / "no-tabs.png"), full_page=True)
+            raise AssertionError(f"{error}\nbrowser console:\n" + "\n".join(console[-30:])) from None
+        page.locator("input[type=file]").first.set_input_files(str(english_file))
+        page.get_by_role("button", name="Extract text").click()
+        text = page.locator("#ocr-text textarea")
+        playwright.expect(text).to_have_value(re.compile("Invoice"), timeout=60_000)
+        assert "318.40" in text.input_value()
+        page.screenshot(path=os.environ.get("CHATVLM_SCREENSHOT", str(tmp_path / "ocr.png")), full_page=True)
+    finally:
+        page.close()
 
 
 # Every text the Chat tab's conversation showed, in order (recorded in the page, so that a state that lasted a moment
@@ -50,7 +48,7 @@ def in_first_screen(page, selector: str, width: int, height: int) -> None:
     assert box and box["y"] >= 0 and box["y"] + box["height"] <= height and box["x"] + box["width"] <= width, (selector, box)
 
 
-def test_chat_tab_never_loses_what_is_typed_and_stop_ends_the_answer(tiny_settings, english_file, tmp_path):
+def test_chat_tab_never_loses_what_is_typed_and_stop_ends_the_answer(tiny_settings, browser, english_file, tmp_path):
     """The Chat tab as a person uses it (issue 22): the message box is on a phone's first screen; a question shows
     at once while the model loads; a question sent while an answer comes waits its turn and is answered; streaming
     never wipes what is being typed; Stop (where Send was) ends the answer on the server and marks it stopped, and
@@ -63,11 +61,10 @@ def test_chat_tab_never_loses_what_is_typed_and_stop_ends_the_answer(tiny_settin
 
     settings = without_loop_cut(tiny_settings.model_copy(deep=True))
     settings.defaults.max_tokens = 4000  # the tiny model never stops on its own: only Stop ends such an answer
-    with serve_in_thread(settings) as (base, service), playwright.sync_playwright() as p:
+    with serve_in_thread(settings) as (base, service):
         model_id = service.default_model("chat")  # what the Chat tab offers first (not loaded yet)
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 390, "height": 844})
         try:
-            page = browser.new_page(viewport={"width": 390, "height": 844})
             page.add_init_script(SEEN)
             page.goto(f"{base}/", wait_until="domcontentloaded")
             playwright.expect(page.get_by_role("tab", name="Chat")).to_be_visible(timeout=60_000)
@@ -141,34 +138,32 @@ def test_chat_tab_never_loses_what_is_typed_and_stop_ends_the_answer(tiny_settin
             (ARTIFACTS / "chat-tab-never-loses.seen.txt").write_text("\n---\n".join(page.evaluate("window.__seen || []")))
             raise
         finally:
-            browser.close()
+            page.close()
 
 
-def test_with_api_keys_the_browser_signs_in_then_reads_an_image(keyed_server, english_file):
+def test_with_api_keys_the_browser_signs_in_then_reads_an_image(keyed_server, browser, english_file):
     from tests.conftest import USER_KEY
 
     base = keyed_server
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.goto(f"{base}/?view=api", wait_until="domcontentloaded")
-            assert "/login" in page.url  # asked to sign in first
-            page.locator("#key").fill("wrong-key-000000")
-            page.get_by_role("button", name="Sign in").click()
-            playwright.expect(page.get_by_text("That key is not valid.")).to_be_visible()
-            page.locator("#key").fill(USER_KEY)
-            page.get_by_role("button", name="Sign in").click()
-            playwright.expect(page.get_by_role("tab", name="OCR")).to_be_visible(timeout=60_000)
-            assert page.url == f"{base}/?view=api"  # the page asked for, kept through the sign-in
-            # who is signed in (the key's role and fingerprint, never the key), and the way out
-            playwright.expect(page.locator("#signed-in")).to_contain_text("Signed in as user (key-", timeout=30_000)
-            assert USER_KEY not in page.content()
-            assert page.locator("#signed-in").get_by_role("link", name="Sign out").get_attribute("href") == "/logout"
-            page.goto(f"{base}/", wait_until="domcontentloaded")
-            playwright.expect(page.get_by_role("tab", name="OCR")).to_be_visible(timeout=60_000)
-            page.locator("input[type=file]").first.set_input_files(str(english_file))
-            page.get_by_role("button", name="Extract text").click()
-            playwright.expect(page.locator("#ocr-text textarea")).to_have_value(re.compile("Invoice"), timeout=60_000)
-        finally:
-            browser.close()
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    try:
+        page.goto(f"{base}/?view=api", wait_until="domcontentloaded")
+        assert "/login" in page.url  # asked to sign in first
+        page.locator("#key").fill("wrong-key-000000")
+        page.get_by_role("button", name="Sign in").click()
+        playwright.expect(page.get_by_text("That key is not valid.")).to_be_visible()
+        page.locator("#key").fill(USER_KEY)
+        page.get_by_role("button", name="Sign in").click()
+        playwright.expect(page.get_by_role("tab", name="OCR")).to_be_visible(timeout=60_000)
+        assert page.url == f"{base}/?view=api"  # the page asked for, kept through the sign-in
+        # who is signed in (the key's role and fingerprint, never the key), and the way out
+        playwright.expect(page.locator("#signed-in")).to_contain_text("Signed in as user (key-", timeout=30_000)
+        assert USER_KEY not in page.content()
+        assert page.locator("#signed-in").get_by_role("link", name="Sign out").get_attribute("href") == "/logout"
+        page.goto(f"{base}/", wait_until="domcontentloaded")
+        playwright.expect(page.get_by_role("tab", name="OCR")).to_be_visible(timeout=60_000)
+        page.locator("input[type=file]").first.set_input_files(str(english_file))
+        page.get_by_role("button", name="Extract text").click()
+        playwright.expect(page.locator("#ocr-text textarea")).to_have_value(re.compile("Invoice"), timeout=60_000)
+    finally:
+        page.close()
