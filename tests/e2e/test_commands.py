@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -38,6 +40,7 @@ def test_server_refuses_a_bad_config_with_a_clear_message(tmp_path):
     assert "Configuration error" in result.stderr and "precision" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.slow  # a release check: the builder from scratch (~10 s of CPU); every tiny-model test uses its models
 def test_tiny_model_builder_runs_on_its_own(tmp_path, tiny_build):
     """`python -m tests.tiny_models DIR`, as the README documents it, builds what the session's tiny models are
     (the session builds them in-process, with the same function)."""

@@ -260,6 +260,7 @@ def test_a_port_in_use_is_said_before_anything_starts(tmp_path):
     assert not data.exists()  # the data directory (and its lock) untouched
 
 
+@pytest.mark.slow  # a release check: how an install without PyTorch starts (a cold server of its own)
 def test_a_cpu_install_is_told_the_cpu_path_to_chat(tmp_path, english_png):
     """A CPU-only install (requirements-cpu.txt: no PyTorch, no transformers; hidden here) asked to chat: REST and /v1
     give the README's CPU path (PyTorch's CPU build, then SmolVLM2's weights), not requirements.txt's CUDA build; /v1
