@@ -43,6 +43,8 @@ OPEN: list = []  # [(Playwright, Browser)] while one is open
 def shared_browser():
     if CHROMIUM is None:
         pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
+    if OPEN and not OPEN[0][1].is_connected():  # it crashed under an earlier test: a new one for the next
+        close_browser()
     if not OPEN:
         driver = playwright.sync_playwright().start()
         try:
@@ -58,6 +60,8 @@ def close_browser() -> None:
         driver, browser = OPEN.pop()
         try:
             browser.close()
+        except playwright.Error:
+            pass  # already gone
         finally:
             driver.stop()
 
