@@ -21,6 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 from gradio_client import Client, handle_file
+from gradio_client.utils import Status
 
 from inference.device import gpu_info
 from tests.conftest import ROOT, free_port, serve_in_thread, stop_server, wait_server, without_loop_cut
@@ -143,6 +144,9 @@ def test_gradio_api_cancel_stops_the_generation_and_frees_the_model(tiny_noloop_
             handle_file(str(english_file)), "Describe", "qwen3_vl_2b", 0.0, 4000, [], api_name="/chat"
         )
         assert wait_until(lambda: runner.running == 1, 60), "the streamed chat to run"
+        # and the client to know its event: gradio_client learns the event's id when its join request returns, and
+        # its cancel names that id (None before): the generation can start first, and a cancel sent then stops nothing
+        assert wait_until(lambda: job.status().code in (Status.PROCESSING, Status.ITERATING), 30), job.status()
         job.cancel()
         assert wait_until(lambda: runner.running == 0, 10), (
             "the cancelled generation to stop",  # what was left (seen once in a full run, not alone in 40 runs)
