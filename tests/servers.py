@@ -97,9 +97,16 @@ def serve_in_thread(settings):
         thread.join(60)
 
 
+# The max_tokens of an answer that goes on until it is stopped: the tiny model writes 4000 tokens in ~10 s here, and a
+# test on a busy machine outlasted that (CI: a full queue's third request answered after both long chats had ended).
+UNTIL_STOPPED = 1_000_000
+
+
 def without_loop_cut(settings):
-    """The settings with runaway-repetition cutting off for the vision-language models: tests that need an answer
-    to go on until it is stopped (a random tiny model loops, and would be cut after a few hundred tokens)."""
+    """The settings with runaway-repetition cutting off for the vision-language models, and answers allowed up to
+    UNTIL_STOPPED tokens: tests that need an answer to go on until it is stopped (a random tiny model loops, and would
+    be cut after a few hundred tokens)."""
+    settings.limits.max_tokens = UNTIL_STOPPED
     for spec in settings.models:
         if spec.backend in ("transformers", "got_ocr"):
             spec.options = {**spec.options, "repetition_min_tokens": 0}

@@ -58,6 +58,7 @@ def test_chat_tab_never_loses_what_is_typed_and_stop_ends_the_answer(tiny_settin
     import httpx
 
     from tests.conftest import serve_in_thread, without_loop_cut
+    from tests.servers import UNTIL_STOPPED
 
     settings = without_loop_cut(tiny_settings.model_copy(deep=True))
     settings.defaults.max_tokens = 4000  # the tiny model never stops on its own: only Stop ends such an answer
@@ -103,8 +104,8 @@ def test_chat_tab_never_loses_what_is_typed_and_stop_ends_the_answer(tiny_settin
             seen = page.evaluate("window.__seen")
             assert any("First" in text and "Loading the model" in text for text in seen), seen[:5]  # shown at once
 
-            # Send is Stop while an answer comes, and Stop ends it (here an answer that would go on for 4000 tokens)
-            tokens.fill("4000")
+            # Send is Stop while an answer comes, and Stop ends it (an answer that only a stop ends)
+            tokens.fill(str(UNTIL_STOPPED))
             tokens.press("Enter")
             temperature = page.locator("#chat-temperature input[type=number]")
             temperature.fill("0")  # greedy: the tiny model's answer goes on (sampling may pick its end of text)

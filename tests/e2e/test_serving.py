@@ -1,8 +1,8 @@
 """The serving core under a real uvicorn server: admission, deadlines, clients that leave, /health under load,
 out-of-memory, and one worker process. Each hang the serving-core issue reproduced is a test here.
 
-The tiny Qwen3-VL answers greedy requests with up to 4000 tokens without ever stopping on its own (tens of
-seconds on a CPU): a request for that many keeps the model busy until something stops it.
+The tiny Qwen3-VL answers greedy requests without ever stopping on its own (4000 tokens in ~10 s here): a request
+for UNTIL_STOPPED tokens keeps the model busy until something stops it.
 """
 
 from __future__ import annotations
@@ -27,9 +27,10 @@ from inference.device import gpu_info
 from tests.conftest import ROOT, free_port, serve_in_thread, stop_server, wait_server, without_loop_cut
 from tests.helpers import ENGLISH, encode, render_lines
 from tests.polling import loaded_backend, wait_until
+from tests.servers import UNTIL_STOPPED
 
 PNG = encode(render_lines(ENGLISH))
-LONG_CHAT = {"prompt": "Describe", "model": "qwen3_vl_2b", "temperature": "0", "max_tokens": "4000"}
+LONG_CHAT = {"prompt": "Describe", "model": "qwen3_vl_2b", "temperature": "0", "max_tokens": str(UNTIL_STOPPED)}
 
 
 class Leaver(threading.Thread):
@@ -96,7 +97,7 @@ def test_clients_that_leave_stop_costing_compute(tiny_noloop_server):
         leave.set()
         running.join()
         assert not queued.answered and not running.answered, "a request was answered before its client left"
-        assert wait_until(lambda: runner.running == 0, 10), "the abandoned generation to stop"  # not after 4000 tokens
+        assert wait_until(lambda: runner.running == 0, 10), "the abandoned generation to stop"  # not at its end
         assert list(runner.batch_sizes) == [1]  # only the chat ever reached the model
         started = time.monotonic()
         assert httpx.delete(f"{base}/models/qwen3_vl_2b", timeout=60).status_code == 200
@@ -141,7 +142,7 @@ def test_gradio_api_cancel_stops_the_generation_and_frees_the_model(tiny_noloop_
         service.load_model("qwen3_vl_2b")
         runner = service.manager.runner("qwen3_vl_2b")
         job = Client(f"{base}/", verbose=False).submit(
-            handle_file(str(english_file)), "Describe", "qwen3_vl_2b", 0.0, 4000, [], api_name="/chat"
+            handle_file(str(english_file)), "Describe", "qwen3_vl_2b", 0.0, UNTIL_STOPPED, [], api_name="/chat"
         )
         assert wait_until(lambda: runner.running == 1, 60), "the streamed chat to run"
         # and the client to know its event: gradio_client learns the event's id when its join request returns, and
