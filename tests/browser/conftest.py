@@ -137,3 +137,8 @@ def keep_failed(page, name: str) -> None:
         page.console.append(f"at the failure: the page did not answer in time, its script stuck? ({exc.message[:200]})")
     (ARTIFACTS / f"{name}.console.txt").write_text("\n".join(page.console))
     print(f"{name}'s last console messages and requests:", *page.console[-60:], sep="\n")
+
+
+def upload(page, target: str, path: Path) -> None:
+    page.locator(f"{target} input[type=file]").set_input_files(str(path))
+    page.locator(f"{target} img").first.wait_for(timeout=30_000)
