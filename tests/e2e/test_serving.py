@@ -106,6 +106,10 @@ def test_clients_that_leave_stop_costing_compute(tiny_noloop_server):
 
 def test_a_full_queue_answers_503_with_retry_after_at_once(settings):
     settings.limits.max_batch_files, settings.limits.max_queue_per_model = 1, 1
+    # one request at a time, so that the second waits: with batching, the first waits a moment for others to join its
+    # batch (it already counts as running), and a second sent then joined it (CI, twice: never queued, or both ended)
+    [spec] = [spec for spec in settings.models if spec.id == "qwen3_vl_2b"]
+    spec.options = {**spec.options, "max_batch_size": 1}
     with serve_in_thread(settings) as (base, service):
         service.load_model("qwen3_vl_2b")
         runner = service.manager.runner("qwen3_vl_2b")
