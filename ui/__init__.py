@@ -62,6 +62,11 @@ def build_ui(service: InferenceService, may_manage: Callable[[Any], bool] = lamb
     # uploads (and the files made for download) are deleted limits.upload_ttl_s after their last use
     keys_on = bool(service.settings.auth.api_keys)
     with gr.Blocks(title=title, delete_cache=(max(1, min(60, round(ttl / 4))), max(1, round(ttl)))) as blocks:
+        # Gradio's queue is the UI's waiting line (it shows users their place); each model's runner still admits,
+        # batches and cancels the work, as for REST requests. Set before the UI is built: queue() also builds a FastAPI
+        # app of the Blocks as they are, which nothing uses (mount_gradio_app builds the one served); of the whole UI it
+        # cost ~0.2 s of CPU at every start, of the empty Blocks nothing (the limit is read when an event is queued).
+        blocks.queue(default_concurrency_limit=16)
         if keys_on:  # with API keys on: who is signed in, and a link to sign out
             who = gr.Markdown(elem_id="signed-in")
             blocks.load(signed_in, None, [who], api_visibility="private", queue=False)
@@ -79,9 +84,6 @@ def build_ui(service: InferenceService, may_manage: Callable[[Any], bool] = lamb
         with gr.Tab("Models") as models_tab:
             models_panel.build(service, refresh_on=[blocks.load, models_tab.select], may_manage=may_manage)
         mcp_tools.build(service)
-    # Gradio's queue is the UI's waiting line (it shows users their place); each model's runner still admits,
-    # batches and cancels the work, as for REST requests.
-    blocks.queue(default_concurrency_limit=16)
     idle_gently(blocks)
     files.guard(
         blocks,
