@@ -154,6 +154,9 @@ def test_jobs_take_turns_so_a_long_one_holds_nobody_behind_it(service, tmp_path)
     try:
         first = jobs.submit([("long.pdf", scanned(10, 24))], "embedded", None, None, False, owner="alice")
         second = jobs.submit([("long.pdf", scanned(10, 24))], "embedded", None, None, False, owner="bob")
+        # the short one comes while the long ones are being read (sent at once, it could be read before the long PDF
+        # was even opened: nothing to take turns with yet)
+        wait_for(lambda: jobs.status(first.id), lambda s: s.state == "running", timeout=60, every=0.02)
         short = jobs.submit([("note.png", encode(render_lines(["Short note 42"])))], "embedded", None, None, False, owner="alice")
         done = wait_for(lambda: jobs.status(short.id), lambda s: s.state == "done", timeout=120, every=0.05)
         long_then = jobs.status(first.id)
