@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 from fastapi import FastAPI
+from fastapi.routing import APIRoute, iter_route_contexts
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -21,15 +22,19 @@ class MethodGuard:
         self._routes: list | None = None
 
     def routes(self) -> list[tuple]:
-        """(path regex, allowed methods) of each REST path, as the OpenAPI schema documents them, and of the
-        documentation's pages (read once the app is assembled)."""
+        """(path regex, allowed methods) of each REST path the OpenAPI schema documents, and of the documentation's
+        pages (read once the app is assembled, from its routes as FastAPI walks them for the schema: the same paths
+        and methods without building the schema, ~0.15 s of CPU at a server's first request)."""
         if self._routes is None:
+            documented: dict[str, set[str]] = {}
+            for route in iter_route_contexts(self.api.routes):
+                if isinstance(route.original_route, APIRoute) and route.include_in_schema:
+                    documented.setdefault(route.path_format, set()).update(route.methods or ())
             self._routes = []
-            for path, operations in self.api.openapi().get("paths", {}).items():
+            for path, methods in documented.items():
                 pattern = "".join(
                     "[^/]+" if part.startswith("{") else re.escape(part) for part in re.split(r"(\{[^/}]+\})", path)
                 )
-                methods = {method.upper() for method in operations}
                 if "GET" in methods:
                     methods.add("HEAD")
                 self._routes.append((re.compile(f"^{pattern}$"), methods))

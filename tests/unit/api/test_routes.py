@@ -1,5 +1,7 @@
 """Every REST route through FastAPI's test client: the API guide's fields, types and status codes."""
 
+import re
+
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
@@ -137,3 +139,19 @@ def test_a_request_never_starts_a_download_an_admin_load_may(client, english_png
     states = {m["id"]: m["state"] for m in client.get("/models").json()["available"]}
     assert states["qwen3_vl_8b"] == "error"
     client.post("/models/qwen3_vl_8b/unload")  # the error cleared: others' tests see it unloaded
+
+
+def test_every_path_of_the_schema_refuses_the_other_methods_with_the_ones_it_documents(app):
+    """The 405's Allow header of each REST path is what the OpenAPI schema documents for it (HEAD beside GET), and
+    each documented method gets through the guard (the assembled app: Gradio at / would take the rest)."""
+    client = TestClient(app, base_url=LOCAL)
+    paths = app.openapi()["paths"]
+    assert len(paths) >= 15
+    for path, operations in paths.items():
+        url = re.sub(r"\{[^/}]+\}", "x", path)
+        documented = {method.upper() for method in operations} | ({"HEAD"} if "get" in operations else set())
+        refused = client.request("PATCH", url)
+        assert refused.status_code == 405, (path, refused.status_code)
+        assert set(refused.headers["Allow"].split(", ")) == documented, (path, refused.headers["Allow"])
+        for method in documented - {"HEAD"}:
+            assert client.request(method, url).status_code != 405, (path, method)
