@@ -116,7 +116,8 @@ def english_file(tmp_path_factory, english_png) -> Path:
 
 
 # The session's cold `python app.py` servers start as soon as the tests are collected (when a collected test uses
-# them), side by side with each other and with the first tests, instead of one after another when first used.
+# them), side by side with each other and with the first tests, instead of one after another when first used: in the
+# first worker, which gets their files first (tests/work_order.py); another worker launches one when it first needs it.
 EARLY: dict[str, tuple[subprocess.Popen, str, Path]] = {}
 
 
@@ -261,12 +262,14 @@ def tiny_server():
 
 
 def pytest_collection_finish(session):
+    from tests.work_order import launches_early  # (a plugin of this conftest: imported once pytest has registered it)
+
     used = {name for item in session.items for name in getattr(item, "fixturenames", ())}
-    if "live_server" in used:
+    if "live_server" in used and launches_early():  # (tests/work_order.py: the first worker, where their files go)
         early_server("live_server")
     if "tiny_build" in used:
         build_tiny()
-    if "tiny_server" in used:
+    if "tiny_server" in used and launches_early():
         early_server("tiny_server")
     freeze_what_is_alive()
 
