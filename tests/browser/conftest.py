@@ -37,9 +37,10 @@ def pytest_runtest_makereport(item, call):
 
 
 # One Chromium per test process, opened by the first browser test and closed after the last of a run of them (the
-# browser files come first, tests/conftest.py's order): each test opens its own pages, each page its own context
-# (cookies, storage), so tests share the browser and nothing else. Its start (Playwright's driver, Chromium's
-# processes) cost 3-4 s of CPU, paid once per run of browser tests instead of once per file or test.
+# browser files are one unit of work, run one after the other: tests/work_order.py), before other tests run (with
+# Playwright's event loop left open, their asyncio.run() fails): each test opens its own pages, each page its own
+# context (cookies, storage), so tests share the browser and nothing else. Its start (Playwright's driver, Chromium's
+# processes) costs 3-4 s of CPU, paid once per run of browser tests instead of once per file or test.
 OPEN: list = []  # [(Playwright, Browser)] while one is open
 
 
