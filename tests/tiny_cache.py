@@ -1,4 +1,4 @@
-"""The tiny models, built once per version of their builder (tests/tiny_models.py) and of the libraries that make
+"""The tiny models, built once per version of their builder (tests/tiny_models/) and of the libraries that make
 them, and kept in the temporary folder (``chatvlm-tiny-models-<key>``, 6 MB) for the test runs to copy."""
 
 from __future__ import annotations
@@ -24,7 +24,9 @@ def locked(path: str):
 
 def tiny_models_key() -> str:
     """What the tiny models are made of: the builder's source and the versions of the libraries that make them."""
-    made_of = hashlib.sha256((ROOT / "tests" / "tiny_models.py").read_bytes())
+    made_of = hashlib.sha256()
+    for part in sorted((ROOT / "tests" / "tiny_models").glob("*.py")):  # every module of the builder, by name
+        made_of.update(part.name.encode() + b"\0" + part.read_bytes())
     for package in ("torch", "transformers", "tokenizers", "safetensors"):
         made_of.update(f"{package}=={version(package)}".encode())
     return made_of.hexdigest()[:16]
