@@ -27,6 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from tests.processes import alive, descendants, send_signal
+
 READY_TIMEOUT_S = 30.0  # a loaded 2-core machine starts either server in 1-3 s
 STOP_TIMEOUT_S = 10.0
 _MADE: list[_Service] = []  # every service made here: stopped and its folder removed at exit
@@ -61,45 +63,6 @@ def postgres_missing() -> str | None:
         except KeyError:
             return "PostgreSQL refuses to run as root and there is no `postgres` user to run it as"
     return None
-
-
-def _processes() -> dict[int, tuple[str, int]]:
-    """pid -> (state, parent pid) of every process (Linux's /proc; empty elsewhere)."""
-    table = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            table[int(stat.parent.name)] = (fields[0], int(fields[1]))
-        except (OSError, IndexError, ValueError):
-            continue
-    return table
-
-
-def _descendants(root: int) -> set[int]:
-    """Every process below ``root``. PostgreSQL's backends are in process groups of their own (setsid), so a
-    signal to the server's group would not reach them: they are found by their parents."""
-    children: dict[int, list[int]] = {}
-    for pid, (_, parent) in _processes().items():
-        children.setdefault(parent, []).append(pid)
-    found, todo = set(), [root]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            if child not in found:
-                found.add(child)
-                todo.append(child)
-    return found
-
-
-def _alive(pids: set[int]) -> set[int]:
-    """Those that still run (a zombie does not: it only waits for its parent to reap it, and holds no memory)."""
-    table = _processes()
-    return {pid for pid in pids if pid in table and table[pid][0] != "Z"}
-
-
-def _signal(pids: set[int], signum: int) -> None:
-    for pid in pids:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signum)
 
 
 class _Service:
@@ -191,9 +154,9 @@ class _Service:
             return
         root = self.process.pid
         if self.process.poll() is None:
-            _signal({root}, signal.SIGSTOP)
-            family = _descendants(root)
-            _signal(family | {root}, signal.SIGKILL)
+            send_signal({root}, signal.SIGSTOP)
+            family = descendants(root)
+            send_signal(family | {root}, signal.SIGKILL)
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(root, signal.SIGKILL)  # and what is left of its group (a child forked meanwhile)
             self.process.wait(STOP_TIMEOUT_S)
@@ -203,8 +166,8 @@ class _Service:
         """A clean shutdown (a kill() after STOP_TIMEOUT_S)."""
         if self.process is None or self.process.poll() is not None:
             return
-        family = _descendants(self.process.pid)
-        _signal({self.process.pid}, self.stop_signal)
+        family = descendants(self.process.pid)
+        send_signal({self.process.pid}, self.stop_signal)
         try:
             self.process.wait(STOP_TIMEOUT_S)
         except subprocess.TimeoutExpired:
@@ -215,8 +178,8 @@ class _Service:
     def _wait_gone(pids: set[int]) -> None:
         """The server's other processes (PostgreSQL's backends) end too: a next start needs them gone."""
         deadline = time.monotonic() + STOP_TIMEOUT_S
-        while (left := _alive(pids)) and time.monotonic() < deadline:
-            _signal(left, signal.SIGKILL)
+        while (left := alive(pids)) and time.monotonic() < deadline:
+            send_signal(left, signal.SIGKILL)
             time.sleep(0.05)
 
     def close(self) -> None:
