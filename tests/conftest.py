@@ -33,6 +33,7 @@ from tests.servers import (  # noqa: F401  (the tests import these from here)
     ROOT,
     free_port,
     launch_server,
+    one_at_a_time,
     serve_in_thread,
     start_server,
     stop_server,
@@ -239,7 +240,8 @@ def tiny_noloop_server(tiny_settings):
     that leaves ends it), served in this process for the session; yields (base URL, service). A test that loads a
     model here unloads it at its end (the next one gets a fresh runner). The Chat tab's Stop test keeps its own server:
     on this one, behind the Gradio API cancel test's chat event, its answer did not start in 60 s in one run of two."""
-    settings = without_loop_cut(tiny_settings.model_copy(deep=True))
+    # qwen3_vl_2b one request at a time: a request sent while a chat runs waits in the queue (batched, it could join)
+    settings = one_at_a_time(without_loop_cut(tiny_settings.model_copy(deep=True)), "qwen3_vl_2b")
     with serve_in_thread(settings) as (base, service):
         yield base, service
 

@@ -114,6 +114,15 @@ def without_loop_cut(settings):
     return settings
 
 
+def one_at_a_time(settings, model_id: str):
+    """The settings with ``model_id`` reading one request at a time (max_batch_size 1): a request that comes while
+    another is being read waits in the queue. With batching, one that came while the first was gathering its batch
+    joined it, even a little late: the gathering thread, delayed on a busy machine, saw it at its deadline."""
+    [spec] = [spec for spec in settings.models if spec.id == model_id]
+    spec.options = {**spec.options, "max_batch_size": 1}
+    return settings
+
+
 def stop_server(process: subprocess.Popen) -> None:
     process.terminate()
     try:

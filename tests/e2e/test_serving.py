@@ -27,7 +27,7 @@ from inference.device import gpu_info
 from tests.conftest import ROOT, free_port, serve_in_thread, stop_server, wait_server, without_loop_cut
 from tests.helpers import ENGLISH, encode, render_lines
 from tests.polling import loaded_backend, wait_until
-from tests.servers import UNTIL_STOPPED
+from tests.servers import UNTIL_STOPPED, one_at_a_time
 
 PNG = encode(render_lines(ENGLISH))
 LONG_CHAT = {"prompt": "Describe", "model": "qwen3_vl_2b", "temperature": "0", "max_tokens": str(UNTIL_STOPPED)}
@@ -70,12 +70,6 @@ def leave_when(url: str, leave: threading.Event, data: dict | None = None) -> Le
     return client
 
 
-def leave_after(url: str, seconds: float, data: dict | None = None) -> Leaver:
-    leave = threading.Event()
-    threading.Timer(seconds, leave.set).start()
-    return leave_when(url, leave, data)
-
-
 @pytest.fixture
 def settings(tiny_settings):
     return without_loop_cut(tiny_settings.model_copy(deep=True))  # LONG_CHAT runs until it is stopped
@@ -89,8 +83,11 @@ def test_clients_that_leave_stop_costing_compute(tiny_noloop_server):
         leave = threading.Event()
         running = leave_when(f"{base}/chat", leave, LONG_CHAT)
         assert wait_until(lambda: runner.running == 1, 30), "the long chat to run"
-        queued = leave_after(f"{base}/ocr?model=qwen3_vl_2b", 0.5)
-        assert wait_until(lambda: runner.waiting == 1, 30), "the OCR request to queue"
+        # its client leaves once it has queued (after a fixed 0.5 s, a loaded machine had not queued it yet: CI, once)
+        gone = threading.Event()
+        queued = leave_when(f"{base}/ocr?model=qwen3_vl_2b", gone)
+        assert wait_until(lambda: runner.waiting == 1, 30), ("the OCR request to queue", runner.running, runner.waiting)
+        gone.set()
         queued.join()
         assert wait_until(lambda: runner.waiting == 0, 10), "the abandoned request to leave the queue"
         assert runner.dropped == 1 and runner.running == 1  # dropped while the chat still runs: it never ran
@@ -106,10 +103,8 @@ def test_clients_that_leave_stop_costing_compute(tiny_noloop_server):
 
 def test_a_full_queue_answers_503_with_retry_after_at_once(settings):
     settings.limits.max_batch_files, settings.limits.max_queue_per_model = 1, 1
-    # one request at a time, so that the second waits: with batching, the first waits a moment for others to join its
-    # batch (it already counts as running), and a second sent then joined it (CI, twice: never queued, or both ended)
-    [spec] = [spec for spec in settings.models if spec.id == "qwen3_vl_2b"]
-    spec.options = {**spec.options, "max_batch_size": 1}
+    # one request at a time, so that the second waits (with batching, it joined the first's batch: CI, twice)
+    one_at_a_time(settings, "qwen3_vl_2b")
     with serve_in_thread(settings) as (base, service):
         service.load_model("qwen3_vl_2b")
         runner = service.manager.runner("qwen3_vl_2b")
