@@ -156,3 +156,20 @@ def test_markdown_that_is_not_quite_right_still_reads():
     assert [[c.text for c in row] for row in cut[0].table.rows] == [["a", "b"], ["c"]]
     ragged = markdown_blocks("| a | b | c |\n|---|---|\n| 1 |")[0].table  # rows padded to the widest
     assert [[c.text for c in row] for row in ragged.rows] == [["a", "b", "c"], ["1", "", ""]]
+
+
+def test_a_grounding_table_in_html_over_many_lines_keeps_its_spans():
+    """LightOnOCR-3's grounding writes a table as indented HTML after its marker (head, body, a total over columns)
+    and a title as a Markdown heading after its marker: one table block with its spans, one title with its level."""
+    answer = (
+        "![image](100,0,900,80) a logo\n\n![title](300,100,700,140) ## PAYMENT SLIP\n\n![table](40,200,960,900) <table>\n"
+        "  <thead>\n    <tr>\n      <th>ITEM</th>\n      <th>QTY</th>\n      <th>SUM</th>\n    </tr>\n  </thead>\n"
+        "  <tbody>\n    <tr>\n      <td>Ink</td>\n      <td>2</td>\n      <td>8.40</td>\n    </tr>\n"
+        '    <tr>\n      <td colspan="2">Total :</td>\n      <td>8.40</td>\n    </tr>\n  </tbody>\n</table>\n'
+    )
+    figure, title, table = grounding_blocks(answer, 500, 1000)
+    assert (figure.type, figure.text, figure.bbox) == ("figure", "a logo", [50.0, 0.0, 450.0, 80.0])
+    assert (title.type, title.text, title.level) == ("title", "PAYMENT SLIP", 2)
+    assert table.type == "table" and table.bbox == [20.0, 200.0, 480.0, 900.0]
+    rows = [[(c.text, c.colspan) for c in row] for row in table.table.rows]
+    assert rows == [[("ITEM", 1), ("QTY", 1), ("SUM", 1)], [("Ink", 1), ("2", 1), ("8.40", 1)], [("Total :", 2), ("8.40", 1)]]
