@@ -40,84 +40,71 @@ QWEN3_VL_2B = {
 }
 
 
-def build_qwen3_vl(folder: Path, shape: str = "tiny") -> Path:
-    import torch
-    from transformers import (
-        Qwen2VLImageProcessor,
-        Qwen3VLConfig,
-        Qwen3VLForConditionalGeneration,
-        Qwen3VLProcessor,
-        Qwen3VLVideoProcessor,
+def _qwen_vision(**extra) -> dict:
+    """A two-layer Qwen3-VL vision tower (Qwen3-VL's and Qwen3.5's)."""
+    return {
+        "depth": 2,
+        "hidden_size": 32,
+        "intermediate_size": 64,
+        "num_heads": 2,
+        "patch_size": 16,
+        "spatial_merge_size": 2,
+        "temporal_patch_size": 2,
+        "out_hidden_size": 64,
+        "num_position_embeddings": 64,
+        **extra,
+    }
+
+
+def _image_token_ids(ids: dict[str, int]) -> dict[str, int]:
+    """The Qwen VL configs' image and video token ids."""
+    return {
+        "image_token_id": ids["<|image_pad|>"],
+        "video_token_id": ids["<|video_pad|>"],
+        "vision_start_token_id": ids["<|vision_start|>"],
+        "vision_end_token_id": ids["<|vision_end|>"],
+    }
+
+
+def _qwen3_vl_processor(tokenizer, chat_template: str):
+    """Qwen3-VL's processor (Qwen3.5 uses it too): 16-pixel patches merged 2x2, 32x32 to 512x512 pixels."""
+    from transformers import Qwen2VLImageProcessor, Qwen3VLProcessor, Qwen3VLVideoProcessor
+
+    image_processor = Qwen2VLImageProcessor(
+        patch_size=16, merge_size=2, temporal_patch_size=2, size={"shortest_edge": 32 * 32, "longest_edge": 512 * 512}
+    )
+    return Qwen3VLProcessor(
+        image_processor=image_processor,
+        tokenizer=tokenizer,
+        video_processor=Qwen3VLVideoProcessor(patch_size=16, merge_size=2, temporal_patch_size=2),
+        chat_template=chat_template,
     )
 
+
+def build_qwen3_vl(folder: Path, shape: str = "tiny") -> Path:
+    import torch
+    from transformers import Qwen3VLConfig, Qwen3VLForConditionalGeneration
+
     tokenizer = _tokenizer(QWEN_SPECIAL)
-    ids = {t: tokenizer.convert_tokens_to_ids(t) for t in QWEN_SPECIAL}
-    config = Qwen3VLConfig(
-        text_config={
-            "vocab_size": len(tokenizer),
-            "hidden_size": 64,
-            "intermediate_size": 128,
-            "num_hidden_layers": 2,
-            "num_attention_heads": 4,
-            "num_key_value_heads": 2,
-            "head_dim": 16,
-            "max_position_embeddings": 4096,
-            "rope_parameters": {
-                "rope_type": "default",
-                "rope_theta": 10000.0,
-                "mrope_section": [2, 3, 3],
-                "mrope_interleaved": True,
-            },
-            "pad_token_id": ids["<|endoftext|>"],
-            "eos_token_id": ids["<|im_end|>"],
-        },
-        vision_config={
-            "depth": 2,
-            "hidden_size": 32,
-            "intermediate_size": 64,
-            "num_heads": 2,
-            "patch_size": 16,
-            "spatial_merge_size": 2,
-            "temporal_patch_size": 2,
-            "out_hidden_size": 64,
-            "num_position_embeddings": 64,
-            "deepstack_visual_indexes": [1],
-        },
-        image_token_id=ids["<|image_pad|>"],
-        video_token_id=ids["<|video_pad|>"],
-        vision_start_token_id=ids["<|vision_start|>"],
-        vision_end_token_id=ids["<|vision_end|>"],
-        tie_word_embeddings=False,
+    ids = _ids(tokenizer, QWEN_SPECIAL)
+    text = _tiny_text(
+        tokenizer,
+        ids,
+        "<|endoftext|>",
+        "<|im_end|>",
+        rope_parameters={"rope_type": "default", "rope_theta": 10000.0, "mrope_section": [2, 3, 3], "mrope_interleaved": True},
     )
+    vision = _qwen_vision(deepstack_visual_indexes=[1])
+    tied = False
     if shape == "2b":
-        text = {**config.text_config.to_dict(), **QWEN3_VL_2B["text"]}
-        config = Qwen3VLConfig(
-            text_config=text,
-            vision_config=QWEN3_VL_2B["vision"],
-            image_token_id=config.image_token_id,
-            video_token_id=config.video_token_id,
-            vision_start_token_id=config.vision_start_token_id,
-            vision_end_token_id=config.vision_end_token_id,
-            tie_word_embeddings=True,
-        )
+        text, vision, tied = {**text, **QWEN3_VL_2B["text"]}, QWEN3_VL_2B["vision"], True
+    config = Qwen3VLConfig(text_config=text, vision_config=vision, **_image_token_ids(ids), tie_word_embeddings=tied)
     torch.manual_seed(0)
     with torch.device("cuda" if shape == "2b" and torch.cuda.is_available() else "cpu"):
         model = Qwen3VLForConditionalGeneration(config).eval()
     if shape == "2b":
         model = model.to(torch.bfloat16)
-    model.generation_config.eos_token_id = ids["<|im_end|>"]
-    model.generation_config.pad_token_id = ids["<|endoftext|>"]
-    image_processor = Qwen2VLImageProcessor(
-        patch_size=16, merge_size=2, temporal_patch_size=2, size={"shortest_edge": 32 * 32, "longest_edge": 512 * 512}
-    )
-    video_processor = Qwen3VLVideoProcessor(patch_size=16, merge_size=2, temporal_patch_size=2)
-    processor = Qwen3VLProcessor(
-        image_processor=image_processor, tokenizer=tokenizer, video_processor=video_processor, chat_template=CHAT_TEMPLATE
-    )
-    folder.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(folder)
-    processor.save_pretrained(folder)
-    return folder
+    return _save(folder, model, _qwen3_vl_processor(tokenizer, CHAT_TEMPLATE), ids, "<|endoftext|>", "<|im_end|>")
 
 
 # Qwen3's way of turning thinking off: an empty think block opens the answer (LightOnOCR-3 0.8B / 4B want it off)
@@ -132,13 +119,7 @@ def build_qwen3_5(folder: Path) -> Path:
     """Qwen3.5's architecture (``qwen3_5``: a Qwen3-VL-style vision tower, a decoder mixing gated-delta linear
     attention and full attention layers), which LightOnOCR-3 0.8B and 4B are built on."""
     import torch
-    from transformers import (
-        Qwen2VLImageProcessor,
-        Qwen3_5Config,
-        Qwen3_5ForConditionalGeneration,
-        Qwen3VLProcessor,
-        Qwen3VLVideoProcessor,
-    )
+    from transformers import Qwen3_5Config, Qwen3_5ForConditionalGeneration
 
     tokenizer = _tokenizer(QWEN_SPECIAL)
     ids = _ids(tokenizer, QWEN_SPECIAL)
@@ -160,36 +141,10 @@ def build_qwen3_5(folder: Path) -> Path:
         linear_num_value_heads=4,
         layer_types=["linear_attention", "full_attention"],
     )
-    config = Qwen3_5Config(
-        text_config=text,
-        vision_config={
-            "depth": 2,
-            "hidden_size": 32,
-            "intermediate_size": 64,
-            "num_heads": 2,
-            "patch_size": 16,
-            "spatial_merge_size": 2,
-            "temporal_patch_size": 2,
-            "out_hidden_size": 64,
-            "num_position_embeddings": 64,
-        },
-        image_token_id=ids["<|image_pad|>"],
-        video_token_id=ids["<|video_pad|>"],
-        vision_start_token_id=ids["<|vision_start|>"],
-        vision_end_token_id=ids["<|vision_end|>"],
-    )
+    config = Qwen3_5Config(text_config=text, vision_config=_qwen_vision(), **_image_token_ids(ids))
     torch.manual_seed(0)
     model = Qwen3_5ForConditionalGeneration(config).eval()
-    image_processor = Qwen2VLImageProcessor(
-        patch_size=16, merge_size=2, temporal_patch_size=2, size={"shortest_edge": 32 * 32, "longest_edge": 512 * 512}
-    )
-    processor = Qwen3VLProcessor(
-        image_processor=image_processor,
-        tokenizer=tokenizer,
-        video_processor=Qwen3VLVideoProcessor(patch_size=16, merge_size=2, temporal_patch_size=2),
-        chat_template=QWEN3_5_TEMPLATE,
-    )
-    return _save(folder, model, processor, ids, "<|endoftext|>", "<|im_end|>")
+    return _save(folder, model, _qwen3_vl_processor(tokenizer, QWEN3_5_TEMPLATE), ids, "<|endoftext|>", "<|im_end|>")
 
 
 def build_qwen2_5_vl(folder: Path) -> Path:
@@ -227,10 +182,7 @@ def build_qwen2_5_vl(folder: Path) -> Path:
             "window_size": 56,
             "fullatt_block_indexes": [1],
         },
-        image_token_id=ids["<|image_pad|>"],
-        video_token_id=ids["<|video_pad|>"],
-        vision_start_token_id=ids["<|vision_start|>"],
-        vision_end_token_id=ids["<|vision_end|>"],
+        **_image_token_ids(ids),
     )
     torch.manual_seed(0)
     model = Qwen2_5_VLForConditionalGeneration(config).eval()

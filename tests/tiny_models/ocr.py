@@ -12,7 +12,7 @@ def build_got_ocr(folder: Path) -> Path:
     from transformers import GotOcr2Config, GotOcr2ForConditionalGeneration, GotOcr2ImageProcessor, GotOcr2Processor
 
     tokenizer = _tokenizer(GOT_SPECIAL)
-    ids = {t: tokenizer.convert_tokens_to_ids(t) for t in GOT_SPECIAL}
+    ids = _ids(tokenizer, GOT_SPECIAL)
     image_size = 1024  # the processor always inserts 256 image tokens: a 64x64 patch grid, merged 4x4
     config = GotOcr2Config(
         vision_config={
@@ -28,30 +28,14 @@ def build_got_ocr(folder: Path) -> Path:
             "global_attn_indexes": [],
             "mlp_dim": 64,
         },
-        text_config={
-            "model_type": "qwen2",
-            "vocab_size": len(tokenizer),
-            "hidden_size": 64,
-            "intermediate_size": 128,
-            "num_hidden_layers": 2,
-            "num_attention_heads": 4,
-            "num_key_value_heads": 2,
-            "max_position_embeddings": 4096,
-            "pad_token_id": ids["<|endoftext|>"],
-            "eos_token_id": ids["<|im_end|>"],
-        },
+        text_config=_tiny_text(tokenizer, ids, "<|endoftext|>", "<|im_end|>", model_type="qwen2"),
         image_token_index=ids["<imgpad>"],
     )
     torch.manual_seed(0)
     model = GotOcr2ForConditionalGeneration(config).eval()
-    model.generation_config.eos_token_id = ids["<|im_end|>"]
-    model.generation_config.pad_token_id = ids["<|endoftext|>"]
     image_processor = GotOcr2ImageProcessor(size={"height": image_size, "width": image_size})
     processor = GotOcr2Processor(image_processor=image_processor, tokenizer=tokenizer)
-    folder.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(folder)
-    processor.save_pretrained(folder)
-    return folder
+    return _save(folder, model, processor, ids, "<|endoftext|>", "<|im_end|>")
 
 
 # What the LightOnOCR-3 1B twin writes, whatever it is shown: a grounding answer (LightOnOCR-3's format: a marker
