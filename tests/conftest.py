@@ -19,8 +19,10 @@ os.environ["CHATVLM_DATA_DIR"] = tempfile.mkdtemp(prefix="chatvlm-test-jobs-")  
 # process's servers may hold too: the cache is content-addressed)
 os.environ["GRADIO_TEMP_DIR"] = tempfile.mkdtemp(prefix="chatvlm-test-gradio-")
 
+import importlib.util
 import shutil
 import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -43,6 +45,22 @@ from tests.servers import (  # noqa: F401  (the tests import these from here)
 from tests.tiny_cache import built_tiny_models, locked
 
 pytest_plugins = ["tests.ci_plugin", "tests.work_order", "tests.run_end"]
+
+
+def quiet_gradio_stub_writes() -> None:
+    """Gradio loads here as it does in the server, without its type-stub writer (ui/stub_writes.py: ~1.7 s of CPU in
+    each process that imports it), whichever test module imports Gradio first: ui/stub_writes.py is loaded now on its
+    own, under its own name, so that it is the module ``ui`` then imports (without loading the UI and Gradio now,
+    in processes that may never need them)."""
+    name = "ui.stub_writes"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, ROOT / "ui" / "stub_writes.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+
+
+quiet_gradio_stub_writes()
 
 # The OCR-engine tests read with the embedded engine on every host (on a GPU host `auto` would pick a VLM);
 # tests of the automatic default compute what this host should get.
