@@ -19,10 +19,8 @@ os.environ["CHATVLM_DATA_DIR"] = tempfile.mkdtemp(prefix="chatvlm-test-jobs-")  
 # process's servers may hold too: the cache is content-addressed)
 os.environ["GRADIO_TEMP_DIR"] = tempfile.mkdtemp(prefix="chatvlm-test-gradio-")
 
-import importlib.util
 import shutil
 import subprocess
-import sys
 import uuid
 from pathlib import Path
 
@@ -44,23 +42,7 @@ from tests.servers import (  # noqa: F401  (the tests import these from here)
 )
 from tests.tiny_cache import built_tiny_models, locked
 
-pytest_plugins = ["tests.ci_plugin", "tests.work_order", "tests.run_end"]
-
-
-def quiet_gradio_stub_writes() -> None:
-    """Gradio loads here as it does in the server, without its type-stub writer (ui/stub_writes.py: ~1.7 s of CPU in
-    each process that imports it), whichever test module imports Gradio first: ui/stub_writes.py is loaded now on its
-    own, under its own name, so that it is the module ``ui`` then imports (without loading the UI and Gradio now,
-    in processes that may never need them)."""
-    name = "ui.stub_writes"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, ROOT / "ui" / "stub_writes.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-
-
-quiet_gradio_stub_writes()
+pytest_plugins = ["tests.process_costs", "tests.ci_plugin", "tests.work_order", "tests.run_end"]
 
 # The OCR-engine tests read with the embedded engine on every host (on a GPU host `auto` would pick a VLM);
 # tests of the automatic default compute what this host should get.
@@ -205,7 +187,9 @@ def tiny_build() -> Path:
     import transformers.modeling_utils  # noqa: F401
     import transformers.processing_utils  # noqa: F401
 
-    freeze_what_is_alive()
+    from tests.process_costs import freeze_what_is_alive  # (a plugin of this conftest: imported once registered)
+
+    freeze_what_is_alive()  # what they imported (tests/process_costs.py)
     return folder
 
 
@@ -273,18 +257,6 @@ def tiny_server():
     process.terminate()  # waited for at the end of the run, beside the others
 
 
-# -- the garbage collector skips what was imported ------------------------------------------------------------------
-# The core collects the garbage after each unload; with Gradio, torch and transformers loaded, one full collection
-# scanned ~600k objects (0.3-0.4 s on this machine), dozens of times a run. Modules are never garbage: once the tests
-# are collected, when the first test that loads the tiny models in this process has imported what loading them
-# imports (torch and transformers: `tiny_build`), and after each test file (its fixtures torn down, its garbage
-# collected), everything alive moves out of the collector's sight (gc.freeze), and each collection scans only what
-# the tests made since. With the freeze after each file too, the collector's CPU in each test process of the not-slow
-# tier went from 13-16 s to ~6 s (what the files import as they run, Gradio's and the servers' objects, no longer
-# scanned again at every unload). What is frozen stays in memory if it becomes cyclic garbage later (a session
-# fixture's model unloaded in a later file): a test that checks that an unload frees a model unfreezes first.
-
-
 def pytest_collection_finish(session):
     from tests.work_order import launches_early  # (a plugin of this conftest: imported once pytest has registered it)
 
@@ -295,20 +267,6 @@ def pytest_collection_finish(session):
         build_tiny()
     if "tiny_server" in used and launches_early():
         early_server("tiny_server")
-    freeze_what_is_alive()
-
-
-@pytest.hookimpl(trylast=True)  # after the test's fixtures are torn down
-def pytest_runtest_teardown(item, nextitem):
-    if nextitem is not None and nextitem.path != item.path:  # the last file of a test process: nothing after it
-        freeze_what_is_alive()
-
-
-def freeze_what_is_alive() -> None:
-    import gc
-
-    gc.collect()
-    gc.freeze()
 
 
 def pytest_unconfigure(config):
