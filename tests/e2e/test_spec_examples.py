@@ -138,7 +138,8 @@ def test_requests_examples(tiny_server, docs, monkeypatch):
 def test_concurrent_ocr_while_health_answers(live_server):
     """8 OCR requests at once all succeed, and /health keeps answering meanwhile."""
     page = encode(render_lines(ENGLISH * 6, font_size=30))
-    httpx.post(f"{live_server}/models/rapidocr/load", timeout=120)
+    # the model the requests below use (the live server's default) is loaded first: they time the reading, not the load
+    assert httpx.post(f"{live_server}/models/embedded/load", timeout=120).status_code == 200
 
     def ocr(_):
         return httpx.post(f"{live_server}/ocr", files={"file": ("p.png", page)}, timeout=300)
