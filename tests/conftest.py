@@ -25,10 +25,9 @@ import uuid
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 
-from inference import InferenceService, load_settings
-from tests.helpers import ENGLISH, encode, render_lines
+# (the core, the REST app's test client and the test helpers that use the core are imported by the fixtures that use
+# them: xdist's controller loads this file too, before it starts the test processes, and runs no test)
 from tests.servers import (  # noqa: F401  (the tests import these from here)
     ROOT,
     free_port,
@@ -71,6 +70,8 @@ def short_grace(settings):
 
 @pytest.fixture(scope="session")
 def settings():
+    from inference import load_settings
+
     # its own data directory: the in-process service's jobs are not the live server's
     return short_grace(
         load_settings(
@@ -81,6 +82,8 @@ def settings():
 
 @pytest.fixture(scope="session")
 def service(settings):
+    from inference import InferenceService
+
     service = InferenceService(settings)
     yield service
     service.close(grace_s=SHUTDOWN_GRACE_S)
@@ -96,6 +99,8 @@ def app(settings):
 @pytest.fixture(scope="session")
 def client(settings):
     """The REST API in this process (api.server.create_api: the routes and what guards them, no UI to build)."""
+    from fastapi.testclient import TestClient
+
     from api.server import create_api
 
     api_settings = settings.model_copy(deep=True)  # its own data directory: `app` may be built in this process too
@@ -106,6 +111,8 @@ def client(settings):
 
 @pytest.fixture(scope="session")
 def english_png() -> bytes:
+    from tests.helpers import ENGLISH, encode, render_lines
+
     return encode(render_lines(ENGLISH))
 
 
@@ -200,12 +207,16 @@ def tiny_config(tiny_build) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_settings(tiny_config):
+    from inference import load_settings
+
     # its own data directory: the in-process tiny servers' jobs are kept outside the tiny build's folder
     return short_grace(load_settings(tiny_config, env={"CHATVLM_DATA_DIR": tempfile.mkdtemp(prefix="chatvlm-test-tiny-")}))
 
 
 @pytest.fixture(scope="session")
 def tiny_service(tiny_settings):
+    from inference import InferenceService
+
     service = InferenceService(tiny_settings)
     yield service
     service.close(grace_s=SHUTDOWN_GRACE_S)
@@ -214,6 +225,8 @@ def tiny_service(tiny_settings):
 @pytest.fixture(scope="session")
 def tiny_client(tiny_settings):
     """The REST API over the tiny models, in this process."""
+    from fastapi.testclient import TestClient
+
     from api.server import create_api
 
     with TestClient(create_api(tiny_settings), base_url=LOCAL, raise_server_exceptions=False) as test_client:
