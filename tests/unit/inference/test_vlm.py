@@ -129,7 +129,7 @@ def test_unload_releases_the_model_and_reload_works(tiny_service):
     model_ref = weakref.ref(backend.model)
     del backend
     assert tiny_service.unload_model("qwen3_vl_4b").message == "Model qwen3_vl_4b unloaded"
-    gc.unfreeze()  # the test process freezes what is alive between files (tests/conftest.py): the model may be there
+    gc.unfreeze()  # the test process freezes what is alive between files (tests/process_costs.py): the model may be there
     gc.collect()
     assert model_ref() is None
     assert tiny_service.chat(IMAGE, "again", "qwen3_vl_4b", temperature=0, max_tokens=2).model == "qwen3_vl_4b"
