@@ -63,10 +63,11 @@ def build_ui(service: InferenceService, may_manage: Callable[[Any], bool] = lamb
     keys_on = bool(service.settings.auth.api_keys)
     with gr.Blocks(title=title, delete_cache=(max(1, min(60, round(ttl / 4))), max(1, round(ttl)))) as blocks:
         # Gradio's queue is the UI's waiting line (it shows users their place); each model's runner still admits,
-        # batches and cancels the work, as for REST requests. Set before the UI is built: queue() also builds a FastAPI
-        # app of the Blocks as they are, which nothing uses (mount_gradio_app builds the one served); of the whole UI it
-        # cost ~0.2 s of CPU at every start, of the empty Blocks nothing (the limit is read when an event is queued).
-        blocks.queue(default_concurrency_limit=16)
+        # batches and cancels the work, as for REST requests. gr.Blocks() made it (queue() with its defaults); its
+        # default limit is set on it, as queue(default_concurrency_limit=16) would set it on a new one, without the
+        # FastAPI app that queue() also builds and nothing uses (mount_gradio_app builds the one served): ~0.07 s of
+        # CPU at every start. The limit is read when an event is queued (tests/unit/ui/test_idle_queue.py).
+        blocks._queue.default_concurrency_limit = UI_EVENTS_AT_ONCE
         if keys_on:  # with API keys on: who is signed in, and a link to sign out
             who = gr.Markdown(elem_id="signed-in")
             blocks.load(signed_in, None, [who], api_visibility="private", queue=False)
@@ -99,6 +100,7 @@ def build_ui(service: InferenceService, may_manage: Callable[[Any], bool] = lamb
     return blocks
 
 
+UI_EVENTS_AT_ONCE = 16  # UI events that run at once by default (Gradio: 1)
 QUEUE_POLL_S = 0.05  # how often an idle queue looks for a new event (Gradio: 0.001)
 PROGRESS_POLL_S = 0.1  # how often it looks for progress to send (Gradio: 0.01)
 
