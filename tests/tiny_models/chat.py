@@ -81,6 +81,10 @@ def _qwen3_vl_processor(tokenizer, chat_template: str):
     )
 
 
+# the tiny Qwen3-VL and Qwen3.5 decoders' multimodal rotary embedding (their sections sum to half of head_dim 16)
+QWEN3_ROPE = {"rope_type": "default", "rope_theta": 10000.0, "mrope_section": [2, 3, 3], "mrope_interleaved": True}
+
+
 def build_qwen3_vl(folder: Path, shape: str = "tiny") -> Path:
     import torch
     from transformers import Qwen3VLConfig, Qwen3VLForConditionalGeneration
@@ -92,7 +96,7 @@ def build_qwen3_vl(folder: Path, shape: str = "tiny") -> Path:
         ids,
         "<|endoftext|>",
         "<|im_end|>",
-        rope_parameters={"rope_type": "default", "rope_theta": 10000.0, "mrope_section": [2, 3, 3], "mrope_interleaved": True},
+        rope_parameters=QWEN3_ROPE,
     )
     vision = _qwen_vision(deepstack_visual_indexes=[1])
     tied = False
@@ -128,13 +132,7 @@ def build_qwen3_5(folder: Path) -> Path:
         ids,
         "<|endoftext|>",
         "<|im_end|>",
-        rope_parameters={
-            "rope_type": "default",
-            "rope_theta": 10000.0,
-            "mrope_section": [2, 3, 3],
-            "mrope_interleaved": True,
-            "partial_rotary_factor": 1.0,
-        },
+        rope_parameters={**QWEN3_ROPE, "partial_rotary_factor": 1.0},
         linear_key_head_dim=16,
         linear_value_head_dim=16,
         linear_num_key_heads=2,
