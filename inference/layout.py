@@ -5,7 +5,9 @@ the wide boxes) is removed first, so slightly rotated text still forms rows.
 Rows are boxes whose vertical extents overlap. A gutter (an x-interval few boxes
 cross) divides a page into columns: the stretches between the lines that span it
 (titles, headers, footers) are read column by column when both sides hold running
-text, row by row otherwise (a receipt's item and price columns, a table).
+text, row by row otherwise (a receipt's item and price columns, a table). Where no
+gutter runs the page's height (one article's columns end and the next's begin), the
+bands between wide gaps across the page are ordered one after another, each alone.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from statistics import median
+
+BAND_GAP = 1.5  # a gap across the page this many line heights tall ends a band that is read alone
 
 
 @dataclass
@@ -137,14 +141,32 @@ def _sections(boxes: list[Box], gutter: tuple[float, float]) -> list[tuple[bool,
     return runs
 
 
+def bands(boxes: list[Box]) -> list[list[Box]]:
+    """The boxes as bands top to bottom, split where nothing lies across the page for BAND_GAP line heights (the
+    end of one article's columns and the start of the next, laid out differently)."""
+    usual = median(b.height for b in boxes)
+    out: list[list[Box]] = []
+    bottom = -math.inf
+    for box in sorted(boxes, key=lambda b: b.y0):
+        if not out or box.y0 - bottom >= BAND_GAP * usual:
+            out.append([])
+        out[-1].append(box)
+        bottom = max(bottom, box.y1)
+    return out
+
+
 def reading_order(boxes: list[Box]) -> list[list[Box]]:
     """Rows of boxes in reading order. Where a gutter divides the text into columns of running text, each
     stretch between spanning lines (title, header, footer) is read column by column, left to right, each
-    column ordered the same way (so three columns work too); elsewhere (tables, receipts) row by row."""
+    column ordered the same way (so three columns work too); where no gutter runs the page's height, each band
+    of the page (``bands``) is ordered alone; elsewhere (tables, receipts) row by row."""
     if not boxes:
         return []
     gutter = find_gutter(boxes)
     if gutter is None:
+        parts = bands(boxes)
+        if len(parts) > 1:
+            return [row for part in parts for row in reading_order(part)]
         return rows_of(boxes)
     width = max(b.x1 for b in boxes) - min(b.x0 for b in boxes)
     middle = (gutter[0] + gutter[1]) / 2

@@ -15,6 +15,7 @@ from .values import OcrLine
 HEADING_RATIO = 1.3  # a line this much taller than the page's usual line, and short, is a heading
 SECTION = 2  # the heading level of a title whose level is not known
 PARAGRAPH_GAP = 0.75  # a vertical gap above a line of more than this many line heights starts a paragraph
+BROKEN_WORD = re.compile(r"[^\W\d_]{2}-$")  # a line ending in a hyphen after letters: a word goes on in the next line
 
 
 def _extent(line: OcrLine) -> tuple[float, float, float, float]:
@@ -30,7 +31,7 @@ def _escape(text: str) -> str:
 
 def lines_to_markdown(lines: Sequence[OcrLine]) -> str:
     """Lines in reading order -> paragraphs (a gap, or a step back to the left edge of a new column) and
-    headings (short, clearly taller lines)."""
+    headings (short, clearly taller lines); a word broken at a line's end ("responsi-" then "bility") is whole."""
     if not lines:
         return ""
     extents = [_extent(line) for line in lines]
@@ -51,6 +52,8 @@ def lines_to_markdown(lines: Sequence[OcrLine]) -> str:
         if heading:
             level = "#" if height > TITLE_RATIO * usual else "##"
             blocks[-1].append(f"{level} {_escape(text)}")
+        elif not new_block and BROKEN_WORD.search(blocks[-1][-1]) and text[:1].islower():
+            blocks[-1][-1] = blocks[-1][-1][:-1] + _escape(text)  # a word broken at the line's end: whole again
         else:
             blocks[-1].append(_escape(text))
         previous = (x0, y0, x1, y1, heading)
@@ -88,9 +91,10 @@ def table_html(table: Table) -> str:
 
 def blocks_to_markdown(blocks: Sequence[Block], verbatim: bool = False) -> str:
     """Blocks in reading order -> Markdown: titles as headings, tables as tables, a figure as a placeholder with its
-    caption (else its own text: a VLM's description of it), equations as display math; running headers, footers and
-    page numbers left out. ``verbatim``: the blocks' texts are Markdown already (a page VLM's), written as they are;
-    else they are plain text (an OCR engine's, a text layer's), escaped where they would read as Markdown."""
+    caption (else its own text: a VLM's description of it) followed by the words an engine read in it, equations as
+    display math; running headers, footers and page numbers left out. ``verbatim``: the blocks' texts are Markdown
+    already (a page VLM's), written as they are; else they are plain text (an OCR engine's, a text layer's), escaped
+    where they would read as Markdown."""
     plain = (lambda text: text) if verbatim else _escape
     parts: list[str] = []
     used: set[int] = set()
@@ -106,11 +110,13 @@ def blocks_to_markdown(blocks: Sequence[Block], verbatim: bool = False) -> str:
             caption = next(
                 (j for j in (i + 1, i - 1) if 0 <= j < len(blocks) and blocks[j].type == "caption" and j not in used), None
             )
-            words = " ".join(text.split()) if verbatim else ""  # a VLM describes a figure; an engine reads stray words
+            words = " ".join(text.split()) if verbatim else ""  # a VLM describes a figure
             if caption is not None:
                 used.add(caption)
                 words = " ".join(blocks[caption].text.split())
             parts.append(f"*[figure{_escape(': ' + words) if words else ''}]*")
+            if block.lines and not verbatim:  # the words an engine read in it (a plan's labels, a poster's text)
+                parts.append(lines_to_markdown(block.lines))
         elif block.type == "caption":
             parts.append(f"*{plain(' '.join(text.split()))}*" if text else "")
         elif block.type == "equation":

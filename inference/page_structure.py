@@ -28,6 +28,8 @@ LABEL_TYPES: dict[str, BlockType] = {
     "equation": "equation",
 }
 CONTAINED = 0.6  # a region this much inside a table or figure is part of it
+FIGURE_PAGE = 0.5  # a "figure" over this share of the page...
+FIGURE_TEXT = 200  # ...holding lines of this many characters is the page's text (a scan, a letter), not a figure
 INSIDE = 0.5  # a line belongs to a region holding at least this share of its box
 PARAGRAPH_GAP = 0.9  # lines outside regions: a gap of more than this many line heights starts a new block
 HEADING_RATIO = 1.3  # a short line this much taller than the page's usual line is a heading
@@ -96,6 +98,18 @@ def _inside_out(regions: list[Region]) -> list[Region]:
     ]
 
 
+def _text_not_figures(regions: list[Region], lines: Sequence[OcrLine], boxes: list[list[float]], size: tuple[int, int]):
+    """The regions without the "figures" that are a page's text: the layout model takes a page it does not know (a
+    letter, a scan of a book's page, a report's page in a frame) for one figure; its lines are then read as text."""
+    page = max(size[0] * size[1], 1)
+
+    def wordy(region: Region) -> bool:
+        held = (line for line, box in zip(lines, boxes, strict=True) if _overlap(box, region.bbox) >= INSIDE * _area(box))
+        return sum(len(line.text.strip()) for line in held) >= FIGURE_TEXT
+
+    return [r for r in regions if not (LABEL_TYPES[r.label] == "figure" and _area(r.bbox) >= FIGURE_PAGE * page and wordy(r))]
+
+
 def _split_loose(indexes: list[int], boxes: list[list[float]]) -> list[list[int]]:
     """Lines outside every region, in reading order, as paragraphs: a new one where the gap above a line is more
     than PARAGRAPH_GAP line heights, or where a line starts above the previous one (a new column)."""
@@ -129,9 +143,9 @@ def _block(kind: BlockType, members: list[int], lines: Sequence[OcrLine], boxes:
 
 def page_blocks(lines: Sequence[OcrLine], size: tuple[int, int], regions: Sequence[Region] = ()) -> list[Block]:
     """The page's blocks in reading order (``lines`` in reading order, ``regions`` from a layout model or none)."""
-    typed = _inside_out([r for r in regions if r.label in LABEL_TYPES])
     lines = [line for line in lines if line.text.strip()]
     boxes = [bbox_of(line.box) for line in lines]
+    typed = _inside_out(_text_not_figures([r for r in regions if r.label in LABEL_TYPES], lines, boxes, size))
     owner = [region_of(box, typed) for box in boxes]
     # runs of consecutive lines (in reading order) with the same owner
     runs: list[tuple[int | None, list[int]]] = []

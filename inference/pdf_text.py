@@ -8,6 +8,7 @@ import unicodedata
 
 Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in pixels of the page as rendered
 TEXT_LAYER_MIN_CHARS = 20  # fewer readable characters than this: the page is OCR'd (a scan with a page number)
+LINE_GAP = 3.0  # characters of one baseline further apart than this many line heights are two lines (two columns)
 
 
 def text_layer(page, size: tuple[int, int]) -> tuple[str | None, list[tuple[str, Box]]]:
@@ -21,17 +22,67 @@ def text_layer(page, size: tuple[int, int]) -> tuple[str | None, list[tuple[str,
     except pdfium.PdfiumError:  # no readable text layer: the page is OCR'd
         return None, []
     try:
-        text = textpage.get_text_range()
-        runs = []
-        for i in range(textpage.count_rects()):
-            left, bottom, right, top = textpage.get_rect(i)
-            runs.append(((left, bottom, right, top), textpage.get_text_bounded(left, bottom, right, top)))
+        text = _joined(textpage.get_text_range()).replace("\r\n", "\n").replace("\r", "\n")
+        if not good_text(text):
+            return None, []
+        lines = _lines(textpage)
     finally:
         textpage.close()
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if not good_text(text):
-        return None, []
-    return text.strip(), [(run, _device_box(page, rect, size)) for rect, run in _merge_runs(runs)]
+    return text.strip(), [(line, _device_box(page, rect, size)) for rect, line in lines]
+
+
+def _lines(textpage) -> list[tuple[tuple[float, float, float, float], str]]:
+    """The layer's lines, each its text and rectangle (left, bottom, right, top), from its characters in PDFium's
+    order: a line ends where PDFium ends one, where the next character sits on another baseline, or where it lies
+    more than LINE_GAP of its height away (the next column) or steps back. The text is PDFium's own, with the spaces
+    it infers between words (a layer that places each character alone is one run per character: joining runs
+    would space out every letter)."""
+    count = textpage.count_chars()
+    chars = textpage.get_text_range(0, count)
+    if len(chars) != count:  # characters outside the BMP count once in PDFium and twice in its UTF-16 text
+        chars = "".join(textpage.get_text_range(i, 1)[:1] or " " for i in range(count))
+    lines: list[tuple[tuple[float, float, float, float], str]] = []
+    text, box, space = "", None, False
+    for i, ch in enumerate(chars):
+        if ch in "\r\n":
+            space = True
+            if box is not None:
+                lines.append((box, text))
+            text, box = "", None
+            continue
+        if ch.isspace():
+            space = True
+            continue
+        left, bottom, right, top = textpage.get_charbox(i, loose=True)
+        if right <= left or top <= bottom:
+            continue  # a character with no extent (a generated one): nothing to place
+        if box is not None:
+            l0, b0, r0, t0 = box
+            height = max(t0 - b0, top - bottom, 1.0)
+            same = abs((b0 + t0) / 2 - (bottom + top) / 2) < height / 2 and -height < left - r0 < LINE_GAP * height
+            if same:
+                text += (" " if space else "") + ch
+                box = (l0, min(b0, bottom), max(r0, right), max(t0, top))
+                space = False
+                continue
+            lines.append((box, text))
+        text, box, space = ch, (left, bottom, right, top), False
+    if box is not None:
+        lines.append((box, text))
+    return [(box, _printed(line).strip()) for box, line in lines if line.strip()]
+
+
+SOFT_HYPHEN = "\ufffe"  # PDFium's mark where a word breaks at a line's end (a soft hyphen, or a hyphen it takes for one)
+
+
+def _printed(line: str) -> str:
+    """A line as printed: a word broken at its end shows its hyphen."""
+    return line.replace(SOFT_HYPHEN, "-")
+
+
+def _joined(text: str) -> str:
+    """The page's text with the words broken at a line's end whole again (as PDFium means its mark)."""
+    return text.replace(SOFT_HYPHEN + "\r\n", "").replace(SOFT_HYPHEN, "")
 
 
 def _device_box(page, rect: tuple[float, float, float, float], size: tuple[int, int]) -> Box:
@@ -49,24 +100,6 @@ def _device_box(page, rect: tuple[float, float, float, float], size: tuple[int, 
         xs.append(dx.value)
         ys.append(dy.value)
     return (float(max(0, min(xs))), float(max(0, min(ys))), float(min(size[0], max(xs))), float(min(size[1], max(ys))))
-
-
-def _merge_runs(runs: list[tuple[tuple[float, float, float, float], str]]) -> list[tuple[tuple[float, float, float, float], str]]:
-    """PDFium's text rectangles are runs (a change of font splits a line): runs that follow each other on one
-    line become one line."""
-    merged: list[tuple[tuple[float, float, float, float], str]] = []
-    for (left, bottom, right, top), text in runs:
-        text = text.strip()
-        if not text:
-            continue
-        if merged:
-            (l0, b0, r0, t0), text0 = merged[-1]
-            height = max(t0 - b0, top - bottom, 1.0)
-            if abs((b0 + t0) / 2 - (bottom + top) / 2) < height / 2 and -height < left - r0 < 3 * height:
-                merged[-1] = ((l0, min(b0, bottom), max(r0, right), max(t0, top)), f"{text0} {text}")
-                continue
-        merged.append(((left, bottom, right, top), text))
-    return merged
 
 
 def good_text(text: str) -> bool:

@@ -79,16 +79,28 @@ def text_pdf(pages: list[list[str]], font_size: int = 12, origin: tuple[int, int
     """A PDF whose pages carry real text (a text layer, Helvetica), one string per line; written by hand so the
     tests need no PDF-making library. Letter-size pages whose MediaBox starts at ``origin``, turned by ``rotate``
     degrees (/Rotate) when shown."""
-    objects = ["<< /Type /Catalog /Pages 2 0 R >>", "", "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
-    kids = []
+    bodies = []
     x, y = origin
     for lines in pages:
         escaped = [line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)") for line in lines]
-        body = (
+        bodies.append(
             f"BT /F1 {font_size} Tf {font_size * 1.5:g} TL {x + 72} {y + 770} Td "
             + " ".join(f"({t}) Tj T*" for t in escaped)
             + " ET"
         )
+    return drawn_pdf(bodies, origin=origin, rotate=rotate)
+
+
+def drawn_pdf(
+    bodies: list[str], font: str = "Helvetica", encoding: str = "", origin: tuple[int, int] = (0, 0), rotate: int = 0
+) -> bytes:
+    """A PDF of letter-size pages, each drawn by its content stream in ``bodies`` (font /F1: ``font``, in its own
+    encoding unless ``encoding`` names one, e.g. WinAnsiEncoding)."""
+    encoded = f" /Encoding /{encoding}" if encoding else ""
+    objects = ["<< /Type /Catalog /Pages 2 0 R >>", "", f"<< /Type /Font /Subtype /Type1 /BaseFont /{font}{encoded} >>"]
+    kids = []
+    x, y = origin
+    for body in bodies:
         objects.append(f"<< /Length {len(body)} >>\nstream\n{body}\nendstream")
         content = len(objects)
         objects.append(

@@ -1,0 +1,90 @@
+"""Pages laid out as published documents are (the kinds of page of olmOCR-Bench, issue #21): a PDF text layer whose
+characters are placed one by one, words broken at a line's end, a page the layout model takes for one figure, the
+words read inside a figure, and a page whose columns change from one band of the page to the next."""
+
+from __future__ import annotations
+
+import pypdfium2 as pdfium
+
+from inference.blocks import OcrLine
+from inference.layout import Box, reading_order
+from inference.markdown import blocks_to_markdown, lines_to_markdown
+from inference.page_structure import Region, page_blocks
+from inference.pdf_text import text_layer
+from tests.helpers import drawn_pdf
+
+PROSE = [
+    "Over the past three decades increasing pressure from",
+    "governments and the public has required companies to",
+    "examine and redress the adverse impact their business",
+    "has on society and the environment around them today.",
+]
+
+
+def line(text: str, x0: float, y0: float, x1: float, y1: float) -> OcrLine:
+    return OcrLine(text=text, box=[[x0, y0], [x1, y0], [x1, y1], [x0, y1]], confidence=0.9)
+
+
+def one_by_one(text: str, x: float, y: float, size: int = 12) -> str:
+    """``text`` drawn a character at a time, each in its own text object at its place (Courier: 0.6 em apart), as
+    some PDF producers write every glyph."""
+    return " ".join(f"BT /F1 {size} Tf {x + i * 0.6 * size:.2f} {y} Td ({ch}) Tj ET" for i, ch in enumerate(text) if ch != " ")
+
+
+def test_a_text_layer_drawn_a_character_at_a_time_reads_as_words_and_a_broken_word_keeps_its_hyphen_on_its_line():
+    body = one_by_one("Note 2 - Business Combination", 72, 700) + (
+        " BT /F1 12 Tf 72 680 Td (corporate responsi\xad) Tj 0 -16 Td (bility matters) Tj ET"  # a soft hyphen
+    )
+    page = pdfium.PdfDocument(drawn_pdf([body], font="Courier", encoding="WinAnsiEncoding"))[0]
+    text, lines = text_layer(page, (1224, 1584))  # rendered at 2x
+    assert [t for t, _ in lines] == ["Note 2 - Business Combination", "corporate responsi-", "bility matters"]
+    assert text == "Note 2 - Business Combination\ncorporate responsibility matters"  # the page's text: words whole
+    x0, y0, x1, y1 = lines[0][1]
+    assert abs(x0 - 144) <= 2 and abs(x1 - (144 + 2 * 0.6 * 12 * 29)) <= 4  # 29 characters of Courier from x=72 pt
+    assert 1584 - 2 * 700 - 30 < y0 < y1 < 1584 - 2 * 700 + 10  # (y downwards)
+
+
+def test_a_word_broken_at_a_line_end_is_whole_in_markdown_and_a_hyphen_before_a_capital_stays():
+    lines = [
+        line("Tobacco industry posturing about its corporate responsi-", 10, 10, 500, 30),
+        line("bility can never hide the ugly consequences of the well-", 10, 32, 500, 52),
+        line("Known Company and its products.", 10, 54, 300, 74),
+    ]
+    assert lines_to_markdown(lines) == (
+        "Tobacco industry posturing about its corporate responsibility can never hide the ugly consequences of the "
+        "well-\nKnown Company and its products."
+    )
+
+
+def test_a_page_the_layout_model_takes_for_one_figure_is_read_as_text():
+    lines = [line(text, 60, 100 + 40 * i, 740, 130 + 40 * i) for i, text in enumerate(PROSE * 2)]
+    blocks = page_blocks(lines, (800, 1000), [Region("figure", 0.8, [20, 20, 780, 980])])
+    assert [b.type for b in blocks] == ["text"] and blocks[0].text == "\n".join(PROSE * 2)
+    assert blocks_to_markdown(blocks) == "\n".join(PROSE * 2)  # not "*[figure]*" alone
+
+
+def test_a_figure_keeps_its_type_and_markdown_gives_the_words_read_in_it_after_the_placeholder():
+    labels = [line("Master Bath", 100, 200, 220, 220), line("Laundry", 400, 200, 480, 220)]
+    prose = [line(text, 60, 600 + 40 * i, 740, 630 + 40 * i) for i, text in enumerate(PROSE)]
+    blocks = page_blocks(labels + prose, (800, 1000), [Region("figure", 0.9, [80, 150, 700, 500])])
+    assert [b.type for b in blocks] == ["figure", "text"]
+    markdown = blocks_to_markdown(blocks)
+    assert markdown == "*[figure]*\n\nMaster Bath\nLaundry\n\n" + "\n".join(PROSE)  # the plan's labels are read
+
+
+def boxes(texts: list[str], x0: float, x1: float, top: float) -> list[Box]:
+    return [Box(0, x0, top + 30 * i, x1, top + 30 * i + 20, text) for i, text in enumerate(texts)]
+
+
+def test_columns_that_change_from_one_band_to_the_next_are_read_column_by_column_in_each_band():
+    # the end of one article in two equal columns (gutter at 290-310), then the next laid out with a wide left column
+    # (gutter at 340-360): no gutter runs the page's height
+    top_left = boxes([f"{t} (top left)" for t in PROSE * 2], 50, 290, 100)
+    top_right = boxes([f"{t} (top right)" for t in PROSE * 2], 310, 550, 100)
+    bottom_left = boxes([f"{t} (bottom left)" for t in PROSE * 2], 50, 340, 400)
+    bottom_right = boxes([f"{t} (bottom right)" for t in PROSE * 2], 360, 550, 400)
+    every = top_left + top_right + bottom_left + bottom_right
+    for i, box in enumerate(every):
+        box.index = i
+    read = [box.text.split(" (")[1] for row in reading_order(every[::-1]) for box in row]
+    assert read == ["top left)"] * 8 + ["top right)"] * 8 + ["bottom left)"] * 8 + ["bottom right)"] * 8
