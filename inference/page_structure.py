@@ -37,6 +37,7 @@ BAND = 0.1  # the top and bottom tenth of a page: where running headers, footers
 MARGIN = 0.07  # the page's top and bottom margins (a share of its height): a short line alone there is a header or footer
 MARGIN_CHARS = 160  # longer text in a margin is content
 MARGIN_GAP = 0.5  # ...when set off from the body by at least this many of its line heights (more than a line's spacing)
+END_GAP = 1.0  # a page's first or last row with its page number: set off from the body by this many of its heights
 MARGIN_HEIGHT = 1.25  # ...and no taller than this many of the page's usual line (taller: a title, a letterhead)
 PAGE_NUMBER = re.compile(
     r"^[\s\-–—|.·•\[\](){}]*(?:(?:page|pg\.?|p\.|seite|página|стр\.?|страница)\s*)?"
@@ -146,9 +147,10 @@ def page_blocks(lines: Sequence[OcrLine], size: tuple[int, int], regions: Sequen
     lines = [line for line in lines if line.text.strip()]
     boxes = [bbox_of(line.box) for line in lines]
     typed = _inside_out(_text_not_figures([r for r in regions if r.label in LABEL_TYPES], lines, boxes, size))
-    owner = [region_of(box, typed) for box in boxes]
+    ends = _numbered_end_rows(lines, boxes, typed)
+    owner: list[int | str | None] = [ends.get(i) or region_of(box, typed) for i, box in enumerate(boxes)]
     # runs of consecutive lines (in reading order) with the same owner
-    runs: list[tuple[int | None, list[int]]] = []
+    runs: list[tuple[int | str | None, list[int]]] = []
     for i, who in enumerate(owner):
         if runs and runs[-1][0] == who:
             runs[-1][1].append(i)
@@ -159,6 +161,8 @@ def page_blocks(lines: Sequence[OcrLine], size: tuple[int, int], regions: Sequen
         if who is None:
             for part in _split_loose(members, boxes):
                 keyed.append((part[0], _block("text", part, lines, boxes, None)))
+        elif isinstance(who, str):
+            keyed.append((members[0], _block(who, members, lines, boxes, None)))  # type: ignore[arg-type]
         else:
             keyed.append((members[0], _block(LABEL_TYPES[typed[who].label], members, lines, boxes, typed[who])))
     for k, region in enumerate(typed):  # a figure no line fell in: placed before the first line below its top
@@ -170,6 +174,44 @@ def page_blocks(lines: Sequence[OcrLine], size: tuple[int, int], regions: Sequen
     blocks = [block for _, block in sorted(keyed, key=lambda kb: kb[0])]
     usual = median(b[3] - b[1] for b in boxes) if boxes else 0.0
     return _margins([_page_number(_title_level(_heading(block, usual), usual), size) for block in blocks], size, usual)
+
+
+def _numbered_end_rows(lines: Sequence[OcrLine], boxes: list[list[float]], regions: Sequence[Region]) -> dict[int, str]:
+    """The page's first and last rows of lines where they are its running header or footer with the page number: a
+    page number at one end of the row ("400  BRITISH HUSBANDRY.  [Ch. XIX.", or "62" alone under the text), the
+    only number of a short row set off from the body (by END_GAP of its height; a row of several parts, by any
+    gap), wherever the page's margins are (a small book page scanned on a large one). Lines without a letter or a
+    digit (a scan's specks) do not count. Their lines' kinds by index: page_number, header or footer."""
+    legible = [i for i, line in enumerate(lines) if any(ch.isalnum() for ch in line.text)]
+    if len(legible) < 3:
+        return {}
+    kinds: dict[int, str] = {}
+    for side, ranked in (
+        ("header", sorted(legible, key=lambda i: boxes[i][1])),
+        ("footer", sorted(legible, key=lambda i: -boxes[i][3])),
+    ):
+        first = boxes[ranked[0]]
+        row = sorted((i for i in ranked if _same_row(boxes[i], first)), key=lambda i: boxes[i][0])
+        rest = [boxes[i] for i in ranked if i not in row]
+        height = max(boxes[i][3] - boxes[i][1] for i in row)
+        top, bottom = min(boxes[i][1] for i in row), max(boxes[i][3] for i in row)
+        gap = min(b[1] for b in rest) - bottom if side == "header" else top - max(b[3] for b in rest)
+        numbers = [i for i in row if is_page_number(lines[i].text)]
+        if (
+            len(rest) < 2
+            or gap < (END_GAP * height if len(row) == 1 else 0)
+            or len(numbers) != 1
+            or numbers[0] not in (row[0], row[-1])
+            or sum(len(lines[i].text.strip()) for i in row) > MARGIN_CHARS
+            or any((k := region_of(boxes[i], regions)) is not None and LABEL_TYPES[regions[k].label] == "table" for i in row)
+        ):
+            continue
+        kinds.update({i: "page_number" if i in numbers else side for i in row})
+    return kinds
+
+
+def _same_row(a: Sequence[float], b: Sequence[float]) -> bool:
+    return min(a[3], b[3]) - max(a[1], b[1]) > 0.5 * min(a[3] - a[1], b[3] - b[1])
 
 
 def _heading(block: Block, usual: float) -> Block:

@@ -88,3 +88,42 @@ def test_columns_that_change_from_one_band_to_the_next_are_read_column_by_column
         box.index = i
     read = [box.text.split(" (")[1] for row in reading_order(every[::-1]) for box in row]
     assert read == ["top left)"] * 8 + ["top right)"] * 8 + ["bottom left)"] * 8 + ["bottom right)"] * 8
+
+
+def test_a_book_pages_running_header_with_its_page_number_is_found_wherever_the_page_lies_on_the_scan():
+    body = [line(text, 122, 126 + 30 * i, 650, 150 + 30 * i) for i, text in enumerate(PROSE * 3)]
+    header = [  # in reading order
+        line("—", 198, 0, 216, 12),  # a speck at the scan's edge
+        line("400", 121, 113, 142, 125),
+        line("BRITISH HUSBANDRY.", 291, 108, 467, 126),
+        line("[Ch. XIX.", 588, 112, 652, 126),
+    ]
+    blocks = page_blocks(header + body, (750, 1250))  # the book's page in the middle of a larger scan
+    kinds = [(b.type, b.text) for b in blocks if b.text != "—"]
+    assert kinds[:2] == [("page_number", "400"), ("header", "BRITISH HUSBANDRY.\n[Ch. XIX.")], kinds
+    assert {kind for kind, _ in kinds[2:]} == {"text"}
+    markdown = blocks_to_markdown(blocks)
+    assert "400" not in markdown and "HUSBANDRY" not in markdown and "XIX" not in markdown
+
+
+def test_a_page_number_alone_under_the_text_is_one_where_the_text_ends_high_on_the_page():
+    body = [line(text, 240, 300 + 40 * i, 1570, 330 + 40 * i) for i, text in enumerate(PROSE * 2)]
+    last = body[-1].box[2][1]
+    blocks = page_blocks([*body, line("62", 895, last + 80, 914, last + 100)], (1808, 2339))
+    assert [b.type for b in blocks][-1] == "page_number" and "62" not in blocks_to_markdown(blocks)
+
+
+def test_last_rows_that_are_not_a_page_number_stay_content():
+    body = [line(text, 240, 300 + 40 * i, 1570, 330 + 40 * i) for i, text in enumerate(PROSE * 2)]
+    last = body[-1].box[2][1]
+    cases = {
+        "two numbers: a table's last row": [
+            line("Total", 240, last + 80, 400, last + 100),
+            line("12", 800, last + 80, 830, last + 100),
+            line("34", 1200, last + 80, 1230, last + 100),
+        ],
+        "a year right under the text": [line("2019", 240, last + 4, 300, last + 30)],
+    }
+    for name, tail in cases.items():
+        blocks = page_blocks(body + tail, (1808, 2339))
+        assert all(b.type == "text" for b in blocks), (name, [(b.type, b.text) for b in blocks])
