@@ -38,6 +38,7 @@ MARGIN = 0.07  # the page's top and bottom margins (a share of its height): a sh
 MARGIN_CHARS = 160  # longer text in a margin is content
 MARGIN_GAP = 0.5  # ...when set off from the body by at least this many of its line heights (more than a line's spacing)
 END_GAP = 1.0  # a page's first or last row with its page number: set off from the body by this many of its heights
+TOUCH = 0.3  # ...or, a row of several parts, at least not reaching into the body by more (an engine's boxes overlap)
 MARGIN_HEIGHT = 1.25  # ...and no taller than this many of the page's usual line (taller: a title, a letterhead)
 PAGE_NUMBER = re.compile(
     r"^[\s\-–—|.·•\[\](){}]*(?:(?:page|pg\.?|p\.|seite|página|стр\.?|страница)\s*)?"
@@ -179,9 +180,9 @@ def page_blocks(lines: Sequence[OcrLine], size: tuple[int, int], regions: Sequen
 def _numbered_end_rows(lines: Sequence[OcrLine], boxes: list[list[float]], regions: Sequence[Region]) -> dict[int, str]:
     """The page's first and last rows of lines where they are its running header or footer with the page number: a
     page number at one end of the row ("400  BRITISH HUSBANDRY.  [Ch. XIX.", or "62" alone under the text), the
-    only number of a short row set off from the body (by END_GAP of its height; a row of several parts, by any
-    gap), wherever the page's margins are (a small book page scanned on a large one). Lines without a letter or a
-    digit (a scan's specks) do not count. Their lines' kinds by index: page_number, header or footer."""
+    only number of a short row set off from the body (by END_GAP of its height; a row of several parts, at least
+    not overlapping it), wherever the page's margins are (a small book page scanned on a large one). Lines without
+    a letter or a digit (a scan's specks) do not count. Their lines' kinds by index: page_number, header or footer."""
     legible = [i for i, line in enumerate(lines) if any(ch.isalnum() for ch in line.text)]
     if len(legible) < 3:
         return {}
@@ -199,7 +200,7 @@ def _numbered_end_rows(lines: Sequence[OcrLine], boxes: list[list[float]], regio
         numbers = [i for i in row if is_page_number(lines[i].text)]
         if (
             len(rest) < 2
-            or gap < (END_GAP * height if len(row) == 1 else 0)
+            or gap < (END_GAP * height if len(row) == 1 else -TOUCH * height)
             or len(numbers) != 1
             or numbers[0] not in (row[0], row[-1])
             or sum(len(lines[i].text.strip()) for i in row) > MARGIN_CHARS

@@ -5,7 +5,11 @@ words read inside a figure, and a page whose columns change from one band of the
 from __future__ import annotations
 
 import pypdfium2 as pdfium
+from PIL import Image
 
+from inference.backends.ocr.rapid_script import Reading
+from inference.backends.ocr.tesseract import Word
+from inference.backends.ocr.tesseract_first import Draft, foreign, mostly_sure
 from inference.blocks import OcrLine
 from inference.layout import Box, reading_order
 from inference.markdown import blocks_to_markdown, lines_to_markdown
@@ -95,7 +99,7 @@ def test_a_book_pages_running_header_with_its_page_number_is_found_wherever_the_
     header = [  # in reading order
         line("—", 198, 0, 216, 12),  # a speck at the scan's edge
         line("400", 121, 113, 142, 125),
-        line("BRITISH HUSBANDRY.", 291, 108, 467, 126),
+        line("BRITISH HUSBANDRY.", 291, 108, 467, 129),  # (an engine's box reaching into the body's first line)
         line("[Ch. XIX.", 588, 112, 652, 126),
     ]
     blocks = page_blocks(header + body, (750, 1250))  # the book's page in the middle of a larger scan
@@ -127,3 +131,26 @@ def test_last_rows_that_are_not_a_page_number_stay_content():
     for name, tail in cases.items():
         blocks = page_blocks(body + tail, (1808, 2339))
         assert all(b.type == "text" for b in blocks), (name, [(b.type, b.text) for b in blocks])
+
+
+def test_the_dictionarys_misses_on_every_printed_page_do_not_make_tesseract_unsure():
+    def word(text: str) -> Word:
+        return Word(text, 0.96, (0, 0, 10, 10), in_dictionary=False)
+
+    misses = ["cor-", "industries—often", "1990–2000", "and/or", "Dan’s", "Jones's,", "group.bmj.com", "info@bmj.com"]
+    assert [text for text in misses if foreign(word(text))] == []
+    assert [text for text in ("Marz", "resume", "Muller,") if not foreign(word(text))] == []  # accents lost: re-read
+    assert not foreign(word("NASA")) and not foreign(Word("March", 0.96, (0, 0, 10, 10), in_dictionary=True))
+
+
+def test_a_sample_line_is_read_well_when_tesseract_is_unsure_of_at_most_one_word_in_five_and_not_for_its_language():
+    def draft(unsure: int, of: int) -> Draft:
+        words = [Word(f"w{i}", 0.5 if i < unsure else 0.95, (10 * i, 0, 10 * i + 8, 10)) for i in range(of)]
+        return Draft(words, Image.new("L", (10 * of, 12), 255), sure=0.85)
+
+    assert mostly_sure(Reading.latin_only("all sure", 0.95, "tesseract"), 0.85) and not mostly_sure(None, 0.85)
+    assert mostly_sure(draft(1, 5), 0.85) and mostly_sure(draft(2, 11), 0.85)
+    assert not mostly_sure(draft(1, 4), 0.85) and not mostly_sure(draft(3, 12), 0.85)
+    german = draft(1, 6)
+    german.words[0] = Word("Rechnung", 0.42, german.words[0].box)  # not English: RapidOCR reads the page's accents
+    assert not mostly_sure(german, 0.85)
