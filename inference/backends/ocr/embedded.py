@@ -41,7 +41,7 @@ from .script_check import (
     worth_saying,
 )
 from .tesseract import TesseractEngines, find_tessdata, installed_languages
-from .tesseract_first import FIRST_SAMPLE, FIRST_SHARE, padded, patch, spread, tesseract_line
+from .tesseract_first import FIRST_SAMPLE, FIRST_SHARE, mostly_sure, padded, patch, spread, tesseract_line
 
 logger = logging.getLogger(__name__)
 
@@ -147,7 +147,7 @@ class EmbeddedOcrBackend(RapidOcrBackend):
                 strict=True,
             )
         )
-        tesseract_first = sum(isinstance(r, Reading) for r in tried.values()) >= FIRST_SHARE * len(sample)
+        tesseract_first = sum(mostly_sure(r, sure) for r in tried.values()) >= FIRST_SHARE * len(sample)
         if not tesseract_first:  # (a receipt, a photo: RapidOCR reads whole every line Tesseract was unsure of)
             tried = {key: r if isinstance(r, Reading) else None for key, r in tried.items()}
 

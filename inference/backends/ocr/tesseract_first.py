@@ -15,8 +15,10 @@ from .rapid_script import Reading, is_latin
 from .tesseract import TesseractEngines, Word
 
 FIRST_SAMPLE = 8  # lines of an image Tesseract reads first, spread over it...
-FIRST_SHARE = 0.6  # ...and the share of them it must be sure of to read the image's other lines first too
+FIRST_SHARE = 0.6  # ...and the share of them it must read well to read the image's other lines first too
+MOSTLY_SURE = 5  # a sample line read well: Tesseract unsure of at most one word in this many
 LINE_PADDING = 8  # px of the crop's background around a line given to Tesseract (it reads tight crops worse)
+JOINS = ("—", "–", "/", "@", ".")  # marks inside a token that join several words (or make an address: bmj.com)
 MIN_CUT = 4  # px: narrower cuts of unsure words (overlapping boxes) are not read alone; the line is read whole
 
 
@@ -80,8 +82,12 @@ class Draft:
 
 
 def foreign(word: Word) -> bool:
-    """A word of three letters or more, not all capitals, that English's dictionary lacks."""
-    return not word.in_dictionary and sum(ch.isalpha() for ch in word.text) >= 3 and not word.text.isupper()
+    """A word of three letters or more, not all capitals, that English's dictionary lacks, and not for want of a
+    whole word (the first part of one broken at the line's end) or of one word alone (words joined by a dash or a
+    slash, an address, a possessive): those are the dictionary's misses on every printed page."""
+    text = word.text.rstrip('.,;:!?)]"”’')
+    joined = text.endswith("-") or any(mark in text for mark in JOINS) or text.endswith(("’s", "'s"))
+    return not word.in_dictionary and not joined and sum(ch.isalpha() for ch in text) >= 3 and not text.isupper()
 
 
 def tesseract_line(tesseract: TesseractEngines, crop: np.ndarray, sure: float) -> Reading | Draft | None:
@@ -98,6 +104,16 @@ def tesseract_line(tesseract: TesseractEngines, crop: np.ndarray, sure: float) -
     if not unsure:
         return Reading.latin_only(" ".join(w.text for w in words), round(min(w.confidence for w in words), 4), "tesseract")
     return Draft(words, image, sure) if 2 * unsure <= len(words) else None
+
+
+def mostly_sure(reading: Reading | Draft | None, sure: float) -> bool:
+    """A sample line Tesseract read well: surely, or unsure of at most one word in MOSTLY_SURE for its own reasons
+    (a word cut by a stain, small print: RapidOCR reads those words again). A word outside English's dictionary
+    (``foreign``) says the line may be in another language, which RapidOCR reads with its accents."""
+    if isinstance(reading, Draft):
+        unsure = [word for word in reading.words if word.confidence < sure]
+        return len(unsure) * MOSTLY_SURE <= len(reading.words) and not any(foreign(word) for word in unsure)
+    return isinstance(reading, Reading)
 
 
 def patch(first: list[Reading | Draft | None], read: Callable[[list[np.ndarray]], list[Reading]], sure: float) -> None:
