@@ -8,7 +8,7 @@ import unicodedata
 
 Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in pixels of the page as rendered
 TEXT_LAYER_MIN_CHARS = 20  # fewer readable characters than this: the page is OCR'd (a scan with a page number)
-LINE_GAP = 3.0  # characters of one baseline further apart than this many line heights are two lines (two columns)
+LINE_GAP = 1.0  # characters of one baseline further apart than this many line heights are two lines (columns, cells)
 
 
 def text_layer(page, size: tuple[int, int]) -> tuple[str | None, list[tuple[str, Box]]]:

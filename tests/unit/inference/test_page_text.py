@@ -48,6 +48,14 @@ def test_a_text_layer_drawn_a_character_at_a_time_reads_as_words_and_a_broken_wo
     assert 1584 - 2 * 700 - 30 < y0 < y1 < 1584 - 2 * 700 + 10  # (y downwards)
 
 
+def test_a_tables_cells_on_one_baseline_are_lines_of_their_own_in_the_text_layer():
+    cells = " ".join(f"BT /F1 12 Tf {72 + 60 * i} 700 Td ({text}) Tj ET" for i, text in enumerate(["3.71T", "3.32T", "21.32T"]))
+    caption = "BT /F1 12 Tf 72 730 Td (Table 1: the composition of the data) Tj ET "
+    page = pdfium.PdfDocument(drawn_pdf([caption + cells], font="Courier"))[0]
+    _, lines = text_layer(page, (1224, 1584))
+    assert [t for t, _ in lines][1:] == ["3.71T", "3.32T", "21.32T"]  # 2 em apart (a column's gap): not one line
+
+
 def test_a_word_broken_at_a_line_end_is_whole_in_markdown_and_a_hyphen_before_a_capital_stays():
     lines = [
         line("Tobacco industry posturing about its corporate responsi-", 10, 10, 500, 30),
