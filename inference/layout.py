@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from statistics import median
 
 BAND_GAP = 1.5  # a gap across the page this many line heights tall ends a band that is read alone
+GUTTER = 0.2  # the narrowest gutter, in line heights: an engine's boxes reach into it (two columns 1 em apart)
 
 
 @dataclass
@@ -87,13 +88,13 @@ def _is_text_column(boxes: list[Box], band_width: float) -> bool:
 
 
 def find_gutter(boxes: list[Box]) -> tuple[float, float] | None:
-    """The x-interval between columns: at least a line-height wide, inside the text's extent, crossed by few
+    """The x-interval between columns: at least GUTTER of a line-height wide, inside the text's extent, crossed by few
     boxes (the headers, titles and footers that span the columns) and with several boxes wholly on each side.
     Of several, the one crossed least, then the widest. None when there is none."""
     if len(boxes) < 4:
         return None
     lo, hi = min(b.x0 for b in boxes), max(b.x1 for b in boxes)
-    min_width = 0.8 * median(b.height for b in boxes)
+    min_width = GUTTER * median(b.height for b in boxes)
     allowed = max(3, len(boxes) // 10)
     cover = [0] * (int(hi - lo) + 2)
     for b in boxes:

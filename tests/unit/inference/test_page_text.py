@@ -162,3 +162,13 @@ def test_a_sample_line_is_read_well_when_tesseract_is_unsure_of_at_most_one_word
     german = draft(1, 6)
     german.words[0] = Word("Rechnung", 0.42, german.words[0].box)  # not English: RapidOCR reads the page's accents
     assert not mostly_sure(german, 0.85)
+
+
+def test_two_columns_whose_boxes_reach_into_a_narrow_gutter_are_read_one_after_the_other():
+    # an engine's boxes are wider than the ink: two columns 1 em apart leave a quarter of a line's height between them
+    left = [Box(0, 50, 100 + 40 * i, 300, 130 + 40 * i, f"{t} (left)") for i, t in enumerate(PROSE * 2)]
+    right = [Box(0, 308, 100 + 40 * i, 560, 130 + 40 * i, f"{t} (right)") for i, t in enumerate(PROSE * 2)]
+    for i, box in enumerate(left + right):
+        box.index = i
+    read = [box.text.split(" (")[1] for row in reading_order(left + right) for box in row]
+    assert read == ["left)"] * 8 + ["right)"] * 8
