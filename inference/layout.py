@@ -156,13 +156,31 @@ def bands(boxes: list[Box]) -> list[list[Box]]:
     return out
 
 
+def _overlap(row: list[Box], box: Box) -> float:
+    return min(max(b.y1 for b in row), box.y1) - max(min(b.y0 for b in row), box.y0)
+
+
 def reading_order(boxes: list[Box]) -> list[list[Box]]:
     """Rows of boxes in reading order. Where a gutter divides the text into columns of running text, each
     stretch between spanning lines (title, header, footer) is read column by column, left to right, each
     column ordered the same way (so three columns work too); where no gutter runs the page's height, each band
-    of the page (``bands``) is ordered alone; elsewhere (tables, receipts) row by row."""
+    of the page (``bands``) is ordered alone; elsewhere (tables, receipts) row by row. Boxes without a letter or a
+    digit (a rule of dots, a bullet) take no part in finding columns: a bullet joins the row beside it, a rule
+    stands before the first row below it."""
     if not boxes:
         return []
+    marks = [b for b in boxes if not any(ch.isalnum() for ch in b.text)]
+    if marks and len(marks) < len(boxes):  # rules drawn with dots or dashes, bullets: put back where they are
+        rows = reading_order([b for b in boxes if b not in marks])
+        for mark in sorted(marks, key=lambda b: b.y0):
+            short = len(mark.text.strip()) <= 2  # a bullet, a dash; a longer one is a rule, between rows
+            beside = next((row for row in rows if _overlap(row, mark) > 0.5 * mark.height), None) if short else None
+            if beside is not None:
+                beside.append(mark)
+                beside.sort(key=lambda b: b.x0)
+            else:
+                rows.insert(next((i for i, row in enumerate(rows) if min(b.y0 for b in row) >= mark.y1), len(rows)), [mark])
+        return rows
     gutter = find_gutter(boxes)
     if gutter is None:
         parts = bands(boxes)

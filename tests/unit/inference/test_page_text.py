@@ -172,3 +172,20 @@ def test_two_columns_whose_boxes_reach_into_a_narrow_gutter_are_read_one_after_t
         box.index = i
     read = [box.text.split(" (")[1] for row in reading_order(left + right) for box in row]
     assert read == ["left)"] * 8 + ["right)"] * 8
+
+
+def numbered(boxes: list[Box]) -> list[Box]:
+    for i, box in enumerate(boxes):
+        box.index = i
+    return boxes
+
+
+def test_a_rule_drawn_with_dots_under_an_abstract_does_not_join_it_to_the_columns_below_and_a_bullet_keeps_its_row():
+    abstract = [Box(0, 50, 100 + 40 * i, 760, 130 + 40 * i, f"{t} (abstract)") for i, t in enumerate(PROSE)]
+    dots = [Box(0, 50, 265, 760, 280, "." * 80)]
+    left = [Box(0, 50, 300 + 40 * i, 390, 330 + 40 * i, f"{t} (left)") for i, t in enumerate(PROSE * 2)]
+    right = [Box(0, 420, 300 + 40 * i, 760, 330 + 40 * i, f"{t} (right)") for i, t in enumerate(PROSE * 2)]
+    bullet = [Box(0, 30, 302, 44, 326, "•")]  # (a bullet read apart from its item keeps to the item's row)
+    every = numbered(bullet + abstract + dots + left + right)
+    read = [box.text.rsplit(" (", 1)[-1] for row in reading_order(every) for box in row]
+    assert read == ["abstract)"] * 4 + ["." * 80] + ["•"] + ["left)"] * 8 + ["right)"] * 8
