@@ -194,13 +194,14 @@ def _numbered_end_rows(lines: Sequence[OcrLine], boxes: list[list[float]], regio
         first = boxes[ranked[0]]
         row = sorted((i for i in ranked if _same_row(boxes[i], first)), key=lambda i: boxes[i][0])
         rest = [boxes[i] for i in ranked if i not in row]
+        if len(rest) < 2:  # (a page of one row)
+            continue
         height = max(boxes[i][3] - boxes[i][1] for i in row)
         top, bottom = min(boxes[i][1] for i in row), max(boxes[i][3] for i in row)
         gap = min(b[1] for b in rest) - bottom if side == "header" else top - max(b[3] for b in rest)
         numbers = [i for i in row if is_page_number(lines[i].text)]
         if (
-            len(rest) < 2
-            or gap < (END_GAP * height if len(row) == 1 else -TOUCH * height)
+            gap < (END_GAP * height if len(row) == 1 else -TOUCH * height)
             or len(numbers) != 1
             or numbers[0] not in (row[0], row[-1])
             or sum(len(lines[i].text.strip()) for i in row) > MARGIN_CHARS

@@ -136,6 +136,8 @@ def test_last_rows_that_are_not_a_page_number_stay_content():
         ],
         "a year right under the text": [line("2019", 240, last + 4, 300, last + 30)],
     }
+    row = [line("Invoice", 100, 100, 200, 120), line("No.", 220, 100, 260, 120), line("7", 280, 100, 300, 120)]
+    assert [b.type for b in page_blocks(row, (800, 1000))] == ["text"]  # a page of one row: its only row is content
     for name, tail in cases.items():
         blocks = page_blocks(body + tail, (1808, 2339))
         assert all(b.type == "text" for b in blocks), (name, [(b.type, b.text) for b in blocks])
