@@ -4,6 +4,7 @@ nothing of this package (the child loads this file alone) and returns plain valu
 
 from __future__ import annotations
 
+import math
 import unicodedata
 
 Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in pixels of the page as rendered
@@ -41,8 +42,10 @@ def _lines(textpage) -> list[tuple[tuple[float, float, float, float], str]]:
     chars = textpage.get_text_range(0, count)
     if len(chars) != count:  # characters outside the BMP count once in PDFium and twice in its UTF-16 text
         chars = "".join(textpage.get_text_range(i, 1)[:1] or " " for i in range(count))
+    import pypdfium2.raw as raw
+
     lines: list[tuple[tuple[float, float, float, float], str]] = []
-    text, box, space = "", None, False
+    text, box, space, upright = "", None, False, True
     for i, ch in enumerate(chars):
         if ch in "\r\n":
             space = True
@@ -56,20 +59,32 @@ def _lines(textpage) -> list[tuple[tuple[float, float, float, float], str]]:
         left, bottom, right, top = textpage.get_charbox(i, loose=True)
         if right <= left or top <= bottom:
             continue  # a character with no extent (a generated one): nothing to place
+        angle = raw.FPDFText_GetCharAngle(textpage.raw, i)
+        along = angle < 0 or abs(math.sin(angle)) < 0.7  # (-1: PDFium could not say) text along the page's width
+        if box is not None and along == upright and _continues(box, (left, bottom, right, top), along):
+            text += (" " if space else "") + ch
+            box = (min(box[0], left), min(box[1], bottom), max(box[2], right), max(box[3], top))
+            space = False
+            continue
         if box is not None:
-            l0, b0, r0, t0 = box
-            height = max(t0 - b0, top - bottom, 1.0)
-            same = abs((b0 + t0) / 2 - (bottom + top) / 2) < height / 2 and -height < left - r0 < LINE_GAP * height
-            if same:
-                text += (" " if space else "") + ch
-                box = (l0, min(b0, bottom), max(r0, right), max(t0, top))
-                space = False
-                continue
             lines.append((box, text))
-        text, box, space = ch, (left, bottom, right, top), False
+        text, box, space, upright = ch, (left, bottom, right, top), False, along
     if box is not None:
         lines.append((box, text))
     return [(box, _printed(line).strip()) for box, line in lines if line.strip()]
+
+
+def _continues(line: tuple[float, float, float, float], char: tuple[float, float, float, float], along: bool) -> bool:
+    """Whether a character continues a line: on its baseline, next after it (not stepping back, not more than
+    LINE_GAP of its height on); text turned up or down the page (an arXiv paper's margin), the same along its column."""
+    l0, b0, r0, t0 = line
+    left, bottom, right, top = char
+    if along:
+        height = max(t0 - b0, top - bottom, 1.0)
+        return abs((b0 + t0) / 2 - (bottom + top) / 2) < height / 2 and -height < left - r0 < LINE_GAP * height
+    width = max(r0 - l0, right - left, 1.0)
+    gap = max(bottom - t0, b0 - top)  # above or below the line so far
+    return abs((l0 + r0) / 2 - (left + right) / 2) < width / 2 and -width < gap < LINE_GAP * width
 
 
 SOFT_HYPHEN = "\ufffe"  # PDFium's mark where a word breaks at a line's end (a soft hyphen, or a hyphen it takes for one)

@@ -48,6 +48,19 @@ def test_a_text_layer_drawn_a_character_at_a_time_reads_as_words_and_a_broken_wo
     assert 1584 - 2 * 700 - 30 < y0 < y1 < 1584 - 2 * 700 + 10  # (y downwards)
 
 
+def test_text_turned_up_or_down_the_margin_is_one_line_not_a_line_a_letter():
+    body = (
+        "BT /F1 12 Tf 72 700 Td (A line of the page across it) Tj ET"
+        " BT /F1 10 Tf 0 1 -1 0 30 200 Tm (arXiv:2503.04086v1 [math.NT] 5 Mar 2025) Tj ET"  # up the left margin
+        " BT /F1 10 Tf 0 -1 1 0 590 600 Tm (Downloaded on 12 July 2017) Tj ET"  # down the right one
+    )
+    _, lines = text_layer(pdfium.PdfDocument(drawn_pdf([body]))[0], (1224, 1584))
+    margins = ["arXiv:2503.04086v1 [math.NT] 5 Mar 2025", "Downloaded on 12 July 2017"]
+    assert [t for t, _ in lines] == ["A line of the page across it", *margins]
+    x0, y0, x1, y1 = lines[1][1]
+    assert x1 - x0 < 40 and y1 - y0 > 300  # a tall, narrow line up the margin
+
+
 def test_a_tables_cells_on_one_baseline_are_lines_of_their_own_in_the_text_layer():
     cells = " ".join(f"BT /F1 12 Tf {72 + 60 * i} 700 Td ({text}) Tj ET" for i, text in enumerate(["3.71T", "3.32T", "21.32T"]))
     caption = "BT /F1 12 Tf 72 730 Td (Table 1: the composition of the data) Tj ET "
