@@ -39,6 +39,8 @@ MARGIN_CHARS = 160  # longer text in a margin is content
 MARGIN_GAP = 0.5  # ...when set off from the body by at least this many of its line heights (more than a line's spacing)
 END_GAP = 1.0  # a page's first or last row with its page number: set off from the body by this many of its heights
 TOUCH = 0.3  # ...or, a row of several parts, at least not reaching into the body by more (an engine's boxes overlap)
+TURNED = 3.0  # a line this many times taller than wide is text turned up or down the page...
+SIDE = 0.15  # ...and lying in the page's outer share of its width on either side, a stamp in the margin
 MARGIN_HEIGHT = 1.25  # ...and no taller than this many of the page's usual line (taller: a title, a letterhead)
 PAGE_NUMBER = re.compile(
     r"^[\s\-–—|.·•\[\](){}]*(?:(?:page|pg\.?|p\.|seite|página|стр\.?|страница)\s*)?"
@@ -148,7 +150,8 @@ def page_blocks(lines: Sequence[OcrLine], size: tuple[int, int], regions: Sequen
     lines = [line for line in lines if line.text.strip()]
     boxes = [bbox_of(line.box) for line in lines]
     typed = _inside_out(_text_not_figures([r for r in regions if r.label in LABEL_TYPES], lines, boxes, size))
-    ends = _numbered_end_rows(lines, boxes, typed)
+    stamps = _turned_in_margin(lines, boxes, size)
+    ends = {**stamps, **_numbered_end_rows(lines, boxes, typed, set(stamps))}
     owner: list[int | str | None] = [ends.get(i) or region_of(box, typed) for i, box in enumerate(boxes)]
     # runs of consecutive lines (in reading order) with the same owner
     runs: list[tuple[int | str | None, list[int]]] = []
@@ -177,13 +180,16 @@ def page_blocks(lines: Sequence[OcrLine], size: tuple[int, int], regions: Sequen
     return _margins([_page_number(_title_level(_heading(block, usual), usual), size) for block in blocks], size, usual)
 
 
-def _numbered_end_rows(lines: Sequence[OcrLine], boxes: list[list[float]], regions: Sequence[Region]) -> dict[int, str]:
+def _numbered_end_rows(
+    lines: Sequence[OcrLine], boxes: list[list[float]], regions: Sequence[Region], aside: set[int]
+) -> dict[int, str]:
     """The page's first and last rows of lines where they are its running header or footer with the page number: a
     page number at one end of the row ("400  BRITISH HUSBANDRY.  [Ch. XIX.", or "62" alone under the text), the
     only number of a short row set off from the body (by END_GAP of its height; a row of several parts, at least
     not overlapping it), wherever the page's margins are (a small book page scanned on a large one). Lines without
-    a letter or a digit (a scan's specks) do not count. Their lines' kinds by index: page_number, header or footer."""
-    legible = [i for i, line in enumerate(lines) if any(ch.isalnum() for ch in line.text)]
+    a letter or a digit (a scan's specks) and those ``aside`` do not count. Their lines' kinds by index:
+    page_number, header or footer."""
+    legible = [i for i, line in enumerate(lines) if i not in aside and any(ch.isalnum() for ch in line.text)]
     if len(legible) < 3:
         return {}
     kinds: dict[int, str] = {}
@@ -210,6 +216,19 @@ def _numbered_end_rows(lines: Sequence[OcrLine], boxes: list[list[float]], regio
             continue
         kinds.update({i: "page_number" if i in numbers else side for i in row})
     return kinds
+
+
+def _turned_in_margin(lines: Sequence[OcrLine], boxes: list[list[float]], size: tuple[int, int]) -> dict[int, str]:
+    """Lines of text turned up or down the page in its left or right margin (an arXiv paper's stamp, "Downloaded
+    from ... at ..."): marginal, as footers."""
+    width = size[0] or max((b[2] for b in boxes), default=0.0)
+    return {
+        i: "footer"
+        for i, b in enumerate(boxes)
+        if b[3] - b[1] > TURNED * max(b[2] - b[0], 1.0)
+        and len(lines[i].text.strip()) >= 8
+        and (b[2] <= SIDE * width or b[0] >= (1 - SIDE) * width)
+    }
 
 
 def _same_row(a: Sequence[float], b: Sequence[float]) -> bool:

@@ -204,3 +204,13 @@ def test_a_rule_drawn_with_dots_under_an_abstract_does_not_join_it_to_the_column
     every = numbered(bullet + abstract + dots + left + right)
     read = [box.text.rsplit(" (", 1)[-1] for row in reading_order(every) for box in row]
     assert read == ["abstract)"] * 4 + ["." * 80] + ["•"] + ["left)"] * 8 + ["right)"] * 8
+
+
+def test_a_stamp_turned_up_the_margin_is_left_out_of_the_markdown():
+    body = [line(text, 200, 300 + 40 * i, 1500, 330 + 40 * i) for i, text in enumerate(PROSE * 2)]
+    stamp = line("Downloaded from jipm.irandoc.ac.ir at 6:22 on Monday", 40, 500, 64, 1500)  # up the left margin
+    column = line("a tall narrow label inside the page", 800, 300, 824, 700)  # turned, but not in a margin
+    blocks = page_blocks([stamp, *body, column], (1654, 2339))
+    assert [(b.type, b.text) for b in blocks if b.type == "footer"] == [("footer", stamp.text)]
+    markdown = blocks_to_markdown(blocks)
+    assert "Downloaded" not in markdown and "tall narrow label" in markdown and PROSE[0] in markdown
