@@ -9,6 +9,11 @@ import unicodedata
 
 Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in pixels of the page as rendered
 TEXT_LAYER_MIN_CHARS = 20  # fewer readable characters than this: the page is OCR'd (a scan with a page number)
+SPACED = 0.2  # after an accent drawn apart, a gap of this many line heights is a space between words
+ACCENTS = {  # accents drawn as characters of their own, and the combining marks they are over a letter
+    "´": "\u0301", "`": "\u0300", "ˆ": "\u0302", "˜": "\u0303", "¨": "\u0308", "ˇ": "\u030c",
+    "˘": "\u0306", "˚": "\u030a", "¸": "\u0327", "˝": "\u030b", "˙": "\u0307", "¯": "\u0304",
+}  # fmt: skip
 LINE_GAP = 1.0  # characters of one baseline further apart than this many line heights are two lines (columns, cells)
 
 
@@ -42,36 +47,55 @@ def _lines(textpage) -> list[tuple[tuple[float, float, float, float], str]]:
     chars = textpage.get_text_range(0, count)
     if len(chars) != count:  # characters outside the BMP count once in PDFium and twice in its UTF-16 text
         chars = "".join(textpage.get_text_range(i, 1)[:1] or " " for i in range(count))
+    import pypdfium2 as pdfium
     import pypdfium2.raw as raw
 
     lines: list[tuple[tuple[float, float, float, float], str]] = []
-    text, box, space, upright = "", None, False, True
+    parts: list[str] = []  # the line's characters so far, a space a part of its own...
+    spans: list[tuple[float, float] | None] = []  # ...and each one's left and right (None: a space)
+    box, space, upright, mended = None, False, True, False
     for i, ch in enumerate(chars):
         if ch in "\r\n":
             space = True
             if box is not None:
-                lines.append((box, text))
-            text, box = "", None
+                lines.append((box, "".join(parts)))
+            parts, spans, box = [], [], None
             continue
         if ch.isspace():
             space = True
             continue
-        left, bottom, right, top = textpage.get_charbox(i, loose=True)
+        try:
+            left, bottom, right, top = textpage.get_charbox(i, loose=True)
+        except pdfium.PdfiumError:
+            continue
         if right <= left or top <= bottom:
             continue  # a character with no extent (a generated one): nothing to place
+        if ch in ACCENTS and box is not None and min(box[3], top) - max(box[1], bottom) > 0.5 * (top - bottom):
+            centre = (left + right) / 2  # an accent drawn on its own (TeX's): onto the letter it stands over
+            under = next((k for k in range(len(spans) - 1, -1, -1) if (s := spans[k]) and s[0] <= centre <= s[1]), None)
+            if under is not None:
+                parts[under] += ACCENTS[ch]
+                mended = True
+                continue
         angle = raw.FPDFText_GetCharAngle(textpage.raw, i)
         along = angle < 0 or abs(math.sin(angle)) < 0.7  # (-1: PDFium could not say) text along the page's width
         if box is not None and along == upright and _continues(box, (left, bottom, right, top), along):
-            text += (" " if space else "") + ch
+            if mended:  # the spaces PDFium put around an accent drawn out of place are no part of the text
+                space = left - box[2] > SPACED * (top - bottom)
+            if space:
+                parts.append(" ")
+                spans.append(None)
+            parts.append(ch)
+            spans.append((left, right))
             box = (min(box[0], left), min(box[1], bottom), max(box[2], right), max(box[3], top))
-            space = False
+            space = mended = False
             continue
         if box is not None:
-            lines.append((box, text))
-        text, box, space, upright = ch, (left, bottom, right, top), False, along
+            lines.append((box, "".join(parts)))
+        parts, spans, box, space, upright, mended = [ch], [(left, right)], (left, bottom, right, top), False, along, False
     if box is not None:
-        lines.append((box, text))
-    return [(box, _printed(line).strip()) for box, line in lines if line.strip()]
+        lines.append((box, "".join(parts)))
+    return [(box, unicodedata.normalize("NFC", _printed(line)).strip()) for box, line in lines if line.strip()]
 
 
 def _continues(line: tuple[float, float, float, float], char: tuple[float, float, float, float], along: bool) -> bool:

@@ -48,6 +48,15 @@ def test_a_text_layer_drawn_a_character_at_a_time_reads_as_words_and_a_broken_wo
     assert 1584 - 2 * 700 - 30 < y0 < y1 < 1584 - 2 * 700 + 10  # (y downwards)
 
 
+def test_accents_drawn_apart_and_out_of_order_sit_on_their_letters():
+    # TeX draws an accent as a character of its own over the letter, sometimes after the letters that follow
+    body = "BT /F1 12 Tf 72 700 Td (We thank Jan Minac for his support.) Tj ET"
+    body += "".join(f" BT /F1 12 Tf {72 + 7.2 * k:.1f} 700 Td (\xb4) Tj ET" for k in (10, 16))  # over both a's
+    page = pdfium.PdfDocument(drawn_pdf([body], font="Courier", encoding="WinAnsiEncoding"))[0]
+    _, lines = text_layer(page, (1224, 1584))
+    assert [t for t, _ in lines] == ["We thank Ján Minác for his support."]
+
+
 def test_text_turned_up_or_down_the_margin_is_one_line_not_a_line_a_letter():
     body = (
         "BT /F1 12 Tf 72 700 Td (A line of the page across it) Tj ET"
