@@ -41,7 +41,7 @@ from .script_check import (
     worth_saying,
 )
 from .tesseract import TesseractEngines, find_tessdata, installed_languages
-from .tesseract_first import FIRST_SAMPLE, FIRST_SHARE, mostly_sure, padded, patch, spread, tesseract_line
+from .tesseract_first import FIRST_SAMPLE, padded, patch, printed, spread, tesseract_line
 
 logger = logging.getLogger(__name__)
 
@@ -147,7 +147,7 @@ class EmbeddedOcrBackend(RapidOcrBackend):
                 strict=True,
             )
         )
-        tesseract_first = sum(mostly_sure(r, sure) for r in tried.values()) >= FIRST_SHARE * len(sample)
+        tesseract_first = printed(list(tried.values()), sure)
         if not tesseract_first:  # (a receipt, a photo: RapidOCR reads whole every line Tesseract was unsure of)
             tried = {key: r if isinstance(r, Reading) else None for key, r in tried.items()}
 
@@ -199,7 +199,7 @@ class EmbeddedOcrBackend(RapidOcrBackend):
                 text, confidence = tesseract.read_line(crop(pixels, line.box), plan.lang)
                 line.text, line.confidence, line.engine = text, round(confidence, 4), "tesseract"
                 continue
-            if line.engine == "tesseract":  # (read surely by Tesseract first)
+            if line.engine.startswith("tesseract"):  # (read surely by Tesseract first, or patched: see ``patch``)
                 continue
             cut = np.asarray(crop(pixels, line.box))
             wrong, confidence = looks_wrong(line, self.options), 0.0

@@ -12,11 +12,14 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from .rapid_script import Reading, is_latin
+from .script_check import may_be_other_script
 from .tesseract import TesseractEngines, Word
 
 FIRST_SAMPLE = 8  # lines of an image Tesseract reads first, spread over it...
 FIRST_SHARE = 0.6  # ...and the share of them it must read well to read the image's other lines first too
 MOSTLY_SURE = 5  # a sample line read well: Tesseract unsure of at most one word in this many
+MANY_WORDS = 40  # ...or a sample with at least this many words read surely...
+SURE_SHARE = 0.85  # ...and this share of all its words (a page of small print and names: few lines all sure)
 LINE_PADDING = 8  # px of the crop's background around a line given to Tesseract (it reads tight crops worse)
 JOINS = ("—", "–", "/", "@", ".")  # marks inside a token that join several words (or make an address: bmj.com)
 MIN_CUT = 4  # px: narrower cuts of unsure words (overlapping boxes) are not read alone; the line is read whole
@@ -116,9 +119,22 @@ def mostly_sure(reading: Reading | Draft | None, sure: float) -> bool:
     return isinstance(reading, Reading)
 
 
+def printed(sample: list[Reading | Draft | None], sure: float) -> bool:
+    """Whether Tesseract read a sample of an image's lines well enough to read its other lines first too: most
+    lines well (``mostly_sure``), or many words surely and few not (small print, names with their marks: lines
+    of 15 words unsure of three). A till receipt or a photo has neither: short lines Tesseract is unsure of."""
+    if sum(mostly_sure(r, sure) for r in sample) >= FIRST_SHARE * len(sample):
+        return True
+    words = [w.confidence >= sure for r in sample if isinstance(r, Draft) for w in r.words]
+    words += [True for r in sample if isinstance(r, Reading) for _ in r.text.split()]
+    return sum(words) >= MANY_WORDS and sum(words) >= SURE_SHARE * len(words)
+
+
 def patch(first: list[Reading | Draft | None], read: Callable[[list[np.ndarray]], list[Reading]], sure: float) -> None:
     """RapidOCR reads the words each draft is unsure of (each run of them, cut out between the gaps around
-    it); a draft whose every run it reads surely becomes a Reading, the others None (read whole again)."""
+    it); a draft whose every run it reads surely, and in Latin by the look of it, becomes a Reading (the rest of
+    the line Tesseract read surely in English: no script check needed), the others None (read whole again, and
+    checked for another script: ``script_check``)."""
     runs: list[tuple[int, tuple[int, int], np.ndarray]] = []
     for k, draft in enumerate(first):
         if isinstance(draft, Draft):
@@ -132,5 +148,7 @@ def patch(first: list[Reading | Draft | None], read: Callable[[list[np.ndarray]]
         patches.setdefault(k, {})[run] = reading
     for k, found in patches.items():
         draft = first[k]
-        ok = all(r.latin.strip() and r.latin_score >= sure for r in found.values())
-        first[k] = draft.patched(found) if ok and isinstance(draft, Draft) else None
+        ok = isinstance(draft, Draft) and all(
+            r.latin.strip() and r.latin_score >= sure and not may_be_other_script(r.latin) for r in found.values()
+        )
+        first[k] = draft.patched(found) if ok else None  # type: ignore[union-attr]

@@ -9,7 +9,7 @@ from PIL import Image
 
 from inference.backends.ocr.rapid_script import Reading
 from inference.backends.ocr.tesseract import Word
-from inference.backends.ocr.tesseract_first import Draft, foreign, mostly_sure
+from inference.backends.ocr.tesseract_first import Draft, foreign, mostly_sure, patch, printed
 from inference.blocks import OcrLine
 from inference.layout import Box, reading_order
 from inference.markdown import blocks_to_markdown, lines_to_markdown
@@ -175,17 +175,41 @@ def test_the_dictionarys_misses_on_every_printed_page_do_not_make_tesseract_unsu
     assert not foreign(word("NASA")) and not foreign(Word("March", 0.96, (0, 0, 10, 10), in_dictionary=True))
 
 
-def test_a_sample_line_is_read_well_when_tesseract_is_unsure_of_at_most_one_word_in_five_and_not_for_its_language():
-    def draft(unsure: int, of: int) -> Draft:
-        words = [Word(f"w{i}", 0.5 if i < unsure else 0.95, (10 * i, 0, 10 * i + 8, 10)) for i in range(of)]
-        return Draft(words, Image.new("L", (10 * of, 12), 255), sure=0.85)
+def draft(unsure: int, of: int, word: str = "w") -> Draft:
+    words = [Word(f"{word}{i}", 0.5 if i < unsure else 0.95, (10 * i, 0, 10 * i + 8, 10)) for i in range(of)]
+    return Draft(words, Image.new("L", (10 * of, 12), 255), sure=0.85)
 
+
+def test_a_sample_line_is_read_well_when_tesseract_is_unsure_of_at_most_one_word_in_five_and_not_for_its_language():
     assert mostly_sure(Reading.latin_only("all sure", 0.95, "tesseract"), 0.85) and not mostly_sure(None, 0.85)
     assert mostly_sure(draft(1, 5), 0.85) and mostly_sure(draft(2, 11), 0.85)
     assert not mostly_sure(draft(1, 4), 0.85) and not mostly_sure(draft(3, 12), 0.85)
     german = draft(1, 6)
     german.words[0] = Word("Rechnung", 0.42, german.words[0].box)  # not English: RapidOCR reads the page's accents
     assert not mostly_sure(german, 0.85)
+
+
+def test_a_sample_of_small_print_with_names_is_printed_and_a_receipts_is_not():
+    # a paper's first page (olmOCR-Bench's): authors' names with their marks, affiliations in small print
+    title = Reading.latin_only("Lassa Fever in Post-Conflict Sierra Leone, a study of cases", 0.95, "tesseract")
+    names = [draft(2, 6, "Kenema"), draft(3, 14, "Fonnie"), draft(4, 15, "Kulakosky"), draft(2, 17, "antigenemic")]
+    paper = [*names, title, title, draft(1, 10), draft(3, 22, "Immunology")]
+    assert sum(mostly_sure(line, 0.85) for line in paper) == 3  # of 8: not enough lines...
+    assert printed(paper, 0.85)  # ...but 89 words of 104 read surely
+    # a till receipt: short lines, a few read surely (many words, but not their share; a sure share, but few words)
+    receipt = [draft(1, 3), draft(2, 4), None, None, Reading.latin_only("TOTAL 12.00", 0.95, "tesseract")] * 2
+    assert not printed(receipt[:8], 0.85)
+    assert not printed([draft(3, 15) for _ in range(4)] + [draft(3, 5)] * 4, 0.85)  # 36 of 80 words unsure
+    assert printed([Reading.latin_only("sure", 0.95, "tesseract")] * 5 + [None] * 3, 0.85)  # most lines well
+
+
+def test_words_rapidocr_reads_in_a_line_tesseract_read_are_kept_only_when_they_look_latin():
+    lines = [draft(1, 6), draft(1, 6)]
+    readings = {"paid": Reading.latin_only("paid", 0.97, "rapidocr"), "mapta": Reading.latin_only("mapta", 0.97, "rapidocr")}
+    first: list = list(lines)
+    patch(first, lambda cuts: [readings["paid"], readings["mapta"]], 0.85)
+    assert isinstance(first[0], Reading) and first[0].text == "paid w1 w2 w3 w4 w5" and first[0].engine == "tesseract+rapidocr"
+    assert first[1] is None  # "mapta" (марта read as Latin): the whole line is read again and checked for its script
 
 
 def test_two_columns_whose_boxes_reach_into_a_narrow_gutter_are_read_one_after_the_other():
