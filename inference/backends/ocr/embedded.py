@@ -190,37 +190,46 @@ class EmbeddedOcrBackend(RapidOcrBackend):
             logger.warning("OCR model '%s': %s", self.spec.id, advice)
 
     def refine(self, image: Image.Image, lines: list[OcrLine], language: Language | None, warnings: list[str]) -> list[OcrLine]:
-        """Lines RapidOCR read re-read by Tesseract where the plan says (see ``script_check``); the lines no installed
-        engine reads said, when they are a good part of the page."""
-        plan, tesseract = self.plan(language, warnings), self._tesseract
-        pixels, unread = np.asarray(image), []
-        for line in lines:
-            if plan.forced and tesseract is not None:
-                text, confidence = tesseract.read_line(crop(pixels, line.box), plan.lang)
-                line.text, line.confidence, line.engine = text, round(confidence, 4), "tesseract"
-                continue
-            if line.engine.startswith("tesseract"):  # (read surely by Tesseract first, or patched: see ``patch``)
-                continue
-            cut = np.asarray(crop(pixels, line.box))
-            wrong, confidence = looks_wrong(line, self.options), 0.0
-            check = plan.check and (garbled(line, self.options) or may_be_other_script(line.text))
-            if tesseract is not None and plan.lang is not None and (wrong or check):
-                image_line = padded(cut)
-                words = tesseract.read_words(image_line, plan.lang)
-                text = " ".join(w.text for w in words)
-                confidence = sum(w.confidence for w in words) / len(words) if words else 0.0
-                more = non_latin_letters(text) > non_latin_letters(line.text) and letters(text) > letters(line.text)
-                if (garbled(line, self.options) and more and confidence >= 0.5) or (
-                    check and reads_other_script(words, lambda image=image_line: tesseract.read_words(image, "eng"))
-                ):
-                    line.text, line.confidence, line.engine = text, round(confidence, 4), "tesseract"
-                    continue
-            if plan.warn_unread and wrong and confidence < UNSURE_LINE and text_shaped(cut):
+        """Lines RapidOCR read re-read by Tesseract where the plan says (see ``script_check``), shared out like
+        recognition (a lone request's lines on every core); the lines no installed engine reads said, when they
+        are a good part of the page."""
+        plan, pixels = self.plan(language, warnings), np.asarray(image)
+        todo = [line for line in lines if plan.forced or not line.engine.startswith("tesseract")]
+        # (lines Tesseract first read surely, or patched with words that look Latin: see ``patch``, need nothing)
+        cuts = [np.asarray(crop(pixels, line.box)) for line in todo]
+        line_of = {id(cut): line for cut, line in zip(cuts, todo, strict=True)}
+        with self.engine() as engine:
+            found = self.share_out(engine, cuts, lambda _, chunk: [self.reexamine(line_of[id(c)], c, plan) for c in chunk])
+        unread = []
+        for line, (reading, unreadable) in zip(todo, found, strict=True):
+            if reading is not None:
+                line.text, line.confidence, line.engine = reading[0], round(reading[1], 4), "tesseract"
+            elif unreadable:
                 unread.append(line)
         if plan.warn_unread and worth_saying(len(unread), len(lines)):
             warnings.append(f"{len(unread)} line(s) {UNREAD_SCRIPT}; their text is missing or a guess.")
-            self.advise(unread_advice(tesseract.languages if tesseract else None))
+            self.advise(unread_advice(self._tesseract.languages if self._tesseract else None))
         return textless(lines)
+
+    def reexamine(self, line: OcrLine, cut: np.ndarray, plan: Plan) -> tuple[tuple[str, float] | None, bool]:
+        """One line RapidOCR read, as the plan says: Tesseract's (text, confidence) when it is Tesseract's to read
+        (else None), and whether no installed engine reads it (when that is to be said)."""
+        tesseract = self._tesseract
+        if plan.forced and tesseract is not None:
+            return tesseract.read_line(Image.fromarray(cut), plan.lang), False
+        wrong, confidence = looks_wrong(line, self.options), 0.0
+        check = plan.check and (garbled(line, self.options) or may_be_other_script(line.text))
+        if tesseract is not None and plan.lang is not None and (wrong or check):
+            image_line = padded(cut)
+            words = tesseract.read_words(image_line, plan.lang)
+            text = " ".join(w.text for w in words)
+            confidence = sum(w.confidence for w in words) / len(words) if words else 0.0
+            more = non_latin_letters(text) > non_latin_letters(line.text) and letters(text) > letters(line.text)
+            if (garbled(line, self.options) and more and confidence >= 0.5) or (
+                check and reads_other_script(words, lambda: tesseract.read_words(image_line, "eng"))
+            ):
+                return (text, confidence), False
+        return None, plan.warn_unread and wrong and confidence < UNSURE_LINE and text_shaped(cut)
 
 
 @dataclass
