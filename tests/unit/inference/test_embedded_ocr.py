@@ -2,7 +2,6 @@
 
 import logging
 import os
-import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -244,38 +243,6 @@ def test_sharing_recognition_across_engines_reads_the_same(service, settings):
         assert [line.text for line in service.ocr(page).lines] == [line.text for line in alone.ocr(page).lines]
     finally:
         unload_all(alone.manager)
-
-
-def test_a_lone_requests_lines_are_re_read_by_tesseract_on_every_engine_in_order(service, settings):
-    needs_tesseract_russian(service)
-    font = cyrillic_font(30)
-    if font is None:
-        pytest.skip("no font with Cyrillic glyphs on this machine (.ci/run installs fonts-dejavu-core)")
-    lines = [f"{RUSSIAN[:24]} {n}" for n in range(10, 20)]
-    page = render_with(font, lines)
-    config = settings.model_copy(deep=True)
-    next(m for m in config.models if m.id == "embedded").options["workers"] = 2
-    two, one = InferenceService(config), None
-    try:
-        two.load_model("embedded")
-        tesseract = loaded_backend(two.manager, "embedded")._tesseract
-        threads, read_line = set(), tesseract.read_line
-
-        def watched(image, lang):
-            threads.add(threading.current_thread().name)
-            return read_line(image, lang)
-
-        tesseract.read_line = watched  # (a spy: Tesseract still reads every line)
-        read = two.ocr(page, "embedded", "ru")
-        assert len(threads) == 2, threads  # both engines' cores, not one line after the other
-        assert [line.text.split()[-1] for line in read.lines] == [str(n) for n in range(10, 20)]  # each in its place
-        next(m for m in config.models if m.id == "embedded").options["workers"] = 1
-        one = InferenceService(config)
-        assert [line.text for line in one.ocr(page, "embedded", "ru").lines] == [line.text for line in read.lines]
-    finally:
-        for each in (two, one):
-            if each is not None:
-                unload_all(each.manager)
 
 
 def test_a_lone_request_detects_on_every_core_and_under_load_on_its_own(settings):

@@ -3,6 +3,7 @@ warning on clean Latin pages and receipts or on a picture without text, and a la
 told to the user plainly (what to install goes to the operator's log). Images are rendered here."""
 
 import logging
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,7 @@ from inference import InferenceService
 from inference.backends.ocr.script_check import reads_other_script, text_shaped
 from inference.backends.ocr.tesseract import Word, find_tessdata, installed_languages
 from tests.helpers import HAS_TESSERACT, cer, render_with
-from tests.polling import unload_all
+from tests.polling import loaded_backend, unload_all
 
 DEJAVU = Path("/usr/share/fonts/truetype/dejavu")
 MIXED = [
@@ -198,3 +199,32 @@ def test_tesseract_without_a_language_s_data_says_so_and_logs_what_to_install(en
         english_only.ocr(render_with(dejavu("DejaVuSans.ttf", 30), ["Total"]), "tesseract", "uk")
     assert str(refused.value) == "Tesseract has no data for Ukrainian on this server (it has: eng)."
     assert "apt-get install tesseract-ocr-ukr" in caplog.text
+
+
+def test_a_lone_requests_lines_are_re_read_by_tesseract_on_every_engine_in_order(settings):
+    needs_russian()
+    lines = [f"{MIXED[0]} {n}" for n in range(10, 20)]
+    page = render_with(dejavu("DejaVuSans.ttf", 30), lines)
+    config = settings.model_copy(deep=True)
+    next(m for m in config.models if m.id == "embedded").options["workers"] = 2
+    two, one = InferenceService(config), None
+    try:
+        two.load_model("embedded")
+        tesseract = loaded_backend(two.manager, "embedded")._tesseract
+        threads, read_line = set(), tesseract.read_line
+
+        def watched(image, lang):
+            threads.add(threading.current_thread().name)
+            return read_line(image, lang)
+
+        tesseract.read_line = watched  # (a spy: Tesseract still reads every line)
+        read = two.ocr(page, "embedded", "ru")
+        assert len(threads) == 2, threads  # both engines' cores, not one line after the other
+        assert [line.text.split()[-1] for line in read.lines] == [str(n) for n in range(10, 20)]  # each in its place
+        next(m for m in config.models if m.id == "embedded").options["workers"] = 1
+        one = InferenceService(config)
+        assert [line.text for line in one.ocr(page, "embedded", "ru").lines] == [line.text for line in read.lines]
+    finally:
+        for each in (two, one):
+            if each is not None:
+                unload_all(each.manager)
