@@ -201,30 +201,26 @@ def test_tesseract_without_a_language_s_data_says_so_and_logs_what_to_install(en
     assert "apt-get install tesseract-ocr-ukr" in caplog.text
 
 
-def test_a_lone_requests_lines_are_re_read_by_tesseract_on_every_engine_in_order(settings):
+def test_a_lone_requests_lines_are_re_read_by_tesseract_on_every_engine_in_order(service):
     needs_russian()
-    lines = [f"{MIXED[0]} {n}" for n in range(10, 20)]
+    lines = [f"{MIXED[0]} {n}" for n in range(10, 18)]
     page = render_with(dejavu("DejaVuSans.ttf", 30), lines)
-    config = settings.model_copy(deep=True)
-    next(m for m in config.models if m.id == "embedded").options["workers"] = 2
-    two, one = InferenceService(config), None
+    service.load_model("embedded")
+    backend = loaded_backend(service.manager, "embedded")
+    if backend._size < 2:
+        pytest.skip("one core: nothing to share the lines out to")
+    tesseract = backend._tesseract
+    threads, read_line = set(), tesseract.read_line
+
+    def watched(image, lang):
+        threads.add(threading.current_thread().name)
+        return read_line(image, lang)
+
+    tesseract.read_line = watched  # (a spy: Tesseract still reads every line)
     try:
-        two.load_model("embedded")
-        tesseract = loaded_backend(two.manager, "embedded")._tesseract
-        threads, read_line = set(), tesseract.read_line
-
-        def watched(image, lang):
-            threads.add(threading.current_thread().name)
-            return read_line(image, lang)
-
-        tesseract.read_line = watched  # (a spy: Tesseract still reads every line)
-        read = two.ocr(page, "embedded", "ru")
-        assert len(threads) == 2, threads  # both engines' cores, not one line after the other
-        assert [line.text.split()[-1] for line in read.lines] == [str(n) for n in range(10, 20)]  # each in its place
-        next(m for m in config.models if m.id == "embedded").options["workers"] = 1
-        one = InferenceService(config)
-        assert [line.text for line in one.ocr(page, "embedded", "ru").lines] == [line.text for line in read.lines]
+        read = service.ocr(page, "embedded", "ru")
     finally:
-        for each in (two, one):
-            if each is not None:
-                unload_all(each.manager)
+        del tesseract.read_line
+    assert len(threads) >= 2, threads  # the idle engines' cores too, not one line after the other
+    assert [line.text.split()[-1] for line in read.lines] == [str(n) for n in range(10, 18)]  # each in its place
+    assert cer(read.text, "\n".join(lines)) <= 0.05, read.text
