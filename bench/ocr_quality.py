@@ -59,6 +59,7 @@ def default_service(overrides: dict[str, str], files: int = 1):
     settings = load_settings(ROOT / "config.yaml", env={})
     settings.limits.max_batch_files = max(settings.limits.max_batch_files, files)
     settings.limits.max_pages = max(settings.limits.max_pages, files)
+    settings.limits.max_file_bytes = max(settings.limits.max_file_bytes, files * 4 * 1024 * 1024)  # (the pages as one TIFF)
     settings.limits.request_timeout_s = max(settings.limits.request_timeout_s, 60.0 * files)
     model = InferenceService(settings).default_model("ocr")
     spec = next(m for m in settings.models if m.id == model)
