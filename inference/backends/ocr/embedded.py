@@ -194,6 +194,8 @@ class EmbeddedOcrBackend(RapidOcrBackend):
         recognition (a lone request's lines on every core); the lines no installed engine reads said, when they
         are a good part of the page."""
         plan, pixels = self.plan(language, warnings), np.asarray(image)
+        if plan.lang is None and not plan.warn_unread:  # (a hint of Latin languages: nothing to re-read or say)
+            return textless(lines)
         todo = [line for line in lines if plan.forced or not line.engine.startswith("tesseract")]
         # (lines Tesseract first read surely, or patched with words that look Latin: see ``patch``, need nothing)
         cuts = [np.asarray(crop(pixels, line.box)) for line in todo]
