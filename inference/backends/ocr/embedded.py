@@ -29,6 +29,7 @@ from ...languages import NAMES, TESSERACT_CODES, TESSERACT_PACKAGES, Language
 from ...settings import ModelSpec
 from ...values import UNREAD_SCRIPT, OcrLine
 from .rapid import RapidOcrBackend, textless
+from .rapid_geometry import crop
 from .rapid_options import RapidOptions
 from .rapid_script import Reading, Script
 from .script_check import (
@@ -58,13 +59,6 @@ class EmbeddedOptions(RapidOptions):
     tesseract_first_confidence: float = Field(
         0.85, ge=0, le=1, description="Tesseract's words at least this sure are kept (RapidOCR reads the others again)"
     )
-
-
-def crop(image: np.ndarray, box: list[list[float]]) -> Image.Image:
-    """The line's quadrilateral, rectified to an upright image."""
-    from rapidocr.utils.process_img import get_rotate_crop_image
-
-    return Image.fromarray(get_rotate_crop_image(image, np.array(box, dtype=np.float32)))
 
 
 def looks_wrong(line: OcrLine, options: EmbeddedOptions) -> bool:

@@ -22,8 +22,10 @@ from ...values import OcrLine, OcrOutput
 from ..base import Backend
 from .rapid_geometry import (
     MAX_ASPECT,
+    crop,
     detector_size,
     is_dark,
+    line_width,
     reading_confidence,
     tall_windows,
     turn_back,
@@ -32,8 +34,10 @@ from .rapid_geometry import (
 from .rapid_options import RapidOptions
 from .rapid_pool import RapidPool
 from .rapid_script import Reading, Script, choose, recognise, script_for
-from .structure import page_structure, turn_blocks
+from .structure import layout_beside, page_structure, turn_blocks
 from .tables import strip_rule_artefacts
+
+TURN_SAMPLE = 8  # lines of a page read with low confidence that RapidOCR also reads upside down
 
 
 class RapidOcrBackend(RapidPool, Backend):
@@ -124,7 +128,8 @@ class RapidOcrBackend(RapidPool, Backend):
     def upright(self, image: Image.Image, script: Script = "auto") -> tuple[int, Image.Image, list[OcrLine]]:
         """The page turned so its lines read left to right (a scan fed sideways or upside down), as
         (counter-clockwise turn in degrees, turned image, its lines). A page whose lines are mostly vertical is
-        tried at 90 and 270 degrees, one read with low confidence at 180; the most confident reading wins, with a
+        tried at 90 and 270 degrees, one read with low confidence at 180 when a sample of its lines reads better so
+        (``reads_better_turned``); the most confident reading wins, with a
         margin of 0.1 for the likelier case (a page of vertical lines is turned unless both turns read much worse;
         a page in a script RapidOCR reads poorly stays upright unless upside down reads much better).
         Upright pages cost nothing more."""
@@ -134,7 +139,7 @@ class RapidOcrBackend(RapidPool, Backend):
         confidence = reading_confidence(lines)
         if vertical_share(lines) > 0.5:
             best, turns = (confidence - 0.1, 0, image, lines), (90, 270)
-        elif confidence < self.options.upside_down_confidence:
+        elif confidence < self.options.upside_down_confidence and self.reads_better_turned(image, lines, script):
             best, turns = (confidence + 0.1, 0, image, lines), (180,)
         else:
             return 0, image, lines
@@ -145,22 +150,39 @@ class RapidOcrBackend(RapidPool, Backend):
             best = max(best, candidate, key=lambda c: c[0])
         return best[1], best[2], best[3]
 
+    def reads_better_turned(self, image: Image.Image, lines: list[OcrLine], script: Script) -> bool:
+        """Whether a page read with low confidence may be upside down: RapidOCR reads its widest lines as they are and
+        turned half round, and the turned reading is the more confident. A handwritten page, or one in a script RapidOCR
+        lacks, reads as poorly either way: it is not read again whole (a detection and every line)."""
+        pixels = np.asarray(image.convert("RGB"))
+        crops = [np.asarray(crop(pixels, line.box)) for line in sorted(lines, key=line_width, reverse=True)[:TURN_SAMPLE]]
+        with self.engine() as engine:
+            read = self.share_out(engine, crops + [np.ascontiguousarray(c[::-1, ::-1]) for c in crops], self.read_lines)
+        as_is, turned = (choose(part, script) for part in (read[: len(crops)], read[len(crops) :]))
+
+        def confidence(readings: list[tuple[str, float, str]]) -> float:
+            chars = sum(len(text) for text, _, _ in readings)
+            return sum(score * len(text) for text, score, _ in readings) / chars if chars else 0.0
+
+        return confidence(turned) > confidence(as_is)
+
     def ocr(self, image: Image.Image, language: Language | None) -> OcrOutput:
         if self.options.invert_dark and is_dark(image):
             image = ImageOps.invert(image)
         warnings: list[str] = []
-        turn, upright, lines = self.upright(image, script_for(language))
-        lines = self.refine(upright, lines, language, warnings)
-        lines = [
-            line
-            for line in lines
-            if line.text.strip() and (line.engine != "rapidocr" or line.confidence >= self.options.text_score)
-        ]
-        lines = strip_rule_artefacts(lines)  # a table's ruled lines read as "|"
-        rows = reading_order(upright_boxes([line.box for line in lines], [line.text for line in lines]))
-        ordered = [lines[box.index] for row in rows for box in row]
-        text = "\n".join(" ".join(lines[box.index].text.strip() for box in row) for row in rows)
-        blocks = page_structure(upright, ordered, self.options.structure)
+        with layout_beside(image, self.options.structure and self.alone()) as ahead:
+            turn, upright, lines = self.upright(image, script_for(language))
+            lines = self.refine(upright, lines, language, warnings)
+            lines = [
+                line
+                for line in lines
+                if line.text.strip() and (line.engine != "rapidocr" or line.confidence >= self.options.text_score)
+            ]
+            lines = strip_rule_artefacts(lines)  # a table's ruled lines read as "|"
+            rows = reading_order(upright_boxes([line.box for line in lines], [line.text for line in lines]))
+            ordered = [lines[box.index] for row in rows for box in row]
+            text = "\n".join(" ".join(lines[box.index].text.strip() for box in row) for row in rows)
+            blocks = page_structure(upright, ordered, self.options.structure, None if turn else ahead)
         if turn:
             ordered = [line.model_copy(update={"box": turn_back(line.box, turn, image.size)}) for line in ordered]
             blocks = turn_blocks(blocks, lambda box: turn_back(box, turn, image.size))

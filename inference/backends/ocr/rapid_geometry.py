@@ -69,6 +69,18 @@ def vertical_share(lines: list[OcrLine]) -> float:
     return vertical / total if total else 0.0
 
 
+def crop(image: np.ndarray, box: list[list[float]]) -> Image.Image:
+    """The line's quadrilateral, rectified to an upright image."""
+    from rapidocr.utils.process_img import get_rotate_crop_image
+
+    return Image.fromarray(get_rotate_crop_image(image, np.array(box, dtype=np.float32)))
+
+
+def line_width(line: OcrLine) -> float:
+    (x0, y0), (x1, y1) = line.box[:2]
+    return float(np.hypot(x1 - x0, y1 - y0))
+
+
 def reading_confidence(lines: list[OcrLine]) -> float:
     """Mean recognition confidence per character: about 0.98 for upright print, 0.6-0.75 upside down."""
     chars = sum(len(line.text) for line in lines)

@@ -5,7 +5,9 @@ portrait input), gets its blocks from its lines alone."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 
 from PIL import Image
 
@@ -19,20 +21,40 @@ MIN_LINES = 4  # fewer lines: no layout model (nothing to arrange)
 ASPECT = (0.5, 2.2)  # height / width the model reads well (a page either way round); receipts are taller
 
 
-def layout_regions(image: Image.Image, lines: list[OcrLine]) -> list[Region]:
-    """The layout model's regions of the page, or none where the model is not worth running or not installed."""
+def model_regions(image: Image.Image) -> list[Region]:
+    """The layout model's regions of the page, or none where its shape is not one the model reads or the model is
+    not installed."""
     aspect = image.height / max(image.width, 1)
-    if len(lines) < MIN_LINES or not ASPECT[0] <= aspect <= ASPECT[1]:
-        return []
-    model = layout_model.shared()
+    model = layout_model.shared() if ASPECT[0] <= aspect <= ASPECT[1] else None
     return model(image) if model is not None else []
 
 
-def page_structure(image: Image.Image, lines: list[OcrLine], enabled: bool = True) -> list[Block]:
+@contextmanager
+def layout_beside(image: Image.Image, wanted: bool) -> Iterator[Future[list[Region]] | None]:
+    """The layout model run on ``image`` in a thread beside the block (an engine's reading of the page, in which a core
+    waits at times), when ``wanted`` (a request alone on its model: under load each keeps to its own core)."""
+    if not wanted:
+        yield None
+        return
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ocr-layout") as beside:
+        yield beside.submit(model_regions, image)
+
+
+def layout_regions(image: Image.Image, lines: list[OcrLine], ahead: Future[list[Region]] | None = None) -> list[Region]:
+    """The layout model's regions of the page (``ahead``: ``model_regions`` of this image, already asked for), or none
+    where the model is not worth running (a few lines) or not installed."""
+    if len(lines) < MIN_LINES:
+        return []
+    return ahead.result() if ahead is not None else model_regions(image)
+
+
+def page_structure(
+    image: Image.Image, lines: list[OcrLine], enabled: bool = True, ahead: Future[list[Region]] | None = None
+) -> list[Block]:
     """The page's blocks in the lines' reading order (none when structure is turned off)."""
     if not enabled:
         return []
-    return with_tables(image, page_blocks(lines, image.size, layout_regions(image, lines)), lines)
+    return with_tables(image, page_blocks(lines, image.size, layout_regions(image, lines, ahead)), lines)
 
 
 def with_tables(image: Image.Image, blocks: list[Block], lines: list[OcrLine], scale: float = 1.0) -> list[Block]:

@@ -24,7 +24,7 @@ from ...languages import Language
 from ...settings import ModelSpec
 from ...values import OcrLine, OcrOutput
 from ..base import Backend
-from .structure import page_structure
+from .structure import layout_beside, page_structure
 from .tables import strip_rule_artefacts
 
 _SEARCH = [
@@ -232,6 +232,8 @@ class TesseractBackend(Backend):
     def ocr(self, image: Image.Image, language: Language | None) -> OcrOutput:
         if self._engines is None:
             raise RuntimeError("Tesseract backend used before load()")
-        lines = strip_rule_artefacts(self._engines.read_page(image, self.tesseract_language(language)))
-        blocks = page_structure(image, lines, self.options.structure)
+        lang = self.tesseract_language(language)
+        with layout_beside(image, self.options.structure and self.alone()) as ahead:
+            lines = strip_rule_artefacts(self._engines.read_page(image, lang))
+            blocks = page_structure(image, lines, self.options.structure, ahead)
         return OcrOutput(text="\n".join(line.text for line in lines), lines=lines, blocks=blocks)

@@ -9,10 +9,11 @@ import pytest
 from PIL import Image, ImageDraw, ImageFilter
 
 from inference import InferenceService
+from inference.backends.ocr.rapid_geometry import reading_confidence
 from inference.backends.ocr.rapid_script import Reading, choose, ctc_decode, is_cjk, latin_mask
 from inference.layout import Box, reading_order
 from tests.helpers import cer, cyrillic_font, encode, render_with
-from tests.polling import unload_all
+from tests.polling import loaded_backend, unload_all
 from tests.unit.inference.test_embedded_ocr import needs_tesseract_russian
 
 # Separator lines that the Chinese-and-Latin recogniser reads as ideographs ("* * *" as 冰米冰) unless its
@@ -151,3 +152,21 @@ def test_a_line_that_pokes_into_the_gutter_does_not_split_the_columns():
         *[f"left line {i} with words" for i in range(10)],
         *[f"right line {i} with words" for i in range(10)],
     ]
+
+
+GREEK = ["Η αγορά ηλεκτρικής ενέργειας μεγάλωσε πολύ", "Οι τιμές των πάνελ έπεσαν τα τελευταία χρόνια"]
+
+
+def test_a_page_read_poorly_is_read_again_upside_down_only_when_its_lines_read_better_so(service):
+    """A page in a script RapidOCR reads poorly (Greek) reads with low confidence: it used to be read a second time
+    whole, turned half round. Now RapidOCR reads its widest lines both ways first: no better turned, it is not."""
+    page = render_with(font(30), GREEK)
+    service.ocr(page, "rapidocr")
+    backend = loaded_backend(service.manager, "rapidocr")
+    lines = backend.detect_and_read(page)
+    assert reading_confidence(lines) < backend.options.upside_down_confidence  # a turn is considered...
+    assert not backend.reads_better_turned(page, lines, "auto")  # ...and not read
+    assert backend.upright(page)[0] == 0
+    turned = page.rotate(180, expand=True)
+    assert backend.reads_better_turned(turned, backend.detect_and_read(turned), "auto")
+    assert backend.upright(turned)[0] == 180

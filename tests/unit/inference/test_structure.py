@@ -5,11 +5,13 @@ itself on a page rendered here, and Markdown without the headers, footers and pa
 from __future__ import annotations
 
 import textwrap
+import threading
 
 import pytest
 from PIL import Image, ImageDraw
 
 from inference.backends.ocr import layout_model
+from inference.backends.ocr.structure import page_structure
 from inference.blocks import Block, OcrLine
 from inference.markdown import blocks_to_markdown, to_markdown
 from inference.page_marginals import mark_running, running_key
@@ -288,3 +290,25 @@ def test_a_pdf_text_layer_gets_blocks_and_its_running_header_and_page_numbers_le
     markdown = client.post("/ocr?format=markdown", files=files).text
     assert markdown.count("Revenue grew") == 3 and "Outlook for next year" in markdown
     assert "Northwind" not in markdown and "of 3" not in markdown, markdown
+
+
+def test_a_lone_request_finds_the_layout_beside_its_reading_and_gets_the_same_blocks(service):
+    """The layout model runs in a thread of its own beside the engine's reading (a core waits at times in that) for a
+    request alone on its model, both engines; the blocks are those found after the reading."""
+    threads: list[str] = []
+    run = layout_model.LayoutModel.__call__
+
+    def spy(self, image, min_score=layout_model.MIN_SCORE):
+        threads.append(threading.current_thread().name)
+        return run(self, image, min_score)
+
+    layout_model.LayoutModel.__call__ = spy
+    try:
+        for model in ("embedded", "tesseract"):
+            threads.clear()
+            result = service.ocr(report_page(), model)
+            assert [b.type for b in result.blocks][:4] == ["header", "title", "text", "text"], (model, result.blocks)
+            assert len(threads) == 1 and threads[0].startswith("ocr-layout"), threads
+            assert page_structure(report_page(), result.lines) == result.blocks
+    finally:
+        layout_model.LayoutModel.__call__ = run
