@@ -9,6 +9,7 @@ within a script in ``rapid_script``, the options in ``rapid_options``.
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -64,16 +65,19 @@ class RapidOcrBackend(RapidPool, Backend):
     def unload(self) -> None:
         self.unload_pool()
 
-    def detect_and_read(self, image: Image.Image, script: Script = "auto") -> list[OcrLine]:
+    def detect_and_read(
+        self, image: Image.Image, script: Script = "auto", found: Callable[[int], None] | None = None
+    ) -> list[OcrLine]:
         """Every detected line with RapidOCR's reading of it, empty readings included (RapidOCR's own
         __call__ drops those, but a line in a script it cannot read is still a line for refine()).
         A long narrow image (a till receipt) is read in overlapping windows (side by side on the engines when
         the request is alone, else one after the other on one), each line from the window that holds its
-        middle: shrunk whole to the detector's size, its text would be too small to find."""
+        middle: shrunk whole to the detector's size, its text would be too small to find. ``found``: told how many
+        lines were found in an image read whole, before they are read."""
         windows = tall_windows(*image.size, self.options)
         if len(windows) == 1:
             with self.engine() as engine:
-                return self.read_with(engine, image, script)
+                return self.read_with(engine, image, script, found=found)
 
         def read_window(window: tuple[int, int, int, int]) -> list[OcrLine]:
             top, bottom, keep_top, keep_bottom = window
@@ -84,7 +88,14 @@ class RapidOcrBackend(RapidPool, Backend):
 
         return [line for part in self.side_by_side(read_window, windows) for line in part]
 
-    def read_with(self, engine: Any, image: Image.Image, script: Script = "auto", wide: bool = True) -> list[OcrLine]:
+    def read_with(
+        self,
+        engine: Any,
+        image: Image.Image,
+        script: Script = "auto",
+        wide: bool = True,
+        found: Callable[[int], None] | None = None,
+    ) -> list[OcrLine]:
         """One RapidOCR pass over an image, the detector sized for it (RapidOCR's run_ocr_steps, with the
         recognition shared out to the pool's idle engines and decoded within ``script``); ``wide``: the detector
         may run on every core when the request is alone (not for windows, which already run side by side)."""
@@ -98,6 +109,8 @@ class RapidOcrBackend(RapidPool, Backend):
             with self.detector(engine, wide) as detector:
                 detector.text_det.limit_type, detector.text_det.limit_side_len = detector_size(*image.size, self.options)
                 crops, detected = detector.detect_and_crop(prepared, record)
+            if found is not None:
+                found(len(crops))
             if engine.use_cls:
                 crops, _ = engine.cls_and_rotate(crops)
             read = choose(self.recognize(engine, crops, script), script)
@@ -125,15 +138,17 @@ class RapidOcrBackend(RapidPool, Backend):
         """Hook for subclasses: improve the lines (re-read some with another engine)."""
         return textless(lines)
 
-    def upright(self, image: Image.Image, script: Script = "auto") -> tuple[int, Image.Image, list[OcrLine]]:
+    def upright(
+        self, image: Image.Image, script: Script = "auto", found: Callable[[int], None] | None = None
+    ) -> tuple[int, Image.Image, list[OcrLine]]:
         """The page turned so its lines read left to right (a scan fed sideways or upside down), as
         (counter-clockwise turn in degrees, turned image, its lines). A page whose lines are mostly vertical is
         tried at 90 and 270 degrees, one read with low confidence at 180 when a sample of its lines reads better so
-        (``reads_better_turned``); the most confident reading wins, with a
-        margin of 0.1 for the likelier case (a page of vertical lines is turned unless both turns read much worse;
-        a page in a script RapidOCR reads poorly stays upright unless upside down reads much better).
-        Upright pages cost nothing more."""
-        lines = self.detect_and_read(image, script)
+        (``reads_better_turned``); the most confident reading wins, with a margin of 0.1 for the likelier case (a page
+        of vertical lines is turned unless both turns read much worse; a page in a script RapidOCR reads poorly stays
+        upright unless upside down reads much better). Upright pages cost nothing more. ``found``: told how many lines
+        the page as sent has, before they are read."""
+        lines = self.detect_and_read(image, script, found)
         if not self.options.auto_rotate or not lines:
             return 0, image, lines
         confidence = reading_confidence(lines)
@@ -170,8 +185,8 @@ class RapidOcrBackend(RapidPool, Backend):
         if self.options.invert_dark and is_dark(image):
             image = ImageOps.invert(image)
         warnings: list[str] = []
-        with layout_beside(image, self.options.structure and self.alone()) as ahead:
-            turn, upright, lines = self.upright(image, script_for(language))
+        with layout_beside(self.options.structure and self.alone()) as ahead:
+            turn, upright, lines = self.upright(image, script_for(language), lambda count: ahead.start(image, count))
             lines = self.refine(upright, lines, language, warnings)
             lines = [
                 line
@@ -182,7 +197,7 @@ class RapidOcrBackend(RapidPool, Backend):
             rows = reading_order(upright_boxes([line.box for line in lines], [line.text for line in lines]))
             ordered = [lines[box.index] for row in rows for box in row]
             text = "\n".join(" ".join(lines[box.index].text.strip() for box in row) for row in rows)
-            blocks = page_structure(upright, ordered, self.options.structure, None if turn else ahead)
+            blocks = page_structure(upright, ordered, self.options.structure, ahead)
         if turn:
             ordered = [line.model_copy(update={"box": turn_back(line.box, turn, image.size)}) for line in ordered]
             blocks = turn_blocks(blocks, lambda box: turn_back(box, turn, image.size))

@@ -29,27 +29,48 @@ def model_regions(image: Image.Image) -> list[Region]:
     return model(image) if model is not None else []
 
 
+MIN_HEIGHT = 8 * MIN_LINES  # px: a smaller image holds fewer lines of text
+
+
+class LayoutAhead:
+    """The layout model run on a page in a thread beside the engine's reading of it (in which a core waits at times),
+    once the page proves worth it (``start``); when not started, ``regions`` runs it where it is asked."""
+
+    def __init__(self, beside: ThreadPoolExecutor | None):
+        self._beside = beside
+        self._image: Image.Image | None = None
+        self._regions: Future[list[Region]] | None = None
+
+    def start(self, image: Image.Image, lines: int | None = None) -> None:
+        """Run the model on ``image`` now (once), where it will be used: ``lines`` found on it, or (None: not known
+        yet) room for them."""
+        worth = image.height >= MIN_HEIGHT if lines is None else lines >= MIN_LINES
+        if self._beside is not None and self._regions is None and worth:
+            self._image, self._regions = image, self._beside.submit(model_regions, image)
+
+    def regions(self, image: Image.Image) -> list[Region]:
+        """``model_regions(image)``: the one found beside when it was started on this image."""
+        return self._regions.result() if self._regions is not None and self._image is image else model_regions(image)
+
+
 @contextmanager
-def layout_beside(image: Image.Image, wanted: bool) -> Iterator[Future[list[Region]] | None]:
-    """The layout model run on ``image`` in a thread beside the block (an engine's reading of the page, in which a core
-    waits at times), when ``wanted`` (a request alone on its model: under load each keeps to its own core)."""
-    if not wanted:
-        yield None
-        return
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ocr-layout") as beside:
-        yield beside.submit(model_regions, image)
+def layout_beside(wanted: bool) -> Iterator[LayoutAhead]:
+    """A :class:`LayoutAhead` for the block (an engine's reading of a page) that runs the model beside it when ``wanted``
+    (a request alone on its model: under load each request keeps to its own core)."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ocr-layout") as beside:  # (its thread: at the first start)
+        yield LayoutAhead(beside if wanted else None)
 
 
-def layout_regions(image: Image.Image, lines: list[OcrLine], ahead: Future[list[Region]] | None = None) -> list[Region]:
-    """The layout model's regions of the page (``ahead``: ``model_regions`` of this image, already asked for), or none
-    where the model is not worth running (a few lines) or not installed."""
+def layout_regions(image: Image.Image, lines: list[OcrLine], ahead: LayoutAhead | None = None) -> list[Region]:
+    """The layout model's regions of the page (found beside the reading when ``ahead`` was started), or none where the
+    model is not worth running (a few lines) or not installed."""
     if len(lines) < MIN_LINES:
         return []
-    return ahead.result() if ahead is not None else model_regions(image)
+    return ahead.regions(image) if ahead is not None else model_regions(image)
 
 
 def page_structure(
-    image: Image.Image, lines: list[OcrLine], enabled: bool = True, ahead: Future[list[Region]] | None = None
+    image: Image.Image, lines: list[OcrLine], enabled: bool = True, ahead: LayoutAhead | None = None
 ) -> list[Block]:
     """The page's blocks in the lines' reading order (none when structure is turned off)."""
     if not enabled:

@@ -233,7 +233,8 @@ class TesseractBackend(Backend):
         if self._engines is None:
             raise RuntimeError("Tesseract backend used before load()")
         lang = self.tesseract_language(language)
-        with layout_beside(image, self.options.structure and self.alone()) as ahead:
+        with layout_beside(self.options.structure and self.alone()) as ahead:
+            ahead.start(image)
             lines = strip_rule_artefacts(self._engines.read_page(image, lang))
             blocks = page_structure(image, lines, self.options.structure, ahead)
         return OcrOutput(text="\n".join(line.text for line in lines), lines=lines, blocks=blocks)

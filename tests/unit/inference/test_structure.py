@@ -18,7 +18,7 @@ from inference.page_marginals import mark_running, running_key
 from inference.page_results import PageRead, page_results
 from inference.page_structure import Region, is_page_number, page_blocks
 from inference.results import OcrResult
-from tests.helpers import cyrillic_font, encode, text_pdf
+from tests.helpers import cyrillic_font, encode, render_lines, text_pdf
 
 
 def line(text: str, x0: float, y0: float, x1: float, y1: float) -> OcrLine:
@@ -294,7 +294,8 @@ def test_a_pdf_text_layer_gets_blocks_and_its_running_header_and_page_numbers_le
 
 def test_a_lone_request_finds_the_layout_beside_its_reading_and_gets_the_same_blocks(service):
     """The layout model runs in a thread of its own beside the engine's reading (a core waits at times in that) for a
-    request alone on its model, both engines; the blocks are those found after the reading."""
+    request alone on its model, both engines, once the page proves to have lines enough; the blocks are those found
+    after the reading."""
     threads: list[str] = []
     run = layout_model.LayoutModel.__call__
 
@@ -310,5 +311,10 @@ def test_a_lone_request_finds_the_layout_beside_its_reading_and_gets_the_same_bl
             assert [b.type for b in result.blocks][:4] == ["header", "title", "text", "text"], (model, result.blocks)
             assert len(threads) == 1 and threads[0].startswith("ocr-layout"), threads
             assert page_structure(report_page(), result.lines) == result.blocks
+        threads.clear()
+        page = Image.new("RGB", (600, 800), "white")  # a page's shape...
+        page.paste(render_lines(["Total amount due: 318.40 USD"] * 2), (40, 60))
+        assert len(service.ocr(page, "embedded").lines) == 2
+        assert threads == []  # ...with two lines found on it: no layout to find
     finally:
         layout_model.LayoutModel.__call__ = run
