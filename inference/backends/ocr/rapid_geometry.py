@@ -77,6 +77,7 @@ def crop(image: np.ndarray, box: list[list[float]]) -> Image.Image:
 
 
 def line_width(line: OcrLine) -> float:
+    """The length of the line's top edge (along its text)."""
     (x0, y0), (x1, y1) = line.box[:2]
     return float(np.hypot(x1 - x0, y1 - y0))
 

@@ -19,6 +19,7 @@ from .tables import find_tables, read_table
 
 MIN_LINES = 4  # fewer lines: no layout model (nothing to arrange)
 ASPECT = (0.5, 2.2)  # height / width the model reads well (a page either way round); receipts are taller
+MIN_HEIGHT = 8 * MIN_LINES  # px: a smaller image holds fewer lines of text
 
 
 def model_regions(image: Image.Image) -> list[Region]:
@@ -27,9 +28,6 @@ def model_regions(image: Image.Image) -> list[Region]:
     aspect = image.height / max(image.width, 1)
     model = layout_model.shared() if ASPECT[0] <= aspect <= ASPECT[1] else None
     return model(image) if model is not None else []
-
-
-MIN_HEIGHT = 8 * MIN_LINES  # px: a smaller image holds fewer lines of text
 
 
 class LayoutAhead:
