@@ -4,7 +4,8 @@ One RapidOCR instance is not safe to share between threads (each call rewrites i
 backend keeps a pool of single-threaded instances sized to the cores, and its runner runs that many requests
 at once (``workers``): concurrent requests use every core, each on its own instance, and a request alone on
 the model (``alone()``, the runner's word) detects its lines with a wide instance whose detector runs on every
-core and shares its line recognition (and a long receipt's windows) out to the idle instances.
+core and shares its line recognition (and a long receipt's windows) out to the idle instances. The instances run
+ONNX Runtime sessions loaded once per process and options (``Loaded``), whichever backend loaded them.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 import copy
 import os
 import queue
+import threading
+import weakref
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -36,6 +39,7 @@ class RapidPool:
     def init_pool(self) -> None:
         self._pool: queue.Queue | None = None
         self._wide: Any = None
+        self._loaded: Loaded | None = None
         self._size = self.options.workers or max(1, os.cpu_count() or 1)
 
     def _instance(self, threads: int = 0) -> Any:
@@ -78,18 +82,24 @@ class RapidPool:
         return wide
 
     def load_pool(self) -> None:
-        first = self._engine()
+        """The pool's instances (and the wide detector) running the process's loaded sessions for these options, loaded
+        here when no other backend holds them (see :class:`Loaded`)."""
+        threads = min(self._size * self.options.threads_per_worker, os.cpu_count() or 1)
+        threads = threads if self.options.wide_detector and self._size > 1 else 0
+        key = (self.options.threads_per_worker, self.options.use_angle_classifier, threads)
+        with _LOADING:
+            loaded = _LOADED.get(key)
+            if loaded is None:
+                first = self._engine()
+                loaded = _LOADED[key] = Loaded(first, self._wide_detector(first, threads) if threads else None)
         pool: queue.Queue = queue.Queue()
-        pool.put(first)
-        for _ in range(self._size - 1):
-            pool.put(sharing_sessions(first, self._instance()))
-        if self.options.wide_detector and self._size > 1:
-            threads = min(self._size * self.options.threads_per_worker, os.cpu_count() or 1)
-            self._wide = self._wide_detector(first, threads)
-        self._pool = pool
+        for _ in range(self._size):
+            pool.put(sharing_sessions(loaded.first, self._instance()))
+        self._wide = sharing_sessions(loaded.wide, self._instance(threads)) if loaded.wide is not None else None
+        self._pool, self._loaded = pool, loaded
 
     def unload_pool(self) -> None:
-        self._pool = self._wide = None
+        self._pool = self._wide = self._loaded = None
 
     @contextmanager
     def engine(self) -> Iterator[Any]:
@@ -159,17 +169,36 @@ class RapidPool:
         return [reading for part in parts for reading in part]
 
 
+class Loaded:
+    """RapidOCR instances whose ONNX sessions are loaded and warm, kept while a backend's pool runs them: ``first`` (its
+    detector, recogniser and angle classifier) and ``wide`` (the wide detector's own session, or None). They never run
+    themselves: each pool's instances are copies that run their sessions (``sharing_sessions``). The backends of one
+    process with the same options (the embedded and rapidocr models, one loaded again while another holds them) then
+    load the models once: their time, and their memory."""
+
+    def __init__(self, first: Any, wide: Any):
+        self.first, self.wide = first, wide
+
+
+READ_ONLY = ("postprocess_op", "cfg")  # the recogniser's parts that a call reads only
+
+_LOADED: weakref.WeakValueDictionary[tuple[int, bool, int], Loaded] = weakref.WeakValueDictionary()
+_LOADING = threading.Lock()
+
+
 def sharing_sessions(first: Any, engine: Any) -> Any:
     """``engine`` (a fresh RapidOCR instance) running ``first``'s loaded ONNX sessions, with its own copy of everything
     else: an instance is not safe to share between threads (each call rewrites its parameters), an ONNX Runtime session
     is (each run on the calling thread, the pool's sessions having one thread each). A pool of N instances then loads
-    its models once, not N times (the load's time and memory). A part ``first`` has not loaded (no angle classifier)
-    ``engine`` loads itself if it ever needs it."""
+    its models once, not N times (the load's time and memory). So does the recogniser's decoder and configuration, which
+    a call only reads (its dictionary of ~18,700 characters: copying it was most of a pool's load). A part ``first`` has
+    not loaded (no angle classifier) ``engine`` loads itself if it ever needs it."""
     for part in ("text_det", "text_cls", "text_rec"):
         model = getattr(first, part, None)
         runner = getattr(model, "session", None)
         if runner is not None:
-            setattr(engine, part, copy.deepcopy(model, {id(runner): runner}))
+            shared = [runner] + ([getattr(model, name, None) for name in READ_ONLY] if part == "text_rec" else [])
+            setattr(engine, part, copy.deepcopy(model, {id(value): value for value in shared if value is not None}))
     return engine
 
 

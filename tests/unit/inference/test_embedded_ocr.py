@@ -287,6 +287,7 @@ def test_every_engine_of_the_pool_is_ready_after_load(service):
 
 
 def test_the_pool_loads_each_onnx_model_once_and_its_instances_keep_their_own_parameters(settings):
+    """Once per process: the rapidocr and embedded models share them too."""
     config = settings.model_copy(deep=True)
     next(m for m in config.models if m.id == "rapidocr").options["workers"] = 3
     service = InferenceService(config)
@@ -298,8 +299,12 @@ def test_the_pool_loads_each_onnx_model_once_and_its_instances_keep_their_own_pa
             for part in ("text_det", "text_rec"):
                 assert getattr(other, part).session is getattr(first, part).session  # one ONNX session
             assert other.text_det.postprocess_op is not first.text_det.postprocess_op  # set per call: each its own
-            assert other.text_rec.postprocess_op is not first.text_rec.postprocess_op
+            assert other.text_rec.postprocess_op is first.text_rec.postprocess_op  # read only (18,700 characters)
         assert backend._wide.text_det.session is not first.text_det.session  # the wide one: its own threads
+        service.load_model("embedded")  # another backend with the same options: the process's same sessions
+        embedded = loaded_backend(service.manager, "embedded")
+        assert embedded._pool.queue[0].text_rec.session is first.text_rec.session
+        assert embedded._wide.text_det.session is backend._wide.text_det.session
         pages = [render_lines(ENGLISH), render_lines(ENGLISH[::-1], font_size=30), render_lines(ENGLISH * 2)]
         alone = [[line.text for line in service.ocr(page, "rapidocr").lines] for page in pages]
         with ThreadPoolExecutor(3) as pool:  # three requests at once, each on its own instance, one session
