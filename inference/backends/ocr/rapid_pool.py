@@ -39,7 +39,7 @@ class RapidPool:
     def init_pool(self) -> None:
         self._pool: queue.Queue | None = None
         self._wide: Any = None
-        self._loaded: Loaded | None = None
+        self._loaded: list[Loaded | None] = []
         self._size = self.options.workers or max(1, os.cpu_count() or 1)
 
     def _instance(self, threads: int = 0) -> Any:
@@ -86,20 +86,17 @@ class RapidPool:
         here when no other backend holds them (see :class:`Loaded`)."""
         threads = min(self._size * self.options.threads_per_worker, os.cpu_count() or 1)
         threads = threads if self.options.wide_detector and self._size > 1 else 0
-        key = (self.options.threads_per_worker, self.options.use_angle_classifier, threads)
-        with _LOADING:
-            loaded = _LOADED.get(key)
-            if loaded is None:
-                first = self._engine()
-                loaded = _LOADED[key] = Loaded(first, self._wide_detector(first, threads) if threads else None)
+        first = loaded_once(("pool", self.options.threads_per_worker, self.options.use_angle_classifier), self._engine)
+        wide = loaded_once(("wide", threads), lambda: self._wide_detector(first.engine, threads)) if threads else None
         pool: queue.Queue = queue.Queue()
         for _ in range(self._size):
-            pool.put(sharing_sessions(loaded.first, self._instance()))
-        self._wide = sharing_sessions(loaded.wide, self._instance(threads)) if loaded.wide is not None else None
-        self._pool, self._loaded = pool, loaded
+            pool.put(sharing_sessions(first.engine, self._instance()))
+        self._wide = sharing_sessions(wide.engine, self._instance(threads)) if wide is not None else None
+        self._pool, self._loaded = pool, [first, wide]
 
     def unload_pool(self) -> None:
-        self._pool = self._wide = self._loaded = None
+        self._pool = self._wide = None
+        self._loaded = []
 
     @contextmanager
     def engine(self) -> Iterator[Any]:
@@ -170,20 +167,29 @@ class RapidPool:
 
 
 class Loaded:
-    """RapidOCR instances whose ONNX sessions are loaded and warm, kept while a backend's pool runs them: ``first`` (its
-    detector, recogniser and angle classifier) and ``wide`` (the wide detector's own session, or None). They never run
-    themselves: each pool's instances are copies that run their sessions (``sharing_sessions``). The backends of one
-    process with the same options (the embedded and rapidocr models, one loaded again while another holds them) then
-    load the models once: their time, and their memory."""
+    """A RapidOCR instance whose ONNX sessions are loaded and warm (the pool's detector, recogniser and angle classifier;
+    or the wide detector's own session), kept while a backend's pool runs them. It never runs itself: each pool's
+    instances are copies that run its sessions (``sharing_sessions``). The backends of one process with the same
+    options (the embedded and rapidocr models, one loaded again while another holds them) then load the models once:
+    their time, and their memory."""
 
-    def __init__(self, first: Any, wide: Any):
-        self.first, self.wide = first, wide
+    def __init__(self, engine: Any):
+        self.engine = engine
 
 
 READ_ONLY = ("postprocess_op", "cfg")  # the recogniser's parts that a call reads only
 
-_LOADED: weakref.WeakValueDictionary[tuple[int, bool, int], Loaded] = weakref.WeakValueDictionary()
+_LOADED: weakref.WeakValueDictionary[tuple[Any, ...], Loaded] = weakref.WeakValueDictionary()
 _LOADING = threading.Lock()
+
+
+def loaded_once(key: tuple[Any, ...], load: Callable[[], Any]) -> Loaded:
+    """The process's loaded instance for ``key``, loaded by ``load`` when no backend holds one."""
+    with _LOADING:
+        found = _LOADED.get(key)
+        if found is None:
+            found = _LOADED[key] = Loaded(load())
+        return found
 
 
 def sharing_sessions(first: Any, engine: Any) -> Any:
