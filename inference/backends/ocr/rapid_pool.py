@@ -61,8 +61,8 @@ class RapidPool:
         )
 
     def _engine(self) -> Any:
-        """The pool's first instance: RapidOCR loads its ONNX sessions lazily, so it reads a word once (no request
-        pays for the loading)."""
+        """The instance whose sessions the pools run (``Loaded``): RapidOCR loads its ONNX sessions lazily, so it reads
+        a word once (no request pays for the loading)."""
         engine = self._instance()
         engine(warm_up_image())
         return engine
