@@ -55,8 +55,11 @@ class LayoutAhead:
 def layout_beside(wanted: bool) -> Iterator[LayoutAhead]:
     """A :class:`LayoutAhead` for the block (an engine's reading of a page) that runs the model beside it when ``wanted``
     (a request alone on its model: under load each request keeps to its own core)."""
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ocr-layout") as beside:  # (its thread: at the first start)
+    beside = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ocr-layout")  # (its thread: at the first start)
+    try:
         yield LayoutAhead(beside if wanted else None)
+    finally:
+        beside.shutdown(wait=False)  # (a layout not used, for a page of a few lines: not waited for)
 
 
 def layout_regions(image: Image.Image, lines: list[OcrLine], ahead: LayoutAhead | None = None) -> list[Region]:

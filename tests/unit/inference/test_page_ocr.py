@@ -166,7 +166,13 @@ def test_a_page_read_poorly_is_read_again_upside_down_only_when_its_lines_read_b
     lines = backend.detect_and_read(page)
     assert reading_confidence(lines) < backend.options.upside_down_confidence  # a turn is considered...
     assert not backend.reads_better_turned(page, lines, "auto")  # ...and not read
-    assert backend.upright(page)[0] == 0
     turned = page.rotate(180, expand=True)
     assert backend.reads_better_turned(turned, backend.detect_and_read(turned), "auto")
-    assert backend.upright(turned)[0] == 180
+    detections: list[Image.Image] = []
+    detect = backend.detect_and_read
+    backend.detect_and_read = lambda image, *args: detections.append(image) or detect(image, *args)  # (a spy: counts)
+    try:
+        assert backend.upright(page)[0] == 0 and len(detections) == 1  # read once
+        assert backend.upright(turned)[0] == 180 and len(detections) == 3  # read, and read again turned
+    finally:
+        del backend.detect_and_read

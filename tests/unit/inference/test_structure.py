@@ -311,6 +311,8 @@ def test_a_lone_request_finds_the_layout_beside_its_reading_and_gets_the_same_bl
             assert [b.type for b in result.blocks][:4] == ["header", "title", "text", "text"], (model, result.blocks)
             assert len(threads) == 1 and threads[0].startswith("ocr-layout"), threads
             assert page_structure(report_page(), result.lines) == result.blocks
+        sideways = service.ocr(report_page().rotate(90, expand=True), "embedded")  # found again on the page turned back
+        assert [b.type for b in sideways.blocks][:4] == ["header", "title", "text", "text"], sideways.blocks
         threads.clear()
         page = Image.new("RGB", (600, 800), "white")  # a page's shape...
         page.paste(render_lines(["Total amount due: 318.40 USD"] * 2), (40, 60))
