@@ -38,13 +38,18 @@ class Box:
         return (self.y0 + self.y1) / 2
 
 
+def quad_size(quad: list[list[float]]) -> tuple[float, float]:
+    """A line's quadrilateral's (width, height): its top edge's length along the text, its left edge's across."""
+    (x0, y0), (x1, y1), (x3, y3) = quad[0], quad[1], quad[3]
+    return math.hypot(x1 - x0, y1 - y0), math.hypot(x3 - x0, y3 - y0)
+
+
 def skew_angle(quads: list[list[list[float]]]) -> float:
     """Median angle (radians) of the top edges of boxes wider than tall; 0 when there are none."""
     angles = []
     for quad in quads:
         (x0, y0), (x1, y1) = quad[0], quad[1]
-        width = math.hypot(x1 - x0, y1 - y0)
-        height = math.hypot(quad[3][0] - x0, quad[3][1] - y0)
+        width, height = quad_size(quad)
         if width > 2 * height and x1 > x0:
             angles.append(math.atan2(y1 - y0, x1 - x0))
     return median(angles) if angles else 0.0

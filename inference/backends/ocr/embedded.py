@@ -26,6 +26,7 @@ from PIL import Image
 from pydantic import Field
 
 from ...languages import NAMES, TESSERACT_CODES, TESSERACT_PACKAGES, Language
+from ...layout import quad_size
 from ...settings import ModelSpec
 from ...values import UNREAD_SCRIPT, OcrLine
 from .rapid import RapidOcrBackend, textless
@@ -69,8 +70,7 @@ def looks_wrong(line: OcrLine, options: EmbeddedOptions) -> bool:
 def garbled(line: OcrLine, options: EmbeddedOptions) -> bool:
     """A reading of a line in a script the recogniser lacks (whatever its confidence): too few characters for
     the line's width, gaps where words were dropped, mostly punctuation, or words cut to stubs."""
-    (x0, y0), (x1, y1), _, (x3, y3) = line.box[:4]
-    width, height = float(np.hypot(x1 - x0, y1 - y0)), float(np.hypot(x3 - x0, y3 - y0))
+    width, height = quad_size(line.box)
     visible = [ch for ch in line.text if not ch.isspace()]
     alnum = sum(ch.isalnum() for ch in visible)
     words = [w.strip(".,:;!?()") for w in line.text.split()]

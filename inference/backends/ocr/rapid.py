@@ -17,7 +17,7 @@ from PIL import Image, ImageOps
 
 from ...images import pad_to_aspect
 from ...languages import Language
-from ...layout import reading_order, upright_boxes
+from ...layout import quad_size, reading_order, upright_boxes
 from ...settings import ModelSpec
 from ...values import OcrLine, OcrOutput
 from ..base import Backend
@@ -26,7 +26,6 @@ from .rapid_geometry import (
     crop,
     detector_size,
     is_dark,
-    line_width,
     reading_confidence,
     tall_windows,
     turn_back,
@@ -170,7 +169,8 @@ class RapidOcrBackend(RapidPool, Backend):
         turned half round, and the turned reading is the more confident. A handwritten page, or one in a script RapidOCR
         lacks, reads as poorly either way: it is not read again whole (a detection and every line)."""
         pixels = np.asarray(image.convert("RGB"))
-        crops = [np.asarray(crop(pixels, line.box)) for line in sorted(lines, key=line_width, reverse=True)[:TURN_SAMPLE]]
+        widest = sorted(lines, key=lambda line: quad_size(line.box)[0], reverse=True)[:TURN_SAMPLE]
+        crops = [np.asarray(crop(pixels, line.box)) for line in widest]
         with self.engine() as engine:
             read = self.share_out(engine, crops + [np.ascontiguousarray(c[::-1, ::-1]) for c in crops], self.read_lines)
         as_is, turned = (choose(part, script) for part in (read[: len(crops)], read[len(crops) :]))

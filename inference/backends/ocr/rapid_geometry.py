@@ -76,12 +76,6 @@ def crop(image: np.ndarray, box: list[list[float]]) -> Image.Image:
     return Image.fromarray(get_rotate_crop_image(image, np.array(box, dtype=np.float32)))
 
 
-def line_width(line: OcrLine) -> float:
-    """The length of the line's top edge (along its text)."""
-    (x0, y0), (x1, y1) = line.box[:2]
-    return float(np.hypot(x1 - x0, y1 - y0))
-
-
 def reading_confidence(lines: list[OcrLine]) -> float:
     """Mean recognition confidence per character: about 0.98 for upright print, 0.6-0.75 upside down."""
     chars = sum(len(line.text) for line in lines)
