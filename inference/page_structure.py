@@ -39,6 +39,8 @@ MARGIN_CHARS = 160  # longer text in a margin is content
 MARGIN_GAP = 0.5  # ...when set off from the body by at least this many of its line heights (more than a line's spacing)
 END_GAP = 1.0  # a page's first or last row with its page number: set off from the body by this many of its heights
 TOUCH = 0.3  # ...or, a row of several parts, at least not reaching into the body by more (an engine's boxes overlap)
+SPREAD = 3  # a page's last row of this many short parts, from the body's left edge to its right: a footer without one...
+FOOT = 0.25  # ...in the page's lowest quarter
 TURNED = 3.0  # a line this many times taller than wide is text turned up or down the page...
 SIDE = 0.15  # ...and lying in the page's outer share of its width on either side, a stamp in the margin
 MARGIN_HEIGHT = 1.25  # ...and no taller than this many of the page's usual line (taller: a title, a letterhead)
@@ -151,7 +153,7 @@ def page_blocks(lines: Sequence[OcrLine], size: tuple[int, int], regions: Sequen
     boxes = [bbox_of(line.box) for line in lines]
     typed = _inside_out(_text_not_figures([r for r in regions if r.label in LABEL_TYPES], lines, boxes, size))
     stamps = _turned_in_margin(lines, boxes, size)
-    ends = {**stamps, **_numbered_end_rows(lines, boxes, typed, set(stamps))}
+    ends = {**stamps, **_numbered_end_rows(lines, boxes, typed, set(stamps), size[1])}
     owner: list[int | str | None] = [ends.get(i) or region_of(box, typed) for i, box in enumerate(boxes)]
     # runs of consecutive lines (in reading order) with the same owner
     runs: list[tuple[int | str | None, list[int]]] = []
@@ -181,14 +183,15 @@ def page_blocks(lines: Sequence[OcrLine], size: tuple[int, int], regions: Sequen
 
 
 def _numbered_end_rows(
-    lines: Sequence[OcrLine], boxes: list[list[float]], regions: Sequence[Region], aside: set[int]
+    lines: Sequence[OcrLine], boxes: list[list[float]], regions: Sequence[Region], aside: set[int], page: float
 ) -> dict[int, str]:
     """The page's first and last rows of lines where they are its running header or footer with the page number: a
     page number at one end of the row ("400  BRITISH HUSBANDRY.  [Ch. XIX.", or "62" alone under the text), the
     only number of a short row set off from the body (by END_GAP of its height; a row of several parts, at least
-    not overlapping it), wherever the page's margins are (a small book page scanned on a large one). Lines without
-    a letter or a digit (a scan's specks) and those ``aside`` do not count. Their lines' kinds by index:
-    page_number, header or footer."""
+    not overlapping it), wherever the page's margins are (a small book page scanned on a large one); and a last row
+    of short parts across the foot of the ``page`` (its height) without a number (``_spread``). Lines without a letter
+    or a digit (a scan's specks) and those ``aside`` do not count. Their lines' kinds by index: page_number, header or
+    footer."""
     legible = [i for i, line in enumerate(lines) if i not in aside and any(ch.isalnum() for ch in line.text)]
     if len(legible) < 3:
         return {}
@@ -202,20 +205,30 @@ def _numbered_end_rows(
         rest = [boxes[i] for i in ranked if i not in row]
         if len(rest) < 2:  # (a page of one row)
             continue
-        height = max(boxes[i][3] - boxes[i][1] for i in row)
+        row_height = max(boxes[i][3] - boxes[i][1] for i in row)
         top, bottom = min(boxes[i][1] for i in row), max(boxes[i][3] for i in row)
         gap = min(b[1] for b in rest) - bottom if side == "header" else top - max(b[3] for b in rest)
         numbers = [i for i in row if is_page_number(lines[i].text)]
+        numbered = len(numbers) == 1 and numbers[0] in (row[0], row[-1])
         if (
-            gap < (END_GAP * height if len(row) == 1 else -TOUCH * height)
-            or len(numbers) != 1
-            or numbers[0] not in (row[0], row[-1])
+            gap < (END_GAP * row_height if len(row) == 1 else -TOUCH * row_height)
+            or not (numbered or (side == "footer" and top >= (1 - FOOT) * page and _spread(row, lines, boxes, rest, row_height)))
             or sum(len(lines[i].text.strip()) for i in row) > MARGIN_CHARS
             or any((k := region_of(boxes[i], regions)) is not None and LABEL_TYPES[regions[k].label] == "table" for i in row)
         ):
             continue
         kinds.update({i: "page_number" if i in numbers else side for i in row})
     return kinds
+
+
+def _spread(row: list[int], lines: Sequence[OcrLine], boxes: list[list[float]], rest: list[list[float]], height: float) -> bool:
+    """A last row of SPREAD parts or more, each of a few words with letters, from the body's left edge to its right
+    ("Revision: 2.4 ... P/N 119-036 ... 10 June 2019"; not a table's last row of figures): a footer without a page
+    number."""
+    left, right = min(b[0] for b in rest), max(b[2] for b in rest)
+    ends = boxes[row[0]][0] <= left + 2 * height and boxes[row[-1]][2] >= right - 2 * height
+    short = all(len(lines[i].text.split()) <= 4 and any(ch.isalpha() for ch in lines[i].text) for i in row)
+    return len(row) >= SPREAD and ends and short
 
 
 def _turned_in_margin(lines: Sequence[OcrLine], boxes: list[list[float]], size: tuple[int, int]) -> dict[int, str]:

@@ -11,11 +11,11 @@ from contextlib import contextmanager
 
 from PIL import Image
 
-from ...blocks import MARGINAL, Block, Table, TableCell, table_text
+from ...blocks import MARGINAL, Block, Table, TableCell, bbox_of, table_text
 from ...page_structure import Region, page_blocks
 from ...values import OcrLine
 from . import layout_model
-from .tables import find_tables, read_table
+from .tables import find_tables, in_table, read_table
 
 MIN_LINES = 4  # fewer lines: no layout model (nothing to arrange)
 ASPECT = (0.5, 2.2)  # height / width the model reads well (a page either way round); receipts are taller
@@ -136,13 +136,30 @@ def _inside(block: Block, box: list[float]) -> bool:
 
 
 def _replace_by_table(blocks: list[Block], box: list[float], table: Table) -> list[Block]:
-    """The blocks with those whose centre lies in ``box`` replaced by one table block, where the first of them was."""
+    """The blocks with those whose centre lies in ``box`` replaced by one table block, where the first of them was; the
+    lines of theirs that lie outside the table (a block reaching past its rules) stay, in what is left of their block."""
     inside = [i for i, block in enumerate(blocks) if _inside(block, box) and block.type not in MARGINAL]
     if not inside:
         return blocks
     lines = [line for i in inside for line in blocks[i].lines or []]
-    block = Block(type="table", bbox=box, text=table_text(table), lines=lines or None, table=table)
-    return [block if i == inside[0] else b for i, b in enumerate(blocks) if i == inside[0] or i not in inside]
+    taken = [line for line in lines if in_table(line, box)]
+    table_block = Block(type="table", bbox=box, text=table_text(table), lines=taken or None, table=table)
+    out: list[Block] = []
+    for i, block in enumerate(blocks):
+        if i == inside[0]:
+            out.append(table_block)
+        if i not in inside:
+            out.append(block)
+        elif left := [line for line in block.lines or [] if not in_table(line, box)]:
+            out.append(_with_lines(block, left))
+    return out
+
+
+def _with_lines(block: Block, lines: list[OcrLine]) -> Block:
+    """The block holding only these of its lines."""
+    boxes = [bbox_of(line.box) for line in lines]
+    bbox = [min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes)]
+    return block.model_copy(update={"lines": lines, "text": "\n".join(line.text.strip() for line in lines), "bbox": bbox})
 
 
 def turn_blocks(blocks: list[Block], turn_back: Callable[[list[list[float]]], list[list[float]]]) -> list[Block]:

@@ -101,19 +101,21 @@ def build_edges(
     bands = cluster(horizontal)
     y_content = (min(p.cy for p in pieces), max(p.cy for p in pieces))
     row_edges = _ruled_edges(bands, 0, height, y_content, 0) if bands else [Edge(0, False), Edge(height, False)]
-    # a band holding several rows of text: rows from the text (unless most bands hold one row: then it is a cell's lines)
+    # a band holding several rows of text: rows from the text (unless most bands hold one row: then it is a cell's lines,
+    # but for a band whose rows are two or more across the columns, as a statement's between its header and total rules)
     per_band = []
     for top, bottom in zip(row_edges, row_edges[1:], strict=False):
         inside = [p for p in pieces if top.at <= p.cy < bottom.at]
         per_band.append(text_rows(inside))
     single = sum(len(rows) <= 1 for rows in per_band) / len(per_band)
-    if single < (0.5 if len(columns) >= 2 else 0.75) or len(bands) < 2:
-        split: list[Edge] = [row_edges[0]]
-        for rows, bottom in zip(per_band, row_edges[1:], strict=True):
+    every = single < (0.5 if len(columns) >= 2 else 0.75) or len(bands) < 2
+    split: list[Edge] = [row_edges[0]]
+    for rows, bottom in zip(per_band, row_edges[1:], strict=True):
+        if every or sum(len(row) >= 2 for row in rows) >= 2:
             for upper, lower in zip(rows, rows[1:], strict=False):
                 split.append(Edge((max(p.y1 for p in upper) + min(p.y0 for p in lower)) / 2, False))
-            split.append(bottom)
-        row_edges = split
+        split.append(bottom)
+    row_edges = split
     if col_edges is None:
         col_edges = gap_columns(text_rows(pieces), 0, width, 0.5 * line_height)
     thin = 0.6 * line_height
@@ -179,12 +181,19 @@ def assemble(
     for r in lone:  # a section's heading across an unruled table
         for c in range(n_cols - 1):
             union(r * n_cols + c, r * n_cols + c + 1)
+    # a column no rule runs across (a statement's labels, its columns of figures ruled each on its own) takes no span from
+    # the rules: only where rules cross it elsewhere does a rule missing there join the cells above and below it
+    span = [(cols[c].at, cols[c + 1].at) for c in range(n_cols)]
+    crossed = [any(rule.covers(*span[c], COVER) for rule in horizontal) for c in range(n_cols)]
     for r in range(n_rows):
         for c in range(n_cols):
             if c + 1 < n_cols and cols[c + 1].ruled and not _ruled_at(vertical, cols[c + 1].at, rows[r].at, rows[r + 1].at):
                 union(r * n_cols + c, r * n_cols + c + 1)
-            if r + 1 < n_rows and rows[r + 1].ruled and not _ruled_at(horizontal, rows[r + 1].at, cols[c].at, cols[c + 1].at):
-                union(r * n_cols + c, (r + 1) * n_cols + c)
+            if r + 1 < n_rows and rows[r + 1].ruled and crossed[c]:
+                held = placed.get(r * n_cols + c, []) + placed.get((r + 1) * n_cols + c, [])
+                under = (min(p.x0 for p in held), max(p.x1 for p in held)) if held else span[c]  # (the text, where any)
+                if not _ruled_at(horizontal, rows[r + 1].at, *under):
+                    union(r * n_cols + c, (r + 1) * n_cols + c)
     rects = _rectangles([find(i) for i in range(n_rows * n_cols)], n_rows, n_cols)
     table_rows: list[list[TableCell]] = [[] for _ in range(n_rows)]
     for r0, c0, r1, c1 in sorted(rects):

@@ -25,6 +25,7 @@ from .table_pieces import Piece, split_line, strip_rule_artefacts
 __all__ = ["erase_rules", "find_tables", "read_table", "strip_rule_artefacts"]
 
 PAD = 4  # px around a region given as a table's box (a rule on its edge stays inside)
+COLUMN_WIDTH = 10  # line heights: the widest column of a statement ruled column by column
 MAX_CELL_WORDS = 5  # found without a layout model, a table's cells hold no more words than this (the median cell)
 
 
@@ -45,6 +46,11 @@ def read_table(image: Image.Image | np.ndarray, bbox: list[float] | None, lines:
     ink = binarise(page[top:bottom, left:right])
     rules = find_rules(ink, _rule_length(inside))
     return _read(ink, rules, inside, (left, top))
+
+
+def in_table(line: OcrLine, bbox: list[float]) -> bool:
+    """Whether ``read_table`` with this box puts the line in the table's cells (its centre in the box, PAD around)."""
+    return _centre_in(line, bbox[0] - PAD, bbox[1] - PAD, bbox[2] + PAD, bbox[3] + PAD)
 
 
 def _centre_in(line: OcrLine, left: float, top: float, right: float, bottom: float) -> bool:
@@ -112,16 +118,71 @@ def _table_regions(rules, lines: list[OcrLine]) -> list[tuple[float, float, floa
         else:
             stacks.append([rule])
     regions = []
-    for stack in stacks:
+    for group in _side_by_side(stacks, line_height):
+        stack = sorted((rule for column in group for rule in column), key=lambda r: r.at)
         left, right = min(r.start for r in stack), max(r.end for r in stack)
         top, bottom = stack[0].at, stack[-1].at
         crossing = [v for v in rules.vertical if left - 8 <= v.at <= right + 8 and v.covers(top, bottom, 0.3)]
-        if len(stack) < 3 and not (len(stack) >= 2 and len(crossing) >= 2):
+        if max(map(len, group)) < 3 and not (len(stack) >= 2 and len(crossing) >= 2):
             continue
         if not crossing:  # rules under the rows only: the header row lies above the first rule
-            top = _header_top(stack, lines, left, right, line_height)
+            top = _header_top(group[0], lines, left, right, line_height)
+        if len(group) > 1 and not crossing:  # columns ruled each on its own (a statement's): headers above, labels left
+            top = min(top, _headers_above(lines, left, right, stack[0].at, line_height))
+            left = _labels_left(lines, left, right, top, bottom, line_height)
         regions.append((left, top, right, bottom))
     return _distinct(regions)
+
+
+def _side_by_side(stacks: list[list[Rule]], line_height: float) -> list[list[list[Rule]]]:
+    """The stacks of rules grouped with those beside them at the same heights, left to right: the columns of a statement,
+    each ruled on its own under its header and above its total (a group of one: a table's rules stacked alone)."""
+    groups = [[stack] for stack in sorted(stacks, key=lambda s: min(r.start for r in s))]
+    joined = True
+    while joined:
+        joined = False
+        for a in groups:
+            b = next((g for g in groups if g is not a and _beside(a[-1], g[0], line_height)), None)
+            if b is not None:
+                a.extend(b)
+                groups.remove(b)
+                joined = True
+                break
+    return groups
+
+
+def _beside(left: list[Rule], right: list[Rule], line_height: float) -> bool:
+    """Two stacks of rules a column gap apart, at least two of their rules (half the shorter stack's) at one height, each
+    as narrow as a column of figures (not the rules between sections of a page's two columns of text)."""
+    gap = min(r.start for r in right) - max(r.end for r in left)
+    narrow = all(r.length <= COLUMN_WIDTH * line_height for r in [*left, *right])
+    level = sum(any(abs(a.at - b.at) <= 0.5 * line_height for b in right) for a in left)
+    return narrow and 0 <= gap <= 3 * line_height and level >= 2 and level >= 0.5 * min(len(left), len(right))
+
+
+def _headers_above(lines: list[OcrLine], left: float, right: float, first: float, line_height: float) -> float:
+    """The top of the rows of text just above a statement's first rules (its columns' headers, and one spanning them:
+    "Year Ended"), up to three, while none reaches past the columns (running text above the table does)."""
+    boxes = [bbox_of(line.box) for line in lines]
+    top = first
+    for _ in range(3):
+        row = [b for b in boxes if b[2] > left and b[0] < right and top - 1.5 * line_height <= b[3] <= top + 0.3 * line_height]
+        if not row or any(b[0] < left - line_height or b[2] > right + line_height for b in row):
+            break
+        top = min(b[1] for b in row) - 2
+    return top
+
+
+def _labels_left(lines: list[OcrLine], left: float, right: float, top: float, bottom: float, line_height: float) -> float:
+    """The left edge of a statement with its row labels: the short lines left of its columns level with their rows
+    (when most of the lines beside the columns are), else the columns' own."""
+    boxes = [bbox_of(line.box) for line in lines]
+    rows = [(b[1] + b[3]) / 2 for b in boxes if b[0] >= left - line_height and b[2] <= right + line_height]
+    beside = [(line, b) for line, b in zip(lines, boxes, strict=True) if b[2] < left and top <= (b[1] + b[3]) / 2 <= bottom]
+    level = [(line, b) for line, b in beside if any(abs((b[1] + b[3]) / 2 - y) <= 0.3 * line_height for y in rows)]
+    if len(level) < 2 or len(level) < 0.75 * len(beside) or median(len(line.text.split()) for line, _ in level) > MAX_CELL_WORDS:
+        return left
+    return min(b[0] for _, b in level) - 2
 
 
 def _header_top(stack: list[Rule], lines: list[OcrLine], left: float, right: float, line_height: float) -> float:

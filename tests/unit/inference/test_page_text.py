@@ -247,3 +247,29 @@ def test_a_stamp_turned_up_the_margin_is_left_out_of_the_markdown():
     assert [(b.type, b.text) for b in blocks if b.type == "footer"] == [("footer", stamp.text)]
     markdown = blocks_to_markdown(blocks)
     assert "Downloaded" not in markdown and "tall narrow label" in markdown and PROSE[0] in markdown
+
+
+def test_a_last_row_of_short_parts_across_the_foot_of_the_page_is_a_footer_even_where_a_figure_reaches():
+    body = [line(text, 240, 1500 + 40 * i, 1570, 1530 + 40 * i) for i, text in enumerate(PROSE * 2)]
+    last = body[-1].box[2][1]
+    row = [("Revision: 2.4", 240, 420), ("P/N 119-036", 820, 990), ("10 June 2019", 1400, 1570)]
+    footer = [line(text, x0, last + 12, x1, last + 38) for text, x0, x1 in row]  # (close under the text)
+    for regions in ([], [Region("figure", 0.6, [200, 1450, 1600, last + 60])]):  # (a figure's box reaching over it)
+        blocks = page_blocks(body + footer, (1808, 2339), regions)
+        assert (blocks[-1].type, blocks[-1].text) == ("footer", "Revision: 2.4\nP/N 119-036\n10 June 2019"), blocks
+        assert "Revision" not in blocks_to_markdown(blocks) and PROSE[0] in blocks_to_markdown(blocks)
+    not_footers = {
+        "two parts (a form's last row)": [footer[0], footer[2]],
+        "a table's last row of figures": [
+            line("Total", 240, last + 12, 400, last + 38),
+            *footer[1:2],
+            line("1,234", 1480, last + 12, 1570, last + 38),
+        ],
+        "short of the right edge": footer[:2] + [line("10 June 2019", 1100, last + 12, 1270, last + 38)],
+        "a part of many words": footer[:2] + [line("and so the story ends here", 1100, last + 12, 1570, last + 38)],
+    }
+    for name, tail in not_footers.items():
+        assert {b.type for b in page_blocks(body + tail, (1808, 2339))} == {"text"}, name
+    high = [line(text, 240, 300 + 40 * i, 1570, 330 + 40 * i) for i, text in enumerate(PROSE * 2)]
+    top = high[-1].box[2][1] + 12  # the same row high on the page: the foot of a page's text is not its footer
+    assert {b.type for b in page_blocks(high + [line(t, x0, top, x1, top + 26) for t, x0, x1 in row], (1808, 2339))} == {"text"}
