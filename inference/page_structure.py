@@ -1,9 +1,10 @@
 """A page's blocks from its lines and its layout: each line goes to the layout region that holds it (the smallest
 of those that hold most of it), the lines outside every region make text blocks of their own (split where a
 paragraph gap or a new column begins), and the blocks come in the lines' reading order (the engine's, from
-``inference.layout``: columns one after the other); a region's lines that the reading order interrupts make
-several blocks. Page numbers are recognised by their form ("3", "- 3 -", "Page 3 of 7", "iv") in a header, a
-footer or the top or bottom band of the page. Pure: the layout model's regions come in as :class:`Region`."""
+``inference.layout``: columns one after the other); a text region's lines that the reading order interrupts make
+several blocks (a table's or a figure's one). Page numbers are recognised by their form ("3", "- 3 -", "Page 3 of
+7", "iv") in a header, a footer or the top or bottom band of the page. Pure: the layout model's regions come in as
+:class:`Region`."""
 
 from __future__ import annotations
 
@@ -75,12 +76,8 @@ def _overlap(a: Sequence[float], b: Sequence[float]) -> float:
 
 
 def _union(boxes: Sequence[Sequence[float]]) -> list[float]:
-    return [
-        round(min(b[0] for b in boxes), 1),
-        round(min(b[1] for b in boxes), 1),
-        round(max(b[2] for b in boxes), 1),
-        round(max(b[3] for b in boxes), 1),
-    ]
+    x0, y0, x1, y1 = zip(*boxes, strict=True)
+    return [round(min(x0), 1), round(min(y0), 1), round(max(x1), 1), round(max(y1), 1)]
 
 
 def region_of(box: Sequence[float], regions: Sequence[Region]) -> int | None:
@@ -155,13 +152,18 @@ def page_blocks(lines: Sequence[OcrLine], size: tuple[int, int], regions: Sequen
     stamps = _turned_in_margin(lines, boxes, size)
     ends = {**stamps, **_numbered_end_rows(lines, boxes, typed, set(stamps), size[1])}
     owner: list[int | str | None] = [ends.get(i) or region_of(box, typed) for i, box in enumerate(boxes)]
-    # runs of consecutive lines (in reading order) with the same owner
+    # runs of consecutive lines (in reading order) with the same owner; a table's, figure's or equation's region: one run
     runs: list[tuple[int | str | None, list[int]]] = []
+    whole: dict[int, list[int]] = {}
     for i, who in enumerate(owner):
-        if runs and runs[-1][0] == who:
+        if isinstance(who, int) and who in whole:
+            whole[who].append(i)
+        elif runs and runs[-1][0] == who:
             runs[-1][1].append(i)
         else:
             runs.append((who, [i]))
+            if isinstance(who, int) and LABEL_TYPES[typed[who].label] in ("figure", "table", "equation"):
+                whole[who] = runs[-1][1]
     keyed: list[tuple[float, Block]] = []
     for who, members in runs:
         if who is None:
@@ -185,13 +187,12 @@ def page_blocks(lines: Sequence[OcrLine], size: tuple[int, int], regions: Sequen
 def _numbered_end_rows(
     lines: Sequence[OcrLine], boxes: list[list[float]], regions: Sequence[Region], aside: set[int], page: float
 ) -> dict[int, str]:
-    """The page's first and last rows of lines where they are its running header or footer with the page number: a
-    page number at one end of the row ("400  BRITISH HUSBANDRY.  [Ch. XIX.", or "62" alone under the text), the
-    only number of a short row set off from the body (by END_GAP of its height; a row of several parts, at least
-    not overlapping it), wherever the page's margins are (a small book page scanned on a large one); and a last row
-    of short parts across the foot of the ``page`` (its height) without a number (``_spread``). Lines without a letter
-    or a digit (a scan's specks) and those ``aside`` do not count. Their lines' kinds by index: page_number, header or
-    footer."""
+    """The page's first and last rows of lines where they are its running header or footer: a page number at one end of
+    the row ("400  BRITISH HUSBANDRY.  [Ch. XIX.", or "62" alone under the text), the only number of a short row set
+    off from the body (by END_GAP of its height; a row of several parts, at least not overlapping it), wherever the
+    page's margins are (a small book page scanned on a large one); or a last row of short parts across the foot of the
+    ``page`` (its height: ``_spread``). Lines without a letter or a digit (a scan's specks) and those ``aside`` do not
+    count. Their kinds by index: page_number, header or footer."""
     legible = [i for i, line in enumerate(lines) if i not in aside and any(ch.isalnum() for ch in line.text)]
     if len(legible) < 3:
         return {}
@@ -223,8 +224,7 @@ def _numbered_end_rows(
 
 def _spread(row: list[int], lines: Sequence[OcrLine], boxes: list[list[float]], rest: list[list[float]], height: float) -> bool:
     """A last row of SPREAD parts or more, each of a few words with letters, from the body's left edge to its right
-    ("Revision: 2.4 ... P/N 119-036 ... 10 June 2019"; not a table's last row of figures): a footer without a page
-    number."""
+    ("Revision: 2.4 ... P/N 119-036 ... 10 June 2019"; not a table's last row of figures): a footer."""
     left, right = min(b[0] for b in rest), max(b[2] for b in rest)
     ends = boxes[row[0]][0] <= left + 2 * height and boxes[row[-1]][2] >= right - 2 * height
     short = all(len(lines[i].text.split()) <= 4 and any(ch.isalpha() for ch in lines[i].text) for i in row)

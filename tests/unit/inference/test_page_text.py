@@ -273,3 +273,15 @@ def test_a_last_row_of_short_parts_across_the_foot_of_the_page_is_a_footer_even_
     high = [line(text, 240, 300 + 40 * i, 1570, 330 + 40 * i) for i, text in enumerate(PROSE * 2)]
     top = high[-1].box[2][1] + 12  # the same row high on the page: the foot of a page's text is not its footer
     assert {b.type for b in page_blocks(high + [line(t, x0, top, x1, top + 26) for t, x0, x1 in row], (1808, 2339))} == {"text"}
+
+
+def test_a_table_or_figure_region_is_one_block_however_the_reading_order_interleaves_other_lines_with_its_own():
+    """Words of a table's header above its box, read in one row with its first cells, take turns with the table's lines
+    in the reading order: the region still makes one table block (read once), not one a run."""
+    for kind in ("table", "figure"):
+        inside = [line(f"cell {n}", 100 + 200 * n, 210, 180 + 200 * n, 230) for n in range(3)]
+        above = [line(f"head {n}", 100 + 200 * n, 196, 180 + 200 * n, 212) for n in range(3)]  # (reaching into the box)
+        order = [inside[0], above[0], inside[1], above[1], inside[2], above[2]]
+        blocks = page_blocks(order, (800, 1000), [Region(kind, 0.9, [90, 205, 700, 400])])
+        assert [b.type for b in blocks].count(kind) == 1, [(b.type, b.text) for b in blocks]
+        assert next(b for b in blocks if b.type == kind).lines == inside
