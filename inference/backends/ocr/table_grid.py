@@ -185,11 +185,12 @@ def assemble(
     # the rules: only where rules cross it elsewhere does a rule missing there join the cells above and below it
     span = [(cols[c].at, cols[c + 1].at) for c in range(n_cols)]
     crossed = [any(rule.covers(*span[c], COVER) for rule in horizontal) for c in range(n_cols)]
+    ruled = [edge.ruled and any(_ruled_at(horizontal, edge.at, *s) for s in span) for edge in rows]  # (not a scrap of one)
     for r in range(n_rows):
         for c in range(n_cols):
             if c + 1 < n_cols and cols[c + 1].ruled and not _ruled_at(vertical, cols[c + 1].at, rows[r].at, rows[r + 1].at):
                 union(r * n_cols + c, r * n_cols + c + 1)
-            if r + 1 < n_rows and rows[r + 1].ruled and crossed[c]:
+            if r + 1 < n_rows and ruled[r + 1] and crossed[c]:
                 held = placed.get(r * n_cols + c, []) + placed.get((r + 1) * n_cols + c, [])
                 under = (min(p.x0 for p in held), max(p.x1 for p in held)) if held else span[c]  # (the text, where any)
                 if not _ruled_at(horizontal, rows[r + 1].at, *under):

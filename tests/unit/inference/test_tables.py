@@ -285,3 +285,19 @@ def test_lines_of_a_block_reaching_past_a_ruled_table_stay_in_the_text(invoice_r
     assert [b.type for b in blocks] == ["table", "text"], [(b.type, b.text) for b in blocks]
     assert close(texts(blocks[0].table), [*INVOICE, list(TOTAL)]) and blocks[1].text == "note 1\nnote 2"
     assert blocks[1].lines == notes and blocks[1].bbox == [760, 180, 840, 242]
+
+
+def test_a_scrap_of_rule_inside_a_table_joins_no_cells(service):
+    """A short stroke under a word (an underline, the edge of a shaded band) is no rule between rows: cells beside it
+    stay apart."""
+    rows = [["Region", "Units", "Revenue"], ["North", "120", "4,310"], ["South", "95", "3,870"], ["East", "143", "5,020"]]
+    page = Image.new("RGB", (640, 240), "white")
+    draw = ImageDraw.Draw(page)
+    for r, row in enumerate(rows):
+        for x, text in zip((20, 260, 460), row, strict=True):
+            draw.text((x, 30 + 44 * r + (10 if r else 0)), text, fill="black", font=font())
+    for y in (20, 64, 230):
+        draw.line((10, y, 630, y), fill="black", width=2)
+    draw.line((260, 128, 330, 128), fill="black", width=2)  # under "120"
+    table = read_table(page, None, service.ocr(page, "embedded").lines)
+    assert table is not None and close(texts(table), rows), texts(table)
