@@ -64,3 +64,9 @@ def bbox_of(box: list[list[float]]) -> list[float]:
     """A quadrilateral's (an :class:`OcrLine`'s box) enclosing rectangle."""
     xs, ys = [p[0] for p in box], [p[1] for p in box]
     return [min(xs), min(ys), max(xs), max(ys)]
+
+
+def union_box(boxes: list[list[float]]) -> list[float]:
+    """The rectangle enclosing rectangles ([x0, y0, x1, y1] each), to a tenth of a pixel."""
+    x0, y0, x1, y1 = zip(*boxes, strict=True)
+    return [round(min(x0), 1), round(min(y0), 1), round(max(x1), 1), round(max(y1), 1)]

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import median
 
-from .blocks import MARGINAL, TITLE_RATIO, Block, BlockType, OcrLine, bbox_of
+from .blocks import MARGINAL, TITLE_RATIO, Block, BlockType, OcrLine, bbox_of, union_box
 
 # CDLA's classes (the CPU layout model) as block types
 LABEL_TYPES: dict[str, BlockType] = {
@@ -75,11 +75,6 @@ def _overlap(a: Sequence[float], b: Sequence[float]) -> float:
     return _area([max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])])
 
 
-def _union(boxes: Sequence[Sequence[float]]) -> list[float]:
-    x0, y0, x1, y1 = zip(*boxes, strict=True)
-    return [round(min(x0), 1), round(min(y0), 1), round(max(x1), 1), round(max(y1), 1)]
-
-
 def region_of(box: Sequence[float], regions: Sequence[Region]) -> int | None:
     """The region a line's box belongs to: of those holding at least INSIDE of it, the smallest (a paragraph
     inside a larger region the model also found); None when no region holds it."""
@@ -137,7 +132,7 @@ def _block(kind: BlockType, members: list[int], lines: Sequence[OcrLine], boxes:
         extent.append(region.bbox)  # a figure or table is its region (its lines may be a few labels inside)
     return Block(
         type=kind,
-        bbox=_union(extent),
+        bbox=union_box(extent),
         text="\n".join(line.text.strip() for line in chosen),
         lines=list(chosen),
         confidence=round(region.score, 4) if region is not None else None,
@@ -177,7 +172,7 @@ def page_blocks(lines: Sequence[OcrLine], size: tuple[int, int], regions: Sequen
         if LABEL_TYPES[region.label] == "figure" and k not in owner:
             x0, y0, x1, _ = region.bbox
             below = (i for i, b in enumerate(boxes) if b[1] >= y0 and min(b[2], x1) > max(b[0], x0))
-            block = Block(type="figure", bbox=_union([region.bbox]), confidence=round(region.score, 4))
+            block = Block(type="figure", bbox=union_box([region.bbox]), confidence=round(region.score, 4))
             keyed.append((next(below, len(lines)) - 0.5, block))
     blocks = [block for _, block in sorted(keyed, key=lambda kb: kb[0])]
     usual = median(b[3] - b[1] for b in boxes) if boxes else 0.0

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 
 from PIL import Image
 
-from ...blocks import MARGINAL, Block, Table, TableCell, bbox_of, table_text
+from ...blocks import MARGINAL, Block, Table, TableCell, bbox_of, table_text, union_box
 from ...page_structure import Region, page_blocks
 from ...values import OcrLine
 from . import layout_model
@@ -157,8 +157,7 @@ def _replace_by_table(blocks: list[Block], box: list[float], table: Table) -> li
 
 def _with_lines(block: Block, lines: list[OcrLine]) -> Block:
     """The block holding only these of its lines."""
-    boxes = [bbox_of(line.box) for line in lines]
-    bbox = [min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes)]
+    bbox = union_box([bbox_of(line.box) for line in lines])
     return block.model_copy(update={"lines": lines, "text": "\n".join(line.text.strip() for line in lines), "bbox": bbox})
 
 
