@@ -315,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
     for row in rows:
         shares = ", ".join(f"{w}: {n} ({n / args.pages:.0%})" for w, n in sorted(row["read"].items()))
         print(
-            f"{row['label']:<12} {row['seconds']:>8.1f} {row['pps']:>8.3f} {row['pps'] / single_pps:>8.2f} "
+            f"{row['label']:<12} {row['seconds']:>8.2f} {row['pps']:>8.3f} {row['pps'] / single_pps:>8.2f} "
             f"{row['open_s']:>8.2f} {row['model_s']:>8.1f}  {shares}"
         )
     print("(opened s: from the POST until the job ran; model s: the pages' reading times added up)")
