@@ -82,7 +82,8 @@ def page_structure(
 def with_tables(image: Image.Image, blocks: list[Block], lines: list[OcrLine], scale: float = 1.0) -> list[Block]:
     """The page's table blocks with their cells (``inference.backends.ocr.tables``; a region the layout model called a
     table that holds no grid of at least two columns is text), and the ruled tables the layout model missed found by
-    their rules. ``image`` may be a smaller rendering of the page: ``scale`` = its pixels per page pixel."""
+    their rules, unless the rules are a picture's edges (``_in_a_picture``). ``image`` may be a smaller rendering of the
+    page: ``scale`` = its pixels per page pixel."""
     if len(lines) < MIN_LINES:
         return blocks
     seen = [_scaled_line(line, scale) for line in lines]
@@ -95,7 +96,8 @@ def with_tables(image: Image.Image, blocks: list[Block], lines: list[OcrLine], s
         out.append(block)
     for bbox, table in find_tables(image, seen):
         box = _scaled(bbox, 1 / scale)
-        if not any(b.type == "table" and b.bbox and _overlap(b.bbox, box) > 0.3 for b in out):
+        known = any(b.type == "table" and b.bbox and _overlap(b.bbox, box) > 0.3 for b in out)
+        if not known and not _in_a_picture(out, box, table):
             out = _replace_by_table(out, box, _unscaled(table, scale))
     return out
 
@@ -133,6 +135,14 @@ def _inside(block: Block, box: list[float]) -> bool:
         return False
     cx, cy = (block.bbox[0] + block.bbox[2]) / 2, (block.bbox[1] + block.bbox[3]) / 2
     return box[0] <= cx <= box[2] and box[1] <= cy <= box[3]
+
+
+def _in_a_picture(blocks: list[Block], box: list[float], table: Table) -> bool:
+    """Rules found in a figure's region that are the edges of what it shows (a device's panels and feet, a screen's
+    frame) rather than a table's: most of the rows between them hold no text. (A table the layout model took for a
+    figure has text in its rows.)"""
+    figure = any(block.type == "figure" and _inside(block, box) for block in blocks)
+    return figure and 2 * sum(any(cell.text.strip() for cell in row) for row in table.rows) < len(table.rows)
 
 
 def _replace_by_table(blocks: list[Block], box: list[float], table: Table) -> list[Block]:

@@ -301,3 +301,21 @@ def test_a_scrap_of_rule_inside_a_table_joins_no_cells(service):
     draw.line((260, 128, 330, 128), fill="black", width=2)  # under "120"
     table = read_table(page, None, service.ocr(page, "embedded").lines)
     assert table is not None and close(texts(table), rows), texts(table)
+
+
+def test_the_edges_in_a_photo_are_no_table_and_a_sheet_ruled_for_writing_is_one():
+    """Edges stacked like a table's rules (a device's panels in a photo), its few words in the first and last bands: no
+    table where the layout model saw a figure; the same drawing as a page's text (a sign-up sheet) is a table."""
+    page = Image.new("RGB", (700, 460), "white")
+    draw = ImageDraw.Draw(page)
+    for y in (20, 120, 180, 240, 300, 420):
+        draw.line((40, y, 660, y), fill="black", width=3)
+    lines = []
+    for x, y, text in ((70, 60, "24.5"), (300, 60, "RMS"), (540, 60, "kHz"), (70, 350, "Lake"), (300, 350, "Shore")):
+        draw.text((x, y), text, fill="black", font=font())
+        x0, y0, x1, y1 = draw.textbbox((x, y), text, font=font())
+        lines.append(OcrLine(text=text, box=[[x0, y0], [x1, y0], [x1, y1], [x0, y1]], confidence=0.9))
+    assert len(find_tables(page, lines)) == 1  # the rules alone read as a table...
+    for kind, expected in (("figure", ["figure"]), ("text", ["table"])):
+        block = Block(type=kind, bbox=[30, 10, 670, 430], text="\n".join(line.text for line in lines), lines=lines)
+        assert [b.type for b in with_tables(page, [block], lines)] == expected, kind  # ...but not in a picture
