@@ -29,9 +29,10 @@ def _escape(text: str) -> str:
     return "\\" + text if re.match(r"(#|>|[-+] |\d+\. )", text) else text
 
 
-def lines_to_markdown(lines: Sequence[OcrLine]) -> str:
+def lines_to_markdown(lines: Sequence[OcrLine], headings: bool = True) -> str:
     """Lines in reading order -> paragraphs (a gap, or a step back to the left edge of a new column) and
-    headings (short, clearly taller lines); a word broken at a line's end ("responsi-" then "bility") is whole."""
+    headings (short, clearly taller lines; none when ``headings`` is False: the words in a picture, whose large print
+    is no heading of the document); a word broken at a line's end ("responsi-" then "bility") is whole."""
     if not lines:
         return ""
     extents = [_extent(line) for line in lines]
@@ -43,7 +44,7 @@ def lines_to_markdown(lines: Sequence[OcrLine]) -> str:
         if not text:
             continue
         height = y1 - y0
-        heading = height > HEADING_RATIO * usual and len(text) <= 80 and not text.endswith((".", ",", ";"))
+        heading = headings and height > HEADING_RATIO * usual and len(text) <= 80 and not text.endswith((".", ",", ";"))
         new_block = (
             previous is None or heading or previous[4] or y0 - previous[3] > PARAGRAPH_GAP * usual or y0 < previous[1]
         )  # a new column starts higher up
@@ -116,7 +117,7 @@ def blocks_to_markdown(blocks: Sequence[Block], verbatim: bool = False) -> str:
                 words = " ".join(blocks[caption].text.split())
             parts.append(f"*[figure{_escape(': ' + words) if words else ''}]*")
             if block.lines and not verbatim:  # the words an engine read in it (a plan's labels, a poster's text)
-                parts.append(lines_to_markdown(block.lines))
+                parts.append(lines_to_markdown(block.lines, headings=False))
         elif block.type == "caption":
             parts.append(f"*{plain(' '.join(text.split()))}*" if text else "")
         elif block.type == "equation":

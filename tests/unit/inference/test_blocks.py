@@ -42,6 +42,19 @@ def test_markdown_renders_titles_tables_and_figures_and_leaves_out_marginalia():
     assert md.count("Figure 1") == 1  # the caption went into the placeholder, not again on its own
 
 
+def test_the_words_in_a_figure_follow_it_as_text_and_its_large_print_makes_no_heading():
+    """A photo of a device: its screen's large digits and its logo are words in the picture, not the document's
+    headings (the same lines outside a figure are)."""
+
+    def line(text: str, top: int, height: int) -> OcrLine:
+        return OcrLine(text=text, box=[[10, top], [200, top], [200, top + height], [10, top + height]], confidence=0.9)
+
+    lines = [line("RMS", 0, 20), line("12.4 kHz", 40, 60), line("Lake Shore", 120, 20), line("CRYOTRONICS", 160, 20)]
+    md = blocks_to_markdown([block("figure", "\n".join(one.text for one in lines), lines=lines)])
+    assert md == "*[figure]*\n\nRMS\n\n12.4 kHz\n\nLake Shore\n\nCRYOTRONICS", md
+    assert "\n# 12.4 kHz\n" in blocks_to_markdown([block("text", "", lines=lines)])
+
+
 def test_a_table_with_spanning_cells_is_html():
     table = Table(rows=[[cell("Region", rowspan=2), cell("Sales", colspan=2)], [cell("Q1"), cell("<Q2>")]])
     assert table.spans
