@@ -16,6 +16,11 @@ HEADING_RATIO = 1.3  # a line this much taller than the page's usual line, and s
 SECTION = 2  # the heading level of a title whose level is not known
 PARAGRAPH_GAP = 0.75  # a vertical gap above a line of more than this many line heights starts a paragraph
 BROKEN_WORD = re.compile(r"[^\W\d_]{2}-$")  # a line ending in a hyphen after letters: a word goes on in the next line
+# What makes a line of text Markdown structure it did not have (CommonMark): a heading's "#", a quote's ">", a bullet's
+# "-" or "+", a line of "-" or "=" (the line above it a heading), a tag's "<". A numbered line ("7. Lamprecht, ...")
+# stays as it is: as a list item it shows its own number, and the text keeps it without a backslash.
+_STARTS = re.compile(r"#|>|[-+](\s|$)|[-=\s]+$")
+_TAG = re.compile(r"<(?=[A-Za-z/!?])")
 
 
 def _extent(line: OcrLine) -> tuple[float, float, float, float]:
@@ -26,7 +31,8 @@ def _extent(line: OcrLine) -> tuple[float, float, float, float]:
 def _escape(text: str) -> str:
     """Characters that would turn a line of text into Markdown structure it did not have."""
     text = text.replace("\\", "\\\\").replace("*", "\\*").replace("_", "\\_").replace("`", "\\`")
-    return "\\" + text if re.match(r"(#|>|[-+] |\d+\. )", text) else text
+    text = _TAG.sub("\\\\<", text)
+    return "\\" + text if _STARTS.match(text) else text
 
 
 def lines_to_markdown(lines: Sequence[OcrLine], headings: bool = True) -> str:

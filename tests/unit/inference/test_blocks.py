@@ -55,6 +55,31 @@ def test_the_words_in_a_figure_follow_it_as_text_and_its_large_print_makes_no_he
     assert "\n# 12.4 kHz\n" in blocks_to_markdown([block("text", "", lines=lines)])
 
 
+def test_text_that_looks_like_markdown_reads_as_the_same_text_in_a_commonmark_parser():
+    """A dash, a rule of hyphens read under a word, a tag-like word: each line is a paragraph's text again after parsing
+    (no list, quote, heading or HTML, no backslash left showing); a numbered line is kept as it is and shows its own
+    number (as a list item), in a title too."""
+    from markdown_it import MarkdownIt
+
+    parser = MarkdownIt("commonmark")
+    texts = ["- 5 C", "+ plus", "#3 bolt", "# 3 bolts", "> 10 kg", "Total\n-----", "Sum\n=", "a <b>bold</b> claim <10 mg"]
+    texts += ["2 * 3 = 6 and a_b, `x` \\ y", "7.5 % of 1.", "Ref.\n7. Lamprecht"]
+    for text in texts:
+        tokens = parser.parse(blocks_to_markdown([block("text", text)]))
+        assert [t.type for t in tokens] == ["paragraph_open", "inline", "paragraph_close"], (text, tokens)
+        children = tokens[1].children or []
+        assert "".join("\n" if c.type == "softbreak" else c.content for c in children) == text, text
+    for text in ("7. Erich Lamprecht, Allgemeine Theorie", "150. s(t) = 2t3"):
+        markdown = blocks_to_markdown([block("text", text)])
+        assert markdown == text
+        number, rest = text.split(". ", 1)
+        tokens = parser.parse(markdown)
+        assert tokens[0].type == "ordered_list_open" and tokens[0].attrGet("start") == int(number), tokens
+        assert [t.content for t in tokens if t.type == "inline"] == [rest]
+    tokens = parser.parse(blocks_to_markdown([block("title", "1. Introduction")]))
+    assert tokens[0].type == "heading_open" and [c.content for c in tokens[1].children or []] == ["1. Introduction"]
+
+
 def test_a_table_with_spanning_cells_is_html():
     table = Table(rows=[[cell("Region", rowspan=2), cell("Sales", colspan=2)], [cell("Q1"), cell("<Q2>")]])
     assert table.spans
