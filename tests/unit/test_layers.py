@@ -25,7 +25,7 @@ from tests.import_graph import (
 # `markdown` renders a result (kernel types) as Markdown; `blocks` is a page's structure (lines, blocks, tables);
 # `markdown_blocks` and `grounding` read a page VLM's answer (Markdown, HTML tables, LightOnOCR's grounding) as blocks.
 # `page_structure` (a page's lines assigned to layout regions) and `page_marginals` (running headers found by
-# repetition across pages) build it.
+# repetition across pages) build it; `drop_caps` joins a paragraph's large first letter to its line.
 KERNEL = [
     "settings",
     "routing_settings",
@@ -49,6 +49,7 @@ KERNEL = [
     "page_marginals",
     "heap",
     "text_distance",
+    "drop_caps",
 ]
 KERNEL_MODULES = frozenset(f"inference.{name}" for name in KERNEL)
 # What REST and UI may import of inference, besides the kernel: the package facade (InferenceService, error types).

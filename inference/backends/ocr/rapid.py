@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageOps
 
+from ...drop_caps import join_drop_caps
 from ...images import pad_to_aspect
 from ...languages import Language
 from ...layout import quad_size, reading_order, upright_boxes
@@ -193,7 +194,7 @@ class RapidOcrBackend(RapidPool, Backend):
                 for line in lines
                 if line.text.strip() and (line.engine != "rapidocr" or line.confidence >= self.options.text_score)
             ]
-            lines = strip_rule_artefacts(lines)  # a table's ruled lines read as "|"
+            lines = join_drop_caps(strip_rule_artefacts(lines))  # (a table's ruled lines read as "|"; "O" + "ver")
             rows = reading_order(upright_boxes([line.box for line in lines], [line.text for line in lines]))
             ordered = [lines[box.index] for row in rows for box in row]
             text = "\n".join(" ".join(lines[box.index].text.strip() for box in row) for row in rows)
