@@ -43,7 +43,7 @@ from .script_check import (
     worth_saying,
 )
 from .tesseract import TesseractEngines, find_tessdata, installed_languages
-from .tesseract_first import FIRST_SAMPLE, padded, patch, printed, spread, tesseract_line
+from .tesseract_first import FIRST_SAMPLE, Draft, merged, padded, patch, printed, spread, tesseract_line
 
 logger = logging.getLogger(__name__)
 
@@ -149,10 +149,12 @@ class EmbeddedOcrBackend(RapidOcrBackend):
             first = [
                 tried[id(c)] if id(c) in tried else tesseract_line(tesseract, c, sure) if tesseract_first else None for c in chunk
             ]
+            drafts = {k: draft for k, draft in enumerate(first) if isinstance(draft, Draft)}
             patch(first, lambda cuts: self.read_lines(helper, cuts, UNSQUEEZED), sure)  # (short: padded to a width anyway)
             doubtful = [k for k, reading in enumerate(first) if not isinstance(reading, Reading)]
             squeeze = None if tesseract_first else UNSQUEEZED
             readings = dict(zip(doubtful, self.read_lines(helper, [chunk[k] for k in doubtful], squeeze), strict=True))
+            readings = {k: merged(r, drafts[k]) if k in drafts else r for k, r in readings.items()}  # (a patch not taken)
             return [readings.get(k, r) for k, r in enumerate(first)]  # type: ignore[misc]
 
         return self.share_out(engine, crops, read)
