@@ -13,7 +13,8 @@ from .values import OcrLine
 
 CAP_LINES = 1.8  # a drop cap is at least this many of the page's usual line heights tall
 REACH = 1.0  # line heights: the lines beside it start no further right of it than this...
-LEVEL = 0.5  # ...and the one it begins has its top within this many line heights of the cap's top
+LEVEL = 1.0  # ...and the one it begins has its top within this many line heights of the cap's top (a PDF's boxes reach
+# up to its font's ascent, above the cap's ink)
 EDGE_MARKS = "/|\\(["  # the cap's edge read at the start of a line beside it
 
 

@@ -15,6 +15,8 @@ ACCENTS = {  # accents drawn as characters of their own, and the combining marks
     "˘": "\u0306", "˚": "\u030a", "¸": "\u0327", "˝": "\u030b", "˙": "\u0307", "¯": "\u0304",
 }  # fmt: skip
 LINE_GAP = 1.0  # characters of one baseline further apart than this many line heights are two lines (columns, cells)
+DROP_CAP = 1.8  # a line's first letter this many times taller than the next, level with its top, is a drop cap (as in
+# inference.drop_caps, which this file may not import): the line is as tall as its other letters
 
 
 def text_layer(page, size: tuple[int, int]) -> tuple[str | None, list[tuple[str, Box]]]:
@@ -85,6 +87,8 @@ def _lines(textpage) -> list[tuple[tuple[float, float, float, float], str]]:
             if space:
                 parts.append(" ")
                 spans.append(None)
+            if len(parts) == 1 and along and _drop_cap(box, (left, bottom, right, top), parts[0]):
+                box = (box[0], bottom, box[2], top)
             parts.append(ch)
             spans.append((left, right))
             box = (min(box[0], left), min(box[1], bottom), max(box[2], right), max(box[3], top))
@@ -96,6 +100,12 @@ def _lines(textpage) -> list[tuple[tuple[float, float, float, float], str]]:
     if box is not None:
         lines.append((box, "".join(parts)))
     return [(box, unicodedata.normalize("NFC", _printed(line)).strip()) for box, line in lines if line.strip()]
+
+
+def _drop_cap(first: tuple[float, float, float, float], char: tuple[float, float, float, float], letter: str) -> bool:
+    """Whether a line's first character (``letter`` in the box ``first``) is a drop cap before ``char``."""
+    height = char[3] - char[1]
+    return letter.isupper() and first[3] - first[1] >= DROP_CAP * height and abs(first[3] - char[3]) <= 0.5 * height
 
 
 def _continues(line: tuple[float, float, float, float], char: tuple[float, float, float, float], along: bool) -> bool:

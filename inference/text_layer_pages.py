@@ -14,6 +14,7 @@ from .backends.ocr.structure import layout_regions, with_tables
 from .blocks import Block, OcrLine
 from .catalog import ModelHandle
 from .documents import DocPage
+from .drop_caps import join_drop_caps
 from .layout import reading_order, upright_boxes
 from .page_results import PageRead
 from .page_structure import Region, page_blocks
@@ -33,7 +34,7 @@ def ordered(lines: list[OcrLine]) -> list[OcrLine]:
 
 
 def text_layer_blocks(page: DocPage) -> list[Block]:
-    lines = ordered([line for line in page.lines if line.text.strip()])
+    lines = ordered(join_drop_caps([line for line in page.lines if line.text.strip()]))
     regions: list[Region] = []
     preview = None
     if page.preview is not None:

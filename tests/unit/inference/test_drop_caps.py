@@ -6,7 +6,9 @@ from PIL import Image, ImageDraw, ImageFont
 
 from inference.drop_caps import join_drop_caps
 from inference.markdown import to_markdown
+from inference.pdf_text import _drop_cap
 from inference.values import OcrLine
+from tests.helpers import drawn_pdf
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf"
 PARAGRAPH = [
@@ -45,7 +47,27 @@ def test_only_a_tall_capital_beside_the_top_of_a_line_going_on_in_small_letters_
     for cases in (
         [line("A", 10, 100, 60, 165), line("Proofs of the lemmas", 66, 100, 400, 120)],  # an appendix's letter
         [line("T", 10, 100, 30, 120), line("his line goes on", 36, 100, 400, 120)],  # a letter no taller than a line
-        [line("T", 10, 100, 60, 165), line("his line goes on", 66, 140, 400, 160)],  # beside its foot, not its top
+        [line("T", 10, 100, 60, 165), line("his line goes on", 66, 142, 400, 162)],  # beside its foot, not its top
         [line("T", 10, 100, 60, 165), line("his line goes on", 200, 100, 400, 120)],  # far to its right
     ):
         assert [one.text for one in join_drop_caps(cases + body)] == [one.text for one in cases + body]
+
+
+def test_a_drop_cap_in_a_pdfs_text_layer_starts_its_line_in_the_markdown(client):
+    """The cap drawn on its own (a line of its own in the layer), the paragraph beside and under it."""
+    body = ["BT /F1 44 Tf 72 690 Td (O) Tj ET"]
+    for i, text in enumerate(PARAGRAPH):
+        body.append(f"BT /F1 12 Tf {108 if i < 2 else 72} {710 - 15 * i} Td ({text}) Tj ET")
+    pdf = drawn_pdf([" ".join(body)])
+    markdown = client.post("/ocr?format=markdown", files={"file": ("cap.pdf", pdf, "application/pdf")})
+    page = markdown.text.split("-->", 1)[1]  # (after "<!-- page 1 -->")
+    assert markdown.status_code == 200 and page.strip().startswith("Over the past three decades"), markdown.text
+    assert "#" not in page and "\nO\n" not in page
+
+
+def test_a_text_layer_line_begun_by_a_drop_cap_is_as_tall_as_its_other_letters():
+    """PDFium may put the cap and the line beside its top in one line: the cap's height makes no heading of it."""
+    cap, small = (100.0, 170.0, 126.0, 208.0), (127.0, 199.0, 131.0, 207.0)  # (left, bottom, right, top), as PDFium's
+    assert _drop_cap(cap, small, "O")
+    assert not _drop_cap(cap, small, "o") and not _drop_cap(cap, (127.0, 170.0, 131.0, 178.0), "O")  # at its foot
+    assert not _drop_cap((100.0, 199.0, 106.0, 208.0), small, "O")  # a capital as tall as the letters after it
