@@ -29,6 +29,7 @@ from ...languages import NAMES, TESSERACT_CODES, TESSERACT_PACKAGES, Language
 from ...layout import quad_size
 from ...settings import ModelSpec
 from ...values import UNREAD_SCRIPT, OcrLine
+from .line_merge import merged
 from .rapid import RapidOcrBackend, textless
 from .rapid_geometry import crop
 from .rapid_options import RapidOptions
@@ -43,7 +44,7 @@ from .script_check import (
     worth_saying,
 )
 from .tesseract import TesseractEngines, find_tessdata, installed_languages
-from .tesseract_first import FIRST_SAMPLE, Draft, merged, padded, patch, printed, spread, tesseract_line
+from .tesseract_first import FIRST_SAMPLE, Draft, padded, patch, printed, spread, tesseract_line
 
 logger = logging.getLogger(__name__)
 
@@ -154,7 +155,8 @@ class EmbeddedOcrBackend(RapidOcrBackend):
             doubtful = [k for k, reading in enumerate(first) if not isinstance(reading, Reading)]
             squeeze = None if tesseract_first else UNSQUEEZED
             readings = dict(zip(doubtful, self.read_lines(helper, [chunk[k] for k in doubtful], squeeze), strict=True))
-            readings = {k: merged(r, drafts[k]) if k in drafts else r for k, r in readings.items()}  # (a patch not taken)
+            drafted = {k: merged(r, drafts[k].words, sure) for k, r in readings.items() if k in drafts}  # (patch not taken)
+            readings.update(drafted)
             return [readings.get(k, r) for k, r in enumerate(first)]  # type: ignore[misc]
 
         return self.share_out(engine, crops, read)

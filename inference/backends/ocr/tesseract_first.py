@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from difflib import SequenceMatcher
 
 import numpy as np
 from PIL import Image, ImageOps
@@ -83,28 +82,6 @@ class Draft:
         parts += [w.text for w in self.words[i:]]
         scores += [w.confidence for w in self.words[i:]]
         return Reading.latin_only(" ".join(parts), round(min(scores), 4), "tesseract+rapidocr")
-
-
-def merged(reading: Reading, draft: Draft) -> Reading:
-    """RapidOCR's reading of a whole line that Tesseract drafted (a patch of its unsure words did not take), with what
-    Tesseract read better: the spaces between words that RapidOCR ran together ("Compositionofthe": the recogniser
-    drops spaces in tight or bold print), and the words Tesseract is sure of where RapidOCR's reading of them differs
-    ("withot the onent" for "without the consent": small print), in ASCII. Where the two disagree elsewhere,
-    RapidOCR's reading stays (its symbols and accents: Tesseract's English has none). A reading with characters beyond
-    Latin (Chinese) is left as it is."""
-    if reading.text != reading.latin or not reading.latin.strip():
-        return reading
-    ours, theirs, sure = reading.latin, "", []
-    for i, word in enumerate(draft.words):
-        theirs += (" " if i else "") + word.text
-        sure += ([True] if i else []) + [word.confidence >= draft.sure] * len(word.text)  # (a space: in every reading)
-    parts = []
-    for tag, i1, i2, j1, j2 in SequenceMatcher(None, ours, theirs, autojunk=False).get_opcodes():
-        ascii_only = (ours[i1:i2] + theirs[j1:j2]).isascii()  # (RapidOCR's "∈" and "λ" are no €, no A)
-        better = tag in ("insert", "replace") and (theirs[j1:j2] == " " or ascii_only and all(sure[j1:j2]))
-        parts.append(theirs[j1:j2] if better else ours[i1:i2])
-    text = "".join(parts)
-    return reading if text == ours else Reading.latin_only(text, reading.latin_score, "rapidocr+tesseract")
 
 
 def foreign(word: Word) -> bool:

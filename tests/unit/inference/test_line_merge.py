@@ -1,37 +1,75 @@
-"""A line RapidOCR read whole after Tesseract drafted it: Tesseract's spaces and sure words where RapidOCR's differ."""
+"""A line RapidOCR read whole after Tesseract drafted it: Tesseract's spaces and sure words where RapidOCR's differ, and
+nothing written twice."""
 
 from __future__ import annotations
 
-from PIL import Image
-
+from inference.backends.ocr.line_merge import merged
 from inference.backends.ocr.rapid_script import Reading
 from inference.backends.ocr.tesseract import Word
-from inference.backends.ocr.tesseract_first import Draft, merged
+
+SURE = 0.85
 
 
-def draft(*words: tuple[str, float]) -> Draft:
-    return Draft([Word(text, confidence, (0, 0, 1, 1)) for text, confidence in words], Image.new("L", (10, 10)), sure=0.85)
+def words(*read: tuple[str, float]) -> list[Word]:
+    return [Word(text, confidence, (0, 0, 1, 1)) for text, confidence in read]
+
+
+def rapid(text: str) -> Reading:
+    return Reading.latin_only(text, 0.97, "rapidocr")
 
 
 def test_tesseracts_spaces_and_sure_words_mend_rapidocrs_reading_and_its_unsure_ones_do_not():
-    tesseract = draft(("It", 0.96), ("is", 0.95), ("not", 0.93), ("permitted", 0.92), ("to", 0.4), ("dovvnload", 0.5))
-    rapid = Reading.latin_only("It is no permited todownlaod", 0.97, "rapidocr")
-    line = merged(rapid, tesseract)
+    tesseract = words(("It", 0.96), ("is", 0.95), ("not", 0.93), ("permitted", 0.92), ("to", 0.6), ("dovvnload", 0.5))
+    line = merged(rapid("It is no permited todownlaod"), tesseract, SURE)
     assert (line.text, line.latin, line.score, line.engine) == (
         *("It is not permitted to downlaod", "It is not permitted to downlaod"),
         *(0.97, "rapidocr+tesseract"),
     )
-    bold = draft(("Table", 0.44), ("1", 0.44), ("Composition", 0.96), ("of", 0.78), ("the", 0.78), ("data", 0.72))
-    assert merged(Reading.latin_only("Table1 Compositionofthe data", 0.99, "rapidocr"), bold).text == (
-        "Table 1 Composition of the data"  # spaces taken however unsure the words around them
+    bold = words(("Table", 0.44), ("1", 0.44), ("Composition", 0.96), ("of", 0.78), ("the", 0.78), ("data", 0.72))
+    assert merged(rapid("Table1 Compositionofthe data"), bold, SURE).text == "Table1 Composition of the data"
+    small = words(("without", 0.9), ("the", 0.95), ("consent", 0.9), ("of", 0.96), ("the", 0.96), ("author(s)", 0.9))
+    small += words(("and/or", 0.88), ("copyright", 0.93))
+    assert merged(rapid("withot the onent of the author(s) ndor copyright"), small, SURE).text == (
+        "without the consent of the author(s) and/or copyright"
+    )
+    run_together = words(("a", 0.95), ("condition", 0.95), ("of", 0.9), ("accessing", 0.9), ("publications", 0.92))
+    assert merged(rapid("a condition ofaessin publicatins"), run_together, SURE).text == (
+        "a condition of accessing publications"  # one word of RapidOCR's for two of Tesseract's
     )
 
 
-def test_rapidocrs_symbols_and_a_reading_beyond_latin_stay_as_they_are():
-    symbols = Reading.latin_only("some u ∈ R with λg = λg′", 0.98, "rapidocr")
-    tesseract = draft(("some", 0.95), ("u", 0.95), ("€", 0.95), ("R", 0.95), ("with", 0.95), ("Ag", 0.95), ("=", 0.9))
-    assert merged(symbols, tesseract) is symbols
+def test_tesseracts_whole_reading_replaces_another_shorter_one_when_it_is_sure_of_most_of_it():
+    band = words(("Disease", 0.9), ("award", 0.97), ("from", 0.97), ("the", 0.97), ("Burroughs", 0.8), ("Fund.", 0.77))
+    band += words(("The", 0.97), ("funders", 0.95), ("had", 0.96), ("no", 0.96), ("role", 0.87), ("in", 0.87))
+    line = merged(rapid("Disa a        t    o ofthe"), band, SURE)
+    assert line.text == "Disease award from the Burroughs Fund. The funders had no role in"
+    assert line.engine == "rapidocr+tesseract"  # (still checked for another script, as RapidOCR's lines are)
+    unsure = words(*((w.text, 0.6) for w in band))
+    garbled = rapid("Disa a        t    o ofthe")
+    assert merged(garbled, unsure, SURE) is garbled  # (Tesseract unsure of it: RapidOCR's stays)
+    longer = rapid("Disease award from the Burroughs Wellcome Fund. The funders had no role in study design")
+    assert merged(longer, band, SURE) is longer  # (RapidOCR read more: not wholesale)
+
+
+def test_no_character_is_written_twice_and_punctuation_stays():
+    """Swapped letters and words, a space Tesseract read in place of RapidOCR's point or comma, a word of Tesseract's it
+    is unsure of: each line is RapidOCR's or its words Tesseract's, never both."""
+    cases = [
+        ("It is teh end", words(("It", 0.95), ("is", 0.95), ("the", 0.95), ("end", 0.95)), "It is the end"),
+        ("form the", words(("from", 0.95), ("the", 0.95)), "from the"),
+        ("Smith and Jones 2019", words(("Jones", 0.95), ("and", 0.95), ("Smith", 0.95), ("2019", 0.95)), None),
+        ("Total 12.50 and 1,000 e-mail", words(("Total", 0.9), ("12", 0.3), ("50", 0.3), ("and", 0.9)), None),
+        ("Information", words(("In", 0.3), ("formation", 0.4)), None),
+    ]
+    for ours, theirs, expected in cases:
+        assert merged(rapid(ours), theirs, SURE).text == (expected or ours), ours
+
+
+def test_rapidocrs_symbols_a_reading_beyond_latin_and_a_long_line_stay_as_they_are():
+    symbols = rapid("some u ∈ R with λg = λg′")
+    tesseract = words(("some", 0.95), ("u", 0.95), ("€", 0.95), ("R", 0.95), ("with", 0.95), ("Ag", 0.95), ("=", 0.9))
+    assert merged(symbols, tesseract, SURE) is symbols
     chinese = Reading("价格 12.50", 0.9, "12.50", 0.9)
-    assert merged(chinese, draft(("ffr", 0.9), ("12.50", 0.95))) is chinese
-    same = Reading.latin_only("Total due on March 12", 0.95, "rapidocr")
-    assert merged(same, draft(("Total", 0.96), ("due", 0.4), ("on", 0.5), ("March", 0.95), ("12", 0.9))) is same
+    assert merged(chinese, words(("ffr", 0.9), ("12.50", 0.95)), SURE) is chinese
+    leader = rapid("Chapter 1 " + "." * 2000 + " 5")  # (aligning 2000 dots character by character takes half a minute)
+    assert merged(leader, words(("Chapter", 0.9), ("1", 0.9), ("." * 1990, 0.9), ("5", 0.9)), SURE) is leader
