@@ -20,6 +20,7 @@ from .tables import find_tables, in_table, read_table
 MIN_LINES = 4  # fewer lines: no layout model (nothing to arrange)
 ASPECT = (0.5, 2.2)  # height / width the model reads well (a page either way round); receipts are taller
 MIN_HEIGHT = 8 * MIN_LINES  # px: a smaller image holds fewer lines of text
+WITHIN = 0.8  # a table found by its rules lies in a figure when this share of its box does
 
 
 def model_regions(image: Image.Image) -> list[Region]:
@@ -141,8 +142,15 @@ def _in_a_picture(blocks: list[Block], box: list[float], table: Table) -> bool:
     """Rules found in a figure's region that are the edges of what it shows (a device's panels and feet, a screen's
     frame) rather than a table's: most of the rows between them hold no text. (A table the layout model took for a
     figure has text in its rows.)"""
-    figure = any(block.type == "figure" and _inside(block, box) for block in blocks)
+    figure = any(block.type == "figure" and block.bbox and _within(box, block.bbox) for block in blocks)
     return figure and 2 * sum(any(cell.text.strip() for cell in row) for row in table.rows) < len(table.rows)
+
+
+def _within(inner: list[float], outer: list[float]) -> bool:
+    """Whether most (WITHIN) of the box ``inner`` lies in ``outer``."""
+    w = min(inner[2], outer[2]) - max(inner[0], outer[0])
+    h = min(inner[3], outer[3]) - max(inner[1], outer[1])
+    return w > 0 and h > 0 and w * h >= WITHIN * (inner[2] - inner[0]) * (inner[3] - inner[1])
 
 
 def _replace_by_table(blocks: list[Block], box: list[float], table: Table) -> list[Block]:

@@ -305,17 +305,32 @@ def test_a_scrap_of_rule_inside_a_table_joins_no_cells(service):
 
 def test_the_edges_in_a_photo_are_no_table_and_a_sheet_ruled_for_writing_is_one():
     """Edges stacked like a table's rules (a device's panels in a photo), its few words in the first and last bands: no
-    table where the layout model saw a figure; the same drawing as a page's text (a sign-up sheet) is a table."""
+    table where the layout model saw a figure around them; the same drawing as a page's text (a sign-up sheet), or with
+    a small figure inside it (a logo), is a table, and so is a table with text in its rows inside a figure."""
     page = Image.new("RGB", (700, 460), "white")
     draw = ImageDraw.Draw(page)
     for y in (20, 120, 180, 240, 300, 420):
         draw.line((40, y, 660, y), fill="black", width=3)
-    lines = []
-    for x, y, text in ((70, 60, "24.5"), (300, 60, "RMS"), (540, 60, "kHz"), (70, 350, "Lake"), (300, 350, "Shore")):
-        draw.text((x, y), text, fill="black", font=font())
-        x0, y0, x1, y1 = draw.textbbox((x, y), text, font=font())
-        lines.append(OcrLine(text=text, box=[[x0, y0], [x1, y0], [x1, y1], [x0, y1]], confidence=0.9))
-    assert len(find_tables(page, lines)) == 1  # the rules alone read as a table...
-    for kind, expected in (("figure", ["figure"]), ("text", ["table"])):
-        block = Block(type=kind, bbox=[30, 10, 670, 430], text="\n".join(line.text for line in lines), lines=lines)
-        assert [b.type for b in with_tables(page, [block], lines)] == expected, kind  # ...but not in a picture
+    words = [(70, 60, "24.5"), (300, 60, "RMS"), (540, 60, "kHz"), (70, 350, "Lake"), (300, 350, "Shore")]
+    filled = [(x, y, text) for y in (135, 195, 255) for x, text in ((70, "North"), (300, "120"), (540, "4,310"))]
+    whole, inside, logo = [30, 10, 670, 430], [300, 150, 360, 210], [620, 380, 660, 410]
+    for kinds, drawn, expected in (
+        ([("figure", whole)], words, ["figure"]),
+        ([("text", whole)], words, ["table"]),
+        ([("text", whole), ("figure", inside)], words, ["table"]),
+        ([("figure", whole)], words + filled, ["table"]),
+        ([("figure", logo), ("text", whole)], words, ["table"]),
+    ):
+        sheet = page.copy()
+        lines = []
+        for x, y, text in drawn:
+            ImageDraw.Draw(sheet).text((x, y), text, fill="black", font=font())
+            x0, y0, x1, y1 = ImageDraw.Draw(sheet).textbbox((x, y), text, font=font())
+            lines.append(OcrLine(text=text, box=[[x0, y0], [x1, y0], [x1, y1], [x0, y1]], confidence=0.9))
+        assert len(find_tables(sheet, lines)) == 1  # the rules alone read as a table...
+        text = "\n".join(line.text for line in lines)
+        blocks = [
+            Block(type=kind, bbox=box, text=text if box == whole else "", lines=lines if box == whole else None)
+            for kind, box in kinds
+        ]
+        assert [b.type for b in with_tables(sheet, blocks, lines)] == expected, kinds  # ...but not in a picture
