@@ -17,10 +17,13 @@ SECTION = 2  # the heading level of a title whose level is not known
 PARAGRAPH_GAP = 0.75  # a vertical gap above a line of more than this many line heights starts a paragraph
 BROKEN_WORD = re.compile(r"[^\W\d_]{2}-$")  # a line ending in a hyphen after letters: a word goes on in the next line
 # What makes a line of text Markdown structure it did not have (CommonMark): a heading's "#", a quote's ">", a bullet's
-# "-" or "+", a line of "-" or "=" (the line above it a heading), a tag's "<". A numbered line ("7. Lamprecht, ...")
-# stays as it is: as a list item it shows its own number, and the text keeps it without a backslash.
-_STARTS = re.compile(r"#|>|[-+](\s|$)|[-=\s]+$")
+# "-" or "+", a line of "-" or "=" (the line above it a heading), a code fence's "~~~", a link's definition "[1]: ...";
+# inside a line, a tag's or an autolink's "<", a link's or an image's "[", an entity's "&". Numbered lines: ``_paragraph``
+_STARTS = re.compile(r"#|>|[-+](\s|$)|[-=\s]+$|~{3,}|\[[^\]]*\]:")
 _TAG = re.compile(r"<(?=[A-Za-z/!?])")
+_LINK = re.compile(r"\[(?=[^\]]*\]\()")
+_ENTITY = re.compile(r"&(?=#?\w+;)")
+_NUMBERED = re.compile(r"(\d{1,9})([.)])(?=\s|$)")
 
 
 def _extent(line: OcrLine) -> tuple[float, float, float, float]:
@@ -29,10 +32,39 @@ def _extent(line: OcrLine) -> tuple[float, float, float, float]:
 
 
 def _escape(text: str) -> str:
-    """Characters that would turn a line of text into Markdown structure it did not have."""
-    text = text.replace("\\", "\\\\").replace("*", "\\*").replace("_", "\\_").replace("`", "\\`")
-    text = _TAG.sub("\\\\<", text)
+    """A line of text escaped where it would turn into Markdown structure it did not have (a numbered line included:
+    alone, it is no list; in a paragraph, see ``_paragraph``)."""
+    text = _inline(text)
+    if number := _NUMBERED.match(text):  # (a backslash escapes the mark, not a digit)
+        return f"{number[1]}\\{text[number.end(1) :]}"
     return "\\" + text if _STARTS.match(text) else text
+
+
+def _inline(text: str) -> str:
+    text = text.replace("\\", "\\\\").replace("*", "\\*").replace("_", "\\_").replace("`", "\\`")
+    return _ENTITY.sub("\\\\&", _LINK.sub("\\\\[", _TAG.sub("\\\\<", text)))
+
+
+def _paragraph(lines: list[str]) -> str:
+    """A paragraph's lines escaped. A numbered line stays a list item where CommonMark shows its own number with it: the
+    paragraph's first line, a "1." after text, the next number after an item ("7." then "8."); elsewhere ("3." after
+    "7.", which would show as 8; "07.", as 7) its mark is escaped ("3\\."), and it reads as the text it is."""
+    out: list[str] = []
+    last: tuple[int, str] | None = None  # the number and mark of the list item open in the paragraph
+    for k, line in enumerate(lines):
+        line = line.strip()
+        number = _NUMBERED.match(line)
+        if number is None:
+            out.append(_escape(line))
+            continue
+        digits, mark, rest = number[1], number[2], _escape(line[number.end() :].strip())
+        item = (k == 0 or digits == "1") if last is None else (mark == last[1] and int(digits) == last[0] + 1)
+        if item and (digits == "0" or not digits.startswith("0")):
+            last = (int(digits), mark)
+            out.append(f"{digits}{mark} {rest}".rstrip())
+        else:
+            out.append(f"{digits}\\{mark} {rest}".rstrip())
+    return "\n".join(out)
 
 
 def lines_to_markdown(lines: Sequence[OcrLine], headings: bool = True) -> str:
@@ -44,6 +76,7 @@ def lines_to_markdown(lines: Sequence[OcrLine], headings: bool = True) -> str:
     extents = [_extent(line) for line in lines]
     usual = median(y1 - y0 for _, y0, _, y1 in extents) or 1.0
     blocks: list[list[str]] = []
+    levels: dict[int, str] = {}  # the blocks that are headings, and their marks
     previous = None
     for line, (x0, y0, x1, y1) in zip(lines, extents, strict=True):
         text = line.text.strip()
@@ -57,14 +90,14 @@ def lines_to_markdown(lines: Sequence[OcrLine], headings: bool = True) -> str:
         if new_block:
             blocks.append([])
         if heading:
-            level = "#" if height > TITLE_RATIO * usual else "##"
-            blocks[-1].append(f"{level} {_escape(text)}")
+            levels[len(blocks) - 1] = "#" if height > TITLE_RATIO * usual else "##"
+            blocks[-1].append(text)
         elif not new_block and BROKEN_WORD.search(blocks[-1][-1]) and text[:1].islower():
-            blocks[-1][-1] = blocks[-1][-1][:-1] + _escape(text)  # a word broken at the line's end: whole again
+            blocks[-1][-1] = blocks[-1][-1][:-1] + text  # a word broken at the line's end: whole again
         else:
-            blocks[-1].append(_escape(text))
+            blocks[-1].append(text)
         previous = (x0, y0, x1, y1, heading)
-    return "\n\n".join("\n".join(block) for block in blocks)
+    return "\n\n".join(f"{levels[k]} {_inline(block[0])}" if k in levels else _paragraph(block) for k, block in enumerate(blocks))
 
 
 def _cell(text: str) -> str:
@@ -102,7 +135,6 @@ def blocks_to_markdown(blocks: Sequence[Block], verbatim: bool = False) -> str:
     display math; running headers, footers and page numbers left out. ``verbatim``: the blocks' texts are Markdown
     already (a page VLM's), written as they are; else they are plain text (an OCR engine's, a text layer's), escaped
     where they would read as Markdown."""
-    plain = (lambda text: text) if verbatim else _escape
     parts: list[str] = []
     used: set[int] = set()
     for i, block in enumerate(blocks):
@@ -110,7 +142,8 @@ def blocks_to_markdown(blocks: Sequence[Block], verbatim: bool = False) -> str:
             continue
         text = block.text.strip()
         if block.type == "title":
-            parts.append("#" * (block.level or SECTION) + " " + plain(" ".join(text.split())) if text else "")
+            title = " ".join(text.split())
+            parts.append("#" * (block.level or SECTION) + " " + (title if verbatim else _inline(title)) if text else "")
         elif block.type == "table" and block.table is not None:
             parts.append(table_markdown(block.table))
         elif block.type == "figure":
@@ -125,7 +158,8 @@ def blocks_to_markdown(blocks: Sequence[Block], verbatim: bool = False) -> str:
             if block.lines and not verbatim:  # the words an engine read in it (a plan's labels, a poster's text)
                 parts.append(lines_to_markdown(block.lines, headings=False))
         elif block.type == "caption":
-            parts.append(f"*{plain(' '.join(text.split()))}*" if text else "")
+            caption = " ".join(text.split())
+            parts.append(f"*{caption if verbatim else _inline(caption)}*" if text else "")
         elif block.type == "equation":
             parts.append(f"$$\n{text}\n$$" if text else "")
         elif block.type == "list":
@@ -133,7 +167,7 @@ def blocks_to_markdown(blocks: Sequence[Block], verbatim: bool = False) -> str:
         elif block.lines and not verbatim:
             parts.append(lines_to_markdown(block.lines))
         else:
-            parts.append("\n".join(plain(line) for line in text.splitlines()))
+            parts.append(text if verbatim else _paragraph(text.splitlines()))
     return "\n\n".join(p for p in parts if p)
 
 
@@ -141,7 +175,10 @@ def _list_item(line: str, verbatim: bool = False) -> str:
     if verbatim and line[:1] in (" ", "\t"):  # a VLM's nested item or continued line keeps its indent
         return line.rstrip()
     line = line.strip()
-    return line if re.match(r"([-*+•]|\d+[.)])\s", line) else "- " + (line if verbatim else _escape(line))
+    marked = re.match(r"([-*+•]|\d+[.)])\s+", line)
+    if verbatim:
+        return line if marked else "- " + line
+    return f"{marked[1]} {_escape(line[marked.end() :])}" if marked else "- " + _escape(line)
 
 
 def page_markdown(text: str, lines: Sequence[OcrLine], blocks: Sequence[Block] | None = None) -> str:
