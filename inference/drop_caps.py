@@ -2,7 +2,7 @@
 it as a line of its own ("O", then "ver the past three decades"), which Markdown then made a heading, and its edge at
 times as a mark at the start of a line beside it ("/pressure"). Here the letter starts the line level with its top
 again, with no space (a drop cap that is a word alone, "A" before "long time", reads as "Along": the page does not say
-which), and those marks go."""
+which), and those marks go. A tall capital beside one line only (a figure's panel label "B") is left alone."""
 
 from __future__ import annotations
 
@@ -18,8 +18,9 @@ LEVEL = 1.0  # ...and the one it begins has its top within this many line height
 EDGE_MARKS = "/|\\(["  # the cap's edge read at the start of a line beside it
 
 
-def join_drop_caps(lines: list[OcrLine]) -> list[OcrLine]:
-    """The lines with each drop cap joined to the start of the line beside its top (see the module's doc)."""
+def join_drop_caps(lines: list[OcrLine], marks: bool = True) -> list[OcrLine]:
+    """The lines with each drop cap joined to the start of the line beside its top (see the module's doc); ``marks``:
+    the lines are an engine's reading, whose marks read from the cap's edge go (a PDF's text layer has none)."""
     if len(lines) < 3:
         return lines
     boxes = [bbox_of(line.box) for line in lines]
@@ -31,17 +32,19 @@ def join_drop_caps(lines: list[OcrLine]) -> list[OcrLine]:
             continue
         beside = [j for j, b in enumerate(boxes) if j != i and out[j] is not None and _beside(box, b, usual)]
         first = min(beside, key=lambda j: boxes[j][1], default=None)
-        if first is None or abs(boxes[first][1] - box[1]) > LEVEL * usual:
+        if first is None or len(beside) < 2 or abs(boxes[first][1] - box[1]) > LEVEL * usual:
             continue
-        words = {j: _without_edge(lines[j].text.strip(), boxes[j][0] <= box[2]) for j in beside}
+        words = {j: _without_edge(lines[j].text.strip(), marks and boxes[j][0] <= box[2]) for j in beside}
         if not words[first][:1].islower():
             continue
         for j in beside:
             out[j] = lines[j].model_copy(update={"text": words[j]})
+        quad = lines[first].box  # (its left edge moved to the cap's: a skewed line stays so)
         x0, y0, x1, y1 = boxes[first]
+        left = [[box[0], quad[0][1]], quad[1], quad[2], [box[0], quad[3][1]]] if len(quad) == 4 else None
         joined = {
             "text": letter + words[first],
-            "box": [[box[0], y0], [x1, y0], [x1, y1], [box[0], y1]],
+            "box": left or [[box[0], y0], [x1, y0], [x1, y1], [box[0], y1]],
             "confidence": min(cap.confidence, lines[first].confidence),
         }
         out[first], out[i] = lines[first].model_copy(update=joined), None

@@ -34,7 +34,7 @@ def ordered(lines: list[OcrLine]) -> list[OcrLine]:
 
 
 def text_layer_blocks(page: DocPage) -> list[Block]:
-    lines = ordered(join_drop_caps([line for line in page.lines if line.text.strip()]))
+    lines = ordered(join_drop_caps([line for line in page.lines if line.text.strip()], marks=False))
     regions: list[Region] = []
     preview = None
     if page.preview is not None:

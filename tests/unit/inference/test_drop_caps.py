@@ -44,8 +44,13 @@ def test_only_a_tall_capital_beside_the_top_of_a_line_going_on_in_small_letters_
     joined = join_drop_caps([cap, *beside, *body])
     assert [one.text for one in joined[:2]] == ["This line goes on", "and the next"]
     assert joined[0].box == [[10, 100], [400, 100], [400, 120], [10, 120]] and len(joined) == 5
+    layer = join_drop_caps(
+        [cap, beside[0].model_copy(update={"text": "his line"}), line("(see Fig. 2)", 55, 130, 400, 150)], False
+    )
+    assert [one.text for one in layer] == ["This line", "(see Fig. 2)"]  # (a text layer's marks are its text)
     for cases in (
         [line("A", 10, 100, 60, 165), line("Proofs of the lemmas", 66, 100, 400, 120)],  # an appendix's letter
+        [line("B", 10, 100, 60, 165), line("mean time (s)", 66, 100, 400, 120)],  # a panel's label beside one line
         [line("T", 10, 100, 30, 120), line("his line goes on", 36, 100, 400, 120)],  # a letter no taller than a line
         [line("T", 10, 100, 60, 165), line("his line goes on", 66, 142, 400, 162)],  # beside its foot, not its top
         [line("T", 10, 100, 60, 165), line("his line goes on", 200, 100, 400, 120)],  # far to its right
