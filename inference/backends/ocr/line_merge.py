@@ -18,7 +18,8 @@ MAX_CHARS = 300  # longer lines (a leader of dots makes aligning characters slow
 SPACE_SURE = 0.5  # a space Tesseract put between two words it is at least this sure of splits RapidOCR's run of letters
 ALIKE = 0.5  # a word of Tesseract's replaces RapidOCR's in its place when they are at least this alike (difflib's ratio)
 UNLIKE = 0.5  # two readings of a line less alike than this differ wholesale...
-MOSTLY_SURE = 0.75  # ...and Tesseract's is taken whole when it is sure of this share of its words and has more letters
+MOSTLY_SURE = 0.75  # ...and Tesseract's is taken whole when this share of its words are dictionary words it is sure of
+# and it has more letters
 
 
 def merged(reading: Reading, words: list[Word], sure: float) -> Reading:
@@ -28,10 +29,10 @@ def merged(reading: Reading, words: list[Word], sure: float) -> Reading:
     if reading.text != ours or not ours.strip() or len(ours) > MAX_CHARS or not words:
         return reading
     theirs = " ".join(word.text for word in words)
-    if _wholesale(ours, theirs) and sum(word.confidence >= sure for word in words) >= MOSTLY_SURE * len(words):
-        text = theirs  # (RapidOCR read a line on a coloured band as "Disa a   t   o ofthe")
-    else:
-        text = _worded(_spaced(ours, words), words, sure)
+    known = sum(word.confidence >= sure and word.in_dictionary for word in words)  # (not Cyrillic read as Latin)
+    if _wholesale(ours, theirs) and known >= MOSTLY_SURE * len(words):  # (a line on a coloured band: "Disa a   t   o ofthe")
+        return Reading.latin_only(theirs, round(sum(w.confidence for w in words) / len(words), 4), "rapidocr+tesseract")
+    text = _worded(_spaced(ours, words), words, sure)
     return reading if text == ours else Reading.latin_only(text, reading.latin_score, "rapidocr+tesseract")
 
 
@@ -60,28 +61,55 @@ def _spaced(ours: str, words: list[Word]) -> str:
 
 
 def _worded(ours: str, words: list[Word], sure: float) -> str:
-    """RapidOCR's words with each that differs from the sure, ASCII words of Tesseract's in its place (aligned in order;
-    one word of RapidOCR's paired with the one, two or three of Tesseract's it is most like, when alike: "ofaessin" with
-    "of accessing") replaced by Tesseract's."""
+    """RapidOCR's words with Tesseract's sure, ASCII words in their place where they differ (aligned in order; one to
+    three words of RapidOCR's paired with the one to three of Tesseract's they are most like: "ofaessin" with "of
+    accessing", "Informa tion" with "Information")."""
     mine, theirs = ours.split(), [word.text for word in words]
-    out = list(mine)
+    out: list[str] = []
     for tag, i1, i2, j1, j2 in SequenceMatcher(None, mine, theirs, autojunk=False).get_opcodes():
         if tag != "replace":
+            out += mine[i1:i2]
             continue
-        j = j1
-        for i in range(i1, i2):
-            pair = next((run for k in range(j, j2) if (run := _alike(mine[i], theirs, k, j2))), None)
+        i, j = i1, j1
+        while i < i2:
+            pair = _pair(mine, i, i2, theirs, j, j2)
             if pair is None:
+                out.append(mine[i])
+                i += 1
                 continue
-            k, end = pair
-            j = end
-            if all(word.confidence >= sure for word in words[k:end]) and (mine[i] + "".join(theirs[k:end])).isascii():
-                out[i] = " ".join(theirs[k:end])
+            a, k, b = pair
+            better = _better(mine[i : i + a], theirs[k : k + b], words[k : k + b], sure)
+            out += theirs[k : k + b] if better else mine[i : i + a]
+            i, j = i + a, k + b
     return " ".join(out) if out != mine else ours
 
 
-def _alike(word: str, theirs: list[str], k: int, end: int) -> tuple[int, int] | None:
-    """The run of up to three of ``theirs`` from ``k`` (before ``end``) most like ``word``, as (k, past its end), when
-    alike enough."""
-    ratio, stop = max((SequenceMatcher(None, word, "".join(theirs[k:e])).ratio(), e) for e in range(k + 1, min(k + 3, end) + 1))
-    return (k, stop) if ratio >= ALIKE else None
+def _pair(mine: list[str], i: int, i2: int, theirs: list[str], j: int, j2: int) -> tuple[int, int, int] | None:
+    """The run of one to three of ``mine`` from ``i`` and the run of Tesseract's, from the first of ``theirs`` (in
+    ``j``..``j2``) that pairs, they are most like, as (its length, start, length), when alike enough."""
+    for k in range(j, j2):
+        runs = [(a, b) for a in range(1, min(3, i2 - i) + 1) for b in range(1, min(3, j2 - k) + 1)]
+        ratio, a, b = max(
+            (SequenceMatcher(None, "".join(mine[i : i + a]), "".join(theirs[k : k + b])).ratio(), a, b) for a, b in runs
+        )
+        if ratio >= ALIKE:
+            return a, k, b
+    return None
+
+
+def _ratio(a: str, b: str) -> float:
+    return SequenceMatcher(None, a, b).ratio()
+
+
+def _better(mine: list[str], theirs: list[str], words: list[Word], sure: float) -> bool:
+    """Whether Tesseract's words are the better reading of RapidOCR's: it is sure of them, all is ASCII, and they differ in
+    letters or digits, or only join what RapidOCR split ("Informa tion"; not "12 50" for "12.50", "Smith" for "(Smith")."""
+    if not all(word.confidence >= sure for word in words) or not "".join(mine + theirs).isascii():
+        return False
+    if _alnum(mine) == _alnum(theirs):
+        return len(theirs) < len(mine)
+    return True
+
+
+def _alnum(words: list[str]) -> str:
+    return "".join(ch for word in words for ch in word if ch.isalnum())

@@ -10,8 +10,9 @@ from inference.backends.ocr.tesseract import Word
 SURE = 0.85
 
 
-def words(*read: tuple[str, float]) -> list[Word]:
-    return [Word(text, confidence, (0, 0, 1, 1)) for text, confidence in read]
+def words(*read: tuple[str, float], known: bool = True) -> list[Word]:
+    """Tesseract's words (``known``: in its dictionary)."""
+    return [Word(text, confidence, (0, 0, 1, 1), known) for text, confidence in read]
 
 
 def rapid(text: str) -> Reading:
@@ -44,6 +45,10 @@ def test_tesseracts_whole_reading_replaces_another_shorter_one_when_it_is_sure_o
     line = merged(rapid("Disa a        t    o ofthe"), band, SURE)
     assert line.text == "Disease award from the Burroughs Fund. The funders had no role in"
     assert line.engine == "rapidocr+tesseract"  # (still checked for another script, as RapidOCR's lines are)
+    assert line.score == round(sum(w.confidence for w in band) / len(band), 4)  # (Tesseract's, for Tesseract's text)
+    cyrillic = words(("BOT", 0.95), ("TAK", 0.95), ("no", 0.9), ("12", 0.93), ("KOHTPAKTY", 0.9), ("mnH", 0.9), known=False)
+    band_ru = rapid("Ba   o  r")  # (RapidOCR's garbled reading: the script check reads the line again in Russian)
+    assert merged(band_ru, cyrillic, SURE).text != "BOT TAK no 12 KOHTPAKTY mnH"  # (look-alikes outside the dictionary)
     unsure = words(*((w.text, 0.6) for w in band))
     garbled = rapid("Disa a        t    o ofthe")
     assert merged(garbled, unsure, SURE) is garbled  # (Tesseract unsure of it: RapidOCR's stays)
@@ -60,6 +65,11 @@ def test_no_character_is_written_twice_and_punctuation_stays():
         ("Smith and Jones 2019", words(("Jones", 0.95), ("and", 0.95), ("Smith", 0.95), ("2019", 0.95)), None),
         ("Total 12.50 and 1,000 e-mail", words(("Total", 0.9), ("12", 0.3), ("50", 0.3), ("and", 0.9)), None),
         ("Information", words(("In", 0.3), ("formation", 0.4)), None),
+        ("Informa tion is key", words(("Information", 0.95), ("is", 0.95), ("key", 0.95)), "Information is key"),
+        ("H ead line news", words(("Headline", 0.95), ("news", 0.95)), "Headline news"),
+        ("The price is 12.50 today", words(*((w, 0.93) for w in ["The", "price", "is", "12", "50", "today"])), None),
+        ("1,000 units at $12.50", words(("1", 0.95), ("000", 0.95), ("units", 0.95), ("at", 0.95), ("12.50", 0.95)), None),
+        ("see (Smith 2019).", words(("see", 0.95), ("Smith", 0.95), ("2019", 0.95)), None),
     ]
     for ours, theirs, expected in cases:
         assert merged(rapid(ours), theirs, SURE).text == (expected or ours), ours
