@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from statistics import median
 
 from .blocks import MARGINAL, TITLE_RATIO, Block, Table
+from .markdown_text import Numbering, heading_text, inline
 from .results import OcrResult, PageResult
 from .values import OcrLine
 
@@ -16,14 +17,6 @@ HEADING_RATIO = 1.3  # a line this much taller than the page's usual line, and s
 SECTION = 2  # the heading level of a title whose level is not known
 PARAGRAPH_GAP = 0.75  # a vertical gap above a line of more than this many line heights starts a paragraph
 BROKEN_WORD = re.compile(r"[^\W\d_]{2}-$")  # a line ending in a hyphen after letters: a word goes on in the next line
-# What makes a line of text Markdown structure it did not have (CommonMark): a heading's "#", a quote's ">", a bullet's
-# "-" or "+", a line of "-" or "=" (the line above it a heading), a code fence's "~~~", a link's definition "[1]: ...";
-# inside a line, a tag's or an autolink's "<", a link's or an image's "[", an entity's "&". Numbered lines: ``_paragraph``
-_STARTS = re.compile(r"#|>|[-+](\s|$)|[-=\s]+$|~{3,}|\[[^\]]*\]:")
-_TAG = re.compile(r"<(?=[A-Za-z/!?])")
-_LINK = re.compile(r"\[(?=[^\]]*\]\()")
-_ENTITY = re.compile(r"&(?=#?\w+;)")
-_NUMBERED = re.compile(r"(\d{1,9})([.)])(?=\s|$)")
 
 
 def _extent(line: OcrLine) -> tuple[float, float, float, float]:
@@ -31,46 +24,11 @@ def _extent(line: OcrLine) -> tuple[float, float, float, float]:
     return min(xs), min(ys), max(xs), max(ys)
 
 
-def _escape(text: str) -> str:
-    """A line of text escaped where it would turn into Markdown structure it did not have (a numbered line included:
-    alone, it is no list; in a paragraph, see ``_paragraph``)."""
-    text = _inline(text)
-    if number := _NUMBERED.match(text):  # (a backslash escapes the mark, not a digit)
-        return f"{number[1]}\\{text[number.end(1) :]}"
-    return "\\" + text if _STARTS.match(text) else text
-
-
-def _inline(text: str) -> str:
-    text = text.replace("\\", "\\\\").replace("*", "\\*").replace("_", "\\_").replace("`", "\\`")
-    return _ENTITY.sub("\\\\&", _LINK.sub("\\\\[", _TAG.sub("\\\\<", text)))
-
-
-def _paragraph(lines: list[str]) -> str:
-    """A paragraph's lines escaped. A numbered line stays a list item where CommonMark shows its own number with it: the
-    paragraph's first line, a "1." after text, the next number after an item ("7." then "8."); elsewhere ("3." after
-    "7.", which would show as 8; "07.", as 7) its mark is escaped ("3\\."), and it reads as the text it is."""
-    out: list[str] = []
-    last: tuple[int, str] | None = None  # the number and mark of the list item open in the paragraph
-    for k, line in enumerate(lines):
-        line = line.strip()
-        number = _NUMBERED.match(line)
-        if number is None:
-            out.append(_escape(line))
-            continue
-        digits, mark, rest = number[1], number[2], _escape(line[number.end() :].strip())
-        item = (k == 0 or digits == "1") if last is None else (mark == last[1] and int(digits) == last[0] + 1)
-        if item and (digits == "0" or not digits.startswith("0")):
-            last = (int(digits), mark)
-            out.append(f"{digits}{mark} {rest}".rstrip())
-        else:
-            out.append(f"{digits}\\{mark} {rest}".rstrip())
-    return "\n".join(out)
-
-
-def lines_to_markdown(lines: Sequence[OcrLine], headings: bool = True) -> str:
+def lines_to_markdown(lines: Sequence[OcrLine], headings: bool = True, numbering: Numbering | None = None) -> str:
     """Lines in reading order -> paragraphs (a gap, or a step back to the left edge of a new column) and
     headings (short, clearly taller lines; none when ``headings`` is False: the words in a picture, whose large print
-    is no heading of the document); a word broken at a line's end ("responsi-" then "bility") is whole."""
+    is no heading of the document); a word broken at a line's end ("responsi-" then "bility") is whole. ``numbering``:
+    the list the page's Markdown has open before them."""
     if not lines:
         return ""
     extents = [_extent(line) for line in lines]
@@ -97,7 +55,15 @@ def lines_to_markdown(lines: Sequence[OcrLine], headings: bool = True) -> str:
         else:
             blocks[-1].append(text)
         previous = (x0, y0, x1, y1, heading)
-    return "\n\n".join(f"{levels[k]} {_inline(block[0])}" if k in levels else _paragraph(block) for k, block in enumerate(blocks))
+    numbering = numbering or Numbering()
+    parts = []
+    for k, block in enumerate(blocks):
+        if k in levels:
+            numbering.close()
+            parts.append(f"{levels[k]} {heading_text(block[0])}")
+        else:
+            parts.append(numbering.paragraph(block))
+    return "\n\n".join(parts)
 
 
 def _cell(text: str) -> str:
@@ -137,13 +103,16 @@ def blocks_to_markdown(blocks: Sequence[Block], verbatim: bool = False) -> str:
     where they would read as Markdown."""
     parts: list[str] = []
     used: set[int] = set()
+    numbering = Numbering()  # (the ordered list open, which text blocks and list blocks may go on)
     for i, block in enumerate(blocks):
         if block.type in MARGINAL or i in used:
             continue
         text = block.text.strip()
+        if block.type not in ("text", "list"):
+            numbering.close()
         if block.type == "title":
             title = " ".join(text.split())
-            parts.append("#" * (block.level or SECTION) + " " + (title if verbatim else _inline(title)) if text else "")
+            parts.append("#" * (block.level or SECTION) + " " + (title if verbatim else heading_text(title)) if text else "")
         elif block.type == "table" and block.table is not None:
             parts.append(table_markdown(block.table))
         elif block.type == "figure":
@@ -154,31 +123,31 @@ def blocks_to_markdown(blocks: Sequence[Block], verbatim: bool = False) -> str:
             if caption is not None:
                 used.add(caption)
                 words = " ".join(blocks[caption].text.split())
-            parts.append(f"*[figure{_escape(': ' + words) if words else ''}]*")
+            parts.append(f"*[figure{inline(': ' + words) if words else ''}]*")
             if block.lines and not verbatim:  # the words an engine read in it (a plan's labels, a poster's text)
-                parts.append(lines_to_markdown(block.lines, headings=False))
+                parts.append(lines_to_markdown(block.lines, headings=False, numbering=numbering))
         elif block.type == "caption":
             caption = " ".join(text.split())
-            parts.append(f"*{caption if verbatim else _inline(caption)}*" if text else "")
+            parts.append(f"*{caption if verbatim else inline(caption)}*" if text else "")
         elif block.type == "equation":
             parts.append(f"$$\n{text}\n$$" if text else "")
         elif block.type == "list":
-            parts.append("\n".join(_list_item(line, verbatim) for line in text.splitlines() if line.strip()))
+            lines = [line for line in text.splitlines() if line.strip()]
+            parts.append("\n".join(_vlm_item(line) for line in lines) if verbatim else numbering.items(lines))
         elif block.lines and not verbatim:
-            parts.append(lines_to_markdown(block.lines))
+            parts.append(lines_to_markdown(block.lines, numbering=numbering))
         else:
-            parts.append(text if verbatim else _paragraph(text.splitlines()))
+            parts.append(text if verbatim else numbering.paragraph(text.splitlines()))
     return "\n\n".join(p for p in parts if p)
 
 
-def _list_item(line: str, verbatim: bool = False) -> str:
-    if verbatim and line[:1] in (" ", "\t"):  # a VLM's nested item or continued line keeps its indent
+def _vlm_item(line: str) -> str:
+    """A line of a VLM's list as it wrote it (a nested item or a continued line keeps its indent), a mark given to a
+    line without one."""
+    if line[:1] in (" ", "\t"):
         return line.rstrip()
     line = line.strip()
-    marked = re.match(r"([-*+•]|\d+[.)])\s+", line)
-    if verbatim:
-        return line if marked else "- " + line
-    return f"{marked[1]} {_escape(line[marked.end() :])}" if marked else "- " + _escape(line)
+    return line if re.match(r"([-*+•]|\d+[.)])\s", line) else "- " + line
 
 
 def page_markdown(text: str, lines: Sequence[OcrLine], blocks: Sequence[Block] | None = None) -> str:

@@ -22,7 +22,8 @@ from tests.import_graph import (
 # The kernel: what every layer may use, and which itself imports nothing of inference above it (other kernel
 # modules only). `callers` (who is calling: the uploader) and `rate_limit` (the moving-window limiter) joined it
 # with the security fixes; `pinned_fetch` (an HTTP fetch pinned to a checked address) imports only the kernel;
-# `markdown` renders a result (kernel types) as Markdown; `blocks` is a page's structure (lines, blocks, tables);
+# `markdown` renders a result (kernel types) as Markdown (`markdown_text`: plain text in it); `blocks` is a page's
+# structure (lines, blocks, tables);
 # `markdown_blocks` and `grounding` read a page VLM's answer (Markdown, HTML tables, LightOnOCR's grounding) as blocks.
 # `page_structure` (a page's lines assigned to layout regions) and `page_marginals` (running headers found by
 # repetition across pages) build it; `drop_caps` joins a paragraph's large first letter to its line.
@@ -43,6 +44,7 @@ KERNEL = [
     "rate_limit",
     "pinned_fetch",
     "markdown",
+    "markdown_text",
     "markdown_blocks",
     "grounding",
     "page_structure",

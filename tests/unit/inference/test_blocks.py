@@ -61,9 +61,10 @@ def shown(markdown: str) -> str:
     from markdown_it import MarkdownIt
 
     out, counters, number = [], [], ""
-    for token in MarkdownIt("commonmark").parse(markdown):
+    for token in MarkdownIt("commonmark").enable(["strikethrough", "table"]).parse(markdown):  # (GitHub's, as Gradio's)
         if token.type == "ordered_list_open":
-            counters.append([int(token.attrGet("start") or 1), token.markup])
+            start = token.attrGet("start")
+            counters.append([1 if start is None else int(start), token.markup])
         elif token.type == "ordered_list_close":
             counters.pop()
         elif token.type == "list_item_open" and token.markup in ".)":
@@ -93,6 +94,31 @@ def test_text_that_looks_like_markdown_shows_as_the_same_text_in_a_commonmark_re
         assert shown(markdown) == "\n".join(line.strip() for line in text.splitlines()), (text, markdown)
         assert "\\7" not in markdown and "\\1" not in markdown  # (a backslash before a digit is no escape: it shows)
     assert blocks_to_markdown([block("text", "7. Erich Lamprecht")]) == "7. Erich Lamprecht"  # (kept as it is, as a list)
+    pages = [  # (blocks in a row: CommonMark counts a list on across blank lines and list blocks)
+        [block("text", "1. Intro"), block("text", "3. Methods")],
+        [block("list", "1. a\n2. b"), block("list", "1. c\n2. d")],
+        [block("list", "7. Foo\n3. Bar\n07. Baz"), block("text", "0. zero\n1. one")],
+        [block("text", "1. One"), block("title", "Methods"), block("text", "5. Five")],
+        [block("text", "1) a\n2. b"), block("title", "x"), block("list", "2) b")],
+    ]
+    for page in pages:
+        texts = [line.strip() for b in page for line in b.text.splitlines()]
+        expected = [
+            text if b.type != "list" or text[:1].isdigit() or text[:1] in "-+" else f"- {text}"
+            for b in page
+            for text in b.text.splitlines()
+        ]
+        rendered = shown(blocks_to_markdown(page)).replace("<heading_open>\n", "").replace("\n<heading_close>", "")
+        assert rendered.replace("<bullet_list_open>\n", "").replace("\n<bullet_list_close>", "") == "\n".join(expected), (
+            texts,
+            blocks_to_markdown(page),
+        )
+    for title in ("Invoice #", "#", "C# and F#"):
+        assert shown(blocks_to_markdown([block("title", title)])) == f"<heading_open>\n{title}\n<heading_close>"
+    for text in ("https://example.com/a_b_c and snake_case", "~~old~~ and ~10 mg", "a | b\n--|--"):
+        assert shown(blocks_to_markdown([block("text", text)])) == text
+    assert "\\_" not in blocks_to_markdown([block("text", "https://example.com/a_b_c")])  # (a link keeps its address)
+    assert blocks_to_markdown([block("list", "[ ] box\n[x] done")]) == "- \\[ ] box\n- \\[x] done"  # (no task boxes)
     assert shown(blocks_to_markdown([block("title", "1. Introduction")])) == "<heading_open>\n1. Introduction\n<heading_close>"
     assert shown(blocks_to_markdown([block("caption", "2. Results [4](x)")])) == "<em_open>2. Results [4](x)<em_close>"
 

@@ -1,0 +1,92 @@
+"""Plain text (an OCR engine's, a PDF text layer's) written as Markdown that shows as that text: escaped where CommonMark
+(and GitHub's flavour, which Gradio's Markdown follows) would make structure of it, and numbered lines kept as the list
+items they look like only where a renderer shows their own numbers."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+# What makes a line Markdown structure it did not have: a heading's "#", a quote's ">", a bullet's "-" or "+", a line of
+# "-" or "=" (the line above it a heading), a code fence's "~~~", a link's definition "[1]: ...", a task's box "[ ]" and a
+# table's rule "--|--" (GitHub's); inside a line, emphasis
+# ("*", "_" not inside a word, "~" struck through), code's "`", a tag's or an autolink's "<", a link's or an image's
+# "[", an entity's "&"
+_STARTS = re.compile(r"#|>|[-+](\s|$)|[-=\s]+$|~{3,}|\[[^\]]*\]:|\[[ xX]\](\s|$)|(?=[\s|:-]+$)(?=[^|]*\|)(?=[^-]*-)")
+_EMPHASIS = re.compile(r"[*`~]|(?<![^\W_])_|_(?![^\W_])")
+_TAG = re.compile(r"<(?=[A-Za-z/!?])")
+_LINK = re.compile(r"\[(?=[^\]]*\]\()")
+_ENTITY = re.compile(r"&(?=#?\w+;)")
+_NUMBERED = re.compile(r"(\d{1,9})([.)])(?=\s|$)")
+_BULLET = re.compile(r"([-*+])\s+")
+
+
+def inline(text: str) -> str:
+    """Text escaped where it would make emphasis, code, a tag, a link or an entity."""
+    text = _EMPHASIS.sub(lambda m: "\\" + m[0], text.replace("\\", "\\\\"))
+    return _ENTITY.sub("\\\\&", _LINK.sub("\\\\[", _TAG.sub("\\\\<", text)))
+
+
+def escape_line(text: str) -> str:
+    """A line escaped where it would make structure (a numbered line too: alone, it is no list)."""
+    text = inline(text.strip())
+    if number := _NUMBERED.match(text):  # (a backslash escapes the mark, not a digit)
+        return f"{number[1]}\\{text[number.end(1) :]}"
+    return "\\" + text if _STARTS.match(text) else text
+
+
+def heading_text(text: str) -> str:
+    """A heading's text: escaped, its closing "#"s too ("Invoice #" would lose its "#")."""
+    return re.sub(r"(#+)$", r"\\\1", inline(" ".join(text.split())))
+
+
+class Numbering:
+    """The ordered list a page's Markdown has open. CommonMark counts a list's items on from its first number, across
+    blank lines, until other text or another block ends it, and a numbered line inside a paragraph starts a list only as
+    "1."; so a numbered line is written as a list item where it shows its own number (a list's first line, the next
+    number of the list open, "1." after text) and otherwise with its mark escaped ("3\\." after "7.", which would show as
+    8; "07.", as 7): it reads as the text it is either way."""
+
+    def __init__(self) -> None:
+        self.open: tuple[int, str] | None = None  # the last number and the mark of the list open
+
+    def close(self) -> None:
+        """Another block (a heading, a table, a figure) ends the list."""
+        self.open = None
+
+    def paragraph(self, lines: Iterable[str]) -> str:
+        out = []
+        for k, line in enumerate(text.strip() for text in lines):
+            number = _NUMBERED.match(line)
+            if number is None:
+                if k == 0:  # (text after a blank line ends the list)
+                    self.open = None
+                out.append(escape_line(line))
+                continue
+            if self.open is None:
+                item = k == 0 or number[1] == "1"
+            else:  # (after a blank line, another mark starts another list)
+                item = int(number[1]) == self.open[0] + 1 if number[2] == self.open[1] else k == 0
+            out.append(self._numbered(line, number, item))
+        return "\n".join(out)
+
+    def items(self, lines: Iterable[str]) -> str:
+        """A list block's lines, each an item: numbered ones kept where they show their numbers, bullets kept, a line
+        with no mark given one ("- ")."""
+        out = []
+        for line in (text.strip() for text in lines):
+            number, bullet = _NUMBERED.match(line), _BULLET.match(line)
+            if number is not None:
+                first = self.open is None or number[2] != self.open[1]
+                out.append(self._numbered(line, number, first or int(number[1]) == self.open[0] + 1))  # type: ignore[index]
+            else:
+                self.open = None
+                out.append(f"{bullet[1]} {escape_line(line[bullet.end() :])}" if bullet else f"- {escape_line(line)}")
+        return "\n".join(out)
+
+    def _numbered(self, line: str, number: re.Match[str], item: bool) -> str:
+        digits, mark, rest = number[1], number[2], escape_line(line[number.end() :])
+        if item and (digits == "0" or not digits.startswith("0")):
+            self.open = (int(digits), mark)
+            return f"{digits}{mark} {rest}".rstrip()
+        return f"{digits}\\{mark} {rest}".rstrip()
