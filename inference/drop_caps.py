@@ -34,11 +34,12 @@ def join_drop_caps(lines: list[OcrLine], marks: bool = True) -> list[OcrLine]:
         first = min(beside, key=lambda j: boxes[j][1], default=None)
         if first is None or len(beside) < 2 or abs(boxes[first][1] - box[1]) > LEVEL * usual:
             continue
-        words = {j: _without_edge(lines[j].text.strip(), marks and boxes[j][0] <= box[2]) for j in beside}
+        current = {j: line for j in beside if (line := out[j]) is not None}  # (as an earlier cap may have left them)
+        words = {j: _without_edge(current[j].text.strip(), marks and boxes[j][0] <= box[2]) for j in beside}
         if not words[first][:1].islower():
             continue
         for j in beside:
-            out[j] = lines[j].model_copy(update={"text": words[j]})
+            out[j] = current[j].model_copy(update={"text": words[j]})
         quad = lines[first].box  # (its left edge moved to the cap's: a skewed line stays so)
         x0, y0, x1, y1 = boxes[first]
         left = [[box[0], quad[0][1]], quad[1], quad[2], [box[0], quad[3][1]]] if len(quad) == 4 else None

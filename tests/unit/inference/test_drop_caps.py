@@ -44,6 +44,8 @@ def test_only_a_tall_capital_beside_the_top_of_a_line_going_on_in_small_letters_
     joined = join_drop_caps([cap, *beside, *body])
     assert [one.text for one in joined[:2]] == ["This line goes on", "and the next"]
     assert joined[0].box == [[10, 100], [400, 100], [400, 120], [10, 120]] and len(joined) == 5
+    skewed = line("his line", 58, 100, 400, 120).model_copy(update={"box": [[58, 104], [400, 96], [400, 116], [58, 124]]})
+    assert join_drop_caps([cap, skewed, beside[1], *body])[0].box == [[10, 104], [400, 96], [400, 116], [10, 124]]
     layer = join_drop_caps(
         [cap, beside[0].model_copy(update={"text": "his line"}), line("(see Fig. 2)", 55, 130, 400, 150)], False
     )
