@@ -17,6 +17,7 @@ from .tesseract import Word
 MAX_CHARS = 300  # longer lines (a leader of dots makes aligning characters slow) stay as RapidOCR read them
 SPACE_SURE = 0.5  # a space Tesseract put between two words it is at least this sure of splits RapidOCR's run of letters
 ALIKE = 0.5  # a word of Tesseract's replaces RapidOCR's in its place when they are at least this alike (difflib's ratio)
+BALANCE = 0.6  # ...and the shorter has at least this share of the longer's letters and digits
 UNLIKE = 0.5  # two readings of a line less alike than this differ wholesale...
 MOSTLY_SURE = 0.75  # ...and Tesseract's is taken whole when this share of its words are dictionary words it is sure of
 # and it has more letters
@@ -43,18 +44,18 @@ def _wholesale(ours: str, theirs: str) -> bool:
 
 
 def _spaced(ours: str, words: list[Word]) -> str:
-    """RapidOCR's text with a space where Tesseract has one between two words it is fairly sure of and RapidOCR has
-    the letters on both sides run together."""
+    """RapidOCR's text with a space where Tesseract has one between two dictionary words it is fairly sure of and
+    RapidOCR has the letters on both sides run together (not in "c.html", "4.2.1" or "10:30")."""
     theirs, spaces = "", set()
     for i, word in enumerate(words):
         if i:
-            if min(words[i - 1].confidence, word.confidence) >= SPACE_SURE:
+            if all(w.confidence >= SPACE_SURE and w.in_dictionary for w in (words[i - 1], word)):
                 spaces.add(len(theirs))
             theirs += " "
         theirs += word.text
     parts, done = [], 0
     for tag, i1, _, j1, j2 in SequenceMatcher(None, ours, theirs, autojunk=False).get_opcodes():
-        if tag == "insert" and theirs[j1:j2] == " " and j1 in spaces and 0 < i1 < len(ours) and " " not in ours[i1 - 1 : i1 + 1]:
+        if tag == "insert" and theirs[j1:j2] == " " and j1 in spaces and 0 < i1 < len(ours) and ours[i1 - 1 : i1 + 1].isalpha():
             parts += [ours[done:i1], " "]
             done = i1
     return "".join(parts) + ours[done:]
@@ -89,12 +90,20 @@ def _pair(mine: list[str], i: int, i2: int, theirs: list[str], j: int, j2: int) 
     ``j``..``j2``) that pairs, they are most like, as (its length, start, length), when alike enough."""
     for k in range(j, j2):
         runs = [(a, b) for a in range(1, min(3, i2 - i) + 1) for b in range(1, min(3, j2 - k) + 1)]
+        runs = [(a, b) for a, b in runs if _balanced(mine[i : i + a], theirs[k : k + b])]
         ratio, a, b = max(
-            (SequenceMatcher(None, "".join(mine[i : i + a]), "".join(theirs[k : k + b])).ratio(), a, b) for a, b in runs
+            ((_ratio("".join(mine[i : i + a]), "".join(theirs[k : k + b])), a, b) for a, b in runs), default=(0, 0, 0)
         )
         if ratio >= ALIKE:
             return a, k, b
     return None
+
+
+def _balanced(mine: list[str], theirs: list[str]) -> bool:
+    """Runs with about as many letters and digits (not "C O N" for "CONTENTS": its other letters are RapidOCR's next
+    words)."""
+    lengths = sorted((len(_alnum(mine)), len(_alnum(theirs))))
+    return lengths[0] >= BALANCE * lengths[1]
 
 
 def _ratio(a: str, b: str) -> float:
@@ -102,9 +111,10 @@ def _ratio(a: str, b: str) -> float:
 
 
 def _better(mine: list[str], theirs: list[str], words: list[Word], sure: float) -> bool:
-    """Whether Tesseract's words are the better reading of RapidOCR's: it is sure of them, all is ASCII, and they differ in
-    letters or digits, or only join what RapidOCR split ("Informa tion"; not "12 50" for "12.50", "Smith" for "(Smith")."""
-    if not all(word.confidence >= sure for word in words) or not "".join(mine + theirs).isascii():
+    """Whether Tesseract's words are the better reading of RapidOCR's: dictionary words it is sure of (not "1990" for
+    "1999", "ofthe" for "of the"), all is ASCII, and they differ in letters or digits, or only join what RapidOCR split
+    ("Informa tion"; not "12 50" for "12.50", "Smith" for "(Smith")."""
+    if not all(word.confidence >= sure and word.in_dictionary for word in words) or not "".join(mine + theirs).isascii():
         return False
     if _alnum(mine) == _alnum(theirs):
         return len(theirs) < len(mine)

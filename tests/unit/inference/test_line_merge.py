@@ -70,6 +70,15 @@ def test_no_character_is_written_twice_and_punctuation_stays():
         ("The price is 12.50 today", words(*((w, 0.93) for w in ["The", "price", "is", "12", "50", "today"])), None),
         ("1,000 units at $12.50", words(("1", 0.95), ("000", 0.95), ("units", 0.95), ("at", 0.95), ("12.50", 0.95)), None),
         ("see (Smith 2019).", words(("see", 0.95), ("Smith", 0.95), ("2019", 0.95)), None),
+        ("C O N T E N T S", words(("CONTENTS", 0.95)), None),  # (not "CONTENTS T E N T S")
+        ("so x = y + z", words(("so", 0.95)) + words(("x=y+z", 0.95), known=False), None),
+        (
+            "visit c.html at 10:30",
+            words(("visit", 0.95), ("c.", 0.95), ("html", 0.95), ("at", 0.95), ("10:", 0.9), ("30", 0.9)),
+            None,
+        ),
+        ("in 1999 of the", words(("in", 0.95)) + words(("1990", 0.95), ("ofthe", 0.95), known=False), None),
+        ("the methodology", words(("the", 0.95)) + words(("method", 0.6), ("ology", 0.6), known=False), None),
     ]
     for ours, theirs, expected in cases:
         assert merged(rapid(ours), theirs, SURE).text == (expected or ours), ours
