@@ -108,8 +108,7 @@ def blocks_to_markdown(blocks: Sequence[Block], verbatim: bool = False) -> str:
         if block.type in MARGINAL or i in used:
             continue
         text = block.text.strip()
-        if block.type not in ("text", "list"):
-            numbering.close()
+        written = len(parts)
         if block.type == "title":
             title = " ".join(text.split())
             parts.append("#" * (block.level or SECTION) + " " + (title if verbatim else heading_text(title)) if text else "")
@@ -124,6 +123,7 @@ def blocks_to_markdown(blocks: Sequence[Block], verbatim: bool = False) -> str:
                 used.add(caption)
                 words = " ".join(blocks[caption].text.split())
             parts.append(f"*[figure{inline(': ' + words) if words else ''}]*")
+            numbering.close()
             if block.lines and not verbatim:  # the words an engine read in it (a plan's labels, a poster's text)
                 parts.append(lines_to_markdown(block.lines, headings=False, numbering=numbering))
         elif block.type == "caption":
@@ -138,6 +138,8 @@ def blocks_to_markdown(blocks: Sequence[Block], verbatim: bool = False) -> str:
             parts.append(lines_to_markdown(block.lines, numbering=numbering))
         else:
             parts.append(text if verbatim else numbering.paragraph(text.splitlines()))
+        if block.type not in ("text", "list", "figure") and any(parts[written:]):  # (a block written ends the list open)
+            numbering.close()
     return "\n\n".join(p for p in parts if p)
 
 

@@ -16,15 +16,30 @@ _STARTS = re.compile(r"#|>|[-+](\s|$)|[-=\s]+$|~{3,}|\[[^\]]*\]:|\[[ xX]\](\s|$)
 _EMPHASIS = re.compile(r"[*`~]|(?<![^\W_])_|_(?![^\W_])")
 _TAG = re.compile(r"<(?=[A-Za-z/!?])")
 _LINK = re.compile(r"\[(?=[^\]]*\]\()")
+_LINK_END = re.compile(r"\](?=\()")
+_URL = re.compile(r"((?:https?://|www\.)[^\s<>]+)")
 _ENTITY = re.compile(r"&(?=#?\w+;)")
 _NUMBERED = re.compile(r"(\d{1,9})([.)])(?=\s|$)")
 _BULLET = re.compile(r"([-*+])\s+")
 
 
 def inline(text: str) -> str:
-    """Text escaped where it would make emphasis, code, a tag, a link or an entity."""
+    """Text escaped where it would make emphasis, code, a tag, a link or an entity; web addresses left as they are (a
+    renderer links them: a backslash in one would show, and go into the link)."""
+    parts = _URL.split(text)
+    out = []
+    for k, part in enumerate(parts):
+        if not k % 2:
+            part = _inline(part)
+            part = part[:-1] + "\\<" if k + 1 < len(parts) and part.endswith("<") else part  # (no autolink: "<http")
+        out.append(part)
+    return "".join(out)
+
+
+def _inline(text: str) -> str:
     text = _EMPHASIS.sub(lambda m: "\\" + m[0], text.replace("\\", "\\\\"))
-    return _ENTITY.sub("\\\\&", _LINK.sub("\\\\[", _TAG.sub("\\\\<", text)))
+    text = _LINK_END.sub("\\\\]", _LINK.sub("\\\\[", _TAG.sub("\\\\<", text)))
+    return _ENTITY.sub("\\\\&", text)
 
 
 def escape_line(text: str) -> str:
@@ -63,26 +78,37 @@ class Numbering:
                     self.open = None
                 out.append(escape_line(line))
                 continue
+            if k == 0:
+                out.append(self._restart(number))
             if self.open is None:
                 item = k == 0 or number[1] == "1"
             else:  # (after a blank line, another mark starts another list)
                 item = int(number[1]) == self.open[0] + 1 if number[2] == self.open[1] else k == 0
             out.append(self._numbered(line, number, item))
-        return "\n".join(out)
+        return "\n".join(part for part in out if part)
 
     def items(self, lines: Iterable[str]) -> str:
         """A list block's lines, each an item: numbered ones kept where they show their numbers, bullets kept, a line
         with no mark given one ("- ")."""
         out = []
-        for line in (text.strip() for text in lines):
+        for k, line in enumerate(text.strip() for text in lines):
             number, bullet = _NUMBERED.match(line), _BULLET.match(line)
             if number is not None:
+                out.append(self._restart(number) if k == 0 else "")
                 first = self.open is None or number[2] != self.open[1]
                 out.append(self._numbered(line, number, first or int(number[1]) == self.open[0] + 1))  # type: ignore[index]
             else:
                 self.open = None
                 out.append(f"{bullet[1]} {escape_line(line[bullet.end() :])}" if bullet else f"- {escape_line(line)}")
-        return "\n".join(out)
+        return "\n".join(part for part in out if part)
+
+    def _restart(self, number: re.Match[str]) -> str:
+        """Before a block that starts with a numbered line the open list would count on wrongly ("1." after "2."): an
+        empty HTML comment, which ends that list, so the block starts its own."""
+        if self.open is None or number[2] != self.open[1] or int(number[1]) == self.open[0] + 1:
+            return ""
+        self.open = None
+        return "<!-- -->\n"
 
     def _numbered(self, line: str, number: re.Match[str], item: bool) -> str:
         digits, mark, rest = number[1], number[2], escape_line(line[number.end() :])

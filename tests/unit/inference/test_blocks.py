@@ -75,6 +75,8 @@ def shown(markdown: str) -> str:
             text = "".join(c.content if c.type == "text" else kinds.get(c.type) or f"<{c.type}>" for c in token.children or [])
             out.append(number + text)
             number = ""
+        elif token.type == "html_block" and token.content.strip() == "<!-- -->":
+            continue  # (an empty comment, which shows nothing, between two lists)
         elif token.type not in ("paragraph_open", "paragraph_close", "list_item_close"):
             out.append(f"<{token.type}>")
     return "\n".join(out)
@@ -115,8 +117,13 @@ def test_text_that_looks_like_markdown_shows_as_the_same_text_in_a_commonmark_re
         )
     for title in ("Invoice #", "#", "C# and F#"):
         assert shown(blocks_to_markdown([block("title", title)])) == f"<heading_open>\n{title}\n<heading_close>"
-    for text in ("https://example.com/a_b_c and snake_case", "~~old~~ and ~10 mg", "a | b\n--|--"):
+    for text in ("https://example.com/a_b_c and snake_case", "~~old~~ and ~10 mg", "a | b\n--|--", "Results [n=5](left)"):
         assert shown(blocks_to_markdown([block("text", text)])) == text
+    assert blocks_to_markdown([block("text", "1. a"), block("title", ""), block("text", "2. b")]) == "1. a\n\n2. b"
+    assert shown(blocks_to_markdown([block("figure"), block("caption", "Results [n=5](left)")])) == (
+        "<em_open>[figure: Results [n=5](left)]<em_close>"  # (no link made of the placeholder)
+    )
+    assert "https://x.org/~me/_static" in blocks_to_markdown([block("text", "see https://x.org/~me/_static now")])
     assert "\\_" not in blocks_to_markdown([block("text", "https://example.com/a_b_c")])  # (a link keeps its address)
     assert blocks_to_markdown([block("list", "[ ] box\n[x] done")]) == "- \\[ ] box\n- \\[x] done"  # (no task boxes)
     assert shown(blocks_to_markdown([block("title", "1. Introduction")])) == "<heading_open>\n1. Introduction\n<heading_close>"
