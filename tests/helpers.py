@@ -10,6 +10,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from bench import scoring
 from inference.backends.ocr.tesseract import find_tessdata
+from inference.values import OcrLine
 
 HAS_TESSERACT = importlib.util.find_spec("tesserocr") is not None and find_tessdata("auto") is not None
 needs_tesseract = pytest.mark.skipif(
@@ -128,3 +129,10 @@ def encrypted_pdf(data: bytes, password: str = "secret") -> bytes:
     buffer = io.BytesIO()
     writer.write(buffer)
     return buffer.getvalue()
+
+
+def line_at(text: str, x0: float, y0: float, x1: float, y1: float) -> OcrLine:
+    """An engine's line of text in the box (x0, y0)-(x1, y1), read with confidence 0.9."""
+    from inference.values import OcrLine
+
+    return OcrLine(text=text, box=[[x0, y0], [x1, y0], [x1, y1], [x0, y1]], confidence=0.9)

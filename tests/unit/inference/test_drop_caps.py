@@ -7,8 +7,8 @@ from PIL import Image, ImageDraw, ImageFont
 from inference.drop_caps import join_drop_caps
 from inference.markdown import to_markdown
 from inference.pdf_text import _drop_cap
-from inference.values import OcrLine
 from tests.helpers import drawn_pdf
+from tests.helpers import line_at as line
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf"
 PARAGRAPH = [
@@ -17,10 +17,6 @@ PARAGRAPH = [
     "companies to examine the impact of their work",
     "on society and on the places where they trade.",
 ]
-
-
-def line(text: str, x0: float, y0: float, x1: float, y1: float) -> OcrLine:
-    return OcrLine(text=text, box=[[x0, y0], [x1, y0], [x1, y1], [x0, y1]], confidence=0.9)
 
 
 def test_a_drop_cap_through_the_engine_starts_its_line_and_is_no_heading(service):

@@ -10,12 +10,12 @@ from PIL import Image
 from inference.backends.ocr.rapid_script import Reading
 from inference.backends.ocr.tesseract import Word
 from inference.backends.ocr.tesseract_first import Draft, foreign, mostly_sure, patch, printed
-from inference.blocks import OcrLine
 from inference.layout import Box, reading_order
 from inference.markdown import blocks_to_markdown, lines_to_markdown
 from inference.page_structure import Region, page_blocks
 from inference.pdf_text import text_layer
 from tests.helpers import drawn_pdf
+from tests.helpers import line_at as line
 
 PROSE = [
     "Over the past three decades increasing pressure from",
@@ -23,10 +23,6 @@ PROSE = [
     "examine and redress the adverse impact their business",
     "has on society and the environment around them today.",
 ]
-
-
-def line(text: str, x0: float, y0: float, x1: float, y1: float) -> OcrLine:
-    return OcrLine(text=text, box=[[x0, y0], [x1, y0], [x1, y1], [x0, y1]], confidence=0.9)
 
 
 def one_by_one(text: str, x: float, y: float, size: int = 12) -> str:
