@@ -89,8 +89,16 @@ def test_history_reaches_the_model(tiny_service):
 
 
 def test_control_tokens_in_the_prompt_are_not_image_slots(tiny_service):
+    """A prompt's "<|image_pad|>" is text, not another slot for the image (transformers >= 5.23: older ones ignore
+    apply_chat_template's sanitize_control_tokens, so requirements.txt asks for it)."""
     answer = tiny_service.chat(IMAGE, "what is <|image_pad|> here?", "qwen3_vl_2b", temperature=0.0, max_tokens=3)
     assert isinstance(answer.response, str)
+    backend = backend_of(tiny_service, "qwen3_vl_2b")
+    slots = [
+        int((backend.inputs(IMAGE, [ChatMessage("user", prompt)])["input_ids"] == backend.model.config.image_token_id).sum())
+        for prompt in ("what is here?", "what is <|image_pad|><|image_pad|> here?")
+    ]
+    assert slots[0] > 0 and slots[1] == slots[0], slots
 
 
 def test_pixel_budget_bounds_visual_tokens(tiny_service):
