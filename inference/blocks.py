@@ -4,6 +4,7 @@ the Markdown download, the UI and the jobs' results all render them."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -70,3 +71,11 @@ def union_box(boxes: list[list[float]]) -> list[float]:
     """The rectangle enclosing rectangles ([x0, y0, x1, y1] each), to a tenth of a pixel."""
     x0, y0, x1, y1 = zip(*boxes, strict=True)
     return [round(min(x0), 1), round(min(y0), 1), round(max(x1), 1), round(max(y1), 1)]
+
+
+def share_in(inner: Sequence[float], outer: Sequence[float]) -> float:
+    """The share of the rectangle ``inner`` ([x0, y0, x1, y1]) that lies in ``outer`` (0 for an empty ``inner``)."""
+    w = min(inner[2], outer[2]) - max(inner[0], outer[0])
+    h = min(inner[3], outer[3]) - max(inner[1], outer[1])
+    area = (inner[2] - inner[0]) * (inner[3] - inner[1])
+    return w * h / area if w > 0 and h > 0 and area > 0 else 0.0

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import median
 
-from .blocks import MARGINAL, TITLE_RATIO, Block, BlockType, OcrLine, bbox_of, union_box
+from .blocks import MARGINAL, TITLE_RATIO, Block, BlockType, OcrLine, bbox_of, share_in, union_box
 
 # CDLA's classes (the CPU layout model) as block types
 LABEL_TYPES: dict[str, BlockType] = {
@@ -71,15 +71,10 @@ def _area(box: Sequence[float]) -> float:
     return max(0.0, box[2] - box[0]) * max(0.0, box[3] - box[1])
 
 
-def _overlap(a: Sequence[float], b: Sequence[float]) -> float:
-    return _area([max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])])
-
-
 def region_of(box: Sequence[float], regions: Sequence[Region]) -> int | None:
     """The region a line's box belongs to: of those holding at least INSIDE of it, the smallest (a paragraph
     inside a larger region the model also found); None when no region holds it."""
-    area = max(_area(box), 1e-6)
-    holding = [(i, r) for i, r in enumerate(regions) if _overlap(box, r.bbox) >= INSIDE * area]
+    holding = [(i, r) for i, r in enumerate(regions) if share_in(box, r.bbox) >= INSIDE]
     if not holding:
         return None
     return min(holding, key=lambda ir: (_area(ir[1].bbox), -ir[1].score))[0]
@@ -89,11 +84,7 @@ def _inside_out(regions: list[Region]) -> list[Region]:
     """The regions without those lying mostly inside a table or a figure (a table's header row taken for a caption,
     a chart's labels for text): the table or figure keeps their lines."""
     wholes = [r for r in regions if LABEL_TYPES[r.label] in ("table", "figure")]
-    return [
-        r
-        for r in regions
-        if r in wholes or not any(_overlap(r.bbox, w.bbox) >= CONTAINED * max(_area(r.bbox), 1e-6) for w in wholes)
-    ]
+    return [r for r in regions if r in wholes or not any(share_in(r.bbox, w.bbox) >= CONTAINED for w in wholes)]
 
 
 def _text_not_figures(regions: list[Region], lines: Sequence[OcrLine], boxes: list[list[float]], size: tuple[int, int]):
@@ -102,7 +93,7 @@ def _text_not_figures(regions: list[Region], lines: Sequence[OcrLine], boxes: li
     page = max(size[0] * size[1], 1)
 
     def wordy(region: Region) -> bool:
-        held = (line for line, box in zip(lines, boxes, strict=True) if _overlap(box, region.bbox) >= INSIDE * _area(box))
+        held = (line for line, box in zip(lines, boxes, strict=True) if share_in(box, region.bbox) >= INSIDE)
         return sum(len(line.text.strip()) for line in held) >= FIGURE_TEXT
 
     return [r for r in regions if not (LABEL_TYPES[r.label] == "figure" and _area(r.bbox) >= FIGURE_PAGE * page and wordy(r))]

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 
 from PIL import Image
 
-from ...blocks import MARGINAL, Block, Table, TableCell, bbox_of, table_text, union_box
+from ...blocks import MARGINAL, Block, Table, TableCell, bbox_of, share_in, table_text, union_box
 from ...page_structure import Region, page_blocks
 from ...values import OcrLine
 from . import layout_model
@@ -142,15 +142,8 @@ def _in_a_picture(blocks: list[Block], box: list[float], table: Table) -> bool:
     """Rules found in a figure's region that are the edges of what it shows (a device's panels and feet, a screen's
     frame) rather than a table's: most of the rows between them hold no text. (A table the layout model took for a
     figure has text in its rows.)"""
-    figure = any(block.type == "figure" and block.bbox and _within(box, block.bbox) for block in blocks)
+    figure = any(block.type == "figure" and block.bbox and share_in(box, block.bbox) >= WITHIN for block in blocks)
     return figure and 2 * sum(any(cell.text.strip() for cell in row) for row in table.rows) < len(table.rows)
-
-
-def _within(inner: list[float], outer: list[float]) -> bool:
-    """Whether most (WITHIN) of the box ``inner`` lies in ``outer``."""
-    w = min(inner[2], outer[2]) - max(inner[0], outer[0])
-    h = min(inner[3], outer[3]) - max(inner[1], outer[1])
-    return w > 0 and h > 0 and w * h >= WITHIN * (inner[2] - inner[0]) * (inner[3] - inner[1])
 
 
 def _replace_by_table(blocks: list[Block], box: list[float], table: Table) -> list[Block]:
