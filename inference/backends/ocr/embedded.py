@@ -36,6 +36,7 @@ from .rapid_options import RapidOptions
 from .rapid_script import Reading, Script
 from .script_check import (
     UNSURE_LINE,
+    in_words_of_the_script,
     letters,
     may_be_other_script,
     non_latin_letters,
@@ -225,7 +226,7 @@ class EmbeddedOcrBackend(RapidOcrBackend):
             text = " ".join(w.text for w in words)
             confidence = sum(w.confidence for w in words) / len(words) if words else 0.0
             more = non_latin_letters(text) > non_latin_letters(line.text) and letters(text) > letters(line.text)
-            if (garbled(line, self.options) and more and confidence >= 0.5) or (
+            if (garbled(line, self.options) and more and confidence >= 0.5 and in_words_of_the_script(words)) or (
                 check and reads_other_script(words, lambda: tesseract.read_words(image_line, "eng"))
             ):
                 return (text, confidence), False

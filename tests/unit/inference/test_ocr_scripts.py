@@ -102,6 +102,18 @@ def test_clean_latin_pages_and_a_receipt_get_no_warning(service):
     assert cer(result.text, "\n".join(" ".join(p for p in row if p) for row in RECEIPT)) <= 0.08, result.text
 
 
+def test_formulas_on_a_latin_page_are_not_read_as_cyrillic(service):
+    needs_russian()  # (without a hint the lines RapidOCR garbles are read again with Russian and English)
+    pages = [
+        ("DejaVuSerif.ttf", ["Maxwell's equations in free space", "∇·B = 0", "The divergence of the field is zero."]),
+        ("DejaVuSans.ttf", ["∇·B=0", "∂E", "∑", "∫ f(x) dx = F(b) − F(a)"]),
+    ]
+    for face, lines in pages:
+        result = service.ocr(render_with(dejavu(face, 30), lines), "embedded")
+        assert not any("\u0400" <= ch <= "\u04ff" for ch in result.text), result.text  # ('У.В =0', 'f(x) ах')
+    assert "f(x) dx" in result.text, result.text
+
+
 def test_a_picture_without_text_has_no_text_and_no_warning(service):
     image = Image.new("RGB", (640, 480), "white")
     draw = ImageDraw.Draw(image)
