@@ -29,9 +29,9 @@ from ...languages import NAMES, TESSERACT_CODES, TESSERACT_PACKAGES, Language
 from ...layout import quad_size
 from ...settings import ModelSpec
 from ...values import UNREAD_SCRIPT, OcrLine
+from .line_band import line_crop
 from .line_merge import merged
 from .rapid import RapidOcrBackend, textless
-from .rapid_geometry import crop
 from .rapid_options import RapidOptions
 from .rapid_script import Reading, Script
 from .script_check import (
@@ -197,7 +197,7 @@ class EmbeddedOcrBackend(RapidOcrBackend):
             return textless(lines)
         todo = [line for line in lines if plan.forced or not line.engine.startswith("tesseract")]
         # (lines Tesseract first read surely, or patched with words that look Latin: see ``patch``, need nothing)
-        cuts = [np.asarray(crop(pixels, line.box)) for line in todo]
+        cuts = [line_crop(pixels, line.box) for line in todo]
         line_of = {id(cut): line for cut, line in zip(cuts, todo, strict=True)}
         with self.engine() as engine:
             found = self.share_out(engine, cuts, lambda _, chunk: [self.reexamine(line_of[id(c)], c, plan) for c in chunk])

@@ -22,9 +22,9 @@ from ...layout import quad_size, reading_order, upright_boxes
 from ...settings import ModelSpec
 from ...values import OcrLine, OcrOutput
 from ..base import Backend
+from .line_band import line_crop, own_line
 from .rapid_geometry import (
     MAX_ASPECT,
-    crop,
     detector_size,
     is_dark,
     reading_confidence,
@@ -109,6 +109,7 @@ class RapidOcrBackend(RapidPool, Backend):
             with self.detector(engine, wide) as detector:
                 detector.text_det.limit_type, detector.text_det.limit_side_len = detector_size(*image.size, self.options)
                 crops, detected = detector.detect_and_crop(prepared, record)
+            crops = [own_line(c) for c in crops]
             if found is not None:
                 found(len(crops))
             if engine.use_cls:
@@ -171,7 +172,7 @@ class RapidOcrBackend(RapidPool, Backend):
         lacks, reads as poorly either way: it is not read again whole (a detection and every line)."""
         pixels = np.asarray(image.convert("RGB"))
         widest = sorted(lines, key=lambda line: quad_size(line.box)[0], reverse=True)[:TURN_SAMPLE]
-        crops = [np.asarray(crop(pixels, line.box)) for line in widest]
+        crops = [line_crop(pixels, line.box) for line in widest]
         with self.engine() as engine:
             read = self.share_out(engine, crops + [np.ascontiguousarray(c[::-1, ::-1]) for c in crops], self.read_lines)
         as_is, turned = (choose(part, script) for part in (read[: len(crops)], read[len(crops) :]))
