@@ -133,7 +133,7 @@ def blocks_to_markdown(blocks: Sequence[Block], verbatim: bool = False) -> str:
             parts.append(f"$$\n{text}\n$$" if text else "")
         elif block.type == "list":
             lines = [line for line in text.splitlines() if line.strip()]
-            parts.append("\n".join(_vlm_item(line) for line in lines) if verbatim else numbering.items(lines))
+            parts.append(_vlm_list(lines) if verbatim else numbering.items(lines))
         elif block.lines and not verbatim:
             parts.append(lines_to_markdown(block.lines, numbering=numbering))
         else:
@@ -143,13 +143,22 @@ def blocks_to_markdown(blocks: Sequence[Block], verbatim: bool = False) -> str:
     return "\n\n".join(p for p in parts if p)
 
 
-def _vlm_item(line: str) -> str:
-    """A line of a VLM's list as it wrote it (a nested item or a continued line keeps its indent), a mark given to a
-    line without one."""
-    if line[:1] in (" ", "\t"):
-        return line.rstrip()
-    line = line.strip()
-    return line if re.match(r"([-*+•]|\d+[.)])\s", line) else "- " + line
+def _vlm_list(lines: list[str]) -> str:
+    """A VLM's list as it wrote it: a nested item or a continued line keeps its indent; a line without a mark after an
+    item goes on with it (indented, as CommonMark reads such a line); in a list without marks each line is an item."""
+    marked = [_ITEM.match(line.strip()) is not None for line in lines]
+    out: list[str] = []
+    for line, mark in zip(lines, marked, strict=True):
+        if line[:1] in (" ", "\t"):
+            out.append(line.rstrip())
+        elif mark:
+            out.append(line.strip())
+        else:
+            out.append(("  " if out and any(marked) else "- ") + line.strip())
+    return "\n".join(out)
+
+
+_ITEM = re.compile(r"([-*+•]|\d+[.)])\s")
 
 
 def page_markdown(text: str, lines: Sequence[OcrLine], blocks: Sequence[Block] | None = None) -> str:

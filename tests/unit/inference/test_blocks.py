@@ -154,3 +154,14 @@ def test_blocks_survive_a_jobs_row_and_reach_the_page_result():
 def test_a_row_without_blocks_reads_back_with_none():
     read = PageRead(0, 1, (4, 4), "ocr", text="x")
     assert load_read(0, 1, dump_read(read)).blocks == []
+
+
+def test_a_vlm_s_list_item_going_on_over_a_line_stays_one_item():
+    """A page VLM's list block as it wrote it: a line without a mark after an item goes on with that item (as a
+    CommonMark renderer reads it), a nested item keeps its indent; in a list without marks each line is an item."""
+    written = "- a point that\ngoes on over a line\n- next point\n  - nested\n1. numbered\nwraps"
+    md = blocks_to_markdown([block("list", written)], verbatim=True)
+    assert shown(md).split("\n").count("<bullet_list_open>") == 2, md  # (the list and the nested one)
+    assert "a point that\ngoes on over a line" in shown(md) and "numbered\nwraps" in shown(md), shown(md)
+    assert shown(md).count("<list_item_open>") == 3 and "\n1. numbered\nwraps" in shown(md), shown(md)  # (and 1 numbered)
+    assert blocks_to_markdown([block("list", "first\nsecond")], verbatim=True) == "- first\n- second"
