@@ -9,9 +9,9 @@ from collections.abc import Iterable
 
 # What makes a line Markdown structure it did not have: a heading's "#", a quote's ">", a bullet's "-" or "+", a line of
 # "-" or "=" (the line above it a heading), a code fence's "~~~", a link's definition "[1]: ...", a task's box "[ ]" and
-# a table's rule "--|--" (GitHub's); inside a line, emphasis ("*", "_" not inside a word, "~" struck through), code's
-# "`", a tag's or an autolink's "<", a link's or an image's "[" and "](", an entity's "&"
-_STARTS = re.compile(r"#|>|[-+](\s|$)|[-=\s]+$|~{3,}|\[[^\]]*\]:|\[[ xX]\](\s|$)|(?=[\s|:-]+$)(?=[^|]*\|)(?=[^-]*-)")
+# a table's rule ("--|--", or ":-" under "|a|": GitHub's); inside a line, emphasis ("*", "_" not inside a word, "~"
+# struck through), code's "`", a tag's or an autolink's "<", a link's or an image's "[" and "](", an entity's "&"
+_STARTS = re.compile(r"#|>|[-+](\s|$)|[-=\s]+$|~{3,}|\[[^\]]*\]:|\[[ xX]\](\s|$)|(?=[\s|:-]+$)(?=[^|:]*[|:])(?=[^-]*-)")
 _EMPHASIS = re.compile(r"[*`~]|(?<![^\W_])_|_(?![^\W_])")
 _TAG = re.compile(r"<(?=[A-Za-z/!?])")
 _LINK = re.compile(r"\[(?=[^\]]*\]\()")

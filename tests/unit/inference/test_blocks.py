@@ -117,7 +117,13 @@ def test_text_that_looks_like_markdown_shows_as_the_same_text_in_a_commonmark_re
         )
     for title in ("Invoice #", "#", "C# and F#"):
         assert shown(blocks_to_markdown([block("title", title)])) == f"<heading_open>\n{title}\n<heading_close>"
-    for text in ("https://example.com/a_b_c and snake_case", "~~old~~ and ~10 mg", "a | b\n--|--", "Results [n=5](left)"):
+    for text in (
+        "https://example.com/a_b_c and snake_case",
+        "~~old~~ and ~10 mg",
+        "a | b\n--|--",
+        "|a|\n:-",
+        "Results [n=5](left)",
+    ):
         assert shown(blocks_to_markdown([block("text", text)])) == text
     assert blocks_to_markdown([block("text", "1. a"), block("title", ""), block("text", "2. b")]) == "1. a\n\n2. b"
     assert shown(blocks_to_markdown([block("figure"), block("caption", "Results [n=5](left)")])) == (
