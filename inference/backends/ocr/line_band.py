@@ -4,7 +4,7 @@ The detector's boxes are grown around each line's core (DB's unclip), by about a
 table of small type, or any tight leading, a box takes in the foot of the line above and the top of the line below.
 Both readers then read two lines' ink as one (Tesseract unsure of every word, RapidOCR dropping letters: 'Measre n
 bt h n strument'). Ink that the crop's top or bottom edge cuts through, parted from the line's own ink by blank
-rows, is a neighbour's: it is painted over with the crop's background before the line is read.
+rows, is a neighbour's: those rows are cut off the crop before the line is read (the blank rows stay).
 """
 
 from __future__ import annotations
@@ -43,6 +43,8 @@ def own_rows(crop: np.ndarray) -> tuple[int, int]:
     parted by blank rows from the line's own (the band at the crop's middle, with the bands close to it: accents,
     dots, descenders). The blank rows between stay (a descender too faint to count as ink is kept)."""
     height = crop.shape[0]
+    if height < 4 or crop.shape[1] < 4:  # (nothing to part)
+        return 0, height
     rows = ink_rows(crop)
     if rows is None:
         return 0, height
