@@ -25,7 +25,7 @@ import numpy as np
 from .tesseract import Word
 
 SURE_WORD = 0.8  # dictionary words read at least this surely count as evidence
-MIN_OTHER = 3  # letters of dictionary words in another script: fewer ("КН" for RM) is no evidence
+MIN_OTHER = 4  # letters of dictionary words in another script: fewer ("КН" for RM, "Тан" for TAX) is no evidence
 OTHER_MARGIN = 1.5  # ...with this many times the letters English reads surely there beyond the mixed reading
 WORDS_SHARE = 0.5  # a garbled line's reading in another script: at least this share of its letters in such words
 UNSURE_LINE = 0.6  # Tesseract's reading of a line below this mean confidence is a guess

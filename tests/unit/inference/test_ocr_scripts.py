@@ -181,6 +181,8 @@ def test_another_script_is_told_by_the_dictionaries_not_by_the_confidence():
     assert not reads_other_script(latin, lambda: card)  # as many letters read surely in English: it stays Latin
     capitals = words(("CHANGE", 0.96, True), ("КН", 0.9, True))
     assert not reads_other_script(capitals, lambda: pytest.fail("no English reading needed"))  # too little to go on
+    receipt = words(("Тан", 0.91, True), ("invoice", 0.95, True))  # ("TAX INVOICE" on a till receipt)
+    assert not reads_other_script(receipt, lambda: pytest.fail("no English reading needed"))  # (a short word: too little)
 
 
 def test_only_a_crop_shaped_like_text_can_be_an_unread_line():
