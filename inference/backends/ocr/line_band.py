@@ -39,9 +39,9 @@ def bands(rows: np.ndarray, width: int) -> list[tuple[int, int]]:
 
 
 def own_rows(crop: np.ndarray) -> tuple[int, int]:
-    """The rows (first, past the last) kept: all but a neighbour's ink that the crop's top or bottom edge cuts through,
-    parted by blank rows from the line's own (the band at the crop's middle, with the bands close to it: accents,
-    dots, descenders). The blank rows between stay (a descender too faint to count as ink is kept)."""
+    """The rows (first, past the last) kept: all but a neighbour's ink that the crop's top or bottom edge cuts through
+    (the bands from that edge inwards while the gaps between them are narrow), when blank rows part it from the line's
+    own (the band at the crop's middle). The line's accents, dots and descenders stay, and so do the blank rows."""
     height = crop.shape[0]
     if height < 4 or crop.shape[1] < 4:  # (nothing to part)
         return 0, height
@@ -54,19 +54,21 @@ def own_rows(crop: np.ndarray) -> tuple[int, int]:
     middle = height / 2  # (the detector grows a box evenly around its line: the line's ink is the band at its middle)
     k = min(range(len(runs)), key=lambda i: max(runs[i][0] - middle, middle - runs[i][1], 0.0))
     parting = max(2.0, PARTING * (runs[k][1] - runs[k][0]))
-    top, bottom, edge = 0, height, runs[k][0]
-    for first, end in reversed(runs[:k]):  # upwards, band by band, while the gap is narrow: the line's own marks
-        if edge - end >= parting:
-            top = end if runs[0][0] == 0 else 0  # (only ink the edge cuts through is a neighbour's)
-            break
-        edge = first
-    edge = runs[k][1]
-    for first, end in runs[k + 1 :]:
-        if first - edge >= parting:
-            bottom = first if runs[-1][1] == height else height
-            break
-        edge = end
+    top = _cut_edge(runs[: k + 1], parting) if runs[0][0] == 0 else 0
+    flipped = [(height - end, height - first) for first, end in reversed(runs[k:])]
+    bottom = height - _cut_edge(flipped, parting) if runs[-1][1] == height else height
     return top, bottom
+
+
+def _cut_edge(runs: list[tuple[int, int]], parting: float) -> int:
+    """How many rows to cut at the edge where ``runs`` start (the first band touches it, the last is the line's): the
+    bands joined to the first by narrow gaps, when a wide one parts them from the line; else none."""
+    end = runs[0][1]
+    for first, last in runs[1:]:
+        if first - end >= parting:
+            return end
+        end = last
+    return 0
 
 
 def own_line(crop: np.ndarray) -> np.ndarray:

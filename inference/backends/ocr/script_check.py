@@ -8,7 +8,7 @@ script when Tesseract (e.g. rus+eng) reads dictionary words in that script surel
 the words Tesseract (eng alone) reads surely beyond those the mixed reading kept in Latin ("Paid by card" read as
 "Paid Бу сага" stays English: "by card" has as many letters read surely; "Reçu à Genève" read as "Веси а Genéve"
 stays French: "Recu a" too). A line RapidOCR garbled (symbols, a formula) is taken in Tesseract's reading only when
-most of its letters beyond Latin are such words: '∇·B=0' read as 'У.В=0', or 'dx' as 'ах', stays RapidOCR's.
+most of its letters beyond Latin are in words read surely: '∇·B=0' read as 'У.В=0', or 'dx' as 'ах', stays RapidOCR's.
 
 A line no installed engine reads: shaped like text (ink in many separate runs along it: not a rule, a frame or a
 few dots), read poorly by RapidOCR (too few characters for its width, or unsure) and by Tesseract (unsure). Said
@@ -27,7 +27,7 @@ from .tesseract import Word
 SURE_WORD = 0.8  # dictionary words read at least this surely count as evidence
 MIN_OTHER = 4  # letters of dictionary words in another script: fewer ("КН" for RM, "Тан" for TAX) is no evidence
 OTHER_MARGIN = 1.5  # ...with this many times the letters English reads surely there beyond the mixed reading
-WORDS_SHARE = 0.5  # a garbled line's reading in another script: at least this share of its letters in such words
+WORDS_SHARE = 0.5  # a garbled line's reading in another script: at least this share of its letters in sure words
 UNSURE_LINE = 0.6  # Tesseract's reading of a line below this mean confidence is a guess
 UNREAD_SHARE = 0.2  # lines no engine reads must be at least this share of the page's lines to be said
 
@@ -47,10 +47,12 @@ def dictionary_letters(words: list[Word]) -> int:
 
 
 def in_words_of_the_script(words: list[Word]) -> bool:
-    """Whether a reading's letters beyond Latin are mostly (``WORDS_SHARE``) in dictionary words read surely: a
-    line in that script, not symbols or a smudge read as its letters ('∇·B=0' as 'У.В=0', 'dx' as 'ах')."""
-    other = dictionary_letters(words)
-    return other >= MIN_OTHER and other >= WORDS_SHARE * sum(non_latin_letters(w.text) for w in words)
+    """Whether a reading's letters beyond Latin are mostly (``WORDS_SHARE``) in words read surely, some of them
+    dictionary words: a line in that script (compounds such as 'Экспресс-доставка' are in no dictionary), not symbols
+    or a smudge read as its letters ('∇·B=0' as 'У.В=0', 'dx' as 'ах')."""
+    beyond = sum(non_latin_letters(w.text) for w in words)
+    sure = sum(non_latin_letters(w.text) for w in words if w.confidence >= SURE_WORD)
+    return dictionary_letters(words) >= MIN_OTHER and sure >= WORDS_SHARE * beyond
 
 
 def latin_letters(words: list[Word]) -> int:

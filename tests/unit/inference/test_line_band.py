@@ -43,8 +43,33 @@ def test_the_neighbours_ink_cut_by_the_crop_s_edges_goes_and_the_line_s_own_mark
     top, bottom = own_rows(crop)
     assert top > 0 and bottom < crop.shape[0], (top, bottom)
     kept = own_line(crop)
-    assert kept.shape[0] == bottom - top and np.array_equal(dark_rows(kept), dark_rows(own[top:bottom]))
+    assert np.array_equal(dark_rows(kept), dark_rows(own[top:bottom]))  # (nothing of the neighbours left)
     assert np.array_equal(dark_rows(own)[[0, -1]] - top, dark_rows(kept)[[0, -1]])  # (its accents, its descenders)
+
+
+def test_accents_parted_from_a_word_in_small_letters_stay_with_it():
+    """'mémé' has no ascender: its accents are a band of their own, further from its letters than a line's parting
+    (3 rows at 24 px); only the foot of 'océan' above, which the crop's edge cuts through, goes."""
+    image = Image.new("RGB", (120, 80), "white")
+    draw = ImageDraw.Draw(image)
+    font = ImageFont.truetype(DEJAVU + "DejaVuSerif.ttf", 24)
+    draw.text((8, 0), "océan", fill="black", font=font)
+    draw.text((8, 25), "mémé", fill="black", font=font)
+    crop = np.asarray(image)[22:57]
+    accents = [row for row in dark_rows(crop) if row >= 4][0]  # (the first row of mémé's accents, below océan's foot)
+    top, bottom = own_rows(crop)
+    assert 0 < top <= accents and bottom == crop.shape[0], (top, bottom, accents)
+
+
+def test_a_column_of_accented_words_in_tight_rows_keeps_its_accents(service):
+    words = ["minimum", "année", "mémé", "vénérer", "écran", "rêve"]
+    scale, pitch = 3, 25  # (24 px type 25 px apart, drawn 3x and shrunk)
+    column = Image.new("RGB", (300 * scale, (40 + pitch * len(words)) * scale), "white")
+    font = ImageFont.truetype(DEJAVU + "DejaVuSerif.ttf", 24 * scale)
+    for i, word in enumerate(words):
+        ImageDraw.Draw(column).text((20 * scale, (20 + pitch * i) * scale), word, fill="black", font=font)
+    image = column.resize((300, 40 + pitch * len(words)), Image.Resampling.LANCZOS)
+    assert service.ocr(image, "embedded").text.split() == words
 
 
 def test_a_crop_of_its_line_alone_or_with_marks_apart_from_its_edges_is_left_as_it_is():

@@ -114,6 +114,14 @@ def test_formulas_on_a_latin_page_are_not_read_as_cyrillic(service):
     assert "f(x) dx" in result.text, result.text
 
 
+def test_a_russian_compound_in_no_dictionary_is_still_read_in_cyrillic(service):
+    needs_russian()  # (a line RapidOCR garbles, whose Russian reading has a word in no dictionary: 'Экспресс-доставка')
+    lines = ["Invoice 5821 dated March 12", "Экспресс-доставка: завтра", "Total amount due: 318.40 USD"]
+    for face in ("DejaVuSans.ttf", "DejaVuSerif.ttf"):
+        result = service.ocr(render_with(dejavu(face, 26), lines), "embedded")
+        assert "Экспресс-доставка: завтра" in result.text, (face, result.text)
+
+
 def test_a_picture_without_text_has_no_text_and_no_warning(service):
     image = Image.new("RGB", (640, 480), "white")
     draw = ImageDraw.Draw(image)
