@@ -17,6 +17,7 @@ HEADING_RATIO = 1.3  # a line this much taller than the page's usual line, and s
 SECTION = 2  # the heading level of a title whose level is not known
 PARAGRAPH_GAP = 0.75  # a vertical gap above a line of more than this many line heights starts a paragraph
 BROKEN_WORD = re.compile(r"[^\W\d_]{2}-$")  # a line ending in a hyphen after letters: a word goes on in the next line
+_ITEM = re.compile(r"([-*+•]|\d+[.)])\s")  # a VLM's list item's mark
 
 
 def _extent(line: OcrLine) -> tuple[float, float, float, float]:
@@ -156,9 +157,6 @@ def _vlm_list(lines: list[str]) -> str:
         else:
             out.append(("  " if out and any(marked) else "- ") + line.strip())
     return "\n".join(out)
-
-
-_ITEM = re.compile(r"([-*+•]|\d+[.)])\s")
 
 
 def page_markdown(text: str, lines: Sequence[OcrLine], blocks: Sequence[Block] | None = None) -> str:

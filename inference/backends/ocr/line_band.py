@@ -19,16 +19,22 @@ ROW_INK = 0.003  # a row holds ink when at least this share of its pixels (and 2
 PARTING = 0.2  # blank rows between the line's ink and a neighbour's, in the line's ink height (at least 2 rows)
 
 
-def ink_rows(crop: np.ndarray) -> np.ndarray | None:
-    """How many ink pixels each row of the crop holds (dark on light or light on dark: the paper is the median); None
-    when it has too little contrast to tell."""
+def ink(crop: np.ndarray) -> np.ndarray | None:
+    """Which pixels of a line crop are ink (dark on light or light on dark: the paper is the median; the threshold
+    halfway between the 5% and 95% grey levels); None when it has too little contrast to tell."""
     grey = np.asarray(Image.fromarray(crop).convert("L"))
-    share = np.cumsum(np.bincount(grey[::2, ::2].ravel(), minlength=256)) / grey[::2, ::2].size
+    share = np.cumsum(np.bincount(grey[::2, ::2].ravel(), minlength=256)) / max(1, grey[::2, ::2].size)
     low, paper, high = np.searchsorted(share, (0.05, 0.5, 0.95))  # (grey levels below which 5%, 50%, 95% of it lie)
     if high - low < MIN_CONTRAST:
         return None
     middle = (int(low) + int(high)) / 2
-    return np.count_nonzero(grey < middle if paper >= middle else grey > middle, axis=1)
+    return grey < middle if paper >= middle else grey > middle
+
+
+def ink_rows(crop: np.ndarray) -> np.ndarray | None:
+    """How many ink pixels each row of the crop holds; None when it has too little contrast to tell."""
+    mask = ink(crop)
+    return None if mask is None else np.count_nonzero(mask, axis=1)
 
 
 def bands(rows: np.ndarray, width: int) -> list[tuple[int, int]]:

@@ -22,6 +22,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .line_band import ink
 from .tesseract import Word
 
 SURE_WORD = 0.8  # dictionary words read at least this surely count as evidence
@@ -85,12 +86,11 @@ def reads_other_script(mixed: list[Word], english: Callable[[], list[Word]]) -> 
 
 def ink_runs(crop: np.ndarray) -> tuple[int, float]:
     """Runs of columns with ink along a line crop, and the share of columns with ink ((0, 0) without contrast)."""
-    grey = crop.mean(axis=2) if crop.ndim == 3 else crop.astype(np.float32)
-    low, high = np.percentile(grey, 5), np.percentile(grey, 95)
-    if high - low < 40:
+    mask = ink(crop)
+    if mask is None:
         return 0, 0.0
-    ink = (grey < (low + high) / 2).sum(axis=0) >= 2  # (light-on-dark pages are inverted before they are read)
-    return int(np.count_nonzero(ink[1:] & ~ink[:-1]) + bool(ink[0])), float(ink.mean())
+    columns = np.count_nonzero(mask, axis=0) >= 2
+    return int(np.count_nonzero(columns[1:] & ~columns[:-1]) + bool(columns[0])), float(columns.mean())
 
 
 def text_shaped(crop: np.ndarray) -> bool:
