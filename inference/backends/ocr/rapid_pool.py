@@ -11,6 +11,7 @@ ONNX Runtime sessions loaded once per process and options (``Loaded``), whicheve
 from __future__ import annotations
 
 import copy
+import itertools
 import os
 import queue
 import threading
@@ -24,6 +25,8 @@ import numpy as np
 
 from .rapid_geometry import LINES_PER_ENGINE, WARM_UP_SIZE, split_by_width, warm_up_image
 from .rapid_options import RapidOptions
+
+RUNS_PER_ENGINE = 6  # a request's lines are cut into this many runs per engine sharing them (see share_out)
 
 T = TypeVar("T")
 P = TypeVar("P")
@@ -145,7 +148,9 @@ class RapidPool:
 
     def share_out(self, engine: Any, crops: list[np.ndarray], read: Callable[[Any, list[np.ndarray]], list[T]]) -> list[T]:
         """``read(engine, crops)`` on this engine and on as many idle engines of the pool as the lines keep busy
-        (a request alone on a laptop uses every core; under load, each request keeps to its own engine)."""
+        (a request alone on a laptop uses every core; under load, each request keeps to its own engine). The lines
+        are cut into runs (``RUNS_PER_ENGINE`` an engine) that each engine takes in turn when it is free: a run of
+        lines that take long (a table Tesseract is unsure of, read again by RapidOCR) keeps no engine waiting."""
         pool = self._pool if self.alone() else None
         helpers = [engine]
         while pool is not None and len(helpers) < min(self._size, len(crops) // LINES_PER_ENGINE):
@@ -154,12 +159,22 @@ class RapidPool:
             except queue.Empty:
                 break
         try:
-            chunks = split_by_width(crops, len(helpers))
-            if len(chunks) <= 1:
-                parts = [read(engine, crops)]
-            else:
-                with ThreadPoolExecutor(max_workers=len(chunks), thread_name_prefix="ocr-rec") as workers:
-                    parts = list(workers.map(read, helpers, chunks))
+            if len(helpers) == 1:
+                return read(engine, crops)
+            runs = split_by_width(crops, len(helpers) * RUNS_PER_ENGINE)
+            parts: list[list[T]] = [[] for _ in runs]
+            taken, failed = itertools.count(), threading.Event()  # (next() on a count is atomic: each run read once)
+
+            def work(helper: Any) -> None:
+                try:
+                    while not failed.is_set() and (i := next(taken)) < len(runs):
+                        parts[i] = read(helper, runs[i])
+                except BaseException:
+                    failed.set()  # (a request cancelled or failed: the other engines take no more of its runs)
+                    raise
+
+            with ThreadPoolExecutor(max_workers=len(helpers), thread_name_prefix="ocr-rec") as workers:
+                list(workers.map(work, helpers))  # (an error in a run is raised here)
         finally:
             for helper in helpers[1:]:
                 pool.put(helper)
