@@ -18,6 +18,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import re
+from collections.abc import Container
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,6 +45,7 @@ from .script_check import (
     text_shaped,
     worth_saying,
 )
+from .tess_words import dictionary
 from .tesseract import TesseractEngines, find_tessdata, installed_languages
 from .tesseract_first import FIRST_SAMPLE, Draft, padded, patch, printed, spread, tesseract_line
 
@@ -115,8 +117,10 @@ class EmbeddedOcrBackend(RapidOcrBackend):
         tessdata = find_tessdata(self.options.tessdata)
         usable = tessdata is not None and importlib.util.find_spec("tesserocr") is not None
         self._tesseract = TesseractEngines(tessdata, self.workers) if usable else None
+        self._english: Container[str] = frozenset()  # (English's words: see script_check.may_be_other_script)
         if self._tesseract is not None and "eng" in self._tesseract.languages:
             self._tesseract.prepare("eng")
+            self._english = dictionary(self._tesseract.tessdata, "eng")
 
     def unload(self) -> None:
         super().unload()
@@ -152,7 +156,7 @@ class EmbeddedOcrBackend(RapidOcrBackend):
                 tried[id(c)] if id(c) in tried else tesseract_line(tesseract, c, sure) if tesseract_first else None for c in chunk
             ]
             drafts = {k: draft for k, draft in enumerate(first) if isinstance(draft, Draft)}
-            patch(first, lambda cuts: self.read_lines(helper, cuts, UNSQUEEZED), sure)  # (short: padded to a width anyway)
+            patch(first, lambda cuts: self.read_lines(helper, cuts, UNSQUEEZED), sure, self._english)  # (short: padded anyway)
             doubtful = [k for k, reading in enumerate(first) if not isinstance(reading, Reading)]
             squeeze = None if tesseract_first else UNSQUEEZED
             readings = dict(zip(doubtful, self.read_lines(helper, [chunk[k] for k in doubtful], squeeze), strict=True))
@@ -219,7 +223,7 @@ class EmbeddedOcrBackend(RapidOcrBackend):
         if plan.forced and tesseract is not None:
             return tesseract.read_line(Image.fromarray(cut), plan.lang), False
         wrong, confidence = looks_wrong(line, self.options), 0.0
-        check = plan.check and (garbled(line, self.options) or may_be_other_script(line.text))
+        check = plan.check and (garbled(line, self.options) or may_be_other_script(line.text, self._english))
         if tesseract is not None and plan.lang is not None and (wrong or check):
             image_line = padded(cut)
             words = tesseract.read_words(image_line, plan.lang)

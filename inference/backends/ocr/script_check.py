@@ -18,7 +18,7 @@ only when such lines are a good part of the page: a smudged line of a receipt is
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Container
 
 import numpy as np
 
@@ -61,18 +61,45 @@ def latin_letters(words: list[Word]) -> int:
     return sum(letters(w.text) for w in words if w.confidence >= SURE_WORD and not non_latin_letters(w.text))
 
 
-# RapidOCR's reading of Cyrillic: a Greek letter (т as τ, к as κ), a small letter before a capital in a short word or
-# inside one ("oT" for от, "ToBap" for Товар), digits around small letters ("3a3a" for заказа), or a word of 3 letters
-# or more, small or capitalised, all of whose letters have Cyrillic look-alikes ("Hoep" for Номер, "mapta" for марта;
-# English words too: the dictionaries decide). Words in capitals and accents are no sign (TAX, Reçu).
-_ODD = re.compile(
-    r"[\u0370-\u03ff]|\b[a-z][A-Z]\b|[a-z][A-Z][a-z]|\d[a-z]+\d|\b[ABCEHKMOPTXY]?[abcekmnoprtuxy]{3,}\b|\b[ABCEHKMOPTXY][abcekmnoprtuxy]{2,}\b"
-)
+# RapidOCR's reading of Cyrillic: a Greek letter (т as τ, к as κ), a small letter before a capital in a short word
+# ("oT" for от), digits around small letters ("3a3a" for заказа)...
+_ODD_SIGN = re.compile(r"[\u0370-\u03ff]|\b[a-z][A-Z]\b|\d[a-z]+\d")
+# ...or a word with a small letter before a capital inside it ("ToBap" for Товар) or of 3 letters or more, small or
+# capitalised, all of whose letters have Cyrillic look-alikes ("Hoep" for Номер, "mapta" for марта), unless English's
+# dictionary has it ("once", "more", "Tobacco") or each of its capitalised parts ("SoftBank", "OpenWebMath"). Words in
+# capitals and accents are no sign (TAX, Reçu).
+_ODD_WORD = re.compile(r"[a-z][A-Z][a-z]|\b[ABCEHKMOPTXY]?[abcekmnoprtuxy]{3,}\b|\b[ABCEHKMOPTXY][abcekmnoprtuxy]{2,}\b")
+_LETTERS = re.compile(r"[^\W\d_]+")
+_PARTS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
+_ADDRESS = re.compile(r"@|://|\bwww\.")  # (an e-mail or web address: no sign of a script whatever its letters)
+MIN_PART = 3  # letters of each part of a compound taken as English ("To" + "Bap" is not)
 
 
-def may_be_other_script(text: str) -> bool:
-    """Whether RapidOCR's reading of a line shows signs of a script it lacks (see ``_ODD``)."""
-    return bool(_ODD.search(text))
+def may_be_other_script(text: str, english: Container[str] = frozenset()) -> bool:
+    """Whether RapidOCR's reading of a line shows signs of a script it lacks (see ``_ODD_SIGN`` and ``_ODD_WORD``);
+    ``english``: English's words (``tess_words``; none: every look-alike word is a sign)."""
+    for token in text.split():
+        if _ADDRESS.search(token):
+            continue
+        if _ODD_SIGN.search(token):
+            return True
+        for match in _ODD_WORD.finditer(token):
+            word = next(run.group() for run in _LETTERS.finditer(token) if run.start() <= match.start() < run.end())
+            if not is_english(word, english):
+                return True
+    return False
+
+
+def is_english(word: str, english: Container[str]) -> bool:
+    """A word in English's dictionary, as it is or in small letters, or made of capitalised parts that are."""
+    if word in english or word.lower() in english:
+        return True
+    parts = _PARTS.findall(word)
+    return (
+        len(parts) > 1
+        and "".join(parts) == word
+        and all(len(part) >= MIN_PART and (part in english or part.lower() in english) for part in parts)
+    )
 
 
 def reads_other_script(mixed: list[Word], english: Callable[[], list[Word]]) -> bool:

@@ -5,7 +5,7 @@ backend decides, on a sample of each image's lines, whether that pays)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -130,11 +130,16 @@ def printed(sample: list[Reading | Draft | None], sure: float) -> bool:
     return sum(words) >= MANY_WORDS and sum(words) >= SURE_SHARE * len(words)
 
 
-def patch(first: list[Reading | Draft | None], read: Callable[[list[np.ndarray]], list[Reading]], sure: float) -> None:
+def patch(
+    first: list[Reading | Draft | None],
+    read: Callable[[list[np.ndarray]], list[Reading]],
+    sure: float,
+    english: Container[str] = frozenset(),
+) -> None:
     """RapidOCR reads the words each draft is unsure of (each run of them, cut out between the gaps around
-    it); a draft whose every run it reads surely, and in Latin by the look of it, becomes a Reading (the rest of
-    the line Tesseract read surely in English: no script check needed), the others None (read whole again, and
-    checked for another script: ``script_check``)."""
+    it); a draft whose every run it reads surely, and in Latin by the look of it (``english``: English's words, see
+    ``script_check.may_be_other_script``), becomes a Reading (the rest of the line Tesseract read surely in English: no
+    script check needed), the others None (read whole again, and checked for another script: ``script_check``)."""
     runs: list[tuple[int, tuple[int, int], np.ndarray]] = []
     for k, draft in enumerate(first):
         if isinstance(draft, Draft):
@@ -149,6 +154,6 @@ def patch(first: list[Reading | Draft | None], read: Callable[[list[np.ndarray]]
     for k, found in patches.items():
         draft = first[k]
         ok = isinstance(draft, Draft) and all(
-            r.latin.strip() and r.latin_score >= sure and not may_be_other_script(r.latin) for r in found.values()
+            r.latin.strip() and r.latin_score >= sure and not may_be_other_script(r.latin, english) for r in found.values()
         )
         first[k] = draft.patched(found) if ok else None  # type: ignore[union-attr]

@@ -11,7 +11,8 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from inference import InferenceService
-from inference.backends.ocr.script_check import reads_other_script, text_shaped
+from inference.backends.ocr.script_check import may_be_other_script, reads_other_script, text_shaped
+from inference.backends.ocr.tess_words import dictionary
 from inference.backends.ocr.tesseract import Word, find_tessdata, installed_languages
 from tests.helpers import HAS_TESSERACT, cer, render_with
 from tests.polling import loaded_backend, unload_all
@@ -191,6 +192,21 @@ def test_another_script_is_told_by_the_dictionaries_not_by_the_confidence():
     assert not reads_other_script(capitals, lambda: pytest.fail("no English reading needed"))  # too little to go on
     receipt = words(("Тан", 0.91, True), ("invoice", 0.95, True))  # ("TAX INVOICE" on a till receipt)
     assert not reads_other_script(receipt, lambda: pytest.fail("no English reading needed"))  # (a short word: too little)
+
+
+def test_english_words_that_look_like_cyrillic_read_as_latin_are_no_sign_of_it():
+    tessdata = find_tessdata("auto")
+    if not HAS_TESSERACT or tessdata is None or "eng" not in installed_languages(tessdata):
+        pytest.skip("Tesseract's English data is not installed (.ci/run installs tesseract-ocr-eng)")
+    english = dictionary(tessdata, "eng")
+    # (olmOCR-Bench's pages: each was read again with Russian and English, or read whole, for nothing)
+    for line in ["We come once more to the Tobacco", "acquired Arm from SoftBank. The", "code from StarCoder", "century.23 The"]:
+        assert may_be_other_script(line) and not may_be_other_script(line, english), line
+    assert not may_be_other_script("bertzpoet@yahoo.com www.tobaccocontrol.com")  # (addresses: no sign of a script)
+    # RapidOCR's readings of Russian lines keep their signs: words no English dictionary has, digits in words, "oT"
+    for line in ["Cuët N 5821 oT 12 mapta", "Cymma k onnate", "3aka3", "ToBap", "Hoep Ham"]:
+        assert may_be_other_script(line, english), line
+    assert not may_be_other_script("Ham", english)  # (a short word alone is English: "Ham" for Нам goes unchecked)
 
 
 def test_only_a_crop_shaped_like_text_can_be_an_unread_line():
