@@ -199,8 +199,9 @@ class EmbeddedOcrBackend(RapidOcrBackend):
         plan, pixels = self.plan(language, warnings), np.asarray(image)
         if plan.lang is None and not plan.warn_unread:  # (a hint of Latin languages: nothing to re-read or say)
             return textless(lines)
-        todo = [line for line in lines if plan.forced or not line.engine.startswith("tesseract")]
-        # (lines Tesseract first read surely, or patched with words that look Latin: see ``patch``, need nothing)
+        todo = [line for line in lines if plan.forced or (not line.engine.startswith("tesseract") and self.doubtful(line, plan))]
+        # (lines Tesseract first read surely, or patched with words that look Latin: see ``patch``, need nothing; nor do
+        # lines RapidOCR read well with no sign of another script: they are not cut out again)
         cuts = [line_crop(pixels, line.box) for line in todo]
         line_of = {id(cut): line for cut, line in zip(cuts, todo, strict=True)}
         with self.engine() as engine:
@@ -215,6 +216,11 @@ class EmbeddedOcrBackend(RapidOcrBackend):
             warnings.append(f"{len(unread)} line(s) {UNREAD_SCRIPT}; their text is missing or a guess.")
             self.advise(unread_advice(self._tesseract.languages if self._tesseract else None))
         return textless(lines)
+
+    def doubtful(self, line: OcrLine, plan: Plan) -> bool:
+        """Whether ``reexamine`` has anything to do with a line RapidOCR read: a reading that looks wrong, or (when the
+        plan checks) one with signs of another script."""
+        return looks_wrong(line, self.options) or (plan.check and may_be_other_script(line.text, self._english))
 
     def reexamine(self, line: OcrLine, cut: np.ndarray, plan: Plan) -> tuple[tuple[str, float] | None, bool]:
         """One line RapidOCR read, as the plan says: Tesseract's (text, confidence) when it is Tesseract's to read
