@@ -199,9 +199,9 @@ class EmbeddedOcrBackend(RapidOcrBackend):
         plan, pixels = self.plan(language, warnings), np.asarray(image)
         if plan.lang is None and not plan.warn_unread:  # (a hint of Latin languages: nothing to re-read or say)
             return textless(lines)
-        todo = [line for line in lines if plan.forced or (not line.engine.startswith("tesseract") and self.doubtful(line, plan))]
+        todo = [line for line in lines if plan.forced or (not line.engine.startswith("tesseract") and self.doubtful(line))]
         # (lines Tesseract first read surely, or patched with words that look Latin: see ``patch``, need nothing; nor do
-        # lines RapidOCR read well with no sign of another script: they are not cut out again)
+        # lines RapidOCR read with no sign of another script: they are not cut out again)
         cuts = [line_crop(pixels, line.box) for line in todo]
         line_of = {id(cut): line for cut, line in zip(cuts, todo, strict=True)}
         with self.engine() as engine:
@@ -217,10 +217,11 @@ class EmbeddedOcrBackend(RapidOcrBackend):
             self.advise(unread_advice(self._tesseract.languages if self._tesseract else None))
         return textless(lines)
 
-    def doubtful(self, line: OcrLine, plan: Plan) -> bool:
-        """Whether ``reexamine`` has anything to do with a line RapidOCR read: a reading that looks wrong, or (when the
-        plan checks) one with signs of another script."""
-        return looks_wrong(line, self.options) or (plan.check and may_be_other_script(line.text, self._english))
+    def doubtful(self, line: OcrLine) -> bool:
+        """Whether RapidOCR's reading of a line may be of a script it lacks (see ``script_check``): garbled, or with signs
+        of another script. Only such lines are read again (by Tesseract's other languages) or said to be unread; a line
+        read with low confidence and neither (handwriting, a smudge) is Latin read poorly, not another script."""
+        return garbled(line, self.options) or may_be_other_script(line.text, self._english)
 
     def reexamine(self, line: OcrLine, cut: np.ndarray, plan: Plan) -> tuple[tuple[str, float] | None, bool]:
         """One line RapidOCR read, as the plan says: Tesseract's (text, confidence) when it is Tesseract's to read
@@ -229,15 +230,14 @@ class EmbeddedOcrBackend(RapidOcrBackend):
         if plan.forced and tesseract is not None:
             return tesseract.read_line(Image.fromarray(cut), plan.lang), False
         wrong, confidence = looks_wrong(line, self.options), 0.0
-        check = plan.check and (garbled(line, self.options) or may_be_other_script(line.text, self._english))
-        if tesseract is not None and plan.lang is not None and (wrong or check):
+        if tesseract is not None and plan.lang is not None and (wrong or plan.check):
             image_line = padded(cut)
             words = tesseract.read_words(image_line, plan.lang)
             text = " ".join(w.text for w in words)
             confidence = sum(w.confidence for w in words) / len(words) if words else 0.0
             more = non_latin_letters(text) > non_latin_letters(line.text) and letters(text) > letters(line.text)
             if (garbled(line, self.options) and more and confidence >= 0.5 and in_words_of_the_script(words)) or (
-                check and reads_other_script(words, lambda: tesseract.read_words(image_line, "eng"))
+                plan.check and reads_other_script(words, lambda: tesseract.read_words(image_line, "eng"))
             ):
                 return (text, confidence), False
         return None, plan.warn_unread and wrong and confidence < UNSURE_LINE and text_shaped(cut)

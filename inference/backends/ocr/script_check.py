@@ -11,8 +11,9 @@ stays French: "Recu a" too). A line RapidOCR garbled (symbols, a formula) is tak
 most of its letters beyond Latin are in words read surely: '∇·B=0' read as 'У.В=0', or 'dx' as 'ах', stays RapidOCR's.
 
 A line no installed engine reads: shaped like text (ink in many separate runs along it: not a rule, a frame or a
-few dots), read poorly by RapidOCR (too few characters for its width, or unsure) and by Tesseract (unsure). Said
-only when such lines are a good part of the page: a smudged line of a receipt is not a script.
+few dots), read poorly by RapidOCR (unsure) with signs of a script it lacks (too few characters for its width, mostly
+symbols, or look-alike words) and by Tesseract (unsure). Said only when such lines are a good part of the page: a
+smudged line of a receipt is not a script, nor is Latin read poorly (handwriting) without such signs.
 """
 
 from __future__ import annotations

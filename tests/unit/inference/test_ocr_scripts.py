@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from inference import InferenceService
 from inference.backends.ocr.script_check import may_be_other_script, reads_other_script, text_shaped
@@ -121,6 +121,29 @@ def test_a_russian_compound_in_no_dictionary_is_still_read_in_cyrillic(service):
     for face in ("DejaVuSans.ttf", "DejaVuSerif.ttf"):
         result = service.ocr(render_with(dejavu(face, 26), lines), "embedded")
         assert "Экспресс-доставка: завтра" in result.text, (face, result.text)
+
+
+def wavy(image: Image.Image, amplitude: int, period: int) -> Image.Image:
+    """The page's columns and rows shifted along sine waves and blurred: Latin text that both engines read poorly (as
+    handwriting), with no sign of another script."""
+    pixels = np.asarray(image.convert("L"))
+    columns = np.stack(
+        [np.roll(pixels[:, x], round(amplitude * np.sin(2 * np.pi * x / period))) for x in range(pixels.shape[1])], 1
+    )
+    rows = np.stack(
+        [np.roll(row, round(0.6 * amplitude * np.sin(2 * np.pi * y / (0.7 * period)))) for y, row in enumerate(columns)]
+    )
+    return Image.fromarray(rows).filter(ImageFilter.GaussianBlur(1.5)).convert("RGB")
+
+
+def test_latin_read_poorly_is_not_said_to_be_in_a_script_this_server_cannot_read(service):
+    needs_russian()  # (the check reads with Russian and English: without Russian there is nothing to check)
+    lines = ["Master bath seven and a quarter", "Laundry four and three quarters", "Pantry and guest bath"]
+    lines += ["Mud room utility closet", "Kitchen pantry thirty inches"]
+    result = service.ocr(wavy(render_with(dejavu("DejaVuSans.ttf", 34), lines), 4, 10), "embedded")
+    assert len(result.lines) == 5 and max(line.confidence for line in result.lines) < 0.8  # (read poorly...)
+    assert result.warnings == [], result.warnings  # (...but in Latin: 4 lines were said to be in another script)
+    assert all(line.text.isascii() for line in result.lines if line.engine == "tesseract")
 
 
 def test_a_picture_without_text_has_no_text_and_no_warning(service):
