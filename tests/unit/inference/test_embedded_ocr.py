@@ -8,7 +8,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from inference import InferenceService
-from inference.backends.ocr.rapid_geometry import detector_size, split_by_width, tall_windows
+from inference.backends.ocr.rapid_geometry import detector_size, tall_windows
 from inference.backends.ocr.rapid_options import RapidOptions
 from inference.backends.ocr.rapid_script import Reading
 from inference.backends.ocr.tesseract import Word, find_tessdata, installed_languages
@@ -222,56 +222,6 @@ def test_long_till_receipt_is_read_line_by_line(service):
     result = service.ocr(receipt)
     assert len(result.text.splitlines()) == len(lines)
     assert cer(result.text, "\n".join(lines)) <= 0.02, result.text[:500]
-
-
-def test_line_crops_are_shared_out_in_order_by_width():
-    import numpy as np
-
-    crops = [np.zeros((48, width, 3), np.uint8) for width in (400, 100, 100, 100, 100, 400, 50, 50)]
-    chunks = split_by_width(crops, 2)
-    assert [crop for chunk in chunks for crop in chunk] == crops  # consecutive runs, order kept
-    assert [sum(c.shape[1] for c in chunk) for chunk in chunks] == [700, 600]
-    assert split_by_width(crops[:1], 3) == [crops[:1]]  # never an empty part
-
-
-def test_a_slow_run_of_lines_keeps_no_engine_waiting(service):
-    """The lines are shared out in runs that each engine takes when it is free: while one engine is held on the first
-    run (a table Tesseract is unsure of, read again whole), another reads every other run, in the page's order."""
-    import threading
-
-    import numpy as np
-
-    service.ocr(render_lines(ENGLISH[:2]), "embedded")
-    backend = loaded_backend(service.manager, "embedded")
-    if backend._size < 2:
-        pytest.skip("one engine on this machine: nothing is shared out")
-    crops = [np.full((48, 200, 3), i, np.uint8) for i in range(40)]
-    done, by_engine, turn = [], {}, threading.Condition()
-
-    def read(helper, run):
-        with turn:
-            if run[0] is crops[0]:  # (held until every other line is read)
-                turn.wait_for(lambda: len(done) + len(run) == len(crops), timeout=20)
-            else:
-                done.extend(run)
-                turn.notify_all()
-            by_engine[id(helper)] = by_engine.get(id(helper), 0) + len(run)
-        return [int(crop[0, 0, 0]) for crop in run]
-
-    with backend.engine() as engine:
-        assert backend.share_out(engine, crops, read) == list(range(len(crops)))  # (in the page's order)
-    assert max(by_engine.values()) >= 0.75 * len(crops), by_engine  # (with half the lines each: 20 and 20)
-
-
-def test_sharing_recognition_across_engines_reads_the_same(service, settings):
-    page = render_lines(ENGLISH * 4)
-    alone_settings = settings.model_copy(deep=True)
-    next(m for m in alone_settings.models if m.id == "embedded").options["workers"] = 1
-    alone = InferenceService(alone_settings)
-    try:
-        assert [line.text for line in service.ocr(page).lines] == [line.text for line in alone.ocr(page).lines]
-    finally:
-        unload_all(alone.manager)
 
 
 def test_a_lone_request_detects_on_every_core_and_under_load_on_its_own(settings):
