@@ -39,6 +39,15 @@ from .structure import layout_beside, page_structure, turn_blocks
 from .tables import strip_rule_artefacts
 
 TURN_SAMPLE = 8  # lines of a page read with low confidence that RapidOCR also reads upside down
+TURNED_LINE = 0.85  # a line running along the page's height read with lower confidence is also read turned half round...
+TURN_MARGIN = 0.1  # ...and taken so when that reading is this much more confident
+
+
+def _runs_along_the_height(box: Any) -> bool:
+    """A detected box that RapidOCR's crop turns a quarter (its height at least 1.5 times its width, as in its
+    get_rotate_crop_image)."""
+    width, height = quad_size([[float(x), float(y)] for x, y in box])
+    return height >= 1.5 * max(width, 1.0)
 
 
 class RapidOcrBackend(RapidPool, Backend):
@@ -115,15 +124,36 @@ class RapidOcrBackend(RapidPool, Backend):
             if engine.use_cls:
                 crops, _ = engine.cls_and_rotate(crops)
             read = choose(self.recognize(engine, crops, script), script)
+            turned = self.turned_lines(engine, crops, detected.boxes, read, script)
         except RapidOCRError:  # nothing detected (RapidOCR raises it for empty results)
             return []
         boxes = map_boxes_to_original(detected.boxes, record, *original.shape[:2])
+        boxes = [np.roll(box, 2, axis=0) if i in turned else box for i, box in enumerate(boxes)]
         return [
             OcrLine(
                 text=str(text), box=[[float(x), float(y)] for x, y in box], confidence=round(float(score), 4), engine=engine_name
             )
             for (text, score, engine_name), box in zip(read, boxes, strict=True)
         ]
+
+    def turned_lines(
+        self, engine: Any, crops: list[np.ndarray], boxes: Any, read: list[tuple[str, float, str]], script: Script
+    ) -> set[int]:
+        """The lines running up the page that read better turned half round (their readings replaced in ``read``).
+        A line taller than wide is cut out turned a quarter to the left, upright when it runs down the page, upside
+        down when it runs up it (arXiv's stamp in a paper's margin, "Downloaded from ..." along a journal page's
+        edge); a line so read with low confidence is read turned, and the more confident reading kept (with a margin).
+        On a page lying on its side (most lines tall) the page is turned instead (``upright``)."""
+        tall = [i for i, box in enumerate(boxes) if _runs_along_the_height(box)]
+        if not tall or 2 * len(tall) > len(boxes):
+            return set()
+        doubtful = [i for i in tall if read[i][1] < TURNED_LINE]
+        readings = choose(self.read_lines(engine, [np.ascontiguousarray(crops[i][::-1, ::-1]) for i in doubtful]), script)
+        better = {i for i, reading in zip(doubtful, readings, strict=True) if reading[1] > read[i][1] + TURN_MARGIN}
+        for i, reading in zip(doubtful, readings, strict=True):
+            if i in better:
+                read[i] = reading
+        return better
 
     def recognize(self, engine: Any, crops: list[np.ndarray], script: Script = "auto") -> list[Reading]:
         """Read the line crops (the script decides only how they are decoded, in ``choose``)."""

@@ -189,6 +189,23 @@ def test_page_scanned_sideways_or_upside_down_is_read(service, turn):
     assert all(abs(a - b) <= 6 for a, b in zip(result.lines[0].box[0], expected, strict=True)), result.lines[0].box
 
 
+def test_a_line_running_up_or_down_the_page_margin_is_read_either_way(service):
+    stamp = "arXiv:2401.06062v1 [math.NT] 11 Jan 2024"  # (up a paper's left margin; journals print "Downloaded from ...")
+    font = cyrillic_font(26) or pytest.skip("no scalable font on this machine (.ci/run installs fonts-dejavu-core)")
+    page = Image.new("RGB", (1300, 1000), "white")
+    draw = ImageDraw.Draw(page)
+    for i, line in enumerate(ENGLISH * 3):
+        draw.text((150, 80 + 45 * i), line, font=font, fill="black")
+    line = Image.new("RGB", (900, 40), "white")
+    ImageDraw.Draw(line).text((5, 5), stamp, font=font, fill="black")
+    page.paste(line.rotate(90, expand=True), (30, 60))  # (reads up the page)
+    page.paste(line.rotate(270, expand=True), (1240, 60))  # (reads down it)
+    result = service.ocr(page, "embedded")
+    tall = [line for line in result.lines if max(y for _, y in line.box) - min(y for _, y in line.box) > 400]
+    assert len(tall) == 2 and all(cer(line.text, stamp) <= 0.05 for line in tall), [line.text for line in tall]
+    assert {block.type for block in result.blocks if any(cer(t.text, stamp) <= 0.05 for t in block.lines)} == {"footer"}
+
+
 def test_light_on_dark_is_read(service):
     result = service.ocr(ImageOps.invert(render_lines(ENGLISH)))
     assert cer(result.text, "\n".join(ENGLISH)) <= 0.05, result.text
