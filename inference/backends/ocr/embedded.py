@@ -37,6 +37,7 @@ from .rapid_options import RapidOptions
 from .rapid_script import Reading, Script
 from .script_check import (
     UNSURE_LINE,
+    has_english_words,
     in_words_of_the_script,
     letters,
     may_be_other_script,
@@ -218,10 +219,15 @@ class EmbeddedOcrBackend(RapidOcrBackend):
         return textless(lines)
 
     def doubtful(self, line: OcrLine) -> bool:
-        """Whether RapidOCR's reading of a line may be of a script it lacks (see ``script_check``): garbled, or with signs
-        of another script. Only such lines are read again (by Tesseract's other languages) or said to be unread; a line
-        read with low confidence and neither (handwriting, a smudge) is Latin read poorly, not another script."""
-        return garbled(line, self.options) or may_be_other_script(line.text, self._english)
+        """Whether RapidOCR's reading of a line may be of a script it lacks (see ``script_check``): garbled, with signs
+        of another script, or read with low confidence and without a word of English. Only such lines are read again
+        (by Tesseract's other languages) or said to be unread; a line read poorly with English words in it (handwriting)
+        is Latin read poorly, not another script."""
+        return (
+            garbled(line, self.options)
+            or may_be_other_script(line.text, self._english)
+            or (looks_wrong(line, self.options) and not has_english_words(line.text, self._english))
+        )
 
     def reexamine(self, line: OcrLine, cut: np.ndarray, plan: Plan) -> tuple[tuple[str, float] | None, bool]:
         """One line RapidOCR read, as the plan says: Tesseract's (text, confidence) when it is Tesseract's to read
@@ -240,7 +246,8 @@ class EmbeddedOcrBackend(RapidOcrBackend):
                 plan.check and reads_other_script(words, lambda: tesseract.read_words(image_line, "eng"))
             ):
                 return (text, confidence), False
-        return None, plan.warn_unread and wrong and confidence < UNSURE_LINE and text_shaped(cut)
+        numbers = letters(line.text) == 0 and any(ch.isdigit() for ch in line.text)  # (a size, a price: not a script)
+        return None, plan.warn_unread and wrong and not numbers and confidence < UNSURE_LINE and text_shaped(cut)
 
 
 @dataclass

@@ -123,8 +123,9 @@ class RapidOcrBackend(RapidPool, Backend):
                 found(len(crops))
             if engine.use_cls:
                 crops, _ = engine.cls_and_rotate(crops)
-            read = choose(self.recognize(engine, crops, script), script)
-            turned = self.turned_lines(engine, crops, detected.boxes, read, script)
+            readings = self.recognize(engine, crops, script)
+            read = choose(readings, script)
+            turned = set() if engine.use_cls else self.turned_lines(engine, crops, detected.boxes, readings, read, script)
         except RapidOCRError:  # nothing detected (RapidOCR raises it for empty results)
             return []
         boxes = map_boxes_to_original(detected.boxes, record, *original.shape[:2])
@@ -137,22 +138,32 @@ class RapidOcrBackend(RapidPool, Backend):
         ]
 
     def turned_lines(
-        self, engine: Any, crops: list[np.ndarray], boxes: Any, read: list[tuple[str, float, str]], script: Script
+        self,
+        engine: Any,
+        crops: list[np.ndarray],
+        boxes: Any,
+        readings: list[Reading],
+        read: list[tuple[str, float, str]],
+        script: Script,
     ) -> set[int]:
-        """The lines running up the page that read better turned half round (their readings replaced in ``read``).
-        A line taller than wide is cut out turned a quarter to the left, upright when it runs down the page, upside
-        down when it runs up it (arXiv's stamp in a paper's margin, "Downloaded from ..." along a journal page's
-        edge); a line so read with low confidence is read turned, and the more confident reading kept (with a margin).
-        On a page lying on its side (most lines tall) the page is turned instead (``upright``)."""
+        """The lines running up the page that read better turned half round (their readings, ``read``: ``readings`` as
+        ``choose`` took them, replaced). A line taller than wide is cut out turned a quarter to the left, upright when it
+        runs down the page, upside down when it runs up it (arXiv's stamp in a paper's margin, "Downloaded from ..." along
+        a journal page's edge); a line so read with low confidence is read turned, and the more confident reading kept
+        (with a margin). On a page lying on its side (most lines tall) the page is turned instead (``upright``); with
+        the angle classifier on, RapidOCR turns such crops itself."""
         tall = [i for i, box in enumerate(boxes) if _runs_along_the_height(box)]
         if not tall or 2 * len(tall) > len(boxes):
             return set()
         doubtful = [i for i in tall if read[i][1] < TURNED_LINE]
-        readings = choose(self.read_lines(engine, [np.ascontiguousarray(crops[i][::-1, ::-1]) for i in doubtful]), script)
-        better = {i for i, reading in zip(doubtful, readings, strict=True) if reading[1] > read[i][1] + TURN_MARGIN}
-        for i, reading in zip(doubtful, readings, strict=True):
-            if i in better:
-                read[i] = reading
+        turned = list(readings)
+        upside_down = [np.ascontiguousarray(crops[i][::-1, ::-1]) for i in doubtful]
+        for i, reading in zip(doubtful, self.read_lines(engine, upside_down), strict=True):
+            turned[i] = reading
+        chosen = choose(turned, script)  # (decoded as the page is: Latin, or Chinese where a line has more of it)
+        better = {i for i in doubtful if chosen[i][1] > read[i][1] + TURN_MARGIN}
+        for i in better:
+            read[i] = chosen[i]
         return better
 
     def recognize(self, engine: Any, crops: list[np.ndarray], script: Script = "auto") -> list[Reading]:

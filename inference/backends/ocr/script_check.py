@@ -67,13 +67,16 @@ def latin_letters(words: list[Word]) -> int:
 _ODD_SIGN = re.compile(r"[\u0370-\u03ff]|\b[a-z][A-Z]\b|\d[a-z]+\d")
 # ...or a word with a small letter before a capital inside it ("ToBap" for Товар) or of 3 letters or more, small or
 # capitalised, all of whose letters have Cyrillic look-alikes ("Hoep" for Номер, "mapta" for марта), unless English's
-# dictionary has it ("once", "more", "Tobacco") or each of its capitalised parts ("SoftBank", "OpenWebMath"). Words in
-# capitals and accents are no sign (TAX, Reçu).
+# dictionary has it ("once", "more", "Tobacco"; in small letters only for a word that is) or each of its capitalised
+# parts ("SoftBank", "OpenWebMath"; not "cepBuc" for сервис, nor "aToM"). Words in capitals and accents are no sign
+# (TAX, Reçu).
 _ODD_WORD = re.compile(r"[a-z][A-Z][a-z]|\b[ABCEHKMOPTXY]?[abcekmnoprtuxy]{3,}\b|\b[ABCEHKMOPTXY][abcekmnoprtuxy]{2,}\b")
 _LETTERS = re.compile(r"[^\W\d_]+")
-_PARTS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
+_PARTS = re.compile(r"[A-Z][a-z]+")
 _ADDRESS = re.compile(r"@|://|\bwww\.")  # (an e-mail or web address: no sign of a script whatever its letters)
-MIN_PART = 3  # letters of each part of a compound taken as English ("To" + "Bap" is not)
+MIN_PART = 4  # letters of each part of a compound taken as English (3-letter ones are too loose: "Cep" + "Buc", сервис)
+ENGLISH_WORD = 4  # letters of a word of English's dictionary that shows a line read poorly is Latin (3-letter strings of
+# look-alike letters are in Tesseract's English word list one time in three)
 
 
 def may_be_other_script(text: str, english: Container[str] = frozenset()) -> bool:
@@ -92,15 +95,23 @@ def may_be_other_script(text: str, english: Container[str] = frozenset()) -> boo
 
 
 def is_english(word: str, english: Container[str]) -> bool:
-    """A word in English's dictionary, as it is or in small letters, or made of capitalised parts that are."""
-    if word in english or word.lower() in english:
+    """A word in English's dictionary (small, capitalised or in capitals: in small letters too; not "aToM"), or made of
+    capitalised parts that are in it in small letters (words, not names)."""
+    if word in english or ((word[1:].islower() or word.isupper()) and word.lower() in english):
         return True
     parts = _PARTS.findall(word)
     return (
         len(parts) > 1
         and "".join(parts) == word
-        and all(len(part) >= MIN_PART and (part in english or part.lower() in english) for part in parts)
+        and all(len(part) >= MIN_PART and part.lower() in english for part in parts)  # (words, not names: 'Beco' + 'Boro')
     )
+
+
+def has_english_words(text: str, english: Container[str]) -> bool:
+    """Whether a reading holds a word of ``ENGLISH_WORD`` letters or more that English's dictionary has: a line in
+    Latin read poorly (handwriting: "Master bath -7 1/4"), not another script read as Latin junk (Armenian as
+    "wjwuunwp qnghy tphn")."""
+    return any(len(word) >= ENGLISH_WORD and is_english(word, english) for word in _LETTERS.findall(text))
 
 
 def reads_other_script(mixed: list[Word], english: Callable[[], list[Word]]) -> bool:

@@ -207,7 +207,7 @@ def test_words_rapidocr_reads_in_a_line_tesseract_read_are_kept_only_when_they_l
     assert isinstance(first[0], Reading) and first[0].text == "paid w1 w2 w3 w4 w5" and first[0].engine == "tesseract+rapidocr"
     assert first[1] is None  # "mapta" (марта read as Latin): the whole line is read again and checked for its script
     names = [Reading.latin_only("SoftBank.", 0.97, "rapidocr"), Reading.latin_only("Tobacco", 0.97, "rapidocr")]
-    english = {"Soft", "Bank", "Tobacco", "paid"}  # (English's words: tess_words.dictionary)
+    english = {"soft", "bank", "tobacco", "paid"}  # (English's words: tess_words.dictionary)
     for english_words, patched in ((frozenset(), False), (english, True)):
         first = [draft(1, 6), draft(1, 6)]
         patch(first, lambda cuts: names, 0.85, english_words)
