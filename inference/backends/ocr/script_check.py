@@ -62,9 +62,12 @@ def latin_letters(words: list[Word]) -> int:
     return sum(letters(w.text) for w in words if w.confidence >= SURE_WORD and not non_latin_letters(w.text))
 
 
-# RapidOCR's reading of Cyrillic: a Greek letter (т as τ, к as κ), a small letter before a capital in a short word
+# RapidOCR's reading of Cyrillic: a Greek letter in a word (т as τ: "τoβap"; not a lone letter or one beside digits,
+# "ρ", "ε0", nor in a line of a formula: "eiπ + 1 = 0", "λg = λg′"), a small letter before a capital in a short word
 # ("oT" for от), digits around small letters ("3a3a" for заказа)...
-_ODD_SIGN = re.compile(r"[\u0370-\u03ff]|\b[a-z][A-Z]\b|\d[a-z]+\d")
+_ODD_SIGN = re.compile(r"\b[a-z][A-Z]\b|\d[a-z]+\d")
+_GREEK = re.compile(r"[\u0370-\u03ff]")
+_FORMULA = re.compile(r"[=+×·∑∫∇∂√∞≤≥≠∈±−]")  # (a line with one of these is a formula: its Greek letters are Greek)
 # ...or a word with a small letter before a capital inside it ("ToBap" for Товар) or of 3 letters or more, small or
 # capitalised, all of whose letters have Cyrillic look-alikes ("Hoep" for Номер, "mapta" for марта), unless English's
 # dictionary has it ("once", "more", "Tobacco"; in small letters only for a word that is) or each of its capitalised
@@ -82,10 +85,11 @@ ENGLISH_WORD = 4  # letters of a word of English's dictionary that shows a line 
 def may_be_other_script(text: str, english: Container[str] = frozenset()) -> bool:
     """Whether RapidOCR's reading of a line shows signs of a script it lacks (see ``_ODD_SIGN`` and ``_ODD_WORD``);
     ``english``: English's words (``tess_words``; none: every look-alike word is a sign)."""
+    formula = bool(_FORMULA.search(text))
     for token in text.split():
         if _ADDRESS.search(token):
             continue
-        if _ODD_SIGN.search(token):
+        if _ODD_SIGN.search(token) or (not formula and _GREEK.search(token) and letters(token) > 1):
             return True
         for match in _ODD_WORD.finditer(token):
             word = next(run.group() for run in _LETTERS.finditer(token) if run.start() <= match.start() < run.end())

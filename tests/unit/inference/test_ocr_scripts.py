@@ -237,6 +237,16 @@ def test_english_words_that_look_like_cyrillic_read_as_latin_are_no_sign_of_it()
     for line in ["We come once more to the Tobacco", "acquired Arm from SoftBank. The", "code from StarCoder", "century.23 The"]:
         assert may_be_other_script(line) and not may_be_other_script(line, english), line
     assert not may_be_other_script("bertzpoet@yahoo.com www.tobaccocontrol.com")  # (addresses: no sign of a script)
+    for formula in [
+        "eiπ + 1 = 0",
+        "Then λg = λg′.",
+        "{λg}g∈R where",
+        "ρ",
+        "ε0",
+        "∇×B = μ0J + μ0ε0",
+    ]:  # (Greek letters in formulas)
+        assert not may_be_other_script(formula), formula
+    assert may_be_other_script("τoβap") and may_be_other_script("Here we recall that ψx, is")  # (Greek in a word)
     # RapidOCR's readings of Russian lines keep their signs: words no English dictionary has, digits in words, "oT"
     for line in ["Cuët N 5821 oT 12 mapta", "Cymma k onnate", "3aka3", "ToBap", "Hoep Ham", "Ham cepBuc", "CepBuc", "aToM"]:
         assert may_be_other_script(line, english), line
