@@ -7,7 +7,7 @@ from PIL import Image, ImageDraw, ImageFont
 from inference.drop_caps import join_drop_caps
 from inference.markdown import to_markdown
 from inference.pdf_text import _drop_cap
-from tests.helpers import drawn_pdf
+from tests.helpers import drawn_pdf, needs_tesseract
 from tests.helpers import line_at as line
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf"
@@ -19,6 +19,7 @@ PARAGRAPH = [
 ]
 
 
+@needs_tesseract  # (RapidOCR alone reads the drop cap 'O' as '0': no letter to join)
 def test_a_drop_cap_through_the_engine_starts_its_line_and_is_no_heading(service):
     page = Image.new("RGB", (900, 360), "white")
     draw = ImageDraw.Draw(page)
