@@ -211,6 +211,40 @@ def test_a_script_rapidocr_reads_as_latin_junk_is_said_too(english_only):
     assert result.warnings == ["1 line(s) seem to be in a script this server cannot read; their text is missing or a guess."]
 
 
+GEORGIAN = [
+    "საქართველო არის ლამაზი ქვეყანა",
+    "თბილისი დედაქალაქია და დიდი ქალაქი",
+    "მთები და მდინარეები ლამაზია",
+    "ჩვენი სახლი ზღვის პირას დგას",
+    "სკოლაში ბევრი წიგნი და მეგობარია",
+    "ბაღში ვაშლი და მსხალი იზრდება",
+    "ხალხი ქუჩაში მღერის და ცეკვავს",
+    "ზამთარში მთებში თოვლი მოდის",
+    "ქართული ენა ძალიან ძველია",
+    "მატარებელი სადგურზე დილით მოდის",
+    "ბაზარში ხილი და ბოსტნეული იყიდება",
+    "მუზეუმში ძველი სურათებია",
+    "ზაფხულში ზღვაზე ბევრი ხალხია",
+]
+
+
+def test_lines_beside_many_in_a_script_no_engine_reads_are_still_read_in_theirs(service):
+    """A page mostly in a script no installed engine reads (Georgian), with lines in Russian here and there: those are
+    read in Cyrillic, though RapidOCR may find no letter in them ('Оплата по договору № 17 от 3 мая' as '    1   ', as in
+    the Georgian lines), and the Georgian lines are said. (Lines with no letter are no sign of a script none reads.)"""
+    needs_russian()
+    russian = ["Оплата по договору № 17 от 3 мая", "Итого к оплате: 12 400 руб."]
+    page = GEORGIAN[:4] + russian[:1] + GEORGIAN[4:9] + russian[1:] + GEORGIAN[9:]  # (Russian at 4 and 10 of 15)
+    result = service.ocr(render_with(dejavu("DejaVuSans.ttf", 30), page), "embedded")
+    read = result.text.splitlines()
+    for line in russian:
+        assert min(cer(got, line) for got in read) <= 0.15, (line, read)
+    (warning,) = result.warnings
+    said = int(warning.split()[0])
+    assert warning.endswith("seem to be in a script this server cannot read; their text is missing or a guess.")
+    assert len(GEORGIAN) - 3 <= said <= len(GEORGIAN), warning
+
+
 def words(*items) -> list[Word]:
     return [Word(text, confidence, (0, 0, 1, 1), in_dictionary) for text, confidence, in_dictionary in items]
 
