@@ -5,19 +5,21 @@ from __future__ import annotations
 import os
 import tempfile
 
+from tests.scratch import clean_up, scratch
+
 # Tests never download, and never see this host's Hugging Face cache: missing weights must give the offline
 # answer (503) on any machine, here and in the servers the tests start.
 os.environ["HF_HUB_OFFLINE"] = "1"
-os.environ["HF_HOME"] = tempfile.mkdtemp(prefix="chatvlm-test-hf-")
+os.environ["HF_HOME"] = scratch(prefix="chatvlm-test-hf-")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 # Two test processes share the cores (pytest-xdist): torch's math runs one thread in each, not a pool per core in
 # each process, spinning for cores the other process is using (that cost a third of the unit tier's CPU); the
 # servers the tests start inherit it. Set before anything loads torch.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
-os.environ["CHATVLM_DATA_DIR"] = tempfile.mkdtemp(prefix="chatvlm-test-jobs-")  # never the checkout's data/
+os.environ["CHATVLM_DATA_DIR"] = scratch(prefix="chatvlm-test-jobs-")  # never the checkout's data/
 # Gradio's upload cache: this test process's own (a server that stops deletes its uploads, which another test
 # process's servers may hold too: the cache is content-addressed)
-os.environ["GRADIO_TEMP_DIR"] = tempfile.mkdtemp(prefix="chatvlm-test-gradio-")
+os.environ["GRADIO_TEMP_DIR"] = scratch(prefix="chatvlm-test-gradio-")
 
 import shutil
 import subprocess
@@ -48,7 +50,7 @@ pytest_plugins = ["tests.process_costs", "tests.ci_plugin", "tests.work_order", 
 # In-process test clients call the app by a name it answers to (TestClient's own default, 'testserver', is not one).
 LOCAL = "http://localhost"
 EMBEDDED_DEFAULT = {"CHATVLM_OCR_MODEL": "embedded"}
-LIVE_DATA_DIR = tempfile.mkdtemp(prefix="chatvlm-test-live-")  # the live server's (a test reads its jobs database)
+LIVE_DATA_DIR = scratch(prefix="chatvlm-test-live-")  # the live server's (a test reads its jobs database)
 # `python app.py` as the README runs it: nothing in the environment says where to listen or asks for keys ("" counts
 # as unset; the live server starts so, and tests/security/test_default_host.py reads where it listens)
 README_WAY = {
@@ -74,9 +76,7 @@ def settings():
 
     # its own data directory: the in-process service's jobs are not the live server's
     return short_grace(
-        load_settings(
-            ROOT / "config.yaml", env={**EMBEDDED_DEFAULT, "CHATVLM_DATA_DIR": tempfile.mkdtemp(prefix="chatvlm-test-inproc-")}
-        )
+        load_settings(ROOT / "config.yaml", env={**EMBEDDED_DEFAULT, "CHATVLM_DATA_DIR": scratch(prefix="chatvlm-test-inproc-")})
     )
 
 
@@ -104,7 +104,7 @@ def client(settings):
     from api.server import create_api
 
     api_settings = settings.model_copy(deep=True)  # its own data directory: `app` may be built in this process too
-    api_settings.server.data_dir = tempfile.mkdtemp(prefix="chatvlm-test-inproc-")
+    api_settings.server.data_dir = scratch(prefix="chatvlm-test-inproc-")
     with TestClient(create_api(api_settings), base_url=LOCAL, raise_server_exceptions=False) as test_client:
         yield test_client
 
@@ -137,7 +137,7 @@ def early_server(name: str) -> tuple[subprocess.Popen, str, Path]:
             if name == "live_server"
             else {"CHATVLM_CONFIG": str(build_tiny() / "config.yaml")}
         )
-        log = Path(tempfile.mkdtemp(prefix=f"chatvlm-test-{name}-")) / "server.log"
+        log = Path(scratch(prefix=f"chatvlm-test-{name}-")) / "server.log"
         EARLY[name] = (*launch_server(env, log), log)
     return EARLY[name]
 
@@ -210,7 +210,7 @@ def tiny_settings(tiny_config):
     from inference import load_settings
 
     # its own data directory: the in-process tiny servers' jobs are kept outside the tiny build's folder
-    return short_grace(load_settings(tiny_config, env={"CHATVLM_DATA_DIR": tempfile.mkdtemp(prefix="chatvlm-test-tiny-")}))
+    return short_grace(load_settings(tiny_config, env={"CHATVLM_DATA_DIR": scratch(prefix="chatvlm-test-tiny-")}))
 
 
 @pytest.fixture(scope="session")
@@ -292,6 +292,7 @@ def pytest_unconfigure(config):
         except subprocess.TimeoutExpired:
             process.kill()
         shutil.rmtree(log.parent, ignore_errors=True)
+    clean_up()  # (the process's data directories and caches: tests/scratch.py)
     if not hasattr(config, "workerinput") and os.environ.get(RUN):  # the run's tiny models: removed by its first process
         for path in Path(tempfile.gettempdir()).glob(f"chatvlm-test-tiny-{os.environ[RUN]}*"):
             if path.is_dir():

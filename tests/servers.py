@@ -7,13 +7,14 @@ import os
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+
+from tests.scratch import scratch
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,7 +30,7 @@ def launch_server(env_extra: dict[str, str], log_path: Path, args: tuple[str, ..
     ``env_extra`` counts as unset (CHATVLM_HOST is 127.0.0.1 unless the test says otherwise). Each process has its own
     data directory unless ``env_extra`` names one (one server per data directory: a second refuses to start)."""
     port = free_port()
-    own = tempfile.mkdtemp(prefix="chatvlm-test-data-")
+    own = scratch(prefix="chatvlm-test-data-")
     env = {**os.environ, "PORT": str(port), "CHATVLM_HOST": "127.0.0.1", "CHATVLM_DATA_DIR": own, **env_extra}
     with log_path.open("wb") as log:
         process = subprocess.Popen([sys.executable, "app.py", *args], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)

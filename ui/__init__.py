@@ -59,7 +59,8 @@ def build_ui(service: InferenceService, may_manage: Callable[[Any], bool] = lamb
     """The whole UI. ``may_manage(gr.Request)`` says whether a caller may load and unload models (the admin
     role when API keys are on)."""
     title, ttl = service.title, service.limits.upload_ttl_s
-    # uploads (and the files made for download) are deleted limits.upload_ttl_s after their last use
+    # uploads (and Gradio's copies of the files made for download) are deleted limits.upload_ttl_s after their last use
+    # (the files the UI writes itself: ui/downloads.py)
     keys_on = bool(service.settings.auth.api_keys)
     with gr.Blocks(title=title, delete_cache=(max(1, min(60, round(ttl / 4))), max(1, round(ttl)))) as blocks:
         # Gradio's queue is the UI's waiting line (it shows users their place); each model's runner still admits,

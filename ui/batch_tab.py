@@ -4,7 +4,6 @@ progress moves file by file."""
 from __future__ import annotations
 
 import json
-import tempfile
 import time
 from functools import partial
 from pathlib import Path
@@ -18,6 +17,7 @@ from inference import InferenceService, call_cancellable
 from inference.results import BatchResult, JobList
 
 from . import examples
+from .downloads import download_folder
 from .endpoints import endpoint, hide_from_mcp
 from .errors import keep_on_error, refusal
 from .widgets import (
@@ -74,7 +74,7 @@ def on_screen(frame: pd.DataFrame, chars: int = PREVIEW_CHARS) -> pd.DataFrame:
 
 
 def write_downloads(result: BatchResult) -> list[str]:
-    folder = Path(tempfile.mkdtemp(prefix="chatvlm-batch-"))
+    folder = download_folder()
     csv_path, json_path = folder / "ocr_results.csv", folder / "ocr_results.json"
     pd.DataFrame([item.model_dump() for item in result.results]).to_csv(csv_path, index=False)
     json_path.write_text(json.dumps(result.model_dump(), ensure_ascii=False, indent=2), encoding="utf-8")

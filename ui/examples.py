@@ -4,10 +4,11 @@ licence: they are made here, from Pillow's own font and the system's DejaVu font
 from __future__ import annotations
 
 import functools
-import tempfile
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
+
+from . import downloads
 
 LICENCE = "Examples: images rendered by this server at start-up (no third-party content)."
 
@@ -65,7 +66,7 @@ def _page(lines: list[str], cyrillic: bool = False) -> Image.Image:
 @functools.lru_cache(maxsize=1)
 def images() -> dict[str, str]:
     """name -> path of each example image (rendered once per process)."""
-    folder = Path(tempfile.mkdtemp(prefix="chatvlm-examples-"))
+    folder = downloads.folder("examples")
     made = {"receipt": _receipt(), "report": _page(PAGE)}
     if isinstance(_font(10, cyrillic=True), ImageFont.FreeTypeFont):
         made["russian"] = _page(RUSSIAN, cyrillic=True)
@@ -85,6 +86,6 @@ def favicon() -> str:
     draw.rounded_rectangle((10, 4, 54, 60), radius=6, fill=(37, 99, 235, 255))
     for y in (16, 26, 36, 46):
         draw.line((18, y, 46 if y != 46 else 36, y), fill="white", width=4)
-    path = Path(tempfile.mkdtemp(prefix="chatvlm-icon-")) / "favicon.png"
+    path = downloads.folder("icon") / "favicon.png"
     image.save(path)
     return str(path)

@@ -5,7 +5,6 @@ download, and the drawing of a page's lines and blocks (each block labelled with
 from __future__ import annotations
 
 import json
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +12,8 @@ from PIL import Image, ImageDraw, ImageFont
 
 from inference.markdown import page_markdown
 from inference.results import OcrResult, PageResult
+
+from .downloads import download_folder
 
 OVERLAY_MAX_SIDE = 1200  # the drawing is made on a copy at most this large...
 OVERLAY_MAX_HEIGHT = 1600  # ...and at most this tall (a long receipt stays a readable strip)
@@ -112,7 +113,7 @@ def describe(result: OcrResult) -> str:
 def write_downloads(result: OcrResult, name: str) -> list[str]:
     """The result as .txt (the text), .md (the Markdown) and .json (everything: boxes, blocks, pages)."""
     stem = Path(name).stem or "ocr"
-    folder = Path(tempfile.mkdtemp(prefix="chatvlm-ocr-"))
+    folder = download_folder()
     (folder / f"{stem}.txt").write_text(shown_text(result) + "\n", encoding="utf-8")
     (folder / f"{stem}.md").write_text(shown_markdown(result) + "\n", encoding="utf-8")
     (folder / f"{stem}.json").write_text(json.dumps(result.model_dump(), ensure_ascii=False, indent=2), encoding="utf-8")

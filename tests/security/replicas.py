@@ -4,8 +4,9 @@ distributed mode runs them (issue 19, point 5)."""
 
 from __future__ import annotations
 
-import tempfile
 from contextlib import ExitStack, contextmanager
+
+from tests.scratch import scratch
 
 from .conftest import live
 
@@ -22,7 +23,7 @@ def replicas(settings, broker_url: str, database_url: str, count: int = 2, **cha
     with ExitStack() as stack:
         clients = []
         for _ in range(count):
-            server = {**changes.get("server", {}), "data_dir": tempfile.mkdtemp(prefix="chatvlm-test-replica-")}
+            server = {**changes.get("server", {}), "data_dir": scratch(prefix="chatvlm-test-replica-")}
             jobs = {"broker_url": broker_url, "database_url": database_url}
             client, _service = stack.enter_context(live(settings, **{**changes, "server": server, "jobs": jobs}))
             clients.append(client)

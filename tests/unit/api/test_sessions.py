@@ -10,7 +10,6 @@ import hashlib
 import hmac
 import json
 import logging
-import tempfile
 import time
 
 import pytest
@@ -21,6 +20,7 @@ from api.server import create_api
 from api.sessions import Sessions
 from inference import ConfigError, load_settings
 from tests.conftest import LOCAL, ROOT
+from tests.scratch import scratch
 
 USER, ADMIN = "user-key-0123456789", "admin-key-9876543210"
 KEYS = [f"user:{USER}", f"admin:{ADMIN}"]
@@ -33,7 +33,7 @@ def app_client(settings, secret: str | None, keys: list[str] = KEYS):
     settings = settings.model_copy(deep=True)
     settings.auth.api_keys = keys
     settings.auth.session_secret = secret
-    settings.server.data_dir = tempfile.mkdtemp(prefix="chatvlm-test-sessions-")
+    settings.server.data_dir = scratch(prefix="chatvlm-test-sessions-")
     return TestClient(create_api(settings), base_url=LOCAL, raise_server_exceptions=False)
 
 

@@ -1,0 +1,50 @@
+"""The files the UI writes (ui/downloads.py): each event's downloads in a folder of their own under the process's
+folder, deleted once Gradio has long had its copy (an OCR result did stay in /tmp for good, a folder per request);
+the example images kept while the process runs; the process's folder gone when it exits."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from inference.results import OcrResult
+from tests.conftest import ROOT
+from ui import downloads
+from ui.ocr_view import write_downloads
+
+
+def aged(path: Path, seconds: float) -> None:
+    then = time.time() - seconds
+    os.utime(path, (then, then))
+
+
+def test_old_downloads_are_deleted_as_new_ones_are_made_and_the_examples_kept():
+    result = OcrResult(text="Invoice 4471", processing_time=0.1, model="embedded", image_size=[400, 300])
+    first = [Path(p) for p in write_downloads(result, "scan.png")]
+    assert [p.name for p in first] == ["scan.txt", "scan.md", "scan.json"] and all(p.is_file() for p in first)
+    assert first[0].parent.parent == downloads.root()
+    assert first[0].read_text(encoding="utf-8").strip() == "Invoice 4471"
+    examples = downloads.folder("examples")
+    aged(examples, 10 * downloads.KEEP_S)
+    recent = downloads.download_folder()
+    aged(first[0].parent, downloads.KEEP_S + 5)  # (Gradio copied these when the event returned)
+    newest = downloads.download_folder()
+    assert not first[0].parent.exists()
+    assert recent.is_dir() and newest.is_dir() and examples.is_dir()
+    assert newest != recent
+
+
+def test_the_process_folder_is_deleted_when_the_process_exits():
+    made = subprocess.run(
+        [sys.executable, "-c", "from ui import downloads; print(downloads.download_folder()); print(downloads.folder('icon'))"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout.split()
+    assert len(made) == 2 and all(Path(p).parent.name.startswith("chatvlm-ui-") for p in made), made
+    assert not Path(made[0]).parent.exists()
