@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 from typing import Any
 
@@ -56,8 +57,16 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("chatvlmllm").info("%s: open %s in a browser (REST API docs: %s/docs)", settings.server.title, url, url)
     warn_if_exposed(settings)
     server = uvicorn.Server(uvicorn.Config(app, **uvicorn_options(settings), log_level="info"))
+    signal.signal(signal.SIGTERM, terminated)  # (uvicorn's own handler while it serves; this one after, see below)
     server.run(sockets=[sock])
     return 0 if server.started else 3
+
+
+def terminated(signum: int, frame: Any) -> None:
+    """SIGTERM once uvicorn has shut down gracefully (it raises the signal again then): exit as terminated (128 + 15),
+    the exit handlers run (the UI's files deleted: ui/downloads.py), where the signal's default would kill the
+    process outright."""
+    raise SystemExit(128 + signum)
 
 
 def __getattr__(name: str) -> Any:
