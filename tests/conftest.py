@@ -23,6 +23,7 @@ os.environ["GRADIO_TEMP_DIR"] = scratch(prefix="chatvlm-test-gradio-")
 
 import shutil
 import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -293,6 +294,8 @@ def pytest_unconfigure(config):
             process.kill()
         shutil.rmtree(log.parent, ignore_errors=True)
     clean_up()  # (the process's data directories and caches: tests/scratch.py)
+    if "ui.downloads" in sys.modules:  # (the UI's files, when an app was built in this process)
+        sys.modules["ui.downloads"].clean_up()
     if not hasattr(config, "workerinput") and os.environ.get(RUN):  # the run's tiny models: removed by its first process
         for path in Path(tempfile.gettempdir()).glob(f"chatvlm-test-tiny-{os.environ[RUN]}*"):
             if path.is_dir():

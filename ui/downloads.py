@@ -33,6 +33,16 @@ def root() -> Path:
         return _root
 
 
+def clean_up() -> None:
+    """Delete the process's folder now, at the process's end (a pytest-xdist worker ends before its exit handlers run;
+    the example images are not made again)."""
+    global _root
+    with _lock:
+        if _root is not None:
+            shutil.rmtree(_root, ignore_errors=True)
+            _root = None
+
+
 def folder(name: str) -> Path:
     """A folder of the process's that stays while it runs (the example images, the icon)."""
     path = root() / name
