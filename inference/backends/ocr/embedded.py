@@ -59,7 +59,7 @@ UNSQUEEZED = 1.0  # images Tesseract is unsure of (receipts, photos): their smal
 class EmbeddedOptions(RapidOptions):
     tessdata: str = Field("auto", description="Tesseract's language data; auto = $TESSDATA_PREFIX, then system folders")
     fallback_languages: str = Field("rus+eng", description="Tesseract languages for lines RapidOCR cannot read")
-    min_chars_per_height: float = Field(0.8, ge=0, description="a reading with fewer characters per line-height looks wrong")
+    min_chars_per_height: float = Field(1.0, ge=0, description="a reading with fewer characters per line-height looks wrong")
     min_confidence: float = Field(0.75, ge=0, le=1, description="a reading below this confidence looks wrong")
     tesseract_first: bool = Field(True, description="read Latin lines with Tesseract first, RapidOCR the doubtful words")
     tesseract_first_confidence: float = Field(
