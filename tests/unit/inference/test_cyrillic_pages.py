@@ -1,0 +1,56 @@
+"""Pages mostly in Cyrillic, or in a script no engine reads, with lines of Russian here and there: each Russian line
+read in Cyrillic, however RapidOCR read it first (rendered here; Tesseract's Russian data needed)."""
+
+from tests.helpers import cer, render_with
+
+from .test_ocr_scripts import MIXED, dejavu, needs_russian
+
+
+def test_a_page_of_russian_in_small_print_is_read_in_cyrillic_line_by_line(service):
+    """At 24 px RapidOCR reads 'Номер заказа 4471' as 'H 33 4471': few characters for the line's width, but sure and
+    with no look-alike word; such a line is read again, as one with too few characters for its width. (Still missed:
+    'Товар: Printer paper A4' stays 'ToBap: Printer paper A4': English reads 'Tosap' surely, and as many letters read
+    surely in English keep a line Latin, see script_check.)"""
+    needs_russian()
+    lines = [line for line in MIXED if any("а" <= ch.lower() <= "я" for ch in line)]
+    lines += ["Счёт № 5821 от 12 марта", "Договор поставки № 44 от 1 июня", "Получатель: ООО Ромашка"]
+    lines += ["Срок оплаты до 30 апреля", "Сумма без НДС 10 000 руб."]
+    result = service.ocr(render_with(dejavu("DejaVuSans.ttf", 24), lines), "embedded")
+    read = result.text.splitlines()
+    assert len(read) == len(lines), read
+    wrong = [(a, b) for a, b in zip(lines, read, strict=True) if cer(b, a) > 0.15]
+    assert [a for a, _ in wrong] in ([], ["Товар: Printer paper A4"]), wrong
+
+
+GEORGIAN = [
+    "საქართველო არის ლამაზი ქვეყანა",
+    "თბილისი დედაქალაქია და დიდი ქალაქი",
+    "მთები და მდინარეები ლამაზია",
+    "ჩვენი სახლი ზღვის პირას დგას",
+    "სკოლაში ბევრი წიგნი და მეგობარია",
+    "ბაღში ვაშლი და მსხალი იზრდება",
+    "ხალხი ქუჩაში მღერის და ცეკვავს",
+    "ზამთარში მთებში თოვლი მოდის",
+    "ქართული ენა ძალიან ძველია",
+    "მატარებელი სადგურზე დილით მოდის",
+    "ბაზარში ხილი და ბოსტნეული იყიდება",
+    "მუზეუმში ძველი სურათებია",
+    "ზაფხულში ზღვაზე ბევრი ხალხია",
+]
+
+
+def test_lines_beside_many_in_a_script_no_engine_reads_are_still_read_in_theirs(service):
+    """A page mostly in a script no installed engine reads (Georgian), with lines in Russian here and there: those are
+    read in Cyrillic, though RapidOCR may find no letter in them ('Оплата по договору № 17 от 3 мая' as '    1   ', as in
+    the Georgian lines), and the Georgian lines are said. (Lines with no letter are no sign of a script none reads.)"""
+    needs_russian()
+    russian = ["Оплата по договору № 17 от 3 мая", "Итого к оплате: 12 400 руб."]
+    page = GEORGIAN[:4] + russian[:1] + GEORGIAN[4:9] + russian[1:] + GEORGIAN[9:]  # (Russian at 4 and 10 of 15)
+    result = service.ocr(render_with(dejavu("DejaVuSans.ttf", 30), page), "embedded")
+    read = result.text.splitlines()
+    for line in russian:
+        assert min(cer(got, line) for got in read) <= 0.15, (line, read)
+    (warning,) = result.warnings
+    said = int(warning.split()[0])
+    assert warning.endswith("seem to be in a script this server cannot read; their text is missing or a guess.")
+    assert len(GEORGIAN) - 3 <= said <= len(GEORGIAN), warning
