@@ -63,10 +63,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def terminated(signum: int, frame: Any) -> None:
-    """SIGTERM once uvicorn has shut down gracefully (it raises the signal again then): exit as terminated (128 + 15),
-    the exit handlers run (the UI's files deleted: ui/downloads.py), where the signal's default would kill the
-    process outright."""
-    raise SystemExit(128 + signum)
+    """SIGTERM once uvicorn has shut down gracefully (it raises the signal again then): the UI's folder deleted
+    (ui/downloads.py; exit handlers do not run when a signal ends the process), then the signal's default, as before:
+    the process ends as terminated (as PID 1 in a container, where the default does nothing, it exits normally)."""
+    from ui import downloads
+
+    downloads.clean_up()
+    signal.signal(signum, signal.SIG_DFL)
+    signal.raise_signal(signum)
 
 
 def __getattr__(name: str) -> Any:

@@ -26,6 +26,7 @@ from api.security import is_admin  # noqa: E402
 from api.server import create_api, gradio_user  # noqa: E402
 from api.startup import refuse_many_workers  # noqa: E402
 from inference import InferenceService, Settings, load_settings  # noqa: E402
+from ui.downloads import remove_downloads  # noqa: E402
 
 _built: FastAPI | None = None
 _lock = threading.Lock()
@@ -39,6 +40,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     service: InferenceService = app.state.service
     keys_on = bool(settings.auth.api_keys)
     may_manage = (lambda request: is_admin(getattr(request, "username", None))) if keys_on else (lambda request: True)
+    app.router.add_event_handler("shutdown", remove_downloads)  # (under any ASGI server: ui/downloads.py)
     return gr.mount_gradio_app(
         app,
         ui.build_ui(service, may_manage=may_manage),

@@ -1,10 +1,12 @@
 """The files the UI writes: downloads (an OCR result's .txt, .md and .json; a batch's .csv and .json) and its own
-example images and icon, all under one folder of the process's, deleted when the process exits.
+example images and icon, all under one folder of the process's, deleted when the process ends (``clean_up``: at exit,
+and when ``python app.py`` is stopped with SIGTERM).
 
 Gradio copies a file an event returns into its cache, where ``delete_cache`` deletes the copy limits.upload_ttl_s
-after its last use; the file written here is needed only until it is copied. So each download gets a folder of its
-own, and folders older than ``KEEP_S`` are deleted as new ones are made: an OCR result (of a private document,
-perhaps) does not stay on the server's disk after its copy is gone, nor do a long-running server's downloads fill it.
+after its last use (the link the user clicks is to the copy); the file written here is needed only until it is copied.
+So each download gets a folder of its own, deleted ``KEEP_S`` on (checked every ``PRUNE_EVERY_S`` and whenever a new
+one is made) and when the app shuts down (``remove_downloads``): an OCR result (of a private document, perhaps) does
+not stay on the server's disk, nor do a long-running server's downloads fill it.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import time
 from pathlib import Path
 
 KEEP_S = 300.0  # a download's own file, kept this long (Gradio copies it at once, when the event returns)
+PRUNE_EVERY_S = 60.0  # ...and looked for this often, on an idle server too
 DOWNLOADS = "download-"  # the prefix of a download's folder (the only folders deleted while the process runs)
 
 _root: Path | None = None
@@ -24,18 +27,18 @@ _lock = threading.Lock()
 
 
 def root() -> Path:
-    """The process's folder (made on first use, deleted at exit)."""
+    """The process's folder (made on first use, with the thread that deletes old downloads; deleted at exit)."""
     global _root
     with _lock:
         if _root is None:
             _root = Path(tempfile.mkdtemp(prefix="chatvlm-ui-"))
-            atexit.register(shutil.rmtree, _root, True)
+            atexit.register(clean_up)
+            threading.Thread(target=_prune_every, args=(_root,), name="ui-downloads", daemon=True).start()
         return _root
 
 
 def clean_up() -> None:
-    """Delete the process's folder now, at the process's end (a pytest-xdist worker ends before its exit handlers run;
-    the example images are not made again)."""
+    """Delete the process's folder, at the process's end (the example images are not made again)."""
     global _root
     with _lock:
         if _root is not None:
@@ -51,13 +54,27 @@ def folder(name: str) -> Path:
 
 
 def download_folder(keep_s: float = KEEP_S) -> Path:
-    """A new folder for one event's downloads; the process's download folders older than ``keep_s`` are deleted."""
+    """A new folder for one event's downloads (the process's download folders older than ``keep_s`` deleted first)."""
     base = root()
-    cutoff = time.time() - keep_s
+    remove_downloads(keep_s)
+    return Path(tempfile.mkdtemp(prefix=DOWNLOADS, dir=base))
+
+
+def remove_downloads(older_than_s: float = 0.0) -> None:
+    """Delete the process's download folders older than this (all of them by default: the app shuts down)."""
+    base = _root
+    if base is None:
+        return
+    cutoff = time.time() - older_than_s
     for old in base.glob(f"{DOWNLOADS}*"):
         try:
-            if old.stat().st_mtime < cutoff:
+            if older_than_s <= 0 or old.stat().st_mtime < cutoff:
                 shutil.rmtree(old, ignore_errors=True)
-        except FileNotFoundError:  # (deleted by another event's call)
+        except FileNotFoundError:  # (deleted by another call)
             continue
-    return Path(tempfile.mkdtemp(prefix=DOWNLOADS, dir=base))
+
+
+def _prune_every(base: Path) -> None:
+    while _root is base:
+        time.sleep(PRUNE_EVERY_S)
+        remove_downloads(KEEP_S)

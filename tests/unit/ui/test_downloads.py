@@ -1,6 +1,7 @@
-"""The files the UI writes (ui/downloads.py): each event's downloads in a folder of their own under the process's
-folder, deleted once Gradio has long had its copy (an OCR result did stay in /tmp for good, a folder per request);
-the example images kept while the process runs; the process's folder gone when it exits."""
+"""The files the UI writes (ui/downloads.py): each event's downloads (the OCR tab's, the Batch tab's) in a folder of
+their own under the process's folder, deleted once Gradio has long had its copy, and when the app shuts down (an OCR
+result did stay in /tmp for good, a folder per request); the example images kept while the process runs; the process's
+folder gone when it exits."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ import sys
 import time
 from pathlib import Path
 
-from inference.results import OcrResult
+from inference.results import BatchItem, BatchResult, OcrResult
 from tests.conftest import ROOT
-from ui import downloads
+from ui import batch_tab, downloads
 from ui.ocr_view import write_downloads
 
 
@@ -35,6 +36,17 @@ def test_old_downloads_are_deleted_as_new_ones_are_made_and_the_examples_kept():
     assert not first[0].parent.exists()
     assert recent.is_dir() and newest.is_dir() and examples.is_dir()
     assert newest != recent
+
+
+def test_batch_downloads_go_there_too_and_every_download_goes_when_the_app_shuts_down():
+    item = BatchItem(filename="scan.png", text="Invoice 4471", processing_time=0.1, status="success")
+    batch = BatchResult(results=[item], total=1, successful=1, failed=0, processing_time=0.1, model="embedded")
+    csv_path, json_path = (Path(p) for p in batch_tab.write_downloads(batch))
+    assert csv_path.parent.parent == downloads.root() and json_path.parent == csv_path.parent
+    assert "Invoice 4471" in csv_path.read_text(encoding="utf-8")
+    examples = downloads.folder("examples")
+    downloads.remove_downloads()  # (the app's shutdown: assembly.py)
+    assert not csv_path.parent.exists() and examples.is_dir()
 
 
 def test_the_process_folder_is_deleted_when_the_process_exits():
