@@ -42,6 +42,7 @@ from .script_check import (
     letters,
     may_be_other_script,
     non_latin_letters,
+    read_as_look_alikes,
     reads_other_script,
     text_shaped,
     worth_saying,
@@ -243,7 +244,11 @@ class EmbeddedOcrBackend(RapidOcrBackend):
             confidence = sum(w.confidence for w in words) / len(words) if words else 0.0
             more = non_latin_letters(text) > non_latin_letters(line.text) and letters(text) > letters(line.text)
             if (garbled(line, self.options) and more and confidence >= 0.5 and in_words_of_the_script(words)) or (
-                plan.check and reads_other_script(words, lambda: tesseract.read_words(image_line, "eng"))
+                plan.check
+                and (
+                    read_as_look_alikes(words, line.text, self._english)
+                    or reads_other_script(words, lambda: tesseract.read_words(image_line, "eng"))
+                )
             ):
                 return (text, confidence), False
         numbers = letters(line.text) == 0 and any(ch.isdigit() for ch in line.text)  # (a size, a price: not a script)

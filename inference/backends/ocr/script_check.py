@@ -7,8 +7,10 @@ mapta"); Tesseract with Russian and English reads Latin capitals as Cyrillic one
 script when Tesseract (e.g. rus+eng) reads dictionary words in that script surely, with clearly more letters than
 the words Tesseract (eng alone) reads surely beyond those the mixed reading kept in Latin ("Paid by card" read as
 "Paid Бу сага" stays English: "by card" has as many letters read surely; "Reçu à Genève" read as "Веси а Genéve"
-stays French: "Recu a" too). A line RapidOCR garbled (symbols, a formula) is taken in Tesseract's reading only when
-most of its letters beyond Latin are in words read surely: '∇·B=0' read as 'У.В=0', or 'dx' as 'ах', stays RapidOCR's.
+stays French: "Recu a" too), or when such a word is what RapidOCR read, letter for look-alike letter, and English lacks
+RapidOCR's word ("Товар" read as "ToBap": "Товар: Printer paper A4", where English's "Tosap" is read surely too). A line
+RapidOCR garbled (symbols, a formula) is taken in Tesseract's reading only when most of its letters beyond Latin are in
+words read surely: '∇·B=0' read as 'У.В=0', or 'dx' as 'ах', stays RapidOCR's.
 
 A line no installed engine reads: shaped like text (ink in many separate runs along it: not a rule, a frame or a
 few dots), read poorly by RapidOCR (unsure) with signs of a script it lacks (too few characters for its width, mostly
@@ -125,6 +127,25 @@ def reads_other_script(mixed: list[Word], english: Callable[[], list[Word]]) -> 
     if other < MIN_OTHER:
         return False
     return other > OTHER_MARGIN * (latin_letters(english()) - latin_letters(mixed))
+
+
+# Cyrillic letters as RapidOCR reads them in Latin, in small letters ("Товар" as "ToBap", "Москва" as "MockBa", "Номер" as
+# "Homep", "Счёт" as "Cuët")
+_AS_LATIN = str.maketrans("авеёкмнорстухпгзьич", "abeëkmhopctyxnr3bu4")
+
+
+def read_as_look_alikes(mixed: list[Word], read: str, english: Container[str] = frozenset()) -> bool:
+    """Whether a word of another script that Tesseract's reading with several languages (``mixed``) has surely, in its
+    dictionary, of MIN_OTHER letters or more, is what RapidOCR read (``read``), letter for look-alike letter ("Товар"
+    read "ToBap"), and English's dictionary lacks RapidOCR's word: that word is in the other script, though the line's
+    other words keep it Latin by ``reads_other_script``'s margin ("Товар: Printer paper A4")."""
+    seen = {word.lower() for word in _LETTERS.findall(read) if not is_english(word, english)}
+    for w in mixed:
+        if w.in_dictionary and w.confidence >= SURE_WORD and letters(w.text) >= MIN_OTHER and non_latin_letters(w.text):
+            latin = "".join(_LETTERS.findall(w.text)).lower().translate(_AS_LATIN)
+            if not non_latin_letters(latin) and latin in seen:
+                return True
+    return False
 
 
 def ink_runs(crop: np.ndarray) -> tuple[int, float]:

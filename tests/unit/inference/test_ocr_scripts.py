@@ -11,7 +11,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from inference import InferenceService
-from inference.backends.ocr.script_check import may_be_other_script, reads_other_script, text_shaped
+from inference.backends.ocr.script_check import may_be_other_script, read_as_look_alikes, reads_other_script, text_shaped
 from inference.backends.ocr.tess_words import dictionary
 from inference.backends.ocr.tesseract import Word, find_tessdata, installed_languages
 from tests.helpers import HAS_TESSERACT, cer, render_with
@@ -226,6 +226,18 @@ def test_another_script_is_told_by_the_dictionaries_not_by_the_confidence():
     assert not reads_other_script(capitals, lambda: pytest.fail("no English reading needed"))  # too little to go on
     receipt = words(("Тан", 0.91, True), ("invoice", 0.95, True))  # ("TAX INVOICE" on a till receipt)
     assert not reads_other_script(receipt, lambda: pytest.fail("no English reading needed"))  # (a short word: too little)
+
+
+def test_a_cyrillic_word_read_letter_for_look_alike_letter_is_in_that_script():
+    mixed = words(("Товар:", 0.93, True), ("Printer", 0.96, True), ("paper", 0.91, True), ("A4", 0.91, False))
+    assert read_as_look_alikes(mixed, "ToBap: Printer paper A4")
+    assert read_as_look_alikes(words(("Москва,", 0.95, True)), "MockBa, yn. 7")
+    assert not read_as_look_alikes(mixed, "Tosap: Printer paper A4")  # (not what RapidOCR read)
+    assert not read_as_look_alikes(words(("Товар:", 0.93, False)), "ToBap:")  # (in no dictionary)
+    assert not read_as_look_alikes(words(("Товар:", 0.6, True)), "ToBap:")  # (read unsurely)
+    assert not read_as_look_alikes(words(("ТАХ", 0.95, True)), "TAX INVOICE")  # (too short to tell)
+    assert not read_as_look_alikes(words(("Веси", 0.9, True), ("а", 0.9, True)), "Reçu à Genève")  # (not look-alikes)
+    assert not read_as_look_alikes(words(("СОМА", 0.95, True)), "COMA", english=frozenset({"coma"}))  # (English has it)
 
 
 def test_english_words_that_look_like_cyrillic_read_as_latin_are_no_sign_of_it():
