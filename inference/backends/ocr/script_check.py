@@ -29,6 +29,8 @@ from .line_band import ink
 from .tesseract import Word
 
 SURE_WORD = 0.8  # dictionary words read at least this surely count as evidence
+LOOK_ALIKE_WORD = 0.5  # ...or this surely, where RapidOCR read the word letter for look-alike letter...
+LONG_WORD = 5  # ...or all but one letter of it, in a word this long
 MIN_OTHER = 4  # letters of dictionary words in another script: fewer ("КН" for RM, "Тан" for TAX) is no evidence
 OTHER_MARGIN = 1.5  # ...with this many times the letters English reads surely there beyond the mixed reading
 WORDS_SHARE = 0.5  # a garbled line's reading in another script: at least this share of its letters in sure words
@@ -75,7 +77,7 @@ _FORMULA = re.compile(r"[=+×·∑∫∇∂√∞≤≥≠∈±−]")  # (a line
 # dictionary has it ("once", "more", "Tobacco"; in small letters only for a word that is) or each of its capitalised
 # parts ("SoftBank", "OpenWebMath"; not "cepBuc" for сервис, nor "aToM"). Words in capitals and accents are no sign
 # (TAX, Reçu).
-_ODD_WORD = re.compile(r"[a-z][A-Z][a-z]|\b[ABCEHKMOPTXY]?[abcekmnoprtuxy]{3,}\b|\b[ABCEHKMOPTXY][abcekmnoprtuxy]{2,}\b")
+_ODD_WORD = re.compile(r"[a-z][A-Z][a-z]|\b[ABCEHKMOPTXY]?[abcekmnoprtuxyßβb]{3,}\b|\b[ABCEHKMOPTXY][abcekmnoprtuxyßβb]{2,}\b")
 _LETTERS = re.compile(r"[^\W\d_]+")
 _PARTS = re.compile(r"[A-Z][a-z]+")
 _ADDRESS = re.compile(r"@|://|\bwww\.")  # (an e-mail or web address: no sign of a script whatever its letters)
@@ -130,22 +132,36 @@ def reads_other_script(mixed: list[Word], english: Callable[[], list[Word]]) -> 
 
 
 # Cyrillic letters as RapidOCR reads them in Latin, in small letters ("Товар" as "ToBap", "Москва" as "MockBa", "Номер" as
-# "Homep", "Счёт" as "Cuët")
+# "Homep", "Счёт" as "Cuët"), and the other letters it reads for them (в as ß or β, т as τ: "Toßap", "apτa")
 _AS_LATIN = str.maketrans("авеёкмнорстухпгзьич", "abeëkmhopctyxnr3bu4")
+_READ_AS = str.maketrans("ßβτκροαε", "bbtkpoae")
 
 
 def read_as_look_alikes(mixed: list[Word], read: str, english: Container[str] = frozenset()) -> bool:
-    """Whether a word of another script that Tesseract's reading with several languages (``mixed``) has surely, in its
-    dictionary, of MIN_OTHER letters or more, is what RapidOCR read (``read``), letter for look-alike letter ("Товар"
-    read "ToBap"), and English's dictionary lacks RapidOCR's word: that word is in the other script, though the line's
-    other words keep it Latin by ``reads_other_script``'s margin ("Товар: Printer paper A4")."""
-    seen = {word.lower() for word in _LETTERS.findall(read) if not is_english(word, english)}
+    """Whether a word of another script that Tesseract's reading with several languages (``mixed``) has in its dictionary
+    (read with some confidence, of MIN_OTHER letters or more) is what RapidOCR read (``read``), letter for look-alike
+    letter ("Товар" read "ToBap"; one letter dropped or changed in a word of LONG_WORD letters or more: "Toap"), and
+    English's dictionary lacks RapidOCR's word: that word is in the other script, though the line's other words keep it
+    Latin by ``reads_other_script``'s margin ("Товар: Printer paper A4")."""
+    seen = {word.lower().translate(_READ_AS) for word in _LETTERS.findall(read) if not is_english(word, english)}
     for w in mixed:
-        if w.in_dictionary and w.confidence >= SURE_WORD and letters(w.text) >= MIN_OTHER and non_latin_letters(w.text):
+        if w.in_dictionary and w.confidence >= LOOK_ALIKE_WORD and letters(w.text) >= MIN_OTHER and non_latin_letters(w.text):
             latin = "".join(_LETTERS.findall(w.text)).lower().translate(_AS_LATIN)
-            if not non_latin_letters(latin) and latin in seen:
+            if not non_latin_letters(latin) and any(
+                word == latin or (len(latin) >= LONG_WORD and _one_edit(word, latin)) for word in seen
+            ):
                 return True
     return False
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """Whether ``a`` is ``b`` with one letter dropped, added or changed."""
+    if abs(len(a) - len(b)) > 1 or a == b:
+        return False
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b, strict=True)) == 1
+    short, long = (a, b) if len(a) < len(b) else (b, a)
+    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
 
 
 def ink_runs(crop: np.ndarray) -> tuple[int, float]:

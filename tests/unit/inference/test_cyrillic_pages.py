@@ -54,3 +54,24 @@ def test_lines_beside_many_in_a_script_no_engine_reads_are_still_read_in_theirs(
     said = int(warning.split()[0])
     assert warning.endswith("seem to be in a script this server cannot read; their text is missing or a guess.")
     assert len(GEORGIAN) - 3 <= said <= len(GEORGIAN), warning
+
+
+LOOK_ALIKE_LATIN = [
+    "Kapa Tepe Mopkap Cabo Hocap Toba",
+    "Bob Cobb, Pepco Ramapo Tacoma",
+    "Coca Cola Company, Kobe, Tokyo",
+    "Reçu à Genève, merci beaucoup !",
+    "Gracias por su compra, vuelva pronto",
+    "TAX INVOICE No. 8812 BERKAT",
+]
+
+
+def test_latin_words_made_of_cyrillic_look_alike_letters_stay_latin(service):
+    """Names and words in Latin whose letters all have Cyrillic look-alikes ('Kapa', 'Hocap', 'Cobb'): RapidOCR reads
+    them so, and Tesseract's Russian may too, but without a word of its dictionary read so: they stay Latin."""
+    needs_russian()
+    for size in (24, 36):
+        result = service.ocr(render_with(dejavu("DejaVuSerif.ttf", size), LOOK_ALIKE_LATIN), "embedded")
+        read = result.text.splitlines()
+        assert not [line for line in read if any("\u0400" <= ch <= "\u04ff" for ch in line)], (size, read)
+        assert cer(result.text, "\n".join(LOOK_ALIKE_LATIN)) <= 0.05, (size, read)
