@@ -73,10 +73,10 @@ _ODD_SIGN = re.compile(r"\b[a-z][A-Z]\b|\d[a-z]+\d")
 _GREEK = re.compile(r"[\u0370-\u03ff]")
 _FORMULA = re.compile(r"[=+×·∑∫∇∂√∞≤≥≠∈±−]")  # (a line with one of these is a formula: its Greek letters are Greek)
 # ...or a word with a small letter before a capital inside it ("ToBap" for Товар) or of 3 letters or more, small or
-# capitalised, all of whose letters have Cyrillic look-alikes ("Hoep" for Номер, "mapta" for марта), unless English's
-# dictionary has it ("once", "more", "Tobacco"; in small letters only for a word that is) or each of its capitalised
-# parts ("SoftBank", "OpenWebMath"; not "cepBuc" for сервис, nor "aToM"). Words in capitals and accents are no sign
-# (TAX, Reçu).
+# capitalised, all of whose letters have Cyrillic look-alikes ("Hoep" for Номер, "mapta" for марта, "Tobap" or "Toßap"
+# for Товар), unless English's dictionary has it ("once", "more", "Tobacco"; in small letters only for a word that is)
+# or each of its capitalised parts ("SoftBank", "OpenWebMath"; not "cepBuc" for сервис, nor "aToM"). Words in capitals
+# and accents are no sign (TAX, Reçu).
 _ODD_WORD = re.compile(r"[a-z][A-Z][a-z]|\b[ABCEHKMOPTXY]?[abcekmnoprtuxyßβb]{3,}\b|\b[ABCEHKMOPTXY][abcekmnoprtuxyßβb]{2,}\b")
 _LETTERS = re.compile(r"[^\W\d_]+")
 _PARTS = re.compile(r"[A-Z][a-z]+")
