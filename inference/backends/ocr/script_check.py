@@ -135,15 +135,23 @@ def reads_other_script(mixed: list[Word], english: Callable[[], list[Word]]) -> 
 # "Homep", "Счёт" as "Cuët"), and the other letters it reads for them (в as ß or β, т as τ: "Toßap", "apτa")
 _AS_LATIN = str.maketrans("авеёкмнорстухпгзьич", "abeëkmhopctyxnr3bu4")
 _READ_AS = str.maketrans("ßβτκροαε", "bbtkpoae")
+# ...of which these are drawn otherwise in Latin (a small в, м, н, т is a small capital: "ToBap"; и is no u, п no n...).
+# A word without one ("Koca", "poca", "Kakao", "TAPA") is drawn alike in both scripts: it shows nothing (коса, роса).
+_TELLING = re.compile(r"[bmnhur34ßβτ]|(?<=[a-zë])[BHMT]")
 
 
 def read_as_look_alikes(mixed: list[Word], read: str, english: Container[str] = frozenset()) -> bool:
     """Whether a word of another script that Tesseract's reading with several languages (``mixed``) has in its dictionary
     (read with some confidence, of MIN_OTHER letters or more) is what RapidOCR read (``read``), letter for look-alike
-    letter ("Товар" read "ToBap"; one letter dropped or changed in a word of LONG_WORD letters or more: "Toap"), and
+    letter ("Товар" read "ToBap"; one letter dropped or changed in a word of LONG_WORD letters or more: "Tobp"), with a
+    letter drawn otherwise in Latin (``_TELLING``: not "Koca" for коса, which is Turkish and Spanish as well), and
     English's dictionary lacks RapidOCR's word: that word is in the other script, though the line's other words keep it
     Latin by ``reads_other_script``'s margin ("Товар: Printer paper A4")."""
-    seen = {word.lower().translate(_READ_AS) for word in _LETTERS.findall(read) if not is_english(word, english)}
+    seen = {
+        word.lower().translate(_READ_AS)
+        for word in _LETTERS.findall(read)
+        if _TELLING.search(word) and not is_english(word, english)
+    }
     for w in mixed:
         if w.in_dictionary and w.confidence >= LOOK_ALIKE_WORD and letters(w.text) >= MIN_OTHER and non_latin_letters(w.text):
             latin = "".join(_LETTERS.findall(w.text)).lower().translate(_AS_LATIN)

@@ -63,12 +63,16 @@ LOOK_ALIKE_LATIN = [
     "Reçu à Genève, merci beaucoup !",
     "Gracias por su compra, vuelva pronto",
     "TAX INVOICE No. 8812 BERKAT",
+    "Koca Mustafa Paşa Caddesi No. 12",
+    "Hay poca agua en la presa este verano",
+    "Una coppa di gelato e poca panna",
+    "Kebap TAPA 2,00",
 ]
 
 
 def test_latin_words_made_of_cyrillic_look_alike_letters_stay_latin(service):
-    """Names and words in Latin whose letters all have Cyrillic look-alikes ('Kapa', 'Hocap', 'Cobb'): RapidOCR reads
-    them so, and Tesseract's Russian may too, but without a word of its dictionary read so: they stay Latin."""
+    """Names and words in Latin whose letters all have Cyrillic look-alikes ('Kapa', 'Hocap', 'Cobb'), some of them
+    Russian words too, drawn alike ('Koca' and 'коса', 'poca' and 'роса', 'TAPA' and 'ТАРА'): they stay Latin."""
     needs_russian()
     for size in (24, 36):
         result = service.ocr(render_with(dejavu("DejaVuSerif.ttf", size), LOOK_ALIKE_LATIN), "embedded")
