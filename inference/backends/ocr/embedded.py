@@ -36,6 +36,8 @@ from .rapid import RapidOcrBackend, textless
 from .rapid_options import RapidOptions
 from .rapid_script import Reading, Script
 from .script_check import (
+    LETTERLESS_OTHER,
+    MIN_OTHER,
     UNSURE_LINE,
     has_english_words,
     in_words_of_the_script,
@@ -75,7 +77,8 @@ def looks_wrong(line: OcrLine, options: EmbeddedOptions) -> bool:
 
 def garbled(line: OcrLine, options: EmbeddedOptions) -> bool:
     """A reading of a line in a script the recogniser lacks (whatever its confidence): too few characters for
-    the line's width, gaps where words were dropped, mostly punctuation, or words cut to stubs."""
+    the line's width, gaps where words were dropped (at its start too: " 210,00" for "Сыр 210,00"), mostly
+    punctuation, or words cut to stubs."""
     width, height = quad_size(line.box)
     visible = [ch for ch in line.text if not ch.isspace()]
     alnum = sum(ch.isalnum() for ch in visible)
@@ -86,8 +89,10 @@ def garbled(line: OcrLine, options: EmbeddedOptions) -> bool:
     return (
         len(visible) < options.min_chars_per_height * width / max(height, 1.0)
         or "  " in line.text.strip()
+        or line.text[:1].isspace()
         or alnum < 0.6 * len(visible)
         or (len(words) >= 3 and stubs >= 0.5 * len(words))
+        or (bool(words) and all(len(w) == 1 and w.islower() for w in words))  # (only a stub: "o 494,90" for "Итого ...")
         or odd >= 2
     )
 
@@ -243,7 +248,8 @@ class EmbeddedOcrBackend(RapidOcrBackend):
             text = " ".join(w.text for w in words)
             confidence = sum(w.confidence for w in words) / len(words) if words else 0.0
             more = non_latin_letters(text) > non_latin_letters(line.text) and letters(text) > letters(line.text)
-            if (garbled(line, self.options) and more and confidence >= 0.5 and in_words_of_the_script(words)) or (
+            fewest = LETTERLESS_OTHER if not letters(line.text) else MIN_OTHER  # (what RapidOCR left: not a word of it)
+            if (garbled(line, self.options) and more and confidence >= 0.5 and in_words_of_the_script(words, fewest)) or (
                 plan.check
                 and (
                     read_as_look_alikes(words, line.text, self._english)

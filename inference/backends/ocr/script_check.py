@@ -31,7 +31,8 @@ from .tesseract import Word
 SURE_WORD = 0.8  # dictionary words read at least this surely count as evidence
 LOOK_ALIKE_WORD = 0.5  # ...or this surely, where RapidOCR read the word letter for look-alike letter...
 LONG_WORD = 5  # ...or all but one letter of it, in a word this long
-MIN_OTHER = 4  # letters of dictionary words in another script: fewer ("КН" for RM, "Тан" for TAX) is no evidence
+MIN_OTHER = 4  # letters of dictionary words in another script: fewer ("КН" for RM, "Тан" for TAX) is no evidence...
+LETTERLESS_OTHER = 3  # ...but for a line RapidOCR read no letter of ("Сыр 210,00" as " 210,00")
 OTHER_MARGIN = 1.5  # ...with this many times the letters English reads surely there beyond the mixed reading
 WORDS_SHARE = 0.5  # a garbled line's reading in another script: at least this share of its letters in sure words
 UNSURE_LINE = 0.6  # Tesseract's reading of a line below this mean confidence is a guess
@@ -52,13 +53,13 @@ def dictionary_letters(words: list[Word]) -> int:
     return sum(letters(w.text) for w in words if w.in_dictionary and w.confidence >= SURE_WORD and non_latin_letters(w.text))
 
 
-def in_words_of_the_script(words: list[Word]) -> bool:
+def in_words_of_the_script(words: list[Word], min_letters: int = MIN_OTHER) -> bool:
     """Whether a reading's letters beyond Latin are mostly (``WORDS_SHARE``) in words read surely, some of them
-    dictionary words: a line in that script (compounds such as 'Экспресс-доставка' are in no dictionary), not symbols
-    or a smudge read as its letters ('∇·B=0' as 'У.В=0', 'dx' as 'ах')."""
+    dictionary words (``min_letters`` of theirs): a line in that script (compounds such as 'Экспресс-доставка' are in no
+    dictionary), not symbols or a smudge read as its letters ('∇·B=0' as 'У.В=0', 'dx' as 'ах')."""
     beyond = sum(non_latin_letters(w.text) for w in words)
     sure = sum(non_latin_letters(w.text) for w in words if w.confidence >= SURE_WORD)
-    return dictionary_letters(words) >= MIN_OTHER and sure >= WORDS_SHARE * beyond
+    return dictionary_letters(words) >= min_letters and sure >= WORDS_SHARE * beyond
 
 
 def latin_letters(words: list[Word]) -> int:
