@@ -31,7 +31,8 @@ def launch_server(env_extra: dict[str, str], log_path: Path, args: tuple[str, ..
     data directory unless ``env_extra`` names one (one server per data directory: a second refuses to start)."""
     port = free_port()
     own = scratch(prefix="chatvlm-test-data-")
-    env = {**os.environ, "PORT": str(port), "CHATVLM_HOST": "127.0.0.1", "CHATVLM_DATA_DIR": own, **env_extra}
+    tmp = scratch(prefix="chatvlm-test-tmp-")  # (the server's temporary folder: gone with the tests' though it is killed)
+    env = {**os.environ, "PORT": str(port), "CHATVLM_HOST": "127.0.0.1", "CHATVLM_DATA_DIR": own, "TMPDIR": tmp, **env_extra}
     with log_path.open("wb") as log:
         process = subprocess.Popen([sys.executable, "app.py", *args], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     return process, f"http://127.0.0.1:{port}"

@@ -22,6 +22,7 @@ import pytest
 import yaml
 
 from tests.conftest import ROOT, free_port
+from tests.scratch import scratch
 
 pytest.importorskip("celery", reason="Celery is not installed (requirements-cpu.txt)")
 pytest.importorskip("redis", reason="the redis package is not installed (requirements-cpu.txt)")
@@ -182,6 +183,7 @@ def cluster(tmp_path_factory, redis_service, postgres_service):
         "CHATVLM_HOST": "127.0.0.1",
         "CHATVLM_CALLBACK_SECRET": CALLBACK_SECRET,
         "CHATVLM_CALLBACK_ALLOW_PRIVATE": "1",  # the receiver is on loopback
+        "TMPDIR": scratch(prefix="chatvlm-test-tmp-"),  # (the members': gone with the tests' though they are killed)
     }
 
     def own(name: str, **extra: str) -> dict[str, str]:

@@ -27,6 +27,7 @@ from inference.device import gpu_info
 from tests.conftest import ROOT, free_port, serve_in_thread, stop_server, wait_server, without_loop_cut
 from tests.helpers import ENGLISH, encode, render_lines
 from tests.polling import loaded_backend, wait_until
+from tests.scratch import scratch
 from tests.servers import UNTIL_STOPPED, one_at_a_time
 
 PNG = encode(render_lines(ENGLISH))
@@ -275,6 +276,7 @@ def test_a_cpu_install_is_told_the_cpu_path_to_chat(tmp_path, english_png):
     )
     port = free_port()
     env = {**os.environ, "PORT": str(port), "CHATVLM_HOST": "127.0.0.1", "CHATVLM_DATA_DIR": str(tmp_path / "data")}
+    env["TMPDIR"] = scratch(prefix="chatvlm-test-tmp-")  # (the server's: gone with the tests' though it is killed)
     with log.open("wb") as out:
         process = subprocess.Popen([sys.executable, "-c", hide], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
