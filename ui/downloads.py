@@ -53,10 +53,10 @@ def folder(name: str) -> Path:
     return path
 
 
-def download_folder(keep_s: float = KEEP_S) -> Path:
-    """A new folder for one event's downloads (the process's download folders older than ``keep_s`` deleted first)."""
+def download_folder() -> Path:
+    """A new folder for one event's downloads (the process's download folders older than ``KEEP_S`` deleted first)."""
     base = root()
-    remove_downloads(keep_s)
+    remove_downloads(KEEP_S)
     return Path(tempfile.mkdtemp(prefix=DOWNLOADS, dir=base))
 
 
