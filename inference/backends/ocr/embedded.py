@@ -5,7 +5,8 @@ RapidOCR finds the lines (straight or rotated; each crop is rectified) and reads
 Chinese. A line goes to Tesseract when the language hint names only scripts RapidOCR lacks; without a
 hint or with a mixed one (en+ru), when RapidOCR's reading of it is garbled and Tesseract reads it with
 more letters, or when Tesseract's dictionaries show it is in another script (``script_check``: Cyrillic
-comes out of RapidOCR as confident Latin look-alikes). Without Tesseract the backend still works; the user
+comes out of RapidOCR as confident Latin look-alikes; on a page mostly in Cyrillic, so do its short words drawn
+alike in both scripts: ``in_the_page_script``). Without Tesseract the backend still works; the user
 is told what cannot be read, the operator what to install (the log, and ``advice`` in /models).
 
 Printed Latin lines are read by Tesseract first (``tesseract_first``). A sample of each image's lines decides
@@ -40,17 +41,19 @@ from .script_check import (
     MIN_OTHER,
     UNSURE_LINE,
     has_english_words,
+    in_another_script,
     in_words_of_the_script,
     letters,
     may_be_other_script,
     non_latin_letters,
     read_as_look_alikes,
+    reads_in_the_page_script,
     reads_other_script,
     text_shaped,
     worth_saying,
 )
 from .tess_words import dictionary
-from .tesseract import TesseractEngines, find_tessdata, installed_languages
+from .tesseract import TesseractEngines, Word, find_tessdata, installed_languages
 from .tesseract_first import FIRST_SAMPLE, Draft, padded, patch, printed, spread, tesseract_line
 
 logger = logging.getLogger(__name__)
@@ -213,12 +216,13 @@ class EmbeddedOcrBackend(RapidOcrBackend):
         line_of = {id(cut): line for cut, line in zip(cuts, todo, strict=True)}
         with self.engine() as engine:
             found = self.share_out(engine, cuts, lambda _, chunk: [self.reexamine(line_of[id(c)], c, plan) for c in chunk])
-        unread = []
-        for line, (reading, unreadable) in zip(todo, found, strict=True):
+        for line, (reading, _, _) in zip(todo, found, strict=True):
             if reading is not None:
                 line.text, line.confidence, line.engine = reading[0], round(reading[1], 4), "tesseract"
-            elif unreadable:
-                unread.append(line)
+        if plan.check and plan.lang is not None:
+            heard = {id(line): words for line, (_, _, words) in zip(todo, found, strict=True) if words is not None}
+            self.in_the_page_script(pixels, lines, plan.lang, heard)
+        unread = [line for line, (_, unreadable, _) in zip(todo, found, strict=True) if unreadable and line.engine != "tesseract"]
         if plan.warn_unread and worth_saying(len(unread), len(lines)):
             warnings.append(f"{len(unread)} line(s) {UNREAD_SCRIPT}; their text is missing or a guess.")
             self.advise(unread_advice(self._tesseract.languages if self._tesseract else None))
@@ -235,13 +239,13 @@ class EmbeddedOcrBackend(RapidOcrBackend):
             or (looks_wrong(line, self.options) and not has_english_words(line.text, self._english))
         )
 
-    def reexamine(self, line: OcrLine, cut: np.ndarray, plan: Plan) -> tuple[tuple[str, float] | None, bool]:
+    def reexamine(self, line: OcrLine, cut: np.ndarray, plan: Plan) -> tuple[tuple[str, float] | None, bool, list[Word] | None]:
         """One line RapidOCR read, as the plan says: Tesseract's (text, confidence) when it is Tesseract's to read
-        (else None), and whether no installed engine reads it (when that is to be said)."""
+        (else None), whether no installed engine reads it (when that is to be said), and the words Tesseract read."""
         tesseract = self._tesseract
         if plan.forced and tesseract is not None:
-            return tesseract.read_line(Image.fromarray(cut), plan.lang), False
-        wrong, confidence = looks_wrong(line, self.options), 0.0
+            return tesseract.read_line(Image.fromarray(cut), plan.lang), False, None
+        wrong, confidence, words = looks_wrong(line, self.options), 0.0, None
         if tesseract is not None and plan.lang is not None and (wrong or plan.check):
             image_line = padded(cut)
             words = tesseract.read_words(image_line, plan.lang)
@@ -256,9 +260,29 @@ class EmbeddedOcrBackend(RapidOcrBackend):
                     or reads_other_script(words, lambda: tesseract.read_words(image_line, "eng"))
                 )
             ):
-                return (text, confidence), False
+                return (text, confidence), False, words
         numbers = letters(line.text) == 0 and any(ch.isdigit() for ch in line.text)  # (a size, a price: not a script)
-        return None, plan.warn_unread and wrong and not numbers and confidence < UNSURE_LINE and text_shaped(cut)
+        return None, plan.warn_unread and wrong and not numbers and confidence < UNSURE_LINE and text_shaped(cut), words
+
+    def in_the_page_script(self, pixels: np.ndarray, lines: list[OcrLine], lang: str, heard: dict[int, list[Word]]) -> None:
+        """On a page mostly in another script (``in_another_script``: a Russian receipt), the lines still in Latin taken
+        in Tesseract's reading with the plan's languages (``lang``) where that is the page's script
+        (``reads_in_the_page_script``): short words drawn alike in both scripts ("Koca", "Het") or read in part ("e 1234"
+        for "Чек 1234") show nothing on their own. ``heard``: the words Tesseract read already, by id of the line."""
+        tesseract = self._tesseract
+        if tesseract is None or not in_another_script([line.text for line in lines]):
+            return
+        todo = [line for line in lines if 2 * non_latin_letters(line.text) <= letters(line.text)]
+        unheard = [line for line in todo if id(line) not in heard]
+        cuts = [line_crop(pixels, line.box) for line in unheard]
+        with self.engine() as engine:
+            read = self.share_out(engine, cuts, lambda _, chunk: [tesseract.read_words(padded(c), lang) for c in chunk])
+        heard = {**heard, **{id(line): words for line, words in zip(unheard, read, strict=True)}}
+        for line in todo:
+            words = heard[id(line)]
+            if reads_in_the_page_script(words, line.text):
+                line.text, line.engine = " ".join(w.text for w in words), "tesseract"
+                line.confidence = round(sum(w.confidence for w in words) / len(words), 4)
 
 
 @dataclass

@@ -37,6 +37,7 @@ OTHER_MARGIN = 1.5  # ...with this many times the letters English reads surely t
 WORDS_SHARE = 0.5  # a garbled line's reading in another script: at least this share of its letters in sure words
 UNSURE_LINE = 0.6  # Tesseract's reading of a line below this mean confidence is a guess
 UNREAD_SHARE = 0.2  # lines no engine reads must be at least this share of the page's lines to be said
+PAGE_LINES = 3  # a page with at least this many lines read in another script, more than those showing Latin, is in it
 
 
 def letters(text: str) -> int:
@@ -161,6 +162,58 @@ def read_as_look_alikes(mixed: list[Word], read: str, english: Container[str] = 
             ):
                 return True
     return False
+
+
+def in_another_script(texts: list[str]) -> bool:
+    """Whether a page's lines (as read so far) are mostly in a script other than Latin: PAGE_LINES of them or more, and
+    more than those that show Latin (``shows_latin``; a Russian receipt, not an English page with Russian lines: lines
+    read in look-alike letters, "Cepa" or "HeT", show nothing either way)."""
+    other = sum(2 * non_latin_letters(text) > letters(text) for text in texts)
+    latin = sum(not non_latin_letters(text) and shows_latin(text) for text in texts)
+    return other >= PAGE_LINES and other > latin
+
+
+# Letters RapidOCR reads for no Cyrillic one
+_UNLIKE = re.compile(r"[dfgijlqsvwzDFGIJLNQRSUVWZ]")
+
+
+def shows_latin(text: str) -> bool:
+    """Whether a reading is Latin by more than its look-alike letters: two letters or more that no Cyrillic letter is
+    read as (web addresses aside; English's dictionary is no sign here: it has "cepa" and "tapa")."""
+    words = [word for token in text.split() if not _ADDRESS.search(token) for word in _LETTERS.findall(token)]
+    return sum(len(_UNLIKE.findall(word)) for word in words) >= 2
+
+
+def reads_in_the_page_script(mixed: list[Word], read: str) -> bool:
+    """On a page mostly in another script (``in_another_script``): whether Tesseract's reading with several languages
+    (``mixed``) of a line RapidOCR read in Latin (``read``) is the line, in the page's script. Its words beyond Latin are
+    dictionary words read with some confidence (``LOOK_ALIKE_WORD``), half the line's letters or more, at least half of
+    their letters in words RapidOCR read letter for look-alike letter, drawn alike or not and whatever English has
+    ("Koca" is коса here, "Het" нет, "Tapa" тара, "Kypc USD" курс USD; "Tax" stays, "Тах" being in no dictionary, as do
+    "Tacoma", no "Тасота", and "Kapa Tepe Mopkap", its one word "Кара"). Or RapidOCR read fewer letters ("e 1234" for
+    "Чек 1234", "Cy" for "Суп", nothing for "Да"): then a word read surely (``SURE_WORD``) and long may be in no
+    dictionary ("БЕЗНАЛИЧНЫМИ")."""
+    beyond = [w for w in mixed if non_latin_letters(w.text)]
+    if not beyond or not all(_word_of_the_script(w) for w in beyond):
+        return False
+    if letters(read) < letters(" ".join(w.text for w in mixed)):
+        return True
+    if not all(w.in_dictionary for w in beyond):
+        return False
+    seen = {word.lower().translate(_READ_AS) for word in _LETTERS.findall(read)}
+    alike = 0
+    for w in beyond:
+        latin = "".join(_LETTERS.findall(w.text)).lower().translate(_AS_LATIN)
+        if letters(w.text) >= 3 and any(word == latin or (len(latin) >= LONG_WORD and _one_edit(word, latin)) for word in seen):
+            alike += non_latin_letters(w.text)
+    other = sum(non_latin_letters(w.text) for w in beyond)
+    return 2 * alike >= other and 2 * other >= letters(" ".join(w.text for w in mixed))
+
+
+def _word_of_the_script(word: Word) -> bool:
+    if word.in_dictionary:
+        return word.confidence >= LOOK_ALIKE_WORD and letters(word.text) >= 2
+    return word.confidence >= SURE_WORD and letters(word.text) >= MIN_OTHER
 
 
 def _one_edit(a: str, b: str) -> bool:

@@ -1,6 +1,8 @@
 """Pages mostly in Cyrillic, or in a script no engine reads, with lines of Russian here and there: each Russian line
 read in Cyrillic, however RapidOCR read it first (rendered here; Tesseract's Russian data needed)."""
 
+from inference.backends.ocr.script_check import in_another_script, reads_in_the_page_script
+from inference.backends.ocr.tesseract import Word
 from tests.helpers import cer, render_with
 
 from .test_ocr_scripts import MIXED, dejavu, needs_russian
@@ -91,3 +93,46 @@ def test_a_word_rapidocr_read_nothing_of_before_a_price_is_read_in_cyrillic(serv
     read = result.text.splitlines()
     assert len(read) == len(lines), read
     assert [(a, b) for a, b in zip(lines, read, strict=True) if cer(b, a) > 0.15] == []
+
+
+RECEIPT = ["Суп", "Щи", "Да", "Кофе 120", "ИТОГО 450,00", "Кора и роса", "Шоколад молочный", "Сок 90", "Нет", "БЕЗНАЛИЧНЫМИ"]
+RECEIPT += ["НДС 20%", "Сера", "ВЕС 0,5 КГ", "Сумма 1 250,00", "Ящик пива", "Тара 2,00", "Касса №2", "Курс USD 92,50"]
+LATIN_ON_IT = ["Apple iPhone 15 Pro", "TAX INVOICE No. 8812", "Kebap TAPA 2,00", "Kapa Tepe Mopkap Cabo Hocap Toba"]
+
+
+def test_a_russian_receipts_short_words_are_read_in_cyrillic_and_its_latin_lines_stay_latin(service):
+    """Words drawn alike in both scripts ('Сера' / 'Cepa', 'Нет' / 'HeT', 'Тара' / 'Tapa': no sign on their own) and
+    words RapidOCR reads nothing or a stub of ('Да', 'Суп' as 'Cyn') are read in Cyrillic on a page mostly in Russian;
+    its Latin lines stay Latin, look-alike names among them ('Kapa Tepe Mopkap', though 'Кара' is a Russian word)."""
+    needs_russian()
+    for face, size in (("DejaVuSans.ttf", 26), ("DejaVuSansMono.ttf", 28)):
+        lines = RECEIPT[:9] + LATIN_ON_IT[:2] + RECEIPT[9:] + LATIN_ON_IT[2:]
+        read = service.ocr(render_with(dejavu(face, size), lines), "embedded").text.splitlines()
+        assert len(read) == len(lines), (face, read)
+        assert [(a, b) for a, b in zip(lines, read, strict=True) if cer(b, a) > 0.15] == [], face
+
+
+def word(text: str, confidence: float = 0.95, in_dictionary: bool = True) -> Word:
+    return Word(text, confidence, (0, 0, 1, 1), in_dictionary)
+
+
+def test_a_page_is_in_another_script_when_more_of_its_lines_are_than_show_latin():
+    russian = ["Кофе 120", "ИТОГО 450,00", "Ящик пива"]
+    assert in_another_script(russian + ["Cepa", "HeT", "Tapa 2,00", "Apple iPhone 15 Pro"])  # (look-alikes show nothing)
+    assert not in_another_script(russian + ["Invoice 5821 dated March 12", "Paid by card", "Total amount due"])
+    assert not in_another_script(russian[:2] + ["Cepa", "HeT"])  # (too few lines to tell)
+
+
+def test_a_reading_in_the_page_script_is_taken_for_look_alike_words_or_more_letters():
+    assert reads_in_the_page_script([word("Сера")], "Cepa")
+    assert reads_in_the_page_script([word("Курс"), word("USD", in_dictionary=False), word("92,50", 0.9, False)], "Kypc USD 92,50")
+    assert reads_in_the_page_script([word("Чек"), word("1234", 0.9, False)], "e 1234")  # (RapidOCR read fewer letters)
+    assert reads_in_the_page_script([word("БЕЗНАЛИЧНЫМИ", 0.93, False)], "")  # (sure and long: in no dictionary)
+    assert not reads_in_the_page_script([word("БЕЗНАЛИЧНЫМИ", 0.93, False)], "Bezhalichnymi")
+    assert not reads_in_the_page_script([word("Тах", in_dictionary=False), word("Code", in_dictionary=False)], "Tax Code")
+    assert not reads_in_the_page_script([word("Тасота", in_dictionary=False)], "Tacoma")
+    assert not reads_in_the_page_script(
+        [word("Кара"), *(word(w, 0.9, False) for w in ["Tepe", "Mopkap", "Cabo"])], "Kapa Tepe Mopkap Cabo"
+    )
+    assert not reads_in_the_page_script([word("Сера", 0.3)], "Cepa")  # (a guess)
+    assert not reads_in_the_page_script([word("Apple", in_dictionary=False)], "Apple")  # (nothing beyond Latin)
