@@ -40,19 +40,20 @@ from .script_check import (
     LETTERLESS_OTHER,
     MIN_OTHER,
     UNSURE_LINE,
+    cyrillic_letters,
     has_english_words,
     in_another_script,
     in_words_of_the_script,
     letters,
     may_be_other_script,
     non_latin_letters,
+    page_script_reading,
     read_as_look_alikes,
-    reads_in_the_page_script,
     reads_other_script,
     text_shaped,
     worth_saying,
 )
-from .tess_words import dictionary
+from .tess_words import Words, dictionary
 from .tesseract import TesseractEngines, Word, find_tessdata, installed_languages
 from .tesseract_first import FIRST_SAMPLE, Draft, padded, patch, printed, spread, tesseract_line
 
@@ -265,14 +266,15 @@ class EmbeddedOcrBackend(RapidOcrBackend):
         return None, plan.warn_unread and wrong and not numbers and confidence < UNSURE_LINE and text_shaped(cut), words
 
     def in_the_page_script(self, pixels: np.ndarray, lines: list[OcrLine], lang: str, heard: dict[int, list[Word]]) -> None:
-        """On a page mostly in another script (``in_another_script``: a Russian receipt), the lines still in Latin taken
-        in Tesseract's reading with the plan's languages (``lang``) where that is the page's script
-        (``reads_in_the_page_script``): short words drawn alike in both scripts ("Koca", "Het") or read in part ("e 1234"
-        for "Чек 1234") show nothing on their own. ``heard``: the words Tesseract read already, by id of the line."""
+        """On a page mostly in Cyrillic (``in_another_script``: a Russian receipt), the lines still in Latin taken in
+        Tesseract's reading with the plan's languages (``lang``) where that is the page's script (``page_script_reading``):
+        short words drawn alike in both scripts ("Koca", "Het") or read in part ("e 1234" for "Чек 1234") show nothing on
+        their own. ``heard``: the words Tesseract read already, by id of the line."""
         tesseract = self._tesseract
-        if tesseract is None or not in_another_script([line.text for line in lines]):
+        if tesseract is None or not in_another_script([line.text for line in lines], self._english):
             return
-        todo = [line for line in lines if 2 * non_latin_letters(line.text) <= letters(line.text)]
+        known = Words([dictionary(tesseract.tessdata, code) for code in lang.split("+") if code != "eng"])
+        todo = [line for line in lines if 2 * cyrillic_letters(line.text) <= letters(line.text)]
         unheard = [line for line in todo if id(line) not in heard]
         cuts = [line_crop(pixels, line.box) for line in unheard]
         with self.engine() as engine:
@@ -280,8 +282,9 @@ class EmbeddedOcrBackend(RapidOcrBackend):
         heard = {**heard, **{id(line): words for line, words in zip(unheard, read, strict=True)}}
         for line in todo:
             words = heard[id(line)]
-            if reads_in_the_page_script(words, line.text):
-                line.text, line.engine = " ".join(w.text for w in words), "tesseract"
+            text = page_script_reading(words, line.text, known)
+            if text is not None:
+                line.text, line.engine = text, "tesseract"
                 line.confidence = round(sum(w.confidence for w in words) / len(words), 4)
 
 

@@ -10,7 +10,9 @@ the words Tesseract (eng alone) reads surely beyond those the mixed reading kept
 stays French: "Recu a" too), or when such a word is what RapidOCR read, letter for look-alike letter, and English lacks
 RapidOCR's word ("Товар" read as "ToBap": "Товар: Printer paper A4", where English's "Tosap" is read surely too). A line
 RapidOCR garbled (symbols, a formula) is taken in Tesseract's reading only when most of its letters beyond Latin are in
-words read surely: '∇·B=0' read as 'У.В=0', or 'dx' as 'ах', stays RapidOCR's.
+words read surely: '∇·B=0' read as 'У.В=0', or 'dx' as 'ах', stays RapidOCR's. Words drawn alike in both scripts
+("Сера" and "Cepa", "Нет" and "HeT") show nothing on their own; on a page mostly in Cyrillic they are taken as its
+(``in_another_script``, ``page_script_reading``).
 
 A line no installed engine reads: shaped like text (ink in many separate runs along it: not a rule, a frame or a
 few dots), read poorly by RapidOCR (unsure) with signs of a script it lacks (too few characters for its width, mostly
@@ -21,6 +23,7 @@ smudged line of a receipt is not a script, nor is Latin read poorly (handwriting
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Container
 
 import numpy as np
@@ -164,56 +167,118 @@ def read_as_look_alikes(mixed: list[Word], read: str, english: Container[str] = 
     return False
 
 
-def in_another_script(texts: list[str]) -> bool:
-    """Whether a page's lines (as read so far) are mostly in a script other than Latin: PAGE_LINES of them or more, and
-    more than those that show Latin (``shows_latin``; a Russian receipt, not an English page with Russian lines: lines
-    read in look-alike letters, "Cepa" or "HeT", show nothing either way)."""
-    other = sum(2 * non_latin_letters(text) > letters(text) for text in texts)
-    latin = sum(not non_latin_letters(text) and shows_latin(text) for text in texts)
+def in_another_script(texts: list[str], english: Container[str] = frozenset()) -> bool:
+    """Whether a page's lines (as read so far) are mostly Cyrillic: PAGE_LINES of them or more, and more than those that
+    show Latin (``shows_latin``; a Russian receipt, not an English page with Russian lines: lines read in look-alike
+    letters, "Cepa" or "HeT", show nothing either way)."""
+    other = sum(2 * cyrillic_letters(text) > letters(text) for text in texts)
+    latin = sum(not cyrillic_letters(text) and shows_latin(text, english) for text in texts)
     return other >= PAGE_LINES and other > latin
+
+
+def cyrillic_letters(text: str) -> int:
+    return sum("\u0400" <= ch <= "\u04ff" for ch in text)
 
 
 # Letters RapidOCR reads for no Cyrillic one
 _UNLIKE = re.compile(r"[dfgijlqsvwzDFGIJLNQRSUVWZ]")
 
 
-def shows_latin(text: str) -> bool:
+def shows_latin(text: str, english: Container[str] = frozenset()) -> bool:
     """Whether a reading is Latin by more than its look-alike letters: two letters or more that no Cyrillic letter is
-    read as (web addresses aside; English's dictionary is no sign here: it has "cepa" and "tapa")."""
+    read as, or a word of English's dictionary of ENGLISH_WORD letters with one ("Total", "Cash"; not "Cepa" or "Tapa",
+    which it has too; web addresses aside)."""
     words = [word for token in text.split() if not _ADDRESS.search(token) for word in _LETTERS.findall(token)]
-    return sum(len(_UNLIKE.findall(word)) for word in words) >= 2
+    return sum(len(_UNLIKE.findall(word)) for word in words) >= 2 or any(
+        len(word) >= ENGLISH_WORD and _UNLIKE.search(word) and is_english(word, english) for word in words
+    )
 
 
-def reads_in_the_page_script(mixed: list[Word], read: str) -> bool:
-    """On a page mostly in another script (``in_another_script``): whether Tesseract's reading with several languages
-    (``mixed``) of a line RapidOCR read in Latin (``read``) is the line, in the page's script. Its words beyond Latin are
-    dictionary words read with some confidence (``LOOK_ALIKE_WORD``), half the line's letters or more, at least half of
-    their letters in words RapidOCR read letter for look-alike letter, drawn alike or not and whatever English has
-    ("Koca" is коса here, "Het" нет, "Tapa" тара, "Kypc USD" курс USD; "Tax" stays, "Тах" being in no dictionary, as do
-    "Tacoma", no "Тасота", and "Kapa Tepe Mopkap", its one word "Кара"). Or RapidOCR read fewer letters ("e 1234" for
-    "Чек 1234", "Cy" for "Суп", nothing for "Да"): then a word read surely (``SURE_WORD``) and long may be in no
-    dictionary ("БЕЗНАЛИЧНЫМИ")."""
-    beyond = [w for w in mixed if non_latin_letters(w.text)]
-    if not beyond or not all(_word_of_the_script(w) for w in beyond):
+def page_script_reading(mixed: list[Word], read: str, known: Container[str]) -> str | None:
+    """On a page mostly in Cyrillic (``in_another_script``): Tesseract's reading with several languages (``mixed``) of a
+    line RapidOCR read in Latin (``read``) when it is the line in the page's script, else None. Its Cyrillic words are
+    read with some confidence (``LOOK_ALIKE_WORD``), and either RapidOCR read fewer letters and no digit or sign
+    Tesseract left out ("e 1234" for "Чек 1234", "Cy" for "Суп", nothing for "Да"; not "BT-3" as "ВТЗ"), the words then
+    known to the language (``known``, its word list: in small letters, or in capitals as listed) or read surely, long and
+    written as words are ("БЕЗНАЛИЧНЫМИ"); or the words are all known, half the line's letters (web addresses aside) or
+    more, and half of their letters or more are in words RapidOCR read letter for look-alike letter (``_AS_DRAWN``; or
+    nearly, ``_near``, in a word of LONG_WORD letters), drawn alike or not and whatever English has: "Koca" is
+    коса here, "Het" нет, "Tapa" тара, "Tomat" томат, "Kypc USD" курс USD, "COK" СОК (in RapidOCR's capitals). "Tax"
+    stays ("Тах"), as do brands and names read letter by letter ("Texaco" as "Техасо", "ECCO", "Tea" as "Теа", a name
+    listed only capitalised) and "Kapa Tepe Mopkap" (one word "Кара")."""
+    cyrillic = [w for w in mixed if cyrillic_letters(w.text)]
+    if not cyrillic or not all(_word_of_the_script(w, known) for w in cyrillic):
+        return None
+    text = " ".join(w.text for w in mixed)
+    if letters(read) < letters(text):
+        return text if _keeps_digits_and_signs(read, text) else None
+    drawn_as = {_as_read(word): word for word in _LETTERS.findall(read)}
+    alike, out = 0, []
+    for w in mixed:
+        drawn = "".join(_LETTERS.findall(w.text)).lower().translate(_AS_DRAWN)
+        near = [word for seen, word in drawn_as.items() if len(drawn) >= LONG_WORD and _near(seen, drawn)]
+        match = drawn_as.get(drawn) or (near[0] if near else None)
+        if cyrillic_letters(w.text) and not _known(w.text, known):  # (a brand read letter by letter: "Техасо", "ЕССО")
+            return None
+        if cyrillic_letters(w.text) and letters(w.text) >= 3 and match:
+            alike += cyrillic_letters(w.text)
+        out.append(w.text.upper() if match and len(match) > 1 and match.isupper() else w.text)
+    other = sum(cyrillic_letters(w.text) for w in cyrillic)
+    if 2 * alike >= other and 2 * other >= letters(" ".join(w.text for w in mixed if not _ADDRESS.search(w.text))):
+        return " ".join(out)
+    return None
+
+
+def _near(seen: str, drawn: str) -> bool:
+    """Whether RapidOCR's word is the drawn one with one letter left out or added ("tobp" for товар, "kaccan" for "касса
+    №"), or one read as RapidOCR reads it at times (``_MISREAD``, or a letter beyond ASCII: "bcefo" for всего, "tomam"
+    for томат, "étoro" for итого), not as another letter ("metro" is no метко)."""
+    if abs(len(seen) - len(drawn)) == 1:
+        return _one_edit(seen, drawn)
+    differ = [(a, b) for a, b in zip(drawn, seen, strict=False) if a != b]
+    return len(seen) == len(drawn) and len(differ) == 1 and (differ[0] in _MISREAD or not differ[0][1].isascii())
+
+
+_MISREAD = {("r", "f"), ("r", "t"), ("t", "m"), ("u", "n")}  # (drawn as, read as): г as F or T, т as m, и as N
+
+
+def _known(text: str, known: Container[str]) -> bool:
+    word = "".join(_LETTERS.findall(text))
+    return word.lower() in known or (word.isupper() and word in known)
+
+
+def _word_of_the_script(word: Word, known: Container[str]) -> bool:
+    """A Cyrillic word of Tesseract's that may be the page's: written as words are (not "КаКао", "МорКар": Latin
+    look-alike names read letter by letter), and known and read with some confidence, or read surely and long."""
+    text = "".join(_LETTERS.findall(word.text))
+    if not (text.isupper() or text[1:].islower()):
         return False
-    if letters(read) < letters(" ".join(w.text for w in mixed)):
-        return True
-    if not all(w.in_dictionary for w in beyond):
-        return False
-    seen = {word.lower().translate(_READ_AS) for word in _LETTERS.findall(read)}
-    alike = 0
-    for w in beyond:
-        latin = "".join(_LETTERS.findall(w.text)).lower().translate(_AS_LATIN)
-        if letters(w.text) >= 3 and any(word == latin or (len(latin) >= LONG_WORD and _one_edit(word, latin)) for word in seen):
-            alike += non_latin_letters(w.text)
-    other = sum(non_latin_letters(w.text) for w in beyond)
-    return 2 * alike >= other and 2 * other >= letters(" ".join(w.text for w in mixed))
+    if _known(word.text, known):
+        return word.confidence >= LOOK_ALIKE_WORD and len(text) >= 2
+    return word.confidence >= SURE_WORD and len(text) >= MIN_OTHER
 
 
-def _word_of_the_script(word: Word) -> bool:
-    if word.in_dictionary:
-        return word.confidence >= LOOK_ALIKE_WORD and letters(word.text) >= 2
-    return word.confidence >= SURE_WORD and letters(word.text) >= MIN_OTHER
+_GLUED = re.compile(r"(?<=[^\W\d_])\d+|\d+(?=[^\W\d_])")  # digits against a letter: a letter read as one ("4ek", "Pa30m")
+
+
+def _keeps_digits_and_signs(read: str, text: str) -> bool:
+    """Whether a reading (``text``) has the digits and signs (™, +, €) of RapidOCR's (``read``) that are not letters."""
+
+    def signs(value: str) -> int:
+        return sum(unicodedata.category(ch) in ("So", "Sm", "Sc") for ch in value)
+
+    digits = sum(ch.isdigit() for ch in _GLUED.sub("", read))
+    return sum(ch.isdigit() for ch in text) >= digits and signs(text) >= signs(read)
+
+
+# How RapidOCR reads Cyrillic words, more loosely than _AS_LATIN (on a page in Cyrillic, where a word needs no telling letter):
+# ы as "bl" or "bI", ф as φ, ч as Y, й as é ("Cblp" for Сыр, "Koφe" for Кофе, "Yek" for Чек, "Caét" for Сайт)
+_AS_DRAWN = str.maketrans({**{c: _AS_LATIN[ord(c)] for c in "авеёкмнорстухпгзьи"}, "ы": "bl", "ф": "f", "ч": "y", "й": "é"})
+_DRAWN = str.maketrans({"φ": "f"})
+
+
+def _as_read(word: str) -> str:
+    return word.lower().translate(_READ_AS).translate(_DRAWN).replace("bi", "bl").replace("bı", "bl")
 
 
 def _one_edit(a: str, b: str) -> bool:

@@ -97,3 +97,13 @@ def dictionary(tessdata: Path, lang: str) -> Dictionary:
         if path not in _LOADED:
             _LOADED[path] = Dictionary(path)
         return _LOADED[path]
+
+
+class Words:
+    """The words of several languages' dictionaries (a word is in it when one of them has it)."""
+
+    def __init__(self, dictionaries: list[Dictionary]):
+        self.dictionaries = dictionaries
+
+    def __contains__(self, word: object) -> bool:
+        return isinstance(word, str) and any(word in dictionary for dictionary in self.dictionaries)

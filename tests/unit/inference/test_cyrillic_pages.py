@@ -1,7 +1,7 @@
 """Pages mostly in Cyrillic, or in a script no engine reads, with lines of Russian here and there: each Russian line
 read in Cyrillic, however RapidOCR read it first (rendered here; Tesseract's Russian data needed)."""
 
-from inference.backends.ocr.script_check import in_another_script, reads_in_the_page_script
+from inference.backends.ocr.script_check import in_another_script, page_script_reading
 from inference.backends.ocr.tesseract import Word
 from tests.helpers import cer, render_with
 
@@ -98,41 +98,70 @@ def test_a_word_rapidocr_read_nothing_of_before_a_price_is_read_in_cyrillic(serv
 RECEIPT = ["Суп", "Щи", "Да", "Кофе 120", "ИТОГО 450,00", "Кора и роса", "Шоколад молочный", "Сок 90", "Нет", "БЕЗНАЛИЧНЫМИ"]
 RECEIPT += ["НДС 20%", "Сера", "ВЕС 0,5 КГ", "Сумма 1 250,00", "Ящик пива", "Тара 2,00", "Касса №2", "Курс USD 92,50"]
 LATIN_ON_IT = ["Apple iPhone 15 Pro", "TAX INVOICE No. 8812", "Kebap TAPA 2,00", "Kapa Tepe Mopkap Cabo Hocap Toba"]
+SECOND_RECEIPT = ["Томат 89,00", "Коса и роса", "Сыр 210,00", "Товар: Coffee beans 1 kg", "Кофе 120", "Чек 1234"]
+SECOND_RECEIPT += ["Оплата: Visa ****4417", "Итого 450", "Хлеб бородинский", "Молоко 89,90", "ТОВАРНЫЙ ЧЕК № 1234"]
+SECOND_RECEIPT += ["Сайт: www.example.ru"]
 
 
 def test_a_russian_receipts_short_words_are_read_in_cyrillic_and_its_latin_lines_stay_latin(service):
-    """Words drawn alike in both scripts ('Сера' / 'Cepa', 'Нет' / 'HeT', 'Тара' / 'Tapa': no sign on their own) and
-    words RapidOCR reads nothing or a stub of ('Да', 'Суп' as 'Cyn') are read in Cyrillic on a page mostly in Russian;
+    """Words drawn alike in both scripts ('Сера' / 'Cepa', 'Нет' / 'HeT', 'Тара' / 'Tapa', 'Томат' / 'Tomat': no sign on
+    their own), read with a letter as RapidOCR reads it ('Cblp', 'Koφe', 'Yek'), and words RapidOCR reads nothing or a
+    stub of ('Да', 'Суп' as 'Cyn') are read in Cyrillic on a page mostly in Russian;
     its Latin lines stay Latin, look-alike names among them ('Kapa Tepe Mopkap', though 'Кара' is a Russian word)."""
     needs_russian()
-    for face, size in (("DejaVuSans.ttf", 26), ("DejaVuSansMono.ttf", 28)):
-        lines = RECEIPT[:9] + LATIN_ON_IT[:2] + RECEIPT[9:] + LATIN_ON_IT[2:]
+    pages = [("DejaVuSans.ttf", 26, RECEIPT[:9] + LATIN_ON_IT[:2] + RECEIPT[9:] + LATIN_ON_IT[2:])]
+    pages += [("DejaVuSansMono.ttf", 28, pages[0][2]), ("DejaVuSerif.ttf", 32, SECOND_RECEIPT)]
+    for face, size, lines in pages:
         read = service.ocr(render_with(dejavu(face, size), lines), "embedded").text.splitlines()
         assert len(read) == len(lines), (face, read)
         assert [(a, b) for a, b in zip(lines, read, strict=True) if cer(b, a) > 0.15] == [], face
 
 
-def word(text: str, confidence: float = 0.95, in_dictionary: bool = True) -> Word:
-    return Word(text, confidence, (0, 0, 1, 1), in_dictionary)
+def word(text: str, confidence: float = 0.95) -> Word:
+    return Word(text, confidence, (0, 0, 1, 1))
 
 
-def test_a_page_is_in_another_script_when_more_of_its_lines_are_than_show_latin():
+def test_a_page_is_in_cyrillic_when_more_of_its_lines_are_than_show_latin():
     russian = ["Кофе 120", "ИТОГО 450,00", "Ящик пива"]
     assert in_another_script(russian + ["Cepa", "HeT", "Tapa 2,00", "Apple iPhone 15 Pro"])  # (look-alikes show nothing)
     assert not in_another_script(russian + ["Invoice 5821 dated March 12", "Paid by card", "Total amount due"])
+    english = {"total", "cash", "change", "coffee"}  # (words of one letter no Cyrillic one is read as: 'l', 'h', 'g'...)
+    assert not in_another_script(russian + ["Total 12.40", "Cash 20.00", "Change 7.60", "Tea 2.00"], english)
     assert not in_another_script(russian[:2] + ["Cepa", "HeT"])  # (too few lines to tell)
+    assert not in_another_script(["ΜΠΥΡΑ 4,00", "ΚΑΦΕΣ 2,50", "ΣΥΝΟΛΟ 6,50", "MYPA"])  # (Greek is not Cyrillic)
+
+
+KNOWN = {"всего", "итого", "касса", "сера", "курс", "чек", "сыр", "кофе", "сайт", "кара", "сок", "томат", "какао"}
+KNOWN |= {"метко", "Теа", "НДС"}
 
 
 def test_a_reading_in_the_page_script_is_taken_for_look_alike_words_or_more_letters():
-    assert reads_in_the_page_script([word("Сера")], "Cepa")
-    assert reads_in_the_page_script([word("Курс"), word("USD", in_dictionary=False), word("92,50", 0.9, False)], "Kypc USD 92,50")
-    assert reads_in_the_page_script([word("Чек"), word("1234", 0.9, False)], "e 1234")  # (RapidOCR read fewer letters)
-    assert reads_in_the_page_script([word("БЕЗНАЛИЧНЫМИ", 0.93, False)], "")  # (sure and long: in no dictionary)
-    assert not reads_in_the_page_script([word("БЕЗНАЛИЧНЫМИ", 0.93, False)], "Bezhalichnymi")
-    assert not reads_in_the_page_script([word("Тах", in_dictionary=False), word("Code", in_dictionary=False)], "Tax Code")
-    assert not reads_in_the_page_script([word("Тасота", in_dictionary=False)], "Tacoma")
-    assert not reads_in_the_page_script(
-        [word("Кара"), *(word(w, 0.9, False) for w in ["Tepe", "Mopkap", "Cabo"])], "Kapa Tepe Mopkap Cabo"
-    )
-    assert not reads_in_the_page_script([word("Сера", 0.3)], "Cepa")  # (a guess)
-    assert not reads_in_the_page_script([word("Apple", in_dictionary=False)], "Apple")  # (nothing beyond Latin)
+    def reading(words: list[Word], read: str) -> str | None:
+        return page_script_reading(words, read, KNOWN)
+
+    assert reading([word("Сера")], "Cepa") == "Сера"
+    assert reading([word("Курс"), word("USD"), word("92,50", 0.9)], "Kypc USD 92,50") == "Курс USD 92,50"
+    assert reading([word("сок")], "COK") == "СОК"  # (in RapidOCR's capitals)
+    assert reading([word("НДС"), word("20%")], "HOC 20%") is None  # (Д is no O)
+    for cyrillic, read in (("Сыр", "Cblp"), ("Кофе", "Koφe"), ("Чек", "Yek"), ("Сайт:", "Caét:")):  # (ы, ф, ч, й as read)
+        assert reading([word(cyrillic)], read) == cyrillic, read
+    assert reading([word("Томат", 0.92)], "Tomat") == "Томат"
+    assert reading([word("Техасо")], "Texaco") is None  # (not known: a brand read letter by letter)
+    assert reading([word("Тасота")], "Tacoma") is None
+    assert reading([word("КаКао")], "Kakao") is None  # (known, but not written as words are)
+    assert reading([word("Касса"), word("№2", 0.9)], "KaccaN2") == "Касса №2"  # (a letter more: № read as N)
+    assert reading([word("Метко")], "METRO") is None  # (a letter left out, not another one...)
+    for cyrillic, read in (("ВСЕГО", "BCEFO"), ("Томат", "Tomam"), ("Итого:", "ÉToro:")):  # (...but for one misread)
+        assert reading([word(cyrillic)], read) == cyrillic, read
+    assert reading([word("Теа")], "Tea") is None  # (listed capitalised only: a name)
+    assert reading([word("Чек"), word("1234", 0.9)], "e 1234") == "Чек 1234"  # (RapidOCR read fewer letters)
+    assert reading([word("БЕЗНАЛИЧНЫМИ", 0.93)], "") == "БЕЗНАЛИЧНЫМИ"  # (not known, but sure and long)
+    assert reading([word("КаКао", 0.93)], "") is None  # (...and not written as words are)
+    assert reading([word("БЕЗНАЛИЧНЫМИ", 0.93)], "Bezhalichnymi") is None
+    assert reading([word("Чек"), word("1234", 0.9)], "4ek 1234") == "Чек 1234"  # (a digit against letters: a letter)
+    assert reading([word("БЕЗНАЛИЧНЫМИ", 0.93)], "BE3-5") is None  # (a digit lost)
+    assert reading([word("Тах"), word("Code")], "Tax Code") is None
+    names = [word("Кара"), word("Tepe", 0.9), word("Mopkap", 0.9), word("Cabo", 0.9)]
+    assert reading(names, "Kapa Tepe Mopkap Cabo") is None  # ('Кара': a fifth of the letters)
+    assert reading([word("Сера", 0.3)], "Cepa") is None  # (a guess)
+    assert reading([word("Apple")], "Apple") is None  # (nothing in Cyrillic)
