@@ -266,7 +266,7 @@ class EmbeddedOcrBackend(RapidOcrBackend):
         return None, plan.warn_unread and wrong and not numbers and confidence < UNSURE_LINE and text_shaped(cut), words
 
     def in_the_page_script(self, pixels: np.ndarray, lines: list[OcrLine], lang: str, heard: dict[int, list[Word]]) -> None:
-        """On a page mostly in Cyrillic (``in_another_script``: a Russian receipt), the lines still in Latin taken in
+        """On a page mostly in Cyrillic (``in_another_script``: a Russian receipt), the lines not mostly in Cyrillic taken in
         Tesseract's reading with the plan's languages (``lang``) where that is the page's script (``page_script_reading``):
         short words drawn alike in both scripts ("Koca", "Het") or read in part ("e 1234" for "Чек 1234") show nothing on
         their own. ``heard``: the words Tesseract read already, by id of the line."""
@@ -276,10 +276,11 @@ class EmbeddedOcrBackend(RapidOcrBackend):
         known = Words([dictionary(tesseract.tessdata, code) for code in lang.split("+") if code != "eng"])
         todo = [line for line in lines if 2 * cyrillic_letters(line.text) <= letters(line.text)]
         unheard = [line for line in todo if id(line) not in heard]
-        cuts = [line_crop(pixels, line.box) for line in unheard]
-        with self.engine() as engine:
-            read = self.share_out(engine, cuts, lambda _, chunk: [tesseract.read_words(padded(c), lang) for c in chunk])
-        heard = {**heard, **{id(line): words for line, words in zip(unheard, read, strict=True)}}
+        if unheard:
+            cuts = [line_crop(pixels, line.box) for line in unheard]
+            with self.engine() as engine:
+                read = self.share_out(engine, cuts, lambda _, chunk: [tesseract.read_words(padded(c), lang) for c in chunk])
+            heard = {**heard, **{id(line): words for line, words in zip(unheard, read, strict=True)}}
         for line in todo:
             words = heard[id(line)]
             text = page_script_reading(words, line.text, known)

@@ -180,8 +180,8 @@ def cyrillic_letters(text: str) -> int:
     return sum("\u0400" <= ch <= "\u04ff" for ch in text)
 
 
-# Letters RapidOCR reads for no Cyrillic one
-_UNLIKE = re.compile(r"[dfgijlqsvwzDFGIJLNQRSUVWZ]")
+# Letters RapidOCR seldom reads for a Cyrillic one (not F for г, N for и; l and I, of ы read as "bl" or "bI", are rare)
+_UNLIKE = re.compile(r"[dfgijlqsvwzDGIJLQRSUVWZ]")
 
 
 def shows_latin(text: str, english: Container[str] = frozenset()) -> bool:
@@ -196,37 +196,46 @@ def shows_latin(text: str, english: Container[str] = frozenset()) -> bool:
 
 def page_script_reading(mixed: list[Word], read: str, known: Container[str]) -> str | None:
     """On a page mostly in Cyrillic (``in_another_script``): Tesseract's reading with several languages (``mixed``) of a
-    line RapidOCR read in Latin (``read``) when it is the line in the page's script, else None. Its Cyrillic words are
-    read with some confidence (``LOOK_ALIKE_WORD``), and either RapidOCR read fewer letters and no digit or sign
-    Tesseract left out ("e 1234" for "Чек 1234", "Cy" for "Суп", nothing for "Да"; not "BT-3" as "ВТЗ"), the words then
-    known to the language (``known``, its word list: in small letters, or in capitals as listed) or read surely, long and
-    written as words are ("БЕЗНАЛИЧНЫМИ"); or the words are all known, half the line's letters (web addresses aside) or
-    more, and half of their letters or more are in words RapidOCR read letter for look-alike letter (``_AS_DRAWN``; or
-    nearly, ``_near``, in a word of LONG_WORD letters), drawn alike or not and whatever English has: "Koca" is
-    коса here, "Het" нет, "Tapa" тара, "Tomat" томат, "Kypc USD" курс USD, "COK" СОК (in RapidOCR's capitals). "Tax"
-    stays ("Тах"), as do brands and names read letter by letter ("Texaco" as "Техасо", "ECCO", "Tea" as "Теа", a name
-    listed only capitalised) and "Kapa Tepe Mopkap" (one word "Кара")."""
+    line RapidOCR read in Latin (``read``) when it is the line in the page's script, else None. Its Cyrillic words (of
+    two letters or more: "и", "с" show nothing) are read with some confidence (``LOOK_ALIKE_WORD``) and known to the
+    language (``known``, its word list: in small letters, or in capitals as listed); and either RapidOCR read fewer
+    letters, no digit or sign Tesseract left out, and its other words as Tesseract did or fewer than half the line's
+    letters ("e 1234" for "Чек 1234", "Cy" for "Суп", "Apple iPhone 15 Pro ëpí" for "... чёрный"; not "BT-3" as
+    "ВТЗ"), or those words are half the line's letters or more (web addresses aside), and half of theirs or more are in
+    words of three letters or more that RapidOCR read letter for look-alike letter (``_AS_DRAWN``; or nearly, ``_near``,
+    in a word of LONG_WORD letters), drawn alike or not and whatever English has: "Koca" is коса here, "Het" нет, "Tapa"
+    тара, "Tomat" томат, "Kypc USD" курс USD, "TAX" ТАХ, "COK" СОК (in RapidOCR's capitals). Where RapidOCR read half
+    the letters or fewer, a word read surely, long and written as words are may be unknown ("БЕЗНАЛИЧНЫМИ"). Brands and
+    names read letter by letter stay ("Texaco" as "Техасо", "TEXAC", "ECCO"; "Tea" as "Теа", listed only capitalised),
+    as does "Kapa Tepe Mopkap" (one word "Кара")."""
     cyrillic = [w for w in mixed if cyrillic_letters(w.text)]
-    if not cyrillic or not all(_word_of_the_script(w, known) for w in cyrillic):
+    words = [w for w in cyrillic if letters(w.text) > 1]  # (a one-letter word, "и", "с", shows nothing either way)
+    if not words or not all(_word_of_the_script(w, known) for w in words):
         return None
-    text = " ".join(w.text for w in mixed)
+    other, text = sum(cyrillic_letters(w.text) for w in cyrillic), " ".join(w.text for w in mixed)
+    most = 2 * other >= letters(" ".join(w.text for w in mixed if not _ADDRESS.search(w.text)))
+    unknown = [w for w in words if not _known(w.text, known)]  # (a brand read letter by letter: "Техасо", "ЕССО")
     if letters(read) < letters(text):
-        return text if _keeps_digits_and_signs(read, text) else None
+        latin = [w.text.lower() for w in mixed if letters(w.text) and not cyrillic_letters(w.text)]
+        return (
+            text
+            if (most or all(word in read.lower() for word in latin))  # (or RapidOCR read the Latin words the same)
+            and (not unknown or 2 * letters(read) <= letters(text))
+            and _keeps_digits_and_signs(read, text)
+            else None
+        )
+    if unknown or not most:
+        return None
     drawn_as = {_as_read(word): word for word in _LETTERS.findall(read)}
     alike, out = 0, []
     for w in mixed:
         drawn = "".join(_LETTERS.findall(w.text)).lower().translate(_AS_DRAWN)
         near = [word for seen, word in drawn_as.items() if len(drawn) >= LONG_WORD and _near(seen, drawn)]
         match = drawn_as.get(drawn) or (near[0] if near else None)
-        if cyrillic_letters(w.text) and not _known(w.text, known):  # (a brand read letter by letter: "Техасо", "ЕССО")
-            return None
         if cyrillic_letters(w.text) and letters(w.text) >= 3 and match:
             alike += cyrillic_letters(w.text)
         out.append(w.text.upper() if match and len(match) > 1 and match.isupper() else w.text)
-    other = sum(cyrillic_letters(w.text) for w in cyrillic)
-    if 2 * alike >= other and 2 * other >= letters(" ".join(w.text for w in mixed if not _ADDRESS.search(w.text))):
-        return " ".join(out)
-    return None
+    return " ".join(out) if 2 * alike >= other else None
 
 
 def _near(seen: str, drawn: str) -> bool:
@@ -248,13 +257,14 @@ def _known(text: str, known: Container[str]) -> bool:
 
 
 def _word_of_the_script(word: Word, known: Container[str]) -> bool:
-    """A Cyrillic word of Tesseract's that may be the page's: written as words are (not "КаКао", "МорКар": Latin
-    look-alike names read letter by letter), and known and read with some confidence, or read surely and long."""
+    """A Cyrillic word of Tesseract's (two letters or more) that may be the page's: written as words are (not "КаКао",
+    "МорКар": Latin look-alike names read letter by letter), and known and read with some confidence, or read surely and
+    long."""
     text = "".join(_LETTERS.findall(word.text))
     if not (text.isupper() or text[1:].islower()):
         return False
     if _known(word.text, known):
-        return word.confidence >= LOOK_ALIKE_WORD and len(text) >= 2
+        return word.confidence >= LOOK_ALIKE_WORD
     return word.confidence >= SURE_WORD and len(text) >= MIN_OTHER
 
 

@@ -125,14 +125,14 @@ def test_a_page_is_in_cyrillic_when_more_of_its_lines_are_than_show_latin():
     russian = ["Кофе 120", "ИТОГО 450,00", "Ящик пива"]
     assert in_another_script(russian + ["Cepa", "HeT", "Tapa 2,00", "Apple iPhone 15 Pro"])  # (look-alikes show nothing)
     assert not in_another_script(russian + ["Invoice 5821 dated March 12", "Paid by card", "Total amount due"])
-    english = {"total", "cash", "change", "coffee"}  # (words of one letter no Cyrillic one is read as: 'l', 'h', 'g'...)
+    english = {"total", "cash", "change", "coffee"}  # (words with a letter seldom read for a Cyrillic one: 'l', 's'...)
     assert not in_another_script(russian + ["Total 12.40", "Cash 20.00", "Change 7.60", "Tea 2.00"], english)
     assert not in_another_script(russian[:2] + ["Cepa", "HeT"])  # (too few lines to tell)
     assert not in_another_script(["ΜΠΥΡΑ 4,00", "ΚΑΦΕΣ 2,50", "ΣΥΝΟΛΟ 6,50", "MYPA"])  # (Greek is not Cyrillic)
 
 
 KNOWN = {"всего", "итого", "касса", "сера", "курс", "чек", "сыр", "кофе", "сайт", "кара", "сок", "томат", "какао"}
-KNOWN |= {"метко", "Теа", "НДС"}
+KNOWN |= {"чёрный", "метко", "кора", "и", "роса", "суп", "тах", "Теа", "НДС"}
 
 
 def test_a_reading_in_the_page_script_is_taken_for_look_alike_words_or_more_letters():
@@ -160,7 +160,14 @@ def test_a_reading_in_the_page_script_is_taken_for_look_alike_words_or_more_lett
     assert reading([word("БЕЗНАЛИЧНЫМИ", 0.93)], "Bezhalichnymi") is None
     assert reading([word("Чек"), word("1234", 0.9)], "4ek 1234") == "Чек 1234"  # (a digit against letters: a letter)
     assert reading([word("БЕЗНАЛИЧНЫМИ", 0.93)], "BE3-5") is None  # (a digit lost)
-    assert reading([word("Тах"), word("Code")], "Tax Code") is None
+    assert reading([word("Тах"), word("Code")], "Tax Code") is None  # (Cyrillic is not the most of the line)
+    assert reading([word("Кора"), word("и"), word("роса")], "Kopa u poca") == "Кора и роса"  # ("и" shows nothing)
+    assert reading([word("Суп")], "Cy") == "Суп"  # (fewer letters...)
+    assert reading([word("ТЕХАСО", 0.9)], "TEXAC") is None  # (...of a brand read letter by letter)
+    cut = [word("Кара"), word("Tepe", 0.9), word("Mopkap", 0.9), word("Cabo", 0.9)]
+    assert reading(cut, "Kapa Tepe Mopkap Cab") is None  # (its Latin words read otherwise: 'Cab')
+    phone = [word("Apple"), word("iPhone"), word("15"), word("Pro"), word("чёрный")]
+    assert reading(phone, "Apple iPhone 15 Pro ëpí") == "Apple iPhone 15 Pro чёрный"  # (...and here the same)
     names = [word("Кара"), word("Tepe", 0.9), word("Mopkap", 0.9), word("Cabo", 0.9)]
     assert reading(names, "Kapa Tepe Mopkap Cabo") is None  # ('Кара': a fifth of the letters)
     assert reading([word("Сера", 0.3)], "Cepa") is None  # (a guess)
