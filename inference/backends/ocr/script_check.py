@@ -159,7 +159,7 @@ def read_as_look_alikes(mixed: list[Word], read: str, english: Container[str] = 
     }
     for w in mixed:
         if w.in_dictionary and w.confidence >= LOOK_ALIKE_WORD and letters(w.text) >= MIN_OTHER and non_latin_letters(w.text):
-            latin = "".join(_LETTERS.findall(w.text)).lower().translate(_AS_LATIN)
+            latin = _word_letters(w.text).lower().translate(_AS_LATIN)
             if not non_latin_letters(latin) and any(
                 word == latin or (len(latin) >= LONG_WORD and _one_edit(word, latin)) for word in seen
             ):
@@ -229,7 +229,7 @@ def page_script_reading(mixed: list[Word], read: str, known: Container[str]) -> 
     drawn_as = {_as_read(word): word for word in _LETTERS.findall(read)}
     alike, out = 0, []
     for w in mixed:
-        drawn = "".join(_LETTERS.findall(w.text)).lower().translate(_AS_DRAWN)
+        drawn = _word_letters(w.text).lower().translate(_AS_DRAWN)
         near = [word for seen, word in drawn_as.items() if len(drawn) >= LONG_WORD and _near(seen, drawn)]
         match = drawn_as.get(drawn) or (near[0] if near else None)
         if cyrillic_letters(w.text) and letters(w.text) >= 3 and match:
@@ -252,7 +252,7 @@ _MISREAD = {("r", "f"), ("r", "t"), ("t", "m"), ("u", "n")}  # (drawn as, read a
 
 
 def _known(text: str, known: Container[str]) -> bool:
-    word = "".join(_LETTERS.findall(text))
+    word = _word_letters(text)
     return word.lower() in known or (word.isupper() and word in known)
 
 
@@ -260,7 +260,7 @@ def _word_of_the_script(word: Word, known: Container[str]) -> bool:
     """A Cyrillic word of Tesseract's (two letters or more) that may be the page's: written as words are (not "КаКао",
     "МорКар": Latin look-alike names read letter by letter), and known and read with some confidence, or read surely and
     long."""
-    text = "".join(_LETTERS.findall(word.text))
+    text = _word_letters(word.text)
     if not (text.isupper() or text[1:].islower()):
         return False
     if _known(word.text, known):
@@ -289,6 +289,11 @@ _DRAWN = str.maketrans({"φ": "f"})
 
 def _as_read(word: str) -> str:
     return word.lower().translate(_READ_AS).translate(_DRAWN).replace("bi", "bl").replace("bı", "bl")
+
+
+def _word_letters(text: str) -> str:
+    """A word's letters, its punctuation and digits left out ("Итого:" -> "Итого")."""
+    return "".join(_LETTERS.findall(text))
 
 
 def _one_edit(a: str, b: str) -> bool:
