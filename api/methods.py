@@ -1,6 +1,7 @@
 """A wrong method on a REST path answers 405 with an ``Allow`` header, even though Gradio, mounted at ``/``,
 would otherwise take the request (and answer 404); TRACE is refused everywhere. HEAD is answered wherever GET is
-(as ``Allow`` says and HTTP asks): the GET's status and headers without its body, under GET's access rules."""
+(as ``Allow`` says and HTTP asks): the GET's status and headers without its body, under GET's access rules; OPTIONS
+is answered with the methods a path takes (a CORS preflight is left to the CORS middleware)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import re
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
+from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -55,9 +57,17 @@ class MethodGuard:
                 await self.app({**scope, "method": "GET"}, receive, without_body(send))
                 return
             for regex, methods in self.routes():
-                if regex.match(path) and method not in methods and method != "OPTIONS":
+                if not regex.match(path) or method in methods:
+                    continue
+                if method != "OPTIONS":
                     await self.refuse(scope, receive, send, sorted(methods))
-                    return
+                elif preflight(scope):  # a browser's CORS preflight: the CORS middleware's (when origins are allowed)
+                    break
+                else:
+                    await Response(status_code=204, headers={"Allow": ", ".join(sorted({*methods, "OPTIONS"}))})(
+                        scope, receive, send
+                    )
+                return
             if method in ("TRACE", "CONNECT"):
                 await self.refuse(scope, receive, send, [])
                 return
@@ -70,6 +80,11 @@ class MethodGuard:
             scope["path"], 405, f"Method {scope['method']} is not allowed here; use {allow}.", {"Allow": allow}
         )
         await response(scope, receive, send)
+
+
+def preflight(scope: Scope) -> bool:
+    """Whether a request is a CORS preflight (an OPTIONS naming the method it asks for)."""
+    return any(name == b"access-control-request-method" for name, _ in scope.get("headers", ()))
 
 
 def without_body(send: Send) -> Send:

@@ -71,7 +71,8 @@ class ModelHandle:
         if absent:
             raise ModelUnavailable(
                 f"Model '{self.id}' is not downloaded on this server, and a request never starts a download. An "
-                "administrator can fetch it: the Models tab's Load, or POST /models/{id}/load for it with an admin key.",
+                f"administrator can fetch it: python -m inference.download {self.id} on the server, the Models tab's "
+                f"Load, or POST /models/{self.id}/load (with an admin key where keys are on).",
                 log_detail=absent,
             )
 

@@ -12,9 +12,17 @@ _PATH = re.compile(
 )
 
 
+# This server's own routes, which messages name ("POST /batch/ocr"): not filesystem paths.
+_ROUTE = re.compile(
+    r"/(?:batch/ocr|jobs/[\w{}.-]+(?:/(?:result|events))?|models/[\w{}.-]+/(?:load|unload)"
+    r"|v1/(?:chat/completions|models)|gradio_api/[\w/]+)/?"
+)
+
+
 def redact_paths(message: str) -> str:
-    """A message with any filesystem path replaced by <path> (the server log keeps the whole story)."""
-    return _PATH.sub("<path>", message)
+    """A message with any filesystem path replaced by <path> (the server log keeps the whole story); the server's
+    routes it names are kept."""
+    return _PATH.sub(lambda m: m.group() if _ROUTE.fullmatch(m.group()) else "<path>", message)
 
 
 class ChatVLMError(Exception):

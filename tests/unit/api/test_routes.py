@@ -128,7 +128,8 @@ def test_a_request_never_starts_a_download_an_admin_load_may(client, english_png
     response = client.post("/ocr?model=qwen3_vl_8b", files={"file": ("d.png", english_png)})
     assert response.status_code == 503
     detail = response.json()["detail"]
-    assert "qwen3_vl_8b" in detail and "not downloaded" in detail and "POST /models/{id}/load" in detail
+    assert "qwen3_vl_8b" in detail and "not downloaded" in detail and "POST /models/qwen3_vl_8b/load" in detail
+    assert "python -m inference.download qwen3_vl_8b" in detail  # (no filesystem path, and routes not taken for one)
     states = {m["id"]: m["state"] for m in client.get("/models").json()["available"]}
     assert states["qwen3_vl_8b"] == "unloaded"
     response = client.post("/models/qwen3_vl_8b/load")
@@ -155,3 +156,5 @@ def test_every_path_of_the_schema_refuses_the_other_methods_with_the_ones_it_doc
         assert set(refused.headers["Allow"].split(", ")) == documented, (path, refused.headers["Allow"])
         for method in documented - {"HEAD"}:
             assert client.request(method, url).status_code != 405, (path, method)
+        options = client.request("OPTIONS", url)  # (not a CORS preflight: the methods it takes)
+        assert options.status_code == 204 and set(options.headers["Allow"].split(", ")) == documented | {"OPTIONS"}
