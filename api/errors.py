@@ -71,7 +71,12 @@ def describe_validation(exc: RequestValidationError) -> str:
         loc = [str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path", "header", "form")]
         name = ".".join(loc)[:40] or "request"
         message = str(error.get("msg", "is invalid"))
-        if error.get("type") == "missing":
+        if error.get("type") == "json_invalid":
+            why = str((error.get("ctx") or {}).get("error", ""))[:60]
+            parts.append(f"the body is not valid JSON ({why + ' ' if why else ''}at character {loc[0] if loc else 0})")
+        elif tuple(error.get("loc", ())) == ("body",) and error.get("type") in ("missing", "model_attributes_type"):
+            parts.append("the body must be a JSON object (Content-Type: application/json)")
+        elif error.get("type") == "missing":
             parts.append(f"'{name}' is required")
         elif "UploadFile" in message or "<class" in message:
             parts.append(f"'{name}' must be a file sent as a multipart/form-data file part")

@@ -46,15 +46,21 @@ def pick(query: T | None, form: T | None) -> T | None:
 
 
 async def given_once(request: Request, names: tuple[str, ...]) -> None:
-    """Each parameter at most once in the query string and once in the form: the schema gives each one value (a
-    repeated field would otherwise be read as one of its values, silently)."""
+    """Each parameter (and the one file of /ocr and /chat) at most once in the query string and once in the form: the
+    schema gives each one value (a repeated field would otherwise be read as one of its values, silently)."""
     places = [("query string", request.query_params)]
     if request.headers.get("content-type", "").startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
         places.append(("form", await request.form()))  # parsed already for the Form parameters: read from cache
     for where, values in places:
         for name in names:
             if len(values.getlist(name)) > 1:
-                raise BadInput(f"'{name}' was given more than once in the {where}; give it once.")
+                several = " (several files: POST /batch/ocr, or a job)" if name == "file" else ""
+                raise BadInput(f"'{name}' was given more than once in the {where}; give it once{several}.")
+
+
+async def one_file(request: Request) -> None:
+    """The one file of /ocr and /chat sent once (a second would be read instead of the first, silently)."""
+    await given_once(request, ("file",))
 
 
 FORMAT = (

@@ -7,14 +7,14 @@ from fastapi import APIRouter, Depends, File, Request, UploadFile
 from inference.results import ChatResult
 
 from ..deps import ServiceDep, serve
-from ..params import ChatQuery, chat_params
+from ..params import ChatQuery, chat_params, one_file
 from ..schemas.rest import errors
 from ..security import caller
 
 router = APIRouter(tags=["chat"])
 
 
-@router.post("/chat", response_model=ChatResult, responses=errors(400, 404, 413, 503))
+@router.post("/chat", response_model=ChatResult, responses=errors(400, 404, 413, 503), dependencies=[Depends(one_file)])
 async def chat(
     request: Request,
     service: ServiceDep,

@@ -9,7 +9,7 @@ from inference.markdown import to_markdown
 from inference.results import BatchResult, OcrResult
 
 from ..deps import ServiceDep, serve
-from ..params import OcrFormat, OcrQuery, ocr_format, ocr_params
+from ..params import OcrFormat, OcrQuery, ocr_format, ocr_params, one_file
 from ..schemas.rest import errors
 from ..security import caller
 
@@ -24,7 +24,12 @@ TEXT_RESPONSES = {
 }
 
 
-@router.post("/ocr", response_model=OcrResult, responses={**TEXT_RESPONSES, **errors(400, 404, 413, 503)})
+@router.post(
+    "/ocr",
+    response_model=OcrResult,
+    responses={**TEXT_RESPONSES, **errors(400, 404, 413, 503)},
+    dependencies=[Depends(one_file)],
+)
 async def ocr(
     request: Request,
     service: ServiceDep,

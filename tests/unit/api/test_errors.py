@@ -113,3 +113,34 @@ def test_odd_image_shapes_with_the_vision_language_models(tiny_client):
             "/chat", params={"model": "qwen3_vl_2b", "max_tokens": 2}, data={"prompt": "hi"}, files={"file": ("odd.png", image)}
         )
         assert response.status_code == 200, (size, response.json())
+
+
+def test_a_second_file_is_refused_not_read_instead_of_the_first(client, english_png):
+    for route, data in (("/ocr", {}), ("/chat", {"prompt": "Hi", "model": "rapidocr"})):
+        files = [("file", ("a.png", english_png)), ("file", ("b.png", english_png))]
+        response = client.post(route, files=files, data=data)
+        assert response.status_code == 400, (route, response.text)
+        assert "'file' was given more than once" in response.json()["detail"] and "/batch/ocr" in response.json()["detail"]
+
+
+def test_messages_keep_the_routes_they_name(tiny_client):
+    # (paths are cut out of messages; the server's own routes are not paths of its disk)
+    pdf = encode(Image.new("RGB", (200, 100), "white"), "PDF")
+    response = tiny_client.post("/chat", files={"file": ("r.pdf", pdf)}, data={"prompt": "Hi", "model": "qwen3_vl_2b"})
+    detail = response.json()["detail"]
+    assert "it is a PDF: OCR reads PDFs (/ocr, /batch/ocr, /jobs)" in detail and "<path>" not in detail
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        (b"", "the body must be a JSON object"),
+        (b"[1, 2]", "the body must be a JSON object"),
+        (b'{"model": "x",}', "not valid JSON (Expecting property name enclosed in double quotes at character 14)"),
+        (b'{"messages": 5}', "messages: Input should be a valid list"),
+    ],
+)
+def test_openai_bodies_that_are_no_request_say_what_is_wrong(client, body, words):
+    response = client.post("/v1/chat/completions", content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert words in response.json()["error"]["message"]
