@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
 
 from inference import heap
@@ -24,8 +25,8 @@ from fastapi import FastAPI  # noqa: E402
 
 from api.security import is_admin  # noqa: E402
 from api.server import create_api, gradio_user  # noqa: E402
-from api.startup import refuse_many_workers  # noqa: E402
-from inference import InferenceService, Settings, load_settings  # noqa: E402
+from api.startup import STARTUP_FAILURE, refuse_many_workers, served_address, warn_if_exposed  # noqa: E402
+from inference import ConfigError, InferenceService, Settings, load_settings  # noqa: E402
 from ui.downloads import remove_downloads  # noqa: E402
 
 _built: FastAPI | None = None
@@ -64,5 +65,12 @@ def assembled() -> FastAPI:
             if not logging.getLogger().handlers:  # under uvicorn our own start-up lines need a handler too
                 logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
             refuse_many_workers()
-            _built = create_app()
+            try:
+                _built = create_app()
+            except ConfigError as exc:  # a bad setting, a data directory in use: one line, not a traceback
+                logging.getLogger("chatvlmllm").error("Configuration error: %s", exc)
+                raise SystemExit(STARTUP_FAILURE) from None
+            address = served_address(sys.argv, os.environ)
+            if address is not None:  # `uvicorn app:app --host 0.0.0.0`: the warning `python app.py` gives
+                warn_if_exposed(_built.state.service.settings, *address)
         return _built

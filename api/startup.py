@@ -140,16 +140,46 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def warn_if_exposed(settings: Settings) -> None:
-    """One warning line when the server listens beyond this machine and asks for no key."""
-    host = settings.server.host
+def served_address(argv: Sequence[str], env: Mapping[str, str]) -> tuple[str, int] | None:
+    """The interface and port an ASGI server's command line was given (uvicorn's ``--host``/``--port`` or
+    ``UVICORN_HOST``/``UVICORN_PORT``, gunicorn's ``--bind``/``-b``; their defaults 127.0.0.1:8000), or None when
+    neither started this process."""
+    program = Path(argv[0]).as_posix() if argv else ""
+    if "uvicorn" in program:
+        host, port = env.get("UVICORN_HOST", "127.0.0.1"), env.get("UVICORN_PORT", "8000")
+        names = {"--host": "host", "--port": "port"}
+    elif "gunicorn" in program:
+        host, port = "127.0.0.1", "8000"
+        names = {"--bind": "bind", "-b": "bind"}
+    else:
+        return None
+    for i, arg in enumerate(argv):
+        name, _, value = arg.partition("=")
+        if name in names and not value and i + 1 < len(argv):
+            value = argv[i + 1]
+        if name not in names or not value:
+            continue
+        if names[name] == "host":
+            host = value
+        elif names[name] == "port":
+            port = value
+        elif not value.startswith(("unix:", "fd://")):
+            bound, _, bound_port = value.rpartition(":") if value.count(":") == 1 or "]" in value else (value, "", "")
+            host, port = bound or value, bound_port or port
+    return host.strip("[]"), int(port) if port.isdigit() else 8000
+
+
+def warn_if_exposed(settings: Settings, host: str | None = None, port: int | None = None) -> None:
+    """One warning line when the server listens beyond this machine (``host``: the setting's unless given) and asks
+    for no key."""
+    host = settings.server.host if host is None else host
     if not is_loopback(host) and not settings.auth.api_keys:
         where = f"{host or '0.0.0.0'} (every interface)" if host in ("0.0.0.0", "::", "") else host
         log.warning(
             "Listening on %s with no API keys: anyone who can reach port %d can use this server and manage "
             "its models. Set CHATVLM_API_KEYS, or CHATVLM_HOST=127.0.0.1 for this machine only.",
             where,
-            settings.server.port,
+            settings.server.port if port is None else port,
         )
 
 

@@ -188,6 +188,17 @@ def test_a_second_server_on_the_same_data_directory_refuses_to_start(live_server
     assert second.returncode == 2, second.stderr[-2000:]
     assert "in use by another server" in second.stderr and os.path.realpath(LIVE_DATA_DIR) in second.stderr
     assert "CHATVLM_DATA_DIR" in second.stderr and "jobs.broker_url" in second.stderr  # how to run a second one
+    port = str(free_port())
+    third = subprocess.run(  # under uvicorn's own command: the same sentence, not a traceback
+        [sys.executable, "-m", "uvicorn", "app:app", "--port", port],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert third.returncode == 3 and "Configuration error: The data directory" in third.stderr, third.stderr[-2000:]
+    assert "Traceback" not in third.stderr
     job = httpx.post(f"{live_server}/jobs", files=[("files", ("n.png", encode(render_lines(["Still mine 808"]))))]).json()
     done = wait_for(lambda: httpx.get(f"{live_server}/jobs/{job['id']}").json(), lambda b: b["state"] == "done", timeout=60)
     assert done["pages_done"] == 1  # the first server goes on with its jobs

@@ -314,6 +314,25 @@ def test_worker_count_is_read_from_the_command_line(argv, env, count):
     assert worker_count(argv, env) == count
 
 
+@pytest.mark.parametrize(
+    ("argv", "env", "address"),
+    [
+        (["app.py", "--host", "0.0.0.0"], {}, None),  # (app.py says it itself)
+        (["/venv/bin/uvicorn", "app:app"], {}, ("127.0.0.1", 8000)),
+        (["/x/uvicorn/__main__.py", "api:app", "--host", "0.0.0.0", "--port", "9000"], {}, ("0.0.0.0", 9000)),
+        (["uvicorn", "app:app", "--host=::", "--port=81"], {}, ("::", 81)),
+        (["uvicorn", "app:app"], {"UVICORN_HOST": "10.0.0.5", "UVICORN_PORT": "8100"}, ("10.0.0.5", 8100)),
+        (["gunicorn", "-k", "uvicorn.workers.UvicornWorker", "-b", "0.0.0.0:8080", "app:app"], {}, ("0.0.0.0", 8080)),
+        (["gunicorn", "--bind=[::1]:8001", "app:app"], {}, ("::1", 8001)),
+        (["gunicorn", "--bind", "unix:/tmp/s.sock", "app:app"], {}, ("127.0.0.1", 8000)),
+    ],
+)
+def test_the_address_an_asgi_servers_command_gave_is_read_for_the_exposure_warning(argv, env, address):
+    from api.startup import served_address
+
+    assert served_address(argv, env) == address
+
+
 def test_start_up_says_what_a_person_needs(live_server, live_server_log: Path):
     log = live_server_log.read_text(errors="replace")
     port = live_server.rsplit(":", 1)[1]
