@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 ROOT = next(folder for folder in Path(__file__).resolve().parents if (folder / "app.py").is_file())  # wherever this file is
-TOP = ("inference", "api", "ui", "app", "assembly")  # the packages (and the top-level modules) whose imports are read
+TOP = ("inference", "api", "ui", "app", "assembly", "models")  # the packages (and the top-level modules) whose imports are read
 
 
 def module_files(root: Path, top: Iterable[str] = TOP) -> dict[str, Path]:

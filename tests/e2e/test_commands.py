@@ -30,6 +30,17 @@ def test_download_local_and_offline_and_unknown(tiny_config):
     assert unknown.returncode == 2 and "Unknown model 'nope'" in unknown.stderr
 
 
+def test_the_api_guides_model_loader_fetches_as_the_download_command_does(tiny_config):
+    def load(model_id, **env):
+        return run(["-c", f"from models import ModelLoader; ModelLoader.load_model({model_id!r})"], **env)
+
+    assert load("qwen3_vl_2b", CHATVLM_CONFIG=str(tiny_config)).stdout.startswith("qwen3_vl_2b: local folder")
+    offline = load("got_ocr")
+    assert offline.returncode == 1 and "could not fetch stepfun-ai/GOT-OCR-2.0-hf" in offline.stderr
+    unknown = load("nope")
+    assert unknown.returncode == 2 and "Unknown model 'nope'" in unknown.stderr and "Traceback" not in unknown.stderr
+
+
 def test_server_refuses_a_bad_config_with_a_clear_message(tmp_path):
     config = tmp_path / "config.yaml"
     config.write_text(
