@@ -1,7 +1,7 @@
 """Gradio's HTTP API answers a body it cannot use with a bare 500: ``POST /gradio_api/call/v2/<api_name>`` takes
 the endpoint's named parameters as a JSON object, and an ordinary ``{"data": [...]}``, a missing parameter or an
 unknown key makes Gradio's argument building raise; an unknown endpoint name raises too. This guard answers those
-with 400 / 404 and the reason as ``{"detail"}``.
+with 400 / 404 and the reason as ``{"detail"}``; and refuses (403) Gradio's routes that fetch a URL for the client.
 
 Gradio's ``/run`` and ``/api`` also answer every error a handler raises with 500, a refusal too (a path that is not an
 upload, a bad parameter, the rate limit): the handlers note the status their refusal has (``inference.errors.
@@ -22,6 +22,18 @@ from .errors import error_response
 CALL = re.compile(r"^/gradio_api/(?:(?:call/v2|call|run|api)/([^/]+)|queue/join)/?$")
 FUNCTION_LOOKUP = {"get_fn"}  # gradio.route_utils: the event a body's fn_index names
 ARGUMENT_BUILDERS = {"construct_args"}  # gradio_client.utils: the body's keys against the endpoint's parameters
+
+
+# Gradio's routes that fetch a URL the client names and answer with what they got: /file=<url> (any client,
+# following 20 redirects, with no size or time bound, and taking 100.64.0.0/10 for public: a cloud's metadata service)
+# and /proxy=<url> (for Spaces that load other Spaces). This server serves its own files only.
+FETCHING = re.compile(r"^(?:/gradio_api)?/(?:proxy=|file=\s*[a-z][a-z0-9+.-]*:)", re.IGNORECASE)
+NO_PROXY = "This server does not fetch URLs for its clients: /gradio_api/file= serves the files it made or was sent."
+
+
+def fetches_for_the_client(path: str) -> bool:
+    """Whether a path asks Gradio to fetch a URL (``/gradio_api/file=http://...``, ``/gradio_api/proxy=...``)."""
+    return FETCHING.match(path) is not None
 
 
 def _raised_in(exc: BaseException) -> str:
@@ -55,6 +67,9 @@ class GradioCallGuard:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and fetches_for_the_client(scope.get("path", "")):
+            await error_response(scope["path"], 403, NO_PROXY)(scope, receive, send)
+            return
         match = CALL.match(scope.get("path", "")) if scope["type"] == "http" and scope["method"] == "POST" else None
         if match is None:
             await self.app(scope, receive, send)

@@ -89,9 +89,10 @@ def build_ui(service: InferenceService, may_manage: Callable[[Any], bool] = lamb
     idle_gently(blocks)
     files.guard(
         blocks,
-        fetch_urls=service.limits.image_urls,
+        fetch=service.read_image_url if service.limits.image_urls else None,  # (the server's own fetcher, never Gradio's)
         ttl_s=ttl,  # file inputs: Gradio's uploads only
         keys_on=keys_on,
+        max_files=2 * service.limits.max_batch_files,
     )
 
     async def mcp_calls_only_tools() -> None:  # at start-up, after mount_gradio_app made the MCP server

@@ -7,7 +7,9 @@ could be read through any event (``/gradio_api/run/...``, ``/call/...``, the que
 check in front of every event's inputs, before Gradio copies or opens anything: each path must resolve (symlinks
 and ``..`` followed) inside Gradio's upload folder (``GRADIO_TEMP_DIR``, else ``<tmp>/gradio``), where the uploads
 and the app's own example files are; anything else is refused with one sentence that never says whether the path
-exists. A used upload is touched, so that ``limits.upload_ttl_s`` counts from its last use.
+exists. A used upload is touched, so that ``limits.upload_ttl_s`` counts from its last use. A URL is refused, or,
+with ``limits.image_urls`` on, fetched by the server's own fetcher (public addresses only, pinned) before Gradio would
+fetch it itself. A call names at most ``2 x limits.max_batch_files`` files (Gradio makes a file for each reference).
 
 Gradio names an upload by a SHA-256 of a secret seed and its content, so a path is known only to whoever uploaded
 the file; with API keys on, an upload is also refused to any other key than the one that uploaded it.
@@ -17,15 +19,22 @@ from __future__ import annotations
 
 import functools
 import inspect
+import itertools
 import logging
 import os
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
+import anyio
 import gradio as gr
+import pydantic
 from gradio.exceptions import InvalidPathError
 
 from inference.callers import UPLOADER
+from inference.errors import ChatVLMError, redact_paths
 
 from .errors import refusal
 from .widgets import caller_of
@@ -35,6 +44,10 @@ log = logging.getLogger(__name__)
 NOT_RECEIVED = (
     "A file input must be a file uploaded to this server (POST /gradio_api/upload; gradio_client's "
     "handle_file does it), not a path on the server."
+)
+NOT_A_FILE = (
+    'A file input must be a file object ({"path": ...} of a file uploaded with POST /gradio_api/upload; gradio_client\'s '
+    "handle_file makes one)."
 )
 NO_URLS = (
     "This server does not fetch files from URLs (limits.image_urls is off): upload the file instead (POST /gradio_api/upload)."
@@ -99,16 +112,23 @@ class FileGuard:
     """The check in front of every event (see the module doc). With API keys on, an upload is only for the key
     that uploaded it (the same content uploaded by two keys is both keys')."""
 
-    def __init__(self, folder: str, fetch_urls: bool, ttl_s: float, keys_on: bool, uploads: Uploads):
-        self.folder, self.fetch_urls, self.ttl_s, self.keys_on, self.uploads = folder, fetch_urls, ttl_s, keys_on, uploads
+    def __init__(
+        self, folder: str, fetch: Callable[[str], bytes] | None, ttl_s: float, keys_on: bool, uploads: Uploads, max_files: int
+    ):
+        self.folder, self.fetch, self.ttl_s, self.keys_on, self.uploads = folder, fetch, ttl_s, keys_on, uploads
+        self.max_files = max_files
 
     def check(self, value: Any, caller: str | None) -> None:
         """Refuse (gr.Error) an input that names a file Gradio did not receive for this caller; touch the others."""
-        for path in paths_in(value):
+        paths = list(itertools.islice(paths_in(value), self.max_files + 1))
+        if len(paths) > self.max_files:  # (Gradio makes a file for each reference before any handler may count them)
+            raise refusal(f"Too many files in one call: at most {self.max_files}.")
+        for path in paths:
             if path.startswith(("http://", "https://")):
-                if not self.fetch_urls:
+                if self.fetch is None:
                     raise refused(NO_URLS, path)
-                continue  # Gradio fetches it (never from private addresses) into its upload folder
+                self.fetched(path)
+                continue
             real = inside(path, self.folder)
             owners = self.uploads.owners.get(real or "")
             if real is None or (self.keys_on and owners and caller not in owners):
@@ -120,13 +140,36 @@ class FileGuard:
             except OSError:
                 pass
 
+    def fetched(self, url: str) -> None:
+        """A URL in a file input fetched by the server's own fetcher (``fetch``: the public addresses only, each
+        redirect checked, the address checked is the one connected to, within the size limit) into the file Gradio
+        looks for first: Gradio's own fetch (which takes carrier-grade NAT addresses, 100.64.0.0/10, for public, and
+        resolves the name again) is never reached."""
+        from gradio import processing_utils
+        from gradio_client import utils as client_utils
 
-def guard(blocks: gr.Blocks, fetch_urls: bool, ttl_s: float, keys_on: bool) -> None:
-    """Check every event's inputs before Gradio prepares them (see the module doc)."""
+        folder = Path(self.folder) / processing_utils.hash_url(url)
+        name = client_utils.strip_invalid_filename_characters(Path(urlparse(url).path.rstrip("/")).name) or "file"
+        target = folder / name
+        if target.exists():
+            return
+        try:
+            data = self.fetch(url)  # type: ignore[misc]
+        except ChatVLMError as exc:
+            raise refused(redact_paths(str(exc)), url) from None
+        folder.mkdir(parents=True, exist_ok=True)
+        partial = folder / f".{name}.{os.getpid()}.{threading.get_ident()}"
+        partial.write_bytes(data)
+        os.replace(partial, target)
+
+
+def guard(blocks: gr.Blocks, fetch: Callable[[str], bytes] | None, ttl_s: float, keys_on: bool, max_files: int) -> None:
+    """Check every event's inputs before Gradio prepares them (see the module doc); ``fetch``: how a URL in a file
+    input is fetched (None: URLs are refused)."""
     uploads = Uploads(blocks.upload_file_set)  # the same set for Gradio's upload route and its TTL deletion
     blocks.temp_file_sets = [uploads if s is blocks.upload_file_set else s for s in blocks.temp_file_sets]
     blocks.upload_file_set = uploads
-    files = FileGuard(os.path.realpath(blocks.GRADIO_CACHE), fetch_urls, ttl_s, keys_on, uploads)
+    files = FileGuard(os.path.realpath(blocks.GRADIO_CACHE), fetch, ttl_s, keys_on, uploads, max_files)
     blocks.has_launched = True  # Gradio's own check as a second line (it runs only for a launched app)
     process, prepare = blocks.process_api, blocks.preprocess_data
     signature = inspect.signature(process)
@@ -134,7 +177,7 @@ def guard(blocks: gr.Blocks, fetch_urls: bool, ttl_s: float, keys_on: bool) -> N
     @functools.wraps(process)
     async def process_api(*args: Any, **kwargs: Any) -> Any:
         call = signature.bind_partial(*args, **kwargs).arguments
-        files.check(call.get("inputs"), caller_of(call.get("request")))
+        await anyio.to_thread.run_sync(files.check, call.get("inputs"), caller_of(call.get("request")))  # (a URL: fetched)
         return await process(*args, **kwargs)
 
     @functools.wraps(prepare)
@@ -143,6 +186,8 @@ def guard(blocks: gr.Blocks, fetch_urls: bool, ttl_s: float, keys_on: bool) -> N
             return await prepare(*args, **kwargs)
         except InvalidPathError as exc:  # Gradio's own check: its message names the path, resolved (our folders)
             raise refused(NOT_RECEIVED, str(exc)) from None
+        except pydantic.ValidationError as exc:  # a file input sent as a bare string, a number...: not a file object
+            raise refused(NOT_A_FILE, str(exc.errors()[:1])) from None
 
     blocks.process_api = process_api  # type: ignore[method-assign]
     blocks.preprocess_data = preprocess_data  # type: ignore[method-assign]

@@ -21,8 +21,9 @@ import gradio
 import pytest
 from gradio_client import Client, handle_file
 
+from api.gradio_calls import NO_PROXY
 from tests.helpers import ENGLISH, encode, render_lines, text_pdf
-from ui.files import NO_URLS, NOT_RECEIVED
+from ui.files import NO_URLS, NOT_A_FILE, NOT_RECEIVED
 
 from .conftest import KEYS, OTHER, USER, live
 from .gradio_calls import call, file_data, fn_index, queue, run, upload
@@ -183,3 +184,36 @@ def test_an_upload_is_only_for_the_key_that_sent_it(server):
         assert mine == theirs and run(client, "/gradio_api/run/ocr_document", data, headers)[0] == 200
     else:  # keys off: every client is the same (anonymous) user
         assert status == 200 and MARK in body
+
+
+def test_gradio_fetches_no_url_for_a_client(server):
+    # /gradio_api/file=<url> made Gradio fetch any URL for any client and answer with it (20 redirects, no size or
+    # time bound, 100.64.0.0/10 taken for public: a cloud's metadata service); /proxy= is Spaces' own
+    client, _, headers, _, _ = server
+    for path in (
+        f"/gradio_api/file={base(client)}/health",
+        "/gradio_api/file=http://100.100.100.200/latest/meta-data/",
+        "/gradio_api/file=HTTPS://example.com/a.png",
+        f"/gradio_api/proxy={base(client)}/health",
+    ):
+        for method in ("GET", "HEAD"):
+            response = client.request(method, path, headers=headers)
+            assert response.status_code == 403, (path, method, response.status_code)
+        assert client.get(path, headers=headers).json()["detail"] == NO_PROXY
+
+
+def test_file_references_are_counted_before_gradio_makes_a_file_for_each(server):
+    # Gradio makes a temporary file for each reference to an upload, before any handler could count them
+    client, _, headers, _, good = server
+    folder = Path(gradio.utils.get_upload_folder())
+    before = sum(1 for _ in folder.rglob("*"))
+    status, body = run(client, "/gradio_api/run/batch_ocr", [[good] * 500, "", ""], headers)
+    assert status == 400 and "Too many files in one call" in json.loads(body)["error"]
+    assert sum(1 for _ in folder.rglob("*")) < before + 10
+
+
+def test_a_file_input_that_is_no_file_object_is_a_400(server):
+    client, _, headers, _, _ = server
+    for value in ("/etc/passwd", 5):
+        status, body = run(client, "/gradio_api/run/ocr", [value, "", ""], headers)
+        assert status == 400 and json.loads(body)["error"] == NOT_A_FILE and "passwd" not in body, body

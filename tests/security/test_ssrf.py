@@ -201,3 +201,18 @@ def test_chat_completions_refuse_private_image_urls_with_a_clear_400(settings, r
         assert rebound.status_code == 503, rebound.text  # the picture was fetched, then the model could not load
         assert internal.hosts == [] and len(public.hosts) == 1  # ... the picture came from the checked address
         assert client.get("/health").status_code == 200
+
+
+def test_a_url_in_a_gradio_file_input_is_fetched_by_the_servers_own_fetcher(settings, rebinding):
+    # Gradio's own fetch took 100.64.0.0/10 for public and resolved the name again; the guard fetches the URL first
+    # (checked, pinned) into the file Gradio looks for, so Gradio never fetches it
+    from tests.security.gradio_calls import file_data, run
+
+    internal, public = rebinding
+    with live(settings, limits={"image_urls": True}) as (client, _):
+        for url in (f"http://127.0.0.1:{internal.port}/a.png", f"http://[64:ff9b::7f00:1]:{internal.port}/a.png"):
+            status, body = run(client, "/gradio_api/run/ocr", [file_data(url), "", ""])
+            assert status == 400 and "not a public address" in body, (url, body)
+        status, body = run(client, "/gradio_api/run/ocr", [file_data(f"http://rebind.test:{internal.port}/picture.png"), "", ""])
+        assert status == 200, body
+        assert internal.hosts == [] and public.hosts == [f"rebind.test:{internal.port}"]
