@@ -21,13 +21,15 @@ from .registry import check_models
 from .results import JobStatus, ModelState
 from .service import InferenceService
 from .settings import Settings, load_settings
-from .values import ChatMessage, ChatParams
+from .values import MAX_MESSAGES, MAX_STOPS, ChatMessage, ChatParams
 
 __all__ = [
     "BadInput",
     "CancelToken",
     "Cancelled",
     "ChatMessage",
+    "MAX_MESSAGES",
+    "MAX_STOPS",
     "ChatParams",
     "ChatVLMError",
     "check_models",

@@ -12,7 +12,7 @@ from .catalog import Catalog, ModelHandle
 from .errors import BadInput
 from .routing_settings import RoutingSettings
 from .settings import Settings
-from .values import ChatMessage, ChatParams, ChatWork, with_image
+from .values import MAX_MESSAGES, ChatMessage, ChatParams, ChatWork, with_image
 
 
 @dataclass(frozen=True)
@@ -148,6 +148,13 @@ class Inputs:
             raise BadInput(f"prompt is longer than {limit} characters.")
         if sum(len(m.content) for m in messages) > 8 * limit:
             raise BadInput(f"the conversation is longer than {8 * limit} characters; start a new one.")
+        if len(messages) > MAX_MESSAGES:
+            raise BadInput(f"the conversation has {len(messages)} messages, more than {MAX_MESSAGES}; start a new one.")
+        for message in messages:
+            try:
+                message.content.encode("utf-8")
+            except UnicodeEncodeError:  # JSON's "\ud800": no character (the tokenizer raises on it)
+                raise BadInput("a message's text is not valid Unicode (it holds an unpaired surrogate).") from None
         count = sum(len(m.images) for m in messages)
         most = min(limits.max_images, model.sizing.max_images)
         if count > most:

@@ -16,6 +16,10 @@ FinishReason = Literal["stop", "length", "repetition", "cancelled"]
 UNREAD_SCRIPT = "seem to be in a script this server cannot read"
 
 
+MAX_MESSAGES = 256  # messages in one conversation (each costs its template's tokens, even when empty)
+MAX_STOPS = 4  # stop sequences of one request (OpenAI's limit)
+
+
 @dataclass(frozen=True)
 class ChatMessage:
     role: str  # "system", "user" or "assistant"

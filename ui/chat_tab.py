@@ -5,6 +5,7 @@ server, Retry asks again, and a new image starts a new conversation. The convers
 
 from __future__ import annotations
 
+import math
 from collections.abc import AsyncIterator
 from functools import partial
 from typing import Any
@@ -47,9 +48,12 @@ def number(value: object, label: str, whole: bool = False) -> float | int | None
     if value is None or value == "":
         return None
     try:
-        return int(float(value)) if whole else float(value)  # type: ignore[arg-type]
+        number = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         raise refusal(f"{label} must be a number.") from None
+    if not math.isfinite(number):  # (Infinity, NaN, 1e400 from the Gradio API)
+        raise refusal(f"{label} must be a finite number.")
+    return int(number) if whole else number
 
 
 def no_chat_banner(service: InferenceService) -> str:

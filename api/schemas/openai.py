@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from inference import BadInput, ChatMessage
+from inference import MAX_MESSAGES, MAX_STOPS, BadInput, ChatMessage
 
 # ---- requests ------------------------------------------------------------------------------------------
 
@@ -33,7 +33,7 @@ class Message(BaseModel):
     model_config = ConfigDict(extra="allow")  # name, tool_call_id... are accepted and ignored
 
     role: Literal["system", "developer", "user", "assistant"]
-    content: str | list[TextPart | ImagePart] | None = None
+    content: str | Annotated[list[TextPart | ImagePart], Field(max_length=MAX_PARTS)] | None = None
 
     def to_core(self) -> ChatMessage:
         role = "system" if self.role == "developer" else self.role
@@ -44,6 +44,11 @@ class Message(BaseModel):
         return ChatMessage(role=role, content=text, images=urls)
 
 
+MAX_PARTS = 64  # parts of one message (its images are limited further: limits.max_images)
+Stop = Annotated[str, Field(max_length=256)]
+SEED = 2**63  # torch's seeds are 64-bit
+
+
 class StreamOptions(BaseModel):
     include_usage: bool = False
 
@@ -52,13 +57,15 @@ class ChatCompletionRequest(BaseModel):
     model_config = ConfigDict(extra="allow")  # the SDKs send more options than a local server needs
 
     model: str | None = Field(None, description="a model id from GET /v1/models; the server's default when omitted")
-    messages: list[Message] = Field(min_length=1)
+    # (bounded lists: a body of a million items is refused at its length, not validated item by item: ~5 KB of memory
+    # per item's error)
+    messages: list[Message] = Field(min_length=1, max_length=MAX_MESSAGES)
     temperature: float | None = Field(None, ge=0, le=2)
     top_p: float | None = Field(None, gt=0, le=1)
     max_tokens: int | None = Field(None, ge=1)
     max_completion_tokens: int | None = Field(None, ge=1, description="the newer name of max_tokens")
-    stop: str | list[str] | None = None
-    seed: int | None = None
+    stop: Stop | Annotated[list[Stop], Field(max_length=MAX_STOPS)] | None = None
+    seed: int | None = Field(None, ge=-SEED, lt=SEED)
     stream: bool = False
     stream_options: StreamOptions | None = None
     n: int = Field(1, ge=1, le=1, description="one answer per request")

@@ -1,5 +1,7 @@
 """Bad input: each case gets its 4xx and a readable detail, and the next good request still works."""
 
+import json
+
 import pytest
 from PIL import Image
 
@@ -144,3 +146,28 @@ def test_openai_bodies_that_are_no_request_say_what_is_wrong(client, body, words
     response = client.post("/v1/chat/completions", content=body, headers={"Content-Type": "application/json"})
     assert response.status_code == 400
     assert words in response.json()["error"]["message"]
+
+
+def test_openai_bodies_that_cost_the_server_are_refused_at_once(tiny_client):
+    # (unbounded lists were validated item by item: a 10 MiB body of empty stop objects held ~5 GB; a seed past 64
+    # bits and an unpaired surrogate were 500s from torch and the tokenizer)
+    def ask(**extra):
+        body = {"model": "qwen3_vl_2b", "max_tokens": 2, "messages": [{"role": "user", "content": "hi"}], **extra}
+        content = json.dumps(body)  # (ASCII: an unpaired surrogate goes as JSON's escape)
+        return tiny_client.post("/v1/chat/completions", content=content, headers={"Content-Type": "application/json"})
+
+    cases = [
+        ({"stop": [{}] * 300_000}, "stop"),
+        ({"stop": ["a", "b", "c", "d", "e"]}, "stop"),
+        ({"messages": [1] * 300_000}, "messages"),
+        ({"messages": [{"role": "user", "content": [1] * 300_000}]}, "messages"),
+        ({"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": ""}] * 200}, "messages"),
+        ({"seed": 2**80}, "seed"),
+        ({"messages": [{"role": "user", "content": "hi \ud800"}]}, "not valid Unicode"),
+        ({"messages": [{"role": "system", "content": "\udfff"}, {"role": "user", "content": "hi"}]}, "not valid Unicode"),
+    ]
+    for extra, words in cases:
+        response = ask(**extra)
+        assert response.status_code == 400, (words, response.text[:300])
+        assert words in response.json()["error"]["message"], (words, response.text[:300])
+    assert ask(seed=2**63 - 1, stop=["x"] * 4).status_code == 200

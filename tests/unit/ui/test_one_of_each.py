@@ -68,3 +68,12 @@ def test_one_owner_rule_for_jobs(settings):
     assert keys_on.job_owner(Principal("user", "key-1"), creating=True) == "key-1"
     assert keys_on.job_owner(Principal("admin", "key-2")) is None  # an admin sees every job...
     assert keys_on.job_owner(Principal("admin", "key-2"), creating=True) == "key-2"  # ...and owns what it sends
+
+
+@pytest.mark.parametrize("value", ["Infinity", "-Infinity", "NaN", 1e400, "1e400", "lots"])
+def test_a_number_from_the_gradio_api_that_is_no_finite_number_is_refused(value):
+    from ui.chat_tab import number
+
+    with pytest.raises(gr.Error, match="max_tokens must be a"):
+        number(value, "max_tokens", whole=True)
+    assert number("12.7", "max_tokens", whole=True) == 12 and number(0.5, "temperature") == 0.5
