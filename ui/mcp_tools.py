@@ -9,9 +9,10 @@ import json
 from functools import partial
 from typing import Any
 
+import anyio
 import gradio as gr
 
-from inference import ChatMessage, ChatVLMError, InferenceService, call_cancellable
+from inference import BadInput, ChatMessage, ChatVLMError, InferenceService, call_cancellable
 
 from .endpoints import endpoint, is_hidden_from_mcp
 from .widgets import caller_of
@@ -32,9 +33,8 @@ def build(service: InferenceService) -> None:
             JSON: the text in reading order (one line per line of the document), the model that read it, warnings
         """
         service.charge(caller_of(request))  # before the image is fetched
-        result = await call_cancellable(
-            service.ocr, service.read_image_url(image), model or None, language or None, filename="image"
-        )
+        data = await anyio.to_thread.run_sync(service.read_image_url, image)  # (a URL's fetch: off the event loop)
+        result = await call_cancellable(service.ocr, data, model or None, language or None, filename="image")
         return as_json({"text": result.text, "model": result.model, "warnings": result.warnings, "image_size": result.image_size})
 
     async def ocr_images(images: list[str], request: gr.Request, model: str = "", language: str = "") -> str:
@@ -49,12 +49,15 @@ def build(service: InferenceService) -> None:
             JSON: one entry per image, in order: its text, or the error that kept it from being read
         """
         service.charge(caller_of(request))  # one request, before the images are fetched
+        limit = service.limits.max_batch_files
+        if len(images) > limit:  # counted before any is fetched
+            raise BadInput(f"Too many files: {len(images)} sent, at most {limit} per batch.")
         entries: list[dict[str, Any]] = []
         files = []
         for i, url in enumerate(images):
             name = f"image {i + 1}"
             try:
-                files.append((name, service.read_image_url(url)))
+                files.append((name, await anyio.to_thread.run_sync(service.read_image_url, url)))
                 entries.append({"image": name})
             except ChatVLMError as exc:  # a URL that cannot be read fails alone, like an unreadable file
                 entries.append({"image": name, "status": "error", "text": "", "error": str(exc)})
