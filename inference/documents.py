@@ -151,7 +151,7 @@ def _open_tiff(data: bytes, limits: LimitSettings, name: str, pages: str | None)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data)) as tiff:
-                count = getattr(tiff, "n_frames", 1)
+                count = tiff_frames(tiff, name, max(MAX_TIFF_PAGES, limits.max_pages))
                 if count <= 1:
                     return None
                 chosen = parse_pages(pages, count, name, limits.max_pages)
@@ -165,6 +165,23 @@ def _open_tiff(data: bytes, limits: LimitSettings, name: str, pages: str | None)
     except Exception:  # Pillow raises many types for corrupt data
         raise BadInput(f"'{images.shown(name)}' could not be read as a TIFF: the file is corrupt or truncated.") from None
     return Document(name, "tiff", count, [DocPage(n, size=sizes[n], render=_frame_renderer(data, n, name)) for n in chosen])
+
+
+MAX_TIFF_PAGES = 1000  # frames of a TIFF counted at most (Pillow's count takes time quadratic in them: 39 s for 100,000)
+
+
+def tiff_frames(tiff: Image.Image, name: str, most: int) -> int:
+    """How many frames (pages) an open TIFF has; BadInput past ``most`` (counted up to it, never further)."""
+    count = 0
+    try:
+        while count <= most:
+            tiff.seek(count)
+            count += 1
+    except EOFError:
+        return max(count, 1)
+    raise BadInput(
+        f"'{images.shown(name)}' is a TIFF of more than {most} pages: split it (or make it a PDF) and send the parts."
+    )
 
 
 def _frame_renderer(data: bytes, number: int, name: str) -> Callable[[], Image.Image]:
@@ -302,7 +319,7 @@ def page_count(data: bytes, pages: str | None = None, limits: LimitSettings | No
                 pdf.close()
         elif kind == "tiff":
             with Image.open(io.BytesIO(data)) as tiff:
-                count = getattr(tiff, "n_frames", 1)
+                count = tiff_frames(tiff, "file", max(MAX_TIFF_PAGES, (limits or LimitSettings()).max_pages))
         else:
             return 1
         return max(1, len(parse_pages(pages, count)))
