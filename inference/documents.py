@@ -119,9 +119,12 @@ def open_document(
     longest_side: int = 2048,
     force_ocr: bool = False,
     text_layer: bool = True,
+    keep_decoded: bool = True,
 ) -> Document:
     """Check and open ``data``; pages that need OCR render at ``longest_side`` px (never above 300 dpi). Without
-    ``text_layer`` (a preview, which only renders) a PDF's text layer is not read when ``force_ocr`` renders anyway."""
+    ``text_layer`` (a preview, which only renders) a PDF's text layer is not read when ``force_ocr`` renders anyway.
+    Without ``keep_decoded`` (a file of a batch), an image over :data:`KEPT_PIXELS` is decoded to check it, then again
+    when it is read: a batch of 32 large images never sits decoded in memory at once (~120 MB each at 40 Mpx)."""
     if not data:
         raise BadInput(f"'{images.shown(name)}' is empty (0 bytes).")
     if len(data) > limits.max_file_bytes:
@@ -135,7 +138,16 @@ def open_document(
         doc = _open_tiff(data, limits, name, pages)
         if doc is not None:
             return doc
-    return image_document(images.decode(data, limits, name), name, pages)
+    image = images.decode(data, limits, name)
+    if keep_decoded or image.width * image.height <= KEPT_PIXELS:
+        return image_document(image, name, pages)
+    size = image.size
+    del image
+    parse_pages(pages, 1, name)
+    return Document(name, "image", 1, [DocPage(1, size=size, render=lambda: images.decode(data, limits, name))])
+
+
+KEPT_PIXELS = 6_000_000  # an image of a batch kept decoded from its check until it is read (~18 MB in RGB)
 
 
 def image_document(image: Image.Image, name: str = "file", pages: str | None = None) -> Document:
@@ -179,9 +191,7 @@ def tiff_frames(tiff: Image.Image, name: str, most: int) -> int:
             count += 1
     except EOFError:
         return max(count, 1)
-    raise BadInput(
-        f"'{images.shown(name)}' is a TIFF of more than {most} pages: split it (or make it a PDF) and send the parts."
-    )
+    raise BadInput(f"'{images.shown(name)}' is a TIFF of more than {most} pages: split it (or make it a PDF) and send the parts.")
 
 
 def _frame_renderer(data: bytes, number: int, name: str) -> Callable[[], Image.Image]:

@@ -42,14 +42,23 @@ class Pages:
 
     # ---- opening -----------------------------------------------------------------------------------
     def open(
-        self, source: ImageSource | bytes, model: ModelHandle, name: str, pages: str | None = None, force_ocr: bool = False
+        self,
+        source: ImageSource | bytes,
+        model: ModelHandle,
+        name: str,
+        pages: str | None = None,
+        force_ocr: bool = False,
+        one_of_many: bool = False,
     ) -> Document:
         """An image, multi-page TIFF or PDF, checked and ready to be read page by page (PDF pages are rendered at
-        the size ``model`` reads best, when they are read)."""
+        the size ``model`` reads best, when they are read). ``one_of_many``: a file of a batch (a large image is
+        decoded again when its turn comes, not kept decoded while the others are read)."""
         if isinstance(source, images.Image.Image):
             return documents.image_document(images.load(source, self.limits, name), name, pages)
         data = images.read_bytes(source, self.limits, name)
-        return documents.open_document(data, self.limits, name, pages, model.sizing.page_side, force_ocr)
+        return documents.open_document(
+            data, self.limits, name, pages, model.sizing.page_side, force_ocr, keep_decoded=not one_of_many
+        )
 
     def open_each(
         self,
@@ -66,7 +75,7 @@ class Pages:
                     source = source()
                 t0, doc, error = time.perf_counter(), None, None
                 try:
-                    doc = self.open(source, request.model, name, request.pages, request.force_ocr)
+                    doc = self.open(source, request.model, name, request.pages, request.force_ocr, one_of_many=True)
                 except ChatVLMError as exc:
                     error = redact_paths(str(exc))
                 docs.append(doc)
