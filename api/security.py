@@ -26,7 +26,7 @@ from urllib.parse import quote, urlparse
 
 from starlette.datastructures import Headers
 from starlette.responses import RedirectResponse
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from inference.callers import UPLOADER
 from inference.errors import RateLimited
@@ -167,6 +167,18 @@ def same_origin(origin: str, headers: Headers) -> bool:
     return bool(origin) and urlparse(origin).netloc.lower() == headers.get("host", "").lower()
 
 
+def without_cors(send: Send) -> Send:
+    """``send`` for a page of another site: an answer without the CORS headers that would let that page read it."""
+
+    async def closed(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            kept = [(k, v) for k, v in message.get("headers", []) if not k.lower().startswith(b"access-control-")]
+            message = {**message, "headers": kept}
+        await send(message)
+
+    return closed
+
+
 class Gatekeeper:
     """ASGI middleware: cross-site refusal, authentication and roles, rate limits (see the module doc)."""
 
@@ -204,7 +216,14 @@ class Gatekeeper:
             else:
                 await refusal(scope, receive, send)
             return
+        origin = headers.get("origin")
+        if scope["type"] == "http" and origin is not None and not self.allowed(origin, headers):
+            send = without_cors(send)  # (Gradio's own CORS lets any localhost page read its GET routes, credentials too)
         await self.app(scope, receive, send)
+
+    def allowed(self, origin: str, headers: Headers) -> bool:
+        """Whether pages from ``origin`` may call (and read) this server: its own, or one ``auth.allowed_origins`` names."""
+        return origin.rstrip("/") in self.allowed_origins or same_origin(origin, headers)
 
     def check(self, scope: Scope, headers: Headers, method: str, path: str) -> Callable | None:
         """None to let the request through; else the response that refuses it."""
@@ -213,11 +232,7 @@ class Gatekeeper:
             return error_response(path, status, detail, extra)
 
         origin = headers.get("origin")
-        if (
-            method in UNSAFE_METHODS
-            and origin is not None
-            and not (origin.rstrip("/") in self.allowed_origins or same_origin(origin, headers))
-        ):
+        if method in UNSAFE_METHODS and origin is not None and not self.allowed(origin, headers):
             return _refuse(
                 403,
                 f"Cross-site request refused: pages from {origin[:100]!r} may not act on this "

@@ -108,6 +108,10 @@ def test_cross_site_requests_cannot_act(open_server):
     # CORS stays closed: no page of another site may read answers either
     read = client.get("/health", headers={"Origin": "http://evil.example"})
     assert read.status_code == 200 and "access-control-allow-origin" not in read.headers
+    for origin in ("http://evil.example", "http://localhost:3000", "http://127.0.0.1:5173"):  # Gradio's CORS took localhost
+        for path in ("/config", "/gradio_api/info", "/health"):
+            read = client.get(path, headers={"Origin": origin})
+            assert read.status_code == 200 and not any(h.startswith("access-control-") for h in read.headers), (origin, path)
 
 
 def test_an_allowed_origin_may_call_with_cors(settings):
