@@ -163,6 +163,24 @@ class FileGuard:
         os.replace(partial, target)
 
 
+def _file_path(self: gr.File, f: Any) -> Any:
+    """``gr.File._process_single_file`` without the empty temporary file Gradio 6 makes (``NamedTemporaryFile(
+    delete=False)`` in its upload folder) for each file an input passes on, and never deletes: one per call."""
+    from gradio.utils import NamedString
+    from gradio_client import utils as client_utils
+
+    if self.type != "filepath":
+        return _gradio_file_path(self, f)
+    if self.file_types and not client_utils.is_valid_file(f.path, self.file_types):
+        raise gr.Error(f"Invalid file type. Please upload a file that is one of these formats: {self.file_types}")
+    return NamedString(f.path)
+
+
+_gradio_file_path = gr.File._process_single_file
+if "NamedTemporaryFile" in inspect.getsource(_gradio_file_path):  # (the Gradio this was written for)
+    gr.File._process_single_file = _file_path  # type: ignore[method-assign]
+
+
 def guard(blocks: gr.Blocks, fetch: Callable[[str], bytes] | None, ttl_s: float, keys_on: bool, max_files: int) -> None:
     """Check every event's inputs before Gradio prepares them (see the module doc); ``fetch``: how a URL in a file
     input is fetched (None: URLs are refused)."""

@@ -212,6 +212,16 @@ def test_file_references_are_counted_before_gradio_makes_a_file_for_each(server)
     assert sum(1 for _ in folder.rglob("*")) < before + 10
 
 
+def test_a_call_leaves_no_file_behind(server):
+    # (Gradio 6 made an empty temporary file in its upload folder for each file an input passed on, never deleted)
+    client, _, headers, _, good = server
+    folder = Path(gradio.utils.get_upload_folder())
+    before = set(folder.iterdir())
+    status, body = run(client, "/gradio_api/run/batch_ocr", [[good] * 3, "", ""], headers)
+    assert status == 200, body
+    assert [p.name for p in set(folder.iterdir()) - before if p.is_file()] == []
+
+
 def test_a_file_input_that_is_no_file_object_is_a_400(server):
     client, _, headers, _, _ = server
     for value in ("/etc/passwd", 5):
