@@ -17,6 +17,8 @@ from pathlib import Path
 from inference import InferenceService
 from inference.settings import Settings
 
+from .connections import guarded_protocol, trusted_addresses
+
 log = logging.getLogger("chatvlmllm")
 
 STARTUP_FAILURE = 3  # uvicorn's exit status for a worker that cannot start: its supervisor then stops, not restarts
@@ -117,10 +119,13 @@ def open_url(host: str, port: int) -> str:
 
 
 def uvicorn_options(settings: Settings) -> dict:
-    """What uvicorn is told by ``python app.py`` (and by the tests' servers): the interface and port, and
-    forwarded headers believed only from ``server.trusted_proxies`` (uvicorn's own default trusts 127.0.0.1)."""
+    """What uvicorn is told by ``python app.py`` (and by the tests' servers): the interface and port, forwarded
+    headers believed only from ``server.trusted_proxies`` (uvicorn's own default trusts 127.0.0.1), and the
+    protocol that bounds slow and piled-up connections (:mod:`api.connections`)."""
     proxies = settings.server.trusted_proxies
+    limits = settings.limits
     return {
+        "http": guarded_protocol(limits.header_timeout_s, limits.connections_per_address, trusted_addresses(proxies)),
         "host": settings.server.host,
         "port": settings.server.port,
         "proxy_headers": bool(proxies),

@@ -102,6 +102,8 @@ class LimitSettings(_Strict):
     max_images: int = Field(8, gt=0, description="images in one chat request, at most (and at most what the model takes)")
     shutdown_grace_s: float = Field(15.0, ge=0, description="at shutdown, how long queued work may still finish")
     upload_ttl_s: float = Field(600.0, ge=1, description="Gradio uploads are deleted this long after their last use")
+    header_timeout_s: float = Field(10.0, gt=0, description="a request's headers must arrive within this (python app.py)")
+    connections_per_address: int = Field(256, ge=1, description="connections one client address may hold open at once")
 
     @field_validator("rate_limit")
     @classmethod

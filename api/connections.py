@@ -1,0 +1,95 @@
+"""Connections that send nothing, or pile up: a request's headers must arrive within ``limits.header_timeout_s`` of
+the connection (or of the last answer on a kept-alive one), and one client address holds at most
+``limits.connections_per_address`` connections at once (``server.trusted_proxies`` excepted: many clients come
+through them). uvicorn alone waits for headers for ever: 20,000 connections that never finished theirs took every
+file descriptor, and the server answered no one (its accept loop logged 'Too many open files' 579,584 times in 40 s).
+
+This is uvicorn's h11 protocol with those two checks, given to uvicorn by ``python app.py`` (and the tests' servers);
+``uvicorn app:app`` on its own command line runs without them (put a reverse proxy in front)."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+from collections import Counter
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+
+def trusted_addresses(proxies: Sequence[str]) -> Callable[[str], bool]:
+    """Whether an address is one of ``proxies`` (addresses, networks, or '*')."""
+    if any(p.strip() == "*" for p in proxies):
+        return lambda address: True
+    networks = [ipaddress.ip_network(p.strip(), strict=False) for p in proxies]
+
+    def trusted(address: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in network for network in networks)
+
+    return trusted
+
+
+def guarded_protocol(header_timeout_s: float, per_address: int, trusted: Callable[[str], bool]) -> type[H11Protocol]:
+    """uvicorn's h11 protocol with a deadline for each request's headers and a cap on an address's connections."""
+    open_from: Counter[str] = Counter()  # (the event loop's thread only)
+
+    class GuardedH11Protocol(H11Protocol):
+        _counted: str | None = None
+        _timer: asyncio.TimerHandle | None = None
+        _armed: Any = None
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            address = self.client[0] if self.client else None
+            if address is not None and not trusted(address):
+                if open_from[address] >= per_address:
+                    transport.close()  # (its connection_lost removes it from the server's connections)
+                    return
+                open_from[address] += 1
+                self._counted = address
+            self._arm()
+
+        def _arm(self) -> None:
+            self._disarm()
+            self._armed = self.cycle
+            self._timer = self.loop.call_later(header_timeout_s, self._headers_late)
+
+        def _disarm(self) -> None:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+
+        def _headers_late(self) -> None:
+            """No request began since the timer was set (nothing sent, or headers still coming): closed."""
+            self._timer = None
+            idle = self.cycle is self._armed and (self.cycle is None or self.cycle.response_complete)
+            if idle and not self.transport.is_closing():
+                self.transport.close()
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            if not self.transport.is_closing():
+                self._arm()  # the next request's headers have the same time
+
+        def handle_websocket_upgrade(self, event: Any) -> None:
+            self._release()  # a WebSocket is another protocol's from now on
+            super().handle_websocket_upgrade(event)
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._release()
+            super().connection_lost(exc)
+
+        def _release(self) -> None:
+            self._disarm()
+            if self._counted is not None:
+                open_from[self._counted] -= 1
+                if open_from[self._counted] <= 0:
+                    del open_from[self._counted]
+                self._counted = None
+
+    return GuardedH11Protocol

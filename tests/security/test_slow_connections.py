@@ -1,0 +1,58 @@
+"""Connections that send nothing, or pile up (an attack pass: 20,000 connections that never finished their headers
+took every file descriptor and the server answered no one): a request's headers have ``limits.header_timeout_s``,
+and one address holds at most ``limits.connections_per_address`` connections at once."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import httpx
+
+from tests.security.conftest import live
+
+
+def closed_by_server(sock: socket.socket, within_s: float) -> bool:
+    """Whether the server closes ``sock`` within ``within_s`` (it reads b"" then)."""
+    sock.settimeout(within_s)
+    try:
+        return sock.recv(1024) == b""
+    except TimeoutError:
+        return False
+    except OSError:  # reset
+        return True
+
+
+def connect(base: str) -> socket.socket:
+    host, port = httpx.URL(base).host, httpx.URL(base).port
+    return socket.create_connection((host, port), timeout=5)
+
+
+def test_headers_that_never_end_are_cut_off_and_others_are_served(settings):
+    with live(settings, limits={"header_timeout_s": 1.5}) as (client, _):
+        base = str(client.base_url)
+        silent, dripping, kept = connect(base), connect(base), connect(base)
+        dripping.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+        kept.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")  # answered, then kept alive, then silent
+        assert b"200 OK" in kept.recv(4096)
+        started = time.monotonic()
+        assert closed_by_server(silent, 5) and closed_by_server(dripping, 5)
+        assert time.monotonic() - started < 4
+        assert client.get("/health").status_code == 200
+        for sock in (silent, dripping, kept):
+            sock.close()
+
+
+def test_one_address_holds_a_bounded_number_of_connections(settings):
+    with live(settings, limits={"connections_per_address": 4, "header_timeout_s": 30}) as (client, _):
+        base = str(client.base_url)
+        held = [connect(base) for _ in range(4)]
+        time.sleep(0.3)  # (accepted)
+        extra = connect(base)
+        assert closed_by_server(extra, 3)  # the fifth: closed at once
+        assert not closed_by_server(held[0], 0.5)  # the four stay
+        for sock in [*held, extra]:
+            sock.close()
+        time.sleep(0.3)
+        with httpx.Client(base_url=base) as fresh:
+            assert fresh.get("/health").status_code == 200  # the address is served again
