@@ -93,9 +93,7 @@ class LimitSettings(_Strict):
     max_pages_per_key: int = Field(2000, gt=0, description="pages still to read in one key's unfinished jobs; more -> 429")
     max_tokens: int = Field(4096, gt=0)
     max_prompt_chars: int = Field(8000, gt=0)
-    max_queue_per_model: int | Literal["auto"] = Field(
-        "auto", description="requests that may wait for one model; auto = max(max_batch_files, 4 x what the model runs at once)"
-    )
+    max_queue_per_model: int | Literal["auto"] = Field("auto", description="requests that may wait for a model (config.yaml)")
     request_timeout_s: float = Field(300.0, gt=0, description="a request not done by then is dropped or stopped")
     rate_limit: str | None = Field(None, description="requests per key (or client address), e.g. '60/minute'")
     image_urls: bool = Field(False, description="fetch http(s) image URLs given to /v1 and MCP (data: URLs always work)")
