@@ -24,15 +24,16 @@ FUNCTION_LOOKUP = {"get_fn"}  # gradio.route_utils: the event a body's fn_index 
 ARGUMENT_BUILDERS = {"construct_args"}  # gradio_client.utils: the body's keys against the endpoint's parameters
 
 
-# Gradio's routes that fetch a URL the client names and answer with what they got: /file=<url> (any client,
+# Gradio's routes that fetch a URL the client names and answer with what they got: /file=<url> and /file/<url> (any client,
 # following 20 redirects, with no size or time bound, and taking 100.64.0.0/10 for public: a cloud's metadata service)
 # and /proxy=<url> (for Spaces that load other Spaces). This server serves its own files only.
-FETCHING = re.compile(r"^(?:/gradio_api)?/(?:proxy=|file=\s*[a-z][a-z0-9+.-]*:)", re.IGNORECASE)
+FETCHING = re.compile(r"^(?:/gradio_api)?/(?:proxy=|file[=/]\s*[a-z][a-z0-9+.-]*:)", re.IGNORECASE)  # (file/: older)
 NO_PROXY = "This server does not fetch URLs for its clients: /gradio_api/file= serves the files it made or was sent."
 
 
 def fetches_for_the_client(path: str) -> bool:
-    """Whether a path asks Gradio to fetch a URL (``/gradio_api/file=http://...``, ``/gradio_api/proxy=...``)."""
+    """Whether a path asks Gradio to fetch a URL (``/gradio_api/file=http://...``, ``/gradio_api/file/http://...``,
+    ``/gradio_api/proxy=...``)."""
     return FETCHING.match(path) is not None
 
 

@@ -194,6 +194,8 @@ def test_gradio_fetches_no_url_for_a_client(server):
         f"/gradio_api/file={base(client)}/health",
         "/gradio_api/file=http://100.100.100.200/latest/meta-data/",
         "/gradio_api/file=HTTPS://example.com/a.png",
+        f"/gradio_api/file/{base(client)}/health",  # (Gradio's older route)
+        f"/gradio_api/file%2F{base(client)}/health",
         f"/gradio_api/proxy={base(client)}/health",
     ):
         for method in ("GET", "HEAD"):
