@@ -8,8 +8,10 @@ check in front of every event's inputs, before Gradio copies or opens anything: 
 and ``..`` followed) inside Gradio's upload folder (``GRADIO_TEMP_DIR``, else ``<tmp>/gradio``), where the uploads
 and the app's own example files are; anything else is refused with one sentence that never says whether the path
 exists. A used upload is touched, so that ``limits.upload_ttl_s`` counts from its last use. A URL is refused, or,
-with ``limits.image_urls`` on, fetched by the server's own fetcher (public addresses only, pinned) before Gradio would
-fetch it itself. A call names at most ``2 x limits.max_batch_files`` files (Gradio makes a file for each reference).
+with ``limits.image_urls`` on, fetched by the server's own fetcher (public addresses only, pinned) and kept as the
+caller's upload, the reference then naming that file: Gradio never fetches. A reference's ``url`` is dropped (Gradio
+would decode a ``data:`` URL there before any check). A call names at most ``2 x limits.max_batch_files`` files
+(Gradio makes a file for each reference).
 
 Gradio names an upload by a SHA-256 of a secret seed and its content, so a path is known only to whoever uploaded
 the file; with API keys on, an upload is also refused to any other key than the one that uploaded it.
@@ -22,11 +24,12 @@ import inspect
 import itertools
 import logging
 import os
-import threading
+import shutil
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
 import anyio
 import gradio as gr
@@ -45,6 +48,7 @@ NOT_RECEIVED = (
     "A file input must be a file uploaded to this server (POST /gradio_api/upload; gradio_client's "
     "handle_file does it), not a path on the server."
 )
+FETCHES_AT_ONCE = 8  # URLs of file inputs fetched at once (the others wait their turn)
 NOT_A_FILE = (
     'A file input must be a file object ({"path": ...} of a file uploaded with POST /gradio_api/upload; gradio_client\'s '
     "handle_file makes one)."
@@ -65,17 +69,25 @@ def expired(ttl_s: float) -> str:
     )
 
 
-def paths_in(value: Any) -> Iterator[str]:
-    """Every ``path`` of a file reference in an input's value (Gradio's FileData, with or without its ``meta``,
-    at any depth: a list of files, a chat history's messages)."""
+def file_objects(value: Any) -> Iterator[dict]:
+    """Every file reference (a dict with a ``path``: Gradio's FileData, with or without its ``meta``) in an input's
+    value, at any depth: a list of files, a chat history's messages."""
     if isinstance(value, dict):
         if "path" in value:
-            yield value["path"] if isinstance(value["path"], str) else repr(value["path"])
+            yield value
         for item in value.values():
-            yield from paths_in(item)
+            yield from file_objects(item)
     elif isinstance(value, list | tuple):
         for item in value:
-            yield from paths_in(item)
+            yield from file_objects(item)
+
+
+def path_of(reference: dict) -> str:
+    return reference["path"] if isinstance(reference["path"], str) else repr(reference["path"])
+
+
+def is_url(path: str) -> bool:
+    return path.startswith(("http://", "https://"))
 
 
 def inside(path: str, folder: str) -> str | None:
@@ -118,17 +130,25 @@ class FileGuard:
         self.folder, self.fetch, self.ttl_s, self.keys_on, self.uploads = folder, fetch, ttl_s, keys_on, uploads
         self.max_files = max_files
 
-    def check(self, value: Any, caller: str | None) -> None:
-        """Refuse (gr.Error) an input that names a file Gradio did not receive for this caller; touch the others."""
-        paths = list(itertools.islice(paths_in(value), self.max_files + 1))
-        if len(paths) > self.max_files:  # (Gradio makes a file for each reference before any handler may count them)
+    def references(self, value: Any) -> list[dict]:
+        """The file references of an input's value, at most ``max_files`` (else refused: Gradio makes a file for each
+        reference before any handler may count them)."""
+        references = list(itertools.islice(file_objects(value), self.max_files + 1))
+        if len(references) > self.max_files:
             raise refusal(f"Too many files in one call: at most {self.max_files}.")
-        for path in paths:
-            if path.startswith(("http://", "https://")):
+        return references
+
+    def check(self, value: Any, caller: str | None) -> None:
+        """Refuse (gr.Error) an input that names a file Gradio did not receive for this caller; touch the others. A
+        URL (when URLs are fetched) is fetched here and the reference made to name the file it gave."""
+        for reference in self.references(value):
+            path = path_of(reference)
+            if reference.get("url") is not None:  # (Gradio would read a data: URL there before any check of ours)
+                reference["url"] = None
+            if is_url(path):
                 if self.fetch is None:
                     raise refused(NO_URLS, path)
-                self.fetched(path)
-                continue
+                path = reference["path"] = self.fetched(path, caller)  # (Gradio never sees the URL)
             real = inside(path, self.folder)
             owners = self.uploads.owners.get(real or "")
             if real is None or (self.keys_on and owners and caller not in owners):
@@ -140,27 +160,32 @@ class FileGuard:
             except OSError:
                 pass
 
-    def fetched(self, url: str) -> None:
+    def fetched(self, url: str, caller: str | None) -> str:
         """A URL in a file input fetched by the server's own fetcher (``fetch``: the public addresses only, each
-        redirect checked, the address checked is the one connected to, within the size limit) into the file Gradio
-        looks for first: Gradio's own fetch (which takes carrier-grade NAT addresses, 100.64.0.0/10, for public, and
-        resolves the name again) is never reached."""
-        from gradio import processing_utils
+        redirect checked, the address checked is the one connected to, within the size limit), kept as this caller's
+        upload (deleted ``limits.upload_ttl_s`` after its last use, as uploads are): its path. Gradio's own fetch
+        (which takes carrier-grade NAT addresses, 100.64.0.0/10, for public, and resolves the name again) is never
+        reached."""
         from gradio_client import utils as client_utils
 
-        folder = Path(self.folder) / processing_utils.hash_url(url)
-        name = client_utils.strip_invalid_filename_characters(Path(urlparse(url).path.rstrip("/")).name) or "file"
-        target = folder / name
-        if target.exists():
-            return
         try:
             data = self.fetch(url)  # type: ignore[misc]
         except ChatVLMError as exc:
             raise refused(redact_paths(str(exc)), url) from None
-        folder.mkdir(parents=True, exist_ok=True)
-        partial = folder / f".{name}.{os.getpid()}.{threading.get_ident()}"
-        partial.write_bytes(data)
-        os.replace(partial, target)
+        name = client_utils.strip_invalid_filename_characters(unquote(urlparse(url).path).rsplit("/", 1)[-1])
+        folder = Path(self.folder) / f"url-{uuid.uuid4().hex}"
+        target = folder / (name if name.strip(".") else "file")[:100]
+        try:
+            folder.mkdir()
+            target.write_bytes(data)
+        except OSError:
+            shutil.rmtree(folder, ignore_errors=True)
+            log.exception("could not keep a fetched file")
+            raise refusal("The server could not keep the file it fetched; try again.") from None
+        self.uploads.add(str(target))
+        if caller is not None:
+            self.uploads.owners.setdefault(os.path.realpath(target), set()).add(caller)
+        return str(target)
 
 
 def _file_path(self: gr.File, f: Any) -> Any:
@@ -192,10 +217,19 @@ def guard(blocks: gr.Blocks, fetch: Callable[[str], bytes] | None, ttl_s: float,
     process, prepare = blocks.process_api, blocks.preprocess_data
     signature = inspect.signature(process)
 
+    fetching: list[anyio.CapacityLimiter] = []  # (made in the event loop, at the first URL)
+
     @functools.wraps(process)
     async def process_api(*args: Any, **kwargs: Any) -> Any:
         call = signature.bind_partial(*args, **kwargs).arguments
-        await anyio.to_thread.run_sync(files.check, call.get("inputs"), caller_of(call.get("request")))  # (a URL: fetched)
+        inputs, caller = call.get("inputs"), caller_of(call.get("request"))
+        if any(is_url(path_of(reference)) for reference in files.references(inputs)):
+            if not fetching:
+                fetching.append(anyio.CapacityLimiter(FETCHES_AT_ONCE))
+            await anyio.to_thread.run_sync(files.check, inputs, caller, limiter=fetching[0])  # (fetches: off the loop,
+            # in threads of their own, so that slow sites hold none of the pool the other requests' work uses)
+        else:
+            files.check(inputs, caller)
         return await process(*args, **kwargs)
 
     @functools.wraps(prepare)

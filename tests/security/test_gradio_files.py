@@ -11,6 +11,7 @@ works, through raw HTTP and through gradio_client. Keys off and keys on."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import os
 import shutil
@@ -222,6 +223,16 @@ def test_a_call_leaves_no_file_behind(server):
     status, body = run(client, "/gradio_api/run/batch_ocr", [[good] * 3, "", ""], headers)
     assert status == 200, body
     assert [p.name for p in set(folder.iterdir()) - before if p.is_file()] == []
+
+
+def test_a_references_url_is_not_what_is_read(server):
+    # (Gradio decoded a data: URL in a reference's url field, before any check of ours, and read it instead of the
+    # upload the path names: a 0.6 MB PNG of 12,000 x 12,000 took 1.3 GB and 5 s before the pixel limit refused it)
+    client, _, headers, _, good = server
+    other = "data:image/png;base64," + base64.b64encode(encode(render_lines(["Other words 777"]))).decode()
+    status, body = run(client, "/gradio_api/run/ocr", [{"path": good["path"], "url": other}, "", ""], headers)  # (no meta)
+    assert status == 200 and "777" not in body, body
+    assert ENGLISH[0].split()[0].lower() in body.lower()  # the upload's own text
 
 
 def test_a_file_input_that_is_no_file_object_is_a_400(server):

@@ -216,3 +216,7 @@ def test_a_url_in_a_gradio_file_input_is_fetched_by_the_servers_own_fetcher(sett
         status, body = run(client, "/gradio_api/run/ocr", [file_data(f"http://rebind.test:{internal.port}/picture.png"), "", ""])
         assert status == 200, body
         assert internal.hosts == [] and public.hosts == [f"rebind.test:{internal.port}"]
+        for odd in ("/x/..", "/", "/%2e%2e", "/a%00b.png", "/" + "n" * 300 + ".png"):  # names no file has: kept all the same
+            status, body = run(client, "/gradio_api/run/ocr", [file_data(f"http://{PUBLIC_IP}:{internal.port}{odd}"), "", ""])
+            assert status == 200, (odd, body)
+        assert internal.hosts == []
