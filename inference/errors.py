@@ -14,14 +14,16 @@ _PATH = re.compile(
 
 # This server's own routes, which messages name ("POST /batch/ocr"): not filesystem paths.
 _ROUTE = re.compile(
-    r"/(?:batch/ocr|jobs/[\w{}.-]+(?:/(?:result|events))?|models/[\w{}.-]+/(?:load|unload)"
-    r"|v1/(?:chat/completions|models)|gradio_api/[\w/]+)/?"
+    r"/(?:batch/ocr|jobs/(?:[0-9a-f]{32}|\{\w+\})(?:/(?:result|events))?|models/(?:\w[\w.-]*|\{\w+\})/(?:load|unload)"
+    r"|v1/(?:chat/completions|models)|gradio_api/(?:upload|info|mcp))/?"
 )
 
 
 def redact_paths(message: str) -> str:
     """A message with any filesystem path replaced by <path> (the server log keeps the whole story); the server's
-    routes it names are kept."""
+    routes it names are kept. Text that is no Unicode (an unpaired surrogate a client sent) is replaced, so that the
+    message can be sent at all."""
+    message = message.encode("utf-8", "replace").decode("utf-8")
     return _PATH.sub(lambda m: m.group() if _ROUTE.fullmatch(m.group()) else "<path>", message)
 
 

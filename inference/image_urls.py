@@ -23,6 +23,10 @@ def read(url: str, limits: LimitSettings, resolver: Resolver | None = None) -> b
     """The bytes of an image URL, or BadInput / PayloadTooLarge saying what is wrong with it. ``resolver`` answers
     the addresses of an http(s) URL's host (default: the system's; see :mod:`.pinned_fetch`)."""
     url = (url or "").strip()
+    try:
+        url.encode("utf-8")
+    except UnicodeEncodeError:  # (an unpaired surrogate from JSON's escapes: no URL, and httpx would raise on it)
+        raise BadInput("The image URL is not valid text (it holds an unpaired surrogate).") from None
     if url.startswith("data:"):
         return _data_url(url, limits)
     scheme = urlparse(url).scheme.lower()

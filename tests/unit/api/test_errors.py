@@ -171,3 +171,23 @@ def test_openai_bodies_that_cost_the_server_are_refused_at_once(tiny_client):
         assert response.status_code == 400, (words, response.text[:300])
         assert words in response.json()["error"]["message"], (words, response.text[:300])
     assert ask(seed=2**63 - 1, stop=["x"] * 4).status_code == 200
+    unknown = ask(model="q\ud800")  # echoed in the message: replaced, not a 500 that cannot encode it
+    assert unknown.status_code == 404 and "Unknown model 'q?'" in unknown.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("message", "shown"),
+    [
+        ("OCR reads PDFs (/ocr, /batch/ocr, /jobs); here", "OCR reads PDFs (/ocr, /batch/ocr, /jobs); here"),
+        ("POST /models/qwen3_vl_2b/load, or GET /jobs/{id}/events.", "POST /models/qwen3_vl_2b/load, or GET /jobs/{id}/events."),
+        ("see /jobs/0123456789abcdef0123456789abcdef/result", "see /jobs/0123456789abcdef0123456789abcdef/result"),
+        ("cannot open /jobs/jobs.sqlite3", "cannot open <path>"),  # (a data directory at /jobs: a path)
+        ("cannot open /jobs/.env or /models/../load", "cannot open <path> or <path>"),
+        ("read /gradio_api/etc/shadow", "read <path>"),
+        ("weights in /models/qwen/model.safetensors", "weights in <path>"),
+    ],
+)
+def test_messages_keep_the_servers_routes_and_lose_its_paths(message, shown):
+    from inference.errors import redact_paths
+
+    assert redact_paths(message) == shown

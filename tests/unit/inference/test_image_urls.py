@@ -22,6 +22,9 @@ def test_data_urls_decode_and_bad_ones_say_why():
         read("data:image/png;base64," + "A" * 2000, LimitSettings(max_file_bytes=100))
     with pytest.raises(BadInput, match="not an image URL"):
         read("file:///etc/passwd", LimitSettings(image_urls=True))
+    for text in ("http://example.com/a\ud800.png", "data:image/png;base64,\udfff"):  # (JSON's escapes: httpx raised)
+        with pytest.raises(BadInput, match="unpaired surrogate"):
+            read(text, LimitSettings(image_urls=True))
 
 
 def test_http_urls_only_when_allowed_and_never_to_local_networks():
