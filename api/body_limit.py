@@ -7,6 +7,8 @@ little for everything else), plus ``SLACK`` for the multipart framing and form f
 over it gets 413 at once, before a byte of the body is read; a body sent without one (chunked) is counted as it
 streams in and gets 413 as soon as it passes the limit, so at most the limit is ever spooled to a temporary file.
 (Gradio's upload route also refuses each file over ``limits.max_file_bytes`` as it streams; this bounds the request.)
+A JSON body with more than :data:`MAX_JSON_ITEMS` items is refused as it comes in too (400): parsing costs memory per
+item, not per byte.
 """
 
 from __future__ import annotations
@@ -23,6 +25,10 @@ from inference.settings import LimitSettings
 from .errors import error_response
 
 SLACK = 1024 * 1024  # multipart boundaries and headers, form fields, JSON around the images
+# A JSON body's separators and containers (',', '{', '['), counted as it streams in: parsed, each item costs ~100
+# bytes of memory, and a /v1 body of 28 MiB of '{}' took 766 MB before its validation refused it. Real bodies have
+# a few thousand (their images are base64 strings, their prompts at most limits.max_prompt_chars each).
+MAX_JSON_ITEMS = 200_000
 SMALL = 64 * 1024  # the sign-in form
 
 
@@ -44,6 +50,12 @@ def route_limits(limits: LimitSettings) -> list[tuple[re.Pattern, int, str]]:
         (re.compile(r"^/+gradio_api/"), data_url, "one file of limits.max_file_bytes as a data: URL"),
         (re.compile(r""), SLACK, "this route takes no file"),  # the other routes take no body worth the name
     ]
+
+
+TOO_MANY_ITEMS = (
+    f"The request's JSON has more than {MAX_JSON_ITEMS:,} items (objects, lists and their elements); no request "
+    "this server answers needs that many."
+)
 
 
 def too_large(limit: int, why: str) -> str:
@@ -70,27 +82,32 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         limit, why = self.limit(scope["path"])
-        length = Headers(scope=scope).get("content-length", "")
+        headers = Headers(scope=scope)
+        length = headers.get("content-length", "")
         if length.strip().isdigit() and int(length) > limit:
             await self.refuse(scope, receive, send, limit, why)
             return
-        received, over, started = 0, False, False
+        is_json = "json" in headers.get("content-type", "").lower()
+        received, items, over, started = 0, 0, None, False
 
         async def counted() -> Message:
-            nonlocal received, over
-            if over:
+            nonlocal received, items, over
+            if over is not None:
                 raise TooLarge(limit, why)
             message = await receive()
             if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    over = True
+                body = message.get("body", b"")
+                received += len(body)
+                if is_json:
+                    items += body.count(b",") + body.count(b"{") + body.count(b"[")
+                if received > limit or items > MAX_JSON_ITEMS:
+                    over = (413, too_large(limit, why)) if received > limit else (400, TOO_MANY_ITEMS)
                     raise TooLarge(limit, why)  # the app's body parsing stops here, whatever it does with the error
             return message
 
         async def answer(message: Message) -> None:
             nonlocal started
-            if over and not started:
+            if over is not None and not started:
                 return  # the app's own answer to the cut body (a 400, a 413 of its own...) gives way to ours
             if message["type"] == "http.response.start":
                 started = True
@@ -99,12 +116,14 @@ class BodyLimit:
         try:
             await self.app(scope, counted, answer)
         except Exception:
-            if not over:
+            if over is None:
                 raise
-        if over and not started:
-            await self.refuse(scope, receive, send, limit, why)
+        if over is not None and not started:
+            await self.refuse(scope, receive, send, limit, why, *over)
 
     @staticmethod
-    async def refuse(scope: Scope, receive: Receive, send: Send, limit: int, why: str) -> None:
-        response = error_response(scope["path"], 413, too_large(limit, why), {"Connection": "close"})
+    async def refuse(
+        scope: Scope, receive: Receive, send: Send, limit: int, why: str, status: int = 413, detail: str = ""
+    ) -> None:
+        response = error_response(scope["path"], status, detail or too_large(limit, why), {"Connection": "close"})
         await response(scope, receive, send)

@@ -144,3 +144,15 @@ def test_each_route_takes_what_it_needs(server):
     assert one.status_code == 400, one.text[:300]  # read by the route: not an image
     too_big = server.post("/ocr", files={"file": ("f.png", b"x" * (3 * MiB))}, params={"model": "rapidocr"})
     assert too_big.status_code == 413 and "limits.max_file_bytes" in too_big.json()["detail"]
+
+
+def test_a_json_body_of_too_many_items_is_refused_as_it_comes_in(server):
+    # (parsed, each item costs ~100 bytes: 28 MiB of '{}' in a /v1 body took 766 MB before validation refused it)
+    many = b"[" + b"{}," * 250_000 + b"{}]"
+    for path, body in (
+        ("/v1/chat/completions", b'{"model": "x", "messages": ' + many + b"}"),
+        ("/gradio_api/run/ocr", b'{"data": ' + many + b"}"),
+    ):
+        response = server.post(path, content=body, headers={"Content-Type": "application/json"})
+        assert response.status_code == 400 and b"more than 200,000 items" in response.content, (path, response.text[:300])
+    assert server.get("/health").status_code == 200
