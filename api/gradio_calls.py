@@ -28,7 +28,7 @@ ARGUMENT_BUILDERS = {"construct_args"}  # gradio_client.utils: the body's keys a
 # following 20 redirects, with no size or time bound, and taking 100.64.0.0/10 for public: a cloud's metadata service)
 # and /proxy=<url> (for Spaces that load other Spaces). This server serves its own files only.
 FETCHING = re.compile(r"^(?:/gradio_api)?/(?:proxy=|file[=/]\s*[a-z][a-z0-9+.-]*:)", re.IGNORECASE)  # (file/: older)
-NO_PROXY = "This server does not fetch URLs for its clients: /gradio_api/file= serves the files it made or was sent."
+NO_PROXY = "This server does not fetch URLs for its clients: its file route serves the files it made or was sent only."
 
 
 def fetches_for_the_client(path: str) -> bool:
