@@ -113,12 +113,13 @@ class RateLimiter:
         self._ask("hit", caller)
         return not self._ask("test", caller)
 
-    def charge(self, caller: str | None) -> None:
+    def charge(self, caller: str | None, count: bool = True) -> None:
         """Count one request for ``caller`` or raise :class:`RateLimited`. ``None`` is the server itself (a job's
-        worker, start-up, the bench): never limited."""
+        worker, start-up, the bench): never limited. ``count=False``: only whether one is left (before work that
+        comes ahead of the request's own charge: the URLs a Gradio call names are fetched before its handler runs)."""
         if caller is None:
             return
-        retry = self.retry_after(caller)
+        retry = self.retry_after(caller, count)
         if retry is not None:
             raise RateLimited(
                 f"Too many requests: the limit is {self.rate} per key (or client address). Try again in {retry} s.",

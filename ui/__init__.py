@@ -93,6 +93,7 @@ def build_ui(service: InferenceService, may_manage: Callable[[Any], bool] = lamb
         ttl_s=ttl,  # file inputs: Gradio's uploads only
         keys_on=keys_on,
         max_files=2 * service.limits.max_batch_files,
+        budget=lambda caller: service.rate_limiter.charge(caller, count=False),
     )
 
     async def mcp_calls_only_tools() -> None:  # at start-up, after mount_gradio_app made the MCP server

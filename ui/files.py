@@ -37,9 +37,9 @@ import pydantic
 from gradio.exceptions import InvalidPathError
 
 from inference.callers import UPLOADER
-from inference.errors import ChatVLMError, redact_paths
+from inference.errors import ChatVLMError
 
-from .errors import refusal
+from .errors import as_gr_error, refusal
 from .widgets import caller_of
 
 log = logging.getLogger(__name__)
@@ -125,10 +125,17 @@ class FileGuard:
     that uploaded it (the same content uploaded by two keys is both keys')."""
 
     def __init__(
-        self, folder: str, fetch: Callable[[str], bytes] | None, ttl_s: float, keys_on: bool, uploads: Uploads, max_files: int
+        self,
+        folder: str,
+        fetch: Callable[[str], bytes] | None,
+        ttl_s: float,
+        keys_on: bool,
+        uploads: Uploads,
+        max_files: int,
+        budget: Callable[[str | None], None] = lambda caller: None,
     ):
         self.folder, self.fetch, self.ttl_s, self.keys_on, self.uploads = folder, fetch, ttl_s, keys_on, uploads
-        self.max_files = max_files
+        self.max_files, self.budget = max_files, budget
 
     def references(self, value: Any) -> list[dict]:
         """The file references of an input's value, at most ``max_files`` (else refused: Gradio makes a file for each
@@ -169,9 +176,10 @@ class FileGuard:
         from gradio_client import utils as client_utils
 
         try:
+            self.budget(caller)  # (a caller over its rate limit gets its 429 before any fetch, not after)
             data = self.fetch(url)  # type: ignore[misc]
         except ChatVLMError as exc:
-            raise refused(redact_paths(str(exc)), url) from None
+            raise as_gr_error(exc) from None
         name = client_utils.strip_invalid_filename_characters(unquote(urlparse(url).path).rsplit("/", 1)[-1])
         folder = Path(self.folder) / f"url-{uuid.uuid4().hex}"
         target = folder / (name if name.strip(".") else "file")[:100]
@@ -206,13 +214,20 @@ if "NamedTemporaryFile" in inspect.getsource(_gradio_file_path):  # (the Gradio 
     gr.File._process_single_file = _file_path  # type: ignore[method-assign]
 
 
-def guard(blocks: gr.Blocks, fetch: Callable[[str], bytes] | None, ttl_s: float, keys_on: bool, max_files: int) -> None:
+def guard(
+    blocks: gr.Blocks,
+    fetch: Callable[[str], bytes] | None,
+    ttl_s: float,
+    keys_on: bool,
+    max_files: int,
+    budget: Callable[[str | None], None] = lambda caller: None,
+) -> None:
     """Check every event's inputs before Gradio prepares them (see the module doc); ``fetch``: how a URL in a file
-    input is fetched (None: URLs are refused)."""
+    input is fetched (None: URLs are refused); ``budget(caller)``: raises when the caller may make no request now."""
     uploads = Uploads(blocks.upload_file_set)  # the same set for Gradio's upload route and its TTL deletion
     blocks.temp_file_sets = [uploads if s is blocks.upload_file_set else s for s in blocks.temp_file_sets]
     blocks.upload_file_set = uploads
-    files = FileGuard(os.path.realpath(blocks.GRADIO_CACHE), fetch, ttl_s, keys_on, uploads, max_files)
+    files = FileGuard(os.path.realpath(blocks.GRADIO_CACHE), fetch, ttl_s, keys_on, uploads, max_files, budget)
     blocks.has_launched = True  # Gradio's own check as a second line (it runs only for a launched app)
     process, prepare = blocks.process_api, blocks.preprocess_data
     signature = inspect.signature(process)

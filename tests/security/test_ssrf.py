@@ -220,3 +220,16 @@ def test_a_url_in_a_gradio_file_input_is_fetched_by_the_servers_own_fetcher(sett
             status, body = run(client, "/gradio_api/run/ocr", [file_data(f"http://{PUBLIC_IP}:{internal.port}{odd}"), "", ""])
             assert status == 200, (odd, body)
         assert internal.hosts == []
+
+
+def test_a_caller_over_its_rate_limit_gets_its_429_before_any_url_is_fetched(settings, rebinding):
+    from tests.security.gradio_calls import file_data, run
+
+    internal, public = rebinding
+    with live(settings, limits={"image_urls": True, "rate_limit": "2/minute"}) as (client, _):
+        url = file_data(f"http://{PUBLIC_IP}:{internal.port}/picture.png")
+        assert [run(client, "/gradio_api/run/ocr", [url, "", ""])[0] for _ in range(2)] == [200, 200]
+        fetched = len(public.hosts)
+        status, body = run(client, "/gradio_api/run/ocr", [url, "", ""])
+        assert status == 429 and "Too many requests" in body, body
+        assert len(public.hosts) == fetched  # (nothing fetched for the refused call)
