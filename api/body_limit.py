@@ -8,13 +8,19 @@ over it gets 413 at once, before a byte of the body is read; a body sent without
 streams in and gets 413 as soon as it passes the limit, so at most the limit is ever spooled to a temporary file.
 (Gradio's upload route also refuses each file over ``limits.max_file_bytes`` as it streams; this bounds the request.)
 A JSON body with more than :data:`MAX_JSON_ITEMS` items is refused as it comes in too (400): parsing costs memory per
-item, not per byte.
+item, not per byte. A file route's body (spooled to the temporary folder, or Gradio's upload folder) is refused
+with 503 and ``Retry-After`` when the disk it lands on would keep less than ``limits.min_free_disk_mb`` free: a
+client sending files as fast as it can fills the disk before their lifetime ends, and the server then fails at
+everything it writes (jobs, logs, its database).
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import re
+import shutil
+import tempfile
 
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
@@ -30,6 +36,10 @@ SLACK = 1024 * 1024  # multipart boundaries and headers, form fields, JSON aroun
 # a few thousand (their images are base64 strings, their prompts at most limits.max_prompt_chars each).
 MAX_JSON_ITEMS = 200_000
 SMALL = 64 * 1024  # the sign-in form
+ON_DISK = re.compile(r"^/(?:ocr|chat|batch/ocr|jobs)/?$|^/+gradio_api/+upload/*$")  # multipart bodies, spooled to disk
+SHORT_OF_DISK = "The server is short of disk space for what it is sent; try again later."
+
+log = logging.getLogger(__name__)
 
 
 def route_limits(limits: LimitSettings) -> list[tuple[re.Pattern, int, str]]:
@@ -73,6 +83,29 @@ class BodyLimit:
     def __init__(self, app: ASGIApp, limits: LimitSettings):
         self.app = app
         self.limits = route_limits(limits)
+        self.min_free = limits.min_free_disk_mb * 1024 * 1024
+
+    def short_of_disk(self, path: str, coming: int) -> bool:
+        """Whether a body of ``coming`` bytes to ``path`` would leave less than the free space kept on its disk."""
+        if not self.min_free or not ON_DISK.match(path):
+            return False
+        from gradio.utils import get_upload_folder
+
+        folder = get_upload_folder() if "upload" in path else tempfile.gettempdir()
+        try:
+            free = shutil.disk_usage(folder).free
+        except OSError:  # (a folder not made yet: Gradio makes its own at its first upload)
+            free = shutil.disk_usage(tempfile.gettempdir()).free
+        if free >= coming + self.min_free:
+            return False
+        log.warning(
+            "refused a %d-byte body to %s: %d MB free, limits.min_free_disk_mb keeps %d",
+            coming,
+            path,
+            free // 2**20,
+            self.min_free // 2**20,
+        )
+        return True
 
     def limit(self, path: str) -> tuple[int, str]:
         return next((size, why) for pattern, size, why in self.limits if pattern.match(path))
@@ -86,6 +119,11 @@ class BodyLimit:
         length = headers.get("content-length", "")
         if length.strip().isdigit() and int(length) > limit:
             await self.refuse(scope, receive, send, limit, why)
+            return
+        if scope["method"] in ("POST", "PUT") and self.short_of_disk(
+            scope["path"], int(length) if length.strip().isdigit() else limit
+        ):
+            await self.refuse(scope, receive, send, limit, why, 503, SHORT_OF_DISK, {"Retry-After": "60"})
             return
         is_json = "json" in headers.get("content-type", "").lower()
         received, items, over, started = 0, 0, None, False
@@ -123,7 +161,15 @@ class BodyLimit:
 
     @staticmethod
     async def refuse(
-        scope: Scope, receive: Receive, send: Send, limit: int, why: str, status: int = 413, detail: str = ""
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        limit: int,
+        why: str,
+        status: int = 413,
+        detail: str = "",
+        headers: dict[str, str] | None = None,
     ) -> None:
-        response = error_response(scope["path"], status, detail or too_large(limit, why), {"Connection": "close"})
+        headers = {"Connection": "close", **(headers or {})}
+        response = error_response(scope["path"], status, detail or too_large(limit, why), headers)
         await response(scope, receive, send)

@@ -102,6 +102,7 @@ class LimitSettings(_Strict):
     upload_ttl_s: float = Field(600.0, ge=1, description="Gradio uploads are deleted this long after their last use")
     header_timeout_s: float = Field(10.0, gt=0, description="a request's headers must arrive within this (python app.py)")
     connections_per_address: int = Field(256, ge=1, description="connections one client address may hold open at once")
+    min_free_disk_mb: int = Field(1024, ge=0, description="a body that may land on disk waits for this much free space")
 
     @field_validator("rate_limit")
     @classmethod
@@ -127,9 +128,8 @@ class LimitSettings(_Strict):
 
     def queue_size(self, runs_at_once: int) -> int:
         """The wait-queue bound of a model that runs ``runs_at_once`` requests at once."""
-        if self.max_queue_per_model != "auto":
-            return self.max_queue_per_model
-        return max(self.max_batch_files, 4 * runs_at_once)
+        auto = self.max_queue_per_model == "auto"
+        return max(self.max_batch_files, 4 * runs_at_once) if auto else self.max_queue_per_model  # type: ignore[return-value]
 
 
 ROLES = ("user", "admin")  # admin may do all a user may, and manage models and read /metrics

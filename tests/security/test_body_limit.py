@@ -156,3 +156,18 @@ def test_a_json_body_of_too_many_items_is_refused_as_it_comes_in(server):
         response = server.post(path, content=body, headers={"Content-Type": "application/json"})
         assert response.status_code == 400 and b"more than 200,000 items" in response.content, (path, response.text[:300])
     assert server.get("/health").status_code == 200
+
+
+def test_a_file_is_refused_while_the_disk_would_keep_too_little_free(settings):
+    # (a client sending files as fast as it can filled the disk before their lifetime ended: 600 MB in 1.9 s per call)
+    with live(settings, limits={"min_free_disk_mb": 10**9}) as (client, _):  # (more than any disk has free)
+        for path, files in (
+            ("/ocr", {"file": ("a.png", b"x" * 1000)}),
+            ("/batch/ocr", [("files", ("a.png", b"x" * 1000))]),
+            ("/gradio_api/upload", {"files": ("a.png", b"x" * 1000)}),
+        ):
+            response = client.post(path, files=files)
+            assert response.status_code == 503 and response.headers["Retry-After"] == "60", (path, response.text[:200])
+            assert "short of disk space" in response.text
+        assert client.get("/health").status_code == 200  # the rest is served
+        assert client.post("/v1/chat/completions", json={}).status_code == 400  # (JSON bodies stay in memory)
