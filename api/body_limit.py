@@ -26,6 +26,7 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from inference.errors import SHORT_OF_DISK
 from inference.settings import LimitSettings
 
 from .errors import error_response
@@ -37,7 +38,6 @@ SLACK = 1024 * 1024  # multipart boundaries and headers, form fields, JSON aroun
 MAX_JSON_ITEMS = 200_000
 SMALL = 64 * 1024  # the sign-in form
 ON_DISK = re.compile(r"^/(?:ocr|chat|batch/ocr|jobs)/?$|^/+gradio_api/+upload/*$")  # multipart bodies, spooled to disk
-SHORT_OF_DISK = "The server is short of disk space for what it is sent; try again later."
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +125,8 @@ class BodyLimit:
         ):
             await self.refuse(scope, receive, send, limit, why, 503, SHORT_OF_DISK, {"Retry-After": "60"})
             return
-        is_json = "json" in headers.get("content-type", "").lower()
+        is_json = not headers.get("content-type", "").lower().startswith("multipart/")  # (Gradio parses JSON whatever
+        # the Content-Type says: a body without one is counted too)
         received, items, over, started = 0, 0, None, False
 
         async def counted() -> Message:

@@ -31,6 +31,11 @@ FETCHING = re.compile(r"^(?:/gradio_api)?/(?:proxy=|file[=/]\s*[a-z][a-z0-9+.-]*
 NO_PROXY = "This server does not fetch URLs for its clients: its file route serves the files it made or was sent only."
 
 
+# Gradio's routes for components this app has none of: /process_recording keeps each file it is sent in the system's
+# temporary folder for good (no lifetime, no disk check, no rate limit).
+NOT_OURS = re.compile(r"^/+gradio_api/+process_recording", re.IGNORECASE)
+
+
 def fetches_for_the_client(path: str) -> bool:
     """Whether a path asks Gradio to fetch a URL (``/gradio_api/file=http://...``, ``/gradio_api/file/http://...``,
     ``/gradio_api/proxy=...``)."""
@@ -70,6 +75,9 @@ class GradioCallGuard:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and fetches_for_the_client(scope.get("path", "")):
             await error_response(scope["path"], 403, NO_PROXY)(scope, receive, send)
+            return
+        if scope["type"] == "http" and NOT_OURS.match(scope.get("path", "")):
+            await error_response(scope["path"], 404, "Not Found")(scope, receive, send)
             return
         match = CALL.match(scope.get("path", "")) if scope["type"] == "http" and scope["method"] == "POST" else None
         if match is None:

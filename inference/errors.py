@@ -19,6 +19,9 @@ _ROUTE = re.compile(
 )
 
 
+SHORT_OF_DISK = "The server is short of disk space for what it is sent; try again later."
+
+
 def redact_paths(message: str) -> str:
     """A message with any filesystem path replaced by <path> (the server log keeps the whole story); the server's
     routes it names are kept. Text that is no Unicode (an unpaired surrogate a client sent) is replaced, so that the

@@ -113,13 +113,12 @@ class RateLimiter:
         self._ask("hit", caller)
         return not self._ask("test", caller)
 
-    def charge(self, caller: str | None, count: bool = True) -> None:
+    def charge(self, caller: str | None) -> None:
         """Count one request for ``caller`` or raise :class:`RateLimited`. ``None`` is the server itself (a job's
-        worker, start-up, the bench): never limited. ``count=False``: only whether one is left (before work that
-        comes ahead of the request's own charge: the URLs a Gradio call names are fetched before its handler runs)."""
+        worker, start-up, the bench): never limited."""
         if caller is None:
             return
-        retry = self.retry_after(caller, count)
+        retry = self.retry_after(caller)
         if retry is not None:
             raise RateLimited(
                 f"Too many requests: the limit is {self.rate} per key (or client address). Try again in {retry} s.",

@@ -93,7 +93,8 @@ def build_ui(service: InferenceService, may_manage: Callable[[Any], bool] = lamb
         ttl_s=ttl,  # file inputs: Gradio's uploads only
         keys_on=keys_on,
         max_files=2 * service.limits.max_batch_files,
-        budget=lambda caller: service.rate_limiter.charge(caller, count=False),
+        budget=service.charge,  # (a call that names URLs: one request more, counted before they are fetched)
+        min_free=service.limits.min_free_disk_mb * 1024 * 1024,
     )
 
     async def mcp_calls_only_tools() -> None:  # at start-up, after mount_gradio_app made the MCP server

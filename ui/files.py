@@ -37,7 +37,7 @@ import pydantic
 from gradio.exceptions import InvalidPathError
 
 from inference.callers import UPLOADER
-from inference.errors import ChatVLMError
+from inference.errors import SHORT_OF_DISK, ChatVLMError, Overloaded
 
 from .errors import as_gr_error, refusal
 from .widgets import caller_of
@@ -74,7 +74,8 @@ def file_objects(value: Any) -> Iterator[dict]:
     value, at any depth: a list of files, a chat history's messages."""
     if isinstance(value, dict):
         if "path" in value:
-            yield value
+            yield value  # (what it holds besides is no file Gradio reads)
+            return
         for item in value.values():
             yield from file_objects(item)
     elif isinstance(value, list | tuple):
@@ -133,9 +134,10 @@ class FileGuard:
         uploads: Uploads,
         max_files: int,
         budget: Callable[[str | None], None] = lambda caller: None,
+        min_free: int = 0,
     ):
         self.folder, self.fetch, self.ttl_s, self.keys_on, self.uploads = folder, fetch, ttl_s, keys_on, uploads
-        self.max_files, self.budget = max_files, budget
+        self.max_files, self.budget, self.min_free = max_files, budget, min_free
 
     def references(self, value: Any) -> list[dict]:
         """The file references of an input's value, at most ``max_files`` (else refused: Gradio makes a file for each
@@ -145,17 +147,27 @@ class FileGuard:
             raise refusal(f"Too many files in one call: at most {self.max_files}.")
         return references
 
-    def check(self, value: Any, caller: str | None) -> None:
+    def check(self, value: Any, caller: str | None) -> list[str]:
         """Refuse (gr.Error) an input that names a file Gradio did not receive for this caller; touch the others. A
-        URL (when URLs are fetched) is fetched here and the reference made to name the file it gave."""
-        for reference in self.references(value):
+        URL (when URLs are fetched) is fetched here and the reference made to name the file it gave: those files'
+        paths, to :meth:`keep` (in the event loop's thread, where Gradio changes its upload set too)."""
+        fetched = []
+        references = self.references(value)
+        if self.fetch is not None and any(is_url(path_of(reference)) for reference in references):
+            try:
+                self.budget(caller)  # one request more for the call that names URLs, counted before any is fetched
+            except ChatVLMError as exc:
+                raise as_gr_error(exc) from None
+        for reference in references:
             path = path_of(reference)
             if reference.get("url") is not None:  # (Gradio would read a data: URL there before any check of ours)
                 reference["url"] = None
             if is_url(path):
                 if self.fetch is None:
                     raise refused(NO_URLS, path)
-                path = reference["path"] = self.fetched(path, caller)  # (Gradio never sees the URL)
+                reference["path"] = self.fetched(path)  # (Gradio never sees the URL)
+                fetched.append(reference["path"])
+                continue
             real = inside(path, self.folder)
             owners = self.uploads.owners.get(real or "")
             if real is None or (self.keys_on and owners and caller not in owners):
@@ -166,8 +178,15 @@ class FileGuard:
                 raise refused(expired(self.ttl_s), path) from None
             except OSError:
                 pass
+        return fetched
 
-    def fetched(self, url: str, caller: str | None) -> str:
+    def keep(self, path: str, caller: str | None) -> None:
+        """A fetched file kept as ``caller``'s upload (deleted ``limits.upload_ttl_s`` after its last use)."""
+        self.uploads.add(path)
+        if caller is not None:
+            self.uploads.owners.setdefault(os.path.realpath(path), set()).add(caller)
+
+    def fetched(self, url: str) -> str:
         """A URL in a file input fetched by the server's own fetcher (``fetch``: the public addresses only, each
         redirect checked, the address checked is the one connected to, within the size limit), kept as this caller's
         upload (deleted ``limits.upload_ttl_s`` after its last use, as uploads are): its path. Gradio's own fetch
@@ -176,13 +195,18 @@ class FileGuard:
         from gradio_client import utils as client_utils
 
         try:
-            self.budget(caller)  # (a caller over its rate limit gets its 429 before any fetch, not after)
             data = self.fetch(url)  # type: ignore[misc]
         except ChatVLMError as exc:
             raise as_gr_error(exc) from None
         name = client_utils.strip_invalid_filename_characters(unquote(urlparse(url).path).rsplit("/", 1)[-1])
+        name = name if name.strip(".") else "file"
+        stem, dot, suffix = name.rpartition(".")
+        name = f"{stem[:90]}.{suffix[:10]}" if dot and stem else name[:100]  # (the extension kept: it names the type)
         folder = Path(self.folder) / f"url-{uuid.uuid4().hex}"
-        target = folder / (name if name.strip(".") else "file")[:100]
+        target = folder / name
+        if shutil.disk_usage(self.folder).free < len(data) + self.min_free:
+            log.warning("refused to keep a fetched file: the disk would keep less than limits.min_free_disk_mb free")
+            raise as_gr_error(Overloaded(SHORT_OF_DISK, retry_after=60))
         try:
             folder.mkdir()
             target.write_bytes(data)
@@ -190,9 +214,6 @@ class FileGuard:
             shutil.rmtree(folder, ignore_errors=True)
             log.exception("could not keep a fetched file")
             raise refusal("The server could not keep the file it fetched; try again.") from None
-        self.uploads.add(str(target))
-        if caller is not None:
-            self.uploads.owners.setdefault(os.path.realpath(target), set()).add(caller)
         return str(target)
 
 
@@ -221,13 +242,15 @@ def guard(
     keys_on: bool,
     max_files: int,
     budget: Callable[[str | None], None] = lambda caller: None,
+    min_free: int = 0,
 ) -> None:
     """Check every event's inputs before Gradio prepares them (see the module doc); ``fetch``: how a URL in a file
-    input is fetched (None: URLs are refused); ``budget(caller)``: raises when the caller may make no request now."""
+    input is fetched (None: URLs are refused); ``budget(caller)``: one request charged to a call that names URLs
+    (raises when it has none left); ``min_free``: bytes of disk a fetched file must leave free."""
     uploads = Uploads(blocks.upload_file_set)  # the same set for Gradio's upload route and its TTL deletion
     blocks.temp_file_sets = [uploads if s is blocks.upload_file_set else s for s in blocks.temp_file_sets]
     blocks.upload_file_set = uploads
-    files = FileGuard(os.path.realpath(blocks.GRADIO_CACHE), fetch, ttl_s, keys_on, uploads, max_files, budget)
+    files = FileGuard(os.path.realpath(blocks.GRADIO_CACHE), fetch, ttl_s, keys_on, uploads, max_files, budget, min_free)
     blocks.has_launched = True  # Gradio's own check as a second line (it runs only for a launched app)
     process, prepare = blocks.process_api, blocks.preprocess_data
     signature = inspect.signature(process)
@@ -241,8 +264,10 @@ def guard(
         if any(is_url(path_of(reference)) for reference in files.references(inputs)):
             if not fetching:
                 fetching.append(anyio.CapacityLimiter(FETCHES_AT_ONCE))
-            await anyio.to_thread.run_sync(files.check, inputs, caller, limiter=fetching[0])  # (fetches: off the loop,
-            # in threads of their own, so that slow sites hold none of the pool the other requests' work uses)
+            fetched = await anyio.to_thread.run_sync(files.check, inputs, caller, limiter=fetching[0])  # (fetches: off
+            # the loop, in threads of their own, so that slow sites hold none of the pool the other requests' work uses)
+            for path in fetched:
+                files.keep(path, caller)
         else:
             files.check(inputs, caller)
         return await process(*args, **kwargs)

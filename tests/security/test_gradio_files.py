@@ -205,6 +205,13 @@ def test_gradio_fetches_no_url_for_a_client(server):
         assert client.get(path, headers=headers).json()["detail"] == NO_PROXY
 
 
+def test_gradios_recording_route_is_not_offered(server):
+    # (it kept each file it was sent in the system's temporary folder for good; this app records nothing)
+    client, _, headers, _, _ = server
+    response = client.post("/gradio_api/process_recording", files={"video": ("a.webm", b"x" * 1000)}, headers=headers)
+    assert response.status_code == 404
+
+
 def test_file_references_are_counted_before_gradio_makes_a_file_for_each(server):
     # Gradio makes a temporary file for each reference to an upload, before any handler could count them
     client, _, headers, _, good = server

@@ -226,10 +226,22 @@ def test_a_caller_over_its_rate_limit_gets_its_429_before_any_url_is_fetched(set
     from tests.security.gradio_calls import file_data, run
 
     internal, public = rebinding
-    with live(settings, limits={"image_urls": True, "rate_limit": "2/minute"}) as (client, _):
+    with live(settings, limits={"image_urls": True, "rate_limit": "4/minute"}) as (client, _):
         url = file_data(f"http://{PUBLIC_IP}:{internal.port}/picture.png")
-        assert [run(client, "/gradio_api/run/ocr", [url, "", ""])[0] for _ in range(2)] == [200, 200]
-        fetched = len(public.hosts)
+        # a call that names URLs counts one request more (its fetch), before the fetch; the references a file object
+        # holds besides its own path are not fetched
+        nested = {**url, "x": [file_data(f"http://{PUBLIC_IP}:{internal.port}/more.png")] * 5}
+        assert [run(client, "/gradio_api/run/ocr", [ref, "", ""])[0] for ref in (url, nested)] == [200, 200]
+        assert len(public.hosts) == 2
         status, body = run(client, "/gradio_api/run/ocr", [url, "", ""])
         assert status == 429 and "Too many requests" in body, body
-        assert len(public.hosts) == fetched  # (nothing fetched for the refused call)
+        assert len(public.hosts) == 2  # (nothing fetched for the refused call)
+
+
+def test_a_fetched_file_is_refused_while_the_disk_would_keep_too_little_free(settings, rebinding):
+    from tests.security.gradio_calls import file_data, run
+
+    internal, public = rebinding
+    with live(settings, limits={"image_urls": True, "min_free_disk_mb": 10**9}) as (client, _):
+        status, body = run(client, "/gradio_api/run/ocr", [file_data(f"http://{PUBLIC_IP}:{internal.port}/a.png"), "", ""])
+        assert status == 503 and "short of disk space" in body, body
