@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import quote, unquote
 
@@ -43,15 +44,19 @@ EMBEDDED_PRIVATE = [
 
 class Site:
     """A local HTTP server that serves PNG (``/to/<url>`` redirects there, ``/loop`` to itself) and records each
-    request's Host header."""
+    request's Host header; ``delay_s``: how long it takes before it answers (``asked`` is set when a request came)."""
 
     def __init__(self):
         self.hosts: list[str] = []
+        self.delay_s = 0.0
+        self.asked = threading.Event()
         site = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):
                 site.hosts.append(self.headers.get("Host", ""))
+                site.asked.set()
+                time.sleep(site.delay_s)
                 if self.path.startswith("/to/") or self.path == "/loop":
                     self.send_response(302)
                     self.send_header("Location", unquote(self.path[4:]) if self.path != "/loop" else "/loop")
@@ -89,8 +94,10 @@ def rebinding(monkeypatch, sites):
     """The faked outside world: rebind.test answers PUBLIC_IP once, then 127.0.0.1; PUBLIC_IP leads to the public
     site. Yields the internal site (which must stay untouched) and the public one."""
     internal, public = sites
-    internal.hosts.clear()
-    public.hosts.clear()
+    for site in sites:
+        site.hosts.clear()
+        site.delay_s = 0.0
+        site.asked.clear()
     real_getaddrinfo, real_connect = socket.getaddrinfo, socket.create_connection
     lookups = []
 
@@ -245,3 +252,23 @@ def test_a_fetched_file_is_refused_while_the_disk_would_keep_too_little_free(set
     with live(settings, limits={"image_urls": True, "min_free_disk_mb": 10**9}) as (client, _):
         status, body = run(client, "/gradio_api/run/ocr", [file_data(f"http://{PUBLIC_IP}:{internal.port}/a.png"), "", ""])
         assert status == 503 and "short of disk space" in body, body
+
+
+def test_a_slow_url_holds_no_other_request(settings, rebinding):
+    # (the MCP tools fetched on the event loop: three slow URLs held /health 11.6 s)
+    from tests.security.gradio_calls import run
+
+    internal, public = rebinding
+    public.delay_s = 4
+    with live(settings, limits={"image_urls": True}) as (client, _):
+        answers = []
+        url = f"http://{PUBLIC_IP}:{internal.port}/page.png"
+        caller = threading.Thread(target=lambda: answers.append(run(client, "/gradio_api/run/ocr_image", [url, "", ""])))
+        caller.start()
+        assert public.asked.wait(30)  # the fetch is under way
+        started = time.monotonic()
+        assert client.get("/health").status_code == 200
+        waited = time.monotonic() - started
+        caller.join(60)
+        assert answers and answers[0][0] == 200, answers
+        assert waited < 2, f"/health waited {waited:.1f} s behind a URL's fetch"

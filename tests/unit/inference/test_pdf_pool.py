@@ -23,7 +23,9 @@ def test_a_caller_that_asks_again_at_once_waits_behind_those_already_waiting():
 
         waiter = threading.Thread(target=another_client)
         waiter.start()
-        time.sleep(0.3)  # the other client now waits for the reader
+        deadline = time.monotonic() + 10
+        while not pool.waiting and time.monotonic() < deadline:  # the other client now waits for the reader
+            time.sleep(0.01)
         pool.give_back(first, True)
         again = pool.take()  # the next page of the first client's document, at once
         order.append("the one back at once")
