@@ -55,3 +55,22 @@ def memory_in_use() -> dict[str, float] | None:
         "allocated_gib": round(torch.cuda.memory_allocated() / gib, 3),
         "reserved_gib": round(torch.cuda.memory_reserved() / gib, 3),
     }
+
+
+def free_memory(device: str) -> int | None:
+    """Bytes free for a new model on ``device`` ("cuda": the first GPU's free memory; "cpu": the host's available
+    memory, from /proc/meminfo), or None where it cannot be told."""
+    if device == "cuda":
+        if not gpu_info().available:
+            return None
+        import torch
+
+        return int(torch.cuda.mem_get_info()[0])
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None

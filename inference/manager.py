@@ -22,10 +22,12 @@ from . import heap
 from .backends.base import Backend
 from .cancel import CancelToken, Deadline
 from .catalog import Catalog, ModelHandle, Sizing
-from .device import gpu_info, memory_in_use
+from .device import free_memory
 from .errors import Cancelled, ChatVLMError, ModelUnavailable, Overloaded, redact_paths
+from .model_reports import ModelReports
+from .model_room import GB, Resident, plan_room
 from .observe import Observers
-from .results import HealthResult, ModelInfo, ModelsResult, ModelState, ReadyResult
+from .results import ModelState
 from .runner import Runner, RunnerClosed
 from .tickets import Ticket
 from .values import Work
@@ -59,25 +61,30 @@ class _Slot:
         self.loads_ended = 0  # loads finished so far: a waiter can tell that the load it waited for failed
         self.pending = 0  # requests waiting for a load or an unload to end
         self.max_queue: int | None = None
+        self.weights: tuple[str, int] | None = None  # (device, bytes) its weights take, from its last load (model_room)
 
 
-class ModelManager:
+class ModelManager(ModelReports):
     def __init__(
         self,
         catalog: Catalog,
         queue_size: Callable[[Sizing], int] = lambda sizing: 64,
         unload_grace_s: float = 15.0,
         observers: Observers | None = None,
+        memory_gb: float = 0.0,
     ):
         """``queue_size(sizing)`` is each model's wait-queue bound; ``unload_grace_s`` how long an unload lets
         queued and running requests finish before it fails or stops them. Models are named by their resolved
-        :class:`~inference.catalog.ModelHandle` (an id is resolved through ``catalog``)."""
+        :class:`~inference.catalog.ModelHandle` (an id is resolved through ``catalog``). ``memory_gb``: what loaded
+        models' weights may take together (0: their device's free memory decides; see ``inference.model_room``)."""
         self.catalog = catalog
         self._queue_size = queue_size
         self._unload_grace_s = unload_grace_s
         self.observers = observers or Observers()
         self._closed = False
         self._slots = {handle.id: _Slot(handle) for handle in catalog.handles()}
+        self._budget = int(memory_gb * GB)
+        self._room = threading.Lock()  # one model at a time makes room (and reserves it) before it loads
 
     def _slot(self, model: ModelHandle | str) -> _Slot:
         return self._slots[(model if isinstance(model, ModelHandle) else self.catalog.handle(model)).id]
@@ -129,7 +136,19 @@ class ModelManager:
         return self._load(slot)
 
     def _load(self, slot: _Slot) -> Runner:
-        """Load outside the lock (other models' states stay readable), then publish the result."""
+        """Load outside the lock (other models' states stay readable), then publish the result; first, room is made
+        for its weights (``_make_room``): when there is none, the model stays unloaded and the request is refused."""
+        try:
+            self._make_room(slot)
+        except Exception as exc:
+            with slot.cond:
+                slot.loads_ended += 1
+                slot.state = UNLOADED
+                slot.cond.notify_all()
+            if isinstance(exc, ChatVLMError):
+                raise
+            log.exception("making room for model %s failed", slot.id)
+            raise ModelUnavailable(f"Model '{slot.id}' could not be loaded; the server log has the details.") from None
         backend, runner, error, started = None, None, None, time.perf_counter()
         try:
             backend = slot.handle.build()
@@ -154,6 +173,42 @@ class ModelManager:
             raise ModelUnavailable(error)
         assert runner is not None
         return runner
+
+    def _make_room(self, slot: _Slot) -> None:
+        """Unload idle models, the least recently used first, until this one's weights fit (``inference.model_room``):
+        within ``memory_gb`` for all, else in its device's free memory less what loads beside it. Overloaded while
+        models at work hold the room; ModelUnavailable for a model that does not fit alone."""
+        needs = slot.handle.backend_class.memory_needs(slot.handle.spec)
+        if needs is None:
+            return
+        with self._room:
+            residents, loading = [], 0
+            for other in self._slots.values():
+                with other.cond:
+                    if other is slot or other.weights is None or other.state not in (READY, LOADING, UNLOADING):
+                        continue
+                    runner = other.runner
+                    idle = other.state == READY and runner is not None and not runner.waiting and not runner.running
+                    used = runner.last_used if runner is not None else time.monotonic()
+                    residents.append(Resident(other.id, other.weights[0], other.weights[1], used, idle))
+                    loading += other.weights[1] if other.state == LOADING and other.weights[0] == needs[0] else 0
+            free = None if self._budget else free_memory(needs[0])
+            victims = plan_room(slot.id, *needs, residents, self._budget, None if free is None else free - loading)
+            for victim in victims:
+                if not self._unload_idle(self._slots[victim]):
+                    raise Overloaded(f"Model '{victim}' took a request while it was to make room; try again.", retry_after=5)
+            slot.weights = needs
+
+    def _unload_idle(self, slot: _Slot) -> bool:
+        """Unload a model that has nothing queued or running (to make room for another); False when it is busy."""
+        with slot.cond:
+            runner = slot.runner
+            if slot.state != READY or runner is None or not runner.stop_if_idle():
+                return False
+            slot.state, backend = UNLOADING, slot.backend
+        log.info("model %s unloaded to make room for another (idle since %.0f s)", slot.id, time.monotonic() - runner.last_used)
+        self._release(slot, backend, runner, 0.0, collect=True)
+        return True
 
     def submit(
         self,
@@ -218,9 +273,15 @@ class ModelManager:
                 return False
             slot.state = UNLOADING
             backend, runner = slot.backend, slot.runner
+        self._release(slot, backend, runner, self._unload_grace_s if grace_s is None else grace_s, collect)
+        log.info("model %s unloaded", model_id)
+        return True
+
+    def _release(self, slot: _Slot, backend: Backend | None, runner: Runner | None, grace_s: float, collect: bool) -> None:
+        """A model set UNLOADING: its runner closed (``grace_s`` for its work), its backend unloaded, its memory freed."""
         try:
             if runner is not None:
-                runner.close(self._unload_grace_s if grace_s is None else grace_s)
+                runner.close(grace_s)
             if backend is not None:
                 backend.unload()
         finally:
@@ -232,8 +293,6 @@ class ModelManager:
         if collect:
             gc.collect()
             heap.trim()  # what the model and its requests' pages held goes back to the system, not to malloc's arenas
-        log.info("model %s unloaded", model_id)
-        return True
 
     def shutdown(self, grace_s: float) -> None:
         """Stop admitting everywhere at once (no model loads again), let queued and running requests finish for
@@ -268,63 +327,6 @@ class ModelManager:
 
     def loaded(self) -> list[str]:
         return [s.id for s in self.statuses() if s.state == READY]
-
-    def info(self, model: ModelHandle | str) -> ModelInfo:
-        """The model as ``/models`` and the model panel show it: its entry and its state."""
-        handle, status = self._slot(model).handle, self.status(model)
-        spec = handle.spec
-        return ModelInfo(
-            id=spec.id,
-            name=spec.name,
-            params=spec.params,
-            backend=spec.backend,
-            tasks=list(spec.tasks),
-            state=status.state,
-            error=status.error,
-            load_seconds=status.load_seconds,
-            note=None if status.state == UNAVAILABLE else handle.backend_class.advice(spec),
-            waiting=status.waiting,
-            running=status.running,
-        )
-
-    def models(self, defaults: dict[str, str | None]) -> ModelsResult:
-        """Every configured model with its state (``/models``); ``defaults``: the model each task gets."""
-        infos = [self.info(model_id) for model_id in self._slots]
-        return ModelsResult(
-            available=[m for m in infos if m.state != UNAVAILABLE],
-            loaded=[m.id for m in infos if m.state == READY],
-            unavailable=[m for m in infos if m.state == UNAVAILABLE],
-            defaults=defaults,
-        )
-
-    def health(self) -> HealthResult:
-        gpu, loaded = gpu_info(), self.loaded()
-        return HealthResult(
-            status="healthy",
-            gpu_available=gpu.available,
-            gpu_name=gpu.name,
-            models_loaded=len(loaded),
-            loaded_models=loaded,
-            gpu_memory=memory_in_use(),
-        )
-
-    def readiness(self, preload: Sequence[str], preloading: bool, closing: bool) -> ReadyResult:
-        """Ready once the ``preload`` models are loaded; not while they load, when one failed, or at shutdown."""
-        states = {model_id: self.status(model_id).state for model_id in preload}
-        if closing:
-            return ReadyResult(ready=False, detail="The server is shutting down.", models=states)
-        if preloading:
-            return ReadyResult(
-                ready=False,
-                detail="Models are still loading: " + ", ".join(i for i, s in states.items() if s != READY) + ".",
-                models=states,
-            )
-        failed = [i for i, s in states.items() if s in (ERROR, UNAVAILABLE)]
-        if failed:
-            return ReadyResult(
-                ready=False, detail=f"Preloading failed for {', '.join(failed)}; GET /models says why.", models=states
-            )
-        return ReadyResult(ready=True, detail="ready", models=states)
 
     def preload(self, ids: Sequence[str], done: threading.Event) -> threading.Thread:
         """Load ``ids`` one after another in a background thread, then set ``done``; a model that fails says why in

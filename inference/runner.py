@@ -69,6 +69,7 @@ class Runner:
         self._waiting: collections.deque[Ticket] = collections.deque()
         self._active: set[Ticket] = set()
         self._closing = False
+        self.last_used = time.monotonic()  # when it last took or finished a request (see model_room: LRU first)
         backend.alone = lambda: len(self._active) <= 1 and not self._waiting  # (a hint: read without the lock)
         self._threads = [threading.Thread(target=self._loop, name=f"run-{name}-{i}", daemon=True) for i in range(self.workers)]
         for thread in self._threads:
@@ -101,6 +102,7 @@ class Runner:
                 raise RunnerClosed(self.name)
             self._refuse_if_full(len(works))
             tickets = [Ticket(work, deadline, streaming, self._forget, background) for work in works]
+            self.last_used = time.monotonic()
             if background:
                 self._waiting.extend(tickets)
             else:
@@ -158,6 +160,7 @@ class Runner:
             finally:
                 with self._cond:
                     self._active.difference_update(batch)
+                    self.last_used = time.monotonic()
                     self._cond.notify_all()
 
     def _take(self) -> list[Ticket] | None:
@@ -242,6 +245,16 @@ class Runner:
         with self._cond:
             self._closing = True
             self._cond.notify_all()
+
+    def stop_if_idle(self) -> bool:
+        """Stop admitting if nothing is queued or running (a model unloaded to make room for another): True when it
+        stopped here; a request that comes later loads the model again (RunnerClosed)."""
+        with self._cond:
+            if self._waiting or self._active or self._closing:
+                return False
+            self._closing = True
+            self._cond.notify_all()
+            return True
 
     def close(self, grace_s: float) -> None:
         """Stop admitting; let queued and running requests finish for up to ``grace_s``; then fail what still

@@ -54,6 +54,7 @@ class InferenceService(JobsFacade):
             lambda sizing: settings.limits.queue_size(sizing.workers * sizing.max_batch),
             settings.limits.shutdown_grace_s,
             self.observers,
+            settings.limits.model_memory_gb,
         )
         self.inputs = Inputs(self.catalog, settings)
         self.pages = Pages(settings.limits, self.manager)

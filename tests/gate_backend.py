@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import threading
 
+from pydantic import BaseModel, ConfigDict
+
 from inference.backends.base import Backend
 from inference.errors import ModelUnavailable
 from inference.settings import ModelSpec
@@ -102,3 +104,18 @@ class ConfiguredGate(GateBackend):
 
     def __init__(self, spec: ModelSpec):
         super().__init__(spec=spec)
+
+
+class SizedGate(ConfiguredGate):
+    """The gate backend with weights of a size its entry gives (``options: {weights_mb: N}``), as the model manager's
+    room sees them (``Backend.memory_needs``)."""
+
+    class Options(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        weights_mb: float = 0.0
+        device: str = "cpu"
+
+    @classmethod
+    def memory_needs(cls, spec: ModelSpec) -> tuple[str, int] | None:
+        options = cls.Options.model_validate(spec.options)
+        return (options.device, int(options.weights_mb * 2**20)) if options.weights_mb else None

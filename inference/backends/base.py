@@ -65,6 +65,12 @@ class Backend:
         return None
 
     @classmethod
+    def memory_needs(cls, spec: ModelSpec) -> tuple[str, int] | None:
+        """(device, bytes) the model's weights will take once loaded, known before loading (nothing fetched), or None:
+        small or not known (``inference.model_room`` then neither counts nor unloads it)."""
+        return None
+
+    @classmethod
     def page_longest_side(cls, spec: ModelSpec) -> int:
         """The longest side a PDF page is rendered at for this model: the page size it reads best (its
         ``longest_side`` or ``page_longest_side`` option, if any, else the backend's)."""

@@ -30,6 +30,7 @@ from tests.import_graph import (
 KERNEL = [
     "settings",
     "routing_settings",
+    "limit_settings",
     "errors",
     "values",
     "blocks",

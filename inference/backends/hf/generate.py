@@ -37,6 +37,7 @@ from .setup import (
     weights_path,
     weights_present,
 )
+from .weights_size import weights_memory
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,10 @@ class HfBackend(Backend):
     @classmethod
     def unavailable_reason(cls, spec: ModelSpec) -> str | None:
         return missing_packages(cls.Options.model_validate(spec.options))
+
+    @classmethod
+    def memory_needs(cls, spec: ModelSpec) -> tuple[str, int] | None:
+        return weights_memory(spec, cls.Options.model_validate(spec.options))
 
     @classmethod
     def missing_weights(cls, spec: ModelSpec) -> str | None:
