@@ -17,9 +17,10 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Connection, and_, case, create_engine, delete, event, func, insert, select, update
+from sqlalchemy import Connection, and_, create_engine, delete, event, func, insert, select, update
 
 from .job_store_keys import KeyStore
+from .job_store_quota import QuotaStore
 from .job_store_window import WindowStore
 from .job_tables import (
     CANCELLED,
@@ -51,7 +52,7 @@ def database_url(data_dir: Path) -> str:
     return f"sqlite:///{data_dir / SQLITE_FILE}"
 
 
-class JobStore(KeyStore, WindowStore):
+class JobStore(KeyStore, QuotaStore, WindowStore):
     """The jobs database (an SQLAlchemy URL: ``sqlite:///...`` or ``postgresql+psycopg://...``); the Idempotency-Keys'
     SQL is :class:`~inference.job_store_keys.KeyStore`'s."""
 
@@ -161,20 +162,6 @@ class JobStore(KeyStore, WindowStore):
             query = query.where((jobs.c.created < created) | ((jobs.c.created == created) & (jobs.c.id < job_id)))
         with self.engine.connect() as db:
             return [JobRecord(**row) for row in db.execute(query).mappings()]
-
-    def load_of(self, payer: str) -> tuple[int, int]:
-        """(unfinished jobs, pages still to read) that count against ``payer``'s quotas."""
-        left = case((jobs.c.pages_total.is_(None), jobs.c.pages_estimate), else_=jobs.c.pages_total - jobs.c.pages_done)
-        query = select(func.count(), func.coalesce(func.sum(left), 0)).where(
-            jobs.c.payer == payer, jobs.c.state.in_((QUEUED, RUNNING))
-        )
-        with self.engine.connect() as db:
-            count, pages_left = db.execute(query).one()
-        return int(count), int(pages_left)
-
-    def unfinished(self) -> int:
-        with self.engine.connect() as db:
-            return db.execute(select(func.count()).select_from(jobs).where(jobs.c.state.in_((QUEUED, RUNNING)))).scalar_one()
 
     def fail(self, job_id: str, error: str) -> bool:
         """The job failed (unless it already ended); its files are dropped. Whether it was this call that ended it."""

@@ -24,10 +24,11 @@ from . import images
 from .callbacks import Deliverer, check_url, succeeded
 from .data_lock import hold
 from .documents import check_pages, page_count
-from .errors import BadInput, ModelUnavailable, NotFound, NotReady, Overloaded, RateLimited
+from .errors import BadInput, ModelUnavailable, NotFound, NotReady, Overloaded
 from .inputs import Inputs
 from .job_events import pages_after
 from .job_queue import LocalQueue
+from .job_quotas import check_files, check_jobs
 from .job_store import CANCELLED, DONE, ENDED, FAILED, QUEUED, RUNNING, JobRecord, JobStore, database_url
 from .job_work import JobWork
 from .page_results import batch_result
@@ -157,13 +158,7 @@ class Jobs:
         if waiting >= limits.max_unfinished_jobs:
             raise Overloaded(f"The server has {waiting} jobs waiting, its limit; try again later.", retry_after=30)
         if caller is not None:
-            jobs_of_caller, _ = self._db(lambda: self.store.load_of(caller))
-            if jobs_of_caller >= limits.max_jobs_per_key:
-                raise RateLimited(
-                    f"This key has {jobs_of_caller} unfinished jobs, its quota (limits.max_jobs_per_key); "
-                    "wait for one to end or cancel one.",
-                    retry_after=30,
-                )
+            check_jobs(self._db(lambda: self.store.load_of(caller)), limits)
         kept = []
         for name, source in files:
             data = images.read_bytes(source, limits, name)  # type: ignore[arg-type]
@@ -172,13 +167,7 @@ class Jobs:
             kept.append((images.shown(name), data))
         estimate = sum(page_count(data, pages, limits) for _, data in kept)
         if caller is not None:
-            _, pages_left = self._db(lambda: self.store.load_of(caller))
-            if pages_left + estimate > limits.max_pages_per_key:
-                raise RateLimited(
-                    f"This job's {estimate} pages and the {pages_left} still to read in this key's jobs are over its quota "
-                    f"of {limits.max_pages_per_key} pages (limits.max_pages_per_key); wait for them to be read.",
-                    retry_after=60,
-                )
+            check_files(self._db(lambda: self.store.load_of(caller)), limits, estimate, sum(len(data) for _, data in kept))
         job_id = uuid.uuid4().hex
         rank = PRIORITIES.index(priority)
         model_id = request.model_id  # 'auto' when routed: each page is routed when it is read

@@ -19,6 +19,7 @@ class LimitSettings(BaseModel):
     max_unfinished_jobs: int = Field(100, gt=0, description="jobs queued or running at once; more -> 503")
     max_jobs_per_key: int = Field(20, gt=0, description="unfinished jobs of one key (client address with keys off); more -> 429")
     max_pages_per_key: int = Field(2000, gt=0, description="pages still to read in one key's unfinished jobs; more -> 429")
+    max_job_mb_per_key: int = Field(2048, gt=0, description="MB of files kept for one key's unfinished jobs; more -> 429")
     max_tokens: int = Field(4096, gt=0)
     max_prompt_chars: int = Field(8000, gt=0)
     max_queue_per_model: int | Literal["auto"] = Field("auto", description="requests that may wait for a model (config.yaml)")

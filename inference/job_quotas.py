@@ -1,0 +1,36 @@
+"""A key's job quotas, checked when a job is sent (429 with Retry-After, other keys unaffected): its unfinished jobs
+(``limits.max_jobs_per_key``), before its files are read; then the pages still to read in them
+(``limits.max_pages_per_key``) and the bytes of their files kept until each ends (``limits.max_job_mb_per_key``: a key
+sending 20 jobs of 32 files of 20 MB would keep 12.8 GB, filling the disk for every other key)."""
+
+from __future__ import annotations
+
+from .errors import RateLimited
+from .job_store_quota import Load
+from .limit_settings import LimitSettings
+
+MB = 1024 * 1024
+
+
+def check_jobs(load: Load, limits: LimitSettings) -> None:
+    if load.jobs >= limits.max_jobs_per_key:
+        raise RateLimited(
+            f"This key has {load.jobs} unfinished jobs, its quota (limits.max_jobs_per_key); wait for one to end or cancel one.",
+            retry_after=30,
+        )
+
+
+def check_files(load: Load, limits: LimitSettings, pages: int, size: int) -> None:
+    """``pages`` and ``size`` (bytes): the new job's."""
+    if load.pages_left + pages > limits.max_pages_per_key:
+        raise RateLimited(
+            f"This job's {pages} pages and the {load.pages_left} still to read in this key's jobs are over its quota "
+            f"of {limits.max_pages_per_key} pages (limits.max_pages_per_key); wait for them to be read.",
+            retry_after=60,
+        )
+    if load.bytes_kept + size > limits.max_job_mb_per_key * MB:
+        raise RateLimited(
+            f"This job's files ({size / MB:.1f} MB) and the {load.bytes_kept / MB:.1f} MB kept for this key's unfinished jobs "
+            f"are over its quota of {limits.max_job_mb_per_key} MB (limits.max_job_mb_per_key); wait for them to be read.",
+            retry_after=60,
+        )

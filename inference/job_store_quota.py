@@ -1,0 +1,42 @@
+"""What counts against a key's job quotas (its SQL; :class:`~inference.job_store.JobStore` is this and the rest): its
+unfinished jobs, the pages still to read in them, and the bytes of their files kept in the store. Kept apart only to
+keep each module small."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from sqlalchemy import Engine, case, func, select
+
+from .job_tables import QUEUED, RUNNING, files, jobs
+
+__all__ = ["Load", "QuotaStore"]
+
+
+class Load(NamedTuple):
+    jobs: int  # unfinished jobs
+    pages_left: int  # pages still to read in them
+    bytes_kept: int  # bytes of their files kept in the store (until each job ends)
+
+
+class QuotaStore:
+    engine: Engine
+
+    def load_of(self, payer: str) -> Load:
+        """What counts against ``payer``'s quotas."""
+        unfinished = jobs.c.state.in_((QUEUED, RUNNING))
+        left = case((jobs.c.pages_total.is_(None), jobs.c.pages_estimate), else_=jobs.c.pages_total - jobs.c.pages_done)
+        counts = select(func.count(), func.coalesce(func.sum(left), 0)).where(jobs.c.payer == payer, unfinished)
+        kept = (
+            select(func.coalesce(func.sum(func.length(files.c.data)), 0))
+            .select_from(files.join(jobs, files.c.job == jobs.c.id))
+            .where(jobs.c.payer == payer, unfinished)
+        )
+        with self.engine.connect() as db:
+            count, pages_left = db.execute(counts).one()
+            size = db.execute(kept).scalar_one()
+        return Load(int(count), int(pages_left), int(size))
+
+    def unfinished(self) -> int:
+        with self.engine.connect() as db:
+            return db.execute(select(func.count()).select_from(jobs).where(jobs.c.state.in_((QUEUED, RUNNING)))).scalar_one()
