@@ -29,6 +29,7 @@ class LimitSettings(BaseModel):
     max_images: int = Field(8, gt=0, description="images in one chat request, at most (and at most what the model takes)")
     shutdown_grace_s: float = Field(15.0, ge=0, description="at shutdown, how long queued work may still finish")
     upload_ttl_s: float = Field(600.0, ge=1, description="Gradio uploads are deleted this long after their last use")
+    upload_mb_per_key: int = Field(1024, ge=0, description="MB of kept Gradio uploads one key may hold; more -> 429")
     header_timeout_s: float = Field(10.0, gt=0, description="a request's headers must arrive within this (python app.py)")
     connections_per_address: int = Field(256, ge=1, description="connections one client address may hold open at once")
     min_free_disk_mb: int = Field(1024, ge=0, description="a body that may land on disk waits for this much free space")

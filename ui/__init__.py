@@ -95,6 +95,7 @@ def build_ui(service: InferenceService, may_manage: Callable[[Any], bool] = lamb
         max_files=2 * service.limits.max_batch_files,
         budget=service.charge,  # (a call that names URLs: one request more, counted before they are fetched)
         min_free=service.limits.min_free_disk_mb * 1024 * 1024,
+        max_held=service.limits.upload_mb_per_key * 1024 * 1024,
     )
 
     async def mcp_calls_only_tools() -> None:  # at start-up, after mount_gradio_app made the MCP server

@@ -7,6 +7,7 @@ request it gets: the server must never reach it."""
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -252,6 +253,17 @@ def test_a_fetched_file_is_refused_while_the_disk_would_keep_too_little_free(set
     with live(settings, limits={"image_urls": True, "min_free_disk_mb": 10**9}) as (client, _):
         status, body = run(client, "/gradio_api/run/ocr", [file_data(f"http://{PUBLIC_IP}:{internal.port}/a.png"), "", ""])
         assert status == 503 and "short of disk space" in body, body
+
+
+def test_a_fetched_file_counts_against_the_callers_upload_quota(settings, rebinding):
+    from tests.security.gradio_calls import file_data, run, upload
+
+    internal, public = rebinding
+    with live(settings, limits={"image_urls": True, "upload_mb_per_key": 1}) as (client, _):
+        filler = os.urandom(2**20 - len(PNG) // 2)  # under the quota alone, over it with the fetched picture
+        assert upload(client, "filler.bin", filler).status_code == 200
+        status, body = run(client, "/gradio_api/run/ocr", [file_data(f"http://{PUBLIC_IP}:{internal.port}/a.png"), "", ""])
+        assert status == 429 and "limits.upload_mb_per_key" in body, body
 
 
 def test_a_slow_url_holds_no_other_request(settings, rebinding):
