@@ -8,3 +8,7 @@ from contextvars import ContextVar
 # Who is uploading, while Gradio's upload route runs: REST's gatekeeper sets it, ui/files.py keeps each upload for
 # the caller that sent it.
 UPLOADER: ContextVar[str | None] = ContextVar("chatvlm_uploader", default=None)
+
+# Whose work this thread (or task) is doing: the service sets it when it charges a request to its caller, and the PDF
+# readers' pool serves callers in turns by it (inference/pdf_sandbox.py). None: the server's own work (jobs' pages).
+CALLER: ContextVar[str | None] = ContextVar("chatvlm_caller", default=None)

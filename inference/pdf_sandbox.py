@@ -30,6 +30,9 @@ import sys
 import threading
 from collections import deque
 from multiprocessing.connection import Connection, Pipe
+from typing import Any
+
+from .callers import CALLER
 
 log = logging.getLogger("chatvlm.pdf")
 
@@ -37,6 +40,7 @@ WORKERS = 2  # children reading PDFs at once (one per document being read at tha
 CHILD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pdf_child.py")  # run as a script, alone
 START_TIMEOUT_S = 60.0  # a child that is not ready by then (a very busy host) is an error, not a page's fault
 REPLY_BYTES = 64 * 1024 * 1024  # a reply's JSON (a page's text layer) is never longer
+MAX_CALLERS = 10_000  # callers whose last turn the pool remembers
 
 
 class PdfError(Exception):
@@ -155,11 +159,20 @@ class _Child:
         self.conn.close()
 
 
+class _Turn:
+    """A command waiting for a child: whose it is (``inference.callers.CALLER``) and when it came."""
+
+    def __init__(self, caller: str | None, order: int) -> None:
+        self.caller, self.order = caller, order
+
+
 class _Pool:
     """At most :data:`WORKERS` children; a caller takes an idle one (or starts one) and gives it back after its
-    command, or drops it when it had to be stopped. Callers are served in the order they came: one that gives a child
-    back and asks again at once (the next page of its document) waits behind those already waiting (else two clients
-    reading slow pages kept a third's one-page PDF waiting 38 s)."""
+    command, or drops it when it had to be stopped. Callers take turns: the next command served is the one of the
+    caller holding the fewest children now, then of the one served longest ago (in the order they came among one
+    caller's), so one that gives a child back and asks again at once (the next page of its document) waits behind the
+    others waiting (else two clients reading slow pages kept a third's one-page PDF waiting 38 s), and a client
+    sending many slow PDFs at once waits behind each command of the others, not they behind all of its."""
 
     def __init__(self, size: int) -> None:
         self.size = size
@@ -167,11 +180,34 @@ class _Pool:
         self.all: set[_Child] = set()
         self.starting = 0
         self.cond = threading.Condition()
-        self.waiting: deque[object] = deque()
+        self.waiting: deque[_Turn] = deque()
+        self.served: dict[str | None, int] = {}  # each caller's last turn served (a count of turns)
+        self.holding: dict[str | None, int] = {}  # children each caller holds now
+        self.holder: dict[object, str | None] = {}  # a child in use (or one being started): whose it is
+        self.count = itertools.count()
+
+    def _next(self) -> _Turn:
+        return min(
+            self.waiting,
+            key=lambda turn: (self.holding.get(turn.caller, 0), self.served.get(turn.caller, -1), turn.order),
+        )
+
+    def _hold(self, child: Any, caller: str | None) -> Any:
+        self.holder[child] = caller
+        self.holding[caller] = self.holding.get(caller, 0) + 1
+        return child
+
+    def _release(self, child: object) -> None:
+        caller = self.holder.pop(child, None)
+        left = self.holding.get(caller, 0) - 1
+        if left > 0:
+            self.holding[caller] = left
+        else:
+            self.holding.pop(caller, None)
 
     def take(self) -> _Child:
         with self.cond:
-            turn = object()
+            turn = _Turn(CALLER.get(), next(self.count))
             self.waiting.append(turn)
             try:
                 while True:
@@ -179,24 +215,29 @@ class _Pool:
                         gone = self.idle.pop()
                         self.all.discard(gone)
                         gone.conn.close()
-                    if self.waiting[0] is turn:
+                    if self._next() is turn and (self.idle or len(self.all) + self.starting < self.size):
+                        self.served[turn.caller] = next(self.count)
+                        if len(self.served) > MAX_CALLERS:  # (forget those served longest ago)
+                            self.served = dict(sorted(self.served.items(), key=lambda item: item[1])[-MAX_CALLERS // 2 :])
                         if self.idle:
-                            return self.idle.pop()
-                        if len(self.all) + self.starting < self.size:
-                            break
+                            return self._hold(self.idle.pop(), turn.caller)
+                        break
                     self.cond.wait()
             finally:
                 self.waiting.remove(turn)
                 self.cond.notify_all()  # (the next in line may go)
             self.starting += 1
+            starter = self._hold(object(), turn.caller)  # (the child being started: the caller holds it already)
         child = None
         try:
             child = _Child()
         finally:
             with self.cond:
                 self.starting -= 1
+                self._release(starter)
                 if child is not None:
                     self.all.add(child)
+                    self._hold(child, turn.caller)
                 self.cond.notify_all()
         return child
 
@@ -204,6 +245,7 @@ class _Pool:
         if not alive:
             child.kill()
         with self.cond:
+            self._release(child)
             if alive:
                 child.flush_drops()
                 self.idle.append(child)

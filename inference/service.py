@@ -2,8 +2,7 @@
 core's parts: ``catalog`` (which model), ``inputs`` (requests parsed and checked once), ``pages`` (documents read page
 by page), ``jobs`` (long work) and the ``manager``. Each request is charged to its caller's rate-limit budget first,
 has a deadline (``limits.request_timeout_s``) and may carry a :class:`~inference.cancel.CancelToken` that its edge
-cancels when the caller goes away. It knows nothing of HTTP or Gradio; its errors are the typed ones of ``errors``.
-"""
+cancels when the caller goes away. It knows nothing of HTTP or Gradio; its errors are the typed ones of ``errors``."""
 
 from __future__ import annotations
 
@@ -14,6 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from . import documents, routing
+from .callers import CALLER
 from .cancel import CancelToken, deadline_for
 from .catalog import TASK_VERBS, Catalog
 from .chats import Chats
@@ -139,6 +139,7 @@ class InferenceService(JobsFacade):
         """One request on ``caller``'s ``limits.rate_limit`` budget, or :class:`RateLimited` (None: the server's own
         work, never limited). Every work entry point charges first, so that each door counts alike."""
         self.rate_limiter.charge(caller)
+        CALLER.set(caller)  # (whose turn this work takes where callers take turns: the PDF readers)
 
     def load_model(self, model_id: str, caller: str | None = None) -> ModelInfo:
         self.charge(caller)
@@ -161,8 +162,7 @@ class InferenceService(JobsFacade):
         return self._preload_done.wait(timeout)
 
     def close(self, grace_s: float | None = None) -> None:
-        """Shut down: stop admitting (every model at once), let queued work finish for ``limits.shutdown_grace_s``,
-        fail or stop what is left, then unload."""
+        """Shut down: stop admitting, let queued work finish for ``limits.shutdown_grace_s``, stop the rest, unload."""
         self._closing = True
         if self._jobs is not None:
             self._jobs.stop()

@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from .backends.ocr.structure import layout_regions, with_tables
 from .blocks import Block, OcrLine
+from .callers import CALLER
 from .catalog import ModelHandle
 from .documents import DocPage
 from .drop_caps import join_drop_caps
@@ -67,5 +68,11 @@ def text_layer_reads(pages: Sequence[tuple[int, DocPage]], structure: bool = Tru
     workers = min(len(pages), os.cpu_count() or 1)
     if workers <= 1 or not structure:
         return [text_layer_read(doc, page, structure) for doc, page in pages]
+    caller = CALLER.get()  # (whose turn the pages take at the PDF readers, in these threads too)
+
+    def read(item: tuple[int, DocPage]) -> PageRead:
+        CALLER.set(caller)
+        return text_layer_read(item[0], item[1], structure)
+
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="text-layer") as pool:
-        return list(pool.map(lambda item: text_layer_read(item[0], item[1], structure), pages))
+        return list(pool.map(read, pages))

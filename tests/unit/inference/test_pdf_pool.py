@@ -36,3 +36,38 @@ def test_a_caller_that_asks_again_at_once_waits_behind_those_already_waiting():
     finally:
         for child in list(pool.all):
             child.kill()
+
+
+def test_callers_take_turns_a_client_sending_many_at_once_waits_behind_the_others():
+    # (in the order they came, a client's 30 slow PDFs sent at once kept every other client's one-page PDF behind them)
+    from inference.callers import CALLER
+
+    pool, mine = _Pool(1), CALLER.set("flooder")
+    try:
+        held = pool.take()
+        order: list[str] = []
+
+        def client(name: str) -> None:
+            CALLER.set(name)
+            child = pool.take()
+            order.append(name)
+            pool.give_back(child, True)
+
+        flood = [threading.Thread(target=client, args=("flooder",)) for _ in range(3)]
+        for thread in flood:
+            thread.start()
+        deadline = time.monotonic() + 10
+        while len(pool.waiting) < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        victim = threading.Thread(target=client, args=("victim",))
+        victim.start()
+        while len(pool.waiting) < 4 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        pool.give_back(held, True)
+        for thread in [*flood, victim]:
+            thread.join(10)
+        assert order == ["victim", "flooder", "flooder", "flooder"]
+    finally:
+        CALLER.reset(mine)
+        for child in list(pool.all):
+            child.kill()
