@@ -59,18 +59,58 @@ def memory_in_use() -> dict[str, float] | None:
 
 def free_memory(device: str) -> int | None:
     """Bytes free for a new model on ``device`` ("cuda": the first GPU's free memory; "cpu": the host's available
-    memory, from /proc/meminfo), or None where it cannot be told."""
+    memory, or what the process's cgroup (a container's memory limit) leaves, whichever is less), or None where it
+    cannot be told."""
     if device == "cuda":
         if not gpu_info().available:
             return None
         import torch
 
         return int(torch.cuda.mem_get_info()[0])
+    available, cgroup = meminfo("MemAvailable:"), cgroup_memory()
+    if cgroup is not None:
+        return cgroup[0] - cgroup[1] if available is None else min(available, cgroup[0] - cgroup[1])
+    return available
+
+
+def total_memory(device: str) -> int | None:
+    """All the memory ``device`` has for this process: the GPU's, else the host's or its cgroup's limit."""
+    if device == "cuda":
+        if not gpu_info().available:
+            return None
+        import torch
+
+        return int(torch.cuda.mem_get_info()[1])
+    total, cgroup = meminfo("MemTotal:"), cgroup_memory()
+    return total if cgroup is None else cgroup[0] if total is None else min(total, cgroup[0])
+
+
+def meminfo(field: str, path: str = "/proc/meminfo") -> int | None:
+    """A field of /proc/meminfo in bytes (the host's: a container sees its host's memory there)."""
     try:
-        with open("/proc/meminfo", encoding="ascii") as meminfo:
-            for line in meminfo:
-                if line.startswith("MemAvailable:"):
+        with open(path, encoding="ascii") as lines:
+            for line in lines:
+                if line.startswith(field):
                     return int(line.split()[1]) * 1024
     except (OSError, ValueError, IndexError):
         pass
+    return None
+
+
+CGROUP_FILES = (
+    ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),  # cgroup v2
+    ("/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/memory/memory.usage_in_bytes"),  # v1
+)
+
+
+def cgroup_memory(files: tuple[tuple[str, str], ...] = CGROUP_FILES) -> tuple[int, int] | None:
+    """(limit, usage) in bytes of the process's memory cgroup when it has a limit (a container's), else None."""
+    for limit_file, usage_file in files:
+        try:
+            with open(limit_file, encoding="ascii") as limit_text, open(usage_file, encoding="ascii") as usage_text:
+                limit, usage = limit_text.read().strip(), usage_text.read().strip()
+            if limit != "max" and int(limit) < 1 << 60:  # (v1 writes a huge number for no limit)
+                return int(limit), int(usage)
+        except (OSError, ValueError):
+            continue
     return None

@@ -20,6 +20,7 @@ _ROUTE = re.compile(
 
 
 SHORT_OF_DISK = "The server is short of disk space for what it is sent; try again later."
+SHUTTING_DOWN = "The server is shutting down; send the request again once it is back."
 
 
 def redact_paths(message: str) -> str:

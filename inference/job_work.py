@@ -215,7 +215,7 @@ class JobWork:
         if not reads:  # the page is not in the document as opened now (cannot happen with the same file)
             reads = [PageRead(idx, number, (0, 0), "ocr", error=ChatVLMError(f"Page {number} was not found."))]
         read = reads[0]
-        if isinstance(read.error, Cancelled):
+        if isinstance(read.error, (Cancelled, Overloaded)):  # (Overloaded: its model made way for another; read later)
             raise read.error
         if isinstance(read.error, (ModelUnavailable, UnknownModel)) and not isinstance(read.error, Overloaded):
             self.store.fail(job_id, redact_paths(str(read.error)))

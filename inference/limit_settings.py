@@ -36,6 +36,7 @@ class LimitSettings(BaseModel):
     model_memory_gb: float = Field(
         0.0, ge=0, description="what loaded models' weights may take together; 0 = their device's free memory decides"
     )
+    model_resident_s: float = Field(5.0, ge=0, description="a loaded model stays this long (and twice its load time) at least")
 
     @field_validator("rate_limit")
     @classmethod

@@ -22,10 +22,10 @@ from . import heap
 from .backends.base import Backend
 from .cancel import CancelToken, Deadline
 from .catalog import Catalog, ModelHandle, Sizing
-from .device import free_memory
-from .errors import Cancelled, ChatVLMError, ModelUnavailable, Overloaded, redact_paths
+from .errors import SHUTTING_DOWN, Cancelled, ChatVLMError, ModelUnavailable, Overloaded, redact_paths
+from .manager_room import RoomKeeper
 from .model_reports import ModelReports
-from .model_room import GB, Resident, plan_room
+from .model_room import GB, MIN_RESIDENT_S
 from .observe import Observers
 from .results import ModelState
 from .runner import Runner, RunnerClosed
@@ -35,7 +35,6 @@ from .values import Work
 log = logging.getLogger(__name__)
 
 UNLOADED, LOADING, READY, UNLOADING, ERROR, UNAVAILABLE = ModelState
-SHUTTING_DOWN = "The server is shutting down; send the request again once it is back."
 
 
 @dataclass
@@ -62,9 +61,10 @@ class _Slot:
         self.pending = 0  # requests waiting for a load or an unload to end
         self.max_queue: int | None = None
         self.weights: tuple[str, int] | None = None  # (device, bytes) its weights take, from its last load (model_room)
+        self.pinned = False  # a server.preload model: requests never unload it to make room (an administrator may)
 
 
-class ModelManager(ModelReports):
+class ModelManager(RoomKeeper, ModelReports):
     def __init__(
         self,
         catalog: Catalog,
@@ -72,18 +72,20 @@ class ModelManager(ModelReports):
         unload_grace_s: float = 15.0,
         observers: Observers | None = None,
         memory_gb: float = 0.0,
+        resident_s: float = MIN_RESIDENT_S,
     ):
         """``queue_size(sizing)`` is each model's wait-queue bound; ``unload_grace_s`` how long an unload lets
         queued and running requests finish before it fails or stops them. Models are named by their resolved
         :class:`~inference.catalog.ModelHandle` (an id is resolved through ``catalog``). ``memory_gb``: what loaded
-        models' weights may take together (0: their device's free memory decides; see ``inference.model_room``)."""
+        models' weights may take together (0: their device's free memory decides), ``resident_s`` how long a loaded model
+        stays before it may make way for another (and twice its load time; see ``inference.model_room``)."""
         self.catalog = catalog
         self._queue_size = queue_size
         self._unload_grace_s = unload_grace_s
         self.observers = observers or Observers()
         self._closed = False
         self._slots = {handle.id: _Slot(handle) for handle in catalog.handles()}
-        self._budget = int(memory_gb * GB)
+        self._budget, self._resident_s = int(memory_gb * GB), resident_s
         self._room = threading.Lock()  # one model at a time makes room (and reserves it) before it loads
 
     def _slot(self, model: ModelHandle | str) -> _Slot:
@@ -96,7 +98,12 @@ class ModelManager(ModelReports):
         return slot.max_queue
 
     def runner(
-        self, model: ModelHandle | str, deadline: Deadline | None = None, cancel: CancelToken | None = None, fetch: bool = False
+        self,
+        model: ModelHandle | str,
+        deadline: Deadline | None = None,
+        cancel: CancelToken | None = None,
+        fetch: bool = False,
+        background: bool = False,
     ) -> Runner:
         """The model's runner, loading the model first if needed (fetching absent weights only when ``fetch``: an
         administrator's load). While another thread loads or unloads it, waits (until ``deadline``) if the model's
@@ -132,14 +139,14 @@ class ModelManager(ModelReports):
                 raise Cancelled("The request was cancelled before it started.")
             if deadline is not None and deadline.expired():
                 raise deadline.error()
-            slot.state, slot.error = LOADING, None
-        return self._load(slot)
+            slot.state, slot.error, slot.weights = LOADING, None, None  # (its size: counted again by this load)
+        return self._load(slot, background, deadline)
 
-    def _load(self, slot: _Slot) -> Runner:
+    def _load(self, slot: _Slot, background: bool = False, deadline: Deadline | None = None) -> Runner:
         """Load outside the lock (other models' states stay readable), then publish the result; first, room is made
         for its weights (``_make_room``): when there is none, the model stays unloaded and the request is refused."""
         try:
-            self._make_room(slot)
+            self._make_room(slot, background, deadline)  # (a job's page never makes other models unload)
         except Exception as exc:
             with slot.cond:
                 slot.loads_ended += 1
@@ -164,6 +171,8 @@ class ModelManager(ModelReports):
             slot.loads_ended += 1
             if error is None:
                 slot.backend, slot.runner, slot.state = backend, runner, READY
+                if slot.weights is None:  # (weights this load fetched, an administrator's: counted from now on)
+                    slot.weights = slot.handle.backend_class.memory_needs(slot.handle.spec)
                 slot.load_seconds = round(time.perf_counter() - started, 3)
                 log.info("model %s loaded in %.2fs", slot.id, slot.load_seconds)
             else:
@@ -173,42 +182,6 @@ class ModelManager(ModelReports):
             raise ModelUnavailable(error)
         assert runner is not None
         return runner
-
-    def _make_room(self, slot: _Slot) -> None:
-        """Unload idle models, the least recently used first, until this one's weights fit (``inference.model_room``):
-        within ``memory_gb`` for all, else in its device's free memory less what loads beside it. Overloaded while
-        models at work hold the room; ModelUnavailable for a model that does not fit alone."""
-        needs = slot.handle.backend_class.memory_needs(slot.handle.spec)
-        if needs is None:
-            return
-        with self._room:
-            residents, loading = [], 0
-            for other in self._slots.values():
-                with other.cond:
-                    if other is slot or other.weights is None or other.state not in (READY, LOADING, UNLOADING):
-                        continue
-                    runner = other.runner
-                    idle = other.state == READY and runner is not None and not runner.waiting and not runner.running
-                    used = runner.last_used if runner is not None else time.monotonic()
-                    residents.append(Resident(other.id, other.weights[0], other.weights[1], used, idle))
-                    loading += other.weights[1] if other.state == LOADING and other.weights[0] == needs[0] else 0
-            free = None if self._budget else free_memory(needs[0])
-            victims = plan_room(slot.id, *needs, residents, self._budget, None if free is None else free - loading)
-            for victim in victims:
-                if not self._unload_idle(self._slots[victim]):
-                    raise Overloaded(f"Model '{victim}' took a request while it was to make room; try again.", retry_after=5)
-            slot.weights = needs
-
-    def _unload_idle(self, slot: _Slot) -> bool:
-        """Unload a model that has nothing queued or running (to make room for another); False when it is busy."""
-        with slot.cond:
-            runner = slot.runner
-            if slot.state != READY or runner is None or not runner.stop_if_idle():
-                return False
-            slot.state, backend = UNLOADING, slot.backend
-        log.info("model %s unloaded to make room for another (idle since %.0f s)", slot.id, time.monotonic() - runner.last_used)
-        self._release(slot, backend, runner, 0.0, collect=True)
-        return True
 
     def submit(
         self,
@@ -223,7 +196,7 @@ class ModelManager(ModelReports):
         queue is full. A runner that closes in between (an unload) is replaced by loading the model again.
         Cancelling ``cancel`` later drops or stops the admitted work; ``background`` work waits behind requests."""
         while True:
-            runner = self.runner(model, deadline, cancel)
+            runner = self.runner(model, deadline, cancel, background=background)
             try:
                 tickets = runner.submit(works, deadline, streaming, background)
                 break
@@ -331,6 +304,9 @@ class ModelManager(ModelReports):
     def preload(self, ids: Sequence[str], done: threading.Event) -> threading.Thread:
         """Load ``ids`` one after another in a background thread, then set ``done``; a model that fails says why in
         its state, and the others still load."""
+
+        for model_id in ids:
+            self._slot(model_id).pinned = True  # (requests never unload it to make room)
 
         def load_all() -> None:
             try:

@@ -5,68 +5,87 @@ its model on first use), so a client cycling through the model ids would otherwi
 host runs out of memory, and every user's work fails with it (on a CPU host the kernel kills the server). Before a
 model loads, its weights' size at the precision it loads in (``Backend.memory_needs``, read from the weight files'
 headers) is compared with the room on its device: ``limits.model_memory_gb`` when set (what the loaded models'
-weights may take together), else the device's free memory. When it does not fit, the models loaded on that device
-and idle (nothing queued, nothing running) are unloaded, the least recently used first, until it does; when the
-others are busy the request is refused with 503 and Retry-After; a model that would not fit even alone is
-refused with 503 saying how much it needs. Models of unknown size (the OCR engines: some hundred MB) are neither
-counted nor unloaded.
+weights may take together), else the device's free memory (a container's memory limit included). When it does not
+fit, loaded models make way, the least recently used first: for a request, those idle and those reading only jobs'
+pages (the pages wait and are read later), once each has stayed loaded :data:`MIN_RESIDENT_S` (and twice its load
+time: two clients alternating two models do not reload one on every request), never the ``server.preload`` models;
+for a job's page, none (it waits for room, as jobs wait for requests). When the others are at work, 503 with
+Retry-After; a model that cannot fit at all (beside the preloaded ones, on this device) is refused with 503 saying
+what it needs. Models of unknown size (the OCR engines: some hundred MB) are neither counted nor unloaded. The
+weights are what is counted: a model's working memory (activations, its KV cache) comes on top.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .errors import ModelUnavailable, Overloaded
 
 GB = 1024**3
+MIN_RESIDENT_S = 5.0  # a loaded model makes way for another only after this long (and twice its load time)
 BUSY_RETRY_S = 30  # Retry-After when the room is held by models at work
 
 
 @dataclass(frozen=True)
 class Resident:
     """A model loaded (or loading) as the room sees it: its device, its weights' bytes, when it last took a request,
-    and whether it may be unloaded now (loaded, nothing queued or running)."""
+    whether it may make way now, else in how many seconds it may (None: not for this load; ``pinned``: never)."""
 
     id: str
     device: str
     size: int
     last_used: float
-    idle: bool
+    evictable: bool
+    wait_s: float | None = None
+    pinned: bool = False
 
 
-def plan_room(model_id: str, device: str, need: int, residents: Sequence[Resident], budget: int, free: int | None) -> list[str]:
+def plan_room(
+    model_id: str,
+    device: str,
+    need: int,
+    residents: Sequence[Resident],
+    budget: int,
+    free: int | None,
+    total: int | None = None,
+) -> list[str]:
     """The models to unload (in this order) for ``need`` bytes to fit on ``device``: within ``budget`` bytes for all
     loaded weights together when it is set (> 0), else within the device's ``free`` bytes (None: not known, nothing is
-    checked). Overloaded when models at work hold the room; ModelUnavailable when the model would not fit alone."""
+    checked; ``total``: all the device has). Overloaded when models at work (or loaded a moment ago) hold the room;
+    ModelUnavailable when the model cannot fit beside the pinned models at all."""
     if budget > 0:
         others = [r for r in residents if r.id != model_id]
-        room = budget - sum(r.size for r in others)
-        capacity = budget
+        room, capacity = budget - sum(r.size for r in others), budget
     elif free is not None:
         others = [r for r in residents if r.id != model_id and r.device == device]
-        room = free
-        capacity = free + sum(r.size for r in others)
+        room, capacity = free, total if total is not None else free + sum(r.size for r in others)
     else:
         return []
     if need <= room:
         return []
-    if need > capacity:
-        where = f"the {budget / GB:.3g} GB that limits.model_memory_gb allows" if budget > 0 else f"{capacity / GB:.3g} GB"
+    pinned = sum(r.size for r in others if r.pinned)
+    if need > capacity - pinned:
+        where = f"the {budget / GB:.3g} GB that limits.model_memory_gb allows" if budget > 0 else f"the {capacity / GB:.3g} GB"
+        beside = f" beside the preloaded models ({pinned / GB:.3g} GB)" if pinned else ""
         raise ModelUnavailable(
             f"Model '{model_id}' needs about {need / GB:.3g} GB of memory for its weights on {device}, more than "
-            f"{where} this server has for models. An administrator can give it a lower precision, another device, "
-            "or more memory."
+            f"{where} this server has for models{beside}. An administrator can give it a lower precision, another "
+            "device, or more memory."
         )
     victims: list[str] = []
-    for resident in sorted((r for r in others if r.idle), key=lambda r: r.last_used):
+    for resident in sorted((r for r in others if r.evictable), key=lambda r: r.last_used):
         victims.append(resident.id)
         room += resident.size
         if need <= room:
             return victims
-    busy = ", ".join(sorted(r.id for r in others if not r.idle))
+    held = [r for r in others if not r.evictable and not r.pinned]
+    waits = [r.wait_s for r in held if r.wait_s is not None]
+    retry = math.ceil(min(waits)) if waits and len(waits) == len(held) else BUSY_RETRY_S
+    names = ", ".join(sorted(r.id for r in held)) or "other models"
     raise Overloaded(
-        f"Model '{model_id}' needs about {need / GB:.3g} GB of memory on {device}, which the models at work "
-        f"({busy}) hold now. Try again in a while, or use a model that is loaded.",
-        retry_after=BUSY_RETRY_S,
+        f"Model '{model_id}' needs about {need / GB:.3g} GB of memory on {device}, which the models at work or loaded "
+        f"a moment ago ({names}) hold now. Try again in a while, or use a model that is loaded.",
+        retry_after=max(1, min(retry, BUSY_RETRY_S)),
     )

@@ -283,8 +283,8 @@ class Pages:
             return None
         try:
             [ticket] = self.manager.submit(request.vlm, [work], deadline, cancel=cancel, background=background)
-        except Overloaded:
-            read.warnings.append(routing.not_routed(route, f"the queue of {request.vlm.id} is full"))
+        except Overloaded as exc:  # (its queue is full, or no room in memory to load it now)
+            read.warnings.append(routing.not_routed(route, f"{request.vlm.id} is busy ({redact_paths(str(exc))})"))
             return None
         except ChatVLMError as exc:  # it cannot take the page (unloaded, failed to load...): the CPU's reading stands
             read.warnings.append(routing.not_routed(route, f"{request.vlm.id} could not take it ({redact_paths(str(exc))})"))

@@ -28,6 +28,7 @@ from .values import Work
 log = logging.getLogger(__name__)
 
 STOP_WAIT_S = 1.0  # how long a close waits at least, after the grace, for the workers it told to stop
+LATER = "The model was unloaded (it made way for another); this page is read later."
 
 
 class RunnerClosed(Exception):
@@ -69,7 +70,7 @@ class Runner:
         self._waiting: collections.deque[Ticket] = collections.deque()
         self._active: set[Ticket] = set()
         self._closing = False
-        self.last_used = time.monotonic()  # when it last took or finished a request (see model_room: LRU first)
+        self.loaded_at = self.last_used = time.monotonic()  # last_used: a request taken or finished (LRU: model_room)
         backend.alone = lambda: len(self._active) <= 1 and not self._waiting  # (a hint: read without the lock)
         self._threads = [threading.Thread(target=self._loop, name=f"run-{name}-{i}", daemon=True) for i in range(self.workers)]
         for thread in self._threads:
@@ -123,6 +124,11 @@ class Runner:
     @property
     def running(self) -> int:
         return len(self._active)
+
+    @property
+    def requests(self) -> int:
+        """Requests (not jobs' pages) queued or running."""
+        return sum(not ticket.background for ticket in (*self._waiting, *self._active))
 
     def _forget(self, ticket: Ticket) -> None:
         with self._cond:
@@ -246,15 +252,20 @@ class Runner:
             self._closing = True
             self._cond.notify_all()
 
-    def stop_if_idle(self) -> bool:
-        """Stop admitting if nothing is queued or running (a model unloaded to make room for another): True when it
-        stopped here; a request that comes later loads the model again (RunnerClosed)."""
+    def make_way(self) -> bool:
+        """Stop admitting when no request is queued or running (nothing, or only jobs' pages): the model makes way for
+        another (``inference.model_room``); the pages queued are answered Overloaded (their jobs read them later), those
+        running finish within the close's grace. True when it stopped here."""
         with self._cond:
-            if self._waiting or self._active or self._closing:
+            if self._closing or self.requests:
                 return False
             self._closing = True
+            pages = list(self._waiting)
+            self._waiting.clear()
             self._cond.notify_all()
-            return True
+        for ticket in pages:
+            ticket._settle(error=Overloaded(LATER, retry_after=5))
+        return True
 
     def close(self, grace_s: float) -> None:
         """Stop admitting; let queued and running requests finish for up to ``grace_s``; then fail what still
@@ -267,10 +278,11 @@ class Runner:
             leftovers, running = list(self._waiting), list(self._active)
             self._waiting.clear()
         gone = ModelUnavailable(f"Model '{self.name}' was unloaded before this request finished; send it again.")
+        later = Overloaded(LATER, retry_after=5)  # (a job's page: its job reads it again when the model is back)
         for ticket in leftovers:
-            ticket._settle(error=gone)
+            ticket._settle(error=later if ticket.background else gone)
         for ticket in running:
-            ticket._abandon(gone)
+            ticket._abandon(later if ticket.background else gone)
         join_until = time.monotonic() + max(STOP_WAIT_S, grace_s)  # told to stop: a worker ends at its next check
         for thread in self._threads:
             thread.join(timeout=max(0.1, join_until - time.monotonic()))

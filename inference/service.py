@@ -46,8 +46,7 @@ log = logging.getLogger(__name__)
 
 class InferenceService(JobsFacade):
     def __init__(self, settings: Settings):
-        self.settings = settings
-        self.observers = Observers()
+        self.settings, self.observers = settings, Observers()
         self.catalog = Catalog(settings, self.observers)
         self.manager = ModelManager(
             self.catalog,
@@ -55,6 +54,7 @@ class InferenceService(JobsFacade):
             settings.limits.shutdown_grace_s,
             self.observers,
             settings.limits.model_memory_gb,
+            settings.limits.model_resident_s,
         )
         self.inputs = Inputs(self.catalog, settings)
         self.pages = Pages(settings.limits, self.manager)

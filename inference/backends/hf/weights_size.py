@@ -16,6 +16,7 @@ from .setup import HfOptions, device_of, weights_path
 PRECISION_BYTES = {"bf16": 2.0, "fp16": 2.0, "fp32": 4.0, "int8": 1.0, "int4": 0.5}
 STORED_BYTES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "F8_E4M3": 1, "F8_E5M2": 1}  # floating (converted on load)
 INTEGER_BYTES = {"I64": 8, "U64": 8, "I32": 4, "U32": 4, "I16": 2, "U16": 2, "I8": 1, "U8": 1, "BOOL": 1}
+INDEX = "model.safetensors.index.json"
 MAX_HEADER = 100 * 1024 * 1024  # a safetensors header is JSON of names and shapes: a larger one is no header
 
 
@@ -29,7 +30,7 @@ def weights_memory(spec: ModelSpec, options: HfOptions) -> tuple[str, int] | Non
     device = device_of(options)
     precision = options.precision if options.precision != "auto" else ("bf16" if device == "cuda" else "fp32")
     total, found = 0.0, False
-    for file in sorted(folder.glob("*.safetensors")):
+    for file in weight_files(folder):
         counts = tensor_counts(file)
         if counts is None:
             continue
@@ -37,6 +38,17 @@ def weights_memory(spec: ModelSpec, options: HfOptions) -> tuple[str, int] | Non
         for dtype, count in counts.items():
             total += count * (PRECISION_BYTES[precision] if dtype in STORED_BYTES else INTEGER_BYTES.get(dtype, 4))
     return (device, int(total)) if found else None
+
+
+def weight_files(folder: Path) -> list[Path]:
+    """The safetensors files the model loads: those its index names when it has one (a repository may also ship the
+    same weights consolidated in one more file), else every one."""
+    try:
+        index = json.loads((folder / INDEX).read_text(encoding="utf-8"))
+        names = sorted({str(name) for name in index["weight_map"].values()})
+        return [folder / name for name in names if "/" not in name and (folder / name).is_file()]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return sorted(folder.glob("*.safetensors"))
 
 
 def tensor_counts(file: Path) -> dict[str, int] | None:

@@ -3,6 +3,7 @@ unloaded for it (the least recently used first), busy ones are not; the plan alo
 backends of given sizes, then the sizes read from real (tiny) weights."""
 
 import threading
+import time
 
 import pytest
 
@@ -17,8 +18,8 @@ from tests.polling import loaded_backend
 MB = 2**20
 
 
-def resident(model_id, size_mb, last_used, idle=True, device="cpu"):
-    return Resident(model_id, device, int(size_mb * MB), last_used, idle)
+def resident(model_id, size_mb, last_used, idle=True, device="cpu", wait_s=None, pinned=False):
+    return Resident(model_id, device, int(size_mb * MB), last_used, idle, wait_s, pinned)
 
 
 def test_a_model_that_fits_unloads_nothing():
@@ -42,13 +43,27 @@ def test_busy_models_are_never_unloaded_the_request_is_told_to_come_back():
     with pytest.raises(Overloaded, match=r"'c'.*\(a\)") as refused:
         plan_room("c", "cpu", 700 * MB, residents, budget=GB, free=None)  # b frees 400 of them: not enough
     assert refused.value.retry_after == 30
+    # a model loaded a moment ago stays its time (two clients alternating two models do not reload one per request):
+    # the request is told when it may make way
+    settling = [resident("a", 400, 1, idle=False, wait_s=3.2), resident("b", 400, 2)]
+    with pytest.raises(Overloaded) as refused:
+        plan_room("c", "cpu", 700 * MB, settling, budget=GB, free=None)
+    assert refused.value.retry_after == 4
 
 
 def test_a_model_too_large_for_the_room_even_alone_is_refused_with_what_it_needs():
     with pytest.raises(ModelUnavailable, match=r"'big' needs about 2 GB .* limits.model_memory_gb"):
         plan_room("big", "cpu", 2 * GB, [resident("a", 100, 1)], budget=GB, free=None)
     with pytest.raises(ModelUnavailable, match=r"'big' needs about 2 GB of memory for its weights on cuda"):
-        plan_room("big", "cuda", 2 * GB, [resident("a", 100, 1, device="cuda")], budget=0, free=GB)
+        plan_room("big", "cuda", 2 * GB, [resident("a", 100, 1, device="cuda")], budget=0, free=GB, total=GB)
+    # by the device's free memory: what the device has at all decides "never" (a busy model's working memory, or
+    # PyTorch's cache, holds some of it for a while only: come back later)
+    with pytest.raises(Overloaded):
+        plan_room("b", "cuda", 700 * MB, [resident("a", 400, 1, idle=False, device="cuda")], budget=0, free=100 * MB, total=GB)
+    # the preloaded models never make way for a request: what is left beside them decides "never"
+    pinned = [resident("pre", 700, 1, idle=False, pinned=True)]
+    with pytest.raises(ModelUnavailable, match=r"beside the preloaded models \(0.684 GB\)"):
+        plan_room("c", "cpu", 400 * MB, pinned, budget=GB, free=None)
 
 
 # ---- the manager, with gate backends of given sizes (tests/gate_backend.py) ----------------------------------------
@@ -72,7 +87,7 @@ def sized(tmp_path, monkeypatch):
     path.write_text(SIZED_CONFIG)
     settings = load_settings(path, env={})
     budget = settings.limits.model_memory_gb
-    manager = ModelManager(Catalog(settings), queue_size=lambda sizing: 2, unload_grace_s=5, memory_gb=budget)
+    manager = ModelManager(Catalog(settings), queue_size=lambda sizing: 2, unload_grace_s=5, memory_gb=budget, resident_s=0)
     yield manager
     for model_id in manager.loaded():
         loaded_backend(manager, model_id).gate.set()
@@ -163,3 +178,108 @@ def test_the_weights_size_is_read_from_the_files_and_matches_the_loaded_model(ti
     assert device == "cpu" and 0.9 * held <= size <= 1.1 * held  # fp32 on the CPU, as loaded
     options = handle.backend_class.Options.model_validate({**handle.spec.options, "precision": "bf16"})
     assert weights_memory(handle.spec, options) == ("cpu", size // 2)  # the precision it loads in decides
+
+
+def test_a_request_takes_the_room_of_a_model_reading_only_jobs_pages_and_the_pages_are_read_later(sized):
+    from inference.errors import Overloaded as Later
+
+    [running] = sized.submit("a", [OcrWork("page 1")], Deadline(30), background=True)
+    [queued] = sized.submit("a", [OcrWork("page 2")], Deadline(30), background=True)
+    gate = loaded_backend(sized, "a")
+    assert gate.entered.wait(10)  # page 1 runs, page 2 waits
+    outcome = []
+    request = threading.Thread(target=lambda: outcome.append(answer(sized, "b", "the request")))
+    request.start()
+    with pytest.raises(Later, match="read later"):  # the page that waited goes back to its job (which requeues it)
+        queued.result()
+    gate.gate.set()  # the page that runs finishes (within the unload's grace)
+    assert running.result().text == "page 1"
+    request.join(10)
+    assert outcome == ["the request"] and states(sized) == {"b": READY}
+
+
+def test_a_jobs_page_makes_a_model_unload_only_when_nobody_has_used_it_for_a_while(sized):
+    sized._resident_s = 0.1  # (limits.model_resident_s: a job's page waits until the model was idle 12 times that)
+    assert answer(sized, "b", "a request") == "a request"
+    with pytest.raises(Overloaded, match=r"'a' needs .* \(b\)"):  # b was just used: the job's page waits for room
+        sized.submit("a", [OcrWork("page")], Deadline(30), background=True)
+    assert states(sized) == {"b": READY}
+    time.sleep(1.3)
+    [page] = sized.submit("a", [OcrWork("page")], Deadline(30), background=True)  # b idle 1.2 s: it makes way now
+    loaded_backend(sized, "a").gate.set()
+    assert page.result().text == "page" and states(sized) == {"a": READY}
+
+
+def test_a_model_stays_loaded_a_while_before_it_makes_way(sized):
+    sized._resident_s = 3600.0  # (the manager's residency, as limits.model_resident_s sets it)
+    assert answer(sized, "a", "first") == "first"
+    with pytest.raises(Overloaded, match=r"'b' needs .* loaded a moment ago \(a\)") as refused:
+        sized.runner("b", Deadline(30))
+    assert 1 <= refused.value.retry_after <= 30 and states(sized) == {"a": READY}
+
+
+def test_preloaded_models_never_make_way_for_a_request(sized):
+    done = threading.Event()
+    sized.preload(["a"], done).join(10)
+    assert done.is_set() and states(sized) == {"a": READY}
+    with pytest.raises(ModelUnavailable, match=r"'b' needs .* beside the preloaded models"):
+        sized.runner("b", Deadline(30))
+    assert answer(sized, "c", "beside") == "beside"  # 300 MB fit beside it
+    assert sized.unload("a")  # an administrator may unload it
+    assert answer(sized, "b", "now") == "now"
+
+
+def test_a_repository_shipping_its_weights_twice_is_counted_once(tmp_path):
+    # (shards named by model.safetensors.index.json, and the same weights consolidated in one more file)
+    import json
+
+    import torch
+    from safetensors.torch import save_file
+
+    from inference.backends.hf.weights_size import tensor_counts, weight_files
+
+    save_file({"a": torch.zeros(10, 10)}, str(tmp_path / "model-00001-of-00002.safetensors"))
+    save_file({"b": torch.zeros(5, dtype=torch.int64)}, str(tmp_path / "model-00002-of-00002.safetensors"))
+    save_file({"a": torch.zeros(10, 10), "b": torch.zeros(5, dtype=torch.int64)}, str(tmp_path / "consolidated.safetensors"))
+    assert len(weight_files(tmp_path)) == 3  # (no index: every file)
+    index = {"weight_map": {"a": "model-00001-of-00002.safetensors", "b": "model-00002-of-00002.safetensors"}}
+    (tmp_path / "model.safetensors.index.json").write_text(json.dumps(index))
+    files = weight_files(tmp_path)
+    assert [f.name for f in files] == ["model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"]
+    assert [tensor_counts(f) for f in files] == [{"F32": 100}, {"I64": 5}]
+    (tmp_path / "broken.safetensors").write_bytes(b"\xff" * 16)
+    assert tensor_counts(tmp_path / "broken.safetensors") is None  # no header: not counted, never an error
+
+
+def test_a_job_whose_model_made_way_for_a_request_is_read_to_its_end(tiny_settings):
+    # room for one tiny model: a job's pages on one, a request for another in the middle of it
+    from inference import InferenceService
+    from tests.helpers import encode, render_lines
+    from tests.scratch import scratch
+
+    settings = tiny_settings.model_copy(deep=True)
+    settings.limits.model_memory_gb, settings.limits.model_resident_s = 1.2 * MB / GB, 0.2
+    settings.server.data_dir = scratch(prefix="chatvlm-test-room-")
+    pages = [render_lines([f"Page {n} of the annual report"]) for n in range(1, 7)]
+    tiff = encode(pages[0], "TIFF", save_all=True, append_images=pages[1:])
+    service = InferenceService(settings)
+    try:
+        job = service.submit_job([("pages.tiff", tiff)], "qwen3_vl_2b")
+        deadline = time.monotonic() + 60
+        while service.job(job.id).pages_done < 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        answered = None
+        while answered is None and time.monotonic() < deadline:  # (503 while the job's model stays its time)
+            try:
+                answered = service.ocr(encode(pages[0]), "got_ocr")
+            except Overloaded as exc:
+                time.sleep(min(exc.retry_after, 0.2))
+        assert answered is not None and service.manager.loaded() == ["got_ocr"]  # the job's model made way
+        while service.job(job.id).state not in ("done", "failed") and time.monotonic() < deadline:
+            time.sleep(0.1)
+        status = service.job(job.id)
+        assert (status.state, status.pages_done, status.pages_total) == ("done", 6, 6), status
+        result = service.job_result(job.id).model_dump(mode="json")["results"][0]
+        assert len(result["pages"]) == 6 and not any(page["error"] for page in result["pages"]), result
+    finally:
+        service.close(grace_s=2)

@@ -1,0 +1,95 @@
+"""The model manager's side of the room in memory (``inference.model_room`` has the policy): before a model loads,
+the models that must make way for it are unloaded, under one lock so that two loads never count the same room
+(mixed into :class:`~inference.manager.ModelManager`, whose slots and unloading it uses)."""
+
+from __future__ import annotations
+
+import gc
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from . import heap
+from .cancel import Deadline
+from .device import free_memory, total_memory
+from .errors import SHUTTING_DOWN, ModelUnavailable, Overloaded
+from .model_room import Resident, plan_room
+from .results import ModelState
+
+log = logging.getLogger("inference.manager")
+
+UNLOADED, LOADING, READY, UNLOADING, ERROR, UNAVAILABLE = ModelState
+JOB_IDLE_FACTOR = 12  # a job's page makes a model unload only when nobody used it for this many residencies (60 s)
+
+
+class RoomKeeper:
+    _slots: dict[str, Any]
+    _budget: int
+    _room: threading.Lock
+    _closed: bool
+    _release: Callable[..., None]
+    _unload_grace_s: float
+    _resident_s: float
+
+    def _make_room(self, slot: Any, background: bool, deadline: Deadline | None) -> None:
+        """Unload the models that make way for this one (``inference.model_room``): for a request, idle ones and those
+        reading only jobs' pages, the least recently used first, each once loaded long enough, never a pinned one; for
+        a job's page (``background``), only models nobody has used for a while (:data:`JOB_IDLE_FACTOR`). Overloaded
+        while the room is held; ModelUnavailable when it never fits."""
+        needs = slot.handle.backend_class.memory_needs(slot.handle.spec)
+        if needs is None:
+            return
+        wait = None if deadline is None else max(0.0, deadline.remaining())
+        if not self._room.acquire(timeout=-1 if wait is None else wait):
+            raise Overloaded(f"Model '{slot.id}' waits for another model to be loaded; try again.", retry_after=5)
+        try:
+            residents, loading, now = [], 0, time.monotonic()
+            for other in self._slots.values():
+                with other.cond:
+                    if other is slot or other.weights is None or other.state not in (READY, LOADING, UNLOADING):
+                        continue
+                    runner = other.runner
+                    if other.state != READY or runner is None:  # (loading or unloading: at work)
+                        residents.append(Resident(other.id, *other.weights, now, False, None, other.pinned))
+                        loading += other.weights[1] if other.state == LOADING and other.weights[0] == needs[0] else 0
+                        continue
+                    working = runner.waiting + runner.running > 0 if background else runner.requests > 0
+                    stay = max(self._resident_s, 2 * (other.load_seconds or 0.0)) if self._resident_s else 0.0
+                    left = stay - (now - runner.loaded_at)
+                    if background:  # (a job's page: only from a model nobody has used for a while)
+                        left = max(left, JOB_IDLE_FACTOR * self._resident_s - (now - runner.last_used))
+                    wait_s = None if working or other.pinned else max(0.0, left)
+                    residents.append(Resident(other.id, *other.weights, runner.last_used, wait_s == 0.0, wait_s, other.pinned))
+            free = None if self._budget else free_memory(needs[0])
+            total = None if self._budget else total_memory(needs[0])
+            victims = plan_room(slot.id, *needs, residents, self._budget, None if free is None else free - loading, total)
+            for victim in victims:
+                if not self._make_way(self._slots[victim]):
+                    if self._closed:
+                        raise ModelUnavailable(SHUTTING_DOWN)
+                    raise Overloaded(f"Model '{victim}' took a request while it was to make way; try again.", retry_after=5)
+            if victims:
+                gc.collect()
+                heap.trim()  # (once for all of them)
+            slot.weights = needs
+        finally:
+            self._room.release()
+
+    def _make_way(self, slot: Any) -> bool:
+        """Unload a model for another (no request queued or running: its jobs' pages are read later); True when it is
+        unloaded (by this, or by an administrator's unload under way), False when a request came first."""
+        with slot.cond:
+            while slot.state == UNLOADING:
+                slot.cond.wait()
+            if slot.state == UNLOADED:
+                return True
+            runner = slot.runner
+            if slot.state != READY or runner is None or not runner.make_way():
+                return False
+            slot.state, backend = UNLOADING, slot.backend
+        idle = time.monotonic() - runner.last_used
+        log.info("model %s unloaded to make room for another (last used %.0f s ago)", slot.id, idle)
+        self._release(slot, backend, runner, self._unload_grace_s, collect=False)
+        return True
