@@ -5,7 +5,7 @@ sending 20 jobs of 32 files of 20 MB would keep 12.8 GB, filling the disk for ev
 
 from __future__ import annotations
 
-from .errors import RateLimited
+from .errors import PayloadTooLarge, RateLimited
 from .job_store_quota import Load
 from .limit_settings import LimitSettings
 
@@ -27,6 +27,11 @@ def check_files(load: Load, limits: LimitSettings, pages: int, size: int) -> Non
             f"This job's {pages} pages and the {load.pages_left} still to read in this key's jobs are over its quota "
             f"of {limits.max_pages_per_key} pages (limits.max_pages_per_key); wait for them to be read.",
             retry_after=60,
+        )
+    if size > limits.max_job_mb_per_key * MB:  # (alone: waiting never helps)
+        raise PayloadTooLarge(
+            f"This job's files ({size / MB:.1f} MB) are over the quota of {limits.max_job_mb_per_key} MB kept for a key's "
+            "jobs (limits.max_job_mb_per_key) on their own: send them as several jobs."
         )
     if load.bytes_kept + size > limits.max_job_mb_per_key * MB:
         raise RateLimited(

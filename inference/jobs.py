@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -36,6 +37,7 @@ from .pages import Pages
 from .results import BatchResult, CallbackStatus, JobPageEvent, JobState, JobStatus
 from .settings import Settings
 
+QUOTA_LOCKS = 64  # keys hashed onto this many locks (one process; replicas of a distributed deployment each hold their own)
 log = logging.getLogger(__name__)
 
 __all__ = ["CANCELLED", "DONE", "ENDED", "FAILED", "QUEUED", "RUNNING", "JobState", "JobStatus", "JobStore", "Jobs", "owner_for"]
@@ -113,6 +115,7 @@ class Jobs:
         self.charge = charge
         self.settings = settings
         self.ttl_s = settings.server.job_results_ttl_s
+        self._quota_locks = [threading.Lock() for _ in range(QUOTA_LOCKS)]  # a key's quotas checked with its insert
         self.dispatcher: Dispatcher
         if settings.jobs.distributed:
             from .celery_jobs import CeleryQueue  # Celery only where it is used
@@ -157,7 +160,7 @@ class Jobs:
         waiting = self._db(self.store.unfinished)
         if waiting >= limits.max_unfinished_jobs:
             raise Overloaded(f"The server has {waiting} jobs waiting, its limit; try again later.", retry_after=30)
-        if caller is not None:
+        if caller is not None:  # (a first look, before the files are read; checked again with the insert)
             check_jobs(self._db(lambda: self.store.load_of(caller)), limits)
         kept = []
         for name, source in files:
@@ -165,15 +168,17 @@ class Jobs:
             if not data:
                 raise BadInput(f"'{images.shown(name)}' is empty (0 bytes).")
             kept.append((images.shown(name), data))
-        estimate = sum(page_count(data, pages, limits) for _, data in kept)
-        if caller is not None:
-            check_files(self._db(lambda: self.store.load_of(caller)), limits, estimate, sum(len(data) for _, data in kept))
+        estimate, size = sum(page_count(data, pages, limits) for _, data in kept), sum(len(data) for _, data in kept)
         job_id = uuid.uuid4().hex
         rank = PRIORITIES.index(priority)
         model_id = request.model_id  # 'auto' when routed: each page is routed when it is read
-        self._db(
-            lambda: self.store.add(job_id, owner, model_id, language, pages, force_ocr, kept, rank, caller, estimate, callback)
-        )
+        with self._quota_locks[hash(caller) % len(self._quota_locks)]:  # (a key's jobs sent at once pass one by one)
+            if caller is not None:
+                load = self._db(lambda: self.store.load_of(caller))
+                check_jobs(load, limits)
+                check_files(load, limits, estimate, size)
+            row = (job_id, owner, model_id, language, pages, force_ocr, kept, rank, caller, estimate, callback)
+            self._db(lambda: self.store.add(*row))
         self.dispatcher.add_job(job_id, owner, model_id, rank)
         return self.status(job_id, owner)
 

@@ -169,10 +169,11 @@ class _Turn:
 class _Pool:
     """At most :data:`WORKERS` children; a caller takes an idle one (or starts one) and gives it back after its
     command, or drops it when it had to be stopped. Callers take turns: the next command served is the one of the
-    caller holding the fewest children now, then of the one served longest ago (in the order they came among one
-    caller's), so one that gives a child back and asks again at once (the next page of its document) waits behind the
-    others waiting (else two clients reading slow pages kept a third's one-page PDF waiting 38 s), and a client
-    sending many slow PDFs at once waits behind each command of the others, not they behind all of its."""
+    caller holding the fewest children now, then of the one served longest ago (one never served: as if when it came,
+    so new callers never pass those waiting), in the order they came among one caller's. One that gives a child back
+    and asks again at once (the next page of its document) waits behind the others waiting (else two clients reading
+    slow pages kept a third's one-page PDF waiting 38 s), and a client sending many slow PDFs at once waits behind
+    each command of the others, not they behind all of its."""
 
     def __init__(self, size: int) -> None:
         self.size = size
@@ -189,7 +190,7 @@ class _Pool:
     def _next(self) -> _Turn:
         return min(
             self.waiting,
-            key=lambda turn: (self.holding.get(turn.caller, 0), self.served.get(turn.caller, -1), turn.order),
+            key=lambda turn: (self.holding.get(turn.caller, 0), self.served.get(turn.caller, turn.order), turn.order),
         )
 
     def _hold(self, child: Any, caller: str | None) -> Any:
@@ -199,8 +200,7 @@ class _Pool:
 
     def _release(self, child: object) -> None:
         caller = self.holder.pop(child, None)
-        left = self.holding.get(caller, 0) - 1
-        if left > 0:
+        if (left := self.holding.get(caller, 0) - 1) > 0:
             self.holding[caller] = left
         else:
             self.holding.pop(caller, None)

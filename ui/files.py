@@ -19,7 +19,6 @@ the file; with API keys on, an upload is also refused to any other key than the 
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import inspect
 import itertools
@@ -35,13 +34,12 @@ from urllib.parse import unquote, urlparse
 import anyio
 import gradio as gr
 import pydantic
-from fastapi import HTTPException
 from gradio.exceptions import InvalidPathError
 
-from inference.callers import UPLOADER
 from inference.errors import SHORT_OF_DISK, ChatVLMError, Overloaded
 
 from .errors import as_gr_error, refusal
+from .uploads import FILE_COST, MAX_FILES, Uploads, size_on_disk
 from .widgets import caller_of
 
 log = logging.getLogger(__name__)
@@ -51,7 +49,6 @@ NOT_RECEIVED = (
     "handle_file does it), not a path on the server."
 )
 FETCHES_AT_ONCE = 8  # URLs of file inputs fetched at once (the others wait their turn)
-QUOTA_RETRY_S = 60  # Retry-After of an upload past the caller's quota
 NOT_A_FILE = (
     'A file input must be a file object ({"path": ...} of a file uploaded with POST /gradio_api/upload; gradio_client\'s '
     "handle_file makes one)."
@@ -105,61 +102,6 @@ def inside(path: str, folder: str) -> str | None:
     return real  # (a file gone from the folder is an upload past its TTL: the guard says so)
 
 
-class Uploads(set):
-    """Gradio's set of uploaded files (it deletes them after their TTL), which also keeps who uploaded each: the
-    principal the gatekeeper found for the upload request (``inference.callers.UPLOADER``), and holds each to
-    ``max_held`` bytes of kept files (``limits.upload_mb_per_key``): an upload past it is deleted and refused (429),
-    so that one client cannot fill the disk for everyone until its files expire."""
-
-    def __init__(self, items: Any = (), max_held: int = 0, ttl_s: float = 600.0):
-        super().__init__(items)
-        self.owners: dict[str, set[str]] = {}
-        self.max_held, self.ttl_s = max_held, ttl_s
-
-    def update(self, *others: Any) -> None:
-        who, paths = UPLOADER.get(), [path for group in others for path in group]
-        new = [path for path in paths if path not in self and os.path.realpath(path) not in self.owners]
-        if who is not None and self.max_held and paths:
-            self.hold(who, paths, new)
-        for path in paths:
-            if who is not None:
-                self.owners.setdefault(os.path.realpath(path), set()).add(who)
-            self.add(path)
-        if len(self.owners) > 2 * len(self) + 1000:  # forget the deleted ones
-            self.owners = {path: keys for path, keys in self.owners.items() if os.path.exists(path)}
-
-    def held(self, who: str) -> int:
-        """Bytes of the kept files ``who`` uploaded (or had fetched)."""
-        return sum(_size(path) for path, keys in list(self.owners.items()) if who in keys)
-
-    def hold(self, who: str, paths: list[str], new: list[str]) -> None:
-        """Refuse (HTTP 429, the files that were not here before deleted) uploads that take ``who`` past ``max_held``."""
-        mine = {os.path.realpath(path) for path in paths}
-        held = self.held(who) + sum(_size(path) for path in mine if who not in self.owners.get(path, ()))
-        if held <= self.max_held:
-            return
-        for path in new:
-            with contextlib.suppress(OSError):
-                os.remove(path)
-                os.rmdir(os.path.dirname(path))  # (Gradio's folder for that content, empty now)
-        raise HTTPException(429, self.over_quota(held), headers={"Retry-After": str(QUOTA_RETRY_S)})
-
-    def over_quota(self, held: int) -> str:
-        mb = 1024 * 1024
-        return (
-            f"These files would take this client's files kept on the server to {held / mb:.0f} MB, over its quota of "
-            f"{self.max_held / mb:.0f} MB (limits.upload_mb_per_key); a file is deleted {self.ttl_s:.0f} s after its "
-            "last use: try again then, or send the files to the REST API (nothing is kept)."
-        )
-
-
-def _size(path: str) -> int:
-    try:
-        return os.path.getsize(path)
-    except OSError:
-        return 0
-
-
 class FileGuard:
     """The check in front of every event (see the module doc). With API keys on, an upload is only for the key
     that uploaded it (the same content uploaded by two keys is both keys')."""
@@ -190,42 +132,48 @@ class FileGuard:
         """Refuse (gr.Error) an input that names a file Gradio did not receive for this caller; touch the others. A
         URL (when URLs are fetched) is fetched here and the reference made to name the file it gave: those files'
         paths, to :meth:`keep` (in the event loop's thread, where Gradio changes its upload set too)."""
-        fetched = []
+        fetched: list[str] = []
         references = self.references(value)
         if self.fetch is not None and any(is_url(path_of(reference)) for reference in references):
             try:
                 self.budget(caller)  # one request more for the call that names URLs, counted before any is fetched
             except ChatVLMError as exc:
                 raise as_gr_error(exc) from None
-        for reference in references:
-            path = path_of(reference)
-            if reference.get("url") is not None:  # (Gradio would read a data: URL there before any check of ours)
-                reference["url"] = None
-            if is_url(path):
-                if self.fetch is None:
-                    raise refused(NO_URLS, path)
-                reference["path"] = self.fetched(path, caller)  # (Gradio never sees the URL)
-                fetched.append(reference["path"])
-                continue
-            real = inside(path, self.folder)
-            owners = self.uploads.owners.get(real or "")
-            if real is None or (self.keys_on and owners and caller not in owners):
-                raise refused(NOT_RECEIVED, path)
-            try:
-                os.utime(real)  # used now: the TTL starts again
-            except FileNotFoundError:
-                raise refused(expired(self.ttl_s), path) from None
-            except OSError:
-                pass
+        try:
+            for reference in references:
+                path = path_of(reference)
+                if reference.get("url") is not None:  # (Gradio would read a data: URL there before any check of ours)
+                    reference["url"] = None
+                if is_url(path):
+                    if self.fetch is None:
+                        raise refused(NO_URLS, path)
+                    pending = (sum(size_on_disk(p) or 0 for p in fetched), len(fetched))  # (this call's fetches count too)
+                    reference["path"] = self.fetched(path, caller, pending)  # (Gradio never sees the URL)
+                    fetched.append(reference["path"])
+                    continue
+                real = inside(path, self.folder)
+                owners = self.uploads.owners.get(real or "")
+                if real is None or (self.keys_on and owners and caller not in owners):
+                    raise refused(NOT_RECEIVED, path)
+                try:
+                    os.utime(real)  # used now: the TTL starts again
+                except FileNotFoundError:
+                    raise refused(expired(self.ttl_s), path) from None
+                except OSError:
+                    pass
+        except BaseException:  # (the files this call fetched are kept by nobody: nothing else would delete them)
+            for path in fetched:
+                shutil.rmtree(os.path.dirname(path), ignore_errors=True)
+            raise
         return fetched
 
     def keep(self, path: str, caller: str | None) -> None:
         """A fetched file kept as ``caller``'s upload (deleted ``limits.upload_ttl_s`` after its last use)."""
         self.uploads.add(path)
         if caller is not None:
-            self.uploads.owners.setdefault(os.path.realpath(path), set()).add(caller)
+            self.uploads.own(path, caller)
 
-    def fetched(self, url: str, caller: str | None = None) -> str:
+    def fetched(self, url: str, caller: str | None = None, pending: tuple[int, int] = (0, 0)) -> str:
         """A URL in a file input fetched by the server's own fetcher (``fetch``: the public addresses only, each
         redirect checked, the address checked is the one connected to, within the size limit), kept as this caller's
         upload (deleted ``limits.upload_ttl_s`` after its last use, as uploads are): its path. Gradio's own fetch
@@ -243,9 +191,11 @@ class FileGuard:
         name = f"{stem[:90]}.{suffix[:10]}" if dot and stem else name[:100]  # (the extension kept: it names the type)
         folder = Path(self.folder) / f"url-{uuid.uuid4().hex}"
         target = folder / name
-        held = self.uploads.held(caller) + len(data) if caller is not None else 0
-        if self.uploads.max_held and held > self.uploads.max_held:
-            raise refusal(self.uploads.over_quota(held), 429)
+        if caller is not None and self.uploads.max_held:
+            held, count = self.uploads.held(caller)
+            held, count = held + pending[0] + len(data) + FILE_COST, count + pending[1] + 1
+            if held > self.uploads.max_held or count > MAX_FILES:
+                raise refusal(self.uploads.over_quota(held, count), 429)
         if shutil.disk_usage(self.folder).free < len(data) + self.min_free:
             log.warning("refused to keep a fetched file: the disk would keep less than limits.min_free_disk_mb free")
             raise as_gr_error(Overloaded(SHORT_OF_DISK, retry_after=60))
@@ -291,7 +241,15 @@ def guard(
     input is fetched (None: URLs are refused); ``budget(caller)``: one request charged to a call that names URLs
     (raises when it has none left); ``min_free``: bytes of disk a fetched file must leave free; ``max_held``: bytes of
     kept uploads a caller may hold (0: no bound; see :class:`Uploads`)."""
-    uploads = Uploads(blocks.upload_file_set, max_held, ttl_s)  # the same set for Gradio's upload route and its TTL deletion
+
+    def theirs() -> Iterator[str]:  # Gradio's files that are no upload: the outputs', the examples'
+        for files in blocks.temp_file_sets:
+            if files is not blocks.upload_file_set:
+                yield from list(files)
+        for block in list(blocks.blocks.values()):
+            yield from list(getattr(block, "keep_in_cache", ()))
+
+    uploads = Uploads(blocks.upload_file_set, max_held, ttl_s, theirs)  # the same set for Gradio's upload route and TTL
     blocks.temp_file_sets = [uploads if s is blocks.upload_file_set else s for s in blocks.temp_file_sets]
     blocks.upload_file_set = uploads
     files = FileGuard(os.path.realpath(blocks.GRADIO_CACHE), fetch, ttl_s, keys_on, uploads, max_files, budget, min_free)

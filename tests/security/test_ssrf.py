@@ -257,10 +257,11 @@ def test_a_fetched_file_is_refused_while_the_disk_would_keep_too_little_free(set
 
 def test_a_fetched_file_counts_against_the_callers_upload_quota(settings, rebinding):
     from tests.security.gradio_calls import file_data, run, upload
+    from ui.uploads import FILE_COST
 
     internal, public = rebinding
     with live(settings, limits={"image_urls": True, "upload_mb_per_key": 1}) as (client, _):
-        filler = os.urandom(2**20 - len(PNG) // 2)  # under the quota alone, over it with the fetched picture
+        filler = os.urandom(2**20 - 2 * FILE_COST)  # under the quota alone (with its cost on disk), over it with the picture
         assert upload(client, "filler.bin", filler).status_code == 200
         status, body = run(client, "/gradio_api/run/ocr", [file_data(f"http://{PUBLIC_IP}:{internal.port}/a.png"), "", ""])
         assert status == 429 and "limits.upload_mb_per_key" in body, body
