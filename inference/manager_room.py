@@ -15,12 +15,13 @@ from . import heap
 from .cancel import Deadline
 from .device import free_memory, total_memory
 from .errors import SHUTTING_DOWN, ModelUnavailable, Overloaded
-from .model_room import Resident, plan_room
+from .model_room import ROOM_WAIT_S, Resident, plan_room
 from .results import ModelState
 
 log = logging.getLogger("inference.manager")
 
 UNLOADED, LOADING, READY, UNLOADING, ERROR, UNAVAILABLE = ModelState
+ROOM_POLL_S = 0.1  # how often a request waiting for room looks again
 JOB_IDLE_FACTOR = 12  # a job's page makes a model unload only when nobody used it for this many residencies (60 s)
 
 
@@ -36,11 +37,33 @@ class RoomKeeper:
     def _make_room(self, slot: Any, background: bool, deadline: Deadline | None) -> None:
         """Unload the models that make way for this one (``inference.model_room``): for a request, idle ones and those
         reading only jobs' pages, the least recently used first, each once loaded long enough, never a pinned one; for
-        a job's page (``background``), only models nobody has used for a while (:data:`JOB_IDLE_FACTOR`). Overloaded
-        while the room is held; ModelUnavailable when it never fits."""
+        a job's page (``background``), only models nobody has used for a while (:data:`JOB_IDLE_FACTOR`). A request
+        waits for room held by others (``model_room.ROOM_WAIT_S`` at most, within its deadline), and once it has waited
+        two residencies, the models holding it take no new request until it is loaded. Overloaded when the room stays
+        held (a job's page: at once); ModelUnavailable when it never fits."""
         needs = slot.handle.backend_class.memory_needs(slot.handle.spec)
         if needs is None:
             return
+        started, yielding = time.monotonic(), []
+        try:
+            while True:
+                try:
+                    return self._take_room(slot, needs, background, deadline)
+                except Overloaded as held:  # (a request waits for the room, and after a while takes its turn)
+                    waited, left = time.monotonic() - started, deadline.remaining() if deadline is not None else ROOM_WAIT_S
+                    if background or self._closed or waited + ROOM_POLL_S >= min(ROOM_WAIT_S, left):
+                        raise
+                    if waited >= 2 * self._resident_s:  # its turn: the models holding the room take no new request
+                        for runner in (self._slots[h].runner for h in getattr(held, "holders", ())):
+                            if runner is not None and runner not in yielding:
+                                runner.yield_to(+1)
+                                yielding.append(runner)
+                time.sleep(ROOM_POLL_S)
+        finally:
+            for runner in yielding:
+                runner.yield_to(-1)
+
+    def _take_room(self, slot: Any, needs: tuple[str, int], background: bool, deadline: Deadline | None) -> None:
         wait = None if deadline is None else max(0.0, deadline.remaining())
         if not self._room.acquire(timeout=-1 if wait is None else wait):
             raise Overloaded(f"Model '{slot.id}' waits for another model to be loaded; try again.", retry_after=5)

@@ -11,7 +11,10 @@ pages (the pages wait and are read later), once each has stayed loaded :data:`MI
 time: two clients alternating two models do not reload one on every request), never the ``server.preload`` models;
 for a job's page, none (it waits for room, as jobs wait for requests). When the others are at work, 503 with
 Retry-After; a model that cannot fit at all (beside the preloaded ones, on this device) is refused with 503 saying
-what it needs. Models of unknown size (the OCR engines: some hundred MB) are neither counted nor unloaded. The
+what it needs. A request that finds the room held waits for it (up to :data:`ROOM_WAIT_S`); once it has waited two
+residencies, the models holding it take no new request (503 for those, with Retry-After) until it is loaded: models
+whose weights do not fit together take turns, and one client keeping a model busy cannot keep every other model out.
+Models of unknown size (the OCR engines: some hundred MB) are neither counted nor unloaded. The
 weights are what is counted: a model's working memory (activations, its KV cache) comes on top.
 """
 
@@ -26,6 +29,15 @@ from .errors import ModelUnavailable, Overloaded
 GB = 1024**3
 MIN_RESIDENT_S = 5.0  # a loaded model makes way for another only after this long (and twice its load time)
 BUSY_RETRY_S = 30  # Retry-After when the room is held by models at work
+ROOM_WAIT_S = 60.0  # how long a request waits for room at most (and no longer than its deadline)
+
+
+class RoomHeld(Overloaded):
+    """No room now: ``holders`` (the models at work, or loaded a moment ago) hold it."""
+
+    def __init__(self, message: str, retry_after: int, holders: list[str]):
+        super().__init__(message, retry_after)
+        self.holders = holders
 
 
 @dataclass(frozen=True)
@@ -84,8 +96,9 @@ def plan_room(
     waits = [r.wait_s for r in held if r.wait_s is not None]
     retry = math.ceil(min(waits)) if waits and len(waits) == len(held) else BUSY_RETRY_S
     names = ", ".join(sorted(r.id for r in held)) or "other models"
-    raise Overloaded(
+    raise RoomHeld(
         f"Model '{model_id}' needs about {need / GB:.3g} GB of memory on {device}, which the models at work or loaded "
         f"a moment ago ({names}) hold now. Try again in a while, or use a model that is loaded.",
-        retry_after=max(1, min(retry, BUSY_RETRY_S)),
+        max(1, min(retry, BUSY_RETRY_S)),
+        [r.id for r in held],
     )

@@ -71,6 +71,7 @@ class Runner:
         self._active: set[Ticket] = set()
         self._closing = False
         self.loaded_at = self.last_used = time.monotonic()  # last_used: a request taken or finished (LRU: model_room)
+        self.yielding = 0  # requests for other models waiting for the memory this one holds (it takes no new request)
         backend.alone = lambda: len(self._active) <= 1 and not self._waiting  # (a hint: read without the lock)
         self._threads = [threading.Thread(target=self._loop, name=f"run-{name}-{i}", daemon=True) for i in range(self.workers)]
         for thread in self._threads:
@@ -101,6 +102,11 @@ class Runner:
         with self._cond:
             if self._closing:
                 raise RunnerClosed(self.name)
+            if self.yielding and not background:
+                raise Overloaded(
+                    f"Model '{self.name}' is making way for another model that waits for its memory; try again shortly.",
+                    retry_after=5,
+                )
             self._refuse_if_full(len(works))
             tickets = [Ticket(work, deadline, streaming, self._forget, background) for work in works]
             self.last_used = time.monotonic()
@@ -251,6 +257,11 @@ class Runner:
         with self._cond:
             self._closing = True
             self._cond.notify_all()
+
+    def yield_to(self, waiting: int) -> None:
+        """``waiting`` (+1 or -1) more requests for other models wait for this one's memory (see ``yielding``)."""
+        with self._cond:
+            self.yielding += waiting
 
     def make_way(self) -> bool:
         """Stop admitting when no request is queued or running (nothing, or only jobs' pages): the model makes way for

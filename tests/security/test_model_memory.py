@@ -30,7 +30,7 @@ def test_a_user_cycling_through_the_models_loads_no_more_than_the_memory_allows(
                     answer = client.post("/ocr", params={"model": model_id}, files=image, headers=user)
                     if answer.status_code != 503:
                         break
-                    assert "a moment ago" in answer.json()["detail"] and int(answer.headers["Retry-After"]) >= 1
+                    assert int(answer.headers["Retry-After"]) >= 1, answer.text  # (the room is held a moment)
                     refused += 1
                     time.sleep(0.2)
                 assert answer.status_code == 200, answer.text

@@ -119,18 +119,26 @@ def test_a_model_that_does_not_fit_beside_an_idle_one_takes_its_place(sized):
     assert states(sized) == {"b": READY, "small": READY}
 
 
-def test_a_busy_model_is_not_unloaded_for_another_and_its_request_finishes(sized):
+def test_a_busy_model_is_not_unloaded_the_request_waits_and_then_takes_its_turn(sized):
     [running] = sized.submit("a", [OcrWork("long")], Deadline(30))
     gate = loaded_backend(sized, "a")
     assert gate.entered.wait(10)
-    with pytest.raises(Overloaded, match=r"'b' needs about .* \(a\)") as refused:
-        sized.runner("b", Deadline(30))
-    assert refused.value.retry_after == 30
-    assert states(sized) == {"a": READY}  # b stays unloaded, and a keeps working
+    with pytest.raises(Overloaded, match=r"'b' needs about .* \(a\)") as refused:  # waited its deadline, in vain
+        sized.runner("b", Deadline(0.5))
+    assert refused.value.retry_after == 30 and states(sized) == {"a": READY}  # b stays unloaded, a keeps working
+    outcome = []
+    waiter = threading.Thread(target=lambda: outcome.append(answer(sized, "b", "my turn")))
+    waiter.start()  # b waits for the room; its turn come, a takes no new request (one client cannot keep b out)
+    deadline = time.monotonic() + 10
+    while not loaded_backend(sized, "a") or not sized.runner("a").yielding:
+        assert time.monotonic() < deadline, "a never made way"
+        time.sleep(0.02)
+    with pytest.raises(Overloaded, match="making way for another model"):
+        sized.submit("a", [OcrWork("more")], Deadline(30))
     gate.gate.set()
-    assert running.result().text == "long"
-    assert answer(sized, "b", "now") == "now"  # a is idle now: it makes room
-    assert states(sized) == {"b": READY}
+    assert running.result().text == "long"  # a's request finishes, then a makes way
+    waiter.join(10)
+    assert outcome == ["my turn"] and states(sized) == {"b": READY}
 
 
 def test_a_model_larger_than_the_room_is_refused_and_unloads_nothing(sized):
@@ -159,7 +167,11 @@ def test_two_models_loading_at_once_do_not_both_take_the_same_room(sized, monkey
     first = threading.Thread(target=load, args=("a",))
     first.start()
     assert GateBackend.loads_started.wait(10)  # a is loading (its room taken), not loaded yet
-    load("b")  # b does not fit beside a loading a, which is busy: refused, not loaded over it
+    outcomes["b"] = None
+    try:
+        sized.runner("b", Deadline(0.5))
+    except Exception as exc:  # b does not fit beside a loading a, which is busy: refused, not loaded over it
+        outcomes["b"] = exc
     assert isinstance(outcomes["b"], Overloaded)
     GateBackend.load_gate.set()
     first.join(10)
@@ -214,7 +226,7 @@ def test_a_model_stays_loaded_a_while_before_it_makes_way(sized):
     sized._resident_s = 3600.0  # (the manager's residency, as limits.model_resident_s sets it)
     assert answer(sized, "a", "first") == "first"
     with pytest.raises(Overloaded, match=r"'b' needs .* loaded a moment ago \(a\)") as refused:
-        sized.runner("b", Deadline(30))
+        sized.runner("b", Deadline(0.5))
     assert 1 <= refused.value.retry_after <= 30 and states(sized) == {"a": READY}
 
 
