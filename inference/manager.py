@@ -140,13 +140,15 @@ class ModelManager(RoomKeeper, ModelReports):
             if deadline is not None and deadline.expired():
                 raise deadline.error()
             slot.state, slot.error, slot.weights = LOADING, None, None  # (its size: counted again by this load)
-        return self._load(slot, background, deadline)
+        return self._load(slot, background, deadline, cancel)
 
-    def _load(self, slot: _Slot, background: bool = False, deadline: Deadline | None = None) -> Runner:
+    def _load(
+        self, slot: _Slot, background: bool = False, deadline: Deadline | None = None, cancel: CancelToken | None = None
+    ) -> Runner:
         """Load outside the lock (other models' states stay readable), then publish the result; first, room is made
         for its weights (``_make_room``): when there is none, the model stays unloaded and the request is refused."""
         try:
-            self._make_room(slot, background, deadline)  # (a job's page never makes other models unload)
+            self._make_room(slot, background, deadline, cancel)  # (a job's page never makes other models unload)
         except Exception as exc:
             with slot.cond:
                 slot.loads_ended += 1

@@ -12,9 +12,9 @@ from collections.abc import Callable
 from typing import Any
 
 from . import heap
-from .cancel import Deadline
+from .cancel import CancelToken, Deadline
 from .device import free_memory, total_memory
-from .errors import SHUTTING_DOWN, ModelUnavailable, Overloaded
+from .errors import SHUTTING_DOWN, Cancelled, ModelUnavailable, Overloaded
 from .model_room import ROOM_WAIT_S, Resident, plan_room
 from .results import ModelState
 
@@ -34,7 +34,7 @@ class RoomKeeper:
     _unload_grace_s: float
     _resident_s: float
 
-    def _make_room(self, slot: Any, background: bool, deadline: Deadline | None) -> None:
+    def _make_room(self, slot: Any, background: bool, deadline: Deadline | None, cancel: CancelToken | None = None) -> None:
         """Unload the models that make way for this one (``inference.model_room``): for a request, idle ones and those
         reading only jobs' pages, the least recently used first, each once loaded long enough, never a pinned one; for
         a job's page (``background``), only models nobody has used for a while (:data:`JOB_IDLE_FACTOR`). A request
@@ -53,6 +53,8 @@ class RoomKeeper:
                     waited, left = time.monotonic() - started, deadline.remaining() if deadline is not None else ROOM_WAIT_S
                     if background or self._closed or waited + ROOM_POLL_S >= min(ROOM_WAIT_S, left):
                         raise
+                    if cancel is not None and cancel.cancelled:  # (nobody waits for it any more)
+                        raise Cancelled("The request was cancelled while it waited for memory.") from None
                     if waited >= 2 * self._resident_s:  # its turn: the models holding the room take no new request
                         for runner in (self._slots[h].runner for h in getattr(held, "holders", ())):
                             if runner is not None and runner not in yielding:
