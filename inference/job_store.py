@@ -13,14 +13,14 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Connection, and_, create_engine, delete, event, func, insert, select, update
 
 from .job_store_keys import KeyStore
-from .job_store_quota import QuotaStore
+from .job_store_quota import Load, QuotaStore
 from .job_store_window import WindowStore
 from .job_tables import (
     CANCELLED,
@@ -107,9 +107,14 @@ class JobStore(KeyStore, QuotaStore, WindowStore):
         payer: str | None = None,
         pages_estimate: int = 0,
         callback_url: str | None = None,
+        check: Callable[[Load], None] | None = None,
     ) -> None:
+        """A new job and its files; ``check(load)`` first, in the same transaction (the payer's other jobs being added
+        wait for it): it raises to refuse the job (a quota)."""
         now = time.time()
         with self._write() as db:
+            if check is not None and payer is not None:
+                check(self.load_in(db, payer, lock=True))
             db.execute(
                 insert(jobs).values(
                     id=job_id,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from sqlalchemy import Engine, case, func, select
+from sqlalchemy import Connection, Engine, case, func, select, text
 
 from .job_tables import QUEUED, RUNNING, files, jobs
 
@@ -24,6 +24,14 @@ class QuotaStore:
 
     def load_of(self, payer: str) -> Load:
         """What counts against ``payer``'s quotas."""
+        with self.engine.connect() as db:
+            return self.load_in(db, payer)
+
+    def load_in(self, db: Connection, payer: str, lock: bool = False) -> Load:
+        """``load_of`` in ``db``'s transaction; ``lock``: the payer's other such transactions wait for this one to end
+        (PostgreSQL: an advisory lock, every replica; SQLite's writes are one at a time already)."""
+        if lock and db.dialect.name == "postgresql":
+            db.execute(text("SELECT pg_advisory_xact_lock(hashtext(:payer))"), {"payer": payer})
         unfinished = jobs.c.state.in_((QUEUED, RUNNING))
         left = case((jobs.c.pages_total.is_(None), jobs.c.pages_estimate), else_=jobs.c.pages_total - jobs.c.pages_done)
         counts = select(func.count(), func.coalesce(func.sum(left), 0)).where(jobs.c.payer == payer, unfinished)
@@ -32,9 +40,8 @@ class QuotaStore:
             .select_from(files.join(jobs, files.c.job == jobs.c.id))
             .where(jobs.c.payer == payer, unfinished)
         )
-        with self.engine.connect() as db:
-            count, pages_left = db.execute(counts).one()
-            size = db.execute(kept).scalar_one()
+        count, pages_left = db.execute(counts).one()
+        size = db.execute(kept).scalar_one()
         return Load(int(count), int(pages_left), int(size))
 
     def unfinished(self) -> int:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -31,13 +30,13 @@ from .job_events import pages_after
 from .job_queue import LocalQueue
 from .job_quotas import check_files, check_jobs
 from .job_store import CANCELLED, DONE, ENDED, FAILED, QUEUED, RUNNING, JobRecord, JobStore, database_url
+from .job_store_quota import Load
 from .job_work import JobWork
 from .page_results import batch_result
 from .pages import Pages
 from .results import BatchResult, CallbackStatus, JobPageEvent, JobState, JobStatus
 from .settings import Settings
 
-QUOTA_LOCKS = 64  # keys hashed onto this many locks (one process; replicas of a distributed deployment each hold their own)
 log = logging.getLogger(__name__)
 
 __all__ = ["CANCELLED", "DONE", "ENDED", "FAILED", "QUEUED", "RUNNING", "JobState", "JobStatus", "JobStore", "Jobs", "owner_for"]
@@ -115,7 +114,6 @@ class Jobs:
         self.charge = charge
         self.settings = settings
         self.ttl_s = settings.server.job_results_ttl_s
-        self._quota_locks = [threading.Lock() for _ in range(QUOTA_LOCKS)]  # a key's quotas checked with its insert
         self.dispatcher: Dispatcher
         if settings.jobs.distributed:
             from .celery_jobs import CeleryQueue  # Celery only where it is used
@@ -172,13 +170,15 @@ class Jobs:
         job_id = uuid.uuid4().hex
         rank = PRIORITIES.index(priority)
         model_id = request.model_id  # 'auto' when routed: each page is routed when it is read
-        with self._quota_locks[hash(caller) % len(self._quota_locks)]:  # (a key's jobs sent at once pass one by one)
-            if caller is not None:
-                load = self._db(lambda: self.store.load_of(caller))
-                check_jobs(load, limits)
-                check_files(load, limits, estimate, size)
-            row = (job_id, owner, model_id, language, pages, force_ocr, kept, rank, caller, estimate, callback)
-            self._db(lambda: self.store.add(*row))
+
+        def check(load: Load) -> None:  # (again, with the job's insert: a key's jobs sent at once pass one by one)
+            check_jobs(load, limits)
+            check_files(load, limits, estimate, size)
+
+        if caller is not None:
+            check(self._db(lambda: self.store.load_of(caller)))
+        row = (job_id, owner, model_id, language, pages, force_ocr, kept, rank, caller, estimate, callback)
+        self._db(lambda: self.store.add(*row, check=check))
         self.dispatcher.add_job(job_id, owner, model_id, rank)
         return self.status(job_id, owner)
 
