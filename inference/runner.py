@@ -28,7 +28,7 @@ from .values import Work
 log = logging.getLogger(__name__)
 
 STOP_WAIT_S = 1.0  # how long a close waits at least, after the grace, for the workers it told to stop
-LATER = "The model was unloaded (it made way for another); this page is read later."
+LATER = "The model was unloaded (an administrator, or it made way for another); this page is read later."
 
 
 class RunnerClosed(Exception):
