@@ -62,6 +62,7 @@ class _Slot:
         self.max_queue: int | None = None
         self.weights: tuple[str, int] | None = None  # (device, bytes) its weights take, from its last load (model_room)
         self.pinned = False  # a server.preload model: requests never unload it to make room (an administrator may)
+        self.refusal: Overloaded | None = None  # why its last load found no room (told to those who waited for it)
 
 
 class ModelManager(RoomKeeper, ModelReports):
@@ -104,6 +105,7 @@ class ModelManager(RoomKeeper, ModelReports):
         cancel: CancelToken | None = None,
         fetch: bool = False,
         background: bool = False,
+        wait: bool = True,
     ) -> Runner:
         """The model's runner, loading the model first if needed (fetching absent weights only when ``fetch``: an
         administrator's load). While another thread loads or unloads it, waits (until ``deadline``) if the model's
@@ -134,25 +136,33 @@ class ModelManager(RoomKeeper, ModelReports):
                 return slot.runner
             if slot.state == ERROR and slot.loads_ended != seen:  # the load this request waited for failed: say why
                 raise ModelUnavailable(slot.error or f"Model '{model_id}' could not be loaded.")
+            if slot.refusal is not None and slot.loads_ended != seen:  # ...found no room: the same answer, not a wait more
+                raise slot.refusal
             slot.handle.check_startable(fetch)
             if cancel is not None and cancel.cancelled:  # nobody is waiting for this load
                 raise Cancelled("The request was cancelled before it started.")
             if deadline is not None and deadline.expired():
                 raise deadline.error()
-            slot.state, slot.error, slot.weights = LOADING, None, None  # (its size: counted again by this load)
-        return self._load(slot, background, deadline, cancel)
+            slot.state, slot.error, slot.weights, slot.refusal = LOADING, None, None, None  # (its size: counted again)
+        return self._load(slot, background, deadline, cancel, wait)
 
     def _load(
-        self, slot: _Slot, background: bool = False, deadline: Deadline | None = None, cancel: CancelToken | None = None
+        self,
+        slot: _Slot,
+        background: bool = False,
+        deadline: Deadline | None = None,
+        cancel: CancelToken | None = None,
+        wait: bool = True,
     ) -> Runner:
         """Load outside the lock (other models' states stay readable), then publish the result; first, room is made
         for its weights (``_make_room``): when there is none, the model stays unloaded and the request is refused."""
         try:
-            self._make_room(slot, background, deadline, cancel)  # (a job's page never makes other models unload)
+            self._make_room(slot, background, deadline, cancel, wait)  # (a job's page never makes other models unload)
         except Exception as exc:
             with slot.cond:
                 slot.loads_ended += 1
                 slot.state = UNLOADED
+                slot.refusal = exc if isinstance(exc, Overloaded) and wait and not background else None
                 slot.cond.notify_all()
             if isinstance(exc, ChatVLMError):
                 raise
@@ -193,14 +203,18 @@ class ModelManager(RoomKeeper, ModelReports):
         streaming: bool = False,
         cancel: CancelToken | None = None,
         background: bool = False,
+        continuing: bool = False,
+        wait: bool = True,
     ) -> list[Ticket]:
         """Admit work to the model's runner (loading the model on first use); Overloaded at once when its
         queue is full. A runner that closes in between (an unload) is replaced by loading the model again.
-        Cancelling ``cancel`` later drops or stops the admitted work; ``background`` work waits behind requests."""
+        Cancelling ``cancel`` later drops or stops the admitted work; ``background`` work waits behind requests;
+        ``continuing``: the next page of a request under way (a model making way still takes it); ``wait``: for room in
+        memory, when the model must be loaded (``inference.model_room``)."""
         while True:
-            runner = self.runner(model, deadline, cancel, background=background)
+            runner = self.runner(model, deadline, cancel, background=background, wait=wait)
             try:
-                tickets = runner.submit(works, deadline, streaming, background)
+                tickets = runner.submit(works, deadline, streaming, background, continuing)
                 break
             except RunnerClosed:
                 if self._closed:

@@ -34,28 +34,32 @@ class RoomKeeper:
     _unload_grace_s: float
     _resident_s: float
 
-    def _make_room(self, slot: Any, background: bool, deadline: Deadline | None, cancel: CancelToken | None = None) -> None:
+    def _make_room(
+        self, slot: Any, background: bool, deadline: Deadline | None, cancel: CancelToken | None = None, wait: bool = True
+    ) -> None:
         """Unload the models that make way for this one (``inference.model_room``): for a request, idle ones and those
         reading only jobs' pages, the least recently used first, each once loaded long enough, never a pinned one; for
         a job's page (``background``), only models nobody has used for a while (:data:`JOB_IDLE_FACTOR`). A request
         waits for room held by others (``model_room.ROOM_WAIT_S`` at most, within its deadline), and once it has waited
         two residencies, the models holding it take no new request until it is loaded. Overloaded when the room stays
-        held (a job's page: at once); ModelUnavailable when it never fits."""
+        held (a job's page, or ``wait`` false: at once); ModelUnavailable when it never fits."""
         needs = slot.handle.backend_class.memory_needs(slot.handle.spec)
         if needs is None:
             return
-        started, yielding = time.monotonic(), []
+        started, yielding, wait = time.monotonic(), [], wait and not background
         try:
             while True:
                 try:
                     return self._take_room(slot, needs, background, deadline)
                 except Overloaded as held:  # (a request waits for the room, and after a while takes its turn)
-                    waited, left = time.monotonic() - started, deadline.remaining() if deadline is not None else ROOM_WAIT_S
-                    if background or self._closed or waited + ROOM_POLL_S >= min(ROOM_WAIT_S, left):
+                    waited = time.monotonic() - started
+                    if self._closed:
+                        raise ModelUnavailable(SHUTTING_DOWN) from None
+                    if not wait or waited >= ROOM_WAIT_S or (deadline is not None and deadline.remaining() <= ROOM_POLL_S):
                         raise
                     if cancel is not None and cancel.cancelled:  # (nobody waits for it any more)
                         raise Cancelled("The request was cancelled while it waited for memory.") from None
-                    if waited >= 2 * self._resident_s:  # its turn: the models holding the room take no new request
+                    if waited >= min(2 * self._resident_s, ROOM_WAIT_S / 4):  # its turn: those holding it take no request
                         for runner in (self._slots[h].runner for h in getattr(held, "holders", ())):
                             if runner is not None and runner not in yielding:
                                 runner.yield_to(+1)
@@ -66,41 +70,51 @@ class RoomKeeper:
                 runner.yield_to(-1)
 
     def _take_room(self, slot: Any, needs: tuple[str, int], background: bool, deadline: Deadline | None) -> None:
+        """Plan, unload the models that make way, and plan again with what they freed (by the device's free memory an
+        unloaded model frees more than its weights: its caches), until the model fits (or RoomHeld)."""
         wait = None if deadline is None else max(0.0, deadline.remaining())
         if not self._room.acquire(timeout=-1 if wait is None else wait):
             raise Overloaded(f"Model '{slot.id}' waits for another model to be loaded; try again.", retry_after=5)
         try:
-            residents, loading, now = [], 0, time.monotonic()
-            for other in self._slots.values():
-                with other.cond:
-                    if other is slot or other.weights is None or other.state not in (READY, LOADING, UNLOADING):
-                        continue
-                    runner = other.runner
-                    if other.state != READY or runner is None:  # (loading or unloading: at work)
-                        residents.append(Resident(other.id, *other.weights, now, False, None, other.pinned))
-                        loading += other.weights[1] if other.state == LOADING and other.weights[0] == needs[0] else 0
-                        continue
-                    working = runner.waiting + runner.running > 0 if background else runner.requests > 0
-                    stay = max(self._resident_s, 2 * (other.load_seconds or 0.0)) if self._resident_s else 0.0
-                    left = stay - (now - runner.loaded_at)
-                    if background:  # (a job's page: only from a model nobody has used for a while)
-                        left = max(left, JOB_IDLE_FACTOR * self._resident_s - (now - runner.last_used))
-                    wait_s = None if working or other.pinned else max(0.0, left)
-                    residents.append(Resident(other.id, *other.weights, runner.last_used, wait_s == 0.0, wait_s, other.pinned))
-            free = None if self._budget else free_memory(needs[0])
-            total = None if self._budget else total_memory(needs[0])
-            victims = plan_room(slot.id, *needs, residents, self._budget, None if free is None else free - loading, total)
-            for victim in victims:
-                if not self._make_way(self._slots[victim]):
-                    if self._closed:
-                        raise ModelUnavailable(SHUTTING_DOWN)
-                    raise Overloaded(f"Model '{victim}' took a request while it was to make way; try again.", retry_after=5)
-            if victims:
+            while True:
+                residents, loading = self._residents(slot, needs, background)
+                free = None if self._budget else free_memory(needs[0])
+                total = None if self._budget else total_memory(needs[0])
+                victims = plan_room(slot.id, *needs, residents, self._budget, None if free is None else free - loading, total)
+                if not victims:
+                    slot.weights = needs
+                    return
+                for victim in victims:
+                    if not self._make_way(self._slots[victim]):
+                        if self._closed:
+                            raise ModelUnavailable(SHUTTING_DOWN)
+                        raise Overloaded(f"Model '{victim}' took a request while it was to make way; try again.", retry_after=5)
                 gc.collect()
                 heap.trim()  # (once for all of them)
-            slot.weights = needs
         finally:
             self._room.release()
+
+    def _residents(self, slot: Any, needs: tuple[str, int], background: bool) -> tuple[list[Resident], int]:
+        """The other loaded (or loading) models as the room sees them, for this model's load, and the bytes of those
+        loading on its device (not in its free memory yet)."""
+        residents, loading, now = [], 0, time.monotonic()
+        for other in self._slots.values():
+            with other.cond:
+                if other is slot or other.weights is None or other.state not in (READY, LOADING, UNLOADING):
+                    continue
+                runner = other.runner
+                if other.state != READY or runner is None:  # (loading or unloading: at work)
+                    residents.append(Resident(other.id, *other.weights, now, False, None, other.pinned))
+                    loading += other.weights[1] if other.state == LOADING and other.weights[0] == needs[0] else 0
+                    continue
+                working = runner.waiting + runner.running > 0 if background else runner.requests > 0
+                stay = min(max(self._resident_s, 2 * (other.load_seconds or 0.0)), ROOM_WAIT_S / 2) if self._resident_s else 0.0
+                left = stay - (now - runner.loaded_at)
+                if background:  # (a job's page: only from a model nobody has used for a while)
+                    left = max(left, JOB_IDLE_FACTOR * self._resident_s - (now - runner.last_used))
+                wait_s = None if working or other.pinned else max(0.0, left)
+                residents.append(Resident(other.id, *other.weights, runner.last_used, wait_s == 0.0, wait_s, other.pinned))
+        return residents, loading
 
     def _make_way(self, slot: Any) -> bool:
         """Unload a model for another (no request queued or running: its jobs' pages are read later); True when it is

@@ -92,13 +92,23 @@ def plan_room(
         room += resident.size
         if need <= room:
             return victims
+    if victims and budget <= 0:  # (an unloaded model frees more than its weights: its cache; measured again after)
+        return victims
     held = [r for r in others if not r.evictable and not r.pinned]
-    waits = [r.wait_s for r in held if r.wait_s is not None]
-    retry = math.ceil(min(waits)) if waits and len(waits) == len(held) else BUSY_RETRY_S
-    names = ", ".join(sorted(r.id for r in held)) or "other models"
+    # the models that must make way (the least recently used first, as many as it takes), and those at work among them
+    # (which take no new request once the request has waited its turn; one loaded a moment ago only waits its time)
+    needed, short = [], need - room
+    for resident in sorted(held, key=lambda r: r.last_used):
+        if short <= 0:
+            break
+        needed.append(resident)
+        short -= resident.size
+    waits = [r.wait_s for r in needed if r.wait_s is not None]
+    retry = math.ceil(max(waits)) if waits and len(waits) == len(needed) else BUSY_RETRY_S
+    names = ", ".join(sorted(r.id for r in needed)) or "other models"
     raise RoomHeld(
         f"Model '{model_id}' needs about {need / GB:.3g} GB of memory on {device}, which the models at work or loaded "
         f"a moment ago ({names}) hold now. Try again in a while, or use a model that is loaded.",
         max(1, min(retry, BUSY_RETRY_S)),
-        [r.id for r in held],
+        [r.id for r in needed if r.wait_s is None],
     )

@@ -225,7 +225,9 @@ class Pages:
                         finished(PageRead(d, page.number, page.size, "ocr", time.perf_counter() - started, error=exc))
                         continue
                     try:
-                        [ticket] = self.manager.submit(model, [work], deadline, cancel=cancel, background=background)
+                        [ticket] = self.manager.submit(
+                            model, [work], deadline, cancel=cancel, background=background, continuing=started_any
+                        )
                     except Overloaded:
                         if not inflight and not started_any:
                             raise  # the request is refused at once, as any other would be
@@ -282,7 +284,7 @@ class Pages:
             read.warnings.append(routing.not_routed(route, request.no_vlm))
             return None
         try:
-            [ticket] = self.manager.submit(request.vlm, [work], deadline, cancel=cancel, background=background)
+            [ticket] = self.manager.submit(request.vlm, [work], deadline, cancel=cancel, background=background, wait=False)
         except Overloaded as exc:  # (its queue is full, or no room in memory to load it now)
             read.warnings.append(routing.not_routed(route, f"{request.vlm.id} is busy ({redact_paths(str(exc))})"))
             return None

@@ -94,7 +94,12 @@ class Runner:
             )
 
     def submit(
-        self, works: Sequence[Work], deadline: Deadline, streaming: bool = False, background: bool = False
+        self,
+        works: Sequence[Work],
+        deadline: Deadline,
+        streaming: bool = False,
+        background: bool = False,
+        continuing: bool = False,
     ) -> list[Ticket]:
         """Admit all of ``works`` or none: Overloaded at once when the wait queue has no room for them. ``background``
         work (a job's pages) waits behind every request: a request goes before the background work that waits, so it
@@ -102,7 +107,7 @@ class Runner:
         with self._cond:
             if self._closing:
                 raise RunnerClosed(self.name)
-            if self.yielding and not background:
+            if self.yielding and not background and not continuing:  # (a request under way still gets its pages read)
                 raise Overloaded(
                     f"Model '{self.name}' is making way for another model that waits for its memory; try again shortly.",
                     retry_after=5,

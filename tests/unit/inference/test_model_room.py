@@ -43,6 +43,10 @@ def test_busy_models_are_never_unloaded_the_request_is_told_to_come_back():
     with pytest.raises(Overloaded, match=r"'c'.*\(a\)") as refused:
         plan_room("c", "cpu", 700 * MB, residents, budget=GB, free=None)  # b frees 400 of them: not enough
     assert refused.value.retry_after == 30
+    # of the models at work, only as many as it takes are asked to make way (the least recently used first)
+    with pytest.raises(Overloaded) as refused:
+        plan_room("c", "cpu", 600 * MB, [resident("a", 400, 1, idle=False), resident("b", 400, 2, idle=False)], GB, None)
+    assert refused.value.holders == ["a"]
     # a model loaded a moment ago stays its time (two clients alternating two models do not reload one per request):
     # the request is told when it may make way
     settling = [resident("a", 400, 1, idle=False, wait_s=3.2), resident("b", 400, 2)]
@@ -60,6 +64,9 @@ def test_a_model_too_large_for_the_room_even_alone_is_refused_with_what_it_needs
     # PyTorch's cache, holds some of it for a while only: come back later)
     with pytest.raises(Overloaded):
         plan_room("b", "cuda", 700 * MB, [resident("a", 400, 1, idle=False, device="cuda")], budget=0, free=100 * MB, total=GB)
+    # by free memory an unloaded model frees more than its weights (its caches): it makes way, and the room is measured
+    # again, though its weights alone would not make room enough
+    assert plan_room("b", "cuda", 700 * MB, [resident("a", 300, 1, device="cuda")], budget=0, free=100 * MB, total=GB) == ["a"]
     # the preloaded models never make way for a request: what is left beside them decides "never"
     pinned = [resident("pre", 700, 1, idle=False, pinned=True)]
     with pytest.raises(ModelUnavailable, match=r"beside the preloaded models \(0.684 GB\)"):
@@ -135,8 +142,9 @@ def test_a_busy_model_is_not_unloaded_the_request_waits_and_then_takes_its_turn(
         time.sleep(0.02)
     with pytest.raises(Overloaded, match="making way for another model"):
         sized.submit("a", [OcrWork("more")], Deadline(30))
+    [next_page] = sized.submit("a", [OcrWork("page 2")], Deadline(30), continuing=True)  # a request under way goes on
     gate.gate.set()
-    assert running.result().text == "long"  # a's request finishes, then a makes way
+    assert running.result().text == "long" and next_page.result().text == "page 2"  # then a makes way
     waiter.join(10)
     assert outcome == ["my turn"] and states(sized) == {"b": READY}
 
