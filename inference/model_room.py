@@ -5,17 +5,19 @@ its model on first use), so a client cycling through the model ids would otherwi
 host runs out of memory, and every user's work fails with it (on a CPU host the kernel kills the server). Before a
 model loads, its weights' size at the precision it loads in (``Backend.memory_needs``, read from the weight files'
 headers) is compared with the room on its device: ``limits.model_memory_gb`` when set (what the loaded models'
-weights may take together), else the device's free memory (a container's memory limit included). When it does not
-fit, loaded models make way, the least recently used first: for a request, those idle and those reading only jobs'
-pages (the pages wait and are read later), once each has stayed loaded :data:`MIN_RESIDENT_S` (and twice its load
-time: two clients alternating two models do not reload one on every request), never the ``server.preload`` models;
-for a job's page, none (it waits for room, as jobs wait for requests). When the others are at work, 503 with
-Retry-After; a model that cannot fit at all (beside the preloaded ones, on this device) is refused with 503 saying
-what it needs. A request that finds the room held waits for it (up to :data:`ROOM_WAIT_S`); once it has waited two
-residencies, the models holding it take no new request (503 for those, with Retry-After) until it is loaded: models
-whose weights do not fit together take turns, and one client keeping a model busy cannot keep every other model out.
-Models of unknown size (the OCR engines: some hundred MB) are neither counted nor unloaded. The
-weights are what is counted: a model's working memory (activations, its KV cache) comes on top.
+weights may take together), else the device's free memory (a container's memory limit included).
+
+When it does not fit, loaded models make way, the least recently used first: for a request, those idle and those
+reading only jobs' pages (the pages are read later), once each has stayed loaded ``limits.model_resident_s`` (and
+twice its load time, 30 s at most: two clients alternating two models do not reload one on every request), never the
+``server.preload`` models; for a job's page, only models nobody has used for a while (jobs wait for requests). A
+request that finds the room held by models at work waits for it (:data:`ROOM_WAIT_S` at most, within its deadline);
+once it has waited two residencies, the models it waits for take no new request (503 with Retry-After; a request
+under way still gets its pages read) until it is loaded: models whose weights do not fit together take turns, and one
+client keeping a model busy cannot keep every other model out. Still no room: 503 with Retry-After; a model that
+cannot fit at all (beside the preloaded ones, on this device): 503 saying what it needs. Models of unknown size (the
+OCR engines: some hundred MB) are neither counted nor unloaded. The weights are what is counted: a model's working
+memory (activations, its KV cache) comes on top.
 """
 
 from __future__ import annotations
