@@ -45,7 +45,7 @@ class Uploads(set):
             self.add(path)
         if len(self.owners) > 2 * len(self) + 1000:  # forget the deleted ones
             self.owners = {path: keys for path, keys in self.owners.items() if os.path.exists(path)}
-            self.mine = {who: {p for p in paths if p in self.owners} for who, paths in self.mine.items()}
+            self.mine = {key: {p for p in kept if p in self.owners} for key, kept in self.mine.items()}
 
     def held(self, who: str) -> tuple[int, int]:
         """(bytes on disk, files) of the kept files ``who`` uploaded (or had fetched); those gone are forgotten."""
@@ -54,12 +54,12 @@ class Uploads(set):
         paths.difference_update(path for path, size in sizes.items() if size is None)
         return sum(size for size in sizes.values() if size is not None), len(paths)
 
-    def hold(self, who: str, paths: list[str], pending: int = 0) -> None:
-        """Refuse (HTTP 429) files that take ``who`` past its quota (``pending``: bytes of files not kept yet); those
-        of them that were not here before are deleted."""
+    def hold(self, who: str, paths: list[str]) -> None:
+        """Refuse (HTTP 429) files that take ``who`` past its quota; those of them that were not here before (no one
+        else's, nor Gradio's own) are deleted."""
         held, count = self.held(who)
         added = {os.path.realpath(path) for path in paths} - self.mine.get(who, set())
-        held += pending + sum(size_on_disk(path) or 0 for path in added)
+        held += sum(size_on_disk(path) or 0 for path in added)
         if held <= self.max_held and count + len(added) <= MAX_FILES:
             return
         kept = set(self.owners) | {os.path.realpath(path) for path in (*self, *self.theirs())}
