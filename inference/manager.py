@@ -62,7 +62,7 @@ class _Slot:
         self.max_queue: int | None = None
         self.weights: tuple[str, int] | None = None  # (device, bytes) its weights take, from its last load (model_room)
         self.pinned = False  # a server.preload model: requests never unload it to make room (an administrator may)
-        self.refusal: Overloaded | None = None  # why its last load found no room (told to those who waited for it)
+        self.refusal: tuple[str, int] | None = None  # why its last load found no room, Retry-After (told to its waiters)
 
 
 class ModelManager(RoomKeeper, ModelReports):
@@ -117,6 +117,8 @@ class ModelManager(RoomKeeper, ModelReports):
             while slot.state in (LOADING, UNLOADING):
                 if self._closed:
                     raise ModelUnavailable(SHUTTING_DOWN)
+                if not wait:  # (model=auto's page: the CPU engine's reading stands rather than wait for a load)
+                    raise Overloaded(f"Model '{model_id}' is being loaded or unloaded.", retry_after=5)
                 if slot.pending >= self._bound(slot):
                     raise Overloaded(
                         f"The server is busy: model '{model_id}' is being loaded or unloaded and "
@@ -137,7 +139,7 @@ class ModelManager(RoomKeeper, ModelReports):
             if slot.state == ERROR and slot.loads_ended != seen:  # the load this request waited for failed: say why
                 raise ModelUnavailable(slot.error or f"Model '{model_id}' could not be loaded.")
             if slot.refusal is not None and slot.loads_ended != seen:  # ...found no room: the same answer, not a wait more
-                raise slot.refusal
+                raise Overloaded(*slot.refusal)
             slot.handle.check_startable(fetch)
             if cancel is not None and cancel.cancelled:  # nobody is waiting for this load
                 raise Cancelled("The request was cancelled before it started.")
@@ -162,7 +164,9 @@ class ModelManager(RoomKeeper, ModelReports):
             with slot.cond:
                 slot.loads_ended += 1
                 slot.state = UNLOADED
-                slot.refusal = exc if isinstance(exc, Overloaded) and wait and not background else None
+                timely = deadline is None or deadline.remaining() > 1  # (it waited the room out, not its own deadline)
+                waited = isinstance(exc, Overloaded) and wait and not background and timely
+                slot.refusal = (str(exc), exc.retry_after) if waited else None
                 slot.cond.notify_all()
             if isinstance(exc, ChatVLMError):
                 raise

@@ -50,7 +50,7 @@ class RoomKeeper:
         try:
             while True:
                 try:
-                    return self._take_room(slot, needs, background, deadline)
+                    return self._take_room(slot, needs, background, deadline, wait)
                 except Overloaded as held:  # (a request waits for the room, and after a while takes its turn)
                     waited = time.monotonic() - started
                     if self._closed:
@@ -69,7 +69,9 @@ class RoomKeeper:
             for runner in yielding:
                 runner.yield_to(-1)
 
-    def _take_room(self, slot: Any, needs: tuple[str, int], background: bool, deadline: Deadline | None) -> None:
+    def _take_room(
+        self, slot: Any, needs: tuple[str, int], background: bool, deadline: Deadline | None, wait: bool = True
+    ) -> None:
         """Plan, unload the models that make way, and plan again with what they freed (by the device's free memory an
         unloaded model frees more than its weights: its caches), until the model fits (or RoomHeld)."""
         wait = None if deadline is None else max(0.0, deadline.remaining())
@@ -80,7 +82,8 @@ class RoomKeeper:
                 residents, loading = self._residents(slot, needs, background)
                 free = None if self._budget else free_memory(needs[0])
                 total = None if self._budget else total_memory(needs[0])
-                victims = plan_room(slot.id, *needs, residents, self._budget, None if free is None else free - loading, total)
+                room = None if free is None else free - loading
+                victims = plan_room(slot.id, *needs, residents, self._budget, room, total, partial=wait)
                 if not victims:
                     slot.weights = needs
                     return

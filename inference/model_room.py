@@ -64,10 +64,12 @@ def plan_room(
     budget: int,
     free: int | None,
     total: int | None = None,
+    partial: bool = True,
 ) -> list[str]:
     """The models to unload (in this order) for ``need`` bytes to fit on ``device``: within ``budget`` bytes for all
     loaded weights together when it is set (> 0), else within the device's ``free`` bytes (None: not known, nothing is
-    checked; ``total``: all the device has). Overloaded when models at work (or loaded a moment ago) hold the room;
+    checked; ``total``: all the device has; ``partial``: by free memory, unload the idle models even when their
+    weights alone are not room enough, to measure again). Overloaded when models at work (or loaded a moment ago) hold the room;
     ModelUnavailable when the model cannot fit beside the pinned models at all."""
     if budget > 0:
         others = [r for r in residents if r.id != model_id]
@@ -94,7 +96,7 @@ def plan_room(
         room += resident.size
         if need <= room:
             return victims
-    if victims and budget <= 0:  # (an unloaded model frees more than its weights: its cache; measured again after)
+    if victims and budget <= 0 and partial:  # (an unloaded model frees more than its weights: its cache; measured again)
         return victims
     held = [r for r in others if not r.evictable and not r.pinned]
     # the models that must make way (the least recently used first, as many as it takes), and those at work among them
