@@ -63,6 +63,7 @@ class _Slot:
         self.weights: tuple[str, int] | None = None  # (device, bytes) its weights take, from its last load (model_room)
         self.pinned = False  # a server.preload model: requests never unload it to make room (an administrator may)
         self.refusal: tuple[str, int] | None = None  # why its last load found no room, Retry-After (told to its waiters)
+        self.jobs_waiting: float | None = None  # since when jobs' pages have found no room for it (model_room)
 
 
 class ModelManager(RoomKeeper, ModelReports):

@@ -23,6 +23,7 @@ log = logging.getLogger("inference.manager")
 UNLOADED, LOADING, READY, UNLOADING, ERROR, UNAVAILABLE = ModelState
 ROOM_POLL_S = 0.1  # how often a request waiting for room looks again
 JOB_IDLE_FACTOR = 12  # a job's page makes a model unload only when nobody used it for this many residencies (60 s)
+JOBS_TURN_FACTOR = 60  # ...or when jobs' pages have found no room for it for this many (5 minutes: then as a request)
 
 
 class RoomKeeper:
@@ -47,11 +48,19 @@ class RoomKeeper:
         if needs is None:
             return
         started, yielding, wait = time.monotonic(), [], wait and not background
+        # jobs' pages that found no room for long take their turn as a request would (without waiting): else a model
+        # used once a minute kept a job at 0 pages for good
+        since = slot.jobs_waiting if background else None
+        turn = since is not None and started - since >= JOBS_TURN_FACTOR * self._resident_s
         try:
             while True:
                 try:
-                    return self._take_room(slot, needs, background, deadline, wait)
+                    self._take_room(slot, needs, background and not turn, deadline, wait)
+                    slot.jobs_waiting = None
+                    return
                 except Overloaded as held:  # (a request waits for the room, and after a while takes its turn)
+                    if background and slot.jobs_waiting is None:
+                        slot.jobs_waiting = started
                     waited = time.monotonic() - started
                     if self._closed:
                         raise ModelUnavailable(SHUTTING_DOWN) from None

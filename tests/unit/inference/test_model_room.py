@@ -303,3 +303,20 @@ def test_a_job_whose_model_made_way_for_a_request_is_read_to_its_end(tiny_settin
         assert len(result["pages"]) == 6 and not any(page["error"] for page in result["pages"]), result
     finally:
         service.close(grace_s=2)
+
+
+def test_jobs_pages_that_found_no_room_for_long_take_their_turn(sized):
+    # (a model used at least once a minute kept a job at 0 pages for good: never idle long enough for a job's page)
+    sized._resident_s = 0.05  # (a job's page waits for b idle 0.6 s, or takes its turn after 3 s without room)
+    assert answer(sized, "b", "used") == "used"
+    refused, page, deadline = 0, None, time.monotonic() + 30
+    while page is None and time.monotonic() < deadline:
+        assert answer(sized, "b", "used again") == "used again"  # b never idle long: a job's page waits...
+        try:
+            [page] = sized.submit("a", [OcrWork("page")], Deadline(30), background=True)
+        except Overloaded:
+            refused += 1
+            time.sleep(0.1)
+    assert refused >= 10 and page is not None  # ...for a while, then takes its turn
+    loaded_backend(sized, "a").gate.set()
+    assert page.result().text == "page" and states(sized) == {"a": READY}
