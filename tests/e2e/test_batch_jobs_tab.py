@@ -25,7 +25,7 @@ def test_a_key_lists_its_jobs_and_follows_one_to_its_result(keyed_server):
     mine, other = gradio(keyed_server, USER_KEY), gradio(keyed_server, OTHER_KEY)
     sent = httpx.post(
         f"{keyed_server}/jobs",
-        files=[("files", ("report.pdf", scanned(8, 24)))],
+        files=[("files", ("report.pdf", scanned(24, 24)))],  # (long enough to be followed on an idle machine)
         data={"model": "embedded"},
         headers={"Authorization": f"Bearer {USER_KEY}"},
         timeout=60,
@@ -49,9 +49,9 @@ def test_a_key_lists_its_jobs_and_follows_one_to_its_result(keyed_server):
         time.sleep(0.05)
     rows, totals, downloads = followed.result()
     assert [row[1] for row in rows["data"]] == ["success"] and "annual report" in rows["data"][0][3].lower()
-    assert "Page 8" in rows["data"][0][3] and "**1** files" in totals and len(downloads) == 2
-    assert {length for _, length, _ in seen} == {8} and {unit for _, _, unit in seen} == {"pages"}, seen
+    assert "Page 24" in rows["data"][0][3] and "**1** files" in totals and len(downloads) == 2
+    assert {length for _, length, _ in seen} == {24} and {unit for _, _, unit in seen} == {"pages"}, seen
     again = mine.predict(api_name="/batch_jobs")
-    assert again["data"][0][:3] == [job_id, "done", "8/8"]
+    assert again["data"][0][:3] == [job_id, "done", "24/24"]
     with pytest.raises(AppError, match="Pick a job"):
         mine.predict("", api_name="/follow_job")

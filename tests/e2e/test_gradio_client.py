@@ -98,7 +98,8 @@ def test_a_pdf_through_the_gradio_api_with_progress_page_by_page(gradio, english
 
 def test_a_long_batch_runs_as_a_job_with_progress(gradio, tmp_path):
     pdf = tmp_path / "long.pdf"
-    pdf.write_bytes(image_pdf([render_lines([f"P{n}"], font_size=20) for n in range(1, 67)]))  # over 64 pages
+    lines = ["The quarterly report of the northern division", "Revenue and costs by region"]  # (pages that take a moment)
+    pdf.write_bytes(image_pdf([render_lines([f"P{n}", *lines], font_size=20) for n in range(1, 67)]))  # over 64 pages
     job = gradio.submit([handle_file(str(pdf))], "embedded", "", api_name="/batch_ocr")
     seen = set()
     while not job.done():
