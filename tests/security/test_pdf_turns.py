@@ -4,6 +4,8 @@
 import threading
 import time
 
+from inference.pdf_sandbox import POOL
+from tests.polling import wait_until
 from tests.security.conftest import KEYS, OTHER, USER, live
 from tests.security.test_pdf_bomb import PAGE_MEMORY_MB, TEXT, pdf, text_content, time_bomb_content
 
@@ -28,7 +30,7 @@ def test_a_client_sending_many_slow_pdfs_at_once_does_not_hold_the_readers_from_
         bombs = [threading.Thread(target=send, args=(f"bomb{i}", flooder, time_bomb)) for i in range(BOMBS)]
         for bomb in bombs:
             bomb.start()
-        time.sleep(1.0)  # two bombs' pages are being rendered, the others wait for a reader
+        assert wait_until(lambda: len(POOL.waiting) >= BOMBS - 2, 30)  # two bombs' pages render, the others wait
         send("victim", victim, normal)
         for bomb in bombs:
             bomb.join(BOMBS * SLOW_S + 30)

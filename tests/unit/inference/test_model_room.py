@@ -13,7 +13,7 @@ from inference.catalog import Catalog
 from inference.manager import READY, UNLOADED, ModelManager
 from inference.model_room import GB, Resident, plan_room
 from inference.values import OcrWork
-from tests.polling import loaded_backend
+from tests.polling import loaded_backend, wait_until
 
 MB = 2**20
 
@@ -136,10 +136,7 @@ def test_a_busy_model_is_not_unloaded_the_request_waits_and_then_takes_its_turn(
     outcome = []
     waiter = threading.Thread(target=lambda: outcome.append(answer(sized, "b", "my turn")))
     waiter.start()  # b waits for the room; its turn come, a takes no new request (one client cannot keep b out)
-    deadline = time.monotonic() + 10
-    while not loaded_backend(sized, "a") or not sized.runner("a").yielding:
-        assert time.monotonic() < deadline, "a never made way"
-        time.sleep(0.02)
+    assert wait_until(lambda: sized.runner("a").yielding > 0, 10), "a never made way"
     with pytest.raises(Overloaded, match="making way for another model"):
         sized.submit("a", [OcrWork("more")], Deadline(30))
     [next_page] = sized.submit("a", [OcrWork("page 2")], Deadline(30), continuing=True)  # a request under way goes on
@@ -286,8 +283,7 @@ def test_a_job_whose_model_made_way_for_a_request_is_read_to_its_end(tiny_settin
     try:
         job = service.submit_job([("pages.tiff", tiff)], "qwen3_vl_2b")
         deadline = time.monotonic() + 60
-        while service.job(job.id).pages_done < 1 and time.monotonic() < deadline:
-            time.sleep(0.05)
+        assert wait_until(lambda: service.job(job.id).pages_done >= 1, 60)
         answered = None
         while answered is None and time.monotonic() < deadline:  # (503 while the job's model stays its time)
             try:
@@ -295,8 +291,7 @@ def test_a_job_whose_model_made_way_for_a_request_is_read_to_its_end(tiny_settin
             except Overloaded as exc:
                 time.sleep(min(exc.retry_after, 0.2))
         assert answered is not None and service.manager.loaded() == ["got_ocr"]  # the job's model made way
-        while service.job(job.id).state not in ("done", "failed") and time.monotonic() < deadline:
-            time.sleep(0.1)
+        assert wait_until(lambda: service.job(job.id).state in ("done", "failed"), 60, every=0.05)
         status = service.job(job.id)
         assert (status.state, status.pages_done, status.pages_total) == ("done", 6, 6), status
         result = service.job_result(job.id).model_dump(mode="json")["results"][0]

@@ -7,6 +7,7 @@ import threading
 import time
 
 from inference.pdf_sandbox import _Pool
+from tests.polling import wait_until
 
 
 def test_a_caller_that_asks_again_at_once_waits_behind_those_already_waiting():
@@ -56,13 +57,10 @@ def test_callers_take_turns_a_client_sending_many_at_once_waits_behind_the_other
         flood = [threading.Thread(target=client, args=("flooder",)) for _ in range(3)]
         for thread in flood:
             thread.start()
-        deadline = time.monotonic() + 10
-        while len(pool.waiting) < 3 and time.monotonic() < deadline:
-            time.sleep(0.01)
+        assert wait_until(lambda: len(pool.waiting) == 3, 10)
         victim = threading.Thread(target=client, args=("victim",))
         victim.start()
-        while len(pool.waiting) < 4 and time.monotonic() < deadline:
-            time.sleep(0.01)
+        assert wait_until(lambda: len(pool.waiting) == 4, 10)
         pool.give_back(held, True)
         for thread in [*flood, victim]:
             thread.join(10)
