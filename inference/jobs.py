@@ -171,12 +171,10 @@ class Jobs:
         rank = PRIORITIES.index(priority)
         model_id = request.model_id  # 'auto' when routed: each page is routed when it is read
 
-        def check(load: Load) -> None:  # (again, with the job's insert: a key's jobs sent at once pass one by one)
+        def check(load: Load) -> None:  # (in the job's insert: a key's jobs sent at once pass one by one)
             check_jobs(load, limits)
             check_files(load, limits, estimate, size)
 
-        if caller is not None:
-            check(self._db(lambda: self.store.load_of(caller)))
         row = (job_id, owner, model_id, language, pages, force_ocr, kept, rank, caller, estimate, callback)
         self._db(lambda: self.store.add(*row, check=check))
         self.dispatcher.add_job(job_id, owner, model_id, rank)
