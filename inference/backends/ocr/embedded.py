@@ -61,6 +61,7 @@ logger = logging.getLogger(__name__)
 
 RAPIDOCR_LANGUAGES = {"en", "zh", "de", "fr", "es"}  # what the packaged PP-OCR models read well (Latin and Chinese)
 UNSQUEEZED = 1.0  # images Tesseract is unsure of (receipts, photos): their small print loses spaces when squeezed
+TESSERACT_LINES = 1  # Tesseract's line reads (10-20 ms each) are shared out to idle engines from two lines on
 
 
 class EmbeddedOptions(RapidOptions):
@@ -216,7 +217,9 @@ class EmbeddedOcrBackend(RapidOcrBackend):
         cuts = [line_crop(pixels, line.box) for line in todo]
         line_of = {id(cut): line for cut, line in zip(cuts, todo, strict=True)}
         with self.engine() as engine:
-            found = self.share_out(engine, cuts, lambda _, chunk: [self.reexamine(line_of[id(c)], c, plan) for c in chunk])
+            found = self.share_out(
+                engine, cuts, lambda _, run: [self.reexamine(line_of[id(c)], c, plan) for c in run], TESSERACT_LINES
+            )
         for line, (reading, _, _) in zip(todo, found, strict=True):
             if reading is not None:
                 line.text, line.confidence, line.engine = reading[0], round(reading[1], 4), "tesseract"
@@ -279,7 +282,9 @@ class EmbeddedOcrBackend(RapidOcrBackend):
         if unheard:
             cuts = [line_crop(pixels, line.box) for line in unheard]
             with self.engine() as engine:
-                read = self.share_out(engine, cuts, lambda _, chunk: [tesseract.read_words(padded(c), lang) for c in chunk])
+                read = self.share_out(
+                    engine, cuts, lambda _, run: [tesseract.read_words(padded(c), lang) for c in run], TESSERACT_LINES
+                )
             heard = {**heard, **{id(line): words for line, words in zip(unheard, read, strict=True)}}
         for line in todo:
             words = heard[id(line)]

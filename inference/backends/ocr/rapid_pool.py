@@ -149,14 +149,21 @@ class RapidPool:
         ) as workers:
             return list(workers.map(read, parts))
 
-    def share_out(self, engine: Any, crops: list[np.ndarray], read: Callable[[Any, list[np.ndarray]], list[T]]) -> list[T]:
+    def share_out(
+        self,
+        engine: Any,
+        crops: list[np.ndarray],
+        read: Callable[[Any, list[np.ndarray]], list[T]],
+        per_engine: int = LINES_PER_ENGINE,
+    ) -> list[T]:
         """``read(engine, crops)`` on this engine and on as many idle engines of the pool as the lines keep busy
         (a request alone on a laptop uses every core; under load, each request keeps to its own engine). The lines
         are cut into runs (``RUNS_PER_ENGINE`` an engine) that each engine takes in turn when it is free: a run of
-        lines that take long (a table Tesseract is unsure of, read again by RapidOCR) keeps no engine waiting."""
+        lines that take long (a table Tesseract is unsure of, read again by RapidOCR) keeps no engine waiting.
+        ``per_engine``: the fewest lines worth another engine (a RapidOCR line takes ~2 ms, a Tesseract one 10-20)."""
         pool = self._pool if self.alone() else None
         helpers = [engine]
-        while pool is not None and len(helpers) < min(self._size, len(crops) // LINES_PER_ENGINE):
+        while pool is not None and len(helpers) < min(self._size, len(crops) // per_engine):
             try:
                 helpers.append(pool.get_nowait())
             except queue.Empty:

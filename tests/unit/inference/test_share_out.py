@@ -1,9 +1,11 @@
 """Sharing a request's lines out to the engines of the pool (rapid_pool.share_out): in order, by width, in runs each
 engine takes when it is free, and the same readings as one engine alone."""
 
+import threading
+
 from inference import InferenceService
 from inference.backends.ocr.rapid_geometry import split_by_width
-from tests.helpers import ENGLISH, render_lines
+from tests.helpers import ENGLISH, cyrillic_font, render_lines, render_with
 from tests.polling import loaded_backend, unload_all
 
 
@@ -65,3 +67,29 @@ def test_sharing_recognition_across_engines_reads_the_same(service, settings):
         assert [line.text for line in service.ocr(page).lines] == [line.text for line in alone.ocr(page).lines]
     finally:
         unload_all(alone.manager)
+
+
+def test_a_few_lines_re_read_by_tesseract_are_shared_out_too(settings):
+    """Tesseract's re-reading of the lines RapidOCR may have read in another script (10-20 ms a line, against ~2 ms for
+    RapidOCR's reading) is shared out from two lines on: a page with three Russian lines had them read one after the
+    other on one core while the other stood idle (RapidOCR's lines are shared from 4 a core)."""
+    from tests.unit.inference.test_ocr_scripts import needs_russian
+
+    needs_russian()
+    two = settings.model_copy(deep=True)
+    next(m for m in two.models if m.id == "embedded").options["workers"] = 2  # (two engines, whatever the cores)
+    service = InferenceService(two)
+    page = render_with(cyrillic_font(32), ["Товарный чек номер сорок два", "Благодарим за покупку", "Кассир Иванова"])
+    try:
+        service.ocr(page, "embedded")
+        backend = loaded_backend(service.manager, "embedded")
+        threads, reexamine = set(), backend.reexamine
+        backend.reexamine = lambda *args: threads.add(threading.get_ident()) or reexamine(*args)  # (a spy: who reads)
+        try:
+            lines = service.ocr(page, "embedded").lines
+        finally:
+            del backend.reexamine
+    finally:
+        unload_all(service.manager)
+    assert any("Благодарим" in line.text for line in lines), [line.text for line in lines]
+    assert len(threads) == 2, threads
