@@ -33,6 +33,7 @@ from multiprocessing.connection import Connection, Pipe
 from typing import Any
 
 from .callers import CALLER
+from .turns import Turns
 
 log = logging.getLogger("chatvlm.pdf")
 
@@ -40,7 +41,6 @@ WORKERS = 2  # children reading PDFs at once (one per document being read at tha
 CHILD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pdf_child.py")  # run as a script, alone
 START_TIMEOUT_S = 60.0  # a child that is not ready by then (a very busy host) is an error, not a page's fault
 REPLY_BYTES = 64 * 1024 * 1024  # a reply's JSON (a page's text layer) is never longer
-MAX_CALLERS = 10_000  # callers whose last turn the pool remembers
 
 
 class PdfError(Exception):
@@ -162,15 +162,14 @@ class _Child:
 class _Turn:
     """A command waiting for a child: whose it is (``inference.callers.CALLER``) and when it came."""
 
-    def __init__(self, caller: str | None, order: int) -> None:
-        self.caller, self.order = caller, order
+    def __init__(self, caller: str | None, arrival: int) -> None:
+        self.caller, self.arrival = caller, arrival
 
 
 class _Pool:
     """At most :data:`WORKERS` children; a caller takes an idle one (or starts one) and gives it back after its
     command, or drops it when it had to be stopped. Callers take turns: the next command served is the one of the
-    caller holding the fewest children now, then of the one served longest ago (one never served: as if when it came,
-    so new callers never pass those waiting), in the order they came among one caller's. One that gives a child back
+    caller holding the fewest children now, then as :class:`inference.turns.Turns` says. One that gives a child back
     and asks again at once (the next page of its document) waits behind the others waiting (else two clients reading
     slow pages kept a third's one-page PDF waiting 38 s), and a client sending many slow PDFs at once waits behind
     each command of the others, not they behind all of its."""
@@ -182,16 +181,12 @@ class _Pool:
         self.starting = 0
         self.cond = threading.Condition()
         self.waiting: deque[_Turn] = deque()
-        self.served: dict[str | None, int] = {}  # each caller's last turn served (a count of turns)
+        self.turns = Turns()
         self.holding: dict[str | None, int] = {}  # children each caller holds now
         self.holder: dict[object, str | None] = {}  # a child in use (or one being started): whose it is
-        self.count = itertools.count()
 
     def _next(self) -> _Turn:
-        return min(
-            self.waiting,
-            key=lambda turn: (self.holding.get(turn.caller, 0), self.served.get(turn.caller, turn.order), turn.order),
-        )
+        return min(self.waiting, key=lambda turn: (self.holding.get(turn.caller, 0), *self.turns.rank(turn.caller, turn.arrival)))
 
     def _hold(self, child: Any, caller: str | None) -> Any:
         self.holder[child] = caller
@@ -207,7 +202,7 @@ class _Pool:
 
     def take(self) -> _Child:
         with self.cond:
-            turn = _Turn(CALLER.get(), next(self.count))
+            turn = _Turn(CALLER.get(), self.turns.arrival())
             self.waiting.append(turn)
             try:
                 while True:
@@ -216,9 +211,7 @@ class _Pool:
                         self.all.discard(gone)
                         gone.conn.close()
                     if self._next() is turn and (self.idle or len(self.all) + self.starting < self.size):
-                        self.served[turn.caller] = next(self.count)
-                        if len(self.served) > MAX_CALLERS:  # (forget those served longest ago)
-                            self.served = dict(sorted(self.served.items(), key=lambda item: item[1])[-MAX_CALLERS // 2 :])
+                        self.turns.served(turn.caller)
                         if self.idle:
                             return self._hold(self.idle.pop(), turn.caller)
                         break
