@@ -7,7 +7,9 @@ per-request deadlines, cancellation and the shutdown order. Backends only comput
 batch of work, ``stream`` for one streamed answer, each with stop signals the runner gives them.
 
 A request becomes a :class:`~inference.tickets.Ticket` when admitted: its waiter blocks on it, and
-cancelling it drops the work from the queue or stops it once it runs.
+cancelling it drops the work from the queue or stops it once it runs. Callers (``inference.callers.CALLER``) take
+turns (``inference.turns``), and one caller holds at most :data:`CALLER_SHARE` of the wait queue: a client sending
+many requests at once neither fills the queue (others refused) nor keeps the others' requests behind all of its.
 """
 
 from __future__ import annotations
@@ -19,15 +21,18 @@ import time
 from collections.abc import Hashable, Sequence
 from typing import Any
 
+from .callers import CALLER
 from .cancel import Deadline
 from .errors import Cancelled, ModelUnavailable, OutOfMemory, Overloaded
 from .observe import Observers
 from .tickets import Ticket
+from .turns import Turns
 from .values import Work
 
 log = logging.getLogger(__name__)
 
 STOP_WAIT_S = 1.0  # how long a close waits at least, after the grace, for the workers it told to stop
+CALLER_SHARE = 0.75  # of a model's wait queue that one caller's requests may hold (the rest is kept for others)
 LATER = "The model was unloaded (an administrator, or it made way for another); this page is read later."
 
 
@@ -68,6 +73,7 @@ class Runner:
         self._seconds_per_item = 1.0  # moving average, for Retry-After
         self._cond = threading.Condition()
         self._waiting: collections.deque[Ticket] = collections.deque()
+        self._turns = Turns()  # (requests only: a job's pages wait behind every request, in order)
         self._active: set[Ticket] = set()
         self._closing = False
         self.loaded_at = self.last_used = time.monotonic()  # last_used: a request taken or finished (LRU: model_room)
@@ -82,14 +88,23 @@ class Runner:
         """Overloaded at once when ``count`` more requests would not fit in the wait queue now (a cheap look
         before decoding their images; :meth:`submit` decides)."""
         with self._cond:
-            self._refuse_if_full(count)
+            self._refuse_if_full(count, CALLER.get(), 1)  # (a batch starts when its first file has a place)
 
-    def _refuse_if_full(self, count: int) -> None:
+    def _refuse_if_full(self, count: int, caller: str | None = None, own: int | None = None) -> None:
         if len(self._waiting) + count > self.max_queue:
             retry = self._retry_after(count)
             raise Overloaded(
                 f"The server is busy: {len(self._waiting)} requests are waiting for model '{self.name}' "
                 f"(at most {self.max_queue}). Try again in about {retry} s.",
+                retry_after=retry,
+            )
+        share = max(1, int(self.max_queue * CALLER_SHARE))
+        mine = sum(ticket.caller == caller for ticket in self._waiting) if caller is not None else 0
+        if caller is not None and mine + (count if own is None else own) > share:  # (None: the server's own work)
+            retry = self._retry_after(count)
+            raise Overloaded(
+                f"This client already has {mine} requests waiting for model '{self.name}': one client may hold {share} "
+                f"of its {self.max_queue} places, the others are kept for other clients. Try again in about {retry} s.",
                 retry_after=retry,
             )
 
@@ -112,8 +127,11 @@ class Runner:
                     f"Model '{self.name}' is making way for another model that waits for its memory; try again shortly.",
                     retry_after=5,
                 )
-            self._refuse_if_full(len(works))
+            caller = None if background else CALLER.get()
+            self._refuse_if_full(len(works), caller)
             tickets = [Ticket(work, deadline, streaming, self._forget, background) for work in works]
+            for ticket in tickets:
+                ticket.caller, ticket.arrival = caller, self._turns.arrival()
             self.last_used = time.monotonic()
             if background:
                 self._waiting.extend(tickets)
@@ -181,13 +199,17 @@ class Runner:
                     self._cond.notify_all()
 
     def _take(self) -> list[Ticket] | None:
-        """The next batch (oldest request first), or None once closing with nothing left to serve."""
+        """The next batch (the request whose turn it is first, see ``inference.turns``; a job's page when no request
+        waits), or None once closing with nothing left to serve."""
         with self._cond:
             while not self._waiting:
                 if self._closing:
                     return None
                 self._cond.wait()
-            first = self._waiting.popleft()
+            requests = [ticket for ticket in self._waiting if not ticket.background]
+            first = min(requests, key=lambda t: self._turns.rank(t.caller, t.arrival)) if requests else self._waiting[0]
+            self._waiting.remove(first)
+            self._turns.served(first.caller)
             self._active.add(first)
             self._cond.notify_all()
             if self.max_batch == 1 or first.streaming:
@@ -202,6 +224,7 @@ class Runner:
             others = [self._waiting[i - 1] for i in picked]
             for ticket in others:
                 self._waiting.remove(ticket)
+                self._turns.served(ticket.caller)  # (it rides in the batch: its caller's turn is taken)
             self._active.update(others)
             self._cond.notify_all()
             return [first, *others]

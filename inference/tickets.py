@@ -34,6 +34,8 @@ class Ticket:
         ``background``: a job's work, which waits behind requests."""
         self.work = work
         self.background = background
+        self.caller: str | None = None  # whose request it is, and when it came (the runner's turns: inference.turns)
+        self.arrival = 0
         self.deadline = deadline
         self.streaming = streaming
         self.future: Future = Future()

@@ -8,6 +8,7 @@ for UNTIL_STOPPED tokens keeps the model busy until something stops it.
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import re
 import socket
@@ -24,6 +25,7 @@ from gradio_client import Client, handle_file
 from gradio_client.utils import Status
 
 from inference.device import gpu_info
+from inference.runner import CALLER_SHARE
 from tests.conftest import ROOT, free_port, serve_in_thread, stop_server, wait_server, without_loop_cut
 from tests.helpers import ENGLISH, encode, render_lines
 from tests.polling import loaded_backend, wait_until
@@ -219,7 +221,8 @@ def test_health_answers_at_once_while_a_flood_of_ocr_requests_is_in_flight(setti
                 await asyncio.sleep(0.05)
             return probes, [(await r).status_code for r in requests]
 
-    settings.limits.max_queue_per_model = 64  # room for all of them: 64 requests truly in flight
+    # room for all of them, one client's (it holds at most CALLER_SHARE of the queue): 64 requests truly in flight
+    settings.limits.max_queue_per_model = math.ceil(64 / CALLER_SHARE)
     with serve_in_thread(settings) as (base, service):
         service.load_model("embedded")
         probes, statuses = asyncio.run(flood(base))

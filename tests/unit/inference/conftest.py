@@ -1,4 +1,5 @@
-"""The jobs' store on both of its databases, for the store's tests: SQLite (one process) and PostgreSQL (many)."""
+"""The jobs' store on both of its databases, for the store's tests: SQLite (one process) and PostgreSQL (many); runners
+over the gate backend (tests/gate_backend.py), for the runner's tests."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import pytest
 
 from inference.job_store import JobStore, database_url
 from inference.page_results import PageRead
+from inference.runner import Runner
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -21,3 +23,19 @@ def store(request, tmp_path):
 def page_read(idx: int, page: int, text: str = "x") -> PageRead:
     """A page read by the model, as a worker writes it."""
     return PageRead(idx, page, (10, 20), "ocr", 0.1, text=text)
+
+
+@pytest.fixture
+def make():
+    """Runners built by the test (``make(backend, max_queue)``), their gates opened and closed at its end."""
+    runners = []
+
+    def build(backend, max_queue: int = 16) -> Runner:
+        runner = Runner(backend, name="gate", max_queue=max_queue)
+        runners.append((runner, backend))
+        return runner
+
+    yield build
+    for runner, backend in runners:
+        backend.gate.set()
+        runner.close(grace_s=5)

@@ -29,21 +29,6 @@ def deadline(seconds: float = 30.0) -> Deadline:
     return Deadline(seconds)
 
 
-@pytest.fixture
-def make():
-    runners = []
-
-    def build(backend: GateBackend, max_queue: int = 16) -> Runner:
-        runner = Runner(backend, name="gate", max_queue=max_queue)
-        runners.append((runner, backend))
-        return runner
-
-    yield build
-    for runner, backend in runners:
-        backend.gate.set()
-        runner.close(grace_s=5)
-
-
 # ---- collate: a pure function ----------------------------------------------------------------------------
 def test_collate_takes_the_oldest_and_those_that_share_its_key():
     assert collate(["greedy", "hot", "greedy", "greedy"], max_batch=8) == [0, 2, 3]
