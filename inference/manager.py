@@ -64,6 +64,7 @@ class _Slot:
         self.pinned = False  # a server.preload model: requests never unload it to make room (an administrator may)
         self.refusal: tuple[str, int] | None = None  # why its last load found no room, Retry-After (told to its waiters)
         self.jobs_waiting: float | None = None  # since when jobs' pages have found no room for it (model_room)
+        self.room_wait: float | None = None  # since when its load has waited for others to make way (said by /models)
 
 
 class ModelManager(RoomKeeper, ModelReports):

@@ -61,6 +61,7 @@ class RoomKeeper:
                 except Overloaded as held:  # (a request waits for the room, and after a while takes its turn)
                     if background and slot.jobs_waiting is None:
                         slot.jobs_waiting = started
+                    slot.room_wait = slot.room_wait or started
                     waited = time.monotonic() - started
                     if self._closed:
                         raise ModelUnavailable(SHUTTING_DOWN) from None
@@ -75,6 +76,7 @@ class RoomKeeper:
                                 yielding.append(runner)
                 time.sleep(ROOM_POLL_S)
         finally:
+            slot.room_wait = None
             for runner in yielding:
                 runner.yield_to(-1)
 

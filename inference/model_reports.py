@@ -3,6 +3,7 @@ and ``/ready`` (mixed into :class:`~inference.manager.ModelManager`, whose ``sta
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -21,8 +22,14 @@ class ModelReports:
 
     def info(self, model: ModelHandle | str) -> ModelInfo:
         """The model as ``/models`` and the model panel show it: its entry and its state."""
-        handle, status = self._slot(model).handle, self.status(model)
-        spec = handle.spec
+        slot, status = self._slot(model), self.status(model)
+        handle, spec, since = slot.handle, slot.handle.spec, slot.room_wait
+        note = None if status.state == UNAVAILABLE else handle.backend_class.advice(spec)
+        if status.state == LOADING and since is not None:  # (not loading yet: waiting for others to make way)
+            note = (
+                f"Waiting for memory for {time.monotonic() - since:.0f} s: it loads once the models using it have made "
+                "way (idle ones first; see limits.model_memory_gb)."
+            )
         return ModelInfo(
             id=spec.id,
             name=spec.name,
@@ -32,7 +39,7 @@ class ModelReports:
             state=status.state,
             error=status.error,
             load_seconds=status.load_seconds,
-            note=None if status.state == UNAVAILABLE else handle.backend_class.advice(spec),
+            note=note,
             waiting=status.waiting,
             running=status.running,
         )

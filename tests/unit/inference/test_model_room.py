@@ -137,6 +137,8 @@ def test_a_busy_model_is_not_unloaded_the_request_waits_and_then_takes_its_turn(
     waiter = threading.Thread(target=lambda: outcome.append(answer(sized, "b", "my turn")))
     waiter.start()  # b waits for the room; its turn come, a takes no new request (one client cannot keep b out)
     assert wait_until(lambda: sized.runner("a").yielding > 0, 10), "a never made way"
+    waiting = sized.info("b")  # (/models and the Models panel: not loading yet, waiting for memory)
+    assert waiting.state == "loading" and "Waiting for memory" in (waiting.note or ""), waiting
     with pytest.raises(Overloaded, match="making way for another model"):
         sized.submit("a", [OcrWork("more")], Deadline(30))
     [next_page] = sized.submit("a", [OcrWork("page 2")], Deadline(30), continuing=True)  # a request under way goes on
@@ -144,6 +146,7 @@ def test_a_busy_model_is_not_unloaded_the_request_waits_and_then_takes_its_turn(
     assert running.result().text == "long" and next_page.result().text == "page 2"  # then a makes way
     waiter.join(10)
     assert outcome == ["my turn"] and states(sized) == {"b": READY}
+    assert "Waiting" not in (sized.info("b").note or "")
 
 
 def test_a_model_larger_than_the_room_is_refused_and_unloads_nothing(sized):
