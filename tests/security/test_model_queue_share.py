@@ -34,7 +34,7 @@ def test_a_client_flooding_a_model_leaves_room_and_turns_for_others(settings):
         for thread in flood:
             thread.join(60)
     assert answered["victim"][0] == 200, answered["victim"]  # (was: 503, the queue full of the flood)
-    refused = [name for name, (status, _, _) in answered.items() if status == 503]
-    assert refused and all("This client already has" in answered[name][1] for name in refused), answered
+    refused = [text for status, text, _ in answered.values() if status == 503]  # (the flood's: the victim's was 200)
+    assert any("This client already has" in text for text in refused), answered  # (a late one may find the queue full)
     served = sorted((at, name) for name, (status, _, at) in answered.items() if status == 200 and name != "warm-up")
     assert served[-1][1] != "victim", served  # taken in its turn, not after every request of the flood waiting
