@@ -91,13 +91,6 @@ class Runner:
             self._refuse_if_full(count, CALLER.get(), 1)  # (a batch starts when its first file has a place)
 
     def _refuse_if_full(self, count: int, caller: str | None = None, own: int | None = None) -> None:
-        if len(self._waiting) + count > self.max_queue:
-            retry = self._retry_after(count)
-            raise Overloaded(
-                f"The server is busy: {len(self._waiting)} requests are waiting for model '{self.name}' "
-                f"(at most {self.max_queue}). Try again in about {retry} s.",
-                retry_after=retry,
-            )
         share = max(1, int(self.max_queue * CALLER_SHARE))
         mine = sum(ticket.caller == caller for ticket in self._waiting) if caller is not None else 0
         if caller is not None and mine + (count if own is None else own) > share:  # (None: the server's own work)
@@ -105,6 +98,13 @@ class Runner:
             raise Overloaded(
                 f"This client already has {mine} requests waiting for model '{self.name}': one client may hold {share} "
                 f"of its {self.max_queue} places, the others are kept for other clients. Try again in about {retry} s.",
+                retry_after=retry,
+            )
+        if len(self._waiting) + count > self.max_queue:
+            retry = self._retry_after(count)
+            raise Overloaded(
+                f"The server is busy: {len(self._waiting)} requests are waiting for model '{self.name}' "
+                f"(at most {self.max_queue}). Try again in about {retry} s.",
                 retry_after=retry,
             )
 

@@ -136,10 +136,10 @@ class InferenceService(JobsFacade):
         return self.manager.models({task: self.default_model(task) for task in TASK_VERBS})
 
     def charge(self, caller: str | None) -> None:
-        """One request on ``caller``'s ``limits.rate_limit`` budget, or :class:`RateLimited` (None: the server's own
-        work, never limited). Every work entry point charges first, so that each door counts alike."""
+        """One request on ``caller``'s ``limits.rate_limit`` budget (or RateLimited), its work taking the caller's turns at
+        models and PDF readers; None: unlimited, turns kept (own work, or charged at its door: MCP). Doors charge first."""
         self.rate_limiter.charge(caller)
-        CALLER.set(caller)  # (whose turn this work takes where callers take turns: the PDF readers)
+        CALLER.set(caller or CALLER.get())
 
     def load_model(self, model_id: str, caller: str | None = None) -> ModelInfo:
         self.charge(caller)

@@ -2,18 +2,23 @@
 the places (the others are refused 503 'This client already has...'), so another client's request is admitted, and
 taken in turn, not behind all of the flood (it was refused 503 'The server is busy' until the flood drained)."""
 
+import base64
 import threading
 import time
+
+import pytest
 
 from tests.helpers import ENGLISH, encode, render_lines
 from tests.polling import wait_until
 from tests.security.conftest import KEYS, OTHER, USER, live
+from tests.security.gradio_calls import run
 
 QUEUE = 4  # limits.max_queue_per_model here: one client may hold 3 of its places
 FLOOD = 10  # one key's requests sent at once
 
 
-def test_a_client_flooding_a_model_leaves_room_and_turns_for_others(settings):
+@pytest.mark.parametrize("door", ["rest", "mcp"])  # (mcp: the MCP tool ocr_image, through the Gradio API that serves it)
+def test_a_client_flooding_a_model_leaves_room_and_turns_for_others(settings, door):
     page = encode(render_lines(ENGLISH * 6, font_size=28))
     flooder, victim = {"Authorization": f"Bearer {USER}"}, {"Authorization": f"Bearer {OTHER}"}
     limits = {"max_queue_per_model": QUEUE, "max_batch_files": QUEUE}
@@ -24,9 +29,15 @@ def test_a_client_flooding_a_model_leaves_room_and_turns_for_others(settings):
             response = client.post("/ocr", files={"file": (f"{name}.png", page, "image/png")}, headers=headers)
             answered[name] = (response.status_code, response.text, time.monotonic())
 
+        def call_tool(name: str, headers: dict) -> None:  # (the tool charged its caller, then its work ran as nobody's)
+            data_url = "data:image/png;base64," + base64.b64encode(page).decode()
+            status, text = run(client, "/gradio_api/run/ocr_image", [data_url, "embedded", ""], headers)
+            answered[name] = (status, text, time.monotonic())
+
         send("warm-up", victim)  # (the model is loaded)
         runner = service.manager.runner("embedded")
-        flood = [threading.Thread(target=send, args=(f"flood{i}", flooder)) for i in range(FLOOD)]
+        flooding = send if door == "rest" else call_tool
+        flood = [threading.Thread(target=flooding, args=(f"flood{i}", flooder)) for i in range(FLOOD)]
         for thread in flood:
             thread.start()
         assert wait_until(lambda: runner.waiting >= QUEUE - 1, 30), runner.waiting  # the flood holds its share
