@@ -93,7 +93,7 @@ class Runner:
     def _refuse_if_full(self, count: int, caller: str | None = None, own: int | None = None) -> None:
         share = max(1, int(self.max_queue * CALLER_SHARE))
         mine = sum(ticket.caller == caller for ticket in self._waiting) if caller is not None else 0
-        if caller is not None and mine + (count if own is None else own) > share:  # (None: the server's own work)
+        if caller is not None and share < self.max_queue and mine + (count if own is None else own) > share:  # (None: ours)
             retry = self._retry_after(count)
             raise Overloaded(
                 f"This client already has {mine} requests waiting for model '{self.name}': one client may hold {share} "
