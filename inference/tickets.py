@@ -32,7 +32,7 @@ class Ticket:
     ):
         """``forget(ticket)``: the queue this ticket waits in drops it (called when it is abandoned while waiting);
         ``background``: a job's work, which waits behind requests."""
-        self.work = work
+        self.work: Work | Any = work  # (None once settled: see _settle)
         self.background = background
         self.caller: str | None = None  # whose request it is, and when it came (the runner's turns: inference.turns)
         self.arrival = 0
@@ -127,6 +127,7 @@ class Ticket:
             if self.future.done():
                 return
             self._state, self.finished_at = DONE, time.perf_counter()
+            self.work = None  # (its page is let go, though the request's cancel token holds the ticket to its end)
             if error is not None:
                 self.future.set_exception(error)
             else:
