@@ -1,0 +1,81 @@
+"""Gradio's event queue holds a bounded number of a client's events, and a bounded number of their bytes: one key
+joined 150 ``ocr`` events (all 200) and kept another key's call behind all of them for 189 s, and 40 joins carrying
+25 MB each held 2 GB while they waited (ui/queue_bounds.py). The events here wait at a gate model (tests/
+gate_backend.py), as events wait behind slow work, without costing the machine anything meanwhile."""
+
+from __future__ import annotations
+
+import base64
+import io
+import uuid
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from inference import backends
+from inference.settings import ModelSpec
+from tests.helpers import ENGLISH, encode, render_lines
+from tests.polling import loaded_backend, wait_until
+from tests.security.conftest import ADMIN, KEYS, OTHER, USER, live
+from tests.security.gradio_calls import fn_index, queue
+from ui.queue_bounds import EVENTS_PER_CLIENT
+
+MAX_FILE = 1024 * 1024  # limits.max_file_bytes here: a client's events carry 3 MiB at most
+
+
+@pytest.fixture
+def gated(settings, monkeypatch):
+    """The settings with a gate model: its pages wait until the test opens its gate."""
+    monkeypatch.setitem(backends._BACKENDS, "gate", "tests.gate_backend:ConfiguredGate")
+    settings = settings.model_copy(deep=True)
+    settings.models.append(ModelSpec(id="gate", name="Gate", backend="gate", tasks=["ocr"]))
+    return settings
+
+
+def data_url(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode()
+
+
+def noise_png(side: int) -> bytes:
+    """A PNG that does not compress: ~3 bytes a pixel."""
+    pixels = np.random.default_rng(side).integers(0, 256, (side, side, 3), dtype=np.uint8)
+    out = io.BytesIO()
+    Image.fromarray(pixels).save(out, format="PNG")
+    return out.getvalue()
+
+
+def join(client, index: int, data: list, headers: dict):
+    body = {"data": data, "fn_index": index, "session_hash": uuid.uuid4().hex[:12], "event_data": None, "trigger_id": None}
+    return client.post("/gradio_api/queue/join", json=body, headers=headers)  # (and never listens: the event runs anyway)
+
+
+def test_a_client_holds_a_bounded_share_of_the_ui_queue(gated):
+    flooder, heavy, victim = ({"Authorization": f"Bearer {key}"} for key in (USER, ADMIN, OTHER))
+    small = data_url(encode(render_lines(["a page"], font_size=24)))
+    big = data_url(noise_png(540))  # ~0.85 MiB of PNG, ~1.1 MiB as a data: URL
+    assert 0.8 * MAX_FILE < len(big) * 3 / 4 < MAX_FILE
+    limits = {"max_queue_per_model": 64, "max_file_bytes": MAX_FILE}  # (the gate model's runner holds every page)
+    with live(gated, limits=limits, auth={"api_keys": KEYS}) as (client, service):
+        tool = fn_index(client, "ocr_image", victim)  # the MCP tool's Gradio endpoint: takes a data: URL
+        joins = [join(client, tool, [small, "gate", ""], flooder) for _ in range(EVENTS_PER_CLIENT + 4)]
+        assert wait_until(lambda: loaded_backend(service.manager, "gate") is not None, 30)
+        accepted = [r for r in joins if r.status_code == 200]
+        refused = [r for r in joins if r.status_code != 200]
+        assert len(accepted) == EVENTS_PER_CLIENT, [r.status_code for r in joins]  # (was: every join 200)
+        assert {r.status_code for r in refused} == {429}, [r.text for r in refused]
+        assert "already has 12 events in the queue" in refused[0].json()["detail"], refused[0].text
+        assert refused[0].headers.get("retry-after", "").isdigit()
+
+        # another key's bodies: two data: URLs of the largest file are held, a third is refused
+        bodies = [join(client, tool, [big, "gate", ""], heavy).status_code for _ in range(3)]
+        assert bodies == [200, 200, 429], bodies  # (was: 200 each, held in memory while they wait)
+
+        # a third key is not kept waiting behind them: its call is queued and answered
+        page = data_url(encode(render_lines(ENGLISH[:2], font_size=28)))
+        done = queue(client, tool, [page, "embedded", ""], victim)
+        assert done["success"], done
+        assert "Invoice number 4471" in done["output"]["data"][0], done["output"]
+
+        loaded_backend(service.manager, "gate").gate.set()  # the held events run to their end...
+        assert wait_until(lambda: join(client, tool, [small, "gate", ""], flooder).status_code == 200, 30)  # ...and free
