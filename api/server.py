@@ -20,6 +20,7 @@ from . import errors, openapi
 from .auth_guard import AuthGuard
 from .body_limit import BodyLimit
 from .hosts import HostGuard, allowed_hosts
+from .mcp_bodies import McpBodyGuard
 from .methods import MethodGuard
 from .metrics import Metrics
 from .observe import RequestLog
@@ -80,6 +81,7 @@ def install(app: FastAPI, service: InferenceService) -> None:
             allow_methods=["GET", "POST", "DELETE"],
             allow_headers=["Authorization", "X-API-Key", "Content-Type", "X-Request-ID"],
         )
+    app.add_middleware(McpBodyGuard)  # (after the keys and the body's bound: runs inside them)
     app.add_middleware(Gatekeeper, settings=settings, keys=app.state.keys, sessions=app.state.sessions)
     app.add_middleware(
         AuthGuard, rate=settings.auth.failed_auth_limit, enabled=app.state.keys.enabled, broker_url=settings.jobs.broker_url

@@ -20,3 +20,18 @@ def test_a_list_of_images_is_counted_before_any_is_read(open_server):
     assert status == 400 and f"Too many files: {limit + 1} sent, at most {limit}" in json.loads(body)["error"]
     status, body = run(open_server, "/gradio_api/run/ocr_images", [[DATA_URL] * 2, "", ""])
     assert status == 200 and [entry["status"] for entry in json.loads(json.loads(body)["data"][0])] == ["success"] * 2
+
+
+def test_a_body_nested_deeper_than_json_goes_is_a_parse_error_not_a_500(open_server, caplog):
+    """5,000 '[' (10 KB) made the MCP endpoint's JSON parser raise RecursionError: a 500 and a traceback in the log."""
+    headers = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
+    deep = '{"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": ' + "[" * 5000 + "]" * 5000 + "}"
+    with caplog.at_level("INFO"):
+        response = open_server.post("/gradio_api/mcp/", content=deep, headers=headers)
+    assert response.status_code == 400, response.text  # (was: 500)
+    assert response.json()["error"]["code"] == -32700, response.text  # JSON-RPC's parse error, as for other bad JSON
+    assert not [r for r in caplog.records if r.exc_info or "recursion" in r.getMessage()], caplog.text
+    # brackets inside strings are text, not nesting: a call with them is answered as any other
+    brackets = {"jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": {"_meta": {"note": "[" * 5000}}}
+    listed = open_server.post("/gradio_api/mcp/", json=brackets, headers=headers)
+    assert listed.status_code == 200 and "ocr_image" in listed.text, listed.text
