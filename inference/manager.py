@@ -29,6 +29,7 @@ from .model_room import GB, MIN_RESIDENT_S
 from .observe import Observers
 from .results import ModelState
 from .runner import Runner, RunnerClosed
+from .shares import Waiting
 from .tickets import Ticket
 from .values import Work
 
@@ -58,7 +59,7 @@ class _Slot:
         self.error: str | None = None
         self.load_seconds: float | None = None
         self.loads_ended = 0  # loads finished so far: a waiter can tell that the load it waited for failed
-        self.pending = 0  # requests waiting for a load or an unload to end
+        self.pending = Waiting()  # requests waiting for a load or an unload to end, per caller
         self.max_queue: int | None = None
         self.weights: tuple[str, int] | None = None  # (device, bytes) its weights take, from its last load (model_room)
         self.pinned = False  # a server.preload model: requests never unload it to make room (an administrator may)
@@ -121,19 +122,11 @@ class ModelManager(RoomKeeper, ModelReports):
                     raise ModelUnavailable(SHUTTING_DOWN)
                 if not wait:  # (model=auto's page: the CPU engine's reading stands rather than wait for a load)
                     raise Overloaded(f"Model '{model_id}' is being loaded or unloaded.", retry_after=5)
-                if slot.pending >= self._bound(slot):
-                    raise Overloaded(
-                        f"The server is busy: model '{model_id}' is being loaded or unloaded and "
-                        f"{slot.pending} requests wait for it. Try again in a few seconds.",
-                        retry_after=5,
-                    )
+                slot.pending.check(model_id, self._bound(slot))
                 if deadline is not None and deadline.expired():
                     raise deadline.error()
-                slot.pending += 1
-                try:
+                with slot.pending.one():
                     slot.cond.wait(None if deadline is None else deadline.remaining())
-                finally:
-                    slot.pending -= 1
             if self._closed:
                 raise ModelUnavailable(SHUTTING_DOWN)
             if slot.state == READY and slot.runner is not None:
@@ -239,12 +232,8 @@ class ModelManager(RoomKeeper, ModelReports):
             if self._closed:
                 raise ModelUnavailable(SHUTTING_DOWN)
             runner = slot.runner if slot.state == READY else None
-            if slot.state in (LOADING, UNLOADING) and slot.pending + count > self._bound(slot):
-                raise Overloaded(
-                    f"The server is busy: model '{model_id}' is being loaded or unloaded and "
-                    f"{slot.pending} requests wait for it. Try again in a few seconds.",
-                    retry_after=5,
-                )
+            if slot.state in (LOADING, UNLOADING):
+                slot.pending.check(model_id, self._bound(slot), count)
         if runner is not None:
             runner.check_room(count)
 

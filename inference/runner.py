@@ -8,8 +8,9 @@ batch of work, ``stream`` for one streamed answer, each with stop signals the ru
 
 A request becomes a :class:`~inference.tickets.Ticket` when admitted: its waiter blocks on it, and
 cancelling it drops the work from the queue or stops it once it runs. Callers (``inference.callers.CALLER``) take
-turns (``inference.turns``), and one caller holds at most :data:`CALLER_SHARE` of the wait queue: a client sending
-many requests at once neither fills the queue (others refused) nor keeps the others' requests behind all of its.
+turns (``inference.turns``), and one caller holds at most its share of the wait queue (``inference.shares``): a
+client sending many requests at once neither fills the queue (others refused) nor keeps the others' requests behind
+all of its.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from .callers import CALLER
 from .cancel import Deadline
 from .errors import Cancelled, ModelUnavailable, OutOfMemory, Overloaded
 from .observe import Observers
+from .shares import refuse_past_share
 from .tickets import Ticket
 from .turns import Turns
 from .values import Work
@@ -32,7 +34,6 @@ from .values import Work
 log = logging.getLogger(__name__)
 
 STOP_WAIT_S = 1.0  # how long a close waits at least, after the grace, for the workers it told to stop
-CALLER_SHARE = 0.75  # of a model's wait queue that one caller's requests may hold (the rest is kept for others)
 LATER = "The model was unloaded (an administrator, or it made way for another); this page is read later."
 
 
@@ -91,15 +92,9 @@ class Runner:
             self._refuse_if_full(count, CALLER.get(), 1)  # (a batch starts when its first file has a place)
 
     def _refuse_if_full(self, count: int, caller: str | None = None, own: int | None = None) -> None:
-        share = max(1, int(self.max_queue * CALLER_SHARE))
         mine = sum(ticket.caller == caller for ticket in self._waiting) if caller is not None else 0
-        if caller is not None and share < self.max_queue and mine + (count if own is None else own) > share:  # (None: ours)
-            retry = self._retry_after(count)
-            raise Overloaded(
-                f"This client already has {mine} requests waiting for model '{self.name}': one client may hold {share} "
-                f"of its {self.max_queue} places, the others are kept for other clients. Try again in about {retry} s.",
-                retry_after=retry,
-            )
+        adding = count if own is None else own
+        refuse_past_share(caller, mine, adding, self.max_queue, f"model '{self.name}'", self._retry_after(count))
         if len(self._waiting) + count > self.max_queue:
             retry = self._retry_after(count)
             raise Overloaded(

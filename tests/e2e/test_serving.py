@@ -25,7 +25,7 @@ from gradio_client import Client, handle_file
 from gradio_client.utils import Status
 
 from inference.device import gpu_info
-from inference.runner import CALLER_SHARE
+from inference.shares import CALLER_SHARE
 from tests.conftest import ROOT, free_port, serve_in_thread, stop_server, wait_server, without_loop_cut
 from tests.helpers import ENGLISH, encode, render_lines
 from tests.polling import loaded_backend, wait_until

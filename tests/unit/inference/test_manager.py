@@ -159,7 +159,7 @@ def test_requests_that_waited_for_a_failed_load_get_its_error_instead_of_loading
     waiters = [in_thread(manager.runner, "gate", Deadline(30)) for _ in range(2)]
     slot = manager._slots["gate"]
     with slot.cond:
-        assert slot.cond.wait_for(lambda: slot.pending == 2, 10)  # both wait for the load
+        assert slot.cond.wait_for(lambda: len(slot.pending) == 2, 10)  # both wait for the load
     gate.load_gate.set()
     for thread, _ in [(first, first_outcome), *waiters]:
         thread.join(10)
@@ -177,7 +177,7 @@ def test_requests_waiting_for_a_load_are_bounded_and_the_rest_refused_at_once(ga
     waiters = [in_thread(manager.runner, "gate", Deadline(30)) for _ in range(2)]
     slot = manager._slots["gate"]
     with slot.cond:
-        assert slot.cond.wait_for(lambda: slot.pending == 2, 10)
+        assert slot.cond.wait_for(lambda: len(slot.pending) == 2, 10)
     with pytest.raises(Overloaded, match="being loaded"):  # the bound (2) is full: refused without waiting
         manager.runner("gate", Deadline(30))
     with pytest.raises(Overloaded):
@@ -186,6 +186,32 @@ def test_requests_waiting_for_a_load_are_bounded_and_the_rest_refused_at_once(ga
     for thread, _ in [(loader, None), *waiters]:
         thread.join(10)
     assert all(outcome[0] is manager.runner("gate") for _, outcome in waiters)
+
+
+def test_one_client_holds_at_most_its_share_of_the_places_waiting_for_a_load(gated):
+    """While a model loads, one client's requests could take every place waiting for it (the others 503 'busy'
+    until the load ended): it holds its share of them, as of the runner's queue (inference.shares)."""
+    from inference import Overloaded
+    from tests.unit.inference.test_runner_turns import as_caller
+
+    manager, gate = gated  # (2 places: one client may hold 1)
+    loader, _ = in_thread(manager.runner, "gate")
+    assert gate.loads_started.wait(10)
+    first = in_thread(as_caller, "a", lambda: manager.runner("gate", Deadline(30)))
+    slot = manager._slots["gate"]
+    with slot.cond:
+        assert slot.cond.wait_for(lambda: len(slot.pending) == 1, 10)
+    with pytest.raises(Overloaded, match="This client already has 1 requests waiting for model 'gate' to be loaded"):
+        as_caller("a", lambda: manager.runner("gate", Deadline(30)))
+    with pytest.raises(Overloaded, match="This client already has"):
+        as_caller("a", lambda: manager.check_room("gate", 1))
+    other = in_thread(as_caller, "b", lambda: manager.runner("gate", Deadline(30)))  # (was: refused, 'busy')
+    with slot.cond:
+        assert slot.cond.wait_for(lambda: len(slot.pending) == 2, 10)
+    gate.load_gate.set()
+    for thread, _ in [(loader, None), first, other]:
+        thread.join(10)
+    assert first[1][0] is other[1][0] is manager.runner("gate")
 
 
 def test_a_cancelled_request_does_not_start_a_load(gated):
