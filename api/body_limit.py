@@ -1,11 +1,12 @@
 """Request bodies are refused as they come in, not after they have landed on disk.
 
 Each route has the largest body it can need (``limits``: one file for ``/ocr`` and ``/chat``, a batch for
-``/batch/ocr``, ``/jobs`` and Gradio's uploads, ``max_images`` base64 images for ``/v1/chat/completions`` and the
-MCP tools, one base64 file for Gradio's other calls (JSON, parsed in memory: their files come as uploads), a
-little for everything else), plus ``SLACK`` for the multipart framing and form fields. A ``Content-Length``
-over it gets 413 at once, before a byte of the body is read; a body sent without one (chunked) is counted as it
-streams in and gets 413 as soon as it passes the limit, so at most the limit is ever spooled to a temporary file.
+``/batch/ocr``, ``/jobs`` and Gradio's uploads, ``max_images`` base64 images for ``/v1/chat/completions``, the
+4 MiB the MCP transport reads for its messages, one base64 file for Gradio's other calls (JSON, parsed in memory:
+their files come as uploads), a little for everything else), plus ``SLACK`` for the multipart framing and form
+fields. A ``Content-Length`` over it gets 413 at once, before a byte of the body is read; a body sent without one
+(chunked) is counted as it streams in and gets 413 as soon as it passes the limit, so at most the limit is ever
+spooled to a temporary file. The count so far is kept in the request's state (``body_bytes``).
 (Gradio's upload route also refuses each file over ``limits.max_file_bytes`` as it streams; this bounds the request.)
 A JSON body with more than :data:`MAX_JSON_ITEMS` items is refused as it comes in too (400): parsing costs memory per
 item, not per byte. A file route's body (spooled to the temporary folder, or Gradio's upload folder) is refused
@@ -37,6 +38,7 @@ SLACK = 1024 * 1024  # multipart boundaries and headers, form fields, JSON aroun
 # a few thousand (their images are base64 strings, their prompts at most limits.max_prompt_chars each).
 MAX_JSON_ITEMS = 200_000
 SMALL = 64 * 1024  # the sign-in form
+MCP_BODY = 4 * 1024 * 1024  # the MCP transport refuses a longer message (mcp.server.transport_security's default)
 ON_DISK = re.compile(r"^/(?:ocr|chat|batch/ocr|jobs)/?$|^/+gradio_api/+upload/*$")  # multipart bodies, spooled to disk
 
 log = logging.getLogger(__name__)
@@ -55,8 +57,8 @@ def route_limits(limits: LimitSettings) -> list[tuple[re.Pattern, int, str]]:
         (re.compile(r"^/v1/chat/completions/?$"), images, "limits.max_images images of limits.max_file_bytes"),
         (re.compile(r"^/login/?$"), SMALL, "a sign-in form"),
         (re.compile(r"^/+gradio_api/+upload/*$"), batch, files),  # several files at once, streamed to disk
-        # MCP tools take data: URLs (ocr_images several), parsed in memory like every other Gradio call's JSON
-        (re.compile(r"^/+gradio_api/+mcp/"), images, "limits.max_images images of limits.max_file_bytes"),
+        # MCP's messages: what its transport reads at most (its tools take data: URLs, ocr_images several)
+        (re.compile(r"^/+gradio_api/+mcp(?:/|$)"), MCP_BODY, "an MCP message"),
         (re.compile(r"^/+gradio_api/"), data_url, "one file of limits.max_file_bytes as a data: URL"),
         (re.compile(r""), SLACK, "this route takes no file"),  # the other routes take no body worth the name
     ]
@@ -128,6 +130,7 @@ class BodyLimit:
         is_json = not headers.get("content-type", "").lower().startswith("multipart/")  # (Gradio parses JSON whatever
         # the Content-Type says: a body without one is counted too)
         received, items, over, started = 0, 0, None, False
+        state = scope.setdefault("state", {})
 
         async def counted() -> Message:
             nonlocal received, items, over
@@ -137,6 +140,7 @@ class BodyLimit:
             if message["type"] == "http.request":
                 body = message.get("body", b"")
                 received += len(body)
+                state["body_bytes"] = received  # (what a Gradio event's body holds: ui.queue_bounds)
                 if is_json:
                     items += body.count(b",") + body.count(b"{") + body.count(b"[")
                 if received > limit or items > MAX_JSON_ITEMS:

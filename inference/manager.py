@@ -232,8 +232,8 @@ class ModelManager(RoomKeeper, ModelReports):
             if self._closed:
                 raise ModelUnavailable(SHUTTING_DOWN)
             runner = slot.runner if slot.state == READY else None
-            if slot.state in (LOADING, UNLOADING):
-                slot.pending.check(model_id, self._bound(slot), count)
+            if slot.state in (LOADING, UNLOADING):  # (a batch waits for it in one place, as one request)
+                slot.pending.check(model_id, self._bound(slot))
         if runner is not None:
             runner.check_room(count)
 

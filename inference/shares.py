@@ -35,11 +35,11 @@ class Waiting:
     def __len__(self) -> int:
         return sum(self._callers.values())
 
-    def check(self, model_id: str, places: int, count: int = 1) -> None:
-        """Overloaded when ``count`` more requests of the current caller find no place (theirs, or at all)."""
+    def check(self, model_id: str, places: int) -> None:
+        """Overloaded when one more request of the current caller finds no place (of its share, or at all)."""
         caller = CALLER.get()
         refuse_past_share(caller, self._callers[caller], 1, places, f"model '{model_id}' to be loaded", 5)
-        if len(self) + count > places:
+        if len(self) + 1 > places:
             raise Overloaded(
                 f"The server is busy: model '{model_id}' is being loaded or unloaded and {len(self)} requests "
                 "wait for it. Try again in a few seconds.",

@@ -70,7 +70,7 @@ def build_ui(service: InferenceService, may_manage: Callable[[Any], bool] = lamb
         # FastAPI app that queue() also builds and nothing uses (mount_gradio_app builds the one served): ~0.07 s of
         # CPU at every start. The limit is read when an event is queued (tests/unit/ui/test_idle_queue.py).
         blocks._queue.default_concurrency_limit = UI_EVENTS_AT_ONCE
-        QueueBounds(blocks._queue, service.limits.max_file_bytes).install()  # per client and in all (see the module)
+        QueueBounds(blocks, service.limits.max_file_bytes).install()  # per client and in all (see the module)
         if keys_on:  # with API keys on: who is signed in, and a link to sign out
             who = gr.Markdown(elem_id="signed-in")
             blocks.load(signed_in, None, [who], api_visibility="private", queue=False)

@@ -2,90 +2,127 @@
 
 Gradio queues every event a client joins (``/gradio_api/queue/join``, ``/gradio_api/call/<api_name>``), runs up to
 :data:`ui.UI_EVENTS_AT_ONCE` of each event at once, first come first served, and keeps each event's request (its
-body parsed) until it has run. It has no bound per client and none in all by default, and a join is not work the
-rate limit charges (an event's handler charges its caller when it runs): one key joining 150 ``ocr`` events kept
-another key's call behind all of them (189 s), and 40 joins carrying 25 MB each held 2 GB while they waited.
+body parsed) until it has run; its direct calls (``/gradio_api/run/<api_name>``, ``/api/``; the MCP tools) run at
+once. There is no bound per client and none in all by default, and a join is not work the rate limit charges (an
+event's handler charges its caller when it runs): one key joining 150 ``ocr`` events kept another key's call behind
+all of them (189 s), and 40 joins (or direct calls) carrying 25 MB each held 2 GB while they waited.
 
-So each join is checked before Gradio queues it: a client (whose rate-limit budget its events spend: the key, or
-the address when keys are off) holds at most :data:`EVENTS_PER_CLIENT` events, waiting or running (3/4 of an
-event's places, so that others always find some free), whose bodies come to at most
-:data:`CLIENT_FILES` files of ``limits.max_file_bytes`` (a data: URL is 4/3 of its file); past either its join is
-refused 429 with ``Retry-After``. The queue holds at most :data:`WAITING_EVENTS` waiting events and bodies of
-:data:`ALL_FILES` files in all; past either, every join is refused 503 ("busy", ``Retry-After``).
+So each join and each direct call is checked before Gradio takes it: a client (whose rate-limit budget its events
+spend: the key, or the address when keys are off) holds at most :data:`EVENTS_PER_CLIENT` of them, queued, running
+or called directly (3/4 of an event's places, so that others always find some free), whose bodies come to at most
+:data:`CLIENT_BODIES` of the largest a Gradio call may send (a data: URL of a file of ``limits.max_file_bytes``: 4/3
+of it, and the JSON around it); past either it is refused 429 with ``Retry-After``. The queue holds at most
+:data:`WAITING_EVENTS` waiting events, and :data:`ALL_BODIES` such bodies' bytes in all, which only a body over
+:data:`SMALL_BODY` is refused for (a few clients' data: URLs never keep the others' small calls out); past either,
+503 ("busy", ``Retry-After``). A body counts the bytes that came (``api.body_limit`` counts them as they come).
 (tests/security/test_gradio_queue.py)"""
 
 from __future__ import annotations
 
+import functools
+import inspect
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+import gradio as gr
 from fastapi import HTTPException
+
+from inference.errors import note_refusal
 
 from .widgets import caller_of
 
 EVENTS_PER_CLIENT = 12  # events a client holds in the queue at once, waiting or running (UI_EVENTS_AT_ONCE is 16)
 WAITING_EVENTS = 64  # events waiting in the whole queue
-CLIENT_FILES = 3  # a client's events' bodies, in files of limits.max_file_bytes (two data: URLs of the largest)
-ALL_FILES = 12  # every event's bodies, likewise
+CLIENT_BODIES = 2  # the bytes of a client's events' bodies, in the largest a Gradio call may send
+ALL_BODIES = 8  # every event's bodies, likewise
+SMALL_BODY = 64 * 1024  # a body this small is never refused for the bytes others' events hold
 RETRY_S = 5
 
 
 def body_size(request: Any, largest: int) -> int:
-    """The bytes of an event's request body as its ``Content-Length`` says (the body limit held it to that); a body
-    sent without one counts as the largest a Gradio call may send."""
-    length = getattr(request, "headers", {}).get("content-length", "")
+    """The bytes of an event's request body: as many as came (the body limit counts them), else as its
+    ``Content-Length`` says, else the largest a Gradio call may send."""
+    http = getattr(request, "request", None) if isinstance(request, gr.Request) else request
+    received = (getattr(http, "scope", None) or {}).get("state", {}).get("body_bytes")
+    if isinstance(received, int):
+        return received
+    length = str(getattr(http, "headers", {}).get("content-length", ""))
     return int(length) if length.strip().isdigit() else largest
 
 
 class QueueBounds:
-    """The bounds of one Gradio queue; :meth:`install` puts them in front of its ``push``."""
+    """The bounds of one Gradio app's events; :meth:`install` puts them in front of its queue and its direct calls."""
 
-    def __init__(self, queue: Any, max_file_bytes: int):
-        self.queue = queue
+    def __init__(self, blocks: gr.Blocks, max_file_bytes: int):
+        self.blocks, self.queue = blocks, blocks._queue
         self.largest = max_file_bytes * 4 // 3 + 1024 * 1024  # a data: URL of the largest file, and the JSON around it
-        self.client_bytes = CLIENT_FILES * max_file_bytes
-        self.all_bytes = ALL_FILES * max_file_bytes
-        self.joining: list[tuple[str | None, int]] = []  # joins being queued (Gradio may await before it holds them)
+        self.client_bytes = CLIENT_BODIES * self.largest
+        self.all_bytes = ALL_BODIES * self.largest
+        self.unqueued: list[tuple[str | None, int]] = []  # joins being queued (Gradio may await before it holds
+        # them) and direct calls running
 
     def held(self) -> list[tuple[str | None, int]]:
-        """(client, body bytes) of each event the queue holds, waiting or running, and of each join under way."""
+        """(client, body bytes) of each event the queue holds, waiting or running, of each join under way and of
+        each direct call running."""
         events = list(self.queue.event_ids_to_events.values())
-        return [(caller_of(event.request), body_size(event.request, self.largest)) for event in events] + self.joining
+        return [(caller_of(event.request), body_size(event.request, self.largest)) for event in events] + self.unqueued
 
-    def check(self, client: str | None, size: int) -> None:
-        """Refuses (HTTPException) a join that would take the client or the queue past a bound."""
+    def check(self, client: str | None, size: int) -> tuple[int, str] | None:
+        """Why a join or call would take the client or the queue past a bound, as (status, detail); None if not."""
         held = self.held()
         mine = [bytes_ for name, bytes_ in held if name == client]
         if client is not None and len(mine) >= EVENTS_PER_CLIENT:
-            self.refuse(
-                429,
+            return 429, (
                 f"This client already has {len(mine)} events in the queue (waiting or running): at most "
-                f"{EVENTS_PER_CLIENT} at once. Wait for an answer before sending more.",
+                f"{EVENTS_PER_CLIENT} at once. Wait for an answer before sending more."
             )
         if client is not None and sum(mine) + size > self.client_bytes:
-            self.refuse(
-                429,
+            return 429, (
                 f"This client's events in the queue already carry {sum(mine) / 2**20:.1f} MiB; with this one "
-                f"({size / 2**20:.1f} MiB) they would pass {self.client_bytes / 2**20:.0f} MiB. Send files as "
-                "uploads (gradio_client does), or wait for an answer first.",
+                f"({size / 2**20:.1f} MiB) they would pass {self.client_bytes / 2**20:.1f} MiB. Send files as "
+                "uploads (gradio_client does), or wait for an answer first."
             )
-        if len(self.queue) >= WAITING_EVENTS or sum(bytes_ for _, bytes_ in held) + size > self.all_bytes:
-            self.refuse(503, "The server is busy: its queue is full. Try again in a few seconds.")
-
-    @staticmethod
-    def refuse(status: int, detail: str) -> None:
-        raise HTTPException(status_code=status, detail=detail, headers={"Retry-After": str(RETRY_S)})
+        everyone = sum(bytes_ for _, bytes_ in held)
+        if len(self.queue) >= WAITING_EVENTS or (size > SMALL_BODY and everyone + size > self.all_bytes):
+            return 503, "The server is busy: its queue is full. Try again in a few seconds."
+        return None
 
     def install(self) -> None:
-        push = self.queue.push
+        push, process = self.queue.push, self.blocks.process_api
+        signature = inspect.signature(process)
 
         async def bounded_push(body: Any, request: Any, username: str | None) -> Any:
             client, size = caller_of(request), body_size(request, self.largest)
-            self.check(client, size)
-            joining = (client, size)
-            self.joining.append(joining)
-            try:
+            refusal = self.check(client, size)
+            if refusal is not None:
+                raise HTTPException(status_code=refusal[0], detail=refusal[1], headers={"Retry-After": str(RETRY_S)})
+            with self.holding(client, size):
                 return await push(body=body, request=request, username=username)
-            finally:
-                self.joining.remove(joining)
+
+        @functools.wraps(process)
+        async def bounded_process_api(*args: Any, **kwargs: Any) -> Any:
+            call = signature.bind_partial(*args, **kwargs).arguments
+            if call.get("event_id") is not None:  # a queued event's run: the queue holds it, counted above
+                return await process(*args, **kwargs)
+            request = call.get("request")  # a direct call: /run, /api, MCP, the UI's events that skip the queue
+            client, size = caller_of(request), body_size(request, self.largest)
+            refusal = self.check(client, size)
+            if refusal is not None:
+                note_refusal(refusal[0], RETRY_S)  # (the Gradio API answers with it: api.gradio_calls)
+                raise gr.Error(refusal[1], print_exception=False)
+            with self.holding(client, size):
+                return await process(*args, **kwargs)
 
         self.queue.push = bounded_push
+        self.blocks.process_api = bounded_process_api  # type: ignore[method-assign]
+
+    @contextmanager
+    def holding(self, client: str | None, size: int) -> Iterator[None]:
+        """While inside: a join under way, or a direct call running."""
+        entry = (client, size)
+        self.unqueued.append(entry)
+        try:
+            yield
+        finally:
+            self.unqueued.remove(entry)

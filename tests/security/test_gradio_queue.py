@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import base64
 import io
+import json
+import threading
 import uuid
 
 import numpy as np
@@ -18,10 +20,10 @@ from inference.settings import ModelSpec
 from tests.helpers import ENGLISH, encode, render_lines
 from tests.polling import loaded_backend, wait_until
 from tests.security.conftest import ADMIN, KEYS, OTHER, USER, live
-from tests.security.gradio_calls import fn_index, queue
+from tests.security.gradio_calls import fn_index, queue, run
 from ui.queue_bounds import EVENTS_PER_CLIENT
 
-MAX_FILE = 1024 * 1024  # limits.max_file_bytes here: a client's events carry 3 MiB at most
+MAX_FILE = 1024 * 1024  # limits.max_file_bytes here: a client's events carry 2 x 2.33 MiB at most
 
 
 @pytest.fixture
@@ -45,9 +47,14 @@ def noise_png(side: int) -> bytes:
     return out.getvalue()
 
 
-def join(client, index: int, data: list, headers: dict):
+def join(client, index: int, data: list, headers: dict, chunked: bool = False):
+    """Joins the queue for event ``index`` (and never listens: the event runs anyway); ``chunked``: the body is sent
+    without a Content-Length."""
     body = {"data": data, "fn_index": index, "session_hash": uuid.uuid4().hex[:12], "event_data": None, "trigger_id": None}
-    return client.post("/gradio_api/queue/join", json=body, headers=headers)  # (and never listens: the event runs anyway)
+    content = json.dumps(body).encode()
+    sent = iter([content]) if chunked else content
+    headers = {**headers, "Content-Type": "application/json"}
+    return client.post("/gradio_api/queue/join", content=sent, headers=headers)
 
 
 def test_a_client_holds_a_bounded_share_of_the_ui_queue(gated):
@@ -66,10 +73,22 @@ def test_a_client_holds_a_bounded_share_of_the_ui_queue(gated):
         assert {r.status_code for r in refused} == {429}, [r.text for r in refused]
         assert "already has 12 events in the queue" in refused[0].json()["detail"], refused[0].text
         assert refused[0].headers.get("retry-after", "").isdigit()
+        status, text = run(client, "/gradio_api/run/ocr_image", [small, "gate", ""], flooder)  # the direct door
+        assert status == 429 and "already has 12 events" in text, (status, text)  # (was: run at once, unbounded)
 
-        # another key's bodies: two data: URLs of the largest file are held, a third is refused
-        bodies = [join(client, tool, [big, "gate", ""], heavy).status_code for _ in range(3)]
-        assert bodies == [200, 200, 429], bodies  # (was: 200 each, held in memory while they wait)
+        # another key's bodies, queued or called directly: four data: URLs of ~1.1 MiB (4.4 of 4.7 MiB) are held
+        runner = service.manager.runner("gate")
+        assert [join(client, tool, [big, "gate", ""], heavy).status_code for _ in range(2)] == [200, 200]
+        direct = [threading.Thread(target=run, args=(client, "/gradio_api/run/ocr_image", [big, "gate", ""], heavy))]
+        direct.append(threading.Thread(target=run, args=(client, "/gradio_api/run/ocr_image", [big, "gate", ""], heavy)))
+        for thread in direct:
+            thread.start()
+        assert wait_until(lambda: runner.waiting == EVENTS_PER_CLIENT - 1 + 4, 30), runner.waiting  # (one at the gate)
+        status, text = run(client, "/gradio_api/run/ocr_image", [big, "gate", ""], heavy)  # a fifth: refused
+        assert status == 429 and "would pass 4.7 MiB" in text, (status, text)  # (was: 200 each, held in memory)
+        assert join(client, tool, [big, "gate", ""], heavy).status_code == 429
+        chunked = join(client, tool, [small, "gate", ""], heavy, chunked=True)  # counted as the bytes that came
+        assert chunked.status_code == 200, chunked.text  # (not as the largest body: it would pass the bound)
 
         # a third key is not kept waiting behind them: its call is queued and answered
         page = data_url(encode(render_lines(ENGLISH[:2], font_size=28)))
@@ -78,4 +97,6 @@ def test_a_client_holds_a_bounded_share_of_the_ui_queue(gated):
         assert "Invoice number 4471" in done["output"]["data"][0], done["output"]
 
         loaded_backend(service.manager, "gate").gate.set()  # the held events run to their end...
+        for thread in direct:
+            thread.join(30)
         assert wait_until(lambda: join(client, tool, [small, "gate", ""], flooder).status_code == 200, 30)  # ...and free

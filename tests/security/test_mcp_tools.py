@@ -27,10 +27,15 @@ def test_a_body_nested_deeper_than_json_goes_is_a_parse_error_not_a_500(open_ser
     headers = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
     deep = '{"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": ' + "[" * 5000 + "]" * 5000 + "}"
     with caplog.at_level("INFO"):
-        response = open_server.post("/gradio_api/mcp/", content=deep, headers=headers)
-    assert response.status_code == 400, response.text  # (was: 500)
-    assert response.json()["error"]["code"] == -32700, response.text  # JSON-RPC's parse error, as for other bad JSON
+        for encoding in ("utf-8", "utf-16-le", "utf-32"):  # (the endpoint's parser reads each; a quote in a string too)
+            body = deep.replace('"params"', '"x": "\\"", "params"').encode(encoding)
+            response = open_server.post("/gradio_api/mcp/", content=body, headers=headers)
+            assert response.status_code == 400, (encoding, response.text)  # (was: 500)
+            assert response.json()["error"]["code"] == -32700, response.text  # JSON-RPC's parse error, as for bad JSON
     assert not [r for r in caplog.records if r.exc_info or "recursion" in r.getMessage()], caplog.text
+    # a body longer than the MCP transport reads (4 MiB) is refused as it comes, not read whole and looked through
+    response = open_server.post("/gradio_api/mcp/", content=iter([b"]" * 2**20] * 5), headers=headers)
+    assert response.status_code == 413, response.text  # (was: read whole, 214 MiB allowed: the guard took seconds)
     # brackets inside strings are text, not nesting: a call with them is answered as any other
     brackets = {"jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": {"_meta": {"note": "[" * 5000}}}
     listed = open_server.post("/gradio_api/mcp/", json=brackets, headers=headers)

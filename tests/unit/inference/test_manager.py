@@ -205,6 +205,7 @@ def test_one_client_holds_at_most_its_share_of_the_places_waiting_for_a_load(gat
         as_caller("a", lambda: manager.runner("gate", Deadline(30)))
     with pytest.raises(Overloaded, match="This client already has"):
         as_caller("a", lambda: manager.check_room("gate", 1))
+    as_caller("b", lambda: manager.check_room("gate", 5))  # another's batch: it waits for the load in one place
     other = in_thread(as_caller, "b", lambda: manager.runner("gate", Deadline(30)))  # (was: refused, 'busy')
     with slot.cond:
         assert slot.cond.wait_for(lambda: len(slot.pending) == 2, 10)
