@@ -1,49 +1,52 @@
-"""The MCP endpoint (``/gradio_api/mcp/``) parses a JSON-RPC body nested deeper than Python's parser goes with a
-``RecursionError``: a 500 and a traceback in the log for a 10 KB request (5,000 ``[``), where every other JSON route
-answers 400. This guard reads such a body (at most the 4 MiB the MCP transport reads: :mod:`api.body_limit`), and
-answers one nested deeper than :data:`MAX_DEPTH` with the JSON-RPC parse error (400, code -32700) the endpoint gives
-other bodies it cannot parse; the others go on to it as they came. Our tools' calls nest 4 deep. The depth is
-counted off the event loop, in C-speed passes over the text (in UTF-8, -16 or -32, as the endpoint's parser reads)."""
+"""The MCP endpoint (``/gradio_api/mcp/``) parses a JSON-RPC body with ``json.loads``: one nested deeper than Python's
+parser goes raised ``RecursionError`` there (a 500 and a traceback in the log for a 10 KB request of 5,000 ``[``),
+and one that is not text in the encoding it seems to be raised ``UnicodeDecodeError`` (a 500 too), where every other
+JSON route answers 400. This guard parses the body first (at most the 4 MiB the MCP transport reads:
+:mod:`api.body_limit`; off the event loop), as the endpoint does, and answers one it cannot parse, or nested deeper
+than :data:`MAX_DEPTH`, with JSON-RPC's parse error (400, code -32700) as the endpoint answers other bad JSON; the
+others go on to it as they came. Our tools' calls nest 4 deep."""
 
 from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 import anyio
-import numpy as np
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 MAX_DEPTH = 64
 MCP = re.compile(r"^/+gradio_api/+mcp(?:/|$)")
-_STRING = re.compile(rb'"[^"]*"')  # (once escapes are gone)
-_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
-_OPENS = np.zeros(256, dtype=np.int8)
-_OPENS[[ord("["), ord("{")]] = 1
-_OPENS[[ord("]"), ord("}")]] = -1
 
 
-def json_depth(body: bytes) -> int:
-    """How deep a JSON document nests its arrays and objects (brackets inside strings do not count)."""
+def deeper_than(document: Any, limit: int) -> bool:
+    """Whether a parsed JSON document nests its arrays and objects more than ``limit`` deep (without recursion)."""
+    stack = [(document, 1)] if isinstance(document, dict | list) else []
+    while stack:
+        value, depth = stack.pop()
+        if depth > limit:
+            return True
+        items = value.values() if isinstance(value, dict) else value
+        stack.extend((item, depth + 1) for item in items if isinstance(item, dict | list))
+    return False
+
+
+def unparsable(body: bytes) -> str | None:
+    """Why the endpoint could not parse this body (None: it can), as JSON-RPC's parse error says it."""
     try:
-        encoding = json.detect_encoding(body)
-        if encoding != "utf-8":  # (json.loads reads UTF-16 and -32 bodies too)
-            body = body.decode(encoding).encode("utf-8")
-    except (UnicodeError, LookupError):
-        return 0  # not text: the endpoint's parser says so
-    plain = body.replace(b"\\\\", b"").replace(b'\\"', b"")  # escapes read left to right: what is left of '"' ends strings
-    brackets = _STRING.sub(b"", plain).translate(None, _NOT_BRACKETS)
-    if not brackets:
-        return 0
-    return int(np.cumsum(_OPENS[np.frombuffer(brackets, dtype=np.uint8)], dtype=np.int32).max())
+        document = json.loads(body)  # (what the endpoint runs: UTF-8, -16 or -32, as the bytes show)
+    except RecursionError:
+        return f"the JSON nests deeper than {MAX_DEPTH} levels"
+    except ValueError as exc:  # (not JSON; not text in its encoding)
+        return str(exc)[:200]
+    if body.count(b"[") + body.count(b"{") > MAX_DEPTH and deeper_than(document, MAX_DEPTH):  # (fewer: not as deep)
+        return f"the JSON nests deeper than {MAX_DEPTH} levels"
+    return None
 
 
-PARSE_ERROR = {
-    "jsonrpc": "2.0",
-    "id": "server-error",
-    "error": {"code": -32700, "message": f"Parse error: the JSON nests deeper than {MAX_DEPTH} levels."},
-}
+def parse_error(why: str) -> dict[str, Any]:
+    return {"jsonrpc": "2.0", "id": "server-error", "error": {"code": -32700, "message": f"Parse error: {why}"}}
 
 
 class McpBodyGuard:
@@ -64,8 +67,9 @@ class McpBodyGuard:
                 break
         body = b"".join(chunks)
         del chunks
-        if await anyio.to_thread.run_sync(json_depth, body) > MAX_DEPTH:
-            await JSONResponse(PARSE_ERROR, status_code=400)(scope, receive, send)
+        why = await anyio.to_thread.run_sync(unparsable, body)
+        if why is not None:
+            await JSONResponse(parse_error(why), status_code=400)(scope, receive, send)
             return
         whole: list[Message] = [{"type": "http.request", "body": body, "more_body": False}]
         del body  # (held once, by the message the endpoint reads)

@@ -13,8 +13,8 @@ or called directly (3/4 of an event's places, so that others always find some fr
 :data:`CLIENT_BODIES` of the largest a Gradio call may send (a data: URL of a file of ``limits.max_file_bytes``: 4/3
 of it, and the JSON around it); past either it is refused 429 with ``Retry-After``. The queue holds at most
 :data:`WAITING_EVENTS` waiting events, and :data:`ALL_BODIES` such bodies' bytes in all, which only a body over
-:data:`SMALL_BODY` is refused for (a few clients' data: URLs never keep the others' small calls out); past either,
-503 ("busy", ``Retry-After``). A body counts the bytes that came (``api.body_limit`` counts them as they come).
+:data:`SMALL_BODY` is refused for (a few clients' large bodies never keep the others' calls out); past either, 503
+("busy", ``Retry-After``). A body counts the bytes that came (``api.body_limit`` counts them as they come).
 (tests/security/test_gradio_queue.py)"""
 
 from __future__ import annotations
@@ -35,8 +35,9 @@ from .widgets import caller_of
 EVENTS_PER_CLIENT = 12  # events a client holds in the queue at once, waiting or running (UI_EVENTS_AT_ONCE is 16)
 WAITING_EVENTS = 64  # events waiting in the whole queue
 CLIENT_BODIES = 2  # the bytes of a client's events' bodies, in the largest a Gradio call may send
-ALL_BODIES = 8  # every event's bodies, likewise
-SMALL_BODY = 64 * 1024  # a body this small is never refused for the bytes others' events hold
+ALL_BODIES = 32  # every event's bodies, likewise: sixteen clients at their share
+SMALL_BODY = 4 * 1024 * 1024  # a body this small (an MCP message, a photo as a data: URL) is never refused for the
+# bytes others' events hold
 RETRY_S = 5
 
 
@@ -83,9 +84,14 @@ class QueueBounds:
                 f"({size / 2**20:.1f} MiB) they would pass {self.client_bytes / 2**20:.1f} MiB. Send files as "
                 "uploads (gradio_client does), or wait for an answer first."
             )
-        everyone = sum(bytes_ for _, bytes_ in held)
-        if len(self.queue) >= WAITING_EVENTS or (size > SMALL_BODY and everyone + size > self.all_bytes):
+        if len(self.queue) >= WAITING_EVENTS:
             return 503, "The server is busy: its queue is full. Try again in a few seconds."
+        everyone = sum(bytes_ for _, bytes_ in held)
+        if size > SMALL_BODY and everyone + size > self.all_bytes:
+            return 503, (
+                f"The server is busy: its events in the queue carry {everyone / 2**20:.0f} MiB of request bodies (at "
+                f"most {self.all_bytes / 2**20:.0f} MiB). Send the file as an upload, or try again in a few seconds."
+            )
         return None
 
     def install(self) -> None:

@@ -32,6 +32,11 @@ def test_a_body_nested_deeper_than_json_goes_is_a_parse_error_not_a_500(open_ser
             response = open_server.post("/gradio_api/mcp/", content=body, headers=headers)
             assert response.status_code == 400, (encoding, response.text)  # (was: 500)
             assert response.json()["error"]["code"] == -32700, response.text  # JSON-RPC's parse error, as for bad JSON
+        # a lone surrogate: the endpoint's parser takes it (the encoding's strict decoding does not), then the nesting
+        lone = deep.replace('"params"', '"x": "\ud800", "params"').encode("utf-16-le", "surrogatepass")
+        for body in (lone, b'{"jsonrpc": "2.0", "id": 1, "method": "\xff"}'):  # ...and bytes that are not text
+            response = open_server.post("/gradio_api/mcp/", content=body, headers=headers)
+            assert response.status_code == 400 and response.json()["error"]["code"] == -32700, response.text  # (500)
     assert not [r for r in caplog.records if r.exc_info or "recursion" in r.getMessage()], caplog.text
     # a body longer than the MCP transport reads (4 MiB) is refused as it comes, not read whole and looked through
     response = open_server.post("/gradio_api/mcp/", content=iter([b"]" * 2**20] * 5), headers=headers)
