@@ -8,11 +8,11 @@ fields. A ``Content-Length`` over it gets 413 at once, before a byte of the body
 (chunked) is counted as it streams in and gets 413 as soon as it passes the limit, so at most the limit is ever
 spooled to a temporary file. The count so far is kept in the request's state (``body_bytes``).
 (Gradio's upload route also refuses each file over ``limits.max_file_bytes`` as it streams; this bounds the request.)
-A JSON body with more than :data:`MAX_JSON_ITEMS` items is refused as it comes in too (400): parsing costs memory per
-item, not per byte. A file route's body (spooled to the temporary folder, or Gradio's upload folder) is refused
-with 503 and ``Retry-After`` when the disk it lands on would keep less than ``limits.min_free_disk_mb`` free: a
-client sending files as fast as it can fills the disk before their lifetime ends, and the server then fails at
-everything it writes (jobs, logs, its database).
+A JSON body with more than :data:`MAX_JSON_ITEMS` items (an MCP message: :data:`MCP_ITEMS`) is refused as it comes in
+too (400): parsing costs memory and time per item, not per byte. A file route's body (spooled to the temporary
+folder, or Gradio's upload folder) is refused with 503 and ``Retry-After`` when the disk it lands on would keep less
+than ``limits.min_free_disk_mb`` free: a client sending files as fast as it can fills the disk before their lifetime
+ends, and the server then fails at everything it writes (jobs, logs, its database).
 """
 
 from __future__ import annotations
@@ -37,8 +37,10 @@ SLACK = 1024 * 1024  # multipart boundaries and headers, form fields, JSON aroun
 # bytes of memory, and a /v1 body of 28 MiB of '{}' took 766 MB before its validation refused it. Real bodies have
 # a few thousand (their images are base64 strings, their prompts at most limits.max_prompt_chars each).
 MAX_JSON_ITEMS = 200_000
+MCP_ITEMS = 10_000  # an MCP message's: a tool call has a few dozen (parsed twice, once on the event loop: ~3 us each)
 SMALL = 64 * 1024  # the sign-in form
 MCP_BODY = 4 * 1024 * 1024  # the MCP transport refuses a longer message (mcp.server.transport_security's default)
+MCP = re.compile(r"^/+gradio_api/+mcp(?:/|$)")
 ON_DISK = re.compile(r"^/(?:ocr|chat|batch/ocr|jobs)/?$|^/+gradio_api/+upload/*$")  # multipart bodies, spooled to disk
 
 log = logging.getLogger(__name__)
@@ -58,16 +60,17 @@ def route_limits(limits: LimitSettings) -> list[tuple[re.Pattern, int, str]]:
         (re.compile(r"^/login/?$"), SMALL, "a sign-in form"),
         (re.compile(r"^/+gradio_api/+upload/*$"), batch, files),  # several files at once, streamed to disk
         # MCP's messages: what its transport reads at most (its tools take data: URLs, ocr_images several)
-        (re.compile(r"^/+gradio_api/+mcp(?:/|$)"), MCP_BODY, "an MCP message"),
+        (MCP, MCP_BODY, "an MCP message"),
         (re.compile(r"^/+gradio_api/"), data_url, "one file of limits.max_file_bytes as a data: URL"),
         (re.compile(r""), SLACK, "this route takes no file"),  # the other routes take no body worth the name
     ]
 
 
-TOO_MANY_ITEMS = (
-    f"The request's JSON has more than {MAX_JSON_ITEMS:,} items (objects, lists and their elements); no request "
-    "this server answers needs that many."
-)
+def too_many_items(most: int) -> str:
+    return (
+        f"The request's JSON has more than {most:,} items (objects, lists and their elements); no request this "
+        "route answers needs that many."
+    )
 
 
 def too_large(limit: int, why: str) -> str:
@@ -130,6 +133,7 @@ class BodyLimit:
         is_json = not headers.get("content-type", "").lower().startswith("multipart/")  # (Gradio parses JSON whatever
         # the Content-Type says: a body without one is counted too)
         received, items, over, started = 0, 0, None, False
+        most = MCP_ITEMS if MCP.match(scope["path"]) else MAX_JSON_ITEMS
         state = scope.setdefault("state", {})
 
         async def counted() -> Message:
@@ -143,8 +147,8 @@ class BodyLimit:
                 state["body_bytes"] = received  # (what a Gradio event's body holds: ui.queue_bounds)
                 if is_json:
                     items += body.count(b",") + body.count(b"{") + body.count(b"[")
-                if received > limit or items > MAX_JSON_ITEMS:
-                    over = (413, too_large(limit, why)) if received > limit else (400, TOO_MANY_ITEMS)
+                if received > limit or items > most:
+                    over = (413, too_large(limit, why)) if received > limit else (400, too_many_items(most))
                     raise TooLarge(limit, why)  # the app's body parsing stops here, whatever it does with the error
             return message
 

@@ -2,9 +2,10 @@
 parser goes raised ``RecursionError`` there (a 500 and a traceback in the log for a 10 KB request of 5,000 ``[``),
 and one that is not text in the encoding it seems to be raised ``UnicodeDecodeError`` (a 500 too), where every other
 JSON route answers 400. This guard parses the body first (at most the 4 MiB the MCP transport reads:
-:mod:`api.body_limit`; off the event loop), as the endpoint does, and answers one it cannot parse, or nested deeper
-than :data:`MAX_DEPTH`, with JSON-RPC's parse error (400, code -32700) as the endpoint answers other bad JSON; the
-others go on to it as they came. Our tools' calls nest 4 deep."""
+:mod:`api.body_limit`; off the event loop), as the endpoint does, and answers one it cannot parse, nested deeper
+than :data:`MAX_DEPTH`, or with a lone surrogate (the endpoint's answer could not be written: an empty 200) with
+JSON-RPC's parse error (400, code -32700), as the endpoint answers other bad JSON; the others go on to it as they
+came. Our tools' calls nest 4 deep."""
 
 from __future__ import annotations
 
@@ -16,8 +17,10 @@ import anyio
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .body_limit import MCP
+
 MAX_DEPTH = 64
-MCP = re.compile(r"^/+gradio_api/+mcp(?:/|$)")
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")  # a JSON escape of \ud800-\udfff: half of a pair, or alone
 
 
 def deeper_than(document: Any, limit: int) -> bool:
@@ -42,6 +45,11 @@ def unparsable(body: bytes) -> str | None:
         return str(exc)[:200]
     if body.count(b"[") + body.count(b"{") > MAX_DEPTH and deeper_than(document, MAX_DEPTH):  # (fewer: not as deep)
         return f"the JSON nests deeper than {MAX_DEPTH} levels"
+    if _SURROGATE_ESCAPE.search(body) or json.detect_encoding(body) != "utf-8":  # (a lone one cannot be answered)
+        try:
+            json.dumps(document, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            return "the JSON has a lone surrogate (\\ud800-\\udfff) where text must be Unicode"
     return None
 
 

@@ -242,6 +242,7 @@ def build(service: InferenceService, refresh_on: list | None = None) -> None:
             partial(gr.Markdown, label="totals"),
             partial(gr.File, file_count="multiple", label="downloads"),
         ],
+        concurrency_limit=None,  # (it waits on a job: two clients' 12 followers each must not keep a third waiting)
     )
 
     # "Your jobs": the signed-in key's recent jobs; Follow reattaches to one (after a reload too) until its result.
@@ -281,8 +282,12 @@ def build(service: InferenceService, refresh_on: list | None = None) -> None:
 
     listed = [jobs_table, picked_job, message]
     gr.on([refresh.click, *(refresh_on or [])], hide_from_mcp(jobs_for_ui), [picked_job], listed, api_visibility="private")
-    follow_button.click(
-        hide_from_mcp(follow_for_ui), [picked_job], [results, totals, downloads, message], api_visibility="private"
+    follow_button.click(  # (following a job waits on it, not on a model: no bound on how many at once but the client's)
+        hide_from_mcp(follow_for_ui),
+        [picked_job],
+        [results, totals, downloads, message],
+        api_visibility="private",
+        concurrency_limit=None,
     ).then(hide_from_mcp(jobs_for_ui), [picked_job], listed, api_visibility="private")
     cancel_button.click(hide_from_mcp(cancel_for_ui), [picked_job], [message], api_visibility="private").then(
         hide_from_mcp(jobs_for_ui), [picked_job], listed, api_visibility="private"
@@ -310,4 +315,5 @@ def build(service: InferenceService, refresh_on: list | None = None) -> None:
             partial(gr.Markdown, label="totals"),
             partial(gr.File, file_count="multiple", label="downloads"),
         ],
+        concurrency_limit=None,  # (it waits on a job: two clients' 12 followers each must not keep a third waiting)
     )

@@ -12,10 +12,11 @@ spend: the key, or the address when keys are off) holds at most :data:`EVENTS_PE
 or called directly (3/4 of an event's places, so that others always find some free), whose bodies come to at most
 :data:`CLIENT_BODIES` of the largest a Gradio call may send (a data: URL of a file of ``limits.max_file_bytes``: 4/3
 of it, and the JSON around it); past either it is refused 429 with ``Retry-After``. The queue holds at most
-:data:`WAITING_EVENTS` waiting events, and :data:`ALL_BODIES` such bodies' bytes in all, which only a body over
-:data:`SMALL_BODY` is refused for (a few clients' large bodies never keep the others' calls out); past either, 503
-("busy", ``Retry-After``). A body counts the bytes that came (``api.body_limit`` counts them as they come).
-(tests/security/test_gradio_queue.py)"""
+:data:`WAITING_EVENTS` waiting events (a join past it is refused), and :data:`ALL_BODIES` such bodies' bytes in all,
+which only a body over :data:`SMALL_BODY` is refused for (a few clients' large bodies never keep the others' calls
+out); past either, 503 ("busy", ``Retry-After``). Following a job waits on it, not on a model: its events run at once
+(no limit of 16), so that two clients' followers do not keep a third's waiting. A body counts the bytes that came
+(``api.body_limit`` counts them as they come). (tests/security/test_gradio_queue.py)"""
 
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ from inference.errors import note_refusal
 from .widgets import caller_of
 
 EVENTS_PER_CLIENT = 12  # events a client holds in the queue at once, waiting or running (UI_EVENTS_AT_ONCE is 16)
-WAITING_EVENTS = 64  # events waiting in the whole queue
+WAITING_EVENTS = 256  # events waiting in the whole queue (22 clients at their share)
 CLIENT_BODIES = 2  # the bytes of a client's events' bodies, in the largest a Gradio call may send
 ALL_BODIES = 32  # every event's bodies, likewise: sixteen clients at their share
 SMALL_BODY = 4 * 1024 * 1024  # a body this small (an MCP message, a photo as a data: URL) is never refused for the
@@ -69,8 +70,9 @@ class QueueBounds:
         events = list(self.queue.event_ids_to_events.values())
         return [(caller_of(event.request), body_size(event.request, self.largest)) for event in events] + self.unqueued
 
-    def check(self, client: str | None, size: int) -> tuple[int, str] | None:
-        """Why a join or call would take the client or the queue past a bound, as (status, detail); None if not."""
+    def check(self, client: str | None, size: int, joining: bool = False) -> tuple[int, str] | None:
+        """Why a join (``joining``) or a direct call would take the client or the queue past a bound, as (status,
+        detail); None if not. (A direct call takes no place in the queue: the waiting events do not refuse it.)"""
         held = self.held()
         mine = [bytes_ for name, bytes_ in held if name == client]
         if client is not None and len(mine) >= EVENTS_PER_CLIENT:
@@ -84,7 +86,7 @@ class QueueBounds:
                 f"({size / 2**20:.1f} MiB) they would pass {self.client_bytes / 2**20:.1f} MiB. Send files as "
                 "uploads (gradio_client does), or wait for an answer first."
             )
-        if len(self.queue) >= WAITING_EVENTS:
+        if joining and len(self.queue) >= WAITING_EVENTS:
             return 503, "The server is busy: its queue is full. Try again in a few seconds."
         everyone = sum(bytes_ for _, bytes_ in held)
         if size > SMALL_BODY and everyone + size > self.all_bytes:
@@ -100,7 +102,7 @@ class QueueBounds:
 
         async def bounded_push(body: Any, request: Any, username: str | None) -> Any:
             client, size = caller_of(request), body_size(request, self.largest)
-            refusal = self.check(client, size)
+            refusal = self.check(client, size, joining=True)
             if refusal is not None:
                 raise HTTPException(status_code=refusal[0], detail=refusal[1], headers={"Retry-After": str(RETRY_S)})
             with self.holding(client, size):

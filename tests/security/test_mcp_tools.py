@@ -37,7 +37,15 @@ def test_a_body_nested_deeper_than_json_goes_is_a_parse_error_not_a_500(open_ser
         for body in (lone, b'{"jsonrpc": "2.0", "id": 1, "method": "\xff"}'):  # ...and bytes that are not text
             response = open_server.post("/gradio_api/mcp/", content=body, headers=headers)
             assert response.status_code == 400 and response.json()["error"]["code"] == -32700, response.text  # (500)
+        # a lone surrogate where the answer repeats it (the id): its answer could not be written (an empty 200)
+        lone_id = b'{"jsonrpc": "2.0", "id": "\\ud800", "method": "x"}'
+        lonely = open_server.post("/gradio_api/mcp/", content=lone_id, headers=headers)
+        assert lonely.status_code == 400 and lonely.json()["error"]["code"] == -32700, lonely.text
     assert not [r for r in caplog.records if r.exc_info or "recursion" in r.getMessage()], caplog.text
+    # a message of many items (each parsed twice, once on the event loop) is refused as it comes
+    many = {"jsonrpc": "2.0", "id": 3, "method": "tools/list", "params": {"_meta": {"x": [1] * 20_000}}}
+    response = open_server.post("/gradio_api/mcp/", json=many, headers=headers)
+    assert response.status_code == 400 and "items" in response.text, response.text  # (was: read, 0.7 s a request)
     # a body longer than the MCP transport reads (4 MiB) is refused as it comes, not read whole and looked through
     response = open_server.post("/gradio_api/mcp/", content=iter([b"]" * 2**20] * 5), headers=headers)
     assert response.status_code == 413, response.text  # (was: read whole, 214 MiB allowed: the guard took seconds)

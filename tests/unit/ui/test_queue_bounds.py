@@ -27,3 +27,23 @@ def test_a_few_clients_large_bodies_do_not_keep_the_others_calls_out():
     assert bounds.check("victim", 3 * 2**20) is None  # ...not the others
     status, detail = bounds.check("key-0", 1000)  # a client at its share: its own bound
     assert status == 429 and "would pass" in detail, detail
+
+
+def test_the_waiting_events_refuse_joins_not_direct_calls(monkeypatch):
+    """Seven keys' 12 cheap joins each filled the 64 waiting places, and then every direct call (/run, MCP) was refused
+    too, though a direct call takes no place in the queue."""
+    import ui.queue_bounds as bounds_module
+
+    with gr.Blocks() as blocks:
+        gr.Markdown("x")
+    bounds = QueueBounds(blocks, MAX_FILE)
+    monkeypatch.setattr(bounds_module, "WAITING_EVENTS", 0)  # (as if the waiting places were all taken)
+    assert bounds.check("victim", 1000, joining=True)[0] == 503
+    assert bounds.check("victim", 1000) is None  # (was: 503)
+
+
+def test_following_a_job_is_not_held_to_sixteen_at_once(app):
+    """Two clients' 12 followers each (a job's follower waits on it, not on a model) kept a third's waiting."""
+    blocks = next(route.app.blocks for route in app.routes if hasattr(getattr(route, "app", None), "blocks"))
+    followers = [fn for fn in blocks.fns.values() if fn.name in ("follow_batch_job", "follow_for_ui")]
+    assert len(followers) == 2 and all(fn.concurrency_limit is None for fn in followers), followers
