@@ -28,11 +28,12 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from inference.errors import SHORT_OF_DISK
+from inference.limit_settings import JSON_SLACK
 from inference.settings import LimitSettings
 
 from .errors import error_response
 
-SLACK = 1024 * 1024  # multipart boundaries and headers, form fields, JSON around the images
+SLACK = JSON_SLACK  # multipart boundaries and headers, form fields, JSON around the images
 # A JSON body's separators and containers (',', '{', '['), counted as it streams in: parsed, each item costs ~100
 # bytes of memory, and a /v1 body of 28 MiB of '{}' took 766 MB before its validation refused it. Real bodies have
 # a few thousand (their images are base64 strings, their prompts at most limits.max_prompt_chars each).
@@ -50,7 +51,7 @@ def route_limits(limits: LimitSettings) -> list[tuple[re.Pattern, int, str]]:
     """(path pattern, largest body, what sets it) in order; the last entry matches every path."""
     one_file = limits.max_file_bytes + SLACK
     batch = limits.max_file_bytes * limits.max_batch_files + SLACK
-    data_url = math.ceil(limits.max_file_bytes * 4 / 3) + SLACK  # a Gradio call's JSON (the files are uploads)
+    data_url = limits.data_url_bytes  # a Gradio call's JSON (its files come as uploads, or one as a data: URL)
     images = math.ceil(limits.max_images * limits.max_file_bytes * 4 / 3) + SLACK  # base64 data: URLs in JSON
     files = "limits.max_file_bytes per file, limits.max_batch_files files"
     return [
@@ -144,7 +145,7 @@ class BodyLimit:
             if message["type"] == "http.request":
                 body = message.get("body", b"")
                 received += len(body)
-                state["body_bytes"] = received  # (what a Gradio event's body holds: ui.queue_bounds)
+                state["body_bytes"] = received  # (what a Gradio event's body holds: ui.queue_bounds.BODY_BYTES)
                 if is_json:
                     items += body.count(b",") + body.count(b"{") + body.count(b"[")
                 if received > limit or items > most:

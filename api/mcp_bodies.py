@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .body_limit import MCP
 
 MAX_DEPTH = 64
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")  # a JSON escape of \ud800-\udfff: half of a pair, or alone
+_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]")  # \ud800-\udfff: as a JSON escape, or in UTF-8
 
 
 def deeper_than(document: Any, limit: int) -> bool:
@@ -45,7 +45,7 @@ def unparsable(body: bytes) -> str | None:
         return str(exc)[:200]
     if body.count(b"[") + body.count(b"{") > MAX_DEPTH and deeper_than(document, MAX_DEPTH):  # (fewer: not as deep)
         return f"the JSON nests deeper than {MAX_DEPTH} levels"
-    if _SURROGATE_ESCAPE.search(body) or json.detect_encoding(body) != "utf-8":  # (a lone one cannot be answered)
+    if _SURROGATE.search(body) or json.detect_encoding(body) != "utf-8":  # (a lone one cannot be answered)
         try:
             json.dumps(document, ensure_ascii=False).encode("utf-8")
         except UnicodeEncodeError:

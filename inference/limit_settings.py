@@ -6,6 +6,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+CALLER_SHARE = 0.75  # of the places where requests wait (a model's queue, its load, the UI's queue) one client may hold
+JSON_SLACK = 1024 * 1024  # the JSON around a data: URL (and a multipart body's framing and form fields)
+
 
 class LimitSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -64,3 +67,8 @@ class LimitSettings(BaseModel):
         """The wait-queue bound of a model that runs ``runs_at_once`` requests at once."""
         auto = self.max_queue_per_model == "auto"
         return max(self.max_batch_files, 4 * runs_at_once) if auto else self.max_queue_per_model  # type: ignore[return-value]
+
+    @property
+    def data_url_bytes(self) -> int:
+        """The largest body of a call sending one file of ``max_file_bytes`` as a data: URL (base64: 4/3 of it)."""
+        return -(-self.max_file_bytes * 4 // 3) + JSON_SLACK

@@ -11,8 +11,7 @@ from contextlib import contextmanager
 
 from .callers import CALLER
 from .errors import Overloaded
-
-CALLER_SHARE = 0.75  # of a model's places that one caller's requests may hold (the rest is kept for others)
+from .limit_settings import CALLER_SHARE
 
 
 def refuse_past_share(caller: str | None, mine: int, adding: int, places: int, waiting_for: str, retry: int) -> None:
@@ -38,7 +37,7 @@ class Waiting:
     def check(self, model_id: str, places: int) -> None:
         """Overloaded when one more request of the current caller finds no place (of its share, or at all)."""
         caller = CALLER.get()
-        refuse_past_share(caller, self._callers[caller], 1, places, f"model '{model_id}' to be loaded", 5)
+        refuse_past_share(caller, self._callers[caller], 1, places, f"model '{model_id}' to be ready", 5)
         if len(self) + 1 > places:
             raise Overloaded(
                 f"The server is busy: model '{model_id}' is being loaded or unloaded and {len(self)} requests "

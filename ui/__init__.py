@@ -13,7 +13,7 @@ import gradio as gr
 from inference import InferenceService
 
 from . import batch_tab, chat_tab, examples, files, mcp_tools, models_panel, ocr_tab
-from .queue_bounds import QueueBounds
+from .queue_bounds import UI_EVENTS_AT_ONCE, QueueBounds
 from .widgets import principal_of
 
 DESCRIPTION = "Self-hosted OCR and image chat: read documents and ask questions about images, in the browser or by API."
@@ -70,7 +70,6 @@ def build_ui(service: InferenceService, may_manage: Callable[[Any], bool] = lamb
         # FastAPI app that queue() also builds and nothing uses (mount_gradio_app builds the one served): ~0.07 s of
         # CPU at every start. The limit is read when an event is queued (tests/unit/ui/test_idle_queue.py).
         blocks._queue.default_concurrency_limit = UI_EVENTS_AT_ONCE
-        QueueBounds(blocks, service.limits.max_file_bytes).install()  # per client and in all (see the module)
         if keys_on:  # with API keys on: who is signed in, and a link to sign out
             who = gr.Markdown(elem_id="signed-in")
             blocks.load(signed_in, None, [who], api_visibility="private", queue=False)
@@ -99,6 +98,7 @@ def build_ui(service: InferenceService, may_manage: Callable[[Any], bool] = lamb
         min_free=service.limits.min_free_disk_mb * 1024 * 1024,
         max_held=service.limits.upload_mb_per_key * 1024 * 1024,
     )
+    QueueBounds(blocks, service.limits.data_url_bytes).install()  # (last: its checks run before the files' guard's)
 
     async def mcp_calls_only_tools() -> None:  # at start-up, after mount_gradio_app made the MCP server
         mcp_tools.only_tools(blocks)
@@ -107,7 +107,6 @@ def build_ui(service: InferenceService, may_manage: Callable[[Any], bool] = lamb
     return blocks
 
 
-UI_EVENTS_AT_ONCE = 16  # UI events that run at once by default (Gradio: 1)
 QUEUE_POLL_S = 0.05  # how often an idle queue looks for a new event (Gradio: 0.001)
 PROGRESS_POLL_S = 0.1  # how often it looks for progress to send (Gradio: 0.01)
 

@@ -242,7 +242,6 @@ def build(service: InferenceService, refresh_on: list | None = None) -> None:
             partial(gr.Markdown, label="totals"),
             partial(gr.File, file_count="multiple", label="downloads"),
         ],
-        concurrency_limit=None,  # (it waits on a job: two clients' 12 followers each must not keep a third waiting)
     )
 
     # "Your jobs": the signed-in key's recent jobs; Follow reattaches to one (after a reload too) until its result.

@@ -38,9 +38,10 @@ def test_a_body_nested_deeper_than_json_goes_is_a_parse_error_not_a_500(open_ser
             response = open_server.post("/gradio_api/mcp/", content=body, headers=headers)
             assert response.status_code == 400 and response.json()["error"]["code"] == -32700, response.text  # (500)
         # a lone surrogate where the answer repeats it (the id): its answer could not be written (an empty 200)
-        lone_id = b'{"jsonrpc": "2.0", "id": "\\ud800", "method": "x"}'
-        lonely = open_server.post("/gradio_api/mcp/", content=lone_id, headers=headers)
-        assert lonely.status_code == 400 and lonely.json()["error"]["code"] == -32700, lonely.text
+        for lone_id in (b'"\\ud800"', '"\ud800"'.encode("utf-8", "surrogatepass")):  # (escaped, or raw in UTF-8)
+            lonely = b'{"jsonrpc": "2.0", "id": ' + lone_id + b', "method": "x"}'
+            response = open_server.post("/gradio_api/mcp/", content=lonely, headers=headers)
+            assert response.status_code == 400 and response.json()["error"]["code"] == -32700, (lone_id, response.text)
     assert not [r for r in caplog.records if r.exc_info or "recursion" in r.getMessage()], caplog.text
     # a message of many items (each parsed twice, once on the event loop) is refused as it comes
     many = {"jsonrpc": "2.0", "id": 3, "method": "tools/list", "params": {"_meta": {"x": [1] * 20_000}}}

@@ -201,7 +201,7 @@ def test_one_client_holds_at_most_its_share_of_the_places_waiting_for_a_load(gat
     slot = manager._slots["gate"]
     with slot.cond:
         assert slot.cond.wait_for(lambda: len(slot.pending) == 1, 10)
-    with pytest.raises(Overloaded, match="This client already has 1 requests waiting for model 'gate' to be loaded"):
+    with pytest.raises(Overloaded, match="This client already has 1 requests waiting for model 'gate' to be ready"):
         as_caller("a", lambda: manager.runner("gate", Deadline(30)))
     with pytest.raises(Overloaded, match="This client already has"):
         as_caller("a", lambda: manager.check_room("gate", 1))

@@ -6,27 +6,28 @@ from __future__ import annotations
 
 import gradio as gr
 
+from inference.limit_settings import LimitSettings
 from ui.queue_bounds import ALL_BODIES, CLIENT_BODIES, QueueBounds
 
-MAX_FILE = 20 * 1024 * 1024
+LARGEST = LimitSettings(max_file_bytes=20 * 1024 * 1024).data_url_bytes  # a Gradio call's largest body
 
 
 def test_a_few_clients_large_bodies_do_not_keep_the_others_calls_out():
     with gr.Blocks() as blocks:
         gr.Markdown("x")
-    bounds = QueueBounds(blocks, MAX_FILE)
+    bounds = QueueBounds(blocks, LARGEST)
     for n in range(4):  # four clients, each at its share of bodies (direct calls running)
-        bounds.unqueued += [(f"key-{n}", bounds.largest)] * CLIENT_BODIES
+        bounds.unqueued += [(f"key-{n}", bounds.largest, False)] * CLIENT_BODIES
     assert bounds.check("victim", 3 * 2**20) is None  # an MCP message, a photo as a data: URL (was: 503)
     assert bounds.check("victim", bounds.largest) is None  # even a largest body
     clients = ALL_BODIES // CLIENT_BODIES
     for n in range(4, clients):
-        bounds.unqueued += [(f"key-{n}", bounds.largest)] * CLIENT_BODIES
+        bounds.unqueued += [(f"key-{n}", bounds.largest, False)] * CLIENT_BODIES
     status, detail = bounds.check("victim", bounds.largest)  # the bytes held in all bound the large bodies...
     assert status == 503 and "request bodies" in detail and "queue is full" not in detail, detail
     assert bounds.check("victim", 3 * 2**20) is None  # ...not the others
     status, detail = bounds.check("key-0", 1000)  # a client at its share: its own bound
-    assert status == 429 and "would pass" in detail, detail
+    assert status == 503 and "This client's calls already carry" in detail, detail
 
 
 def test_the_waiting_events_refuse_joins_not_direct_calls(monkeypatch):
@@ -36,14 +37,25 @@ def test_the_waiting_events_refuse_joins_not_direct_calls(monkeypatch):
 
     with gr.Blocks() as blocks:
         gr.Markdown("x")
-    bounds = QueueBounds(blocks, MAX_FILE)
+    bounds = QueueBounds(blocks, LARGEST)
     monkeypatch.setattr(bounds_module, "WAITING_EVENTS", 0)  # (as if the waiting places were all taken)
     assert bounds.check("victim", 1000, joining=True)[0] == 503
     assert bounds.check("victim", 1000) is None  # (was: 503)
 
 
 def test_following_a_job_is_not_held_to_sixteen_at_once(app):
-    """Two clients' 12 followers each (a job's follower waits on it, not on a model) kept a third's waiting."""
+    """Two clients' 12 followers each (a job's follower waits on it, not on a model) kept a third's waiting; the
+    events that read pages keep the limit."""
     blocks = next(route.app.blocks for route in app.routes if hasattr(getattr(route, "app", None), "blocks"))
-    followers = [fn for fn in blocks.fns.values() if fn.name in ("follow_batch_job", "follow_for_ui")]
-    assert len(followers) == 2 and all(fn.concurrency_limit is None for fn in followers), followers
+    limits = {fn.name: fn.concurrency_limit for fn in blocks.fns.values()}
+    assert limits["follow_batch_job"] is None and limits["follow_for_ui"] is None, limits
+    assert limits["batch_ocr"] == limits["batch_for_ui"] == "default", limits
+
+
+def test_the_bounds_are_checked_before_the_file_inputs(app):
+    """The bounds wrap Gradio's calls last, so they refuse a call before the file inputs' guard checks (and, when the
+    server fetches URLs, fetches) its files: a refused call fetched and kept its URLs' files first."""
+    blocks = next(route.app.blocks for route in app.routes if hasattr(getattr(route, "app", None), "blocks"))
+    assert blocks.process_api.__code__.co_name == "bounded_process_api"
+    assert blocks.process_api.__wrapped__.__code__.co_name == "process_api"  # (ui.files' guard, inside it)
+    assert blocks.process_api.__wrapped__.__code__.co_filename.endswith("files.py")
