@@ -15,13 +15,13 @@ So each join and each direct call is checked before Gradio takes it (before the 
 - and bodies of at most :data:`CLIENT_BODIES` of the largest a Gradio call may send (``limits.data_url_bytes``: a
   data: URL of a file of ``limits.max_file_bytes``), queued or called directly;
 
-past either, 503 with ``Retry-After`` ("This client already has...", as a model's queue says it). The queue holds at
-most :data:`WAITING_EVENTS` waiting events (a join past it is refused 503), and the bodies of :data:`ALL_BODIES`
-largest calls, which only a body over :data:`SMALL_BODY` is refused for (503; a few clients' large bodies never keep
-the others' calls out). Small direct calls (the UI's own quick events, a tool call) are bounded by their bodies only:
-they take no place in the queue. A body counts the bytes that came (``api.body_limit`` counts them as they come).
-Following a job waits on it, not on a model: its events run at once (``ui.batch_tab``). (tests/security/
-test_gradio_queue.py, tests/unit/ui/test_queue_bounds.py)"""
+past either, 503 with ``Retry-After`` ("This client already has...", as a model's queue says it). Its direct calls
+running at once are bounded apart (:data:`DIRECT_PER_CLIENT`), so that its events in the queue never keep out the
+UI's own quick events. The queue holds at most :data:`WAITING_EVENTS` waiting events (a join past it is refused
+503), and the bodies of :data:`ALL_BODIES` largest calls, which only a body over :data:`SMALL_BODY` is refused for
+(503; a few clients' large bodies never keep the others' calls out). A body counts the bytes that came
+(``api.body_limit`` counts them as they come). Following a job waits on it, not on a model: its events run at once
+(``ui.batch_tab``). (tests/security/test_gradio_queue.py, tests/unit/ui/test_queue_bounds.py)"""
 
 from __future__ import annotations
 
@@ -41,6 +41,7 @@ from .widgets import caller_of
 
 UI_EVENTS_AT_ONCE = 16  # UI events that run at once by default (Gradio: 1)
 EVENTS_PER_CLIENT = int(UI_EVENTS_AT_ONCE * CALLER_SHARE)  # events a client holds in the queue, waiting or running
+DIRECT_PER_CLIENT = 2 * EVENTS_PER_CLIENT  # direct calls a client has running at once (the UI's own are instant)
 WAITING_EVENTS = 256  # events waiting in the whole queue (21 clients at their share)
 CLIENT_BODIES = 2  # the bytes of a client's bodies, in the largest a Gradio call may send
 ALL_BODIES = 16 * CLIENT_BODIES  # every body's bytes: sixteen clients at their share
@@ -90,6 +91,11 @@ class QueueBounds:
                 f"This client already has {in_queue} events in the queue (waiting or running): one client may hold "
                 f"{EVENTS_PER_CLIENT} of its places, the others are kept for other clients. Try again in about "
                 f"{RETRY_S} s, or wait for an answer first."
+            )
+        if not joining and client is not None and len(mine) - in_queue >= DIRECT_PER_CLIENT:
+            return 503, (
+                f"This client already has {len(mine) - in_queue} calls running: at most {DIRECT_PER_CLIENT} at once. "
+                f"Try again in about {RETRY_S} s, or wait for an answer first."
             )
         if client is not None and carried + size > self.client_bytes:
             return 503, (

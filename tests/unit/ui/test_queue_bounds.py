@@ -59,3 +59,20 @@ def test_the_bounds_are_checked_before_the_file_inputs(app):
     assert blocks.process_api.__code__.co_name == "bounded_process_api"
     assert blocks.process_api.__wrapped__.__code__.co_name == "process_api"  # (ui.files' guard, inside it)
     assert blocks.process_api.__wrapped__.__code__.co_filename.endswith("files.py")
+
+
+def test_a_clients_queued_events_and_direct_calls_are_bounded_apart():
+    """A client at its share of the queue still gets the UI's own quick events (direct calls) in; its direct calls
+    have their own bound (40 direct follow_job calls were held at once)."""
+    from ui.queue_bounds import DIRECT_PER_CLIENT, EVENTS_PER_CLIENT
+
+    with gr.Blocks() as blocks:
+        gr.Markdown("x")
+    bounds = QueueBounds(blocks, LARGEST)
+    bounds.unqueued += [("queued", 300, True)] * EVENTS_PER_CLIENT + [("direct", 300, False)] * DIRECT_PER_CLIENT
+    assert bounds.check("queued", 300) is None  # a quick direct call
+    status, detail = bounds.check("queued", 300, joining=True)
+    assert status == 503 and "already has 12 events in the queue" in detail, detail
+    status, detail = bounds.check("direct", 300)
+    assert status == 503 and f"already has {DIRECT_PER_CLIENT} calls running" in detail, detail
+    assert bounds.check("direct", 300, joining=True) is None
