@@ -14,12 +14,14 @@ import gradio as gr
 import pandas as pd
 
 from inference import InferenceService, call_cancellable
+from inference.cancel import waiters
 from inference.results import BatchResult, JobList
 
 from . import examples
 from .downloads import download_folder
 from .endpoints import endpoint, hide_from_mcp
 from .errors import keep_on_error, refusal
+from .queue_bounds import FOLLOWING, UI_EVENTS_AT_ONCE
 from .widgets import (
     DOCUMENT_TYPES,
     caller_of,
@@ -160,7 +162,7 @@ def build(service: InferenceService, refresh_on: list | None = None) -> None:
         if not paths:
             raise refusal("Add one or more images or PDFs first.")
         items = [(Path(p).name, p) for p in paths]
-        count = await anyio.to_thread.run_sync(lambda: page_count(items, page_spec))
+        count = await anyio.to_thread.run_sync(lambda: page_count(items, page_spec), limiter=waiters())  # (PDF readers)
         progress((0, count), desc="Reading", unit="pages")
 
         def report(done: int, total: int) -> None:  # called from the service's thread as each page finishes
@@ -281,12 +283,13 @@ def build(service: InferenceService, refresh_on: list | None = None) -> None:
 
     listed = [jobs_table, picked_job, message]
     gr.on([refresh.click, *(refresh_on or [])], hide_from_mcp(jobs_for_ui), [picked_job], listed, api_visibility="private")
-    follow_button.click(  # (following a job waits on it, not on a model: no bound on how many at once but the client's)
+    follow_button.click(  # (following a job waits on it: its own places, a few for each client: ui.queue_bounds)
         hide_from_mcp(follow_for_ui),
         [picked_job],
         [results, totals, downloads, message],
         api_visibility="private",
-        concurrency_limit=None,
+        concurrency_id=FOLLOWING,
+        concurrency_limit=UI_EVENTS_AT_ONCE,
     ).then(hide_from_mcp(jobs_for_ui), [picked_job], listed, api_visibility="private")
     cancel_button.click(hide_from_mcp(cancel_for_ui), [picked_job], [message], api_visibility="private").then(
         hide_from_mcp(jobs_for_ui), [picked_job], listed, api_visibility="private"
@@ -314,5 +317,6 @@ def build(service: InferenceService, refresh_on: list | None = None) -> None:
             partial(gr.Markdown, label="totals"),
             partial(gr.File, file_count="multiple", label="downloads"),
         ],
-        concurrency_limit=None,  # (it waits on a job: two clients' 12 followers each must not keep a third waiting)
+        concurrency_id=FOLLOWING,  # (it waits on a job: the followers' own places, a few for each client)
+        concurrency_limit=UI_EVENTS_AT_ONCE,
     )

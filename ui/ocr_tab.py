@@ -12,6 +12,7 @@ import gradio as gr
 from PIL import Image, ImageOps
 
 from inference import InferenceService, call_cancellable
+from inference.cancel import waiters
 from inference.results import OcrResult
 
 from . import examples
@@ -125,7 +126,8 @@ def build(service: InferenceService) -> None:
         if not show and not state["document"]:
             return gr.Image(value=None, visible=False)
         try:
-            shown, entry = await anyio.to_thread.run_sync(picture, state, number)
+            shown, entry = await anyio.to_thread.run_sync(picture, state, number, limiter=waiters())  # (a PDF's page
+            # waits for a PDF reader: in the waiters' pool, not the one every other thread of the server takes from)
         except Exception:  # the upload is gone (its TTL) or cannot be shown: no drawing, the text stays
             return gr.Image(value=None, visible=False)
         label = f"Page {entry['page']}" if state["document"] else "Lines found"
@@ -148,7 +150,7 @@ def build(service: InferenceService) -> None:
         document = file_path(document_path)
         if not document:
             return gr.skip()
-        count = await anyio.to_thread.run_sync(lambda: service.page_count(Path(document).read_bytes()))
+        count = await anyio.to_thread.run_sync(lambda: service.page_count(Path(document).read_bytes()), limiter=waiters())
         numbers = list(range(1, min(count, service.limits.max_pages) + 1))
         return gr.Dropdown(choices=[(f"{n}", n) for n in numbers], value=1, visible=count > 1)
 

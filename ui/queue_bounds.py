@@ -20,8 +20,10 @@ running at once are bounded apart (:data:`DIRECT_PER_CLIENT`), so that its event
 UI's own quick events. The queue holds at most :data:`WAITING_EVENTS` waiting events (a join past it is refused
 503), and the bodies of :data:`ALL_BODIES` largest calls, which only a body over :data:`SMALL_BODY` is refused for
 (503; a few clients' large bodies never keep the others' calls out). A body counts the bytes that came
-(``api.body_limit`` counts them as they come). Following a job waits on it, not on a model: its events run at once
-(``ui.batch_tab``). (tests/security/test_gradio_queue.py, tests/unit/ui/test_queue_bounds.py)"""
+(``api.body_limit`` counts them as they come). Following a job waits on it, as long as it takes: the follow events
+share their own 16 places (:data:`FOLLOWING`), of which a client holds :data:`FOLLOWS_PER_CLIENT` (Gradio runs 40
+events at once in all: two keys' followers kept a third's waiting, and unbounded, four keys' kept every event
+waiting). (tests/security/test_gradio_queue.py, tests/unit/ui/test_queue_bounds.py)"""
 
 from __future__ import annotations
 
@@ -42,6 +44,9 @@ from .widgets import caller_of
 UI_EVENTS_AT_ONCE = 16  # UI events that run at once by default (Gradio: 1)
 EVENTS_PER_CLIENT = int(UI_EVENTS_AT_ONCE * CALLER_SHARE)  # events a client holds in the queue, waiting or running
 DIRECT_PER_CLIENT = 2 * EVENTS_PER_CLIENT  # direct calls a client has running at once (the UI's own are instant)
+FOLLOWING = "following"  # the places of the events that follow a job (the Batch tab's Follow, /follow_job): each
+FOLLOWS_PER_CLIENT = 4  # client holds a few (they wait on a job, as long as it takes: 16 of them would keep Gradio's
+# 40 events at once from others)
 WAITING_EVENTS = 256  # events waiting in the whole queue (21 clients at their share)
 CLIENT_BODIES = 2  # the bytes of a client's bodies, in the largest a Gradio call may send
 ALL_BODIES = 16 * CLIENT_BODIES  # every body's bytes: sixteen clients at their share
@@ -70,22 +75,32 @@ class QueueBounds:
         self.blocks, self.queue, self.largest = blocks, blocks._queue, largest
         self.client_bytes = CLIENT_BODIES * largest
         self.all_bytes = ALL_BODIES * largest
-        self.unqueued: list[tuple[str | None, int, bool]] = []  # (client, bytes, in the queue): joins being queued
-        # (Gradio may await before it holds them) and direct calls running
+        self.unqueued: list[tuple[str | None, int, bool, str | None]] = []  # (client, bytes, in the queue, its
+        # concurrency id): joins being queued (Gradio may await before it holds them) and direct calls running
 
-    def held(self) -> list[tuple[str | None, int, bool]]:
-        """(client, body bytes, whether it is in the queue) of each event the queue holds, waiting or running, of
-        each join under way and of each direct call running."""
+    def held(self) -> list[tuple[str | None, int, bool, str | None]]:
+        """(client, body bytes, whether it is in the queue, its concurrency id) of each event the queue holds,
+        waiting or running, of each join under way and of each direct call running."""
         events = list(self.queue.event_ids_to_events.values())
-        queued = [(caller_of(event.request), body_size(event.request, self.largest), True) for event in events]
+        queued = [
+            (caller_of(event.request), body_size(event.request, self.largest), True, event.concurrency_id) for event in events
+        ]
         return queued + self.unqueued
 
-    def check(self, client: str | None, size: int, joining: bool = False) -> tuple[int, str] | None:
-        """Why a join (``joining``) or a direct call would take the client or the queue past a bound, as (status,
-        detail); None if not."""
+    def check(
+        self, client: str | None, size: int, joining: bool = False, concurrency: str | None = None
+    ) -> tuple[int, str] | None:
+        """Why a join (``joining``, for an event of ``concurrency``) or a direct call would take the client or the
+        queue past a bound, as (status, detail); None if not."""
         held = self.held()
-        mine = [(bytes_, queued) for name, bytes_, queued in held if name == client]
-        in_queue, carried = sum(queued for _, queued in mine), sum(bytes_ for bytes_, _ in mine)
+        mine = [(bytes_, queued, of) for name, bytes_, queued, of in held if name == client]
+        in_queue, carried = sum(queued for _, queued, _ in mine), sum(bytes_ for bytes_, _, _ in mine)
+        follows = sum(queued and of == FOLLOWING for _, queued, of in mine)
+        if joining and concurrency == FOLLOWING and client is not None and follows >= FOLLOWS_PER_CLIENT:
+            return 503, (
+                f"This client already follows {follows} jobs: at most {FOLLOWS_PER_CLIENT} at once (a follow lasts "
+                f"as long as its job). Try again in about {RETRY_S} s, or when a job ends."
+            )
         if joining and client is not None and in_queue >= EVENTS_PER_CLIENT:
             return 503, (
                 f"This client already has {in_queue} events in the queue (waiting or running): one client may hold "
@@ -105,7 +120,7 @@ class QueueBounds:
             )
         if joining and len(self.queue) >= WAITING_EVENTS:
             return 503, "The server is busy: its queue is full. Try again in a few seconds."
-        everyone = sum(bytes_ for _, bytes_, _ in held)
+        everyone = sum(bytes_ for _, bytes_, _, _ in held)
         if size > SMALL_BODY and everyone + size > self.all_bytes:
             return 503, (
                 f"The server is busy: the calls it holds carry {everyone / 2**20:.0f} MiB of request bodies (at most "
@@ -118,12 +133,15 @@ class QueueBounds:
         signature = inspect.signature(process)
 
         async def bounded_push(*args: Any, **kwargs: Any) -> Any:
-            request = kwargs["request"] if "request" in kwargs else args[1]  # push(body, request, username)
+            body = kwargs["body"] if "body" in kwargs else args[0]  # push(body, request, username)
+            request = kwargs["request"] if "request" in kwargs else args[1]
             client, size = caller_of(request), body_size(request, self.largest)
-            refusal = self.check(client, size, joining=True)
+            fn = self.blocks.fns.get(body.fn_index) if isinstance(body.fn_index, int) else None
+            concurrency = getattr(fn, "concurrency_id", None)
+            refusal = self.check(client, size, joining=True, concurrency=concurrency)
             if refusal is not None:
                 raise HTTPException(status_code=refusal[0], detail=refusal[1], headers={"Retry-After": str(RETRY_S)})
-            with self.holding(client, size, queued=True):
+            with self.holding(client, size, queued=True, concurrency=concurrency):
                 return await push(*args, **kwargs)
 
         @functools.wraps(process)
@@ -144,9 +162,9 @@ class QueueBounds:
         self.blocks.process_api = bounded_process_api  # type: ignore[method-assign]
 
     @contextmanager
-    def holding(self, client: str | None, size: int, queued: bool) -> Iterator[None]:
+    def holding(self, client: str | None, size: int, queued: bool, concurrency: str | None = None) -> Iterator[None]:
         """While inside: a join under way (``queued``), or a direct call running."""
-        entry = (client, size, queued)
+        entry = (client, size, queued, concurrency)
         self.unqueued.append(entry)
         try:
             yield

@@ -17,12 +17,12 @@ def test_a_few_clients_large_bodies_do_not_keep_the_others_calls_out():
         gr.Markdown("x")
     bounds = QueueBounds(blocks, LARGEST)
     for n in range(4):  # four clients, each at its share of bodies (direct calls running)
-        bounds.unqueued += [(f"key-{n}", bounds.largest, False)] * CLIENT_BODIES
+        bounds.unqueued += [(f"key-{n}", bounds.largest, False, None)] * CLIENT_BODIES
     assert bounds.check("victim", 3 * 2**20) is None  # an MCP message, a photo as a data: URL (was: 503)
     assert bounds.check("victim", bounds.largest) is None  # even a largest body
     clients = ALL_BODIES // CLIENT_BODIES
     for n in range(4, clients):
-        bounds.unqueued += [(f"key-{n}", bounds.largest, False)] * CLIENT_BODIES
+        bounds.unqueued += [(f"key-{n}", bounds.largest, False, None)] * CLIENT_BODIES
     status, detail = bounds.check("victim", bounds.largest)  # the bytes held in all bound the large bodies...
     assert status == 503 and "request bodies" in detail and "queue is full" not in detail, detail
     assert bounds.check("victim", 3 * 2**20) is None  # ...not the others
@@ -43,13 +43,23 @@ def test_the_waiting_events_refuse_joins_not_direct_calls(monkeypatch):
     assert bounds.check("victim", 1000) is None  # (was: 503)
 
 
-def test_following_a_job_is_not_held_to_sixteen_at_once(app):
-    """Two clients' 12 followers each (a job's follower waits on it, not on a model) kept a third's waiting; the
-    events that read pages keep the limit."""
+def test_following_a_job_has_its_own_places_and_a_few_for_each_client(app):
+    """A job's followers wait on it as long as it takes: two clients' 12 followers each kept a third's waiting (16 at
+    once); without a limit, four clients' followers took all of Gradio's 40 events at once and every other event
+    waited. They share their own 16 places, a client holding 4; the events that read pages keep their own."""
+    from ui.queue_bounds import FOLLOWING, FOLLOWS_PER_CLIENT
+
     blocks = next(route.app.blocks for route in app.routes if hasattr(getattr(route, "app", None), "blocks"))
-    limits = {fn.name: fn.concurrency_limit for fn in blocks.fns.values()}
-    assert limits["follow_batch_job"] is None and limits["follow_for_ui"] is None, limits
-    assert limits["batch_ocr"] == limits["batch_for_ui"] == "default", limits
+    fns = {fn.name: fn for fn in blocks.fns.values()}
+    for name in ("follow_batch_job", "follow_for_ui"):
+        assert (fns[name].concurrency_id, fns[name].concurrency_limit) == (FOLLOWING, 16), name
+    assert fns["batch_ocr"].concurrency_limit == fns["batch_for_ui"].concurrency_limit == "default"
+    bounds = QueueBounds(blocks, LARGEST)
+    bounds.unqueued += [("follower", 300, True, FOLLOWING)] * FOLLOWS_PER_CLIENT
+    status, detail = bounds.check("follower", 300, joining=True, concurrency=FOLLOWING)
+    assert status == 503 and f"already follows {FOLLOWS_PER_CLIENT} jobs" in detail, detail
+    assert bounds.check("follower", 300, joining=True, concurrency="ocr") is None  # (its other events: in)
+    assert bounds.check("another", 300, joining=True, concurrency=FOLLOWING) is None
 
 
 def test_the_bounds_are_checked_before_the_file_inputs(app):
@@ -69,7 +79,7 @@ def test_a_clients_queued_events_and_direct_calls_are_bounded_apart():
     with gr.Blocks() as blocks:
         gr.Markdown("x")
     bounds = QueueBounds(blocks, LARGEST)
-    bounds.unqueued += [("queued", 300, True)] * EVENTS_PER_CLIENT + [("direct", 300, False)] * DIRECT_PER_CLIENT
+    bounds.unqueued += [("queued", 300, True, "x")] * EVENTS_PER_CLIENT + [("direct", 300, False, None)] * DIRECT_PER_CLIENT
     assert bounds.check("queued", 300) is None  # a quick direct call
     status, detail = bounds.check("queued", 300, joining=True)
     assert status == 503 and "already has 12 events in the queue" in detail, detail
