@@ -8,11 +8,12 @@ fields. A ``Content-Length`` over it gets 413 at once, before a byte of the body
 (chunked) is counted as it streams in and gets 413 as soon as it passes the limit, so at most the limit is ever
 spooled to a temporary file. The count so far is kept in the request's state (``body_bytes``).
 (Gradio's upload route also refuses each file over ``limits.max_file_bytes`` as it streams; this bounds the request.)
-A JSON body with more than :data:`MAX_JSON_ITEMS` items (an MCP message: :data:`MCP_ITEMS`) is refused as it comes in
-too (400): parsing costs memory and time per item, not per byte. A file route's body (spooled to the temporary
-folder, or Gradio's upload folder) is refused with 503 and ``Retry-After`` when the disk it lands on would keep less
-than ``limits.min_free_disk_mb`` free: a client sending files as fast as it can fills the disk before their lifetime
-ends, and the server then fails at everything it writes (jobs, logs, its database).
+A JSON body with more than :data:`MAX_JSON_ITEMS` items (an MCP message: :data:`MCP_ITEMS`, of them
+:data:`MCP_CONTAINERS` objects and lists) is refused as it comes in too (400): parsing costs memory and time per
+item, not per byte. A file route's body (spooled to the temporary folder, or Gradio's upload folder) is refused with
+503 and ``Retry-After`` when the disk it lands on would keep less than ``limits.min_free_disk_mb`` free: a client
+sending files as fast as it can fills the disk before their lifetime ends, and the server then fails at everything
+it writes (jobs, logs, its database).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from inference.errors import SHORT_OF_DISK
 from inference.limit_settings import JSON_SLACK
 from inference.settings import LimitSettings
 
-from .errors import error_response
+from .errors import MCP, error_response
 
 SLACK = JSON_SLACK  # multipart boundaries and headers, form fields, JSON around the images
 # A JSON body's separators and containers (',', '{', '['), counted as it streams in: parsed, each item costs ~100
@@ -39,9 +40,9 @@ SLACK = JSON_SLACK  # multipart boundaries and headers, form fields, JSON around
 # a few thousand (their images are base64 strings, their prompts at most limits.max_prompt_chars each).
 MAX_JSON_ITEMS = 200_000
 MCP_ITEMS = 10_000  # an MCP message's: a tool call has a few dozen (parsed twice, once on the event loop: ~3 us each)
+MCP_CONTAINERS = 2_000  # an MCP message's objects and lists ('{', '['): each costs more (a tool call has ~10)
 SMALL = 64 * 1024  # the sign-in form
 MCP_BODY = 4 * 1024 * 1024  # the MCP transport refuses a longer message (mcp.server.transport_security's default)
-MCP = re.compile(r"^/+gradio_api/+mcp(?:/|$)")
 ON_DISK = re.compile(r"^/(?:ocr|chat|batch/ocr|jobs)/?$|^/+gradio_api/+upload/*$")  # multipart bodies, spooled to disk
 
 log = logging.getLogger(__name__)
@@ -67,10 +68,10 @@ def route_limits(limits: LimitSettings) -> list[tuple[re.Pattern, int, str]]:
     ]
 
 
-def too_many_items(most: int) -> str:
+def too_many_items(most: int, containers: int) -> str:
     return (
-        f"The request's JSON has more than {most:,} items (objects, lists and their elements); no request this "
-        "route answers needs that many."
+        f"The request's JSON has more than {most:,} items (objects, lists and their elements) or {containers:,} "
+        "objects and lists; no request this route answers needs that many."
     )
 
 
@@ -133,12 +134,13 @@ class BodyLimit:
             return
         is_json = not headers.get("content-type", "").lower().startswith("multipart/")  # (Gradio parses JSON whatever
         # the Content-Type says: a body without one is counted too)
-        received, items, over, started = 0, 0, None, False
-        most = MCP_ITEMS if MCP.match(scope["path"]) else MAX_JSON_ITEMS
+        received, items, containers, over, started = 0, 0, 0, None, False
+        mcp = MCP.match(scope["path"]) is not None
+        most, most_containers = (MCP_ITEMS, MCP_CONTAINERS) if mcp else (MAX_JSON_ITEMS, MAX_JSON_ITEMS)
         state = scope.setdefault("state", {})
 
         async def counted() -> Message:
-            nonlocal received, items, over
+            nonlocal received, items, containers, over
             if over is not None:
                 raise TooLarge(limit, why)
             message = await receive()
@@ -147,9 +149,10 @@ class BodyLimit:
                 received += len(body)
                 state["body_bytes"] = received  # (what a Gradio event's body holds: ui.queue_bounds.BODY_BYTES)
                 if is_json:
-                    items += body.count(b",") + body.count(b"{") + body.count(b"[")
-                if received > limit or items > most:
-                    over = (413, too_large(limit, why)) if received > limit else (400, too_many_items(most))
+                    containers += body.count(b"{") + body.count(b"[")
+                    items += body.count(b",") + containers
+                if received > limit or items > most or containers > most_containers:
+                    over = (413, too_large(limit, why)) if received > limit else (400, too_many_items(most, most_containers))
                     raise TooLarge(limit, why)  # the app's body parsing stops here, whatever it does with the error
             return message
 

@@ -6,6 +6,7 @@ the route's protocol: ``{"detail": "..."}`` on the API guide's routes, OpenAI's 
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -56,10 +57,22 @@ def openai_error(exc: ChatVLMError) -> dict[str, Any]:
     return openai_body(status_of(exc), str(exc))
 
 
+MCP = re.compile(r"^/+gradio_api/+mcp(?:/|$)")  # the MCP endpoint's paths
+
+
+def jsonrpc_body(status: int, message: str) -> dict[str, Any]:
+    """An error as an MCP client reads it: JSON-RPC's (a body it cannot parse: -32700; other refusals: -32600)."""
+    code = -32700 if status == 400 else -32600
+    return {"jsonrpc": "2.0", "id": "server-error", "error": {"code": code, "message": message}}
+
+
 def error_response(path: str, status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
     """An error as this route's clients read it: ``{"detail"}`` on the API guide's routes, OpenAI's
-    ``{"error": {...}}`` under /v1 (so the OpenAI SDKs raise the right exception)."""
-    body = openai_body(status, message) if path.startswith("/v1/") else rest_body(message)
+    ``{"error": {...}}`` under /v1 (so the OpenAI SDKs raise the right exception), JSON-RPC's for MCP."""
+    if path.startswith("/v1/"):
+        body = openai_body(status, message)
+    else:
+        body = jsonrpc_body(status, message) if MCP.match(path) else rest_body(message)
     return JSONResponse(status_code=status, content=body, headers=headers)
 
 

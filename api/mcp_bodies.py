@@ -17,7 +17,7 @@ import anyio
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .body_limit import MCP
+from .errors import MCP, jsonrpc_body
 
 MAX_DEPTH = 64
 _SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]")  # \ud800-\udfff: as a JSON escape, or in UTF-8
@@ -54,7 +54,7 @@ def unparsable(body: bytes) -> str | None:
 
 
 def parse_error(why: str) -> dict[str, Any]:
-    return {"jsonrpc": "2.0", "id": "server-error", "error": {"code": -32700, "message": f"Parse error: {why}"}}
+    return jsonrpc_body(400, f"Parse error: {why}")
 
 
 class McpBodyGuard:

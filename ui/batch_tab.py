@@ -206,8 +206,8 @@ def build(service: InferenceService, refresh_on: list | None = None) -> None:
             job = await anyio.to_thread.run_sync(service.job, job.id, principal)
             if job.pages_total:
                 report(job.pages_done, job.pages_total)
-        if job.state != "done":
-            raise gr.Error(f"The job {job.state}: {job.error or 'no result'}.")
+        if job.state != "done":  # (a job that failed or was cancelled: no result to give, 409 by the Gradio API)
+            raise refusal(f"The job {job.state}: {job.error or 'no result'}.", 409)
         return await anyio.to_thread.run_sync(lambda: service.job_result(job.id, principal))
 
     @keep_on_error(4)

@@ -282,6 +282,8 @@ def guard(
             raise refused(NOT_RECEIVED, str(exc)) from None
         except pydantic.ValidationError as exc:  # a file input sent as a bare string, a number...: not a file object
             raise refused(NOT_A_FILE, str(exc.errors()[:1])) from None
+        except gr.Error as exc:  # a component's own check (a value not among a dropdown's choices): the input's fault
+            raise refusal(str(exc)[:300]) from None
 
     blocks.process_api = process_api  # type: ignore[method-assign]
     blocks.preprocess_data = preprocess_data  # type: ignore[method-assign]

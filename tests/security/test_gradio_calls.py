@@ -69,3 +69,19 @@ def test_a_host_whose_port_is_not_a_number_is_refused(server, host):
     answer = client.get("/models", headers={"Host": host})
     assert answer.status_code == 400 and "host name" in answer.json()["detail"], (host, answer.text)
     assert client.get("/models", headers={"Host": "localhost:8000"}).status_code == 200
+
+
+def test_a_value_not_among_a_dropdowns_choices_is_a_400_without_a_traceback(server, caplog, capsys):
+    """Gradio's own check of a dropdown's value (the UI's events take several) raised a 500 and logged a traceback."""
+    client, _ = server
+    config = client.get("/config").json()
+    dropdowns = {
+        c["id"] for c in config["components"] if c.get("type") == "dropdown" and not c.get("props", {}).get("allow_custom_value")
+    }
+    index, inputs = next((d["id"], d["inputs"]) for d in config["dependencies"] if set(d["inputs"]) & dropdowns)
+    data = ["not one of its choices" if i in dropdowns else None for i in inputs]
+    with caplog.at_level(logging.ERROR):
+        answer = client.post("/gradio_api/run/predict", json={"data": data, "fn_index": index, "session_hash": "abc123"})
+    assert answer.status_code == 400 and "not in the list of choices" in answer.text, answer.text  # (was: 500)
+    assert not [r for r in caplog.records if r.exc_info], [r.getMessage() for r in caplog.records]
+    assert "Traceback" not in capsys.readouterr().err  # (Gradio prints an error's traceback unless told not to)

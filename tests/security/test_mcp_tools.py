@@ -47,10 +47,13 @@ def test_a_body_nested_deeper_than_json_goes_is_a_parse_error_not_a_500(open_ser
     many = {"jsonrpc": "2.0", "id": 3, "method": "tools/list", "params": {"_meta": {"x": [1] * 20_000}}}
     response = open_server.post("/gradio_api/mcp/", json=many, headers=headers)
     assert response.status_code == 400 and "items" in response.text, response.text  # (was: read, 0.7 s a request)
+    nested = {"jsonrpc": "2.0", "id": 4, "method": "tools/list", "params": {"_meta": {"x": [[[1]]] * 1200}}}  # 2,401 lists
+    response = open_server.post("/gradio_api/mcp/", json=nested, headers=headers)
+    assert response.status_code == 400 and "objects and lists" in response.text, response.text  # (was: ~60 ms each)
     # a body longer than the MCP transport reads (4 MiB) is refused as it comes, not read whole and looked through
     response = open_server.post("/gradio_api/mcp/", content=iter([b"]" * 2**20] * 5), headers=headers)
     assert response.status_code == 413, response.text  # (was: read whole, 214 MiB allowed: the guard took seconds)
     # brackets inside strings are text, not nesting: a call with them is answered as any other
-    brackets = {"jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": {"_meta": {"note": "[" * 5000}}}
+    brackets = {"jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": {"_meta": {"note": "[" * 1500}}}
     listed = open_server.post("/gradio_api/mcp/", json=brackets, headers=headers)
     assert listed.status_code == 200 and "ocr_image" in listed.text, listed.text
