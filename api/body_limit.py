@@ -69,9 +69,10 @@ def route_limits(limits: LimitSettings) -> list[tuple[re.Pattern, int, str]]:
 
 
 def too_many_items(most: int, containers: int) -> str:
+    also = f" or {containers:,} objects and lists" if containers < most else ""
     return (
-        f"The request's JSON has more than {most:,} items (objects, lists and their elements) or {containers:,} "
-        "objects and lists; no request this route answers needs that many."
+        f"The request's JSON has more than {most:,} items (objects, lists and their elements){also}; no request this "
+        "route answers needs that many."
     )
 
 
@@ -149,8 +150,9 @@ class BodyLimit:
                 received += len(body)
                 state["body_bytes"] = received  # (what a Gradio event's body holds: ui.queue_bounds.BODY_BYTES)
                 if is_json:
-                    containers += body.count(b"{") + body.count(b"[")
-                    items += body.count(b",") + containers
+                    opened = body.count(b"{") + body.count(b"[")  # (this chunk's)
+                    containers += opened
+                    items += body.count(b",") + opened
                 if received > limit or items > most or containers > most_containers:
                     over = (413, too_large(limit, why)) if received > limit else (400, too_many_items(most, most_containers))
                     raise TooLarge(limit, why)  # the app's body parsing stops here, whatever it does with the error

@@ -60,9 +60,10 @@ def openai_error(exc: ChatVLMError) -> dict[str, Any]:
 MCP = re.compile(r"^/+gradio_api/+mcp(?:/|$)")  # the MCP endpoint's paths
 
 
-def jsonrpc_body(status: int, message: str) -> dict[str, Any]:
-    """An error as an MCP client reads it: JSON-RPC's (a body it cannot parse: -32700; other refusals: -32600)."""
-    code = -32700 if status == 400 else -32600
+def jsonrpc_body(status: int, message: str, code: int | None = None) -> dict[str, Any]:
+    """An error as an MCP client reads it: JSON-RPC's (``code``; by default a refusal is an invalid request, -32600,
+    and a failure of the server an internal error, -32603)."""
+    code = code if code is not None else (-32603 if status >= 500 else -32600)
     return {"jsonrpc": "2.0", "id": "server-error", "error": {"code": code, "message": message}}
 
 
@@ -72,7 +73,8 @@ def error_response(path: str, status: int, message: str, headers: dict[str, str]
     if path.startswith("/v1/"):
         body = openai_body(status, message)
     else:
-        body = jsonrpc_body(status, message) if MCP.match(path) else rest_body(message)
+        jsonrpc = MCP.match(path) and not path.rstrip("/").endswith("/schema")  # (the tools' schema: plain JSON)
+        body = jsonrpc_body(status, message) if jsonrpc else rest_body(message)
     return JSONResponse(status_code=status, content=body, headers=headers)
 
 

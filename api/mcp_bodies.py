@@ -54,7 +54,7 @@ def unparsable(body: bytes) -> str | None:
 
 
 def parse_error(why: str) -> dict[str, Any]:
-    return jsonrpc_body(400, f"Parse error: {why}")
+    return jsonrpc_body(400, f"Parse error: {why}", -32700)
 
 
 class McpBodyGuard:

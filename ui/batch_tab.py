@@ -15,6 +15,7 @@ import pandas as pd
 
 from inference import InferenceService, call_cancellable
 from inference.cancel import waiters
+from inference.errors import NotFound
 from inference.results import BatchResult, JobList
 
 from . import examples
@@ -203,11 +204,16 @@ def build(service: InferenceService, refresh_on: list | None = None) -> None:
             report(job.pages_done, job.pages_total)
         while job.state in ("queued", "running"):
             await anyio.sleep(0.5)
-            job = await anyio.to_thread.run_sync(service.job, job.id, principal)
+            try:
+                job = await anyio.to_thread.run_sync(service.job, job.id, principal)
+            except NotFound:  # (a cancel deletes the job)
+                raise refusal(f"The job {job.id} was cancelled (or has expired) while it was followed.", 409) from None
             if job.pages_total:
                 report(job.pages_done, job.pages_total)
-        if job.state != "done":  # (a job that failed or was cancelled: no result to give, 409 by the Gradio API)
-            raise refusal(f"The job {job.state}: {job.error or 'no result'}.", 409)
+        if job.state == "cancelled":
+            raise refusal(f"The job {job.id} was cancelled.", 409)
+        if job.state != "done":  # (it failed: said as it is, without a traceback)
+            raise gr.Error(f"The job {job.state}: {job.error or 'no result'}.", print_exception=False)
         return await anyio.to_thread.run_sync(lambda: service.job_result(job.id, principal))
 
     @keep_on_error(4)

@@ -283,7 +283,9 @@ def guard(
         except pydantic.ValidationError as exc:  # a file input sent as a bare string, a number...: not a file object
             raise refused(NOT_A_FILE, str(exc.errors()[:1])) from None
         except gr.Error as exc:  # a component's own check (a value not among a dropdown's choices): the input's fault
-            raise refusal(str(exc)[:300]) from None
+            if not exc.print_exception:  # (ours: a refusal already)
+                raise
+            raise refusal(str(exc.message)[:300]) from None
 
     blocks.process_api = process_api  # type: ignore[method-assign]
     blocks.preprocess_data = preprocess_data  # type: ignore[method-assign]

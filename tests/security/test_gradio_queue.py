@@ -9,6 +9,7 @@ import base64
 import io
 import json
 import threading
+import time
 import uuid
 
 import numpy as np
@@ -100,3 +101,28 @@ def test_a_client_holds_a_bounded_share_of_the_ui_queue(gated):
         for thread in direct:
             thread.join(30)
         assert wait_until(lambda: join(client, tool, [small, "gate", ""], flooder).status_code == 200, 30)  # ...and free
+
+
+def test_following_a_job_cancelled_meanwhile_is_a_409_without_a_traceback(gated, capsys):
+    """A follower of a job cancelled while it followed got a 500 (the job's state) with a traceback printed, or a 404
+    saying the job never existed (a cancel deletes it)."""
+    owner = {"Authorization": f"Bearer {USER}"}
+    page = encode(render_lines(["a page"], font_size=24))
+    with live(gated, auth={"api_keys": KEYS}) as (client, service):
+        job = client.post("/jobs", files={"files": ("p.png", page, "image/png")}, data={"model": "gate"}, headers=owner)
+        assert job.status_code in (200, 202), job.text
+        job_id = job.json()["id"]
+        assert wait_until(lambda: loaded_backend(service.manager, "gate") is not None, 30)
+        assert loaded_backend(service.manager, "gate").entered.wait(30)  # (its page waits at the gate)
+        followed: list = []
+        follower = threading.Thread(target=lambda: followed.append(run(client, "/gradio_api/run/follow_job", [job_id], owner)))
+        follower.start()
+        time.sleep(2.5)  # (the call has come, and the follower polled the running job: every 0.5 s)
+        assert follower.is_alive()
+        cancelled = client.delete(f"/jobs/{job_id}", headers=owner)
+        assert cancelled.json()["state"] == "cancelled", cancelled.text
+        follower.join(30)
+        loaded_backend(service.manager, "gate").gate.set()
+    status, text = followed[0]
+    assert status == 409 and "was cancelled" in text, (status, text)
+    assert "Traceback" not in capsys.readouterr().err
