@@ -52,10 +52,10 @@ def test_a_body_nested_deeper_than_json_goes_is_a_parse_error_not_a_500(open_ser
     nested = {"jsonrpc": "2.0", "id": 4, "method": "tools/list", "params": {"_meta": {"x": [[[1]]] * 1200}}}  # 2,401 lists
     response = open_server.post("/gradio_api/mcp/", json=nested, headers=headers)
     assert response.status_code == 400 and "objects and lists" in response.text, response.text  # (was: ~60 ms each)
-    # the counts are of the body, however the network cuts it: 300 objects sent in 1 KB pieces (the items were counted
-    # again with every piece: such a body was refused in pieces and taken whole)
-    objects = json.dumps({"jsonrpc": "2.0", "id": 5, "method": "tools/list", "params": {"_meta": {"x": [{}] * 300}}})
-    pieces = [objects[i : i + 1024].encode() for i in range(0, len(objects), 1024)]
+    # the counts are of the body, however the network cuts it: 1,500 objects sent in 100-byte pieces (the objects were
+    # counted again with every piece: such a body was refused in pieces and taken whole)
+    objects = json.dumps({"jsonrpc": "2.0", "id": 5, "method": "tools/list", "params": {"_meta": {"x": [{}] * 1500}}})
+    pieces = [objects[i : i + 100].encode() for i in range(0, len(objects), 100)]
     response = open_server.post("/gradio_api/mcp/", content=iter(pieces), headers=headers)
     assert response.status_code == 200 and "ocr_image" in response.text, response.text
     # a body longer than the MCP transport reads (4 MiB) is refused as it comes, not read whole and looked through
