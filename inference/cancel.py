@@ -19,8 +19,9 @@ from .errors import Cancelled, TimedOut
 
 T = TypeVar("T")
 
-# Threads that wait for inference: many may wait at once, so they do not come out of the pool that serves
-# the sync routes and /health (anyio's default of 40); the runners' bounded queues bound the real work.
+# Threads that wait for inference or for a PDF reader: many may wait at once, so they do not come out of the pool
+# that serves the sync routes and /health (anyio's default of 40); the runners' bounded queues (and the PDF
+# readers' turns) bound the real work.
 _WAITERS: anyio.CapacityLimiter | None = None
 
 
