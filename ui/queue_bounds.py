@@ -71,8 +71,8 @@ class QueueBounds:
     """The bounds of one Gradio app's events; :meth:`install` puts them in front of its queue and its direct calls
     (install them after every other wrapper of ``process_api``: they then run first)."""
 
-    def __init__(self, blocks: gr.Blocks, largest: int):
-        self.blocks, self.queue, self.largest = blocks, blocks._queue, largest
+    def __init__(self, blocks: gr.Blocks, largest: int, waiting_events: int = WAITING_EVENTS):
+        self.blocks, self.queue, self.largest, self.waiting_events = blocks, blocks._queue, largest, waiting_events
         self.client_bytes = CLIENT_BODIES * largest
         self.all_bytes = ALL_BODIES * largest
         self.unqueued: list[tuple[str | None, int, bool, str | None]] = []  # (client, bytes, in the queue, its
@@ -118,7 +118,7 @@ class QueueBounds:
                 f"they would pass {self.client_bytes / 2**20:.1f} MiB. Send files as uploads (gradio_client does), or "
                 "wait for an answer first."
             )
-        if joining and len(self.queue) >= WAITING_EVENTS:
+        if joining and len(self.queue) >= self.waiting_events:
             return 503, "The server is busy: its queue is full. Try again in a few seconds."
         everyone = sum(bytes_ for _, bytes_, _, _ in held)
         if size > SMALL_BODY and everyone + size > self.all_bytes:

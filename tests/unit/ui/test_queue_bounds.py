@@ -30,15 +30,12 @@ def test_a_few_clients_large_bodies_do_not_keep_the_others_calls_out():
     assert status == 503 and "This client's calls already carry" in detail, detail
 
 
-def test_the_waiting_events_refuse_joins_not_direct_calls(monkeypatch):
+def test_the_waiting_events_refuse_joins_not_direct_calls():
     """Seven keys' 12 cheap joins each filled the 64 waiting places, and then every direct call (/run, MCP) was refused
     too, though a direct call takes no place in the queue."""
-    import ui.queue_bounds as bounds_module
-
     with gr.Blocks() as blocks:
         gr.Markdown("x")
-    bounds = QueueBounds(blocks, LARGEST)
-    monkeypatch.setattr(bounds_module, "WAITING_EVENTS", 0)  # (as if the waiting places were all taken)
+    bounds = QueueBounds(blocks, LARGEST, waiting_events=0)  # (as if the waiting places were all taken)
     assert bounds.check("victim", 1000, joining=True)[0] == 503
     assert bounds.check("victim", 1000) is None  # (was: 503)
 
