@@ -35,7 +35,7 @@ from .rapid_geometry import (
 from .rapid_options import RapidOptions
 from .rapid_pool import RapidPool
 from .rapid_script import Reading, Script, choose, recognise, script_for
-from .structure import layout_beside, page_structure, turn_blocks
+from .structure import layout_beside, load_layout_model, page_structure, turn_blocks
 from .tables import strip_rule_artefacts
 
 TURN_SAMPLE = 8  # lines of a page read with low confidence that RapidOCR also reads upside down
@@ -70,6 +70,7 @@ class RapidOcrBackend(RapidPool, Backend):
 
     def load(self) -> None:
         self.load_pool()
+        load_layout_model(self.options.structure)
 
     def unload(self) -> None:
         self.unload_pool()

@@ -31,6 +31,13 @@ def model_regions(image: Image.Image) -> list[Region]:
     return model(image) if model is not None else []
 
 
+def load_layout_model(enabled: bool) -> None:
+    """Load the layout model now (once per process: ~1 s) when the engine gives structure, so that no request pays for
+    it."""
+    if enabled:
+        layout_model.shared()
+
+
 class LayoutAhead:
     """The layout model run on a page in a thread beside the engine's reading of it (in which a core waits at times),
     once the page proves worth it (``start``); when not started, ``regions`` runs it where it is asked."""

@@ -24,7 +24,7 @@ from ...languages import Language
 from ...settings import ModelSpec
 from ...values import OcrLine, OcrOutput
 from ..base import Backend
-from .structure import layout_beside, page_structure
+from .structure import layout_beside, load_layout_model, page_structure
 from .tables import strip_rule_artefacts
 
 _SEARCH = [
@@ -209,6 +209,7 @@ class TesseractBackend(Backend):
         self._engines = TesseractEngines(self._tessdata, self._size)
         self.tesseract_language(None)  # a default language that is not installed fails the load, not a request
         self._engines.read_line(Image.new("RGB", (32, 16), "white"), self.options.default_language)
+        load_layout_model(self.options.structure)
 
     def unload(self) -> None:
         engines, self._engines = self._engines, None
