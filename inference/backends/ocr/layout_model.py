@@ -15,6 +15,7 @@ With the ``onnx`` package the graph is loaded with each of them as one HardSwish
 from __future__ import annotations
 
 import importlib.util
+import logging
 import threading
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,8 @@ import numpy as np
 from PIL import Image
 
 from ...page_structure import Region
+
+logger = logging.getLogger(__name__)
 
 MODEL_FILE = "models/layout_cdla.onnx"
 LABELS = ("text", "title", "figure", "figure_caption", "table", "table_caption", "header", "footer", "reference", "equation")
@@ -94,14 +97,25 @@ class LayoutModel:
 
 
 def fused(path: Path) -> str | bytes:
-    """The model with each hard-swish chain (``Div(Mul(x, Clip(Add(x, 3), 0, 6)), 6)``) one HardSwish (opset 14),
-    serialised; the file's path as it is when ``onnx`` is not installed or the graph has none."""
+    """The model with each hard-swish chain one operator (``fuse_hard_swish``), serialised; the file's path as it is
+    when ``onnx`` is not installed, the graph has no such chain, or it could not be changed (an optimisation only)."""
     try:
         import onnx
-        from onnx import helper, numpy_helper
     except ImportError:
         return str(path)
-    model = onnx.load(str(path))
+    try:
+        model = onnx.load(str(path))
+        return model.SerializeToString() if fuse_hard_swish(model) else str(path)
+    except Exception:  # (the model as exported still runs)
+        logger.warning("The layout model's graph could not be optimised; it runs as exported.", exc_info=True)
+        return str(path)
+
+
+def fuse_hard_swish(model: Any) -> int:
+    """Each hard-swish chain of the model (``Div(Mul(x, Clip(Add(x, 3), 0, 6)), 6)``, each step used only by the next)
+    replaced by one HardSwish (opset 14) in place; how many were."""
+    from onnx import helper, numpy_helper
+
     graph = model.graph
     made = {out: node for node in graph.node for out in node.output}
     uses: dict[str, int] = {}
@@ -140,7 +154,7 @@ def fused(path: Path) -> str | bytes:
                 dropped |= {id(mul), id(clip), id(add)}
                 break
     if not replaced:
-        return str(path)
+        return 0
     nodes = [replaced.get(id(node), node) for node in graph.node if id(node) not in dropped]
     used = {name for node in nodes for name in node.input} | {output.name for output in graph.output}
     nodes = [node for node in nodes if node.op_type != "Constant" or node.output[0] in used]  # (the chains' 3, 0 and 6)
@@ -151,7 +165,7 @@ def fused(path: Path) -> str | bytes:
     for opset in model.opset_import:
         if opset.domain in ("", "ai.onnx"):
             opset.version = max(opset.version, 14)
-    return model.SerializeToString()
+    return len(replaced)
 
 
 def decode(

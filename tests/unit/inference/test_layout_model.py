@@ -73,3 +73,37 @@ def test_without_onnx_the_exported_model_is_loaded_as_it_is(monkeypatch):
 
     monkeypatch.setattr(builtins, "__import__", no_onnx)
     assert layout_model.fused(layout_model.model_path()) == str(layout_model.model_path())
+
+
+def test_only_whole_chains_are_fused_and_the_graph_computes_what_it_did():
+    import onnx
+    from onnx import TensorProto, helper
+
+    def chain(x: str, tag: str) -> list:
+        return [
+            helper.make_node("Add", [x, "three"], [f"{tag}_a"]),
+            helper.make_node("Clip", [f"{tag}_a", "zero", "six"], [f"{tag}_c"]),
+            helper.make_node("Mul", [x, f"{tag}_c"], [f"{tag}_m"]),
+            helper.make_node("Div", [f"{tag}_m", "six"], [f"{tag}_out"]),
+        ]
+
+    constants = [
+        helper.make_node("Constant", [], [name], value=helper.make_tensor(name, TensorProto.FLOAT, [], [value]))
+        for name, value in (("three", 3.0), ("zero", 0.0), ("six", 6.0))
+    ]
+    nodes = constants + chain("x", "p") + chain("p_out", "q") + [helper.make_node("Add", ["q_out", "q_c"], ["y"])]
+    graph = helper.make_graph(
+        nodes,
+        "chains",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    exported = model.SerializeToString()
+    assert layout_model.fuse_hard_swish(model) == 1  # (the second chain's clip is used outside it: kept as it is)
+    onnx.checker.check_model(model)
+    assert [n.op_type for n in model.graph.node if n.op_type != "Constant"] == ["HardSwish", "Add", "Clip", "Mul", "Div", "Add"]
+    x = np.linspace(-5, 5, 4, dtype=np.float32)[None]
+    before = ort.InferenceSession(exported, providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    after = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    assert np.allclose(before, after, atol=1e-6)
