@@ -126,3 +126,20 @@ def test_following_a_job_cancelled_meanwhile_is_a_409_without_a_traceback(gated,
     status, text = followed[0]
     assert status == 409 and "was cancelled" in text, (status, text)
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_following_a_job_that_failed_says_why_without_a_traceback(gated, capsys, monkeypatch):
+    """A job whose model cannot load fails; its follower is told so (the job's error, not a 500 with a traceback)."""
+    from tests.gate_backend import GateBackend
+
+    monkeypatch.setattr(GateBackend, "load_error", "the gate model's weights are broken")
+    owner = {"Authorization": f"Bearer {USER}"}
+    page = encode(render_lines(["a page"], font_size=24))
+    with live(gated, auth={"api_keys": KEYS}) as (client, service):
+        job = client.post("/jobs", files={"files": ("p.png", page, "image/png")}, data={"model": "gate"}, headers=owner)
+        assert job.status_code in (200, 202), job.text
+        job_id = job.json()["id"]
+        status, text = run(client, "/gradio_api/run/follow_job", [job_id], owner)
+        assert client.get(f"/jobs/{job_id}", headers=owner).json()["state"] == "failed"
+    assert "The job failed" in text and "weights are broken" in text, (status, text)
+    assert "Traceback" not in text and "Traceback" not in capsys.readouterr().err
