@@ -22,7 +22,7 @@ from . import examples
 from .downloads import download_folder
 from .endpoints import endpoint, hide_from_mcp
 from .errors import keep_on_error, refusal
-from .queue_bounds import FOLLOWING, UI_EVENTS_AT_ONCE
+from .queue_bounds import FOLLOWING, UI_EVENTS_AT_ONCE, caller_left
 from .widgets import (
     DOCUMENT_TYPES,
     caller_of,
@@ -170,7 +170,8 @@ def build(service: InferenceService, refresh_on: list | None = None) -> None:
             progress((done, total), desc="Reading", unit="pages")
 
         if count > JOB_PAGES:
-            return await through_a_job(items, model_id, hint, page_spec, report, principal_of(request), caller_of(request), keep)
+            principal, caller = principal_of(request), caller_of(request)
+            return await through_a_job(items, model_id, hint, page_spec, report, principal, caller, request, keep)
         return await call_cancellable(
             service.batch_ocr, items, model_id or None, hint, progress=report, pages=page_spec or None, caller=caller_of(request)
         )
@@ -179,7 +180,9 @@ def build(service: InferenceService, refresh_on: list | None = None) -> None:
         """Pages the batch will read (PDFs are opened, not rendered); images and bad files count as one."""
         return sum(service.page_count(Path(path).read_bytes(), page_spec or None) for _, path in items)
 
-    async def through_a_job(items, model_id, hint, page_spec, report, principal, caller, keep: bool = False) -> BatchResult:
+    async def through_a_job(
+        items, model_id, hint, page_spec, report, principal, caller, request: gr.Request, keep: bool = False
+    ) -> BatchResult:
         """A long batch runs as a job (POST /jobs's queue): it survives a restart of the server, and its progress is
         polled here. Leaving the page keeps it running when ``keep`` (the Batch tab's own button: "Your jobs" finds it
         again after a reload); else (the Gradio API's /batch_ocr) a call that is given up cancels it. Its owner is the
@@ -192,18 +195,21 @@ def build(service: InferenceService, refresh_on: list | None = None) -> None:
             + ("; it goes on if you leave this page (Your jobs, below, shows it again)." if keep else ".")
         )
         try:
-            return await follow(job, principal, report)
+            return await follow(job, principal, report, request)
         except BaseException:
             if not keep:
                 await anyio.to_thread.run_sync(lambda: service.cancel_job(job.id, principal))
             raise
 
-    async def follow(job, principal, report) -> BatchResult:
-        """Poll the job, its progress reported, until it ends; its result (gr.Error if it failed or was cancelled)."""
+    async def follow(job, principal, report, request: gr.Request) -> BatchResult:
+        """Poll the job, its progress reported, until it ends; its result (gr.Error if it failed or was cancelled, or
+        once its follower has gone: a closed tab's follow held its place in the queue until the job ended)."""
         if job.pages_total:
             report(job.pages_done, job.pages_total)
         while job.state in ("queued", "running"):
             await anyio.sleep(0.5)
+            if await caller_left(request):
+                raise gr.Error(f"The job {job.id} is no longer followed: its follower left.", print_exception=False)
             try:
                 job = await anyio.to_thread.run_sync(service.job, job.id, principal)
             except NotFound:  # (a cancel deletes the job)
@@ -265,7 +271,7 @@ def build(service: InferenceService, refresh_on: list | None = None) -> None:
         def report(done: int, total: int) -> None:
             progress((done, total), desc="Reading", unit="pages")
 
-        return await follow(job, principal, report)
+        return await follow(job, principal, report, request)
 
     @keep_on_error(3)
     async def jobs_for_ui(picked, request: gr.Request):

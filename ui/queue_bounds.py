@@ -23,7 +23,8 @@ UI's own quick events. The queue holds at most :data:`WAITING_EVENTS` waiting ev
 (``api.body_limit`` counts them as they come). Following a job waits on it, as long as it takes: the follow events
 share their own 16 places (:data:`FOLLOWING`), of which a client holds :data:`FOLLOWS_PER_CLIENT` (Gradio runs 40
 events at once in all: two keys' followers kept a third's waiting, and unbounded, four keys' kept every event
-waiting). (tests/security/test_gradio_queue.py, tests/unit/ui/test_queue_bounds.py)"""
+waiting); a follower ends once its caller has gone (:func:`caller_left`). (tests/security/test_gradio_queue.py,
+tests/unit/ui/test_queue_bounds.py)"""
 
 from __future__ import annotations
 
@@ -54,6 +55,26 @@ SMALL_BODY = 4 * 1024 * 1024  # a body this small (a photo as a data: URL, an MC
 # bytes others' bodies hold
 RETRY_S = 5
 BODY_BYTES = "body_bytes"  # the request's state entry where api.body_limit keeps the bytes of its body that came
+
+
+async def caller_left(request: gr.Request | None) -> bool:
+    """Whether the caller of the event running now has gone (for a handler that waits long: following a job). Gradio
+    marks a queued event dead when the stream its answer goes out on closes (the browser tab closed or reloaded, the
+    API client gone) but lets its handler run on, holding its place in the queue; a direct call's connection closes."""
+    from gradio.context import LocalContext
+
+    blocks, event_id = LocalContext.blocks.get(None), LocalContext.event_id.get(None)
+    queue = getattr(blocks, "_queue", None)
+    if queue is not None and event_id is not None:
+        for running in list(queue.active_jobs):
+            for event in list(running or ()):
+                if getattr(event, "_id", None) == event_id:
+                    return not event.alive
+        if event_id in queue.event_ids_to_events:  # (queued: its request is the join's, answered long ago)
+            return False
+    http = getattr(request, "request", None)  # (a direct call: its own connection)
+    is_disconnected = getattr(http, "is_disconnected", None)
+    return bool(await is_disconnected()) if callable(is_disconnected) else False
 
 
 def body_size(request: Any, largest: int) -> int:

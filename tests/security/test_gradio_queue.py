@@ -12,6 +12,7 @@ import threading
 import time
 import uuid
 
+import httpx
 import numpy as np
 import pytest
 from PIL import Image
@@ -21,8 +22,9 @@ from inference.settings import ModelSpec
 from tests.helpers import ENGLISH, encode, render_lines
 from tests.polling import loaded_backend, wait_until
 from tests.security.conftest import ADMIN, KEYS, OTHER, USER, live
-from tests.security.gradio_calls import fn_index, queue, run
-from ui.queue_bounds import EVENTS_PER_CLIENT
+from tests.security.gradio_calls import file_data, fn_index, queue, run, upload
+from ui.batch_tab import JOB_PAGES
+from ui.queue_bounds import EVENTS_PER_CLIENT, FOLLOWS_PER_CLIENT
 
 MAX_FILE = 1024 * 1024  # limits.max_file_bytes here: a client's events carry 2 x 2.33 MiB at most
 
@@ -143,3 +145,47 @@ def test_following_a_job_that_failed_says_why_without_a_traceback(gated, capsys,
         assert client.get(f"/jobs/{job_id}", headers=owner).json()["state"] == "failed"
     assert "The job failed" in text and "weights are broken" in text, (status, text)
     assert "Traceback" not in text and "Traceback" not in capsys.readouterr().err
+
+
+def test_a_follower_that_left_gives_its_place_back(gated, monkeypatch):
+    """A follow whose browser tab closed (its stream of the queue closed) held its place while the job ran: after as
+    many reloads as a client's follows, the user's own Follow was refused (503) until the job ended."""
+    monkeypatch.setenv("GRADIO_HEARTBEAT_INTERVAL", "0.25")  # (Gradio sees a stream closed at its next message)
+    owner = {"Authorization": f"Bearer {USER}"}
+    page = encode(render_lines(["a page"], font_size=24))
+    with live(gated, auth={"api_keys": KEYS}) as (client, service):
+        job = client.post("/jobs", files={"files": ("p.png", page, "image/png")}, data={"model": "gate"}, headers=owner)
+        assert job.status_code in (200, 202), job.text
+        job_id = job.json()["id"]
+        assert wait_until(lambda: loaded_backend(service.manager, "gate") is not None, 30)
+        assert loaded_backend(service.manager, "gate").entered.wait(30)  # (its page waits at the gate)
+        index = fn_index(client, "follow_job", owner)
+        for _ in range(FOLLOWS_PER_CLIENT):  # a tab follows the job, and is closed once its follow runs
+            session = uuid.uuid4().hex[:12]
+            body = {"data": [job_id], "fn_index": index, "session_hash": session, "event_data": None, "trigger_id": None}
+            assert client.post("/gradio_api/queue/join", json=body, headers=owner).status_code == 200
+            with client.stream("GET", "/gradio_api/queue/data", params={"session_hash": session}, headers=owner) as stream:
+                assert any("process_starts" in line for line in stream.iter_lines())
+        assert wait_until(lambda: join(client, index, [job_id], owner).status_code == 200, 10)  # (was: 503 to the end)
+        assert client.get(f"/jobs/{job_id}", headers=owner).json()["state"] == "running"  # (only its following ended)
+        loaded_backend(service.manager, "gate").gate.set()
+
+
+def test_a_batch_ocr_call_given_up_cancels_its_job(gated):
+    """/batch_ocr's long batch runs as a job, which a call given up cancels (as its documentation says): a direct call
+    whose connection closed left its job to run to its end, for nobody."""
+    owner = {"Authorization": f"Bearer {USER}"}
+    pages = [render_lines([f"page {n}"], font_size=24) for n in range(JOB_PAGES + 1)]
+    pdf = io.BytesIO()
+    pages[0].save(pdf, format="PDF", save_all=True, append_images=pages[1:])
+    with live(gated, auth={"api_keys": KEYS}) as (client, service):
+        uploaded = upload(client, "long.pdf", pdf.getvalue(), owner)
+        assert uploaded.status_code == 200, uploaded.text
+        data = [[file_data(uploaded.json()[0])], "gate", ""]
+        before = {job["id"] for job in client.get("/jobs", headers=owner).json()["jobs"]}  # (earlier tests' jobs)
+        with httpx.Client(base_url=str(client.base_url), timeout=3) as impatient, pytest.raises(httpx.ReadTimeout):
+            impatient.post("/gradio_api/run/batch_ocr", json={"data": data}, headers=owner)  # (gives up after 3 s)
+        made = [job["id"] for job in client.get("/jobs", headers=owner).json()["jobs"] if job["id"] not in before]
+        assert len(made) == 1, made  # (the call had made its job)
+        assert wait_until(lambda: client.get(f"/jobs/{made[0]}", headers=owner).status_code == 404, 10)  # (was: ran on)
+        loaded_backend(service.manager, "gate").gate.set()
