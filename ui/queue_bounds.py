@@ -23,14 +23,16 @@ UI's own quick events. The queue holds at most :data:`WAITING_EVENTS` waiting ev
 (``api.body_limit`` counts them as they come). Following a job waits on it, as long as it takes: the follow events
 share their own 16 places (:data:`FOLLOWING`), of which a client holds :data:`FOLLOWS_PER_CLIENT` (Gradio runs 40
 events at once in all: two keys' followers kept a third's waiting, and unbounded, four keys' kept every event
-waiting); a follower ends once its caller has gone (:func:`caller_left`). (tests/security/test_gradio_queue.py,
-tests/unit/ui/test_queue_bounds.py)"""
+waiting); a follower ends once its caller has gone (:func:`caller_left`). The waiting events of each type run in
+turns between clients, not first come first served: the next place goes to the client with the fewest events running
+(:meth:`QueueBounds.in_turns`). (tests/security/test_gradio_queue.py, tests/unit/ui/test_queue_bounds.py)"""
 
 from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -181,6 +183,28 @@ class QueueBounds:
 
         self.queue.push = bounded_push
         self.blocks.process_api = bounded_process_api  # type: ignore[method-assign]
+        self.queue.get_events = self.in_turns(self.queue.get_events)
+
+    def in_turns(self, select: Callable[[], Any]) -> Callable[[], Any]:
+        """Gradio's choice of the next event to run (``select``, called under the queue's lock), with the waiting
+        events of each event type taken in turns between clients: first the earliest event of the client with the
+        fewest events running, not the earliest of all (a client's 12 long events kept another's next behind them)."""
+        queue = self.queue
+
+        def next_in_turn() -> Any:
+            running: Counter[str | None] | None = None  # (counted only when some type's events wait for a free place)
+            for kind in queue.event_queue_per_concurrency_id.values():
+                waiting, limit = kind.queue, kind.concurrency_limit
+                if len(waiting) > 1 and (limit is None or kind.current_concurrency < limit):
+                    if running is None:
+                        running = Counter(caller_of(e.request) for events in queue.active_jobs if events for e in events)
+                    clients = [caller_of(event.request) for event in waiting]
+                    first = min(range(len(waiting)), key=lambda i: (running[clients[i]], i))
+                    if first:
+                        waiting.insert(0, waiting.pop(first))
+            return select()
+
+        return next_in_turn
 
     @contextmanager
     def holding(self, client: str | None, size: int, queued: bool, concurrency: str | None = None) -> Iterator[None]:

@@ -83,3 +83,43 @@ def test_a_clients_queued_events_and_direct_calls_are_bounded_apart():
     status, detail = bounds.check("direct", 300)
     assert status == 503 and f"already has {DIRECT_PER_CLIENT} calls running" in detail, detail
     assert bounds.check("direct", 300, joining=True) is None
+
+
+def request_from(host: str):
+    from starlette.requests import Request
+
+    return Request({"type": "http", "method": "POST", "path": "/gradio_api/queue/join", "headers": [], "client": (host, 1)})
+
+
+def test_the_next_event_to_run_is_taken_in_turns_between_clients():
+    """Gradio runs a type of event's waiting events first come first served: one client's many long events kept
+    another client's next one waiting behind all of them. The next now goes to the client with the fewest running."""
+    from gradio.queueing import Event
+
+    with gr.Blocks() as blocks:
+        button, out = gr.Button(), gr.Textbox()
+        button.click(lambda: "x", None, out, concurrency_limit=3, concurrency_id="work")
+    fn = next(iter(blocks.fns.values()))
+    queue = blocks._queue
+    queue.create_event_queue_for_fn(fn)
+    kind = queue.event_queue_per_concurrency_id["work"]
+    flood, other, third = (request_from(host) for host in ("10.0.0.1", "10.0.0.2", "10.0.0.3"))
+    running = [Event(None, fn, flood, None) for _ in range(2)]
+    queue.active_jobs = [[event] for event in running] + [None] * 38
+    kind.current_concurrency = 2  # (two of its three places taken by the flooding client)
+    waiting = [Event(None, fn, flood, None) for _ in range(5)] + [Event(None, fn, other, None), Event(None, fn, third, None)]
+    kind.queue = list(waiting)
+    original = queue.get_events
+    QueueBounds(blocks, LARGEST).install()
+    events, _, _ = queue.get_events()
+    assert events == [waiting[5]]  # the other client's event (first come first served: the flooder's sixth)
+    queue.active_jobs[2] = events
+    kind.current_concurrency = 2  # (as if one of the flooder's had ended: a place free again)
+    assert queue.get_events()[0] == [waiting[6]]  # the third client's, then...
+    queue.active_jobs[3] = [waiting[6]]
+    kind.current_concurrency = 2
+    assert queue.get_events()[0] == [waiting[0]]  # ...the flooder's earliest, each client having one running or more
+    kind.queue = list(waiting)
+    kind.current_concurrency = 3  # (no place free: nothing is taken, and the waiting events stay as they came)
+    assert queue.get_events() is None and kind.queue == waiting
+    assert original is not queue.get_events
