@@ -24,7 +24,7 @@ from tests.polling import loaded_backend, wait_until
 from tests.security.conftest import ADMIN, KEYS, OTHER, USER, live
 from tests.security.gradio_calls import file_data, fn_index, queue, run, upload
 from ui.batch_tab import JOB_PAGES
-from ui.queue_bounds import EVENTS_PER_CLIENT, FOLLOWS_PER_CLIENT
+from ui.queue_bounds import EVENTS_PER_CLIENT, FOLLOWS_PER_CLIENT, UI_EVENTS_AT_ONCE
 
 MAX_FILE = 1024 * 1024  # limits.max_file_bytes here: a client's events carry 2 x 2.33 MiB at most
 
@@ -189,3 +189,48 @@ def test_a_batch_ocr_call_given_up_cancels_its_job(gated):
         assert len(made) == 1, made  # (the call had made its job)
         assert wait_until(lambda: client.get(f"/jobs/{made[0]}", headers=owner).status_code == 404, 10)  # (was: ran on)
         loaded_backend(service.manager, "gate").gate.set()
+
+
+def test_a_place_that_frees_goes_to_the_client_with_the_fewest_events_running(gated):
+    """Gradio took each type of event's waiting events first come first served: two clients' long events filled an
+    event's 16 places and its queue, and a third client's event waited behind all of theirs. The queue now takes them
+    in turns between clients (ui.queue_bounds.in_turns)."""
+    flooder, second, third = ({"Authorization": f"Bearer {key}"} for key in (USER, ADMIN, OTHER))
+    small = data_url(encode(render_lines(["a page"], font_size=24)))
+    with live(gated, limits={"max_queue_per_model": 64}, auth={"api_keys": KEYS}) as (client, service):
+        tool = fn_index(client, "ocr_image", third)
+
+        def joined(data: list, headers: dict) -> tuple[str, str]:
+            session = uuid.uuid4().hex[:12]
+            body = {"data": data, "fn_index": tool, "session_hash": session, "event_data": None, "trigger_id": None}
+            response = client.post("/gradio_api/queue/join", json=body, headers=headers)
+            assert response.status_code == 200, response.text
+            return session, response.json()["event_id"]
+
+        floods = [joined([small, "gate", ""], flooder) for _ in range(EVENTS_PER_CLIENT)]
+        assert wait_until(lambda: loaded_backend(service.manager, "gate") is not None, 30)
+        runner = service.manager.runner("gate")
+        assert wait_until(lambda: runner.waiting == EVENTS_PER_CLIENT - 1, 30)  # (all running: one at the gate)
+        for _ in range(EVENTS_PER_CLIENT):
+            joined([small, "gate", ""], second)
+        assert wait_until(lambda: runner.waiting == UI_EVENTS_AT_ONCE - 1, 30)  # (the event's 16 places taken)
+        session, _ = joined([data_url(encode(render_lines(ENGLISH[:2], font_size=28))), "embedded", ""], third)
+        done: list = []
+
+        def listen() -> None:
+            with client.stream("GET", "/gradio_api/queue/data", params={"session_hash": session}, headers=third) as stream:
+                for line in stream.iter_lines():
+                    if line.startswith("data:") and json.loads(line[5:]).get("msg") == "process_completed":
+                        done.append(json.loads(line[5:]))
+                        return
+
+        listener = threading.Thread(target=listen, daemon=True)
+        listener.start()
+        cancelled = client.post(  # one of the flooder's events ends: its place frees
+            "/gradio_api/cancel", json={"session_hash": floods[0][0], "fn_index": tool, "event_id": floods[0][1]}, headers=flooder
+        )
+        assert cancelled.status_code == 200, cancelled.text
+        listener.join(30)  # (was: the second client's next event took the place, and this one waited at the gate)
+        loaded_backend(service.manager, "gate").gate.set()
+    assert done and done[0]["success"], done
+    assert "Invoice number 4471" in done[0]["output"]["data"][0], done
