@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import logging
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -43,6 +44,8 @@ from inference.errors import note_refusal
 from inference.limit_settings import CALLER_SHARE
 
 from .widgets import caller_of
+
+logger = logging.getLogger(__name__)
 
 UI_EVENTS_AT_ONCE = 16  # UI events that run at once by default (Gradio: 1)
 EVENTS_PER_CLIENT = int(UI_EVENTS_AT_ONCE * CALLER_SHARE)  # events a client holds in the queue, waiting or running
@@ -189,9 +192,18 @@ class QueueBounds:
         """Gradio's choice of the next event to run (``select``, called under the queue's lock), with the waiting
         events of each event type taken in turns between clients: first the earliest event of the client with the
         fewest events running, not the earliest of all (a client's 12 long events kept another's next behind them)."""
-        queue = self.queue
+        queue, said = self.queue, []
 
         def next_in_turn() -> Any:
+            try:
+                take_turns()
+            except Exception:  # (never let it stop Gradio's loop that runs every event: first come first served then)
+                if not said:  # (it is called many times a second while events wait: said once)
+                    said.append(True)
+                    logger.exception("The UI's queue could not take its events in turns")
+            return select()
+
+        def take_turns() -> None:
             running: Counter[str | None] | None = None  # (counted only when some type's events wait for a free place)
             for kind in queue.event_queue_per_concurrency_id.values():
                 waiting, limit = kind.queue, kind.concurrency_limit
@@ -202,7 +214,6 @@ class QueueBounds:
                     first = min(range(len(waiting)), key=lambda i: (running[clients[i]], i))
                     if first:
                         waiting.insert(0, waiting.pop(first))
-            return select()
 
         return next_in_turn
 

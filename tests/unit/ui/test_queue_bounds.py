@@ -123,3 +123,26 @@ def test_the_next_event_to_run_is_taken_in_turns_between_clients():
     kind.current_concurrency = 3  # (no place free: nothing is taken, and the waiting events stay as they came)
     assert queue.get_events() is None and kind.queue == waiting
     assert original is not queue.get_events
+
+
+def test_a_request_the_turns_cannot_read_leaves_the_queue_first_come_first_served(caplog):
+    """The turns are taken inside Gradio's loop that starts every event: an error there would stop the whole queue."""
+    from gradio.queueing import Event
+
+    class Unreadable:  # (a request whose state cannot be read)
+        @property
+        def scope(self):
+            raise RuntimeError("unreadable")
+
+    with gr.Blocks() as blocks:
+        button, out = gr.Button(), gr.Textbox()
+        button.click(lambda: "x", None, out, concurrency_limit=3, concurrency_id="work")
+    fn = next(iter(blocks.fns.values()))
+    queue = blocks._queue
+    queue.create_event_queue_for_fn(fn)
+    queue.active_jobs = [None] * 40
+    waiting = [Event(None, fn, Unreadable(), None), Event(None, fn, request_from("10.0.0.2"), None)]
+    queue.event_queue_per_concurrency_id["work"].queue = list(waiting)
+    QueueBounds(blocks, LARGEST).install()
+    assert queue.get_events()[0] == [waiting[0]]
+    assert "could not take its events in turns" in caplog.text
