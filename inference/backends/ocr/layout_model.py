@@ -67,7 +67,14 @@ class LayoutModel:
         # the arena keeps the buffers of a run (one fixed input size: ~10 MB more than allocating per run, which
         # costs a quarter of the run's time)
         options.enable_cpu_mem_arena = True
-        self.session = ort.InferenceSession(fused(path), options, providers=["CPUExecutionProvider"])
+        model = fused(path)
+        try:
+            self.session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+        except Exception:
+            if isinstance(model, str):
+                raise
+            logger.warning("The layout model's optimised graph did not load; it runs as exported.", exc_info=True)
+            self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         shape = self.session.get_inputs()[0].shape  # [1, 3, 800, 608]
         self.height, self.width = int(shape[2]), int(shape[3])
         names = self.session.get_modelmeta().custom_metadata_map.get("character", "")
@@ -112,13 +119,18 @@ def fused(path: Path) -> str | bytes:
 
 
 def fuse_hard_swish(model: Any) -> int:
-    """Each hard-swish chain of the model (``Div(Mul(x, Clip(Add(x, 3), 0, 6)), 6)``, each step used only by the next)
-    replaced by one HardSwish (opset 14) in place; how many were."""
-    from onnx import helper, numpy_helper
+    """Each hard-swish chain of the model (``Div(Mul(x, Clip(Add(x, 3), 0, 6)), 6)``, each step used only by the next,
+    its constants scalars or of one value) replaced by one HardSwish in place (the opset raised to 14: done only from
+    opset 13, whose operators mean the same at 14, and in a graph without subgraphs); how many were."""
+    from onnx import AttributeProto, helper, numpy_helper
 
     graph = model.graph
+    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
+    nested = any(a.type in (AttributeProto.GRAPH, AttributeProto.GRAPHS) for node in graph.node for a in node.attribute)
+    if opset < 13 or nested:
+        return 0
     made = {out: node for node in graph.node for out in node.output}
-    uses: dict[str, int] = {}
+    uses: dict[str, int] = {output.name: 1 for output in graph.output}  # (a graph's output is used outside it)
     for node in graph.node:
         for name in node.input:
             uses[name] = uses.get(name, 0) + 1
@@ -131,7 +143,7 @@ def fuse_hard_swish(model: Any) -> int:
 
     def is_constant(name: str, value: float) -> bool:
         tensor = constants.get(name)
-        if tensor is None or any(size != 1 for size in tensor.dims):
+        if tensor is None or list(tensor.dims) not in ([], [1]):  # (of more dimensions, it could shape the output)
             return False
         found = numpy_helper.to_array(tensor)
         return found.size == 1 and float(found.ravel()[0]) == value

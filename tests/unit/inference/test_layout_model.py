@@ -107,3 +107,36 @@ def test_only_whole_chains_are_fused_and_the_graph_computes_what_it_did():
     before = ort.InferenceSession(exported, providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
     after = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
     assert np.allclose(before, after, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("why", "opset", "outputs", "three_dims"),
+    [
+        ("a step's output is also the graph's", 13, ["y", "c"], []),
+        ("an opset before 13 (raised to 14, some operators would change meaning)", 11, ["y"], []),
+        ("a constant of more dimensions than the input (it shapes the output)", 13, ["y"], [1, 1, 1]),
+    ],
+)
+def test_chains_it_would_change_are_left_as_they_are(why, opset, outputs, three_dims):
+    from onnx import TensorProto, helper
+
+    constants = [
+        helper.make_node("Constant", [], ["three"], value=helper.make_tensor("three", TensorProto.FLOAT, three_dims, [3.0])),
+        helper.make_node("Constant", [], ["zero"], value=helper.make_tensor("zero", TensorProto.FLOAT, [], [0.0])),
+        helper.make_node("Constant", [], ["six"], value=helper.make_tensor("six", TensorProto.FLOAT, [], [6.0])),
+    ]
+    nodes = constants + [
+        helper.make_node("Add", ["x", "three"], ["a"]),
+        helper.make_node("Clip", ["a", "zero", "six"], ["c"]),
+        helper.make_node("Mul", ["x", "c"], ["m"]),
+        helper.make_node("Div", ["m", "six"], ["y"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "chain",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+        [helper.make_tensor_value_info(name, TensorProto.FLOAT, None) for name in outputs],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+    assert layout_model.fuse_hard_swish(model) == 0, why
+    assert [n.op_type for n in model.graph.node if n.op_type != "Constant"] == ["Add", "Clip", "Mul", "Div"]
