@@ -24,8 +24,8 @@ UI's own quick events. The queue holds at most :data:`WAITING_EVENTS` waiting ev
 share their own 16 places (:data:`FOLLOWING`), of which a client holds :data:`FOLLOWS_PER_CLIENT` (Gradio runs 40
 events at once in all: two keys' followers kept a third's waiting, and unbounded, four keys' kept every event
 waiting); a follower ends once its caller has gone (:func:`caller_left`). The waiting events of each type run in
-turns between clients, not first come first served: the next place goes to the client with the fewest events running
-(:meth:`QueueBounds.in_turns`). (tests/security/test_gradio_queue.py, tests/unit/ui/test_queue_bounds.py)"""
+turns between clients, not first come first served: the next place goes to the client with the fewest of that type
+running (:meth:`QueueBounds.in_turns`). (tests/security/test_gradio_queue.py, tests/unit/ui/test_queue_bounds.py)"""
 
 from __future__ import annotations
 
@@ -191,29 +191,39 @@ class QueueBounds:
     def in_turns(self, select: Callable[[], Any]) -> Callable[[], Any]:
         """Gradio's choice of the next event to run (``select``, called under the queue's lock), with the waiting
         events of each event type taken in turns between clients: first the earliest event of the client with the
-        fewest events running, not the earliest of all (a client's 12 long events kept another's next behind them)."""
+        fewest of that type running, not the earliest of all (a client's 12 long events kept another's next behind
+        them; its follows, waiting on jobs, do not hold back its other events)."""
         queue, said = self.queue, []
 
         def next_in_turn() -> Any:
+            moved: list[tuple[list[Any], Any, int]] = []
             try:
-                take_turns()
+                take_turns(moved)
             except Exception:  # (never let it stop Gradio's loop that runs every event: first come first served then)
                 if not said:  # (it is called many times a second while events wait: said once)
                     said.append(True)
                     logger.exception("The UI's queue could not take its events in turns")
-            return select()
+            try:
+                return select()
+            finally:
+                for waiting, event, place in moved:  # (an event not taken goes back to its place: its arrival)
+                    if waiting and waiting[0] is event:
+                        waiting.insert(place, waiting.pop(0))
 
-        def take_turns() -> None:
-            running: Counter[str | None] | None = None  # (counted only when some type's events wait for a free place)
-            for kind in queue.event_queue_per_concurrency_id.values():
+        def take_turns(moved: list[tuple[list[Any], Any, int]]) -> None:
+            running: Counter[tuple[str, str | None]] | None = None  # (counted when some type's events wait for a place)
+            for name, kind in queue.event_queue_per_concurrency_id.items():
                 waiting, limit = kind.queue, kind.concurrency_limit
                 if len(waiting) > 1 and (limit is None or kind.current_concurrency < limit):
                     if running is None:
-                        running = Counter(caller_of(e.request) for events in queue.active_jobs if events for e in events)
+                        running = Counter(
+                            (e.concurrency_id, caller_of(e.request)) for events in queue.active_jobs if events for e in events
+                        )
                     clients = [caller_of(event.request) for event in waiting]
-                    first = min(range(len(waiting)), key=lambda i: (running[clients[i]], i))
+                    first = min(range(len(waiting)), key=lambda i: (running[(name, clients[i])], i))
                     if first:
                         waiting.insert(0, waiting.pop(first))
+                        moved.append((waiting, waiting[0], first))
 
         return next_in_turn
 

@@ -98,6 +98,7 @@ def turn_back(box: list[list[float]], turn: int, size: tuple[int, int]) -> list[
 def is_dark(image: Image.Image) -> bool:
     """Light text on a dark background (mean luminance of a thumbnail below a third; the thumbnail made before the grey,
     by steps: ~1 ms of a page, not 5)."""
+    image = image if image.mode in ("RGB", "L") else image.convert("RGB")  # (resizing RGBA would darken its clear pixels)
     thumb = image.resize((64, 64), reducing_gap=3.0).convert("L")
     return float(np.asarray(thumb).mean()) < 85
 

@@ -146,3 +146,39 @@ def test_a_request_the_turns_cannot_read_leaves_the_queue_first_come_first_serve
     QueueBounds(blocks, LARGEST).install()
     assert queue.get_events()[0] == [waiting[0]]
     assert "could not take its events in turns" in caplog.text
+
+
+def test_turns_count_a_clients_events_of_the_same_type_and_leave_the_order_of_those_not_taken():
+    """A client's follows (another type, waiting on jobs) do not hold back its other events; and an event brought to
+    the front of its type but not taken (Gradio took another type's) goes back to its place among those that came."""
+    from gradio.queueing import Event
+
+    with gr.Blocks() as blocks:
+        button, out = gr.Button(), gr.Textbox()
+        button.click(lambda: "x", None, out, concurrency_limit=3, concurrency_id="work")
+        button.click(lambda: "y", None, out, concurrency_limit=3, concurrency_id="other")
+    work, other = list(blocks.fns.values())
+    queue = blocks._queue
+    for fn in (work, other):
+        queue.create_event_queue_for_fn(fn)
+    follower, newcomer = request_from("10.0.0.1"), request_from("10.0.0.2")
+    queue.active_jobs = [[Event(None, other, follower, None)] for _ in range(2)] + [None] * 38  # (its 2 of "other")
+    works = [Event(None, work, follower, None), Event(None, work, newcomer, None)]
+    queue.event_queue_per_concurrency_id["work"].queue = list(works)
+    QueueBounds(blocks, LARGEST).install()
+    assert queue.get_events()[0] == [works[0]]  # (counting every type, the newcomer's would have gone first)
+
+    queue.active_jobs = [[Event(None, work, follower, None)]] + [None] * 39  # (the follower has one of "work" running)
+    works = [Event(None, work, follower, None), Event(None, work, follower, None), Event(None, work, newcomer, None)]
+    others = [Event(None, other, newcomer, None)]
+    queue.event_queue_per_concurrency_id["work"].queue = list(works)
+    queue.event_queue_per_concurrency_id["other"].queue = list(others)
+    for _ in range(20):  # (Gradio looks at the types in a random order)
+        taken = queue.get_events()[0]
+        if taken == others:
+            assert queue.event_queue_per_concurrency_id["work"].queue == works  # (the newcomer's went back to its place)
+            return
+        assert taken == [works[2]]
+        queue.event_queue_per_concurrency_id["work"].queue = list(works)
+        queue.event_queue_per_concurrency_id["other"].queue = list(others)
+    raise AssertionError("Gradio never took the other type's event")
