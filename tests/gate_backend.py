@@ -76,7 +76,7 @@ class GateBackend(Backend):
         self._wait(stops)
         if self.fail is not None and (error := self.fail(labels)) is not None:
             raise error
-        return [OcrOutput(text=label) for label in labels]
+        return [OcrOutput(text=label if isinstance(label, str) else "a page") for label in labels]  # (a live server's: images)
 
     def stream(self, work, emit, stop):
         self.batches.append([label(work)])
