@@ -50,14 +50,31 @@ def noise_png(side: int) -> bytes:
     return out.getvalue()
 
 
-def join(client, index: int, data: list, headers: dict, chunked: bool = False):
-    """Joins the queue for event ``index`` (and never listens: the event runs anyway); ``chunked``: the body is sent
-    without a Content-Length."""
-    body = {"data": data, "fn_index": index, "session_hash": uuid.uuid4().hex[:12], "event_data": None, "trigger_id": None}
+def join(client, index: int, data: list, headers: dict, chunked: bool = False, session: str | None = None):
+    """Joins the queue for event ``index`` (and never listens, unless the caller opens ``session``'s stream: the event
+    runs anyway); ``chunked``: the body is sent without a Content-Length."""
+    session = session or uuid.uuid4().hex[:12]
+    body = {"data": data, "fn_index": index, "session_hash": session, "event_data": None, "trigger_id": None}
     content = json.dumps(body).encode()
     sent = iter([content]) if chunked else content
     headers = {**headers, "Content-Type": "application/json"}
     return client.post("/gradio_api/queue/join", content=sent, headers=headers)
+
+
+def submitted(client, headers: dict) -> str:
+    """A one-page job on the gate model, submitted; its id."""
+    page = encode(render_lines(["a page"], font_size=24))
+    job = client.post("/jobs", files={"files": ("p.png", page, "image/png")}, data={"model": "gate"}, headers=headers)
+    assert job.status_code in (200, 202), job.text
+    return job.json()["id"]
+
+
+def at_the_gate(client, service, headers: dict) -> str:
+    """A one-page job whose page waits at the gate model's gate; its id."""
+    job_id = submitted(client, headers)
+    assert wait_until(lambda: loaded_backend(service.manager, "gate") is not None, 30)
+    assert loaded_backend(service.manager, "gate").entered.wait(30)
+    return job_id
 
 
 def test_a_client_holds_a_bounded_share_of_the_ui_queue(gated):
@@ -109,13 +126,8 @@ def test_following_a_job_cancelled_meanwhile_is_a_409_without_a_traceback(gated,
     """A follower of a job cancelled while it followed got a 500 (the job's state) with a traceback printed, or a 404
     saying the job never existed (a cancel deletes it)."""
     owner = {"Authorization": f"Bearer {USER}"}
-    page = encode(render_lines(["a page"], font_size=24))
     with live(gated, auth={"api_keys": KEYS}) as (client, service):
-        job = client.post("/jobs", files={"files": ("p.png", page, "image/png")}, data={"model": "gate"}, headers=owner)
-        assert job.status_code in (200, 202), job.text
-        job_id = job.json()["id"]
-        assert wait_until(lambda: loaded_backend(service.manager, "gate") is not None, 30)
-        assert loaded_backend(service.manager, "gate").entered.wait(30)  # (its page waits at the gate)
+        job_id = at_the_gate(client, service, owner)
         followed: list = []
         follower = threading.Thread(target=lambda: followed.append(run(client, "/gradio_api/run/follow_job", [job_id], owner)))
         follower.start()
@@ -136,11 +148,8 @@ def test_following_a_job_that_failed_says_why_without_a_traceback(gated, capsys,
 
     monkeypatch.setattr(GateBackend, "load_error", "the gate model's weights are broken")
     owner = {"Authorization": f"Bearer {USER}"}
-    page = encode(render_lines(["a page"], font_size=24))
     with live(gated, auth={"api_keys": KEYS}) as (client, service):
-        job = client.post("/jobs", files={"files": ("p.png", page, "image/png")}, data={"model": "gate"}, headers=owner)
-        assert job.status_code in (200, 202), job.text
-        job_id = job.json()["id"]
+        job_id = submitted(client, owner)
         status, text = run(client, "/gradio_api/run/follow_job", [job_id], owner)
         assert client.get(f"/jobs/{job_id}", headers=owner).json()["state"] == "failed"
     assert "The job failed" in text and "weights are broken" in text, (status, text)
@@ -152,18 +161,12 @@ def test_a_follower_that_left_gives_its_place_back(gated, monkeypatch):
     many reloads as a client's follows, the user's own Follow was refused (503) until the job ended."""
     monkeypatch.setenv("GRADIO_HEARTBEAT_INTERVAL", "0.25")  # (Gradio sees a stream closed at its next message)
     owner = {"Authorization": f"Bearer {USER}"}
-    page = encode(render_lines(["a page"], font_size=24))
     with live(gated, auth={"api_keys": KEYS}) as (client, service):
-        job = client.post("/jobs", files={"files": ("p.png", page, "image/png")}, data={"model": "gate"}, headers=owner)
-        assert job.status_code in (200, 202), job.text
-        job_id = job.json()["id"]
-        assert wait_until(lambda: loaded_backend(service.manager, "gate") is not None, 30)
-        assert loaded_backend(service.manager, "gate").entered.wait(30)  # (its page waits at the gate)
+        job_id = at_the_gate(client, service, owner)
         index = fn_index(client, "follow_job", owner)
         for _ in range(FOLLOWS_PER_CLIENT):  # a tab follows the job, and is closed once its follow runs
             session = uuid.uuid4().hex[:12]
-            body = {"data": [job_id], "fn_index": index, "session_hash": session, "event_data": None, "trigger_id": None}
-            assert client.post("/gradio_api/queue/join", json=body, headers=owner).status_code == 200
+            assert join(client, index, [job_id], owner, session=session).status_code == 200
             with client.stream("GET", "/gradio_api/queue/data", params={"session_hash": session}, headers=owner) as stream:
                 assert any("process_starts" in line for line in stream.iter_lines())
         assert wait_until(lambda: join(client, index, [job_id], owner).status_code == 200, 10)  # (was: 503 to the end)
@@ -202,8 +205,7 @@ def test_a_place_that_frees_goes_to_the_client_with_the_fewest_events_running(ga
 
         def joined(data: list, headers: dict) -> tuple[str, str]:
             session = uuid.uuid4().hex[:12]
-            body = {"data": data, "fn_index": tool, "session_hash": session, "event_data": None, "trigger_id": None}
-            response = client.post("/gradio_api/queue/join", json=body, headers=headers)
+            response = join(client, tool, data, headers, session=session)
             assert response.status_code == 200, response.text
             return session, response.json()["event_id"]
 

@@ -91,17 +91,26 @@ def request_from(host: str):
     return Request({"type": "http", "method": "POST", "path": "/gradio_api/queue/join", "headers": [], "client": (host, 1)})
 
 
+def event_types(*names: str) -> tuple[gr.Blocks, list]:
+    """A Gradio app with an event of each of these types (concurrency ids; 3 places each), and its queue made for
+    them; (the app, the events' functions)."""
+    with gr.Blocks() as blocks:
+        button, out = gr.Button(), gr.Textbox()
+        for name in names:
+            button.click(lambda: "x", None, out, concurrency_limit=3, concurrency_id=name)
+    fns = list(blocks.fns.values())
+    for fn in fns:
+        blocks._queue.create_event_queue_for_fn(fn)
+    return blocks, fns
+
+
 def test_the_next_event_to_run_is_taken_in_turns_between_clients():
     """Gradio runs a type of event's waiting events first come first served: one client's many long events kept
     another client's next one waiting behind all of them. The next now goes to the client with the fewest running."""
     from gradio.queueing import Event
 
-    with gr.Blocks() as blocks:
-        button, out = gr.Button(), gr.Textbox()
-        button.click(lambda: "x", None, out, concurrency_limit=3, concurrency_id="work")
-    fn = next(iter(blocks.fns.values()))
+    blocks, (fn,) = event_types("work")
     queue = blocks._queue
-    queue.create_event_queue_for_fn(fn)
     kind = queue.event_queue_per_concurrency_id["work"]
     flood, other, third = (request_from(host) for host in ("10.0.0.1", "10.0.0.2", "10.0.0.3"))
     running = [Event(None, fn, flood, None) for _ in range(2)]
@@ -134,12 +143,8 @@ def test_a_request_the_turns_cannot_read_leaves_the_queue_first_come_first_serve
         def scope(self):
             raise RuntimeError("unreadable")
 
-    with gr.Blocks() as blocks:
-        button, out = gr.Button(), gr.Textbox()
-        button.click(lambda: "x", None, out, concurrency_limit=3, concurrency_id="work")
-    fn = next(iter(blocks.fns.values()))
+    blocks, (fn,) = event_types("work")
     queue = blocks._queue
-    queue.create_event_queue_for_fn(fn)
     queue.active_jobs = [None] * 40
     waiting = [Event(None, fn, Unreadable(), None), Event(None, fn, request_from("10.0.0.2"), None)]
     queue.event_queue_per_concurrency_id["work"].queue = list(waiting)
@@ -153,14 +158,8 @@ def test_turns_count_a_clients_events_of_the_same_type_and_leave_the_order_of_th
     the front of its type but not taken (Gradio took another type's) goes back to its place among those that came."""
     from gradio.queueing import Event
 
-    with gr.Blocks() as blocks:
-        button, out = gr.Button(), gr.Textbox()
-        button.click(lambda: "x", None, out, concurrency_limit=3, concurrency_id="work")
-        button.click(lambda: "y", None, out, concurrency_limit=3, concurrency_id="other")
-    work, other = list(blocks.fns.values())
+    blocks, (work, other) = event_types("work", "other")
     queue = blocks._queue
-    for fn in (work, other):
-        queue.create_event_queue_for_fn(fn)
     follower, newcomer = request_from("10.0.0.1"), request_from("10.0.0.2")
     queue.active_jobs = [[Event(None, other, follower, None)] for _ in range(2)] + [None] * 38  # (its 2 of "other")
     works = [Event(None, work, follower, None), Event(None, work, newcomer, None)]
