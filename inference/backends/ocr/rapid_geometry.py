@@ -47,15 +47,13 @@ def tall_windows(width: int, height: int, options: RapidOptions) -> list[tuple[i
 LINES_PER_ENGINE = 4  # share recognition out only when each engine gets at least this many lines
 
 
-def split_by_width(crops: list[np.ndarray], parts: int) -> list[list[np.ndarray]]:
-    """Consecutive runs of line crops with about equal total width (recognition time grows with it)."""
-    total = sum(crop.shape[1] for crop in crops)
-    chunks: list[list[np.ndarray]] = [[] for _ in range(parts)]
-    done = 0
-    for crop in crops:
-        chunks[min(parts - 1, done * parts // max(total, 1))].append(crop)
-        done += crop.shape[1]
-    return [chunk for chunk in chunks if chunk]
+def longest_first(crops: list[np.ndarray], size: int = 1) -> list[list[int]]:
+    """The crops' indexes in runs of ``size``, the longest lines first: a line's reading time (Tesseract's and RapidOCR's)
+    grows with its width at the recogniser's height, i.e. with width / height. Engines that take the runs in this
+    order, each when it is free, end together: the last runs are the shortest (the order of the longest processing
+    time first)."""
+    order = sorted(range(len(crops)), key=lambda i: -crops[i].shape[1] / max(crops[i].shape[0], 1))
+    return [order[start : start + size] for start in range(0, len(order), max(1, size))]
 
 
 def vertical_share(lines: list[OcrLine]) -> float:

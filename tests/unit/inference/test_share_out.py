@@ -1,27 +1,30 @@
-"""Sharing a request's lines out to the engines of the pool (rapid_pool.share_out): in order, by width, in runs each
-engine takes when it is free, and the same readings as one engine alone."""
+"""Sharing a request's lines out to the engines of the pool (rapid_pool.share_out): the longest lines first, each taken
+by an engine when it is free, the readings in the page's order, and the same readings as one engine alone."""
 
 import threading
 
 from inference import InferenceService
-from inference.backends.ocr.rapid_geometry import split_by_width
+from inference.backends.ocr.rapid_geometry import longest_first
 from tests.helpers import ENGLISH, cyrillic_font, render_lines, render_with
 from tests.polling import loaded_backend, unload_all
 
 
-def test_line_crops_are_shared_out_in_order_by_width():
+def test_the_longest_lines_are_read_first():
+    """The order engines take the lines in: the widest for their height first (a line's reading time grows with its
+    width at the recogniser's height), so that the last lines read are short ones; runs of one width to batch."""
     import numpy as np
 
-    crops = [np.zeros((48, width, 3), np.uint8) for width in (400, 100, 100, 100, 100, 400, 50, 50)]
-    chunks = split_by_width(crops, 2)
-    assert [crop for chunk in chunks for crop in chunk] == crops  # consecutive runs, order kept
-    assert [sum(c.shape[1] for c in chunk) for chunk in chunks] == [700, 600]
-    assert split_by_width(crops[:1], 3) == [crops[:1]]  # never an empty part
+    shapes = [(48, 400), (24, 400), (48, 100), (96, 960), (30, 30), (48, 48)]  # (height, width): 8.3, 16.7, 2.1, 10, 1, 1
+    crops = [np.zeros((h, w, 3), np.uint8) for h, w in shapes]
+    assert longest_first(crops) == [[1], [3], [0], [2], [4], [5]]  # (equal ones in the page's order)
+    assert longest_first(crops, 4) == [[1, 3, 0, 2], [4, 5]]
+    assert longest_first([], 1) == []
 
 
 def test_a_slow_run_of_lines_keeps_no_engine_waiting(settings):
-    """The lines are shared out in runs that each engine takes when it is free: while one engine is held on the first
-    run (a table Tesseract is unsure of, read again whole), another reads every other run, in the page's order."""
+    """The lines are shared out one by one, each engine taking the next when it is free: while one engine is held on the
+    first line (one Tesseract is unsure of, read again whole), another reads every other line; the readings come back in
+    the page's order."""
     two = settings.model_copy(deep=True)
     next(m for m in two.models if m.id == "embedded").options["workers"] = 2  # (two engines, whatever the cores)
     service = InferenceService(two)
@@ -29,9 +32,28 @@ def test_a_slow_run_of_lines_keeps_no_engine_waiting(settings):
         service.ocr(render_lines(ENGLISH[:2]), "embedded")
         backend = loaded_backend(service.manager, "embedded")
         read_by = shared_out_with_one_engine_held(backend)
+        taken = widths_taken(backend)
     finally:
         unload_all(service.manager)
     assert max(read_by.values()) >= 30, read_by  # (of 40 lines: with half the lines each, 20 and 20)
+    assert min(taken[:6]) > max(taken[-6:]), taken  # (the widest first: 160 and 150 px; the last, 100 and 110)
+
+
+def widths_taken(backend) -> list[int]:
+    """The widths of 24 lines (100-160 px, in no order) in the order the engines took them; their readings must come back
+    in the page's order."""
+    import numpy as np
+
+    crops = [np.full((48, 100 + 10 * (i % 7), 3), i, np.uint8) for i in range(24)]
+    taken: list[int] = []
+
+    def read(helper, run):
+        taken.extend(crop.shape[1] for crop in run)
+        return [int(crop[0, 0, 0]) for crop in run]
+
+    with backend.engine() as engine:
+        assert backend.share_out(engine, crops, read) == list(range(len(crops)))
+    return taken
 
 
 def shared_out_with_one_engine_held(backend) -> dict[int, int]:
