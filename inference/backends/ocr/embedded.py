@@ -166,8 +166,9 @@ class EmbeddedOcrBackend(RapidOcrBackend):
             tried = {key: r if isinstance(r, Reading) else None for key, r in tried.items()}
         else:  # (Tesseract reads the other lines, then RapidOCR what is left: each engine's weights stay in the cache)
             rest = [c for c in crops if id(c) not in tried]
-            readings = self.share_out(engine, rest, lambda _, chunk: [tesseract_line(tesseract, c, sure) for c in chunk])
-            tried.update(zip((id(c) for c in rest), readings, strict=True))
+            read_first = lambda _, run: [tesseract_line(tesseract, c, sure) for c in run]  # noqa: E731
+            lines = self.share_out(engine, rest, read_first, TESSERACT_LINES)
+            tried.update(zip((id(c) for c in rest), lines, strict=True))
 
         def read(helper: Any, chunk: list[np.ndarray]) -> list[Reading]:
             first = [tried.get(id(c)) for c in chunk]

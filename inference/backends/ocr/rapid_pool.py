@@ -159,9 +159,9 @@ class RapidPool:
         in the crops' order. Each engine takes the next line when it is free, the longest first (``longest_first``;
         in runs of ``rec_batch_size`` lines of about one width where the recogniser reads several at once): a line
         that takes long (one Tesseract is unsure of, read again by RapidOCR) keeps no engine waiting, and no engine
-        is left with a long line when the others are done (runs of consecutive lines left one core idle for ~40 ms a
-        page, ~7% of the page's time). ``per_engine``: the fewest lines worth another engine (a RapidOCR line takes
-        ~2-40 ms, a Tesseract one 1-20)."""
+        is left with a long line when the others are done (runs of consecutive lines left one core idle ~40 ms a page,
+        7% of the peer pages' time; now ~20 ms). ``per_engine``: the fewest lines worth another engine (a RapidOCR
+        line takes ~2-40 ms, a Tesseract one 1-20)."""
         pool = self._pool if self.alone() else None
         helpers = [engine]
         while pool is not None and len(helpers) < min(self._size, len(crops) // per_engine):
