@@ -61,7 +61,7 @@ logger = logging.getLogger(__name__)
 
 RAPIDOCR_LANGUAGES = {"en", "zh", "de", "fr", "es"}  # what the packaged PP-OCR models read well (Latin and Chinese)
 UNSQUEEZED = 1.0  # images Tesseract is unsure of (receipts, photos): their small print loses spaces when squeezed
-TESSERACT_LINES = 1  # Tesseract's line reads (10-20 ms each) are shared out to idle engines from two lines on
+TESSERACT_LINES = 1  # Tesseract's line reads (1-20 ms each, with the width) are shared out to idle engines from two lines on
 
 
 class EmbeddedOptions(RapidOptions):

@@ -163,8 +163,8 @@ class RapidPool:
         7% of the peer pages' time; now ~20 ms). ``per_engine``: the fewest lines worth another engine (a RapidOCR
         line takes ~2-40 ms, a Tesseract one 1-20)."""
         pool = self._pool if self.alone() else None
-        helpers = [engine]
-        while pool is not None and len(helpers) < min(self._size, len(crops) // per_engine):
+        helpers, batches = [engine], -(-len(crops) // max(1, self.options.rec_batch_size))  # (no more engines than runs)
+        while pool is not None and len(helpers) < min(self._size, len(crops) // per_engine, batches):
             try:
                 helpers.append(pool.get_nowait())
             except queue.Empty:
