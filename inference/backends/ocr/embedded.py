@@ -150,25 +150,21 @@ class EmbeddedOcrBackend(RapidOcrBackend):
         tesseract = self._tesseract
         if script == "any" or not self.options.tesseract_first or tesseract is None or "eng" not in tesseract.languages:
             return super().recognize(engine, crops, script)
-        sample = spread(len(crops), FIRST_SAMPLE)
         sure = self.options.tesseract_first_confidence
-        tried = dict(
-            zip(
-                (id(crops[i]) for i in sample),
-                self.share_out(
-                    engine, [crops[i] for i in sample], lambda _, chunk: [tesseract_line(tesseract, c, sure) for c in chunk]
-                ),
-                strict=True,
+
+        def by_tesseract(lines: list[np.ndarray]) -> dict[int, Reading | Draft | None]:
+            """Tesseract's first reading of each line, by the line's id, shared out like its other line reads."""
+            first = self.share_out(
+                engine, lines, lambda _, run: [tesseract_line(tesseract, c, sure) for c in run], TESSERACT_LINES
             )
-        )
+            return dict(zip((id(c) for c in lines), first, strict=True))
+
+        tried = by_tesseract([crops[i] for i in spread(len(crops), FIRST_SAMPLE)])
         tesseract_first = printed(list(tried.values()), sure)
         if not tesseract_first:  # (a receipt, a photo: RapidOCR reads whole every line Tesseract was unsure of)
             tried = {key: r if isinstance(r, Reading) else None for key, r in tried.items()}
         else:  # (Tesseract reads the other lines, then RapidOCR what is left: each engine's weights stay in the cache)
-            rest = [c for c in crops if id(c) not in tried]
-            read_first = lambda _, run: [tesseract_line(tesseract, c, sure) for c in run]  # noqa: E731
-            lines = self.share_out(engine, rest, read_first, TESSERACT_LINES)
-            tried.update(zip((id(c) for c in rest), lines, strict=True))
+            tried |= by_tesseract([c for c in crops if id(c) not in tried])
 
         def read(helper: Any, chunk: list[np.ndarray]) -> list[Reading]:
             first = [tried.get(id(c)) for c in chunk]
