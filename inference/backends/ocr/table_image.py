@@ -68,24 +68,36 @@ def _segments(opened: np.ndarray, horizontal: bool, min_length: float) -> tuple[
     """The rules in an opened image, and their pixels (only those long and thin enough: a heading's tall letter stays)."""
     join = cv2.getStructuringElement(cv2.MORPH_RECT, (JOIN, 3) if horizontal else (3, JOIN))
     joined = cv2.dilate(opened, join)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
     grown = JOIN // 2  # the joining dilation's growth at either end
     rules = []
     mask = np.zeros_like(opened)
-    for label, (x, y, w, h, _) in enumerate(stats[1:count], start=1):
-        along, across = (w, h) if horizontal else (h, w)
-        along -= 2 * grown
-        if along < min_length or across > max(12, along / 8):  # a rule is long and thin (a slanted one a little less)
-            continue
-        mine = (labels[y : y + h, x : x + w] == label) & (opened[y : y + h, x : x + w] > 0)
-        if np.count_nonzero(mine) / max(along, 1) > max(MAX_THICKNESS, along / 25):  # a tall letter's stroke is thicker
-            continue
-        mask[y : y + h, x : x + w][mine] = 255
-        if horizontal:
-            rules.append(Rule(at=y + h / 2, start=float(x + grown), end=float(x + w - grown)))
-        else:
-            rules.append(Rule(at=x + w / 2, start=float(y + grown), end=float(y + h - grown)))
+    for band in _inked_bands(joined, horizontal):  # (one component never spans two: an empty row or column parts them)
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(joined[band], connectivity=8)
+        top, left = (band[0].start, 0) if horizontal else (0, band[1].start)
+        for label, (x, y, w, h, _) in enumerate(stats[1:count], start=1):
+            along, across = (w, h) if horizontal else (h, w)
+            along -= 2 * grown
+            if along < min_length or across > max(12, along / 8):  # a rule is long and thin (a slanted one a little less)
+                continue
+            x, y = x + left, y + top
+            mine = (labels[y - top : y - top + h, x - left : x - left + w] == label) & (opened[y : y + h, x : x + w] > 0)
+            if np.count_nonzero(mine) / max(along, 1) > max(MAX_THICKNESS, along / 25):  # a letter's stroke is thicker
+                continue
+            mask[y : y + h, x : x + w][mine] = 255
+            if horizontal:
+                rules.append(Rule(at=y + h / 2, start=float(x + grown), end=float(x + w - grown)))
+            else:
+                rules.append(Rule(at=x + w / 2, start=float(y + grown), end=float(y + h - grown)))
     return sorted(rules, key=lambda r: (r.at, r.start)), mask
+
+
+def _inked_bands(image: np.ndarray, horizontal: bool) -> list[tuple[slice, slice]]:
+    """The image's runs of rows (``horizontal``; else of columns) holding ink, as slices of it: its components found run
+    by run (OpenCV's labelling with stats scans every pixel; a page's rules lie in ~6% of its rows or columns)."""
+    inked = cv2.reduce(image, 1 if horizontal else 0, cv2.REDUCE_MAX).ravel() > 0
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], inked.view(np.int8), [0]])))
+    whole = slice(None)
+    return [(slice(a, b), whole) if horizontal else (whole, slice(a, b)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
 
 
 def find_rules(binary: np.ndarray, min_length: float | None = None) -> Rules:
