@@ -10,7 +10,17 @@ from PIL import Image, ImageDraw, ImageFilter
 
 from inference import InferenceService
 from inference.backends.ocr.rapid_geometry import reading_confidence
-from inference.backends.ocr.rapid_script import Reading, choose, ctc_decode, is_cjk, latin_mask
+from inference.backends.ocr.rapid_script import (
+    CJK_BLOCKS,
+    LATIN_BLOCKS,
+    Reading,
+    choose,
+    cjk_count,
+    ctc_decode,
+    is_cjk,
+    is_latin,
+    latin_mask,
+)
 from inference.layout import Box, reading_order
 from tests.helpers import cer, cyrillic_font, encode, render_with
 from tests.polling import loaded_backend, unload_all
@@ -58,6 +68,20 @@ def test_without_a_hint_ideographs_stay_only_on_pages_that_are_not_mostly_latin(
     chinese_page = [Reading("发票号码 4471", 0.95, "4471", 0.3), Reading("Total 318", 0.99, "Total 318", 0.99)]
     assert [text for text, _, _ in choose(chinese_page, "auto")] == ["发票号码 4471", "Total 318"]
     assert [text for text, _, _ in choose(latin_page, "any")][0] == "Total 米 due"  # a hint naming Chinese
+
+
+def test_a_text_is_latin_or_counted_as_cjk_by_the_blocks_of_each_of_its_characters():
+    """``is_latin`` and ``cjk_count`` (patterns, for speed) say what the blocks say of each character: at every edge of
+    every block, and in texts that mix them."""
+    edges = {max(0, edge + step) for lo, hi in LATIN_BLOCKS + CJK_BLOCKS for edge in (lo, hi) for step in (-1, 0, 1)}
+    edges |= {ord(ch) for ch in "\t\n\x7féßЖ€米"}
+    characters = [chr(code) for code in sorted(edges)]
+    for ch in characters:
+        in_latin = any(lo <= ord(ch) <= hi for lo, hi in LATIN_BLOCKS)
+        assert is_latin(ch) == (in_latin and (ch.isascii() or not ch.isalpha())), hex(ord(ch))
+        assert cjk_count(ch) == any(lo <= ord(ch) <= hi for lo, hi in CJK_BLOCKS) == is_cjk(ch), hex(ord(ch))
+    assert is_latin("Total: 318.40 USD ± 2 → x²") and is_latin("") and not is_latin("Total\t318") and not is_latin("Café")
+    assert cjk_count("发票号码 4471, Total 318。") == 5
 
 
 TITLE = "Annual Report on Regional Energy Markets"
