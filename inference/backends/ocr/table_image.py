@@ -79,9 +79,10 @@ def _segments(opened: np.ndarray, horizontal: bool, min_length: float) -> tuple[
             along -= 2 * grown
             if along < min_length or across > max(12, along / 8):  # a rule is long and thin (a slanted one a little less)
                 continue
-            x, y = x + left, y + top
-            mine = (labels[y - top : y - top + h, x - left : x - left + w] == label) & (opened[y : y + h, x : x + w] > 0)
-            if np.count_nonzero(mine) / max(along, 1) > max(MAX_THICKNESS, along / 25):  # a letter's stroke is thicker
+            own = labels[y : y + h, x : x + w] == label
+            x, y = x + left, y + top  # (in the image)
+            mine = own & (opened[y : y + h, x : x + w] > 0)
+            if np.count_nonzero(mine) / max(along, 1) > max(MAX_THICKNESS, along / 25):  # a tall letter's stroke is thicker
                 continue
             mask[y : y + h, x : x + w][mine] = 255
             if horizontal:
