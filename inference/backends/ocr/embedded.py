@@ -19,9 +19,9 @@ from __future__ import annotations
 import importlib.util
 import logging
 import re
-from collections.abc import Container
+from collections.abc import Callable, Container
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from PIL import Image
@@ -58,6 +58,7 @@ from .tesseract import TesseractEngines, Word, find_tessdata, installed_language
 from .tesseract_first import FIRST_SAMPLE, Draft, padded, patch, printed, spread, tesseract_line
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 RAPIDOCR_LANGUAGES = {"en", "zh", "de", "fr", "es"}  # what the packaged PP-OCR models read well (Latin and Chinese)
 UNSQUEEZED = 1.0  # images Tesseract is unsure of (receipts, photos): their small print loses spaces when squeezed
@@ -154,9 +155,7 @@ class EmbeddedOcrBackend(RapidOcrBackend):
 
         def by_tesseract(lines: list[np.ndarray]) -> dict[int, Reading | Draft | None]:
             """Tesseract's first reading of each line, by the line's id, shared out like its other line reads."""
-            first = self.share_out(
-                engine, lines, lambda _, run: [tesseract_line(tesseract, c, sure) for c in run], TESSERACT_LINES
-            )
+            first = self.tesseract_reads(engine, lines, lambda c: tesseract_line(tesseract, c, sure))
             return dict(zip((id(c) for c in lines), first, strict=True))
 
         tried = by_tesseract([crops[i] for i in spread(len(crops), FIRST_SAMPLE)])
@@ -178,6 +177,11 @@ class EmbeddedOcrBackend(RapidOcrBackend):
             return [readings.get(k, r) for k, r in enumerate(first)]  # type: ignore[misc]
 
         return self.share_out(engine, crops, read)
+
+    def tesseract_reads(self, engine: Any, crops: list[np.ndarray], read: Callable[[np.ndarray], T]) -> list[T]:
+        """``read`` (Tesseract's reading of a line crop) of each crop, shared out to idle engines like the recogniser's
+        line reads, a line at a time (Tesseract reads no batches) from two lines on (``TESSERACT_LINES``)."""
+        return self.share_out(engine, crops, lambda _, run: [read(c) for c in run], TESSERACT_LINES, batch=1)
 
     def plan(self, language: Language | None, warnings: list[str]) -> Plan:
         """How lines are re-read with Tesseract for this hint; the user told when a language named cannot be read."""
@@ -218,9 +222,7 @@ class EmbeddedOcrBackend(RapidOcrBackend):
         cuts = [line_crop(pixels, line.box) for line in todo]
         line_of = {id(cut): line for cut, line in zip(cuts, todo, strict=True)}
         with self.engine() as engine:
-            found = self.share_out(
-                engine, cuts, lambda _, run: [self.reexamine(line_of[id(c)], c, plan) for c in run], TESSERACT_LINES
-            )
+            found = self.tesseract_reads(engine, cuts, lambda c: self.reexamine(line_of[id(c)], c, plan))
         for line, (reading, _, _) in zip(todo, found, strict=True):
             if reading is not None:
                 line.text, line.confidence, line.engine = reading[0], round(reading[1], 4), "tesseract"
@@ -283,9 +285,7 @@ class EmbeddedOcrBackend(RapidOcrBackend):
         if unheard:
             cuts = [line_crop(pixels, line.box) for line in unheard]
             with self.engine() as engine:
-                read = self.share_out(
-                    engine, cuts, lambda _, run: [tesseract.read_words(padded(c), lang) for c in run], TESSERACT_LINES
-                )
+                read = self.tesseract_reads(engine, cuts, lambda c: tesseract.read_words(padded(c), lang))
             heard = {**heard, **{id(line): words for line, words in zip(unheard, read, strict=True)}}
         for line in todo:
             words = heard[id(line)]

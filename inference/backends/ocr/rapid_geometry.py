@@ -52,8 +52,9 @@ def longest_first(crops: list[np.ndarray], size: int = 1) -> list[list[int]]:
     grows with its width at the recogniser's height, i.e. with width / height. Engines that take the runs in this
     order, each when it is free, end together: the last runs are the shortest (the order of the longest processing
     time first)."""
+    size = max(1, size)  # (a run holds a line at least)
     order = sorted(range(len(crops)), key=lambda i: -crops[i].shape[1] / max(crops[i].shape[0], 1))
-    return [order[start : start + size] for start in range(0, len(order), max(1, size))]
+    return [order[start : start + size] for start in range(0, len(order), size)]
 
 
 def vertical_share(lines: list[OcrLine]) -> float:

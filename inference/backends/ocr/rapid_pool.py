@@ -153,6 +153,7 @@ class RapidPool:
         crops: list[np.ndarray],
         read: Callable[[Any, list[np.ndarray]], list[T]],
         per_engine: int = LINES_PER_ENGINE,
+        batch: int | None = None,
     ) -> list[T]:
         """``read(engine, crops)`` on this engine and on as many idle engines of the pool as the lines keep busy
         (a request alone on a laptop uses every core; under load, each request keeps to its own engine), the readings
@@ -161,9 +162,11 @@ class RapidPool:
         that takes long (one Tesseract is unsure of, read again by RapidOCR) keeps no engine waiting, and no engine
         is left with a long line when the others are done (runs of consecutive lines left one core idle ~40 ms a page,
         7% of the peer pages' time; now ~20 ms). ``per_engine``: the fewest lines worth another engine (a RapidOCR
-        line takes ~2-40 ms, a Tesseract one 1-20)."""
+        line takes ~2-40 ms, a Tesseract one 1-20); ``batch``: the lines ``read`` takes at once (the recogniser's
+        ``rec_batch_size`` unless said: Tesseract reads a line at a time)."""
         pool = self._pool if self.alone() else None
-        helpers, batches = [engine], -(-len(crops) // max(1, self.options.rec_batch_size))  # (no more engines than runs)
+        batch = max(1, self.options.rec_batch_size if batch is None else batch)
+        helpers, batches = [engine], -(-len(crops) // batch)  # (no more engines than runs)
         while pool is not None and len(helpers) < min(self._size, len(crops) // per_engine, batches):
             try:
                 helpers.append(pool.get_nowait())
@@ -172,7 +175,7 @@ class RapidPool:
         try:
             if len(helpers) == 1:
                 return read(engine, crops)
-            runs = longest_first(crops, self.options.rec_batch_size)
+            runs = longest_first(crops, batch)
             found: list[T | None] = [None] * len(crops)
             taken, failed = itertools.count(), threading.Event()  # (next() on a count is atomic: each run read once)
 

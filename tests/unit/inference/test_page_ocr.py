@@ -81,6 +81,7 @@ def test_a_text_is_latin_or_counted_as_cjk_by_the_blocks_of_each_of_its_characte
         assert is_latin(ch) == (in_latin and (ch.isascii() or not ch.isalpha())), hex(ord(ch))
         assert cjk_count(ch) == any(lo <= ord(ch) <= hi for lo, hi in CJK_BLOCKS) == is_cjk(ch), hex(ord(ch))
     assert is_latin("Total: 318.40 USD ± 2 → x²") and is_latin("") and not is_latin("Total\t318") and not is_latin("Café")
+    assert not is_latin("½ x ☃") and not is_latin("ab\u3000")  # (a character outside the blocks anywhere, not first)
     assert cjk_count("发票号码 4471, Total 318。") == 5
 
 

@@ -19,6 +19,7 @@ def test_the_longest_lines_are_read_first():
     assert longest_first(crops) == [[1], [3], [0], [2], [4], [5]]  # (equal ones in the page's order)
     assert longest_first(crops, 4) == [[1, 3, 0, 2], [4, 5]]
     assert longest_first([], 1) == []
+    assert longest_first(crops[:3], 0) == [[1], [0], [2]]  # (a run holds one line at least)
 
 
 def test_a_slow_run_of_lines_keeps_no_engine_waiting(settings):
@@ -37,6 +38,37 @@ def test_a_slow_run_of_lines_keeps_no_engine_waiting(settings):
         unload_all(service.manager)
     assert max(read_by.values()) >= 30, read_by  # (of 40 lines: with half the lines each, 20 and 20)
     assert min(taken[:6]) > max(taken[-6:]), taken  # (the widest first: 160 and 150 px; the last, 100 and 110)
+
+
+def test_lines_read_one_at_a_time_are_shared_out_one_at_a_time_where_the_recogniser_reads_batches(settings):
+    """Tesseract reads a line a call: its lines are taken one at a time (and by every idle engine) even where the
+    recogniser reads lines in batches (rec_batch_size 4: 8 lines in two runs of 4); the recogniser's runs are batches."""
+    import numpy as np
+
+    two = settings.model_copy(deep=True)
+    options = next(m for m in two.models if m.id == "embedded").options
+    options["workers"], options["rec_batch_size"] = 2, 4
+    service = InferenceService(two)
+    crops = [np.full((48, 200, 3), i, np.uint8) for i in range(8)]
+    runs: list[int] = []
+
+    def read(helper, run):
+        runs.append(len(run))
+        return [int(crop[0, 0, 0]) for crop in run]
+
+    try:
+        service.ocr(render_lines(ENGLISH[:2]), "embedded")
+        backend = loaded_backend(service.manager, "embedded")
+        with backend.engine() as engine:
+            assert backend.share_out(engine, crops, read, 1, batch=1) == list(range(8))
+            assert runs == [1] * 8, runs
+            runs.clear()
+            assert backend.share_out(engine, crops, read, 1) == list(range(8))
+            assert runs == [4, 4], runs
+            runs.clear()
+            assert backend.tesseract_reads(engine, crops, lambda crop: int(crop[0, 0, 0])) == list(range(8))
+    finally:
+        unload_all(service.manager)
 
 
 def widths_taken(backend) -> list[int]:
