@@ -71,6 +71,40 @@ def test_lines_read_one_at_a_time_are_shared_out_one_at_a_time_where_the_recogni
         unload_all(service.manager)
 
 
+def test_an_error_in_a_line_is_raised_the_other_engines_stop_and_every_engine_goes_back(settings):
+    """A line whose reading fails (a request cancelled, an engine's error) while another engine reads: share_out raises
+    it, the other engine takes no more of the request's lines, and both engines are back in the pool."""
+    import numpy as np
+    import pytest
+
+    two = settings.model_copy(deep=True)
+    next(m for m in two.models if m.id == "embedded").options["workers"] = 2
+    service = InferenceService(two)
+    crops = [np.full((48, 400 if i == 0 else 200, 3), i, np.uint8) for i in range(40)]  # (the first is taken first)
+    other_reading, failing, read_after = threading.Event(), threading.Event(), []
+
+    def read(helper, run):
+        if run[0] is crops[0]:  # (fails once the other engine is reading a line)
+            other_reading.wait(timeout=20)
+            failing.set()
+            raise RuntimeError("this line cannot be read")
+        other_reading.set()
+        failing.wait(timeout=20)
+        read_after.extend(run)
+        return [0 for _ in run]
+
+    try:
+        service.ocr(render_lines(ENGLISH[:2]), "embedded")
+        backend = loaded_backend(service.manager, "embedded")
+        with backend.engine() as engine, pytest.raises(RuntimeError, match="cannot be read"):
+            backend.share_out(engine, crops, read)
+        assert 1 <= len(read_after) <= 5, len(read_after)  # (of 39: it stopped after the line it held)
+        assert backend._pool.qsize() == 2
+        assert len(service.ocr(render_lines(ENGLISH[:2]), "embedded").lines) == 2
+    finally:
+        unload_all(service.manager)
+
+
 def widths_taken(backend) -> list[int]:
     """The widths of 24 lines (100-160 px, in no order) in the order the engines took them; their readings must come back
     in the page's order."""
