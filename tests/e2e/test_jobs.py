@@ -16,6 +16,7 @@ from inference.errors import NotFound
 from inference.jobs import Jobs
 from tests.conftest import EMBEDDED_DEFAULT, start_server, stop_server
 from tests.helpers import encode, image_pdf, render_lines, text_pdf
+from tests.polling import wait_until
 
 
 def scanned(pages: int, font_size: int = 32) -> bytes:
@@ -78,8 +79,8 @@ def test_a_job_can_be_cancelled_and_its_result_is_not_there_before_it_is_done(cl
     assert early.status_code == 409 and "once it is done" in early.json()["detail"]
     cancelled = client.delete(f"/jobs/{job['id']}").json()
     assert cancelled["state"] == "cancelled" and cancelled["pages_done"] < 40
-    time.sleep(1.0)
-    assert client.get(f"/jobs/{job['id']}").status_code == 404  # cancelled and deleted
+    gone = wait_until(lambda: client.get(f"/jobs/{job['id']}").status_code == 404, timeout=30, every=0.05)
+    assert gone  # cancelled and deleted (once its running page has stopped)
     assert client.get(f"/jobs/{job['id']}/result").status_code == 404
     assert client.delete(f"/jobs/{job['id']}").status_code == 404
     assert client.post("/ocr", files={"file": ("a.png", encode(render_lines(["still serving"])))}).status_code == 200
@@ -95,7 +96,15 @@ def test_results_expire(service, tmp_path):
         wait_for(lambda: jobs.status(job.id), lambda s: s.state == "done", timeout=60)
         assert jobs.result(job.id).successful == 1
         assert jobs.store.file_data(job.id, 0) is None  # its upload went when it ended
-        time.sleep(0.7)
+
+        def expired() -> bool:
+            try:
+                jobs.status(job.id)
+            except NotFound:
+                return True
+            return False
+
+        assert wait_until(expired, timeout=30, every=0.05)  # (its results kept 0.5 s)
         with pytest.raises(NotFound):
             jobs.status(job.id)
         assert jobs.store.reads(job.id) == [] and jobs.store.file_names(job.id) == []
