@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from tests.conftest import ROOT
-from tests.helpers import ENGLISH, render_lines
+from tests.helpers import ENGLISH, render_lines, text_pdf
 
 pytestmark = pytest.mark.slow  # release checks: the benchmarks (OCR quality, throughput, load)
 
@@ -18,6 +18,13 @@ pytestmark = pytest.mark.slow  # release checks: the benchmarks (OCR quality, th
 def summary_of(stdout: str) -> dict[str, str]:
     """The last line the benchmark printed: `key=value` pairs."""
     return dict(pair.split("=") for pair in stdout.strip().splitlines()[-1].split())
+
+
+def run_bench(*args: str, timeout: int) -> tuple[subprocess.CompletedProcess, dict[str, str]]:
+    """A benchmark script run to its end here: the finished process (it succeeded) and its summary."""
+    result = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    assert result.returncode == 0, (result.stdout[-2000:], result.stderr[-3000:])
+    return result, summary_of(result.stdout)
 
 
 def rate(value: str) -> float:
@@ -36,15 +43,8 @@ def test_ocr_quality_benchmark_prints_its_summary(tmp_path):
         (tmp_path / "gt" / f"{i}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
         manifest.append({"id": str(i), "image": f"images/{i}.png", "gt": f"gt/{i}.txt", "lang": "en"})
     (tmp_path / "manifest.jsonl").write_text("\n".join(json.dumps(m) for m in manifest), encoding="utf-8")
-    result = subprocess.run(
-        [sys.executable, "bench/ocr_quality.py", str(tmp_path), "--pages", "1", "--first", "2"],  # page 2: a ruled table
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    summary = summary_of(result.stdout)
+    # the folder's images, then one page of bench/pages.py: page 2, a ruled table
+    result, summary = run_bench("bench/ocr_quality.py", str(tmp_path), "--pages", "1", "--first", "2", timeout=300)
     # what was asked: the two images of the folder, then one rendered page (with a table), each read by every engine
     assert f"{tmp_path} (2 images)" in result.stdout and "rendered pages (bench/pages.py, 1) (1 images)" in result.stdout
     assert "not installed" not in result.stdout, result.stdout  # Tesseract too (.ci/run installs it)
@@ -81,15 +81,9 @@ def test_ocr_quality_benchmark_prints_its_summary(tmp_path):
 
 
 def test_throughput_benchmark_runs_on_the_cpu_tiny_model(tiny_build):
-    result = subprocess.run(
-        [sys.executable, "bench/throughput.py", "--requests", "4", "--max-tokens", "8", "--tiny-models", str(tiny_build)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
+    result, summary = run_bench(
+        "bench/throughput.py", "--requests", "4", "--max-tokens", "8", "--tiny-models", str(tiny_build), timeout=600
     )
-    assert result.returncode == 0, result.stderr[-2000:]
-    summary = summary_of(result.stdout)
     assert "4 requests, 8 new tokens" in result.stdout  # what was asked
     for key in ("seq_ips", "concurrent_ips", "batch_ips", "fast_tokens_per_s", "floor_tokens_per_s", "chat_tokens_per_s"):
         rate(summary[key])
@@ -109,15 +103,9 @@ def test_throughput_benchmark_runs_on_the_cpu_tiny_model(tiny_build):
 
 
 def test_load_benchmark_prints_its_summary_and_loads_only_this_machine(live_server):
-    result = subprocess.run(
-        [sys.executable, "bench/load.py", live_server, "--levels", "1,2", "--requests", "2", "--model", "rapidocr"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
+    result, summary = run_bench(
+        "bench/load.py", live_server, "--levels", "1,2", "--requests", "2", "--model", "rapidocr", timeout=300
     )
-    assert result.returncode == 0, result.stderr[-2000:]
-    summary = summary_of(result.stdout)
     for level in (1, 2):  # 2 requests at each level, all answered: latencies and a health probe that never waited long
         row = re.search(rf"^ +{level} +(\d+) +(\d+) ", result.stdout, re.MULTILINE)
         assert row and row.groups() == ("2", "2"), result.stdout
@@ -132,6 +120,38 @@ def test_load_benchmark_prints_its_summary_and_loads_only_this_machine(live_serv
     assert elsewhere.returncode != 0 and "loopback" in elsewhere.stderr
 
 
+def test_peer_pages_benchmark_scores_each_page_by_the_peers_own_tests(tmp_path):
+    """bench/peer_pages.py on a folder of olmOCR-Bench's layout made here (a two-page PDF with a text layer, tests of
+    the benchmark's kinds), scored by its own classes (requirements-peer.txt): each page alone, as a PNG for both models
+    and as the PDF's page for the first."""
+    (tmp_path / "pdfs").mkdir()
+    gap = [""] * 4  # (below the page's top margin: a short line alone up there may be a running header)
+    (tmp_path / "pdfs" / "letter.pdf").write_bytes(text_pdf([gap + ENGLISH, gap + ["Second page of the letter", "Kind regards"]]))
+    tests = [
+        {"type": "present", "page": 1, "text": ENGLISH[1]},
+        {"type": "absent", "page": 1, "text": "Kind regards"},  # page 2's: each page is read alone
+        {"type": "order", "page": 1, "before": ENGLISH[0], "after": ENGLISH[2]},
+        {"type": "present", "page": 2, "text": "Kind regards"},
+        {"type": "absent", "page": 2, "text": ENGLISH[0]},
+        {"type": "math", "page": 2, "math": "e^{i\\pi}+1=0"},  # left out (LaTeX rendered in a browser)
+    ]
+    lines = [json.dumps({"pdf": "letter.pdf", "id": f"t{i}", **test}) for i, test in enumerate(tests)]
+    (tmp_path / "dataset.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result, summary = run_bench("bench/peer_pages.py", str(tmp_path), "--reps", "1", "--pdf", timeout=600)
+    assert "5 tests of" in result.stdout and "on 2 pages; models embedded against tesseract" in result.stdout
+    # clean printed lines: every test passes for both engines, from the PNG and from the PDF's text layer alike
+    for key in ("peer_embedded", "peer_tesseract", "peer_embedded_pdf"):
+        assert summary[key] == "1.000", (key, summary, result.stdout)
+    for model in ("embedded", "tesseract"):
+        assert {k for k in summary if k.startswith(f"peer_{model}_") and not k.endswith(("_s", "_pdf"))} == {
+            f"peer_{model}_{kind}" for kind in ("absent", "order", "present")
+        }, summary
+        rate(summary[f"peer_{model}_s"])
+    assert float(summary["peer_time_x"]) == pytest.approx(
+        float(summary["peer_embedded_s"]) / float(summary["peer_tesseract_s"]), rel=0.01, abs=0.005
+    ), summary
+
+
 @pytest.mark.slow  # three setups of real processes (a server; Redis, PostgreSQL, an API replica and two workers)
 def test_jobs_benchmark_runs_a_job_three_ways_and_prints_its_summary():
     from tests.services import postgres_missing, redis_missing
@@ -139,15 +159,7 @@ def test_jobs_benchmark_runs_a_job_three_ways_and_prints_its_summary():
     if reason := redis_missing() or postgres_missing():
         pytest.skip(reason)
     pages = 1  # a scanned A4 page costs ~8 CPU s here, read 3 times: the figures are a release's, the test checks the script
-    result = subprocess.run(
-        [sys.executable, "bench/jobs.py", "--pages", str(pages), "--concurrency", "1"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert result.returncode == 0, (result.stdout[-2000:], result.stderr[-3000:])
-    summary = summary_of(result.stdout)
+    result, summary = run_bench("bench/jobs.py", "--pages", str(pages), "--concurrency", "1", timeout=900)
     assert list(summary) == [
         *("single_pps", "one_worker_x", "two_workers_x", "worker_share_min"),  # the issue's line, then CPU ratios
         *("one_worker_cpu_x", "two_workers_cpu_x"),
