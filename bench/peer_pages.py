@@ -112,23 +112,13 @@ def said(found: dict[str, float]) -> str:
     return ", ".join(f"{kind} {value:.3f}" for kind, value in found.items())
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("data", type=Path, help="a folder with dataset.jsonl and pdfs/ (olmOCR-Bench's layout)")
-    parser.add_argument("--models", default="embedded,tesseract", help="models to compare, the first against the second")
-    parser.add_argument("--reps", type=int, default=2, help="timed passes per model (default 2), after a warm-up")
-    parser.add_argument("--long-side", type=int, default=1800, help="px on a rendered page's longer side (default 1800)")
-    parser.add_argument("--pdf", action="store_true", help="also send the PDFs themselves (each test page alone)")
-    args = parser.parse_args(argv)
-    models = [m.strip() for m in args.models.split(",") if m.strip()]
-    if len(models) != 2 or args.reps < 1:
-        parser.error("--models names two models; --reps is at least 1")
-    if not (args.data / "dataset.jsonl").is_file():
-        parser.error(f"{args.data} has no dataset.jsonl")
-
-    folder = Path(tempfile.mkdtemp(prefix="chatvlm-bench-peer-"))
+def run(args: argparse.Namespace, models: list[str], folder: Path) -> dict[str, str]:
+    """The whole benchmark, its server's data and logs in ``folder``: the summary's pairs."""
     tests = peer_tests(args.data, folder)
     pages = sorted({(test.pdf, test.page) for test in tests})
+    missing = sorted({pdf for pdf, _ in pages if not (args.data / "pdfs" / pdf).is_file()})
+    if missing:
+        raise SystemExit(f"{args.data / 'pdfs'} lacks the PDFs its tests name: {', '.join(missing[:5])}")
     pngs = {key: render(args.data / "pdfs" / key[0], key[1], args.long_side) for key in pages}
     print(
         f"{len(tests)} tests of {args.data} ({', '.join(sorted(LEFT_OUT))} left out) on {len(pages)} pages; "
@@ -162,6 +152,27 @@ def main(argv: list[str] | None = None) -> int:
             summary[f"peer_{models[0]}_pdf"] = f"{found['all']:.3f}"
     finally:
         procs.stop_all()
+    return summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("data", type=Path, help="a folder with dataset.jsonl and pdfs/ (olmOCR-Bench's layout)")
+    parser.add_argument("--models", default="embedded,tesseract", help="models to compare, the first against the second")
+    parser.add_argument("--reps", type=int, default=2, help="timed passes per model (default 2), after a warm-up")
+    parser.add_argument("--long-side", type=int, default=1800, help="px on a rendered page's longer side (default 1800)")
+    parser.add_argument("--pdf", action="store_true", help="also send the PDFs themselves (each test page alone)")
+    args = parser.parse_args(argv)
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    if len(models) != 2 or args.reps < 1:
+        parser.error("--models names two models; --reps is at least 1")
+    if not (args.data / "dataset.jsonl").is_file():
+        parser.error(f"{args.data} has no dataset.jsonl")
+
+    folder = Path(tempfile.mkdtemp(prefix="chatvlm-bench-peer-"))
+    try:
+        summary = run(args, models, folder)
+    finally:
         shutil.rmtree(folder, ignore_errors=True)
     print(" ".join(f"{key}={value}" for key, value in summary.items()))
     return 0
