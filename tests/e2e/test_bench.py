@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from tests.conftest import ROOT
-from tests.helpers import ENGLISH, render_lines, text_pdf
+from tests.helpers import ENGLISH, needs_tesseract, render_lines, text_pdf
 
 pytestmark = pytest.mark.slow  # release checks: the benchmarks (OCR quality, throughput, load)
 
@@ -120,6 +120,7 @@ def test_load_benchmark_prints_its_summary_and_loads_only_this_machine(live_serv
     assert elsewhere.returncode != 0 and "loopback" in elsewhere.stderr
 
 
+@needs_tesseract  # (the second model compared)
 def test_peer_pages_benchmark_scores_each_page_by_the_peers_own_tests(tmp_path):
     """bench/peer_pages.py on a folder of olmOCR-Bench's layout made here (a two-page PDF with a text layer, tests of
     the benchmark's kinds), scored by its own classes (requirements-peer.txt): each page alone, as a PNG for both models
