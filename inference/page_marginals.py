@@ -10,7 +10,8 @@ from collections import Counter
 from collections.abc import Sequence
 
 from .blocks import MARGINAL, Block
-from .page_structure import BAND, is_page_number
+from .page_margins import is_page_number
+from .page_structure import BAND
 
 MAX_CHARS = 120  # longer blocks are content, however often they repeat
 MIN_PAGES = 2

@@ -3,17 +3,17 @@ of those that hold most of it), the lines outside every region make text blocks 
 paragraph gap or a new column begins), and the blocks come in the lines' reading order (the engine's, from
 ``inference.layout``: columns one after the other); a text region's lines that the reading order interrupts make
 several blocks (a table's or a figure's one). Page numbers are recognised by their form ("3", "- 3 -", "Page 3 of
-7", "iv") in a header, a footer or the top or bottom band of the page. Pure: the layout model's regions come in as
-:class:`Region`."""
+7", "iv") in a header, a footer or the top or bottom band of the page; a running header or footer by its place in
+the page's margins (``page_margins``). Pure: the layout model's regions come in as :class:`Region`."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import median
 
-from .blocks import MARGINAL, TITLE_RATIO, Block, BlockType, OcrLine, bbox_of, share_in, union_box
+from .blocks import TITLE_RATIO, Block, BlockType, OcrLine, bbox_of, share_in, union_box
+from .page_margins import MARGIN_CHARS, is_page_number, margins
 
 # CDLA's classes (the CPU layout model) as block types
 LABEL_TYPES: dict[str, BlockType] = {
@@ -35,22 +35,12 @@ INSIDE = 0.5  # a line belongs to a region holding at least this share of its bo
 PARAGRAPH_GAP = 0.9  # lines outside regions: a gap of more than this many line heights starts a new block
 HEADING_RATIO = 1.3  # a short line this much taller than the page's usual line is a heading
 BAND = 0.1  # the top and bottom tenth of a page: where running headers, footers and page numbers are
-MARGIN = 0.07  # the page's top and bottom margins (a share of its height): a short line alone there is a header or footer
-MARGIN_CHARS = 160  # longer text in a margin is content
-MARGIN_GAP = 0.5  # ...when set off from the body by at least this many of its line heights (more than a line's spacing)
 END_GAP = 1.0  # a page's first or last row with its page number: set off from the body by this many of its heights
 TOUCH = 0.3  # ...or, a row of several parts, at least not reaching into the body by more (an engine's boxes overlap)
 SPREAD = 3  # a page's last row of this many short parts, from the body's left edge to its right: a footer without one...
 FOOT = 0.25  # ...in the page's lowest quarter
 TURNED = 3.0  # a line this many times taller than wide is text turned up or down the page...
 SIDE = 0.15  # ...and lying in the page's outer share of its width on either side, a stamp in the margin
-MARGIN_HEIGHT = 1.25  # ...and no taller than this many of the page's usual line (taller: a title, a letterhead)
-PAGE_NUMBER = re.compile(
-    r"^[\s\-–—|.·•\[\](){}]*(?:(?:page|pg\.?|p\.|seite|página|стр\.?|страница)\s*)?"
-    r"(?:\d{1,4}|[ivxlcdm]{1,7})"
-    r"(?:\s*(?:of|/|из|von|de)\s*(?:\d{1,4}|[ivxlcdm]{1,7}))?[\s\-–—|.·•\[\](){}]*$",
-    re.IGNORECASE,
-)
 
 
 @dataclass
@@ -60,11 +50,6 @@ class Region:
     label: str
     score: float
     bbox: list[float]
-
-
-def is_page_number(text: str) -> bool:
-    text = text.strip()
-    return 0 < len(text) <= 24 and bool(PAGE_NUMBER.match(text)) and any(ch.isalnum() for ch in text)
 
 
 def _area(box: Sequence[float]) -> float:
@@ -167,7 +152,7 @@ def page_blocks(lines: Sequence[OcrLine], size: tuple[int, int], regions: Sequen
             keyed.append((next(below, len(lines)) - 0.5, block))
     blocks = [block for _, block in sorted(keyed, key=lambda kb: kb[0])]
     usual = median(b[3] - b[1] for b in boxes) if boxes else 0.0
-    return _margins([_page_number(_title_level(_heading(block, usual), usual), size) for block in blocks], size, usual)
+    return margins([_page_number(_title_level(_heading(block, usual), usual), size) for block in blocks], size, usual)
 
 
 def _numbered_end_rows(
@@ -263,72 +248,3 @@ def _page_number(block: Block, size: tuple[int, int]) -> Block:
     if block.type in ("header", "footer") or in_band:
         return block.model_copy(update={"type": "page_number"})
     return block
-
-
-def _margin_of(block: Block, height: float) -> str | None:
-    """ "top" or "bottom" for a block lying wholly in the page's top or bottom margin, else None."""
-    if block.bbox is None or height <= 0:
-        return None
-    if block.bbox[3] <= MARGIN * height:
-        return "top"
-    if block.bbox[1] >= (1 - MARGIN) * height:
-        return "bottom"
-    return None
-
-
-def _rows(lines: Sequence[OcrLine]) -> int:
-    """How many rows the lines make (lines side by side on the page are one row)."""
-    rows: list[list[float]] = []
-    for box in sorted((bbox_of(line.box) for line in lines), key=lambda b: b[1]):
-        if rows and min(box[3], rows[-1][3]) - max(box[1], rows[-1][1]) > 0.5 * (box[3] - box[1]):
-            rows[-1][3] = max(rows[-1][3], box[3])
-        else:
-            rows.append(list(box))
-    return len(rows)
-
-
-def _set_off(block: Block, side: str, blocks: Sequence[Block], height: float) -> bool:
-    """Whether a block in a margin is set off from the page's body: the nearest block beyond that margin is at least
-    MARGIN_GAP of the block's line height away (a gap wider than the spacing of a paragraph's lines)."""
-    assert block.bbox is not None
-    body = [b.bbox for b in blocks if b.bbox is not None and b.type not in MARGINAL and _margin_of(b, height) != side]
-    if side == "top":
-        gap = min((b[1] for b in body if b[1] > block.bbox[1]), default=None)
-        gap = None if gap is None else gap - block.bbox[3]
-    else:
-        gap = max((b[3] for b in body if b[3] < block.bbox[3]), default=None)
-        gap = None if gap is None else block.bbox[1] - gap
-    line_height = max(bbox_of(line.box)[3] - bbox_of(line.box)[1] for line in block.lines or [])
-    return gap is not None and gap >= MARGIN_GAP * line_height
-
-
-def _margins(blocks: list[Block], size: tuple[int, int], usual: float) -> list[Block]:
-    """A page's running header and footer without the layout model's word for them (it called them text, or there
-    was no model): a text block of one or two rows of short text lying wholly in the page's top or bottom margin, no
-    taller than the page's usual line and set off from the body by a gap, is a header or a footer; its lines that
-    read as page numbers ("Page 3 of 40" at the right of "Company  Confidential") become page numbers of their own."""
-    out: list[Block] = []
-    for block in blocks:
-        side = _margin_of(block, size[1])
-        lines = block.lines or []
-        if (
-            side is None
-            or block.type != "text"
-            or not lines
-            or len(block.text) > MARGIN_CHARS
-            or _rows(lines) > 2
-            or any(bbox_of(line.box)[3] - bbox_of(line.box)[1] > MARGIN_HEIGHT * usual for line in lines)
-            or not _set_off(block, side, blocks, size[1])
-        ):
-            out.append(block)
-            continue
-        kind: BlockType = "header" if side == "top" else "footer"
-        numbers = [line for line in lines if is_page_number(line.text)]
-        words = [line for line in lines if not is_page_number(line.text)]
-        if not numbers or not words:
-            out.append(block.model_copy(update={"type": kind if words else "page_number"}))
-            continue
-        parts = sorted([(kind, words), ("page_number", numbers)], key=lambda part: lines.index(part[1][0]))
-        for part_kind, part in parts:
-            out.append(_block(part_kind, list(range(len(part))), part, [bbox_of(line.box) for line in part], None))
-    return out

@@ -126,8 +126,8 @@ def test_peer_pages_benchmark_scores_each_page_by_the_peers_own_tests(tmp_path):
     the benchmark's kinds), scored by its own classes (requirements-peer.txt): each page alone, as a PNG for both models
     and as the PDF's page for the first."""
     (tmp_path / "pdfs").mkdir()
-    gap = [""] * 4  # (below the page's top margin: a short line alone up there may be a running header)
-    (tmp_path / "pdfs" / "letter.pdf").write_bytes(text_pdf([gap + ENGLISH, gap + ["Second page of the letter", "Kind regards"]]))
+    # (the text starts high on the page, in its top margin: a letter's first lines, not a running header, for both models)
+    (tmp_path / "pdfs" / "letter.pdf").write_bytes(text_pdf([ENGLISH, ["Second page of the letter", "Kind regards"]]))
     tests = [
         {"type": "present", "page": 1, "text": ENGLISH[1]},
         {"type": "absent", "page": 1, "text": "Kind regards"},  # page 2's: each page is read alone

@@ -25,8 +25,9 @@ from tests.import_graph import (
 # `markdown` renders a result (kernel types) as Markdown (`markdown_text`: plain text in it); `blocks` is a page's
 # structure (lines, blocks, tables);
 # `markdown_blocks` and `grounding` read a page VLM's answer (Markdown, HTML tables, LightOnOCR's grounding) as blocks.
-# `page_structure` (a page's lines assigned to layout regions) and `page_marginals` (running headers found by
-# repetition across pages) build it; `drop_caps` joins a paragraph's large first letter to its line.
+# `page_structure` (a page's lines assigned to layout regions), `page_margins` (its header and footer by their place)
+# and `page_marginals` (running headers found by repetition across pages) build it; `drop_caps` joins a paragraph's
+# large first letter to its line.
 KERNEL = [
     "settings",
     "routing_settings",
@@ -49,6 +50,7 @@ KERNEL = [
     "markdown_blocks",
     "grounding",
     "page_structure",
+    "page_margins",
     "page_marginals",
     "heap",
     "text_distance",

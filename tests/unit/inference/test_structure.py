@@ -15,8 +15,9 @@ from inference.backends.ocr.structure import page_structure
 from inference.blocks import Block, OcrLine
 from inference.markdown import blocks_to_markdown, to_markdown
 from inference.page_marginals import mark_running, running_key
+from inference.page_margins import is_page_number
 from inference.page_results import PageRead, page_results
-from inference.page_structure import Region, is_page_number, page_blocks
+from inference.page_structure import Region, page_blocks
 from inference.results import OcrResult
 from tests.helpers import HAS_TESSERACT, cyrillic_font, encode, needs_tesseract, render_lines, text_pdf
 
@@ -146,6 +147,19 @@ def test_a_short_line_alone_in_the_top_or_bottom_margin_is_a_header_or_footer_an
     assert markdown.count("Body line") == 30
 
 
+LETTER = [f"Line {i} of the letter, long enough to be its text." for i in range(20)]
+
+
+def tight(top: float, texts: list[str]) -> list[OcrLine]:
+    """Lines in tight boxes (Tesseract's: the letters' own height, 14 px), 28 px apart, from ``top``."""
+    return [line(text, 60, top + 28 * i, 60 + 12 * len(text), top + 28 * i + 14) for i, text in enumerate(texts)]
+
+
+def test_a_running_header_above_lines_in_tight_boxes_is_still_set_off():
+    lines = [line("Quarterly Review 2010  Internal Report", 60, 20, 400, 34), *tight(90, LETTER)]
+    assert [b.type for b in page_blocks(lines, (800, 1000))][:2] == ["header", "text"]
+
+
 @pytest.mark.parametrize(
     "case",
     [
@@ -154,6 +168,7 @@ def test_a_short_line_alone_in_the_top_or_bottom_margin_is_a_header_or_footer_an
         "rows",  # three rows in the bottom margin: content (an address block), not a running footer
         "band",  # below the top margin (a line at 8% of the page, as a body's first line can be)
         "alone",  # nothing else on the page to be set off from
+        "tight",  # a letter's first lines high on the page, in tight boxes (Tesseract's: gaps of a line height)
     ],
 )
 def test_lines_in_a_margin_that_are_not_set_off_short_or_body_sized_stay_content(case):
@@ -163,6 +178,7 @@ def test_lines_in_a_margin_that_are_not_set_off_short_or_body_sized_stay_content
         "rows": [*body(80, 30), *[line(f"Address line {i}", 60, 935 + 20 * i, 300, 950 + 20 * i) for i in range(3)]],
         "band": [line("Quarterly Review 2010", 60, 60, 400, 80), *body(130, 30)],
         "alone": [line("Quarterly Review 2010", 60, 20, 400, 40)],
+        "tight": tight(12, ["Invoice number 4471 dated March 12", "Total amount due: 318.40 USD"] + LETTER),
     }[case]
     regions = [Region("text", 0.9, [50, 75, 750, 952])] if case == "gap" else []
     blocks = page_blocks(lines, (800, 1000), regions)
