@@ -6,6 +6,7 @@ recognised by their form ("3", "- 3 -", "Page 3 of 7", "iv"). Pure, on a page's 
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from statistics import median
 
@@ -57,11 +58,14 @@ def _usual_gap(blocks: Sequence[Block], usual: float) -> float:
     middle, less than two usual line heights down: lines of a paragraph; none where boxes overlap), 0 when there are
     none. An engine's tight boxes (Tesseract's: the letters' own height) leave gaps of about a line height where looser
     ones (RapidOCR's) leave almost none."""
-    boxes = [bbox_of(line.box) for block in blocks for line in block.lines or []]
+    boxes = sorted((bbox_of(line.box) for block in blocks for line in block.lines or []), key=lambda b: b[1])
+    tops = [b[1] for b in boxes]
     gaps = []
     for box in boxes:
-        below = [b[1] - box[3] for b in boxes if b[1] > (box[1] + box[3]) / 2 and min(b[2], box[2]) > max(b[0], box[0])]
-        if below and min(below) < 2 * usual:
+        reach = box[3] + 2 * usual  # (only the lines starting between its middle and this matter)
+        start, end = bisect_right(tops, (box[1] + box[3]) / 2), bisect_left(tops, reach)
+        below = [b[1] - box[3] for b in boxes[start:end] if min(b[2], box[2]) > max(b[0], box[0])]
+        if below:
             gaps.append(max(0.0, min(below)))  # (loose boxes overlap the next line's)
     return median(gaps) if gaps else 0.0
 
