@@ -107,12 +107,13 @@ def _running(blocks: list[Block], height: float, usual: float) -> dict[int, str]
     found: dict[int, str] = {}
     for side in ("top", "bottom"):
         body = [b.bbox for b in blocks if b.bbox is not None and b.type not in MARGINAL and _margin_of(b, height) != side]
-        inside = [k for k, b in enumerate(blocks) if b.type not in MARGINAL and _margin_of(b, height) == side]
-        for k in sorted(inside, key=lambda k: -blocks[k].bbox[3] if side == "top" else blocks[k].bbox[1]):  # type: ignore[index]
+        inside = [(k, b.bbox) for k, b in enumerate(blocks) if b.bbox and b.type not in MARGINAL]
+        inside = [(k, box) for k, box in inside if _margin_of(blocks[k], height) == side]
+        for k, box in sorted(inside, key=lambda kb: -kb[1][3] if side == "top" else kb[1][1]):
             if _may_run(blocks[k], usual) and _set_off(blocks[k], side, body, spacing):
                 found[k] = side
             else:
-                body.append(blocks[k].bbox)  # type: ignore[arg-type]
+                body.append(box)
     return found
 
 
