@@ -90,7 +90,7 @@ def table_html(table: Table) -> str:
         cells = []
         for c in row:
             span = (f' rowspan="{c.rowspan}"' if c.rowspan > 1 else "") + (f' colspan="{c.colspan}"' if c.colspan > 1 else "")
-            cells.append(f"<td{span}>{html.escape(' '.join(c.text.split()))}</td>")
+            cells.append(f"<td{span}>{html.escape(' '.join(c.text.split()), quote=False)}</td>")
         out.append("<tr>" + "".join(cells) + "</tr>")
     out.append("</table>")
     return "\n".join(out)
