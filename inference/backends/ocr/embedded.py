@@ -172,7 +172,7 @@ class EmbeddedOcrBackend(RapidOcrBackend):
             doubtful = [k for k, reading in enumerate(first) if not isinstance(reading, Reading)]
             squeeze = None if tesseract_first else UNSQUEEZED
             readings = dict(zip(doubtful, self.read_lines(helper, [chunk[k] for k in doubtful], squeeze), strict=True))
-            drafted = {k: merged(r, drafts[k].words, sure) for k, r in readings.items() if k in drafts}  # (patch not taken)
+            drafted = {k: merged(r, drafts[k].as_read(), sure) for k, r in readings.items() if k in drafts}  # (patch not taken)
             readings.update(drafted)
             return [readings.get(k, r) for k, r in enumerate(first)]  # type: ignore[misc]
 

@@ -16,6 +16,7 @@ from .tesseract import Word
 
 MAX_CHARS = 300  # longer lines (a leader of dots makes aligning characters slow) stay as RapidOCR read them
 SPACE_SURE = 0.5  # a space Tesseract put between two words it is at least this sure of splits RapidOCR's run of letters
+SPACE_LETTERS = 6  # ...one of them a dictionary word, the other one too or a word of this many letters
 ALIKE = 0.5  # a word of Tesseract's replaces RapidOCR's in its place when they are at least this alike (difflib's ratio)
 BALANCE = 0.6  # ...and the shorter has at least this share of the longer's letters and digits
 UNLIKE = 0.5  # two readings of a line less alike than this differ wholesale...
@@ -43,13 +44,21 @@ def _wholesale(ours: str, theirs: str) -> bool:
     return letters[1] > letters[0] and SequenceMatcher(None, ours, theirs, autojunk=False).ratio() < UNLIKE
 
 
+def _spacing(left: Word, right: Word) -> bool:
+    """A space Tesseract put between two words that RapidOCR may have run together: both read fairly surely, one a
+    dictionary word, the other one too or a word of SPACE_LETTERS letters ("the pretraining"; not "Kap lansky")."""
+    sure = left.confidence >= SPACE_SURE and right.confidence >= SPACE_SURE
+    known = [w.in_dictionary or (w.text.isalpha() and len(w.text) >= SPACE_LETTERS) for w in (left, right)]
+    return sure and all(known) and (left.in_dictionary or right.in_dictionary)
+
+
 def _spaced(ours: str, words: list[Word]) -> str:
     """RapidOCR's text with a space where Tesseract has one between two dictionary words it is fairly sure of and
     RapidOCR has the letters on both sides run together (not in "c.html", "4.2.1" or "10:30")."""
     theirs, spaces = "", set()
     for i, word in enumerate(words):
         if i:
-            if all(w.confidence >= SPACE_SURE and w.in_dictionary for w in (words[i - 1], word)):
+            if _spacing(words[i - 1], word):
                 spaces.add(len(theirs))
             theirs += " "
         theirs += word.text

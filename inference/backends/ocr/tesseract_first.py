@@ -42,11 +42,17 @@ def padded(crop: np.ndarray) -> Image.Image:
 
 @dataclass
 class Draft:
-    """Tesseract's reading of a line it is unsure of some words of: its words and the image it read."""
+    """Tesseract's reading of a line it is unsure of some words of: its words (those that may have lost their accents
+    counted unsure: ``foreign``), the image it read, and its words with the confidences it read them with (``read``:
+    where its spaces are, for ``line_merge``; the words themselves by default)."""
 
     words: list[Word]
     image: Image.Image
     sure: float
+    read: list[Word] | None = None
+
+    def as_read(self) -> list[Word]:
+        return self.words if self.read is None else self.read
 
     def runs(self) -> list[tuple[int, int]]:
         """The runs of consecutive words it is unsure of, as (first, past the last) word indexes."""
@@ -97,7 +103,7 @@ def tesseract_line(tesseract: TesseractEngines, crop: np.ndarray, sure: float) -
     """Tesseract's reading of a Latin line: a Reading when it is sure of every word, a Draft when it is
     unsure of at most half of them, else None."""
     image = padded(crop)
-    words = tesseract.read_words(image, "eng")
+    words = read = tesseract.read_words(image, "eng")
     if not words or not is_latin(" ".join(word.text for word in words)):
         return None
     # a word in small letters outside English's dictionary may have lost its accents ("Marz" for März): RapidOCR reads
@@ -106,7 +112,7 @@ def tesseract_line(tesseract: TesseractEngines, crop: np.ndarray, sure: float) -
     unsure = sum(word.confidence < sure for word in words)
     if not unsure:
         return Reading.latin_only(" ".join(w.text for w in words), round(min(w.confidence for w in words), 4), "tesseract")
-    return Draft(words, image, sure) if 2 * unsure <= len(words) else None
+    return Draft(words, image, sure, read) if 2 * unsure <= len(words) else None
 
 
 def mostly_sure(reading: Reading | Draft | None, sure: float) -> bool:

@@ -3,9 +3,15 @@ nothing written twice."""
 
 from __future__ import annotations
 
+import numpy as np
+
 from inference.backends.ocr.line_merge import merged
 from inference.backends.ocr.rapid_script import Reading
-from inference.backends.ocr.tesseract import Word
+from inference.backends.ocr.tesseract import TesseractEngines, Word, find_tessdata
+from inference.backends.ocr.tesseract_first import Draft, tesseract_line
+from tests.helpers import needs_tesseract, render_with
+
+from .test_ocr_scripts import dejavu
 
 SURE = 0.85
 
@@ -37,6 +43,35 @@ def test_tesseracts_spaces_and_sure_words_mend_rapidocrs_reading_and_its_unsure_
     assert merged(rapid("a condition ofaessin publicatins"), run_together, SURE).text == (
         "a condition of accessing publications"  # one word of RapidOCR's for two of Tesseract's
     )
+
+
+def test_a_space_beside_a_long_word_outside_the_dictionary_splits_rapidocrs_run_and_one_between_two_such_words_does_not():
+    caption = words(("Composition", 0.96), ("of", 0.82), ("the", 0.82)) + words(("pretraining", 0.92), known=False)
+    caption += words(("data", 0.74))
+    assert merged(rapid("Compositionofthepretraining data"), caption, SURE).text == "Composition of the pretraining data"
+    name = words(("Kap", 0.9), ("lansky", 0.9), known=False) + words(("wrote", 0.95))
+    assert merged(rapid("Kaplansky wrote"), name, SURE).text == "Kaplansky wrote"  # (neither a dictionary word)
+    short = words(("the", 0.95)) + words(("X1", 0.95), known=False)
+    assert merged(rapid("theX1"), short, SURE).text == "theX1"  # (not a word of SPACE_LETTERS letters)
+    unsure = words(("the", 0.95)) + words(("pretraining", 0.3), known=False)
+    assert merged(rapid("thepretraining"), unsure, SURE).text == "thepretraining"
+
+
+@needs_tesseract
+def test_a_draft_keeps_the_confidences_tesseract_read_its_words_with_for_their_spaces():
+    """A word outside English's dictionary counts unsure in a draft (it may have lost its accents: RapidOCR reads it
+    again), but where its spaces are Tesseract was as sure as it read it."""
+    engines = TesseractEngines(find_tessdata("auto"), 1)
+    try:
+        crop = np.asarray(render_with(dejavu("DejaVuSans.ttf", 28), ["We report the pretraining data of the models"]))
+        draft = tesseract_line(engines, crop, SURE)
+    finally:
+        engines.close()
+    assert isinstance(draft, Draft), draft
+    counted = {w.text: w.confidence for w in draft.words}
+    read = {w.text: w.confidence for w in draft.as_read()}
+    assert counted["pretraining"] < SURE / 2 + 1e-9 < read["pretraining"], (counted, read)
+    assert {k: v for k, v in counted.items() if k != "pretraining"} == {k: v for k, v in read.items() if k != "pretraining"}
 
 
 def test_tesseracts_whole_reading_replaces_another_shorter_one_when_it_is_sure_of_most_of_it():
