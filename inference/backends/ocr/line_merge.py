@@ -53,7 +53,7 @@ def _spacing(left: Word, right: Word) -> bool:
 
 
 def _spaced(ours: str, words: list[Word]) -> str:
-    """RapidOCR's text with a space where Tesseract has one between two dictionary words it is fairly sure of and
+    """RapidOCR's text with a space where Tesseract has one between two words it is fairly sure of (``_spacing``) and
     RapidOCR has the letters on both sides run together (not in "c.html", "4.2.1" or "10:30")."""
     theirs, spaces = "", set()
     for i, word in enumerate(words):
