@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from .blocks import MARGINAL, Block
-from .page_margins import is_page_number
+from .page_margins import edge_of, is_page_number
 from .page_structure import BAND
 
 MAX_CHARS = 120  # longer blocks are content, however often they repeat
@@ -26,16 +26,6 @@ def running_key(text: str) -> str:
     return " ".join("".join(ch if ch.isalnum() or ch == "#" else " " for ch in text).split())
 
 
-def _band(block: Block, height: float) -> str | None:
-    if block.bbox is None or height <= 0:
-        return None
-    if block.bbox[3] <= BAND * height:
-        return "top"
-    if block.bbox[1] >= (1 - BAND) * height:
-        return "bottom"
-    return None
-
-
 def _candidates(blocks: Sequence[Block], height: float) -> list[tuple[int, str, str]]:
     """(index, band, key) of the page's blocks that could be running: short, in a band, near the page's edge."""
     placed = sorted((i for i, b in enumerate(blocks) if b.bbox is not None), key=lambda i: blocks[i].bbox[1])  # type: ignore[index]
@@ -43,7 +33,7 @@ def _candidates(blocks: Sequence[Block], height: float) -> list[tuple[int, str, 
     found = []
     for i in sorted(edge):
         block = blocks[i]
-        band = _band(block, height)
+        band = edge_of(block, height, BAND)
         if band is None or block.type in ("table", "figure") or not 0 < len(block.text.strip()) <= MAX_CHARS:
             continue
         key = running_key(block.text)

@@ -31,13 +31,14 @@ def is_page_number(text: str) -> bool:
     return 0 < len(text) <= 24 and bool(PAGE_NUMBER.match(text)) and any(ch.isalnum() for ch in text)
 
 
-def _margin_of(block: Block, height: float) -> str | None:
-    """ "top" or "bottom" for a block lying wholly in the page's top or bottom margin, else None."""
+def edge_of(block: Block, height: float, share: float = MARGIN) -> str | None:
+    """ "top" or "bottom" for a block lying wholly in the page's top or bottom ``share`` of its height (its margin by
+    default), else None."""
     if block.bbox is None or height <= 0:
         return None
-    if block.bbox[3] <= MARGIN * height:
+    if block.bbox[3] <= share * height:
         return "top"
-    if block.bbox[1] >= (1 - MARGIN) * height:
+    if block.bbox[1] >= (1 - share) * height:
         return "bottom"
     return None
 
@@ -106,9 +107,9 @@ def _running(blocks: list[Block], height: float, usual: float) -> dict[int, str]
     spacing = _usual_gap(blocks, usual)
     found: dict[int, str] = {}
     for side in ("top", "bottom"):
-        body = [b.bbox for b in blocks if b.bbox is not None and b.type not in MARGINAL and _margin_of(b, height) != side]
+        body = [b.bbox for b in blocks if b.bbox is not None and b.type not in MARGINAL and edge_of(b, height) != side]
         inside = [(k, b.bbox) for k, b in enumerate(blocks) if b.bbox and b.type not in MARGINAL]
-        inside = [(k, box) for k, box in inside if _margin_of(blocks[k], height) == side]
+        inside = [(k, box) for k, box in inside if edge_of(blocks[k], height) == side]
         for k, box in sorted(inside, key=lambda kb: -kb[1][3] if side == "top" else kb[1][1]):
             if _may_run(blocks[k], usual) and _set_off(blocks[k], side, body, spacing):
                 found[k] = side
