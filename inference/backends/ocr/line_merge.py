@@ -1,11 +1,12 @@
-"""One line read by both engines: RapidOCR's reading of the whole line (Tesseract drafted it, and a patch of the words
-it was unsure of did not take) mended with what Tesseract read better. RapidOCR's recogniser drops spaces in tight or
-bold print ("Compositionofthe") and letters in small print ("withot the onent of the author(s) ndor"); Tesseract's
-reading of the same line has the spaces and, where it is sure, the words. Only that is taken: a space between two words
-Tesseract is fairly sure of where RapidOCR has none, and a word Tesseract is sure of for the word of RapidOCR's in its
-place that is like it, both in ASCII; or Tesseract's whole reading, when it is sure of most of it and RapidOCR's is
-another, shorter text (a line on a coloured band). Everything else stays RapidOCR's (its symbols and accents:
-Tesseract's English has none), and no character of either reading is written twice."""
+"""One line read by both engines: RapidOCR's reading of the whole line (Tesseract drafted it, unsure of most of its
+words, or a patch of the words it was unsure of did not take) mended with what Tesseract read better. RapidOCR's
+recogniser drops spaces in tight or bold print ("Compositionofthe") and letters in small print ("withot the onent of
+the author(s) ndor"); Tesseract's reading of the same line has the spaces and, where it is sure, the words. Only that
+is taken: a space between two words Tesseract is fairly sure of where RapidOCR has none, and a word Tesseract is sure
+of for the word of RapidOCR's in its place that is like it, both in ASCII; or Tesseract's whole reading, when it is
+sure of most of it and RapidOCR's is another, shorter text (a line on a coloured band). Everything else stays
+RapidOCR's (its symbols and accents: Tesseract's English has none), and no character of either reading is written
+twice."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 """Tesseract first: printed Latin lines are read by Tesseract, which reads a line of a page in well under half
 RapidOCR's time; a reading whose every word Tesseract is sure of is kept; in one it is unsure of a few words
-of, RapidOCR reads those words again (cut out of the line); the others are read whole by RapidOCR (the embedded
-backend decides, on a sample of each image's lines, whether that pays)."""
+of, RapidOCR reads those words again (cut out of the line); the others are read whole by RapidOCR, and mended with
+what Tesseract read surely (``line_merge``). The embedded backend decides, on a sample of each image's lines, whether
+that pays."""
 
 from __future__ import annotations
 
@@ -42,9 +43,9 @@ def padded(crop: np.ndarray) -> Image.Image:
 
 @dataclass
 class Draft:
-    """Tesseract's reading of a line it is unsure of some words of: its words (those that may have lost their accents
-    counted unsure: ``foreign``), the image it read, and its words with the confidences it read them with (``read``:
-    where its spaces are, for ``line_merge``; the words themselves by default)."""
+    """Tesseract's reading of a line it is unsure of some words of (up to all of them): its words (those that may have
+    lost their accents counted unsure: ``foreign``), the image it read, and its words with the confidences it read them
+    with (``read``: where its spaces are, for ``line_merge``; the words themselves by default)."""
 
     words: list[Word]
     image: Image.Image
@@ -53,6 +54,11 @@ class Draft:
 
     def as_read(self) -> list[Word]:
         return self.words if self.read is None else self.read
+
+    def patchable(self) -> bool:
+        """Whether Tesseract is unsure of at most half its words: RapidOCR reads those words again; else the whole line
+        (and Tesseract's reading only mends RapidOCR's: ``line_merge``)."""
+        return 2 * sum(word.confidence < self.sure for word in self.words) <= len(self.words)
 
     def runs(self) -> list[tuple[int, int]]:
         """The runs of consecutive words it is unsure of, as (first, past the last) word indexes."""
@@ -100,8 +106,8 @@ def foreign(word: Word) -> bool:
 
 
 def tesseract_line(tesseract: TesseractEngines, crop: np.ndarray, sure: float) -> Reading | Draft | None:
-    """Tesseract's reading of a Latin line: a Reading when it is sure of every word, a Draft when it is
-    unsure of at most half of them, else None."""
+    """Tesseract's reading of a Latin line: a Reading when it is sure of every word, else a Draft (None when it read
+    no Latin words)."""
     image = padded(crop)
     words = read = tesseract.read_words(image, "eng")
     if not words or not is_latin(" ".join(word.text for word in words)):
@@ -112,14 +118,14 @@ def tesseract_line(tesseract: TesseractEngines, crop: np.ndarray, sure: float) -
     unsure = sum(word.confidence < sure for word in words)
     if not unsure:
         return Reading.latin_only(" ".join(w.text for w in words), round(min(w.confidence for w in words), 4), "tesseract")
-    return Draft(words, image, sure, read) if 2 * unsure <= len(words) else None
+    return Draft(words, image, sure, read)
 
 
 def mostly_sure(reading: Reading | Draft | None, sure: float) -> bool:
     """A sample line Tesseract read well: surely, or unsure of at most one word in MOSTLY_SURE for its own reasons
     (a word cut by a stain, small print: RapidOCR reads those words again). A word outside English's dictionary
     (``foreign``) says the line may be in another language, which RapidOCR reads with its accents."""
-    if isinstance(reading, Draft):
+    if isinstance(reading, Draft) and reading.patchable():
         unsure = [word for word in reading.words if word.confidence < sure]
         return len(unsure) * MOSTLY_SURE <= len(reading.words) and not any(foreign(word) for word in unsure)
     return isinstance(reading, Reading)
@@ -131,7 +137,7 @@ def printed(sample: list[Reading | Draft | None], sure: float) -> bool:
     of 15 words unsure of three). A till receipt or a photo has neither: short lines Tesseract is unsure of."""
     if sum(mostly_sure(r, sure) for r in sample) >= FIRST_SHARE * len(sample):
         return True
-    words = [w.confidence >= sure for r in sample if isinstance(r, Draft) for w in r.words]
+    words = [w.confidence >= sure for r in sample if isinstance(r, Draft) and r.patchable() for w in r.words]
     words += [True for r in sample if isinstance(r, Reading) for _ in r.text.split()]
     return sum(words) >= MANY_WORDS and sum(words) >= SURE_SHARE * len(words)
 
@@ -148,7 +154,9 @@ def patch(
     script check needed), the others None (read whole again, and checked for another script: ``script_check``)."""
     runs: list[tuple[int, tuple[int, int], np.ndarray]] = []
     for k, draft in enumerate(first):
-        if isinstance(draft, Draft):
+        if isinstance(draft, Draft) and not draft.patchable():
+            first[k] = None
+        elif isinstance(draft, Draft):
             cuts = [(k, run, draft.cut(run)) for run in draft.runs()]
             if all(cut is not None for _, _, cut in cuts):
                 runs += cuts  # type: ignore[arg-type]

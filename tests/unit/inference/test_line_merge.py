@@ -4,11 +4,14 @@ nothing written twice."""
 from __future__ import annotations
 
 import numpy as np
+from PIL import Image, ImageDraw
 
 from inference.backends.ocr.line_merge import merged
+from inference.backends.ocr.rapid import shown
 from inference.backends.ocr.rapid_script import Reading
 from inference.backends.ocr.tesseract import TesseractEngines, Word, find_tessdata
-from inference.backends.ocr.tesseract_first import Draft, tesseract_line
+from inference.backends.ocr.tesseract_first import Draft, patch, tesseract_line
+from inference.values import OcrLine
 from tests.helpers import needs_tesseract, render_with
 
 from .test_ocr_scripts import dejavu
@@ -127,3 +130,61 @@ def test_rapidocrs_symbols_a_reading_beyond_latin_and_a_long_line_stay_as_they_a
     assert merged(chinese, words(("ffr", 0.9), ("12.50", 0.95)), SURE) is chinese
     leader = rapid("Chapter 1 " + "." * 2000 + " 5")  # (aligning 2000 dots character by character takes half a minute)
     assert merged(leader, words(("Chapter", 0.9), ("1", 0.9), ("." * 1990, 0.9), ("5", 0.9)), SURE) is leader
+
+
+def tight_page(font, tight: str) -> Image.Image:
+    """Four lines of English around ``tight``, its words two pixels apart (bold print that RapidOCR runs together)."""
+    above = ["The results of the second survey are given below,", "together with the sources that were consulted."]
+    below = ["Each source was checked against the original.", "The remaining entries follow the same order."]
+    height = int(font.size * 1.5)
+    image = Image.new("RGB", (1400, 20 + 6 * height), "white")
+    draw = ImageDraw.Draw(image)
+    for row, line in enumerate(above + [""] + below):
+        draw.text((20, 20 + row * height), line, font=font, fill="black")
+    x = 20.0
+    for word in tight.split():
+        draw.text((x, 20 + 2 * height), word, font=font, fill="black")
+        x += font.getlength(word) + 2
+    return image
+
+
+@needs_tesseract
+def test_a_line_tesseract_is_unsure_of_most_words_of_is_read_whole_by_rapidocr_and_mended_with_its_sure_ones(service):
+    """On a printed page, a line in German (its words outside English's dictionary count unsure) is RapidOCR's to read
+    whole; Tesseract's spaces between the words it read fairly surely still split RapidOCR's run of them (which reads
+    "derSummeninendlichen" in this print)."""
+    image = tight_page(dejavu("DejaVuSerif-Bold.ttf", 22), "Allgemeine Theorie der Summen in endlichen kommutativen Ringen")
+    german = service.ocr(image, "embedded").lines[2]
+    assert german.engine == "rapidocr+tesseract", german
+    assert "Theorie der Summen" in german.text and german.text.startswith("Allgemeine"), german.text
+
+
+def test_a_draft_tesseract_is_unsure_of_most_words_of_is_not_patched_but_read_whole():
+    image = Image.new("L", (300, 40), 255)
+
+    def placed(*read: tuple[str, float]) -> list[Word]:
+        return [Word(text, confidence, (10 + 90 * i, 8, 80 + 90 * i, 30), True) for i, (text, confidence) in enumerate(read)]
+
+    mostly_unsure = Draft(placed(("Summen", 0.4), ("in", 0.95), ("Ringen", 0.4)), image, SURE)
+    few = Draft(placed(("Summen", 0.4), ("in", 0.95), ("the", 0.95)), image, SURE)
+    cuts: list[np.ndarray] = []
+
+    def read(crops: list[np.ndarray]) -> list[Reading]:
+        cuts.extend(crops)
+        return [rapid("Sums") for _ in crops]
+
+    first: list = [mostly_unsure, few]
+    patch(first, read, SURE)
+    assert not mostly_unsure.patchable() and few.patchable()
+    assert first[0] is None and len(cuts) == 1  # (the first read whole, none of its words cut out)
+    assert isinstance(first[1], Reading) and first[1].text == "Sums in the"
+
+
+def test_a_line_rapidocr_read_below_the_text_score_is_left_out_whether_tesseract_mended_it_or_not():
+    def line(engine: str, confidence: float, text: str = "Britsh American") -> OcrLine:
+        return OcrLine(text=text, box=[[0, 0], [9, 0], [9, 9], [0, 9]], confidence=confidence, engine=engine)
+
+    assert not shown(line("rapidocr", 0.4), 0.5) and not shown(line("rapidocr+tesseract", 0.4), 0.5)
+    assert shown(line("rapidocr", 0.6), 0.5) and shown(line("rapidocr+tesseract", 0.6), 0.5)
+    assert shown(line("tesseract", 0.4), 0.5) and shown(line("tesseract+rapidocr", 0.4), 0.5)  # (another scale)
+    assert not shown(line("tesseract", 0.9, "  "), 0.5)
