@@ -61,7 +61,8 @@ class Draft:
         return 2 * sum(word.confidence < self.sure for word in self.words) <= len(self.words)
 
     def runs(self) -> list[tuple[int, int]]:
-        """The runs of consecutive words it is unsure of, as (first, past the last) word indexes."""
+        """The runs of consecutive words it is unsure of, as (first, past the last) word indexes, each widened to the
+        words outside it whose boxes reach into its cut (``widened``)."""
         runs: list[tuple[int, int]] = []
         for i, word in enumerate(self.words):
             if word.confidence >= self.sure:
@@ -70,16 +71,39 @@ class Draft:
                 runs[-1] = (runs[-1][0], i + 1)
             else:
                 runs.append((i, i + 1))
-        return runs
+        widened: list[tuple[int, int]] = []
+        for first, end in map(self.widened, runs):
+            if widened and first < widened[-1][1]:  # (one widened over the next: one run)
+                previous = widened.pop()
+                first, end = previous[0], max(previous[1], end)
+            widened.append((first, end))
+        return widened
 
-    def cut(self, run: tuple[int, int]) -> np.ndarray | None:
-        """The run's words cut out of the line, from the middle of the gap before them to the middle of the gap
-        after (never into the run's own words); None when boxes that overlap leave too little to read."""
+    def widened(self, run: tuple[int, int]) -> tuple[int, int]:
+        """The run with the words around it whose boxes reach more than MIN_CUT px into its cut (``edges``): their letters
+        would be read twice ("the e plants") or the run's left out (Tesseract's boxes out of order: "Allgemeine" over the
+        next three words and half of "Summen"). RapidOCR reads those words again with the run's."""
+        first, end = run
+        while True:
+            left, right = self.edges((first, end))
+            before = [i for i in range(first) if self.words[i].box[2] - left > MIN_CUT]
+            after = [i for i in range(end, len(self.words)) if right - self.words[i].box[0] > MIN_CUT]
+            if not before and not after:
+                return first, end
+            first, end = min(before, default=first), max(after, default=end - 1) + 1
+
+    def edges(self, run: tuple[int, int]) -> tuple[int, int]:
+        """Where the run's cut starts and ends: the middle of the gap before its words and of the gap after (never
+        inside its own words), the line's ends for the first and last words."""
         first, end = run
         words, width = self.words, self.image.width
         left = min((words[first - 1].box[2] + words[first].box[0]) // 2, words[first].box[0]) if first else 0
         right = max((words[end - 1].box[2] + words[end].box[0]) // 2, words[end - 1].box[2]) if end < len(words) else width
-        left, right = max(0, left), min(width, right)
+        return max(0, left), min(width, right)
+
+    def cut(self, run: tuple[int, int]) -> np.ndarray | None:
+        """The run's words cut out of the line (``edges``); None when boxes that overlap leave too little to read."""
+        left, right = self.edges(run)
         if right - left < MIN_CUT:
             return None
         return np.asarray(self.image.crop((left, 0, right, self.image.height)).convert("RGB"))

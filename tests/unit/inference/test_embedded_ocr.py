@@ -133,6 +133,27 @@ def test_only_the_words_tesseract_is_unsure_of_are_read_again():
     assert (line.text, line.score, line.engine) == ("Total due on March 12", 0.9, "tesseract+rapidocr")
 
 
+def test_a_run_of_unsure_words_takes_in_the_words_whose_boxes_reach_into_its_cut():
+    """Their letters would be read twice ("the e plants": "the" ends 5 px into the cut of "plants;") or the run's left
+    out (Tesseract's box of "Allgemeine" over the next words and into the cut of "Summen", whose "Sum" a cut from the
+    middle of the gap before it would leave out): RapidOCR reads them again with the run."""
+
+    def draft(*read: tuple[str, float, int, int]) -> Draft:
+        words = [Word(text, confidence, (x0, 8, x1, 30)) for text, confidence, x0, x1 in read]
+        return Draft(words, Image.new("L", (read[-1][3] + 20, 40), 255), sure=0.85)
+
+    plants = draft(("by", 0.96, 453, 478), ("the", 0.96, 484, 511), ("plants;", 0.8, 506, 596), ("for", 0.96, 609, 638))
+    assert plants.runs() == [(1, 3)] and plants.edges((1, 3)) == (481, 602)
+    german = draft(("Allgemeine", 0.96, 12, 402), ("der", 0.93, 258, 298), ("Summen", 0.4, 408, 551))
+    assert german.runs() == [(0, 3)]
+    touching = draft(("Total", 0.96, 10, 70), ("dve", 0.3, 72, 100), ("now", 0.96, 96, 150))
+    assert touching.runs() == [(1, 2)]  # (4 px into the cut: not more than MIN_CUT)
+    joined = draft(("Tota1", 0.3, 10, 50), ("due", 0.95, 45, 100), ("n0w", 0.3, 94, 140), ("paid", 0.95, 150, 190))
+    assert joined.runs() == [(0, 3)]  # ("due" reaches into both runs' cuts: one run)
+    apart = draft(("Tota1", 0.3, 10, 50), ("due", 0.95, 60, 100), ("n0w", 0.3, 110, 140))
+    assert apart.runs() == [(0, 1), (2, 3)]
+
+
 def two_columns() -> Image.Image:
     font = ImageFont.load_default(size=26)
     image = Image.new("RGB", (900, 60 + 44 * len(LEFT)), "white")
