@@ -18,6 +18,7 @@ from .tesseract import Word
 MAX_CHARS = 300  # longer lines (a leader of dots makes aligning characters slow) stay as RapidOCR read them
 SPACE_SURE = 0.5  # a space Tesseract put between two words it is at least this sure of splits RapidOCR's run of letters
 SPACE_LETTERS = 6  # ...one of them a dictionary word, the other one too or a word of this many letters
+NUMBERED_LETTERS = 3  # ...or a dictionary word of this many letters before a number ("Table 1")
 ALIKE = 0.5  # a word of Tesseract's replaces RapidOCR's in its place when they are at least this alike (difflib's ratio)
 BALANCE = 0.6  # ...and the shorter has at least this share of the longer's letters and digits
 UNLIKE = 0.5  # two readings of a line less alike than this differ wholesale...
@@ -47,15 +48,25 @@ def _wholesale(ours: str, theirs: str) -> bool:
 
 def _spacing(left: Word, right: Word) -> bool:
     """A space Tesseract put between two words that RapidOCR may have run together: both read fairly surely, one a
-    dictionary word, the other one too or a word of SPACE_LETTERS letters ("the pretraining"; not "Kap lansky")."""
-    sure = left.confidence >= SPACE_SURE and right.confidence >= SPACE_SURE
+    dictionary word, the other one too or a word of SPACE_LETTERS letters ("the pretraining"; not "Kap lansky"); or a
+    dictionary word of NUMBERED_LETTERS letters and a number ("Table 1", "Section 2.1:"; not "A 4", "COVID 19")."""
+    if left.confidence < SPACE_SURE or right.confidence < SPACE_SURE:
+        return False
+    if _number(right.text):
+        return left.in_dictionary and left.text.isalpha() and len(left.text) >= NUMBERED_LETTERS
     known = [w.in_dictionary or (w.text.isalpha() and len(w.text) >= SPACE_LETTERS) for w in (left, right)]
-    return sure and all(known) and (left.in_dictionary or right.in_dictionary)
+    return all(known) and (left.in_dictionary or right.in_dictionary)
+
+
+def _number(text: str) -> bool:
+    """A number as a caption or a heading has it: "1", "2.1", "3:" (not "4a", "1,000")."""
+    figures = text.rstrip(".:;,)")
+    return bool(figures) and all(part.isdigit() for part in figures.split("."))
 
 
 def _spaced(ours: str, words: list[Word]) -> str:
     """RapidOCR's text with a space where Tesseract has one between two words it is fairly sure of (``_spacing``) and
-    RapidOCR has the letters on both sides run together (not in "c.html", "4.2.1" or "10:30")."""
+    RapidOCR has a letter run together with a letter or a figure after it (not in "c.html", "4.2.1" or "10:30")."""
     theirs, spaces = "", set()
     for i, word in enumerate(words):
         if i:
@@ -65,7 +76,8 @@ def _spaced(ours: str, words: list[Word]) -> str:
         theirs += word.text
     parts, done = [], 0
     for tag, i1, _, j1, j2 in SequenceMatcher(None, ours, theirs, autojunk=False).get_opcodes():
-        if tag == "insert" and theirs[j1:j2] == " " and j1 in spaces and 0 < i1 < len(ours) and ours[i1 - 1 : i1 + 1].isalpha():
+        joined = 0 < i1 < len(ours) and ours[i1 - 1].isalpha() and (ours[i1].isalpha() or ours[i1].isdigit())
+        if tag == "insert" and theirs[j1:j2] == " " and j1 in spaces and joined:
             parts += [ours[done:i1], " "]
             done = i1
     return "".join(parts) + ours[done:]

@@ -60,6 +60,19 @@ def test_a_space_beside_a_long_word_outside_the_dictionary_splits_rapidocrs_run_
     assert merged(rapid("thepretraining"), unsure, SURE).text == "thepretraining"
 
 
+def test_a_space_between_a_dictionary_word_and_a_number_splits_rapidocrs_run_and_one_after_a_letter_or_a_code_does_not():
+    caption = words(("Table", 0.5), ("1", 0.5), ("Composition", 0.96), ("of", 0.9), ("data", 0.9))
+    assert merged(rapid("Table1 Composition of data"), caption, SURE).text == "Table 1 Composition of data"
+    heading = words(("Section", 0.9), ("2.1:", 0.9), ("Methods", 0.9))
+    assert merged(rapid("Section2.1: Methods"), heading, SURE).text == "Section 2.1: Methods"
+    paper = words(("A", 0.95), ("4", 0.95), ("paper", 0.95))
+    assert merged(rapid("A4 paper"), paper, SURE).text == "A4 paper"  # (a letter: not a word of NUMBERED_LETTERS)
+    code = words(("COVID", 0.95), known=False) + words(("19", 0.95), ("cases", 0.95))
+    assert merged(rapid("COVID19 cases"), code, SURE).text == "COVID19 cases"  # (not a dictionary word)
+    size = words(("size", 0.95)) + words(("4b", 0.95), known=False)
+    assert merged(rapid("size4b"), size, SURE).text == "size4b"  # (not a number)
+
+
 @needs_tesseract
 def test_a_draft_keeps_the_confidences_tesseract_read_its_words_with_for_their_spaces():
     """A word outside English's dictionary counts unsure in a draft (it may have lost its accents: RapidOCR reads it
