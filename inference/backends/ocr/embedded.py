@@ -55,7 +55,7 @@ from .script_check import (
 )
 from .tess_words import Words, dictionary
 from .tesseract import TesseractEngines, Word, find_tessdata, installed_languages
-from .tesseract_first import FIRST_SAMPLE, Draft, padded, patch, printed, spread, tesseract_line
+from .tesseract_first import FIRST_SAMPLE, Draft, mends, padded, patch, printed, spread, tesseract_line
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -172,7 +172,8 @@ class EmbeddedOcrBackend(RapidOcrBackend):
             doubtful = [k for k, reading in enumerate(first) if not isinstance(reading, Reading)]
             squeeze = None if tesseract_first else UNSQUEEZED
             readings = dict(zip(doubtful, self.read_lines(helper, [chunk[k] for k in doubtful], squeeze), strict=True))
-            drafted = {k: merged(r, drafts[k].as_read(), sure) for k, r in readings.items() if k in drafts}  # (patch not taken)
+            mended = {k: r for k, r in readings.items() if k in drafts and mends(drafts[k], r, self.options.text_score)}
+            drafted = {k: merged(r, drafts[k].as_read(), sure) for k, r in mended.items()}  # (patch not taken, or none)
             readings.update(drafted)
             return [readings.get(k, r) for k, r in enumerate(first)]  # type: ignore[misc]
 

@@ -232,7 +232,11 @@ class RapidOcrBackend(RapidPool, Backend):
         with layout_beside(self.options.structure and self.alone()) as ahead:
             turn, upright, lines = self.upright(image, script_for(language), lambda count: ahead.start(image, count))
             lines = self.refine(upright, lines, language, warnings)
-            lines = [line for line in lines if shown(line, self.options.text_score)]
+            lines = [
+                line
+                for line in lines
+                if line.text.strip() and (line.engine != "rapidocr" or line.confidence >= self.options.text_score)
+            ]
             lines = join_drop_caps(strip_rule_artefacts(lines))  # (a table's ruled lines read as "|"; "O" + "ver")
             rows = reading_order(upright_boxes([line.box for line in lines], [line.text for line in lines]))
             ordered = [lines[box.index] for row in rows for box in row]
@@ -243,13 +247,6 @@ class RapidOcrBackend(RapidPool, Backend):
             blocks = turn_blocks(blocks, lambda box: turn_back(box, turn, image.size))
             warnings.append(f"The page was turned {turn} degrees to read it; boxes are in the image as sent.")
         return OcrOutput(text=text, lines=ordered, warnings=warnings, blocks=blocks)
-
-
-def shown(line: OcrLine, text_score: float) -> bool:
-    """Whether a line is returned: it has text, and RapidOCR's reading of it (alone, or mended with Tesseract's:
-    ``line_merge``) is at least ``text_score`` sure; a reading of Tesseract's (or patched by RapidOCR), whose
-    confidences are on another scale, is kept."""
-    return bool(line.text.strip()) and (not line.engine.startswith("rapidocr") or line.confidence >= text_score)
 
 
 def textless(lines: list[OcrLine]) -> list[OcrLine]:

@@ -145,6 +145,13 @@ def tesseract_line(tesseract: TesseractEngines, crop: np.ndarray, sure: float) -
     return Draft(words, image, sure, read)
 
 
+def mends(draft: Draft, reading: Reading, text_score: float) -> bool:
+    """Whether Tesseract's draft of a line mends RapidOCR's reading of it whole (``line_merge``): where Tesseract was sure
+    of most of its words, always; else only a reading RapidOCR is at least ``text_score`` sure of (a line both doubt
+    stays RapidOCR's, and is left out as its other unsure lines are)."""
+    return draft.patchable() or reading.latin_score >= text_score
+
+
 def mostly_sure(reading: Reading | Draft | None, sure: float) -> bool:
     """A sample line Tesseract read well: surely, or unsure of at most one word in MOSTLY_SURE for its own reasons
     (a word cut by a stain, small print: RapidOCR reads those words again). A word outside English's dictionary
