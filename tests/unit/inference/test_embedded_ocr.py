@@ -10,9 +10,7 @@ from PIL import Image, ImageDraw, ImageFont, ImageOps
 from inference import InferenceService
 from inference.backends.ocr.rapid_geometry import detector_size, tall_windows
 from inference.backends.ocr.rapid_options import RapidOptions
-from inference.backends.ocr.rapid_script import Reading
-from inference.backends.ocr.tesseract import Word, find_tessdata, installed_languages
-from inference.backends.ocr.tesseract_first import Draft
+from inference.backends.ocr.tesseract import find_tessdata, installed_languages
 from inference.layout import reading_order, upright_boxes
 from tests.helpers import ENGLISH, HAS_TESSERACT, cer, cyrillic_font, render_lines, render_with
 from tests.polling import loaded_backend, unload_all
@@ -106,52 +104,6 @@ def test_when_tesseract_is_unsure_of_the_sample_rapidocr_reads_the_other_lines(s
     for row in (1, 3, 5):
         assert result.lines[row].engine == "rapidocr" and result.lines[row].text.isascii()
     assert all(result.lines[row].engine == "tesseract" for row in range(16) if row not in (1, 3, 5))
-
-
-def test_only_the_words_tesseract_is_unsure_of_are_read_again():
-    words = [
-        Word("Total", 0.96, (10, 8, 70, 30)),
-        Word("dve", 0.40, (80, 8, 120, 30)),
-        Word("on", 0.50, (130, 8, 150, 30)),
-        Word("March", 0.95, (160, 8, 230, 30)),
-        Word("l2", 0.30, (240, 8, 270, 30)),
-    ]
-    draft = Draft(words, Image.new("L", (400, 40), 255), sure=0.85)
-    assert draft.runs() == [(1, 3), (4, 5)]  # runs of consecutive unsure words
-    assert draft.cut((1, 3)).shape == (40, 155 - 75, 3)  # from the middle of the gap before to that after
-    assert draft.cut((4, 5)).shape == (40, 400 - 235, 3)  # the last word: to the end of the line
-    overlapping = Draft(
-        [Word("Total", 0.96, (10, 8, 70, 30)), Word("|", 0.3, (64, 8, 67, 30)), Word("due", 0.96, (60, 8, 120, 30))],
-        Image.new("L", (200, 40), 255),
-        sure=0.85,
-    )
-    assert overlapping.cut((1, 2)) is None  # boxes that overlap leave nothing to read alone: the line is read whole
-    assert overlapping.cut((0, 2)).shape == (40, 67, 3)  # never cut into the run's own words (to "|"'s right edge)
-    line = draft.patched(
-        {(1, 3): Reading.latin_only("due on", 0.97, "rapidocr"), (4, 5): Reading.latin_only("12", 0.9, "rapidocr")}
-    )
-    assert (line.text, line.score, line.engine) == ("Total due on March 12", 0.9, "tesseract+rapidocr")
-
-
-def test_a_run_of_unsure_words_takes_in_the_words_whose_boxes_reach_into_its_cut():
-    """Their letters would be read twice ("the e plants": "the" ends 5 px into the cut of "plants;") or the run's left
-    out (Tesseract's box of "Allgemeine" over the next words and into the cut of "Summen", whose "Sum" a cut from the
-    middle of the gap before it would leave out): RapidOCR reads them again with the run."""
-
-    def draft(*read: tuple[str, float, int, int]) -> Draft:
-        words = [Word(text, confidence, (x0, 8, x1, 30)) for text, confidence, x0, x1 in read]
-        return Draft(words, Image.new("L", (read[-1][3] + 20, 40), 255), sure=0.85)
-
-    plants = draft(("by", 0.96, 453, 478), ("the", 0.96, 484, 511), ("plants;", 0.8, 506, 596), ("for", 0.96, 609, 638))
-    assert plants.runs() == [(1, 3)] and plants.edges((1, 3)) == (481, 602)
-    german = draft(("Allgemeine", 0.96, 12, 402), ("der", 0.93, 258, 298), ("Summen", 0.4, 408, 551))
-    assert german.runs() == [(0, 3)]
-    touching = draft(("Total", 0.96, 10, 70), ("dve", 0.3, 72, 100), ("now", 0.96, 96, 150))
-    assert touching.runs() == [(1, 2)]  # (4 px into the cut: not more than MIN_CUT)
-    joined = draft(("Tota1", 0.3, 10, 50), ("due", 0.95, 45, 100), ("n0w", 0.3, 94, 140), ("paid", 0.95, 150, 190))
-    assert joined.runs() == [(0, 3)]  # ("due" reaches into both runs' cuts: one run)
-    apart = draft(("Tota1", 0.3, 10, 50), ("due", 0.95, 60, 100), ("n0w", 0.3, 110, 140))
-    assert apart.runs() == [(0, 1), (2, 3)]
 
 
 def two_columns() -> Image.Image:
