@@ -17,6 +17,7 @@ from .table_pieces import Piece
 
 CLUSTER = 8  # px: rules this close across are one
 COVER = 0.4  # a rule along this share of a cell's side separates it from its neighbour
+CENTRED = 0.1  # a heading this share of its rule's length off the rule's middle at most heads the columns it runs across
 
 
 @dataclass
@@ -195,6 +196,9 @@ def assemble(
                 under = (min(p.x0 for p in held), max(p.x1 for p in held)) if held else span[c]  # (the text, where any)
                 if not _ruled_at(horizontal, rows[r + 1].at, *under):
                     union(r * n_cols + c, (r + 1) * n_cols + c)
+    for r, c0, c1 in _group_headings(placed, rows, cols, horizontal, vertical):
+        for c in range(c0, c1):
+            union(r * n_cols + c, r * n_cols + c + 1)
     rects = _rectangles([find(i) for i in range(n_rows * n_cols)], n_rows, n_cols)
     table_rows: list[list[TableCell]] = [[] for _ in range(n_rows)]
     for r0, c0, r1, c1 in sorted(rects):
@@ -219,6 +223,37 @@ def _lone_rows(pieces: list[Piece], rows: list[Edge], cols: list[Edge]) -> list[
             first = min(mine, key=lambda p: p.x0).text[:1]
             lone.append((r, r > 0 and (first.islower() or first in "([")))
     return lone
+
+
+def _group_headings(
+    placed: dict[int, list[Piece]], rows: list[Edge], cols: list[Edge], horizontal: list[Rule], vertical: list[Rule]
+) -> list[tuple[int, int, int]]:
+    """Headings of a group of columns, as (row, first column, last column): text centred over a rule right under it
+    that runs across the columns it heads, the row empty there otherwise (a statement's "Year Ended" over its three
+    years; "Three Months Ended" and "Nine Months Ended", each over its own). Not across a vertical rule."""
+    n_cols = len(cols) - 1
+    headings = []
+    for key, mine in placed.items():
+        r, c = divmod(key, n_cols)
+        if r >= len(rows) - 2:  # (the last row: a rule under it is the table's end)
+            continue
+        x0, x1 = min(p.x0 for p in mine), max(p.x1 for p in mine)
+        for rule in horizontal:
+            spanned = [k for k in range(n_cols) if rule.covers(cols[k].at, cols[k + 1].at, COVER)]
+            if (
+                abs(rule.at - rows[r + 1].at) <= CLUSTER
+                and len(spanned) >= 2
+                and spanned == list(range(spanned[0], spanned[-1] + 1))
+                and c in spanned
+                and rule.start <= x0
+                and x1 <= rule.end
+                and abs((x0 + x1) / 2 - (rule.start + rule.end) / 2) <= CENTRED * rule.length
+                and not any(r * n_cols + k in placed for k in spanned if k != c)
+                and not any(_ruled_at(vertical, cols[k].at, rows[r].at, rows[r + 1].at) for k in spanned[1:])
+            ):
+                headings.append((r, spanned[0], spanned[-1]))
+                break
+    return headings
 
 
 def _ruled_at(rules: list[Rule], at: float, start: float, end: float) -> bool:

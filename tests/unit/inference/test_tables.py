@@ -5,6 +5,9 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from inference.backends.ocr.structure import page_structure, with_tables
+from inference.backends.ocr.table_grid import Edge, assemble
+from inference.backends.ocr.table_image import Rule
+from inference.backends.ocr.table_pieces import Piece
 from inference.backends.ocr.tables import erase_rules, find_tables, read_table, strip_rule_artefacts
 from inference.blocks import Block, OcrLine, bbox_of
 from tests.helpers import cer, encode
@@ -22,7 +25,7 @@ PRICES = [
 ]
 PRICE_X = [20, 260, 420]
 STATEMENT = [
-    ["", "", "Year Ended", ""],
+    ["", "Year Ended"],  # (over the three years: one cell across them)
     ["", "Jan 26, 2025", "Jan 28, 2024", "Jan 29, 2023"],
     ["Cost of revenue", "178", "141", "138"],
     ["Research and development", "3,423", "2,532", "1,892"],
@@ -258,11 +261,13 @@ def test_an_invoice_through_ocr_is_a_table_block_and_a_markdown_table(client):
 
 def test_a_statement_ruled_column_by_column_is_one_table_with_its_labels_and_its_headers(service):
     """Columns of figures each ruled on their own (under the dates, above and under the totals) are one table, with the
-    labels level with their rows and the headers above the rules; no rule crossing the labels, rows come from the text."""
+    labels level with their rows and the headers above the rules, "Year Ended" one cell over the three years it heads; no
+    rule crossing the labels, rows come from the text."""
     page = statement()
     lines = service.ocr(page, "embedded").lines
     found = find_tables(page, lines)
     assert len(found) == 1 and close(texts(found[0][1]), STATEMENT), [texts(table) for _, table in found]
+    assert [cell.colspan for cell in found[0][1].rows[0]] == [1, 3]  # "Year Ended", centred over its rule across them
     blocks = page_structure(page, lines)
     assert [b.type for b in blocks] == ["text", "table", "text"], [(b.type, b.text) for b in blocks]
     assert texts(blocks[1].table) == texts(found[0][1])
@@ -334,3 +339,24 @@ def test_the_edges_in_a_photo_are_no_table_and_a_sheet_ruled_for_writing_is_one(
             for kind, box in kinds
         ]
         assert [b.type for b in with_tables(sheet, blocks, lines)] == expected, kinds  # ...but not in a picture
+
+
+def test_a_heading_centred_over_a_rule_across_columns_spans_them_and_one_beside_its_middle_does_not():
+    """A statement's "Year Ended" and "Six Months Ended", each in the middle one of three columns and centred over a rule
+    across them, head them (one cell each); "Notes" at the left end of a rule across three columns heads only its own."""
+    cols = [Edge(at, False) for at in (0, 200, 300, 400, 500, 600, 700, 800)]
+    rows = [Edge(at, False) for at in (0, 30, 60, 90)]
+
+    def piece(text: str, x0: float, x1: float, row: int) -> Piece:
+        return Piece(text, x0, 8 + 30 * row, x1, 22 + 30 * row)
+
+    figures = [piece(f"{10 + c}", 260 + 100 * c, 290 + 100 * c, r) for r in (1, 2) for c in range(6)]
+    labels = [piece("Revenue", 10, 90, 1), piece("Costs", 10, 70, 2)]
+    groups = [piece("Year Ended", 315, 385, 0), piece("Six Months Ended", 605, 695, 0)]
+    rules = [Rule(30, 205, 495), Rule(30, 505, 795)]
+    table = assemble([*groups, *labels, *figures], list(rows), list(cols), rules, [], (0, 0))
+    assert table is not None
+    assert [(c.text, c.colspan) for c in table.rows[0]] == [("", 1), ("Year Ended", 3), ("Six Months Ended", 3)]
+    notes = piece("Notes", 210, 260, 0)
+    table = assemble([notes, *labels, *figures], list(rows), list(cols), [Rule(30, 205, 495)], [], (0, 0))
+    assert table is not None and [(c.text, c.colspan) for c in table.rows[0]][:2] == [("", 1), ("Notes", 1)]
