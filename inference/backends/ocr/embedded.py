@@ -155,11 +155,11 @@ class EmbeddedOcrBackend(RapidOcrBackend):
 
         def by_tesseract(lines: list[np.ndarray]) -> dict[int, Reading | Draft | None]:
             """Tesseract's first reading of each line, by the line's id, shared out like its other line reads."""
-            first = self.tesseract_reads(engine, lines, lambda c: tesseract_line(tesseract, c, sure))
+            first = self.tesseract_reads(engine, lines, lambda c: tesseract_line(tesseract, c, sure, self._english))
             return dict(zip((id(c) for c in lines), first, strict=True))
 
         tried = by_tesseract([crops[i] for i in spread(len(crops), FIRST_SAMPLE)])
-        tesseract_first = printed(list(tried.values()), sure)
+        tesseract_first = printed(list(tried.values()), sure, self._english)
         if not tesseract_first:  # (a receipt, a photo: RapidOCR reads whole every line Tesseract was unsure of)
             tried = {key: r if isinstance(r, Reading) else None for key, r in tried.items()}
         else:  # (Tesseract reads the other lines, then RapidOCR what is left: each engine's weights stay in the cache)

@@ -13,7 +13,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from .rapid_script import Reading, is_latin
-from .script_check import may_be_other_script
+from .script_check import is_english, may_be_other_script
 from .tesseract import TesseractEngines, Word
 
 FIRST_SAMPLE = 8  # lines of an image Tesseract reads first, spread over it...
@@ -120,25 +120,30 @@ class Draft:
         return Reading.latin_only(" ".join(parts), round(min(scores), 4), "tesseract+rapidocr")
 
 
-def foreign(word: Word) -> bool:
+def foreign(word: Word, english: Container[str] = frozenset()) -> bool:
     """A word of three letters or more, not all capitals, that English's dictionary lacks, and not for want of a
     whole word (the first part of one broken at the line's end) or of one word alone (words joined by a dash or a
-    slash, an address, a possessive): those are the dictionary's misses on every printed page."""
+    slash, an address, a possessive; English words joined by hyphens: "stock-based", ``english`` its words): those are
+    the dictionary's misses on every printed page."""
     text = word.text.rstrip('.,;:!?)]"”’')
     joined = text.endswith("-") or any(mark in text for mark in JOINS) or text.endswith(("’s", "'s"))
-    return not word.in_dictionary and not joined and sum(ch.isalpha() for ch in text) >= 3 and not text.isupper()
+    parts = text.lstrip('(["“‘').split("-")
+    compound = len(parts) > 1 and all(part and is_english(part, english) for part in parts)
+    return not word.in_dictionary and not joined and not compound and sum(ch.isalpha() for ch in text) >= 3 and not text.isupper()
 
 
-def tesseract_line(tesseract: TesseractEngines, crop: np.ndarray, sure: float) -> Reading | Draft | None:
+def tesseract_line(
+    tesseract: TesseractEngines, crop: np.ndarray, sure: float, english: Container[str] = frozenset()
+) -> Reading | Draft | None:
     """Tesseract's reading of a Latin line: a Reading when it is sure of every word, else a Draft (None when it read
-    no Latin words)."""
+    no Latin words). ``english``: English's words (``foreign``)."""
     image = padded(crop)
     words = read = tesseract.read_words(image, "eng")
     if not words or not is_latin(" ".join(word.text for word in words)):
         return None
     # a word in small letters outside English's dictionary may have lost its accents ("Marz" for März): RapidOCR reads
     # it too (not words in capitals: codes and names on receipts, which Tesseract reads well)
-    words = [replace(w, confidence=min(w.confidence, sure / 2)) if foreign(w) else w for w in words]
+    words = [replace(w, confidence=min(w.confidence, sure / 2)) if foreign(w, english) else w for w in words]
     unsure = sum(word.confidence < sure for word in words)
     if not unsure:
         return Reading.latin_only(" ".join(w.text for w in words), round(min(w.confidence for w in words), 4), "tesseract")
@@ -152,21 +157,21 @@ def mends(draft: Draft, reading: Reading, text_score: float) -> bool:
     return draft.patchable() or reading.latin_score >= text_score
 
 
-def mostly_sure(reading: Reading | Draft | None, sure: float) -> bool:
+def mostly_sure(reading: Reading | Draft | None, sure: float, english: Container[str] = frozenset()) -> bool:
     """A sample line Tesseract read well: surely, or unsure of at most one word in MOSTLY_SURE for its own reasons
     (a word cut by a stain, small print: RapidOCR reads those words again). A word outside English's dictionary
     (``foreign``) says the line may be in another language, which RapidOCR reads with its accents."""
     if isinstance(reading, Draft) and reading.patchable():
         unsure = [word for word in reading.words if word.confidence < sure]
-        return len(unsure) * MOSTLY_SURE <= len(reading.words) and not any(foreign(word) for word in unsure)
+        return len(unsure) * MOSTLY_SURE <= len(reading.words) and not any(foreign(word, english) for word in unsure)
     return isinstance(reading, Reading)
 
 
-def printed(sample: list[Reading | Draft | None], sure: float) -> bool:
+def printed(sample: list[Reading | Draft | None], sure: float, english: Container[str] = frozenset()) -> bool:
     """Whether Tesseract read a sample of an image's lines well enough to read its other lines first too: most
     lines well (``mostly_sure``), or many words surely and few not (small print, names with their marks: lines
     of 15 words unsure of three). A till receipt or a photo has neither: short lines Tesseract is unsure of."""
-    if sum(mostly_sure(r, sure) for r in sample) >= FIRST_SHARE * len(sample):
+    if sum(mostly_sure(r, sure, english) for r in sample) >= FIRST_SHARE * len(sample):
         return True
     words = [w.confidence >= sure for r in sample if isinstance(r, Draft) and r.patchable() for w in r.words]
     words += [True for r in sample if isinstance(r, Reading) for _ in r.text.split()]

@@ -169,6 +169,10 @@ def test_the_dictionarys_misses_on_every_printed_page_do_not_make_tesseract_unsu
     assert [text for text in misses if foreign(word(text))] == []
     assert [text for text in ("Marz", "resume", "Muller,") if not foreign(word(text))] == []  # accents lost: re-read
     assert not foreign(word("NASA")) and not foreign(Word("March", 0.96, (0, 0, 10, 10), in_dictionary=True))
+    english = frozenset({"stock", "based", "state", "of", "the", "art", "long", "term"})  # (English's words: tess_words)
+    compounds = ["Stock-based", "state-of-the-art,", "(long-term)"]
+    assert [text for text in compounds if foreign(word(text), english)] == []  # ("Stock-ased": RapidOCR read it again)
+    assert foreign(word("Marz-Bericht"), english) and foreign(word("stock-basd"), english)  # (a part English lacks)
 
 
 def draft(unsure: int, of: int, word: str = "w") -> Draft:

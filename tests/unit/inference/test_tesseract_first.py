@@ -6,6 +6,7 @@ from PIL import Image
 from inference.backends.ocr.rapid_script import Reading
 from inference.backends.ocr.tesseract import Word
 from inference.backends.ocr.tesseract_first import Draft
+from tests.helpers import ENGLISH, needs_tesseract, render_lines
 
 
 def test_only_the_words_tesseract_is_unsure_of_are_read_again():
@@ -52,3 +53,13 @@ def test_a_run_of_unsure_words_takes_in_the_words_whose_boxes_reach_into_its_cut
     assert joined.runs() == [(0, 3)]  # ("due" reaches into both runs' cuts: one run)
     apart = draft(("Tota1", 0.3, 10, 50), ("due", 0.95, 60, 100), ("n0w", 0.3, 110, 140))
     assert apart.runs() == [(0, 1), (2, 3)]
+
+
+@needs_tesseract
+def test_english_words_joined_by_hyphens_are_kept_as_tesseract_read_them(service):
+    """ "Stock-based" and "long-term" are not in English's dictionary, their parts are: Tesseract's sure reading is kept,
+    not counted unsure as a word that may have lost its accents (RapidOCR read such a cut "Stock-ased")."""
+    lines = [*ENGLISH, "Stock-based compensation is a long-term cost", "Solar power capacity grew", "panel prices today."]
+    result = service.ocr(render_lines(lines), "embedded")
+    compound = next(line for line in result.lines if "compensation" in line.text)
+    assert (compound.engine, compound.text) == ("tesseract", lines[3]), compound
