@@ -17,6 +17,7 @@ from .table_pieces import Piece
 
 CLUSTER = 8  # px: rules this close across are one
 COVER = 0.4  # a rule along this share of a cell's side separates it from its neighbour
+RULED = 0.5  # a vertical rule between columns runs along this share of the table's text at least
 CENTRED = 0.1  # a heading this share of its rule's length off the rule's middle at most heads the columns it runs across
 
 
@@ -34,6 +35,17 @@ def cluster(rules: list[Rule]) -> list[list[Rule]]:
         else:
             groups.append([rule])
     return groups
+
+
+def ruled_columns(vertical: list[Rule], extent: tuple[float, float]) -> list[list[Rule]]:
+    """The vertical rules between columns, as clusters: those that run along RULED of the table's text (``extent``: its
+    top and bottom), in one rule or several; not the sides of a few shaded cells (a table coloured by its values)."""
+    height = max(extent[1] - extent[0], 1.0)
+    return [
+        group
+        for group in cluster(vertical)
+        if sum(max(0.0, min(r.end, extent[1]) - max(r.start, extent[0])) for r in group) >= RULED * height
+    ]
 
 
 def text_rows(pieces: list[Piece]) -> list[list[Piece]]:
@@ -96,7 +108,7 @@ def build_edges(
     """(row edges top to bottom, column edges left to right) of the table, ``size`` its region's (width, height)."""
     width, height = size
     line_height = median(p.height for p in pieces)
-    columns = cluster(vertical)
+    columns = ruled_columns(vertical, (min(p.y0 for p in pieces), max(p.y1 for p in pieces)))
     x_content = (min(p.x0 for p in pieces), max(p.x1 for p in pieces))
     col_edges = _ruled_edges(columns, 0, width, x_content, 0.3 * line_height) if len(columns) >= 2 else None
     bands = cluster(horizontal)

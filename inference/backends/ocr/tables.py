@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image
 
 from ...blocks import OcrLine, Table, bbox_of
-from .table_grid import assemble, build_edges, cluster
+from .table_grid import assemble, build_edges, cluster, ruled_columns
 from .table_image import Rule, binarise, erase_rules, find_rules, grey
 from .table_pieces import Piece, split_line, strip_rule_artefacts
 
@@ -27,6 +27,7 @@ __all__ = ["erase_rules", "find_tables", "read_table", "strip_rule_artefacts"]
 PAD = 4  # px around a region given as a table's box (a rule on its edge stays inside)
 COLUMN_WIDTH = 10  # line heights: the widest column of a statement ruled column by column
 MAX_CELL_WORDS = 5  # found without a layout model, a table's cells hold no more words than this (the median cell)
+FRAME = 0.8  # vertical rules this share of the height of them all long make a frame (shorter: the sides of shaded cells)
 
 
 def read_table(image: Image.Image | np.ndarray, bbox: list[float] | None, lines: list[OcrLine]) -> Table | None:
@@ -67,11 +68,12 @@ def _rule_length(lines: list[OcrLine]) -> float:
 def _read(ink: np.ndarray, rules, lines: list[OcrLine], origin: tuple[float, float]) -> Table | None:
     text_ink = ink.copy()
     text_ink[rules.mask > 0] = 0
-    cuts = [sum(r.at for r in group) / len(group) for group in cluster(rules.vertical)]
+    extent = (min(bbox_of(line.box)[1] for line in lines) - origin[1], max(bbox_of(line.box)[3] for line in lines) - origin[1])
+    cuts = [sum(r.at for r in group) / len(group) for group in ruled_columns(rules.vertical, extent)]
     pieces: list[Piece] = [piece for line in lines for piece in split_line(line, text_ink, cuts, origin)]
-    if len(cuts) >= 2:  # a ruled frame: text above or below its vertical rules is not the table's (a caption, a note)
-        top, bottom = min(r.start for r in rules.vertical) - PAD, max(r.end for r in rules.vertical) + PAD
-        pieces = [piece for piece in pieces if top <= piece.cy <= bottom]
+    frame = _frame(rules.vertical)
+    if frame is not None:  # a ruled frame: text above or below its vertical rules is not the table's (a caption, a note)
+        pieces = [piece for piece in pieces if frame[0] - PAD <= piece.cy <= frame[1] + PAD]
     if len(pieces) < 2:
         return None
     height, width = ink.shape
@@ -80,6 +82,19 @@ def _read(ink: np.ndarray, rules, lines: list[OcrLine], origin: tuple[float, flo
     if table is None or len(table.rows) < 2:
         return None
     return table
+
+
+def _frame(vertical: list[Rule]) -> tuple[float, float] | None:
+    """Where a ruled frame runs (top, bottom): two vertical rules or more that run about the height of them all (FRAME of
+    it: a grid's sides, its inner rules); None for the sides of shaded cells, each a few rows long (a table's rows
+    above and below them are still its own)."""
+    if not vertical:
+        return None
+    start, end = min(r.start for r in vertical), max(r.end for r in vertical)
+    whole = [r for r in vertical if r.length >= FRAME * (end - start)]
+    if len(cluster(whole)) < 2:
+        return None
+    return min(r.start for r in whole), max(r.end for r in whole)
 
 
 def find_tables(image: Image.Image | np.ndarray, lines: list[OcrLine]) -> list[tuple[list[float], Table]]:

@@ -5,9 +5,6 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from inference.backends.ocr.structure import page_structure, with_tables
-from inference.backends.ocr.table_grid import Edge, assemble
-from inference.backends.ocr.table_image import Rule
-from inference.backends.ocr.table_pieces import Piece
 from inference.backends.ocr.tables import erase_rules, find_tables, read_table, strip_rule_artefacts
 from inference.blocks import Block, OcrLine, bbox_of
 from tests.helpers import cer, encode
@@ -339,24 +336,3 @@ def test_the_edges_in_a_photo_are_no_table_and_a_sheet_ruled_for_writing_is_one(
             for kind, box in kinds
         ]
         assert [b.type for b in with_tables(sheet, blocks, lines)] == expected, kinds  # ...but not in a picture
-
-
-def test_a_heading_centred_over_a_rule_across_columns_spans_them_and_one_beside_its_middle_does_not():
-    """A statement's "Year Ended" and "Six Months Ended", each in the middle one of three columns and centred over a rule
-    across them, head them (one cell each); "Notes" at the left end of a rule across three columns heads only its own."""
-    cols = [Edge(at, False) for at in (0, 200, 300, 400, 500, 600, 700, 800)]
-    rows = [Edge(at, False) for at in (0, 30, 60, 90)]
-
-    def piece(text: str, x0: float, x1: float, row: int) -> Piece:
-        return Piece(text, x0, 8 + 30 * row, x1, 22 + 30 * row)
-
-    figures = [piece(f"{10 + c}", 260 + 100 * c, 290 + 100 * c, r) for r in (1, 2) for c in range(6)]
-    labels = [piece("Revenue", 10, 90, 1), piece("Costs", 10, 70, 2)]
-    groups = [piece("Year Ended", 315, 385, 0), piece("Six Months Ended", 605, 695, 0)]
-    rules = [Rule(30, 205, 495), Rule(30, 505, 795)]
-    table = assemble([*groups, *labels, *figures], list(rows), list(cols), rules, [], (0, 0))
-    assert table is not None
-    assert [(c.text, c.colspan) for c in table.rows[0]] == [("", 1), ("Year Ended", 3), ("Six Months Ended", 3)]
-    notes = piece("Notes", 210, 260, 0)
-    table = assemble([notes, *labels, *figures], list(rows), list(cols), [Rule(30, 205, 495)], [], (0, 0))
-    assert table is not None and [(c.text, c.colspan) for c in table.rows[0]][:2] == [("", 1), ("Notes", 1)]
