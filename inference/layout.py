@@ -5,19 +5,24 @@ the wide boxes) is removed first, so slightly rotated text still forms rows.
 Rows are boxes whose vertical extents overlap. A gutter (an x-interval few boxes
 cross) divides a page into columns: the stretches between the lines that span it
 (titles, headers, footers) are read column by column when both sides hold running
-text, row by row otherwise (a receipt's item and price columns, a table). Where no
-gutter runs the page's height (one article's columns end and the next's begin), the
-bands between wide gaps across the page are ordered one after another, each alone.
+text (a grid of cards numbered row by row: row by row, card by card), row by row
+otherwise (a receipt's item and price columns, a table). Where no gutter runs the
+page's height (one article's columns end and the next's begin), the bands between
+wide gaps across the page are ordered one after another, each alone.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from statistics import median
 
 BAND_GAP = 1.5  # a gap across the page this many line heights tall ends a band that is read alone
 GUTTER = 0.2  # the narrowest gutter, in line heights: an engine's boxes reach into it (two columns 1 em apart)
+CARD_GAP = 2.0  # a gap this many line heights tall across two columns, under which both start again level...
+LEVEL = 0.5  # ...(their first lines this many line heights apart at most), ends a row of cards
+_NUMBERED = re.compile(r"\s*(\d{1,3})[.)]\s")  # a card's heading: "2. Pythagorean Theorem"
 
 
 @dataclass
@@ -199,7 +204,47 @@ def reading_order(boxes: list[Box]) -> list[list[Box]]:
         left = [b for b in run if b.x1 <= middle]
         right = [b for b in run if b.x1 > middle]
         if not spans and left and right and _is_text_column(left, width) and _is_text_column(right, width):
-            ordered += reading_order(left) + reading_order(right)
+            cards = card_rows(left, right)
+            if not _numbered_by_rows(cards):
+                cards = [(left, right)]
+            for row in cards:
+                ordered += [r for side in row for r in reading_order(side)]
         else:
             ordered += rows_of(run)
     return ordered
+
+
+def card_rows(left: list[Box], right: list[Box]) -> list[tuple[list[Box], list[Box]]]:
+    """Two columns as rows of cards (left side, right side): split where a gap of CARD_GAP line heights crosses both
+    columns and both start again level below it (LEVEL); one row, the columns whole, where none does."""
+    usual = median(b.height for b in left + right)
+    cuts, bottom = [], -math.inf
+    for box in sorted(left + right, key=lambda b: b.y0):
+        if box.y0 - bottom >= CARD_GAP * usual:  # (a gap across both columns above this line)
+            starts = [min((b.y0 for b in side if b.y0 >= box.y0), default=math.inf) for side in (left, right)]
+            above = all(any(b.y1 <= box.y0 for b in side) for side in (left, right))
+            if above and abs(starts[0] - starts[1]) <= LEVEL * usual:
+                cuts.append(box.y0)
+        bottom = max(bottom, box.y1)
+    rows, top = [], -math.inf
+    for cut in [*cuts, math.inf]:
+        rows.append(([b for b in left if top <= b.y0 < cut], [b for b in right if top <= b.y0 < cut]))
+        top = cut
+    return rows
+
+
+def _numbered_by_rows(cards: list[tuple[list[Box], list[Box]]]) -> bool:
+    """Whether a grid of cards is numbered row by row: each card's first line starts with its number ("2. Pythagorean
+    Theorem"), and the numbers go up read row by row but not column by column (a grid numbered down its columns, or
+    not numbered, is read column by column, as a page's columns are)."""
+    if len(cards) < 2 or not all(left and right for left, right in cards):
+        return False
+    numbers = []
+    for row in cards:
+        for side in row:
+            found = _NUMBERED.match(min(side, key=lambda b: (b.y0, b.x0)).text)
+            if found is None:
+                return False
+            numbers.append(int(found.group(1)))
+    by_rows, by_columns = numbers, numbers[0::2] + numbers[1::2]
+    return by_rows == sorted(set(by_rows)) and by_columns != sorted(set(by_columns))

@@ -179,6 +179,38 @@ def test_a_line_that_pokes_into_the_gutter_does_not_split_the_columns():
     ]
 
 
+def test_a_grid_of_cards_numbered_row_by_row_is_read_row_by_row_and_other_columns_column_by_column():
+    """Four cards two by two under a title, each a numbered heading and two lines of text, the rows of cards apart by
+    three line heights and level: numbered 1 2 / 3 4 they are read by rows; numbered 1 3 / 2 4 (down the columns), or
+    not numbered, by columns, as a page's columns are."""
+
+    def page(headings: list[str]) -> list[Box]:
+        boxes = [Box(0, 40, 10, 900, 40, "the title of the page spans both columns")]
+        for k, heading in enumerate(headings):
+            x, y = (40 if k % 2 == 0 else 480), (60 if k < 2 else 250)
+            for i, text in enumerate([heading, f"{heading} first line of its text", f"{heading} second line of its text"]):
+                boxes.append(Box(len(boxes), x, y + 32 * i, x + 400, y + 32 * i + 24, text))
+        return boxes
+
+    def cards(boxes: list[Box]) -> list[str]:
+        return [b.text for row in reading_order(boxes) for b in row if b.text[:1].isdigit() and len(b.text) < 30]
+
+    assert cards(page(["1. Euler", "2. Pythagoras", "3. Calculus", "4. Maxwell"])) == [
+        "1. Euler",
+        "2. Pythagoras",
+        "3. Calculus",
+        "4. Maxwell",
+    ]
+    assert cards(page(["1. Euler", "3. Calculus", "2. Pythagoras", "4. Maxwell"])) == [
+        "1. Euler",
+        "2. Pythagoras",
+        "3. Calculus",
+        "4. Maxwell",
+    ]
+    plain = [b.text.split(" ")[0] for row in reading_order(page(["Euler", "Pythagoras", "Calculus", "Maxwell"])) for b in row]
+    assert plain[1::3] == ["Euler", "Calculus", "Pythagoras", "Maxwell"]  # (not numbered: column by column)
+
+
 GREEK = ["Η αγορά ηλεκτρικής ενέργειας μεγάλωσε πολύ", "Οι τιμές των πάνελ έπεσαν τα τελευταία χρόνια"]
 
 
