@@ -152,14 +152,14 @@ def _sections(boxes: list[Box], gutter: tuple[float, float]) -> list[tuple[bool,
     return runs
 
 
-def bands(boxes: list[Box]) -> list[list[Box]]:
-    """The boxes as bands top to bottom, split where nothing lies across the page for BAND_GAP line heights (the
+def bands(boxes: list[Box], gap: float = BAND_GAP) -> list[list[Box]]:
+    """The boxes as bands top to bottom, split where nothing lies across the page for ``gap`` line heights (the
     end of one article's columns and the start of the next, laid out differently)."""
     usual = median(b.height for b in boxes)
     out: list[list[Box]] = []
     bottom = -math.inf
     for box in sorted(boxes, key=lambda b: b.y0):
-        if not out or box.y0 - bottom >= BAND_GAP * usual:
+        if not out or box.y0 - bottom >= gap * usual:
             out.append([])
         out[-1].append(box)
         bottom = max(bottom, box.y1)
@@ -215,21 +215,18 @@ def reading_order(boxes: list[Box]) -> list[list[Box]]:
 
 
 def card_rows(left: list[Box], right: list[Box]) -> list[tuple[list[Box], list[Box]]]:
-    """Two columns as rows of cards (left side, right side): split where a gap of CARD_GAP line heights crosses both
-    columns and both start again level below it (LEVEL); one row, the columns whole, where none does."""
-    usual = median(b.height for b in left + right)
-    cuts, bottom = [], -math.inf
-    for box in sorted(left + right, key=lambda b: b.y0):
-        if box.y0 - bottom >= CARD_GAP * usual:  # (a gap across both columns above this line)
-            starts = [min((b.y0 for b in side if b.y0 >= box.y0), default=math.inf) for side in (left, right)]
-            above = all(any(b.y1 <= box.y0 for b in side) for side in (left, right))
-            if above and abs(starts[0] - starts[1]) <= LEVEL * usual:
-                cuts.append(box.y0)
-        bottom = max(bottom, box.y1)
-    rows, top = [], -math.inf
-    for cut in [*cuts, math.inf]:
-        rows.append(([b for b in left if top <= b.y0 < cut], [b for b in right if top <= b.y0 < cut]))
-        top = cut
+    """Two columns as rows of cards (left side, right side): the bands of both (``bands``, split at gaps of CARD_GAP
+    line heights), a band joining the row above unless both columns start it level (LEVEL) and both hold the row
+    above; one row, the columns whole, where no band does."""
+    usual, on_left = median(b.height for b in left + right), {id(b) for b in left}
+    rows: list[tuple[list[Box], list[Box]]] = []
+    for band in bands(left + right, CARD_GAP):
+        pair = ([b for b in band if id(b) in on_left], [b for b in band if id(b) not in on_left])
+        level = all(pair) and abs(min(b.y0 for b in pair[0]) - min(b.y0 for b in pair[1])) <= LEVEL * usual
+        if rows and not (level and all(rows[-1])):
+            rows[-1] = (rows[-1][0] + pair[0], rows[-1][1] + pair[1])
+        else:
+            rows.append(pair)
     return rows
 
 
