@@ -182,15 +182,30 @@ def _numbered_end_rows(
         gap = min(b[1] for b in rest) - bottom if side == "header" else top - max(b[3] for b in rest)
         numbers = [i for i in row if is_page_number(lines[i].text)]
         numbered = len(numbers) == 1 and numbers[0] in (row[0], row[-1])
-        if (
-            gap < (END_GAP * row_height if len(row) == 1 else -TOUCH * row_height)
-            or not (numbered or (side == "footer" and top >= (1 - FOOT) * page and _spread(row, lines, boxes, rest, row_height)))
-            or sum(len(lines[i].text.strip()) for i in row) > MARGIN_CHARS
-            or any((k := region_of(boxes[i], regions)) is not None and LABEL_TYPES[regions[k].label] == "table" for i in row)
-        ):
+        if any((k := region_of(boxes[i], regions)) is not None and LABEL_TYPES[regions[k].label] == "table" for i in row):
             continue
-        kinds.update({i: "page_number" if i in numbers else side for i in row})
+        if (
+            gap >= (END_GAP * row_height if len(row) == 1 else -TOUCH * row_height)
+            and (numbered or (side == "footer" and top >= (1 - FOOT) * page and _spread(row, lines, boxes, rest, row_height)))
+            and sum(len(lines[i].text.strip()) for i in row) <= MARGIN_CHARS
+        ):
+            kinds.update({i: "page_number" if i in numbers else side for i in row})
+        elif numbered and _cornered(boxes[numbers[0]], [boxes[i] for i in legible if i != numbers[0]], side, page):
+            kinds[numbers[0]] = "page_number"  # (a slide's number in its corner, beside logos that crowd the body)
     return kinds
+
+
+def _cornered(box: Sequence[float], others: list[list[float]], side: str, page: float) -> bool:
+    """A page number at one end of the page's first or last row whose row is not set off from the body (a slide's
+    footer of logos): one all the same, in the page's top or bottom BAND, with no other line above it (below it, at the
+    top) within END_GAP of its height, over its width widened by its height on each side."""
+    height = box[3] - box[1]
+    if not (box[3] <= BAND * page if side == "header" else box[1] >= (1 - BAND) * page):
+        return False
+    near = [b for b in others if min(b[2], box[2] + height) > max(b[0], box[0] - height)]
+    if side == "header":
+        return all(b[1] >= box[3] + END_GAP * height for b in near)
+    return all(b[3] <= box[1] - END_GAP * height for b in near)
 
 
 def _spread(row: list[int], lines: Sequence[OcrLine], boxes: list[list[float]], rest: list[list[float]], height: float) -> bool:

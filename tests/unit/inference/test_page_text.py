@@ -294,3 +294,31 @@ def test_a_table_or_figure_region_is_one_block_however_the_reading_order_interle
         blocks = page_blocks(order, (800, 1000), [Region(kind, 0.9, [90, 205, 700, 400])])
         assert [b.type for b in blocks].count(kind) == 1, [(b.type, b.text) for b in blocks]
         assert next(b for b in blocks if b.type == kind).lines == inside
+
+
+def test_a_slides_number_in_its_corner_is_a_page_number_though_its_row_crowds_the_logos_above():
+    """A slide's last row (a company's logo lines at its left, another's at its right, the number in the corner) overlaps
+    the logo lines above it, so the row is not set off as a footer; the number alone is, in the page's bottom band."""
+    body = [line(text, 150, 300 + 60 * i, 1500, 345 + 60 * i) for i, text in enumerate(PROSE)]
+    logos = [
+        line("TELEDYNE", 154, 1236, 312, 1275),
+        line("ENERGY SYSTEMS, INC.", 154, 1267, 470, 1310),
+        line("AEROJET", 1341, 1255, 1680, 1304),
+        line("A Teledyne Technologies Company", 154, 1306, 448, 1341),
+        line("ROCKETDYNE", 1339, 1295, 1691, 1337),
+    ]
+    number = line("1", 1758, 1293, 1782, 1324)
+    blocks = page_blocks(body + logos + [number], (1800, 1350))
+    assert [(b.type, b.text) for b in blocks if b.type != "text"] == [("page_number", "1")], blocks
+    assert "ROCKETDYNE" in blocks_to_markdown(blocks) and PROSE[0] in blocks_to_markdown(blocks)
+    not_numbers = {
+        "under another number (a column of figures)": [
+            *logos,
+            line("229", 1740, 1250, 1782, 1280),
+            line("231", 1740, 1293, 1782, 1324),
+        ],
+        "above the page's bottom band": [*logos[:3], line("1", 1758, 1150, 1782, 1181)],
+    }
+    for name, tail in not_numbers.items():
+        found = page_blocks(body + tail, (1800, 1350))
+        assert all(b.type == "text" for b in found), (name, [(b.type, b.text) for b in found])
