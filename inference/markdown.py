@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from statistics import median
 
 from .blocks import MARGINAL, TITLE_RATIO, Block, Table
-from .markdown_text import Numbering, heading_text, inline
+from .markdown_text import Numbering, heading_text, inline, safe_markdown
 from .results import OcrResult, PageResult
 from .values import OcrLine
 
@@ -17,6 +17,7 @@ HEADING_RATIO = 1.3  # a line this much taller than the page's usual line, and s
 SECTION = 2  # the heading level of a title whose level is not known
 PARAGRAPH_GAP = 0.75  # a vertical gap above a line of more than this many line heights starts a paragraph
 BROKEN_WORD = re.compile(r"[^\W\d_]{2}-$")  # a line ending in a hyphen after letters: a word goes on in the next line
+_TAG_START = re.compile(r"<(?=[A-Za-z/!?])")  # (raw HTML inside display math would be HTML to a renderer)
 _ITEM = re.compile(r"([-*+•]|\d+[.)])\s")  # a VLM's list item's mark
 
 
@@ -68,7 +69,8 @@ def lines_to_markdown(lines: Sequence[OcrLine], headings: bool = True, numbering
 
 
 def _cell(text: str) -> str:
-    return " ".join(text.split()).replace("\\", "\\\\").replace("|", "\\|")
+    """A cell's text escaped as a paragraph's is (a tag, a link, emphasis), and its "|"s."""
+    return inline(" ".join(text.split())).replace("|", "\\|")
 
 
 def table_markdown(table: Table) -> str:
@@ -111,8 +113,8 @@ def blocks_to_markdown(blocks: Sequence[Block], verbatim: bool = False) -> str:
         text = block.text.strip()
         written = len(parts)
         if block.type == "title":
-            title = " ".join(text.split())
-            parts.append("#" * (block.level or SECTION) + " " + (title if verbatim else heading_text(title)) if text else "")
+            title = safe_markdown(" ".join(text.split())) if verbatim else heading_text(text)
+            parts.append("#" * (block.level or SECTION) + " " + title if text else "")
         elif block.type == "table" and block.table is not None:
             parts.append(table_markdown(block.table))
         elif block.type == "figure":
@@ -129,16 +131,16 @@ def blocks_to_markdown(blocks: Sequence[Block], verbatim: bool = False) -> str:
                 parts.append(lines_to_markdown(block.lines, headings=False, numbering=numbering))
         elif block.type == "caption":
             caption = " ".join(text.split())
-            parts.append(f"*{caption if verbatim else inline(caption)}*" if text else "")
+            parts.append(f"*{safe_markdown(caption) if verbatim else inline(caption)}*" if text else "")
         elif block.type == "equation":
-            parts.append(f"$$\n{text}\n$$" if text else "")
+            parts.append(f"$$\n{_TAG_START.sub('< ', text)}\n$$" if text else "")  # (math: "a< b" as "a<b")
         elif block.type == "list":
             lines = [line for line in text.splitlines() if line.strip()]
-            parts.append(_vlm_list(lines) if verbatim else numbering.items(lines))
+            parts.append(safe_markdown(_vlm_list(lines)) if verbatim else numbering.items(lines))
         elif block.lines and not verbatim:
             parts.append(lines_to_markdown(block.lines, numbering=numbering))
         else:
-            parts.append(text if verbatim else numbering.paragraph(text.splitlines()))
+            parts.append(safe_markdown(text) if verbatim else numbering.paragraph(text.splitlines()))
         if block.type not in ("text", "list", "figure") and any(parts[written:]):  # (a block written ends the list open)
             numbering.close()
     return "\n\n".join(p for p in parts if p)
@@ -148,6 +150,7 @@ def _vlm_list(lines: list[str]) -> str:
     """A VLM's list as it wrote it: a nested item or a continued line keeps its indent; a line without a mark after an
     item goes on with it (indented, as CommonMark reads such a line); in a list without marks each line is an item."""
     marked = [_ITEM.match(line.strip()) is not None for line in lines]
+    any_marked = any(marked)
     out: list[str] = []
     for line, mark in zip(lines, marked, strict=True):
         if line[:1] in (" ", "\t"):
@@ -155,14 +158,14 @@ def _vlm_list(lines: list[str]) -> str:
         elif mark:
             out.append(line.strip())
         else:
-            out.append(("  " if out and any(marked) else "- ") + line.strip())
+            out.append(("  " if out and any_marked else "- ") + line.strip())
     return "\n".join(out)
 
 
 def page_markdown(text: str, lines: Sequence[OcrLine], blocks: Sequence[Block] | None = None) -> str:
     if blocks:  # with no lines, the blocks are a page VLM's: their texts are its Markdown
         return blocks_to_markdown(blocks, verbatim=not lines)
-    return lines_to_markdown(lines) if lines else text  # a VLM's answer is its own Markdown
+    return lines_to_markdown(lines) if lines else safe_markdown(text)  # a VLM's answer is its own Markdown
 
 
 def to_markdown(result: OcrResult) -> str:

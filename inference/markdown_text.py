@@ -14,9 +14,8 @@ from collections.abc import Iterable
 _STARTS = re.compile(r"#|>|[-+](\s|$)|[-=\s]+$|~{3,}|\[[^\]]*\]:|\[[ xX]\](\s|$)|(?=[\s|:-]+$)(?=[^|:]*[|:])(?=[^-]*-)")
 _EMPHASIS = re.compile(r"[*`~]|(?<![^\W_])_|_(?![^\W_])")
 _TAG = re.compile(r"<(?=[A-Za-z/!?])")
-_LINK = re.compile(r"\[(?=[^\]]*\]\()")
-_LINK_END = re.compile(r"\](?=\()")
-_URL = re.compile(r"((?:https?://|www\.)[^\s<>]+)")
+_URL = re.compile(r"((?:https?://|www\.)[^\s<>\[\]]+)")  # (not through a bracket: "[https://a/](javascript:...)")
+_DOLLARS = re.compile(r"\$(?=\$)|(?<=\$)\$")  # "$$": display math in Gradio's Markdown
 _ENTITY = re.compile(r"&(?=#?\w+;)")
 _NUMBERED = re.compile(r"(\d{1,9})([.)])(?=\s|$)")
 _BULLET = re.compile(r"([-*+])\s+")
@@ -37,8 +36,23 @@ def inline(text: str) -> str:
 
 def _inline(text: str) -> str:
     text = _EMPHASIS.sub(lambda m: "\\" + m[0], text.replace("\\", "\\\\"))
-    text = _LINK_END.sub("\\\\]", _LINK.sub("\\\\[", _TAG.sub("\\\\<", text)))
+    text = _DOLLARS.sub("\\\\$", _links(_TAG.sub("\\\\<", text)))
     return _ENTITY.sub("\\\\&", text)
+
+
+def _links(text: str) -> str:
+    """A link's or an image's brackets escaped: each "](" and every "[" whose next "]" starts one (in one pass: a
+    lookahead per "[" took time in the square of a line of brackets)."""
+    parts = text.split("]")
+    out = []
+    for k, part in enumerate(parts):
+        if k + 1 == len(parts):
+            out.append(part)
+        elif parts[k + 1].startswith("("):
+            out.append(part.replace("[", "\\[") + "\\]")
+        else:
+            out.append(part + "]")
+    return "".join(out)
 
 
 def escape_line(text: str) -> str:
@@ -51,7 +65,9 @@ def escape_line(text: str) -> str:
 
 def heading_text(text: str) -> str:
     """A heading's text: escaped, its closing "#"s too ("Invoice #" would lose its "#")."""
-    return re.sub(r"(#+)$", r"\\\1", inline(" ".join(text.split())))
+    text = inline(" ".join(text.split()))
+    kept = text.rstrip("#")  # (not a regex: "(#+)$" took time in the square of a run of "#")
+    return kept + "\\" + text[len(kept) :] if len(kept) < len(text) else text
 
 
 class Numbering:
@@ -115,3 +131,41 @@ class Numbering:
             self.open = (int(digits), mark)
             return f"{digits}{mark} {rest}".rstrip()
         return f"{digits}\\{mark} {rest}".rstrip()
+
+
+# A model's own Markdown (a page VLM's, a chat answer) is shown as Markdown, but a document can make a model write
+# anything: raw HTML is escaped except plain formatting tags without attributes, and links and images lose destinations
+# that run or embed something (a renderer's sanitiser keeps a page-covering <div style> or a <form>; and not every
+# client renders through one).
+_PLAIN_TAG = re.compile(r"</?(?:br|sup|sub|b|i|em|strong|u|s|del|code|kbd|mark|small|p|hr)\s*/?>", re.IGNORECASE)
+_ANY_TAG = re.compile(r"<(?=[A-Za-z/!?])")
+_UNSAFE_TARGET = re.compile(r"\]\(\s*<?\s*(?:javascript|vbscript|data|file)\s*:", re.IGNORECASE)
+_FENCE = re.compile(r"^\s{0,3}(```|~~~)")
+_CODE_SPAN = re.compile(r"(`+)(?:.*?[^`])?\1(?!`)")
+
+
+def safe_markdown(text: str) -> str:
+    """A model's Markdown with its raw HTML escaped (``<br>``, ``<sup>`` and the like kept), its images written as text
+    (a remote one would be fetched by whoever looks) and links to ``javascript:``, ``vbscript:``, ``data:`` or ``file:``
+    as text too; code (fenced, or in backticks) as it is."""
+    out, fenced = [], False
+    for line in text.split("\n"):
+        if _FENCE.match(line):
+            fenced = not fenced
+            out.append(line)
+        elif fenced:
+            out.append(line)
+        else:
+            spans = [(m.start(), m.end()) for m in _CODE_SPAN.finditer(line)]
+            pieces, at = [], 0
+            for start, end in spans:
+                pieces += [_safe(line[at:start]), line[start:end]]
+                at = end
+            out.append("".join(pieces) + _safe(line[at:]))
+    return "\n".join(out)
+
+
+def _safe(text: str) -> str:
+    plain = {m.start() for m in _PLAIN_TAG.finditer(text)}
+    text = "".join("\\<" if ch == "<" and k not in plain and _ANY_TAG.match(text, k) else ch for k, ch in enumerate(text))
+    return _UNSAFE_TARGET.sub(lambda m: "\\]\\(" + m[0][2:], text).replace("![", "!\\[")  # (no image: a remote one tracks)

