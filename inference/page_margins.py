@@ -87,12 +87,16 @@ def _set_off(block: Block, side: str, body: Sequence[Sequence[float]], spacing: 
 
 
 def _may_run(block: Block, usual: float) -> bool:
-    """A block that may be a running header or footer by its look: text of one or two rows, short, no taller than the
-    page's usual line (taller: a title, a letterhead)."""
+    """A text block that may be a running header or footer by its look (``looks_marginal``)."""
+    return block.type == "text" and looks_marginal(block, usual)
+
+
+def looks_marginal(block: Block, usual: float) -> bool:
+    """Whether a block looks like a running header or footer: one or two rows of short text, no taller than the page's
+    usual line (taller: a title, a letterhead)."""
     lines = block.lines or []
     return (
-        block.type == "text"
-        and bool(lines)
+        bool(lines)
         and len(block.text) <= MARGIN_CHARS
         and _rows(lines) <= 2
         and not any(bbox_of(line.box)[3] - bbox_of(line.box)[1] > MARGIN_HEIGHT * usual for line in lines)

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import median
 
-from .blocks import TITLE_RATIO, Block, BlockType, OcrLine, bbox_of, share_in, union_box
-from .page_margins import MARGIN_CHARS, is_page_number, margins
+from .blocks import MARGINAL, TITLE_RATIO, Block, BlockType, OcrLine, bbox_of, share_in, union_box
+from .page_margins import MARGIN_CHARS, is_page_number, looks_marginal, margins
 
 # CDLA's classes (the CPU layout model) as block types
 LABEL_TYPES: dict[str, BlockType] = {
@@ -152,7 +152,26 @@ def page_blocks(lines: Sequence[OcrLine], size: tuple[int, int], regions: Sequen
             keyed.append((next(below, len(lines)) - 0.5, block))
     blocks = [block for _, block in sorted(keyed, key=lambda kb: kb[0])]
     usual = median(b[3] - b[1] for b in boxes) if boxes else 0.0
+    blocks = _model_marginals(blocks, {id(block) for _, block in keyed if block.confidence is not None}, usual)
     return margins([_page_number(_title_level(_heading(block, usual), usual), size) for block in blocks], size, usual)
+
+
+def _model_marginals(blocks: list[Block], modelled: set[int], usual: float) -> list[Block]:
+    """The layout model's headers and footers (``modelled``: ids of the blocks of its regions) that are text: one that
+    does not look like a running header or footer (a title, a paragraph: ``looks_marginal``), or has the body's text
+    above it (a header) or below it (a footer), judged from the page's edge inwards. The model takes the first lines of
+    a sparse page for headers: a report's title, "Dear customer," under a letterhead, a formula's number "(1)"."""
+    out = list(blocks)
+    for kind in ("header", "footer"):
+        ranked = [k for k, block in enumerate(out) if block.type == kind and id(block) in modelled and block.bbox]
+        ranked.sort(key=lambda k: out[k].bbox[1] if kind == "header" else -out[k].bbox[3])  # type: ignore[index]
+        for k in ranked:
+            top, bottom = out[k].bbox[1], out[k].bbox[3]  # type: ignore[index]
+            body = [bbox_of(line.box) for block in out if block.type not in MARGINAL for line in block.lines or []]
+            beyond = any((b[1] + b[3]) / 2 < top if kind == "header" else (b[1] + b[3]) / 2 > bottom for b in body)
+            if beyond or not looks_marginal(out[k], usual):
+                out[k] = out[k].model_copy(update={"type": "text"})
+    return out
 
 
 def _numbered_end_rows(
