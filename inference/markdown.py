@@ -10,7 +10,7 @@ from statistics import median
 
 from .blocks import MARGINAL, TITLE_RATIO, Block, Table
 from .markdown_text import Numbering, heading_text, inline, safe_markdown
-from .results import OcrResult, PageResult
+from .results import BatchResult, OcrResult, PageResult
 from .values import OcrLine
 
 HEADING_RATIO = 1.3  # a line this much taller than the page's usual line, and short, is a heading
@@ -175,6 +175,22 @@ def to_markdown(result: OcrResult) -> str:
     parts = []
     for page in result.pages:
         parts.append(f"<!-- page {page.page} -->\n\n{_page(page)}")
+    return "\n\n---\n\n".join(parts) + "\n"
+
+
+def batch_markdown(result: BatchResult) -> str:
+    """A batch's results as one Markdown document: each file under its name (a comment and a heading), a document's
+    pages as ``to_markdown`` separates them, a file that failed with why."""
+    parts = []
+    for item in result.results:
+        if item.status != "success":
+            body = f"*(could not be read: {inline(item.error or 'unknown error')})*"
+        elif item.pages is not None:
+            body = "\n\n".join(f"<!-- page {page.page} -->\n\n{_page(page)}" for page in item.pages)
+        else:
+            body = page_markdown(item.text, item.lines, item.blocks)
+        name = item.filename.replace("--", "- -")  # (a comment ends at "--")
+        parts.append(f"<!-- file: {name} -->\n\n# {heading_text(item.filename)}\n\n{body}")
     return "\n\n---\n\n".join(parts) + "\n"
 
 

@@ -92,6 +92,11 @@ def page_confidence(read: PageRead) -> dict:
     }
 
 
+def one_page(read: PageRead) -> dict:
+    """A one-page file's reading in its batch item: its lines, blocks and warnings, and how sure it is."""
+    return {"lines": read.lines, "blocks": read.blocks, "warnings": read.warnings, **page_confidence(read)}
+
+
 def batch_result(files: Sequence[FileInfo], reads: Sequence[PageRead], model_id: str, seconds: float) -> BatchResult:
     """The batch's answer: one item per file, in the order sent (each read's ``doc`` is its file's index)."""
     by_file: dict[int, list[PageRead]] = {}
@@ -120,7 +125,7 @@ def batch_result(files: Sequence[FileInfo], reads: Sequence[PageRead], model_id:
                 error=error,
                 image_size=list(file_reads[0].size) if file_reads else None,
                 pages=page_results(file_reads) if info.multipage else None,
-                **(page_confidence(file_reads[0]) if file_reads and not info.multipage else {}),
+                **(one_page(file_reads[0]) if file_reads and not info.multipage else {}),
             )
         )
     ok = sum(r.status == "success" for r in results)

@@ -110,6 +110,9 @@ class BatchItem(BaseModel):
     error: str | None = None
     image_size: list[int] | None = None
     pages: list[PageResult] | None = Field(None, description="documents only: each page read")
+    lines: list[OcrLine] = Field(default_factory=list, description="a one-page file: as pages[].lines")
+    blocks: list[Block] = Field(default_factory=list, description="a one-page file: as pages[].blocks")
+    warnings: list[str] = Field(default_factory=list, description="a one-page file: as pages[].warnings")
     confidence: float | None = Field(None, description="a one-page file: as pages[].confidence")
     confidence_source: Literal["engine", "logprob", "cpu-engine", "text-layer"] | None = Field(
         None, description="a one-page file: as pages[].confidence_source"

@@ -1,4 +1,4 @@
-"""Batch tab: many files in, a table of results out (failed rows stand out), downloadable as CSV and JSON;
+"""Batch tab: many files in, a table of results out (failed rows stand out), downloadable as CSV, JSON and Markdown;
 progress moves file by file."""
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import pandas as pd
 from inference import InferenceService, call_cancellable
 from inference.cancel import waiters
 from inference.errors import NotFound
+from inference.markdown import batch_markdown
 from inference.results import BatchItem, BatchResult, JobList
 
 from . import examples
@@ -93,10 +94,11 @@ def csv_row(item: BatchItem) -> list[Any]:
 
 def write_downloads(result: BatchResult) -> list[str]:
     folder = download_folder()
-    csv_path, json_path = folder / "ocr_results.csv", folder / "ocr_results.json"
+    csv_path, json_path, md_path = (folder / f"ocr_results.{ext}" for ext in ("csv", "json", "md"))
     pd.DataFrame([csv_row(item) for item in result.results], columns=CSV_COLUMNS).to_csv(csv_path, index=False)
+    md_path.write_text(batch_markdown(result), encoding="utf-8")
     json_path.write_text(json.dumps(result.model_dump(), ensure_ascii=False, indent=2), encoding="utf-8")
-    return [str(csv_path), str(json_path)]
+    return [str(csv_path), str(json_path), str(md_path)]
 
 
 def summary(result: BatchResult) -> str:
@@ -156,7 +158,9 @@ def build(service: InferenceService, refresh_on: list | None = None) -> None:
                 column_widths=["28%", "10%", "9%", "53%"],
                 elem_id="batch-results",
             )
-            downloads = gr.File(label="Download (CSV, JSON)", file_count="multiple", interactive=False, elem_id="batch-downloads")
+            downloads = gr.File(
+                label="Download (CSV, JSON, Markdown)", file_count="multiple", interactive=False, elem_id="batch-downloads"
+            )
     shown = examples.images()
     gr.Examples([[list(shown.values())]], inputs=[files], label=examples.LICENCE)
     with gr.Accordion("Your jobs", open=True, elem_id="batch-jobs-panel"):
@@ -240,7 +244,7 @@ def build(service: InferenceService, refresh_on: list | None = None) -> None:
     @keep_on_error(4)
     async def batch_for_ui(paths, model_id, picked, page_spec, request: gr.Request, progress=gr.Progress()):  # noqa: B008 (Gradio injects it)
         result = await read_all(request, paths, model_id, language_hint(picked), progress, page_spec, keep=True)
-        return styled(on_screen(table(result))), summary(result), write_downloads(result), ""
+        return styled(on_screen(table(result))), summary(result), await anyio.to_thread.run_sync(write_downloads, result), ""
 
     for button in (run, follow_button):  # pressed after scrolling down, the progress and the results come into view
         button.click(None, None, None, js=SHOW_RESULTS, api_visibility="private")
@@ -254,9 +258,9 @@ def build(service: InferenceService, refresh_on: list | None = None) -> None:
     # The Gradio API's /batch_ocr: progress updates, errors raised to the client.
     async def batch_ocr(paths, model_id, hint, request: gr.Request, progress=gr.Progress()):  # noqa: B008
         """Read the text of several images or documents (PDF, TIFF); each file gets its own status. Progress moves
-        page by page. Returns the table of results, a summary line, and the results as CSV and JSON files."""
+        page by page. Returns the table of results, a summary line, and the results as CSV, JSON and Markdown files."""
         result = await read_all(request, paths, model_id, hint or None, progress)
-        return table(result), summary(result), write_downloads(result)
+        return table(result), summary(result), await anyio.to_thread.run_sync(write_downloads, result)
 
     endpoint(
         "batch_ocr",
@@ -299,7 +303,7 @@ def build(service: InferenceService, refresh_on: list | None = None) -> None:
     @keep_on_error(4)
     async def follow_for_ui(job_id, request: gr.Request, progress=gr.Progress()):  # noqa: B008 (Gradio injects it)
         result = await follow_job(job_id, request, progress)
-        return styled(on_screen(table(result))), summary(result), write_downloads(result), ""
+        return styled(on_screen(table(result))), summary(result), await anyio.to_thread.run_sync(write_downloads, result), ""
 
     @keep_on_error(1)
     async def cancel_for_ui(job_id, request: gr.Request):
@@ -330,9 +334,9 @@ def build(service: InferenceService, refresh_on: list | None = None) -> None:
 
     async def follow_batch_job(job_id, request: gr.Request, progress=gr.Progress()):  # noqa: B008
         """Follow a job by its id until it ends, its progress page by page; then its result as /batch_ocr gives it:
-        the table of results, a summary line, and the results as CSV and JSON files."""
+        the table of results, a summary line, and the results as CSV, JSON and Markdown files."""
         result = await follow_job(job_id, request, progress)
-        return table(result), summary(result), write_downloads(result)
+        return table(result), summary(result), await anyio.to_thread.run_sync(write_downloads, result)
 
     endpoint("batch_jobs", batch_jobs, [], [partial(gr.Dataframe, headers=JOB_COLUMNS, label="jobs")])
     endpoint(

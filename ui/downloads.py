@@ -1,4 +1,4 @@
-"""The files the UI writes: downloads (an OCR result's .txt, .md and .json; a batch's .csv and .json) and its own
+"""The files the UI writes: downloads (an OCR result's .txt, .md and .json; a batch's .csv, .json and .md) and its own
 example images and icon, all under one folder of the process's, deleted when the process ends (``clean_up``: at exit,
 and when ``python app.py`` is stopped with SIGTERM).
 

@@ -172,6 +172,23 @@ def test_a_batch_mixes_images_and_documents_and_a_bad_pdf_fails_alone(client, sc
     assert by_name["contract.pdf"]["text"].splitlines() == PAGE_ONE
 
 
+def test_a_batch_gives_an_images_lines_and_blocks_as_ocr_does_and_its_markdown_each_files_tables(client, born_digital_pdf):
+    from inference.markdown import batch_markdown
+    from inference.results import BatchResult
+    from tests.unit.inference.test_tables import invoice_page
+
+    files = [("files", ("invoice.png", encode(invoice_page()))), ("files", ("contract.pdf", born_digital_pdf))]
+    body = client.post("/batch/ocr", files=files).json()
+    invoice = body["results"][0]
+    assert invoice["lines"] and "table" in {b["type"] for b in invoice["blocks"]}, invoice
+    single = client.post("/ocr", files={"file": ("invoice.png", encode(invoice_page()))}).json()
+    assert [b["type"] for b in invoice["blocks"]] == [b["type"] for b in single["blocks"]]
+    markdown = batch_markdown(BatchResult.model_validate(body))
+    assert "# invoice.png" in markdown and "# contract.pdf" in markdown and "<!-- page 2 -->" in markdown, markdown
+    assert "| Item | Qty | Price | Amount |" in markdown or "<td>Item</td>" in markdown, markdown
+    assert markdown.index("Invoice 2041") < markdown.index("Item") < markdown.index(PAGE_TWO[0]), markdown
+
+
 def test_batch_progress_counts_pages(service, scanned_pdf):
     seen = []
     result = service.batch_ocr(
