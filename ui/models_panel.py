@@ -9,7 +9,7 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
-from inference import InferenceService
+from inference import InferenceService, ModelUnavailable
 
 from .endpoints import endpoint, hide_from_mcp
 from .errors import keep_on_error, refusal
@@ -66,7 +66,10 @@ def build(service: InferenceService, refresh_on: list, may_manage: Callable[[Any
 
     async def load_one(model_id: str, request: gr.Request):
         check(request)
-        info = await _in_thread(service.load_model, model_id, caller_of(request))
+        try:
+            info = await _in_thread(service.load_model, model_id, caller_of(request))
+        except ModelUnavailable as exc:  # (an administrator's load: why, and what to do, as POST /models/{id}/load says)
+            raise refusal(str(exc), 503) from None
         return *refreshed(), f"Model {info.id} is {info.state} (loaded in {info.load_seconds} s)."
 
     async def unload_one(model_id: str, request: gr.Request):

@@ -74,6 +74,8 @@ def test_model_manager_endpoints(gradio):
     assert message == "Model rapidocr unloaded"
     with pytest.raises(AppError, match="Unknown model 'nope'"):
         gradio.predict("nope", api_name="/load_model")
+    with pytest.raises(AppError, match="inference.download qwen3_vl_2b"):  # (an administrator's load: what to do, as REST)
+        gradio.predict("qwen3_vl_2b", api_name="/load_model")
 
 
 def test_a_pdf_through_the_gradio_api_with_progress_page_by_page(gradio, english_file, tmp_path):
