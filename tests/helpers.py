@@ -121,6 +121,20 @@ def drawn_pdf(
     return bytes(out)
 
 
+def ruled_table_pdf(rows: list[tuple[str, str]], title: str = "Invoice 2041: thank you for your order.") -> bytes:
+    """A born-digital page: ``title``, then a ruled table of two columns, a row for each of ``rows`` (its cells' text
+    in the text layer, Helvetica 9 pt)."""
+    xs, ys = [72, 300, 540], [700 - 24 * i for i in range(len(rows) + 1)]
+    body = "1 w 0 G\n" + "".join(f"{xs[0]} {y} m {xs[-1]} {y} l S\n" for y in ys)
+    body += "".join(f"{x} {ys[0]} m {x} {ys[-1]} l S\n" for x in xs)
+    for row, cells in enumerate(rows):
+        for x, text in zip((xs[0] + 5, xs[1] + 5), cells, strict=True):
+            escaped = text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+            body += f"BT /F1 9 Tf {x} {ys[row] - 16} Td ({escaped}) Tj ET\n"
+    body += f"BT /F1 11 Tf 72 740 Td ({title}) Tj ET\n"
+    return drawn_pdf([body])
+
+
 def encrypted_pdf(data: bytes, password: str = "secret") -> bytes:
     from pypdf import PdfReader, PdfWriter
 

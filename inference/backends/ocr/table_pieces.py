@@ -76,8 +76,9 @@ def _groups(runs: list[tuple[float, float]], height: float, cuts: list[float]) -
 
 def split_line(line: OcrLine, text_ink: np.ndarray, cuts: list[float], origin: tuple[float, float] = (0, 0)) -> list[Piece]:
     """The line as pieces, in the coordinates of ``text_ink`` (the binarised table with its rules erased; ``origin``
-    is where it lies in the page), cut at wide gaps and at ``cuts`` (x of vertical rules)."""
-    text = strip_rule_text(line.text)
+    is where it lies in the page), cut at wide gaps and at ``cuts`` (x of vertical rules). A PDF's text layer's "|" are
+    its own characters, not an engine's reading of a rule."""
+    text = line.text if line.engine == "text-layer" else strip_rule_text(line.text)
     x0, y0, x1, y1 = bbox_of(line.box)
     x0, x1, y0, y1 = x0 - origin[0], x1 - origin[0], y0 - origin[1], y1 - origin[1]
     words = text.split()

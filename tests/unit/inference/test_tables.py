@@ -7,7 +7,7 @@ from PIL import Image, ImageDraw, ImageFont
 from inference.backends.ocr.structure import page_structure, with_tables
 from inference.backends.ocr.tables import erase_rules, find_tables, read_table, strip_rule_artefacts
 from inference.blocks import Block, OcrLine, bbox_of
-from tests.helpers import cer, encode
+from tests.helpers import cer, encode, ruled_table_pdf
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 INVOICE = [["Item", "Qty", "Price", "Amount"], ["Printer paper A4", "4", "23.50", "94.00"], ["Stapler", "2", "12.00", "24.00"]]
@@ -336,3 +336,14 @@ def test_the_edges_in_a_photo_are_no_table_and_a_sheet_ruled_for_writing_is_one(
             for kind, box in kinds
         ]
         assert [b.type for b in with_tables(sheet, blocks, lines)] == expected, kinds  # ...but not in a picture
+
+
+def test_the_bars_of_a_pdfs_text_layer_stay_in_its_tables_cells(client):
+    """A born-digital table's "|" are its text's (an engine's "|" in a ruled table is a rule read as a letter)."""
+    pdf = ruled_table_pdf([("Option", "Value"), ("a | b", "x|y"), ("Paper", "4.00"), ("Total", "12.00")])
+    page = client.post("/ocr", files={"file": ("options.pdf", pdf)}).json()["pages"][0]
+    tables = [b["table"] for b in page["blocks"] if b["type"] == "table"]
+    assert page["source"] == "text-layer" and len(tables) == 1, [(b["type"], b["text"]) for b in page["blocks"]]
+    assert [[c["text"] for c in row] for row in tables[0]["rows"]][1] == ["a | b", "x|y"], tables
+    markdown = client.post("/ocr?format=markdown", files={"file": ("options.pdf", pdf)}).text
+    assert "| a \\| b | x\\|y |" in markdown, markdown
