@@ -100,11 +100,21 @@ class Pages:
         deadline: Deadline,
         cancel: CancelToken | None,
         started: float,
+        progress: Callable[[int, int], None] | None = None,
     ) -> OcrResult:
-        """One image or document read; a page that fails fails the request (the page named)."""
+        """One image or document read; a page that fails fails the request (the page named). ``progress(done, total)``
+        as pages finish."""
         doc = self.open(source, request.model, filename, request.pages, request.force_ocr)
+        done, total = 0, len(doc.pages)
+
+        def page_done(_: PageRead) -> None:
+            nonlocal done
+            done += 1
+            if progress is not None:
+                progress(done, total)
+
         try:
-            reads = self.read(request, [doc], lambda: deadline, cancel, stop_on_error=True)
+            reads = self.read(request, [doc], lambda: deadline, cancel, page_done, stop_on_error=True)
         finally:
             doc.close()
         failed = next((r for r in reads if r.error is not None), None)

@@ -198,15 +198,16 @@ class InferenceService(JobsFacade):
         pages: str | None = None,
         force_ocr: bool = False,
         caller: str | None = None,
+        progress: Callable[[int, int], None] | None = None,
     ) -> OcrResult:
         """Read one image or document (PDF, multi-page TIFF: ``pages`` picks pages, e.g. "1-3,5"; a page with a good
         text layer is read from it unless ``force_ocr``). A page that fails fails the request. ``caller``: whose
-        rate-limit budget pays (:meth:`charge`)."""
+        rate-limit budget pays (:meth:`charge`); ``progress(done, total)`` is called from this thread as pages finish."""
         self.charge(caller)
         started, deadline = time.perf_counter(), deadline_for(cancel, self.settings.limits.request_timeout_s)
         request = self.inputs.ocr(model, language, pages, force_ocr)
         self.manager.check_room(request.model, 1)  # a busy server refuses before decoding
-        return self.pages.ocr(request, image, filename, deadline, cancel, started)
+        return self.pages.ocr(request, image, filename, deadline, cancel, started, progress)
 
     def batch_ocr(
         self,

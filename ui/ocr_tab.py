@@ -4,6 +4,7 @@ Extract is off while a read runs."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
@@ -44,7 +45,9 @@ def build(service: InferenceService) -> None:
                 with gr.Tab("Text", id="text"):
                     text = gr.Textbox(show_label=False, lines=14, max_lines=30, buttons=["copy"], elem_id="ocr-text")
                 with gr.Tab("Markdown", id="markdown"):
-                    markdown = gr.Markdown(elem_id="ocr-markdown", height=420, container=True)
+                    # each line of the page on its own line, as printed (a Markdown renderer joins a paragraph's lines:
+                    # an invoice's "Invoice No." and "Date" ran into one line)
+                    markdown = gr.Markdown(elem_id="ocr-markdown", height=420, container=True, line_breaks=True)
                 with gr.Tab("Markdown source", id="markdown-source"):
                     source = gr.Textbox(show_label=False, lines=14, max_lines=30, buttons=["copy"], elem_id="ocr-markdown-source")
             info = gr.Markdown(elem_id="ocr-info")
@@ -78,6 +81,7 @@ def build(service: InferenceService) -> None:
         hint: str | None,
         pages: str | None = None,
         force_ocr: bool = False,
+        progress: Callable[[int, int], None] | None = None,
     ) -> OcrResult:
         if not image_path:
             raise refusal("Upload an image or a document first.")
@@ -90,13 +94,28 @@ def build(service: InferenceService) -> None:
             pages=pages or None,
             force_ocr=bool(force_ocr),
             caller=caller_of(request),
+            progress=progress,
         )
 
     @keep_on_error(7)
-    async def ocr_for_ui(image_path, document_path, page_spec, force_ocr, model_id, picked, request: gr.Request):
+    async def ocr_for_ui(
+        image_path,
+        document_path,
+        page_spec,
+        force_ocr,
+        model_id,
+        picked,
+        request: gr.Request,
+        progress=gr.Progress(),  # noqa: B008
+    ):
         document = file_path(document_path)
         path = document or image_path  # the document when one is chosen
-        got = await read(request, path, model_id, language_hint(picked), page_spec, force_ocr)
+
+        def report(done: int, total: int) -> None:  # a document's pages as they are read (from the service's thread)
+            if total > 1:
+                progress((done, total), desc="Reading", unit="pages")
+
+        got = await read(request, path, model_id, language_hint(picked), page_spec, force_ocr, report)
         for warning in got.warnings:
             gr.Warning(warning)
 
