@@ -199,6 +199,12 @@ def test_batch_progress_counts_pages(service, scanned_pdf):
     assert seen == [(1, 3), (2, 3), (3, 3)]
 
 
+def test_a_documents_pages_are_counted_as_they_are_read(service, scanned_pdf):
+    seen = []
+    result = service.ocr(scanned_pdf, filename="scan.pdf", progress=lambda done, total: seen.append((done, total)))
+    assert len(result.pages) == 2 and seen == [(1, 2), (2, 2)]
+
+
 def test_an_image_has_one_page(client):
     response = client.post("/ocr?pages=2", files={"file": ("a.png", encode(Image.new("RGB", (64, 64), "white")))})
     assert response.status_code == 400 and "no page 2" in response.json()["detail"]
