@@ -248,7 +248,7 @@ def build(service: InferenceService, refresh_on: list | None = None) -> None:
 
     for button in (run, follow_button):  # pressed after scrolling down, the progress and the results come into view
         button.click(None, None, None, js=SHOW_RESULTS, api_visibility="private")
-    run.click(
+    read_all_event = run.click(
         hide_from_mcp(batch_for_ui),
         [files, model, language, pages],
         [results, totals, downloads, message],
@@ -313,6 +313,11 @@ def build(service: InferenceService, refresh_on: list | None = None) -> None:
         return f"Job {job.id} was {job.state} when you cancelled it; it is deleted."
 
     listed = [jobs_table, picked_job, message]
+
+    async def jobs_after_read(picked, request: gr.Request):  # (a long batch ran as a job: listed now; the message stays)
+        return (await jobs_for_ui(picked, request))[:2]
+
+    read_all_event.then(hide_from_mcp(jobs_after_read), [picked_job], listed[:2], api_visibility="private")
     gr.on([refresh.click, *(refresh_on or [])], hide_from_mcp(jobs_for_ui), [picked_job], listed, api_visibility="private")
     follow_button.click(  # (following a job waits on it: its own places, a few for each client: ui.queue_bounds)
         hide_from_mcp(follow_for_ui),
