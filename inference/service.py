@@ -200,9 +200,8 @@ class InferenceService(JobsFacade):
         caller: str | None = None,
         progress: Callable[[int, int], None] | None = None,
     ) -> OcrResult:
-        """Read one image or document (PDF, multi-page TIFF: ``pages`` picks pages, e.g. "1-3,5"; a page with a good
-        text layer is read from it unless ``force_ocr``). A page that fails fails the request. ``caller``: whose
-        rate-limit budget pays (:meth:`charge`); ``progress(done, total)`` is called from this thread as pages finish."""
+        """Read one image or document (PDF, multi-page TIFF: ``pages`` picks pages, "1-3,5"; a page with a good text layer
+        is read from it unless ``force_ocr``); a failed page fails it. ``caller``: who pays; ``progress``: as batch_ocr's."""
         self.charge(caller)
         started, deadline = time.perf_counter(), deadline_for(cancel, self.settings.limits.request_timeout_s)
         request = self.inputs.ocr(model, language, pages, force_ocr)

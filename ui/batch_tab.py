@@ -3,7 +3,6 @@ progress moves file by file."""
 
 from __future__ import annotations
 
-import json
 import time
 from functools import partial
 from pathlib import Path
@@ -16,11 +15,10 @@ import pandas as pd
 from inference import InferenceService, call_cancellable
 from inference.cancel import waiters
 from inference.errors import NotFound
-from inference.markdown import batch_markdown
-from inference.results import BatchItem, BatchResult, JobList
+from inference.results import BatchResult, JobList
 
 from . import examples
-from .downloads import download_folder
+from .batch_files import write_downloads
 from .endpoints import endpoint, hide_from_mcp
 from .errors import keep_on_error, refusal
 from .queue_bounds import FOLLOWING, UI_EVENTS_AT_ONCE, caller_left
@@ -75,30 +73,6 @@ def on_screen(frame: pd.DataFrame, chars: int = PREVIEW_CHARS) -> pd.DataFrame:
         return flat if len(flat) <= chars else flat[: chars - 1].rstrip() + "…"
 
     return frame.assign(text=frame["text"].map(short))
-
-
-CSV_COLUMNS = ["filename", "status", "error", "pages", "text", "confidence", "engine", "route", "processing_time"]
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet takes a cell starting so for a formula
-
-
-def csv_row(item: BatchItem) -> list[Any]:
-    """A file's row of the CSV download, as a spreadsheet shows it: a document's pages counted and their text each under
-    "[page N]" (a cell starting "--- page" would be a formula; the JSON download has every page whole); text a
-    spreadsheet would take for a formula ("=HYPERLINK(...)" read off a page) starts with a quote, as spreadsheets write
-    such text themselves."""
-    pages = item.pages or []
-    text = "\n\n".join(f"[page {p.page}]\n{p.text}" for p in pages) if pages else item.text
-    row = [item.filename, item.status, item.error or "", len(pages) or "", text, item.confidence, item.engine, item.route]
-    return [f"'{v}" if isinstance(v, str) and v.startswith(FORMULA_START) else v for v in row] + [item.processing_time]
-
-
-def write_downloads(result: BatchResult) -> list[str]:
-    folder = download_folder()
-    csv_path, json_path, md_path = (folder / f"ocr_results.{ext}" for ext in ("csv", "json", "md"))
-    pd.DataFrame([csv_row(item) for item in result.results], columns=CSV_COLUMNS).to_csv(csv_path, index=False)
-    md_path.write_text(batch_markdown(result), encoding="utf-8")
-    json_path.write_text(json.dumps(result.model_dump(), ensure_ascii=False, indent=2), encoding="utf-8")
-    return [str(csv_path), str(json_path), str(md_path)]
 
 
 def summary(result: BatchResult) -> str:

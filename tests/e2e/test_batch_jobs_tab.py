@@ -49,7 +49,7 @@ def test_a_key_lists_its_jobs_and_follows_one_to_its_result(keyed_server):
         time.sleep(0.05)
     rows, totals, downloads = followed.result()
     assert [row[1] for row in rows["data"]] == ["success"] and "annual report" in rows["data"][0][3].lower()
-    assert "Page 24" in rows["data"][0][3] and "**1** files" in totals and len(downloads) == 2
+    assert "Page 24" in rows["data"][0][3] and "**1** files" in totals and len(downloads) == 3
     assert {length for _, length, _ in seen} == {24} and {unit for _, _, unit in seen} == {"pages"}, seen
     again = mine.predict(api_name="/batch_jobs")
     assert again["data"][0][:3] == [job_id, "done", "24/24"]

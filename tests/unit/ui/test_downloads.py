@@ -13,7 +13,7 @@ from pathlib import Path
 
 from inference.results import BatchItem, BatchResult, OcrResult
 from tests.conftest import ROOT
-from ui import batch_tab, downloads
+from ui import batch_files, downloads
 from ui.ocr_view import write_downloads
 
 
@@ -41,7 +41,7 @@ def test_old_downloads_are_deleted_as_new_ones_are_made_and_the_examples_kept():
 def test_batch_downloads_go_there_too_and_every_download_goes_when_the_app_shuts_down():
     item = BatchItem(filename="scan.png", text="Invoice 4471", processing_time=0.1, status="success")
     batch = BatchResult(results=[item], total=1, successful=1, failed=0, processing_time=0.1, model="embedded")
-    csv_path, json_path, md_path = (Path(p) for p in batch_tab.write_downloads(batch))
+    csv_path, json_path, md_path = (Path(p) for p in batch_files.write_downloads(batch))
     assert csv_path.parent.parent == downloads.root() and json_path.parent == csv_path.parent
     assert "Invoice 4471" in csv_path.read_text(encoding="utf-8") and "Invoice 4471" in md_path.read_text(encoding="utf-8")
     examples = downloads.folder("examples")

@@ -1,0 +1,37 @@
+"""The Batch tab's downloads: its results as CSV (what a spreadsheet shows, safe to open in one), JSON (every field)
+and Markdown (each file's structure: its tables as tables)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pandas as pd
+
+from inference.markdown import batch_markdown
+from inference.results import BatchItem, BatchResult
+
+from .downloads import download_folder
+
+CSV_COLUMNS = ["filename", "status", "error", "pages", "text", "confidence", "engine", "route", "processing_time"]
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet takes a cell starting so for a formula
+
+
+def csv_row(item: BatchItem) -> list[Any]:
+    """A file's row of the CSV download, as a spreadsheet shows it: a document's pages counted and their text each under
+    "[page N]" (a cell starting "--- page" would be a formula; the JSON download has every page whole); text a
+    spreadsheet would take for a formula ("=HYPERLINK(...)" read off a page) starts with a quote, as spreadsheets write
+    such text themselves."""
+    pages = item.pages or []
+    text = "\n\n".join(f"[page {p.page}]\n{p.text}" for p in pages) if pages else item.text
+    row = [item.filename, item.status, item.error or "", len(pages) or "", text, item.confidence, item.engine, item.route]
+    return [f"'{v}" if isinstance(v, str) and v.startswith(FORMULA_START) else v for v in row] + [item.processing_time]
+
+
+def write_downloads(result: BatchResult) -> list[str]:
+    folder = download_folder()
+    csv_path, json_path, md_path = (folder / f"ocr_results.{ext}" for ext in ("csv", "json", "md"))
+    pd.DataFrame([csv_row(item) for item in result.results], columns=CSV_COLUMNS).to_csv(csv_path, index=False)
+    md_path.write_text(batch_markdown(result), encoding="utf-8")
+    json_path.write_text(json.dumps(result.model_dump(), ensure_ascii=False, indent=2), encoding="utf-8")
+    return [str(csv_path), str(json_path), str(md_path)]
