@@ -10,7 +10,8 @@ from tests.helpers import line_at as line
 
 def body(top: float, rows: int) -> list:
     """A paragraph of ``rows`` lines 20 px high, 25 px apart, from ``top``."""
-    return [line(f"Body line {i} of the paragraph, long enough to be text.", 60, top + 25 * i, 740, top + 25 * i + 20) for i in range(rows)]
+    text = "Body line {} of the paragraph, long enough to be text."
+    return [line(text.format(i), 60, top + 25 * i, 740, top + 25 * i + 20) for i in range(rows)]
 
 
 def test_the_layout_models_headers_and_footers_are_text_when_they_are_a_title_or_the_body_lies_beyond_them():
