@@ -56,6 +56,7 @@ from .script_check import (
 from .tess_words import Words, dictionary
 from .tesseract import TesseractEngines, Word, find_tessdata, installed_languages
 from .tesseract_first import FIRST_SAMPLE, Draft, mends, padded, patch, printed, spread, tesseract_line
+from .unread_scripts import in_unread_script
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -231,6 +232,9 @@ class EmbeddedOcrBackend(RapidOcrBackend):
             heard = {id(line): words for line, (_, _, words) in zip(todo, found, strict=True) if words is not None}
             self.in_the_page_script(pixels, lines, plan.lang, heard)
         unread = [line for line, (_, unreadable, _) in zip(todo, found, strict=True) if unreadable and line.engine != "tesseract"]
+        installed = self._tesseract.languages if self._tesseract else set()
+        said = {id(line) for line in unread}
+        unread += [line for line in lines if id(line) not in said and in_unread_script(line.text, installed)]  # (Greek...)
         if plan.warn_unread and worth_saying(len(unread), len(lines)):
             warnings.append(f"{len(unread)} line(s) {UNREAD_SCRIPT}; their text is missing or a guess.")
             self.advise(unread_advice(self._tesseract.languages if self._tesseract else None))

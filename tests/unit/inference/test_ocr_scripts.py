@@ -211,6 +211,24 @@ def test_a_script_rapidocr_reads_as_latin_junk_is_said_too(english_only):
     assert result.warnings == ["1 line(s) seem to be in a script this server cannot read; their text is missing or a guess."]
 
 
+def test_a_script_rapidocr_writes_surely_but_no_engine_here_reads_is_said_too(english_only):
+    """Greek: RapidOCR's dictionary has its small letters, so it reads a Greek line surely and lossily ("αλα σα" for
+    "Καλημέρα σας"), with no sign the script check looks for; no installed Tesseract language reads Greek either."""
+    lines = ["Καλημέρα σας, αυτή είναι μια δοκιμή.", "Η συνάντηση θα γίνει την Πέμπτη.", "Contact: office@example.com"]
+    result = english_only.ocr(render_with(dejavu("DejaVuSans.ttf", 30), lines), "embedded")
+    assert "office@example.com" in result.text
+    assert result.warnings == ["2 line(s) seem to be in a script this server cannot read; their text is missing or a guess."]
+
+
+def test_a_formulas_greek_letters_are_no_line_in_an_unread_script():
+    from inference.backends.ocr.unread_scripts import in_unread_script
+
+    for formula in ("α + β = γ", "sin θ + Δt", "f(x) = αx + βx", "Ω Φ Ψ αβγ", "ζ(s) = Σ 1/n^s"):
+        assert not in_unread_script(formula, {"eng"}), formula
+    assert in_unread_script("αλα σα, αυτ εναι ια ι.", {"eng"}) and not in_unread_script("αλα σα, αυτ εναι ια ι.", {"ell"})
+    assert not in_unread_script("Привет как дела", {"eng"}) and not in_unread_script("plain English text", {"eng"})
+
+
 def words(*items) -> list[Word]:
     return [Word(text, confidence, (0, 0, 1, 1), in_dictionary) for text, confidence, in_dictionary in items]
 
