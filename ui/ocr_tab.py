@@ -116,8 +116,8 @@ def build(service: InferenceService) -> None:
                 progress((done, total), desc="Reading", unit="pages")
 
         got = await read(request, path, model_id, language_hint(picked), page_spec, force_ocr, report)
-        for warning in got.warnings:
-            gr.Warning(warning)
+        # (its warnings are said under it, in ``describe``'s line, and go with it: a toast outlived its result and sat
+        # over the next one)
 
         def shown() -> tuple:  # (a long document's Markdown and files take a while: off the event loop)
             return drawing_state(got, path, document is not None), write_downloads(got, Path(path).name), shown_markdown(got)
