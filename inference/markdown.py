@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from statistics import median
 
 from .blocks import MARGINAL, TITLE_RATIO, Block, Table
-from .markdown_text import Numbering, heading_text, inline, safe_markdown
+from .markdown_text import Numbering, escape_line, heading_text, inline, math_text, safe_markdown
 from .results import BatchResult, OcrResult, PageResult
 from .values import OcrLine
 
@@ -17,7 +17,6 @@ HEADING_RATIO = 1.3  # a line this much taller than the page's usual line, and s
 SECTION = 2  # the heading level of a title whose level is not known
 PARAGRAPH_GAP = 0.75  # a vertical gap above a line of more than this many line heights starts a paragraph
 BROKEN_WORD = re.compile(r"[^\W\d_]{2}-$")  # a line ending in a hyphen after letters: a word goes on in the next line
-_TAG_START = re.compile(r"<(?=[A-Za-z/!?])")  # (raw HTML inside display math would be HTML to a renderer)
 _ITEM = re.compile(r"([-*+•]|\d+[.)])\s")  # a VLM's list item's mark
 
 
@@ -68,19 +67,22 @@ def lines_to_markdown(lines: Sequence[OcrLine], headings: bool = True, numbering
     return "\n\n".join(parts)
 
 
-def _cell(text: str) -> str:
-    """A cell's text escaped as a paragraph's is (a tag, a link, emphasis), and its "|"s."""
-    return inline(" ".join(text.split())).replace("|", "\\|")
+def _cell(text: str, verbatim: bool = False) -> str:
+    """A cell's text escaped as a paragraph's is (a tag, a link, emphasis; a model's Markdown: ``safe_markdown``), and
+    its "|"s."""
+    text = " ".join(text.split())
+    return (safe_markdown(text) if verbatim else inline(text)).replace("|", "\\|")
 
 
-def table_markdown(table: Table) -> str:
-    """A table as Markdown (its first row the header); as HTML when a cell spans rows or columns."""
+def table_markdown(table: Table, verbatim: bool = False) -> str:
+    """A table as Markdown (its first row the header); as HTML when a cell spans rows or columns. ``verbatim``: its
+    cells are a model's Markdown."""
     if not table.rows:
         return ""
     if table.spans:
         return table_html(table)
     width = max(len(row) for row in table.rows)
-    rows = [[_cell(c.text) for c in row] + [""] * (width - len(row)) for row in table.rows]
+    rows = [[_cell(c.text, verbatim) for c in row] + [""] * (width - len(row)) for row in table.rows]
     out = ["| " + " | ".join(rows[0]) + " |", "|" + "---|" * width]
     out += ["| " + " | ".join(row) + " |" for row in rows[1:]]
     return "\n".join(out)
@@ -116,7 +118,7 @@ def blocks_to_markdown(blocks: Sequence[Block], verbatim: bool = False) -> str:
             title = safe_markdown(" ".join(text.split())) if verbatim else heading_text(text)
             parts.append("#" * (block.level or SECTION) + " " + title if text else "")
         elif block.type == "table" and block.table is not None:
-            parts.append(table_markdown(block.table))
+            parts.append(table_markdown(block.table, verbatim))
         elif block.type == "figure":
             caption = next(
                 (j for j in (i + 1, i - 1) if 0 <= j < len(blocks) and blocks[j].type == "caption" and j not in used), None
@@ -133,7 +135,8 @@ def blocks_to_markdown(blocks: Sequence[Block], verbatim: bool = False) -> str:
             caption = " ".join(text.split())
             parts.append(f"*{safe_markdown(caption) if verbatim else inline(caption)}*" if text else "")
         elif block.type == "equation":
-            parts.append(f"$$\n{_TAG_START.sub('< ', text)}\n$$" if text else "")  # (math: "a< b" as "a<b")
+            written_math = f"$$\n{math_text(text)}\n$$" if verbatim else "\n".join(map(escape_line, text.splitlines()))
+            parts.append(written_math if text else "")  # (an engine's reading of a formula is no LaTeX: text)
         elif block.type == "list":
             lines = [line for line in text.splitlines() if line.strip()]
             parts.append(safe_markdown(_vlm_list(lines)) if verbatim else numbering.items(lines))
@@ -179,22 +182,21 @@ def to_markdown(result: OcrResult) -> str:
 
 
 def batch_markdown(result: BatchResult) -> str:
-    """A batch's results as one Markdown document: each file under its name (a comment and a heading), a document's
-    pages as ``to_markdown`` separates them, a file that failed with why."""
+    """A batch's results as one Markdown document: each file under its name (a heading), files apart by a rule, a
+    document's pages each after its "<!-- page N -->", a file that failed with why."""
     parts = []
     for item in result.results:
-        if item.status != "success":
-            body = f"*(could not be read: {inline(item.error or 'unknown error')})*"
-        elif item.pages is not None:
+        failed = f"*(could not be read: {inline(' '.join((item.error or 'unknown error').split()))})*"
+        if item.pages is not None:  # (a document with a failed page: its other pages still)
             body = "\n\n".join(f"<!-- page {page.page} -->\n\n{_page(page)}" for page in item.pages)
+            body = f"{failed}\n\n{body}" if item.status != "success" else body
         else:
-            body = page_markdown(item.text, item.lines, item.blocks)
-        name = item.filename.replace("--", "- -")  # (a comment ends at "--")
-        parts.append(f"<!-- file: {name} -->\n\n# {heading_text(item.filename)}\n\n{body}")
+            body = page_markdown(item.text, item.lines, item.blocks) if item.status == "success" else failed
+        parts.append(f"# {heading_text(item.filename)}\n\n{body}")
     return "\n\n---\n\n".join(parts) + "\n"
 
 
 def _page(page: PageResult) -> str:
     if page.error:
-        return f"*(page {page.page} could not be read: {page.error})*"
+        return f"*(page {page.page} could not be read: {inline(' '.join(page.error.split()))})*"
     return page_markdown(page.text, page.lines, page.blocks)

@@ -36,7 +36,7 @@ def inline(text: str) -> str:
 
 def _inline(text: str) -> str:
     text = _EMPHASIS.sub(lambda m: "\\" + m[0], text.replace("\\", "\\\\"))
-    text = _DOLLARS.sub("\\\\$", _links(_TAG.sub("\\\\<", text)))
+    text = _DOLLARS.sub("\\\\$", _definitions(_links(_TAG.sub("\\\\<", text))))
     return _ENTITY.sub("\\\\&", text)
 
 
@@ -134,38 +134,37 @@ class Numbering:
 
 
 # A model's own Markdown (a page VLM's, a chat answer) is shown as Markdown, but a document can make a model write
-# anything: raw HTML is escaped except plain formatting tags without attributes, and links and images lose destinations
-# that run or embed something (a renderer's sanitiser keeps a page-covering <div style> or a <form>; and not every
-# client renders through one).
-_PLAIN_TAG = re.compile(r"</?(?:br|sup|sub|b|i|em|strong|u|s|del|code|kbd|mark|small|p|hr)\s*/?>", re.IGNORECASE)
+# anything: raw HTML is escaped except plain formatting and table tags (a renderer's sanitiser keeps a page-covering
+# <div style> or a <form>; not every client renders through one), images are written as text (a remote one would be
+# fetched by whoever looks) and links go only to web and mail addresses. A tag is escaped as "&lt;", which reads as "<"
+# in text, in HTML blocks and in code alike: no guess at where a renderer sees code or HTML can let one through.
+_PLAIN_TAG = re.compile(
+    r"</?(?:br|sup|sub|b|i|em|strong|u|s|del|kbd|mark|small|table|thead|tbody|tr|th|td)"
+    r"(?:\s+(?:rowspan|colspan)=\"?\d{1,4}\"?)*\s*/?>",
+    re.IGNORECASE,
+)
 _ANY_TAG = re.compile(r"<(?=[A-Za-z/!?])")
-_UNSAFE_TARGET = re.compile(r"\]\(\s*<?\s*(?:javascript|vbscript|data|file)\s*:", re.IGNORECASE)
-_FENCE = re.compile(r"^\s{0,3}(```|~~~)")
-_CODE_SPAN = re.compile(r"(`+)(?:.*?[^`])?\1(?!`)")
+_TARGET = re.compile(r"\]\((?!\s*(?:<\s*)?(?:https?://|mailto:|#))", re.IGNORECASE)  # (a destination not to a web address)
 
 
 def safe_markdown(text: str) -> str:
-    """A model's Markdown with its raw HTML escaped (``<br>``, ``<sup>`` and the like kept), its images written as text
-    (a remote one would be fetched by whoever looks) and links to ``javascript:``, ``vbscript:``, ``data:`` or ``file:``
-    as text too; code (fenced, or in backticks) as it is."""
-    out, fenced = [], False
-    for line in text.split("\n"):
-        if _FENCE.match(line):
-            fenced = not fenced
-            out.append(line)
-        elif fenced:
-            out.append(line)
-        else:
-            spans = [(m.start(), m.end()) for m in _CODE_SPAN.finditer(line)]
-            pieces, at = [], 0
-            for start, end in spans:
-                pieces += [_safe(line[at:start]), line[start:end]]
-                at = end
-            out.append("".join(pieces) + _safe(line[at:]))
-    return "\n".join(out)
-
-
-def _safe(text: str) -> str:
+    """A model's Markdown without raw HTML (plain formatting and table tags kept), images, link definitions or links to
+    anything but web and mail addresses (``javascript:``, ``data:``, an entity-encoded scheme): those are text."""
     plain = {m.start() for m in _PLAIN_TAG.finditer(text)}
-    text = "".join("\\<" if ch == "<" and k not in plain and _ANY_TAG.match(text, k) else ch for k, ch in enumerate(text))
-    return _UNSAFE_TARGET.sub(lambda m: "\\]\\(" + m[0][2:], text).replace("![", "!\\[")  # (no image: a remote one tracks)
+    text = "".join("&lt;" if ch == "<" and k not in plain and _ANY_TAG.match(text, k) else ch for k, ch in enumerate(text))
+    return _definitions(_TARGET.sub("\\](", text)).replace("![", "!\\[")
+
+
+def math_text(text: str) -> str:
+    """A model's display math (written between "$$" lines): no "$$" to end it early, no tag ("a<b" as "a< b", which math
+    reads alike), no link or image for a renderer that does not know math."""
+    text = _ANY_TAG.sub("< ", text.replace("$$", " "))
+    return _definitions(_TARGET.sub("\\](", text)).replace("![", "!\\[")
+
+
+def _definitions(text: str) -> str:
+    """Every "[" whose next "]" is followed by ":" escaped: no link definition ("[1]: javascript:..."), in a list item
+    or a quote either (one pass, as ``_links``)."""
+    parts = text.split("]")
+    defined = [k + 1 < len(parts) and parts[k + 1].startswith(":") for k in range(len(parts))]
+    return "]".join(part.replace("[", "\\[") if term else part for part, term in zip(parts, defined, strict=True))

@@ -13,7 +13,8 @@ from inference.results import BatchItem, BatchResult
 
 from .downloads import download_folder
 
-CSV_COLUMNS = ["filename", "status", "error", "pages", "text", "confidence", "engine", "route", "processing_time"]
+CSV_COLUMNS = ["filename", "status", "error", "pages", "text", "confidence", "confidence_source", "engine", "route"]
+CSV_COLUMNS += ["cpu_agreement", "image_size", "processing_time"]
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet takes a cell starting so for a formula
 
 
@@ -24,8 +25,14 @@ def csv_row(item: BatchItem) -> list[Any]:
     such text themselves."""
     pages = item.pages or []
     text = "\n\n".join(f"[page {p.page}]\n{p.text}" for p in pages) if pages else item.text
-    row = [item.filename, item.status, item.error or "", len(pages) or "", text, item.confidence, item.engine, item.route]
-    return [f"'{v}" if isinstance(v, str) and v.startswith(FORMULA_START) else v for v in row] + [item.processing_time]
+    row = [item.filename, item.status, item.error or "", len(pages) or "", text, item.confidence, item.confidence_source]
+    row += [item.engine, item.route]
+    size = "x".join(map(str, item.image_size)) if item.image_size else ""
+    return [f"'{v}" if isinstance(v, str) and v.startswith(FORMULA_START) else v for v in row] + [
+        item.cpu_agreement,
+        size,
+        item.processing_time,
+    ]
 
 
 def write_downloads(result: BatchResult) -> list[str]:

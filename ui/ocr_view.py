@@ -11,6 +11,7 @@ from typing import Any
 from PIL import Image, ImageDraw, ImageFont
 
 from inference.markdown import page_markdown
+from inference.markdown_text import inline
 from inference.results import OcrResult, PageResult
 
 from .downloads import download_folder
@@ -54,7 +55,7 @@ def shown_markdown(result: OcrResult) -> str:
         return page_markdown(result.text, result.lines, result.blocks)
     parts = []
     for p in result.pages:
-        body = f"*{_page_failed(p)}*" if p.error else page_markdown(p.text, p.lines, p.blocks)
+        body = f"*{inline(' '.join(_page_failed(p).split()))}*" if p.error else page_markdown(p.text, p.lines, p.blocks)
         parts.append(f"{marker(p.page)}\n\n{body}")
     return "\n\n".join(parts)
 

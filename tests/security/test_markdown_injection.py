@@ -26,14 +26,21 @@ PAYLOADS = [
     "[https://bank.example/](javascript:alert(1))",  # (a web address as the link's text)
     "![https://x.example/](https://evil.example/track.png)",
     "![pixel](https://evil.example/track.png)",
+    "[click][1]\n\n[1]: javascript:alert(1)",  # (a definition)
+    "[c](&#106;avascript:alert(1)) [d](java\tscript:alert(1))",  # (a scheme hidden by an entity, a tab)
+    "x ```<div style=x>` and \\`<form action=x>`",  # (backticks a renderer does not take for code)
+    '<p>\n<div style="position:fixed">inside an HTML block</div>',
+    "```mermaid\n<form action=https://evil.example>\n```",
 ]
-PLAIN = ("<br>", "<sup>", "</sup>")  # formatting tags without attributes: a model's Markdown keeps them
+# formatting and table tags without attributes (but a cell's span): a model's Markdown keeps them
+PLAIN = re.compile(r"</?(?:br|sup|sub|b|i|em|strong|table|tr|td|th)(?:\s+(?:rowspan|colspan)=\"?\d+\"?)*\s*/?>")
 
 
 def rendered(markdown: str) -> list:
     """Every token a CommonMark renderer (with GitHub's tables, as Gradio's) makes of the Markdown, nested ones too."""
-    out = []
-    for token in MarkdownIt("commonmark").enable(["strikethrough", "table"]).parse(markdown):
+    out, md = [], MarkdownIt("commonmark").enable(["strikethrough", "table"])
+    md.validateLink = lambda url: True  # (its own refusal of javascript: links would hide ours)
+    for token in md.parse(markdown):
         out.append(token)
         out += token.children or []
     return out
@@ -41,15 +48,16 @@ def rendered(markdown: str) -> list:
 
 def harmful(markdown: str) -> list[str]:
     """What a renderer would make of the Markdown that the text did not ask to be shown as text: raw HTML (other than
-    comments, the tables the Markdown writes itself and PLAIN tags), images, links to anything but a web
+    comments and PLAIN tags; a mermaid fence's tags, which Gradio puts in the page), images, links to anything but a web
     address."""
     found = []
     for token in rendered(markdown):
-        if token.type in ("html_inline", "html_block") and token.content.strip() not in ("", *PLAIN):
-            if re.fullmatch(r"<!--(?:(?!-->).)*-->", token.content.strip()):  # (the pages' and lists' own comments)
-                continue
-            if not token.content.lstrip().startswith("<table>"):
-                found.append(f"{token.type}: {token.content.strip()[:60]}")
+        if token.type in ("html_inline", "html_block"):
+            for tag in re.findall(r"<!--.*?-->|<[A-Za-z/!?][^>]*>?", token.content, re.DOTALL):
+                if not tag.startswith("<!--") and not PLAIN.fullmatch(tag):  # (comments: the pages' and lists' own)
+                    found.append(f"{token.type}: {tag[:60]}")
+        elif token.type == "fence" and token.info.strip() == "mermaid" and re.search(r"<[A-Za-z/!?]", token.content):
+            found.append(f"mermaid: {token.content[:60]}")  # (Gradio writes a mermaid fence's text into the page)
         elif token.type == "image":
             found.append(f"image: {token.attrGet('src')}")
         elif token.type == "link_open" and not str(token.attrGet("href")).startswith(("http://", "https://")):
@@ -76,7 +84,7 @@ def test_a_tables_cells_are_text_in_its_markdown(payload):
 def test_text_titles_and_captions_an_engine_read_are_text(payload):
     for markdown in (inline(payload), escape_line(payload), heading_text(payload)):
         assert not harmful(markdown), (markdown, harmful(markdown))
-    blocks = [Block(type=kind, text=payload) for kind in ("title", "text", "caption", "list")]
+    blocks = [Block(type=kind, text=payload) for kind in ("title", "text", "caption", "list", "equation")]
     assert not harmful(blocks_to_markdown(blocks))
 
 
@@ -88,8 +96,10 @@ def test_a_page_vlms_markdown_keeps_its_structure_but_not_raw_html_images_or_scr
         kinds = {token.type for token in rendered(markdown)}
         assert {"heading_open", "strong_open", "bullet_list_open", "code_inline"} <= kinds, kinds
         assert "<br>" in markdown and "<sup>2</sup>" in markdown
-    blocks = [Block(type=kind, text=payload) for kind in ("title", "text", "caption", "list")]
-    assert not harmful(blocks_to_markdown(blocks, verbatim=True))
+    blocks = [Block(type=kind, text=payload) for kind in ("title", "text", "caption", "list", "equation")]
+    blocks.append(Block(type="table", text=payload, table=cells(payload, "**12.00**")))
+    markdown = blocks_to_markdown(blocks, verbatim=True)
+    assert not harmful(markdown) and "| Ink | **12.00** |" in markdown, (markdown, harmful(markdown))
 
 
 def test_display_math_holds_no_html():
@@ -99,7 +109,8 @@ def test_display_math_holds_no_html():
 
 def test_escaping_takes_time_in_proportion_to_the_text():
     """Lines of brackets, of '#' and of '![' (a 2 KB PDF's text layer held 864,000 of them): linear, not quadratic."""
-    for text in ("[[ " * 100_000, "# " + "#" * 300_000, "![" * 150_000, "[a]" * 100_000, "<br" * 100_000):
+    texts = ("[[ " * 100_000, "# " + "#" * 300_000, "![" * 150_000, "[a]" * 100_000, "<br" * 100_000, "[a](" + " " * 300_000)
+    for text in texts + ("[a](" + " " * 100_000 + "<" + " " * 100_000, "[" * 200_000 + "]:"):
         started = time.process_time()
         inline(text), escape_line(text), heading_text(text), safe_markdown(text)
         blocks_to_markdown([Block(type="list", text="\n".join([text[:50]] * 20_000))], verbatim=True)
@@ -124,3 +135,21 @@ def test_the_chat_tab_shows_a_models_answer_without_its_raw_html():
     shown = Exchange(question="What does it say?", image="page.png", model=None, answer=answer, state=DONE).shown()
     said = shown[-1]["content"]
     assert "Session expired" in said and "**bold**" in said and not harmful(said), (said, harmful(said))
+
+
+def test_a_batchs_markdown_keeps_a_file_name_and_a_failed_page_as_text_and_the_other_pages():
+    from inference.markdown import batch_markdown
+    from inference.results import BatchItem, BatchResult, PageResult
+
+    name = "a---><img src=x onerror=alert(1)>--!><form action=x>.png"
+    image = BatchItem(filename=name, text="Hello", processing_time=0.1, status="success")
+    pages = [
+        PageResult(page=1, text="Page one text", processing_time=0.1, source="ocr", image_size=[9, 9]),
+        PageResult(page=2, text="", processing_time=0.1, source="ocr", image_size=[9, 9], error="<b onclick=x>bad</b>"),
+    ]
+    error = "page 2: [x](javascript:y)"
+    document = BatchItem(filename="report.pdf", processing_time=0.2, status="error", error=error, pages=pages)
+    result = BatchResult(results=[image, document], total=2, successful=1, failed=1, processing_time=0.3, model="embedded")
+    markdown = batch_markdown(result)
+    assert not harmful(markdown), (markdown, harmful(markdown))
+    assert "Hello" in markdown and "Page one text" in markdown and "could not be read" in markdown, markdown

@@ -1,7 +1,7 @@
 """Scripts neither recogniser reads that RapidOCR's model still writes: its dictionary has some of their letters (Greek's
-small letters among them), so it reads such a line surely but lossily ("αλα σα" for "Καλημέρα σας") and the script
-check of doubtful lines (``script_check``) never sees it. A line mostly in one of these scripts is one no installed
-engine reads, unless Tesseract has a language of that script."""
+small letters among them), so it reads such a line surely but lossily ("αλα σα, αυτ εναι" for "Καλημέρα σας, αυτή
+είναι") and the script check of doubtful lines (``script_check``) never sees it. A line mostly in one of these
+scripts is one no installed engine reads, unless Tesseract has a language of that script."""
 
 from __future__ import annotations
 
@@ -30,12 +30,17 @@ def _script(ch: str) -> str:
     return unicodedata.name(ch, "").split(" ")[0]
 
 
+def _letter(ch: str) -> bool:
+    """A letter, or a mark written on one (Devanagari's, Bengali's, Thai's vowel signs are no letters to isalpha)."""
+    return ch.isalpha() or unicodedata.category(ch).startswith("M")
+
+
 def in_unread_script(text: str, installed: Container[str]) -> bool:
     """Whether most of the letters of ``text`` are of one script in SCRIPT_LANGUAGES that no ``installed`` Tesseract
     language is written in, with WORDS words of it (a formula's letters are none)."""
-    letters = [ch for ch in text if ch.isalpha()]
+    letters = [ch for ch in text if _letter(ch)]
     script, count = Counter(_script(ch) for ch in letters).most_common(1)[0] if letters else ("", 0)
     if 2 * count <= len(letters) or script not in SCRIPT_LANGUAGES or any(code in installed for code in SCRIPT_LANGUAGES[script]):
         return False
-    words = "".join(ch if ch.isalpha() else " " for ch in text).split()
+    words = "".join(ch if _letter(ch) else " " for ch in text).split()
     return sum(len(word) >= 3 and all(_script(ch) == script for ch in word) for word in words) >= WORDS

@@ -227,6 +227,8 @@ def test_a_formulas_greek_letters_are_no_line_in_an_unread_script():
         assert not in_unread_script(formula, {"eng"}), formula
     assert in_unread_script("αλα σα, αυτ εναι ια ι.", {"eng"}) and not in_unread_script("αλα σα, αυτ εναι ια ι.", {"ell"})
     assert not in_unread_script("Привет как дела", {"eng"}) and not in_unread_script("plain English text", {"eng"})
+    for line in ("भारत सरकार की योजना", "สวัสดีครับ ผมชื่อ"):  # (vowel signs are marks, not letters, to isalpha)
+        assert in_unread_script(line, {"eng"}), line
 
 
 def words(*items) -> list[Word]:
