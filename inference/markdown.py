@@ -102,10 +102,11 @@ def table_html(table: Table) -> str:
 
 def blocks_to_markdown(blocks: Sequence[Block], verbatim: bool = False) -> str:
     """Blocks in reading order -> Markdown: titles as headings, tables as tables, a figure as a placeholder with its
-    caption (else its own text: a VLM's description of it) followed by the words an engine read in it, equations as
-    display math; running headers, footers and page numbers left out. ``verbatim``: the blocks' texts are Markdown
-    already (a page VLM's), written as they are; else they are plain text (an OCR engine's, a text layer's), escaped
-    where they would read as Markdown."""
+    caption (else its own text: a VLM's description of it) followed by the words an engine read in it, a model's
+    equations as display math (an engine's reading of one as text); running headers, footers and page numbers left out.
+    ``verbatim``: the blocks' texts are Markdown already (a page VLM's), written as they are but safe
+    (``safe_markdown``); else they are plain text (an OCR engine's, a text layer's), escaped where they would read as
+    Markdown."""
     parts: list[str] = []
     used: set[int] = set()
     numbering = Numbering()  # (the ordered list open, which text blocks and list blocks may go on)
