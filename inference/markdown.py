@@ -51,7 +51,7 @@ def lines_to_markdown(lines: Sequence[OcrLine], headings: bool = True, numbering
         if heading:
             levels[len(blocks) - 1] = "#" if height > TITLE_RATIO * usual else "##"
             blocks[-1].append(text)
-        elif not new_block and BROKEN_WORD.search(blocks[-1][-1]) and text[:1].islower():
+        elif not new_block and BROKEN_WORD.search(blocks[-1][-1][-3:]) and text[:1].islower():  # (its end: a chain grows)
             blocks[-1][-1] = blocks[-1][-1][:-1] + text  # a word broken at the line's end: whole again
         else:
             blocks[-1].append(text)
@@ -79,9 +79,9 @@ def table_markdown(table: Table, verbatim: bool = False) -> str:
     cells are a model's Markdown."""
     if not table.rows:
         return ""
-    if table.spans:
-        return table_html(table)
     width = max(len(row) for row in table.rows)
+    if table.spans or width * len(table.rows) > 2 * sum(map(len, table.rows)) + 64:  # (ragged: padding would square it)
+        return table_html(table)
     rows = [[_cell(c.text, verbatim) for c in row] + [""] * (width - len(row)) for row in table.rows]
     out = ["| " + " | ".join(rows[0]) + " |", "|" + "---|" * width]
     out += ["| " + " | ".join(row) + " |" for row in rows[1:]]

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 _STARTS = re.compile(r"#|>|[-+](\s|$)|[-=\s]+$|~{3,}|\[[^\]]*\]:|\[[ xX]\](\s|$)|(?=[\s|:-]+$)(?=[^|:]*[|:])(?=[^-]*-)")
 _EMPHASIS = re.compile(r"[*`~]|(?<![^\W_])_|_(?![^\W_])")
 _TAG = re.compile(r"<(?=[A-Za-z/!?])")
-_URL = re.compile(r"((?:https?://|www\.)[^\s<>\[\]]+)")  # (not through a bracket: "[https://a/](javascript:...)")
+_URL = re.compile(r"((?:https?://|www\.)[^\s<>\[\]\\$]+)")  # (not through a bracket, a backslash or a "$": "[https://a/](js:")
 _DOLLARS = re.compile(r"\$(?=\$)|(?<=\$)\$")  # "$$": display math in Gradio's Markdown
 _ENTITY = re.compile(r"&(?=#?\w+;)")
 _NUMBERED = re.compile(r"(\d{1,9})([.)])(?=\s|$)")
@@ -139,8 +139,8 @@ class Numbering:
 # fetched by whoever looks) and links go only to web and mail addresses. A tag is escaped as "&lt;", which reads as "<"
 # in text, in HTML blocks and in code alike: no guess at where a renderer sees code or HTML can let one through.
 _PLAIN_TAG = re.compile(
-    r"</?(?:br|sup|sub|b|i|em|strong|u|s|del|kbd|mark|small|table|thead|tbody|tr|th|td)"
-    r"(?:\s+(?:rowspan|colspan)=\"?\d{1,4}\"?)*\s*/?>",
+    r"</?(?:br|sup|sub|b|i|em|strong|u|s|del|kbd|mark|small|table|thead|tbody|tr)\s*/?>"
+    r"|<(?:th|td)(?:\s+(?:rowspan|colspan)=(?:\"\d{1,4}\"|\d{1,4}))*\s*>|</(?:th|td)\s*>",
     re.IGNORECASE,
 )
 _ANY_TAG = re.compile(r"<(?=[A-Za-z/!?])")
@@ -152,19 +152,26 @@ def safe_markdown(text: str) -> str:
     anything but web and mail addresses (``javascript:``, ``data:``, an entity-encoded scheme): those are text."""
     plain = {m.start() for m in _PLAIN_TAG.finditer(text)}
     text = "".join("&lt;" if ch == "<" and k not in plain and _ANY_TAG.match(text, k) else ch for k, ch in enumerate(text))
-    return _definitions(_TARGET.sub("\\](", text)).replace("![", "!\\[")
+    return _unlinked(text)
 
 
 def math_text(text: str) -> str:
     """A model's display math (written between "$$" lines): no "$$" to end it early, no tag ("a<b" as "a< b", which math
     reads alike), no link or image for a renderer that does not know math."""
     text = _ANY_TAG.sub("< ", text.replace("$$", " "))
-    return _definitions(_TARGET.sub("\\](", text)).replace("![", "!\\[")
+    return _unlinked(text)
+
+
+def _unlinked(text: str) -> str:
+    """A model's Markdown without images, link definitions or links but to web and mail addresses: their brackets written
+    as character references ("&#93;(", "&#93;:", "!&#91;"), which show as the brackets but make no structure, whatever
+    backslashes come before them (a backslash escape before ours would cancel it: "[a\\](javascript:...)")."""
+    return _TARGET.sub("&#93;(", text).replace("]:", "&#93;:").replace("![", "!&#91;")
 
 
 def _definitions(text: str) -> str:
     """Every "[" whose next "]" is followed by ":" escaped: no link definition ("[1]: javascript:..."), in a list item
-    or a quote either (one pass, as ``_links``)."""
+    or a quote either (one pass, as ``_links``; plain text's backslashes are doubled first, so no backslash undoes it)."""
     parts = text.split("]")
     defined = [k + 1 < len(parts) and parts[k + 1].startswith(":") for k in range(len(parts))]
     return "]".join(part.replace("[", "\\[") if term else part for part, term in zip(parts, defined, strict=True))

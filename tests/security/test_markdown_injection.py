@@ -13,7 +13,7 @@ from markdown_it import MarkdownIt
 
 from inference.blocks import Block, Table
 from inference.blocks import TableCell as Cell
-from inference.markdown import blocks_to_markdown, page_markdown
+from inference.markdown import blocks_to_markdown, page_markdown, table_markdown
 from inference.markdown_text import escape_line, heading_text, inline, safe_markdown
 from tests.helpers import ruled_table_pdf
 
@@ -31,9 +31,14 @@ PAYLOADS = [
     "x ```<div style=x>` and \\`<form action=x>`",  # (backticks a renderer does not take for code)
     '<p>\n<div style="position:fixed">inside an HTML block</div>',
     "```mermaid\n<form action=https://evil.example>\n```",
+    "https://a\\<img src=x onerror=alert(1)>",  # (a web address ending in a backslash, before our escape)
+    "[click https://a\\](javascript:alert(1)) [a\\](javascript:alert(1))",  # (a backslash before our escape)
+    "[x][foo\\]bar]\n\n[foo\\]bar]: javascript:alert(1)",  # (a definition's label with an escaped bracket)
+    '<b rowspan="1>" onmouseover="alert(1)">hi</b> <td colspan="1>" onclick="alert(1)">',  # (a quote left open)
 ]
 # formatting and table tags without attributes (but a cell's span): a model's Markdown keeps them
-PLAIN = re.compile(r"</?(?:br|sup|sub|b|i|em|strong|table|tr|td|th)(?:\s+(?:rowspan|colspan)=\"?\d+\"?)*\s*/?>")
+PLAIN = re.compile(r"</?(?:br|sup|sub|b|i|em|strong|table|tr)\s*/?>|<t[dh](?:\s+(?:row|col)span=\"\d+\")*>|</t[dh]>")
+TAG = re.compile(r"<!--.*?-->|<[A-Za-z/!?](?:\"[^\"]*\"|'[^']*'|[^'\">])*>?", re.DOTALL)  # (as a browser reads one)
 
 
 def rendered(markdown: str) -> list:
@@ -53,7 +58,7 @@ def harmful(markdown: str) -> list[str]:
     found = []
     for token in rendered(markdown):
         if token.type in ("html_inline", "html_block"):
-            for tag in re.findall(r"<!--.*?-->|<[A-Za-z/!?][^>]*>?", token.content, re.DOTALL):
+            for tag in TAG.findall(token.content):
                 if not tag.startswith("<!--") and not PLAIN.fullmatch(tag):  # (comments: the pages' and lists' own)
                     found.append(f"{token.type}: {tag[:60]}")
         elif token.type == "fence" and token.info.strip() == "mermaid" and re.search(r"<[A-Za-z/!?]", token.content):
@@ -153,3 +158,17 @@ def test_a_batchs_markdown_keeps_a_file_name_and_a_failed_page_as_text_and_the_o
     markdown = batch_markdown(result)
     assert not harmful(markdown), (markdown, harmful(markdown))
     assert "Hello" in markdown and "Page one text" in markdown and "could not be read" in markdown, markdown
+
+
+def test_a_ragged_table_and_a_chain_of_broken_words_take_time_and_room_in_proportion():
+    from inference.blocks import OcrLine
+
+    started = time.process_time()
+    ragged = Table(rows=[[Cell(text="a")] * 4000] + [[Cell(text="b")]] * 4000)  # (padded rows: 16 million cells)
+    assert len(table_markdown(ragged)) < 200_000
+    lines = [
+        OcrLine(text="ab-", box=[[0, 10 * i], [10, 10 * i], [10, 10 * i + 10], [0, 10 * i + 10]], confidence=1)
+        for i in range(20_000)
+    ]
+    assert blocks_to_markdown([Block(type="text", text="", lines=lines)]).startswith("ab")
+    assert time.process_time() - started < 5.0  # (14 s for the broken words alone before)
