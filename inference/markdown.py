@@ -176,10 +176,7 @@ def to_markdown(result: OcrResult) -> str:
     """The whole result as one Markdown document; a document's pages are separated by a rule and a comment."""
     if result.pages is None:
         return page_markdown(result.text, result.lines, result.blocks) + "\n"
-    parts = []
-    for page in result.pages:
-        parts.append(f"<!-- page {page.page} -->\n\n{_page(page)}")
-    return "\n\n---\n\n".join(parts) + "\n"
+    return _pages(result.pages, "\n\n---\n\n") + "\n"
 
 
 def batch_markdown(result: BatchResult) -> str:
@@ -189,12 +186,17 @@ def batch_markdown(result: BatchResult) -> str:
     for item in result.results:
         failed = f"*(could not be read: {inline(' '.join((item.error or 'unknown error').split()))})*"
         if item.pages is not None:  # (a document with a failed page: its other pages still)
-            body = "\n\n".join(f"<!-- page {page.page} -->\n\n{_page(page)}" for page in item.pages)
+            body = _pages(item.pages, "\n\n")
             body = f"{failed}\n\n{body}" if item.status != "success" else body
         else:
             body = page_markdown(item.text, item.lines, item.blocks) if item.status == "success" else failed
         parts.append(f"# {heading_text(item.filename)}\n\n{body}")
     return "\n\n---\n\n".join(parts) + "\n"
+
+
+def _pages(pages: Sequence[PageResult], between: str) -> str:
+    """A document's pages, each after its "<!-- page N -->", ``between`` them."""
+    return between.join(f"<!-- page {page.page} -->\n\n{_page(page)}" for page in pages)
 
 
 def _page(page: PageResult) -> str:

@@ -36,13 +36,14 @@ def inline(text: str) -> str:
 
 def _inline(text: str) -> str:
     text = _EMPHASIS.sub(lambda m: "\\" + m[0], text.replace("\\", "\\\\"))
-    text = _DOLLARS.sub("\\\\$", _definitions(_links(_TAG.sub("\\\\<", text))))
+    text = _DOLLARS.sub("\\\\$", _links(_TAG.sub("\\\\<", text)))
     return _ENTITY.sub("\\\\&", text)
 
 
 def _links(text: str) -> str:
-    """A link's or an image's brackets escaped: each "](" and every "[" whose next "]" starts one (in one pass: a
-    lookahead per "[" took time in the square of a line of brackets)."""
+    """A link's, an image's or a link definition's brackets escaped: each "](" and every "[" whose next "]" starts a
+    link, or is followed by ":" (a definition, in a list item too). In one pass: a lookahead per "[" took time in the
+    square of a line of brackets; plain text's backslashes are doubled first, so no backslash undoes an escape."""
     parts = text.split("]")
     out = []
     for k, part in enumerate(parts):
@@ -50,6 +51,8 @@ def _links(text: str) -> str:
             out.append(part)
         elif parts[k + 1].startswith("("):
             out.append(part.replace("[", "\\[") + "\\]")
+        elif parts[k + 1].startswith(":"):
+            out.append(part.replace("[", "\\[") + "]")
         else:
             out.append(part + "]")
     return "".join(out)
@@ -143,7 +146,6 @@ _PLAIN_TAG = re.compile(
     r"|<(?:th|td)(?:\s+(?:rowspan|colspan)=(?:\"\d{1,4}\"|\d{1,4}))*\s*>|</(?:th|td)\s*>",
     re.IGNORECASE,
 )
-_ANY_TAG = re.compile(r"<(?=[A-Za-z/!?])")
 _TARGET = re.compile(r"\]\((?!\s*(?:<\s*)?(?:https?://|mailto:|#))", re.IGNORECASE)  # (a destination not to a web address)
 
 
@@ -151,14 +153,14 @@ def safe_markdown(text: str) -> str:
     """A model's Markdown without raw HTML (plain formatting and table tags kept), images, link definitions or links to
     anything but web and mail addresses (``javascript:``, ``data:``, an entity-encoded scheme): those are text."""
     plain = {m.start() for m in _PLAIN_TAG.finditer(text)}
-    text = "".join("&lt;" if ch == "<" and k not in plain and _ANY_TAG.match(text, k) else ch for k, ch in enumerate(text))
+    text = "".join("&lt;" if ch == "<" and k not in plain and _TAG.match(text, k) else ch for k, ch in enumerate(text))
     return _unlinked(text)
 
 
 def math_text(text: str) -> str:
     """A model's display math (written between "$$" lines): no "$$" to end it early, no tag ("a<b" as "a< b", which math
     reads alike), no link or image for a renderer that does not know math."""
-    text = _ANY_TAG.sub("< ", text.replace("$$", " "))
+    text = _TAG.sub("< ", text.replace("$$", " "))
     return _unlinked(text)
 
 
@@ -167,11 +169,3 @@ def _unlinked(text: str) -> str:
     as character references ("&#93;(", "&#93;:", "!&#91;"), which show as the brackets but make no structure, whatever
     backslashes come before them (a backslash escape before ours would cancel it: "[a\\](javascript:...)")."""
     return _TARGET.sub("&#93;(", text).replace("]:", "&#93;:").replace("![", "!&#91;")
-
-
-def _definitions(text: str) -> str:
-    """Every "[" whose next "]" is followed by ":" escaped: no link definition ("[1]: javascript:..."), in a list item
-    or a quote either (one pass, as ``_links``; plain text's backslashes are doubled first, so no backslash undoes it)."""
-    parts = text.split("]")
-    defined = [k + 1 < len(parts) and parts[k + 1].startswith(":") for k in range(len(parts))]
-    return "]".join(part.replace("[", "\\[") if term else part for part, term in zip(parts, defined, strict=True))

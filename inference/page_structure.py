@@ -136,6 +136,7 @@ def page_blocks(lines: Sequence[OcrLine], size: tuple[int, int], regions: Sequen
             if isinstance(who, int) and LABEL_TYPES[typed[who].label] in ("figure", "table", "equation"):
                 whole[who] = runs[-1][1]
     keyed: list[tuple[float, Block]] = []
+    modelled: set[int] = set()  # (the blocks of the layout model's regions, by id)
     for who, members in runs:
         if who is None:
             for part in _split_loose(members, boxes):
@@ -144,6 +145,7 @@ def page_blocks(lines: Sequence[OcrLine], size: tuple[int, int], regions: Sequen
             keyed.append((members[0], _block(who, members, lines, boxes, None)))  # type: ignore[arg-type]
         else:
             keyed.append((members[0], _block(LABEL_TYPES[typed[who].label], members, lines, boxes, typed[who])))
+            modelled.add(id(keyed[-1][1]))
     for k, region in enumerate(typed):  # a figure no line fell in: placed before the first line below its top
         if LABEL_TYPES[region.label] == "figure" and k not in owner:
             x0, y0, x1, _ = region.bbox
@@ -152,7 +154,7 @@ def page_blocks(lines: Sequence[OcrLine], size: tuple[int, int], regions: Sequen
             keyed.append((next(below, len(lines)) - 0.5, block))
     blocks = [block for _, block in sorted(keyed, key=lambda kb: kb[0])]
     usual = median(b[3] - b[1] for b in boxes) if boxes else 0.0
-    blocks = _model_marginals(blocks, {id(block) for _, block in keyed if block.confidence is not None}, usual)
+    blocks = _model_marginals(blocks, modelled, usual)
     return margins([_page_number(_title_level(_heading(block, usual), usual), size) for block in blocks], size, usual)
 
 

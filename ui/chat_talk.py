@@ -50,12 +50,15 @@ class Exchange:
     show_image: bool = False
     loading: bool = False  # the model was not loaded when the answer began
     stop: anyio.Event | None = None
+    _safe: tuple[str, str] = ("", "")  # the answer last shown, and its Markdown as shown (``safe_markdown``)
 
     def shown(self, next_up: bool = False) -> list[dict[str, Any]]:
         """The question and its answer as the chatbot shows them (``next_up``: a waiting question that no answer
         is ahead of, about to begin). The answer is shown as Markdown, without the raw HTML a model can be made to
         write (``safe_markdown``)."""
-        answer = safe_markdown(self.answer)
+        if self._safe[0] != self.answer:  # (every exchange is shown again at each new piece of an answer)
+            self._safe = (self.answer, safe_markdown(self.answer))
+        answer = self._safe[1]
         asked: Any = [{"path": self.image}, self.question] if self.show_image else self.question
         if self.state == WAITING and not next_up:
             said = QUEUED
