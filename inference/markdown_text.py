@@ -4,8 +4,10 @@ items they look like only where a renderer shows their own numbers."""
 
 from __future__ import annotations
 
+import html
 import re
-from collections.abc import Iterable
+import string
+from collections.abc import Iterable, Iterator
 
 # What makes a line Markdown structure it did not have: a heading's "#", a quote's ">", a bullet's "-" or "+", a line of
 # "-" or "=" (the line above it a heading), a code fence's "~~~", a link's definition "[1]: ...", a task's box "[ ]" and
@@ -140,7 +142,10 @@ class Numbering:
 # anything: raw HTML is escaped except plain formatting and table tags (a renderer's sanitiser keeps a page-covering
 # <div style> or a <form>; not every client renders through one), images are written as text (a remote one would be
 # fetched by whoever looks) and links go only to web and mail addresses. A tag is escaped as "&lt;", which reads as "<"
-# in text, in HTML blocks and in code alike: no guess at where a renderer sees code or HTML can let one through.
+# in text and in HTML blocks: no guess at where a renderer sees HTML can let one through. Code is written as HTML of our
+# own (``_code_block``, ``_code_span``): in a fence or a code span "&lt;" would show as itself, and a raw "<" is safe only
+# where the renderer agrees that it is code; our <pre><code> and <code> hold nothing but text and character references,
+# so a renderer that reads the code elsewhere than we do shows it differently, never as HTML or Markdown.
 _PLAIN_TAG = re.compile(
     r"</?(?:br|sup|sub|b|i|em|strong|u|s|del|kbd|mark|small|table|thead|tbody|tr)\s*/?>"
     r"|<(?:th|td)(?:\s+(?:rowspan|colspan)=(?:\"\d{1,4}\"|\d{1,4}))*\s*>|</(?:th|td)\s*>",
@@ -151,10 +156,103 @@ _TARGET = re.compile(r"\]\((?!\s*(?:<\s*)?(?:https?://|mailto:|#))", re.IGNORECA
 
 def safe_markdown(text: str) -> str:
     """A model's Markdown without raw HTML (plain formatting and table tags kept), images, link definitions or links to
-    anything but web and mail addresses (``javascript:``, ``data:``, an entity-encoded scheme): those are text."""
+    anything but web and mail addresses (``javascript:``, ``data:``, an entity-encoded scheme): those are text. Fenced
+    code and code spans are written as HTML that shows their text as it is ("<div>" in code shows as "<div>")."""
+    out = []
+    for code, part in _fenced(text):
+        if code is not None:
+            out.append(_code_block(part, code))
+            continue
+        out += [_code_span(piece) if code else _safe_text(piece) for code, piece in _spans(part)]
+    return "".join(out)
+
+
+def _safe_text(text: str) -> str:
     plain = {m.start() for m in _PLAIN_TAG.finditer(text)}
     text = "".join("&lt;" if ch == "<" and k not in plain and _TAG.match(text, k) else ch for k, ch in enumerate(text))
     return _unlinked(text)
+
+
+# A fence's opening line: up to three spaces, then three or more backticks (none in the info after them) or tildes
+_FENCE = re.compile(r"( {0,3})(`{3,}(?=[^`]*$)|~{3,})")
+_TICKS = re.compile(r"`+")
+
+
+def _fenced(text: str) -> Iterator[tuple[str | None, str]]:
+    """The text in pieces: (None, Markdown) and (the fence's indentation, a fenced code block's text): a fence runs to
+    a line of its own mark at least as long as its opening, or to the end. Line by line, in proportion to the text."""
+    plain: list[str] = []
+    fence: tuple[str, int, str] | None = None  # (its mark, its length, its indentation)
+    body: list[str] = []
+    for line in text.splitlines(keepends=True):
+        if fence is None:
+            opening = _FENCE.match(line)
+            if opening is None:
+                plain.append(line)
+                continue
+            yield None, "".join(plain)
+            plain, body, fence = [], [], (opening[2][0], len(opening[2]), opening[1])
+            continue
+        mark, length, indent = fence
+        closing = line.strip()
+        if len(line) - len(line.lstrip(" ")) <= 3 and len(closing) >= length and closing == mark * len(closing):
+            yield indent, "".join(body)
+            fence = None
+        else:
+            body.append(line[min(len(indent), len(line) - len(line.lstrip(" "))) :])
+    if fence is not None:
+        yield fence[2], "".join(body)
+    yield None, "".join(plain)
+
+
+def _spans(text: str) -> Iterator[tuple[bool, str]]:
+    """The text in pieces: (False, Markdown) and (True, a code span's text). A span opens at a run of backticks (not after
+    a backslash) and closes at the next run as long on its line (CommonMark's spans may run over lines; a model's rarely
+    do, and a line of a block could cut one). In one pass: a search per run for its closer took time in the square."""
+    done = 0
+    for line_start, line in _line_starts(text):
+        runs = [(m.start() + line_start, m.end() + line_start) for m in _TICKS.finditer(line)]
+        closer: list[int | None] = [None] * len(runs)
+        last: dict[int, int] = {}
+        for k in range(len(runs) - 1, -1, -1):
+            length = runs[k][1] - runs[k][0]
+            closer[k], last[length] = last.get(length), k
+        k = 0
+        while k < len(runs):
+            end = closer[k]
+            if end is None or (runs[k][0] > 0 and text[runs[k][0] - 1] == "\\"):
+                k += 1
+                continue
+            yield False, text[done : runs[k][0]]
+            yield True, text[runs[k][1] : runs[end][0]]
+            done, k = runs[end][1], end + 1
+    yield False, text[done:]
+
+
+def _line_starts(text: str) -> Iterator[tuple[int, str]]:
+    start = 0
+    for line in text.splitlines(keepends=True):
+        yield start, line
+        start += len(line)
+
+
+def _code_block(code: str, indent: str) -> str:
+    """A fenced block as an HTML block of ours (CommonMark's first kind: it runs to the line that holds "</pre>", and its
+    text is not Markdown), the code's "&", "<" and ">" as character references."""
+    text = code[:-1] if code.endswith("\n") else code
+    return f"{indent}<pre><code>{html.escape(text, quote=False)}</code></pre>\n"
+
+
+def _code_span(code: str) -> str:
+    """A code span as an inline <code> of ours: the text inside it is Markdown to a renderer, so every mark in it is a
+    character reference (no emphasis, link, tag, math or table cell can start there); one space each side is dropped
+    as CommonMark drops it."""
+    if len(code) > 1 and code.startswith(" ") and code.endswith(" ") and code.strip():
+        code = code[1:-1]
+    return "<code>" + "".join(f"&#{ord(ch)};" if ch in _MARKS else ch for ch in code) + "</code>"
+
+
+_MARKS = frozenset(string.punctuation)
 
 
 def math_text(text: str) -> str:

@@ -36,8 +36,9 @@ PAYLOADS = [
     "[x][foo\\]bar]\n\n[foo\\]bar]: javascript:alert(1)",  # (a definition's label with an escaped bracket)
     '<b rowspan="1>" onmouseover="alert(1)">hi</b> <td colspan="1>" onclick="alert(1)">',  # (a quote left open)
 ]
-# formatting and table tags without attributes (but a cell's span): a model's Markdown keeps them
-PLAIN = re.compile(r"</?(?:br|sup|sub|b|i|em|strong|table|tr)\s*/?>|<t[dh](?:\s+(?:row|col)span=\"\d+\")*>|</t[dh]>")
+# formatting and table tags without attributes (but a cell's span): a model's Markdown keeps them; code is written in
+# <pre><code> and <code> without attributes
+PLAIN = re.compile(r"</?(?:br|sup|sub|b|i|em|strong|table|tr|pre|code)\s*/?>|<t[dh](?:\s+(?:row|col)span=\"\d+\")*>|</t[dh]>")
 TAG = re.compile(r"<!--.*?-->|<[A-Za-z/!?](?:\"[^\"]*\"|'[^']*'|[^'\">])*>?", re.DOTALL)  # (as a browser reads one)
 
 
@@ -70,6 +71,21 @@ def harmful(markdown: str) -> list[str]:
     return found
 
 
+def shown(markdown: str) -> tuple[str, list[str]]:
+    """The text a reader sees of the Markdown rendered (a CommonMark renderer's HTML, its tags taken out and its character
+    references read), and the tags of that HTML in order."""
+    from html.parser import HTMLParser
+
+    page = MarkdownIt("commonmark").enable(["strikethrough", "table"]).render(markdown)
+    seen: tuple[list[str], list[str]] = ([], [])
+    parser = HTMLParser(convert_charrefs=True)
+    parser.handle_data = seen[0].append  # type: ignore[method-assign]
+    parser.handle_starttag = lambda tag, attrs: seen[1].append(tag)  # type: ignore[method-assign]
+    parser.feed(page)
+    parser.close()
+    return "".join(seen[0]), seen[1]
+
+
 def cells(*texts: str) -> Table:
     return Table(rows=[[Cell(text="Item"), Cell(text="Price")], *[[Cell(text="Ink"), Cell(text=text)] for text in texts]])
 
@@ -99,12 +115,29 @@ def test_a_page_vlms_markdown_keeps_its_structure_but_not_raw_html_images_or_scr
     for markdown in (page_markdown(answer, []), safe_markdown(answer)):
         assert not harmful(markdown), (markdown, harmful(markdown))
         kinds = {token.type for token in rendered(markdown)}
-        assert {"heading_open", "strong_open", "bullet_list_open", "code_inline"} <= kinds, kinds
-        assert "<br>" in markdown and "<sup>2</sup>" in markdown
+        assert {"heading_open", "strong_open", "bullet_list_open"} <= kinds, kinds
+        assert "<br>" in markdown and "<sup>2</sup>" in markdown and "<code> stays" in shown(markdown)[0], markdown
     blocks = [Block(type=kind, text=payload) for kind in ("title", "text", "caption", "list", "equation")]
     blocks.append(Block(type="table", text=payload, table=cells(payload, "**12.00**")))
     markdown = blocks_to_markdown(blocks, verbatim=True)
     assert not harmful(markdown) and "| Ink | **12.00** |" in markdown, (markdown, harmful(markdown))
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_code_in_a_models_markdown_shows_as_written_and_nothing_more(payload):
+    """A fence's and a code span's text shows as the model wrote it ("&lt;div&gt;" showed where it wrote "<div>"), and
+    the HTML it is written in holds no tag of the document's: the payload inside code, and around it, is text."""
+    code = '<div class="note">a & b *c* [d](javascript:e) $$x$$ | </pre>'
+    for fence in ("~~~", "````") if "\n```" in payload else ("```html", "~~~", "````"):  # (a fence ends at one as long)
+        closing = fence.removesuffix("html")
+        answer = f"Here:\n{fence}\n{code}\n{payload}\n{closing}\nUse `{code}` or ``a ` b``. {payload}"
+        markdown = safe_markdown(answer)
+        text, tags = shown(markdown)
+        assert not harmful(markdown), (markdown, harmful(markdown))
+        assert f"{code}\n{payload}" in text and f"Use {code} or a ` b." in text, (answer, markdown, text)
+        assert tags.count("pre") >= 1 and tags.count("code") >= 3, tags  # (more where the payload has backticks)
+    unclosed = safe_markdown(f"~~~~\n{code}\n{payload}")
+    assert shown(unclosed)[0].startswith(f"{code}\n{payload}") and not harmful(unclosed), unclosed
 
 
 def test_display_math_holds_no_html():
@@ -115,6 +148,7 @@ def test_display_math_holds_no_html():
 def test_escaping_takes_time_in_proportion_to_the_text():
     """Lines of brackets, of '#' and of '![' (a 2 KB PDF's text layer held 864,000 of them): linear, not quadratic."""
     texts = ("[[ " * 100_000, "# " + "#" * 300_000, "![" * 150_000, "[a]" * 100_000, "<br" * 100_000, "[a](" + " " * 300_000)
+    texts += ("".join("`" * k + " x " for k in range(1, 700)), "```\n" * 100_000, "`a" * 150_000, " ```x\n~~~\n" * 50_000)
     for text in texts + ("[a](" + " " * 100_000 + "<" + " " * 100_000, "[" * 200_000 + "]:"):
         started = time.process_time()
         inline(text), escape_line(text), heading_text(text), safe_markdown(text)
