@@ -12,9 +12,10 @@ Each test page is rendered with pypdfium2 at ``--long-side`` px on its longer si
 to `python app.py`, started here on a free port, with ``format=markdown``; each model reads every page in each pass,
 the models taking turns pass by pass (a machine's drift falls on both). A model's time is its fastest pass; its
 Markdown, of its last pass, is what the tests score. Ends with a one-line key=value summary: per model ``peer_<m>``
-(the share of tests passed) and ``peer_<m>_<type>`` per test type, ``peer_<m>_s`` (seconds for all pages), and
-``peer_time_x``: the first model's seconds over the second's (the issue's goal: at most 1, with the scores at least
-0.60 overall, tables over 0.3, header/footer (``absent``) at least 0.8).
+(the share of tests passed) and ``peer_<m>_<type>`` per test type, ``peer_<m>_s`` (seconds for all pages) and
+``peer_<m>_cpu_s`` (the server's CPU seconds in that pass: a model that reads a page on every core spends more than its
+seconds), ``peer_time_x``: the first model's seconds over the second's (the issue's goal: at most 1, with the scores at
+least 0.60 overall, tables over 0.3, header/footer (``absent``) at least 0.8), and ``peer_cpu_x``, the same of CPU.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.jobs import Processes, start_server  # noqa: E402  (a server on a free port, stopped at the end)
+from bench.jobs import Processes, cpu_seconds, start_server  # noqa: E402  (a server on a free port, stopped at the end)
 
 LEFT_OUT = {"math"}  # test types not scored here (KaTeX in a browser)
 REQUEST_TIMEOUT_S = 600.0
@@ -92,19 +93,22 @@ def scores(tests: list, markdown: dict[tuple[str, int], str]) -> dict[str, float
     return {"all": sum(every) / len(every), **out}
 
 
-def timed_passes(base: str, models: list[str], pngs: dict, reps: int) -> tuple[dict[str, float], dict[str, dict]]:
-    """Every page read by each model in each pass, the models taking turns: (each model's fastest pass in seconds,
-    its Markdown of each page from its last pass)."""
-    best = dict.fromkeys(models, float("inf"))
+def timed_passes(
+    base: str, models: list[str], pngs: dict, reps: int, server: dict[str, int]
+) -> tuple[dict[str, tuple[float, float]], dict[str, dict]]:
+    """Every page read by each model in each pass, the models taking turns: (each model's fastest pass as (seconds, the
+    server's CPU seconds in it), its Markdown of each page from its last pass). ``server``: the server's process group."""
+    best = dict.fromkeys(models, (float("inf"), 0.0))
     markdown: dict[str, dict] = {model: {} for model in models}
     for rep in range(reps):
         for model in models:
-            total = 0.0
+            total, cpu = 0.0, cpu_seconds(server)["server"]
             for (pdf, page), png in pngs.items():
                 markdown[model][(pdf, page)], seconds = read(base, model, f"{Path(pdf).stem}_{page}.png", png, "image/png", None)
                 total += seconds
-            best[model] = min(best[model], total)
-            print(f"  pass {rep + 1}, {model}: {total:.2f} s", flush=True)
+            cpu = cpu_seconds(server)["server"] - cpu
+            best[model] = min(best[model], (total, cpu))
+            print(f"  pass {rep + 1}, {model}: {total:.2f} s, {cpu:.2f} CPU s ({cpu / total:.2f} cores busy)", flush=True)
     return best, markdown
 
 
@@ -134,14 +138,16 @@ def run(args: argparse.Namespace, models: list[str], folder: Path) -> dict[str, 
         for model in models:  # warm-up: each model's first pages (lazy parts load)
             for key in pages[:2]:
                 read(base, model, "warm.png", pngs[key], "image/png", None)
-        best, markdown = timed_passes(base, models, pngs, args.reps)
+        best, markdown = timed_passes(base, models, pngs, args.reps, {"server": procs.groups["server"]})
         for model in models:
             found = scores(tests, markdown[model])
-            print(f"{model} (PNG): {said(found)}; {best[model]:.2f} s")
+            print(f"{model} (PNG): {said(found)}; {best[model][0]:.2f} s, {best[model][1]:.2f} CPU s")
             summary[f"peer_{model}"] = f"{found.pop('all'):.3f}"
             summary.update({f"peer_{model}_{kind}": f"{value:.3f}" for kind, value in found.items()})
-            summary[f"peer_{model}_s"] = f"{best[model]:.3f}"
-        summary["peer_time_x"] = f"{best[models[0]] / best[models[1]]:.3f}"
+            summary[f"peer_{model}_s"] = f"{best[model][0]:.3f}"
+            summary[f"peer_{model}_cpu_s"] = f"{best[model][1]:.3f}"
+        summary["peer_time_x"] = f"{best[models[0]][0] / best[models[1]][0]:.3f}"
+        summary["peer_cpu_x"] = f"{best[models[0]][1] / max(best[models[1]][1], 0.01):.3f}"
         if args.pdf:
             pdf_markdown = {}
             for pdf, page in pages:

@@ -151,6 +151,10 @@ def test_peer_pages_benchmark_scores_each_page_by_the_peers_own_tests(tmp_path):
     assert float(summary["peer_time_x"]) == pytest.approx(
         float(summary["peer_embedded_s"]) / float(summary["peer_tesseract_s"]), rel=0.01, abs=0.005
     ), summary
+    assert float(summary["peer_tesseract_cpu_s"]) > 0.1, summary  # (the server's CPU while it read: a page ~0.5 s)
+    assert float(summary["peer_cpu_x"]) == pytest.approx(
+        float(summary["peer_embedded_cpu_s"]) / float(summary["peer_tesseract_cpu_s"]), rel=0.01, abs=0.005
+    ), summary
 
 
 @pytest.mark.slow  # three setups of real processes (a server; Redis, PostgreSQL, an API replica and two workers)
