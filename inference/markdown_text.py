@@ -4,7 +4,6 @@ items they look like only where a renderer shows their own numbers."""
 
 from __future__ import annotations
 
-import html
 import re
 import string
 from collections.abc import Iterable, Iterator
@@ -144,8 +143,11 @@ class Numbering:
 # fetched by whoever looks) and links go only to web and mail addresses. A tag is escaped as "&lt;", which reads as "<"
 # in text and in HTML blocks: no guess at where a renderer sees HTML can let one through. Code is written as HTML of our
 # own (``_code_block``, ``_code_span``): in a fence or a code span "&lt;" would show as itself, and a raw "<" is safe only
-# where the renderer agrees that it is code; our <pre><code> and <code> hold nothing but text and character references,
-# so a renderer that reads the code elsewhere than we do shows it differently, never as HTML or Markdown.
+# where the renderer agrees that it is code; our <pre><code> and <code> are one line each holding nothing but letters,
+# digits, spaces and character references (its marks, its line ends), so a renderer that reads the code elsewhere than
+# we do (in an HTML block a kept tag opened, in a list item, as a fence's text) shows it differently, never as HTML or
+# Markdown. A mermaid fence we do not see (in a quote, a list) is made a plain one: Gradio draws mermaid's diagrams,
+# which fetch images and take CSS.
 _PLAIN_TAG = re.compile(
     r"</?(?:br|sup|sub|b|i|em|strong|u|s|del|kbd|mark|small|table|thead|tbody|tr)\s*/?>"
     r"|<(?:th|td)(?:\s+(?:rowspan|colspan)=(?:\"\d{1,4}\"|\d{1,4}))*\s*>|</(?:th|td)\s*>",
@@ -170,12 +172,16 @@ def safe_markdown(text: str) -> str:
 def _safe_text(text: str) -> str:
     plain = {m.start() for m in _PLAIN_TAG.finditer(text)}
     text = "".join("&lt;" if ch == "<" and k not in plain and _TAG.match(text, k) else ch for k, ch in enumerate(text))
-    return _unlinked(text)
+    return _unlinked(_MERMAID.sub(r"\1text ", text))
+
+
+_MERMAID = re.compile(r"((?:`{3,}|~{3,})[ \t]*)(?=mermaid)", re.IGNORECASE)  # ("```text mermaid": a plain fence)
 
 
 # A fence's opening line: up to three spaces, then three or more backticks (none in the info after them) or tildes
 _FENCE = re.compile(r"( {0,3})(`{3,}(?=[^`]*$)|~{3,})")
 _TICKS = re.compile(r"`+")
+_LINE = re.compile(r"[^\r\n]*(?:\r\n?|\n)|[^\r\n]+")  # (CommonMark's line ends only: not str.splitlines' \x0c, \u2028...)
 
 
 def _fenced(text: str) -> Iterator[tuple[str | None, str]]:
@@ -184,7 +190,7 @@ def _fenced(text: str) -> Iterator[tuple[str | None, str]]:
     plain: list[str] = []
     fence: tuple[str, int, str] | None = None  # (its mark, its length, its indentation)
     body: list[str] = []
-    for line in text.splitlines(keepends=True):
+    for line in _lines(text):
         if fence is None:
             opening = _FENCE.match(line)
             if opening is None:
@@ -194,7 +200,7 @@ def _fenced(text: str) -> Iterator[tuple[str | None, str]]:
             plain, body, fence = [], [], (opening[2][0], len(opening[2]), opening[1])
             continue
         mark, length, indent = fence
-        closing = line.strip()
+        closing = line.strip(" \t\r\n")
         if len(line) - len(line.lstrip(" ")) <= 3 and len(closing) >= length and closing == mark * len(closing):
             yield indent, "".join(body)
             fence = None
@@ -229,18 +235,19 @@ def _spans(text: str) -> Iterator[tuple[bool, str]]:
     yield False, text[done:]
 
 
+def _lines(text: str) -> Iterator[str]:
+    return (m[0] for m in _LINE.finditer(text))
+
+
 def _line_starts(text: str) -> Iterator[tuple[int, str]]:
-    start = 0
-    for line in text.splitlines(keepends=True):
-        yield start, line
-        start += len(line)
+    return ((m.start(), m[0]) for m in _LINE.finditer(text))
 
 
 def _code_block(code: str, indent: str) -> str:
-    """A fenced block as an HTML block of ours (CommonMark's first kind: it runs to the line that holds "</pre>", and its
-    text is not Markdown), the code's "&", "<" and ">" as character references."""
-    text = code[:-1] if code.endswith("\n") else code
-    return f"{indent}<pre><code>{html.escape(text, quote=False)}</code></pre>\n"
+    """A fenced block as one line of HTML of ours (an HTML block of CommonMark's first kind where a renderer starts one):
+    every mark and line end of the code a character reference."""
+    lines = [line.rstrip("\r\n") for line in _lines(code)]
+    return f"{indent}<pre><code>{'&#10;'.join(map(_referenced, lines))}</code></pre>\n"
 
 
 def _code_span(code: str) -> str:
@@ -249,7 +256,12 @@ def _code_span(code: str) -> str:
     as CommonMark drops it."""
     if len(code) > 1 and code.startswith(" ") and code.endswith(" ") and code.strip():
         code = code[1:-1]
-    return "<code>" + "".join(f"&#{ord(ch)};" if ch in _MARKS else ch for ch in code) + "</code>"
+    return f"<code>{_referenced(code)}</code>"
+
+
+def _referenced(text: str) -> str:
+    """The text with every ASCII mark a character reference (what Markdown or HTML could make structure of)."""
+    return "".join(f"&#{ord(ch)};" if ch in _MARKS else ch for ch in text)
 
 
 _MARKS = frozenset(string.punctuation)

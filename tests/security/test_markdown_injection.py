@@ -140,6 +140,37 @@ def test_code_in_a_models_markdown_shows_as_written_and_nothing_more(payload):
     assert shown(unclosed)[0].startswith(f"{code}\n{payload}") and not harmful(unclosed), unclosed
 
 
+# Code that a renderer does not read where we do (helper's attack pass): a fence after a character Python ends a line at
+# and CommonMark does not, a kept tag's HTML block around a fence with a blank line, fences in list items, mermaid fences
+# in a quote or a list (Gradio draws them: a node's image is fetched, an init block takes CSS)
+BAD = "![x](https://evil.example/t.png)\n[a](javascript:alert(1))\n$$x^2$$"
+CODE_PAYLOADS = [
+    # (no fence there to CommonMark: the math is the model's)
+    *(f"text{separator}```\n{BAD[:-8]}\n```" for separator in "\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"),
+    *(f"para\n{tag}\n```\nx\n\n{BAD}\n```" for tag in ("<td>", "<table>", "<b>", "</td>", "<br>")),
+    "<td>\n```\nx\n\n[q]: javascript:alert(1)\n```\n[q]",
+    f"1. Run:\n   ```\n   x\n   {BAD.replace(chr(10), chr(10) + '   ')}\n   ```",
+    f"- ```\n  x\n  ```\n[a]\n\n{BAD}\n",
+    f"1. ~~~\n   x\n   ```\nline\n\n{BAD}\n",
+    '> ```mermaid\n> flowchart TD\n> A@{ img: "https://evil.example/m.png", label: "x" }\n> A --> B\n> ```',
+    "1. Diagram:\n\n    ```mermaid\n    flowchart TD\n    A --> B\n    ```",
+    "- item\n\t~~~ Mermaid\n\tflowchart TD\n\t~~~",
+]
+
+
+@pytest.mark.parametrize("answer", CODE_PAYLOADS)
+def test_code_a_renderer_reads_elsewhere_than_we_do_is_still_text(answer):
+    markdown = safe_markdown(answer)
+    found = harmful(markdown) + [f"mermaid: {t.info}" for t in rendered(markdown) if "mermaid" in t.info.split()[:1]]
+    assert not found and "$$" not in markdown, (markdown, found)  # (the math of BAD is the code's: text)
+
+
+def test_code_keeps_its_lines_whatever_their_ends():
+    for answer in ("```\r\nif a < b:\r\n    go()\r\n```\r\nafter", "```\rif a < b:\r    go()\r```\rafter"):
+        text, tags = shown(safe_markdown(answer))
+        assert text.startswith("if a < b:\n    go()") and "go()\r" not in text and "pre" in tags, (answer, text)
+
+
 def test_display_math_holds_no_html():
     markdown = blocks_to_markdown([Block(type="equation", text=f"a<b {OVERLAY}")], verbatim=True)
     assert "<div" not in markdown and "<form" not in markdown and "a< b" in markdown, markdown
