@@ -170,45 +170,73 @@ def safe_markdown(text: str) -> str:
 
 
 def _safe_text(text: str) -> str:
+    text = _INFO.sub(lambda m: m[1] + _INFO_MARKS.sub(lambda c: f"&#{ord(c[0])};", m[2]), _MERMAID.sub(r"\1text ", text))
     plain = {m.start() for m in _PLAIN_TAG.finditer(text)}
     text = "".join("&lt;" if ch == "<" and k not in plain and _TAG.match(text, k) else ch for k, ch in enumerate(text))
-    return _unlinked(_MERMAID.sub(r"\1text ", text))
+    return _unlinked(text)
 
 
-_MERMAID = re.compile(r"((?:`{3,}|~{3,})[ \t]*)(?=mermaid)", re.IGNORECASE)  # ("```text mermaid": a plain fence)
-
-
-# A fence's opening line: up to three spaces, then three or more backticks (none in the info after them) or tildes
-_FENCE = re.compile(r"( {0,3})(`{3,}(?=[^`]*$)|~{3,})")
+# A fence we do not see as one (in a quote) is the renderer's: its info string names no mermaid ("```text mermaid"), and
+# holds no "&", "$", "%" or "\" as itself after it (a character reference makes a second class of the info's word,
+# "```x&#32;mermaid"; Gradio puts its "$$" math back into the page after Markdown, "```$$ mermaid $$")
+_MERMAID = re.compile(r"((?:(?<!`)`{3,}|(?<!~)~{3,})[^\S\r\n]*)(?=mermaid)", re.IGNORECASE)
+_INFO = re.compile(r"((?<!`)`{3,}|(?<!~)~{3,})([^\r\n]*)")
+_INFO_MARKS = re.compile(r"[&$%\\]")
+# A fence's line: its indentation, then three or more backticks (none in the info after them) or tildes; its closing line
+_FENCE = re.compile(r"([ \t]*)(`{3,}(?=[^`\r\n]*(?:\r\n?|\n)?\Z)|~{3,})")
+_CLOSING = re.compile(r"([ \t]*)(`{3,}|~{3,})[ \t]*(?:\r\n?|\n)?\Z")
+_ITEM = re.compile(r"[ \t]*(?:[-+*]|\d{1,9}[.)])(?:[ \t]+|(?=[\r\n]|\Z))")  # a list item's mark and the space after it
 _TICKS = re.compile(r"`+")
 _LINE = re.compile(r"[^\r\n]*(?:\r\n?|\n)|[^\r\n]+")  # (CommonMark's line ends only: not str.splitlines' \x0c, \u2028...)
 
 
 def _fenced(text: str) -> Iterator[tuple[str | None, str]]:
-    """The text in pieces: (None, Markdown) and (the fence's indentation, a fenced code block's text): a fence runs to
-    a line of its own mark at least as long as its opening, or to the end. Line by line, in proportion to the text."""
+    """The text in pieces: (None, Markdown) and (the fence's indentation, a fenced code block's text): a fence opens
+    indented less than 4 columns (tabs at 4) past the list item open (a model's steps hold their code), and runs to a line
+    of its own mark at least as long as its opening, or to the end. Line by line, in proportion to the text."""
     plain: list[str] = []
-    fence: tuple[str, int, str] | None = None  # (its mark, its length, its indentation)
+    fence: tuple[str, int, str, int] | None = None  # (its mark, its length, its indentation, in columns)
     body: list[str] = []
+    item = 0  # the column a list item's text starts at (0: none open)
     for line in _lines(text):
         if fence is None:
             opening = _FENCE.match(line)
-            if opening is None:
+            if opening is None or _columns(opening[1]) > item + 3:
                 plain.append(line)
+                item = _item_after(line, item)
                 continue
             yield None, "".join(plain)
-            plain, body, fence = [], [], (opening[2][0], len(opening[2]), opening[1])
+            plain, body, fence = [], [], (opening[2][0], len(opening[2]), opening[1], _columns(opening[1]))
             continue
-        mark, length, indent = fence
-        closing = line.strip(" \t\r\n")
-        if len(line) - len(line.lstrip(" ")) <= 3 and len(closing) >= length and closing == mark * len(closing):
+        mark, length, indent, columns = fence
+        closing = _CLOSING.match(line)
+        if closing and _columns(closing[1]) <= item + 3 and closing[2][0] == mark and len(closing[2]) >= length:
             yield indent, "".join(body)
             fence = None
         else:
-            body.append(line[min(len(indent), len(line) - len(line.lstrip(" "))) :])
+            body.append(_dedented(line, columns))
     if fence is not None:
         yield fence[2], "".join(body)
     yield None, "".join(plain)
+
+
+def _columns(space: str) -> int:
+    return len(space.expandtabs(4))
+
+
+def _item_after(line: str, item: int) -> int:
+    """The list item open after this line: one it starts, the one open while lines are blank or indented to it, else none."""
+    if mark := _ITEM.match(line):
+        return _columns(mark[0])
+    indent = len(line) - len(line.lstrip(" \t"))
+    return item if not line.strip() or _columns(line[:indent]) >= item else 0
+
+
+def _dedented(line: str, columns: int) -> str:
+    """The line without up to ``columns`` columns of its indentation (a fence's code is indented as its fence is)."""
+    indent = len(line) - len(line.lstrip(" \t"))
+    spaces = line[:indent].expandtabs(4)
+    return spaces[min(columns, len(spaces)) :] + line[indent:]
 
 
 def _spans(text: str) -> Iterator[tuple[bool, str]]:
@@ -229,8 +257,9 @@ def _spans(text: str) -> Iterator[tuple[bool, str]]:
             if end is None or (runs[k][0] > 0 and text[runs[k][0] - 1] == "\\"):
                 k += 1
                 continue
+            code = text[runs[k][1] : runs[end][0]]
             yield False, text[done : runs[k][0]]
-            yield True, text[runs[k][1] : runs[end][0]]
+            yield True, code.replace("\\|", "|") if line.lstrip().startswith("|") else code  # (a table's "\|" is its "|")
             done, k = runs[end][1], end + 1
     yield False, text[done:]
 

@@ -5,6 +5,7 @@ no escaping that takes time in the square of a line's length (a 2 KB PDF of brac
 
 from __future__ import annotations
 
+import html
 import re
 import time
 
@@ -155,14 +156,49 @@ CODE_PAYLOADS = [
     '> ```mermaid\n> flowchart TD\n> A@{ img: "https://evil.example/m.png", label: "x" }\n> A --> B\n> ```',
     "1. Diagram:\n\n    ```mermaid\n    flowchart TD\n    A --> B\n    ```",
     "- item\n\t~~~ Mermaid\n\tflowchart TD\n\t~~~",
+    # (a second pass: a second class through a character reference, Gradio's "$$" and its placeholders put back after
+    # Markdown, a reference or a no-break space before the word: each a mermaid block in Gradio or markdown-it)
+    "> ```x&#32;mermaid\n> flowchart TD\n> A --> B\n> ```",
+    "> ```$$ mermaid $$\n> flowchart TD\n> ```",
+    "$$ mermaid $$\n\n> ~~~%%%LATEX_BLOCK_0%%%\n> flowchart TD\n> ~~~",
+    "- step\n\t```x$$ mermaid $$\n\tflowchart TD\n\t```",
+    "> ```&#109;ermaid\n> flowchart TD\n> ```",
+    "> ```\xa0mermaid\n> flowchart TD\n> ```",
+    f"```python\nx = 1\n\t```\n{BAD}\n```",  # (a tab before the fence: code, not its end)
 ]
+
+
+def drawn(info: str) -> bool:
+    """Whether a fence with this info string is drawn as mermaid in Gradio: its word (as written, a renderer writes it into
+    the class of its code, where the browser reads its references once) makes a class "mermaid", or holds Gradio's math
+    ("$$"), or the placeholder it swaps math for, which it puts back into the page after Markdown."""
+    word = info.split()[0] if info.split() else ""
+    return "mermaid" in html.unescape(word).lower().split() or "$$" in word or "%%%" in word
 
 
 @pytest.mark.parametrize("answer", CODE_PAYLOADS)
 def test_code_a_renderer_reads_elsewhere_than_we_do_is_still_text(answer):
     markdown = safe_markdown(answer)
-    found = harmful(markdown) + [f"mermaid: {t.info}" for t in rendered(markdown) if "mermaid" in t.info.split()[:1]]
-    assert not found and "$$" not in markdown, (markdown, found)  # (the math of BAD is the code's: text)
+    found = harmful(markdown) + [f"fence: {t.info}" for t in rendered(markdown) if t.type == "fence" and drawn(t.info)]
+    assert not found and "$$" not in markdown.replace("$$ mermaid $$\n", "", 1), (markdown, found)  # (BAD's is code)
+
+
+def test_code_in_a_list_item_and_in_a_tables_cell_shows_as_written():
+    """A model's steps indent their code to the item (4 columns, a tab): it is code of ours too, not text with "&lt;";
+    a table's code span shows its escaped "|" as GitHub's tables do."""
+    for indent in ("    ", "\t", "   "):
+        answer = f"1. Install:\n\n{indent}```bash\n{indent}echo '<ok>' > f && ls `pwd`\n{indent}```\n2. Done"
+        text, tags = shown(safe_markdown(answer))
+        assert "echo '<ok>' > f && ls `pwd`" in text and "ol" in tags and "pre" in tags, (indent, safe_markdown(answer), text)
+    text, tags = shown(safe_markdown("| a | b |\n|---|---|\n| `x \\| y` | z |"))
+    assert "x | y" in text and "td" in tags, text
+
+
+def test_fence_lines_take_time_in_proportion():
+    for text in ("x" + "`" * 300_000, "x" + "~" * 300_000, "- a\n" + "  ```\n" * 100_000):
+        started = time.process_time()
+        safe_markdown(text)
+        assert time.process_time() - started < 5.0, text[:10]  # (a run of 100,000 marks: 143 s)
 
 
 def test_code_keeps_its_lines_whatever_their_ends():
