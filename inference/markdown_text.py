@@ -161,9 +161,9 @@ def safe_markdown(text: str) -> str:
     anything but web and mail addresses (``javascript:``, ``data:``, an entity-encoded scheme): those are text. Fenced
     code and code spans are written as HTML that shows their text as it is ("<div>" in code shows as "<div>")."""
     out = []
-    for code, part in _fenced(text):
-        if code is not None:
-            out.append(_code_block(part, code))
+    for indent, part in _fenced(text):
+        if indent is not None:
+            out.append(_code_block(part, indent))
             continue
         out += [_code_span(piece) if code else _safe_text(piece) for code, piece in _spans(part)]
     return "".join(out)
