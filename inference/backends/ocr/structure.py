@@ -155,7 +155,8 @@ def _in_a_picture(blocks: list[Block], box: list[float], table: Table) -> bool:
 
 def _replace_by_table(blocks: list[Block], box: list[float], table: Table) -> list[Block]:
     """The blocks with those whose centre lies in ``box`` replaced by one table block, where the first of them was; the
-    lines of theirs that lie outside the table (a block reaching past its rules) stay, in what is left of their block."""
+    lines of theirs that lie outside the table (a block reaching past its rules) stay, in what is left of their block:
+    before the table those above it (the sentence that introduces it), after it the others."""
     inside = [i for i, block in enumerate(blocks) if _inside(block, box) and block.type not in MARGINAL]
     if not inside:
         return blocks
@@ -164,13 +165,21 @@ def _replace_by_table(blocks: list[Block], box: list[float], table: Table) -> li
     table_block = Block(type="table", bbox=box, text=table_text(table), lines=taken or None, table=table)
     out: list[Block] = []
     for i, block in enumerate(blocks):
-        if i == inside[0]:
-            out.append(table_block)
         if i not in inside:
             out.append(block)
-        elif left := [line for line in block.lines or [] if not in_table(line, box)]:
-            out.append(_with_lines(block, left))
+            continue
+        rest = [line for line in block.lines or [] if not in_table(line, box)]
+        above = [line for line in rest if i == inside[0] and _centre_y(line) < box[1]]
+        below = [line for line in rest if not (i == inside[0] and _centre_y(line) < box[1])]
+        out += [_with_lines(block, above)] if above else []
+        out += [table_block] if i == inside[0] else []
+        out += [_with_lines(block, below)] if below else []
     return out
+
+
+def _centre_y(line: OcrLine) -> float:
+    box = bbox_of(line.box)
+    return (box[1] + box[3]) / 2
 
 
 def _with_lines(block: Block, lines: list[OcrLine]) -> Block:

@@ -142,7 +142,10 @@ def _table_regions(rules, lines: list[OcrLine]) -> list[tuple[float, float, floa
             continue
         if not crossing:  # rules under the rows only: the header row lies above the first rule
             top = _header_top(group[0], lines, left, right, line_height)
-        if len(group) > 1 and not crossing:  # columns ruled each on its own (a statement's): headers above, labels left
+        labels = _labels_left(lines, left, right, top, bottom, line_height) if not crossing else left
+        if not crossing and (len(group) > 1 or labels < left):
+            # columns ruled each on its own (a statement's; in a small rendering their rules run together, and only the
+            # row labels left of them tell it): headers above, labels left
             top = min(top, _headers_above(lines, left, right, stack[0].at, line_height))
             left = _labels_left(lines, left, right, top, bottom, line_height)
         regions.append((left, top, right, bottom))

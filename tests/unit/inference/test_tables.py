@@ -65,10 +65,11 @@ def price_list() -> Image.Image:
     return image
 
 
-def statement() -> Image.Image:
+def statement(merged: bool = False) -> Image.Image:
     """A financial statement: labels on the left, three columns of figures each ruled under its date and above and under
     its total (no rule crosses the labels), "Year Ended" over the dates ruled across them, a sentence above and one
-    below."""
+    below. ``merged``: each rule runs on across the three columns (as a statement's do in a small rendering, where the
+    gaps between its columns' rules close: a PDF page's preview)."""
     page = Image.new("RGB", (960, 330), "white")
     draw = ImageDraw.Draw(page)
     draw.text(
@@ -81,7 +82,7 @@ def statement() -> Image.Image:
         for (_, x1), text in zip(STATEMENT_X, row[1:], strict=True):
             draw.text((x1 - 8 - draw.textlength(text, font=font(18)), y), text, fill="black", font=font(18))
     draw.line((440, 94, 920, 94), fill="black", width=2)  # under "Year Ended", across the columns it heads
-    for x0, x1 in STATEMENT_X:
+    for x0, x1 in [(STATEMENT_X[0][0], STATEMENT_X[-1][1])] if merged else STATEMENT_X:
         for y in (126, 239, 276, 281):
             draw.line((x0, y, x1, y), fill="black", width=2)
     draw.text((20, 300), "Amounts capitalized in inventories were not significant.", fill="black", font=font(18))
@@ -268,6 +269,20 @@ def test_a_statement_ruled_column_by_column_is_one_table_with_its_labels_and_its
     blocks = page_structure(page, lines)
     assert [b.type for b in blocks] == ["text", "table", "text"], [(b.type, b.text) for b in blocks]
     assert texts(blocks[1].table) == texts(found[0][1])
+
+
+def test_a_statement_whose_columns_rules_run_together_keeps_its_labels(service):
+    """A statement's rules running on across its columns of figures (one rule a row, as in a PDF page's small preview)
+    are still a statement's: the labels level with its rows are its first column (without them the table was dropped:
+    the text block holding the labels had its centre outside the rules)."""
+    page = statement(merged=True)
+    lines = service.ocr(page, "embedded").lines
+    found = find_tables(page, lines)
+    assert len(found) == 1, [texts(table) for _, table in found]
+    labels = [row[0] for row in texts(found[0][1])]
+    assert [cer(a, b) <= 0.2 for a, b in zip(labels[-4:], [row[0] for row in STATEMENT[-4:]], strict=True)] == [True] * 4
+    blocks = page_structure(page, lines)
+    assert [b.type for b in blocks] == ["text", "table", "text"], [(b.type, b.text) for b in blocks]
 
 
 def test_lines_of_a_block_reaching_past_a_ruled_table_stay_in_the_text(invoice_read):
