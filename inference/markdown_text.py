@@ -5,8 +5,9 @@ items they look like only where a renderer shows their own numbers."""
 from __future__ import annotations
 
 import re
-import string
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
+
+from .markdown_code import code_block, code_span, fenced, spans
 
 # What makes a line Markdown structure it did not have: a heading's "#", a quote's ">", a bullet's "-" or "+", a line of
 # "-" or "=" (the line above it a heading), a code fence's "~~~", a link's definition "[1]: ...", a task's box "[ ]" and
@@ -149,8 +150,8 @@ class Numbering:
 # Markdown. A mermaid fence we do not see (in a quote, a list) is made a plain one: Gradio draws mermaid's diagrams,
 # which fetch images and take CSS.
 _PLAIN_TAG = re.compile(
-    r"</?(?:br|sup|sub|b|i|em|strong|u|s|del|kbd|mark|small|table|thead|tbody|tr)\s*/?>"
-    r"|<(?:th|td)(?:\s+(?:rowspan|colspan)=(?:\"\d{1,4}\"|\d{1,4}))*\s*>|</(?:th|td)\s*>",
+    r"</?(?:br|sup|sub|b|i|em|strong|u|s|del|kbd|mark|small|table|thead|tbody|tr)[ \t]*/?>"  # (no line end inside: a
+    r"|<(?:th|td)(?:[ \t]+(?:rowspan|colspan)=(?:\"\d{1,4}\"|\d{1,4}))*[ \t]*>|</(?:th|td)[ \t]*>",  # quote's ">" ends it)
     re.IGNORECASE,
 )
 _TARGET = re.compile(r"\]\((?!\s*(?:<\s*)?(?:https?://|mailto:|#))", re.IGNORECASE)  # (a destination not to a web address)
@@ -161,19 +162,29 @@ def safe_markdown(text: str) -> str:
     anything but web and mail addresses (``javascript:``, ``data:``, an entity-encoded scheme): those are text. Fenced
     code and code spans are written as HTML that shows their text as it is ("<div>" in code shows as "<div>")."""
     out = []
-    for indent, part in _fenced(text):
+    for indent, part in fenced(text):
         if indent is not None:
-            out.append(_code_block(part, indent))
+            out.append(code_block(part, indent))
             continue
-        out += [_code_span(piece) if code else _safe_text(piece) for code, piece in _spans(part)]
+        part = _INFO.sub(_info, _MERMAID.sub(r"\1text ", part))  # (before code spans: an info string holds none)
+        out += [code_span(piece) if code else _safe_text(piece) for code, piece in spans(part)]
     return "".join(out)
 
 
 def _safe_text(text: str) -> str:
-    text = _INFO.sub(lambda m: m[1] + _INFO_MARKS.sub(lambda c: f"&#{ord(c[0])};", m[2]), _MERMAID.sub(r"\1text ", text))
     plain = {m.start() for m in _PLAIN_TAG.finditer(text)}
     text = "".join("&lt;" if ch == "<" and k not in plain and _TAG.match(text, k) else ch for k, ch in enumerate(text))
+    if text.count("$$") % 2:  # (Gradio pairs "$$" across the whole answer: none pairs across our code)
+        end = text.rindex("$$")
+        text = text[:end] + "&#36;&#36;" + text[end + 2 :]
     return _unlinked(text)
+
+
+def _info(run: re.Match[str]) -> str:
+    """A run of fence marks and the rest of its line, that rest's marks a renderer or Gradio could read as
+    references (after "~~~" its backticks too: CommonMark reads no code span in an info string)."""
+    marks = _INFO_MARKS if run[1][0] == "`" else _TILDE_INFO_MARKS
+    return run[1] + marks.sub(lambda c: f"&#{ord(c[0])};", run[2])
 
 
 # A fence we do not see as one (in a quote) is the renderer's: its info string names no mermaid ("```text mermaid"), and
@@ -182,118 +193,7 @@ def _safe_text(text: str) -> str:
 _MERMAID = re.compile(r"((?:(?<!`)`{3,}|(?<!~)~{3,})[^\S\r\n]*)(?=mermaid)", re.IGNORECASE)
 _INFO = re.compile(r"((?<!`)`{3,}|(?<!~)~{3,})([^\r\n]*)")
 _INFO_MARKS = re.compile(r"[&$%\\]")
-# A fence's line: its indentation, then three or more backticks (none in the info after them) or tildes; its closing line
-_FENCE = re.compile(r"([ \t]*)(`{3,}(?=[^`\r\n]*(?:\r\n?|\n)?\Z)|~{3,})")
-_CLOSING = re.compile(r"([ \t]*)(`{3,}|~{3,})[ \t]*(?:\r\n?|\n)?\Z")
-_ITEM = re.compile(r"[ \t]*(?:[-+*]|\d{1,9}[.)])(?:[ \t]+|(?=[\r\n]|\Z))")  # a list item's mark and the space after it
-_TICKS = re.compile(r"`+")
-_LINE = re.compile(r"[^\r\n]*(?:\r\n?|\n)|[^\r\n]+")  # (CommonMark's line ends only: not str.splitlines' \x0c, \u2028...)
-
-
-def _fenced(text: str) -> Iterator[tuple[str | None, str]]:
-    """The text in pieces: (None, Markdown) and (the fence's indentation, a fenced code block's text): a fence opens
-    indented less than 4 columns (tabs at 4) past the list item open (a model's steps hold their code), and runs to a line
-    of its own mark at least as long as its opening, or to the end. Line by line, in proportion to the text."""
-    plain: list[str] = []
-    fence: tuple[str, int, str, int] | None = None  # (its mark, its length, its indentation, in columns)
-    body: list[str] = []
-    item = 0  # the column a list item's text starts at (0: none open)
-    for line in _lines(text):
-        if fence is None:
-            opening = _FENCE.match(line)
-            if opening is None or _columns(opening[1]) > item + 3:
-                plain.append(line)
-                item = _item_after(line, item)
-                continue
-            yield None, "".join(plain)
-            plain, body, fence = [], [], (opening[2][0], len(opening[2]), opening[1], _columns(opening[1]))
-            continue
-        mark, length, indent, columns = fence
-        closing = _CLOSING.match(line)
-        if closing and _columns(closing[1]) <= item + 3 and closing[2][0] == mark and len(closing[2]) >= length:
-            yield indent, "".join(body)
-            fence = None
-        else:
-            body.append(_dedented(line, columns))
-    if fence is not None:
-        yield fence[2], "".join(body)
-    yield None, "".join(plain)
-
-
-def _columns(space: str) -> int:
-    return len(space.expandtabs(4))
-
-
-def _item_after(line: str, item: int) -> int:
-    """The list item open after this line: one it starts, the one open while lines are blank or indented to it, else none."""
-    if mark := _ITEM.match(line):
-        return _columns(mark[0])
-    indent = len(line) - len(line.lstrip(" \t"))
-    return item if not line.strip() or _columns(line[:indent]) >= item else 0
-
-
-def _dedented(line: str, columns: int) -> str:
-    """The line without up to ``columns`` columns of its indentation (a fence's code is indented as its fence is)."""
-    indent = len(line) - len(line.lstrip(" \t"))
-    spaces = line[:indent].expandtabs(4)
-    return spaces[min(columns, len(spaces)) :] + line[indent:]
-
-
-def _spans(text: str) -> Iterator[tuple[bool, str]]:
-    """The text in pieces: (False, Markdown) and (True, a code span's text). A span opens at a run of backticks (not after
-    a backslash) and closes at the next run as long on its line (CommonMark's spans may run over lines; a model's rarely
-    do, and a line of a block could cut one). In one pass: a search per run for its closer took time in the square."""
-    done = 0
-    for line_start, line in _line_starts(text):
-        runs = [(m.start() + line_start, m.end() + line_start) for m in _TICKS.finditer(line)]
-        closer: list[int | None] = [None] * len(runs)
-        last: dict[int, int] = {}
-        for k in range(len(runs) - 1, -1, -1):
-            length = runs[k][1] - runs[k][0]
-            closer[k], last[length] = last.get(length), k
-        k = 0
-        while k < len(runs):
-            end = closer[k]
-            if end is None or (runs[k][0] > 0 and text[runs[k][0] - 1] == "\\"):
-                k += 1
-                continue
-            code = text[runs[k][1] : runs[end][0]]
-            yield False, text[done : runs[k][0]]
-            yield True, code.replace("\\|", "|") if line.lstrip().startswith("|") else code  # (a table's "\|" is its "|")
-            done, k = runs[end][1], end + 1
-    yield False, text[done:]
-
-
-def _lines(text: str) -> Iterator[str]:
-    return (m[0] for m in _LINE.finditer(text))
-
-
-def _line_starts(text: str) -> Iterator[tuple[int, str]]:
-    return ((m.start(), m[0]) for m in _LINE.finditer(text))
-
-
-def _code_block(code: str, indent: str) -> str:
-    """A fenced block as one line of HTML of ours (an HTML block of CommonMark's first kind where a renderer starts one):
-    every mark and line end of the code a character reference."""
-    lines = [line.rstrip("\r\n") for line in _lines(code)]
-    return f"{indent}<pre><code>{'&#10;'.join(map(_referenced, lines))}</code></pre>\n"
-
-
-def _code_span(code: str) -> str:
-    """A code span as an inline <code> of ours: the text inside it is Markdown to a renderer, so every mark in it is a
-    character reference (no emphasis, link, tag, math or table cell can start there); one space each side is dropped
-    as CommonMark drops it."""
-    if len(code) > 1 and code.startswith(" ") and code.endswith(" ") and code.strip():
-        code = code[1:-1]
-    return f"<code>{_referenced(code)}</code>"
-
-
-def _referenced(text: str) -> str:
-    """The text with every ASCII mark a character reference (what Markdown or HTML could make structure of)."""
-    return "".join(f"&#{ord(ch)};" if ch in _MARKS else ch for ch in text)
-
-
-_MARKS = frozenset(string.punctuation)
+_TILDE_INFO_MARKS = re.compile(r"[&$%\\`]")
 
 
 def math_text(text: str) -> str:

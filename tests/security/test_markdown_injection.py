@@ -36,10 +36,11 @@ PAYLOADS = [
     "[click https://a\\](javascript:alert(1)) [a\\](javascript:alert(1))",  # (a backslash before our escape)
     "[x][foo\\]bar]\n\n[foo\\]bar]: javascript:alert(1)",  # (a definition's label with an escaped bracket)
     '<b rowspan="1>" onmouseover="alert(1)">hi</b> <td colspan="1>" onclick="alert(1)">',  # (a quote left open)
+    '> Note <b\n> id=o style="position:fixed;inset:0">Session expired</b> <td\n> style="position:fixed">x',  # (">" a quote's)
 ]
 # formatting and table tags without attributes (but a cell's span): a model's Markdown keeps them; code is written in
 # <pre><code> and <code> without attributes
-PLAIN = re.compile(r"</?(?:br|sup|sub|b|i|em|strong|table|tr|pre|code)\s*/?>|<t[dh](?:\s+(?:row|col)span=\"\d+\")*>|</t[dh]>")
+PLAIN = re.compile(r"</?(?:br|sup|sub|b|i|em|strong|table|tr|pre|code)\s*/?>|<t[dh](?:\s+(?:row|col)span=\"\d+\")*\s*>|</t[dh]>")
 TAG = re.compile(r"<!--.*?-->|<[A-Za-z/!?](?:\"[^\"]*\"|'[^']*'|[^'\">])*>?", re.DOTALL)  # (as a browser reads one)
 
 
@@ -165,6 +166,9 @@ CODE_PAYLOADS = [
     "> ```&#109;ermaid\n> flowchart TD\n> ```",
     "> ```\xa0mermaid\n> flowchart TD\n> ```",
     f"```python\nx = 1\n\t```\n{BAD}\n```",  # (a tab before the fence: code, not its end)
+    # (a third: a code span in a "~~~" fence's info string, which CommonMark reads as the info's text)
+    "> ~~~`a`&#32;mermaid\n> flowchart TD\n> ~~~",
+    "> ~~~`a`$$ mermaid $$\n> flowchart TD\n> ~~~",
 ]
 
 
@@ -192,10 +196,31 @@ def test_code_in_a_list_item_and_in_a_tables_cell_shows_as_written():
         assert "echo '<ok>' > f && ls `pwd`" in text and "ol" in tags and "pre" in tags, (indent, safe_markdown(answer), text)
     text, tags = shown(safe_markdown("| a | b |\n|---|---|\n| `x \\| y` | z |"))
     assert "x | y" in text and "td" in tags, text
+    nested = (
+        "- Level 1\n  - Level 2\n    - Level 3\n\n    Text in level 2:\n\n    ```python\n    print('<b>', a<b)\n    ```\n- Back"
+    )
+    lazy = "1. Step one is long\nand continues here\n    ```bash\n    echo '<x>'\n    ```"
+    for answer, code in ((nested, "print('<b>', a<b)"), (lazy, "echo '<x>'")):
+        text, tags = shown(safe_markdown(answer))
+        assert code in text and "pre" in tags, (safe_markdown(answer), text)
+    for answer in (
+        "1. Step\n```\nfoo\n```\n\n    ```\n    bar\n    ```",
+        "Released in\n2024. It was\n\n    ```\n    bar\n    ```",
+    ):
+        text, _ = shown(safe_markdown(answer))  # (an indented code block, not in a list item: not ours)
+        assert "<pre>" not in text and "&#" not in text and "bar" in text, (safe_markdown(answer), text)
+
+
+def test_math_never_pairs_across_code():
+    """Gradio takes "$$...$$" as math across a whole answer, our code's HTML too (KaTeX showed our tags and the code as
+    math): every "$$" left in the text pairs with one before the next code."""
+    for answer in ("Intro $$\n```\n\\frac{a}{b} <x>\n```\nend $$", "Cost $$ `a <b>` and $$x$$ $$"):
+        markdown = safe_markdown(answer)
+        assert not re.search(r"\$\$(?:(?!\$\$).)*?<(?:pre|code)>", markdown, re.DOTALL), markdown
 
 
 def test_fence_lines_take_time_in_proportion():
-    for text in ("x" + "`" * 300_000, "x" + "~" * 300_000, "- a\n" + "  ```\n" * 100_000):
+    for text in ("x" + "`" * 300_000, "x" + "~" * 300_000, "- a\n" + "  ```\n" * 100_000, " " * 300_000 + "`a` " * 75_000):
         started = time.process_time()
         safe_markdown(text)
         assert time.process_time() - started < 5.0, text[:10]  # (a run of 100,000 marks: 143 s)

@@ -47,6 +47,7 @@ KERNEL = [
     "pinned_fetch",
     "markdown",
     "markdown_text",
+    "markdown_code",
     "markdown_blocks",
     "grounding",
     "page_structure",
