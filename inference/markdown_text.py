@@ -39,7 +39,7 @@ def inline(text: str) -> str:
 def _inline(text: str) -> str:
     text = _EMPHASIS.sub(lambda m: "\\" + m[0], text.replace("\\", "\\\\"))
     text = _DOLLARS.sub("\\\\$", _links(_TAG.sub("\\\\<", text)))
-    return _ENTITY.sub("\\\\&", text)
+    return _FTP.sub(r"\1&#58;", _ENTITY.sub("\\\\&", text))
 
 
 def _links(text: str) -> str:
@@ -154,7 +154,9 @@ _PLAIN_TAG = re.compile(
     r"|<(?:th|td)(?:[ \t]+(?:rowspan|colspan)=(?:\"\d{1,4}\"|\d{1,4}))*[ \t]*>|</(?:th|td)[ \t]*>",  # quote's ">" ends it)
     re.IGNORECASE,
 )
-_TARGET = re.compile(r"\]\((?!\s*(?:<\s*)?(?:https?://|mailto:|#))", re.IGNORECASE)  # (a destination not to a web address)
+# A link's destination not to a web or mail address (before it, CommonMark's spaces only: "\x85https://" is a path here)
+_TARGET = re.compile(r"\]\((?![ \t]*(?:(?:\r\n?|\n)[ \t]*)?<?(?:https?://|mailto:|#))", re.IGNORECASE)
+_FTP = re.compile(r"(ftp):(?=//)", re.IGNORECASE)  # (Gradio's renderer links "ftp://" addresses in text as it does web ones)
 
 
 def safe_markdown(text: str) -> str:
@@ -177,7 +179,7 @@ def _safe_text(text: str) -> str:
     if text.count("$$") % 2:  # (Gradio pairs "$$" across the whole answer: none pairs across our code)
         end = text.rindex("$$")
         text = text[:end] + "&#36;&#36;" + text[end + 2 :]
-    return _unlinked(text)
+    return _unlinked(_FTP.sub(r"\1&#58;", text))
 
 
 def _info(run: re.Match[str]) -> str:

@@ -68,7 +68,7 @@ def harmful(markdown: str) -> list[str]:
             found.append(f"mermaid: {token.content[:60]}")  # (Gradio writes a mermaid fence's text into the page)
         elif token.type == "image":
             found.append(f"image: {token.attrGet('src')}")
-        elif token.type == "link_open" and not str(token.attrGet("href")).startswith(("http://", "https://")):
+        elif token.type == "link_open" and not str(token.attrGet("href")).startswith(("http://", "https://", "mailto:", "#")):
             found.append(f"link: {token.attrGet('href')}")
     return found
 
@@ -230,6 +230,18 @@ def test_code_keeps_its_lines_whatever_their_ends():
     for answer in ("```\r\nif a < b:\r\n    go()\r\n```\r\nafter", "```\rif a < b:\r    go()\r```\rafter"):
         text, tags = shown(safe_markdown(answer))
         assert text.startswith("if a < b:\n    go()") and "go()\r" not in text and "pre" in tags, (answer, text)
+
+
+def test_an_ftp_address_is_text_not_a_link():
+    """Gradio's renderer (marked, GitHub's flavour) links "ftp://" addresses in text as it links web ones; links go only
+    to web and mail addresses: its colon is a reference, which shows as itself."""
+    for markdown in (safe_markdown("Get ftp://evil.example/x.exe or FTP://y"), inline("Get ftp://evil.example/x.exe")):
+        assert "ftp://" not in markdown.lower() and "ftp://evil.example/x.exe" in shown(markdown)[0], markdown
+    # (a character Python takes for a space and CommonMark does not, or a space inside "<...>": the link's path on this
+    # server, "%C2%85https://...", in Gradio's renderer; markdown-it-py strips them, so the check is on our Markdown)
+    for answer in ("[Bank login](\x85https://evil.example/login)", "[a](\x1chttps://x)", "[a](< https://evil.example/x>)"):
+        assert "](" not in safe_markdown(answer), safe_markdown(answer)
+    assert "](" in safe_markdown("[ok](\n  https://a.example/x) [ok](<https://a.example/y>)")
 
 
 def test_display_math_holds_no_html():
