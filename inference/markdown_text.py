@@ -143,7 +143,7 @@ class Numbering:
 # <div style> or a <form>; not every client renders through one), images are written as text (a remote one would be
 # fetched by whoever looks) and links go only to web and mail addresses. A tag is escaped as "&lt;", which reads as "<"
 # in text and in HTML blocks: no guess at where a renderer sees HTML can let one through. Code is written as HTML of our
-# own (``_code_block``, ``_code_span``): in a fence or a code span "&lt;" would show as itself, and a raw "<" is safe only
+# own (``markdown_code``): in a fence or a code span "&lt;" would show as itself, and a raw "<" is safe only
 # where the renderer agrees that it is code; our <pre><code> and <code> are one line each holding nothing but letters,
 # digits, spaces and character references (its marks, its line ends), so a renderer that reads the code elsewhere than
 # we do (in an HTML block a kept tag opened, in a list item, as a fence's text) shows it differently, never as HTML or
