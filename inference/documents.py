@@ -119,12 +119,13 @@ def open_document(
     longest_side: int = 2048,
     force_ocr: bool = False,
     text_layer: bool = True,
-    keep_decoded: bool = True,
+    one_of_many: bool = False,
 ) -> Document:
     """Check and open ``data``; pages that need OCR render at ``longest_side`` px (never above 300 dpi). Without
     ``text_layer`` (a preview, which only renders) a PDF's text layer is not read when ``force_ocr`` renders anyway.
-    Without ``keep_decoded`` (a file of a batch), an image over :data:`KEPT_PIXELS` is decoded to check it, then again
-    when it is read: a batch of 32 large images never sits decoded in memory at once (~120 MB each at 40 Mpx)."""
+    ``one_of_many`` (a file of a batch or job): an image over :data:`KEPT_PIXELS` is decoded to check it, then again
+    when it is read (a batch of 32 large images never sits decoded in memory at once: ~120 MB each at 40 Mpx), and an
+    image is read whole whatever ``pages`` says (a batch's pages choose its documents' pages)."""
     if not data:
         raise BadInput(f"'{images.shown(name)}' is empty (0 bytes).")
     if len(data) > limits.max_file_bytes:
@@ -139,7 +140,8 @@ def open_document(
         if doc is not None:
             return doc
     image = images.decode(data, limits, name)
-    if keep_decoded or image.width * image.height <= KEPT_PIXELS:
+    pages = None if one_of_many else pages
+    if not one_of_many or image.width * image.height <= KEPT_PIXELS:
         return image_document(image, name, pages)
     size = image.size
     del image

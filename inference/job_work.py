@@ -149,7 +149,7 @@ class JobWork:
                     return None  # cancelled meanwhile
                 t0, error, doc = time.perf_counter(), None, None
                 try:
-                    doc = self.pages.open(data, request.model, name, request.pages, request.force_ocr)
+                    doc = self.pages.open(data, request.model, name, request.pages, request.force_ocr, one_of_many=True)
                 except ChatVLMError as exc:
                     error = redact_paths(str(exc))
                 seconds = time.perf_counter() - t0
@@ -187,7 +187,7 @@ class JobWork:
             if data is None:
                 raise Cancelled("The job ended.")
             name = self.store.files(job_id)[idx][1].name
-            return self.pages.open(data, request.model, name, request.pages, request.force_ocr)
+            return self.pages.open(data, request.model, name, request.pages, request.force_ocr, one_of_many=True)
 
         try:
             with self.docs.use((job_id, idx), open_doc) as doc:

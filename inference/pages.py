@@ -51,14 +51,13 @@ class Pages:
         one_of_many: bool = False,
     ) -> Document:
         """An image, multi-page TIFF or PDF, checked and ready to be read page by page (PDF pages are rendered at
-        the size ``model`` reads best, when they are read). ``one_of_many``: a file of a batch (a large image is
-        decoded again when its turn comes, not kept decoded while the others are read)."""
+        the size ``model`` reads best, when they are read). ``one_of_many``: a file of a batch or job (a large image is
+        decoded again when its turn comes, not kept decoded while the others are read; an image is read whole whatever
+        ``pages`` says)."""
         if isinstance(source, images.Image.Image):
             return documents.image_document(images.load(source, self.limits, name), name, pages)
         data = images.read_bytes(source, self.limits, name)
-        return documents.open_document(
-            data, self.limits, name, pages, model.sizing.page_side, force_ocr, keep_decoded=not one_of_many
-        )
+        return documents.open_document(data, self.limits, name, pages, model.sizing.page_side, force_ocr, one_of_many=one_of_many)
 
     def open_each(
         self,
