@@ -15,7 +15,7 @@ import pandas as pd
 from inference import InferenceService, call_cancellable
 from inference.cancel import waiters
 from inference.errors import NotFound
-from inference.results import BatchResult, JobList
+from inference.results import BatchResult, JobList, JobStatus
 
 from . import examples
 from .batch_files import write_downloads
@@ -97,6 +97,13 @@ def job_table(listing: JobList) -> pd.DataFrame:
         for job in listing.jobs
     ]
     return pd.DataFrame(rows, columns=JOB_COLUMNS)
+
+
+def cancelled(job: JobStatus) -> str:
+    """What a cancel did to a job (the service answers with its last state: ``cancelled``, or how it had ended)."""
+    if job.state == "cancelled":
+        return f"Job {job.id} is cancelled ({job.pages_done} of {job.pages_total or '?'} pages had been read) and deleted."
+    return f"Job {job.id} had already ended ({job.state}); it and its result are deleted."
 
 
 def job_choices(listing: JobList) -> list[tuple[str, str]]:
@@ -185,7 +192,7 @@ def build(service: InferenceService, refresh_on: list | None = None) -> None:
         )
         gr.Info(
             f"Long batch: running as job {job.id} (GET /jobs/{job.id} on the REST API)"
-            + ("; it goes on if you leave this page (Your jobs, below, shows it again)." if keep else ".")
+            + ("; it goes on if you leave this page (Refresh under Your jobs, below, lists it)." if keep else ".")
         )
         try:
             return await follow(job, principal, report, request)
@@ -222,12 +229,15 @@ def build(service: InferenceService, refresh_on: list | None = None) -> None:
 
     for button in (run, follow_button):  # pressed after scrolling down, the progress and the results come into view
         button.click(None, None, None, js=SHOW_RESULTS, api_visibility="private")
-    read_all_event = run.click(
+    busy = run.click(lambda: (gr.Button(interactive=False), ""), None, [run, message], queue=False, api_visibility="private")
+    read_all_event = busy.then(  # (one press, one reading: the button is back when it ends)
         hide_from_mcp(batch_for_ui),
         [files, model, language, pages],
         [results, totals, downloads, message],
         api_visibility="private",
+        show_progress_on=[results],  # (one progress bar, over the table it fills)
     )
+    read_all_event.then(lambda: gr.Button(interactive=True), None, [run], queue=False, api_visibility="private")
 
     # The Gradio API's /batch_ocr: progress updates, errors raised to the client.
     async def batch_ocr(paths, model_id, hint, request: gr.Request, progress=gr.Progress()):  # noqa: B008
@@ -268,11 +278,12 @@ def build(service: InferenceService, refresh_on: list | None = None) -> None:
 
     @keep_on_error(3)
     async def jobs_for_ui(picked, request: gr.Request):
-        """The list; the job picked stays picked while it is listed, else the newest unfinished one is."""
+        """The list; the job picked stays picked while it is listed, else the newest unfinished one is. The message stays
+        (what a read, a follow or a cancel said: the list is read again after each)."""
         listing = await listing_of(request)
         ids = [job.id for job in listing.jobs]
         running = next((job.id for job in listing.jobs if job.state in ("queued", "running")), None)
-        return job_table(listing), gr.update(choices=job_choices(listing), value=picked if picked in ids else running), ""
+        return job_table(listing), gr.update(choices=job_choices(listing), value=picked if picked in ids else running), gr.skip()
 
     @keep_on_error(4)
     async def follow_for_ui(job_id, request: gr.Request, progress=gr.Progress()):  # noqa: B008 (Gradio injects it)
@@ -284,20 +295,18 @@ def build(service: InferenceService, refresh_on: list | None = None) -> None:
         if not job_id:
             raise refusal("Pick a job from the list first.")
         job = await anyio.to_thread.run_sync(lambda: service.cancel_job(job_id, principal_of(request)))
-        return f"Job {job.id} was {job.state} when you cancelled it; it is deleted."
+        return cancelled(job)
 
     listed = [jobs_table, picked_job, message]
 
-    async def jobs_after_read(picked, request: gr.Request):  # (a long batch ran as a job: listed now; the message stays)
-        return (await jobs_for_ui(picked, request))[:2]
-
-    read_all_event.then(hide_from_mcp(jobs_after_read), [picked_job], listed[:2], api_visibility="private")
+    read_all_event.then(hide_from_mcp(jobs_for_ui), [picked_job], listed, api_visibility="private")
     gr.on([refresh.click, *(refresh_on or [])], hide_from_mcp(jobs_for_ui), [picked_job], listed, api_visibility="private")
     follow_button.click(  # (following a job waits on it: its own places, a few for each client: ui.queue_bounds)
         hide_from_mcp(follow_for_ui),
         [picked_job],
         [results, totals, downloads, message],
         api_visibility="private",
+        show_progress_on=[results],
         concurrency_id=FOLLOWING,
         concurrency_limit=UI_EVENTS_AT_ONCE,
     ).then(hide_from_mcp(jobs_for_ui), [picked_job], listed, api_visibility="private")

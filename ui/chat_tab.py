@@ -172,7 +172,9 @@ def build(service: InferenceService) -> None:
         temperature_of = partial(number, label="Temperature")
         tokens_of = partial(number, label="Max new tokens", whole=True)
         asked = partial(talk.answer, service.chat_stream, caller_of(request), temperature_of, tokens_of)
-        async for _ in talk.drain(asked, loaded):
+        async for changed in talk.drain(asked, loaded):
+            if not changed and not said:  # nothing was waiting (a question refused, Retry with none): the notice stays
+                break
             said = True
             note = talk.exchanges[-1].note if talk.exchanges else ""  # an error is said in the answer's place
             # the buttons only when they change: an update per streamed piece would redraw Stop under the pointer

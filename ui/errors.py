@@ -114,6 +114,10 @@ def keep_on_error(outputs: int) -> Callable[[Callable[..., Any]], Callable[..., 
     def wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
         kept = (gr.skip(),) * (outputs - 1)
 
+        def said(exc: Exception) -> Any:  # (a handler of one output returns the message alone, not a 1-tuple)
+            shown = (*kept, notice(message_for(exc, f"UI handler {fn.__name__}")))
+            return shown if outputs > 1 else shown[0]
+
         if inspect.isasyncgenfunction(fn):
 
             @functools.wraps(fn)
@@ -123,7 +127,7 @@ def keep_on_error(outputs: int) -> Callable[[Callable[..., Any]], Callable[..., 
                         async for item in items:
                             yield item
                 except Exception as exc:
-                    yield (*kept, notice(message_for(exc, f"UI handler {fn.__name__}")))
+                    yield said(exc)
 
             return streaming
 
@@ -132,7 +136,7 @@ def keep_on_error(outputs: int) -> Callable[[Callable[..., Any]], Callable[..., 
             try:
                 return await fn(*args, **kwargs)
             except Exception as exc:
-                return (*kept, notice(message_for(exc, f"UI handler {fn.__name__}")))
+                return said(exc)
 
         return handler
 

@@ -27,3 +27,24 @@ def test_your_jobs_lists_a_job_and_follows_it_again_after_a_reload(live_server, 
         if attempt == 0:
             page.reload(wait_until="domcontentloaded")
             expect(page.get_by_role("tab", name="OCR")).to_be_visible(timeout=60_000)
+
+
+def test_the_job_buttons_say_what_they_did_and_it_stays_said(live_server, open_page):
+    page = open_page(f"{live_server}/")
+    page.get_by_role("tab", name="Batch").click()
+    message = page.locator("#batch-message")
+    page.locator("#batch-job-cancel").click()  # (no job picked: was Gradio's error about a tuple)
+    expect(message).to_contain_text("Pick a job from the list first", timeout=30_000)
+    sent = httpx.post(f"{live_server}/jobs", files=[("files", ("long.pdf", scanned(40, 20)))], timeout=60)
+    assert sent.status_code == 202, sent.text
+    job = sent.json()["id"]
+    page.locator("#batch-jobs-refresh").click()
+    expect(page.locator("#batch-jobs")).to_contain_text(job, timeout=30_000)
+    expect(message).to_contain_text("Pick a job from the list first")  # (a refresh leaves it: only a new notice changes it)
+    page.locator("#batch-job input").click()
+    page.locator("ul[role=listbox] li", has_text=job[:8]).click()
+    page.locator("#batch-job-cancel").click()
+    expect(message).to_contain_text(f"Job {job} is cancelled", timeout=30_000)  # (it said 'was cancelled when...')
+    expect(page.locator("#batch-jobs")).not_to_contain_text(job, timeout=30_000)  # the list after it: gone
+    page.wait_for_timeout(1000)  # (no event to wait for: the list's refresh wiped the message as it came)
+    expect(message).to_contain_text("and deleted")

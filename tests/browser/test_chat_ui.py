@@ -123,6 +123,7 @@ def chat_like_a_person(page, tiny_server, english_file, tmp_path) -> None:
     tokens = page.locator("#chat-max-tokens input[type=number]")
     tokens.fill("24")  # short answers (a random model never ends one: 512 tokens of gibberish to stream and render)
     tokens.press("Enter")
+    said_before_any_answer(page)
     with Image.open(english_file) as picture:
         upload(page, "#chat-image", only_ours(picture, tmp_path / "document.png"))
     box = page.locator("#chat-prompt textarea")
@@ -150,3 +151,20 @@ def chat_like_a_person(page, tiny_server, english_file, tmp_path) -> None:
     upload(page, "#chat-image", only_ours(render_lines(["Another document"]), tmp_path / "other.png"))
     playwright.expect(bot).to_have_count(0, timeout=10_000)
     playwright.expect(page.locator("#chat-message")).to_contain_text("new conversation", timeout=30_000)
+
+
+def said_before_any_answer(page) -> None:
+    """A question sent without an image, and Retry with nothing asked: each says why on the screen, and it stays there
+    (the answering loop that follows every send and Retry wiped it in 0.2 s), the question kept in its box."""
+    box, message = page.locator("#chat-prompt textarea"), page.locator("#chat-message")
+    box.fill("Anything there?")
+    box.press("Enter")
+    playwright.expect(message).to_contain_text("Upload an image first", timeout=30_000)
+    page.wait_for_timeout(1500)  # (no event to wait for: the loop that wiped it had ended by then)
+    playwright.expect(message).to_contain_text("Upload an image first")
+    playwright.expect(box).to_have_value("Anything there?")
+    page.locator("#chat-retry").click()
+    playwright.expect(message).to_contain_text("no question to ask again", timeout=30_000)
+    page.wait_for_timeout(1500)
+    playwright.expect(message).to_contain_text("no question to ask again")
+    box.fill("")

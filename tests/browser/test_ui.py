@@ -142,7 +142,9 @@ def test_batch_progress_moves_file_by_file_and_failed_rows_stand_out(live_server
     playwright.expect(page.locator("#batch-files")).to_contain_text(named[-1].stem, timeout=60_000)  # uploaded
     page.locator("#batch-run").scroll_into_view_if_needed()
     page.locator("#batch-run").click()
+    playwright.expect(page.locator("#batch-run")).to_be_disabled()  # one press, one reading
     playwright.expect(page.locator("#batch-totals")).to_contain_text("8", timeout=60_000)
+    playwright.expect(page.locator("#batch-run")).to_be_enabled()
     shown = page.locator("#batch-results").bounding_box()
     assert shown["y"] >= 0 and shown["y"] + 200 <= 800, shown  # its top and a few rows on the screen
     name = page.locator("#batch-results .body-cell", has_text=named[0].name).first
