@@ -10,9 +10,9 @@ from pathlib import Path
 
 import anyio
 import gradio as gr
-from PIL import Image, ImageOps
+from PIL import Image
 
-from inference import InferenceService, call_cancellable
+from inference import ChatVLMError, InferenceService, call_cancellable
 from inference.cancel import waiters
 from inference.results import OcrResult
 
@@ -126,15 +126,23 @@ def build(service: InferenceService) -> None:
         return shown_text(got), markdown, markdown, describe(got), gr.File(value=downloads, visible=True), kept, ""
 
     def picture(state, number) -> tuple[Image.Image, dict]:
-        """The page to draw on (the image itself, or a document's page rendered) and its entry in the result."""
+        """The page to draw on (the image itself, or a document's page rendered: the service's decoding, in its limits)
+        and its entry in the result."""
         entry = next((p for p in state["pages"] if p["page"] == number), state["pages"][0])
-        if not state["document"]:
-            with Image.open(state["input"]) as original:
-                return ImageOps.exif_transpose(original).convert("RGB"), entry
         data = Path(state["input"]).read_bytes()
-        return service.page_image(data, entry["page"], PREVIEW_SIDE, Path(state["input"]).name), entry
+        page = entry["page"] if state["document"] else 1
+        return service.page_image(data, page, PREVIEW_SIDE, Path(state["input"]).name), entry
 
-    async def overlay_for(image_path, document_path, state, show, number):
+    def charged(request: gr.Request) -> bool:
+        """A preview (a document's pages counted, a page decoded or rendered) is work like a read: one request on the
+        caller's rate-limit budget (False when it is spent: the preview is left as it is)."""
+        try:
+            service.charge(caller_of(request))
+        except ChatVLMError:
+            return False
+        return True
+
+    async def overlay_for(image_path, document_path, state, show, number, request: gr.Request):
         """The drawing beside the text: the page on screen with its lines and blocks (when asked for), or a
         document's page alone; hidden for an image when the drawing is off (the image is on the left already)."""
         document = file_path(document_path)
@@ -146,6 +154,8 @@ def build(service: InferenceService) -> None:
                 return gr.Image(value=None, visible=False)
         if not show and not state["document"]:
             return gr.Image(value=None, visible=False)
+        if not charged(request):
+            return gr.skip()
         try:
             shown, entry = await anyio.to_thread.run_sync(picture, state, number, limiter=waiters())  # (a PDF's page
             # waits for a PDF reader: in the waiters' pool, not the one every other thread of the server takes from)
@@ -166,10 +176,10 @@ def build(service: InferenceService) -> None:
         numbers = [p["page"] for p in state["pages"]]
         return gr.Dropdown(choices=[(f"{n}", n) for n in numbers], value=numbers[0], visible=len(numbers) > 1)
 
-    async def pages_in(document_path):
+    async def pages_in(document_path, request: gr.Request):
         """The page selector for a document just chosen: its pages (before it is read, for the preview)."""
         document = file_path(document_path)
-        if not document:
+        if not document or not charged(request):
             return gr.skip()
         count = await anyio.to_thread.run_sync(lambda: service.page_count(Path(document).read_bytes()), limiter=waiters())
         numbers = list(range(1, min(count, service.limits.max_pages) + 1))

@@ -9,7 +9,7 @@ from typing import Any
 import gradio as gr
 
 from inference import InferenceService
-from inference.images import not_an_image
+from inference.images import not_an_image, open_image
 from inference.languages import NAMES
 
 from .errors import refusal
@@ -29,15 +29,17 @@ def image_input(height: int, elem_id: str | None = None, label: str = "Image", l
     image = gr.Image(
         type="filepath", label=label, sources=["upload", "clipboard"], height=height, elem_id=elem_id, image_mode=None
     )
-    original = image.preprocess
 
     def preprocess(payload: Any) -> Any:
+        """The upload's path, once its header shows an image of ours (``inference.images.FORMATS``): Gradio's own
+        preprocessing opens it with every format Pillow has, and an icon decodes its picture while being opened."""
+        if payload is None:
+            return None
+        path = getattr(payload, "path", None)
         try:
-            return original(payload)
-        except gr.Error:
-            raise
+            with open_image(path):
+                return path
         except Exception:
-            path = getattr(payload, "path", None)
             if lenient and isinstance(path, str):
                 return path
             name = getattr(payload, "orig_name", None) or "the upload"
