@@ -42,9 +42,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     keys_on = bool(settings.auth.api_keys)
     may_manage = (lambda request: is_admin(getattr(request, "username", None))) if keys_on else (lambda request: True)
     app.router.add_event_handler("shutdown", remove_downloads)  # (under any ASGI server: ui/downloads.py)
-    return gr.mount_gradio_app(
+    blocks = ui.build_ui(service, may_manage=may_manage)
+    mounted = gr.mount_gradio_app(
         app,
-        ui.build_ui(service, may_manage=may_manage),
+        blocks,
         path="/",
         max_file_size=settings.limits.max_file_bytes,
         footer_links=["api"],
@@ -54,6 +55,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         head=ui.head(),
         css=ui.CSS,
     )
+    ui.guard_sessions(mounted, blocks)
+    return mounted
 
 
 def assembled() -> FastAPI:

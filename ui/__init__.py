@@ -14,6 +14,7 @@ from inference import InferenceService
 
 from . import batch_tab, chat_tab, examples, files, mcp_tools, models_panel, ocr_tab
 from .queue_bounds import UI_EVENTS_AT_ONCE, QueueBounds
+from .session_owners import SessionOwners
 from .widgets import principal_of
 
 DESCRIPTION = "Self-hosted OCR and image chat: read documents and ask questions about images, in the browser or by API."
@@ -98,13 +99,20 @@ def build_ui(service: InferenceService, may_manage: Callable[[Any], bool] = lamb
         min_free=service.limits.min_free_disk_mb * 1024 * 1024,
         max_held=service.limits.upload_mb_per_key * 1024 * 1024,
     )
-    QueueBounds(blocks, service.limits.data_url_bytes).install()  # (last: its checks run before the files' guard's)
+    QueueBounds(blocks, service.limits.data_url_bytes).install()  # (its checks run before the files' guard's)
+    blocks.session_owners = SessionOwners(keys_on)  # (last: a session of another key is refused first; the routes that
+    blocks.session_owners.install(blocks)  # name one in their URL are guarded where the app is mounted: guard_sessions)
 
     async def mcp_calls_only_tools() -> None:  # at start-up, after mount_gradio_app made the MCP server
         mcp_tools.only_tools(blocks)
 
     blocks.extra_startup_events.append(mcp_calls_only_tools)
     return blocks
+
+
+def guard_sessions(app: Any, blocks: gr.Blocks) -> None:
+    """Once ``blocks`` is mounted on ``app``: the Gradio routes that name a session in their URL refuse other keys."""
+    blocks.session_owners.guard(app)
 
 
 QUEUE_POLL_S = 0.05  # how often an idle queue looks for a new event (Gradio: 0.001)

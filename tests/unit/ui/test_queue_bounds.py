@@ -61,11 +61,14 @@ def test_following_a_job_has_its_own_places_and_a_few_for_each_client(app):
 
 def test_the_bounds_are_checked_before_the_file_inputs(app):
     """The bounds wrap Gradio's calls last, so they refuse a call before the file inputs' guard checks (and, when the
-    server fetches URLs, fetches) its files: a refused call fetched and kept its URLs' files first."""
+    server fetches URLs, fetches) its files: a refused call fetched and kept its URLs' files first. Only a session of
+    another key is refused before them (ui.session_owners: no work, nothing held)."""
     blocks = next(route.app.blocks for route in app.routes if hasattr(getattr(route, "app", None), "blocks"))
-    assert blocks.process_api.__code__.co_name == "bounded_process_api"
-    assert blocks.process_api.__wrapped__.__code__.co_name == "process_api"  # (ui.files' guard, inside it)
-    assert blocks.process_api.__wrapped__.__code__.co_filename.endswith("files.py")
+    assert blocks.process_api.__code__.co_name == "owned_process_api"
+    bounded = blocks.process_api.__wrapped__
+    assert bounded.__code__.co_name == "bounded_process_api"
+    assert bounded.__wrapped__.__code__.co_name == "process_api"  # (ui.files' guard, inside it)
+    assert bounded.__wrapped__.__code__.co_filename.endswith("files.py")
 
 
 def test_a_clients_queued_events_and_direct_calls_are_bounded_apart():

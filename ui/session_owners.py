@@ -1,0 +1,156 @@
+"""Gradio's sessions, each its caller's (with API keys on).
+
+A Gradio client names its session itself (``session_hash``, random, sent in bodies and in URLs: ``/gradio_api/queue/
+data?session_hash=...``), and Gradio ties nothing to who sent it: another key that learnt a session's hash (a proxy's
+log keeps URLs) read that session's results from its event stream, and could run events on its state (an attack
+pass). So the first key to use a session owns it (:meth:`SessionOwners.claim`), and every other key is refused (403)
+at each place a session is named: the events it joins or calls (``/queue/join``, ``/call``, ``/run``, ``/api``:
+checked where Gradio has parsed the body, :meth:`SessionOwners.install`) and the routes that name it in their path,
+query or a small body (its event stream, heartbeat, deep link, media streams, cancel: :class:`SessionGuard`, around
+the mounted Gradio app). With keys off, anyone may do anything: nothing is checked.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import json
+import re
+import threading
+from collections import OrderedDict
+from typing import Any
+from urllib.parse import parse_qs
+
+import gradio as gr
+from fastapi import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from inference.errors import note_refusal
+
+from .widgets import caller_of
+
+OTHERS = "This Gradio session belongs to another API key: start your own (a new page, or a new gradio_client Client)."
+SESSIONS = 200_000  # sessions remembered (the least recently used forgotten first: ~40 MB at most)
+CANCEL_BODY = 64 * 1024  # a cancel's body, read to find its session (Gradio's is ~100 bytes)
+
+_IN_PATH = re.compile(r"^/gradio_api/(?:heartbeat|stream)/([^/]+)")
+_IN_QUERY = ("/gradio_api/queue/data", "/gradio_api/deep_link")
+_CANCEL = "/gradio_api/cancel"
+
+
+class SessionOwners:
+    """Which caller (a key's fingerprint) owns each session; ``enabled`` with API keys on."""
+
+    def __init__(self, enabled: bool, size: int = SESSIONS):
+        self.enabled = enabled
+        self._owners: OrderedDict[str, str] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def claim(self, session: Any, caller: str | None) -> bool:
+        """Whether ``caller`` may use ``session``: the first caller to name a session owns it."""
+        if not self.enabled or not isinstance(session, str) or not session:
+            return True
+        with self._lock:
+            owner = self._owners.setdefault(session, caller or "")
+            self._owners.move_to_end(session)
+            if len(self._owners) > self._size:
+                self._owners.popitem(last=False)
+        return owner == (caller or "")
+
+    def install(self, blocks: gr.Blocks) -> None:
+        """The events a client joins or calls: their session claimed where Gradio has parsed the body."""
+        queue, process = blocks._queue, blocks.process_api
+        push, signature = queue.push, inspect.signature(process)
+
+        async def owned_push(*args: Any, **kwargs: Any) -> Any:
+            body = kwargs["body"] if "body" in kwargs else args[0]  # push(body, request, username)
+            request = kwargs["request"] if "request" in kwargs else args[1]
+            if not self.claim(getattr(body, "session_hash", None), caller_of(request)):
+                raise HTTPException(status_code=403, detail=OTHERS)
+            return await push(*args, **kwargs)
+
+        @functools.wraps(process)
+        async def owned_process_api(*args: Any, **kwargs: Any) -> Any:
+            call = signature.bind_partial(*args, **kwargs).arguments
+            if not self.claim(call.get("session_hash"), caller_of(call.get("request"))):
+                note_refusal(403)  # (the Gradio API answers with it: api.gradio_calls)
+                raise gr.Error(OTHERS, print_exception=False)
+            return await process(*args, **kwargs)
+
+        queue.push = owned_push
+        blocks.process_api = owned_process_api  # type: ignore[method-assign]
+
+    def guard(self, app: Any) -> None:
+        """Put :class:`SessionGuard` around the Gradio app mounted on ``app`` (inside the REST edge's gatekeeper, which
+        has found the caller by then)."""
+        for route in app.routes:
+            if getattr(route, "path", None) == "" and hasattr(route, "app"):  # (mounted at /)
+                route.app = SessionGuard(route.app, self)
+
+
+class SessionGuard:
+    """ASGI: the Gradio routes that name a session in their path, query or a cancel's body, refused (403) to any other
+    caller than its owner."""
+
+    def __init__(self, app: ASGIApp, owners: SessionOwners):
+        self.app = app
+        self.owners = owners
+
+    def __getattr__(self, name: str) -> Any:  # (the Gradio app's own attributes, as before: ``.blocks``...)
+        return getattr(self.app, name)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not self.owners.enabled:
+            await self.app(scope, receive, send)
+            return
+        path, caller = scope["path"], caller_of_scope(scope)
+        found = _IN_PATH.match(path)
+        session: Any = found.group(1) if found else None
+        if path in _IN_QUERY:
+            session = (parse_qs(scope.get("query_string", b"").decode("latin-1")).get("session_hash") or [None])[0]
+        if path == _CANCEL and scope.get("method") == "POST":
+            body, receive = await read_small(receive, CANCEL_BODY)
+            try:
+                session = json.loads(body).get("session_hash") if body else None
+            except (ValueError, AttributeError):
+                session = None  # (not a cancel Gradio reads: it answers that itself)
+        if not self.owners.claim(session, caller):
+            await refuse(send)
+            return
+        await self.app(scope, receive, send)
+
+
+def caller_of_scope(scope: Scope) -> str | None:
+    principal = scope.get("state", {}).get("principal")
+    return principal.name if principal is not None else None
+
+
+async def read_small(receive: Receive, limit: int) -> tuple[bytes, Receive]:
+    """A request's body (at most ``limit`` bytes read: b"" past it), and a ``receive`` that gives it again."""
+    chunks, size, more = [], 0, True
+    while more:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        size += len(chunks[-1])
+        more = message.get("more_body", False) and size <= limit
+    body = b"".join(chunks)
+    replayed = False
+
+    async def again() -> Message:
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return (body if size <= limit else b""), again
+
+
+async def refuse(send: Send) -> None:
+    detail = json.dumps({"detail": OTHERS}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(detail)).encode())]
+    await send({"type": "http.response.start", "status": 403, "headers": headers})
+    await send({"type": "http.response.body", "body": detail})
