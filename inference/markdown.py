@@ -16,35 +16,63 @@ from .values import OcrLine
 HEADING_RATIO = 1.3  # a line this much taller than the page's usual line, and short, is a heading
 SECTION = 2  # the heading level of a title whose level is not known
 PARAGRAPH_GAP = 0.75  # a vertical gap above a line of more than this many line heights starts a paragraph
+ACROSS = 1.5  # parts of a row this many line heights apart: a row read across (an item and its price, a label and its value)
 BROKEN_WORD = re.compile(r"[^\W\d_]{2}-$")  # a line ending in a hyphen after letters: a word goes on in the next line
 _ITEM = re.compile(r"([-*+•]|\d+[.)])\s")  # a VLM's list item's mark
 
 
-def _extent(line: OcrLine) -> tuple[float, float, float, float]:
+Extent = tuple[float, float, float, float]
+
+
+def _extent(line: OcrLine) -> Extent:
     xs, ys = [p[0] for p in line.box], [p[1] for p in line.box]
     return min(xs), min(ys), max(xs), max(ys)
 
 
-def lines_to_markdown(lines: Sequence[OcrLine], headings: bool = True, numbering: Numbering | None = None) -> str:
-    """Lines in reading order -> paragraphs (a gap, or a step back to the left edge of a new column) and
-    headings (short, clearly taller lines; none when ``headings`` is False: the words in a picture, whose large print
-    is no heading of the document); a word broken at a line's end ("responsi-" then "bility") is whole. ``numbering``:
-    the list the page's Markdown has open before them."""
-    if not lines:
-        return ""
-    extents = [_extent(line) for line in lines]
-    usual = median(y1 - y0 for _, y0, _, y1 in extents) or 1.0
-    blocks: list[list[str]] = []
-    levels: dict[int, str] = {}  # the blocks that are headings, and their marks
-    previous = None
-    for line, (x0, y0, x1, y1) in zip(lines, extents, strict=True):
+def _rows(lines: Sequence[OcrLine], usual: float) -> list[tuple[str, Extent, bool]]:
+    """Lines in reading order as rows: each line with those after it on its row (overlapping it by half the smaller
+    height, further right: an item's price, a form's value, the rest of a line the engine split at a wide space) as
+    one, their texts joined by a space as the page's text joins them; with its extent, and whether it is read across
+    (parts set apart by more than ACROSS of the page's usual line heights)."""
+    rows: list[tuple[str, Extent, bool]] = []
+    last: Extent | None = None
+    for line in lines:
         text = line.text.strip()
         if not text:
             continue
+        x0, y0, x1, y1 = _extent(line)
+        if last is not None and x0 > last[0] and min(y1, last[3]) - max(y0, last[1]) > 0.5 * min(y1 - y0, last[3] - last[1]):
+            words, (r0, s0, r1, s1), across = rows[-1]
+            across = across or x0 - last[2] > ACROSS * usual
+            rows[-1] = (f"{words} {text}", (r0, min(s0, y0), max(r1, x1), max(s1, y1)), across)
+        else:
+            rows.append((text, (x0, y0, x1, y1), False))
+        last = (x0, y0, x1, y1)
+    return rows
+
+
+def lines_to_markdown(
+    lines: Sequence[OcrLine], headings: bool = True, numbering: Numbering | None = None, rows: bool = True
+) -> str:
+    """Lines in reading order -> paragraphs (a gap, or a step back to the left edge of a new column) and
+    headings (short, clearly taller lines; none when ``headings`` is False: the words in a picture, whose large print
+    is no heading of the document); a word broken at a line's end ("responsi-" then "bility") is whole. The lines of a
+    row are one (``_rows``; each line alone when ``rows`` is False: the words in a picture); a row read across (an item
+    and its price) is a paragraph of its own, as it is a line of the text (in a paragraph its line end would show as a
+    space: a receipt's rows one run of words). ``numbering``: the list the page's Markdown has open before them."""
+    if not lines:
+        return ""
+    usual = median(y1 - y0 for _, y0, _, y1 in map(_extent, lines)) or 1.0
+    pieces = _rows(lines, usual) if rows else [(line.text.strip(), _extent(line), False) for line in lines if line.text.strip()]
+    blocks: list[list[str]] = []
+    levels: dict[int, str] = {}  # the blocks that are headings, and their marks
+    previous = None
+    for text, (x0, y0, x1, y1), across in pieces:
         height = y1 - y0
-        heading = headings and height > HEADING_RATIO * usual and len(text) <= 80 and not text.endswith((".", ",", ";"))
+        heading = headings and not across and height > HEADING_RATIO * usual and len(text) <= 80
+        heading = heading and not text.endswith((".", ",", ";"))
         new_block = (
-            previous is None or heading or previous[4] or y0 - previous[3] > PARAGRAPH_GAP * usual or y0 < previous[1]
+            previous is None or heading or across or previous[4] or y0 - previous[3] > PARAGRAPH_GAP * usual or y0 < previous[1]
         )  # a new column starts higher up
         if new_block:
             blocks.append([])
@@ -55,7 +83,7 @@ def lines_to_markdown(lines: Sequence[OcrLine], headings: bool = True, numbering
             blocks[-1][-1] = blocks[-1][-1][:-1] + text  # a word broken at the line's end: whole again
         else:
             blocks[-1].append(text)
-        previous = (x0, y0, x1, y1, heading)
+        previous = (x0, y0, x1, y1, heading or across)
     numbering = numbering or Numbering()
     parts = []
     for k, block in enumerate(blocks):
@@ -131,7 +159,7 @@ def blocks_to_markdown(blocks: Sequence[Block], verbatim: bool = False) -> str:
             parts.append(f"*[figure{inline(': ' + words) if words else ''}]*")
             numbering.close()
             if block.lines and not verbatim:  # the words an engine read in it (a plan's labels, a poster's text)
-                parts.append(lines_to_markdown(block.lines, headings=False, numbering=numbering))
+                parts.append(lines_to_markdown(block.lines, headings=False, numbering=numbering, rows=False))
         elif block.type == "caption":
             caption = " ".join(text.split())
             parts.append(f"*{safe_markdown(caption) if verbatim else inline(caption)}*" if text else "")

@@ -1,0 +1,78 @@
+"""Rows read across a page (a receipt's item and its price, a price list, a form's label and its value) stay rows in
+the page's Markdown, as they are in its text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from inference.markdown import lines_to_markdown, to_markdown
+from tests.helpers import line_at as line
+
+DEJAVU = Path("/usr/share/fonts/truetype/dejavu")
+RECEIPT = [
+    ("CORNER CAFE", ""),
+    ("2 x Flat white", "7.00"),
+    ("1 x Croissant", "3.20"),
+    ("1 x Orange juice", "4.50"),
+    ("SUBTOTAL", "14.70"),
+    ("VAT 20%", "2.94"),
+    ("TOTAL", "17.64"),
+    ("Paid by card", ""),
+]
+PRICES = [
+    ("PRICE LIST", ""),
+    ("Haircut", "25.00"),
+    ("Beard trim", "12.50"),
+    ("Colour", "48.00"),
+    ("Wash and dry", "15.00"),
+    ("Styling", "20.00"),
+    ("Kids cut", "18.00"),
+]
+
+
+def sheet(rows: list[tuple[str, str]], face: str, size: int, width: int) -> Image.Image:
+    """A receipt or price list: the labels at the left, the prices in a column 90 px from the right edge."""
+    path = DEJAVU / face
+    if not path.is_file():
+        pytest.skip(f"no {path} (fonts-dejavu-core)")
+    font = ImageFont.truetype(str(path), size)
+    image = Image.new("RGB", (width, 40 + 38 * len(rows)), "white")
+    draw = ImageDraw.Draw(image)
+    for i, (label, price) in enumerate(rows):
+        draw.text((24, 20 + 38 * i), label, fill="black", font=font)
+        if price:
+            draw.text((width - 90, 20 + 38 * i), price, fill="black", font=font)
+    return image
+
+
+def squeezed(text: str) -> str:
+    return "".join(text.split()).casefold()
+
+
+@pytest.mark.parametrize(("rows", "face", "size", "width"), [(RECEIPT, "DejaVuSans.ttf", 22, 420)])  # (no layout region)
+def test_a_receipts_markdown_keeps_each_item_with_its_price_and_its_title_alone(service, rows, face, size, width):
+    result = service.ocr(sheet(rows, face, size, width), "embedded")
+    paragraphs = [squeezed(p.lstrip("#")) for p in to_markdown(result).split("\n\n")]
+    for label, price in rows:  # each row a paragraph of its own: the label with its price, the title alone
+        assert squeezed(label + price) in paragraphs, (label, price, to_markdown(result))
+
+
+# -- pure: lines and regions -> blocks -> Markdown --------------------------------------------------------------------
+
+
+def test_rows_in_markdown_a_row_read_across_is_a_paragraph_and_a_line_split_by_a_narrow_gap_is_whole():
+    lines = [
+        line("Date of birth", 20, 55, 166, 85),
+        line("12 March 1990", 256, 56, 427, 86),
+        line("City", 19, 92, 71, 131),  # (taller than the usual line: no heading beside its value)
+        line("Leeds", 256, 94, 329, 124),
+        line("Written in the city of Leeds in the", 20, 170, 400, 198),
+        line("spring,", 410, 171, 480, 199),  # (the engine split the line at a wide space)
+        line("and sent the same day.", 20, 204, 300, 232),
+    ]
+    assert lines_to_markdown(lines) == (
+        "Date of birth 12 March 1990\n\nCity Leeds\n\nWritten in the city of Leeds in the spring,\nand sent the same day."
+    )
