@@ -123,6 +123,7 @@ def page_blocks(lines: Sequence[OcrLine], size: tuple[int, int], regions: Sequen
     stamps = _turned_in_margin(lines, boxes, size)
     ends = {**stamps, **_numbered_end_rows(lines, boxes, typed, set(stamps), size[1])}
     owner: list[int | str | None] = [ends.get(i) or region_of(box, typed) for i, box in enumerate(boxes)]
+    owner = _rows_across(owner, boxes, typed, size[1])
     # runs of consecutive lines (in reading order) with the same owner; a table's, figure's or equation's region: one run
     runs: list[tuple[int | str | None, list[int]]] = []
     whole: dict[int, list[int]] = {}
@@ -156,6 +157,35 @@ def page_blocks(lines: Sequence[OcrLine], size: tuple[int, int], regions: Sequen
     usual = median(b[3] - b[1] for b in boxes) if boxes else 0.0
     blocks = _model_marginals(blocks, modelled, usual)
     return margins([_page_number(_title_level(_heading(block, usual), usual), size) for block in blocks], size, usual)
+
+
+def _rows_across(owner: list[int | str | None], boxes: list[list[float]], regions: Sequence[Region], page: float):
+    """The owners of the lines with each row read across the page (lines one after the other in reading order, side by
+    side on one row: a receipt's item and its price, a form's label and its value) in one block, as the page's text
+    reads it: the layout model finds a text region over the labels' column alone, or one over each column, or takes a
+    lone price for a header, an item for a title. A row whose parts lie in no region, in text regions, in titles, or in
+    headers or footers away from the page's top and bottom BAND goes with its first part in no region or in a text
+    region (a row without one is left as it is, as is a row with a part in a table, figure, caption or equation, or a
+    running header's or page number's)."""
+    out = list(owner)
+    start = 0
+    for end in range(1, len(boxes) + 1):
+        if end < len(boxes) and boxes[end][0] > boxes[end - 1][0] and _same_row(boxes[end - 1], boxes[end]):
+            continue
+        row, start = range(start, end), end
+        if len({out[i] for i in row}) > 1 and all(_joins(out[i], boxes[i], regions, page) for i in row):
+            body = [who for who in (out[i] for i in row) if who is None or LABEL_TYPES[regions[who].label] == "text"]  # type: ignore[index]
+            for i in row:
+                out[i] = body[0] if body else out[i]
+    return out
+
+
+def _joins(who: int | str | None, box: Sequence[float], regions: Sequence[Region], page: float) -> bool:
+    """Whether a line of this owner goes with the rest of its row read across (``_rows_across``)."""
+    if who is None or isinstance(who, str):
+        return who is None
+    kind = LABEL_TYPES[regions[who].label]
+    return kind in ("text", "title") or (kind in ("header", "footer") and BAND * page <= box[1] and box[3] <= (1 - BAND) * page)
 
 
 def _model_marginals(blocks: list[Block], modelled: set[int], usual: float) -> list[Block]:

@@ -1,5 +1,6 @@
 """Rows read across a page (a receipt's item and its price, a price list, a form's label and its value) stay rows in
-the page's Markdown, as they are in its text."""
+the page's blocks and in its Markdown, as they are in its text: the layout model finds a text region over the label
+column only (or takes a lone price for a header), and the Markdown of a block wrote each line apart."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from inference.markdown import lines_to_markdown, to_markdown
+from inference.markdown import blocks_to_markdown, lines_to_markdown, to_markdown
+from inference.page_structure import Region, page_blocks
 from tests.helpers import line_at as line
 
 DEJAVU = Path("/usr/share/fonts/truetype/dejavu")
@@ -52,7 +54,17 @@ def squeezed(text: str) -> str:
     return "".join(text.split()).casefold()
 
 
-@pytest.mark.parametrize(("rows", "face", "size", "width"), [(RECEIPT, "DejaVuSans.ttf", 22, 420)])  # (no layout region)
+# (the layout model, on these: no region; a text region over the labels alone; a text region over the labels and a
+# "header" on the first price; a text region over the labels of the price list)
+@pytest.mark.parametrize(
+    ("rows", "face", "size", "width"),
+    [
+        (RECEIPT, "DejaVuSans.ttf", 22, 420),
+        (RECEIPT, "DejaVuSerif.ttf", 22, 420),
+        (RECEIPT, "DejaVuSans.ttf", 20, 420),
+        (PRICES, "DejaVuSerif.ttf", 22, 420),
+    ],
+)
 def test_a_receipts_markdown_keeps_each_item_with_its_price_and_its_title_alone(service, rows, face, size, width):
     result = service.ocr(sheet(rows, face, size, width), "embedded")
     paragraphs = [squeezed(p.lstrip("#")) for p in to_markdown(result).split("\n\n")]
@@ -61,6 +73,33 @@ def test_a_receipts_markdown_keeps_each_item_with_its_price_and_its_title_alone(
 
 
 # -- pure: lines and regions -> blocks -> Markdown --------------------------------------------------------------------
+
+
+def receipt_lines(top: float = 20, step: float = 38, price_x: float = 325) -> list:
+    """The receipt's lines in reading order (the engine's: row by row, the label before its price)."""
+    out = []
+    for i, (label, price) in enumerate(RECEIPT):
+        y = top + step * i
+        out.append(line(label, 20, y, 20 + 11 * len(label), y + 28))
+        if price:
+            out.append(line(price, price_x, y + 1, price_x + 11 * len(price), y + 29))
+    return out
+
+
+@pytest.mark.parametrize(
+    "regions",
+    [
+        [Region("text", 0.6, [23, 25, 186, 314])],  # the labels' column only (the UI's example receipt)
+        [Region("text", 0.6, [15, 15, 200, 330]), Region("text", 0.5, [320, 55, 400, 320])],  # one for each column
+        [Region("text", 0.6, [15, 15, 200, 330]), Region("header", 0.5, [322, 57, 375, 90])],  # a price taken for a header
+    ],
+)
+def test_a_row_read_across_goes_to_one_block_whatever_regions_its_parts_lie_in(regions):
+    blocks = page_blocks(receipt_lines(), (420, 344), regions)
+    for label, price in RECEIPT[1:-1]:
+        assert any(label in b.text.splitlines() and price in b.text.splitlines() for b in blocks), [b.text for b in blocks]
+    markdown = blocks_to_markdown(blocks)
+    assert markdown.split("\n\n") == [" ".join(part for part in row if part) for row in RECEIPT]
 
 
 def test_rows_in_markdown_a_row_read_across_is_a_paragraph_and_a_line_split_by_a_narrow_gap_is_whole():
