@@ -92,6 +92,7 @@ def receipt_lines(top: float = 20, step: float = 38, price_x: float = 325) -> li
         [Region("text", 0.6, [23, 25, 186, 314])],  # the labels' column only (the UI's example receipt)
         [Region("text", 0.6, [15, 15, 200, 330]), Region("text", 0.5, [320, 55, 400, 320])],  # one for each column
         [Region("text", 0.6, [15, 15, 200, 330]), Region("header", 0.5, [322, 57, 375, 90])],  # a price taken for a header
+        [Region("title", 0.5, [18, 132, 200, 170])],  # an item taken for a title
     ],
 )
 def test_a_row_read_across_goes_to_one_block_whatever_regions_its_parts_lie_in(regions):
@@ -115,3 +116,10 @@ def test_rows_in_markdown_a_row_read_across_is_a_paragraph_and_a_line_split_by_a
     assert lines_to_markdown(lines) == (
         "Date of birth 12 March 1990\n\nCity Leeds\n\nWritten in the city of Leeds in the spring,\nand sent the same day."
     )
+
+
+def test_a_running_headers_row_in_the_top_band_is_left_as_the_layout_model_found_it():
+    lines = [line("ANNUAL REPORT 2024", 60, 20, 300, 40), line("Chapter 3: results", 560, 20, 740, 40)]
+    lines += [line(f"Body line {k} of the chapter, as running text.", 60, 120 + 30 * k, 740, 140 + 30 * k) for k in range(8)]
+    blocks = page_blocks(lines, (800, 1000), [Region("header", 0.9, [55, 15, 305, 45])])
+    assert blocks[0].type == "header" and blocks[0].text == "ANNUAL REPORT 2024"
