@@ -7,6 +7,7 @@ import html
 import re
 from collections.abc import Sequence
 from statistics import median
+from typing import NamedTuple
 
 from .blocks import MARGINAL, TITLE_RATIO, Block, Table
 from .markdown_text import Numbering, escape_line, heading_text, inline, math_text, safe_markdown
@@ -24,17 +25,31 @@ _ITEM = re.compile(r"([-*+•]|\d+[.)])\s")  # a VLM's list item's mark
 Extent = tuple[float, float, float, float]
 
 
+class Row(NamedTuple):
+    """Lines side by side on a row, as one: their texts joined by a space, their extent, the tallest one's height, and
+    whether the row is read across (parts set apart by more than ACROSS line heights: an item and its price)."""
+
+    text: str
+    extent: Extent
+    height: float
+    across: bool = False
+
+
 def _extent(line: OcrLine) -> Extent:
     xs, ys = [p[0] for p in line.box], [p[1] for p in line.box]
     return min(xs), min(ys), max(xs), max(ys)
 
 
-def _rows(lines: Sequence[OcrLine], usual: float) -> list[tuple[str, Extent, bool]]:
+def _row(line: OcrLine) -> Row:
+    extent = _extent(line)
+    return Row(line.text.strip(), extent, extent[3] - extent[1])
+
+
+def _rows(lines: Sequence[OcrLine], usual: float) -> list[Row]:
     """Lines in reading order as rows: each line with those after it on its row (overlapping it by half the smaller
     height, further right: an item's price, a form's value, the rest of a line the engine split at a wide space) as
-    one, their texts joined by a space as the page's text joins them; with its extent, and whether it is read across
-    (parts set apart by more than ACROSS of the page's usual line heights)."""
-    rows: list[tuple[str, Extent, bool]] = []
+    one, as the page's text joins them."""
+    rows: list[Row] = []
     last: Extent | None = None
     for line in lines:
         text = line.text.strip()
@@ -42,11 +57,12 @@ def _rows(lines: Sequence[OcrLine], usual: float) -> list[tuple[str, Extent, boo
             continue
         x0, y0, x1, y1 = _extent(line)
         if last is not None and x0 > last[0] and min(y1, last[3]) - max(y0, last[1]) > 0.5 * min(y1 - y0, last[3] - last[1]):
-            words, (r0, s0, r1, s1), across = rows[-1]
-            across = across or x0 - last[2] > ACROSS * usual
-            rows[-1] = (f"{words} {text}", (r0, min(s0, y0), max(r1, x1), max(s1, y1)), across)
+            row = rows[-1]
+            r0, s0, r1, s1 = row.extent
+            across = row.across or x0 - last[2] > ACROSS * usual
+            rows[-1] = Row(f"{row.text} {text}", (r0, min(s0, y0), max(r1, x1), max(s1, y1)), max(row.height, y1 - y0), across)
         else:
-            rows.append((text, (x0, y0, x1, y1), False))
+            rows.append(_row(line))
         last = (x0, y0, x1, y1)
     return rows
 
@@ -63,12 +79,11 @@ def lines_to_markdown(
     if not lines:
         return ""
     usual = median(y1 - y0 for _, y0, _, y1 in map(_extent, lines)) or 1.0
-    pieces = _rows(lines, usual) if rows else [(line.text.strip(), _extent(line), False) for line in lines if line.text.strip()]
+    pieces = _rows(lines, usual) if rows else [_row(line) for line in lines if line.text.strip()]
     blocks: list[list[str]] = []
     levels: dict[int, str] = {}  # the blocks that are headings, and their marks
     previous = None
-    for text, (x0, y0, x1, y1), across in pieces:
-        height = y1 - y0
+    for text, (x0, y0, x1, y1), height, across in pieces:
         heading = headings and not across and height > HEADING_RATIO * usual and len(text) <= 80
         heading = heading and not text.endswith((".", ",", ";"))
         new_block = (

@@ -118,6 +118,16 @@ def test_rows_in_markdown_a_row_read_across_is_a_paragraph_and_a_line_split_by_a
     )
 
 
+def test_a_row_is_as_tall_as_its_tallest_line_for_headings_not_as_its_lines_together():
+    lines = [
+        line("Maxwell's equations in differential form:", 20, 40, 400, 60),
+        line("∇ × E =", 20, 100, 100, 120),
+        line("∂B", 110, 91, 130, 111),  # (a fraction's numerator beside it, raised: together 29 px tall, the usual 20)
+        line("∂t", 110, 112, 130, 132),
+    ]
+    assert lines_to_markdown(lines) == "Maxwell's equations in differential form:\n\n∇ × E = ∂B\n∂t"
+
+
 def test_a_running_headers_row_in_the_top_band_is_left_as_the_layout_model_found_it():
     lines = [line("ANNUAL REPORT 2024", 60, 20, 300, 40), line("Chapter 3: results", 560, 20, 740, 40)]
     lines += [line(f"Body line {k} of the chapter, as running text.", 60, 120 + 30 * k, 740, 140 + 30 * k) for k in range(8)]
