@@ -16,6 +16,11 @@ FinishReason = Literal["stop", "length", "repetition", "cancelled"]
 UNREAD_SCRIPT = "seem to be in a script this server cannot read"
 
 
+def unread_script_warning(lines: int) -> str:
+    """What an OCR engine tells the user when ``lines`` of a page seem to be in a script no installed engine reads."""
+    return f"{lines} line(s) {UNREAD_SCRIPT}; their text is missing or a guess."
+
+
 MAX_MESSAGES = 256  # messages in one conversation (each costs its template's tokens, even when empty)
 MAX_STOPS = 4  # stop sequences of one request (OpenAI's limit)
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-import re
 from collections.abc import Callable, Container
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -28,12 +27,12 @@ from PIL import Image
 from pydantic import Field
 
 from ...languages import NAMES, TESSERACT_CODES, TESSERACT_PACKAGES, Language
-from ...layout import quad_size
 from ...settings import ModelSpec
-from ...values import UNREAD_SCRIPT, OcrLine
+from ...values import OcrLine, unread_script_warning
 from .line_band import line_crop
 from .line_merge import merged
 from .rapid import RapidOcrBackend, textless
+from .rapid_doubt import cannot_read, garbled, looks_wrong, unread_languages
 from .rapid_options import RapidOptions
 from .rapid_script import Reading, Script
 from .script_check import (
@@ -61,7 +60,6 @@ from .unread_scripts import in_unread_script
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
-RAPIDOCR_LANGUAGES = {"en", "zh", "de", "fr", "es"}  # what the packaged PP-OCR models read well (Latin and Chinese)
 UNSQUEEZED = 1.0  # images Tesseract is unsure of (receipts, photos): their small print loses spaces when squeezed
 TESSERACT_LINES = 1  # Tesseract's line reads (1-20 ms each, with the width) are shared out to idle engines from two lines on
 
@@ -69,44 +67,10 @@ TESSERACT_LINES = 1  # Tesseract's line reads (1-20 ms each, with the width) are
 class EmbeddedOptions(RapidOptions):
     tessdata: str = Field("auto", description="Tesseract's language data; auto = $TESSDATA_PREFIX, then system folders")
     fallback_languages: str = Field("rus+eng", description="Tesseract languages for lines RapidOCR cannot read")
-    min_chars_per_height: float = Field(1.0, ge=0, description="a reading with fewer characters per line-height looks wrong")
-    min_confidence: float = Field(0.75, ge=0, le=1, description="a reading below this confidence looks wrong")
     tesseract_first: bool = Field(True, description="read Latin lines with Tesseract first, RapidOCR the doubtful words")
     tesseract_first_confidence: float = Field(
         0.85, ge=0, le=1, description="Tesseract's words at least this sure are kept (RapidOCR reads the others again)"
     )
-
-
-def looks_wrong(line: OcrLine, options: EmbeddedOptions) -> bool:
-    """RapidOCR's reading of a line in a script it may lack: low confidence, or garbled."""
-    return line.confidence < options.min_confidence or garbled(line, options)
-
-
-def garbled(line: OcrLine, options: EmbeddedOptions) -> bool:
-    """A reading of a line in a script the recogniser lacks (whatever its confidence): too few characters for
-    the line's width, gaps where words were dropped (at its start too: " 210,00" for "Сыр 210,00"), mostly
-    punctuation, or words cut to stubs."""
-    width, height = quad_size(line.box)
-    visible = [ch for ch in line.text if not ch.isspace()]
-    alnum = sum(ch.isalnum() for ch in visible)
-    words = [w.strip(".,:;!?()") for w in line.text.split()]
-    words = [w for w in words if w.isalpha()]
-    stubs = sum(len(w) <= 2 and w.islower() for w in words)  # Cyrillic read as Latin: "o", "ma", "py"...
-    odd = sum(bool(_LOOKALIKE.search(w)) for w in line.text.split())  # ...or "3aka3 oT mapta" (заказ от марта)
-    return (
-        len(visible) < options.min_chars_per_height * width / max(height, 1.0)
-        or "  " in line.text.strip()
-        or line.text[:1].isspace()
-        or alnum < 0.6 * len(visible)
-        or (len(words) >= 3 and stubs >= 0.5 * len(words))
-        or (bool(words) and all(len(w) == 1 and w.islower() for w in words))  # (only a stub: "o 494,90" for "Итого ...")
-        or odd >= 2
-    )
-
-
-# A word as Cyrillic comes out of a Latin reader: digits on both sides of letters (3 for з) or the reverse,
-# or a capital after a small letter (т read as T).
-_LOOKALIKE = re.compile(r"\d[^\W\d_]+\d|[^\W\d_]\d+[^\W\d_]|[a-z][A-Z]")
 
 
 class EmbeddedOcrBackend(RapidOcrBackend):
@@ -191,14 +155,13 @@ class EmbeddedOcrBackend(RapidOcrBackend):
         if language is None:
             usable = "+".join(lang for lang in self.options.fallback_languages.split("+") if lang in installed) or None
             return Plan(usable, check=usable is not None and usable != "eng", warn_unread=True)
-        others = [code for code in language.codes if code not in RAPIDOCR_LANGUAGES]
+        others = unread_languages(language)
         if not others:
             return Plan(None)
         names = [TESSERACT_CODES.get(code, code) for code in others]
         missing = [code for code, name in zip(others, names, strict=True) if name not in installed]
         if missing:
-            said = ", ".join(NAMES.get(code, repr(code)) for code in missing)
-            warnings.append(f"This server cannot read {said}; the text is RapidOCR's reading in Latin and Chinese characters.")
+            warnings.append(cannot_read("This server", missing))
             self.advise(language_advice(missing, self._tesseract is not None))
             return Plan(None)
         lang = "+".join(dict.fromkeys([*names, *(["eng"] if "eng" in installed else [])]))
@@ -236,7 +199,7 @@ class EmbeddedOcrBackend(RapidOcrBackend):
         said = {id(line) for line in unread}
         unread += [line for line in lines if id(line) not in said and in_unread_script(line.text, installed)]  # (Greek...)
         if plan.warn_unread and worth_saying(len(unread), len(lines)):
-            warnings.append(f"{len(unread)} line(s) {UNREAD_SCRIPT}; their text is missing or a guess.")
+            warnings.append(unread_script_warning(len(unread)))
             self.advise(unread_advice(self._tesseract.languages if self._tesseract else None))
         return textless(lines)
 

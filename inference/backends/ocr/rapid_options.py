@@ -19,6 +19,8 @@ class RapidOptions(BaseModel):
     rec_batch_size: int = Field(1, ge=1, description="lines per recognizer call (1 = no padding to a common width)")
     rec_min_width: int = Field(128, ge=32, description="narrowest recognizer input; short lines are padded to it")
     rec_squeeze: float = Field(0.7, gt=0.3, le=1.0, description="squeeze line crops sideways by this before reading")
+    min_chars_per_height: float = Field(1.0, ge=0, description="a reading with fewer characters per line-height looks wrong")
+    min_confidence: float = Field(0.75, ge=0, le=1, description="a reading below this confidence looks wrong")
     text_score: float = Field(0.5, ge=0.0, le=1.0, description="drop lines recognised below this confidence")
     use_angle_classifier: bool = Field(False, description="detect upside-down lines (costs time)")
     invert_dark: bool = Field(True, description="invert light-on-dark images before reading")

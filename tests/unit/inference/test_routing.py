@@ -198,16 +198,18 @@ def test_a_vlm_answers_log_probabilities_are_those_transformers_computes(tiny_bu
 
 
 def test_lines_in_a_script_no_cpu_engine_reads_send_the_page_to_the_vlm():
-    """The embedded engine's warning for such lines is what routing looks for (one sentence: values.UNREAD_SCRIPT)."""
+    """The CPU engines' warning for such lines is what routing looks for (one sentence: values.unread_script_warning)."""
     import inspect
 
     from inference.backends.ocr import embedded
     from inference.page_results import PageRead
     from inference.routing import reason
-    from inference.values import UNREAD_SCRIPT
+    from inference.values import UNREAD_SCRIPT, unread_script_warning
 
-    assert "{UNREAD_SCRIPT}" in inspect.getsource(embedded)  # the engine says it with the shared words
-    warnings = [f"2 line(s) {UNREAD_SCRIPT}; their text is missing or a guess."]
+    for engine in (embedded,):  # the engines say it with the shared words
+        assert "unread_script_warning(" in inspect.getsource(engine), engine.__name__
+    assert UNREAD_SCRIPT in unread_script_warning(2)
+    warnings = [unread_script_warning(2)]
     read = PageRead(0, 1, (100, 100), "ocr", text="Npnbet", warnings=warnings, confidence=0.99)
     assert reason(read, RoutingSettings()) == "script"
     assert reason(PageRead(0, 1, (100, 100), "ocr", text="Hello", confidence=0.99), RoutingSettings()) is None

@@ -1,0 +1,59 @@
+"""Signs that RapidOCR's reading of a line is not the line, for both RapidOCR backends: its packaged recogniser reads
+Latin and Chinese (``RAPIDOCR_LANGUAGES``), and a line in a script it lacks comes back garbled: blank, as its
+punctuation and digits (", !" for "Привет, мир!"), or as look-alike letters. The embedded backend has such lines read
+again by Tesseract (``script_check``).
+"""
+
+from __future__ import annotations
+
+import re
+
+from ...languages import NAMES, Language
+from ...layout import quad_size
+from ...values import OcrLine
+from .rapid_options import RapidOptions
+
+RAPIDOCR_LANGUAGES = {"en", "zh", "de", "fr", "es"}  # what the packaged PP-OCR models read well (Latin and Chinese)
+
+
+def unread_languages(language: Language) -> list[str]:
+    """The hint's languages (ISO codes, or names no engine knows) that RapidOCR's models do not read."""
+    return [code for code in language.codes if code not in RAPIDOCR_LANGUAGES]
+
+
+def cannot_read(who: str, codes: list[str]) -> str:
+    """The user's warning that ``who`` ("This server", "This model") reads none of these languages."""
+    said = ", ".join(NAMES.get(code, repr(code)) for code in codes)
+    return f"{who} cannot read {said}; the text is RapidOCR's reading in Latin and Chinese characters."
+
+
+def looks_wrong(line: OcrLine, options: RapidOptions) -> bool:
+    """RapidOCR's reading of a line in a script it may lack: low confidence, or garbled."""
+    return line.confidence < options.min_confidence or garbled(line, options)
+
+
+def garbled(line: OcrLine, options: RapidOptions) -> bool:
+    """A reading of a line in a script the recogniser lacks (whatever its confidence): too few characters for
+    the line's width, gaps where words were dropped (at its start too: " 210,00" for "Сыр 210,00"), mostly
+    punctuation, or words cut to stubs."""
+    width, height = quad_size(line.box)
+    visible = [ch for ch in line.text if not ch.isspace()]
+    alnum = sum(ch.isalnum() for ch in visible)
+    words = [w.strip(".,:;!?()") for w in line.text.split()]
+    words = [w for w in words if w.isalpha()]
+    stubs = sum(len(w) <= 2 and w.islower() for w in words)  # Cyrillic read as Latin: "o", "ma", "py"...
+    odd = sum(bool(_LOOKALIKE.search(w)) for w in line.text.split())  # ...or "3aka3 oT mapta" (заказ от марта)
+    return (
+        len(visible) < options.min_chars_per_height * width / max(height, 1.0)
+        or "  " in line.text.strip()
+        or line.text[:1].isspace()
+        or alnum < 0.6 * len(visible)
+        or (len(words) >= 3 and stubs >= 0.5 * len(words))
+        or (bool(words) and all(len(w) == 1 and w.islower() for w in words))  # (only a stub: "o 494,90" for "Итого ...")
+        or odd >= 2
+    )
+
+
+# A word as Cyrillic comes out of a Latin reader: digits on both sides of letters (3 for з) or the reverse,
+# or a capital after a small letter (т read as T).
+_LOOKALIKE = re.compile(r"\d[^\W\d_]+\d|[^\W\d_]\d+[^\W\d_]|[a-z][A-Z]")
