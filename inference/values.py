@@ -12,13 +12,14 @@ from .languages import Language
 __all__ = ["OcrLine"]  # it lives with the blocks (page geometry); imported from here by most of the code
 
 FinishReason = Literal["stop", "length", "repetition", "cancelled"]
-# The words of an OCR engine's warning for lines in a script no installed engine reads (routing looks for them)
-UNREAD_SCRIPT = "seem to be in a script this server cannot read"
+# The words of an OCR engine's warning for lines in a script it cannot read (routing looks for them)
+UNREAD_SCRIPT = "seem to be in a script"
 
 
-def unread_script_warning(lines: int) -> str:
-    """What an OCR engine tells the user when ``lines`` of a page seem to be in a script no installed engine reads."""
-    return f"{lines} line(s) {UNREAD_SCRIPT}; their text is missing or a guess."
+def unread_script_warning(lines: int, reader: str = "this server") -> str:
+    """What an OCR engine tells the user when ``lines`` of a page seem to be in a script that ``reader`` cannot read
+    ("this server": no installed engine; "this model": the engine alone)."""
+    return f"{lines} line(s) {UNREAD_SCRIPT} {reader} cannot read; their text is missing or a guess."
 
 
 MAX_MESSAGES = 256  # messages in one conversation (each costs its template's tokens, even when empty)

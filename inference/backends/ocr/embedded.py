@@ -90,7 +90,6 @@ class EmbeddedOcrBackend(RapidOcrBackend):
         return f"reads Latin and Chinese, and with Tesseract: {languages}; more with apt-get install tesseract-ocr-LANG"
 
     def load(self) -> None:
-        self._advised: set[str] = set()
         super().load()
         tessdata = find_tessdata(self.options.tessdata)
         usable = tessdata is not None and importlib.util.find_spec("tesserocr") is not None
@@ -167,12 +166,6 @@ class EmbeddedOcrBackend(RapidOcrBackend):
         lang = "+".join(dict.fromkeys([*names, *(["eng"] if "eng" in installed else [])]))
         forced = len(others) == len(language.codes)  # (only scripts RapidOCR lacks: every line is Tesseract's)
         return Plan(lang, forced=forced, check=not forced)
-
-    def advise(self, advice: str) -> None:
-        """Tell the operator (the log, once per advice) what would let this engine read more; ``/models`` shows it too."""
-        if advice not in self._advised:
-            self._advised.add(advice)
-            logger.warning("OCR model '%s': %s", self.spec.id, advice)
 
     def refine(self, image: Image.Image, lines: list[OcrLine], language: Language | None, warnings: list[str]) -> list[OcrLine]:
         """Lines RapidOCR read re-read by Tesseract where the plan says (see ``script_check``), shared out like

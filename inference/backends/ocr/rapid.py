@@ -9,6 +9,7 @@ within a script in ``rapid_script``, the options in ``rapid_options``.
 from __future__ import annotations
 
 import importlib.util
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -20,9 +21,10 @@ from ...images import pad_to_aspect
 from ...languages import Language
 from ...layout import quad_size, reading_order, upright_boxes
 from ...settings import ModelSpec
-from ...values import OcrLine, OcrOutput
+from ...values import OcrLine, OcrOutput, unread_script_warning
 from ..base import Backend
 from .line_band import line_crop, own_line
+from .rapid_doubt import cannot_read, looks_wrong, lost, unread_languages
 from .rapid_geometry import (
     MAX_ASPECT,
     detector_size,
@@ -35,9 +37,18 @@ from .rapid_geometry import (
 from .rapid_options import RapidOptions
 from .rapid_pool import RapidPool
 from .rapid_script import Reading, Script, choose, recognise, script_for
+from .script_check import worth_saying
 from .structure import layout_beside, load_layout_model, page_structure, turn_blocks
 from .tables import strip_rule_artefacts
+from .unread_scripts import in_unread_script
 
+logger = logging.getLogger(__name__)
+
+# For the operator, when RapidOCR alone met a language or script it lacks (nothing installs more for it)
+OTHER_BACKENDS = (
+    "RapidOCR reads Latin and Chinese only; a model with backend embedded (RapidOCR and Tesseract) or tesseract reads "
+    "Cyrillic and other scripts with Tesseract's data (apt-get install tesseract-ocr tesseract-ocr-eng tesseract-ocr-rus)"
+)
 TURN_SAMPLE = 8  # lines of a page read with low confidence that RapidOCR also reads upside down
 TURNED_LINE = 0.85  # a line running along the page's height read with lower confidence is also read turned half round...
 TURN_MARGIN = 0.1  # ...and taken so when that reading is this much more confident
@@ -69,6 +80,7 @@ class RapidOcrBackend(RapidPool, Backend):
         return self._size
 
     def load(self) -> None:
+        self._advised: set[str] = set()
         self.load_pool()
         load_layout_model(self.options.structure)
 
@@ -178,8 +190,30 @@ class RapidOcrBackend(RapidPool, Backend):
         return recognise(engine.text_rec, crops, squeeze, options.rec_min_width, options.rec_batch_size)
 
     def refine(self, image: Image.Image, lines: list[OcrLine], language: Language | None, warnings: list[str]) -> list[OcrLine]:
-        """Hook for subclasses: improve the lines (re-read some with another engine)."""
+        """Subclasses improve the lines here (re-read some with another engine). RapidOCR alone tells the user when the
+        hint names a language it does not read, or, without a hint, when a good part of the page's lines seem to be in
+        a script it lacks (``worth_saying``): lines it read poorly (``looks_wrong``) and lost most of (``lost``: blank,
+        or their punctuation and digits), or wrote in a script no engine here reads (Greek: ``in_unread_script``)."""
+        if language is not None:
+            unread = unread_languages(language)
+            if unread:
+                warnings.append(cannot_read("This model", unread))
+                self.advise(OTHER_BACKENDS)
+            return textless(lines)
+        doubtful = [line for line in lines if looks_wrong(line, self.options)]  # (few on a Latin page: each is cut out)
+        pixels = np.asarray(image) if doubtful else None
+        unread = {id(line) for line in doubtful if lost(line, line_crop(pixels, line.box))}
+        unread |= {id(line) for line in lines if in_unread_script(line.text, ())}
+        if worth_saying(len(unread), len(lines)):
+            warnings.append(unread_script_warning(len(unread), "this model"))
+            self.advise(OTHER_BACKENDS)
         return textless(lines)
+
+    def advise(self, advice: str) -> None:
+        """Tell the operator (the log, once per advice) what would let this server read more."""
+        if advice not in self._advised:
+            self._advised.add(advice)
+            logger.warning("OCR model '%s': %s", self.spec.id, advice)
 
     def upright(
         self, image: Image.Image, script: Script = "auto", found: Callable[[int], None] | None = None

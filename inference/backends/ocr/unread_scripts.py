@@ -38,6 +38,8 @@ def _letter(ch: str) -> bool:
 def in_unread_script(text: str, installed: Container[str]) -> bool:
     """Whether most of the letters of ``text`` are of one script in SCRIPT_LANGUAGES that no ``installed`` Tesseract
     language is written in, with WORDS words of it (a formula's letters are none)."""
+    if text.isascii():  # (most lines: no letter of those scripts)
+        return False
     letters = [ch for ch in text if _letter(ch)]
     script, count = Counter(_script(ch) for ch in letters).most_common(1)[0] if letters else ("", 0)
     if 2 * count <= len(letters) or script not in SCRIPT_LANGUAGES or any(code in installed for code in SCRIPT_LANGUAGES[script]):

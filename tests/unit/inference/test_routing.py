@@ -201,12 +201,12 @@ def test_lines_in_a_script_no_cpu_engine_reads_send_the_page_to_the_vlm():
     """The CPU engines' warning for such lines is what routing looks for (one sentence: values.unread_script_warning)."""
     import inspect
 
-    from inference.backends.ocr import embedded
+    from inference.backends.ocr import embedded, rapid
     from inference.page_results import PageRead
     from inference.routing import reason
     from inference.values import UNREAD_SCRIPT, unread_script_warning
 
-    for engine in (embedded,):  # the engines say it with the shared words
+    for engine in (embedded, rapid):  # the engines say it with the shared words
         assert "unread_script_warning(" in inspect.getsource(engine), engine.__name__
     assert UNREAD_SCRIPT in unread_script_warning(2)
     warnings = [unread_script_warning(2)]
