@@ -23,7 +23,7 @@ from ...layout import quad_size, reading_order, upright_boxes
 from ...settings import ModelSpec
 from ...values import OcrLine, OcrOutput, unread_script_warning
 from ..base import Backend
-from .line_band import line_crop, own_line
+from .line_band import image_line_crop, line_crop, own_line
 from .rapid_doubt import cannot_read, looks_wrong, lost, unread_languages
 from .rapid_geometry import (
     MAX_ASPECT,
@@ -201,8 +201,7 @@ class RapidOcrBackend(RapidPool, Backend):
                 self.advise(OTHER_BACKENDS)
             return textless(lines)
         doubtful = [line for line in lines if looks_wrong(line, self.options)]  # (few on a Latin page: each is cut out)
-        pixels = np.asarray(image) if doubtful else None
-        unread = {id(line) for line in doubtful if lost(line, line_crop(pixels, line.box))}
+        unread = {id(line) for line in doubtful if lost(line, image_line_crop(image, line.box))}
         unread |= {id(line) for line in lines if in_unread_script(line.text, ())}
         if worth_saying(len(unread), len(lines)):
             warnings.append(unread_script_warning(len(unread), "this model"))
