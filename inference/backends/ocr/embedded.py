@@ -52,8 +52,8 @@ from .script_check import (
     text_shaped,
     worth_saying,
 )
-from .tess_words import Words, dictionary
-from .tesseract import TesseractEngines, Word, find_tessdata, installed_languages
+from .tess_words import Word, Words, dictionary
+from .tesseract import TesseractEngines, find_tessdata, installed_languages
 from .tesseract_first import FIRST_SAMPLE, Draft, mends, padded, patch, printed, spread, tesseract_line
 from .unread_scripts import in_unread_script
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from difflib import SequenceMatcher
 
 from .rapid_script import Reading
-from .tesseract import Word
+from .tess_words import Word
 
 MAX_CHARS = 300  # longer lines (a leader of dots makes aligning characters slow) stay as RapidOCR read them
 SPACE_SURE = 0.5  # a space Tesseract put between two words it is at least this sure of splits RapidOCR's run of letters

@@ -29,7 +29,7 @@ from collections.abc import Callable, Container
 import numpy as np
 
 from .line_band import ink
-from .tesseract import Word
+from .tess_words import Word
 
 SURE_WORD = 0.8  # dictionary words read at least this surely count as evidence
 LOOK_ALIKE_WORD = 0.5  # ...or this surely, where RapidOCR read the word letter for look-alike letter...

@@ -1,5 +1,5 @@
-"""Whether a word is in a Tesseract language's dictionary, read from its traineddata file (tesserocr wraps no call that
-asks it: Tesseract's own IsValidWord is not exposed).
+"""The words Tesseract reads (``Word``), and whether a word is in a Tesseract language's dictionary, read from its
+traineddata file (tesserocr wraps no call that asks it: Tesseract's own IsValidWord is not exposed).
 
 A traineddata file is a table of components (an entry count, then each component's offset, -1 for none) followed by
 the components. The LSTM recogniser's word list is its ``lstm-word-dawg``: Tesseract's SquishedDawg (a 16-bit magic
@@ -15,6 +15,7 @@ import logging
 import struct
 import threading
 from array import array
+from dataclasses import dataclass
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
@@ -22,6 +23,17 @@ logger = logging.getLogger(__name__)
 WORD_DAWG, UNICHARSET = 19, 21  # the components' places in the table (Tesseract's TessdataType)
 DAWG_MAGIC = 42
 LAST, BACKWARD, WORD_END = 1, 2, 4
+
+
+@dataclass
+class Word:
+    """A word Tesseract read: its text, confidence (0-1), box (x1, y1, x2, y2) in the image it read, and whether
+    it is a word of the language's dictionary (numbers and made-up words are not)."""
+
+    text: str
+    confidence: float
+    box: tuple[int, int, int, int]
+    in_dictionary: bool = False
 
 
 class Dictionary:

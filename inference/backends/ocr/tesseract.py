@@ -12,7 +12,6 @@ import logging
 import os
 import queue
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,7 @@ from ...values import OcrLine, OcrOutput
 from ..base import Backend
 from .structure import layout_beside, load_layout_model, page_structure
 from .tables import strip_rule_artefacts
+from .tess_words import Word
 
 _SEARCH = [
     "/usr/share/tesseract-ocr/5/tessdata",
@@ -74,17 +74,6 @@ def utf8_text(read: Callable[..., str | None], *args: Any) -> str:
         return (read(*args) or "").strip()
     except RuntimeError:
         return ""
-
-
-@dataclass
-class Word:
-    """A word Tesseract read: its text, confidence (0-1), box (x1, y1, x2, y2) in the image it read, and whether
-    it is a word of the language's dictionary (numbers and made-up words are not)."""
-
-    text: str
-    confidence: float
-    box: tuple[int, int, int, int]
-    in_dictionary: bool = False
 
 
 class TesseractEngines:

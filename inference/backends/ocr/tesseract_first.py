@@ -14,7 +14,8 @@ from PIL import Image, ImageOps
 
 from .rapid_script import Reading, is_latin
 from .script_check import is_english, may_be_other_script
-from .tesseract import TesseractEngines, Word
+from .tess_words import Word
+from .tesseract import TesseractEngines
 
 FIRST_SAMPLE = 8  # lines of an image Tesseract reads first, spread over it...
 FIRST_SHARE = 0.6  # ...and the share of them it must read well to read the image's other lines first too
