@@ -42,6 +42,9 @@ TESSERACT_CODES = {"en": "eng", "ru": "rus", "zh": "chi_sim", "de": "deu", "fr":
 # ISO code -> the Debian package that brings Tesseract's data for it
 TESSERACT_PACKAGES = {code: f"tesseract-ocr-{name.replace('_', '-')}" for code, name in TESSERACT_CODES.items()}
 
+# The languages named here that are written in Cyrillic
+CYRILLIC = ("ru", "uk")
+
 NAMES = {"en": "English", "ru": "Russian", "zh": "Chinese", "de": "German", "fr": "French", "es": "Spanish", "uk": "Ukrainian"}
 
 

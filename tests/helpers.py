@@ -16,6 +16,10 @@ HAS_TESSERACT = importlib.util.find_spec("tesserocr") is not None and find_tessd
 needs_tesseract = pytest.mark.skipif(
     not HAS_TESSERACT, reason="Tesseract's data is not installed (.ci/run installs tesseract-ocr-eng)"
 )
+HAS_TESSERACT_RUSSIAN = HAS_TESSERACT and (find_tessdata("auto") / "rus.traineddata").is_file()
+needs_tesseract_russian = pytest.mark.skipif(
+    not HAS_TESSERACT_RUSSIAN, reason="Tesseract's Russian data is not installed (.ci/run installs tesseract-ocr-rus)"
+)
 
 ENGLISH = [
     "Invoice number 4471 dated March 12",

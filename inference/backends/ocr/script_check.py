@@ -194,6 +194,25 @@ def shows_latin(text: str, english: Container[str] = frozenset()) -> bool:
     )
 
 
+LATIN_READING = 12  # letters a page read with English needs to show it is in Cyrillic: fewer than FEW_UNLIKE of them
+FEW_UNLIKE, FEW_ENGLISH = 0.2, 0.25  # seldom read for a Cyrillic letter, and fewer than FEW_ENGLISH in English's words
+
+
+def cyrillic_read_as_latin(texts: list[str], english: Container[str]) -> bool:
+    """Whether a page read with English (Tesseract's "Npusert, mup!" for "Привет, мир!", "py6nen" for "рублей") is likely
+    in Cyrillic: LATIN_READING letters or more (web addresses aside), few of them seldom read for a Cyrillic one
+    (``_UNLIKE``: other Latin-script languages write them often: pages in Basque, Czech, Polish, Turkish read with English
+    had 0.23 or more of them, Russian ones mostly 0.19 or fewer), few in words of English's dictionary, and a
+    word with signs of look-alikes (``may_be_other_script``). Capitals alone ("ИТОГО" as "UTOTO") show too little."""
+    words = [word for text in texts for token in text.split() if not _ADDRESS.search(token) for word in _LETTERS.findall(token)]
+    total = sum(map(len, words))
+    if total < LATIN_READING or sum(len(_UNLIKE.findall(word)) for word in words) >= FEW_UNLIKE * total:
+        return False  # (most English pages stop here: a third of their letters are such)
+    if sum(len(word) for word in words if len(word) >= 3 and is_english(word, english)) >= FEW_ENGLISH * total:
+        return False
+    return any(may_be_other_script(text, english) for text in texts)
+
+
 def page_script_reading(mixed: list[Word], read: str, known: Container[str]) -> str | None:
     """On a page mostly in Cyrillic (``in_another_script``): Tesseract's reading with several languages (``mixed``) of a
     line RapidOCR read in Latin (``read``) when it is the line in the page's script, else None. Its Cyrillic words (of
