@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
+from inference import InferenceService
 from tests.helpers import cer, render_with
+from tests.polling import unload_all
 
 DEJAVU = Path("/usr/share/fonts/truetype/dejavu")
 RUSSIAN = ["Привет, мир!", "Съешь же ещё этих мягких французских булок", "Итого: 150 рублей"]
@@ -54,17 +56,26 @@ def receipt(font) -> Image.Image:
     return image
 
 
-def test_rapidocr_says_it_cannot_read_a_language_the_hint_names(service, caplog):
+@pytest.fixture(scope="module")
+def fresh(settings):
+    """A service of its own: its rapidocr model is loaded by this file's tests (the operator's log says its advice once
+    a load)."""
+    service = InferenceService(settings)
+    yield service
+    unload_all(service.manager)
+
+
+def test_rapidocr_says_it_cannot_read_a_language_the_hint_names(fresh, caplog):
     image = render_with(dejavu("DejaVuSans.ttf", 30), RUSSIAN)
     with caplog.at_level(logging.WARNING):
         for hint, name in (("ru", "Russian"), ("uk", "Ukrainian"), ("en+ru", "Russian"), ("klingon", "'klingon'")):
-            result = service.ocr(image, "rapidocr", hint)
+            result = fresh.ocr(image, "rapidocr", hint)
             expected = f"This model cannot read {name}; the text is RapidOCR's reading in Latin and Chinese characters."
             assert result.warnings == [expected], (hint, result.warnings)
     assert "backend embedded" in caplog.text  # (the operator is told which engine reads more: the log, not the user)
     english = render_with(dejavu("DejaVuSans.ttf", 30), ENGLISH_PAGES[0])
     for hint in ("en", "de", "en+fr", "zh"):
-        result = service.ocr(english, "rapidocr", hint)
+        result = fresh.ocr(english, "rapidocr", hint)
         assert result.warnings == [], (hint, result.warnings)
         assert cer(result.text, "\n".join(ENGLISH_PAGES[0])) <= 0.05, result.text
 
