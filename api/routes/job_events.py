@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
+from starlette.background import BackgroundTask
 
 from inference.errors import ChatVLMError, NotFound, Overloaded, RateLimited
 
@@ -96,20 +97,40 @@ async def job_events(
     status, _ = await run_in_threadpool(service.job_progress, job_id, who, 0, 0)  # 404 for another key's job
     if status is None:
         raise NotFound(f"No job '{job_id[:64]}': it never existed, it expired, or it is another key's.")
-    holder = caller(request.scope) or "-"
-    if _streams[holder] >= STREAMS_PER_CALLER:
-        raise RateLimited(f"This key already follows {STREAMS_PER_CALLER} job streams; close one first.", retry_after=5)
-    if _streams.total() >= STREAMS_AT_ONCE:
-        raise Overloaded("This server follows as many job streams as it can now; poll GET /jobs/{id} or retry.", retry_after=10)
+    slot = _Slot(caller(request.scope) or "-")  # (taken at once, no await before: streams opened together count)
     limit_s = service.limits.request_timeout_s * STREAM_FACTOR
-    stream = _events(service, job_id, who, _last_id(last_event_id, after), limit_s, holder)
+    stream = _events(service, job_id, who, _last_id(last_event_id, after), limit_s, slot)
     return StreamingResponse(
-        stream, media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+        stream,
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        background=BackgroundTask(slot.release),  # (a stream never started: its client left before the first byte)
     )
 
 
-async def _events(service, job_id: str, who, last: int, limit_s: float, holder: str):
-    _streams[holder] += 1
+class _Slot:
+    """One open stream of a caller, counted from its check (200 streams opened at once by one client, each checked
+    before any was counted by its generator, held 33 where 8 are the most): 429 past the caller's share, 503 past the
+    process's; given back once, when the stream ends or never starts."""
+
+    def __init__(self, holder: str):
+        if _streams[holder] >= STREAMS_PER_CALLER:
+            raise RateLimited(f"This key already follows {STREAMS_PER_CALLER} job streams; close one first.", retry_after=5)
+        if _streams.total() >= STREAMS_AT_ONCE:
+            busy = "This server follows as many job streams as it can now; poll GET /jobs/{id} or retry."
+            raise Overloaded(busy, retry_after=10)
+        self.holder, self.held = holder, True
+        _streams[holder] += 1
+
+    def release(self) -> None:
+        if self.held:
+            self.held = False
+            _streams[self.holder] -= 1
+            if not _streams[self.holder]:
+                del _streams[self.holder]
+
+
+async def _events(service, job_id: str, who, last: int, limit_s: float, slot: _Slot):
     try:
         deadline = time.monotonic() + limit_s
         said, state, status = time.monotonic(), None, None
@@ -145,6 +166,4 @@ async def _events(service, job_id: str, who, last: int, limit_s: float, holder: 
                 yield ": keep-alive\n\n"
             await asyncio.sleep(EVENT_POLL_S)
     finally:
-        _streams[holder] -= 1
-        if not _streams[holder]:
-            del _streams[holder]
+        slot.release()
