@@ -4,7 +4,11 @@ the connection (or of the last answer on a kept-alive one), and one client addre
 through them). uvicorn alone waits for headers for ever: 20,000 connections that never finished theirs took every
 file descriptor, and the server answered no one (its accept loop logged 'Too many open files' 579,584 times in 40 s).
 
-This is uvicorn's h11 protocol with those two checks, given to uvicorn by ``python app.py`` (and the tests' servers);
+A request's body must then come at :data:`MIN_BODY_RATE` on average, measured from its headers (after the same grace
+of ``limits.header_timeout_s``, and not while the server itself has stopped reading it): a body sent a byte every 5 s
+held its connection, its slot of the address's and a partly spooled upload for as long as the client liked.
+
+This is uvicorn's h11 protocol with those checks, given to uvicorn by ``python app.py`` (and the tests' servers);
 ``uvicorn app:app`` on its own command line runs without them (put a reverse proxy in front)."""
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
+
+MIN_BODY_RATE = 1024  # bytes a second, on average, of a request's body (a phone's slowest upload sends ten times that)
 
 
 def trusted_addresses(proxies: Sequence[str]) -> Callable[[str], bool]:
@@ -42,6 +48,41 @@ def guarded_protocol(header_timeout_s: float, per_address: int, trusted: Callabl
         _counted: str | None = None
         _timer: asyncio.TimerHandle | None = None
         _armed: Any = None
+        _body_of: Any = None  # the request whose body is coming, since when, and how many bytes of it came
+        _body_since = 0.0
+        _body_bytes = 0
+        _body_timer: asyncio.TimerHandle | None = None
+
+        def data_received(self, data: bytes) -> None:
+            if self._body_of is not None and self._body_of is self.cycle:
+                self._body_bytes += len(data)
+            super().data_received(data)
+            cycle = self.cycle
+            if cycle is not None and cycle is not self._body_of and cycle.more_body and not self.transport.is_closing():
+                self._body_of, self._body_since, self._body_bytes = cycle, self.loop.time(), 0
+                self._watch_body()
+
+        def _watch_body(self) -> None:
+            if self._body_timer is not None:
+                self._body_timer.cancel()
+            self._body_timer = self.loop.call_later(header_timeout_s, self._body_late)
+
+        def _body_late(self) -> None:
+            """Closed when the body came slower than MIN_BODY_RATE since its headers (not while the server has stopped
+            reading it: its window starts again then)."""
+            self._body_timer = None
+            cycle = self._body_of
+            if cycle is None or cycle is not self.cycle or not cycle.more_body or self.transport.is_closing():
+                self._body_of = None
+                return
+            now = self.loop.time()
+            if self.flow.read_paused:
+                self._body_since, self._body_bytes = now, 0
+            elif self._body_bytes < MIN_BODY_RATE * (now - self._body_since):
+                self._body_of = None
+                self.transport.close()
+                return
+            self._watch_body()
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
@@ -86,6 +127,10 @@ def guarded_protocol(header_timeout_s: float, per_address: int, trusted: Callabl
 
         def _release(self) -> None:
             self._disarm()
+            if self._body_timer is not None:
+                self._body_timer.cancel()
+                self._body_timer = None
+            self._body_of = None
             if self._counted is not None:
                 open_from[self._counted] -= 1
                 if open_from[self._counted] <= 0:

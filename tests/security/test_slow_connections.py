@@ -1,6 +1,7 @@
 """Connections that send nothing, or pile up (an attack pass: 20,000 connections that never finished their headers
 took every file descriptor and the server answered no one): a request's headers have ``limits.header_timeout_s``,
-and one address holds at most ``limits.connections_per_address`` connections at once."""
+one address holds at most ``limits.connections_per_address`` connections at once, and a body must come at
+``api.connections.MIN_BODY_RATE`` on average (one sent a byte every 5 s held its connection as long as it liked)."""
 
 from __future__ import annotations
 
@@ -56,3 +57,33 @@ def test_one_address_holds_a_bounded_number_of_connections(settings):
         time.sleep(0.3)
         with httpx.Client(base_url=base) as fresh:
             assert fresh.get("/health").status_code == 200  # the address is served again
+
+
+def test_a_body_that_trickles_is_cut_off_and_one_that_comes_is_read(settings):
+    with live(settings, limits={"header_timeout_s": 1.5}) as (client, _):
+        base = str(client.base_url)
+        slow = connect(base)
+        form = b"multipart/form-data; boundary=b"  # (read whole before any answer: the route waits for it)
+        head = b"POST /ocr HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: " + form + b"\r\nContent-Length: 100000\r\n\r\n"
+        slow.sendall(head + b"--b\r\nContent-Disposition: form-data; name=file; filename=x.png\r\n\r\nx")
+        started = time.monotonic()
+        while not closed_by_server(slow, 0.5):  # a byte every half second (the attack's was every 5 s)
+            assert time.monotonic() - started < 10, "a trickling body was still being taken after 10 s"
+            slow.sendall(b"x")
+        assert time.monotonic() - started >= 1.4  # (its grace: header_timeout_s)
+        # a body that comes at the rate, in pieces over ~3 s, is read and answered
+        body = b"--b\r\nContent-Disposition: form-data; name=file; filename=x.png\r\n\r\n" + b"x" * 20000 + b"\r\n--b--\r\n"
+        steady = connect(base)
+        steady.sendall(
+            f"POST /ocr HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary=b\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
+        )
+        for k in range(0, len(body), 4000):
+            steady.sendall(body[k : k + 4000])
+            time.sleep(0.5)
+        steady.settimeout(30)
+        answer = b"".join(iter(lambda: steady.recv(65536), b""))
+        assert answer.startswith(b"HTTP/1.1 400") and b"not an image" in answer, answer[:300]
+        assert client.get("/health").status_code == 200
+        for sock in (slow, steady):
+            sock.close()
