@@ -49,6 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         path="/",
         max_file_size=settings.limits.max_file_bytes,
         footer_links=["api"],
+        show_error=False,  # (an error of ours is a gr.Error, shown; any other's Python text is not: "cannot unpack...")
         auth_dependency=gradio_user if keys_on else None,
         mcp_server=True,
         favicon_path=ui.favicon(),
