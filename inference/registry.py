@@ -110,8 +110,10 @@ class Registry:
                 if fixes
                 else "None of them is practical on a CPU (add a small model such as SmolVLM2 to config.yaml)."
             )
-            if gpu_only:
-                said += f" {', '.join(gpu_only)} need a GPU (name one with model= to try it on the CPU anyway)."
+            if gpu_only:  # (one whose weights are here may be named to try it on the CPU; the others cannot run at all)
+                ready = [i for i in gpu_only if not self._unavailable[i] and not self.missing_weights(i)]
+                anyway = f" ({' or '.join(ready)}: name it with model= to try it on the CPU anyway)" if ready else ""
+                said += f" {', '.join(gpu_only)} need a GPU{anyway}."
             return said
         return "; ".join(f"{i} {self._unavailable[i]}" for i in configured) + "."
 

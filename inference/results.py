@@ -105,7 +105,10 @@ class ChatResult(BaseModel):
 class BatchItem(BaseModel):
     filename: str
     text: str = ""
-    processing_time: float
+    processing_time: float = Field(
+        description="seconds spent on this file: opening it, and each of its pages' reading added up (pages are read "
+        "side by side: a document's can be more than the whole batch's processing_time)"
+    )
     status: str = Field(description="'success' or 'error'")
     error: str | None = None
     image_size: list[int] | None = None

@@ -132,7 +132,8 @@ def build(service: InferenceService, refresh_on: list | None = None) -> None:
             totals = gr.Markdown(elem_id="batch-totals")
             results = gr.Dataframe(
                 headers=COLUMNS,
-                label=f"Results (each text's first {PREVIEW_CHARS} characters; the downloads have them whole)",
+                label=f"Results (each text's first {PREVIEW_CHARS} characters, the downloads have them whole; time_s: "
+                "a file's pages' seconds added up, read side by side)",
                 wrap=True,
                 interactive=False,
                 max_height=460,

@@ -109,6 +109,21 @@ def test_when_no_chat_model_can_run_the_error_says_why(tmp_path, english_png):
         service.chat(english_png, "What is this?")
 
 
+def test_a_gpu_model_without_its_weights_is_not_offered_to_be_named_on_a_cpu(tmp_path, english_png):
+    # (the error said "name one with model= to try it on the CPU anyway"; named, it was "not downloaded")
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        "models:\n  - {id: r, name: R, backend: rapidocr, tasks: [ocr]}\n"
+        "  - {id: big, name: B, backend: transformers, source: Qwen/Not-Here, tasks: [chat], gpu_preferred: true}\n"
+    )
+    service = InferenceService(load_settings(path, env={}))
+    if gpu_info().available:
+        pytest.skip("on a GPU host the GPU model is the default")
+    with pytest.raises(ModelUnavailable) as refused:
+        service.chat(english_png, "What is this?")
+    assert "big need a GPU." in str(refused.value) and "model=" not in str(refused.value), refused.value
+
+
 def test_a_page_preview_is_that_page_rendered_within_its_size(service, english_png):
     from PIL import ImageChops
 
