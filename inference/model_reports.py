@@ -25,6 +25,8 @@ class ModelReports:
         slot, status = self._slot(model), self.status(model)
         handle, spec, since = slot.handle, slot.handle.spec, slot.room_wait
         note = None if status.state == UNAVAILABLE else handle.backend_class.advice(spec)
+        if status.state == UNLOADED and note is None:  # (why it cannot run yet: the Models tab and the log say it too)
+            note = handle.backend_class.missing_weights(spec)
         if status.state == LOADING and since is not None:  # (not loading yet: waiting for others to make way)
             note = (
                 f"Waiting for memory for {time.monotonic() - since:.0f} s: it loads once the models using it have made "
