@@ -27,7 +27,9 @@ from inference.errors import ModelUnavailable, http_status, note_refusal, redact
 log = logging.getLogger(__name__)
 
 UNEXPECTED = "Something went wrong on the server; the server log has the details."
-CANNOT_RUN = "This model cannot run on this server right now; the Models tab says why."
+CANNOT_RUN = (
+    "The model for this (the one named, or the default) cannot run on this server now: the Models tab, or GET /models, says why."
+)
 
 
 def message_for(exc: BaseException, where: str = "UI handler") -> str:

@@ -206,6 +206,12 @@ def test_a_documents_pages_are_counted_as_they_are_read(service, scanned_pdf):
     assert len(result.pages) == 2 and seen == [(1, 2), (2, 2)]
 
 
+def test_a_file_named_pdf_that_is_no_pdf_is_told_so(client):
+    # (it was told it is "not an image in a format we can read", as if it had been sent as an image)
+    response = client.post("/ocr", files={"file": ("broken.pdf", b"this is no PDF at all")})
+    assert response.status_code == 400 and "'broken.pdf' is not a PDF" in response.json()["detail"], response.text
+
+
 def test_an_image_has_one_page(client):
     response = client.post("/ocr?pages=2", files={"file": ("a.png", encode(Image.new("RGB", (64, 64), "white")))})
     assert response.status_code == 400 and "no page 2" in response.json()["detail"]
