@@ -161,12 +161,13 @@ def build(service: InferenceService) -> None:
             # waits for a PDF reader: in the waiters' pool, not the one every other thread of the server takes from)
         except Exception:  # the upload is gone (its TTL) or cannot be shown: no drawing, the text stays
             return gr.Image(value=None, visible=False)
-        label = f"Page {entry['page']}" if state["document"] else "Lines found"
+        found = "lines and blocks found" if entry["blocks"] else "lines found"
+        label = f"Page {entry['page']}" if state["document"] else found.capitalize()
         if not entry.get("size"):
             label += " (not read yet)"
         if show:
             shown = await anyio.to_thread.run_sync(draw, shown, entry["size"], entry["lines"], entry["blocks"])
-            label += ": lines and blocks found" if entry["blocks"] else (": lines found" if state["document"] else "")
+            label += f": {found}" if state["document"] else ""
         return gr.Image(value=shown, visible=True, label=label)
 
     def pages_of(state):
