@@ -209,6 +209,7 @@ def build(service: InferenceService) -> None:
         outputs,
         api_visibility="private",
         show_progress="minimal",
+        show_progress_on=[text],  # (one progress, over the text it fills: it showed above the tabs too)
     )
     read_event.then(lambda: gr.Button(interactive=True), None, [run], queue=False, api_visibility="private")
     read_event.then(pages_of, [result], [page], api_visibility="private").then(
