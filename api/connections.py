@@ -59,7 +59,8 @@ def guarded_protocol(header_timeout_s: float, per_address: int, trusted: Callabl
             super().data_received(data)
             cycle = self.cycle
             if cycle is not None and cycle is not self._body_of and cycle.more_body and not self.transport.is_closing():
-                self._body_of, self._body_since, self._body_bytes = cycle, self.loop.time(), 0
+                self._body_of, self._body_since, self._body_bytes = cycle, self.loop.time(), len(data)  # (its first bytes
+                # may have come with the headers)
                 self._watch_body()
 
         def _watch_body(self) -> None:

@@ -30,10 +30,14 @@ from inference.errors import note_refusal
 from .widgets import caller_of
 
 OTHERS = "This Gradio session belongs to another API key: start your own (a new page, or a new gradio_client Client)."
-SESSIONS = 200_000  # sessions remembered (the least recently used forgotten first: ~40 MB at most)
-CANCEL_BODY = 64 * 1024  # a cancel's body, read to find its session (Gradio's is ~100 bytes)
+SESSIONS = 200_000  # sessions and events remembered (the least recently used forgotten first: ~40 MB at most)
+LONGEST = 128  # characters of a session's name (Gradio's are 11; a longer one is refused: each is kept in memory)
+CANCEL_BODY = 64 * 1024  # a cancel's body, read to find its session (Gradio's is ~100 bytes; a longer one is refused)
 
+# routes that name a session (or an event: its id is claimed by the caller that queued it) in their path; Gradio's
+# /call/<api>/<id> reads a session's stream when <id> is no event of its own
 _IN_PATH = re.compile(r"^/gradio_api/(?:heartbeat|stream)/([^/]+)")
+_EVENT_IN_PATH = re.compile(r"^/gradio_api/call/(?:v2/)?[^/]+/([^/]+)")  # (GET only: POST /call/v2/<api> is a call)
 _IN_QUERY = ("/gradio_api/queue/data", "/gradio_api/deep_link")
 _CANCEL = "/gradio_api/cancel"
 
@@ -48,9 +52,11 @@ class SessionOwners:
         self._lock = threading.Lock()
 
     def claim(self, session: Any, caller: str | None) -> bool:
-        """Whether ``caller`` may use ``session``: the first caller to name a session owns it."""
-        if not self.enabled or not isinstance(session, str) or not session:
+        """Whether ``caller`` may use ``session`` (or an event's id): the first caller to name it owns it."""
+        if not self.enabled or session is None or session == "":
             return True
+        if not isinstance(session, str) or len(session) > LONGEST:
+            return False
         with self._lock:
             owner = self._owners.setdefault(session, caller or "")
             self._owners.move_to_end(session)
@@ -66,9 +72,13 @@ class SessionOwners:
         async def owned_push(*args: Any, **kwargs: Any) -> Any:
             body = kwargs["body"] if "body" in kwargs else args[0]  # push(body, request, username)
             request = kwargs["request"] if "request" in kwargs else args[1]
-            if not self.claim(getattr(body, "session_hash", None), caller_of(request)):
+            caller = caller_of(request)
+            if not self.claim(getattr(body, "session_hash", None), caller):
                 raise HTTPException(status_code=403, detail=OTHERS)
-            return await push(*args, **kwargs)
+            pushed = await push(*args, **kwargs)  # (success, event_id, state)
+            if isinstance(pushed, tuple) and len(pushed) > 1 and pushed[0]:
+                self.claim(pushed[1], caller)  # its event's id is the caller's too (GET /call/<api>/<event_id>)
+            return pushed
 
         @functools.wraps(process)
         async def owned_process_api(*args: Any, **kwargs: Any) -> Any:
@@ -105,17 +115,20 @@ class SessionGuard:
             await self.app(scope, receive, send)
             return
         path, caller = scope["path"], caller_of_scope(scope)
-        found = _IN_PATH.match(path)
-        session: Any = found.group(1) if found else None
-        if path in _IN_QUERY:
-            session = (parse_qs(scope.get("query_string", b"").decode("latin-1")).get("session_hash") or [None])[0]
-        if path == _CANCEL and scope.get("method") == "POST":
+        found = _IN_PATH.match(path) or (_EVENT_IN_PATH.match(path) if scope.get("method") == "GET" else None)
+        named: list[Any] = [found.group(1)] if found else []
+        if path.rstrip("/") in _IN_QUERY:  # (every value: a route reads the last of a repeated one)
+            named = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("session_hash", [])
+        if path.rstrip("/") == _CANCEL and scope.get("method") == "POST":
             body, receive = await read_small(receive, CANCEL_BODY)
+            if body is None:
+                await refuse(send, 413, "A cancel's body is ~100 bytes; this one is too large.")
+                return
             try:
-                session = json.loads(body).get("session_hash") if body else None
+                named = [json.loads(body).get("session_hash")] if body else []
             except (ValueError, AttributeError):
-                session = None  # (not a cancel Gradio reads: it answers that itself)
-        if not self.owners.claim(session, caller):
+                named = []  # (not a cancel Gradio reads: it answers that itself)
+        if not all(self.owners.claim(session, caller) for session in named):
             await refuse(send)
             return
         await self.app(scope, receive, send)
@@ -126,8 +139,8 @@ def caller_of_scope(scope: Scope) -> str | None:
     return principal.name if principal is not None else None
 
 
-async def read_small(receive: Receive, limit: int) -> tuple[bytes, Receive]:
-    """A request's body (at most ``limit`` bytes read: b"" past it), and a ``receive`` that gives it again."""
+async def read_small(receive: Receive, limit: int) -> tuple[bytes | None, Receive]:
+    """A request's body (None past ``limit`` bytes: no more is read), and a ``receive`` that gives it again."""
     chunks, size, more = [], 0, True
     while more:
         message = await receive()
@@ -146,11 +159,11 @@ async def read_small(receive: Receive, limit: int) -> tuple[bytes, Receive]:
             return {"type": "http.request", "body": body, "more_body": False}
         return await receive()
 
-    return (body if size <= limit else b""), again
+    return (body if size <= limit else None), again
 
 
-async def refuse(send: Send) -> None:
-    detail = json.dumps({"detail": OTHERS}).encode()
+async def refuse(send: Send, status: int = 403, why: str = OTHERS) -> None:
+    detail = json.dumps({"detail": why}).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(detail)).encode())]
-    await send({"type": "http.response.start", "status": 403, "headers": headers})
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": detail})

@@ -47,9 +47,24 @@ def test_another_key_cannot_use_or_read_a_keys_gradio_session(keyed_client):
             headers=INTRUDER,
         ),
     ]
+    # a second pass (helper): the session named twice (the route reads the last), as an event's id in /call's stream
+    # (Gradio streams the session then), and an event queued by /call read by its id
+    mine = uuid.uuid4().hex[:11]
+    called = client.post("/gradio_api/call/models", json={"data": []}, headers=OWNER)
+    assert called.status_code == 200, called.text
+    refused += [
+        opened(client, "/gradio_api/queue/data", {"session_hash": [mine, session]}, INTRUDER),
+        client.get("/gradio_api/deep_link", params={"session_hash": [mine, session]}, headers=INTRUDER),
+        opened(client, f"/gradio_api/call/ocr/{session}", {}, INTRUDER),
+        opened(client, f"/gradio_api/call/models/{called.json()['event_id']}", {}, INTRUDER),
+        client.post("/gradio_api/queue/join", json={**join, "session_hash": "s" * 200}, headers=INTRUDER),  # (kept in memory)
+    ]
     for response in refused:
         assert response.status_code == 403, (response.request.url, response.status_code)
         assert REFUSED in response.text, (response.request.url, response.text[:300])
+    padded = b'{"session_hash": "%s", "fn_index": %d, "event_id": "x"}' % (session.encode(), index) + b" " * 70_000
+    cancel = client.post("/gradio_api/cancel", content=padded, headers={**INTRUDER, "Content-Type": "application/json"})
+    assert cancel.status_code == 413, cancel.text  # (its session was not read past 64 KB: the cancel went through)
 
     with client.stream("GET", "/gradio_api/queue/data", params={"session_hash": session}, headers=OWNER) as stream:
         assert stream.status_code == 200

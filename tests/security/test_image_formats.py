@@ -8,10 +8,12 @@ rate-limit budget like a read (they did not: one upload gave unlimited renders p
 
 from __future__ import annotations
 
+import io
 import struct
 import zlib
 
 import pytest
+from PIL import Image
 
 from inference.errors import BadInput
 from inference.images import decode
@@ -58,6 +60,10 @@ def test_an_icon_is_refused_for_its_format_before_anything_is_decoded(icon, icns
         with pytest.raises(BadInput, match=REFUSED):  # (was: "... pixels, more than the limit", once decoded)
             decode(data, LimitSettings(), name)
     assert decode(encode(render_lines(ENGLISH[:1])), LimitSettings()).width > 0  # a PNG still decodes
+    avif = io.BytesIO()  # (an AVIF says its 'ispe' box's size and decodes its frame's: 4.5 KB said 100 x 100, made 1 GB)
+    Image.new("RGB", (64, 64), "white").save(avif, format="AVIF")
+    with pytest.raises(BadInput, match=REFUSED):
+        decode(avif.getvalue(), LimitSettings(), "photo.avif")
 
 
 def test_an_icon_at_the_rest_and_gradio_doors_is_a_400_that_says_its_format(open_server, icon):
