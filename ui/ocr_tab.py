@@ -215,7 +215,7 @@ def build(service: InferenceService) -> None:
     read_event.then(pages_of, [result], [page], api_visibility="private").then(
         overlay_for, drawn, [overlay], api_visibility="private"
     )
-    gr.on([show_lines.change, page.input], overlay_for, drawn, [overlay], api_visibility="private")
+    gr.on([show_lines.change, page.select], overlay_for, drawn, [overlay], api_visibility="private")  # (select: input came twice)
     # one input at a time: a new image (uploaded, pasted or an example) replaces the document, and the reverse; the
     # old result is cleared either way
     image.change(

@@ -241,9 +241,13 @@ def test_a_pdf_in_the_ocr_tab_then_a_new_input(live_server, open_page, tmp_path)
     beside, shown = page.locator("#ocr-text").bounding_box(), drawing.bounding_box()
     assert shown["x"] >= beside["x"] + beside["width"] and shown["y"] < 400, (beside, shown)
     first = drawing.locator("img").get_attribute("src")
+    joins: list[str] = []  # (a page picked drew it twice: two renders, two requests on the rate limit)
+    page.on("request", lambda request: joins.append(request.url) if "/queue/join" in request.url else None)
     choose(page, "#ocr-page", "2")
     playwright.expect(drawing).to_contain_text("Page 2", timeout=30_000)
     assert drawing.locator("img").get_attribute("src") != first
+    page.wait_for_timeout(500)  # (a second drawing event came right after the first)
+    assert len(joins) == 1, joins
     page.get_by_role("tab", name="Markdown", exact=True).click()
     playwright.expect(page.locator("#ocr-markdown")).to_contain_text("Kind regards")
     page.get_by_role("tab", name="Text", exact=True).click()
