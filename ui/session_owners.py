@@ -30,7 +30,9 @@ from inference.errors import note_refusal
 from .widgets import caller_of
 
 OTHERS = "This Gradio session belongs to another API key: start your own (a new page, or a new gradio_client Client)."
-SESSIONS = 200_000  # sessions and events remembered (the least recently used forgotten first: ~40 MB at most)
+SESSIONS = 200_000  # sessions and events remembered (the least recently used forgotten first: ~40 MB at most)...
+PER_CALLER = 5_000  # ...and of them, a caller's (its own least recently used forgotten first: one key naming new
+# sessions by the thousand forgets its own, never another key's, which it could then claim)
 LONGEST = 128  # characters of a session's name (Gradio's are 11; a longer one is refused: each is kept in memory)
 CANCEL_BODY = 64 * 1024  # a cancel's body, read to find its session (Gradio's is ~100 bytes; a longer one is refused)
 
@@ -45,10 +47,11 @@ _CANCEL = "/gradio_api/cancel"
 class SessionOwners:
     """Which caller (a key's fingerprint) owns each session; ``enabled`` with API keys on."""
 
-    def __init__(self, enabled: bool, size: int = SESSIONS):
+    def __init__(self, enabled: bool, size: int = SESSIONS, per_caller: int = PER_CALLER):
         self.enabled = enabled
         self._owners: OrderedDict[str, str] = OrderedDict()
-        self._size = size
+        self._of: dict[str, OrderedDict[str, None]] = {}  # each caller's sessions, least recently used first
+        self._size, self._per_caller = size, per_caller
         self._lock = threading.Lock()
 
     def claim(self, session: Any, caller: str | None) -> bool:
@@ -60,9 +63,21 @@ class SessionOwners:
         with self._lock:
             owner = self._owners.setdefault(session, caller or "")
             self._owners.move_to_end(session)
+            mine = self._of.setdefault(owner, OrderedDict())
+            mine[session] = None
+            mine.move_to_end(session)
+            if len(mine) > self._per_caller:
+                self._forget(next(iter(mine)))
             if len(self._owners) > self._size:
-                self._owners.popitem(last=False)
+                self._forget(next(iter(self._owners)))
         return owner == (caller or "")
+
+    def _forget(self, session: str) -> None:
+        owner = self._owners.pop(session)
+        mine = self._of[owner]
+        del mine[session]
+        if not mine:
+            del self._of[owner]
 
     def install(self, blocks: gr.Blocks) -> None:
         """The events a client joins or calls: their session claimed where Gradio has parsed the body."""
