@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import io
+from pathlib import Path
 
 import pytest
 from PIL import Image, ImageDraw, ImageFont
@@ -154,3 +155,35 @@ def line_at(text: str, x0: float, y0: float, x1: float, y1: float) -> OcrLine:
     from inference.values import OcrLine
 
     return OcrLine(text=text, box=[[x0, y0], [x1, y0], [x1, y1], [x0, y1]], confidence=0.9)
+
+
+DEJAVU = Path("/usr/share/fonts/truetype/dejavu")
+# A till receipt's rows (left, right), as SROIE's AEON receipts print them
+AEON_RECEIPT = [
+    ("AEON CO. (M) BHD", ""),
+    ("GST ID : 002017394688", ""),
+    ("1X 000007996511", "75.00SR"),
+    ("SUB-TOTAL", "75.00"),
+    ("TAX CODE SR @ 6%", "4.25"),
+    ("CHANGE RM", "25.00"),
+    ("*** THANK YOU ***", ""),
+    ("PLEASE COME AGAIN", ""),
+]
+
+
+def dejavu(face: str, size: int):
+    """A DejaVu face (the test skips where the fonts are missing: .ci/run installs them)."""
+    path = DEJAVU / face
+    if not path.is_file():
+        pytest.skip("the DejaVu fonts are not installed (.ci/run installs fonts-dejavu-core)")
+    return ImageFont.truetype(str(path), size)
+
+
+def aeon_receipt(font) -> Image.Image:
+    """:data:`AEON_RECEIPT` drawn in two columns."""
+    image = Image.new("RGB", (620, 40 + 44 * len(AEON_RECEIPT)), "white")
+    draw = ImageDraw.Draw(image)
+    for i, (left, right) in enumerate(AEON_RECEIPT):
+        draw.text((20, 20 + 44 * i), left, fill="black", font=font)
+        draw.text((480, 20 + 44 * i), right, fill="black", font=font)
+    return image

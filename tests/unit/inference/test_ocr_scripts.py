@@ -4,20 +4,18 @@ told to the user plainly (what to install goes to the operator's log). Images ar
 
 import logging
 import threading
-from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw, ImageFilter, ImageFont
+from PIL import Image, ImageDraw, ImageFilter
 
 from inference import InferenceService
 from inference.backends.ocr.script_check import may_be_other_script, read_as_look_alikes, reads_other_script, text_shaped
 from inference.backends.ocr.tess_words import dictionary
 from inference.backends.ocr.tesseract import Word, find_tessdata, installed_languages
-from tests.helpers import HAS_TESSERACT, cer, render_with
+from tests.helpers import AEON_RECEIPT, HAS_TESSERACT, aeon_receipt, cer, dejavu, render_with
 from tests.polling import loaded_backend, unload_all
 
-DEJAVU = Path("/usr/share/fonts/truetype/dejavu")
 MIXED = [
     "Счёт № 5821 от 12 марта",
     "Invoice 5821 dated March 12",
@@ -45,38 +43,12 @@ LATIN_PAGES = {
     "fr": ["Facture numéro 4471 du 12 mars", "Montant total dû : 318,40 EUR", "Reçu à Genève, merci beaucoup !"],
     "de": ["Rechnung Nr. 4471 vom 12. März", "Gesamtbetrag fällig: 318,40 EUR", "Bitte zahlen Sie innerhalb von 30 Tagen."],
 }
-RECEIPT = [
-    ("AEON CO. (M) BHD", ""),
-    ("GST ID : 002017394688", ""),
-    ("1X 000007996511", "75.00SR"),
-    ("SUB-TOTAL", "75.00"),
-    ("TAX CODE SR @ 6%", "4.25"),
-    ("CHANGE RM", "25.00"),
-    ("*** THANK YOU ***", ""),
-    ("PLEASE COME AGAIN", ""),
-]
-
-
-def dejavu(face: str, size: int):
-    path = DEJAVU / face
-    if not path.is_file():
-        pytest.skip("the DejaVu fonts are not installed (.ci/run installs fonts-dejavu-core)")
-    return ImageFont.truetype(str(path), size)
 
 
 def needs_russian():
     tessdata = find_tessdata("auto")
     if not HAS_TESSERACT or tessdata is None or "rus" not in installed_languages(tessdata):
         pytest.skip("Tesseract with its Russian data is not installed (.ci/run installs tesseract-ocr-rus)")
-
-
-def receipt(font) -> Image.Image:
-    image = Image.new("RGB", (620, 40 + 44 * len(RECEIPT)), "white")
-    draw = ImageDraw.Draw(image)
-    for i, (left, right) in enumerate(RECEIPT):
-        draw.text((20, 20 + 44 * i), left, fill="black", font=font)
-        draw.text((480, 20 + 44 * i), right, fill="black", font=font)
-    return image
 
 
 def test_mixed_russian_and_english_lines_are_read_in_their_own_scripts(service):
@@ -98,9 +70,9 @@ def test_clean_latin_pages_and_a_receipt_get_no_warning(service):
         assert cer(result.text, "\n".join(lines)) <= 0.05, (language, result.text)
         assert not any("\u0400" <= ch <= "\u04ff" for ch in result.text), result.text  # no Cyrillic look-alikes
         assert all(word in result.text for line in lines for word in line.split() if not word.isascii()), result.text  # accents
-    result = service.ocr(receipt(dejavu("DejaVuSansMono.ttf", 24)), "embedded")
+    result = service.ocr(aeon_receipt(dejavu("DejaVuSansMono.ttf", 24)), "embedded")
     assert result.warnings == [], result.warnings
-    assert cer(result.text, "\n".join(" ".join(p for p in row if p) for row in RECEIPT)) <= 0.08, result.text
+    assert cer(result.text, "\n".join(" ".join(p for p in row if p) for row in AEON_RECEIPT)) <= 0.08, result.text
 
 
 def test_formulas_on_a_latin_page_are_not_read_as_cyrillic(service):

@@ -5,16 +5,14 @@ Images are rendered here, read by the real engine."""
 
 import logging
 import re
-from pathlib import Path
 
 import pytest
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 
 from inference import InferenceService
-from tests.helpers import cer, render_with
+from tests.helpers import aeon_receipt, cer, dejavu, render_with
 from tests.polling import unload_all
 
-DEJAVU = Path("/usr/share/fonts/truetype/dejavu")
 RUSSIAN = ["Привет, мир!", "Съешь же ещё этих мягких французских булок", "Итого: 150 рублей"]
 RUSSIAN_PAGES = [
     RUSSIAN,
@@ -26,34 +24,8 @@ ENGLISH_PAGES = [
     ["Call us at +1 (415) 555-0199 or email help@example.com", "The quick brown fox jumps over the lazy dog."],
     ["Paid by card ending 4417", "Phone +7 812 555 0199", "Tax Code: A", "Contact: office@example.com"],
 ]
-RECEIPT = [
-    ("AEON CO. (M) BHD", ""),
-    ("GST ID : 002017394688", ""),
-    ("1X 000007996511", "75.00SR"),
-    ("SUB-TOTAL", "75.00"),
-    ("TAX CODE SR @ 6%", "4.25"),
-    ("CHANGE RM", "25.00"),
-    ("*** THANK YOU ***", ""),
-    ("PLEASE COME AGAIN", ""),
-]
 FACES = ("DejaVuSans.ttf", "DejaVuSerif.ttf", "DejaVuSansMono.ttf")
 UNREAD_LINES = re.compile(r"\d+ line\(s\) seem to be in a script this model cannot read; their text is missing or a guess\.")
-
-
-def dejavu(face: str, size: int):
-    path = DEJAVU / face
-    if not path.is_file():
-        pytest.skip("the DejaVu fonts are not installed (.ci/run installs fonts-dejavu-core)")
-    return ImageFont.truetype(str(path), size)
-
-
-def receipt(font) -> Image.Image:
-    image = Image.new("RGB", (620, 40 + 44 * len(RECEIPT)), "white")
-    draw = ImageDraw.Draw(image)
-    for i, (left, right) in enumerate(RECEIPT):
-        draw.text((20, 20 + 44 * i), left, fill="black", font=font)
-        draw.text((480, 20 + 44 * i), right, fill="black", font=font)
-    return image
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +67,7 @@ def test_rapidocr_says_how_many_lines_of_a_page_it_could_not_read_and_nothing_on
             for lines in ENGLISH_PAGES:
                 result = service.ocr(render_with(dejavu(face, size), lines), "rapidocr")
                 assert result.warnings == [], (face, size, result.text, result.warnings)
-        result = service.ocr(receipt(dejavu(face, 24)), "rapidocr")
+        result = service.ocr(aeon_receipt(dejavu(face, 24)), "rapidocr")
         assert result.warnings == [], (face, result.text, result.warnings)
         assert "THANK YOU" in result.text, result.text
     picture = Image.new("RGB", (640, 480), "white")

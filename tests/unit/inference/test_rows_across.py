@@ -4,26 +4,15 @@ column only (or takes a lone price for a header), and the Markdown of a block wr
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 
 from inference.markdown import blocks_to_markdown, lines_to_markdown, to_markdown
 from inference.page_structure import Region, page_blocks
+from tests.helpers import dejavu
 from tests.helpers import line_at as line
+from ui.examples import RECEIPT  # (the UI's own example)
 
-DEJAVU = Path("/usr/share/fonts/truetype/dejavu")
-RECEIPT = [
-    ("CORNER CAFE", ""),
-    ("2 x Flat white", "7.00"),
-    ("1 x Croissant", "3.20"),
-    ("1 x Orange juice", "4.50"),
-    ("SUBTOTAL", "14.70"),
-    ("VAT 20%", "2.94"),
-    ("TOTAL", "17.64"),
-    ("Paid by card", ""),
-]
 PRICES = [
     ("PRICE LIST", ""),
     ("Haircut", "25.00"),
@@ -37,10 +26,7 @@ PRICES = [
 
 def sheet(rows: list[tuple[str, str]], face: str, size: int, width: int) -> Image.Image:
     """A receipt or price list: the labels at the left, the prices in a column 90 px from the right edge."""
-    path = DEJAVU / face
-    if not path.is_file():
-        pytest.skip(f"no {path} (fonts-dejavu-core)")
-    font = ImageFont.truetype(str(path), size)
+    font = dejavu(face, size)
     image = Image.new("RGB", (width, 40 + 38 * len(rows)), "white")
     draw = ImageDraw.Draw(image)
     for i, (label, price) in enumerate(rows):

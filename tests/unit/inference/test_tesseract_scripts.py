@@ -3,17 +3,13 @@ back as Latin look-alikes ("Npusert, mup!" for "Привет, мир!"): it says
 the Cyrillic languages installed here, and never says so of English pages, a receipt or pages in other Latin-script
 languages. Images are rendered here, read by the real engine."""
 
-from pathlib import Path
-
 import pytest
-from PIL import Image, ImageDraw, ImageFont
 
 from inference import InferenceService
 from inference.backends.ocr.tesseract import find_tessdata, installed_languages
-from tests.helpers import cer, needs_tesseract, needs_tesseract_russian, render_with
+from tests.helpers import aeon_receipt, cer, dejavu, needs_tesseract, needs_tesseract_russian, render_with
 from tests.polling import unload_all
 
-DEJAVU = Path("/usr/share/fonts/truetype/dejavu")
 RUSSIAN_PAGES = [
     ["Привет, мир!", "Съешь же ещё этих мягких французских булок", "Итого: 150 рублей"],
     ["Счёт № 5821 от 12 марта", "Оплата по договору № 17 от 3 мая", "Итого к оплате: 12 400 руб."],
@@ -32,33 +28,7 @@ OTHER_LATIN_PAGES = [  # (read with English: few words of its dictionary, but La
     ["Eskerrik asko zure erosketagatik", "Ordaindu beharreko zenbatekoa: 318,40 euro"],
     ["Facture numéro 4471 du 12 mars", "Montant total dû : 318,40 EUR", "Reçu à Genève, merci beaucoup !"],
 ]
-RECEIPT = [
-    ("AEON CO. (M) BHD", ""),
-    ("GST ID : 002017394688", ""),
-    ("1X 000007996511", "75.00SR"),
-    ("SUB-TOTAL", "75.00"),
-    ("TAX CODE SR @ 6%", "4.25"),
-    ("CHANGE RM", "25.00"),
-    ("*** THANK YOU ***", ""),
-    ("PLEASE COME AGAIN", ""),
-]
 FACES = ("DejaVuSans.ttf", "DejaVuSerif.ttf", "DejaVuSansMono.ttf")
-
-
-def dejavu(face: str, size: int):
-    path = DEJAVU / face
-    if not path.is_file():
-        pytest.skip("the DejaVu fonts are not installed (.ci/run installs fonts-dejavu-core)")
-    return ImageFont.truetype(str(path), size)
-
-
-def receipt(font) -> Image.Image:
-    image = Image.new("RGB", (620, 40 + 44 * len(RECEIPT)), "white")
-    draw = ImageDraw.Draw(image)
-    for i, (left, right) in enumerate(RECEIPT):
-        draw.text((20, 20 + 44 * i), left, fill="black", font=font)
-        draw.text((480, 20 + 44 * i), right, fill="black", font=font)
-    return image
 
 
 def expected_warning() -> str:
@@ -104,7 +74,7 @@ def test_tesseract_says_it_of_no_english_page_no_receipt_and_no_other_latin_scri
             for lines in ENGLISH_PAGES + OTHER_LATIN_PAGES:
                 result = service.ocr(render_with(dejavu(face, size), lines), "tesseract")
                 assert result.warnings == [], (face, size, result.text, result.warnings)
-        result = service.ocr(receipt(dejavu(face, 24)), "tesseract")
+        result = service.ocr(aeon_receipt(dejavu(face, 24)), "tesseract")
         assert result.warnings == [] and "THANK YOU" in result.text, (face, result.text, result.warnings)
     result = service.ocr(render_with(dejavu("DejaVuSans.ttf", 30), ENGLISH_PAGES[0]), "tesseract", "en")
     assert result.warnings == [] and cer(result.text, "\n".join(ENGLISH_PAGES[0])) <= 0.05, result.text
