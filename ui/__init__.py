@@ -14,7 +14,8 @@ from inference import InferenceService
 
 from . import batch_tab, chat_tab, examples, files, mcp_tools, models_panel, ocr_tab
 from .queue_bounds import UI_EVENTS_AT_ONCE, QueueBounds
-from .session_owners import SessionOwners
+from .session_owners import SessionGuard, SessionOwners
+from .unknown_streams import UnknownStreams
 from .widgets import principal_of
 
 DESCRIPTION = "Self-hosted OCR and image chat: read documents and ask questions about images, in the browser or by API."
@@ -111,8 +112,12 @@ def build_ui(service: InferenceService, may_manage: Callable[[Any], bool] = lamb
 
 
 def guard_sessions(app: Any, blocks: gr.Blocks) -> None:
-    """Once ``blocks`` is mounted on ``app``: the Gradio routes that name a session in their URL refuse other keys."""
-    blocks.session_owners.guard(app)
+    """Once ``blocks`` is mounted on ``app`` (at /, inside the REST edge's gatekeeper, which has found the caller by then):
+    the Gradio routes that name a session in their URL refuse other keys (``SessionGuard``), and the event streams of
+    sessions Gradio does not hold end without a traceback (``UnknownStreams``)."""
+    for route in app.routes:
+        if getattr(route, "path", None) == "" and hasattr(route, "app"):
+            route.app = SessionGuard(UnknownStreams(route.app, blocks._queue), blocks.session_owners)
 
 
 QUEUE_POLL_S = 0.05  # how often an idle queue looks for a new event (Gradio: 0.001)

@@ -106,13 +106,6 @@ class SessionOwners:
         queue.push = owned_push
         blocks.process_api = owned_process_api  # type: ignore[method-assign]
 
-    def guard(self, app: Any) -> None:
-        """Put :class:`SessionGuard` around the Gradio app mounted on ``app`` (inside the REST edge's gatekeeper, which
-        has found the caller by then)."""
-        for route in app.routes:
-            if getattr(route, "path", None) == "" and hasattr(route, "app"):  # (mounted at /)
-                route.app = SessionGuard(route.app, self)
-
 
 class SessionGuard:
     """ASGI: the Gradio routes that name a session in their path, query or a cancel's body, refused (403) to any other
