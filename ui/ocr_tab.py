@@ -10,6 +10,7 @@ from pathlib import Path
 
 import anyio
 import gradio as gr
+from gradio.context import Context
 from PIL import Image
 
 from inference import ChatVLMError, InferenceService, call_cancellable
@@ -20,6 +21,7 @@ from . import examples
 from .endpoints import endpoint, hide_from_mcp
 from .errors import keep_on_error, refusal
 from .ocr_view import describe, draw, drawing_state, shown_markdown, shown_text, write_downloads
+from .previews import Previews
 from .widgets import DOCUMENT_TYPES, caller_of, file_path, image_input, language_hint, language_picker, model_dropdown
 
 PREVIEW_SIDE = 1200  # a document's page is previewed at most this large
@@ -27,6 +29,7 @@ NEW_INPUT = "New input: press **Extract text** to read it."
 
 
 def build(service: InferenceService) -> None:
+    previews = Previews(Context.root_block, service.limits.min_free_disk_mb * 1024 * 1024)  # (the Blocks being built)
     with gr.Row(equal_height=False):
         with gr.Column(scale=4, min_width=280):
             image = image_input(height=260, elem_id="ocr-image", lenient=True)
@@ -168,7 +171,12 @@ def build(service: InferenceService) -> None:
         if show:
             shown = await anyio.to_thread.run_sync(draw, shown, entry["size"], entry["lines"], entry["blocks"])
             label += f": {found}" if state["document"] else ""
-        return gr.Image(value=shown, visible=True, label=label)
+        try:  # (a file the browser fetches: on the caller's quota of kept files, see ui.previews)
+            kept = await anyio.to_thread.run_sync(previews.kept, shown, caller_of(request))
+        except gr.Error as exc:
+            gr.Warning(exc.message)
+            return gr.skip()
+        return gr.Image(value=kept, visible=True, label=label)
 
     def pages_of(state):
         """The page selector: shown for a document, its pages as read."""
