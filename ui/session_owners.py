@@ -30,7 +30,8 @@ from inference.errors import note_refusal
 from .widgets import caller_of
 
 OTHERS = "This Gradio session belongs to another API key: start your own (a new page, or a new gradio_client Client)."
-SESSIONS = 200_000  # sessions and events remembered (the least recently used forgotten first: ~40 MB at most)...
+SESSIONS = 200_000  # sessions and events remembered (~40 MB at most; past it, the least recently used of the caller
+# that has the most is forgotten: keys flooding together forget their own, never an idle key's few)...
 PER_CALLER = 5_000  # ...and of them, a caller's (its own least recently used forgotten first: one key naming new
 # sessions by the thousand forgets its own, never another key's, which it could then claim)
 LONGEST = 128  # characters of a session's name (Gradio's are 11; a longer one is refused: each is kept in memory)
@@ -68,8 +69,8 @@ class SessionOwners:
             mine.move_to_end(session)
             if len(mine) > self._per_caller:
                 self._forget(next(iter(mine)))
-            if len(self._owners) > self._size:
-                self._forget(next(iter(self._owners)))
+            if len(self._owners) > self._size:  # (the oldest of the caller that has the most: callers are keys, few)
+                self._forget(next(iter(max(self._of.values(), key=len))))
         return owner == (caller or "")
 
     def _forget(self, session: str) -> None:
