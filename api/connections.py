@@ -6,7 +6,9 @@ file descriptor, and the server answered no one (its accept loop logged 'Too man
 
 A request's body must then come at :data:`MIN_BODY_RATE` on average, measured from its headers (after the same grace
 of ``limits.header_timeout_s``, and not while the server itself has stopped reading it): a body sent a byte every 5 s
-held its connection, its slot of the address's and a partly spooled upload for as long as the client liked.
+held its connection, its slot of the address's and a partly spooled upload for as long as the client liked. What a
+client sends ahead of the rate counts for :data:`BANKED_WINDOWS` windows at most: sent 49 MB of a 50 MB body at once,
+it could otherwise trickle the rest for 13 hours.
 
 This is uvicorn's h11 protocol with those checks, given to uvicorn by ``python app.py`` (and the tests' servers);
 ``uvicorn app:app`` on its own command line runs without them (put a reverse proxy in front)."""
@@ -22,6 +24,7 @@ from typing import Any
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 MIN_BODY_RATE = 1024  # bytes a second, on average, of a request's body (a phone's slowest upload sends ten times that)
+BANKED_WINDOWS = 3  # ...bytes sent ahead of it count for this many windows of header_timeout_s at most (30 s by default)
 
 
 def trusted_addresses(proxies: Sequence[str]) -> Callable[[str], bool]:
@@ -49,8 +52,9 @@ def guarded_protocol(header_timeout_s: float, per_address: int, trusted: Callabl
         _timer: asyncio.TimerHandle | None = None
         _armed: Any = None
         _body_of: Any = None  # the request whose body is coming, since when, and how many bytes of it came
-        _body_since = 0.0
-        _body_bytes = 0
+        _body_since = 0.0  # (the last look at it)
+        _body_bytes = 0  # (since then)
+        _body_ahead = 0.0  # bytes sent ahead of the rate, up to BANKED_WINDOWS' worth
         _body_timer: asyncio.TimerHandle | None = None
 
         def data_received(self, data: bytes) -> None:
@@ -61,6 +65,7 @@ def guarded_protocol(header_timeout_s: float, per_address: int, trusted: Callabl
             if cycle is not None and cycle is not self._body_of and cycle.more_body and not self.transport.is_closing():
                 self._body_of, self._body_since, self._body_bytes = cycle, self.loop.time(), len(data)  # (its first bytes
                 # may have come with the headers)
+                self._body_ahead = 0.0
                 self._watch_body()
 
         def _watch_body(self) -> None:
@@ -69,20 +74,23 @@ def guarded_protocol(header_timeout_s: float, per_address: int, trusted: Callabl
             self._body_timer = self.loop.call_later(header_timeout_s, self._body_late)
 
         def _body_late(self) -> None:
-            """Closed when the body came slower than MIN_BODY_RATE since its headers (not while the server has stopped
-            reading it: its window starts again then)."""
+            """Closed when the body came slower than MIN_BODY_RATE since its headers, what came ahead of it counted for
+            BANKED_WINDOWS windows at most (not while the server has stopped reading it: nothing is owed for that window)."""
             self._body_timer = None
             cycle = self._body_of
             if cycle is None or cycle is not self.cycle or not cycle.more_body or self.transport.is_closing():
                 self._body_of = None
                 return
             now = self.loop.time()
+            ahead = self._body_ahead + self._body_bytes - MIN_BODY_RATE * (now - self._body_since)
             if self.flow.read_paused:
-                self._body_since, self._body_bytes = now, 0
-            elif self._body_bytes < MIN_BODY_RATE * (now - self._body_since):
+                ahead = max(ahead, 0.0)
+            elif ahead < 0:
                 self._body_of = None
                 self.transport.close()
                 return
+            self._body_since, self._body_bytes = now, 0
+            self._body_ahead = min(ahead, MIN_BODY_RATE * BANKED_WINDOWS * header_timeout_s)
             self._watch_body()
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]

@@ -87,3 +87,20 @@ def test_a_body_that_trickles_is_cut_off_and_one_that_comes_is_read(settings):
         assert client.get("/health").status_code == 200
         for sock in (slow, steady):
             sock.close()
+
+
+def test_a_body_sent_ahead_then_trickled_is_cut_off_once_its_lead_is_spent(settings):
+    """Most of a body at once, then a byte every half second: what came ahead counts for BANKED_WINDOWS windows (3 s
+    here), not for as long as the average allows (90 KB ahead at 1 KB/s: 90 s)."""
+    with live(settings, limits={"header_timeout_s": 1.0}) as (client, _):
+        sock = connect(str(client.base_url))
+        form = b"multipart/form-data; boundary=b"
+        head = b"POST /ocr HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: " + form + b"\r\nContent-Length: 1000000\r\n\r\n"
+        sock.sendall(head + b"--b\r\nContent-Disposition: form-data; name=file; filename=x.png\r\n\r\n" + b"x" * 90_000)
+        started = time.monotonic()
+        while not closed_by_server(sock, 0.5):
+            assert time.monotonic() - started < 15, "a body sent ahead then trickled was still being taken after 15 s"
+            sock.sendall(b"x")
+        assert time.monotonic() - started >= 2.5  # (its lead, 3 windows' worth, and the grace before)
+        assert client.get("/health").status_code == 200
+        sock.close()
