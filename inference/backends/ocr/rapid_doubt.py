@@ -1,5 +1,5 @@
 """Signs that RapidOCR's reading of a line is not the line, for both RapidOCR backends: its packaged recogniser reads
-Latin and Chinese (``RAPIDOCR_LANGUAGES``), and a line in a script it lacks comes back garbled: blank, as its
+Latin letters, Chinese and Japanese (``RAPIDOCR_LANGUAGES``), and a line in a script it lacks comes back garbled: blank, as its
 punctuation and digits (", !" for "Привет, мир!"), or as look-alike letters. The embedded backend has such lines read
 again by Tesseract (``script_check``); RapidOCR alone says how many it could not read (``lost``).
 """
@@ -16,7 +16,17 @@ from ...values import OcrLine
 from .rapid_options import RapidOptions
 from .script_check import ink_runs, text_shaped
 
-RAPIDOCR_LANGUAGES = {"en", "zh", "de", "fr", "es"}  # what the packaged PP-OCR models read well (Latin and Chinese)
+# what the packaged recogniser reads (ISO 639-1 codes, and Tesseract's for the same languages, which hints may name):
+# Chinese, Japanese (its dictionary has the kana) and the languages written in Latin letters that its dictionary has
+# every letter of (tests/unit/inference/test_rapid_languages.py checks them; not Vietnamese: it lacks some)
+LATIN_LANGUAGES = {
+    "en": "eng", "de": "deu", "fr": "fra", "es": "spa", "it": "ita", "pt": "por", "nl": "nld", "ca": "cat",
+    "gl": "glg", "eu": "eus", "pl": "pol", "cs": "ces", "sk": "slk", "sl": "slv", "hr": "hrv", "bs": "bos",
+    "sv": "swe", "da": "dan", "no": "nor", "nb": "nor", "fi": "fin", "et": "est", "lv": "lav", "lt": "lit",
+    "hu": "hun", "ro": "ron", "tr": "tur", "is": "isl", "ga": "gle", "sq": "sqi", "af": "afr", "id": "ind",
+    "ms": "msa", "sw": "swa", "tl": "tgl", "la": "lat", "mt": "mlt", "cy": "cym",
+}  # fmt: skip
+RAPIDOCR_LANGUAGES = {*LATIN_LANGUAGES, *LATIN_LANGUAGES.values(), "zh", "chi_sim", "chi_tra", "ja", "jpn"}
 LOST = 0.25  # a reading with fewer letters and digits than this share of its line's runs of ink lost most of the line
 
 
