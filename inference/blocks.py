@@ -79,3 +79,22 @@ def share_in(inner: Sequence[float], outer: Sequence[float]) -> float:
     h = min(inner[3], outer[3]) - max(inner[1], outer[1])
     area = (inner[2] - inner[0]) * (inner[3] - inner[1])
     return w * h / area if w > 0 and h > 0 and area > 0 else 0.0
+
+
+def lines_text(lines: Sequence[OcrLine]) -> str:
+    """A block's text: its lines in reading order, one row of the page a line (a line beside the one before it on its
+    row, further right, joins it after a space: an item and its price, a label and its value), as the page's text."""
+    rows: list[str] = []
+    last: list[float] | None = None
+    for line in lines:
+        text, box = line.text.strip(), bbox_of(line.box)
+        if not text:
+            continue
+        beside = (
+            last is not None
+            and box[0] > last[0]
+            and min(box[3], last[3]) - max(box[1], last[1]) > 0.5 * min(box[3] - box[1], last[3] - last[1])
+        )
+        rows[-1:] = [f"{rows[-1]} {text}"] if beside else [*rows[-1:], text]
+        last = box
+    return "\n".join(rows)

@@ -10,7 +10,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from statistics import median
 
-from .blocks import MARGINAL, Block, BlockType, OcrLine, bbox_of, union_box
+from .blocks import MARGINAL, Block, BlockType, OcrLine, bbox_of, lines_text, union_box
 
 MARGIN = 0.07  # the page's top and bottom margins (a share of its height): a short line alone there is a header or footer
 MARGIN_CHARS = 160  # longer text in a margin is content
@@ -145,6 +145,6 @@ def margins(blocks: list[Block], size: tuple[int, int], usual: float) -> list[Bl
         parts = sorted([(kind, words), ("page_number", numbers)], key=lambda part: lines.index(part[1][0]))
         for part_kind, part in parts:
             boxes = [bbox_of(line.box) for line in part]
-            text = "\n".join(line.text.strip() for line in part)
+            text = lines_text(part)
             out.append(Block(type=part_kind, bbox=union_box(boxes), text=text, lines=list(part)))
     return out

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import median
 
-from .blocks import MARGINAL, TITLE_RATIO, Block, BlockType, OcrLine, bbox_of, share_in, union_box
+from .blocks import MARGINAL, TITLE_RATIO, Block, BlockType, OcrLine, bbox_of, lines_text, share_in, union_box
 from .page_margins import MARGIN_CHARS, is_page_number, looks_marginal, margins
 
 # CDLA's classes (the CPU layout model) as block types
@@ -109,7 +109,7 @@ def _block(kind: BlockType, members: list[int], lines: Sequence[OcrLine], boxes:
     return Block(
         type=kind,
         bbox=union_box(extent),
-        text="\n".join(line.text.strip() for line in chosen),
+        text=lines_text(chosen),
         lines=list(chosen),
         confidence=round(region.score, 4) if region is not None else None,
     )

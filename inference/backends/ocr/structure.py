@@ -11,7 +11,7 @@ from contextlib import contextmanager
 
 from PIL import Image
 
-from ...blocks import MARGINAL, Block, Table, TableCell, bbox_of, share_in, table_text, union_box
+from ...blocks import MARGINAL, Block, Table, TableCell, bbox_of, lines_text, share_in, table_text, union_box
 from ...page_structure import Region, page_blocks
 from ...values import OcrLine
 from . import layout_model
@@ -185,7 +185,7 @@ def _centre_y(line: OcrLine) -> float:
 def _with_lines(block: Block, lines: list[OcrLine]) -> Block:
     """The block holding only these of its lines."""
     bbox = union_box([bbox_of(line.box) for line in lines])
-    return block.model_copy(update={"lines": lines, "text": "\n".join(line.text.strip() for line in lines), "bbox": bbox})
+    return block.model_copy(update={"lines": lines, "text": lines_text(lines), "bbox": bbox})
 
 
 def turn_blocks(blocks: list[Block], turn_back: Callable[[list[list[float]]], list[list[float]]]) -> list[Block]:

@@ -130,7 +130,7 @@ def test_a_book_pages_running_header_with_its_page_number_is_found_wherever_the_
     ]
     blocks = page_blocks(header + body, (750, 1250))  # the book's page in the middle of a larger scan
     kinds = [(b.type, b.text) for b in blocks if b.text != "—"]
-    assert kinds[:2] == [("page_number", "400"), ("header", "BRITISH HUSBANDRY.\n[Ch. XIX.")], kinds
+    assert kinds[:2] == [("page_number", "400"), ("header", "BRITISH HUSBANDRY. [Ch. XIX.")], kinds
     assert {kind for kind, _ in kinds[2:]} == {"text"}
     markdown = blocks_to_markdown(blocks)
     assert "400" not in markdown and "HUSBANDRY" not in markdown and "XIX" not in markdown
@@ -265,7 +265,7 @@ def test_a_last_row_of_short_parts_across_the_foot_of_the_page_is_a_footer_even_
     footer = [line(text, x0, last + 12, x1, last + 38) for text, x0, x1 in row]  # (close under the text)
     for regions in ([], [Region("figure", 0.6, [200, 1450, 1600, last + 60])]):  # (a figure's box reaching over it)
         blocks = page_blocks(body + footer, (1808, 2339), regions)
-        assert (blocks[-1].type, blocks[-1].text) == ("footer", "Revision: 2.4\nP/N 119-036\n10 June 2019"), blocks
+        assert (blocks[-1].type, blocks[-1].text) == ("footer", "Revision: 2.4 P/N 119-036 10 June 2019"), blocks
         assert "Revision" not in blocks_to_markdown(blocks) and PROSE[0] in blocks_to_markdown(blocks)
     not_footers = {
         "two parts (a form's last row)": [footer[0], footer[2]],

@@ -83,8 +83,8 @@ def receipt_lines(top: float = 20, step: float = 38, price_x: float = 325) -> li
 )
 def test_a_row_read_across_goes_to_one_block_whatever_regions_its_parts_lie_in(regions):
     blocks = page_blocks(receipt_lines(), (420, 344), regions)
-    for label, price in RECEIPT[1:-1]:
-        assert any(label in b.text.splitlines() and price in b.text.splitlines() for b in blocks), [b.text for b in blocks]
+    for label, price in RECEIPT[1:-1]:  # (one block, and one line of its text, as in the page's text)
+        assert any(f"{label} {price}" in b.text.splitlines() for b in blocks), [b.text for b in blocks]
     markdown = blocks_to_markdown(blocks)
     assert markdown.split("\n\n") == [" ".join(part for part in row if part) for row in RECEIPT]
 

@@ -76,7 +76,7 @@ def test_a_region_the_reading_order_interrupts_makes_two_blocks_and_captions_ins
         ("text", "Left column top"),
         ("text", "Left column bottom"),
         ("text", "Right column"),
-        ("table", "Item\nPrice"),
+        ("table", "Item Price"),  # (a row's parts: one line of the text)
     ]
     assert blocks[3].table is None and blocks[3].bbox == [40, 290, 760, 500]
 
