@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from inference import for_role
 from inference.errors import (
     ChatVLMError,
     ModelUnavailable,
@@ -35,6 +36,18 @@ OPENAI_TYPES = {
     429: "rate_limit_error",
 }
 OPENAI_CODES = {401: "invalid_api_key", 404: "model_not_found", 429: "rate_limit_exceeded", 503: "service_unavailable"}
+
+
+def role_of(scope: Any) -> str | None:
+    """The role of the caller the gatekeeper found for this request (``admin`` for everyone when keys are off)."""
+    principal = scope.get("state", {}).get("principal")
+    return getattr(principal, "role", None)
+
+
+def told(scope: Any, text: str) -> str:
+    """``text`` as this request's caller may act on it: with keys on, a user key reads what an administrator can do
+    where the text gives the operator's how-to (``inference.audience``)."""
+    return for_role(text, role_of(scope)) or ""
 
 
 def status_of(exc: ChatVLMError) -> int:
@@ -108,7 +121,7 @@ def install(app: FastAPI) -> None:
             log.warning("%s %s: %s (%s)", request.method, request.url.path, exc, exc.log_detail)
         retry = retry_after(exc)
         headers = {"Retry-After": str(retry)} if retry is not None else None
-        return error_response(request.url.path, status, str(exc), headers)
+        return error_response(request.url.path, status, told(request.scope, str(exc)), headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

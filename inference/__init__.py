@@ -3,6 +3,7 @@
 Nothing here knows about HTTP or Gradio.
 """
 
+from .audience import for_role, is_operator
 from .cancel import CancelToken, call_cancellable
 from .errors import (
     BadInput,
@@ -46,5 +47,7 @@ __all__ = [
     "TimedOut",
     "UnknownModel",
     "call_cancellable",
+    "for_role",
+    "is_operator",
     "load_settings",
 ]

@@ -136,8 +136,9 @@ class Catalog:
         small = [h for h in self._handles.values() if task in h.spec.tasks and not h.spec.gpu_preferred]
         if task == "chat" and not gpu and small and not all(map(importlib.util.find_spec, ("torch", "transformers"))):
             why = (
-                "To chat on a CPU-only install (the README's CPU path): install PyTorch's CPU build (pip install torch "
-                "torchvision --index-url https://download.pytorch.org/whl/cpu), then the rest of requirements.txt, then "
+                "An administrator can make this CPU-only install chat (the README's CPU path): install PyTorch's CPU "
+                "build (pip install torch torchvision --index-url https://download.pytorch.org/whl/cpu), then the rest "
+                "of requirements.txt, then "
                 f"fetch {small[0].spec.name}: python -m inference.download {small[0].id}."
             )
         return f"No model that can {TASK_VERBS[task]} is ready on this server. {why}"

@@ -100,7 +100,7 @@ class Registry:
         """Why ``auto`` found no model for ``task`` here, and what to do (one sentence or two)."""
         configured = self.capable(task, usable_only=False)
         if not configured:
-            return "Add one to config.yaml (see the README's model list)."
+            return "An administrator can add one: in config.yaml (see the README's model list)."
         cpu = [i for i in configured if not self._specs[i].gpu_preferred]
         if not gpu:
             fixes = [f"{i} {self._unavailable[i] or self.missing_weights(i)}" for i in cpu]
@@ -108,7 +108,7 @@ class Registry:
             said = (
                 f"On this CPU-only host: {'; '.join(fixes)}."
                 if fixes
-                else "None of them is practical on a CPU (add a small model such as SmolVLM2 to config.yaml)."
+                else "None of them is practical on a CPU; an administrator can add a small one: SmolVLM2, say, in config.yaml."
             )
             if gpu_only:  # (one whose weights are here may be named to try it on the CPU; the others cannot run at all)
                 ready = [i for i in gpu_only if not self._unavailable[i] and not self.missing_weights(i)]

@@ -2,9 +2,11 @@
 
 from fastapi import APIRouter, Request
 
+from inference import for_role
 from inference.results import ActionResult, ModelInfo, ModelsResult
 
 from ..deps import ServiceDep
+from ..errors import role_of
 from ..schemas.rest import errors
 from ..security import caller
 
@@ -12,9 +14,16 @@ router = APIRouter(prefix="/models", tags=["models"])
 
 
 @router.get("", response_model=ModelsResult)
-def list_models(service: ServiceDep) -> ModelsResult:
+def list_models(request: Request, service: ServiceDep) -> ModelsResult:
     """List the models this server offers and which are loaded."""
-    return service.list_models()
+    listing, role = service.list_models(), role_of(request.scope)
+
+    def told(model: ModelInfo) -> ModelInfo:  # (with keys on, a user key reads what an administrator can do)
+        return model.model_copy(update={"note": for_role(model.note, role), "error": for_role(model.error, role)})
+
+    return listing.model_copy(
+        update={"available": list(map(told, listing.available)), "unavailable": list(map(told, listing.unavailable))}
+    )
 
 
 @router.post("/{model_name}/load", response_model=ModelInfo, responses=errors(404, 503))

@@ -16,7 +16,7 @@ from fastapi.responses import StreamingResponse
 from inference import ChatVLMError
 
 from ..deps import ServiceDep, serve
-from ..errors import openai_error
+from ..errors import openai_error, told
 from ..schemas.openai import (
     AnswerMessage,
     ChatCompletion,
@@ -49,10 +49,11 @@ ERRORS = {
 
 
 @router.get("/models", response_model=ModelList, response_model_exclude_none=True)
-async def list_models(service: ServiceDep) -> ModelList:
+async def list_models(request: Request, service: ServiceDep) -> ModelList:
     """The models that can chat here now, as OpenAI's model list; when there is none, a ``hint`` says why."""
     ids = service.models_for("chat")
-    return ModelList(data=[ModelCard(id=model_id) for model_id in ids], hint=None if ids else service.cannot_run("chat"))
+    why = None if ids else service.cannot_run("chat")
+    return ModelList(data=[ModelCard(id=model_id) for model_id in ids], hint=why and told(request.scope, why))
 
 
 @contextmanager

@@ -54,7 +54,8 @@ def missing_packages(options: HfOptions) -> str | None:
         if importlib.util.find_spec(package) is None:
             return (
                 "it needs the vision-language extras (PyTorch and transformers), which this install (requirements-cpu.txt) "
-                "leaves out: on a CPU, PyTorch's CPU build then the rest of requirements.txt (the README's CPU path)"
+                "leaves out; an administrator can add them: on a CPU, PyTorch's CPU build then the rest of "
+                "requirements.txt (the README's CPU path)"
             )
     if options.attention == "flash_attention_2" and importlib.util.find_spec("flash_attn") is None:
         return "attention 'flash_attention_2' needs the flash-attn package: pip install flash-attn (or use sdpa)"
@@ -159,6 +160,6 @@ def weights_path(spec: ModelSpec, download: bool) -> str:
         reason = "HF_HUB_OFFLINE is set"
     raise ModelUnavailable(
         f"Weights for model '{spec.id}' ({spec.source}) are not in this server's Hugging Face cache, and {reason}. "
-        f"Fetch them on a host with internet access with: {fetch_command(spec.id)}",
+        f"An administrator can fetch them on a host with internet access: {fetch_command(spec.id)}",
         log_detail=f"looked in the Hugging Face cache {constants.HF_HUB_CACHE}",
     )

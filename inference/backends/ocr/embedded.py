@@ -87,7 +87,10 @@ class EmbeddedOcrBackend(RapidOcrBackend):
                 "(apt-get install tesseract-ocr tesseract-ocr-eng tesseract-ocr-rus)"
             )
         languages = ", ".join(sorted(installed_languages(tessdata)))
-        return f"reads Latin and Chinese, and with Tesseract: {languages}; more with apt-get install tesseract-ocr-LANG"
+        return (
+            f"reads Latin and Chinese, and with Tesseract: {languages}; "
+            "an administrator can add more: apt-get install tesseract-ocr-LANG"
+        )
 
     def load(self) -> None:
         super().load()

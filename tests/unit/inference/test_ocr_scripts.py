@@ -282,7 +282,9 @@ def test_models_tell_the_operator_what_the_engine_reads_and_how_to_read_more(cli
     embedded = next(m for m in listing.json()["available"] + listing.json()["unavailable"] if m["id"] == "embedded")
     assert "apt-get install tesseract-ocr" in embedded["note"], embedded
     only_english = next(m for m in english_only.list_models().available if m.id == "embedded")
-    assert only_english.note == "reads Latin and Chinese, and with Tesseract: eng; more with apt-get install tesseract-ocr-LANG"
+    assert only_english.note == (
+        "reads Latin and Chinese, and with Tesseract: eng; an administrator can add more: apt-get install tesseract-ocr-LANG"
+    )
 
 
 def test_tesseract_without_a_language_s_data_says_so_and_logs_what_to_install(english_only, caplog):
