@@ -155,7 +155,11 @@ class ModelInfo(BaseModel):
     state: str = Field(description=", ".join(list(ModelState)[:-1]) + f" or {ModelState.UNAVAILABLE}")
     error: str | None = None
     load_seconds: float | None = None
-    note: str | None = Field(None, description="for the operator: what would let it do more here (it runs without)")
+    note: str | None = Field(
+        None,
+        description="what it needs, or what would let it do more here (it runs without); with API keys on, a user key "
+        "reads what an administrator can do instead of the command",
+    )
     waiting: int = Field(0, description="requests waiting in the model's queue")
     running: int = Field(0, description="requests being answered now")
 

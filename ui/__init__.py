@@ -83,7 +83,7 @@ def build_ui(service: InferenceService, may_manage: Callable[[Any], bool] = lamb
         with gr.Tab("OCR"):
             ocr_tab.build(service)
         with gr.Tab("Chat"):
-            chat_tab.build(service)
+            chat_tab.build(service, shown_on=[blocks.load])
         with gr.Tab("Batch") as batch:
             batch_tab.build(service, refresh_on=[blocks.load, batch.select])
         with gr.Tab("Models") as models_tab:

@@ -13,12 +13,12 @@ from typing import Any
 import anyio
 import gradio as gr
 
-from inference import ChatMessage, InferenceService, call_cancellable
+from inference import ChatMessage, InferenceService, call_cancellable, is_operator
 
 from .chat_talk import Talk, new_talk
 from .endpoints import endpoint, hide_from_mcp
 from .errors import notice, refusal
-from .widgets import caller_of, image_input, model_dropdown
+from .widgets import caller_of, image_input, model_dropdown, role_of, why_not
 
 
 def _text(content: object) -> str:
@@ -56,18 +56,19 @@ def number(value: object, label: str, whole: bool = False) -> float | int | None
     return int(number) if whole else number
 
 
-def no_chat_banner(service: InferenceService) -> str:
+def no_chat_banner(service: InferenceService, operator: bool = True) -> str:
     """Why chat cannot run here, naming the model that fits this host: on a CPU-only host the first one that is
-    practical on a CPU (SmolVLM2 in config.yaml), which the default (``auto``) would take once its weights are here."""
+    practical on a CPU (SmolVLM2 in config.yaml), which the default (``auto``) would take once its weights are here.
+    The how-to (a command, the Models tab's Load) is the ``operator``'s: a user key reads that an administrator can."""
     choices = service.model_choices("chat")
     if not service.health().gpu_available:
         cpu = {spec.id for spec in service.settings.models if not spec.gpu_preferred}
         choices = [c for c in choices if c.id in cpu] + [c for c in choices if c.id not in cpu]
     fits = choices[0] if choices else None
-    why = f" ({fits.name}: {fits.note})" if fits and fits.note else ""
+    note = (fits.note if operator else why_not(fits.note)) if fits and fits.note else ""
+    why, where = f" ({fits.name}: {note})" if note else "", " (see the Models tab)" if operator else ""
     return (
-        f"**No chat model can run on this server yet{why}.** An administrator can add or fetch one (see the "
-        "Models tab); OCR works meanwhile."
+        f"**No chat model can run on this server yet{why}.** An administrator can add or fetch one{where}; OCR works meanwhile."
     )
 
 
@@ -122,8 +123,9 @@ def switched(talk: Talk) -> tuple[Any, Any]:
     return (gr.skip(), gr.skip()) if talk.running else shown_buttons(talk)
 
 
-def build(service: InferenceService) -> None:
-    defaults, limits = service.defaults, service.limits
+def build(service: InferenceService, shown_on: list | None = None) -> None:
+    """The tab; ``shown_on`` (the page's load) says the banner (no chat model) as the caller's role may act on it."""
+    defaults, limits, keys_on = service.defaults, service.limits, bool(service.settings.auth.api_keys)
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=280):
             image = image_input(height=240, elem_id="chat-image")
@@ -136,7 +138,7 @@ def build(service: InferenceService) -> None:
                     1, limits.max_tokens, value=defaults.max_tokens, step=1, label="Max new tokens", elem_id="chat-max-tokens"
                 )
         with gr.Column(scale=2, min_width=300):
-            gr.Markdown(no_chat_banner(service), visible=not can_chat, elem_id="chat-banner")
+            banner = gr.Markdown(no_chat_banner(service, not keys_on), visible=not can_chat, elem_id="chat-banner")
             chatbot = gr.Chatbot(
                 label="Conversation",
                 height=440,  # a fixed height: Gradio scrolls its own list to the newest message
@@ -160,6 +162,12 @@ def build(service: InferenceService) -> None:
             with gr.Row(elem_id="chat-more"):
                 retry = gr.Button("Retry", elem_id="chat-retry", interactive=can_chat, size="sm", min_width=80)
                 clear = gr.Button("New conversation", elem_id="chat-clear", size="sm", min_width=80)
+    if keys_on and not can_chat and shown_on:  # (keys off: everyone is the operator, as built)
+
+        def told(request: gr.Request) -> str:
+            return no_chat_banner(service, is_operator(role_of(request)))
+
+        gr.on(shown_on, hide_from_mcp(told), None, [banner], api_visibility="private", queue=False)
     talk = gr.State(hide_from_mcp(new_talk))  # a fresh conversation per session (a load event: not an MCP tool)
     gr.HTML(head=f"<style>{CSS}</style>", js_on_load=ON_LOAD, container=False, padding=False, elem_id="chat-style")
 

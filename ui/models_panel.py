@@ -9,20 +9,22 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
-from inference import InferenceService, ModelUnavailable
+from inference import InferenceService, ModelUnavailable, for_role
 
 from .endpoints import endpoint, hide_from_mcp
 from .errors import keep_on_error, refusal
-from .widgets import caller_of
+from .widgets import caller_of, role_of
 
 COLUMNS = ["id", "state", "name", "params", "tasks", "note"]  # the state early: it stays in view on a phone
+USERS_CANNOT_MANAGE = "Loading and unloading models is for an administrator (an admin key); this key has the user role."
 
 
-def _table(service: InferenceService) -> pd.DataFrame:
+def _table(service: InferenceService, role: str | None) -> pd.DataFrame:
+    """Every model, its note as ``role`` may act on it (with keys on, a user reads what an administrator can do)."""
     listing = service.list_models()
     notes = {c.id: c.note for task in ("ocr", "chat") for c in service.model_choices(task)}
     rows = [
-        [m.id, m.state, m.name, m.params, ", ".join(m.tasks), m.error or notes.get(m.id) or m.note or ""]
+        [m.id, m.state, m.name, m.params, ", ".join(m.tasks), for_role(m.error or notes.get(m.id) or m.note or "", role)]
         for m in listing.available + listing.unavailable
     ]
     return pd.DataFrame(rows, columns=COLUMNS)
@@ -47,18 +49,28 @@ def _gpu(service: InferenceService) -> str:
 
 def build(service: InferenceService, refresh_on: list, may_manage: Callable[[Any], bool]) -> None:
     """The panel; ``refresh_on`` are the events (page load, tab select) that re-read the states;
-    ``may_manage(request)`` whether the caller may load and unload models."""
+    ``may_manage(request)`` whether the caller may load and unload models: with API keys on, a user key is shown
+    neither the buttons nor the model to pick for them, but why (they are shown once the page knows its caller)."""
+    shown = not service.settings.auth.api_keys  # (keys off: everyone manages, nothing to wait for)
     status = gr.Markdown()
     table = gr.Dataframe(headers=COLUMNS, label="Models", interactive=False, wrap=True, elem_id="models-table")
     with gr.Row():
-        choice = gr.Dropdown(choices=service.model_ids(), value=_loadable(service), label="Model", elem_id="models-choice")
-        load = gr.Button("Load", variant="primary")
-        unload = gr.Button("Unload")
-        refresh = gr.Button("Refresh")
+        choice = gr.Dropdown(
+            choices=service.model_ids(), value=_loadable(service), label="Model", elem_id="models-choice", visible=shown
+        )
+        load = gr.Button("Load", variant="primary", elem_id="models-load", visible=shown)
+        unload = gr.Button("Unload", elem_id="models-unload", visible=shown)
+        refresh = gr.Button("Refresh", elem_id="models-refresh")
     message = gr.Markdown(elem_id="models-message")
 
-    def refreshed():
-        return _table(service), _gpu(service)
+    def refreshed(request: gr.Request):
+        return _table(service, role_of(request)), _gpu(service)
+
+    def opened(request: gr.Request):
+        """The panel as this caller sees it: the table, and Load and Unload for those who may use them (else why)."""
+        manages = may_manage(request)
+        said = gr.skip() if manages else USERS_CANNOT_MANAGE
+        return *refreshed(request), *(gr.update(visible=manages),) * 3, said
 
     def check(request: gr.Request) -> None:
         if not may_manage(request):
@@ -70,22 +82,22 @@ def build(service: InferenceService, refresh_on: list, may_manage: Callable[[Any
             info = await _in_thread(service.load_model, model_id, caller_of(request))
         except ModelUnavailable as exc:  # (an administrator's load: why, and what to do, as POST /models/{id}/load says)
             raise refusal(str(exc), 503) from None
-        return *refreshed(), f"Model {info.id} is {info.state} (loaded in {info.load_seconds} s)."
+        return *refreshed(request), f"Model {info.id} is {info.state} (loaded in {info.load_seconds} s)."
 
     async def unload_one(model_id: str, request: gr.Request):
         check(request)
         message = (await _in_thread(service.unload_model, model_id, caller_of(request))).message
-        return *refreshed(), message
+        return *refreshed(request), message
 
-    gr.on(refresh_on, refreshed, None, [table, status], api_visibility="private")
+    gr.on(refresh_on, opened, None, [table, status, choice, load, unload, message], api_visibility="private")
     refresh.click(refreshed, None, [table, status], api_visibility="private")
     load.click(hide_from_mcp(keep_on_error(3)(load_one)), [choice], [table, status, message], api_visibility="private")
     unload.click(hide_from_mcp(keep_on_error(3)(unload_one)), [choice], [table, status, message], api_visibility="private")
 
     # The Gradio API's /models, /load_model and /unload_model: errors raised to the client.
-    def list_models():
+    def list_models(request: gr.Request):
         """Every configured model with its state, and the GPU status."""
-        return refreshed()
+        return refreshed(request)
 
     async def load_model(model_id: str, request: gr.Request):
         """Load a model now (admin role when API keys are on)."""

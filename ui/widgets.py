@@ -116,6 +116,12 @@ def principal_of(request: Any) -> Any:
     return (getattr(http, "scope", None) or {}).get("state", {}).get("principal")
 
 
+def role_of(request: Any) -> str | None:
+    """The role of the caller of a Gradio event (``admin`` for everyone when keys are off; None when the UI is served
+    alone): what ``inference.for_role`` tells it."""
+    return getattr(principal_of(request), "role", None)
+
+
 def caller_of(request: Any) -> str | None:
     """Whose rate-limit budget a Gradio event spends (the service charges it): the principal the gatekeeper found
     for its HTTP request (a key's fingerprint, or ``address <ip>`` when keys are off), as the REST routes name it;
