@@ -46,6 +46,36 @@ CSS = (
 )
 
 
+# The header's "Gradio API" link (/?view=api) opens Gradio's API panel, as the footer's "Use via API" button does: a
+# plain click on the link is a click on that button. Gradio (6.31) reads ?view=api when a page opens, but shows the
+# panel only once the button has loaded it, so a page opened at /?view=api (the link in a new tab, the page a sign-in
+# returns to) showed none: there the button is clicked twice once the footer is there (it toggles: off, then on;
+# the URL asked for is kept).
+API_PANEL = """
+const showPanel = () => {  // false while the footer is not there yet
+  const button = document.querySelector('footer .show-api');
+  if (!button) return false;
+  if (document.querySelector('.api-docs')) return true;  // (shown already)
+  if (new URLSearchParams(location.search).get('view') === 'api') {  // asked for, never loaded: off (the URL kept)
+    const asked = location.href;
+    button.click();
+    history.replaceState(history.state, '', asked);
+  }
+  button.click();
+  return true;
+};
+document.addEventListener('click', (e) => {
+  const link = e.target.closest && e.target.closest('#header a[href="/?view=api"]');
+  if (link && e.button === 0 && !(e.ctrlKey || e.metaKey || e.shiftKey || e.altKey) && showPanel()) e.preventDefault();
+}, true);
+if (new URLSearchParams(location.search).get('view') === 'api') {
+  let tries = 100;
+  const opened = () => showPanel() || (--tries > 0 && setTimeout(opened, 100));
+  opened();
+}
+"""
+
+
 def signed_in(request: gr.Request | None) -> str:
     """Who the page is signed in as (the key's role and fingerprint, never the key) with a link to sign out."""
     principal = principal_of(request)
@@ -80,6 +110,7 @@ def build_ui(service: InferenceService, may_manage: Callable[[Any], bool] = lamb
             "[MCP](/gradio_api/mcp/) · [OpenAI API](/docs#/openai)",
             elem_id="header",
         )
+        gr.HTML(js_on_load=API_PANEL, container=False, padding=False, elem_id="api-panel-link")
         with gr.Tab("OCR"):
             ocr_tab.build(service)
         with gr.Tab("Chat"):

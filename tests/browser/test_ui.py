@@ -189,6 +189,16 @@ def test_the_page_says_what_it_is_and_where_the_apis_are(live_server, open_page)
     playwright.expect(examples.nth(1)).to_be_visible(timeout=30_000)  # example inputs to try (two at least)
 
 
+def test_the_header_s_gradio_api_link_opens_gradio_s_api_panel(live_server, open_page):
+    page = open_page(f"{live_server}/")
+    page.locator("#header").get_by_role("link", name="Gradio API").click()
+    # on this page, as the footer's "Use via API" opens it (the link opened a new tab at /?view=api that showed none)
+    playwright.expect(page.locator(".api-docs")).to_be_visible(timeout=30_000)
+    assert len(page.context.pages) == 1 and page.url == f"{live_server}/?view=api"
+    opened = open_page(f"{live_server}/?view=api")  # a page opened there (a new tab, the page a sign-in returns to)
+    playwright.expect(opened.locator(".api-docs")).to_be_visible(timeout=30_000)
+
+
 def test_example_images_are_rendered_by_the_server():
     from ui import examples
 
