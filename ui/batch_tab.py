@@ -3,7 +3,6 @@ progress moves file by file."""
 
 from __future__ import annotations
 
-import time
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -15,10 +14,11 @@ import pandas as pd
 from inference import InferenceService, call_cancellable
 from inference.cancel import waiters
 from inference.errors import NotFound
-from inference.results import BatchResult, JobList, JobStatus
+from inference.results import BatchResult, JobList
 
 from . import examples
 from .batch_files import write_downloads
+from .batch_jobs import JOB_COLUMNS, RECENT_JOBS, cancelled, job_choices, job_table
 from .endpoints import endpoint, hide_from_mcp
 from .errors import keep_on_error, refusal
 from .queue_bounds import FOLLOWING, UI_EVENTS_AT_ONCE, caller_left
@@ -34,8 +34,6 @@ from .widgets import (
 
 COLUMNS = ["file", "status", "time_s", "text"]
 JOB_PAGES = 64  # a batch with more pages than this runs as a job (see through_a_job)
-JOB_COLUMNS = ["job", "state", "pages", "files", "model", "submitted"]
-RECENT_JOBS = 20  # "Your jobs" lists this many, newest first
 PREVIEW_CHARS = 160  # the Batch tab shows each text's start (the downloads have it whole)
 
 
@@ -81,33 +79,6 @@ def summary(result: BatchResult) -> str:
         f"**{result.total}** files: **{result.successful}** read, {failed}, "
         f"in {result.processing_time:.2f} s with `{result.model}`."
     )
-
-
-def job_table(listing: JobList) -> pd.DataFrame:
-    """The jobs as rows: id, state, pages read of the total (``?`` until the job is opened), files, model, when."""
-    rows = [
-        [
-            job.id,
-            job.state,
-            f"{job.pages_done}/{job.pages_total if job.pages_total is not None else '?'}",
-            job.files,
-            job.model,
-            time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(job.created_at)),
-        ]
-        for job in listing.jobs
-    ]
-    return pd.DataFrame(rows, columns=JOB_COLUMNS)
-
-
-def cancelled(job: JobStatus) -> str:
-    """What a cancel did to a job (the service answers with its last state: ``cancelled``, or how it had ended)."""
-    if job.state == "cancelled":
-        return f"Job {job.id} is cancelled ({job.pages_done} of {job.pages_total or '?'} pages had been read) and deleted."
-    return f"Job {job.id} had already ended ({job.state}); it and its result are deleted."
-
-
-def job_choices(listing: JobList) -> list[tuple[str, str]]:
-    return [(f"{job.id[:8]} · {job.state} · {job.pages_done}/{job.pages_total or '?'} pages", job.id) for job in listing.jobs]
 
 
 def build(service: InferenceService, refresh_on: list | None = None) -> None:
