@@ -14,7 +14,7 @@ import pandas as pd
 from inference import InferenceService, call_cancellable
 from inference.cancel import waiters
 from inference.errors import NotFound
-from inference.results import BatchResult, JobList
+from inference.results import BatchResult, JobList, JobStatus
 
 from . import examples
 from .batch_files import write_downloads
@@ -130,7 +130,7 @@ def build(service: InferenceService, refresh_on: list | None = None) -> None:
 
     async def read_all(
         request: gr.Request, paths, model_id, hint, progress: gr.Progress, page_spec: str | None = None, keep: bool = False
-    ) -> BatchResult:
+    ) -> BatchResult | JobStatus:
         paths = [file_path(p) for p in (paths or []) if file_path(p)]
         if not paths:
             raise refusal("Add one or more images or PDFs first.")
@@ -154,23 +154,25 @@ def build(service: InferenceService, refresh_on: list | None = None) -> None:
 
     async def through_a_job(
         items, model_id, hint, page_spec, report, principal, caller, request: gr.Request, keep: bool = False
-    ) -> BatchResult:
-        """A long batch runs as a job (POST /jobs's queue): it survives a restart of the server, and its progress is
-        polled here. Leaving the page keeps it running when ``keep`` (the Batch tab's own button: "Your jobs" finds it
-        again after a reload); else (the Gradio API's /batch_ocr) a call that is given up cancels it. Its owner is the
-        REST API's (the service's rule: the key that sent it; an admin sees every job)."""
+    ) -> BatchResult | JobStatus:
+        """A long batch runs as a job (POST /jobs's queue): it survives a restart of the server. ``keep`` (the Batch
+        tab's own button): the job is returned once sent, for the tab to list it at once and follow it (leaving the page
+        keeps it running: "Your jobs" finds it again after a reload); else (the Gradio API's /batch_ocr) its progress is
+        polled here, and a call that is given up cancels it. Its owner is the REST API's (the service's rule: the key
+        that sent it; an admin sees every job)."""
         job = await anyio.to_thread.run_sync(
             lambda: service.submit_job(items, model_id or None, hint, page_spec or None, False, principal, caller)
         )
         gr.Info(
             f"Long batch: running as job {job.id} (GET /jobs/{job.id} on the REST API)"
-            + ("; it goes on if you leave this page (Refresh under Your jobs, below, lists it)." if keep else ".")
+            + ("; it goes on if you leave this page (Your jobs, below, lists it)." if keep else ".")
         )
+        if keep:
+            return job
         try:
             return await follow(job, principal, report, request)
         except BaseException:
-            if not keep:
-                await anyio.to_thread.run_sync(lambda: service.cancel_job(job.id, principal))
+            await anyio.to_thread.run_sync(lambda: service.cancel_job(job.id, principal))
             raise
 
     async def follow(job, principal, report, request: gr.Request) -> BatchResult:
@@ -194,10 +196,16 @@ def build(service: InferenceService, refresh_on: list | None = None) -> None:
             raise gr.Error(f"The job {job.state}: {job.error or 'no result'}.", print_exception=False)
         return await anyio.to_thread.run_sync(lambda: service.job_result(job.id, principal))
 
-    @keep_on_error(4)
+    @keep_on_error(6)
     async def batch_for_ui(paths, model_id, picked, page_spec, request: gr.Request, progress=gr.Progress()):  # noqa: B008 (Gradio injects it)
+        """The results; a long batch's job is listed (and picked) under Your jobs as soon as it is sent, then followed."""
         result = await read_all(request, paths, model_id, language_hint(picked), progress, page_spec, keep=True)
-        return styled(on_screen(table(result))), summary(result), await anyio.to_thread.run_sync(write_downloads, result), ""
+        if isinstance(result, JobStatus):
+            jobs, choice, _ = await jobs_for_ui(result.id, request)
+            yield gr.skip(), gr.skip(), gr.skip(), jobs, choice, gr.skip()
+            result = await follow_job(result.id, request, progress)
+        downloads = await anyio.to_thread.run_sync(write_downloads, result)
+        yield styled(on_screen(table(result))), summary(result), downloads, gr.skip(), gr.skip(), ""
 
     for button in (run, follow_button):  # pressed after scrolling down, the progress and the results come into view
         button.click(None, None, None, js=SHOW_RESULTS, api_visibility="private")
@@ -205,7 +213,7 @@ def build(service: InferenceService, refresh_on: list | None = None) -> None:
     read_all_event = busy.then(  # (one press, one reading: the button is back when it ends)
         hide_from_mcp(batch_for_ui),
         [files, model, language, pages],
-        [results, totals, downloads, message],
+        [results, totals, downloads, jobs_table, picked_job, message],
         api_visibility="private",
         show_progress_on=[results],  # (one progress bar, over the table it fills)
     )

@@ -1,13 +1,17 @@
 """The Batch tab's "Your jobs" in a browser (issue #20, point 7): a job sent by REST is listed with its state and
 pages; picked and followed, its result shows; after a reload of the page the list is there again and following the
-job shows its result again (nothing was tied to the first page)."""
+job shows its result again (nothing was tied to the first page). A long batch that Read all sends as a job is listed
+(and picked) as soon as it is sent, while it is read."""
 
 from __future__ import annotations
+
+import re
 
 import httpx
 from playwright.sync_api import expect
 
 from tests.e2e.test_jobs import scanned
+from ui.batch_tab import JOB_PAGES
 
 
 def test_your_jobs_lists_a_job_and_follows_it_again_after_a_reload(live_server, open_page):
@@ -48,3 +52,26 @@ def test_the_job_buttons_say_what_they_did_and_it_stays_said(live_server, open_p
     expect(page.locator("#batch-jobs")).not_to_contain_text(job, timeout=30_000)  # the list after it: gone
     page.wait_for_timeout(1000)  # (no event to wait for: the list's refresh wiped the message as it came)
     expect(message).to_contain_text("and deleted")
+
+
+def test_a_long_batch_read_here_is_listed_as_soon_as_its_job_is_sent(live_server, open_page, tmp_path):
+    long = tmp_path / "long-scan.pdf"
+    long.write_bytes(scanned(JOB_PAGES + 1, 20))  # (more pages than the tab reads at once: it runs as a job)
+    page = open_page(f"{live_server}/")
+    page.get_by_role("tab", name="Batch").click()
+    page.locator("#batch-files input[type=file]").set_input_files(str(long))
+    expect(page.locator("#batch-files")).to_contain_text("long-scan", timeout=60_000)  # uploaded
+    page.locator("#batch-run").click()
+    said = page.get_by_text(re.compile(r"running as job \w+")).first
+    expect(said).to_be_visible(timeout=60_000)
+    told = said.inner_text()
+    job = re.search(r"running as job (\w+)", told).group(1)
+    # listed while it is read, and picked (was: listed once it had ended, or after a Refresh)
+    expect(page.locator("#batch-jobs")).to_contain_text(job, timeout=30_000)
+    row = page.locator("#batch-jobs [role=row]", has_text=job)
+    expect(row.locator(".body-cell[data-col='1']")).to_have_text(re.compile(r"^\s*(queued|running)\s*$"))  # its state
+    expect(page.locator("#batch-job input")).to_have_value(re.compile(rf"^{job[:8]} · "))
+    assert "Refresh" not in told and "Your jobs, below, lists it" in told  # (it said to press Refresh for that)
+    expect(page.locator("#batch-totals")).to_contain_text("1 read", timeout=180_000)  # then followed to its result
+    expect(row.locator(".body-cell[data-col='1']")).to_have_text(re.compile(r"^\s*done\s*$"), timeout=30_000)  # listed again
+    expect(row.locator(".body-cell[data-col='2']")).to_have_text(re.compile(rf"^\s*{JOB_PAGES + 1}/{JOB_PAGES + 1}\s*$"))
