@@ -61,8 +61,9 @@ class Registry:
     def get(self, model_id: str) -> ModelSpec:
         try:
             return self._specs[model_id]
-        except KeyError:
-            shown = model_id if len(model_id) <= 64 else model_id[:64] + "..."  # never echo unbounded input
+        except (KeyError, TypeError):  # (TypeError: an id that is no string, sent as a JSON list or object)
+            shown = str(model_id)
+            shown = shown if len(shown) <= 64 else shown[:64] + "..."  # never echo unbounded input
             raise UnknownModel(f"Unknown model '{shown}'. Valid models: {', '.join(self._specs)}.") from None
 
     def backend_class(self, model_id: str) -> type[Backend]:

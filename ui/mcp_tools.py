@@ -49,6 +49,8 @@ def build(service: InferenceService) -> None:
             JSON: one entry per image, in order: its text, or the error that kept it from being read
         """
         service.charge(caller_of(request))  # one request, before the images are fetched
+        if not isinstance(images, list) or not all(isinstance(url, str) for url in images):
+            raise BadInput("images must be a list of image URLs (data: URLs, or http(s) URLs when the server fetches them).")
         limit = service.limits.max_batch_files
         if len(images) > limit:  # counted before any is fetched
             raise BadInput(f"Too many files: {len(images)} sent, at most {limit} per batch.")

@@ -1,7 +1,8 @@
 """Gradio events called with inputs they cannot take are refused in one sentence, with at most one short line in the
 log (an attack pass). Before, Gradio printed a traceback for each to the server's stderr (its log): ~2 KB for an event
 sent too few values, with every value sent copied in (3 MB sent, 3 MB written), ~3.5 KB for a value a component cannot
-take (a word for a number), ~1.5 KB for an event that runs in the browser only."""
+take (a word for a number), ~1.5 KB for an event that runs in the browser only; and a model id of null (the Models
+tab's events) or images that are no list of URLs (the ocr_images tool) raised in our handlers (~3 KB, ~1-2 KB)."""
 
 from __future__ import annotations
 
@@ -24,8 +25,12 @@ def browser_only(client) -> int:
         ("ask_about_image", [BIG, BIG], "takes 4 input values"),  # too few: each value was copied into the log
         ("ask_about_image", ["data:,", "hi", "", "many"], "cannot take the value"),  # a word for a number
         ("load_example", [{"x": 1}], "cannot take the value"),  # (the OCR tab's examples: a Dataset's index)
+        ("load_model", [None], "Unknown model"),
+        ("unload_model", [None], "Unknown model"),
+        ("ocr_images", [None, "", ""], "list"),
+        ("ocr_images", [[1, {"a": 1}], "", ""], "list"),
     ],
-    ids=["too-few", "number", "dataset"],
+    ids=["too-few", "number", "dataset", "load-null", "unload-null", "images-null", "images-not-urls"],
 )
 def test_an_event_given_inputs_it_cannot_take_says_so_in_a_line(open_server, capsys, api_name, data, says):
     index = fn_index(open_server, api_name)
