@@ -5,8 +5,10 @@ with 400 / 404 and the reason as ``{"detail"}``; and refuses (403) Gradio's rout
 
 Gradio's ``/run`` and ``/api`` also answer every error a handler raises with 500, a refusal too (a path that is not an
 upload, a bad parameter, the rate limit): the handlers note the status their refusal has (``inference.errors.
-note_refusal``), and this guard answers with it (and ``Retry-After``), Gradio's body kept. Every other answer (and
-error) goes through unchanged."""
+note_refusal``), and this guard answers with it (and ``Retry-After``), Gradio's body kept. Its upload route is guarded
+the same way (a boundary it cannot parse, a client that left: 400, where it raised). Every other answer (and error)
+goes through unchanged; Gradio's routes this app has no use for, and PWA icons of sizes its manifest does not name,
+are 404s."""
 
 from __future__ import annotations
 
@@ -32,14 +34,31 @@ NO_PROXY = "This server does not fetch URLs for its clients: its file route serv
 
 
 # Gradio's routes for components this app has none of: /process_recording keeps each file it is sent in the system's
-# temporary folder for good (no lifetime, no disk check, no rate limit).
-NOT_OURS = re.compile(r"^/+gradio_api/+process_recording", re.IGNORECASE)
+# temporary folder for good (no lifetime, no disk check, no rate limit); /component_server runs a component's server
+# functions (gr.FileExplorer's listing...), and none of ours has one: it answered 404, or a 500 and two tracebacks in
+# the log (~15 KB) for a component id it does not know or a body that is not JSON.
+NOT_OURS = re.compile(r"^/+gradio_api/+(?:process_recording|component_server)", re.IGNORECASE)
+
+# Gradio's PWA icon route draws the favicon at any size the URL asks, on the event loop: size 99,999 (a 40 GB image)
+# got the server killed for memory, 0 or -1 raised (a 500 and ~15 KB of tracebacks). Its manifest names these sizes.
+PWA_ICON = re.compile(r"^/+pwa_icon/+(.*)$", re.IGNORECASE)
+PWA_SIZES = ("192", "512")
+
+# Gradio's upload route answers a multipart boundary it cannot parse (over 256 characters), and a client that leaves
+# before its body has come, with a 500 and two tracebacks in the log (~16 KB): guarded as the calls are (below).
+UPLOAD = re.compile(r"^/gradio_api/upload/?$")
 
 
 def fetches_for_the_client(path: str) -> bool:
     """Whether a path asks Gradio to fetch a URL (``/gradio_api/file=http://...``, ``/gradio_api/file/http://...``,
     ``/gradio_api/proxy=...``)."""
     return FETCHING.match(path) is not None
+
+
+def odd_icon(path: str) -> bool:
+    """Whether a path asks for a PWA icon of a size Gradio's manifest does not name."""
+    found = PWA_ICON.match(path)
+    return found is not None and found.group(1) not in PWA_SIZES
 
 
 def _raised_in(exc: BaseException) -> str:
@@ -52,7 +71,13 @@ def _raised_in(exc: BaseException) -> str:
 def _refusal(exc: Exception, path: str, name: str) -> tuple[int, str] | None:
     """(status, detail) for the errors Gradio raises on a bad call; None for anything else."""
     from gradio.route_utils import FnIndexInferError
+    from python_multipart.exceptions import FormParserError
+    from starlette.requests import ClientDisconnect
 
+    if isinstance(exc, ClientDisconnect):  # (nobody reads the answer: it is for the access log)
+        return 400, "The request's body did not all come: the client left."
+    if isinstance(exc, FormParserError):
+        return 400, f"The multipart body could not be read: {str(exc)[:120]}"
     if isinstance(exc, FnIndexInferError) or (isinstance(exc, KeyError) and exc.args == (f"/{name}",)):
         return 404, f"No Gradio endpoint '{name[:60]}'; gradio_api/info lists them (named_endpoints)."
     if _raised_in(exc) in FUNCTION_LOOKUP:  # a fn_index that is no event of this app
@@ -76,10 +101,11 @@ class GradioCallGuard:
         if scope["type"] == "http" and fetches_for_the_client(scope.get("path", "")):
             await error_response(scope["path"], 403, NO_PROXY)(scope, receive, send)
             return
-        if scope["type"] == "http" and NOT_OURS.match(scope.get("path", "")):
+        if scope["type"] == "http" and (NOT_OURS.match(scope.get("path", "")) or odd_icon(scope.get("path", ""))):
             await error_response(scope["path"], 404, "Not Found")(scope, receive, send)
             return
-        match = CALL.match(scope.get("path", "")) if scope["type"] == "http" and scope["method"] == "POST" else None
+        posted = scope["type"] == "http" and scope["method"] == "POST"
+        match = (CALL.match(scope.get("path", "")) or UPLOAD.match(scope.get("path", ""))) if posted else None
         if match is None:
             await self.app(scope, receive, send)
             return
@@ -99,7 +125,7 @@ class GradioCallGuard:
         try:
             await self.app(scope, receive, hold_errors)
         except Exception as exc:
-            refusal = None if answered else _refusal(exc, scope["path"], match.group(1) or "")
+            refusal = None if answered else _refusal(exc, scope["path"], (match.groups() or ("",))[0] or "")
             if refusal is None:
                 await self._replay(held, send)
                 raise
