@@ -1,14 +1,18 @@
 """Gradio's uploads as this server keeps them: who sent each file, and each client's quota of kept files (what they
-take on disk, and how many), checked when Gradio's upload route has written them (see :class:`Uploads`)."""
+take on disk, and how many), checked when Gradio's upload route has written them (see :class:`Uploads`); and no
+part-written file left behind by an upload that did not finish (:func:`_removing_unfinished`)."""
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import inspect
 import os
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from fastapi import HTTPException
+from gradio.route_utils import GradioMultiPartParser
 
 from inference.callers import UPLOADER
 
@@ -85,3 +89,27 @@ def size_on_disk(path: str) -> int | None:
     except OSError:
         return None
     return max(stat.st_blocks * 512, stat.st_size) + FILE_COST
+
+
+def _removing_unfinished(parse: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """Gradio's upload parser, which removes the files it was writing when the body cannot be parsed, removing them
+    whatever stopped it: a client that left mid-body left its part-written file in the upload folder for good (in no
+    upload set: no lifetime, no quota), up to ``limits.max_file_bytes`` a request (an attack pass)."""
+
+    @functools.wraps(parse)
+    async def parse_or_remove(self: Any) -> Any:
+        try:
+            return await parse(self)
+        except BaseException:
+            for file in getattr(self, "_files_to_close_on_error", ()):
+                with contextlib.suppress(OSError):
+                    file.close()
+                with contextlib.suppress(OSError):
+                    os.unlink(file.name)
+            raise
+
+    return parse_or_remove
+
+
+if "_files_to_close_on_error" in inspect.getsource(GradioMultiPartParser):  # (the Gradio this was written for)
+    GradioMultiPartParser.parse = _removing_unfinished(GradioMultiPartParser.parse)  # type: ignore[method-assign]

@@ -6,15 +6,17 @@ component (no component here has server functions), and a PWA icon of size 0 or 
 
 from __future__ import annotations
 
+import os
 import socket
 import time
+import uuid
 
 import pytest
 
 from .log_capture import SHORT, show, size_of, written
 
 
-def left_mid_body(base_url: str, path: str, head: bytes, declared: int, sent: int) -> None:
+def left_mid_body(base_url: str, path: str, head: bytes, declared: int, sent: int, fill: bytes = b"x") -> None:
     """A client that sends ``sent`` bytes of a ``declared``-byte multipart body to ``path``, then leaves."""
     host, port = base_url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=30) as sock:
@@ -22,7 +24,7 @@ def left_mid_body(base_url: str, path: str, head: bytes, declared: int, sent: in
             f"POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: multipart/form-data; boundary=b\r\n"
             f"Content-Length: {declared}\r\n\r\n".encode()
             + head
-            + b"x" * (sent - len(head))
+            + (fill * sent)[: sent - len(head)]
         )
         time.sleep(0.5)  # (the server has begun to write the part)
 
@@ -43,6 +45,33 @@ def test_an_upload_whose_client_leaves_midway_is_no_traceback(open_server, capsy
     with written(capsys) as text:
         left_mid_body(str(open_server.base_url), "/gradio_api/upload", HEAD, 300_000, 100_000)
     assert size_of(text) < SHORT and "Traceback" not in "".join(text), show(text)
+    assert open_server.get("/health").status_code == 200
+
+
+def uploads_of(marker: bytes) -> list[str]:
+    """The files under Gradio's upload folder that begin with ``marker``."""
+    from gradio.utils import get_upload_folder
+
+    found = []
+    for folder, _, names in os.walk(get_upload_folder()):
+        for name in names:
+            path = os.path.join(folder, name)
+            try:
+                with open(path, "rb") as file:
+                    if file.read(len(marker)) == marker:
+                        found.append(path)
+            except OSError:  # (another test's, deleted meanwhile)
+                pass
+    return found
+
+
+def test_an_upload_whose_client_leaves_midway_leaves_no_file_behind(open_server):
+    """Gradio removed a part-written upload only when the body could not be parsed: one whose client left stayed in its
+    upload folder for good (no lifetime, no quota: a client could fill the disk 20 MB at a time)."""
+    marker = uuid.uuid4().hex.encode()
+    left_mid_body(str(open_server.base_url), "/gradio_api/upload", HEAD, 3_000_000, 1_000_000, fill=marker)
+    time.sleep(0.5)
+    assert uploads_of(marker) == []
     assert open_server.get("/health").status_code == 200
 
 
