@@ -126,6 +126,17 @@ def guarded_protocol(header_timeout_s: float, per_address: int, trusted: Callabl
             if not self.transport.is_closing():
                 self._arm()  # the next request's headers have the same time
 
+        def send_400_response(self, msg: str) -> None:
+            """uvicorn's answer to a request that breaks HTTP (a chunk size that is no number in its body), which closes
+            the connection: the request's route, started at the headers, is told its client has gone (its own answer
+            is dropped). Else it answered too, raised in h11 (the connection was done), and the log got two tracebacks
+            (~12 KB) a request."""
+            super().send_400_response(msg)
+            cycle = self.cycle
+            if cycle is not None and not cycle.response_complete:
+                cycle.disconnected = True
+                cycle.message_event.set()
+
         def handle_websocket_upgrade(self, event: Any) -> None:
             self._release()  # a WebSocket is another protocol's from now on
             super().handle_websocket_upgrade(event)

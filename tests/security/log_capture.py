@@ -21,7 +21,8 @@ class Records(logging.Handler):
         self.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
+        if not any(seen is record for seen in self.records):  # (a record of uvicorn's reaches it on two loggers)
+            self.records.append(record)
 
 
 @contextmanager
