@@ -16,7 +16,7 @@ from fastapi_offline import FastAPIOffline
 
 from inference import InferenceService, Settings
 
-from . import errors, openapi
+from . import errors, mcp_logs, openapi
 from .auth_guard import AuthGuard
 from .body_limit import BodyLimit
 from .hosts import HostGuard, allowed_hosts
@@ -38,6 +38,7 @@ def create_api(settings: Settings) -> FastAPI:
     preloading with the app's lifespan. Claims the settings' data directory (ConfigError when another server has it)."""
     # one line per request: the REST edge's access log (api.observe, with the request id), not uvicorn's too
     logging.getLogger("uvicorn.access").disabled = True
+    mcp_logs.bound()  # what the MCP SDK logs about a client's message: one short line
     service = InferenceService(settings)
     service.claim_data_dir()  # another server on this data directory: refuse to start (ConfigError)
     app = FastAPIOffline(  # Swagger UI and ReDoc served from the installed package, never a CDN
