@@ -5,39 +5,11 @@ so that anyone could fill the server's disk at a request's price (an attack pass
 from __future__ import annotations
 
 import json
-import logging
-from contextlib import contextmanager
 
 import pytest
 
 from .gradio_calls import fn_index, queue
-
-
-class Records(logging.Handler):
-    def __init__(self):
-        super().__init__(logging.DEBUG)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-
-@contextmanager
-def logged():
-    """Every log record written meanwhile (the root logger's and uvicorn's, which may not propagate)."""
-    handler = Records()
-    loggers = [logging.getLogger(), logging.getLogger("uvicorn.error"), logging.getLogger("uvicorn")]
-    for logger in loggers:
-        logger.addHandler(handler)
-    try:
-        yield handler.records
-    finally:
-        for logger in loggers:
-            logger.removeHandler(handler)
-
-
-def loud(records: list[logging.LogRecord]) -> list[str]:
-    return sorted({f"{r.name}: {r.getMessage()[:80]}" for r in records if r.levelno >= logging.WARNING or r.exc_info})
+from .log_capture import logged, loud
 
 
 @pytest.mark.parametrize(
