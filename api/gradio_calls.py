@@ -7,8 +7,8 @@ Gradio's ``/run`` and ``/api`` also answer every error a handler raises with 500
 upload, a bad parameter, the rate limit): the handlers note the status their refusal has (``inference.errors.
 note_refusal``), and this guard answers with it (and ``Retry-After``), Gradio's body kept. Its upload route is guarded
 the same way (a boundary it cannot parse, a client that left: 400, where it raised). Every other answer (and error)
-goes through unchanged; Gradio's routes this app has no use for, and PWA icons of sizes its manifest does not name,
-are 404s."""
+goes through unchanged; Gradio's routes this app has no use for, PWA icons of sizes its manifest does not name and
+files named longer than a file name can be are 404s."""
 
 from __future__ import annotations
 
@@ -44,6 +44,11 @@ NOT_OURS = re.compile(r"^/+gradio_api/+(?:process_recording|component_server)", 
 PWA_ICON = re.compile(r"^/+pwa_icon/+(.*)$", re.IGNORECASE)
 PWA_SIZES = ("192", "512")
 
+# Gradio's routes that serve files the URL names stat them first: a name over NAME_MAX (255 bytes on Linux) raised there,
+# a 500 and two tracebacks that named it twice (~17 KB for a 300-byte name, 4 bytes more for each byte of it).
+FILE_ROUTES = re.compile(r"^/(?:static|assets|svelte)/|^/gradio_api/(?:file[=/]|stream/|custom_component/|run-history/)")
+NAME_MAX = 255
+
 # Gradio's upload route answers a multipart boundary it cannot parse (over 256 characters), and a client that leaves
 # before its body has come, with a 500 and two tracebacks in the log (~16 KB): guarded as the calls are (below).
 UPLOAD = re.compile(r"^/gradio_api/upload/?$")
@@ -53,6 +58,13 @@ def fetches_for_the_client(path: str) -> bool:
     """Whether a path asks Gradio to fetch a URL (``/gradio_api/file=http://...``, ``/gradio_api/file/http://...``,
     ``/gradio_api/proxy=...``)."""
     return FETCHING.match(path) is not None
+
+
+def no_file_name(path: str) -> bool:
+    """Whether a path asks a Gradio file route for a name no file can have (a part over NAME_MAX bytes)."""
+    if FILE_ROUTES.match(path) is None:
+        return False
+    return any(len(part.encode("utf-8", "replace")) > NAME_MAX for part in path.split("/"))
 
 
 def odd_icon(path: str) -> bool:
@@ -101,7 +113,8 @@ class GradioCallGuard:
         if scope["type"] == "http" and fetches_for_the_client(scope.get("path", "")):
             await error_response(scope["path"], 403, NO_PROXY)(scope, receive, send)
             return
-        if scope["type"] == "http" and (NOT_OURS.match(scope.get("path", "")) or odd_icon(scope.get("path", ""))):
+        path = scope.get("path", "")
+        if scope["type"] == "http" and (NOT_OURS.match(path) or odd_icon(path) or no_file_name(path)):
             await error_response(scope["path"], 404, "Not Found")(scope, receive, send)
             return
         posted = scope["type"] == "http" and scope["method"] == "POST"

@@ -1,8 +1,9 @@
 """Gradio's own routes given what they cannot use answer 4xx with the reason and add at most a short line to the log
 (an attack pass). Before, each raised and wrote two tracebacks (~15 KB) with a 500: an upload whose multipart boundary
 is over 256 characters, an upload whose client leaves before its body has come, a component server call naming no
-component (no component here has server functions), and a PWA icon of size 0 or -1; a PWA icon of size 99,999 (a
-40 GB image, drawn on the event loop) got the server killed for memory."""
+component (no component here has server functions), a PWA icon of size 0 or -1 and an asset whose name is longer than
+a file name can be; a PWA icon of size 99,999 (a 40 GB image, drawn on the event loop) got the server killed for memory.
+An upload whose client left also left its part-written file behind, for good."""
 
 from __future__ import annotations
 
@@ -105,3 +106,14 @@ def test_the_icons_the_manifest_names_are_served(open_server):
     for icon in icons:
         answer = open_server.get(icon["src"])
         assert answer.status_code == 200 and answer.headers["content-type"] == "image/png", icon
+
+
+@pytest.mark.parametrize("path", ["/assets/", "/static/", "/static/img/"])
+def test_a_file_name_longer_than_a_file_name_can_be_is_a_404(open_server, capsys, path):
+    """Gradio's asset routes stat the file the URL names: a name over 255 bytes raised there (a 500, and two
+    tracebacks that named it twice: ~17 KB, and 4 bytes more for each byte of the name)."""
+    with written(capsys) as text:
+        answer = open_server.get(path + "n" * 300)
+    assert answer.status_code == 404, answer.text[:200]
+    assert size_of(text) < SHORT and "Traceback" not in "".join(text), show(text)
+    assert open_server.get("/static/img/logo.svg").status_code == 200
