@@ -2,11 +2,12 @@
 
 Gradio checks an event's inputs as it prepares them and raises a plain exception for a call that sends too few values
 (its message copies every value sent), a value a component cannot take (a word for a number, an object for an
-example's index) and an event that runs in the browser only (nothing to call on the server). Its queue and its direct
-calls (``/gradio_api/run/...``) then print the traceback to the server's stderr, its log: ~2 to 4 KB a request, and
-the values sent besides (3 MB sent, 3 MB written), so that anyone could fill the server's disk at a request's price (an
-attack pass). :func:`guard` checks the first and the last before Gradio does, and says a component's refusal in our
-words: a refusal (:func:`ui.errors.refusal`: shown, never printed; 400 for a direct call) and one short log line.
+example's index) and an event that runs in the browser only (nothing to call on the server); its examples' loader
+raises given no example (null). Its queue and its direct calls (``/gradio_api/run/...``) then print the traceback to
+the server's stderr, its log: ~2 to 4 KB a request, and the values sent besides (3 MB sent, 3 MB written), so that
+anyone could fill the server's disk at a request's price (an attack pass). :func:`guard` checks what it can before
+Gradio does, and says a component's refusal in our words: a refusal (:func:`ui.errors.refusal`: shown, never printed;
+400 for a direct call) and one short log line.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from .errors import refusal
 log = logging.getLogger(__name__)
 
 BROWSER_ONLY = "This event runs in the browser only: there is nothing to call on the server."
+NO_EXAMPLE = "Pick an example: the index of one of the examples."
 _INPUT = re.compile(r"at index (\d+) \(a `(\w+)` component\)")  # (Gradio's message: blocks._format_processing_error)
 _EXPECTED = re.compile(r"Expected a `([^`\n]{1,80})`")
 
@@ -57,9 +59,12 @@ def guard(blocks: gr.Blocks) -> None:
             event = blocks.fns[event]
         if event is not None and event.fn is None:
             raise refused(event, BROWSER_ONLY)
-        wanted = len(getattr(event, "inputs", ()))
-        if isinstance(inputs, list) and len(inputs) < wanted:  # (Gradio's own check: more values are left unused)
-            raise refused(event, f"This event takes {wanted} input values; the call sent {len(inputs)}.")
+        blocks_in, values = list(getattr(event, "inputs", ())), inputs if isinstance(inputs, list) else []
+        if len(values) < len(blocks_in):  # (Gradio's own check: more values than inputs are left unused)
+            raise refused(event, f"This event takes {len(blocks_in)} input values; the call sent {len(values)}.")
+        given = zip(blocks_in, values, strict=False)
+        if any(isinstance(block, gr.Dataset) and value is None for block, value in given):
+            raise refused(event, NO_EXAMPLE)  # (gr.Examples' loader, its event's function, unpacks what it is given)
         try:
             return await prepare(*args, **kwargs)
         except ComponentProcessingError as exc:

@@ -25,12 +25,13 @@ def browser_only(client) -> int:
         ("ask_about_image", [BIG, BIG], "takes 4 input values"),  # too few: each value was copied into the log
         ("ask_about_image", ["data:,", "hi", "", "many"], "cannot take the value"),  # a word for a number
         ("load_example", [{"x": 1}], "cannot take the value"),  # (the OCR tab's examples: a Dataset's index)
+        ("load_example", [None], "Pick an example"),  # (Gradio's loader unpacked it: a traceback, ~3 KB)
         ("load_model", [None], "Unknown model"),
         ("unload_model", [None], "Unknown model"),
         ("ocr_images", [None, "", ""], "list"),
         ("ocr_images", [[1, {"a": 1}], "", ""], "list"),
     ],
-    ids=["too-few", "number", "dataset", "load-null", "unload-null", "images-null", "images-not-urls"],
+    ids=["too-few", "number", "dataset", "no-example", "load-null", "unload-null", "images-null", "images-not-urls"],
 )
 def test_an_event_given_inputs_it_cannot_take_says_so_in_a_line(open_server, capsys, api_name, data, says):
     index = fn_index(open_server, api_name)
