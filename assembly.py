@@ -27,7 +27,6 @@ from api.security import is_admin  # noqa: E402
 from api.server import create_api, gradio_user  # noqa: E402
 from api.startup import STARTUP_FAILURE, refuse_many_workers, served_address, warn_if_exposed  # noqa: E402
 from inference import ConfigError, InferenceService, Settings, load_settings  # noqa: E402
-from ui import event_inputs  # noqa: E402
 from ui.downloads import remove_downloads  # noqa: E402
 
 _built: FastAPI | None = None
@@ -44,7 +43,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     may_manage = (lambda request: is_admin(getattr(request, "username", None))) if keys_on else (lambda request: True)
     app.router.add_event_handler("shutdown", remove_downloads)  # (under any ASGI server: ui/downloads.py)
     blocks = ui.build_ui(service, may_manage=may_manage)
-    event_inputs.guard(blocks)  # (events given inputs they cannot take: a refusal, not Gradio's traceback in the log)
     mounted = gr.mount_gradio_app(
         app,
         blocks,

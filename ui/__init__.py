@@ -12,7 +12,7 @@ import gradio as gr
 
 from inference import InferenceService
 
-from . import batch_tab, chat_tab, examples, files, mcp_tools, models_panel, ocr_tab
+from . import batch_tab, chat_tab, event_inputs, examples, files, mcp_tools, models_panel, ocr_tab
 from .queue_bounds import UI_EVENTS_AT_ONCE, QueueBounds
 from .session_owners import SessionGuard, SessionOwners
 from .unknown_streams import UnknownStreams
@@ -134,6 +134,7 @@ def build_ui(service: InferenceService, may_manage: Callable[[Any], bool] = lamb
     QueueBounds(blocks, service.limits.data_url_bytes).install()  # (its checks run before the files' guard's)
     blocks.session_owners = SessionOwners(keys_on)  # (last: a session of another key is refused first; the routes that
     blocks.session_owners.install(blocks)  # name one in their URL are guarded where the app is mounted: guard_sessions)
+    event_inputs.guard(blocks)  # (events given inputs they cannot take: a refusal, not Gradio's traceback in the log)
 
     async def mcp_calls_only_tools() -> None:  # at start-up, after mount_gradio_app made the MCP server
         mcp_tools.only_tools(blocks)
