@@ -10,10 +10,11 @@ spooled to a temporary file. The count so far is kept in the request's state (``
 (Gradio's upload route also refuses each file over ``limits.max_file_bytes`` as it streams; this bounds the request.)
 A JSON body with more than :data:`MAX_JSON_ITEMS` items (an MCP message: :data:`MCP_ITEMS`, of them
 :data:`MCP_CONTAINERS` objects and lists) is refused as it comes in too (400): parsing costs memory and time per
-item, not per byte. A file route's body (spooled to the temporary folder, or Gradio's upload folder) is refused with
-503 and ``Retry-After`` when the disk it lands on would keep less than ``limits.min_free_disk_mb`` free: a client
-sending files as fast as it can fills the disk before their lifetime ends, and the server then fails at everything
-it writes (jobs, logs, its database).
+item, not per byte. So are a multipart body's fields, and its files on the REST routes (:mod:`api.form_parts`): the
+parsers keep them in memory until the handler runs. A file route's body (spooled to the temporary folder, or Gradio's
+upload folder) is refused with 503 and ``Retry-After`` when the disk it lands on would keep less than
+``limits.min_free_disk_mb`` free: a client sending files as fast as it can fills the disk before their lifetime
+ends, and the server then fails at everything it writes (jobs, logs, its database).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from inference.limit_settings import JSON_SLACK
 from inference.settings import LimitSettings
 
 from .errors import MCP, error_response
+from .form_parts import FormParts, boundary_of
 
 SLACK = JSON_SLACK  # multipart boundaries and headers, form fields, JSON around the images
 # A JSON body's separators and containers (',', '{', '['), counted as it streams in: parsed, each item costs ~100
@@ -92,6 +94,7 @@ class BodyLimit:
         self.app = app
         self.limits = route_limits(limits)
         self.min_free = limits.min_free_disk_mb * 1024 * 1024
+        self.max_files = limits.max_batch_files
 
     def short_of_disk(self, path: str, coming: int) -> bool:
         """Whether a body of ``coming`` bytes to ``path`` would leave less than the free space kept on its disk."""
@@ -135,6 +138,9 @@ class BodyLimit:
             return
         is_json = not headers.get("content-type", "").lower().startswith("multipart/")  # (Gradio parses JSON whatever
         # the Content-Type says: a body without one is counted too)
+        boundary = None if is_json else boundary_of(headers.get("content-type", ""))
+        uploads = "upload" in scope["path"]  # (Gradio's upload route writes its files to disk as they come)
+        parts = FormParts(boundary, None if uploads else self.max_files) if boundary else None
         received, items, containers, over, started = 0, 0, 0, None, False
         mcp = MCP.match(scope["path"]) is not None
         most, most_containers = (MCP_ITEMS, MCP_CONTAINERS) if mcp else (MAX_JSON_ITEMS, MAX_JSON_ITEMS)
@@ -153,8 +159,14 @@ class BodyLimit:
                     opened = body.count(b"{") + body.count(b"[")  # (this chunk's)
                     containers += opened
                     items += body.count(b",") + opened
-                if received > limit or items > most or containers > most_containers:
-                    over = (413, too_large(limit, why)) if received > limit else (400, too_many_items(most, most_containers))
+                refusal = parts.feed(body) if parts is not None else None  # (a multipart body's parts: api.form_parts)
+                if received > limit:
+                    over = (413, too_large(limit, why))
+                elif items > most or containers > most_containers:
+                    over = (400, too_many_items(most, most_containers))
+                elif refusal is not None:
+                    over = (400, refusal)
+                if over is not None:
                     raise TooLarge(limit, why)  # the app's body parsing stops here, whatever it does with the error
             return message
 
