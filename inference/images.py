@@ -25,6 +25,10 @@ ImageSource = bytes | str | Path | Image.Image | BinaryIO
 # runs Ghostscript, AVIF says the size of its 'ispe' box while libavif decodes the frame's own (a 4.5 KB file that said
 # 100 x 100 decoded 16,300 x 16,300: 1 GB).
 FORMATS = ("PNG", "JPEG", "WEBP", "TIFF", "BMP", "GIF", "PPM", "JPEG2000")
+# A progressive JPEG's scans each pass over every block of the image, and libjpeg takes as many as the file holds: a
+# 441 KB JPEG of 6,000 x 6,000 white pixels with 10,000 scans of 23 bytes took 10 s of CPU to decode (20 MB: minutes).
+# Encoders write 10 or so (libjpeg-turbo's own tools refuse more than a limit the caller sets: -maxscans).
+MAX_JPEG_SCANS = 100
 
 
 def open_image(source: str | Path | BinaryIO) -> Image.Image:
@@ -86,6 +90,8 @@ def decode(data: bytes, limits: LimitSettings, name: str = "file") -> Image.Imag
         raise BadInput(not_an_image(name, data)) from None
 
     check_pixels(image, limits, name)
+    if image.format in ("JPEG", "MPO") and data.count(b"\xff\xda") > MAX_JPEG_SCANS:  # (SOS: a scan's start marker)
+        raise BadInput(f"'{name}' is a JPEG of more than {MAX_JPEG_SCANS} scans; save it again (as PNG, or a plain JPEG).")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -94,12 +100,24 @@ def decode(data: bytes, limits: LimitSettings, name: str = "file") -> Image.Imag
     except Exception:  # Pillow raises many types for corrupt data
         raise BadInput(f"'{name}' could not be decoded: the image data is truncated or corrupt.") from None
     check_pixels(image, limits, name)  # (what was decoded, should a format say one size and decode another)
-    return to_rgb(image)
+    return pixels_only(to_rgb(image))
+
+
+def pixels_only(image: Image.Image) -> Image.Image:
+    """The image without the metadata Pillow read with it (text chunks, EXIF, ICC profile): nothing reads it past
+    decoding, and a PNG's compressed text chunks inflate to 64 MB (a batch keeps its small images decoded until it
+    reads them: 32 PNGs of 64 KB held 1.7 GB)."""
+    image.info = {}
+    return image
 
 
 def check_pixels(image: Image.Image, limits: LimitSettings, name: str) -> None:
+    check_size(image.size, limits, name)
+
+
+def check_size(size: tuple[int, int], limits: LimitSettings, name: str) -> None:
     name = shown(name)
-    width, height = image.size
+    width, height = size
     if width * height > limits.max_image_pixels:
         raise BadInput(
             f"'{name}' is {width}x{height} = {width * height:,} pixels, more than the limit of "
