@@ -16,9 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from PIL import Image, ImageOps
+from PIL import Image
 
-from . import images
+from . import images, tiff_pages, tiff_tags
 from .errors import BadInput, PayloadTooLarge
 from .pdf_sandbox import OverLimits, PdfError, PdfFile
 from .settings import LimitSettings
@@ -164,51 +164,25 @@ def _open_tiff(data: bytes, limits: LimitSettings, name: str, pages: str | None)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as tiff:
-                count = tiff_frames(tiff, name, max(MAX_TIFF_PAGES, limits.max_pages))
-                if count <= 1:
-                    return None
-                chosen = parse_pages(pages, count, name, limits.max_pages)
-                sizes = {}
-                for number in chosen:
-                    tiff.seek(number - 1)
-                    images.check_pixels(tiff, limits, name)
-                    sizes[number] = tiff.size
+            with Image.open(io.BytesIO(data), formats=["TIFF"]) as tiff:
+                found = tiff_pages.frames(tiff, name, max(tiff_pages.MAX_TIFF_PAGES, limits.max_pages))
+    except tiff_tags.TooMuchMetadata:
+        raise tiff_tags.named(images.shown(name)) from None
     except BadInput:
         raise
     except Exception:  # Pillow raises many types for corrupt data
         raise BadInput(f"'{images.shown(name)}' could not be read as a TIFF: the file is corrupt or truncated.") from None
-    return Document(name, "tiff", count, [DocPage(n, size=sizes[n], render=_frame_renderer(data, n, name)) for n in chosen])
-
-
-MAX_TIFF_PAGES = 1000  # frames of a TIFF counted at most (Pillow's count takes time quadratic in them: 39 s for 100,000)
-
-
-def tiff_frames(tiff: Image.Image, name: str, most: int) -> int:
-    """How many frames (pages) an open TIFF has; BadInput past ``most`` (counted up to it, never further)."""
-    count = 0
-    try:
-        while count <= most:
-            tiff.seek(count)
-            count += 1
-    except EOFError:
-        return max(count, 1)
-    raise BadInput(f"'{images.shown(name)}' is a TIFF of more than {most} pages: split it (or make it a PDF) and send the parts.")
-
-
-def _frame_renderer(data: bytes, number: int, name: str) -> Callable[[], Image.Image]:
-    def render() -> Image.Image:
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-                with Image.open(io.BytesIO(data)) as tiff:
-                    tiff.seek(number - 1)
-                    tiff.load()
-                    return images.to_rgb(ImageOps.exif_transpose(tiff.copy()))
-        except Exception:
-            raise BadInput(f"'{images.shown(name)}': page {number} could not be decoded (corrupt or truncated).") from None
-
-    return render
+    if len(found) <= 1:
+        return None
+    chosen = parse_pages(pages, len(found), name, limits.max_pages)
+    for number in chosen:
+        images.check_size(found[number - 1][1], limits, name)
+    return Document(
+        name,
+        "tiff",
+        len(found),
+        [DocPage(n, size=found[n - 1][1], render=tiff_pages.frame_renderer(data, found[n - 1][0], n, name)) for n in chosen],
+    )
 
 
 # ---- PDF --------------------------------------------------------------------------------------------------
@@ -330,8 +304,9 @@ def page_count(data: bytes, pages: str | None = None, limits: LimitSettings | No
             finally:
                 pdf.close()
         elif kind == "tiff":
-            with Image.open(io.BytesIO(data)) as tiff:
-                count = tiff_frames(tiff, "file", max(MAX_TIFF_PAGES, (limits or LimitSettings()).max_pages))
+            with Image.open(io.BytesIO(data), formats=["TIFF"]) as tiff:
+                most = max(tiff_pages.MAX_TIFF_PAGES, (limits or LimitSettings()).max_pages)
+                count = max(1, len(tiff_pages.frames(tiff, "file", most)))
         else:
             return 1
         return max(1, len(parse_pages(pages, count)))

@@ -14,8 +14,11 @@ from typing import BinaryIO
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from . import tiff_tags
 from .errors import BadInput, PayloadTooLarge
 from .settings import LimitSettings
+
+tiff_tags.install()  # every TIFF directory Pillow reads (a TIFF's pages, EXIF, a JPEG's MPF index) is bounded
 
 ImageSource = bytes | str | Path | Image.Image | BinaryIO
 
@@ -84,6 +87,8 @@ def decode(data: bytes, limits: LimitSettings, name: str = "file") -> Image.Imag
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image = open_image(io.BytesIO(data))
+    except tiff_tags.TooMuchMetadata:
+        raise tiff_tags.named(name) from None
     except Image.DecompressionBombError:
         raise BadInput(f"'{name}' has too many pixels to be decoded safely.") from None
     except (UnidentifiedImageError, OSError, ValueError):
@@ -97,6 +102,8 @@ def decode(data: bytes, limits: LimitSettings, name: str = "file") -> Image.Imag
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image.load()
             image = ImageOps.exif_transpose(image)
+    except tiff_tags.TooMuchMetadata:
+        raise tiff_tags.named(name) from None
     except Exception:  # Pillow raises many types for corrupt data
         raise BadInput(f"'{name}' could not be decoded: the image data is truncated or corrupt.") from None
     check_pixels(image, limits, name)  # (what was decoded, should a format say one size and decode another)
