@@ -31,7 +31,7 @@ from .errors import BadInput
 from .images import shown
 from .job_store import DONE, JobRecord, JobStore
 from .job_tables import jobs
-from .pinned_fetch import MAX_ADDRESSES_TRIED, PinnedTransport, Resolver, checked_addresses, system_resolver
+from .pinned_fetch import MAX_ADDRESSES_TRIED, Deadline, PinnedTransport, Resolver, checked_addresses, system_resolver
 from .settings import JobSettings
 
 log = logging.getLogger("inference.callbacks")
@@ -107,18 +107,22 @@ def post(url: str, body: bytes, settings: JobSettings, resolver: Resolver | None
             return "not a public address"
         transports = [PinnedTransport(address) for address in addresses[:MAX_ADDRESSES_TRIED]]
     for transport in transports:
+        deadline = Deadline(TIMEOUT_S)  # (the whole attempt: its answer's head dripped a byte at a time too)
         try:
             with (
+                deadline,
                 httpx.Client(transport=transport, timeout=TIMEOUT_S, trust_env=False, follow_redirects=False) as client,
-                client.stream("POST", target, content=body, headers=headers) as response,
+                client.stream("POST", target, content=body, headers=headers, extensions=deadline.extensions) as response,
             ):
                 return str(response.status_code)  # its body is not read
         except httpx.ConnectError:
+            if deadline.expired:
+                return "timeout"
             continue  # the next checked address
         except httpx.TimeoutException:
             return "timeout"
         except httpx.HTTPError:
-            return "connection failed"
+            return "timeout" if deadline.expired else "connection failed"
     return "connection failed"
 
 

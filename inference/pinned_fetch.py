@@ -10,10 +10,12 @@ Proxies from the environment are not used: a proxy would resolve the name again 
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import socket
-import time
+import threading
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import httpx
 
@@ -79,6 +81,49 @@ def checked_addresses(host: str, port: int, resolver: Resolver) -> list[str]:
     return addresses
 
 
+class Deadline:
+    """The end of one exchange with another server, however slowly it answers. httpx's timeouts are per read, so a
+    server that sent its answer's head a byte every few seconds held the exchange (a callback's, an image fetch's, and
+    the thread that waits for it) for days: 100 KB of head at a byte every 9 s. Within ``with Deadline(s) as
+    deadline``, a request sent with ``extensions=deadline.extensions`` has its connection shut ``s`` seconds after
+    the block began (the request then fails as a broken connection; ``expired`` says why)."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.expired = False
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+        self.extensions: dict[str, Any] = {"trace": self._trace}  # (httpcore's trace: each step of the exchange)
+
+    def __enter__(self) -> Deadline:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+
+    def _trace(self, event: str, info: dict[str, Any]) -> None:
+        if event == "connection.connect_tcp.complete":
+            sock = info["return_value"].get_extra_info("socket")
+            with self._lock:
+                self._sockets.append(sock)
+                if self.expired:
+                    _shut(sock)
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            for sock in self._sockets:
+                _shut(sock)
+
+
+def _shut(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)  # (wakes a read waiting on it: close() alone would not)
+
+
 class PinnedTransport(httpx.HTTPTransport):
     """Connects to one given address whatever the URL's host; the name stays in ``Host`` and in TLS (SNI and the
     certificate's check)."""
@@ -124,21 +169,19 @@ def _get_pinned(target: httpx.URL, addresses: Sequence[str], max_bytes: int, tim
     for address in addresses[:MAX_ADDRESSES_TRIED]:
         try:
             with (
+                Deadline(timeout_s) as deadline,  # (the whole exchange, however its bytes come)
                 httpx.Client(
                     transport=PinnedTransport(address), timeout=timeout_s, trust_env=False, follow_redirects=False
                 ) as client,
-                client.stream("GET", target) as response,
+                client.stream("GET", target, extensions=deadline.extensions) as response,
             ):
                 if response.status_code != 200:
                     return response.status_code, b"", response.headers.get("location")
-                deadline = time.monotonic() + timeout_s
                 data = bytearray()
                 for chunk in response.iter_bytes():
                     data += chunk
                     if len(data) > max_bytes:
                         raise PayloadTooLarge(f"The image at the URL is larger than the {max_bytes / 2**20:.1f} MiB limit.")
-                    if time.monotonic() > deadline:
-                        raise failed
                 return 200, bytes(data), None
         except httpx.ConnectError:
             continue  # the next checked address (another family, another server of the name)
