@@ -9,6 +9,11 @@ import unicodedata
 
 Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in pixels of the page as rendered
 TEXT_LAYER_MIN_CHARS = 20  # fewer readable characters than this: the page is OCR'd (a scan with a page number)
+# More characters or lines than these, and the page is OCR'd too (what is legible of it is read): a dense A4 page of
+# 5-point print holds ~20,000 characters in a few hundred lines. A 55 KB PDF whose 20 pages each drew one line
+# of text 20,000 times (1.1 million characters) took 150 s to read and kept 370 MB in the jobs database for a week.
+TEXT_LAYER_MAX_CHARS = 50_000
+TEXT_LAYER_MAX_LINES = 5_000
 SPACED = 0.2  # after an accent drawn apart, a gap of this many line heights is a space between words
 ACCENTS = {  # accents drawn as characters of their own, and the combining marks they are over a letter
     "´": "\u0301", "`": "\u0300", "ˆ": "\u0302", "˜": "\u0303", "¨": "\u0308", "ˇ": "\u030c",
@@ -30,10 +35,14 @@ def text_layer(page, size: tuple[int, int]) -> tuple[str | None, list[tuple[str,
     except pdfium.PdfiumError:  # no readable text layer: the page is OCR'd
         return None, []
     try:
+        if textpage.count_chars() > TEXT_LAYER_MAX_CHARS:
+            return None, []
         text = _joined(textpage.get_text_range()).replace("\r\n", "\n").replace("\r", "\n")
         if not good_text(text):
             return None, []
         lines = _lines(textpage)
+        if len(lines) > TEXT_LAYER_MAX_LINES:
+            return None, []
     finally:
         textpage.close()
     return text.strip(), [(line, _device_box(page, rect, size)) for rect, line in lines]
