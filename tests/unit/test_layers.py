@@ -27,7 +27,7 @@ from tests.import_graph import (
 # `markdown_blocks` and `grounding` read a page VLM's answer (Markdown, HTML tables, LightOnOCR's grounding) as blocks.
 # `page_structure` (a page's lines assigned to layout regions), `page_margins` (its header and footer by their place)
 # and `page_marginals` (running headers found by repetition across pages) build it; `drop_caps` joins a paragraph's
-# large first letter to its line.
+# large first letter to its line. `tiff_tags` bounds the TIFF directories Pillow reads while `images` decodes.
 KERNEL = [
     "settings",
     "routing_settings",
@@ -56,6 +56,7 @@ KERNEL = [
     "heap",
     "text_distance",
     "drop_caps",
+    "tiff_tags",
 ]
 KERNEL_MODULES = frozenset(f"inference.{name}" for name in KERNEL)
 # What REST and UI may import of inference, besides the kernel: the package facade (InferenceService, error types).
