@@ -7,8 +7,10 @@ the request's first check looks the id up again, and nothing builds a backend ju
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 from .backends.base import Backend
 from .device import gpu_info
@@ -57,6 +59,11 @@ class ModelHandle:
             max_images=backend.max_images,
             page_side=self.backend_class.page_longest_side(self.spec),
         )
+
+    @cached_property
+    def prepare_image(self) -> Callable[[Any], Any]:
+        """The model's own preparation of a chat image (``Backend.prepare_image``, of a backend built for that)."""
+        return self.build().prepare_image
 
     def missing(self) -> str | None:
         """Why it cannot run here yet (not runnable, or weights not on this host), or None."""

@@ -4,8 +4,9 @@ through here (by way of the service), so a request reads the same whichever door
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from . import image_urls, images, languages, routing
 from .catalog import Catalog, ModelHandle
@@ -162,24 +163,25 @@ class Inputs:
 
     def chat_work(self, request: ChatRequest, image: images.ImageSource, filename: str = "file") -> ChatWork:
         """The work of a chat about one image: the image decoded and given to the conversation's first user turn."""
-        picture = images.load(image, self.settings.limits, filename)
+        picture = request.model.prepare_image(images.load(image, self.settings.limits, filename))
         return ChatWork(with_image(list(request.messages), picture), request.params)
 
     def conversation_work(self, request: ChatRequest) -> ChatWork:
-        """The work of a conversation whose images come as URLs: each read and decoded."""
-        return ChatWork(self.decode_urls(request.messages), request.params)
+        """The work of a conversation whose images come as URLs: each read, decoded and prepared for the model."""
+        return ChatWork(self.decode_urls(request.messages, request.model.prepare_image), request.params)
 
     def read_url(self, url: str) -> bytes:
         """An image URL's bytes (data: URLs; http(s) where ``limits.image_urls`` allows), within the limits."""
         return image_urls.read(url, self.settings.limits)
 
-    def decode_urls(self, messages: Sequence[ChatMessage]) -> list[ChatMessage]:
-        """The messages with each image URL read and decoded."""
+    def decode_urls(self, messages: Sequence[ChatMessage], prepare: Callable[[Any], Any] = lambda i: i) -> list[ChatMessage]:
+        """The messages with each image URL read, decoded and ``prepare``d (one at a time: a request holds its images
+        as the model reads them, not as large as they were sent)."""
         limits, decoded, n = self.settings.limits, [], 0
         for message in messages:
             pictures = []
             for url in message.images:
                 n += 1
-                pictures.append(images.decode(self.read_url(url), limits, f"image {n}"))
+                pictures.append(prepare(images.decode(self.read_url(url), limits, f"image {n}")))
             decoded.append(replace(message, images=tuple(pictures)))
         return decoded

@@ -98,6 +98,12 @@ class Backend:
         """Images one chat request may carry."""
         return 1
 
+    def prepare_image(self, image: Image.Image) -> Image.Image:
+        """A chat image as this model reads it (scaled down to what it uses). Applied when a chat request is admitted
+        (``ModelHandle.prepare_image``), so that a request waiting its turn holds no more of its images than the model
+        reads (a 40 Mpx image decoded is 120 MB); applying it again changes nothing."""
+        return image
+
     def batch_key(self, work: Work) -> Hashable:
         """Requests batched together share this key."""
         return None

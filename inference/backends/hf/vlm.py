@@ -62,14 +62,14 @@ class TransformersVlmBackend(HfBackend):
                 "the transformers VLM backend needs one (use a backend made for this model)."
             )
 
-    def batch_inputs(self, requests: list[ChatWork]) -> Any:
-        def prepare(image: Image.Image) -> Image.Image:
-            image = pad_to_aspect(image, MAX_ASPECT)
-            if self.options.longest_side is not None:
-                image = fit_longest_side(image, self.options.longest_side)
-            return fit_pixels(image, self.options.max_pixels)
+    def prepare_image(self, image: Image.Image) -> Image.Image:
+        image = pad_to_aspect(image, MAX_ASPECT)
+        if self.options.longest_side is not None:
+            image = fit_longest_side(image, self.options.longest_side)
+        return fit_pixels(image, self.options.max_pixels)
 
-        conversations = [conversation(r.messages, prepare) for r in requests]
+    def batch_inputs(self, requests: list[ChatWork]) -> Any:
+        conversations = [conversation(r.messages, self.prepare_image) for r in requests]
         padding: dict[str, Any] = {"padding": True}  # on the left (set at load)
         if self.options.fast_path:
             padding["pad_to_multiple_of"] = self.options.fast_path_prompt_multiple

@@ -16,6 +16,7 @@ from typing import Any
 
 from ...errors import ModelUnavailable
 from ...grounding import page_structure
+from ...images import fit_pixels
 from ...settings import ModelSpec
 from ...values import ChatMessage, ChatOutput, ChatParams, ChatWork, OcrOutput, OcrWork, Output, Work
 from ..base import Backend, Stop
@@ -149,6 +150,9 @@ class RemoteOpenAIBackend(Backend):
             f"No replica of model '{self.spec.id}' answered ({failure}); try again shortly.",
             log_detail=f"tried {', '.join(r.url for r in tried) or 'none'}",
         )
+
+    def prepare_image(self, image: Any) -> Any:
+        return fit_pixels(image, self.options.max_pixels)  # (what wire.data_url sends)
 
     def conversation(self, work: Work) -> tuple[list[dict[str, Any]], ChatParams]:
         """The request as OpenAI messages (images inline as data: URLs)."""

@@ -1,0 +1,65 @@
+"""A chat request waiting its turn holds its images as the model reads them, not as large as they were sent (an attack
+pass): a /v1 request of 683 KB carried four white PNGs of 6,300 x 6,300 pixels (each 130 KB, 120 MB decoded), and
+each waiting request held all four decoded; twelve at once took the server from 1.1 GB to 9.2 GB. Each image is now
+prepared for its model when the request is admitted (``Backend.prepare_image``: the tiny Qwen reads about 1 Mpx), so
+requests waiting behind a running chat hold a few MB each. The server's memory is this process's (it runs in it)."""
+
+from __future__ import annotations
+
+import base64
+import io
+import threading
+
+import httpx
+from PIL import Image
+
+from inference import heap
+from tests.conftest import serve_in_thread
+from tests.e2e.test_serving import LONG_CHAT, leave_when
+from tests.polling import wait_until
+from tests.servers import one_at_a_time, without_loop_cut
+
+
+def rss_mb() -> int:
+    return int(open("/proc/self/statm").read().split()[1]) * 4096 // 2**20
+
+
+def test_chat_requests_waiting_their_turn_hold_their_images_small(tiny_settings):
+    out = io.BytesIO()
+    Image.new("RGB", (6300, 6300), "white").save(out, "PNG")  # 39.7 Mpx: under limits.max_image_pixels
+    url = "data:image/png;base64," + base64.b64encode(out.getvalue()).decode()
+    body = {
+        "model": "qwen3_vl_2b",
+        "max_tokens": 2,
+        "messages": [
+            {"role": "user", "content": [*[{"type": "image_url", "image_url": {"url": url}}] * 4, {"type": "text", "text": "hi"}]}
+        ],
+    }
+    settings = one_at_a_time(without_loop_cut(tiny_settings.model_copy(deep=True)), "qwen3_vl_2b")
+    with serve_in_thread(settings) as (base, service):
+        service.load_model("qwen3_vl_2b")
+        runner = service.manager.runner("qwen3_vl_2b")
+        leave = threading.Event()
+        running = leave_when(f"{base}/chat", leave, LONG_CHAT)  # holds the model: the requests below wait
+        try:
+            assert wait_until(lambda: runner.running == 1, 30), "the long chat to run"
+            heap.trim()
+            before = rss_mb()
+            answers: list[int] = []
+
+            def ask() -> None:
+                answers.append(httpx.post(f"{base}/v1/chat/completions", json=body, timeout=120).status_code)
+
+            askers = [threading.Thread(target=ask) for _ in range(4)]
+            for asker in askers:
+                asker.start()
+            assert wait_until(lambda: runner.waiting == 4, 60, every=0.1), "the four requests to wait their turn"
+            heap.trim()  # (what decoding them took and gave back, returned to the system: what stays is what they hold)
+            held = rss_mb() - before
+        finally:
+            leave.set()
+            running.join()
+        for asker in askers:
+            asker.join(120)
+        assert answers == [200] * 4
+        assert held < 500, f"four waiting requests of 4 images held {held} MB"
