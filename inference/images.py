@@ -6,9 +6,12 @@ bytes through :func:`decode`, so the same limits and the same errors apply.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import math
+import threading
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
@@ -21,6 +24,7 @@ from .settings import LimitSettings
 tiff_tags.install()  # every TIFF directory Pillow reads (a TIFF's pages, EXIF, a JPEG's MPF index) is bounded
 
 ImageSource = bytes | str | Path | Image.Image | BinaryIO
+Prepare = Callable[[Image.Image], Image.Image]
 
 # The formats an image may come in: those whose header gives the size that is decoded, read by Pillow alone. Not the
 # others Pillow knows: ICO and CUR decode their largest picture while being opened (a 723 KB icon holding a PNG of
@@ -32,6 +36,11 @@ FORMATS = ("PNG", "JPEG", "WEBP", "TIFF", "BMP", "GIF", "PPM", "JPEG2000")
 # 441 KB JPEG of 6,000 x 6,000 white pixels with 10,000 scans of 23 bytes took 10 s of CPU to decode (20 MB: minutes).
 # Encoders write 10 or so (libjpeg-turbo's own tools refuse more than a limit the caller sets: -maxscans).
 MAX_JPEG_SCANS = 100
+# A large image takes up to twice its size in memory while it is decoded (120 MB of pixels at 40 Mpx, then its RGB
+# copy) and prepared for its model: 24 chat requests each with a 130 KB PNG of 40 Mpx decoding at once took 4.3 GB.
+# At most this many at once:
+LARGE_PIXELS = 6_000_000
+_LARGE_DECODES = threading.BoundedSemaphore(2)
 
 
 def open_image(source: str | Path | BinaryIO) -> Image.Image:
@@ -76,8 +85,9 @@ def read_path(path: str | Path, limits: LimitSettings) -> bytes:
         return read_limited(stream, limits.max_file_bytes, path.name)
 
 
-def decode(data: bytes, limits: LimitSettings, name: str = "file") -> Image.Image:
-    """Turn uploaded bytes into an upright RGB image, or raise BadInput / PayloadTooLarge."""
+def decode(data: bytes, limits: LimitSettings, name: str = "file", then: Prepare | None = None) -> Image.Image:
+    """Turn uploaded bytes into an upright RGB image (``then`` prepares it for its model, while it is one of the large
+    images decoded at once), or raise BadInput / PayloadTooLarge."""
     name = shown(name)
     if not data:
         raise BadInput(f"'{name}' is empty (0 bytes).")
@@ -97,17 +107,19 @@ def decode(data: bytes, limits: LimitSettings, name: str = "file") -> Image.Imag
     check_pixels(image, limits, name)
     if image.format in ("JPEG", "MPO") and data.count(b"\xff\xda") > MAX_JPEG_SCANS:  # (SOS: a scan's start marker)
         raise BadInput(f"'{name}' is a JPEG of more than {MAX_JPEG_SCANS} scans; save it again (as PNG, or a plain JPEG).")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image.load()
-            image = ImageOps.exif_transpose(image)
-    except tiff_tags.TooMuchMetadata:
-        raise tiff_tags.named(name) from None
-    except Exception:  # Pillow raises many types for corrupt data
-        raise BadInput(f"'{name}' could not be decoded: the image data is truncated or corrupt.") from None
-    check_pixels(image, limits, name)  # (what was decoded, should a format say one size and decode another)
-    return pixels_only(to_rgb(image))
+    with _LARGE_DECODES if image.width * image.height > LARGE_PIXELS else contextlib.nullcontext():
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                image.load()
+                image = ImageOps.exif_transpose(image)
+        except tiff_tags.TooMuchMetadata:
+            raise tiff_tags.named(name) from None
+        except Exception:  # Pillow raises many types for corrupt data
+            raise BadInput(f"'{name}' could not be decoded: the image data is truncated or corrupt.") from None
+        check_pixels(image, limits, name)  # (what was decoded, should a format say one size and decode another)
+        image = pixels_only(to_rgb(image))
+        return then(image) if then is not None else image
 
 
 def pixels_only(image: Image.Image) -> Image.Image:
@@ -134,12 +146,13 @@ def check_size(size: tuple[int, int], limits: LimitSettings, name: str) -> None:
         raise BadInput(f"'{name}' has no pixels.")
 
 
-def load(source: ImageSource, limits: LimitSettings, name: str = "file") -> Image.Image:
-    """Any accepted source (bytes, a path, a binary stream, a PIL image) -> upright RGB image."""
+def load(source: ImageSource, limits: LimitSettings, name: str = "file", then: Prepare | None = None) -> Image.Image:
+    """Any accepted source (bytes, a path, a binary stream, a PIL image) -> upright RGB image (``then``: as decode)."""
     if isinstance(source, Image.Image):
         check_pixels(source, limits, name)
-        return to_rgb(source)
-    return decode(read_bytes(source, limits, name), limits, name)
+        image = to_rgb(source)
+        return then(image) if then is not None else image
+    return decode(read_bytes(source, limits, name), limits, name, then)
 
 
 def read_bytes(source: bytes | str | Path | BinaryIO, limits: LimitSettings, name: str = "file") -> bytes:

@@ -4,9 +4,8 @@ through here (by way of the service), so a request reads the same whichever door
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
 
 from . import image_urls, images, languages, routing
 from .catalog import Catalog, ModelHandle
@@ -163,7 +162,7 @@ class Inputs:
 
     def chat_work(self, request: ChatRequest, image: images.ImageSource, filename: str = "file") -> ChatWork:
         """The work of a chat about one image: the image decoded and given to the conversation's first user turn."""
-        picture = request.model.prepare_image(images.load(image, self.settings.limits, filename))
+        picture = images.load(image, self.settings.limits, filename, then=request.model.prepare_image)
         return ChatWork(with_image(list(request.messages), picture), request.params)
 
     def conversation_work(self, request: ChatRequest) -> ChatWork:
@@ -174,7 +173,7 @@ class Inputs:
         """An image URL's bytes (data: URLs; http(s) where ``limits.image_urls`` allows), within the limits."""
         return image_urls.read(url, self.settings.limits)
 
-    def decode_urls(self, messages: Sequence[ChatMessage], prepare: Callable[[Any], Any] = lambda i: i) -> list[ChatMessage]:
+    def decode_urls(self, messages: Sequence[ChatMessage], prepare: images.Prepare | None = None) -> list[ChatMessage]:
         """The messages with each image URL read, decoded and ``prepare``d (one at a time: a request holds its images
         as the model reads them, not as large as they were sent)."""
         limits, decoded, n = self.settings.limits, [], 0
@@ -182,6 +181,6 @@ class Inputs:
             pictures = []
             for url in message.images:
                 n += 1
-                pictures.append(prepare(images.decode(self.read_url(url), limits, f"image {n}")))
+                pictures.append(images.decode(self.read_url(url), limits, f"image {n}", then=prepare))
             decoded.append(replace(message, images=tuple(pictures)))
         return decoded
