@@ -12,6 +12,8 @@ A body the parser cannot follow is left to the route's own parser, which answers
 
 from __future__ import annotations
 
+import contextlib
+
 import python_multipart
 from python_multipart.multipart import parse_options_header
 
@@ -47,14 +49,16 @@ class FormParts:
             "on_headers_finished": self._headers_finished,
             "on_part_data": self._data,
         }
-        self.parser: python_multipart.MultipartParser | None = python_multipart.MultipartParser(boundary, callbacks)
+        self.parser: python_multipart.MultipartParser | None = None
+        with contextlib.suppress(python_multipart.exceptions.FormParserError):  # (a boundary it refuses, over 256
+            self.parser = python_multipart.MultipartParser(boundary, callbacks)  # bytes: the route's parser answers)
 
     def feed(self, chunk: bytes) -> str | None:
         """Why the body is refused, once it is (then at every later chunk too); None while it may go on."""
         if self.parser is not None and self.refusal is None:
             try:
                 self.parser.write(chunk)
-            except python_multipart.exceptions.MultipartParseError:
+            except python_multipart.exceptions.FormParserError:
                 self.parser = None  # (the route's own parser answers a body it cannot follow)
         return self.refusal
 
