@@ -160,7 +160,10 @@ class Deliverer:
                 log.warning("callbacks: %s", type(exc).__name__)
 
     def deliver_due(self) -> int:
-        """Claim the callbacks due now (as many as there are free hands) and start their attempts; how many."""
+        """Claim the callbacks due now (as many as there are free hands) and start their attempts; how many. Without a
+        callback secret none (a replica set up without one, sharing the jobs' database, cannot sign them)."""
+        if not self.settings.callback_secret:
+            return 0
         started = 0
         now = time.time()
         query = select(jobs.c.id).where(jobs.c.callback_due <= now).order_by(jobs.c.callback_due).limit(AT_ONCE)

@@ -92,11 +92,11 @@ def dripper():
     server.close()
 
 
-def test_callbacks_that_drip_their_answer_end_at_the_time_limit_and_others_are_delivered(settings, dripper):
+def test_callbacks_that_drip_their_answer_end_at_the_time_limit_and_others_are_delivered(settings, dripper, tmp_path):
     receiver = Receiver()
     jobs = {"callback_secret": SECRET, "callback_allow_private": True, "callback_retries": 0}
-    try:
-        with live(settings, jobs=jobs) as (client, _):
+    try:  # (its own jobs' database: no other server's deliverer claims its callbacks)
+        with live(settings, jobs=jobs, server={"data_dir": str(tmp_path)}) as (client, _):
 
             def submit(url: str) -> str:
                 response = client.post("/jobs", files=[("files", ("a.png", PNG))], data={"callback_url": url})

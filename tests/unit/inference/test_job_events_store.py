@@ -139,3 +139,29 @@ def test_an_older_database_gets_the_new_columns_at_start(tmp_path):
         assert store.job(job_id).callback_url == "https://example.com/hook"
     finally:
         store.close()
+
+
+def test_a_deliverer_without_a_secret_leaves_the_callbacks_to_one_that_has_it(store):
+    """A replica set up without jobs.callback_secret, sharing the database, claims nothing: it could not sign the
+    callback (its attempt failed, and the job's only attempt was spent)."""
+    receiver = ThreadingHTTPServer(("127.0.0.1", 0), Counting)
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    try:
+        Counting.calls.clear()
+        with store.engine.begin() as db:
+            db.execute(text("UPDATE jobs SET callback_due = NULL"))
+        job_id = a_job(store, f"http://127.0.0.1:{receiver.server_address[1]}/hook")
+        store.opened(job_id, [Opened("a.pdf", False, [1], 0.1, None, [read(0, 1)])])
+        unsigned = Deliverer(store, JobSettings(callback_allow_private=True))
+        assert unsigned.deliver_due() == 0 and store.job(job_id).callback_attempts == 0
+        signed = Deliverer(store, JobSettings(callback_secret="s" * 16, callback_allow_private=True))
+        assert signed.deliver_due() == 1
+        deadline = time.monotonic() + 10
+        while store.job(job_id).callback_attempts != 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert store.job(job_id).callback_last == "204" and len(Counting.calls) == 1
+        for deliverer in (unsigned, signed):
+            deliverer.stop()
+    finally:
+        receiver.shutdown()
+        receiver.server_close()
