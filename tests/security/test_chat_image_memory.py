@@ -13,6 +13,7 @@ import io
 import threading
 
 import httpx
+import pytest
 from PIL import Image
 
 from inference import heap
@@ -20,6 +21,8 @@ from tests.conftest import serve_in_thread
 from tests.e2e.test_serving import LONG_CHAT, leave_when
 from tests.polling import wait_until
 from tests.servers import one_at_a_time, without_loop_cut
+
+pytestmark = pytest.mark.slow  # (floods of large images: a release's check, ~20 s)
 
 
 def rss_mb() -> int:

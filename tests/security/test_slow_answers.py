@@ -18,6 +18,8 @@ from tests.helpers import ENGLISH, encode, render_lines
 from tests.polling import wait_until
 from tests.security.conftest import live
 
+pytestmark = pytest.mark.slow  # (each waits out a time limit: ~25 s)
+
 PNG = encode(render_lines(ENGLISH[:1]))
 SECRET = "slow-answers-secret-0123456789"
 PUBLIC_IP = "93.184.215.15"  # a global address; in the faked network it leads to the dripping server
