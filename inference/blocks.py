@@ -81,6 +81,11 @@ def share_in(inner: Sequence[float], outer: Sequence[float]) -> float:
     return w * h / area if w > 0 and h > 0 and area > 0 else 0.0
 
 
+def same_row(a: Sequence[float], b: Sequence[float]) -> bool:
+    """Whether two boxes (x0, y0, x1, y1) lie on one row of the page: overlapping by half the smaller one's height."""
+    return min(a[3], b[3]) - max(a[1], b[1]) > 0.5 * min(a[3] - a[1], b[3] - b[1])
+
+
 def lines_text(lines: Sequence[OcrLine]) -> str:
     """A block's text: its lines in reading order, one row of the page a line (a line beside the one before it on its
     row, further right, joins it after a space: an item and its price, a label and its value), as the page's text."""
@@ -90,11 +95,7 @@ def lines_text(lines: Sequence[OcrLine]) -> str:
         text, box = line.text.strip(), bbox_of(line.box)
         if not text:
             continue
-        beside = (
-            last is not None
-            and box[0] > last[0]
-            and min(box[3], last[3]) - max(box[1], last[1]) > 0.5 * min(box[3] - box[1], last[3] - last[1])
-        )
+        beside = last is not None and box[0] > last[0] and same_row(last, box)
         rows[-1:] = [f"{rows[-1]} {text}"] if beside else [*rows[-1:], text]
         last = box
     return "\n".join(rows)

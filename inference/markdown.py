@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from statistics import median
 from typing import NamedTuple
 
-from .blocks import MARGINAL, TITLE_RATIO, Block, Table
+from .blocks import MARGINAL, TITLE_RATIO, Block, Table, same_row
 from .markdown_text import Numbering, escape_line, heading_text, inline, math_text, safe_markdown
 from .results import BatchResult, OcrResult, PageResult
 from .values import OcrLine
@@ -56,7 +56,7 @@ def _rows(lines: Sequence[OcrLine], usual: float) -> list[Row]:
         if not text:
             continue
         x0, y0, x1, y1 = _extent(line)
-        if last is not None and x0 > last[0] and min(y1, last[3]) - max(y0, last[1]) > 0.5 * min(y1 - y0, last[3] - last[1]):
+        if last is not None and x0 > last[0] and same_row(last, (x0, y0, x1, y1)):
             row = rows[-1]
             r0, s0, r1, s1 = row.extent
             across = row.across or x0 - last[2] > ACROSS * usual

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import median
 
-from .blocks import MARGINAL, TITLE_RATIO, Block, BlockType, OcrLine, bbox_of, lines_text, share_in, union_box
+from .blocks import MARGINAL, TITLE_RATIO, Block, BlockType, OcrLine, bbox_of, lines_text, same_row, share_in, union_box
 from .page_margins import MARGIN_CHARS, is_page_number, looks_marginal, margins
 
 # CDLA's classes (the CPU layout model) as block types
@@ -170,7 +170,7 @@ def _rows_across(owner: list[int | str | None], boxes: list[list[float]], region
     out = list(owner)
     start = 0
     for end in range(1, len(boxes) + 1):
-        if end < len(boxes) and boxes[end][0] > boxes[end - 1][0] and _same_row(boxes[end - 1], boxes[end]):
+        if end < len(boxes) and boxes[end][0] > boxes[end - 1][0] and same_row(boxes[end - 1], boxes[end]):
             continue
         row, start = range(start, end), end
         if len({out[i] for i in row}) > 1 and all(_joins(out[i], boxes[i], regions, page) for i in row):
@@ -224,7 +224,7 @@ def _numbered_end_rows(
         ("footer", sorted(legible, key=lambda i: -boxes[i][3])),
     ):
         first = boxes[ranked[0]]
-        row = sorted((i for i in ranked if _same_row(boxes[i], first)), key=lambda i: boxes[i][0])
+        row = sorted((i for i in ranked if same_row(boxes[i], first)), key=lambda i: boxes[i][0])
         rest = [boxes[i] for i in ranked if i not in row]
         if len(rest) < 2:  # (a page of one row)
             continue
@@ -279,10 +279,6 @@ def _turned_in_margin(lines: Sequence[OcrLine], boxes: list[list[float]], size: 
         and len(lines[i].text.strip()) >= 8
         and (b[2] <= SIDE * width or b[0] >= (1 - SIDE) * width)
     }
-
-
-def _same_row(a: Sequence[float], b: Sequence[float]) -> bool:
-    return min(a[3], b[3]) - max(a[1], b[1]) > 0.5 * min(a[3] - a[1], b[3] - b[1])
 
 
 def _heading(block: Block, usual: float) -> Block:

@@ -14,6 +14,8 @@ import uuid
 
 import pytest
 
+from tests.polling import wait_until
+
 from .log_capture import SHORT, show, size_of, written
 
 
@@ -71,8 +73,7 @@ def test_an_upload_whose_client_leaves_midway_leaves_no_file_behind(open_server)
     upload folder for good (no lifetime, no quota: a client could fill the disk 20 MB at a time)."""
     marker = uuid.uuid4().hex.encode()
     left_mid_body(str(open_server.base_url), "/gradio_api/upload", HEAD, 3_000_000, 1_000_000, fill=marker)
-    time.sleep(0.5)
-    assert uploads_of(marker) == []
+    assert wait_until(lambda: uploads_of(marker) == [], timeout=10), uploads_of(marker)
     assert open_server.get("/health").status_code == 200
 
 

@@ -96,13 +96,17 @@ def test_model_listing_fields(service):
         assert model.name and isinstance(model.params, str) and model.tasks
 
 
-def test_when_no_chat_model_can_run_the_error_says_why(tmp_path, english_png):
+def cpu_engine_and(model: str, tmp_path: Path) -> InferenceService:
+    """A service configured with the rapidocr engine and one other model (a line of config.yaml's models)."""
     path = tmp_path / "config.yaml"
-    path.write_text(
-        "models:\n  - {id: r, name: R, backend: rapidocr, tasks: [ocr]}\n"
-        "  - {id: q8, name: Q, backend: transformers, source: Qwen/X, tasks: [chat], options: {precision: int8}}\n"
+    path.write_text(f"models:\n  - {{id: r, name: R, backend: rapidocr, tasks: [ocr]}}\n  - {model}\n")
+    return InferenceService(load_settings(path, env={}))
+
+
+def test_when_no_chat_model_can_run_the_error_says_why(tmp_path, english_png):
+    service = cpu_engine_and(
+        "{id: q8, name: Q, backend: transformers, source: Qwen/X, tasks: [chat], options: {precision: int8}}", tmp_path
     )
-    service = InferenceService(load_settings(path, env={}))
     if gpu_info().available:
         pytest.skip("on a GPU host an int8 model may run")
     with pytest.raises(ModelUnavailable, match=r"No model that can chat is ready on this server\. .*q8 .*int8"):
@@ -111,12 +115,9 @@ def test_when_no_chat_model_can_run_the_error_says_why(tmp_path, english_png):
 
 def test_a_gpu_model_without_its_weights_is_not_offered_to_be_named_on_a_cpu(tmp_path, english_png):
     # (the error said "name one with model= to try it on the CPU anyway"; named, it was "not downloaded")
-    path = tmp_path / "config.yaml"
-    path.write_text(
-        "models:\n  - {id: r, name: R, backend: rapidocr, tasks: [ocr]}\n"
-        "  - {id: big, name: B, backend: transformers, source: Qwen/Not-Here, tasks: [chat], gpu_preferred: true}\n"
+    service = cpu_engine_and(
+        "{id: big, name: B, backend: transformers, source: Qwen/Not-Here, tasks: [chat], gpu_preferred: true}", tmp_path
     )
-    service = InferenceService(load_settings(path, env={}))
     if gpu_info().available:
         pytest.skip("on a GPU host the GPU model is the default")
     with pytest.raises(ModelUnavailable) as refused:
