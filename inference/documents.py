@@ -18,7 +18,7 @@ from typing import Any
 
 from PIL import Image
 
-from . import images, tiff_pages, tiff_tags
+from . import held_images, images, tiff_pages, tiff_tags
 from .errors import BadInput, PayloadTooLarge
 from .pdf_sandbox import OverLimits, PdfError, PdfFile
 from .settings import LimitSettings
@@ -34,6 +34,7 @@ class DocPage:
     size: tuple[int, int] = (0, 0)  # [width, height] of the page as rendered (or as it would be)
     render: Callable[[], Image.Image] | None = None  # the page as an upright RGB image (pages that need OCR)
     preview: Callable[[], Image.Image] | None = None  # a text-layer page rendered small (for its layout), else None
+    deferred: bool = False  # rendered when its turn at the model comes (a large image: not held decoded while it waits)
 
     @property
     def needs_ocr(self) -> bool:
@@ -123,9 +124,10 @@ def open_document(
 ) -> Document:
     """Check and open ``data``; pages that need OCR render at ``longest_side`` px (never above 300 dpi). Without
     ``text_layer`` (a preview, which only renders) a PDF's text layer is not read when ``force_ocr`` renders anyway.
-    ``one_of_many`` (a file of a batch or job): an image over :data:`KEPT_PIXELS` is decoded to check it, then again
-    when it is read (a batch of 32 large images never sits decoded in memory at once: ~120 MB each at 40 Mpx), and an
-    image is read whole whatever ``pages`` says (a batch's pages choose its documents' pages)."""
+    An image over :data:`KEPT_PIXELS` is decoded to check it, and when its turn at the model comes (``DocPage.deferred``)
+    decoded again unless it was held for it (``held_images``): a batch of 32 large images, or 24 requests of one waiting
+    in a queue, never sit decoded in memory at once (~120 MB each at 40 Mpx). ``one_of_many`` (a file of a batch or
+    job): an image is read whole whatever ``pages`` says (a batch's pages choose its documents' pages)."""
     if not data:
         raise BadInput(f"'{images.shown(name)}' is empty (0 bytes).")
     if len(data) > limits.max_file_bytes:
@@ -141,15 +143,20 @@ def open_document(
             return doc
     image = images.decode(data, limits, name)
     pages = None if one_of_many else pages
-    if not one_of_many or image.width * image.height <= KEPT_PIXELS:
+    if image.width * image.height <= KEPT_PIXELS:
         return image_document(image, name, pages)
-    size = image.size
-    del image
     parse_pages(pages, 1, name)
-    return Document(name, "image", 1, [DocPage(1, size=size, render=lambda: images.decode(data, limits, name))])
+    size, held = image.size, held_images.HELD.hold(image)
+    del image
+
+    def render() -> Image.Image:
+        image = held.take()
+        return image if image is not None else images.decode(data, limits, name)
+
+    return Document(name, "image", 1, [DocPage(1, size=size, render=render, deferred=True)])
 
 
-KEPT_PIXELS = 6_000_000  # an image of a batch kept decoded from its check until it is read (~18 MB in RGB)
+KEPT_PIXELS = 6_000_000  # an image kept decoded from its check until it is read (~18 MB in RGB); larger: ``held_images``
 
 
 def image_document(image: Image.Image, name: str = "file", pages: str | None = None) -> Document:

@@ -227,8 +227,7 @@ class Pages:
                         finished(PageRead(d, page.number, page.size, "ocr", error=deadline.error()))
                         continue
                     try:
-                        assert page.render is not None
-                        work = rendered.pop(id(page), None) or OcrWork(page.render(), request.language)
+                        work = rendered.pop(id(page), None) or page_work(page, request)
                     except Exception as exc:  # a page that cannot be rendered fails alone
                         todo.popleft()
                         finished(PageRead(d, page.number, page.size, "ocr", time.perf_counter() - started, error=exc))
@@ -246,7 +245,7 @@ class Pages:
                         break
                     started_any = True
                     todo.popleft()
-                    page.size = work.image.size  # as rendered
+                    page.size = work.image.size if work.image is not None else page.size  # as rendered
                     inflight[ticket.future] = (d, page, ticket, started, work if request.routing else None, None)
                 if stop_on_error and any(r.error is not None for r in reads):
                     return reads
@@ -335,3 +334,11 @@ def _page_read(d: int, page: DocPage, ticket: Ticket, started: float, engine: st
         confidence_source=source,
         engine=engine,
     )
+
+
+def page_work(page: DocPage, request: OcrRequest) -> OcrWork:
+    """The work of reading ``page``: rendered now, or when its turn at the model comes (``DocPage.deferred``)."""
+    assert page.render is not None
+    if page.deferred:
+        return OcrWork(None, request.language, render=page.render)
+    return OcrWork(page.render(), request.language)

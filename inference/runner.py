@@ -227,6 +227,8 @@ class Runner:
     def _run(self, live: list[Ticket]) -> None:
         started = time.perf_counter()
         try:
+            for ticket in live:
+                ticket.work.ready()  # (a large image left to its turn is decoded now: ``OcrWork.render``)
             if live[0].streaming:
                 ticket = live[0]
                 outputs = [self.backend.stream(ticket.work, ticket._emit, ticket.stopped)]

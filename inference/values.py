@@ -3,6 +3,7 @@ the REST schemas and the UI render them. Nothing here imports anything above the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -82,10 +83,18 @@ def cut_warning(reason: str, tokens: int, limit: str) -> str | None:
 
 @dataclass
 class OcrWork:
-    """Read the text of one decoded image."""
+    """Read the text of one decoded image; with ``render``, of the image it gives when the work's turn at the model
+    comes (a large image is not held decoded while it waits in the queue: ``ready``)."""
 
-    image: Any  # PIL image, upright RGB
+    image: Any  # PIL image, upright RGB (None until ``ready`` when ``render`` is given)
     language: Language | None = None
+    render: Callable[[], Any] | None = field(default=None, repr=False)
+
+    def ready(self) -> OcrWork:
+        """The work with its image (rendered now, once, when it was left to its turn); called by the model's runner."""
+        if self.image is None and self.render is not None:
+            self.image, self.render = self.render(), None
+        return self
 
 
 @dataclass
@@ -98,6 +107,9 @@ class ChatWork:
     @property
     def images(self) -> list[Any]:
         return [image for message in self.messages for image in message.images]
+
+    def ready(self) -> ChatWork:
+        return self  # (its images were prepared when it was admitted)
 
 
 Work = OcrWork | ChatWork

@@ -8,6 +8,7 @@ import time
 import pytest
 from PIL import Image
 
+from inference import held_images
 from inference.documents import check_pages, open_document, parse_pages
 from inference.errors import BadInput
 from inference.settings import LimitSettings
@@ -258,16 +259,22 @@ def test_documents_read_at_once_from_many_threads(service, born_digital_pdf, sca
     assert all(len(r.pages) == 2 and all(p.error is None and p.text for p in r.pages) for r in results)
 
 
-def test_a_large_image_of_a_batch_is_decoded_when_it_is_read_not_kept_from_its_check():
-    # (a batch of 16 blank 6320 x 6320 PNGs, 840 KB sent, held 2.9 GB decoded before the first was read)
-    large, small = encode(Image.new("L", (4000, 2000), 255)), encode(Image.new("L", (400, 200), 255))
-    batch = open_document(large, LimitSettings(), "large.png", one_of_many=True)
-    assert batch.pages[0].size == (4000, 2000)
-    first, again = batch.pages[0].render(), batch.pages[0].render()
-    assert first.size == (4000, 2000) and first is not again  # decoded each time it is read, nothing kept
+def test_a_large_image_is_decoded_when_it_is_read_held_from_its_check_only_while_the_budget_lasts(monkeypatch):
+    # (a batch of 16 blank 6320 x 6320 PNGs, 840 KB sent, held 2.9 GB decoded before the first was read; 24 /ocr requests
+    # of one waiting in the queue, 2.7 GB)
+    monkeypatch.setattr(held_images, "HELD", held_images.HeldImages(2 * 4000 * 2000 * 3))  # room for two
+    large, small = encode(Image.new("RGB", (4000, 2000), "white")), encode(Image.new("L", (400, 200), 255))
+    first = open_document(large, LimitSettings(), "large.png")
+    assert first.pages[0].size == (4000, 2000) and first.pages[0].deferred
+    batch = [open_document(large, LimitSettings(), f"{i}.png", one_of_many=True) for i in range(3)]
+    assert held_images.HELD.used == 2 * 4000 * 2000 * 3  # two held, the third let go
+    image = first.pages[0].render()  # the held one, given back to the budget
+    assert image.size == (4000, 2000) and held_images.HELD.used == 4000 * 2000 * 3
+    assert first.pages[0].render() is not image  # decoded again: nothing kept after its turn
+    del batch[0]  # dropped unread (a cancelled request): its place given back
+    assert held_images.HELD.used == 0
+    assert batch[1].pages[0].render().size == (4000, 2000)  # let go at its check: decoded at its turn
     kept = open_document(small, LimitSettings(), "small.png", one_of_many=True)
-    assert kept.pages[0].render() is kept.pages[0].render()  # a small one stays decoded (no second decode)
-    alone = open_document(large, LimitSettings(), "large.png")  # /ocr's one image: decoded once
-    assert alone.pages[0].render() is alone.pages[0].render()
+    assert not kept.pages[0].deferred and kept.pages[0].render() is kept.pages[0].render()  # a small one stays decoded
     with pytest.raises(BadInput, match="not an image"):  # checked at once all the same
         open_document(b"not an image at all", LimitSettings(), "x.png", one_of_many=True)
