@@ -135,7 +135,7 @@ class EmbeddedOcrBackend(RapidOcrBackend):
         def read(helper: Any, chunk: list[np.ndarray]) -> list[Reading]:
             first = [tried.get(id(c)) for c in chunk]
             drafts = {k: draft for k, draft in enumerate(first) if isinstance(draft, Draft)}
-            patch(first, lambda cuts: self.read_lines(helper, cuts, UNSQUEEZED), sure, self._english)  # (short: padded anyway)
+            patch(first, lambda cuts: self.read_lines(helper, cuts, UNSQUEEZED), sure, self._english, self.options.text_score)
             doubtful = [k for k, reading in enumerate(first) if not isinstance(reading, Reading)]
             squeeze = None if tesseract_first else UNSQUEEZED
             readings = dict(zip(doubtful, self.read_lines(helper, [chunk[k] for k in doubtful], squeeze), strict=True))

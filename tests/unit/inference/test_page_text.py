@@ -221,6 +221,15 @@ def test_words_rapidocr_reads_in_a_line_tesseract_read_are_kept_only_when_they_l
     assert first[0] is None
 
 
+def test_words_rapidocr_reads_unsure_too_are_taken_as_it_read_them_unless_below_the_text_score():
+    # (read whole again, such a line's words came back no better: ~80 ms a line for nothing)
+    first: list = [draft(1, 6), draft(1, 6)]
+    unsure, blur = Reading.latin_only("Schieffelin,", 0.7, "rapidocr"), Reading.latin_only("—,", 0.42, "rapidocr")
+    patch(first, lambda cuts: [unsure, blur], 0.85, frozenset(), text_score=0.5)
+    assert isinstance(first[0], Reading) and first[0].text == "Schieffelin, w1 w2 w3 w4 w5" and first[0].latin_score == 0.7
+    assert first[1] is None  # (a run it could hardly read: the whole line is read again)
+
+
 def test_two_columns_whose_boxes_reach_into_a_narrow_gutter_are_read_one_after_the_other():
     # an engine's boxes are wider than the ink: two columns 1 em apart leave a quarter of a line's height between them
     left = [Box(0, 50, 100 + 40 * i, 300, 130 + 40 * i, f"{t} (left)") for i, t in enumerate(PROSE * 2)]
