@@ -14,11 +14,10 @@ import pytest
 from PIL import Image
 
 from inference import heap, held_images
-from tests.servers import serve_in_thread
 from tests.e2e.test_serving import LONG_CHAT, leave_when
 from tests.polling import wait_until
 from tests.security.test_chat_image_memory import rss_mb
-from tests.servers import one_at_a_time, without_loop_cut
+from tests.servers import one_at_a_time, serve_in_thread, without_loop_cut
 
 pytestmark = pytest.mark.slow  # (large images waiting behind a chat: a release's check, ~15 s)
 
