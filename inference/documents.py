@@ -54,7 +54,10 @@ class Document:
         return self.kind != "image"
 
     def close(self) -> None:
-        """Free the PDF now (its reader process closes it)."""
+        """Free the PDF now (its reader process closes it), and a large image's decoding held for its turn."""
+        for page in self.pages:
+            if isinstance(page.render, held_images.Held):
+                page.render.close()
         if self.handle is not None:
             self.handle.close()
             self.handle = None
@@ -146,13 +149,8 @@ def open_document(
     if image.width * image.height <= KEPT_PIXELS:
         return image_document(image, name, pages)
     parse_pages(pages, 1, name)
-    size, held = image.size, held_images.HELD.hold(image)
+    size, render = image.size, held_images.HELD.hold(image, lambda: images.decode(data, limits, name))
     del image
-
-    def render() -> Image.Image:
-        image = held.take()
-        return image if image is not None else images.decode(data, limits, name)
-
     return Document(name, "image", 1, [DocPage(1, size=size, render=render, deferred=True)])
 
 

@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, wait
 
-from . import documents, images, routing
+from . import documents, held_images, images, routing
 from .cancel import CancelToken, Deadline
 from .catalog import ModelHandle
 from .documents import DocPage, Document
@@ -291,6 +291,9 @@ class Pages:
         if request.vlm is None:
             read.warnings.append(routing.not_routed(route, request.no_vlm))
             return None
+        if work.render is not None and work.image is not None:  # a large image: let go while it waits there (as at first)
+            image, work.image = work.image, None  # (the CPU engine's work, its ticket's and this request's, lets it go)
+            work = OcrWork(None, work.language, render=held_images.HELD.hold(image, work.render))
         try:
             [ticket] = self.manager.submit(request.vlm, [work], deadline, cancel=cancel, background=background, wait=False)
         except Overloaded as exc:  # (its queue is full, or no room in memory to load it now)

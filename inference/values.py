@@ -91,9 +91,10 @@ class OcrWork:
     render: Callable[[], Any] | None = field(default=None, repr=False)
 
     def ready(self) -> OcrWork:
-        """The work with its image (rendered now, once, when it was left to its turn); called by the model's runner."""
+        """The work with its image (rendered now, once, when it was left to its turn); called by the model's runner.
+        ``render`` stays: a page read by one model and sent on to another waits there undecoded too (model=auto)."""
         if self.image is None and self.render is not None:
-            self.image, self.render = self.render(), None
+            self.image = self.render()
         return self
 
 

@@ -278,3 +278,15 @@ def test_a_large_image_is_decoded_when_it_is_read_held_from_its_check_only_while
     assert not kept.pages[0].deferred and kept.pages[0].render() is kept.pages[0].render()  # a small one stays decoded
     with pytest.raises(BadInput, match="not an image"):  # checked at once all the same
         open_document(b"not an image at all", LimitSettings(), "x.png", one_of_many=True)
+
+
+def test_a_closed_document_gives_its_held_image_back_at_once_whatever_still_refers_to_it(monkeypatch):
+    # (an /ocr request that timed out waiting its turn raised its page's error, whose traceback kept the request's frame,
+    # its document and the image held for it, in a reference cycle: 113 MB of the budget held a minute later and more,
+    # until the garbage collector's next full pass)
+    monkeypatch.setattr(held_images, "HELD", held_images.HeldImages())
+    doc = open_document(encode(Image.new("RGB", (4000, 2000), "white")), LimitSettings(), "large.png")
+    doc.itself = doc  # (a reference cycle: only the collector would free it)
+    assert held_images.HELD.used == 4000 * 2000 * 3
+    doc.close()
+    assert held_images.HELD.used == 0
