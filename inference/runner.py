@@ -226,14 +226,15 @@ class Runner:
 
     def _run(self, live: list[Ticket]) -> None:
         started = time.perf_counter()
+        works = [ticket.work for ticket in live]  # (taken once: a request cancelled while others render lets its work go)
         try:
-            for ticket in live:
-                ticket.work.ready()  # (a large image left to its turn is decoded now: ``OcrWork.render``)
+            for work in works:
+                work.ready()  # (a large image left to its turn is decoded now: ``OcrWork.render``)
             if live[0].streaming:
                 ticket = live[0]
-                outputs = [self.backend.stream(ticket.work, ticket._emit, ticket.stopped)]
+                outputs = [self.backend.stream(works[0], ticket._emit, ticket.stopped)]
             else:
-                outputs = list(self.backend.run_batch([t.work for t in live], [t.stopped for t in live]))
+                outputs = list(self.backend.run_batch(works, [t.stopped for t in live]))
                 if len(outputs) != len(live):
                     raise RuntimeError(f"a batch of {len(live)} gave {len(outputs)} results")
         except Exception as exc:

@@ -145,6 +145,28 @@ def test_a_running_request_past_its_deadline_is_stopped(make):
     assert runner.submit([work("after")], deadline())[0].result().text == "after"  # the worker is free again
 
 
+def test_a_request_cancelled_while_its_batch_renders_leaves_the_batch_whole(make):
+    # (a large image is decoded when its turn comes, OcrWork.render: ~0.6 s at 40 Mpx, each of the batch in turn; a
+    # request of the batch cancelled meanwhile had let its work go, readying it raised AttributeError, and the batch ran
+    # one request at a time)
+    rendering, rendered = threading.Event(), threading.Event()
+
+    def render() -> str:
+        rendering.set()
+        assert rendered.wait(5)
+        return "a"
+
+    backend = GateBackend(max_batch=3)
+    backend.gate.set()
+    runner = make(backend)
+    first, gone, last = runner.submit([OcrWork(None, render=render), work("b"), work("c")], deadline())
+    assert rendering.wait(5)
+    gone.cancel()
+    rendered.set()
+    assert (first.result().text, last.result().text) == ("a", "c")
+    assert list(runner.batch_sizes) == [3]  # (the cancelled one's row stopped, as when it is cancelled running)
+
+
 # ---- failures -----------------------------------------------------------------------------------------------
 def test_a_failing_request_fails_alone():
     def fail(labels):
