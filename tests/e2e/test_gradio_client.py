@@ -98,6 +98,7 @@ def test_a_pdf_through_the_gradio_api_with_progress_page_by_page(gradio, english
     assert {length for _, length, _ in seen} == {3} and {unit for _, _, unit in seen} == {"pages"}, seen
 
 
+@pytest.mark.slow  # a release check: 66 pages of OCR (~12 s); a long batch as a job: tests/browser/test_batch_jobs.py too
 def test_a_long_batch_runs_as_a_job_with_progress(gradio, tmp_path):
     pdf = tmp_path / "long.pdf"
     lines = ["The quarterly report of the northern division", "Revenue and costs by region"]  # (pages that take a moment)

@@ -135,6 +135,7 @@ def test_requests_examples(tiny_server, docs, monkeypatch):
     assert all("Invoice" in r["text"] for r in results)  # the default OCR model on a CPU host is the embedded engine
 
 
+@pytest.mark.slow  # a release check: a load test (8 OCR requests at once)
 def test_concurrent_ocr_while_health_answers(live_server):
     """8 OCR requests at once all succeed, and /health keeps answering meanwhile."""
     page = encode(render_lines(ENGLISH * 6, font_size=30))

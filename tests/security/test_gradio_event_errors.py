@@ -13,7 +13,12 @@ from .gradio_calls import queue
 PYTHON = re.compile(r"Traceback|File \"|NoneType|object has no|not subscriptable|cannot unpack|Errno|KeyError|TypeError")
 
 
-@pytest.mark.parametrize("value", [None, {"__type__": "update"}, [[[]]]], ids=["null", "update", "nested"])
+# (update, nested: other wrong kinds through every event again, ~3 s each: release checks; null is the quick one)
+@pytest.mark.parametrize(
+    "value",
+    [None, pytest.param({"__type__": "update"}, marks=pytest.mark.slow), pytest.param([[[]]], marks=pytest.mark.slow)],
+    ids=["null", "update", "nested"],
+)
 def test_every_event_with_inputs_of_the_wrong_kind_says_no_python(open_server, value):
     config = open_server.get("/config").json()
     said = []

@@ -19,6 +19,7 @@ import struct
 import threading
 from contextlib import contextmanager
 
+import pytest
 from PIL import Image, PngImagePlugin
 
 MiB = 1024 * 1024
@@ -140,6 +141,7 @@ def test_a_jpeg_of_too_many_scans_is_refused_before_it_is_decoded(open_server):
     assert ocr(open_server, "progressive.jpg", data).status_code == 200
 
 
+@pytest.mark.slow  # a release check: a flood of 32 PNGs of 60 MB of text each (~5 s)
 def test_a_batch_of_pngs_full_of_text_does_not_keep_the_text(open_server):
     info = PngImagePlugin.PngInfo()
     for i in range(60):

@@ -8,10 +8,13 @@ import asyncio
 from collections import Counter
 
 import httpx
+import pytest
 
 from tests.e2e.test_jobs import scanned
 
 from .conftest import live
+
+pytestmark = pytest.mark.slow  # (a flood: 60 streams at once, a release's check, ~5 s; one over: tests/e2e/test_job_events.py)
 
 AT_ONCE = 60
 

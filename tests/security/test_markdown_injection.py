@@ -249,6 +249,7 @@ def test_display_math_holds_no_html():
     assert "<div" not in markdown and "<form" not in markdown and "a< b" in markdown, markdown
 
 
+@pytest.mark.slow  # a release check: 12 texts of 100,000s of marks timed (~12 s); quick: test_fence_lines_take_time_in_proportion
 def test_escaping_takes_time_in_proportion_to_the_text():
     """Lines of brackets, of '#' and of '![' (a 2 KB PDF's text layer held 864,000 of them): linear, not quadratic."""
     texts = ("[[ " * 100_000, "# " + "#" * 300_000, "![" * 150_000, "[a]" * 100_000, "<br" * 100_000, "[a](" + " " * 300_000)

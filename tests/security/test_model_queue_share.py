@@ -13,6 +13,8 @@ from tests.polling import wait_until
 from tests.security.conftest import KEYS, OTHER, USER, live
 from tests.security.gradio_calls import run
 
+pytestmark = pytest.mark.slow  # (floods of a model's queue: a release's check, ~9 s; a full queue's 503: tests/e2e/test_serving)
+
 QUEUE = 4  # limits.max_queue_per_model here: one client may hold 3 of its places
 FLOOD = 10  # one key's requests sent at once
 

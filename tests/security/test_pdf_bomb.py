@@ -199,7 +199,8 @@ def test_a_content_bomb_on_ocr_is_a_400_in_time_and_the_server_keeps_its_memory(
     read_normal(server, normal)  # served right after, by a fresh reader
 
 
-@pytest.mark.parametrize("force_ocr", [False, True], ids=["text-layer", "force-ocr"])
+# (force-ocr: the same time bomb waited out again, ~4 s: a release check; force_ocr's door: the content bomb above)
+@pytest.mark.parametrize("force_ocr", [False, pytest.param(True, marks=pytest.mark.slow)], ids=["text-layer", "force-ocr"])
 def test_a_page_slow_to_render_is_stopped_at_the_time_limit_and_others_are_served_meanwhile(server, time_bomb, normal, force_ocr):
     read_normal(server, normal)
     answer: dict = {}

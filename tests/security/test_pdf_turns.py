@@ -4,10 +4,14 @@
 import threading
 import time
 
+import pytest
+
 from inference.pdf_sandbox import POOL
 from tests.polling import wait_until
 from tests.security.conftest import KEYS, OTHER, USER, live
 from tests.security.test_pdf_bomb import PAGE_MEMORY_MB, TEXT, pdf, text_content, time_bomb_content
+
+pytestmark = pytest.mark.slow  # (a flood: 12 PDFs that each wait out the page limit, a release's check, ~11 s)
 
 BOMBS = 12  # one key's slow PDFs sent at once: six rounds of the two readers
 SLOW_S = 1.5  # each bomb's page takes this long (limits.page_timeout_s here), then fails

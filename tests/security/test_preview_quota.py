@@ -10,10 +10,13 @@ import uuid
 
 import httpx
 import numpy as np
+import pytest
 from PIL import Image
 
 from .conftest import live
 from .gradio_calls import file_data, fn_index, upload
+
+pytestmark = pytest.mark.slow  # (12 previews of noisy pages, a release's check, ~9 s; previews' budget: test_image_formats.py)
 
 QUOTA_MB = 1
 

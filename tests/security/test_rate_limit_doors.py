@@ -153,6 +153,7 @@ def test_with_keys_off_the_client_address_has_one_budget_across_doors(open_serve
     assert_429(upload(client, "page.png", PNG), "/gradio_api/upload")
 
 
+@pytest.mark.slow  # a release check: waits out the uploads' lifetime on a server of its own (~5 s)
 def test_gradio_uploads_are_deleted_after_their_ttl(settings):
     with live(settings, limits={"upload_ttl_s": 2}) as (client, _):
         config = json.dumps(client.get("/config").json())

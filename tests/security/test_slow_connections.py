@@ -9,6 +9,7 @@ import socket
 import time
 
 import httpx
+import pytest
 
 from tests.security.conftest import live
 
@@ -59,6 +60,7 @@ def test_one_address_holds_a_bounded_number_of_connections(settings):
             assert fresh.get("/health").status_code == 200  # the address is served again
 
 
+@pytest.mark.slow  # a release check: timing of slow clients (a body trickled for seconds, ~5 s)
 def test_a_body_that_trickles_is_cut_off_and_one_that_comes_is_read(settings):
     with live(settings, limits={"header_timeout_s": 1.5}) as (client, _):
         base = str(client.base_url)
@@ -89,6 +91,7 @@ def test_a_body_that_trickles_is_cut_off_and_one_that_comes_is_read(settings):
             sock.close()
 
 
+@pytest.mark.slow  # a release check: timing of slow clients (a body trickled for seconds, ~5 s)
 def test_a_body_sent_ahead_then_trickled_is_cut_off_once_its_lead_is_spent(settings):
     """Most of a body at once, then a byte every half second: what came ahead counts for BANKED_WINDOWS windows (3 s
     here), not for as long as the average allows (90 KB ahead at 1 KB/s: 90 s)."""

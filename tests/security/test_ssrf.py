@@ -267,6 +267,7 @@ def test_a_fetched_file_counts_against_the_callers_upload_quota(settings, rebind
         assert status == 429 and "limits.upload_mb_per_key" in body, body
 
 
+@pytest.mark.slow  # a release check: timing of a slow server (a URL that answers in 4 s, ~6 s)
 def test_a_slow_url_holds_no_other_request(settings, rebinding):
     # (the MCP tools fetched on the event loop: three slow URLs held /health 11.6 s)
     from tests.security.gradio_calls import run

@@ -6,9 +6,12 @@ A ticket now lets its work go once answered: the 200 pages peaked at 1.9 GB."""
 import io
 import threading
 
+import pytest
 from PIL import Image
 
 from tests.security.conftest import live
+
+pytestmark = pytest.mark.slow  # (a flood: 200 frames of 40 Mpx read in one request, a release's check, ~25 s)
 
 SIDE = 6300  # 39.7 Mpx a frame: under limits.max_image_pixels (40 Mpx)
 
