@@ -36,8 +36,9 @@ NO_PROXY = "This server does not fetch URLs for its clients: its file route serv
 # Gradio's routes for components this app has none of: /process_recording keeps each file it is sent in the system's
 # temporary folder for good (no lifetime, no disk check, no rate limit); /component_server runs a component's server
 # functions (gr.FileExplorer's listing...), and none of ours has one: it answered 404, or a 500 and two tracebacks in
-# the log (~15 KB) for a component id it does not know or a body that is not JSON.
-NOT_OURS = re.compile(r"^/+gradio_api/+(?:process_recording|component_server)", re.IGNORECASE)
+# the log (~15 KB) for a component id it does not know or a body that is not JSON; /deep_link wrote a session's values
+# (what its events were sent: megabytes) to a new file at each call, kept for good (for gr.DeepLinkButton: ui/deep_links.py).
+NOT_OURS = re.compile(r"^/+gradio_api/+(?:process_recording|component_server|deep_link)", re.IGNORECASE)
 
 # Gradio's PWA icon route draws the favicon at any size the URL asks, on the event loop: size 99,999 (a 40 GB image)
 # got the server killed for memory, 0 or -1 raised (a 500 and ~15 KB of tracebacks). Its manifest names these sizes.
