@@ -49,6 +49,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         path="/",
         max_file_size=settings.limits.max_file_bytes,
         footer_links=["api"],
+        # no run history: Gradio's /gradio_api/runs and /run-history/* (and its recording of every event) used the host's
+        # own Hugging Face token (HF_TOKEN) for any caller on the loopback, a user key too: listing, reading and creating
+        # buckets, and writing each run's inputs and outputs to a bucket the caller named in a header
+        run_history=False,
         show_error=False,  # (an error of ours is a gr.Error, shown; any other's Python text is not: "cannot unpack...")
         auth_dependency=gradio_user if keys_on else None,
         mcp_server=True,
