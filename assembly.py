@@ -53,6 +53,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # own Hugging Face token (HF_TOKEN) for any caller on the loopback, a user key too: listing, reading and creating
         # buckets, and writing each run's inputs and outputs to a bucket the caller named in a header
         run_history=False,
+        # no monitoring: its /monitoring/summary showed any key every event's count, success rate and times, all keys'
+        # (/metrics is the administrator's view)
+        enable_monitoring=False,
         show_error=False,  # (an error of ours is a gr.Error, shown; any other's Python text is not: "cannot unpack...")
         auth_dependency=gradio_user if keys_on else None,
         mcp_server=True,

@@ -4,7 +4,8 @@ caller that reached the server on the loopback: with a user key (on the host, or
 passes ``Host: localhost``), an attack pass listed the operator's buckets, read the tree of a bucket it named, created
 buckets, and had each of its event runs (inputs, outputs, uploaded files) written to a bucket named in an
 ``x-gradio-history-bucket`` header: every request to the Hub carried ``Authorization: Bearer <the host's token>``.
-This app records no runs (assembly.py: ``run_history=False``)."""
+This app records no runs (assembly.py: ``run_history=False``). Nor does it offer Gradio's monitoring, whose summary
+showed a user key every event's count, success rate and times, all keys' (``/metrics`` is for admin keys)."""
 
 from __future__ import annotations
 
@@ -43,3 +44,12 @@ def test_an_event_run_is_not_recorded_to_a_bucket_the_caller_names(keyed, caplog
     assert called.status_code == 200, called.text
     time.sleep(1.0)  # (the recording was a task of its own, after the answer)
     assert not [r for r in caplog.records if r.name == "gradio.history"]  # ("could not record run": it tried)
+
+
+def test_a_user_key_reads_no_event_statistics_of_every_key(keyed):
+    called = keyed.post("/gradio_api/run/models", json={"data": []}, headers=HEADERS)
+    assert called.status_code == 200, called.text
+    for path in ("/monitoring/summary", "/monitoring", "/monitoring/a-guess"):
+        response = keyed.get(path, headers=HEADERS)
+        assert response.status_code == 403, (path, response.text)  # (the summary: 200, every event's counts and times)
+        assert "functions" not in response.text
