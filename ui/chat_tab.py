@@ -202,6 +202,9 @@ def build(service: InferenceService, shown_on: list | None = None) -> None:
             if not image_path:
                 raise gr.Error("Upload an image first.", print_exception=False)
             number(temp, "Temperature"), number(tokens, "Max new tokens", whole=True)
+            why = talk.refused(text, service.limits.max_prompt_chars)
+            if why:
+                raise gr.Error(why, print_exception=False)
         except gr.Error as error:
             return gr.skip(), notice(error.message), text, gr.skip(), gr.skip()
         talk.ask(text, image_path, model_id or None, temp, tokens, loading=not loaded(model_id))

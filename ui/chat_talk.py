@@ -20,7 +20,7 @@ from typing import Any
 
 import anyio
 
-from inference import ChatMessage, call_cancellable
+from inference import MAX_MESSAGES, ChatMessage, call_cancellable
 from inference.markdown_text import safe_markdown
 
 from .errors import message_for
@@ -31,6 +31,7 @@ THINKING = "*Thinking…*"
 QUEUED = "*Waiting for the answer above to end…*"
 STOPPED_MARK = "*(stopped)*"
 _STOPPED = object()  # what :func:`until` returns when the stop came first
+WAITING_AT_MOST = 8  # questions waiting their turn in one conversation (one more goes back to the box, with why)
 
 
 @dataclass(eq=False)
@@ -100,6 +101,19 @@ class Talk:
 
     def waiting(self) -> list[Exchange]:
         return [e for e in self.exchanges if e.state == WAITING]
+
+    def refused(self, question: str, max_chars: int) -> str | None:
+        """Why ``question`` cannot join the line (None: it can). Asking costs nothing until an answer begins, and each
+        event shows the whole conversation: unbounded, 20 questions of 5 MB made a line of 100 MB, shown in full by
+        the 20th answer (an attack pass). So a question is at most a prompt's length, a few wait at once, and a
+        conversation is at most as long as a model is sent (``MAX_MESSAGES``)."""
+        if len(question) > max_chars:
+            return f"The question is longer than {max_chars} characters: shorten it."
+        if len(self.waiting()) >= WAITING_AT_MOST:
+            return f"{WAITING_AT_MOST} questions are waiting already: wait for their answers (or Stop), then ask."
+        if 2 * (len(self.exchanges) + 1) > MAX_MESSAGES:
+            return "This conversation is as long as a conversation can be: start a new one (New conversation)."
+        return None
 
     def ask(
         self, question: str, image: str, model: str | None, temperature: Any, max_tokens: Any, loading: bool = False
