@@ -6,23 +6,53 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from .errors import ConfigError, Forbidden, ModelUnavailable
+from .errors import ConfigError, Forbidden, ModelUnavailable, Overloaded, RateLimited
 from .idempotency import Idempotency, body_hash, check_key
 from .images import ImageSource
 from .inputs import Inputs
 from .job_store import SQLITE_FILE
-from .jobs import Jobs, claim_data_dir, data_dir, owner_for, redact_url, role_of
+from .jobs import Jobs, claim_data_dir, data_dir, owner_for, redact_url, role_and_name, role_of
 from .pages import Pages
 from .results import BatchResult, JobList, JobPageEvent, JobStatus
 from .settings import Settings
 
 log = logging.getLogger("inference.service")
+
+# A finished job's result is built whole from the store (~7 MB of memory and ~0.3 s of CPU a dense page, twice that
+# through REST's serialization), and reading it is no work the rate limit counts: six GETs at once of one 20-page
+# job's result held 917 MB more (an attack pass; a client may hold 256 connections). So few are built at once.
+RESULTS_PER_CALLER = 2  # results one key (or client address) has built at once (one more: 429)
+RESULTS_AT_ONCE = 8  # ...and every caller's, in one process (one more: 503)
+_building: Counter[str] = Counter()
+_building_lock = threading.Lock()
+
+
+@contextmanager
+def one_build(holder: str) -> Iterator[None]:
+    """A place among the results built now, for ``holder`` (a caller's name); refused when there is none."""
+    with _building_lock:
+        if _building[holder] >= RESULTS_PER_CALLER:
+            raise RateLimited(
+                f"This key is already fetching {RESULTS_PER_CALLER} job results; ask again once one has come.", retry_after=2
+            )
+        if _building.total() >= RESULTS_AT_ONCE:
+            raise Overloaded("The server is building as many job results as it can now; try again shortly.", retry_after=5)
+        _building[holder] += 1
+    try:
+        yield
+    finally:
+        with _building_lock:
+            _building[holder] -= 1
+            if not _building[holder]:
+                del _building[holder]
 
 
 class JobsFacade:
@@ -116,7 +146,10 @@ class JobsFacade:
         return self.jobs.status(job_id, self.job_owner(principal))
 
     def job_result(self, job_id: str, principal: Any = None) -> BatchResult:
-        return self.jobs.result(job_id, self.job_owner(principal))
+        """A finished job's result (built whole: a few at once, :data:`RESULTS_PER_CALLER` for one caller)."""
+        holder = role_and_name(principal)[1] if principal is not None else "-"
+        with one_build(holder):
+            return self.jobs.result(job_id, self.job_owner(principal))
 
     def cancel_job(self, job_id: str, principal: Any = None) -> JobStatus:
         return self.jobs.cancel(job_id, self.job_owner(principal))
