@@ -114,7 +114,7 @@ def job_status(job_id: JobId, request: Request, service: ServiceDep) -> JobStatu
     return service.job(job_id, principal(request))
 
 
-@router.get("/{job_id}/result", response_model=BatchResult, responses=errors(404, 409))
+@router.get("/{job_id}/result", response_model=BatchResult, responses=errors(404, 409, 429, 503))
 def job_result(job_id: JobId, request: Request, service: ServiceDep) -> BatchResult:
     """A finished job's result, as POST /batch/ocr answers (409 while it is not done)."""
     return service.job_result(job_id, principal(request))
