@@ -12,7 +12,19 @@ import gradio as gr
 
 from inference import InferenceService
 
-from . import batch_tab, chat_tab, deep_links, event_inputs, examples, files, mcp_tools, models_panel, ocr_tab, upload_progress
+from . import (
+    batch_tab,
+    chat_tab,
+    deep_links,
+    downloads,
+    event_inputs,
+    examples,
+    files,
+    mcp_tools,
+    models_panel,
+    ocr_tab,
+    upload_progress,
+)
 from .queue_bounds import UI_EVENTS_AT_ONCE, QueueBounds
 from .session_owners import SessionGuard, SessionOwners
 from .unknown_streams import UnknownStreams
@@ -97,6 +109,7 @@ def build_ui(service: InferenceService, may_manage: Callable[[Any], bool] = lamb
     keys_on = bool(service.settings.auth.api_keys)
     deep_links.forget_copies()  # (sessions keep no copy of every component's configuration and values: see the module)
     upload_progress.bound()  # (Gradio's table of uploads' progress keeps the most recent ids only)
+    downloads.keep_free(service.limits.min_free_disk_mb * 1024 * 1024)  # (an event's files, written while the disk allows)
     with gr.Blocks(title=title, delete_cache=(max(1, min(60, round(ttl / 4))), max(1, round(ttl)))) as blocks:
         # Gradio's queue is the UI's waiting line (it shows users their place); each model's runner still admits,
         # batches and cancels the work, as for REST requests. gr.Blocks() made it (queue() with its defaults); its

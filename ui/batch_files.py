@@ -11,7 +11,7 @@ import pandas as pd
 from inference.markdown import batch_markdown
 from inference.results import BatchItem, BatchResult
 
-from .downloads import download_folder
+from .downloads import written
 
 CSV_COLUMNS = ["filename", "status", "error", "pages", "text", "confidence", "confidence_source", "engine", "route"]
 CSV_COLUMNS += ["cpu_agreement", "image_size", "processing_time"]
@@ -36,9 +36,7 @@ def csv_row(item: BatchItem) -> list[Any]:
 
 
 def write_downloads(result: BatchResult) -> list[str]:
-    folder = download_folder()
-    csv_path, json_path, md_path = (folder / f"ocr_results.{ext}" for ext in ("csv", "json", "md"))
-    pd.DataFrame([csv_row(item) for item in result.results], columns=CSV_COLUMNS).to_csv(csv_path, index=False)
-    md_path.write_text(batch_markdown(result), encoding="utf-8")
-    json_path.write_text(json.dumps(result.model_dump(), ensure_ascii=False, indent=2), encoding="utf-8")
-    return [str(csv_path), str(json_path), str(md_path)]
+    """The results as ocr_results.csv, .json and .md (none when the disk is short: ``downloads.written``)."""
+    csv = pd.DataFrame([csv_row(item) for item in result.results], columns=CSV_COLUMNS).to_csv(index=False)
+    body = json.dumps(result.model_dump(), ensure_ascii=False, indent=2)
+    return written({"ocr_results.csv": csv, "ocr_results.json": body, "ocr_results.md": batch_markdown(result)})

@@ -12,6 +12,7 @@ not stay on the server's disk, nor do a long-running server's downloads fill it.
 from __future__ import annotations
 
 import atexit
+import logging
 import shutil
 import tempfile
 import threading
@@ -22,8 +23,10 @@ KEEP_S = 300.0  # a download's own file, kept this long (Gradio copies it at onc
 PRUNE_EVERY_S = 60.0  # ...and looked for this often, on an idle server too
 DOWNLOADS = "download-"  # the prefix of a download's folder (the only folders deleted while the process runs)
 
+log = logging.getLogger(__name__)
 _root: Path | None = None
 _lock = threading.Lock()
+_keep_free = 0  # bytes of disk an event's downloads leave free (limits.min_free_disk_mb: ``keep_free``)
 
 
 def root() -> Path:
@@ -51,6 +54,27 @@ def folder(name: str) -> Path:
     path = root() / name
     path.mkdir(exist_ok=True)
     return path
+
+
+def keep_free(size: int) -> None:
+    """Downloads are written only while the disk keeps ``size`` bytes free after them (and Gradio's copies of them)."""
+    global _keep_free
+    _keep_free = max(0, size)
+
+
+def written(files: dict[str, str]) -> list[str]:
+    """The files (name: text) of one event's downloads, written to a folder of their own (``download_folder``), as paths
+    in order; none when the disk would keep less than ``keep_free`` free after them and Gradio's copy of each: the result
+    is still shown, without its files (a batch's JSON can be tens of MB, and each follow of a job wrote it again)."""
+    data = {name: text.encode("utf-8") for name, text in files.items()}
+    size = sum(len(body) for body in data.values())
+    if shutil.disk_usage(root()).free < 2 * size + _keep_free:
+        log.warning("no downloads written (%d bytes): the disk would keep less than limits.min_free_disk_mb free", size)
+        return []
+    folder = download_folder()
+    for name, body in data.items():
+        (folder / name).write_bytes(body)
+    return [str(folder / name) for name in data]
 
 
 def download_folder() -> Path:

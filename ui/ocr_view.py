@@ -14,7 +14,7 @@ from inference.markdown import page_markdown
 from inference.markdown_text import inline
 from inference.results import OcrResult, PageResult
 
-from .downloads import download_folder
+from .downloads import written
 
 OVERLAY_MAX_SIDE = 1200  # the drawing is made on a copy at most this large...
 OVERLAY_MAX_HEIGHT = 1600  # ...and at most this tall (a long receipt stays a readable strip)
@@ -114,11 +114,8 @@ def describe(result: OcrResult) -> str:
 def write_downloads(result: OcrResult, name: str) -> list[str]:
     """The result as .txt (the text), .md (the Markdown) and .json (everything: boxes, blocks, pages)."""
     stem = Path(name).stem or "ocr"
-    folder = download_folder()
-    (folder / f"{stem}.txt").write_text(shown_text(result) + "\n", encoding="utf-8")
-    (folder / f"{stem}.md").write_text(shown_markdown(result) + "\n", encoding="utf-8")
-    (folder / f"{stem}.json").write_text(json.dumps(result.model_dump(), ensure_ascii=False, indent=2), encoding="utf-8")
-    return [str(folder / f"{stem}.{ext}") for ext in ("txt", "md", "json")]
+    body = json.dumps(result.model_dump(), ensure_ascii=False, indent=2)
+    return written({f"{stem}.txt": shown_text(result) + "\n", f"{stem}.md": shown_markdown(result) + "\n", f"{stem}.json": body})
 
 
 def drawing_state(result: OcrResult, path: str, document: bool) -> dict[str, Any]:

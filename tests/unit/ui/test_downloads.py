@@ -6,6 +6,7 @@ folder gone when it exits."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -60,3 +61,19 @@ def test_the_process_folder_is_deleted_when_the_process_exits():
     ).stdout.split()
     assert len(made) == 2 and all(Path(p).parent.name.startswith("chatvlm-ui-") for p in made), made
     assert not Path(made[0]).parent.exists()
+
+
+def test_downloads_are_not_written_when_the_disk_would_keep_less_than_min_free_disk_mb(monkeypatch):
+    # (an attack pass: each follow of a job in the Batch tab wrote its whole result again, 86 MB of JSON for a dense
+    # 20-page job, kept 5 minutes and copied by Gradio, with no disk check)
+    item = BatchItem(filename="scan.png", text="Invoice 4471", processing_time=0.1, status="success")
+    batch = BatchResult(results=[item], total=1, successful=1, failed=0, processing_time=0.1, model="embedded")
+    ocr = OcrResult(text="Invoice 4471", processing_time=0.1, model="embedded", image_size=[400, 300])
+    free = shutil.disk_usage(downloads.root()).free
+    monkeypatch.setattr(downloads, "_keep_free", 0)
+    downloads.keep_free(free + 2**30)  # (more than the disk has: as on a full disk)
+    before = set(downloads.root().glob(f"{downloads.DOWNLOADS}*"))
+    assert batch_files.write_downloads(batch) == [] and write_downloads(ocr, "scan.png") == []
+    assert set(downloads.root().glob(f"{downloads.DOWNLOADS}*")) == before  # (no folder made either)
+    downloads.keep_free(0)
+    assert len(batch_files.write_downloads(batch)) == 3 and len(write_downloads(ocr, "scan.png")) == 3
