@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import io
 import threading
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -69,33 +70,40 @@ def test_large_images_sent_at_once_are_decoded_a_few_at_a_time(tiny_settings):
     assert peak[0] - before < 1600, f"ten requests of one 40 Mpx image took {peak[0] - before} MB at once"
 
 
-def test_chat_requests_waiting_their_turn_hold_their_images_small(tiny_settings):
-    body = large_images(4)
+def held_while_waiting(tiny_settings, ask: Callable[[str], int], count: int) -> tuple[int, list[int]]:
+    """The MB this process holds more while ``count`` requests (``ask(base)``: one sent, its status) wait their turn
+    behind a chat that runs until they all wait (the tiny Qwen reading one request at a time), and their statuses."""
     settings = one_at_a_time(without_loop_cut(tiny_settings.model_copy(deep=True)), "qwen3_vl_2b")
+    answers: list[int] = []
     with serve_in_thread(settings) as (base, service):
         service.load_model("qwen3_vl_2b")
         runner = service.manager.runner("qwen3_vl_2b")
         leave = threading.Event()
         running = leave_when(f"{base}/chat", leave, LONG_CHAT)  # holds the model: the requests below wait
+        askers = [threading.Thread(target=lambda: answers.append(ask(base))) for _ in range(count)]
         try:
             assert wait_until(lambda: runner.running == 1, 30), "the long chat to run"
             heap.trim()
             before = rss_mb()
-            answers: list[int] = []
-
-            def ask() -> None:
-                answers.append(httpx.post(f"{base}/v1/chat/completions", json=body, timeout=120).status_code)
-
-            askers = [threading.Thread(target=ask) for _ in range(4)]
             for asker in askers:
                 asker.start()
-            assert wait_until(lambda: runner.waiting == 4, 60, every=0.1), "the four requests to wait their turn"
+            assert wait_until(lambda: runner.waiting == count, 90, every=0.1), "the requests to wait their turn"
             heap.trim()  # (what decoding them took and gave back, returned to the system: what stays is what they hold)
             held = rss_mb() - before
         finally:
             leave.set()
             running.join()
         for asker in askers:
-            asker.join(120)
-        assert answers == [200] * 4
-        assert held < 500, f"four waiting requests of 4 images held {held} MB"
+            asker.join(180)
+    return held, answers
+
+
+def test_chat_requests_waiting_their_turn_hold_their_images_small(tiny_settings):
+    body = large_images(4)
+
+    def ask(base: str) -> int:
+        return httpx.post(f"{base}/v1/chat/completions", json=body, timeout=120).status_code
+
+    held, answers = held_while_waiting(tiny_settings, ask, 4)
+    assert answers == [200] * 4
+    assert held < 500, f"four waiting requests of 4 images held {held} MB"

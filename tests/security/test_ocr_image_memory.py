@@ -17,15 +17,14 @@ import httpx
 import pytest
 from PIL import Image
 
-from inference import InferenceService, heap, held_images
+from inference import InferenceService, held_images
 from inference.cancel import CancelToken
 from inference.documents import KEPT_PIXELS
 from inference.errors import Cancelled, TimedOut
 from inference.routing_settings import RoutingSettings
-from tests.e2e.test_serving import LONG_CHAT, leave_when
 from tests.polling import wait_until
-from tests.security.test_chat_image_memory import rss_mb
-from tests.servers import UNTIL_STOPPED, one_at_a_time, serve_in_thread, without_loop_cut
+from tests.security.test_chat_image_memory import held_while_waiting
+from tests.servers import UNTIL_STOPPED, one_at_a_time, without_loop_cut
 
 pytestmark = pytest.mark.slow  # (large images waiting behind a chat: a release's check, ~40 s)
 
@@ -41,34 +40,12 @@ def large_png() -> bytes:
 
 def test_ocr_requests_waiting_their_turn_do_not_hold_their_images_decoded(tiny_settings):
     png = large_png()
-    settings = one_at_a_time(without_loop_cut(tiny_settings.model_copy(deep=True)), "qwen3_vl_2b")
-    with serve_in_thread(settings) as (base, service):
-        service.load_model("qwen3_vl_2b")
-        runner = service.manager.runner("qwen3_vl_2b")
-        leave = threading.Event()
-        running = leave_when(f"{base}/chat", leave, LONG_CHAT)  # holds the model: the requests below wait
-        answers: list[int] = []
 
-        def ask() -> None:
-            files = {"file": ("large.png", png, "image/png")}
-            data = {"model": "qwen3_vl_2b"}
-            answers.append(httpx.post(f"{base}/ocr", files=files, data=data, timeout=180).status_code)
+    def ask(base: str) -> int:
+        files = {"file": ("large.png", png, "image/png")}
+        return httpx.post(f"{base}/ocr", files=files, data={"model": "qwen3_vl_2b"}, timeout=180).status_code
 
-        askers = [threading.Thread(target=ask) for _ in range(WAITING)]
-        try:
-            assert wait_until(lambda: runner.running == 1, 30), "the long chat to run"
-            heap.trim()
-            before = rss_mb()
-            for asker in askers:
-                asker.start()
-            assert wait_until(lambda: runner.waiting == WAITING, 90, every=0.1), "the requests to wait their turn"
-            heap.trim()  # (what checking them took and gave back, returned to the system: what stays is what they hold)
-            held = rss_mb() - before
-        finally:
-            leave.set()
-            running.join()
-        for asker in askers:
-            asker.join(180)
+    held, answers = held_while_waiting(tiny_settings, ask, WAITING)
     assert answers == [200] * WAITING and held_images.HELD.used == 0
     bound = held_images.HELD_BYTES // 2**20 + 250
     assert held < bound, f"{WAITING} /ocr requests of a 40 Mpx image waiting their turn held {held} MB (at most {bound})"
