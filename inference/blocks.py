@@ -82,8 +82,9 @@ def share_in(inner: Sequence[float], outer: Sequence[float]) -> float:
 
 
 def same_row(a: Sequence[float], b: Sequence[float]) -> bool:
-    """Whether two boxes (x0, y0, x1, y1) lie on one row of the page: overlapping by half the smaller one's height."""
-    return min(a[3], b[3]) - max(a[1], b[1]) > 0.5 * min(a[3] - a[1], b[3] - b[1])
+    """Whether two boxes (x0, y0, x1, y1) lie on one row of the page: overlapping by half the smaller one's height (a box
+    lies on its own row, one of no height too: print of 0.2 pt in a text layer)."""
+    return min(a[3], b[3]) - max(a[1], b[1]) >= 0.5 * min(a[3] - a[1], b[3] - b[1])
 
 
 def lines_text(lines: Sequence[OcrLine]) -> str:

@@ -94,6 +94,13 @@ def test_without_regions_paragraphs_titles_and_page_numbers_come_from_the_lines(
     assert [b.type for b in blocks] == ["title", "text", "text", "page_number", "text"]
 
 
+def test_lines_of_no_height_make_blocks():
+    """A text layer's print of 0.2 pt gives lines of no height: every job of such a PDF failed (max() of no row)."""
+    lines = [line(f"w{i:05d} x{i % 97}", 50, 10 + i * 0.5, 60, 10 + i * 0.5) for i in range(40)]
+    blocks = page_blocks(lines, (800, 1000))
+    assert sorted(line.text for block in blocks for line in block.lines or []) == sorted(line.text for line in lines)
+
+
 def test_a_title_twice_the_usual_line_is_level_1_and_a_smaller_one_level_2():
     lines = [
         line("Annual Report", 50, 40, 600, 100),  # 60 px: three body lines
