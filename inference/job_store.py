@@ -21,6 +21,7 @@ from sqlalchemy import Connection, and_, create_engine, delete, event, func, ins
 
 from .job_store_keys import KeyStore
 from .job_store_quota import Load, QuotaStore
+from .job_store_results import ResultStore
 from .job_store_window import WindowStore
 from .job_tables import (
     CANCELLED,
@@ -36,7 +37,6 @@ from .job_tables import (
     dump_read,
     files,
     jobs,
-    load_read,
     metadata,
     pages,
 )
@@ -52,7 +52,7 @@ def database_url(data_dir: Path) -> str:
     return f"sqlite:///{data_dir / SQLITE_FILE}"
 
 
-class JobStore(KeyStore, QuotaStore, WindowStore):
+class JobStore(KeyStore, QuotaStore, ResultStore, WindowStore):
     """The jobs database (an SQLAlchemy URL: ``sqlite:///...`` or ``postgresql+psycopg://...``); the Idempotency-Keys'
     SQL is :class:`~inference.job_store_keys.KeyStore`'s."""
 
@@ -322,11 +322,6 @@ class JobStore(KeyStore, QuotaStore, WindowStore):
             db.execute(update(jobs).where(jobs.c.id == job_id).values(**values))
             row = db.execute(select(jobs).where(jobs.c.id == job_id)).mappings().one()
             return JobRecord(**row)
-
-    def reads(self, job_id: str) -> list[PageRead]:
-        query = select(pages.c.idx, pages.c.page, pages.c.read).where(pages.c.job == job_id, pages.c.read.is_not(None))
-        with self.engine.connect() as db:
-            return [load_read(row.idx, row.page, row.read) for row in db.execute(query)]
 
     def pages_per_worker(self) -> dict[str, int]:
         """Pages read so far by each worker (of the jobs still kept)."""

@@ -7,6 +7,7 @@ import json
 import time
 from dataclasses import dataclass
 
+import orjson
 from sqlalchemy import (
     Boolean,
     Column,
@@ -151,8 +152,20 @@ def dump_read(read: PageRead) -> str:
     )
 
 
-def load_read(idx: int, page: int, text: str) -> PageRead:
-    r = json.loads(text)
+def parsed(text: str) -> dict:
+    """A stored read's JSON parsed (orjson: ~4 times as fast as json on a dense page's ~1 MB; json for what orjson
+    refuses: a NaN)."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
+def load_read(idx: int, page: int, text: str, light: bool = False) -> PageRead:
+    """A page's read as stored (``dump_read``); ``light``: without its lines, its blocks without their lines and cells
+    (what a job's result needs to know of every page at once: ``result_stream``)."""
+    r = parsed(text)
+    blocks = [{**block, "lines": None, "table": None} if light else block for block in r.get("blocks", [])]
     return PageRead(
         idx,
         page,
@@ -160,10 +173,10 @@ def load_read(idx: int, page: int, text: str) -> PageRead:
         r["source"],
         r["seconds"],
         r["text"],
-        [OcrLine(**line) for line in r["lines"]],
+        [] if light else [OcrLine(**line) for line in r["lines"]],
         r["warnings"],
         error=ChatVLMError(r["error"]) if r["error"] else None,
-        blocks=[Block(**block) for block in r.get("blocks", [])],
+        blocks=[Block(**block) for block in blocks],
         confidence=r.get("confidence"),
         confidence_source=r.get("confidence_source"),
         engine=r.get("engine"),

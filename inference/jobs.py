@@ -14,7 +14,7 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -32,8 +32,8 @@ from .job_quotas import check_files, check_jobs
 from .job_store import CANCELLED, DONE, ENDED, FAILED, QUEUED, RUNNING, JobRecord, JobStore, database_url
 from .job_store_quota import Load
 from .job_work import JobWork
-from .page_results import batch_result
 from .pages import Pages
+from .result_stream import result_json
 from .results import BatchResult, CallbackStatus, JobPageEvent, JobState, JobStatus
 from .settings import Settings
 
@@ -246,6 +246,12 @@ class Jobs:
         return [self._status(job) for job in self._db(lambda: self.store.jobs(owner))]
 
     def result(self, job_id: str, owner: str | None = None) -> BatchResult:
+        """A finished job's result, built whole (the Batch tab's: it shows it all)."""
+        return BatchResult.model_validate_json("".join(self.result_json(job_id, owner)))
+
+    def result_json(self, job_id: str, owner: str | None = None) -> Iterator[str]:
+        """A finished job's result as pieces of JSON text, its pages fetched a few at a time as they are written out
+        (:mod:`~inference.result_stream`); NotReady (at once) while it is not done."""
         job = self._record(job_id, owner)
         if job.state != DONE:
             detail = f" ({job.error})" if job.error else ""
@@ -253,8 +259,9 @@ class Jobs:
                 f"Job {job_id} is {job.state}{detail}; its result is there once it is done "
                 f"({job.pages_done} of {job.pages_total or '?'} pages read so far)."
             )
-        infos = [info for _, info in self._db(lambda: self.store.files(job_id))]
-        return batch_result(infos, self._db(lambda: self.store.reads(job_id)), job.model, job.seconds)
+        files, read = self._db(lambda: self.store.files(job_id)), self._db(lambda: self.store.read_keys(job_id))
+        fetch = lambda idx, numbers: self._db(lambda: self.store.raw_reads(job_id, idx, numbers))  # noqa: E731
+        return result_json(files, read, fetch, job.model, job.seconds)
 
     def cancel(self, job_id: str, owner: str | None = None) -> JobStatus:
         """Cancel the job if it has not ended (its queued pages dropped, its running ones stopped), then delete it,

@@ -26,42 +26,51 @@ def running_key(text: str) -> str:
     return " ".join("".join(ch if ch.isalnum() or ch == "#" else " " for ch in text).split())
 
 
-def _candidates(blocks: Sequence[Block], height: float) -> list[tuple[int, str, str]]:
-    """(index, band, key) of the page's blocks that could be running: short, in a band, near the page's edge."""
+Candidate = tuple[int, str, str, str]  # (block index, band, running key, its type when it is running)
+
+
+def candidates(blocks: Sequence[Block], size: tuple[int, int]) -> list[Candidate]:
+    """The page's blocks that could be running (short, in a band, near the page's edge; ``size``: the page's): each
+    as (index, band, key, the type it takes when it runs: page_number, or header/footer by its band unless it is a
+    marginal type already)."""
     placed = sorted((i for i, b in enumerate(blocks) if b.bbox is not None), key=lambda i: blocks[i].bbox[1])  # type: ignore[index]
     edge = set(placed[:EDGE_BLOCKS] + placed[-EDGE_BLOCKS:])
     found = []
     for i in sorted(edge):
         block = blocks[i]
-        band = edge_of(block, height, BAND)
+        band = edge_of(block, size[1], BAND)
         if band is None or block.type in ("table", "figure") or not 0 < len(block.text.strip()) <= MAX_CHARS:
             continue
         key = running_key(block.text)
-        if key:
-            found.append((i, band, key))
+        if not key:
+            continue
+        if is_page_number(block.text) or key == "#":
+            kind = "page_number"
+        elif block.type in MARGINAL:
+            kind = block.type
+        else:
+            kind = "header" if band == "top" else "footer"
+        found.append((i, band, key, kind))
     return found
+
+
+def running(found: Sequence[list[Candidate]], paged: int) -> list[dict[int, str]]:
+    """Each page's running blocks, as {block index: type}, from every page's :func:`candidates` (``paged``: how many
+    pages have blocks). Only these small facts of each page are needed: a job's pages are marked without holding them."""
+    counted = Counter((band, key) for page in found for band, key in {(band, key) for _, band, key, _ in page})
+    needed = max(MIN_PAGES, int(SHARE * paged) + 1)
+    return [{i: kind for i, band, key, kind in page if counted[(band, key)] >= needed} for page in found]
+
+
+def retyped(blocks: Sequence[Block], marks: dict[int, str]) -> list[Block]:
+    """The page's blocks with the running ones (``marks``, from :func:`running`) given their type."""
+    return [
+        block.model_copy(update={"type": marks[i]}) if marks.get(i, block.type) != block.type else block
+        for i, block in enumerate(blocks)
+    ]
 
 
 def mark_running(pages: Sequence[tuple[Sequence[Block], tuple[int, int]]]) -> list[list[Block]]:
     """Each page's blocks (given with its size) with the running ones typed header, footer or page_number."""
-    found = [_candidates(blocks, size[1]) for blocks, size in pages]
-    counted = Counter((band, key) for page in found for band, key in {(band, key) for _, band, key in page})
-    paged = sum(bool(blocks) for blocks, _ in pages)
-    needed = max(MIN_PAGES, int(SHARE * paged) + 1)
-    out = []
-    for (blocks, _), page in zip(pages, found, strict=True):
-        marked = list(blocks)
-        for i, band, key in page:
-            if counted[(band, key)] < needed:
-                continue
-            block = marked[i]
-            if is_page_number(block.text) or key == "#":
-                kind = "page_number"
-            elif block.type in MARGINAL:
-                kind = block.type
-            else:
-                kind = "header" if band == "top" else "footer"
-            if kind != block.type:
-                marked[i] = block.model_copy(update={"type": kind})
-        out.append(marked)
-    return out
+    marks = running([candidates(blocks, size) for blocks, size in pages], sum(bool(blocks) for blocks, _ in pages))
+    return [retyped(blocks, page) for (blocks, _), page in zip(pages, marks, strict=True)]

@@ -63,22 +63,24 @@ class FileInfo:
 def page_results(reads: Sequence[PageRead]) -> list[PageResult]:
     """A document's pages (``reads``: its pages' reads), running headers, footers and page numbers marked."""
     blocks = mark_running([(r.blocks, r.size) for r in reads])
-    return [
-        PageResult(
-            page=r.page,
-            text=r.text,
-            lines=r.lines,
-            processing_time=round(r.seconds, 4),
-            source=r.source,
-            image_size=list(r.size),
-            blocks=page_blocks,
-            warnings=r.warnings,
-            error=r.message,
-            **page_confidence(r),
-            text_layer_agreement=r.text_layer_agreement,  # documents only: an image has no text layer
-        )
-        for r, page_blocks in zip(reads, blocks, strict=True)
-    ]
+    return [page_result(r, page_blocks) for r, page_blocks in zip(reads, blocks, strict=True)]
+
+
+def page_result(read: PageRead, blocks: list[Block]) -> PageResult:
+    """One page of a document, with its blocks as marked across the document's pages (``page_marginals``)."""
+    return PageResult(
+        page=read.page,
+        text=read.text,
+        lines=read.lines,
+        processing_time=round(read.seconds, 4),
+        source=read.source,
+        image_size=list(read.size),
+        blocks=blocks,
+        warnings=read.warnings,
+        error=read.message,
+        **page_confidence(read),
+        text_layer_agreement=read.text_layer_agreement,  # documents only: an image has no text layer
+    )
 
 
 def page_confidence(read: PageRead) -> dict:
@@ -102,32 +104,7 @@ def batch_result(files: Sequence[FileInfo], reads: Sequence[PageRead], model_id:
     by_file: dict[int, list[PageRead]] = {}
     for read in reads:
         by_file.setdefault(read.doc, []).append(read)
-    results = []
-    for i, info in enumerate(files):
-        if info.error is not None:
-            results.append(BatchItem(filename=info.name, processing_time=round(info.open_s, 4), status="error", error=info.error))
-            continue
-        order = {number: k for k, number in enumerate(info.pages)}
-        file_reads = sorted(by_file.get(i, []), key=lambda r: order.get(r.page, 0))
-        failed = [r for r in file_reads if r.error is not None]
-        missing = len(info.pages) - len(file_reads)
-        error = None
-        if failed:
-            error = failed[0].message if not info.multipage else "; ".join(f"page {r.page}: {r.message}" for r in failed[:3])
-        elif missing:
-            error = f"{missing} page(s) were not read."
-        results.append(
-            BatchItem(
-                filename=info.name,
-                text="\n\n".join(r.text for r in file_reads if r.text).strip(),
-                processing_time=round(info.open_s + sum(r.seconds for r in file_reads), 4),
-                status="error" if error else "success",
-                error=error,
-                image_size=list(file_reads[0].size) if file_reads else None,
-                pages=page_results(file_reads) if info.multipage else None,
-                **(one_page(file_reads[0]) if file_reads and not info.multipage else {}),
-            )
-        )
+    results = [file_item(info, by_file.get(i, [])) for i, info in enumerate(files)]
     ok = sum(r.status == "success" for r in results)
     return BatchResult(
         results=results,
@@ -136,4 +113,31 @@ def batch_result(files: Sequence[FileInfo], reads: Sequence[PageRead], model_id:
         failed=len(results) - ok,
         model=model_id,
         processing_time=round(seconds, 4),
+    )
+
+
+def file_item(info: FileInfo, reads: Sequence[PageRead], whole: bool = True) -> BatchItem:
+    """A file's item in a batch's answer (``reads``: its pages' reads, in any order). Not ``whole``: a document's
+    ``text`` and ``pages`` left empty, for a job's result written out a few pages at a time (``result_stream``)."""
+    if info.error is not None:
+        return BatchItem(filename=info.name, processing_time=round(info.open_s, 4), status="error", error=info.error)
+    order = {number: k for k, number in enumerate(info.pages)}
+    file_reads = sorted(reads, key=lambda r: order.get(r.page, 0))
+    failed = [r for r in file_reads if r.error is not None]
+    missing = len(info.pages) - len(file_reads)
+    error = None
+    if failed:
+        error = failed[0].message if not info.multipage else "; ".join(f"page {r.page}: {r.message}" for r in failed[:3])
+    elif missing:
+        error = f"{missing} page(s) were not read."
+    pages = (page_results(file_reads) if whole else []) if info.multipage else None
+    return BatchItem(
+        filename=info.name,
+        text="\n\n".join(r.text for r in file_reads if r.text).strip() if whole else "",
+        processing_time=round(info.open_s + sum(r.seconds for r in file_reads), 4),
+        status="error" if error else "success",
+        error=error,
+        image_size=list(file_reads[0].size) if file_reads else None,
+        pages=pages,
+        **(one_page(file_reads[0]) if file_reads and not info.multipage else {}),
     )

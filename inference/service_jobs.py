@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import logging
 import threading
+import weakref
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import IO, Any
 
@@ -26,9 +27,9 @@ from .settings import Settings
 
 log = logging.getLogger("inference.service")
 
-# A finished job's result is built whole from the store (~7 MB of memory and ~0.3 s of CPU a dense page, twice that
-# through REST's serialization), and reading it is no work the rate limit counts: six GETs at once of one 20-page
-# job's result held 917 MB more (an attack pass; a client may hold 256 connections). So few are built at once.
+# A finished job's result costs ~0.3 s of CPU a dense page to write out (a few pages held at a time: result_stream;
+# built whole, six GETs at once of one 20-page job's result held 917 MB more), and reading it is no work the rate
+# limit counts (a client may hold 256 connections). So few are written at once.
 RESULTS_PER_CALLER = 2  # results one key (or client address) has built at once (one more: 429)
 RESULTS_AT_ONCE = 8  # ...and every caller's, in one process (one more: 503)
 _building: Counter[str] = Counter()
@@ -146,10 +147,29 @@ class JobsFacade:
         return self.jobs.status(job_id, self.job_owner(principal))
 
     def job_result(self, job_id: str, principal: Any = None) -> BatchResult:
-        """A finished job's result (built whole: a few at once, :data:`RESULTS_PER_CALLER` for one caller)."""
+        """A finished job's result, built whole (the Batch tab's); a few at a time, as :meth:`job_result_json`."""
+        return BatchResult.model_validate_json("".join(self.job_result_json(job_id, principal)))
+
+    def job_result_json(self, job_id: str, principal: Any = None) -> Iterator[str]:
+        """A finished job's result as pieces of JSON text (REST's), its pages fetched a few at a time as they are
+        written out; a few are written at once (:data:`RESULTS_PER_CALLER` for one caller), each holding its place
+        until it is written out or dropped. Refusals (NotFound, NotReady, a caller's limit) come at once."""
         holder = role_and_name(principal)[1] if principal is not None else "-"
-        with one_build(holder):
-            return self.jobs.result(job_id, self.job_owner(principal))
+        place = ExitStack()
+        place.enter_context(one_build(holder))
+        try:
+            pieces = self.jobs.result_json(job_id, self.job_owner(principal))
+        except BaseException:
+            place.close()
+            raise
+
+        def written() -> Iterator[str]:
+            with place:
+                yield from pieces
+
+        out = written()
+        weakref.finalize(out, place.close)  # (one never started, or dropped unfinished: its place comes back)
+        return out
 
     def cancel_job(self, job_id: str, principal: Any = None) -> JobStatus:
         return self.jobs.cancel(job_id, self.job_owner(principal))

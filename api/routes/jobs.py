@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import anyio
 from fastapi import APIRouter, Depends, File, Form, Header, Path, Query, Request, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import StreamingResponse
 from fastapi.routing import APIRoute
 
 from inference.results import BatchResult, JobList, JobState, JobStatus
@@ -115,9 +116,10 @@ def job_status(job_id: JobId, request: Request, service: ServiceDep) -> JobStatu
 
 
 @router.get("/{job_id}/result", response_model=BatchResult, responses=errors(404, 409, 429, 503))
-def job_result(job_id: JobId, request: Request, service: ServiceDep) -> BatchResult:
-    """A finished job's result, as POST /batch/ocr answers (409 while it is not done)."""
-    return service.job_result(job_id, principal(request))
+def job_result(job_id: JobId, request: Request, service: ServiceDep) -> StreamingResponse:
+    """A finished job's result, as POST /batch/ocr answers (409 while it is not done); written out as it is read from
+    the store, a few pages at a time (a long job's is never held whole)."""
+    return StreamingResponse(service.job_result_json(job_id, principal(request)), media_type="application/json")
 
 
 @router.delete("/{job_id}", response_model=JobStatus, responses=errors(404))

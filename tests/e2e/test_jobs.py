@@ -107,7 +107,7 @@ def test_results_expire(service, tmp_path):
         assert wait_until(expired, timeout=30, every=0.05)  # (its results kept 0.5 s)
         with pytest.raises(NotFound):
             jobs.status(job.id)
-        assert jobs.store.reads(job.id) == [] and jobs.store.file_names(job.id) == []
+        assert jobs.store.read_keys(job.id) == [] and jobs.store.file_names(job.id) == []
     finally:
         jobs.stop()
 

@@ -2,12 +2,15 @@
 a dense page, more through the REST serialization), and reads are no work the rate limit counts: six GETs at once of
 one 20-page job's result (PDF pages whose text layer holds 3,500 short lines each: read in 12 s) held 917 MB more and
 kept both cores busy 31 s (an attack pass; a client may hold 256 connections, so ~40 such GETs needed ~6 GB). Now a
-key has two results built at once (one more: 429 with Retry-After), the server eight (inference/service_jobs.py)."""
+key has two results written at once (one more: 429 with Retry-After), the server eight (inference/service_jobs.py),
+and a result is written out a few pages at a time (inference/result_stream.py): built whole, one GET of a 2,000-page
+job's needed ~20 GB."""
 
 from __future__ import annotations
 
 import threading
 import time
+import tracemalloc
 
 import pytest
 
@@ -24,10 +27,10 @@ def keyed(settings):
         yield client
 
 
-def dense_job(client, key: str) -> str:
-    """A job of PAGES pages whose text layers are read at once, each answering LINES lines with their boxes."""
-    lines = [f"w{i:05d} x{i % 97}" for i in range(LINES)]
-    pdf = text_pdf([lines] * PAGES, font_size=0.2)
+def dense_job(client, key: str, pages: int = PAGES, count: int = LINES) -> str:
+    """A job of ``pages`` pages whose text layers are read at once, each answering ``count`` lines with their boxes."""
+    lines = [f"w{i:05d} x{i % 97}" for i in range(count)]
+    pdf = text_pdf([lines] * pages, font_size=0.2)
     sent = client.post("/jobs", files={"files": ("dense.pdf", pdf, "application/pdf")}, headers={"X-API-Key": key})
     assert sent.status_code == 202, sent.text
     job_id = sent.json()["id"]
@@ -59,3 +62,27 @@ def test_a_key_has_few_results_built_at_once(keyed):
 def test_another_key_is_not_held_by_them(keyed):
     job_id = dense_job(keyed, OTHER)
     assert keyed.get(f"/jobs/{job_id}/result", headers={"X-API-Key": OTHER}).status_code == 200
+
+
+@pytest.mark.slow  # (~15 s: a job of 24 dense pages, its result written out under tracemalloc)
+def test_a_long_result_is_written_out_a_few_pages_at_a_time(keyed):
+    job_id = dense_job(keyed, USER, pages=24, count=1200)  # (7.5 MB of JSON; built whole, it took 87 MB at its peak)
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        with keyed.stream("GET", f"/jobs/{job_id}/result", headers={"X-API-Key": USER}) as answer:
+            size = sum(len(chunk) for chunk in answer.iter_bytes())
+        peak = (tracemalloc.get_traced_memory()[1] - before) / 2**20
+    finally:
+        tracemalloc.stop()
+    assert answer.status_code == 200 and answer.headers["content-type"] == "application/json" and size > 7e6
+    assert peak < 30, f"writing out a 24-page result took {peak:.0f} MB at its peak"
+
+
+def test_a_result_dropped_unread_gives_its_place_back(keyed):
+    job_id = dense_job(keyed, OTHER, pages=2)
+    for _ in range(2):  # (a key's two places, each taken by an answer the client drops after its first bytes)
+        with keyed.stream("GET", f"/jobs/{job_id}/result", headers={"X-API-Key": OTHER}) as answer:
+            assert answer.status_code == 200 and next(answer.iter_bytes())
+    assert wait_until(lambda: keyed.get(f"/jobs/{job_id}/result", headers={"X-API-Key": OTHER}).status_code == 200, 10, 0.1)

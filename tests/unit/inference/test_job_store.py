@@ -3,6 +3,7 @@ are written once however often they are delivered, the count is exact, and the l
 
 from __future__ import annotations
 
+import json
 import threading
 import uuid
 
@@ -40,7 +41,9 @@ def test_each_page_counts_once_and_the_last_ends_the_job(store):
     assert store.is_pending(job_id, 0, 2) and not store.is_pending(job_id, 0, 1)
     last = store.save_read(job_id, read(0, 2, "two"), "w2")
     assert last.state == DONE and last.pages_done == 2 and last.ended is not None
-    assert sorted((r.page, r.text) for r in store.reads(job_id)) == [(1, "one"), (2, "two")]
+    assert sorted(store.read_keys(job_id)) == [(0, 1), (0, 2)]
+    stored = store.raw_reads(job_id, 0, [2, 1, 7])  # (a page not read: missing)
+    assert {page: json.loads(raw)["text"] for page, raw in stored.items()} == {1: "one", 2: "two"}
     assert store.file_data(job_id, 0) is None  # the upload goes when the job ends
     assert store.pages_per_worker().get("w1", 0) >= 1
 
@@ -78,7 +81,12 @@ def test_a_cancelled_job_takes_no_more_pages(store):
     assert store.cancel(job_id) and not store.cancel(job_id)
     assert store.save_read(job_id, read(0, 1), "w1") is None and not store.is_pending(job_id, 0, 2)
     store.delete(job_id)
-    assert store.job(job_id) is None and store.reads(job_id) == [] and store.file_data(job_id, 0) is None
+    assert (
+        store.job(job_id) is None
+        and store.read_keys(job_id) == []
+        and store.raw_reads(job_id, 0, [1]) == {}
+        and store.file_data(job_id, 0) is None
+    )
 
 
 def opened_job(store: JobStore, payer: str, pages: int, priority: int = 1) -> str:
