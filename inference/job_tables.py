@@ -161,11 +161,11 @@ def parsed(text: str) -> dict:
         return json.loads(text)
 
 
-def load_read(idx: int, page: int, text: str, light: bool = False) -> PageRead:
-    """A page's read as stored (``dump_read``); ``light``: without its lines, its blocks without their lines and cells
-    (what a job's result needs to know of every page at once: ``result_stream``)."""
+def load_read(idx: int, page: int, text: str, lines: bool = True) -> PageRead:
+    """A page's read as stored (``dump_read``); not ``lines``: without them, the page's and its blocks' (most of a dense
+    page's read: what a job's whole result leaves out where it is held whole, ``result_stream``)."""
     r = parsed(text)
-    blocks = [{**block, "lines": None, "table": None} if light else block for block in r.get("blocks", [])]
+    blocks = [block if lines else {**block, "lines": None} for block in r.get("blocks", [])]
     return PageRead(
         idx,
         page,
@@ -173,7 +173,7 @@ def load_read(idx: int, page: int, text: str, light: bool = False) -> PageRead:
         r["source"],
         r["seconds"],
         r["text"],
-        [] if light else [OcrLine(**line) for line in r["lines"]],
+        [OcrLine(**line) for line in r["lines"]] if lines else [],
         r["warnings"],
         error=ChatVLMError(r["error"]) if r["error"] else None,
         blocks=[Block(**block) for block in blocks],

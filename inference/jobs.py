@@ -33,7 +33,7 @@ from .job_store import CANCELLED, DONE, ENDED, FAILED, QUEUED, RUNNING, JobRecor
 from .job_store_quota import Load
 from .job_work import JobWork
 from .pages import Pages
-from .result_stream import result_json
+from .result_stream import result_json, result_without_lines
 from .results import BatchResult, CallbackStatus, JobPageEvent, JobState, JobStatus
 from .settings import Settings
 
@@ -245,14 +245,18 @@ class Jobs:
         self.expire()
         return [self._status(job) for job in self._db(lambda: self.store.jobs(owner))]
 
-    def result(self, job_id: str, owner: str | None = None) -> BatchResult:
-        """A finished job's result, built whole (the Batch tab's: it shows it all)."""
+    def result(self, job_id: str, owner: str | None = None, lines: bool = True) -> BatchResult:
+        """A finished job's result built whole; not ``lines``: without them (the Batch tab's: a twentieth of it or less)."""
+        if not lines:
+            return result_without_lines(*self._finished(job_id, owner))
         return BatchResult.model_validate_json("".join(self.result_json(job_id, owner)))
 
     def result_json(self, job_id: str, owner: str | None = None) -> Iterator[str]:
-        """A finished job's result as pieces of JSON text, its pages fetched a few at a time as they are written out
-        (:mod:`~inference.result_stream`); NotReady (at once) while it is not done."""
-        job = self._record(job_id, owner)
+        """A finished job's result as pieces of JSON, a few pages fetched at a time (``result_stream``); NotReady at once."""
+        return result_json(*self._finished(job_id, owner))
+
+    def _finished(self, job_id: str, owner: str | None) -> tuple[Any, ...]:
+        job = self._record(job_id, owner)  # (its files, pages read, their reads' fetch, model, time: result_stream's)
         if job.state != DONE:
             detail = f" ({job.error})" if job.error else ""
             raise NotReady(
@@ -261,7 +265,7 @@ class Jobs:
             )
         files, read = self._db(lambda: self.store.files(job_id)), self._db(lambda: self.store.read_keys(job_id))
         fetch = lambda idx, numbers: self._db(lambda: self.store.raw_reads(job_id, idx, numbers))  # noqa: E731
-        return result_json(files, read, fetch, job.model, job.seconds)
+        return files, read, fetch, job.model, job.seconds
 
     def cancel(self, job_id: str, owner: str | None = None) -> JobStatus:
         """Cancel the job if it has not ended (its queued pages dropped, its running ones stopped), then delete it,

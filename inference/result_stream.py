@@ -14,7 +14,8 @@ from typing import Any
 from .errors import ChatVLMError
 from .job_tables import load_read, parsed
 from .page_marginals import candidates, retyped, running
-from .page_results import FileInfo, PageRead, file_item, page_result
+from .page_results import FileInfo, PageRead, batch_result, file_item, page_result
+from .results import BatchResult
 
 FETCHED = 4  # pages read from the store at once
 TEXT_KEPT = 4 * 2**20  # a document's text is kept from the first time through its pages up to this many characters
@@ -37,9 +38,7 @@ def result_json(
 ) -> Iterator[str]:
     """The result of a job whose ``files`` (index, facts) have these pages ``read`` (file index, page number), its
     reads fetched a few at a time (``fetch``), as pieces of JSON text."""
-    numbers: dict[int, list[int]] = {}
-    for idx, page in read:
-        numbers.setdefault(idx, []).append(page)
+    numbers = _by_file(read)
     ok = 0
     yield '{"results":['
     for n, (idx, info) in enumerate(files):
@@ -49,6 +48,24 @@ def result_json(
         ok += yield from _item(idx, info, chosen, fetch)
     tail = {"total": len(files), "successful": ok, "failed": len(files) - ok, "model": model}
     yield "]," + dumps({**tail, "processing_time": round(seconds, 4)})[1:]
+
+
+def result_without_lines(
+    files: Sequence[tuple[int, FileInfo]], read: Sequence[tuple[int, int]], fetch: Fetch, model: str, seconds: float
+) -> BatchResult:
+    """The result (as :func:`result_json`'s arguments) built whole but for its lines, the page's and its blocks' (the
+    Batch tab's table and its CSV and Markdown downloads need none): about the size of its text and its tables."""
+    numbers = _by_file(read)
+    reads = [load_read(idx, page, raw, False) for idx, chosen in numbers.items() for page, raw in _fetched(idx, chosen, fetch)]
+    return batch_result([info for _, info in files], reads, model, seconds)
+
+
+def _by_file(read: Sequence[tuple[int, int]]) -> dict[int, list[int]]:
+    """The page numbers read of each file, by its index."""
+    numbers: dict[int, list[int]] = {}
+    for idx, page in read:
+        numbers.setdefault(idx, []).append(page)
+    return numbers
 
 
 def _item(idx: int, info: FileInfo, chosen: list[int], fetch: Fetch) -> Iterator[str]:
@@ -61,7 +78,7 @@ def _item(idx: int, info: FileInfo, chosen: list[int], fetch: Fetch) -> Iterator
     facts: list[PageRead] = []
     found, paged, kept, texts = [], 0, 0, []
     for page, raw in _fetched(idx, chosen, fetch):
-        light = load_read(idx, page, raw, light=True)
+        light = load_read(idx, page, raw, lines=False)
         found.append(candidates(light.blocks, light.size))
         paged += bool(light.blocks)
         kept += len(light.text)

@@ -146,9 +146,11 @@ class JobsFacade:
     def job(self, job_id: str, principal: Any = None) -> JobStatus:
         return self.jobs.status(job_id, self.job_owner(principal))
 
-    def job_result(self, job_id: str, principal: Any = None) -> BatchResult:
-        """A finished job's result, built whole (the Batch tab's); a few at a time, as :meth:`job_result_json`."""
-        return BatchResult.model_validate_json("".join(self.job_result_json(job_id, principal)))
+    def job_result(self, job_id: str, principal: Any = None, lines: bool = True) -> BatchResult:
+        """A finished job's result built whole (the Batch tab's, without its ``lines``), a few at once like
+        :meth:`job_result_json`'s (REST's: written out a few pages at a time)."""
+        with one_build(role_and_name(principal)[1] if principal is not None else "-"):
+            return self.jobs.result(job_id, self.job_owner(principal), lines)
 
     def job_result_json(self, job_id: str, principal: Any = None) -> Iterator[str]:
         """A finished job's result as pieces of JSON text (REST's), its pages fetched a few at a time as they are

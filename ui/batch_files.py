@@ -4,6 +4,7 @@ and Markdown (each file's structure: its tables as tables)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pandas as pd
@@ -35,8 +36,9 @@ def csv_row(item: BatchItem) -> list[Any]:
     ]
 
 
-def write_downloads(result: BatchResult) -> list[str]:
-    """The results as ocr_results.csv, .json and .md (none when the disk is short: ``downloads.written``)."""
+def write_downloads(result: BatchResult, whole: Callable[[], Iterator[str]] | None = None) -> list[str]:
+    """The results as ocr_results.csv, .json and .md (none when the disk is short: ``downloads.written``). ``whole``: a
+    job's result as pieces of JSON (``result`` lacks its lines: built whole, a long job's took GBs), for the JSON."""
     csv = pd.DataFrame([csv_row(item) for item in result.results], columns=CSV_COLUMNS).to_csv(index=False)
-    body = json.dumps(result.model_dump(), ensure_ascii=False, indent=2)
+    body = whole() if whole is not None else json.dumps(result.model_dump(), ensure_ascii=False, indent=2)
     return written({"ocr_results.csv": csv, "ocr_results.json": body, "ocr_results.md": batch_markdown(result)})

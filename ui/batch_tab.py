@@ -35,6 +35,7 @@ from .widgets import (
 COLUMNS = ["file", "status", "time_s", "text"]
 JOB_PAGES = 64  # a batch with more pages than this runs as a job (see through_a_job)
 PREVIEW_CHARS = 160  # the Batch tab shows each text's start (the downloads have it whole)
+Read = tuple[BatchResult, list[str]]  # a batch's result and its downloads' paths
 
 
 # the results' column scrolled to its top when that is above the screen (its progress shows there)
@@ -130,7 +131,8 @@ def build(service: InferenceService, refresh_on: list | None = None) -> None:
 
     async def read_all(
         request: gr.Request, paths, model_id, hint, progress: gr.Progress, page_spec: str | None = None, keep: bool = False
-    ) -> BatchResult | JobStatus:
+    ) -> Read | JobStatus:
+        """The batch's result and its downloads (a long batch's: its job's, or the job once sent when ``keep``)."""
         paths = [file_path(p) for p in (paths or []) if file_path(p)]
         if not paths:
             raise refusal("Add one or more images or PDFs first.")
@@ -144,9 +146,10 @@ def build(service: InferenceService, refresh_on: list | None = None) -> None:
         if count > JOB_PAGES:
             principal, caller = principal_of(request), caller_of(request)
             return await through_a_job(items, model_id, hint, page_spec, report, principal, caller, request, keep)
-        return await call_cancellable(
+        result = await call_cancellable(
             service.batch_ocr, items, model_id or None, hint, progress=report, pages=page_spec or None, caller=caller_of(request)
         )
+        return result, await anyio.to_thread.run_sync(write_downloads, result)
 
     def page_count(items, page_spec) -> int:
         """Pages the batch will read (PDFs are opened, not rendered); images and bad files count as one."""
@@ -154,7 +157,7 @@ def build(service: InferenceService, refresh_on: list | None = None) -> None:
 
     async def through_a_job(
         items, model_id, hint, page_spec, report, principal, caller, request: gr.Request, keep: bool = False
-    ) -> BatchResult | JobStatus:
+    ) -> Read | JobStatus:
         """A long batch runs as a job (POST /jobs's queue): it survives a restart of the server. ``keep`` (the Batch
         tab's own button): the job is returned once sent, for the tab to list it at once and follow it (leaving the page
         keeps it running: "Your jobs" finds it again after a reload); else (the Gradio API's /batch_ocr) its progress is
@@ -175,9 +178,10 @@ def build(service: InferenceService, refresh_on: list | None = None) -> None:
             await anyio.to_thread.run_sync(lambda: service.cancel_job(job.id, principal))
             raise
 
-    async def follow(job, principal, report, request: gr.Request) -> BatchResult:
-        """Poll the job, its progress reported, until it ends; its result (gr.Error if it failed or was cancelled, or
-        once its follower has gone: a closed tab's follow held its place in the queue until the job ended)."""
+    async def follow(job, principal, report, request: gr.Request) -> Read:
+        """Poll the job, its progress reported, until it ends; its result and downloads (gr.Error if it failed or was
+        cancelled, or once its follower has gone: a closed tab's follow held its place in the queue until the job ended).
+        The result is built without its lines (a long job's took GBs); the JSON download is written out from the whole."""
         if job.pages_total:
             report(job.pages_done, job.pages_total)
         while job.state in ("queued", "running"):
@@ -194,17 +198,19 @@ def build(service: InferenceService, refresh_on: list | None = None) -> None:
             raise refusal(f"The job {job.id} was cancelled.", 409)
         if job.state != "done":  # (it failed: said as it is, without a traceback)
             raise gr.Error(f"The job {job.state}: {job.error or 'no result'}.", print_exception=False)
-        return await anyio.to_thread.run_sync(lambda: service.job_result(job.id, principal))
+        result = await anyio.to_thread.run_sync(lambda: service.job_result(job.id, principal, lines=False))
+        whole = partial(service.job_result_json, job.id, principal)
+        return result, await anyio.to_thread.run_sync(write_downloads, result, whole)
 
     @keep_on_error(6)
     async def batch_for_ui(paths, model_id, picked, page_spec, request: gr.Request, progress=gr.Progress()):  # noqa: B008 (Gradio injects it)
         """The results; a long batch's job is listed (and picked) under Your jobs as soon as it is sent, then followed."""
-        result = await read_all(request, paths, model_id, language_hint(picked), progress, page_spec, keep=True)
-        if isinstance(result, JobStatus):
-            jobs, choice, _ = await jobs_for_ui(result.id, request)
+        read = await read_all(request, paths, model_id, language_hint(picked), progress, page_spec, keep=True)
+        if isinstance(read, JobStatus):
+            jobs, choice, _ = await jobs_for_ui(read.id, request)
             yield gr.skip(), gr.skip(), gr.skip(), jobs, choice, gr.skip()
-            result = await follow_job(result.id, request, progress)
-        downloads = await anyio.to_thread.run_sync(write_downloads, result)
+            read = await follow_job(read.id, request, progress)
+        result, downloads = read
         yield styled(on_screen(table(result))), summary(result), downloads, gr.skip(), gr.skip(), ""
 
     for button in (run, follow_button):  # pressed after scrolling down, the progress and the results come into view
@@ -223,8 +229,8 @@ def build(service: InferenceService, refresh_on: list | None = None) -> None:
     async def batch_ocr(paths, model_id, hint, request: gr.Request, progress=gr.Progress()):  # noqa: B008
         """Read the text of several images or documents (PDF, TIFF); each file gets its own status. Progress moves
         page by page. Returns the table of results, a summary line, and the results as CSV, JSON and Markdown files."""
-        result = await read_all(request, paths, model_id, hint or None, progress)
-        return table(result), summary(result), await anyio.to_thread.run_sync(write_downloads, result)
+        result, downloads = await read_all(request, paths, model_id, hint or None, progress)  # type: ignore[misc]
+        return table(result), summary(result), downloads
 
     endpoint(
         "batch_ocr",
@@ -245,7 +251,7 @@ def build(service: InferenceService, refresh_on: list | None = None) -> None:
     async def listing_of(request: gr.Request) -> JobList:
         return await anyio.to_thread.run_sync(lambda: service.job_listing(principal_of(request), None, RECENT_JOBS))
 
-    async def follow_job(job_id: str | None, request: gr.Request, progress: gr.Progress) -> BatchResult:
+    async def follow_job(job_id: str | None, request: gr.Request, progress: gr.Progress) -> Read:
         if not job_id:
             raise refusal("Pick a job from the list first.")
         principal = principal_of(request)
@@ -267,8 +273,8 @@ def build(service: InferenceService, refresh_on: list | None = None) -> None:
 
     @keep_on_error(4)
     async def follow_for_ui(job_id, request: gr.Request, progress=gr.Progress()):  # noqa: B008 (Gradio injects it)
-        result = await follow_job(job_id, request, progress)
-        return styled(on_screen(table(result))), summary(result), await anyio.to_thread.run_sync(write_downloads, result), ""
+        result, downloads = await follow_job(job_id, request, progress)
+        return styled(on_screen(table(result))), summary(result), downloads, ""
 
     @keep_on_error(1)
     async def cancel_for_ui(job_id, request: gr.Request):
@@ -303,8 +309,8 @@ def build(service: InferenceService, refresh_on: list | None = None) -> None:
     async def follow_batch_job(job_id, request: gr.Request, progress=gr.Progress()):  # noqa: B008
         """Follow a job by its id until it ends, its progress page by page; then its result as /batch_ocr gives it:
         the table of results, a summary line, and the results as CSV, JSON and Markdown files."""
-        result = await follow_job(job_id, request, progress)
-        return table(result), summary(result), await anyio.to_thread.run_sync(write_downloads, result)
+        result, downloads = await follow_job(job_id, request, progress)
+        return table(result), summary(result), downloads
 
     endpoint("batch_jobs", batch_jobs, [], [partial(gr.Dataframe, headers=JOB_COLUMNS, label="jobs")])
     endpoint(

@@ -17,11 +17,13 @@ import shutil
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 KEEP_S = 300.0  # a download's own file, kept this long (Gradio copies it at once, when the event returns)
 PRUNE_EVERY_S = 60.0  # ...and looked for this often, on an idle server too
 DOWNLOADS = "download-"  # the prefix of a download's folder (the only folders deleted while the process runs)
+CHECKED_BYTES = 8 * 2**20  # a download written from pieces: the disk's free space checked each time it grows this much
 
 log = logging.getLogger(__name__)
 _root: Path | None = None
@@ -62,19 +64,49 @@ def keep_free(size: int) -> None:
     _keep_free = max(0, size)
 
 
-def written(files: dict[str, str]) -> list[str]:
-    """The files (name: text) of one event's downloads, written to a folder of their own (``download_folder``), as paths
-    in order; none when the disk would keep less than ``keep_free`` free after them and Gradio's copy of each: the result
-    is still shown, without its files (a batch's JSON can be tens of MB, and each follow of a job wrote it again)."""
-    data = {name: text.encode("utf-8") for name, text in files.items()}
+def written(files: dict[str, str | Iterator[str]]) -> list[str]:
+    """The files (name: text, or its pieces: a job's whole result) of one event's downloads, written to a folder of their
+    own (``download_folder``), as paths in order; none when the disk would keep less than ``keep_free`` free after them
+    and Gradio's copy of each: the result is still shown, without its files (a batch's JSON can be tens of MB, and each
+    follow of a job wrote it again). A file written from pieces is checked as it grows (every ``CHECKED_BYTES``)."""
+    data = {name: text.encode("utf-8") for name, text in files.items() if isinstance(text, str)}
     size = sum(len(body) for body in data.values())
     if shutil.disk_usage(root()).free < 2 * size + _keep_free:
         log.warning("no downloads written (%d bytes): the disk would keep less than limits.min_free_disk_mb free", size)
+        _close(files)
         return []
     folder = download_folder()
-    for name, body in data.items():
-        (folder / name).write_bytes(body)
-    return [str(folder / name) for name in data]
+    for name, text in files.items():
+        if name in data:
+            (folder / name).write_bytes(data[name])
+        elif not _written_from(text, folder / name):  # type: ignore[arg-type]
+            _close(files)
+            shutil.rmtree(folder, ignore_errors=True)
+            return []
+    return [str(folder / name) for name in files]
+
+
+def _written_from(pieces: Iterator[str], path: Path) -> bool:
+    """The pieces written to ``path``; False (stopped) once the disk would keep less than ``keep_free`` free after it and
+    Gradio's copy of it."""
+    size = checked = 0
+    with path.open("wb") as out:
+        for piece in pieces:
+            size += out.write(piece.encode("utf-8"))
+            if size - checked >= CHECKED_BYTES:
+                checked = size
+                if shutil.disk_usage(path.parent).free < size + _keep_free:
+                    log.warning("a download stopped at %d bytes: the disk would keep under limits.min_free_disk_mb free", size)
+                    return False
+    return True
+
+
+def _close(files: dict[str, str | Iterator[str]]) -> None:
+    """Let go of the pieces not written (a job's result holds its place among those written out at once until then)."""
+    for text in files.values():
+        close = getattr(text, "close", None)
+        if close is not None:
+            close()
 
 
 def download_folder() -> Path:

@@ -4,7 +4,9 @@ elsewhere (here by REST, as after a page reload) shows its progress page by page
 
 from __future__ import annotations
 
+import json
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -51,6 +53,10 @@ def test_a_key_lists_its_jobs_and_follows_one_to_its_result(keyed_server):
     assert [row[1] for row in rows["data"]] == ["success"] and "annual report" in rows["data"][0][3].lower()
     assert "Page 24" in rows["data"][0][3] and "**1** files" in totals and len(downloads) == 3
     assert {length for _, length, _ in seen} == {24} and {unit for _, _, unit in seen} == {"pages"}, seen
+    # (the tab's result is built without its lines, a long job's took GBs; its JSON download is the job's whole result)
+    whole = httpx.get(f"{keyed_server}/jobs/{job_id}/result", headers={"Authorization": f"Bearer {USER_KEY}"}, timeout=60)
+    saved = json.loads(Path(next(path for path in downloads if path.endswith(".json"))).read_text(encoding="utf-8"))
+    assert saved == whole.json() and all(page["lines"] for page in saved["results"][0]["pages"])
     again = mine.predict(api_name="/batch_jobs")
     assert again["data"][0][:3] == [job_id, "done", "24/24"]
     with pytest.raises(AppError, match="Pick a job"):

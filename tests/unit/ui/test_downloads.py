@@ -5,6 +5,7 @@ folder gone when it exits."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -77,3 +78,31 @@ def test_downloads_are_not_written_when_the_disk_would_keep_less_than_min_free_d
     assert set(downloads.root().glob(f"{downloads.DOWNLOADS}*")) == before  # (no folder made either)
     downloads.keep_free(0)
     assert len(batch_files.write_downloads(batch)) == 3 and len(write_downloads(ocr, "scan.png")) == 3
+
+
+def test_a_job_s_json_is_written_out_from_its_pieces_and_stopped_when_the_disk_runs_short(monkeypatch):
+    # (a job's whole result is written out a few pages at a time, not held: its size is known only once written)
+    item = BatchItem(filename="scan.pdf", text="Invoice 4471", processing_time=0.1, status="success")
+    batch = BatchResult(results=[item], total=1, successful=1, failed=0, processing_time=0.1, model="embedded")
+    let_go: list[int] = []
+
+    def pieces(count: int, size: int = 2**20):
+        try:
+            yield '{"results":['
+            for k in range(count):
+                yield ("," if k else "") + '"' + "x" * size + '"'
+            yield "]}"
+        finally:
+            let_go.append(count)  # (a job's result holds its place among those written out at once until let go)
+
+    monkeypatch.setattr(downloads, "_keep_free", 0)
+    paths = batch_files.write_downloads(batch, lambda: pieces(3))
+    assert len(json.loads(Path(paths[1]).read_text(encoding="utf-8"))["results"]) == 3 and let_go == [3]
+    free = shutil.disk_usage(downloads.root()).free
+    downloads.keep_free(free - 12 * 2**20)  # (12 MB left to use: the JSON would be 40 MB, and Gradio copies it)
+    before = set(downloads.root().glob(f"{downloads.DOWNLOADS}*"))
+    assert batch_files.write_downloads(batch, lambda: pieces(40)) == [] and let_go == [3, 40]
+    assert set(downloads.root().glob(f"{downloads.DOWNLOADS}*")) == before  # (what was written of it deleted)
+    downloads.keep_free(free + 2**30)  # (a full disk: the pieces are not even begun)
+    assert batch_files.write_downloads(batch, lambda: pieces(40)) == [] and let_go == [3, 40]
+    downloads.keep_free(0)
