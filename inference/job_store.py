@@ -145,10 +145,10 @@ class JobStore(KeyStore, QuotaStore, ResultStore, WindowStore):
         return JobRecord(**row) if row else None
 
     def jobs(self, owner: str | None = None, states: Sequence[str] | None = None) -> list[JobRecord]:
-        """Every job (``owner``'s and nobody's, when given; in ``states``, when given), oldest first."""
+        """Every job (``owner``'s alone, when given; in ``states``, when given), oldest first."""
         query = select(jobs).order_by(jobs.c.created)
         if owner is not None:
-            query = query.where((jobs.c.owner.is_(None)) | (jobs.c.owner == owner))
+            query = query.where(jobs.c.owner == owner)
         if states is not None:
             query = query.where(jobs.c.state.in_(states))
         with self.engine.connect() as db:
@@ -159,7 +159,7 @@ class JobStore(KeyStore, QuotaStore, ResultStore, WindowStore):
         older than ``after`` (a (created, id) cursor) when given."""
         query = select(jobs).order_by(jobs.c.created.desc(), jobs.c.id.desc()).limit(limit)
         if owner is not None:
-            query = query.where((jobs.c.owner.is_(None)) | (jobs.c.owner == owner))
+            query = query.where(jobs.c.owner == owner)
         if state is not None:
             query = query.where(jobs.c.state == state)
         if after is not None:

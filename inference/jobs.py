@@ -68,9 +68,9 @@ def redact_url(text: str) -> str:
 
 
 def owner_for(principal: Any, keys_on: bool, creating: bool = False) -> str | None:
-    """Whose jobs a caller may see (None: every job), and whose a job it creates is. ``principal``: who asks, as an
-    object with ``role`` and ``name`` or as Gradio's user name ``"role:name"`` (None when nobody signed in). With API
-    keys on, a key sees its own jobs (an admin every job, but what it creates is its own); with keys off, all."""
+    """Whose jobs a caller may see (None: every job), and whose a job it creates is. ``principal``: who asks, as an object
+    with ``role`` and ``name`` or as Gradio's ``"role:name"`` (None: nobody signed in). With API keys on, a key sees its
+    own jobs alone, not those made with keys off (an admin every job; what it creates is its own); with keys off, all."""
     if principal is None:
         return None
     role, name = role_and_name(principal)
@@ -190,7 +190,7 @@ class Jobs:
 
     def _record(self, job_id: str, owner: str | None) -> JobRecord:
         record = self._db(lambda: self.store.job(job_id)) if len(job_id) <= 64 else None
-        if record is None or (owner is not None and record.owner not in (None, owner)):
+        if record is None or (owner is not None and record.owner != owner):
             raise NotFound(f"No job '{job_id[:64]}': it never existed, it expired, or it is another key's.")
         return record
 
@@ -316,7 +316,7 @@ class Jobs:
         record = self._db(lambda: self.store.job(job_id)) if len(job_id) <= 64 else None
         if record is None:
             return None, []
-        if owner is not None and record.owner not in (None, owner):
+        if owner is not None and record.owner != owner:
             raise NotFound(f"No job '{job_id[:64]}': it never existed, it expired, or it is another key's.")
         reads = self._db(lambda: pages_after(self.store, job_id, after, limit))
         names = self._db(lambda: self.store.file_names(job_id)) if reads else []

@@ -64,7 +64,7 @@ def test_a_key_has_few_results_built_at_once(keyed):
 
 
 def test_another_key_is_not_held_by_them(keyed):
-    job_id = dense_job(keyed, OTHER)
+    job_id = dense_job(keyed, OTHER, pages=2)
     assert keyed.get(f"/jobs/{job_id}/result", headers={"X-API-Key": OTHER}).status_code == 200
 
 
