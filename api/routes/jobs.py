@@ -9,13 +9,13 @@ from typing import Annotated, Any
 import anyio
 from fastapi import APIRouter, Depends, File, Form, Header, Path, Query, Request, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import StreamingResponse
 from fastapi.routing import APIRoute
 
 from inference.results import BatchResult, JobList, JobState, JobStatus
 
 from ..deps import ServiceDep
 from ..params import OcrQuery, Priority, job_priority, ocr_params
+from ..result_response import ResultResponse
 from ..schemas.rest import ErrorBody, errors
 from ..security import caller
 
@@ -116,10 +116,10 @@ def job_status(job_id: JobId, request: Request, service: ServiceDep) -> JobStatu
 
 
 @router.get("/{job_id}/result", response_model=BatchResult, responses=errors(404, 409, 429, 503))
-def job_result(job_id: JobId, request: Request, service: ServiceDep) -> StreamingResponse:
+def job_result(job_id: JobId, request: Request, service: ServiceDep) -> ResultResponse:
     """A finished job's result, as POST /batch/ocr answers (409 while it is not done); written out as it is read from
-    the store, a few pages at a time (a long job's is never held whole)."""
-    return StreamingResponse(service.job_result_json(job_id, principal(request)), media_type="application/json")
+    the store, a few pages at a time (a long job's is never held whole; read too slowly, it is stopped)."""
+    return ResultResponse(service.job_result_json(job_id, principal(request)), job_id[:64])
 
 
 @router.delete("/{job_id}", response_model=JobStatus, responses=errors(404))
