@@ -242,10 +242,10 @@ class JobStore(KeyStore, QuotaStore, ResultStore, WindowStore):
         ]
 
     # ---- opening -------------------------------------------------------------------------------------
-    def opened(self, job_id: str, opened: Sequence[Opened]) -> list[tuple[int, int]] | None:
-        """The job's files as opened: its pages listed (those ``read_now`` written), the job running (or done, when
-        nothing is left to read). Once only: None when the job was opened before, or cancelled; else the pages to read
-        as (file index, page number)."""
+    def opened(self, job_id: str, opened: Sequence[Opened], began: float | None = None) -> list[tuple[int, int]] | None:
+        """The job's files as opened (from ``began``: its start, when given, else now): its pages listed (those
+        ``read_now`` written), the job running (or done, when nothing is left to read). Once only: None when the job was
+        opened before, or cancelled; else the pages to read as (file index, page number)."""
         now = time.time()
         with self._write() as db:
             job = self._lock_job(db, job_id)
@@ -273,7 +273,7 @@ class JobStore(KeyStore, QuotaStore, ResultStore, WindowStore):
                 db.execute(insert(pages), rows)
             total = sum(len(found.numbers) if found.error is None else 1 for found in opened)
             done = total - len(todo)
-            values: dict = {"state": RUNNING, "pages_total": total, "pages_done": done, "started": now, "touched": now}
+            values: dict = {"state": RUNNING, "pages_total": total, "pages_done": done, "started": began or now, "touched": now}
             if not todo:
                 values.update(state=DONE, ended=now, callback_due=callback_due_at(now))
                 db.execute(update(files).where(files.c.job == job_id).values(data=None))

@@ -133,7 +133,7 @@ class JobWork:
     def open_job(self, job_id: str) -> list[tuple[int, int]] | None:
         """Open the job's files and list its pages; the pages to read (None: opened before, cancelled or gone). A file
         that cannot be opened fails alone (its error is the file's)."""
-        job = self.store.job(job_id)
+        job, began = self.store.job(job_id), time.time()
         if job is None or job.state != "queued":
             return None
         request = self.failing_job(job)
@@ -159,7 +159,7 @@ class JobWork:
                 docs[idx] = doc
                 now = text_layer_reads([(idx, p) for p in doc.pages if not p.needs_ocr], structure_wanted(request.model))
                 found.append(Opened(name, doc.multipage, [p.number for p in doc.pages], seconds, None, now))
-            todo = self.store.opened(job_id, found)
+            todo = self.store.opened(job_id, found, began)
         except BaseException:
             for doc in docs.values():
                 doc.close()

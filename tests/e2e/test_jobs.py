@@ -60,6 +60,17 @@ def test_a_job_is_queued_polled_and_its_result_fetched(client):
     assert result["results"][3]["pages"][0]["source"] == "text-layer" and result["successful"] == 3
 
 
+def test_a_job_read_from_its_text_layer_says_how_long_it_took(client):
+    # (its pages are read as it is opened: its time was counted from the end of that, 0.0 every time)
+    memo = text_pdf([[f"Line {n} of the memo about next year's budget" for n in range(40)]] * 3)
+    sent = client.post("/jobs", files=[("files", ("memo.pdf", memo))])
+    assert sent.status_code == 202, sent.text
+    done = wait_for(lambda: client.get(f"/jobs/{sent.json()['id']}").json(), lambda b: b["state"] == "done")
+    result = client.get(done["result_url"]).json()
+    assert {page["source"] for page in result["results"][0]["pages"]} == {"text-layer"}
+    assert result["processing_time"] >= result["results"][0]["pages"][0]["processing_time"] > 0
+
+
 def test_bad_jobs_are_refused_at_once(client):
     png = encode(render_lines(["x"]))
     for kwargs, status, expected in [
