@@ -9,7 +9,7 @@ import threading
 import weakref
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
 from typing import IO, Any
 
@@ -54,6 +54,31 @@ def one_build(holder: str) -> Iterator[None]:
             _building[holder] -= 1
             if not _building[holder]:
                 del _building[holder]
+
+
+class HeldPieces:
+    """A job result's pieces of JSON, holding a place among the results written at once (``one_build``) until they end
+    or are closed: the REST answer closes them as it ends, however it ends (``api.result_response``); pieces dropped
+    unclosed give it back when collected."""
+
+    def __init__(self, pieces: Iterator[str], place: ExitStack):
+        self._pieces, self._place = pieces, place
+        weakref.finalize(self, place.close)
+
+    def __iter__(self) -> HeldPieces:
+        return self
+
+    def __next__(self) -> str:
+        try:
+            return next(self._pieces)
+        except BaseException:  # (the end, or the result gone meanwhile)
+            self.close()
+            raise
+
+    def close(self) -> None:
+        with suppress(ValueError):  # (its next piece being made in another thread: it stops there, collected later)
+            self._pieces.close()
+        self._place.close()
 
 
 class JobsFacade:
@@ -152,26 +177,17 @@ class JobsFacade:
         with one_build(role_and_name(principal)[1] if principal is not None else "-"):
             return self.jobs.result(job_id, self.job_owner(principal), lines)
 
-    def job_result_json(self, job_id: str, principal: Any = None) -> Iterator[str]:
+    def job_result_json(self, job_id: str, principal: Any = None) -> HeldPieces:
         """A finished job's result as pieces of JSON text (REST's), its pages fetched a few at a time as they are
         written out; a few are written at once (:data:`RESULTS_PER_CALLER` for one caller), each holding its place
-        until it is written out or dropped. Refusals (NotFound, NotReady, a caller's limit) come at once."""
-        holder = role_and_name(principal)[1] if principal is not None else "-"
+        until its pieces end or are closed. Refusals (NotFound, NotReady, a caller's limit) come at once."""
         place = ExitStack()
-        place.enter_context(one_build(holder))
+        place.enter_context(one_build(role_and_name(principal)[1] if principal is not None else "-"))
         try:
-            pieces = self.jobs.result_json(job_id, self.job_owner(principal))
+            return HeldPieces(self.jobs.result_json(job_id, self.job_owner(principal)), place)
         except BaseException:
             place.close()
             raise
-
-        def written() -> Iterator[str]:
-            with place:
-                yield from pieces
-
-        out = written()
-        weakref.finalize(out, place.close)  # (one never started, or dropped unfinished: its place comes back)
-        return out
 
     def cancel_job(self, job_id: str, principal: Any = None) -> JobStatus:
         return self.jobs.cancel(job_id, self.job_owner(principal))

@@ -76,13 +76,18 @@ def written(files: dict[str, str | Iterator[str]]) -> list[str]:
         _close(files)
         return []
     folder = download_folder()
-    for name, text in files.items():
-        if name in data:
-            (folder / name).write_bytes(data[name])
-        elif not _written_from(text, folder / name):  # type: ignore[arg-type]
-            _close(files)
-            shutil.rmtree(folder, ignore_errors=True)
-            return []
+    try:
+        for name, text in files.items():
+            if name in data:
+                (folder / name).write_bytes(data[name])
+            elif not _written_from(text, folder / name):  # type: ignore[arg-type]
+                _close(files)
+                shutil.rmtree(folder, ignore_errors=True)
+                return []
+    except BaseException:  # (a job's result gone while written out, say: nothing half written is left)
+        _close(files)
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
     return [str(folder / name) for name in files]
 
 
@@ -94,11 +99,18 @@ def _written_from(pieces: Iterator[str], path: Path) -> bool:
         for piece in pieces:
             size += out.write(piece.encode("utf-8"))
             if size - checked >= CHECKED_BYTES:
-                checked = size
-                if shutil.disk_usage(path.parent).free < size + _keep_free:
-                    log.warning("a download stopped at %d bytes: the disk would keep under limits.min_free_disk_mb free", size)
+                if not _room_for(size, path):
                     return False
-    return True
+                checked = size
+    return _room_for(size, path)  # (and once whole)
+
+
+def _room_for(size: int, path: Path) -> bool:
+    """Whether the disk keeps ``keep_free`` free after a copy of ``size`` bytes more (Gradio's, of the file at ``path``)."""
+    if shutil.disk_usage(path.parent).free >= size + _keep_free:
+        return True
+    log.warning("a download stopped at %d bytes: the disk would keep under limits.min_free_disk_mb free", size)
+    return False
 
 
 def _close(files: dict[str, str | Iterator[str]]) -> None:

@@ -4,11 +4,16 @@ one 20-page job's result (PDF pages whose text layer holds 3,500 short lines eac
 kept both cores busy 31 s (an attack pass; a client may hold 256 connections, so ~40 such GETs needed ~6 GB). Now a
 key has two results written at once (one more: 429 with Retry-After), the server eight (inference/service_jobs.py),
 and a result is written out a few pages at a time (inference/result_stream.py): built whole, one GET of a 2,000-page
-job's needed ~20 GB."""
+job's needed ~20 GB. Its answer holds its place until it ends, however it ends (api/result_response.py): answers taken a
+few bytes each and not read held every place for good (every other caller 503), dropped ones until a full garbage
+collection; one read too slowly is stopped, and one whose job is deleted meanwhile ends with a warning line, not a
+12 KB traceback."""
 
 from __future__ import annotations
 
+import gc
 import json
+import socket
 import threading
 import time
 import tracemalloc
@@ -18,9 +23,11 @@ from pathlib import Path
 import pytest
 from gradio_client import Client
 
+from api import result_response
 from tests.helpers import text_pdf
 from tests.polling import wait_until
 from tests.security.conftest import KEYS, OTHER, USER, live
+from tests.security.log_capture import logged
 
 PAGES, LINES = 8, 3500
 
@@ -109,9 +116,65 @@ def test_the_batch_tab_follows_a_long_job_without_holding_its_result(keyed, long
     assert peak[0] < 60, f"following a 24-page job took {peak[0]:.0f} MB at its peak"
 
 
-def test_a_result_dropped_unread_gives_its_place_back(keyed):
-    job_id = dense_job(keyed, OTHER, pages=2)
-    for _ in range(2):  # (a key's two places, each taken by an answer the client drops after its first bytes)
-        with keyed.stream("GET", f"/jobs/{job_id}/result", headers={"X-API-Key": OTHER}) as answer:
-            assert answer.status_code == 200 and next(answer.iter_bytes())
-    assert wait_until(lambda: keyed.get(f"/jobs/{job_id}/result", headers={"X-API-Key": OTHER}).status_code == 200, 10, 0.1)
+def stalled(client, job_id: str) -> socket.socket:
+    """A GET of the job's result whose client takes its first bytes, then reads no more (a small receive buffer)."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect((client.base_url.host, client.base_url.port))
+    host = client.base_url.netloc.decode()
+    sock.sendall(f"GET /jobs/{job_id}/result HTTP/1.1\r\nHost: {host}\r\nX-API-Key: {USER}\r\n\r\n".encode())
+    assert sock.recv(15) == b"HTTP/1.1 200 OK"
+    return sock
+
+
+def result_code(client, job_id: str) -> int:
+    return client.get(f"/jobs/{job_id}/result", headers={"X-API-Key": USER}).status_code
+
+
+@contextmanager
+def no_collection():
+    """No full garbage collection meanwhile (as on a quiet server): what comes back must come back by itself."""
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+@pytest.mark.slow
+def test_answers_dropped_unread_give_their_places_back_at_once(keyed, long_job):
+    with no_collection():
+        socks = [stalled(keyed, long_job) for _ in range(2)]
+        assert result_code(keyed, long_job) == 429  # (the key's two places are taken)
+        time.sleep(3)  # (their answers wait on their clients)
+        for sock in socks:
+            sock.close()
+        assert wait_until(lambda: result_code(keyed, long_job) == 200, 10, 0.2)  # (before: 429 until a collection)
+
+
+@pytest.mark.slow
+def test_an_answer_read_too_slowly_is_stopped(keyed, long_job, monkeypatch):
+    monkeypatch.setattr(result_response, "GRACE_S", 1.0)
+    monkeypatch.setattr(result_response, "MIN_RATE", 10 * 2**20)  # (what the sockets' buffers took counts at this rate)
+    socks = [stalled(keyed, long_job) for _ in range(2)]
+    try:
+        with logged() as records:
+            assert wait_until(lambda: result_code(keyed, long_job) == 200, 15, 0.5)  # (before: 429 for as long as they sat)
+        assert not any(record.exc_info for record in records)
+        assert any("reading too slowly" in record.getMessage() for record in records)
+    finally:
+        for sock in socks:
+            sock.close()
+
+
+@pytest.mark.slow  # (the last of this module's to use long_job: it deletes it)
+def test_a_result_deleted_while_it_is_sent_ends_without_a_traceback(keyed, long_job):
+    sock = stalled(keyed, long_job)
+    with logged() as records:
+        assert keyed.delete(f"/jobs/{long_job}", headers={"X-API-Key": USER}).status_code == 200
+        sock.settimeout(20)
+        while sock.recv(2**16):  # (the rest of what was sent, then the connection closed)
+            pass
+        sock.close()
+    assert not any(record.exc_info for record in records), [record.getMessage() for record in records]
+    assert any("deleted while it was being sent" in record.getMessage() for record in records)

@@ -13,6 +13,9 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
+from inference.result_stream import ResultGone
 from inference.results import BatchItem, BatchResult, OcrResult
 from tests.conftest import ROOT
 from ui import batch_files, downloads
@@ -103,6 +106,17 @@ def test_a_job_s_json_is_written_out_from_its_pieces_and_stopped_when_the_disk_r
     before = set(downloads.root().glob(f"{downloads.DOWNLOADS}*"))
     assert batch_files.write_downloads(batch, lambda: pieces(40)) == [] and let_go == [3, 40]
     assert set(downloads.root().glob(f"{downloads.DOWNLOADS}*")) == before  # (what was written of it deleted)
+    downloads.keep_free(free - 2**20)  # (1 MB left: a JSON of 3 MB, under CHECKED_BYTES, is checked once whole)
+    assert batch_files.write_downloads(batch, lambda: pieces(3)) == [] and let_go == [3, 40, 3]
+    downloads.keep_free(0)
+
+    def gone():
+        yield '{"results":['
+        raise ResultGone("This job's result was deleted while it was being sent.")
+
+    with pytest.raises(ResultGone):  # (the follow says it; nothing half written is left)
+        batch_files.write_downloads(batch, gone)
+    assert set(downloads.root().glob(f"{downloads.DOWNLOADS}*")) == before
     downloads.keep_free(free + 2**30)  # (a full disk: the pieces are not even begun)
-    assert batch_files.write_downloads(batch, lambda: pieces(40)) == [] and let_go == [3, 40]
+    assert batch_files.write_downloads(batch, lambda: pieces(40)) == [] and let_go == [3, 40, 3]
     downloads.keep_free(0)
