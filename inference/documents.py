@@ -12,7 +12,9 @@ from __future__ import annotations
 import io
 import re
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -250,6 +252,7 @@ def _open_pdf(
                 OcrLine(text=run, box=[[x0, y0], [x1, y0], [x1, y1], [x0, y1]], confidence=1.0, engine="text-layer")
                 for run, (x0, y0, x1, y1) in runs
             ]
+            _spend_text(len(lines) if text is not None else 0, shown, number)
             doc_pages.append(
                 DocPage(
                     number,
@@ -264,6 +267,34 @@ def _open_pdf(
         pdf.close()
         raise
     return Document(name, "pdf", count, doc_pages, handle=pdf)
+
+
+_TEXT_LEFT: ContextVar[list[int] | None] = ContextVar("text_lines_left", default=None)
+
+
+@contextmanager
+def text_budget(lines: int) -> Iterator[None]:
+    """The PDFs opened in the block hold at most ``lines`` text-layer lines together (limits.max_text_lines: one request's
+    files, read whole into its answer, ~3 KB a line until then); a page past it fails the file (400) at once. Outside
+    such a block (a job's pages, stored as they are read) there is no bound."""
+    token = _TEXT_LEFT.set([lines, lines])
+    try:
+        yield
+    finally:
+        _TEXT_LEFT.reset(token)
+
+
+def _spend_text(count: int, shown: str, number: int) -> None:
+    left = _TEXT_LEFT.get()
+    if left is None:
+        return
+    left[0] -= count
+    if left[0] < 0:
+        raise BadInput(
+            f"'{shown}' has more text than one request reads: its text layer passes {left[1]:,} lines at page {number} "
+            "(limits.max_text_lines; a batch's files count together). Choose fewer pages (pages=1-50), send the files "
+            "apart, or send it as a job (POST /jobs)."
+        )
 
 
 PREVIEW_SIDE = 800  # px: a text-layer page's layout is found on it rendered this small (the layout model reads 608x800)

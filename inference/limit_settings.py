@@ -17,6 +17,7 @@ class LimitSettings(BaseModel):
     max_image_pixels: int = Field(40_000_000, gt=0)
     max_batch_files: int = Field(32, gt=0)
     max_pages: int = Field(200, gt=0, description="pages read per file (PDF, multi-page TIFF)")
+    max_text_lines: int = Field(50_000, gt=0, description="text-layer lines one request's documents hold; more -> 400")
     page_timeout_s: float = Field(10.0, gt=0, description="a PDF page not loaded, read or rendered by then fails")
     page_memory_mb: int = Field(1024, ge=128, description="memory (address space) the PDF reader may use for a page")
     max_unfinished_jobs: int = Field(100, gt=0, description="jobs queued or running at once; more -> 503")

@@ -103,7 +103,8 @@ class Pages:
     ) -> OcrResult:
         """One image or document read; a page that fails fails the request (the page named). ``progress(done, total)``
         as pages finish."""
-        doc = self.open(source, request.model, filename, request.pages, request.force_ocr)
+        with documents.text_budget(self.limits.max_text_lines):
+            doc = self.open(source, request.model, filename, request.pages, request.force_ocr)
         done, total = 0, len(doc.pages)
 
         def page_done(_: PageRead) -> None:
@@ -149,7 +150,8 @@ class Pages:
     ) -> BatchResult:
         """Many files; a bad file or page fails alone. ``progress(done, total)`` as pages finish."""
         infos: list[FileInfo] = []
-        docs = self.open_each(files, request, lambda i, doc, s, error: infos.append(FileInfo.of(files[i][0], doc, s, error)))
+        with documents.text_budget(self.limits.max_text_lines):
+            docs = self.open_each(files, request, lambda i, doc, s, error: infos.append(FileInfo.of(files[i][0], doc, s, error)))
         total, done = sum(len(doc.pages) if doc is not None else 1 for doc in docs), 0
 
         def page_done(_: PageRead | None = None) -> None:
