@@ -12,9 +12,7 @@ from __future__ import annotations
 import io
 import re
 import warnings
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +22,7 @@ from . import held_images, images, tiff_pages, tiff_tags
 from .errors import BadInput, PayloadTooLarge
 from .pdf_sandbox import OverLimits, PdfError, PdfFile
 from .settings import LimitSettings
+from .text_budget import kept
 from .values import OcrLine
 
 
@@ -33,6 +32,7 @@ class DocPage:
     text: str | None = None  # the text layer's text, when it is good and OCR is not forced
     layer_text: str | None = None  # OCR forced on a page with a good text layer: that text (its reading is compared with it)
     lines: list[OcrLine] = field(default_factory=list)  # the text layer's lines, boxes in rendered pixels
+    lines_later: Callable[[], list[OcrLine]] | None = None  # its lines, loaded when read (past a job's text_budget)
     size: tuple[int, int] = (0, 0)  # [width, height] of the page as rendered (or as it would be)
     render: Callable[[], Image.Image] | None = None  # the page as an upright RGB image (pages that need OCR)
     preview: Callable[[], Image.Image] | None = None  # a text-layer page rendered small (for its layout), else None
@@ -248,16 +248,13 @@ def _open_pdf(
             if force_ocr:
                 doc_pages.append(DocPage(number, layer_text=text, size=size, render=_renderer(pdf, number, scale, name)))
                 continue
-            lines = [
-                OcrLine(text=run, box=[[x0, y0], [x1, y0], [x1, y1], [x0, y1]], confidence=1.0, engine="text-layer")
-                for run, (x0, y0, x1, y1) in runs
-            ]
-            _spend_text(len(lines) if text is not None else 0, shown, number)
+            keep = text is None or kept(len(runs), shown, number)
             doc_pages.append(
                 DocPage(
                     number,
                     text=text,
-                    lines=lines if text is not None else [],
+                    lines=_text_lines(runs) if text is not None and keep else [],
+                    lines_later=None if keep else _lines_later(pdf, number, longest_side),
                     size=size,
                     render=None if text is not None else _renderer(pdf, number, scale, name),
                     preview=None if text is None else _renderer(pdf, number, scale * min(1, PREVIEW_SIDE / max(*size, 1)), name),
@@ -269,32 +266,15 @@ def _open_pdf(
     return Document(name, "pdf", count, doc_pages, handle=pdf)
 
 
-_TEXT_LEFT: ContextVar[list[int] | None] = ContextVar("text_lines_left", default=None)
+def _text_lines(runs: list) -> list[OcrLine]:
+    return [
+        OcrLine(text=run, box=[[x0, y0], [x1, y0], [x1, y1], [x0, y1]], confidence=1.0, engine="text-layer")
+        for run, (x0, y0, x1, y1) in runs
+    ]
 
 
-@contextmanager
-def text_budget(lines: int) -> Iterator[None]:
-    """The PDFs opened in the block hold at most ``lines`` text-layer lines together (limits.max_text_lines: one request's
-    files, read whole into its answer, ~3 KB a line until then); a page past it fails the file (400) at once. Outside
-    such a block (a job's pages, stored as they are read) there is no bound."""
-    token = _TEXT_LEFT.set([lines, lines])
-    try:
-        yield
-    finally:
-        _TEXT_LEFT.reset(token)
-
-
-def _spend_text(count: int, shown: str, number: int) -> None:
-    left = _TEXT_LEFT.get()
-    if left is None:
-        return
-    left[0] -= count
-    if left[0] < 0:
-        raise BadInput(
-            f"'{shown}' has more text than one request reads: its text layer passes {left[1]:,} lines at page {number} "
-            "(limits.max_text_lines; a batch's files count together). Choose fewer pages (pages=1-50), send the files "
-            "apart, or send it as a job (POST /jobs)."
-        )
+def _lines_later(pdf: PdfFile, number: int, longest_side: int) -> Callable[[], list[OcrLine]]:
+    return lambda: _text_lines(pdf.page(number, longest_side, text=True)[3])
 
 
 PREVIEW_SIDE = 800  # px: a text-layer page's layout is found on it rendered this small (the layout model reads 608x800)

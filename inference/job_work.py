@@ -26,6 +26,7 @@ from .inputs import OcrRequest, auto_request
 from .job_store import JobRecord, JobStore, Opened
 from .page_results import PageRead
 from .pages import Pages
+from .text_budget import text_budget
 from .text_layer_pages import structure_wanted, text_layer_reads
 
 log = logging.getLogger(__name__)
@@ -143,22 +144,26 @@ class JobWork:
         found: list[Opened] = []
         docs: dict[int, Document] = {}
         try:
-            for idx, name in enumerate(names):
-                data = self.store.file_data(job_id, idx)
-                if data is None:
-                    return None  # cancelled meanwhile
-                t0, error, doc = time.perf_counter(), None, None
-                try:
-                    doc = self.pages.open(data, request.model, name, request.pages, request.force_ocr, one_of_many=True)
-                except ChatVLMError as exc:
-                    error = redact_paths(str(exc))
-                seconds = time.perf_counter() - t0
-                if doc is None:
-                    found.append(Opened(name, False, [], seconds, error, []))
-                    continue
-                docs[idx] = doc
-                now = text_layer_reads([(idx, p) for p in doc.pages if not p.needs_ocr], structure_wanted(request.model))
-                found.append(Opened(name, doc.multipage, [p.number for p in doc.pages], seconds, None, now))
+            with text_budget(self.pages.limits.max_text_lines, lazy=True):  # (what an opening holds of text layers)
+                for idx, name in enumerate(names):
+                    data = self.store.file_data(job_id, idx)
+                    if data is None:
+                        return None  # cancelled meanwhile
+                    t0, error, doc = time.perf_counter(), None, None
+                    try:
+                        doc = self.pages.open(data, request.model, name, request.pages, request.force_ocr, one_of_many=True)
+                    except ChatVLMError as exc:
+                        error = redact_paths(str(exc))
+                    seconds = time.perf_counter() - t0
+                    if doc is None:
+                        found.append(Opened(name, False, [], seconds, error, []))
+                        continue
+                    docs[idx] = doc
+                    at_once = [(idx, p) for p in doc.pages if not p.needs_ocr and p.lines_later is None]  # (the others: units)
+                    now = text_layer_reads(at_once, structure_wanted(request.model))
+                    for _, page in at_once:  # (read: a doc kept for its other pages holds their lines no more)
+                        page.lines = []
+                    found.append(Opened(name, doc.multipage, [p.number for p in doc.pages], seconds, None, now))
             todo = self.store.opened(job_id, found, began)
         except BaseException:
             for doc in docs.values():
@@ -187,7 +192,8 @@ class JobWork:
             if data is None:
                 raise Cancelled("The job ended.")
             name = self.store.files(job_id)[idx][1].name
-            return self.pages.open(data, request.model, name, request.pages, request.force_ocr, one_of_many=True)
+            with text_budget(0, lazy=True):  # (each text-layer page's lines loaded as it is read, then let go)
+                return self.pages.open(data, request.model, name, request.pages, request.force_ocr, one_of_many=True)
 
         try:
             with self.docs.use((job_id, idx), open_doc) as doc:

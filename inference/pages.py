@@ -26,6 +26,7 @@ from .manager import ModelManager
 from .page_results import FileInfo, PageRead, batch_result, page_confidence, page_results
 from .results import BatchResult, OcrResult
 from .settings import LimitSettings
+from .text_budget import text_budget
 from .text_layer_pages import structure_wanted, text_layer_reads
 from .tickets import Ticket
 from .values import OcrOutput, OcrWork
@@ -103,7 +104,7 @@ class Pages:
     ) -> OcrResult:
         """One image or document read; a page that fails fails the request (the page named). ``progress(done, total)``
         as pages finish."""
-        with documents.text_budget(self.limits.max_text_lines):
+        with text_budget(self.limits.max_text_lines):
             doc = self.open(source, request.model, filename, request.pages, request.force_ocr)
         done, total = 0, len(doc.pages)
 
@@ -150,7 +151,7 @@ class Pages:
     ) -> BatchResult:
         """Many files; a bad file or page fails alone. ``progress(done, total)`` as pages finish."""
         infos: list[FileInfo] = []
-        with documents.text_budget(self.limits.max_text_lines):
+        with text_budget(self.limits.max_text_lines):
             docs = self.open_each(files, request, lambda i, doc, s, error: infos.append(FileInfo.of(files[i][0], doc, s, error)))
         total, done = sum(len(doc.pages) if doc is not None else 1 for doc in docs), 0
 

@@ -34,8 +34,9 @@ def ordered(lines: list[OcrLine]) -> list[OcrLine]:
     return [lines[box.index] for row in rows for box in row]
 
 
-def text_layer_blocks(page: DocPage) -> list[Block]:
-    lines = ordered(join_drop_caps([line for line in page.lines if line.text.strip()], marks=False))
+def text_layer_blocks(page: DocPage, lines: list[OcrLine]) -> list[Block]:
+    """The page's blocks from its text layer's ``lines``."""
+    lines = ordered(join_drop_caps([line for line in lines if line.text.strip()], marks=False))
     regions: list[Region] = []
     preview = None
     if page.preview is not None:
@@ -57,9 +58,10 @@ def text_layer_blocks(page: DocPage) -> list[Block]:
 def text_layer_read(doc: int, page: DocPage, structure: bool = True) -> PageRead:
     """A text-layer page's read (``doc``: which document of the request), with its blocks when ``structure``."""
     started = time.perf_counter()
-    blocks = text_layer_blocks(page) if structure else []
+    lines = page.lines if page.lines_later is None else page.lines_later()  # (a job's page past its opening's budget)
+    blocks = text_layer_blocks(page, lines) if structure else []
     seconds = time.perf_counter() - started
-    return PageRead(doc, page.number, page.size, "text-layer", seconds, text=page.text or "", lines=page.lines, blocks=blocks)
+    return PageRead(doc, page.number, page.size, "text-layer", seconds, text=page.text or "", lines=lines, blocks=blocks)
 
 
 def text_layer_reads(pages: Sequence[tuple[int, DocPage]], structure: bool = True) -> list[PageRead]:

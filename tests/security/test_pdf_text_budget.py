@@ -2,13 +2,17 @@
 the answer (1-3 KB of memory a line until it is sent). An 87 KB PDF of 200 pages of 4,000 words each: 200 after
 407 s of CPU (its text layer is read outside the request's time limit), +1.07 GB, a 209 MB answer. Now one request's
 documents hold at most limits.max_text_lines lines of text layer (a batch's files together): the page past it fails
-the file at once (400 in 3.6 s, +56 MB; the most it lets through, 12 such pages: 29 s, +228 MB); a job, whose pages
-are stored as they are read, is not bound by it."""
+the file at once (400 in 3.6 s, +56 MB; the most it lets through, 12 such pages: 29 s, +228 MB). A job, whose pages
+are stored as they are read, is not bound by it, but its opening held every page's lines and read every text-layer
+page at once: now it reads only the pages within the budget, the others keep their text alone and are read one by one
+later, each page's lines loaded then."""
 
 from __future__ import annotations
 
 import pytest
 
+from inference import documents
+from inference.text_budget import text_budget
 from tests.helpers import text_pdf
 from tests.polling import wait_until
 from tests.security.conftest import live
@@ -67,7 +71,21 @@ def test_a_batch_s_files_share_it_and_a_job_is_not_bound_by_it(budgeted):
     assert sent.status_code == 202, sent.text
     job = sent.json()["id"]
     assert wait_until(lambda: budgeted.get(f"/jobs/{job}").json()["state"] == "done", 120, 0.2)
-    assert budgeted.get(f"/jobs/{job}/result").json()["successful"] == 1
+    result = budgeted.get(f"/jobs/{job}/result").json()
+    assert [len(page["lines"]) for page in result["results"][0]["pages"]] == [WORDS] * 3  # (2 and 3: read one by one)
+
+
+def test_a_job_s_opening_keeps_the_lines_of_pages_past_it_for_when_they_are_read(settings):
+    # (a job's opening held every page's lines, and read every text-layer page at once: the PDF above, ~1 GB)
+    three = text_pdf([words(WORDS)] * 3, font_size=1)
+    with text_budget(5000, lazy=True):
+        doc = documents.open_document(three, settings.limits, "three.pdf")
+    try:
+        assert [len(page.lines) for page in doc.pages] == [WORDS, 0, 0]
+        assert [page.lines_later is None for page in doc.pages] == [True, False, False]
+        assert [line.text for line in doc.pages[2].lines_later()] == [line.text for line in doc.pages[0].lines]
+    finally:
+        doc.close()
 
 
 @pytest.mark.slow  # (~15 s: 12 pages of 5,000 lines read before the refusal)
