@@ -254,7 +254,7 @@ def _open_pdf(
                     number,
                     text=text,
                     lines=_text_lines(runs) if text is not None and keep else [],
-                    lines_later=None if keep else _lines_later(pdf, number, longest_side),
+                    lines_later=None if keep else _lines_later(pdf, number, longest_side, name),
                     size=size,
                     render=None if text is not None else _renderer(pdf, number, scale, name),
                     preview=None if text is None else _renderer(pdf, number, scale * min(1, PREVIEW_SIDE / max(*size, 1)), name),
@@ -273,8 +273,21 @@ def _text_lines(runs: list) -> list[OcrLine]:
     ]
 
 
-def _lines_later(pdf: PdfFile, number: int, longest_side: int) -> Callable[[], list[OcrLine]]:
-    return lambda: _text_lines(pdf.page(number, longest_side, text=True)[3])
+def _lines_later(pdf: PdfFile, number: int, longest_side: int, name: str) -> Callable[[], list[OcrLine]]:
+    """A page's lines loaded when it is read: what stops it fails the page alone (BadInput), as rendering it would."""
+
+    def lines() -> list[OcrLine]:
+        if pdf.over_page is not None:
+            raise _after_over(pdf)
+        try:
+            return _text_lines(pdf.page(number, longest_side, text=True)[3])
+        except PdfError:
+            raise BadInput(f"'{images.shown(name)}': page {number} could not be read (the PDF is damaged).") from None
+        except OverLimits as exc:
+            pdf.over_page = number
+            raise BadInput(_over_limits(exc)) from None
+
+    return lines
 
 
 PREVIEW_SIDE = 800  # px: a text-layer page's layout is found on it rendered this small (the layout model reads 608x800)
