@@ -14,7 +14,7 @@ import re
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from PIL import Image
 
@@ -24,6 +24,8 @@ from .pdf_sandbox import OverLimits, PdfError, PdfFile
 from .settings import LimitSettings
 from .text_budget import kept
 from .values import OcrLine
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -275,19 +277,21 @@ def _text_lines(runs: list) -> list[OcrLine]:
 
 def _lines_later(pdf: PdfFile, number: int, longest_side: int, name: str) -> Callable[[], list[OcrLine]]:
     """A page's lines loaded when it is read: what stops it fails the page alone (BadInput), as rendering it would."""
+    return lambda: _text_lines(_guarded(pdf, number, name, "read", lambda: pdf.page(number, longest_side, text=True))[3])
 
-    def lines() -> list[OcrLine]:
-        if pdf.over_page is not None:
-            raise _after_over(pdf)
-        try:
-            return _text_lines(pdf.page(number, longest_side, text=True)[3])
-        except PdfError:
-            raise BadInput(f"'{images.shown(name)}': page {number} could not be read (the PDF is damaged).") from None
-        except OverLimits as exc:
-            pdf.over_page = number
-            raise BadInput(_over_limits(exc)) from None
 
-    return lines
+def _guarded(pdf: PdfFile, number: int, name: str, doing: str, call: Callable[[], T]) -> T:
+    """``call`` (page ``number`` read or rendered in the PDF reader), its failures the page's own (BadInput); after a page
+    over the limits, not tried at all (a file of many slow pages costs one page's time, not each page's)."""
+    if pdf.over_page is not None:
+        raise _after_over(pdf)
+    try:
+        return call()
+    except PdfError:
+        raise BadInput(f"'{images.shown(name)}': page {number} could not be {doing} (the PDF is damaged).") from None
+    except OverLimits as exc:
+        pdf.over_page = number
+        raise BadInput(_over_limits(exc)) from None
 
 
 PREVIEW_SIDE = 800  # px: a text-layer page's layout is found on it rendered this small (the layout model reads 608x800)
@@ -307,18 +311,7 @@ def _after_over(pdf: PdfFile) -> BadInput:
 
 
 def _renderer(pdf: PdfFile, number: int, scale: float, name: str) -> Callable[[], Image.Image]:
-    def render() -> Image.Image:
-        if pdf.over_page is not None:  # a file of many slow pages costs one page's time, not each page's
-            raise _after_over(pdf)
-        try:
-            return pdf.render(number, scale)
-        except PdfError:
-            raise BadInput(f"'{images.shown(name)}': page {number} could not be rendered (the PDF is damaged).") from None
-        except OverLimits as exc:
-            pdf.over_page = number
-            raise BadInput(_over_limits(exc)) from None
-
-    return render
+    return lambda: _guarded(pdf, number, name, "rendered", lambda: pdf.render(number, scale))
 
 
 def page_count(data: bytes, pages: str | None = None, limits: LimitSettings | None = None) -> int:

@@ -115,6 +115,11 @@ def drawn_pdf(
         )
         kids.append(len(objects))
     objects[1] = f"<< /Type /Pages /Kids [{' '.join(f'{k} 0 R' for k in kids)}] /Count {len(kids)} >>"
+    return pdf_file(objects)
+
+
+def pdf_file(objects: list[str]) -> bytes:
+    """A PDF of these objects (numbered from 1, the first its catalog), with its cross-reference table."""
     out, offsets = bytearray(b"%PDF-1.4\n"), []
     for number, body in enumerate(objects, start=1):
         offsets.append(len(out))

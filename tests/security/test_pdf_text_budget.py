@@ -13,7 +13,7 @@ import pytest
 
 from inference import documents
 from inference.text_budget import text_budget
-from tests.helpers import text_pdf
+from tests.helpers import pdf_file, text_pdf
 from tests.polling import wait_until
 from tests.security.conftest import live
 from tests.security.test_image_metadata import peak_growth
@@ -33,15 +33,7 @@ def one_stream_pdf(pages: int, lines: int) -> bytes:
     page = "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 3 0 R >> >> >>"
     objects += [page] * pages
     objects[1] = f"<< /Type /Pages /Kids [{' '.join(f'{5 + k} 0 R' for k in range(pages))}] /Count {pages} >>"
-    out, offsets = bytearray(b"%PDF-1.4\n"), []
-    for number, text in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += f"{number} 0 obj\n{text}\nendobj\n".encode("latin-1")
-    xref = len(out)
-    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
-    out += "".join(f"{o:010d} 00000 n \n" for o in offsets).encode()
-    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
-    return bytes(out)
+    return pdf_file(objects)
 
 
 @pytest.fixture(scope="module")
