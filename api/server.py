@@ -1,6 +1,7 @@
 """Installs the REST edge on the FastAPI app that Gradio mounts: the API guide's routes, the error handlers, what
-guards them (allowed Host names, body limits, API keys and a bound on wrong ones, cross-site refusal, rate limits,
-405s), what observes them (request ids, access log, metrics) and an OpenAPI schema that documents all of it.
+guards them (headers that keep browsers from being turned against users, allowed Host names, body limits, API keys and
+a bound on wrong ones, cross-site refusal, rate limits, 405s), what observes them (request ids, access log, metrics)
+and an OpenAPI schema that documents all of it.
 
 :func:`create_api` makes that app with its service (the assembly mounts the UI on it; the in-process tests of the
 REST API use it as it is, with no UI to build)."""
@@ -19,6 +20,7 @@ from inference import InferenceService, Settings
 from . import errors, mcp_logs, openapi
 from .auth_guard import AuthGuard
 from .body_limit import BodyLimit
+from .headers import SecurityHeaders
 from .hosts import HostGuard, allowed_hosts
 from .mcp_bodies import McpBodyGuard
 from .methods import MethodGuard
@@ -90,6 +92,7 @@ def install(app: FastAPI, service: InferenceService) -> None:
     app.add_middleware(MethodGuard, api=app)
     app.add_middleware(BodyLimit, limits=settings.limits)  # before anything reads a body
     app.add_middleware(HostGuard, hosts=allowed_hosts(settings))  # before anything else answers
+    app.add_middleware(SecurityHeaders, framers=[*settings.auth.allowed_origins, *settings.server.frame_ancestors])
     app.add_middleware(RequestLog, metrics=app.state.metrics)
 
 

@@ -8,7 +8,8 @@ or ``GRADIO_SERVER_NAME``; 0.0.0.0 on a Space), the Host names it answers to (``
 ids), each model's wait-queue bound (``CHATVLM_MAX_QUEUE``), and the secrets and policies of an exposed server: API keys
 (``CHATVLM_API_KEYS``, comma-separated ``role:key``), the rate limit (``CHATVLM_RATE_LIMIT``, e.g. ``60/minute``),
 unfinished jobs per key (``CHATVLM_MAX_JOBS_PER_KEY``) and the origins allowed to call it from a browser
-(``CHATVLM_ALLOWED_ORIGINS``, comma-separated), the secret that signs sign-ins (``CHATVLM_SESSION_SECRET``), and where
+(``CHATVLM_ALLOWED_ORIGINS``, comma-separated) or to show its UI in a frame (``CHATVLM_FRAME_ANCESTORS``; a Space's
+https://huggingface.co always), the secret that signs sign-ins (``CHATVLM_SESSION_SECRET``), and where
 jobs go past one process (``CHATVLM_BROKER_URL``, ``CHATVLM_DATABASE_URL``).
 """
 
@@ -54,6 +55,16 @@ class ServerSettings(_Strict):
         description="addresses or networks of reverse proxies whose X-Forwarded-For and "
         "X-Forwarded-Proto are believed; none = the connecting address is the client's",
     )
+    frame_ancestors: list[str] = Field(
+        default_factory=list,
+        description="web origins (https://host[:port]) whose pages may show the UI in a frame, besides this server's "
+        "own and auth.allowed_origins (a Space adds https://huggingface.co)",
+    )
+
+    @field_validator("frame_ancestors")
+    @classmethod
+    def _ancestors_are_origins(cls, origins: list[str]) -> list[str]:
+        return _origins(origins)
 
     @field_validator("allowed_hosts")
     @classmethod
@@ -126,10 +137,7 @@ class AuthSettings(_Strict):
     @field_validator("allowed_origins")
     @classmethod
     def _origins_are_origins(cls, origins: list[str]) -> list[str]:
-        for origin in origins:
-            if not re.fullmatch(r"https?://[^/\s]+", origin.strip()):
-                raise ValueError(f"{origin!r} is not an origin like https://example.com or http://localhost:3000")
-        return [origin.strip().rstrip("/") for origin in origins]
+        return _origins(origins)
 
 
 class JobSettings(_Strict):
@@ -207,8 +215,16 @@ class Settings(_Strict):
     config_path: Path | None = None
 
 
+def _origins(origins: list[str]) -> list[str]:
+    for origin in origins:
+        if not re.fullmatch(r"https?://[^/\s;,'\"]+", origin.strip()):
+            raise ValueError(f"{origin!r} is not an origin like https://example.com or http://localhost:3000")
+    return [origin.strip().rstrip("/") for origin in origins]
+
+
 JOB_ENV = {"broker_url": "CHATVLM_BROKER_URL", "database_url": "CHATVLM_DATABASE_URL"}
 SPACES_PORT = 7860  # what a Hugging Face Space expects its app to listen on
+SPACE_PAGES = "https://huggingface.co"  # the site whose pages show a Space in a frame
 
 
 def _env_port(env: dict[str, str]) -> int | None:
@@ -274,10 +290,11 @@ def load_settings(path: str | Path | None = None, env: dict[str, str] | None = N
         ("auth", "session_secret"): "CHATVLM_SESSION_SECRET",
         ("server", "allowed_hosts"): "CHATVLM_ALLOWED_HOSTS",
         ("server", "trusted_proxies"): "CHATVLM_TRUSTED_PROXIES",
+        ("server", "frame_ancestors"): "CHATVLM_FRAME_ANCESTORS",
         ("jobs", "callback_secret"): "CHATVLM_CALLBACK_SECRET",
         ("jobs", "callback_allow_private"): "CHATVLM_CALLBACK_ALLOW_PRIVATE",
     }
-    lists = ("api_keys", "allowed_origins", "allowed_hosts", "trusted_proxies")  # comma-separated ("" = none)
+    lists = ("api_keys", "allowed_origins", "allowed_hosts", "trusted_proxies", "frame_ancestors")  # comma-separated ("" = none)
     for (section, key), name in overrides.items():
         value = _listed(env.get(name)) if key in lists else env.get(name)
         if value is None or value == "":
@@ -297,4 +314,6 @@ def load_settings(path: str | Path | None = None, env: dict[str, str] | None = N
     space_host = env.get("SPACE_HOST", "").strip().lower().removeprefix("https://").rstrip("/")
     if env.get("SPACE_ID") and space_host and space_host not in settings.server.allowed_hosts:
         settings.server.allowed_hosts = [*settings.server.allowed_hosts, space_host]  # the Space's own address
+    if env.get("SPACE_ID") and SPACE_PAGES not in settings.server.frame_ancestors:
+        settings.server.frame_ancestors = [*settings.server.frame_ancestors, SPACE_PAGES]  # the page showing the Space
     return settings

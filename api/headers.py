@@ -1,0 +1,44 @@
+"""Headers on every answer (REST, the Gradio page and API, the files Gradio serves) that keep a browser from being
+turned against the server's users:
+
+- ``X-Content-Type-Options: nosniff``: a file someone uploaded is shown as the type it was served as, never guessed
+  into a page that runs its scripts (an HTML file sent as ``x.png`` stays an image).
+- ``Content-Security-Policy: frame-ancestors ...``: only this server's own pages, the origins in
+  ``auth.allowed_origins`` and ``server.frame_ancestors`` (on a Hugging Face Space, huggingface.co, whose page shows
+  the Space in a frame) may show it in a frame, so another site cannot lay the UI under its own buttons
+  (clickjacking).
+
+A header the app set itself is left as it is."""
+
+from __future__ import annotations
+
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+
+def frame_ancestors(origins: list[str]) -> str:
+    """The frame-ancestors directive: this server and ``origins``."""
+    return "frame-ancestors " + " ".join(dict.fromkeys(["'self'", *origins]))
+
+
+class SecurityHeaders:
+    """ASGI middleware: the headers above on every HTTP answer."""
+
+    def __init__(self, app: ASGIApp, framers: list[str]):
+        self.app = app
+        self.headers = {"X-Content-Type-Options": "nosniff", "Content-Security-Policy": frame_ancestors(framers)}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in self.headers.items():
+                    if name not in headers:
+                        headers[name] = value
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
