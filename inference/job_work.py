@@ -3,7 +3,10 @@ page listed for each page to read) and **read a page** (one page through the mod
 
 Both are idempotent (the store writes an opening once and a page once), so a unit delivered twice (a worker killed
 before it acknowledged, a sweep that sent it again) costs time, never a wrong count. A process keeps the documents
-it reads open for a while (:class:`DocCache`), so the pages of one PDF read by one worker open it once.
+it opened a job with open for a while (:class:`DocCache`), so their pages read here need not open them again; a page
+whose document is not kept here (another worker opened the job, more files are being read than are kept, a restart)
+opens its file for that page alone (a reopening that read every page's text layer again cost each page's read the
+whole file's: pages squared).
 """
 
 from __future__ import annotations
@@ -40,29 +43,24 @@ def worker_name() -> str:
 
 class DocCache:
     """Opened documents by (job, file index), the least recently used closed past :data:`CACHE_SIZE` (once nobody
-    reads them). One opening per key at a time: threads that want the same document wait for the first."""
+    reads them)."""
 
     def __init__(self, size: int = CACHE_SIZE):
         self.size = size
         self._docs: OrderedDict[tuple[str, int], Document] = OrderedDict()
         self._users: dict[tuple[str, int], int] = {}
-        self._opening: dict[tuple[str, int], threading.Lock] = {}
         self._lock = threading.Lock()
 
     @contextmanager
-    def use(self, key: tuple[str, int], open_doc) -> Iterator[Document]:
+    def use(self, key: tuple[str, int]) -> Iterator[Document | None]:
+        """The document kept for ``key``, not closed while it is used here; None when none is kept."""
         with self._lock:
-            gate = self._opening.setdefault(key, threading.Lock())
-        with gate:
-            with self._lock:
-                doc = self._docs.get(key)
-                if doc is not None:
-                    self._hold(key)
-            if doc is None:
-                doc = open_doc()
-                with self._lock:
-                    self._docs[key] = doc
-                    self._hold(key)
+            doc = self._docs.get(key)
+            if doc is not None:
+                self._hold(key)
+        if doc is None:
+            yield None
+            return
         try:
             yield doc
         finally:
@@ -72,7 +70,6 @@ class DocCache:
 
     def _drop(self, key: tuple[str, int]) -> None:
         self._docs.pop(key).close()
-        self._opening.pop(key, None)
         self._users.pop(key, None)
 
     def _hold(self, key: tuple[str, int]) -> None:
@@ -87,10 +84,10 @@ class DocCache:
                 old.close()
             self._trim()
 
-    def forget(self, job_id: str, idx: int | None = None) -> None:
-        """Close the job's documents (it ended), or one of them (its one page was read)."""
+    def forget(self, job_id: str) -> None:
+        """Close the job's documents (it ended)."""
         with self._lock:
-            for key in [k for k in self._docs if k[0] == job_id and idx in (None, k[1])]:
+            for key in [k for k in self._docs if k[0] == job_id]:
                 if not self._users.get(key):
                     self._drop(key)
 
@@ -187,23 +184,25 @@ class JobWork:
         if request is None:
             return None
 
-        def open_doc() -> Document:
+        def open_page() -> Document:  # the file opened for this page alone (its others may be read elsewhere)
             data = self.store.file_data(job_id, idx)
             if data is None:
                 raise Cancelled("The job ended.")
             name = self.store.files(job_id)[idx][1].name
-            with text_budget(0, lazy=True):  # (each text-layer page's lines loaded as it is read, then let go)
-                return self.pages.open(data, request.model, name, request.pages, request.force_ocr, one_of_many=True)
+            with text_budget(0, lazy=True):  # (a text-layer page's lines loaded as it is read, then let go)
+                return self.pages.open(data, request.model, name, str(number), request.force_ocr, one_of_many=True)
 
         try:
-            with self.docs.use((job_id, idx), open_doc) as doc:
-                timeout = self.pages.limits.request_timeout_s
-                reads = self.pages.read(
-                    request, [doc], lambda: Deadline(timeout), token, skip=lambda d, p: p != number, background=True
-                )
-                single = len(doc.pages) <= 1
-            if single:  # an image: nothing more to read in it (decoded images are not kept)
-                self.docs.forget(job_id, idx)
+            with self.docs.use((job_id, idx)) as kept:
+                doc = kept or open_page()
+                try:
+                    timeout = self.pages.limits.request_timeout_s
+                    reads = self.pages.read(
+                        request, [doc], lambda: Deadline(timeout), token, skip=lambda d, p: p != number, background=True
+                    )
+                finally:
+                    if kept is None:
+                        doc.close()
         except Overloaded:
             raise
         except Cancelled:
