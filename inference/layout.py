@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import re
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from statistics import median
 
@@ -100,37 +101,57 @@ def _is_text_column(boxes: list[Box], band_width: float) -> bool:
 def find_gutter(boxes: list[Box]) -> tuple[float, float] | None:
     """The x-interval between columns: at least GUTTER of a line-height wide, inside the text's extent, crossed by few
     boxes (the headers, titles and footers that span the columns) and with several boxes wholly on each side.
-    Of several, the one crossed least, then the widest. None when there is none."""
+    Of several, the one crossed least, then the widest. None when there is none. Columns are whole pixels from the
+    leftmost box; how many boxes cross each is kept as runs of columns crossed alike (the boxes' ends found in order),
+    so the time goes with the boxes, not the page's width (a PDF's text drawn 10^8 px wide took minutes)."""
     if len(boxes) < 4:
         return None
-    lo, hi = min(b.x0 for b in boxes), max(b.x1 for b in boxes)
+    lo = min(b.x0 for b in boxes)
     min_width = GUTTER * median(b.height for b in boxes)
     allowed = max(3, len(boxes) // 10)
-    cover = [0] * (int(hi - lo) + 2)
+    steps: dict[int, int] = {}  # column -> boxes starting there, less those that ended just before it
     for b in boxes:
-        for x in range(int(b.x0 - lo), int(b.x1 - lo) + 1):
-            cover[x] += 1
+        steps[int(b.x0 - lo)] = steps.get(int(b.x0 - lo), 0) + 1
+        steps[int(b.x1 - lo) + 1] = steps.get(int(b.x1 - lo) + 1, 0) - 1
+    runs: list[tuple[int, int, int]] = []  # (first column, the column after the last, boxes crossing them)
+    crossing, edges = 0, sorted(steps)
+    for first, after in zip(edges, edges[1:], strict=False):
+        crossing += steps[first]
+        runs.append((first, after, crossing))
+    runs.append((edges[-1], edges[-1] + 1, 0))  # (the column after the last box ends)
+    ends, starts = sorted(b.x1 for b in boxes), sorted(b.x0 for b in boxes)
     for limit in range(allowed + 1):  # the gutter crossed least; of those, the widest
         best: tuple[float, float] | None = None
-        x = 0
-        while x < len(cover):
-            if cover[x] > limit:
-                x += 1
+        i = 0
+        while i < len(runs):
+            if runs[i][2] > limit:
+                i += 1
                 continue
-            start = x
-            while x < len(cover) and cover[x] <= limit:
-                x += 1
-            g0, g1 = lo + start, lo + x - 1
+            first = runs[i][0]
+            while i < len(runs) and runs[i][2] <= limit:
+                i += 1
+            g0, g1 = lo + first, lo + runs[i - 1][1] - 1
             if (
                 g1 - g0 >= min_width
                 and (best is None or g1 - g0 > best[1] - best[0])
-                and sum(b.x1 <= g0 + 1 for b in boxes) >= 2
-                and sum(b.x0 >= g1 - 1 for b in boxes) >= 2
+                and bisect_right(ends, g0 + SIDE_SLACK) >= 2  # boxes wholly left of it (_beside)
+                and len(starts) - bisect_left(starts, g1 - SIDE_SLACK) >= 2  # and wholly right
             ):
                 best = (g0, g1)
         if best is not None:
             return best
     return None
+
+
+SIDE_SLACK = 1.0  # px: a box ending this far into a gutter (whole pixels from the leftmost box) is still beside it
+
+
+def _beside(boxes: list[Box], gutter: tuple[float, float]) -> tuple[list[Box], list[Box]]:
+    """The boxes wholly left of the gutter, and wholly right of it (as :func:`find_gutter` counts them: two of each
+    at least; the stretch where both sides hold text was found on fewer, and raised on a PDF whose boxes ended
+    within a pixel of it)."""
+    g0, g1 = gutter
+    return [b for b in boxes if b.x1 <= g0 + SIDE_SLACK], [b for b in boxes if b.x0 >= g1 - SIDE_SLACK]
 
 
 def _sections(boxes: list[Box], gutter: tuple[float, float]) -> list[tuple[bool, list[Box]]]:
@@ -139,7 +160,7 @@ def _sections(boxes: list[Box], gutter: tuple[float, float]) -> list[tuple[bool,
     under the middle one of three columns) count as spanning."""
     g0, g1 = gutter
     reach = 0.5 * median(b.height for b in boxes)  # a line that pokes into the gutter (a scan's tilt) does not span
-    left, right = [b for b in boxes if b.x1 <= g0], [b for b in boxes if b.x0 >= g1]
+    left, right = _beside(boxes, gutter)
     top = max(min(b.y0 for b in left), min(b.y0 for b in right))
     bottom = min(max(b.y1 for b in left), max(b.y1 for b in right))
     runs: list[tuple[bool, list[Box]]] = []

@@ -145,7 +145,8 @@ def _joined(text: str) -> str:
 
 def _device_box(page, rect: tuple[float, float, float, float], size: tuple[int, int]) -> Box:
     """A rectangle in PDF page space (left, bottom, right, top) as (x0, y0, x1, y1) pixels of the page rendered at
-    ``size``: PDFium's own page-to-device mapping (as rendering does: rotation, crop box origin, y downwards)."""
+    ``size``: PDFium's own page-to-device mapping (as rendering does: rotation, crop box origin, y downwards), cut to
+    the page (text drawn 10^7 px off it, its boxes' left edges kept there, took minutes to lay out)."""
     import ctypes
 
     import pypdfium2.raw as raw
@@ -157,7 +158,10 @@ def _device_box(page, rect: tuple[float, float, float, float], size: tuple[int, 
         raw.FPDF_PageToDevice(page.raw, 0, 0, size[0], size[1], 0, px, py, ctypes.byref(dx), ctypes.byref(dy))
         xs.append(dx.value)
         ys.append(dy.value)
-    return (float(max(0, min(xs))), float(max(0, min(ys))), float(min(size[0], max(xs))), float(min(size[1], max(ys))))
+    width, height = size
+    x0, x1 = (float(min(max(x, 0), width)) for x in (min(xs), max(xs)))
+    y0, y1 = (float(min(max(y, 0), height)) for y in (min(ys), max(ys)))
+    return (x0, y0, x1, y1)
 
 
 def good_text(text: str) -> bool:
