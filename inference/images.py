@@ -41,6 +41,14 @@ MAX_JPEG_SCANS = 100
 # At most this many at once:
 LARGE_PIXELS = 6_000_000
 _LARGE_DECODES = threading.BoundedSemaphore(2)
+# The longest side an image may have: Tesseract (Leptonica) reads none longer (a 40,000 x 1 PNG of 130 bytes answered
+# 500), and the engines pad a thin image to a readable shape before shrinking it (60:1 for RapidOCR, 100:1 for the VLMs):
+# a 2 KB PNG of 200,000 x 10 was padded to 667 Mpx (+6 GB). At this side the padding stays under 18 Mpx.
+MAX_SIDE = 32_767
+# Pillow's decoders written in Python, for formats the server still reads in their common forms: a run-length BMP
+# (a 26 KB file took 7 s of CPU; a 1 KB one asked 255 bytes per pixel of width), a plain-text PNM (its comments
+# stripped one at a time: 20 MB took 190 s), a 16-bit PNM.
+SLOW_DECODERS = {"bmp_rle": "a run-length-compressed BMP", "ppm_plain": "a plain-text PNM", "ppm": "a 16-bit PNM"}
 
 
 def open_image(source: str | Path | BinaryIO) -> Image.Image:
@@ -105,6 +113,9 @@ def decode(data: bytes, limits: LimitSettings, name: str = "file", then: Prepare
         raise BadInput(not_an_image(name, data)) from None
 
     check_pixels(image, limits, name)
+    slow = next((SLOW_DECODERS[t[0]] for t in image.tile if t[0] in SLOW_DECODERS), None)
+    if slow is not None:
+        raise BadInput(f"'{name}' is {slow}, which this server does not decode; save it as PNG.")
     if image.format in ("JPEG", "MPO") and data.count(b"\xff\xda") > MAX_JPEG_SCANS:  # (SOS: a scan's start marker)
         raise BadInput(f"'{name}' is a JPEG of more than {MAX_JPEG_SCANS} scans; save it again (as PNG, or a plain JPEG).")
     with _LARGE_DECODES if image.width * image.height > LARGE_PIXELS else contextlib.nullcontext():
@@ -144,6 +155,11 @@ def check_size(size: tuple[int, int], limits: LimitSettings, name: str) -> None:
         )
     if width == 0 or height == 0:
         raise BadInput(f"'{name}' has no pixels.")
+    if max(width, height) > MAX_SIDE:
+        raise BadInput(
+            f"'{name}' is {width}x{height} pixels: a side longer than {MAX_SIDE:,} pixels cannot be read. Scale it down, "
+            "or cut it into parts."
+        )
 
 
 def load(source: ImageSource, limits: LimitSettings, name: str = "file", then: Prepare | None = None) -> Image.Image:
