@@ -8,6 +8,7 @@ fields. A ``Content-Length`` over it gets 413 at once, before a byte of the body
 (chunked) is counted as it streams in and gets 413 as soon as it passes the limit, so at most the limit is ever
 spooled to a temporary file. The count so far is kept in the request's state (``body_bytes``).
 (Gradio's upload route also refuses each file over ``limits.max_file_bytes`` as it streams; this bounds the request.)
+A chat body's JSON text besides its images' data: URLs (:mod:`api.json_text`) is bounded as it comes in too (413).
 A JSON body with more than :data:`MAX_JSON_ITEMS` items (an MCP message: :data:`MCP_ITEMS`, of them
 :data:`MCP_CONTAINERS` objects and lists) is refused as it comes in too (400): parsing costs memory and time per
 item, not per byte. So are a multipart body's fields, and its files on the REST routes (:mod:`api.form_parts`): the
@@ -35,6 +36,7 @@ from inference.settings import LimitSettings
 
 from .errors import MCP, error_response
 from .form_parts import FormParts, boundary_of
+from .json_text import JsonText, text_allowance
 
 SLACK = JSON_SLACK  # multipart boundaries and headers, form fields, JSON around the images
 # A JSON body's separators and containers (',', '{', '['), counted as it streams in: parsed, each item costs ~100
@@ -45,6 +47,7 @@ MCP_ITEMS = 10_000  # an MCP message's: a tool call has a few dozen (parsed twic
 MCP_CONTAINERS = 2_000  # an MCP message's objects and lists ('{', '['): each costs more (a tool call has ~10)
 SMALL = 64 * 1024  # the sign-in form
 MCP_BODY = 4 * 1024 * 1024  # the MCP transport refuses a longer message (mcp.server.transport_security's default)
+CHAT_JSON = re.compile(r"^/v1/chat/completions/?$")  # images as data: URLs in JSON: its text is counted apart
 ON_DISK = re.compile(r"^/(?:ocr|chat|batch/ocr|jobs)/?$|^/+gradio_api/+upload/*$")  # multipart bodies, spooled to disk
 
 log = logging.getLogger(__name__)
@@ -78,6 +81,13 @@ def too_many_items(most: int, containers: int) -> str:
     )
 
 
+def too_much_text(allowance: int) -> str:
+    return (
+        f"The request's JSON holds more than {allowance / 1024:,.0f} KiB of text besides its images' data: URLs; a "
+        "conversation holds 8 x limits.max_prompt_chars characters at most."
+    )
+
+
 def too_large(limit: int, why: str) -> str:
     return f"The request body is larger than this route takes: {limit / 1024 / 1024:.1f} MiB at most ({why})."
 
@@ -95,6 +105,7 @@ class BodyLimit:
         self.limits = route_limits(limits)
         self.min_free = limits.min_free_disk_mb * 1024 * 1024
         self.max_files = limits.max_batch_files
+        self.text_allowance = text_allowance(limits.max_prompt_chars)
 
     def short_of_disk(self, path: str, coming: int) -> bool:
         """Whether a body of ``coming`` bytes to ``path`` would leave less than the free space kept on its disk."""
@@ -141,13 +152,14 @@ class BodyLimit:
         boundary = None if is_json else boundary_of(headers.get("content-type", ""))
         uploads = "upload" in scope["path"]  # (Gradio's upload route writes its files to disk as they come)
         parts = FormParts(boundary, None if uploads else self.max_files) if boundary else None
-        received, items, containers, over, started = 0, 0, 0, None, False
+        received, items, containers, quotes, over, started = 0, 0, 0, 0, None, False
+        text = JsonText() if is_json and CHAT_JSON.match(scope["path"]) else None
         mcp = MCP.match(scope["path"]) is not None
         most, most_containers = (MCP_ITEMS, MCP_CONTAINERS) if mcp else (MAX_JSON_ITEMS, MAX_JSON_ITEMS)
         state = scope.setdefault("state", {})
 
         async def counted() -> Message:
-            nonlocal received, items, containers, over
+            nonlocal received, items, containers, quotes, over
             if over is not None:
                 raise TooLarge(limit, why)
             message = await receive()
@@ -159,11 +171,17 @@ class BodyLimit:
                     opened = body.count(b"{") + body.count(b"[")  # (this chunk's)
                     containers += opened
                     items += body.count(b",") + opened
+                if text is not None:
+                    quotes += body.count(b'"')  # (strings: each costs the count below a little Python)
+                    if quotes <= 4 * most:
+                        text.feed(body)
                 refusal = parts.feed(body) if parts is not None else None  # (a multipart body's parts: api.form_parts)
                 if received > limit:
                     over = (413, too_large(limit, why))
-                elif items > most or containers > most_containers:
+                elif items > most or containers > most_containers or quotes > 4 * most:
                     over = (400, too_many_items(most, most_containers))
+                elif text is not None and text.text > self.text_allowance:
+                    over = (413, too_much_text(self.text_allowance))
                 elif refusal is not None:
                     over = (400, refusal)
                 if over is not None:
