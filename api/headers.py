@@ -7,13 +7,17 @@ turned against the server's users:
   ``auth.allowed_origins`` and ``server.frame_ancestors`` (on a Hugging Face Space, huggingface.co, whose page shows
   the Space in a frame) may show it in a frame, so another site cannot lay the UI under its own buttons
   (clickjacking).
+- ``Cache-Control: private`` on an answer to a request that carried a key or a sign-in: a shared cache (a proxy) never
+  keeps it for others (Gradio serves files with ``Last-Modified`` and ``ETag``, which invite a proxy to keep them).
 
 A header the app set itself is left as it is."""
 
 from __future__ import annotations
 
-from starlette.datastructures import MutableHeaders
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .security import SESSION_COOKIE
 
 
 def frame_ancestors(origins: list[str]) -> str:
@@ -27,16 +31,21 @@ class SecurityHeaders:
     def __init__(self, app: ASGIApp, framers: list[str]):
         self.app = app
         self.headers = {"X-Content-Type-Options": "nosniff", "Content-Security-Policy": frame_ancestors(framers)}
+        self.private = {**self.headers, "Cache-Control": "private"}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
 
+        asked = Headers(scope=scope)
+        keyed = "authorization" in asked or "x-api-key" in asked or SESSION_COOKIE in asked.get("cookie", "")
+        added = self.private if keyed else self.headers
+
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                for name, value in self.headers.items():
+                for name, value in added.items():
                     if name not in headers:
                         headers[name] = value
             await send(message)

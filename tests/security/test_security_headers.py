@@ -8,13 +8,14 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
 from inference import load_settings
 from inference.errors import ConfigError
 from tests.conftest import ROOT
 
-from .conftest import live
+from .conftest import USER, live
 from .gradio_calls import upload
 
 PAGE = b"<html><body><script>document.title = 'ran'</script></body></html>"
@@ -65,3 +66,18 @@ def test_a_space_is_framed_by_huggingface_and_a_bad_origin_is_refused():
     for bad in ("https://a.example; script-src *", "evil.example", "https://a.example/page"):  # no directive smuggled
         with pytest.raises(ConfigError, match="CHATVLM_FRAME_ANCESTORS"):
             load_settings(config, env={"CHATVLM_FRAME_ANCESTORS": bad})
+
+
+def test_an_answer_to_a_keyed_request_is_kept_by_no_shared_cache(keyed_client):
+    stored = upload(keyed_client, "page.png", PAGE, headers={"Authorization": f"Bearer {USER}"}).json()[0]
+    for how in ({"Authorization": f"Bearer {USER}"}, {"X-API-Key": USER}):
+        for path in ("/models", f"/gradio_api/file={stored}"):
+            response = keyed_client.get(path, headers=how)
+            assert response.status_code == 200, (path, response.text[:200])
+            assert response.headers.get("cache-control") == "private", (path, how.keys(), response.headers)
+    with httpx.Client(base_url=keyed_client.base_url, timeout=60) as browser:  # (its own cookies: a browser's sign-in)
+        signed = browser.post("/login", data={"key": USER}, follow_redirects=False)
+        assert signed.status_code == 303 and browser.cookies, signed.text[:200]
+        response = browser.get("/models")
+        assert response.status_code == 200 and response.headers.get("cache-control") == "private", response.headers
+    assert "cache-control" not in keyed_client.get("/health").headers  # (no key: nothing private in it)
