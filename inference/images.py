@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import io
 import math
-import threading
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +19,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from . import tiff_tags
 from .errors import BadInput, PayloadTooLarge
 from .settings import LimitSettings
+from .turns import TurnGate
 
 tiff_tags.install()  # every TIFF directory Pillow reads (a TIFF's pages, EXIF, a JPEG's MPF index) is bounded
 
@@ -38,9 +38,9 @@ FORMATS = ("PNG", "JPEG", "WEBP", "TIFF", "BMP", "GIF", "PPM", "JPEG2000")
 MAX_JPEG_SCANS = 100
 # A large image takes up to twice its size in memory while it is decoded (120 MB of pixels at 40 Mpx, then its RGB
 # copy) and prepared for its model: 24 chat requests each with a 130 KB PNG of 40 Mpx decoding at once took 4.3 GB.
-# At most this many at once:
+# At most two at once, the callers taking turns (one client's 24 large images kept another's photo waiting 53 s):
 LARGE_PIXELS = 6_000_000
-_LARGE_DECODES = threading.BoundedSemaphore(2)
+_LARGE_DECODES = TurnGate(2)
 # The longest side an image may have: Tesseract (Leptonica) reads none longer (a 40,000 x 1 PNG of 130 bytes answered
 # 500), and the engines pad a thin image to a readable shape before shrinking it (60:1 for RapidOCR, 100:1 for the VLMs):
 # a 2 KB PNG of 200,000 x 10 was padded to 667 Mpx (+6 GB). At this side the padding stays under 18 Mpx.
@@ -118,7 +118,7 @@ def decode(data: bytes, limits: LimitSettings, name: str = "file", then: Prepare
         raise BadInput(f"'{name}' is {slow}, which this server does not decode; save it as PNG.")
     if image.format in ("JPEG", "MPO") and data.count(b"\xff\xda") > MAX_JPEG_SCANS:  # (SOS: a scan's start marker)
         raise BadInput(f"'{name}' is a JPEG of more than {MAX_JPEG_SCANS} scans; save it again (as PNG, or a plain JPEG).")
-    with _LARGE_DECODES if image.width * image.height > LARGE_PIXELS else contextlib.nullcontext():
+    with _LARGE_DECODES.place() if image.width * image.height > LARGE_PIXELS else contextlib.nullcontext():
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", Image.DecompressionBombWarning)

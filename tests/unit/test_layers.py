@@ -43,6 +43,7 @@ KERNEL = [
     "cancel",
     "observe",
     "callers",
+    "turns",
     "rate_limit",
     "pinned_fetch",
     "markdown",
