@@ -36,7 +36,7 @@ from inference.settings import LimitSettings
 
 from .errors import MCP, error_response
 from .form_parts import FormParts, boundary_of
-from .json_text import JsonText, text_allowance
+from .json_text import MAX_STRINGS, JsonText, text_allowance
 
 SLACK = JSON_SLACK  # multipart boundaries and headers, form fields, JSON around the images
 # A JSON body's separators and containers (',', '{', '['), counted as it streams in: parsed, each item costs ~100
@@ -173,13 +173,17 @@ class BodyLimit:
                     items += body.count(b",") + opened
                 if text is not None:
                     quotes += body.count(b'"')  # (strings: each costs the count below a little Python)
-                    if quotes <= 4 * most:
+                    if quotes <= 2 * MAX_STRINGS:
                         text.feed(body)
                 refusal = parts.feed(body) if parts is not None else None  # (a multipart body's parts: api.form_parts)
                 if received > limit:
                     over = (413, too_large(limit, why))
-                elif items > most or containers > most_containers or quotes > 4 * most:
+                elif items > most or containers > most_containers:
                     over = (400, too_many_items(most, most_containers))
+                elif text is not None and quotes > 2 * MAX_STRINGS:
+                    over = (400, f"The request's JSON has more than {MAX_STRINGS:,} strings; a conversation needs fewer.")
+                elif text is not None and not text.utf8:
+                    over = (400, "The request's JSON must be UTF-8 (as JSON is, RFC 8259), not UTF-16 or UTF-32.")
                 elif text is not None and text.text > self.text_allowance:
                     over = (413, too_much_text(self.text_allowance))
                 elif refusal is not None:

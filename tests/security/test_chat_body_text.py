@@ -54,6 +54,35 @@ def test_prompt_text_past_what_a_conversation_holds_is_refused_as_it_comes_in(op
     assert open_server.get("/health").status_code == 200
 
 
+def test_text_made_to_look_like_something_else_is_still_text(open_server):
+    """A second attack pass: UTF-16 (json.loads reads it; its quote bytes are other bytes: 200 MB counted as 1 KB), a
+    value "data:" after a key "url" that had another value, and many tiny strings (each costs the count a little)."""
+    text = {"model": "x", "messages": [{"role": "user", "content": "all work and no play " * 100_000}]}
+    body = json.dumps(text).encode("utf-16")
+    response = open_server.post("/v1/chat/completions", content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400 and "must be UTF-8" in response.text, response.text[:300]
+    body = b'{"url": 0, "data:' + b"all work and no play " * 100_000 + b'": 1}'
+    response = open_server.post("/v1/chat/completions", content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 413 and TEXT in response.content, response.text[:300]
+    body = b'{"messages": [], "x": [' + b'"a":' * 300_000 + b'"a"]}'
+    response = open_server.post("/v1/chat/completions", content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400 and "more than 100,000 strings" in response.text, response.text[:300]
+
+
+def test_a_long_conversation_as_clients_write_it_is_not_refused(open_server, settings):
+    """8 prompts of limits.max_prompt_chars (what a conversation may hold) of emoji, escaped as Python's json writes them
+    (12 bytes each), and an image's data: URL after a space: past the edge, to the route."""
+    chars = settings.limits.max_prompt_chars
+    messages = [{"role": "user" if i % 2 == 0 else "assistant", "content": "\U0001f600" * chars} for i in range(8)]
+    messages[-1]["content"] = [{"type": "text", "text": "\U0001f600" * chars}, "IMAGE"]
+    body = json.dumps({"model": "x", "messages": messages}).encode()
+    assert len(body) > 8 * chars * 12
+    picture = b" data:image/png;base64," + base64.b64encode(b"\0" * 2 * MiB)
+    body = body.replace(b'"IMAGE"', b'{"type": "image_url", "image_url": {"url": "' + picture + b'"}}')
+    response = open_server.post("/v1/chat/completions", content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code != 413 and TEXT not in response.content, response.text[:300]
+
+
 def test_an_images_data_url_is_not_text(open_server):
     picture = b"data:image/png;base64," + base64.b64encode(b"\0" * 6 * MiB)  # 8 MB of base64 (not a real image)
     body = json.dumps(
@@ -70,11 +99,12 @@ def test_the_count_follows_json_strings_through_escapes_and_chunk_ends():
             "model": 'm"x\\',
             "messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "data:AAAA\\/BB"}}]}],
             "url": "data:,any url's value that says data: is taken for an image's (as costly as one, at most)",
+            "x": ["url", 0, "data:after a value"],
             "u\\rl": "data:",
         }
     ).encode()
     strings = ["model", 'm\\"x\\\\', "messages", "role", "user", "content", "type", "image_url", "image_url", "url"]
-    strings += ["url", "u\\\\rl", "data:"]
+    strings += ["url", "x", "url", "data:after a value", "u\\\\rl", "data:"]
     for size in (1, 2, 3, 5, 64, len(body)):
         counted = JsonText()
         for start in range(0, len(body), size):
