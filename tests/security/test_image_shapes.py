@@ -7,15 +7,20 @@
 - Formats Pillow decodes in Python: a run-length BMP (a 26 KB file took 7 s of CPU; the 1 KB one with a 'delta'
   escape asked 255 bytes per pixel of width: +2 GB), a plain-text PNM (its comments stripped one at a time: 20 MB took
   190 s), a 16-bit PNM. Refused, with what to send instead; their common forms (an uncompressed BMP, a binary PNM)
-  are read as before."""
+  are read as before.
+- Metadata Pillow reads a piece at a time while opening the file (a second attack pass): a 20 MB GIF of comment
+  blocks took 508 s of CPU (each joined to the comments so far), a JPEG of 5 million empty comment segments 3.8 s and
+  +320 MB. More than 4,096 pieces before the picture are refused."""
 
 from __future__ import annotations
 
 import io
 import struct
+import time
 import zlib
 
 import pytest
+from PIL import Image
 
 from inference.images import MAX_SIDE
 from tests.helpers import ENGLISH, render_lines
@@ -75,3 +80,32 @@ def test_images_pillow_decodes_in_python_are_refused_and_their_common_forms_read
         response = open_server.post("/ocr", params={"model": "rapidocr"}, files={"file": (name, buffer.getvalue())})
         assert response.status_code == 200, (name, response.text[:200])
         assert response.json()["text"].strip(), name
+
+
+def gif_after(blocks: bytes) -> bytes:
+    """A real 8 x 8 GIF with ``blocks`` (extensions) put before its picture."""
+    out = io.BytesIO()
+    Image.new("L", (8, 8)).save(out, "GIF")
+    gif = out.getvalue()
+    at = gif.index(b"\x2c")  # (its image descriptor)
+    return gif[:at] + blocks + gif[at:]
+
+
+def test_metadata_read_a_piece_at_a_time_is_bounded(open_server):
+    jpeg = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(jpeg, "JPEG")
+    for name, data in (
+        ("comments.gif", gif_after(b"\x21\xfe\x01x\x00" * 300_000)),  # 300,000 comments of a byte
+        ("one comment in bytes.gif", gif_after(b"\x21\xfe" + b"\x01x" * 300_000 + b"\x00")),  # one, in 1-byte blocks
+        ("comments.jpg", jpeg.getvalue()[:2] + b"\xff\xfe\x00\x02" * 1_000_000 + jpeg.getvalue()[2:]),
+    ):
+        started = time.process_time()  # (the server runs in this process)
+        response = open_server.post("/ocr", params={"model": "rapidocr"}, files={"file": (name, data)})
+        assert response.status_code == 400 and "pieces of metadata" in response.json()["detail"], (name, response.text[:200])
+        assert time.process_time() - started < 5, name
+    page = render_lines(ENGLISH[:1])
+    frames = [page, page.rotate(180)]
+    animated = io.BytesIO()
+    frames[0].save(animated, "GIF", save_all=True, append_images=frames[1:], loop=0, duration=100, comment=b"made here")
+    response = open_server.post("/ocr", params={"model": "rapidocr"}, files={"file": ("page.gif", animated.getvalue())})
+    assert response.status_code == 200 and response.json()["text"].strip(), response.text[:200]
