@@ -46,7 +46,12 @@ MAX_JSON_ITEMS = 200_000
 MCP_ITEMS = 10_000  # an MCP message's: a tool call has a few dozen (parsed twice, once on the event loop: ~3 us each)
 MCP_CONTAINERS = 2_000  # an MCP message's objects and lists ('{', '['): each costs more (a tool call has ~10)
 SMALL = 64 * 1024  # the sign-in form
+RETRY = {"Retry-After": "5"}
 MCP_BODY = 4 * 1024 * 1024  # the MCP transport refuses a longer message (mcp.server.transport_security's default)
+# A /v1 body of many images (up to ~200 MiB of base64) takes ~4 times its size while it is parsed and its images
+# decoded: 12 sent at once took 7.4 GB. Bodies past LARGE_BODY are taken a few at a time, a client's two at most.
+LARGE_BODY = 32 * 1024 * 1024
+LARGE_BODIES, LARGE_BODIES_EACH = 4, 2
 CHAT_JSON = re.compile(r"^/v1/chat/completions/?$")  # images as data: URLs in JSON: its text is counted apart
 ON_DISK = re.compile(r"^/(?:ocr|chat|batch/ocr|jobs)/?$|^/+gradio_api/+upload/*$")  # multipart bodies, spooled to disk
 
@@ -106,6 +111,7 @@ class BodyLimit:
         self.min_free = limits.min_free_disk_mb * 1024 * 1024
         self.max_files = limits.max_batch_files
         self.text_allowance = text_allowance(limits.max_prompt_chars)
+        self.large: dict[str, int] = {}  # large bodies being read or answered, by client (the event loop's alone)
 
     def short_of_disk(self, path: str, coming: int) -> bool:
         """Whether a body of ``coming`` bytes to ``path`` would leave less than the free space kept on its disk."""
@@ -152,14 +158,14 @@ class BodyLimit:
         boundary = None if is_json else boundary_of(headers.get("content-type", ""))
         uploads = "upload" in scope["path"]  # (Gradio's upload route writes its files to disk as they come)
         parts = FormParts(boundary, None if uploads else self.max_files) if boundary else None
-        received, items, containers, quotes, over, started = 0, 0, 0, 0, None, False
+        received, items, containers, quotes, over, started, large = 0, 0, 0, 0, None, False, None
         text = JsonText() if is_json and CHAT_JSON.match(scope["path"]) else None
         mcp = MCP.match(scope["path"]) is not None
         most, most_containers = (MCP_ITEMS, MCP_CONTAINERS) if mcp else (MAX_JSON_ITEMS, MAX_JSON_ITEMS)
         state = scope.setdefault("state", {})
 
         async def counted() -> Message:
-            nonlocal received, items, containers, quotes, over
+            nonlocal received, items, containers, quotes, over, large
             if over is not None:
                 raise TooLarge(limit, why)
             message = await receive()
@@ -186,6 +192,10 @@ class BodyLimit:
                     over = (400, "The request's JSON must be UTF-8 (as JSON is, RFC 8259), not UTF-16 or UTF-32.")
                 elif text is not None and text.text > self.text_allowance:
                     over = (413, too_much_text(self.text_allowance))
+                elif text is not None and large is None and received > LARGE_BODY:
+                    large = self.client(scope)
+                    over = self.take_large(large)
+                    large = None if over is not None else large
                 elif refusal is not None:
                     over = (400, refusal)
                 if over is not None:
@@ -205,8 +215,28 @@ class BodyLimit:
         except Exception:
             if over is None:
                 raise
+        finally:
+            if large is not None:
+                self.large[large] -= 1
+                if not self.large[large]:
+                    del self.large[large]
         if over is not None and not started:
             await self.refuse(scope, receive, send, limit, why, *over)
+
+    @staticmethod
+    def client(scope: Scope) -> str:
+        """Who sends the body: the key the gatekeeper found (it ran before the body is read), or the address."""
+        principal = scope.get("state", {}).get("principal")
+        return principal.name if principal is not None else f"address {(scope.get('client') or ('?', 0))[0]}"
+
+    def take_large(self, client: str) -> tuple[int, str, dict[str, str]] | None:
+        """A place for a large body of ``client``'s; the refusal when there is none (429 past its own, 503 past all)."""
+        if self.large.get(client, 0) >= LARGE_BODIES_EACH:
+            return (429, f"At most {LARGE_BODIES_EACH} requests over {LARGE_BODY >> 20} MiB at once per client.", RETRY)
+        if sum(self.large.values()) >= LARGE_BODIES:
+            return (503, f"The server is reading {LARGE_BODIES} requests over {LARGE_BODY >> 20} MiB; try again.", RETRY)
+        self.large[client] = self.large.get(client, 0) + 1
+        return None
 
     @staticmethod
     async def refuse(

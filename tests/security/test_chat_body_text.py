@@ -11,6 +11,7 @@ import contextlib
 import json
 
 from api.json_text import JsonText
+from tests.polling import wait_until
 from tests.security.test_body_limit import MiB, answered, connect, status_of
 
 TEXT = b"of text besides its images' data: URLs"
@@ -111,3 +112,32 @@ def test_the_count_follows_json_strings_through_escapes_and_chunk_ends():
             counted.feed(body[start : start + size])
         # every string but the data: URLs of "url" (their first bytes may count while they come alone: 4 each at most)
         assert sum(len(s) for s in strings) <= counted.text <= sum(len(s) for s in strings) + 8, size
+
+
+def test_a_client_sends_two_bodies_of_many_images_at_once_not_more(open_server):
+    """Parsed, a body of many images takes ~4 times its size (12 of 200 MB at once took 7.4 GB): past 32 MiB, a client's
+    third body at once is refused (429), and its place comes back when one of the others ends."""
+
+    def large_body(sock) -> bytes | None:
+        """Headers and 33 MiB of a 40 MiB body of an image; the answer, if one comes before the rest (a refusal)."""
+        head = (
+            f"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1:{open_server.base_url.port}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {40 * MiB}\r\n\r\n"
+        ).encode()
+        body = b'{"model": "x", "messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "'
+        with contextlib.suppress(OSError):  # (refused: the server answers and closes while the body still comes)
+            sock.sendall(head + body + b"data:image/png;base64," + b"A" * (33 * MiB))
+        return answered(sock, wait=1.5)
+
+    held = [connect(open_server), connect(open_server)]
+    try:
+        assert [large_body(sock) for sock in held] == [None, None]
+        with connect(open_server) as third:
+            response = large_body(third)
+        assert response is not None and status_of(response) == 429 and b"At most 2 requests over 32 MiB" in response
+        held.pop().close()  # one ends: its place comes back
+        assert wait_until(lambda: large_body(fresh := connect(open_server)) is None and held.append(fresh) is None, 30, 0.5)
+    finally:
+        for sock in held:
+            sock.close()
+    assert open_server.get("/health").status_code == 200
