@@ -16,7 +16,7 @@ from typing import BinaryIO
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from . import tiff_tags
+from . import image_headers, tiff_tags
 from .errors import BadInput, PayloadTooLarge
 from .settings import LimitSettings
 from .turns import TurnGate
@@ -93,30 +93,6 @@ def read_path(path: str | Path, limits: LimitSettings) -> bytes:
         return read_limited(stream, limits.max_file_bytes, path.name)
 
 
-# Pieces of metadata before an image's pixels that Pillow reads one at a time in Python while opening it: a 20 MB GIF of
-# comment blocks took 508 s of CPU (each joined to the comments so far), a 20 MB JPEG of 5 million empty comment
-# segments 3.8 s and +320 MB (a list entry each). Files have a few dozen.
-MAX_HEADER_PIECES = 4096
-_JPEG_SEGMENTS = [bytes([0xFF, marker]) for marker in [*range(0xE0, 0xF0), 0xFE]]  # APP0-15 and COM
-
-
-def _header_pieces(data: bytes) -> int:
-    """How many pieces of metadata come before the first picture: a GIF's extension sub-blocks, a JPEG's APP and
-    COM segments (counted at C speed: their markers before the first scan); 0 for other formats."""
-    if data[:6] in (b"GIF87a", b"GIF89a") and len(data) >= 13:
-        pos, pieces = 13 + (3 << ((data[10] & 7) + 1) if data[10] & 0x80 else 0), 0  # (after the global colour table)
-        while pos < len(data) and data[pos] == 0x21 and pieces <= MAX_HEADER_PIECES:  # an extension: its sub-blocks
-            pos += 2
-            while pos < len(data) and data[pos] and pieces <= MAX_HEADER_PIECES:
-                pos, pieces = pos + 1 + data[pos], pieces + 1
-            pos, pieces = pos + 1, pieces + 1
-        return pieces
-    if data[:2] == b"\xff\xd8":
-        scan = data.find(b"\xff\xda")
-        return sum(data.count(marker, 0, len(data) if scan < 0 else scan) for marker in _JPEG_SEGMENTS)
-    return 0
-
-
 def decode(data: bytes, limits: LimitSettings, name: str = "file", then: Prepare | None = None) -> Image.Image:
     """Turn uploaded bytes into an upright RGB image (``then`` prepares it for its model, while it is one of the large
     images decoded at once), or raise BadInput / PayloadTooLarge."""
@@ -125,8 +101,9 @@ def decode(data: bytes, limits: LimitSettings, name: str = "file", then: Prepare
         raise BadInput(f"'{name}' is empty (0 bytes).")
     if len(data) > limits.max_file_bytes:
         raise PayloadTooLarge(f"'{name}' is larger than the {_mib(limits.max_file_bytes)} limit per file.")
-    if _header_pieces(data) > MAX_HEADER_PIECES:
-        raise BadInput(f"'{name}' holds more than {MAX_HEADER_PIECES:,} pieces of metadata before its picture; save it again.")
+    costly = image_headers.costly(data)
+    if costly is not None:
+        raise BadInput(f"'{name}' {costly}; save it again.")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)

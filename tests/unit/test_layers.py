@@ -37,6 +37,7 @@ KERNEL = [
     "blocks",
     "results",
     "images",
+    "image_headers",
     "languages",
     "layout",
     "device",
