@@ -65,6 +65,8 @@ async def login(request: Request, key: Annotated[str, Form()] = "", next: Annota
 
 @router.get("/logout")
 async def logout(request: Request) -> Response:
+    if request.headers.get("sec-fetch-site") == "cross-site":  # another site's link: the browser stays signed in
+        return RedirectResponse("/", status_code=303)
     token = cookie(request.headers, SESSION_COOKIE)
     if token:  # refused from now on, by every replica when a broker is configured (api/sessions.py)
         await run_in_threadpool(request.app.state.sessions.close, token)  # may ask Redis: off the event loop
