@@ -8,7 +8,8 @@ fields. A ``Content-Length`` over it gets 413 at once, before a byte of the body
 (chunked) is counted as it streams in and gets 413 as soon as it passes the limit, so at most the limit is ever
 spooled to a temporary file. The count so far is kept in the request's state (``body_bytes``).
 (Gradio's upload route also refuses each file over ``limits.max_file_bytes`` as it streams; this bounds the request.)
-A chat body's JSON text besides its images' data: URLs (:mod:`api.json_text`) is bounded as it comes in too (413).
+A chat body's JSON text besides its images' data: URLs (:mod:`api.json_text`) is bounded as it comes in too (413),
+and its bodies past :data:`LARGE_BODY` are read a few at a time (429 past a client's own, 503 past all).
 A JSON body with more than :data:`MAX_JSON_ITEMS` items (an MCP message: :data:`MCP_ITEMS`, of them
 :data:`MCP_CONTAINERS` objects and lists) is refused as it comes in too (400): parsing costs memory and time per
 item, not per byte. So are a multipart body's fields, and its files on the REST routes (:mod:`api.form_parts`): the
