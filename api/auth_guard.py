@@ -13,6 +13,7 @@ import logging
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from inference.callers import address_name
 from inference.rate_limit import RateLimiter, storage_for
 
 from .errors import error_response
@@ -40,7 +41,7 @@ class AuthGuard:
         if key is None and not login:
             await self.app(scope, receive, send)
             return
-        address = (scope.get("client") or ("unknown", 0))[0]
+        address = address_name((scope.get("client") or ("unknown", 0))[0])
         retry = self.limiter.retry_after(address, count=False)
         if retry is not None:
             if scope["type"] == "websocket":

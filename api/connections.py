@@ -23,6 +23,8 @@ from typing import Any
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from inference.callers import address_name
+
 MIN_BODY_RATE = 1024  # bytes a second, on average, of a request's body (a phone's slowest upload sends ten times that)
 BANKED_WINDOWS = 3  # ...bytes sent ahead of it count for this many windows of header_timeout_s at most (30 s by default)
 
@@ -97,6 +99,7 @@ def guarded_protocol(header_timeout_s: float, per_address: int, trusted: Callabl
             super().connection_made(transport)
             address = self.client[0] if self.client else None
             if address is not None and not trusted(address):
+                address = address_name(address)
                 if open_from[address] >= per_address:
                     transport.close()  # (its connection_lost removes it from the server's connections)
                     return

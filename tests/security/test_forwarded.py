@@ -62,3 +62,14 @@ def test_with_keys_off_a_forged_address_does_not_escape_the_rate_limit(settings)
     with live(settings, limits={"rate_limit": "2/minute"}, server={"trusted_proxies": ["127.0.0.0/8"]}) as (client, _):
         assert [ocr(client, f"10.2.2.{i}").status_code for i in range(3)] == [200, 200, 200]  # three clients
         assert ocr(client, "10.2.2.0").status_code == 200 and ocr(client, "10.2.2.0").status_code == 429
+
+
+def test_an_ipv6_client_is_counted_by_its_network_not_by_each_address_it_picks(behind_proxy, settings):
+    """(an attack pass: an IPv6 subscriber is given a /64 and picks addresses in it at will; counted one by one, each
+    request could come from a new address with a new budget.) Wrong keys and, with keys off, the rate limit."""
+    assert [wrong_key(behind_proxy, f"2001:db8:5:6::{i:x}").status_code for i in range(4)] == [401, 401, 429, 429]
+    assert wrong_key(behind_proxy, "2001:db8:5:7::1").status_code == 401  # another subscriber's network
+    assert wrong_key(behind_proxy, "::ffff:10.7.7.7").status_code == 401  # an IPv4 client, mapped: its own address
+    with live(settings, limits={"rate_limit": "2/minute"}, server={"trusted_proxies": ["127.0.0.0/8"]}) as (client, _):
+        assert [ocr(client, f"2001:db8:1:2:{i:x}::1").status_code for i in range(3)] == [200, 200, 429]
+        assert ocr(client, "2001:db8:1:3::1").status_code == 200
