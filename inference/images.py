@@ -6,7 +6,6 @@ bytes through :func:`decode`, so the same limits and the same errors apply.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import math
 import warnings
@@ -17,7 +16,7 @@ from typing import BinaryIO
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from . import image_headers, tiff_tags
-from .errors import BadInput, PayloadTooLarge
+from .errors import BadInput, Overloaded, PayloadTooLarge
 from .settings import LimitSettings
 from .turns import TurnGate
 
@@ -121,7 +120,10 @@ def decode(data: bytes, limits: LimitSettings, name: str = "file", then: Prepare
         raise BadInput(f"'{name}' is {slow}, which this server does not decode; save it as PNG.")
     if image.format in ("JPEG", "MPO") and data.count(b"\xff\xda") > MAX_JPEG_SCANS:  # (SOS: a scan's start marker)
         raise BadInput(f"'{name}' is a JPEG of more than {MAX_JPEG_SCANS} scans; save it again (as PNG, or a plain JPEG).")
-    with _LARGE_DECODES.place() if image.width * image.height > LARGE_PIXELS else contextlib.nullcontext():
+    large = image.width * image.height > LARGE_PIXELS
+    if large and not _LARGE_DECODES.take(limits.request_timeout_s):
+        raise Overloaded(f"'{name}' waited too long for its turn to be decoded (large images go two at a time).", 5)
+    try:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -134,6 +136,9 @@ def decode(data: bytes, limits: LimitSettings, name: str = "file", then: Prepare
         check_pixels(image, limits, name)  # (what was decoded, should a format say one size and decode another)
         image = pixels_only(to_rgb(image))
         return then(image) if then is not None else image
+    finally:
+        if large:
+            _LARGE_DECODES.give_back()
 
 
 def pixels_only(image: Image.Image) -> Image.Image:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -50,27 +51,41 @@ class TurnGate:
     def _next(self) -> list:
         return min(self._waiting, key=lambda w: (self._holding.get(w[0], 0), *self._turns.rank(w[0], w[1])))
 
-    @contextmanager
-    def place(self) -> Iterator[None]:
-        """Hold a place while the block runs, once it is this caller's turn (``inference.callers.CALLER``)."""
+    def take(self, timeout: float | None = None) -> bool:
+        """Take a place once it is this caller's turn (``inference.callers.CALLER``); False when that has not come within
+        ``timeout`` seconds. The same caller gives it back (:meth:`give_back`)."""
         caller = CALLER.get()
+        deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
             waiting = [caller, self._turns.arrival()]
             self._waiting.append(waiting)
             try:
                 while self._used >= self.places or self._next() is not waiting:
-                    self._cond.wait()
+                    left = None if deadline is None else deadline - time.monotonic()
+                    if left is not None and left <= 0:
+                        return False
+                    self._cond.wait(left)
             finally:
                 self._waiting.remove(waiting)
                 self._cond.notify_all()
             self._turns.served(caller)
             self._used += 1
             self._holding[caller] = self._holding.get(caller, 0) + 1
+            return True
+
+    def give_back(self) -> None:
+        caller = CALLER.get()
+        with self._cond:
+            self._used -= 1
+            if (left := self._holding.pop(caller) - 1) > 0:
+                self._holding[caller] = left
+            self._cond.notify_all()
+
+    @contextmanager
+    def place(self) -> Iterator[None]:
+        """A place held while the block runs (waiting for it as long as it takes)."""
+        self.take()
         try:
             yield
         finally:
-            with self._cond:
-                self._used -= 1
-                if (left := self._holding.pop(caller) - 1) > 0:
-                    self._holding[caller] = left
-                self._cond.notify_all()
+            self.give_back()

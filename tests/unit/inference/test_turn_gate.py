@@ -4,6 +4,7 @@ waiting 53 s behind a first-come-first-served semaphore)."""
 
 from __future__ import annotations
 
+import contextvars
 import threading
 
 from inference.callers import CALLER
@@ -43,3 +44,22 @@ def test_a_caller_waiting_behind_anothers_many_goes_next():
     for thread in waiting:
         thread.join(10)
     assert order == ["f1", "f2", "v1", "f3", "f4", "f5"] and gate._used == 0 and not gate._holding
+
+
+def test_a_turn_not_come_in_time_is_given_up_and_the_places_stay_right():
+    contextvars.copy_context().run(turn_given_up)  # (the callers set here stay in it)
+
+
+def turn_given_up() -> None:
+    gate = TurnGate(1)
+    CALLER.set("holder")
+    assert gate.take(0.01)
+    CALLER.set("late")
+    assert not gate.take(0.05)  # (images.decode answers 503 with Retry-After then)
+    assert not gate._waiting and gate._used == 1
+    CALLER.set("holder")
+    gate.give_back()
+    CALLER.set("late")
+    with gate.place():
+        assert gate._holding == {"late": 1}
+    assert gate._used == 0 and not gate._holding
