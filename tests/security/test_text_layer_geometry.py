@@ -7,7 +7,8 @@ of extreme values).
   200 such pages (one content stream) an hour. A box is now cut to the page on every side, and columns are counted by
   the boxes' ends, not by pixels.
 - Text drawn with no extent (every box at one point): the reading order found a gutter with boxes on both sides by one
-  count and none on the right by another, and raised: /ocr answered 500, a job of such a page failed whole."""
+  count and none on the right by another, and raised: /ocr answered 500, a job of such a page failed whole.
+- And should the tables step (OpenCV on the page's rendering) raise on a page, the page keeps its blocks."""
 
 from __future__ import annotations
 
@@ -101,3 +102,24 @@ def test_text_layers_of_fuzzed_geometry_are_read_with_boxes_on_their_pages(setti
                 assert all(0 <= x <= width and 0 <= y <= height for line in read.lines for x, y in line.box), read.lines
         finally:
             doc.close()
+
+
+def test_a_text_layer_page_whose_tables_cannot_be_found_keeps_its_blocks(open_server, monkeypatch):
+    """The tables step runs OpenCV on the page's rendering; should it raise on some page, that page keeps its blocks
+    (its tables without cells) instead of failing its request, or its whole job with every other page (a text-layer
+    page is read at the job's opening, with the others)."""
+    import cv2
+
+    def refuse(*args, **kwargs):
+        raise cv2.error("OpenCV(4.x) error: (-215:Assertion failed) in function 'adaptiveThreshold'")
+
+    monkeypatch.setattr(cv2, "adaptiveThreshold", refuse)
+    rows = [f"Invoice line {i}: printer paper A4, box of {i} reams, 23.50 each" for i in range(14)]
+    response = open_server.post("/ocr", files={"file": ("invoice.pdf", drawn_pdf([text_stream(rows)]))})
+    assert response.status_code == 200, response.text[:300]
+    [page] = response.json()["pages"]
+    assert page["source"] == "text-layer" and "Invoice line 13" in page["text"] and page["blocks"], page
+
+
+def text_stream(rows: list[str]) -> str:
+    return "BT /F1 11 Tf 16 TL 72 720 Td " + " ".join(f"({row}) Tj T*" for row in rows) + " ET"
