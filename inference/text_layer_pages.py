@@ -10,7 +10,7 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
-from .backends.ocr.structure import layout_regions, with_tables
+from .backends.ocr.structure import cells_added, layout_regions
 from .blocks import Block, OcrLine
 from .callers import CALLER
 from .catalog import ModelHandle
@@ -51,10 +51,7 @@ def text_layer_blocks(page: DocPage, lines: list[OcrLine]) -> list[Block]:
             log.warning("no layout for page %d: %s", page.number, type(exc).__name__)
     blocks = page_blocks(lines, page.size, regions)
     if preview is not None:  # tables: the rules on the rendering, the text layer's words in the cells
-        try:
-            blocks = with_tables(preview, blocks, lines, scale=preview.width / max(page.size[0], 1))
-        except Exception as exc:  # (OpenCV on the rendering) its blocks stay, tables without cells: its job goes on
-            log.warning("no tables for page %d: %s", page.number, type(exc).__name__)
+        blocks = cells_added(preview, blocks, lines, scale=preview.width / max(page.size[0], 1))
     return blocks
 
 

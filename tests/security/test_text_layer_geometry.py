@@ -8,7 +8,8 @@ of extreme values).
   the boxes' ends, not by pixels.
 - Text drawn with no extent (every box at one point): the reading order found a gutter with boxes on both sides by one
   count and none on the right by another, and raised: /ocr answered 500, a job of such a page failed whole.
-- And should the tables step (OpenCV on the page's rendering) raise on a page, the page keeps its blocks."""
+- And should the tables step (OpenCV on the page's rendering) raise on a page, the page keeps its blocks (an OCR
+  page its reading: it failed alone)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ import time
 from inference import documents
 from inference.layout import Box, find_gutter, reading_order
 from inference.text_layer_pages import text_layer_reads
-from tests.helpers import drawn_pdf
+from tests.helpers import drawn_pdf, encode, render_lines
 
 ORDINARY = "BT /F1 12 Tf 72 700 Td " + " ".join(f"(Row {i} of the page's ordinary text) Tj 0 -14 Td" for i in range(6))
 SPREAD = "BT /F1 12 Tf 1000000 Tc 72 300 Td (spread out far and wide) Tj ET"  # each letter 10^6 points after the last
@@ -123,3 +124,16 @@ def test_a_text_layer_page_whose_tables_cannot_be_found_keeps_its_blocks(open_se
 
 def text_stream(rows: list[str]) -> str:
     return "BT /F1 11 Tf 16 TL 72 720 Td " + " ".join(f"({row}) Tj T*" for row in rows) + " ET"
+
+
+def test_an_ocr_page_whose_tables_cannot_be_found_keeps_its_reading(open_server, monkeypatch):
+    import cv2
+
+    def refuse(*args, **kwargs):
+        raise cv2.error("OpenCV(4.x) error: (-215:Assertion failed) in function 'adaptiveThreshold'")
+
+    monkeypatch.setattr(cv2, "adaptiveThreshold", refuse)
+    page = encode(render_lines([f"Invoice line {i}: printer paper, {i} boxes" for i in range(8)]))
+    response = open_server.post("/ocr", params={"model": "rapidocr"}, files={"file": ("page.png", page)})
+    assert response.status_code == 200, response.text[:300]
+    assert "Invoice line 7" in response.json()["text"] and response.json()["blocks"], response.text[:300]

@@ -5,6 +5,7 @@ portrait input), gets its blocks from its lines alone."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -16,6 +17,8 @@ from ...page_structure import Region, page_blocks
 from ...values import OcrLine
 from . import layout_model
 from .tables import find_tables, in_table, read_table
+
+log = logging.getLogger(__name__)
 
 MIN_LINES = 4  # fewer lines: no layout model (nothing to arrange)
 ASPECT = (0.5, 2.2)  # height / width the model reads well (a page either way round); receipts are taller
@@ -84,7 +87,17 @@ def page_structure(
     """The page's blocks in the lines' reading order (none when structure is turned off)."""
     if not enabled:
         return []
-    return with_tables(image, page_blocks(lines, image.size, layout_regions(image, lines, ahead)), lines)
+    return cells_added(image, page_blocks(lines, image.size, layout_regions(image, lines, ahead)), lines)
+
+
+def cells_added(image: Image.Image, blocks: list[Block], lines: list[OcrLine], scale: float = 1.0) -> list[Block]:
+    """:func:`with_tables`, or the blocks as they are (tables without cells, logged) should it raise (OpenCV on the
+    rendering, on some page): the page keeps its reading, and a request or job its other pages."""
+    try:
+        return with_tables(image, blocks, lines, scale)
+    except Exception as exc:
+        log.warning("no tables for this page: %s", type(exc).__name__)
+        return blocks
 
 
 def with_tables(image: Image.Image, blocks: list[Block], lines: list[OcrLine], scale: float = 1.0) -> list[Block]:
