@@ -31,7 +31,7 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from inference.callers import address_name
+from inference.callers import address_caller
 from inference.errors import SHORT_OF_DISK
 from inference.limit_settings import JSON_SLACK
 from inference.settings import LimitSettings
@@ -229,7 +229,7 @@ class BodyLimit:
     def client(scope: Scope) -> str:
         """Who sends the body: the key the gatekeeper found (it ran before the body is read), or the address."""
         principal = scope.get("state", {}).get("principal")
-        return principal.name if principal is not None else f"address {address_name((scope.get('client') or ('?', 0))[0])}"
+        return principal.name if principal is not None else address_caller((scope.get("client") or ("?", 0))[0])
 
     def take_large(self, client: str) -> tuple[int, str, dict[str, str]] | None:
         """A place for a large body of ``client``'s; the refusal when there is none (429 past its own, 503 past all)."""

@@ -17,7 +17,7 @@ from __future__ import annotations
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .security import SESSION_COOKIE
+from .security import SESSION_COOKIE, bearer_key, cookie
 
 
 def frame_ancestors(origins: list[str]) -> str:
@@ -39,7 +39,7 @@ class SecurityHeaders:
             return
 
         asked = Headers(scope=scope)
-        keyed = "authorization" in asked or "x-api-key" in asked or SESSION_COOKIE in asked.get("cookie", "")
+        keyed = bearer_key(asked) is not None or cookie(asked, SESSION_COOKIE) is not None
         added = self.private if keyed else self.headers
 
         async def with_headers(message: Message) -> None:

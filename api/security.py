@@ -28,7 +28,7 @@ from starlette.datastructures import Headers
 from starlette.responses import RedirectResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from inference.callers import UPLOADER, address_name
+from inference.callers import UPLOADER, address_caller
 from inference.errors import RateLimited
 from inference.settings import ROLES, Settings
 
@@ -192,7 +192,7 @@ class Gatekeeper:
         """(who is asking, whether they presented a key or session that is not valid)."""
         if not self.keys.enabled:
             client = scope.get("client") or ("local", 0)
-            return Principal("admin", f"address {address_name(client[0])}"), False
+            return Principal("admin", address_caller(client[0])), False
         key = bearer_key(headers)
         if key is not None:
             principal = self.keys.principal(key)

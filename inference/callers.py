@@ -15,6 +15,11 @@ UPLOADER: ContextVar[str | None] = ContextVar("chatvlm_uploader", default=None)
 CALLER: ContextVar[str | None] = ContextVar("chatvlm_caller", default=None)
 
 
+def address_caller(address: str) -> str:
+    """The caller a client address is when no key names it (keys off, the UI served alone)."""
+    return f"address {address_name(address)}"
+
+
 def address_name(address: str) -> str:
     """A client address as the budgets count it (rate limits, wrong keys, connections, what it owns): an IPv6 address by
     its /64, the network one subscriber is given (its hosts pick their own addresses in it: counted one by one, a

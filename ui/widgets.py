@@ -9,7 +9,7 @@ from typing import Any
 import gradio as gr
 
 from inference import InferenceService
-from inference.callers import address_name
+from inference.callers import address_caller
 from inference.images import not_an_image, open_image
 from inference.languages import NAMES
 
@@ -135,4 +135,4 @@ def caller_of(request: Any) -> str | None:
         return name.split(":", 1)[-1]
     http = getattr(request, "request", None) if isinstance(request, gr.Request) else request
     client = getattr(http, "client", None)
-    return f"address {address_name(client.host)}" if client is not None else None
+    return address_caller(client.host) if client is not None else None

@@ -7,6 +7,8 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -146,3 +148,19 @@ def keep_failed(page, name: str) -> None:
 def upload(page, target: str, path: Path) -> None:
     page.locator(f"{target} input[type=file]").set_input_files(str(path))
     page.locator(f"{target} img").first.wait_for(timeout=30_000)
+
+
+@contextmanager
+def pages_kept(name: str) -> Iterator[list]:
+    """A list for the pages a test opens itself: each closed after it, and kept (screenshot, console) if it fails."""
+    pages: list = []
+    try:
+        yield pages
+    except BaseException:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        for i, page in enumerate(pages):
+            keep_failed(page, f"{name}-{i}")
+        raise
+    finally:
+        for page in pages:
+            page.close()

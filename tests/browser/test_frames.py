@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from tests.browser.conftest import keep_failed, playwright
+from tests.browser.conftest import pages_kept, playwright
 from tests.security.conftest import changed
 from tests.servers import serve_in_thread
 
@@ -67,8 +67,7 @@ def framing(browser, origin: str):
 
 def test_only_allowed_sites_show_the_ui_in_a_frame(sites, browser, request):
     framed_server, friend_site, stranger_site = sites
-    pages = []
-    try:
+    with pages_kept(request.node.name) as pages:
         pages.append(stranger := framing(browser, stranger_site))
         frame = stranger.frames[1]
         assert frame.url.startswith("chrome-error://"), frame.url  # refused: the frame shows Chromium's error page
@@ -76,10 +75,3 @@ def test_only_allowed_sites_show_the_ui_in_a_frame(sites, browser, request):
         pages.append(friend := framing(browser, friend_site))
         expect(friend.frame_locator("iframe").get_by_role("tab", name="OCR")).to_be_visible(timeout=60_000)
         assert friend.frames[1].url.startswith(framed_server)
-    except BaseException:
-        for i, page in enumerate(pages):
-            keep_failed(page, f"{request.node.name}-{i}")
-        raise
-    finally:
-        for page in pages:
-            page.close()

@@ -9,7 +9,7 @@ import re
 
 import httpx
 
-from tests.browser.conftest import ARTIFACTS, keep_failed, playwright
+from tests.browser.conftest import pages_kept, playwright
 from tests.conftest import ADMIN_KEY, USER_KEY
 
 expect = playwright.expect
@@ -39,8 +39,7 @@ def test_a_user_key_sees_what_it_may_do_an_admin_key_what_it_manages(keyed_serve
     how_tos = httpx.get(f"{keyed_server}/models", headers=headers, timeout=60).json()
     commands = any(COMMAND.search(m["note"] or "") for m in how_tos["available"] + how_tos["unavailable"])
     no_chat = not httpx.get(f"{keyed_server}/v1/models", headers=headers, timeout=60).json()["data"]
-    pages = []
-    try:
+    with pages_kept(request.node.name) as pages:
         pages.append(user := signed_in(browser, keyed_server, USER_KEY))
         table = models_tab(user)
         expect(user.locator("#models-message")).to_contain_text("for an administrator", timeout=30_000)
@@ -65,11 +64,3 @@ def test_a_user_key_sees_what_it_may_do_an_admin_key_what_it_manages(keyed_serve
         if no_chat and commands:
             admin.get_by_role("tab", name="Chat").click()
             expect(admin.locator("#chat-banner")).to_contain_text("(see the Models tab)", timeout=30_000)
-    except BaseException:
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        for i, page in enumerate(pages):
-            keep_failed(page, f"{request.node.name}-{i}")
-        raise
-    finally:
-        for page in pages:
-            page.close()
