@@ -24,10 +24,10 @@ from ...settings import ModelSpec
 from ...values import OcrLine, OcrOutput, unread_script_warning
 from ..base import Backend
 from .line_band import image_line_crop, line_crop, own_line
+from .rapid_detect import find_lines
 from .rapid_doubt import cannot_read, looks_wrong, lost, unread_languages
 from .rapid_geometry import (
     MAX_ASPECT,
-    detector_size,
     is_dark,
     reading_confidence,
     tall_windows,
@@ -121,27 +121,23 @@ class RapidOcrBackend(RapidPool, Backend):
         """One RapidOCR pass over an image, the detector sized for it (RapidOCR's run_ocr_steps, with the
         recognition shared out to the pool's idle engines and decoded within ``script``); ``wide``: the detector
         may run on every core when the request is alone (not for windows, which already run side by side)."""
-        from rapidocr.main import RapidOCRError
         from rapidocr.utils.process_img import map_boxes_to_original
 
         image = pad_to_aspect(image, MAX_ASPECT)
         original = engine.load_img(image)
-        prepared, record = engine.preprocess_img(original)
-        try:
-            with self.detector(engine, wide) as detector:
-                detector.text_det.limit_type, detector.text_det.limit_side_len = detector_size(*image.size, self.options)
-                crops, detected = detector.detect_and_crop(prepared, record)
-            crops = [own_line(c) for c in crops]
-            if found is not None:
-                found(len(crops))
-            if engine.use_cls:
-                crops, _ = engine.cls_and_rotate(crops)
-            readings = self.recognize(engine, crops, script)
-            read = choose(readings, script)
-            turned = set() if engine.use_cls else self.turned_lines(engine, crops, detected.boxes, readings, read, script)
-        except RapidOCRError:  # nothing detected (RapidOCR raises it for empty results)
+        with self.detector(engine, wide) as detector:
+            lines = find_lines(engine, detector, original, self.options)
+        if not lines.crops:
             return []
-        boxes = map_boxes_to_original(detected.boxes, record, *original.shape[:2])
+        crops = [own_line(c) for c in lines.crops]
+        if found is not None:
+            found(len(crops))
+        if engine.use_cls:
+            crops, _ = engine.cls_and_rotate(crops)
+        readings = self.recognize(engine, crops, script)
+        read = choose(readings, script)
+        turned = set() if engine.use_cls else self.turned_lines(engine, crops, lines.boxes, readings, read, script)
+        boxes = map_boxes_to_original(lines.boxes, lines.record, *original.shape[:2])
         boxes = [np.roll(box, 2, axis=0) if i in turned else box for i, box in enumerate(boxes)]
         return [
             OcrLine(

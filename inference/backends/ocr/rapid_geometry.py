@@ -10,11 +10,17 @@ from ...values import OcrLine
 from .rapid_options import RapidOptions
 
 
-def detector_size(width: int, height: int, options: RapidOptions) -> tuple[str, int]:
-    """RapidOCR's (limit_type, limit_side_len) for this image: small images are enlarged a little so small
-    text is detectable, large ones are shrunk so the long side stays bounded."""
+def detector_scale(width: int, height: int, options: RapidOptions) -> float:
+    """The detector's scale of this image: small images are enlarged a little so small text is detectable, large ones
+    are shrunk so the long side stays bounded."""
     short, long = min(width, height), max(width, height)
-    scale = min(options.det_short_side / short, options.det_long_side / long, options.det_max_upscale)
+    return min(options.det_short_side / short, options.det_long_side / long, options.det_max_upscale)
+
+
+def detector_size(width: int, height: int, options: RapidOptions) -> tuple[str, int]:
+    """RapidOCR's (limit_type, limit_side_len) for this image (``detector_scale``)."""
+    short, long = min(width, height), max(width, height)
+    scale = detector_scale(width, height, options)
     if scale >= 1:
         return "min", max(32, round(short * scale))
     return "max", max(32, round(long * scale))

@@ -16,6 +16,9 @@ class RapidOptions(BaseModel):
     det_short_side: int = Field(736, ge=32, description="scale the image so its short side reaches this...")
     det_long_side: int = Field(1280, ge=64, description="...but its long side stays at most this")
     det_max_upscale: float = Field(1.0, ge=1.0, description="and never enlarge an image more than this")
+    det_fine_side: int = Field(
+        2560, ge=0, description="thin lines found on a shrunk image: detected again up to this long side (0: never)"
+    )
     rec_batch_size: int = Field(1, ge=1, description="lines per recognizer call (1 = no padding to a common width)")
     rec_min_width: int = Field(128, ge=32, description="narrowest recognizer input; short lines are padded to it")
     rec_squeeze: float = Field(0.7, gt=0.3, le=1.0, description="squeeze line crops sideways by this before reading")
