@@ -22,6 +22,7 @@ from inference.errors import (
     redact_paths,
     retry_after,
 )
+from inference.observe import printable
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +119,7 @@ def install(app: FastAPI) -> None:
     async def core_error(request: Request, exc: ChatVLMError) -> JSONResponse:
         status = status_of(exc)
         if isinstance(exc, ModelUnavailable) and exc.log_detail:
-            log.warning("%s %s: %s (%s)", request.method, request.url.path, exc, exc.log_detail)
+            log.warning("%s %s: %s (%s)", request.method, printable(request.url.path), printable(str(exc), 300), exc.log_detail)
         retry = retry_after(exc)
         headers = {"Retry-After": str(retry)} if retry is not None else None
         return error_response(request.url.path, status, told(request.scope, str(exc)), headers)
@@ -133,5 +134,5 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+        log.error("unexpected error on %s %s", request.method, printable(request.url.path), exc_info=exc)
         return error_response(request.url.path, 500, "Internal server error. The server log has the details.")

@@ -12,6 +12,8 @@ from typing import Protocol
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from inference.observe import printable
+
 log = logging.getLogger("chatvlmllm.access")
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -71,4 +73,4 @@ class RequestLog:
         if not path.startswith(QUIET_PATHS) or status >= 400:
             principal = scope.get("state", {}).get("principal")
             who = principal.name if principal is not None else "-"
-            log.info("%s %s %d %.3fs request_id=%s by=%s", scope.get("method"), path[:200], status, seconds, rid, who)
+            log.info("%s %s %d %.3fs request_id=%s by=%s", scope.get("method"), printable(path), status, seconds, rid, who)

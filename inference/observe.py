@@ -1,12 +1,26 @@
 """Listeners of the core's work, e.g. the metrics an edge exports. The core calls :class:`Observers`; what a
-listener does with it (Prometheus counters, logs) is its own business, so nothing here depends on it."""
+listener does with it (Prometheus counters, logs) is its own business, so nothing here depends on it. And how text
+from outside goes into a log line (:func:`printable`)."""
 
 from __future__ import annotations
 
 import logging
+import re
 from typing import Protocol
 
 log = logging.getLogger(__name__)
+
+# what would end a log line or draw on a terminal: C0 and C1 controls, DEL, and Unicode's line and paragraph separators
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def printable(text: str, longest: int = 200) -> str:
+    """``text`` (a request's path, an error that quotes what a client sent) cut to ``longest`` characters, on one line:
+    its control characters written as ``\\xNN`` (a path of "/x%0a2026-12-06 ... WARNING chatvlmllm.auth: admin key
+    rotated" wrote a second, forged line to the log; "%1b[31m" coloured the operator's terminal)."""
+    return _CONTROL.sub(
+        lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 256 else f"\\u{ord(m.group()):04x}", text[:longest]
+    )
 
 
 class Listener(Protocol):

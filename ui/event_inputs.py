@@ -21,6 +21,8 @@ from typing import Any
 import gradio as gr
 from gradio.exceptions import ComponentProcessingError
 
+from inference.observe import printable
+
 from .errors import refusal
 
 log = logging.getLogger(__name__)
@@ -42,7 +44,7 @@ def cannot_take(exc: ComponentProcessingError) -> str:
 
 def refused(event: Any, message: str) -> gr.Error:
     name = str(getattr(event, "name", "") or getattr(event, "api_name", "") or "?")
-    log.warning("refused a Gradio event's inputs (%s): %s", name[:60], message)
+    log.warning("refused a Gradio event's inputs (%s): %s", printable(name, 60), printable(message, 300))
     return refusal(message)
 
 
