@@ -20,7 +20,7 @@ from typing import IO, Any
 
 from .errors import BadInput, NotFound, NotReady
 from .job_store import JobStore
-from .job_store_keys import SUBMITTED
+from .job_store_keys import RECEIVING, SUBMITTED, KeyRecord
 from .results import JobStatus
 
 log = logging.getLogger(__name__)
@@ -31,6 +31,13 @@ KEY_PATTERN = r"^[ -~]*[!-~][ -~]*$"  # what check_key accepts, for the schema: 
 KEY_TTL_S = 24 * 3600.0  # a key answers its job for a day
 STALE_S = 600.0  # a reservation still receiving after this long was left by a request that died with its server
 POLL_S = 0.1
+
+
+def _free(record: KeyRecord | None) -> bool:
+    """Whether a new request may reserve the key: nobody holds it, or what holds it is past its day, or a reservation
+    left receiving by a request that died with its server (``reserve`` deletes those first)."""
+    now = time.time()
+    return record is None or record.created < now - KEY_TTL_S or (record.state == RECEIVING and record.created < now - STALE_S)
 
 
 class KeyConflict(NotReady):
@@ -95,9 +102,13 @@ class Idempotency:
         ``token`` (the key reserved for this request), or once the key is free, ``submit()`` makes the job and the key
         keeps it. Else the key's first request made it: its job when ``request_hash`` is the same, KeyConflict when
         not."""
-        for _ in range(3):  # the key may be released between a failed reservation and the look at it: then reserve
-            if token is None:
-                token = self.reserve(caller, key)
+        for _ in range(3):  # the key may be released between a look at it and a reservation: then look again
+            record = None
+            if token is None:  # (a look first, a read: those waiting for the first request write nothing)
+                record = self.store.key_record(caller, key)
+                token = self.reserve(caller, key) if _free(record) else None
+                if token is None and _free(record):
+                    continue
             if token is not None:
                 try:
                     job = submit()
@@ -107,7 +118,6 @@ class Idempotency:
                 if not self.store.complete_key(caller, key, token, request_hash, job.id):
                     log.warning("an Idempotency-Key's reservation was taken over before its job %s was made", job.id)
                 return job, True
-            record = self.store.key_record(caller, key)
             if record is None:
                 continue
             if record.state != SUBMITTED or record.job is None:

@@ -131,7 +131,10 @@ def cancel_job(job_id: JobId, request: Request, service: ServiceDep) -> JobStatu
 
 # ---- idempotent submits (Idempotency-Key on POST /jobs) ----------------------------------------------------------
 RESERVED = "chatvlm.idempotency_token"  # the request's reservation of its key (a token), in its scope
-WAIT_POLL_S = 0.1  # how often a request looks whether its key's first request has made its job
+WAIT_POLL_S = 0.1  # how often a request looks whether its key's first request has made its job at first...
+WAIT_POLL_MAX_S = 1.0  # ...then less and less often, down to this
+MAX_WAITING = 4  # a caller's requests waiting for their keys' first requests at once (more: 409 at once)
+_waiting: dict[str, int] = {}  # (per process: the event loop's, so no lock)
 
 
 def who(request: Request) -> str:
@@ -167,15 +170,28 @@ async def submit_once(
     request: Request, service, key: str, items, params: dict, submit: Callable[[], JobStatus]
 ) -> tuple[JobStatus, bool]:
     """The job of this Idempotency-Key: made by ``submit()`` here, or by the key's first request, waited for (at most
-    ``limits.request_timeout_s``) between short looks at the store, without holding a thread."""
+    ``limits.request_timeout_s``) between looks at the store (reads, more and more spaced), without holding a thread;
+    a caller's requests past MAX_WAITING waiting at once get their answer now (409 while the first is received)."""
     digest = await run_in_threadpool(service.job_request_hash, items, params)
     token, who_asks, deadline = request.scope.get(RESERVED), who(request), time.monotonic() + service.limits.request_timeout_s
-    while True:
-        last = time.monotonic() >= deadline
-        answer = await run_in_threadpool(service.submit_job_once, who_asks, key, token, digest, submit, principal(request), last)
-        if answer is not None:
-            return answer
-        await anyio.sleep(WAIT_POLL_S)
+    waits = token is None  # (another request holds the key, or made its job)
+    crowded = waits and _waiting.get(who_asks, 0) >= MAX_WAITING  # (240 waiters took a core: an attack pass)
+    _waiting[who_asks] = _waiting.get(who_asks, 0) + waits
+    try:
+        pause = WAIT_POLL_S
+        while True:
+            last = crowded or time.monotonic() >= deadline
+            answer = await run_in_threadpool(
+                service.submit_job_once, who_asks, key, token, digest, submit, principal(request), last
+            )
+            if answer is not None:
+                return answer
+            await anyio.sleep(pause)
+            pause = min(WAIT_POLL_MAX_S, pause * 1.5)
+    finally:
+        _waiting[who_asks] -= waits
+        if not _waiting[who_asks]:
+            del _waiting[who_asks]
 
 
 router.add_api_route(
