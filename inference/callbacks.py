@@ -10,7 +10,9 @@ ends it; a :class:`Deliverer` (a thread in the single process, in each Celery wo
 callback atomically (its lease moves ``callback_due`` on, so one deliverer tries it at a time and a deliverer that
 died leaves it to another), POSTs it, and records the attempt: a 2xx ends it, anything else (another status, a
 timeout, no connection) is tried again after ``jobs.callback_backoff_s`` doubled at each retry, at most
-``jobs.callback_retries`` times. Delivery is at least once: a receiver should treat a repeated job id as one call.
+``jobs.callback_retries`` times. Callers take turns (one attempt of a caller's at a time per deliverer, first attempts
+before retries), so a caller whose receiver never answers delays only its own calls. Delivery is at least once: a
+receiver should treat a repeated job id as one call.
 Without ``jobs.callback_secret`` a callback_url is refused (an unsigned call could be forged by anyone).
 """
 
@@ -23,9 +25,10 @@ import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import httpx
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from .errors import BadInput
 from .images import shown
@@ -41,6 +44,7 @@ TIMEOUT_S = 10.0  # one attempt, connection and answer
 LEASE_S = 3 * TIMEOUT_S  # a claimed callback is another deliverer's again after this (its deliverer died)
 POLL_S = 0.5  # how often a deliverer looks for due callbacks
 AT_ONCE = 4  # attempts one deliverer makes at once
+TURNS = 64  # callers whose callbacks one look at the store considers
 MAX_URL = 2048
 
 
@@ -130,6 +134,20 @@ def succeeded(outcome: str | None) -> bool:
     return bool(outcome and outcome.isdigit() and 200 <= int(outcome) < 300)
 
 
+def _turns(now: float) -> Any:
+    """Each caller's most urgent callback due at ``now`` (first attempts before retries, then the earliest due), as
+    (job id, caller), the callers' in the same order: at most TURNS of them."""
+    payer = func.coalesce(jobs.c.payer, jobs.c.owner, "")
+    urgency = (func.coalesce(jobs.c.callback_attempts, 0), jobs.c.callback_due)
+    ranked = (
+        select(jobs.c.id, payer.label("payer"), *(u.label(f"u{i}") for i, u in enumerate(urgency)))
+        .add_columns(func.row_number().over(partition_by=payer, order_by=urgency).label("turn"))
+        .where(jobs.c.callback_due <= now)
+        .subquery()
+    )
+    return select(ranked.c.id, ranked.c.payer).where(ranked.c.turn == 1).order_by(ranked.c.u0, ranked.c.u1).limit(TURNS)
+
+
 class Deliverer:
     """Delivers the due callbacks of a store (see the module doc); :meth:`start` runs it in a thread."""
 
@@ -139,6 +157,8 @@ class Deliverer:
         self.resolver = resolver
         self._pool = ThreadPoolExecutor(AT_ONCE, thread_name_prefix="callback")
         self._busy = threading.Semaphore(AT_ONCE)
+        self._lock = threading.Lock()
+        self._calling: set[str] = set()  # the callers (payers) one of whose callbacks is being attempted here
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -160,23 +180,30 @@ class Deliverer:
                 log.warning("callbacks: %s", type(exc).__name__)
 
     def deliver_due(self) -> int:
-        """Claim the callbacks due now (as many as there are free hands) and start their attempts; how many. Without a
-        callback secret none (a replica set up without one, sharing the jobs' database, cannot sign them)."""
+        """Claim the callbacks due now (as many as there are free hands) and start their attempts; how many. Callers
+        take turns: each caller's (``payer``'s) most urgent due callback, first attempts before retries, and at most
+        one attempt of a caller's at a time here (one key's callbacks to a host that never answers held every hand
+        for 10 s an attempt, retries included: another key's call came 98 s late; an attack pass). Without a callback
+        secret none (a replica set up without one, sharing the jobs' database, cannot sign them)."""
         if not self.settings.callback_secret:
             return 0
         started = 0
         now = time.time()
-        query = select(jobs.c.id).where(jobs.c.callback_due <= now).order_by(jobs.c.callback_due).limit(AT_ONCE)
         with self.store.engine.connect() as db:
-            due = list(db.execute(query).scalars())
-        for job_id in due:
+            due = list(db.execute(_turns(now)))
+        for job_id, payer in due:
+            with self._lock:
+                if payer in self._calling:
+                    continue
             if not self._busy.acquire(blocking=False):
                 break
             job = self._claim(job_id, now)
             if job is None:
                 self._busy.release()
                 continue
-            self._pool.submit(self._attempt, job)
+            with self._lock:
+                self._calling.add(payer)
+            self._pool.submit(self._attempt, job, payer)
             started += 1
         return started
 
@@ -188,7 +215,7 @@ class Deliverer:
             row = db.execute(select(jobs).where(jobs.c.id == job_id)).mappings().first() if claimed else None
         return JobRecord(**row) if row else None
 
-    def _attempt(self, job: JobRecord) -> None:
+    def _attempt(self, job: JobRecord, payer: str) -> None:
         try:
             assert job.callback_url
             outcome = post(job.callback_url, body_of(job), self.settings, self.resolver)
@@ -215,4 +242,6 @@ class Deliverer:
         except Exception:
             log.exception("job %s: callback attempt failed", job.id)
         finally:
+            with self._lock:
+                self._calling.discard(payer)
             self._busy.release()
