@@ -20,6 +20,7 @@ from PIL import Image
 
 from . import held_images, images, tiff_pages, tiff_tags
 from .errors import BadInput, PayloadTooLarge
+from .heap import gc_paused
 from .pdf_sandbox import OverLimits, PdfError, PdfFile
 from .settings import LimitSettings
 from .text_budget import kept
@@ -240,7 +241,8 @@ def _open_pdf(
                 doc_pages.append(DocPage(number, render=_failing(_after_over(pdf))))
                 continue
             try:
-                size, scale, text, runs = pdf.page(number, longest_side, text=text_layer or not force_ocr)
+                with gc_paused():  # (a dense text layer's runs: thousands of objects a page, see inference.heap)
+                    size, scale, text, runs = pdf.page(number, longest_side, text=text_layer or not force_ocr)
             except PdfError as exc:
                 raise _pdf_error(exc, name) from None
             except OverLimits as exc:
@@ -269,6 +271,11 @@ def _open_pdf(
 
 
 def _text_lines(runs: list) -> list[OcrLine]:
+    with gc_paused():
+        return _lines_of(runs)
+
+
+def _lines_of(runs: list) -> list[OcrLine]:
     return [
         OcrLine(text=run, box=[[x0, y0], [x1, y0], [x1, y1], [x0, y1]], confidence=1.0, engine="text-layer")
         for run, (x0, y0, x1, y1) in runs
@@ -277,7 +284,12 @@ def _text_lines(runs: list) -> list[OcrLine]:
 
 def _lines_later(pdf: PdfFile, number: int, longest_side: int, name: str) -> Callable[[], list[OcrLine]]:
     """A page's lines loaded when it is read: what stops it fails the page alone (BadInput), as rendering it would."""
-    return lambda: _text_lines(_guarded(pdf, number, name, "read", lambda: pdf.page(number, longest_side, text=True))[3])
+
+    def lines() -> list[OcrLine]:
+        with gc_paused():
+            return _text_lines(_guarded(pdf, number, name, "read", lambda: pdf.page(number, longest_side, text=True))[3])
+
+    return lines
 
 
 def _guarded(pdf: PdfFile, number: int, name: str, doing: str, call: Callable[[], T]) -> T:

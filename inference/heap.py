@@ -7,15 +7,24 @@ times its idle size and kept most of it after every model was unloaded. :func:`b
 ``MALLOC_ARENA_MAX`` does, for arenas made from then on: call it before the threads start); :func:`trim` hands
 the free memory at the top and inside each arena back to the system (after an unload, once the garbage is
 collected). Both do nothing where the C library is not glibc.
+
+:func:`gc_paused` holds Python's cyclic collector off while a stretch of work makes millions of objects that die by
+their reference counts (a stored page's JSON parsed and written out again): each of the collections their making
+triggers went through the whole heap (the models' objects too), ~85% of a job result's writing.
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import gc
 import logging
 import os
 import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 log = logging.getLogger(__name__)
 
@@ -52,3 +61,35 @@ def trim() -> bool:
     if _LIBC is None:
         return False
     return bool(_LIBC.malloc_trim(0))
+
+
+_paused = 0  # stretches of work in gc_paused now (the collector is off while there are any)
+_was_on = True  # whether the collector was on when the first of them began
+_off_since = 0.0  # when it went off (or last collected while stretches overlapped)
+LONGEST_OFF_S = 10.0  # stretches that overlap for longer than this collect once as one ends (cycles of other work)
+_pausing = threading.Lock()
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Python's cyclic collector off for the block (on again when the last block of any thread ends, if it was on;
+    collected by hand when stretches kept it off for over LONGEST_OFF_S). For CPU-bound stretches that free what they
+    make by reference counts; keep generators' yields outside it."""
+    global _paused, _was_on, _off_since
+    with _pausing:
+        _paused += 1
+        if _paused == 1:
+            _was_on, _off_since = gc.isenabled(), time.monotonic()
+            gc.disable()
+    try:
+        yield
+    finally:
+        with _pausing:
+            _paused -= 1
+            if _paused == 0 and _was_on:
+                gc.enable()
+            overdue = _paused > 0 and _was_on and time.monotonic() - _off_since > LONGEST_OFF_S
+            if overdue:
+                _off_since = time.monotonic()
+        if overdue:
+            gc.collect()

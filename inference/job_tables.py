@@ -26,6 +26,7 @@ from sqlalchemy import (
 
 from .blocks import Block, OcrLine
 from .errors import ChatVLMError
+from .heap import gc_paused
 from .page_results import PageRead
 
 QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
@@ -132,6 +133,11 @@ class Opened:
 
 
 def dump_read(read: PageRead) -> str:
+    with gc_paused():  # (a dense page's lines as dicts: ~millions of objects, see inference.heap)
+        return _dumped(read)
+
+
+def _dumped(read: PageRead) -> str:
     return json.dumps(
         {
             "size": list(read.size),

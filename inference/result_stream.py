@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from .errors import ChatVLMError
+from .heap import gc_paused
 from .job_tables import load_read, parsed
 from .page_marginals import candidates, retyped, running
 from .page_results import FileInfo, PageRead, batch_result, file_item, page_result
@@ -56,7 +57,11 @@ def result_without_lines(
     """The result (as :func:`result_json`'s arguments) built whole but for its lines, the page's and its blocks' (the
     Batch tab's table and its CSV and Markdown downloads need none): about the size of its text and its tables."""
     numbers = _by_file(read)
-    reads = [load_read(idx, page, raw, False) for idx, chosen in numbers.items() for page, raw in _fetched(idx, chosen, fetch)]
+    reads = []
+    for idx, chosen in numbers.items():
+        for page, raw in _fetched(idx, chosen, fetch):
+            with gc_paused():
+                reads.append(load_read(idx, page, raw, False))
     return batch_result([info for _, info in files], reads, model, seconds)
 
 
@@ -71,14 +76,16 @@ def _by_file(read: Sequence[tuple[int, int]]) -> dict[int, list[int]]:
 def _item(idx: int, info: FileInfo, chosen: list[int], fetch: Fetch) -> Iterator[str]:
     """One file's item (its pages ``chosen``: those read, in the file's order); returns whether it succeeded."""
     if not info.multipage or info.error is not None:  # (one page at most: built whole)
-        reads = [load_read(idx, page, raw) for page, raw in _fetched(idx, chosen, fetch)]
-        item = file_item(info, reads)
-        yield dumps(item.model_dump(mode="json"))
+        with gc_paused():
+            item = file_item(info, [load_read(idx, page, raw) for page, raw in _fetched(idx, chosen, fetch)])
+            whole = dumps(item.model_dump(mode="json"))
+        yield whole
         return item.status == "success"
     facts: list[PageRead] = []
     found, paged, kept, texts = [], 0, 0, []
     for page, raw in _fetched(idx, chosen, fetch):
-        light = load_read(idx, page, raw, lines=False)
+        with gc_paused():
+            light = load_read(idx, page, raw, lines=False)
         found.append(candidates(light.blocks, light.size))
         paged += bool(light.blocks)
         kept += len(light.text)
@@ -89,16 +96,24 @@ def _item(idx: int, info: FileInfo, chosen: list[int], fetch: Fetch) -> Iterator
     marks = running(found, paged)
     item = file_item(info, facts, whole=False)
     if kept > TEXT_KEPT:  # (dropped: read again while it is written out)
-        texts = (parsed(raw)["text"] for _, raw in _fetched(idx, chosen, fetch))  # type: ignore[assignment]
+        texts = (_text_of(raw) for _, raw in _fetched(idx, chosen, fetch))  # type: ignore[assignment]
 
     def pages() -> Iterator[str]:
         for k, (page, raw) in enumerate(_fetched(idx, chosen, fetch)):
-            whole = load_read(idx, page, raw)
-            yield ("," if k else "") + dumps(page_result(whole, retyped(whole.blocks, marks[k])).model_dump(mode="json"))
+            with gc_paused():  # (a dense page's millions of objects: see inference.heap; the yield outside it)
+                whole = load_read(idx, page, raw)
+                piece = ("," if k else "") + dumps(page_result(whole, retyped(whole.blocks, marks[k])).model_dump(mode="json"))
+                del whole
+            yield piece
 
     parts = {"text": lambda: _string(_stripped(_joined(iter(texts)))), "pages": lambda: _array(pages())}
     yield from _object(item.model_dump(mode="json"), parts)
     return item.status == "success"
+
+
+def _text_of(raw: str) -> str:
+    with gc_paused():
+        return parsed(raw)["text"]
 
 
 def _fetched(idx: int, chosen: list[int], fetch: Fetch) -> Iterator[tuple[int, str]]:

@@ -16,6 +16,7 @@ from .callers import CALLER
 from .catalog import ModelHandle
 from .documents import DocPage
 from .drop_caps import join_drop_caps
+from .heap import gc_paused
 from .layout import reading_order, upright_boxes
 from .page_results import PageRead
 from .page_structure import Region, page_blocks
@@ -58,8 +59,9 @@ def text_layer_blocks(page: DocPage, lines: list[OcrLine]) -> list[Block]:
 def text_layer_read(doc: int, page: DocPage, structure: bool = True) -> PageRead:
     """A text-layer page's read (``doc``: which document of the request), with its blocks when ``structure``."""
     started = time.perf_counter()
-    lines = page.lines if page.lines_later is None else page.lines_later()  # (a job's page past its opening's budget)
-    blocks = text_layer_blocks(page, lines) if structure else []
+    with gc_paused():  # (a dense page's thousands of lines and their structure: half its time was the collector's)
+        lines = page.lines if page.lines_later is None else page.lines_later()  # (a job's page past its opening's budget)
+        blocks = text_layer_blocks(page, lines) if structure else []
     seconds = time.perf_counter() - started
     return PageRead(doc, page.number, page.size, "text-layer", seconds, text=page.text or "", lines=lines, blocks=blocks)
 
