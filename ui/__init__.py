@@ -160,11 +160,12 @@ def build_ui(service: InferenceService, may_manage: Callable[[Any], bool] = lamb
 
 def guard_sessions(app: Any, blocks: gr.Blocks) -> None:
     """Once ``blocks`` is mounted on ``app`` (at /, inside the REST edge's gatekeeper, which has found the caller by then):
-    the Gradio routes that name a session in their URL refuse other keys (``SessionGuard``), and the event streams of
+    the Gradio routes that name a session in their URL refuse other keys, and its file route another key's upload
+    (``SessionGuard``), and the event streams of
     sessions Gradio does not hold end without a traceback (``UnknownStreams``)."""
     for route in app.routes:
         if getattr(route, "path", None) == "" and hasattr(route, "app"):
-            route.app = SessionGuard(UnknownStreams(route.app, blocks._queue), blocks.session_owners)
+            route.app = SessionGuard(UnknownStreams(route.app, blocks._queue), blocks.session_owners, blocks.upload_file_set)
 
 
 QUEUE_POLL_S = 0.05  # how often an idle queue looks for a new event (Gradio: 0.001)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import inspect
 import json
+import os
 import re
 import threading
 from collections import OrderedDict
@@ -43,6 +44,7 @@ _IN_PATH = re.compile(r"^/gradio_api/(?:heartbeat|stream)/([^/]+)")
 _EVENT_IN_PATH = re.compile(r"^/gradio_api/call/(?:v2/)?[^/]+/([^/]+)")  # (GET only: POST /call/v2/<api> is a call)
 _IN_QUERY = ("/gradio_api/queue/data", "/gradio_api/deep_link")
 _CANCEL = "/gradio_api/cancel"
+_FILE = re.compile(r"^/gradio_api/file[=/](.*)$", re.S)  # Gradio's file route (/file/: older clients)
 
 
 class SessionOwners:
@@ -110,11 +112,13 @@ class SessionOwners:
 
 class SessionGuard:
     """ASGI: the Gradio routes that name a session in their path, query or a cancel's body, refused (403) to any other
-    caller than its owner."""
+    caller than its owner; and Gradio's file route refuses another key's upload as it refuses a file it does not have
+    (``uploads``: who sent each, :class:`ui.uploads.Uploads`; any key that knew the path got it: an attack pass)."""
 
-    def __init__(self, app: ASGIApp, owners: SessionOwners):
+    def __init__(self, app: ASGIApp, owners: SessionOwners, uploads: Any = None):
         self.app = app
         self.owners = owners
+        self.uploads = uploads
 
     def __getattr__(self, name: str) -> Any:  # (the Gradio app's own attributes, as before: ``.blocks``...)
         return getattr(self.app, name)
@@ -124,6 +128,10 @@ class SessionGuard:
             await self.app(scope, receive, send)
             return
         path, caller = scope["path"], caller_of_scope(scope)
+        served = _FILE.match(path)
+        if served is not None and not self._theirs(served.group(1), caller):
+            await refuse(send, 403, f"File not allowed: {served.group(1)[:200]}.")  # (Gradio's words for a file it lacks)
+            return
         found = _IN_PATH.match(path) or (_EVENT_IN_PATH.match(path) if scope.get("method") == "GET" else None)
         named: list[Any] = [found.group(1)] if found else []
         if path.rstrip("/") in _IN_QUERY:  # (every value: a route reads the last of a repeated one)
@@ -141,6 +149,11 @@ class SessionGuard:
             await refuse(send)
             return
         await self.app(scope, receive, send)
+
+    def _theirs(self, path: str, caller: str | None) -> bool:
+        """Whether ``caller`` may be served the file at ``path``: anything but another caller's upload."""
+        owners = getattr(self.uploads, "owners", {}).get(os.path.realpath(path)) if path else None
+        return not owners or caller in owners
 
 
 def caller_of_scope(scope: Scope) -> str | None:

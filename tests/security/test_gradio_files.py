@@ -187,6 +187,23 @@ def test_an_upload_is_only_for_the_key_that_sent_it(server):
         assert status == 200 and MARK in body
 
 
+def test_gradios_file_route_serves_an_upload_to_the_key_that_sent_it_only(server):
+    # (any key that knew an upload's path was served it by /gradio_api/file=: an attack pass)
+    client, _, headers, _, _ = server
+    other = {"Authorization": f"Bearer {OTHER}"} if headers else {}
+    secret = f"{MARK} of another key {uuid.uuid4().hex}".encode()
+    theirs = upload(client, "notes.txt", secret, other).json()[0]
+    assert client.get(f"/gradio_api/file={theirs}", headers=other).content == secret  # the uploader's own file
+    missing = client.get(f"/gradio_api/file={theirs}.gone", headers=headers)
+    for path in (f"/gradio_api/file={theirs}", f"/gradio_api/file={os.path.dirname(theirs)}/./{os.path.basename(theirs)}"):
+        answer = client.get(path, headers=headers)
+        if headers:  # keys on: another key is answered as for a file the server does not have
+            assert answer.status_code == missing.status_code == 403 and secret not in answer.content, answer.text[:200]
+            assert answer.json()["detail"].startswith("File not allowed"), answer.text[:200]
+        else:  # keys off: every client is the same (anonymous) user
+            assert answer.content == secret
+
+
 def test_gradio_fetches_no_url_for_a_client(server):
     # /gradio_api/file=<url> made Gradio fetch any URL for any client and answer with it (20 redirects, no size or
     # time bound, 100.64.0.0/10 taken for public: a cloud's metadata service); /proxy= is Spaces' own
