@@ -11,6 +11,7 @@ opening twice opens once, a page written twice counts once. Callers get plain va
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -71,6 +72,12 @@ class JobStore(KeyStore, QuotaStore, ResultStore, WindowStore):
                 db.execute(select(func.pg_advisory_xact_lock(SCHEMA_LOCK)))
             metadata.create_all(db)
             add_missing_columns(db)
+
+    @property
+    def folder(self) -> str | None:
+        """The folder of the database's file (SQLite); None for a database server."""
+        name = self.engine.url.database if self.sqlite else None
+        return os.path.dirname(os.path.abspath(name)) if name and name != ":memory:" else None
 
     def close(self) -> None:
         self.engine.dispose()

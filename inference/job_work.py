@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import socket
 import threading
 import time
@@ -35,6 +36,9 @@ from .text_layer_pages import structure_wanted, text_layer_reads
 log = logging.getLogger(__name__)
 
 CACHE_SIZE = 8  # documents a process keeps open for the pages still to come
+SHORT_OF_DISK_FOR_RESULTS = (
+    "The server is short of disk space to keep this job's results (its pages read so far are kept); send the rest again later."
+)
 
 
 def worker_name() -> str:
@@ -161,7 +165,7 @@ class JobWork:
                     for _, page in at_once:  # (read: a doc kept for its other pages holds their lines no more)
                         page.lines = []
                     found.append(Opened(name, doc.multipage, [p.number for p in doc.pages], seconds, None, now))
-            todo = self.store.opened(job_id, found, began)
+            todo = None if self.short_of_disk(job_id) else self.store.opened(job_id, found, began)
         except BaseException:
             for doc in docs.values():
                 doc.close()
@@ -172,6 +176,18 @@ class JobWork:
             else:
                 doc.close()
         return todo
+
+    def short_of_disk(self, job_id: str) -> bool:
+        """Whether the jobs' database (SQLite: a file here) would keep less than ``limits.min_free_disk_mb`` free: the
+        job then fails, saying so, its pages read so far kept (a key's dense pages took ~1.5 MB each, 3 GB for the
+        2,000 pages it may have in flight, and nothing stopped the database from filling the disk: an attack pass)."""
+        folder = self.store.folder
+        if folder is None or shutil.disk_usage(folder).free >= self.pages.limits.min_free_disk_mb * 1024 * 1024:
+            return False
+        log.warning("job %s failed: the jobs' database would keep less than limits.min_free_disk_mb free", job_id)
+        self.store.fail(job_id, SHORT_OF_DISK_FOR_RESULTS)
+        self.docs.forget(job_id)
+        return True
 
     def read_page(self, job_id: str, idx: int, number: int, token: CancelToken) -> JobRecord | None:
         """Read one page and write it; the job after the write (None: the page was read before, or the job was
@@ -227,6 +243,8 @@ class JobWork:
             self.docs.forget(job_id)
             return None
         read.doc = idx
+        if self.short_of_disk(job_id):
+            return None
         after = self.store.save_read(job_id, read, self.name)
         if after is not None and after.state != "running":
             self.docs.forget(job_id)
