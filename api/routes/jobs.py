@@ -176,7 +176,8 @@ async def submit_once(
     token, who_asks, deadline = request.scope.get(RESERVED), who(request), time.monotonic() + service.limits.request_timeout_s
     waits = token is None  # (another request holds the key, or made its job)
     crowded = waits and _waiting.get(who_asks, 0) >= MAX_WAITING  # (240 waiters took a core: an attack pass)
-    _waiting[who_asks] = _waiting.get(who_asks, 0) + waits
+    if waits:
+        _waiting[who_asks] = _waiting.get(who_asks, 0) + 1
     try:
         pause = WAIT_POLL_S
         while True:
@@ -189,9 +190,10 @@ async def submit_once(
             await anyio.sleep(pause)
             pause = min(WAIT_POLL_MAX_S, pause * 1.5)
     finally:
-        _waiting[who_asks] -= waits
-        if not _waiting[who_asks]:
-            del _waiting[who_asks]
+        if waits:
+            _waiting[who_asks] -= 1
+            if not _waiting[who_asks]:
+                del _waiting[who_asks]
 
 
 router.add_api_route(
