@@ -126,7 +126,7 @@ class RapidOcrBackend(RapidPool, Backend):
         image = pad_to_aspect(image, MAX_ASPECT)
         original = engine.load_img(image)
         with self.detector(engine, wide) as detector:
-            lines = find_lines(engine, detector, original, self.options)
+            lines = find_lines(engine, detector, original, self.options, finer_ok=wide)
         if not lines.crops:
             return []
         crops = [own_line(c) for c in lines.crops]

@@ -25,7 +25,8 @@ from .rapid_options import RapidOptions
 
 SMALL_LINE = 13.0  # detector px: the median line found at most this thick on a shrunk image -> detected again, finer...
 FINE_LINE = 20.0  # ...enlarged until that median would be this thick
-BLANK_INK = 0.0005  # an image with none found is tried finer only when more of it than this is ink (not a blank scan)
+BLANK_INK = 0.0005  # an image with none found is tried finer only when more of it than this is ink (not a blank scan)...
+MOST_INK = 0.05  # ...and less than this (not noise, a halftone or a dot grid: 6-7%; a 4K screenshot of 9 px text: 0.3%)
 CROP_LINE = 24.0  # px: lines cut out of an image where they are thinner are cut again from a larger copy
 FINE_SOURCE = 4096  # px a side of the image lines are cut out of after a finer detection (RapidOCR's own: 2,000)
 
@@ -39,15 +40,16 @@ class Found:
     record: dict
 
 
-def find_lines(engine: Any, detector: Any, original: np.ndarray, options: RapidOptions) -> Found:
+def find_lines(engine: Any, detector: Any, original: np.ndarray, options: RapidOptions, finer_ok: bool = True) -> Found:
     """The lines of ``original`` (RapidOCR's load_img of the image): ``engine`` prepares it, ``detector`` (an
-    instance whose detector is free for this request) detects."""
+    instance whose detector is free for this request) detects; not finer unless ``finer_ok`` (a window of a tall
+    image: windows are there to keep its text large, and a textless one of many cost 20 detections at 2560 px)."""
     height, width = original.shape[:2]
     prepared, record = engine.preprocess_img(original)
     scale = detector_scale(width, height, options)
     found = _detect(detector, prepared, record, detector_size(width, height, options))
     fine = finer(scale, [min(quad_size(box.tolist())) * _det_px(record, scale) for box in found.boxes], options)
-    if fine is None or (not found.boxes.size and _ink(prepared) <= BLANK_INK):
+    if fine is None or not finer_ok or (not found.boxes.size and not BLANK_INK < _ink(original) < MOST_INK):
         return sharper(detector, original, found)
     record = {"preprocess": {"ratio_h": 1 / fine, "ratio_w": 1 / fine}}
     again = _detect(detector, _scaled(original, fine), record, ("max", round(max(width, height) * fine)))
@@ -57,7 +59,8 @@ def find_lines(engine: Any, detector: Any, original: np.ndarray, options: RapidO
 def sharper(detector: Any, original: np.ndarray, found: Found) -> Found:
     """``found`` with its lines cut out again from a larger copy of the original when they are thinner than
     ``CROP_LINE`` px in the image they were cut from (shrunk by RapidOCR to 2,000 px a side, or to ``FINE_SOURCE``)."""
-    zoom = 1 / found.record["preprocess"]["ratio_w"]  # (px of the image cut from per px of the original)
+    ratio_w, ratio_h = found.record["preprocess"]["ratio_w"], found.record["preprocess"]["ratio_h"]
+    zoom = 1 / max(ratio_w, ratio_h)  # (px of the image cut from per px of the original: each side rounded apart)
     padded = any(found.record.get("padding_1", {}).values())
     if zoom >= 1.0 or padded or not len(found.boxes):
         return found
@@ -66,7 +69,7 @@ def sharper(detector: Any, original: np.ndarray, found: Found) -> Found:
     wanted = min(1.0, zoom * CROP_LINE / max(thickness, 1.0), max(zoom, FINE_SOURCE / max(width, height)))
     if wanted <= 1.1 * zoom:
         return found
-    boxes = (found.boxes * (wanted / zoom)).astype(np.float32)
+    boxes = (found.boxes * np.array([ratio_w * wanted, ratio_h * wanted], np.float32)).astype(np.float32)
     record = {"preprocess": {"ratio_h": 1 / wanted, "ratio_w": 1 / wanted}, "padding_1": {"top": 0, "left": 0}}
     return Found(detector.crop_text_regions(_scaled(original, wanted), boxes), boxes, record)
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from inference.backends.ocr.rapid_detect import SMALL_LINE, finer
+from inference.backends.ocr.rapid_detect import SMALL_LINE, Found, finer, sharper
 from inference.backends.ocr.rapid_options import RapidOptions
 from inference.layout import quad_size
 from tests.helpers import cyrillic_font, needs_tesseract
@@ -48,6 +48,28 @@ def test_small_interface_text_on_a_4k_screenshot_is_found_where_it_is(service, p
         assert max(x for x, _ in line.box) <= image.width and quad_size(line.box)[1] < 3 * px, line.box
 
 
+def test_lines_cut_again_from_a_larger_copy_keep_their_place_where_the_sides_shrank_apart():
+    # (RapidOCR rounds each side of its 2,000 px copy to 32 px apart: 2600 x 1400 -> 1984 x 1088, x by 1/1.3105 and y
+    # by 1/1.2868; cut again at one scale for both, a wide image's lines slid off their text, 24 px at its foot)
+    from rapidocr import RapidOCR
+    from rapidocr.utils.process_img import map_boxes_to_original
+
+    original = np.full((1400, 2600, 3), 255, np.uint8)
+    engine = RapidOCR(params={"Global.log_level": "error"})
+    prepared, record = engine.preprocess_img(original)
+    ratio_w, ratio_h = record["preprocess"]["ratio_w"], record["preprocess"]["ratio_h"]
+    assert abs(ratio_w - ratio_h) > 0.02  # (the case: sides shrunk apart)
+    # lines 20 px high in the copy (under CROP_LINE: cut again), down its whole height, as the detector gives them
+    tops = np.arange(20, prepared.shape[0] - 40, 80, dtype=np.float32)
+    boxes = np.array([[[40, t], [900, t], [900, t + 20], [40, t + 20]] for t in tops], np.float32)
+    found = Found([], boxes, {**record, "padding_1": {"top": 0, "left": 0}})
+    again = sharper(engine, original, found)
+    assert again.record is not found.record and len(again.crops) == len(boxes)  # (cut again)
+    expected = map_boxes_to_original(boxes.copy(), found.record, *original.shape[:2])
+    placed = map_boxes_to_original(again.boxes.copy(), again.record, *original.shape[:2])
+    assert np.abs(placed - expected).max() < 1.0, np.abs(placed - expected).max()
+
+
 @needs_tesseract
 @pytest.mark.parametrize("px", [9, 11])
 def test_small_interface_text_on_a_4k_screenshot_is_read(service, px):
@@ -68,3 +90,29 @@ def test_finer_only_where_the_lines_found_are_thin_on_a_shrunk_image():
     assert finer(0.33, [], options) == pytest.approx(0.66)  # (none found: twice as fine)
     assert finer(0.5, [12.5] * 40, options.model_copy(update={"det_fine_side": 0})) is None  # (turned off)
     assert finer(0.9, [12.0] * 40, options) is None  # (no more than a fifth finer: not worth a second detection)
+
+
+def test_windows_of_a_tall_textless_image_are_detected_once_each(service):
+    # (a 1500 x 26000 grid of dots, no line in it: each of its 20 windows was also detected at 2560 px, 3.4 -> 21 CPU-s
+    # and +1.4 GB; and a whole image whose "ink" is a dot grid's or noise's, not a page's, is not tried finer either)
+    from rapidocr import RapidOCR
+
+    grid = np.full((26000, 1500), 255, np.uint8)
+    grid[::8, ::8] = 0
+    noise = np.random.default_rng(0).integers(0, 256, (2160, 3840, 3), dtype=np.uint8)
+    detect, calls = RapidOCR.detect_and_crop, []
+
+    def counted(self, *args, **kwargs):  # (RapidOCR's own detection, counted on its way)
+        calls.append(args[0].shape)
+        return detect(self, *args, **kwargs)
+
+    RapidOCR.detect_and_crop = counted
+    try:
+        windows = service.ocr(Image.fromarray(grid), model="rapidocr")
+        tall = len(calls)
+        calls.clear()
+        service.ocr(Image.fromarray(noise), model="rapidocr")
+    finally:
+        RapidOCR.detect_and_crop = detect
+    assert not windows.lines and 10 <= tall <= 30, tall  # (one detection a window)
+    assert len(calls) == 1, calls  # (the noise: once)
