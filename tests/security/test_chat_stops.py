@@ -45,3 +45,21 @@ def test_a_stop_sequence_ends_the_generation_where_it_is_written(tiny_client):
     assert cut["choices"][0]["message"]["content"] == text[: text.find(stop)]
     assert cut["choices"][0]["finish_reason"] == "stop"
     assert cut["usage"]["completion_tokens"] < 24  # (the generation stopped there, not only its text)
+
+
+def test_a_stop_of_characters_several_tokens_long_is_seen_when_it_is_written(tiny_service):
+    import torch
+
+    from inference.backends.hf.stop_text import stop_text
+    from tests.polling import loaded_backend
+
+    tiny_service.load_model("qwen3_vl_2b")
+    tokenizer = loaded_backend(tiny_service.manager, "qwen3_vl_2b").processor.tokenizer
+    prompt = tokenizer.encode("hi", add_special_tokens=False)
+    answer = tokenizer.encode("ok 丂丂丂 more", add_special_tokens=False)
+    decode = lambda ids: tokenizer.batch_decode(ids, skip_special_tokens=True)  # noqa: E731 (as the backend decodes)
+    criterion = stop_text(["丂丂丂"], decode, len(prompt))
+    fired = [bool(criterion(torch.tensor([prompt + answer[:n]]), None)[0]) for n in range(1, len(answer) + 1)]
+    written = next(n for n in range(1, len(answer) + 1) if "丂丂丂" in decode(torch.tensor([answer[:n]]))[0])
+    assert len(tokenizer.encode("丂丂丂", add_special_tokens=False)) > 3  # (more tokens than characters)
+    assert fired.index(True) + 1 == written, fired  # (before: never, its tail of 3 + 4 tokens held no whole stop)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-SLACK = 4  # tokens decoded besides one per character of the longest stop (a token holds at least a character)
+SLACK = 4  # tokens decoded besides one per UTF-8 byte of the longest stop (a byte-level token holds at least one)
 
 
 def stop_text(stop: Sequence[str], decode: Callable[[Any], list[str]], prompt_length: int) -> Any:
@@ -22,7 +22,7 @@ def stop_text(stop: Sequence[str], decode: Callable[[Any], list[str]], prompt_le
     from transformers import StoppingCriteria
 
     stops = [s for s in stop if s]
-    reach = max((len(s) for s in stops), default=0) + SLACK
+    reach = max((len(s.encode("utf-8")) for s in stops), default=0) + SLACK  # ("丂" is 3 tokens of Qwen's)
 
     class StopText(StoppingCriteria):
         def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
