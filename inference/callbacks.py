@@ -42,7 +42,8 @@ log = logging.getLogger("inference.callbacks")
 HEADER = "X-ChatVLM-Signature"
 TIMEOUT_S = 10.0  # one attempt, connection and answer
 LEASE_S = 3 * TIMEOUT_S  # a claimed callback is another deliverer's again after this (its deliverer died)
-POLL_S = 0.5  # how often a deliverer looks for due callbacks
+POLL_S = 0.5  # how often a deliverer looks for due callbacks...
+BUSY_POLL_S = 0.05  # ...and at most how often, looking again as attempts end
 AT_ONCE = 4  # attempts one deliverer makes at once
 TURNS = 64  # callers whose callbacks one look at the store considers
 MAX_URL = 2048
@@ -160,6 +161,7 @@ class Deliverer:
         self._lock = threading.Lock()
         self._calling: set[str] = set()  # the callers (payers) one of whose callbacks is being attempted here
         self._stop = threading.Event()
+        self._wake = threading.Event()  # (an attempt ended: look again now)
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
@@ -168,16 +170,24 @@ class Deliverer:
 
     def stop(self, timeout: float = 2.0) -> None:
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     def _loop(self) -> None:
-        while not self._stop.wait(POLL_S):
+        """A look every POLL_S, and again as soon as an attempt ends (at most every BUSY_POLL_S): a caller's calls go
+        one at a time, as fast as its receiver answers them (one a look held a key to 2 a second)."""
+        while not self._stop.is_set():
+            self._wake.wait(POLL_S)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
             try:
                 self.deliver_due()
             except Exception as exc:  # the database away for a while: tried again at the next poll
                 log.warning("callbacks: %s", type(exc).__name__)
+            self._stop.wait(BUSY_POLL_S)
 
     def deliver_due(self) -> int:
         """Claim the callbacks due now (as many as there are free hands) and start their attempts; how many. Callers
@@ -245,3 +255,4 @@ class Deliverer:
             with self._lock:
                 self._calling.discard(payer)
             self._busy.release()
+            self._wake.set()

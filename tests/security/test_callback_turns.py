@@ -14,7 +14,7 @@ import pytest
 from inference.callbacks import AT_ONCE, TIMEOUT_S
 from tests.e2e.test_jobs import wait_for
 from tests.helpers import encode, render_lines
-from tests.security.conftest import KEYS, OTHER, USER, live
+from tests.security.conftest import ADMIN, KEYS, OTHER, USER, live
 from tests.security.test_callback_guard import SECRET, Internal
 
 PNG = encode(render_lines(["Turns 7"]))
@@ -69,5 +69,27 @@ def test_a_key_whose_receiver_never_answers_does_not_delay_another_keys_callback
             time.sleep(0.05)
         late = time.time() - ended
         assert late < TIMEOUT_S / 2, late  # (before: behind the stuck key's attempts, 10-20 s here)
+    finally:
+        receiver.close()
+
+
+def test_one_keys_many_callbacks_go_as_fast_as_its_receiver_answers(server):
+    # (one attempt of a key's at a time, taken once per look every 0.5 s, held a key to 2 calls a second: 40 jobs'
+    # calls took 20 s; a deliverer looks again as soon as an attempt ends)
+    receiver = Internal()
+    try:
+        jobs = [submit(server, ADMIN, f"http://127.0.0.1:{receiver.port}/many") for _ in range(12)]
+        ended = max(
+            wait_for(
+                lambda job=job: server.get(f"/jobs/{job}", headers={"Authorization": f"Bearer {ADMIN}"}).json(),
+                lambda body: body["state"] == "done",
+            )["ended_at"]
+            for job in jobs
+        )
+        deadline = time.monotonic() + 3 * TIMEOUT_S
+        while len(receiver.paths) < len(jobs):
+            assert time.monotonic() < deadline, len(receiver.paths)
+            time.sleep(0.05)
+        assert time.time() - ended < 2.5, time.time() - ended  # (before: ~5 s behind the last job's end)
     finally:
         receiver.close()
