@@ -10,8 +10,9 @@ from typing import Protocol
 
 log = logging.getLogger(__name__)
 
-# what would end a log line or draw on a terminal: C0 and C1 controls, DEL, and Unicode's line and paragraph separators
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# what would end a log line, draw on a terminal or turn text around: C0 and C1 controls, DEL, Unicode's line and paragraph
+# separators, its bidirectional controls and zero-width marks; and the backslash (a typed "\x0a" is not a written one)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\\]")
 
 
 def printable(text: str, longest: int = 200) -> str:

@@ -152,7 +152,10 @@ class SessionGuard:
 
     def _theirs(self, path: str, caller: str | None) -> bool:
         """Whether ``caller`` may be served the file at ``path``: anything but another caller's upload."""
-        owners = getattr(self.uploads, "owners", {}).get(os.path.realpath(path)) if path else None
+        try:
+            owners = getattr(self.uploads, "owners", {}).get(os.path.realpath(path)) if path else None
+        except ValueError:  # (a NUL in the path: no file has that name; Gradio answers 403 as well)
+            return False
         return not owners or caller in owners
 
 

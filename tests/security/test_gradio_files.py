@@ -202,6 +202,8 @@ def test_gradios_file_route_serves_an_upload_to_the_key_that_sent_it_only(server
             assert answer.json()["detail"].startswith("File not allowed"), answer.text[:200]
         else:  # keys off: every client is the same (anonymous) user
             assert answer.content == secret
+    nul = client.get(f"/gradio_api/file={theirs}%00x", headers=headers)  # (no file has that name: not a 500)
+    assert nul.status_code == 403 and nul.json()["detail"].startswith("File not allowed"), nul.text[:200]
 
 
 def test_gradio_fetches_no_url_for_a_client(server):

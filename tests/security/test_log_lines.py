@@ -15,3 +15,10 @@ def test_a_path_cannot_write_a_line_of_its_own_or_draw_on_a_terminal(client, cap
     assert len(lines) == 1 and "admin key rotated" in lines[0], lines
     assert not any(ch in lines[0] for ch in "\n\r\x1b\u2028\x85"), repr(lines[0])
     assert "\\x0a" in lines[0] and "\\x1b" in lines[0] and "\\u2028" in lines[0], repr(lines[0])
+
+
+def test_text_that_turns_around_or_looks_escaped_is_written_as_escapes():
+    from inference.observe import printable
+
+    line = printable("/x\u202eexe.txt\u200b\u2066 typed \\x0a")
+    assert line == "/x\\u202eexe.txt\\u200b\\u2066 typed \\x5cx0a", line  # (a typed "\x0a" is not a written newline)
