@@ -4,11 +4,12 @@ the lines it found on the shrunk image are thin enough that smaller ones may hav
 A large image is shrunk for the detector (its long side to ``det_long_side``) and RapidOCR shrinks what it cuts the
 lines out of to 2,000 px a side: a 4K screenshot's 11 px interface text came out ~3.7 px high, half of it not found
 (9 px text: none), and what was found was read from 6 px crops, their first and last letters cut off. When the lines
-found are thin (their median at most ``SMALL_LINE`` detector px) or none are found on an image with ink, the image is
-detected again enlarged until they would be ``FINE_LINE`` px (at most ``det_fine_side`` on its long side, never past
-its own size), and that detection is taken unless it finds fewer lines; lines thinner than ``CROP_LINE`` px where
-they were cut out are cut again from a larger copy (``sharper``). Pages of ordinary print (lines of 13 px and more at
-the usual size: every page of the peer and receipt sets) are detected once and cut as before.
+found are thin (their median at most ``SMALL_LINE`` detector px) or none are found on an image whose ink looks like a
+page's, the image is detected again enlarged until they would be ``FINE_LINE`` px (at most ``det_fine_side`` on its
+long side, never past its own size; not the windows of a tall image, which are there to keep its text large), and
+that detection is taken unless it finds fewer lines; lines thinner than ``CROP_LINE`` px where they were cut out are
+cut again from a larger copy (``sharper``). Pages of ordinary print (lines of 13 px and more at the usual size: every
+page of the peer and receipt sets) are detected once and cut as before.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ FINE_LINE = 20.0  # ...enlarged until that median would be this thick
 BLANK_INK = 0.0005  # an image with none found is tried finer only when more of it than this is ink (not a blank scan)...
 MOST_INK = 0.05  # ...and less than this (not noise, a halftone or a dot grid: 6-7%; a 4K screenshot of 9 px text: 0.3%)
 CROP_LINE = 24.0  # px: lines cut out of an image where they are thinner are cut again from a larger copy
-FINE_SOURCE = 4096  # px a side of the image lines are cut out of after a finer detection (RapidOCR's own: 2,000)
+FINE_SOURCE = 4096  # px a side of the larger copy lines are cut again from, at most (RapidOCR's own copy: 2,000)
 
 
 @dataclass
