@@ -241,8 +241,7 @@ def _open_pdf(
                 doc_pages.append(DocPage(number, render=_failing(_after_over(pdf))))
                 continue
             try:
-                with gc_paused():  # (a dense text layer's runs: thousands of objects a page, see inference.heap)
-                    size, scale, text, runs = pdf.page(number, longest_side, text=text_layer or not force_ocr)
+                size, scale, text, runs = pdf.page(number, longest_side, text=text_layer or not force_ocr)
             except PdfError as exc:
                 raise _pdf_error(exc, name) from None
             except OverLimits as exc:
@@ -271,7 +270,7 @@ def _open_pdf(
 
 
 def _text_lines(runs: list) -> list[OcrLine]:
-    with gc_paused():
+    with gc_paused():  # (a dense text layer's thousands of lines; not the wait for a PDF reader: see inference.heap)
         return _lines_of(runs)
 
 
@@ -285,11 +284,7 @@ def _lines_of(runs: list) -> list[OcrLine]:
 def _lines_later(pdf: PdfFile, number: int, longest_side: int, name: str) -> Callable[[], list[OcrLine]]:
     """A page's lines loaded when it is read: what stops it fails the page alone (BadInput), as rendering it would."""
 
-    def lines() -> list[OcrLine]:
-        with gc_paused():
-            return _text_lines(_guarded(pdf, number, name, "read", lambda: pdf.page(number, longest_side, text=True))[3])
-
-    return lines
+    return lambda: _text_lines(_guarded(pdf, number, name, "read", lambda: pdf.page(number, longest_side, text=True))[3])
 
 
 def _guarded(pdf: PdfFile, number: int, name: str, doing: str, call: Callable[[], T]) -> T:

@@ -33,6 +33,7 @@ from multiprocessing.connection import Connection, Pipe
 from typing import Any
 
 from .callers import CALLER
+from .heap import gc_paused
 from .turns import Turns
 
 log = logging.getLogger("chatvlm.pdf")
@@ -286,7 +287,8 @@ class PdfFile:
         reply, _ = self._call({"op": "page", "number": number, "side": longest_side, "max_pixels": self.max_pixels, "text": text})
         try:
             width, height = reply["size"]
-            lines = [(str(t), [float(v) for v in box]) for t, box in reply.get("lines") or []]
+            with gc_paused():  # (a dense text layer's thousands of lines: see inference.heap; after the reader's answer)
+                lines = [(str(t), [float(v) for v in box]) for t, box in reply.get("lines") or []]
             text = reply.get("text")
             return (int(width), int(height)), float(reply["scale"]), None if text is None else str(text), lines
         except (KeyError, TypeError, ValueError):

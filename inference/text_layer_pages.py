@@ -36,8 +36,11 @@ def ordered(lines: list[OcrLine]) -> list[OcrLine]:
 
 
 def text_layer_blocks(page: DocPage, lines: list[OcrLine]) -> list[Block]:
-    """The page's blocks from its text layer's ``lines``."""
-    lines = ordered(join_drop_caps([line for line in lines if line.text.strip()], marks=False))
+    """The page's blocks from its text layer's ``lines`` (the collector held off while a dense page's thousands of lines
+    are ordered and put in blocks: half its time was the collector's; not while its preview is drawn: a wait for a PDF
+    reader, see inference.heap)."""
+    with gc_paused():
+        lines = ordered(join_drop_caps([line for line in lines if line.text.strip()], marks=False))
     regions: list[Region] = []
     preview = None
     if page.preview is not None:
@@ -50,18 +53,18 @@ def text_layer_blocks(page: DocPage, lines: list[OcrLine]) -> list[Block]:
             ]
         except Exception as exc:  # the page's blocks then come from its lines alone
             log.warning("no layout for page %d: %s", page.number, type(exc).__name__)
-    blocks = page_blocks(lines, page.size, regions)
-    if preview is not None:  # tables: the rules on the rendering, the text layer's words in the cells
-        blocks = cells_added(preview, blocks, lines, scale=preview.width / max(page.size[0], 1))
+    with gc_paused():
+        blocks = page_blocks(lines, page.size, regions)
+        if preview is not None:  # tables: the rules on the rendering, the text layer's words in the cells
+            blocks = cells_added(preview, blocks, lines, scale=preview.width / max(page.size[0], 1))
     return blocks
 
 
 def text_layer_read(doc: int, page: DocPage, structure: bool = True) -> PageRead:
     """A text-layer page's read (``doc``: which document of the request), with its blocks when ``structure``."""
     started = time.perf_counter()
-    with gc_paused():  # (a dense page's thousands of lines and their structure: half its time was the collector's)
-        lines = page.lines if page.lines_later is None else page.lines_later()  # (a job's page past its opening's budget)
-        blocks = text_layer_blocks(page, lines) if structure else []
+    lines = page.lines if page.lines_later is None else page.lines_later()  # (a job's page past its opening's budget)
+    blocks = text_layer_blocks(page, lines) if structure else []
     seconds = time.perf_counter() - started
     return PageRead(doc, page.number, page.size, "text-layer", seconds, text=page.text or "", lines=lines, blocks=blocks)
 
