@@ -25,6 +25,19 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+@contextmanager
+def silent_port(path: str = ""):
+    """A local URL (``http://127.0.0.1:PORT`` + ``path``) whose port accepts connections (the kernel's backlog) and
+    never answers them: a replica that hangs, a webhook receiver that never replies."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(128)
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}{path}"
+    finally:
+        listener.close()
+
+
 def launch_server(env_extra: dict[str, str], log_path: Path, args: tuple[str, ...] = ()) -> tuple[subprocess.Popen, str]:
     """`python app.py [args]` on a free port, not waited for; returns (process, base_url). A variable set to "" in
     ``env_extra`` counts as unset (CHATVLM_HOST is 127.0.0.1 unless the test says otherwise). Each process has its own

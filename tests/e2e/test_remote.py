@@ -5,7 +5,6 @@ models (spread, one killed mid-run, both killed), a replica that never answers (
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -18,6 +17,7 @@ from inference.settings import ModelSpec
 from tests.conftest import ROOT, free_port, launch_server, serve_in_thread, stop_server, wait_server
 from tests.helpers import ENGLISH, encode, render_lines
 from tests.polling import loaded_backend
+from tests.servers import silent_port
 
 # A release check: replicas in their own processes (transformers serve among them), killed and hung mid-run.
 pytestmark = pytest.mark.slow
@@ -159,12 +159,9 @@ def test_when_no_replica_answers_it_is_a_503_at_once(front, replicas):
 
 @pytest.fixture
 def black_hole():
-    """A TCP port that accepts connections and never answers (a replica that hangs)."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(64)
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
-    sock.close()
+    """A replica that hangs."""
+    with silent_port("/v1") as url:
+        yield url
 
 
 def test_a_replica_that_never_answers_times_out_and_the_other_answers(tiny_server, tiny_settings, black_hole):

@@ -6,7 +6,6 @@ answers (a socket nobody reads) and one that does, both on loopback (callback_al
 
 from __future__ import annotations
 
-import socket
 import time
 
 import pytest
@@ -16,18 +15,15 @@ from tests.e2e.test_jobs import wait_for
 from tests.helpers import encode, render_lines
 from tests.security.conftest import ADMIN, KEYS, OTHER, USER, live
 from tests.security.test_callback_guard import SECRET, Internal
+from tests.servers import silent_port
 
 PNG = encode(render_lines(["Turns 7"]))
 
 
 @pytest.fixture(scope="module")
 def tarpit():
-    """A port that accepts connections (the kernel's backlog) and never answers them."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(128)
-    yield f"http://127.0.0.1:{listener.getsockname()[1]}/hook"
-    listener.close()
+    with silent_port("/hook") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
