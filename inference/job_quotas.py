@@ -1,7 +1,9 @@
 """A key's job quotas, checked when a job is sent (429 with Retry-After, other keys unaffected): its unfinished jobs
 (``limits.max_jobs_per_key``), before its files are read; then the pages still to read in them
 (``limits.max_pages_per_key``) and the bytes of their files kept until each ends (``limits.max_job_mb_per_key``: a key
-sending 20 jobs of 32 files of 20 MB would keep 12.8 GB, filling the disk for every other key)."""
+sending 20 jobs of 32 files of 20 MB would keep 12.8 GB, filling the disk for every other key); and the results kept
+for its jobs, finished ones too (``limits.max_result_mb_per_key``: they stay a week, ``server.job_results_ttl_s``; a key
+sending job after job of dense pages, ~1.5 MB of result each, would fill the disk over the days as surely)."""
 
 from __future__ import annotations
 
@@ -17,6 +19,13 @@ def check_jobs(load: Load, limits: LimitSettings) -> None:
         raise RateLimited(
             f"This key has {load.jobs} unfinished jobs, its quota (limits.max_jobs_per_key); wait for one to end or cancel one.",
             retry_after=30,
+        )
+    if load.results_kept >= limits.max_result_mb_per_key * MB:
+        raise RateLimited(
+            f"This key's jobs keep {load.results_kept / MB:.1f} MB of results, its quota of {limits.max_result_mb_per_key} MB "
+            "(limits.max_result_mb_per_key); delete finished jobs whose results you have (DELETE /jobs/{id}), or wait for "
+            "them to expire.",
+            retry_after=600,
         )
 
 

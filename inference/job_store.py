@@ -258,7 +258,7 @@ class JobStore(KeyStore, QuotaStore, ResultStore, WindowStore):
             job = self._lock_job(db, job_id)
             if job is None or job.state != QUEUED:
                 return None
-            todo, rows = [], []
+            todo, rows, stored = [], [], 0
             seq = sum(1 for found in opened if found.error is not None)  # a file that failed counts as one page read
             for idx, found in enumerate(opened):
                 db.execute(
@@ -270,9 +270,10 @@ class JobStore(KeyStore, QuotaStore, ResultStore, WindowStore):
                 for number in found.numbers:
                     read = read_now.get(number)
                     seq += read is not None  # the text layer's pages: events 1..k (after the failed files)
+                    dumped = dump_read(read) if read else None
+                    stored += len(dumped or "")
                     rows.append(
-                        {"job": job_id, "idx": idx, "page": number, "read": dump_read(read) if read else None, "worker": None}
-                        | {"seq": seq if read else None}
+                        {"job": job_id, "idx": idx, "page": number, "read": dumped, "worker": None, "seq": seq if read else None}
                     )
                     if read is None:
                         todo.append((idx, number))
@@ -281,6 +282,7 @@ class JobStore(KeyStore, QuotaStore, ResultStore, WindowStore):
             total = sum(len(found.numbers) if found.error is None else 1 for found in opened)
             done = total - len(todo)
             values: dict = {"state": RUNNING, "pages_total": total, "pages_done": done, "started": began or now, "touched": now}
+            values["result_bytes"] = stored
             if not todo:
                 values.update(state=DONE, ended=now, callback_due=callback_due_at(now))
                 db.execute(update(files).where(files.c.job == job_id).values(data=None))
@@ -317,12 +319,14 @@ class JobStore(KeyStore, QuotaStore, ResultStore, WindowStore):
                 return None
             where = and_(pages.c.job == job_id, pages.c.idx == read.doc, pages.c.page == read.page, pages.c.read.is_(None))
             seq = job.pages_done + 1  # its event id: the job's pages_done after this write (writes of a job take turns)
-            if not db.execute(update(pages).where(where).values(read=dump_read(read), worker=worker, seq=seq)).rowcount:
+            dumped = dump_read(read)
+            if not db.execute(update(pages).where(where).values(read=dumped, worker=worker, seq=seq)).rowcount:
                 return None
             left = db.execute(
                 select(func.count()).select_from(pages).where(pages.c.job == job_id, pages.c.read.is_(None))
             ).scalar_one()
             values: dict = {"pages_done": (job.pages_total or 0) - left, "touched": now}
+            values["result_bytes"] = func.coalesce(jobs.c.result_bytes, 0) + len(dumped)
             if left == 0:
                 values.update(state=DONE, ended=now, callback_due=callback_due_at(now))
                 db.execute(update(files).where(files.c.job == job_id).values(data=None))

@@ -1,6 +1,6 @@
 """What counts against a key's job quotas (its SQL; :class:`~inference.job_store.JobStore` is this and the rest): its
-unfinished jobs, the pages still to read in them, and the bytes of their files kept in the store. Kept apart only to
-keep each module small."""
+unfinished jobs, the pages still to read in them, the bytes of their files kept in the store, and the bytes of its
+jobs' results kept (finished jobs' too, until deleted or expired). Kept apart only to keep each module small."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ class Load(NamedTuple):
     jobs: int  # unfinished jobs
     pages_left: int  # pages still to read in them
     bytes_kept: int  # bytes of their files kept in the store (until each job ends)
+    results_kept: int = 0  # bytes of the pages read in all its jobs kept (until each is deleted or expires)
 
 
 class QuotaStore:
@@ -40,9 +41,10 @@ class QuotaStore:
             .select_from(files.join(jobs, files.c.job == jobs.c.id))
             .where(jobs.c.payer == payer, unfinished)
         )
+        results = select(func.coalesce(func.sum(jobs.c.result_bytes), 0)).where(jobs.c.payer == payer)
         count, pages_left = db.execute(counts).one()
         size = db.execute(kept).scalar_one()
-        return Load(int(count), int(pages_left), int(size))
+        return Load(int(count), int(pages_left), int(size), int(db.execute(results).scalar_one()))
 
     def unfinished(self) -> int:
         with self.engine.connect() as db:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import orjson
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Connection,
@@ -59,6 +60,7 @@ jobs = Table(
     Column("callback_attempts", Integer),  # deliveries tried so far
     Column("callback_last", String(256)),  # the last attempt's HTTP status, or why it had none
     Column("callback_due", Float, index=True),  # when the next attempt is due (NULL: none is)
+    Column("result_bytes", BigInteger, default=0),  # bytes of its pages' reads stored (ASCII JSON: the results quota)
 )
 files = Table(
     "files",
@@ -114,6 +116,7 @@ class JobRecord:
     callback_attempts: int | None = None
     callback_last: str | None = None
     callback_due: float | None = None
+    result_bytes: int | None = 0
 
     @property
     def seconds(self) -> float:

@@ -24,6 +24,9 @@ class LimitSettings(BaseModel):
     max_jobs_per_key: int = Field(20, gt=0, description="unfinished jobs of one key (client address with keys off); more -> 429")
     max_pages_per_key: int = Field(2000, gt=0, description="pages still to read in one key's unfinished jobs; more -> 429")
     max_job_mb_per_key: int = Field(2048, gt=0, description="MB of files kept for one key's unfinished jobs; more -> 429")
+    max_result_mb_per_key: int = Field(
+        1024, gt=0, description="MB of job results (finished jobs' too) one key keeps; at it, a new job -> 429"
+    )
     max_tokens: int = Field(4096, gt=0)
     max_prompt_chars: int = Field(8000, gt=0)
     max_queue_per_model: int | Literal["auto"] = Field("auto", description="requests that may wait for a model (config.yaml)")
