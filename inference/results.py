@@ -235,6 +235,7 @@ class JobStatus(BaseModel):
     ended_at: float | None = None
     expires_at: float | None = Field(None, description="Unix time the result will be deleted")
     result_url: str | None = Field(None, description="where the result is, once done")
+    result_bytes: int = Field(0, description="bytes of its pages' results kept (limits.max_result_mb_per_key counts them)")
     priority: Literal["low", "normal", "high"] = Field("normal", description="orders its key's own jobs")
     owner: str | None = Field(None, description="the fingerprint of the key that sent it (shown to admin keys only)")
     callback: CallbackStatus | None = Field(None, description="its callback_url's deliveries, when it was given one")

@@ -17,8 +17,9 @@ def test_the_results_a_keys_jobs_keep_are_bounded(settings, tmp_path):
         user, other = {"X-API-Key": USER}, {"X-API-Key": OTHER}
         small = dense_job(client, USER, pages=1, count=LINES)  # (~0.3 MB: under the quota, another job is taken)
         big = dense_job(client, USER, pages=3, count=LINES)  # (~1 MB more: over it, though each was under it when sent)
-        size = len(client.get(f"/jobs/{big}/result", headers=user).content)
-        assert size > 0.5 * 1024 * 1024, size  # (the pages' results are what is counted)
+        kept = [client.get(f"/jobs/{job}", headers=user).json()["result_bytes"] for job in (small, big)]
+        assert 0.2 < kept[1] / (3 * kept[0]) < 5 and sum(kept) > 1024 * 1024, kept  # (what counts, shown to its key)
+        assert len(client.get(f"/jobs/{big}/result", headers=user).content) > 0.5 * kept[1]  # (the pages' results)
 
         refused = client.post("/jobs", files={"files": ("a.pdf", b"%PDF-1.4", "application/pdf")}, headers=user)
         assert refused.status_code == 429, refused.text
