@@ -37,6 +37,7 @@ from .rapid_geometry import (
 from .rapid_options import RapidOptions
 from .rapid_pool import RapidPool
 from .rapid_script import Reading, Script, choose, recognise, script_for
+from .rapid_sparse import with_sparse_text
 from .script_check import worth_saying
 from .structure import layout_beside, load_layout_model, page_structure, turn_blocks
 from .tables import strip_rule_artefacts
@@ -127,6 +128,7 @@ class RapidOcrBackend(RapidPool, Backend):
         original = engine.load_img(image)
         with self.detector(engine, wide) as detector:
             lines = find_lines(engine, detector, original, self.options, finer_ok=wide)
+            lines = with_sparse_text(detector, original, lines) if wide else lines  # (a few lines alone on a large image)
         if not lines.crops:
             return []
         crops = [own_line(c) for c in lines.crops]
