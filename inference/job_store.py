@@ -21,7 +21,7 @@ from pathlib import Path
 from sqlalchemy import Connection, and_, create_engine, delete, event, func, insert, select, update
 
 from .job_store_keys import KeyStore
-from .job_store_quota import Load, QuotaStore
+from .job_store_quota import Load, Quota, QuotaStore
 from .job_store_results import ResultStore
 from .job_store_window import WindowStore
 from .job_tables import (
@@ -29,6 +29,7 @@ from .job_tables import (
     DONE,
     ENDED,
     FAILED,
+    PAGE_BYTES,
     QUEUED,
     RUNNING,
     JobRecord,
@@ -36,8 +37,10 @@ from .job_tables import (
     add_missing_columns,
     callback_due_at,
     dump_read,
+    failed_in,
     files,
     jobs,
+    kept_bytes,
     metadata,
     pages,
 )
@@ -140,6 +143,7 @@ class JobStore(KeyStore, QuotaStore, ResultStore, WindowStore):
                     pages_estimate=pages_estimate,
                     callback_url=callback_url,
                     callback_attempts=0,
+                    result_bytes=kept_bytes([name for name, _ in uploads]),
                 )
             )
             db.execute(
@@ -177,16 +181,8 @@ class JobStore(KeyStore, QuotaStore, ResultStore, WindowStore):
 
     def fail(self, job_id: str, error: str) -> bool:
         """The job failed (unless it already ended); its files are dropped. Whether it was this call that ended it."""
-        now = time.time()
         with self._write() as db:
-            moved = db.execute(
-                update(jobs)
-                .where(jobs.c.id == job_id, jobs.c.state.in_((QUEUED, RUNNING)))
-                .values(state=FAILED, error=error, ended=now, touched=now, callback_due=callback_due_at(now))
-            ).rowcount
-            if moved:
-                db.execute(update(files).where(files.c.job == job_id).values(data=None))
-            return bool(moved)
+            return failed_in(db, job_id, error)
 
     def cancel(self, job_id: str) -> bool:
         """Mark the job cancelled if it has not ended (workers drop its pages); whether it was."""
@@ -249,14 +245,16 @@ class JobStore(KeyStore, QuotaStore, ResultStore, WindowStore):
         ]
 
     # ---- opening -------------------------------------------------------------------------------------
-    def opened(self, job_id: str, opened: Sequence[Opened], began: float | None = None) -> list[tuple[int, int]] | None:
+    def opened(
+        self, job_id: str, opened: Sequence[Opened], began: float | None = None, quota: Quota | None = None
+    ) -> list[tuple[int, int]] | None:
         """The job's files as opened (from ``began``: its start, when given, else now): its pages listed (those
         ``read_now`` written), the job running (or done, when nothing is left to read). Once only: None when the job was
-        opened before, or cancelled; else the pages to read as (file index, page number)."""
+        opened before, or cancelled (or failed at its ``quota``); else the pages to read as (file index, page number)."""
         now = time.time()
         with self._write() as db:
             job = self._lock_job(db, job_id)
-            if job is None or job.state != QUEUED:
+            if job is None or job.state != QUEUED or self.over_quota(db, job, quota):
                 return None
             todo, rows, stored = [], [], 0
             seq = sum(1 for found in opened if found.error is not None)  # a file that failed counts as one page read
@@ -282,7 +280,8 @@ class JobStore(KeyStore, QuotaStore, ResultStore, WindowStore):
             total = sum(len(found.numbers) if found.error is None else 1 for found in opened)
             done = total - len(todo)
             values: dict = {"state": RUNNING, "pages_total": total, "pages_done": done, "started": began or now, "touched": now}
-            values["result_bytes"] = stored
+            errors = sum(len((found.error or "").encode()) for found in opened)
+            values["result_bytes"] = func.coalesce(jobs.c.result_bytes, 0) + stored + PAGE_BYTES * len(rows) + errors
             if not todo:
                 values.update(state=DONE, ended=now, callback_due=callback_due_at(now))
                 db.execute(update(files).where(files.c.job == job_id).values(data=None))
@@ -308,14 +307,14 @@ class JobStore(KeyStore, QuotaStore, ResultStore, WindowStore):
         with self.engine.connect() as db:
             return db.execute(query).first() is not None
 
-    def save_read(self, job_id: str, read: PageRead, worker: str) -> JobRecord | None:
+    def save_read(self, job_id: str, read: PageRead, worker: str, quota: Quota | None = None) -> JobRecord | None:
         """One page read (``read.doc`` its file's index), written once: a second write of it changes nothing. The job's
         count moves with it, and the job is done when this was its last page. The job as it is now when this write
-        counted, else None (written before, or the job was cancelled or is gone)."""
+        counted, else None (written before, or the job was cancelled, is gone, or failed at its ``quota``)."""
         now = time.time()
         with self._write() as db:
             job = self._lock_job(db, job_id)
-            if job is None or job.state != RUNNING:
+            if job is None or job.state != RUNNING or self.over_quota(db, job, quota):
                 return None
             where = and_(pages.c.job == job_id, pages.c.idx == read.doc, pages.c.page == read.page, pages.c.read.is_(None))
             seq = job.pages_done + 1  # its event id: the job's pages_done after this write (writes of a job take turns)
@@ -333,12 +332,6 @@ class JobStore(KeyStore, QuotaStore, ResultStore, WindowStore):
             db.execute(update(jobs).where(jobs.c.id == job_id).values(**values))
             row = db.execute(select(jobs).where(jobs.c.id == job_id)).mappings().one()
             return JobRecord(**row)
-
-    def pages_per_worker(self) -> dict[str, int]:
-        """Pages read so far by each worker (of the jobs still kept)."""
-        query = select(pages.c.worker, func.count()).where(pages.c.worker.is_not(None)).group_by(pages.c.worker)
-        with self.engine.connect() as db:
-            return {worker: n for worker, n in db.execute(query)}
 
 
 def _sqlite_pragmas(connection, _record) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
 from .job_tables import pages
 
@@ -31,3 +31,9 @@ class ResultStore:
         )
         with self.engine.connect() as db:
             return {row.page: row.read for row in db.execute(query)}
+
+    def pages_per_worker(self) -> dict[str, int]:
+        """Pages read so far by each worker (of the jobs still kept)."""
+        query = select(pages.c.worker, func.count()).where(pages.c.worker.is_not(None)).group_by(pages.c.worker)
+        with self.engine.connect() as db:
+            return {worker: n for worker, n in db.execute(query)}

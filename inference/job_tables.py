@@ -23,6 +23,7 @@ from sqlalchemy import (
     case,
     inspect,
     text,
+    update,
 )
 
 from .blocks import Block, OcrLine
@@ -53,14 +54,14 @@ jobs = Table(
     Column("ended", Float),
     Column("touched", Float, nullable=False),  # the last time it moved (the sweep's clock)
     Column("priority", Integer, nullable=False, default=1),  # 0 low, 1 normal, 2 high: orders a key's own jobs
-    Column("payer", String(256)),  # whose quota it counts against (a key's fingerprint, or a client address)
+    Column("payer", String(256), index=True),  # whose quota it counts against (a key's fingerprint, or a client address)
     Column("pages_estimate", Integer, nullable=False, default=0),  # pages to read, counted at submit (the quota's)
     # -- signed webhooks (issue 20, point 3) --
     Column("callback_url", Text),  # POSTed to when the job ends (checked at submit)
     Column("callback_attempts", Integer),  # deliveries tried so far
     Column("callback_last", String(256)),  # the last attempt's HTTP status, or why it had none
     Column("callback_due", Float, index=True),  # when the next attempt is due (NULL: none is)
-    Column("result_bytes", BigInteger, default=0),  # bytes of its pages' reads stored (ASCII JSON: the results quota)
+    Column("result_bytes", BigInteger, default=0),  # bytes it keeps: its rows (``kept_bytes``), its pages' reads (ASCII JSON)
 )
 files = Table(
     "files",
@@ -133,6 +134,16 @@ class Opened:
     open_s: float
     error: str | None
     read_now: list[PageRead]
+
+
+JOB_BYTES, FILE_BYTES, PAGE_BYTES = 2048, 256, 64  # what a job's row, each file's and each page's take, about
+
+
+def kept_bytes(names: list[str]) -> int:
+    """What a new job's rows keep in the store (its first ``result_bytes``; its pages' rows, their reads and its files'
+    errors are added as they are written): a job that keeps no result (its files all fail to open) still keeps ~10 KB
+    for a week, and a key sent 52 a second of them, uncounted (an attack pass)."""
+    return JOB_BYTES + sum(FILE_BYTES + len(name.encode()) for name in names)
 
 
 def dump_read(read: PageRead) -> str:
@@ -229,9 +240,22 @@ def callback_due_at(now: float):
     return case((jobs.c.callback_url.is_not(None), now), else_=None)
 
 
+def failed_in(db: Connection, job_id: str, error: str) -> bool:
+    """In ``db``'s transaction: the job failed (unless it already ended), its files dropped; whether it was this call."""
+    now = time.time()
+    moved = db.execute(
+        update(jobs)
+        .where(jobs.c.id == job_id, jobs.c.state.in_((QUEUED, RUNNING)))
+        .values(state=FAILED, error=error, ended=now, touched=now, callback_due=callback_due_at(now))
+    ).rowcount
+    if moved:
+        db.execute(update(files).where(files.c.job == job_id).values(data=None))
+    return bool(moved)
+
+
 def add_missing_columns(db: Connection) -> None:
-    """Columns added to a table since a database was created (ALTER TABLE ... ADD, nullable): an older jobs.db or
-    PostgreSQL schema is brought up to date at start."""
+    """Columns (ALTER TABLE ... ADD, nullable) and indexes added to a table since a database was created: an older
+    jobs.db or PostgreSQL schema is brought up to date at start."""
     inspector = inspect(db)
     for table in metadata.sorted_tables:
         have = {column["name"] for column in inspector.get_columns(table.name)}
@@ -241,3 +265,7 @@ def add_missing_columns(db: Connection) -> None:
                 default = column.default.arg if column.default is not None and column.default.is_scalar else None
                 given = f" DEFAULT {default!r}" if isinstance(default, int | float) else ""  # (a bool is an int)
                 db.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}{given}'))
+        indexes = {index["name"] for index in inspector.get_indexes(table.name)}
+        for index in table.indexes:  # (an index added since: the payer's, which each page's quota check looks by)
+            if index.name not in indexes:
+                index.create(db)

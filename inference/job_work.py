@@ -28,6 +28,7 @@ from .documents import Document
 from .errors import Cancelled, ChatVLMError, ModelUnavailable, Overloaded, UnknownModel, redact_paths
 from .inputs import OcrRequest, auto_request
 from .job_store import JobRecord, JobStore, Opened
+from .job_store_quota import Quota
 from .page_results import PageRead
 from .pages import Pages
 from .text_budget import text_budget
@@ -38,6 +39,10 @@ log = logging.getLogger(__name__)
 CACHE_SIZE = 8  # documents a process keeps open for the pages still to come
 SHORT_OF_DISK_FOR_RESULTS = (
     "The server is short of disk space to keep this job's results (its pages read so far are kept); send the rest again later."
+)
+OVER_RESULTS_QUOTA = (
+    "This key's jobs keep {mb} MB of results, its quota (limits.max_result_mb_per_key): this job stopped, its pages read so far "
+    "kept; delete finished jobs whose results you have (DELETE /jobs/{{id}}) and send the rest again."
 )
 
 
@@ -165,7 +170,7 @@ class JobWork:
                     for _, page in at_once:  # (read: a doc kept for its other pages holds their lines no more)
                         page.lines = []
                     found.append(Opened(name, doc.multipage, [p.number for p in doc.pages], seconds, None, now))
-            todo = None if self.short_of_disk(job_id) else self.store.opened(job_id, found, began)
+            todo = None if self.cannot_keep(job_id) else self.store.opened(job_id, found, began, self.quota)
         except BaseException:
             for doc in docs.values():
                 doc.close()
@@ -177,7 +182,7 @@ class JobWork:
                 doc.close()
         return todo
 
-    def short_of_disk(self, job_id: str) -> bool:
+    def cannot_keep(self, job_id: str) -> bool:
         """Whether the jobs' database (SQLite: a file here) would keep less than ``limits.min_free_disk_mb`` free: the
         job then fails, saying so, its pages read so far kept (a key's dense pages took ~1.5 MB each, 3 GB for the
         2,000 pages it may have in flight, and nothing stopped the database from filling the disk: an attack pass)."""
@@ -188,6 +193,12 @@ class JobWork:
         self.store.fail(job_id, SHORT_OF_DISK_FOR_RESULTS)
         self.docs.forget(job_id)
         return True
+
+    @property
+    def quota(self) -> Quota:
+        """What a key's jobs may keep (``limits.max_result_mb_per_key``), checked where each page is written."""
+        mb = self.pages.limits.max_result_mb_per_key
+        return Quota(mb * 1024 * 1024, OVER_RESULTS_QUOTA.format(mb=mb))
 
     def read_page(self, job_id: str, idx: int, number: int, token: CancelToken) -> JobRecord | None:
         """Read one page and write it; the job after the write (None: the page was read before, or the job was
@@ -243,9 +254,9 @@ class JobWork:
             self.docs.forget(job_id)
             return None
         read.doc = idx
-        if self.short_of_disk(job_id):
+        if self.cannot_keep(job_id):
             return None
-        after = self.store.save_read(job_id, read, self.name)
+        after = self.store.save_read(job_id, read, self.name, self.quota)
         if after is not None and after.state != "running":
             self.docs.forget(job_id)
         return after

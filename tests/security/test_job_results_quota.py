@@ -5,6 +5,7 @@ bound (PostgreSQL, whose disk is not ours to see). The results one key's jobs ke
 (limits.max_result_mb_per_key): at it, a new job gets 429 with Retry-After naming it, other keys go on, and deleting
 the key's finished jobs frees it."""
 
+from tests.e2e.test_jobs import wait_for
 from tests.security.conftest import KEYS, OTHER, USER, live
 from tests.security.test_job_results import dense_job
 
@@ -30,3 +31,58 @@ def test_the_results_a_keys_jobs_keep_are_bounded(settings, tmp_path):
         assert client.delete(f"/jobs/{big}", headers=user).status_code == 200
         dense_job(client, USER, pages=1, count=LINES)  # its results deleted, the key sends jobs again
         assert client.get(f"/jobs/{small}", headers=other).status_code == 404  # (each key's own jobs, as before)
+
+
+def test_jobs_sent_at_once_stop_at_the_quota_as_they_are_written(settings, tmp_path):
+    # (each passed the check when sent, none having written a page yet: 20 jobs of 3 dense pages kept 18.8 MB of a 1 MB
+    # quota; now a job whose page would be written past it fails, saying so)
+    import threading
+
+    from tests.helpers import text_pdf
+
+    limits, data = {"max_result_mb_per_key": 1}, {"data_dir": str(tmp_path / "data")}
+    with live(settings, auth={"api_keys": KEYS}, limits=limits, server=data) as (client, _):
+        user, pdf = {"X-API-Key": USER}, text_pdf([[f"w{i:05d} x{i % 97}" for i in range(LINES)]] * 2, font_size=0.2)
+        sent: list = []
+        start = threading.Barrier(8)
+
+        def send() -> None:
+            start.wait()
+            sent.append(client.post("/jobs", files={"files": ("dense.pdf", pdf, "application/pdf")}, headers=user))
+
+        senders = [threading.Thread(target=send) for _ in range(8)]
+        for sender in senders:
+            sender.start()
+        for sender in senders:
+            sender.join(60)
+        taken = [answer.json()["id"] for answer in sent if answer.status_code == 202]
+        assert len(taken) >= 4, [answer.status_code for answer in sent]  # (sent at once: most pass the first check)
+        ended = [
+            wait_for(lambda job=job: client.get(f"/jobs/{job}", headers=user).json(), lambda b: b["state"] in ("done", "failed"))
+            for job in taken
+        ]
+        stopped = [job for job in ended if job["state"] == "failed"]
+        assert stopped and all("max_result_mb_per_key" in job["error"] for job in stopped), ended
+        kept = sum(job["result_bytes"] for job in ended)
+        one_job = max(job["result_bytes"] for job in ended)
+        assert kept <= 1024 * 1024 + one_job, (kept, one_job)  # (past it by the job written last, at most)
+
+
+def test_jobs_that_keep_no_result_count_too(settings, tmp_path):
+    # (a job whose files all fail to open ends at once and keeps its rows a week, ~10 KB: a key sent 52 a second of them,
+    # none counted by any quota)
+    limits, data = {"max_result_mb_per_key": 1}, {"data_dir": str(tmp_path / "data")}
+    with live(settings, auth={"api_keys": KEYS}, limits=limits, server=data) as (client, _):
+        user = {"X-API-Key": USER}
+        files = [("files", (f"{'n' * 200}{i}.png", b"not an image")) for i in range(32)]
+        answers = []
+        for _ in range(150):
+            answer = client.post("/jobs", files=files, headers=user)
+            answers.append(answer.status_code)
+            if answer.status_code == 429:
+                break
+            job = wait_for(
+                lambda a=answer: client.get(f"/jobs/{a.json()['id']}", headers=user).json(), lambda b: b["state"] != "queued"
+            )
+            assert job["result_bytes"] > 32 * 200, job  # (what its rows keep)
+        assert answers[-1] == 429 and 20 <= len(answers) < 150, answers
