@@ -212,10 +212,10 @@ class JobWork:
             return None
 
         def open_page() -> Document:  # the file opened for this page alone (its others may be read elsewhere)
-            data = self.store.file_data(job_id, idx)
-            if data is None:
+            data, known = self.store.file_data(job_id, idx), dict(self.store.files(job_id))
+            if data is None or idx not in known:  # (deleted meanwhile: its rows went between the two looks)
                 raise Cancelled("The job ended.")
-            name = self.store.files(job_id)[idx][1].name
+            name = known[idx].name
             with text_budget(0, lazy=True):  # (a text-layer page's lines loaded as it is read, then let go)
                 return self.pages.open(data, request.model, name, str(number), request.force_ocr, one_of_many=True)
 
