@@ -317,16 +317,16 @@ class Jobs:
         names = self._db(lambda: self.store.file_names(job_id)) if reads else []
         events = [
             JobPageEvent(
-                seq=seq,
+                seq=read.seq,
                 file=names[read.doc] if read.doc < len(names) else "",
                 file_index=read.doc,
                 page=read.page,
                 text=read.text,
-                error=read.message,
-                pages_done=seq,
+                error=read.error,
+                pages_done=read.seq,
                 pages_total=record.pages_total,
             )
-            for seq, read in reads
+            for read in reads
         ]
         return self._status(record), events
 

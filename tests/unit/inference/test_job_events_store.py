@@ -34,14 +34,14 @@ def test_each_page_written_gets_the_jobs_pages_done_as_its_event_id(store):
     ]
     assert store.opened(job_id, found) == [(0, 1), (0, 3)]
     at_open = pages_after(store, job_id, 0, 100)
-    assert [(seq, r.page, r.text) for seq, r in at_open] == [(2, 2, "layer two"), (3, 4, "layer four")]
+    assert [(r.seq, r.page, r.text) for r in at_open] == [(2, 2, "layer two"), (3, 4, "layer four")]
     assert store.job(job_id).pages_done == 3  # the last event's id
     for page in (3, 1):
         after = store.save_read(job_id, read(0, page, f"page {page}"), "w1")
-        assert pages_after(store, job_id, after.pages_done - 1, 100)[0][0] == after.pages_done
+        assert pages_after(store, job_id, after.pages_done - 1, 100)[0].seq == after.pages_done
     assert store.save_read(job_id, read(0, 1, "again"), "w2") is None  # a second delivery: no new event
-    assert [(seq, r.page) for seq, r in pages_after(store, job_id, 3, 100)] == [(4, 3), (5, 1)]
-    assert [seq for seq, _ in pages_after(store, job_id, 0, 2)] == [2, 3]  # a page of events at a time
+    assert [(r.seq, r.page) for r in pages_after(store, job_id, 3, 100)] == [(4, 3), (5, 1)]
+    assert [r.seq for r in pages_after(store, job_id, 0, 2)] == [2, 3]  # a page of events at a time
     assert store.job(job_id).state == DONE and pages_after(store, job_id, 5, 100) == []
 
 
