@@ -23,11 +23,14 @@ def address_caller(address: str) -> str:
 def address_name(address: str) -> str:
     """A client address as the budgets count it (rate limits, wrong keys, connections, what it owns): an IPv6 address by
     its /64, the network one subscriber is given (its hosts pick their own addresses in it: counted one by one, a
-    client had a new budget per request); an IPv4 address, or one mapped into IPv6, as it is."""
+    client had a new budget per request); the host's own addresses (127.0.0.0/8, ::1) as one; an IPv4 address, or one
+    mapped into IPv6, as it is."""
     try:
         ip = ipaddress.ip_address(address.split("%", 1)[0])  # (a link-local address's zone: fe80::1%eth0)
     except ValueError:
         return address
+    if ip.is_loopback or (ip.version == 6 and ip.ipv4_mapped is not None and ip.ipv4_mapped.is_loopback):
+        return "127.0.0.1"  # (the host itself: any process on it may send from any of 127.0.0.0/8, one caller for each)
     if ip.version == 4:
         return address
     if ip.ipv4_mapped is not None:

@@ -73,3 +73,18 @@ def test_an_ipv6_client_is_counted_by_its_network_not_by_each_address_it_picks(b
     with live(settings, limits={"rate_limit": "2/minute"}, server={"trusted_proxies": ["127.0.0.0/8"]}) as (client, _):
         assert [ocr(client, f"2001:db8:1:2:{i:x}::1").status_code for i in range(3)] == [200, 200, 429]
         assert ocr(client, "2001:db8:1:3::1").status_code == 200
+
+
+def test_with_keys_off_the_hosts_own_addresses_are_one_client(settings):
+    """(an attack pass: any process on the host may send from any of 127.0.0.0/8, and each address was a client of its
+    own: a new rate-limit budget, job quota and upload room for each.)"""
+    import httpx
+
+    with live(settings, limits={"rate_limit": "2/minute"}) as (client, _):
+        statuses = []
+        for source in ("127.0.0.1", "127.0.0.2", "127.0.0.3"):
+            transport = httpx.HTTPTransport(local_address=source)
+            with httpx.Client(base_url=str(client.base_url), transport=transport, timeout=60) as local:
+                answer = local.post("/ocr", params={"model": "rapidocr"}, files={"file": ("d.png", PNG)})
+                statuses.append(answer.status_code)
+        assert statuses == [200, 200, 429], statuses
