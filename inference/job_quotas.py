@@ -7,7 +7,9 @@ sending job after job of dense pages, ~1.5 MB of result each, would fill the dis
 
 from __future__ import annotations
 
-from .errors import PayloadTooLarge, RateLimited
+from collections.abc import Callable
+
+from .errors import Overloaded, PayloadTooLarge, RateLimited
 from .job_store_quota import Load
 from .limit_settings import LimitSettings
 
@@ -47,4 +49,19 @@ def check_files(load: Load, limits: LimitSettings, pages: int, size: int) -> Non
             f"This job's files ({size / MB:.1f} MB) and the {load.bytes_kept / MB:.1f} MB kept for this key's unfinished jobs "
             f"are over its quota of {limits.max_job_mb_per_key} MB (limits.max_job_mb_per_key); wait for them to be read.",
             retry_after=60,
+        )
+
+
+NEARLY_FULL = 0.75  # of limits.max_unfinished_jobs: past it, each caller keeps to its share of the places
+
+
+def check_share(load: Load, waiting: int, payers: Callable[[], int], limits: LimitSettings) -> None:
+    """Past NEARLY_FULL of the server's places for unfinished jobs, a caller holding its share of them (the places over
+    the callers with jobs waiting and one more) is refused: five keys' 20 jobs each (their quota) took all 100 places,
+    and every other caller got 503 while they lasted (an attack pass). ``payers``: how many callers have jobs waiting."""
+    if waiting >= NEARLY_FULL * limits.max_unfinished_jobs and load.jobs >= limits.max_unfinished_jobs / (payers() + 1):
+        raise Overloaded(
+            f"The server's places for jobs are nearly all taken ({waiting} of {limits.max_unfinished_jobs}) and this key "
+            f"holds {load.jobs}, its share now; wait for one to end.",
+            retry_after=30,
         )

@@ -67,6 +67,12 @@ class QuotaStore:
     def _results_in(db: Connection, payer: str) -> int:
         return int(db.execute(select(func.coalesce(func.sum(jobs.c.result_bytes), 0)).where(jobs.c.payer == payer)).scalar_one())
 
+    def payers_waiting(self) -> int:
+        """The callers with unfinished jobs."""
+        unfinished = jobs.c.state.in_((QUEUED, RUNNING))
+        with self.engine.connect() as db:
+            return db.execute(select(func.count(func.distinct(jobs.c.payer))).where(unfinished)).scalar_one()
+
     def unfinished(self) -> int:
         with self.engine.connect() as db:
             return db.execute(select(func.count()).select_from(jobs).where(jobs.c.state.in_((QUEUED, RUNNING)))).scalar_one()

@@ -28,7 +28,7 @@ from .errors import BadInput, ModelUnavailable, NotFound, NotReady, Overloaded
 from .inputs import Inputs
 from .job_events import pages_after
 from .job_queue import LocalQueue
-from .job_quotas import check_files, check_jobs
+from .job_quotas import check_files, check_jobs, check_share
 from .job_store import CANCELLED, DONE, ENDED, FAILED, QUEUED, RUNNING, JobRecord, JobStore, database_url
 from .job_store_quota import Load
 from .job_work import JobWork
@@ -159,7 +159,9 @@ class Jobs:
         if waiting >= limits.max_unfinished_jobs:
             raise Overloaded(f"The server has {waiting} jobs waiting, its limit; try again later.", retry_after=30)
         if caller is not None:  # (a first look, before the files are read; checked again with the insert)
-            check_jobs(self._db(lambda: self.store.load_of(caller)), limits)
+            load = self._db(lambda: self.store.load_of(caller))
+            check_jobs(load, limits)
+            check_share(load, waiting, lambda: self._db(self.store.payers_waiting), limits)
         kept = []
         for name, source in files:
             data = images.read_bytes(source, limits, name)  # type: ignore[arg-type]
