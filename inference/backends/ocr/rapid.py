@@ -41,6 +41,7 @@ from .rapid_sparse import with_sparse_text
 from .script_check import worth_saying
 from .structure import layout_beside, load_layout_model, page_structure, turn_blocks
 from .tables import strip_rule_artefacts
+from .tesseract import find_tessdata
 from .unread_scripts import in_unread_script
 
 logger = logging.getLogger(__name__)
@@ -48,8 +49,17 @@ logger = logging.getLogger(__name__)
 # For the operator, when RapidOCR alone met a language or script it lacks (nothing installs more for it)
 OTHER_BACKENDS = (
     "RapidOCR reads Latin and Chinese only; a model with backend embedded (RapidOCR and Tesseract) or tesseract reads "
-    "Cyrillic and other scripts with Tesseract's data (apt-get install tesseract-ocr tesseract-ocr-eng tesseract-ocr-rus)"
+    "Cyrillic and other scripts with Tesseract's data"
 )
+INSTALL_TESSERACT = " (apt-get install tesseract-ocr tesseract-ocr-eng tesseract-ocr-rus)"
+
+
+def other_backends() -> str:
+    """The advice, with what to install only where Tesseract is not (a warning told operators to install what they had)."""
+    usable = find_tessdata("auto") is not None and importlib.util.find_spec("tesserocr") is not None
+    return OTHER_BACKENDS + ("; use one of those models here" if usable else INSTALL_TESSERACT)
+
+
 TURN_SAMPLE = 8  # lines of a page read with low confidence that RapidOCR also reads upside down
 TURNED_LINE = 0.85  # a line running along the page's height read with lower confidence is also read turned half round...
 TURN_MARGIN = 0.1  # ...and taken so when that reading is this much more confident
@@ -196,14 +206,14 @@ class RapidOcrBackend(RapidPool, Backend):
             unread = unread_languages(language)
             if unread:
                 warnings.append(cannot_read("This model", unread))
-                self.advise(OTHER_BACKENDS)
+                self.advise(other_backends())
             return textless(lines)
         doubtful = [line for line in lines if looks_wrong(line, self.options)]  # (few on a Latin page: each is cut out)
         unread = {id(line) for line in doubtful if lost(line, image_line_crop(image, line.box))}
         unread |= {id(line) for line in lines if in_unread_script(line.text, ())}
         if worth_saying(len(unread), len(lines)):
             warnings.append(unread_script_warning(len(unread), "this model"))
-            self.advise(OTHER_BACKENDS)
+            self.advise(other_backends())
         return textless(lines)
 
     def advise(self, advice: str) -> None:

@@ -317,3 +317,12 @@ def test_a_lone_requests_lines_are_re_read_by_tesseract_on_every_engine_in_order
     assert len(threads) == min(2, backend._size), threads  # the idle engine's core too, not one line after the other
     assert [line.text.split()[-1] for line in read.lines] == [str(n) for n in range(10, 18)]  # each in its place
     assert cer(read.text, "\n".join(lines)) <= 0.05, read.text
+
+
+def test_rapidocr_alone_points_the_operator_to_the_installed_engines_not_to_install_them():
+    # (the advice said "apt-get install tesseract-ocr ..." on a host that had it: a fresh user's walk)
+    from inference.backends.ocr.rapid import other_backends
+
+    if not HAS_TESSERACT or find_tessdata("auto") is None:
+        pytest.skip("Tesseract is not installed (.ci/run installs it)")
+    assert "use one of those models here" in other_backends() and "apt-get" not in other_backends()
