@@ -63,11 +63,14 @@ def shown(name: str) -> str:
 
 def not_an_image(name: str, data: bytes = b"") -> str:
     name = shown(name)
-    message = f"'{name}' is not an image in a format we can read (PNG, JPEG, WebP, TIFF, BMP, GIF, PPM, JPEG 2000)."
+    message = (
+        f"'{name}' is not an image in a format we can read (PNG, JPEG, WebP, TIFF, BMP, GIF, PPM, JPEG 2000) "
+        "nor a PDF (OCR reads PDFs too)."
+    )
     if data and name.lower().endswith(".pdf") and b"%PDF-" not in data[:1024]:  # (named a PDF: not one either)
         return f"'{name}' is not a PDF (it does not begin as one) nor an image in a format we can read."
     if data.startswith(b"%PDF"):
-        return message[:-1] + "; it is a PDF: OCR reads PDFs (/ocr, /batch/ocr, /jobs); here send a page as an image."
+        return f"'{name}' is a PDF: OCR reads PDFs (/ocr, /batch/ocr, /jobs); here send a page as an image."
     if data[4:12] in (b"ftypheic", b"ftypheix", b"ftypmif1", b"ftypmsf1", b"ftyphevc", b"ftypavif"):
         return message[:-1] + "; it is a HEIC/AVIF photo: convert it to JPEG or PNG first."
     return message
