@@ -14,7 +14,7 @@ from typing import Any
 
 from .backends.base import Backend
 from .device import gpu_info
-from .errors import BadInput, ModelUnavailable
+from .errors import BadInput, ModelUnavailable, UnknownModel
 from .observe import Observers
 from .registry import Registry
 from .results import ModelChoice
@@ -172,6 +172,10 @@ class Catalog:
             model = self.default_model(task)
             if model is None:
                 raise ModelUnavailable(self.no_model(task))
+        if not isinstance(model, str) or model not in self._handles:  # (the ids listed: those that can do this)
+            shown = str(model) if len(str(model)) <= 64 else str(model)[:64] + "..."
+            able = ", ".join(self.registry.capable(task, usable_only=False)) or "none on this server"
+            raise UnknownModel(f"Unknown model '{shown}'. Models that can {TASK_VERBS[task]}: {able}.")
         handle = self.handle(model)
         if task not in handle.spec.tasks:
             able = ", ".join(self.registry.capable(task)) or "none on this server"

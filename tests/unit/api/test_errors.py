@@ -23,7 +23,7 @@ OCR_CASES = [
         {"file": ("d.png", None)},
         {"model": "qwen99"},
         404,
-        "Valid models: lightonocr_3_1b, lightonocr_3_0_8b, lightonocr_3_4b, qwen3_vl_2b, qwen3_vl_4b",
+        "Models that can do OCR: lightonocr_3_1b, lightonocr_3_0_8b, lightonocr_3_4b, qwen3_vl_2b, qwen3_vl_4b",
     ),
     ("missing file", {}, {"model": "rapidocr"}, 400, "'file' is required"),
     ("bad language", {"file": ("d.png", None)}, {"language": "<b>"}, 400, "language"),

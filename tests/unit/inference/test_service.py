@@ -66,8 +66,11 @@ def test_language_hint_is_echoed_and_validated(service):
 
 
 def test_unknown_model(service):
-    with pytest.raises(UnknownModel, match="Valid models"):
+    with pytest.raises(UnknownModel, match="Models that can do OCR: .*embedded"):
         service.ocr(encode(render_lines(["x"])), model="qwen9")
+    with pytest.raises(UnknownModel, match="Models that can chat: ") as refused:  # (not the OCR engines: a user's walk)
+        service.chat(encode(render_lines(["x"])), "Hi", model="qwen9")
+    assert "embedded" not in str(refused.value) and "qwen3_vl_2b" in str(refused.value)
 
 
 def test_models_listing_and_defaults(service):
