@@ -237,13 +237,24 @@ class TesseractBackend(Backend):
             lines = strip_rule_artefacts(self._engines.read_page(image, lang))
             blocks = page_structure(image, lines, self.options.structure, ahead)
         warnings: list[str] = []
-        if language is None and self._other_scripts and cyrillic_read_as_latin([line.text for line in lines], self._english):
-            warnings.append(other_script_warning(self._other_scripts))
+        if language is None and self._other_scripts:
+            texts = [line.text for line in lines]
+            if cyrillic_read_as_latin(texts, self._english):
+                warnings.append(other_script_warning(self._other_scripts))
+            elif (mixed := sum(cyrillic_read_as_latin([text], self._english) for text in texts)) >= MIXED_LINES:
+                warnings.append(other_script_warning(self._other_scripts, mixed))  # (a page partly in Russian)
         return OcrOutput(text="\n".join(line.text for line in lines), lines=lines, blocks=blocks, warnings=warnings)
 
 
-def other_script_warning(codes: list[str]) -> str:
-    """The user's warning for a page read with the default language that may be in one of these (ISO codes)."""
+MIXED_LINES = 2  # lines read with English that each look like Cyrillic (``cyrillic_read_as_latin``): a page partly in it
+
+
+def other_script_warning(codes: list[str], lines: int = 0) -> str:
+    """The user's warning for a page read with the default language that may be in one of these (ISO codes); ``lines``:
+    how many of its lines, when the others seem English (a page in Russian and English)."""
     names = " or ".join(NAMES[code] for code in codes)
+    if lines:
+        hints = " or ".join(f"language={code}+en" for code in codes)
+        return f"{lines} lines of this page may be in another script ({names}?): send its languages ({hints}) to read them."
     hints = " or ".join(f"language={code}" for code in codes)
     return f"This page may be in another script ({names}?): send its language ({hints}) to read it."

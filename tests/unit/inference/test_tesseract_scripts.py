@@ -107,3 +107,22 @@ def test_a_page_read_in_english_is_told_from_cyrillic_by_its_letters_and_words()
     ]
     for page in latin:
         assert not cyrillic_read_as_latin(page, english), page
+
+
+@needs_tesseract_russian
+def test_a_page_partly_in_russian_is_said_to_be_so_and_read_with_both_languages(service):
+    # (read in English, its Russian lines came back as look-alikes and nothing was said: the page's English lines kept
+    # the page-wide look from showing; a fresh user's walk)
+    mixed = [
+        "Счёт-фактура № 17 от 3 декабря 2026 года",
+        "Поставщик: ООО «Ромашка», Москва",
+        "Invoice total: 12 500 RUB (VAT included)",
+        "Оплата по договору № 45/2026, contract signed in Berlin",
+        "Спасибо за заказ! Thank you for your order.",
+    ]
+    image = render_with(dejavu("DejaVuSans.ttf", 30), mixed)
+    guessed = service.ocr(image, "tesseract")
+    assert len(guessed.warnings) == 1 and "lines of this page may be in another script (Russian" in guessed.warnings[0]
+    assert "language=ru+en" in guessed.warnings[0], guessed.warnings
+    hinted = service.ocr(image, "tesseract", "ru+en")
+    assert hinted.warnings == [] and cer(hinted.text, "\n".join(mixed)) <= 0.05, hinted.text
