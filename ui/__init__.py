@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from typing import Any
 
@@ -89,11 +90,31 @@ if (new URLSearchParams(location.search).get('view') === 'api') {
 
 
 def signed_in(request: gr.Request | None) -> str:
-    """Who the page is signed in as (the key's role and fingerprint, never the key) with a link to sign out."""
+    """Who the page is signed in as (the key's role and fingerprint, never the key) with a link to sign out: HTML, as
+    Gradio's Markdown opens every link in a new tab (/logout did, and the page stayed signed in)."""
     principal = principal_of(request)
     if principal is None:
         return ""
-    return f"Signed in as **{principal.role}** (`{principal.name}`) · [Sign out](/logout)"
+    role, name = html.escape(principal.role), html.escape(principal.name)
+    return f'<p>Signed in as <strong>{role}</strong> (<code>{name}</code>) · <a href="/logout">Sign out</a></p>'
+
+
+# A page whose sign-in has ended (signed out in another tab, or expired) is sent to the sign-in page by its next request
+# that the server refuses with 401, and back here after it: Gradio said it as a toast of the REST API's JSON
+# (HTTP 401: {"detail": "An API key is required..."}). Only on a page that shows who is signed in (API keys on); the
+# refused request's answer never comes (the page is leaving), so no toast.
+SESSION_ENDED = """
+const fetched = window.fetch;
+if (!fetched.signInEnds) window.fetch = Object.assign(async (...args) => {
+  const response = await fetched(...args);
+  const target = new URL(args[0] instanceof Request ? args[0].url : String(args[0]), location.href);
+  if (response.status === 401 && target.origin === location.origin && document.querySelector('#signed-in a')) {
+    location.assign('/login?next=' + encodeURIComponent(location.pathname + location.search).replaceAll('%2F', '/'));
+    return new Promise(() => {});
+  }
+  return response;
+}, {signInEnds: true});
+"""
 
 
 def favicon() -> str:
@@ -118,7 +139,7 @@ def build_ui(service: InferenceService, may_manage: Callable[[Any], bool] = lamb
         # CPU at every start. The limit is read when an event is queued (tests/unit/ui/test_idle_queue.py).
         blocks._queue.default_concurrency_limit = UI_EVENTS_AT_ONCE
         if keys_on:  # with API keys on: who is signed in, and a link to sign out
-            who = gr.Markdown(elem_id="signed-in")
+            who = gr.HTML(elem_id="signed-in", js_on_load=SESSION_ENDED)
             blocks.load(signed_in, None, [who], api_visibility="private", queue=False)
         gr.Markdown(
             f"# {title}\n{DESCRIPTION} · [REST API docs](/docs) · [Gradio API](/?view=api) · "
