@@ -118,7 +118,9 @@ def build(service: InferenceService) -> None:
             if total > 1:
                 progress((done, total), desc="Reading", unit="pages")
 
-        got = await read(request, path, model_id, language_hint(picked), page_spec, force_ocr, report)
+        # the pages asked for and "OCR every page" are the document's: an image read instead is read whole
+        asked = (page_spec, force_ocr) if document else (None, False)
+        got = await read(request, path, model_id, language_hint(picked), *asked, report)
         # (its warnings are said under it, in ``describe``'s line, and go with it: a toast outlived its result and sat
         # over the next one)
 
