@@ -60,8 +60,17 @@ def shown_markdown(result: OcrResult) -> str:
     return "\n\n".join(parts)
 
 
-def _counted(lines: int, boxes: int, blocks: list[Any]) -> str:
-    said = f"**Text** {lines} line{'s' * (lines != 1)} · **Boxes found** {boxes} (the engine's line segments)"
+def _boxes(found: int, from_layer: int = 0) -> str:
+    """The boxes counted: the engine's (found) and a PDF's text layer's (read from the file: no engine ran on them)."""
+    if not from_layer:
+        return f"**Boxes found** {found} (the engine's line segments)"
+    if not found:
+        return f"**Boxes** {from_layer} (the lines of the PDF's own text)"
+    return f"**Boxes** {found + from_layer} ({found} line segments found by the engine, {from_layer} lines of the PDF's own text)"
+
+
+def _counted(lines: int, boxes: str, blocks: list[Any]) -> str:
+    said = f"**Text** {lines} line{'s' * (lines != 1)} · {boxes}"
     if blocks:
         tables = sum(b.type == "table" for b in blocks)
         said += f" · **Blocks** {len(blocks)}" + (f" ({tables} table{'s' * (tables != 1)})" if tables else "")
@@ -86,18 +95,19 @@ def _readers(result: OcrResult) -> str | None:
 
 
 def describe(result: OcrResult) -> str:
-    """Model, time, size or pages, what was counted (lines of text, boxes the engine found, blocks), language and
-    warnings, as a line a person reads."""
+    """Model, time, size or pages, what was counted (lines of text, boxes the engine found or a PDF's text gave, blocks),
+    language and warnings, as a line a person reads."""
     width, height = result.image_size
     parts = [f"**Model** {result.model}", f"**Time** {result.processing_time:.2f} s"]
     text_lines = sum(1 for line in result.text.splitlines() if line.strip())
     if result.pages is not None:
         from_layer = sum(p.source == "text-layer" for p in result.pages)
         parts.append(f"**Pages** {len(result.pages)}" + (f" ({from_layer} from the PDF's text)" if from_layer else ""))
-        boxes = sum(len(p.lines) for p in result.pages)
+        found = sum(len(p.lines) for p in result.pages if p.source != "text-layer")
+        boxes = _boxes(found, sum(len(p.lines) for p in result.pages if p.source == "text-layer"))
         parts.append(_counted(text_lines, boxes, [b for p in result.pages for b in p.blocks]))
     else:
-        parts += [f"**Image** {width}×{height} px", _counted(text_lines, len(result.lines), result.blocks)]
+        parts += [f"**Image** {width}×{height} px", _counted(text_lines, _boxes(len(result.lines)), result.blocks)]
     parts.append(f"**Language** {result.language or 'auto'}")
     readers = _readers(result)
     if readers:

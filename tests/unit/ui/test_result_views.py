@@ -65,6 +65,18 @@ def test_the_details_say_what_is_counted():
     assert "Read by" not in said  # one model named: it read everything
 
 
+def test_boxes_from_a_pdfs_text_are_not_said_to_be_the_engines():
+    lines = [line(f"word {i}", 0, i * 10, 50, i * 10 + 8) for i in range(10)]
+    layer = [page(n, "text", lines=lines).model_copy(update={"source": "text-layer"}) for n in (1, 2)]
+    document = OcrResult(text="text\n\ntext", model="embedded", processing_time=0.2, image_size=[400, 300], pages=layer)
+    said = describe(document)  # (no engine ran: the pages were read from the PDF's text)
+    assert "**Boxes** 20 (the lines of the PDF's own text)" in said and "engine" not in said, said
+    mixed = document.model_copy(update={"pages": [layer[0], page(2, "scan", lines=lines[:3])]})
+    assert "**Boxes** 13 (3 line segments found by the engine, 10 lines of the PDF's own text)" in describe(mixed)
+    scanned = document.model_copy(update={"pages": [page(1, "scan", lines=lines[:3])]})
+    assert "**Boxes found** 3 (the engine's line segments)" in describe(scanned)
+
+
 def test_with_auto_the_details_say_who_read_the_pages_and_why():
     pages = [page(1, "a", engine="embedded"), page(2, "b", engine="qwen3_vl_2b", route="table"), page(3, "c", engine="embedded")]
     document = OcrResult(text="a\n\nb\n\nc", model="auto", processing_time=1.0, image_size=[400, 300], pages=pages)
