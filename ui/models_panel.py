@@ -76,12 +76,19 @@ def build(service: InferenceService, refresh_on: list, may_manage: Callable[[Any
         if not may_manage(request):
             raise refusal("Loading and unloading models needs an admin key; this key has the user role.", 403)
 
+    def state_of(model_id: str) -> str | None:
+        listing = service.list_models()
+        return next((m.state for m in listing.available + listing.unavailable if m.id == model_id), None)
+
     async def load_one(model_id: str, request: gr.Request):
         check(request)
+        was = await _in_thread(state_of, model_id)
         try:
             info = await _in_thread(service.load_model, model_id, caller_of(request))
         except ModelUnavailable as exc:  # (an administrator's load: why, and what to do, as POST /models/{id}/load says)
             raise refusal(str(exc), 503) from None
+        if was == info.state == "ready":  # (its load time is the first load's: this press loaded nothing)
+            return *refreshed(request), f"Model {info.id} is {info.state}: it was already loaded (nothing to do)."
         return *refreshed(request), f"Model {info.id} is {info.state} (loaded in {info.load_seconds} s)."
 
     async def unload_one(model_id: str, request: gr.Request):

@@ -69,6 +69,8 @@ def test_model_manager_endpoints(gradio):
     assert "rapidocr" in [row[0] for row in table["data"]] and "GPU" in status
     table, _, message = gradio.predict("rapidocr", api_name="/load_model")
     assert dict((row[0], row[1]) for row in table["data"])["rapidocr"] == "ready" and "ready" in message
+    _, _, message = gradio.predict("rapidocr", api_name="/load_model")  # loaded already: said so, not the old load's time
+    assert message == "Model rapidocr is ready: it was already loaded (nothing to do).", message
     table, _, message = gradio.predict("rapidocr", api_name="/unload_model")
     assert dict((row[0], row[1]) for row in table["data"])["rapidocr"] == "unloaded"
     assert message == "Model rapidocr unloaded"
