@@ -168,7 +168,20 @@ def build(service: InferenceService, refresh_on: list | None = None) -> None:
 
     for button in (run, follow_button):  # pressed after scrolling down, the progress and the results come into view
         button.click(None, None, None, js=SHOW_RESULTS, api_visibility="private")
-    busy = run.click(lambda: (gr.Button(interactive=False), ""), None, [run, message], queue=False, api_visibility="private")
+
+    def started(given):
+        """A run starts (Read all, Follow): the last run's table, totals and downloads go (they looked like the new run's
+        beside its progress); a press with nothing to read or follow leaves them."""
+        return (None, "", None) if given else (gr.skip(),) * 3
+
+    shown = [results, totals, downloads]
+    busy = run.click(
+        lambda paths: (gr.Button(interactive=False), "", *started(paths)),
+        [files],
+        [run, message, *shown],
+        queue=False,
+        api_visibility="private",
+    )
     read_all_event = busy.then(  # (one press, one reading: the button is back when it ends)
         hide_from_mcp(batch_for_ui),
         [files, model, language, pages],
@@ -240,8 +253,8 @@ def build(service: InferenceService, refresh_on: list | None = None) -> None:
 
     read_all_event.then(hide_from_mcp(jobs_for_ui), [picked_job], listed, api_visibility="private")
     gr.on([refresh.click, *(refresh_on or [])], hide_from_mcp(jobs_for_ui), [picked_job], listed, api_visibility="private")
-    follow_button.click(  # (following a job waits on it: its own places, a few for each client: ui.queue_bounds)
-        hide_from_mcp(follow_for_ui),
+    follow_button.click(started, [picked_job], shown, queue=False, api_visibility="private").then(
+        hide_from_mcp(follow_for_ui),  # (following a job waits on it: its own places, a few for each client: queue_bounds)
         [picked_job],
         [results, totals, downloads, message],
         api_visibility="private",

@@ -75,3 +75,26 @@ def test_a_long_batch_read_here_is_listed_as_soon_as_its_job_is_sent(live_server
     expect(page.locator("#batch-totals")).to_contain_text("1 read", timeout=180_000)  # then followed to its result
     expect(row.locator(".body-cell[data-col='1']")).to_have_text(re.compile(r"^\s*done\s*$"), timeout=30_000)  # listed again
     expect(row.locator(".body-cell[data-col='2']")).to_have_text(re.compile(rf"^\s*{JOB_PAGES + 1}/{JOB_PAGES + 1}\s*$"))
+
+
+def test_a_new_run_clears_the_last_runs_totals_and_downloads(live_server, open_page, english_file, tmp_path):
+    """A long batch sent as a job after a short one: the short one's totals and downloads went on showing beside the
+    job's progress, as if they were its results (a new user's walk)."""
+    long = tmp_path / "long-scan.pdf"
+    long.write_bytes(scanned(JOB_PAGES + 1, 20))
+    page = open_page(f"{live_server}/")
+    page.get_by_role("tab", name="Batch").click()
+    page.locator("#batch-files input[type=file]").set_input_files(str(english_file))
+    expect(page.locator("#batch-files")).to_contain_text(english_file.stem, timeout=60_000)
+    page.locator("#batch-run").click()
+    expect(page.locator("#batch-totals")).to_contain_text("1 read", timeout=60_000)
+    expect(page.locator("#batch-downloads a")).not_to_have_count(0)
+    page.locator("#batch-files input[type=file]").set_input_files(str(long))  # then a long one with it
+    expect(page.locator("#batch-files")).to_contain_text("long-scan", timeout=60_000)
+    page.locator("#batch-run").click()
+    expect(page.get_by_text(re.compile(r"running as job \w+")).first).to_be_visible(timeout=60_000)
+    assert page.locator("#batch-totals").inner_text().strip() == ""  # while the job is read: nothing of the last run
+    expect(page.locator("#batch-downloads a")).to_have_count(0)
+    expect(page.locator("#batch-results")).not_to_contain_text(english_file.name)
+    expect(page.locator("#batch-totals")).to_contain_text(re.compile(r"\d read"), timeout=180_000)  # then the job's own
+    expect(page.locator("#batch-results")).to_contain_text("long-scan.pdf")  # (the files added to the first: both)
