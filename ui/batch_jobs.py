@@ -1,4 +1,4 @@
-"""The Batch tab's "Your jobs": the signed-in key's recent jobs as the tab lists them, and what a cancel did."""
+"""The Batch tab's "Your jobs": the signed-in key's recent jobs as the tab lists them, and what a cancel (or delete) did."""
 
 from __future__ import annotations
 
@@ -33,6 +33,25 @@ def cancelled(job: JobStatus) -> str:
     if job.state == "cancelled":
         return f"Job {job.id} is cancelled ({job.pages_done} of {job.pages_total or '?'} pages had been read) and deleted."
     return f"Job {job.id} had already ended ({job.state}); it and its result are deleted."
+
+
+def kept(job: JobStatus) -> str:
+    """What Cancel / delete said of a job that has ended, its deletion not confirmed."""
+    return (
+        f"Job {job.id} has ended ({job.state}): it and its result are kept. To delete them, press Cancel / delete job "
+        "and confirm."
+    )
+
+
+# Cancel / delete job: a job listed as ended is deleted with its result only once the browser's confirm is accepted (the
+# button deleted it at once, under a label that said Cancel). Its inputs: the job picked and whether it was confirmed.
+# The job's state is the one in the picked choice's label (job_choices: "id · state · pages").
+CONFIRM_DELETE = """(job, confirmed) => {
+  const state = (document.querySelector('#batch-job input')?.value || '').split(' · ')[1];
+  const ended = ['done', 'failed', 'cancelled'].includes(state);
+  const text = `Job ${job} has ended (${state}). Delete it and its result? This cannot be undone.`;
+  return [job, Boolean(job) && ended && confirm(text)];
+}"""
 
 
 def job_choices(listing: JobList) -> list[tuple[str, str]]:

@@ -16,7 +16,7 @@ from inference.results import BatchResult, JobList, JobStatus
 
 from . import examples
 from .batch_files import write_downloads
-from .batch_jobs import JOB_COLUMNS, RECENT_JOBS, cancelled, job_choices, job_table
+from .batch_jobs import CONFIRM_DELETE, JOB_COLUMNS, RECENT_JOBS, cancelled, job_choices, job_table, kept
 from .batch_view import COLUMNS, PREVIEW_CHARS, SHOW_RESULTS, on_screen, styled, summary, table
 from .endpoints import endpoint, hide_from_mcp
 from .errors import keep_on_error, refusal
@@ -80,7 +80,8 @@ def build(service: InferenceService, refresh_on: list | None = None) -> None:
             picked_job = gr.Dropdown(label="Job", choices=[], allow_custom_value=False, scale=3, elem_id="batch-job")
             refresh = gr.Button("Refresh", scale=1, elem_id="batch-jobs-refresh")
             follow_button = gr.Button("Follow", variant="primary", scale=1, elem_id="batch-job-follow")
-            cancel_button = gr.Button("Cancel job", variant="stop", scale=1, elem_id="batch-job-cancel")
+            cancel_button = gr.Button("Cancel / delete job", variant="stop", scale=1, elem_id="batch-job-cancel")
+        confirmed = gr.Checkbox(False, visible=False)  # (what the button's confirm said: CONFIRM_DELETE)
 
     async def read_all(
         request: gr.Request, paths, model_id, hint, progress: gr.Progress, page_spec: str | None = None, keep: bool = False
@@ -243,11 +244,17 @@ def build(service: InferenceService, refresh_on: list | None = None) -> None:
         return styled(on_screen(table(result))), summary(result), downloads, ""
 
     @keep_on_error(1)
-    async def cancel_for_ui(job_id, request: gr.Request):
+    async def cancel_for_ui(job_id, confirmed, request: gr.Request):
+        """A running job is cancelled (and deleted); one that has ended is deleted with its result only once the browser's
+        confirm said so (its state is read again here: the list the confirm went by may be older)."""
         if not job_id:
             raise refusal("Pick a job from the list first.")
-        job = await anyio.to_thread.run_sync(lambda: service.cancel_job(job_id, principal_of(request)))
-        return cancelled(job)
+        principal = principal_of(request)
+        if not confirmed:
+            job = await anyio.to_thread.run_sync(service.job, job_id, principal)
+            if job.state not in ("queued", "running"):
+                return kept(job)
+        return cancelled(await anyio.to_thread.run_sync(service.cancel_job, job_id, principal))
 
     listed = [jobs_table, picked_job, message]
 
@@ -262,9 +269,9 @@ def build(service: InferenceService, refresh_on: list | None = None) -> None:
         concurrency_id=FOLLOWING,
         concurrency_limit=UI_EVENTS_AT_ONCE,
     ).then(hide_from_mcp(jobs_for_ui), [picked_job], listed, api_visibility="private")
-    cancel_button.click(hide_from_mcp(cancel_for_ui), [picked_job], [message], api_visibility="private").then(
-        hide_from_mcp(jobs_for_ui), [picked_job], listed, api_visibility="private"
-    )
+    cancel_button.click(
+        hide_from_mcp(cancel_for_ui), [picked_job, confirmed], [message], js=CONFIRM_DELETE, api_visibility="private"
+    ).then(hide_from_mcp(jobs_for_ui), [picked_job], listed, api_visibility="private")
 
     # The Gradio API's /batch_jobs and /follow_job: the same, for a client (and its tests).
     async def batch_jobs(request: gr.Request):

@@ -6,6 +6,7 @@ job shows its result again (nothing was tied to the first page). A long batch th
 from __future__ import annotations
 
 import re
+import time
 
 import httpx
 from playwright.sync_api import expect
@@ -98,3 +99,42 @@ def test_a_new_run_clears_the_last_runs_totals_and_downloads(live_server, open_p
     expect(page.locator("#batch-results")).not_to_contain_text(english_file.name)
     expect(page.locator("#batch-totals")).to_contain_text(re.compile(r"\d read"), timeout=180_000)  # then the job's own
     expect(page.locator("#batch-results")).to_contain_text("long-scan.pdf")  # (the files added to the first: both)
+
+
+def test_deleting_a_finished_jobs_result_is_asked_first(live_server, open_page):
+    """The button "Cancel job" on a job that had ended deleted it and its result at once (a new user's walk): the button says it
+    deletes, and a finished job's result is deleted only once the browser's confirm is accepted."""
+    sent = httpx.post(f"{live_server}/jobs", files=[("files", ("kept.pdf", scanned(1, 20)))], timeout=60)
+    assert sent.status_code == 202, sent.text
+    job = sent.json()["id"]
+    for _ in range(240):
+        if httpx.get(f"{live_server}/jobs/{job}", timeout=30).json()["state"] == "done":
+            break
+        time.sleep(0.25)
+    page = open_page(f"{live_server}/")
+    page.get_by_role("tab", name="Batch").click()
+    button, message = page.locator("#batch-job-cancel"), page.locator("#batch-message")
+    expect(button).to_have_text("Cancel / delete job")
+    expect(page.locator("#batch-jobs")).to_contain_text(job, timeout=30_000)
+    page.locator("#batch-job input").click()
+    page.locator("ul[role=listbox] li", has_text=job[:8]).click()
+    asked: list[str] = []
+
+    def answer(accept: bool):
+        def on(dialog) -> None:
+            asked.append(dialog.message)
+            dialog.accept() if accept else dialog.dismiss()
+
+        return on
+
+    page.once("dialog", answer(False))  # asked, and declined: kept
+    button.click()
+    expect(message).to_contain_text(f"Job {job} has ended (done): it and its result are kept", timeout=30_000)
+    assert len(asked) == 1 and "Delete it and its result?" in asked[0] and job in asked[0], asked
+    assert httpx.get(f"{live_server}/jobs/{job}/result", timeout=30).status_code == 200
+    page.once("dialog", answer(True))  # asked again, and accepted: deleted
+    button.click()
+    expect(message).to_contain_text(f"Job {job} had already ended (done); it and its result are deleted", timeout=30_000)
+    assert len(asked) == 2
+    expect(page.locator("#batch-jobs")).not_to_contain_text(job, timeout=30_000)
+    assert httpx.get(f"{live_server}/jobs/{job}", timeout=30).status_code == 404
