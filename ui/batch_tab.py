@@ -32,6 +32,7 @@ from .widgets import (
 )
 
 JOB_PAGES = 64  # a batch with more pages than this runs as a job (see through_a_job)
+ROWS_EVERY_S = 1.0  # while a job is followed, "Your jobs" is read again this often (its row: its pages read)
 Read = tuple[BatchResult, list[str]]  # a batch's result and its downloads' paths
 
 
@@ -82,6 +83,9 @@ def build(service: InferenceService, refresh_on: list | None = None) -> None:
             follow_button = gr.Button("Follow", variant="primary", scale=1, elem_id="batch-job-follow")
             cancel_button = gr.Button("Cancel / delete job", variant="stop", scale=1, elem_id="batch-job-cancel")
         confirmed = gr.Checkbox(False, visible=False)  # (what the button's confirm said: CONFIRM_DELETE)
+    # while a run or a follow waits on a job, "Your jobs" is read again every ROWS_EVERY_S, so that the job's row shows
+    # its pages read (it said "queued 0/?" until the end); a timer's own events: the follow's progress bar stays
+    rows = gr.Timer(ROWS_EVERY_S, active=False)
 
     async def read_all(
         request: gr.Request, paths, model_id, hint, progress: gr.Progress, page_spec: str | None = None, keep: bool = False
@@ -173,9 +177,9 @@ def build(service: InferenceService, refresh_on: list | None = None) -> None:
     def started(given):
         """A run starts (Read all, Follow): the last run's table, totals and downloads go (they looked like the new run's
         beside its progress); a press with nothing to read or follow leaves them."""
-        return (None, "", None) if given else (gr.skip(),) * 3
+        return (None, "", None, gr.Timer(active=True)) if given else (gr.skip(),) * 4
 
-    shown = [results, totals, downloads]
+    shown = [results, totals, downloads, rows]
     busy = run.click(
         lambda paths: (gr.Button(interactive=False), "", *started(paths)),
         [files],
@@ -190,7 +194,8 @@ def build(service: InferenceService, refresh_on: list | None = None) -> None:
         api_visibility="private",
         show_progress_on=[results],  # (one progress bar, over the table it fills)
     )
-    read_all_event.then(lambda: gr.Button(interactive=True), None, [run], queue=False, api_visibility="private")
+    ended = (gr.Button(interactive=True), gr.Timer(active=False))
+    read_all_event.then(lambda: ended, None, [run, rows], queue=False, api_visibility="private")
 
     # The Gradio API's /batch_ocr: progress updates, errors raised to the client.
     async def batch_ocr(paths, model_id, hint, request: gr.Request, progress=gr.Progress()):  # noqa: B008
@@ -238,6 +243,11 @@ def build(service: InferenceService, refresh_on: list | None = None) -> None:
         running = next((job.id for job in listing.jobs if job.state in ("queued", "running")), None)
         return job_table(listing), gr.update(choices=job_choices(listing), value=picked if picked in ids else running), gr.skip()
 
+    async def rows_for_ui(request: gr.Request):
+        return job_table(await listing_of(request))
+
+    rows.tick(hide_from_mcp(rows_for_ui), None, [jobs_table], api_visibility="private", queue=False, show_progress="hidden")
+
     @keep_on_error(4)
     async def follow_for_ui(job_id, request: gr.Request, progress=gr.Progress()):  # noqa: B008 (Gradio injects it)
         result, downloads = await follow_job(job_id, request, progress)
@@ -268,7 +278,9 @@ def build(service: InferenceService, refresh_on: list | None = None) -> None:
         show_progress_on=[results],
         concurrency_id=FOLLOWING,
         concurrency_limit=UI_EVENTS_AT_ONCE,
-    ).then(hide_from_mcp(jobs_for_ui), [picked_job], listed, api_visibility="private")
+    ).then(lambda: gr.Timer(active=False), None, [rows], queue=False, api_visibility="private").then(
+        hide_from_mcp(jobs_for_ui), [picked_job], listed, api_visibility="private"
+    )
     cancel_button.click(
         hide_from_mcp(cancel_for_ui), [picked_job, confirmed], [message], js=CONFIRM_DELETE, api_visibility="private"
     ).then(hide_from_mcp(jobs_for_ui), [picked_job], listed, api_visibility="private")

@@ -55,6 +55,17 @@ def test_the_job_buttons_say_what_they_did_and_it_stays_said(live_server, open_p
     expect(message).to_contain_text("and deleted")
 
 
+# What "Your jobs" showed for the job being read, each change of its first row's state and pages kept (every 50 ms)
+PAGES_SEEN = """() => {
+  window.__pagesSeen = [];
+  setInterval(() => {
+    const cell = (n) => document.querySelector(`#batch-jobs [role=row] .body-cell[data-col='${n}']`)?.innerText.trim();
+    const shown = `${cell(1)} ${cell(2)}`;
+    if (cell(0) && window.__pagesSeen.at(-1) !== shown) window.__pagesSeen.push(shown);
+  }, 50);
+}"""
+
+
 def test_a_long_batch_read_here_is_listed_as_soon_as_its_job_is_sent(live_server, open_page, tmp_path):
     long = tmp_path / "long-scan.pdf"
     long.write_bytes(scanned(JOB_PAGES + 1, 20))  # (more pages than the tab reads at once: it runs as a job)
@@ -62,6 +73,7 @@ def test_a_long_batch_read_here_is_listed_as_soon_as_its_job_is_sent(live_server
     page.get_by_role("tab", name="Batch").click()
     page.locator("#batch-files input[type=file]").set_input_files(str(long))
     expect(page.locator("#batch-files")).to_contain_text("long-scan", timeout=60_000)  # uploaded
+    page.evaluate(PAGES_SEEN)
     page.locator("#batch-run").click()
     said = page.get_by_text(re.compile(r"running as job \w+")).first
     expect(said).to_be_visible(timeout=60_000)
@@ -74,6 +86,8 @@ def test_a_long_batch_read_here_is_listed_as_soon_as_its_job_is_sent(live_server
     expect(page.locator("#batch-job input")).to_have_value(re.compile(rf"^{job[:8]} · "))
     assert "Refresh" not in told and "Your jobs, below, lists it" in told  # (it said to press Refresh for that)
     expect(page.locator("#batch-totals")).to_contain_text("1 read", timeout=180_000)  # then followed to its result
+    seen = page.evaluate("window.__pagesSeen")  # its row moved while it was read (it said 'queued 0/?' to the end)
+    assert any(re.fullmatch(rf"running [1-9]\d*/{JOB_PAGES + 1}", s) for s in seen), seen
     expect(row.locator(".body-cell[data-col='1']")).to_have_text(re.compile(r"^\s*done\s*$"), timeout=30_000)  # listed again
     expect(row.locator(".body-cell[data-col='2']")).to_have_text(re.compile(rf"^\s*{JOB_PAGES + 1}/{JOB_PAGES + 1}\s*$"))
 
