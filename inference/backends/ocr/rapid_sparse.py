@@ -35,23 +35,26 @@ def with_sparse_text(detector: Any, original: np.ndarray, found: Found) -> Found
         return found
     height, width = original.shape[:2]
     step = max(1, -(-max(height, width) // THUMB))
-    thumb = original[::step, ::step]
-    grey = thumb.mean(axis=2) if thumb.ndim == 3 else thumb.astype(np.float32)
-    ink = (grey < np.median(grey) - 64).astype(np.uint8)
-    if not 0 < ink.mean() < MOST_INK:
+    sample = original[::step, ::step]  # (the ink's share, on a page's scale: as rapid_detect measures it)
+    sample = sample.mean(axis=2) if sample.ndim == 3 else sample.astype(np.float32)
+    dark = np.median(sample) - 64
+    if not 0 < (sample < dark).mean() < MOST_INK:
         return found
+    ink = (_darkest(original, step) < dark).astype(np.uint8)  # (every stroke, however thin: not a sample of them)
     boxes = _in_original(found, height, width)
     for box in boxes:  # (ink of the lines found is theirs, with their letters' tops and tails)
         (x0, y0), (x1, y1) = box.min(axis=0), box.max(axis=0)
         margin = 0.3 * (y1 - y0) + step
         x0, y0 = int((x0 - margin) // step), int((y0 - margin) // step)
         ink[max(0, y0) : int((y1 + margin) // step) + 1, max(0, x0) : int((x1 + margin) // step) + 1] = 0
-    kernel = np.ones((max(1, JOIN[1] // step), max(1, JOIN[0] // step)), np.uint8)
+    reach = (JOIN[0] + 2 * PAD, JOIN[1] + 2 * PAD)  # (patches whose pieces would overlap: one patch, one piece)
+    kernel = np.ones((max(1, reach[1] // step), max(1, reach[0] // step)), np.uint8)
     count, _, stats, _ = cv2.connectedComponentsWithStats(cv2.dilate(ink, kernel), connectivity=8)
-    patches = [s for s in stats[1:count] if max(s[2], s[3]) * step > MIN_PATCH + max(JOIN)]
+    patches = [s for s in stats[1:count] if max(s[2], s[3]) * step > MIN_PATCH + max(reach)]
     if not patches:
         return found
-    rects = _merged([_padded(x, y, w, h, step, width, height) for x, y, w, h, _ in patches])
+    patches = sorted(patches, key=lambda s: -int(s[4]))[: 4 * MAX_PIECES]  # (dots all over: a few pieces, not thousands)
+    rects = _merged([_rect(x, y, w, h, step, width, height) for x, y, w, h, _ in patches])
     crops, placed = list(found.crops), list(boxes)
     for left, top, right, bottom in sorted(rects, key=lambda r: (r[0] - r[2]) * (r[3] - r[1]))[:MAX_PIECES]:
         piece = np.ascontiguousarray(original[top:bottom, left:right])
@@ -66,10 +69,24 @@ def with_sparse_text(detector: Any, original: np.ndarray, found: Found) -> Found
     return Found([crops[k] for k in kept], lines, {"preprocess": {"ratio_h": 1.0, "ratio_w": 1.0}})
 
 
-def _padded(x: int, y: int, w: int, h: int, step: int, width: int, height: int) -> tuple[int, int, int, int]:
-    """A patch of the thumbnail as a rectangle of the image (left, top, right, bottom), with PAD px around it."""
-    left, top = max(0, x * step - PAD), max(0, y * step - PAD)
-    return left, top, min(width, (x + w) * step + PAD), min(height, (y + h) * step + PAD)
+def _rect(x: int, y: int, w: int, h: int, step: int, width: int, height: int) -> tuple[int, int, int, int]:
+    """A patch of the thumbnail (its ink and PAD px around it, and half a JOIN) as a rectangle of the image: left, top,
+    right, bottom."""
+    return max(0, x * step), max(0, y * step), min(width, (x + w) * step), min(height, (y + h) * step)
+
+
+def _darkest(image: np.ndarray, step: int) -> np.ndarray:
+    """The image in grey, each ``step`` x ``step`` block of it as its darkest pixel (a thin stroke is not skipped)."""
+    import cv2
+
+    grey = cv2.cvtColor(np.ascontiguousarray(image[..., :3]), cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
+    if step == 1:
+        return grey
+    height, width = grey.shape[:2]
+    rows, cols = -(-height // step), -(-width // step)
+    padded = np.full((rows * step, cols * step), 255, np.uint8)
+    padded[:height, :width] = grey
+    return padded.reshape(rows, step, cols, step).min(axis=(1, 3))
 
 
 def _merged(rects: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int, int]]:

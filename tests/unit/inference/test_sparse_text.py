@@ -96,3 +96,28 @@ def test_enough_lines_found_are_taken_as_they_are():
     image = np.full((2000, 1500, 3), 255, np.uint8)
     image[1500:1520, 200:400] = 0  # (ink the lines found do not hold: not looked at, with so many found)
     assert with_sparse_text(None, image, found) is found
+
+
+def test_ink_everywhere_in_specks_costs_a_few_pieces_not_thousands(service, monkeypatch):
+    # (a 40 Mpx page of single dark pixels where a strided thumbnail samples them: 13,872 patches, joined two by two
+    # in pure Python for ~50 s while the model waited; an attack pass)
+    from inference.backends.ocr import rapid_sparse
+
+    joined, real = [], rapid_sparse._merged
+    monkeypatch.setattr(rapid_sparse, "_merged", lambda rects: joined.append(len(rects)) or real(rects))
+    dots, step = np.full((4000, 4000), 255, np.uint8), 4  # (step: the thumbnail's, 4000 px / 1024)
+    for column in range(20):  # (marks of 3 specks 15 thumbnail px apart across, 5 down: 1,200 patches)
+        for row in range(60):
+            for dx in range(3):
+                dots[step * (row * 5 + 2), step * (column * 15 + dx + 2)] = 0
+    result = service.ocr(Image.fromarray(dots).convert("RGB"), model="rapidocr")
+    assert not result.lines and joined and max(joined) <= 4 * rapid_sparse.MAX_PIECES, joined
+
+
+def test_thin_strokes_on_a_very_wide_image_are_found_whole(service):
+    # (ink looked for on every step-th pixel of a 32000 px wide image missed strokes between them: "10 42" was read for
+    # "Label 10 42", its piece cut at the first stroke it saw)
+    labels = [(600 + k * 2600, 120 + (k % 2) * 140, f"Label {k} 42") for k in range(6)]
+    result = service.ocr(drawn((16000, 500), 18, labels), model="rapidocr")
+    read = sorted(words(result.text))
+    assert read == sorted(words(" ".join(text for _, _, text in labels))), result.text
