@@ -7,8 +7,6 @@ sending job after job of dense pages, ~1.5 MB of result each, would fill the dis
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from .errors import Overloaded, PayloadTooLarge, RateLimited
 from .job_store_quota import Load
 from .limit_settings import LimitSettings
@@ -52,16 +50,17 @@ def check_files(load: Load, limits: LimitSettings, pages: int, size: int) -> Non
         )
 
 
-NEARLY_FULL = 0.75  # of limits.max_unfinished_jobs: past it, each caller keeps to its share of the places
-
-
-def check_share(load: Load, waiting: int, payers: Callable[[], int], limits: LimitSettings) -> None:
-    """Past NEARLY_FULL of the server's places for unfinished jobs, a caller holding its share of them (the places over
-    the callers with jobs waiting and one more) is refused: five keys' 20 jobs each (their quota) took all 100 places,
-    and every other caller got 503 while they lasted (an attack pass). ``payers``: how many callers have jobs waiting."""
-    if waiting >= NEARLY_FULL * limits.max_unfinished_jobs and load.jobs >= limits.max_unfinished_jobs / (payers() + 1):
+def check_places(load: Load, limits: LimitSettings) -> None:
+    """The server's places for unfinished jobs (``limits.max_unfinished_jobs``): none left, 503; and a caller that holds
+    jobs already is refused the last of them, as many as the places over the callers with jobs waiting, and one more
+    (five keys' 20 jobs each, their quota, took all 100 places and every other caller got 503 while they lasted: an
+    attack pass): a caller with none gets a place while any is left."""
+    cap = limits.max_unfinished_jobs
+    if load.waiting >= cap:
+        raise Overloaded(f"The server has {load.waiting} jobs waiting, its limit; try again later.", retry_after=30)
+    if load.jobs and cap - load.waiting <= cap / (load.payers + 1):
         raise Overloaded(
-            f"The server's places for jobs are nearly all taken ({waiting} of {limits.max_unfinished_jobs}) and this key "
-            f"holds {load.jobs}, its share now; wait for one to end.",
+            f"The server's places for jobs are nearly all taken ({load.waiting} of {cap}) and this key holds {load.jobs}: "
+            "the last are kept for others; wait for one of yours to end.",
             retry_after=30,
         )

@@ -24,11 +24,11 @@ from . import images
 from .callbacks import Deliverer, check_url, succeeded
 from .data_lock import hold
 from .documents import check_pages, page_count
-from .errors import BadInput, ModelUnavailable, NotFound, NotReady, Overloaded
+from .errors import BadInput, ModelUnavailable, NotFound, NotReady
 from .inputs import Inputs
 from .job_events import pages_after
 from .job_queue import LocalQueue
-from .job_quotas import check_files, check_jobs, check_share
+from .job_quotas import check_files, check_jobs, check_places
 from .job_store import CANCELLED, DONE, ENDED, FAILED, QUEUED, RUNNING, JobRecord, JobStore, database_url
 from .job_store_quota import Load
 from .job_work import JobWork
@@ -155,13 +155,11 @@ class Jobs:
         check_pages(pages)  # the syntax, now; each file's page count when it is read
         if priority not in PRIORITIES:
             raise BadInput(f"priority must be one of {', '.join(PRIORITIES)}, not {str(priority)[:20]!r}.")
-        waiting = self._db(self.store.unfinished)
-        if waiting >= limits.max_unfinished_jobs:
-            raise Overloaded(f"The server has {waiting} jobs waiting, its limit; try again later.", retry_after=30)
-        if caller is not None:  # (a first look, before the files are read; checked again with the insert)
-            load = self._db(lambda: self.store.load_of(caller))
-            check_jobs(load, limits)
-            check_share(load, waiting, lambda: self._db(self.store.payers_waiting), limits)
+        if caller is None:  # (the server's own: its places alone)
+            check_places(Load(0, 0, 0, waiting=self._db(self.store.unfinished)), limits)
+        else:  # (a first look, before the files are read; checked again with the insert)
+            check_jobs(load := self._db(lambda: self.store.load_of(caller)), limits)
+            check_places(load, limits)
         kept = []
         for name, source in files:
             data = images.read_bytes(source, limits, name)  # type: ignore[arg-type]
@@ -173,8 +171,9 @@ class Jobs:
         rank = PRIORITIES.index(priority)
         model_id = request.model_id  # 'auto' when routed: each page is routed when it is read
 
-        def check(load: Load) -> None:  # (in the job's insert: a key's jobs sent at once pass one by one)
+        def check(load: Load) -> None:  # (in the job's insert: jobs sent at once pass one by one)
             check_jobs(load, limits)
+            check_places(load, limits)
             check_files(load, limits, estimate, size)
 
         row = (job_id, owner, model_id, language, pages, force_ocr, kept, rank, caller, estimate, callback)
