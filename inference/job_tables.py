@@ -21,7 +21,9 @@ from sqlalchemy import (
     Table,
     Text,
     case,
+    func,
     inspect,
+    select,
     text,
     update,
 )
@@ -282,6 +284,11 @@ def add_missing_columns(db: Connection) -> None:
                 default = column.default.arg if column.default is not None and column.default.is_scalar else None
                 given = f" DEFAULT {default!r}" if isinstance(default, int | float) else ""  # (a bool is an int)
                 db.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}{given}'))
+                if column is jobs.c.result_bytes:  # (what the jobs kept before: counted from the start, not a week on)
+                    stored = select(func.sum(func.length(pages.c.read)) + PAGE_BYTES * func.count()).where(
+                        pages.c.job == jobs.c.id
+                    )
+                    db.execute(update(jobs).values(result_bytes=JOB_BYTES + func.coalesce(stored.scalar_subquery(), 0)))
         indexes = {index["name"] for index in inspector.get_indexes(table.name)}
         for index in table.indexes:  # (an index added since: the payer's, which each page's quota check looks by)
             if index.name not in indexes:

@@ -110,6 +110,7 @@ def test_two_deliverers_send_each_attempt_once(store):
 
 
 NEW = ("seq", "callback_url", "callback_attempts", "callback_last", "callback_due", "priority", "payer", "pages_estimate")
+NEW += ("result_bytes",)
 
 
 def test_an_older_database_gets_the_new_columns_at_start(tmp_path):
@@ -127,6 +128,7 @@ def test_an_older_database_gets_the_new_columns_at_start(tmp_path):
                 "VALUES ('old', 'done', 'embedded', 0, 1, 1, 1.0, 1.0)"
             )
         )
+        db.execute(text("INSERT INTO pages (job, idx, page, read) VALUES ('old', 0, 1, :read)"), {"read": "x" * 5000})
     engine.dispose()
     store = JobStore(url)
     try:
@@ -135,6 +137,7 @@ def test_an_older_database_gets_the_new_columns_at_start(tmp_path):
         assert "seq" in {c["name"] for c in inspect(store.engine).get_columns("pages")}
         old_job = store.job("old")  # an added column with a default gives it to the rows already there
         assert (old_job.priority, old_job.pages_estimate, old_job.callback_url) == (1, 0, None)
+        assert old_job.result_bytes == 2048 + 5000 + 64  # (what it keeps counted from the start: its row, its page read)
         job_id = a_job(store, "https://example.com/hook")
         assert store.job(job_id).callback_url == "https://example.com/hook"
     finally:
