@@ -170,7 +170,7 @@ class JobWork:
                     for _, page in at_once:  # (read: a doc kept for its other pages holds their lines no more)
                         page.lines = []
                     found.append(Opened(name, doc.multipage, [p.number for p in doc.pages], seconds, None, now))
-            todo = None if self.cannot_keep(job_id) else self.store.opened(job_id, found, began, self.quota)
+            todo = None if self.short_of_disk(job_id) else self.store.opened(job_id, found, began, self.quota)
         except BaseException:
             for doc in docs.values():
                 doc.close()
@@ -182,7 +182,7 @@ class JobWork:
                 doc.close()
         return todo
 
-    def cannot_keep(self, job_id: str) -> bool:
+    def short_of_disk(self, job_id: str) -> bool:
         """Whether the jobs' database (SQLite: a file here) would keep less than ``limits.min_free_disk_mb`` free: the
         job then fails, saying so, its pages read so far kept (a key's dense pages took ~1.5 MB each, 3 GB for the
         2,000 pages it may have in flight, and nothing stopped the database from filling the disk: an attack pass)."""
@@ -254,7 +254,7 @@ class JobWork:
             self.docs.forget(job_id)
             return None
         read.doc = idx
-        if self.cannot_keep(job_id):
+        if self.short_of_disk(job_id):
             return None
         after = self.store.save_read(job_id, read, self.name, self.quota)
         if after is not None and after.state != "running":
