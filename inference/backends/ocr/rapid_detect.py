@@ -48,12 +48,12 @@ def find_lines(engine: Any, detector: Any, original: np.ndarray, options: RapidO
     height, width = original.shape[:2]
     prepared, record = engine.preprocess_img(original)
     scale = detector_scale(width, height, options)
-    found = _detect(detector, prepared, record, detector_size(width, height, options))
+    found = detect_at(detector, prepared, record, detector_size(width, height, options))
     fine = finer(scale, [min(quad_size(box.tolist())) * _det_px(record, scale) for box in found.boxes], options)
     if fine is None or not finer_ok or (not found.boxes.size and not BLANK_INK < _ink(original) < MOST_INK):
         return sharper(detector, original, found)
     record = {"preprocess": {"ratio_h": 1 / fine, "ratio_w": 1 / fine}}
-    again = _detect(detector, _scaled(original, fine), record, ("max", round(max(width, height) * fine)))
+    again = detect_at(detector, _scaled(original, fine), record, ("max", round(max(width, height) * fine)))
     return sharper(detector, original, again if len(again.boxes) >= len(found.boxes) else found)
 
 
@@ -88,7 +88,7 @@ def finer(scale: float, thickness: list[float], options: RapidOptions) -> float 
     return fine if fine > 1.2 * scale else None
 
 
-def _detect(detector: Any, image: np.ndarray, record: dict, size: tuple[str, int]) -> Found:
+def detect_at(detector: Any, image: np.ndarray, record: dict, size: tuple[str, int]) -> Found:
     """RapidOCR's detection of ``image`` at ``size`` (its limit type and side)."""
     from rapidocr.main import RapidOCRError
 

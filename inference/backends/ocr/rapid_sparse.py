@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .rapid_detect import MOST_INK, Found, _detect
+from .rapid_detect import MOST_INK, Found, detect_at
 
 FEW_LINES = 5  # at most this many lines found: ink left outside them is looked at again
 PIECE = 960  # px: the longest side a piece is detected at (pieces larger are shrunk to it)
@@ -59,7 +59,7 @@ def with_sparse_text(detector: Any, original: np.ndarray, found: Found) -> Found
     for left, top, right, bottom in sorted(rects, key=lambda r: (r[0] - r[2]) * (r[3] - r[1]))[:MAX_PIECES]:
         piece = np.ascontiguousarray(original[top:bottom, left:right])
         record = {"preprocess": {"ratio_h": 1.0, "ratio_w": 1.0}}
-        seen = _detect(detector, piece, record, ("max", min(PIECE, max(piece.shape[:2]))))
+        seen = detect_at(detector, piece, record, ("max", min(PIECE, max(piece.shape[:2]))))
         crops += seen.crops
         placed += list(_in_original(seen, *piece.shape[:2]) + np.array([left, top], np.float32))
     if len(placed) == len(boxes):
