@@ -23,6 +23,7 @@ JOIN = (48, 16)  # px (across, down) within which ink belongs to one patch (the 
 MIN_PATCH = 6  # px: a patch no taller and no wider than this is a speck (dust on a scan), not text
 MAX_PIECES = 8  # pieces detected at most (the largest patches): the cost stays a few small detections
 THUMB = 1024  # px: the long side of the copy the ink is looked for in
+WHOLE = 0.5  # a piece over this share of the image is not detected again (what the page-wide detection saw)
 OVERLAP = 0.5  # a line found in a piece that lies this much (of its box) in a line found before is that line
 
 
@@ -41,6 +42,8 @@ def with_sparse_text(detector: Any, original: np.ndarray, found: Found) -> Found
     if not 0 < (sample < dark).mean() < MOST_INK:
         return found
     ink = (_darkest(original, step) < dark).astype(np.uint8)  # (every stroke, however thin: not a sample of them)
+    if ink.mean() >= MOST_INK:  # (a dithered picture: its sample looked like a page)
+        return found
     boxes = _in_original(found, height, width)
     for box in boxes:  # (ink of the lines found is theirs, with their letters' tops and tails)
         (x0, y0), (x1, y1) = box.min(axis=0), box.max(axis=0)
@@ -50,12 +53,14 @@ def with_sparse_text(detector: Any, original: np.ndarray, found: Found) -> Found
     reach = (JOIN[0] + 2 * PAD, JOIN[1] + 2 * PAD)  # (patches whose pieces would overlap: one patch, one piece)
     kernel = np.ones((max(1, reach[1] // step), max(1, reach[0] // step)), np.uint8)
     count, _, stats, _ = cv2.connectedComponentsWithStats(cv2.dilate(ink, kernel), connectivity=8)
-    patches = [s for s in stats[1:count] if max(s[2], s[3]) * step > MIN_PATCH + max(reach)]
+    grown = (kernel.shape[1] - 1, kernel.shape[0] - 1)  # (thumbnail px the dilation added to each patch)
+    patches = [s for s in stats[1:count] if max(s[2] - grown[0], s[3] - grown[1]) * step > MIN_PATCH]
     if not patches:
         return found
     patches = sorted(patches, key=lambda s: -int(s[4]))[: 4 * MAX_PIECES]  # (dots all over: a few pieces, not thousands)
     rects = _merged([_rect(x, y, w, h, step, width, height) for x, y, w, h, _ in patches])
     crops, placed = list(found.crops), list(boxes)
+    rects = [r for r in rects if (r[2] - r[0]) * (r[3] - r[1]) <= WHOLE * width * height]  # (the page-wide look's)
     for left, top, right, bottom in sorted(rects, key=lambda r: (r[0] - r[2]) * (r[3] - r[1]))[:MAX_PIECES]:
         piece = np.ascontiguousarray(original[top:bottom, left:right])
         record = {"preprocess": {"ratio_h": 1.0, "ratio_w": 1.0}}
