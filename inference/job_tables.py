@@ -14,6 +14,7 @@ from sqlalchemy import (
     Column,
     Connection,
     Float,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -53,7 +54,7 @@ jobs = Table(
     Column("error", Text),
     Column("created", Float, nullable=False),
     Column("started", Float),
-    Column("ended", Float),
+    Column("ended", Float, index=True),  # (the expiry's look, at each listing and status: no scan of every job)
     Column("touched", Float, nullable=False),  # the last time it moved (the sweep's clock)
     Column("priority", Integer, nullable=False, default=1),  # 0 low, 1 normal, 2 high: orders a key's own jobs
     Column("payer", String(256), index=True),  # whose quota it counts against (a key's fingerprint, or a client address)
@@ -64,6 +65,7 @@ jobs = Table(
     Column("callback_last", String(256)),  # the last attempt's HTTP status, or why it had none
     Column("callback_due", Float, index=True),  # when the next attempt is due (NULL: none is)
     Column("result_bytes", BigInteger, default=0),  # bytes it keeps: its rows (``kept_bytes``), its pages' reads (ASCII JSON)
+    Index("ix_jobs_owner_created", "owner", "created"),  # (a key's listing, newest first: the Batch tab reads it each second)
 )
 files = Table(
     "files",
@@ -285,11 +287,18 @@ def add_missing_columns(db: Connection) -> None:
                 given = f" DEFAULT {default!r}" if isinstance(default, int | float) else ""  # (a bool is an int)
                 db.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}{given}'))
                 if column is jobs.c.result_bytes:  # (what the jobs kept before: counted from the start, not a week on)
-                    stored = select(func.sum(func.length(pages.c.read)) + PAGE_BYTES * func.count()).where(
-                        pages.c.job == jobs.c.id
-                    )
-                    db.execute(update(jobs).values(result_bytes=JOB_BYTES + func.coalesce(stored.scalar_subquery(), 0)))
+                    db.execute(update(jobs).values(result_bytes=_kept_before()))
         indexes = {index["name"] for index in inspector.get_indexes(table.name)}
         for index in table.indexes:  # (an index added since: the payer's, which each page's quota check looks by)
             if index.name not in indexes:
                 index.create(db)
+
+
+def _kept_before():
+    """``result_bytes`` of a job stored before it was counted (SQL, for each row of ``jobs``): as ``kept_bytes`` and
+    the writes count it."""
+    reads = select(func.coalesce(func.sum(func.length(pages.c.read)), 0) + PAGE_BYTES * func.count()).where(
+        pages.c.job == jobs.c.id
+    )
+    names = func.coalesce(func.sum(FILE_BYTES + func.length(files.c.name) + func.coalesce(func.length(files.c.error), 0)), 0)
+    return JOB_BYTES + reads.scalar_subquery() + select(names).where(files.c.job == jobs.c.id).scalar_subquery()

@@ -129,6 +129,8 @@ def test_an_older_database_gets_the_new_columns_at_start(tmp_path):
             )
         )
         db.execute(text("INSERT INTO pages (job, idx, page, read) VALUES ('old', 0, 1, :read)"), {"read": "x" * 5000})
+        db.execute(text("INSERT INTO pages (job, idx, page) VALUES ('old', 0, 2)"))  # (a page not read yet)
+        db.execute(text("INSERT INTO files (job, idx, name) VALUES ('old', 0, 'a.pdf')"))
     engine.dispose()
     store = JobStore(url)
     try:
@@ -137,7 +139,7 @@ def test_an_older_database_gets_the_new_columns_at_start(tmp_path):
         assert "seq" in {c["name"] for c in inspect(store.engine).get_columns("pages")}
         old_job = store.job("old")  # an added column with a default gives it to the rows already there
         assert (old_job.priority, old_job.pages_estimate, old_job.callback_url) == (1, 0, None)
-        assert old_job.result_bytes == 2048 + 5000 + 64  # (what it keeps counted from the start: its row, its page read)
+        assert old_job.result_bytes == 2048 + 5000 + 2 * 64 + 256 + 5  # (counted from the start: its rows, its page read)
         job_id = a_job(store, "https://example.com/hook")
         assert store.job(job_id).callback_url == "https://example.com/hook"
     finally:
