@@ -40,15 +40,16 @@ class QuotaStore:
         with self.engine.connect() as db:
             return self.load_in(db, payer)
 
-    def load_in(self, db: Connection, payer: str, lock: bool = False) -> Load:
-        """``load_of`` in ``db``'s transaction; ``lock``: every other such transaction (a job's insert) and the payer's
-        page writes wait for this one to end (PostgreSQL: advisory locks, every replica; SQLite's writes are one at a
-        time already): jobs sent at once pass the quotas and the server's places one by one (two keys' 40 jobs sent at
-        once took 114 of 100 places: a review's attack)."""
+    def load_in(self, db: Connection, payer: str | None, lock: bool = False) -> Load:
+        """``load_of`` in ``db``'s transaction (``payer`` None: the server's own jobs); ``lock``: every other such
+        transaction (a job's insert) and the payer's page writes wait for this one to end (PostgreSQL: advisory locks,
+        every replica; SQLite's writes are one at a time already): jobs sent at once pass the quotas and the server's
+        places one by one (two keys' 40 jobs sent at once took 114 of 100 places: a review's attack)."""
         if lock:
             if db.dialect.name == "postgresql":
                 db.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": INSERTS_LOCK})
-            _lock_payer(db, payer)
+            if payer is not None:
+                _lock_payer(db, payer)
         unfinished = jobs.c.state.in_((QUEUED, RUNNING))
         left = case((jobs.c.pages_total.is_(None), jobs.c.pages_estimate), else_=jobs.c.pages_total - jobs.c.pages_done)
         counts = select(func.count(), func.coalesce(func.sum(left), 0)).where(jobs.c.payer == payer, unfinished)

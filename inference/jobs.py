@@ -59,6 +59,7 @@ def claim_data_dir(settings: Settings) -> None:
         hold(folder)
 
 
+EXPIRE_EVERY_S = 1.0  # finished jobs past their time are looked for at most this often (each listing and status asks)
 PRIORITIES = ("low", "normal", "high")  # a job's priority among its key's own jobs (its index is stored)
 
 
@@ -113,7 +114,7 @@ class Jobs:
         self.inputs = inputs
         self.charge = charge
         self.settings = settings
-        self.ttl_s = settings.server.job_results_ttl_s
+        self.ttl_s, self._expired = settings.server.job_results_ttl_s, float("-inf")
         self.dispatcher: Dispatcher
         if settings.jobs.distributed:
             from .celery_jobs import CeleryQueue  # Celery only where it is used
@@ -172,9 +173,10 @@ class Jobs:
         model_id = request.model_id  # 'auto' when routed: each page is routed when it is read
 
         def check(load: Load) -> None:  # (in the job's insert: jobs sent at once pass one by one)
-            check_jobs(load, limits)
-            check_places(load, limits)
-            check_files(load, limits, estimate, size)
+            if caller is not None:  # (the server's own jobs: its places alone, no share)
+                check_jobs(load, limits)
+                check_files(load, limits, estimate, size)
+            check_places(load if caller is not None else load._replace(jobs=0), limits)
 
         row = (job_id, owner, model_id, language, pages, force_ocr, kept, rank, caller, estimate, callback)
         self._db(lambda: self.store.add(*row, check=check))
@@ -275,7 +277,9 @@ class Jobs:
         return last
 
     def expire(self) -> None:
-        self._db(lambda: self.store.expire(time.time() - self.ttl_s))
+        if time.monotonic() - self._expired >= EXPIRE_EVERY_S:  # (finished jobs past their time: each listing asks)
+            self._expired = time.monotonic()
+            self._db(lambda: self.store.expire(time.time() - self.ttl_s))
 
     def ready(self) -> str | None:
         """Why jobs cannot be taken now (the database or the broker does not answer), or None."""

@@ -32,7 +32,7 @@ from .widgets import (
 )
 
 JOB_PAGES = 64  # a batch with more pages than this runs as a job (see through_a_job)
-ROWS_EVERY_S = 1.0  # while a job is followed, "Your jobs" is read again this often (its row: its pages read)
+ROWS_EVERY_S = 2.0  # while a job is followed, "Your jobs" is read again this often (its row: its pages read)
 Read = tuple[BatchResult, list[str]]  # a batch's result and its downloads' paths
 
 
@@ -160,28 +160,30 @@ def build(service: InferenceService, refresh_on: list | None = None) -> None:
         whole = partial(service.job_result_json, job.id, principal)
         return result, await anyio.to_thread.run_sync(write_downloads, result, whole)
 
-    @keep_on_error(6)
+    @keep_on_error(7)
     async def batch_for_ui(paths, model_id, picked, page_spec, request: gr.Request, progress=gr.Progress()):  # noqa: B008 (Gradio injects it)
-        """The results; a long batch's job is listed (and picked) under Your jobs as soon as it is sent, then followed."""
+        """The results; a long batch's job is listed (and picked) under Your jobs as soon as it is sent, then followed
+        (its row read again on a timer: only then, not for a batch read here)."""
         read = await read_all(request, paths, model_id, language_hint(picked), progress, page_spec, keep=True)
         if isinstance(read, JobStatus):
             jobs, choice, _ = await jobs_for_ui(read.id, request)
-            yield gr.skip(), gr.skip(), gr.skip(), jobs, choice, gr.skip()
+            yield gr.skip(), gr.skip(), gr.skip(), jobs, choice, gr.Timer(active=True), gr.skip()
             read = await follow_job(read.id, request, progress)
         result, downloads = read
-        yield styled(on_screen(table(result))), summary(result), downloads, gr.skip(), gr.skip(), ""
+        yield styled(on_screen(table(result))), summary(result), downloads, gr.skip(), gr.skip(), gr.skip(), ""
 
     for button in (run, follow_button):  # pressed after scrolling down, the progress and the results come into view
         button.click(None, None, None, js=SHOW_RESULTS, api_visibility="private")
 
-    def started(given):
+    def started(given, follows: bool = True):
         """A run starts (Read all, Follow): the last run's table, totals and downloads go (they looked like the new run's
-        beside its progress); a press with nothing to read or follow leaves them."""
-        return (None, "", None, gr.Timer(active=True)) if given else (gr.skip(),) * 4
+        beside its progress); a press with nothing to read or follow leaves them. A followed job's row is read again on
+        a timer (``follows``; Read all's, once its files became a job: ``batch_for_ui``)."""
+        return (None, "", None, gr.Timer(active=True) if follows else gr.skip()) if given else (gr.skip(),) * 4
 
     shown = [results, totals, downloads, rows]
     busy = run.click(
-        lambda paths: (gr.Button(interactive=False), "", *started(paths)),
+        lambda paths: (gr.Button(interactive=False), "", *started(paths, follows=False)),
         [files],
         [run, message, *shown],
         queue=False,
@@ -190,7 +192,7 @@ def build(service: InferenceService, refresh_on: list | None = None) -> None:
     read_all_event = busy.then(  # (one press, one reading: the button is back when it ends)
         hide_from_mcp(batch_for_ui),
         [files, model, language, pages],
-        [results, totals, downloads, jobs_table, picked_job, message],
+        [results, totals, downloads, jobs_table, picked_job, rows, message],
         api_visibility="private",
         show_progress_on=[results],  # (one progress bar, over the table it fills)
     )
