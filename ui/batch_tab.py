@@ -32,7 +32,7 @@ from .widgets import (
 )
 
 JOB_PAGES = 64  # a batch with more pages than this runs as a job (see through_a_job)
-ROWS_EVERY_S = 2.0  # while a job is followed, "Your jobs" is read again this often (its row: its pages read)
+ROWS_EVERY_S = 1.0  # while a job is followed, "Your jobs" is read again this often (its row: its pages read)
 Read = tuple[BatchResult, list[str]]  # a batch's result and its downloads' paths
 
 
