@@ -257,23 +257,22 @@ class Jobs:
         job = self._record(job_id, owner)  # (its files, pages read, their reads' fetch, model, time: result_stream's)
         if job.state != DONE:
             detail = f" ({job.error})" if job.error else ""
-            raise NotReady(
-                f"Job {job_id} is {job.state}{detail}; its result is there once it is done "
-                f"({job.pages_done} of {job.pages_total or '?'} pages read so far)."
-            )
+            so_far = f"{job.pages_done} of {job.pages_total or '?'} pages read so far"
+            raise NotReady(f"Job {job_id} is {job.state}{detail}; its result is there once it is done ({so_far}).")
         files, read = self._db(lambda: self.store.files(job_id)), self._db(lambda: self.store.read_keys(job_id))
         fetch = lambda idx, numbers: self._db(lambda: self.store.raw_reads(job_id, idx, numbers))  # noqa: E731
         return files, read, fetch, job.model, job.seconds
 
-    def cancel(self, job_id: str, owner: str | None = None) -> JobStatus:
-        """Cancel the job if it has not ended (its queued pages dropped, its running ones stopped), then delete it,
-        its files and its result; returns its last state (``cancelled``, or how it ended). A deleted job is gone:
-        GET answers 404."""
+    def cancel(self, job_id: str, owner: str | None = None, ended_too: bool = True) -> JobStatus:
+        """Cancel the job if it has not ended (its queued pages dropped, its running ones stopped), then delete it, its
+        files and its result (not ``ended_too``: only if it had not ended); returns its last state (``cancelled``, or
+        how it ended). A deleted job is gone: GET answers 404."""
         self._record(job_id, owner)
-        if self._db(lambda: self.store.cancel(job_id)):
+        if cancelled := self._db(lambda: self.store.cancel(job_id)):
             self.dispatcher.cancel(job_id)
         last = self.status(job_id, owner)
-        self._db(lambda: self.store.delete(job_id))
+        if cancelled or ended_too:
+            self._db(lambda: self.store.delete(job_id))
         return last
 
     def expire(self) -> None:

@@ -189,8 +189,9 @@ class JobsFacade:
             place.close()
             raise
 
-    def cancel_job(self, job_id: str, principal: Any = None) -> JobStatus:
-        return self.jobs.cancel(job_id, self.job_owner(principal))
+    def cancel_job(self, job_id: str, principal: Any = None, ended_too: bool = True) -> JobStatus:
+        """Cancel and delete the job (``ended_too``: a job that has ended is deleted with its result too)."""
+        return self.jobs.cancel(job_id, self.job_owner(principal), ended_too)
 
     def list_jobs(self, principal: Any = None) -> list[JobStatus]:
         return self.jobs.jobs_of(self.job_owner(principal))

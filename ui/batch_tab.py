@@ -266,7 +266,8 @@ def build(service: InferenceService, refresh_on: list | None = None) -> None:
             job = await anyio.to_thread.run_sync(service.job, job_id, principal)
             if job.state not in ("queued", "running"):
                 return kept(job)
-        return cancelled(await anyio.to_thread.run_sync(service.cancel_job, job_id, principal))
+        last = await anyio.to_thread.run_sync(service.cancel_job, job_id, principal, bool(confirmed))
+        return cancelled(last) if confirmed or last.state == "cancelled" else kept(last)  # (it ended meanwhile: kept)
 
     listed = [jobs_table, picked_job, message]
 
