@@ -56,11 +56,13 @@ def check_places(load: Load, limits: LimitSettings) -> None:
     (five keys' 20 jobs each, their quota, took all 100 places and every other caller got 503 while they lasted: an
     attack pass): a caller with none gets a place while any is left."""
     cap = limits.max_unfinished_jobs
-    if load.waiting >= cap:
-        raise Overloaded(f"The server has {load.waiting} jobs waiting, its limit; try again later.", retry_after=30)
-    if load.jobs and cap - load.waiting <= cap / (load.payers + 1):
+    # (counted one query after another outside a write, a job of the key's may have ended between them: 1 held, 0 waiting)
+    waiting, payers = max(load.waiting, load.jobs), max(load.payers, 1 if load.jobs else 0)
+    if waiting >= cap:
+        raise Overloaded(f"The server has {waiting} jobs waiting, its limit; try again later.", retry_after=30)
+    if load.jobs and cap - waiting <= cap / (payers + 1):
         raise Overloaded(
-            f"The server's places for jobs are nearly all taken ({load.waiting} of {cap}) and this key holds {load.jobs}: "
+            f"The server's places for jobs are nearly all taken ({waiting} of {cap}) and this key holds {load.jobs}: "
             "the last are kept for others; wait for one of yours to end.",
             retry_after=30,
         )
