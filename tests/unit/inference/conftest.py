@@ -39,3 +39,18 @@ def make():
     for runner, backend in runners:
         backend.gate.set()
         runner.close(grace_s=5)
+
+
+@pytest.fixture
+def detections(monkeypatch):
+    """The shapes of the images RapidOCR's detector is given meanwhile (its own detect_and_crop, counted on its way)."""
+    from rapidocr import RapidOCR
+
+    detect, calls = RapidOCR.detect_and_crop, []
+
+    def counted(self, *args, **kwargs):
+        calls.append(args[0].shape)
+        return detect(self, *args, **kwargs)
+
+    monkeypatch.setattr(RapidOCR, "detect_and_crop", counted)
+    return calls

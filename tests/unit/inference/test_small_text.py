@@ -92,27 +92,15 @@ def test_finer_only_where_the_lines_found_are_thin_on_a_shrunk_image():
     assert finer(0.9, [12.0] * 40, options) is None  # (no more than a fifth finer: not worth a second detection)
 
 
-def test_windows_of_a_tall_textless_image_are_detected_once_each(service):
+def test_windows_of_a_tall_textless_image_are_detected_once_each(service, detections):
     # (a 1500 x 26000 grid of dots, no line in it: each of its 20 windows was also detected at 2560 px, 3.4 -> 21 CPU-s
     # and +1.4 GB; and a whole image whose "ink" is a dot grid's or noise's, not a page's, is not tried finer either)
-    from rapidocr import RapidOCR
-
     grid = np.full((26000, 1500), 255, np.uint8)
     grid[::8, ::8] = 0
     noise = np.random.default_rng(0).integers(0, 256, (2160, 3840, 3), dtype=np.uint8)
-    detect, calls = RapidOCR.detect_and_crop, []
-
-    def counted(self, *args, **kwargs):  # (RapidOCR's own detection, counted on its way)
-        calls.append(args[0].shape)
-        return detect(self, *args, **kwargs)
-
-    RapidOCR.detect_and_crop = counted
-    try:
-        windows = service.ocr(Image.fromarray(grid), model="rapidocr")
-        tall = len(calls)
-        calls.clear()
-        service.ocr(Image.fromarray(noise), model="rapidocr")
-    finally:
-        RapidOCR.detect_and_crop = detect
+    windows = service.ocr(Image.fromarray(grid), model="rapidocr")
+    tall = len(detections)
+    detections.clear()
+    service.ocr(Image.fromarray(noise), model="rapidocr")
     assert not windows.lines and 10 <= tall <= 30, tall  # (one detection a window)
-    assert len(calls) == 1, calls  # (the noise: once)
+    assert len(detections) == 1, detections  # (the noise: once)

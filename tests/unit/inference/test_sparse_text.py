@@ -65,29 +65,17 @@ def test_a_dialog_on_a_4k_screenshot_is_read_each_line_once(service, px):
     assert words(result.text) == words(" ".join(DIALOG)), result.text
 
 
-def test_pages_of_print_and_blank_images_are_detected_once(service):
-    from rapidocr import RapidOCR
-
+def test_pages_of_print_and_blank_images_are_detected_once(service, detections):
     print_lines = [(80, 60 + row * 40, f"Row {row} of a page of ordinary print, read once") for row in range(FEW_LINES + 3)]
     page = drawn((1700, 2200), 24, print_lines)
     blank = Image.new("RGB", (2480, 3508), "white")
     blank.paste((0, 0, 0), (900, 1500, 903, 1503))  # (a speck of dust)
-    detect, calls = RapidOCR.detect_and_crop, []
-
-    def counted(self, *args, **kwargs):  # (RapidOCR's own detection, counted on its way)
-        calls.append(args[0].shape)
-        return detect(self, *args, **kwargs)
-
-    RapidOCR.detect_and_crop = counted
-    try:
-        read = service.ocr(page, model="rapidocr")
-        on_the_page = len(calls)
-        calls.clear()
-        service.ocr(blank, model="rapidocr")
-    finally:
-        RapidOCR.detect_and_crop = detect
+    read = service.ocr(page, model="rapidocr")
+    on_the_page = len(detections)
+    detections.clear()
+    service.ocr(blank, model="rapidocr")
     assert len(read.lines) == FEW_LINES + 3 and on_the_page == 1, (len(read.lines), on_the_page)
-    assert len(calls) <= 2, calls  # (the blank scan: once, and once finer for its speck at most; no piece)
+    assert len(detections) <= 2, detections  # (the blank scan: once, and once finer for its speck at most; no piece)
 
 
 def test_enough_lines_found_are_taken_as_they_are():
