@@ -19,7 +19,7 @@ import threading
 import types
 import weakref
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -44,6 +44,7 @@ class RapidPool:
         self._wide: Any = None
         self._loaded: list[Loaded | None] = []
         self._size = self.options.workers or max(1, os.cpu_count() or 1)
+        self._helpers: ThreadPoolExecutor | None = None  # (threads kept for the engines a request shares its lines with)
 
     def _instance(self, threads: int = 0) -> Any:
         """A RapidOCR instance, its ONNX sessions not loaded yet (it loads them on first use)."""
@@ -97,10 +98,15 @@ class RapidPool:
             pool.put(sharing_sessions(first.engine, self._instance()))
         self._wide = sharing_sessions(wide.engine, self._instance(threads)) if wide is not None else None
         self._pool, self._loaded = pool, [first, wide]
+        if self._size > 1:
+            self._helpers = ThreadPoolExecutor(max_workers=self._size - 1, thread_name_prefix="ocr-rec")
 
     def unload_pool(self) -> None:
         self._pool = self._wide = None
         self._loaded = []
+        if self._helpers is not None:
+            self._helpers.shutdown(wait=False)  # (its threads end once the lines they read are done)
+            self._helpers = None
 
     @contextmanager
     def engine(self) -> Iterator[Any]:
@@ -163,8 +169,11 @@ class RapidPool:
         is left with a long line when the others are done (runs of consecutive lines left one core idle ~40 ms a page,
         7% of the peer pages' time; now ~20 ms). ``per_engine``: the fewest lines worth another engine (a RapidOCR
         line takes ~2-40 ms, a Tesseract one 1-20); ``batch``: the lines ``read`` takes at once (the recogniser's
-        ``rec_batch_size`` unless said: Tesseract reads a line at a time)."""
-        pool = self._pool if self.alone() else None
+        ``rec_batch_size`` unless said: Tesseract reads a line at a time). This thread reads with ``engine``, the others
+        on the pool's threads, kept (a thread started for each engine of each call cost ~2 ms of this thread's time,
+        ~80 calls on the 22 peer pages: 0.27 s a pass)."""
+        helpers_threads = self._helpers
+        pool = self._pool if self.alone() and helpers_threads is not None else None
         batch = max(1, self.options.rec_batch_size if batch is None else batch)
         helpers, batches = [engine], -(-len(crops) // batch)  # (no more engines than runs)
         while pool is not None and len(helpers) < min(self._size, len(crops) // per_engine, batches):
@@ -188,8 +197,13 @@ class RapidPool:
                     failed.set()  # (a request cancelled or failed: the other engines take no more of its lines)
                     raise
 
-            with ThreadPoolExecutor(max_workers=len(helpers), thread_name_prefix="ocr-rec") as workers:
-                list(workers.map(work, helpers))  # (an error in a run is raised here)
+            others = [helpers_threads.submit(work, helper) for helper in helpers[1:]]  # type: ignore[union-attr]
+            try:
+                work(engine)
+            finally:
+                wait(others)  # (their engines go back to the pool once they are done with them)
+            for other in others:
+                other.result()  # (an error in a run is raised here)
         finally:
             for helper in helpers[1:]:
                 pool.put(helper)

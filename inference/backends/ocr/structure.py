@@ -6,6 +6,7 @@ portrait input), gets its blocks from its lines alone."""
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -62,15 +63,22 @@ class LayoutAhead:
         return self._regions.result() if self._regions is not None and self._image is image else model_regions(image)
 
 
+def _threads() -> ThreadPoolExecutor:
+    """Threads for the layout model beside the pages' readings, kept (one started for each page cost the page ~2 ms of its
+    reading thread's time); started when first used (a fork's child makes its own: ``os.register_at_fork`` below)."""
+    return ThreadPoolExecutor(max_workers=2, thread_name_prefix="ocr-layout")
+
+
+_BESIDE = _threads()
+os.register_at_fork(after_in_child=lambda: globals().update(_BESIDE=_threads()))
+
+
 @contextmanager
 def layout_beside(wanted: bool) -> Iterator[LayoutAhead]:
     """A :class:`LayoutAhead` for the block (an engine's reading of a page) that runs the model beside it when ``wanted``
-    (a request alone on its model: under load each request keeps to its own core)."""
-    beside = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ocr-layout")  # (its thread: at the first start)
-    try:
-        yield LayoutAhead(beside if wanted else None)
-    finally:
-        beside.shutdown(wait=False)  # (a layout not used, for a page of a few lines: not waited for)
+    (a request alone on its model: under load each request keeps to its own core). A layout not used (a page of a few
+    lines) is not waited for."""
+    yield LayoutAhead(_BESIDE if wanted else None)
 
 
 def layout_regions(image: Image.Image, lines: list[OcrLine], ahead: LayoutAhead | None = None) -> list[Region]:

@@ -95,7 +95,7 @@ def _segments(opened: np.ndarray, horizontal: bool, min_length: float) -> tuple[
 def _inked_bands(image: np.ndarray, horizontal: bool) -> list[tuple[slice, slice]]:
     """The image's runs of rows (``horizontal``; else of columns) holding ink, as slices of it: its components found run
     by run (OpenCV's labelling with stats scans every pixel; a page's rules lie in ~6% of its rows or columns)."""
-    inked = cv2.reduce(image, 1 if horizontal else 0, cv2.REDUCE_MAX).ravel() > 0
+    inked = image.max(axis=1 if horizontal else 0) > 0  # (numpy's: OpenCV's reduce to the maximum took 4.6 ms a page)
     edges = np.flatnonzero(np.diff(np.concatenate([[0], inked.view(np.int8), [0]])))
     whole = slice(None)
     return [(slice(a, b), whole) if horizontal else (whole, slice(a, b)) for a, b in zip(edges[::2], edges[1::2], strict=True)]

@@ -181,3 +181,33 @@ def test_a_few_lines_re_read_by_tesseract_are_shared_out_too(settings):
         unload_all(service.manager)
     assert any("Благодарим" in line.text for line in lines), [line.text for line in lines]
     assert len(threads) == 2, threads
+
+
+def test_the_request_thread_reads_too_and_the_other_engines_threads_are_kept(settings):
+    """share_out reads on the request's own thread and on threads kept for the pool's other engines: starting a thread
+    for each engine of each call cost the request's thread ~2 ms a call (~80 calls on the 22 peer pages: 0.27 s)."""
+    import numpy as np
+
+    two = settings.model_copy(deep=True)
+    next(m for m in two.models if m.id == "embedded").options["workers"] = 2  # (two engines, whatever the cores)
+    service = InferenceService(two)
+    crops = [np.full((48, 200, 3), i, np.uint8) for i in range(8)]
+    readers: list[set[int]] = []
+
+    def read(helper, run):
+        readers[-1].add(threading.get_native_id())  # (native ids: a thread's is not given to the next one started)
+        threading.Event().wait(0.01)  # (long enough for both engines to take lines)
+        return [int(crop[0, 0, 0]) for crop in run]
+
+    try:
+        service.ocr(render_lines(ENGLISH[:2]), "embedded")
+        backend = loaded_backend(service.manager, "embedded")
+        with backend.engine() as engine:
+            for _ in range(3):
+                readers.append(set())
+                assert backend.share_out(engine, crops, read, 1) == list(range(8))
+    finally:
+        unload_all(service.manager)
+    assert all(len(ids) == 2 for ids in readers), readers  # (both engines read in each call)
+    assert all(threading.get_native_id() in ids for ids in readers), readers  # (this thread among them)
+    assert len(set().union(*readers)) == 2, readers  # (the other engine's thread the same in every call)
