@@ -54,7 +54,19 @@ from .script_check import (
 )
 from .tess_words import Word, Words, dictionary
 from .tesseract import TesseractEngines, find_tessdata, installed_languages
-from .tesseract_first import FIRST_SAMPLE, Draft, mends, padded, patch, printed, spread, tesseract_line
+from .tesseract_first import (
+    FIRST_SAMPLE,
+    Draft,
+    halves,
+    likely_printed,
+    mends,
+    padded,
+    patch,
+    printed,
+    spread,
+    tesseract_line,
+    unreadable,
+)
 from .unread_scripts import in_unread_script
 
 logger = logging.getLogger(__name__)
@@ -125,12 +137,19 @@ class EmbeddedOcrBackend(RapidOcrBackend):
             first = self.tesseract_reads(engine, lines, lambda c: tesseract_line(tesseract, c, sure, self._english))
             return dict(zip((id(c) for c in lines), first, strict=True))
 
-        tried = by_tesseract([crops[i] for i in spread(len(crops), FIRST_SAMPLE)])
-        tesseract_first = printed(list(tried.values()), sure, self._english)
+        sample = spread(len(crops), FIRST_SAMPLE)
+        first, second = halves(sample)
+        tried = by_tesseract([crops[i] for i in first])
+        tesseract_first = not (second and unreadable(list(tried.values())))
+        if tesseract_first:  # (the sample's other half, with every other line when the first half reads like print)
+            ahead = bool(second) and likely_printed(list(tried.values()), sure, self._english)
+            tried |= by_tesseract([c for c in crops if id(c) not in tried] if ahead else [crops[i] for i in second])
+            tesseract_first = printed([tried[id(crops[i])] for i in sample], sure, self._english)
+            if tesseract_first and not ahead:  # (Tesseract reads the other lines, then RapidOCR what is left)
+                tried |= by_tesseract([c for c in crops if id(c) not in tried])
         if not tesseract_first:  # (a receipt, a photo: RapidOCR reads whole every line Tesseract was unsure of)
-            tried = {key: r if isinstance(r, Reading) else None for key, r in tried.items()}
-        else:  # (Tesseract reads the other lines, then RapidOCR what is left: each engine's weights stay in the cache)
-            tried |= by_tesseract([c for c in crops if id(c) not in tried])
+            kept = {id(crops[i]) for i in sample}  # (lines read ahead of the verdict: RapidOCR's, as the others)
+            tried = {key: r if isinstance(r, Reading) else None for key, r in tried.items() if key in kept}
 
         def read(helper: Any, chunk: list[np.ndarray]) -> list[Reading]:
             first = [tried.get(id(c)) for c in chunk]
