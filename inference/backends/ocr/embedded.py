@@ -29,6 +29,7 @@ from pydantic import Field
 from ...languages import NAMES, TESSERACT_CODES, TESSERACT_PACKAGES, Language
 from ...settings import ModelSpec
 from ...values import OcrLine, unread_script_warning
+from .blank_lines import Reexamined, reread, shows_script
 from .line_band import line_crop
 from .line_merge import merged
 from .rapid import RapidOcrBackend, textless
@@ -40,6 +41,7 @@ from .script_check import (
     MIN_OTHER,
     UNSURE_LINE,
     cyrillic_letters,
+    dictionary_letters,
     has_english_words,
     in_another_script,
     in_words_of_the_script,
@@ -202,7 +204,14 @@ class EmbeddedOcrBackend(RapidOcrBackend):
         cuts = [line_crop(pixels, line.box) for line in todo]
         line_of = {id(cut): line for cut, line in zip(cuts, todo, strict=True)}
         with self.engine() as engine:
-            found = self.tesseract_reads(engine, cuts, lambda c: self.reexamine(line_of[id(c)], c, plan))
+
+            def reads(look: Callable[[OcrLine, np.ndarray, Plan], Reexamined]) -> Callable[[list[int]], list[Reexamined]]:
+                return lambda keys: self.tesseract_reads(engine, [cuts[k] for k in keys], lambda c: look(line_of[id(c)], c, plan))
+
+            if plan.check and not plan.forced:  # (many blank lines of a script none reads: see ``blank_lines``)
+                found = reread(todo, reads(self.reexamine), reads(self.first_look), shows_script)
+            else:
+                found = reads(self.reexamine)(list(range(len(todo))))
         for line, (reading, _, _) in zip(todo, found, strict=True):
             if reading is not None:
                 line.text, line.confidence, line.engine = reading[0], round(reading[1], 4), "tesseract"
@@ -229,7 +238,7 @@ class EmbeddedOcrBackend(RapidOcrBackend):
             or (looks_wrong(line, self.options) and not has_english_words(line.text, self._english))
         )
 
-    def reexamine(self, line: OcrLine, cut: np.ndarray, plan: Plan) -> tuple[tuple[str, float] | None, bool, list[Word] | None]:
+    def reexamine(self, line: OcrLine, cut: np.ndarray, plan: Plan) -> Reexamined:
         """One line RapidOCR read, as the plan says: Tesseract's (text, confidence) when it is Tesseract's to read
         (else None), whether no installed engine reads it (when that is to be said), and the words Tesseract read."""
         tesseract = self._tesseract
@@ -251,8 +260,26 @@ class EmbeddedOcrBackend(RapidOcrBackend):
                 )
             ):
                 return (text, confidence), False, words
-        numbers = letters(line.text) == 0 and any(ch.isdigit() for ch in line.text)  # (a size, a price: not a script)
-        return None, plan.warn_unread and wrong and not numbers and confidence < UNSURE_LINE and text_shaped(cut), words
+        return None, self.unread(line, cut, plan, confidence), words
+
+    def first_look(self, line: OcrLine, cut: np.ndarray, plan: Plan) -> Reexamined:
+        """A blank line of a page whose sample of them showed no script Tesseract reads (``blank_lines``): read with the
+        plan's languages beside English alone (one pass of Tesseract's where the mix takes two on a line in none of
+        them), and as any other line (``reexamine``) when that reads words of theirs surely ("Сыр" of "Сыр 210,00") or the
+        line surely."""
+        others = "+".join(code for code in (plan.lang or "").split("+") if code != "eng")
+        words = self._tesseract.read_words(padded(cut), others) if self._tesseract is not None and others else []
+        confidence = sum(w.confidence for w in words) / len(words) if words else 0.0
+        if dictionary_letters(words) >= LETTERLESS_OTHER or confidence >= UNSURE_LINE:
+            return self.reexamine(line, cut, plan)
+        return None, self.unread(line, cut, plan, confidence), None
+
+    def unread(self, line: OcrLine, cut: np.ndarray, plan: Plan, confidence: float) -> bool:
+        """Whether a line RapidOCR read poorly, read by Tesseract with ``confidence`` (a guess), is one no installed engine
+        reads (when that is to be said): text-shaped, and not a size or a price."""
+        numbers = letters(line.text) == 0 and any(ch.isdigit() for ch in line.text)
+        wrong = looks_wrong(line, self.options)
+        return plan.warn_unread and wrong and not numbers and confidence < UNSURE_LINE and text_shaped(cut)
 
     def in_the_page_script(self, pixels: np.ndarray, lines: list[OcrLine], lang: str, heard: dict[int, list[Word]]) -> None:
         """On a page mostly in Cyrillic (``in_another_script``: a Russian receipt), the lines not mostly in Cyrillic taken in
