@@ -60,7 +60,6 @@ from .tesseract_first import (
     FIRST_SAMPLE,
     Draft,
     halves,
-    likely_printed,
     mends,
     padded,
     patch,
@@ -143,15 +142,13 @@ class EmbeddedOcrBackend(RapidOcrBackend):
         first, second = halves(sample)
         tried = by_tesseract([crops[i] for i in first])
         tesseract_first = not (second and unreadable(list(tried.values())))
-        if tesseract_first:  # (the sample's other half, with every other line when the first half reads like print)
-            ahead = bool(second) and likely_printed(list(tried.values()), sure, self._english)
-            tried |= by_tesseract([c for c in crops if id(c) not in tried] if ahead else [crops[i] for i in second])
-            tesseract_first = printed([tried[id(crops[i])] for i in sample], sure, self._english)
-            if tesseract_first and not ahead:  # (Tesseract reads the other lines, then RapidOCR what is left)
-                tried |= by_tesseract([c for c in crops if id(c) not in tried])
+        if tesseract_first:  # (the sample's other half)
+            tried |= by_tesseract([crops[i] for i in second])
+            tesseract_first = printed(list(tried.values()), sure, self._english)
         if not tesseract_first:  # (a receipt, a photo: RapidOCR reads whole every line Tesseract was unsure of)
-            kept = {id(crops[i]) for i in sample}  # (lines read ahead of the verdict: RapidOCR's, as the others)
-            tried = {key: r if isinstance(r, Reading) else None for key, r in tried.items() if key in kept}
+            tried = {key: r if isinstance(r, Reading) else None for key, r in tried.items()}
+        else:  # (Tesseract reads the other lines, then RapidOCR what is left: each engine's weights stay in the cache)
+            tried |= by_tesseract([c for c in crops if id(c) not in tried])
 
         def read(helper: Any, chunk: list[np.ndarray]) -> list[Reading]:
             first = [tried.get(id(c)) for c in chunk]

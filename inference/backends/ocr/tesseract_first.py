@@ -181,8 +181,7 @@ def printed(sample: list[Reading | Draft | None], sure: float, english: Containe
 
 def halves(sample: list[int]) -> tuple[list[int], list[int]]:
     """A full sample's lines in two halves, each spread over the image (every other line), read one after the other: the
-    first may settle the question (``unreadable``, ``likely_printed``). A smaller sample (an image of a few lines) is read
-    at once."""
+    first may settle the question (``unreadable``). A smaller sample (an image of a few lines) is read at once."""
     return (sample[0::2], sample[1::2]) if len(sample) == FIRST_SAMPLE else (sample, [])
 
 
@@ -191,13 +190,6 @@ def unreadable(first: list[Reading | Draft | None]) -> bool:
     of each of its lines, or reading none (handwriting, a script it lacks). Its other half is not read: ``printed`` would
     need every one of those lines read well, and more than 40 words of them surely."""
     return all(r is None or (isinstance(r, Draft) and not r.patchable()) for r in first)
-
-
-def likely_printed(first: list[Reading | Draft | None], sure: float, english: Container[str] = frozenset()) -> bool:
-    """Whether the first half of a sample was read well enough (three lines in four or more, ``mostly_sure``) that the
-    image's other lines are read by Tesseract with the sample's second half, before ``printed`` says: a printed page then
-    waits once, not twice, for its slowest line (the lines are kept only if ``printed`` says so)."""
-    return 4 * sum(mostly_sure(r, sure, english) for r in first) >= 3 * len(first)
 
 
 def patch(

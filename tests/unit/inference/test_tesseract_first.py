@@ -108,12 +108,3 @@ def test_a_page_whose_first_half_sample_tesseract_cannot_read_is_not_sampled_fur
         pytest.skip("no font with Cyrillic glyphs")
     words = ["Товарный чек номер", "Благодарим за покупку", "Кассир Иванова Мария", "Сумма к оплате рублей"]
     assert _first_reads(service, render_with(font, words * 3), monkeypatch) == [4]
-
-
-@needs_tesseract
-def test_a_page_whose_first_half_sample_reads_like_print_has_its_other_lines_read_with_the_second_half(service, monkeypatch):
-    """Three lines in four of the sample's first half read well: the page's other lines are read by Tesseract with the
-    sample's second half (one wait for the slowest line, not two), and kept since the whole sample says it is printed."""
-    lines = [f"{line} on page {n}" for n in range(4) for line in ENGLISH]
-    calls = _first_reads(service, render_lines(lines), monkeypatch)
-    assert calls == [4, len(lines) - 4], calls
