@@ -188,7 +188,8 @@ def halves(sample: list[int]) -> tuple[list[int], list[int]]:
 def unreadable(first: list[Reading | Draft | None]) -> bool:
     """Whether the first half of a sample shows the image is not printed Latin: Tesseract unsure of more than half the words
     of each of its lines, or reading none (handwriting, a script it lacks). Its other half is not read: ``printed`` would
-    need every one of those lines read well, and more than 40 words of them surely."""
+    need more lines read well than are left, or MANY_WORDS read surely in those four lines alone (a page of print and
+    handwriting line by line is taken as not printed: RapidOCR reads it all, as it reads a receipt's)."""
     return all(r is None or (isinstance(r, Draft) and not r.patchable()) for r in first)
 
 
