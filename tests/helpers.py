@@ -192,3 +192,20 @@ def aeon_receipt(font) -> Image.Image:
         draw.text((20, 20 + 44 * i), left, fill="black", font=font)
         draw.text((480, 20 + 44 * i), right, fill="black", font=font)
     return image
+
+
+def tesseract_reads(monkeypatch) -> dict[str, int]:
+    """How many images Tesseract is given, by its languages ("eng", "rus+eng"), counted where tesserocr takes them (the
+    library, not our code), for the handles made from now on: call it before the backend is loaded."""
+    import tesserocr
+
+    reads: dict[str, int] = {}
+
+    class Counted(tesserocr.PyTessBaseAPI):
+        def SetImage(self, image):
+            languages = self.GetInitLanguagesAsString()
+            reads[languages] = reads.get(languages, 0) + 1
+            return super().SetImage(image)
+
+    monkeypatch.setattr(tesserocr, "PyTessBaseAPI", Counted)
+    return reads

@@ -187,23 +187,25 @@ def test_a_reading_in_the_page_script_is_taken_for_look_alike_words_or_more_lett
     assert reading([word("Apple")], "Apple") is None  # (nothing in Cyrillic)
 
 
-def test_on_a_long_page_in_a_script_no_engine_reads_most_blank_lines_take_one_pass_of_tesseract(service, monkeypatch):
+def test_on_a_long_page_in_a_script_no_engine_reads_most_blank_lines_take_one_pass_of_tesseract(settings, monkeypatch):
     """The lines RapidOCR read no letter of are read by Tesseract with Russian and English: two passes of its network on a
     line in neither (~37 ms). Once a sample of eight, spread over the page, showed neither, the others are read with
     Russian alone first (one pass), and with both only where that finds Russian (the test above: a Russian line near
     the top or foot is still read in Cyrillic). Every Georgian line is still said."""
-    from tests.polling import loaded_backend
+    from inference import InferenceService
+    from tests.helpers import tesseract_reads
+    from tests.polling import unload_all
 
     needs_russian()
     page = GEORGIAN + GEORGIAN[::-1]  # (26 lines; ~20 read blank by RapidOCR)
-    service.ocr(render_with(dejavu("DejaVuSans.ttf", 30), GEORGIAN[:3]), "embedded")  # (loaded)
-    tesseract = loaded_backend(service.manager, "embedded")._tesseract
-    languages: list[str] = []
-    read_words = tesseract.read_words
-    monkeypatch.setattr(tesseract, "read_words", lambda image, lang: languages.append(lang) or read_words(image, lang))
-    result = service.ocr(render_with(dejavu("DejaVuSans.ttf", 30), page), "embedded")
+    reads = tesseract_reads(monkeypatch)  # (before the model is loaded: its own service)
+    service = InferenceService(settings)
+    try:
+        result = service.ocr(render_with(dejavu("DejaVuSans.ttf", 30), page), "embedded")
+    finally:
+        unload_all(service.manager)
     (warning,) = result.warnings
     assert len(page) - 3 <= int(warning.split()[0]) <= len(page), warning
-    mixed, alone = languages.count("rus+eng"), languages.count("rus")
-    assert alone >= 8 and mixed <= len(page) - 4, languages  # (every line with both once; now those RapidOCR read a
+    mixed, alone = reads.get("rus+eng", 0), reads.get("rus", 0)
+    assert alone >= 8 and mixed <= len(page) - 4, reads  # (every line with both once; now those RapidOCR read a
     # letter of, the sample, and the few Russian alone reads words of surely: 'соо')
