@@ -193,10 +193,13 @@ def test_the_request_thread_reads_too_and_the_other_engines_threads_are_kept(set
     service = InferenceService(two)
     crops = [np.full((48, 200, 3), i, np.uint8) for i in range(8)]
     readers: list[set[int]] = []
+    both = threading.Barrier(2, timeout=30)  # (each engine's first line waits for the other's: both read in each call)
 
     def read(helper, run):
-        readers[-1].add(threading.get_native_id())  # (native ids: a thread's is not given to the next one started)
-        threading.Event().wait(0.01)  # (long enough for both engines to take lines)
+        reader = threading.get_native_id()  # (native ids: a thread's is not given to the next one started)
+        if reader not in readers[-1]:
+            readers[-1].add(reader)
+            both.wait()
         return [int(crop[0, 0, 0]) for crop in run]
 
     try:
