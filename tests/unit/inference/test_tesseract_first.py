@@ -79,7 +79,7 @@ def test_a_page_whose_first_half_sample_tesseract_cannot_read_is_not_sampled_fur
     if font is None:
         import pytest
 
-        pytest.skip("no font with Cyrillic glyphs")
+        pytest.skip("no font with Cyrillic glyphs (.ci/run installs fonts-dejavu-core)")
     reads = tesseract_reads(monkeypatch)  # (before the model is loaded: its own service)
     service = InferenceService(settings)
     words = ["Товарный чек номер", "Благодарим за покупку", "Кассир Иванова Мария", "Сумма к оплате рублей"]
