@@ -8,14 +8,11 @@ Georgian ones is still read in Cyrillic, wherever it is on the page."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TypeVar
 
 from ...values import OcrLine
 from .script_check import letters
 from .tess_words import Word
 from .tesseract_first import spread
-
-T = TypeVar("T")
 
 Reexamined = tuple[tuple[str, float] | None, bool, list[Word] | None]  # (Tesseract's reading taken, unread, its words)
 
@@ -23,13 +20,10 @@ BLANK_SAMPLE = 8  # blank lines read first as any other line; the rest only afte
 
 
 def reread(
-    lines: Sequence[OcrLine],
-    read: Callable[[list[int]], list[T]],
-    first_look: Callable[[list[int]], list[T]],
-    shows_script: Callable[[T], bool],
-) -> list[T]:
+    lines: Sequence[OcrLine], read: Callable[[list[int]], list[Reexamined]], first_look: Callable[[list[int]], list[Reexamined]]
+) -> list[Reexamined]:
     """``read`` (the lines' indexes: their readings) of every line, but the blank ones after a sample of them none of
-    which was taken (``shows_script``), which are read with ``first_look``."""
+    which was taken in Tesseract's reading, which are read with ``first_look``."""
     blank = [k for k, line in enumerate(lines) if not letters(line.text)]
     if len(blank) <= 2 * BLANK_SAMPLE:
         return read(list(range(len(lines))))
@@ -37,11 +31,6 @@ def reread(
     first = [k for k in range(len(lines)) if k in sample or letters(lines[k].text)]
     found = dict(zip(first, read(first), strict=True))
     rest = [k for k in blank if k not in sample]
-    again = read if any(shows_script(found[k]) for k in sample) else first_look
+    again = read if any(found[k][0] is not None for k in sample) else first_look
     found.update(zip(rest, again(rest), strict=True))
     return [found[k] for k in range(len(lines))]
-
-
-def shows_script(found: Reexamined) -> bool:
-    """Whether a blank line was taken in Tesseract's reading (in one of the plan's languages beside English)."""
-    return found[0] is not None

@@ -29,7 +29,7 @@ from pydantic import Field
 from ...languages import NAMES, TESSERACT_CODES, TESSERACT_PACKAGES, Language
 from ...settings import ModelSpec
 from ...values import OcrLine, unread_script_warning
-from .blank_lines import Reexamined, reread, shows_script
+from .blank_lines import Reexamined, reread
 from .line_band import line_crop
 from .line_merge import merged
 from .rapid import RapidOcrBackend, textless
@@ -206,7 +206,7 @@ class EmbeddedOcrBackend(RapidOcrBackend):
                 return lambda keys: self.tesseract_reads(engine, [cuts[k] for k in keys], lambda c: look(line_of[id(c)], c, plan))
 
             if plan.check and not plan.forced:  # (many blank lines of a script none reads: see ``blank_lines``)
-                found = reread(todo, reads(self.reexamine), reads(self.first_look), shows_script)
+                found = reread(todo, reads(self.reexamine), reads(self.first_look))
             else:
                 found = reads(self.reexamine)(list(range(len(todo))))
         for line, (reading, _, _) in zip(todo, found, strict=True):
