@@ -209,3 +209,20 @@ def tesseract_reads(monkeypatch) -> dict[str, int]:
 
     monkeypatch.setattr(tesserocr, "PyTessBaseAPI", Counted)
     return reads
+
+
+def recogniser_reads(backend, monkeypatch) -> list[int]:
+    """The line crops RapidOCR's recogniser is given, a count per run, for ``backend`` (a loaded RapidOCR backend: its
+    engines share one recogniser session), counted where RapidOCR's session runner takes them (the library's)."""
+    with backend.engine() as engine:
+        runner = engine.text_rec.session
+    runs: list[int] = []
+    run = type(runner).__call__
+
+    def counted(self, inputs, *args, **kwargs):
+        if self is runner:
+            runs.append(len(inputs))
+        return run(self, inputs, *args, **kwargs)
+
+    monkeypatch.setattr(type(runner), "__call__", counted)
+    return runs

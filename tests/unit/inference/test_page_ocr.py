@@ -22,7 +22,7 @@ from inference.backends.ocr.rapid_script import (
     latin_mask,
 )
 from inference.layout import Box, reading_order
-from tests.helpers import cer, cyrillic_font, encode, render_with
+from tests.helpers import cer, cyrillic_font, encode, recogniser_reads, render_with
 from tests.polling import loaded_backend, unload_all
 from tests.unit.inference.test_embedded_ocr import needs_tesseract_russian
 
@@ -212,6 +212,26 @@ def test_a_grid_of_cards_numbered_row_by_row_is_read_row_by_row_and_other_column
 
 
 GREEK = ["Η αγορά ηλεκτρικής ενέργειας μεγάλωσε πολύ", "Οι τιμές των πάνελ έπεσαν τα τελευταία χρόνια"]
+MORE_GREEK = ["Το νερό της θάλασσας είναι ζεστό το καλοκαίρι", "Ο δρόμος προς το χωριό περνά από το δάσος"]
+
+
+def test_a_page_read_poorly_whose_first_lines_read_worse_turned_reads_no_more_of_them_turned(service, monkeypatch):
+    """Of a page read with low confidence, RapidOCR reads the widest lines as they are and turned half round in two
+    halves (every other line): a first half that reads worse turned settles it (a handwritten page paid ~0.1 s for the
+    other), an upside-down page is read both halves and turned."""
+    page = render_with(font(30), [*GREEK, *MORE_GREEK] * 2)
+    service.ocr(page, "rapidocr")
+    backend = loaded_backend(service.manager, "rapidocr")
+    lines = backend.detect_and_read(page)
+    assert len(lines) == 8 and reading_confidence(lines) < backend.options.upside_down_confidence
+    turned = page.rotate(180, expand=True)
+    turned_lines = backend.detect_and_read(turned)
+    reads = recogniser_reads(backend, monkeypatch)
+    assert not backend.reads_better_turned(page, lines, "auto")
+    assert sum(reads) == 8  # (4 lines, each read both ways)
+    reads.clear()
+    assert backend.reads_better_turned(turned, turned_lines, "auto")
+    assert sum(reads) == 16
 
 
 def test_a_page_read_poorly_is_read_again_upside_down_only_when_its_lines_read_better_so(service):
