@@ -59,7 +59,6 @@ def build(service: InferenceService) -> None:
                 file_count="multiple",
                 interactive=False,
                 elem_id="ocr-downloads",
-                height=120,
                 visible=False,  # until there is a result
             )
         with gr.Column(scale=5, min_width=300):

@@ -77,6 +77,15 @@ def test_ocr_text_comes_first_close_to_the_rest_time_then_the_lines(live_server,
     playwright.expect(page.locator("#ocr-boxes")).to_be_hidden()  # ...with no empty box left
 
 
+# the names of the links in a box that lie outside what it shows (below or above its visible part)
+OUT_OF_SIGHT = """selector => {
+    const box = document.querySelector(selector).getBoundingClientRect();
+    return [...document.querySelectorAll(selector + ' a')]
+        .filter(a => { const r = a.getBoundingClientRect(); return r.bottom > box.bottom + 1 || r.top < box.top - 1; })
+        .map(a => a.textContent.trim());
+}"""
+
+
 def test_ocr_result_reads_well_downloads_and_survives_an_error(live_server, open_page, english_file):
     page = open_page(f"{live_server}/")
     upload(page, "#ocr-image", english_file)
@@ -89,6 +98,7 @@ def test_ocr_result_reads_well_downloads_and_survives_an_error(live_server, open
     got = {Path(link).suffix: page.request.get(link).body().decode() for link in links}
     assert set(got) == {".txt", ".md", ".json"}
     assert got[".txt"].strip() == text and text.splitlines()[0] in got[".md"] and json.loads(got[".json"])["text"] == text
+    assert page.evaluate(OUT_OF_SIGHT, "#ocr-downloads") == []  # (each file in sight: the box showed two, .json scrolled)
     # a model that cannot run here cannot be chosen; named anyway (typed), the message says so in a sentence, and the
     # text on screen stays
     page.locator("#ocr-model input").fill("qwen3_vl_2b")
