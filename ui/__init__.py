@@ -45,6 +45,12 @@ CSS_SIGNED_IN = """
 #signed-in p { margin: 0; font-size: .9rem; }
 """
 
+# A read table's cells break a word only where it would not fit otherwise: Gradio's prose style breaks anywhere
+# (overflow-wrap: anywhere), and the table sized its narrow columns to a letter or two ("Qt" over "y").
+CSS_TABLES = """
+#ocr-markdown th, #ocr-markdown td { overflow-wrap: break-word; word-break: normal; }
+"""
+
 # Phones: a smaller header and image, so that the main action and the first lines of the result fit the first screen.
 CSS = (
     """
@@ -56,6 +62,7 @@ CSS = (
 }
 """
     + CSS_SIGNED_IN
+    + CSS_TABLES
 )
 
 

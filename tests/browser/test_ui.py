@@ -12,10 +12,10 @@ from pathlib import Path
 import httpx
 import pytest
 from gradio_client import Client, handle_file
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from tests.browser.conftest import playwright, upload
-from tests.helpers import ENGLISH, encode, render_lines, text_pdf
+from tests.helpers import ENGLISH, cyrillic_font, encode, render_lines, text_pdf
 
 RECEIPT_LINES = [
     f"ITEM {i:02d} {name:<14} {i * 1.37 + 0.5:6.2f}"
@@ -290,3 +290,50 @@ def test_a_pdf_in_the_ocr_tab_then_a_new_input(live_server, open_page, tmp_path)
     said = page.locator(".toast-body").all_inner_texts() + [page.locator("#ocr-message").inner_text()]
     assert "\n".join(said).count("is not an image") == 1, said
     assert page.get_by_text("Error", exact=True).count() == 0  # no error badges over the result
+
+
+# the words of a box's table cells that the page shows broken over two lines ("Qt" / "y")
+BROKEN_WORDS = """selector => {
+    const broken = [];
+    for (const cell of document.querySelectorAll(selector + ' th, ' + selector + ' td')) {
+        const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+        for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+            for (const word of node.textContent.matchAll(/\\S+/g)) {
+                const range = document.createRange();
+                range.setStart(node, word.index);
+                range.setEnd(node, word.index + word[0].length);
+                if (new Set([...range.getClientRects()].map(r => Math.round(r.top))).size > 1) broken.push(word[0]);
+            }
+        }
+    }
+    return broken;
+}"""
+
+
+def test_a_table_read_in_the_ocr_tab_shows_its_words_whole(live_server, open_page, tmp_path):
+    """The Markdown tab's table breaks no word over two lines: Gradio's prose style let a cell break anywhere, and the
+    table gave its narrow columns' headers the width of a letter or two ("Qt" over "y", "Amoun" over "t")."""
+    font = cyrillic_font(22)
+    if font is None:
+        pytest.skip("no system font (.ci/run installs fonts-dejavu-core)")
+    rows = [["Item", "Qty", "Unit price", "Amount"], ["Printer paper A4 (box)", "4", "23.50", "94.00"]]
+    rows += [["Stapler heavy duty", "1", "18.90", "18.90"], ["Ballpoint pens (pack)", "10", "3.20", "32.00"]]
+    image = Image.new("RGB", (900, 300), "white")
+    draw = ImageDraw.Draw(image)
+    columns = [40, 420, 520, 700, 860]
+    for r, row in enumerate(rows):
+        for c, cell in enumerate(row):
+            draw.text((columns[c] + 8, 72 + r * 50), cell, font=font, fill="black")
+        draw.line([(40, 60 + r * 50), (860, 60 + r * 50)], fill="black", width=2)
+    draw.line([(40, 60 + len(rows) * 50), (860, 60 + len(rows) * 50)], fill="black", width=2)
+    for x in columns:
+        draw.line([(x, 60), (x, 60 + len(rows) * 50)], fill="black", width=2)
+    path = tmp_path / "invoice.png"
+    image.save(path)
+    page = open_page(f"{live_server}/")
+    upload(page, "#ocr-image", path)
+    page.locator("#ocr-run").click()
+    wait_text(page)
+    page.get_by_role("tab", name="Markdown", exact=True).click()
+    playwright.expect(page.locator("#ocr-markdown th")).to_have_count(4, timeout=10_000)  # (read as a table)
+    assert page.evaluate(BROKEN_WORDS, "#ocr-markdown") == []
