@@ -226,3 +226,26 @@ def recogniser_reads(backend, monkeypatch) -> list[int]:
 
     monkeypatch.setattr(type(runner), "__call__", counted)
     return runs
+
+
+INVOICE_ROWS = [
+    ["Item", "Qty", "Unit price", "Amount"],
+    ["Printer paper A4 (box)", "4", "23.50", "94.00"],
+    ["Stapler heavy duty", "1", "18.90", "18.90"],
+    ["Ballpoint pens (pack)", "10", "3.20", "32.00"],
+]
+
+
+def ruled_invoice(font) -> Image.Image:
+    """An invoice's table (INVOICE_ROWS) in ruled cells, a row each 50 px: narrow columns of short words and numbers."""
+    image = Image.new("RGB", (900, 300), "white")
+    draw = ImageDraw.Draw(image)
+    columns, bottom = [40, 420, 520, 700, 860], 60 + 50 * len(INVOICE_ROWS)
+    for r, row in enumerate(INVOICE_ROWS):
+        for c, cell in enumerate(row):
+            draw.text((columns[c] + 8, 72 + r * 50), cell, font=font, fill="black")
+        draw.line([(40, 60 + r * 50), (860, 60 + r * 50)], fill="black", width=2)
+    draw.line([(40, bottom), (860, bottom)], fill="black", width=2)
+    for x in columns:
+        draw.line([(x, 60), (x, bottom)], fill="black", width=2)
+    return image

@@ -12,10 +12,10 @@ from pathlib import Path
 import httpx
 import pytest
 from gradio_client import Client, handle_file
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from tests.browser.conftest import playwright, upload
-from tests.helpers import ENGLISH, cyrillic_font, encode, render_lines, text_pdf
+from tests.helpers import ENGLISH, cyrillic_font, encode, render_lines, ruled_invoice, text_pdf
 
 RECEIPT_LINES = [
     f"ITEM {i:02d} {name:<14} {i * 1.37 + 0.5:6.2f}"
@@ -316,18 +316,7 @@ def test_a_table_read_in_the_ocr_tab_shows_its_words_whole(live_server, open_pag
     font = cyrillic_font(22)
     if font is None:
         pytest.skip("no system font (.ci/run installs fonts-dejavu-core)")
-    rows = [["Item", "Qty", "Unit price", "Amount"], ["Printer paper A4 (box)", "4", "23.50", "94.00"]]
-    rows += [["Stapler heavy duty", "1", "18.90", "18.90"], ["Ballpoint pens (pack)", "10", "3.20", "32.00"]]
-    image = Image.new("RGB", (900, 300), "white")
-    draw = ImageDraw.Draw(image)
-    columns = [40, 420, 520, 700, 860]
-    for r, row in enumerate(rows):
-        for c, cell in enumerate(row):
-            draw.text((columns[c] + 8, 72 + r * 50), cell, font=font, fill="black")
-        draw.line([(40, 60 + r * 50), (860, 60 + r * 50)], fill="black", width=2)
-    draw.line([(40, 60 + len(rows) * 50), (860, 60 + len(rows) * 50)], fill="black", width=2)
-    for x in columns:
-        draw.line([(x, 60), (x, 60 + len(rows) * 50)], fill="black", width=2)
+    image = ruled_invoice(font)
     path = tmp_path / "invoice.png"
     image.save(path)
     page = open_page(f"{live_server}/")

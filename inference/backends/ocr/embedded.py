@@ -59,6 +59,7 @@ from .tesseract import TesseractEngines, find_tessdata, installed_languages
 from .tesseract_first import (
     FIRST_SAMPLE,
     Draft,
+    alone,
     halves,
     mends,
     padded,
@@ -149,6 +150,7 @@ class EmbeddedOcrBackend(RapidOcrBackend):
             tried = {key: r if isinstance(r, Reading) else None for key, r in tried.items()}
         else:  # (Tesseract reads the other lines, then RapidOCR what is left: each engine's weights stay in the cache)
             tried |= by_tesseract([c for c in crops if id(c) not in tried])
+        tried = {key: None if alone(r) else r for key, r in tried.items()}
 
         def read(helper: Any, chunk: list[np.ndarray]) -> list[Reading]:
             first = [tried.get(id(c)) for c in chunk]

@@ -151,6 +151,12 @@ def tesseract_line(
     return Draft(words, image, sure, read)
 
 
+def alone(reading: Reading | Draft | None) -> bool:
+    """A reading of Tesseract's that is one character alone: out of context, it is no reading to keep, however sure (a
+    table's "1" read "a" at 0.92); RapidOCR reads the line (after the sample's decision, which it may have helped)."""
+    return isinstance(reading, Reading) and len(reading.text) == 1
+
+
 def mends(draft: Draft, reading: Reading, text_score: float) -> bool:
     """Whether Tesseract's draft of a line mends RapidOCR's reading of it whole (``line_merge``): where Tesseract was sure
     of most of its words, always; else only a reading RapidOCR is at least ``text_score`` sure of (a line both doubt
