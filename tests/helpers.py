@@ -236,12 +236,13 @@ INVOICE_ROWS = [
 ]
 
 
-def ruled_invoice(font) -> Image.Image:
-    """An invoice's table (INVOICE_ROWS) in ruled cells, a row each 50 px: narrow columns of short words and numbers."""
-    image = Image.new("RGB", (900, 300), "white")
+def ruled_invoice(font, rows: list[list[str]] = INVOICE_ROWS) -> Image.Image:
+    """An invoice's table (``rows`` of four cells) in ruled cells, a row each 50 px: narrow columns of short words and
+    numbers."""
+    image = Image.new("RGB", (900, 80 + 50 * len(rows)), "white")
     draw = ImageDraw.Draw(image)
-    columns, bottom = [40, 420, 520, 700, 860], 60 + 50 * len(INVOICE_ROWS)
-    for r, row in enumerate(INVOICE_ROWS):
+    columns, bottom = [40, 420, 520, 700, 860], 60 + 50 * len(rows)
+    for r, row in enumerate(rows):
         for c, cell in enumerate(row):
             draw.text((columns[c] + 8, 72 + r * 50), cell, font=font, fill="black")
         draw.line([(40, 60 + r * 50), (860, 60 + r * 50)], fill="black", width=2)

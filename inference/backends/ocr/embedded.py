@@ -30,6 +30,7 @@ from ...languages import NAMES, TESSERACT_CODES, TESSERACT_PACKAGES, Language
 from ...settings import ModelSpec
 from ...values import OcrLine, unread_script_warning
 from .blank_lines import Reexamined, reread
+from .edge_rules import unruled
 from .line_band import line_crop
 from .line_merge import merged
 from .rapid import RapidOcrBackend, textless
@@ -59,7 +60,6 @@ from .tesseract import TesseractEngines, find_tessdata, installed_languages
 from .tesseract_first import (
     FIRST_SAMPLE,
     Draft,
-    alone,
     halves,
     mends,
     padded,
@@ -150,7 +150,6 @@ class EmbeddedOcrBackend(RapidOcrBackend):
             tried = {key: r if isinstance(r, Reading) else None for key, r in tried.items()}
         else:  # (Tesseract reads the other lines, then RapidOCR what is left: each engine's weights stay in the cache)
             tried |= by_tesseract([c for c in crops if id(c) not in tried])
-        tried = {key: None if alone(r) else r for key, r in tried.items()}
 
         def read(helper: Any, chunk: list[np.ndarray]) -> list[Reading]:
             first = [tried.get(id(c)) for c in chunk]
@@ -242,7 +241,7 @@ class EmbeddedOcrBackend(RapidOcrBackend):
         (else None), whether no installed engine reads it (when that is to be said), and the words Tesseract read."""
         tesseract = self._tesseract
         if plan.forced and tesseract is not None:
-            return tesseract.read_line(Image.fromarray(cut), plan.lang), False, None
+            return tesseract.read_line(unruled(cut), plan.lang), False, None
         wrong, confidence, words = looks_wrong(line, self.options), 0.0, None
         if tesseract is not None and plan.lang is not None and (wrong or plan.check):
             image_line = padded(cut)

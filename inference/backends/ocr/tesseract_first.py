@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from PIL import Image, ImageOps
 
+from .edge_rules import without_edge_rules
 from .rapid_script import Reading, is_latin
 from .script_check import is_english, may_be_other_script
 from .tess_words import Word
@@ -35,9 +36,11 @@ def spread(count: int, sample: int) -> list[int]:
 
 
 def padded(crop: np.ndarray) -> Image.Image:
-    """A line crop in grey, with a margin of its own background (the median of its border)."""
+    """A line crop in grey, without a table's rules at its ends (``edge_rules``), with a margin of its own background (the
+    median of its border)."""
     image = Image.fromarray(crop).convert("L")
-    pixels = np.asarray(image)
+    pixels = without_edge_rules(np.asarray(image))
+    image = Image.fromarray(pixels)
     border = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
     return ImageOps.expand(image, LINE_PADDING, fill=int(np.median(border)))
 
@@ -149,12 +152,6 @@ def tesseract_line(
     if not unsure:
         return Reading.latin_only(" ".join(w.text for w in words), round(min(w.confidence for w in words), 4), "tesseract")
     return Draft(words, image, sure, read)
-
-
-def alone(reading: Reading | Draft | None) -> bool:
-    """A reading of Tesseract's that is one character alone: out of context, it is no reading to keep, however sure (a
-    table's "1" read "a" at 0.92); RapidOCR reads the line (after the sample's decision, which it may have helped)."""
-    return isinstance(reading, Reading) and len(reading.text) == 1
 
 
 def mends(draft: Draft, reading: Reading, text_score: float) -> bool:

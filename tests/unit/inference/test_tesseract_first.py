@@ -88,21 +88,3 @@ def test_a_page_whose_first_half_sample_tesseract_cannot_read_is_not_sampled_fur
     finally:
         unload_all(service.manager)
     assert reads == {"eng": 4}, reads
-
-
-@needs_tesseract
-def test_a_cell_of_one_character_is_read_by_rapidocr_however_sure_tesseract_is(service):
-    """An invoice's quantity "1" in its ruled cell, read by Tesseract alone on a page it reads first: "a", at 0.92. A
-    reading of one character out of context is not kept (however sure): RapidOCR reads the cell ("1")."""
-    from tests.helpers import cyrillic_font, ruled_invoice
-
-    font = cyrillic_font(22)
-    if font is None:
-        import pytest
-
-        pytest.skip("no system font (.ci/run installs fonts-dejavu-core)")
-    image = ruled_invoice(font)
-    result = service.ocr(image, "embedded")
-    single = [(line.text, line.engine) for line in result.lines if len(line.text) == 1]
-    assert single == [("4", "rapidocr"), ("1", "rapidocr")], single
-    assert any(line.engine == "tesseract" for line in result.lines)  # (the page is one Tesseract reads first)

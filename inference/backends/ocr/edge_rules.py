@@ -1,0 +1,47 @@
+"""A table's rules at a line crop's ends, painted over before Tesseract reads the line.
+
+A cell's text is detected in a box that may take in the cell's left or right rule (a ruled invoice). RapidOCR reads
+past it; Tesseract reads it as a character: "|2" for a quantity "1", "[Цена", "192.55" for 92.55. A column at either
+end of the crop (within EDGE line heights) that is ink from the crop's top to its bottom is a rule: a character's
+stroke stops short of the margins the detector leaves above and below a line (the "1" of "11" spans ~70% of its
+crop). It is painted with the crop's paper grey.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+RULE_INK = 0.95  # share of a column's rows that are ink, for a rule (a character's stroke: ~0.7 at most)
+EDGE = 0.5  # line heights from each end of the crop where a rule is looked for
+MIN_CONTRAST = 60  # grey levels between the paper and the darkest ink: less, and nothing is painted
+MIN_HEIGHT = 8  # px: a lower crop is left as it is
+
+
+def without_edge_rules(grey: np.ndarray) -> np.ndarray:
+    """A line crop in grey (dark on light) with the rules at its ends painted with its paper's grey: a copy, or the crop
+    itself when it has none."""
+    height, width = grey.shape
+    if height < MIN_HEIGHT or width < 4:
+        return grey
+    paper, darkest = float(np.median(grey)), float(np.percentile(grey, 1))
+    if paper - darkest < MIN_CONTRAST:
+        return grey
+    share = (grey < (paper + darkest) / 2).mean(axis=0)
+    edge = max(2, min(int(EDGE * height), width // 4))
+    ends = np.r_[0:edge, width - edge : width]
+    rules = ends[share[ends] >= RULE_INK]
+    if not rules.size:
+        return grey
+    out = grey.copy()
+    for column in rules:
+        out[:, max(0, column - 1) : column + 2] = round(paper)
+    return out
+
+
+def unruled(cut: np.ndarray) -> Image.Image:
+    """A line crop as Tesseract reads it whole (a hint of scripts only it reads): as cut, or in grey without the rules at
+    its ends where it has them."""
+    grey = np.asarray(Image.fromarray(cut).convert("L"))
+    cleared = without_edge_rules(grey)
+    return Image.fromarray(cut) if cleared is grey else Image.fromarray(cleared)
