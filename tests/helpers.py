@@ -239,7 +239,7 @@ INVOICE_ROWS = [
 def ruled_invoice(font, rows: list[list[str]] = INVOICE_ROWS) -> Image.Image:
     """An invoice's table (``rows`` of four cells) in ruled cells, a row each 50 px: narrow columns of short words and
     numbers."""
-    image = Image.new("RGB", (900, 80 + 50 * len(rows)), "white")
+    image = Image.new("RGB", (900, max(300, 80 + 50 * len(rows))), "white")
     draw = ImageDraw.Draw(image)
     columns, bottom = [40, 420, 520, 700, 860], 60 + 50 * len(rows)
     for r, row in enumerate(rows):

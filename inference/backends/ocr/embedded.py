@@ -122,34 +122,39 @@ class EmbeddedOcrBackend(RapidOcrBackend):
             self._tesseract.close()
             self._tesseract = None
 
-    def recognize(self, engine: Any, crops: list[np.ndarray], script: Script = "auto") -> list[Reading]:
+    def recognize(
+        self, engine: Any, crops: list[np.ndarray], script: Script = "auto", sideways: frozenset[int] = frozenset()
+    ) -> list[Reading]:
         """Tesseract reads a sample of the lines first; when it is sure of most of them (a printed page), it
         reads the other lines first too, RapidOCR reads again the words it is unsure of (or the whole line,
         when those are most of it); otherwise RapidOCR reads every line Tesseract was not sure of. Lines in
-        Chinese (a hint naming it) are RapidOCR's alone. Each step is shared out line by line (``share_out``):
+        Chinese (a hint naming it) are RapidOCR's alone, as are those cut turned a quarter (``sideways``: a box taller than
+        wide, as a table's "1" has, read "a" by Tesseract on its side), which ``turned_lines`` reads each way. Each step
+        is shared out line by line (``share_out``):
         all of Tesseract's readings, then all of RapidOCR's (an engine that took turns between the two, line by
         line, spent ~4% more CPU: each evicts the other's weights from the cache)."""
         tesseract = self._tesseract
         if script == "any" or not self.options.tesseract_first or tesseract is None or "eng" not in tesseract.languages:
             return super().recognize(engine, crops, script)
         sure = self.options.tesseract_first_confidence
+        upright = [crop for k, crop in enumerate(crops) if k not in sideways]
 
         def by_tesseract(lines: list[np.ndarray]) -> dict[int, Reading | Draft | None]:
             """Tesseract's first reading of each line, by the line's id, shared out like its other line reads."""
             first = self.tesseract_reads(engine, lines, lambda c: tesseract_line(tesseract, c, sure, self._english))
             return dict(zip((id(c) for c in lines), first, strict=True))
 
-        sample = spread(len(crops), FIRST_SAMPLE)
+        sample = spread(len(upright), FIRST_SAMPLE)
         first, second = halves(sample)
-        tried = by_tesseract([crops[i] for i in first])
-        tesseract_first = not (second and unreadable(list(tried.values())))
+        tried = by_tesseract([upright[i] for i in first])
+        tesseract_first = bool(tried) and not (second and unreadable(list(tried.values())))
         if tesseract_first:  # (the sample's other half)
-            tried |= by_tesseract([crops[i] for i in second])
+            tried |= by_tesseract([upright[i] for i in second])
             tesseract_first = printed(list(tried.values()), sure, self._english)
         if not tesseract_first:  # (a receipt, a photo: RapidOCR reads whole every line Tesseract was unsure of)
             tried = {key: r if isinstance(r, Reading) else None for key, r in tried.items()}
         else:  # (Tesseract reads the other lines, then RapidOCR what is left: each engine's weights stay in the cache)
-            tried |= by_tesseract([c for c in crops if id(c) not in tried])
+            tried |= by_tesseract([c for c in upright if id(c) not in tried])
 
         def read(helper: Any, chunk: list[np.ndarray]) -> list[Reading]:
             first = [tried.get(id(c)) for c in chunk]

@@ -146,7 +146,8 @@ class RapidOcrBackend(RapidPool, Backend):
             found(len(crops))
         if engine.use_cls:
             crops, _ = engine.cls_and_rotate(crops)
-        readings = self.recognize(engine, crops, script)
+        sideways = frozenset(i for i, box in enumerate(lines.boxes) if _runs_along_the_height(box))
+        readings = self.recognize(engine, crops, script, sideways)
         read = choose(readings, script)
         turned = set() if engine.use_cls else self.turned_lines(engine, crops, lines.boxes, readings, read, script)
         boxes = map_boxes_to_original(lines.boxes, lines.record, *original.shape[:2])
@@ -187,8 +188,11 @@ class RapidOcrBackend(RapidPool, Backend):
             read[i] = chosen[i]
         return better
 
-    def recognize(self, engine: Any, crops: list[np.ndarray], script: Script = "auto") -> list[Reading]:
-        """Read the line crops (the script decides only how they are decoded, in ``choose``)."""
+    def recognize(
+        self, engine: Any, crops: list[np.ndarray], script: Script = "auto", sideways: frozenset[int] = frozenset()
+    ) -> list[Reading]:
+        """Read the line crops (the script decides only how they are decoded, in ``choose``); ``sideways``: the indexes of
+        those cut turned a quarter (``turned_lines``)."""
         return self.share_out(engine, crops, self.read_lines)
 
     def read_lines(self, engine: Any, crops: list[np.ndarray], squeeze: float | None = None) -> list[Reading]:

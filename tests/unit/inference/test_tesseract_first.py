@@ -88,3 +88,20 @@ def test_a_page_whose_first_half_sample_tesseract_cannot_read_is_not_sampled_fur
     finally:
         unload_all(service.manager)
     assert reads == {"eng": 4}, reads
+
+
+@needs_tesseract
+def test_a_lone_digit_in_a_cell_cut_sideways_is_not_read_by_tesseract_first(service):
+    """An invoice's quantity "1" in its ruled cell is detected in a box taller than wide, which RapidOCR cuts turned a quarter
+    (as it cuts a line running up the page): Tesseract read it on its side, "a", at 0.92. Such lines are RapidOCR's, which
+    reads them each way (``turned_lines``)."""
+    from tests.helpers import INVOICE_ROWS, cyrillic_font, ruled_invoice
+
+    font = cyrillic_font(22)
+    if font is None:
+        import pytest
+
+        pytest.skip("no system font (.ci/run installs fonts-dejavu-core)")
+    result = service.ocr(ruled_invoice(font), "embedded")
+    assert result.text.splitlines() == [" ".join(row) for row in INVOICE_ROWS]
+    assert any(line.engine == "tesseract" for line in result.lines)  # (a page Tesseract reads first)
