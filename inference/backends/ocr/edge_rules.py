@@ -1,7 +1,7 @@
 """A table's rules at a line crop's ends, painted over before Tesseract reads the line.
 
 A cell's text is detected in a box that may take in the cell's left or right rule (a ruled invoice). RapidOCR reads
-past it; Tesseract reads it as a character: "|2" for a quantity "1", "[Цена", "192.55" for 92.55. A column at either
+past it; Tesseract reads it as a character: "[Цена", "[11", "192.55" for 92.55. A column at either
 end of the crop (within EDGE line heights) that is ink from the crop's top to its bottom is a rule: a character's
 stroke stops short of the margins the detector leaves above and below a line (the "1" of "11" spans ~70% of its
 crop). It is painted with the crop's paper grey where a line is read again (the script check, a hint of scripts only
