@@ -1,12 +1,13 @@
 """A table's rules at a line crop's ends, painted over before Tesseract reads the line.
 
 A cell's text is detected in a box that may take in the cell's left or right rule (a ruled invoice). RapidOCR reads
-past it; Tesseract reads it as a character: "[Цена", "[11", "192.55" for 92.55. A column at either
-end of the crop (within EDGE line heights) that is ink from the crop's top to its bottom is a rule: a character's
-stroke stops short of the margins the detector leaves above and below a line (the "1" of "11" spans ~70% of its
-crop). It is painted with the crop's paper grey where a line is read again (the script check, a hint of scripts only
-Tesseract reads), not for Tesseract's first reading of a page's lines: there a rule read as a mark leaves the line to
-RapidOCR, which reads short cells better ("pc" and "2 m" came out "Pe" and "2m" from Tesseract, sure of them).
+past it; Tesseract reads it as a character: "[Цена", "[11", "192.55" for 92.55. A column at either end of the crop
+(within EDGE line heights) that is ink from the crop's top to its bottom (it or the columns beside it: a rule that
+leans) is a rule: a character's stroke stops short of the margins the detector leaves above and below a line (the "1"
+of "11" spans ~70% of its crop). It is painted with the crop's paper grey where a line is read again (the script
+check, a hint of scripts only Tesseract reads), not for Tesseract's first reading of a page's lines: there a rule read
+as a mark leaves the line to RapidOCR, which reads short cells better ("pc" and "2 m" came out "Pe" and "2m" from
+Tesseract, sure of them).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ RULE_INK = 0.95  # share of a column's rows that are ink, for a rule (a characte
 EDGE = 0.5  # line heights from each end of the crop where a rule is looked for
 MIN_CONTRAST = 60  # grey levels between the paper and the darkest ink: less, and nothing is painted
 MIN_HEIGHT = 8  # px: a lower crop is left as it is
+SLANT = 2  # px a rule may run aside from top to bottom (a box that leans a little: its crop is turned)
 
 
 def without_edge_rules(grey: np.ndarray) -> np.ndarray:
@@ -29,7 +31,9 @@ def without_edge_rules(grey: np.ndarray) -> np.ndarray:
     paper, darkest = float(np.median(grey)), float(np.percentile(grey, 1))
     if paper - darkest < MIN_CONTRAST:
         return grey
-    share = (grey < (paper + darkest) / 2).mean(axis=0)
+    inked = np.pad(grey < (paper + darkest) / 2, ((0, 0), (SLANT, SLANT)))
+    near = np.logical_or.reduce([inked[:, k : k + width] for k in range(2 * SLANT + 1)])  # (a column or those beside it)
+    share = near.mean(axis=0)
     edge = max(2, min(int(EDGE * height), width // 4))
     ends = np.r_[0:edge, width - edge : width]
     rules = ends[share[ends] >= RULE_INK]
@@ -37,7 +41,7 @@ def without_edge_rules(grey: np.ndarray) -> np.ndarray:
         return grey
     out = grey.copy()
     for column in rules:
-        out[:, max(0, column - 1) : column + 2] = round(paper)
+        out[:, max(0, column - SLANT) : column + SLANT + 1] = round(paper)
     return out
 
 

@@ -30,6 +30,10 @@ def test_a_column_of_ink_from_a_crops_top_to_its_bottom_at_its_end_is_a_rule():
     assert without_edge_rules(plain) is plain  # nothing to paint: the crop itself
     crop[:, 40:42] = 10  # a full-height stroke in the middle of a line is not at its end: no rule of a cell's
     assert without_edge_rules(crop)[:, 40:42].max() == 10
+    leaning = plain.copy()
+    for row in range(30):  # a rule that leans (a box turned a little): 3 px aside from top to bottom
+        leaning[row, 1 + row // 10] = 10
+    assert without_edge_rules(leaning)[:, 0:6].min() >= 240
 
 
 @needs_tesseract
