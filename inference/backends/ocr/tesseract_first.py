@@ -35,12 +35,12 @@ def spread(count: int, sample: int) -> list[int]:
     return sorted({round(j * (count - 1) / (sample - 1)) for j in range(sample)})
 
 
-def padded(crop: np.ndarray, unruled: bool = True) -> Image.Image:
-    """A line crop in grey, without a table's rules at its ends (``edge_rules``; unless not ``unruled``), with a margin
+def padded(crop: np.ndarray, clear_rules: bool = True) -> Image.Image:
+    """A line crop in grey, without a table's rules at its ends (``edge_rules``, where ``clear_rules``), with a margin
     of its own background (the median of its border)."""
     image = Image.fromarray(crop).convert("L")
     pixels = np.asarray(image)
-    if unruled:
+    if clear_rules:
         pixels = without_edge_rules(pixels)
         image = Image.fromarray(pixels)
     border = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
@@ -143,7 +143,7 @@ def tesseract_line(
 ) -> Reading | Draft | None:
     """Tesseract's reading of a Latin line: a Reading when it is sure of every word, else a Draft (None when it read
     no Latin words). ``english``: English's words (``foreign``)."""
-    image = padded(crop, unruled=False)  # (a cell's rule read as a mark routes it to RapidOCR: "pc" read "Pe" else)
+    image = padded(crop, clear_rules=False)  # (a cell's rule read as a mark routes it to RapidOCR: "pc" read "Pe" else)
     words = read = tesseract.read_words(image, "eng")
     if not words or not is_latin(" ".join(word.text for word in words)):
         return None
