@@ -62,6 +62,14 @@ def cyrillic_font(size: int):
     return None
 
 
+def font_or_skip(size: int):
+    """``cyrillic_font(size)``, or the test skipped where the machine has no such font (.ci/run installs one)."""
+    found = cyrillic_font(size)
+    if found is None:
+        pytest.skip("no system font with Cyrillic glyphs (.ci/run installs fonts-dejavu-core)")
+    return found
+
+
 def render_with(font, lines: list[str], margin: int = 24, spacing: float = 1.6) -> Image.Image:
     line_height = int(font.size * spacing)
     width = max(int(font.getlength(line)) for line in lines) + 2 * margin

@@ -15,7 +15,7 @@ from gradio_client import Client, handle_file
 from PIL import Image
 
 from tests.browser.conftest import playwright, upload
-from tests.helpers import ENGLISH, cyrillic_font, encode, render_lines, ruled_invoice, text_pdf
+from tests.helpers import ENGLISH, encode, font_or_skip, render_lines, ruled_invoice, text_pdf
 
 RECEIPT_LINES = [
     f"ITEM {i:02d} {name:<14} {i * 1.37 + 0.5:6.2f}"
@@ -313,10 +313,7 @@ BROKEN_WORDS = """selector => {
 def test_a_table_read_in_the_ocr_tab_shows_its_words_whole(live_server, open_page, tmp_path):
     """The Markdown tab's table breaks no word over two lines: Gradio's prose style let a cell break anywhere, and the
     table gave its narrow columns' headers the width of a letter or two ("Qt" over "y", "Amoun" over "t")."""
-    font = cyrillic_font(22)
-    if font is None:
-        pytest.skip("no system font (.ci/run installs fonts-dejavu-core)")
-    image = ruled_invoice(font)
+    image = ruled_invoice(font_or_skip(22))
     path = tmp_path / "invoice.png"
     image.save(path)
     page = open_page(f"{live_server}/")

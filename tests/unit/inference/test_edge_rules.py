@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from inference.backends.ocr.edge_rules import without_edge_rules
-from tests.helpers import cyrillic_font, needs_tesseract, ruled_invoice
+from tests.helpers import font_or_skip, needs_tesseract, ruled_invoice
 
 ROWS = [
     ["Товар", "Кол", "Цена", "Сумма"],
@@ -41,8 +41,5 @@ def test_a_column_of_ink_from_a_crops_top_to_its_bottom_at_its_end_is_a_rule():
 def test_a_ruled_russian_invoice_reads_its_cells_without_its_rules(service, language):
     """With a hint of Russian every line is Tesseract's, which read the rule left of a cell as "[" ("[92.55"); without one,
     the lines RapidOCR read in Latin look-alikes are read again by Tesseract, and were so too ("[товар [Цена")."""
-    font = cyrillic_font(22)
-    if font is None:
-        pytest.skip("no system font with Cyrillic glyphs (.ci/run installs fonts-dejavu-core)")
-    result = service.ocr(ruled_invoice(font, ROWS), "embedded", language=language)
+    result = service.ocr(ruled_invoice(font_or_skip(22), ROWS), "embedded", language=language)
     assert result.text.splitlines() == [" ".join(row) for row in ROWS]

@@ -5,7 +5,6 @@ import io
 import logging
 
 import numpy as np
-import pytest
 from PIL import Image, ImageDraw, ImageFilter
 
 from inference import InferenceService
@@ -22,7 +21,7 @@ from inference.backends.ocr.rapid_script import (
     latin_mask,
 )
 from inference.layout import Box, reading_order
-from tests.helpers import cer, cyrillic_font, encode, recogniser_reads, render_with
+from tests.helpers import cer, encode, font_or_skip, recogniser_reads, render_with
 from tests.polling import loaded_backend, unload_all
 from tests.unit.inference.test_embedded_ocr import needs_tesseract_russian
 
@@ -41,10 +40,7 @@ MIXED = "Order 5821 заказ от 12 марта total 3450"
 
 
 def font(size: int):
-    found = cyrillic_font(size)  # DejaVu (or another system font) for Cyrillic, or for pages
-    if found is None:
-        pytest.skip("no system font with Cyrillic glyphs (.ci/run installs fonts-dejavu-core)")
-    return found
+    return font_or_skip(size)  # DejaVu (or another system font) for Cyrillic, or for pages
 
 
 def test_a_latin_page_comes_back_without_ideographs(service):

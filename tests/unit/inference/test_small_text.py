@@ -11,7 +11,7 @@ from PIL import Image, ImageDraw
 from inference.backends.ocr.rapid_detect import SMALL_LINE, Found, finer, sharper
 from inference.backends.ocr.rapid_options import RapidOptions
 from inference.layout import quad_size
-from tests.helpers import cyrillic_font, needs_tesseract
+from tests.helpers import font_or_skip, needs_tesseract
 
 WORDS = ["the", "quick", "brown", "fox", "jumps", "over", "a", "lazy", "dog", "while", "settings", "panel"]
 WORDS += ["shows", "twelve", "options"]
@@ -19,9 +19,7 @@ WORDS += ["shows", "twelve", "options"]
 
 def screenshot(px: int, size: tuple[int, int] = (3840, 2160)) -> tuple[Image.Image, list[str], list[float]]:
     """Three columns of 20 rows of ``px`` px text on a white ``size`` image: (it, its words, each row's middle y)."""
-    font = cyrillic_font(px)  # (DejaVu Sans: .ci/run installs it)
-    if font is None:
-        pytest.skip("no system font (.ci/run installs fonts-dejavu-core)")
+    font = font_or_skip(px)  # (DejaVu Sans: .ci/run installs it)
     rng = np.random.default_rng(px)
     image, words, middles = Image.new("RGB", size, "white"), [], []
     draw = ImageDraw.Draw(image)

@@ -9,16 +9,14 @@ from PIL import Image, ImageDraw
 
 from inference.backends.ocr.rapid_detect import Found
 from inference.backends.ocr.rapid_sparse import FEW_LINES, with_sparse_text
-from tests.helpers import cyrillic_font
+from tests.helpers import cyrillic_font, font_or_skip
 
 NOTE = ["Invoice 5821", "Total 318.40"]
 DIALOG = ["Save changes to document?", "Your changes will be lost if you don't save them.", "Cancel"]
 
 
 def drawn(size: tuple[int, int], px: int, lines: list[tuple[int, int, str]], background=(255, 255, 255)) -> Image.Image:
-    font = cyrillic_font(px)  # (DejaVu Sans: .ci/run installs it)
-    if font is None:
-        pytest.skip("no system font (.ci/run installs fonts-dejavu-core)")
+    font = font_or_skip(px)  # (DejaVu Sans: .ci/run installs it)
     image = Image.new("RGB", size, background)
     draw = ImageDraw.Draw(image)
     for x, y, text in lines:

@@ -72,14 +72,10 @@ def test_a_page_whose_first_half_sample_tesseract_cannot_read_is_not_sampled_fur
     Tesseract first (RapidOCR reads them, as every line of such a page): ~50 ms a page of handwriting. (A hint of English:
     no script check reads the lines again afterwards, so Tesseract's English reads are the sample's alone.)"""
     from inference import InferenceService
-    from tests.helpers import cyrillic_font, render_with, tesseract_reads
+    from tests.helpers import font_or_skip, render_with, tesseract_reads
     from tests.polling import unload_all
 
-    font = cyrillic_font(30)
-    if font is None:
-        import pytest
-
-        pytest.skip("no font with Cyrillic glyphs (.ci/run installs fonts-dejavu-core)")
+    font = font_or_skip(30)
     reads = tesseract_reads(monkeypatch)  # (before the model is loaded: its own service)
     service = InferenceService(settings)
     words = ["Товарный чек номер", "Благодарим за покупку", "Кассир Иванова Мария", "Сумма к оплате рублей"]
@@ -95,13 +91,8 @@ def test_a_lone_digit_in_a_cell_cut_sideways_is_not_read_by_tesseract_first(serv
     """An invoice's quantity "1" in its ruled cell is detected in a box taller than wide, which RapidOCR cuts turned a quarter
     (as it cuts a line running up the page): Tesseract read it on its side, "a", at 0.92. Such lines are RapidOCR's, which
     reads them each way (``turned_lines``)."""
-    from tests.helpers import INVOICE_ROWS, cyrillic_font, ruled_invoice
+    from tests.helpers import INVOICE_ROWS, font_or_skip, ruled_invoice
 
-    font = cyrillic_font(22)
-    if font is None:
-        import pytest
-
-        pytest.skip("no system font (.ci/run installs fonts-dejavu-core)")
-    result = service.ocr(ruled_invoice(font), "embedded")
+    result = service.ocr(ruled_invoice(font_or_skip(22)), "embedded")
     assert result.text.splitlines() == [" ".join(row) for row in INVOICE_ROWS]
     assert any(line.engine == "tesseract" for line in result.lines)  # (a page Tesseract reads first)
