@@ -57,8 +57,8 @@ CSS = (
 @media (max-width: 640px) {
   #header h1 { font-size: 1.35rem; margin: 0 0 .2rem 0; }
   #header p { font-size: .8rem; line-height: 1.25; margin: 0; }
-  #ocr-image, #chat-image { height: 190px !important; }
-  #ocr-image img, #chat-image img { max-height: 150px; }
+  #ocr-image, #chat-image { height: 170px !important; }
+  #ocr-image img, #chat-image img { max-height: 130px; }
 }
 """
     + CSS_SIGNED_IN
