@@ -34,6 +34,7 @@ def rate(value: str) -> float:
     return number
 
 
+@needs_tesseract  # (it compares the engines, Tesseract's among them)
 def test_ocr_quality_benchmark_prints_its_summary(tmp_path):
     (tmp_path / "images").mkdir()
     (tmp_path / "gt").mkdir()
