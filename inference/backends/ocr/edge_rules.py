@@ -8,6 +8,10 @@ of "11" spans ~70% of its crop). It is painted with the crop's paper grey where 
 check, a hint of scripts only Tesseract reads), not for Tesseract's first reading of a page's lines: there a rule read
 as a mark leaves the line to RapidOCR, which reads short cells better ("pc" and "2 m" came out "Pe" and "2m" from
 Tesseract, sure of them).
+
+Where a line is read again, light print on a dark band is also turned dark on light here (``dark_on_light``), so that
+Tesseract need not try each line it is unsure of inverted as well (its ``tessedit_do_invert``: a second pass of its
+network on every such line; a page in a script no engine here reads is all such lines).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ EDGE = 0.5  # line heights from each end of the crop where a rule is looked for
 MIN_CONTRAST = 60  # grey levels between the paper and the darkest ink: less, and nothing is painted
 MIN_HEIGHT = 8  # px: a lower crop is left as it is
 SLANT = 2  # px a rule may run aside from top to bottom (a box that leans a little: its crop is turned)
+DARK_PAPER = 128  # a crop whose border's median grey is below this is light print on a dark band
 
 
 def without_edge_rules(grey: np.ndarray) -> np.ndarray:
@@ -45,9 +50,15 @@ def without_edge_rules(grey: np.ndarray) -> np.ndarray:
     return out
 
 
+def dark_on_light(grey: np.ndarray) -> np.ndarray:
+    """A line crop in grey as dark print on light paper: inverted when its border (its paper) is dark, else itself."""
+    border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
+    return 255 - grey if np.median(border) < DARK_PAPER else grey
+
+
 def unruled(cut: np.ndarray) -> Image.Image:
-    """A line crop as Tesseract reads it whole (a hint of scripts only it reads): as cut, or in grey without the rules at
-    its ends where it has them."""
+    """A line crop as Tesseract reads it whole (a hint of scripts only it reads), without its own inversion: as cut, or in
+    grey, dark on light (``dark_on_light``) and without the rules at its ends where it has them."""
     grey = np.asarray(Image.fromarray(cut).convert("L"))
-    cleared = without_edge_rules(grey)
+    cleared = without_edge_rules(dark_on_light(grey))
     return Image.fromarray(cut) if cleared is grey else Image.fromarray(cleared)

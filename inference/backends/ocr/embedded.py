@@ -246,11 +246,11 @@ class EmbeddedOcrBackend(RapidOcrBackend):
         (else None), whether no installed engine reads it (when that is to be said), and the words Tesseract read."""
         tesseract = self._tesseract
         if plan.forced and tesseract is not None:
-            return tesseract.read_line(unruled(cut), plan.lang), False, None
+            return tesseract.read_line(unruled(cut), plan.lang, invert=False), False, None
         wrong, confidence, words = looks_wrong(line, self.options), 0.0, None
         if tesseract is not None and plan.lang is not None and (wrong or plan.check):
             image_line = padded(cut)
-            words = tesseract.read_words(image_line, plan.lang)
+            words = tesseract.read_words(image_line, plan.lang, invert=False)
             text = " ".join(w.text for w in words)
             confidence = sum(w.confidence for w in words) / len(words) if words else 0.0
             more = non_latin_letters(text) > non_latin_letters(line.text) and letters(text) > letters(line.text)
@@ -259,7 +259,7 @@ class EmbeddedOcrBackend(RapidOcrBackend):
                 plan.check
                 and (
                     read_as_look_alikes(words, line.text, self._english)
-                    or reads_other_script(words, lambda: tesseract.read_words(image_line, "eng"))
+                    or reads_other_script(words, lambda: tesseract.read_words(image_line, "eng", invert=False))
                 )
             ):
                 return (text, confidence), False, words
@@ -271,7 +271,7 @@ class EmbeddedOcrBackend(RapidOcrBackend):
         them), and as any other line (``reexamine``) when that reads words of theirs surely ("Сыр" of "Сыр 210,00") or the
         line surely."""
         others = "+".join(code for code in (plan.lang or "").split("+") if code != "eng")
-        words = self._tesseract.read_words(padded(cut), others) if self._tesseract is not None and others else []
+        words = self._tesseract.read_words(padded(cut), others, invert=False) if self._tesseract is not None and others else []
         confidence = sum(w.confidence for w in words) / len(words) if words else 0.0
         if dictionary_letters(words) >= LETTERLESS_OTHER or confidence >= UNSURE_LINE:
             return self.reexamine(line, cut, plan)
@@ -298,7 +298,7 @@ class EmbeddedOcrBackend(RapidOcrBackend):
         if unheard:
             cuts = [line_crop(pixels, line.box) for line in unheard]
             with self.engine() as engine:
-                read = self.tesseract_reads(engine, cuts, lambda c: tesseract.read_words(padded(c), lang))
+                read = self.tesseract_reads(engine, cuts, lambda c: tesseract.read_words(padded(c), lang, invert=False))
             heard = {**heard, **{id(line): words for line, words in zip(unheard, read, strict=True)}}
         for line in todo:
             words = heard[id(line)]

@@ -130,13 +130,14 @@ class TesseractEngines:
         finally:
             self._pool.put(apis)
 
-    def read_line(self, image: Image.Image, lang: str) -> tuple[str, float]:
-        """One text line (an upright crop): its text and mean word confidence (0-1)."""
+    def read_line(self, image: Image.Image, lang: str, invert: bool = True) -> tuple[str, float]:
+        """One text line (an upright crop): its text and mean word confidence (0-1). ``invert``: as ``read_words``'."""
         import tesserocr
 
         apis = self._pool.get()
         try:
             api = self._api(apis, lang, tesserocr.PSM.SINGLE_LINE)
+            api.SetVariable("tessedit_do_invert", "1" if invert else "0")
             api.SetImage(image)
             text = utf8_text(api.GetUTF8Text)
             confidence = api.MeanTextConf() / 100
@@ -145,13 +146,17 @@ class TesseractEngines:
         finally:
             self._pool.put(apis)
 
-    def read_words(self, image: Image.Image, lang: str) -> list[Word]:
-        """One text line (an upright crop): its words, each with its confidence (0-1) and box."""
+    def read_words(self, image: Image.Image, lang: str, invert: bool = True) -> list[Word]:
+        """One text line (an upright crop): its words, each with its confidence (0-1) and box. ``invert``: Tesseract
+        reads a line it is unsure of again inverted (light print on a dark band), and keeps the surer reading; not where
+        the crop was made dark on light already (``tesseract_first.padded``'s ``light``): one pass of its network on
+        such a line, not two (the script check's lines, most of them unsure: a page in a script no engine here reads)."""
         import tesserocr
 
         apis = self._pool.get()
         try:
             api = self._api(apis, lang, tesserocr.PSM.SINGLE_LINE)
+            api.SetVariable("tessedit_do_invert", "1" if invert else "0")
             api.SetImage(image)
             words = []
             if utf8_text(api.GetUTF8Text):

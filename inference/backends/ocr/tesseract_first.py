@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from PIL import Image, ImageOps
 
-from .edge_rules import without_edge_rules
+from .edge_rules import dark_on_light, without_edge_rules
 from .rapid_script import Reading, is_latin
 from .script_check import is_english, may_be_other_script
 from .tess_words import Word
@@ -35,13 +35,14 @@ def spread(count: int, sample: int) -> list[int]:
     return sorted({round(j * (count - 1) / (sample - 1)) for j in range(sample)})
 
 
-def padded(crop: np.ndarray, clear_rules: bool = True) -> Image.Image:
-    """A line crop in grey, without a table's rules at its ends (``edge_rules``, where ``clear_rules``), with a margin
-    of its own background (the median of its border)."""
+def padded(crop: np.ndarray, again: bool = True) -> Image.Image:
+    """A line crop in grey, with a margin of its own background (the median of its border); where ``again`` (a line
+    read again: the script check, a hint of scripts only Tesseract reads), dark on light and without a table's rules at
+    its ends (``edge_rules``), for Tesseract to read without its own inversion (``TesseractEngines.read_words``)."""
     image = Image.fromarray(crop).convert("L")
     pixels = np.asarray(image)
-    if clear_rules:
-        pixels = without_edge_rules(pixels)
+    if again:
+        pixels = without_edge_rules(dark_on_light(pixels))
         image = Image.fromarray(pixels)
     border = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
     return ImageOps.expand(image, LINE_PADDING, fill=int(np.median(border)))
@@ -143,7 +144,7 @@ def tesseract_line(
 ) -> Reading | Draft | None:
     """Tesseract's reading of a Latin line: a Reading when it is sure of every word, else a Draft (None when it read
     no Latin words). ``english``: English's words (``foreign``)."""
-    image = padded(crop, clear_rules=False)  # (a cell's rule read as a mark routes it to RapidOCR: "pc" read "Pe" else)
+    image = padded(crop, again=False)  # (a cell's rule read as a mark routes it to RapidOCR: "pc" read "Pe" else)
     words = read = tesseract.read_words(image, "eng")
     if not words or not is_latin(" ".join(word.text for word in words)):
         return None

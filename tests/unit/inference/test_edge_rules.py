@@ -1,10 +1,12 @@
-"""A table's rules at a line crop's ends, painted over before Tesseract reads the line: a ruled invoice's cells read
-without "[" or "1" for the rule beside them, in Russian (where every line is Tesseract's) and without a hint."""
+"""A line crop made ready for Tesseract to read again: a table's rules at its ends painted over (a ruled invoice's cells
+read without "[" or "1" for the rule beside them, in Russian, where every line is Tesseract's, and without a hint), and
+light print on a dark band turned dark on light (Tesseract reads it without trying each unsure line inverted too)."""
 
 import numpy as np
 import pytest
+from PIL import Image, ImageDraw
 
-from inference.backends.ocr.edge_rules import without_edge_rules
+from inference.backends.ocr.edge_rules import dark_on_light, without_edge_rules
 from tests.helpers import font_or_skip, needs_tesseract, ruled_invoice
 
 ROWS = [
@@ -43,3 +45,35 @@ def test_a_ruled_russian_invoice_reads_its_cells_without_its_rules(service, lang
     the lines RapidOCR read in Latin look-alikes are read again by Tesseract, and were so too ("[товар [Цена")."""
     result = service.ocr(ruled_invoice(font_or_skip(22), ROWS), "embedded", language=language)
     assert result.text.splitlines() == [" ".join(row) for row in ROWS]
+
+
+def test_light_print_on_a_dark_band_is_turned_dark_on_light():
+    band = np.full((30, 80), 30, dtype=np.uint8)
+    band[8:22, 10:70:6] = 230  # light strokes on a dark band
+    turned = dark_on_light(band)
+    assert turned[0, 0] == 225 and turned[8, 10] == 25
+    paper = 255 - band
+    assert dark_on_light(paper) is paper  # dark on light already: the crop itself
+
+
+BANDS = ["Счёт на оплату № 5821 от 12 марта", "Товар: бумага для принтера, пачка"]
+ENGLISH = ["The invoice is payable within ten days.", "Please quote the number on every payment."]
+
+
+@needs_tesseract
+@pytest.mark.parametrize("language", ["ru", None])
+def test_russian_lines_printed_light_on_dark_bands_are_read_in_cyrillic(service, language):
+    """Where Tesseract reads lines again (every line with a hint of Russian; without one, those RapidOCR read in Latin
+    look-alikes) it reads them without its own inversion: the bands' lines are turned dark on light first, or they come
+    out "ФТ: Иа: Кении У ед]" with the hint and "5821  12" without."""
+    font = font_or_skip(28)
+    page = Image.new("RGB", (1200, 560), "white")
+    draw = ImageDraw.Draw(page)
+    for top, text, shade in zip((40, 380), BANDS, ((40, 40, 60), (20, 20, 20)), strict=True):
+        draw.rectangle((40, top, 1160, top + 70), fill=shade)
+        draw.text((60, top + 15), text, font=font, fill="white")
+    for i, text in enumerate(ENGLISH):
+        draw.text((60, 160 + 70 * i), text, font=font, fill="black")
+    result = service.ocr(page, "embedded", language=language)
+    lines = result.text.splitlines()
+    assert len(lines) == 4 and [lines[0], lines[-1]] == BANDS, lines  # (with the hint, "on" may come out Cyrillic "оп")

@@ -305,9 +305,9 @@ def test_a_lone_requests_lines_are_re_read_by_tesseract_on_every_engine_in_order
     tesseract = backend._tesseract
     threads, read_line = set(), tesseract.read_line
 
-    def watched(image, lang):
+    def watched(image, lang, **options):
         threads.add(threading.current_thread().name)
-        return read_line(image, lang)
+        return read_line(image, lang, **options)
 
     tesseract.read_line = watched  # (a spy: Tesseract still reads every line)
     try:
