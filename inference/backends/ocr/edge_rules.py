@@ -24,7 +24,6 @@ EDGE = 0.5  # line heights from each end of the crop where a rule is looked for
 MIN_CONTRAST = 60  # grey levels between the paper and the darkest ink: less, and nothing is painted
 MIN_HEIGHT = 8  # px: a lower crop is left as it is
 SLANT = 2  # px a rule may run aside from top to bottom (a box that leans a little: its crop is turned)
-DARK_PAPER = 128  # a crop whose border's median grey is below this is light print on a dark band
 
 
 def without_edge_rules(grey: np.ndarray) -> np.ndarray:
@@ -51,9 +50,11 @@ def without_edge_rules(grey: np.ndarray) -> np.ndarray:
 
 
 def dark_on_light(grey: np.ndarray) -> np.ndarray:
-    """A line crop in grey as dark print on light paper: inverted when its border (its paper) is dark, else itself."""
-    border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
-    return 255 - grey if np.median(border) < DARK_PAPER else grey
+    """A line crop in grey as dark print on light paper: inverted when its paper (its median grey) is darker than halfway
+    between its darkest and lightest greys (the 2% and 98% levels: print lighter than the paper), else itself. Black
+    print on a mid-grey band, or a cell whose rules run along the crop's edges, stays as it is."""
+    low, paper, high = np.percentile(grey[::2, ::2], (2, 50, 98))
+    return 255 - grey if paper < (low + high) / 2 else grey
 
 
 def unruled(cut: np.ndarray) -> Image.Image:

@@ -54,26 +54,37 @@ def test_light_print_on_a_dark_band_is_turned_dark_on_light():
     assert turned[0, 0] == 225 and turned[8, 10] == 25
     paper = 255 - band
     assert dark_on_light(paper) is paper  # dark on light already: the crop itself
+    grey_band = np.full((30, 80), 110, dtype=np.uint8)
+    grey_band[8:22, 10:70:6] = 0  # black print on a band darker than mid-grey: as it is
+    assert dark_on_light(grey_band) is grey_band
+    ruled = paper.copy()
+    ruled[0:2, :] = ruled[-2:, :] = 0  # a cell whose rules run along the crop's top and bottom (its border mostly dark)
+    assert dark_on_light(ruled) is ruled
 
 
-BANDS = ["Счёт на оплату № 5821 от 12 марта", "Товар: бумага для принтера, пачка"]
+BANDS = [  # (text, band, print)
+    ("Счёт на оплату № 5821 от 12 марта", (40, 40, 60), "white"),
+    ("Итого к оплате: восемь тысяч рублей", (100, 100, 100), "black"),
+    ("Товар: бумага для принтера, пачка", (20, 20, 20), "white"),
+]
 ENGLISH = ["The invoice is payable within ten days.", "Please quote the number on every payment."]
 
 
 @needs_tesseract
 @pytest.mark.parametrize("language", ["ru", None])
-def test_russian_lines_printed_light_on_dark_bands_are_read_in_cyrillic(service, language):
+def test_russian_lines_printed_on_dark_bands_are_read_in_cyrillic(service, language):
     """Where Tesseract reads lines again (every line with a hint of Russian; without one, those RapidOCR read in Latin
-    look-alikes) it reads them without its own inversion: the bands' lines are turned dark on light first, or they come
-    out "ФТ: Иа: Кении У ед]" with the hint and "5821  12" without."""
+    look-alikes) it reads them without its own inversion: light print on a dark band is turned dark on light first ("ФТ:
+    Иа: Кении У ед]" with the hint and "5821  12" without, else), black print on a dark grey band is not ("Vitoro kK
+    onnaTe" where a crop was turned by its border's grey)."""
     font = font_or_skip(28)
-    page = Image.new("RGB", (1200, 560), "white")
+    page = Image.new("RGB", (1200, 640), "white")
     draw = ImageDraw.Draw(page)
-    for top, text, shade in zip((40, 380), BANDS, ((40, 40, 60), (20, 20, 20)), strict=True):
-        draw.rectangle((40, top, 1160, top + 70), fill=shade)
-        draw.text((60, top + 15), text, font=font, fill="white")
+    for top, (text, band, ink) in zip((40, 140, 460), BANDS, strict=True):
+        draw.rectangle((40, top, 1160, top + 70), fill=band)
+        draw.text((60, top + 15), text, font=font, fill=ink)
     for i, text in enumerate(ENGLISH):
-        draw.text((60, 160 + 70 * i), text, font=font, fill="black")
+        draw.text((60, 260 + 70 * i), text, font=font, fill="black")
     result = service.ocr(page, "embedded", language=language)
     lines = result.text.splitlines()
-    assert len(lines) == 4 and [lines[0], lines[-1]] == BANDS, lines  # (with the hint, "on" may come out Cyrillic "оп")
+    assert len(lines) == 5 and [lines[0], lines[1], lines[-1]] == [text for text, _, _ in BANDS], lines  # (the hint: "оп")
