@@ -61,6 +61,7 @@ from .tesseract_first import (
     FIRST_SAMPLE,
     Draft,
     halves,
+    in_english,
     mends,
     padded,
     patch,
@@ -130,18 +131,17 @@ class EmbeddedOcrBackend(RapidOcrBackend):
         when those are most of it); otherwise RapidOCR reads every line Tesseract was not sure of. Lines in
         Chinese (a hint naming it) are RapidOCR's alone, as are those cut turned a quarter (``sideways``: a box taller than
         wide, as a table's "1" has, read "a" by Tesseract on its side), which ``turned_lines`` reads each way. Each step
-        is shared out line by line (``share_out``):
-        all of Tesseract's readings, then all of RapidOCR's (an engine that took turns between the two, line by
-        line, spent ~4% more CPU: each evicts the other's weights from the cache)."""
+        is shared out line by line (``share_out``): all of Tesseract's readings, then all of RapidOCR's (an engine that
+        took turns between the two, line by line, spent ~4% more CPU: each evicts the other's weights from the cache)."""
         tesseract = self._tesseract
         if script == "any" or not self.options.tesseract_first or tesseract is None or "eng" not in tesseract.languages:
             return super().recognize(engine, crops, script)
         sure = self.options.tesseract_first_confidence
         upright = [crop for k, crop in enumerate(crops) if k not in sideways]
 
-        def by_tesseract(lines: list[np.ndarray]) -> dict[int, Reading | Draft | None]:
+        def by_tesseract(lines: list[np.ndarray], accents: bool = True) -> dict[int, Reading | Draft | None]:
             """Tesseract's first reading of each line, by the line's id, shared out like its other line reads."""
-            first = self.tesseract_reads(engine, lines, lambda c: tesseract_line(tesseract, c, sure, self._english))
+            first = self.tesseract_reads(engine, lines, lambda c: tesseract_line(tesseract, c, sure, self._english, accents))
             return dict(zip((id(c) for c in lines), first, strict=True))
 
         sample = spread(len(upright), FIRST_SAMPLE)
@@ -154,7 +154,8 @@ class EmbeddedOcrBackend(RapidOcrBackend):
         if not tesseract_first:  # (a receipt, a photo: RapidOCR reads whole every line Tesseract was unsure of)
             tried = {key: r if isinstance(r, Reading) else None for key, r in tried.items()}
         else:  # (Tesseract reads the other lines, then RapidOCR what is left: each engine's weights stay in the cache)
-            tried |= by_tesseract([c for c in upright if id(c) not in tried])
+            tried, english = in_english(tried, sure, self._english)  # (its names and terms as Tesseract read them)
+            tried |= by_tesseract([c for c in upright if id(c) not in tried], accents=not english)
 
         def read(helper: Any, chunk: list[np.ndarray]) -> list[Reading]:
             first = [tried.get(id(c)) for c in chunk]

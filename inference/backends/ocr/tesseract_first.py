@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Container
 from dataclasses import dataclass, replace
+from typing import TypeVar
 
 import numpy as np
 from PIL import Image, ImageOps
@@ -26,6 +27,9 @@ SURE_SHARE = 0.85  # ...and this share of all its words (a page of small print a
 LINE_PADDING = 8  # px of the crop's background around a line given to Tesseract (it reads tight crops worse)
 JOINS = ("—", "–", "/", "@", ".")  # marks inside a token that join several words (or make an address: bmj.com)
 MIN_CUT = 4  # px: narrower cuts of unsure words (overlapping boxes) are not read alone; the line is read whole
+ENGLISH_WORDS = 20  # words of a sample read surely, for a page that reads as English...
+FOREIGN_SHARE = 0.05  # ...with at most this share of them outside English's dictionary (``plain_english``)
+K = TypeVar("K")
 
 
 def spread(count: int, sample: int) -> list[int]:
@@ -140,21 +144,65 @@ def foreign(word: Word, english: Container[str] = frozenset()) -> bool:
 
 
 def tesseract_line(
-    tesseract: TesseractEngines, crop: np.ndarray, sure: float, english: Container[str] = frozenset()
+    tesseract: TesseractEngines,
+    crop: np.ndarray,
+    sure: float,
+    english: Container[str] = frozenset(),
+    accents: bool = True,
 ) -> Reading | Draft | None:
     """Tesseract's reading of a Latin line: a Reading when it is sure of every word, else a Draft (None when it read
-    no Latin words). ``english``: English's words (``foreign``)."""
+    no Latin words). ``english``: English's words (``foreign``); ``accents``: whether a word outside them may have lost
+    its accents (not on a page that reads as English, ``plain_english``, in a line of English words with a name or a
+    term among them: one word in MOSTLY_SURE at most; a line in German there is read as on any page)."""
     image = padded(crop, again=False)  # (a cell's rule read as a mark routes it to RapidOCR: "pc" read "Pe" else)
-    words = read = tesseract.read_words(image, "eng")
-    if not words or not is_latin(" ".join(word.text for word in words)):
+    read = tesseract.read_words(image, "eng")
+    if not read or not is_latin(" ".join(word.text for word in read)):
         return None
-    # a word in small letters outside English's dictionary may have lost its accents ("Marz" for März): RapidOCR reads
-    # it too (not words in capitals: codes and names on receipts, which Tesseract reads well)
-    words = [replace(w, confidence=min(w.confidence, sure / 2)) if foreign(w, english) else w for w in words]
-    unsure = sum(word.confidence < sure for word in words)
-    if not unsure:
+    # a word in small letters outside English's dictionary may have lost its accents ("Marz" for März), or be a word of
+    # another script in Latin look-alikes ("Tosap" for Товар): RapidOCR reads it too (not words in capitals: codes and
+    # names on receipts, which Tesseract reads well)
+    return drafted(counted(read, sure, english, accents), image, sure, read)
+
+
+def counted(read: list[Word], sure: float, english: Container[str], accents: bool) -> list[Word]:
+    """Tesseract's words with those outside English's dictionary counted unsure (``tesseract_line``'s ``accents``)."""
+    outside = [foreign(w, english) for w in read]
+    if not accents and sum(outside) * MOSTLY_SURE <= len(read):
+        return read
+    return [replace(w, confidence=min(w.confidence, sure / 2)) if out else w for w, out in zip(read, outside, strict=True)]
+
+
+def drafted(words: list[Word], image: Image.Image, sure: float, read: list[Word]) -> Reading | Draft:
+    """A Reading when Tesseract is sure of every word (as counted: ``words``), else a Draft."""
+    if not any(word.confidence < sure for word in words):
         return Reading.latin_only(" ".join(w.text for w in words), round(min(w.confidence for w in words), 4), "tesseract")
     return Draft(words, image, sure, read)
+
+
+def plain_english(sample: list[Reading | Draft | None], sure: float, english: Container[str] = frozenset()) -> bool:
+    """Whether a printed page's sample reads as English: ENGLISH_WORDS words or more read surely, few of them
+    (``FOREIGN_SHARE``) outside English's dictionary (``foreign``). Its other lines' words outside it are names and
+    terms ("Kenema", "Hypothesizer", "Pronouncements"), not words that lost their accents: Tesseract's sure reading of
+    them stands (RapidOCR read each again, and the whole line and its script where the word looked like another
+    script's look-alikes: ~4% of the peer pages' time). A page in French or German has a fifth or more of such words."""
+    words = [w for r in sample if isinstance(r, Draft) for w in r.as_read() if w.confidence >= sure]
+    count = len(words) + sum(len(r.text.split()) for r in sample if isinstance(r, Reading))
+    return count >= ENGLISH_WORDS and sum(foreign(w, english) for w in words) <= FOREIGN_SHARE * count
+
+
+def uncapped(reading: Reading | Draft | None, sure: float, english: Container[str] = frozenset()) -> Reading | Draft | None:
+    """A sample line counted as on a page in English (``plain_english``; ``counted``)."""
+    if isinstance(reading, Draft) and reading.read is not None:
+        return drafted(counted(reading.read, sure, english, False), reading.image, sure, reading.read)
+    return reading
+
+
+def in_english(sample: dict[K, Reading | Draft | None], sure: float, english: Container[str]) -> tuple[dict, bool]:
+    """A printed page's sample, its lines counted as on a page in English where it reads as one (``plain_english``), and
+    whether it does (the page's other lines are read so: ``tesseract_line``'s ``accents``)."""
+    if not plain_english(list(sample.values()), sure, english):
+        return sample, False
+    return {key: uncapped(reading, sure, english) for key, reading in sample.items()}, True
 
 
 def mends(draft: Draft, reading: Reading, text_score: float) -> bool:

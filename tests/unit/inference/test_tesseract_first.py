@@ -5,7 +5,7 @@ from PIL import Image
 
 from inference.backends.ocr.rapid_script import Reading
 from inference.backends.ocr.tesseract import Word
-from inference.backends.ocr.tesseract_first import Draft
+from inference.backends.ocr.tesseract_first import Draft, plain_english, uncapped
 from tests.helpers import ENGLISH, needs_tesseract, render_lines
 
 
@@ -96,3 +96,51 @@ def test_a_lone_digit_in_a_cell_cut_sideways_is_not_read_by_tesseract_first(serv
     result = service.ocr(ruled_invoice(font_or_skip(22)), "embedded")
     assert result.text.splitlines() == [" ".join(row) for row in INVOICE_ROWS]
     assert any(line.engine == "tesseract" for line in result.lines)  # (a page Tesseract reads first)
+
+
+NAMED = [
+    "The survey was carried out in the spring of the second year.",
+    "Samples were sent to Kenema Government Hospital for testing.",
+    "Each result was checked against the original records.",
+    "The remaining entries follow in the same order as before.",
+    "Our thanks go to the staff of the Rhydybont farm for their help.",
+    "Copies of the report are kept in the library of the college.",
+    "Questions about the method may be sent to the first author.",
+    "The figures below give the totals for each of the districts.",
+]
+
+
+@needs_tesseract
+def test_on_a_page_in_english_names_outside_its_dictionary_are_read_by_tesseract_alone(service, monkeypatch):
+    """A page whose sample reads as English (``plain_english``): a name outside English's dictionary in a line of English
+    words ("Kenema", "Rhydybont") has lost no accents, and Tesseract's sure reading of it stands. RapidOCR read each again
+    (a patch), and the line whole and its script where the name looked like Cyrillic look-alikes ("Kenema"): ~4% of the
+    peer pages' time. A line in German on such a page is still read whole by RapidOCR (test_line_merge), and pages in
+    French or German keep their accents (test_ocr_scripts)."""
+    from tests.helpers import recogniser_reads
+    from tests.polling import loaded_backend
+
+    page = render_lines(NAMED, 30)
+    service.ocr(page, "embedded")
+    reads = recogniser_reads(loaded_backend(service.manager, "embedded"), monkeypatch)
+    result = service.ocr(page, "embedded")
+    assert [(line.engine, line.text) for line in result.lines] == [("tesseract", text) for text in NAMED]
+    assert sum(reads) == 0  # (RapidOCR read none of it: it read the two names' lines before)
+
+
+def test_a_sample_in_english_has_enough_words_read_surely_and_few_outside_its_dictionary():
+    image = Image.new("L", (400, 40), 255)
+
+    def draft(*read: tuple[str, float, bool]) -> Draft:
+        words = [Word(text, sure, (10 + 60 * i, 8, 60 + 60 * i, 30), known) for i, (text, sure, known) in enumerate(read)]
+        return Draft(words, image, 0.85, words)
+
+    english = [Reading.latin_only("The results of the survey are given below", 0.95, "tesseract")] * 3
+    named = draft(*[(word, 0.95, word != "Kenema") for word in ["Samples", "went", "to", "Kenema", "for", "testing"]])
+    assert plain_english([*english, named], 0.85)  # 30 words read surely, one outside the dictionary
+    assert not plain_english([english[0], named], 0.85)  # too few words to tell
+    french = draft(("Facture", 0.95, False), ("numero", 0.95, False), ("du", 0.95, False), ("mars", 0.95, True))
+    assert not plain_english([*english, french, french], 0.85)  # 4 in 32 outside it: a French page's lines
+    assert isinstance(uncapped(named, 0.85), Reading)  # (a sample line: its name as sure as Tesseract read it)
+    german = draft(("Theorie", 0.95, False), ("der", 0.95, False), ("Summen", 0.95, False), ("in", 0.95, True))
+    assert isinstance(uncapped(german, 0.85), Draft)  # (a line of words outside it, on any page: RapidOCR's to read)
