@@ -19,6 +19,8 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
+from .line_band import grey_levels, print_lighter
+
 RULE_INK = 0.95  # share of a column's rows that are ink, for a rule (a character's stroke: ~0.7 at most)
 EDGE = 0.5  # line heights from each end of the crop where a rule is looked for
 MIN_CONTRAST = 60  # grey levels between the paper and the darkest ink: less, and nothing is painted
@@ -50,11 +52,10 @@ def without_edge_rules(grey: np.ndarray) -> np.ndarray:
 
 
 def dark_on_light(grey: np.ndarray) -> np.ndarray:
-    """A line crop in grey as dark print on light paper: inverted when its paper (its median grey) is darker than halfway
-    between its darkest and lightest greys (the 2% and 98% levels: print lighter than the paper), else itself. Black
-    print on a mid-grey band, or a cell whose rules run along the crop's edges, stays as it is."""
-    low, paper, high = np.percentile(grey[::2, ::2], (2, 50, 98))
-    return 255 - grey if paper < (low + high) / 2 else grey
+    """A line crop in grey as dark print on light paper: inverted when its print is lighter than its paper (``line_band``'s
+    ``print_lighter``, by the 2%, 50% and 98% grey levels: a few light strokes count), else itself. Black print on a
+    mid-grey band, or a cell whose rules run along the crop's edges, stays as it is."""
+    return 255 - grey if print_lighter(*grey_levels(grey, (0.02, 0.5, 0.98))) else grey
 
 
 def unruled(cut: np.ndarray) -> Image.Image:

@@ -19,16 +19,28 @@ ROW_INK = 0.003  # a row holds ink when at least this share of its pixels (and 2
 PARTING = 0.2  # blank rows between the line's ink and a neighbour's, in the line's ink height (at least 2 rows)
 
 
+def grey_levels(grey: np.ndarray, shares: tuple[float, ...]) -> list[int]:
+    """The grey levels below which these shares of a grey crop lie (every other pixel each way counted)."""
+    sample = grey[::2, ::2]
+    share = np.cumsum(np.bincount(sample.ravel(), minlength=256)) / max(1, sample.size)
+    return [int(level) for level in np.searchsorted(share, shares)]
+
+
+def print_lighter(low: int, paper: int, high: int) -> bool:
+    """Whether a crop's print is lighter than its paper: its median grey (``paper``) darker than halfway between its
+    dark and light greys (``low``, ``high``)."""
+    return paper < (low + high) / 2
+
+
 def ink(crop: np.ndarray) -> np.ndarray | None:
-    """Which pixels of a line crop are ink (dark on light or light on dark: the paper is the median; the threshold
-    halfway between the 5% and 95% grey levels); None when it has too little contrast to tell."""
+    """Which pixels of a line crop are ink (dark on light or light on dark: ``print_lighter``; the threshold halfway
+    between the 5% and 95% grey levels); None when it has too little contrast to tell."""
     grey = np.asarray(Image.fromarray(crop).convert("L"))
-    share = np.cumsum(np.bincount(grey[::2, ::2].ravel(), minlength=256)) / max(1, grey[::2, ::2].size)
-    low, paper, high = np.searchsorted(share, (0.05, 0.5, 0.95))  # (grey levels below which 5%, 50%, 95% of it lie)
+    low, paper, high = grey_levels(grey, (0.05, 0.5, 0.95))
     if high - low < MIN_CONTRAST:
         return None
-    middle = (int(low) + int(high)) / 2
-    return grey < middle if paper >= middle else grey > middle
+    middle = (low + high) / 2
+    return grey > middle if print_lighter(low, paper, high) else grey < middle
 
 
 def ink_rows(crop: np.ndarray) -> np.ndarray | None:
