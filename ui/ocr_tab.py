@@ -203,6 +203,7 @@ def build(service: InferenceService) -> None:
         return (*gone, gr.Image(value=None, visible=False), gr.Dropdown(choices=[], value=None, visible=False), NEW_INPUT)
 
     drawn = [image, document, result, show_lines, page]
+    private = {"api_visibility": "private"}
     outputs = [text, markdown, source, info, downloads, result, message]
     busy = run.click(
         lambda: (gr.Button(interactive=False), "Reading…"),
@@ -225,17 +226,15 @@ def build(service: InferenceService) -> None:
         overlay_for, drawn, [overlay], api_visibility="private"
     )
     gr.on([show_lines.change, page.select], overlay_for, drawn, [overlay], api_visibility="private")  # (select: input came twice)
-    # one input at a time: a new image (uploaded, pasted or an example) replaces the document, and the reverse; the
-    # old result is cleared either way
-    image.change(
-        lambda path: (*cleared(path), None if path else gr.skip()),
-        [image],
-        [*outputs[:-1], overlay, page, message, document],
-        api_visibility="private",
-    )
-    document.upload(
-        lambda path: (*cleared(path), None), [document], [*outputs[:-1], overlay, page, message, image], api_visibility="private"
-    ).then(pages_in, [document], [page], api_visibility="private").then(overlay_for, drawn, [overlay], api_visibility="private")
+    # one input at a time: a new image (uploaded, pasted or an example) replaces the document, and the reverse, in the
+    # browser at once (done by the server, a read started before its answer came took the document: on a busy
+    # server an example image clicked after a PDF was read as the PDF); the old result is cleared either way
+    image.change(None, [image, document], [document], js="(image, document) => image ? null : document", **private)
+    image.change(cleared, [image], [*outputs[:-1], overlay, page, message], **private)
+    document.upload(None, None, [image], js="() => null", **private)
+    document.upload(cleared, [document], [*outputs[:-1], overlay, page, message], **private).then(
+        pages_in, [document], [page], **private
+    ).then(overlay_for, drawn, [overlay], **private)
 
     # The Gradio API's /ocr and /ocr_document: plain values, and errors raised to the client.
     async def ocr(image_path, model_id, hint, request: gr.Request):

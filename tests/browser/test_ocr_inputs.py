@@ -18,9 +18,16 @@ def test_the_pages_asked_of_a_document_leave_an_image_read_after_it_whole(live_s
     page.locator("#ocr-pages textarea, #ocr-pages input").first.fill("2-3")
     page.locator("#ocr-document input[type=file]").set_input_files(str(pdf))
     expect(page.locator("#ocr-page")).to_be_visible(timeout=30_000)  # uploaded (its pages counted)
-    page.locator("#ocr-examples").locator(".gallery-item, button").first.click()  # an example image instead
+    held: list = []  # the server's answers to the change come only once Extract is pressed (as on a busy server)
+    page.route("**/gradio_api/queue/join*", lambda route: route.continue_() if held is None else held.append(route))
+    with page.expect_request("**/gradio_api/queue/join*"):  # (the change told to the server)
+        page.locator("#ocr-examples").locator(".gallery-item, button").first.click()  # an example image instead
     expect(page.locator("#ocr-image img")).to_have_count(1, timeout=30_000)
-    page.locator("#ocr-run").click()
+    waiting, held = held, None
+    with page.expect_request("**/gradio_api/queue/join*"):  # (the read asked for)
+        page.locator("#ocr-run").click()
+    for route in waiting:
+        route.continue_()
     page.wait_for_function(READ_OR_REFUSED, timeout=60_000, polling=50)
     said = page.locator("#ocr-message").inner_text() + page.locator("#ocr-info").inner_text()
     assert "page" not in said.lower(), said  # the document's pages asked nothing of the image...
