@@ -34,7 +34,7 @@ def without_edge_rules(grey: np.ndarray) -> np.ndarray:
     height, width = grey.shape
     if height < MIN_HEIGHT or width < 4:
         return grey
-    paper, darkest = float(np.median(grey)), float(np.percentile(grey, 1))
+    darkest, paper = grey_levels(grey, (0.01, 0.5))
     if paper - darkest < MIN_CONTRAST:
         return grey
     inked = np.pad(grey < (paper + darkest) / 2, ((0, 0), (SLANT, SLANT)))
